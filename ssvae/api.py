@@ -1,0 +1,136 @@
+"""The Python API; the command line is a thin layer over it.
+
+    run = ssvae.train(dataset="digits", labels=100, out="runs/digits")
+    run = ssvae.load("runs/digits")
+    probabilities = run.classify(images)          # (N, K)
+    report = ssvae.evaluate(run)                  # accuracy, per-class accuracy, confusion, test ELBO
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.metrics import confusion_matrix
+
+from ssvae.config import Config, config_for
+from ssvae.data import DataError, Partition, Split, choose_split, load_source, to_model_range
+from ssvae.models import Model, build_model
+from ssvae.run import METRICS, load_run, save_metrics, save_run, save_weights
+from ssvae.train import fit
+
+
+@dataclass
+class Run:
+    """A trained model with the config and label split that made it."""
+
+    config: Config
+    split: Split
+    model: Model
+    run_dir: Path | None = None
+    history: list[dict] | None = None
+
+    def partition(self) -> Partition:
+        """The run's data again: the same labelled, validation, unlabelled and test examples."""
+        c = self.config
+        return self.split.apply(load_source(c.dataset, c.data, c.data_dir))
+
+    def inputs(self, x: np.ndarray) -> torch.Tensor:
+        """Raw inputs (uint8 0..255 or floats) as the model's float tensor, checked against its input shape."""
+        x = to_model_range(x)
+        shape = self.config.input_shape
+        if x.shape[1:] != shape and x.shape[1:] == shape[1:] and shape[0] == 1:
+            x = x[:, None]
+        if x.shape[1:] != shape:
+            raise DataError(f"inputs of shape {x.shape[1:]} per example do not fit the model's {shape}")
+        device = next(self.model.buffers()).device
+        return torch.as_tensor(x, device=device)
+
+    @torch.no_grad()
+    def classify(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        """Class probabilities q(y|x), (N, K)."""
+        self.model.eval()
+        xs = self.inputs(x).split(batch_size)
+        return torch.cat([torch.softmax(self.model.classify(b), -1) for b in xs]).cpu().numpy()
+
+
+def resolve_likelihood(config: Config, x: np.ndarray) -> str:
+    """``auto``: Bernoulli for inputs in [0, 1] (images), Gaussian for anything else."""
+    if config.likelihood != "auto":
+        return config.likelihood
+    return "bernoulli" if float(x.min()) >= 0.0 and float(x.max()) <= 1.0 else "gaussian"
+
+
+def train(config: Config | None = None, out: str | Path | None = None, progress: bool = True,
+          **changes: Any) -> Run:
+    """Train the model a config describes (fields in ``changes`` override it). With ``out``, the run
+    directory is written as training goes: config and split first, metrics every epoch, weights at the end."""
+    config = config.replace(**changes) if config is not None else config_for(**changes)
+    source = load_source(config.dataset, config.data, config.data_dir)
+    if config.data is not None:  # absolute, so that the run can find its data from anywhere
+        config = config.replace(data=str(Path(config.data).resolve()))
+    config = config.replace(input_shape=source.train.input_shape, class_names=source.train.class_names,
+                            likelihood=resolve_likelihood(config, source.train.x))
+    split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
+                         config.seed)
+    partition = split.apply(source)
+    torch.manual_seed(config.seed)
+    model = build_model(config)
+    out = Path(out) if out is not None else None
+    history: list[dict] = []
+    if out is not None:
+        save_run(out, config, split)
+
+    def record(row: dict) -> None:
+        history.append(row)
+        if out is not None:
+            save_metrics(out / METRICS, history)
+
+    fit(model, partition, config, progress=progress, on_epoch=record)
+    model.cpu()
+    if out is not None:
+        save_weights(out / "weights.safetensors", model)
+    return Run(config, split, model, out, history)
+
+
+def load(run_dir: str | Path) -> Run:
+    """A trained run from its directory (weights on the CPU)."""
+    run_dir = Path(run_dir)
+    config, split, model = load_run(run_dir)
+    return Run(config, split, model, run_dir)
+
+
+@torch.no_grad()
+def test_elbo(model: Model, x: torch.Tensor, seed: int = 0, batch_size: int = 1024) -> float | None:
+    """Mean single-sample bound on log p(x) over ``x`` (nats an example), or None for a model without one."""
+    torch.manual_seed(seed)
+    bounds = [model.elbo(b) for b in x.split(batch_size)]
+    if any(b is None for b in bounds):
+        return None
+    return torch.cat(bounds).mean().item()
+
+
+def evaluate(run: Run | str | Path) -> dict[str, Any]:
+    """Test accuracy, per-class accuracy, confusion matrix (rows: true class) and test ELBO."""
+    run = run if isinstance(run, Run) else load(run)
+    partition = run.partition()
+    test = partition.test.subset(partition.test.labelled)
+    predicted = run.classify(test.x).argmax(-1)
+    names = run.config.class_names
+    confusion = confusion_matrix(test.y, predicted, labels=range(len(names)))
+    per_class = {name: (float(confusion[k, k] / confusion[k].sum()) if confusion[k].sum() else math.nan)
+                 for k, name in enumerate(names)}
+    return {
+        "model": run.config.model,
+        "accuracy": float((predicted == test.y).mean()),
+        "n_test": int(len(test)),
+        "labels_seen": partition.labels_seen,
+        "per_class": per_class,
+        "confusion": confusion.tolist(),
+        "test_elbo": test_elbo(run.model, run.inputs(test.x)),
+        "class_names": list(names),
+    }

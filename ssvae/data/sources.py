@@ -1,0 +1,236 @@
+"""Where data comes from: built-in data sets, .npz and .csv files, and folders of images.
+
+Each loader returns a `Source`: a training `Dataset` and, where the source has one, its own test `Dataset`.
+Images are channel-first, (C, H, W), in [0, 1]; tabular rows are (D,) floats.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ssvae.data.dataset import UNLABELLED, Dataset, DataError, to_model_range
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+UNLABELLED_FOLDER = "unlabelled"
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+# name -> (torchvision class, class names, Debian's folder)
+TORCHVISION_SETS = {
+    "fashion-mnist": ("FashionMNIST", ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                                       "Sneaker", "Bag", "Ankle boot"), "/usr/share/datasets/fashion-mnist"),
+    "mnist": ("MNIST", tuple(str(d) for d in range(10)), "/usr/share/datasets/mnist"),
+    "kmnist": ("KMNIST", ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"), "/usr/share/datasets/kmnist"),
+}
+BUILTIN = ("digits", *TORCHVISION_SETS)
+
+
+@dataclass(frozen=True)
+class Source:
+    train: Dataset
+    test: Dataset | None  # None: the source has no test split of its own
+
+
+def load_source(dataset: str = "digits", data: str | None = None, data_dir: str | None = None) -> Source:
+    """Load ``data`` (a path) if given, else the built-in ``dataset``."""
+    if data is not None:
+        return _load_path(Path(data))
+    if dataset == "digits":
+        return _load_digits()
+    if dataset in TORCHVISION_SETS:
+        return _load_idx_set(dataset, data_dir)
+    raise DataError(f"unknown data set {dataset!r}: choose one of {', '.join(BUILTIN)} or pass --data FILE")
+
+
+def _load_path(path: Path) -> Source:
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder; check the path given to --data")
+    if path.is_dir():
+        return _load_folder(path)
+    if path.suffix == ".npz":
+        return _load_npz(path)
+    if path.suffix == ".csv":
+        return _load_csv(path)
+    raise DataError(f"{path}: cannot read {path.suffix or 'a file without suffix'}; give an .npz, a .csv or a folder")
+
+
+def _load_digits() -> Source:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = (bunch.images / 16.0).astype(np.float32)[:, None]  # pixels are 0..16
+    names = tuple(str(n) for n in bunch.target_names)
+    return Source(Dataset(x, bunch.target.astype(np.int64), names), None)
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    """An IDX file (the MNIST family's format), gzipped or not: big-endian dims, then uint8 data."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    n_dims = raw[3]
+    dims = np.frombuffer(raw, dtype=">u4", count=n_dims, offset=4).astype(int)
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * n_dims).reshape(dims)
+
+
+def _find_idx_folder(folders: list[Path]) -> Path | None:
+    for folder in folders:
+        for suffix in (".gz", ""):
+            if all((folder / (name + suffix)).exists() for pair in IDX_FILES.values() for name in pair):
+                return folder
+    return None
+
+
+def _idx_file(folder: Path, name: str) -> Path:
+    gz = folder / (name + ".gz")
+    return gz if gz.exists() else folder / name
+
+
+def _load_idx_set(name: str, data_dir: str | None) -> Source:
+    tv_class, class_names, system_folder = TORCHVISION_SETS[name]
+    root = Path(data_dir) if data_dir else None
+    folders = ([root, root / tv_class / "raw"] if root else []) + [Path(system_folder)]
+    folder = _find_idx_folder(folders)
+    if folder is None:
+        folder = _download(name, tv_class, root)
+    splits = {}
+    for split, (images, labels) in IDX_FILES.items():
+        x = to_model_range(_read_idx(_idx_file(folder, images)))[:, None]
+        y = _read_idx(_idx_file(folder, labels)).astype(np.int64)
+        splits[split] = Dataset(x, y, class_names)
+    return Source(splits["train"], splits["test"])
+
+
+def _download(name: str, tv_class: str, root: Path | None) -> Path:
+    files = ", ".join(f + ".gz" for pair in IDX_FILES.values() for f in pair)
+    if root is None:
+        raise DataError(f"{name} files not found: pass --data-dir DIR to download there, or put {files} in a folder "
+                        f"and pass it as --data-dir")
+    import torchvision
+
+    try:
+        getattr(torchvision.datasets, tv_class)(str(root), train=True, download=True)
+    except Exception as error:  # torchvision raises many kinds of network errors
+        raise DataError(f"{name} is not in {root} and could not be downloaded ({type(error).__name__}): "
+                        f"put {files} in {root} and run again") from error
+    return root / tv_class / "raw"
+
+
+def _image_layout(x: np.ndarray) -> np.ndarray:
+    """(N, H, W) gets a channel axis; (N, H, W, C) with C in 1, 3, 4 becomes channel-first."""
+    if x.ndim == 3:
+        return x[:, None]
+    if x.ndim == 4 and x.shape[1] not in (1, 3, 4) and x.shape[-1] in (1, 3, 4):
+        return np.moveaxis(x, -1, 1)
+    return x
+
+
+def _npz_labels(y: np.ndarray, path: Path, key: str) -> np.ndarray:
+    if not np.issubdtype(y.dtype, np.number) or (np.issubdtype(y.dtype, np.floating) and np.any(y != np.round(y))):
+        raise DataError(f"{path}: {key} must hold integer class indices (-1 for unlabelled), got dtype {y.dtype}")
+    return y.astype(np.int64)
+
+
+def _load_npz(path: Path) -> Source:
+    try:
+        arrays = np.load(path, allow_pickle=False)
+    except Exception as error:
+        raise DataError(f"{path}: not a readable .npz file ({error}); save it with numpy.savez") from error
+    with arrays:
+        if "x" not in arrays or "y" not in arrays:
+            raise DataError(f"{path}: needs arrays 'x' and 'y' (found {', '.join(arrays.files) or 'none'})")
+        x = to_model_range(_image_layout(arrays["x"]))
+        y = _npz_labels(arrays["y"], path, "y")
+        has_test = "x_test" in arrays and "y_test" in arrays
+        x_test = to_model_range(_image_layout(arrays["x_test"])) if has_test else None
+        y_test = _npz_labels(arrays["y_test"], path, "y_test") if has_test else None
+        n_classes = int(max(y.max(initial=-1), y_test.max(initial=-1) if has_test else -1)) + 1
+        names = tuple(str(n) for n in arrays["class_names"]) if "class_names" in arrays else tuple(
+            str(k) for k in range(n_classes))
+    _check_labels(y, len(names), path)
+    train = Dataset(x, y, names)
+    test = Dataset(x_test, y_test, names) if has_test else None
+    if test is not None:
+        _check_labels(y_test, len(names), path)
+    return Source(train, test)
+
+
+def _check_labels(y: np.ndarray, n_classes: int, path: Path) -> None:
+    bad = (y < UNLABELLED) | (y >= n_classes)
+    if bad.any():
+        raise DataError(f"{path}: label {int(y[bad][0])} is outside 0..{n_classes - 1}; "
+                        f"use -1 for unlabelled examples")
+    if n_classes < 2:
+        raise DataError(f"{path}: at least two classes are needed, found {n_classes}")
+
+
+def _load_csv(path: Path, label_column: str = "label") -> Source:
+    """A header row; the ``label`` column holds a class (index or name), empty or -1 when unknown."""
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows or label_column not in rows[0]:
+        raise DataError(f"{path}: needs a header row with a '{label_column}' column")
+    header, body = rows[0], rows[1:]
+    if not body:
+        raise DataError(f"{path}: has a header but no rows")
+    li = header.index(label_column)
+    raw_labels = [row[li].strip() if li < len(row) else "" for row in body]
+    try:
+        x = np.array([[float(v) for k, v in enumerate(row) if k != li] for row in body], dtype=np.float32)
+    except ValueError as error:
+        raise DataError(f"{path}: every column but '{label_column}' must be numeric ({error})") from error
+    known = [v for v in raw_labels if v not in ("", "-1")]
+    if all(v.lstrip("-").isdigit() for v in known):
+        names = tuple(str(k) for k in range(max((int(v) for v in known), default=-1) + 1))
+        y = np.array([int(v) if v not in ("", "-1") else UNLABELLED for v in raw_labels], dtype=np.int64)
+    else:
+        names = tuple(sorted(set(known)))
+        index = {n: k for k, n in enumerate(names)}
+        y = np.array([index[v] if v not in ("", "-1") else UNLABELLED for v in raw_labels], dtype=np.int64)
+    _check_labels(y, len(names), path)
+    return Source(Dataset(x, y, names), None)
+
+
+def _load_folder(path: Path) -> Source:
+    """One sub-folder per class, plus ``unlabelled/``; images of another size than the first are skipped."""
+    from PIL import Image
+
+    class_dirs = sorted(d for d in path.iterdir() if d.is_dir() and d.name != UNLABELLED_FOLDER)
+    if len(class_dirs) < 2:
+        raise DataError(f"{path}: needs one sub-folder per class (at least two) and optionally '{UNLABELLED_FOLDER}/'")
+    names = tuple(d.name for d in class_dirs)
+    entries = [(f, k) for k, d in enumerate(class_dirs) for f in sorted(d.iterdir())]
+    if (path / UNLABELLED_FOLDER).is_dir():
+        entries += [(f, UNLABELLED) for f in sorted((path / UNLABELLED_FOLDER).iterdir())]
+    entries = [(f, k) for f, k in entries if f.suffix.lower() in IMAGE_SUFFIXES]
+    loaded, skipped = [], []
+    for file, label in entries:
+        try:
+            with Image.open(file) as image:
+                image.load()
+                loaded.append((file, image.copy(), label))
+        except Exception:
+            skipped.append(f"{file.name} (unreadable)")
+    if not loaded:
+        raise DataError(f"{path}: no readable images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    mode = "RGB" if any(im.mode not in ("L", "1", "I", "I;16", "LA") for _, im, _ in loaded) else "L"
+    size = loaded[0][1].size
+    arrays, kept = [], []
+    for file, image, label in loaded:
+        if image.size != size:
+            skipped.append(f"{file.name} ({image.size[0]}x{image.size[1]}, not {size[0]}x{size[1]})")
+            continue
+        arrays.append(np.asarray(image.convert(mode), dtype=np.uint8))
+        kept.append(label)
+    if skipped:
+        warnings.warn(f"{path}: skipped {len(skipped)} image(s): {', '.join(skipped[:5])}"
+                      + (" ..." if len(skipped) > 5 else ""), stacklevel=2)
+    x = to_model_range(_image_layout(np.stack(arrays)))
+    return Source(Dataset(x, np.array(kept, dtype=np.int64), names), None)

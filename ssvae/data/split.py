@@ -1,0 +1,100 @@
+"""Few-label selection: which examples are tested on, which labels training sees, which validate.
+
+Honest accounting: validation labels come out of the label budget, never on top of it, and the test
+split of a source without one is fixed by its own seed so that runs with other seeds share it. The chosen
+indices are saved in the run directory (`labels.json`) so a run can be repeated exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from ssvae.data.dataset import UNLABELLED, Dataset, DataError, Partition
+from ssvae.data.sources import Source
+
+
+@dataclass(frozen=True)
+class Split:
+    """Indices into the source's training set; ``test`` is None where the source has its own test set."""
+
+    labelled: tuple[int, ...]
+    validation: tuple[int, ...]
+    test: tuple[int, ...] | None
+
+    def apply(self, source: Source) -> Partition:
+        train = source.train
+        used = set(self.labelled) | set(self.validation) | set(self.test or ())
+        pool = np.array([i for i in range(len(train)) if i not in used], dtype=np.int64)
+        test = train.subset(np.array(self.test)) if self.test is not None else source.test
+        if test is None:
+            raise DataError("the split names no test examples and the source has no test set")
+        validation = train.subset(np.array(self.validation)) if self.validation else None
+        return Partition(
+            labelled=train.subset(np.array(self.labelled, dtype=np.int64)),
+            unlabelled=train.subset(pool).without_labels(),
+            validation=validation,
+            test=test,
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Split:
+        values = json.loads(text)
+        test = values["test"]
+        return cls(tuple(values["labelled"]), tuple(values["validation"]), None if test is None else tuple(test))
+
+
+def balanced_sample(y: np.ndarray, pool: np.ndarray, n: int, n_classes: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` indices from ``pool``, n // K of each class; the remainder goes one each to randomly chosen classes."""
+    counts = np.full(n_classes, n // n_classes)
+    counts[rng.choice(n_classes, n % n_classes, replace=False)] += 1
+    chosen = []
+    for k in range(n_classes):
+        members = pool[y[pool] == k]
+        if len(members) < counts[k]:
+            raise DataError(f"class {k} has {len(members)} labelled example(s) but {counts[k]} are asked for: "
+                            f"lower --labels or add labelled examples of that class")
+        chosen.append(rng.choice(members, counts[k], replace=False))
+    return np.sort(np.concatenate(chosen)).astype(np.int64)
+
+
+def choose_split(source: Source, labels: int | None, val_labels: int, test_fraction: float,
+                 split_seed: int, seed: int) -> Split:
+    """The test split (seeded by ``split_seed``), then ``labels`` class-balanced labels (seeded by ``seed``),
+    of which ``val_labels`` are set aside for model selection."""
+    train: Dataset = source.train
+    n_classes = len(train.class_names)
+    labelled = train.labelled
+    if len(labelled) == 0:
+        raise DataError("the data has no labelled example: label at least one example of each class")
+    test = None
+    if source.test is None:
+        keep, held_out = train_test_split(labelled, test_size=test_fraction, random_state=split_seed,
+                                          stratify=train.y[labelled])
+        test, labelled = np.sort(held_out), np.sort(keep)
+    rng = np.random.default_rng(seed)
+    if labels is not None:
+        if labels > len(labelled):
+            raise DataError(f"--labels {labels} asks for more labels than the {len(labelled)} available for "
+                            f"training: lower it or use --labels all")
+        labelled = balanced_sample(train.y, labelled, labels, n_classes, rng)
+    validation = np.array([], dtype=np.int64)
+    if val_labels:
+        if val_labels >= len(labelled):
+            raise DataError(f"--val-labels {val_labels} leaves no training label out of {len(labelled)}: lower it")
+        validation = balanced_sample(train.y, labelled, val_labels, n_classes, rng)
+        labelled = np.setdiff1d(labelled, validation)
+    return Split(
+        labelled=tuple(int(i) for i in labelled),
+        validation=tuple(int(i) for i in validation),
+        test=None if test is None else tuple(int(i) for i in test),
+    )
+
+
+__all__ = ["Split", "choose_split", "balanced_sample", "UNLABELLED"]

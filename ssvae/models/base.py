@@ -1,0 +1,57 @@
+"""What every model offers the trainer and the evaluator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import torch
+from torch import Tensor, nn
+
+from ssvae.objectives import LossWeights
+
+
+@dataclass
+class Stage:
+    """One phase of training: ``module.loss`` is minimised over ``parameters`` for ``epochs``."""
+
+    name: str
+    module: "Model"
+    parameters: Iterable[nn.Parameter]
+    epochs: int
+
+
+class Model(nn.Module):
+    """Inputs arrive as (B, *input_shape) floats; ``prepare`` flattens them and, for Gaussian data,
+    standardises them with statistics fitted once on the training inputs (kept as buffers, so they travel
+    with the weights)."""
+
+    uses_unlabelled = True
+
+    def __init__(self, input_dim: int):
+        super().__init__()
+        self.register_buffer("input_shift", torch.zeros(input_dim))
+        self.register_buffer("input_scale", torch.ones(input_dim))
+
+    def fit_standardisation(self, x: Tensor) -> None:
+        flat = x.flatten(1)
+        self.input_shift.copy_(flat.mean(0))
+        self.input_scale.copy_(flat.std(0).clamp(min=1e-6))
+
+    def prepare(self, x: Tensor) -> Tensor:
+        return (x.flatten(1) - self.input_shift) / self.input_scale
+
+    def loss(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights) -> dict[str, Tensor]:
+        """The training objective on a labelled and an unlabelled batch: ``loss`` plus terms to log."""
+        raise NotImplementedError
+
+    def classify(self, x: Tensor) -> Tensor:
+        """Class logits of q(y|x)."""
+        raise NotImplementedError
+
+    def elbo(self, x: Tensor) -> Tensor | None:
+        """A lower bound on log p(x) per example (one sample), or None for a model without one."""
+        return None
+
+    def stages(self, epochs: int, m1_epochs: int) -> list[Stage]:
+        return [Stage("train", self, self.parameters(), epochs)]

@@ -1,0 +1,46 @@
+"""M2: classifier q(y|x), encoder q(z|x,y), decoder p(x|y,z); unlabelled data enumerate every class."""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor
+
+from ssvae.models.base import Model
+from ssvae.models.networks import ConditionedMLP, GaussianEncoder, eye_like, mlp
+from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, labelled_bound, log_likelihood,
+                              reparameterize, semi_supervised_loss, unlabelled_bound)
+
+
+class M2(Model):
+    def __init__(self, input_dim: int, n_classes: int, latent_dim: int, hidden: tuple[int, ...],
+                 classifier_hidden: tuple[int, ...], likelihood: str):
+        super().__init__(input_dim)
+        self.n_classes = n_classes
+        self.likelihood = likelihood
+        out_dim = input_dim if likelihood == "bernoulli" else 2 * input_dim
+        self.classifier = mlp((input_dim, *classifier_hidden, n_classes))
+        self.encoder = GaussianEncoder(ConditionedMLP(input_dim, n_classes, hidden, 2 * latent_dim))
+        self.decoder = ConditionedMLP(latent_dim, n_classes, tuple(reversed(hidden)), out_dim)
+
+    def bound(self, a: Tensor, y_onehot: Tensor, kl_weight: float = 1.0) -> Tensor:
+        """L(x, y) for prepared inputs ``a``; with ``a`` (B, 1, D) and ``y = eye(K)`` it is (B, K), every class."""
+        mu, logvar = self.encoder(a, y_onehot)
+        log_px = log_likelihood(a, self.decoder(reparameterize(mu, logvar), y_onehot), self.likelihood)
+        return labelled_bound(log_px, gaussian_kl(mu, logvar), self.n_classes, kl_weight)
+
+    def unlabelled(self, a: Tensor, kl_weight: float = 1.0) -> Tensor:
+        """U(x) for prepared inputs ``a`` (B, D)."""
+        per_class = self.bound(a[:, None, :], eye_like(self.n_classes, a), kl_weight)
+        return unlabelled_bound(per_class, self.classifier(a))
+
+    def classify(self, x: Tensor) -> Tensor:
+        return self.classifier(self.prepare(x))
+
+    def elbo(self, x: Tensor) -> Tensor:
+        return self.unlabelled(self.prepare(x))
+
+    def loss(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights) -> dict[str, Tensor]:
+        a_l, a_u = self.prepare(x_l), self.prepare(x_u)
+        bound_l = self.bound(a_l, F.one_hot(y_l, self.n_classes).to(a_l.dtype), weights.kl)
+        class_loss = classification_loss(self.classifier(a_l), y_l)
+        return semi_supervised_loss(bound_l, self.unlabelled(a_u, weights.kl), class_loss, weights)

@@ -1,0 +1,51 @@
+"""Building blocks: plain MLPs, and an MLP conditioned on a class that evaluates every class at once."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+def mlp(sizes: tuple[int, ...] | list[int]) -> nn.Sequential:
+    """Linear layers of the given sizes with softplus between them (none after the last), as in the paper."""
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(nn.Softplus())
+    return nn.Sequential(*layers)
+
+
+class ConditionedMLP(nn.Module):
+    """f(a, y) = MLP([a, y]) with the first layer split into W_a a + W_y y.
+
+    Splitting lets one call cover every class: with ``a`` of shape (B, 1, D) and ``y = eye(K)``, W_a a is
+    computed once per example and broadcast against the K class rows, giving (B, K, out). The same call
+    with ``a`` (B, D) and one-hot ``y`` (B, K) is the ordinary conditioned network.
+    """
+
+    def __init__(self, in_dim: int, n_classes: int, hidden: tuple[int, ...], out_dim: int):
+        super().__init__()
+        self.in_proj = nn.Linear(in_dim, hidden[0])
+        self.class_proj = nn.Linear(n_classes, hidden[0], bias=False)
+        self.rest = nn.Sequential(nn.Softplus(), mlp((*hidden, out_dim)))
+
+    def forward(self, a: Tensor, y_onehot: Tensor) -> Tensor:
+        return self.rest(self.in_proj(a) + self.class_proj(y_onehot))
+
+
+class GaussianEncoder(nn.Module):
+    """q(z | inputs) = N(mu, diag(exp(logvar))); log-variance is left unconstrained."""
+
+    def __init__(self, body: nn.Module):
+        super().__init__()
+        self.body = body
+
+    def forward(self, *inputs: Tensor) -> tuple[Tensor, Tensor]:
+        mu, logvar = self.body(*inputs).chunk(2, dim=-1)
+        return mu, logvar
+
+
+def eye_like(n_classes: int, like: Tensor) -> Tensor:
+    """Every class as a one-hot row: the ``y`` that enumerates all classes."""
+    return torch.eye(n_classes, dtype=like.dtype, device=like.device)

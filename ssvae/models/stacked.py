@@ -1,0 +1,43 @@
+"""M1+M2: M1 is trained first on every input; M2 then learns on M1's latent codes (samples or means of
+q(z1|x), as the config says). The M1 stage stays frozen while M2 trains."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ssvae.models.base import Model, Stage
+from ssvae.models.m2 import M2
+from ssvae.models.vae import M1
+from ssvae.objectives import LossWeights, reparameterize
+
+
+class M1M2(Model):
+    def __init__(self, m1: M1, m2: M2, sample_features: bool):
+        super().__init__(0)
+        self.m1, self.m2 = m1, m2
+        self.sample_features = sample_features
+
+    def fit_standardisation(self, x: Tensor) -> None:
+        self.m1.fit_standardisation(x)
+
+    def features(self, x: Tensor, sample: bool) -> Tensor:
+        with torch.no_grad():
+            mu, logvar = self.m1.encode(x)
+            return reparameterize(mu, logvar) if sample else mu
+
+    def classify(self, x: Tensor) -> Tensor:
+        return self.m2.classify(self.features(x, sample=False))
+
+    def elbo(self, x: Tensor) -> Tensor:
+        """M1's bound on log p(x): the generative model of the inputs themselves."""
+        return self.m1.elbo(x)
+
+    def loss(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights) -> dict[str, Tensor]:
+        f_l = self.features(x_l, self.sample_features)
+        f_u = self.features(x_u, self.sample_features)
+        return self.m2.loss(f_l, y_l, f_u, weights)
+
+    def stages(self, epochs: int, m1_epochs: int) -> list[Stage]:
+        return [Stage("m1", self.m1, self.m1.parameters(), m1_epochs),
+                Stage("m2", self, self.m2.parameters(), epochs)]

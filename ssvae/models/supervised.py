@@ -1,0 +1,24 @@
+"""The baseline: the same classifier as M2's q(y|x), trained on the labelled examples alone."""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from ssvae.models.base import Model
+from ssvae.models.networks import mlp
+from ssvae.objectives import LossWeights, classification_loss
+
+
+class Supervised(Model):
+    uses_unlabelled = False
+
+    def __init__(self, input_dim: int, n_classes: int, classifier_hidden: tuple[int, ...]):
+        super().__init__(input_dim)
+        self.classifier = mlp((input_dim, *classifier_hidden, n_classes))
+
+    def classify(self, x: Tensor) -> Tensor:
+        return self.classifier(self.prepare(x))
+
+    def loss(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights) -> dict[str, Tensor]:
+        ce = classification_loss(self.classify(x_l), y_l).mean()
+        return {"loss": ce, "classification": ce}

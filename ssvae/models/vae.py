@@ -1,0 +1,43 @@
+"""M1: a VAE x -> z -> x, with a classifier on the posterior mean trained from the labels (the paper's M1
+plus a classifier on its features; gradients of the classifier do not reach the VAE)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ssvae.models.base import Model
+from ssvae.models.networks import GaussianEncoder, mlp
+from ssvae.objectives import LossWeights, classification_loss, gaussian_kl, log_likelihood, reparameterize
+
+
+class M1(Model):
+    def __init__(self, input_dim: int, n_classes: int, latent_dim: int, hidden: tuple[int, ...],
+                 classifier_hidden: tuple[int, ...], likelihood: str):
+        super().__init__(input_dim)
+        self.likelihood = likelihood
+        out_dim = input_dim if likelihood == "bernoulli" else 2 * input_dim
+        self.encoder = GaussianEncoder(mlp((input_dim, *hidden, 2 * latent_dim)))
+        self.decoder = mlp((latent_dim, *reversed(hidden), out_dim))
+        self.classifier = mlp((latent_dim, *classifier_hidden, n_classes))
+
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        return self.encoder(self.prepare(x))
+
+    def bound(self, a: Tensor, kl_weight: float = 1.0) -> Tensor:
+        """ELBO of prepared inputs ``a``."""
+        mu, logvar = self.encoder(a)
+        log_px = log_likelihood(a, self.decoder(reparameterize(mu, logvar)), self.likelihood)
+        return log_px - kl_weight * gaussian_kl(mu, logvar)
+
+    def elbo(self, x: Tensor) -> Tensor:
+        return self.bound(self.prepare(x))
+
+    def classify(self, x: Tensor) -> Tensor:
+        return self.classifier(self.encode(x)[0])
+
+    def loss(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights) -> dict[str, Tensor]:
+        a = self.prepare(x_l if x_u is None else torch.cat([x_l, x_u]))
+        bound = self.bound(a, weights.kl).mean()
+        ce = classification_loss(self.classifier(self.encoder(a[: len(x_l)])[0].detach()), y_l).mean()
+        return {"loss": -bound + ce, "unlabelled_bound": bound, "classification": ce}

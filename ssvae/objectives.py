@@ -1,0 +1,87 @@
+"""The semi-supervised VAE objective (Kingma et al. 2014), written once and shared by every model.
+
+Conventions: every function returns one value per example (the batch axes are kept); sums run over the
+event dimensions (pixels, latent units) only. Bounds are ELBOs, to be maximised; the training loss is the
+negated mean over the batch.
+
+    L(x, y) = E_q(z|x,y)[log p(x|y,z)] + log p(y) - KL(q(z|x,y) || p(z))      labelled bound
+    U(x)    = sum_y q(y|x) L(x, y) + H(q(y|x))                                unlabelled bound, enumerated
+    J       = -mean L(x_l, y_l) - mean U(x_u) + w * mean(-log q(y_l|x_l)),   w = alpha * N_total / N_labelled
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+LOG_2PI = math.log(2.0 * math.pi)
+GAUSSIAN_LOGVAR_MIN = -10.0  # a decoder variance cannot shrink below e^-10: stops the density running to infinity
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    kl: float = 1.0  # KL warm-up factor in [0, 1]
+    classification: float = 1.0  # alpha * N_total / N_labelled
+
+
+def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
+    """KL(N(mu, diag(exp(logvar))) || N(0, I)), analytic, summed over the last axis."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
+
+
+def reparameterize(mu: Tensor, logvar: Tensor) -> Tensor:
+    """A sample z = mu + sigma * eps that gradients flow through to mu and logvar."""
+    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+
+def split_gaussian(params: Tensor) -> tuple[Tensor, Tensor]:
+    """A Gaussian decoder's output: mean, then log-variance (bounded below), along the last axis."""
+    mean, logvar = params.chunk(2, dim=-1)
+    return mean, logvar.clamp(min=GAUSSIAN_LOGVAR_MIN)
+
+
+def log_likelihood(x: Tensor, params: Tensor, likelihood: str) -> Tensor:
+    """log p(x | params), summed over the last axis; ``params`` are logits (bernoulli) or mean ‖ logvar."""
+    x = x.expand(params.shape[:-1] + x.shape[-1:])
+    if likelihood == "bernoulli":
+        return -F.binary_cross_entropy_with_logits(params, x, reduction="none").sum(-1)
+    mean, logvar = split_gaussian(params)
+    return -0.5 * (LOG_2PI + logvar + (x - mean).pow(2) / logvar.exp()).sum(-1)
+
+
+def likelihood_mean(params: Tensor, likelihood: str) -> Tensor:
+    """E[x | params]: what a decoder 'draws' when the noise of p(x|...) is left out."""
+    return torch.sigmoid(params) if likelihood == "bernoulli" else split_gaussian(params)[0]
+
+
+def labelled_bound(log_px: Tensor, kl: Tensor, n_classes: int, kl_weight: float = 1.0) -> Tensor:
+    """L(x, y) with a uniform prior p(y) = 1/K; ``kl_weight`` < 1 during KL warm-up."""
+    return log_px - kl_weight * kl - math.log(n_classes)
+
+
+def unlabelled_bound(bound_per_class: Tensor, logits: Tensor) -> Tensor:
+    """U(x) = sum_y q(y|x) L(x, y) + H(q(y|x)), exactly over all classes; both inputs are (B, K)."""
+    log_q = F.log_softmax(logits, dim=-1)
+    return (log_q.exp() * (bound_per_class - log_q)).sum(-1)
+
+
+def classification_loss(logits: Tensor, y: Tensor) -> Tensor:
+    """-log q(y|x) per example."""
+    return F.cross_entropy(logits, y, reduction="none")
+
+
+def semi_supervised_loss(bound_labelled: Tensor, bound_unlabelled: Tensor, class_loss: Tensor,
+                         weights: LossWeights) -> dict[str, Tensor]:
+    """J: the objective M2 minimises, with its terms for logging."""
+    terms = {
+        "labelled_bound": bound_labelled.mean(),
+        "unlabelled_bound": bound_unlabelled.mean(),
+        "classification": class_loss.mean(),
+    }
+    terms["loss"] = (-terms["labelled_bound"] - terms["unlabelled_bound"]
+                     + weights.classification * terms["classification"])
+    return terms

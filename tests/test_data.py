@@ -1,0 +1,141 @@
+"""Data sources and the few-label split."""
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ssvae.data import UNLABELLED, DataError, Dataset, Source, choose_split, load_source
+from ssvae.data import sources
+from ssvae.data.split import Split
+
+
+def test_digits_is_scaled_channel_first():
+    source = load_source("digits")
+    assert source.train.x.shape == (1797, 1, 8, 8) and source.train.x.dtype == np.float32
+    assert source.train.x.min() == 0.0 and source.train.x.max() == 1.0  # 0..16 scaled by 1/16
+    assert source.test is None and source.train.class_names == tuple("0123456789")
+
+
+def _source(n_per_class=30, k=3, unlabelled=0):
+    y = np.repeat(np.arange(k), n_per_class)
+    y = np.concatenate([y, np.full(unlabelled, UNLABELLED)])
+    x = np.random.default_rng(0).random((len(y), 4)).astype(np.float32)
+    return Source(Dataset(x, y.astype(np.int64), tuple("abc"[:k])), None)
+
+
+def test_balanced_labels_are_exact_and_repeatable():
+    source = _source(n_per_class=40, k=3, unlabelled=10)
+    split = choose_split(source, labels=12, val_labels=3, test_fraction=0.25, split_seed=0, seed=5)
+    y = source.train.y
+    assert np.bincount(y[list(split.labelled)], minlength=3).tolist() == [3, 3, 3]
+    assert np.bincount(y[list(split.validation)], minlength=3).tolist() == [1, 1, 1]
+    assert np.bincount(y[list(split.test)], minlength=3).tolist() == [10, 10, 10]  # stratified 25%
+    assert set(split.labelled).isdisjoint(split.validation) and set(split.labelled).isdisjoint(split.test)
+    assert split == choose_split(source, 12, 3, 0.25, 0, 5)
+    assert split.labelled != choose_split(source, 12, 3, 0.25, 0, 6).labelled
+    assert split.test == choose_split(source, 12, 3, 0.25, 0, 6).test  # the test split has its own seed
+
+
+def test_remainder_labels_go_one_each_to_distinct_classes():
+    split = choose_split(_source(k=3), labels=8, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
+    counts = sorted(np.bincount(_source(k=3).train.y[list(split.labelled)]).tolist())
+    assert counts == [2, 3, 3]
+
+
+def test_partition_hides_labels_and_counts_every_label_seen():
+    source = _source(n_per_class=40, k=3, unlabelled=10)
+    split = choose_split(source, labels=12, val_labels=3, test_fraction=0.25, split_seed=0, seed=5)
+    part = split.apply(source)
+    assert part.labels_seen == 12 and len(part.labelled) == 9 and len(part.validation) == 3
+    assert (part.unlabelled.y == UNLABELLED).all()
+    assert len(part.unlabelled) == 130 - 30 - 12  # every other training input, the source's unlabelled too
+    assert Split.from_json(split.to_json()) == split
+
+
+def test_labels_all_keeps_missing_labels_missing():
+    split = choose_split(_source(n_per_class=40, unlabelled=10), labels=None, val_labels=0, test_fraction=0.25,
+                         split_seed=0, seed=0)
+    assert len(split.labelled) == 120 - 30  # every labelled example less the stratified test quarter
+    assert max(split.labelled + split.test) < 120  # the 10 unlabelled examples (indices 120..129) stay unlabelled
+
+
+def test_too_many_labels_is_a_clear_error():
+    with pytest.raises(DataError, match="more labels than the"):
+        choose_split(_source(), labels=1000, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
+    with pytest.raises(DataError, match="no labelled example"):
+        choose_split(Source(Dataset(np.zeros((4, 2), np.float32), np.full(4, -1), ("a", "b")), None),
+                     labels=2, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
+
+
+def test_npz_with_uint8_images_and_test_split(tmp_path):
+    x = np.random.default_rng(0).integers(0, 256, (20, 5, 5), dtype=np.uint8)
+    y = np.array([0, 1, -1, 2] * 5)
+    np.savez(tmp_path / "d.npz", x=x, y=y, x_test=x[:4], y_test=np.array([0, 1, 2, 0]))
+    source = load_source(data=str(tmp_path / "d.npz"))
+    assert source.train.x.shape == (20, 1, 5, 5)
+    np.testing.assert_allclose(source.train.x[3, 0], x[3] / 255.0, rtol=1e-6)
+    assert source.train.class_names == ("0", "1", "2") and (source.train.y == y).all()
+    assert len(source.test) == 4
+
+
+def test_npz_label_out_of_range(tmp_path):
+    np.savez(tmp_path / "d.npz", x=np.zeros((3, 2)), y=np.array([0, 1, 7]), class_names=np.array(["a", "b"]))
+    with pytest.raises(DataError, match="label 7 is outside 0..1"):
+        load_source(data=str(tmp_path / "d.npz"))
+
+
+def test_csv_with_named_and_missing_labels(tmp_path):
+    (tmp_path / "t.csv").write_text("f1,label,f2\n0.5,cat,1\n1.5,,2\n2.5,dog,3\n3.5,-1,4\n")
+    source = load_source(data=str(tmp_path / "t.csv"))
+    assert source.train.class_names == ("cat", "dog")
+    assert source.train.y.tolist() == [0, -1, 1, -1]
+    np.testing.assert_array_equal(source.train.x, [[0.5, 1], [1.5, 2], [2.5, 3], [3.5, 4]])
+
+
+def test_image_folder_skips_other_sizes(tmp_path):
+    for name, value in (("cat", 10), ("dog", 200)):
+        (tmp_path / name).mkdir()
+        for i in range(2):
+            Image.fromarray(np.full((6, 4), value, np.uint8)).save(tmp_path / name / f"{i}.png")
+    (tmp_path / "unlabelled").mkdir()
+    Image.fromarray(np.zeros((6, 4), np.uint8)).save(tmp_path / "unlabelled" / "u.png")
+    Image.fromarray(np.zeros((3, 3), np.uint8)).save(tmp_path / "unlabelled" / "small.png")
+    with pytest.warns(UserWarning, match=r"skipped 1 image\(s\): small.png \(3x3, not 4x6\)"):
+        source = load_source(data=str(tmp_path))
+    assert source.train.x.shape == (5, 1, 6, 4)
+    assert source.train.y.tolist() == [0, 0, 1, 1, -1]
+    assert source.train.x[2, 0, 0, 0] == pytest.approx(200 / 255)
+
+
+def _write_idx(path, array):
+    header = struct.pack(">BBBB", 0, 0, 8, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def test_idx_files_on_disk_are_read_without_download(tmp_path):
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 6), ("t10k", 3)):
+        _write_idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    source = load_source("fashion-mnist", data_dir=str(tmp_path))
+    assert source.train.x.shape == (6, 1, 28, 28) and len(source.test) == 3
+    assert source.train.y.tolist() == [0, 1, 2, 3, 4, 5] and source.train.class_names[0] == "T-shirt/top"
+
+
+def test_missing_idx_files_without_data_dir_say_where_to_put_them(monkeypatch, tmp_path):
+    name, names, _ = sources.TORCHVISION_SETS["mnist"]
+    monkeypatch.setitem(sources.TORCHVISION_SETS, "mnist", (name, names, str(tmp_path / "none")))
+    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz.*--data-dir"):
+        load_source("mnist")
+
+
+def test_missing_path_and_unknown_suffix(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        load_source(data=str(tmp_path / "nope.npz"))
+    (tmp_path / "a.txt").write_text("x")
+    with pytest.raises(DataError, match="give an .npz, a .csv or a folder"):
+        load_source(data=str(tmp_path / "a.txt"))

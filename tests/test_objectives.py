@@ -1,0 +1,109 @@
+"""The objective's terms against hand-worked numbers and float64 references."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ssvae import objectives
+from ssvae.models import M2
+from ssvae.models import m2 as m2_module
+from ssvae.objectives import (LossWeights, gaussian_kl, labelled_bound, log_likelihood, unlabelled_bound)
+
+
+
+@pytest.fixture(autouse=True)
+def float64():
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
+
+
+def test_kl_by_hand():
+    # KL(N(1, 1) || N(0, 1)) = 0.5 * mu^2 = 0.5; KL(N(0, e^2) || N(0, 1)) = 0.5 * (e^2 - 1 - 2)
+    assert gaussian_kl(torch.tensor([[1.0]]), torch.tensor([[0.0]])).item() == pytest.approx(0.5)
+    assert gaussian_kl(torch.tensor([[0.0]]), torch.tensor([[2.0]])).item() == pytest.approx(0.5 * (math.e**2 - 3))
+
+
+def test_kl_matches_monte_carlo_and_sums_over_dims():
+    torch.manual_seed(0)
+    mu, logvar = torch.tensor([0.3, -1.2, 0.8]), torch.tensor([-0.5, 0.4, 0.1])
+    q = torch.distributions.Normal(mu, (0.5 * logvar).exp())
+    z = q.sample((400_000,))
+    p = torch.distributions.Normal(0.0, 1.0)
+    mc = (q.log_prob(z) - p.log_prob(z)).sum(-1).mean()
+    assert gaussian_kl(mu, logvar).item() == pytest.approx(mc.item(), abs=5e-3)
+    assert gaussian_kl(mu[None].repeat(4, 1), logvar[None].repeat(4, 1)).shape == (4,)
+
+
+def test_bernoulli_and_gaussian_log_likelihood():
+    x = torch.tensor([[1.0, 0.0, 0.25]])
+    logits = torch.tensor([[0.0, 0.0, 2.0]])
+    p = torch.sigmoid(torch.tensor(2.0))
+    expected = 2 * math.log(0.5) + 0.25 * math.log(p) + 0.75 * math.log(1 - p)
+    assert log_likelihood(x, logits, "bernoulli").item() == pytest.approx(expected)
+    mean, logvar = torch.tensor([[0.5, -1.0, 2.0]]), torch.tensor([[0.0, 1.0, -2.0]])
+    reference = torch.distributions.Normal(mean, (0.5 * logvar).exp()).log_prob(x).sum(-1)
+    assert log_likelihood(x, torch.cat([mean, logvar], -1), "gaussian").item() == pytest.approx(reference.item())
+
+
+def test_unlabelled_bound_by_hand():
+    # q(y|x) = (0.25, 0.75), L = (-10, -20): U = 0.25*-10 + 0.75*-20 + H, H = -(0.25 ln .25 + 0.75 ln .75)
+    logits = torch.log(torch.tensor([[0.25, 0.75]]))
+    bounds = torch.tensor([[-10.0, -20.0]])
+    entropy = -(0.25 * math.log(0.25) + 0.75 * math.log(0.75))
+    assert unlabelled_bound(bounds, logits).item() == pytest.approx(-17.5 + entropy)
+    assert labelled_bound(torch.tensor(-5.0), torch.tensor(2.0), 10, kl_weight=0.5).item() == pytest.approx(
+        -5.0 - 1.0 - math.log(10))
+
+
+def _tiny_m2(likelihood="bernoulli"):
+    torch.manual_seed(1)
+    return M2(input_dim=6, n_classes=3, latent_dim=2, hidden=(5,), classifier_hidden=(4,), likelihood=likelihood)
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+def test_enumerated_unlabelled_bound_equals_loop_over_classes(monkeypatch, likelihood):
+    # With the noise switched off (z = mu), the batched enumeration must equal an explicit loop over y.
+    monkeypatch.setattr(m2_module, "reparameterize", lambda mu, logvar: mu)
+    model = _tiny_m2(likelihood)
+    x = torch.rand(7, 6)
+    q = torch.softmax(model.classifier(x), -1)
+    loop = torch.zeros(7)
+    for k in range(3):
+        y = F.one_hot(torch.full((7,), k), 3).double()
+        mu, logvar = model.encoder(x, y)
+        log_px = log_likelihood(x, model.decoder(mu, y), likelihood)
+        loop += q[:, k] * (log_px - gaussian_kl(mu, logvar) - math.log(3))
+    loop += -(q * q.log()).sum(-1)
+    torch.testing.assert_close(model.unlabelled(x), loop)
+
+
+def test_gradients_reach_the_encoder_through_the_sample():
+    model = _tiny_m2()
+    x = torch.rand(5, 6)
+    y = F.one_hot(torch.tensor([0, 1, 2, 0, 1]), 3).double()
+    # kl_weight = 0 leaves only E_q[log p(x|y,z)]: the encoder is reached through z = mu + sigma * eps alone
+    model.bound(x, y, kl_weight=0.0).sum().backward()
+    assert model.encoder.body.in_proj.weight.grad.abs().sum() > 0
+    # the log-variance half of the output layer too: sigma multiplies the noise
+    last = model.encoder.body.rest[-1][-1]
+    assert last.weight.grad[2:].abs().sum() > 0
+
+
+def test_loss_weights_classification_term():
+    model = _tiny_m2()
+    x_l, y_l, x_u = torch.rand(4, 6), torch.tensor([0, 1, 2, 1]), torch.rand(5, 6)
+    torch.manual_seed(3)
+    a = model.loss(x_l, y_l, x_u, LossWeights(1.0, 0.0))
+    torch.manual_seed(3)
+    b = model.loss(x_l, y_l, x_u, LossWeights(1.0, 2.5))
+    assert (b["loss"] - a["loss"]).item() == pytest.approx(2.5 * a["classification"].item())
+    assert a["loss"].item() == pytest.approx(-(a["labelled_bound"] + a["unlabelled_bound"]).item())
+
+
+def test_logvar_floor_of_gaussian_decoder():
+    params = torch.tensor([[0.0, -50.0]])
+    assert objectives.split_gaussian(params)[1].item() == objectives.GAUSSIAN_LOGVAR_MIN

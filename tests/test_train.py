@@ -1,0 +1,109 @@
+"""Training: models learn, labels of unlabelled data never reach the loss, runs round-trip and repeat."""
+
+import numpy as np
+import pytest
+import torch
+
+import ssvae
+from ssvae.config import MODEL_KINDS, Config, ConfigError
+from ssvae.data import Dataset, Source, choose_split
+from ssvae.models import build_model
+from ssvae.run import RunError, read_metrics
+from ssvae.train import fit
+
+
+@pytest.mark.parametrize("model", MODEL_KINDS)
+def test_every_model_trains_and_round_trips(tmp_path, tiny_config, model):
+    run = ssvae.train(tiny_config, out=tmp_path / "run", progress=False, model=model)
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "config.json", "labels.json", "metrics.csv", "weights.safetensors"]
+    loaded = ssvae.load(tmp_path / "run")
+    assert loaded.config == run.config and loaded.split == run.split
+    x = run.partition().test.x[:16]
+    np.testing.assert_allclose(loaded.classify(x), run.classify(x), rtol=1e-5, atol=1e-6)
+    assert loaded.classify(x).shape == (16, 10)
+    stages = [row["stage"] for row in read_metrics(tmp_path / "run")]
+    assert stages == (["m1", "m2"] if model == "m1+m2" else ["train"])
+
+
+def _weights(run):
+    return {k: v.clone() for k, v in run.model.state_dict().items()}
+
+
+def test_runs_repeat_exactly_with_a_seed(tiny_config):
+    a, b = (ssvae.train(tiny_config, progress=False, seed=3) for _ in range(2))
+    assert a.split == b.split
+    for (name, wa), wb in zip(_weights(a).items(), _weights(b).values()):
+        torch.testing.assert_close(wa, wb, rtol=0, atol=0, msg=name)
+    assert ssvae.train(tiny_config, progress=False, seed=4).split != a.split
+
+
+def test_unlabelled_labels_never_reach_the_loss(tiny_config):
+    """Permuting or hiding the true labels of the examples training treats as unlabelled changes nothing."""
+    source = ssvae.data.load_source("digits")
+    config = tiny_config.replace(input_shape=(1, 8, 8), class_names=source.train.class_names,
+                                 likelihood="bernoulli", epochs=2)
+    split = choose_split(source, 50, 0, 0.25, 0, 0)
+    hidden = np.setdiff1d(np.arange(len(source.train)), list(split.labelled) + list(split.test))
+    y = source.train.y.copy()
+    y[hidden] = np.random.default_rng(1).permutation(y[hidden])
+    y[hidden[::3]] = -1
+    tampered = Source(Dataset(source.train.x, y, source.train.class_names), None)
+    weights = []
+    for src in (source, tampered):
+        torch.manual_seed(0)
+        model = build_model(config)
+        fit(model, split.apply(src), config, progress=False)
+        weights.append(model.state_dict())
+    for name in weights[0]:
+        torch.testing.assert_close(weights[0][name], weights[1][name], rtol=0, atol=0, msg=name)
+
+
+def test_validation_selects_the_best_epoch(tiny_config):
+    run = ssvae.train(tiny_config, progress=False, model="supervised", epochs=6, val_labels=20, labels=60)
+    val = [row["val_accuracy"] for row in run.history]
+    best = max(val)
+    part = run.partition()
+    x_val = run.inputs(part.validation.x)
+    accuracy = (run.model.classify(x_val).argmax(-1).numpy() == part.validation.y).mean()
+    assert accuracy == pytest.approx(best)
+    assert ssvae.evaluate(run)["labels_seen"] == 60  # validation labels come out of the budget
+
+
+def test_m2_beats_supervised_on_digits_with_100_labels():
+    """The point of the toolkit: unlabelled data help. A short run (seed 0, 25 epochs) of each."""
+    settings = dict(labels=100, epochs=25, progress=False, seed=0)
+    supervised = ssvae.evaluate(ssvae.train(model="supervised", **settings))["accuracy"]
+    m2 = ssvae.evaluate(ssvae.train(model="m2", **settings))["accuracy"]
+    assert m2 > supervised + 0.02, (m2, supervised)
+    assert m2 > 0.85
+
+
+def test_config_rejects_unknown_and_missing_fields(tiny_config):
+    values = dict(vars(tiny_config))
+    with pytest.raises(ConfigError, match="unknown config fields: colour"):
+        Config.from_dict({**values, "colour": 1})
+    values.pop("lr")
+    with pytest.raises(ConfigError, match="missing config fields: lr"):
+        Config.from_dict(values)
+    with pytest.raises(ConfigError, match="model 'm3' is not one of"):
+        Config(model="m3")
+
+
+def test_broken_run_directory_is_a_clear_error(tmp_path, tiny_config):
+    ssvae.train(tiny_config, out=tmp_path / "run", progress=False)
+    (tmp_path / "run" / "weights.safetensors").write_bytes(b"not weights")
+    with pytest.raises(RunError, match="weights.safetensors"):
+        ssvae.load(tmp_path / "run")
+    (tmp_path / "run" / "config.json").unlink()
+    with pytest.raises(RunError, match="config.json: missing"):
+        ssvae.load(tmp_path / "run")
+
+
+def test_evaluate_report_is_consistent(tiny_config):
+    report = ssvae.evaluate(ssvae.train(tiny_config, progress=False))
+    confusion = np.array(report["confusion"])
+    assert confusion.sum() == report["n_test"] == 450  # 25% of 1797, stratified
+    assert report["accuracy"] == pytest.approx(np.trace(confusion) / confusion.sum())
+    assert report["per_class"]["3"] == pytest.approx(confusion[3, 3] / confusion[3].sum())
+    assert report["test_elbo"] < 0
