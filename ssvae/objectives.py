@@ -44,13 +44,17 @@ def split_gaussian(params: Tensor) -> tuple[Tensor, Tensor]:
     return mean, logvar.clamp(min=GAUSSIAN_LOGVAR_MIN)
 
 
+def gaussian_log_density(x: Tensor, mean: Tensor, logvar: Tensor) -> Tensor:
+    """log N(x; mean, diag(exp(logvar))), summed over the last axis."""
+    return -0.5 * (LOG_2PI + logvar + (x - mean).pow(2) / logvar.exp()).sum(-1)
+
+
 def log_likelihood(x: Tensor, params: Tensor, likelihood: str) -> Tensor:
     """log p(x | params), summed over the last axis; ``params`` are logits (bernoulli) or mean ‖ logvar."""
     x = x.expand(params.shape[:-1] + x.shape[-1:])
     if likelihood == "bernoulli":
         return -F.binary_cross_entropy_with_logits(params, x, reduction="none").sum(-1)
-    mean, logvar = split_gaussian(params)
-    return -0.5 * (LOG_2PI + logvar + (x - mean).pow(2) / logvar.exp()).sum(-1)
+    return gaussian_log_density(x, *split_gaussian(params))
 
 
 def likelihood_mean(params: Tensor, likelihood: str) -> Tensor:

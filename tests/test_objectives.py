@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from ssvae import objectives
-from ssvae.models import M2
+from ssvae.models import ADGM, M2
+from ssvae.models import adgm as adgm_module
 from ssvae.models import m2 as m2_module
 from ssvae.objectives import (LossWeights, gaussian_kl, labelled_bound, log_likelihood, unlabelled_bound)
 
@@ -107,3 +108,25 @@ def test_loss_weights_classification_term():
 def test_logvar_floor_of_gaussian_decoder():
     params = torch.tensor([[0.0, -50.0]])
     assert objectives.split_gaussian(params)[1].item() == objectives.GAUSSIAN_LOGVAR_MIN
+
+
+def test_adgm_enumerated_bound_equals_loop_over_classes(monkeypatch):
+    monkeypatch.setattr(adgm_module, "reparameterize", lambda mu, logvar: mu)
+    torch.manual_seed(2)
+    model = ADGM(input_dim=6, n_classes=3, latent_dim=2, aux_dim=3, hidden=(5,), classifier_hidden=(4,),
+                 likelihood="bernoulli")
+    x = torch.rand(7, 6)
+    aux_mu, aux_logvar = model.aux_encoder(x)
+    log_qa = torch.distributions.Normal(aux_mu, (0.5 * aux_logvar).exp()).log_prob(aux_mu).sum(-1)
+    xa = torch.cat([x, aux_mu], -1)
+    q = torch.softmax(model.classifier(xa), -1)
+    loop = torch.zeros(7)
+    for k in range(3):
+        y = F.one_hot(torch.full((7,), k), 3).double()
+        mu, logvar = model.encoder(xa, y)
+        log_px = log_likelihood(x, model.decoder(mu, y), "bernoulli")
+        pa_mu, pa_logvar = model.aux_decoder(torch.cat([x, mu], -1), y)
+        log_pa = torch.distributions.Normal(pa_mu, (0.5 * pa_logvar).exp()).log_prob(aux_mu).sum(-1)
+        loop += q[:, k] * (log_px + log_pa - gaussian_kl(mu, logvar) - math.log(3))
+    loop += -(q * q.log()).sum(-1) - log_qa
+    torch.testing.assert_close(model.unlabelled(x), loop)

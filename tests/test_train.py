@@ -71,12 +71,12 @@ def test_validation_selects_the_best_epoch(tiny_config):
 
 
 def test_m2_beats_supervised_on_digits_with_100_labels():
-    """The point of the toolkit: unlabelled data help. A short run (seed 0, 25 epochs) of each."""
-    settings = dict(labels=100, epochs=25, progress=False, seed=0)
+    """The point of the toolkit: unlabelled data help. A short run (seed 0, 40 epochs) of each."""
+    settings = dict(labels=100, epochs=40, progress=False, seed=0)
     supervised = ssvae.evaluate(ssvae.train(model="supervised", **settings))["accuracy"]
     m2 = ssvae.evaluate(ssvae.train(model="m2", **settings))["accuracy"]
-    assert m2 > supervised + 0.02, (m2, supervised)
-    assert m2 > 0.85
+    assert m2 > supervised + 0.03, (m2, supervised)
+    assert m2 > 0.90
 
 
 def test_config_rejects_unknown_and_missing_fields(tiny_config):

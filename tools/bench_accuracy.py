@@ -1,0 +1,92 @@
+"""Test accuracy with few labels: ssvae's models against scikit-learn baselines on the same labels.
+
+Every row uses the run's own class-balanced labels (validation included in the count) and the data set's
+test split. Prints a table and appends it to BENCHMARKS.md with the device, torch version, commit and date.
+
+    python tools/bench_accuracy.py --dataset digits --labels 100 --seeds 0 1 2
+    python tools/bench_accuracy.py --dataset fashion-mnist --data-dir ../shared/datasets/fashion-mnist \\
+        --labels 100 --seeds 0 --epochs 20 --models supervised m2
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.semi_supervised import LabelSpreading
+
+import ssvae
+from ssvae.config import config_for
+from ssvae.data import UNLABELLED, choose_split, load_source
+from tools.benchlog import append_section, device_name
+
+
+def sklearn_accuracy(name: str, dataset: str, data_dir: str | None, labels: int, seed: int) -> tuple[float, float]:
+    """(accuracy, seconds) of a scikit-learn baseline on the same labels an ssvae run with ``seed`` uses."""
+    config = config_for(dataset, data_dir=data_dir, labels=labels, seed=seed)
+    source = load_source(dataset, None, data_dir)
+    split = choose_split(source, config.labels, 0, config.test_fraction, config.split_seed, seed)
+    part = split.apply(source)
+    flat = lambda d: d.x.reshape(len(d), -1)  # noqa: E731
+    start = time.perf_counter()
+    if name == "logistic-regression":
+        model = LogisticRegression(max_iter=2000).fit(flat(part.labelled), part.labelled.y)
+    else:
+        x = np.concatenate([flat(part.labelled), flat(part.unlabelled)])
+        y = np.concatenate([part.labelled.y, np.full(len(part.unlabelled), UNLABELLED)])
+        model = LabelSpreading(kernel="knn", n_neighbors=10, max_iter=100).fit(x, y)
+    accuracy = float((model.predict(flat(part.test)) == part.test.y).mean())
+    return accuracy, time.perf_counter() - start
+
+
+def ssvae_accuracy(model: str, dataset: str, data_dir: str | None, labels: int, seed: int,
+                   changes: dict) -> tuple[float, float, int]:
+    start = time.perf_counter()
+    config = config_for(dataset, data_dir=data_dir, labels=labels, seed=seed, model=model, **changes)
+    run = ssvae.train(config, progress=False)
+    seconds = time.perf_counter() - start
+    report = ssvae.evaluate(run)
+    return report["accuracy"], seconds, report["labels_seen"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", default="digits")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--labels", type=int, nargs="+", default=[100])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--models", nargs="+", default=["supervised", "m2"])
+    parser.add_argument("--baselines", nargs="*", default=["logistic-regression", "label-spreading"])
+    parser.add_argument("--epochs", type=int, help="override the preset's epochs (a reduced protocol)")
+    parser.add_argument("--benchmarks", default="BENCHMARKS.md")
+    args = parser.parse_args()
+    changes = {"epochs": args.epochs} if args.epochs else {}
+    rows = []
+    for labels in args.labels:
+        for name in [*args.baselines, *args.models]:
+            accs, secs = [], []
+            for seed in args.seeds:
+                if name in args.baselines:
+                    acc, sec = sklearn_accuracy(name, args.dataset, args.data_dir, labels, seed)
+                else:
+                    acc, sec, seen = ssvae_accuracy(name, args.dataset, args.data_dir, labels, seed, changes)
+                    assert seen == labels
+                accs.append(acc)
+                secs.append(sec)
+                print(f"  {args.dataset} labels={labels} {name} seed={seed}: {acc:.4f} ({sec:.0f} s)", flush=True)
+            std = statistics.stdev(accs) if len(accs) > 1 else 0.0
+            rows.append(f"| {args.dataset} | {labels} | {name} | {100 * statistics.mean(accs):.2f} ± {100 * std:.2f} "
+                        f"| {len(accs)} | {statistics.mean(secs):.0f} |")
+    settings = f"epochs {args.epochs} (reduced protocol)" if args.epochs else "preset epochs"
+    table = ["| data | labels seen | model | test accuracy % (mean ± std) | seeds | train s |",
+             "|---|---|---|---|---|---|", *rows]
+    print("\n".join(table))
+    append_section(Path(args.benchmarks), f"Accuracy, {args.dataset}, {settings}, {device_name()}", table)
+
+
+if __name__ == "__main__":
+    main()

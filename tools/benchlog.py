@@ -1,0 +1,31 @@
+"""Appending a benchmark's table to BENCHMARKS.md with where and when it was measured."""
+
+from __future__ import annotations
+
+import datetime
+import platform
+import subprocess
+from pathlib import Path
+
+import torch
+
+
+def device_name() -> str:
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name()
+    return f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+
+
+def commit() -> str:
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+    return result.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "") if result.returncode == 0 else "unknown"
+
+
+def append_section(path: Path, title: str, table: list[str]) -> None:
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    header = f"\n## {title}\n\ncommit {commit()}, {stamp}, torch {torch.__version__}\n\n"
+    if not path.exists():
+        path.write_text("# Benchmarks\n\nAppended by the scripts in tools/; newest last.\n")
+    with open(path, "a") as f:
+        f.write(header + "\n".join(table) + "\n")
