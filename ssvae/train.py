@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ssvae.config import Config
+from ssvae.config import Config, ConfigError
 from ssvae.data import Partition
 from ssvae.models import Model, Stage
 from ssvae.objectives import LossWeights
@@ -30,7 +30,7 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was asked for but no CUDA GPU is visible: use --device cpu or auto")
+        raise ConfigError("device cuda was asked for but no CUDA GPU is visible: use --device cpu or auto")
     return torch.device(name)
 
 

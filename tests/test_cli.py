@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 from ssvae.cli import main
@@ -46,6 +47,8 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     (["evaluate", "nowhere"], "Error: nowhere: no such run directory"),
     (["train", "--labels", "many"], "Invalid value for '--labels': 'many' is neither a number of labels nor 'all'"),
     (["train", "--epochs", "0"], "Error: epochs must be at least 1, got 0"),
+    pytest.param(["train", "--device", "cuda", "--epochs", "1"], "Error: device cuda was asked for but no CUDA GPU",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present: cuda works")),
 ])
 def test_bad_input_is_one_clear_line(runner, tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)

@@ -107,3 +107,32 @@ def test_evaluate_report_is_consistent(tiny_config):
     assert report["accuracy"] == pytest.approx(np.trace(confusion) / confusion.sum())
     assert report["per_class"]["3"] == pytest.approx(confusion[3, 3] / confusion[3].sum())
     assert report["test_elbo"] < 0
+
+
+def test_gaussian_standardisation_keeps_constant_inputs_finite():
+    model = build_model(Config(input_shape=(3,), class_names=("a", "b"), likelihood="gaussian",
+                               hidden=(4,), classifier_hidden=(4,), latent_dim=2))
+    x = torch.tensor([[1.0, 5.0, 2.0], [3.0, 5.0, 2.0]])
+    model.fit_standardisation(x)
+    torch.testing.assert_close(model.input_shift, torch.tensor([2.0, 5.0, 2.0]))
+    torch.testing.assert_close(model.input_scale, torch.tensor([2.0 ** 0.5, 1.0, 1.0]))
+    assert model.prepare(torch.tensor([[2.0, 6.0, 2.0]])).tolist() == [[0.0, 1.0, 0.0]]
+
+
+def test_m2_learns_real_valued_csv_with_a_gaussian_likelihood(tmp_path):
+    rng = np.random.default_rng(0)
+    centres = np.array([[5.0, -3.0, 10.0, 0.0], [-5.0, 3.0, 0.0, 8.0]])
+    y = rng.integers(0, 2, 400)
+    x = centres[y] + rng.normal(size=(400, 4))
+    labels = np.where(np.arange(400) < 100, y, -1).astype(object)
+    labels[labels == -1] = ""
+    rows = ["f1,f2,f3,f4,label", *(",".join([*map(str, xi), str(li)]) for xi, li in zip(x, labels))]
+    (tmp_path / "blobs.csv").write_text("\n".join(rows))
+    # A source without a test split of its own: the test half comes from its 100 labelled rows.
+    run = ssvae.train(data=str(tmp_path / "blobs.csv"), labels=10, test_fraction=0.5, epochs=30, hidden=(16,),
+                      classifier_hidden=(16,), latent_dim=2, batch_size=64, progress=False)
+    assert run.config.likelihood == "gaussian" and run.config.input_shape == (4,)
+    report = ssvae.evaluate(run)
+    assert report["n_test"] == 50 and report["labels_seen"] == 10
+    assert report["accuracy"] == 1.0
+    assert np.isfinite(report["test_elbo"])

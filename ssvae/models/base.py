@@ -34,9 +34,12 @@ class Model(nn.Module):
         self.register_buffer("input_scale", torch.ones(input_dim))
 
     def fit_standardisation(self, x: Tensor) -> None:
+        """Zero mean and unit variance per input; an (almost) constant input keeps scale 1, as in
+        scikit-learn's StandardScaler, so that unseen values there stay finite."""
         flat = x.flatten(1)
+        std = flat.std(0)
         self.input_shift.copy_(flat.mean(0))
-        self.input_scale.copy_(flat.std(0).clamp(min=1e-6))
+        self.input_scale.copy_(torch.where(std > 1e-3, std, torch.ones_like(std)))
 
     def prepare(self, x: Tensor) -> Tensor:
         return (x.flatten(1) - self.input_shift) / self.input_scale
