@@ -25,10 +25,9 @@ def _sizes(ctx: click.Context, param: click.Parameter, value: str | None) -> tup
     if value is None:
         return None
     try:
-        sizes = tuple(int(v) for v in value.split(","))
+        return tuple(int(v) for v in value.split(","))
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a comma-separated list of layer sizes, e.g. 500 or 600,600")
-    return sizes
 
 
 def _labels(ctx: click.Context, param: click.Parameter, value: str | None) -> int | str | None:
@@ -36,7 +35,6 @@ def _labels(ctx: click.Context, param: click.Parameter, value: str | None) -> in
         return None
     if value == "all":
         return "all"
-        return None
     try:
         return int(value)
     except ValueError:

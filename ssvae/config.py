@@ -125,6 +125,7 @@ class Config:
 # set explicitly wins over these.
 PRESETS: dict[str, dict[str, Any]] = {
     "digits": {"latent_dim": 8, "lr": 3e-3},  # 64 pixels: a small z leaves the class to y
+    "fashion-mnist": {"latent_dim": 16, "lr": 3e-3, "alpha": 10.0},  # labels outweigh look-alike classes
 }
 
 
