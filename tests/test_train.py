@@ -136,3 +136,15 @@ def test_m2_learns_real_valued_csv_with_a_gaussian_likelihood(tmp_path):
     assert report["n_test"] == 50 and report["labels_seen"] == 10
     assert report["accuracy"] == 1.0
     assert np.isfinite(report["test_elbo"])
+
+
+def test_classify_takes_raw_images_with_or_without_channel_axis(tiny_config):
+    from ssvae.data import DataError
+
+    run = ssvae.train(tiny_config, progress=False)
+    images = (run.partition().test.x[:5, 0] * 255).round().astype(np.uint8)  # (5, 8, 8) uint8 0..255
+    probabilities = run.classify(images)
+    np.testing.assert_allclose(probabilities, run.classify(images[:, None] / 255.0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(probabilities.sum(1), 1.0, rtol=1e-5)
+    with pytest.raises(DataError, match=r"shape \(7, 7\) per example do not fit the model's \(1, 8, 8\)"):
+        run.classify(np.zeros((2, 7, 7), np.uint8))
