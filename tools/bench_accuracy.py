@@ -4,6 +4,7 @@ Every row uses the run's own class-balanced labels (validation included in the c
 test split. Prints a table and appends it to BENCHMARKS.md with the device, torch version, commit and date.
 
     python tools/bench_accuracy.py --dataset digits --labels 100 --seeds 0 1 2
+    python tools/bench_accuracy.py --dataset digits --seeds 0 --models m2 --baselines --set latent_dim=50 --set lr=1e-3
     python tools/bench_accuracy.py --dataset fashion-mnist --data-dir ../shared/datasets/fashion-mnist \\
         --labels 100 --seeds 0 --epochs 20 --models supervised m2
 """
@@ -11,6 +12,7 @@ test split. Prints a table and appends it to BENCHMARKS.md with the device, torc
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from pathlib import Path
@@ -53,6 +55,15 @@ def ssvae_accuracy(model: str, dataset: str, data_dir: str | None, labels: int, 
     return report["accuracy"], seconds, report["labels_seen"]
 
 
+def parse_setting(item: str) -> tuple[str, object]:
+    """``FIELD=VALUE`` with VALUE as JSON where it parses (numbers, lists), else as a string."""
+    field, _, value = item.partition("=")
+    try:
+        return field, json.loads(value)
+    except json.JSONDecodeError:
+        return field, value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="digits")
@@ -62,9 +73,12 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["supervised", "m2"])
     parser.add_argument("--baselines", nargs="*", default=["logistic-regression", "label-spreading"])
     parser.add_argument("--epochs", type=int, help="override the preset's epochs (a reduced protocol)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override any Config field of the ssvae models, e.g. --set latent_dim=50 (JSON value)")
     parser.add_argument("--benchmarks", default="BENCHMARKS.md")
     args = parser.parse_args()
     changes = {"epochs": args.epochs} if args.epochs else {}
+    changes.update(parse_setting(item) for item in args.set)
     rows = []
     for labels in args.labels:
         for name in [*args.baselines, *args.models]:
@@ -82,6 +96,7 @@ def main() -> None:
             rows.append(f"| {args.dataset} | {labels} | {name} | {100 * statistics.mean(accs):.2f} ± {100 * std:.2f} "
                         f"| {len(accs)} | {statistics.mean(secs):.0f} |")
     settings = f"epochs {args.epochs} (reduced protocol)" if args.epochs else "preset epochs"
+    settings += "".join(f", {item}" for item in args.set)
     table = ["| data | labels seen | model | test accuracy % (mean ± std) | seeds | train s |",
              "|---|---|---|---|---|---|", *rows]
     print("\n".join(table))
