@@ -18,7 +18,9 @@ def device_name() -> str:
 
 def commit() -> str:
     result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+    # BENCHMARKS.md itself changes as results are appended: it does not make the measured code dirty
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!BENCHMARKS.md"],
+                           capture_output=True, text=True)
     return result.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "") if result.returncode == 0 else "unknown"
 
 
