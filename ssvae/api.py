@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from sklearn.metrics import confusion_matrix
 from ssvae.config import Config, config_for
 from ssvae.data import DataError, Partition, Split, choose_split, load_source, to_model_range
 from ssvae.models import Model, build_model
-from ssvae.run import METRICS, load_run, save_metrics, save_run, save_weights
+from ssvae.run import METRICS, RunError, load_run, save_metrics, save_run, save_weights
 from ssvae.train import fit
 
 
@@ -66,9 +67,11 @@ def resolve_likelihood(config: Config, x: np.ndarray) -> str:
 
 
 def train(config: Config | None = None, out: str | Path | None = None, progress: bool = True,
-          **changes: Any) -> Run:
+          replace: bool = False, **changes: Any) -> Run:
     """Train the model a config describes (fields in ``changes`` override it). With ``out``, the run
-    directory is written as training goes: config and split first, metrics every epoch, weights at the end."""
+    directory is written as training goes: config and split first, metrics every epoch, weights at the end.
+    An existing ``out`` is an error unless ``replace``, and even then it is removed only once the data
+    have loaded and the labels are chosen, so bad input never costs a finished run."""
     config = config.replace(**changes) if config is not None else config_for(**changes)
     source = load_source(config.dataset, config.data, config.data_dir)
     if config.data is not None:  # absolute, so that the run can find its data from anywhere
@@ -78,9 +81,11 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
                          config.seed)
     partition = split.apply(source)
+    out = Path(out) if out is not None else None
+    if out is not None:
+        _clear_run_dir(out, replace)
     torch.manual_seed(config.seed)
     model = build_model(config)
-    out = Path(out) if out is not None else None
     history: list[dict] = []
     if out is not None:
         save_run(out, config, split)
@@ -95,6 +100,13 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     if out is not None:
         save_weights(out / "weights.safetensors", model)
     return Run(config, split, model, out, history)
+
+
+def _clear_run_dir(out: Path, replace: bool) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if not replace:
+            raise RunError(f"{out} already exists: choose another --out or pass --force to replace it")
+        shutil.rmtree(out) if out.is_dir() else out.unlink()
 
 
 def load(run_dir: str | Path) -> Run:

@@ -7,7 +7,6 @@ problem and the fix and exit with status 1; ``ssvae --debug ...`` shows the trac
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -132,11 +131,7 @@ def train(out: str | None, force: bool, quiet: bool, **options) -> None:
     config = config_for(**given)
     name = Path(config.data).stem if config.data else config.dataset
     out_dir = Path(out or f"runs/{name}-{config.model.replace('+', '')}")
-    if out_dir.exists() and any(out_dir.iterdir()):
-        if not force:
-            raise RunError(f"{out_dir} already exists: choose another --out or pass --force to replace it")
-        shutil.rmtree(out_dir)
-    run = train_run(config, out=out_dir, progress=not quiet)
+    run = train_run(config, out=out_dir, progress=not quiet, replace=force)
     report = evaluate(run)
     click.echo(f"saved {out_dir}  |  test accuracy {report['accuracy']:.4f} on {report['n_test']} examples  |  "
                f"labels seen {report['labels_seen']}")

@@ -121,7 +121,7 @@ class Config:
         return cls.from_dict(values)
 
 
-# Settings measured to work better than the paper's on a data set (see README, "Defaults"); any field
+# Settings measured to work better than the paper's on a data set (README, "Models and defaults"); any field
 # set explicitly wins over these.
 PRESETS: dict[str, dict[str, Any]] = {
     "digits": {"latent_dim": 8, "lr": 3e-3},  # 64 pixels: a small z leaves the class to y

@@ -49,6 +49,11 @@ def gaussian_log_density(x: Tensor, mean: Tensor, logvar: Tensor) -> Tensor:
     return -0.5 * (LOG_2PI + logvar + (x - mean).pow(2) / logvar.exp()).sum(-1)
 
 
+def likelihood_size(input_dim: int, likelihood: str) -> int:
+    """How many numbers a decoder outputs for ``input_dim`` inputs: logits, or mean and log-variance."""
+    return input_dim if likelihood == "bernoulli" else 2 * input_dim
+
+
 def log_likelihood(x: Tensor, params: Tensor, likelihood: str) -> Tensor:
     """log p(x | params), summed over the last axis; ``params`` are logits (bernoulli) or mean ‖ logvar."""
     x = x.expand(params.shape[:-1] + x.shape[-1:])

@@ -62,3 +62,13 @@ def test_help_explains_every_command(runner):
     for command in ("train", "evaluate"):
         result = runner.invoke(main, [command, "--help"])
         assert result.exit_code == 0 and "Example:" in result.output
+
+
+def test_force_with_bad_data_keeps_the_finished_run(runner, tmp_path):
+    """The old run is removed only once the new data have loaded: bad input never costs finished work."""
+    out = tmp_path / "run"
+    assert runner.invoke(main, ["train", *TINY_ARGS, "--out", str(out)]).exit_code == 0
+    weights = (out / "weights.safetensors").read_bytes()
+    result = runner.invoke(main, ["train", *TINY_ARGS, "--out", str(out), "--force", "--data", str(tmp_path / "x.npz")])
+    assert result.exit_code == 1 and "no such file or folder" in result.output
+    assert (out / "weights.safetensors").read_bytes() == weights

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from ssvae.data.dataset import UNLABELLED, Dataset, DataError, Partition
+from ssvae.data.dataset import Dataset, DataError, Partition
 from ssvae.data.sources import Source
 
 
@@ -97,4 +97,4 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
     )
 
 
-__all__ = ["Split", "choose_split", "balanced_sample", "UNLABELLED"]
+__all__ = ["Split", "choose_split", "balanced_sample"]

@@ -16,7 +16,8 @@ from torch import Tensor
 from ssvae.models.base import Model
 from ssvae.models.networks import ConditionedMLP, GaussianEncoder, eye_like, mlp
 from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, gaussian_log_density, labelled_bound,
-                              log_likelihood, reparameterize, semi_supervised_loss, unlabelled_bound)
+                              likelihood_size, log_likelihood, reparameterize, semi_supervised_loss,
+                              unlabelled_bound)
 
 
 class ADGM(Model):
@@ -25,7 +26,7 @@ class ADGM(Model):
         super().__init__(input_dim)
         self.n_classes = n_classes
         self.likelihood = likelihood
-        out_dim = input_dim if likelihood == "bernoulli" else 2 * input_dim
+        out_dim = likelihood_size(input_dim, likelihood)
         self.aux_encoder = GaussianEncoder(mlp((input_dim, *hidden, 2 * aux_dim)))
         self.classifier = mlp((input_dim + aux_dim, *classifier_hidden, n_classes))
         self.encoder = GaussianEncoder(ConditionedMLP(input_dim + aux_dim, n_classes, hidden, 2 * latent_dim))

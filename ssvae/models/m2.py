@@ -7,8 +7,8 @@ from torch import Tensor
 
 from ssvae.models.base import Model
 from ssvae.models.networks import ConditionedMLP, GaussianEncoder, eye_like, mlp
-from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, labelled_bound, log_likelihood,
-                              reparameterize, semi_supervised_loss, unlabelled_bound)
+from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, labelled_bound, likelihood_size,
+                              log_likelihood, reparameterize, semi_supervised_loss, unlabelled_bound)
 
 
 class M2(Model):
@@ -17,7 +17,7 @@ class M2(Model):
         super().__init__(input_dim)
         self.n_classes = n_classes
         self.likelihood = likelihood
-        out_dim = input_dim if likelihood == "bernoulli" else 2 * input_dim
+        out_dim = likelihood_size(input_dim, likelihood)
         self.classifier = mlp((input_dim, *classifier_hidden, n_classes))
         self.encoder = GaussianEncoder(ConditionedMLP(input_dim, n_classes, hidden, 2 * latent_dim))
         self.decoder = ConditionedMLP(latent_dim, n_classes, tuple(reversed(hidden)), out_dim)

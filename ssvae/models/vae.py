@@ -8,7 +8,8 @@ from torch import Tensor
 
 from ssvae.models.base import Model
 from ssvae.models.networks import GaussianEncoder, mlp
-from ssvae.objectives import LossWeights, classification_loss, gaussian_kl, log_likelihood, reparameterize
+from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, likelihood_size, log_likelihood,
+                              reparameterize)
 
 
 class M1(Model):
@@ -16,7 +17,7 @@ class M1(Model):
                  classifier_hidden: tuple[int, ...], likelihood: str):
         super().__init__(input_dim)
         self.likelihood = likelihood
-        out_dim = input_dim if likelihood == "bernoulli" else 2 * input_dim
+        out_dim = likelihood_size(input_dim, likelihood)
         self.encoder = GaussianEncoder(mlp((input_dim, *hidden, 2 * latent_dim)))
         self.decoder = mlp((latent_dim, *reversed(hidden), out_dim))
         self.classifier = mlp((latent_dim, *classifier_hidden, n_classes))
