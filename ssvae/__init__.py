@@ -1,7 +1,33 @@
-"""ssvae: semi-supervised variational autoencoders that learn from few labels and export to ONNX."""
+"""ssvae: semi-supervised variational autoencoders that learn from few labels and export to ONNX.
 
-from ssvae.api import Run, evaluate, load, train
-from ssvae.config import Config
+    run = ssvae.train(labels=100)                     # torch: train, then evaluate and export
+    ssvae.export(run, "models/digits")
+    model = ssvae.runtime.load("models/digits")       # numpy + onnxruntime only: what an app embeds
+
+The names below load on first use, so that ``import ssvae.runtime`` never pulls in torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Config", "Run", "evaluate", "load", "train", "__version__"]
+
+_LAZY = {
+    "Config": "ssvae.config",
+    "Run": "ssvae.api",
+    "train": "ssvae.api",
+    "load": "ssvae.api",
+    "evaluate": "ssvae.api",
+    "export": "ssvae.onnx_export",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'ssvae' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)
+
+
+__all__ = [*_LAZY, "__version__"]

@@ -21,8 +21,8 @@ from sklearn.metrics import confusion_matrix
 from ssvae.config import Config, config_for
 from ssvae.data import DataError, Partition, Split, choose_split, load_source, to_model_range
 from ssvae.models import Model, build_model
-from ssvae.run import METRICS, RunError, load_run, save_metrics, save_run, save_weights
-from ssvae.train import fit
+from ssvae.run import METRICS, check_output, load_run, save_metrics, save_run, save_weights
+from ssvae.training import fit
 
 
 @dataclass
@@ -103,9 +103,8 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
 
 
 def _clear_run_dir(out: Path, replace: bool) -> None:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        if not replace:
-            raise RunError(f"{out} already exists: choose another --out or pass --force to replace it")
+    check_output(out, replace)
+    if out.exists():
         shutil.rmtree(out) if out.is_dir() else out.unlink()
 
 

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import click
+import numpy as np
 
 from ssvae.config import LR_SCHEDULES, MODEL_KINDS, PRESETS, Config, ConfigError, config_for
 from ssvae.data import BUILTIN, DataError
 from ssvae.run import RunError
+from ssvae.runtime import PRECISIONS, ModelError
 
 DEFAULTS = Config()
-USER_ERRORS = (DataError, RunError, ConfigError)
+USER_ERRORS = (DataError, RunError, ConfigError, ModelError)
 
 
 def _sizes(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
@@ -58,10 +61,12 @@ class Group(click.Group):
 @click.version_option(package_name="ssvae")
 def main(debug: bool) -> None:
     """Semi-supervised VAEs: train a classifier and a generative model from a few labels and many
-    unlabelled examples, then evaluate it.
+    unlabelled examples, evaluate it, export it to ONNX and use the export to label, generate and score.
 
-    Start with `ssvae train` (8x8 digits, 100 labels, offline) and `ssvae evaluate runs/digits-m2`.
+    Start with `ssvae train` (8x8 digits, 100 labels, offline), `ssvae evaluate runs/digits-m2`, then
+    `ssvae export runs/digits-m2` and `ssvae predict models/digits-m2 --dataset digits`.
     """
+    warnings.formatwarning = lambda message, *args, **kwargs: f"Warning: {message}\n"
 
 
 def _shown_default(field: str) -> str:
@@ -172,3 +177,182 @@ def evaluate(run_dir: str, as_json: bool) -> None:
     click.echo(_format_report(report))
     if as_json:
         click.echo(json.dumps(report))
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), help="Model folder to write [default: models/RUN_NAME].")
+@click.option("--quantize", type=click.Choice(["int8"]), help="Also write int8 copies (smaller, faster on CPU).")
+@click.option("--fp16", is_flag=True, help="Also write float16 copies (for GPUs).")
+@click.option("--opset", type=int, default=None, help="ONNX opset version.  [default: 20]")
+@click.option("--force", is_flag=True, help="Replace an existing model folder.")
+def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opset: int | None, force: bool) -> None:
+    """Export a trained run as ONNX graphs (classifier.onnx, encoder.onnx, decoder.onnx) plus model_card.md,
+    checked against torch on real test inputs, for `ssvae.runtime` or any onnxruntime app.
+
+    Example: ssvae export runs/digits-m2 --out models/digits --quantize int8
+    """
+    from ssvae.onnx_export import OPSET, export as export_run
+
+    out_dir = Path(out or f"models/{Path(run_dir).resolve().name}")
+    command = " ".join(["ssvae export", run_dir, "--out", str(out_dir)] + (["--quantize", quantize] if quantize else [])
+                       + (["--fp16"] if fp16 else []))
+    report = export_run(run_dir, out_dir, opset=opset or OPSET, quantize=quantize == "int8", fp16=fp16,
+                        replace=force, command=command)
+    click.echo(f"saved {out_dir}: {', '.join(report.files)}")
+    click.echo("onnxruntime vs torch, largest difference: "
+               + ", ".join(f"{role} {d:.1e}" for role, d in report.max_difference.items()))
+    for precision, accuracy in report.accuracy.items():
+        click.echo(f"{precision:<8} test accuracy {accuracy:.4f}  (same class as float32: "
+                   f"{report.agreement[precision]:.4f})")
+
+
+def input_options(command):
+    """Where the inputs of predict, score and generate --analogies come from."""
+    options = [
+        click.option("--data", type=click.Path(), help="Inputs: an .npz (array x), an .npy, a .csv of numeric "
+                     "columns (an 'id' column names rows; 'label' is ignored) or a folder of images."),
+        click.option("--dataset", type=click.Choice(BUILTIN), help="Or a built-in data set's --split."),
+        click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True,
+                     help="Which part of --dataset: the test split the model was evaluated on, or the rest."),
+        click.option("--data-dir", type=click.Path(), help="Where Fashion-MNIST/MNIST/KMNIST files are."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _inputs(model, data: str | None, dataset: str | None, split: str, data_dir: str | None):
+    from ssvae.data.inputs import read_inputs
+
+    info = model.info
+    return read_inputs(data, dataset, data_dir, split, info.get("test_fraction", 0.25), info.get("split_seed", 0),
+                       model.input_shape[0] if len(model.input_shape) == 3 else 1)
+
+
+def _load_model(model_dir: str, device: str = "auto", precision: str = "float32"):
+    from ssvae import runtime
+
+    return runtime.load(model_dir, device=device, precision=precision)
+
+
+device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+                             show_default=True, help="onnxruntime device: auto uses a CUDA GPU when there is one.")
+precision_option = click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,
+                                help="Which copy of the graphs to run (int8/float16 need export --quantize/--fp16).")
+
+
+@main.command()
+@click.argument("model_dir", type=click.Path(file_okay=False))
+@input_options
+@click.option("--out", type=click.Path(dir_okay=False), default="predictions.csv", show_default=True,
+              help="CSV to write: id, predicted, confidence, entropy, p_<class> for every class.")
+@click.option("--batch-size", type=int, default=1024, show_default=True, help="Inputs a batch.")
+@device_option
+@precision_option
+@click.option("--force", is_flag=True, help="Replace an existing --out file.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def predict(model_dir: str, data, dataset, split, data_dir, out: str, batch_size: int, device: str,
+            precision: str, force: bool, quiet: bool) -> None:
+    """Label data with an exported model: one CSV row an input with the predicted class, its probability,
+    the entropy of the prediction and every class's probability.
+
+    Example: ssvae predict models/digits --dataset digits --out predictions.csv
+    """
+    from ssvae.inference import predict as predict_rows
+
+    model = _load_model(model_dir, device, precision)
+    inputs = _inputs(model, data, dataset, split, data_dir)
+    n = predict_rows(model, inputs, out, batch_size=batch_size, progress=not quiet, replace=force)
+    click.echo(f"saved {out}: {n} predictions")
+
+
+@main.command()
+@click.argument("model_dir", type=click.Path(file_okay=False))
+@input_options
+@click.option("--out", type=click.Path(dir_okay=False), default="scores.csv", show_default=True,
+              help="CSV to write: id, score; highest score (most anomalous) first.")
+@click.option("--samples", type=int, default=None,
+              help="Importance samples for a tighter bound (-log p(x) estimate); default: the plain ELBO.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise the bound draws.")
+@click.option("--batch-size", type=int, default=1024, show_default=True, help="Inputs a batch.")
+@device_option
+@click.option("--force", is_flag=True, help="Replace an existing --out file.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def score(model_dir: str, data, dataset, split, data_dir, out: str, samples: int | None, seed: int,
+          batch_size: int, device: str, force: bool, quiet: bool) -> None:
+    """Anomaly scores: the negative ELBO of each input in nats (higher: less like the training data).
+
+    Example: ssvae score models/digits --data new_images/ --out scores.csv
+    """
+    from ssvae.inference import score as score_rows
+
+    model = _load_model(model_dir, device)
+    inputs = _inputs(model, data, dataset, split, data_dir)
+    scores = score_rows(model, inputs, out, samples=samples, seed=seed, batch_size=batch_size,
+                        progress=not quiet, replace=force)
+    top = int(scores.argmax()) if len(scores) else None
+    click.echo(f"saved {out}: {len(scores)} scores" + (
+        f", median {float(np.median(scores)):.2f}, highest {scores[top]:.2f} (id {inputs.ids[top]})"
+        if top is not None else ""))
+
+
+@main.command()
+@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.option("--per-class", type=int, default=8, show_default=True, help="Samples in each class's row.")
+@click.option("--analogies", "analogies", metavar="INPUTS",
+              help="Instead: render the style of these inputs in every class. A path (as --data of predict) or a "
+                   "built-in data set name (its test split).")
+@click.option("--rows", type=int, default=8, show_default=True, help="Inputs shown with --analogies.")
+@click.option("--data-dir", type=click.Path(), help="Where Fashion-MNIST/MNIST/KMNIST files are.")
+@click.option("--out", type=click.Path(dir_okay=False), default="samples.png", show_default=True, help="PNG to write.")
+@click.option("--scale", type=int, default=None, help="Pixels a model pixel [default: cells at least 32 high].")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent draws.")
+@click.option("--force", is_flag=True, help="Replace an existing --out file.")
+def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, data_dir: str | None, out: str,
+             scale: int | None, seed: int, force: bool) -> None:
+    """New examples of each class as a PNG grid, one row a class; or, with --analogies, each input's style
+    (first column) drawn in every class.
+
+    Example: ssvae generate models/digits --per-class 8 --out samples.png
+    """
+    from ssvae.inference import write_analogies, write_samples
+
+    model = _load_model(model_dir)
+    if analogies is None:
+        width, height = write_samples(model, out, per_class, seed, scale, replace=force)
+    else:
+        builtin = analogies in BUILTIN and not Path(analogies).exists()
+        inputs = _inputs(model, None if builtin else analogies, analogies if builtin else None, "test", data_dir)
+        width, height = write_analogies(model, inputs, out, rows, scale, replace=force)
+    click.echo(f"saved {out}: {width}x{height} pixels")
+
+
+@main.command()
+@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
+def info(model_dir: str, as_json: bool) -> None:
+    """What an exported model is: its metadata (classes, input shape and preprocessing, latent size,
+    labels used, accuracy, versions) and every graph's inputs and outputs.
+
+    Example: ssvae info models/digits
+    """
+    description = _load_model(model_dir, "cpu").describe()
+    if as_json:
+        click.echo(json.dumps(description))
+        return
+    meta = description["metadata"]
+    width = max(len(k) for k in meta)
+    lines = [f"{description['model_dir']}", *(f"  {k:<{width}}  {_plain(v)}" for k, v in meta.items()), ""]
+    for role, graph in description["graphs"].items():
+        lines.append(f"{graph['file']}")
+        for kind in ("inputs", "outputs"):
+            lines += [f"  {kind[:-1]:<6} {io['name']:<14} {io['type']:<14} [{', '.join(map(str, io['shape']))}]"
+                      for io in graph[kind]]
+    click.echo("\n".join(lines))
+
+
+def _plain(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)

@@ -2,6 +2,8 @@
 
 import json
 
+import numpy as np
+
 import pytest
 import torch
 from click.testing import CliRunner
@@ -72,3 +74,121 @@ def test_force_with_bad_data_keeps_the_finished_run(runner, tmp_path):
     result = runner.invoke(main, ["train", *TINY_ARGS, "--out", str(out), "--force", "--data", str(tmp_path / "x.npz")])
     assert result.exit_code == 1 and "no such file or folder" in result.output
     assert (out / "weights.safetensors").read_bytes() == weights
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A trained run and its export, made through the command line."""
+    root = tmp_path_factory.mktemp("cli")
+    runner = CliRunner()
+    run, model = root / "run", root / "model"
+    assert runner.invoke(main, ["train", *TINY_ARGS, "--epochs", "5", "--out", str(run)]).exit_code == 0
+    result = runner.invoke(main, ["export", str(run), "--out", str(model), "--quantize", "int8"])
+    assert result.exit_code == 0, result.output
+    assert "onnxruntime vs torch, largest difference: classifier" in result.output
+    assert "int8     test accuracy" in result.output
+    return run, model
+
+
+def test_predict_csv_agrees_with_evaluate(runner, exported, tmp_path):
+    from ssvae.data import load_source
+
+    run, model = exported
+    out = tmp_path / "preds.csv"
+    result = runner.invoke(main, ["predict", str(model), "--dataset", "digits", "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"saved {out}: 450 predictions"
+    lines = out.read_text().splitlines()
+    assert lines[0] == "id,predicted,confidence,entropy," + ",".join(f"p_{k}" for k in range(10))
+    rows = [line.split(",") for line in lines[1:]]
+    truth = load_source("digits").train.y
+    accuracy = np.mean([int(r[1]) == truth[int(r[0])] for r in rows])
+    report = json.loads(runner.invoke(main, ["evaluate", str(run), "--json"]).output.splitlines()[-1])
+    assert accuracy == pytest.approx(report["accuracy"], abs=1e-12)
+    p = np.array([[float(v) for v in r[4:]] for r in rows])
+    np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-5)
+    np.testing.assert_allclose([float(r[2]) for r in rows], p.max(1), rtol=1e-5)
+    np.testing.assert_allclose([float(r[3]) for r in rows], -(p * np.log(p)).sum(1), rtol=1e-4, atol=1e-5)
+
+
+def test_predict_a_folder_of_images_names_rows_by_file(runner, exported, tmp_path):
+    from PIL import Image
+
+    (tmp_path / "inbox" / "day2").mkdir(parents=True)
+    for name in ("b.png", "a.png", "day2/c.png"):
+        Image.fromarray(np.random.default_rng(0).integers(0, 256, (8, 8), dtype=np.uint8)).save(tmp_path / "inbox" / name)
+    Image.new("L", (9, 9)).save(tmp_path / "inbox" / "z_big.png")
+    out = tmp_path / "p.csv"
+    result = runner.invoke(main, ["predict", str(exported[1]), "--data", str(tmp_path / "inbox"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert [line.split(",")[0] for line in out.read_text().splitlines()[1:]] == ["a.png", "b.png", "day2/c.png"]
+
+
+def test_score_lists_the_most_anomalous_first(runner, exported, tmp_path):
+    real = load_digits_test()
+    noise = np.random.default_rng(0).random((5, 1, 8, 8), dtype=np.float32)
+    np.savez(tmp_path / "mixed.npz", x=np.concatenate([real[:45], noise]))
+    out = tmp_path / "scores.csv"
+    result = runner.invoke(main, ["score", str(exported[1]), "--data", str(tmp_path / "mixed.npz"), "--out", str(out),
+                                  "--quiet"])
+    assert result.exit_code == 0, result.output
+    rows = [line.split(",") for line in out.read_text().splitlines()]
+    assert rows[0] == ["id", "score"] and len(rows) == 51
+    scores = [float(r[1]) for r in rows[1:]]
+    assert scores == sorted(scores, reverse=True)
+    assert {r[0] for r in rows[1:6]} == {"45", "46", "47", "48", "49"}  # the noise images
+
+
+def load_digits_test():
+    from ssvae.data.inputs import read_inputs
+
+    return read_inputs(dataset="digits").x
+
+
+def test_generate_writes_a_png_grid_of_the_right_size(runner, exported, tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "grid.png"
+    result = runner.invoke(main, ["generate", str(exported[1]), "--per-class", "6", "--scale", "3", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with Image.open(out) as image:  # 10 rows of 6 cells of 8 pixels, 1-pixel lines, times 3
+        assert image.size == ((6 * 9 + 1) * 3, (10 * 9 + 1) * 3) and image.mode == "L"
+    out = tmp_path / "analogies.png"
+    result = runner.invoke(main, ["generate", str(exported[1]), "--analogies", "digits", "--rows", "4", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with Image.open(out) as image:  # 4 inputs, each with its 10 classes; 8x8 cells scaled 4x
+        assert image.size == ((11 * 9 + 1) * 4, (4 * 9 + 1) * 4)
+
+
+def test_info_shows_metadata_and_graphs(runner, exported):
+    result = runner.invoke(main, ["info", str(exported[1]), "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)
+    assert info["metadata"]["class_names"] == [str(k) for k in range(10)] and info["metadata"]["labels_seen"] == 100
+    assert [i["name"] for i in info["graphs"]["decoder"]["inputs"]] == ["z", "y"]
+    text = runner.invoke(main, ["info", str(exported[1])]).output
+    assert "input  x              tensor(float)  [batch, 1, 8, 8]" in text
+
+
+def test_export_and_outputs_refuse_to_overwrite(runner, exported, tmp_path):
+    run, model = exported
+    result = runner.invoke(main, ["export", str(run), "--out", str(model)])
+    assert result.exit_code == 1 and f"Error: {model} already exists" in result.output
+    (tmp_path / "p.csv").write_text("mine")
+    result = runner.invoke(main, ["predict", str(model), "--dataset", "digits", "--out", str(tmp_path / "p.csv")])
+    assert result.exit_code == 1 and (tmp_path / "p.csv").read_text() == "mine"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["predict", "nowhere", "--dataset", "digits"], "Error: nowhere: no such model folder"),
+    (["predict", "MODEL"], "Error: no inputs given: pass --data FILE_OR_FOLDER or --dataset NAME"),
+    (["predict", "MODEL", "--data", "missing.npz"], "Error: missing.npz: no such file or folder"),
+    (["score", "MODEL", "--data", "bad.npz"], "Error: inputs range over [255, 255] but this model takes [0, 1]: pass uint8 images"),
+    (["export", "nowhere"], "Error: nowhere: no such run directory"),
+])
+def test_bad_inference_input_is_one_clear_line(runner, exported, tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    np.savez(tmp_path / "bad.npz", x=np.full((3, 1, 8, 8), 255.0))
+    result = runner.invoke(main, [a.replace("MODEL", str(exported[1])) for a in args])
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "Traceback" not in result.output

@@ -9,7 +9,7 @@ from ssvae.config import MODEL_KINDS, Config, ConfigError
 from ssvae.data import Dataset, Source, choose_split
 from ssvae.models import build_model
 from ssvae.run import RunError, read_metrics
-from ssvae.train import fit
+from ssvae.training import fit
 
 
 @pytest.mark.parametrize("model", MODEL_KINDS)

@@ -58,6 +58,14 @@ class ADGM(Model):
         a = self.prepare(x)
         return self.classifier(torch.cat([a, self.auxiliary(a, sample=False)[0]], -1))
 
+    def encode(self, x: Tensor, y_onehot: Tensor | None) -> tuple[Tensor, Tensor]:
+        """q(z|x,y) at the mean of q(aux|x), as ``classify`` uses it."""
+        a = self.prepare(x)
+        return self.encoder(torch.cat([a, self.auxiliary(a, sample=False)[0]], -1), y_onehot)
+
+    def decode(self, z: Tensor, y_onehot: Tensor | None) -> Tensor:
+        return self.decoder(z, y_onehot)
+
     def elbo(self, x: Tensor) -> Tensor:
         return self.unlabelled(self.prepare(x))
 

@@ -27,6 +27,9 @@ class Model(nn.Module):
     with the weights)."""
 
     uses_unlabelled = True
+    generative = True  # has an encoder q(z|x,...) and a decoder p(x|z,...)
+    conditional = True  # its encoder and decoder take the class y (M1's do not)
+    likelihood = "bernoulli"  # of p(x|...), set by each generative model
 
     def __init__(self, input_dim: int):
         super().__init__()
@@ -44,12 +47,24 @@ class Model(nn.Module):
     def prepare(self, x: Tensor) -> Tensor:
         return (x.flatten(1) - self.input_shift) / self.input_scale
 
+    def standardisation(self) -> tuple[Tensor, Tensor]:
+        """(shift, scale) that ``prepare`` applies to flattened inputs; decoders work in that space."""
+        return self.input_shift, self.input_scale
+
     def loss(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights) -> dict[str, Tensor]:
         """The training objective on a labelled and an unlabelled batch: ``loss`` plus terms to log."""
         raise NotImplementedError
 
     def classify(self, x: Tensor) -> Tensor:
         """Class logits of q(y|x)."""
+        raise NotImplementedError
+
+    def encode(self, x: Tensor, y_onehot: Tensor | None) -> tuple[Tensor, Tensor]:
+        """Mean and log-variance of q(z|x,y) for inputs (B, *input_shape); ``y_onehot`` is None for M1."""
+        raise NotImplementedError
+
+    def decode(self, z: Tensor, y_onehot: Tensor | None) -> Tensor:
+        """Parameters of p(x|y,z) over prepared inputs: logits (bernoulli) or mean ‖ log-variance."""
         raise NotImplementedError
 
     def elbo(self, x: Tensor) -> Tensor | None:

@@ -36,6 +36,12 @@ class M2(Model):
     def classify(self, x: Tensor) -> Tensor:
         return self.classifier(self.prepare(x))
 
+    def encode(self, x: Tensor, y_onehot: Tensor | None) -> tuple[Tensor, Tensor]:
+        return self.encoder(self.prepare(x), y_onehot)
+
+    def decode(self, z: Tensor, y_onehot: Tensor | None) -> Tensor:
+        return self.decoder(z, y_onehot)
+
     def elbo(self, x: Tensor) -> Tensor:
         return self.unlabelled(self.prepare(x))
 

@@ -9,7 +9,7 @@ from torch import Tensor
 from ssvae.models.base import Model, Stage
 from ssvae.models.m2 import M2
 from ssvae.models.vae import M1
-from ssvae.objectives import LossWeights, reparameterize
+from ssvae.objectives import LossWeights, reparameterize, split_gaussian
 
 
 class M1M2(Model):
@@ -17,9 +17,13 @@ class M1M2(Model):
         super().__init__(0)
         self.m1, self.m2 = m1, m2
         self.sample_features = sample_features
+        self.likelihood = m1.likelihood
 
     def fit_standardisation(self, x: Tensor) -> None:
         self.m1.fit_standardisation(x)
+
+    def standardisation(self) -> tuple[Tensor, Tensor]:
+        return self.m1.standardisation()
 
     def features(self, x: Tensor, sample: bool) -> Tensor:
         with torch.no_grad():
@@ -28,6 +32,14 @@ class M1M2(Model):
 
     def classify(self, x: Tensor) -> Tensor:
         return self.m2.classify(self.features(x, sample=False))
+
+    def encode(self, x: Tensor, y_onehot: Tensor | None) -> tuple[Tensor, Tensor]:
+        """q(z2|z1,y) at the mean z1 of q(z1|x): raw inputs in, M2's latent out."""
+        return self.m2.encode(self.features(x, sample=False), y_onehot)
+
+    def decode(self, z: Tensor, y_onehot: Tensor | None) -> Tensor:
+        """p(x|y,z2) with z1 at the mean of p(z1|y,z2): M2's latent in, M1's likelihood of x out."""
+        return self.m1.decode(split_gaussian(self.m2.decode(z, y_onehot))[0])
 
     def elbo(self, x: Tensor) -> Tensor:
         """M1's bound on log p(x): the generative model of the inputs themselves."""

@@ -11,6 +11,7 @@ from ssvae.objectives import LossWeights, classification_loss
 
 class Supervised(Model):
     uses_unlabelled = False
+    generative = False
 
     def __init__(self, input_dim: int, n_classes: int, classifier_hidden: tuple[int, ...]):
         super().__init__(input_dim)

@@ -13,6 +13,8 @@ from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, lik
 
 
 class M1(Model):
+    conditional = False
+
     def __init__(self, input_dim: int, n_classes: int, latent_dim: int, hidden: tuple[int, ...],
                  classifier_hidden: tuple[int, ...], likelihood: str):
         super().__init__(input_dim)
@@ -22,8 +24,11 @@ class M1(Model):
         self.decoder = mlp((latent_dim, *reversed(hidden), out_dim))
         self.classifier = mlp((latent_dim, *classifier_hidden, n_classes))
 
-    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def encode(self, x: Tensor, y_onehot: Tensor | None = None) -> tuple[Tensor, Tensor]:
         return self.encoder(self.prepare(x))
+
+    def decode(self, z: Tensor, y_onehot: Tensor | None = None) -> Tensor:
+        return self.decoder(z)
 
     def bound(self, a: Tensor, kl_weight: float = 1.0) -> Tensor:
         """ELBO of prepared inputs ``a``."""

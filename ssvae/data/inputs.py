@@ -1,0 +1,139 @@
+"""Inputs to label or score: rows with an id each, from a file, a folder or a built-in data set's split.
+
+Unlike training sources these need no labels and no class folders: a flat folder of images, an .npz's
+``x``, an .npy (memory-mapped, so huge files are read a batch at a time) or a .csv's numeric columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ssvae.data.dataset import DataError
+from ssvae.data.sources import BUILTIN, IMAGE_SUFFIXES, load_source
+from ssvae.data.split import choose_split
+
+SPLITS = ("test", "train")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """``x`` (N, ...) as stored (uint8 or float; maybe memory-mapped) and one id per row."""
+
+    ids: Sequence[str]
+    x: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: str | None = None,
+                split: str = "test", test_fraction: float = 0.25, split_seed: int = 0,
+                channels: int = 1) -> Inputs:
+    """``data`` (a path) if given, else ``split`` of the built-in ``dataset``: its own test set, or the test
+    split a training run made with ``test_fraction`` and ``split_seed`` (an exported model's metadata)."""
+    if data is not None:
+        return _read_path(Path(data), channels)
+    if dataset is None:
+        raise DataError("no inputs given: pass --data FILE_OR_FOLDER or --dataset NAME")
+    if dataset not in BUILTIN:
+        raise DataError(f"unknown data set {dataset!r}: choose one of {', '.join(BUILTIN)} or pass --data FILE")
+    if split not in SPLITS:
+        raise DataError(f"split {split!r} is not one of {', '.join(SPLITS)}")
+    source = load_source(dataset, None, data_dir)
+    if source.test is not None:
+        chosen = source.test if split == "test" else source.train
+        return Inputs([str(i) for i in range(len(chosen))], chosen.x)
+    test = np.array(choose_split(source, None, 0, test_fraction, split_seed, 0).test)
+    rows = test if split == "test" else np.setdiff1d(np.arange(len(source.train)), test)
+    return Inputs([str(i) for i in rows], source.train.x[rows])
+
+
+def _read_path(path: Path, channels: int) -> Inputs:
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder; check the path given to --data")
+    if path.is_dir():
+        return _read_folder(path, channels)
+    readers = {".npz": _read_npz, ".npy": _read_npy, ".csv": _read_csv}
+    if path.suffix not in readers:
+        raise DataError(f"{path}: cannot read {path.suffix or 'a file without suffix'}; "
+                        f"give an .npz, .npy, .csv or a folder of images")
+    return readers[path.suffix](path)
+
+
+def _numbered(x: np.ndarray) -> Inputs:
+    return Inputs([str(i) for i in range(len(x))], x)
+
+
+def _read_npy(path: Path) -> Inputs:
+    try:
+        x = np.load(path, mmap_mode="r", allow_pickle=False)
+    except Exception as error:
+        raise DataError(f"{path}: not a readable .npy file ({error}); save it with numpy.save") from error
+    return _numbered(x)
+
+
+def _read_npz(path: Path) -> Inputs:
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            if "x" not in arrays:
+                raise DataError(f"{path}: needs an array 'x' (found {', '.join(arrays.files) or 'none'})")
+            x = arrays["x"]
+    except DataError:
+        raise
+    except Exception as error:
+        raise DataError(f"{path}: not a readable .npz file ({error}); save it with numpy.savez") from error
+    return _numbered(x)
+
+
+def _read_csv(path: Path) -> Inputs:
+    """Numeric columns are the inputs; an ``id`` column names the rows and a ``label`` column is ignored."""
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    if len(rows) < 2:
+        raise DataError(f"{path}: needs a header row and at least one row of numbers")
+    header = rows[0]
+    keep = [k for k, name in enumerate(header) if name not in ("id", "label")]
+    try:
+        x = np.array([[float(row[k]) for k in keep] for row in rows[1:]], dtype=np.float32)
+    except (ValueError, IndexError) as error:
+        raise DataError(f"{path}: every column but 'id' and 'label' must be numeric ({error})") from error
+    ids = [row[header.index("id")] for row in rows[1:]] if "id" in header else [str(i) for i in range(len(x))]
+    return Inputs(ids, x)
+
+
+def _read_folder(path: Path, channels: int) -> Inputs:
+    """Every image under ``path`` (sub-folders too), ids relative to it; images of another size than the
+    first are skipped with a warning that counts them."""
+    from PIL import Image
+
+    files = sorted(f for f in path.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+    mode = "L" if channels == 1 else "RGB"
+    ids, arrays, skipped = [], [], []
+    for file in files:
+        try:
+            with Image.open(file) as image:
+                array = np.asarray(image.convert(mode), dtype=np.uint8)
+        except Exception:
+            skipped.append(f"{file.name} (unreadable)")
+            continue
+        if arrays and array.shape != arrays[0].shape:
+            skipped.append(f"{file.name} ({array.shape[1]}x{array.shape[0]})")
+            continue
+        ids.append(str(file.relative_to(path)))
+        arrays.append(array)
+    if skipped:
+        warnings.warn(f"{path}: skipped {len(skipped)} image(s): {', '.join(skipped[:5])}"
+                      + (" ..." if len(skipped) > 5 else ""), stacklevel=2)
+    if not arrays:
+        raise DataError(f"{path}: no readable images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    x = np.stack(arrays)
+    return Inputs(ids, x[:, None] if x.ndim == 3 else np.moveaxis(x, -1, 1))
+
+
+__all__ = ["Inputs", "read_inputs", "SPLITS"]

@@ -1,0 +1,112 @@
+"""Apply an exported model to data: prediction and score tables (CSV), sample and analogy grids (PNG).
+
+Everything here goes through `ssvae.runtime`, so it is what an app without torch would get. Inputs are
+read and classified a batch at a time with a progress bar; output files appear only once complete.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from ssvae.data.inputs import Inputs
+from ssvae.images import default_scale, grid_png, is_image_shape
+from ssvae.run import atomic_open, check_output, write_atomic
+from ssvae.runtime import ExportedModel, ModelError
+
+BATCH = 1024
+
+
+def _batches(inputs: Inputs, batch_size: int, progress: bool, what: str):
+    """(ids, raw inputs) a batch at a time; a memory-mapped ``x`` is read one batch at a time too."""
+    starts = range(0, len(inputs), batch_size)
+    bar = tqdm(starts, desc=what, unit="batch", disable=not progress, leave=False)
+    for start in bar:
+        stop = min(start + batch_size, len(inputs))
+        yield inputs.ids[start:stop], np.asarray(inputs.x[start:stop])
+
+
+def prediction_header(model: ExportedModel) -> list[str]:
+    return ["id", "predicted", "confidence", "entropy", *(f"p_{name}" for name in model.class_names)]
+
+
+def predict(model: ExportedModel, inputs: Inputs, out: str | Path, batch_size: int = BATCH,
+            progress: bool = True, replace: bool = False) -> int:
+    """Write one CSV row an input: id, predicted class name, its probability, the entropy of q(y|x) in nats,
+    then every class's probability. Returns the number of rows."""
+    out = Path(out)
+    check_output(out, replace)
+    with atomic_open(out) as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(prediction_header(model))
+        for ids, x in _batches(inputs, batch_size, progress, "predict"):
+            p = model.classify(x)
+            entropy = -(p * np.log(np.maximum(p, 1e-30))).sum(-1)
+            top = p.argmax(-1)
+            for i, row in enumerate(p):
+                writer.writerow([ids[i], model.class_names[top[i]], f"{row[top[i]]:.6g}", f"{entropy[i]:.6g}",
+                                 *(f"{v:.6g}" for v in row)])
+    return len(inputs)
+
+
+def score(model: ExportedModel, inputs: Inputs, out: str | Path, samples: int | None = None, seed: int = 0,
+          batch_size: int = BATCH, progress: bool = True, replace: bool = False) -> np.ndarray:
+    """Write ``id,score`` rows, highest (most anomalous) first; returns the scores in input order."""
+    out = Path(out)
+    check_output(out, replace)
+    scores = np.concatenate([model.score(x, samples=samples, seed=seed + k) for k, (_, x) in
+                             enumerate(_batches(inputs, batch_size, progress, "score"))] or [np.zeros(0)])
+    with atomic_open(out) as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["id", "score"])
+        for i in np.argsort(-scores, kind="stable"):
+            writer.writerow([inputs.ids[i], f"{scores[i]:.6g}"])
+    return scores
+
+
+def _check_images(model: ExportedModel) -> None:
+    if not is_image_shape(model.input_shape):
+        raise ModelError(f"this model's inputs have shape {model.input_shape}, not (channels, height, width) "
+                         f"with 1 or 3 channels: there is no picture to draw")
+
+
+def sample_grid(model: ExportedModel, per_class: int, seed: int = 0) -> np.ndarray:
+    """(K, per_class, *input_shape): row k holds class k's samples (one row for M1)."""
+    if not model.conditional:
+        return model.generate(None, per_class, seed)[None]
+    return np.stack([model.generate(k, per_class, seed + k) for k in range(model.n_classes)])
+
+
+def write_samples(model: ExportedModel, out: str | Path, per_class: int = 8, seed: int = 0,
+                  scale: int | None = None, replace: bool = False) -> tuple[int, int]:
+    """A PNG grid of class-conditional samples, one row a class; returns its (width, height)."""
+    _check_images(model)
+    return _write_grid(sample_grid(model, per_class, seed), out, scale, replace, model)
+
+
+def write_analogies(model: ExportedModel, inputs: Inputs, out: str | Path, rows: int = 8,
+                    scale: int | None = None, replace: bool = False) -> tuple[int, int]:
+    """A PNG grid: each row an input (first column) and its style rendered in every class."""
+    _check_images(model)
+    x = np.asarray(inputs.x[:rows])
+    originals = model.prepare(x)[:, None]
+    return _write_grid(np.concatenate([originals, model.analogies(x)], axis=1), out, scale, replace, model)
+
+
+def _write_grid(images: np.ndarray, out: str | Path, scale: int | None, replace: bool,
+                model: ExportedModel) -> tuple[int, int]:
+    out = Path(out)
+    check_output(out, replace)
+    if model.input_range is None:  # real-valued data: stretch to [0, 1] to show it
+        images = (images - images.min()) / max(float(images.max() - images.min()), 1e-12)
+    write_atomic(out, grid_png(images, scale or default_scale(model.input_shape)))
+    from PIL import Image
+
+    with Image.open(out) as image:
+        return image.size
+
+
+__all__ = ["predict", "score", "sample_grid", "write_samples", "write_analogies", "prediction_header"]

@@ -1,0 +1,355 @@
+"""Export a trained run as ONNX graphs that onnxruntime runs without torch.
+
+One graph per role, each with a symbolic batch axis named ``batch`` and no random operator (callers draw
+the noise):
+
+    classifier.onnx   x -> probabilities                                  (N, K)
+    encoder.onnx      x, y -> probabilities, z_mean, z_logvar              q(z|x,y); an all-zero row of y
+                                                                           means "the predicted class"
+    decoder.onnx      z, y -> x_mean, x_logits | x_logvar                  p(x|y,z), in the input space
+
+M1's encoder and decoder take no y; the supervised baseline has only a classifier. Inputs ``x`` are the
+model's range (floats in [0, 1] for images); every graph carries the metadata an app needs to prepare them
+(`METADATA_PREFIX` keys in ``metadata_props``). Each export is checked: onnx's full checker, and
+onnxruntime against torch on real test inputs at batch 1 and `CHECK_BATCH`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from torch import Tensor, nn
+
+from ssvae.api import Run, load
+from ssvae.config import Config, config_for
+from ssvae.models import Model
+from ssvae.objectives import split_gaussian
+from ssvae.run import check_output
+from ssvae.runtime import METADATA_PREFIX, graph_file
+
+OPSET = 20
+FORMAT_VERSION = 1
+CHECK_BATCH = 257  # odd and larger than any example batch: the batch axis must really be symbolic
+TOLERANCE = 1e-4  # onnxruntime vs torch: |ort - torch| <= TOLERANCE * (1 + |torch|)
+
+
+class ExportError(RuntimeError):
+    """An exported graph failed its checks; nothing is left in the model directory."""
+
+
+def one_hot_of_argmax(probabilities: Tensor) -> Tensor:
+    classes = torch.arange(probabilities.shape[-1], device=probabilities.device)
+    return (probabilities.argmax(-1, keepdim=True) == classes).to(probabilities.dtype)
+
+
+class ClassifierGraph(nn.Module):
+    def __init__(self, model: Model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.softmax(self.model.classify(x), -1)
+
+
+class EncoderGraph(nn.Module):
+    """Class probabilities and q(z|x,y); rows of ``y`` that are all zero use the predicted class."""
+
+    def __init__(self, model: Model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        probabilities = torch.softmax(self.model.classify(x), -1)
+        if y is not None:
+            given = y.sum(-1, keepdim=True) > 0
+            y = torch.where(given, y, one_hot_of_argmax(probabilities))
+        z_mean, z_logvar = self.model.encode(x, y)
+        return probabilities, z_mean, z_logvar
+
+
+class DecoderGraph(nn.Module):
+    """The mean of p(x|y,z) and its second parameter (logits or log-variance), shaped like the inputs."""
+
+    def __init__(self, model: Model, input_shape: tuple[int, ...]):
+        super().__init__()
+        self.model = model
+        self.input_shape = input_shape
+
+    def forward(self, z: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        params = self.model.decode(z, y)
+        if self.model.likelihood == "bernoulli":
+            mean, second = torch.sigmoid(params), params
+        else:  # back from the standardised space to the inputs' own
+            shift, scale = self.model.standardisation()
+            mean, logvar = split_gaussian(params)
+            mean, second = mean * scale + shift, logvar + 2.0 * torch.log(scale)
+        shape = (-1, *self.input_shape)
+        return mean.reshape(shape), second.reshape(shape)
+
+
+@dataclass
+class GraphSpec:
+    """How to export one role: its torch module, names and example inputs."""
+
+    role: str
+    module: nn.Module
+    inputs: dict[str, Tensor]  # name -> real example inputs (at least CHECK_BATCH rows)
+    outputs: tuple[str, ...]
+
+
+def graph_specs(run: Run, x: Tensor) -> list[GraphSpec]:
+    """The graphs a run exports, with real inputs ``x`` (test examples) to trace and check them on."""
+    model = run.model
+    specs = [GraphSpec("classifier", ClassifierGraph(model), {"x": x}, ("probabilities",))]
+    if not model.generative:
+        return specs
+    with torch.no_grad():
+        probabilities = torch.softmax(model.classify(x), -1)
+        y = one_hot_of_argmax(probabilities) if model.conditional else None
+        z = model.encode(x, y)[0]
+    second = "x_logits" if model.likelihood == "bernoulli" else "x_logvar"
+    class_input = {"y": y} if model.conditional else {}
+    specs.append(GraphSpec("encoder", EncoderGraph(model), {"x": x, **class_input},
+                           ("probabilities", "z_mean", "z_logvar")))
+    specs.append(GraphSpec("decoder", DecoderGraph(model, run.config.input_shape), {"z": z, **class_input},
+                           ("x_mean", second)))
+    return specs
+
+
+def metadata(run: Run, role: str, accuracy: float | None) -> dict[str, str]:
+    """What an app needs to use a graph without ssvae: every value is a string, JSON where structured."""
+    c, model = run.config, run.model
+    image_like = c.likelihood == "bernoulli"
+    values = {
+        "format": FORMAT_VERSION,
+        "role": role,
+        "model": c.model,
+        "class_names": list(c.class_names),
+        "input_shape": list(c.input_shape),
+        "input_range": [0.0, 1.0] if image_like else None,
+        "uint8_divisor": 255,
+        "preprocessing": "uint8 inputs are divided by 255; float inputs are used as given" + (
+            " and must lie in [0, 1]; no binarisation" if image_like else " (the graph standardises them)"),
+        "latent_dim": c.m1_latent_dim if c.model == "m1" else c.latent_dim,
+        "conditional": model.conditional,
+        "likelihood": c.likelihood,
+        "labels_seen": len(run.split.labelled) + len(run.split.validation),
+        "test_accuracy": accuracy,
+        "dataset": c.data or c.dataset,
+        "test_fraction": c.test_fraction,
+        "split_seed": c.split_seed,
+        "ssvae_version": _ssvae_version(),
+        "opset": OPSET,
+    }
+    return {METADATA_PREFIX + key: json.dumps(value) for key, value in values.items()}
+
+
+def _ssvae_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ssvae")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _export_graph(spec: GraphSpec, opset: int) -> onnx.ModelProto:
+    """torch's dynamo exporter, batch axis symbolic, weights inside the model."""
+    batch = torch.export.Dim("batch", min=1)
+    example = tuple(t[:2] for t in spec.inputs.values())
+    shapes = {name: {0: batch} for name in spec.inputs}
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's notes on its own internals, not the user's concern
+        path = Path(tmp) / f"{spec.role}.onnx"
+        torch.onnx.export(spec.module, example, str(path), dynamo=True, dynamic_shapes=shapes,
+                          input_names=list(spec.inputs), output_names=list(spec.outputs),
+                          opset_version=opset, external_data=False, verbose=False)
+        return onnx.load(str(path))
+
+
+def max_difference(spec: GraphSpec, model_bytes: bytes) -> float:
+    """Largest |onnxruntime - torch| over every output at batch 1 and CHECK_BATCH; raises past TOLERANCE."""
+    session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+    worst = 0.0
+    for n in (1, CHECK_BATCH):
+        feeds = {name: t[:n] for name, t in spec.inputs.items()}
+        with torch.no_grad():
+            expected = spec.module(*feeds.values())
+        expected = expected if isinstance(expected, tuple) else (expected,)
+        got = session.run(None, {name: t.numpy() for name, t in feeds.items()})
+        for name, want, have in zip(spec.outputs, expected, got):
+            want = want.numpy()
+            if have.shape != want.shape:
+                raise ExportError(f"{spec.role}.onnx output {name} has shape {have.shape}, torch {want.shape}")
+            diff = np.abs(have - want)
+            worst = max(worst, float(diff.max()))
+            if np.any(diff > TOLERANCE * (1.0 + np.abs(want))):
+                raise ExportError(f"{spec.role}.onnx output {name} differs from torch by {diff.max():.2e} at "
+                                  f"batch {n} (tolerance {TOLERANCE:g} relative): the export is wrong")
+    return worst
+
+
+@dataclass
+class ExportReport:
+    model_dir: Path
+    files: list[str] = field(default_factory=list)
+    max_difference: dict[str, float] = field(default_factory=dict)  # role -> |onnxruntime - torch|
+    accuracy: dict[str, float] = field(default_factory=dict)  # precision -> test accuracy of its classifier
+    agreement: dict[str, float] = field(default_factory=dict)  # precision -> argmax agreement with float32
+
+
+def check_inputs(run: Run, n: int = CHECK_BATCH) -> Tensor:
+    """``n`` real test inputs (repeated if the test set is smaller) to trace and compare on."""
+    test = run.partition().test
+    index = np.arange(n) % len(test)
+    return run.inputs(test.x[index])
+
+
+def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize: bool = False, fp16: bool = False,
+           replace: bool = False, command: str | None = None) -> ExportReport:
+    """Write MODEL_DIR: the role graphs (plus int8 / float16 copies when asked) and ``model_card.md``.
+    Every graph is checked before anything is written, so a failed export leaves no partial model."""
+    run = run if isinstance(run, Run) else load(run)
+    out = Path(out)
+    check_output(out, replace)
+    run.model.eval().cpu()
+    partition = run.partition()
+    test = partition.test.subset(partition.test.labelled)
+    torch_accuracy = float((run.classify(test.x).argmax(-1) == test.y).mean())
+    report = ExportReport(out)
+    graphs: dict[str, bytes] = {}
+    for spec in graph_specs(run, check_inputs(run)):
+        proto = _export_graph(spec, opset)
+        onnx.helper.set_model_props(proto, metadata(run, spec.role, torch_accuracy))
+        onnx.checker.check_model(proto, full_check=True)
+        _check_no_randomness(proto, spec.role)
+        graphs[spec.role] = proto.SerializeToString()
+        report.max_difference[spec.role] = max_difference(spec, graphs[spec.role])
+    variants = {"float32": graphs}
+    if quantize:
+        variants["int8"] = {role: quantize_int8(data) for role, data in graphs.items()}
+    if fp16:
+        variants["float16"] = {role: to_float16(data) for role, data in graphs.items()}
+    for precision, files in variants.items():
+        report.accuracy[precision], report.agreement[precision] = _classifier_accuracy(
+            files["classifier"], graphs["classifier"], test.x, test.y)
+    files = {graph_file(role, precision): data for precision, graphs_of in variants.items()
+             for role, data in graphs_of.items()}
+    report.files = [*files, "model_card.md"]
+    files["model_card.md"] = model_card(run, report, command).encode()
+    _write_folder(out, files)
+    return report
+
+
+def _write_folder(out: Path, files: dict[str, bytes]) -> None:
+    """Write every file into a fresh folder beside ``out``, then swap it in: never half a model directory."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    try:
+        for name, data in files.items():
+            (staging / name).write_bytes(data)
+        if out.exists():
+            shutil.rmtree(out) if out.is_dir() else out.unlink()
+        os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _check_no_randomness(proto: onnx.ModelProto, role: str) -> None:
+    random = sorted({n.op_type for n in proto.graph.node if n.op_type.startswith("Random")})
+    if random:
+        raise ExportError(f"{role}.onnx contains random operators ({', '.join(random)}); callers must draw noise")
+
+
+def quantize_int8(model_bytes: bytes) -> bytes:
+    """Dynamic int8 quantisation of the weights (activations quantised on the fly) by onnxruntime."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quiet = logging.getLogger().level
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx"
+        source.write_bytes(model_bytes)
+        logging.getLogger().setLevel(logging.ERROR)  # its advice to pre-process concerns convolutions, not MLPs
+        try:
+            quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+        finally:
+            logging.getLogger().setLevel(quiet)
+        return target.read_bytes()
+
+
+def to_float16(model_bytes: bytes) -> bytes:
+    """Weights and arithmetic in float16 with float32 inputs and outputs (for GPUs; slower on most CPUs)."""
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    return convert_float_to_float16(onnx.load_from_string(model_bytes), keep_io_types=True).SerializeToString()
+
+
+def _classifier_accuracy(model_bytes: bytes, reference_bytes: bytes, x: np.ndarray,
+                         y: np.ndarray) -> tuple[float, float]:
+    """Test accuracy of a classifier graph, and how often its argmax agrees with the float32 graph's."""
+    def predict(data: bytes) -> np.ndarray:
+        session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+        return np.concatenate([session.run(None, {"x": b})[0].argmax(-1) for b in np.array_split(x, max(1, len(x) // 1024))])
+
+    predicted, reference = predict(model_bytes), predict(reference_bytes)
+    return float((predicted == y).mean()), float((predicted == reference).mean())
+
+
+def train_command(config: Config) -> str:
+    """The `ssvae train` line that makes this config: the data, then every setting off the data set's preset."""
+    words = ["ssvae train"]
+    words += [f"--data {config.data}"] if config.data else [f"--dataset {config.dataset}"]
+    if config.data_dir:
+        words.append(f"--data-dir {config.data_dir}")
+    preset = config_for(config.dataset, config.data)
+    for name in ("labels", "val_labels", "model", "epochs", "m1_epochs", "batch_size", "labelled_batch_size", "lr",
+                 "lr_schedule", "alpha", "latent_dim", "hidden", "classifier_hidden", "kl_warmup_epochs", "seed"):
+        value = getattr(config, name)
+        if value != getattr(preset, name) or name in ("labels", "model", "seed"):
+            text = "all" if value is None else ",".join(map(str, value)) if isinstance(value, tuple) else value
+            flag = "--kl-warmup" if name == "kl_warmup_epochs" else "--" + name.replace("_", "-")
+            words.append(f"{flag} {text}")
+    return " ".join(words)
+
+
+def model_card(run: Run, report: ExportReport, command: str | None) -> str:
+    c = run.config
+    labels_seen = len(run.split.labelled) + len(run.split.validation)
+    rows = [f"| {p} | {graph_file('classifier', p)} | {100 * a:.2f} % | {100 * report.agreement[p]:.2f} % |"
+            for p, a in report.accuracy.items()]
+    lines = [
+        f"# ssvae model: {c.model} on {c.data or c.dataset}",
+        "",
+        f"- Data: {c.data or c.dataset}; inputs of shape {tuple(c.input_shape)}, {c.likelihood} likelihood; "
+        f"classes: {', '.join(c.class_names)}.",
+        f"- Labels used in training: {labels_seen} ({len(run.split.validation)} of them for validation); "
+        f"the other training examples were used without labels.",
+        f"- Trained with: `{train_command(c)}`",
+        f"- Exported with: `{command or 'ssvae export RUN_DIR --out ' + str(report.model_dir)}`",
+        f"- onnxruntime vs torch, largest difference: "
+        + ", ".join(f"{role} {d:.1e}" for role, d in report.max_difference.items()),
+        "",
+        "| precision | classifier | test accuracy | same class as float32 |",
+        "|---|---|---|---|",
+        *rows,
+        "",
+        "Inputs: " + json.loads(metadata(run, "classifier", None)[METADATA_PREFIX + "preprocessing"]) + ".",
+        "Load it with `ssvae.runtime.load(MODEL_DIR)` (numpy and onnxruntime only).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+__all__ = ["export", "ExportReport", "ExportError", "graph_file", "OPSET", "TOLERANCE", "METADATA_PREFIX"]

@@ -1,0 +1,308 @@
+"""Run an exported ssvae model with onnxruntime and numpy alone: this is what an app embeds.
+
+    from ssvae import runtime
+    model = runtime.load("models/digits")            # a folder written by `ssvae export`
+    probabilities = model.classify(images)           # uint8 0..255 or floats in [0, 1], (N, *input_shape)
+    samples = model.generate("7", n=16, seed=0)      # class-conditional means of p(x|y,z), z ~ N(0, I)
+    scores = model.score(images)                     # anomaly score: -ELBO per example, in nats
+
+This module imports nothing of ssvae, torch or onnx: copy it next to the .onnx files and it works.
+Sessions are created once at load and are safe to call from several threads at once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import onnxruntime as ort
+
+METADATA_PREFIX = "ssvae."
+PRECISIONS = ("float32", "int8", "float16")
+ROLES = ("classifier", "encoder", "decoder")
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+class ModelError(ValueError):
+    """A model folder or an input that cannot be used; the message names the problem and the fix."""
+
+
+def graph_file(role: str, precision: str = "float32") -> str:
+    return f"{role}.onnx" if precision == "float32" else f"{role}.{precision}.onnx"
+
+
+def providers_for(device: str) -> list[str]:
+    """onnxruntime providers: ``auto`` tries CUDA, then the CPU."""
+    available = ort.get_available_providers()
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    if device in ("cuda", "auto") and "CUDAExecutionProvider" in available:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    if device == "cuda":
+        raise ModelError("device cuda was asked for but this onnxruntime has no CUDA provider: install "
+                         "onnxruntime-gpu, or use device='cpu'")
+    if device != "auto":
+        raise ModelError(f"device {device!r} is not one of auto, cpu, cuda")
+    return ["CPUExecutionProvider"]
+
+
+def _session(path: Path, providers: list[str], threads: int | None) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    try:
+        return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+    except Exception as error:  # onnxruntime raises its own exception types for unreadable models
+        raise ModelError(f"{path}: not a readable ONNX model ({str(error).splitlines()[0][:200]}); "
+                         f"export it again with 'ssvae export'") from error
+
+
+def _metadata(session: ort.InferenceSession, path: Path) -> dict[str, Any]:
+    props = session.get_modelmeta().custom_metadata_map
+    values = {k[len(METADATA_PREFIX):]: v for k, v in props.items() if k.startswith(METADATA_PREFIX)}
+    if "class_names" not in values or "input_shape" not in values:
+        raise ModelError(f"{path}: has no ssvae metadata; it was not written by 'ssvae export' (export the run "
+                         f"with it, or read the graph with onnxruntime directly)")
+    try:
+        return {k: json.loads(v) for k, v in values.items()}
+    except json.JSONDecodeError as error:
+        raise ModelError(f"{path}: its ssvae metadata is not valid JSON ({error}); export it again") from error
+
+
+def load(model_dir: str | Path, device: str = "auto", precision: str = "float32",
+         threads: int | None = None) -> "ExportedModel":
+    """The graphs of a folder written by ``ssvae export``; ``precision`` picks its int8 or float16 copies."""
+    model_dir = Path(model_dir)
+    if precision not in PRECISIONS:
+        raise ModelError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    if not model_dir.is_dir():
+        raise ModelError(f"{model_dir}: no such model folder; make one with 'ssvae export RUN_DIR --out {model_dir}'")
+    first = model_dir / graph_file("classifier", precision)
+    if not first.is_file():
+        hint = f" (export with --quantize int8 or --fp16 to add the {precision} copies)" if precision != "float32" else ""
+        raise ModelError(f"{first}: missing; {model_dir} is not a complete model folder{hint}")
+    providers = providers_for(device)
+    sessions = {role: _session(model_dir / graph_file(role, precision), providers, threads)
+                for role in ROLES if (model_dir / graph_file(role, precision)).is_file()}
+    return ExportedModel(model_dir, sessions, _metadata(sessions["classifier"], first), precision)
+
+
+def log_bernoulli(x: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """log p(x | logits) summed per example: x log s(l) + (1-x) log(1-s(l)), in a stable form."""
+    per_unit = x * logits - np.maximum(logits, 0.0) - np.log1p(np.exp(-np.abs(logits)))
+    return per_unit.reshape(len(x), -1).sum(-1)
+
+
+def log_gaussian(x: np.ndarray, mean: np.ndarray, logvar: np.ndarray) -> np.ndarray:
+    """log N(x; mean, diag(exp(logvar))) summed per example."""
+    per_unit = -0.5 * (LOG_2PI + logvar + (x - mean) ** 2 / np.exp(logvar))
+    return per_unit.reshape(len(x), -1).sum(-1)
+
+
+def log_mean_exp(values: np.ndarray, axis: int) -> np.ndarray:
+    top = values.max(axis, keepdims=True)
+    return np.squeeze(top, axis) + np.log(np.exp(values - top).mean(axis))
+
+
+class ExportedModel:
+    """Classify, encode, decode, generate and score with the graphs of one model folder."""
+
+    batch_size = 1024  # rows handed to onnxruntime at once: bounds memory on large inputs
+
+    def __init__(self, model_dir: Path, sessions: dict[str, ort.InferenceSession], info: dict[str, Any],
+                 precision: str = "float32"):
+        self.model_dir = model_dir
+        self.precision = precision
+        self.sessions = sessions
+        self.info = info
+        self.class_names: tuple[str, ...] = tuple(info["class_names"])
+        self.input_shape: tuple[int, ...] = tuple(info["input_shape"])
+        self.conditional = bool(info.get("conditional", True))
+        self.likelihood: str = info.get("likelihood", "bernoulli")
+        range_ = info.get("input_range")
+        self.input_range: tuple[float, float] | None = tuple(range_) if range_ else None
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def generative(self) -> bool:
+        return "encoder" in self.sessions and "decoder" in self.sessions
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.info["latent_dim"])
+
+    # --- inputs ---
+    def prepare(self, x: Any) -> np.ndarray:
+        """Raw inputs as the graphs' float32 (N, *input_shape), or a ModelError that says what to change."""
+        x = np.asarray(x)
+        shape = self.input_shape
+        if x.dtype.kind not in "uif":
+            raise ModelError(f"inputs of dtype {x.dtype} are not numbers: pass uint8 images or floats")
+        if x.ndim >= 1 and x.shape[1:] == shape[1:] and shape[0] == 1 and x.ndim == len(shape):
+            x = x[:, None]  # (N, H, W) for one-channel images
+        elif x.ndim == 2 and x.shape[1] == math.prod(shape) and len(shape) > 1:
+            x = x.reshape(len(x), *shape)  # flattened rows
+        if x.shape[1:] != shape or x.ndim != len(shape) + 1:
+            single = x.shape == shape or (shape[0] == 1 and x.shape == shape[1:])
+            hint = "; add a batch axis for a single example, e.g. x[None]" if single else ""
+            raise ModelError(f"inputs of shape {x.shape} do not fit this model: it takes (N, {', '.join(map(str, shape))})"
+                             f" or (N, {math.prod(shape)}){hint}")
+        x = x.astype(np.float32) / np.float32(self.info.get("uint8_divisor", 255)) if x.dtype == np.uint8 else (
+            x.astype(np.float32, copy=False))
+        if not np.isfinite(x).all():
+            row = int(np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(-1))[0])
+            raise ModelError(f"inputs contain NaN or inf (first in row {row}): clean or drop those rows")
+        if self.input_range is not None and x.size and (x.min() < self.input_range[0] or x.max() > self.input_range[1]):
+            raise ModelError(f"inputs range over [{x.min():g}, {x.max():g}] but this model takes "
+                             f"[{self.input_range[0]:g}, {self.input_range[1]:g}]: pass uint8 images (0..255) "
+                             f"or floats scaled to that range")
+        return x
+
+    def onehot(self, y: Any, n: int) -> np.ndarray:
+        """Classes (index, name, (n,) indices or names, or (n, K) one-hot rows) as (n, K) float32 one-hot rows."""
+        y = np.asarray(y)
+        if y.ndim == 2:
+            if y.shape != (n, self.n_classes):
+                raise ModelError(f"one-hot classes of shape {y.shape} do not fit: need ({n}, {self.n_classes})")
+            return y.astype(np.float32)
+        index = np.broadcast_to(np.vectorize(self.class_index, otypes=[np.int64])(y), (n,))
+        return np.eye(self.n_classes, dtype=np.float32)[index]
+
+    def class_index(self, label: Any) -> int:
+        if isinstance(label, (str, np.str_)):
+            if label in self.class_names:
+                return self.class_names.index(label)
+            raise ModelError(f"class {label!r} is not one of {', '.join(self.class_names)}")
+        if not float(label).is_integer() or not 0 <= int(label) < self.n_classes:
+            raise ModelError(f"class {label} is outside 0..{self.n_classes - 1}")
+        return int(label)
+
+    def _needs_generative(self, what: str) -> None:
+        if not self.generative:
+            raise ModelError(f"{self.model_dir} has no encoder and decoder ({self.info.get('model')} model): "
+                             f"{what} needs a generative model (m2, adgm, m1+m2 or m1)")
+
+    def _run(self, role: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return self.sessions[role].run(None, feeds)
+
+    def _class_feed(self, y: np.ndarray | None) -> dict[str, np.ndarray]:
+        return {"y": y} if self.conditional else {}
+
+    def _chunks(self, n: int, size: int | None = None) -> list[slice]:
+        size = max(1, size or self.batch_size)
+        return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+
+    # --- what apps call ---
+    def classify(self, x: Any) -> np.ndarray:
+        """q(y|x): class probabilities, (N, K)."""
+        x = self.prepare(x)
+        parts = [self._run("classifier", {"x": x[s]})[0] for s in self._chunks(len(x))]
+        return np.concatenate(parts) if parts else np.zeros((0, self.n_classes), np.float32)
+
+    def encode(self, x: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(probabilities, z_mean, z_logvar) of q(z|x,y), for the given classes ``y`` or, when None, the
+        predicted ones."""
+        self._needs_generative("encode")
+        x = self.prepare(x)
+        if self.conditional:
+            y = np.zeros((len(x), self.n_classes), np.float32) if y is None else self.onehot(y, len(x))
+        outputs = [self._run("encoder", {"x": x[s], **self._class_feed(None if y is None else y[s])})
+                   for s in self._chunks(len(x))]
+        return tuple(np.concatenate(parts) for parts in zip(*outputs))  # type: ignore[return-value]
+
+    def decode(self, z: Any, y: Any = None) -> np.ndarray:
+        """The mean of p(x|y,z), shaped like the inputs (N, *input_shape)."""
+        return self._decode(z, y)[0]
+
+    def _decode(self, z: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        self._needs_generative("decode")
+        z = np.asarray(z, dtype=np.float32)
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ModelError(f"latent codes of shape {z.shape} do not fit: need (N, {self.latent_dim})")
+        if self.conditional and y is None:
+            raise ModelError("decode needs the class y of each code (index, name or one-hot rows)")
+        y = self.onehot(y, len(z)) if self.conditional else None
+        outputs = [self._run("decoder", {"z": z[s], **self._class_feed(None if y is None else y[s])})
+                   for s in self._chunks(len(z))]
+        return tuple(np.concatenate(parts) for parts in zip(*outputs))  # type: ignore[return-value]
+
+    def generate(self, y: Any = None, n: int = 1, seed: int | None = 0) -> np.ndarray:
+        """``n`` new examples of class ``y`` (none for M1): decoder means at z ~ N(0, I), seeded."""
+        z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+        return self.decode(z, y if self.conditional else None)
+
+    def analogies(self, x: Any) -> np.ndarray:
+        """The style of each input rendered in every class: z from q(z|x, predicted y), decoded with each y;
+        (N, K, *input_shape)."""
+        if not self.conditional:
+            raise ModelError("analogies need a model whose decoder takes the class (m2, adgm, m1+m2)")
+        z = self.encode(x)[1]
+        k = self.n_classes
+        out = self.decode(np.repeat(z, k, axis=0), np.tile(np.arange(k), len(z)))
+        return out.reshape(len(z), k, *self.input_shape)
+
+    def score(self, x: Any, samples: int | None = None, seed: int | None = 0) -> np.ndarray:
+        """Anomaly score per example, in nats: -ELBO (one sample of z a class, q(y|x) over the classes), or
+        with ``samples`` = S the negative importance-weighted bound with S samples, which sums p(x|y) over
+        the classes exactly and tightens towards -log p(x) as S grows. Higher means less like the training data."""
+        self._needs_generative("score")
+        if samples is not None and samples < 1:
+            raise ModelError(f"samples must be at least 1, got {samples}")
+        x = self.prepare(x)
+        rng = np.random.default_rng(seed)
+        k = self.n_classes if self.conditional else 1
+        chunk = max(1, self.batch_size // (k * (samples or 1)))
+        parts = [self._negative_bound(x[s], rng, samples) for s in self._chunks(len(x), chunk)]
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+    def _negative_bound(self, x: np.ndarray, rng: np.random.Generator, samples: int | None) -> np.ndarray:
+        k = self.n_classes if self.conditional else 1
+        xs = np.repeat(x, k, axis=0)  # every example once per class, classes fastest
+        ys = np.tile(np.eye(k, dtype=np.float32), (len(x), 1)) if self.conditional else None
+        _, mu, logvar = self._run("encoder", {"x": xs, **self._class_feed(ys)})
+        log_prior_y = -math.log(k)
+        if samples is None:
+            z = mu + np.exp(0.5 * logvar) * rng.standard_normal(mu.shape, dtype=np.float32)
+            kl = 0.5 * (mu ** 2 + np.exp(logvar) - 1.0 - logvar).sum(-1)
+            per_class = (self._log_px(xs, z, ys) - kl + log_prior_y).reshape(len(x), k)
+            if not self.conditional:
+                return -per_class[:, 0]
+            log_q = np.log(np.maximum(self._run("classifier", {"x": x})[0], 1e-30))
+            return -(np.exp(log_q) * (per_class - log_q)).sum(-1)
+        log_w = []
+        for _ in range(samples):
+            eps = rng.standard_normal(mu.shape, dtype=np.float32)
+            z = mu + np.exp(0.5 * logvar) * eps
+            log_pz = -0.5 * (LOG_2PI + z ** 2).sum(-1)
+            log_qz = -0.5 * (LOG_2PI + logvar + eps ** 2).sum(-1)
+            log_w.append(self._log_px(xs, z, ys) + log_pz - log_qz)
+        per_class = log_mean_exp(np.stack(log_w), axis=0).reshape(len(x), k) + log_prior_y
+        top = per_class.max(-1)
+        return -(top + np.log(np.exp(per_class - top[:, None]).sum(-1)))
+
+    def _log_px(self, x: np.ndarray, z: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+        mean, second = self._run("decoder", {"z": z.astype(np.float32), **self._class_feed(y)})
+        if self.likelihood == "bernoulli":
+            return log_bernoulli(x.astype(np.float64), second.astype(np.float64))
+        return log_gaussian(x.astype(np.float64), mean.astype(np.float64), second.astype(np.float64))
+
+    def describe(self) -> dict[str, Any]:
+        """The metadata and every graph's inputs and outputs (name, shape, type): what `ssvae info` shows."""
+        def io(args: Sequence[Any]) -> list[dict[str, Any]]:
+            return [{"name": a.name, "shape": [d if isinstance(d, int) else str(d) for d in a.shape],
+                     "type": a.type} for a in args]
+
+        graphs = {role: {"file": graph_file(role, self.precision), "inputs": io(s.get_inputs()), "outputs": io(s.get_outputs()),
+                         "providers": s.get_providers()} for role, s in self.sessions.items()}
+        return {"model_dir": str(self.model_dir), "precision": self.precision, "metadata": self.info,
+                "graphs": graphs}
+
+
+__all__ = ["load", "ExportedModel", "ModelError", "PRECISIONS", "graph_file"]

@@ -1,0 +1,208 @@
+"""ONNX export and the onnxruntime runtime: graphs, metadata, agreement with torch, the bound, bad input."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+import ssvae
+from ssvae import runtime
+from ssvae.config import MODEL_KINDS
+from ssvae.onnx_export import CHECK_BATCH
+from ssvae.runtime import ModelError
+
+
+@pytest.fixture(scope="module")
+def digits_run():
+    """An M2 on digits trained long enough to mean something (about 3 s)."""
+    return ssvae.train(epochs=15, hidden=(64,), classifier_hidden=(64,), progress=False)
+
+
+@pytest.fixture(scope="module")
+def digits_model(digits_run, tmp_path_factory):
+    out = tmp_path_factory.mktemp("export") / "digits"
+    ssvae.export(digits_run, out, quantize=True)
+    return runtime.load(out, device="cpu")
+
+
+def _dims(value_info):
+    return [d.dim_param or d.dim_value for d in value_info.type.tensor_type.shape.dim]
+
+
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+def test_every_model_kind_exports_checked_graphs(tmp_path, tiny_config, kind):
+    run = ssvae.train(tiny_config, progress=False, model=kind)
+    report = ssvae.export(run, tmp_path / "model")
+    roles = ["classifier"] if kind == "supervised" else ["classifier", "encoder", "decoder"]
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == sorted(
+        [f"{r}.onnx" for r in roles] + ["model_card.md"])  # weights inside: no .onnx.data sidecar
+    for role in roles:
+        proto = onnx.load(str(tmp_path / "model" / f"{role}.onnx"))
+        onnx.checker.check_model(proto, full_check=True)
+        assert all(_dims(v)[0] == "batch" for v in [*proto.graph.input, *proto.graph.output])
+        assert not [n.op_type for n in proto.graph.node if n.op_type.startswith("Random")]
+        assert not [t.name for t in proto.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+        meta = {p.key: p.value for p in proto.metadata_props}
+        assert meta["ssvae.role"] == f'"{role}"' and meta["ssvae.model"] == f'"{kind}"'
+        assert report.max_difference[role] < 1e-4
+    names = {"encoder": ["x"] + (["y"] if kind not in ("m1",) else []),
+             "decoder": ["z"] + (["y"] if kind not in ("m1",) else [])}
+    model = runtime.load(tmp_path / "model")
+    for role, inputs in names.items():
+        if role in model.sessions:
+            assert [i.name for i in model.sessions[role].get_inputs()] == inputs
+    x = run.partition().test.x[:CHECK_BATCH]
+    np.testing.assert_allclose(model.classify(x), run.classify(x), atol=1e-5)
+
+
+def test_metadata_round_trips(digits_run, digits_model):
+    c = digits_run.config
+    assert digits_model.class_names == c.class_names and digits_model.input_shape == c.input_shape
+    assert digits_model.info["latent_dim"] == c.latent_dim and digits_model.info["likelihood"] == "bernoulli"
+    assert digits_model.info["labels_seen"] == 100 and digits_model.info["model"] == "m2"
+    assert digits_model.info["opset"] == 20 and digits_model.info["ssvae_version"]
+    card = (digits_model.model_dir / "model_card.md").read_text()
+    assert "Labels used in training: 100" in card and "ssvae train --dataset digits --labels 100" in card
+
+
+def test_onnxruntime_matches_torch_at_batch_1_and_257(digits_run, digits_model):
+    x = digits_run.partition().test.x[:CHECK_BATCH]
+    for n in (1, CHECK_BATCH):
+        np.testing.assert_allclose(digits_model.classify(x[:n]), digits_run.classify(x[:n]), atol=1e-5)
+    with torch.no_grad():
+        probabilities, mu, logvar = digits_model.encode(x)
+        want_mu, want_logvar = digits_run.model.encode(torch.as_tensor(x), torch.as_tensor(
+            np.eye(10, dtype=np.float32)[probabilities.argmax(-1)]))
+        np.testing.assert_allclose(mu, want_mu.numpy(), atol=1e-4)
+        np.testing.assert_allclose(logvar, want_logvar.numpy(), atol=1e-4)
+        y = np.arange(CHECK_BATCH) % 10
+        want = torch.sigmoid(digits_run.model.decode(torch.as_tensor(mu), torch.eye(10)[y])).numpy()
+    np.testing.assert_allclose(digits_model.decode(mu, y).reshape(CHECK_BATCH, -1), want, atol=1e-5)
+
+
+def test_int8_copy_agrees_with_float_on_held_out_data(digits_run, digits_model):
+    int8 = runtime.load(digits_model.model_dir, precision="int8")
+    x = digits_run.partition().test.x
+    agreement = (int8.classify(x).argmax(-1) == digits_model.classify(x).argmax(-1)).mean()
+    assert agreement >= 0.97
+    assert (digits_model.model_dir / "classifier.int8.onnx").stat().st_size < (
+        digits_model.model_dir / "classifier.onnx").stat().st_size
+
+
+def test_runtime_runs_where_torch_cannot_be_imported(digits_run, digits_model, tmp_path):
+    x = digits_run.partition().test.x[:50]
+    np.save(tmp_path / "x.npy", x)
+    script = textwrap.dedent(f"""
+        import sys
+        sys.modules["torch"] = None  # any 'import torch' now fails
+        sys.modules["onnx"] = None
+        import numpy as np
+        from ssvae import runtime
+        model = runtime.load({str(digits_model.model_dir)!r})
+        p = model.classify(np.load({str(tmp_path / 'x.npy')!r}))
+        model.score(np.load({str(tmp_path / 'x.npy')!r}))
+        np.save({str(tmp_path / 'p.npy')!r}, p)
+        print(sorted(m for m, mod in sys.modules.items() if mod is not None and m.split('.')[0] in ('torch', 'onnx', 'sklearn', 'click')))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), digits_run.classify(x), atol=1e-5)
+
+
+def _shared_noise(monkeypatch, n, k, z_dim):
+    """The standard normals the runtime draws with seed 0, handed to torch's reparameterisation."""
+    eps = np.random.default_rng(0).standard_normal((n * k, z_dim), dtype=np.float32)
+    monkeypatch.setattr(torch, "randn_like", lambda t: torch.from_numpy(eps).reshape(t.shape))
+
+
+def test_score_is_torchs_negative_elbo_with_the_same_noise(digits_run, digits_model, monkeypatch):
+    x = digits_run.partition().test.x[:40]
+    _shared_noise(monkeypatch, 40, 10, digits_run.config.latent_dim)
+    with torch.no_grad():
+        want = -digits_run.model.elbo(torch.as_tensor(x)).numpy()
+    np.testing.assert_allclose(digits_model.score(x, seed=0), want, rtol=1e-4, atol=1e-3)
+
+
+def test_gaussian_score_is_a_density_of_the_raw_inputs(tmp_path, monkeypatch):
+    """For real-valued data the decoder un-standardises, so the score is -ELBO of x itself:
+    torch's bound on standardised inputs plus sum(log scale)."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 40)
+    x = (rng.normal(size=(120, 5)) * [1, 10, 100, 0.1, 1] + y[:, None] * 3).astype(np.float32)
+    np.savez(tmp_path / "blobs.npz", x=x, y=y)
+    run = ssvae.train(data=str(tmp_path / "blobs.npz"), labels=12, epochs=3, hidden=(16,), classifier_hidden=(16,),
+                      latent_dim=2, progress=False)
+    assert run.config.likelihood == "gaussian"
+    ssvae.export(run, tmp_path / "model")
+    model = runtime.load(tmp_path / "model")
+    _shared_noise(monkeypatch, 30, 3, 2)
+    with torch.no_grad():
+        want = -run.model.elbo(torch.as_tensor(x[:30])).numpy() + np.log(run.model.input_scale.numpy()).sum()
+    np.testing.assert_allclose(model.score(x[:30]), want, rtol=1e-4, atol=1e-2)
+    assert model.generate(1, n=4).shape == (4, 5)
+
+
+def test_importance_weighted_score_is_tighter_than_the_elbo(digits_run, digits_model):
+    x = digits_run.partition().test.x[:100]
+    elbo = np.mean([digits_model.score(x, seed=s) for s in range(10)], 0)
+    iw = digits_model.score(x, samples=64)
+    assert iw.mean() < elbo.mean()  # a tighter bound: a smaller -log p(x) estimate
+    assert abs(iw.mean() - elbo.mean()) < 0.1 * abs(elbo.mean())
+
+
+def test_noise_scores_above_real_images(digits_run, digits_model):
+    real = digits_run.partition().test.x[:200]
+    noise = np.random.default_rng(1).random(real.shape, dtype=np.float32)
+    scores = digits_model.score(np.concatenate([real, noise]))
+    assert roc_auc_score(np.r_[np.zeros(200), np.ones(200)], scores) > 0.99
+
+
+def test_generate_and_analogies_shapes(digits_model, digits_run):
+    assert digits_model.generate("3", n=5, seed=1).shape == (5, 1, 8, 8)
+    np.testing.assert_array_equal(digits_model.generate(3, n=2, seed=1), digits_model.generate("3", n=2, seed=1))
+    assert not np.array_equal(digits_model.generate(3, n=2, seed=1), digits_model.generate(3, n=2, seed=2))
+    assert digits_model.analogies(digits_run.partition().test.x[:3]).shape == (3, 10, 1, 8, 8)
+
+
+def test_raw_inputs_are_prepared_like_training(digits_model):
+    images = np.random.default_rng(0).integers(0, 256, (4, 8, 8), dtype=np.uint8)
+    as_float = images[:, None].astype(np.float32) / 255
+    np.testing.assert_allclose(digits_model.classify(images), digits_model.classify(as_float), atol=1e-6)
+    np.testing.assert_allclose(digits_model.classify(as_float.reshape(4, 64)), digits_model.classify(as_float))
+
+
+@pytest.mark.parametrize("x, message", [
+    (np.zeros((2, 9, 9), np.float32), "inputs of shape (2, 9, 9) do not fit this model: it takes (N, 1, 8, 8) or (N, 64)"),
+    (np.zeros((1, 8, 8), np.float32)[0], "add a batch axis"),
+    (np.full((2, 64), 3.0), "inputs range over [3, 3] but this model takes [0, 1]: pass uint8 images"),
+    (np.full((2, 64), np.nan), "inputs contain NaN or inf (first in row 0)"),
+    (np.array([["a"] * 64]), "inputs of dtype <U1 are not numbers"),
+])
+def test_bad_runtime_input_is_a_clear_error(digits_model, x, message):
+    with pytest.raises(ModelError) as error:
+        digits_model.classify(x)
+    assert message in str(error.value)
+
+
+def test_bad_model_folders_are_clear_errors(tmp_path, digits_model):
+    with pytest.raises(ModelError, match="no such model folder"):
+        runtime.load(tmp_path / "nowhere")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    data = (digits_model.model_dir / "classifier.onnx").read_bytes()
+    (broken / "classifier.onnx").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError, match="not a readable ONNX model"):
+        runtime.load(broken)
+    foreign = onnx.load(str(digits_model.model_dir / "classifier.onnx"))
+    del foreign.metadata_props[:]
+    onnx.save(foreign, str(broken / "classifier.onnx"))
+    with pytest.raises(ModelError, match="has no ssvae metadata"):
+        runtime.load(broken)
+    with pytest.raises(ModelError, match="export with --quantize int8 or --fp16"):
+        runtime.load(broken, precision="float16")

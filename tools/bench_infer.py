@@ -1,0 +1,118 @@
+"""Inference with the exported graphs against torch on the same model, in one process.
+
+Measures, for a trained run (exported here to a temporary folder, with int8 copies):
+  - agreement: the share of the test set where onnxruntime predicts the same class as torch;
+  - latency: one example through the classifier on one CPU thread, torch eager vs onnxruntime (median of
+    many calls; the raw session and `ssvae.runtime`'s classify, which also checks and prepares the input);
+  - throughput: batches of 1024 on one thread, torch eager vs onnxruntime float32 and int8;
+  - anomaly scores: ROC AUC of `score` separating test images from uniform-noise images (and from
+    the test images inverted, 1 - x).
+Prints a table and appends it to BENCHMARKS.md.
+
+    python tools/bench_infer.py --run runs/fashion-m2
+    python tools/bench_infer.py --run runs/digits-m2
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from sklearn.metrics import roc_auc_score
+
+import ssvae
+from ssvae import runtime
+from tools.benchlog import append_section, device_name
+
+
+def median_seconds(call: Callable[[], object], repeats: int, warmup: int = 20) -> float:
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", required=True, help="a run directory written by ssvae train")
+    parser.add_argument("--repeats", type=int, default=2000, help="single-example calls to time")
+    parser.add_argument("--benchmarks", default="BENCHMARKS.md")
+    args = parser.parse_args()
+
+    torch.set_num_threads(1)
+    run = ssvae.load(args.run)
+    test = run.partition().test
+    x = test.x
+    with tempfile.TemporaryDirectory() as tmp:
+        report = ssvae.export(run, Path(tmp) / "model", quantize=True)
+        float32 = runtime.load(report.model_dir, device="cpu", threads=1)
+        int8 = runtime.load(report.model_dir, device="cpu", precision="int8", threads=1)
+
+        torch_pred = run.classify(x).argmax(-1)
+        ort_pred = float32.classify(x).argmax(-1)
+        int8_pred = int8.classify(x).argmax(-1)
+        agreement = float((ort_pred == torch_pred).mean())
+
+        one = x[:1]
+        one_tensor = torch.as_tensor(one)
+        session = float32.sessions["classifier"]
+        with torch.inference_mode():
+            torch_latency = median_seconds(lambda: torch.softmax(run.model.classify(one_tensor), -1), args.repeats)
+        ort_latency = median_seconds(lambda: session.run(None, {"x": one}), args.repeats)
+        runtime_latency = median_seconds(lambda: float32.classify(one), args.repeats)
+
+        batch = x[np.arange(1024) % len(x)]
+        batch_tensor = torch.as_tensor(batch)
+        with torch.inference_mode():
+            torch_batch = median_seconds(lambda: run.model.classify(batch_tensor), 30, warmup=3)
+        ort_batch = median_seconds(lambda: float32.classify(batch), 30, warmup=3)
+        int8_batch = median_seconds(lambda: int8.classify(batch), 30, warmup=3)
+
+        n = min(2000, len(x))
+        rng = np.random.default_rng(0)
+        real = x[:n]
+        noise = rng.random(real.shape, dtype=np.float32)
+        labels = np.r_[np.zeros(n), np.ones(n)]
+        real_scores = float32.score(real)
+        auc_noise = roc_auc_score(labels, np.r_[real_scores, float32.score(noise)])
+        auc_inverted = roc_auc_score(labels, np.r_[real_scores, float32.score(1.0 - real)])
+
+    c = run.config
+    rows = [
+        ("same class as torch, onnxruntime float32", f"{100 * agreement:.2f} % of {len(x)}"),
+        ("test accuracy torch / onnxruntime / int8",
+         f"{100 * (torch_pred == test.y).mean():.2f} / {100 * (ort_pred == test.y).mean():.2f} / "
+         f"{100 * (int8_pred == test.y).mean():.2f} %"),
+        ("int8 same class as float32", f"{100 * (int8_pred == ort_pred).mean():.2f} %"),
+        ("latency, 1 example, torch eager", f"{1e6 * torch_latency:.1f} µs"),
+        ("latency, 1 example, onnxruntime session", f"{1e6 * ort_latency:.1f} µs ({torch_latency / ort_latency:.1f}x faster)"),
+        ("latency, 1 example, ssvae.runtime classify", f"{1e6 * runtime_latency:.1f} µs "
+                                                       f"({torch_latency / runtime_latency:.1f}x faster)"),
+        ("throughput, batch 1024, torch eager", f"{1024 / torch_batch:,.0f} examples/s"),
+        ("throughput, batch 1024, onnxruntime float32", f"{1024 / ort_batch:,.0f} examples/s "
+                                                        f"({torch_batch / ort_batch:.2f}x torch)"),
+        ("throughput, batch 1024, onnxruntime int8", f"{1024 / int8_batch:,.0f} examples/s "
+                                                     f"({torch_batch / int8_batch:.2f}x torch)"),
+        ("score ROC AUC, test vs uniform noise", f"{auc_noise:.4f} ({n} + {n} images)"),
+        ("score ROC AUC, test vs inverted test images", f"{auc_inverted:.4f}"),
+    ]
+    table = ["| measure | value |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)]
+    print("\n".join(table))
+    title = (f"Inference, {c.data or c.dataset} {c.model} ({len(run.split.labelled)} labels), {device_name()}, "
+             f"onnxruntime {ort.__version__}")
+    append_section(Path(args.benchmarks), title, table)
+
+
+if __name__ == "__main__":
+    main()
