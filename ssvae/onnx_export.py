@@ -209,11 +209,9 @@ class ExportReport:
     agreement: dict[str, float] = field(default_factory=dict)  # precision -> argmax agreement with float32
 
 
-def check_inputs(run: Run, n: int = CHECK_BATCH) -> Tensor:
-    """``n`` real test inputs (repeated if the test set is smaller) to trace and compare on."""
-    test = run.partition().test
-    index = np.arange(n) % len(test)
-    return run.inputs(test.x[index])
+def check_inputs(run: Run, x: np.ndarray, n: int = CHECK_BATCH) -> Tensor:
+    """``n`` real test inputs (repeated if ``x`` is shorter) to trace and compare on."""
+    return run.inputs(x[np.arange(n) % len(x)])
 
 
 def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize: bool = False, fp16: bool = False,
@@ -229,7 +227,7 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
     torch_accuracy = float((run.classify(test.x).argmax(-1) == test.y).mean())
     report = ExportReport(out)
     graphs: dict[str, bytes] = {}
-    for spec in graph_specs(run, check_inputs(run)):
+    for spec in graph_specs(run, check_inputs(run, test.x)):
         proto = _export_graph(spec, opset)
         onnx.helper.set_model_props(proto, metadata(run, spec.role, torch_accuracy))
         onnx.checker.check_model(proto, full_check=True)
@@ -301,7 +299,8 @@ def _classifier_accuracy(model_bytes: bytes, reference_bytes: bytes, x: np.ndarr
     """Test accuracy of a classifier graph, and how often its argmax agrees with the float32 graph's."""
     def predict(data: bytes) -> np.ndarray:
         session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
-        return np.concatenate([session.run(None, {"x": b})[0].argmax(-1) for b in np.array_split(x, max(1, len(x) // 1024))])
+        batches = np.array_split(x, max(1, len(x) // 1024))
+        return np.concatenate([session.run(None, {"x": b})[0].argmax(-1) for b in batches])
 
     predicted, reference = predict(model_bytes), predict(reference_bytes)
     return float((predicted == y).mean()), float((predicted == reference).mean())

@@ -154,16 +154,27 @@ class ExportedModel:
             hint = "; add a batch axis for a single example, e.g. x[None]" if single else ""
             raise ModelError(f"inputs of shape {x.shape} do not fit this model: it takes (N, {', '.join(map(str, shape))})"
                              f" or (N, {math.prod(shape)}){hint}")
-        x = x.astype(np.float32) / np.float32(self.info.get("uint8_divisor", 255)) if x.dtype == np.uint8 else (
-            x.astype(np.float32, copy=False))
-        if not np.isfinite(x).all():
-            row = int(np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(-1))[0])
-            raise ModelError(f"inputs contain NaN or inf (first in row {row}): clean or drop those rows")
-        if self.input_range is not None and x.size and (x.min() < self.input_range[0] or x.max() > self.input_range[1]):
-            raise ModelError(f"inputs range over [{x.min():g}, {x.max():g}] but this model takes "
+        if x.dtype == np.uint8:
+            x = x.astype(np.float32) / np.float32(self.info.get("uint8_divisor", 255))
+        else:
+            x = x.astype(np.float32, copy=False)
+        self._check_values(x)
+        return x
+
+    def _check_values(self, x: np.ndarray) -> None:
+        """Finite and inside the model's input range; min and max alone decide it (NaN propagates into both),
+        so a valid batch costs two passes over it."""
+        if not x.size:
+            return
+        low, high = float(x.min()), float(x.max())
+        if not (math.isfinite(low) and math.isfinite(high)):
+            bad = ~np.isfinite(x.reshape(len(x), -1)).all(-1)
+            raise ModelError(f"inputs contain NaN or inf (first in row {int(np.flatnonzero(bad)[0])}): "
+                             f"clean or drop those rows")
+        if self.input_range is not None and (low < self.input_range[0] or high > self.input_range[1]):
+            raise ModelError(f"inputs range over [{low:g}, {high:g}] but this model takes "
                              f"[{self.input_range[0]:g}, {self.input_range[1]:g}]: pass uint8 images (0..255) "
                              f"or floats scaled to that range")
-        return x
 
     def onehot(self, y: Any, n: int) -> np.ndarray:
         """Classes (index, name, (n,) indices or names, or (n, K) one-hot rows) as (n, K) float32 one-hot rows."""
@@ -203,6 +214,8 @@ class ExportedModel:
     def classify(self, x: Any) -> np.ndarray:
         """q(y|x): class probabilities, (N, K)."""
         x = self.prepare(x)
+        if 0 < len(x) <= self.batch_size:  # the common case, without the bookkeeping of chunks
+            return self._run("classifier", {"x": x})[0]
         parts = [self._run("classifier", {"x": x[s]})[0] for s in self._chunks(len(x))]
         return np.concatenate(parts) if parts else np.zeros((0, self.n_classes), np.float32)
 

@@ -100,7 +100,7 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
     device = resolve_device(config.device)
     model.to(device)
     data = DeviceData.from_partition(partition, device)
-    if config.likelihood == "gaussian":
+    if model.standardise:
         model.fit_standardisation(torch.cat([data.x_l, data.x_u]))
     generator = torch.Generator(device=device).manual_seed(config.seed)
     n_total = len(partition.labelled) + len(partition.unlabelled)

@@ -3,7 +3,8 @@
 Measures, for a trained run (exported here to a temporary folder, with int8 copies):
   - agreement: the share of the test set where onnxruntime predicts the same class as torch;
   - latency: one example through the classifier on one CPU thread, torch eager vs onnxruntime (median of
-    many calls; the raw session and `ssvae.runtime`'s classify, which also checks and prepares the input);
+    many calls; the raw session, `ssvae.runtime`'s classify, which also checks and prepares the input, and
+    the int8 copy's session);
   - throughput: batches of 1024 on one thread, torch eager vs onnxruntime float32 and int8;
   - anomaly scores: ROC AUC of `score` separating test images from uniform-noise images (and from
     the test images inverted, 1 - x).
@@ -71,6 +72,8 @@ def main() -> None:
             torch_latency = median_seconds(lambda: torch.softmax(run.model.classify(one_tensor), -1), args.repeats)
         ort_latency = median_seconds(lambda: session.run(None, {"x": one}), args.repeats)
         runtime_latency = median_seconds(lambda: float32.classify(one), args.repeats)
+        int8_session = int8.sessions["classifier"]
+        int8_latency = median_seconds(lambda: int8_session.run(None, {"x": one}), args.repeats)
 
         batch = x[np.arange(1024) % len(x)]
         batch_tensor = torch.as_tensor(batch)
@@ -99,6 +102,8 @@ def main() -> None:
         ("latency, 1 example, onnxruntime session", f"{1e6 * ort_latency:.1f} µs ({torch_latency / ort_latency:.1f}x faster)"),
         ("latency, 1 example, ssvae.runtime classify", f"{1e6 * runtime_latency:.1f} µs "
                                                        f"({torch_latency / runtime_latency:.1f}x faster)"),
+        ("latency, 1 example, onnxruntime int8 session", f"{1e6 * int8_latency:.1f} µs "
+                                                         f"({torch_latency / int8_latency:.1f}x faster)"),
         ("throughput, batch 1024, torch eager", f"{1024 / torch_batch:,.0f} examples/s"),
         ("throughput, batch 1024, onnxruntime float32", f"{1024 / ort_batch:,.0f} examples/s "
                                                         f"({torch_batch / ort_batch:.2f}x torch)"),

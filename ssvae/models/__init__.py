@@ -18,7 +18,7 @@ def build_model(config: Config) -> Model:
     input_dim = math.prod(config.input_shape)
     k = config.n_classes
     if config.model == "supervised":
-        return Supervised(input_dim, k, config.classifier_hidden)
+        return Supervised(input_dim, k, config.classifier_hidden, standardise=config.likelihood == "gaussian")
     if config.model == "adgm":
         return ADGM(input_dim, k, config.latent_dim, config.aux_dim, config.hidden, config.classifier_hidden,
                     config.likelihood)

@@ -23,7 +23,7 @@ from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, gau
 class ADGM(Model):
     def __init__(self, input_dim: int, n_classes: int, latent_dim: int, aux_dim: int, hidden: tuple[int, ...],
                  classifier_hidden: tuple[int, ...], likelihood: str):
-        super().__init__(input_dim)
+        super().__init__(input_dim, standardise=likelihood == "gaussian")
         self.n_classes = n_classes
         self.likelihood = likelihood
         out_dim = likelihood_size(input_dim, likelihood)

@@ -22,17 +22,18 @@ class Stage:
 
 
 class Model(nn.Module):
-    """Inputs arrive as (B, *input_shape) floats; ``prepare`` flattens them and, for Gaussian data,
-    standardises them with statistics fitted once on the training inputs (kept as buffers, so they travel
-    with the weights)."""
+    """Inputs arrive as (B, *input_shape) floats; ``prepare`` flattens them and, for Gaussian data
+    (``standardise``), standardises them with statistics fitted once on the training inputs (kept as buffers,
+    so they travel with the weights). Inputs in [0, 1] are used as they are."""
 
     uses_unlabelled = True
     generative = True  # has an encoder q(z|x,...) and a decoder p(x|z,...)
     conditional = True  # its encoder and decoder take the class y (M1's do not)
     likelihood = "bernoulli"  # of p(x|...), set by each generative model
 
-    def __init__(self, input_dim: int):
+    def __init__(self, input_dim: int, standardise: bool = False):
         super().__init__()
+        self.standardise = standardise
         self.register_buffer("input_shift", torch.zeros(input_dim))
         self.register_buffer("input_scale", torch.ones(input_dim))
 
@@ -45,7 +46,8 @@ class Model(nn.Module):
         self.input_scale.copy_(torch.where(std > 1e-3, std, torch.ones_like(std)))
 
     def prepare(self, x: Tensor) -> Tensor:
-        return (x.flatten(1) - self.input_shift) / self.input_scale
+        flat = x.flatten(1)
+        return (flat - self.input_shift) / self.input_scale if self.standardise else flat
 
     def standardisation(self) -> tuple[Tensor, Tensor]:
         """(shift, scale) that ``prepare`` applies to flattened inputs; decoders work in that space."""

@@ -14,7 +14,7 @@ from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, lab
 class M2(Model):
     def __init__(self, input_dim: int, n_classes: int, latent_dim: int, hidden: tuple[int, ...],
                  classifier_hidden: tuple[int, ...], likelihood: str):
-        super().__init__(input_dim)
+        super().__init__(input_dim, standardise=likelihood == "gaussian")
         self.n_classes = n_classes
         self.likelihood = likelihood
         out_dim = likelihood_size(input_dim, likelihood)

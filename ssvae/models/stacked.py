@@ -14,7 +14,7 @@ from ssvae.objectives import LossWeights, reparameterize, split_gaussian
 
 class M1M2(Model):
     def __init__(self, m1: M1, m2: M2, sample_features: bool):
-        super().__init__(0)
+        super().__init__(0, standardise=m1.standardise)
         self.m1, self.m2 = m1, m2
         self.sample_features = sample_features
         self.likelihood = m1.likelihood

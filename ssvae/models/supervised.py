@@ -13,8 +13,8 @@ class Supervised(Model):
     uses_unlabelled = False
     generative = False
 
-    def __init__(self, input_dim: int, n_classes: int, classifier_hidden: tuple[int, ...]):
-        super().__init__(input_dim)
+    def __init__(self, input_dim: int, n_classes: int, classifier_hidden: tuple[int, ...], standardise: bool):
+        super().__init__(input_dim, standardise)
         self.classifier = mlp((input_dim, *classifier_hidden, n_classes))
 
     def classify(self, x: Tensor) -> Tensor:

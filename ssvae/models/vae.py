@@ -17,7 +17,7 @@ class M1(Model):
 
     def __init__(self, input_dim: int, n_classes: int, latent_dim: int, hidden: tuple[int, ...],
                  classifier_hidden: tuple[int, ...], likelihood: str):
-        super().__init__(input_dim)
+        super().__init__(input_dim, standardise=likelihood == "gaussian")
         self.likelihood = likelihood
         out_dim = likelihood_size(input_dim, likelihood)
         self.encoder = GaussianEncoder(mlp((input_dim, *hidden, 2 * latent_dim)))
