@@ -341,7 +341,7 @@ def info(model_dir: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(description))
         return
-    meta = description["metadata"]
+    meta = dict(sorted(description["metadata"].items(), key=lambda item: _info_rank(item[0])))
     width = max(len(k) for k in meta)
     lines = [f"{description['model_dir']}", *(f"  {k:<{width}}  {_plain(v)}" for k, v in meta.items()), ""]
     for role, graph in description["graphs"].items():
@@ -350,6 +350,15 @@ def info(model_dir: str, as_json: bool) -> None:
             lines += [f"  {kind[:-1]:<6} {io['name']:<14} {io['type']:<14} [{', '.join(map(str, io['shape']))}]"
                       for io in graph[kind]]
     click.echo("\n".join(lines))
+
+
+INFO_ORDER = ("model", "dataset", "class_names", "input_shape", "input_range", "preprocessing", "likelihood",
+              "latent_dim", "conditional", "labels_seen", "test_accuracy")
+
+
+def _info_rank(key: str) -> tuple[int, str]:
+    """Metadata in INFO_ORDER first, then the rest alphabetically."""
+    return (INFO_ORDER.index(key) if key in INFO_ORDER else len(INFO_ORDER), key)
 
 
 def _plain(value) -> str:

@@ -145,7 +145,7 @@ def metadata(run: Run, role: str, accuracy: float | None) -> dict[str, str]:
         "conditional": model.conditional,
         "likelihood": c.likelihood,
         "labels_seen": len(run.split.labelled) + len(run.split.validation),
-        "test_accuracy": accuracy,
+        "test_accuracy": None if accuracy is None else round(accuracy, 4),
         "dataset": c.data or c.dataset,
         "test_fraction": c.test_fraction,
         "split_seed": c.split_seed,
