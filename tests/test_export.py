@@ -26,7 +26,7 @@ def digits_run():
 @pytest.fixture(scope="module")
 def digits_model(digits_run, tmp_path_factory):
     out = tmp_path_factory.mktemp("export") / "digits"
-    ssvae.export(digits_run, out, quantize=True)
+    ssvae.export(digits_run, out, quantize=True, fp16=True)
     return runtime.load(out, device="cpu")
 
 
@@ -206,3 +206,24 @@ def test_bad_model_folders_are_clear_errors(tmp_path, digits_model):
         runtime.load(broken)
     with pytest.raises(ModelError, match="export with --quantize int8 or --fp16"):
         runtime.load(broken, precision="float16")
+
+
+def test_float16_copy_agrees_with_float(digits_run, digits_model):
+    half = runtime.load(digits_model.model_dir, precision="float16")
+    x = digits_run.partition().test.x
+    assert (half.classify(x).argmax(-1) == digits_model.classify(x).argmax(-1)).mean() >= 0.99
+    np.testing.assert_allclose(half.classify(x[:5]), digits_model.classify(x[:5]), atol=1e-2)
+
+
+def test_device_choice_names_the_providers():
+    import onnxruntime as ort
+
+    assert runtime.providers_for("cpu") == ["CPUExecutionProvider"]
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        assert runtime.providers_for("auto")[0] == "CUDAExecutionProvider"
+    else:
+        assert runtime.providers_for("auto") == ["CPUExecutionProvider"]
+        with pytest.raises(ModelError, match="install onnxruntime-gpu"):
+            runtime.providers_for("cuda")
+    with pytest.raises(ModelError, match="is not one of auto, cpu, cuda"):
+        runtime.providers_for("tpu")
