@@ -19,10 +19,11 @@ import torch
 from sklearn.metrics import confusion_matrix
 
 from ssvae.config import Config, config_for
-from ssvae.data import DataError, Partition, Split, choose_split, load_source, to_model_range
+from ssvae.data import DataError, Partition, Split, check_inputs, choose_split, load_source, to_model_range
 from ssvae.models import Model, build_model
-from ssvae.run import METRICS, check_output, load_run, save_metrics, save_run, save_weights
-from ssvae.training import fit
+from ssvae.run import (CHECKPOINT, METRICS, WEIGHTS, check_output, load_checkpoint, load_run, load_spec, read_metrics,
+                       save_checkpoint, save_metrics, save_run, save_weights)
+from ssvae.training import Checkpoint, fit
 
 
 @dataclass
@@ -74,10 +75,15 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     have loaded and the labels are chosen, so bad input never costs a finished run."""
     config = config.replace(**changes) if config is not None else config_for(**changes)
     source = load_source(config.dataset, config.data, config.data_dir)
+    name = config.data or config.dataset  # as the user wrote it, for messages
     if config.data is not None:  # absolute, so that the run can find its data from anywhere
         config = config.replace(data=str(Path(config.data).resolve()))
+    check_inputs(source.train, name, "gaussian")  # empty, NaN or inf, before the range decides the likelihood
     config = config.replace(input_shape=source.train.input_shape, class_names=source.train.class_names,
                             likelihood=resolve_likelihood(config, source.train.x))
+    for part in (source.train, source.test):
+        if part is not None:
+            check_inputs(part, name, config.likelihood)
     split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
                          config.seed)
     partition = split.apply(source)
@@ -86,20 +92,44 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
         _clear_run_dir(out, replace)
     torch.manual_seed(config.seed)
     model = build_model(config)
-    history: list[dict] = []
     if out is not None:
         save_run(out, config, split)
+    return _fit(Run(config, split, model, out, []), partition, progress, None)
+
+
+def resume(run_dir: str | Path, progress: bool = True) -> Run:
+    """Continue an interrupted run from its last checkpoint; it ends where an uninterrupted run would (the
+    same epochs and, on the CPU, the same weights)."""
+    run_dir = Path(run_dir)
+    config, split = load_spec(run_dir)
+    checkpoint = load_checkpoint(run_dir / CHECKPOINT)
+    partition = split.apply(load_source(config.dataset, config.data, config.data_dir))
+    model = build_model(config)
+    done = sum(s.epochs for s in model.stages(config.epochs, config.m1_epochs)[:checkpoint.stage] if s.epochs > 0)
+    history = read_metrics(run_dir)[: done + checkpoint.epoch] if (run_dir / METRICS).exists() else []
+    return _fit(Run(config, split, model, run_dir, history), partition, progress, checkpoint)
+
+
+def _fit(run: Run, partition: Partition, progress: bool, checkpoint: Checkpoint | None) -> Run:
+    """Train ``run.model``, writing metrics and checkpoints as it goes when the run has a directory, and its
+    weights at the end (when the checkpoint is removed: the run is finished)."""
+    out = run.run_dir
 
     def record(row: dict) -> None:
-        history.append(row)
+        run.history.append(row)
         if out is not None:
-            save_metrics(out / METRICS, history)
+            save_metrics(out / METRICS, run.history)
 
-    fit(model, partition, config, progress=progress, on_epoch=record)
-    model.cpu()
+    def keep(state: Checkpoint) -> None:
+        save_checkpoint(out / CHECKPOINT, state)
+
+    fit(run.model, partition, run.config, progress=progress, on_epoch=record,
+        on_checkpoint=keep if out is not None else None, resume=checkpoint)
+    run.model.cpu()
     if out is not None:
-        save_weights(out / "weights.safetensors", model)
-    return Run(config, split, model, out, history)
+        save_weights(out / WEIGHTS, run.model)
+        (out / CHECKPOINT).unlink(missing_ok=True)
+    return run
 
 
 def _clear_run_dir(out: Path, replace: bool) -> None:

@@ -14,13 +14,14 @@ from pathlib import Path
 import click
 import numpy as np
 
-from ssvae.config import LR_SCHEDULES, MODEL_KINDS, PRESETS, Config, ConfigError, config_for
+from ssvae.config import LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, PRESETS, Config, ConfigError, config_for
 from ssvae.data import BUILTIN, DataError
 from ssvae.run import RunError
 from ssvae.runtime import PRECISIONS, ModelError
+from ssvae.training import TrainingError
 
 DEFAULTS = Config()
-USER_ERRORS = (DataError, RunError, ConfigError, ModelError)
+USER_ERRORS = (DataError, RunError, ConfigError, ModelError, TrainingError)
 
 
 def _sizes(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
@@ -97,7 +98,10 @@ TRAINING_OPTIONS = [
     ("--hidden", "hidden", _sizes, "Hidden layer sizes of encoder and decoder, comma-separated."),
     ("--classifier-hidden", "classifier_hidden", _sizes, "Hidden layer sizes of the classifier q(y|x)."),
     ("--kl-warmup", "kl_warmup_epochs", int, "Epochs over which the KL weight rises from 0 to 1 (0: none)."),
+    ("--likelihood", "likelihood", click.Choice(LIKELIHOODS),
+     "p(x|y,z): bernoulli for inputs in [0, 1], gaussian for real values; auto picks by the inputs' range."),
     ("--seed", "seed", int, "Seed of the label choice, initialisation and batches."),
+    ("--checkpoint-every", "checkpoint_every", int, "Epochs between checkpoints that --resume continues from."),
     ("--device", "device", click.Choice(["auto", "cpu", "cuda"]), "auto: a CUDA GPU when there is one."),
 ]
 
@@ -121,16 +125,28 @@ def training_options(command):
 @training_options
 @click.option("--out", type=click.Path(file_okay=False), help="Run directory to write [default: runs/DATA-MODEL].")
 @click.option("--force", is_flag=True, help="Replace an existing run directory.")
+@click.option("--resume", type=click.Path(file_okay=False),
+              help="Continue this interrupted run directory from its last checkpoint, with its own settings.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(out: str | None, force: bool, quiet: bool, **options) -> None:
+def train(out: str | None, force: bool, resume: str | None, quiet: bool, **options) -> None:
     """Train a model on a few labels plus unlabelled data and write a run directory:
-    config.json, weights.safetensors, labels.json (the chosen examples), metrics.csv.
+    config.json, weights.safetensors, labels.json (the chosen examples), metrics.csv, and while it
+    trains checkpoint.safetensors (every epoch; --resume continues from it).
 
     Example: ssvae train --labels 100 --out runs/digits
     """
-    from ssvae.api import evaluate, train as train_run
+    from ssvae.api import evaluate, resume as resume_run, train as train_run
 
-    given = {k: v for k, v in options.items() if v is not None}
+    given = {k: v for k, v in options.items() if v is not None and k not in ("dataset",)}
+    if resume is not None:
+        if given or out:
+            raise click.UsageError("--resume continues a run with its own settings: give no other options")
+        run = resume_run(resume, progress=not quiet)
+        report = evaluate(run)
+        click.echo(f"resumed and finished {resume}  |  test accuracy {report['accuracy']:.4f} on "
+                   f"{report['n_test']} examples  |  labels seen {report['labels_seen']}")
+        return
+    given["dataset"] = options["dataset"]
     if given.get("labels") == "all":
         given["labels"] = None  # the Config's word for "every label the source has"
     config = config_for(**given)

@@ -56,6 +56,7 @@ class Config:
     kl_warmup_epochs: int = 0
     seed: int = 0
     device: str = "auto"
+    checkpoint_every: int = 1  # epochs between checkpoints that `ssvae train --resume` continues from
     version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
@@ -75,7 +76,8 @@ class Config:
             raise ConfigError(f"m1_features {self.m1_features!r} is not 'sample' or 'mean'")
         if self.version != FORMAT_VERSION:
             raise ConfigError(f"config version {self.version} is not the supported version {FORMAT_VERSION}")
-        for name in ("epochs", "batch_size", "labelled_batch_size", "latent_dim", "aux_dim", "m1_latent_dim"):
+        for name in ("epochs", "batch_size", "labelled_batch_size", "latent_dim", "aux_dim", "m1_latent_dim",
+                     "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.m1_epochs < 0 or self.kl_warmup_epochs < 0 or self.val_labels < 0:

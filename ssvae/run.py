@@ -4,6 +4,7 @@
     weights.safetensors  the model's tensors
     labels.json          the chosen indices (labelled, validation, test) so the run can be repeated exactly
     metrics.csv          one row an epoch
+    checkpoint.safetensors  while training: model, optimiser, RNG states and epoch (removed at the end)
 
 Every file is written to a temporary name and renamed, so an interrupted write never leaves half a file.
 """
@@ -12,21 +13,26 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import math
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
 
-from safetensors import SafetensorError
+import torch
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from ssvae.config import Config, ConfigError
 from ssvae.data import Split
 from ssvae.models import Model, build_model
+from ssvae.training import Checkpoint
 
 CONFIG, WEIGHTS, LABELS, METRICS = "config.json", "weights.safetensors", "labels.json", "metrics.csv"
+CHECKPOINT = "checkpoint.safetensors"  # while training runs: what `ssvae train --resume` continues from
 METRIC_COLUMNS = ("stage", "epoch", "loss", "labelled_bound", "unlabelled_bound", "classification", "kl_weight",
                   "train_accuracy", "val_accuracy", "seconds")
 
@@ -89,8 +95,48 @@ def _read(run_dir: Path, name: str) -> bytes:
     return path.read_bytes()
 
 
-def load_run(run_dir: Path) -> tuple[Config, Split, Model]:
-    """Config, split and the trained model (on the CPU, in eval mode) of a run directory."""
+def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
+    """One safetensors file: model, best model, optimiser moments and RNG states as tensors; stage, epoch,
+    optimiser settings and scheduler as JSON in its metadata."""
+    tensors = {f"model.{k}": v for k, v in checkpoint.model.items()}
+    tensors.update({f"best.{k}": v for k, v in (checkpoint.best_model or {}).items()})
+    for index, state in checkpoint.optimizer["state"].items():
+        tensors.update({f"optimizer.{index}.{k}": torch.as_tensor(v) for k, v in state.items()})
+    tensors["rng.generator"], tensors["rng.torch"] = checkpoint.generator, checkpoint.torch_rng
+    info = {"stage": checkpoint.stage, "epoch": checkpoint.epoch, "scheduler": checkpoint.scheduler,
+            "best_val": checkpoint.best_val if math.isfinite(checkpoint.best_val) else None,
+            "param_groups": checkpoint.optimizer["param_groups"]}
+    data = save_safetensors({k: v.detach().cpu().contiguous() for k, v in tensors.items()},
+                            metadata={"ssvae_checkpoint": json.dumps(info)})
+    write_atomic(path, data)
+
+
+def load_checkpoint(path: Path) -> Checkpoint:
+    if not path.is_file():
+        raise RunError(f"{path}: missing; there is nothing to resume (the run finished, or stopped before its "
+                       f"first checkpoint): train it again")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            info = json.loads(f.metadata()["ssvae_checkpoint"])
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, KeyError, ValueError, TypeError) as error:
+        raise RunError(f"{path}: unreadable checkpoint ({error}); train the run again") from error
+
+    def part(prefix: str) -> dict[str, torch.Tensor]:
+        return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in part("optimizer.").items():
+        index, name = key.split(".", 1)
+        state.setdefault(int(index), {})[name] = value
+    best = info["best_val"]
+    return Checkpoint(info["stage"], info["epoch"], part("model."), {"state": state, "param_groups": info["param_groups"]},
+                      info["scheduler"], tensors["rng.generator"], tensors["rng.torch"],
+                      -math.inf if best is None else best, part("best.") or None)
+
+
+def load_spec(run_dir: Path) -> tuple[Config, Split]:
+    """The config and label split of a run directory: enough to rebuild its data and untrained model."""
     if not run_dir.is_dir():
         raise RunError(f"{run_dir}: no such run directory; give the --out folder of 'ssvae train'")
     try:
@@ -101,6 +147,12 @@ def load_run(run_dir: Path) -> tuple[Config, Split, Model]:
         split = Split.from_json(_read(run_dir, LABELS).decode())
     except (ValueError, KeyError, TypeError) as error:
         raise RunError(f"{run_dir / LABELS}: unreadable ({error}); retrain to recreate it") from error
+    return config, split
+
+
+def load_run(run_dir: Path) -> tuple[Config, Split, Model]:
+    """Config, split and the trained model (on the CPU, in eval mode) of a run directory."""
+    config, split = load_spec(run_dir)
     model = build_model(config)
     try:
         state = load_safetensors(_read(run_dir, WEIGHTS))
@@ -117,5 +169,5 @@ def read_metrics(run_dir: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-__all__ = ["RunError", "atomic_open", "check_output", "load_run", "save_run", "save_metrics", "save_weights",
+__all__ = ["RunError", "atomic_open", "check_output", "load_checkpoint", "load_run", "load_spec", "save_checkpoint", "save_run", "save_metrics", "save_weights",
            "write_atomic", "read_metrics"]

@@ -76,55 +76,107 @@ def _batches(data: DeviceData, module: Model, config: Config, generator: torch.G
     yield from zip(labelled, unlabelled if module.uses_unlabelled else [None] * len(unlabelled))
 
 
+class TrainingError(RuntimeError):
+    """Training cannot go on (a non-finite loss); the message says where and what to change."""
+
+
 def _run_epoch(stage: Stage, optimizer: torch.optim.Optimizer, data: DeviceData, config: Config,
-               weights: LossWeights, generator: torch.Generator) -> dict[str, float]:
+               weights: LossWeights, generator: torch.Generator) -> tuple[dict[str, float], int]:
+    """One pass; returns the mean of each loss term and how many steps had a NaN or infinite loss. Those
+    steps are skipped on the device (fused Adam's ``found_inf``), so no sync is needed per step."""
     stage.module.train()
     sums: dict[str, Tensor] = {}
+    skipped = torch.zeros((), device=data.x_l.device)
     steps = 0
     for idx_l, idx_u in _batches(data, stage.module, config, generator):
         x_u = data.x_u[idx_u] if idx_u is not None else None
         terms = stage.module.loss(data.x_l[idx_l], data.y_l[idx_l], x_u, weights)
+        bad = (~torch.isfinite(terms["loss"])).float()
         optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
+        optimizer.found_inf = bad  # read by the fused Adam step: a bad step changes nothing
         optimizer.step()
+        skipped += bad
         for name, value in terms.items():
             sums[name] = sums.get(name, 0.0) + value.detach()
         steps += 1
-    return {name: (value / steps).item() for name, value in sums.items()}
+    return {name: (value / steps).item() for name, value in sums.items()}, int(skipped.item())
+
+
+@dataclass
+class Checkpoint:
+    """Everything training needs to go on exactly where it stopped: after ``epoch`` epochs of ``stage``."""
+
+    stage: int
+    epoch: int
+    model: dict[str, Tensor]
+    optimizer: dict
+    scheduler: dict | None
+    generator: Tensor  # state of the batch order's generator
+    torch_rng: Tensor  # state of torch's global generator (the reparameterisation noise)
+    best_val: float
+    best_model: dict[str, Tensor] | None
+
+
+def _snapshot(state: dict[str, Tensor]) -> dict[str, Tensor]:
+    return {name: t.detach().clone() for name, t in state.items()}
 
 
 def fit(model: Model, partition: Partition, config: Config, progress: bool = True,
-        on_epoch: Callable[[EpochRecord], None] | None = None) -> list[EpochRecord]:
-    """Train ``model`` in place and return every epoch's record. With validation labels, the weights of the
-    best validation epoch of the last stage are kept; otherwise those of the last epoch."""
+        on_epoch: Callable[[EpochRecord], None] | None = None,
+        on_checkpoint: Callable[[Checkpoint], None] | None = None,
+        resume: Checkpoint | None = None) -> list[EpochRecord]:
+    """Train ``model`` in place and return the new epochs' records. With validation labels, the weights of
+    the best validation epoch of the last stage are kept; otherwise those of the last epoch.
+    ``on_checkpoint`` gets a `Checkpoint` every ``config.checkpoint_every`` epochs and at each stage's end;
+    ``resume`` continues from one, ending where an uninterrupted run would."""
     device = resolve_device(config.device)
     model.to(device)
     data = DeviceData.from_partition(partition, device)
-    if model.standardise:
-        model.fit_standardisation(torch.cat([data.x_l, data.x_u]))
     generator = torch.Generator(device=device).manual_seed(config.seed)
+    if resume is None and model.standardise:
+        model.fit_standardisation(torch.cat([data.x_l, data.x_u]))
+    if resume is not None:
+        model.load_state_dict(resume.model)
+        generator.set_state(resume.generator.to(generator.get_state().device))
+        torch.set_rng_state(resume.torch_rng)
     n_total = len(partition.labelled) + len(partition.unlabelled)
     class_weight = config.alpha * n_total / len(partition.labelled)
     history: list[EpochRecord] = []
     stages = [s for s in model.stages(config.epochs, config.m1_epochs) if s.epochs > 0]
     for stage_number, stage in enumerate(stages):
-        optimizer = torch.optim.Adam(stage.parameters, lr=config.lr)
+        if resume is not None and stage_number < resume.stage:
+            continue
+        continuing = resume is not None and stage_number == resume.stage
+        optimizer = torch.optim.Adam(stage.parameters, lr=config.lr, fused=True)
         schedule = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, stage.epochs)
                     if config.lr_schedule == "cosine" else None)
         best_val, best_state = -math.inf, None
+        first_epoch = 1
+        if continuing:
+            optimizer.load_state_dict(resume.optimizer)
+            if schedule is not None and resume.scheduler is not None:
+                schedule.load_state_dict(resume.scheduler)
+            best_val, best_state, first_epoch = resume.best_val, resume.best_model, resume.epoch + 1
         last_stage = stage_number == len(stages) - 1
-        bar = tqdm(range(1, stage.epochs + 1), desc=f"{stage.name}", unit="epoch", disable=not progress,
-                   dynamic_ncols=True, leave=True)
+        bar = tqdm(range(first_epoch, stage.epochs + 1), desc=f"{stage.name}", unit="epoch", disable=not progress,
+                   dynamic_ncols=True, leave=True, initial=first_epoch - 1, total=stage.epochs)
         for epoch in bar:
             start = time.perf_counter()
             kl_weight = min(1.0, epoch / config.kl_warmup_epochs) if config.kl_warmup_epochs else 1.0
-            terms = _run_epoch(stage, optimizer, data, config, LossWeights(kl_weight, class_weight), generator)
+            terms, skipped = _run_epoch(stage, optimizer, data, config, LossWeights(kl_weight, class_weight),
+                                        generator)
+            if skipped:
+                raise TrainingError(
+                    f"{stage.name} epoch {epoch}: the loss was NaN or infinite in {skipped} step(s); those steps "
+                    f"were not applied and training stopped with the last checkpoint intact. Likely causes: a "
+                    f"learning rate too high (try --lr {config.lr / 10:g}) or inputs outside the likelihood's range")
             record: EpochRecord = {"stage": stage.name, "epoch": epoch, **terms, "kl_weight": kl_weight,
                                    "train_accuracy": accuracy(stage.module, data.x_l, data.y_l)}
             if data.x_val is not None:
                 record["val_accuracy"] = accuracy(stage.module, data.x_val, data.y_val)
                 if last_stage and record["val_accuracy"] > best_val:
-                    best_val, best_state = record["val_accuracy"], copy.deepcopy(model.state_dict())
+                    best_val, best_state = record["val_accuracy"], _snapshot(model.state_dict())
             if schedule is not None:
                 schedule.step()
             record["seconds"] = time.perf_counter() - start
@@ -132,6 +184,11 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
             bar.set_postfix(loss=f"{terms['loss']:.3g}", acc=f"{record['train_accuracy']:.3f}")
             if on_epoch is not None:
                 on_epoch(record)
+            if on_checkpoint is not None and (epoch % config.checkpoint_every == 0 or epoch == stage.epochs):
+                on_checkpoint(Checkpoint(
+                    stage_number, epoch, _snapshot(model.state_dict()), copy.deepcopy(optimizer.state_dict()),
+                    schedule.state_dict() if schedule is not None else None, generator.get_state(),
+                    torch.get_rng_state(), best_val, best_state))
         if best_state is not None:
             model.load_state_dict(best_state)
     model.eval()

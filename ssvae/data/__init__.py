@@ -1,11 +1,11 @@
 """Data with partial labels: every source becomes one `Dataset`, then a seeded `Split` says which labels
 training may see. See `sources` for where data comes from and `split` for the few-label selection."""
 
-from ssvae.data.dataset import UNLABELLED, Dataset, DataError, Partition, to_model_range
+from ssvae.data.dataset import UNLABELLED, Dataset, DataError, Partition, check_inputs, to_model_range
 from ssvae.data.sources import BUILTIN, Source, load_source
 from ssvae.data.split import Split, choose_split
 
 __all__ = [
-    "UNLABELLED", "BUILTIN", "Dataset", "DataError", "Partition", "Source", "Split",
+    "UNLABELLED", "BUILTIN", "Dataset", "DataError", "Partition", "Source", "Split", "check_inputs",
     "choose_split", "load_source", "to_model_range",
 ]

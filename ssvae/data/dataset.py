@@ -67,3 +67,19 @@ def to_model_range(x: np.ndarray) -> np.ndarray:
     if np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer):
         return x.astype(np.float32)
     raise DataError(f"inputs of dtype {x.dtype} are not numbers: give uint8 images or floats")
+
+
+def check_inputs(dataset: Dataset, name: str, likelihood: str) -> None:
+    """Refuse data a model cannot learn from: none at all, NaN or inf, or values outside [0, 1] for a
+    Bernoulli likelihood."""
+    if len(dataset) == 0:
+        raise DataError(f"{name}: the data set is empty: give at least one example of each class")
+    flat = dataset.x.reshape(len(dataset), -1)
+    finite = np.isfinite(flat).all(-1)
+    if not finite.all():
+        raise DataError(f"{name}: {int((~finite).sum())} input row(s) contain NaN or inf (first: row "
+                        f"{int(np.flatnonzero(~finite)[0])}): clean or drop them")
+    low, high = float(flat.min()), float(flat.max())
+    if likelihood == "bernoulli" and (low < 0.0 or high > 1.0):
+        raise DataError(f"{name}: inputs range over [{low:g}, {high:g}] but the bernoulli likelihood needs [0, 1]: "
+                        f"scale them (uint8 images are divided by 255 for you) or use --likelihood gaussian")

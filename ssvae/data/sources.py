@@ -146,12 +146,17 @@ def _load_npz(path: Path) -> Source:
     with arrays:
         if "x" not in arrays or "y" not in arrays:
             raise DataError(f"{path}: needs arrays 'x' and 'y' (found {', '.join(arrays.files) or 'none'})")
+        if len(arrays["x"]) == 0:
+            raise DataError(f"{path}: the data set is empty ('x' has no rows): give at least one example of each class")
         x = to_model_range(_image_layout(arrays["x"]))
         y = _npz_labels(arrays["y"], path, "y")
         has_test = "x_test" in arrays and "y_test" in arrays
         x_test = to_model_range(_image_layout(arrays["x_test"])) if has_test else None
         y_test = _npz_labels(arrays["y_test"], path, "y_test") if has_test else None
         n_classes = int(max(y.max(initial=-1), y_test.max(initial=-1) if has_test else -1)) + 1
+        if n_classes == 0 and "class_names" not in arrays:
+            raise DataError(f"{path}: has no labelled example (every y is -1): label at least one example of "
+                            f"each class")
         names = tuple(str(n) for n in arrays["class_names"]) if "class_names" in arrays else tuple(
             str(k) for k in range(n_classes))
     _check_labels(y, len(names), path)
@@ -232,5 +237,6 @@ def _load_folder(path: Path) -> Source:
     if skipped:
         warnings.warn(f"{path}: skipped {len(skipped)} image(s): {', '.join(skipped[:5])}"
                       + (" ..." if len(skipped) > 5 else ""), stacklevel=2)
-    x = to_model_range(_image_layout(np.stack(arrays)))
+    stacked = np.stack(arrays)  # (N, H, W) grey or (N, H, W, 3) colour
+    x = to_model_range(stacked[:, None] if stacked.ndim == 3 else np.moveaxis(stacked, -1, 1))
     return Source(Dataset(x, np.array(kept, dtype=np.int64), names), None)

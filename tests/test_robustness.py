@@ -1,0 +1,220 @@
+"""Robustness: bad input is one clear line, a killed run resumes to the same weights, a NaN step is never
+applied, and the runtime is safe from many threads."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from safetensors.torch import load_file
+
+import ssvae
+from ssvae.cli import main
+from ssvae.run import CHECKPOINT, load_checkpoint, read_metrics
+from ssvae.training import TrainingError
+
+TINY = ["--epochs", "1", "--hidden", "16", "--classifier-hidden", "16", "--latent-dim", "2", "--quiet"]
+
+
+def _write_cases(root: Path) -> None:
+    """The files the bad-input cases below hand to ssvae."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 4, 4)).astype(np.float32)
+    y = np.repeat(np.arange(2), 20)
+    (root / "corrupt.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    (root / "text.csv").write_text("a,b,label\n1,x,0\n2,3,1\n")
+    (root / "header_only.csv").write_text("a,b,label\n")
+    np.savez(root / "empty.npz", x=np.zeros((0, 4, 4), np.float32), y=np.zeros(0, np.int64))
+    np.savez(root / "float_labels.npz", x=x, y=y + 0.5)
+    np.savez(root / "label_7.npz", x=x, y=np.where(np.arange(40) == 3, 7, y), class_names=np.array(["a", "b"]))
+    np.savez(root / "unlabelled.npz", x=x, y=np.full(40, -1))
+    np.savez(root / "one_class_labelled.npz", x=x, y=np.where(y == 1, -1, y), class_names=np.array(["a", "b"]))
+    np.savez(root / "nan.npz", x=np.where(np.arange(40)[:, None, None] == 5, np.nan, x), y=y)
+    np.savez(root / "above_one.npz", x=x * 3, y=y)
+    np.save(root / "nan_digits.npy", np.where(np.arange(4)[:, None, None, None] == 2, np.nan, np.zeros((4, 1, 8, 8))))
+    np.savez(root / "wrong_shape.npz", x=rng.random((5, 9, 9)).astype(np.float32))
+    folder = root / "images"
+    for name, label in [("a", 0), ("b", 1)]:
+        (folder / name).mkdir(parents=True)
+        for k in range(6):
+            Image.fromarray(rng.integers(0, 256, (4, 4), dtype=np.uint8)).save(folder / name / f"{k}.png")
+    (folder / "a" / "broken.png").write_bytes(b"\x89PNG truncated")
+    Image.new("L", (5, 5)).save(folder / "b" / "big.png")
+    Image.new("RGB", (4, 4)).save(folder / "b" / "colour.png")
+
+
+# (arguments, the line expected on stderr): every case exits with status 1 and no traceback
+BAD_INPUT = [
+    (["train", "--data", "missing.npz"], "Error: missing.npz: no such file or folder; check the path given to --data"),
+    (["train", "--data", "nowhere/"], "Error: nowhere: no such file or folder"),
+    (["train", "--data", "corrupt.npz"], "Error: corrupt.npz: not a readable .npz file"),
+    (["train", "--data", "text.csv"], "Error: text.csv: every column but 'label' must be numeric"),
+    (["train", "--data", "header_only.csv"], "Error: header_only.csv: has a header but no rows"),
+    (["train", "--data", "empty.npz"], "Error: empty.npz: the data set is empty"),
+    (["train", "--data", "float_labels.npz"], "Error: float_labels.npz: y must hold integer class indices"),
+    (["train", "--data", "label_7.npz"], "Error: label_7.npz: label 7 is outside 0..1; use -1 for unlabelled"),
+    (["train", "--data", "unlabelled.npz"], "Error: unlabelled.npz: has no labelled example (every y is -1)"),
+    (["train", "--data", "one_class_labelled.npz", "--labels", "4"], "has 0 labelled example(s) but 2 are asked for"),
+    (["train", "--data", "float_labels.npz", "--labels", "4"], "y must hold integer class indices"),
+    (["train", "--labels", "2000"], "Error: --labels 2000 asks for more labels than the 1347 available"),
+    (["train", "--data", "nan.npz"], "Error: nan.npz: 1 input row(s) contain NaN or inf (first: row 5): clean or drop them"),
+    (["train", "--data", "above_one.npz", "--likelihood", "bernoulli"],
+     "but the bernoulli likelihood needs [0, 1]: scale them"),
+    (["evaluate", "nowhere"], "Error: nowhere: no such run directory"),
+    (["predict", "nowhere", "--dataset", "digits"], "Error: nowhere: no such model folder"),
+    (["predict", "MODEL", "--data", "wrong_shape.npz"], "do not fit this model: it takes (N, 1, 8, 8)"),
+    (["predict", "MODEL", "--data", "corrupt.npz"], "Error: corrupt.npz: not a readable .npz file"),
+    (["predict", "MODEL", "--data", "nan_digits.npy"], "Error: inputs contain NaN or inf (first in row 2)"),
+    (["train", "--resume", "RUN"], "checkpoint.safetensors: missing; there is nothing to resume"),
+    (["score", "MODEL", "--dataset", "digits", "--out", "taken.csv"], "Error: taken.csv already exists: choose another"),
+]
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cases")
+    _write_cases(root)
+    runner = CliRunner()
+    run, model = root / "run", root / "model"
+    assert runner.invoke(main, ["train", *TINY, "--out", str(run)]).exit_code == 0
+    assert runner.invoke(main, ["export", str(run), "--out", str(model)]).exit_code == 0
+    (root / "taken.csv").write_text("mine")
+    return root
+
+
+@pytest.mark.parametrize("args, message", BAD_INPUT, ids=[" ".join(a[:3]) for a, _ in BAD_INPUT])
+def test_bad_input_is_one_line_with_status_1(cases, monkeypatch, args, message):
+    monkeypatch.chdir(cases)
+    args = [a.replace("MODEL", str(cases / "model")).replace("RUN", str(cases / "run")) for a in args]
+    result = CliRunner().invoke(main, [*args[:1], *(TINY if args[0] == "train" and "--resume" not in args else []),
+                                       *args[1:]])
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1 and message in lines[0], result.output
+    assert "Traceback" not in result.output
+    assert (cases / "taken.csv").read_text() == "mine"
+
+
+def test_a_folder_with_broken_and_odd_images_trains_and_says_what_it_skipped(cases):
+    with pytest.warns(UserWarning, match=r"skipped 2 image\(s\): broken.png \(unreadable\), big.png \(5x5, not 4x4\)"):
+        run = ssvae.train(data=str(cases / "images"), labels=4, epochs=1, hidden=(8,), classifier_hidden=(8,),
+                          latent_dim=2, progress=False)
+    assert run.config.input_shape == (3, 4, 4)  # one colour image: every image is read as RGB
+
+
+def test_debug_shows_the_traceback(cases, monkeypatch):
+    monkeypatch.chdir(cases)
+    result = CliRunner().invoke(main, ["--debug", "train", "--data", "missing.npz"])
+    assert result.exit_code == 1 and isinstance(result.exception, ssvae.api.DataError)
+
+
+KILL_SCRIPT = """
+import os, signal, sys
+import torch
+torch.set_num_threads(1)
+import ssvae
+from ssvae.models.base import Model
+steps = {"n": 0}
+kill_at = int(sys.argv[3])
+if kill_at:
+    for cls in Model.__subclasses__() + [c for m in Model.__subclasses__() for c in m.__subclasses__()]:
+        original = cls.loss
+        def loss(self, *args, _original=original, **kwargs):
+            steps["n"] += 1
+            if steps["n"] == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)  # no cleanup, no flush: as a killed job dies
+            return _original(self, *args, **kwargs)
+        cls.loss = loss
+if sys.argv[1] == "resume":
+    ssvae.resume(sys.argv[2], progress=False)
+else:
+    ssvae.train(out=sys.argv[2], progress=False, **{json_settings})
+"""
+
+
+@pytest.mark.parametrize("settings, kill_at", [
+    ({"model": "m2", "epochs": 4, "val_labels": 20, "lr_schedule": "cosine"}, 35),  # epoch 3 of 4, 14 steps each
+    # 28 steps of M1, then each M2-stage step counts twice (M1M2.loss calls M2.loss): the m2 stage's 2nd epoch
+    ({"model": "m1+m2", "m1_epochs": 2, "epochs": 2, "m1_hidden": [16]}, 70),
+])
+def test_killed_training_resumes_to_the_same_weights(tmp_path, settings, kill_at):
+    settings = {"hidden": [16], "classifier_hidden": [16], "latent_dim": 2, "batch_size": 100, **settings}
+    script = tmp_path / "job.py"
+    script.write_text(KILL_SCRIPT.replace("{json_settings}", json.dumps(settings)))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def job(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(script), *args], env=env, capture_output=True, text=True,
+                              timeout=300)
+
+    assert job("train", str(tmp_path / "whole"), "0").returncode == 0
+    killed = job("train", str(tmp_path / "killed"), str(kill_at))
+    assert killed.returncode == -9, killed.stderr
+    assert not (tmp_path / "killed" / "weights.safetensors").exists()
+    stopped = load_checkpoint(tmp_path / "killed" / CHECKPOINT)
+    assert (stopped.stage, stopped.epoch) == ((0, 2) if settings["model"] == "m2" else (1, 1))
+    assert job("resume", str(tmp_path / "killed"), "0").returncode == 0
+    whole = load_file(tmp_path / "whole" / "weights.safetensors")
+    resumed = load_file(tmp_path / "killed" / "weights.safetensors")
+    assert whole.keys() == resumed.keys()
+    for name in whole:
+        torch.testing.assert_close(resumed[name], whole[name], rtol=0, atol=0, msg=name)
+    rows = read_metrics(tmp_path / "killed")
+    assert [(r["stage"], r["epoch"]) for r in rows] == [(r["stage"], r["epoch"]) for r in read_metrics(
+        tmp_path / "whole")]
+    assert not (tmp_path / "killed" / CHECKPOINT).exists()
+
+
+def test_a_nan_loss_is_never_applied_and_stops_the_run(tmp_path, monkeypatch, tiny_config):
+    from ssvae.models.m2 import M2
+
+    original, calls = M2.loss, {"n": 0}
+
+    def loss(self, *args, **kwargs):
+        terms = original(self, *args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 10:  # in the second epoch (7 steps an epoch)
+            terms["loss"] = terms["loss"] * float("nan")
+        return terms
+
+    monkeypatch.setattr(M2, "loss", loss)
+    with pytest.raises(TrainingError, match=r"train epoch 2: the loss was NaN or infinite in 1 step\(s\); those steps "
+                                            r"were not applied .*try --lr 0.0001"):
+        ssvae.train(tiny_config, out=tmp_path / "run", progress=False, epochs=5, batch_size=200)
+    saved = load_checkpoint(tmp_path / "run" / CHECKPOINT)
+    assert saved.epoch == 1 and all(torch.isfinite(t).all() for t in saved.model.values())
+    assert len(read_metrics(tmp_path / "run")) == 1
+
+
+def test_runtime_is_safe_from_eight_threads(tmp_path, tiny_config):
+    from ssvae import runtime
+
+    run = ssvae.train(tiny_config, progress=False, epochs=2)
+    ssvae.export(run, tmp_path / "model")
+    model = runtime.load(tmp_path / "model")
+    x = run.partition().test.x
+
+    def work(k: int | None = None) -> list[np.ndarray]:
+        results[k] = [model.classify(x[i: i + 37]) for i in range(0, len(x), 37)]
+        return results[k]
+
+    results: dict[int | None, list[np.ndarray]] = {}
+    expected = np.concatenate(work())  # single-threaded, the same batches
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 9
+    for parts in results.values():
+        np.testing.assert_array_equal(np.concatenate(parts), expected)
