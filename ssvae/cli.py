@@ -15,10 +15,9 @@ import click
 import numpy as np
 
 from ssvae.config import LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, PRESETS, Config, ConfigError, config_for
-from ssvae.data import BUILTIN, DataError
-from ssvae.run import RunError
+from ssvae.data.sources import BUILTIN
+from ssvae.errors import DataError, RunError, TrainingError
 from ssvae.runtime import PRECISIONS, ModelError
-from ssvae.training import TrainingError
 
 DEFAULTS = Config()
 USER_ERRORS = (DataError, RunError, ConfigError, ModelError, TrainingError)

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from ssvae.data.inputs import Inputs
 from ssvae.images import default_scale, grid_png, is_image_shape
-from ssvae.run import atomic_open, check_output, write_atomic
+from ssvae.files import atomic_open, check_output, write_atomic
 from ssvae.runtime import ExportedModel, ModelError
 
 BATCH = 1024

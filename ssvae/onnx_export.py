@@ -35,7 +35,7 @@ from ssvae.api import Run, load
 from ssvae.config import Config, config_for
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
-from ssvae.run import check_output
+from ssvae.files import check_output
 from ssvae.runtime import METADATA_PREFIX, graph_file
 
 OPSET = 20

@@ -15,11 +15,7 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -27,6 +23,8 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from ssvae.config import Config, ConfigError
+from ssvae.errors import RunError
+from ssvae.files import atomic_open, check_output, write_atomic
 from ssvae.data import Split
 from ssvae.models import Model, build_model
 from ssvae.training import Checkpoint
@@ -35,37 +33,6 @@ CONFIG, WEIGHTS, LABELS, METRICS = "config.json", "weights.safetensors", "labels
 CHECKPOINT = "checkpoint.safetensors"  # while training runs: what `ssvae train --resume` continues from
 METRIC_COLUMNS = ("stage", "epoch", "loss", "labelled_bound", "unlabelled_bound", "classification", "kl_weight",
                   "train_accuracy", "val_accuracy", "seconds")
-
-
-class RunError(ValueError):
-    """A run directory that cannot be read; the message names the file and the fix."""
-
-
-@contextmanager
-def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
-    """A file that appears at ``path`` only once it is complete: written under a temporary name in the same
-    folder and renamed; on an error the temporary file is removed and ``path`` is untouched."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": ""})) as f:
-            yield f
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` atomically (see `atomic_open`)."""
-    with atomic_open(path, "wb") as f:
-        f.write(data.encode() if isinstance(data, str) else data)
-
-
-def check_output(path: Path, replace: bool) -> None:
-    """Refuse to overwrite an existing file or non-empty folder unless ``replace``."""
-    if path.exists() and (not path.is_dir() or any(path.iterdir())) and not replace:
-        raise RunError(f"{path} already exists: choose another --out or pass --force to replace it")
 
 
 def save_weights(path: Path, model: Model) -> None:
@@ -169,5 +136,5 @@ def read_metrics(run_dir: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-__all__ = ["RunError", "atomic_open", "check_output", "load_checkpoint", "load_run", "load_spec", "save_checkpoint", "save_run", "save_metrics", "save_weights",
-           "write_atomic", "read_metrics"]
+__all__ = ["RunError", "atomic_open", "check_output", "load_checkpoint", "load_run", "load_spec", "read_metrics",
+           "save_checkpoint", "save_metrics", "save_run", "save_weights", "write_atomic"]

@@ -18,6 +18,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from ssvae.config import Config, ConfigError
+from ssvae.errors import TrainingError
 from ssvae.data import Partition
 from ssvae.models import Model, Stage
 from ssvae.objectives import LossWeights
@@ -74,10 +75,6 @@ def _batches(data: DeviceData, module: Model, config: Config, generator: torch.G
     labelled = torch.randint(len(data.x_l), (len(unlabelled), config.labelled_batch_size), generator=generator,
                              device=device)
     yield from zip(labelled, unlabelled if module.uses_unlabelled else [None] * len(unlabelled))
-
-
-class TrainingError(RuntimeError):
-    """Training cannot go on (a non-finite loss); the message says where and what to change."""
 
 
 def _run_epoch(stage: Stage, optimizer: torch.optim.Optimizer, data: DeviceData, config: Config,

@@ -139,3 +139,23 @@ def test_missing_path_and_unknown_suffix(tmp_path):
     (tmp_path / "a.txt").write_text("x")
     with pytest.raises(DataError, match="give an .npz, a .csv or a folder"):
         load_source(data=str(tmp_path / "a.txt"))
+
+
+def test_uncompressed_npz_and_npy_are_read_a_batch_at_a_time(tmp_path):
+    from ssvae.data.inputs import RowFile, read_inputs
+
+    x = np.random.default_rng(0).integers(0, 256, (50, 1, 4, 4), dtype=np.uint8)
+    np.savez(tmp_path / "plain.npz", x=x)
+    np.save(tmp_path / "plain.npy", x)
+    np.savez_compressed(tmp_path / "packed.npz", x=x)
+    for name in ("plain.npz", "plain.npy"):
+        inputs = read_inputs(str(tmp_path / name))
+        assert isinstance(inputs.x, RowFile) and len(inputs) == 50 and inputs.ids[49] == "49"
+        np.testing.assert_array_equal(inputs.x[10:13], x[10:13])
+        np.testing.assert_array_equal(inputs.x[45:60], x[45:])
+    packed = read_inputs(str(tmp_path / "packed.npz"))
+    np.testing.assert_array_equal(packed.x, x)
+    data = (tmp_path / "plain.npy").read_bytes()
+    (tmp_path / "cut.npy").write_bytes(data[: len(data) - 100])
+    with pytest.raises(DataError, match="ends early"):
+        read_inputs(str(tmp_path / "cut.npy")).x[40:50]

@@ -6,11 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ssvae.errors import DataError
+
 UNLABELLED = -1
-
-
-class DataError(ValueError):
-    """Input data that cannot be used; the message names the problem and the fix."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ Unlike training sources these need no labels and no class folders: a flat folder
 from __future__ import annotations
 
 import csv
+import math
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -23,10 +25,10 @@ SPLITS = ("test", "train")
 
 @dataclass(frozen=True)
 class Inputs:
-    """``x`` (N, ...) as stored (uint8 or float; maybe memory-mapped) and one id per row."""
+    """``x`` (N, ...) as stored (uint8 or float; a `RowFile` reads big files a batch at a time) and one id a row."""
 
     ids: Sequence[str]
-    x: np.ndarray
+    x: np.ndarray | RowFile
 
     def __len__(self) -> int:
         return len(self.x)
@@ -66,29 +68,104 @@ def _read_path(path: Path, channels: int) -> Inputs:
     return readers[path.suffix](path)
 
 
-def _numbered(x: np.ndarray) -> Inputs:
-    return Inputs([str(i) for i in range(len(x))], x)
+class NumberedIds(Sequence[str]):
+    """Row numbers as ids, made when asked: a million rows need no million strings."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [str(i) for i in range(*index.indices(self.n))]
+        if not -self.n <= index < self.n:
+            raise IndexError(index)
+        return str(index % self.n)
+
+
+@dataclass(frozen=True)
+class RowFile:
+    """Rows of an array stored raw in a file (an .npy, or an uncompressed member of an .npz), read when
+    sliced: memory holds one batch, never the file (a memory map would keep every page it read resident)."""
+
+    path: Path
+    offset: int
+    dtype: np.dtype
+    shape: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        start, stop, _ = rows.indices(len(self))
+        count = max(0, stop - start)
+        row_size = math.prod(self.shape[1:])
+        with open(self.path, "rb") as f:
+            f.seek(self.offset + start * row_size * self.dtype.itemsize)
+            data = np.fromfile(f, dtype=self.dtype, count=count * row_size)
+        if len(data) != count * row_size:
+            raise DataError(f"{self.path}: ends early (truncated?): save it again with numpy")
+        return data.reshape(count, *self.shape[1:])
+
+
+def _row_file(path: Path, offset: int, name: str) -> RowFile | None:
+    """The array whose .npy header starts at ``offset``, or None if it is stored column-major."""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        major, _ = np.lib.format.read_magic(f)
+        read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(f)
+        if dtype.hasobject:
+            raise DataError(f"{path}: '{name}' holds Python objects; save numbers (pickles are never loaded)")
+        if fortran or not shape:
+            return None
+        return RowFile(path, f.tell(), dtype, shape)
 
 
 def _read_npy(path: Path) -> Inputs:
     try:
-        x = np.load(path, mmap_mode="r", allow_pickle=False)
+        rows = _row_file(path, 0, "x")
+        x = rows if rows is not None else np.load(path, allow_pickle=False)
+    except DataError:
+        raise
     except Exception as error:
         raise DataError(f"{path}: not a readable .npy file ({error}); save it with numpy.save") from error
-    return _numbered(x)
+    return Inputs(NumberedIds(len(x)), x)
 
 
 def _read_npz(path: Path) -> Inputs:
+    """Array ``x``, read a batch at a time where it is stored uncompressed (``numpy.savez``), so a file
+    larger than memory works; a compressed one (``savez_compressed``) is loaded whole."""
     try:
-        with np.load(path, allow_pickle=False) as arrays:
-            if "x" not in arrays:
-                raise DataError(f"{path}: needs an array 'x' (found {', '.join(arrays.files) or 'none'})")
-            x = arrays["x"]
+        rows = _npz_member(path, "x")
+        if rows is None:
+            with np.load(path, allow_pickle=False) as arrays:
+                if "x" not in arrays:
+                    raise DataError(f"{path}: needs an array 'x' (found {', '.join(arrays.files) or 'none'})")
+                rows = arrays["x"]
     except DataError:
         raise
     except Exception as error:
         raise DataError(f"{path}: not a readable .npz file ({error}); save it with numpy.savez") from error
-    return _numbered(x)
+    return Inputs(NumberedIds(len(rows)), rows)
+
+
+def _npz_member(path: Path, name: str) -> RowFile | None:
+    """``name`` of an .npz as a `RowFile`, or None where it is compressed, column-major or absent."""
+    with zipfile.ZipFile(path) as archive:
+        try:
+            info = archive.getinfo(name + ".npy")
+        except KeyError:
+            return None
+        if info.compress_type != zipfile.ZIP_STORED:
+            return None
+    with open(path, "rb") as f:
+        f.seek(info.header_offset)
+        local = f.read(30)  # the local file header; its name and extra lengths can differ from the index's
+    start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
+    return _row_file(path, start, name)
 
 
 def _read_csv(path: Path) -> Inputs:

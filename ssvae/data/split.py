@@ -11,7 +11,6 @@ import json
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from ssvae.data.dataset import Dataset, DataError, Partition
 from ssvae.data.sources import Source
@@ -75,6 +74,8 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
         raise DataError("the data has no labelled example: label at least one example of each class")
     test = None
     if source.test is None:
+        from sklearn.model_selection import train_test_split  # here: importing scikit-learn takes a while
+
         keep, held_out = train_test_split(labelled, test_size=test_fraction, random_state=split_seed,
                                           stratify=train.y[labelled])
         test, labelled = np.sort(held_out), np.sort(keep)

@@ -1,0 +1,41 @@
+"""Writing files so that nothing is ever half-written or overwritten by surprise."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Iterator
+
+from ssvae.errors import RunError
+
+
+@contextmanager
+def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
+    """A file that appears at ``path`` only once it is complete: written under a temporary name in the same
+    folder and renamed; on an error the temporary file is removed and ``path`` is untouched."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": ""})) as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write ``data`` to ``path`` atomically (see `atomic_open`)."""
+    with atomic_open(path, "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+
+
+def check_output(path: Path, replace: bool) -> None:
+    """Refuse to overwrite an existing file or non-empty folder unless ``replace``."""
+    if path.exists() and (not path.is_dir() or any(path.iterdir())) and not replace:
+        raise RunError(f"{path} already exists: choose another --out or pass --force to replace it")
+
+
+__all__ = ["atomic_open", "write_atomic", "check_output"]
