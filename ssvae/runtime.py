@@ -157,7 +157,8 @@ class ExportedModel:
         if x.dtype == np.uint8:
             x = x.astype(np.float32) / np.float32(self.info.get("uint8_divisor", 255))
         else:
-            x = x.astype(np.float32, copy=False)
+            with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which the check reports
+                x = x.astype(np.float32, copy=False)
         self._check_values(x)
         return x
 
@@ -169,8 +170,8 @@ class ExportedModel:
         low, high = float(x.min()), float(x.max())
         if not (math.isfinite(low) and math.isfinite(high)):
             bad = ~np.isfinite(x.reshape(len(x), -1)).all(-1)
-            raise ModelError(f"inputs contain NaN or inf (first in row {int(np.flatnonzero(bad)[0])}): "
-                             f"clean or drop those rows")
+            raise ModelError(f"inputs contain NaN or inf, or numbers too large for float32 (first in row "
+                             f"{int(np.flatnonzero(bad)[0])}): clean or drop those rows")
         if self.input_range is not None and (low < self.input_range[0] or high > self.input_range[1]):
             raise ModelError(f"inputs range over [{low:g}, {high:g}] but this model takes "
                              f"[{self.input_range[0]:g}, {self.input_range[1]:g}]: pass uint8 images (0..255) "

@@ -73,7 +73,7 @@ BAD_INPUT = [
     (["predict", "nowhere", "--dataset", "digits"], "Error: nowhere: no such model folder"),
     (["predict", "MODEL", "--data", "wrong_shape.npz"], "do not fit this model: it takes (N, 1, 8, 8)"),
     (["predict", "MODEL", "--data", "corrupt.npz"], "Error: corrupt.npz: not a readable .npz file"),
-    (["predict", "MODEL", "--data", "nan_digits.npy"], "Error: inputs contain NaN or inf (first in row 2)"),
+    (["predict", "MODEL", "--data", "nan_digits.npy"], "Error: inputs contain NaN or inf, or numbers too large for float32 (first in row 2)"),
     (["train", "--resume", "RUN"], "checkpoint.safetensors: missing; there is nothing to resume"),
     (["score", "MODEL", "--dataset", "digits", "--out", "taken.csv"], "Error: taken.csv already exists: choose another"),
 ]

@@ -6,7 +6,6 @@ Unlike training sources these need no labels and no class folders: a flat folder
 
 from __future__ import annotations
 
-import csv
 import math
 import warnings
 import zipfile
@@ -17,7 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from ssvae.data.dataset import DataError
-from ssvae.data.sources import BUILTIN, IMAGE_SUFFIXES, load_source
+from ssvae.data.sources import BUILTIN, IMAGE_SUFFIXES, load_source, read_csv_rows
 from ssvae.data.split import choose_split
 
 SPLITS = ("test", "train")
@@ -132,6 +131,12 @@ def _read_npy(path: Path) -> Inputs:
         raise
     except Exception as error:
         raise DataError(f"{path}: not a readable .npy file ({error}); save it with numpy.save") from error
+    return _numbered_rows(x, path)
+
+
+def _numbered_rows(x: np.ndarray | RowFile, path: Path) -> Inputs:
+    if len(x.shape) < 1:
+        raise DataError(f"{path}: holds a single number, not rows of inputs: save an array of shape (N, ...)")
     return Inputs(NumberedIds(len(x)), x)
 
 
@@ -149,7 +154,7 @@ def _read_npz(path: Path) -> Inputs:
         raise
     except Exception as error:
         raise DataError(f"{path}: not a readable .npz file ({error}); save it with numpy.savez") from error
-    return Inputs(NumberedIds(len(rows)), rows)
+    return _numbered_rows(rows, path)
 
 
 def _npz_member(path: Path, name: str) -> RowFile | None:
@@ -170,8 +175,7 @@ def _npz_member(path: Path, name: str) -> RowFile | None:
 
 def _read_csv(path: Path) -> Inputs:
     """Numeric columns are the inputs; an ``id`` column names the rows and a ``label`` column is ignored."""
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
+    rows = read_csv_rows(path)
     if len(rows) < 2:
         raise DataError(f"{path}: needs a header row and at least one row of numbers")
     header = rows[0]

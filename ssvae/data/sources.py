@@ -30,6 +30,7 @@ TORCHVISION_SETS = {
     "kmnist": ("KMNIST", ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"), "/usr/share/datasets/kmnist"),
 }
 BUILTIN = ("digits", *TORCHVISION_SETS)
+MAX_CLASSES = 10_000  # a label beyond this is a numbering mistake, not a class
 
 
 @dataclass(frozen=True)
@@ -133,9 +134,21 @@ def _image_layout(x: np.ndarray) -> np.ndarray:
 
 
 def _npz_labels(y: np.ndarray, path: Path, key: str) -> np.ndarray:
-    if not np.issubdtype(y.dtype, np.number) or (np.issubdtype(y.dtype, np.floating) and np.any(y != np.round(y))):
+    if y.ndim != 1:
+        raise DataError(f"{path}: {key} must be one label a row, shape (N,), got {y.shape}")
+    if not np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.complexfloating) or (
+            np.issubdtype(y.dtype, np.floating) and not np.all(y == np.round(y))):
         raise DataError(f"{path}: {key} must hold integer class indices (-1 for unlabelled), got dtype {y.dtype}")
     return y.astype(np.int64)
+
+
+def _npz_inputs(x: np.ndarray, path: Path, key: str) -> np.ndarray:
+    if x.ndim < 2:
+        raise DataError(f"{path}: {key} must be (N, features...) with one example a row, got shape {x.shape}")
+    if len(x) == 0 or x[0].size == 0:
+        raise DataError(f"{path}: the data set is empty ({key} has shape {x.shape}): give at least one example "
+                        f"of each class")
+    return to_model_range(_image_layout(x))
 
 
 def _load_npz(path: Path) -> Source:
@@ -146,19 +159,21 @@ def _load_npz(path: Path) -> Source:
     with arrays:
         if "x" not in arrays or "y" not in arrays:
             raise DataError(f"{path}: needs arrays 'x' and 'y' (found {', '.join(arrays.files) or 'none'})")
-        if len(arrays["x"]) == 0:
-            raise DataError(f"{path}: the data set is empty ('x' has no rows): give at least one example of each class")
-        x = to_model_range(_image_layout(arrays["x"]))
-        y = _npz_labels(arrays["y"], path, "y")
+        x, y = _npz_inputs(arrays["x"], path, "x"), _npz_labels(arrays["y"], path, "y")
         has_test = "x_test" in arrays and "y_test" in arrays
-        x_test = to_model_range(_image_layout(arrays["x_test"])) if has_test else None
+        x_test = _npz_inputs(arrays["x_test"], path, "x_test") if has_test else None
         y_test = _npz_labels(arrays["y_test"], path, "y_test") if has_test else None
-        n_classes = int(max(y.max(initial=-1), y_test.max(initial=-1) if has_test else -1)) + 1
-        if n_classes == 0 and "class_names" not in arrays:
-            raise DataError(f"{path}: has no labelled example (every y is -1): label at least one example of "
-                            f"each class")
-        names = tuple(str(n) for n in arrays["class_names"]) if "class_names" in arrays else tuple(
-            str(k) for k in range(n_classes))
+        given_names = arrays["class_names"] if "class_names" in arrays else None
+    n_classes = int(max(y.max(initial=-1), y_test.max(initial=-1) if has_test else -1)) + 1
+    if given_names is not None:
+        names = tuple(str(n) for n in given_names.reshape(-1))
+    elif n_classes == 0:
+        raise DataError(f"{path}: has no labelled example (every y is -1): label at least one example of each class")
+    elif n_classes > MAX_CLASSES:
+        raise DataError(f"{path}: label {n_classes - 1} would mean {n_classes} classes: number the classes 0..K-1 "
+                        f"(K <= {MAX_CLASSES}) or give class_names")
+    else:
+        names = tuple(str(k) for k in range(n_classes))
     _check_labels(y, len(names), path)
     train = Dataset(x, y, names)
     test = Dataset(x_test, y_test, names) if has_test else None
@@ -178,8 +193,7 @@ def _check_labels(y: np.ndarray, n_classes: int, path: Path) -> None:
 
 def _load_csv(path: Path, label_column: str = "label") -> Source:
     """A header row; the ``label`` column holds a class (index or name), empty or -1 when unknown."""
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
+    rows = read_csv_rows(path)
     if not rows or label_column not in rows[0]:
         raise DataError(f"{path}: needs a header row with a '{label_column}' column")
     header, body = rows[0], rows[1:]
@@ -201,6 +215,15 @@ def _load_csv(path: Path, label_column: str = "label") -> Source:
         y = np.array([index[v] if v not in ("", "-1") else UNLABELLED for v in raw_labels], dtype=np.int64)
     _check_labels(y, len(names), path)
     return Source(Dataset(x, y, names), None)
+
+
+def read_csv_rows(path: Path) -> list[list[str]]:
+    """Every row of a UTF-8 CSV file, or a DataError for anything else."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            return list(csv.reader(f))
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"{path}: not a readable UTF-8 CSV file ({error}); save it as CSV text") from error
 
 
 def _load_folder(path: Path) -> Source:
