@@ -46,7 +46,9 @@ class ConditionedMLP(nn.Module):
 
 
 class GaussianEncoder(nn.Module):
-    """q(z | inputs) = N(mu, diag(exp(logvar))); log-variance is left unconstrained."""
+    """q(z | inputs) = N(mu, diag(exp(logvar))). The log-variance is left unconstrained: the KL term
+    penalises both extremes. The standard clamp belongs to Gaussian *decoders*, whose density can run to
+    infinity as the variance shrinks: `ssvae.objectives.split_gaussian` bounds theirs below at -10."""
 
     def __init__(self, body: nn.Module):
         super().__init__()
