@@ -24,6 +24,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -127,13 +128,13 @@ def graph_specs(run: Run, x: Tensor) -> list[GraphSpec]:
     return specs
 
 
-def metadata(run: Run, role: str, accuracy: float | None) -> dict[str, str]:
-    """What an app needs to use a graph without ssvae: every value is a string, JSON where structured."""
+def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[str, Any]:
+    """What an app needs to use the graphs without ssvae: classes, input shape and preprocessing, latent size,
+    likelihood, labels used, versions. Stored in every graph's metadata and in ``model.json``."""
     c, model = run.config, run.model
     image_like = c.likelihood == "bernoulli"
-    values = {
+    return {
         "format": FORMAT_VERSION,
-        "role": role,
         "model": c.model,
         "class_names": list(c.class_names),
         "input_shape": list(c.input_shape),
@@ -146,13 +147,17 @@ def metadata(run: Run, role: str, accuracy: float | None) -> dict[str, str]:
         "likelihood": c.likelihood,
         "labels_seen": len(run.split.labelled) + len(run.split.validation),
         "test_accuracy": None if accuracy is None else round(accuracy, 4),
-        "dataset": c.data or c.dataset,
+        "dataset": Path(c.data).name if c.data else c.dataset,
         "test_fraction": c.test_fraction,
         "split_seed": c.split_seed,
         "ssvae_version": _ssvae_version(),
-        "opset": OPSET,
+        "opset": opset,
     }
-    return {METADATA_PREFIX + key: json.dumps(value) for key, value in values.items()}
+
+
+def metadata(values: dict[str, Any], role: str) -> dict[str, str]:
+    """``values`` and the graph's role as ONNX metadata: ``ssvae.``-prefixed keys, JSON-encoded values."""
+    return {METADATA_PREFIX + key: json.dumps(value) for key, value in {**values, "role": role}.items()}
 
 
 def _ssvae_version() -> str:
@@ -227,9 +232,10 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
     torch_accuracy = float((run.classify(test.x).argmax(-1) == test.y).mean())
     report = ExportReport(out)
     graphs: dict[str, bytes] = {}
+    values = description(run, torch_accuracy, opset)
     for spec in graph_specs(run, check_inputs(run, test.x)):
         proto = _export_graph(spec, opset)
-        onnx.helper.set_model_props(proto, metadata(run, spec.role, torch_accuracy))
+        onnx.helper.set_model_props(proto, metadata(values, spec.role))
         onnx.checker.check_model(proto, full_check=True)
         _check_no_randomness(proto, spec.role)
         graphs[spec.role] = proto.SerializeToString()
@@ -244,7 +250,9 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
             files["classifier"], graphs["classifier"], test.x, test.y)
     files = {graph_file(role, precision): data for precision, graphs_of in variants.items()
              for role, data in graphs_of.items()}
-    report.files = [*files, "model_card.md"]
+    report.files = [*files, "model.json", "model_card.md"]
+    roles = {role: {p: graph_file(role, p) for p in variants} for role in graphs}
+    files["model.json"] = json.dumps({**values, "graphs": roles}, indent=2).encode()
     files["model_card.md"] = model_card(run, report, command).encode()
     _write_folder(out, files)
     return report
@@ -344,7 +352,8 @@ def model_card(run: Run, report: ExportReport, command: str | None) -> str:
         "|---|---|---|---|",
         *rows,
         "",
-        "Inputs: " + json.loads(metadata(run, "classifier", None)[METADATA_PREFIX + "preprocessing"]) + ".",
+        "Inputs: " + description(run, None)["preprocessing"] + ".",
+        "`model.json` repeats the graphs' metadata for apps that cannot read ONNX metadata (onnxruntime-web, -node).",
         "Load it with `ssvae.runtime.load(MODEL_DIR)` (numpy and onnxruntime only).",
         "",
     ]

@@ -1,5 +1,6 @@
 """ONNX export and the onnxruntime runtime: graphs, metadata, agreement with torch, the bound, bad input."""
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -40,7 +41,7 @@ def test_every_model_kind_exports_checked_graphs(tmp_path, tiny_config, kind):
     report = ssvae.export(run, tmp_path / "model")
     roles = ["classifier"] if kind == "supervised" else ["classifier", "encoder", "decoder"]
     assert sorted(p.name for p in (tmp_path / "model").iterdir()) == sorted(
-        [f"{r}.onnx" for r in roles] + ["model_card.md"])  # weights inside: no .onnx.data sidecar
+        [f"{r}.onnx" for r in roles] + ["model.json", "model_card.md"])  # weights inside: no .onnx.data sidecar
     for role in roles:
         proto = onnx.load(str(tmp_path / "model" / f"{role}.onnx"))
         onnx.checker.check_model(proto, full_check=True)
@@ -227,3 +228,11 @@ def test_device_choice_names_the_providers():
             runtime.providers_for("cuda")
     with pytest.raises(ModelError, match="is not one of auto, cpu, cuda"):
         runtime.providers_for("tpu")
+
+
+def test_model_json_repeats_the_metadata_for_javascript_apps(digits_model):
+    sidecar = json.loads((digits_model.model_dir / "model.json").read_text())
+    assert {k: v for k, v in sidecar.items() if k != "graphs"} == {
+        k: v for k, v in digits_model.info.items() if k != "role"}
+    assert sidecar["graphs"]["classifier"] == {"float32": "classifier.onnx", "int8": "classifier.int8.onnx",
+                                               "float16": "classifier.float16.onnx"}

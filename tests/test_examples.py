@@ -1,0 +1,93 @@
+"""The embedding examples, run as an app would run them: plain Python with onnxruntime, Node.js with
+onnxruntime-node, and the browser demo in headless Chromium. Each must agree with `ssvae predict`."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from sklearn.datasets import load_digits
+
+from ssvae import runtime
+from ssvae.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = ROOT / "models" / "digits-m2"
+NODE_EXAMPLE = ROOT / "tools" / "examples" / "node"
+WEB_DEMO = ROOT / "tools" / "web-demo"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> tuple[Path, list[str]]:
+    """1,000 digits as uint8 images in an .npy, and the classes `ssvae predict` gives them."""
+    root = tmp_path_factory.mktemp("examples")
+    x = np.round(load_digits().images[:1000] * 255 / 16).astype(np.uint8)[:, None]
+    np.save(root / "digits.npy", x)
+    out = root / "predictions.csv"
+    result = CliRunner().invoke(main, ["predict", str(MODEL), "--data", str(root / "digits.npy"), "--out", str(out),
+                                       "--quiet"])
+    assert result.exit_code == 0, result.output
+    return root / "digits.npy", [line.split(",")[1] for line in out.read_text().splitlines()[1:]]
+
+
+def _predicted(output: str) -> list[str]:
+    return [line.split(",")[1] for line in output.strip().splitlines()]
+
+
+def test_plain_python_example_agrees_with_predict(images):
+    data, expected = images
+    result = subprocess.run([sys.executable, str(ROOT / "tools/examples/classify_with_onnxruntime.py"), str(MODEL),
+                             str(data)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert _predicted(result.stdout) == expected and len(expected) == 1000
+
+
+needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed on this machine")
+
+
+@needs_node
+def test_node_example_agrees_with_predict(images):
+    assert (NODE_EXAMPLE / "node_modules" / "onnxruntime-node").is_dir(), (
+        f"run 'npm ci --ignore-scripts' in {NODE_EXAMPLE} (.ci/run does)")
+    data, expected = images
+    result = subprocess.run(["node", "classify.mjs", str(MODEL), str(data)], cwd=NODE_EXAMPLE, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert _predicted(result.stdout) == expected
+
+
+@needs_node
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed (apt-get install chromium)")
+def test_browser_demo_classifies_like_python_and_regenerates(tmp_path, images):
+    assert (WEB_DEMO / "node_modules" / "onnxruntime-web").is_dir(), (
+        f"run 'npm ci --ignore-scripts' in {WEB_DEMO} (.ci/run does)")
+    sys.path.insert(0, str(WEB_DEMO))
+    from serve import sample_images, serve_in_background
+
+    data, expected_classes = images
+    batch = tmp_path / "images.json"
+    batch.write_text(json.dumps({"images": (np.load(data).reshape(1000, -1) / 255).round(6).tolist()}))
+    server, url = serve_in_background(MODEL)
+    try:
+        screenshot = tmp_path / "demo.png"
+        result = subprocess.run(["node", "test/drive.mjs", url, "3", str(screenshot), str(batch)], cwd=WEB_DEMO,
+                                capture_output=True, text=True, timeout=180, env={**os.environ, "CHROMIUM": CHROMIUM})
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr
+    page = json.loads(result.stdout)
+    assert page["errors"] == []
+    sample = np.array(json.loads(sample_images(MODEL, None))["images"][3], dtype=np.float32)
+    expected = runtime.load(MODEL).classify(sample.reshape(1, 1, 8, 8))[0]
+    assert page["top"] == str(int(expected.argmax()))
+    np.testing.assert_allclose(page["probabilities"], expected, atol=1e-4)
+    assert page["changed"], "moving the z0 slider did not change the generated image"
+    assert page["batch"] == expected_classes  # the page's classifier on the same 1,000 images
+    assert screenshot.stat().st_size > 10_000
+    print(f"page load to first prediction: {page['loadToFirstPrediction']} ms")

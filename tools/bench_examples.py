@@ -1,0 +1,77 @@
+"""The three embedding examples against `ssvae predict` on the same test images, with the browser demo's
+page load to first prediction. Prints a table and appends it to BENCHMARKS.md.
+
+    python tools/bench_examples.py --model models/fashion-mnist-m2 --data-dir ../shared/datasets/fashion-mnist
+    python tools/bench_examples.py --model models/digits-m2
+
+Needs `npm ci --ignore-scripts` in tools/examples/node and tools/web-demo, and Debian's chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from click.testing import CliRunner
+
+from ssvae.cli import main as ssvae_cli
+from ssvae.data.inputs import read_inputs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def classes(output: str) -> list[str]:
+    return [line.split(",")[1] for line in output.strip().splitlines()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--data-dir")
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--benchmarks", default="BENCHMARKS.md")
+    args = parser.parse_args()
+    meta = json.loads((Path(args.model) / "model.json").read_text())
+    x = read_inputs(dataset=meta["dataset"], data_dir=args.data_dir, test_fraction=meta["test_fraction"],
+                    split_seed=meta["split_seed"]).x[: args.n]
+    images = np.round(np.asarray(x) * 255).astype(np.uint8)  # as an app would store them
+    model = str(Path(args.model).resolve())
+    with tempfile.TemporaryDirectory() as tmp:
+        data, out, batch = Path(tmp) / "x.npy", Path(tmp) / "p.csv", Path(tmp) / "images.json"
+        np.save(data, images)
+        CliRunner().invoke(ssvae_cli, ["predict", model, "--data", str(data), "--out", str(out), "--quiet"])
+        expected = [line.split(",")[1] for line in out.read_text().splitlines()[1:]]
+        python = classes(subprocess.run([sys.executable, str(ROOT / "tools/examples/classify_with_onnxruntime.py"),
+                                         model, str(data)], capture_output=True, text=True, check=True).stdout)
+        node = classes(subprocess.run(["node", "classify.mjs", model, str(data)], cwd=ROOT / "tools/examples/node",
+                                      capture_output=True, text=True, check=True).stdout)
+        batch.write_text(json.dumps({"images": (images.reshape(len(images), -1) / 255).round(6).tolist()}))
+        sys.path.insert(0, str(ROOT / "tools/web-demo"))
+        from serve import serve_in_background
+
+        server, url = serve_in_background(model, args.data_dir)
+        try:
+            page = json.loads(subprocess.run(["node", "test/drive.mjs", url, "0", str(Path(tmp) / "s.png"), str(batch)],
+                                             cwd=ROOT / "tools/web-demo", capture_output=True, text=True,
+                                             check=True).stdout)
+        finally:
+            server.shutdown()
+    agree = lambda got: f"{sum(a == b for a, b in zip(got, expected))} / {len(expected)}"  # noqa: E731
+    rows = [("plain Python (onnxruntime)", agree(python)), ("Node.js (onnxruntime-node)", agree(node)),
+            ("browser (onnxruntime-web, headless Chromium)", agree(page["batch"])),
+            ("browser: page load to first prediction", f"{page['loadToFirstPrediction']} ms")]
+    table = ["| example | same class as ssvae predict |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows)]
+    print("\n".join(table))
+    from tools.benchlog import append_section
+
+    append_section(Path(args.benchmarks), f"Embedding examples, {meta['dataset']} {meta['model']}, {len(expected)} "
+                                          f"test images", table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+// Classify inputs with an ssvae export in Node.js, using onnxruntime-node from npm.
+//
+//   npm install --ignore-scripts          (once, in this folder)
+//   node classify.mjs ../../../models/digits-m2 inputs.npy
+//
+// inputs.npy: an array (N, ...) of uint8 0..255 or float32 in [0, 1], saved with numpy.save.
+// Prints one line an input: id,predicted class,confidence (as tools/examples/classify_with_onnxruntime.py).
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import ort from "onnxruntime-node";
+
+function readNpy(path) {
+  const bytes = readFileSync(path);
+  const major = bytes[6];
+  const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
+  const start = major === 1 ? 10 : 12;
+  const header = bytes.toString("latin1", start, start + headerLength);
+  const descr = /'descr':\s*'([^']+)'/.exec(header)[1];
+  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)[1].split(",").filter((s) => s.trim()).map(Number);
+  if (/'fortran_order':\s*True/.test(header)) throw new Error(`${path}: save it in C order`);
+  const data = bytes.subarray(start + headerLength);
+  const count = shape.reduce((a, b) => a * b, 1);
+  const copy = new Uint8Array(data).buffer;  // aligned for the typed array views
+  if (descr === "|u1") return { shape, values: Float32Array.from(new Uint8Array(copy, 0, count), (v) => v / 255) };
+  if (descr === "<f4") return { shape, values: new Float32Array(copy, 0, count) };
+  throw new Error(`${path}: dtype ${descr} is not uint8 or float32`);
+}
+
+const [modelDir, inputPath] = process.argv.slice(2);
+const meta = JSON.parse(readFileSync(join(modelDir, "model.json"), "utf8"));
+const session = await ort.InferenceSession.create(join(modelDir, "classifier.onnx"));
+const { shape, values } = readNpy(inputPath);
+const size = meta.input_shape.reduce((a, b) => a * b, 1);
+const n = shape[0];
+const lines = [];
+for (let start = 0; start < n; start += 1024) {
+  const rows = Math.min(1024, n - start);
+  const x = new ort.Tensor("float32", values.subarray(start * size, (start + rows) * size), [rows, ...meta.input_shape]);
+  const { probabilities } = await session.run({ x });
+  const k = meta.class_names.length;
+  for (let i = 0; i < rows; i++) {
+    const p = probabilities.data.subarray(i * k, (i + 1) * k);
+    let best = 0;
+    for (let c = 1; c < k; c++) if (p[c] > p[best]) best = c;
+    lines.push(`${start + i},${meta.class_names[best]},${p[best].toFixed(6)}`);
+  }
+}
+console.log(lines.join("\n"));

@@ -1,0 +1,96 @@
+"""Serve the browser demo for an exported model on localhost; everything it loads is local (no CDN).
+
+    python tools/web-demo/serve.py models/digits-m2            # then open http://127.0.0.1:8000
+    python tools/web-demo/serve.py models/fashion-mnist-m2 --data-dir ../shared/datasets/fashion-mnist
+
+Needs `npm install --ignore-scripts` once in tools/web-demo (onnxruntime-web's JavaScript and WebAssembly).
+The page's test images are the model's own test split, read with ssvae's loaders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+VENDOR = HERE / "node_modules" / "onnxruntime-web" / "dist"
+TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json",
+         ".html": "text/html", ".onnx": "application/octet-stream"}
+
+
+def sample_images(model_dir: Path, data_dir: str | None, n: int = 20) -> bytes:
+    """The first ``n`` images of the model's test split and their classes, as JSON."""
+    from ssvae.data import load_source
+    from ssvae.data.inputs import read_inputs
+
+    meta = json.loads((model_dir / "model.json").read_text())
+    inputs = read_inputs(dataset=meta["dataset"], data_dir=data_dir, test_fraction=meta["test_fraction"],
+                         split_seed=meta["split_seed"])
+    source = load_source(meta["dataset"], None, data_dir)
+    labels = (source.test if source.test is not None else source.train).y
+    ids = [int(i) for i in inputs.ids[:n]]
+    images = [[round(float(v), 4) for v in inputs.x[k].reshape(-1)] for k in range(len(ids))]
+    return json.dumps({"images": images, "labels": [meta["class_names"][labels[i]] for i in ids]}).encode()
+
+
+class DemoHandler(SimpleHTTPRequestHandler):
+    def __init__(self, *args, routes: dict[str, Path], samples: bytes, **kwargs):
+        self.routes, self.samples = routes, samples
+        super().__init__(*args, **kwargs)
+
+    def do_GET(self) -> None:
+        path = self.path.split("?")[0]
+        if path == "/samples.json":
+            return self._send(self.samples, ".json")
+        name = "/index.html" if path == "/" else path
+        for prefix, folder in self.routes.items():
+            if name.startswith(prefix):
+                file = (folder / name[len(prefix):]).resolve()
+                if file.is_relative_to(folder.resolve()) and file.is_file():
+                    return self._send(file.read_bytes(), file.suffix)
+        self.send_error(404)
+
+    def _send(self, data: bytes, suffix: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", TYPES.get(suffix, "application/octet-stream"))
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args) -> None:  # quiet: the page's own status line says what happened
+        pass
+
+
+def make_server(model_dir: str | Path, port: int = 8000, data_dir: str | None = None) -> ThreadingHTTPServer:
+    """A server (not yet started) for ``model_dir``; port 0 picks a free port."""
+    model_dir = Path(model_dir)
+    if not VENDOR.is_dir():
+        raise SystemExit(f"{VENDOR} is missing: run 'npm install --ignore-scripts' in {HERE}")
+    routes = {"/vendor/": VENDOR, "/model/": model_dir, "/": HERE}
+    handler = partial(DemoHandler, routes=routes, samples=sample_images(model_dir, data_dir))
+    return ThreadingHTTPServer(("127.0.0.1", port), handler)
+
+
+def serve_in_background(model_dir: str | Path, data_dir: str | None = None) -> tuple[ThreadingHTTPServer, str]:
+    server = make_server(model_dir, 0, data_dir)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model_dir")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--data-dir", help="where the model's data set lives (Fashion-MNIST and the like)")
+    args = parser.parse_args()
+    server = make_server(args.model_dir, args.port, args.data_dir)
+    print(f"serving the ssvae demo of {args.model_dir} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
