@@ -2,8 +2,8 @@
 
 Measures, for a trained run (exported here to a temporary folder, with int8 copies):
   - agreement: the share of the test set where onnxruntime predicts the same class as torch;
-  - latency: one example through the classifier on one CPU thread, torch eager vs onnxruntime (median of
-    many calls; the raw session, `ssvae.runtime`'s classify, which also checks and prepares the input, and
+  - latency: one example through the classifier on one CPU thread, torch eager vs onnxruntime (medians of
+    many calls, interleaved so that the shared machine's load falls on all alike; the raw session, `ssvae.runtime`'s classify, which also checks and prepares the input, and
     the int8 copy's session);
   - throughput: batches of 1024 on one thread, torch eager vs onnxruntime float32 and int8;
   - anomaly scores: ROC AUC of `score` separating test images from uniform-noise images (and from
@@ -33,15 +33,19 @@ from ssvae import runtime
 from tools.benchlog import append_section, device_name
 
 
-def median_seconds(call: Callable[[], object], repeats: int, warmup: int = 20) -> float:
+def median_seconds(calls: list[Callable[[], object]], repeats: int, warmup: int = 20) -> list[float]:
+    """Median time of each call, the calls interleaved round by round so that the machine's load (it is
+    shared and noisy) falls on all of them alike."""
     for _ in range(warmup):
-        call()
-    times = []
+        for call in calls:
+            call()
+    times: list[list[float]] = [[] for _ in calls]
     for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for call, spent in zip(calls, times):
+            start = time.perf_counter()
+            call()
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(spent) for spent in times]
 
 
 def main() -> None:
@@ -68,19 +72,21 @@ def main() -> None:
         one = x[:1]
         one_tensor = torch.as_tensor(one)
         session = float32.sessions["classifier"]
-        with torch.inference_mode():
-            torch_latency = median_seconds(lambda: torch.softmax(run.model.classify(one_tensor), -1), args.repeats)
-        ort_latency = median_seconds(lambda: session.run(None, {"x": one}), args.repeats)
-        runtime_latency = median_seconds(lambda: float32.classify(one), args.repeats)
         int8_session = int8.sessions["classifier"]
-        int8_latency = median_seconds(lambda: int8_session.run(None, {"x": one}), args.repeats)
+        with torch.inference_mode():
+            torch_latency, ort_latency, runtime_latency, int8_latency = median_seconds([
+                lambda: torch.softmax(run.model.classify(one_tensor), -1),
+                lambda: session.run(None, {"x": one}),
+                lambda: float32.classify(one),
+                lambda: int8_session.run(None, {"x": one}),
+            ], args.repeats)
 
         batch = x[np.arange(1024) % len(x)]
         batch_tensor = torch.as_tensor(batch)
         with torch.inference_mode():
-            torch_batch = median_seconds(lambda: run.model.classify(batch_tensor), 30, warmup=3)
-        ort_batch = median_seconds(lambda: float32.classify(batch), 30, warmup=3)
-        int8_batch = median_seconds(lambda: int8.classify(batch), 30, warmup=3)
+            torch_batch, ort_batch, int8_batch = median_seconds([
+                lambda: run.model.classify(batch_tensor), lambda: float32.classify(batch), lambda: int8.classify(batch)],
+                30, warmup=3)
 
         n = min(2000, len(x))
         rng = np.random.default_rng(0)
