@@ -37,10 +37,9 @@ from ssvae.config import Config, config_for
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.files import check_output
-from ssvae.runtime import METADATA_PREFIX, graph_file
+from ssvae.runtime import FORMAT_VERSION, METADATA_PREFIX, graph_file
 
 OPSET = 20
-FORMAT_VERSION = 1
 CHECK_BATCH = 257  # odd and larger than any example batch: the batch axis must really be symbolic
 TOLERANCE = 1e-4  # onnxruntime vs torch: |ort - torch| <= TOLERANCE * (1 + |torch|)
 

@@ -21,6 +21,7 @@ import numpy as np
 import onnxruntime as ort
 
 METADATA_PREFIX = "ssvae."
+FORMAT_VERSION = 1  # of the graphs' inputs, outputs and metadata; `ssvae export` writes it
 PRECISIONS = ("float32", "int8", "float16")
 ROLES = ("classifier", "encoder", "decoder")
 LOG_2PI = math.log(2.0 * math.pi)
@@ -68,9 +69,13 @@ def _metadata(session: ort.InferenceSession, path: Path) -> dict[str, Any]:
         raise ModelError(f"{path}: has no ssvae metadata; it was not written by 'ssvae export' (export the run "
                          f"with it, or read the graph with onnxruntime directly)")
     try:
-        return {k: json.loads(v) for k, v in values.items()}
+        info = {k: json.loads(v) for k, v in values.items()}
     except json.JSONDecodeError as error:
         raise ModelError(f"{path}: its ssvae metadata is not valid JSON ({error}); export it again") from error
+    if info.get("format") != FORMAT_VERSION:
+        raise ModelError(f"{path}: model format {info.get('format')} but this ssvae reads format {FORMAT_VERSION}: "
+                         f"export the run again with this version of ssvae")
+    return info
 
 
 def load(model_dir: str | Path, device: str = "auto", precision: str = "float32",

@@ -200,6 +200,11 @@ def test_bad_model_folders_are_clear_errors(tmp_path, digits_model):
     (broken / "classifier.onnx").write_bytes(data[: len(data) // 2])
     with pytest.raises(ModelError, match="not a readable ONNX model"):
         runtime.load(broken)
+    newer = onnx.load(str(digits_model.model_dir / "classifier.onnx"))
+    next(p for p in newer.metadata_props if p.key == "ssvae.format").value = "2"
+    onnx.save(newer, str(broken / "classifier.onnx"))
+    with pytest.raises(ModelError, match="model format 2 but this ssvae reads format 1: export the run again"):
+        runtime.load(broken)
     foreign = onnx.load(str(digits_model.model_dir / "classifier.onnx"))
     del foreign.metadata_props[:]
     onnx.save(foreign, str(broken / "classifier.onnx"))
