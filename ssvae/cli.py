@@ -16,11 +16,11 @@ import numpy as np
 
 from ssvae.config import LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, PRESETS, Config, ConfigError, config_for
 from ssvae.data.sources import BUILTIN
-from ssvae.errors import DataError, RunError, TrainingError
+from ssvae.errors import DataError, ExportError, RunError, TrainingError
 from ssvae.runtime import PRECISIONS, ModelError
 
 DEFAULTS = Config()
-USER_ERRORS = (DataError, RunError, ConfigError, ModelError, TrainingError)
+USER_ERRORS = (DataError, RunError, ConfigError, ModelError, TrainingError, ExportError)
 
 
 def _sizes(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:

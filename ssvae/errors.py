@@ -14,4 +14,8 @@ class TrainingError(RuntimeError):
     """Training cannot go on (a non-finite loss); the message says where and what to change."""
 
 
-__all__ = ["DataError", "RunError", "TrainingError"]
+class ExportError(RuntimeError):
+    """An exported graph failed its checks; nothing was written."""
+
+
+__all__ = ["DataError", "ExportError", "RunError", "TrainingError"]

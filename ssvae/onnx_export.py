@@ -36,16 +36,13 @@ from ssvae.api import Run, load
 from ssvae.config import Config, config_for
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
+from ssvae.errors import ExportError
 from ssvae.files import check_output
 from ssvae.runtime import FORMAT_VERSION, METADATA_PREFIX, graph_file
 
 OPSET = 20
 CHECK_BATCH = 257  # odd and larger than any example batch: the batch axis must really be symbolic
 TOLERANCE = 1e-4  # onnxruntime vs torch: |ort - torch| <= TOLERANCE * (1 + |torch|)
-
-
-class ExportError(RuntimeError):
-    """An exported graph failed its checks; nothing is left in the model directory."""
 
 
 def one_hot_of_argmax(probabilities: Tensor) -> Tensor:
@@ -244,9 +241,9 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
         variants["int8"] = {role: quantize_int8(data) for role, data in graphs.items()}
     if fp16:
         variants["float16"] = {role: to_float16(data) for role, data in graphs.items()}
-    for precision, files in variants.items():
+    for precision, graphs_of in variants.items():
         report.accuracy[precision], report.agreement[precision] = _classifier_accuracy(
-            files["classifier"], graphs["classifier"], test.x, test.y)
+            graphs_of["classifier"], graphs["classifier"], test.x, test.y)
     files = {graph_file(role, precision): data for precision, graphs_of in variants.items()
              for role, data in graphs_of.items()}
     report.files = [*files, "model.json", "model_card.md"]

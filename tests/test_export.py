@@ -241,3 +241,14 @@ def test_model_json_repeats_the_metadata_for_javascript_apps(digits_model):
         k: v for k, v in digits_model.info.items() if k != "role"}
     assert sidecar["graphs"]["classifier"] == {"float32": "classifier.onnx", "int8": "classifier.int8.onnx",
                                                "float16": "classifier.float16.onnx"}
+
+
+def test_an_export_that_differs_from_torch_fails_and_writes_nothing(tmp_path, tiny_config, monkeypatch):
+    import ssvae.onnx_export
+    from ssvae.errors import ExportError
+
+    run = ssvae.train(tiny_config, progress=False)
+    monkeypatch.setattr(ssvae.onnx_export, "TOLERANCE", -1.0)  # now any difference at all is too much
+    with pytest.raises(ExportError, match=r"classifier.onnx output probabilities differs from torch by .* at batch 1"):
+        ssvae.export(run, tmp_path / "model")
+    assert not (tmp_path / "model").exists() and list(tmp_path.iterdir()) == []
