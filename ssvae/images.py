@@ -20,6 +20,12 @@ def default_scale(shape: tuple[int, ...], cell: int = 32) -> int:
     return max(1, math.ceil(cell / shape[-2]))
 
 
+def grid_size(shape: tuple[int, ...], scale: int) -> tuple[int, int]:
+    """(width, height) in pixels of the grid `grid_png` draws for images of ``shape`` (rows, columns, C, H, W)."""
+    rows, cols, _, h, w = shape
+    return (cols * (w + PAD) + PAD) * scale, (rows * (h + PAD) + PAD) * scale
+
+
 def grid_png(images: np.ndarray, scale: int = 1) -> bytes:
     """``images`` (rows, columns, C, H, W) with values in [0, 1] as one PNG, cells separated by a line."""
     from PIL import Image

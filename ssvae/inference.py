@@ -13,7 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ssvae.data.inputs import Inputs
-from ssvae.images import default_scale, grid_png, is_image_shape
+from ssvae.images import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, write_atomic
 from ssvae.runtime import ExportedModel, ModelError
 
@@ -21,7 +21,7 @@ BATCH = 1024
 
 
 def _batches(inputs: Inputs, batch_size: int, progress: bool, what: str):
-    """(ids, raw inputs) a batch at a time; a memory-mapped ``x`` is read one batch at a time too."""
+    """(ids, raw inputs) a batch at a time; a `RowFile` is read from disk one batch at a time too."""
     starts = range(0, len(inputs), batch_size)
     bar = tqdm(starts, desc=what, unit="batch", disable=not progress, leave=False)
     for start in bar:
@@ -102,11 +102,9 @@ def _write_grid(images: np.ndarray, out: str | Path, scale: int | None, replace:
     check_output(out, replace)
     if model.input_range is None:  # real-valued data: stretch to [0, 1] to show it
         images = (images - images.min()) / max(float(images.max() - images.min()), 1e-12)
-    write_atomic(out, grid_png(images, scale or default_scale(model.input_shape)))
-    from PIL import Image
-
-    with Image.open(out) as image:
-        return image.size
+    scale = scale or default_scale(model.input_shape)
+    write_atomic(out, grid_png(images, scale))
+    return grid_size(images.shape, scale)
 
 
 __all__ = ["predict", "score", "sample_grid", "write_samples", "write_analogies", "prediction_header"]
