@@ -49,6 +49,7 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     (["evaluate", "nowhere"], "Error: nowhere: no such run directory"),
     (["train", "--labels", "many"], "Invalid value for '--labels': 'many' is neither a number of labels nor 'all'"),
     (["train", "--epochs", "0"], "Error: epochs must be at least 1, got 0"),
+    (["train", "--resume", "run", "--epochs", "3"], "--resume continues a run with its own settings: give no other"),
     pytest.param(["train", "--device", "cuda", "--epochs", "1"], "Error: device cuda was asked for but no CUDA GPU",
                  marks=pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present: cuda works")),
 ])
