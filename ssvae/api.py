@@ -78,12 +78,11 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     name = config.data or config.dataset  # as the user wrote it, for messages
     if config.data is not None:  # absolute, so that the run can find its data from anywhere
         config = config.replace(data=str(Path(config.data).resolve()))
-    check_inputs(source.train, name, "gaussian")  # empty, NaN or inf, before the range decides the likelihood
-    config = config.replace(input_shape=source.train.input_shape, class_names=source.train.class_names,
-                            likelihood=resolve_likelihood(config, source.train.x))
-    for part in (source.train, source.test):
+    for part in (source.train, source.test):  # before "auto" looks at the range, which it then fits
         if part is not None:
             check_inputs(part, name, config.likelihood)
+    config = config.replace(input_shape=source.train.input_shape, class_names=source.train.class_names,
+                            likelihood=resolve_likelihood(config, source.train.x))
     split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
                          config.seed)
     partition = split.apply(source)

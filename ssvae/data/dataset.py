@@ -70,7 +70,7 @@ def to_model_range(x: np.ndarray) -> np.ndarray:
 
 def check_inputs(dataset: Dataset, name: str, likelihood: str) -> None:
     """Refuse data a model cannot learn from: none at all, NaN or inf, or values outside [0, 1] for a
-    Bernoulli likelihood."""
+    Bernoulli likelihood asked for by name (``auto`` picks Bernoulli only for inputs inside [0, 1])."""
     if len(dataset) == 0:
         raise DataError(f"{name}: the data set is empty: give at least one example of each class")
     flat = dataset.x.reshape(len(dataset), -1)
