@@ -93,6 +93,10 @@ TRAINING_OPTIONS = [
     ("--lr", "lr", float, "Adam learning rate."),
     ("--lr-schedule", "lr_schedule", click.Choice(LR_SCHEDULES), "constant, or cosine decay to 0 over training."),
     ("--alpha", "alpha", float, "Classification weight; the loss uses alpha * N_total / N_labelled."),
+    ("--vat", "vat", float,
+     "Virtual adversarial training of q(y|x) (m2, m1+m2): its weight relative to the classification term "
+     "(0: off)."),
+    ("--vat-epsilon", "vat_epsilon", float, "Length (L2) of the adversarial input perturbation of --vat."),
     ("--latent-dim", "latent_dim", int, "Size of z."),
     ("--hidden", "hidden", _sizes, "Hidden layer sizes of encoder and decoder, comma-separated."),
     ("--classifier-hidden", "classifier_hidden", _sizes, "Hidden layer sizes of the classifier q(y|x)."),

@@ -7,12 +7,17 @@ negated mean over the batch.
     L(x, y) = E_q(z|x,y)[log p(x|y,z)] + log p(y) - KL(q(z|x,y) || p(z))      labelled bound
     U(x)    = sum_y q(y|x) L(x, y) + H(q(y|x))                                unlabelled bound, enumerated
     J       = -mean L(x_l, y_l) - mean U(x_u) + w * mean(-log q(y_l|x_l)),   w = alpha * N_total / N_labelled
+
+Optionally, virtual adversarial training (Miyato et al. 2018) adds w * beta * mean KL(q(y|x) || q(y|x + r_adv))
+over both batches: q(y|x) is made to change little along the direction its own prediction is most sensitive
+to, which spreads the few labels along the data manifold the unlabelled examples trace.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +31,7 @@ GAUSSIAN_LOGVAR_MIN = -10.0  # a decoder variance cannot shrink below e^-10: sto
 class LossWeights:
     kl: float = 1.0  # KL warm-up factor in [0, 1]
     classification: float = 1.0  # alpha * N_total / N_labelled
+    adversarial: float = 0.0  # virtual adversarial term, as a multiple of the classification weight (0: off)
 
 
 def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
@@ -83,14 +89,37 @@ def classification_loss(logits: Tensor, y: Tensor) -> Tensor:
     return F.cross_entropy(logits, y, reduction="none")
 
 
+def _unit(d: Tensor) -> Tensor:
+    """Each row of ``d`` scaled to L2 norm 1 over its last axis."""
+    return d / d.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+
+
+def virtual_adversarial_loss(classify: Callable[[Tensor], Tensor], a: Tensor, epsilon: float,
+                             xi: float = 1e-3) -> Tensor:
+    """KL(q(y|a) || q(y|a + r)) per example, where r (L2 norm ``epsilon``) is the direction that changes q(y|a)
+    most, found by one power-iteration step from a random direction of length ``xi``. The clean prediction is
+    the fixed target: gradients reach the classifier through the perturbed one only."""
+    with torch.no_grad():
+        target = F.log_softmax(classify(a), dim=-1)
+    d = (xi * _unit(torch.randn_like(a))).requires_grad_(True)
+    divergence = F.kl_div(F.log_softmax(classify(a + d), dim=-1), target, log_target=True, reduction="sum")
+    (grad,) = torch.autograd.grad(divergence, d)
+    r = epsilon * _unit(grad)
+    return F.kl_div(F.log_softmax(classify(a + r), dim=-1), target, log_target=True, reduction="none").sum(-1)
+
+
 def semi_supervised_loss(bound_labelled: Tensor, bound_unlabelled: Tensor, class_loss: Tensor,
-                         weights: LossWeights) -> dict[str, Tensor]:
-    """J: the objective M2 minimises, with its terms for logging."""
+                         weights: LossWeights, adversarial: Tensor | None = None) -> dict[str, Tensor]:
+    """J: the objective M2 minimises, with its terms for logging; ``adversarial`` is the virtual adversarial
+    divergence per example where that term is on."""
     terms = {
         "labelled_bound": bound_labelled.mean(),
         "unlabelled_bound": bound_unlabelled.mean(),
         "classification": class_loss.mean(),
     }
-    terms["loss"] = (-terms["labelled_bound"] - terms["unlabelled_bound"]
-                     + weights.classification * terms["classification"])
+    classifier_loss = terms["classification"]
+    if adversarial is not None:
+        terms["adversarial"] = adversarial.mean()
+        classifier_loss = classifier_loss + weights.adversarial * terms["adversarial"]
+    terms["loss"] = -terms["labelled_bound"] - terms["unlabelled_bound"] + weights.classification * classifier_loss
     return terms

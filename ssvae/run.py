@@ -31,8 +31,8 @@ from ssvae.training import Checkpoint
 
 CONFIG, WEIGHTS, LABELS, METRICS = "config.json", "weights.safetensors", "labels.json", "metrics.csv"
 CHECKPOINT = "checkpoint.safetensors"  # while training runs: what `ssvae train --resume` continues from
-METRIC_COLUMNS = ("stage", "epoch", "loss", "labelled_bound", "unlabelled_bound", "classification", "kl_weight",
-                  "train_accuracy", "val_accuracy", "seconds")
+METRIC_COLUMNS = ("stage", "epoch", "loss", "labelled_bound", "unlabelled_bound", "classification", "adversarial",
+                  "kl_weight", "train_accuracy", "val_accuracy", "seconds")
 
 
 def save_weights(path: Path, model: Model) -> None:

@@ -161,8 +161,8 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
         for epoch in bar:
             start = time.perf_counter()
             kl_weight = min(1.0, epoch / config.kl_warmup_epochs) if config.kl_warmup_epochs else 1.0
-            terms, skipped = _run_epoch(stage, optimizer, data, config, LossWeights(kl_weight, class_weight),
-                                        generator)
+            weights = LossWeights(kl_weight, class_weight, config.vat)
+            terms, skipped = _run_epoch(stage, optimizer, data, config, weights, generator)
             if skipped:
                 raise TrainingError(
                     f"{stage.name} epoch {epoch}: the loss was NaN or infinite in {skipped} step(s); those steps "

@@ -105,6 +105,39 @@ def test_loss_weights_classification_term():
     assert a["loss"].item() == pytest.approx(-(a["labelled_bound"] + a["unlabelled_bound"]).item())
 
 
+def test_virtual_adversarial_loss_of_a_linear_classifier_by_hand():
+    # Two classes, logits W x: q(y|x) changes only along w = W1 - W0, so the most sensitive direction of length
+    # eps is +-eps w/|w| and shifts the logit difference by +-eps |w|. On the boundary (equal logits) either
+    # sign gives KL(Bern(1/2) || Bern(sigmoid(d))) = -log(2) - (log sigmoid(d) + log sigmoid(-d)) / 2.
+    torch.manual_seed(0)
+    weight = torch.tensor([[0.5, -1.0, 2.0], [1.5, 1.0, 0.0]])
+    w = weight[1] - weight[0]
+    x = torch.randn(6, 3)
+    x = x - (x @ w)[:, None] * w / w.dot(w)  # project onto the boundary w.x = 0
+    eps = 0.7
+    d = eps * w.norm()
+    expected = -math.log(2.0) - 0.5 * (F.logsigmoid(d) + F.logsigmoid(-d))
+    got = objectives.virtual_adversarial_loss(lambda a: a @ weight.T, x, eps)
+    torch.testing.assert_close(got, expected.expand(6), rtol=1e-6, atol=0)
+
+
+def test_virtual_adversarial_term_is_weighted_with_the_classification_term():
+    model = _tiny_m2()
+    x_l, y_l, x_u = torch.rand(4, 6), torch.tensor([0, 1, 2, 1]), torch.rand(5, 6)
+    torch.manual_seed(3)
+    off = model.loss(x_l, y_l, x_u, LossWeights(1.0, 2.0))
+    torch.manual_seed(3)
+    on = model.loss(x_l, y_l, x_u, LossWeights(1.0, 2.0, adversarial=3.0))
+    assert "adversarial" not in off and on["adversarial"].item() > 0
+    assert on["labelled_bound"].item() == pytest.approx(off["labelled_bound"].item())
+    assert (on["loss"] - off["loss"]).item() == pytest.approx(2.0 * 3.0 * on["adversarial"].item())
+    # the term trains the classifier only: the encoder and decoder get no gradient from it
+    model.zero_grad()
+    on["adversarial"].backward()
+    assert model.classifier[0].weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in [*model.encoder.parameters(), *model.decoder.parameters()])
+
+
 def test_logvar_floor_of_gaussian_decoder():
     params = torch.tensor([[0.0, -50.0]])
     assert objectives.split_gaussian(params)[1].item() == objectives.GAUSSIAN_LOGVAR_MIN

@@ -26,6 +26,14 @@ def test_every_model_trains_and_round_trips(tmp_path, tiny_config, model):
     assert stages == (["m1", "m2"] if model == "m1+m2" else ["train"])
 
 
+@pytest.mark.parametrize("model", ["m2", "m1+m2"])
+def test_virtual_adversarial_training_is_logged(tmp_path, tiny_config, model):
+    ssvae.train(tiny_config, out=tmp_path / "run", progress=False, model=model, vat=1.0, vat_epsilon=0.5)
+    last = read_metrics(tmp_path / "run")[-1]
+    assert float(last["adversarial"]) > 0
+    assert ssvae.load(tmp_path / "run").config.vat == 1.0
+
+
 def _weights(run):
     return {k: v.clone() for k, v in run.model.state_dict().items()}
 
@@ -88,6 +96,10 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config):
         Config.from_dict(values)
     with pytest.raises(ConfigError, match="model 'm3' is not one of"):
         Config(model="m3")
+    with pytest.raises(ConfigError, match="vat applies to models m2 and m1\\+m2, not supervised: set vat to 0"):
+        Config(model="supervised", vat=1.0)
+    with pytest.raises(ConfigError, match="vat_epsilon positive"):
+        Config(vat=1.0, vat_epsilon=0.0)
 
 
 def test_broken_run_directory_is_a_clear_error(tmp_path, tiny_config):

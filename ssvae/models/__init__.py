@@ -23,11 +23,13 @@ def build_model(config: Config) -> Model:
         return ADGM(input_dim, k, config.latent_dim, config.aux_dim, config.hidden, config.classifier_hidden,
                     config.likelihood)
     if config.model == "m2":
-        return M2(input_dim, k, config.latent_dim, config.hidden, config.classifier_hidden, config.likelihood)
+        return M2(input_dim, k, config.latent_dim, config.hidden, config.classifier_hidden, config.likelihood,
+                  config.vat_epsilon)
     m1 = M1(input_dim, k, config.m1_latent_dim, config.m1_hidden, config.classifier_hidden, config.likelihood)
     if config.model == "m1":
         return m1
-    m2 = M2(config.m1_latent_dim, k, config.latent_dim, config.hidden, config.classifier_hidden, "gaussian")
+    m2 = M2(config.m1_latent_dim, k, config.latent_dim, config.hidden, config.classifier_hidden, "gaussian",
+            config.vat_epsilon)
     return M1M2(m1, m2, sample_features=config.m1_features == "sample")
 
 

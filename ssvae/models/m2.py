@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from ssvae.models.base import Model
 from ssvae.models.networks import ConditionedMLP, GaussianEncoder, eye_like, mlp
 from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, labelled_bound, likelihood_size,
-                              log_likelihood, reparameterize, semi_supervised_loss, unlabelled_bound)
+                              log_likelihood, reparameterize, semi_supervised_loss, unlabelled_bound, virtual_adversarial_loss)
 
 
 class M2(Model):
     def __init__(self, input_dim: int, n_classes: int, latent_dim: int, hidden: tuple[int, ...],
-                 classifier_hidden: tuple[int, ...], likelihood: str):
+                 classifier_hidden: tuple[int, ...], likelihood: str, vat_epsilon: float = 1.0):
         super().__init__(input_dim, standardise=likelihood == "gaussian")
         self.n_classes = n_classes
+        self.vat_epsilon = vat_epsilon
         self.likelihood = likelihood
         out_dim = likelihood_size(input_dim, likelihood)
         self.classifier = mlp((input_dim, *classifier_hidden, n_classes))
@@ -49,4 +51,7 @@ class M2(Model):
         a_l, a_u = self.prepare(x_l), self.prepare(x_u)
         bound_l = self.bound(a_l, F.one_hot(y_l, self.n_classes).to(a_l.dtype), weights.kl)
         class_loss = classification_loss(self.classifier(a_l), y_l)
-        return semi_supervised_loss(bound_l, self.unlabelled(a_u, weights.kl), class_loss, weights)
+        bound_u = self.unlabelled(a_u, weights.kl)
+        adversarial = (virtual_adversarial_loss(self.classifier, torch.cat([a_l, a_u]), self.vat_epsilon)
+                       if weights.adversarial > 0 else None)
+        return semi_supervised_loss(bound_l, bound_u, class_loss, weights, adversarial)
