@@ -16,6 +16,7 @@ FORMAT_VERSION = 1
 MODEL_KINDS = ("m2", "adgm", "m1+m2", "m1", "supervised")
 LIKELIHOODS = ("auto", "bernoulli", "gaussian")
 LR_SCHEDULES = ("constant", "cosine")
+VAT_MODELS = ("m2", "m1+m2")  # the models whose classifier q(y|x) virtual adversarial training regularises
 
 
 class ConfigError(ValueError):
@@ -92,7 +93,7 @@ class Config:
             raise ConfigError("lr must be positive and alpha non-negative")
         if self.vat < 0 or self.vat_epsilon <= 0:
             raise ConfigError("vat must be non-negative and vat_epsilon positive")
-        if self.vat > 0 and self.model not in ("m2", "m1+m2"):
+        if self.vat > 0 and self.model not in VAT_MODELS:
             raise ConfigError(f"vat applies to models m2 and m1+m2, not {self.model}: set vat to 0")
         if any(h < 1 for h in self.hidden + self.classifier_hidden + self.m1_hidden):
             raise ConfigError("hidden layer sizes must be positive")
@@ -140,6 +141,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 def config_for(dataset: str = "digits", data: str | None = None, **changes: Any) -> Config:
     """The Config for a data set: its preset (none for a user's own ``data``), then ``changes``."""
     preset = PRESETS.get(dataset, {}) if data is None else {}
+    if changes.get("model", Config.model) not in VAT_MODELS:  # a preset's vat is for the models that have it
+        preset = {name: value for name, value in preset.items() if name not in ("vat", "vat_epsilon")}
     return Config(dataset=dataset, data=data, **{**preset, **changes})
 
 

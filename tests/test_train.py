@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import ssvae
-from ssvae.config import MODEL_KINDS, Config, ConfigError
+from ssvae.config import MODEL_KINDS, Config, ConfigError, config_for
 from ssvae.data import Dataset, Source, choose_split
 from ssvae.models import build_model
 from ssvae.run import RunError, read_metrics
@@ -100,6 +100,9 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config):
         Config(model="supervised", vat=1.0)
     with pytest.raises(ConfigError, match="vat_epsilon positive"):
         Config(vat=1.0, vat_epsilon=0.0)
+    # the digits preset's vat goes to the models that take it, so `--model supervised` needs no `--vat 0`
+    assert config_for("digits").vat > 0 and config_for("digits", model="m1+m2").vat > 0
+    assert config_for("digits", model="supervised").vat == 0 and config_for("digits", model="adgm").vat == 0
 
 
 def test_broken_run_directory_is_a_clear_error(tmp_path, tiny_config):
