@@ -87,6 +87,12 @@ def test_m2_beats_supervised_on_digits_with_100_labels():
     assert m2 > 0.90
 
 
+def test_m1_codes_on_digits_carry_the_class():
+    """The digits preset's M1 does not collapse to a posterior equal to the prior (as 600-600 networks do)."""
+    run = ssvae.train(model="m1", epochs=30, progress=False, seed=0)
+    assert ssvae.evaluate(run)["accuracy"] > 0.6
+
+
 def test_config_rejects_unknown_and_missing_fields(tiny_config):
     values = dict(vars(tiny_config))
     with pytest.raises(ConfigError, match="unknown config fields: colour"):
