@@ -3,9 +3,9 @@
 Every row uses the run's own class-balanced labels (validation included in the count) and the data set's
 test split. Prints a table and appends it to BENCHMARKS.md with the device, torch version, commit and date.
 
-    python tools/bench_accuracy.py --dataset digits --labels 100 --seeds 0 1 2
-    python tools/bench_accuracy.py --dataset digits --seeds 0 --models m2 --baselines --set latent_dim=50 --set lr=1e-3
-    python tools/bench_accuracy.py --dataset fashion-mnist --data-dir ../shared/datasets/fashion-mnist \\
+    python -m tools.bench_accuracy --dataset digits --labels 100 --seeds 0 1 2
+    python -m tools.bench_accuracy --dataset digits --seeds 0 --models m2 --baselines --set latent_dim=50 --set lr=1e-3
+    python -m tools.bench_accuracy --dataset fashion-mnist --data-dir ../shared/datasets/fashion-mnist \\
         --labels 100 --seeds 0 --epochs 20 --models supervised m2
 """
 

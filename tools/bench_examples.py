@@ -1,8 +1,8 @@
 """The three embedding examples against `ssvae predict` on the same test images, with the browser demo's
 page load to first prediction. Prints a table and appends it to BENCHMARKS.md.
 
-    python tools/bench_examples.py --model models/fashion-mnist-m2 --data-dir ../shared/datasets/fashion-mnist
-    python tools/bench_examples.py --model models/digits-m2
+    python -m tools.bench_examples --model models/fashion-mnist-m2 --data-dir ../shared/datasets/fashion-mnist
+    python -m tools.bench_examples --model models/digits-m2
 
 Needs `npm ci --ignore-scripts` in tools/examples/node and tools/web-demo, and Debian's chromium.
 """

@@ -10,8 +10,8 @@ Measures, for a trained run (exported here to a temporary folder, with int8 copi
     the test images inverted, 1 - x).
 Prints a table and appends it to BENCHMARKS.md.
 
-    python tools/bench_infer.py --run runs/fashion-m2
-    python tools/bench_infer.py --run runs/digits-m2
+    python -m tools.bench_infer --run runs/fashion-m2
+    python -m tools.bench_infer --run runs/digits-m2
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ reads them a batch at a time), runs `ssvae predict` on each in a fresh process a
 memory (ru_maxrss) and time. On Linux a child inherits its parent's ru_maxrss, so this script stays small
 while it measures: files are written by another child, torch is imported only at the end. Prints a table and appends it to BENCHMARKS.md.
 
-    python tools/bench_memory.py --model models/fashion-mnist-m2 --rows 10000 1000000
+    python -m tools.bench_memory --model models/fashion-mnist-m2 --rows 10000 1000000
 """
 
 from __future__ import annotations

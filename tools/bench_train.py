@@ -1,8 +1,8 @@
 """Training speed of M2 on Fashion-MNIST (100 labels), against a straightforward implementation of the same
 model and objective run in the same script, and against the FLOP floor of the device.
 
-    python tools/bench_train.py --data-dir ../shared/datasets/fashion-mnist
-    python tools/bench_train.py --data-dir DIR --pool 60000        # a whole epoch (slow on a CPU)
+    python -m tools.bench_train --data-dir ../shared/datasets/fashion-mnist
+    python -m tools.bench_train --data-dir DIR --pool 60000        # a whole epoch (slow on a CPU)
 
 Both implementations make one pass over an unlabelled pool of ``--pool`` examples (100 a step, 100
 labelled examples a step drawn from the 100 labels); seconds an epoch are scaled to the 60,000 images.
