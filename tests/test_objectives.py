@@ -94,13 +94,18 @@ def test_gradients_reach_the_encoder_through_the_sample():
     assert last.weight.grad[2:].abs().sum() > 0
 
 
-def test_loss_weights_classification_term():
-    model = _tiny_m2()
+def _losses_with_the_same_noise(model, *weights):
+    """``model.loss`` on one small batch under each of ``weights``, every time with the same random draws."""
     x_l, y_l, x_u = torch.rand(4, 6), torch.tensor([0, 1, 2, 1]), torch.rand(5, 6)
-    torch.manual_seed(3)
-    a = model.loss(x_l, y_l, x_u, LossWeights(1.0, 0.0))
-    torch.manual_seed(3)
-    b = model.loss(x_l, y_l, x_u, LossWeights(1.0, 2.5))
+    results = []
+    for w in weights:
+        torch.manual_seed(3)
+        results.append(model.loss(x_l, y_l, x_u, w))
+    return results
+
+
+def test_loss_weights_classification_term():
+    a, b = _losses_with_the_same_noise(_tiny_m2(), LossWeights(1.0, 0.0), LossWeights(1.0, 2.5))
     assert (b["loss"] - a["loss"]).item() == pytest.approx(2.5 * a["classification"].item())
     assert a["loss"].item() == pytest.approx(-(a["labelled_bound"] + a["unlabelled_bound"]).item())
 
@@ -123,11 +128,7 @@ def test_virtual_adversarial_loss_of_a_linear_classifier_by_hand():
 
 def test_virtual_adversarial_term_is_weighted_with_the_classification_term():
     model = _tiny_m2()
-    x_l, y_l, x_u = torch.rand(4, 6), torch.tensor([0, 1, 2, 1]), torch.rand(5, 6)
-    torch.manual_seed(3)
-    off = model.loss(x_l, y_l, x_u, LossWeights(1.0, 2.0))
-    torch.manual_seed(3)
-    on = model.loss(x_l, y_l, x_u, LossWeights(1.0, 2.0, adversarial=3.0))
+    off, on = _losses_with_the_same_noise(model, LossWeights(1.0, 2.0), LossWeights(1.0, 2.0, adversarial=3.0))
     assert "adversarial" not in off and on["adversarial"].item() > 0
     assert on["labelled_bound"].item() == pytest.approx(off["labelled_bound"].item())
     assert (on["loss"] - off["loss"]).item() == pytest.approx(2.0 * 3.0 * on["adversarial"].item())
