@@ -1,4 +1,6 @@
-"""M2: classifier q(y|x), encoder q(z|x,y), decoder p(x|y,z); unlabelled data enumerate every class."""
+"""M2: classifier q(y|x), encoder q(z|x,y), decoder p(x|y,z); unlabelled data enumerate every class. With
+virtual adversarial training on (``LossWeights.adversarial`` > 0), q(y|x) is also kept steady under the input
+perturbation of length ``vat_epsilon`` that would change it most."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ from torch import Tensor
 from ssvae.models.base import Model
 from ssvae.models.networks import ConditionedMLP, GaussianEncoder, eye_like, mlp
 from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, labelled_bound, likelihood_size,
-                              log_likelihood, reparameterize, semi_supervised_loss, unlabelled_bound, virtual_adversarial_loss)
+                              log_likelihood, reparameterize, semi_supervised_loss, unlabelled_bound,
+                              virtual_adversarial_loss)
 
 
 class M2(Model):
