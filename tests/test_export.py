@@ -13,7 +13,8 @@ from sklearn.metrics import roc_auc_score
 
 import ssvae
 from ssvae import runtime
-from ssvae.config import MODEL_KINDS
+from ssvae import onnx_export
+from ssvae.config import MODEL_KINDS, config_for
 from ssvae.onnx_export import CHECK_BATCH
 from ssvae.runtime import ModelError
 
@@ -252,3 +253,14 @@ def test_an_export_that_differs_from_torch_fails_and_writes_nothing(tmp_path, ti
     with pytest.raises(ExportError, match=r"classifier.onnx output probabilities differs from torch by .* at batch 1"):
         ssvae.export(run, tmp_path / "model")
     assert not (tmp_path / "model").exists() and list(tmp_path.iterdir()) == []
+
+
+def test_model_card_command_repeats_the_settings_off_the_preset():
+    """The card's `ssvae train` line names what differs from the data set's preset, and only that."""
+    assert onnx_export.train_command(config_for("digits", labels=50, seed=2)) == (
+        "ssvae train --dataset digits --labels 50 --model m2 --seed 2")
+    assert onnx_export.train_command(config_for("digits", model="supervised")) == (
+        "ssvae train --dataset digits --labels 100 --model supervised --seed 0")
+    assert onnx_export.train_command(config_for("fashion-mnist", vat=1.0, vat_epsilon=2.0, hidden=(300, 200))) == (
+        "ssvae train --dataset fashion-mnist --labels 100 --model m2 --vat 1.0 --vat-epsilon 2.0 --hidden 300,200 "
+        "--seed 0")
