@@ -24,7 +24,7 @@ from sklearn.semi_supervised import LabelSpreading
 import ssvae
 from ssvae.config import config_for
 from ssvae.data import UNLABELLED, choose_split, load_source
-from tools.benchlog import append_section, device_name
+from tools.benchlog import publish, device_name
 
 
 def sklearn_accuracy(name: str, dataset: str, data_dir: str | None, labels: int, seed: int) -> tuple[float, float]:
@@ -99,8 +99,7 @@ def main() -> None:
     settings += "".join(f", {item}" for item in args.set)
     table = ["| data | labels seen | model | test accuracy % (mean ± std) | seeds | train s |",
              "|---|---|---|---|---|---|", *rows]
-    print("\n".join(table))
-    append_section(Path(args.benchmarks), f"Accuracy, {args.dataset}, {settings}, {device_name()}", table)
+    publish(Path(args.benchmarks), f"Accuracy, {args.dataset}, {settings}, {device_name()}", table)
 
 
 if __name__ == "__main__":

@@ -66,10 +66,9 @@ def main() -> None:
             ("browser (onnxruntime-web, headless Chromium)", agree(page["batch"])),
             ("browser: page load to first prediction", f"{page['loadToFirstPrediction']} ms")]
     table = ["| example | same class as ssvae predict |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows)]
-    print("\n".join(table))
-    from tools.benchlog import append_section
+    from tools.benchlog import publish
 
-    append_section(Path(args.benchmarks), f"Embedding examples, {meta['dataset']} {meta['model']}, {len(expected)} "
+    publish(Path(args.benchmarks), f"Embedding examples, {meta['dataset']} {meta['model']}, {len(expected)} "
                                           f"test images", table)
 
 

@@ -30,7 +30,7 @@ from sklearn.metrics import roc_auc_score
 
 import ssvae
 from ssvae import runtime
-from tools.benchlog import append_section, device_name
+from tools.benchlog import publish, device_name
 
 
 def median_seconds(calls: list[Callable[[], object]], repeats: int, warmup: int = 20) -> list[float]:
@@ -119,10 +119,9 @@ def main() -> None:
         ("score ROC AUC, test vs inverted test images", f"{auc_inverted:.4f}"),
     ]
     table = ["| measure | value |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)]
-    print("\n".join(table))
     title = (f"Inference, {c.data or c.dataset} {c.model} ({len(run.split.labelled)} labels), {device_name()}, "
              f"onnxruntime {ort.__version__}")
-    append_section(Path(args.benchmarks), title, table)
+    publish(Path(args.benchmarks), title, table)
 
 
 if __name__ == "__main__":

@@ -69,11 +69,10 @@ def main() -> None:
             rows.append(f"| {n:,} | {size:,.0f} MiB | {peak:,.0f} MiB | {seconds:.0f} s |")
             print(rows[-1], flush=True)
             data.unlink()
-    from tools.benchlog import append_section, device_name  # only now: it imports torch, whose memory children inherit
+    from tools.benchlog import publish, device_name  # only now: it imports torch, whose memory children inherit
 
     table = ["| rows | input file | peak RSS of predict | time |", "|---|---|---|---|", *rows]
-    print("\n".join(table))
-    append_section(Path(args.benchmarks), f"Memory of ssvae predict, inputs {json.dumps(list(shape))} uint8, "
+    publish(Path(args.benchmarks), f"Memory of ssvae predict, inputs {json.dumps(list(shape))} uint8, "
                                           f"{device_name()}", table)
 
 

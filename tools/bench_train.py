@@ -43,7 +43,7 @@ from ssvae.data import Dataset, Partition, choose_split, load_source
 from ssvae.models import build_model
 from ssvae.objectives import LossWeights
 from ssvae.training import DeviceData, _run_epoch, resolve_device
-from tools.benchlog import append_section, device_name
+from tools.benchlog import publish, device_name
 
 
 def step_flops(d: int, h: int, c: int, z: int, k: int, b_l: int, b_u: int) -> float:
@@ -165,10 +165,9 @@ def main() -> None:
         table.append(f"| {name} | {epoch:.1f} | {rate:,.0f} | {achieved / 1e9:.1f} | {100 * achieved / peak:.0f} % |")
     table.append(f"| speed-up of ssvae | {naive / ours:.2f}x | | | |")
     table.append(f"| device matmul rate (2048², float32) | | | {peak / 1e9:.0f} | 100 % |")
-    print("\n".join(table))
     title = (f"Training speed, Fashion-MNIST M2 (latent {config.latent_dim}, hidden {config.hidden[0]}), "
              f"pass over {len(pool):,} unlabelled examples scaled to 60,000, {device_name()}")
-    append_section(Path(args.benchmarks), title, table)
+    publish(Path(args.benchmarks), title, table)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@ def commit() -> str:
     return result.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "") if result.returncode == 0 else "unknown"
 
 
-def append_section(path: Path, title: str, table: list[str]) -> None:
+def publish(path: Path, title: str, table: list[str]) -> None:
+    """Print a benchmark's table, then append it to ``path`` under ``title`` with the commit, date and torch."""
+    print("\n".join(table))
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     header = f"\n## {title}\n\ncommit {commit()}, {stamp}, torch {torch.__version__}\n\n"
     if not path.exists():
