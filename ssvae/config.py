@@ -135,7 +135,7 @@ class Config:
 PRESETS: dict[str, dict[str, Any]] = {
     # a small z leaves the class to y; M1's paper-sized 600-600 networks collapse (KL 0) on 64 pixels
     "digits": {"latent_dim": 8, "lr": 3e-3, "vat": 3.0, "vat_epsilon": 0.5, "m1_hidden": (200,)},
-    "fashion-mnist": {"latent_dim": 4, "lr": 3e-3, "alpha": 10.0},  # labels outweigh look-alike classes
+    "fashion-mnist": {"latent_dim": 4, "lr": 3e-3, "alpha": 10.0},  # small z; labels outweigh look-alikes
 }
 
 

@@ -62,7 +62,8 @@ def test_unlabelled_bound_by_hand():
 
 def _tiny_m2(likelihood="bernoulli"):
     torch.manual_seed(1)
-    return M2(input_dim=6, n_classes=3, latent_dim=2, hidden=(5,), classifier_hidden=(4,), likelihood=likelihood)
+    return M2(input_dim=6, n_classes=3, latent_dim=2, hidden=(5,), classifier_hidden=(4,), likelihood=likelihood,
+              vat_epsilon=1.0)
 
 
 @pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])

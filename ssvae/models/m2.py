@@ -17,7 +17,7 @@ from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, lab
 
 class M2(Model):
     def __init__(self, input_dim: int, n_classes: int, latent_dim: int, hidden: tuple[int, ...],
-                 classifier_hidden: tuple[int, ...], likelihood: str, vat_epsilon: float = 1.0):
+                 classifier_hidden: tuple[int, ...], likelihood: str, vat_epsilon: float):
         super().__init__(input_dim, standardise=likelihood == "gaussian")
         self.n_classes = n_classes
         self.vat_epsilon = vat_epsilon
