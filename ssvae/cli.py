@@ -14,7 +14,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from ssvae.config import LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, PRESETS, Config, ConfigError, config_for
+from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, PRESETS, Config,
+                          ConfigError, config_for)
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
 from ssvae.runtime import PRECISIONS, ModelError
@@ -99,7 +100,23 @@ TRAINING_OPTIONS = [
     ("--vat-epsilon", "vat_epsilon", float, "Length (L2) of the adversarial input perturbation of --vat."),
     ("--latent-dim", "latent_dim", int, "Size of z."),
     ("--hidden", "hidden", _sizes, "Hidden layer sizes of encoder and decoder, comma-separated."),
-    ("--classifier-hidden", "classifier_hidden", _sizes, "Hidden layer sizes of the classifier q(y|x)."),
+    ("--classifier", "classifier", click.Choice(CLASSIFIERS),
+     "The classifier q(y|x): an MLP, or for images (m2, supervised) a small convolutional network."),
+    ("--classifier-hidden", "classifier_hidden", _sizes, "Hidden layer sizes of the MLP classifier."),
+    ("--classifier-channels", "classifier_channels", _sizes,
+     "Channels of the conv classifier's 3x3 blocks, comma-separated (2x2 pooling between them)."),
+    ("--augment", "augment", click.Choice(AUGMENTATIONS),
+     "Train on randomly shifted views of image inputs, and with shift-flip also mirrored ones (not for text "
+     "or digits, whose mirror images are other things)."),
+    ("--consistency", "consistency", float,
+     "m2 with --augment: weight of consistency training (FixMatch) relative to the classification term: "
+     "q(y|x) must give a heavily distorted view of an unlabelled image the class it confidently gives the "
+     "image (0: off)."),
+    ("--consistency-threshold", "consistency_threshold", float,
+     "Confidence from which q(y|x)'s class for an unlabelled image becomes a target of --consistency."),
+    ("--ema", "ema", float,
+     "Keep and evaluate a moving average of the weights with this decay a step, e.g. 0.999 (0: the last "
+     "weights). Smooths the noise of consistency training."),
     ("--kl-warmup", "kl_warmup_epochs", int, "Epochs over which the KL weight rises from 0 to 1 (0: none)."),
     ("--likelihood", "likelihood", click.Choice(LIKELIHOODS),
      "p(x|y,z): bernoulli for inputs in [0, 1], gaussian for real values; auto picks by the inputs' range."),

@@ -16,7 +16,10 @@ FORMAT_VERSION = 1
 MODEL_KINDS = ("m2", "adgm", "m1+m2", "m1", "supervised")
 LIKELIHOODS = ("auto", "bernoulli", "gaussian")
 LR_SCHEDULES = ("constant", "cosine")
+CLASSIFIERS = ("mlp", "conv")
+AUGMENTATIONS = ("none", "shift", "shift-flip")  # ssvae.augment's weak view; "-flip" mirrors left to right
 VAT_MODELS = ("m2", "m1+m2")  # the models whose classifier q(y|x) virtual adversarial training regularises
+CONV_MODELS = ("m2", "supervised")  # the models whose q(y|x) sees the images themselves
 
 
 class ConfigError(ValueError):
@@ -42,7 +45,9 @@ class Config:
     latent_dim: int = 50
     aux_dim: int = 50  # auxiliary variable a of adgm
     hidden: tuple[int, ...] = (500,)
-    classifier_hidden: tuple[int, ...] = (500,)
+    classifier: str = "mlp"  # q(y|x): "mlp", or "conv" for images (m2, supervised)
+    classifier_hidden: tuple[int, ...] = (500,)  # of the mlp classifier
+    classifier_channels: tuple[int, ...] = (32, 64, 128)  # of the conv classifier, one 3x3 block each
     m1_latent_dim: int = 50  # M1 stage of m1+m2
     m1_hidden: tuple[int, ...] = (600, 600)
     m1_features: str = "sample"  # m1+m2 feeds M2 with samples ("sample") or means ("mean") of q(z1|x)
@@ -56,6 +61,10 @@ class Config:
     alpha: float = 0.1  # classification weight is alpha * N_total / N_labelled
     vat: float = 0.0  # virtual adversarial training on q(y|x), a multiple of the classification weight (0: off)
     vat_epsilon: float = 1.0  # L2 length of that adversarial perturbation, in the classifier's input space
+    augment: str = "none"  # train on randomly shifted (and mirrored) views of image inputs
+    consistency: float = 0.0  # weight of FixMatch consistency on q(y|x), x the classification weight (m2; 0: off)
+    consistency_threshold: float = 0.95  # confidence from which a weak view's class becomes the target
+    ema: float = 0.0  # decay of a moving average of the weights, which is evaluated and kept (0: off)
     kl_warmup_epochs: int = 0
     seed: int = 0
     device: str = "auto"
@@ -63,7 +72,7 @@ class Config:
     version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
-        for name in ("input_shape", "class_names", "hidden", "classifier_hidden", "m1_hidden"):
+        for name in ("input_shape", "class_names", "hidden", "classifier_hidden", "classifier_channels", "m1_hidden"):
             setattr(self, name, tuple(getattr(self, name)))
         self.validate()
 
@@ -75,6 +84,10 @@ class Config:
             raise ConfigError(f"likelihood {self.likelihood!r} is not one of {', '.join(LIKELIHOODS)}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ConfigError(f"lr_schedule {self.lr_schedule!r} is not one of {', '.join(LR_SCHEDULES)}")
+        if self.classifier not in CLASSIFIERS:
+            raise ConfigError(f"classifier {self.classifier!r} is not one of {', '.join(CLASSIFIERS)}")
+        if self.augment not in AUGMENTATIONS:
+            raise ConfigError(f"augment {self.augment!r} is not one of {', '.join(AUGMENTATIONS)}")
         if self.m1_features not in ("sample", "mean"):
             raise ConfigError(f"m1_features {self.m1_features!r} is not 'sample' or 'mean'")
         if self.version != FORMAT_VERSION:
@@ -95,8 +108,21 @@ class Config:
             raise ConfigError("vat must be non-negative and vat_epsilon positive")
         if self.vat > 0 and self.model not in VAT_MODELS:
             raise ConfigError(f"vat applies to models m2 and m1+m2, not {self.model}: set vat to 0")
-        if any(h < 1 for h in self.hidden + self.classifier_hidden + self.m1_hidden):
-            raise ConfigError("hidden layer sizes must be positive")
+        if any(h < 1 for h in self.hidden + self.classifier_hidden + self.classifier_channels + self.m1_hidden):
+            raise ConfigError("hidden layer sizes and channel counts must be positive")
+        if self.classifier == "conv" and self.model not in CONV_MODELS:
+            raise ConfigError(f"a conv classifier applies to models {', '.join(CONV_MODELS)}, not {self.model}: "
+                              f"use --classifier mlp")
+        if not 0.0 <= self.ema < 1.0:
+            raise ConfigError(f"ema must lie in [0, 1) (0: off; 0.999 typical), got {self.ema}")
+        if self.consistency < 0 or not 0.0 <= self.consistency_threshold <= 1.0:
+            raise ConfigError("consistency must be non-negative and consistency_threshold lie in [0, 1]")
+        if self.consistency > 0 and (self.model != "m2" or self.augment == "none"):
+            raise ConfigError("consistency applies to model m2 with --augment shift or shift-flip: set "
+                              "consistency to 0 or choose them")
+        if self.input_shape and (self.classifier == "conv" or self.augment != "none") and len(self.input_shape) != 3:
+            raise ConfigError(f"--classifier conv and --augment need images (channels, height, width), but the "
+                              f"inputs have shape {self.input_shape}: use --classifier mlp --augment none")
 
     @property
     def n_classes(self) -> int:
@@ -139,12 +165,17 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+# preset fields that only some models take, and those models: a preset leaves them out for the others
+MODEL_SPECIFIC = {"vat": VAT_MODELS, "vat_epsilon": VAT_MODELS, "classifier": CONV_MODELS, "consistency": ("m2",)}
+
+
 def config_for(dataset: str = "digits", data: str | None = None, **changes: Any) -> Config:
     """The Config for a data set: its preset (none for a user's own ``data``), then ``changes``."""
     preset = PRESETS.get(dataset, {}) if data is None else {}
-    if changes.get("model", Config.model) not in VAT_MODELS:  # a preset's vat is for the models that have it
-        preset = {name: value for name, value in preset.items() if name not in ("vat", "vat_epsilon")}
+    model = changes.get("model", Config.model)
+    preset = {name: value for name, value in preset.items() if model in MODEL_SPECIFIC.get(name, (model,))}
     return Config(dataset=dataset, data=data, **{**preset, **changes})
 
 
-__all__ = ["Config", "ConfigError", "MODEL_KINDS", "LIKELIHOODS", "FORMAT_VERSION", "PRESETS", "config_for"]
+__all__ = ["Config", "ConfigError", "MODEL_KINDS", "LIKELIHOODS", "CLASSIFIERS", "AUGMENTATIONS", "FORMAT_VERSION",
+           "PRESETS", "config_for"]

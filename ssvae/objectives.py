@@ -8,9 +8,12 @@ negated mean over the batch.
     U(x)    = sum_y q(y|x) L(x, y) + H(q(y|x))                                unlabelled bound, enumerated
     J       = -mean L(x_l, y_l) - mean U(x_u) + w * mean(-log q(y_l|x_l)),   w = alpha * N_total / N_labelled
 
-Optionally, virtual adversarial training (Miyato et al. 2018) adds w * beta * mean KL(q(y|x) || q(y|x + r_adv))
-over both batches: q(y|x) is made to change little along the direction its own prediction is most sensitive
-to, which spreads the few labels along the data manifold the unlabelled examples trace.
+Two optional regularisers of q(y|x), each added as w * (its weight) * (its mean), spread the few labels along
+the data manifold the unlabelled examples trace:
+- virtual adversarial training (Miyato et al. 2018): KL(q(y|x) || q(y|x + r_adv)) over both batches, so that
+  q(y|x) changes little along the direction its own prediction is most sensitive to;
+- consistency (FixMatch, Sohn et al. 2020): where q(y|x) is confident on a weak view of an unlabelled image,
+  -log q(that class | a strong view), so that its predictions hold under large changes of the image.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class LossWeights:
     kl: float = 1.0  # KL warm-up factor in [0, 1]
     classification: float = 1.0  # alpha * N_total / N_labelled
     adversarial: float = 0.0  # virtual adversarial term, as a multiple of the classification weight (0: off)
+    consistency: float = 0.0  # consistency term, as a multiple of the classification weight (0: off)
 
 
 def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
@@ -108,18 +112,26 @@ def virtual_adversarial_loss(classify: Callable[[Tensor], Tensor], a: Tensor, ep
     return F.kl_div(F.log_softmax(classify(a + r), dim=-1), target, log_target=True, reduction="none").sum(-1)
 
 
+def consistency_loss(weak_logits: Tensor, strong_logits: Tensor, threshold: float) -> Tensor:
+    """Per example: -log q(y_hat | strong view) where the weak view's largest probability reaches
+    ``threshold``, else 0; y_hat is the weak view's most probable class, a fixed target (no gradient)."""
+    confidence, pseudo_label = torch.softmax(weak_logits.detach(), dim=-1).max(-1)
+    mask = (confidence >= threshold).to(strong_logits.dtype)
+    return mask * F.cross_entropy(strong_logits, pseudo_label, reduction="none")
+
+
 def semi_supervised_loss(bound_labelled: Tensor, bound_unlabelled: Tensor, class_loss: Tensor,
-                         weights: LossWeights, adversarial: Tensor | None = None) -> dict[str, Tensor]:
-    """J: the objective M2 minimises, with its terms for logging; ``adversarial`` is the virtual adversarial
-    divergence per example where that term is on."""
+                         weights: LossWeights, regularisers: dict[str, Tensor] | None = None) -> dict[str, Tensor]:
+    """J: the objective M2 minimises, with its terms for logging. ``regularisers`` maps the name of a
+    `LossWeights` field ("adversarial", "consistency") to that term per example, for the terms that are on."""
     terms = {
         "labelled_bound": bound_labelled.mean(),
         "unlabelled_bound": bound_unlabelled.mean(),
         "classification": class_loss.mean(),
     }
     classifier_loss = terms["classification"]
-    if adversarial is not None:
-        terms["adversarial"] = adversarial.mean()
-        classifier_loss = classifier_loss + weights.adversarial * terms["adversarial"]
+    for name, values in (regularisers or {}).items():
+        terms[name] = values.mean()
+        classifier_loss = classifier_loss + getattr(weights, name) * terms[name]
     terms["loss"] = -terms["labelled_bound"] - terms["unlabelled_bound"] + weights.classification * classifier_loss
     return terms

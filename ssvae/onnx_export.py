@@ -318,8 +318,9 @@ def train_command(config: Config) -> str:
         words.append(f"--data-dir {config.data_dir}")
     preset = config_for(config.dataset, config.data, model=config.model)
     for name in ("labels", "val_labels", "model", "epochs", "m1_epochs", "batch_size", "labelled_batch_size", "lr",
-                 "lr_schedule", "alpha", "vat", "vat_epsilon", "latent_dim", "hidden", "classifier_hidden",
-                 "kl_warmup_epochs", "seed"):
+                 "lr_schedule", "alpha", "vat", "vat_epsilon", "latent_dim", "hidden", "classifier",
+                 "classifier_hidden", "classifier_channels", "augment", "consistency", "consistency_threshold",
+                 "ema", "kl_warmup_epochs", "seed"):
         value = getattr(config, name)
         if value != getattr(preset, name) or name in ("labels", "model", "seed"):
             text = "all" if value is None else ",".join(map(str, value)) if isinstance(value, tuple) else value

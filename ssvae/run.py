@@ -32,7 +32,7 @@ from ssvae.training import Checkpoint
 CONFIG, WEIGHTS, LABELS, METRICS = "config.json", "weights.safetensors", "labels.json", "metrics.csv"
 CHECKPOINT = "checkpoint.safetensors"  # while training runs: what `ssvae train --resume` continues from
 METRIC_COLUMNS = ("stage", "epoch", "loss", "labelled_bound", "unlabelled_bound", "classification", "adversarial",
-                  "kl_weight", "train_accuracy", "val_accuracy", "seconds")
+                  "consistency", "kl_weight", "train_accuracy", "val_accuracy", "seconds")
 
 
 def save_weights(path: Path, model: Model) -> None:
@@ -63,10 +63,11 @@ def _read(run_dir: Path, name: str) -> bytes:
 
 
 def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
-    """One safetensors file: model, best model, optimiser moments and RNG states as tensors; stage, epoch,
-    optimiser settings and scheduler as JSON in its metadata."""
+    """One safetensors file: model, best model, weight average, optimiser moments and RNG states as tensors;
+    stage, epoch, optimiser settings and scheduler as JSON in its metadata."""
     tensors = {f"model.{k}": v for k, v in checkpoint.model.items()}
     tensors.update({f"best.{k}": v for k, v in (checkpoint.best_model or {}).items()})
+    tensors.update({f"average.{k}": v for k, v in (checkpoint.average or {}).items()})
     for index, state in checkpoint.optimizer["state"].items():
         tensors.update({f"optimizer.{index}.{k}": torch.as_tensor(v) for k, v in state.items()})
     tensors["rng.generator"], tensors["rng.torch"] = checkpoint.generator, checkpoint.torch_rng
@@ -99,7 +100,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
     best = info["best_val"]
     return Checkpoint(info["stage"], info["epoch"], part("model."), {"state": state, "param_groups": info["param_groups"]},
                       info["scheduler"], tensors["rng.generator"], tensors["rng.torch"],
-                      -math.inf if best is None else best, part("best.") or None)
+                      -math.inf if best is None else best, part("best.") or None, part("average.") or None)
 
 
 def load_spec(run_dir: Path) -> tuple[Config, Split]:

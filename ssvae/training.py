@@ -15,8 +15,10 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import Tensor
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
+from ssvae.augment import WEAK, augment
 from ssvae.config import Config, ConfigError
 from ssvae.errors import TrainingError
 from ssvae.data import Partition
@@ -78,21 +80,29 @@ def _batches(data: DeviceData, module: Model, config: Config, generator: torch.G
 
 
 def _run_epoch(stage: Stage, optimizer: torch.optim.Optimizer, data: DeviceData, config: Config,
-               weights: LossWeights, generator: torch.Generator) -> tuple[dict[str, float], int]:
+               weights: LossWeights, generator: torch.Generator,
+               average: AveragedModel | None = None) -> tuple[dict[str, float], int]:
     """One pass; returns the mean of each loss term and how many steps had a NaN or infinite loss. Those
-    steps are skipped on the device (fused Adam's ``found_inf``), so no sync is needed per step."""
+    steps are skipped on the device (fused Adam's ``found_inf``), so no sync is needed per step.
+    ``average``, when given, follows the weights after every step."""
     stage.module.train()
     sums: dict[str, Tensor] = {}
     skipped = torch.zeros((), device=data.x_l.device)
     steps = 0
     for idx_l, idx_u in _batches(data, stage.module, config, generator):
-        x_u = data.x_u[idx_u] if idx_u is not None else None
-        terms = stage.module.loss(data.x_l[idx_l], data.y_l[idx_l], x_u, weights)
+        x_l, x_u = data.x_l[idx_l], data.x_u[idx_u] if idx_u is not None else None
+        if config.augment != "none":
+            flip = config.augment.endswith("flip")
+            x_l = augment(x_l, WEAK, flip)
+            x_u = augment(x_u, WEAK, flip) if x_u is not None else None
+        terms = stage.module.loss(x_l, data.y_l[idx_l], x_u, weights)
         bad = (~torch.isfinite(terms["loss"])).float()
         optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
         optimizer.found_inf = bad  # read by the fused Adam step: a bad step changes nothing
         optimizer.step()
+        if average is not None:
+            average.update_parameters(stage.module)
         skipped += bad
         for name, value in terms.items():
             sums[name] = sums.get(name, 0.0) + value.detach()
@@ -113,10 +123,19 @@ class Checkpoint:
     torch_rng: Tensor  # state of torch's global generator (the reparameterisation noise)
     best_val: float
     best_model: dict[str, Tensor] | None
+    average: dict[str, Tensor] | None = None  # state of the stage's weight average (``config.ema``)
 
 
 def _snapshot(state: dict[str, Tensor]) -> dict[str, Tensor]:
     return {name: t.detach().clone() for name, t in state.items()}
+
+
+def weight_average(module: Model, decay: float) -> AveragedModel | None:
+    """An exponential moving average of ``module``'s weights and batch-norm statistics (Polyak averaging, as
+    FixMatch evaluates): it smooths the step-to-step noise of training. None when ``decay`` is 0."""
+    if decay == 0:
+        return None
+    return AveragedModel(module, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def fit(model: Model, partition: Partition, config: Config, progress: bool = True,
@@ -150,8 +169,12 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
                     if config.lr_schedule == "cosine" else None)
         best_val, best_state = -math.inf, None
         first_epoch = 1
+        average = weight_average(stage.module, config.ema)
+        evaluated = average.module if average is not None else stage.module
         if continuing:
             optimizer.load_state_dict(resume.optimizer)
+            if average is not None:
+                average.load_state_dict(resume.average)
             if schedule is not None and resume.scheduler is not None:
                 schedule.load_state_dict(resume.scheduler)
             best_val, best_state, first_epoch = resume.best_val, resume.best_model, resume.epoch + 1
@@ -161,19 +184,19 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
         for epoch in bar:
             start = time.perf_counter()
             kl_weight = min(1.0, epoch / config.kl_warmup_epochs) if config.kl_warmup_epochs else 1.0
-            weights = LossWeights(kl_weight, class_weight, config.vat)
-            terms, skipped = _run_epoch(stage, optimizer, data, config, weights, generator)
+            weights = LossWeights(kl_weight, class_weight, config.vat, config.consistency)
+            terms, skipped = _run_epoch(stage, optimizer, data, config, weights, generator, average)
             if skipped:
                 raise TrainingError(
                     f"{stage.name} epoch {epoch}: the loss was NaN or infinite in {skipped} step(s); those steps "
                     f"were not applied and training stopped with the last checkpoint intact. Likely causes: a "
                     f"learning rate too high (try --lr {config.lr / 10:g}) or inputs outside the likelihood's range")
             record: EpochRecord = {"stage": stage.name, "epoch": epoch, **terms, "kl_weight": kl_weight,
-                                   "train_accuracy": accuracy(stage.module, data.x_l, data.y_l)}
+                                   "train_accuracy": accuracy(evaluated, data.x_l, data.y_l)}
             if data.x_val is not None:
-                record["val_accuracy"] = accuracy(stage.module, data.x_val, data.y_val)
+                record["val_accuracy"] = accuracy(evaluated, data.x_val, data.y_val)
                 if last_stage and record["val_accuracy"] > best_val:
-                    best_val, best_state = record["val_accuracy"], _snapshot(model.state_dict())
+                    best_val, best_state = record["val_accuracy"], _snapshot(evaluated.state_dict())
             if schedule is not None:
                 schedule.step()
             record["seconds"] = time.perf_counter() - start
@@ -185,8 +208,11 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
                 on_checkpoint(Checkpoint(
                     stage_number, epoch, _snapshot(model.state_dict()), copy.deepcopy(optimizer.state_dict()),
                     schedule.state_dict() if schedule is not None else None, generator.get_state(),
-                    torch.get_rng_state(), best_val, best_state))
+                    torch.get_rng_state(), best_val, best_state,
+                    _snapshot(average.state_dict()) if average is not None else None))
+        if average is not None:
+            stage.module.load_state_dict(average.module.state_dict())
         if best_state is not None:
-            model.load_state_dict(best_state)
+            stage.module.load_state_dict(best_state)
     model.eval()
     return history

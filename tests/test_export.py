@@ -62,6 +62,19 @@ def test_every_model_kind_exports_checked_graphs(tmp_path, tiny_config, kind):
     np.testing.assert_allclose(model.classify(x), run.classify(x), atol=1e-5)
 
 
+def test_conv_classifier_exports_with_its_convolutions(tmp_path, tiny_config):
+    run = ssvae.train(tiny_config, progress=False, classifier="conv", classifier_channels=(4, 8), augment="shift",
+                      consistency=1.0)
+    report = ssvae.export(run, tmp_path / "model", quantize=True)
+    proto = onnx.load(str(tmp_path / "model" / "classifier.onnx"))
+    assert [n.op_type for n in proto.graph.node].count("Conv") == 2
+    assert report.max_difference["classifier"] < 1e-4 and report.agreement["int8"] > 0.9
+    x = run.partition().test.x[:CHECK_BATCH]
+    np.testing.assert_allclose(runtime.load(tmp_path / "model").classify(x), run.classify(x), atol=1e-5)
+    card = (tmp_path / "model" / "model_card.md").read_text()
+    assert "--classifier conv --classifier-hidden 32 --classifier-channels 4,8 --augment shift --consistency 1.0" in card
+
+
 def test_metadata_round_trips(digits_run, digits_model):
     c = digits_run.config
     assert digits_model.class_names == c.class_names and digits_model.input_shape == c.input_shape

@@ -10,6 +10,7 @@ from ssvae import objectives
 from ssvae.models import ADGM, M2
 from ssvae.models import adgm as adgm_module
 from ssvae.models import m2 as m2_module
+from ssvae.models.networks import mlp
 from ssvae.objectives import (LossWeights, gaussian_kl, labelled_bound, log_likelihood, unlabelled_bound)
 
 
@@ -62,8 +63,8 @@ def test_unlabelled_bound_by_hand():
 
 def _tiny_m2(likelihood="bernoulli"):
     torch.manual_seed(1)
-    return M2(input_dim=6, n_classes=3, latent_dim=2, hidden=(5,), classifier_hidden=(4,), likelihood=likelihood,
-              vat_epsilon=1.0)
+    return M2(input_dim=6, n_classes=3, latent_dim=2, hidden=(5,), classifier=mlp((6, 4, 3)), likelihood=likelihood,
+              vat_epsilon=1.0, consistency_threshold=0.95, flip=False)
 
 
 @pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
@@ -136,6 +137,40 @@ def test_virtual_adversarial_term_is_weighted_with_the_classification_term():
     # the term trains the classifier only: the encoder and decoder get no gradient from it
     model.zero_grad()
     on["adversarial"].backward()
+    assert model.classifier[0].weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in [*model.encoder.parameters(), *model.decoder.parameters()])
+
+
+def test_consistency_loss_by_hand():
+    # Weak views: the first is 0.9-confident of class 2 (below 0.95: no target), the second 0.96-confident of
+    # class 0. Strong views' probabilities are given, so the loss is -log of the target's probability.
+    weak = torch.log(torch.tensor([[0.05, 0.05, 0.90], [0.96, 0.02, 0.02]])).requires_grad_(True)
+    strong = torch.log(torch.tensor([[0.2, 0.3, 0.5], [0.25, 0.5, 0.25]])).requires_grad_(True)
+    loss = objectives.consistency_loss(weak, strong, threshold=0.95)
+    torch.testing.assert_close(loss, torch.tensor([0.0, -math.log(0.25)]))
+    torch.testing.assert_close(objectives.consistency_loss(weak, strong, threshold=0.89),
+                               torch.tensor([-math.log(0.5), -math.log(0.25)]))
+    loss.sum().backward()
+    assert weak.grad is None  # the weak view's class is a fixed target
+    torch.testing.assert_close(strong.grad, torch.tensor([[0.0, 0.0, 0.0], [0.25 - 1.0, 0.5, 0.25]]))
+
+
+def test_consistency_term_is_weighted_and_trains_the_classifier_only(monkeypatch):
+    monkeypatch.setattr(m2_module, "reparameterize", lambda mu, logvar: mu)  # the views draw noise; z does not
+    model = M2(input_dim=16, n_classes=3, latent_dim=2, hidden=(5,), classifier=mlp((16, 4, 3)),
+               likelihood="bernoulli", vat_epsilon=1.0, consistency_threshold=0.0, flip=True)
+    x_l, y_l, x_u = torch.rand(4, 1, 4, 4), torch.tensor([0, 1, 2, 1]), torch.rand(5, 1, 4, 4)
+    results = []
+    for w in (LossWeights(1.0, 2.0), LossWeights(1.0, 2.0, consistency=3.0)):
+        torch.manual_seed(3)
+        results.append(model.loss(x_l, y_l, x_u, w))
+    off, on = results
+    assert "consistency" not in off and on["consistency"].item() > 0  # threshold 0: every example is a target
+    assert on["labelled_bound"].item() == pytest.approx(off["labelled_bound"].item())
+    assert on["unlabelled_bound"].item() == pytest.approx(off["unlabelled_bound"].item())
+    assert (on["loss"] - off["loss"]).item() == pytest.approx(2.0 * 3.0 * on["consistency"].item())
+    model.zero_grad()
+    on["consistency"].backward()
     assert model.classifier[0].weight.grad.abs().sum() > 0
     assert all(p.grad is None for p in [*model.encoder.parameters(), *model.decoder.parameters()])
 

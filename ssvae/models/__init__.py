@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import math
 
+from torch import nn
+
 from ssvae.config import Config
 from ssvae.models.adgm import ADGM
 from ssvae.models.base import Model, Stage
 from ssvae.models.m2 import M2
 from ssvae.models.stacked import M1M2
 from ssvae.models.supervised import Supervised
+from ssvae.models.networks import classifier_network
 from ssvae.models.vae import M1
+
+
+def _classifier(config: Config) -> nn.Module:
+    """q(y|x) on the inputs themselves, as the config describes it."""
+    return classifier_network(config.classifier, config.input_shape, config.classifier_hidden,
+                              config.classifier_channels, config.n_classes)
 
 
 def build_model(config: Config) -> Model:
@@ -18,18 +27,19 @@ def build_model(config: Config) -> Model:
     input_dim = math.prod(config.input_shape)
     k = config.n_classes
     if config.model == "supervised":
-        return Supervised(input_dim, k, config.classifier_hidden, standardise=config.likelihood == "gaussian")
+        return Supervised(input_dim, _classifier(config), standardise=config.likelihood == "gaussian")
     if config.model == "adgm":
         return ADGM(input_dim, k, config.latent_dim, config.aux_dim, config.hidden, config.classifier_hidden,
                     config.likelihood)
     if config.model == "m2":
-        return M2(input_dim, k, config.latent_dim, config.hidden, config.classifier_hidden, config.likelihood,
-                  config.vat_epsilon)
+        return M2(input_dim, k, config.latent_dim, config.hidden, _classifier(config), config.likelihood,
+                  config.vat_epsilon, config.consistency_threshold, flip=config.augment.endswith("flip"))
     m1 = M1(input_dim, k, config.m1_latent_dim, config.m1_hidden, config.classifier_hidden, config.likelihood)
     if config.model == "m1":
         return m1
-    m2 = M2(config.m1_latent_dim, k, config.latent_dim, config.hidden, config.classifier_hidden, "gaussian",
-            config.vat_epsilon)
+    m2 = M2(config.m1_latent_dim, k, config.latent_dim, config.hidden, classifier_network(
+        "mlp", (config.m1_latent_dim,), config.classifier_hidden, (), k), "gaussian", config.vat_epsilon,
+        config.consistency_threshold, flip=False)
     return M1M2(m1, m2, sample_features=config.m1_features == "sample")
 
 

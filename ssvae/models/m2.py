@@ -1,29 +1,39 @@
-"""M2: classifier q(y|x), encoder q(z|x,y), decoder p(x|y,z); unlabelled data enumerate every class. With
-virtual adversarial training on (``LossWeights.adversarial`` > 0), q(y|x) is also kept steady under the input
-perturbation of length ``vat_epsilon`` that would change it most."""
+"""M2: classifier q(y|x), encoder q(z|x,y), decoder p(x|y,z); unlabelled data enumerate every class.
+
+Two optional regularisers of q(y|x) (see `ssvae.objectives`): virtual adversarial training
+(``LossWeights.adversarial`` > 0) keeps it steady under the input perturbation of length ``vat_epsilon`` that
+would change it most; consistency (``LossWeights.consistency`` > 0, image inputs) asks it to classify a strong
+random view of each unlabelled image as it confidently classifies the image itself."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
+from ssvae.augment import STRONG, augment
 from ssvae.models.base import Model
-from ssvae.models.networks import ConditionedMLP, GaussianEncoder, eye_like, mlp
-from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, labelled_bound, likelihood_size,
-                              log_likelihood, reparameterize, semi_supervised_loss, unlabelled_bound,
-                              virtual_adversarial_loss)
+from ssvae.models.networks import ConditionedMLP, GaussianEncoder, eye_like
+from ssvae.objectives import (LossWeights, classification_loss, consistency_loss, gaussian_kl, labelled_bound,
+                              likelihood_size, log_likelihood, reparameterize, semi_supervised_loss,
+                              unlabelled_bound, virtual_adversarial_loss)
 
 
 class M2(Model):
+    """``classifier`` maps prepared inputs to class logits (`ssvae.models.networks.classifier_network`);
+    ``flip``: the strong views of consistency training may be mirrored left to right."""
+
     def __init__(self, input_dim: int, n_classes: int, latent_dim: int, hidden: tuple[int, ...],
-                 classifier_hidden: tuple[int, ...], likelihood: str, vat_epsilon: float):
+                 classifier: nn.Module, likelihood: str, vat_epsilon: float, consistency_threshold: float,
+                 flip: bool):
         super().__init__(input_dim, standardise=likelihood == "gaussian")
         self.n_classes = n_classes
         self.vat_epsilon = vat_epsilon
+        self.consistency_threshold = consistency_threshold
+        self.flip = flip
         self.likelihood = likelihood
         out_dim = likelihood_size(input_dim, likelihood)
-        self.classifier = mlp((input_dim, *classifier_hidden, n_classes))
+        self.classifier = classifier
         self.encoder = GaussianEncoder(ConditionedMLP(input_dim, n_classes, hidden, 2 * latent_dim))
         self.decoder = ConditionedMLP(latent_dim, n_classes, tuple(reversed(hidden)), out_dim)
 
@@ -33,10 +43,10 @@ class M2(Model):
         log_px = log_likelihood(a, self.decoder(reparameterize(mu, logvar), y_onehot), self.likelihood)
         return labelled_bound(log_px, gaussian_kl(mu, logvar), self.n_classes, kl_weight)
 
-    def unlabelled(self, a: Tensor, kl_weight: float = 1.0) -> Tensor:
-        """U(x) for prepared inputs ``a`` (B, D)."""
+    def unlabelled(self, a: Tensor, kl_weight: float = 1.0, logits: Tensor | None = None) -> Tensor:
+        """U(x) for prepared inputs ``a`` (B, D); ``logits`` of q(y|x) when already computed."""
         per_class = self.bound(a[:, None, :], eye_like(self.n_classes, a), kl_weight)
-        return unlabelled_bound(per_class, self.classifier(a))
+        return unlabelled_bound(per_class, self.classifier(a) if logits is None else logits)
 
     def classify(self, x: Tensor) -> Tensor:
         return self.classifier(self.prepare(x))
@@ -52,9 +62,17 @@ class M2(Model):
 
     def loss(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights) -> dict[str, Tensor]:
         a_l, a_u = self.prepare(x_l), self.prepare(x_u)
+        views = [a_l, a_u]
+        if weights.consistency > 0:
+            views.append(self.prepare(augment(x_u, STRONG, self.flip)))
+        # one classifier call for every view, so that batch normalisation sees them together
+        logits_l, logits_u, *strong = self.classifier(torch.cat(views)).split([len(v) for v in views])
         bound_l = self.bound(a_l, F.one_hot(y_l, self.n_classes).to(a_l.dtype), weights.kl)
-        class_loss = classification_loss(self.classifier(a_l), y_l)
-        bound_u = self.unlabelled(a_u, weights.kl)
-        adversarial = (virtual_adversarial_loss(self.classifier, torch.cat([a_l, a_u]), self.vat_epsilon)
-                       if weights.adversarial > 0 else None)
-        return semi_supervised_loss(bound_l, bound_u, class_loss, weights, adversarial)
+        bound_u = self.unlabelled(a_u, weights.kl, logits_u)
+        regularisers = {}
+        if weights.adversarial > 0:
+            regularisers["adversarial"] = virtual_adversarial_loss(self.classifier, torch.cat([a_l, a_u]),
+                                                                   self.vat_epsilon)
+        if weights.consistency > 0:
+            regularisers["consistency"] = consistency_loss(logits_u, strong[0], self.consistency_threshold)
+        return semi_supervised_loss(bound_l, bound_u, classification_loss(logits_l, y_l), weights, regularisers)

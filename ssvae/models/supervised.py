@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from torch import Tensor
+from torch import Tensor, nn
 
 from ssvae.models.base import Model
-from ssvae.models.networks import mlp
 from ssvae.objectives import LossWeights, classification_loss
 
 
@@ -13,9 +12,9 @@ class Supervised(Model):
     uses_unlabelled = False
     generative = False
 
-    def __init__(self, input_dim: int, n_classes: int, classifier_hidden: tuple[int, ...], standardise: bool):
+    def __init__(self, input_dim: int, classifier: nn.Module, standardise: bool):
         super().__init__(input_dim, standardise)
-        self.classifier = mlp((input_dim, *classifier_hidden, n_classes))
+        self.classifier = classifier
 
     def classify(self, x: Tensor) -> Tensor:
         return self.classifier(self.prepare(x))

@@ -1,0 +1,67 @@
+"""Random image views: what each transform may and may not do to an image."""
+
+import torch
+
+from ssvae.augment import STRONG, WEAK, Transform, affine_matrices, augment, cut_out
+
+
+def _dot(n: int, size: int = 16) -> torch.Tensor:
+    """``n`` images of one bright pixel in the middle of a dark square."""
+    x = torch.zeros(n, 1, size, size)
+    x[:, 0, size // 2, size // 2] = 1.0
+    return x
+
+
+def _centre_of_mass(x: torch.Tensor) -> torch.Tensor:
+    size = x.shape[-1]
+    grid = torch.arange(size, dtype=x.dtype)
+    mass = x.sum((1, 2, 3))
+    rows = (x.sum((1, 3)) * grid).sum(-1) / mass
+    cols = (x.sum((1, 2)) * grid).sum(-1) / mass
+    return torch.stack([rows, cols], -1)
+
+
+def test_a_transform_of_zero_ranges_is_the_identity():
+    x = torch.rand(5, 1, 8, 8)
+    torch.testing.assert_close(augment(x, Transform(shift=0.0), flip=False), x)
+
+
+def test_flip_only_mirrors_left_to_right():
+    torch.manual_seed(0)
+    x = torch.rand(64, 1, 8, 8)
+    views = augment(x, Transform(shift=0.0), flip=True)
+    same = (views - x).abs().amax((1, 2, 3)) < 1e-6
+    mirrored = (views - x.flip(-1)).abs().amax((1, 2, 3)) < 1e-6
+    assert bool((same | mirrored).all()) and 10 < int(mirrored.sum()) < 54  # about half, each one or the other
+
+
+def test_weak_view_moves_an_image_by_at_most_its_shift_range():
+    torch.manual_seed(0)
+    x = _dot(256)
+    theta = affine_matrices(256, WEAK, flip=False, like=x)
+    torch.testing.assert_close(theta[:, :, :2], torch.eye(2).expand(256, 2, 2))  # a pure shift
+    assert theta[:, :, 2].abs().max() <= 2 * WEAK.shift
+    moved = _centre_of_mass(augment(x, WEAK, flip=False)) - 8.0
+    assert moved.abs().max() <= WEAK.shift * 16 + 1e-4
+    assert moved.abs().max() > 0.5 * WEAK.shift * 16  # and really moves it
+    torch.testing.assert_close(augment(x, WEAK, flip=False).sum((1, 2, 3)), torch.ones(256))  # nothing lost
+
+
+def test_cut_out_zeroes_one_square_at_most():
+    torch.manual_seed(0)
+    x = torch.ones(200, 1, 8, 8)
+    out = cut_out(x, 0.5)  # half-side 2 pixels: rows and columns within 1 of the centre
+    zeros = (out == 0).sum((1, 2, 3))
+    assert int(zeros.max()) == 9 and int(zeros.min()) >= 4  # 3x3, clipped at a corner to 2x2
+    rows_hit = (out == 0).any(-1).sum(-1).squeeze(1)
+    cols_hit = (out == 0).any(-2).sum(-1).squeeze(1)
+    assert bool((rows_hit * cols_hit == zeros).all())  # the zeros form a rectangle
+
+
+def test_strong_view_keeps_shape_dtype_and_range():
+    torch.manual_seed(0)
+    x = torch.rand(32, 3, 10, 12)
+    views = augment(x, STRONG, flip=True)
+    assert views.shape == x.shape and views.dtype == x.dtype
+    assert float(views.min()) >= 0.0 and float(views.max()) <= 1.0
+    assert float((views - x).abs().mean()) > 0.1
