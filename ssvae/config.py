@@ -123,6 +123,10 @@ class Config:
         if self.input_shape and (self.classifier == "conv" or self.augment != "none") and len(self.input_shape) != 3:
             raise ConfigError(f"--classifier conv and --augment need images (channels, height, width), but the "
                               f"inputs have shape {self.input_shape}: use --classifier mlp --augment none")
+        blocks = len(self.classifier_channels)
+        if self.input_shape and self.classifier == "conv" and min(self.input_shape[1:]) < 2 ** (blocks - 1):
+            raise ConfigError(f"the conv classifier halves the image between its {blocks} blocks, too often for "
+                              f"{self.input_shape[1]}x{self.input_shape[2]} images: give fewer --classifier-channels")
 
     @property
     def n_classes(self) -> int:

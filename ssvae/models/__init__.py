@@ -12,7 +12,7 @@ from ssvae.models.base import Model, Stage
 from ssvae.models.m2 import M2
 from ssvae.models.stacked import M1M2
 from ssvae.models.supervised import Supervised
-from ssvae.models.networks import classifier_network
+from ssvae.models.networks import classifier_network, mlp
 from ssvae.models.vae import M1
 
 
@@ -37,9 +37,9 @@ def build_model(config: Config) -> Model:
     m1 = M1(input_dim, k, config.m1_latent_dim, config.m1_hidden, config.classifier_hidden, config.likelihood)
     if config.model == "m1":
         return m1
-    m2 = M2(config.m1_latent_dim, k, config.latent_dim, config.hidden, classifier_network(
-        "mlp", (config.m1_latent_dim,), config.classifier_hidden, (), k), "gaussian", config.vat_epsilon,
-        config.consistency_threshold, flip=False)
+    classifier = mlp((config.m1_latent_dim, *config.classifier_hidden, k))  # q(y|z1), on M1's codes
+    m2 = M2(config.m1_latent_dim, k, config.latent_dim, config.hidden, classifier, "gaussian", config.vat_epsilon,
+            config.consistency_threshold, flip=False)
     return M1M2(m1, m2, sample_features=config.m1_features == "sample")
 
 
