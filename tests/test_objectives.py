@@ -128,19 +128,6 @@ def test_virtual_adversarial_loss_of_a_linear_classifier_by_hand():
     torch.testing.assert_close(got, expected.expand(6), rtol=1e-6, atol=0)
 
 
-def test_virtual_adversarial_term_is_weighted_with_the_classification_term():
-    model = _tiny_m2()
-    off, on = _losses_with_the_same_noise(model, LossWeights(1.0, 2.0), LossWeights(1.0, 2.0, adversarial=3.0))
-    assert "adversarial" not in off and on["adversarial"].item() > 0
-    assert on["labelled_bound"].item() == pytest.approx(off["labelled_bound"].item())
-    assert (on["loss"] - off["loss"]).item() == pytest.approx(2.0 * 3.0 * on["adversarial"].item())
-    # the term trains the classifier only: the encoder and decoder get no gradient from it
-    model.zero_grad()
-    on["adversarial"].backward()
-    assert model.classifier[0].weight.grad.abs().sum() > 0
-    assert all(p.grad is None for p in [*model.encoder.parameters(), *model.decoder.parameters()])
-
-
 def test_consistency_loss_by_hand():
     # Weak views: the first is 0.9-confident of class 2 (below 0.95: no target), the second 0.96-confident of
     # class 0. Strong views' probabilities are given, so the loss is -log of the target's probability.
@@ -155,22 +142,20 @@ def test_consistency_loss_by_hand():
     torch.testing.assert_close(strong.grad, torch.tensor([[0.0, 0.0, 0.0], [0.25 - 1.0, 0.5, 0.25]]))
 
 
-def test_consistency_term_is_weighted_and_trains_the_classifier_only(monkeypatch):
-    monkeypatch.setattr(m2_module, "reparameterize", lambda mu, logvar: mu)  # the views draw noise; z does not
+@pytest.mark.parametrize("term", ["adversarial", "consistency"])
+def test_classifier_regulariser_is_weighted_and_trains_the_classifier_only(monkeypatch, term):
+    monkeypatch.setattr(m2_module, "reparameterize", lambda mu, logvar: mu)  # the terms draw noise; z does not
     model = M2(input_dim=16, n_classes=3, latent_dim=2, hidden=(5,), classifier=mlp((16, 4, 3)),
                likelihood="bernoulli", vat_epsilon=1.0, consistency_threshold=0.0, flip=True)
     x_l, y_l, x_u = torch.rand(4, 1, 4, 4), torch.tensor([0, 1, 2, 1]), torch.rand(5, 1, 4, 4)
-    results = []
-    for w in (LossWeights(1.0, 2.0), LossWeights(1.0, 2.0, consistency=3.0)):
-        torch.manual_seed(3)
-        results.append(model.loss(x_l, y_l, x_u, w))
-    off, on = results
-    assert "consistency" not in off and on["consistency"].item() > 0  # threshold 0: every example is a target
+    off, on = (model.loss(x_l, y_l, x_u, w) for w in (LossWeights(1.0, 2.0), LossWeights(1.0, 2.0, **{term: 3.0})))
+    assert term not in off and on[term].item() > 0  # consistency threshold 0: every example is a target
     assert on["labelled_bound"].item() == pytest.approx(off["labelled_bound"].item())
     assert on["unlabelled_bound"].item() == pytest.approx(off["unlabelled_bound"].item())
-    assert (on["loss"] - off["loss"]).item() == pytest.approx(2.0 * 3.0 * on["consistency"].item())
+    assert (on["loss"] - off["loss"]).item() == pytest.approx(2.0 * 3.0 * on[term].item())
+    # the term trains the classifier only: the encoder and decoder get no gradient from it
     model.zero_grad()
-    on["consistency"].backward()
+    on[term].backward()
     assert model.classifier[0].weight.grad.abs().sum() > 0
     assert all(p.grad is None for p in [*model.encoder.parameters(), *model.decoder.parameters()])
 
