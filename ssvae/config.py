@@ -132,6 +132,11 @@ class Config:
     def n_classes(self) -> int:
         return len(self.class_names)
 
+    @property
+    def flips(self) -> bool:
+        """Whether the training views of ``augment`` (weak and strong) may be mirrored left to right."""
+        return self.augment.endswith("flip")
+
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
 

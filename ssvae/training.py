@@ -92,9 +92,8 @@ def _run_epoch(stage: Stage, optimizer: torch.optim.Optimizer, data: DeviceData,
     for idx_l, idx_u in _batches(data, stage.module, config, generator):
         x_l, x_u = data.x_l[idx_l], data.x_u[idx_u] if idx_u is not None else None
         if config.augment != "none":
-            flip = config.augment.endswith("flip")
-            x_l = augment(x_l, WEAK, flip)
-            x_u = augment(x_u, WEAK, flip) if x_u is not None else None
+            x_l = augment(x_l, WEAK, config.flips)
+            x_u = augment(x_u, WEAK, config.flips) if x_u is not None else None
         terms = stage.module.loss(x_l, data.y_l[idx_l], x_u, weights)
         bad = (~torch.isfinite(terms["loss"])).float()
         optimizer.zero_grad(set_to_none=True)

@@ -33,7 +33,7 @@ def build_model(config: Config) -> Model:
                     config.likelihood)
     if config.model == "m2":
         return M2(input_dim, k, config.latent_dim, config.hidden, _classifier(config), config.likelihood,
-                  config.vat_epsilon, config.consistency_threshold, flip=config.augment.endswith("flip"))
+                  config.vat_epsilon, config.consistency_threshold, flip=config.flips)
     m1 = M1(input_dim, k, config.m1_latent_dim, config.m1_hidden, config.classifier_hidden, config.likelihood)
     if config.model == "m1":
         return m1
