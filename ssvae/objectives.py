@@ -13,7 +13,8 @@ the data manifold the unlabelled examples trace:
 - virtual adversarial training (Miyato et al. 2018): KL(q(y|x) || q(y|x + r_adv)) over both batches, so that
   q(y|x) changes little along the direction its own prediction is most sensitive to;
 - consistency (FixMatch, Sohn et al. 2020): where q(y|x) is confident on a weak view of an unlabelled image,
-  -log q(that class | a strong view), so that its predictions hold under large changes of the image.
+  -log q(that class | a strong view), so that its predictions hold under large changes of the image
+  (`ssvae.consistency` keeps the views and the distribution alignment that chooses the confident ones).
 """
 
 from __future__ import annotations
@@ -112,10 +113,17 @@ def virtual_adversarial_loss(classify: Callable[[Tensor], Tensor], a: Tensor, ep
     return F.kl_div(F.log_softmax(classify(a + r), dim=-1), target, log_target=True, reduction="none").sum(-1)
 
 
-def consistency_loss(weak_logits: Tensor, strong_logits: Tensor, threshold: float) -> Tensor:
+def aligned_distribution(probs: Tensor, target: Tensor, predicted: Tensor) -> Tensor:
+    """Distribution alignment: each row of ``probs`` scaled class by class by ``target / predicted`` (the
+    class frequencies wanted and those the classifier gives) and renormalised to sum to 1."""
+    scaled = probs * (target / predicted)
+    return scaled / scaled.sum(-1, keepdim=True)
+
+
+def consistency_loss(weak_probs: Tensor, strong_logits: Tensor, threshold: float) -> Tensor:
     """Per example: -log q(y_hat | strong view) where the weak view's largest probability reaches
     ``threshold``, else 0; y_hat is the weak view's most probable class, a fixed target (no gradient)."""
-    confidence, pseudo_label = torch.softmax(weak_logits.detach(), dim=-1).max(-1)
+    confidence, pseudo_label = weak_probs.detach().max(-1)
     mask = (confidence >= threshold).to(strong_logits.dtype)
     return mask * F.cross_entropy(strong_logits, pseudo_label, reduction="none")
 

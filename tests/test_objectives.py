@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ssvae import objectives
+from ssvae.consistency import Consistency
 from ssvae.models import ADGM, M2
 from ssvae.models import adgm as adgm_module
 from ssvae.models import m2 as m2_module
@@ -64,7 +65,7 @@ def test_unlabelled_bound_by_hand():
 def _tiny_m2(likelihood="bernoulli"):
     torch.manual_seed(1)
     return M2(input_dim=6, n_classes=3, latent_dim=2, hidden=(5,), classifier=mlp((6, 4, 3)), likelihood=likelihood,
-              vat_epsilon=1.0, consistency_threshold=0.95, flip=False)
+              vat_epsilon=1.0)
 
 
 @pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
@@ -131,7 +132,7 @@ def test_virtual_adversarial_loss_of_a_linear_classifier_by_hand():
 def test_consistency_loss_by_hand():
     # Weak views: the first is 0.9-confident of class 2 (below 0.95: no target), the second 0.96-confident of
     # class 0. Strong views' probabilities are given, so the loss is -log of the target's probability.
-    weak = torch.log(torch.tensor([[0.05, 0.05, 0.90], [0.96, 0.02, 0.02]])).requires_grad_(True)
+    weak = torch.tensor([[0.05, 0.05, 0.90], [0.96, 0.02, 0.02]], requires_grad=True)
     strong = torch.log(torch.tensor([[0.2, 0.3, 0.5], [0.25, 0.5, 0.25]])).requires_grad_(True)
     loss = objectives.consistency_loss(weak, strong, threshold=0.95)
     torch.testing.assert_close(loss, torch.tensor([0.0, -math.log(0.25)]))
@@ -142,11 +143,40 @@ def test_consistency_loss_by_hand():
     torch.testing.assert_close(strong.grad, torch.tensor([[0.0, 0.0, 0.0], [0.25 - 1.0, 0.5, 0.25]]))
 
 
+def test_aligned_distribution_by_hand():
+    # Labels are balanced (1/2, 1/2) but the classifier gives class 0 three times in four: its predictions
+    # are scaled by (2/3, 2) and renormalised. (0.6, 0.4) -> (0.4, 0.8) / 1.2 = (1/3, 2/3).
+    probs = torch.tensor([[0.6, 0.4], [0.9, 0.1]], dtype=torch.float64)
+    aligned = objectives.aligned_distribution(probs, torch.tensor([0.5, 0.5], dtype=torch.float64),
+                                              torch.tensor([0.75, 0.25], dtype=torch.float64))
+    torch.testing.assert_close(aligned, torch.tensor([[1 / 3, 2 / 3], [0.6 / 0.8, 0.2 / 0.8]], dtype=torch.float64))
+
+
+def test_consistency_aligns_with_running_frequencies_and_only_while_training():
+    # momentum 0.5: each step moves a running frequency halfway to the step's. The classifier always says
+    # (0.9, 0.1) and the labels are balanced. Step 1: predictions' frequency (0.7, 0.3), labels' (0.5, 0.5),
+    # aligned weak view 0.9/0.7 : 0.1/0.3, i.e. 27/34 = 0.794 confident of class 0, a target at threshold 0.79.
+    # Step 2: frequency (0.8, 0.2), aligned 0.9/0.8 : 0.1/0.2, 9/13 = 0.692: no longer a target.
+    consistency = Consistency(2, threshold=0.79, flip=False, momentum=0.5)
+    weak = torch.log(torch.tensor([[0.9, 0.1]]))
+    strong = torch.log(torch.tensor([[0.5, 0.5]]))
+    labels = torch.tensor([0, 1])
+    torch.testing.assert_close(consistency.loss(weak, strong, labels), torch.tensor([math.log(2.0)]))
+    torch.testing.assert_close(consistency.prediction_frequency, torch.tensor([0.7, 0.3]))
+    torch.testing.assert_close(consistency.label_frequency, torch.tensor([0.5, 0.5]))
+    torch.testing.assert_close(consistency.loss(weak, strong, labels), torch.tensor([0.0]))
+    torch.testing.assert_close(consistency.prediction_frequency, torch.tensor([0.8, 0.2]))
+    consistency.eval()
+    consistency.loss(weak, strong, torch.tensor([0, 0]))
+    torch.testing.assert_close(consistency.label_frequency, torch.tensor([0.5, 0.5]))  # frozen outside training
+    torch.testing.assert_close(consistency.prediction_frequency, torch.tensor([0.8, 0.2]))
+
+
 @pytest.mark.parametrize("term", ["adversarial", "consistency"])
 def test_classifier_regulariser_is_weighted_and_trains_the_classifier_only(monkeypatch, term):
     monkeypatch.setattr(m2_module, "reparameterize", lambda mu, logvar: mu)  # the terms draw noise; z does not
     model = M2(input_dim=16, n_classes=3, latent_dim=2, hidden=(5,), classifier=mlp((16, 4, 3)),
-               likelihood="bernoulli", vat_epsilon=1.0, consistency_threshold=0.0, flip=True)
+               likelihood="bernoulli", vat_epsilon=1.0, consistency=Consistency(3, threshold=0.0, flip=True))
     x_l, y_l, x_u = torch.rand(4, 1, 4, 4), torch.tensor([0, 1, 2, 1]), torch.rand(5, 1, 4, 4)
     off, on = (model.loss(x_l, y_l, x_u, w) for w in (LossWeights(1.0, 2.0), LossWeights(1.0, 2.0, **{term: 3.0})))
     assert term not in off and on[term].item() > 0  # consistency threshold 0: every example is a target

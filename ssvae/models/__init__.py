@@ -7,6 +7,7 @@ import math
 from torch import nn
 
 from ssvae.config import Config
+from ssvae.consistency import Consistency
 from ssvae.models.adgm import ADGM
 from ssvae.models.base import Model, Stage
 from ssvae.models.m2 import M2
@@ -32,14 +33,14 @@ def build_model(config: Config) -> Model:
         return ADGM(input_dim, k, config.latent_dim, config.aux_dim, config.hidden, config.classifier_hidden,
                     config.likelihood)
     if config.model == "m2":
+        consistency = Consistency(k, config.consistency_threshold, config.flips) if config.consistency > 0 else None
         return M2(input_dim, k, config.latent_dim, config.hidden, _classifier(config), config.likelihood,
-                  config.vat_epsilon, config.consistency_threshold, flip=config.flips)
+                  config.vat_epsilon, consistency)
     m1 = M1(input_dim, k, config.m1_latent_dim, config.m1_hidden, config.classifier_hidden, config.likelihood)
     if config.model == "m1":
         return m1
     classifier = mlp((config.m1_latent_dim, *config.classifier_hidden, k))  # q(y|z1), on M1's codes
-    m2 = M2(config.m1_latent_dim, k, config.latent_dim, config.hidden, classifier, "gaussian", config.vat_epsilon,
-            config.consistency_threshold, flip=False)
+    m2 = M2(config.m1_latent_dim, k, config.latent_dim, config.hidden, classifier, "gaussian", config.vat_epsilon)
     return M1M2(m1, m2, sample_features=config.m1_features == "sample")
 
 

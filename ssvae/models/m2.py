@@ -2,8 +2,8 @@
 
 Two optional regularisers of q(y|x) (see `ssvae.objectives`): virtual adversarial training
 (``LossWeights.adversarial`` > 0) keeps it steady under the input perturbation of length ``vat_epsilon`` that
-would change it most; consistency (``LossWeights.consistency`` > 0, image inputs) asks it to classify a strong
-random view of each unlabelled image as it confidently classifies the image itself."""
+would change it most; consistency (``LossWeights.consistency`` > 0, image inputs; `ssvae.consistency`) asks it
+to classify a strong random view of each unlabelled image as it confidently classifies the image itself."""
 
 from __future__ import annotations
 
@@ -11,29 +11,28 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ssvae.augment import STRONG, augment
+from ssvae.consistency import Consistency
 from ssvae.models.base import Model
 from ssvae.models.networks import ConditionedMLP, GaussianEncoder, eye_like
-from ssvae.objectives import (LossWeights, classification_loss, consistency_loss, gaussian_kl, labelled_bound,
+from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, labelled_bound,
                               likelihood_size, log_likelihood, reparameterize, semi_supervised_loss,
                               unlabelled_bound, virtual_adversarial_loss)
 
 
 class M2(Model):
     """``classifier`` maps prepared inputs to class logits (`ssvae.models.networks.classifier_network`);
-    ``flip``: the strong views of consistency training may be mirrored left to right."""
+    ``consistency``: the state of consistency training, for a model trained with it (else None)."""
 
     def __init__(self, input_dim: int, n_classes: int, latent_dim: int, hidden: tuple[int, ...],
-                 classifier: nn.Module, likelihood: str, vat_epsilon: float, consistency_threshold: float,
-                 flip: bool):
+                 classifier: nn.Module, likelihood: str, vat_epsilon: float,
+                 consistency: Consistency | None = None):
         super().__init__(input_dim, standardise=likelihood == "gaussian")
         self.n_classes = n_classes
         self.vat_epsilon = vat_epsilon
-        self.consistency_threshold = consistency_threshold
-        self.flip = flip
         self.likelihood = likelihood
         out_dim = likelihood_size(input_dim, likelihood)
         self.classifier = classifier
+        self.consistency = consistency
         self.encoder = GaussianEncoder(ConditionedMLP(input_dim, n_classes, hidden, 2 * latent_dim))
         self.decoder = ConditionedMLP(latent_dim, n_classes, tuple(reversed(hidden)), out_dim)
 
@@ -64,7 +63,9 @@ class M2(Model):
         a_l, a_u = self.prepare(x_l), self.prepare(x_u)
         views = [a_l, a_u]
         if weights.consistency > 0:
-            views.append(self.prepare(augment(x_u, STRONG, self.flip)))
+            if self.consistency is None:
+                raise ValueError("this M2 was built without consistency training: give it a Consistency")
+            views.append(self.prepare(self.consistency.strong_view(x_u)))
         # one classifier call for every view, so that batch normalisation sees them together
         logits_l, logits_u, *strong = self.classifier(torch.cat(views)).split([len(v) for v in views])
         bound_l = self.bound(a_l, F.one_hot(y_l, self.n_classes).to(a_l.dtype), weights.kl)
@@ -74,5 +75,5 @@ class M2(Model):
             regularisers["adversarial"] = virtual_adversarial_loss(self.classifier, torch.cat([a_l, a_u]),
                                                                    self.vat_epsilon)
         if weights.consistency > 0:
-            regularisers["consistency"] = consistency_loss(logits_u, strong[0], self.consistency_threshold)
+            regularisers["consistency"] = self.consistency.loss(logits_u, strong[0], y_l)
         return semi_supervised_loss(bound_l, bound_u, classification_loss(logits_l, y_l), weights, regularisers)
