@@ -111,7 +111,7 @@ TRAINING_OPTIONS = [
     ("--consistency", "consistency", float,
      "m2 with --augment: weight of consistency training (FixMatch) relative to the classification term: "
      "q(y|x) must give a heavily distorted view of an unlabelled image the class it confidently gives the "
-     "image (0: off)."),
+     "image (0: off). Classes q(y|x) over-predicts are made harder to become targets (distribution alignment)."),
     ("--consistency-threshold", "consistency_threshold", float,
      "Confidence from which q(y|x)'s class for an unlabelled image becomes a target of --consistency."),
     ("--ema", "ema", float,
