@@ -113,7 +113,8 @@ TRAINING_OPTIONS = [
      "q(y|x) must give a heavily distorted view of an unlabelled image the class it confidently gives the "
      "image (0: off). Classes q(y|x) over-predicts are made harder to become targets (distribution alignment)."),
     ("--consistency-threshold", "consistency_threshold", float,
-     "Confidence from which q(y|x)'s class for an unlabelled image becomes a target of --consistency."),
+     "Confidence (after distribution alignment) from which q(y|x)'s class for an unlabelled image becomes a "
+     "target of --consistency."),
     ("--ema", "ema", float,
      "Keep and evaluate a moving average of the weights with this decay a step, e.g. 0.999 (0: the last "
      "weights). Smooths the noise of consistency training."),

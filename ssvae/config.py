@@ -63,7 +63,7 @@ class Config:
     vat_epsilon: float = 1.0  # L2 length of that adversarial perturbation, in the classifier's input space
     augment: str = "none"  # train on randomly shifted (and mirrored) views of image inputs
     consistency: float = 0.0  # weight of FixMatch consistency on q(y|x), x the classification weight (m2; 0: off)
-    consistency_threshold: float = 0.95  # confidence from which a weak view's class becomes the target
+    consistency_threshold: float = 0.95  # aligned confidence from which a weak view's class becomes the target
     ema: float = 0.0  # decay of a moving average of the weights, which is evaluated and kept (0: off)
     kl_warmup_epochs: int = 0
     seed: int = 0
