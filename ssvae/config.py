@@ -15,7 +15,7 @@ from typing import Any
 FORMAT_VERSION = 1
 MODEL_KINDS = ("m2", "adgm", "m1+m2", "m1", "supervised")
 LIKELIHOODS = ("auto", "bernoulli", "gaussian")
-LR_SCHEDULES = ("constant", "cosine")
+LR_SCHEDULES = ("constant", "cosine", "one-cycle")
 CLASSIFIERS = ("mlp", "conv")
 AUGMENTATIONS = ("none", "shift", "shift-flip")  # ssvae.augment's weak view; "-flip" mirrors left to right
 VAT_MODELS = ("m2", "m1+m2")  # the models whose classifier q(y|x) virtual adversarial training regularises
@@ -57,7 +57,7 @@ class Config:
     batch_size: int = 100  # unlabelled examples per step
     labelled_batch_size: int = 100  # labelled examples per step (drawn again and again from the few)
     lr: float = 1e-3
-    lr_schedule: str = "constant"  # "cosine": decays to 0 over each training stage
+    lr_schedule: str = "constant"  # "cosine": decays to 0 over each stage; "one-cycle": warms up, then decays
     alpha: float = 0.1  # classification weight is alpha * N_total / N_labelled
     vat: float = 0.0  # virtual adversarial training on q(y|x), a multiple of the classification weight (0: off)
     vat_epsilon: float = 1.0  # L2 length of that adversarial perturbation, in the classifier's input space

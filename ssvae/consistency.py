@@ -16,26 +16,22 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ssvae.augment import STRONG, augment
 from ssvae.objectives import aligned_distribution, consistency_loss
 
 
 class Consistency(nn.Module):
-    """The strong views, the alignment's running class frequencies and the per-example loss.
+    """The alignment's running class frequencies and the per-example loss. The strong views themselves are
+    drawn by the training loop (`ssvae.augment.STRONG`), from the images rather than from their weak views.
 
     ``threshold``: confidence (after alignment) from which a weak view's class becomes a target;
-    ``flip``: strong views may be mirrored left to right; ``momentum``: of the running frequencies, per step."""
+    ``momentum``: of the running frequencies, per step."""
 
-    def __init__(self, n_classes: int, threshold: float, flip: bool, momentum: float = 0.999):
+    def __init__(self, n_classes: int, threshold: float, momentum: float = 0.999):
         super().__init__()
         self.threshold = threshold
-        self.flip = flip
         self.momentum = momentum
         self.register_buffer("label_frequency", torch.full((n_classes,), 1.0 / n_classes))
         self.register_buffer("prediction_frequency", torch.full((n_classes,), 1.0 / n_classes))
-
-    def strong_view(self, x: Tensor) -> Tensor:
-        return augment(x, STRONG, self.flip)
 
     def loss(self, weak_logits: Tensor, strong_logits: Tensor, labels: Tensor) -> Tensor:
         """Per unlabelled example; ``labels`` are the step's labelled classes, which track the label frequency.

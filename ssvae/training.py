@@ -15,10 +15,11 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import Tensor
+from torch.optim.lr_scheduler import LRScheduler
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
-from ssvae.augment import WEAK, augment
+from ssvae.augment import STRONG, WEAK, augment
 from ssvae.config import Config, ConfigError
 from ssvae.errors import TrainingError
 from ssvae.data import Partition
@@ -79,27 +80,48 @@ def _batches(data: DeviceData, module: Model, config: Config, generator: torch.G
     yield from zip(labelled, unlabelled if module.uses_unlabelled else [None] * len(unlabelled))
 
 
+def steps_per_epoch(data: DeviceData, config: Config) -> int:
+    """Optimiser steps in one epoch: one per batch of the unlabelled pool (see `_batches`)."""
+    return math.ceil(len(data.x_u) / config.batch_size)
+
+
+def learning_rate_schedule(optimizer: torch.optim.Optimizer, config: Config,
+                           total_steps: int) -> LRScheduler | None:
+    """The schedule of ``config.lr_schedule`` over a stage's ``total_steps``, stepped after every step.
+    "one-cycle" (Smith 2018) warms up over the first tenth, so that a weight average (``config.ema``) does not
+    start from far-off random weights, then decays along a cosine; "cosine" only decays."""
+    if config.lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total_steps)
+    if config.lr_schedule == "one-cycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=total_steps, pct_start=0.1)
+    return None
+
+
 def _run_epoch(stage: Stage, optimizer: torch.optim.Optimizer, data: DeviceData, config: Config,
-               weights: LossWeights, generator: torch.Generator,
+               weights: LossWeights, generator: torch.Generator, schedule: LRScheduler | None = None,
                average: AveragedModel | None = None) -> tuple[dict[str, float], int]:
     """One pass; returns the mean of each loss term and how many steps had a NaN or infinite loss. Those
     steps are skipped on the device (fused Adam's ``found_inf``), so no sync is needed per step.
-    ``average``, when given, follows the weights after every step."""
+    ``schedule`` and ``average``, when given, follow every step. Consistency training's strong views are
+    drawn from the images themselves, not from their weak views (FixMatch)."""
     stage.module.train()
     sums: dict[str, Tensor] = {}
     skipped = torch.zeros((), device=data.x_l.device)
     steps = 0
     for idx_l, idx_u in _batches(data, stage.module, config, generator):
         x_l, x_u = data.x_l[idx_l], data.x_u[idx_u] if idx_u is not None else None
+        strong = {"strong_u": augment(x_u, STRONG, config.flips)} if weights.consistency > 0 else {}
         if config.augment != "none":
             x_l = augment(x_l, WEAK, config.flips)
             x_u = augment(x_u, WEAK, config.flips) if x_u is not None else None
-        terms = stage.module.loss(x_l, data.y_l[idx_l], x_u, weights)
+        terms = stage.module.loss(x_l, data.y_l[idx_l], x_u, weights, **strong)
         bad = (~torch.isfinite(terms["loss"])).float()
         optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
         optimizer.found_inf = bad  # read by the fused Adam step: a bad step changes nothing
         optimizer.step()
+        if schedule is not None:
+            schedule.step()
         if average is not None:
             average.update_parameters(stage.module)
         skipped += bad
@@ -164,8 +186,7 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
             continue
         continuing = resume is not None and stage_number == resume.stage
         optimizer = torch.optim.Adam(stage.parameters, lr=config.lr, fused=True)
-        schedule = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, stage.epochs)
-                    if config.lr_schedule == "cosine" else None)
+        schedule = learning_rate_schedule(optimizer, config, stage.epochs * steps_per_epoch(data, config))
         best_val, best_state = -math.inf, None
         first_epoch = 1
         average = weight_average(stage.module, config.ema)
@@ -184,7 +205,7 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
             start = time.perf_counter()
             kl_weight = min(1.0, epoch / config.kl_warmup_epochs) if config.kl_warmup_epochs else 1.0
             weights = LossWeights(kl_weight, class_weight, config.vat, config.consistency)
-            terms, skipped = _run_epoch(stage, optimizer, data, config, weights, generator, average)
+            terms, skipped = _run_epoch(stage, optimizer, data, config, weights, generator, schedule, average)
             if skipped:
                 raise TrainingError(
                     f"{stage.name} epoch {epoch}: the loss was NaN or infinite in {skipped} step(s); those steps "
@@ -196,8 +217,6 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
                 record["val_accuracy"] = accuracy(evaluated, data.x_val, data.y_val)
                 if last_stage and record["val_accuracy"] > best_val:
                     best_val, best_state = record["val_accuracy"], _snapshot(evaluated.state_dict())
-            if schedule is not None:
-                schedule.step()
             record["seconds"] = time.perf_counter() - start
             history.append(record)
             bar.set_postfix(loss=f"{terms['loss']:.3g}", acc=f"{record['train_accuracy']:.3f}")

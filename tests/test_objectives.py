@@ -157,7 +157,7 @@ def test_consistency_aligns_with_running_frequencies_and_only_while_training():
     # (0.9, 0.1) and the labels are balanced. Step 1: predictions' frequency (0.7, 0.3), labels' (0.5, 0.5),
     # aligned weak view 0.9/0.7 : 0.1/0.3, i.e. 27/34 = 0.794 confident of class 0, a target at threshold 0.79.
     # Step 2: frequency (0.8, 0.2), aligned 0.9/0.8 : 0.1/0.2, 9/13 = 0.692: no longer a target.
-    consistency = Consistency(2, threshold=0.79, flip=False, momentum=0.5)
+    consistency = Consistency(2, threshold=0.79, momentum=0.5)
     weak = torch.log(torch.tensor([[0.9, 0.1]]))
     strong = torch.log(torch.tensor([[0.5, 0.5]]))
     labels = torch.tensor([0, 1])
@@ -176,9 +176,11 @@ def test_consistency_aligns_with_running_frequencies_and_only_while_training():
 def test_classifier_regulariser_is_weighted_and_trains_the_classifier_only(monkeypatch, term):
     monkeypatch.setattr(m2_module, "reparameterize", lambda mu, logvar: mu)  # the terms draw noise; z does not
     model = M2(input_dim=16, n_classes=3, latent_dim=2, hidden=(5,), classifier=mlp((16, 4, 3)),
-               likelihood="bernoulli", vat_epsilon=1.0, consistency=Consistency(3, threshold=0.0, flip=True))
+               likelihood="bernoulli", vat_epsilon=1.0, consistency=Consistency(3, threshold=0.0))
     x_l, y_l, x_u = torch.rand(4, 1, 4, 4), torch.tensor([0, 1, 2, 1]), torch.rand(5, 1, 4, 4)
-    off, on = (model.loss(x_l, y_l, x_u, w) for w in (LossWeights(1.0, 2.0), LossWeights(1.0, 2.0, **{term: 3.0})))
+    strong_u = torch.rand(5, 1, 4, 4)
+    off, on = (model.loss(x_l, y_l, x_u, w, strong_u)
+               for w in (LossWeights(1.0, 2.0), LossWeights(1.0, 2.0, **{term: 3.0})))
     assert term not in off and on[term].item() > 0  # consistency threshold 0: every example is a target
     assert on["labelled_bound"].item() == pytest.approx(off["labelled_bound"].item())
     assert on["unlabelled_bound"].item() == pytest.approx(off["unlabelled_bound"].item())

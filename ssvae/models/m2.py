@@ -59,13 +59,16 @@ class M2(Model):
     def elbo(self, x: Tensor) -> Tensor:
         return self.unlabelled(self.prepare(x))
 
-    def loss(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights) -> dict[str, Tensor]:
+    def loss(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights,
+             strong_u: Tensor | None = None) -> dict[str, Tensor]:
+        """``strong_u``: a strong view of each image of ``x_u`` (`ssvae.augment.STRONG`), needed when
+        ``weights.consistency`` > 0."""
         a_l, a_u = self.prepare(x_l), self.prepare(x_u)
         views = [a_l, a_u]
         if weights.consistency > 0:
-            if self.consistency is None:
-                raise ValueError("this M2 was built without consistency training: give it a Consistency")
-            views.append(self.prepare(self.consistency.strong_view(x_u)))
+            if self.consistency is None or strong_u is None:
+                raise ValueError("consistency training needs an M2 built with a Consistency and strong views")
+            views.append(self.prepare(strong_u))
         # one classifier call for every view, so that batch normalisation sees them together
         logits_l, logits_u, *strong = self.classifier(torch.cat(views)).split([len(v) for v in views])
         bound_l = self.bound(a_l, F.one_hot(y_l, self.n_classes).to(a_l.dtype), weights.kl)
