@@ -92,7 +92,9 @@ TRAINING_OPTIONS = [
     ("--batch-size", "batch_size", int, "Unlabelled examples a step."),
     ("--labelled-batch-size", "labelled_batch_size", int, "Labelled examples a step."),
     ("--lr", "lr", float, "Adam learning rate."),
-    ("--lr-schedule", "lr_schedule", click.Choice(LR_SCHEDULES), "constant, or cosine decay to 0 over training."),
+    ("--lr-schedule", "lr_schedule", click.Choice(LR_SCHEDULES),
+     "constant; cosine: decay to 0 over training; one-cycle: warm up over the first tenth, then decay (use it "
+     "with --ema)."),
     ("--alpha", "alpha", float, "Classification weight; the loss uses alpha * N_total / N_labelled."),
     ("--vat", "vat", float,
      "Virtual adversarial training of q(y|x) (m2, m1+m2): its weight relative to the classification term "

@@ -1,15 +1,21 @@
 """Training: models learn, labels of unlabelled data never reach the loss, runs round-trip and repeat."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
 
 import ssvae
+from ssvae import training
+from ssvae.augment import Transform
 from ssvae.config import MODEL_KINDS, PRESETS, Config, ConfigError, config_for
 from ssvae.data import Dataset, Source, choose_split
 from ssvae.models import build_model
+from ssvae.models.m2 import M2
+from ssvae.objectives import LossWeights
 from ssvae.run import RunError, read_metrics
-from ssvae.training import fit, weight_average
+from ssvae.training import DeviceData, fit, learning_rate_schedule, weight_average
 
 
 @pytest.mark.parametrize("model", MODEL_KINDS)
@@ -99,6 +105,49 @@ def test_consistency_with_a_conv_classifier_learns_digits():
     semi = ssvae.evaluate(ssvae.train(consistency=1.0, **conv))["accuracy"]
     supervised = ssvae.evaluate(ssvae.train(model="supervised", **conv))["accuracy"]
     assert semi > 0.9 and semi > supervised + 0.04
+
+
+def test_strong_views_are_drawn_from_the_images_not_from_their_weak_views(monkeypatch):
+    """Every unlabelled image is the same one and the strong transform is set to the identity: the strong views
+    must then be that image exactly, while the weak views M2 gets alongside are shifted copies of it."""
+    image = torch.zeros(1, 8, 8)
+    image[0, 2:6, 3:5] = 1.0
+    data = DeviceData(x_l=image.repeat(4, 1, 1, 1), y_l=torch.tensor([0, 1, 0, 1]), x_u=image.repeat(6, 1, 1, 1),
+                      x_val=None, y_val=None)
+    config = Config(input_shape=(1, 8, 8), class_names=("a", "b"), classifier="conv", classifier_channels=(4,),
+                    hidden=(8,), latent_dim=2, augment="shift", consistency=1.0, batch_size=3)
+    model = build_model(config.replace(likelihood="bernoulli"))
+    seen = []
+    monkeypatch.setattr(training, "STRONG", Transform(shift=0.0))
+    monkeypatch.setattr(M2, "loss", lambda self, x_l, y_l, x_u, weights, strong_u=None: seen.append(
+        (x_u, strong_u)) or {"loss": model.classify(x_u).sum() * 0})
+    stage = model.stages(1, 0)[0]
+    optimizer = torch.optim.Adam(model.parameters(), fused=True)  # as `fit` makes it
+    training._run_epoch(stage, optimizer, data, config, LossWeights(1.0, 1.0, 0.0, 1.0), torch.Generator())
+    assert len(seen) == 2
+    for weak, strong in seen:
+        torch.testing.assert_close(strong, image.expand_as(strong))
+        assert (weak - strong).abs().amax((1, 2, 3)).min() > 0.1  # every weak view was moved
+
+
+@pytest.mark.parametrize("name, expected", [
+    # OneCycleLR: lr / 25 at the start, lr after the first tenth of the steps, (lr / 25) / 1e4 at the end
+    ("one-cycle", {0: 0.01 / 25, 9: 0.01, 99: 0.01 / 25 / 1e4}),
+    ("cosine", {0: 0.01, 50: 0.005, 99: 0.005 * (1 + math.cos(math.pi * 99 / 100))}),
+    ("constant", {0: 0.01, 50: 0.01, 99: 0.01}),
+])
+def test_learning_rate_schedules_step_per_optimiser_step(name, expected):
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.Adam([param], lr=0.01)
+    schedule = learning_rate_schedule(optimizer, Config(lr=0.01, lr_schedule=name), total_steps=100)
+    rates = []
+    for _ in range(100):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        if schedule is not None:
+            schedule.step()
+    for step, rate in expected.items():
+        assert rates[step] == pytest.approx(rate, rel=1e-6), step
 
 
 def test_weight_average_follows_weights_and_batch_norm_statistics():
