@@ -2,7 +2,7 @@
 
 import torch
 
-from ssvae.augment import STRONG, WEAK, Transform, affine_matrices, augment, cut_out
+from ssvae.augment import STRONG, WEAK, Transform, affine_matrices, augment, change_contrast, cut_out
 
 
 def _dot(n: int, size: int = 16) -> torch.Tensor:
@@ -65,3 +65,17 @@ def test_strong_view_keeps_shape_dtype_and_range():
     assert views.shape == x.shape and views.dtype == x.dtype
     assert float(views.min()) >= 0.0 and float(views.max()) <= 1.0
     assert float((views - x).abs().mean()) > 0.1
+
+
+def test_contrast_scales_each_image_within_its_own_range():
+    # one image, pixels 0, 0.2, 0.4, 0.8, in 2000 copies: each copy is scaled by its own factor in [0.5, 1.5]
+    # and clipped to [0, 0.8], so pixel 0.4 becomes min(2 * pixel 0.2's value, 0.8), and 0.8 never grows
+    torch.manual_seed(0)
+    x = torch.tensor([0.0, 0.2, 0.4, 0.8]).view(1, 1, 2, 2).repeat(2000, 1, 1, 1)
+    out = change_contrast(x, 0.5).flatten(1)
+    factor = out[:, 1] / 0.2
+    assert float(factor.min()) >= 0.5 and float(factor.max()) <= 1.5
+    assert float(factor.min()) < 0.55 and float(factor.max()) > 1.45  # the whole range is drawn
+    torch.testing.assert_close(out[:, 0], torch.zeros(2000))
+    torch.testing.assert_close(out[:, 2], torch.clamp(0.4 * factor, max=0.8))
+    torch.testing.assert_close(out[:, 3], torch.clamp(0.8 * factor, max=0.8))
