@@ -1,6 +1,8 @@
 """Every command once, through click, as a user types it."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 
@@ -65,6 +67,12 @@ def test_help_explains_every_command(runner):
     for command in ("train", "evaluate"):
         result = runner.invoke(main, [command, "--help"])
         assert result.exit_code == 0 and "Example:" in result.output
+
+
+def test_python_dash_m_ssvae_runs_the_command_line():
+    result = subprocess.run([sys.executable, "-m", "ssvae", "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: ssvae [OPTIONS] COMMAND") and "train" in result.stdout
 
 
 def test_force_with_bad_data_keeps_the_finished_run(runner, tmp_path):
