@@ -23,6 +23,19 @@ WEB_DEMO = ROOT / "tools" / "web-demo"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
+@pytest.mark.parametrize("model_dir", sorted((ROOT / "models").iterdir()), ids=lambda path: path.name)
+@pytest.mark.parametrize("precision", ["float32", "int8"])
+def test_every_shipped_model_loads_and_matches_its_card(model_dir, precision):
+    info = json.loads((model_dir / "model.json").read_text())
+    model = runtime.load(model_dir, precision=precision)
+    x = np.random.default_rng(0).random((3, *info["input_shape"]), dtype=np.float32)
+    probabilities = model.classify(x)
+    assert probabilities.shape == (3, len(info["class_names"]))
+    np.testing.assert_allclose(probabilities.sum(1), 1.0, atol=1e-5)
+    card = (model_dir / "model_card.md").read_text()
+    assert f"| float32 | classifier.onnx | {100 * info['test_accuracy']:.2f} % |" in card
+
+
 @pytest.fixture(scope="module")
 def images(tmp_path_factory) -> tuple[Path, list[str]]:
     """1,000 digits as uint8 images in an .npy, and the classes `ssvae predict` gives them."""
