@@ -71,7 +71,9 @@ def main() -> None:
     parser.add_argument("--labels", type=int, nargs="+", default=[100])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--models", nargs="+", default=["supervised", "m2"])
-    parser.add_argument("--baselines", nargs="*", default=["logistic-regression", "label-spreading"])
+    parser.add_argument("--baselines", nargs="*", default=["logistic-regression", "label-spreading"],
+                        help="scikit-learn baselines to run on the same labels (default: both); "
+                             "the flag alone, with no names, runs none")
     parser.add_argument("--epochs", type=int, help="override the preset's epochs (a reduced protocol)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="override any Config field of the ssvae models, e.g. --set latent_dim=50 (JSON value)")
