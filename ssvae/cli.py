@@ -15,7 +15,7 @@ import click
 import numpy as np
 
 from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, PRESETS, Config,
-                          ConfigError, config_for)
+                          TRAINING_PRECISIONS, ConfigError, config_for)
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
 from ssvae.runtime import PRECISIONS, ModelError
@@ -126,6 +126,12 @@ TRAINING_OPTIONS = [
     ("--seed", "seed", int, "Seed of the label choice, initialisation and batches."),
     ("--checkpoint-every", "checkpoint_every", int, "Epochs between checkpoints that --resume continues from."),
     ("--device", "device", click.Choice(["auto", "cpu", "cuda"]), "auto: a CUDA GPU when there is one."),
+    ("--precision", "precision", click.Choice(TRAINING_PRECISIONS),
+     "bfloat16: matmuls and convolutions in bfloat16 under autocast (weights, losses and Adam stay float32); "
+     "faster where the hardware has bfloat16 units. BENCHMARKS.md has its speed and accuracy."),
+    ("--compile/--no-compile", "compile", bool,
+     "Compile the loss with torch.compile (a slow first step, then fewer kernel launches); falls back, with a "
+     "warning, where no compiler works."),
 ]
 
 
@@ -134,6 +140,8 @@ def training_options(command):
     for flag, field, kind, text in reversed(TRAINING_OPTIONS):
         typed = {"callback": kind} if callable(kind) and not isinstance(kind, (type, click.ParamType)) else {
             "type": kind}
+        if kind is bool:
+            typed = {}  # an on/off flag pair, e.g. --compile/--no-compile
         command = click.option(flag, field, default=None, help=f"{text}  [default: {_shown_default(field)}]",
                                **typed)(command)
     return command

@@ -20,6 +20,7 @@ CLASSIFIERS = ("mlp", "conv")
 AUGMENTATIONS = ("none", "shift", "shift-flip")  # ssvae.augment's weak view; "-flip" mirrors left to right
 VAT_MODELS = ("m2", "m1+m2")  # the models whose classifier q(y|x) virtual adversarial training regularises
 CONV_MODELS = ("m2", "supervised")  # the models whose q(y|x) sees the images themselves
+TRAINING_PRECISIONS = ("float32", "bfloat16")  # bfloat16: matmuls and convolutions under autocast
 
 
 class ConfigError(ValueError):
@@ -68,6 +69,8 @@ class Config:
     kl_warmup_epochs: int = 0
     seed: int = 0
     device: str = "auto"
+    precision: str = "float32"  # "bfloat16": autocast matmuls and convolutions (sums and losses stay float32)
+    compile: bool = False  # torch.compile the loss; falls back to eager, with a warning, where it cannot
     checkpoint_every: int = 1  # epochs between checkpoints that `ssvae train --resume` continues from
     version: int = FORMAT_VERSION
 
@@ -86,6 +89,8 @@ class Config:
             raise ConfigError(f"lr_schedule {self.lr_schedule!r} is not one of {', '.join(LR_SCHEDULES)}")
         if self.classifier not in CLASSIFIERS:
             raise ConfigError(f"classifier {self.classifier!r} is not one of {', '.join(CLASSIFIERS)}")
+        if self.precision not in TRAINING_PRECISIONS:
+            raise ConfigError(f"precision {self.precision!r} is not one of {', '.join(TRAINING_PRECISIONS)}")
         if self.augment not in AUGMENTATIONS:
             raise ConfigError(f"augment {self.augment!r} is not one of {', '.join(AUGMENTATIONS)}")
         if self.m1_features not in ("sample", "mean"):
@@ -187,4 +192,4 @@ def config_for(dataset: str = "digits", data: str | None = None, **changes: Any)
 
 
 __all__ = ["Config", "ConfigError", "MODEL_KINDS", "LIKELIHOODS", "CLASSIFIERS", "AUGMENTATIONS", "FORMAT_VERSION",
-           "PRESETS", "config_for"]
+           "TRAINING_PRECISIONS", "PRESETS", "config_for"]

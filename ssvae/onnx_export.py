@@ -320,12 +320,12 @@ def train_command(config: Config) -> str:
     for name in ("labels", "val_labels", "model", "epochs", "m1_epochs", "batch_size", "labelled_batch_size", "lr",
                  "lr_schedule", "alpha", "vat", "vat_epsilon", "latent_dim", "hidden", "classifier",
                  "classifier_hidden", "classifier_channels", "augment", "consistency", "consistency_threshold",
-                 "ema", "kl_warmup_epochs", "seed"):
+                 "ema", "kl_warmup_epochs", "precision", "compile", "seed"):
         value = getattr(config, name)
         if value != getattr(preset, name) or name in ("labels", "model", "seed"):
             text = "all" if value is None else ",".join(map(str, value)) if isinstance(value, tuple) else value
             flag = "--kl-warmup" if name == "kl_warmup_epochs" else "--" + name.replace("_", "-")
-            words.append(f"{flag} {text}")
+            words.append(flag if isinstance(value, bool) else f"{flag} {text}")
     return " ".join(words)
 
 

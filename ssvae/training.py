@@ -9,8 +9,9 @@ from __future__ import annotations
 import copy
 import math
 import time
+import warnings
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -27,6 +28,7 @@ from ssvae.models import Model, Stage
 from ssvae.objectives import LossWeights
 
 EpochRecord = dict[str, float | int | str | None]
+LossFunction = Callable[..., dict[str, Tensor]]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -97,13 +99,44 @@ def learning_rate_schedule(optimizer: torch.optim.Optimizer, config: Config,
     return None
 
 
+class CompiledLoss:
+    """``module.loss`` through torch.compile. Where the compiler cannot work (no C++ compiler, no Triton, an
+    unsupported platform) the first call fails; training then warns once and goes on with the eager loss."""
+
+    def __init__(self, module: Model):
+        self.eager: LossFunction = module.loss
+        self.function: LossFunction = torch.compile(module.loss)
+        self.tried = False
+
+    def __call__(self, *args: Any, **kwargs: Any) -> dict[str, Tensor]:
+        if self.tried:
+            return self.function(*args, **kwargs)
+        self.tried = True
+        try:
+            return self.function(*args, **kwargs)
+        except Exception as error:  # the compiler's failures have no common type
+            warnings.warn(f"torch.compile is unavailable here ({type(error).__name__}: {str(error)[:200]}); "
+                          f"training goes on without it", RuntimeWarning, stacklevel=2)
+            self.function = self.eager
+            return self.eager(*args, **kwargs)
+
+
+def stage_loss(module: Model, config: Config) -> LossFunction:
+    """The loss a stage trains: ``module.loss``, compiled when ``config.compile`` asks."""
+    return CompiledLoss(module) if config.compile else module.loss
+
+
 def _run_epoch(stage: Stage, optimizer: torch.optim.Optimizer, data: DeviceData, config: Config,
                weights: LossWeights, generator: torch.Generator, schedule: LRScheduler | None = None,
-               average: AveragedModel | None = None) -> tuple[dict[str, float], int]:
+               average: AveragedModel | None = None, loss: LossFunction | None = None) -> tuple[dict[str, float], int]:
     """One pass; returns the mean of each loss term and how many steps had a NaN or infinite loss. Those
     steps are skipped on the device (fused Adam's ``found_inf``), so no sync is needed per step.
-    ``schedule`` and ``average``, when given, follow every step. Consistency training's strong views are
-    drawn from the images themselves, not from their weak views (FixMatch)."""
+    ``schedule`` and ``average``, when given, follow every step; ``loss`` (default: the module's own) is what
+    `fit` builds with `stage_loss`. Under ``config.precision`` bfloat16 the loss runs under autocast: matmuls
+    and convolutions in bfloat16, the weights, their gradients and Adam in float32. Consistency training's
+    strong views are drawn from the images themselves, not from their weak views (FixMatch)."""
+    loss = loss or stage.module.loss
+    autocast = torch.autocast(data.x_l.device.type, torch.bfloat16, enabled=config.precision == "bfloat16")
     stage.module.train()
     sums: dict[str, Tensor] = {}
     skipped = torch.zeros((), device=data.x_l.device)
@@ -114,7 +147,8 @@ def _run_epoch(stage: Stage, optimizer: torch.optim.Optimizer, data: DeviceData,
         if config.augment != "none":
             x_l = augment(x_l, WEAK, config.flips)
             x_u = augment(x_u, WEAK, config.flips) if x_u is not None else None
-        terms = stage.module.loss(x_l, data.y_l[idx_l], x_u, weights, **strong)
+        with autocast:
+            terms = loss(x_l, data.y_l[idx_l], x_u, weights, **strong)
         bad = (~torch.isfinite(terms["loss"])).float()
         optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
@@ -190,6 +224,7 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
         best_val, best_state = -math.inf, None
         first_epoch = 1
         average = weight_average(stage.module, config.ema)
+        loss = stage_loss(stage.module, config)
         evaluated = average.module if average is not None else stage.module
         if continuing:
             optimizer.load_state_dict(resume.optimizer)
@@ -205,7 +240,7 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
             start = time.perf_counter()
             kl_weight = min(1.0, epoch / config.kl_warmup_epochs) if config.kl_warmup_epochs else 1.0
             weights = LossWeights(kl_weight, class_weight, config.vat, config.consistency)
-            terms, skipped = _run_epoch(stage, optimizer, data, config, weights, generator, schedule, average)
+            terms, skipped = _run_epoch(stage, optimizer, data, config, weights, generator, schedule, average, loss)
             if skipped:
                 raise TrainingError(
                     f"{stage.name} epoch {epoch}: the loss was NaN or infinite in {skipped} step(s); those steps "

@@ -277,3 +277,5 @@ def test_model_card_command_repeats_the_settings_off_the_preset():
     assert onnx_export.train_command(config_for("fashion-mnist", vat=1.0, vat_epsilon=2.0, hidden=(300, 200))) == (
         "ssvae train --dataset fashion-mnist --labels 100 --model m2 --vat 1.0 --vat-epsilon 2.0 --hidden 300,200 "
         "--seed 0")
+    assert onnx_export.train_command(config_for("digits", precision="bfloat16", compile=True)) == (
+        "ssvae train --dataset digits --labels 100 --model m2 --precision bfloat16 --compile --seed 0")

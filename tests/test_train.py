@@ -1,6 +1,7 @@
 """Training: models learn, labels of unlabelled data never reach the loss, runs round-trip and repeat."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -262,3 +263,68 @@ def test_classify_takes_raw_images_with_or_without_channel_axis(tiny_config):
     np.testing.assert_allclose(probabilities.sum(1), 1.0, rtol=1e-5)
     with pytest.raises(DataError, match=r"shape \(7, 7\) per example do not fit the model's \(1, 8, 8\)"):
         run.classify(np.zeros((2, 7, 7), np.uint8))
+
+
+def _digits_m2(config: Config):
+    """A tiny M2 on digits and one step's worth of its data: (model, x_l, y_l, x_u)."""
+    source = ssvae.data.load_source("digits")
+    config = config.replace(input_shape=(1, 8, 8), class_names=source.train.class_names, likelihood="bernoulli")
+    torch.manual_seed(0)
+    model = build_model(config)
+    x = torch.as_tensor(source.train.x[:96])
+    return model, x[:32], torch.as_tensor(source.train.y[:32]), x[32:]
+
+
+def test_bfloat16_autocast_runs_the_networks_in_bfloat16_and_the_bound_in_float32(tiny_config):
+    """Under ``precision`` bfloat16 a linear layer's output is bfloat16, while every loss term stays float32
+    and within bfloat16's rounding of the float32 terms computed from the same noise."""
+    model, x_l, y_l, x_u = _digits_m2(tiny_config.replace(precision="bfloat16"))
+    seen = []
+    model.decoder.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    weights = LossWeights(1.0, 10.0)
+    torch.manual_seed(1)
+    reference = model.loss(x_l, y_l, x_u, weights)
+    torch.manual_seed(1)
+    with torch.autocast("cpu", torch.bfloat16):
+        terms = model.loss(x_l, y_l, x_u, weights)
+    assert seen == [torch.float32, torch.float32, torch.bfloat16, torch.bfloat16]
+    for name, value in terms.items():
+        assert value.dtype == torch.float32, name
+        torch.testing.assert_close(value, reference[name], rtol=2e-2, atol=2e-2, msg=name)
+
+
+def test_bfloat16_training_learns_as_float32_does():
+    """Digits, 100 labels: M2 trained under bfloat16 autocast reaches float32's accuracy within 3 points."""
+    runs = {p: ssvae.evaluate(ssvae.train(epochs=10, progress=False, precision=p))["accuracy"]
+            for p in ("float32", "bfloat16")}
+    assert runs["bfloat16"] > 0.85 and abs(runs["bfloat16"] - runs["float32"]) < 0.03, runs
+
+
+def test_compiled_loss_matches_the_eager_loss(tiny_config):
+    """torch.compile changes how the loss runs, not what it computes (inductor told to draw eager's noise)."""
+    model, x_l, y_l, x_u = _digits_m2(tiny_config)
+    torch.manual_seed(1)
+    eager = model.loss(x_l, y_l, x_u, LossWeights(1.0, 10.0))
+    torch.manual_seed(1)
+    with warnings.catch_warnings(), torch._inductor.config.patch(fallback_random=True):
+        warnings.simplefilter("error", RuntimeWarning)  # a fallback to eager would make this test pointless
+        compiled = training.stage_loss(model, tiny_config.replace(compile=True))(x_l, y_l, x_u, LossWeights(1.0, 10.0))
+    for name, value in eager.items():
+        torch.testing.assert_close(compiled[name], value, rtol=1e-4, atol=1e-4, msg=name)
+
+
+def test_training_goes_on_without_compile_where_the_compiler_fails(tiny_config, monkeypatch):
+    """A compiler that fails on its first call costs a warning, not the run: the weights are those of an
+    eager run with the same seed, exactly."""
+    eager = ssvae.train(tiny_config, progress=False)
+
+    def broken_compile(function):
+        def fail(*args, **kwargs):
+            raise RuntimeError("no C++ compiler found")
+        return fail
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    with pytest.warns(RuntimeWarning, match="torch.compile is unavailable here .*no C\\+\\+ compiler found"):
+        compiled = ssvae.train(tiny_config, progress=False, compile=True)
+    for (name, a), b in zip(_weights(eager).items(), _weights(compiled).values()):
+        torch.testing.assert_close(b, a, rtol=0, atol=0, msg=name)
