@@ -36,7 +36,7 @@ class Consistency(nn.Module):
     def loss(self, weak_logits: Tensor, strong_logits: Tensor, labels: Tensor) -> Tensor:
         """Per unlabelled example; ``labels`` are the step's labelled classes, which track the label frequency.
         In training mode the running frequencies move towards this step's before the targets are chosen."""
-        probs = torch.softmax(weak_logits.detach().float(), dim=-1)  # float32 like the running means
+        probs = torch.softmax(weak_logits.detach().to(self.label_frequency.dtype), dim=-1)  # like the running means
         if self.training:
             seen = F.one_hot(labels, len(self.label_frequency)).to(probs.dtype).mean(0)
             self.label_frequency.lerp_(seen, 1.0 - self.momentum)

@@ -17,8 +17,8 @@ the data manifold the unlabelled examples trace:
   (`ssvae.consistency` keeps the views and the distribution alignment that chooses the confident ones).
 
 Every function computes in float32: under bfloat16 autocast (``--precision bfloat16``) the networks' outputs
-arrive in bfloat16 and are cast up first (``.float()``, free for float32 inputs), so sums over hundreds of
-pixels and the log-probabilities keep float32's precision.
+arrive in bfloat16 and are cast up first (`widen`: a no-op for float32 and float64 inputs), so sums over
+hundreds of pixels and the log-probabilities keep at least float32's precision.
 """
 
 from __future__ import annotations
@@ -43,9 +43,14 @@ class LossWeights:
     consistency: float = 0.0  # consistency term, as a multiple of the classification weight (0: off)
 
 
+def widen(t: Tensor) -> Tensor:
+    """``t`` in float32 if it is in a narrower float type (bfloat16 under autocast), else unchanged."""
+    return t.to(torch.promote_types(t.dtype, torch.float32))
+
+
 def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
     """KL(N(mu, diag(exp(logvar))) || N(0, I)), analytic, summed over the last axis."""
-    mu, logvar = mu.float(), logvar.float()
+    mu, logvar = widen(mu), widen(logvar)
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
 
 
@@ -62,7 +67,7 @@ def split_gaussian(params: Tensor) -> tuple[Tensor, Tensor]:
 
 def gaussian_log_density(x: Tensor, mean: Tensor, logvar: Tensor) -> Tensor:
     """log N(x; mean, diag(exp(logvar))), summed over the last axis."""
-    x, mean, logvar = x.float(), mean.float(), logvar.float()
+    x, mean, logvar = widen(x), widen(mean), widen(logvar)
     return -0.5 * (LOG_2PI + logvar + (x - mean).pow(2) / logvar.exp()).sum(-1)
 
 
@@ -73,8 +78,8 @@ def likelihood_size(input_dim: int, likelihood: str) -> int:
 
 def log_likelihood(x: Tensor, params: Tensor, likelihood: str) -> Tensor:
     """log p(x | params), summed over the last axis; ``params`` are logits (bernoulli) or mean ‖ logvar."""
-    params = params.float()
-    x = x.float().expand(params.shape[:-1] + x.shape[-1:])
+    params = widen(params)
+    x = widen(x).expand(params.shape[:-1] + x.shape[-1:])
     if likelihood == "bernoulli":
         return -F.binary_cross_entropy_with_logits(params, x, reduction="none").sum(-1)
     return gaussian_log_density(x, *split_gaussian(params))
@@ -92,13 +97,13 @@ def labelled_bound(log_px: Tensor, kl: Tensor, n_classes: int, kl_weight: float 
 
 def unlabelled_bound(bound_per_class: Tensor, logits: Tensor) -> Tensor:
     """U(x) = sum_y q(y|x) L(x, y) + H(q(y|x)), exactly over all classes; both inputs are (B, K)."""
-    log_q = F.log_softmax(logits.float(), dim=-1)
+    log_q = F.log_softmax(widen(logits), dim=-1)
     return (log_q.exp() * (bound_per_class - log_q)).sum(-1)
 
 
 def classification_loss(logits: Tensor, y: Tensor) -> Tensor:
     """-log q(y|x) per example."""
-    return F.cross_entropy(logits.float(), y, reduction="none")
+    return F.cross_entropy(widen(logits), y, reduction="none")
 
 
 def _unit(d: Tensor) -> Tensor:
@@ -112,12 +117,12 @@ def virtual_adversarial_loss(classify: Callable[[Tensor], Tensor], a: Tensor, ep
     most, found by one power-iteration step from a random direction of length ``xi``. The clean prediction is
     the fixed target: gradients reach the classifier through the perturbed one only."""
     with torch.no_grad():
-        target = F.log_softmax(classify(a).float(), dim=-1)
+        target = F.log_softmax(widen(classify(a)), dim=-1)
     d = (xi * _unit(torch.randn_like(a))).requires_grad_(True)
-    divergence = F.kl_div(F.log_softmax(classify(a + d).float(), dim=-1), target, log_target=True, reduction="sum")
+    divergence = F.kl_div(F.log_softmax(widen(classify(a + d)), dim=-1), target, log_target=True, reduction="sum")
     (grad,) = torch.autograd.grad(divergence, d)
     r = epsilon * _unit(grad)
-    return F.kl_div(F.log_softmax(classify(a + r).float(), dim=-1), target, log_target=True, reduction="none").sum(-1)
+    return F.kl_div(F.log_softmax(widen(classify(a + r)), dim=-1), target, log_target=True, reduction="none").sum(-1)
 
 
 def aligned_distribution(probs: Tensor, target: Tensor, predicted: Tensor) -> Tensor:
@@ -131,8 +136,9 @@ def consistency_loss(weak_probs: Tensor, strong_logits: Tensor, threshold: float
     """Per example: -log q(y_hat | strong view) where the weak view's largest probability reaches
     ``threshold``, else 0; y_hat is the weak view's most probable class, a fixed target (no gradient)."""
     confidence, pseudo_label = weak_probs.detach().max(-1)
-    mask = (confidence >= threshold).float()
-    return mask * F.cross_entropy(strong_logits.float(), pseudo_label, reduction="none")
+    strong_logits = widen(strong_logits)
+    mask = (confidence >= threshold).to(strong_logits.dtype)
+    return mask * F.cross_entropy(strong_logits, pseudo_label, reduction="none")
 
 
 def semi_supervised_loss(bound_labelled: Tensor, bound_unlabelled: Tensor, class_loss: Tensor,

@@ -24,6 +24,12 @@ def float64():
     torch.set_default_dtype(previous)
 
 
+@pytest.mark.parametrize("dtype, widened", [(torch.bfloat16, torch.float32), (torch.float16, torch.float32),
+                                             (torch.float32, torch.float32), (torch.float64, torch.float64)])
+def test_widen_casts_narrow_floats_up_and_never_down(dtype, widened):
+    assert objectives.widen(torch.ones(2, dtype=dtype)).dtype == widened
+
+
 def test_kl_by_hand():
     # KL(N(1, 1) || N(0, 1)) = 0.5 * mu^2 = 0.5; KL(N(0, e^2) || N(0, 1)) = 0.5 * (e^2 - 1 - 2)
     assert gaussian_kl(torch.tensor([[1.0]]), torch.tensor([[0.0]])).item() == pytest.approx(0.5)
