@@ -4,8 +4,10 @@ model and objective run in the same script, and against the FLOP floor of the de
     python -m tools.bench_train --data-dir ../shared/datasets/fashion-mnist
     python -m tools.bench_train --data-dir DIR --pool 60000        # a whole epoch (slow on a CPU)
 
-Both implementations make one pass over an unlabelled pool of ``--pool`` examples (100 a step, 100
-labelled examples a step drawn from the 100 labels); seconds an epoch are scaled to the 60,000 images.
+Every implementation makes ``--repeats`` passes over an unlabelled pool of ``--pool`` examples (100 a step,
+100 labelled examples a step drawn from the 100 labels), in rounds that run each implementation once, so
+that a slow spell of a shared machine falls on all of them; the median pass, scaled to the 60,000 images,
+is the figure.
 
 - ssvae: `ssvae.training` as `ssvae train` runs it: data on the device, the encoder's x-part computed once
   per example and broadcast over the K classes, every class decoded in one batched call, loss terms summed on
@@ -33,8 +35,10 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import statistics
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -100,8 +104,18 @@ class NaiveM2(nn.Module):
         return -labelled.mean() - unlabelled.mean() + alpha_weight * ce
 
 
-def time_naive(partition: Partition, config, device: torch.device, warmup_steps: int = 3) -> float:
-    """Seconds of one pass of the straightforward M2 over the pool, after ``warmup_steps`` untimed steps."""
+def timed(run_pass: Callable[[], None], device: torch.device) -> Callable[[], float]:
+    """``run_pass`` as a function that returns the seconds it took, waiting for the device to finish."""
+    def seconds() -> float:
+        start = time.perf_counter()
+        run_pass()
+        sync(device)
+        return time.perf_counter() - start
+    return seconds
+
+
+def naive_pass(partition: Partition, config, device: torch.device, warmup_steps: int = 3) -> Callable[[], float]:
+    """A timed pass of the straightforward M2 over the pool, after ``warmup_steps`` untimed steps."""
     d, k = math.prod(config.input_shape), config.n_classes
     model = NaiveM2(d, k, config.latent_dim, config.hidden[0], config.classifier_hidden[0]).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -123,15 +137,11 @@ def time_naive(partition: Partition, config, device: torch.device, warmup_steps:
 
     for (x_u,) in itertools.islice(pool, warmup_steps):
         step(x_u)
-    start = time.perf_counter()
-    for (x_u,) in pool:
-        step(x_u)
-    sync(device)
-    return time.perf_counter() - start
+    return timed(lambda: [step(x_u) for (x_u,) in pool], device)
 
 
-def time_ssvae(partition: Partition, config, device: torch.device, warmup_steps: int = 3) -> float:
-    """Seconds of one pass of `ssvae.training` over the pool, after ``warmup_steps`` untimed steps."""
+def ssvae_pass(partition: Partition, config, device: torch.device, warmup_steps: int = 3) -> Callable[[], float]:
+    """A timed pass of `ssvae.training` over the pool, after ``warmup_steps`` untimed steps."""
     torch.manual_seed(0)
     model = build_model(config).to(device)
     data = DeviceData.from_partition(partition, device)
@@ -143,17 +153,24 @@ def time_ssvae(partition: Partition, config, device: torch.device, warmup_steps:
     loss = stage_loss(stage.module, config)
     warmup = DeviceData(data.x_l, data.y_l, data.x_u[: warmup_steps * config.batch_size], None, None)
     _run_epoch(stage, optimizer, warmup, config, weights, generator, loss=loss)
-    sync(device)
-    start = time.perf_counter()
-    _run_epoch(stage, optimizer, data, config, weights, generator, loss=loss)
-    sync(device)
-    return time.perf_counter() - start
+    return timed(lambda: _run_epoch(stage, optimizer, data, config, weights, generator, loss=loss), device)
+
+
+def median_seconds(passes: dict[str, Callable[[], float]], repeats: int) -> dict[str, float]:
+    """Median seconds of each pass over ``repeats`` rounds; each round runs every pass once, so that a
+    slow spell of a shared machine falls on all implementations alike."""
+    times: dict[str, list[float]] = {name: [] for name in passes}
+    for _ in range(repeats):
+        for name, run_pass in passes.items():
+            times[name].append(run_pass())
+    return {name: statistics.median(seconds) for name, seconds in times.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir")
     parser.add_argument("--pool", type=int, default=10_000, help="unlabelled examples a timed pass covers")
+    parser.add_argument("--repeats", type=int, default=3, help="timed passes of each implementation (median)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--benchmarks", default="BENCHMARKS.md")
     args = parser.parse_args()
@@ -172,13 +189,15 @@ def main() -> None:
     variants = {"ssvae M2": {}, "ssvae M2, --precision bfloat16": {"precision": "bfloat16"},
                 "ssvae M2, --compile": {"compile": True},
                 "ssvae M2, --precision bfloat16 --compile": {"precision": "bfloat16", "compile": True}}
-    seconds = {name: time_ssvae(partition, config.replace(**changes), device) for name, changes in variants.items()}
-    naive = time_naive(partition, config, device)
+    naive_name = "straightforward M2 (per-class loop, DataLoader)"
+    passes = {name: ssvae_pass(partition, config.replace(**changes), device) for name, changes in variants.items()}
+    passes[naive_name] = naive_pass(partition, config, device)
+    seconds = median_seconds(passes, args.repeats)
+    naive = seconds[naive_name]
     flops = steps * step_flops(math.prod(config.input_shape), config.hidden[0], config.classifier_hidden[0],
                                config.latent_dim, config.n_classes, config.labelled_batch_size, config.batch_size)
     peak = {"float32": matmul_rate(device), "bfloat16": matmul_rate(device, torch.bfloat16)}
-    rows = [(name, secs, peak[variants[name].get("precision", "float32")]) for name, secs in seconds.items()]
-    rows.append(("straightforward M2 (per-class loop, DataLoader)", naive, peak["float32"]))
+    rows = [(name, secs, peak[variants.get(name, {}).get("precision", "float32")]) for name, secs in seconds.items()]
     table = ["| implementation | s an epoch (60,000 images) | examples/s | useful GFLOP/s | share of matmul rate "
              "| speed-up over straightforward |", "|---|---|---|---|---|---|"]
     for name, secs, rate in rows:
@@ -187,7 +206,8 @@ def main() -> None:
     for precision, rate in peak.items():
         table.append(f"| device matmul rate (2048², {precision}) | | | {rate / 1e9:.0f} | 100 % | |")
     title = (f"Training speed, Fashion-MNIST M2 (latent {config.latent_dim}, hidden {config.hidden[0]}), "
-             f"pass over {len(pool):,} unlabelled examples scaled to 60,000, {device_name()}")
+             f"median of {args.repeats} passes over {len(pool):,} unlabelled examples scaled to 60,000, "
+             f"{device_name()}")
     publish(Path(args.benchmarks), title, table)
 
 
