@@ -18,12 +18,18 @@ is the figure.
   [x, onehot(y)] and called once per class in a Python loop, `.item()` every step, plain Adam, float32.
 
 FLOPs of one step (multiply-adds x 2; one hidden layer of H units, input D, latent Z, classifier hidden C,
-K classes, B_l labelled and B_u unlabelled examples), forward then backward as twice the forward:
+K classes, B_l labelled and B_u unlabelled examples):
 
     classifier  (B_l + B_u) (D C + C K)
     encoder     (B_l + B_u) D H + (B_l + B_u K) 2 Z H          (x-part once, class part a bias per class)
     decoder     (B_l + B_u K) (Z H + H D')                      (D' = D for Bernoulli logits)
-    step        3 x 2 x (classifier + encoder + decoder)
+    classes     2 (B_l + K) K H                                 (one-hot rows times the class weights)
+    forward     2 x (classifier + encoder + decoder + classes)
+    step        3 x forward - 2 x ((B_l + B_u) D (C + H) + classes)
+
+The backward pass costs twice the forward (a gradient for each layer's input and one for its weights) but
+for the layers fed by data or one-hot rows, whose inputs need no gradient. tests/test_bench.py checks the
+formula against torch's own FLOP counter.
 
 The baseline does more arithmetic (its encoder's first layer runs K times); the table counts both against
 ssvae's formula, the useful work. The device's matmul rate is measured here with a 2048 x 2048 product, in
@@ -54,10 +60,13 @@ from tools.benchlog import publish, device_name
 
 
 def step_flops(d: int, h: int, c: int, z: int, k: int, b_l: int, b_u: int) -> float:
+    """FLOPs of one training step of M2 (forward and backward), as the module docstring derives them."""
     classifier = (b_l + b_u) * (d * c + c * k)
     encoder = (b_l + b_u) * d * h + (b_l + b_u * k) * 2 * z * h
     decoder = (b_l + b_u * k) * (z * h + h * d)
-    return 3 * 2 * (classifier + encoder + decoder)
+    classes = 2 * (b_l + k) * k * h
+    no_input_gradient = (b_l + b_u) * d * (c + h) + classes
+    return 3 * 2 * (classifier + encoder + decoder + classes) - 2 * no_input_gradient
 
 
 def matmul_rate(device: torch.device, dtype: torch.dtype = torch.float32, n: int = 2048, repeats: int = 10) -> float:
