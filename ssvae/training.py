@@ -7,6 +7,7 @@ the device and read once an epoch. Knows nothing of files: each epoch's record g
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import time
 import warnings
@@ -108,17 +109,21 @@ class CompiledLoss:
         self.function: LossFunction = torch.compile(module.loss)
         self.tried = False
 
-    def __call__(self, *args: Any, **kwargs: Any) -> dict[str, Tensor]:
+    def __call__(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights,
+                 **kwargs: Any) -> dict[str, Tensor]:
+        # the KL weight changes every epoch of KL warm-up: as a tensor it is an input of the compiled graph,
+        # where as a float it would be a constant in it, and each new value would compile the loss again
+        weights = dataclasses.replace(weights, kl=torch.tensor(weights.kl, device=x_l.device))
         if self.tried:
-            return self.function(*args, **kwargs)
+            return self.function(x_l, y_l, x_u, weights, **kwargs)
         self.tried = True
         try:
-            return self.function(*args, **kwargs)
+            return self.function(x_l, y_l, x_u, weights, **kwargs)
         except Exception as error:  # the compiler's failures have no common type
             warnings.warn(f"torch.compile is unavailable here ({type(error).__name__}: {str(error)[:200]}); "
                           f"training goes on without it", RuntimeWarning, stacklevel=2)
             self.function = self.eager
-            return self.eager(*args, **kwargs)
+            return self.eager(x_l, y_l, x_u, weights, **kwargs)
 
 
 def stage_loss(module: Model, config: Config) -> LossFunction:

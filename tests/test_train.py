@@ -1,11 +1,13 @@
 """Training: models learn, labels of unlabelled data never reach the loss, runs round-trip and repeat."""
 
+import functools
 import math
 import warnings
 
 import numpy as np
 import pytest
 import torch
+from torch._dynamo.testing import CompileCounter
 
 import ssvae
 from ssvae import training
@@ -311,6 +313,18 @@ def test_compiled_loss_matches_the_eager_loss(tiny_config):
         compiled = training.stage_loss(model, tiny_config.replace(compile=True))(x_l, y_l, x_u, LossWeights(1.0, 10.0))
     for name, value in eager.items():
         torch.testing.assert_close(compiled[name], value, rtol=1e-4, atol=1e-4, msg=name)
+
+
+def test_kl_warm_up_does_not_compile_the_loss_again(tiny_config, monkeypatch):
+    """A new KL weight each warm-up epoch reuses the compiled loss; dynamo's eager backend counts the graphs."""
+    counter = CompileCounter()
+    monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend=counter))
+    model, x_l, y_l, x_u = _digits_m2(tiny_config)
+    loss = training.stage_loss(model, tiny_config.replace(compile=True))
+    torch._dynamo.reset()
+    for kl in (0.25, 0.5, 1.0):
+        loss(x_l, y_l, x_u, LossWeights(kl, 10.0))
+    assert counter.frame_count == 1
 
 
 def test_training_goes_on_without_compile_where_the_compiler_fails(tiny_config, monkeypatch):
