@@ -41,6 +41,13 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def check_precision(precision: str, device: torch.device) -> None:
+    """bfloat16 needs a GPU that computes in it (Ampere or newer); every CPU does, if slowly without AVX-512."""
+    if precision == "bfloat16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ConfigError(f"{torch.cuda.get_device_name(device)} has no bfloat16 arithmetic (it needs compute "
+                          f"capability 8.0 or newer): use --precision float32")
+
+
 @dataclass
 class DeviceData:
     """The partition's arrays as tensors on one device."""
@@ -207,6 +214,7 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
     ``on_checkpoint`` gets a `Checkpoint` every ``config.checkpoint_every`` epochs and at each stage's end;
     ``resume`` continues from one, ending where an uninterrupted run would."""
     device = resolve_device(config.device)
+    check_precision(config.precision, device)
     model.to(device)
     data = DeviceData.from_partition(partition, device)
     generator = torch.Generator(device=device).manual_seed(config.seed)

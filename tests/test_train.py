@@ -302,6 +302,15 @@ def test_bfloat16_training_learns_as_float32_does():
     assert runs["bfloat16"] > 0.85 and abs(runs["bfloat16"] - runs["float32"]) < 0.03, runs
 
 
+def test_bfloat16_on_a_gpu_without_it_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device: "Tesla V100")
+    with pytest.raises(ConfigError, match="^Tesla V100 has no bfloat16 .*: use --precision float32$"):
+        training.check_precision("bfloat16", torch.device("cuda"))
+    training.check_precision("float32", torch.device("cuda"))
+    training.check_precision("bfloat16", torch.device("cpu"))
+
+
 def test_compiled_loss_matches_the_eager_loss(tiny_config):
     """torch.compile changes how the loss runs, not what it computes (inductor told to draw eager's noise)."""
     model, x_l, y_l, x_u = _digits_m2(tiny_config)
