@@ -144,9 +144,13 @@ def naive_pass(partition: Partition, config, device: torch.device, warmup_steps:
         optimizer.step()
         loss.item()  # the per-step log line every peer prints
 
+    def one_pass() -> None:
+        for (x_u,) in pool:
+            step(x_u)
+
     for (x_u,) in itertools.islice(pool, warmup_steps):
         step(x_u)
-    return timed(lambda: [step(x_u) for (x_u,) in pool], device)
+    return timed(one_pass, device)
 
 
 def ssvae_pass(partition: Partition, config, device: torch.device, warmup_steps: int = 3) -> Callable[[], float]:
