@@ -115,12 +115,16 @@ def virtual_adversarial_loss(classify: Callable[[Tensor], Tensor], a: Tensor, ep
                              xi: float = 1e-3) -> Tensor:
     """KL(q(y|a) || q(y|a + r)) per example, where r (L2 norm ``epsilon``) is the direction that changes q(y|a)
     most, found by one power-iteration step from a random direction of length ``xi``. The clean prediction is
-    the fixed target: gradients reach the classifier through the perturbed one only."""
-    with torch.no_grad():
-        target = F.log_softmax(widen(classify(a)), dim=-1)
-    d = (xi * _unit(torch.randn_like(a))).requires_grad_(True)
-    divergence = F.kl_div(F.log_softmax(widen(classify(a + d)), dim=-1), target, log_target=True, reduction="sum")
-    (grad,) = torch.autograd.grad(divergence, d)
+    the fixed target: gradients reach the classifier through the perturbed one only. The target and the
+    search run in float32 even under bfloat16 autocast, whose rounding of ``a + d`` would erase a probe of
+    length ``xi`` and leave a random direction."""
+    with torch.autocast(a.device.type, enabled=False):
+        a = widen(a)
+        with torch.no_grad():
+            target = F.log_softmax(classify(a), dim=-1)
+        d = (xi * _unit(torch.randn_like(a))).requires_grad_(True)
+        divergence = F.kl_div(F.log_softmax(classify(a + d), dim=-1), target, log_target=True, reduction="sum")
+        (grad,) = torch.autograd.grad(divergence, d)
     r = epsilon * _unit(grad)
     return F.kl_div(F.log_softmax(widen(classify(a + r)), dim=-1), target, log_target=True, reduction="none").sum(-1)
 

@@ -135,6 +135,23 @@ def test_virtual_adversarial_loss_of_a_linear_classifier_by_hand():
     torch.testing.assert_close(got, expected.expand(6), rtol=1e-6, atol=0)
 
 
+def test_virtual_adversarial_direction_survives_bfloat16_autocast():
+    # The same boundary case under bfloat16 autocast, with inputs of a few units, where bfloat16's spacing
+    # (1/128 to 1/32) dwarfs the 1e-3 probe: rounding a + d to bfloat16 used to erase the probe, leaving a zero
+    # or random direction and losses from 0 up. Only the last forward pass, a + r, may round now (a few %).
+    torch.manual_seed(0)
+    weight = torch.tensor([[0.5, -1.0, 2.0], [1.5, 1.0, 0.0]])
+    w = weight[1] - weight[0]
+    x = 3 * torch.randn(64, 3)
+    x = x - (x @ w)[:, None] * w / w.dot(w)
+    eps = 0.7
+    d = eps * w.norm()
+    expected = -math.log(2.0) - 0.5 * (F.logsigmoid(d) + F.logsigmoid(-d))
+    with torch.autocast("cpu", torch.bfloat16):
+        got = objectives.virtual_adversarial_loss(lambda a: a @ weight.T, x, eps)
+    torch.testing.assert_close(got, expected.expand(64), rtol=0.05, atol=0)
+
+
 def test_consistency_loss_by_hand():
     # Weak views: the first is 0.9-confident of class 2 (below 0.95: no target), the second 0.96-confident of
     # class 0. Strong views' probabilities are given, so the loss is -log of the target's probability.
