@@ -18,10 +18,10 @@ import numpy as np
 import torch
 from torch import Tensor
 from torch.optim.lr_scheduler import LRScheduler
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from ssvae.augment import STRONG, WEAK, augment
+from ssvae.averaging import WeightAverage, weight_average
 from ssvae.config import Config, ConfigError
 from ssvae.errors import TrainingError
 from ssvae.data import Partition
@@ -115,12 +115,21 @@ class CompiledLoss:
         self.eager: LossFunction = module.loss
         self.function: LossFunction = torch.compile(module.loss)
         self.tried = False
+        self.kl, self.kl_value = torch.zeros(()), None  # the KL weight as a tensor, and its value
+
+    def kl_tensor(self, kl: float, device: torch.device) -> Tensor:
+        """``kl`` as a 0-d tensor on ``device``, made again only when its value changes (once an epoch of KL
+        warm-up). ``torch.full`` fills it on the device; ``torch.tensor`` would copy it from the host and so
+        wait for a GPU to finish its queued steps."""
+        if self.kl_value != kl or self.kl.device != device:
+            self.kl, self.kl_value = torch.full((), kl, device=device), kl
+        return self.kl
 
     def __call__(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights,
                  **kwargs: Any) -> dict[str, Tensor]:
         # the KL weight changes every epoch of KL warm-up: as a tensor it is an input of the compiled graph,
         # where as a float it would be a constant in it, and each new value would compile the loss again
-        weights = dataclasses.replace(weights, kl=torch.tensor(weights.kl, device=x_l.device))
+        weights = dataclasses.replace(weights, kl=self.kl_tensor(weights.kl, x_l.device))
         if self.tried:
             return self.function(x_l, y_l, x_u, weights, **kwargs)
         self.tried = True
@@ -140,7 +149,7 @@ def stage_loss(module: Model, config: Config) -> LossFunction:
 
 def _run_epoch(stage: Stage, optimizer: torch.optim.Optimizer, data: DeviceData, config: Config,
                weights: LossWeights, generator: torch.Generator, schedule: LRScheduler | None = None,
-               average: AveragedModel | None = None, loss: LossFunction | None = None) -> tuple[dict[str, float], int]:
+               average: WeightAverage | None = None, loss: LossFunction | None = None) -> tuple[dict[str, float], int]:
     """One pass; returns the mean of each loss term and how many steps had a NaN or infinite loss. Those
     steps are skipped on the device (fused Adam's ``found_inf``), so no sync is needed per step.
     ``schedule`` and ``average``, when given, follow every step; ``loss`` (default: the module's own) is what
@@ -169,7 +178,7 @@ def _run_epoch(stage: Stage, optimizer: torch.optim.Optimizer, data: DeviceData,
         if schedule is not None:
             schedule.step()
         if average is not None:
-            average.update_parameters(stage.module)
+            average.update(stage.module)
         skipped += bad
         for name, value in terms.items():
             sums[name] = sums.get(name, 0.0) + value.detach()
@@ -195,14 +204,6 @@ class Checkpoint:
 
 def _snapshot(state: dict[str, Tensor]) -> dict[str, Tensor]:
     return {name: t.detach().clone() for name, t in state.items()}
-
-
-def weight_average(module: Model, decay: float) -> AveragedModel | None:
-    """An exponential moving average of ``module``'s weights and batch-norm statistics (Polyak averaging, as
-    FixMatch evaluates): it smooths the step-to-step noise of training. None when ``decay`` is 0."""
-    if decay == 0:
-        return None
-    return AveragedModel(module, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def fit(model: Model, partition: Partition, config: Config, progress: bool = True,

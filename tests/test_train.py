@@ -18,7 +18,8 @@ from ssvae.models import build_model
 from ssvae.models.m2 import M2
 from ssvae.objectives import LossWeights
 from ssvae.run import RunError, read_metrics
-from ssvae.training import DeviceData, fit, learning_rate_schedule, weight_average
+from ssvae.averaging import weight_average
+from ssvae.training import DeviceData, fit, learning_rate_schedule
 
 
 @pytest.mark.parametrize("model", MODEL_KINDS)
@@ -161,13 +162,39 @@ def test_weight_average_follows_weights_and_batch_norm_statistics():
         with torch.no_grad():
             module[0].weight.fill_(value)
             module[1].running_mean.fill_(10 * value)
-        average.update_parameters(module)
+        average.update(module)
         # the first update copies; each later one moves a quarter of the way
         expected_weight = value if expected_weight is None else 0.75 * expected_weight + 0.25 * value
         expected_mean = 10 * value if expected_mean is None else 0.75 * expected_mean + 0.25 * 10 * value
     assert average.module[0].weight.item() == pytest.approx(expected_weight)  # 1, 1.25, 1.9375
     assert average.module[1].running_mean.item() == pytest.approx(expected_mean)
     assert expected_weight == pytest.approx(1.9375) and weight_average(module, decay=0.0) is None
+
+
+def test_weight_average_matches_torchs_averaged_model_and_reads_its_checkpoints():
+    # torch's AveragedModel with its EMA function is the oracle; ours only keeps the step count on the host
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    ours = weight_average(module, decay=0.9)
+    theirs = AveragedModel(module, multi_avg_fn=get_ema_multi_avg_fn(0.9), use_buffers=True)
+    optimizer = torch.optim.SGD(module.parameters(), lr=0.1)
+    for _ in range(5):
+        module(torch.randn(8, 3)).square().mean().backward()  # training mode: moves the running statistics
+        optimizer.step()
+        ours.update(module)
+        theirs.update_parameters(module)
+    expected = theirs.state_dict()
+    assert ours.state_dict().keys() == expected.keys()
+    for name, value in expected.items():
+        if value.is_floating_point():
+            torch.testing.assert_close(ours.state_dict()[name], value, rtol=1e-6, atol=1e-7, msg=name)
+    # integer buffers are copied (torch's EMA blends and truncates them: 0.9 * 1 + 0.1 * 2 gives 1)
+    assert ours.module[1].num_batches_tracked.item() == 5 and expected["n_averaged"].item() == 5
+    resumed = weight_average(module, decay=0.9)
+    resumed.load_state_dict(expected)
+    assert resumed.updates == 5 and torch.equal(resumed.module[0].weight, ours.module[0].weight)
 
 
 def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
@@ -334,6 +361,9 @@ def test_kl_warm_up_does_not_compile_the_loss_again(tiny_config, monkeypatch):
     for kl in (0.25, 0.5, 1.0):
         loss(x_l, y_l, x_u, LossWeights(kl, 10.0))
     assert counter.frame_count == 1
+    # each step of an epoch passes the same tensor (made on the device once, not copied from the host each step)
+    assert loss.kl_tensor(1.0, x_l.device) is loss.kl_tensor(1.0, x_l.device) and loss.kl.item() == 1.0
+    assert loss.kl_tensor(0.5, x_l.device).item() == 0.5
 
 
 def test_training_goes_on_without_compile_where_the_compiler_fails(tiny_config, monkeypatch):

@@ -1,0 +1,54 @@
+"""An exponential moving average of a network's weights (Polyak averaging), the model FixMatch evaluates.
+
+torch's ``AveragedModel`` does the same arithmetic but copies its step count from the host to the device at
+every update, which makes the host wait for a GPU to finish the step; this one keeps that count in Python,
+so an update only queues work on the device.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+
+import torch
+from torch import Tensor, nn
+
+
+class WeightAverage:
+    """``module``'s weights and batch-norm statistics averaged over the training steps with ``decay``: the
+    first update copies them, each later one moves the average ``1 - decay`` of the way to them."""
+
+    def __init__(self, module: nn.Module, decay: float):
+        self.module = copy.deepcopy(module)
+        self.decay = decay
+        self.updates = 0
+
+    def _tensors(self, module: nn.Module) -> list[Tensor]:
+        return [t.detach() for t in itertools.chain(module.parameters(), module.buffers())]
+
+    @torch.no_grad()
+    def update(self, module: nn.Module) -> None:
+        """One step of the average towards ``module``'s current tensors (integer buffers are copied)."""
+        pairs = list(zip(self._tensors(self.module), self._tensors(module), strict=True))
+        floats = [(mine, theirs) for mine, theirs in pairs if mine.is_floating_point()]
+        if self.updates and floats:
+            torch._foreach_lerp_([m for m, _ in floats], [t for _, t in floats], 1.0 - self.decay)
+        for mine, theirs in pairs:
+            if not (self.updates and mine.is_floating_point()):
+                mine.copy_(theirs)
+        self.updates += 1
+
+    def state_dict(self) -> dict[str, Tensor]:
+        """The averaged tensors as ``module.<name>`` and the update count as ``n_averaged`` (the names of torch's
+        ``AveragedModel``, so checkpoints written with it still resume)."""
+        state = {f"module.{name}": t for name, t in self.module.state_dict().items()}
+        return {**state, "n_averaged": torch.tensor(self.updates)}
+
+    def load_state_dict(self, state: dict[str, Tensor]) -> None:
+        self.module.load_state_dict({name[len("module."):]: t for name, t in state.items() if name != "n_averaged"})
+        self.updates = int(state["n_averaged"])
+
+
+def weight_average(module: nn.Module, decay: float) -> WeightAverage | None:
+    """A `WeightAverage` of ``module``, or None when ``decay`` is 0 (averaging off)."""
+    return WeightAverage(module, decay) if decay > 0 else None
