@@ -23,7 +23,7 @@ from ssvae.data import DataError, Partition, Split, check_inputs, choose_split, 
 from ssvae.models import Model, build_model
 from ssvae.run import (CHECKPOINT, METRICS, WEIGHTS, check_output, load_checkpoint, load_run, load_spec, read_metrics,
                        save_checkpoint, save_metrics, save_run, save_weights)
-from ssvae.training import Checkpoint, fit
+from ssvae.training import Checkpoint, active_stages, fit
 
 
 @dataclass
@@ -104,7 +104,7 @@ def resume(run_dir: str | Path, progress: bool = True) -> Run:
     checkpoint = load_checkpoint(run_dir / CHECKPOINT)
     partition = split.apply(load_source(config.dataset, config.data, config.data_dir))
     model = build_model(config)
-    done = sum(s.epochs for s in model.stages(config.epochs, config.m1_epochs)[:checkpoint.stage] if s.epochs > 0)
+    done = sum(stage.epochs for stage in active_stages(model, config)[:checkpoint.stage])
     history = read_metrics(run_dir)[: done + checkpoint.epoch] if (run_dir / METRICS).exists() else []
     return _fit(Run(config, split, model, run_dir, history), partition, progress, checkpoint)
 

@@ -71,6 +71,8 @@ def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
     for index, state in checkpoint.optimizer["state"].items():
         tensors.update({f"optimizer.{index}.{k}": torch.as_tensor(v) for k, v in state.items()})
     tensors["rng.generator"], tensors["rng.torch"] = checkpoint.generator, checkpoint.torch_rng
+    if checkpoint.cuda_rng is not None:
+        tensors["rng.cuda"] = checkpoint.cuda_rng
     info = {"stage": checkpoint.stage, "epoch": checkpoint.epoch, "scheduler": checkpoint.scheduler,
             "best_val": checkpoint.best_val if math.isfinite(checkpoint.best_val) else None,
             "param_groups": checkpoint.optimizer["param_groups"]}
@@ -100,7 +102,8 @@ def load_checkpoint(path: Path) -> Checkpoint:
     best = info["best_val"]
     return Checkpoint(info["stage"], info["epoch"], part("model."), {"state": state, "param_groups": info["param_groups"]},
                       info["scheduler"], tensors["rng.generator"], tensors["rng.torch"],
-                      -math.inf if best is None else best, part("best.") or None, part("average.") or None)
+                      -math.inf if best is None else best, part("best.") or None, part("average.") or None,
+                      tensors.get("rng.cuda"))
 
 
 def load_spec(run_dir: Path) -> tuple[Config, Split]:
@@ -132,9 +135,18 @@ def load_run(run_dir: Path) -> tuple[Config, Split, Model]:
     return config, split, model
 
 
-def read_metrics(run_dir: Path) -> list[dict[str, str]]:
+def _metric(column: str, cell: str) -> str | int | float | None:
+    if cell == "":
+        return None
+    if column == "stage":
+        return cell
+    return int(cell) if column == "epoch" else float(cell)
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, str | int | float | None]]:
+    """The rows of ``metrics.csv`` as training recorded them: numbers as numbers, empty cells as None."""
     with open(run_dir / METRICS, newline="") as f:
-        return list(csv.DictReader(f))
+        return [{column: _metric(column, cell) for column, cell in row.items()} for row in csv.DictReader(f)]
 
 
 __all__ = ["RunError", "atomic_open", "check_output", "load_checkpoint", "load_run", "load_spec", "read_metrics",

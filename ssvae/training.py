@@ -196,14 +196,21 @@ class Checkpoint:
     optimizer: dict
     scheduler: dict | None
     generator: Tensor  # state of the batch order's generator
-    torch_rng: Tensor  # state of torch's global generator (the reparameterisation noise)
+    torch_rng: Tensor  # state of torch's CPU generator (the noise of a run on the CPU)
     best_val: float
     best_model: dict[str, Tensor] | None
     average: dict[str, Tensor] | None = None  # state of the stage's weight average (``config.ema``)
+    cuda_rng: Tensor | None = None  # state of the GPU's generator (the noise and views of a run on a GPU)
 
 
 def _snapshot(state: dict[str, Tensor]) -> dict[str, Tensor]:
     return {name: t.detach().clone() for name, t in state.items()}
+
+
+def active_stages(model: Model, config: Config) -> list[Stage]:
+    """The stages ``model`` trains under ``config``: those with at least one epoch (M1+M2 without M1 epochs
+    trains M2 alone). `Checkpoint.stage` counts these."""
+    return [stage for stage in model.stages(config.epochs, config.m1_epochs) if stage.epochs > 0]
 
 
 def fit(model: Model, partition: Partition, config: Config, progress: bool = True,
@@ -225,10 +232,12 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
         model.load_state_dict(resume.model)
         generator.set_state(resume.generator.to(generator.get_state().device))
         torch.set_rng_state(resume.torch_rng)
+        if device.type == "cuda" and resume.cuda_rng is not None:
+            torch.cuda.set_rng_state(resume.cuda_rng, device)
     n_total = len(partition.labelled) + len(partition.unlabelled)
     class_weight = config.alpha * n_total / len(partition.labelled)
     history: list[EpochRecord] = []
-    stages = [s for s in model.stages(config.epochs, config.m1_epochs) if s.epochs > 0]
+    stages = active_stages(model, config)
     for stage_number, stage in enumerate(stages):
         if resume is not None and stage_number < resume.stage:
             continue
@@ -276,7 +285,8 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
                     stage_number, epoch, _snapshot(model.state_dict()), copy.deepcopy(optimizer.state_dict()),
                     schedule.state_dict() if schedule is not None else None, generator.get_state(),
                     torch.get_rng_state(), best_val, best_state,
-                    _snapshot(average.state_dict()) if average is not None else None))
+                    _snapshot(average.state_dict()) if average is not None else None,
+                    torch.cuda.get_rng_state(device) if device.type == "cuda" else None))
         if average is not None:
             stage.module.load_state_dict(average.module.state_dict())
         if best_state is not None:

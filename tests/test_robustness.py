@@ -17,8 +17,8 @@ from safetensors.torch import load_file
 
 import ssvae
 from ssvae.cli import main
-from ssvae.run import CHECKPOINT, load_checkpoint, read_metrics
-from ssvae.training import TrainingError
+from ssvae.run import CHECKPOINT, load_checkpoint, read_metrics, save_checkpoint
+from ssvae.training import Checkpoint, TrainingError
 
 TINY = ["--epochs", "1", "--hidden", "16", "--classifier-hidden", "16", "--latent-dim", "2", "--quiet"]
 
@@ -175,6 +175,21 @@ def test_killed_training_resumes_to_the_same_weights(tmp_path, settings, kill_at
     assert [(r["stage"], r["epoch"]) for r in rows] == [(r["stage"], r["epoch"]) for r in read_metrics(
         tmp_path / "whole")]
     assert not (tmp_path / "killed" / CHECKPOINT).exists()
+
+
+@pytest.mark.parametrize("cuda_rng", [None, torch.arange(16, dtype=torch.uint8)])
+def test_a_checkpoint_keeps_every_generator_state(tmp_path, cuda_rng):
+    """A run on a GPU draws its noise and views from the GPU's generator: its state must survive the file
+    too (this CPU has none, so an arbitrary state stands in for it)."""
+    optimizer = torch.optim.Adam([torch.nn.Parameter(torch.ones(2))])
+    saved = Checkpoint(0, 3, {"w": torch.ones(2)}, optimizer.state_dict(), None,
+                       torch.Generator().manual_seed(1).get_state(), torch.get_rng_state(), 0.5, None,
+                       cuda_rng=cuda_rng)
+    save_checkpoint(tmp_path / CHECKPOINT, saved)
+    loaded = load_checkpoint(tmp_path / CHECKPOINT)
+    assert (loaded.stage, loaded.epoch, loaded.best_val) == (0, 3, 0.5)
+    assert torch.equal(loaded.generator, saved.generator) and torch.equal(loaded.torch_rng, saved.torch_rng)
+    assert loaded.cuda_rng is None if cuda_rng is None else torch.equal(loaded.cuda_rng, cuda_rng)
 
 
 def test_a_nan_loss_is_never_applied_and_stops_the_run(tmp_path, monkeypatch, tiny_config):

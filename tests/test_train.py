@@ -17,7 +17,7 @@ from ssvae.data import Dataset, Source, choose_split
 from ssvae.models import build_model
 from ssvae.models.m2 import M2
 from ssvae.objectives import LossWeights
-from ssvae.run import RunError, read_metrics
+from ssvae.run import METRIC_COLUMNS, RunError, read_metrics
 from ssvae.averaging import weight_average
 from ssvae.training import DeviceData, fit, learning_rate_schedule
 
@@ -32,8 +32,9 @@ def test_every_model_trains_and_round_trips(tmp_path, tiny_config, model):
     x = run.partition().test.x[:16]
     np.testing.assert_allclose(loaded.classify(x), run.classify(x), rtol=1e-5, atol=1e-6)
     assert loaded.classify(x).shape == (16, 10)
-    stages = [row["stage"] for row in read_metrics(tmp_path / "run")]
-    assert stages == (["m1", "m2"] if model == "m1+m2" else ["train"])
+    rows = read_metrics(tmp_path / "run")
+    assert [row["stage"] for row in rows] == (["m1", "m2"] if model == "m1+m2" else ["train"])
+    assert rows == [{column: record.get(column) for column in METRIC_COLUMNS} for record in run.history]
 
 
 @pytest.mark.parametrize("model", ["m2", "m1+m2"])
