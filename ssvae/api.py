@@ -146,9 +146,11 @@ def load(run_dir: str | Path) -> Run:
 
 @torch.no_grad()
 def test_elbo(model: Model, x: torch.Tensor, seed: int = 0, batch_size: int = 1024) -> float | None:
-    """Mean single-sample bound on log p(x) over ``x`` (nats an example), or None for a model without one."""
-    torch.manual_seed(seed)
-    bounds = [model.elbo(b) for b in x.split(batch_size)]
+    """Mean single-sample bound on log p(x) over ``x`` (nats an example), or None for a model without one. Its
+    noise comes from ``seed``, in a forked generator: the caller's random stream is left as it was."""
+    with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        bounds = [model.elbo(b) for b in x.split(batch_size)]
     if any(b is None for b in bounds):
         return None
     return torch.cat(bounds).mean().item()

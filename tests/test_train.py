@@ -246,7 +246,11 @@ def test_broken_run_directory_is_a_clear_error(tmp_path, tiny_config):
 
 
 def test_evaluate_report_is_consistent(tiny_config):
-    report = ssvae.evaluate(ssvae.train(tiny_config, progress=False))
+    run = ssvae.train(tiny_config, progress=False)
+    before = torch.get_rng_state()
+    report = ssvae.evaluate(run)
+    assert torch.equal(torch.get_rng_state(), before)  # the ELBO's noise comes from its own seed, not the caller's
+    assert ssvae.evaluate(run)["test_elbo"] == report["test_elbo"]
     confusion = np.array(report["confusion"])
     assert confusion.sum() == report["n_test"] == 450  # 25% of 1797, stratified
     assert report["accuracy"] == pytest.approx(np.trace(confusion) / confusion.sum())
