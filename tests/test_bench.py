@@ -1,5 +1,7 @@
-"""The benchmarks' arithmetic: the FLOP formula that bench_train's "share of matmul rate" rests on."""
+"""The benchmarks' arithmetic: the FLOP formula that bench_train's "share of matmul rate" rests on, and the
+same labels for bench_accuracy's baselines as for its ssvae runs."""
 
+import numpy as np
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -7,6 +9,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from ssvae.models import M2
 from ssvae.models.networks import mlp
 from ssvae.objectives import LossWeights
+import ssvae
+from ssvae.config import config_for
+from tools.bench_accuracy import run_partition
 from tools.bench_train import step_flops
 
 
@@ -18,3 +23,12 @@ def test_step_flop_formula_equals_torch_flop_counter(d, h, c, z, k, b_l, b_u):
     with FlopCounterMode(display=False) as counter:
         model.loss(x_l, y_l, x_u, LossWeights(1.0, 2.0))["loss"].backward()
     assert counter.get_total_flops() == step_flops(d, h, c, z, k, b_l, b_u)
+
+
+def test_baselines_see_the_labels_and_test_examples_of_the_ssvae_run():
+    # split settings given with --set (here a larger test share and validation labels) reach the baselines too
+    config = config_for("digits", labels=30, val_labels=10, test_fraction=0.5, seed=3, epochs=1)
+    ours, run = run_partition(config), ssvae.train(config, progress=False).partition()
+    assert len(ours.test) == len(run.test) == 899 and len(ours.labelled) == 20
+    for part in ("labelled", "validation", "unlabelled", "test"):
+        np.testing.assert_array_equal(getattr(ours, part).x, getattr(run, part).x, err_msg=part)

@@ -22,17 +22,22 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.semi_supervised import LabelSpreading
 
 import ssvae
-from ssvae.config import config_for
-from ssvae.data import UNLABELLED, choose_split, load_source
+from ssvae.config import Config, config_for
+from ssvae.data import UNLABELLED, Partition, choose_split, load_source
 from tools.benchlog import publish, device_name
 
 
-def sklearn_accuracy(name: str, dataset: str, data_dir: str | None, labels: int, seed: int) -> tuple[float, float]:
-    """(accuracy, seconds) of a scikit-learn baseline on the same labels an ssvae run with ``seed`` uses."""
-    config = config_for(dataset, data_dir=data_dir, labels=labels, seed=seed)
-    source = load_source(dataset, None, data_dir)
-    split = choose_split(source, config.labels, 0, config.test_fraction, config.split_seed, seed)
-    part = split.apply(source)
+def run_partition(config: Config) -> Partition:
+    """The labelled, validation, unlabelled and test examples an ssvae run of ``config`` chooses (as
+    `ssvae.train` does)."""
+    source = load_source(config.dataset, config.data, config.data_dir)
+    return choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
+                        config.seed).apply(source)
+
+
+def sklearn_accuracy(name: str, config: Config) -> tuple[float, float]:
+    """(accuracy, seconds fitting) of a scikit-learn baseline on the labels an ssvae run of ``config`` trains on."""
+    part = run_partition(config)
     flat = lambda d: d.x.reshape(len(d), -1)  # noqa: E731
     start = time.perf_counter()
     if name == "logistic-regression":
@@ -45,14 +50,11 @@ def sklearn_accuracy(name: str, dataset: str, data_dir: str | None, labels: int,
     return accuracy, time.perf_counter() - start
 
 
-def ssvae_accuracy(model: str, dataset: str, data_dir: str | None, labels: int, seed: int,
-                   changes: dict) -> tuple[float, float, int]:
-    start = time.perf_counter()
-    config = config_for(dataset, data_dir=data_dir, labels=labels, seed=seed, model=model, **changes)
+def ssvae_accuracy(config: Config) -> tuple[float, float, int]:
+    """(accuracy, seconds training, labels seen) of an ssvae run; the seconds leave out loading the data."""
     run = ssvae.train(config, progress=False)
-    seconds = time.perf_counter() - start
     report = ssvae.evaluate(run)
-    return report["accuracy"], seconds, report["labels_seen"]
+    return report["accuracy"], sum(record["seconds"] for record in run.history), report["labels_seen"]
 
 
 def parse_setting(item: str) -> tuple[str, object]:
@@ -86,10 +88,14 @@ def main() -> None:
         for name in [*args.baselines, *args.models]:
             accs, secs = [], []
             for seed in args.seeds:
+                # the baselines take the same split settings, so the same labels and test examples
+                model = {} if name in args.baselines else {"model": name}
+                config = config_for(args.dataset, data_dir=args.data_dir, labels=labels, seed=seed,
+                                    **changes, **model)
                 if name in args.baselines:
-                    acc, sec = sklearn_accuracy(name, args.dataset, args.data_dir, labels, seed)
+                    acc, sec = sklearn_accuracy(name, config)
                 else:
-                    acc, sec, seen = ssvae_accuracy(name, args.dataset, args.data_dir, labels, seed, changes)
+                    acc, sec, seen = ssvae_accuracy(config)
                     assert seen == labels
                 accs.append(acc)
                 secs.append(sec)

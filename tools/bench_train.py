@@ -69,15 +69,24 @@ def step_flops(d: int, h: int, c: int, z: int, k: int, b_l: int, b_u: int) -> fl
     return 3 * 2 * (classifier + encoder + decoder + classes) - 2 * no_input_gradient
 
 
-def matmul_rate(device: torch.device, dtype: torch.dtype = torch.float32, n: int = 2048, repeats: int = 10) -> float:
+def matmul_rate(device: torch.device, dtype: torch.dtype = torch.float32, n: int = 2048,
+                seconds: float = 0.25) -> float:
+    """FLOP/s of an n x n matrix product on ``device``: after warm-up products, the repeats double until one
+    timed batch lasts ``seconds``, so that a GPU's clock ramp and the timer's overhead do not count."""
     a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
-    a @ b
-    sync(device)
-    start = time.perf_counter()
-    for _ in range(repeats):
+    for _ in range(3):
         a @ b
-    sync(device)
-    return repeats * 2 * n**3 / (time.perf_counter() - start)
+    repeats = 1
+    while True:
+        sync(device)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        sync(device)
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return repeats * 2 * n**3 / elapsed
+        repeats *= 2
 
 
 def sync(device: torch.device) -> None:

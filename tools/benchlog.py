@@ -10,10 +10,21 @@ from pathlib import Path
 import torch
 
 
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else its architecture: shared machines change."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else platform.processor() or platform.machine()
+
+
 def device_name() -> str:
+    """The GPU's name, or the CPU's model and the threads torch uses."""
     if torch.cuda.is_available():
         return torch.cuda.get_device_name()
-    return f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    return f"CPU {cpu_model()}, {torch.get_num_threads()} threads"
 
 
 def commit() -> str:
