@@ -37,7 +37,7 @@ GAUSSIAN_LOGVAR_MIN = -10.0  # a decoder variance cannot shrink below e^-10: sto
 
 @dataclass(frozen=True)
 class LossWeights:
-    kl: float = 1.0  # KL warm-up factor in [0, 1]
+    kl: float | Tensor = 1.0  # KL warm-up factor in [0, 1]; a 0-d tensor in a compiled loss (`CompiledLoss`)
     classification: float = 1.0  # alpha * N_total / N_labelled
     adversarial: float = 0.0  # virtual adversarial term, as a multiple of the classification weight (0: off)
     consistency: float = 0.0  # consistency term, as a multiple of the classification weight (0: off)
@@ -85,12 +85,7 @@ def log_likelihood(x: Tensor, params: Tensor, likelihood: str) -> Tensor:
     return gaussian_log_density(x, *split_gaussian(params))
 
 
-def likelihood_mean(params: Tensor, likelihood: str) -> Tensor:
-    """E[x | params]: what a decoder 'draws' when the noise of p(x|...) is left out."""
-    return torch.sigmoid(params) if likelihood == "bernoulli" else split_gaussian(params)[0]
-
-
-def labelled_bound(log_px: Tensor, kl: Tensor, n_classes: int, kl_weight: float = 1.0) -> Tensor:
+def labelled_bound(log_px: Tensor, kl: Tensor, n_classes: int, kl_weight: float | Tensor = 1.0) -> Tensor:
     """L(x, y) with a uniform prior p(y) = 1/K; ``kl_weight`` < 1 during KL warm-up."""
     return log_px - kl_weight * kl - math.log(n_classes)
 

@@ -12,7 +12,7 @@ import math
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -71,15 +71,19 @@ class DeviceData:
 
 @torch.no_grad()
 def predict_logits(model: Model, x: Tensor, batch_size: int = 4096) -> Tensor:
+    """q(y|x)'s logits for every row of ``x``, in chunks; puts ``model`` in eval mode (batch norm's running
+    statistics, no dropout), which the training loop undoes at the next epoch."""
     model.eval()
     return torch.cat([model.classify(chunk) for chunk in x.split(batch_size)])
 
 
 def accuracy(model: Model, x: Tensor, y: Tensor) -> float:
+    """The share of ``x`` that ``model`` classifies as ``y`` (one host read)."""
     return (predict_logits(model, x).argmax(-1) == y).float().mean().item()
 
 
-def _batches(data: DeviceData, module: Model, config: Config, generator: torch.Generator):
+def _batches(data: DeviceData, module: Model, config: Config,
+             generator: torch.Generator) -> Iterator[tuple[Tensor, Tensor | None]]:
     """One epoch of (labelled indices, unlabelled indices or None): a pass over the unlabelled pool, with a
     fresh draw of labelled examples each step. A model that ignores unlabelled data takes the same number of
     steps, so baselines get the same optimisation budget."""
@@ -164,7 +168,8 @@ def _run_epoch(stage: Stage, optimizer: torch.optim.Optimizer, data: DeviceData,
     skipped = torch.zeros((), device=data.x_l.device)
     steps = 0
     for idx_l, idx_u in _batches(data, stage.module, config, generator):
-        x_l, x_u = data.x_l[idx_l], data.x_u[idx_u] if idx_u is not None else None
+        x_l = data.x_l[idx_l]
+        x_u = data.x_u[idx_u] if idx_u is not None else None
         strong = {"strong_u": augment(x_u, STRONG, config.flips)} if weights.consistency > 0 else {}
         if config.augment != "none":
             x_l = augment(x_l, WEAK, config.flips)
@@ -194,7 +199,7 @@ class Checkpoint:
     stage: int
     epoch: int
     model: dict[str, Tensor]
-    optimizer: dict
+    optimizer: dict[str, Any]  # torch's state_dict of the stage's Adam
     scheduler: dict | None
     generator: Tensor  # state of the batch order's generator
     torch_rng: Tensor  # state of torch's CPU generator (the noise of a run on the CPU)
