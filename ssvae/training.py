@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.optim.lr_scheduler import LRScheduler
 from tqdm.auto import tqdm
 
@@ -152,46 +152,6 @@ def stage_loss(module: Model, config: Config) -> LossFunction:
     return CompiledLoss(module) if config.compile else module.loss
 
 
-def _run_epoch(stage: Stage, optimizer: torch.optim.Optimizer, data: DeviceData, config: Config,
-               weights: LossWeights, generator: torch.Generator, schedule: LRScheduler | None = None,
-               average: WeightAverage | None = None, loss: LossFunction | None = None) -> tuple[dict[str, float], int]:
-    """One pass; returns the mean of each loss term and how many steps had a NaN or infinite loss. Those
-    steps are skipped on the device (fused Adam's ``found_inf``), so no sync is needed per step.
-    ``schedule`` and ``average``, when given, follow every step; ``loss`` (default: the module's own) is what
-    `fit` builds with `stage_loss`. Under ``config.precision`` bfloat16 the loss runs under autocast: matmuls
-    and convolutions in bfloat16, the weights, their gradients and Adam in float32. Consistency training's
-    strong views are drawn from the images themselves, not from their weak views (FixMatch)."""
-    loss = loss or stage.module.loss
-    autocast = torch.autocast(data.x_l.device.type, torch.bfloat16, enabled=config.precision == "bfloat16")
-    stage.module.train()
-    sums: dict[str, Tensor] = {}
-    skipped = torch.zeros((), device=data.x_l.device)
-    steps = 0
-    for idx_l, idx_u in _batches(data, stage.module, config, generator):
-        x_l = data.x_l[idx_l]
-        x_u = data.x_u[idx_u] if idx_u is not None else None
-        strong = {"strong_u": augment(x_u, STRONG, config.flips)} if weights.consistency > 0 else {}
-        if config.augment != "none":
-            x_l = augment(x_l, WEAK, config.flips)
-            x_u = augment(x_u, WEAK, config.flips) if x_u is not None else None
-        with autocast:
-            terms = loss(x_l, data.y_l[idx_l], x_u, weights, **strong)
-        bad = (~torch.isfinite(terms["loss"])).float()
-        optimizer.zero_grad(set_to_none=True)
-        terms["loss"].backward()
-        optimizer.found_inf = bad  # read by the fused Adam step: a bad step changes nothing
-        optimizer.step()
-        if schedule is not None:
-            schedule.step()
-        if average is not None:
-            average.update(stage.module)
-        skipped += bad
-        for name, value in terms.items():
-            sums[name] = sums.get(name, 0.0) + value.detach()
-        steps += 1
-    return {name: (value / steps).item() for name, value in sums.items()}, int(skipped.item())
-
-
 @dataclass
 class Checkpoint:
     """Everything training needs to go on exactly where it stopped: after ``epoch`` epochs of ``stage``."""
@@ -213,10 +173,129 @@ def _snapshot(state: dict[str, Tensor]) -> dict[str, Tensor]:
     return {name: t.detach().clone() for name, t in state.items()}
 
 
+@dataclass
+class StageRun:
+    """One stage's training state besides the model's weights: what a `Checkpoint` keeps of the stage."""
+
+    number: int  # the stage's position among `active_stages`
+    stage: Stage
+    optimizer: torch.optim.Optimizer
+    schedule: LRScheduler | None
+    average: WeightAverage | None
+    loss: LossFunction
+    best_val: float = -math.inf  # the best validation accuracy so far (last stage only)
+    best_state: dict[str, Tensor] | None = None  # the weights that reached it
+    first_epoch: int = 1
+
+    @classmethod
+    def start(cls, number: int, stage: Stage, steps_per_epoch: int, config: Config,
+              resume: Checkpoint | None = None) -> StageRun:
+        """A stage's Adam, learning-rate schedule, weight average and loss; restored from ``resume``, a
+        checkpoint taken in this stage, when given."""
+        optimizer = torch.optim.Adam(stage.parameters, lr=config.lr, fused=True)
+        run = cls(number, stage, optimizer, learning_rate_schedule(optimizer, config, stage.epochs * steps_per_epoch),
+                  weight_average(stage.module, config.ema), stage_loss(stage.module, config))
+        if resume is not None:
+            optimizer.load_state_dict(resume.optimizer)
+            if run.average is not None:
+                run.average.load_state_dict(resume.average)
+            if run.schedule is not None and resume.scheduler is not None:
+                run.schedule.load_state_dict(resume.scheduler)
+            run.best_val, run.best_state, run.first_epoch = resume.best_val, resume.best_model, resume.epoch + 1
+        return run
+
+    @property
+    def evaluated(self) -> nn.Module:
+        """What is evaluated and kept: the weight average when there is one, else the stage's own network."""
+        return self.average.module if self.average is not None else self.stage.module
+
+    def checkpoint(self, epoch: int, model: Model, generator: torch.Generator, device: torch.device) -> Checkpoint:
+        return Checkpoint(
+            self.number, epoch, _snapshot(model.state_dict()), copy.deepcopy(self.optimizer.state_dict()),
+            self.schedule.state_dict() if self.schedule is not None else None, generator.get_state(),
+            torch.get_rng_state(), self.best_val, self.best_state,
+            _snapshot(self.average.state_dict()) if self.average is not None else None,
+            torch.cuda.get_rng_state(device) if device.type == "cuda" else None)
+
+    def finish(self) -> None:
+        """Leave the stage's network with the weights to keep: the best validation epoch's, else the average's,
+        else the last step's."""
+        if self.average is not None:
+            self.stage.module.load_state_dict(self.average.module.state_dict())
+        if self.best_state is not None:
+            self.stage.module.load_state_dict(self.best_state)
+
+
+def run_epoch(run: StageRun, data: DeviceData, config: Config, weights: LossWeights,
+              generator: torch.Generator) -> tuple[dict[str, float], int]:
+    """One pass of ``run``'s stage; returns the mean of each loss term and how many steps had a NaN or infinite
+    loss. Those steps are skipped on the device (fused Adam's ``found_inf``), so no sync is needed per step.
+    The schedule and the weight average follow every step. Under ``config.precision`` bfloat16 the loss runs
+    under autocast: matmuls and convolutions in bfloat16, the weights, their gradients and Adam in float32.
+    Consistency training's strong views are drawn from the images themselves, not from their weak views
+    (FixMatch)."""
+    module, optimizer = run.stage.module, run.optimizer
+    autocast = torch.autocast(data.x_l.device.type, torch.bfloat16, enabled=config.precision == "bfloat16")
+    module.train()
+    sums: dict[str, Tensor] = {}
+    skipped = torch.zeros((), device=data.x_l.device)
+    steps = 0
+    for idx_l, idx_u in _batches(data, module, config, generator):
+        x_l = data.x_l[idx_l]
+        x_u = data.x_u[idx_u] if idx_u is not None else None
+        strong = {"strong_u": augment(x_u, STRONG, config.flips)} if weights.consistency > 0 else {}
+        if config.augment != "none":
+            x_l = augment(x_l, WEAK, config.flips)
+            x_u = augment(x_u, WEAK, config.flips) if x_u is not None else None
+        with autocast:
+            terms = run.loss(x_l, data.y_l[idx_l], x_u, weights, **strong)
+        bad = (~torch.isfinite(terms["loss"])).float()
+        optimizer.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        optimizer.found_inf = bad  # read by the fused Adam step: a bad step changes nothing
+        optimizer.step()
+        if run.schedule is not None:
+            run.schedule.step()
+        if run.average is not None:
+            run.average.update(module)
+        skipped += bad
+        for name, value in terms.items():
+            sums[name] = sums.get(name, 0.0) + value.detach()
+        steps += 1
+    return {name: (value / steps).item() for name, value in sums.items()}, int(skipped.item())
+
+
 def active_stages(model: Model, config: Config) -> list[Stage]:
     """The stages ``model`` trains under ``config``: those with at least one epoch (M1+M2 without M1 epochs
     trains M2 alone). `Checkpoint.stage` counts these."""
     return [stage for stage in model.stages(config.epochs, config.m1_epochs) if stage.epochs > 0]
+
+
+def classification_weight(partition: Partition, alpha: float) -> float:
+    """The weight of -log q(y|x) on the labelled examples: alpha * N_total / N_labelled (Kingma et al.)."""
+    return alpha * (len(partition.labelled) + len(partition.unlabelled)) / len(partition.labelled)
+
+
+def _train_epoch(run: StageRun, epoch: int, data: DeviceData, config: Config, class_weight: float,
+                 generator: torch.Generator, keep_best: bool) -> EpochRecord:
+    """One epoch of ``run`` and its record; with ``keep_best``, remembers the best validation weights."""
+    start = time.perf_counter()
+    kl_weight = min(1.0, epoch / config.kl_warmup_epochs) if config.kl_warmup_epochs else 1.0
+    weights = LossWeights(kl_weight, class_weight, config.vat, config.consistency)
+    terms, skipped = run_epoch(run, data, config, weights, generator)
+    if skipped:
+        raise TrainingError(
+            f"{run.stage.name} epoch {epoch}: the loss was NaN or infinite in {skipped} step(s); those steps "
+            f"were not applied and training stopped with the last checkpoint intact. Likely causes: a "
+            f"learning rate too high (try --lr {config.lr / 10:g}) or inputs outside the likelihood's range")
+    record: EpochRecord = {"stage": run.stage.name, "epoch": epoch, **terms, "kl_weight": kl_weight,
+                           "train_accuracy": accuracy(run.evaluated, data.x_l, data.y_l)}
+    if data.x_val is not None:
+        record["val_accuracy"] = accuracy(run.evaluated, data.x_val, data.y_val)
+        if keep_best and record["val_accuracy"] > run.best_val:
+            run.best_val, run.best_state = record["val_accuracy"], _snapshot(run.evaluated.state_dict())
+    record["seconds"] = time.perf_counter() - start
+    return record
 
 
 def fit(model: Model, partition: Partition, config: Config, progress: bool = True,
@@ -224,7 +303,7 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
         on_checkpoint: Callable[[Checkpoint], None] | None = None,
         resume: Checkpoint | None = None) -> list[EpochRecord]:
     """Train ``model`` in place and return the new epochs' records. With validation labels, the weights of
-    the best validation epoch of the last stage are kept; otherwise those of the last epoch.
+    the best validation epoch of the last stage are kept; otherwise those of the last epoch (or their average).
     ``on_checkpoint`` gets a `Checkpoint` every ``config.checkpoint_every`` epochs and at each stage's end;
     ``resume`` continues from one, ending where an uninterrupted run would."""
     device = resolve_device(config.device)
@@ -240,62 +319,25 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
         torch.set_rng_state(resume.torch_rng)
         if device.type == "cuda" and resume.cuda_rng is not None:
             torch.cuda.set_rng_state(resume.cuda_rng, device)
-    n_total = len(partition.labelled) + len(partition.unlabelled)
-    class_weight = config.alpha * n_total / len(partition.labelled)
+    class_weight = classification_weight(partition, config.alpha)
     history: list[EpochRecord] = []
     stages = active_stages(model, config)
-    for stage_number, stage in enumerate(stages):
-        if resume is not None and stage_number < resume.stage:
-            continue
-        continuing = resume is not None and stage_number == resume.stage
-        optimizer = torch.optim.Adam(stage.parameters, lr=config.lr, fused=True)
-        schedule = learning_rate_schedule(optimizer, config, stage.epochs * steps_per_epoch(data, config))
-        best_val, best_state = -math.inf, None
-        first_epoch = 1
-        average = weight_average(stage.module, config.ema)
-        loss = stage_loss(stage.module, config)
-        evaluated = average.module if average is not None else stage.module
-        if continuing:
-            optimizer.load_state_dict(resume.optimizer)
-            if average is not None:
-                average.load_state_dict(resume.average)
-            if schedule is not None and resume.scheduler is not None:
-                schedule.load_state_dict(resume.scheduler)
-            best_val, best_state, first_epoch = resume.best_val, resume.best_model, resume.epoch + 1
-        last_stage = stage_number == len(stages) - 1
-        bar = tqdm(range(first_epoch, stage.epochs + 1), desc=f"{stage.name}", unit="epoch", disable=not progress,
-                   dynamic_ncols=True, leave=True, initial=first_epoch - 1, total=stage.epochs)
+    first_stage = resume.stage if resume is not None else 0
+    for number in range(first_stage, len(stages)):
+        stage = stages[number]
+        run = StageRun.start(number, stage, steps_per_epoch(data, config), config,
+                             resume if number == first_stage else None)
+        bar = tqdm(range(run.first_epoch, stage.epochs + 1), desc=stage.name, unit="epoch", disable=not progress,
+                   dynamic_ncols=True, leave=True, initial=run.first_epoch - 1, total=stage.epochs)
         for epoch in bar:
-            start = time.perf_counter()
-            kl_weight = min(1.0, epoch / config.kl_warmup_epochs) if config.kl_warmup_epochs else 1.0
-            weights = LossWeights(kl_weight, class_weight, config.vat, config.consistency)
-            terms, skipped = _run_epoch(stage, optimizer, data, config, weights, generator, schedule, average, loss)
-            if skipped:
-                raise TrainingError(
-                    f"{stage.name} epoch {epoch}: the loss was NaN or infinite in {skipped} step(s); those steps "
-                    f"were not applied and training stopped with the last checkpoint intact. Likely causes: a "
-                    f"learning rate too high (try --lr {config.lr / 10:g}) or inputs outside the likelihood's range")
-            record: EpochRecord = {"stage": stage.name, "epoch": epoch, **terms, "kl_weight": kl_weight,
-                                   "train_accuracy": accuracy(evaluated, data.x_l, data.y_l)}
-            if data.x_val is not None:
-                record["val_accuracy"] = accuracy(evaluated, data.x_val, data.y_val)
-                if last_stage and record["val_accuracy"] > best_val:
-                    best_val, best_state = record["val_accuracy"], _snapshot(evaluated.state_dict())
-            record["seconds"] = time.perf_counter() - start
+            record = _train_epoch(run, epoch, data, config, class_weight, generator,
+                                  keep_best=number == len(stages) - 1)
             history.append(record)
-            bar.set_postfix(loss=f"{terms['loss']:.3g}", acc=f"{record['train_accuracy']:.3f}")
+            bar.set_postfix(loss=f"{record['loss']:.3g}", acc=f"{record['train_accuracy']:.3f}")
             if on_epoch is not None:
                 on_epoch(record)
             if on_checkpoint is not None and (epoch % config.checkpoint_every == 0 or epoch == stage.epochs):
-                on_checkpoint(Checkpoint(
-                    stage_number, epoch, _snapshot(model.state_dict()), copy.deepcopy(optimizer.state_dict()),
-                    schedule.state_dict() if schedule is not None else None, generator.get_state(),
-                    torch.get_rng_state(), best_val, best_state,
-                    _snapshot(average.state_dict()) if average is not None else None,
-                    torch.cuda.get_rng_state(device) if device.type == "cuda" else None))
-        if average is not None:
-            stage.module.load_state_dict(average.module.state_dict())
-        if best_state is not None:
-            stage.module.load_state_dict(best_state)
+                on_checkpoint(run.checkpoint(epoch, model, generator, device))
+        run.finish()
     model.eval()
     return history

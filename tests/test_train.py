@@ -126,9 +126,8 @@ def test_strong_views_are_drawn_from_the_images_not_from_their_weak_views(monkey
     monkeypatch.setattr(training, "STRONG", Transform(shift=0.0))
     monkeypatch.setattr(M2, "loss", lambda self, x_l, y_l, x_u, weights, strong_u=None: seen.append(
         (x_u, strong_u)) or {"loss": model.classify(x_u).sum() * 0})
-    stage = model.stages(1, 0)[0]
-    optimizer = torch.optim.Adam(model.parameters(), fused=True)  # as `fit` makes it
-    training._run_epoch(stage, optimizer, data, config, LossWeights(1.0, 1.0, 0.0, 1.0), torch.Generator())
+    run = training.StageRun.start(0, model.stages(1, 0)[0], training.steps_per_epoch(data, config), config)
+    training.run_epoch(run, data, config, LossWeights(1.0, 1.0, 0.0, 1.0), torch.Generator())
     assert len(seen) == 2
     for weak, strong in seen:
         torch.testing.assert_close(strong, image.expand_as(strong))

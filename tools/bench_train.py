@@ -51,11 +51,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssvae.config import config_for
+from ssvae.config import Config, config_for
 from ssvae.data import Dataset, Partition, choose_split, load_source
 from ssvae.models import build_model
 from ssvae.objectives import LossWeights
-from ssvae.training import DeviceData, _run_epoch, resolve_device, stage_loss
+from ssvae.training import (DeviceData, StageRun, classification_weight, resolve_device, run_epoch,
+                             steps_per_epoch)
 from tools.benchlog import publish, device_name
 
 
@@ -132,7 +133,8 @@ def timed(run_pass: Callable[[], None], device: torch.device) -> Callable[[], fl
     return seconds
 
 
-def naive_pass(partition: Partition, config, device: torch.device, warmup_steps: int = 3) -> Callable[[], float]:
+def naive_pass(partition: Partition, config: Config, device: torch.device,
+               warmup_steps: int = 3) -> Callable[[], float]:
     """A timed pass of the straightforward M2 over the pool, after ``warmup_steps`` untimed steps."""
     d, k = math.prod(config.input_shape), config.n_classes
     model = NaiveM2(d, k, config.latent_dim, config.hidden[0], config.classifier_hidden[0]).to(device)
@@ -143,7 +145,7 @@ def naive_pass(partition: Partition, config, device: torch.device, warmup_steps:
     labelled = itertools.cycle(torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(flat(partition.labelled), torch.as_tensor(partition.labelled.y)),
         batch_size=config.labelled_batch_size, shuffle=True))
-    weight = config.alpha * (len(partition.labelled) + len(partition.unlabelled)) / len(partition.labelled)
+    weight = classification_weight(partition, config.alpha)
 
     def step(x_u: torch.Tensor) -> None:
         x_l, y_l = next(labelled)
@@ -162,20 +164,18 @@ def naive_pass(partition: Partition, config, device: torch.device, warmup_steps:
     return timed(one_pass, device)
 
 
-def ssvae_pass(partition: Partition, config, device: torch.device, warmup_steps: int = 3) -> Callable[[], float]:
+def ssvae_pass(partition: Partition, config: Config, device: torch.device,
+               warmup_steps: int = 3) -> Callable[[], float]:
     """A timed pass of `ssvae.training` over the pool, after ``warmup_steps`` untimed steps."""
     torch.manual_seed(0)
     model = build_model(config).to(device)
     data = DeviceData.from_partition(partition, device)
-    stage = model.stages(config.epochs, config.m1_epochs)[0]
-    optimizer = torch.optim.Adam(stage.parameters, lr=config.lr, fused=True)
+    run = StageRun.start(0, model.stages(config.epochs, config.m1_epochs)[0], steps_per_epoch(data, config), config)
     generator = torch.Generator(device=device).manual_seed(0)
-    weights = LossWeights(1.0, config.alpha * (len(partition.labelled) + len(partition.unlabelled))
-                          / len(partition.labelled))
-    loss = stage_loss(stage.module, config)
+    weights = LossWeights(1.0, classification_weight(partition, config.alpha))
     warmup = DeviceData(data.x_l, data.y_l, data.x_u[: warmup_steps * config.batch_size], None, None)
-    _run_epoch(stage, optimizer, warmup, config, weights, generator, loss=loss)
-    return timed(lambda: _run_epoch(stage, optimizer, data, config, weights, generator, loss=loss), device)
+    run_epoch(run, warmup, config, weights, generator)
+    return timed(lambda: run_epoch(run, data, config, weights, generator), device)
 
 
 def median_seconds(passes: dict[str, Callable[[], float]], repeats: int) -> dict[str, float]:
