@@ -70,6 +70,17 @@ def test_too_many_labels_is_a_clear_error():
                      labels=2, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
 
 
+def test_a_test_split_the_labels_cannot_fill_is_a_clear_error():
+    # a class with one labelled example cannot be on both sides of a stratified split; 6 examples leave a
+    # test quarter of 2, too few for 3 classes (scikit-learn's reasons, kept in the message)
+    one_of_c = Source(Dataset(np.zeros((7, 4), np.float32), np.array([0, 0, 0, 1, 1, 1, 2]), ("a", "b", "c")), None)
+    with pytest.raises(DataError, match=r"cannot hold out a class-balanced test share of 0.25 from 7 labelled "
+                                        r"examples \(.*only 1 member.*\): label more examples of each class"):
+        choose_split(one_of_c, labels=None, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
+    with pytest.raises(DataError, match="greater or equal to the number of classes = 3.*change --test-fraction"):
+        choose_split(_source(n_per_class=2), labels=None, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
+
+
 def test_npz_with_uint8_images_and_test_split(tmp_path):
     x = np.random.default_rng(0).integers(0, 256, (20, 5, 5), dtype=np.uint8)
     y = np.array([0, 1, -1, 2] * 5)

@@ -76,8 +76,13 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
     if source.test is None:
         from sklearn.model_selection import train_test_split  # here: importing scikit-learn takes a while
 
-        keep, held_out = train_test_split(labelled, test_size=test_fraction, random_state=split_seed,
-                                          stratify=train.y[labelled])
+        try:
+            keep, held_out = train_test_split(labelled, test_size=test_fraction, random_state=split_seed,
+                                              stratify=train.y[labelled])
+        except ValueError as error:  # too few labelled examples of a class, or for every class to be in both
+            raise DataError(f"cannot hold out a class-balanced test share of {test_fraction:g} from "
+                            f"{len(labelled)} labelled examples ({error}): label more examples of each class, "
+                            f"change --test-fraction, or give test data (x_test and y_test in an .npz)") from error
         test, labelled = np.sort(held_out), np.sort(keep)
     rng = np.random.default_rng(seed)
     if labels is not None:
