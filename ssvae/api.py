@@ -21,7 +21,7 @@ from sklearn.metrics import confusion_matrix
 from ssvae.config import Config, config_for
 from ssvae.data import DataError, Partition, Split, check_inputs, choose_split, load_source, to_model_range
 from ssvae.models import Model, build_model
-from ssvae.run import (CHECKPOINT, METRICS, WEIGHTS, check_output, load_checkpoint, load_run, load_spec, read_metrics,
+from ssvae.run import (CHECKPOINT, CONFIG, METRICS, WEIGHTS, check_output, load_checkpoint, load_run, load_spec, read_metrics,
                        save_checkpoint, save_metrics, save_run, save_weights)
 from ssvae.training import Checkpoint, active_stages, fit
 
@@ -132,9 +132,9 @@ def _fit(run: Run, partition: Partition, progress: bool, checkpoint: Checkpoint 
 
 
 def _clear_run_dir(out: Path, replace: bool) -> None:
-    check_output(out, replace)
+    check_output(out, replace, folder_marker=CONFIG)
     if out.exists():
-        shutil.rmtree(out) if out.is_dir() else out.unlink()
+        shutil.rmtree(out)
 
 
 def load(run_dir: str | Path) -> Run:

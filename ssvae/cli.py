@@ -155,7 +155,7 @@ def training_options(command):
 @click.option("--data-dir", type=click.Path(), help="Where Fashion-MNIST/MNIST/KMNIST files are, or go.")
 @training_options
 @click.option("--out", type=click.Path(file_okay=False), help="Run directory to write [default: runs/DATA-MODEL].")
-@click.option("--force", is_flag=True, help="Replace an existing run directory.")
+@click.option("--force", is_flag=True, help="Replace an existing run directory (only a folder that ssvae train wrote).")
 @click.option("--resume", type=click.Path(file_okay=False),
               help="Continue this interrupted run directory from its last checkpoint, with its own settings.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -232,7 +232,7 @@ def evaluate(run_dir: str, as_json: bool) -> None:
 @click.option("--quantize", type=click.Choice(["int8"]), help="Also write int8 copies (smaller, faster on CPU).")
 @click.option("--fp16", is_flag=True, help="Also write float16 copies (for GPUs).")
 @click.option("--opset", type=int, default=None, help="ONNX opset version.  [default: 20]")
-@click.option("--force", is_flag=True, help="Replace an existing model folder.")
+@click.option("--force", is_flag=True, help="Replace an existing model folder (only a folder that ssvae export wrote).")
 def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opset: int | None, force: bool) -> None:
     """Export a trained run as ONNX graphs (classifier.onnx, encoder.onnx, decoder.onnx) plus model_card.md,
     checked against torch on real test inputs, for `ssvae.runtime` or any onnxruntime app.

@@ -32,10 +32,19 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         f.write(data.encode() if isinstance(data, str) else data)
 
 
-def check_output(path: Path, replace: bool) -> None:
-    """Refuse to overwrite an existing file or non-empty folder unless ``replace``."""
-    if path.exists() and (not path.is_dir() or any(path.iterdir())) and not replace:
+def check_output(path: Path, replace: bool, folder_marker: str | None = None) -> None:
+    """Refuse to overwrite an existing output unless ``replace``. A file output never replaces a folder. A
+    folder output (a run directory, a model folder) names ``folder_marker``, a file ssvae always writes in it:
+    ``replace`` then removes only a folder that holds one, so a mistyped --out never deletes a user's folder."""
+    if not path.exists() or (folder_marker is not None and path.is_dir() and not any(path.iterdir())):
+        return
+    if folder_marker is None and path.is_dir():
+        raise RunError(f"{path} is a folder: give --out the name of the file to write")
+    if not replace:
         raise RunError(f"{path} already exists: choose another --out or pass --force to replace it")
+    if folder_marker is not None and not (path / folder_marker).is_file():
+        raise RunError(f"{path} was not written by ssvae (it has no {folder_marker}), so --force leaves it alone: "
+                       f"choose another --out")
 
 
 __all__ = ["atomic_open", "write_atomic", "check_output"]

@@ -221,7 +221,7 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
     Every graph is checked before anything is written, so a failed export leaves no partial model."""
     run = run if isinstance(run, Run) else load(run)
     out = Path(out)
-    check_output(out, replace)
+    check_output(out, replace, folder_marker="model.json")
     run.model.eval().cpu()
     partition = run.partition()
     test = partition.test.subset(partition.test.labelled)
@@ -258,15 +258,20 @@ def _write_folder(out: Path, files: dict[str, bytes]) -> None:
     """Write every file into a fresh folder beside ``out``, then swap it in: never half a model directory."""
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old."))  # holds the folder replaced
     try:
         for name, data in files.items():
             (staging / name).write_bytes(data)
         if out.exists():
-            shutil.rmtree(out) if out.is_dir() else out.unlink()
+            os.replace(out, old / out.name)
         os.replace(staging, out)
     except BaseException:
+        if (old / out.name).exists() and not out.exists():
+            os.replace(old / out.name, out)
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _check_no_randomness(proto: onnx.ModelProto, role: str) -> None:

@@ -11,6 +11,8 @@ import torch
 from click.testing import CliRunner
 
 from ssvae.cli import main
+from ssvae.errors import RunError
+from ssvae.files import check_output
 
 TINY_ARGS = ["--epochs", "1", "--hidden", "32", "--latent-dim", "4", "--batch-size", "200", "--quiet"]
 
@@ -35,7 +37,7 @@ def test_train_then_evaluate(runner, tmp_path):
 
 def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     out = tmp_path / "run"
-    out.mkdir()
+    assert runner.invoke(main, ["train", *TINY_ARGS, "--out", str(out)]).exit_code == 0
     (out / "keep.txt").write_text("mine")
     result = runner.invoke(main, ["train", *TINY_ARGS, "--out", str(out)])
     assert result.exit_code == 1
@@ -187,6 +189,30 @@ def test_export_and_outputs_refuse_to_overwrite(runner, exported, tmp_path):
     (tmp_path / "p.csv").write_text("mine")
     result = runner.invoke(main, ["predict", str(model), "--dataset", "digits", "--out", str(tmp_path / "p.csv")])
     assert result.exit_code == 1 and (tmp_path / "p.csv").read_text() == "mine"
+
+
+def test_force_replaces_only_what_ssvae_wrote(runner, exported, tmp_path):
+    """--force over a folder that is not a run directory or a model folder (a mistyped --out, such as '.')
+    deletes nothing; over a model folder it swaps the new one in and leaves no staging folder behind."""
+    run, model = exported
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    for command in (["train", *TINY_ARGS], ["export", str(run)]):
+        result = runner.invoke(main, [*command, "--out", str(mine), "--force"])
+        marker = "config.json" if command[0] == "train" else "model.json"
+        assert result.exit_code == 1, result.output
+        assert result.output.strip() == (f"Error: {mine} was not written by ssvae (it has no {marker}), so --force "
+                                         f"leaves it alone: choose another --out")
+        assert (mine / "notes.txt").read_text() == "keep"
+    with pytest.raises(RunError, match="is a folder: give --out the name of the file to write"):
+        check_output(mine, replace=True)  # the API's file outputs (the command line's --out rejects folders)
+    again = tmp_path / "again"
+    assert runner.invoke(main, ["export", str(run), "--out", str(again)]).exit_code == 0
+    (again / "stale.txt").write_text("from before")
+    assert runner.invoke(main, ["export", str(run), "--out", str(again), "--force"]).exit_code == 0
+    assert not (again / "stale.txt").exists() and (again / "model.json").is_file()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".again")]
 
 
 @pytest.mark.parametrize("args, message", [
