@@ -99,13 +99,18 @@ def load(model_dir: str | Path, device: str = "auto", precision: str = "float32"
 def log_bernoulli(x: np.ndarray, logits: np.ndarray) -> np.ndarray:
     """log p(x | logits) summed per example: x log s(l) + (1-x) log(1-s(l)), in a stable form."""
     per_unit = x * logits - np.maximum(logits, 0.0) - np.log1p(np.exp(-np.abs(logits)))
-    return per_unit.reshape(len(x), -1).sum(-1)
+    return _sum_per_example(per_unit)
 
 
 def log_gaussian(x: np.ndarray, mean: np.ndarray, logvar: np.ndarray) -> np.ndarray:
     """log N(x; mean, diag(exp(logvar))) summed per example."""
     per_unit = -0.5 * (LOG_2PI + logvar + (x - mean) ** 2 / np.exp(logvar))
-    return per_unit.reshape(len(x), -1).sum(-1)
+    return _sum_per_example(per_unit)
+
+
+def _sum_per_example(per_unit: np.ndarray) -> np.ndarray:
+    """Sums over every axis but the first (also for a batch of none, which reshape(0, -1) refuses)."""
+    return per_unit.sum(axis=tuple(range(1, per_unit.ndim)))
 
 
 def log_mean_exp(values: np.ndarray, axis: int) -> np.ndarray:
@@ -213,8 +218,10 @@ class ExportedModel:
         return {"y": y} if self.conditional else {}
 
     def _chunks(self, n: int, size: int | None = None) -> list[slice]:
+        """Slices of at most ``size`` rows covering ``n``; one empty slice for no rows, since the graphs take
+        a batch of 0 and give correctly shaped empty outputs."""
         size = max(1, size or self.batch_size)
-        return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+        return [slice(i, min(i + size, n)) for i in range(0, max(n, 1), size)]
 
     # --- what apps call ---
     def classify(self, x: Any) -> np.ndarray:
@@ -222,8 +229,7 @@ class ExportedModel:
         x = self.prepare(x)
         if 0 < len(x) <= self.batch_size:  # the common case, without the bookkeeping of chunks
             return self._run("classifier", {"x": x})[0]
-        parts = [self._run("classifier", {"x": x[s]})[0] for s in self._chunks(len(x))]
-        return np.concatenate(parts) if parts else np.zeros((0, self.n_classes), np.float32)
+        return np.concatenate([self._run("classifier", {"x": x[s]})[0] for s in self._chunks(len(x))])
 
     def encode(self, x: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(probabilities, z_mean, z_logvar) of q(z|x,y), for the given classes ``y`` or, when None, the
@@ -278,8 +284,7 @@ class ExportedModel:
         rng = np.random.default_rng(seed)
         k = self.n_classes if self.conditional else 1
         chunk = max(1, self.batch_size // (k * (samples or 1)))
-        parts = [self._negative_bound(x[s], rng, samples) for s in self._chunks(len(x), chunk)]
-        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+        return np.concatenate([self._negative_bound(x[s], rng, samples) for s in self._chunks(len(x), chunk)])
 
     def _negative_bound(self, x: np.ndarray, rng: np.random.Generator, samples: int | None) -> np.ndarray:
         k = self.n_classes if self.conditional else 1

@@ -185,6 +185,14 @@ def test_generate_and_analogies_shapes(digits_model, digits_run):
     assert digits_model.analogies(digits_run.partition().test.x[:3]).shape == (3, 10, 1, 8, 8)
 
 
+def test_no_rows_give_empty_outputs_of_the_right_shapes(digits_model):
+    none, m = np.zeros((0, 1, 8, 8), np.float32), digits_model
+    assert m.classify(none).shape == (0, 10) and m.score(none).shape == m.score(none, samples=4).shape == (0,)
+    assert [part.shape for part in m.encode(none)] == [(0, 10), (0, m.latent_dim), (0, m.latent_dim)]
+    assert m.decode(np.zeros((0, m.latent_dim)), []).shape == m.generate(3, n=0).shape == (0, 1, 8, 8)
+    assert m.analogies(none).shape == (0, 10, 1, 8, 8)
+
+
 def test_raw_inputs_are_prepared_like_training(digits_model):
     images = np.random.default_rng(0).integers(0, 256, (4, 8, 8), dtype=np.uint8)
     as_float = images[:, None].astype(np.float32) / 255
