@@ -50,11 +50,19 @@ class Group(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except USER_ERRORS as error:
+        except (*USER_ERRORS, OSError) as error:  # OSError: a path that cannot be read or written, a full disk
             if ctx.params.get("debug"):
                 raise
-            click.echo(f"Error: {error}", err=True)
+            click.echo(f"Error: {_one_line(error)}", err=True)
             sys.exit(1)
+
+
+def _one_line(error: Exception) -> str:
+    """The message of a user's error; for an OSError the path and the system's reason, without the errno."""
+    if isinstance(error, OSError) and error.strerror:
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror} (check the path and its permissions)"
+    return str(error)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -80,7 +88,7 @@ def _shown_default(field: str) -> str:
 
 # (flag, Config field, click type or callback, help): the training settings, each with Config's default
 TRAINING_OPTIONS = [
-    ("--labels", "labels", _labels, "Labels to train with, class-balanced (N/K a class), or 'all'."),
+    ("--labels", "labels", _labels, "Labels to train with, class-balanced (N/K per class), or 'all'."),
     ("--val-labels", "val_labels", int,
      "Of those labels, how many to set aside to pick the best epoch (0: keep the last epoch)."),
     ("--test-fraction", "test_fraction", float, "Held-out test share for data without a test split of its own."),
@@ -89,8 +97,8 @@ TRAINING_OPTIONS = [
      "supervised: the classifier on the labels alone (the baseline)."),
     ("--epochs", "epochs", int, "Passes over the unlabelled data."),
     ("--m1-epochs", "m1_epochs", int, "Epochs of the M1 stage of m1+m2."),
-    ("--batch-size", "batch_size", int, "Unlabelled examples a step."),
-    ("--labelled-batch-size", "labelled_batch_size", int, "Labelled examples a step."),
+    ("--batch-size", "batch_size", int, "Unlabelled examples per step."),
+    ("--labelled-batch-size", "labelled_batch_size", int, "Labelled examples per step (drawn again and again from the few)."),
     ("--lr", "lr", float, "Adam learning rate."),
     ("--lr-schedule", "lr_schedule", click.Choice(LR_SCHEDULES),
      "constant; cosine: decay to 0 over training; one-cycle: warm up over the first tenth, then decay (use it "
@@ -118,7 +126,7 @@ TRAINING_OPTIONS = [
      "Confidence (after distribution alignment) from which q(y|x)'s class for an unlabelled image becomes a "
      "target of --consistency."),
     ("--ema", "ema", float,
-     "Keep and evaluate a moving average of the weights with this decay a step, e.g. 0.999 (0: the last "
+     "Keep and evaluate a moving average of the weights with this decay per step, e.g. 0.999 (0: the last "
      "weights). Smooths the noise of consistency training."),
     ("--kl-warmup", "kl_warmup_epochs", int, "Epochs over which the KL weight rises from 0 to 1 (0: none)."),
     ("--likelihood", "likelihood", click.Choice(LIKELIHOODS),
@@ -231,7 +239,7 @@ def evaluate(run_dir: str, as_json: bool) -> None:
 @click.option("--out", type=click.Path(file_okay=False), help="Model folder to write [default: models/RUN_NAME].")
 @click.option("--quantize", type=click.Choice(["int8"]), help="Also write int8 copies (smaller, faster on CPU).")
 @click.option("--fp16", is_flag=True, help="Also write float16 copies (for GPUs).")
-@click.option("--opset", type=int, default=None, help="ONNX opset version.  [default: 20]")
+@click.option("--opset", type=click.IntRange(min=1), default=None, help="ONNX opset version.  [default: 20]")
 @click.option("--force", is_flag=True, help="Replace an existing model folder (only a folder that ssvae export wrote).")
 def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opset: int | None, force: bool) -> None:
     """Export a trained run as ONNX graphs (classifier.onnx, encoder.onnx, decoder.onnx) plus model_card.md,
@@ -294,7 +302,7 @@ precision_option = click.option("--precision", type=click.Choice(PRECISIONS), de
 @input_options
 @click.option("--out", type=click.Path(dir_okay=False), default="predictions.csv", show_default=True,
               help="CSV to write: id, predicted, confidence, entropy, p_<class> for every class.")
-@click.option("--batch-size", type=int, default=1024, show_default=True, help="Inputs a batch.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True, help="Inputs per batch.")
 @device_option
 @precision_option
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
@@ -319,10 +327,10 @@ def predict(model_dir: str, data, dataset, split, data_dir, out: str, batch_size
 @input_options
 @click.option("--out", type=click.Path(dir_okay=False), default="scores.csv", show_default=True,
               help="CSV to write: id, score; highest score (most anomalous) first.")
-@click.option("--samples", type=int, default=None,
+@click.option("--samples", type=click.IntRange(min=1), default=None,
               help="Importance samples for a tighter bound (-log p(x) estimate); default: the plain ELBO.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise the bound draws.")
-@click.option("--batch-size", type=int, default=1024, show_default=True, help="Inputs a batch.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True, help="Inputs per batch.")
 @device_option
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -346,14 +354,15 @@ def score(model_dir: str, data, dataset, split, data_dir, out: str, samples: int
 
 @main.command()
 @click.argument("model_dir", type=click.Path(file_okay=False))
-@click.option("--per-class", type=int, default=8, show_default=True, help="Samples in each class's row.")
+@click.option("--per-class", type=click.IntRange(min=1), default=8, show_default=True, help="Samples in each class's row.")
 @click.option("--analogies", "analogies", metavar="INPUTS",
               help="Instead: render the style of these inputs in every class. A path (as --data of predict) or a "
                    "built-in data set name (its test split).")
-@click.option("--rows", type=int, default=8, show_default=True, help="Inputs shown with --analogies.")
+@click.option("--rows", type=click.IntRange(min=1), default=8, show_default=True, help="Inputs shown with --analogies.")
 @click.option("--data-dir", type=click.Path(), help="Where Fashion-MNIST/MNIST/KMNIST files are.")
 @click.option("--out", type=click.Path(dir_okay=False), default="samples.png", show_default=True, help="PNG to write.")
-@click.option("--scale", type=int, default=None, help="Pixels a model pixel [default: cells at least 32 high].")
+@click.option("--scale", type=click.IntRange(min=1), default=None,
+              help="Output pixels per model pixel [default: cells at least 32 pixels high].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent draws.")
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
 def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, data_dir: str | None, out: str,

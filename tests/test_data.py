@@ -106,6 +106,14 @@ def test_csv_with_named_and_missing_labels(tmp_path):
     np.testing.assert_array_equal(source.train.x, [[0.5, 1], [1.5, 2], [2.5, 3], [3.5, 4]])
 
 
+def test_csv_from_excel_with_byte_order_mark_and_blank_lines(tmp_path):
+    # Excel's "CSV UTF-8" starts with a byte-order mark; a blank line at the end is common
+    (tmp_path / "t.csv").write_bytes("label,f1\r\ncat,0.5\r\n\r\ndog,1.5\r\n\r\n".encode("utf-8-sig"))
+    source = load_source(data=str(tmp_path / "t.csv"))
+    assert source.train.class_names == ("cat", "dog") and source.train.y.tolist() == [0, 1]
+    np.testing.assert_array_equal(source.train.x, [[0.5], [1.5]])
+
+
 def test_image_folder_skips_other_sizes(tmp_path):
     for name, value in (("cat", 10), ("dog", 200)):
         (tmp_path / name).mkdir()

@@ -42,6 +42,7 @@ def _write_cases(root: Path) -> None:
     np.savez(root / "above_one.npz", x=x * 3, y=y)
     np.save(root / "nan_digits.npy", np.where(np.arange(4)[:, None, None, None] == 2, np.nan, np.zeros((4, 1, 8, 8))))
     np.savez(root / "wrong_shape.npz", x=rng.random((5, 9, 9)).astype(np.float32))
+    np.savez(root / "object_labels.npz", x=x, y=np.array(list(y), dtype=object), allow_pickle=True)  # as pandas
     folder = root / "images"
     for name, label in [("a", 0), ("b", 1)]:
         (folder / name).mkdir(parents=True)
@@ -76,6 +77,10 @@ BAD_INPUT = [
     (["predict", "MODEL", "--data", "nan_digits.npy"], "Error: inputs contain NaN or inf, or numbers too large for float32 (first in row 2)"),
     (["train", "--resume", "RUN"], "checkpoint.safetensors: missing; there is nothing to resume"),
     (["score", "MODEL", "--dataset", "digits", "--out", "taken.csv"], "Error: taken.csv already exists: choose another"),
+    (["train", "--data", "object_labels.npz"], "Error: object_labels.npz: array 'y' cannot be read (Object arrays "
+     "cannot be loaded when allow_pickle=False); save numbers or strings"),
+    (["predict", "MODEL", "--dataset", "digits", "--out", "taken.csv/p.csv"],
+     "Error: taken.csv: File exists (check the path and its permissions)"),
 ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import gzip
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,11 +160,12 @@ def _load_npz(path: Path) -> Source:
     with arrays:
         if "x" not in arrays or "y" not in arrays:
             raise DataError(f"{path}: needs arrays 'x' and 'y' (found {', '.join(arrays.files) or 'none'})")
-        x, y = _npz_inputs(arrays["x"], path, "x"), _npz_labels(arrays["y"], path, "y")
+        x = _npz_inputs(_npz_array(arrays, "x", path), path, "x")
+        y = _npz_labels(_npz_array(arrays, "y", path), path, "y")
         has_test = "x_test" in arrays and "y_test" in arrays
-        x_test = _npz_inputs(arrays["x_test"], path, "x_test") if has_test else None
-        y_test = _npz_labels(arrays["y_test"], path, "y_test") if has_test else None
-        given_names = arrays["class_names"] if "class_names" in arrays else None
+        x_test = _npz_inputs(_npz_array(arrays, "x_test", path), path, "x_test") if has_test else None
+        y_test = _npz_labels(_npz_array(arrays, "y_test", path), path, "y_test") if has_test else None
+        given_names = _npz_array(arrays, "class_names", path) if "class_names" in arrays else None
     n_classes = int(max(y.max(initial=-1), y_test.max(initial=-1) if has_test else -1)) + 1
     if given_names is not None:
         names = tuple(str(n) for n in given_names.reshape(-1))
@@ -180,6 +182,15 @@ def _load_npz(path: Path) -> Source:
     if test is not None:
         _check_labels(y_test, len(names), path)
     return Source(train, test)
+
+
+def _npz_array(arrays: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
+    """One array of an .npz; one of Python objects (pandas' object columns) would need unpickling, never done."""
+    try:
+        return arrays[key]
+    except (ValueError, OSError, zipfile.BadZipFile) as error:
+        raise DataError(f"{path}: array '{key}' cannot be read ({error}); save numbers or strings (for example "
+                        f"with .astype(str) or .to_numpy(dtype='float32')), never Python objects") from error
 
 
 def _check_labels(y: np.ndarray, n_classes: int, path: Path) -> None:
@@ -218,10 +229,10 @@ def _load_csv(path: Path, label_column: str = "label") -> Source:
 
 
 def read_csv_rows(path: Path) -> list[list[str]]:
-    """Every row of a UTF-8 CSV file, or a DataError for anything else."""
+    """Every non-blank row of a UTF-8 CSV file (with or without Excel's byte-order mark), or a DataError."""
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            return list(csv.reader(f))
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            return [row for row in csv.reader(f) if row]
     except (UnicodeDecodeError, csv.Error) as error:
         raise DataError(f"{path}: not a readable UTF-8 CSV file ({error}); save it as CSV text") from error
 
