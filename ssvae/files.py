@@ -18,12 +18,22 @@ def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, usual_mode(directory=False))
         with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": ""})) as f:
             yield f
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def usual_mode(directory: bool) -> int:
+    """The permissions ``open`` or ``mkdir`` would give a new file or folder under the process's umask. The
+    temporary names above are created owner-only (0600, 0700), which would otherwise stay after the rename and
+    hide predictions, images and model folders from other users, services and containers."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if directory else 0o666) & ~umask
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
@@ -47,4 +57,4 @@ def check_output(path: Path, replace: bool, folder_marker: str | None = None) ->
                        f"choose another --out")
 
 
-__all__ = ["atomic_open", "write_atomic", "check_output"]
+__all__ = ["atomic_open", "write_atomic", "check_output", "usual_mode"]

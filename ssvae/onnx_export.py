@@ -37,7 +37,7 @@ from ssvae.config import Config, config_for
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.errors import ExportError
-from ssvae.files import check_output
+from ssvae.files import check_output, usual_mode
 from ssvae.runtime import FORMAT_VERSION, METADATA_PREFIX, graph_file
 
 OPSET = 20
@@ -258,6 +258,7 @@ def _write_folder(out: Path, files: dict[str, bytes]) -> None:
     """Write every file into a fresh folder beside ``out``, then swap it in: never half a model directory."""
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    staging.chmod(usual_mode(directory=True))
     old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old."))  # holds the folder replaced
     try:
         for name, data in files.items():

@@ -197,6 +197,24 @@ def test_a_checkpoint_keeps_every_generator_state(tmp_path, cuda_rng):
     assert loaded.cuda_rng is None if cuda_rng is None else torch.equal(loaded.cuda_rng, cuda_rng)
 
 
+def test_outputs_get_the_usual_permissions_not_owner_only(tmp_path):
+    """Written under owner-only temporary names, files and model folders still end with the permissions the
+    umask gives, so that other users and services can read them."""
+    import stat
+
+    from ssvae.files import write_atomic
+    from ssvae.onnx_export import _write_folder
+
+    old = os.umask(0o027)
+    try:
+        write_atomic(tmp_path / "p.csv", "id,predicted\n")
+        _write_folder(tmp_path / "model", {"model.json": b"{}"})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "p.csv").stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "model").stat().st_mode) == 0o750
+
+
 def test_a_nan_loss_is_never_applied_and_stops_the_run(tmp_path, monkeypatch, tiny_config):
     from ssvae.models.m2 import M2
 
