@@ -7,15 +7,17 @@ problem and the fix and exit with status 1; ``ssvae --debug ...`` shows the trac
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import click
 import numpy as np
 
 from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, PRESETS, Config,
-                          TRAINING_PRECISIONS, ConfigError, config_for)
+                          TRAINING_PRECISIONS, ConfigError, config_for, option_flag)
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
 from ssvae.runtime import PRECISIONS, ModelError
@@ -86,58 +88,58 @@ def _shown_default(field: str) -> str:
     return text + (f"; {', '.join(presets)}" if presets else "")
 
 
-# (flag, Config field, click type or callback, help): the training settings, each with Config's default
+# (Config field, click type or callback, help): the options of `ssvae train`, each named by `option_flag`
 TRAINING_OPTIONS = [
-    ("--labels", "labels", _labels, "Labels to train with, class-balanced (N/K per class), or 'all'."),
-    ("--val-labels", "val_labels", int,
+    ("labels", _labels, "Labels to train with, class-balanced (N/K per class), or 'all'."),
+    ("val_labels", int,
      "Of those labels, how many to set aside to pick the best epoch (0: keep the last epoch)."),
-    ("--test-fraction", "test_fraction", float, "Held-out test share for data without a test split of its own."),
-    ("--model", "model", click.Choice(MODEL_KINDS),
+    ("test_fraction", float, "Held-out test share for data without a test split of its own."),
+    ("model", click.Choice(MODEL_KINDS),
      "m2: the semi-supervised VAE; m1+m2: M2 on a VAE's codes; m1: a VAE plus a classifier on its codes; "
      "supervised: the classifier on the labels alone (the baseline)."),
-    ("--epochs", "epochs", int, "Passes over the unlabelled data."),
-    ("--m1-epochs", "m1_epochs", int, "Epochs of the M1 stage of m1+m2."),
-    ("--batch-size", "batch_size", int, "Unlabelled examples per step."),
-    ("--labelled-batch-size", "labelled_batch_size", int, "Labelled examples per step (drawn again and again from the few)."),
-    ("--lr", "lr", float, "Adam learning rate."),
-    ("--lr-schedule", "lr_schedule", click.Choice(LR_SCHEDULES),
+    ("epochs", int, "Passes over the unlabelled data."),
+    ("m1_epochs", int, "Epochs of the M1 stage of m1+m2."),
+    ("batch_size", int, "Unlabelled examples per step."),
+    ("labelled_batch_size", int, "Labelled examples per step (drawn again and again from the few)."),
+    ("lr", float, "Adam learning rate."),
+    ("lr_schedule", click.Choice(LR_SCHEDULES),
      "constant; cosine: decay to 0 over training; one-cycle: warm up over the first tenth, then decay (use it "
      "with --ema)."),
-    ("--alpha", "alpha", float, "Classification weight; the loss uses alpha * N_total / N_labelled."),
-    ("--vat", "vat", float,
+    ("alpha", float, "Classification weight; the loss uses alpha * N_total / N_labelled."),
+    ("vat", float,
      "Virtual adversarial training of q(y|x) (m2, m1+m2): its weight relative to the classification term "
      "(0: off)."),
-    ("--vat-epsilon", "vat_epsilon", float, "Length (L2) of the adversarial input perturbation of --vat."),
-    ("--latent-dim", "latent_dim", int, "Size of z."),
-    ("--hidden", "hidden", _sizes, "Hidden layer sizes of encoder and decoder, comma-separated."),
-    ("--classifier", "classifier", click.Choice(CLASSIFIERS),
+    ("vat_epsilon", float, "Length (L2) of the adversarial input perturbation of --vat."),
+    ("latent_dim", int, "Size of z."),
+    ("hidden", _sizes, "Hidden layer sizes of encoder and decoder, comma-separated."),
+    ("classifier", click.Choice(CLASSIFIERS),
      "The classifier q(y|x): an MLP, or for images (m2, supervised) a small convolutional network."),
-    ("--classifier-hidden", "classifier_hidden", _sizes, "Hidden layer sizes of the MLP classifier."),
-    ("--classifier-channels", "classifier_channels", _sizes,
+    ("classifier_hidden", _sizes, "Hidden layer sizes of the MLP classifier."),
+    ("classifier_channels", _sizes,
      "Channels of the conv classifier's 3x3 blocks, comma-separated (2x2 pooling between them)."),
-    ("--augment", "augment", click.Choice(AUGMENTATIONS),
+    ("augment", click.Choice(AUGMENTATIONS),
      "Train on randomly shifted views of image inputs, and with shift-flip also mirrored ones (not for text "
      "or digits, whose mirror images are other things)."),
-    ("--consistency", "consistency", float,
+    ("consistency", float,
      "m2 with --augment: weight of consistency training (FixMatch) relative to the classification term: "
      "q(y|x) must give a heavily distorted view of an unlabelled image the class it confidently gives the "
      "image (0: off). Classes q(y|x) over-predicts are made harder to become targets (distribution alignment)."),
-    ("--consistency-threshold", "consistency_threshold", float,
+    ("consistency_threshold", float,
      "Confidence (after distribution alignment) from which q(y|x)'s class for an unlabelled image becomes a "
      "target of --consistency."),
-    ("--ema", "ema", float,
+    ("ema", float,
      "Keep and evaluate a moving average of the weights with this decay per step, e.g. 0.999 (0: the last "
      "weights). Smooths the noise of consistency training."),
-    ("--kl-warmup", "kl_warmup_epochs", int, "Epochs over which the KL weight rises from 0 to 1 (0: none)."),
-    ("--likelihood", "likelihood", click.Choice(LIKELIHOODS),
+    ("kl_warmup_epochs", int, "Epochs over which the KL weight rises from 0 to 1 (0: none)."),
+    ("likelihood", click.Choice(LIKELIHOODS),
      "p(x|y,z): bernoulli for inputs in [0, 1], gaussian for real values; auto picks by the inputs' range."),
-    ("--seed", "seed", int, "Seed of the label choice, initialisation and batches."),
-    ("--checkpoint-every", "checkpoint_every", int, "Epochs between checkpoints that --resume continues from."),
-    ("--device", "device", click.Choice(["auto", "cpu", "cuda"]), "auto: a CUDA GPU when there is one."),
-    ("--precision", "precision", click.Choice(TRAINING_PRECISIONS),
+    ("seed", int, "Seed of the label choice, initialisation and batches."),
+    ("checkpoint_every", int, "Epochs between checkpoints that --resume continues from."),
+    ("device", click.Choice(["auto", "cpu", "cuda"]), "auto: a CUDA GPU when there is one."),
+    ("precision", click.Choice(TRAINING_PRECISIONS),
      "bfloat16: matmuls and convolutions in bfloat16 under autocast (weights, losses and Adam stay float32); "
      "faster where the hardware has bfloat16 units. BENCHMARKS.md has its speed and accuracy."),
-    ("--compile/--no-compile", "compile", bool,
+    ("compile", bool,
      "Compile the loss with torch.compile (a slow first step, then fewer kernel launches); falls back, with a "
      "warning, where no compiler works."),
 ]
@@ -145,14 +147,23 @@ TRAINING_OPTIONS = [
 
 def training_options(command):
     """Add every TRAINING_OPTIONS entry; an option left out stays None, so presets and Config fill it."""
-    for flag, field, kind, text in reversed(TRAINING_OPTIONS):
+    for field, kind, text in reversed(TRAINING_OPTIONS):
+        flag = option_flag(field)
         typed = {"callback": kind} if callable(kind) and not isinstance(kind, (type, click.ParamType)) else {
             "type": kind}
         if kind is bool:
-            typed = {}  # an on/off flag pair, e.g. --compile/--no-compile
+            flag, typed = f"{flag}/--no-{flag[2:]}", {}  # an on/off pair, e.g. --compile/--no-compile
         command = click.option(flag, field, default=None, help=f"{text}  [default: {_shown_default(field)}]",
                                **typed)(command)
     return command
+
+
+def config_from_options(options: dict[str, Any]) -> Config:
+    """The Config of `ssvae train`'s data and training options: the data set's preset, then what was given."""
+    given = {k: v for k, v in options.items() if v is not None}
+    if given.get("labels") == "all":
+        given["labels"] = None  # the Config's word for "every label the source has"
+    return config_for(**given)
 
 
 @main.command()
@@ -176,19 +187,15 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
     """
     from ssvae.api import evaluate, resume as resume_run, train as train_run
 
-    given = {k: v for k, v in options.items() if v is not None and k not in ("dataset",)}
     if resume is not None:
-        if given or out:
+        if any(v is not None for k, v in options.items() if k != "dataset") or out:
             raise click.UsageError("--resume continues a run with its own settings: give no other options")
         run = resume_run(resume, progress=not quiet)
         report = evaluate(run)
         click.echo(f"resumed and finished {resume}  |  test accuracy {report['accuracy']:.4f} on "
                    f"{report['n_test']} examples  |  labels seen {report['labels_seen']}")
         return
-    given["dataset"] = options["dataset"]
-    if given.get("labels") == "all":
-        given["labels"] = None  # the Config's word for "every label the source has"
-    config = config_for(**given)
+    config = config_from_options(options)
     name = Path(config.data).stem if config.data else config.dataset
     out_dir = Path(out or f"runs/{name}-{config.model.replace('+', '')}")
     run = train_run(config, out=out_dir, progress=not quiet, replace=force)
@@ -250,8 +257,9 @@ def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opse
     from ssvae.onnx_export import OPSET, export as export_run
 
     out_dir = Path(out or f"models/{Path(run_dir).resolve().name}")
-    command = " ".join(["ssvae export", run_dir, "--out", str(out_dir)] + (["--quantize", quantize] if quantize else [])
-                       + (["--fp16"] if fp16 else []))
+    command = shlex.join(["ssvae", "export", run_dir, "--out", str(out_dir)]
+                         + (["--quantize", quantize] if quantize else []) + (["--fp16"] if fp16 else [])
+                         + (["--opset", str(opset)] if opset else []))
     report = export_run(run_dir, out_dir, opset=opset or OPSET, quantize=quantize == "int8", fp16=fp16,
                         replace=force, command=command)
     click.echo(f"saved {out_dir}: {', '.join(report.files)}")
@@ -354,7 +362,8 @@ def score(model_dir: str, data, dataset, split, data_dir, out: str, samples: int
 
 @main.command()
 @click.argument("model_dir", type=click.Path(file_okay=False))
-@click.option("--per-class", type=click.IntRange(min=1), default=8, show_default=True, help="Samples in each class's row.")
+@click.option("--per-class", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Samples in each class's row.")
 @click.option("--analogies", "analogies", metavar="INPUTS",
               help="Instead: render the style of these inputs in every class. A path (as --data of predict) or a "
                    "built-in data set name (its test split).")

@@ -179,6 +179,17 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+# Config fields that `ssvae train` has no option for: the data's own (set by --data, --dataset, --data-dir or
+# read from the data), and settings left to the Python API
+FIELDS_WITHOUT_OPTION = ("dataset", "data", "data_dir", "input_shape", "class_names", "split_seed", "aux_dim",
+                         "m1_latent_dim", "m1_hidden", "m1_features", "version")
+
+
+def option_flag(field: str) -> str:
+    """The `ssvae train` option of a Config field: its name with dashes (kl_warmup_epochs: --kl-warmup)."""
+    return "--kl-warmup" if field == "kl_warmup_epochs" else "--" + field.replace("_", "-")
+
+
 # preset fields that only some models take, and those models: a preset leaves them out for the others
 MODEL_SPECIFIC = {"vat": VAT_MODELS, "vat_epsilon": VAT_MODELS, "classifier": CONV_MODELS, "consistency": ("m2",)}
 
@@ -191,5 +202,5 @@ def config_for(dataset: str = "digits", data: str | None = None, **changes: Any)
     return Config(dataset=dataset, data=data, **{**preset, **changes})
 
 
-__all__ = ["Config", "ConfigError", "MODEL_KINDS", "LIKELIHOODS", "CLASSIFIERS", "AUGMENTATIONS", "FORMAT_VERSION",
-           "TRAINING_PRECISIONS", "PRESETS", "config_for"]
+__all__ = ["Config", "ConfigError", "FIELDS_WITHOUT_OPTION", "MODEL_KINDS", "LIKELIHOODS", "CLASSIFIERS",
+           "AUGMENTATIONS", "FORMAT_VERSION", "TRAINING_PRECISIONS", "PRESETS", "config_for", "option_flag"]

@@ -16,9 +16,11 @@ onnxruntime against torch on real test inputs at batch 1 and `CHECK_BATCH`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
+import shlex
 import shutil
 import tempfile
 import warnings
@@ -33,7 +35,7 @@ import torch
 from torch import Tensor, nn
 
 from ssvae.api import Run, load
-from ssvae.config import Config, config_for
+from ssvae.config import FIELDS_WITHOUT_OPTION, Config, config_for, option_flag
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.errors import ExportError
@@ -317,22 +319,23 @@ def _classifier_accuracy(model_bytes: bytes, reference_bytes: bytes, x: np.ndarr
 
 
 def train_command(config: Config) -> str:
-    """The `ssvae train` line that makes this config: the data, then every setting off the data set's preset."""
-    words = ["ssvae train"]
-    words += [f"--data {config.data}"] if config.data else [f"--dataset {config.dataset}"]
+    """The `ssvae train` line that makes this config: the data, then every option whose value differs from the
+    data set's preset (labels, model and seed always), quoted for a POSIX shell."""
+    words = ["ssvae", "train", *(["--data", config.data] if config.data else ["--dataset", config.dataset])]
     if config.data_dir:
-        words.append(f"--data-dir {config.data_dir}")
+        words += ["--data-dir", config.data_dir]
     preset = config_for(config.dataset, config.data, model=config.model)
-    for name in ("labels", "val_labels", "model", "epochs", "m1_epochs", "batch_size", "labelled_batch_size", "lr",
-                 "lr_schedule", "alpha", "vat", "vat_epsilon", "latent_dim", "hidden", "classifier",
-                 "classifier_hidden", "classifier_channels", "augment", "consistency", "consistency_threshold",
-                 "ema", "kl_warmup_epochs", "precision", "compile", "seed"):
-        value = getattr(config, name)
-        if value != getattr(preset, name) or name in ("labels", "model", "seed"):
-            text = "all" if value is None else ",".join(map(str, value)) if isinstance(value, tuple) else value
-            flag = "--kl-warmup" if name == "kl_warmup_epochs" else "--" + name.replace("_", "-")
-            words.append(flag if isinstance(value, bool) else f"{flag} {text}")
-    return " ".join(words)
+    for field in dataclasses.fields(Config):
+        name, value = field.name, getattr(config, field.name)
+        always = name in ("labels", "model", "seed")
+        if name in FIELDS_WITHOUT_OPTION or (value == getattr(preset, name) and not always):
+            continue
+        if isinstance(value, bool):
+            words.append(option_flag(name) if value else f"--no-{option_flag(name)[2:]}")
+        else:
+            text = "all" if value is None else ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+            words += [option_flag(name), text]
+    return shlex.join(words)
 
 
 def model_card(run: Run, report: ExportReport, command: str | None) -> str:
