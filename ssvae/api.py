@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import math
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,7 +163,7 @@ def evaluate(run: Run | str | Path) -> dict[str, Any]:
     predicted = run.classify(test.x).argmax(-1)
     names = run.config.class_names
     confusion = confusion_matrix(test.y, predicted, labels=range(len(names)))
-    per_class = {name: (float(confusion[k, k] / confusion[k].sum()) if confusion[k].sum() else math.nan)
+    per_class = {name: (float(confusion[k, k] / confusion[k].sum()) if confusion[k].sum() else None)
                  for k, name in enumerate(names)}
     return {
         "model": run.config.model,

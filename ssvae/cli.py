@@ -204,6 +204,10 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
                f"labels seen {report['labels_seen']}")
 
 
+def _accuracy_text(accuracy: float | None) -> str:
+    return "no test example" if accuracy is None else f"{accuracy:.4f}"
+
+
 def _format_report(report: dict) -> str:
     names = report["class_names"]
     width = max(6, *(len(n) for n in names))
@@ -216,7 +220,7 @@ def _format_report(report: dict) -> str:
         f"test ELBO      {elbo:.2f} nats an example" if elbo is not None else "test ELBO      - (no generative model)",
         "",
         f"{'class':<{width}}  accuracy",
-        *(f"{n:<{width}}  {report['per_class'][n]:.4f}" for n in names),
+        *(f"{n:<{width}}  {_accuracy_text(report['per_class'][n])}" for n in names),
         "",
         "confusion (rows: true class, columns: predicted)",
         " " * width + " " + " ".join(f"{k:>5}" for k in range(len(names))),
@@ -238,7 +242,7 @@ def evaluate(run_dir: str, as_json: bool) -> None:
     report = evaluate_run(Path(run_dir))
     click.echo(_format_report(report))
     if as_json:
-        click.echo(json.dumps(report))
+        click.echo(json.dumps(report, allow_nan=False))
 
 
 @main.command()

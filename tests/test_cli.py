@@ -68,6 +68,19 @@ def test_bad_input_is_one_clear_line(runner, tmp_path, monkeypatch, args, messag
     assert "Traceback" not in result.output
 
 
+def test_a_class_without_test_examples_is_null_in_the_json_report(runner, tmp_path):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", x=rng.random((60, 4, 4)).astype(np.float32), y=np.arange(60) % 3,
+             x_test=rng.random((10, 4, 4)).astype(np.float32), y_test=np.arange(10) % 2)  # no test example of 2
+    out = tmp_path / "run"
+    assert runner.invoke(main, ["train", *TINY_ARGS, "--data", str(tmp_path / "d.npz"), "--labels", "9",
+                                "--out", str(out)]).exit_code == 0
+    result = runner.invoke(main, ["evaluate", str(out), "--json"])
+    report = json.loads(result.output.strip().splitlines()[-1])  # strict JSON: NaN would not parse in jq
+    assert report["per_class"]["2"] is None and 0 <= report["per_class"]["0"] <= 1
+    assert "no test example" in result.output
+
+
 def test_help_explains_every_command(runner):
     for command in ("train", "evaluate"):
         result = runner.invoke(main, [command, "--help"])
