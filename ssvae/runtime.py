@@ -290,7 +290,7 @@ class ExportedModel:
         k = self.n_classes if self.conditional else 1
         xs = np.repeat(x, k, axis=0)  # every example once per class, classes fastest
         ys = np.tile(np.eye(k, dtype=np.float32), (len(x), 1)) if self.conditional else None
-        _, mu, logvar = self._run("encoder", {"x": xs, **self._class_feed(ys)})
+        probs, mu, logvar = self._run("encoder", {"x": xs, **self._class_feed(ys)})  # q(y|x) once a class
         log_prior_y = -math.log(k)
         if samples is None:
             z = mu + np.exp(0.5 * logvar) * rng.standard_normal(mu.shape, dtype=np.float32)
@@ -298,7 +298,7 @@ class ExportedModel:
             per_class = (self._log_px(xs, z, ys) - kl + log_prior_y).reshape(len(x), k)
             if not self.conditional:
                 return -per_class[:, 0]
-            log_q = np.log(np.maximum(self._run("classifier", {"x": x})[0], 1e-30))
+            log_q = np.log(np.maximum(probs[::k], 1e-30))
             return -(np.exp(log_q) * (per_class - log_q)).sum(-1)
         log_w = []
         for _ in range(samples):
