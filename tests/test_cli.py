@@ -146,7 +146,7 @@ def test_predict_a_folder_of_images_names_rows_by_file(runner, exported, tmp_pat
         Image.fromarray(np.random.default_rng(0).integers(0, 256, (8, 8), dtype=np.uint8)).save(tmp_path / "inbox" / name)
     Image.new("L", (9, 9)).save(tmp_path / "inbox" / "z_big.png")
     out = tmp_path / "p.csv"
-    with pytest.warns(UserWarning, match=r"skipped 1 image\(s\): z_big.png \(9x9\)"):
+    with pytest.warns(UserWarning, match=r"skipped 1 image\(s\): z_big.png \(9x9, not 8x8\)"):
         result = runner.invoke(main, ["predict", str(exported[1]), "--data", str(tmp_path / "inbox"), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert [line.split(",")[0] for line in out.read_text().splitlines()[1:]] == ["a.png", "b.png", "day2/c.png"]

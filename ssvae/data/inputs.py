@@ -7,7 +7,6 @@ Unlike training sources these need no labels and no class folders: a flat folder
 from __future__ import annotations
 
 import math
-import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from ssvae.data.dataset import DataError
-from ssvae.data.sources import BUILTIN, IMAGE_SUFFIXES, load_source, read_csv_rows
+from ssvae.data.sources import BUILTIN, IMAGE_SUFFIXES, load_source, read_csv_rows, read_images
 from ssvae.data.split import choose_split
 
 SPLITS = ("test", "train")
@@ -191,30 +190,9 @@ def _read_csv(path: Path) -> Inputs:
 def _read_folder(path: Path, channels: int) -> Inputs:
     """Every image under ``path`` (sub-folders too), ids relative to it; images of another size than the
     first are skipped with a warning that counts them."""
-    from PIL import Image
-
     files = sorted(f for f in path.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
-    mode = "L" if channels == 1 else "RGB"
-    ids, arrays, skipped = [], [], []
-    for file in files:
-        try:
-            with Image.open(file) as image:
-                array = np.asarray(image.convert(mode), dtype=np.uint8)
-        except Exception:
-            skipped.append(f"{file.name} (unreadable)")
-            continue
-        if arrays and array.shape != arrays[0].shape:
-            skipped.append(f"{file.name} ({array.shape[1]}x{array.shape[0]})")
-            continue
-        ids.append(str(file.relative_to(path)))
-        arrays.append(array)
-    if skipped:
-        warnings.warn(f"{path}: skipped {len(skipped)} image(s): {', '.join(skipped[:5])}"
-                      + (" ..." if len(skipped) > 5 else ""), stacklevel=2)
-    if not arrays:
-        raise DataError(f"{path}: no readable images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    x = np.stack(arrays)
-    return Inputs(ids, x[:, None] if x.ndim == 3 else np.moveaxis(x, -1, 1))
+    x, kept = read_images(files, path, "L" if channels == 1 else "RGB")
+    return Inputs([str(files[i].relative_to(path)) for i in kept], x)
 
 
 __all__ = ["Inputs", "read_inputs", "SPLITS"]

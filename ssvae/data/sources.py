@@ -239,8 +239,6 @@ def read_csv_rows(path: Path) -> list[list[str]]:
 
 def _load_folder(path: Path) -> Source:
     """One sub-folder per class, plus ``unlabelled/``; images of another size than the first are skipped."""
-    from PIL import Image
-
     class_dirs = sorted(d for d in path.iterdir() if d.is_dir() and d.name != UNLABELLED_FOLDER)
     if len(class_dirs) < 2:
         raise DataError(f"{path}: needs one sub-folder per class (at least two) and optionally '{UNLABELLED_FOLDER}/'")
@@ -249,28 +247,43 @@ def _load_folder(path: Path) -> Source:
     if (path / UNLABELLED_FOLDER).is_dir():
         entries += [(f, UNLABELLED) for f in sorted((path / UNLABELLED_FOLDER).iterdir())]
     entries = [(f, k) for f, k in entries if f.suffix.lower() in IMAGE_SUFFIXES]
-    loaded, skipped = [], []
-    for file, label in entries:
+    x, kept = read_images([f for f, _ in entries], path)
+    return Source(Dataset(to_model_range(x), np.array([entries[i][1] for i in kept], dtype=np.int64), names), None)
+
+
+def read_images(files: list[Path], where: Path, mode: str | None = None) -> tuple[np.ndarray, list[int]]:
+    """The images of ``files`` as one uint8 array (N, C, H, W), and which of ``files`` they are. ``mode`` is
+    PIL's "L" (grey) or "RGB"; None picks RGB when any image has colour. Unreadable images and those of
+    another size than the first readable one are skipped, with one warning that names the first few."""
+    from PIL import Image
+
+    headers, skipped = [], []
+    for index, file in enumerate(files):
         try:
-            with Image.open(file) as image:
-                image.load()
-                loaded.append((file, image.copy(), label))
+            with Image.open(file) as image:  # reads the header only
+                headers.append((index, image.mode, image.size))
         except Exception:
             skipped.append(f"{file.name} (unreadable)")
-    if not loaded:
-        raise DataError(f"{path}: no readable images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    mode = "RGB" if any(im.mode not in ("L", "1", "I", "I;16", "LA") for _, im, _ in loaded) else "L"
-    size = loaded[0][1].size
+    if not headers:
+        raise DataError(f"{where}: no readable images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    mode = mode or ("RGB" if any(m not in ("L", "1", "I", "I;16", "LA") for _, m, _ in headers) else "L")
+    size = headers[0][2]
     arrays, kept = [], []
-    for file, image, label in loaded:
-        if image.size != size:
-            skipped.append(f"{file.name} ({image.size[0]}x{image.size[1]}, not {size[0]}x{size[1]})")
+    for index, _, (width, height) in headers:
+        if (width, height) != size:
+            skipped.append(f"{files[index].name} ({width}x{height}, not {size[0]}x{size[1]})")
             continue
-        arrays.append(np.asarray(image.convert(mode), dtype=np.uint8))
-        kept.append(label)
+        try:
+            with Image.open(files[index]) as image:
+                arrays.append(np.asarray(image.convert(mode), dtype=np.uint8))
+        except Exception:  # a header that reads, pixels that do not (a truncated file)
+            skipped.append(f"{files[index].name} (unreadable)")
+            continue
+        kept.append(index)
     if skipped:
-        warnings.warn(f"{path}: skipped {len(skipped)} image(s): {', '.join(skipped[:5])}"
-                      + (" ..." if len(skipped) > 5 else ""), stacklevel=2)
+        warnings.warn(f"{where}: skipped {len(skipped)} image(s): {', '.join(skipped[:5])}"
+                      + (" ..." if len(skipped) > 5 else ""), stacklevel=3)
+    if not arrays:
+        raise DataError(f"{where}: no readable images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     stacked = np.stack(arrays)  # (N, H, W) grey or (N, H, W, 3) colour
-    x = to_model_range(stacked[:, None] if stacked.ndim == 3 else np.moveaxis(stacked, -1, 1))
-    return Source(Dataset(x, np.array(kept, dtype=np.int64), names), None)
+    return (stacked[:, None] if stacked.ndim == 3 else np.moveaxis(stacked, -1, 1)), kept
