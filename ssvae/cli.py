@@ -11,7 +11,7 @@ import shlex
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 import numpy as np
@@ -20,7 +20,10 @@ from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, LIKELIHOODS, LR_SCHEDULES,
                           TRAINING_PRECISIONS, ConfigError, config_for, option_flag)
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
-from ssvae.runtime import PRECISIONS, ModelError
+from ssvae.runtime import PRECISIONS, ExportedModel, ModelError
+
+if TYPE_CHECKING:  # read_inputs is imported where it is used: it loads torchvision
+    from ssvae.data.inputs import Inputs
 
 DEFAULTS = Config()
 USER_ERRORS = (DataError, RunError, ConfigError, ModelError, TrainingError, ExportError)
@@ -49,7 +52,7 @@ def _labels(ctx: click.Context, param: click.Parameter, value: str | None) -> in
 class Group(click.Group):
     """Turns the errors a user can fix into one line on stderr, unless --debug is given."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (*USER_ERRORS, OSError) as error:  # OSError: a path that cannot be read or written, a full disk
@@ -145,7 +148,7 @@ TRAINING_OPTIONS = [
 ]
 
 
-def training_options(command):
+def training_options(command: Callable) -> Callable:
     """Add every TRAINING_OPTIONS entry; an option left out stays None, so presets and Config fill it."""
     for field, kind, text in reversed(TRAINING_OPTIONS):
         flag = option_flag(field)
@@ -274,7 +277,7 @@ def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opse
                    f"{report.agreement[precision]:.4f})")
 
 
-def input_options(command):
+def input_options(command: Callable) -> Callable:
     """Where the inputs of predict, score and generate --analogies come from."""
     options = [
         click.option("--data", type=click.Path(), help="Inputs: an .npz (array x), an .npy, a .csv of numeric "
@@ -289,7 +292,9 @@ def input_options(command):
     return command
 
 
-def _inputs(model, data: str | None, dataset: str | None, split: str, data_dir: str | None):
+def _inputs(model: ExportedModel, data: str | None, dataset: str | None, split: str,
+            data_dir: str | None) -> Inputs:
+    """The inputs --data or --dataset name, read as the model's own training read them (split, channels)."""
     from ssvae.data.inputs import read_inputs
 
     info = model.info
@@ -297,7 +302,7 @@ def _inputs(model, data: str | None, dataset: str | None, split: str, data_dir: 
                        model.input_shape[0] if len(model.input_shape) == 3 else 1)
 
 
-def _load_model(model_dir: str, device: str = "auto", precision: str = "float32"):
+def _load_model(model_dir: str, device: str = "auto", precision: str = "float32") -> ExportedModel:
     from ssvae import runtime
 
     return runtime.load(model_dir, device=device, precision=precision)
@@ -319,7 +324,7 @@ precision_option = click.option("--precision", type=click.Choice(PRECISIONS), de
 @precision_option
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def predict(model_dir: str, data, dataset, split, data_dir, out: str, batch_size: int, device: str,
+def predict(model_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, out: str, batch_size: int, device: str,
             precision: str, force: bool, quiet: bool) -> None:
     """Label data with an exported model: one CSV row an input with the predicted class, its probability,
     the entropy of the prediction and every class's probability.
@@ -346,7 +351,7 @@ def predict(model_dir: str, data, dataset, split, data_dir, out: str, batch_size
 @device_option
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def score(model_dir: str, data, dataset, split, data_dir, out: str, samples: int | None, seed: int,
+def score(model_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, out: str, samples: int | None, seed: int,
           batch_size: int, device: str, force: bool, quiet: bool) -> None:
     """Anomaly scores: the negative ELBO of each input in nats (higher: less like the training data).
 

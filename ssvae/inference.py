@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from tqdm import tqdm
@@ -20,7 +21,8 @@ from ssvae.runtime import ExportedModel, ModelError
 BATCH = 1024
 
 
-def _batches(inputs: Inputs, batch_size: int, progress: bool, what: str):
+def _batches(inputs: Inputs, batch_size: int, progress: bool,
+             what: str) -> Iterator[tuple[list[str], np.ndarray]]:
     """(ids, raw inputs) a batch at a time; a `RowFile` is read from disk one batch at a time too."""
     starts = range(0, len(inputs), batch_size)
     bar = tqdm(starts, desc=what, unit="batch", disable=not progress, leave=False)
@@ -30,6 +32,7 @@ def _batches(inputs: Inputs, batch_size: int, progress: bool, what: str):
 
 
 def prediction_header(model: ExportedModel) -> list[str]:
+    """The columns of ``ssvae predict``'s CSV, one probability column per class."""
     return ["id", "predicted", "confidence", "entropy", *(f"p_{name}" for name in model.class_names)]
 
 

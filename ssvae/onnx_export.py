@@ -48,11 +48,14 @@ TOLERANCE = 1e-4  # onnxruntime vs torch: |ort - torch| <= TOLERANCE * (1 + |tor
 
 
 def one_hot_of_argmax(probabilities: Tensor) -> Tensor:
+    """One-hot rows of each row's most probable class: the predicted y that q(z|x,y) takes when none is given."""
     classes = torch.arange(probabilities.shape[-1], device=probabilities.device)
     return (probabilities.argmax(-1, keepdim=True) == classes).to(probabilities.dtype)
 
 
 class ClassifierGraph(nn.Module):
+    """q(y|x) as probabilities: what apps read, so that none has to apply a softmax."""
+
     def __init__(self, model: Model):
         super().__init__()
         self.model = model
@@ -339,6 +342,7 @@ def train_command(config: Config) -> str:
 
 
 def model_card(run: Run, report: ExportReport, command: str | None) -> str:
+    """model_card.md: the data, the labels used, the commands that made the model and the graphs' accuracy."""
     c = run.config
     labels_seen = len(run.split.labelled) + len(run.split.validation)
     rows = [f"| {p} | {graph_file('classifier', p)} | {100 * a:.2f} % | {100 * report.agreement[p]:.2f} % |"

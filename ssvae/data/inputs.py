@@ -75,7 +75,7 @@ class NumberedIds(Sequence[str]):
     def __len__(self) -> int:
         return self.n
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int | slice) -> str | list[str]:
         if isinstance(index, slice):
             return [str(i) for i in range(*index.indices(self.n))]
         if not -self.n <= index < self.n:
