@@ -66,8 +66,8 @@ class ADGM(Model):
     def decode(self, z: Tensor, y_onehot: Tensor | None) -> Tensor:
         return self.decoder(z, y_onehot)
 
-    def elbo(self, x: Tensor) -> Tensor:
-        return self.unlabelled(self.prepare(x))
+    def prepared_elbo(self, a: Tensor) -> Tensor:
+        return self.unlabelled(a)
 
     def loss(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights) -> dict[str, Tensor]:
         a_l, a_u = self.prepare(x_l), self.prepare(x_u)

@@ -70,7 +70,15 @@ class Model(nn.Module):
         raise NotImplementedError
 
     def elbo(self, x: Tensor) -> Tensor | None:
-        """A lower bound on log p(x) per example (one sample), or None for a model without one."""
+        """A lower bound on log p(x) per example (one sample), or None for a model without one: the bound on
+        the prepared inputs less the log-determinant of standardising them, so a density of x itself."""
+        bound = self.prepared_elbo(self.prepare(x))
+        if bound is None or not self.standardise:
+            return bound
+        return bound - self.input_scale.log().sum()
+
+    def prepared_elbo(self, a: Tensor) -> Tensor | None:
+        """The bound on log p(a) of prepared inputs ``a`` (one sample), or None for a model without one."""
         return None
 
     def stages(self, epochs: int, m1_epochs: int) -> list[Stage]:

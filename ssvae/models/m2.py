@@ -56,8 +56,8 @@ class M2(Model):
     def decode(self, z: Tensor, y_onehot: Tensor | None) -> Tensor:
         return self.decoder(z, y_onehot)
 
-    def elbo(self, x: Tensor) -> Tensor:
-        return self.unlabelled(self.prepare(x))
+    def prepared_elbo(self, a: Tensor) -> Tensor:
+        return self.unlabelled(a)
 
     def loss(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights,
              strong_u: Tensor | None = None) -> dict[str, Tensor]:

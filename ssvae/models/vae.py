@@ -36,8 +36,8 @@ class M1(Model):
         log_px = log_likelihood(a, self.decoder(reparameterize(mu, logvar)), self.likelihood)
         return log_px - kl_weight * gaussian_kl(mu, logvar)
 
-    def elbo(self, x: Tensor) -> Tensor:
-        return self.bound(self.prepare(x))
+    def prepared_elbo(self, a: Tensor) -> Tensor:
+        return self.bound(a)
 
     def classify(self, x: Tensor) -> Tensor:
         return self.classifier(self.encode(x)[0])
