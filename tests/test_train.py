@@ -260,11 +260,13 @@ def test_evaluate_report_is_consistent(tiny_config):
 def test_gaussian_standardisation_keeps_constant_inputs_finite():
     model = build_model(Config(input_shape=(3,), class_names=("a", "b"), likelihood="gaussian",
                                hidden=(4,), classifier_hidden=(4,), latent_dim=2))
-    x = torch.tensor([[1.0, 5.0, 2.0], [3.0, 5.0, 2.0]])
+    x = torch.tensor([[1.0, 5.0, 0.0], [3.0, 5.0, 0.001]])  # the last input is small, not constant
     model.fit_standardisation(x)
-    torch.testing.assert_close(model.input_shift, torch.tensor([2.0, 5.0, 2.0]))
-    torch.testing.assert_close(model.input_scale, torch.tensor([2.0 ** 0.5, 1.0, 1.0]))
-    assert model.prepare(torch.tensor([[2.0, 6.0, 2.0]])).tolist() == [[0.0, 1.0, 0.0]]
+    torch.testing.assert_close(model.input_shift, torch.tensor([2.0, 5.0, 0.0005]))
+    torch.testing.assert_close(model.input_scale, torch.tensor([2.0 ** 0.5, 1.0, 0.001 / 2.0 ** 0.5]))
+    torch.testing.assert_close(model.prepare(torch.tensor([[2.0, 6.0, 0.0005]])), torch.tensor([[0.0, 1.0, 0.0]]))
+    model.fit_standardisation(torch.tensor([[0.0, 1000.0, 0.0]]).repeat(2, 1))  # constants, zero or large
+    assert model.input_scale.tolist() == [1.0, 1.0, 1.0]
 
 
 def test_m2_learns_real_valued_csv_with_a_gaussian_likelihood(tmp_path):

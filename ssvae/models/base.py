@@ -38,12 +38,14 @@ class Model(nn.Module):
         self.register_buffer("input_scale", torch.ones(input_dim))
 
     def fit_standardisation(self, x: Tensor) -> None:
-        """Zero mean and unit variance per input; an (almost) constant input keeps scale 1, as in
-        scikit-learn's StandardScaler, so that unseen values there stay finite."""
+        """Zero mean and unit variance per input. An input whose spread is within float32's rounding of its
+        size (a constant) keeps scale 1, as in scikit-learn's StandardScaler, so that unseen values there stay
+        finite; the test is relative, so inputs measured in large units (all values tiny) are scaled too."""
         flat = x.flatten(1)
         std = flat.std(0)
+        constant = std <= 1e-6 * flat.abs().amax(0)
         self.input_shift.copy_(flat.mean(0))
-        self.input_scale.copy_(torch.where(std > 1e-3, std, torch.ones_like(std)))
+        self.input_scale.copy_(torch.where(constant, torch.ones_like(std), std))
 
     def prepare(self, x: Tensor) -> Tensor:
         flat = x.flatten(1)
