@@ -47,6 +47,23 @@ def test_weak_view_moves_an_image_by_at_most_its_shift_range():
     torch.testing.assert_close(augment(x, WEAK, flip=False).sum((1, 2, 3)), torch.ones(256))  # nothing lost
 
 
+def test_rotation_scale_and_shear_have_the_geometry_they_are_named_for():
+    like = torch.zeros(1)
+    torch.manual_seed(0)
+    turn = affine_matrices(512, Transform(shift=0.0, rotation=30.0), flip=False, like=like)[:, :, :2]
+    torch.testing.assert_close(turn @ turn.transpose(1, 2), torch.eye(2).expand(512, 2, 2))  # orthogonal
+    torch.testing.assert_close(torch.linalg.det(turn), torch.ones(512))  # no mirror
+    angles = torch.rad2deg(torch.atan2(turn[:, 1, 0], turn[:, 0, 0]))
+    assert angles.abs().max() <= 30.0 and angles.min() < -25.0 and angles.max() > 25.0
+    grow = affine_matrices(512, Transform(shift=0.0, scale=0.2), flip=False, like=like)[:, :, :2]
+    factor = grow[:, 0, 0]  # affine_grid maps output to input coordinates: 1 / scale
+    torch.testing.assert_close(grow, torch.diag_embed(torch.stack([factor, factor], -1)))
+    assert (1 / factor).min() >= 0.8 and (1 / factor).max() <= 1.2
+    slant = affine_matrices(512, Transform(shift=0.0, shear=0.3), flip=False, like=like)[:, :, :2]
+    torch.testing.assert_close(torch.linalg.det(slant), torch.ones(512))  # shear keeps areas
+    assert slant[:, 0, 1].abs().max() <= 0.3 and slant[:, 1, 0].abs().max() == 0
+
+
 def test_cut_out_zeroes_one_square_at_most():
     torch.manual_seed(0)
     x = torch.ones(200, 1, 8, 8)

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from sklearn.datasets import load_digits
 
 from ssvae import runtime
+from ssvae.data import choose_split, load_source
 from ssvae.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +35,21 @@ def test_every_shipped_model_loads_and_matches_its_card(model_dir, precision):
     np.testing.assert_allclose(probabilities.sum(1), 1.0, atol=1e-5)
     card = (model_dir / "model_card.md").read_text()
     assert f"| float32 | classifier.onnx | {100 * info['test_accuracy']:.2f} % |" in card
+
+
+@pytest.mark.parametrize("precision", ["float32", "int8"])
+def test_the_shipped_digits_model_has_the_accuracy_its_card_states(precision):
+    """Its own test split (bundled with scikit-learn) classified again gives the card's figure to the example."""
+    info = json.loads((MODEL / "model.json").read_text())
+    source = load_source("digits")
+    test = list(choose_split(source, None, 0, info["test_fraction"], info["split_seed"], 0).test)
+    predicted = runtime.load(MODEL, precision=precision).classify(source.train.x[test]).argmax(1)
+    accuracy = float((predicted == source.train.y[test]).mean())
+    card = (MODEL / "model_card.md").read_text()
+    assert len(test) == 450 and f"| {precision} | classifier{'.int8' * (precision == 'int8')}.onnx | " \
+        f"{100 * accuracy:.2f} % |" in card
+    if precision == "float32":
+        assert round(accuracy, 4) == info["test_accuracy"]
 
 
 @pytest.fixture(scope="module")

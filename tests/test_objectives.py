@@ -234,9 +234,64 @@ def test_virtual_adversarial_probes_leave_batch_norm_statistics_alone():
     torch.testing.assert_close(norm.running_var, norm_without.running_var, rtol=0, atol=0)
 
 
+class _LogitsOfTheMean(torch.nn.Module):
+    """A classifier whose logits are (10 m, 0, -1) for an input of mean m: sure of class 0 on bright inputs."""
+
+    def forward(self, a: torch.Tensor) -> torch.Tensor:
+        m = a.mean(-1, keepdim=True)
+        return torch.cat([10 * m, 0 * m, 0 * m - 1], -1)
+
+
+def test_consistency_trains_the_strong_view_towards_the_weak_views_class():
+    # weak views are white (logits 10, 0, -1: class 0 at 0.99995, a target at threshold 0.9), strong views
+    # black (logits 0, 0, -1), so each example's term is -log softmax(0, 0, -1)[0] = log(2 + 1/e). With the
+    # views swapped, the black view's 0.42 would make no target and the term would be 0.
+    model = M2(input_dim=16, n_classes=3, latent_dim=2, hidden=(5,), classifier=_LogitsOfTheMean(),
+               likelihood="bernoulli", vat_epsilon=1.0, consistency=Consistency(3, threshold=0.9))
+    x_l, y_l = torch.rand(4, 1, 4, 4), torch.tensor([0, 1, 2, 1])
+    terms = model.loss(x_l, y_l, torch.ones(5, 1, 4, 4), LossWeights(1.0, 2.0, consistency=1.0),
+                       strong_u=torch.zeros(5, 1, 4, 4))
+    assert terms["consistency"].item() == pytest.approx(math.log(2.0 + math.exp(-1.0)), rel=1e-6)
+
+
 def test_logvar_floor_of_gaussian_decoder():
     params = torch.tensor([[0.0, -50.0]])
     assert objectives.split_gaussian(params)[1].item() == objectives.GAUSSIAN_LOGVAR_MIN
+
+
+def _log_normal(x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    return torch.distributions.Normal(mu, (0.5 * logvar).exp()).log_prob(x).sum(-1)
+
+
+def test_labelled_terms_under_kl_warm_up_by_hand(monkeypatch):
+    """The labelled bound and classification term of M2 and the ADGM at KL weight 0.3, assembled by hand
+    (z and a at their means). The ADGM's auxiliary terms log p(a|x,y,z) - log q(a|x) carry the weight too."""
+    for module in (m2_module, adgm_module):
+        monkeypatch.setattr(module, "reparameterize", lambda mu, logvar: mu)
+    torch.manual_seed(3)
+    x, y, x_u = torch.rand(5, 6), torch.tensor([0, 1, 2, 0, 1]), torch.rand(4, 6)
+    onehot, weights = F.one_hot(y, 3).to(x.dtype), LossWeights(kl=0.3, classification=2.0)
+
+    m2 = M2(input_dim=6, n_classes=3, latent_dim=2, hidden=(5,), classifier=mlp((6, 4, 3)),
+            likelihood="bernoulli", vat_epsilon=1.0)
+    mu, logvar = m2.encoder(x, onehot)
+    want = log_likelihood(x, m2.decoder(mu, onehot), "bernoulli") - 0.3 * gaussian_kl(mu, logvar) - math.log(3)
+    terms = m2.loss(x, y, x_u, weights)
+    torch.testing.assert_close(terms["labelled_bound"], want.mean())
+    torch.testing.assert_close(terms["classification"], F.cross_entropy(m2.classifier(x), y))
+
+    adgm = ADGM(input_dim=6, n_classes=3, latent_dim=2, aux_dim=3, hidden=(5,), classifier_hidden=(4,),
+                likelihood="bernoulli")
+    aux_mu, aux_logvar = adgm.aux_encoder(x)
+    xa = torch.cat([x, aux_mu], -1)
+    mu, logvar = adgm.encoder(xa, onehot)
+    log_pa = _log_normal(aux_mu, *adgm.aux_decoder(torch.cat([x, mu], -1), onehot))
+    auxiliary = log_pa - _log_normal(aux_mu, aux_mu, aux_logvar)
+    want = (log_likelihood(x, adgm.decoder(mu, onehot), "bernoulli") + 0.3 * auxiliary
+            - 0.3 * gaussian_kl(mu, logvar) - math.log(3))
+    terms = adgm.loss(x, y, x_u, weights)
+    torch.testing.assert_close(terms["labelled_bound"], want.mean())
+    torch.testing.assert_close(terms["classification"], F.cross_entropy(adgm.classifier(xa), y))
 
 
 def test_adgm_enumerated_bound_equals_loop_over_classes(monkeypatch):

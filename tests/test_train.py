@@ -197,6 +197,25 @@ def test_weight_average_matches_torchs_averaged_model_and_reads_its_checkpoints(
     assert resumed.updates == 5 and torch.equal(resumed.module[0].weight, ours.module[0].weight)
 
 
+@pytest.mark.parametrize("features", ["sample", "mean"])
+def test_m1m2_feeds_m2_the_codes_the_config_names_and_leaves_m1_alone(tiny_config, monkeypatch, features):
+    config = tiny_config.replace(model="m1+m2", m1_features=features, m1_hidden=(16,), m1_epochs=1)
+    model = build_model(config.replace(input_shape=(1, 8, 8), class_names=tuple("0123456789"),
+                                       likelihood="bernoulli"))
+    seen = []
+    monkeypatch.setattr(model.m2, "loss", lambda f_l, y_l, f_u, weights: seen.append(f_l))
+    x = torch.rand(6, 1, 8, 8)
+    model.loss(x, torch.arange(6), x, LossWeights())
+    mean = model.m1.encode(x)[0]
+    assert torch.equal(seen[0], mean) == (features == "mean")
+    assert torch.equal(model.features(x, sample=False), mean)  # classify always takes the mean
+    monkeypatch.undo()
+    # the M1 stage ends the same whether M2 then trains one epoch or two: M2's stage never moves M1
+    m1_after = [ssvae.train(config, progress=False, epochs=n).model.m1.state_dict() for n in (1, 2)]
+    for name, value in m1_after[0].items():
+        torch.testing.assert_close(m1_after[1][name], value, rtol=0, atol=0, msg=name)
+
+
 def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     values = dict(vars(tiny_config))
     with pytest.raises(ConfigError, match="unknown config fields: colour"):
