@@ -4,8 +4,6 @@ that evaluates every class at once."""
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -53,20 +51,6 @@ class ConvNet(nn.Module):
 
     def forward(self, a: Tensor) -> Tensor:
         return self.head(self.features(a.reshape(-1, *self.input_shape)))
-
-
-@contextmanager
-def batch_norm_statistics_kept(module: nn.Module) -> Iterator[None]:
-    """Forward passes inside leave ``module``'s batch-norm running statistics as they were (they still
-    normalise with their own batch): for extra passes on probes, such as VAT's, that should not count as data."""
-    buffers = [b for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
-               for b in (m.running_mean, m.running_var, m.num_batches_tracked) if b is not None]
-    saved = [b.clone() for b in buffers]
-    try:
-        yield
-    finally:
-        for buffer, value in zip(buffers, saved):
-            buffer.copy_(value)
 
 
 def classifier_network(kind: str, input_shape: tuple[int, ...], hidden: tuple[int, ...],
