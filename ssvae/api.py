@@ -20,8 +20,8 @@ from sklearn.metrics import confusion_matrix
 from ssvae.config import Config, config_for
 from ssvae.data import DataError, Partition, Split, check_inputs, choose_split, load_source, to_model_range
 from ssvae.models import Model, build_model
-from ssvae.run import (CHECKPOINT, CONFIG, METRICS, WEIGHTS, check_output, load_checkpoint, load_run, load_spec, read_metrics,
-                       save_checkpoint, save_metrics, save_run, save_weights)
+from ssvae.run import (CHECKPOINT, CONFIG, METRICS, WEIGHTS, check_output, load_checkpoint, load_run, load_spec,
+                       read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
 from ssvae.training import Checkpoint, active_stages, fit
 
 

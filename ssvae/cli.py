@@ -324,8 +324,8 @@ precision_option = click.option("--precision", type=click.Choice(PRECISIONS), de
 @precision_option
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def predict(model_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, out: str, batch_size: int, device: str,
-            precision: str, force: bool, quiet: bool) -> None:
+def predict(model_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, out: str,
+            batch_size: int, device: str, precision: str, force: bool, quiet: bool) -> None:
     """Label data with an exported model: one CSV row an input with the predicted class, its probability,
     the entropy of the prediction and every class's probability.
 
@@ -351,8 +351,8 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
 @device_option
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def score(model_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, out: str, samples: int | None, seed: int,
-          batch_size: int, device: str, force: bool, quiet: bool) -> None:
+def score(model_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, out: str,
+          samples: int | None, seed: int, batch_size: int, device: str, force: bool, quiet: bool) -> None:
     """Anomaly scores: the negative ELBO of each input in nats (higher: less like the training data).
 
     Example: ssvae score models/digits --data new_images/ --out scores.csv

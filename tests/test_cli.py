@@ -85,6 +85,9 @@ def test_help_explains_every_command(runner):
     for command in ("train", "evaluate"):
         result = runner.invoke(main, [command, "--help"])
         assert result.exit_code == 0 and "Example:" in result.output
+    from ssvae.onnx_export import OPSET  # the help names the default without importing the exporter
+
+    assert f"[default: {OPSET}]" in runner.invoke(main, ["export", "--help"]).output
 
 
 def test_python_dash_m_ssvae_runs_the_command_line():
