@@ -12,7 +12,7 @@ from ssvae.objectives import LossWeights
 import ssvae
 from ssvae.config import config_for
 from tools.bench_accuracy import run_partition
-from tools.bench_train import step_flops
+from tools.bench_train import pass_flops, ssvae_rows, step_flops
 
 
 @pytest.mark.parametrize("d, h, c, z, k, b_l, b_u", [(16, 5, 4, 2, 3, 4, 6), (784, 500, 500, 4, 10, 100, 100)])
@@ -32,3 +32,19 @@ def test_baselines_see_the_labels_and_test_examples_of_the_ssvae_run():
     assert len(ours.test) == len(run.test) == 899 and len(ours.labelled) == 20
     for part in ("labelled", "validation", "unlabelled", "test"):
         np.testing.assert_array_equal(getattr(ours, part).x, getattr(run, part).x, err_msg=part)
+
+
+def test_bench_train_rows_cover_every_variant_at_every_batch_size():
+    config = config_for("fashion-mnist", input_shape=(1, 28, 28), class_names=tuple("abcdefghij"))
+    rows = ssvae_rows(config, [100, 500])
+    assert len(rows) == 8
+    assert rows["ssvae M2"] == config and rows["ssvae M2, batch 500"] == config.replace(batch_size=500)
+    both = rows["ssvae M2, batch 500, --precision bfloat16 --compile"]
+    assert (both.batch_size, both.precision, both.compile, both.lr) == (500, "bfloat16", True, config.lr)
+
+
+def test_pass_flops_counts_the_short_last_step():
+    config = config_for("fashion-mnist", input_shape=(1, 28, 28), class_names=tuple("abcdefghij"), batch_size=100)
+    one = lambda b_u: step_flops(784, 500, 500, 4, 10, 100, b_u)  # noqa: E731
+    assert pass_flops(config, 250) == 2 * one(100) + one(50)
+    assert pass_flops(config, 200) == 2 * one(100)

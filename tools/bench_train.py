@@ -3,9 +3,10 @@ model and objective run in the same script, and against the FLOP floor of the de
 
     python -m tools.bench_train --data-dir ../shared/datasets/fashion-mnist
     python -m tools.bench_train --data-dir DIR --pool 60000        # a whole epoch (slow on a CPU)
+    python -m tools.bench_train --data-dir DIR --batch-sizes 100 500 1000   # ssvae's rows at larger batches
 
 Every implementation makes ``--repeats`` passes over an unlabelled pool of ``--pool`` examples (100 a step,
-100 labelled examples a step drawn from the 100 labels), in rounds that run each implementation once, so
+or each of ``--batch-sizes`` for ssvae's rows; 100 labelled examples a step drawn from the 100 labels), in rounds that run each implementation once, so
 that a slow spell of a shared machine falls on all of them; the median pass, scaled to the 60,000 images,
 is the figure.
 
@@ -68,6 +69,14 @@ def step_flops(d: int, h: int, c: int, z: int, k: int, b_l: int, b_u: int) -> fl
     classes = 2 * (b_l + k) * k * h
     no_input_gradient = (b_l + b_u) * d * (c + h) + classes
     return 3 * 2 * (classifier + encoder + decoder + classes) - 2 * no_input_gradient
+
+
+def pass_flops(config: Config, examples: int) -> float:
+    """FLOPs of M2 (one hidden layer) under ``config`` over ``examples`` unlabelled examples, last step short."""
+    full, rest = divmod(examples, config.batch_size)
+    return sum(steps * step_flops(math.prod(config.input_shape), config.hidden[0], config.classifier_hidden[0],
+                                  config.latent_dim, config.n_classes, config.labelled_batch_size, b_u)
+               for b_u, steps in ((config.batch_size, full), (rest, 1)) if b_u)
 
 
 def matmul_rate(device: torch.device, dtype: torch.dtype = torch.float32, n: int = 2048,
@@ -188,11 +197,29 @@ def median_seconds(passes: dict[str, Callable[[], float]], repeats: int) -> dict
     return {name: statistics.median(seconds) for name, seconds in times.items()}
 
 
+VARIANTS = {"": {}, ", --precision bfloat16": {"precision": "bfloat16"}, ", --compile": {"compile": True},
+            ", --precision bfloat16 --compile": {"precision": "bfloat16", "compile": True}}
+
+
+def ssvae_rows(config: Config, batch_sizes: list[int]) -> dict[str, Config]:
+    """The ssvae rows of the table, named, with the config each trains: every variant at every batch size
+    (a batch size other than the preset's is named in the row, with the learning rate left as it is)."""
+    rows = {}
+    for batch_size in batch_sizes:
+        size = "" if batch_size == config.batch_size else f", batch {batch_size}"
+        for name, changes in VARIANTS.items():
+            rows[f"ssvae M2{size}{name}"] = config.replace(batch_size=batch_size, **changes)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir")
     parser.add_argument("--pool", type=int, default=10_000, help="unlabelled examples a timed pass covers")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes of each implementation (median)")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[Config.batch_size],
+                        help="unlabelled examples a step of ssvae's rows, one set of rows each (the baseline "
+                             "keeps the default, as the peers do)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--benchmarks", default="BENCHMARKS.md")
     args = parser.parse_args()
@@ -206,25 +233,19 @@ def main() -> None:
     partition = choose_split(source, 100, 0, 0.25, 0, 0).apply(source)
     pool = partition.unlabelled.subset(np.arange(min(args.pool, len(partition.unlabelled))))
     partition = Partition(partition.labelled, Dataset(pool.x, pool.y, pool.class_names), None, partition.test)
-    steps = math.ceil(len(pool) / config.batch_size)
-    scale = 60_000 / len(pool)
-    variants = {"ssvae M2": {}, "ssvae M2, --precision bfloat16": {"precision": "bfloat16"},
-                "ssvae M2, --compile": {"compile": True},
-                "ssvae M2, --precision bfloat16 --compile": {"precision": "bfloat16", "compile": True}}
     naive_name = "straightforward M2 (per-class loop, DataLoader)"
-    passes = {name: ssvae_pass(partition, config.replace(**changes), device) for name, changes in variants.items()}
+    configs = {**ssvae_rows(config, args.batch_sizes), naive_name: config}
+    passes = {name: ssvae_pass(partition, row, device) for name, row in configs.items() if name != naive_name}
     passes[naive_name] = naive_pass(partition, config, device)
     seconds = median_seconds(passes, args.repeats)
-    naive = seconds[naive_name]
-    flops = steps * step_flops(math.prod(config.input_shape), config.hidden[0], config.classifier_hidden[0],
-                               config.latent_dim, config.n_classes, config.labelled_batch_size, config.batch_size)
     peak = {"float32": matmul_rate(device), "bfloat16": matmul_rate(device, torch.bfloat16)}
-    rows = [(name, secs, peak[variants.get(name, {}).get("precision", "float32")]) for name, secs in seconds.items()]
+    scale = 60_000 / len(pool)
     table = ["| implementation | s an epoch (60,000 images) | examples/s | useful GFLOP/s | share of matmul rate "
              "| speed-up over straightforward |", "|---|---|---|---|---|---|"]
-    for name, secs, rate in rows:
+    for name, secs in seconds.items():
+        flops, rate = pass_flops(configs[name], len(pool)), peak[configs[name].precision]
         table.append(f"| {name} | {secs * scale:.1f} | {len(pool) / secs:,.0f} | {flops / secs / 1e9:.1f} "
-                     f"| {100 * flops / secs / rate:.0f} % | {naive / secs:.2f}x |")
+                     f"| {100 * flops / secs / rate:.0f} % | {seconds[naive_name] / secs:.2f}x |")
     for precision, rate in peak.items():
         table.append(f"| device matmul rate (2048², {precision}) | | | {rate / 1e9:.0f} | 100 % | |")
     title = (f"Training speed, Fashion-MNIST M2 (latent {config.latent_dim}, hidden {config.hidden[0]}), "
