@@ -34,7 +34,7 @@ formula against torch's own FLOP counter.
 
 The baseline does more arithmetic (its encoder's first layer runs K times); the table counts both against
 ssvae's formula, the useful work. The device's matmul rate is measured here with a 2048 x 2048 product, in
-float32 and in bfloat16; each row's share is of the rate of its own precision.
+float32 and in bfloat16, in the same rounds as the passes; each row's share is of the rate of its own precision.
 """
 
 from __future__ import annotations
@@ -79,24 +79,24 @@ def pass_flops(config: Config, examples: int) -> float:
                for b_u, steps in ((config.batch_size, full), (rest, 1)) if b_u)
 
 
-def matmul_rate(device: torch.device, dtype: torch.dtype = torch.float32, n: int = 2048,
-                seconds: float = 0.25) -> float:
-    """FLOP/s of an n x n matrix product on ``device``: after warm-up products, the repeats double until one
-    timed batch lasts ``seconds``, so that a GPU's clock ramp and the timer's overhead do not count."""
+def matmul_pass(device: torch.device, dtype: torch.dtype = torch.float32, n: int = 2048,
+                seconds: float = 0.25) -> tuple[Callable[[], float], float]:
+    """A timed batch of n x n matrix products on ``device``, and its FLOPs. After warm-up products the batch
+    doubles until it lasts ``seconds``, so that a GPU's clock ramp and the timer's overhead do not count; timed
+    in the same rounds as the training passes, the rate it gives meets the same spells of a shared machine."""
     a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
     for _ in range(3):
         a @ b
     repeats = 1
-    while True:
-        sync(device)
-        start = time.perf_counter()
+
+    def products() -> None:
         for _ in range(repeats):
             a @ b
-        sync(device)
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return repeats * 2 * n**3 / elapsed
+
+    run = timed(products, device)
+    while run() < seconds:
         repeats *= 2
+    return run, repeats * 2 * n**3
 
 
 def sync(device: torch.device) -> None:
@@ -237,8 +237,10 @@ def main() -> None:
     configs = {**ssvae_rows(config, args.batch_sizes), naive_name: config}
     passes = {name: ssvae_pass(partition, row, device) for name, row in configs.items() if name != naive_name}
     passes[naive_name] = naive_pass(partition, config, device)
+    products = {precision: matmul_pass(device, getattr(torch, precision)) for precision in ("float32", "bfloat16")}
+    passes.update({f"matmul {precision}": run for precision, (run, _) in products.items()})
     seconds = median_seconds(passes, args.repeats)
-    peak = {"float32": matmul_rate(device), "bfloat16": matmul_rate(device, torch.bfloat16)}
+    peak = {precision: flops / seconds.pop(f"matmul {precision}") for precision, (_, flops) in products.items()}
     scale = 60_000 / len(pool)
     table = ["| implementation | s an epoch (60,000 images) | examples/s | useful GFLOP/s | share of matmul rate "
              "| speed-up over straightforward |", "|---|---|---|---|---|---|"]
