@@ -12,6 +12,7 @@ from ssvae.objectives import LossWeights
 import ssvae
 from ssvae.config import config_for
 from tools.bench_accuracy import run_partition
+from tools.bench_denormals import window_rows
 from tools.bench_train import pass_flops, ssvae_rows, step_flops
 
 
@@ -48,3 +49,8 @@ def test_pass_flops_counts_the_short_last_step():
     one = lambda b_u: step_flops(784, 500, 500, 4, 10, 100, b_u)  # noqa: E731
     assert pass_flops(config, 250) == 2 * one(100) + one(50)
     assert pass_flops(config, 200) == 2 * one(100)
+
+
+def test_denormal_bench_pairs_flushed_odd_epochs_with_plain_even_ones():
+    seconds = {1: 10.0, 2: 12.0, 3: 11.0, 4: 14.0, 5: 9.0, 6: 30.0, 7: 10.0}
+    assert window_rows(seconds, 4) == ["| 1-4 | 10.5 | 13.0 | 1.24x |", "| 5-7 | 9.5 | 30.0 | 3.16x |"]

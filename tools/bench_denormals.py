@@ -1,0 +1,73 @@
+"""What denormal numbers cost an M2 training run on a CPU, and so what `ssvae.training.denormals_flushed` saves.
+
+    python -m tools.bench_denormals --data-dir ../shared/datasets/fashion-mnist --epochs 30
+    python -m tools.bench_denormals --data-dir DIR --epochs 30 --set batch_size=500
+
+Trains M2 on Fashion-MNIST with 100 labels (the preset; ``--set FIELD=VALUE`` changes any Config field) and
+alternates epoch by epoch: odd epochs with denormals flushed to zero, as `ssvae train` runs, even epochs
+without. Neighbouring epochs do the same work on nearly the same weights, so within a window of epochs the
+ratio of their times is what denormals cost at that point of training. Prints the median epoch of each kind
+per window and appends the table to BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from pathlib import Path
+
+import torch
+
+from ssvae.config import config_for
+from ssvae.data import choose_split, load_source
+from ssvae.models import build_model
+from ssvae.training import EpochRecord, fit
+from tools.bench_accuracy import parse_setting
+from tools.benchlog import device_name, publish
+
+
+def window_rows(seconds: dict[int, float], window: int) -> list[str]:
+    """Table rows: per ``window`` epochs, the median flushed (odd) and plain (even) epoch and their ratio."""
+    rows = []
+    for first in range(1, max(seconds) + 1, window):
+        epochs = [e for e in seconds if first <= e < first + window]
+        flushed = [seconds[e] for e in epochs if e % 2 == 1]
+        plain = [seconds[e] for e in epochs if e % 2 == 0]
+        if flushed and plain:
+            fast, slow = statistics.median(flushed), statistics.median(plain)
+            rows.append(f"| {first}-{max(epochs)} | {fast:.1f} | {slow:.1f} | {slow / fast:.2f}x |")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--window", type=int, default=10, help="epochs a row of the table covers")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override any Config field, e.g. --set batch_size=500 (JSON value)")
+    parser.add_argument("--benchmarks", default="BENCHMARKS.md")
+    args = parser.parse_args()
+    source = load_source("fashion-mnist", None, args.data_dir)
+    config = config_for("fashion-mnist", data_dir=args.data_dir, labels=100, epochs=args.epochs, device="cpu",
+                        input_shape=source.train.input_shape, class_names=source.train.class_names,
+                        likelihood="bernoulli", **dict(parse_setting(item) for item in args.set))
+    partition = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
+                             config.seed).apply(source)
+    torch.manual_seed(config.seed)
+    seconds: dict[int, float] = {}
+
+    def alternate(record: EpochRecord) -> None:
+        seconds[int(record["epoch"])] = float(record["seconds"])
+        torch.set_flush_denormal(record["epoch"] % 2 == 0)  # the next epoch takes the other setting
+
+    fit(build_model(config), partition, config, on_epoch=alternate)
+    table = ["| epochs | s an epoch, denormals flushed | s an epoch, not flushed | cost of denormals |",
+             "|---|---|---|---|", *window_rows(seconds, args.window)]
+    settings = "".join(f", {item}" for item in args.set)
+    publish(Path(args.benchmarks), f"Denormals, Fashion-MNIST M2, 100 labels{settings}, median epoch per window of "
+                                   f"{args.window}, {device_name()}", table)
+
+
+if __name__ == "__main__":
+    main()
