@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Callable
 import click
 import numpy as np
 
-from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, GPU_PRESET, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, PRESETS,
-                          TRAINING_PRECISIONS, Config, ConfigError, config_for, option_flag)
+from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, PRESETS, Config,
+                          TRAINING_PRECISIONS, ConfigError, config_for, option_flag)
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
 from ssvae.runtime import PRECISIONS, ExportedModel, ModelError
@@ -84,10 +84,9 @@ def main(debug: bool) -> None:
 
 
 def _shown_default(field: str) -> str:
-    """The default --help shows: Config's (and a GPU's), then any data set's preset, which wins over both."""
+    """The default --help shows: Config's, and any data set's preset that differs."""
     value = getattr(DEFAULTS, field)
     text = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
-    text += f", on a GPU {GPU_PRESET[field]}" if field in GPU_PRESET else ""
     presets = [f"{name}: {p[field]}" for name, p in PRESETS.items() if field in p]
     return text + (f"; {', '.join(presets)}" if presets else "")
 

@@ -174,26 +174,9 @@ class Config:
 # set explicitly wins over these.
 PRESETS: dict[str, dict[str, Any]] = {
     # a small z leaves the class to y; M1's paper-sized 600-600 networks collapse (KL 0) on 64 pixels
-    # batch 100 on a GPU too: its 500 leaves 3 steps an epoch (94.67 +- 0.22 % against 97.04 +- 0.34 %, seeds 0-2)
-    "digits": {"latent_dim": 8, "lr": 3e-3, "vat": 3.0, "vat_epsilon": 0.5, "m1_hidden": (200,), "batch_size": 100},
+    "digits": {"latent_dim": 8, "lr": 3e-3, "vat": 3.0, "vat_epsilon": 0.5, "m1_hidden": (200,)},
     "fashion-mnist": {"latent_dim": 4, "lr": 3e-3, "alpha": 10.0},  # small z; labels outweigh look-alikes
 }
-
-
-# On a GPU a step's time is mostly kernel launches at these sizes, so a larger batch makes an epoch cheaper;
-# a data set's preset or an explicit setting still wins. The learning rate stays: on Fashion-MNIST (100 labels,
-# seeds 0-2) 50 epochs at batch 500 gave 72.59 +- 1.59 % against 72.61 +- 2.26 % for the same number of steps
-# at 100, and raising the rate with the square root of the batch lost 2.3 points on seed 0 (BENCHMARKS.md).
-GPU_PRESET: dict[str, Any] = {"batch_size": 500}
-
-
-def trains_on_gpu(device: str) -> bool:
-    """Whether a run with this ``device`` setting trains on a CUDA GPU ("auto" takes one where there is one)."""
-    if device != "auto":
-        return device.startswith("cuda")
-    import torch  # here, not at the top: `ssvae --help` and the Config itself need no torch
-
-    return torch.cuda.is_available()
 
 
 # Config fields that `ssvae train` has no option for: the data's own (set by --data, --dataset, --data-dir or
@@ -212,16 +195,12 @@ MODEL_SPECIFIC = {"vat": VAT_MODELS, "vat_epsilon": VAT_MODELS, "classifier": CO
 
 
 def config_for(dataset: str = "digits", data: str | None = None, **changes: Any) -> Config:
-    """The Config for a data set: on a GPU the GPU preset, then the data set's preset (none for a user's own
-    ``data``), then ``changes``."""
+    """The Config for a data set: its preset (none for a user's own ``data``), then ``changes``."""
     preset = PRESETS.get(dataset, {}) if data is None else {}
     model = changes.get("model", Config.model)
     preset = {name: value for name, value in preset.items() if model in MODEL_SPECIFIC.get(name, (model,))}
-    if trains_on_gpu(changes.get("device", Config.device)):
-        preset = {**GPU_PRESET, **preset}
     return Config(dataset=dataset, data=data, **{**preset, **changes})
 
 
 __all__ = ["Config", "ConfigError", "FIELDS_WITHOUT_OPTION", "MODEL_KINDS", "LIKELIHOODS", "CLASSIFIERS",
-           "AUGMENTATIONS", "FORMAT_VERSION", "TRAINING_PRECISIONS", "PRESETS", "GPU_PRESET", "config_for",
-           "option_flag", "trains_on_gpu"]
+           "AUGMENTATIONS", "FORMAT_VERSION", "TRAINING_PRECISIONS", "PRESETS", "config_for", "option_flag"]

@@ -327,8 +327,7 @@ def train_command(config: Config) -> str:
     words = ["ssvae", "train", *(["--data", config.data] if config.data else ["--dataset", config.dataset])]
     if config.data_dir:
         words += ["--data-dir", config.data_dir]
-    # the preset as a CPU machine has it, so that the line makes the same run anywhere (a GPU's batch spelled out)
-    preset = config_for(config.dataset, config.data, model=config.model, device="cpu").replace(device=Config.device)
+    preset = config_for(config.dataset, config.data, model=config.model)
     for field in dataclasses.fields(Config):
         name, value = field.name, getattr(config, field.name)
         always = name in ("labels", "model", "seed")

@@ -11,7 +11,6 @@ import dataclasses
 import math
 import time
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -40,23 +39,6 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device cuda was asked for but no CUDA GPU is visible: use --device cpu or auto")
     return torch.device(name)
-
-
-@contextmanager
-def denormals_flushed(device: torch.device) -> Iterator[None]:
-    """On a CPU, float32 numbers below the normal range (about 1e-38) count as zero while training. They
-    appear as training goes on, and each one sends the CPU down a slow microcode path: on the Intel Xeon of
-    BENCHMARKS.md an M2 epoch of the Fashion-MNIST preset took 20.7 s instead of 11.2 s by epochs 21-30
-    (`tools/bench_denormals.py`). torch has no getter for the setting, so it is switched back off (its
-    default) afterwards."""
-    if device.type != "cpu":
-        yield
-        return
-    torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        torch.set_flush_denormal(False)
 
 
 def check_precision(precision: str, device: torch.device) -> None:
@@ -341,22 +323,21 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
     history: list[EpochRecord] = []
     stages = active_stages(model, config)
     first_stage = resume.stage if resume is not None else 0
-    with denormals_flushed(device):
-        for number in range(first_stage, len(stages)):
-            stage = stages[number]
-            run = StageRun.start(number, stage, steps_per_epoch(data, config), config,
-                                 resume if number == first_stage else None)
-            bar = tqdm(range(run.first_epoch, stage.epochs + 1), desc=stage.name, unit="epoch", disable=not progress,
-                       dynamic_ncols=True, leave=True, initial=run.first_epoch - 1, total=stage.epochs)
-            for epoch in bar:
-                record = _train_epoch(run, epoch, data, config, class_weight, generator,
-                                      keep_best=number == len(stages) - 1)
-                history.append(record)
-                bar.set_postfix(loss=f"{record['loss']:.3g}", acc=f"{record['train_accuracy']:.3f}")
-                if on_epoch is not None:
-                    on_epoch(record)
-                if on_checkpoint is not None and (epoch % config.checkpoint_every == 0 or epoch == stage.epochs):
-                    on_checkpoint(run.checkpoint(epoch, model, generator, device))
-            run.finish()
+    for number in range(first_stage, len(stages)):
+        stage = stages[number]
+        run = StageRun.start(number, stage, steps_per_epoch(data, config), config,
+                             resume if number == first_stage else None)
+        bar = tqdm(range(run.first_epoch, stage.epochs + 1), desc=stage.name, unit="epoch", disable=not progress,
+                   dynamic_ncols=True, leave=True, initial=run.first_epoch - 1, total=stage.epochs)
+        for epoch in bar:
+            record = _train_epoch(run, epoch, data, config, class_weight, generator,
+                                  keep_best=number == len(stages) - 1)
+            history.append(record)
+            bar.set_postfix(loss=f"{record['loss']:.3g}", acc=f"{record['train_accuracy']:.3f}")
+            if on_epoch is not None:
+                on_epoch(record)
+            if on_checkpoint is not None and (epoch % config.checkpoint_every == 0 or epoch == stage.epochs):
+                on_checkpoint(run.checkpoint(epoch, model, generator, device))
+        run.finish()
     model.eval()
     return history

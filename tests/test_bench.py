@@ -38,8 +38,9 @@ def test_baselines_see_the_labels_and_test_examples_of_the_ssvae_run():
 def test_bench_train_rows_cover_every_variant_at_every_batch_size():
     config = config_for("fashion-mnist", input_shape=(1, 28, 28), class_names=tuple("abcdefghij"))
     rows = ssvae_rows(config, [100, 500])
-    assert len(rows) == 8
-    assert rows["ssvae M2"] == config and rows["ssvae M2, batch 500"] == config.replace(batch_size=500)
+    variants = ["", ", --precision bfloat16", ", --compile", ", --precision bfloat16 --compile"]
+    assert list(rows) == [f"ssvae M2{size}{v}" for size in ("", ", batch 500") for v in variants]
+    assert [row.batch_size for row in rows.values()] == [100] * 4 + [500] * 4
     both = rows["ssvae M2, batch 500, --precision bfloat16 --compile"]
     assert (both.batch_size, both.precision, both.compile, both.lr) == (500, "bfloat16", True, config.lr)
 
@@ -51,6 +52,6 @@ def test_pass_flops_counts_the_short_last_step():
     assert pass_flops(config, 200) == 2 * one(100)
 
 
-def test_denormal_bench_pairs_flushed_odd_epochs_with_plain_even_ones():
+def test_denormal_bench_pairs_odd_epochs_of_ssvae_with_even_epochs_of_the_baseline():
     seconds = {1: 10.0, 2: 12.0, 3: 11.0, 4: 14.0, 5: 9.0, 6: 30.0, 7: 10.0}
     assert window_rows(seconds, 4) == ["| 1-4 | 10.5 | 13.0 | 1.24x |", "| 5-7 | 9.5 | 30.0 | 3.16x |"]

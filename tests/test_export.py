@@ -292,15 +292,6 @@ def test_model_card_command_repeats_the_settings_off_the_preset():
         "ssvae train --dataset digits --labels 100 --model m2 --seed 0 --precision bfloat16 --compile")
 
 
-def test_model_card_command_spells_out_a_gpus_batch_on_any_machine(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    on_gpu = config_for("fashion-mnist")  # the GPU preset's batch of 500
-    for gpu in (True, False):  # the card written on a GPU machine and on a CPU machine
-        monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
-        assert onnx_export.train_command(on_gpu) == (
-            "ssvae train --dataset fashion-mnist --labels 100 --model m2 --batch-size 500 --seed 0")
-
-
 def test_model_card_command_makes_the_same_config_again():
     """Parsed by `ssvae train` itself, the card's line gives back the config: every option of the command is on
     it when changed, under its real name, and paths with spaces are quoted."""

@@ -12,7 +12,7 @@ from torch._dynamo.testing import CompileCounter
 import ssvae
 from ssvae import training
 from ssvae.augment import Transform
-from ssvae.config import GPU_PRESET, MODEL_KINDS, PRESETS, Config, ConfigError, config_for
+from ssvae.config import MODEL_KINDS, PRESETS, Config, ConfigError, config_for
 from ssvae.data import Dataset, Source, choose_split
 from ssvae.models import build_model
 from ssvae.models.m2 import M2
@@ -55,18 +55,6 @@ def test_runs_repeat_exactly_with_a_seed(tiny_config):
     for (name, wa), wb in zip(_weights(a).items(), _weights(b).values()):
         torch.testing.assert_close(wa, wb, rtol=0, atol=0, msg=name)
     assert ssvae.train(tiny_config, progress=False, seed=4).split != a.split
-
-
-def test_cpu_training_flushes_denormals_and_switches_it_off_after(tiny_config):
-    denormal = torch.tensor([1e-39])  # below float32's smallest normal number, 1.18e-38
-    seen = []
-    source = ssvae.data.load_source("digits")
-    config = tiny_config.replace(input_shape=(1, 8, 8), class_names=source.train.class_names,
-                                 likelihood="bernoulli", epochs=2, device="cpu")
-    fit(build_model(config), choose_split(source, 50, 0, 0.25, 0, 0).apply(source), config, progress=False,
-        on_epoch=lambda record: seen.append((denormal * 1.0).item()))
-    assert seen and all(value == 0.0 for value in seen)
-    assert (denormal * 1.0).item() == pytest.approx(1e-39, rel=1e-6)
 
 
 def test_unlabelled_labels_never_reach_the_loss(tiny_config):
@@ -263,20 +251,6 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     # the digits preset's vat goes to the models that take it, so `--model supervised` needs no `--vat 0`
     assert config_for("digits").vat > 0 and config_for("digits", model="m1+m2").vat > 0
     assert config_for("digits", model="supervised").vat == 0 and config_for("digits", model="adgm").vat == 0
-
-
-def test_a_gpu_run_takes_the_gpu_batch_unless_a_preset_or_the_user_sets_one(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert config_for("fashion-mnist").batch_size == GPU_PRESET["batch_size"] == 500
-    assert config_for("fashion-mnist").lr == PRESETS["fashion-mnist"]["lr"]  # the learning rate stays
-    assert config_for("fashion-mnist", device="cpu").batch_size == Config.batch_size == 100
-    assert config_for("fashion-mnist", batch_size=64).batch_size == 64
-    assert config_for("digits").batch_size == 100  # its preset wins: 500 would leave 3 steps an epoch
-    monkeypatch.setitem(PRESETS, "pictures", {"batch_size": 32})
-    assert config_for("pictures").batch_size == 32
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert config_for("fashion-mnist").batch_size == 100
-    assert config_for("fashion-mnist", device="cuda:1").batch_size == 500
 
 
 def test_broken_run_directory_is_a_clear_error(tmp_path, tiny_config):
