@@ -22,7 +22,7 @@ from ssvae.data import DataError, Partition, Split, check_inputs, choose_split, 
 from ssvae.models import Model, build_model
 from ssvae.run import (CHECKPOINT, CONFIG, METRICS, WEIGHTS, check_output, load_checkpoint, load_run, load_spec,
                        read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
-from ssvae.training import Checkpoint, active_stages, fit
+from ssvae.training import Checkpoint, active_stages, fit, flush_denormals
 
 
 @dataclass
@@ -88,6 +88,7 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     out = Path(out) if out is not None else None
     if out is not None:
         _clear_run_dir(out, replace)
+    flush_denormals()  # before torch's worker threads start, so that they take it too
     torch.manual_seed(config.seed)
     model = build_model(config)
     if out is not None:
@@ -100,6 +101,7 @@ def resume(run_dir: str | Path, progress: bool = True) -> Run:
     same epochs and, on the CPU, the same weights)."""
     run_dir = Path(run_dir)
     config, split = load_spec(run_dir)
+    flush_denormals()  # before torch's worker threads start, so that they take it too
     checkpoint = load_checkpoint(run_dir / CHECKPOINT)
     partition = split.apply(load_source(config.dataset, config.data, config.data_dir))
     model = build_model(config)

@@ -41,6 +41,17 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def flush_denormals() -> None:
+    """Count float32 numbers below the normal range (about 1e-38) as zero on the CPU, for the rest of the process.
+
+    They appear as M2 trains (by epochs 21-30 of the Fashion-MNIST preset an epoch took 20.7 s instead of 11.2
+    s on the Intel Xeon of BENCHMARKS.md, `tools/bench_denormals.py`), and each one sends the CPU down a slow
+    microcode path. The setting belongs to a thread: this one takes it now, and torch's worker threads copy it
+    when they start, so `ssvae.train` calls this before any parallel torch work. It changes nothing of weight:
+    such numbers are 1e38 times smaller than the terms they are added to."""
+    torch.set_flush_denormal(True)
+
+
 def check_precision(precision: str, device: torch.device) -> None:
     """bfloat16 needs a GPU that computes in it (Ampere or newer); every CPU does, if slowly without AVX-512."""
     if precision == "bfloat16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
@@ -308,6 +319,7 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
     ``resume`` continues from one, ending where an uninterrupted run would."""
     device = resolve_device(config.device)
     check_precision(config.precision, device)
+    flush_denormals()
     model.to(device)
     data = DeviceData.from_partition(partition, device)
     generator = torch.Generator(device=device).manual_seed(config.seed)

@@ -52,6 +52,6 @@ def test_pass_flops_counts_the_short_last_step():
     assert pass_flops(config, 200) == 2 * one(100)
 
 
-def test_denormal_bench_pairs_odd_epochs_of_ssvae_with_even_epochs_of_the_baseline():
+def test_denormal_bench_pairs_flushed_odd_epochs_with_plain_even_ones():
     seconds = {1: 10.0, 2: 12.0, 3: 11.0, 4: 14.0, 5: 9.0, 6: 30.0, 7: 10.0}
     assert window_rows(seconds, 4) == ["| 1-4 | 10.5 | 13.0 | 1.24x |", "| 5-7 | 9.5 | 30.0 | 3.16x |"]
