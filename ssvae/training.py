@@ -44,9 +44,9 @@ def resolve_device(name: str) -> torch.device:
 def flush_denormals() -> None:
     """Count float32 numbers below the normal range (about 1e-38) as zero on the CPU, for the rest of the process.
 
-    They appear as M2 trains (by epochs 21-30 of the Fashion-MNIST preset an epoch took 20.7 s instead of 11.2
-    s on the Intel Xeon of BENCHMARKS.md, `tools/bench_denormals.py`), and each one sends the CPU down a slow
-    microcode path. The setting belongs to a thread: this one takes it now, and torch's worker threads copy it
+    They appear as M2 trains (over epochs 21-30 of the Fashion-MNIST preset an epoch on one thread of the
+    Intel Xeon of BENCHMARKS.md took 52.2 s instead of 17.6 s, `tools/bench_denormals.py`), and each one sends
+    the CPU down a slow microcode path. The setting belongs to a thread: this one takes it now, and torch's worker threads copy it
     when they start, so `ssvae.train` calls this before any parallel torch work. It changes nothing of weight:
     such numbers are 1e38 times smaller than the terms they are added to."""
     torch.set_flush_denormal(True)

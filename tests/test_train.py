@@ -2,6 +2,9 @@
 
 import functools
 import math
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -55,6 +58,19 @@ def test_runs_repeat_exactly_with_a_seed(tiny_config):
     for (name, wa), wb in zip(_weights(a).items(), _weights(b).values()):
         torch.testing.assert_close(wa, wb, rtol=0, atol=0, msg=name)
     assert ssvae.train(tiny_config, progress=False, seed=4).split != a.split
+
+
+def test_training_flushes_denormals_on_every_thread_of_a_fresh_process():
+    """`ssvae.train` sets it before torch's worker threads start, and they copy it: a product split between two
+    threads after training gives zeros for numbers below float32's normal range (1.18e-38), on both threads."""
+    script = ("import torch, ssvae\n"
+              "ssvae.train(epochs=1, hidden=(32,), classifier_hidden=(32,), latent_dim=4, batch_size=200, "
+              "progress=False)\n"
+              "print(torch.get_num_threads(), int((torch.full((1 << 20,), 1e-39) * 1.0).count_nonzero()))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "OMP_NUM_THREADS": "2"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["2", "0"]
 
 
 def test_unlabelled_labels_never_reach_the_loss(tiny_config):
