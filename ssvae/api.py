@@ -22,7 +22,7 @@ from ssvae.data import DataError, Partition, Split, check_inputs, choose_split, 
 from ssvae.models import Model, build_model
 from ssvae.run import (CHECKPOINT, CONFIG, METRICS, WEIGHTS, check_output, load_checkpoint, load_run, load_spec,
                        read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
-from ssvae.training import Checkpoint, active_stages, fit, flush_denormals
+from ssvae.training import Checkpoint, active_stages, denormals_flushed, fit
 
 
 @dataclass
@@ -88,12 +88,12 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     out = Path(out) if out is not None else None
     if out is not None:
         _clear_run_dir(out, replace)
-    flush_denormals()  # before torch's worker threads start, so that they take it too
-    torch.manual_seed(config.seed)
-    model = build_model(config)
-    if out is not None:
-        save_run(out, config, split)
-    return _fit(Run(config, split, model, out, []), partition, progress, None)
+    with denormals_flushed():  # from before torch's worker threads start, so that they take it too
+        torch.manual_seed(config.seed)
+        model = build_model(config)
+        if out is not None:
+            save_run(out, config, split)
+        return _fit(Run(config, split, model, out, []), partition, progress, None)
 
 
 def resume(run_dir: str | Path, progress: bool = True) -> Run:
@@ -101,13 +101,13 @@ def resume(run_dir: str | Path, progress: bool = True) -> Run:
     same epochs and, on the CPU, the same weights)."""
     run_dir = Path(run_dir)
     config, split = load_spec(run_dir)
-    flush_denormals()  # before torch's worker threads start, so that they take it too
-    checkpoint = load_checkpoint(run_dir / CHECKPOINT)
-    partition = split.apply(load_source(config.dataset, config.data, config.data_dir))
-    model = build_model(config)
-    done = sum(stage.epochs for stage in active_stages(model, config)[:checkpoint.stage])
-    history = read_metrics(run_dir)[: done + checkpoint.epoch] if (run_dir / METRICS).exists() else []
-    return _fit(Run(config, split, model, run_dir, history), partition, progress, checkpoint)
+    with denormals_flushed():  # from before torch's worker threads start, so that they take it too
+        checkpoint = load_checkpoint(run_dir / CHECKPOINT)
+        partition = split.apply(load_source(config.dataset, config.data, config.data_dir))
+        model = build_model(config)
+        done = sum(stage.epochs for stage in active_stages(model, config)[:checkpoint.stage])
+        history = read_metrics(run_dir)[: done + checkpoint.epoch] if (run_dir / METRICS).exists() else []
+        return _fit(Run(config, split, model, run_dir, history), partition, progress, checkpoint)
 
 
 def _fit(run: Run, partition: Partition, progress: bool, checkpoint: Checkpoint | None) -> Run:

@@ -11,6 +11,7 @@ import dataclasses
 import math
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -41,15 +42,21 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def flush_denormals() -> None:
-    """Count float32 numbers below the normal range (about 1e-38) as zero on the CPU, for the rest of the process.
+@contextmanager
+def denormals_flushed() -> Iterator[None]:
+    """Count float32 numbers below the normal range (about 1e-38) as zero on the CPU while training.
 
     They appear as M2 trains (over epochs 21-30 of the Fashion-MNIST preset an epoch on one thread of the
     Intel Xeon of BENCHMARKS.md took 52.2 s instead of 17.6 s, `tools/bench_denormals.py`), and each one sends
-    the CPU down a slow microcode path. The setting belongs to a thread: this one takes it now, and torch's worker threads copy it
-    when they start, so `ssvae.train` calls this before any parallel torch work. It changes nothing of weight:
-    such numbers are 1e38 times smaller than the terms they are added to."""
+    the CPU down a slow microcode path. The setting belongs to a thread: the calling thread has it until the
+    block ends (torch has no getter, so it is then switched off, its default), and torch's worker threads copy
+    it when they start, so `ssvae.train` enters the block before any parallel torch work; worker threads
+    started inside keep it. Such numbers are 1e38 times smaller than the terms they are added to."""
     torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
 
 
 def check_precision(precision: str, device: torch.device) -> None:
@@ -319,7 +326,6 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
     ``resume`` continues from one, ending where an uninterrupted run would."""
     device = resolve_device(config.device)
     check_precision(config.precision, device)
-    flush_denormals()
     model.to(device)
     data = DeviceData.from_partition(partition, device)
     generator = torch.Generator(device=device).manual_seed(config.seed)
