@@ -328,8 +328,8 @@ def train_command(config: Config) -> str:
     if config.data_dir:
         words += ["--data-dir", config.data_dir]
     preset = config_for(config.dataset, config.data, model=config.model)
-    for field in dataclasses.fields(Config):
-        name, value = field.name, getattr(config, field.name)
+    for option in dataclasses.fields(Config):
+        name, value = option.name, getattr(config, option.name)
         always = name in ("labels", "model", "seed")
         if name in FIELDS_WITHOUT_OPTION or (value == getattr(preset, name) and not always):
             continue
@@ -356,7 +356,7 @@ def model_card(run: Run, report: ExportReport, command: str | None) -> str:
         f"the other training examples were used without labels.",
         f"- Trained with: `{train_command(c)}`",
         f"- Exported with: `{command or 'ssvae export RUN_DIR --out ' + str(report.model_dir)}`",
-        f"- onnxruntime vs torch, largest difference: "
+        "- onnxruntime vs torch, largest difference: "
         + ", ".join(f"{role} {d:.1e}" for role, d in report.max_difference.items()),
         "",
         "| precision | classifier | test accuracy | same class as float32 |",

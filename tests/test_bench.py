@@ -13,7 +13,8 @@ import ssvae
 from ssvae.config import config_for
 from tools.bench_accuracy import run_partition
 from tools.bench_denormals import window_rows
-from tools.bench_train import pass_flops, ssvae_rows, step_flops
+from tools.bench_layout import RECIPE, plain_layout
+from tools.bench_train import pass_flops, ssvae_pass, ssvae_rows, step_flops
 
 
 @pytest.mark.parametrize("d, h, c, z, k, b_l, b_u", [(16, 5, 4, 2, 3, 4, 6), (784, 500, 500, 4, 10, 100, 100)])
@@ -55,3 +56,16 @@ def test_pass_flops_counts_the_short_last_step():
 def test_denormal_bench_pairs_flushed_odd_epochs_with_plain_even_ones():
     seconds = {1: 10.0, 2: 12.0, 3: 11.0, 4: 14.0, 5: 9.0, 6: 30.0, 7: 10.0}
     assert window_rows(seconds, 4) == ["| 1-4 | 10.5 | 13.0 | 1.24x |", "| 5-7 | 9.5 | 30.0 | 3.16x |"]
+
+
+def test_layout_bench_trains_the_recipe_with_consistency_in_the_layout_it_names():
+    config = config_for("digits", labels=50, **{**RECIPE, "classifier_channels": (4, 8), "batch_size": 64})
+    partition = run_partition(config)
+    models = []
+    timed = ssvae_pass(partition, config.replace(input_shape=(1, 8, 8), class_names=tuple("0123456789")),
+                       torch.device("cpu"), adjust=lambda model: (plain_layout(model), models.append(model)))
+    assert timed() > 0
+    (model,) = models
+    assert model.classifier.memory_format == torch.contiguous_format
+    # consistency ran: the running frequency of q(y|x)'s predictions moved off the uniform start
+    assert not torch.allclose(model.consistency.prediction_frequency, torch.full((10,), 0.1))

@@ -53,8 +53,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ssvae.config import Config, config_for
-from ssvae.data import Dataset, Partition, choose_split, load_source
-from ssvae.models import build_model
+from ssvae.data import Dataset, Partition, Source, choose_split, load_source
+from ssvae.models import Model, build_model
 from ssvae.objectives import LossWeights
 from ssvae.training import (DeviceData, StageRun, classification_weight, resolve_device, run_epoch,
                              steps_per_epoch)
@@ -173,15 +173,17 @@ def naive_pass(partition: Partition, config: Config, device: torch.device,
     return timed(one_pass, device)
 
 
-def ssvae_pass(partition: Partition, config: Config, device: torch.device,
-               warmup_steps: int = 3) -> Callable[[], float]:
-    """A timed pass of `ssvae.training` over the pool, after ``warmup_steps`` untimed steps."""
+def ssvae_pass(partition: Partition, config: Config, device: torch.device, warmup_steps: int = 3,
+               adjust: Callable[[Model], None] = lambda model: None) -> Callable[[], float]:
+    """A timed pass of `ssvae.training` over the pool, after ``warmup_steps`` untimed steps; ``adjust``
+    changes the model before it trains (as `tools.bench_layout` does)."""
     torch.manual_seed(0)
     model = build_model(config).to(device)
+    adjust(model)
     data = DeviceData.from_partition(partition, device)
     run = StageRun.start(0, model.stages(config.epochs, config.m1_epochs)[0], steps_per_epoch(data, config), config)
     generator = torch.Generator(device=device).manual_seed(0)
-    weights = LossWeights(1.0, classification_weight(partition, config.alpha))
+    weights = LossWeights(1.0, classification_weight(partition, config.alpha), config.vat, config.consistency)
     warmup = DeviceData(data.x_l, data.y_l, data.x_u[: warmup_steps * config.batch_size], None, None)
     run_epoch(run, warmup, config, weights, generator)
     return timed(lambda: run_epoch(run, data, config, weights, generator), device)
@@ -212,6 +214,14 @@ def ssvae_rows(config: Config, batch_sizes: list[int]) -> dict[str, Config]:
     return rows
 
 
+def pool_partition(source: Source, pool: int) -> Partition:
+    """Fashion-MNIST's 100-label split (seed 0) with the first ``pool`` unlabelled examples as the pool."""
+    partition = choose_split(source, 100, 0, 0.25, 0, 0).apply(source)
+    examples = partition.unlabelled.subset(np.arange(min(pool, len(partition.unlabelled))))
+    return Partition(partition.labelled, Dataset(examples.x, examples.y, examples.class_names), None,
+                     partition.test)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir")
@@ -230,9 +240,8 @@ def main() -> None:
     config = config_for("fashion-mnist", data_dir=args.data_dir, labels=100, input_shape=source.train.input_shape,
                         class_names=source.train.class_names, likelihood="bernoulli", classifier="mlp",
                         augment="none", consistency=0.0, ema=0.0)
-    partition = choose_split(source, 100, 0, 0.25, 0, 0).apply(source)
-    pool = partition.unlabelled.subset(np.arange(min(args.pool, len(partition.unlabelled))))
-    partition = Partition(partition.labelled, Dataset(pool.x, pool.y, pool.class_names), None, partition.test)
+    partition = pool_partition(source, args.pool)
+    pool = partition.unlabelled
     naive_name = "straightforward M2 (per-class loop, DataLoader)"
     configs = {**ssvae_rows(config, args.batch_sizes), naive_name: config}
     passes = {name: ssvae_pass(partition, row, device) for name, row in configs.items() if name != naive_name}
