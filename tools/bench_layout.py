@@ -30,6 +30,7 @@ RECIPE = dict(classifier="conv", augment="shift-flip", consistency=1.0, lr_sched
 
 
 def plain_layout(model: Model) -> None:
+    """Run ``model``'s conv classifier in the channels-first layout, torch's default."""
     model.classifier.use_layout(torch.contiguous_format)
 
 
@@ -44,6 +45,7 @@ def main() -> None:
     device = resolve_device(args.device)
     source = load_source("fashion-mnist", None, args.data_dir)
     partition = pool_partition(source, args.pool)
+    scale = 60_000 / len(partition.unlabelled)
     table = ["| precision | s an epoch, channels-last | s an epoch, plain layout | speed-up |", "|---|---|---|---|"]
     for precision in ("float32", "bfloat16"):
         config = config_for("fashion-mnist", data_dir=args.data_dir, labels=100, input_shape=source.train.input_shape,
@@ -52,7 +54,6 @@ def main() -> None:
         seconds = median_seconds({"channels-last": ssvae_pass(partition, config, device),
                                   "plain": ssvae_pass(partition, config, device, adjust=plain_layout)},
                                  args.repeats)
-        scale = 60_000 / len(partition.unlabelled)
         table.append(f"| {precision} | {seconds['channels-last'] * scale:.1f} | {seconds['plain'] * scale:.1f} "
                      f"| {seconds['plain'] / seconds['channels-last']:.2f}x |")
     title = (f"Conv classifier layout, Fashion-MNIST consistency recipe, median of {args.repeats} passes over "
