@@ -50,9 +50,10 @@ def sklearn_accuracy(name: str, config: Config) -> tuple[float, float]:
     return accuracy, time.perf_counter() - start
 
 
-def ssvae_accuracy(config: Config) -> tuple[float, float, int]:
-    """(accuracy, seconds training, labels seen) of an ssvae run; the seconds leave out loading the data."""
-    run = ssvae.train(config, progress=False)
+def ssvae_accuracy(config: Config, out: Path | None = None) -> tuple[float, float, int]:
+    """(accuracy, seconds training, labels seen) of an ssvae run; the seconds leave out loading the data.
+    With ``out``, the run is written there as `ssvae train --out` writes it (to evaluate or export later)."""
+    run = ssvae.train(config, out=out, progress=False)
     report = ssvae.evaluate(run)
     return report["accuracy"], sum(record["seconds"] for record in run.history), report["labels_seen"]
 
@@ -79,6 +80,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="override the preset's epochs (a reduced protocol)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="override any Config field of the ssvae models, e.g. --set latent_dim=50 (JSON value)")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="write each ssvae run to DIR/DATASET-LABELS-MODEL-seedSEED (checkpoints included)")
     parser.add_argument("--benchmarks", default="BENCHMARKS.md")
     args = parser.parse_args()
     changes = {"epochs": args.epochs} if args.epochs else {}
@@ -95,7 +98,8 @@ def main() -> None:
                 if name in args.baselines:
                     acc, sec = sklearn_accuracy(name, config)
                 else:
-                    acc, sec, seen = ssvae_accuracy(config)
+                    out = args.keep / f"{args.dataset}-{labels}-{name}-seed{seed}" if args.keep else None
+                    acc, sec, seen = ssvae_accuracy(config, out)
                     assert seen == labels
                 accs.append(acc)
                 secs.append(sec)
