@@ -1,8 +1,8 @@
 """An exponential moving average of a network's weights (Polyak averaging), the model FixMatch evaluates.
 
-torch's ``AveragedModel`` does the same arithmetic but copies its step count from the host to the device at
-every update, which makes the host wait for a GPU to finish the step; this one keeps that count in Python,
-so an update only queues work on the device.
+torch's ``AveragedModel``, given the same averaging function, does the same arithmetic but copies its step
+count from the host to the device at every update, which makes the host wait for a GPU to finish the step;
+this one keeps that count in Python, so an update only queues work on the device.
 """
 
 from __future__ import annotations
@@ -14,9 +14,17 @@ import torch
 from torch import Tensor, nn
 
 
+def warmed_up_decay(decay: float, updates: int) -> float:
+    """The decay of the update after ``updates`` earlier ones: ``decay``, held down to (1 + n) / (10 + n)
+    while that is smaller (TensorFlow's ``ExponentialMovingAverage`` with ``num_updates``), so that the
+    average of a short run does not still carry its random initial weights (0.999 ** 400 is 0.67)."""
+    return min(decay, (1.0 + updates) / (10.0 + updates))
+
+
 class WeightAverage:
     """``module``'s weights and batch-norm statistics averaged over the training steps with ``decay``: the
-    first update copies them, each later one moves the average ``1 - decay`` of the way to them."""
+    first update copies them, each later one moves the average ``1 - d`` of the way to them, with d the
+    `warmed_up_decay`."""
 
     def __init__(self, module: nn.Module, decay: float):
         self.module = copy.deepcopy(module)
@@ -32,7 +40,8 @@ class WeightAverage:
         pairs = list(zip(self._tensors(self.module), self._tensors(module), strict=True))
         floats = [(mine, theirs) for mine, theirs in pairs if mine.is_floating_point()]
         if self.updates and floats:
-            torch._foreach_lerp_([m for m, _ in floats], [t for _, t in floats], 1.0 - self.decay)
+            weight = 1.0 - warmed_up_decay(self.decay, self.updates)
+            torch._foreach_lerp_([m for m, _ in floats], [t for _, t in floats], weight)
         for mine, theirs in pairs:
             if not (self.updates and mine.is_floating_point()):
                 mine.copy_(theirs)

@@ -120,9 +120,9 @@ def steps_per_epoch(data: DeviceData, config: Config) -> int:
 def learning_rate_schedule(optimizer: torch.optim.Optimizer, config: Config,
                            total_steps: int) -> LRScheduler | None:
     """The schedule of ``config.lr_schedule`` over a stage's ``total_steps``, stepped after every step.
-    "one-cycle" (Smith 2018) warms up over the first tenth, so that a weight average (``config.ema``) does not
-    start from far-off random weights, then decays along a cosine; like Smith's, it moves Adam's beta1 the
-    other way (0.95 down to 0.85 at the peak rate and back up). "cosine" only decays."""
+    "one-cycle" (Smith 2018) warms up over the first tenth, so that the early steps, far from any solution,
+    are small, then decays along a cosine; like Smith's, it moves Adam's beta1 the other way (0.95 down to
+    0.85 at the peak rate and back up). "cosine" only decays."""
     if config.lr_schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total_steps)
     if config.lr_schedule == "one-cycle":

@@ -21,7 +21,7 @@ from ssvae.models import build_model
 from ssvae.models.m2 import M2
 from ssvae.objectives import LossWeights
 from ssvae.run import METRIC_COLUMNS, RunError, read_metrics
-from ssvae.averaging import weight_average
+from ssvae.averaging import warmed_up_decay, weight_average
 from ssvae.training import DeviceData, fit, learning_rate_schedule
 
 
@@ -176,33 +176,42 @@ def test_learning_rate_schedules_step_per_optimiser_step(name, expected):
         assert rates[step] == pytest.approx(rate, rel=1e-6), step
 
 
-def test_weight_average_follows_weights_and_batch_norm_statistics():
+def test_weight_average_warms_up_then_follows_weights_and_batch_norm_statistics():
     module = torch.nn.Sequential(torch.nn.Linear(1, 1, bias=False), torch.nn.BatchNorm1d(1))
-    average = weight_average(module, decay=0.75)
-    expected_weight, expected_mean = None, None
+    average = weight_average(module, decay=0.2)
     for value in (1.0, 2.0, 4.0):
         with torch.no_grad():
             module[0].weight.fill_(value)
             module[1].running_mean.fill_(10 * value)
         average.update(module)
-        # the first update copies; each later one moves a quarter of the way
-        expected_weight = value if expected_weight is None else 0.75 * expected_weight + 0.25 * value
-        expected_mean = 10 * value if expected_mean is None else 0.75 * expected_mean + 0.25 * 10 * value
-    assert average.module[0].weight.item() == pytest.approx(expected_weight)  # 1, 1.25, 1.9375
-    assert average.module[1].running_mean.item() == pytest.approx(expected_mean)
-    assert expected_weight == pytest.approx(1.9375) and weight_average(module, decay=0.0) is None
+    # the first update copies 1; the second keeps 2/11 (the warm-up's (1 + 1) / (10 + 1), below 0.2) of it and
+    # moves to 2: 20/11; the third keeps 0.2 (the warm-up's 3/12 is above it) and moves to 4: 39.2/11
+    assert average.module[0].weight.item() == pytest.approx(39.2 / 11)
+    assert average.module[1].running_mean.item() == pytest.approx(392 / 11)
+    assert weight_average(module, decay=0.0) is None
+
+
+def test_warmed_up_decay_by_hand():
+    assert warmed_up_decay(0.999, 0) == pytest.approx(0.1)
+    assert warmed_up_decay(0.999, 400) == pytest.approx(401 / 410)
+    assert warmed_up_decay(0.999, 10_000) == 0.999 and warmed_up_decay(0.9, 80) == pytest.approx(0.9)
 
 
 def test_weight_average_matches_torchs_averaged_model_and_reads_its_checkpoints():
-    # torch's AveragedModel with its EMA function is the oracle; ours only keeps the step count on the host
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+    # torch's AveragedModel with the warmed-up EMA as its averaging function is the oracle; ours only keeps
+    # the step count on the host. 100 steps: the warm-up reaches the decay 0.9 after 80.
+    from torch.optim.swa_utils import AveragedModel
+
+    def warmed_up_ema(averaged: list, current: list, count: torch.Tensor) -> None:
+        for a, c in zip(averaged, current):  # integer buffers (batch counts) are copied
+            a.lerp_(c, 1.0 - warmed_up_decay(0.9, int(count))) if a.is_floating_point() else a.copy_(c)
 
     torch.manual_seed(0)
     module = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
     ours = weight_average(module, decay=0.9)
-    theirs = AveragedModel(module, multi_avg_fn=get_ema_multi_avg_fn(0.9), use_buffers=True)
+    theirs = AveragedModel(module, multi_avg_fn=warmed_up_ema, use_buffers=True)
     optimizer = torch.optim.SGD(module.parameters(), lr=0.1)
-    for _ in range(5):
+    for _ in range(100):
         module(torch.randn(8, 3)).square().mean().backward()  # training mode: moves the running statistics
         optimizer.step()
         ours.update(module)
@@ -212,11 +221,10 @@ def test_weight_average_matches_torchs_averaged_model_and_reads_its_checkpoints(
     for name, value in expected.items():
         if value.is_floating_point():
             torch.testing.assert_close(ours.state_dict()[name], value, rtol=1e-6, atol=1e-7, msg=name)
-    # integer buffers are copied (torch's EMA blends and truncates them: 0.9 * 1 + 0.1 * 2 gives 1)
-    assert ours.module[1].num_batches_tracked.item() == 5 and expected["n_averaged"].item() == 5
+    assert ours.module[1].num_batches_tracked.item() == 100 and expected["n_averaged"].item() == 100
     resumed = weight_average(module, decay=0.9)
     resumed.load_state_dict(expected)
-    assert resumed.updates == 5 and torch.equal(resumed.module[0].weight, ours.module[0].weight)
+    assert resumed.updates == 100 and torch.equal(resumed.module[0].weight, ours.module[0].weight)
 
 
 @pytest.mark.parametrize("features", ["sample", "mean"])
