@@ -1,4 +1,5 @@
-"""An exponential moving average of a network's weights (Polyak averaging), the model FixMatch evaluates.
+"""An exponential moving average of a network's weights (Polyak averaging), the model FixMatch evaluates, and
+the batch-norm statistics that such an average needs to be taken anew.
 
 torch's ``AveragedModel``, given the same averaging function, does the same arithmetic but copies its step
 count from the host to the device at every update, which makes the host wait for a GPU to finish the step;
@@ -12,6 +13,7 @@ import itertools
 
 import torch
 from torch import Tensor, nn
+from torch.optim.swa_utils import update_bn
 
 
 def warmed_up_decay(decay: float, updates: int) -> float:
@@ -56,6 +58,15 @@ class WeightAverage:
     def load_state_dict(self, state: dict[str, Tensor]) -> None:
         self.module.load_state_dict({name[len("module."):]: t for name, t in state.items() if name != "n_averaged"})
         self.updates = int(state["n_averaged"])
+
+
+@torch.no_grad()
+def recompute_batch_norm(model: nn.Module, x: Tensor, batch_size: int = 1024) -> None:
+    """Replace the batch-norm statistics of ``model`` (called on inputs, it classifies them) by those of its
+    own weights over ``x``, each batch of ``batch_size`` counting alike (torch's ``update_bn``). An average's
+    statistics are averages of what other weights saw in training batches of distorted views; the test
+    images are clean. Nothing happens for a model without batch norm."""
+    update_bn(x.split(batch_size), model)
 
 
 def weight_average(module: nn.Module, decay: float) -> WeightAverage | None:

@@ -132,7 +132,8 @@ TRAINING_OPTIONS = [
      "target of --consistency."),
     ("ema", float,
      "Keep and evaluate a moving average of the weights with this decay per step, e.g. 0.999 (0: the last "
-     "weights). Smooths the noise of consistency training; the decay warms up over the first steps."),
+     "weights). Smooths the noise of consistency training; the decay warms up over the first steps, and "
+     "the average's batch-norm statistics are taken from the clean training images at the end."),
     ("kl_warmup_epochs", int, "Epochs over which the KL weight rises from 0 to 1 (0: none)."),
     ("likelihood", click.Choice(LIKELIHOODS),
      "p(x|y,z): bernoulli for inputs in [0, 1], gaussian for real values; auto picks by the inputs' range."),

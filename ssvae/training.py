@@ -22,7 +22,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from tqdm.auto import tqdm
 
 from ssvae.augment import STRONG, WEAK, augment
-from ssvae.averaging import WeightAverage, weight_average
+from ssvae.averaging import WeightAverage, recompute_batch_norm, weight_average
 from ssvae.config import Config, ConfigError
 from ssvae.errors import TrainingError
 from ssvae.data import Partition
@@ -85,6 +85,10 @@ class DeviceData:
         val = partition.validation
         return cls(put(partition.labelled.x), put(partition.labelled.y), put(unlabelled.x),
                    put(val.x) if val is not None else None, put(val.y) if val is not None else None)
+
+    def training_images(self, unlabelled: bool) -> Tensor:
+        """The clean training inputs: the labelled ones and, with ``unlabelled``, the unlabelled pool too."""
+        return torch.cat([self.x_l, self.x_u]) if unlabelled else self.x_l
 
 
 @torch.no_grad()
@@ -322,6 +326,8 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
         resume: Checkpoint | None = None) -> list[EpochRecord]:
     """Train ``model`` in place and return the new epochs' records. With validation labels, the weights of
     the best validation epoch of the last stage are kept; otherwise those of the last epoch (or their average).
+    Kept weights of an average (``config.ema``) get their batch-norm statistics anew from the clean training
+    images (the unlabelled ones too, for models that learn from them).
     ``on_checkpoint`` gets a `Checkpoint` every ``config.checkpoint_every`` epochs and at each stage's end;
     ``resume`` continues from one, ending where an uninterrupted run would."""
     device = resolve_device(config.device)
@@ -357,5 +363,7 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
             if on_checkpoint is not None and (epoch % config.checkpoint_every == 0 or epoch == stage.epochs):
                 on_checkpoint(run.checkpoint(epoch, model, generator, device))
         run.finish()
+    if config.ema:
+        recompute_batch_norm(model, data.training_images(model.uses_unlabelled))
     model.eval()
     return history

@@ -1,5 +1,5 @@
-"""The benchmarks' arithmetic: the FLOP formula that bench_train's "share of matmul rate" rests on, and the
-same labels for bench_accuracy's baselines as for its ssvae runs."""
+"""The benchmarks' arithmetic: the FLOP formula that bench_train's "share of matmul rate" rests on, the
+same labels for bench_accuracy's baselines as for its ssvae runs, and bench_batch_norm's statistics."""
 
 import numpy as np
 import pytest
@@ -11,7 +11,9 @@ from ssvae.models.networks import mlp
 from ssvae.objectives import LossWeights
 import ssvae
 from ssvae.config import config_for
+from ssvae.run import WEIGHTS, save_weights
 from tools.bench_accuracy import run_partition
+from tools.bench_batch_norm import accuracies
 from tools.bench_denormals import window_rows
 from tools.bench_layout import RECIPE, plain_layout
 from tools.bench_train import pass_flops, ssvae_pass, ssvae_rows, step_flops
@@ -69,3 +71,16 @@ def test_layout_bench_trains_the_recipe_with_consistency_in_the_layout_it_names(
     assert model.classifier.memory_format == torch.contiguous_format
     # consistency ran: the running frequency of q(y|x)'s predictions moved off the uniform start
     assert not torch.allclose(model.consistency.prediction_frequency, torch.full((10,), 0.1))
+
+
+def test_bench_batch_norm_recomputes_the_statistics_a_run_trained_with(tmp_path):
+    run = ssvae.train(out=tmp_path / "run", epochs=2, progress=False, classifier="conv", classifier_channels=(4, 8),
+                      augment="shift", consistency=1.0, ema=0.9)
+    trained = ssvae.evaluate(run)["accuracy"]
+    for name, buffer in run.model.named_buffers():  # stale statistics, as runs before recomputing kept them
+        if "running_var" in name:
+            buffer.mul_(4.0)
+    save_weights(tmp_path / "run" / WEIGHTS, run.model)
+    result = accuracies(tmp_path / "run")
+    assert result["saved"] == ssvae.evaluate(tmp_path / "run")["accuracy"] != trained
+    assert result["clean images"] == trained and 0.0 <= result["weak views"] <= 1.0

@@ -21,7 +21,7 @@ from ssvae.models import build_model
 from ssvae.models.m2 import M2
 from ssvae.objectives import LossWeights
 from ssvae.run import METRIC_COLUMNS, RunError, read_metrics
-from ssvae.averaging import warmed_up_decay, weight_average
+from ssvae.averaging import recompute_batch_norm, warmed_up_decay, weight_average
 from ssvae.training import DeviceData, fit, learning_rate_schedule
 
 
@@ -225,6 +225,37 @@ def test_weight_average_matches_torchs_averaged_model_and_reads_its_checkpoints(
     resumed = weight_average(module, decay=0.9)
     resumed.load_state_dict(expected)
     assert resumed.updates == 100 and torch.equal(resumed.module[0].weight, ours.module[0].weight)
+
+
+def test_recompute_batch_norm_averages_each_batchs_statistics_by_hand(tiny_config):
+    torch.manual_seed(0)
+    config = tiny_config.replace(model="supervised", classifier="conv", classifier_channels=(3, 4),
+                                 input_shape=(1, 6, 6), class_names=("a", "b"))
+    model = build_model(config).double()
+    norm = model.classifier.features[1]
+    norm.running_mean.fill_(5.0)  # stale statistics, to be replaced
+    x = torch.rand(8, 1, 6, 6, dtype=torch.float64)
+    recompute_batch_norm(model, x, batch_size=4)
+    with torch.no_grad():
+        halves = [model.classifier.features[0](h) for h in x.split(4)]  # the convolution before the norm
+    # each half counts alike: the mean of the halves' means and of their unbiased variances per channel
+    expected_mean = sum(h.mean((0, 2, 3)) for h in halves) / 2
+    expected_var = sum(h.var((0, 2, 3), correction=1) for h in halves) / 2
+    torch.testing.assert_close(norm.running_mean, expected_mean, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(norm.running_var, expected_var, rtol=1e-12, atol=1e-12)
+    assert norm.momentum == 0.1 and model.training  # settings and mode as they were (a new model trains)
+
+
+@pytest.mark.parametrize("ema", [0.9, 0.0])
+def test_a_weight_average_keeps_batch_norm_statistics_of_the_clean_training_images(ema):
+    conv = dict(epochs=1, progress=False, classifier="conv", classifier_channels=(4, 8), augment="shift",
+                consistency=1.0, ema=ema)
+    run = ssvae.train(**conv)
+    part = run.partition()
+    kept = {k: v.clone() for k, v in run.model.state_dict().items() if "running" in k}
+    recompute_batch_norm(run.model, torch.cat([run.inputs(part.labelled.x), run.inputs(part.unlabelled.x)]))
+    same = [torch.equal(kept[k], run.model.state_dict()[k]) for k in kept]
+    assert len(same) == 4 and all(same) == (ema > 0)  # without an average, the training batches' statistics
 
 
 @pytest.mark.parametrize("features", ["sample", "mean"])

@@ -63,6 +63,10 @@ class Model(nn.Module):
         """Class logits of q(y|x)."""
         raise NotImplementedError
 
+    def forward(self, x: Tensor) -> Tensor:
+        """Calling a model classifies: the pass whose batch-norm statistics `recompute_batch_norm` takes."""
+        return self.classify(x)
+
     def encode(self, x: Tensor, y_onehot: Tensor | None) -> tuple[Tensor, Tensor]:
         """Mean and log-variance of q(z|x,y) for inputs (B, *input_shape); ``y_onehot`` is None for M1."""
         raise NotImplementedError
