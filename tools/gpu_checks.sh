@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Issue 4's GPU measurements on a lent GPU machine, each part within one call's 10-minute limit:
+#   speed:
+#   1. bench_train: an M2 epoch over Fashion-MNIST's 60,000 images at two batch sizes, against the
+#      straightforward baseline on the same GPU (the ratio) and the GPU's matmul rate (the floor);
+#   2. a whole 100-label run of the Fashion-MNIST preset at batch 500, timed, then its test accuracy;
+#   recipe:
+#   3. the conv + consistency recipe (the most accurate model), seeds 0-4 side by side on the GPU.
+# "bash tools/gpu_checks.sh speed" runs the first part, "... recipe" the second, no argument both (one call,
+# if a 15-minute lease has room for only one). The timed steps run alone on the GPU, so that their times are
+# not shared; each step has a time limit, and the recipe gets what is left of LIMIT seconds. Everything
+# printed goes to $OUT/log as it comes, the benchmark tables to $OUT/BENCHMARKS.md (the repository's file with
+# the new rows) and $OUT/recipe.md; the recipe's runs to runs/gpu-recipe (checkpoints while they train).
+#
+# On this machine: copy the Fashion-MNIST .gz files into data/fashion-mnist (git ignores data/), then call the
+# device tool's run with command "bash tools/gpu_checks.sh PART", carry ["data"] and timeout_s 600.
+# Settings by environment: DATA, LIMIT (seconds, default 570), POOL (bench_train's images, default 60000),
+# EPOCHS (the recipe's, default 45), SEEDS (the recipe's, default 0-4).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONPATH=. PYTHONUNBUFFERED=1
+DATA=${DATA:-data/fashion-mnist}
+LIMIT=${LIMIT:-570}
+POOL=${POOL:-60000}
+EPOCHS=${EPOCHS:-45}
+SEEDS=${SEEDS:-0 1 2 3 4}
+PART=${1:-all}
+OUT=${OUT:-runs/gpu-checks}
+rm -rf runs/gpu-recipe
+mkdir -p "$OUT" runs/gpu-recipe
+exec > >(tee -a "$OUT/log") 2>&1
+
+step() {  # step SECONDS COMMAND...: the command under a time limit, announced and timed
+    local limit=$1
+    shift
+    echo "== $(date -u +%T) [${SECONDS}s] $* (limit ${limit}s)"
+    timeout "$limit" "$@"
+    echo "== exit $? after ${SECONDS}s"
+}
+
+nvidia-smi --query-gpu=name,memory.total,clocks.sm --format=csv || true
+python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+if [ "$PART" != recipe ]; then
+    step 240 python3 -m tools.bench_train --data-dir "$DATA" --pool "$POOL" --batch-sizes 100 1000
+    step 120 python3 -m ssvae train --dataset fashion-mnist --data-dir "$DATA" --batch-size 500 \
+        --out runs/gpu-m2 --force --quiet
+    step 30 python3 -m ssvae evaluate runs/gpu-m2
+fi
+if [ "$PART" != speed ]; then
+    recipe=(--dataset fashion-mnist --data-dir "$DATA" --labels 100 --models m2 --baselines --epochs "$EPOCHS"
+            --set classifier=conv --set augment=shift-flip --set consistency=1.0 --set lr_schedule=one-cycle
+            --set ema=0.999 --set batch_size=128 --set labelled_batch_size=64)
+    left=$((LIMIT - SECONDS - 15))
+    seeds=()
+    for seed in $SEEDS; do  # one process a seed: small models leave the GPU room for several at once
+        step "$left" python3 -m tools.bench_accuracy "${recipe[@]}" --seeds "$seed" --keep runs/gpu-recipe \
+            --benchmarks "runs/gpu-recipe/seed$seed.md" &
+        seeds+=($!)
+    done
+    wait "${seeds[@]}"  # these alone: a bare wait would wait for the log's tee too, which never ends
+    cat runs/gpu-recipe/seed*.md > "$OUT/recipe.md" 2>/dev/null
+fi
+cp BENCHMARKS.md "$OUT/BENCHMARKS.md"
+echo "== done after ${SECONDS}s"
