@@ -127,11 +127,18 @@ def test_m1_codes_on_digits_carry_the_class():
 
 
 def test_consistency_with_a_conv_classifier_learns_digits():
-    """FixMatch-style consistency on shifted digits lifts q(y|x) well above the same network on the labels."""
+    """FixMatch-style consistency on shifted digits lifts q(y|x) well above the same network on the labels.
+    On one thread, so that both runs are the same on any machine's thread count (sums split over two threads
+    round otherwise, and on a 2-core AMD EPYC that left supervised at 89.8 % against 93.3 %)."""
     conv = dict(epochs=20, progress=False, classifier="conv", classifier_channels=(16, 32), augment="shift")
-    semi = ssvae.evaluate(ssvae.train(consistency=1.0, **conv))["accuracy"]
-    supervised = ssvae.evaluate(ssvae.train(model="supervised", **conv))["accuracy"]
-    assert semi > 0.9 and semi > supervised + 0.04
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        semi = ssvae.evaluate(ssvae.train(consistency=1.0, **conv))["accuracy"]
+        supervised = ssvae.evaluate(ssvae.train(model="supervised", **conv))["accuracy"]
+    finally:
+        torch.set_num_threads(threads)
+    assert semi > 0.9 and semi > supervised + 0.04, (semi, supervised)
 
 
 def test_strong_views_are_drawn_from_the_images_not_from_their_weak_views(monkeypatch):
