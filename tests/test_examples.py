@@ -3,6 +3,7 @@ onnxruntime-node, and the browser demo in headless Chromium. Each must agree wit
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,7 @@ MODEL = ROOT / "models" / "digits-m2"
 NODE_EXAMPLE = ROOT / "tools" / "examples" / "node"
 WEB_DEMO = ROOT / "tools" / "web-demo"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FASHION_MNIST = (ROOT.parent / "shared" / "datasets" / "fashion-mnist", Path("/usr/share/datasets/fashion-mnist"))
 
 
 @pytest.mark.parametrize("model_dir", sorted((ROOT / "models").iterdir()), ids=lambda path: path.name)
@@ -37,19 +39,39 @@ def test_every_shipped_model_loads_and_matches_its_card(model_dir, precision):
     assert f"| float32 | classifier.onnx | {100 * info['test_accuracy']:.2f} % |" in card
 
 
+def shipped_test_split(info: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The test inputs and labels a shipped model's card was measured on: digits' held-out share (bundled with
+    scikit-learn), or Fashion-MNIST's own test set from shared/ (CI has it) or Debian's dataset package."""
+    if info["dataset"] == "digits":
+        source = load_source("digits")
+        test = list(choose_split(source, None, 0, info["test_fraction"], info["split_seed"], 0).test)
+        return source.train.x[test], source.train.y[test]
+    folder = next((path for path in FASHION_MNIST if path.is_dir()), None)
+    if folder is None:
+        pytest.skip(f"Fashion-MNIST is in none of {', '.join(map(str, FASHION_MNIST))}")
+    test = load_source(info["dataset"], data_dir=str(folder)).test
+    return test.x, test.y
+
+
+@pytest.mark.parametrize("model_dir", sorted((ROOT / "models").iterdir()), ids=lambda path: path.name)
 @pytest.mark.parametrize("precision", ["float32", "int8"])
-def test_the_shipped_digits_model_has_the_accuracy_its_card_states(precision):
-    """Its own test split (bundled with scikit-learn) classified again gives the card's figure to the example."""
-    info = json.loads((MODEL / "model.json").read_text())
-    source = load_source("digits")
-    test = list(choose_split(source, None, 0, info["test_fraction"], info["split_seed"], 0).test)
-    predicted = runtime.load(MODEL, precision=precision).classify(source.train.x[test]).argmax(1)
-    accuracy = float((predicted == source.train.y[test]).mean())
-    card = (MODEL / "model_card.md").read_text()
-    assert len(test) == 450 and f"| {precision} | classifier{'.int8' * (precision == 'int8')}.onnx | " \
-        f"{100 * accuracy:.2f} % |" in card
+def test_every_shipped_model_has_the_accuracy_its_card_states(model_dir, precision):
+    """Its test split (10,000 or 450 images) classified again gives the card's figure: float32 to the
+    example, int8 within 0.1 points. onnxruntime's int8 products can saturate on CPUs without VNNI
+    instructions (AVX2 alone), which moved the shipped Fashion-MNIST models' accuracy by 1 and 4 test images
+    of 10,000 on an AMD EPYC."""
+    info = json.loads((model_dir / "model.json").read_text())
+    x, y = shipped_test_split(info)
+    predicted = runtime.load(model_dir, precision=precision).classify(x).argmax(1)
+    accuracy = 100 * float((predicted == y).mean())
+    card = (model_dir / "model_card.md").read_text()
+    graph = f"classifier{'.int8' * (precision == 'int8')}.onnx"
+    stated = re.search(rf"^\| {precision} \| {graph} \| ([0-9.]+) % \|", card, re.MULTILINE)
+    assert len(y) == (450 if info["dataset"] == "digits" else 10_000) and stated is not None
     if precision == "float32":
-        assert round(accuracy, 4) == info["test_accuracy"]
+        assert stated[1] == f"{accuracy:.2f}" and round(accuracy / 100, 4) == info["test_accuracy"]
+    else:
+        assert abs(float(stated[1]) - accuracy) <= 0.1, (stated[1], accuracy)
 
 
 @pytest.fixture(scope="module")
