@@ -66,7 +66,7 @@ def test_every_shipped_model_has_the_accuracy_its_card_states(model_dir, precisi
     accuracy = 100 * float((predicted == y).mean())
     card = (model_dir / "model_card.md").read_text()
     graph = f"classifier{'.int8' * (precision == 'int8')}.onnx"
-    stated = re.search(rf"^\| {precision} \| {graph} \| ([0-9.]+) % \|", card, re.MULTILINE)
+    stated = re.search(rf"^\| {precision} \| {re.escape(graph)} \| ([0-9.]+) % \|", card, re.MULTILINE)
     assert len(y) == (450 if info["dataset"] == "digits" else 10_000) and stated is not None
     if precision == "float32":
         assert stated[1] == f"{accuracy:.2f}" and round(accuracy / 100, 4) == info["test_accuracy"]
