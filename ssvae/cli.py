@@ -130,6 +130,9 @@ TRAINING_OPTIONS = [
     ("consistency_threshold", float,
      "Confidence (after distribution alignment) from which q(y|x)'s class for an unlabelled image becomes a "
      "target of --consistency."),
+    ("adaptive_threshold", bool,
+     "With --consistency, replace the fixed --consistency-threshold by FreeMatch's self-adaptive one: it starts "
+     "low and follows q(y|x)'s running confidence, lower for the classes q(y|x) is still unsure of."),
     ("ema", float,
      "Keep and evaluate a moving average of the weights with this decay per step, e.g. 0.999 (0: the last "
      "weights). Smooths the noise of consistency training; the decay warms up over the first steps, and "

@@ -2,7 +2,7 @@
 
 It is saved as ``config.json`` beside every checkpoint and is the only description of a model: loading a
 run rebuilds the networks from it. Unknown or missing fields fail loudly, so a file from another version
-never loads half-right.
+never loads half-right; only fields added later (`LATER_FIELDS`) may be missing, and mean what they meant then.
 """
 
 from __future__ import annotations
@@ -25,6 +25,11 @@ TRAINING_PRECISIONS = ("float32", "bfloat16")  # bfloat16: matmuls and convoluti
 
 class ConfigError(ValueError):
     """A configuration that cannot describe a model or a run."""
+
+
+# Fields added since files of this FORMAT_VERSION were first written, with the value that means what a file
+# written before them did: such a file still loads, and trains or evaluates as it did.
+LATER_FIELDS: dict[str, Any] = {"adaptive_threshold": False}
 
 
 @dataclass
@@ -65,6 +70,7 @@ class Config:
     augment: str = "none"  # train on randomly shifted (and mirrored) views of image inputs
     consistency: float = 0.0  # weight of FixMatch consistency on q(y|x), x the classification weight (m2; 0: off)
     consistency_threshold: float = 0.95  # aligned confidence from which a weak view's class becomes the target
+    adaptive_threshold: bool = False  # FreeMatch: the threshold follows q(y|x)'s running confidence, per class
     ema: float = 0.0  # decay of a moving average of the weights, which is evaluated and kept (0: off)
     kl_warmup_epochs: int = 0
     seed: int = 0
@@ -150,6 +156,7 @@ class Config:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Config:
+        values = {**LATER_FIELDS, **values}
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
         missing = sorted(names - set(values))

@@ -131,11 +131,14 @@ def aligned_distribution(probs: Tensor, target: Tensor, predicted: Tensor) -> Te
     return scaled / scaled.sum(-1, keepdim=True)
 
 
-def consistency_loss(weak_probs: Tensor, strong_logits: Tensor, threshold: float) -> Tensor:
+def consistency_loss(weak_probs: Tensor, strong_logits: Tensor, threshold: float | Tensor) -> Tensor:
     """Per example: -log q(y_hat | strong view) where the weak view's largest probability reaches
-    ``threshold``, else 0; y_hat is the weak view's most probable class, a fixed target (no gradient)."""
+    ``threshold``, else 0; y_hat is the weak view's most probable class, a fixed target (no gradient).
+    ``threshold`` is one number, or one per class (a tensor of shape (classes,)), that of y_hat applying."""
     confidence, pseudo_label = weak_probs.detach().max(-1)
     strong_logits = widen(strong_logits)
+    if isinstance(threshold, Tensor):
+        threshold = threshold[pseudo_label]
     mask = (confidence >= threshold).to(strong_logits.dtype)
     return mask * F.cross_entropy(strong_logits, pseudo_label, reduction="none")
 
