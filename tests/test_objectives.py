@@ -195,6 +195,39 @@ def test_consistency_aligns_with_running_frequencies_and_only_while_training():
     torch.testing.assert_close(consistency.prediction_frequency, torch.tensor([0.8, 0.2]))
 
 
+def test_consistency_loss_with_a_threshold_per_class():
+    # the first weak view is 0.90-confident of class 2, whose bar is 0.85: a target; the second 0.96-confident
+    # of class 0, whose bar is 0.97: none. One number for all (0.95) gives the other way round.
+    weak = torch.tensor([[0.05, 0.05, 0.90], [0.96, 0.02, 0.02]])
+    strong = torch.log(torch.tensor([[0.2, 0.3, 0.5], [0.25, 0.5, 0.25]]))
+    per_class = objectives.consistency_loss(weak, strong, threshold=torch.tensor([0.97, 0.5, 0.85]))
+    torch.testing.assert_close(per_class, torch.tensor([-math.log(0.5), 0.0]))
+    torch.testing.assert_close(objectives.consistency_loss(weak, strong, threshold=0.95),
+                               torch.tensor([0.0, -math.log(0.25)]))
+
+
+def test_adaptive_threshold_starts_at_one_over_classes_and_follows_the_running_confidence():
+    # The set-up of the test above (momentum 0.5, q(y|x) always (0.9, 0.1), balanced labels): step 1's aligned
+    # weak view is (27/34, 7/34). Its running means move halfway from their start at 1/2: the largest
+    # probability's to (1/2 + 27/34) / 2 = 11/17, the classes' to (11/17, 6/17). Class c's bar is
+    # 11/17 * class_c / max_class: (11/17, 6/17). 27/34 clears 11/17, a target that the fixed 0.95 refuses.
+    consistency = Consistency(2, threshold=0.95, momentum=0.5, adaptive=True)
+    torch.testing.assert_close(consistency.thresholds(), torch.tensor([0.5, 0.5]))
+    weak = torch.log(torch.tensor([[0.9, 0.1]]))
+    strong = torch.log(torch.tensor([[0.5, 0.5]]))
+    labels = torch.tensor([0, 1])
+    torch.testing.assert_close(consistency.loss(weak, strong, labels), torch.tensor([math.log(2.0)]))
+    torch.testing.assert_close(consistency.mean_confidence, torch.tensor(11 / 17))
+    torch.testing.assert_close(consistency.class_confidence, torch.tensor([11 / 17, 6 / 17]))
+    torch.testing.assert_close(consistency.thresholds(), torch.tensor([11 / 17, 6 / 17]))
+    fixed = Consistency(2, threshold=0.95, momentum=0.5)
+    torch.testing.assert_close(fixed.loss(weak, strong, labels), torch.tensor([0.0]))
+    consistency.eval()
+    consistency.loss(torch.log(torch.tensor([[0.5, 0.5]])), strong, labels)
+    torch.testing.assert_close(consistency.thresholds(), torch.tensor([11 / 17, 6 / 17]))  # frozen outside training
+    assert "mean_confidence" not in fixed.state_dict()  # a fixed threshold's checkpoints are as before
+
+
 @pytest.mark.parametrize("term", ["adversarial", "consistency"])
 def test_classifier_regulariser_is_weighted_and_trains_the_classifier_only(monkeypatch, term):
     monkeypatch.setattr(m2_module, "reparameterize", lambda mu, logvar: mu)  # the terms draw noise; z does not

@@ -122,7 +122,7 @@ def test_debug_shows_the_traceback(cases, monkeypatch):
 
 
 KILL_SCRIPT = """
-import os, signal, sys
+import json, os, signal, sys
 import torch
 torch.set_num_threads(1)
 import ssvae
@@ -141,15 +141,17 @@ if kill_at:
 if sys.argv[1] == "resume":
     ssvae.resume(sys.argv[2], progress=False)
 else:
-    ssvae.train(out=sys.argv[2], progress=False, **{json_settings})
+    ssvae.train(out=sys.argv[2], progress=False, **json.loads('{json_settings}'))
 """
 
 
 @pytest.mark.parametrize("settings, kill_at", [
     ({"model": "m2", "epochs": 4, "val_labels": 20, "lr_schedule": "cosine"}, 35),  # epoch 3 of 4, 14 steps each
-    # consistency training draws its views from torch's generator; the weight average is in the checkpoint
+    # consistency training draws its views from torch's generator; the weight average and the adaptive
+    # threshold's running means are in the checkpoint
     ({"model": "m2", "epochs": 4, "val_labels": 20, "classifier": "conv", "classifier_channels": [4],
-      "augment": "shift", "consistency": 1.0, "ema": 0.9, "lr_schedule": "one-cycle"}, 35),
+      "augment": "shift", "consistency": 1.0, "adaptive_threshold": True, "ema": 0.9, "lr_schedule": "one-cycle"},
+     35),
     # 28 steps of M1, then each M2-stage step counts twice (M1M2.loss calls M2.loss): the m2 stage's 2nd epoch
     ({"model": "m1+m2", "m1_epochs": 2, "epochs": 2, "m1_hidden": [16]}, 70),
 ])

@@ -291,6 +291,8 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     values.pop("lr")
     with pytest.raises(ConfigError, match="missing config fields: lr"):
         Config.from_dict(values)
+    values = {name: value for name, value in vars(tiny_config).items() if name != "adaptive_threshold"}
+    assert Config.from_dict(values) == tiny_config.replace(adaptive_threshold=False)  # written before the field
     with pytest.raises(ConfigError, match="model 'm3' is not one of"):
         Config(model="m3")
     with pytest.raises(ConfigError, match="vat applies to models m2 and m1\\+m2, not supervised: set vat to 0"):
