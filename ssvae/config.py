@@ -131,6 +131,9 @@ class Config:
         if self.consistency > 0 and (self.model != "m2" or self.augment == "none"):
             raise ConfigError("consistency applies to model m2 with --augment shift or shift-flip: set "
                               "consistency to 0 or choose them")
+        if self.adaptive_threshold and self.consistency == 0:
+            raise ConfigError("adaptive_threshold applies to consistency training: set consistency above 0 "
+                              "or leave adaptive_threshold off")
         if self.input_shape and (self.classifier == "conv" or self.augment != "none") and len(self.input_shape) != 3:
             raise ConfigError(f"--classifier conv and --augment need images (channels, height, width), but the "
                               f"inputs have shape {self.input_shape}: use --classifier mlp --augment none")
@@ -210,4 +213,4 @@ def config_for(dataset: str = "digits", data: str | None = None, **changes: Any)
 
 
 __all__ = ["Config", "ConfigError", "FIELDS_WITHOUT_OPTION", "MODEL_KINDS", "LIKELIHOODS", "CLASSIFIERS",
-           "AUGMENTATIONS", "FORMAT_VERSION", "TRAINING_PRECISIONS", "PRESETS", "config_for", "option_flag"]
+           "AUGMENTATIONS", "FORMAT_VERSION", "LATER_FIELDS", "TRAINING_PRECISIONS", "PRESETS", "config_for", "option_flag"]

@@ -10,8 +10,8 @@ test, so over-predicted classes become harder to make a target of and under-pred
 The confidence test uses one fixed threshold, or, with ``adaptive``, FreeMatch's: a global level that is the
 running mean of q(y|x)'s largest (aligned) probability, starting at 1/classes and rising as q(y|x) learns,
 scaled per class by that class's running mean probability over its maximum. A class q(y|x) is still unsure of
-gets a lower bar, so it is not left without targets while the easy classes take them all; with few labels
-FreeMatch reports this as what makes results stop depending on which examples were labelled.
+gets a lower bar, so it is not left without targets while the easy classes take them all. FreeMatch reports
+its largest gains over a fixed threshold with the fewest labels (a handful per class).
 
 Every running mean moves once per training step and is kept as a buffer: they travel in checkpoints, so a
 resumed run goes on exactly where it stopped.

@@ -207,7 +207,7 @@ def test_consistency_loss_with_a_threshold_per_class():
 
 
 def test_adaptive_threshold_starts_at_one_over_classes_and_follows_the_running_confidence():
-    # The set-up of the test above (momentum 0.5, q(y|x) always (0.9, 0.1), balanced labels): step 1's aligned
+    # The set-up of test_consistency_aligns_with_running_frequencies_and_only_while_training (momentum 0.5, q(y|x) always (0.9, 0.1), balanced labels): step 1's aligned
     # weak view is (27/34, 7/34). Its running means move halfway from their start at 1/2: the largest
     # probability's to (1/2 + 27/34) / 2 = 11/17, the classes' to (11/17, 6/17). Class c's bar is
     # 11/17 * class_c / max_class: (11/17, 6/17). 27/34 clears 11/17, a target that the fixed 0.95 refuses.
@@ -226,6 +226,18 @@ def test_adaptive_threshold_starts_at_one_over_classes_and_follows_the_running_c
     consistency.loss(torch.log(torch.tensor([[0.5, 0.5]])), strong, labels)
     torch.testing.assert_close(consistency.thresholds(), torch.tensor([11 / 17, 6 / 17]))  # frozen outside training
     assert "mean_confidence" not in fixed.state_dict()  # a fixed threshold's checkpoints are as before
+
+
+def test_adaptive_threshold_is_the_global_level_after_this_steps_move():
+    # Four weak views whose mean is (1/2, 1/2), the labels' frequency too: alignment leaves them as they are.
+    # Their largest probabilities average 0.75, so the global level moves from 1/2 to 0.625; the classes' means
+    # stay (1/2, 1/2), so both bars are 0.625. The 0.9-confident views become targets, the 0.6-confident ones
+    # not (which a bar taken before the move, or one without the global level, 1/2 either way, would admit).
+    consistency = Consistency(2, threshold=0.95, momentum=0.5, adaptive=True)
+    weak = torch.log(torch.tensor([[0.9, 0.1], [0.1, 0.9], [0.6, 0.4], [0.4, 0.6]]))
+    loss = consistency.loss(weak, torch.zeros(4, 2), torch.tensor([0, 1]))
+    torch.testing.assert_close(consistency.thresholds(), torch.tensor([0.625, 0.625]))
+    torch.testing.assert_close(loss, torch.tensor([math.log(2.0), math.log(2.0), 0.0, 0.0]))
 
 
 @pytest.mark.parametrize("term", ["adversarial", "consistency"])

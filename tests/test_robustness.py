@@ -141,7 +141,7 @@ if kill_at:
 if sys.argv[1] == "resume":
     ssvae.resume(sys.argv[2], progress=False)
 else:
-    ssvae.train(out=sys.argv[2], progress=False, **json.loads('{json_settings}'))
+    ssvae.train(out=sys.argv[2], progress=False, **json.loads({json_settings}))
 """
 
 
@@ -150,15 +150,16 @@ else:
     # consistency training draws its views from torch's generator; the weight average and the adaptive
     # threshold's running means are in the checkpoint
     ({"model": "m2", "epochs": 4, "val_labels": 20, "classifier": "conv", "classifier_channels": [4],
-      "augment": "shift", "consistency": 1.0, "adaptive_threshold": True, "ema": 0.9, "lr_schedule": "one-cycle"},
-     35),
+      "augment": "shift", "consistency": 1.0, "ema": 0.9, "lr_schedule": "one-cycle"}, 35),
+    ({"model": "m2", "epochs": 4, "val_labels": 20, "classifier": "conv", "classifier_channels": [4],
+      "augment": "shift", "consistency": 1.0, "adaptive_threshold": True}, 35),
     # 28 steps of M1, then each M2-stage step counts twice (M1M2.loss calls M2.loss): the m2 stage's 2nd epoch
     ({"model": "m1+m2", "m1_epochs": 2, "epochs": 2, "m1_hidden": [16]}, 70),
 ])
 def test_killed_training_resumes_to_the_same_weights(tmp_path, settings, kill_at):
     settings = {"hidden": [16], "classifier_hidden": [16], "latent_dim": 2, "batch_size": 100, **settings}
     script = tmp_path / "job.py"
-    script.write_text(KILL_SCRIPT.replace("{json_settings}", json.dumps(settings)))
+    script.write_text(KILL_SCRIPT.replace("{json_settings}", repr(json.dumps(settings))))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
 
     def job(*args: str) -> subprocess.CompletedProcess:

@@ -299,6 +299,8 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
         Config(model="supervised", vat=1.0)
     with pytest.raises(ConfigError, match="vat_epsilon positive"):
         Config(vat=1.0, vat_epsilon=0.0)
+    with pytest.raises(ConfigError, match="adaptive_threshold applies to consistency training"):
+        Config(adaptive_threshold=True)
     with pytest.raises(ConfigError, match="consistency applies to model m2 with --augment shift or shift-flip"):
         Config(consistency=1.0)
     with pytest.raises(ConfigError, match="a conv classifier applies to models m2, supervised, not m1\\+m2"):

@@ -33,7 +33,8 @@ def build_model(config: Config) -> Model:
         return ADGM(input_dim, k, config.latent_dim, config.aux_dim, config.hidden, config.classifier_hidden,
                     config.likelihood)
     if config.model == "m2":
-        consistency = Consistency(k, config.consistency_threshold, adaptive=config.adaptive_threshold) if config.consistency > 0 else None
+        consistency = (Consistency(k, config.consistency_threshold, adaptive=config.adaptive_threshold)
+                       if config.consistency > 0 else None)
         return M2(input_dim, k, config.latent_dim, config.hidden, _classifier(config), config.likelihood,
                   config.vat_epsilon, consistency)
     m1 = M1(input_dim, k, config.m1_latent_dim, config.m1_hidden, config.classifier_hidden, config.likelihood)
