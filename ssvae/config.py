@@ -213,4 +213,5 @@ def config_for(dataset: str = "digits", data: str | None = None, **changes: Any)
 
 
 __all__ = ["Config", "ConfigError", "FIELDS_WITHOUT_OPTION", "MODEL_KINDS", "LIKELIHOODS", "CLASSIFIERS",
-           "AUGMENTATIONS", "FORMAT_VERSION", "LATER_FIELDS", "TRAINING_PRECISIONS", "PRESETS", "config_for", "option_flag"]
+           "AUGMENTATIONS", "FORMAT_VERSION", "LATER_FIELDS", "TRAINING_PRECISIONS", "PRESETS", "config_for",
+           "option_flag"]
