@@ -207,10 +207,11 @@ def test_consistency_loss_with_a_threshold_per_class():
 
 
 def test_adaptive_threshold_starts_at_one_over_classes_and_follows_the_running_confidence():
-    # The set-up of test_consistency_aligns_with_running_frequencies_and_only_while_training (momentum 0.5, q(y|x) always (0.9, 0.1), balanced labels): step 1's aligned
-    # weak view is (27/34, 7/34). Its running means move halfway from their start at 1/2: the largest
-    # probability's to (1/2 + 27/34) / 2 = 11/17, the classes' to (11/17, 6/17). Class c's bar is
-    # 11/17 * class_c / max_class: (11/17, 6/17). 27/34 clears 11/17, a target that the fixed 0.95 refuses.
+    # The set-up of test_consistency_aligns_with_running_frequencies_and_only_while_training (momentum 0.5,
+    # q(y|x) always (0.9, 0.1), balanced labels): step 1's aligned weak view is (27/34, 7/34). Its running means
+    # move halfway from their start at 1/2: the largest probability's to (1/2 + 27/34) / 2 = 11/17, the classes'
+    # to (11/17, 6/17). Class c's bar is 11/17 * class_c / max_class: (11/17, 6/17). 27/34 clears 11/17, a
+    # target that the fixed 0.95 refuses.
     consistency = Consistency(2, threshold=0.95, momentum=0.5, adaptive=True)
     torch.testing.assert_close(consistency.thresholds(), torch.tensor([0.5, 0.5]))
     weak = torch.log(torch.tensor([[0.9, 0.1]]))
