@@ -48,8 +48,8 @@ if [ "$PART" != recipe ]; then
 fi
 if [ "$PART" != speed ]; then
     recipe=(--dataset fashion-mnist --data-dir "$DATA" --labels 100 --models m2 --baselines --epochs "$EPOCHS"
-            --set classifier=conv --set augment=shift-flip --set consistency=1.0 --set lr_schedule=one-cycle
-            --set ema=0.999 --set batch_size=128 --set labelled_batch_size=64)
+            --set classifier=conv --set augment=shift-flip --set consistency=1.0 --set adaptive_threshold=true
+            --set lr_schedule=one-cycle --set ema=0.999 --set batch_size=128 --set labelled_batch_size=64)
     left=$((LIMIT - SECONDS - 15))
     seeds=()
     for seed in $SEEDS; do  # one process a seed: small models leave the GPU room for several at once
