@@ -108,6 +108,10 @@ TRAINING_OPTIONS = [
     ("lr_schedule", click.Choice(LR_SCHEDULES),
      "constant; cosine: decay to 0 over training; one-cycle: warm up over the first tenth, then decay (use it "
      "with --ema)."),
+    ("weight_decay", float,
+     "Decoupled (AdamW) weight decay of the classifier q(y|x)'s weight matrices and kernels: each step scales "
+     "them by 1 - lr * weight_decay, e.g. 0.05 (0: off). Keeps q(y|x) from growing overconfident on the few "
+     "labels; the generative model is not decayed."),
     ("alpha", float, "Classification weight; the loss uses alpha * N_total / N_labelled."),
     ("vat", float,
      "Virtual adversarial training of q(y|x) (m2, m1+m2): its weight relative to the classification term "

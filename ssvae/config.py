@@ -29,7 +29,7 @@ class ConfigError(ValueError):
 
 # Fields added since files of this FORMAT_VERSION were first written, with the value that means what a file
 # written before them did: such a file still loads, and trains or evaluates as it did.
-LATER_FIELDS: dict[str, Any] = {"adaptive_threshold": False}
+LATER_FIELDS: dict[str, Any] = {"adaptive_threshold": False, "weight_decay": 0.0}
 
 
 @dataclass
@@ -64,6 +64,7 @@ class Config:
     labelled_batch_size: int = 100  # labelled examples per step (drawn again and again from the few)
     lr: float = 1e-3
     lr_schedule: str = "constant"  # "cosine": decays to 0 over each stage; "one-cycle": warms up, then decays
+    weight_decay: float = 0.0  # decoupled (AdamW) decay of q(y|x)'s weight matrices and kernels, per unit of lr
     alpha: float = 0.1  # classification weight is alpha * N_total / N_labelled
     vat: float = 0.0  # virtual adversarial training on q(y|x), a multiple of the classification weight (0: off)
     vat_epsilon: float = 1.0  # L2 length of that adversarial perturbation, in the classifier's input space
@@ -115,6 +116,9 @@ class Config:
             raise ConfigError(f"test_fraction must lie strictly between 0 and 1, got {self.test_fraction}")
         if self.lr <= 0 or self.alpha < 0:
             raise ConfigError("lr must be positive and alpha non-negative")
+        if not 0.0 <= self.weight_decay < 1.0 / self.lr:
+            raise ConfigError(f"weight_decay must lie in [0, 1 / lr) (0: off; 0.05 typical), got {self.weight_decay}: "
+                              f"each step scales q(y|x)'s weights by 1 - lr * weight_decay")
         if self.vat < 0 or self.vat_epsilon <= 0:
             raise ConfigError("vat must be non-negative and vat_epsilon positive")
         if self.vat > 0 and self.model not in VAT_MODELS:

@@ -121,6 +121,22 @@ def steps_per_epoch(data: DeviceData, config: Config) -> int:
     return math.ceil(len(data.x_u) / config.batch_size)
 
 
+def parameter_groups(stage: Stage, weight_decay: float) -> list[dict[str, Any]]:
+    """The stage's parameters as Adam's groups: the weight matrices and kernels of q(y|x) (every parameter of
+    more than one dimension under a module named ``classifier``) with decoupled ``weight_decay``, all else
+    without. The decay keeps the classifier's logits from growing without bound on the few labels, as FixMatch's
+    does (Sohn et al. 2020); biases and batch-norm scales are left alone, and so is the generative model.
+    Without decay, one group, as in the checkpoints written before this setting."""
+    parameters = list(stage.parameters)
+    if not weight_decay:
+        return [{"params": parameters}]
+    classifier = {id(p) for name, p in stage.module.named_parameters()
+                  if "classifier" in name.split(".") and p.dim() > 1}
+    decayed = [p for p in parameters if id(p) in classifier]
+    rest = [p for p in parameters if id(p) not in classifier]
+    return [{"params": decayed, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+
+
 def learning_rate_schedule(optimizer: torch.optim.Optimizer, config: Config,
                            total_steps: int) -> LRScheduler | None:
     """The schedule of ``config.lr_schedule`` over a stage's ``total_steps``, stepped after every step.
@@ -214,7 +230,8 @@ class StageRun:
               resume: Checkpoint | None = None) -> StageRun:
         """A stage's Adam, learning-rate schedule, weight average and loss; restored from ``resume``, a
         checkpoint taken in this stage, when given."""
-        optimizer = torch.optim.Adam(stage.parameters, lr=config.lr, fused=True)
+        optimizer = torch.optim.Adam(parameter_groups(stage, config.weight_decay), lr=config.lr, fused=True,
+                                     decoupled_weight_decay=True)
         run = cls(number, stage, optimizer, learning_rate_schedule(optimizer, config, stage.epochs * steps_per_epoch),
                   weight_average(stage.module, config.ema), stage_loss(stage.module, config))
         if resume is not None:

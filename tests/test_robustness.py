@@ -147,10 +147,10 @@ else:
 
 @pytest.mark.parametrize("settings, kill_at", [
     ({"model": "m2", "epochs": 4, "val_labels": 20, "lr_schedule": "cosine"}, 35),  # epoch 3 of 4, 14 steps each
-    # consistency training draws its views from torch's generator; the weight average and the adaptive
-    # threshold's running means are in the checkpoint
+    # consistency training draws its views from torch's generator; the weight average, Adam's two groups
+    # (with weight decay) and the adaptive threshold's running means are in the checkpoint
     ({"model": "m2", "epochs": 4, "val_labels": 20, "classifier": "conv", "classifier_channels": [4],
-      "augment": "shift", "consistency": 1.0, "ema": 0.9, "lr_schedule": "one-cycle"}, 35),
+      "augment": "shift", "consistency": 1.0, "ema": 0.9, "lr_schedule": "one-cycle", "weight_decay": 0.05}, 35),
     ({"model": "m2", "epochs": 4, "val_labels": 20, "classifier": "conv", "classifier_channels": [4],
       "augment": "shift", "consistency": 1.0, "adaptive_threshold": True}, 35),
     # 28 steps of M1, then each M2-stage step counts twice (M1M2.loss calls M2.loss): the m2 stage's 2nd epoch

@@ -163,6 +163,30 @@ def test_strong_views_are_drawn_from_the_images_not_from_their_weak_views(monkey
         assert (weak - strong).abs().amax((1, 2, 3)).min() > 0.1  # every weak view was moved
 
 
+def test_weight_decay_shrinks_only_the_classifiers_weight_matrices_and_kernels():
+    """With every gradient zero, Adam's own step is 0, so one step scales exactly the decayed parameters by
+    1 - lr * weight_decay = 1 - 0.1 * 0.5 and leaves the rest as they were."""
+    config = Config(input_shape=(1, 8, 8), class_names=("a", "b"), classifier="conv", classifier_channels=(4, 6),
+                    hidden=(8,), latent_dim=2, lr=0.1, weight_decay=0.5, likelihood="bernoulli")
+    model = build_model(config)
+    run = training.StageRun.start(0, model.stages(1, 0)[0], 1, config)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    run.optimizer.step()
+    decayed = {"classifier.features.0.weight", "classifier.features.4.weight", "classifier.head.weight"}
+    assert decayed <= set(before)  # the two 3x3 kernels and the linear head
+    for name, p in model.named_parameters():
+        factor = 0.95 if name in decayed else 1.0
+        torch.testing.assert_close(p.detach(), before[name] * factor, rtol=1e-6, atol=0, msg=name)
+
+
+def test_without_weight_decay_the_optimiser_keeps_one_group_as_older_checkpoints_have(tiny_config):
+    model = build_model(tiny_config.replace(input_shape=(6,), class_names=("a", "b"), likelihood="bernoulli"))
+    groups = training.parameter_groups(model.stages(1, 0)[0], 0.0)
+    assert len(groups) == 1 and len(groups[0]["params"]) == len(list(model.parameters()))
+
+
 @pytest.mark.parametrize("name, expected", [
     # OneCycleLR: lr / 25 at the start, lr after the first tenth of the steps, (lr / 25) / 1e4 at the end
     ("one-cycle", {0: 0.01 / 25, 9: 0.01, 99: 0.01 / 25 / 1e4}),
@@ -291,14 +315,17 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     values.pop("lr")
     with pytest.raises(ConfigError, match="missing config fields: lr"):
         Config.from_dict(values)
-    values = {name: value for name, value in vars(tiny_config).items() if name != "adaptive_threshold"}
-    assert Config.from_dict(values) == tiny_config.replace(adaptive_threshold=False)  # written before the field
+    for later, then in (("adaptive_threshold", False), ("weight_decay", 0.0)):  # files written before the field
+        values = {name: value for name, value in vars(tiny_config).items() if name != later}
+        assert Config.from_dict(values) == tiny_config.replace(**{later: then})
     with pytest.raises(ConfigError, match="model 'm3' is not one of"):
         Config(model="m3")
     with pytest.raises(ConfigError, match="vat applies to models m2 and m1\\+m2, not supervised: set vat to 0"):
         Config(model="supervised", vat=1.0)
     with pytest.raises(ConfigError, match="vat_epsilon positive"):
         Config(vat=1.0, vat_epsilon=0.0)
+    with pytest.raises(ConfigError, match="weight_decay must lie in \\[0, 1 / lr\\) .* got 1000.0"):
+        Config(lr=1e-3, weight_decay=1000.0)
     with pytest.raises(ConfigError, match="adaptive_threshold applies to consistency training"):
         Config(adaptive_threshold=True)
     with pytest.raises(ConfigError, match="consistency applies to model m2 with --augment shift or shift-flip"):
