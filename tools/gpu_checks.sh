@@ -48,7 +48,8 @@ if [ "$PART" != recipe ]; then
 fi
 if [ "$PART" != speed ]; then
     recipe=(--dataset fashion-mnist --data-dir "$DATA" --labels 100 --models m2 --baselines --epochs "$EPOCHS"
-            --set classifier=conv --set augment=shift-flip --set consistency=1.0 --set adaptive_threshold=true
+            --set classifier=conv --set 'classifier_channels=[32,64,128,256]' --set precision=bfloat16
+            --set augment=shift-flip --set consistency=1.0 --set adaptive_threshold=true
             --set lr_schedule=one-cycle --set ema=0.999 --set batch_size=128 --set labelled_batch_size=64)
     left=$((LIMIT - SECONDS - 15))
     seeds=()
