@@ -110,8 +110,8 @@ TRAINING_OPTIONS = [
      "with --ema)."),
     ("weight_decay", float,
      "Decoupled (AdamW) weight decay of the classifier q(y|x)'s weight matrices and kernels: each step scales "
-     "them by 1 - lr * weight_decay, e.g. 0.05 (0: off). Keeps q(y|x) from growing overconfident on the few "
-     "labels; the generative model is not decayed."),
+     "them by 1 - lr * weight_decay, e.g. 0.05 (0: off); meant to keep q(y|x) from growing overconfident on the "
+     "few labels (no gain measured yet, README). The generative model is not decayed."),
     ("alpha", float, "Classification weight; the loss uses alpha * N_total / N_labelled."),
     ("vat", float,
      "Virtual adversarial training of q(y|x) (m2, m1+m2): its weight relative to the classification term "
