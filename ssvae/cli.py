@@ -99,7 +99,9 @@ TRAINING_OPTIONS = [
     ("test_fraction", float, "Held-out test share for data without a test split of its own."),
     ("model", click.Choice(MODEL_KINDS),
      "m2: the semi-supervised VAE; m1+m2: M2 on a VAE's codes; m1: a VAE plus a classifier on its codes; "
-     "supervised: the classifier on the labels alone (the baseline)."),
+     "supervised: the classifier on the labels alone (the baseline); fixmatch: the classifier on the labels and "
+     "by --consistency on unlabelled images, with no generative model (the baseline that shows what M2's "
+     "generative part adds)."),
     ("epochs", int, "Passes over the unlabelled data."),
     ("m1_epochs", int, "Epochs of the M1 stage of m1+m2."),
     ("batch_size", int, "Unlabelled examples per step."),
@@ -120,7 +122,8 @@ TRAINING_OPTIONS = [
     ("latent_dim", int, "Size of z."),
     ("hidden", _sizes, "Hidden layer sizes of encoder and decoder, comma-separated."),
     ("classifier", click.Choice(CLASSIFIERS),
-     "The classifier q(y|x): an MLP, or for images (m2, supervised) a small convolutional network."),
+     "The classifier q(y|x): an MLP, or for images (m2, supervised, fixmatch) a small convolutional "
+     "network."),
     ("classifier_hidden", _sizes, "Hidden layer sizes of the MLP classifier."),
     ("classifier_channels", _sizes,
      "Channels of the conv classifier's 3x3 blocks, comma-separated (2x2 pooling between them)."),
@@ -128,8 +131,8 @@ TRAINING_OPTIONS = [
      "Train on randomly shifted views of image inputs, and with shift-flip also mirrored ones (not for text "
      "or digits, whose mirror images are other things)."),
     ("consistency", float,
-     "m2 with --augment: weight of consistency training (FixMatch) relative to the classification term: "
-     "q(y|x) must give a heavily distorted view of an unlabelled image the class it confidently gives the "
+     "m2 or fixmatch, with --augment: weight of consistency training (FixMatch) relative to the classification "
+     "term: q(y|x) must give a heavily distorted view of an unlabelled image the class it confidently gives the "
      "image (0: off). Classes q(y|x) over-predicts are made harder to become targets (distribution alignment)."),
     ("consistency_threshold", float,
      "Confidence (after distribution alignment) from which q(y|x)'s class for an unlabelled image becomes a "

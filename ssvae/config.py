@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 FORMAT_VERSION = 1
-MODEL_KINDS = ("m2", "adgm", "m1+m2", "m1", "supervised")
+MODEL_KINDS = ("m2", "adgm", "m1+m2", "m1", "supervised", "fixmatch")
 LIKELIHOODS = ("auto", "bernoulli", "gaussian")
 LR_SCHEDULES = ("constant", "cosine", "one-cycle")
 CLASSIFIERS = ("mlp", "conv")
 AUGMENTATIONS = ("none", "shift", "shift-flip")  # ssvae.augment's weak view; "-flip" mirrors left to right
 VAT_MODELS = ("m2", "m1+m2")  # the models whose classifier q(y|x) virtual adversarial training regularises
-CONV_MODELS = ("m2", "supervised")  # the models whose q(y|x) sees the images themselves
+CONV_MODELS = ("m2", "supervised", "fixmatch")  # the models whose q(y|x) sees the images themselves
+CONSISTENCY_MODELS = ("m2", "fixmatch")  # the models that can train q(y|x) by consistency on unlabelled images
 TRAINING_PRECISIONS = ("float32", "bfloat16")  # bfloat16: matmuls and convolutions under autocast
 
 
@@ -51,7 +52,7 @@ class Config:
     latent_dim: int = 50
     aux_dim: int = 50  # auxiliary variable a of adgm
     hidden: tuple[int, ...] = (500,)
-    classifier: str = "mlp"  # q(y|x): "mlp", or "conv" for images (m2, supervised)
+    classifier: str = "mlp"  # q(y|x): "mlp", or "conv" for images (m2, supervised, fixmatch)
     classifier_hidden: tuple[int, ...] = (500,)  # of the mlp classifier
     classifier_channels: tuple[int, ...] = (32, 64, 128)  # of the conv classifier, one 3x3 block each
     m1_latent_dim: int = 50  # M1 stage of m1+m2
@@ -69,7 +70,7 @@ class Config:
     vat: float = 0.0  # virtual adversarial training on q(y|x), a multiple of the classification weight (0: off)
     vat_epsilon: float = 1.0  # L2 length of that adversarial perturbation, in the classifier's input space
     augment: str = "none"  # train on randomly shifted (and mirrored) views of image inputs
-    consistency: float = 0.0  # weight of FixMatch consistency on q(y|x), x the classification weight (m2; 0: off)
+    consistency: float = 0.0  # weight of FixMatch consistency, x the classification weight (m2, fixmatch; 0: off)
     consistency_threshold: float = 0.95  # aligned confidence from which a weak view's class becomes the target
     adaptive_threshold: bool = False  # FreeMatch: the threshold follows q(y|x)'s running confidence, per class
     ema: float = 0.0  # decay of a moving average of the weights, which is evaluated and kept (0: off)
@@ -132,9 +133,12 @@ class Config:
             raise ConfigError(f"ema must lie in [0, 1) (0: off; 0.999 typical), got {self.ema}")
         if self.consistency < 0 or not 0.0 <= self.consistency_threshold <= 1.0:
             raise ConfigError("consistency must be non-negative and consistency_threshold lie in [0, 1]")
-        if self.consistency > 0 and (self.model != "m2" or self.augment == "none"):
-            raise ConfigError("consistency applies to model m2 with --augment shift or shift-flip: set "
-                              "consistency to 0 or choose them")
+        if self.consistency > 0 and (self.model not in CONSISTENCY_MODELS or self.augment == "none"):
+            raise ConfigError(f"consistency applies to models {', '.join(CONSISTENCY_MODELS)} with --augment shift or "
+                              f"shift-flip: set consistency to 0 or choose them")
+        if self.model == "fixmatch" and self.consistency == 0:
+            raise ConfigError("model fixmatch learns from unlabelled images by consistency alone: set --consistency "
+                              "above 0 (1.0 typical) with --augment shift or shift-flip")
         if self.adaptive_threshold and self.consistency == 0:
             raise ConfigError("adaptive_threshold applies to consistency training: set consistency above 0 "
                               "or leave adaptive_threshold off")
@@ -205,17 +209,22 @@ def option_flag(field: str) -> str:
 
 
 # preset fields that only some models take, and those models: a preset leaves them out for the others
-MODEL_SPECIFIC = {"vat": VAT_MODELS, "vat_epsilon": VAT_MODELS, "classifier": CONV_MODELS, "consistency": ("m2",)}
+MODEL_SPECIFIC = {"vat": VAT_MODELS, "vat_epsilon": VAT_MODELS, "classifier": CONV_MODELS,
+                  "consistency": CONSISTENCY_MODELS}
+
+
+def preset_for(dataset: str, data: str | None, model: str) -> dict[str, Any]:
+    """The preset settings a data set gives ``model`` (none for a user's own ``data``)."""
+    preset = PRESETS.get(dataset, {}) if data is None else {}
+    return {name: value for name, value in preset.items() if model in MODEL_SPECIFIC.get(name, (model,))}
 
 
 def config_for(dataset: str = "digits", data: str | None = None, **changes: Any) -> Config:
     """The Config for a data set: its preset (none for a user's own ``data``), then ``changes``."""
-    preset = PRESETS.get(dataset, {}) if data is None else {}
-    model = changes.get("model", Config.model)
-    preset = {name: value for name, value in preset.items() if model in MODEL_SPECIFIC.get(name, (model,))}
+    preset = preset_for(dataset, data, changes.get("model", Config.model))
     return Config(dataset=dataset, data=data, **{**preset, **changes})
 
 
-__all__ = ["Config", "ConfigError", "FIELDS_WITHOUT_OPTION", "MODEL_KINDS", "LIKELIHOODS", "CLASSIFIERS",
-           "AUGMENTATIONS", "FORMAT_VERSION", "LATER_FIELDS", "TRAINING_PRECISIONS", "PRESETS", "config_for",
-           "option_flag"]
+__all__ = ["Config", "ConfigError", "FIELDS_WITHOUT_OPTION", "MODEL_KINDS", "CONSISTENCY_MODELS", "LIKELIHOODS",
+           "CLASSIFIERS", "AUGMENTATIONS", "FORMAT_VERSION", "LATER_FIELDS", "TRAINING_PRECISIONS", "PRESETS",
+           "config_for", "option_flag", "preset_for"]

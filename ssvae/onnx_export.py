@@ -35,7 +35,7 @@ import torch
 from torch import Tensor, nn
 
 from ssvae.api import Run, load
-from ssvae.config import FIELDS_WITHOUT_OPTION, Config, config_for, option_flag
+from ssvae.config import FIELDS_WITHOUT_OPTION, Config, option_flag, preset_for
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.errors import ExportError
@@ -327,11 +327,11 @@ def train_command(config: Config) -> str:
     words = ["ssvae", "train", *(["--data", config.data] if config.data else ["--dataset", config.dataset])]
     if config.data_dir:
         words += ["--data-dir", config.data_dir]
-    preset = config_for(config.dataset, config.data, model=config.model)
+    preset = preset_for(config.dataset, config.data, config.model)  # settings only: it need not be a whole model
     for option in dataclasses.fields(Config):
         name, value = option.name, getattr(config, option.name)
         always = name in ("labels", "model", "seed")
-        if name in FIELDS_WITHOUT_OPTION or (value == getattr(preset, name) and not always):
+        if name in FIELDS_WITHOUT_OPTION or (value == preset.get(name, option.default) and not always):
             continue
         if isinstance(value, bool):
             words.append(option_flag(name) if value else f"--no-{option_flag(name)[2:]}")

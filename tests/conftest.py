@@ -10,3 +10,13 @@ TINY = dict(hidden=(32,), classifier_hidden=(32,), m1_hidden=(32,), latent_dim=4
 @pytest.fixture
 def tiny_config() -> Config:
     return Config(**TINY)
+
+
+# What a model kind needs on top of TINY: fixmatch learns from unlabelled images by consistency alone.
+KIND_SETTINGS = {"fixmatch": dict(consistency=1.0, augment="shift")}
+
+
+@pytest.fixture
+def settings_for():
+    """The ``ssvae.train`` settings that train model ``kind`` from the tiny config."""
+    return lambda kind: {"model": kind, **KIND_SETTINGS.get(kind, {})}

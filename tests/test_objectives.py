@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from ssvae import objectives
 from ssvae.consistency import Consistency
-from ssvae.models import ADGM, M2
+from ssvae.models import ADGM, M2, Supervised
 from ssvae.models import adgm as adgm_module
 from ssvae.models import m2 as m2_module
 from ssvae.models.networks import mlp
@@ -279,6 +279,26 @@ def test_consistency_trains_the_strong_view_towards_the_weak_views_class():
     terms = model.loss(x_l, y_l, torch.ones(5, 1, 4, 4), LossWeights(1.0, 2.0, consistency=1.0),
                        strong_u=torch.zeros(5, 1, 4, 4))
     assert terms["consistency"].item() == pytest.approx(math.log(2.0 + math.exp(-1.0)), rel=1e-6)
+
+
+def test_fixmatch_loss_by_hand():
+    # The classifier of the test above, without M2's generative model. Labelled inputs are white (logits 10, 0,
+    # -1) with classes 0 and 1: cross-entropies log(1 + e^-10 + e^-11) and 10 + the same. Unlabelled weak views
+    # white, strong views black: consistency log(2 + 1/e) each, as above, weighted 3 in the loss.
+    model = Supervised(16, _LogitsOfTheMean(), standardise=False, consistency=Consistency(3, threshold=0.9))
+    assert model.uses_unlabelled and not model.generative
+    x_l, y_l = torch.ones(2, 1, 4, 4), torch.tensor([0, 1])
+    terms = model.loss(x_l, y_l, torch.ones(5, 1, 4, 4), LossWeights(1.0, 2.0, consistency=3.0),
+                       strong_u=torch.zeros(5, 1, 4, 4))
+    ce = math.log(1 + math.exp(-10) + math.exp(-11)) + 5.0
+    consistency = math.log(2.0 + math.exp(-1.0))
+    assert terms["classification"].item() == pytest.approx(ce, rel=1e-9)
+    assert terms["consistency"].item() == pytest.approx(consistency, rel=1e-9)
+    assert terms["loss"].item() == pytest.approx(ce + 3.0 * consistency, rel=1e-9)
+    baseline = Supervised(16, _LogitsOfTheMean(), standardise=False)  # model supervised: the labels alone
+    assert not baseline.uses_unlabelled
+    assert baseline.loss(x_l, y_l, None, LossWeights(1.0, 2.0)) == {"loss": pytest.approx(ce, rel=1e-9),
+                                                                    "classification": pytest.approx(ce, rel=1e-9)}
 
 
 def test_logvar_floor_of_gaussian_decoder():

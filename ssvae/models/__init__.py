@@ -1,4 +1,5 @@
-"""The models, each built from a `Config`: M1 (VAE), M2, M1+M2, ADGM and the supervised baseline."""
+"""The models, each built from a `Config`: M1 (VAE), M2, M1+M2, ADGM and the baselines without a generative
+model (supervised, fixmatch)."""
 
 from __future__ import annotations
 
@@ -23,20 +24,25 @@ def _classifier(config: Config) -> nn.Module:
                               config.classifier_channels, config.n_classes)
 
 
+def _consistency(config: Config) -> Consistency | None:
+    """The state of consistency training, for a config that trains with it."""
+    if config.consistency == 0:
+        return None
+    return Consistency(config.n_classes, config.consistency_threshold, adaptive=config.adaptive_threshold)
+
+
 def build_model(config: Config) -> Model:
     """The networks a config describes, freshly initialised."""
     input_dim = math.prod(config.input_shape)
     k = config.n_classes
-    if config.model == "supervised":
-        return Supervised(input_dim, _classifier(config), standardise=config.likelihood == "gaussian")
+    if config.model in ("supervised", "fixmatch"):
+        return Supervised(input_dim, _classifier(config), config.likelihood == "gaussian", _consistency(config))
     if config.model == "adgm":
         return ADGM(input_dim, k, config.latent_dim, config.aux_dim, config.hidden, config.classifier_hidden,
                     config.likelihood)
     if config.model == "m2":
-        consistency = (Consistency(k, config.consistency_threshold, adaptive=config.adaptive_threshold)
-                       if config.consistency > 0 else None)
         return M2(input_dim, k, config.latent_dim, config.hidden, _classifier(config), config.likelihood,
-                  config.vat_epsilon, consistency)
+                  config.vat_epsilon, _consistency(config))
     m1 = M1(input_dim, k, config.m1_latent_dim, config.m1_hidden, config.classifier_hidden, config.likelihood)
     if config.model == "m1":
         return m1

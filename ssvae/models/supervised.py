@@ -1,24 +1,44 @@
-"""The baseline: the same classifier as M2's q(y|x), trained on the labelled examples alone."""
+"""The classifier q(y|x) alone, with no generative model: the baselines that show what M2's adds.
+
+``supervised`` trains it on the labelled examples alone. ``fixmatch`` trains it on the labels and, by
+consistency (`ssvae.consistency`), on strong views of unlabelled images: M2's consistency recipe with the
+encoder, the decoder and the unlabelled bound taken away."""
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
+from ssvae.consistency import Consistency
 from ssvae.models.base import Model
 from ssvae.objectives import LossWeights, classification_loss
 
 
 class Supervised(Model):
-    uses_unlabelled = False
+    """``consistency``: the state of consistency training (model fixmatch), else None (model supervised)."""
+
     generative = False
 
-    def __init__(self, input_dim: int, classifier: nn.Module, standardise: bool):
+    def __init__(self, input_dim: int, classifier: nn.Module, standardise: bool,
+                 consistency: Consistency | None = None):
         super().__init__(input_dim, standardise)
         self.classifier = classifier
+        self.consistency = consistency
+        self.uses_unlabelled = consistency is not None
 
     def classify(self, x: Tensor) -> Tensor:
         return self.classifier(self.prepare(x))
 
-    def loss(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights) -> dict[str, Tensor]:
-        ce = classification_loss(self.classify(x_l), y_l).mean()
-        return {"loss": ce, "classification": ce}
+    def loss(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights,
+             strong_u: Tensor | None = None) -> dict[str, Tensor]:
+        """Cross-entropy on the labels, plus ``weights.consistency`` times the consistency loss when ``x_u``
+        and its strong views ``strong_u`` are given."""
+        if self.consistency is None or x_u is None or strong_u is None:
+            ce = classification_loss(self.classify(x_l), y_l).mean()
+            return {"loss": ce, "classification": ce}
+        views = [self.prepare(x_l), self.prepare(x_u), self.prepare(strong_u)]
+        # one classifier call for every view, so that batch normalisation sees them together, as in M2
+        logits_l, logits_u, logits_strong = self.classifier(torch.cat(views)).split([len(v) for v in views])
+        ce = classification_loss(logits_l, y_l).mean()
+        consistency = self.consistency.loss(logits_u, logits_strong, y_l).mean()
+        return {"loss": ce + weights.consistency * consistency, "classification": ce, "consistency": consistency}
