@@ -285,6 +285,9 @@ def test_model_card_command_repeats_the_settings_off_the_preset():
         "ssvae train --dataset digits --labels 50 --model m2 --seed 2")
     assert onnx_export.train_command(config_for("digits", model="supervised")) == (
         "ssvae train --dataset digits --labels 100 --model supervised --seed 0")
+    # fixmatch's preset alone is no whole model (it has no consistency): the line still names what is set
+    assert onnx_export.train_command(config_for("digits", model="fixmatch", consistency=1.0, augment="shift")) == (
+        "ssvae train --dataset digits --labels 100 --model fixmatch --augment shift --consistency 1.0 --seed 0")
     assert onnx_export.train_command(config_for("fashion-mnist", vat=1.0, vat_epsilon=2.0, hidden=(300, 200))) == (
         "ssvae train --dataset fashion-mnist --labels 100 --model m2 --hidden 300,200 --vat 1.0 --vat-epsilon 2.0 "
         "--seed 0")
