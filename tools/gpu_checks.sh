@@ -15,7 +15,8 @@
 # On this machine: copy the Fashion-MNIST .gz files into data/fashion-mnist (git ignores data/), then call the
 # device tool's run with command "bash tools/gpu_checks.sh PART", carry ["data"] and timeout_s 600.
 # Settings by environment: DATA, LIMIT (seconds, default 570), POOL (bench_train's images, default 60000),
-# EPOCHS (the recipe's, default 45), SEEDS (the recipe's, default 0-4).
+# EPOCHS (the recipe's, default 45), SEEDS (the recipe's, default 0-4), MODELS (the recipe's, default m2;
+# "m2 fixmatch" adds the same classifier trained by consistency alone, as on the CPU).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH=. PYTHONUNBUFFERED=1
@@ -24,6 +25,7 @@ LIMIT=${LIMIT:-570}
 POOL=${POOL:-60000}
 EPOCHS=${EPOCHS:-45}
 SEEDS=${SEEDS:-0 1 2 3 4}
+MODELS=${MODELS:-m2}
 PART=${1:-all}
 OUT=${OUT:-runs/gpu-checks}
 rm -rf runs/gpu-recipe
@@ -47,7 +49,7 @@ if [ "$PART" != recipe ]; then
     step 30 python3 -m ssvae evaluate runs/gpu-m2
 fi
 if [ "$PART" != speed ]; then
-    recipe=(--dataset fashion-mnist --data-dir "$DATA" --labels 100 --models m2 --baselines --epochs "$EPOCHS"
+    recipe=(--dataset fashion-mnist --data-dir "$DATA" --labels 100 --models $MODELS --baselines --epochs "$EPOCHS"
             --set classifier=conv --set 'classifier_channels=[32,64,128,256]' --set precision=bfloat16
             --set augment=shift-flip --set consistency=1.0 --set adaptive_threshold=true
             --set lr_schedule=one-cycle --set ema=0.999 --set batch_size=128 --set labelled_batch_size=64)
