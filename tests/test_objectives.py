@@ -295,6 +295,8 @@ def test_fixmatch_loss_by_hand():
     assert terms["classification"].item() == pytest.approx(ce, rel=1e-9)
     assert terms["consistency"].item() == pytest.approx(consistency, rel=1e-9)
     assert terms["loss"].item() == pytest.approx(ce + 3.0 * consistency, rel=1e-9)
+    with pytest.raises(ValueError, match="needs unlabelled images and their strong views"):
+        model.loss(x_l, y_l, None, LossWeights(1.0, 2.0, consistency=3.0))
     baseline = Supervised(16, _LogitsOfTheMean(), standardise=False)  # model supervised: the labels alone
     assert not baseline.uses_unlabelled
     assert baseline.loss(x_l, y_l, None, LossWeights(1.0, 2.0)) == {"loss": pytest.approx(ce, rel=1e-9),

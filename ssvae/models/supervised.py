@@ -31,11 +31,13 @@ class Supervised(Model):
 
     def loss(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights,
              strong_u: Tensor | None = None) -> dict[str, Tensor]:
-        """Cross-entropy on the labels, plus ``weights.consistency`` times the consistency loss when ``x_u``
-        and its strong views ``strong_u`` are given."""
-        if self.consistency is None or x_u is None or strong_u is None:
+        """Cross-entropy on the labels, plus ``weights.consistency`` times the consistency loss on ``x_u`` and
+        its strong views ``strong_u`` when the model trains by consistency."""
+        if self.consistency is None or weights.consistency == 0:
             ce = classification_loss(self.classify(x_l), y_l).mean()
             return {"loss": ce, "classification": ce}
+        if x_u is None or strong_u is None:
+            raise ValueError("consistency training needs unlabelled images and their strong views")
         views = [self.prepare(x_l), self.prepare(x_u), self.prepare(strong_u)]
         # one classifier call for every view, so that batch normalisation sees them together, as in M2
         logits_l, logits_u, logits_strong = self.classifier(torch.cat(views)).split([len(v) for v in views])
