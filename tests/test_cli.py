@@ -57,6 +57,10 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
      "Invalid value for '--batch-size': 0 is not in the range x>=1."),
     (["generate", "models/digits-m2", "--per-class", "-1"], "Invalid value for '--per-class': -1 is not in the range"),
     (["train", "--resume", "run", "--epochs", "3"], "--resume continues a run with its own settings: give no other"),
+    (["train", "--resume", "run", "--recipe", "accurate"], "--resume continues a run with its own settings"),
+    (["train", "--recipe", "accurate"],
+     "Error: recipe accurate was measured on --dataset fashion-mnist, not on digits: leave --recipe out"),
+    (["train", "--recipe", "fastest"], "Invalid value for '--recipe': 'fastest' is not 'accurate'."),
     pytest.param(["train", "--device", "cuda", "--epochs", "1"], "Error: device cuda was asked for but no CUDA GPU",
                  marks=pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present: cuda works")),
 ])

@@ -4,6 +4,7 @@ onnxruntime-node, and the browser demo in headless Chromium. Each must agree wit
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,8 @@ from sklearn.datasets import load_digits
 
 from ssvae import runtime
 from ssvae.data import choose_split, load_source
-from ssvae.cli import main
+from ssvae.cli import config_from_options, main, train
+from ssvae.config import config_for
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "digits-m2"
@@ -72,6 +74,17 @@ def test_every_shipped_model_has_the_accuracy_its_card_states(model_dir, precisi
         assert stated[1] == f"{accuracy:.2f}" and round(accuracy / 100, 4) == info["test_accuracy"]
     else:
         assert abs(float(stated[1]) - accuracy) <= 0.1, (stated[1], accuracy)
+
+
+def test_the_shipped_conv_model_was_trained_by_the_accurate_recipe():
+    """Its model card's `ssvae train` line, parsed by `ssvae train` itself, is `--recipe accurate` with its seed."""
+    card = (ROOT / "models" / "fashion-mnist-m2-conv" / "model_card.md").read_text()
+    line = next(line for line in card.splitlines() if line.startswith("- Trained with: "))
+    words = shlex.split(line.split("`")[1])
+    options = train.make_context("train", words[2:]).params
+    shipped = config_from_options({k: v for k, v in options.items() if k not in ("out", "force", "resume", "quiet")})
+    assert shipped == config_for("fashion-mnist", data_dir=shipped.data_dir, recipe="accurate", seed=2,
+                                 likelihood="bernoulli")  # "auto" resolved to bernoulli by training
 
 
 @pytest.fixture(scope="module")

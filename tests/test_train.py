@@ -369,6 +369,32 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     assert config_for("digits", model="supervised").vat == 0 and config_for("digits", model="adgm").vat == 0
 
 
+def test_a_recipe_is_its_settings_over_the_preset_for_the_models_it_was_measured_with():
+    # the settings of the measured command line in the README (fashion-mnist, four blocks, consistency)
+    measured = dict(classifier="conv", classifier_channels=(32, 64, 128, 256), augment="shift-flip", consistency=1.0,
+                    adaptive_threshold=True, lr_schedule="one-cycle", ema=0.999, batch_size=128,
+                    labelled_batch_size=64, epochs=30, precision="bfloat16")
+    assert config_for("fashion-mnist", recipe="accurate") == config_for("fashion-mnist", **measured)
+    assert config_for("fashion-mnist", recipe="accurate").lr == PRESETS["fashion-mnist"]["lr"]  # over the preset
+    assert config_for("fashion-mnist", recipe="accurate", model="fixmatch") == config_for(
+        "fashion-mnist", model="fixmatch", **measured)
+    # the supervised baseline takes the classifier, views and schedule, not what needs unlabelled images
+    unlabelled = ("consistency", "adaptive_threshold")
+    assert config_for("fashion-mnist", recipe="accurate", model="supervised") == config_for(
+        "fashion-mnist", model="supervised", **{k: v for k, v in measured.items() if k not in unlabelled})
+    # what is set explicitly wins over the recipe
+    mine = config_for("fashion-mnist", recipe="accurate", epochs=5, precision="float32", consistency=2.0)
+    assert (mine.epochs, mine.precision, mine.consistency, mine.ema) == (5, "float32", 2.0, 0.999)
+    with pytest.raises(ConfigError, match="recipe 'fastest' is not one of accurate"):
+        config_for("fashion-mnist", recipe="fastest")
+    with pytest.raises(ConfigError, match="recipe accurate was measured on --dataset fashion-mnist, not on mnist"):
+        config_for("mnist", recipe="accurate")
+    with pytest.raises(ConfigError, match="measured on --dataset fashion-mnist, not on shoes.npz"):
+        config_for("fashion-mnist", data="shoes.npz", recipe="accurate")
+    with pytest.raises(ConfigError, match="measured with models m2, fixmatch, supervised, not adgm: choose one"):
+        config_for("fashion-mnist", recipe="accurate", model="adgm")
+
+
 def test_broken_run_directory_is_a_clear_error(tmp_path, tiny_config):
     ssvae.train(tiny_config, out=tmp_path / "run", progress=False)
     (tmp_path / "run" / "weights.safetensors").write_bytes(b"not weights")

@@ -7,6 +7,8 @@ test split. Prints a table and appends it to BENCHMARKS.md with the device, torc
     python -m tools.bench_accuracy --dataset digits --seeds 0 --models m2 --baselines --set latent_dim=50 --set lr=1e-3
     python -m tools.bench_accuracy --dataset fashion-mnist --data-dir ../shared/datasets/fashion-mnist \\
         --labels 100 --seeds 0 --epochs 20 --models supervised m2
+    python -m tools.bench_accuracy --dataset fashion-mnist --data-dir ../shared/datasets/fashion-mnist \\
+        --labels 100 --seeds 0 --recipe accurate --models supervised fixmatch m2
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ def main() -> None:
     parser.add_argument("--baselines", nargs="*", default=["logistic-regression", "label-spreading"],
                         help="scikit-learn baselines to run on the same labels (default: both); "
                              "the flag alone, with no names, runs none")
+    parser.add_argument("--recipe", help="a named recipe of ssvae.config.RECIPES, applied over the preset as "
+                                         "`ssvae train --recipe` does (each model takes what applies to it)")
     parser.add_argument("--epochs", type=int, help="override the preset's epochs (a reduced protocol)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="override any Config field of the ssvae models, e.g. --set latent_dim=50 (JSON value)")
@@ -93,8 +97,8 @@ def main() -> None:
             for seed in args.seeds:
                 # the baselines take the same split settings, so the same labels and test examples
                 model = {} if name in args.baselines else {"model": name}
-                config = config_for(args.dataset, data_dir=args.data_dir, labels=labels, seed=seed,
-                                    **changes, **model)
+                config = config_for(args.dataset, data_dir=args.data_dir, recipe=args.recipe, labels=labels,
+                                    seed=seed, **changes, **model)
                 if name in args.baselines:
                     acc, sec = sklearn_accuracy(name, config)
                 else:
@@ -107,8 +111,9 @@ def main() -> None:
             std = statistics.stdev(accs) if len(accs) > 1 else 0.0
             rows.append(f"| {args.dataset} | {labels} | {name} | {100 * statistics.mean(accs):.2f} ± {100 * std:.2f} "
                         f"| {len(accs)} | {statistics.mean(secs):.0f} |")
-    settings = f"epochs {args.epochs} (reduced protocol)" if args.epochs else "preset epochs"
-    settings += "".join(f", {item}" for item in args.set)
+    epochs = f"epochs {args.epochs} (reduced protocol)" if args.epochs else "its epochs" if args.recipe else \
+        "preset epochs"
+    settings = (f"recipe {args.recipe}, " if args.recipe else "") + epochs + "".join(f", {i}" for i in args.set)
     table = ["| data | labels seen | model | test accuracy % (mean ± std) | seeds | train s |",
              "|---|---|---|---|---|---|", *rows]
     publish(Path(args.benchmarks), f"Accuracy, {args.dataset}, {settings}, {device_name()}", table)

@@ -5,7 +5,7 @@
 #      straightforward baseline on the same GPU (the ratio) and the GPU's matmul rate (the floor);
 #   2. a whole 100-label run of the Fashion-MNIST preset at batch 500, timed, then its test accuracy;
 #   recipe:
-#   3. the conv + consistency recipe (the most accurate model), seeds 0-4 side by side on the GPU.
+#   3. `--recipe accurate` (the most accurate model), seeds 0-4 side by side on the GPU.
 # "bash tools/gpu_checks.sh speed" runs the first part, "... recipe" the second, no argument both (one call,
 # if a 15-minute lease has room for only one). The timed steps run alone on the GPU, so that their times are
 # not shared; each step has a time limit, and the recipe gets what is left of LIMIT seconds. Everything
@@ -15,7 +15,7 @@
 # On this machine: copy the Fashion-MNIST .gz files into data/fashion-mnist (git ignores data/), then call the
 # device tool's run with command "bash tools/gpu_checks.sh PART", carry ["data"] and timeout_s 600.
 # Settings by environment: DATA, LIMIT (seconds, default 570), POOL (bench_train's images, default 60000),
-# EPOCHS (the recipe's, default 45), SEEDS (the recipe's, default 0-4), MODELS (the recipe's, default m2;
+# EPOCHS (default the recipe's own 30), SEEDS (the recipe's, default 0-4), MODELS (the recipe's, default m2;
 # "m2 fixmatch" adds the same classifier trained by consistency alone, as on the CPU).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +23,7 @@ export PYTHONPATH=. PYTHONUNBUFFERED=1
 DATA=${DATA:-data/fashion-mnist}
 LIMIT=${LIMIT:-570}
 POOL=${POOL:-60000}
-EPOCHS=${EPOCHS:-45}
+EPOCHS=${EPOCHS:-}
 SEEDS=${SEEDS:-0 1 2 3 4}
 MODELS=${MODELS:-m2}
 PART=${1:-all}
@@ -49,10 +49,8 @@ if [ "$PART" != recipe ]; then
     step 30 python3 -m ssvae evaluate runs/gpu-m2
 fi
 if [ "$PART" != speed ]; then
-    recipe=(--dataset fashion-mnist --data-dir "$DATA" --labels 100 --models $MODELS --baselines --epochs "$EPOCHS"
-            --set classifier=conv --set 'classifier_channels=[32,64,128,256]' --set precision=bfloat16
-            --set augment=shift-flip --set consistency=1.0 --set adaptive_threshold=true
-            --set lr_schedule=one-cycle --set ema=0.999 --set batch_size=128 --set labelled_batch_size=64)
+    recipe=(--dataset fashion-mnist --data-dir "$DATA" --labels 100 --models $MODELS --baselines
+            --recipe accurate ${EPOCHS:+--epochs "$EPOCHS"})
     left=$((LIMIT - SECONDS - 15))
     seeds=()
     for seed in $SEEDS; do  # one process a seed: small models leave the GPU room for several at once
