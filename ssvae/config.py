@@ -196,7 +196,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     # labels reach the classifier (50 labels: +1.9 points, six seeds)
     "digits": {"latent_dim": 8, "lr": 3e-3, "vat": 3.0, "vat_epsilon": 0.5, "m1_hidden": (200,),
                "m1_features": "mean", "alpha": 0.3, "epochs": 400},
-    "fashion-mnist": {"latent_dim": 4, "lr": 3e-3, "alpha": 10.0},  # small z; labels outweigh look-alikes
+    # a small z; consistency training on shifted and mirrored views spreads the few labels (+4.8 points with
+    # 100 labels, 10 epochs, seeds 3-5), and with it a smaller alpha than 10 serves
+    "fashion-mnist": {"latent_dim": 4, "lr": 3e-3, "alpha": 1.0, "augment": "shift-flip", "consistency": 1.0,
+                      "adaptive_threshold": True},
 }
 
 
@@ -241,7 +244,8 @@ RECIPES: dict[str, Recipe] = {
         dataset="fashion-mnist", models=("m2", "fixmatch", "supervised"),
         settings={"classifier": "conv", "classifier_channels": (32, 64, 128, 256), "augment": "shift-flip",
                   "consistency": 1.0, "adaptive_threshold": True, "lr_schedule": "one-cycle", "ema": 0.999,
-                  "batch_size": 128, "labelled_batch_size": 64, "epochs": 30, "precision": "bfloat16"},
+                  "batch_size": 128, "labelled_batch_size": 64, "epochs": 30, "precision": "bfloat16",
+                  "alpha": 10.0},
         summary="fashion-mnist's most accurate: a four-block conv classifier trained by consistency on shifted "
                 "and mirrored views, 30 epochs in bfloat16 (with 100 labels m2 81.6 %, fixmatch 81.0 %; about "
                 "27 and 18 minutes on a 2-core CPU with bfloat16 units)"),
