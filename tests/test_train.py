@@ -15,6 +15,7 @@ from torch._dynamo.testing import CompileCounter
 import ssvae
 from ssvae import training
 from ssvae.augment import Transform
+from ssvae.cli import config_from_options
 from ssvae.config import MODEL_KINDS, PRESETS, Config, ConfigError, config_for
 from ssvae.data import Dataset, Source, choose_split
 from ssvae.models import build_model
@@ -369,12 +370,30 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     assert config_for("digits", model="supervised").vat == 0 and config_for("digits", model="adgm").vat == 0
 
 
+def test_switching_off_what_a_preset_setting_needs_takes_that_setting_with_it():
+    """Fashion-MNIST's preset trains m2 by consistency with the adaptive threshold on shift-flip views: one option
+    turns consistency off, as on any data set, without a second error naming what it leaves behind."""
+    preset = config_for("fashion-mnist")
+    assert (preset.augment, preset.consistency, preset.adaptive_threshold) == ("shift-flip", 1.0, True)
+    for given in ({"augment": "none"}, {"consistency": 0.0}):
+        plain = config_from_options({"dataset": "fashion-mnist", "consistency": None, **given})  # as `ssvae train`
+        assert (plain.consistency, plain.adaptive_threshold) == (0.0, False)
+        assert plain.augment == given.get("augment", "shift-flip") and plain.alpha == preset.alpha
+    # what a user sets is checked as given
+    with pytest.raises(ConfigError, match="adaptive_threshold applies to consistency training"):
+        config_for("fashion-mnist", consistency=0.0, adaptive_threshold=True)
+    with pytest.raises(ConfigError, match="consistency applies to models m2, fixmatch with --augment shift"):
+        config_for("fashion-mnist", augment="none", consistency=1.0)
+    assert config_for("fashion-mnist", recipe="accurate", augment="none").consistency == 0.0
+
+
 def test_a_recipe_is_its_settings_over_the_preset_for_the_models_it_was_measured_with():
     # the settings of the measured command line in the README (fashion-mnist, four blocks, consistency)
     measured = dict(classifier="conv", classifier_channels=(32, 64, 128, 256), augment="shift-flip", consistency=1.0,
                     adaptive_threshold=True, lr_schedule="one-cycle", ema=0.999, batch_size=128,
-                    labelled_batch_size=64, epochs=30, precision="bfloat16")
+                    labelled_batch_size=64, epochs=30, precision="bfloat16", alpha=10.0)
     assert config_for("fashion-mnist", recipe="accurate") == config_for("fashion-mnist", **measured)
+    assert PRESETS["fashion-mnist"]["alpha"] != 10.0  # the recipe keeps the alpha it was measured with
     assert config_for("fashion-mnist", recipe="accurate").lr == PRESETS["fashion-mnist"]["lr"]  # over the preset
     assert config_for("fashion-mnist", recipe="accurate", model="fixmatch") == config_for(
         "fashion-mnist", model="fixmatch", **measured)
