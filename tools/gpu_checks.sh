@@ -3,7 +3,8 @@
 #   speed:
 #   1. bench_train: an M2 epoch over Fashion-MNIST's 60,000 images at two batch sizes, against the
 #      straightforward baseline on the same GPU (the ratio) and the GPU's matmul rate (the floor);
-#   2. a whole 100-label run of the Fashion-MNIST preset at batch 500, timed, then its test accuracy;
+#   2. a whole 100-label run of the Fashion-MNIST preset at batch 500, timed, then its test accuracy (its
+#      limit is twice the 2 minutes aimed at, so that a slower run still gives its time);
 #   recipe:
 #   3. `--recipe accurate` (the most accurate model), seeds 0-4 side by side on the GPU.
 # "bash tools/gpu_checks.sh speed" runs the first part, "... recipe" the second, no argument both (one call,
@@ -44,7 +45,7 @@ nvidia-smi --query-gpu=name,memory.total,clocks.sm --format=csv || true
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 if [ "$PART" != recipe ]; then
     step 240 python3 -m tools.bench_train --data-dir "$DATA" --pool "$POOL" --batch-sizes 100 1000
-    step 120 python3 -m ssvae train --dataset fashion-mnist --data-dir "$DATA" --batch-size 500 \
+    step 240 python3 -m ssvae train --dataset fashion-mnist --data-dir "$DATA" --batch-size 500 \
         --out runs/gpu-m2 --force --quiet
     step 30 python3 -m ssvae evaluate runs/gpu-m2
 fi
