@@ -11,7 +11,7 @@ from ssvae.consistency import Consistency
 from ssvae.models import ADGM, M2, Supervised
 from ssvae.models import adgm as adgm_module
 from ssvae.models import m2 as m2_module
-from ssvae.models.networks import mlp
+from ssvae.models.networks import ENCODER_LOGVAR_RANGE, GaussianEncoder, mlp
 from ssvae.objectives import (LossWeights, gaussian_kl, labelled_bound, log_likelihood, unlabelled_bound)
 
 
@@ -306,6 +306,25 @@ def test_fixmatch_loss_by_hand():
 def test_logvar_floor_of_gaussian_decoder():
     params = torch.tensor([[0.0, -50.0]])
     assert objectives.split_gaussian(params)[1].item() == objectives.GAUSSIAN_LOGVAR_MIN
+
+
+def test_encoder_logvar_is_clamped_so_that_a_drifted_encoder_gives_a_finite_kl_in_float32():
+    """A long Fashion-MNIST run's encoder drifted to log-variances of -650 and +102; e^102 overflows float32
+    and the loss turned NaN. Clamped to [-20, 5], each dimension's KL is 0.5 (mu^2 + e^lv - 1 - lv) at the
+    bound; inside the range the encoder's output is untouched."""
+    body = mlp([1, 4]).float()
+    encoder = GaussianEncoder(body)
+    with torch.no_grad():
+        body[0].weight.copy_(torch.tensor([[0.0], [0.0], [-700.0], [102.0]]))
+        body[0].bias.copy_(torch.tensor([1.0, 2.0, 0.0, 0.0]))
+    assert ENCODER_LOGVAR_RANGE == (-20.0, 5.0)
+    mu, logvar = encoder(torch.tensor([[1.0]], dtype=torch.float32))
+    assert mu.tolist() == [[1.0, 2.0]] and logvar.tolist() == [[-20.0, 5.0]]
+    expected = 0.5 * (1.0 + math.exp(-20.0) - 1.0 + 20.0) + 0.5 * (4.0 + math.exp(5.0) - 1.0 - 5.0)
+    assert gaussian_kl(mu, logvar).item() == pytest.approx(expected, rel=1e-6)
+    inside = GaussianEncoder(lambda x: x)
+    values = torch.tensor([[0.3, -0.7, -19.5, 4.5]])
+    assert torch.equal(inside(values)[1], values[:, 2:])
 
 
 def _log_normal(x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
