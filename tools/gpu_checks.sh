@@ -53,14 +53,18 @@ if [ "$PART" != speed ]; then
     recipe=(--dataset fashion-mnist --data-dir "$DATA" --labels 100 --models $MODELS --baselines
             --recipe accurate ${EPOCHS:+--epochs "$EPOCHS"})
     left=$((LIMIT - SECONDS - 15))
-    seeds=()
-    for seed in $SEEDS; do  # one process a seed: small models leave the GPU room for several at once
-        step "$left" python3 -m tools.bench_accuracy "${recipe[@]}" --seeds "$seed" --keep runs/gpu-recipe \
-            --benchmarks "runs/gpu-recipe/seed$seed.md" &
-        seeds+=($!)
-    done
-    wait "${seeds[@]}"  # these alone: a bare wait would wait for the log's tee too, which never ends
-    cat runs/gpu-recipe/seed*.md > "$OUT/recipe.md" 2>/dev/null
+    if [ "$left" -lt 60 ]; then  # timeout 0 would mean no limit at all; a minute trains nothing worth reading
+        echo "== no time left for the recipe (${left}s): run 'bash tools/gpu_checks.sh recipe' in its own call"
+    else
+        seeds=()
+        for seed in $SEEDS; do  # one process a seed: small models leave the GPU room for several at once
+            step "$left" python3 -m tools.bench_accuracy "${recipe[@]}" --seeds "$seed" --keep runs/gpu-recipe \
+                --benchmarks "runs/gpu-recipe/seed$seed.md" &
+            seeds+=($!)
+        done
+        wait "${seeds[@]}"  # these alone: a bare wait would wait for the log's tee too, which never ends
+        cat runs/gpu-recipe/seed*.md > "$OUT/recipe.md" 2>/dev/null
+    fi
 fi
 cp BENCHMARKS.md "$OUT/BENCHMARKS.md"
 echo "== done after ${SECONDS}s"
