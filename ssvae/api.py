@@ -22,7 +22,7 @@ from ssvae.data import DataError, Partition, Split, check_inputs, choose_split, 
 from ssvae.models import Model, build_model
 from ssvae.run import (CHECKPOINT, CONFIG, METRICS, WEIGHTS, check_output, load_checkpoint, load_run, load_spec,
                        read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
-from ssvae.training import Checkpoint, active_stages, denormals_flushed, fit
+from ssvae.training import Checkpoint, active_stages, denormals_flushed, fit, threads_set
 
 
 @dataclass
@@ -70,6 +70,7 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
           replace: bool = False, **changes: Any) -> Run:
     """Train the model a config describes (fields in ``changes`` override it). With ``out``, the run
     directory is written as training goes: config and split first, metrics every epoch, weights at the end.
+    The config records the CPU thread count the run computes with (``threads``; torch's when not given).
     An existing ``out`` is an error unless ``replace``, and even then it is removed only once the data
     have loaded and the labels are chosen, so bad input never costs a finished run."""
     config = config.replace(**changes) if config is not None else config_for(**changes)
@@ -81,14 +82,16 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
         if part is not None:
             check_inputs(part, name, config.likelihood)
     config = config.replace(input_shape=source.train.input_shape, class_names=source.train.class_names,
-                            likelihood=resolve_likelihood(config, source.train.x))
+                            likelihood=resolve_likelihood(config, source.train.x),
+                            threads=config.threads or torch.get_num_threads())
     split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
                          config.seed)
     partition = split.apply(source)
     out = Path(out) if out is not None else None
     if out is not None:
         _clear_run_dir(out, replace)
-    with denormals_flushed():  # from before torch's worker threads start, so that they take it too
+    # denormals flushed from before torch's worker threads start, so that they take it too
+    with denormals_flushed(), threads_set(config.threads):
         torch.manual_seed(config.seed)
         model = build_model(config)
         if out is not None:
@@ -97,11 +100,11 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
 
 
 def resume(run_dir: str | Path, progress: bool = True) -> Run:
-    """Continue an interrupted run from its last checkpoint; it ends where an uninterrupted run would (the
-    same epochs and, on the CPU, the same weights)."""
+    """Continue an interrupted run from its last checkpoint, on the thread count it recorded; it ends where an
+    uninterrupted run would (the same epochs and, on the CPU, the same weights)."""
     run_dir = Path(run_dir)
     config, split = load_spec(run_dir)
-    with denormals_flushed():  # from before torch's worker threads start, so that they take it too
+    with denormals_flushed(), threads_set(config.threads):  # the run's own thread count: it repeats exactly
         checkpoint = load_checkpoint(run_dir / CHECKPOINT)
         partition = split.apply(load_source(config.dataset, config.data, config.data_dir))
         model = build_model(config)

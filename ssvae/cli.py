@@ -84,9 +84,10 @@ def main(debug: bool) -> None:
 
 
 def _shown_default(field: str) -> str:
-    """The default --help shows: Config's, and any data set's preset that differs."""
+    """The default --help shows: Config's (None: auto, the option's text says what it picks), and any data set's
+    preset that differs."""
     value = getattr(DEFAULTS, field)
-    text = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+    text = "auto" if value is None else ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
     presets = [f"{name}: {p[field]}" for name, p in PRESETS.items() if field in p]
     return text + (f"; {', '.join(presets)}" if presets else "")
 
@@ -150,6 +151,9 @@ TRAINING_OPTIONS = [
     ("seed", int, "Seed of the label choice, initialisation and batches."),
     ("checkpoint_every", int, "Epochs between checkpoints that --resume continues from."),
     ("device", click.Choice(["auto", "cpu", "cuda"]), "auto: a CUDA GPU when there is one."),
+    ("threads", click.IntRange(min=1),
+     "CPU threads to compute with (auto: torch's count, the cores or OMP_NUM_THREADS). config.json records "
+     "the count a run used, and --resume takes it again: a seed repeats a run exactly only on the same count."),
     ("precision", click.Choice(TRAINING_PRECISIONS),
      "bfloat16: matmuls and convolutions in bfloat16 under autocast (weights, losses and Adam stay float32); "
      "faster where the hardware has bfloat16 units. BENCHMARKS.md has its speed and accuracy."),

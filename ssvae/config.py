@@ -30,7 +30,7 @@ class ConfigError(ValueError):
 
 # Fields added since files of this FORMAT_VERSION were first written, with the value that means what a file
 # written before them did: such a file still loads, and trains or evaluates as it did.
-LATER_FIELDS: dict[str, Any] = {"adaptive_threshold": False, "weight_decay": 0.0}
+LATER_FIELDS: dict[str, Any] = {"adaptive_threshold": False, "weight_decay": 0.0, "threads": None}
 
 
 @dataclass
@@ -80,6 +80,7 @@ class Config:
     precision: str = "float32"  # "bfloat16": autocast matmuls and convolutions (sums and losses stay float32)
     compile: bool = False  # torch.compile the loss; falls back to eager, with a warning, where it cannot
     checkpoint_every: int = 1  # epochs between checkpoints that `ssvae train --resume` continues from
+    threads: int | None = None  # CPU threads torch computes with (None: its default); a run records its count
     version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
@@ -109,6 +110,8 @@ class Config:
                      "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"threads must be at least 1 (or left out for torch's default), got {self.threads}")
         if self.m1_epochs < 0 or self.kl_warmup_epochs < 0 or self.val_labels < 0:
             raise ConfigError("m1_epochs, kl_warmup_epochs and val_labels cannot be negative")
         if self.labels is not None and self.labels < 1:

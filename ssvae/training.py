@@ -59,6 +59,18 @@ def denormals_flushed() -> Iterator[None]:
         torch.set_flush_denormal(False)
 
 
+@contextmanager
+def threads_set(threads: int | None) -> Iterator[None]:
+    """Compute with ``threads`` CPU threads (None: as before) until the block ends, then go back to the
+    caller's count. A seed repeats a run exactly only on the same count: another one sums in another order."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads or before)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def check_precision(precision: str, device: torch.device) -> None:
     """bfloat16 needs a GPU that computes in it (Ampere or newer); every CPU does, if slowly without AVX-512."""
     if precision == "bfloat16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():

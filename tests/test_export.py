@@ -309,7 +309,7 @@ def test_model_card_command_makes_the_same_config_again():
         lr_schedule="one-cycle", weight_decay=0.03, alpha=0.5, vat=2.0, vat_epsilon=0.3, augment="shift",
         consistency=1.5,
         consistency_threshold=0.9, adaptive_threshold=True, ema=0.99, kl_warmup_epochs=4, seed=7, device="cpu",
-        precision="bfloat16", compile=True, checkpoint_every=2)
+        precision="bfloat16", compile=True, checkpoint_every=2, threads=3)
     words = shlex.split(onnx_export.train_command(config))
     assert words[:4] == ["ssvae", "train", "--data", "/data/my images/x.npz"]
     options = train.make_context("train", words[2:]).params

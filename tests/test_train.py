@@ -80,6 +80,36 @@ def test_training_flushes_denormals_on_every_thread_and_gives_the_caller_its_thr
     assert result.stdout.split() == ["2", "0", "True", "True"]
 
 
+def test_a_run_computes_on_the_thread_count_it_records_and_resumes_on_it(tmp_path, tiny_config, monkeypatch):
+    """`threads` is in force while the model trains, the config records it (the caller's count when not given,
+    so that the run can be repeated), --resume takes it from the run whatever the caller's count, and the
+    caller gets its own count back each time."""
+    seen, fit_, save_weights = [], ssvae.api.fit, ssvae.api.save_weights
+
+    def probe(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return fit_(*args, **kwargs)
+
+    def killed(*args):
+        raise RuntimeError("killed")  # as a job killed at its very end: its last checkpoint stays
+
+    monkeypatch.setattr(ssvae.api, "fit", probe)
+    caller = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        assert ssvae.train(tiny_config, progress=False).config.threads == 2
+        monkeypatch.setattr(ssvae.api, "save_weights", killed)
+        with pytest.raises(RuntimeError, match="killed"):
+            ssvae.train(tiny_config, out=tmp_path / "run", progress=False, threads=1)
+        assert ssvae.api.load_spec(tmp_path / "run")[0].threads == 1 and torch.get_num_threads() == 2
+        monkeypatch.setattr(ssvae.api, "save_weights", save_weights)
+        torch.set_num_threads(3)
+        assert ssvae.resume(tmp_path / "run", progress=False).config.threads == 1
+        assert seen == [2, 1, 1] and torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(caller)
+
+
 def test_unlabelled_labels_never_reach_the_loss(tiny_config):
     """Permuting or hiding the true labels of the examples training treats as unlabelled changes nothing."""
     source = ssvae.data.load_source("digits")
@@ -327,7 +357,7 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     values.pop("lr")
     with pytest.raises(ConfigError, match="missing config fields: lr"):
         Config.from_dict(values)
-    for later, then in (("adaptive_threshold", False), ("weight_decay", 0.0)):  # files written before the field
+    for later, then in (("adaptive_threshold", False), ("weight_decay", 0.0), ("threads", None)):  # older files
         values = {name: value for name, value in vars(tiny_config).items() if name != later}
         assert Config.from_dict(values) == tiny_config.replace(**{later: then})
     with pytest.raises(ConfigError, match="model 'm3' is not one of"):
@@ -354,6 +384,8 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     with pytest.raises(ConfigError, match="halves the image between its 5 blocks, too often for 8x8 images"):
         Config(classifier="conv", classifier_channels=(4, 4, 4, 4, 4), input_shape=(1, 8, 8))
     Config(classifier="conv", classifier_channels=(4, 4, 4, 4), input_shape=(1, 8, 8))  # 8, 4, 2, 1: fits
+    with pytest.raises(ConfigError, match="threads must be at least 1 \\(or left out for torch's default\\), got 0"):
+        Config(threads=0)
     with pytest.raises(ConfigError, match="ema must lie in \\[0, 1\\)"):
         Config(ema=1.0)
     with pytest.raises(ConfigError, match="augment 'rotate' is not one of none, shift, shift-flip"):
