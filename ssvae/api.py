@@ -22,7 +22,7 @@ from ssvae.data import DataError, Partition, Split, check_inputs, choose_split, 
 from ssvae.models import Model, build_model
 from ssvae.run import (CHECKPOINT, CONFIG, METRICS, WEIGHTS, check_output, load_checkpoint, load_run, load_spec,
                        read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
-from ssvae.training import Checkpoint, active_stages, denormals_flushed, fit, threads_set
+from ssvae.training import Checkpoint, active_stages, denormals_flushed, fit, resolve_device, threads_set
 
 
 @dataclass
@@ -66,11 +66,18 @@ def resolve_likelihood(config: Config, x: np.ndarray) -> str:
     return "bernoulli" if float(x.min()) >= 0.0 and float(x.max()) <= 1.0 else "gaussian"
 
 
+def cpu_threads(device: str) -> int | None:
+    """The thread count a run on ``device`` records when none was asked for: torch's for the CPU, none for a
+    GPU (whose sums do not depend on it)."""
+    return torch.get_num_threads() if resolve_device(device).type == "cpu" else None
+
+
 def train(config: Config | None = None, out: str | Path | None = None, progress: bool = True,
           replace: bool = False, **changes: Any) -> Run:
     """Train the model a config describes (fields in ``changes`` override it). With ``out``, the run
     directory is written as training goes: config and split first, metrics every epoch, weights at the end.
-    The config records the CPU thread count the run computes with (``threads``; torch's when not given).
+    On the CPU the config records the thread count the run computes with (``threads``; torch's when not
+    given), so a config taken from another run brings that run's count along.
     An existing ``out`` is an error unless ``replace``, and even then it is removed only once the data
     have loaded and the labels are chosen, so bad input never costs a finished run."""
     config = config.replace(**changes) if config is not None else config_for(**changes)
@@ -83,7 +90,7 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
             check_inputs(part, name, config.likelihood)
     config = config.replace(input_shape=source.train.input_shape, class_names=source.train.class_names,
                             likelihood=resolve_likelihood(config, source.train.x),
-                            threads=config.threads or torch.get_num_threads())
+                            threads=config.threads or cpu_threads(config.device))
     split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
                          config.seed)
     partition = split.apply(source)

@@ -153,7 +153,8 @@ TRAINING_OPTIONS = [
     ("device", click.Choice(["auto", "cpu", "cuda"]), "auto: a CUDA GPU when there is one."),
     ("threads", click.IntRange(min=1),
      "CPU threads to compute with (auto: torch's count, the cores or OMP_NUM_THREADS). config.json records "
-     "the count a run used, and --resume takes it again: a seed repeats a run exactly only on the same count."),
+     "the count a CPU run used, and --resume takes it again: a seed repeats a run exactly only on the same "
+     "count."),
     ("precision", click.Choice(TRAINING_PRECISIONS),
      "bfloat16: matmuls and convolutions in bfloat16 under autocast (weights, losses and Adam stay float32); "
      "faster where the hardware has bfloat16 units. BENCHMARKS.md has its speed and accuracy."),

@@ -1,8 +1,10 @@
 """Training: models learn, labels of unlabelled data never reach the loss, runs round-trip and repeat."""
 
 import functools
+import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -13,7 +15,7 @@ import torch
 from torch._dynamo.testing import CompileCounter
 
 import ssvae
-from ssvae import training
+from ssvae import api, training
 from ssvae.augment import Transform
 from ssvae.cli import config_from_options
 from ssvae.config import MODEL_KINDS, PRESETS, Config, ConfigError, config_for
@@ -81,10 +83,10 @@ def test_training_flushes_denormals_on_every_thread_and_gives_the_caller_its_thr
 
 
 def test_a_run_computes_on_the_thread_count_it_records_and_resumes_on_it(tmp_path, tiny_config, monkeypatch):
-    """`threads` is in force while the model trains, the config records it (the caller's count when not given,
-    so that the run can be repeated), --resume takes it from the run whatever the caller's count, and the
-    caller gets its own count back each time."""
-    seen, fit_, save_weights = [], ssvae.api.fit, ssvae.api.save_weights
+    """`threads` is in force while the model trains, a CPU run's config records it (the caller's count when
+    not given, so that the run can be repeated; a GPU run's none), --resume takes it from the run whatever the
+    caller's count (a run written before the field: the caller's), and the caller gets its own count back."""
+    seen, fit_, save_weights = [], api.fit, api.save_weights
 
     def probe(*args, **kwargs):
         seen.append(torch.get_num_threads())
@@ -93,19 +95,27 @@ def test_a_run_computes_on_the_thread_count_it_records_and_resumes_on_it(tmp_pat
     def killed(*args):
         raise RuntimeError("killed")  # as a job killed at its very end: its last checkpoint stays
 
-    monkeypatch.setattr(ssvae.api, "fit", probe)
+    monkeypatch.setattr(api, "fit", probe)
     caller = torch.get_num_threads()
     try:
-        torch.set_num_threads(2)
-        assert ssvae.train(tiny_config, progress=False).config.threads == 2
-        monkeypatch.setattr(ssvae.api, "save_weights", killed)
+        torch.set_num_threads(3)
+        assert ssvae.train(tiny_config, progress=False).config.threads == 3
+        monkeypatch.setattr(api, "save_weights", killed)
         with pytest.raises(RuntimeError, match="killed"):
             ssvae.train(tiny_config, out=tmp_path / "run", progress=False, threads=1)
-        assert ssvae.api.load_spec(tmp_path / "run")[0].threads == 1 and torch.get_num_threads() == 2
-        monkeypatch.setattr(ssvae.api, "save_weights", save_weights)
-        torch.set_num_threads(3)
+        assert api.load_spec(tmp_path / "run")[0].threads == 1 and torch.get_num_threads() == 3
+        monkeypatch.setattr(api, "save_weights", save_weights)
+        shutil.copytree(tmp_path / "run", tmp_path / "older")
+        config = json.loads((tmp_path / "older" / "config.json").read_text())
+        del config["threads"]
+        (tmp_path / "older" / "config.json").write_text(json.dumps(config))
+        torch.set_num_threads(2)
         assert ssvae.resume(tmp_path / "run", progress=False).config.threads == 1
-        assert seen == [2, 1, 1] and torch.get_num_threads() == 3
+        assert ssvae.resume(tmp_path / "older", progress=False).config.threads is None
+        assert seen == [3, 1, 1, 2] and torch.get_num_threads() == 2
+        assert api.cpu_threads("cpu") == 2 and api.cpu_threads("auto") == 2
+        monkeypatch.setattr(api, "resolve_device", lambda name: torch.device("cuda"))
+        assert api.cpu_threads("auto") is None
     finally:
         torch.set_num_threads(caller)
 
