@@ -11,11 +11,12 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 from sklearn.metrics import confusion_matrix
+from torch import nn
 
 from ssvae.config import Config, config_for
 from ssvae.data import DataError, Partition, Split, check_inputs, choose_split, load_source, to_model_range
@@ -72,8 +73,14 @@ def cpu_threads(device: str) -> int | None:
     return torch.get_num_threads() if resolve_device(device).type == "cpu" else None
 
 
+EpochHook = Callable[[dict, nn.Module], None]
+"""Called after every epoch with its record (a row of metrics.csv) and the network the epoch trained (M1 in
+M1+M2's first stage), or its weight average with ``ema``: to follow a run, e.g. its accuracy on data of one's
+own. Reading the network (`ssvae.training.accuracy`) leaves the run as it would be without the hook."""
+
+
 def train(config: Config | None = None, out: str | Path | None = None, progress: bool = True,
-          replace: bool = False, **changes: Any) -> Run:
+          replace: bool = False, on_epoch: EpochHook | None = None, **changes: Any) -> Run:
     """Train the model a config describes (fields in ``changes`` override it). With ``out``, the run
     directory is written as training goes: config and split first, metrics every epoch, weights at the end.
     On the CPU the config records the thread count the run computes with (``threads``; torch's when not
@@ -103,10 +110,10 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
         model = build_model(config)
         if out is not None:
             save_run(out, config, split)
-        return _fit(Run(config, split, model, out, []), partition, progress, None)
+        return _fit(Run(config, split, model, out, []), partition, progress, None, on_epoch)
 
 
-def resume(run_dir: str | Path, progress: bool = True) -> Run:
+def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | None = None) -> Run:
     """Continue an interrupted run from its last checkpoint, on the thread count it recorded; it ends where an
     uninterrupted run would (the same epochs and, on the CPU, the same weights)."""
     run_dir = Path(run_dir)
@@ -117,18 +124,21 @@ def resume(run_dir: str | Path, progress: bool = True) -> Run:
         model = build_model(config)
         done = sum(stage.epochs for stage in active_stages(model, config)[:checkpoint.stage])
         history = read_metrics(run_dir)[: done + checkpoint.epoch] if (run_dir / METRICS).exists() else []
-        return _fit(Run(config, split, model, run_dir, history), partition, progress, checkpoint)
+        return _fit(Run(config, split, model, run_dir, history), partition, progress, checkpoint, on_epoch)
 
 
-def _fit(run: Run, partition: Partition, progress: bool, checkpoint: Checkpoint | None) -> Run:
+def _fit(run: Run, partition: Partition, progress: bool, checkpoint: Checkpoint | None,
+         on_epoch: EpochHook | None) -> Run:
     """Train ``run.model``, writing metrics and checkpoints as it goes when the run has a directory, and its
     weights at the end (when the checkpoint is removed: the run is finished)."""
     out = run.run_dir
 
-    def record(row: dict) -> None:
+    def record(row: dict, network: nn.Module) -> None:
         run.history.append(row)
         if out is not None:
             save_metrics(out / METRICS, run.history)
+        if on_epoch is not None:
+            on_epoch(row, network)
 
     def keep(state: Checkpoint) -> None:
         save_checkpoint(out / CHECKPOINT, state)

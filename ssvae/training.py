@@ -350,13 +350,15 @@ def _train_epoch(run: StageRun, epoch: int, data: DeviceData, config: Config, cl
 
 
 def fit(model: Model, partition: Partition, config: Config, progress: bool = True,
-        on_epoch: Callable[[EpochRecord], None] | None = None,
+        on_epoch: Callable[[EpochRecord, nn.Module], None] | None = None,
         on_checkpoint: Callable[[Checkpoint], None] | None = None,
         resume: Checkpoint | None = None) -> list[EpochRecord]:
     """Train ``model`` in place and return the new epochs' records. With validation labels, the weights of
     the best validation epoch of the last stage are kept; otherwise those of the last epoch (or their average).
     Kept weights of an average (``config.ema``) get their batch-norm statistics anew from the clean training
     images (the unlabelled ones too, for models that learn from them).
+    ``on_epoch`` gets each epoch's record and the network that the stage evaluates (its weight average where
+    ``config.ema``): to read, e.g. with `accuracy` (the next epoch puts it in training mode again).
     ``on_checkpoint`` gets a `Checkpoint` every ``config.checkpoint_every`` epochs and at each stage's end;
     ``resume`` continues from one, ending where an uninterrupted run would."""
     device = resolve_device(config.device)
@@ -388,7 +390,7 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
             history.append(record)
             bar.set_postfix(loss=f"{record['loss']:.3g}", acc=f"{record['train_accuracy']:.3f}")
             if on_epoch is not None:
-                on_epoch(record)
+                on_epoch(record, run.evaluated)
             if on_checkpoint is not None and (epoch % config.checkpoint_every == 0 or epoch == stage.epochs):
                 on_checkpoint(run.checkpoint(epoch, model, generator, device))
         run.finish()

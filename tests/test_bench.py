@@ -14,6 +14,7 @@ from ssvae.config import config_for
 from ssvae.run import WEIGHTS, save_weights
 from tools.bench_accuracy import run_partition
 from tools.bench_batch_norm import accuracies
+from tools.bench_curve import curve
 from tools.bench_denormals import window_rows
 from tools.bench_layout import RECIPE, plain_layout
 from tools.bench_train import pass_flops, ssvae_pass, ssvae_rows, step_flops
@@ -36,6 +37,18 @@ def test_baselines_see_the_labels_and_test_examples_of_the_ssvae_run():
     assert len(ours.test) == len(run.test) == 899 and len(ours.labelled) == 20
     for part in ("labelled", "validation", "unlabelled", "test"):
         np.testing.assert_array_equal(getattr(ours, part).x, getattr(run, part).x, err_msg=part)
+
+
+@pytest.mark.parametrize("model", ["m2", "m1+m2"])
+def test_curve_evaluates_every_few_epochs_of_the_classifiers_stage_and_ends_at_the_kept_weights(model):
+    config = config_for("digits", model=model, epochs=5, m1_epochs=3, hidden=(32,), classifier_hidden=(32,),
+                        m1_hidden=(32,), latent_dim=4, m1_latent_dim=8, batch_size=200)
+    rows, kept = curve(config, every=2)
+    assert [row["epoch"] for row in rows] == [2, 4, 5]  # the classifier's stage only (M2's), its last epoch too
+    assert rows[0]["seconds"] < rows[1]["seconds"] < rows[2]["seconds"]
+    assert rows[-1]["test_accuracy"] == pytest.approx(kept, abs=1e-6)  # 450 test images: a step is 0.0022
+    if model == "m2":  # it learns, so the equality above is not that of two constant predictions
+        assert kept > 0.5 and len({row["test_accuracy"] for row in rows}) == 3
 
 
 def test_bench_train_rows_cover_every_variant_at_every_batch_size():

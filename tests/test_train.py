@@ -63,6 +63,26 @@ def test_runs_repeat_exactly_with_a_seed(tiny_config):
     assert ssvae.train(tiny_config, progress=False, seed=4).split != a.split
 
 
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_the_epoch_hook_sees_each_epochs_network_and_changes_nothing(tiny_config, ema):
+    config = tiny_config.replace(epochs=3, ema=ema)
+    seen = []
+
+    def watch(record, network):
+        training.accuracy(network, torch.full((5, 1, 8, 8), 0.5), torch.zeros(5, dtype=torch.long))
+        seen.append((record["epoch"], {k: v.clone() for k, v in network.state_dict().items()}))
+
+    watched, plain = ssvae.train(config, progress=False, on_epoch=watch), ssvae.train(config, progress=False)
+    assert [epoch for epoch, _ in seen] == [1, 2, 3]
+    assert watched.history == [{**row, "seconds": mine["seconds"]} for row, mine in zip(plain.history,
+                                                                                          watched.history)]
+    for name, weights in _weights(plain).items():
+        torch.testing.assert_close(_weights(watched)[name], weights, rtol=0, atol=0, msg=name)
+        # the run keeps the last epoch's network, or its average with ema (no batch norm here to take anew)
+        torch.testing.assert_close(seen[-1][1][name], weights, rtol=0, atol=0, msg=name)
+    assert any(not torch.equal(seen[0][1][name], w) for name, w in _weights(plain).items())
+
+
 def test_training_flushes_denormals_on_every_thread_and_gives_the_caller_its_thread_back():
     """In a fresh process `ssvae.train` sets it before torch's worker threads start, and they copy it: during
     training a product split between two threads gives zeros for numbers below float32's normal range

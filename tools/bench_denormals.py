@@ -18,6 +18,7 @@ import statistics
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from ssvae.config import config_for
 from ssvae.data import choose_split, load_source
@@ -59,7 +60,7 @@ def main() -> None:
     torch.manual_seed(config.seed)
     seconds: dict[int, float] = {}
 
-    def alternate(record: EpochRecord) -> None:
+    def alternate(record: EpochRecord, _network: nn.Module) -> None:
         seconds[len(seconds) + 1] = float(record["seconds"])  # counted over the run, across a model's stages
         torch.set_flush_denormal(len(seconds) % 2 == 0)  # the next epoch takes the other setting
 
