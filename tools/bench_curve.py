@@ -65,6 +65,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write the run there, as `ssvae train --out` does")
     parser.add_argument("--benchmarks", default="BENCHMARKS.md")
     args = parser.parse_args()
+    if args.every < 1:
+        parser.error(f"--every must be 1 or more epochs, got {args.every}")
     changes = {"epochs": args.epochs} if args.epochs else {}
     changes.update(parse_setting(item) for item in args.set)
     config = config_for(args.dataset, data_dir=args.data_dir, recipe=args.recipe, labels=args.labels,
