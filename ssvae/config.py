@@ -200,9 +200,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     "digits": {"latent_dim": 8, "lr": 3e-3, "vat": 3.0, "vat_epsilon": 0.5, "m1_hidden": (200,),
                "m1_features": "mean", "alpha": 0.3, "epochs": 400},
     # a small z; consistency training on shifted and mirrored views spreads the few labels (+4.7 points with
-    # 100 labels, 10 epochs, seeds 3-5), and with it a smaller alpha than 10 serves
+    # 100 labels, 10 epochs, seeds 3-5), and with it a smaller alpha than 10 serves; the weight average ends
+    # the 200 epochs higher and steadier than the last epoch's weights (+0.8 to +1.4 points, seeds 0-2)
     "fashion-mnist": {"latent_dim": 4, "lr": 3e-3, "alpha": 1.0, "augment": "shift-flip", "consistency": 1.0,
-                      "adaptive_threshold": True},
+                      "adaptive_threshold": True, "ema": 0.999},
 }
 
 
