@@ -171,7 +171,7 @@ def _ssvae_version() -> str:
 
 
 def _export_graph(spec: GraphSpec, opset: int) -> onnx.ModelProto:
-    """torch's dynamo exporter, batch axis symbolic, weights inside the model."""
+    """torch's dynamo exporter, batch axis symbolic, weights inside the model (`without_weight_shapes`)."""
     batch = torch.export.Dim("batch", min=1)
     example = tuple(t[:2] for t in spec.inputs.values())
     shapes = {name: {0: batch} for name in spec.inputs}
@@ -181,7 +181,18 @@ def _export_graph(spec: GraphSpec, opset: int) -> onnx.ModelProto:
         torch.onnx.export(spec.module, example, str(path), dynamo=True, dynamic_shapes=shapes,
                           input_names=list(spec.inputs), output_names=list(spec.outputs),
                           opset_version=opset, external_data=False, verbose=False)
-        return onnx.load(str(path))
+        return without_weight_shapes(onnx.load(str(path)))
+
+
+def without_weight_shapes(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """``proto`` without the value_info entries that torch's exporter writes for weights, whose own shapes
+    say the same. Tools that rewrite a weight in place go wrong on the copy: onnxruntime before 1.32
+    transposes a Gemm's weight for int8 and then fails shape inference on the stale entry."""
+    weights = {init.name for init in proto.graph.initializer}
+    kept = [info for info in proto.graph.value_info if info.name not in weights]
+    del proto.graph.value_info[:]
+    proto.graph.value_info.extend(kept)
+    return proto
 
 
 def max_difference(spec: GraphSpec, model_bytes: bytes) -> float:
