@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,11 +35,15 @@ class Run:
     model: Model
     run_dir: Path | None = None
     history: list[dict] | None = None
+    data: Partition | None = field(default=None, repr=False)  # the partition, once read
 
     def partition(self) -> Partition:
-        """The run's data again: the same labelled, validation, unlabelled and test examples."""
-        c = self.config
-        return self.split.apply(load_source(c.dataset, c.data, c.data_dir))
+        """The run's data: the same labelled, validation, unlabelled and test examples. Read once and kept,
+        so that evaluating a run just trained neither reads its files again nor repeats their warnings."""
+        if self.data is None:
+            c = self.config
+            self.data = self.split.apply(load_source(c.dataset, c.data, c.data_dir))
+        return self.data
 
     def inputs(self, x: np.ndarray) -> torch.Tensor:
         """Raw inputs (uint8 0..255 or floats) as the model's float tensor, checked against its input shape."""
@@ -110,7 +114,7 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
         model = build_model(config)
         if out is not None:
             save_run(out, config, split)
-        return _fit(Run(config, split, model, out, []), partition, progress, None, on_epoch)
+        return _fit(Run(config, split, model, out, [], partition), progress, None, on_epoch)
 
 
 def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | None = None) -> Run:
@@ -124,11 +128,10 @@ def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | Non
         model = build_model(config)
         done = sum(stage.epochs for stage in active_stages(model, config)[:checkpoint.stage])
         history = read_metrics(run_dir)[: done + checkpoint.epoch] if (run_dir / METRICS).exists() else []
-        return _fit(Run(config, split, model, run_dir, history), partition, progress, checkpoint, on_epoch)
+        return _fit(Run(config, split, model, run_dir, history, partition), progress, checkpoint, on_epoch)
 
 
-def _fit(run: Run, partition: Partition, progress: bool, checkpoint: Checkpoint | None,
-         on_epoch: EpochHook | None) -> Run:
+def _fit(run: Run, progress: bool, checkpoint: Checkpoint | None, on_epoch: EpochHook | None) -> Run:
     """Train ``run.model``, writing metrics and checkpoints as it goes when the run has a directory, and its
     weights at the end (when the checkpoint is removed: the run is finished)."""
     out = run.run_dir
@@ -143,7 +146,7 @@ def _fit(run: Run, partition: Partition, progress: bool, checkpoint: Checkpoint 
     def keep(state: Checkpoint) -> None:
         save_checkpoint(out / CHECKPOINT, state)
 
-    fit(run.model, partition, run.config, progress=progress, on_epoch=record,
+    fit(run.model, run.partition(), run.config, progress=progress, on_epoch=record,
         on_checkpoint=keep if out is not None else None, resume=checkpoint)
     run.model.cpu()
     if out is not None:

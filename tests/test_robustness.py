@@ -108,11 +108,14 @@ def test_bad_input_is_one_line_with_status_1(cases, monkeypatch, args, message):
     assert (cases / "taken.csv").read_text() == "mine"
 
 
-def test_a_folder_with_broken_and_odd_images_trains_and_says_what_it_skipped(cases):
-    with pytest.warns(UserWarning, match=r"skipped 2 image\(s\): broken.png \(unreadable\), big.png \(5x5, not 4x4\)"):
+def test_a_folder_with_broken_and_odd_images_trains_and_says_once_what_it_skipped(cases):
+    with pytest.warns(UserWarning, match=r"skipped 2 image\(s\): broken.png \(unreadable\), big.png \(5x5, not 4x4\)") as seen:
         run = ssvae.train(data=str(cases / "images"), labels=4, epochs=1, hidden=(8,), classifier_hidden=(8,),
                           latent_dim=2, progress=False)
+        report = ssvae.evaluate(run)  # as `ssvae train` does: the data it read, not read again
     assert run.config.input_shape == (3, 4, 4)  # one colour image: every image is read as RGB
+    assert report["n_test"] > 0
+    assert sum("skipped" in str(w.message) for w in seen) == 1
 
 
 def test_debug_shows_the_traceback(cases, monkeypatch):
