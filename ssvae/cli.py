@@ -78,7 +78,7 @@ def main(debug: bool) -> None:
     unlabelled examples, evaluate it, export it to ONNX and use the export to label, generate and score.
 
     Start with `ssvae train` (8x8 digits, 100 labels, offline), `ssvae evaluate runs/digits-m2`, then
-    `ssvae export runs/digits-m2` and `ssvae predict models/digits-m2 --dataset digits`.
+    `ssvae export runs/digits-m2 --out models/digits` and `ssvae predict models/digits --dataset digits`.
     """
     warnings.formatwarning = lambda message, *args, **kwargs: f"Warning: {message}\n"
 
@@ -129,8 +129,8 @@ TRAINING_OPTIONS = [
     ("classifier_channels", _sizes,
      "Channels of the conv classifier's 3x3 blocks, comma-separated (2x2 pooling between them)."),
     ("augment", click.Choice(AUGMENTATIONS),
-     "Train on randomly shifted views of image inputs, and with shift-flip also mirrored ones (not for text "
-     "or digits, whose mirror images are other things)."),
+     "Train on randomly shifted views of image inputs, and with shift-flip also mirrored ones (mirroring "
+     "suits clothes or photos, not digits or text, whose mirror images are other things)."),
     ("consistency", float,
      "m2 or fixmatch, with --augment: weight of consistency training (FixMatch) relative to the classification "
      "term: q(y|x) must give a heavily distorted view of an unlabelled image the class it confidently gives the "
@@ -277,8 +277,9 @@ def evaluate(run_dir: str, as_json: bool) -> None:
 @click.option("--opset", type=click.IntRange(min=1), default=None, help="ONNX opset version.  [default: 20]")
 @click.option("--force", is_flag=True, help="Replace an existing model folder (only a folder that ssvae export wrote).")
 def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opset: int | None, force: bool) -> None:
-    """Export a trained run as ONNX graphs (classifier.onnx, encoder.onnx, decoder.onnx) plus model_card.md,
-    checked against torch on real test inputs, for `ssvae.runtime` or any onnxruntime app.
+    """Export a trained run as ONNX graphs (classifier.onnx, encoder.onnx, decoder.onnx) plus model.json
+    (what an app needs to feed them) and model_card.md, checked against torch on real test inputs, for
+    `ssvae.runtime` or any onnxruntime app.
 
     Example: ssvae export runs/digits-m2 --out models/digits --quantize int8
     """

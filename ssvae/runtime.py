@@ -243,7 +243,7 @@ class ExportedModel:
         return tuple(np.concatenate(parts) for parts in zip(*outputs))  # type: ignore[return-value]
 
     def decode(self, z: Any, y: Any = None) -> np.ndarray:
-        """The mean of p(x|y,z), shaped like the inputs (N, *input_shape)."""
+        """The mean of p(x|y,z), shaped as the model takes its inputs: (N, *input_shape), e.g. (N, 1, 8, 8)."""
         return self._decode(z, y)[0]
 
     def _decode(self, z: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -3,7 +3,7 @@
     python tools/web-demo/serve.py models/digits-m2            # then open http://127.0.0.1:8000
     python tools/web-demo/serve.py models/fashion-mnist-m2 --data-dir ../shared/datasets/fashion-mnist
 
-Needs `npm install --ignore-scripts` once in tools/web-demo (onnxruntime-web's JavaScript and WebAssembly).
+Needs `npm ci --ignore-scripts` once in tools/web-demo (onnxruntime-web's JavaScript and WebAssembly).
 The page's test images are the model's own test split, read with ssvae's loaders.
 """
 
@@ -69,7 +69,7 @@ def make_server(model_dir: str | Path, port: int = 8000, data_dir: str | None = 
     """A server (not yet started) for ``model_dir``; port 0 picks a free port."""
     model_dir = Path(model_dir)
     if not VENDOR.is_dir():
-        raise SystemExit(f"{VENDOR} is missing: run 'npm install --ignore-scripts' in {HERE}")
+        raise SystemExit(f"{VENDOR} is missing: run 'npm ci --ignore-scripts' in {HERE}")
     routes = {"/vendor/": VENDOR, "/model/": model_dir, "/": HERE}
     handler = partial(DemoHandler, routes=routes, samples=sample_images(model_dir, data_dir))
     return ThreadingHTTPServer(("127.0.0.1", port), handler)

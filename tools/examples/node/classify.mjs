@@ -1,6 +1,6 @@
 // Classify inputs with an ssvae export in Node.js, using onnxruntime-node from npm.
 //
-//   npm install --ignore-scripts          (once, in this folder)
+//   npm ci --ignore-scripts               (once, in this folder)
 //   node classify.mjs ../../../models/digits-m2 inputs.npy
 //
 // inputs.npy: an array (N, ...) of uint8 0..255 or float32 in [0, 1], saved with numpy.save.
