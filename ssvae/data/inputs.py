@@ -146,7 +146,7 @@ def _read_npz(path: Path) -> Inputs:
         rows = _npz_member(path, "x")
         if rows is None:
             with np.load(path, allow_pickle=False) as arrays:
-                if "x" not in arrays:
+                if "x" not in arrays.files:
                     raise DataError(f"{path}: needs an array 'x' (found {', '.join(arrays.files) or 'none'})")
                 rows = arrays["x"]
     except DataError:

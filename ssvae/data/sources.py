@@ -158,14 +158,14 @@ def _load_npz(path: Path) -> Source:
     except Exception as error:
         raise DataError(f"{path}: not a readable .npz file ({error}); save it with numpy.savez") from error
     with arrays:
-        if "x" not in arrays or "y" not in arrays:
+        if "x" not in arrays.files or "y" not in arrays.files:
             raise DataError(f"{path}: needs arrays 'x' and 'y' (found {', '.join(arrays.files) or 'none'})")
         x = _npz_inputs(_npz_array(arrays, "x", path), path, "x")
         y = _npz_labels(_npz_array(arrays, "y", path), path, "y")
-        has_test = "x_test" in arrays and "y_test" in arrays
+        has_test = "x_test" in arrays.files and "y_test" in arrays.files
         x_test = _npz_inputs(_npz_array(arrays, "x_test", path), path, "x_test") if has_test else None
         y_test = _npz_labels(_npz_array(arrays, "y_test", path), path, "y_test") if has_test else None
-        given_names = _npz_array(arrays, "class_names", path) if "class_names" in arrays else None
+        given_names = _npz_array(arrays, "class_names", path) if "class_names" in arrays.files else None
     n_classes = int(max(y.max(initial=-1), y_test.max(initial=-1) if has_test else -1)) + 1
     if given_names is not None:
         names = tuple(str(n) for n in given_names.reshape(-1))
