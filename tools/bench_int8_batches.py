@@ -16,10 +16,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 
 from ssvae import runtime
 from ssvae.data.inputs import read_inputs
-from tools.benchlog import publish
+from tools.benchlog import cpu_model, publish
 
 BATCH_SIZES = (1, 64, 1024)
 
@@ -46,8 +47,9 @@ def main() -> None:
             for size, int8 in classes["int8"].items()]
     table = ["| batch size | int8: same class as float32 | int8: same class as at batch 1 "
              "| float32: same class as at batch 1 |", "|---|---|---|---|", *rows]
-    publish(Path(args.benchmarks), f"int8 classes by batch size, {meta['dataset']} {meta['model']}, {len(x):,} "
-                                   f"test images", table)
+    publish(Path(args.benchmarks), f"int8 classes by batch size, {Path(args.model).name} ({meta['dataset']} "
+                                   f"{meta['model']}), {len(x):,} test images, CPU {cpu_model()}, one thread, "
+                                   f"onnxruntime {ort.__version__}", table)
 
 
 if __name__ == "__main__":
