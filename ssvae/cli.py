@@ -203,7 +203,7 @@ def config_from_options(options: dict[str, Any]) -> Config:
 def train(out: str | None, force: bool, resume: str | None, quiet: bool, **options) -> None:
     """Train a model on a few labels plus unlabelled data and write a run directory:
     config.json, weights.safetensors, labels.json (the chosen examples), metrics.csv, and while it
-    trains checkpoint.safetensors (every epoch; --resume continues from it).
+    trains checkpoint.safetensors (every --checkpoint-every epochs; --resume continues from it).
 
     Example: ssvae train --labels 100 --out runs/digits
 

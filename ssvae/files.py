@@ -51,10 +51,11 @@ def check_output(path: Path, replace: bool, folder_marker: str | None = None) ->
     if folder_marker is None and path.is_dir():
         raise RunError(f"{path} is a folder: give --out the name of the file to write")
     if not replace:
-        raise RunError(f"{path} already exists: choose another --out or pass --force to replace it")
+        raise RunError(f"{path} already exists: choose another --out or pass --force to replace it (in Python: "
+                       f"another out, or replace=True)")
     if folder_marker is not None and not (path / folder_marker).is_file():
-        raise RunError(f"{path} was not written by ssvae (it has no {folder_marker}), so --force leaves it alone: "
-                       f"choose another --out")
+        raise RunError(f"{path} was not written by ssvae (it has no {folder_marker}), so --force (replace=True) "
+                       f"leaves it alone: choose another --out")
 
 
 __all__ = ["atomic_open", "write_atomic", "check_output", "usual_mode"]

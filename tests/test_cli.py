@@ -41,7 +41,8 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     (out / "keep.txt").write_text("mine")
     result = runner.invoke(main, ["train", *TINY_ARGS, "--out", str(out)])
     assert result.exit_code == 1
-    assert result.output.strip() == f"Error: {out} already exists: choose another --out or pass --force to replace it"
+    assert result.output.strip() == (f"Error: {out} already exists: choose another --out or pass --force to replace it "
+                                     "(in Python: another out, or replace=True)")
     assert (out / "keep.txt").read_text() == "mine"
     assert runner.invoke(main, ["train", *TINY_ARGS, "--out", str(out), "--force"]).exit_code == 0
     assert not (out / "keep.txt").exists()
@@ -226,7 +227,7 @@ def test_force_replaces_only_what_ssvae_wrote(runner, exported, tmp_path):
         marker = "config.json" if command[0] == "train" else "model.json"
         assert result.exit_code == 1, result.output
         assert result.output.strip() == (f"Error: {mine} was not written by ssvae (it has no {marker}), so --force "
-                                         f"leaves it alone: choose another --out")
+                                         f"(replace=True) leaves it alone: choose another --out")
         assert (mine / "notes.txt").read_text() == "keep"
     with pytest.raises(RunError, match="is a folder: give --out the name of the file to write"):
         check_output(mine, replace=True)  # the API's file outputs (the command line's --out rejects folders)
