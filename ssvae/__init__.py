@@ -20,6 +20,7 @@ _LAZY = {
     "train": "ssvae.api",
     "load": "ssvae.api",
     "evaluate": "ssvae.api",
+    "baseline": "ssvae.api",
     "resume": "ssvae.api",
     "export": "ssvae.onnx_export",
 }

@@ -18,8 +18,9 @@ import torch
 from sklearn.metrics import confusion_matrix
 from torch import nn
 
-from ssvae.config import Config, config_for
+from ssvae.config import Config, config_for, supervised_counterpart
 from ssvae.data import DataError, Partition, Split, check_inputs, choose_split, load_source, to_model_range
+from ssvae.errors import RunError
 from ssvae.models import Model, build_model
 from ssvae.run import (CHECKPOINT, CONFIG, METRICS, WEIGHTS, check_output, load_checkpoint, load_run, load_spec,
                        read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
@@ -178,6 +179,19 @@ def test_elbo(model: Model, x: torch.Tensor, seed: int = 0, batch_size: int = 10
     if any(b is None for b in bounds):
         return None
     return torch.cat(bounds).mean().item()
+
+
+def baseline(run: Run | str | Path, progress: bool = False) -> Run:
+    """The run's supervised baseline, trained here (not saved): the same classifier with the same settings,
+    trained on the run's labels alone and tested on its test set. What the unlabelled data added to the run
+    is its test accuracy less the baseline's."""
+    run = run if isinstance(run, Run) else load(run)
+    if run.config.model == "supervised":
+        raise RunError(f"{run.run_dir or 'this run'} is a supervised run already: its baseline is itself")
+    config = supervised_counterpart(run.config)
+    with denormals_flushed(), threads_set(config.threads):
+        torch.manual_seed(config.seed)
+        return _fit(Run(config, run.split, build_model(config), None, [], run.partition()), progress, None, None)
 
 
 def evaluate(run: Run | str | Path) -> dict[str, Any]:

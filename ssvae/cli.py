@@ -241,6 +241,9 @@ def _format_report(report: dict) -> str:
         f"labels seen    {report['labels_seen']}",
         f"test examples  {report['n_test']}",
         f"test accuracy  {report['accuracy']:.4f}",
+        *([f"baseline       {report['baseline_accuracy']:.4f} (supervised on the same labels: the unlabelled data "
+           f"add {100 * (report['accuracy'] - report['baseline_accuracy']):+.2f} points)"]
+          if "baseline_accuracy" in report else []),
         f"test ELBO      {elbo:.2f} nats an example" if elbo is not None else "test ELBO      - (no generative model)",
         "",
         f"{'class':<{width}}  accuracy",
@@ -256,14 +259,21 @@ def _format_report(report: dict) -> str:
 @main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="End with the report as one JSON line.")
-def evaluate(run_dir: str, as_json: bool) -> None:
+@click.option("--baseline", "with_baseline", is_flag=True,
+              help="Also train the supervised baseline (the same classifier and settings on the run's labels alone; "
+                   "not saved) and show what the unlabelled data added. Seconds on digits, about 4 minutes for "
+                   "Fashion-MNIST's 200 epochs on a 2-core CPU.")
+def evaluate(run_dir: str, as_json: bool, with_baseline: bool) -> None:
     """Test a trained run on its held-out test set: accuracy, per-class accuracy, confusion matrix, test ELBO.
 
-    Example: ssvae evaluate runs/digits-m2 --json
+    Example: ssvae evaluate runs/digits-m2 --baseline --json
     """
-    from ssvae.api import evaluate as evaluate_run
+    from ssvae.api import baseline, evaluate as evaluate_run, load
 
-    report = evaluate_run(Path(run_dir))
+    run = load(Path(run_dir))
+    report = evaluate_run(run)
+    if with_baseline:
+        report["baseline_accuracy"] = evaluate_run(baseline(run, progress=True))["accuracy"]
     click.echo(_format_report(report))
     if as_json:
         click.echo(json.dumps(report, allow_nan=False))

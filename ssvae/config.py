@@ -287,6 +287,14 @@ def _without_orphans(settings: dict[str, Any], changes: dict[str, Any]) -> dict[
     return kept
 
 
+def supervised_counterpart(config: Config) -> Config:
+    """``config`` for its supervised baseline: model "supervised" with every other setting kept (labels, seed,
+    classifier, augmentation, epochs, ...), less those only other models take (MODEL_SPECIFIC), set back to
+    their defaults."""
+    dropped = {name: getattr(Config, name) for name, models in MODEL_SPECIFIC.items() if "supervised" not in models}
+    return config.replace(model="supervised", **dropped)
+
+
 def config_for(dataset: str = "digits", data: str | None = None, recipe: str | None = None,
                **changes: Any) -> Config:
     """The Config for a data set: its preset (none for a user's own ``data``), then the named ``recipe``'s
@@ -300,4 +308,4 @@ def config_for(dataset: str = "digits", data: str | None = None, recipe: str | N
 
 __all__ = ["Config", "ConfigError", "FIELDS_WITHOUT_OPTION", "MODEL_KINDS", "CONSISTENCY_MODELS", "LIKELIHOODS",
            "CLASSIFIERS", "AUGMENTATIONS", "FORMAT_VERSION", "LATER_FIELDS", "TRAINING_PRECISIONS", "PRESETS",
-           "RECIPES", "Recipe", "config_for", "option_flag", "preset_for", "recipe_for"]
+           "RECIPES", "Recipe", "config_for", "option_flag", "preset_for", "recipe_for", "supervised_counterpart"]

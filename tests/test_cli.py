@@ -125,6 +125,22 @@ def exported(tmp_path_factory):
     return run, model
 
 
+def test_evaluate_with_baseline_adds_the_supervised_accuracy_and_the_gain(runner, exported):
+    import ssvae
+
+    run, _ = exported
+    result = runner.invoke(main, ["evaluate", str(run), "--baseline", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output.strip().splitlines()[-1])  # the progress bar's last newline may come after it
+    plain = json.loads(runner.invoke(main, ["evaluate", str(run), "--json"]).output.splitlines()[-1])
+    assert {k: v for k, v in report.items() if k != "baseline_accuracy"} == plain
+    expected = ssvae.evaluate(ssvae.baseline(run))["accuracy"]
+    assert report["baseline_accuracy"] == expected
+    gain = 100 * (plain["accuracy"] - expected)
+    assert (f"baseline       {expected:.4f} (supervised on the same labels: the unlabelled data add {gain:+.2f} "
+            f"points)") in result.output.splitlines()
+
+
 def test_predict_csv_agrees_with_evaluate(runner, exported, tmp_path):
     from ssvae.data import load_source
 

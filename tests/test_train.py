@@ -629,3 +629,28 @@ def test_training_goes_on_without_compile_where_the_compiler_fails(tiny_config, 
         compiled = ssvae.train(tiny_config, progress=False, compile=True)
     for (name, a), b in zip(_weights(eager).items(), _weights(compiled).values()):
         torch.testing.assert_close(b, a, rtol=0, atol=0, msg=name)
+
+
+@pytest.mark.parametrize("model", ["m2", "fixmatch"])
+def test_the_baseline_is_the_supervised_model_on_the_same_labels_and_settings(model):
+    """`ssvae.baseline` trains what `ssvae.train(model="supervised")` would with the run's settings and labels:
+    the same config (less what only the run's model takes), the same split and bit for bit the same weights."""
+    settings = dict(dataset="digits", labels=30, epochs=2, hidden=(16,), classifier_hidden=(16,), latent_dim=4,
+                    batch_size=200, progress=False)
+    if model == "fixmatch":
+        settings.update(classifier="conv", classifier_channels=(4, 8), augment="shift", consistency=1.0)
+    run = ssvae.train(model=model, **settings)
+    assert run.config.vat > 0 if model == "m2" else run.config.consistency > 0  # what the baseline must drop
+    base = ssvae.baseline(run)
+    alone = ssvae.train(model="supervised", **{k: v for k, v in settings.items() if k != "consistency"})
+    assert base.config == alone.config and base.split == run.split == alone.split
+    for (name, a), b in zip(base.model.state_dict().items(), alone.model.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert ssvae.evaluate(base)["accuracy"] == ssvae.evaluate(alone)["accuracy"]
+
+
+def test_a_supervised_run_has_no_baseline_of_its_own():
+    run = ssvae.train(dataset="digits", model="supervised", labels=30, epochs=1, classifier_hidden=(16,),
+                      progress=False)
+    with pytest.raises(api.RunError, match="is a supervised run already: its baseline is itself"):
+        ssvae.baseline(run)
