@@ -187,7 +187,8 @@ def baseline(run: Run | str | Path, progress: bool = False) -> Run:
     is its test accuracy less the baseline's."""
     run = run if isinstance(run, Run) else load(run)
     if run.config.model == "supervised":
-        raise RunError(f"{run.run_dir or 'this run'} is a supervised run already: its baseline is itself")
+        raise RunError(f"{run.run_dir or 'this run'} is a supervised run already: its baseline is itself; "
+                       f"compare a semi-supervised run with it instead")
     config = supervised_counterpart(run.config)
     with denormals_flushed(), threads_set(config.threads):
         torch.manual_seed(config.seed)
