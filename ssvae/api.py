@@ -36,15 +36,15 @@ class Run:
     model: Model
     run_dir: Path | None = None
     history: list[dict] | None = None
-    data: Partition | None = field(default=None, repr=False)  # the partition, once read
+    loaded: Partition | None = field(default=None, repr=False)  # the partition, once read
 
     def partition(self) -> Partition:
         """The run's data: the same labelled, validation, unlabelled and test examples. Read once and kept,
         so that evaluating a run just trained neither reads its files again nor repeats their warnings."""
-        if self.data is None:
+        if self.loaded is None:
             c = self.config
-            self.data = self.split.apply(load_source(c.dataset, c.data, c.data_dir))
-        return self.data
+            self.loaded = self.split.apply(load_source(c.dataset, c.data, c.data_dir))
+        return self.loaded
 
     def inputs(self, x: np.ndarray) -> torch.Tensor:
         """Raw inputs (uint8 0..255 or floats) as the model's float tensor, checked against its input shape."""
