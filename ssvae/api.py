@@ -109,6 +109,12 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     out = Path(out) if out is not None else None
     if out is not None:
         _clear_run_dir(out, replace)
+    return _train_new(config, split, partition, out, progress, on_epoch)
+
+
+def _train_new(config: Config, split: Split, partition: Partition, out: Path | None, progress: bool,
+               on_epoch: EpochHook | None) -> Run:
+    """A new model of ``config``, seeded by it, trained on ``partition``; with ``out``, its run directory."""
     # denormals flushed from before torch's worker threads start, so that they take it too
     with denormals_flushed(), threads_set(config.threads):
         torch.manual_seed(config.seed)
@@ -189,10 +195,7 @@ def baseline(run: Run | str | Path, progress: bool = False) -> Run:
     if run.config.model == "supervised":
         raise RunError(f"{run.run_dir or 'this run'} is a supervised run already: its baseline is itself; "
                        f"compare a semi-supervised run with it instead")
-    config = supervised_counterpart(run.config)
-    with denormals_flushed(), threads_set(config.threads):
-        torch.manual_seed(config.seed)
-        return _fit(Run(config, run.split, build_model(config), None, [], run.partition()), progress, None, None)
+    return _train_new(supervised_counterpart(run.config), run.split, run.partition(), None, progress, None)
 
 
 def evaluate(run: Run | str | Path) -> dict[str, Any]:

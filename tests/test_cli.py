@@ -10,6 +10,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+import ssvae
 from ssvae.cli import main
 from ssvae.errors import RunError
 from ssvae.files import check_output
@@ -126,8 +127,6 @@ def exported(tmp_path_factory):
 
 
 def test_evaluate_with_baseline_adds_the_supervised_accuracy_and_the_gain(runner, exported):
-    import ssvae
-
     run, _ = exported
     result = runner.invoke(main, ["evaluate", str(run), "--baseline", "--json"])
     assert result.exit_code == 0, result.output
