@@ -92,6 +92,21 @@ def test_npz_with_uint8_images_and_test_split(tmp_path):
     assert len(source.test) == 4
 
 
+@pytest.mark.parametrize("test_arrays, message", [
+    ({"x_test": np.zeros((4, 3, 3)), "y_test": np.array([0, 1, 0, 1])},
+     r"x_test has examples of shape \(1, 3, 3\) but x of \(1, 2, 2\): give both the same shape"),
+    ({"x_test": np.zeros((4, 2, 2)), "y_test": np.full(4, -1)},
+     "y_test has no label .every entry is -1.: label the test examples, or leave x_test and y_test out"),
+    ({"x_test": np.zeros((4, 2, 2))}, "has only one of x_test and y_test: give both"),
+    ({"y_test": np.array([0, 1])}, "has only one of x_test and y_test: give both"),
+])
+def test_npz_test_set_that_cannot_test_the_model_is_refused(tmp_path, test_arrays, message):
+    """Found while loading, not after a whole run has trained on x."""
+    np.savez(tmp_path / "d.npz", x=np.zeros((6, 2, 2)), y=np.array([0, 1, -1] * 2), **test_arrays)
+    with pytest.raises(DataError, match=message):
+        load_source(data=str(tmp_path / "d.npz"))
+
+
 def test_npz_label_out_of_range(tmp_path):
     np.savez(tmp_path / "d.npz", x=np.zeros((3, 2)), y=np.array([0, 1, 7]), class_names=np.array(["a", "b"]))
     with pytest.raises(DataError, match="label 7 is outside 0..1"):

@@ -162,7 +162,10 @@ def _load_npz(path: Path) -> Source:
             raise DataError(f"{path}: needs arrays 'x' and 'y' (found {', '.join(arrays.files) or 'none'})")
         x = _npz_inputs(_npz_array(arrays, "x", path), path, "x")
         y = _npz_labels(_npz_array(arrays, "y", path), path, "y")
-        has_test = "x_test" in arrays.files and "y_test" in arrays.files
+        has_test = "x_test" in arrays.files
+        if has_test != ("y_test" in arrays.files):
+            raise DataError(f"{path}: has only one of x_test and y_test: give both (a test set) or neither (a "
+                            f"share of the labelled x is held out)")
         x_test = _npz_inputs(_npz_array(arrays, "x_test", path), path, "x_test") if has_test else None
         y_test = _npz_labels(_npz_array(arrays, "y_test", path), path, "y_test") if has_test else None
         given_names = _npz_array(arrays, "class_names", path) if "class_names" in arrays.files else None
@@ -180,8 +183,19 @@ def _load_npz(path: Path) -> Source:
     train = Dataset(x, y, names)
     test = Dataset(x_test, y_test, names) if has_test else None
     if test is not None:
-        _check_labels(y_test, len(names), path)
+        _check_test(test, train, path)
     return Source(train, test)
+
+
+def _check_test(test: Dataset, train: Dataset, path: Path) -> None:
+    """A given test set must fit the model trained on x and have labels to test against."""
+    if test.input_shape != train.input_shape:
+        raise DataError(f"{path}: x_test has examples of shape {test.input_shape} but x of {train.input_shape}: "
+                        f"give both the same shape")
+    _check_labels(test.y, len(train.class_names), path)
+    if len(test.labelled) == 0:
+        raise DataError(f"{path}: y_test has no label (every entry is -1): label the test examples, or leave "
+                        f"x_test and y_test out to hold out a share of the labelled x")
 
 
 def _npz_array(arrays: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
