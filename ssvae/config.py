@@ -8,7 +8,10 @@ never loads half-right; only fields added later (`LATER_FIELDS`) may be missing,
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import types
+import typing
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +87,10 @@ class Config:
     version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
+        hints = _field_types()
+        for f in dataclasses.fields(self):
+            if not _fits(getattr(self, f.name), hints[f.name]):
+                raise ConfigError(f"{f.name} must be of type {f.type}, got {getattr(self, f.name)!r}")
         for name in ("input_shape", "class_names", "hidden", "classifier_hidden", "classifier_channels", "m1_hidden"):
             setattr(self, name, tuple(getattr(self, name)))
         self.validate()
@@ -189,6 +196,23 @@ class Config:
         if not isinstance(values, dict):
             raise ConfigError("config must be a JSON object")
         return cls.from_dict(values)
+
+
+@functools.cache
+def _field_types() -> dict[str, Any]:
+    return typing.get_type_hints(Config)
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether ``value``, as Python or JSON gives it, is of the field type ``hint``: a list stands for a tuple
+    and an int for a float, but a bool for no number."""
+    if isinstance(hint, types.UnionType):
+        return any(_fits(value, option) for option in typing.get_args(hint))
+    if typing.get_origin(hint) is tuple:
+        return isinstance(value, (list, tuple)) and all(_fits(v, typing.get_args(hint)[0]) for v in value)
+    if isinstance(value, bool) and hint is not bool:
+        return False
+    return isinstance(value, (int, float) if hint is float else hint)
 
 
 # Settings measured to work better than the paper's on a data set (README, "Models and defaults"); any field

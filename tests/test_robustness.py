@@ -3,6 +3,7 @@ applied, and the runtime is safe from many threads."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -23,7 +24,7 @@ TINY = ["--epochs", "1", "--hidden", "16", "--classifier-hidden", "16", "--laten
 
 
 def _write_cases(root: Path) -> None:
-    """The files the bad-input cases below hand to ssvae."""
+    """The files the bad-input cases below hand to ssvae; one is a copy of the trained ``root/run``."""
     from PIL import Image
 
     rng = np.random.default_rng(0)
@@ -41,6 +42,11 @@ def _write_cases(root: Path) -> None:
     np.savez(root / "above_one.npz", x=x * 3, y=y)
     np.save(root / "nan_digits.npy", np.where(np.arange(4)[:, None, None, None] == 2, np.nan, np.zeros((4, 1, 8, 8))))
     np.savez(root / "wrong_shape.npz", x=rng.random((5, 9, 9)).astype(np.float32))
+    np.savez(root / "unlabelled_test.npz", x=x, y=y, x_test=x[:4], y_test=np.full(4, -1))
+    (root / "short_id.csv").write_text("a,b,id\n1,2,first\n3,4\n")
+    run_config = json.loads((root / "run" / "config.json").read_text())
+    shutil.copytree(root / "run", root / "typo_run")
+    (root / "typo_run" / "config.json").write_text(json.dumps({**run_config, "epochs": "10"}))
     np.savez(root / "object_labels.npz", x=x, y=np.array(list(y), dtype=object), allow_pickle=True)  # as pandas
     folder = root / "images"
     for name, label in [("a", 0), ("b", 1)]:
@@ -78,6 +84,9 @@ BAD_INPUT = [
     (["score", "MODEL", "--dataset", "digits", "--out", "taken.csv"], "Error: taken.csv already exists: choose another"),
     (["train", "--data", "object_labels.npz"], "Error: object_labels.npz: array 'y' cannot be read (Object arrays "
      "cannot be loaded when allow_pickle=False); save numbers or strings"),
+    (["train", "--data", "unlabelled_test.npz"], "Error: unlabelled_test.npz: y_test has no label (every entry is -1)"),
+    (["predict", "MODEL", "--data", "short_id.csv"], "Error: short_id.csv: row 2 has 2 fields but the header names 3"),
+    (["evaluate", "typo_run"], "typo_run/config.json: epochs must be of type int, got '10'; retrain"),
     (["predict", "MODEL", "--dataset", "digits", "--out", "taken.csv/p.csv"],
      "Error: taken.csv: File exists (check the path and its permissions)"),
 ]
@@ -86,11 +95,11 @@ BAD_INPUT = [
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory):
     root = tmp_path_factory.mktemp("cases")
-    _write_cases(root)
     runner = CliRunner()
     run, model = root / "run", root / "model"
     assert runner.invoke(main, ["train", *TINY, "--out", str(run)]).exit_code == 0
     assert runner.invoke(main, ["export", str(run), "--out", str(model)]).exit_code == 0
+    _write_cases(root)
     (root / "taken.csv").write_text("mine")
     return root
 

@@ -4,6 +4,7 @@ import functools
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -392,6 +393,12 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
         assert Config.from_dict(values) == tiny_config.replace(**{later: then})
     with pytest.raises(ConfigError, match="model 'm3' is not one of"):
         Config(model="m3")
+    for name, value, kind in (("epochs", "10", "int"), ("hidden", None, "tuple[int, ...]"), ("lr", True, "float"),
+                              ("class_names", [1], "tuple[str, ...]"), ("threads", 2.0, "int | None")):
+        with pytest.raises(ConfigError, match=re.escape(f"{name} must be of type {kind}, got {value!r}")):
+            Config.from_dict({**vars(tiny_config), name: value})
+    as_json = Config.from_dict({**vars(tiny_config), "hidden": [8, 4], "lr": 1, "labels": None})  # JSON's forms
+    assert (as_json.hidden, as_json.lr, as_json.labels) == ((8, 4), 1, None)
     with pytest.raises(ConfigError, match="vat applies to models m2 and m1\\+m2, not supervised: set vat to 0"):
         Config(model="supervised", vat=1.0)
     with pytest.raises(ConfigError, match="vat_epsilon positive"):
