@@ -22,8 +22,9 @@ from ssvae.config import Config, config_for, supervised_counterpart
 from ssvae.data import DataError, Partition, Split, check_inputs, choose_split, load_source, to_model_range
 from ssvae.errors import RunError
 from ssvae.models import Model, build_model
-from ssvae.run import (CHECKPOINT, CONFIG, METRICS, WEIGHTS, check_output, load_checkpoint, load_run, load_spec,
-                       read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
+from ssvae.files import check_output
+from ssvae.run import (CHECKPOINT, CONFIG, METRICS, WEIGHTS, load_checkpoint, load_run, load_spec, read_metrics,
+                       save_checkpoint, save_metrics, save_run, save_weights)
 from ssvae.training import Checkpoint, active_stages, denormals_flushed, fit, resolve_device, threads_set
 
 
@@ -201,8 +202,7 @@ def baseline(run: Run | str | Path, progress: bool = False) -> Run:
 def evaluate(run: Run | str | Path) -> dict[str, Any]:
     """Test accuracy, per-class accuracy, confusion matrix (rows: true class) and test ELBO."""
     run = run if isinstance(run, Run) else load(run)
-    partition = run.partition()
-    test = partition.test.subset(partition.test.labelled)
+    test = run.partition().labelled_test
     predicted = run.classify(test.x).argmax(-1)
     names = run.config.class_names
     confusion = confusion_matrix(test.y, predicted, labels=range(len(names)))
@@ -212,7 +212,7 @@ def evaluate(run: Run | str | Path) -> dict[str, Any]:
         "model": run.config.model,
         "accuracy": float((predicted == test.y).mean()),
         "n_test": int(len(test)),
-        "labels_seen": partition.labels_seen,
+        "labels_seen": run.split.labels_seen,
         "per_class": per_class,
         "confusion": confusion.tolist(),
         "test_elbo": test_elbo(run.model, run.inputs(test.x)),

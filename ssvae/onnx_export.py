@@ -146,7 +146,7 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[st
         "latent_dim": c.m1_latent_dim if c.model == "m1" else c.latent_dim,
         "conditional": model.conditional,
         "likelihood": c.likelihood,
-        "labels_seen": len(run.split.labelled) + len(run.split.validation),
+        "labels_seen": run.split.labels_seen,
         "test_accuracy": None if accuracy is None else round(accuracy, 4),
         "dataset": Path(c.data).name if c.data else c.dataset,
         "test_fraction": c.test_fraction,
@@ -226,7 +226,7 @@ class ExportReport:
     agreement: dict[str, float] = field(default_factory=dict)  # precision -> argmax agreement with float32
 
 
-def check_inputs(run: Run, x: np.ndarray, n: int = CHECK_BATCH) -> Tensor:
+def trace_inputs(run: Run, x: np.ndarray, n: int = CHECK_BATCH) -> Tensor:
     """``n`` real test inputs (repeated if ``x`` is shorter) to trace and compare on."""
     return run.inputs(x[np.arange(n) % len(x)])
 
@@ -239,13 +239,12 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
     out = Path(out)
     check_output(out, replace, folder_marker="model.json")
     run.model.eval().cpu()
-    partition = run.partition()
-    test = partition.test.subset(partition.test.labelled)
+    test = run.partition().labelled_test
     torch_accuracy = float((run.classify(test.x).argmax(-1) == test.y).mean())
     report = ExportReport(out)
     graphs: dict[str, bytes] = {}
     values = description(run, torch_accuracy, opset)
-    for spec in graph_specs(run, check_inputs(run, test.x)):
+    for spec in graph_specs(run, trace_inputs(run, test.x)):
         proto = _export_graph(spec, opset)
         onnx.helper.set_model_props(proto, metadata(values, spec.role))
         onnx.checker.check_model(proto, full_check=True)
@@ -355,7 +354,6 @@ def train_command(config: Config) -> str:
 def model_card(run: Run, report: ExportReport, command: str | None) -> str:
     """model_card.md: the data, the labels used, the commands that made the model and the graphs' accuracy."""
     c = run.config
-    labels_seen = len(run.split.labelled) + len(run.split.validation)
     rows = [f"| {p} | {graph_file('classifier', p)} | {100 * a:.2f} % | {100 * report.agreement[p]:.2f} % |"
             for p, a in report.accuracy.items()]
     lines = [
@@ -363,7 +361,7 @@ def model_card(run: Run, report: ExportReport, command: str | None) -> str:
         "",
         f"- Data: {c.data or c.dataset}; inputs of shape {tuple(c.input_shape)}, {c.likelihood} likelihood; "
         f"classes: {', '.join(c.class_names)}.",
-        f"- Labels used in training: {labels_seen} ({len(run.split.validation)} of them for validation); "
+        f"- Labels used in training: {run.split.labels_seen} ({len(run.split.validation)} of them for validation); "
         f"the other training examples were used without labels.",
         f"- Trained with: `{train_command(c)}`",
         f"- Exported with: `{command or 'ssvae export RUN_DIR --out ' + str(report.model_dir)}`",

@@ -24,7 +24,7 @@ from safetensors.torch import save as save_safetensors
 
 from ssvae.config import Config, ConfigError
 from ssvae.errors import RunError
-from ssvae.files import atomic_open, check_output, write_atomic
+from ssvae.files import write_atomic
 from ssvae.data import Split
 from ssvae.models import Model, build_model
 from ssvae.training import Checkpoint
@@ -48,11 +48,10 @@ def save_metrics(path: Path, history: list[dict]) -> None:
     write_atomic(path, buffer.getvalue())
 
 
-def save_run(run_dir: Path, config: Config, split: Split, model: Model | None = None) -> None:
+def save_run(run_dir: Path, config: Config, split: Split) -> None:
+    """What a run starts from: its config and label split (the weights follow when it has trained)."""
     write_atomic(run_dir / CONFIG, config.to_json())
     write_atomic(run_dir / LABELS, split.to_json())
-    if model is not None:
-        save_weights(run_dir / WEIGHTS, model)
 
 
 def _read(run_dir: Path, name: str) -> bytes:
@@ -149,5 +148,5 @@ def read_metrics(run_dir: Path) -> list[dict[str, str | int | float | None]]:
         return [{column: _metric(column, cell) for column, cell in row.items()} for row in csv.DictReader(f)]
 
 
-__all__ = ["RunError", "atomic_open", "check_output", "load_checkpoint", "load_run", "load_spec", "read_metrics",
-           "save_checkpoint", "save_metrics", "save_run", "save_weights", "write_atomic"]
+__all__ = ["RunError", "load_checkpoint", "load_run", "load_spec", "read_metrics",
+           "save_checkpoint", "save_metrics", "save_run", "save_weights"]

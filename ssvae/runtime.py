@@ -113,9 +113,14 @@ def _sum_per_example(per_unit: np.ndarray) -> np.ndarray:
     return per_unit.sum(axis=tuple(range(1, per_unit.ndim)))
 
 
-def log_mean_exp(values: np.ndarray, axis: int) -> np.ndarray:
+def log_sum_exp(values: np.ndarray, axis: int) -> np.ndarray:
+    """log(sum(exp(values))) along ``axis``, computed without overflow."""
     top = values.max(axis, keepdims=True)
-    return np.squeeze(top, axis) + np.log(np.exp(values - top).mean(axis))
+    return np.squeeze(top, axis) + np.log(np.exp(values - top).sum(axis))
+
+
+def log_mean_exp(values: np.ndarray, axis: int) -> np.ndarray:
+    return log_sum_exp(values, axis) - np.log(values.shape[axis])
 
 
 class ExportedModel:
@@ -308,8 +313,7 @@ class ExportedModel:
             log_qz = -0.5 * (LOG_2PI + logvar + eps ** 2).sum(-1)
             log_w.append(self._log_px(xs, z, ys) + log_pz - log_qz)
         per_class = log_mean_exp(np.stack(log_w), axis=0).reshape(len(x), k) + log_prior_y
-        top = per_class.max(-1)
-        return -(top + np.log(np.exp(per_class - top[:, None]).sum(-1)))
+        return -log_sum_exp(per_class, axis=-1)
 
     def _log_px(self, x: np.ndarray, z: np.ndarray, y: np.ndarray | None) -> np.ndarray:
         mean, second = self._run("decoder", {"z": z.astype(np.float32), **self._class_feed(y)})

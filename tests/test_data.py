@@ -49,9 +49,12 @@ def test_partition_hides_labels_and_counts_every_label_seen():
     source = _source(n_per_class=40, k=3, unlabelled=10)
     split = choose_split(source, labels=12, val_labels=3, test_fraction=0.25, split_seed=0, seed=5)
     part = split.apply(source)
-    assert part.labels_seen == 12 and len(part.labelled) == 9 and len(part.validation) == 3
+    assert split.labels_seen == 12 and len(part.labelled) == 9 and len(part.validation) == 3
     assert (part.unlabelled.y == UNLABELLED).all()
     assert len(part.unlabelled) == 130 - 30 - 12  # every other training input, the source's unlabelled too
+    with_test = Source(source.train, Dataset(np.zeros((4, 4), np.float32), np.array([2, -1, 0, -1]), ("a", "b", "c")))
+    tested = choose_split(with_test, labels=12, val_labels=0, test_fraction=0.25, split_seed=0, seed=5).apply(with_test)
+    assert tested.labelled_test.y.tolist() == [2, 0]  # accuracy is measured on the labelled test examples alone
     assert Split.from_json(split.to_json()) == split
 
 

@@ -31,7 +31,7 @@ def curve(config: Config, every: int, out: Path | None = None) -> tuple[list[dic
     """Train ``config``; return a row each ``every`` epochs of the classifier's stage (and at its last
     epoch): epoch, loss, seconds of training so far and test accuracy; and the kept weights' test accuracy."""
     partition = run_partition(config)
-    test = partition.test.subset(partition.test.labelled)
+    test = partition.labelled_test
     rows: list[dict] = []
     seconds = 0.0
 

@@ -52,9 +52,9 @@ class Partition:
     test: Dataset
 
     @property
-    def labels_seen(self) -> int:
-        """Every label the run could use: training labels plus validation labels."""
-        return len(self.labelled) + (len(self.validation) if self.validation is not None else 0)
+    def labelled_test(self) -> Dataset:
+        """The test examples that carry a label: what accuracy is measured on."""
+        return self.test.subset(self.test.labelled)
 
 
 def to_model_range(x: np.ndarray) -> np.ndarray:

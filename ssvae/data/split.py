@@ -39,6 +39,11 @@ class Split:
             test=test,
         )
 
+    @property
+    def labels_seen(self) -> int:
+        """Every label the run could use: training labels plus validation labels."""
+        return len(self.labelled) + len(self.validation)
+
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from ssvae.consistency import Consistency
 from ssvae.models.base import Model
-from ssvae.models.networks import ConditionedMLP, GaussianEncoder, eye_like
+from ssvae.models.networks import ConditionedMLP, GaussianEncoder, classify_together, eye_like
 from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, labelled_bound,
                               likelihood_size, log_likelihood, reparameterize, semi_supervised_loss,
                               unlabelled_bound, virtual_adversarial_loss)
@@ -69,8 +69,7 @@ class M2(Model):
             if self.consistency is None or strong_u is None:
                 raise ValueError("consistency training needs an M2 built with a Consistency and strong views")
             views.append(self.prepare(strong_u))
-        # one classifier call for every view, so that batch normalisation sees them together
-        logits_l, logits_u, *strong = self.classifier(torch.cat(views)).split([len(v) for v in views])
+        logits_l, logits_u, *strong = classify_together(self.classifier, views)
         bound_l = self.bound(a_l, F.one_hot(y_l, self.n_classes).to(a_l.dtype), weights.kl)
         bound_u = self.unlabelled(a_u, weights.kl, logits_u)
         regularisers = {}

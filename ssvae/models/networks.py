@@ -20,6 +20,12 @@ class Softplus(nn.Module):
         return F.softplus(x)
 
 
+def classify_together(classifier: nn.Module, views: list[Tensor]) -> list[Tensor]:
+    """The classifier's logits of each batch in ``views``, from one call: batch normalisation then takes its
+    statistics over every view at once, labelled, unlabelled and augmented alike."""
+    return list(classifier(torch.cat(views)).split([len(v) for v in views]))
+
+
 def mlp(sizes: tuple[int, ...] | list[int]) -> nn.Sequential:
     """Linear layers of the given sizes with softplus between them (none after the last), as in the paper."""
     layers: list[nn.Module] = []

@@ -6,11 +6,11 @@ encoder, the decoder and the unlabelled bound taken away."""
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
 from ssvae.consistency import Consistency
 from ssvae.models.base import Model
+from ssvae.models.networks import classify_together
 from ssvae.objectives import LossWeights, classification_loss
 
 
@@ -39,8 +39,7 @@ class Supervised(Model):
         if x_u is None or strong_u is None:
             raise ValueError("consistency training needs unlabelled images and their strong views")
         views = [self.prepare(x_l), self.prepare(x_u), self.prepare(strong_u)]
-        # one classifier call for every view, so that batch normalisation sees them together, as in M2
-        logits_l, logits_u, logits_strong = self.classifier(torch.cat(views)).split([len(v) for v in views])
+        logits_l, logits_u, logits_strong = classify_together(self.classifier, views)
         ce = classification_loss(logits_l, y_l).mean()
         consistency = self.consistency.loss(logits_u, logits_strong, y_l).mean()
         return {"loss": ce + weights.consistency * consistency, "classification": ce, "consistency": consistency}
