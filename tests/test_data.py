@@ -124,6 +124,19 @@ def test_csv_with_named_and_missing_labels(tmp_path):
     np.testing.assert_array_equal(source.train.x, [[0.5, 1], [1.5, 2], [2.5, 3], [3.5, 4]])
 
 
+def test_csv_rows_need_a_field_for_every_column_but_a_label_cut_off_the_end(tmp_path):
+    (tmp_path / "t.csv").write_text("f1,f2,label\n0.5,1,cat\n1.5,2\n2.5,3,dog\n")  # row 2: label unknown
+    source = load_source(data=str(tmp_path / "t.csv"))
+    assert source.train.y.tolist() == [0, -1, 1]
+    np.testing.assert_array_equal(source.train.x, [[0.5, 1], [1.5, 2], [2.5, 3]])
+    for text, row, fields in (("f1,f2,label\n0.5,1,cat\n1.5\n", 2, 1), ("f1,f2,label\n0.5,1,cat,7\n", 1, 4),
+                              ("f1,label,f2\n0.5,cat\n", 1, 2)):
+        (tmp_path / "t.csv").write_text(text)
+        with pytest.raises(DataError, match=f"t.csv: row {row} has {fields} fields but the header names 3: give "
+                                            f"every row one value for each column"):
+            load_source(data=str(tmp_path / "t.csv"))
+
+
 def test_csv_from_excel_with_byte_order_mark_and_blank_lines(tmp_path):
     # Excel's "CSV UTF-8" starts with a byte-order mark; a blank line at the end is common
     (tmp_path / "t.csv").write_bytes("label,f1\r\ncat,0.5\r\n\r\ndog,1.5\r\n\r\n".encode("utf-8-sig"))

@@ -179,11 +179,6 @@ def _read_csv(path: Path) -> Inputs:
         raise DataError(f"{path}: needs a header row and at least one row of numbers")
     header = rows[0]
     keep = [k for k, name in enumerate(header) if name not in ("id", "label")]
-    needed = max((k for k, name in enumerate(header) if name != "label"), default=-1) + 1  # a label may be cut off
-    short = next((n for n, row in enumerate(rows[1:], 1) if len(row) < needed), None)
-    if short is not None:
-        raise DataError(f"{path}: row {short} has {len(rows[short])} fields but the header names {len(header)}: "
-                        f"give every row a value for each column")
     try:
         x = np.array([[float(row[k]) for k in keep] for row in rows[1:]], dtype=np.float32)
     except ValueError as error:

@@ -216,20 +216,20 @@ def _check_labels(y: np.ndarray, n_classes: int, path: Path) -> None:
         raise DataError(f"{path}: at least two classes are needed, found {n_classes}")
 
 
-def _load_csv(path: Path, label_column: str = "label") -> Source:
+def _load_csv(path: Path) -> Source:
     """A header row; the ``label`` column holds a class (index or name), empty or -1 when unknown."""
     rows = read_csv_rows(path)
-    if not rows or label_column not in rows[0]:
-        raise DataError(f"{path}: needs a header row with a '{label_column}' column")
+    if not rows or "label" not in rows[0]:
+        raise DataError(f"{path}: needs a header row with a 'label' column")
     header, body = rows[0], rows[1:]
     if not body:
         raise DataError(f"{path}: has a header but no rows")
-    li = header.index(label_column)
+    li = header.index("label")
     raw_labels = [row[li].strip() if li < len(row) else "" for row in body]
     try:
         x = np.array([[float(v) for k, v in enumerate(row) if k != li] for row in body], dtype=np.float32)
     except ValueError as error:
-        raise DataError(f"{path}: every column but '{label_column}' must be numeric ({error})") from error
+        raise DataError(f"{path}: every column but 'label' must be numeric ({error})") from error
     known = [v for v in raw_labels if v not in ("", "-1")]
     if all(v.lstrip("-").isdigit() for v in known):
         names = tuple(str(k) for k in range(max((int(v) for v in known), default=-1) + 1))
@@ -243,12 +243,20 @@ def _load_csv(path: Path, label_column: str = "label") -> Source:
 
 
 def read_csv_rows(path: Path) -> list[list[str]]:
-    """Every non-blank row of a UTF-8 CSV file (with or without Excel's byte-order mark), or a DataError."""
+    """Every non-blank row of a UTF-8 CSV file (with or without Excel's byte-order mark), each with a field
+    for every column of the header but a ``label`` column at the end (an unknown label), or a DataError."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            return [row for row in csv.reader(f) if row]
+            rows = [row for row in csv.reader(f) if row]
     except (UnicodeDecodeError, csv.Error) as error:
         raise DataError(f"{path}: not a readable UTF-8 CSV file ({error}); save it as CSV text") from error
+    header = rows[0] if rows else []
+    needed = max((k for k, name in enumerate(header) if name != "label"), default=-1) + 1
+    bad = next((n for n, row in enumerate(rows[1:], 1) if not needed <= len(row) <= len(header)), None)
+    if bad is not None:
+        raise DataError(f"{path}: row {bad} has {len(rows[bad])} fields but the header names {len(header)}: "
+                        f"give every row one value for each column")
+    return rows
 
 
 def _load_folder(path: Path) -> Source:
