@@ -94,6 +94,9 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     An existing ``out`` is an error unless ``replace``, and even then it is removed only once the data
     have loaded and the labels are chosen, so bad input never costs a finished run."""
     config = config.replace(**changes) if config is not None else config_for(**changes)
+    out = Path(out) if out is not None else None
+    if out is not None:  # refused before the data load, which may be long (a download)
+        check_output(out, replace, folder_marker=CONFIG)
     source = load_source(config.dataset, config.data, config.data_dir)
     name = config.data or config.dataset  # as the user wrote it, for messages
     if config.data is not None:  # absolute, so that the run can find its data from anywhere
@@ -107,9 +110,8 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
                          config.seed)
     partition = split.apply(source)
-    out = Path(out) if out is not None else None
-    if out is not None:
-        _clear_run_dir(out, replace)
+    if out is not None and out.exists():
+        shutil.rmtree(out)
     return _train_new(config, split, partition, out, progress, on_epoch)
 
 
@@ -161,12 +163,6 @@ def _fit(run: Run, progress: bool, checkpoint: Checkpoint | None, on_epoch: Epoc
         save_weights(out / WEIGHTS, run.model)
         (out / CHECKPOINT).unlink(missing_ok=True)
     return run
-
-
-def _clear_run_dir(out: Path, replace: bool) -> None:
-    check_output(out, replace, folder_marker=CONFIG)
-    if out.exists():
-        shutil.rmtree(out)
 
 
 def load(run_dir: str | Path) -> Run:

@@ -115,13 +115,17 @@ TRAINING_OPTIONS = [
      "Decoupled (AdamW) weight decay of the classifier q(y|x)'s weight matrices and kernels: each step scales "
      "them by 1 - lr * weight_decay, e.g. 0.05 (0: off); meant to keep q(y|x) from growing overconfident on the "
      "few labels (no gain measured yet, README). The generative model is not decayed."),
-    ("alpha", float, "Classification weight; the loss uses alpha * N_total / N_labelled."),
+    ("alpha", float,
+     "Classification weight of the generative models (m2, adgm, m1+m2); the loss uses alpha * N_total / "
+     "N_labelled. supervised, fixmatch and m1 train q(y|x) on the labels' cross-entropy alone."),
     ("vat", float,
      "Virtual adversarial training of q(y|x) (m2, m1+m2): its weight relative to the classification term "
      "(0: off)."),
     ("vat_epsilon", float, "Length (L2) of the adversarial input perturbation of --vat."),
-    ("latent_dim", int, "Size of z."),
-    ("hidden", _sizes, "Hidden layer sizes of encoder and decoder, comma-separated."),
+    ("latent_dim", int, "Size of z (M2's in m1+m2; M1's, in m1 and m1+m2, is the Python API's m1_latent_dim)."),
+    ("hidden", _sizes,
+     "Hidden layer sizes of encoder and decoder, comma-separated (M2's in m1+m2; M1's are the Python API's "
+     "m1_hidden)."),
     ("classifier", click.Choice(CLASSIFIERS),
      "The classifier q(y|x): an MLP, or for images (m2, supervised, fixmatch) a small convolutional "
      "network."),
@@ -212,8 +216,7 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
     from ssvae.api import evaluate, resume as resume_run, train as train_run
 
     if resume is not None:
-        if any(v is not None for k, v in options.items() if k != "dataset") or out:
-            raise click.UsageError("--resume continues a run with its own settings: give no other options")
+        _check_resume_alone(click.get_current_context())
         run = resume_run(resume, progress=not quiet)
         report = evaluate(run)
         click.echo(f"resumed and finished {resume}  |  test accuracy {report['accuracy']:.4f} on "
@@ -226,6 +229,15 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
     report = evaluate(run)
     click.echo(f"saved {out_dir}  |  test accuracy {report['accuracy']:.4f} on {report['n_test']} examples  |  "
                f"labels seen {report['labels_seen']}")
+
+
+def _check_resume_alone(ctx: click.Context) -> None:
+    """--resume takes every setting from the run it continues: any option given beside it is a mistake."""
+    given = [option_flag(name) for name in ctx.params if name not in ("resume", "quiet")
+             and ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
+    if given:
+        raise click.UsageError(f"--resume continues a run with its own settings: give no other options "
+                               f"(leave out {', '.join(given)})")
 
 
 def _accuracy_text(accuracy: float | None) -> str:
@@ -386,6 +398,7 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
 def score(model_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, out: str,
           samples: int | None, seed: int, batch_size: int, device: str, force: bool, quiet: bool) -> None:
     """Anomaly scores: the negative ELBO of each input in nats (higher: less like the training data).
+    For m1+m2 models, whose graphs hold M1's codes at their means, a score but not a bound on -log p(x).
 
     Example: ssvae score models/digits --data new_images/ --out scores.csv
     """

@@ -69,7 +69,7 @@ class Config:
     lr: float = 1e-3
     lr_schedule: str = "constant"  # "cosine": decays to 0 over each stage; "one-cycle": warms up, then decays
     weight_decay: float = 0.0  # decoupled (AdamW) decay of q(y|x)'s weight matrices and kernels, per unit of lr
-    alpha: float = 0.1  # classification weight is alpha * N_total / N_labelled
+    alpha: float = 0.1  # classification weight of m2, adgm and m1+m2 is alpha * N_total / N_labelled
     vat: float = 0.0  # virtual adversarial training on q(y|x), a multiple of the classification weight (0: off)
     vat_epsilon: float = 1.0  # L2 length of that adversarial perturbation, in the classifier's input space
     augment: str = "none"  # train on randomly shifted (and mirrored) views of image inputs

@@ -281,7 +281,9 @@ class ExportedModel:
     def score(self, x: Any, samples: int | None = None, seed: int | None = 0) -> np.ndarray:
         """Anomaly score per example, in nats: -ELBO (one sample of z a class, q(y|x) over the classes), or
         with ``samples`` = S the negative importance-weighted bound with S samples, which sums p(x|y) over
-        the classes exactly and tightens towards -log p(x) as S grows. Higher means less like the training data."""
+        the classes exactly and tightens towards -log p(x) as S grows. Higher means less like the training data.
+        An m1+m2 export holds M1's codes at their means, in and out, so its score leaves out M1's noise and KL
+        term: a score, not a bound on -log p(x), and not `ssvae evaluate`'s test ELBO (M1's own bound)."""
         self._needs_generative("score")
         if samples is not None and samples < 1:
             raise ModelError(f"samples must be at least 1, got {samples}")

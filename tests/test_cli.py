@@ -44,6 +44,8 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     assert result.exit_code == 1
     assert result.output.strip() == (f"Error: {out} already exists: choose another --out or pass --force to replace it "
                                      "(in Python: another out, or replace=True)")
+    result = runner.invoke(main, ["train", *TINY_ARGS, "--data", str(tmp_path / "nowhere.npz"), "--out", str(out)])
+    assert f"Error: {out} already exists" in result.output  # said before the data are read, not after
     assert (out / "keep.txt").read_text() == "mine"
     assert runner.invoke(main, ["train", *TINY_ARGS, "--out", str(out), "--force"]).exit_code == 0
     assert not (out / "keep.txt").exists()
@@ -60,6 +62,8 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     (["generate", "models/digits-m2", "--per-class", "-1"], "Invalid value for '--per-class': -1 is not in the range"),
     (["train", "--resume", "run", "--epochs", "3"], "--resume continues a run with its own settings: give no other"),
     (["train", "--resume", "run", "--recipe", "accurate"], "--resume continues a run with its own settings"),
+    (["train", "--resume", "run", "--dataset", "mnist", "--force"],
+     "--resume continues a run with its own settings: give no other options (leave out --dataset, --force)"),
     (["train", "--recipe", "accurate"],
      "Error: recipe accurate was measured on --dataset fashion-mnist, not on digits: leave --recipe out"),
     (["train", "--recipe", "fastest"], "Invalid value for '--recipe': 'fastest' is not 'accurate'."),
