@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from safetensors.torch import load_file
 
 import ssvae
 from ssvae.cli import main
 from ssvae.errors import RunError
 from ssvae.files import check_output
+from ssvae.run import read_metrics
 
 TINY_ARGS = ["--epochs", "1", "--hidden", "32", "--latent-dim", "4", "--batch-size", "200", "--quiet"]
 
@@ -91,10 +93,39 @@ def test_a_class_without_test_examples_is_null_in_the_json_report(runner, tmp_pa
     assert "no test example" in result.output
 
 
+def test_train_resume_finishes_an_interrupted_run_as_if_never_stopped(runner, tmp_path, monkeypatch):
+    from ssvae import api
+
+    args = ["train", "--epochs", "2", "--hidden", "32", "--latent-dim", "4", "--batch-size", "200", "--quiet"]
+    assert runner.invoke(main, [*args, "--out", str(tmp_path / "whole")]).exit_code == 0
+    checkpoints, save_checkpoint = [], api.save_checkpoint
+
+    def killed_after_first(path, state):
+        if checkpoints:
+            raise RuntimeError("killed")  # the second epoch's checkpoint never lands
+        save_checkpoint(path, state)
+        checkpoints.append(path)
+
+    monkeypatch.setattr(api, "save_checkpoint", killed_after_first)
+    assert str(runner.invoke(main, [*args, "--out", str(tmp_path / "run")]).exception) == "killed"
+    monkeypatch.setattr(api, "save_checkpoint", save_checkpoint)
+    result = runner.invoke(main, ["train", "--resume", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    whole = runner.invoke(main, ["evaluate", str(tmp_path / "whole"), "--json"]).output.splitlines()[-1]
+    accuracy = json.loads(whole)["accuracy"]
+    assert result.output.strip() == (f"resumed and finished {tmp_path / 'run'}  |  test accuracy {accuracy:.4f} on "
+                                     f"450 examples  |  labels seen 100")
+    assert [row["epoch"] for row in read_metrics(tmp_path / "run")] == [1, 2]
+    resumed, uninterrupted = (load_file(tmp_path / name / "weights.safetensors") for name in ("run", "whole"))
+    for name, value in uninterrupted.items():
+        torch.testing.assert_close(resumed[name], value, rtol=0, atol=0, msg=name)
+
+
 def test_help_explains_every_command(runner):
-    for command in ("train", "evaluate"):
+    assert sorted(main.commands) == ["evaluate", "export", "generate", "info", "predict", "score", "train"]
+    for command in main.commands:
         result = runner.invoke(main, [command, "--help"])
-        assert result.exit_code == 0 and "Example:" in result.output
+        assert result.exit_code == 0 and f"Example: ssvae {command} " in result.output, command
     from ssvae.onnx_export import OPSET  # the help names the default without importing the exporter
 
     assert f"[default: {OPSET}]" in runner.invoke(main, ["export", "--help"]).output
@@ -192,6 +223,28 @@ def test_score_lists_the_most_anomalous_first(runner, exported, tmp_path):
     scores = [float(r[1]) for r in rows[1:]]
     assert scores == sorted(scores, reverse=True)
     assert {r[0] for r in rows[1:6]} == {"45", "46", "47", "48", "49"}  # the noise images
+
+
+def test_predict_and_score_in_small_batches_write_what_one_batch_writes(runner, exported, tmp_path):
+    """450 rows in batches of 7: every row once and in order; each score batch draws its noise from seed + k."""
+    from ssvae.data.inputs import read_inputs
+    from ssvae.runtime import load as load_model
+
+    model_dir = exported[1]
+    for command in ("predict", "score"):
+        outs = [tmp_path / f"{command}{size}.csv" for size in ("", "7")]
+        for out, size in zip(outs, ([], ["--batch-size", "7"])):
+            args = [command, str(model_dir), "--dataset", "digits", "--out", str(out), "--quiet", *size]
+            assert runner.invoke(main, args).exit_code == 0
+        if command == "predict":
+            assert outs[1].read_text() == outs[0].read_text()
+    inputs = read_inputs(dataset="digits")
+    model = load_model(model_dir)
+    want = np.concatenate([model.score(inputs.x[i:i + 7], seed=k) for k, i in enumerate(range(0, len(inputs), 7))])
+    order = np.argsort(-want, kind="stable")
+    rows = [line.split(",") for line in outs[1].read_text().splitlines()[1:]]
+    assert [r[0] for r in rows] == [inputs.ids[i] for i in order]
+    np.testing.assert_allclose([float(r[1]) for r in rows], want[order], rtol=1e-5)
 
 
 def load_digits_test():

@@ -137,6 +137,23 @@ def test_csv_rows_need_a_field_for_every_column_but_a_label_cut_off_the_end(tmp_
             load_source(data=str(tmp_path / "t.csv"))
 
 
+def test_built_in_inputs_split_as_a_training_run_does():
+    """`--split test` is the test split a run with the model's test_fraction and split_seed held out, `--split
+    train` every other row: apart, together all 1,797 digits."""
+    from ssvae.data.inputs import read_inputs
+
+    test, train = (read_inputs(dataset="digits", split=split) for split in ("test", "train"))
+    assert len(test) == 450 and len(train) == 1347 and not set(test.ids) & set(train.ids)
+    assert sorted(int(i) for i in (*test.ids, *train.ids)) == list(range(1797))
+    held_out = choose_split(load_source("digits"), None, 0, 0.25, 0, 0).test
+    assert [int(i) for i in test.ids] == list(held_out)
+    np.testing.assert_array_equal(train.x[0], load_source("digits").train.x[int(train.ids[0])])
+    with pytest.raises(DataError, match="unknown data set 'cifar': choose one of digits, "):
+        read_inputs(dataset="cifar")
+    with pytest.raises(DataError, match="split 'val' is not one of test, train"):
+        read_inputs(dataset="digits", split="val")
+
+
 def test_csv_from_excel_with_byte_order_mark_and_blank_lines(tmp_path):
     # Excel's "CSV UTF-8" starts with a byte-order mark; a blank line at the end is common
     (tmp_path / "t.csv").write_bytes("label,f1\r\ncat,0.5\r\n\r\ndog,1.5\r\n\r\n".encode("utf-8-sig"))

@@ -1,7 +1,9 @@
 """ONNX export and the onnxruntime runtime: graphs, metadata, agreement with torch, the bound, bad input."""
 
+import copy
 import dataclasses
 import json
+import math
 import shlex
 import subprocess
 import sys
@@ -12,6 +14,7 @@ import onnx
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
+from torch.distributions import Normal
 
 import ssvae
 from ssvae import runtime
@@ -65,6 +68,12 @@ def test_every_model_kind_exports_checked_graphs(tmp_path, tiny_config, settings
             assert [i.name for i in model.sessions[role].get_inputs()] == inputs
     x = run.partition().test.x[:CHECK_BATCH]
     np.testing.assert_allclose(model.classify(x), run.classify(x), atol=1e-5)
+    if not model.generative:
+        with pytest.raises(ModelError, match=f"has no encoder and decoder \\({kind} model\\): score needs a "):
+            model.score(x)
+    elif not model.conditional:
+        with pytest.raises(ModelError, match="analogies need a model whose decoder takes the class"):
+            model.analogies(x[:2])
 
 
 def test_conv_classifier_exports_with_its_convolutions(tmp_path, tiny_config):
@@ -177,6 +186,30 @@ def test_importance_weighted_score_is_tighter_than_the_elbo(digits_run, digits_m
     assert abs(iw.mean() - elbo.mean()) < 0.1 * abs(elbo.mean())
 
 
+def test_importance_weighted_score_is_the_bound_worked_out_in_float64(digits_run, digits_model):
+    """-log(1/K sum_y 1/S sum_s p(x|y,z_s) p(z_s) / q(z_s|x,y)) with z_s = mu + sigma * eps_s and the runtime's
+    normals (seed 0, one (N K, D) draw a sample), from torch's encoder and decoder in float64."""
+    n, k, s = 5, 10, 4
+    x = digits_run.partition().test.x[:n]
+    model = copy.deepcopy(digits_run.model).double()
+    xs = torch.as_tensor(x, dtype=torch.float64).repeat_interleave(k, 0)  # every example once a class
+    ys = torch.eye(k, dtype=torch.float64).repeat(n, 1)
+    rng = np.random.default_rng(0)
+    with torch.no_grad():
+        mu, logvar = model.encode(xs, ys)
+        log_w = []
+        for _ in range(s):
+            z = mu + (0.5 * logvar).exp() * torch.from_numpy(rng.standard_normal(mu.shape, dtype=np.float32))
+            logits = model.decode(z, ys)
+            log_px = (xs.flatten(1) * logits - torch.nn.functional.softplus(logits)).sum(-1)  # Bernoulli
+            log_pz = Normal(0.0, 1.0).log_prob(z).sum(-1)
+            log_qz = Normal(mu, (0.5 * logvar).exp()).log_prob(z).sum(-1)
+            log_w.append(log_px + log_pz - log_qz)
+        per_class = torch.logsumexp(torch.stack(log_w), 0).reshape(n, k) - math.log(s) - math.log(k)
+        want = -torch.logsumexp(per_class, -1).numpy()
+    np.testing.assert_allclose(digits_model.score(x, samples=s), want, rtol=1e-5, atol=1e-3)
+
+
 def test_noise_scores_above_real_images(digits_run, digits_model):
     real = digits_run.partition().test.x[:200]
     noise = np.random.default_rng(1).random(real.shape, dtype=np.float32)
@@ -216,6 +249,21 @@ def test_raw_inputs_are_prepared_like_training(digits_model):
 def test_bad_runtime_input_is_a_clear_error(digits_model, x, message):
     with pytest.raises(ModelError) as error:
         digits_model.classify(x)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m: m.decode(np.zeros((2, m.latent_dim)), y="cat"), "class 'cat' is not one of 0, 1, 2"),
+    (lambda m: m.decode(np.zeros((2, m.latent_dim)), y=10), "class 10 is outside 0..9"),
+    (lambda m: m.decode(np.zeros((2, m.latent_dim)), y=np.zeros((2, 9))),
+     "one-hot classes of shape (2, 9) do not fit: need (2, 10)"),
+    (lambda m: m.decode(np.zeros((2, m.latent_dim))), "decode needs the class y of each code"),
+    (lambda m: m.decode(np.zeros((2, m.latent_dim + 1)), y=0), "latent codes of shape (2, 9) do not fit: need (N, 8)"),
+    (lambda m: m.score(np.zeros((2, 64)), samples=0), "samples must be at least 1, got 0"),
+])
+def test_bad_runtime_arguments_are_clear_errors(digits_model, call, message):
+    with pytest.raises(ModelError) as error:
+        call(digits_model)
     assert message in str(error.value)
 
 
