@@ -1,6 +1,8 @@
 """The benchmarks' arithmetic: the FLOP formula that bench_train's "share of matmul rate" rests on, the
 same labels for bench_accuracy's baselines as for its ssvae runs, and bench_batch_norm's statistics."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -15,12 +17,15 @@ from ssvae.averaging import recompute_batch_norm
 from ssvae.config import config_for
 from ssvae.run import WEIGHTS, save_weights
 from ssvae.training import DeviceData
-from tools.bench_accuracy import run_partition
+from ssvae.data import Dataset, Source
+from tools import bench_accuracy
+from tools.bench_accuracy import run_job, run_partition
 from tools.bench_batch_norm import accuracies
 from tools.bench_curve import curve
 from tools.bench_denormals import window_rows
 from tools.bench_layout import RECIPE, plain_layout
-from tools.bench_train import pass_flops, ssvae_pass, ssvae_rows, step_flops
+from tools.bench_train import (PAPER_M2, NaiveM2, endless, fashion_config, pass_flops, pool_partition, ssvae_pass,
+                               ssvae_rows, step_flops)
 
 
 @pytest.mark.parametrize("d, h, c, z, k, b_l, b_u", [(16, 5, 4, 2, 3, 4, 6), (784, 500, 500, 4, 10, 100, 100)])
@@ -31,6 +36,76 @@ def test_step_flop_formula_equals_torch_flop_counter(d, h, c, z, k, b_l, b_u):
     with FlopCounterMode(display=False) as counter:
         model.loss(x_l, y_l, x_u, LossWeights(1.0, 2.0))["loss"].backward()
     assert counter.get_total_flops() == step_flops(d, h, c, z, k, b_l, b_u)
+
+
+def fake_fashion(n: int = 800) -> Source:
+    """Random binary images of Fashion-MNIST's shape, ``n // 10`` a class: enough for the benches' 100 labels."""
+    rng = np.random.default_rng(0)
+    x = (rng.random((n, 1, 28, 28)) < 0.3).astype(np.float32)
+    return Source(Dataset(x, np.arange(n) % 10, tuple("abcdefghij")), None)
+
+
+def test_bench_train_pass_does_the_flops_of_the_formula_and_warms_up_every_batch_shape():
+    # the bench's own config: were the preset to gain VAT or consistency, the counted FLOPs would exceed the formula
+    source = fake_fashion()
+    config = fashion_config(source, None, **PAPER_M2)
+    partition = pool_partition(source, 450)  # more than the 3 warm-up steps of 100: 4 full batches, then 50
+    sizes: list[int] = []
+    timed = ssvae_pass(partition, config, torch.device("cpu"), adjust=lambda model: model.decoder.register_forward_pre_hook(
+        lambda module, args: sizes.append(args[0].shape[0])))
+    warmed, sizes[:] = set(sizes), []
+    with FlopCounterMode(display=False) as counter:
+        timed()
+    assert counter.get_total_flops() == pass_flops(config, 450)
+    assert set(sizes) <= warmed and len(set(sizes)) == 2  # full batches and the short last one, both warmed up
+
+
+def copy_into_naive(model: M2, naive: NaiveM2) -> None:
+    """``model``'s weights into the straightforward M2, whose first layers take [x, onehot(y)] in one matrix."""
+    with torch.no_grad():
+        naive.classifier.load_state_dict(model.classifier.state_dict())
+        for ours, theirs in ((model.encoder.body, naive.encoder), (model.decoder, naive.decoder)):
+            theirs[0].weight.copy_(torch.cat([ours.in_proj.weight, ours.class_proj.weight], 1))
+            theirs[0].bias.copy_(ours.in_proj.bias)
+            theirs[2].load_state_dict(ours.rest[1][0].state_dict())
+
+
+def test_straightforward_baseline_computes_the_objective_of_ssvae_m2(monkeypatch):
+    torch.manual_seed(0)
+    d, h, c, z, k = 16, 5, 4, 2, 3
+    model = M2(input_dim=d, n_classes=k, latent_dim=z, hidden=(h,), classifier=mlp((d, c, k)),
+               likelihood="bernoulli", vat_epsilon=1.0)
+    naive = NaiveM2(d, k, z, h, c)
+    copy_into_naive(model, naive)
+    x_l, y_l, x_u = torch.rand(4, d), torch.arange(4) % k, torch.rand(6, d)
+    monkeypatch.setattr(torch, "randn_like", torch.zeros_like)  # z = mu in both: the same numbers exactly
+    ours = model.loss(x_l, y_l, x_u, LossWeights(1.0, 7.0))["loss"]
+    theirs = naive.loss(x_l, y_l, x_u, 7.0)
+    assert theirs.item() == pytest.approx(ours.item(), rel=1e-6)
+    assert abs(theirs.item()) > 1.0  # a real loss: reconstruction of 16 inputs and 3 classes
+
+
+def test_baseline_labelled_stream_shuffles_and_collates_every_pass():
+    data = torch.utils.data.TensorDataset(torch.arange(8))
+    first, second = itertools.islice(endless(torch.utils.data.DataLoader(data, batch_size=8, shuffle=True)), 2)
+    assert first[0] is not second[0]  # `itertools.cycle` would hand the same stored tensor back
+    assert sorted(first[0].tolist()) == sorted(second[0].tolist()) == list(range(8))
+
+
+def test_bench_accuracy_runs_side_by_side_give_the_table_of_runs_one_after_another(tmp_path, monkeypatch):
+    args = ["--dataset", "digits", "--labels", "20", "--seeds", "0", "1", "--models", "m2", "--baselines",
+            "logistic-regression", "--epochs", "1", "--set", "hidden=[16]", "--set", "classifier_hidden=[16]",
+            "--set", "threads=1", "--jobs", "2", "--benchmarks", str(tmp_path / "B.md")]
+    monkeypatch.setattr("sys.argv", ["bench_accuracy", *args])
+    bench_accuracy.main()
+    rows = [line.split(" | ") for line in (tmp_path / "B.md").read_text().splitlines() if line.startswith("| digits")]
+    for row, name in zip(rows, ["logistic-regression", "m2"], strict=True):
+        config = config_for("digits", labels=20, epochs=1, hidden=(16,), classifier_hidden=(16,), threads=1,
+                            **({"model": name} if name == "m2" else {}))
+        accuracies = [run_job(name, config.replace(seed=seed), None)[0] for seed in (0, 1)]  # here, in turn
+        assert row[2] == name and row[4] == "2"
+        assert row[3] == f"{100 * np.mean(accuracies):.2f} ± {100 * np.std(accuracies, ddof=1):.2f}"
+    assert "2 runs at once" in (tmp_path / "B.md").read_text()
 
 
 def test_baselines_see_the_labels_and_test_examples_of_the_ssvae_run():
@@ -82,7 +157,7 @@ def test_layout_bench_trains_the_recipe_with_consistency_in_the_layout_it_names(
     models = []
     timed = ssvae_pass(partition, config.replace(input_shape=(1, 8, 8), class_names=tuple("0123456789")),
                        torch.device("cpu"), adjust=lambda model: (plain_layout(model), models.append(model)))
-    assert timed() > 0
+    timed()
     (model,) = models
     assert model.classifier.memory_format == torch.contiguous_format
     # consistency ran: the running frequency of q(y|x)'s predictions moved off the uniform start

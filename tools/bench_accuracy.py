@@ -9,14 +9,19 @@ test split. Prints a table and appends it to BENCHMARKS.md with the device, torc
         --labels 100 --seeds 0 --epochs 20 --models supervised m2
     python -m tools.bench_accuracy --dataset fashion-mnist --data-dir ../shared/datasets/fashion-mnist \\
         --labels 100 --seeds 0 --recipe accurate --models supervised fixmatch m2
+    python -m tools.bench_accuracy --dataset fashion-mnist --data-dir DIR --labels 100 --seeds 0 1 2 3 4 \\
+        --recipe accurate --models m2 --baselines --jobs 5        # five runs side by side on one GPU
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import multiprocessing
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -25,20 +30,24 @@ from sklearn.semi_supervised import LabelSpreading
 
 import ssvae
 from ssvae.config import Config, config_for
-from ssvae.data import UNLABELLED, Partition, choose_split, load_source
-from tools.benchlog import publish, device_name
+from ssvae.data import UNLABELLED, Partition, Source, choose_split, load_source
+from ssvae.training import resolve_device
+from tools.benchlog import device_name, publish
+
+BASELINES = ("logistic-regression", "label-spreading")
 
 
-def run_partition(config: Config) -> Partition:
+def run_partition(config: Config, source: Source | None = None) -> Partition:
     """The labelled, validation, unlabelled and test examples an ssvae run of ``config`` chooses (as
-    `ssvae.train` does)."""
-    source = load_source(config.dataset, config.data, config.data_dir)
+    `ssvae.train` does), from ``source`` if it is loaded already."""
+    source = source or load_source(config.dataset, config.data, config.data_dir)
     return choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
                         config.seed).apply(source)
 
 
 def sklearn_accuracy(name: str, config: Config) -> tuple[float, float]:
-    """(accuracy, seconds fitting) of a scikit-learn baseline on the labels an ssvae run of ``config`` trains on."""
+    """(accuracy, seconds fitting) of a scikit-learn baseline on the labels an ssvae run of ``config`` trains on;
+    the seconds leave out predicting the test set, as ssvae's leave out evaluating."""
     part = run_partition(config)
     flat = lambda d: d.x.reshape(len(d), -1)  # noqa: E731
     start = time.perf_counter()
@@ -48,8 +57,8 @@ def sklearn_accuracy(name: str, config: Config) -> tuple[float, float]:
         x = np.concatenate([flat(part.labelled), flat(part.unlabelled)])
         y = np.concatenate([part.labelled.y, np.full(len(part.unlabelled), UNLABELLED)])
         model = LabelSpreading(kernel="knn", n_neighbors=10, max_iter=100).fit(x, y)
-    accuracy = float((model.predict(flat(part.test)) == part.test.y).mean())
-    return accuracy, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    return float((model.predict(flat(part.test)) == part.test.y).mean()), seconds
 
 
 def ssvae_accuracy(config: Config, out: Path | None = None) -> tuple[float, float, int]:
@@ -58,6 +67,39 @@ def ssvae_accuracy(config: Config, out: Path | None = None) -> tuple[float, floa
     run = ssvae.train(config, out=out, progress=False)
     report = ssvae.evaluate(run)
     return report["accuracy"], sum(record["seconds"] for record in run.history), report["labels_seen"]
+
+
+def run_job(name: str, config: Config, out: Path | None) -> tuple[float, float]:
+    """(accuracy, seconds) of one row's run: ``name`` is an ssvae model (``config.model``) or a baseline."""
+    if name in BASELINES:
+        return sklearn_accuracy(name, config)
+    accuracy, seconds, seen = ssvae_accuracy(config, out)
+    assert seen == config.labels, f"{name} saw {seen} labels, not its budget of {config.labels}"
+    return accuracy, seconds
+
+
+def run_jobs(jobs: list[tuple[str, Config, Path | None]], workers: int) -> list[tuple[float, float]]:
+    """Every job's (accuracy, seconds), in order, each printed as it finishes; ``workers`` processes at once
+    (one: in this process). Small models leave a GPU room for several runs side by side."""
+    def report(job: tuple[str, Config, Path | None], result: tuple[float, float]) -> None:
+        name, config, _ = job
+        print(f"  {config.dataset} labels={config.labels} {name} seed={config.seed}: {result[0]:.4f} "
+              f"({result[1]:.0f} s)", flush=True)
+
+    if workers == 1:
+        results = []
+        for job in jobs:
+            results.append(run_job(*job))
+            report(job, results[-1])
+        return results
+    # spawned, not forked: a forked child cannot use the CUDA its parent may have started
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(run_job, *job): i for i, job in enumerate(jobs)}
+        done: dict[int, tuple[float, float]] = {}
+        for future in as_completed(futures):
+            done[futures[future]] = future.result()
+            report(jobs[futures[future]], done[futures[future]])
+    return [done[i] for i in range(len(jobs))]
 
 
 def parse_setting(item: str) -> tuple[str, object]:
@@ -69,6 +111,18 @@ def parse_setting(item: str) -> tuple[str, object]:
         return field, value
 
 
+def set_changes(items: list[str]) -> dict[str, object]:
+    """The Config changes that ``--set`` options name."""
+    return dict(parse_setting(item) for item in items)
+
+
+def add_set_option(parser: argparse.ArgumentParser) -> None:
+    """``--set FIELD=VALUE``, as often as needed: the benchmarks' way to change any Config field of a run."""
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override any Config field of the ssvae runs, e.g. --set latent_dim=50 --set "
+                             "hidden=[256] (a JSON value, else a string)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="digits")
@@ -76,47 +130,50 @@ def main() -> None:
     parser.add_argument("--labels", type=int, nargs="+", default=[100])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--models", nargs="+", default=["supervised", "m2"])
-    parser.add_argument("--baselines", nargs="*", default=["logistic-regression", "label-spreading"],
+    parser.add_argument("--baselines", nargs="*", default=list(BASELINES),
                         help="scikit-learn baselines to run on the same labels (default: both); "
                              "the flag alone, with no names, runs none")
     parser.add_argument("--recipe", help="a named recipe of ssvae.config.RECIPES, applied over the preset as "
                                          "`ssvae train --recipe` does (each model takes what applies to it)")
     parser.add_argument("--epochs", type=int, help="override the preset's epochs (a reduced protocol)")
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="override any Config field of the ssvae models, e.g. --set latent_dim=50 (JSON value)")
+    add_set_option(parser)
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="write each ssvae run to DIR/DATASET-LABELS-MODEL-seedSEED (checkpoints included)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="runs at once, each in its own process (default 1: one after the other, here)")
     parser.add_argument("--benchmarks", default="BENCHMARKS.md")
     args = parser.parse_args()
+    if unknown := set(args.baselines) - set(BASELINES):
+        parser.error(f"unknown baselines {sorted(unknown)}: choose from {', '.join(BASELINES)}")
     changes = {"epochs": args.epochs} if args.epochs else {}
-    changes.update(parse_setting(item) for item in args.set)
+    changes.update(set_changes(args.set))
+    names = [*args.baselines, *args.models]
+
+    def job(labels: int, name: str, seed: int) -> tuple[str, Config, Path | None]:
+        # the baselines take the same split settings, so the same labels and test examples
+        model = {} if name in BASELINES else {"model": name}
+        config = config_for(args.dataset, data_dir=args.data_dir, recipe=args.recipe, labels=labels, seed=seed,
+                            **changes, **model)
+        return name, config, args.keep / f"{args.dataset}-{labels}-{name}-seed{seed}" if args.keep else None
+
+    jobs = [job(labels, name, seed) for labels in args.labels for name in names for seed in args.seeds]
+    results = iter(run_jobs(jobs, args.jobs))
     rows = []
     for labels in args.labels:
-        for name in [*args.baselines, *args.models]:
-            accs, secs = [], []
-            for seed in args.seeds:
-                # the baselines take the same split settings, so the same labels and test examples
-                model = {} if name in args.baselines else {"model": name}
-                config = config_for(args.dataset, data_dir=args.data_dir, recipe=args.recipe, labels=labels,
-                                    seed=seed, **changes, **model)
-                if name in args.baselines:
-                    acc, sec = sklearn_accuracy(name, config)
-                else:
-                    out = args.keep / f"{args.dataset}-{labels}-{name}-seed{seed}" if args.keep else None
-                    acc, sec, seen = ssvae_accuracy(config, out)
-                    assert seen == labels
-                accs.append(acc)
-                secs.append(sec)
-                print(f"  {args.dataset} labels={labels} {name} seed={seed}: {acc:.4f} ({sec:.0f} s)", flush=True)
+        for name in names:
+            accs, secs = zip(*itertools.islice(results, len(args.seeds)))
             std = statistics.stdev(accs) if len(accs) > 1 else 0.0
             rows.append(f"| {args.dataset} | {labels} | {name} | {100 * statistics.mean(accs):.2f} ± {100 * std:.2f} "
                         f"| {len(accs)} | {statistics.mean(secs):.0f} |")
     epochs = f"epochs {args.epochs} (reduced protocol)" if args.epochs else "its epochs" if args.recipe else \
         "preset epochs"
-    settings = (f"recipe {args.recipe}, " if args.recipe else "") + epochs + "".join(f", {i}" for i in args.set)
+    settings = (f"recipe {args.recipe}, " if args.recipe else "") + epochs + "".join(f", {i}" for i in args.set) + \
+        (f", {args.jobs} runs at once" if args.jobs > 1 else "")
     table = ["| data | labels seen | model | test accuracy % (mean ± std) | seeds | train s |",
              "|---|---|---|---|---|---|", *rows]
-    publish(Path(args.benchmarks), f"Accuracy, {args.dataset}, {settings}, {device_name()}", table)
+    config = jobs[0][1]
+    device = device_name(resolve_device(config.device), config.threads)
+    publish(Path(args.benchmarks), f"Accuracy, {args.dataset}, {settings}, {device}", table)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def main() -> None:
                                                   f"{100 * statistics.stdev(columns[s]):.2f}" for s in SOURCES) + " |")
     table = ["| run | " + " | ".join(f"test accuracy %, statistics {s}" for s in SOURCES) + " |",
              "|---" * (len(SOURCES) + 1) + "|", *rows]
-    publish(Path(args.benchmarks), f"Batch-norm statistics of finished runs, {device_name()}", table)
+    publish(Path(args.benchmarks), f"Batch-norm statistics of finished runs, {device_name('cpu')}", table)
 
 
 if __name__ == "__main__":

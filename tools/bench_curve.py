@@ -22,8 +22,8 @@ from torch import nn
 
 import ssvae
 from ssvae.config import Config, config_for
-from ssvae.training import accuracy
-from tools.bench_accuracy import parse_setting, run_partition
+from ssvae.training import accuracy, resolve_device
+from tools.bench_accuracy import add_set_option, run_partition, set_changes
 from tools.benchlog import device_name, publish
 
 
@@ -60,15 +60,14 @@ def main() -> None:
     parser.add_argument("--recipe", help="a named recipe of ssvae.config.RECIPES, as `ssvae train --recipe`")
     parser.add_argument("--epochs", type=int, help="override the preset's epochs")
     parser.add_argument("--every", type=int, default=10, help="epochs between two evaluations")
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="override any Config field, e.g. --set alpha=0.3 (JSON value)")
+    add_set_option(parser)
     parser.add_argument("--out", type=Path, help="write the run there, as `ssvae train --out` does")
     parser.add_argument("--benchmarks", default="BENCHMARKS.md")
     args = parser.parse_args()
     if args.every < 1:
         parser.error(f"--every must be 1 or more epochs, got {args.every}")
     changes = {"epochs": args.epochs} if args.epochs else {}
-    changes.update(parse_setting(item) for item in args.set)
+    changes.update(set_changes(args.set))
     config = config_for(args.dataset, data_dir=args.data_dir, recipe=args.recipe, labels=args.labels,
                         seed=args.seed, model=args.model, **changes)
     start = time.perf_counter()
@@ -79,8 +78,9 @@ def main() -> None:
              f"| kept weights (`ssvae evaluate`) | | {time.perf_counter() - start:.0f} in all | {100 * kept:.2f} |"]
     settings = (f"recipe {args.recipe}, " if args.recipe else "") + f"{config.epochs} epochs" + \
         "".join(f", {item}" for item in args.set)
+    device = device_name(resolve_device(config.device), config.threads)
     publish(Path(args.benchmarks), f"Test accuracy as {args.model} trains, {args.dataset}, {args.labels} labels, "
-                                   f"seed {args.seed}, {settings}, {device_name()}", table)
+                                   f"seed {args.seed}, {settings}, {device}", table)
 
 
 if __name__ == "__main__":

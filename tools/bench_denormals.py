@@ -20,11 +20,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ssvae.config import config_for
-from ssvae.data import choose_split, load_source
+from ssvae.data import load_source
 from ssvae.models import build_model
 from ssvae.training import EpochRecord, denormals_flushed, fit
-from tools.bench_accuracy import parse_setting
+from tools.bench_accuracy import add_set_option, run_partition, set_changes
+from tools.bench_train import fashion_config
 from tools.benchlog import device_name, publish
 
 
@@ -46,17 +46,14 @@ def main() -> None:
     parser.add_argument("--data-dir")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--window", type=int, default=10, help="epochs a row of the table covers")
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="override any Config field, e.g. --set batch_size=500 (JSON value)")
+    add_set_option(parser)
     parser.add_argument("--benchmarks", default="BENCHMARKS.md")
     args = parser.parse_args()
     torch.set_num_threads(1)
     source = load_source("fashion-mnist", None, args.data_dir)
-    config = config_for("fashion-mnist", data_dir=args.data_dir, labels=100, epochs=args.epochs, device="cpu",
-                        input_shape=source.train.input_shape, class_names=source.train.class_names,
-                        likelihood="bernoulli", **dict(parse_setting(item) for item in args.set))
-    partition = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
-                             config.seed).apply(source)
+    config = fashion_config(source, args.data_dir, epochs=args.epochs, device="cpu",
+                            **set_changes(args.set))
+    partition = run_partition(config, source)
     torch.manual_seed(config.seed)
     seconds: dict[int, float] = {}
 
@@ -70,7 +67,7 @@ def main() -> None:
              "|---|---|---|---|", *window_rows(seconds, args.window)]
     settings = "".join(f", {item}" for item in args.set)
     publish(Path(args.benchmarks), f"Denormals, Fashion-MNIST M2, 100 labels{settings}, median epoch per window of "
-                                   f"{args.window}, {device_name()}", table)
+                                   f"{args.window}, {device_name('cpu', 1)}", table)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from click.testing import CliRunner
 
 from ssvae.cli import main as ssvae_cli
 from ssvae.data.inputs import read_inputs
+from tools.benchlog import cpu_model, publish
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,7 +45,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data, out, batch = Path(tmp) / "x.npy", Path(tmp) / "p.csv", Path(tmp) / "images.json"
         np.save(data, images)
-        CliRunner().invoke(ssvae_cli, ["predict", model, "--data", str(data), "--out", str(out), "--quiet"])
+        result = CliRunner().invoke(ssvae_cli, ["predict", model, "--data", str(data), "--out", str(out), "--quiet"])
+        if result.exit_code:
+            raise SystemExit(f"ssvae predict failed: {result.output.strip() or result.exception}")
         expected = [line.split(",")[1] for line in out.read_text().splitlines()[1:]]
         python = classes(subprocess.run([sys.executable, str(ROOT / "tools/examples/classify_with_onnxruntime.py"),
                                          model, str(data)], capture_output=True, text=True, check=True).stdout)
@@ -66,10 +69,8 @@ def main() -> None:
             ("browser (onnxruntime-web, headless Chromium)", agree(page["batch"])),
             ("browser: page load to first prediction", f"{page['loadToFirstPrediction']} ms")]
     table = ["| example | same class as ssvae predict |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows)]
-    from tools.benchlog import publish
-
     publish(Path(args.benchmarks), f"Embedding examples, {meta['dataset']} {meta['model']}, {len(expected)} "
-                                          f"test images", table)
+                                   f"test images, CPU {cpu_model()}", table)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,8 @@ Prints a table and appends it to BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import onnxruntime as ort
@@ -30,22 +27,8 @@ from sklearn.metrics import roc_auc_score
 
 import ssvae
 from ssvae import runtime
-from tools.benchlog import publish, device_name
-
-
-def median_seconds(calls: list[Callable[[], object]], repeats: int, warmup: int = 20) -> list[float]:
-    """Median time of each call, the calls interleaved round by round so that the machine's load (it is
-    shared and noisy) falls on all of them alike."""
-    for _ in range(warmup):
-        for call in calls:
-            call()
-    times: list[list[float]] = [[] for _ in calls]
-    for _ in range(repeats):
-        for call, spent in zip(calls, times):
-            start = time.perf_counter()
-            call()
-            spent.append(time.perf_counter() - start)
-    return [statistics.median(spent) for spent in times]
+from tools.benchlog import device_name, publish
+from tools.timing import median_seconds, timed
 
 
 def main() -> None:
@@ -74,19 +57,19 @@ def main() -> None:
         session = float32.sessions["classifier"]
         int8_session = int8.sessions["classifier"]
         with torch.inference_mode():
-            torch_latency, ort_latency, runtime_latency, int8_latency = median_seconds([
-                lambda: torch.softmax(run.model.classify(one_tensor), -1),
-                lambda: session.run(None, {"x": one}),
-                lambda: float32.classify(one),
-                lambda: int8_session.run(None, {"x": one}),
-            ], args.repeats)
+            latency = median_seconds({
+                "torch": timed(lambda: torch.softmax(run.model.classify(one_tensor), -1)),
+                "session": timed(lambda: session.run(None, {"x": one})),
+                "runtime": timed(lambda: float32.classify(one)),
+                "int8 session": timed(lambda: int8_session.run(None, {"x": one})),
+            }, args.repeats, warmup=20)
 
         batch = x[np.arange(1024) % len(x)]
         batch_tensor = torch.as_tensor(batch)
         with torch.inference_mode():
-            torch_batch, ort_batch, int8_batch = median_seconds([
-                lambda: run.model.classify(batch_tensor), lambda: float32.classify(batch), lambda: int8.classify(batch)],
-                30, warmup=3)
+            throughput = median_seconds({
+                "torch": timed(lambda: run.model.classify(batch_tensor)), "float32": timed(lambda: float32.classify(batch)),
+                "int8": timed(lambda: int8.classify(batch))}, 30, warmup=3)
 
         n = min(2000, len(x))
         rng = np.random.default_rng(0)
@@ -104,22 +87,20 @@ def main() -> None:
          f"{100 * (torch_pred == test.y).mean():.2f} / {100 * (ort_pred == test.y).mean():.2f} / "
          f"{100 * (int8_pred == test.y).mean():.2f} %"),
         ("int8 same class as float32", f"{100 * (int8_pred == ort_pred).mean():.2f} %"),
-        ("latency, 1 example, torch eager", f"{1e6 * torch_latency:.1f} µs"),
-        ("latency, 1 example, onnxruntime session", f"{1e6 * ort_latency:.1f} µs ({torch_latency / ort_latency:.1f}x faster)"),
-        ("latency, 1 example, ssvae.runtime classify", f"{1e6 * runtime_latency:.1f} µs "
-                                                       f"({torch_latency / runtime_latency:.1f}x faster)"),
-        ("latency, 1 example, onnxruntime int8 session", f"{1e6 * int8_latency:.1f} µs "
-                                                         f"({torch_latency / int8_latency:.1f}x faster)"),
-        ("throughput, batch 1024, torch eager", f"{1024 / torch_batch:,.0f} examples/s"),
-        ("throughput, batch 1024, onnxruntime float32", f"{1024 / ort_batch:,.0f} examples/s "
-                                                        f"({torch_batch / ort_batch:.2f}x torch)"),
-        ("throughput, batch 1024, onnxruntime int8", f"{1024 / int8_batch:,.0f} examples/s "
-                                                     f"({torch_batch / int8_batch:.2f}x torch)"),
+        ("latency, 1 example, torch eager", f"{1e6 * latency['torch']:.1f} µs"),
+        *((f"latency, 1 example, {label}", f"{1e6 * latency[name]:.1f} µs "
+                                           f"({latency['torch'] / latency[name]:.1f}x faster)")
+          for name, label in [("session", "onnxruntime session"), ("runtime", "ssvae.runtime classify"),
+                              ("int8 session", "onnxruntime int8 session")]),
+        ("throughput, batch 1024, torch eager", f"{1024 / throughput['torch']:,.0f} examples/s"),
+        *((f"throughput, batch 1024, onnxruntime {name}", f"{1024 / throughput[name]:,.0f} examples/s "
+                                                          f"({throughput['torch'] / throughput[name]:.2f}x torch)")
+          for name in ("float32", "int8")),
         ("score ROC AUC, test vs uniform noise", f"{auc_noise:.4f} ({n} + {n} images)"),
         ("score ROC AUC, test vs inverted test images", f"{auc_inverted:.4f}"),
     ]
     table = ["| measure | value |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)]
-    title = (f"Inference, {c.data or c.dataset} {c.model} ({len(run.split.labelled)} labels), {device_name()}, "
+    title = (f"Inference, {c.data or c.dataset} {c.model} ({len(run.split.labelled)} labels), {device_name('cpu')}, "
              f"onnxruntime {ort.__version__}")
     publish(Path(args.benchmarks), title, table)
 

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import torch
 
-from ssvae.config import config_for
 from ssvae.data import load_source
 from ssvae.models import Model
 from ssvae.training import resolve_device
-from tools.bench_train import median_seconds, pool_partition, ssvae_pass
+from tools.bench_train import fashion_config, pool_partition, ssvae_pass
 from tools.benchlog import device_name, publish
+from tools.timing import median_seconds
 
 RECIPE = dict(classifier="conv", augment="shift-flip", consistency=1.0, lr_schedule="one-cycle", ema=0.999,
               batch_size=128, labelled_batch_size=64)
@@ -48,16 +48,14 @@ def main() -> None:
     scale = 60_000 / len(partition.unlabelled)
     table = ["| precision | s an epoch, channels-last | s an epoch, plain layout | speed-up |", "|---|---|---|---|"]
     for precision in ("float32", "bfloat16"):
-        config = config_for("fashion-mnist", data_dir=args.data_dir, labels=100, input_shape=source.train.input_shape,
-                            class_names=source.train.class_names, likelihood="bernoulli", precision=precision,
-                            **RECIPE)
+        config = fashion_config(source, args.data_dir, precision=precision, **RECIPE)
         seconds = median_seconds({"channels-last": ssvae_pass(partition, config, device),
                                   "plain": ssvae_pass(partition, config, device, adjust=plain_layout)},
                                  args.repeats)
         table.append(f"| {precision} | {seconds['channels-last'] * scale:.1f} | {seconds['plain'] * scale:.1f} "
                      f"| {seconds['plain'] / seconds['channels-last']:.2f}x |")
     title = (f"Conv classifier layout, Fashion-MNIST consistency recipe, median of {args.repeats} passes over "
-             f"{len(partition.unlabelled):,} unlabelled examples scaled to 60,000, {device_name()}")
+             f"{len(partition.unlabelled):,} unlabelled examples scaled to 60,000, {device_name(device)}")
     publish(Path(args.benchmarks), title, table)
 
 

@@ -42,10 +42,8 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
-import statistics
-import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -58,7 +56,8 @@ from ssvae.models import Model, build_model
 from ssvae.objectives import LossWeights
 from ssvae.training import (DeviceData, StageRun, classification_weight, resolve_device, run_epoch,
                              steps_per_epoch)
-from tools.benchlog import publish, device_name
+from tools.benchlog import device_name, publish
+from tools.timing import median_seconds, timed
 
 
 def step_flops(d: int, h: int, c: int, z: int, k: int, b_l: int, b_u: int) -> float:
@@ -99,11 +98,6 @@ def matmul_pass(device: torch.device, dtype: torch.dtype = torch.float32, n: int
     return run, repeats * 2 * n**3
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
 class NaiveM2(nn.Module):
     """M2 as the peers write it: concatenated inputs, one network call per class."""
 
@@ -132,14 +126,11 @@ class NaiveM2(nn.Module):
         return -labelled.mean() - unlabelled.mean() + alpha_weight * ce
 
 
-def timed(run_pass: Callable[[], None], device: torch.device) -> Callable[[], float]:
-    """``run_pass`` as a function that returns the seconds it took, waiting for the device to finish."""
-    def seconds() -> float:
-        start = time.perf_counter()
-        run_pass()
-        sync(device)
-        return time.perf_counter() - start
-    return seconds
+def endless(loader: torch.utils.data.DataLoader) -> Iterator:
+    """``loader``'s batches over and over, each pass shuffled and collated anew (`itertools.cycle` would replay
+    the first pass's stored batches, sparing the baseline work the peers' loops do)."""
+    while True:
+        yield from loader
 
 
 def naive_pass(partition: Partition, config: Config, device: torch.device,
@@ -151,7 +142,7 @@ def naive_pass(partition: Partition, config: Config, device: torch.device,
     flat = lambda data: torch.as_tensor(data.x.reshape(len(data), -1))  # noqa: E731
     pool = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(flat(partition.unlabelled)),
                                        batch_size=config.batch_size, shuffle=True)
-    labelled = itertools.cycle(torch.utils.data.DataLoader(
+    labelled = endless(torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(flat(partition.labelled), torch.as_tensor(partition.labelled.y)),
         batch_size=config.labelled_batch_size, shuffle=True))
     weight = classification_weight(partition, config.alpha)
@@ -175,7 +166,8 @@ def naive_pass(partition: Partition, config: Config, device: torch.device,
 
 def ssvae_pass(partition: Partition, config: Config, device: torch.device, warmup_steps: int = 3,
                adjust: Callable[[Model], None] = lambda model: None) -> Callable[[], float]:
-    """A timed pass of `ssvae.training` over the pool, after ``warmup_steps`` untimed steps; ``adjust``
+    """A timed pass of `ssvae.training` over the pool, after ``warmup_steps`` untimed steps (and one of the
+    pool's short last batch, if it has one); ``adjust``
     changes the model before it trains (as `tools.bench_layout` does)."""
     torch.manual_seed(0)
     model = build_model(config).to(device)
@@ -184,19 +176,11 @@ def ssvae_pass(partition: Partition, config: Config, device: torch.device, warmu
     run = StageRun.start(0, model.stages(config.epochs, config.m1_epochs)[0], steps_per_epoch(data, config), config)
     generator = torch.Generator(device=device).manual_seed(0)
     weights = LossWeights(1.0, classification_weight(partition, config.alpha), config.vat, config.consistency)
-    warmup = DeviceData(data.x_l, data.y_l, data.x_u[: warmup_steps * config.batch_size], None, None)
+    # the pool's short last batch too, so that torch.compile meets both batch shapes before the timed passes
+    short = len(data.x_u) % config.batch_size
+    warmup = DeviceData(data.x_l, data.y_l, data.x_u[: warmup_steps * config.batch_size + short], None, None)
     run_epoch(run, warmup, config, weights, generator)
     return timed(lambda: run_epoch(run, data, config, weights, generator), device)
-
-
-def median_seconds(passes: dict[str, Callable[[], float]], repeats: int) -> dict[str, float]:
-    """Median seconds of each pass over ``repeats`` rounds; each round runs every pass once, so that a
-    slow spell of a shared machine falls on all implementations alike."""
-    times: dict[str, list[float]] = {name: [] for name in passes}
-    for _ in range(repeats):
-        for name, run_pass in passes.items():
-            times[name].append(run_pass())
-    return {name: statistics.median(seconds) for name, seconds in times.items()}
 
 
 VARIANTS = {"": {}, ", --precision bfloat16": {"precision": "bfloat16"}, ", --compile": {"compile": True},
@@ -212,6 +196,18 @@ def ssvae_rows(config: Config, batch_sizes: list[int]) -> dict[str, Config]:
         for name, changes in VARIANTS.items():
             rows[f"ssvae M2{size}{name}"] = config.replace(batch_size=batch_size, **changes)
     return rows
+
+
+# the paper's M2 (MLP classifier, no augmentation), the model the baseline implements; the time of the
+# preset's consistency training (its views and the classifier's extra passes) is in bench_accuracy's table
+PAPER_M2 = dict(classifier="mlp", augment="none", consistency=0.0, ema=0.0)
+
+
+def fashion_config(source: Source, data_dir: str | None, **changes: object) -> Config:
+    """Fashion-MNIST's preset with 100 labels and ``changes``, its image shape, class names and Bernoulli pixels
+    taken from ``source`` (as `ssvae.train` takes them), so that a model can be built before a run."""
+    return config_for("fashion-mnist", data_dir=data_dir, labels=100, input_shape=source.train.input_shape,
+                      class_names=source.train.class_names, likelihood="bernoulli", **changes)
 
 
 def pool_partition(source: Source, pool: int) -> Partition:
@@ -235,11 +231,7 @@ def main() -> None:
     args = parser.parse_args()
     device = resolve_device(args.device)
     source = load_source("fashion-mnist", None, args.data_dir)
-    # the paper's M2 (MLP classifier, no augmentation), the model the baseline implements; the time of the
-    # preset's consistency training (its views and the classifier's extra passes) is in bench_accuracy's table
-    config = config_for("fashion-mnist", data_dir=args.data_dir, labels=100, input_shape=source.train.input_shape,
-                        class_names=source.train.class_names, likelihood="bernoulli", classifier="mlp",
-                        augment="none", consistency=0.0, ema=0.0)
+    config = fashion_config(source, args.data_dir, **PAPER_M2)
     partition = pool_partition(source, args.pool)
     pool = partition.unlabelled
     naive_name = "straightforward M2 (per-class loop, DataLoader)"
@@ -261,7 +253,7 @@ def main() -> None:
         table.append(f"| device matmul rate (2048², {precision}) | | | {rate / 1e9:.0f} | 100 % | |")
     title = (f"Training speed, Fashion-MNIST M2 (latent {config.latent_dim}, hidden {config.hidden[0]}), "
              f"median of {args.repeats} passes over {len(pool):,} unlabelled examples scaled to 60,000, "
-             f"{device_name()}")
+             f"{device_name(device)}")
     publish(Path(args.benchmarks), title, table)
 
 

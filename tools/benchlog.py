@@ -9,6 +9,8 @@ from pathlib import Path
 
 import torch
 
+from ssvae.training import resolve_device
+
 
 def cpu_model() -> str:
     """The CPU's model name from /proc/cpuinfo (Linux), else its architecture: shared machines change."""
@@ -20,11 +22,13 @@ def cpu_model() -> str:
     return names[0] if names else platform.processor() or platform.machine()
 
 
-def device_name() -> str:
-    """The GPU's name, or the CPU's model and the threads torch uses."""
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name()
-    return f"CPU {cpu_model()}, {torch.get_num_threads()} threads"
+def device_name(device: torch.device | str | None = None, threads: int | None = None) -> str:
+    """The GPU's name, or the CPU's model and its threads: those of the device a benchmark ran on (by default a
+    GPU where there is one) and the threads it used (by default torch's now), not the machine's at publish time."""
+    device = resolve_device("auto") if device is None else torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU {cpu_model()}, {threads or torch.get_num_threads()} threads"
 
 
 def commit() -> str:

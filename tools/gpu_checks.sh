@@ -6,12 +6,13 @@
 #   2. a whole 100-label run of the Fashion-MNIST preset at batch 500, timed, then its test accuracy (its
 #      limit is twice the 2 minutes aimed at, so that a slower run still gives its time);
 #   recipe:
-#   3. `--recipe accurate` (the most accurate model), seeds 0-4 side by side on the GPU.
+#   3. `--recipe accurate` (the most accurate model), seeds 0-4 side by side on the GPU, their mean ± std.
 # "bash tools/gpu_checks.sh speed" runs the first part, "... recipe" the second, no argument both (one call,
 # if a 15-minute lease has room for only one). The timed steps run alone on the GPU, so that their times are
 # not shared; each step has a time limit, and the recipe gets what is left of LIMIT seconds. Everything
 # printed goes to $OUT/log as it comes, the benchmark tables to $OUT/BENCHMARKS.md (the repository's file with
-# the new rows) and $OUT/recipe.md; the recipe's runs to runs/gpu-recipe (checkpoints while they train).
+# the new rows) and $OUT/recipe.md; the recipe's runs to runs/gpu-recipe (checkpoints while they train), each
+# seed's accuracy to the log as it finishes.
 #
 # On this machine: copy the Fashion-MNIST .gz files into data/fashion-mnist (git ignores data/), then call the
 # device tool's run with command "bash tools/gpu_checks.sh PART", carry ["data"] and timeout_s 600.
@@ -56,14 +57,9 @@ if [ "$PART" != speed ]; then
     if [ "$left" -lt 60 ]; then  # timeout 0 would mean no limit at all; a minute trains nothing worth reading
         echo "== no time left for the recipe (${left}s): run 'bash tools/gpu_checks.sh recipe' in its own call"
     else
-        seeds=()
-        for seed in $SEEDS; do  # one process a seed: small models leave the GPU room for several at once
-            step "$left" python3 -m tools.bench_accuracy "${recipe[@]}" --seeds "$seed" --keep runs/gpu-recipe \
-                --benchmarks "runs/gpu-recipe/seed$seed.md" &
-            seeds+=($!)
-        done
-        wait "${seeds[@]}"  # these alone: a bare wait would wait for the log's tee too, which never ends
-        cat runs/gpu-recipe/seed*.md > "$OUT/recipe.md" 2>/dev/null
+        jobs=($SEEDS)  # one process a seed: small models leave the GPU room for several at once
+        step "$left" python3 -m tools.bench_accuracy "${recipe[@]}" --seeds $SEEDS --jobs ${#jobs[@]} \
+            --keep runs/gpu-recipe --benchmarks "$OUT/recipe.md"
     fi
 fi
 cp BENCHMARKS.md "$OUT/BENCHMARKS.md"
