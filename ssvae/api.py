@@ -19,11 +19,11 @@ from sklearn.metrics import confusion_matrix
 from torch import nn
 
 from ssvae.config import Config, config_for, supervised_counterpart
-from ssvae.data import DataError, Partition, Split, check_inputs, choose_split, load_source, to_model_range
+from ssvae.data import DataError, Dataset, Partition, Split, check_inputs, choose_split, load_source, to_model_range
 from ssvae.errors import RunError
 from ssvae.models import Model, build_model
 from ssvae.files import check_output
-from ssvae.run import (CHECKPOINT, CONFIG, METRICS, WEIGHTS, load_checkpoint, load_run, load_spec, read_metrics,
+from ssvae.run import (CHECKPOINT, METRICS, RUN_FOLDER, WEIGHTS, load_checkpoint, load_run, load_spec, read_metrics,
                        save_checkpoint, save_metrics, save_run, save_weights)
 from ssvae.training import Checkpoint, active_stages, denormals_flushed, fit, resolve_device, threads_set
 
@@ -44,8 +44,24 @@ class Run:
         so that evaluating a run just trained neither reads its files again nor repeats their warnings."""
         if self.loaded is None:
             c = self.config
-            self.loaded = self.split.apply(load_source(c.dataset, c.data, c.data_dir))
+            source = load_source(c.dataset, c.data, c.data_dir)
+            self._check_same_data(source.train)
+            self.loaded = self.split.apply(source)
         return self.loaded
+
+    def _check_same_data(self, train: Dataset) -> None:
+        """Refuse data changed since the run was trained (a file cut short, another file of the same name)."""
+        c, split = self.config, self.split
+        last = max((*split.labelled, *split.validation, *(split.test or ())), default=-1)
+        reasons = [f"the run's split names example {last} but the data have {len(train)}"] if last >= len(train) \
+            else []
+        if train.input_shape != c.input_shape:
+            reasons.append(f"examples of shape {train.input_shape}, the run's were {c.input_shape}")
+        if train.class_names != c.class_names:
+            reasons.append(f"classes {', '.join(train.class_names)}, the run's were {', '.join(c.class_names)}")
+        if reasons:
+            raise DataError(f"{c.data or c.dataset}: not the data this run was trained on ({'; '.join(reasons)}): "
+                            f"restore them, or train a new run on the data as they are")
 
     def inputs(self, x: np.ndarray) -> torch.Tensor:
         """Raw inputs (uint8 0..255 or floats) as the model's float tensor, checked against its input shape."""
@@ -96,7 +112,10 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     config = config.replace(**changes) if config is not None else config_for(**changes)
     out = Path(out) if out is not None else None
     if out is not None:  # refused before the data load, which may be long (a download)
-        check_output(out, replace, folder_marker=CONFIG)
+        if not replace and (out / CHECKPOINT).is_file():
+            raise RunError(f"{out} holds an unfinished run: continue it with 'ssvae train --resume {out}', or pass "
+                           f"--force to train a new one in its place (in Python: ssvae.resume, or replace=True)")
+        check_output(out, replace, RUN_FOLDER)
     source = load_source(config.dataset, config.data, config.data_dir)
     name = config.data or config.dataset  # as the user wrote it, for messages
     if config.data is not None:  # absolute, so that the run can find its data from anywhere
@@ -134,11 +153,11 @@ def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | Non
     config, split = load_spec(run_dir)
     with denormals_flushed(), threads_set(config.threads):  # the run's own thread count: it repeats exactly
         checkpoint = load_checkpoint(run_dir / CHECKPOINT)
-        partition = split.apply(load_source(config.dataset, config.data, config.data_dir))
-        model = build_model(config)
-        done = sum(stage.epochs for stage in active_stages(model, config)[:checkpoint.stage])
-        history = read_metrics(run_dir)[: done + checkpoint.epoch] if (run_dir / METRICS).exists() else []
-        return _fit(Run(config, split, model, run_dir, history, partition), progress, checkpoint, on_epoch)
+        run = Run(config, split, build_model(config), run_dir, [])
+        run.partition()  # read, and checked to be the data the run began on, before it trains on
+        done = sum(stage.epochs for stage in active_stages(run.model, config)[:checkpoint.stage])
+        run.history = read_metrics(run_dir)[: done + checkpoint.epoch] if (run_dir / METRICS).exists() else []
+        return _fit(run, progress, checkpoint, on_epoch)
 
 
 def _fit(run: Run, progress: bool, checkpoint: Checkpoint | None, on_epoch: EpochHook | None) -> Run:

@@ -200,7 +200,7 @@ def config_from_options(options: dict[str, Any]) -> Config:
                    "win). " + "; ".join(f"{name}: {r.summary}" for name, r in RECIPES.items()) + ".")
 @training_options
 @click.option("--out", type=click.Path(file_okay=False), help="Run directory to write [default: runs/DATA-MODEL].")
-@click.option("--force", is_flag=True, help="Replace an existing run directory (only a folder that ssvae train wrote).")
+@click.option("--force", is_flag=True, help="Replace an existing run directory (only one that holds nothing but ssvae train's files).")
 @click.option("--resume", type=click.Path(file_okay=False),
               help="Continue this interrupted run directory from its last checkpoint, with its own settings.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -223,7 +223,7 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
                    f"{report['n_test']} examples  |  labels seen {report['labels_seen']}")
         return
     config = config_from_options(options)
-    name = Path(config.data).stem if config.data else config.dataset
+    name = Path(config.data).resolve().stem if config.data else config.dataset  # "." is named after its folder
     out_dir = Path(out or f"runs/{name}-{config.model.replace('+', '')}")
     run = train_run(config, out=out_dir, progress=not quiet, replace=force)
     report = evaluate(run)
@@ -296,8 +296,9 @@ def evaluate(run_dir: str, as_json: bool, with_baseline: bool) -> None:
 @click.option("--out", type=click.Path(file_okay=False), help="Model folder to write [default: models/RUN_NAME].")
 @click.option("--quantize", type=click.Choice(["int8"]), help="Also write int8 copies (smaller, faster on CPU).")
 @click.option("--fp16", is_flag=True, help="Also write float16 copies (for GPUs).")
-@click.option("--opset", type=click.IntRange(min=1), default=None, help="ONNX opset version.  [default: 20]")
-@click.option("--force", is_flag=True, help="Replace an existing model folder (only a folder that ssvae export wrote).")
+@click.option("--opset", type=click.IntRange(min=18), default=None,
+              help="ONNX opset version of the graphs (18 or above: torch's exporter writes no older).  [default: 20]")
+@click.option("--force", is_flag=True, help="Replace an existing model folder (only one that holds nothing but ssvae export's files).")
 def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opset: int | None, force: bool) -> None:
     """Export a trained run as ONNX graphs (classifier.onnx, encoder.onnx, decoder.onnx) plus model.json
     (what an app needs to feed them) and model_card.md, checked against torch on real test inputs, for

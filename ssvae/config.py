@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass
@@ -97,6 +98,13 @@ class Config:
 
     def validate(self) -> None:
         """Reject values that cannot work, naming the field and what it accepts."""
+        for field in dataclasses.fields(self):  # NaN passes every comparison below (each is False)
+            value = getattr(self, field.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{field.name} must be a finite number, got {value}")
+        for name in ("seed", "split_seed"):  # the range numpy's and torch's generators all take
+            if not 0 <= getattr(self, name) < 2**32:
+                raise ConfigError(f"{name} must lie in 0..{2**32 - 1}, got {getattr(self, name)}")
         if self.model not in MODEL_KINDS:
             raise ConfigError(f"model {self.model!r} is not one of {', '.join(MODEL_KINDS)}")
         if self.likelihood not in LIKELIHOODS:

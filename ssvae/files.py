@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import tempfile
 from contextlib import contextmanager
+from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import IO, Iterator
 
@@ -42,20 +44,42 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         f.write(data.encode() if isinstance(data, str) else data)
 
 
-def check_output(path: Path, replace: bool, folder_marker: str | None = None) -> None:
+@dataclass(frozen=True)
+class OutputFolder:
+    """A folder ssvae writes as a whole (a run directory, a model folder): what to call it in messages and
+    the names (glob patterns) of the files it writes there, the first of which it always writes."""
+
+    kind: str
+    files: tuple[str, ...]
+
+    def foreign(self, path: Path) -> list[str]:
+        """What in the folder ``path`` ssvae would not have written there (temporary files of an interrupted
+        write aside): subfolders and files of other names, sorted."""
+        patterns = (*self.files, ".*.tmp")
+        return sorted(f"{p.name}/" if p.is_dir() else p.name for p in path.iterdir()
+                      if p.is_dir() or not any(fnmatch(p.name, pattern) for pattern in patterns))
+
+
+def check_output(path: Path, replace: bool, folder: OutputFolder | None = None) -> None:
     """Refuse to overwrite an existing output unless ``replace``. A file output never replaces a folder. A
-    folder output (a run directory, a model folder) names ``folder_marker``, a file ssvae always writes in it:
-    ``replace`` then removes only a folder that holds one, so a mistyped --out never deletes a user's folder."""
-    if not path.exists() or (folder_marker is not None and path.is_dir() and not any(path.iterdir())):
+    folder output names what ``folder`` it is: ``replace`` then removes only a folder that holds its first
+    file and nothing ssvae would not write there, so a mistyped --out never deletes a user's files."""
+    if not path.exists() or (folder is not None and path.is_dir() and not any(path.iterdir())):
         return
-    if folder_marker is None and path.is_dir():
+    if folder is None and path.is_dir():
         raise RunError(f"{path} is a folder: give --out the name of the file to write")
     if not replace:
         raise RunError(f"{path} already exists: choose another --out or pass --force to replace it (in Python: "
                        f"another out, or replace=True)")
-    if folder_marker is not None and not (path / folder_marker).is_file():
-        raise RunError(f"{path} was not written by ssvae (it has no {folder_marker}), so --force (replace=True) "
-                       f"leaves it alone: choose another --out")
+    if folder is None:
+        return
+    if not (path / folder.files[0]).is_file():
+        raise RunError(f"{path} is not a {folder.kind} written by ssvae (it has no {folder.files[0]}), so --force "
+                       f"(replace=True) leaves it alone: choose another --out")
+    if foreign := folder.foreign(path):
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise RunError(f"{path} holds what ssvae does not write in a {folder.kind} ({shown}), so --force "
+                       f"(replace=True) leaves it alone: move those out or choose another --out")
 
 
-__all__ = ["atomic_open", "write_atomic", "check_output", "usual_mode"]
+__all__ = ["atomic_open", "write_atomic", "check_output", "usual_mode", "OutputFolder"]

@@ -14,6 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ssvae.data.inputs import Inputs
+from ssvae.errors import DataError, RunError
 from ssvae.images import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, write_atomic
 from ssvae.runtime import ExportedModel, ModelError
@@ -87,22 +88,33 @@ def write_samples(model: ExportedModel, out: str | Path, per_class: int = 8, see
                   scale: int | None = None, replace: bool = False) -> tuple[int, int]:
     """A PNG grid of class-conditional samples, one row a class; returns its (width, height)."""
     _check_images(model)
-    return _write_grid(sample_grid(model, per_class, seed), out, scale, replace, model)
+    out = _png_output(out, replace)
+    return _write_grid(sample_grid(model, per_class, seed), out, scale, model)
 
 
 def write_analogies(model: ExportedModel, inputs: Inputs, out: str | Path, rows: int = 8,
                     scale: int | None = None, replace: bool = False) -> tuple[int, int]:
     """A PNG grid: each row an input (first column) and its style rendered in every class."""
     _check_images(model)
+    out = _png_output(out, replace)
     x = np.asarray(inputs.x[:rows])
+    if not len(x):
+        raise DataError("no inputs to draw analogies of: give a file or folder with at least one")
     originals = model.prepare(x)[:, None]
-    return _write_grid(np.concatenate([originals, model.analogies(x)], axis=1), out, scale, replace, model)
+    return _write_grid(np.concatenate([originals, model.analogies(x)], axis=1), out, scale, model)
 
 
-def _write_grid(images: np.ndarray, out: str | Path, scale: int | None, replace: bool,
-                model: ExportedModel) -> tuple[int, int]:
+def _png_output(out: str | Path, replace: bool) -> Path:
+    """``out``, checked before any work: a name ending in .png (viewers go by the name) that is free unless
+    ``replace``."""
     out = Path(out)
+    if out.suffix.lower() != ".png":
+        raise RunError(f"{out}: the grid is a PNG image: give --out a name ending in .png")
     check_output(out, replace)
+    return out
+
+
+def _write_grid(images: np.ndarray, out: Path, scale: int | None, model: ExportedModel) -> tuple[int, int]:
     if model.input_range is None:  # real-valued data: stretch to [0, 1] to show it
         images = (images - images.min()) / max(float(images.max() - images.min()), 1e-12)
     scale = scale or default_scale(model.input_shape)

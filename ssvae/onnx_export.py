@@ -39,12 +39,14 @@ from ssvae.config import FIELDS_WITHOUT_OPTION, Config, option_flag, preset_for
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.errors import ExportError
-from ssvae.files import check_output, usual_mode
+from ssvae.files import OutputFolder, check_output, usual_mode
 from ssvae.runtime import FORMAT_VERSION, METADATA_PREFIX, graph_file
 
 OPSET = 20
+MIN_OPSET = 18  # torch's dynamo exporter writes opset 18 and converts from there; below, operators lack attributes
 CHECK_BATCH = 257  # odd and larger than any example batch: the batch axis must really be symbolic
 TOLERANCE = 1e-4  # onnxruntime vs torch: |ort - torch| <= TOLERANCE * (1 + |torch|)
+MODEL_FOLDER = OutputFolder("model folder", ("model.json", "*.onnx", "model_card.md"))
 
 
 def one_hot_of_argmax(probabilities: Tensor) -> Tensor:
@@ -181,7 +183,12 @@ def _export_graph(spec: GraphSpec, opset: int) -> onnx.ModelProto:
         torch.onnx.export(spec.module, example, str(path), dynamo=True, dynamic_shapes=shapes,
                           input_names=list(spec.inputs), output_names=list(spec.outputs),
                           opset_version=opset, external_data=False, verbose=False)
-        return without_weight_shapes(onnx.load(str(path)))
+        proto = onnx.load(str(path))
+    written = next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
+    if written != opset:  # the exporter falls back to its own opset where it cannot convert, and says so quietly
+        raise ExportError(f"opset {opset} cannot be written by this torch's exporter (it wrote {written}): "
+                          f"choose one from {MIN_OPSET} to {onnx.defs.onnx_opset_version()}")
+    return without_weight_shapes(proto)
 
 
 def without_weight_shapes(proto: onnx.ModelProto) -> onnx.ModelProto:
@@ -235,9 +242,11 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
            replace: bool = False, command: str | None = None) -> ExportReport:
     """Write MODEL_DIR: the role graphs (plus int8 / float16 copies when asked) and ``model_card.md``.
     Every graph is checked before anything is written, so a failed export leaves no partial model."""
+    if opset < MIN_OPSET:
+        raise ExportError(f"opset {opset} is older than torch's exporter writes: choose {MIN_OPSET} or above")
     run = run if isinstance(run, Run) else load(run)
     out = Path(out)
-    check_output(out, replace, folder_marker="model.json")
+    check_output(out, replace, MODEL_FOLDER)
     run.model.eval().cpu()
     test = run.partition().labelled_test
     torch_accuracy = float((run.classify(test.x).argmax(-1) == test.y).mean())
@@ -380,4 +389,4 @@ def model_card(run: Run, report: ExportReport, command: str | None) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["export", "ExportReport", "ExportError", "graph_file", "OPSET", "TOLERANCE", "METADATA_PREFIX"]
+__all__ = ["export", "ExportReport", "ExportError", "graph_file", "OPSET", "MIN_OPSET", "TOLERANCE", "METADATA_PREFIX"]

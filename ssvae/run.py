@@ -24,13 +24,14 @@ from safetensors.torch import save as save_safetensors
 
 from ssvae.config import Config, ConfigError
 from ssvae.errors import RunError
-from ssvae.files import write_atomic
+from ssvae.files import OutputFolder, write_atomic
 from ssvae.data import Split
 from ssvae.models import Model, build_model
 from ssvae.training import Checkpoint
 
 CONFIG, WEIGHTS, LABELS, METRICS = "config.json", "weights.safetensors", "labels.json", "metrics.csv"
 CHECKPOINT = "checkpoint.safetensors"  # while training runs: what `ssvae train --resume` continues from
+RUN_FOLDER = OutputFolder("run folder", (CONFIG, WEIGHTS, LABELS, METRICS, CHECKPOINT))
 METRIC_COLUMNS = ("stage", "epoch", "loss", "labelled_bound", "unlabelled_bound", "classification", "adversarial",
                   "consistency", "kl_weight", "train_accuracy", "val_accuracy", "seconds")
 
@@ -123,6 +124,9 @@ def load_spec(run_dir: Path) -> tuple[Config, Split]:
 def load_run(run_dir: Path) -> tuple[Config, Split, Model]:
     """Config, split and the trained model (on the CPU, in eval mode) of a run directory."""
     config, split = load_spec(run_dir)
+    if not (run_dir / WEIGHTS).is_file() and (run_dir / CHECKPOINT).is_file():
+        raise RunError(f"{run_dir}: the run is unfinished (a checkpoint, no {WEIGHTS} yet): continue it with "
+                       f"'ssvae train --resume {run_dir}' (or let the training that writes it finish)")
     model = build_model(config)
     try:
         state = load_safetensors(_read(run_dir, WEIGHTS))

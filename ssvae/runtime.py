@@ -88,12 +88,31 @@ def load(model_dir: str | Path, device: str = "auto", precision: str = "float32"
         raise ModelError(f"{model_dir}: no such model folder; make one with 'ssvae export RUN_DIR --out {model_dir}'")
     first = model_dir / graph_file("classifier", precision)
     if not first.is_file():
-        hint = f" (export with --quantize int8 or --fp16 to add the {precision} copies)" if precision != "float32" else ""
+        flag = {"int8": "--quantize int8", "float16": "--fp16"}.get(precision)
+        hint = f" (export with {flag} to add the {precision} copies)" if flag else ""
         raise ModelError(f"{first}: missing; {model_dir} is not a complete model folder{hint}")
     providers = providers_for(device)
     sessions = {role: _session(model_dir / graph_file(role, precision), providers, threads)
                 for role in ROLES if (model_dir / graph_file(role, precision)).is_file()}
-    return ExportedModel(model_dir, sessions, _metadata(sessions["classifier"], first), precision)
+    if len({"encoder", "decoder"} & set(sessions)) == 1:  # a generative model has both; a supervised one neither
+        missing = model_dir / graph_file("decoder" if "encoder" in sessions else "encoder", precision)
+        raise ModelError(f"{missing}: missing; {model_dir} is not a complete model folder: export the run again")
+    info = _metadata(sessions["classifier"], first)
+    for role, session in sessions.items():
+        path = model_dir / graph_file(role, precision)
+        _check_same_export(path, _metadata(session, path), role, info, first)
+    return ExportedModel(model_dir, sessions, info, precision)
+
+
+def _check_same_export(path: Path, values: dict[str, Any], role: str, info: dict[str, Any], first: Path) -> None:
+    """A graph copied in from another export, or renamed, would compute on another model's inputs or latent
+    space (or not at all): each must say it is its file's role, and the rest of its metadata the classifier's."""
+    if values.get("role") != role:
+        raise ModelError(f"{path}: holds the {values.get('role')} graph, not the {role}: export the run again")
+    differ = sorted(key for key in {*values, *info} - {"role"} if values.get(key) != info.get(key))
+    if differ:
+        raise ModelError(f"{path}: not from the export {first.name} is from (they differ in {', '.join(differ)}): "
+                         f"export the run again (--force) so that the folder holds one export")
 
 
 def log_bernoulli(x: np.ndarray, logits: np.ndarray) -> np.ndarray:
@@ -199,6 +218,9 @@ class ExportedModel:
             if y.shape != (n, self.n_classes):
                 raise ModelError(f"one-hot classes of shape {y.shape} do not fit: need ({n}, {self.n_classes})")
             return y.astype(np.float32)
+        if y.ndim > 1 or (y.ndim == 1 and len(y) != n):
+            raise ModelError(f"classes of shape {y.shape} do not fit {n} rows: give one class for all of them, {n} "
+                             f"indices or names, or ({n}, {self.n_classes}) one-hot rows")
         index = np.broadcast_to(np.vectorize(self.class_index, otypes=[np.int64])(y), (n,))
         return np.eye(self.n_classes, dtype=np.float32)[index]
 
@@ -265,6 +287,8 @@ class ExportedModel:
 
     def generate(self, y: Any = None, n: int = 1, seed: int | None = 0) -> np.ndarray:
         """``n`` new examples of class ``y`` (none for M1): decoder means at z ~ N(0, I), seeded."""
+        if n < 0:
+            raise ModelError(f"n must be 0 or more examples, got {n}")
         z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
         return self.decode(z, y if self.conditional else None)
 

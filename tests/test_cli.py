@@ -49,8 +49,11 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     result = runner.invoke(main, ["train", *TINY_ARGS, "--data", str(tmp_path / "nowhere.npz"), "--out", str(out)])
     assert f"Error: {out} already exists" in result.output  # said before the data are read, not after
     assert (out / "keep.txt").read_text() == "mine"
+    result = runner.invoke(main, ["train", *TINY_ARGS, "--out", str(out), "--force"])
+    assert result.exit_code == 1 and "holds what ssvae does not write in a run folder (keep.txt)" in result.output
+    assert (out / "keep.txt").read_text() == "mine"  # a user's file in a run folder is theirs: --force keeps it
+    (out / "keep.txt").unlink()
     assert runner.invoke(main, ["train", *TINY_ARGS, "--out", str(out), "--force"]).exit_code == 0
-    assert not (out / "keep.txt").exists()
 
 
 @pytest.mark.parametrize("args, message", [
@@ -62,6 +65,7 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     (["predict", "models/digits-m2", "--dataset", "digits", "--batch-size", "0"],
      "Invalid value for '--batch-size': 0 is not in the range x>=1."),
     (["generate", "models/digits-m2", "--per-class", "-1"], "Invalid value for '--per-class': -1 is not in the range"),
+    (["export", "models/digits-m2", "--opset", "17"], "Invalid value for '--opset': 17 is not in the range x>=18."),
     (["train", "--resume", "run", "--epochs", "3"], "--resume continues a run with its own settings: give no other"),
     (["train", "--resume", "run", "--recipe", "accurate"], "--resume continues a run with its own settings"),
     (["train", "--resume", "run", "--dataset", "mnist", "--force"],
@@ -126,9 +130,10 @@ def test_help_explains_every_command(runner):
     for command in main.commands:
         result = runner.invoke(main, [command, "--help"])
         assert result.exit_code == 0 and f"Example: ssvae {command} " in result.output, command
-    from ssvae.onnx_export import OPSET  # the help names the default without importing the exporter
+    from ssvae.onnx_export import MIN_OPSET, OPSET  # the help names them without importing the exporter
 
     assert f"[default: {OPSET}]" in runner.invoke(main, ["export", "--help"]).output
+    assert f"({MIN_OPSET} or above" in runner.invoke(main, ["export", "--help"]).output
 
 
 def test_python_dash_m_ssvae_runs_the_command_line():
@@ -288,27 +293,44 @@ def test_export_and_outputs_refuse_to_overwrite(runner, exported, tmp_path):
 
 
 def test_force_replaces_only_what_ssvae_wrote(runner, exported, tmp_path):
-    """--force over a folder that is not a run directory or a model folder (a mistyped --out, such as '.')
-    deletes nothing; over a model folder it swaps the new one in and leaves no staging folder behind."""
+    """--force over a folder that is not a run directory or a model folder (a mistyped --out, such as '.'),
+    or one that holds anything else beside ssvae's files (a config.json among a user's own files), deletes
+    nothing; over a model folder it swaps the new one in and leaves no staging folder behind."""
     run, model = exported
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep")
-    for command in (["train", *TINY_ARGS], ["export", str(run)]):
+    commands = {"train": (["train", *TINY_ARGS], "run folder", "config.json"),
+                "export": (["export", str(run)], "model folder", "model.json")}
+    for command, kind, marker in commands.values():
         result = runner.invoke(main, [*command, "--out", str(mine), "--force"])
-        marker = "config.json" if command[0] == "train" else "model.json"
         assert result.exit_code == 1, result.output
-        assert result.output.strip() == (f"Error: {mine} was not written by ssvae (it has no {marker}), so --force "
-                                         f"(replace=True) leaves it alone: choose another --out")
+        assert result.output.strip() == (f"Error: {mine} is not a {kind} written by ssvae (it has no {marker}), so "
+                                         f"--force (replace=True) leaves it alone: choose another --out")
         assert (mine / "notes.txt").read_text() == "keep"
+    (mine / "src").mkdir()
+    for command, kind, marker in commands.values():  # the marker alone does not make the folder ssvae's
+        (mine / marker).write_text("{}")
+        result = runner.invoke(main, [*command, "--out", str(mine), "--force"])
+        assert result.exit_code == 1, result.output
+        assert result.output.strip() == (f"Error: {mine} holds what ssvae does not write in a {kind} (notes.txt, "
+                                         f"src/), so --force (replace=True) leaves it alone: move those out or "
+                                         f"choose another --out")
+        assert (mine / "notes.txt").read_text() == "keep" and (mine / "src").is_dir()
+        (mine / marker).unlink()
     with pytest.raises(RunError, match="is a folder: give --out the name of the file to write"):
         check_output(mine, replace=True)  # the API's file outputs (the command line's --out rejects folders)
     again = tmp_path / "again"
-    assert runner.invoke(main, ["export", str(run), "--out", str(again)]).exit_code == 0
-    (again / "stale.txt").write_text("from before")
+    assert runner.invoke(main, ["export", str(run), "--out", str(again), "--quantize", "int8"]).exit_code == 0
     assert runner.invoke(main, ["export", str(run), "--out", str(again), "--force"]).exit_code == 0
-    assert not (again / "stale.txt").exists() and (again / "model.json").is_file()
+    assert not (again / "classifier.int8.onnx").exists() and (again / "model.json").is_file()  # no stale copies
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".again")]
+    retrained = tmp_path / "retrained"
+    for _ in range(2):  # a run folder, interrupted writes' temporary files included, is replaced whole
+        assert runner.invoke(main, ["train", *TINY_ARGS, "--out", str(retrained), "--force"]).exit_code == 0
+        (retrained / ".weights.safetensors.abc.tmp").write_text("left by a crash")
+    assert sorted(p.name for p in retrained.iterdir()) == [".weights.safetensors.abc.tmp", "config.json",
+                                                           "labels.json", "metrics.csv", "weights.safetensors"]
 
 
 @pytest.mark.parametrize("args, message", [

@@ -1,6 +1,7 @@
 """Data sources and the few-label split."""
 
 import gzip
+import re
 import struct
 
 import numpy as np
@@ -191,6 +192,22 @@ def test_idx_files_on_disk_are_read_without_download(tmp_path):
     source = load_source("fashion-mnist", data_dir=str(tmp_path))
     assert source.train.x.shape == (6, 1, 28, 28) and len(source.test) == 3
     assert source.train.y.tolist() == [0, 1, 2, 3, 4, 5] and source.train.class_names[0] == "T-shirt/top"
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda data: data[: len(data) // 2], "unreadable (Compressed file ended before the end-of-stream marker"),
+    (lambda data: b"junk", "unreadable (Not a gzipped file (b'ju'))"),
+    (lambda data: gzip.compress(gzip.decompress(data)[:-1]), "not a complete IDX file (4,719 bytes unpacked)"),
+    (lambda data: gzip.compress(b""), "not a complete IDX file (0 bytes unpacked)"),
+])
+def test_damaged_idx_files_are_named_with_what_is_wrong(tmp_path, damage, message):
+    for prefix, n in (("train", 6), ("t10k", 6)):
+        _write_idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", np.zeros((n, 28, 28)))
+        _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    images = tmp_path / "t10k-images-idx3-ubyte.gz"  # 16 header bytes and 6 x 784 pixels when whole
+    images.write_bytes(damage(images.read_bytes()))
+    with pytest.raises(DataError, match=re.escape(f"{images}: {message}") + ".*: copy or download it again"):
+        load_source("fashion-mnist", data_dir=str(tmp_path))
 
 
 def test_missing_idx_files_without_data_dir_say_where_to_put_them(monkeypatch, tmp_path):

@@ -4,10 +4,13 @@ import copy
 import dataclasses
 import json
 import math
+import re
 import shlex
+import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -22,6 +25,8 @@ from ssvae import onnx_export
 from ssvae.config import FIELDS_WITHOUT_OPTION, MODEL_KINDS, Config, config_for
 from ssvae.onnx_export import CHECK_BATCH
 from ssvae.runtime import ModelError
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -260,6 +265,10 @@ def test_bad_runtime_input_is_a_clear_error(digits_model, x, message):
     (lambda m: m.decode(np.zeros((2, m.latent_dim))), "decode needs the class y of each code"),
     (lambda m: m.decode(np.zeros((2, m.latent_dim + 1)), y=0), "latent codes of shape (2, 9) do not fit: need (N, 8)"),
     (lambda m: m.score(np.zeros((2, 64)), samples=0), "samples must be at least 1, got 0"),
+    (lambda m: m.decode(np.zeros((20, m.latent_dim)), y=[1, 2, 3]),
+     "classes of shape (3,) do not fit 20 rows: give one class for all of them, 20 indices or names, or (20, 10)"),
+    (lambda m: m.decode(np.zeros((2, m.latent_dim)), y=np.zeros((2, 10, 1))), "classes of shape (2, 10, 1) do not fit"),
+    (lambda m: m.generate(0, n=-1), "n must be 0 or more examples, got -1"),
 ])
 def test_bad_runtime_arguments_are_clear_errors(digits_model, call, message):
     with pytest.raises(ModelError) as error:
@@ -286,8 +295,38 @@ def test_bad_model_folders_are_clear_errors(tmp_path, digits_model):
     onnx.save(foreign, str(broken / "classifier.onnx"))
     with pytest.raises(ModelError, match="has no ssvae metadata"):
         runtime.load(broken)
-    with pytest.raises(ModelError, match="export with --quantize int8 or --fp16"):
+    with pytest.raises(ModelError, match="export with --fp16 to add the float16 copies"):
         runtime.load(broken, precision="float16")
+    with pytest.raises(ModelError, match="export with --quantize int8 to add the int8 copies"):
+        runtime.load(broken, precision="int8")
+
+
+@pytest.mark.parametrize("opset, message", [
+    (17, "opset 17 is older than torch's exporter writes: choose 18 or above"),
+    (99, f"opset 99 cannot be written by this torch's exporter (it wrote 18): choose one from 18 to "
+         f"{onnx.defs.onnx_opset_version()}"),
+])
+def test_an_opset_the_exporter_cannot_write_is_refused_not_recorded(digits_run, tmp_path, opset, message):
+    with pytest.raises(onnx_export.ExportError, match=re.escape(message)):
+        ssvae.export(digits_run, tmp_path / "model", opset=opset)
+    assert not (tmp_path / "model").exists()
+    ssvae.export(digits_run, tmp_path / "model", opset=19)
+    assert {o.version for o in onnx.load(str(tmp_path / "model" / "classifier.onnx")).opset_import if not o.domain} \
+        == {19} == {json.loads((tmp_path / "model" / "model.json").read_text())["opset"]}
+
+
+def test_graphs_of_another_export_or_role_in_a_model_folder_are_refused(tmp_path, digits_model):
+    mixed = tmp_path / "mixed"
+    shutil.copytree(digits_model.model_dir, mixed)
+    shutil.copy(ROOT / "models" / "fashion-mnist-m2" / "decoder.onnx", mixed / "decoder.onnx")
+    with pytest.raises(ModelError, match=re.escape(f"{mixed / 'decoder.onnx'}: not from the export classifier.onnx is "
+                                                   f"from (they differ in class_names, dataset, input_shape, ")):
+        runtime.load(mixed)
+    assert runtime.load(mixed, precision="int8").generative  # the int8 copies are still one export's
+    shutil.copy(mixed / "encoder.int8.onnx", mixed / "decoder.int8.onnx")
+    with pytest.raises(ModelError, match=re.escape(f"{mixed / 'decoder.int8.onnx'}: holds the encoder graph, not the "
+                                                   f"decoder: export the run again")):
+        runtime.load(mixed, precision="int8")
 
 
 def test_float16_copy_agrees_with_float(digits_run, digits_model):

@@ -20,6 +20,8 @@ from ssvae.cli import main
 from ssvae.run import CHECKPOINT, load_checkpoint, read_metrics, save_checkpoint
 from ssvae.training import Checkpoint, TrainingError
 
+ROOT = Path(__file__).resolve().parents[1]
+
 TINY = ["--epochs", "1", "--hidden", "16", "--classifier-hidden", "16", "--latent-dim", "2", "--quiet"]
 
 
@@ -47,6 +49,22 @@ def _write_cases(root: Path) -> None:
     run_config = json.loads((root / "run" / "config.json").read_text())
     shutil.copytree(root / "run", root / "typo_run")
     (root / "typo_run" / "config.json").write_text(json.dumps({**run_config, "epochs": "10"}))
+    (root / "only_label.csv").write_text("label\n0\n1\n")
+    np.save(root / "no_digits.npy", np.zeros((0, 1, 8, 8), np.float32))
+    np.savez(root / "twice_named.npz", x=x, y=y, class_names=np.array(["cat", "cat"]))
+    shutil.copytree(root / "model", root / "no_decoder_model")
+    (root / "no_decoder_model" / "decoder.onnx").unlink()
+    np.savez(root / "small.npz", x=rng.random((100, 1, 8, 8)).astype(np.float32), y=np.arange(100) % 10)
+    shrunk = root / "shrunk_run"  # a run whose data file was cut short after training
+    shutil.copytree(root / "run", shrunk)
+    (shrunk / "config.json").write_text(json.dumps({**run_config, "data": str(root / "small.npz")}))
+    unfinished = root / "unfinished_run"  # as a killed `ssvae train` leaves it
+    shutil.copytree(root / "run", unfinished)
+    (unfinished / "weights.safetensors").rename(unfinished / "checkpoint.safetensors")
+    for name, graph in (("mixed_model", ROOT / "models" / "fashion-mnist-m2" / "decoder.onnx"),
+                        ("renamed_model", root / "model" / "encoder.onnx")):
+        shutil.copytree(root / "model", root / name)
+        shutil.copy(graph, root / name / "decoder.onnx")
     np.savez(root / "object_labels.npz", x=x, y=np.array(list(y), dtype=object), allow_pickle=True)  # as pandas
     folder = root / "images"
     for name, label in [("a", 0), ("b", 1)]:
@@ -89,6 +107,27 @@ BAD_INPUT = [
     (["evaluate", "typo_run"], "typo_run/config.json: epochs must be of type int, got '10'; retrain"),
     (["predict", "MODEL", "--dataset", "digits", "--out", "taken.csv/p.csv"],
      "Error: taken.csv: File exists (check the path and its permissions)"),
+    (["train", "--data", "only_label.csv"], "Error: only_label.csv: the examples have no input values (shape (0,)): "
+     "give at least one input column or pixel beside the labels"),
+    (["train", "--seed", "-1"], "Error: seed must lie in 0..4294967295, got -1"),
+    (["train", "--alpha", "nan"], "Error: alpha must be a finite number, got nan"),
+    (["evaluate", "shrunk_run"], "small.npz: not the data this run was trained on (the run's split names example "),
+    (["evaluate", "unfinished_run"], "Error: unfinished_run: the run is unfinished (a checkpoint, no "
+     "weights.safetensors yet): continue it with 'ssvae train --resume unfinished_run'"),
+    (["train", "--out", "unfinished_run"], "Error: unfinished_run holds an unfinished run: continue it with "
+     "'ssvae train --resume unfinished_run', or pass --force"),
+    (["score", "mixed_model", "--dataset", "digits"], "Error: mixed_model/decoder.onnx: not from the export "
+     "classifier.onnx is from (they differ in class_names, dataset, input_shape, "),
+    (["score", "renamed_model", "--dataset", "digits"], "Error: renamed_model/decoder.onnx: holds the encoder graph, "
+     "not the decoder: export the run again"),
+    (["train", "--data", "twice_named.npz"], "Error: twice_named.npz: class_names repeats 'cat': give each class its "
+     "own name"),
+    (["score", "no_decoder_model", "--dataset", "digits"], "Error: no_decoder_model/decoder.onnx: missing; "
+     "no_decoder_model is not a complete model folder: export the run again"),
+    (["generate", "MODEL", "--out", "s.jpg"], "Error: s.jpg: the grid is a PNG image: give --out a name ending in .png"),
+    (["generate", "MODEL", "--analogies", "no_digits.npy"], "Error: no inputs to draw analogies of"),
+    (["predict", "MODEL", "--data", "small.npz", "--dataset", "digits"],
+     "Error: both --data small.npz and --dataset digits name inputs: pass one of them"),
 ]
 
 
@@ -125,6 +164,14 @@ def test_a_folder_with_broken_and_odd_images_trains_and_says_once_what_it_skippe
     assert run.config.input_shape == (3, 4, 4)  # one colour image: every image is read as RGB
     assert report["n_test"] > 0
     assert sum("skipped" in str(w.message) for w in seen) == 1
+
+
+def test_a_run_on_the_current_folder_is_named_after_that_folder(cases, tmp_path, monkeypatch):
+    shutil.copytree(cases / "images", tmp_path / "pics")
+    monkeypatch.chdir(tmp_path / "pics")
+    with pytest.warns(UserWarning, match="skipped 2 image"):  # the odd images of the folder, as above
+        result = CliRunner().invoke(main, ["train", "--data", ".", "--labels", "4", *TINY])
+    assert result.exit_code == 0 and "saved runs/pics-m2  |" in result.output, result.output  # not runs/-m2
 
 
 def test_debug_shows_the_traceback(cases, monkeypatch):

@@ -438,6 +438,15 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
         Config(ema=1.0)
     with pytest.raises(ConfigError, match="augment 'rotate' is not one of none, shift, shift-flip"):
         Config(augment="rotate")
+    for name, value in (("alpha", math.nan), ("vat", math.inf), ("lr", math.nan), ("ema", -math.inf)):
+        with pytest.raises(ConfigError, match=f"^{name} must be a finite number, got {value}$"):
+            Config(**{name: value})  # NaN would pass every range check: nan <= 0 is False
+    with pytest.raises(ConfigError, match="^vat must be a finite number, got nan$"):
+        Config.from_dict({**vars(tiny_config), "vat": math.nan})  # json.loads reads NaN from a config.json
+    for name, value in (("seed", -1), ("seed", 2**32), ("split_seed", 10**20)):
+        with pytest.raises(ConfigError, match=f"^{name} must lie in 0..4294967295, got {value}$"):
+            Config(**{name: value})
+    Config(seed=2**32 - 1)
     # a preset's settings for some models only go to those models
     monkeypatch.setitem(PRESETS, "pictures", {"classifier": "conv", "augment": "shift", "consistency": 1.0})
     assert config_for("pictures").consistency == 1.0 and config_for("pictures", model="supervised").consistency == 0

@@ -74,6 +74,9 @@ def check_inputs(dataset: Dataset, name: str, likelihood: str) -> None:
     if len(dataset) == 0:
         raise DataError(f"{name}: the data set is empty: give at least one example of each class")
     flat = dataset.x.reshape(len(dataset), -1)
+    if flat.shape[1] == 0:
+        raise DataError(f"{name}: the examples have no input values (shape {dataset.x.shape[1:]}): give at least one "
+                        f"input column or pixel beside the labels")
     finite = np.isfinite(flat).all(-1)
     if not finite.all():
         raise DataError(f"{name}: {int((~finite).sum())} input row(s) contain NaN or inf (first: row "

@@ -37,6 +37,8 @@ def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: s
                 channels: int = 1) -> Inputs:
     """``data`` (a path) if given, else ``split`` of the built-in ``dataset``: its own test set, or the test
     split a training run made with ``test_fraction`` and ``split_seed`` (an exported model's metadata)."""
+    if data is not None and dataset is not None:
+        raise DataError(f"both --data {data} and --dataset {dataset} name inputs: pass one of them")
     if data is not None:
         return _read_path(Path(data), channels)
     if dataset is None:

@@ -10,6 +10,7 @@ import csv
 import gzip
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,11 +76,19 @@ def _load_digits() -> Source:
 def _read_idx(path: Path) -> np.ndarray:
     """An IDX file (the MNIST family's format), gzipped or not: big-endian dims, then uint8 data."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    n_dims = raw[3]
-    dims = np.frombuffer(raw, dtype=">u4", count=n_dims, offset=4).astype(int)
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * n_dims).reshape(dims)
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError, zlib.error) as error:  # gzip's errors for a cut or foreign file
+        raise DataError(f"{path}: unreadable ({error or type(error).__name__}): copy or download it again") \
+            from error
+    n_dims = raw[3] if len(raw) > 3 else 0
+    header = 4 + 4 * n_dims
+    dims = np.frombuffer(raw, dtype=">u4", count=n_dims, offset=4).astype(int) if 0 < n_dims and header <= len(raw) \
+        else None
+    if dims is None or len(raw) != header + int(np.prod(dims)):
+        raise DataError(f"{path}: not a complete IDX file ({len(raw):,} bytes unpacked): copy or download it again")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
 def _find_idx_folder(folders: list[Path]) -> Path | None:
@@ -172,6 +181,9 @@ def _load_npz(path: Path) -> Source:
     n_classes = int(max(y.max(initial=-1), y_test.max(initial=-1) if has_test else -1)) + 1
     if given_names is not None:
         names = tuple(str(n) for n in given_names.reshape(-1))
+        if repeated := sorted({n for n in names if names.count(n) > 1}):
+            raise DataError(f"{path}: class_names repeats {', '.join(map(repr, repeated))}: give each class its own "
+                            f"name (predictions have a column per class)")
     elif n_classes == 0:
         raise DataError(f"{path}: has no labelled example (every y is -1): label at least one example of each class")
     elif n_classes > MAX_CLASSES:
