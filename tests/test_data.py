@@ -3,6 +3,7 @@
 import gzip
 import re
 import struct
+import warnings
 
 import numpy as np
 import pytest
@@ -25,6 +26,22 @@ def _source(n_per_class=30, k=3, unlabelled=0):
     y = np.concatenate([y, np.full(unlabelled, UNLABELLED)])
     x = np.random.default_rng(0).random((len(y), 4)).astype(np.float32)
     return Source(Dataset(x, y.astype(np.int64), tuple("abc"[:k])), None)
+
+
+@pytest.mark.parametrize("labels, val_labels, message", [
+    (2, 0, "1 of the 3 classes have no training label (a): the classifier can name them only by chance; raise "
+           "--labels to at least 3"),
+    (6, 4, "1 of the 3 classes have no training label (c): the classifier can name them only by chance; raise "
+           "--labels to at least 7 or lower --val-labels"),
+])
+def test_too_few_labels_for_every_class_is_a_warning(labels, val_labels, message):
+    with pytest.warns(UserWarning, match=re.escape(message)):
+        split = choose_split(_source(), labels=labels, val_labels=val_labels, test_fraction=0.25, split_seed=0,
+                             seed=0)
+    assert len(split.labelled) == labels - val_labels
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one label a class or more: no warning
+        choose_split(_source(), labels=3, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
 
 
 def test_balanced_labels_are_exact_and_repeatable():

@@ -126,6 +126,8 @@ BAD_INPUT = [
      "no_decoder_model is not a complete model folder: export the run again"),
     (["generate", "MODEL", "--out", "s.jpg"], "Error: s.jpg: the grid is a PNG image: give --out a name ending in .png"),
     (["generate", "MODEL", "--analogies", "no_digits.npy"], "Error: no inputs to draw analogies of"),
+    (["generate", "MODEL", "--analogies", "missing.npy"],
+     "Error: missing.npy: no such file or folder; check the path of the inputs (--data or --analogies)"),
     (["predict", "MODEL", "--data", "small.npz", "--dataset", "digits"],
      "Error: both --data small.npz and --dataset digits name inputs: pass one of them"),
 ]

@@ -58,7 +58,7 @@ def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: s
 
 def _read_path(path: Path, channels: int) -> Inputs:
     if not path.exists():
-        raise DataError(f"{path}: no such file or folder; check the path given to --data")
+        raise DataError(f"{path}: no such file or folder; check the path of the inputs (--data or --analogies)")
     if path.is_dir():
         return _read_folder(path, channels)
     readers = {".npz": _read_npz, ".npy": _read_npy, ".csv": _read_csv}

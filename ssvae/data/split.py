@@ -8,6 +8,7 @@ indices are saved in the run directory (`labels.json`) so a run can be repeated 
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -101,6 +102,12 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
             raise DataError(f"--val-labels {val_labels} leaves no training label out of {len(labelled)}: lower it")
         validation = balanced_sample(train.y, labelled, val_labels, n_classes, rng)
         labelled = np.setdiff1d(labelled, validation)
+    if missing := sorted(set(range(n_classes)) - set(train.y[labelled].tolist())):
+        names = ", ".join(train.class_names[k] for k in missing[:5]) + (", ..." if len(missing) > 5 else "")
+        fix = "label examples of each class" if labels is None else \
+            f"raise --labels to at least {n_classes + val_labels}" + (" or lower --val-labels" if val_labels else "")
+        warnings.warn(f"{len(missing)} of the {n_classes} classes have no training label ({names}): the classifier "
+                      f"can name them only by chance; {fix}")
     return Split(
         labelled=tuple(int(i) for i in labelled),
         validation=tuple(int(i) for i in validation),
