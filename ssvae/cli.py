@@ -7,6 +7,7 @@ problem and the fix and exit with status 1; ``ssvae --debug ...`` shows the trac
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 import warnings
@@ -200,7 +201,8 @@ def config_from_options(options: dict[str, Any]) -> Config:
                    "win). " + "; ".join(f"{name}: {r.summary}" for name, r in RECIPES.items()) + ".")
 @training_options
 @click.option("--out", type=click.Path(file_okay=False), help="Run directory to write [default: runs/DATA-MODEL].")
-@click.option("--force", is_flag=True, help="Replace an existing run directory (only one that holds nothing but ssvae train's files).")
+@click.option("--force", is_flag=True,
+              help="Replace an existing run directory (only one that holds nothing but ssvae train's files).")
 @click.option("--resume", type=click.Path(file_okay=False),
               help="Continue this interrupted run directory from its last checkpoint, with its own settings.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -223,7 +225,7 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
                    f"{report['n_test']} examples  |  labels seen {report['labels_seen']}")
         return
     config = config_from_options(options)
-    name = Path(config.data).resolve().stem if config.data else config.dataset  # "." is named after its folder
+    name = Path(os.path.abspath(config.data)).stem if config.data else config.dataset  # "." after its folder
     out_dir = Path(out or f"runs/{name}-{config.model.replace('+', '')}")
     run = train_run(config, out=out_dir, progress=not quiet, replace=force)
     report = evaluate(run)
@@ -298,7 +300,8 @@ def evaluate(run_dir: str, as_json: bool, with_baseline: bool) -> None:
 @click.option("--fp16", is_flag=True, help="Also write float16 copies (for GPUs).")
 @click.option("--opset", type=click.IntRange(min=18), default=None,
               help="ONNX opset version of the graphs (18 or above: torch's exporter writes no older).  [default: 20]")
-@click.option("--force", is_flag=True, help="Replace an existing model folder (only one that holds nothing but ssvae export's files).")
+@click.option("--force", is_flag=True,
+              help="Replace an existing model folder (only one that holds nothing but ssvae export's files).")
 def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opset: int | None, force: bool) -> None:
     """Export a trained run as ONNX graphs (classifier.onnx, encoder.onnx, decoder.onnx) plus model.json
     (what an app needs to feed them) and model_card.md, checked against torch on real test inputs, for
@@ -391,7 +394,8 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
               help="CSV to write: id, score; highest score (most anomalous) first.")
 @click.option("--samples", type=click.IntRange(min=1), default=None,
               help="Importance samples for a tighter bound (-log p(x) estimate); default: the plain ELBO.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise the bound draws.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the noise the bound draws.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True, help="Inputs per batch.")
 @device_option
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
@@ -427,7 +431,7 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
 @click.option("--out", type=click.Path(dir_okay=False), default="samples.png", show_default=True, help="PNG to write.")
 @click.option("--scale", type=click.IntRange(min=1), default=None,
               help="Output pixels per model pixel [default: cells at least 32 pixels high].")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent draws.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the latent draws.")
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
 def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, data_dir: str | None, out: str,
              scale: int | None, seed: int, force: bool) -> None:
@@ -436,13 +440,14 @@ def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, d
 
     Example: ssvae generate models/digits --per-class 8 --out samples.png
     """
-    from ssvae.inference import write_analogies, write_samples
+    from ssvae.inference import png_output, write_analogies, write_samples
 
     model = _load_model(model_dir)
     if analogies is None:
         width, height = write_samples(model, out, per_class, seed, scale, replace=force)
     else:
         builtin = analogies in BUILTIN and not Path(analogies).exists()
+        png_output(out, force)  # before the inputs, which may be a large folder
         inputs = _inputs(model, None if builtin else analogies, analogies if builtin else None, "test", data_dir)
         width, height = write_analogies(model, inputs, out, rows, scale, replace=force)
     click.echo(f"saved {out}: {width}x{height} pixels")

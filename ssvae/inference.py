@@ -88,7 +88,7 @@ def write_samples(model: ExportedModel, out: str | Path, per_class: int = 8, see
                   scale: int | None = None, replace: bool = False) -> tuple[int, int]:
     """A PNG grid of class-conditional samples, one row a class; returns its (width, height)."""
     _check_images(model)
-    out = _png_output(out, replace)
+    out = png_output(out, replace)
     return _write_grid(sample_grid(model, per_class, seed), out, scale, model)
 
 
@@ -96,7 +96,7 @@ def write_analogies(model: ExportedModel, inputs: Inputs, out: str | Path, rows:
                     scale: int | None = None, replace: bool = False) -> tuple[int, int]:
     """A PNG grid: each row an input (first column) and its style rendered in every class."""
     _check_images(model)
-    out = _png_output(out, replace)
+    out = png_output(out, replace)
     x = np.asarray(inputs.x[:rows])
     if not len(x):
         raise DataError("no inputs to draw analogies of: give a file or folder with at least one")
@@ -104,9 +104,9 @@ def write_analogies(model: ExportedModel, inputs: Inputs, out: str | Path, rows:
     return _write_grid(np.concatenate([originals, model.analogies(x)], axis=1), out, scale, model)
 
 
-def _png_output(out: str | Path, replace: bool) -> Path:
-    """``out``, checked before any work: a name ending in .png (viewers go by the name) that is free unless
-    ``replace``."""
+def png_output(out: str | Path, replace: bool) -> Path:
+    """``out``, checked before any work (callers that read inputs first check it before them too): a name
+    ending in .png (viewers go by the name) that is free unless ``replace``."""
     out = Path(out)
     if out.suffix.lower() != ".png":
         raise RunError(f"{out}: the grid is a PNG image: give --out a name ending in .png")
@@ -122,4 +122,4 @@ def _write_grid(images: np.ndarray, out: Path, scale: int | None, model: Exporte
     return grid_size(images.shape, scale)
 
 
-__all__ = ["predict", "score", "sample_grid", "write_samples", "write_analogies", "prediction_header"]
+__all__ = ["predict", "score", "sample_grid", "write_samples", "write_analogies", "png_output", "prediction_header"]

@@ -40,13 +40,14 @@ from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.errors import ExportError
 from ssvae.files import OutputFolder, check_output, usual_mode
-from ssvae.runtime import FORMAT_VERSION, METADATA_PREFIX, graph_file
+from ssvae.runtime import FORMAT_VERSION, METADATA_PREFIX, PRECISIONS, ROLES, graph_file
 
 OPSET = 20
 MIN_OPSET = 18  # torch's dynamo exporter writes opset 18 and converts from there; below, operators lack attributes
 CHECK_BATCH = 257  # odd and larger than any example batch: the batch axis must really be symbolic
 TOLERANCE = 1e-4  # onnxruntime vs torch: |ort - torch| <= TOLERANCE * (1 + |torch|)
-MODEL_FOLDER = OutputFolder("model folder", ("model.json", "*.onnx", "model_card.md"))
+MODEL_FOLDER = OutputFolder("model folder", ("model.json", "model_card.md",
+                                             *(graph_file(role, p) for role in ROLES for p in PRECISIONS)))
 
 
 def one_hot_of_argmax(probabilities: Tensor) -> Tensor:
@@ -244,6 +245,9 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
     Every graph is checked before anything is written, so a failed export leaves no partial model."""
     if opset < MIN_OPSET:
         raise ExportError(f"opset {opset} is older than torch's exporter writes: choose {MIN_OPSET} or above")
+    if opset > onnx.defs.onnx_opset_version():
+        raise ExportError(f"opset {opset} is newer than this onnx knows: choose one from {MIN_OPSET} to "
+                          f"{onnx.defs.onnx_opset_version()}")
     run = run if isinstance(run, Run) else load(run)
     out = Path(out)
     check_output(out, replace, MODEL_FOLDER)

@@ -218,7 +218,7 @@ class ExportedModel:
             if y.shape != (n, self.n_classes):
                 raise ModelError(f"one-hot classes of shape {y.shape} do not fit: need ({n}, {self.n_classes})")
             return y.astype(np.float32)
-        if y.ndim > 1 or (y.ndim == 1 and len(y) != n):
+        if y.ndim > 1 or (y.ndim == 1 and len(y) not in (1, n)):
             raise ModelError(f"classes of shape {y.shape} do not fit {n} rows: give one class for all of them, {n} "
                              f"indices or names, or ({n}, {self.n_classes}) one-hot rows")
         index = np.broadcast_to(np.vectorize(self.class_index, otypes=[np.int64])(y), (n,))

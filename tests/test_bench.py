@@ -14,12 +14,12 @@ from ssvae.objectives import LossWeights
 import ssvae
 from ssvae.augment import WEAK, augment
 from ssvae.averaging import recompute_batch_norm
-from ssvae.config import config_for
+from ssvae.config import Config, config_for
 from ssvae.run import WEIGHTS, save_weights
 from ssvae.training import DeviceData
 from ssvae.data import Dataset, Source
 from tools import bench_accuracy
-from tools.bench_accuracy import run_job, run_partition
+from tools.bench_accuracy import run_job, run_jobs, run_partition
 from tools.bench_batch_norm import accuracies
 from tools.bench_curve import curve
 from tools.bench_denormals import window_rows
@@ -51,8 +51,9 @@ def test_bench_train_pass_does_the_flops_of_the_formula_and_warms_up_every_batch
     config = fashion_config(source, None, **PAPER_M2)
     partition = pool_partition(source, 450)  # more than the 3 warm-up steps of 100: 4 full batches, then 50
     sizes: list[int] = []
-    timed = ssvae_pass(partition, config, torch.device("cpu"), adjust=lambda model: model.decoder.register_forward_pre_hook(
-        lambda module, args: sizes.append(args[0].shape[0])))
+    record = lambda module, args: sizes.append(args[0].shape[0])  # noqa: E731
+    timed = ssvae_pass(partition, config, torch.device("cpu"),
+                       adjust=lambda model: model.decoder.register_forward_pre_hook(record))
     warmed, sizes[:] = set(sizes), []
     with FlopCounterMode(display=False) as counter:
         timed()
@@ -85,11 +86,38 @@ def test_straightforward_baseline_computes_the_objective_of_ssvae_m2(monkeypatch
     assert abs(theirs.item()) > 1.0  # a real loss: reconstruction of 16 inputs and 3 classes
 
 
-def test_baseline_labelled_stream_shuffles_and_collates_every_pass():
+def test_baseline_labelled_stream_is_shuffled_anew_every_pass():
     data = torch.utils.data.TensorDataset(torch.arange(8))
-    first, second = itertools.islice(endless(torch.utils.data.DataLoader(data, batch_size=8, shuffle=True)), 2)
-    assert first[0] is not second[0]  # `itertools.cycle` would hand the same stored tensor back
-    assert sorted(first[0].tolist()) == sorted(second[0].tolist()) == list(range(8))
+    loader = torch.utils.data.DataLoader(data, batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(0))
+    first, second = (batch[0].tolist() for batch in itertools.islice(endless(loader), 2))
+    assert first != second  # `itertools.cycle` would hand the first pass's batch back, in the same order
+    assert sorted(first) == sorted(second) == list(range(8))
+
+
+def tiny_digits(**changes) -> Config:
+    return config_for("digits", **{"labels": 20, "epochs": 1, "hidden": (16,), "classifier_hidden": (16,),
+                                   "threads": 1, **changes})
+
+
+def test_runs_side_by_side_come_back_in_the_order_of_the_jobs():
+    # the slow run first: it finishes last, so results in finishing order would come back swapped
+    jobs = [("m2", tiny_digits(model="m2", epochs=20), None), ("logistic-regression", tiny_digits(), None)]
+    side_by_side = [accuracy for accuracy, _ in run_jobs(jobs, workers=2)]
+    assert side_by_side == [run_job(*job)[0] for job in jobs] and len(set(side_by_side)) == 2
+
+
+def test_an_interrupted_bench_returns_the_runs_that_finished(monkeypatch):
+    calls = []
+
+    def job(name, config, out):
+        calls.append(config.seed)
+        if config.seed == 1:
+            raise KeyboardInterrupt  # Ctrl-C, or `timeout -s INT` in tools/gpu_checks.sh
+        return 0.5, 2.0
+
+    monkeypatch.setattr(bench_accuracy, "run_job", job)
+    jobs = [("m2", tiny_digits(seed=seed), None) for seed in range(3)]
+    assert run_jobs(jobs, workers=1) == [(0.5, 2.0), None, None] and calls == [0, 1]
 
 
 def test_bench_accuracy_runs_side_by_side_give_the_table_of_runs_one_after_another(tmp_path, monkeypatch):
@@ -100,8 +128,7 @@ def test_bench_accuracy_runs_side_by_side_give_the_table_of_runs_one_after_anoth
     bench_accuracy.main()
     rows = [line.split(" | ") for line in (tmp_path / "B.md").read_text().splitlines() if line.startswith("| digits")]
     for row, name in zip(rows, ["logistic-regression", "m2"], strict=True):
-        config = config_for("digits", labels=20, epochs=1, hidden=(16,), classifier_hidden=(16,), threads=1,
-                            **({"model": name} if name == "m2" else {}))
+        config = tiny_digits(**({"model": name} if name == "m2" else {}))
         accuracies = [run_job(name, config.replace(seed=seed), None)[0] for seed in (0, 1)]  # here, in turn
         assert row[2] == name and row[4] == "2"
         assert row[3] == f"{100 * np.mean(accuracies):.2f} ± {100 * np.std(accuracies, ddof=1):.2f}"

@@ -322,6 +322,11 @@ def test_force_replaces_only_what_ssvae_wrote(runner, exported, tmp_path):
         check_output(mine, replace=True)  # the API's file outputs (the command line's --out rejects folders)
     again = tmp_path / "again"
     assert runner.invoke(main, ["export", str(run), "--out", str(again), "--quantize", "int8"]).exit_code == 0
+    (again / "my-finetuned.onnx").write_text("a user's graph")  # named like ssvae's, but not one ssvae writes
+    result = runner.invoke(main, ["export", str(run), "--out", str(again), "--force"])
+    assert result.exit_code == 1 and "holds what ssvae does not write in a model folder (my-finetuned.onnx)" in \
+        result.output
+    (again / "my-finetuned.onnx").unlink()
     assert runner.invoke(main, ["export", str(run), "--out", str(again), "--force"]).exit_code == 0
     assert not (again / "classifier.int8.onnx").exists() and (again / "model.json").is_file()  # no stale copies
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".again")]

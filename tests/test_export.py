@@ -269,6 +269,7 @@ def test_bad_runtime_input_is_a_clear_error(digits_model, x, message):
      "classes of shape (3,) do not fit 20 rows: give one class for all of them, 20 indices or names, or (20, 10)"),
     (lambda m: m.decode(np.zeros((2, m.latent_dim)), y=np.zeros((2, 10, 1))), "classes of shape (2, 10, 1) do not fit"),
     (lambda m: m.generate(0, n=-1), "n must be 0 or more examples, got -1"),
+    (lambda m: m.generate([1, 2], n=3), "classes of shape (2,) do not fit 3 rows"),
 ])
 def test_bad_runtime_arguments_are_clear_errors(digits_model, call, message):
     with pytest.raises(ModelError) as error:
@@ -301,18 +302,30 @@ def test_bad_model_folders_are_clear_errors(tmp_path, digits_model):
         runtime.load(broken, precision="int8")
 
 
-@pytest.mark.parametrize("opset, message", [
-    (17, "opset 17 is older than torch's exporter writes: choose 18 or above"),
-    (99, f"opset 99 cannot be written by this torch's exporter (it wrote 18): choose one from 18 to "
-         f"{onnx.defs.onnx_opset_version()}"),
+NEWEST = onnx.defs.onnx_opset_version()
+
+
+@pytest.mark.parametrize("opset, newest, message", [
+    (17, NEWEST, "opset 17 is older than torch's exporter writes: choose 18 or above"),
+    (NEWEST + 1, NEWEST, f"opset {NEWEST + 1} is newer than this onnx knows: choose one from 18 to {NEWEST}"),
+    # an onnx that knows an opset the exporter cannot convert to: it falls back to its own 18, quietly
+    (99, 99, "opset 99 cannot be written by this torch's exporter (it wrote 18): choose one from 18 to 99"),
 ])
-def test_an_opset_the_exporter_cannot_write_is_refused_not_recorded(digits_run, tmp_path, opset, message):
+def test_an_opset_the_exporter_cannot_write_is_refused_not_recorded(digits_run, tmp_path, monkeypatch, opset, newest,
+                                                                    message):
+    monkeypatch.setattr(onnx.defs, "onnx_opset_version", lambda: newest)
     with pytest.raises(onnx_export.ExportError, match=re.escape(message)):
         ssvae.export(digits_run, tmp_path / "model", opset=opset)
+    monkeypatch.undo()
     assert not (tmp_path / "model").exists()
     ssvae.export(digits_run, tmp_path / "model", opset=19)
     assert {o.version for o in onnx.load(str(tmp_path / "model" / "classifier.onnx")).opset_import if not o.domain} \
         == {19} == {json.loads((tmp_path / "model" / "model.json").read_text())["opset"]}
+
+
+def test_one_class_given_as_a_list_applies_to_every_row(digits_model):
+    np.testing.assert_array_equal(digits_model.generate([3], n=4), digits_model.generate(3, n=4))
+    np.testing.assert_array_equal(digits_model.generate(["3"], n=4), digits_model.generate(3, n=4))
 
 
 def test_graphs_of_another_export_or_role_in_a_model_folder_are_refused(tmp_path, digits_model):

@@ -22,7 +22,9 @@ import multiprocessing
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -78,28 +80,43 @@ def run_job(name: str, config: Config, out: Path | None) -> tuple[float, float]:
     return accuracy, seconds
 
 
-def run_jobs(jobs: list[tuple[str, Config, Path | None]], workers: int) -> list[tuple[float, float]]:
+Job = tuple[str, Config, Path | None]  # a row's model or baseline name, its config, where to keep the run
+Result = tuple[float, float]  # accuracy, seconds
+
+
+def run_jobs(jobs: list[Job], workers: int) -> list[Result | None]:
     """Every job's (accuracy, seconds), in order, each printed as it finishes; ``workers`` processes at once
-    (one: in this process). Small models leave a GPU room for several runs side by side."""
-    def report(job: tuple[str, Config, Path | None], result: tuple[float, float]) -> None:
-        name, config, _ = job
+    (one: in this process). Small models leave a GPU room for several runs side by side. Interrupted (Ctrl-C,
+    or `timeout -s INT`), it returns the runs that finished and None for the others, so that a table of what
+    was measured still comes out."""
+    done: dict[int, Result] = {}
+
+    def finished(i: int, result: Result) -> None:
+        done[i] = result
+        name, config, _ = jobs[i]
         print(f"  {config.dataset} labels={config.labels} {name} seed={config.seed}: {result[0]:.4f} "
               f"({result[1]:.0f} s)", flush=True)
 
-    if workers == 1:
-        results = []
-        for job in jobs:
-            results.append(run_job(*job))
-            report(job, results[-1])
-        return results
+    try:
+        if workers == 1:
+            for i, job in enumerate(jobs):
+                finished(i, run_job(*job))
+        else:
+            _run_in_processes(jobs, workers, finished)
+    except (KeyboardInterrupt, BrokenProcessPool):  # the workers get the same signal and die with it
+        print(f"  interrupted: {len(done)} of {len(jobs)} runs finished", flush=True)
+    return [done.get(i) for i in range(len(jobs))]
+
+
+def _run_in_processes(jobs: list[Job], workers: int, finished: Callable[[int, Result], None]) -> None:
     # spawned, not forked: a forked child cannot use the CUDA its parent may have started
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
         futures = {pool.submit(run_job, *job): i for i, job in enumerate(jobs)}
-        done: dict[int, tuple[float, float]] = {}
         for future in as_completed(futures):
-            done[futures[future]] = future.result()
-            report(jobs[futures[future]], done[futures[future]])
-    return [done[i] for i in range(len(jobs))]
+            finished(futures[future], future.result())
+    finally:  # a failed job's error comes at once, not after the other runs
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def parse_setting(item: str) -> tuple[str, object]:
@@ -149,7 +166,7 @@ def main() -> None:
     changes.update(set_changes(args.set))
     names = [*args.baselines, *args.models]
 
-    def job(labels: int, name: str, seed: int) -> tuple[str, Config, Path | None]:
+    def job(labels: int, name: str, seed: int) -> Job:
         # the baselines take the same split settings, so the same labels and test examples
         model = {} if name in BASELINES else {"model": name}
         config = config_for(args.dataset, data_dir=args.data_dir, recipe=args.recipe, labels=labels, seed=seed,
@@ -157,18 +174,28 @@ def main() -> None:
         return name, config, args.keep / f"{args.dataset}-{labels}-{name}-seed{seed}" if args.keep else None
 
     jobs = [job(labels, name, seed) for labels in args.labels for name in names for seed in args.seeds]
-    results = iter(run_jobs(jobs, args.jobs))
-    rows = []
+    results = run_jobs(jobs, args.jobs)
+    if not any(results):
+        raise SystemExit("no run finished: nothing to publish")
+    rows, each = [], iter(results)
     for labels in args.labels:
         for name in names:
-            accs, secs = zip(*itertools.islice(results, len(args.seeds)))
+            finished = [result for result in itertools.islice(each, len(args.seeds)) if result is not None]
+            if not finished:
+                continue
+            accs, secs = zip(*finished)
             std = statistics.stdev(accs) if len(accs) > 1 else 0.0
             rows.append(f"| {args.dataset} | {labels} | {name} | {100 * statistics.mean(accs):.2f} ± {100 * std:.2f} "
                         f"| {len(accs)} | {statistics.mean(secs):.0f} |")
     epochs = f"epochs {args.epochs} (reduced protocol)" if args.epochs else "its epochs" if args.recipe else \
         "preset epochs"
-    settings = (f"recipe {args.recipe}, " if args.recipe else "") + epochs + "".join(f", {i}" for i in args.set) + \
-        (f", {args.jobs} runs at once" if args.jobs > 1 else "")
+    notes = [f"recipe {args.recipe}"] if args.recipe else []
+    notes += [epochs, *args.set]
+    if args.jobs > 1:  # their seconds are shared
+        notes.append(f"{args.jobs} runs at once")
+    if None in results:
+        notes.append(f"interrupted: {sum(r is not None for r in results)} of {len(jobs)} runs finished")
+    settings = ", ".join(notes)
     table = ["| data | labels seen | model | test accuracy % (mean ± std) | seeds | train s |",
              "|---|---|---|---|---|---|", *rows]
     config = jobs[0][1]

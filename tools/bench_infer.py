@@ -68,7 +68,8 @@ def main() -> None:
         batch_tensor = torch.as_tensor(batch)
         with torch.inference_mode():
             throughput = median_seconds({
-                "torch": timed(lambda: run.model.classify(batch_tensor)), "float32": timed(lambda: float32.classify(batch)),
+                "torch": timed(lambda: run.model.classify(batch_tensor)),
+                "float32": timed(lambda: float32.classify(batch)),
                 "int8": timed(lambda: int8.classify(batch))}, 30, warmup=3)
 
         n = min(2000, len(x))

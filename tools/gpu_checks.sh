@@ -38,7 +38,7 @@ step() {  # step SECONDS COMMAND...: the command under a time limit, announced a
     local limit=$1
     shift
     echo "== $(date -u +%T) [${SECONDS}s] $* (limit ${limit}s)"
-    timeout "$limit" "$@"
+    timeout -s INT -k 15 "$limit" "$@"  # INT: a benchmark still publishes what it measured (15 s to do so)
     echo "== exit $? after ${SECONDS}s"
 }
 

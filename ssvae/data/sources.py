@@ -80,7 +80,7 @@ def _read_idx(path: Path) -> np.ndarray:
         with opener(path, "rb") as f:
             raw = f.read()
     except (OSError, EOFError, zlib.error) as error:  # gzip's errors for a cut or foreign file
-        raise DataError(f"{path}: unreadable ({error or type(error).__name__}): copy or download it again") \
+        raise DataError(f"{path}: unreadable ({str(error) or type(error).__name__}): copy or download it again") \
             from error
     n_dims = raw[3] if len(raw) > 3 else 0
     header = 4 + 4 * n_dims
