@@ -47,7 +47,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
 @dataclass(frozen=True)
 class OutputFolder:
     """A folder ssvae writes as a whole (a run directory, a model folder): what to call it in messages and
-    the names (glob patterns) of the files it writes there, the first of which it always writes."""
+    the names of the files it writes there, the first of which it always writes."""
 
     kind: str
     files: tuple[str, ...]

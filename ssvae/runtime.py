@@ -97,11 +97,10 @@ def load(model_dir: str | Path, device: str = "auto", precision: str = "float32"
     if len({"encoder", "decoder"} & set(sessions)) == 1:  # a generative model has both; a supervised one neither
         missing = model_dir / graph_file("decoder" if "encoder" in sessions else "encoder", precision)
         raise ModelError(f"{missing}: missing; {model_dir} is not a complete model folder: export the run again")
-    info = _metadata(sessions["classifier"], first)
-    for role, session in sessions.items():
-        path = model_dir / graph_file(role, precision)
-        _check_same_export(path, _metadata(session, path), role, info, first)
-    return ExportedModel(model_dir, sessions, info, precision)
+    values = {role: _metadata(session, model_dir / graph_file(role, precision)) for role, session in sessions.items()}
+    for role in sessions:
+        _check_same_export(model_dir / graph_file(role, precision), values[role], role, values["classifier"], first)
+    return ExportedModel(model_dir, sessions, values["classifier"], precision)
 
 
 def _check_same_export(path: Path, values: dict[str, Any], role: str, info: dict[str, Any], first: Path) -> None:
