@@ -21,6 +21,7 @@ from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, LIKELIHOODS, LR_SCHEDULES,
                           Config, TRAINING_PRECISIONS, ConfigError, config_for, option_flag)
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
+from ssvae.images import is_image_shape
 from ssvae.runtime import PRECISIONS, ExportedModel, ModelError
 
 if TYPE_CHECKING:  # read_inputs is imported where it is used: it loads torchvision
@@ -150,7 +151,8 @@ TRAINING_OPTIONS = [
      "Keep and evaluate a moving average of the weights with this decay per step, e.g. 0.999 (0: the last "
      "weights). Smooths the noise of consistency training; the decay warms up over the first steps, and "
      "the average's batch-norm statistics are taken from the clean training images at the end."),
-    ("kl_warmup_epochs", int, "Epochs over which the KL weight rises from 0 to 1 (0: none)."),
+    ("kl_warmup_epochs", int, "Epochs over which the KL weight rises linearly to 1: epoch e of W weighs it e/W "
+     "(0: none)."),
     ("likelihood", click.Choice(LIKELIHOODS),
      "p(x|y,z): bernoulli for inputs in [0, 1], gaussian for real values; auto picks by the inputs' range."),
     ("seed", int, "Seed of the label choice, initialisation and batches."),
@@ -342,12 +344,13 @@ def input_options(command: Callable) -> Callable:
 
 def _inputs(model: ExportedModel, data: str | None, dataset: str | None, split: str,
             data_dir: str | None) -> Inputs:
-    """The inputs --data or --dataset name, read as the model's own training read them (split, channels)."""
+    """The inputs --data or --dataset name, read as the model's own training read them (split; images in its
+    channels and size)."""
     from ssvae.data.inputs import read_inputs
 
     info = model.info
     return read_inputs(data, dataset, data_dir, split, info.get("test_fraction", 0.25), info.get("split_seed", 0),
-                       model.input_shape[0] if len(model.input_shape) == 3 else 1)
+                       model.input_shape if is_image_shape(model.input_shape) else None)
 
 
 def _load_model(model_dir: str, device: str = "auto", precision: str = "float32") -> ExportedModel:

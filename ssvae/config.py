@@ -74,11 +74,12 @@ class Config:
     vat: float = 0.0  # virtual adversarial training on q(y|x), a multiple of the classification weight (0: off)
     vat_epsilon: float = 1.0  # L2 length of that adversarial perturbation, in the classifier's input space
     augment: str = "none"  # train on randomly shifted (and mirrored) views of image inputs
-    consistency: float = 0.0  # weight of FixMatch consistency, x the classification weight (m2, fixmatch; 0: off)
+    consistency: float = 0.0  # weight of FixMatch consistency, x the labels' cross-entropy weight (m2: alpha N/N_l,
+    #                           fixmatch: 1), so one value keeps the two terms' balance in either model (0: off)
     consistency_threshold: float = 0.95  # aligned confidence from which a weak view's class becomes the target
     adaptive_threshold: bool = False  # FreeMatch: the threshold follows q(y|x)'s running confidence, per class
     ema: float = 0.0  # decay of a moving average of the weights, which is evaluated and kept (0: off)
-    kl_warmup_epochs: int = 0
+    kl_warmup_epochs: int = 0  # the KL weight is e/W in epoch e of these W, then 1 (0: 1 throughout)
     seed: int = 0
     device: str = "auto"
     precision: str = "float32"  # "bfloat16": autocast matmuls and convolutions (sums and losses stay float32)

@@ -18,7 +18,10 @@ def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
     """A file that appears at ``path`` only once it is complete: written under a temporary name in the same
     folder and renamed; on an error the temporary file is removed and ``path`` is untouched."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:  # name the file asked for, not the temporary one
+        raise OSError(error.errno, error.strerror, str(path)) from error
     try:
         os.fchmod(fd, usual_mode(directory=False))
         with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": ""})) as f:
@@ -68,6 +71,9 @@ def check_output(path: Path, replace: bool, folder: OutputFolder | None = None) 
         return
     if folder is None and path.is_dir():
         raise RunError(f"{path} is a folder: give --out the name of the file to write")
+    if folder is None and not path.is_file():
+        raise RunError(f"{path} is not a regular file (a device, pipe or socket): give --out the name of a file "
+                       f"to write")
     if not replace:
         raise RunError(f"{path} already exists: choose another --out or pass --force to replace it (in Python: "
                        f"another out, or replace=True)")

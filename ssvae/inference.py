@@ -7,8 +7,9 @@ read and classified a batch at a time with a progress bar; output files appear o
 from __future__ import annotations
 
 import csv
+from contextlib import closing
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -17,19 +18,26 @@ from ssvae.data.inputs import Inputs
 from ssvae.errors import DataError, RunError
 from ssvae.images import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, write_atomic
-from ssvae.runtime import ExportedModel, ModelError
+from ssvae.runtime import ExportedModel, ModelError, NonFiniteInputError
 
 BATCH = 1024
+MAX_GRID_PIXELS = 100_000_000  # a PNG grid of samples or analogies: 300 MB of RGB to draw
 
 
-def _batches(inputs: Inputs, batch_size: int, progress: bool,
-             what: str) -> Iterator[tuple[list[str], np.ndarray]]:
-    """(ids, raw inputs) a batch at a time; a `RowFile` is read from disk one batch at a time too."""
-    starts = range(0, len(inputs), batch_size)
-    bar = tqdm(starts, desc=what, unit="batch", disable=not progress, leave=False)
-    for start in bar:
-        stop = min(start + batch_size, len(inputs))
-        yield inputs.ids[start:stop], np.asarray(inputs.x[start:stop])
+def _batches(model: ExportedModel, inputs: Inputs, batch_size: int, progress: bool,
+             what: str) -> Iterator[tuple[Sequence[str], np.ndarray]]:
+    """(ids, inputs prepared for the graphs) a batch at a time; a `RowFile` is read from disk one batch at a
+    time too. A row that holds NaN or inf is named by its place in the whole input, not in its batch.
+    Callers close the generator (`contextlib.closing`) so that an error erases the bar before it is shown."""
+    with tqdm(range(0, len(inputs), batch_size), desc=what, unit="batch", disable=not progress,
+              leave=False) as bar:
+        for start in bar:
+            ids = inputs.ids[start:start + batch_size]
+            try:
+                x = model.prepare(inputs.x[start:start + batch_size])
+            except NonFiniteInputError as error:
+                raise NonFiniteInputError(start + error.row, ids[error.row]) from None
+            yield ids, x
 
 
 def prediction_header(model: ExportedModel) -> list[str]:
@@ -46,24 +54,30 @@ def predict(model: ExportedModel, inputs: Inputs, out: str | Path, batch_size: i
     with atomic_open(out) as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(prediction_header(model))
-        for ids, x in _batches(inputs, batch_size, progress, "predict"):
-            p = model.classify(x)
-            entropy = -(p * np.log(np.maximum(p, 1e-30))).sum(-1)
-            top = p.argmax(-1)
-            for i, row in enumerate(p):
-                writer.writerow([ids[i], model.class_names[top[i]], f"{row[top[i]]:.6g}", f"{entropy[i]:.6g}",
-                                 *(f"{v:.6g}" for v in row)])
+        with closing(_batches(model, inputs, batch_size, progress, "predict")) as batches:
+            for ids, x in batches:
+                _write_predictions(writer, model, ids, model.classify(x))
     return len(inputs)
+
+
+def _write_predictions(writer: Any, model: ExportedModel, ids: Sequence[str], p: np.ndarray) -> None:
+    """One row an input of a batch, from its class probabilities ``p`` (N, K)."""
+    entropy = -(p * np.log(np.maximum(p, 1e-30))).sum(-1)
+    top = p.argmax(-1)
+    for i, row in enumerate(p):
+        writer.writerow([ids[i], model.class_names[top[i]], f"{row[top[i]]:.6g}", f"{entropy[i]:.6g}",
+                         *(f"{v:.6g}" for v in row)])
 
 
 def score(model: ExportedModel, inputs: Inputs, out: str | Path, samples: int | None = None, seed: int = 0,
           batch_size: int = BATCH, progress: bool = True, replace: bool = False) -> np.ndarray:
-    """Write ``id,score`` rows, highest (most anomalous) first; returns the scores in input order."""
+    """Write ``id,score`` rows, highest (most anomalous) first; returns the scores in input order. The file
+    is opened before the work, so that a folder that cannot take it fails at once."""
     out = Path(out)
     check_output(out, replace)
-    scores = np.concatenate([model.score(x, samples=samples, seed=seed + k) for k, (_, x) in
-                             enumerate(_batches(inputs, batch_size, progress, "score"))] or [np.zeros(0)])
-    with atomic_open(out) as f:
+    rng = np.random.default_rng(seed)  # one stream over the batches: the scores do not depend on their size
+    with atomic_open(out) as f, closing(_batches(model, inputs, batch_size, progress, "score")) as batches:
+        scores = np.concatenate([model.score(x, samples=samples, seed=rng) for _, x in batches] or [np.zeros(0)])
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["id", "score"])
         for i in np.argsort(-scores, kind="stable"):
@@ -89,6 +103,7 @@ def write_samples(model: ExportedModel, out: str | Path, per_class: int = 8, see
     """A PNG grid of class-conditional samples, one row a class; returns its (width, height)."""
     _check_images(model)
     out = png_output(out, replace)
+    scale = _grid_scale(model, model.n_classes if model.conditional else 1, per_class, scale)
     return _write_grid(sample_grid(model, per_class, seed), out, scale, model)
 
 
@@ -100,6 +115,7 @@ def write_analogies(model: ExportedModel, inputs: Inputs, out: str | Path, rows:
     x = np.asarray(inputs.x[:rows])
     if not len(x):
         raise DataError("no inputs to draw analogies of: give a file or folder with at least one")
+    scale = _grid_scale(model, len(x), model.n_classes + 1, scale)
     originals = model.prepare(x)[:, None]
     return _write_grid(np.concatenate([originals, model.analogies(x)], axis=1), out, scale, model)
 
@@ -114,10 +130,20 @@ def png_output(out: str | Path, replace: bool) -> Path:
     return out
 
 
-def _write_grid(images: np.ndarray, out: Path, scale: int | None, model: ExportedModel) -> tuple[int, int]:
+def _grid_scale(model: ExportedModel, rows: int, columns: int, scale: int | None) -> int:
+    """``scale``, or the default for the model's images, once the grid it gives is known to be of a size a PNG
+    viewer opens: checked before any work, as drawing one too big would exhaust the memory."""
+    scale = scale or default_scale(model.input_shape)
+    width, height = grid_size((rows, columns, *model.input_shape), scale)
+    if width * height > MAX_GRID_PIXELS:
+        raise RunError(f"the grid would be {width}x{height} pixels, more than {MAX_GRID_PIXELS:,}: lower "
+                       f"--per-class, --rows or --scale")
+    return scale
+
+
+def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel) -> tuple[int, int]:
     if model.input_range is None:  # real-valued data: stretch to [0, 1] to show it
         images = (images - images.min()) / max(float(images.max() - images.min()), 1e-12)
-    scale = scale or default_scale(model.input_shape)
     write_atomic(out, grid_png(images, scale))
     return grid_size(images.shape, scale)
 

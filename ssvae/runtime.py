@@ -31,6 +31,17 @@ class ModelError(ValueError):
     """A model folder or an input that cannot be used; the message names the problem and the fix."""
 
 
+class NonFiniteInputError(ModelError):
+    """Inputs that hold NaN or inf (or numbers beyond float32); ``row`` is the first such row of the array
+    given, so that a caller that passes a batch of a larger input can name the row in the whole."""
+
+    def __init__(self, row: int, name: str | None = None):
+        self.row = row
+        where = f"row {row}" if name in (None, str(row)) else f"row {row}, id {name}"
+        super().__init__(f"inputs contain NaN or inf, or numbers too large for float32 (first in {where}): "
+                         f"clean or drop those rows")
+
+
 def graph_file(role: str, precision: str = "float32") -> str:
     return f"{role}.onnx" if precision == "float32" else f"{role}.{precision}.onnx"
 
@@ -44,7 +55,7 @@ def providers_for(device: str) -> list[str]:
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     if device == "cuda":
         raise ModelError("device cuda was asked for but this onnxruntime has no CUDA provider: install "
-                         "onnxruntime-gpu, or use device='cpu'")
+                         "onnxruntime-gpu, or run on the CPU (--device cpu; device='cpu' in Python)")
     if device != "auto":
         raise ModelError(f"device {device!r} is not one of auto, cpu, cuda")
     return ["CPUExecutionProvider"]
@@ -203,8 +214,7 @@ class ExportedModel:
         low, high = float(x.min()), float(x.max())
         if not (math.isfinite(low) and math.isfinite(high)):
             bad = ~np.isfinite(x.reshape(len(x), -1)).all(-1)
-            raise ModelError(f"inputs contain NaN or inf, or numbers too large for float32 (first in row "
-                             f"{int(np.flatnonzero(bad)[0])}): clean or drop those rows")
+            raise NonFiniteInputError(int(np.flatnonzero(bad)[0]))
         if self.input_range is not None and (low < self.input_range[0] or high > self.input_range[1]):
             raise ModelError(f"inputs range over [{low:g}, {high:g}] but this model takes "
                              f"[{self.input_range[0]:g}, {self.input_range[1]:g}]: pass uint8 images (0..255) "
@@ -301,12 +311,15 @@ class ExportedModel:
         out = self.decode(np.repeat(z, k, axis=0), np.tile(np.arange(k), len(z)))
         return out.reshape(len(z), k, *self.input_shape)
 
-    def score(self, x: Any, samples: int | None = None, seed: int | None = 0) -> np.ndarray:
+    def score(self, x: Any, samples: int | None = None,
+              seed: int | np.random.Generator | None = 0) -> np.ndarray:
         """Anomaly score per example, in nats: -ELBO (one sample of z a class, q(y|x) over the classes), or
         with ``samples`` = S the negative importance-weighted bound with S samples, which sums p(x|y) over
         the classes exactly and tightens towards -log p(x) as S grows. Higher means less like the training data.
         An m1+m2 export holds M1's codes at their means, in and out, so its score leaves out M1's noise and KL
-        term: a score, not a bound on -log p(x), and not `ssvae evaluate`'s test ELBO (M1's own bound)."""
+        term: a score, not a bound on -log p(x), and not `ssvae evaluate`'s test ELBO (M1's own bound).
+        The noise is drawn row after row: scoring parts of an input in order with one ``np.random.Generator``
+        as ``seed`` gives the scores of one call on the whole (up to float rounding), however it is split."""
         self._needs_generative("score")
         if samples is not None and samples < 1:
             raise ModelError(f"samples must be at least 1, got {samples}")
@@ -331,8 +344,8 @@ class ExportedModel:
             log_q = np.log(np.maximum(probs[::k], 1e-30))
             return -(np.exp(log_q) * (per_class - log_q)).sum(-1)
         log_w = []
-        for _ in range(samples):
-            eps = rng.standard_normal(mu.shape, dtype=np.float32)
+        noise = rng.standard_normal((len(mu), samples, mu.shape[1]), dtype=np.float32)  # row by row
+        for eps in noise.transpose(1, 0, 2):
             z = mu + np.exp(0.5 * logvar) * eps
             log_pz = -0.5 * (LOG_2PI + z ** 2).sum(-1)
             log_qz = -0.5 * (LOG_2PI + logvar + eps ** 2).sum(-1)
@@ -358,4 +371,4 @@ class ExportedModel:
                 "graphs": graphs}
 
 
-__all__ = ["load", "ExportedModel", "ModelError", "PRECISIONS", "graph_file"]
+__all__ = ["load", "ExportedModel", "ModelError", "NonFiniteInputError", "PRECISIONS", "graph_file"]

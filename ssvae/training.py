@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from ssvae.augment import STRONG, WEAK, augment
 from ssvae.averaging import WeightAverage, recompute_batch_norm, weight_average
 from ssvae.config import Config, ConfigError
-from ssvae.errors import TrainingError
+from ssvae.errors import RunError, TrainingError
 from ssvae.data import Partition
 from ssvae.models import Model, Stage
 from ssvae.objectives import LossWeights
@@ -40,6 +40,17 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device cuda was asked for but no CUDA GPU is visible: use --device cpu or auto")
     return torch.device(name)
+
+
+def training_device(config: Config, resume: Checkpoint | None) -> torch.device:
+    """``config.device``, resolved; a resumed run goes on on the kind of device its checkpoint was written on,
+    the only one whose batch order and noise it can continue (``auto`` would pick a GPU that appeared since)."""
+    if resume is None:
+        return resolve_device(config.device)
+    if resume.device == "cuda" and not torch.cuda.is_available():
+        raise RunError("the checkpoint was written by training on a CUDA GPU and none is visible here: resume it "
+                       "on a machine with one, or train the run again")
+    return torch.device(resume.device)
 
 
 @contextmanager
@@ -218,6 +229,11 @@ class Checkpoint:
     average: dict[str, Tensor] | None = None  # state of the stage's weight average (``config.ema``)
     cuda_rng: Tensor | None = None  # state of the GPU's generator (the noise and views of a run on a GPU)
 
+    @property
+    def device(self) -> str:
+        """The kind of device that wrote it: its generators' states are that device's and no other's."""
+        return "cuda" if self.cuda_rng is not None else "cpu"
+
 
 def _snapshot(state: dict[str, Tensor]) -> dict[str, Tensor]:
     return {name: t.detach().clone() for name, t in state.items()}
@@ -361,7 +377,7 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
     ``config.ema``): to read, e.g. with `accuracy` (the next epoch puts it in training mode again).
     ``on_checkpoint`` gets a `Checkpoint` every ``config.checkpoint_every`` epochs and at each stage's end;
     ``resume`` continues from one, ending where an uninterrupted run would."""
-    device = resolve_device(config.device)
+    device = training_device(config, resume)
     check_precision(config.precision, device)
     model.to(device)
     data = DeviceData.from_partition(partition, device)

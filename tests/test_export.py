@@ -193,18 +193,18 @@ def test_importance_weighted_score_is_tighter_than_the_elbo(digits_run, digits_m
 
 def test_importance_weighted_score_is_the_bound_worked_out_in_float64(digits_run, digits_model):
     """-log(1/K sum_y 1/S sum_s p(x|y,z_s) p(z_s) / q(z_s|x,y)) with z_s = mu + sigma * eps_s and the runtime's
-    normals (seed 0, one (N K, D) draw a sample), from torch's encoder and decoder in float64."""
+    normals (seed 0, one (N K, S, D) draw, row by row), from torch's encoder and decoder in float64."""
     n, k, s = 5, 10, 4
     x = digits_run.partition().test.x[:n]
     model = copy.deepcopy(digits_run.model).double()
     xs = torch.as_tensor(x, dtype=torch.float64).repeat_interleave(k, 0)  # every example once a class
     ys = torch.eye(k, dtype=torch.float64).repeat(n, 1)
-    rng = np.random.default_rng(0)
     with torch.no_grad():
         mu, logvar = model.encode(xs, ys)
+        noise = np.random.default_rng(0).standard_normal((n * k, s, mu.shape[1]), dtype=np.float32)
         log_w = []
-        for _ in range(s):
-            z = mu + (0.5 * logvar).exp() * torch.from_numpy(rng.standard_normal(mu.shape, dtype=np.float32))
+        for j in range(s):
+            z = mu + (0.5 * logvar).exp() * torch.from_numpy(noise[:, j])
             logits = model.decode(z, ys)
             log_px = (xs.flatten(1) * logits - torch.nn.functional.softplus(logits)).sum(-1)  # Bernoulli
             log_pz = Normal(0.0, 1.0).log_prob(z).sum(-1)

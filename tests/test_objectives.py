@@ -11,7 +11,7 @@ from ssvae.consistency import Consistency
 from ssvae.models import ADGM, M2, Supervised
 from ssvae.models import adgm as adgm_module
 from ssvae.models import m2 as m2_module
-from ssvae.models.networks import ENCODER_LOGVAR_RANGE, GaussianEncoder, mlp
+from ssvae.models.networks import ENCODER_LOGVAR_RANGE, ConvNet, GaussianEncoder, mlp
 from ssvae.objectives import (LossWeights, gaussian_kl, labelled_bound, log_likelihood, unlabelled_bound)
 
 
@@ -259,6 +259,26 @@ def test_classifier_regulariser_is_weighted_and_trains_the_classifier_only(monke
     on[term].backward()
     assert model.classifier[0].weight.grad.abs().sum() > 0
     assert all(p.grad is None for p in [*model.encoder.parameters(), *model.decoder.parameters()])
+
+
+def test_virtual_adversarial_probes_leave_the_running_statistics_to_the_training_batch():
+    # VAT classifies three more batches (the clean target, the probe and the perturbed inputs); only the
+    # training pass may move a conv classifier's batch-norm statistics, which evaluation normalises by.
+    def statistics_after(adversarial: float, steps: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+        torch.manual_seed(0)
+        model = M2(input_dim=16, n_classes=3, latent_dim=2, hidden=(5,), classifier=ConvNet((1, 4, 4), (4,), 3),
+                   likelihood="bernoulli", vat_epsilon=1.0)
+        x_l, y_l, x_u = torch.rand(4, 1, 4, 4), torch.tensor([0, 1, 2, 1]), torch.rand(5, 1, 4, 4)
+        for _ in range(steps):
+            terms = model.loss(x_l, y_l, x_u, LossWeights(1.0, 2.0, adversarial=adversarial))
+        assert terms["adversarial"].item() > 0 if adversarial else "adversarial" not in terms
+        norm = model.classifier.features[1]
+        return norm.running_mean, norm.running_var, int(norm.num_batches_tracked)
+
+    for steps in (1, 2):  # the second step counts: the statistics are tracked again after the probes
+        plain, probed = statistics_after(0.0, steps), statistics_after(1.0, steps)
+        assert probed[2] == plain[2] == steps
+        torch.testing.assert_close(probed[:2], plain[:2])
 
 
 class _LogitsOfTheMean(torch.nn.Module):

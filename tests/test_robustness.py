@@ -1,12 +1,16 @@
 """Robustness: bad input is one clear line, a killed run resumes to the same weights, a NaN step is never
 applied, and the runtime is safe from many threads."""
 
+import dataclasses
+import errno
 import json
 import os
 import shutil
 import subprocess
+import stat
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +20,14 @@ from click.testing import CliRunner
 from safetensors.torch import load_file
 
 import ssvae
+from ssvae import files
 from ssvae.cli import main
+from ssvae.config import Config
+from ssvae.data.inputs import read_inputs
+from ssvae.errors import RunError
 from ssvae.run import CHECKPOINT, load_checkpoint, read_metrics, save_checkpoint
-from ssvae.training import Checkpoint, TrainingError
+from ssvae.runtime import ExportedModel
+from ssvae.training import Checkpoint, TrainingError, training_device
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,6 +55,11 @@ def _write_cases(root: Path) -> None:
     np.savez(root / "wrong_shape.npz", x=rng.random((5, 9, 9)).astype(np.float32))
     np.savez(root / "unlabelled_test.npz", x=x, y=y, x_test=x[:4], y_test=np.full(4, -1))
     (root / "short_id.csv").write_text("a,b,id\n1,2,first\n3,4\n")
+    os.mkfifo(root / "pipe")
+    (root / "gap.csv").write_text("p0,p1,p2,p3\n0,0,0,0\n0,0,0,\n")
+    digit_rows = [("a", "0"), ("b", "0"), ("c", "nan")]  # an id and one value for all 64 pixels
+    (root / "nan_ids.csv").write_text("\n".join(["id," + ",".join(f"p{k}" for k in range(64)),
+                                                 *(f"{name}," + ",".join([value] * 64) for name, value in digit_rows)]))
     run_config = json.loads((root / "run" / "config.json").read_text())
     shutil.copytree(root / "run", root / "typo_run")
     (root / "typo_run" / "config.json").write_text(json.dumps({**run_config, "epochs": "10"}))
@@ -81,7 +95,9 @@ BAD_INPUT = [
     (["train", "--data", "missing.npz"], "Error: missing.npz: no such file or folder; check the path given to --data"),
     (["train", "--data", "nowhere/"], "Error: nowhere: no such file or folder"),
     (["train", "--data", "corrupt.npz"], "Error: corrupt.npz: not a readable .npz file"),
-    (["train", "--data", "text.csv"], "Error: text.csv: every column but 'label' must be numeric"),
+    (["train", "--data", "text.csv"], "Error: text.csv: row 1, column 'b' holds 'x': every column but 'id' and "
+     "'label' must be numeric"),
+    (["predict", "MODEL", "--data", "gap.csv"], "Error: gap.csv: row 2, column 'p3' holds '': every column"),
     (["train", "--data", "header_only.csv"], "Error: header_only.csv: has a header but no rows"),
     (["train", "--data", "empty.npz"], "Error: empty.npz: the data set is empty"),
     (["train", "--data", "float_labels.npz"], "Error: float_labels.npz: y must hold integer class indices"),
@@ -98,6 +114,9 @@ BAD_INPUT = [
     (["predict", "MODEL", "--data", "wrong_shape.npz"], "do not fit this model: it takes (N, 1, 8, 8)"),
     (["predict", "MODEL", "--data", "corrupt.npz"], "Error: corrupt.npz: not a readable .npz file"),
     (["predict", "MODEL", "--data", "nan_digits.npy"], "Error: inputs contain NaN or inf, or numbers too large for float32 (first in row 2)"),
+    (["predict", "MODEL", "--data", "nan_digits.npy", "--batch-size", "2"], "(first in row 2): clean or drop those rows"),
+    (["score", "MODEL", "--data", "nan_ids.csv", "--batch-size", "2"], "(first in row 2, id c): clean or drop"),
+    (["score", "MODEL", "--data", "wrong_shape.npz"], "Error: inputs of shape (5, 9, 9) do not fit this model"),
     (["train", "--resume", "RUN"], "checkpoint.safetensors: missing; there is nothing to resume"),
     (["score", "MODEL", "--dataset", "digits", "--out", "taken.csv"], "Error: taken.csv already exists: choose another"),
     (["train", "--data", "object_labels.npz"], "Error: object_labels.npz: array 'y' cannot be read (Object arrays "
@@ -130,6 +149,11 @@ BAD_INPUT = [
      "Error: missing.npy: no such file or folder; check the path of the inputs (--data or --analogies)"),
     (["predict", "MODEL", "--data", "small.npz", "--dataset", "digits"],
      "Error: both --data small.npz and --dataset digits name inputs: pass one of them"),
+    (["predict", "MODEL", "--dataset", "digits", "--out", "pipe", "--force"],  # a FIFO: never a device here
+     "Error: pipe is not a regular file (a device, pipe or socket): give --out the name of a file to write"),
+    (["generate", "MODEL", "--per-class", "100000"], "Error: the grid would be 3600004x364 pixels, more than "
+     "100,000,000: lower --per-class, --rows or --scale"),
+    (["generate", "MODEL", "--analogies", "digits", "--scale", "5000"], "Error: the grid would be 500000x365000"),
 ]
 
 
@@ -155,7 +179,36 @@ def test_bad_input_is_one_line_with_status_1(cases, monkeypatch, args, message):
     lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
     assert len(lines) == 1 and message in lines[0], result.output
     assert "Traceback" not in result.output
-    assert (cases / "taken.csv").read_text() == "mine"
+    assert (cases / "taken.csv").read_text() == "mine" and stat.S_ISFIFO((cases / "pipe").stat().st_mode)
+
+
+def test_score_stops_before_its_work_where_its_output_cannot_be_written(cases, monkeypatch):
+    """The folder refuses the temporary file: the error names the file asked for, before any scoring (it
+    came after the whole input was scored, and named the temporary file)."""
+    def refused(*args, **kwargs):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    scored = []
+    monkeypatch.setattr(files.tempfile, "mkstemp", refused)
+    monkeypatch.setattr(ExportedModel, "score", lambda *args, **kwargs: scored.append(1))
+    out = cases / "locked" / "s.csv"
+    result = CliRunner().invoke(main, ["score", str(cases / "model"), "--dataset", "digits", "--out", str(out)])
+    assert result.exit_code == 1 and not scored
+    assert result.output.splitlines()[-1] == f"Error: {out}: Operation not permitted (check the path and its permissions)"
+
+
+def test_inputs_read_capital_suffixes_pandas_index_columns_and_numbers_beyond_float32_without_a_warning(cases):
+    with open(cases / "upper.NPY", "wb") as f:
+        np.save(f, np.zeros((2, 64), np.float32))
+    assert read_inputs(str(cases / "upper.NPY")).x.shape == (2, 64)
+    pixels = ",".join(f"p{k}" for k in range(64))
+    (cases / "pandas.csv").write_text(f",{pixels},label\n7,{','.join(['0'] * 64)},3\n9,{','.join(['1'] * 64)},\n")
+    from_pandas = read_inputs(str(cases / "pandas.csv"))  # its unnamed first column is the index: the ids
+    assert list(from_pandas.ids) == ["7", "9"] and from_pandas.x.tolist() == [[0.0] * 64, [1.0] * 64]
+    (cases / "huge.csv").write_text("a,b\n1,1e40\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "overflow encountered in cast" was a second line of output
+        assert np.isinf(read_inputs(str(cases / "huge.csv")).x[0, 1])
 
 
 def test_a_folder_with_broken_and_odd_images_trains_and_says_once_what_it_skipped(cases):
@@ -260,10 +313,31 @@ def test_a_checkpoint_keeps_every_generator_state(tmp_path, cuda_rng):
     assert loaded.cuda_rng is None if cuda_rng is None else torch.equal(loaded.cuda_rng, cuda_rng)
 
 
+def test_a_checkpoint_resumes_on_the_kind_of_device_that_wrote_it(tmp_path, monkeypatch):
+    """Its generators' states are that device's alone: a GPU's fed to the CPU was torch's raw error, and a CPU
+    run resumed on a GPU that appeared since (device auto) would not go on as it began."""
+    optimizer = torch.optim.Adam([torch.nn.Parameter(torch.ones(2))])
+    on_cpu = Checkpoint(0, 1, {}, optimizer.state_dict(), None, torch.Generator().get_state(),
+                        torch.get_rng_state(), 0.5, None)
+    on_gpu = dataclasses.replace(on_cpu, generator=torch.zeros(16, dtype=torch.uint8),
+                                 cuda_rng=torch.zeros(16, dtype=torch.uint8))
+    for written in (on_cpu, on_gpu):
+        save_checkpoint(tmp_path / CHECKPOINT, written)
+        assert load_checkpoint(tmp_path / CHECKPOINT).device == written.device
+    assert (on_cpu.device, on_gpu.device) == ("cpu", "cuda")
+    auto = Config(device="auto")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert training_device(auto, None).type == "cuda" and training_device(auto, on_cpu).type == "cpu"
+    assert training_device(auto, on_gpu).type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RunError, match="^the checkpoint was written by training on a CUDA GPU and none is visible "
+                                       "here: resume it on a machine with one, or train the run again$"):
+        training_device(auto, on_gpu)
+
+
 def test_outputs_get_the_usual_permissions_not_owner_only(tmp_path):
     """Written under owner-only temporary names, files and model folders still end with the permissions the
     umask gives, so that other users and services can read them."""
-    import stat
 
     from ssvae.files import write_atomic
     from ssvae.onnx_export import _write_folder

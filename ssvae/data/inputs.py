@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from ssvae.data.dataset import DataError
-from ssvae.data.sources import BUILTIN, IMAGE_SUFFIXES, load_source, read_csv_rows, read_images
+from ssvae.data.sources import BUILTIN, IMAGE_SUFFIXES, csv_inputs, load_source, read_csv_rows, read_images
 from ssvae.data.split import choose_split
 
 SPLITS = ("test", "train")
@@ -34,13 +34,14 @@ class Inputs:
 
 def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: str | None = None,
                 split: str = "test", test_fraction: float = 0.25, split_seed: int = 0,
-                channels: int = 1) -> Inputs:
+                image_shape: tuple[int, ...] | None = None) -> Inputs:
     """``data`` (a path) if given, else ``split`` of the built-in ``dataset``: its own test set, or the test
-    split a training run made with ``test_fraction`` and ``split_seed`` (an exported model's metadata)."""
+    split a training run made with ``test_fraction`` and ``split_seed`` (an exported model's metadata). A
+    folder of images is read in the channels and size of ``image_shape``, the model's (C, H, W)."""
     if data is not None and dataset is not None:
         raise DataError(f"both --data {data} and --dataset {dataset} name inputs: pass one of them")
     if data is not None:
-        return _read_path(Path(data), channels)
+        return _read_path(Path(data), image_shape)
     if dataset is None:
         raise DataError("no inputs given: pass --data FILE_OR_FOLDER or --dataset NAME")
     if dataset not in BUILTIN:
@@ -56,16 +57,16 @@ def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: s
     return Inputs([str(i) for i in rows], source.train.x[rows])
 
 
-def _read_path(path: Path, channels: int) -> Inputs:
+def _read_path(path: Path, image_shape: tuple[int, ...] | None) -> Inputs:
     if not path.exists():
         raise DataError(f"{path}: no such file or folder; check the path of the inputs (--data or --analogies)")
     if path.is_dir():
-        return _read_folder(path, channels)
+        return _read_folder(path, image_shape)
     readers = {".npz": _read_npz, ".npy": _read_npy, ".csv": _read_csv}
-    if path.suffix not in readers:
+    if path.suffix.lower() not in readers:
         raise DataError(f"{path}: cannot read {path.suffix or 'a file without suffix'}; "
                         f"give an .npz, .npy, .csv or a folder of images")
-    return readers[path.suffix](path)
+    return readers[path.suffix.lower()](path)
 
 
 class NumberedIds(Sequence[str]):
@@ -175,26 +176,27 @@ def _npz_member(path: Path, name: str) -> RowFile | None:
 
 
 def _read_csv(path: Path) -> Inputs:
-    """Numeric columns are the inputs; an ``id`` column names the rows and a ``label`` column is ignored."""
+    """Numeric columns are the inputs; an ``id`` column (else the unnamed index column of pandas' to_csv)
+    names the rows and a ``label`` column is ignored."""
     rows = read_csv_rows(path)
     if len(rows) < 2:
         raise DataError(f"{path}: needs a header row and at least one row of numbers")
-    header = rows[0]
-    keep = [k for k, name in enumerate(header) if name not in ("id", "label")]
-    try:
-        x = np.array([[float(row[k]) for k in keep] for row in rows[1:]], dtype=np.float32)
-    except ValueError as error:
-        raise DataError(f"{path}: every column but 'id' and 'label' must be numeric ({error})") from error
-    ids = [row[header.index("id")] for row in rows[1:]] if "id" in header else [str(i) for i in range(len(x))]
-    return Inputs(ids, x)
+    x = csv_inputs(path, rows)
+    named = next((rows[0].index(name) for name in ("id", "") if name in rows[0]), None)
+    return Inputs([str(i) for i in range(len(x))] if named is None else [row[named] for row in rows[1:]], x)
 
 
-def _read_folder(path: Path, channels: int) -> Inputs:
-    """Every image under ``path`` (sub-folders too), ids relative to it; images of another size than the
-    first are skipped with a warning that counts them."""
+def _read_folder(path: Path, image_shape: tuple[int, ...] | None) -> Inputs:
+    """Every image under ``path`` (sub-folders too), ids relative to it (a name's bytes that are not UTF-8
+    written as escapes, so the CSV can hold it). Read in the channels of ``image_shape`` (the model's
+    (C, H, W)); images of another size are skipped with a warning that counts them (without ``image_shape``:
+    grey, and the size of the first image)."""
     files = sorted(f for f in path.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
-    x, kept = read_images(files, path, "L" if channels == 1 else "RGB")
-    return Inputs([str(files[i].relative_to(path)) for i in kept], x)
+    channels, size = (image_shape[0], (image_shape[2], image_shape[1])) if image_shape else (1, None)  # PIL: (w, h)
+    x, kept = read_images(files, path, "L" if channels == 1 else "RGB", size)
+    ids = [str(files[i].relative_to(path)).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+           for i in kept]
+    return Inputs(ids, x)
 
 
 __all__ = ["Inputs", "read_inputs", "SPLITS"]

@@ -11,6 +11,7 @@ import gzip
 import warnings
 import zipfile
 import zlib
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,9 +58,9 @@ def _load_path(path: Path) -> Source:
         raise DataError(f"{path}: no such file or folder; check the path given to --data")
     if path.is_dir():
         return _load_folder(path)
-    if path.suffix == ".npz":
+    if path.suffix.lower() == ".npz":
         return _load_npz(path)
-    if path.suffix == ".csv":
+    if path.suffix.lower() == ".csv":
         return _load_csv(path)
     raise DataError(f"{path}: cannot read {path.suffix or 'a file without suffix'}; give an .npz, a .csv or a folder")
 
@@ -238,10 +239,7 @@ def _load_csv(path: Path) -> Source:
         raise DataError(f"{path}: has a header but no rows")
     li = header.index("label")
     raw_labels = [row[li].strip() if li < len(row) else "" for row in body]
-    try:
-        x = np.array([[float(v) for k, v in enumerate(row) if k != li] for row in body], dtype=np.float32)
-    except ValueError as error:
-        raise DataError(f"{path}: every column but 'label' must be numeric ({error})") from error
+    x = csv_inputs(path, rows)
     known = [v for v in raw_labels if v not in ("", "-1")]
     if all(v.lstrip("-").isdigit() for v in known):
         names = tuple(str(k) for k in range(max((int(v) for v in known), default=-1) + 1))
@@ -252,6 +250,31 @@ def _load_csv(path: Path) -> Source:
         y = np.array([index[v] if v not in ("", "-1") else UNLABELLED for v in raw_labels], dtype=np.int64)
     _check_labels(y, len(names), path)
     return Source(Dataset(x, y, names), None)
+
+
+NON_INPUT_COLUMNS = ("id", "label", "")  # "": the unnamed index column that pandas' to_csv writes first
+
+
+def csv_inputs(path: Path, rows: list[list[str]]) -> np.ndarray:
+    """The inputs of a CSV's rows (header first, as `read_csv_rows` gives them) as float32 (N, D): every
+    column but those named in ``NON_INPUT_COLUMNS``. A value that is not a number is named by row and column."""
+    header, body = rows[0], rows[1:]
+    keep = [k for k, name in enumerate(header) if name not in NON_INPUT_COLUMNS]
+    try:
+        with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which the checks report
+            return np.array([[float(row[k]) for k in keep] for row in body], dtype=np.float32)
+    except ValueError:
+        row, column = next((r, k) for r, values in enumerate(body, 1) for k in keep if not _is_number(values[k]))
+        raise DataError(f"{path}: row {row}, column {header[column]!r} holds {body[row - 1][column]!r}: every "
+                        f"column but 'id' and 'label' must be numeric") from None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def read_csv_rows(path: Path) -> list[list[str]]:
@@ -285,10 +308,12 @@ def _load_folder(path: Path) -> Source:
     return Source(Dataset(to_model_range(x), np.array([entries[i][1] for i in kept], dtype=np.int64), names), None)
 
 
-def read_images(files: list[Path], where: Path, mode: str | None = None) -> tuple[np.ndarray, list[int]]:
+def read_images(files: list[Path], where: Path, mode: str | None = None,
+                size: tuple[int, int] | None = None) -> tuple[np.ndarray, list[int]]:
     """The images of ``files`` as one uint8 array (N, C, H, W), and which of ``files`` they are. ``mode`` is
-    PIL's "L" (grey) or "RGB"; None picks RGB when any image has colour. Unreadable images and those of
-    another size than the first readable one are skipped, with one warning that names the first few."""
+    PIL's "L" (grey) or "RGB"; None picks RGB when any image has colour. Unreadable images, those with
+    transparent pixels and those of another (width, height) than ``size`` (None: the first readable
+    image's) are skipped, with one warning that names the first few."""
     from PIL import Image
 
     headers, skipped = [], []
@@ -301,7 +326,7 @@ def read_images(files: list[Path], where: Path, mode: str | None = None) -> tupl
     if not headers:
         raise DataError(f"{where}: no readable images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     mode = mode or ("RGB" if any(m not in ("L", "1", "I", "I;16", "LA") for _, m, _ in headers) else "L")
-    size = headers[0][2]
+    size = size or headers[0][2]
     arrays, kept = [], []
     for index, _, (width, height) in headers:
         if (width, height) != size:
@@ -309,10 +334,14 @@ def read_images(files: list[Path], where: Path, mode: str | None = None) -> tupl
             continue
         try:
             with Image.open(files[index]) as image:
-                arrays.append(np.asarray(image.convert(mode), dtype=np.uint8))
+                pixels = _pixels(image, mode)
         except Exception:  # a header that reads, pixels that do not (a truncated file)
             skipped.append(f"{files[index].name} (unreadable)")
             continue
+        if pixels is None:
+            skipped.append(f"{files[index].name} (transparent pixels: flatten it onto its background)")
+            continue
+        arrays.append(pixels)
         kept.append(index)
     if skipped:
         warnings.warn(f"{where}: skipped {len(skipped)} image(s): {', '.join(skipped[:5])}"
@@ -321,3 +350,18 @@ def read_images(files: list[Path], where: Path, mode: str | None = None) -> tupl
         raise DataError(f"{where}: no readable images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     stacked = np.stack(arrays)  # (N, H, W) grey or (N, H, W, 3) colour
     return (stacked[:, None] if stacked.ndim == 3 else np.moveaxis(stacked, -1, 1)), kept
+
+
+def _pixels(image: Any, mode: str) -> np.ndarray | None:
+    """An open PIL image's pixels as uint8 in ``mode``, or None when some are transparent: what lies under
+    them is no part of the picture, and PIL's conversion would keep it. Grey of 16 bits is scaled to 8 (PIL's
+    conversion clips it, which turns most of such an image white)."""
+    from PIL import Image
+
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        if np.asarray(image.convert("RGBA"))[..., 3].min() < 255:
+            return None
+    if image.mode.startswith("I;16") or image.mode == "I":
+        grey = (np.asarray(image, dtype=np.float64) / 257.0).round().clip(0, 255).astype(np.uint8)
+        image = Image.fromarray(grey)
+    return np.asarray(image.convert(mode), dtype=np.uint8)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
 
 import torch
 from torch import Tensor, nn
@@ -17,7 +16,7 @@ class Stage:
 
     name: str
     module: "Model"
-    parameters: Iterable[nn.Parameter]
+    parameters: list[nn.Parameter]
     epochs: int
 
 
@@ -88,4 +87,4 @@ class Model(nn.Module):
         return None
 
     def stages(self, epochs: int, m1_epochs: int) -> list[Stage]:
-        return [Stage("train", self, self.parameters(), epochs)]
+        return [Stage("train", self, list(self.parameters()), epochs)]

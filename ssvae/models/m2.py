@@ -13,7 +13,8 @@ from torch import Tensor, nn
 
 from ssvae.consistency import Consistency
 from ssvae.models.base import Model
-from ssvae.models.networks import ConditionedMLP, GaussianEncoder, classify_together, eye_like
+from ssvae.models.networks import (ConditionedMLP, GaussianEncoder, classify_together, eye_like,
+                                   running_statistics_kept)
 from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, labelled_bound,
                               likelihood_size, log_likelihood, reparameterize, semi_supervised_loss,
                               unlabelled_bound, virtual_adversarial_loss)
@@ -74,8 +75,9 @@ class M2(Model):
         bound_u = self.unlabelled(a_u, weights.kl, logits_u)
         regularisers = {}
         if weights.adversarial > 0:
-            regularisers["adversarial"] = virtual_adversarial_loss(self.classifier, torch.cat([a_l, a_u]),
-                                                                   self.vat_epsilon)
+            with running_statistics_kept(self.classifier):  # its three passes are probes, not batches
+                regularisers["adversarial"] = virtual_adversarial_loss(self.classifier, torch.cat([a_l, a_u]),
+                                                                       self.vat_epsilon)
         if weights.consistency > 0:
             regularisers["consistency"] = self.consistency.loss(logits_u, strong[0], y_l)
         return semi_supervised_loss(bound_l, bound_u, classification_loss(logits_l, y_l), weights, regularisers)

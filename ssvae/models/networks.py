@@ -4,10 +4,15 @@ that evaluates every class at once."""
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
+from typing import Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+
+BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
 class Softplus(nn.Module):
@@ -24,6 +29,21 @@ def classify_together(classifier: nn.Module, views: list[Tensor]) -> list[Tensor
     """The classifier's logits of each batch in ``views``, from one call: batch normalisation then takes its
     statistics over every view at once, labelled, unlabelled and augmented alike."""
     return list(classifier(torch.cat(views)).split([len(v) for v in views]))
+
+
+@contextmanager
+def running_statistics_kept(module: nn.Module) -> Iterator[None]:
+    """Inside, the batch norms of ``module`` normalise a training batch by its own statistics as always but
+    leave their running statistics (those of evaluation) alone: for extra passes that are not training batches,
+    such as virtual adversarial training's probes of perturbed inputs."""
+    norms = [m for m in module.modules() if isinstance(m, BATCH_NORMS) and m.track_running_stats]
+    for norm in norms:
+        norm.track_running_stats = False
+    try:
+        yield
+    finally:
+        for norm in norms:
+            norm.track_running_stats = True
 
 
 def mlp(sizes: tuple[int, ...] | list[int]) -> nn.Sequential:

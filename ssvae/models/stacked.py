@@ -51,5 +51,5 @@ class M1M2(Model):
         return self.m2.loss(f_l, y_l, f_u, weights)
 
     def stages(self, epochs: int, m1_epochs: int) -> list[Stage]:
-        return [Stage("m1", self.m1, self.m1.parameters(), m1_epochs),
-                Stage("m2", self, self.m2.parameters(), epochs)]
+        return [Stage("m1", self.m1, list(self.m1.parameters()), m1_epochs),
+                Stage("m2", self, list(self.m2.parameters()), epochs)]
