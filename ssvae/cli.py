@@ -401,10 +401,12 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
               help="Seed of the noise the bound draws.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True, help="Inputs per batch.")
 @device_option
+@precision_option
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def score(model_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, out: str,
-          samples: int | None, seed: int, batch_size: int, device: str, force: bool, quiet: bool) -> None:
+          samples: int | None, seed: int, batch_size: int, device: str, precision: str, force: bool,
+          quiet: bool) -> None:
     """Anomaly scores: the negative ELBO of each input in nats (higher: less like the training data).
     For m1+m2 models, whose graphs hold M1's codes at their means, a score but not a bound on -log p(x).
 
@@ -412,7 +414,7 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
     """
     from ssvae.inference import score as score_rows
 
-    model = _load_model(model_dir, device)
+    model = _load_model(model_dir, device, precision)
     inputs = _inputs(model, data, dataset, split, data_dir)
     scores = score_rows(model, inputs, out, samples=samples, seed=seed, batch_size=batch_size,
                         progress=not quiet, replace=force)

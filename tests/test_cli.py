@@ -243,6 +243,13 @@ def test_score_lists_the_most_anomalous_first(runner, exported, tmp_path):
     scores = [float(r[1]) for r in rows[1:]]
     assert scores == sorted(scores, reverse=True)
     assert {r[0] for r in rows[1:6]} == {"45", "46", "47", "48", "49"}  # the noise images
+    int8 = tmp_path / "int8.csv"  # the export's int8 encoder and decoder, with the same noise
+    result = runner.invoke(main, ["score", str(exported[1]), "--data", str(tmp_path / "mixed.npz"), "--out", str(int8),
+                                  "--quiet", "--precision", "int8"])
+    assert result.exit_code == 0, result.output
+    approximate, exact = read_scores(int8), read_scores(out)
+    assert approximate != exact and approximate.keys() == exact.keys()
+    np.testing.assert_allclose([approximate[i] for i in exact], list(exact.values()), rtol=0.05)
 
 
 @pytest.mark.parametrize("command, options", [("predict", []), ("score", []), ("score", ["--samples", "3"])])
