@@ -24,7 +24,7 @@ def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
         raise OSError(error.errno, error.strerror, str(path)) from error
     try:
         os.fchmod(fd, usual_mode(directory=False))
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": ""})) as f:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": "", "encoding": "utf-8"})) as f:
             yield f
         os.replace(tmp, path)
     except BaseException:
@@ -64,7 +64,8 @@ class OutputFolder:
 
 
 def check_output(path: Path, replace: bool, folder: OutputFolder | None = None) -> None:
-    """Refuse to overwrite an existing output unless ``replace``. A file output never replaces a folder. A
+    """Refuse to overwrite an existing output unless ``replace``. A file output never replaces a folder, a
+    device, a pipe or a socket (whose replacement by a file would break what else uses it). A
     folder output names what ``folder`` it is: ``replace`` then removes only a folder that holds its first
     file and nothing ssvae would not write there, so a mistyped --out never deletes a user's files."""
     if not path.exists() or (folder is not None and path.is_dir() and not any(path.iterdir())):

@@ -21,7 +21,7 @@ from ssvae.files import atomic_open, check_output, write_atomic
 from ssvae.runtime import ExportedModel, ModelError, NonFiniteInputError
 
 BATCH = 1024
-MAX_GRID_PIXELS = 100_000_000  # a PNG grid of samples or analogies: 300 MB of RGB to draw
+MAX_GRID_PIXELS = 80_000_000  # a PNG grid: below the 89,478,485 pixels from which PIL warns of a decompression bomb
 
 
 def _batches(model: ExportedModel, inputs: Inputs, batch_size: int, progress: bool,

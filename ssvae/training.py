@@ -45,12 +45,11 @@ def resolve_device(name: str) -> torch.device:
 def training_device(config: Config, resume: Checkpoint | None) -> torch.device:
     """``config.device``, resolved; a resumed run goes on on the kind of device its checkpoint was written on,
     the only one whose batch order and noise it can continue (``auto`` would pick a GPU that appeared since)."""
-    if resume is None:
-        return resolve_device(config.device)
-    if resume.device == "cuda" and not torch.cuda.is_available():
+    if resume is not None and resume.device == "cuda" and not torch.cuda.is_available():
         raise RunError("the checkpoint was written by training on a CUDA GPU and none is visible here: resume it "
                        "on a machine with one, or train the run again")
-    return torch.device(resume.device)
+    device = resolve_device(config.device)
+    return device if resume is None or device.type == resume.device else torch.device(resume.device)
 
 
 @contextmanager

@@ -152,7 +152,7 @@ BAD_INPUT = [
     (["predict", "MODEL", "--dataset", "digits", "--out", "pipe", "--force"],  # a FIFO: never a device here
      "Error: pipe is not a regular file (a device, pipe or socket): give --out the name of a file to write"),
     (["generate", "MODEL", "--per-class", "100000"], "Error: the grid would be 3600004x364 pixels, more than "
-     "100,000,000: lower --per-class, --rows or --scale"),
+     "80,000,000: lower --per-class, --rows or --scale"),
     (["generate", "MODEL", "--analogies", "digits", "--scale", "5000"], "Error: the grid would be 500000x365000"),
 ]
 
@@ -329,6 +329,7 @@ def test_a_checkpoint_resumes_on_the_kind_of_device_that_wrote_it(tmp_path, monk
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert training_device(auto, None).type == "cuda" and training_device(auto, on_cpu).type == "cpu"
     assert training_device(auto, on_gpu).type == "cuda"
+    assert training_device(Config(device="cuda:1"), on_gpu) == torch.device("cuda:1")  # the run's own GPU
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(RunError, match="^the checkpoint was written by training on a CUDA GPU and none is visible "
                                        "here: resume it on a machine with one, or train the run again$"):

@@ -7,6 +7,7 @@ Unlike training sources these need no labels and no class folders: a flat folder
 from __future__ import annotations
 
 import math
+import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,8 +183,10 @@ def _read_csv(path: Path) -> Inputs:
     if len(rows) < 2:
         raise DataError(f"{path}: needs a header row and at least one row of numbers")
     x = csv_inputs(path, rows)
-    named = next((rows[0].index(name) for name in ("id", "") if name in rows[0]), None)
-    return Inputs([str(i) for i in range(len(x))] if named is None else [row[named] for row in rows[1:]], x)
+    header = rows[0]
+    id_column = header.index("id") if "id" in header else 0 if header[0] == "" else None  # "": pandas' index
+    ids = [str(i) for i in range(len(x))] if id_column is None else [row[id_column] for row in rows[1:]]
+    return Inputs(ids, x)
 
 
 def _read_folder(path: Path, image_shape: tuple[int, ...] | None) -> Inputs:
@@ -194,8 +197,7 @@ def _read_folder(path: Path, image_shape: tuple[int, ...] | None) -> Inputs:
     files = sorted(f for f in path.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
     channels, size = (image_shape[0], (image_shape[2], image_shape[1])) if image_shape else (1, None)  # PIL: (w, h)
     x, kept = read_images(files, path, "L" if channels == 1 else "RGB", size)
-    ids = [str(files[i].relative_to(path)).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-           for i in kept]
+    ids = [os.fsencode(files[i].relative_to(path)).decode("utf-8", "backslashreplace") for i in kept]
     return Inputs(ids, x)
 
 

@@ -311,9 +311,9 @@ def _load_folder(path: Path) -> Source:
 def read_images(files: list[Path], where: Path, mode: str | None = None,
                 size: tuple[int, int] | None = None) -> tuple[np.ndarray, list[int]]:
     """The images of ``files`` as one uint8 array (N, C, H, W), and which of ``files`` they are. ``mode`` is
-    PIL's "L" (grey) or "RGB"; None picks RGB when any image has colour. Unreadable images, those with
-    transparent pixels and those of another (width, height) than ``size`` (None: the first readable
-    image's) are skipped, with one warning that names the first few."""
+    PIL's "L" (grey) or "RGB"; None picks RGB when any image has colour. Transparent pixels count as black
+    and 16-bit grey as its top 8 bits. Unreadable images and those of another (width, height) than ``size``
+    (None: the first readable image's) are skipped, with one warning that names the first few."""
     from PIL import Image
 
     headers, skipped = [], []
@@ -334,12 +334,9 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
             continue
         try:
             with Image.open(files[index]) as image:
-                pixels = _pixels(image, mode)
+                pixels = np.asarray(_eight_bit(_opaque(image)).convert(mode), dtype=np.uint8)
         except Exception:  # a header that reads, pixels that do not (a truncated file)
             skipped.append(f"{files[index].name} (unreadable)")
-            continue
-        if pixels is None:
-            skipped.append(f"{files[index].name} (transparent pixels: flatten it onto its background)")
             continue
         arrays.append(pixels)
         kept.append(index)
@@ -352,16 +349,23 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
     return (stacked[:, None] if stacked.ndim == 3 else np.moveaxis(stacked, -1, 1)), kept
 
 
-def _pixels(image: Any, mode: str) -> np.ndarray | None:
-    """An open PIL image's pixels as uint8 in ``mode``, or None when some are transparent: what lies under
-    them is no part of the picture, and PIL's conversion would keep it. Grey of 16 bits is scaled to 8 (PIL's
-    conversion clips it, which turns most of such an image white)."""
+def _opaque(image: Any) -> Any:
+    """A PIL image with transparency laid onto black: a pixel's colour times its opacity. PIL's conversion
+    drops the opacity and keeps whatever colour lies under a transparent pixel, which is no part of the
+    picture (often black, but any colour an editor left there)."""
     from PIL import Image
 
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
-        if np.asarray(image.convert("RGBA"))[..., 3].min() < 255:
-            return None
-    if image.mode.startswith("I;16") or image.mode == "I":
-        grey = (np.asarray(image, dtype=np.float64) / 257.0).round().clip(0, 255).astype(np.uint8)
-        image = Image.fromarray(grey)
-    return np.asarray(image.convert(mode), dtype=np.uint8)
+    if image.mode not in ("RGBA", "LA", "PA", "RGBa", "La") and "transparency" not in image.info:
+        return image
+    rgba = np.asarray(image.convert("RGBA"), dtype=np.float64)
+    return Image.fromarray((rgba[..., :3] * rgba[..., 3:] / 255.0).round().astype(np.uint8), "RGB")
+
+
+def _eight_bit(image: Any) -> Any:
+    """A PIL image with 16-bit grey scaled to 8 bits, as a viewer shows it; PIL's conversion clips it instead,
+    which turns most of such an image white. A PNG's grey is 16-bit in mode I;16 and, in older Pillows, I."""
+    from PIL import Image
+
+    if not (image.mode.startswith("I;16") or (image.mode == "I" and image.format == "PNG")):
+        return image
+    return Image.fromarray((np.asarray(image, dtype=np.float64) / 257.0).round().clip(0, 255).astype(np.uint8))

@@ -12,9 +12,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
-BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-
-
 class Softplus(nn.Module):
     """log(1 + e^x), the paper's activation. In an ONNX export it is written relu(x) + log1p(exp(-|x|)), the
     same function: onnxruntime's own Softplus kernel is about 5x slower on CPU than those vectorised ops."""
@@ -36,7 +33,7 @@ def running_statistics_kept(module: nn.Module) -> Iterator[None]:
     """Inside, the batch norms of ``module`` normalise a training batch by its own statistics as always but
     leave their running statistics (those of evaluation) alone: for extra passes that are not training batches,
     such as virtual adversarial training's probes of perturbed inputs."""
-    norms = [m for m in module.modules() if isinstance(m, BATCH_NORMS) and m.track_running_stats]
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
     for norm in norms:
         norm.track_running_stats = False
     try:

@@ -4,6 +4,8 @@
     python classify_with_onnxruntime.py models/digits-m2 photos/         # every image in a folder
 
 Prints one line an input: id,predicted class,confidence. Nothing here comes from ssvae: copy it into your app.
+Kept short: a folder's images must all have the model's size and be 8-bit without transparency (`ssvae
+predict` skips other sizes, scales 16-bit grey and lays transparent pixels onto black).
 """
 
 import json
@@ -22,7 +24,7 @@ def load_inputs(path: Path, channels: int) -> tuple[list[str], np.ndarray]:
         mode = "L" if channels == 1 else "RGB"
         images = np.stack([np.asarray(Image.open(f).convert(mode)) for f in files])
         return [str(f.relative_to(path)) for f in files], images
-    x = np.load(path, allow_pickle=False)["x"] if path.suffix == ".npz" else np.load(path, allow_pickle=False)
+    x = np.load(path, allow_pickle=False)["x"] if path.suffix.lower() == ".npz" else np.load(path, allow_pickle=False)
     return [str(i) for i in range(len(x))], x
 
 
