@@ -50,7 +50,8 @@ class Run:
         return self.loaded
 
     def _check_same_data(self, train: Dataset) -> None:
-        """Refuse data changed since the run was trained (a file cut short, another file of the same name)."""
+        """Refuse data changed since the run was trained (a file cut short, another file of the same name,
+        images added to a folder), whose examples the split's indices would no longer name."""
         c, split = self.config, self.split
         last = max((*split.labelled, *split.validation, *(split.test or ())), default=-1)
         reasons = [f"the run's split names example {last} but the data have {len(train)}"] if last >= len(train) \
@@ -59,6 +60,8 @@ class Run:
             reasons.append(f"examples of shape {train.input_shape}, the run's were {c.input_shape}")
         if train.class_names != c.class_names:
             reasons.append(f"classes {', '.join(train.class_names)}, the run's were {', '.join(c.class_names)}")
+        if not reasons and split.data is not None and split.data != train.fingerprint():
+            reasons.append(f"{len(train)} examples that differ from the run's (added, removed, changed or relabelled)")
         if reasons:
             raise DataError(f"{c.data or c.dataset}: not the data this run was trained on ({'; '.join(reasons)}): "
                             f"restore them, or train a new run on the data as they are")

@@ -142,6 +142,47 @@ def test_csv_with_named_and_missing_labels(tmp_path):
     np.testing.assert_array_equal(source.train.x, [[0.5, 1], [1.5, 2], [2.5, 3], [3.5, 4]])
 
 
+def test_csv_labels_as_pandas_and_r_write_them(tmp_path):
+    """A label column with gaps comes out of pandas as floats (3.0, -1.0, empty) and out of R with NA: whole
+    numbers are class indices, those spellings are missing (they became classes named "3.0", "NA")."""
+    (tmp_path / "t.csv").write_text(",f1,label\n0,0.5,1.0\n1,1.5,-1.0\n2,2.5,NA\n3,3.5,0.0\n4,4.5,\n5,5.5,nan\n")
+    source = load_source(data=str(tmp_path / "t.csv"))
+    assert source.train.class_names == ("0", "1")
+    assert source.train.y.tolist() == [1, -1, -1, 0, -1, -1]
+    np.testing.assert_array_equal(source.train.x, [[0.5], [1.5], [2.5], [3.5], [4.5], [5.5]])  # no index column
+
+
+@pytest.mark.parametrize("labels, message", [
+    (["1", "2", "1", "2"], "t.csv: class '0' has no labelled example: number the classes 0..K-1 with no gap "
+                           r"\(labels numbered from 1: subtract 1\), or label examples of it"),
+    (["0", "300000000", "1", "0"], "t.csv: label 300000000 would mean 300000001 classes: number the classes 0..K-1 "
+                                   r"\(K <= 10000\)$"),
+    (["-1", "", "NA", "-1.0"], r"t.csv: has no labelled example \(every label is -1 or missing\)"),
+    (["cat", "cat", "", "-1"], "t.csv: at least two classes are needed, found 1: label examples of two or more"),
+    (["²", "--1", "cat", "²"], None),  # names, not numbers: no traceback
+])
+def test_csv_labels_that_cannot_be_learnt_are_refused_on_loading(tmp_path, labels, message):
+    (tmp_path / "t.csv").write_text("f,label\n" + "".join(f"{k},{label}\n" for k, label in enumerate(labels)))
+    if message is None:
+        assert load_source(data=str(tmp_path / "t.csv")).train.class_names == ("--1", "cat", "²")
+        return
+    with pytest.raises(DataError, match=message):
+        load_source(data=str(tmp_path / "t.csv"))
+
+
+def test_npz_classes_need_a_labelled_example_and_one_scale(tmp_path):
+    x = np.zeros((4, 2, 2), np.uint8)
+    np.savez(tmp_path / "d.npz", x=x, y=np.array([1, 2, 1, 2]))  # numbered from 1
+    with pytest.raises(DataError, match="d.npz: class '0' has no labelled example"):
+        load_source(data=str(tmp_path / "d.npz"))
+    np.savez(tmp_path / "d.npz", x=x, y=np.array([0, 1, 0, 1]), x_test=x.astype(np.float32), y_test=np.array([0, 1]))
+    with pytest.raises(DataError, match="d.npz: x is uint8 but x_test is float32, and uint8 inputs are images 0..255 "
+                                        "scaled to"):
+        load_source(data=str(tmp_path / "d.npz"))
+    np.savez(tmp_path / "d.npz", x=x, y=np.array([0, 1, 0, 1]), class_names=np.array([b"cat", b"dog"]))
+    assert load_source(data=str(tmp_path / "d.npz")).train.class_names == ("cat", "dog")  # not "b'cat'"
+
+
 def test_csv_rows_need_a_field_for_every_column_but_a_label_cut_off_the_end(tmp_path):
     (tmp_path / "t.csv").write_text("f1,f2,label\n0.5,1,cat\n1.5,2\n2.5,3,dog\n")  # row 2: label unknown
     source = load_source(data=str(tmp_path / "t.csv"))
@@ -193,6 +234,36 @@ def test_image_folder_skips_other_sizes(tmp_path):
     assert source.train.x.shape == (5, 1, 6, 4)
     assert source.train.y.tolist() == [0, 0, 1, 1, -1]
     assert source.train.x[2, 0, 0, 0] == pytest.approx(200 / 255)
+
+
+def test_image_folder_classes_are_its_visible_folders_of_images_and_unlabelled_takes_either_spelling(tmp_path):
+    for folder in ("cat", "dog", "Unlabeled", ".ipynb_checkpoints", "__MACOSX", "empty"):
+        (tmp_path / folder).mkdir()
+    for folder in ("cat", "dog", "Unlabeled", ".ipynb_checkpoints", "__MACOSX"):
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / folder / "a.png")
+    (tmp_path / "empty" / "notes.txt").write_text("no images here")
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "stray.png")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        source = load_source(data=str(tmp_path))
+    assert [str(w.message) for w in seen] == [
+        f"{tmp_path}: 1 folder(s) without images are not classes: empty",
+        f"{tmp_path}: 1 image(s) outside the class folders are not read (e.g. stray.png): move them into a class "
+        f"folder, or into unlabelled/"]
+    assert source.train.class_names == ("cat", "dog") and source.train.y.tolist() == [0, 1, -1]
+
+
+@pytest.mark.parametrize("option, message", [
+    ({"labels": None, "val_labels": 9}, "class 'c1' has 2 labelled example.s. to draw from but --val-labels 9 asks "
+                                        "for 3 of it: lower --val-labels or add labelled examples of that class"),
+    ({"labels": 9, "val_labels": 0}, "class 'c1' has 2 labelled example.s. to draw from but --labels 9 asks for 3 "
+                                     "of it: lower --labels or add labelled examples of that class"),
+])
+def test_a_class_short_of_labels_names_itself_and_the_option_to_change(option, message):
+    source = Source(Dataset(np.zeros((12, 2), np.float32), np.array([0] * 5 + [1] * 2 + [2] * 5),
+                            ("c0", "c1", "c2")), Dataset(np.zeros((3, 2), np.float32), np.arange(3), ("c0", "c1", "c2")))
+    with pytest.raises(DataError, match=message):
+        choose_split(source, test_fraction=0.25, split_seed=0, seed=0, **option)
 
 
 def _write_idx(path, array):

@@ -103,7 +103,8 @@ BAD_INPUT = [
     (["train", "--data", "float_labels.npz"], "Error: float_labels.npz: y must hold integer class indices"),
     (["train", "--data", "label_7.npz"], "Error: label_7.npz: label 7 is outside 0..1; use -1 for unlabelled"),
     (["train", "--data", "unlabelled.npz"], "Error: unlabelled.npz: has no labelled example (every y is -1)"),
-    (["train", "--data", "one_class_labelled.npz", "--labels", "4"], "has 0 labelled example(s) but 2 are asked for"),
+    (["train", "--data", "one_class_labelled.npz", "--labels", "4"], "Error: one_class_labelled.npz: class 'b' has no "
+     "labelled example: number the classes 0..K-1 with no gap (labels numbered from 1: subtract 1), or label"),
     (["train", "--data", "float_labels.npz", "--labels", "4"], "y must hold integer class indices"),
     (["train", "--labels", "2000"], "Error: --labels 2000 asks for more labels than the 1347 available"),
     (["train", "--data", "nan.npz"], "Error: nan.npz: 1 input row(s) contain NaN or inf (first: row 5): clean or drop them"),
@@ -180,6 +181,27 @@ def test_bad_input_is_one_line_with_status_1(cases, monkeypatch, args, message):
     assert len(lines) == 1 and message in lines[0], result.output
     assert "Traceback" not in result.output
     assert (cases / "taken.csv").read_text() == "mine" and stat.S_ISFIFO((cases / "pipe").stat().st_mode)
+
+
+def test_a_run_refuses_data_that_changed_since_it_trained(tmp_path):
+    """One image added to a class folder shifts every index after it: the split would name other images,
+    and test images the model trained on (the checks of count, shape and classes all passed)."""
+    from PIL import Image
+
+    data = tmp_path / "images"
+    for name in ("a", "b"):
+        (data / name).mkdir(parents=True)
+        for k in range(6):
+            Image.fromarray(np.full((4, 4), 40 * k, np.uint8)).save(data / name / f"{k}.png")
+    ssvae.train(data=str(data), labels=4, epochs=1, hidden=(8,), classifier_hidden=(8,), latent_dim=2,
+                progress=False, out=tmp_path / "run")
+    assert CliRunner().invoke(main, ["evaluate", str(tmp_path / "run")]).exit_code == 0
+    Image.fromarray(np.full((4, 4), 7, np.uint8)).save(data / "a" / "00.png")
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "run")])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (f"Error: {data}: not the data this run was trained on (13 examples that "
+                                              f"differ from the run's (added, removed, changed or relabelled)): restore "
+                                              f"them, or train a new run on the data as they are")
 
 
 def test_score_stops_before_its_work_where_its_output_cannot_be_written(cases, monkeypatch):

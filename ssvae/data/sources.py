@@ -21,6 +21,7 @@ from ssvae.data.dataset import UNLABELLED, Dataset, DataError, to_model_range
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 UNLABELLED_FOLDER = "unlabelled"
+UNLABELLED_NAMES = ("unlabelled", "unlabeled")  # a folder of unlabelled images, in any case
 IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -170,29 +171,31 @@ def _load_npz(path: Path) -> Source:
     with arrays:
         if "x" not in arrays.files or "y" not in arrays.files:
             raise DataError(f"{path}: needs arrays 'x' and 'y' (found {', '.join(arrays.files) or 'none'})")
-        x = _npz_inputs(_npz_array(arrays, "x", path), path, "x")
+        raw_x = _npz_array(arrays, "x", path)
+        x = _npz_inputs(raw_x, path, "x")
         y = _npz_labels(_npz_array(arrays, "y", path), path, "y")
         has_test = "x_test" in arrays.files
         if has_test != ("y_test" in arrays.files):
             raise DataError(f"{path}: has only one of x_test and y_test: give both (a test set) or neither (a "
                             f"share of the labelled x is held out)")
-        x_test = _npz_inputs(_npz_array(arrays, "x_test", path), path, "x_test") if has_test else None
+        raw_test = _npz_array(arrays, "x_test", path) if has_test else None
+        if raw_test is not None and (raw_x.dtype == np.uint8) != (raw_test.dtype == np.uint8):
+            raise DataError(f"{path}: x is {raw_x.dtype} but x_test is {raw_test.dtype}, and uint8 inputs are images "
+                            f"0..255 scaled to [0, 1] while floats are taken as they are: save both as uint8 or "
+                            f"both as floats on one scale")
+        x_test = _npz_inputs(raw_test, path, "x_test") if has_test else None
         y_test = _npz_labels(_npz_array(arrays, "y_test", path), path, "y_test") if has_test else None
         given_names = _npz_array(arrays, "class_names", path) if "class_names" in arrays.files else None
     n_classes = int(max(y.max(initial=-1), y_test.max(initial=-1) if has_test else -1)) + 1
     if given_names is not None:
-        names = tuple(str(n) for n in given_names.reshape(-1))
+        names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in given_names.reshape(-1))
         if repeated := sorted({n for n in names if names.count(n) > 1}):
             raise DataError(f"{path}: class_names repeats {', '.join(map(repr, repeated))}: give each class its own "
                             f"name (predictions have a column per class)")
-    elif n_classes == 0:
-        raise DataError(f"{path}: has no labelled example (every y is -1): label at least one example of each class")
-    elif n_classes > MAX_CLASSES:
-        raise DataError(f"{path}: label {n_classes - 1} would mean {n_classes} classes: number the classes 0..K-1 "
-                        f"(K <= {MAX_CLASSES}) or give class_names")
     else:
-        names = tuple(str(k) for k in range(n_classes))
+        names = _index_names(n_classes, path, "y")
     _check_labels(y, len(names), path)
+    _check_every_class_labelled(y, names, path)
     train = Dataset(x, y, names)
     test = Dataset(x_test, y_test, names) if has_test else None
     if test is not None:
@@ -226,7 +229,17 @@ def _check_labels(y: np.ndarray, n_classes: int, path: Path) -> None:
         raise DataError(f"{path}: label {int(y[bad][0])} is outside 0..{n_classes - 1}; "
                         f"use -1 for unlabelled examples")
     if n_classes < 2:
-        raise DataError(f"{path}: at least two classes are needed, found {n_classes}")
+        raise DataError(f"{path}: at least two classes are needed, found {n_classes}: label examples of two or "
+                        f"more classes")
+
+
+def _check_every_class_labelled(y: np.ndarray, names: tuple[str, ...], path: Path) -> None:
+    """Every class has a labelled training example: a class without one (labels numbered from 1, a gap in the
+    numbering, an empty class folder) cannot be learnt, and later errors would blame --labels."""
+    if empty := [names[k] for k in range(len(names)) if not np.any(y == k)]:
+        raise DataError(f"{path}: class {', '.join(map(repr, empty[:5]))}{' ...' if len(empty) > 5 else ''} has no "
+                        f"labelled example: number the classes 0..K-1 with no gap (labels numbered from 1: subtract "
+                        f"1), or label examples of it")
 
 
 def _load_csv(path: Path) -> Source:
@@ -238,18 +251,49 @@ def _load_csv(path: Path) -> Source:
     if not body:
         raise DataError(f"{path}: has a header but no rows")
     li = header.index("label")
-    raw_labels = [row[li].strip() if li < len(row) else "" for row in body]
-    x = csv_inputs(path, rows)
-    known = [v for v in raw_labels if v not in ("", "-1")]
-    if all(v.lstrip("-").isdigit() for v in known):
-        names = tuple(str(k) for k in range(max((int(v) for v in known), default=-1) + 1))
-        y = np.array([int(v) if v not in ("", "-1") else UNLABELLED for v in raw_labels], dtype=np.int64)
-    else:
-        names = tuple(sorted(set(known)))
-        index = {n: k for k, n in enumerate(names)}
-        y = np.array([index[v] if v not in ("", "-1") else UNLABELLED for v in raw_labels], dtype=np.int64)
+    y, names = _csv_labels([row[li].strip() if li < len(row) else "" for row in body], path)
     _check_labels(y, len(names), path)
-    return Source(Dataset(x, y, names), None)
+    _check_every_class_labelled(y, names, path)
+    return Source(Dataset(csv_inputs(path, rows), y, names), None)
+
+
+MISSING_LABELS = {"", "na", "nan", "n/a", "null", "none", "<na>"}  # lower-cased; pandas' and R's too
+
+
+def _csv_labels(raw: list[str], path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
+    """A CSV's labels as indices (UNLABELLED where missing) and the class names: "0".."K-1" when every known
+    label is a whole number (3 or 3.0: pandas writes a column with gaps as floats), else the names sorted.
+    Missing: -1 (-1.0), empty, or one of `MISSING_LABELS` (pandas' and R's spellings of NA)."""
+    numbers = [_whole_number(v) for v in raw]
+    missing = [v.lower() in MISSING_LABELS or n == UNLABELLED for v, n in zip(raw, numbers)]
+    known = [(v, n) for v, n, gone in zip(raw, numbers, missing) if not gone]
+    if all(n is not None for _, n in known):
+        names = _index_names(max((n for _, n in known), default=-1) + 1, path, "label")
+        return np.array([UNLABELLED if gone else n for n, gone in zip(numbers, missing)], dtype=np.int64), names
+    names = tuple(sorted({v for v, _ in known}))
+    index = {name: k for k, name in enumerate(names)}
+    return np.array([UNLABELLED if gone else index[v] for v, gone in zip(raw, missing)], dtype=np.int64), names
+
+
+def _whole_number(text: str) -> int | None:
+    """The integer a label such as "3" or "3.0" writes, else None (a class name)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return int(value) if value.is_integer() else None
+
+
+def _index_names(n_classes: int, path: Path, key: str) -> tuple[str, ...]:
+    """Class names "0".."K-1" for labels that are indices below ``n_classes``, which must be a sane count."""
+    if n_classes == 0:
+        missing = "-1 or missing" if key == "label" else "-1"  # a CSV's labels can be missing
+        raise DataError(f"{path}: has no labelled example (every {key} is {missing}): label at least one example "
+                        f"of each class")
+    if n_classes > MAX_CLASSES:
+        raise DataError(f"{path}: {key} {n_classes - 1} would mean {n_classes} classes: number the classes 0..K-1 "
+                        f"(K <= {MAX_CLASSES})" + (" or give class_names" if key == "y" else ""))
+    return tuple(str(k) for k in range(n_classes))
 
 
 NON_INPUT_COLUMNS = ("id", "label", "")  # "": the unnamed index column that pandas' to_csv writes first
@@ -295,17 +339,33 @@ def read_csv_rows(path: Path) -> list[list[str]]:
 
 
 def _load_folder(path: Path) -> Source:
-    """One sub-folder per class, plus ``unlabelled/``; images of another size than the first are skipped."""
-    class_dirs = sorted(d for d in path.iterdir() if d.is_dir() and d.name != UNLABELLED_FOLDER)
+    """One sub-folder of images per class, plus ``unlabelled/`` (any case, or ``unlabeled/``). Hidden folders,
+    macOS's ``__MACOSX`` and folders without images (a run folder that ``ssvae train --data .`` wrote
+    there) are no classes; the last are named in a warning, as are images outside the sub-folders. Images
+    of another size than the first are skipped."""
+    folders = sorted(d for d in path.iterdir() if d.is_dir() and not d.name.startswith((".", "__MACOSX")))
+    unlabelled = [d for d in folders if d.name.lower() in UNLABELLED_NAMES]
+    class_dirs = [d for d in folders if d not in unlabelled and _has_images(d)]
+    if imageless := [d.name for d in folders if d not in unlabelled and d not in class_dirs]:
+        warnings.warn(f"{path}: {len(imageless)} folder(s) without images are not classes: {', '.join(imageless[:5])}"
+                      + (" ..." if len(imageless) > 5 else ""), stacklevel=3)
     if len(class_dirs) < 2:
         raise DataError(f"{path}: needs one sub-folder per class (at least two) and optionally '{UNLABELLED_FOLDER}/'")
-    names = tuple(d.name for d in class_dirs)
+    if strays := [f.name for f in path.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES]:
+        warnings.warn(f"{path}: {len(strays)} image(s) outside the class folders are not read (e.g. {strays[0]}): "
+                      f"move them into a class folder, or into {UNLABELLED_FOLDER}/", stacklevel=3)
     entries = [(f, k) for k, d in enumerate(class_dirs) for f in sorted(d.iterdir())]
-    if (path / UNLABELLED_FOLDER).is_dir():
-        entries += [(f, UNLABELLED) for f in sorted((path / UNLABELLED_FOLDER).iterdir())]
+    entries += [(f, UNLABELLED) for d in unlabelled for f in sorted(d.iterdir())]
     entries = [(f, k) for f, k in entries if f.suffix.lower() in IMAGE_SUFFIXES]
     x, kept = read_images([f for f, _ in entries], path)
-    return Source(Dataset(to_model_range(x), np.array([entries[i][1] for i in kept], dtype=np.int64), names), None)
+    y = np.array([entries[i][1] for i in kept], dtype=np.int64)
+    names = tuple(d.name for d in class_dirs)
+    _check_every_class_labelled(y, names, path)  # a class whose images were all skipped
+    return Source(Dataset(to_model_range(x), y, names), None)
+
+
+def _has_images(folder: Path) -> bool:
+    return any(f.suffix.lower() in IMAGE_SUFFIXES and f.is_file() for f in folder.iterdir())
 
 
 def read_images(files: list[Path], where: Path, mode: str | None = None,

@@ -19,11 +19,13 @@ from ssvae.data.sources import Source
 
 @dataclass(frozen=True)
 class Split:
-    """Indices into the source's training set; ``test`` is None where the source has its own test set."""
+    """Indices into the source's training set; ``test`` is None where the source has its own test set.
+    ``data`` is that training set's `Dataset.fingerprint` (None in runs older than it)."""
 
     labelled: tuple[int, ...]
     validation: tuple[int, ...]
     test: tuple[int, ...] | None
+    data: str | None = None
 
     def apply(self, source: Source) -> Partition:
         train = source.train
@@ -52,19 +54,24 @@ class Split:
     def from_json(cls, text: str) -> Split:
         values = json.loads(text)
         test = values["test"]
-        return cls(tuple(values["labelled"]), tuple(values["validation"]), None if test is None else tuple(test))
+        return cls(tuple(values["labelled"]), tuple(values["validation"]), None if test is None else tuple(test),
+                   values.get("data"))
 
 
-def balanced_sample(y: np.ndarray, pool: np.ndarray, n: int, n_classes: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` indices from ``pool``, n // K of each class; the remainder goes one each to randomly chosen classes."""
+def balanced_sample(y: np.ndarray, pool: np.ndarray, n: int, class_names: tuple[str, ...], rng: np.random.Generator,
+                    option: str = "--labels") -> np.ndarray:
+    """``n`` indices from ``pool``, n // K of each class; the remainder goes one each to randomly chosen classes.
+    ``option`` is what asked for ``n``: the error for a class with too few names it."""
+    n_classes = len(class_names)
     counts = np.full(n_classes, n // n_classes)
     counts[rng.choice(n_classes, n % n_classes, replace=False)] += 1
     chosen = []
     for k in range(n_classes):
         members = pool[y[pool] == k]
         if len(members) < counts[k]:
-            raise DataError(f"class {k} has {len(members)} labelled example(s) but {counts[k]} are asked for: "
-                            f"lower --labels or add labelled examples of that class")
+            fix = f"lower {option} or add labelled examples of that class"
+            raise DataError(f"class {class_names[k]!r} has {len(members)} labelled example(s) to draw from but "
+                            f"{option} {n} asks for {counts[k]} of it: {fix}")
         chosen.append(rng.choice(members, counts[k], replace=False))
     return np.sort(np.concatenate(chosen)).astype(np.int64)
 
@@ -95,12 +102,12 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
         if labels > len(labelled):
             raise DataError(f"--labels {labels} asks for more labels than the {len(labelled)} available for "
                             f"training: lower it or use --labels all")
-        labelled = balanced_sample(train.y, labelled, labels, n_classes, rng)
+        labelled = balanced_sample(train.y, labelled, labels, train.class_names, rng)
     validation = np.array([], dtype=np.int64)
     if val_labels:
         if val_labels >= len(labelled):
             raise DataError(f"--val-labels {val_labels} leaves no training label out of {len(labelled)}: lower it")
-        validation = balanced_sample(train.y, labelled, val_labels, n_classes, rng)
+        validation = balanced_sample(train.y, labelled, val_labels, train.class_names, rng, "--val-labels")
         labelled = np.setdiff1d(labelled, validation)
     if missing := sorted(set(range(n_classes)) - set(train.y[labelled].tolist())):
         names = ", ".join(train.class_names[k] for k in missing[:5]) + (", ..." if len(missing) > 5 else "")
@@ -112,6 +119,7 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
         labelled=tuple(int(i) for i in labelled),
         validation=tuple(int(i) for i in validation),
         test=None if test is None else tuple(int(i) for i in test),
+        data=train.fingerprint(),
     )
 
 
