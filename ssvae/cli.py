@@ -52,7 +52,9 @@ def _labels(ctx: click.Context, param: click.Parameter, value: str | None) -> in
 
 
 class Group(click.Group):
-    """Turns the errors a user can fix into one line on stderr, unless --debug is given."""
+    """Turns the errors a user can fix into one line on stderr, unless --debug is given: exit status 1 for
+    input that cannot be used, 2 for a command's mistyped option or value (click's usage errors, which it
+    prints as four lines with the usage)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -62,6 +64,12 @@ class Group(click.Group):
                 raise
             click.echo(f"Error: {_one_line(error)}", err=True)
             sys.exit(1)
+        except click.UsageError as error:
+            if ctx.params.get("debug"):
+                raise
+            where = (error.ctx or ctx).command_path
+            click.echo(f"Error: {error.format_message().rstrip('.')}; see '{where} --help'", err=True)
+            sys.exit(error.exit_code)
 
 
 def _one_line(error: Exception) -> str:
