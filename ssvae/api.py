@@ -19,7 +19,7 @@ from sklearn.metrics import confusion_matrix
 from torch import nn
 
 from ssvae.config import Config, config_for, supervised_counterpart
-from ssvae.data import DataError, Dataset, Partition, Split, check_inputs, choose_split, load_source, to_model_range
+from ssvae.data import DataError, Partition, Source, Split, check_inputs, choose_split, load_source, to_model_range
 from ssvae.errors import RunError
 from ssvae.models import Model, build_model
 from ssvae.files import check_output
@@ -45,14 +45,14 @@ class Run:
         if self.loaded is None:
             c = self.config
             source = load_source(c.dataset, c.data, c.data_dir)
-            self._check_same_data(source.train)
+            self._check_same_data(source)
             self.loaded = self.split.apply(source)
         return self.loaded
 
-    def _check_same_data(self, train: Dataset) -> None:
+    def _check_same_data(self, source: Source) -> None:
         """Refuse data changed since the run was trained (a file cut short, another file of the same name,
         images added to a folder), whose examples the split's indices would no longer name."""
-        c, split = self.config, self.split
+        c, split, train = self.config, self.split, source.train
         last = max((*split.labelled, *split.validation, *(split.test or ())), default=-1)
         reasons = [f"the run's split names example {last} but the data have {len(train)}"] if last >= len(train) \
             else []
@@ -60,7 +60,7 @@ class Run:
             reasons.append(f"examples of shape {train.input_shape}, the run's were {c.input_shape}")
         if train.class_names != c.class_names:
             reasons.append(f"classes {', '.join(train.class_names)}, the run's were {', '.join(c.class_names)}")
-        if not reasons and split.data is not None and split.data != train.fingerprint():
+        if not reasons and split.data is not None and split.data != source.fingerprint():
             reasons.append(f"{len(train)} examples that differ from the run's (added, removed, changed or relabelled)")
         if reasons:
             raise DataError(f"{c.data or c.dataset}: not the data this run was trained on ({'; '.join(reasons)}): "

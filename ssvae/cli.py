@@ -12,7 +12,7 @@ import shlex
 import sys
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, NoReturn
 
 import click
 import numpy as np
@@ -56,6 +56,16 @@ class Group(click.Group):
     input that cannot be used, 2 for a command's mistyped option or value (click's usage errors, which it
     prints as four lines with the usage)."""
 
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        given = bool(args)  # parsing consumes the list
+        try:  # the group's own options (a mistyped --debug)
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as error:
+            if not given:  # plain `ssvae`: click >= 8.2 shows the help by way of a usage error
+                raise
+            _usage_error(error)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -64,12 +74,17 @@ class Group(click.Group):
                 raise
             click.echo(f"Error: {_one_line(error)}", err=True)
             sys.exit(1)
-        except click.UsageError as error:
+        except click.UsageError as error:  # a command's options, or the command's name
             if ctx.params.get("debug"):
                 raise
-            where = (error.ctx or ctx).command_path
-            click.echo(f"Error: {error.format_message().rstrip('.')}; see '{where} --help'", err=True)
-            sys.exit(error.exit_code)
+            _usage_error(error)
+
+
+def _usage_error(error: click.UsageError) -> NoReturn:
+    """Click's usage error as one line that points to the help, with click's exit status (2)."""
+    where = error.ctx.command_path if error.ctx else "ssvae"
+    click.echo(f"Error: {error.format_message().rstrip('.')} (see '{where} --help')", err=True)
+    sys.exit(error.exit_code)
 
 
 def _one_line(error: Exception) -> str:

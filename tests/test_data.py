@@ -152,6 +152,15 @@ def test_csv_labels_as_pandas_and_r_write_them(tmp_path):
     np.testing.assert_array_equal(source.train.x, [[0.5], [1.5], [2.5], [3.5], [4.5], [5.5]])  # no index column
 
 
+def test_csv_class_names_that_pandas_reads_as_missing_are_named_in_a_warning(tmp_path):
+    (tmp_path / "t.csv").write_text("f,label\n0,mild\n1,None\n2,severe\n3,Na\n4,\n5,NA\n")
+    with pytest.warns(UserWarning, match=r"t.csv: 2 label\(s\) 'NA', 'None' read as missing \(unlabelled\), as "
+                                         r"pandas reads them: rename the class if one of them is a class"):
+        source = load_source(data=str(tmp_path / "t.csv"))
+    assert source.train.class_names == ("Na", "mild", "severe")  # sodium: pandas keeps "Na" a value too
+    assert source.train.y.tolist() == [1, -1, 2, 0, -1, -1]
+
+
 @pytest.mark.parametrize("labels, message", [
     (["1", "2", "1", "2"], "t.csv: class '0' has no labelled example: number the classes 0..K-1 with no gap "
                            r"\(labels numbered from 1: subtract 1\), or label examples of it"),
@@ -181,6 +190,8 @@ def test_npz_classes_need_a_labelled_example_and_one_scale(tmp_path):
         load_source(data=str(tmp_path / "d.npz"))
     np.savez(tmp_path / "d.npz", x=x, y=np.array([0, 1, 0, 1]), class_names=np.array([b"cat", b"dog"]))
     assert load_source(data=str(tmp_path / "d.npz")).train.class_names == ("cat", "dog")  # not "b'cat'"
+    np.savez(tmp_path / "d.npz", x=x, y=np.array([0, 1, 0, 1]), x_test=x, y_test=np.array([0, 1, 2, 2]))
+    assert load_source(data=str(tmp_path / "d.npz")).train.class_names == ("0", "1", "2")  # 2: in the test set
 
 
 def test_csv_rows_need_a_field_for_every_column_but_a_label_cut_off_the_end(tmp_path):
@@ -246,8 +257,8 @@ def test_image_folder_classes_are_its_visible_folders_of_images_and_unlabelled_t
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         source = load_source(data=str(tmp_path))
-    assert [str(w.message) for w in seen] == [
-        f"{tmp_path}: 1 folder(s) without images are not classes: empty",
+    assert [str(w.message) for w in seen if str(w.message).startswith(str(tmp_path))] == [
+        f"{tmp_path}: 1 folder(s) with no image directly inside are not classes (their sub-folders are not read): empty",
         f"{tmp_path}: 1 image(s) outside the class folders are not read (e.g. stray.png): move them into a class "
         f"folder, or into unlabelled/"]
     assert source.train.class_names == ("cat", "dog") and source.train.y.tolist() == [0, 1, -1]

@@ -185,7 +185,9 @@ def test_bad_input_is_one_line_with_status_1(cases, monkeypatch, args, message):
 
 def test_a_run_refuses_data_that_changed_since_it_trained(tmp_path):
     """One image added to a class folder shifts every index after it: the split would name other images,
-    and test images the model trained on (the checks of count, shape and classes all passed)."""
+    and test images the model trained on (the checks of count, shape and classes all passed). A folder's
+    fingerprint is its files' names and labels, so that an image decoded a little differently (another Pillow)
+    is still the same example."""
     from PIL import Image
 
     data = tmp_path / "images"
@@ -195,6 +197,7 @@ def test_a_run_refuses_data_that_changed_since_it_trained(tmp_path):
             Image.fromarray(np.full((4, 4), 40 * k, np.uint8)).save(data / name / f"{k}.png")
     ssvae.train(data=str(data), labels=4, epochs=1, hidden=(8,), classifier_hidden=(8,), latent_dim=2,
                 progress=False, out=tmp_path / "run")
+    Image.fromarray(np.full((4, 4), 41, np.uint8)).save(data / "a" / "1.png")  # 40 before
     assert CliRunner().invoke(main, ["evaluate", str(tmp_path / "run")]).exit_code == 0
     Image.fromarray(np.full((4, 4), 7, np.uint8)).save(data / "a" / "00.png")
     result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "run")])

@@ -11,9 +11,9 @@ import gzip
 import warnings
 import zipfile
 import zlib
-from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +41,12 @@ MAX_CLASSES = 10_000  # a label beyond this is a numbering mistake, not a class
 class Source:
     train: Dataset
     test: Dataset | None  # None: the source has no test split of its own
+    files: tuple[str, ...] = ()  # a folder's training images, as paths relative to it, in the order of train
+
+    def fingerprint(self) -> str:
+        """What a run's split indexes, in short (`Dataset.fingerprint`): kept with the split, so that a run
+        refuses data that changed under it."""
+        return self.train.fingerprint(self.files)
 
 
 def load_source(dataset: str = "digits", data: str | None = None, data_dir: str | None = None) -> Source:
@@ -195,7 +201,7 @@ def _load_npz(path: Path) -> Source:
     else:
         names = _index_names(n_classes, path, "y")
     _check_labels(y, len(names), path)
-    _check_every_class_labelled(y, names, path)
+    _check_every_class_labelled(np.concatenate([y, y_test]) if has_test else y, names, path)
     train = Dataset(x, y, names)
     test = Dataset(x_test, y_test, names) if has_test else None
     if test is not None:
@@ -233,13 +239,16 @@ def _check_labels(y: np.ndarray, n_classes: int, path: Path) -> None:
                         f"more classes")
 
 
-def _check_every_class_labelled(y: np.ndarray, names: tuple[str, ...], path: Path) -> None:
-    """Every class has a labelled training example: a class without one (labels numbered from 1, a gap in the
-    numbering, an empty class folder) cannot be learnt, and later errors would blame --labels."""
+NUMBERING_HINT = "number the classes 0..K-1 with no gap (labels numbered from 1: subtract 1), or label examples of it"
+
+
+def _check_every_class_labelled(y: np.ndarray, names: tuple[str, ...], path: Path, hint: str = NUMBERING_HINT) -> None:
+    """Every class has a labelled example in ``y`` (a source's labels, its test set's included): a class without
+    one (labels numbered from 1, a gap in the numbering, a class folder whose images were all skipped) is a
+    mistake, which later errors would blame on --labels. ``hint`` is the fix for this kind of source."""
     if empty := [names[k] for k in range(len(names)) if not np.any(y == k)]:
         raise DataError(f"{path}: class {', '.join(map(repr, empty[:5]))}{' ...' if len(empty) > 5 else ''} has no "
-                        f"labelled example: number the classes 0..K-1 with no gap (labels numbered from 1: subtract "
-                        f"1), or label examples of it")
+                        f"labelled example: {hint}")
 
 
 def _load_csv(path: Path) -> Source:
@@ -257,19 +266,23 @@ def _load_csv(path: Path) -> Source:
     return Source(Dataset(csv_inputs(path, rows), y, names), None)
 
 
-MISSING_LABELS = {"", "na", "nan", "n/a", "null", "none", "<na>"}  # lower-cased; pandas' and R's too
+MISSING_LABELS = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"}  # as pandas reads them
 
 
 def _csv_labels(raw: list[str], path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
     """A CSV's labels as indices (UNLABELLED where missing) and the class names: "0".."K-1" when every known
     label is a whole number (3 or 3.0: pandas writes a column with gaps as floats), else the names sorted.
-    Missing: -1 (-1.0), empty, or one of `MISSING_LABELS` (pandas' and R's spellings of NA)."""
+    Missing: -1 (-1.0), empty, or one of `MISSING_LABELS` (pandas' and R's spellings of NA); among class
+    names, a warning says how many of those spellings were read as missing, as one may be a class (None)."""
     numbers = [_whole_number(v) for v in raw]
-    missing = [v.lower() in MISSING_LABELS or n == UNLABELLED for v, n in zip(raw, numbers)]
+    missing = [v in MISSING_LABELS or n == UNLABELLED for v, n in zip(raw, numbers)]
     known = [(v, n) for v, n, gone in zip(raw, numbers, missing) if not gone]
     if all(n is not None for _, n in known):
         names = _index_names(max((n for _, n in known), default=-1) + 1, path, "label")
         return np.array([UNLABELLED if gone else n for n, gone in zip(numbers, missing)], dtype=np.int64), names
+    if spelled := [v for v, n, gone in zip(raw, numbers, missing) if gone and v and n != UNLABELLED]:
+        warnings.warn(f"{path}: {len(spelled)} label(s) {', '.join(map(repr, sorted(set(spelled))))} read as missing "
+                      f"(unlabelled), as pandas reads them: rename the class if one of them is a class", stacklevel=4)
     names = tuple(sorted({v for v, _ in known}))
     index = {name: k for k, name in enumerate(names)}
     return np.array([UNLABELLED if gone else index[v] for v, gone in zip(raw, missing)], dtype=np.int64), names
@@ -343,25 +356,29 @@ def _load_folder(path: Path) -> Source:
     macOS's ``__MACOSX`` and folders without images (a run folder that ``ssvae train --data .`` wrote
     there) are no classes; the last are named in a warning, as are images outside the sub-folders. Images
     of another size than the first are skipped."""
-    folders = sorted(d for d in path.iterdir() if d.is_dir() and not d.name.startswith((".", "__MACOSX")))
+    folders = sorted((d for d in path.iterdir() if d.is_dir() and not d.name.startswith((".", "__MACOSX"))),
+                     key=lambda d: d.name)  # by name, as on every system (Windows orders paths in any case)
     unlabelled = [d for d in folders if d.name.lower() in UNLABELLED_NAMES]
     class_dirs = [d for d in folders if d not in unlabelled and _has_images(d)]
     if imageless := [d.name for d in folders if d not in unlabelled and d not in class_dirs]:
-        warnings.warn(f"{path}: {len(imageless)} folder(s) without images are not classes: {', '.join(imageless[:5])}"
-                      + (" ..." if len(imageless) > 5 else ""), stacklevel=3)
+        warnings.warn(f"{path}: {len(imageless)} folder(s) with no image directly inside are not classes (their "
+                      f"sub-folders are not read): {', '.join(imageless[:5])}" + (" ..." if len(imageless) > 5 else ""),
+                      stacklevel=3)
     if len(class_dirs) < 2:
         raise DataError(f"{path}: needs one sub-folder per class (at least two) and optionally '{UNLABELLED_FOLDER}/'")
     if strays := [f.name for f in path.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES]:
         warnings.warn(f"{path}: {len(strays)} image(s) outside the class folders are not read (e.g. {strays[0]}): "
                       f"move them into a class folder, or into {UNLABELLED_FOLDER}/", stacklevel=3)
-    entries = [(f, k) for k, d in enumerate(class_dirs) for f in sorted(d.iterdir())]
-    entries += [(f, UNLABELLED) for d in unlabelled for f in sorted(d.iterdir())]
+    entries = [(f, k) for k, d in enumerate(class_dirs) for f in sorted(d.iterdir(), key=lambda f: f.name)]
+    entries += [(f, UNLABELLED) for d in unlabelled for f in sorted(d.iterdir(), key=lambda f: f.name)]
     entries = [(f, k) for f, k in entries if f.suffix.lower() in IMAGE_SUFFIXES]
     x, kept = read_images([f for f, _ in entries], path)
     y = np.array([entries[i][1] for i in kept], dtype=np.int64)
     names = tuple(d.name for d in class_dirs)
-    _check_every_class_labelled(y, names, path)  # a class whose images were all skipped
-    return Source(Dataset(to_model_range(x), y, names), None)
+    _check_every_class_labelled(y, names, path, "its images were all skipped (above): add readable images of the "
+                                                "size of the others")
+    files = tuple(str(entries[i][0].relative_to(path)) for i in kept)
+    return Source(Dataset(to_model_range(x), y, names), None, files)
 
 
 def _has_images(folder: Path) -> bool:
@@ -385,7 +402,8 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
             skipped.append(f"{file.name} (unreadable)")
     if not headers:
         raise DataError(f"{where}: no readable images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    mode = mode or ("RGB" if any(m not in ("L", "1", "I", "I;16", "LA") for _, m, _ in headers) else "L")
+    grey = ("L", "1", "LA", "La")  # and every "I" mode: 16- and 32-bit grey
+    mode = mode or ("RGB" if any(m not in grey and not m.startswith("I") for _, m, _ in headers) else "L")
     size = size or headers[0][2]
     arrays, kept = [], []
     for index, _, (width, height) in headers:

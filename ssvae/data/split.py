@@ -119,7 +119,7 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
         labelled=tuple(int(i) for i in labelled),
         validation=tuple(int(i) for i in validation),
         test=None if test is None else tuple(int(i) for i in test),
-        data=train.fingerprint(),
+        data=source.fingerprint(),
     )
 
 
