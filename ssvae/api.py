@@ -121,8 +121,9 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
         check_output(out, replace, RUN_FOLDER)
     source = load_source(config.dataset, config.data, config.data_dir)
     name = config.data or config.dataset  # as the user wrote it, for messages
-    if config.data is not None:  # absolute, so that the run can find its data from anywhere
-        config = config.replace(data=str(Path(config.data).resolve()))
+    for field_name in ("data", "data_dir"):  # absolute, so that the run finds its data from anywhere
+        if (path := getattr(config, field_name)) is not None:
+            config = config.replace(**{field_name: str(Path(path).resolve())})
     for part in (source.train, source.test):  # before "auto" looks at the range, which it then fits
         if part is not None:
             check_inputs(part, name, config.likelihood)

@@ -7,8 +7,8 @@ problem and the fix and exit with status 1; ``ssvae --debug ...`` shows the trac
 from __future__ import annotations
 
 import json
+import math
 import os
-import shlex
 import sys
 import warnings
 from pathlib import Path
@@ -315,7 +315,18 @@ def evaluate(run_dir: str, as_json: bool, with_baseline: bool) -> None:
         report["baseline_accuracy"] = evaluate_run(baseline(run, progress=True))["accuracy"]
     click.echo(_format_report(report))
     if as_json:
-        click.echo(json.dumps(report, allow_nan=False))
+        click.echo(json.dumps(_json_ready(report), allow_nan=False))
+
+
+def _json_ready(value: Any) -> Any:
+    """``value`` with NaN and infinities as null: strict JSON (jq, JavaScript) has no such numbers."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(item) for item in value]
+    return value
 
 
 @main.command()
@@ -337,11 +348,8 @@ def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opse
     from ssvae.onnx_export import OPSET, export as export_run
 
     out_dir = Path(out or f"models/{Path(run_dir).resolve().name}")
-    command = shlex.join(["ssvae", "export", run_dir, "--out", str(out_dir)]
-                         + (["--quantize", quantize] if quantize else []) + (["--fp16"] if fp16 else [])
-                         + (["--opset", str(opset)] if opset else []))
     report = export_run(run_dir, out_dir, opset=opset or OPSET, quantize=quantize == "int8", fp16=fp16,
-                        replace=force, command=command)
+                        replace=force)
     click.echo(f"saved {out_dir}: {', '.join(report.files)}")
     click.echo("onnxruntime vs torch, largest difference: "
                + ", ".join(f"{role} {d:.1e}" for role, d in report.max_difference.items()))

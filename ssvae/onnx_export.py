@@ -38,7 +38,7 @@ from ssvae.api import Run, load
 from ssvae.config import FIELDS_WITHOUT_OPTION, Config, option_flag, preset_for
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
-from ssvae.errors import ExportError
+from ssvae.errors import ExportError, RunError
 from ssvae.files import OutputFolder, check_output, usual_mode
 from ssvae.runtime import FORMAT_VERSION, METADATA_PREFIX, PRECISIONS, ROLES, graph_file
 
@@ -225,6 +225,23 @@ def max_difference(spec: GraphSpec, model_bytes: bytes) -> float:
     return worst
 
 
+def check_finite(spec: GraphSpec, model_bytes: bytes, precision: str) -> None:
+    """A copy in another precision gives finite outputs on the check inputs wherever torch does: float16
+    overflows past 65,504 (real-valued inputs of that size), which no accuracy figure would show for the
+    encoder and decoder."""
+    session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        expected = spec.module(*spec.inputs.values())
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    got = session.run(None, {name: t.numpy() for name, t in spec.inputs.items()})
+    for name, want, have in zip(spec.outputs, expected, got):
+        if np.any(np.isfinite(want.numpy()) & ~np.isfinite(have)):
+            largest = max(float(t.abs().max()) for t in (*spec.inputs.values(), *expected))
+            raise ExportError(f"the {precision} {spec.role} graph gives inf or NaN in {name} where float32 does not "
+                              f"(its numbers reach {largest:.3g}; float16 holds up to 65,504): export without "
+                              f"--{'fp16' if precision == 'float16' else 'quantize'}, or scale the data down")
+
+
 @dataclass
 class ExportReport:
     model_dir: Path
@@ -240,7 +257,7 @@ def trace_inputs(run: Run, x: np.ndarray, n: int = CHECK_BATCH) -> Tensor:
 
 
 def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize: bool = False, fp16: bool = False,
-           replace: bool = False, command: str | None = None) -> ExportReport:
+           replace: bool = False) -> ExportReport:
     """Write MODEL_DIR: the role graphs (plus int8 / float16 copies when asked) and ``model_card.md``.
     Every graph is checked before anything is written, so a failed export leaves no partial model."""
     if opset < MIN_OPSET:
@@ -248,7 +265,11 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
     if opset > onnx.defs.onnx_opset_version():
         raise ExportError(f"opset {opset} is newer than this onnx knows: choose one from {MIN_OPSET} to "
                           f"{onnx.defs.onnx_opset_version()}")
+    command = export_command(run.run_dir if isinstance(run, Run) else run, out, opset, quantize, fp16)
     run = run if isinstance(run, Run) else load(run)
+    if Path(os.path.abspath(out)) == Path.cwd():
+        raise RunError(f"--out {out} is the current folder, which cannot be swapped for the model folder: give "
+                       f"--out the name of a folder to write, e.g. --out models/{Path.cwd().name}")
     out = Path(out)
     check_output(out, replace, MODEL_FOLDER)
     run.model.eval().cpu()
@@ -257,7 +278,8 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
     report = ExportReport(out)
     graphs: dict[str, bytes] = {}
     values = description(run, torch_accuracy, opset)
-    for spec in graph_specs(run, trace_inputs(run, test.x)):
+    specs = graph_specs(run, trace_inputs(run, test.x))
+    for spec in specs:
         proto = _export_graph(spec, opset)
         onnx.helper.set_model_props(proto, metadata(values, spec.role))
         onnx.checker.check_model(proto, full_check=True)
@@ -270,6 +292,8 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
     if fp16:
         variants["float16"] = {role: to_float16(data) for role, data in graphs.items()}
     for precision, graphs_of in variants.items():
+        for spec in specs:
+            check_finite(spec, graphs_of[spec.role], precision)
         report.accuracy[precision], report.agreement[precision] = _classifier_accuracy(
             graphs_of["classifier"], graphs["classifier"], test.x, test.y)
     files = {graph_file(role, precision): data for precision, graphs_of in variants.items()
@@ -364,7 +388,14 @@ def train_command(config: Config) -> str:
     return shlex.join(words)
 
 
-def model_card(run: Run, report: ExportReport, command: str | None) -> str:
+def export_command(run_dir: str | Path | None, out: str | Path, opset: int, quantize: bool, fp16: bool) -> str:
+    """The `ssvae export` command line of these arguments, for the model card (RUN_DIR for a run never saved)."""
+    return shlex.join(["ssvae", "export", str(run_dir or "RUN_DIR"), "--out", str(out)]
+                      + (["--quantize", "int8"] if quantize else []) + (["--fp16"] if fp16 else [])
+                      + (["--opset", str(opset)] if opset != OPSET else []))
+
+
+def model_card(run: Run, report: ExportReport, command: str) -> str:
     """model_card.md: the data, the labels used, the commands that made the model and the graphs' accuracy."""
     c = run.config
     rows = [f"| {p} | {graph_file('classifier', p)} | {100 * a:.2f} % | {100 * report.agreement[p]:.2f} % |"
@@ -377,7 +408,7 @@ def model_card(run: Run, report: ExportReport, command: str | None) -> str:
         f"- Labels used in training: {run.split.labels_seen} ({len(run.split.validation)} of them for validation); "
         f"the other training examples were used without labels.",
         f"- Trained with: `{train_command(c)}`",
-        f"- Exported with: `{command or 'ssvae export RUN_DIR --out ' + str(report.model_dir)}`",
+        f"- Exported with: `{command}`",
         "- onnxruntime vs torch, largest difference: "
         + ", ".join(f"{role} {d:.1e}" for role, d in report.max_difference.items()),
         "",

@@ -1,6 +1,7 @@
 """Every command once, through click, as a user types it."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -144,6 +145,15 @@ def test_help_explains_every_command(runner):
 
     assert f"[default: {OPSET}]" in runner.invoke(main, ["export", "--help"]).output
     assert f"({MIN_OPSET} or above" in runner.invoke(main, ["export", "--help"]).output
+
+
+def test_json_reports_write_non_finite_numbers_as_null():
+    """A test ELBO of NaN (inputs beyond what the model saw) made `evaluate --json` a traceback."""
+    from ssvae.cli import _json_ready
+
+    report = {"accuracy": 0.5, "test_elbo": float("nan"), "per_class": {"a": float("inf"), "b": None}, "rows": [-math.inf, 1]}
+    assert json.loads(json.dumps(_json_ready(report), allow_nan=False)) == {
+        "accuracy": 0.5, "test_elbo": None, "per_class": {"a": None, "b": None}, "rows": [None, 1]}
 
 
 def test_ssvae_alone_shows_the_help(runner):

@@ -293,6 +293,22 @@ def test_idx_files_on_disk_are_read_without_download(tmp_path):
     assert source.train.y.tolist() == [0, 1, 2, 3, 4, 5] and source.train.class_names[0] == "T-shirt/top"
 
 
+def test_a_run_keeps_its_data_dir_absolute_and_finds_it_from_another_folder(tmp_path, monkeypatch):
+    import ssvae
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "fm").mkdir()
+    for prefix, n in (("train", 40), ("t10k", 10)):
+        _write_idx(tmp_path / "fm" / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        _write_idx(tmp_path / "fm" / f"{prefix}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    monkeypatch.chdir(tmp_path)
+    ssvae.train(dataset="fashion-mnist", data_dir="fm", labels=20, epochs=1, hidden=(8,), classifier_hidden=(8,),
+                latent_dim=2, progress=False, out="run")
+    monkeypatch.chdir(tmp_path / "fm")  # "fm" relative to here is no folder: it was, where the run was trained
+    run = ssvae.load(tmp_path / "run")
+    assert run.config.data_dir == str(tmp_path / "fm") and len(run.partition().test) == 10
+
+
 @pytest.mark.parametrize("damage, message", [
     (lambda data: data[: len(data) // 2], "unreadable (Compressed file ended before the end-of-stream marker"),
     (lambda data: b"junk", "unreadable (Not a gzipped file (b'ju'))"),

@@ -342,6 +342,25 @@ def test_graphs_of_another_export_or_role_in_a_model_folder_are_refused(tmp_path
         runtime.load(mixed, precision="int8")
 
 
+def test_a_copy_that_overflows_is_refused_and_the_card_names_the_export_options(tmp_path):
+    """Real-valued inputs near 1e5 are beyond float16 (65,504): the float16 copies gave inf scores and a third of
+    the classes wrong, with only the classifier's accuracy shown. The card's export line names the options of
+    an export made in Python too (it said `ssvae export RUN_DIR --out DIR` whatever they were)."""
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "big.npz", x=(1e5 + 2e3 * rng.standard_normal((60, 6))).astype(np.float32), y=np.arange(60) % 2)
+    run = ssvae.train(data=str(tmp_path / "big.npz"), labels=20, epochs=1, hidden=(8,), classifier_hidden=(8,),
+                      latent_dim=2, progress=False, out=tmp_path / "run")
+    with pytest.raises(onnx_export.ExportError, match=r"^the float16 decoder graph gives inf or NaN in x_mean where float32 "
+                                                      r"does not \(its numbers reach 1.0\de\+05; float16 holds up to "
+                                                      r"65,504\): export without --fp16, or scale the data down$"):
+        ssvae.export(run, tmp_path / "model", fp16=True)
+    assert not (tmp_path / "model").exists()
+    ssvae.export(tmp_path / "run", tmp_path / "model", quantize=True, opset=19)
+    card = (tmp_path / "model" / "model_card.md").read_text()
+    assert f"- Exported with: `ssvae export {tmp_path / 'run'} --out {tmp_path / 'model'} --quantize int8 --opset 19`" \
+        in card
+
+
 def test_float16_copy_agrees_with_float(digits_run, digits_model):
     half = runtime.load(digits_model.model_dir, precision="float16")
     x = digits_run.partition().test.x

@@ -155,6 +155,8 @@ BAD_INPUT = [
     (["generate", "MODEL", "--per-class", "100000"], "Error: the grid would be 3600004x364 pixels, more than "
      "80,000,000: lower --per-class, --rows or --scale"),
     (["generate", "MODEL", "--analogies", "digits", "--scale", "5000"], "Error: the grid would be 500000x365000"),
+    (["export", "RUN", "--out", "."], "Error: --out . is the current folder, which cannot be swapped for the model "
+     "folder: give --out the name of a folder to write, e.g. --out models/"),
 ]
 
 

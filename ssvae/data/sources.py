@@ -62,7 +62,8 @@ def load_source(dataset: str = "digits", data: str | None = None, data_dir: str 
 
 def _load_path(path: Path) -> Source:
     if not path.exists():
-        raise DataError(f"{path}: no such file or folder; check the path given to --data")
+        raise DataError(f"{path}: no such file or folder; check the path given to --data (a run keeps the one it "
+                        f"trained on in its config.json)")
     if path.is_dir():
         return _load_folder(path)
     if path.suffix.lower() == ".npz":
