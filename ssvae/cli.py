@@ -493,8 +493,8 @@ def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, d
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 def info(model_dir: str, as_json: bool) -> None:
-    """What an exported model is: its metadata (classes, input shape and preprocessing, latent size,
-    labels used, accuracy, versions) and every graph's inputs and outputs.
+    """What an exported model is: its metadata (classes, input shape and preprocessing, labels used,
+    accuracy, versions; latent size and likelihood for a generative model) and every graph's inputs and outputs.
 
     Example: ssvae info models/digits
     """

@@ -133,10 +133,15 @@ def graph_specs(run: Run, x: Tensor) -> list[GraphSpec]:
 
 
 def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[str, Any]:
-    """What an app needs to use the graphs without ssvae: classes, input shape and preprocessing, latent size,
-    likelihood, labels used, versions. Stored in every graph's metadata and in ``model.json``."""
+    """What an app needs to use the graphs without ssvae: classes, input shape and preprocessing, labels used,
+    versions, and a generative model's latent size and likelihood. Stored in every graph's metadata and in ``model.json``."""
     c, model = run.config, run.model
     image_like = c.likelihood == "bernoulli"
+    generative = {  # only a model with a decoder has a latent space and a likelihood
+        "latent_dim": c.m1_latent_dim if c.model == "m1" else c.latent_dim,
+        "conditional": model.conditional,
+        "likelihood": c.likelihood,
+    } if model.generative else {}
     return {
         "format": FORMAT_VERSION,
         "model": c.model,
@@ -146,9 +151,7 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[st
         "uint8_divisor": 255,
         "preprocessing": "uint8 inputs are divided by 255; float inputs are used as given" + (
             " and must lie in [0, 1]; no binarisation" if image_like else " (the graph standardises them)"),
-        "latent_dim": c.m1_latent_dim if c.model == "m1" else c.latent_dim,
-        "conditional": model.conditional,
-        "likelihood": c.likelihood,
+        **generative,
         "labels_seen": run.split.labels_seen,
         "test_accuracy": None if accuracy is None else round(accuracy, 4),
         "dataset": Path(c.data).name if c.data else c.dataset,
@@ -407,7 +410,8 @@ def model_card(run: Run, report: ExportReport, command: str) -> str:
     lines = [
         f"# ssvae model: {c.model} on {c.data or c.dataset}",
         "",
-        f"- Data: {c.data or c.dataset}; inputs of shape {tuple(c.input_shape)}, {c.likelihood} likelihood; "
+        f"- Data: {c.data or c.dataset}; inputs of shape {tuple(c.input_shape)}"
+        + (f", {c.likelihood} likelihood; " if run.model.generative else "; ") +
         f"classes: {', '.join(c.class_names)}.",
         f"- Labels used in training: {run.split.labels_seen} ({len(run.split.validation)} of them for validation); "
         f"the other training examples were used without labels.",

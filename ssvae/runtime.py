@@ -296,6 +296,7 @@ class ExportedModel:
 
     def generate(self, y: Any = None, n: int = 1, seed: int | None = 0) -> np.ndarray:
         """``n`` new examples of class ``y`` (none for M1): decoder means at z ~ N(0, I), seeded."""
+        self._needs_generative("generate")
         if n < 0:
             raise ModelError(f"n must be 0 or more examples, got {n}")
         z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)

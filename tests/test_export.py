@@ -73,10 +73,17 @@ def test_every_model_kind_exports_checked_graphs(tmp_path, tiny_config, settings
             assert [i.name for i in model.sessions[role].get_inputs()] == inputs
     x = run.partition().test.x[:CHECK_BATCH]
     np.testing.assert_allclose(model.classify(x), run.classify(x), atol=1e-5)
-    if not model.generative:
+    if not model.generative:  # nothing said of a latent space or a likelihood it does not have
         with pytest.raises(ModelError, match=f"has no encoder and decoder \\({kind} model\\): score needs a "):
             model.score(x)
-    elif not model.conditional:
+        with pytest.raises(ModelError, match="generate needs a generative model"):
+            model.generate(0)
+        assert not {"latent_dim", "likelihood", "conditional"} & set(model.info)
+        assert "inputs of shape (1, 8, 8); classes: " in (tmp_path / "model" / "model_card.md").read_text()
+    else:
+        assert model.encode(x)[1].shape == (len(x), model.latent_dim) and model.likelihood == run.model.likelihood
+        assert f"{model.likelihood} likelihood; " in (tmp_path / "model" / "model_card.md").read_text()
+    if model.generative and not model.conditional:
         with pytest.raises(ModelError, match="analogies need a model whose decoder takes the class"):
             model.analogies(x[:2])
 
