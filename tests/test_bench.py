@@ -2,6 +2,8 @@
 same labels for bench_accuracy's baselines as for its ssvae runs, and bench_batch_norm's statistics."""
 
 import itertools
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -24,8 +26,9 @@ from tools.bench_batch_norm import accuracies
 from tools.bench_curve import curve
 from tools.bench_denormals import window_rows
 from tools.bench_layout import RECIPE, plain_layout
+from tools import bench_train, timing
 from tools.bench_train import (PAPER_M2, NaiveM2, endless, fashion_config, pass_flops, pool_partition, ssvae_pass,
-                               ssvae_rows, step_flops)
+                               ssvae_rows, step_flops, warm_up_rows)
 
 
 @pytest.mark.parametrize("d, h, c, z, k, b_l, b_u", [(16, 5, 4, 2, 3, 4, 6), (784, 500, 500, 4, 10, 100, 100)])
@@ -102,8 +105,9 @@ def tiny_digits(**changes) -> Config:
 def test_runs_side_by_side_come_back_in_the_order_of_the_jobs():
     # the slow run first: it finishes last, so results in finishing order would come back swapped
     jobs = [("m2", tiny_digits(model="m2", epochs=20), None), ("logistic-regression", tiny_digits(), None)]
-    side_by_side = [accuracy for accuracy, _ in run_jobs(jobs, workers=2)]
-    assert side_by_side == [run_job(*job)[0] for job in jobs] and len(set(side_by_side)) == 2
+    results, stopped = run_jobs(jobs, workers=2)
+    side_by_side = [accuracy for accuracy, _ in results]
+    assert side_by_side == [run_job(*job)[0] for job in jobs] and len(set(side_by_side)) == 2 and stopped is None
 
 
 def test_an_interrupted_bench_returns_the_runs_that_finished(monkeypatch):
@@ -117,7 +121,20 @@ def test_an_interrupted_bench_returns_the_runs_that_finished(monkeypatch):
 
     monkeypatch.setattr(bench_accuracy, "run_job", job)
     jobs = [("m2", tiny_digits(seed=seed), None) for seed in range(3)]
-    assert run_jobs(jobs, workers=1) == [(0.5, 2.0), None, None] and calls == [0, 1]
+    assert run_jobs(jobs, workers=1) == ([(0.5, 2.0), None, None], "interrupted") and calls == [0, 1]
+
+
+def die_at_seed_one(name, config, out):
+    """A job whose worker is killed at seed 1, as the system kills one out of memory (no exception, no cleanup)."""
+    if config.seed == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return 0.5, 2.0
+
+
+def test_a_dead_worker_is_told_apart_from_an_interruption(monkeypatch):
+    monkeypatch.setattr(bench_accuracy, "run_job", die_at_seed_one)  # the spawned workers import it from here
+    results, stopped = run_jobs([("m2", tiny_digits(seed=seed), None) for seed in range(2)], workers=2)
+    assert results[1] is None and stopped == "a worker process died (killed, out of memory, or interrupted)"
 
 
 def test_bench_accuracy_runs_side_by_side_give_the_table_of_runs_one_after_another(tmp_path, monkeypatch):
@@ -135,13 +152,31 @@ def test_bench_accuracy_runs_side_by_side_give_the_table_of_runs_one_after_anoth
     assert "2 runs at once" in (tmp_path / "B.md").read_text()
 
 
-def test_baselines_see_the_labels_and_test_examples_of_the_ssvae_run():
+def test_baselines_see_the_labels_and_test_examples_of_the_ssvae_run(monkeypatch):
     # split settings given with --set (here a larger test share and validation labels) reach the baselines too
     config = config_for("digits", labels=30, val_labels=10, test_fraction=0.5, seed=3, epochs=1)
     ours, run = run_partition(config), ssvae.train(config, progress=False).partition()
     assert len(ours.test) == len(run.test) == 899 and len(ours.labelled) == 20
     for part in ("labelled", "validation", "unlabelled", "test"):
         np.testing.assert_array_equal(getattr(ours, part).x, getattr(run, part).x, err_msg=part)
+    fitted = []
+
+    class Recorder:  # LogisticRegression, keeping what it is fitted on
+        def __init__(self, **settings):
+            pass
+
+        def fit(self, x, y):
+            fitted.append((x, y))
+            return self
+
+        def predict(self, x):
+            return np.zeros(len(x), np.int64)
+
+    monkeypatch.setattr(bench_accuracy, "LogisticRegression", Recorder)
+    bench_accuracy.sklearn_accuracy("logistic-regression", config)
+    (x, y), = fitted  # the whole budget of 30 labels: the run's 10 validation labels too
+    np.testing.assert_array_equal(y, np.concatenate([ours.labelled.y, ours.validation.y]))
+    np.testing.assert_array_equal(x, np.concatenate([ours.labelled.x, ours.validation.x]).reshape(30, -1))
 
 
 @pytest.mark.parametrize("model", ["m2", "m1+m2"])
@@ -164,6 +199,85 @@ def test_bench_train_rows_cover_every_variant_at_every_batch_size():
     assert [row.batch_size for row in rows.values()] == [100] * 4 + [500] * 4
     both = rows["ssvae M2, batch 500, --precision bfloat16 --compile"]
     assert (both.batch_size, both.precision, both.compile, both.lr) == (500, "bfloat16", True, config.lr)
+
+
+class FakeClock:
+    """`time.monotonic` for tools.timing, moved on by the passes themselves: each takes ``seconds``."""
+
+    def __init__(self, monkeypatch):
+        self.now = 0.0
+        monkeypatch.setattr(timing.time, "monotonic", lambda: self.now)
+
+    def pass_of(self, seconds: float, interrupt_at: float = float("inf")):
+        def run_pass() -> float:
+            if self.now >= interrupt_at:
+                raise KeyboardInterrupt
+            self.now += seconds
+            return seconds
+        return run_pass
+
+
+def test_timed_rounds_start_no_round_that_would_end_past_the_deadline(monkeypatch):
+    clock = FakeClock(monkeypatch)
+    passes = {"a": clock.pass_of(1.0), "b": clock.pass_of(2.0)}  # a round takes 3 s
+    assert timing.timed_rounds(passes, 5, deadline=7.0) == {"a": [1.0, 1.0], "b": [2.0, 2.0]}  # a third ends at 9
+    clock.now = 0.0
+    assert timing.timed_rounds(passes, 5, deadline=1.0) == {"a": [1.0], "b": [2.0]}  # one round, always
+    clock.now = 0.0
+    assert timing.timed_rounds(passes, 2) == {"a": [1.0, 1.0], "b": [2.0, 2.0]}  # no deadline: every round
+
+
+def test_timed_rounds_keep_the_complete_rounds_at_ctrl_c_under_a_deadline(monkeypatch):
+    clock = FakeClock(monkeypatch)
+    passes = {"a": clock.pass_of(1.0), "b": clock.pass_of(2.0, interrupt_at=4.0)}  # in the second round's b
+    assert timing.timed_rounds(passes, 5, deadline=100.0) == {"a": [1.0], "b": [2.0]}
+    for deadline, start in ((None, 0.0), (100.0, 3.0)):  # without a deadline, or in the first round: raised
+        clock.now = start
+        with pytest.raises(KeyboardInterrupt):
+            timing.timed_rounds(passes, 5, deadline=deadline)
+
+
+def test_bench_train_leaves_out_rows_past_half_its_time_and_compiled_rows_that_fail(monkeypatch):
+    config = config_for("fashion-mnist", input_shape=(1, 28, 28), class_names=tuple("abcdefghij"))
+    configs = ssvae_rows(config, [100, 500])
+    warmed = []
+
+    def fake_pass(partition, row, device):
+        warmed.append(row)
+        if row.compile and row.batch_size == 500:
+            raise RuntimeError("no Triton")
+        return lambda: 1.0
+
+    monkeypatch.setattr(bench_train, "ssvae_pass", fake_pass)
+    monkeypatch.setattr(bench_train.time, "monotonic", lambda: 100.0 + len(warmed))  # a second a warm-up
+    passes = {"straightforward": lambda: 2.0}
+    left_out = warm_up_rows(passes, None, configs, torch.device("cpu"), deadline=200.0)
+    assert [r.compile for r in warmed] == [False] * 4 + [True] * 4  # the rows without compiling first
+    assert left_out == {"ssvae M2, batch 500, --compile": "RuntimeError: no Triton",
+                        "ssvae M2, batch 500, --precision bfloat16 --compile": "RuntimeError: no Triton"}
+    assert len(passes) == 1 + 6
+    warmed.clear()
+    left_out = warm_up_rows({}, None, configs, torch.device("cpu"), deadline=102.5)
+    eager = [name for name, row in configs.items() if not row.compile]
+    assert len(warmed) == 3 and set(left_out) == set(configs) - set(eager[:3])  # the fourth starts at 103 s
+    assert all("--time-limit" in why for why in left_out.values())
+    monkeypatch.setattr(bench_train, "ssvae_pass", lambda *args: (_ for _ in ()).throw(ValueError("a bug")))
+    with pytest.raises(ValueError, match="a bug"):  # a row without compiling that fails is a bug, not a row
+        warm_up_rows({}, None, configs, torch.device("cpu"), deadline=1e9)
+
+
+def test_bench_train_refuses_a_compiled_pass_that_fell_back_to_eager(monkeypatch):
+    def unavailable(function):
+        def fails(*args, **kwargs):
+            raise RuntimeError("no C++ compiler")
+        return fails
+
+    monkeypatch.setattr(torch, "compile", unavailable)
+    source = fake_fashion()
+    config = fashion_config(source, None, **PAPER_M2).replace(compile=True)
+    with pytest.warns(RuntimeWarning, match="no C\\+\\+ compiler"), pytest.raises(
+            RuntimeError, match="torch.compile is unavailable here"):
+        ssvae_pass(pool_partition(source, 300), config, torch.device("cpu"))
 
 
 def test_pass_flops_counts_the_short_last_step():

@@ -15,10 +15,11 @@ import pytest
 from click.testing import CliRunner
 from sklearn.datasets import load_digits
 
+import ssvae
 from ssvae import runtime
 from ssvae.data import choose_split, load_source
 from ssvae.cli import config_from_options, main, train
-from ssvae.config import config_for
+from ssvae.config import Config, config_for
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "digits-m2"
@@ -131,6 +132,35 @@ def test_node_example_agrees_with_predict(images):
     assert _predicted(result.stdout) == expected
 
 
+@pytest.fixture(scope="module")
+def colour_classifier(tmp_path_factory) -> tuple[Path, Path, np.ndarray]:
+    """A supervised model of 6x6 colour images of your own (an .npz, channel-first), exported: a model with
+    no decoder, of no built-in data set; with the .npz and 40 of its images channel-last, as uint8."""
+    root = tmp_path_factory.mktemp("colour")
+    rng = np.random.default_rng(0)
+    y = np.arange(90) % 3
+    x = (rng.integers(0, 120, (90, 3, 6, 6)) + 120 * (np.arange(3)[None, :, None, None] == y[:, None, None, None]))
+    np.savez(root / "colours.npz", x=x.astype(np.uint8), y=y)
+    run = ssvae.train(Config(data=str(root / "colours.npz"), model="supervised", labels=30, epochs=20,
+                             classifier_hidden=(16,)), progress=False)
+    ssvae.export(run, root / "model")
+    return root / "model", root / "colours.npz", np.moveaxis(x[:40].astype(np.uint8), 1, -1)
+
+
+@needs_npm(NODE_EXAMPLE, "onnxruntime-node")
+def test_node_example_reads_channel_last_colour_images(tmp_path, colour_classifier):
+    model_dir, _, channel_last = colour_classifier
+    np.save(tmp_path / "colours.npy", channel_last)
+    result = subprocess.run(["node", "classify.mjs", str(model_dir), str(tmp_path / "colours.npy")], cwd=NODE_EXAMPLE,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    probabilities = runtime.load(model_dir).classify(np.moveaxis(channel_last, -1, 1))
+    classes = [json.loads((model_dir / "model.json").read_text())["class_names"][k] for k in probabilities.argmax(1)]
+    assert _predicted(result.stdout) == classes and len(set(classes)) == 3  # it learnt: every class predicted
+    confidences = [float(line.split(",")[2]) for line in result.stdout.split()]
+    np.testing.assert_allclose(confidences, probabilities.max(1), atol=1e-5)
+
+
 @needs_npm(WEB_DEMO, "playwright-core")
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed (apt-get install chromium)")
 def test_browser_demo_classifies_like_python_and_regenerates(tmp_path, images):
@@ -158,3 +188,27 @@ def test_browser_demo_classifies_like_python_and_regenerates(tmp_path, images):
     assert page["batch"] == expected_classes  # the page's classifier on the same 1,000 images
     assert screenshot.stat().st_size > 10_000
     print(f"page load to first prediction: {page['loadToFirstPrediction']} ms")
+
+
+@needs_npm(WEB_DEMO, "playwright-core")
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed (apt-get install chromium)")
+def test_browser_demo_of_a_classifier_of_your_own_data(tmp_path, colour_classifier):
+    sys.path.insert(0, str(WEB_DEMO))
+    from serve import sample_images, serve_in_background
+
+    model_dir, data, _ = colour_classifier
+    with pytest.raises(SystemExit, match="trained on colours.npz, not a built-in data set: pass --data"):
+        sample_images(model_dir, None)
+    server, url = serve_in_background(model_dir, data=str(data))
+    try:
+        result = subprocess.run(["node", "test/drive.mjs", url, "3", str(tmp_path / "demo.png")], cwd=WEB_DEMO,
+                                capture_output=True, text=True, timeout=180, env={**os.environ, "CHROMIUM": CHROMIUM})
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr
+    page = json.loads(result.stdout)
+    x = np.load(data)["x"]
+    expected = runtime.load(model_dir).classify(x[3:4])[0]
+    assert page["errors"] == [] and page["changed"] is None  # no decoder: the Generate panel is hidden
+    np.testing.assert_allclose(page["probabilities"], expected, atol=1e-4)
+    assert json.loads(sample_images(model_dir, None, str(data)))["labels"][:4] == ["0", "1", "2", "3"]  # row ids

@@ -53,11 +53,14 @@ def sklearn_accuracy(name: str, config: Config) -> tuple[float, float]:
     part = run_partition(config)
     flat = lambda d: d.x.reshape(len(d), -1)  # noqa: E731
     start = time.perf_counter()
+    # every label of the budget: the run's validation labels too, which the baselines have no epochs to choose by
+    labelled = [d for d in (part.labelled, part.validation) if d is not None]
+    x_l, y_l = np.concatenate([flat(d) for d in labelled]), np.concatenate([d.y for d in labelled])
     if name == "logistic-regression":
-        model = LogisticRegression(max_iter=2000).fit(flat(part.labelled), part.labelled.y)
+        model = LogisticRegression(max_iter=2000).fit(x_l, y_l)
     else:
-        x = np.concatenate([flat(part.labelled), flat(part.unlabelled)])
-        y = np.concatenate([part.labelled.y, np.full(len(part.unlabelled), UNLABELLED)])
+        x = np.concatenate([x_l, flat(part.unlabelled)])
+        y = np.concatenate([y_l, np.full(len(part.unlabelled), UNLABELLED)])
         model = LabelSpreading(kernel="knn", n_neighbors=10, max_iter=100).fit(x, y)
     seconds = time.perf_counter() - start
     return float((model.predict(flat(part.test)) == part.test.y).mean()), seconds
@@ -84,11 +87,12 @@ Job = tuple[str, Config, Path | None]  # a row's model or baseline name, its con
 Result = tuple[float, float]  # accuracy, seconds
 
 
-def run_jobs(jobs: list[Job], workers: int) -> list[Result | None]:
+def run_jobs(jobs: list[Job], workers: int) -> tuple[list[Result | None], str | None]:
     """Every job's (accuracy, seconds), in order, each printed as it finishes; ``workers`` processes at once
-    (one: in this process). Small models leave a GPU room for several runs side by side. Interrupted (Ctrl-C,
-    or `timeout -s INT`), it returns the runs that finished and None for the others, so that a table of what
-    was measured still comes out."""
+    (one: in this process). Small models leave a GPU room for several runs side by side. Stopped early, it
+    returns the runs that finished and None for the others, so that a table of what was measured still comes
+    out, and says why: "interrupted" (Ctrl-C, or `timeout -s INT`), or a worker process that died (killed,
+    out of memory, or gone with the interrupt before it reached this process); None when every run finished."""
     done: dict[int, Result] = {}
 
     def finished(i: int, result: Result) -> None:
@@ -97,15 +101,20 @@ def run_jobs(jobs: list[Job], workers: int) -> list[Result | None]:
         print(f"  {config.dataset} labels={config.labels} {name} seed={config.seed}: {result[0]:.4f} "
               f"({result[1]:.0f} s)", flush=True)
 
+    stopped = None
     try:
         if workers == 1:
             for i, job in enumerate(jobs):
                 finished(i, run_job(*job))
         else:
             _run_in_processes(jobs, workers, finished)
-    except (KeyboardInterrupt, BrokenProcessPool):  # the workers get the same signal and die with it
-        print(f"  interrupted: {len(done)} of {len(jobs)} runs finished", flush=True)
-    return [done.get(i) for i in range(len(jobs))]
+    except KeyboardInterrupt:  # the workers get the same signal and die with it
+        stopped = "interrupted"
+    except BrokenProcessPool:
+        stopped = "a worker process died (killed, out of memory, or interrupted)"
+    if stopped:
+        print(f"  {stopped}: {len(done)} of {len(jobs)} runs finished", flush=True)
+    return [done.get(i) for i in range(len(jobs))], stopped
 
 
 def _run_in_processes(jobs: list[Job], workers: int, finished: Callable[[int, Result], None]) -> None:
@@ -152,7 +161,7 @@ def main() -> None:
                              "the flag alone, with no names, runs none")
     parser.add_argument("--recipe", help="a named recipe of ssvae.config.RECIPES, applied over the preset as "
                                          "`ssvae train --recipe` does (each model takes what applies to it)")
-    parser.add_argument("--epochs", type=int, help="override the preset's epochs (a reduced protocol)")
+    parser.add_argument("--epochs", type=int, help="override the preset's epochs, M1's too (a reduced protocol)")
     add_set_option(parser)
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="write each ssvae run to DIR/DATASET-LABELS-MODEL-seedSEED (checkpoints included)")
@@ -162,8 +171,11 @@ def main() -> None:
     args = parser.parse_args()
     if unknown := set(args.baselines) - set(BASELINES):
         parser.error(f"unknown baselines {sorted(unknown)}: choose from {', '.join(BASELINES)}")
-    changes = {"epochs": args.epochs} if args.epochs else {}
+    changes = {"epochs": args.epochs, "m1_epochs": args.epochs} if args.epochs else {}
     changes.update(set_changes(args.set))
+    if named := sorted({"dataset", "labels", "model", "seed"} & set(changes)):
+        parser.error(f"--set {', '.join(named)}: these have options of their own (--dataset, --labels, --models, "
+                     f"--seeds)")
     names = [*args.baselines, *args.models]
 
     def job(labels: int, name: str, seed: int) -> Job:
@@ -174,7 +186,7 @@ def main() -> None:
         return name, config, args.keep / f"{args.dataset}-{labels}-{name}-seed{seed}" if args.keep else None
 
     jobs = [job(labels, name, seed) for labels in args.labels for name in names for seed in args.seeds]
-    results = run_jobs(jobs, args.jobs)
+    results, stopped = run_jobs(jobs, args.jobs)
     if not any(results):
         raise SystemExit("no run finished: nothing to publish")
     rows, each = [], iter(results)
@@ -184,8 +196,8 @@ def main() -> None:
             if not finished:
                 continue
             accs, secs = zip(*finished)
-            std = statistics.stdev(accs) if len(accs) > 1 else 0.0
-            rows.append(f"| {args.dataset} | {labels} | {name} | {100 * statistics.mean(accs):.2f} ± {100 * std:.2f} "
+            spread = f" ± {100 * statistics.stdev(accs):.2f}" if len(accs) > 1 else ""  # none from one seed
+            rows.append(f"| {args.dataset} | {labels} | {name} | {100 * statistics.mean(accs):.2f}{spread} "
                         f"| {len(accs)} | {statistics.mean(secs):.0f} |")
     epochs = f"epochs {args.epochs} (reduced protocol)" if args.epochs else "its epochs" if args.recipe else \
         "preset epochs"
@@ -193,14 +205,16 @@ def main() -> None:
     notes += [epochs, *args.set]
     if args.jobs > 1:  # their seconds are shared
         notes.append(f"{args.jobs} runs at once")
-    if None in results:
-        notes.append(f"interrupted: {sum(r is not None for r in results)} of {len(jobs)} runs finished")
+    if stopped:
+        notes.append(f"{stopped}: {sum(r is not None for r in results)} of {len(jobs)} runs finished")
     settings = ", ".join(notes)
-    table = ["| data | labels seen | model | test accuracy % (mean ± std) | seeds | train s |",
+    table = ["| data | labels seen | model | test accuracy % (mean ± sample std) | seeds | train s |",
              "|---|---|---|---|---|---|", *rows]
-    config = jobs[0][1]
+    config = next((config for name, config, _ in jobs if name not in BASELINES), jobs[0][1])  # scikit-learn: CPU
     device = device_name(resolve_device(config.device), config.threads)
     publish(Path(args.benchmarks), f"Accuracy, {args.dataset}, {settings}, {device}", table)
+    if stopped and stopped != "interrupted":
+        raise SystemExit(f"published the {sum(r is not None for r in results)} runs that finished, but {stopped}")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ def main() -> None:
     ids, x = load_inputs(data, shape[0])
     if x.dtype == np.uint8:  # the preprocessing the metadata states: uint8 / 255, floats as they are
         x = x.astype(np.float32) / meta["uint8_divisor"]
-    if x.ndim == 4 and shape[0] == 3 and x.shape[-1] == 3:  # colour images come channel-last
+    if x.ndim == 4 and shape[0] == 3 and x.shape[-1] == 3 and x.shape[1] != 3:  # colour images channel-last
         x = np.moveaxis(x, -1, 1)
     x = np.asarray(x, dtype=np.float32).reshape(len(x), *shape)  # adds the channel axis of grey images
     for start in range(0, len(x), 1024):

@@ -88,9 +88,10 @@ let drawing = false;
 $("draw").onpointerdown = (e) => { drawing = true; drawAt(e); };
 $("draw").onpointermove = (e) => { if (drawing) drawAt(e); };
 window.onpointerup = () => { if (drawing) { drawing = false; classify(); } };
+$("generate").hidden = !decoder; // a classifier alone (supervised, fixmatch) has nothing to generate
 $("gen-class").replaceChildren(...meta.class_names.map((name, k) => new Option(name, k)));
 $("gen-class").onchange = generate;
-for (let k = 0; k < Math.min(SLIDERS, meta.latent_dim); k++) {
+for (let k = 0; k < (decoder ? Math.min(SLIDERS, meta.latent_dim) : 0); k++) {
   const label = document.createElement("label");
   label.innerHTML = `z<sub>${k}</sub> <input id="z${k}" type="range" min="-3" max="3" step="0.05" value="0">`;
   $("sliders").append(label);

@@ -2,9 +2,11 @@
 
     python tools/web-demo/serve.py models/digits-m2            # then open http://127.0.0.1:8000
     python tools/web-demo/serve.py models/fashion-mnist-m2 --data-dir ../shared/datasets/fashion-mnist
+    python tools/web-demo/serve.py MODEL_DIR --data my-images/      # a model of your own data: its images
 
 Needs `npm ci --ignore-scripts` once in tools/web-demo (onnxruntime-web's JavaScript and WebAssembly).
-The page's test images are the model's own test split, read with ssvae's loaders.
+The page's test images are the model's own test split, read with ssvae's loaders; for a model trained on
+your own data (`ssvae train --data`), the first images of `--data` (a file or folder `ssvae predict` reads).
 """
 
 from __future__ import annotations
@@ -22,19 +24,29 @@ TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "applicat
          ".html": "text/html", ".onnx": "application/octet-stream"}
 
 
-def sample_images(model_dir: Path, data_dir: str | None, n: int = 20) -> bytes:
-    """The first ``n`` images of the model's test split and their classes, as JSON."""
-    from ssvae.data import load_source
+def sample_images(model_dir: Path, data_dir: str | None, data: str | None = None, n: int = 20) -> bytes:
+    """The first ``n`` images of the model's test split and their classes, or of ``data`` and their ids, as
+    JSON."""
+    from ssvae import runtime
+    from ssvae.data import BUILTIN, load_source
     from ssvae.data.inputs import read_inputs
 
     meta = json.loads((model_dir / "model.json").read_text())
-    inputs = read_inputs(dataset=meta["dataset"], data_dir=data_dir, test_fraction=meta["test_fraction"],
-                         split_seed=meta["split_seed"])
-    source = load_source(meta["dataset"], None, data_dir)
-    labels = (source.test if source.test is not None else source.train).y
-    ids = [int(i) for i in inputs.ids[:n]]
-    images = [[round(float(v), 4) for v in inputs.x[k].reshape(-1)] for k in range(len(ids))]
-    return json.dumps({"images": images, "labels": [meta["class_names"][labels[i]] for i in ids]}).encode()
+    if data is not None:
+        inputs = read_inputs(data=data, image_shape=tuple(meta["input_shape"]))
+        names = [str(i) for i in inputs.ids[:n]]
+    elif meta["dataset"] not in BUILTIN:
+        raise SystemExit(f"{model_dir} was trained on {meta['dataset']}, not a built-in data set: pass --data "
+                         f"FILE_OR_FOLDER with images for the page")
+    else:
+        inputs = read_inputs(dataset=meta["dataset"], data_dir=data_dir, test_fraction=meta["test_fraction"],
+                             split_seed=meta["split_seed"])
+        source = load_source(meta["dataset"], None, data_dir)
+        labels = (source.test if source.test is not None else source.train).y
+        names = [meta["class_names"][labels[int(i)]] for i in inputs.ids[:n]]
+    x = runtime.load(model_dir).prepare(inputs.x[:n])  # the model's layout, in [0, 1], as predict feeds it
+    images = [[round(float(v), 4) for v in image.reshape(-1)] for image in x]
+    return json.dumps({"images": images, "labels": names}).encode()
 
 
 class DemoHandler(SimpleHTTPRequestHandler):
@@ -65,18 +77,20 @@ class DemoHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def make_server(model_dir: str | Path, port: int = 8000, data_dir: str | None = None) -> ThreadingHTTPServer:
+def make_server(model_dir: str | Path, port: int = 8000, data_dir: str | None = None,
+                data: str | None = None) -> ThreadingHTTPServer:
     """A server (not yet started) for ``model_dir``; port 0 picks a free port."""
     model_dir = Path(model_dir)
     if not VENDOR.is_dir():
         raise SystemExit(f"{VENDOR} is missing: run 'npm ci --ignore-scripts' in {HERE}")
     routes = {"/vendor/": VENDOR, "/model/": model_dir, "/": HERE}
-    handler = partial(DemoHandler, routes=routes, samples=sample_images(model_dir, data_dir))
+    handler = partial(DemoHandler, routes=routes, samples=sample_images(model_dir, data_dir, data))
     return ThreadingHTTPServer(("127.0.0.1", port), handler)
 
 
-def serve_in_background(model_dir: str | Path, data_dir: str | None = None) -> tuple[ThreadingHTTPServer, str]:
-    server = make_server(model_dir, 0, data_dir)
+def serve_in_background(model_dir: str | Path, data_dir: str | None = None,
+                        data: str | None = None) -> tuple[ThreadingHTTPServer, str]:
+    server = make_server(model_dir, 0, data_dir, data)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
@@ -86,8 +100,9 @@ def main() -> None:
     parser.add_argument("model_dir")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--data-dir", help="where the model's data set lives (Fashion-MNIST and the like)")
+    parser.add_argument("--data", help="images to show, for a model trained on your own data")
     args = parser.parse_args()
-    server = make_server(args.model_dir, args.port, args.data_dir)
+    server = make_server(args.model_dir, args.port, args.data_dir, args.data)
     print(f"serving the ssvae demo of {args.model_dir} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
     server.serve_forever()
 

@@ -3,13 +3,14 @@
 //   npm ci --ignore-scripts               (once, in this folder)
 //   node classify.mjs ../../../models/digits-m2 inputs.npy
 //
-// inputs.npy: an array (N, ...) of uint8 0..255 or float32 in [0, 1], saved with numpy.save.
+// inputs.npy: an array (N, ...) of uint8 0..255 or float32 in [0, 1], saved with numpy.save; colour images
+// channel-first (N, 3, H, W) or channel-last (N, H, W, 3).
 // Prints one line an input: id,predicted class,confidence (as tools/examples/classify_with_onnxruntime.py).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import ort from "onnxruntime-node";
 
-function readNpy(path) {
+function readNpy(path, divisor) {
   const bytes = readFileSync(path);
   const major = bytes[6];
   const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
@@ -21,17 +22,30 @@ function readNpy(path) {
   const data = bytes.subarray(start + headerLength);
   const count = shape.reduce((a, b) => a * b, 1);
   const copy = new Uint8Array(data).buffer;  // aligned for the typed array views
-  if (descr === "|u1") return { shape, values: Float32Array.from(new Uint8Array(copy, 0, count), (v) => v / 255) };
+  if (descr === "|u1") return { shape, values: Float32Array.from(new Uint8Array(copy, 0, count), (v) => v / divisor) };
   if (descr === "<f4") return { shape, values: new Float32Array(copy, 0, count) };
   throw new Error(`${path}: dtype ${descr} is not uint8 or float32`);
+}
+
+function channelFirst(values, n, pixels) {
+  // (N, H, W, 3) to the graphs' (N, 3, H, W)
+  const out = new Float32Array(values.length);
+  for (let i = 0; i < n; i++) for (let p = 0; p < pixels; p++) for (let c = 0; c < 3; c++) {
+    out[(i * 3 + c) * pixels + p] = values[(i * pixels + p) * 3 + c];
+  }
+  return out;
 }
 
 const [modelDir, inputPath] = process.argv.slice(2);
 const meta = JSON.parse(readFileSync(join(modelDir, "model.json"), "utf8"));
 const session = await ort.InferenceSession.create(join(modelDir, "classifier.onnx"));
-const { shape, values } = readNpy(inputPath);
+const { shape, values: read } = readNpy(inputPath, meta.uint8_divisor); // uint8 / divisor: model.json's preprocessing
 const size = meta.input_shape.reduce((a, b) => a * b, 1);
 const n = shape[0];
+if (read.length !== n * size) throw new Error(`${inputPath}: shape (${shape}) does not hold inputs of shape (${meta.input_shape})`);
+const [channels, height, width] = meta.input_shape;
+const channelLast = shape.length === 4 && channels === 3 && shape[3] === 3 && shape[1] !== 3;
+const values = channelLast ? channelFirst(read, n, height * width) : read;
 const lines = [];
 for (let start = 0; start < n; start += 1024) {
   const rows = Math.min(1024, n - start);

@@ -1,7 +1,7 @@
 // Drive the demo in headless Chromium (Debian's package) with playwright-core and print what the page shows.
 //   node test/drive.mjs URL SAMPLE_INDEX SCREENSHOT.png [IMAGES.json]
 // Prints one JSON object: top class, probabilities, page load to first prediction (ms), whether moving a
-// latent slider changed the generated image, and with IMAGES.json ({"images": [[...], ...]}, in [0, 1])
+// latent slider changed the generated image (null where the model has none), and with IMAGES.json ({"images": [[...], ...]}, in [0, 1])
 // the class the page's classifier gives each of them.
 import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
@@ -29,12 +29,15 @@ try {
     const c = document.querySelector("#generated");
     return Array.from(c.getContext("2d").getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 4 === 0));
   });
-  const before = await pixels();
-  await page.fill("#z0", "2.5");
-  await page.dispatchEvent("#z0", "input");
-  await page.waitForTimeout(300);
-  const after = await pixels();
-  const changed = before.some((v, i) => v !== after[i]);
+  let changed = null; // a classifier alone has no Generate panel
+  if (await page.isVisible("#generate")) {
+    const before = await pixels();
+    await page.fill("#z0", "2.5");
+    await page.dispatchEvent("#z0", "input");
+    await page.waitForTimeout(300);
+    const after = await pixels();
+    changed = before.some((v, i) => v !== after[i]);
+  }
   await page.screenshot({ path: screenshot, fullPage: true });
   const batch = imagesPath
     ? await page.evaluate((images) => window.ssvaeDemo.predict(images), JSON.parse(readFileSync(imagesPath)).images)
