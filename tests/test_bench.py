@@ -179,16 +179,21 @@ def test_baselines_see_the_labels_and_test_examples_of_the_ssvae_run(monkeypatch
     np.testing.assert_array_equal(x, np.concatenate([ours.labelled.x, ours.validation.x]).reshape(30, -1))
 
 
+# small settings in which each learns in seconds: m1+m2 needs the preset's M1 (200 units, its codes' means)
+CURVE_SETTINGS = {"m2": dict(m1_hidden=(32,), latent_dim=4, m1_latent_dim=8, batch_size=200),
+                  "m1+m2": dict(m1_epochs=20, batch_size=100)}
+
+
 @pytest.mark.parametrize("model", ["m2", "m1+m2"])
 def test_curve_evaluates_every_few_epochs_of_the_classifiers_stage_and_ends_at_the_kept_weights(model):
-    config = config_for("digits", model=model, epochs=5, m1_epochs=3, hidden=(32,), classifier_hidden=(32,),
-                        m1_hidden=(32,), latent_dim=4, m1_latent_dim=8, batch_size=200)
+    config = config_for("digits", model=model, epochs=5, hidden=(32,), classifier_hidden=(32,),
+                        **CURVE_SETTINGS[model])
     rows, kept = curve(config, every=2)
     assert [row["epoch"] for row in rows] == [2, 4, 5]  # the classifier's stage only (M2's), its last epoch too
     assert rows[0]["seconds"] < rows[1]["seconds"] < rows[2]["seconds"]
     assert rows[-1]["test_accuracy"] == pytest.approx(kept, abs=1e-6)  # 450 test images: a step is 0.0022
-    if model == "m2":  # it learns, so the equality above is not that of two constant predictions
-        assert kept > 0.5 and len({row["test_accuracy"] for row in rows}) == 3
+    # it learns (chance is 0.1), so the equality above is not that of two constant predictions
+    assert kept > 0.4 and len({row["test_accuracy"] for row in rows}) == 3
 
 
 def test_bench_train_rows_cover_every_variant_at_every_batch_size():

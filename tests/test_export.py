@@ -229,11 +229,19 @@ def test_noise_scores_above_real_images(digits_run, digits_model):
     assert roc_auc_score(np.r_[np.zeros(200), np.ones(200)], scores) > 0.99
 
 
-def test_generate_and_analogies_shapes(digits_model, digits_run):
-    assert digits_model.generate("3", n=5, seed=1).shape == (5, 1, 8, 8)
-    np.testing.assert_array_equal(digits_model.generate(3, n=2, seed=1), digits_model.generate("3", n=2, seed=1))
-    assert not np.array_equal(digits_model.generate(3, n=2, seed=1), digits_model.generate(3, n=2, seed=2))
-    assert digits_model.analogies(digits_run.partition().test.x[:3]).shape == (3, 10, 1, 8, 8)
+def test_generate_and_analogies_decode_the_classes_asked_for(digits_model, digits_run):
+    m = digits_model
+    assert m.generate("3", n=5, seed=1).shape == (5, 1, 8, 8)
+    np.testing.assert_array_equal(m.generate(3, n=2, seed=1), m.generate("3", n=2, seed=1))
+    assert not np.array_equal(m.generate(3, n=2, seed=1), m.generate(3, n=2, seed=2))
+    z = np.random.default_rng(1).standard_normal((2, m.latent_dim)).astype(np.float32)  # generate's own draw
+    np.testing.assert_array_equal(m.generate(3, n=2, seed=1), m.decode(z, 3))
+    assert not np.allclose(m.decode(z, 3), m.decode(z, 4))  # the class matters, so the line above says which
+    x = digits_run.partition().test.x[:3]
+    analogies, codes = m.analogies(x), m.encode(x)[1]  # each input's z (its predicted class) in every class
+    assert analogies.shape == (3, 10, 1, 8, 8)
+    for k in range(10):
+        np.testing.assert_allclose(analogies[:, k], m.decode(codes, k), atol=1e-6)
 
 
 def test_no_rows_give_empty_outputs_of_the_right_shapes(digits_model):

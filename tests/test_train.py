@@ -199,6 +199,14 @@ def test_m1_codes_on_digits_carry_the_class():
     assert ssvae.evaluate(run)["accuracy"] > 0.6
 
 
+@pytest.mark.parametrize("model, floor", [("adgm", 0.8), ("m1+m2", 0.7)])
+def test_auxiliary_and_stacked_models_learn_digits(model, floor):
+    """ADGM and M1+M2 learn from their labels: 10 epochs of the digits preset gave 0.891 and 0.796 on a 2-core
+    AMD EPYC; ADGM with its classifier cut off from the labels' loss gave 0.651, M1+M2 with shifted labels 0.10."""
+    run = ssvae.train(model=model, epochs=10, seed=0, threads=1, progress=False)
+    assert ssvae.evaluate(run)["accuracy"] > floor
+
+
 def test_consistency_with_a_conv_classifier_learns_digits():
     """FixMatch-style consistency on shifted digits lifts q(y|x) well above the same network on the labels, in
     the mean over the label draws of seeds 0 and 1. One draw alone sits too near the margin to tell the method
