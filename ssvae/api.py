@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -23,8 +22,8 @@ from ssvae.data import DataError, Partition, Source, Split, check_inputs, choose
 from ssvae.errors import RunError
 from ssvae.models import Model, build_model
 from ssvae.files import check_output
-from ssvae.run import (CHECKPOINT, METRICS, RUN_FOLDER, WEIGHTS, load_checkpoint, load_run, load_spec, read_metrics,
-                       save_checkpoint, save_metrics, save_run, save_weights)
+from ssvae.run import (CHECKPOINT, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run, load_spec,
+                       read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
 from ssvae.training import Checkpoint, active_stages, denormals_flushed, fit, resolve_device, threads_set
 
 
@@ -110,8 +109,9 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     directory is written as training goes: config and split first, metrics every epoch, weights at the end.
     On the CPU the config records the thread count the run computes with (``threads``; torch's when not
     given), so a config taken from another run brings that run's count along.
-    An existing ``out`` is an error unless ``replace``, and even then it is removed only once the data
-    have loaded and the labels are chosen, so bad input never costs a finished run."""
+    An existing ``out`` is an error unless ``replace``, and even then its files are removed (the folder
+    itself stays) only once the data have loaded and the labels are chosen, so bad input never costs a
+    finished run."""
     config = config.replace(**changes) if config is not None else config_for(**changes)
     out = Path(out) if out is not None else None
     if out is not None:  # refused before the data load, which may be long (a download)
@@ -134,7 +134,7 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
                          config.seed)
     partition = split.apply(source)
     if out is not None and out.exists():
-        shutil.rmtree(out)
+        RUN_FOLDER.clear(out)
     return _train_new(config, split, partition, out, progress, on_epoch)
 
 
@@ -158,6 +158,7 @@ def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | Non
     with denormals_flushed(), threads_set(config.threads):  # the run's own thread count: it repeats exactly
         checkpoint = load_checkpoint(run_dir / CHECKPOINT)
         run = Run(config, split, build_model(config), run_dir, [])
+        fit_weights(run.model, checkpoint.model, run_dir / CHECKPOINT)
         run.partition()  # read, and checked to be the data the run began on, before it trains on
         done = sum(stage.epochs for stage in active_stages(run.model, config)[:checkpoint.stage])
         run.history = read_metrics(run_dir)[: done + checkpoint.epoch] if (run_dir / METRICS).exists() else []

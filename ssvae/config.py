@@ -145,6 +145,9 @@ class Config:
             raise ConfigError(f"vat applies to models m2 and m1+m2, not {self.model}: set vat to 0")
         if any(h < 1 for h in self.hidden + self.classifier_hidden + self.classifier_channels + self.m1_hidden):
             raise ConfigError("hidden layer sizes and channel counts must be positive")
+        if not self.hidden or (self.classifier == "conv" and not self.classifier_channels):
+            raise ConfigError("hidden needs at least one layer size, and a conv classifier at least one channel "
+                              "count (e.g. --hidden 500, --classifier-channels 32,64)")
         if self.classifier == "conv" and self.model not in CONV_MODELS:
             raise ConfigError(f"a conv classifier applies to models {', '.join(CONV_MODELS)}, not {self.model}: "
                               f"use --classifier mlp")

@@ -1,4 +1,5 @@
-"""Writing files so that nothing is ever half-written or overwritten by surprise."""
+"""Writing files so that a process stopped mid-write never leaves half a file, and nothing is overwritten by
+surprise."""
 
 from __future__ import annotations
 
@@ -55,12 +56,23 @@ class OutputFolder:
     kind: str
     files: tuple[str, ...]
 
+    def owns(self, entry: Path) -> bool:
+        """Whether ssvae writes ``entry`` in such a folder: one of its files, or the temporary file of an
+        interrupted write of one (`atomic_open`'s names)."""
+        return entry.is_file() and any(fnmatch(entry.name, pattern)
+                                       for name in self.files for pattern in (name, f".{name}.*.tmp"))
+
     def foreign(self, path: Path) -> list[str]:
-        """What in the folder ``path`` ssvae would not have written there (temporary files of an interrupted
-        write aside): subfolders and files of other names, sorted."""
-        patterns = (*self.files, ".*.tmp")
-        return sorted(f"{p.name}/" if p.is_dir() else p.name for p in path.iterdir()
-                      if p.is_dir() or not any(fnmatch(p.name, pattern) for pattern in patterns))
+        """What in the folder ``path`` ssvae would not have written there: subfolders and files of other
+        names, sorted."""
+        return sorted(f"{p.name}/" if p.is_dir() else p.name for p in path.iterdir() if not self.owns(p))
+
+    def clear(self, path: Path) -> None:
+        """Remove what ssvae wrote in the folder ``path``, keeping the folder itself (its permissions, a link
+        to it, a mount). Its first file goes last, so that a clear cut short leaves a folder --force takes."""
+        for entry in sorted(path.iterdir(), key=lambda entry: entry.name == self.files[0]):
+            if self.owns(entry):
+                entry.unlink()
 
 
 def check_output(path: Path, replace: bool, folder: OutputFolder | None = None) -> None:

@@ -113,7 +113,8 @@ def load_spec(run_dir: Path) -> tuple[Config, Split]:
     try:
         config = Config.from_json(_read(run_dir, CONFIG).decode())
     except (ConfigError, UnicodeDecodeError) as error:
-        raise RunError(f"{run_dir / CONFIG}: {error}; retrain with this version of ssvae") from error
+        raise RunError(f"{run_dir / CONFIG}: {error}; correct the file as 'ssvae train' wrote it, or train the "
+                       f"run again with this version of ssvae") from error
     try:
         split = Split.from_json(_read(run_dir, LABELS).decode())
     except (ValueError, KeyError, TypeError) as error:
@@ -130,12 +131,24 @@ def load_run(run_dir: Path) -> tuple[Config, Split, Model]:
     model = build_model(config)
     try:
         state = load_safetensors(_read(run_dir, WEIGHTS))
-        model.load_state_dict(state, strict=True)
-    except (RuntimeError, ValueError, SafetensorError) as error:
-        raise RunError(f"{run_dir / WEIGHTS}: does not fit the model in {CONFIG} ({str(error).splitlines()[0]}); "
-                       f"retrain or restore the file") from error
+    except (ValueError, SafetensorError) as error:
+        raise RunError(f"{run_dir / WEIGHTS}: unreadable, corrupt or cut short ({error}); restore the file or "
+                       f"train the run again") from error
+    fit_weights(model, state, run_dir / WEIGHTS)
     model.eval()
     return config, split, model
+
+
+def fit_weights(model: Model, state: dict[str, torch.Tensor], path: Path) -> None:
+    """Load ``state``, read from ``path``, into ``model``, or say in one line that it is not the model the
+    run's config.json describes (a file from another run, or a config.json edited since)."""
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        lines = str(error).splitlines()  # a header, then one line a mismatch
+        detail = lines[1].strip() if len(lines) > 1 else lines[0]
+        raise RunError(f"{path}: does not fit the model in {CONFIG} ({detail}); restore both files as training "
+                       f"wrote them, or train the run again") from error
 
 
 def _metric(column: str, cell: str) -> str | int | float | None:
@@ -143,14 +156,28 @@ def _metric(column: str, cell: str) -> str | int | float | None:
         return None
     if column == "stage":
         return cell
-    return int(cell) if column == "epoch" else float(cell)
+    try:
+        return int(cell) if column == "epoch" else float(cell)
+    except ValueError:
+        raise ValueError(f"column {column} holds {cell!r}, not a number") from None
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, str | int | float | None]]:
     """The rows of ``metrics.csv`` as training recorded them: numbers as numbers, empty cells as None."""
-    with open(run_dir / METRICS, newline="") as f:
-        return [{column: _metric(column, cell) for column, cell in row.items()} for row in csv.DictReader(f)]
+    path = run_dir / METRICS
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    records = []
+    for number, row in enumerate(rows, 1):
+        try:
+            if None in row or None in row.values():
+                raise ValueError("a field too many or too few")
+            records.append({column: _metric(column, cell) for column, cell in row.items()})
+        except ValueError as error:
+            raise RunError(f"{path}: row {number} is not as training wrote it ({error}): restore the file, or delete "
+                           f"it to resume without the earlier epochs' records") from error
+    return records
 
 
-__all__ = ["RunError", "load_checkpoint", "load_run", "load_spec", "read_metrics",
+__all__ = ["RunError", "fit_weights", "load_checkpoint", "load_run", "load_spec", "read_metrics",
            "save_checkpoint", "save_metrics", "save_run", "save_weights"]

@@ -167,6 +167,25 @@ def test_python_dash_m_ssvae_runs_the_command_line():
     assert result.stdout.startswith("Usage: ssvae [OPTIONS] COMMAND") and "train" in result.stdout
 
 
+def test_force_clears_a_run_folder_but_keeps_the_folder_itself(runner, tmp_path, monkeypatch):
+    """--force removes the files ssvae wrote (and the temporary file of a write cut short), not the folder:
+    its permissions stay, `--out .` trains inside it, and a link to a folder stays a link."""
+    out = tmp_path / "run"
+    assert runner.invoke(main, ["train", *TINY_ARGS, "--out", str(out)]).exit_code == 0
+    out.chmod(0o750)
+    (out / ".weights.safetensors.x1y2.tmp").write_bytes(b"half a file")
+    monkeypatch.chdir(out)
+    result = runner.invoke(main, ["train", *TINY_ARGS, "--out", ".", "--force", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "labels.json", "metrics.csv", "weights.safetensors"]
+    assert out.stat().st_mode & 0o777 == 0o750 and json.loads((out / "config.json").read_text())["seed"] == 1
+    target, link = tmp_path / "elsewhere", tmp_path / "link"
+    target.mkdir()
+    link.symlink_to(target)
+    assert runner.invoke(main, ["train", *TINY_ARGS, "--out", str(link)]).exit_code == 0
+    assert link.is_symlink() and (target / "weights.safetensors").is_file()
+
+
 def test_force_with_bad_data_keeps_the_finished_run(runner, tmp_path):
     """The old run is removed only once the new data have loaded: bad input never costs finished work."""
     out = tmp_path / "run"

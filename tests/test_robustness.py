@@ -75,6 +75,29 @@ def _write_cases(root: Path) -> None:
     unfinished = root / "unfinished_run"  # as a killed `ssvae train` leaves it
     shutil.copytree(root / "run", unfinished)
     (unfinished / "weights.safetensors").rename(unfinished / "checkpoint.safetensors")
+    stopped = root / "stopped_run"  # interrupted in its second epoch: a real checkpoint of the first
+
+    def stop(record: dict, network: object) -> None:
+        if record["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ssvae.train(out=stopped, epochs=2, hidden=(16,), classifier_hidden=(16,), latent_dim=2, progress=False,
+                    on_epoch=stop)
+    stopped_config = json.loads((stopped / "config.json").read_text())
+    shutil.copytree(stopped, root / "refit_run")  # config.json edited after the checkpoint was written
+    (root / "refit_run" / "config.json").write_text(json.dumps({**stopped_config, "hidden": [17]}))
+    shutil.copytree(stopped, root / "bad_metrics_run")
+    metrics = (stopped / "metrics.csv").read_text().splitlines()
+    (root / "bad_metrics_run" / "metrics.csv").write_text("\n".join([metrics[0], metrics[1].replace(",", ",oops", 1)]))
+    for name, labelled in (("word_labels_run", ["a"]), ("negative_labels_run", [-3])):
+        shutil.copytree(root / "run", root / name)
+        split = json.loads((root / "run" / "labels.json").read_text())
+        (root / name / "labels.json").write_text(json.dumps({**split, "labelled": labelled}))
+    shutil.copytree(root / "run", root / "no_layers_run")
+    (root / "no_layers_run" / "config.json").write_text(json.dumps({**run_config, "hidden": []}))
+    shutil.copytree(root / "run", root / "tmp_of_mine_run")
+    (root / "tmp_of_mine_run" / ".mydata.tmp").write_text("a user's")
     for name, graph in (("mixed_model", ROOT / "models" / "fashion-mnist-m2" / "decoder.onnx"),
                         ("renamed_model", root / "model" / "encoder.onnx")):
         shutil.copytree(root / "model", root / name)
@@ -124,7 +147,18 @@ BAD_INPUT = [
      "cannot be loaded when allow_pickle=False); save numbers or strings"),
     (["train", "--data", "unlabelled_test.npz"], "Error: unlabelled_test.npz: y_test has no label (every entry is -1)"),
     (["predict", "MODEL", "--data", "short_id.csv"], "Error: short_id.csv: row 2 has 2 fields but the header names 3"),
-    (["evaluate", "typo_run"], "typo_run/config.json: epochs must be of type int, got '10'; retrain"),
+    (["evaluate", "typo_run"], "typo_run/config.json: epochs must be of type int, got '10'; correct the file as "
+     "'ssvae train' wrote it, or train the run again"),
+    (["train", "--resume", "refit_run"], "refit_run/checkpoint.safetensors: does not fit the model in config.json "
+     "(size mismatch for "),
+    (["train", "--resume", "bad_metrics_run"], "bad_metrics_run/metrics.csv: row 1 is not as training wrote it "
+     "(column epoch holds 'oops1', not a number): restore the file, or delete it"),
+    (["evaluate", "word_labels_run"], "word_labels_run/labels.json: unreadable (labelled must be a list of example "
+     "indices (whole numbers from 0))"),
+    (["evaluate", "negative_labels_run"], "labels.json: unreadable (labelled must be a list of example indices"),
+    (["evaluate", "no_layers_run"], "no_layers_run/config.json: hidden needs at least one layer size"),
+    (["train", "--out", "tmp_of_mine_run", "--force"], "Error: tmp_of_mine_run holds what ssvae does not write in a "
+     "run folder (.mydata.tmp)"),
     (["predict", "MODEL", "--dataset", "digits", "--out", "taken.csv/p.csv"],
      "Error: taken.csv: File exists (check the path and its permissions)"),
     (["train", "--data", "only_label.csv"], "Error: only_label.csv: the examples have no input values (shape (0,)): "

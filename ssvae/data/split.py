@@ -52,10 +52,19 @@ class Split:
 
     @classmethod
     def from_json(cls, text: str) -> Split:
+        """The split a run saved; a ValueError names the key that holds anything but example indices."""
         values = json.loads(text)
         test = values["test"]
-        return cls(tuple(values["labelled"]), tuple(values["validation"]), None if test is None else tuple(test),
-                   values.get("data"))
+        return cls(_indices(values, "labelled"), _indices(values, "validation"),
+                   None if test is None else _indices(values, "test"), values.get("data"))
+
+
+def _indices(values: dict, key: str) -> tuple[int, ...]:
+    """``values[key]`` as example indices: a list of whole numbers from 0."""
+    indices = values[key]
+    if not isinstance(indices, list) or not all(type(i) is int and i >= 0 for i in indices):
+        raise ValueError(f"{key} must be a list of example indices (whole numbers from 0)")
+    return tuple(indices)
 
 
 def balanced_sample(y: np.ndarray, pool: np.ndarray, n: int, class_names: tuple[str, ...], rng: np.random.Generator,
