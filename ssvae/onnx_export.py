@@ -134,7 +134,8 @@ def graph_specs(run: Run, x: Tensor) -> list[GraphSpec]:
 
 def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[str, Any]:
     """What an app needs to use the graphs without ssvae: classes, input shape and preprocessing, labels used,
-    versions, and a generative model's latent size and likelihood. Stored in every graph's metadata and in ``model.json``."""
+    versions, and a generative model's latent size and likelihood. Stored in every graph's metadata and in
+    ``model.json``."""
     c, model = run.config, run.model
     image_like = c.likelihood == "bernoulli"
     generative = {  # only a model with a decoder has a latent space and a likelihood

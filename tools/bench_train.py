@@ -288,8 +288,8 @@ def main() -> None:
         table.append(f"| device matmul rate (2048², {precision}) | | | {rate / 1e9:.0f} | 100 % | |")
     rounds = len(times[naive_name])
     title = (f"Training speed, Fashion-MNIST M2 (latent {config.latent_dim}, hidden {config.hidden[0]}), "
-             f"median of {rounds} pass{'es' if rounds > 1 else ''} over {len(pool):,} unlabelled examples scaled to 60,000, "
-             f"{device_name(device)}")
+             f"median of {rounds} pass{'es' if rounds > 1 else ''} over {len(pool):,} unlabelled examples "
+             f"scaled to 60,000, {device_name(device)}")
     publish(Path(args.benchmarks), title, table)
 
 
