@@ -22,8 +22,8 @@ from ssvae.data import DataError, Partition, Source, Split, check_inputs, choose
 from ssvae.errors import RunError
 from ssvae.models import Model, build_model
 from ssvae.files import check_output
-from ssvae.run import (CHECKPOINT, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run, load_spec,
-                       read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
+from ssvae.run import (CHECKPOINT, CONFIG, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
+                       load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
 from ssvae.training import Checkpoint, active_stages, denormals_flushed, fit, resolve_device, threads_set
 
 
@@ -159,8 +159,13 @@ def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | Non
         checkpoint = load_checkpoint(run_dir / CHECKPOINT)
         run = Run(config, split, build_model(config), run_dir, [])
         fit_weights(run.model, checkpoint.model, run_dir / CHECKPOINT)
+        stages = active_stages(run.model, config)
+        if checkpoint.stage >= len(stages) or checkpoint.epoch > stages[checkpoint.stage].epochs:
+            raise RunError(f"{run_dir / CHECKPOINT}: taken after epoch {checkpoint.epoch} of stage "
+                           f"{checkpoint.stage + 1}, past the epochs {CONFIG} asks for (edited since?): restore "
+                           f"{CONFIG} as training wrote it, or train the run again")
         run.partition()  # read, and checked to be the data the run began on, before it trains on
-        done = sum(stage.epochs for stage in active_stages(run.model, config)[:checkpoint.stage])
+        done = sum(stage.epochs for stage in stages[:checkpoint.stage])
         run.history = read_metrics(run_dir)[: done + checkpoint.epoch] if (run_dir / METRICS).exists() else []
         return _fit(run, progress, checkpoint, on_epoch)
 

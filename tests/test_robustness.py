@@ -75,18 +75,20 @@ def _write_cases(root: Path) -> None:
     unfinished = root / "unfinished_run"  # as a killed `ssvae train` leaves it
     shutil.copytree(root / "run", unfinished)
     (unfinished / "weights.safetensors").rename(unfinished / "checkpoint.safetensors")
-    stopped = root / "stopped_run"  # interrupted in its second epoch: a real checkpoint of the first
+    stopped = root / "stopped_run"  # interrupted in its third epoch: a real checkpoint of the second
 
     def stop(record: dict, network: object) -> None:
-        if record["epoch"] == 2:
+        if record["epoch"] == 3:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        ssvae.train(out=stopped, epochs=2, hidden=(16,), classifier_hidden=(16,), latent_dim=2, progress=False,
+        ssvae.train(out=stopped, epochs=3, hidden=(16,), classifier_hidden=(16,), latent_dim=2, progress=False,
                     on_epoch=stop)
     stopped_config = json.loads((stopped / "config.json").read_text())
     shutil.copytree(stopped, root / "refit_run")  # config.json edited after the checkpoint was written
     (root / "refit_run" / "config.json").write_text(json.dumps({**stopped_config, "hidden": [17]}))
+    shutil.copytree(stopped, root / "fewer_epochs_run")
+    (root / "fewer_epochs_run" / "config.json").write_text(json.dumps({**stopped_config, "epochs": 1}))
     shutil.copytree(stopped, root / "bad_metrics_run")
     metrics = (stopped / "metrics.csv").read_text().splitlines()
     (root / "bad_metrics_run" / "metrics.csv").write_text("\n".join([metrics[0], metrics[1].replace(",", ",oops", 1)]))
@@ -151,6 +153,8 @@ BAD_INPUT = [
      "'ssvae train' wrote it, or train the run again"),
     (["train", "--resume", "refit_run"], "refit_run/checkpoint.safetensors: does not fit the model in config.json "
      "(size mismatch for "),
+    (["train", "--resume", "fewer_epochs_run"], "fewer_epochs_run/checkpoint.safetensors: taken after epoch 2 of "
+     "stage 1, past the epochs config.json asks for (edited since?): restore config.json"),
     (["train", "--resume", "bad_metrics_run"], "bad_metrics_run/metrics.csv: row 1 is not as training wrote it "
      "(column epoch holds 'oops1', not a number): restore the file, or delete it"),
     (["evaluate", "word_labels_run"], "word_labels_run/labels.json: unreadable (labelled must be a list of example "
