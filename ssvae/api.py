@@ -20,11 +20,12 @@ from torch import nn
 from ssvae.config import Config, config_for, supervised_counterpart
 from ssvae.data import DataError, Partition, Source, Split, check_inputs, choose_split, load_source, to_model_range
 from ssvae.errors import RunError
-from ssvae.models import Model, build_model
+from ssvae.models import Model, Stage, build_model
 from ssvae.files import check_output
 from ssvae.run import (CHECKPOINT, CONFIG, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
-from ssvae.training import Checkpoint, active_stages, denormals_flushed, fit, resolve_device, threads_set
+from ssvae.training import (Checkpoint, active_stages, denormals_flushed, fit, resolve_device, stage_plan,
+                            threads_set)
 
 
 @dataclass
@@ -160,14 +161,27 @@ def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | Non
         run = Run(config, split, build_model(config), run_dir, [])
         fit_weights(run.model, checkpoint.model, run_dir / CHECKPOINT)
         stages = active_stages(run.model, config)
-        if checkpoint.stage >= len(stages) or checkpoint.epoch > stages[checkpoint.stage].epochs:
-            raise RunError(f"{run_dir / CHECKPOINT}: taken after epoch {checkpoint.epoch} of stage "
-                           f"{checkpoint.stage + 1}, past the epochs {CONFIG} asks for (edited since?): restore "
-                           f"{CONFIG} as training wrote it, or train the run again")
+        _check_stages(checkpoint, stages, run_dir / CHECKPOINT)
         run.partition()  # read, and checked to be the data the run began on, before it trains on
         done = sum(stage.epochs for stage in stages[:checkpoint.stage])
         run.history = read_metrics(run_dir)[: done + checkpoint.epoch] if (run_dir / METRICS).exists() else []
         return _fit(run, progress, checkpoint, on_epoch)
+
+
+def _check_stages(checkpoint: Checkpoint, stages: list[Stage], path: Path) -> None:
+    """Refuse a checkpoint of a run whose stages config.json no longer describes (its epochs edited since):
+    training would go on in the wrong stage or call the run finished. Older checkpoints, which record no
+    stages, must at least lie within them."""
+    plan = stage_plan(stages)
+    if checkpoint.plan is not None:
+        fits = checkpoint.plan == plan
+    else:
+        fits = checkpoint.stage < len(stages) and checkpoint.epoch <= stages[checkpoint.stage].epochs
+    if not fits:
+        now = ", ".join(f"{name} {epochs} epochs" for name, epochs in plan)
+        raise RunError(f"{path}: taken after epoch {checkpoint.epoch} of stage {checkpoint.stage + 1} of a run "
+                       f"that {CONFIG} ({now}) no longer describes (edited since?): restore {CONFIG} as training "
+                       f"wrote it, or train the run again")
 
 
 def _fit(run: Run, progress: bool, checkpoint: Checkpoint | None, on_epoch: EpochHook | None) -> Run:

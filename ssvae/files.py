@@ -78,8 +78,9 @@ class OutputFolder:
 def check_output(path: Path, replace: bool, folder: OutputFolder | None = None) -> None:
     """Refuse to overwrite an existing output unless ``replace``. A file output never replaces a folder, a
     device, a pipe or a socket (whose replacement by a file would break what else uses it). A
-    folder output names what ``folder`` it is: ``replace`` then removes only a folder that holds its first
-    file and nothing ssvae would not write there, so a mistyped --out never deletes a user's files."""
+    folder output names what ``folder`` it is: ``replace`` then takes only a folder that holds its first file
+    and nothing ssvae would not write there (whose files the writer removes or swaps), so a mistyped --out
+    never deletes a user's files."""
     if not path.exists() or (folder is not None and path.is_dir() and not any(path.iterdir())):
         return
     if folder is None and path.is_dir():

@@ -75,7 +75,7 @@ def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
         tensors["rng.cuda"] = checkpoint.cuda_rng
     info = {"stage": checkpoint.stage, "epoch": checkpoint.epoch, "scheduler": checkpoint.scheduler,
             "best_val": checkpoint.best_val if math.isfinite(checkpoint.best_val) else None,
-            "param_groups": checkpoint.optimizer["param_groups"]}
+            "param_groups": checkpoint.optimizer["param_groups"], "plan": checkpoint.plan}
     data = save_safetensors({k: v.detach().cpu().contiguous() for k, v in tensors.items()},
                             metadata={"ssvae_checkpoint": json.dumps(info)})
     write_atomic(path, data)
@@ -103,7 +103,11 @@ def load_checkpoint(path: Path) -> Checkpoint:
     return Checkpoint(info["stage"], info["epoch"], part("model."), {"state": state, "param_groups": info["param_groups"]},
                       info["scheduler"], tensors["rng.generator"], tensors["rng.torch"],
                       -math.inf if best is None else best, part("best.") or None, part("average.") or None,
-                      tensors.get("rng.cuda"))
+                      tensors.get("rng.cuda"), _plan(info.get("plan")))
+
+
+def _plan(saved: list | None) -> tuple[tuple[str, int], ...] | None:
+    return None if saved is None else tuple((name, epochs) for name, epochs in saved)
 
 
 def load_spec(run_dir: Path) -> tuple[Config, Split]:
@@ -145,8 +149,8 @@ def fit_weights(model: Model, state: dict[str, torch.Tensor], path: Path) -> Non
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
-        lines = str(error).splitlines()  # a header, then one line a mismatch
-        detail = lines[1].strip() if len(lines) > 1 else lines[0]
+        lines = str(error).splitlines() or ["no detail"]  # a header, then one line a mismatch
+        detail = (lines[1].strip() if len(lines) > 1 else lines[0])[:200]
         raise RunError(f"{path}: does not fit the model in {CONFIG} ({detail}); restore both files as training "
                        f"wrote them, or train the run again") from error
 
@@ -165,8 +169,12 @@ def _metric(column: str, cell: str) -> str | int | float | None:
 def read_metrics(run_dir: Path) -> list[dict[str, str | int | float | None]]:
     """The rows of ``metrics.csv`` as training recorded them: numbers as numbers, empty cells as None."""
     path = run_dir / METRICS
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+    fix = "restore the file, or delete it to resume without the earlier epochs' records"
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise RunError(f"{path}: not a CSV file as training wrote it ({error}): {fix}") from error
     records = []
     for number, row in enumerate(rows, 1):
         try:
@@ -174,8 +182,7 @@ def read_metrics(run_dir: Path) -> list[dict[str, str | int | float | None]]:
                 raise ValueError("a field too many or too few")
             records.append({column: _metric(column, cell) for column, cell in row.items()})
         except ValueError as error:
-            raise RunError(f"{path}: row {number} is not as training wrote it ({error}): restore the file, or delete "
-                           f"it to resume without the earlier epochs' records") from error
+            raise RunError(f"{path}: row {number} is not as training wrote it ({error}): {fix}") from error
     return records
 
 

@@ -165,8 +165,9 @@ class ExportedModel:
         self.info = info
         self.class_names: tuple[str, ...] = tuple(info["class_names"])
         self.input_shape: tuple[int, ...] = tuple(info["input_shape"])
-        self.conditional = bool(info.get("conditional", True))
-        self.likelihood: str = info.get("likelihood", "bernoulli")
+        generative = self.generative  # older exports of a classifier alone still carry these keys
+        self.conditional = generative and bool(info.get("conditional", True))
+        self.likelihood: str | None = info.get("likelihood", "bernoulli") if generative else None
         range_ = info.get("input_range")
         self.input_range: tuple[float, float] | None = tuple(range_) if range_ else None
 
@@ -180,6 +181,7 @@ class ExportedModel:
 
     @property
     def latent_dim(self) -> int:
+        self._needs_generative("a latent size")
         return int(self.info["latent_dim"])
 
     # --- inputs ---
@@ -305,6 +307,7 @@ class ExportedModel:
     def analogies(self, x: Any) -> np.ndarray:
         """The style of each input rendered in every class: z from q(z|x, predicted y), decoded with each y;
         (N, K, *input_shape)."""
+        self._needs_generative("analogies")
         if not self.conditional:
             raise ModelError("analogies need a model whose decoder takes the class (m2, adgm, m1+m2)")
         z = self.encode(x)[1]

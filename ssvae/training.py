@@ -227,6 +227,7 @@ class Checkpoint:
     best_model: dict[str, Tensor] | None
     average: dict[str, Tensor] | None = None  # state of the stage's weight average (``config.ema``)
     cuda_rng: Tensor | None = None  # state of the GPU's generator (the noise and views of a run on a GPU)
+    plan: tuple[tuple[str, int], ...] | None = None  # the run's stages (name, epochs); None in older checkpoints
 
     @property
     def device(self) -> str:
@@ -275,13 +276,14 @@ class StageRun:
         """What is evaluated and kept: the weight average when there is one, else the stage's own network."""
         return self.average.module if self.average is not None else self.stage.module
 
-    def checkpoint(self, epoch: int, model: Model, generator: torch.Generator, device: torch.device) -> Checkpoint:
+    def checkpoint(self, epoch: int, model: Model, generator: torch.Generator, device: torch.device,
+                   plan: tuple[tuple[str, int], ...]) -> Checkpoint:
         return Checkpoint(
             self.number, epoch, _snapshot(model.state_dict()), copy.deepcopy(self.optimizer.state_dict()),
             self.schedule.state_dict() if self.schedule is not None else None, generator.get_state(),
             torch.get_rng_state(), self.best_val, self.best_state,
             _snapshot(self.average.state_dict()) if self.average is not None else None,
-            torch.cuda.get_rng_state(device) if device.type == "cuda" else None)
+            torch.cuda.get_rng_state(device) if device.type == "cuda" else None, plan)
 
     def finish(self) -> None:
         """Leave the stage's network with the weights to keep: the best validation epoch's, else the average's,
@@ -335,6 +337,11 @@ def active_stages(model: Model, config: Config) -> list[Stage]:
     """The stages ``model`` trains under ``config``: those with at least one epoch (M1+M2 without M1 epochs
     trains M2 alone). `Checkpoint.stage` counts these."""
     return [stage for stage in model.stages(config.epochs, config.m1_epochs) if stage.epochs > 0]
+
+
+def stage_plan(stages: list[Stage]) -> tuple[tuple[str, int], ...]:
+    """The stages' names and epochs: what a checkpoint records of the run it belongs to."""
+    return tuple((stage.name, stage.epochs) for stage in stages)
 
 
 def classification_weight(partition: Partition, alpha: float) -> float:
@@ -407,7 +414,7 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
             if on_epoch is not None:
                 on_epoch(record, run.evaluated)
             if on_checkpoint is not None and (epoch % config.checkpoint_every == 0 or epoch == stage.epochs):
-                on_checkpoint(run.checkpoint(epoch, model, generator, device))
+                on_checkpoint(run.checkpoint(epoch, model, generator, device, stage_plan(stages)))
         run.finish()
     if config.ema:
         recompute_batch_norm(model, data.training_images(model.uses_unlabelled))

@@ -285,6 +285,11 @@ def test_bench_train_refuses_a_compiled_pass_that_fell_back_to_eager(monkeypatch
         ssvae_pass(pool_partition(source, 300), config, torch.device("cpu"))
 
 
+def test_bench_train_gives_a_gpu_epoch_three_places_and_never_an_exponent():
+    assert [bench_train.epoch_seconds(s) for s in (0.2434, 0.9996, 25.84, 1234.5)] == ["0.243", "1.000", "25.8",
+                                                                                      "1234.5"]
+
+
 def test_pass_flops_counts_the_short_last_step():
     config = config_for("fashion-mnist", input_shape=(1, 28, 28), class_names=tuple("abcdefghij"), batch_size=100)
     one = lambda b_u: step_flops(784, 500, 500, 4, 10, 100, b_u)  # noqa: E731

@@ -76,9 +76,12 @@ def test_every_model_kind_exports_checked_graphs(tmp_path, tiny_config, settings
     if not model.generative:  # nothing said of a latent space or a likelihood it does not have
         with pytest.raises(ModelError, match=f"has no encoder and decoder \\({kind} model\\): score needs a "):
             model.score(x)
-        with pytest.raises(ModelError, match="generate needs a generative model"):
-            model.generate(0)
+        for call, what in ((lambda: model.generate(0), "generate"), (lambda: model.analogies(x), "analogies"),
+                           (lambda: model.latent_dim, "a latent size")):
+            with pytest.raises(ModelError, match=f"{what} needs a generative model"):
+                call()
         assert not {"latent_dim", "likelihood", "conditional"} & set(model.info)
+        assert model.likelihood is None and not model.conditional
         assert "inputs of shape (1, 8, 8); classes: " in (tmp_path / "model" / "model_card.md").read_text()
     else:
         assert model.encode(x)[1].shape == (len(x), model.latent_dim) and model.likelihood == run.model.likelihood

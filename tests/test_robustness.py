@@ -89,6 +89,9 @@ def _write_cases(root: Path) -> None:
     (root / "refit_run" / "config.json").write_text(json.dumps({**stopped_config, "hidden": [17]}))
     shutil.copytree(stopped, root / "fewer_epochs_run")
     (root / "fewer_epochs_run" / "config.json").write_text(json.dumps({**stopped_config, "epochs": 1}))
+    shutil.copytree(stopped, root / "binary_metrics_run")
+    with open(root / "binary_metrics_run" / "metrics.csv", "ab") as f:
+        f.write(b"\xff\xfe")
     shutil.copytree(stopped, root / "bad_metrics_run")
     metrics = (stopped / "metrics.csv").read_text().splitlines()
     (root / "bad_metrics_run" / "metrics.csv").write_text("\n".join([metrics[0], metrics[1].replace(",", ",oops", 1)]))
@@ -154,7 +157,9 @@ BAD_INPUT = [
     (["train", "--resume", "refit_run"], "refit_run/checkpoint.safetensors: does not fit the model in config.json "
      "(size mismatch for "),
     (["train", "--resume", "fewer_epochs_run"], "fewer_epochs_run/checkpoint.safetensors: taken after epoch 2 of "
-     "stage 1, past the epochs config.json asks for (edited since?): restore config.json"),
+     "stage 1 of a run that config.json (train 1 epochs) no longer describes (edited since?): restore config.json"),
+    (["train", "--resume", "binary_metrics_run"], "binary_metrics_run/metrics.csv: not a CSV file as training wrote "
+     "it ('utf-8' codec can't decode byte 0xff"),
     (["train", "--resume", "bad_metrics_run"], "bad_metrics_run/metrics.csv: row 1 is not as training wrote it "
      "(column epoch holds 'oops1', not a number): restore the file, or delete it"),
     (["evaluate", "word_labels_run"], "word_labels_run/labels.json: unreadable (labelled must be a list of example "
@@ -376,6 +381,31 @@ def test_a_checkpoint_keeps_every_generator_state(tmp_path, cuda_rng):
     assert (loaded.stage, loaded.epoch, loaded.best_val) == (0, 3, 0.5)
     assert torch.equal(loaded.generator, saved.generator) and torch.equal(loaded.torch_rng, saved.torch_rng)
     assert loaded.cuda_rng is None if cuda_rng is None else torch.equal(loaded.cuda_rng, cuda_rng)
+
+
+def test_resume_refuses_a_checkpoint_of_stages_config_json_no_longer_describes(tmp_path):
+    """An m1+m2 run stopped in M1, its M1 epochs edited to 0 since: M2 would have taken M1's checkpoint (torch's
+    raw optimiser error). A checkpoint of an older version, which records no stages, still resumes."""
+    out = tmp_path / "run"
+
+    def stop(record: dict, network: object) -> None:
+        if (record["stage"], record["epoch"]) == ("m1", 2):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ssvae.train(out=out, model="m1+m2", epochs=2, m1_epochs=3, hidden=(16,), m1_hidden=(16,),
+                    classifier_hidden=(16,), latent_dim=2, m1_latent_dim=4, progress=False, on_epoch=stop)
+    config = json.loads((out / "config.json").read_text())
+    (out / "config.json").write_text(json.dumps({**config, "m1_epochs": 0}))
+    with pytest.raises(RunError, match=r"checkpoint.safetensors: taken after epoch 1 of stage 1 of a run that "
+                                       r"config.json \(m2 2 epochs\) no longer describes \(edited since\?\)"):
+        ssvae.resume(out, progress=False)
+    (out / "config.json").write_text(json.dumps(config))
+    checkpoint = load_checkpoint(out / CHECKPOINT)
+    assert checkpoint.plan == (("m1", 3), ("m2", 2))
+    save_checkpoint(out / CHECKPOINT, dataclasses.replace(checkpoint, plan=None))  # as older versions wrote it
+    run = ssvae.resume(out, progress=False)
+    assert [(r["stage"], r["epoch"]) for r in run.history] == [("m1", 1), ("m1", 2), ("m1", 3), ("m2", 1), ("m2", 2)]
 
 
 def test_a_checkpoint_resumes_on_the_kind_of_device_that_wrote_it(tmp_path, monkeypatch):

@@ -48,8 +48,8 @@ def run_partition(config: Config, source: Source | None = None) -> Partition:
 
 
 def sklearn_accuracy(name: str, config: Config) -> tuple[float, float]:
-    """(accuracy, seconds fitting) of a scikit-learn baseline on the labels an ssvae run of ``config`` trains on;
-    the seconds leave out predicting the test set, as ssvae's leave out evaluating."""
+    """(accuracy, seconds fitting) of a scikit-learn baseline on the labels of an ssvae run of ``config``, its
+    validation labels too; the seconds leave out predicting the test set, as ssvae's leave out evaluating."""
     part = run_partition(config)
     flat = lambda d: d.x.reshape(len(d), -1)  # noqa: E731
     start = time.perf_counter()
@@ -173,9 +173,9 @@ def main() -> None:
         parser.error(f"unknown baselines {sorted(unknown)}: choose from {', '.join(BASELINES)}")
     changes = {"epochs": args.epochs, "m1_epochs": args.epochs} if args.epochs else {}
     changes.update(set_changes(args.set))
-    if named := sorted({"dataset", "labels", "model", "seed"} & set(changes)):
-        parser.error(f"--set {', '.join(named)}: these have options of their own (--dataset, --labels, --models, "
-                     f"--seeds)")
+    if named := sorted({"dataset", "data_dir", "labels", "model", "recipe", "seed"} & set(changes)):
+        parser.error(f"--set {', '.join(named)}: these have options of their own (--dataset, --data-dir, --labels, "
+                     f"--models, --recipe, --seeds)")
     names = [*args.baselines, *args.models]
 
     def job(labels: int, name: str, seed: int) -> Job:

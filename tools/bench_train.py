@@ -225,6 +225,11 @@ def pool_partition(source: Source, pool: int) -> Partition:
                      partition.test)
 
 
+def epoch_seconds(seconds: float) -> str:
+    """A GPU's fraction of a second to three places (the 0.25 s aim), a CPU's tens of seconds to one."""
+    return f"{seconds:.3f}" if seconds < 1 else f"{seconds:.1f}"
+
+
 def warm_up_rows(passes: dict[str, Callable[[], float]], partition: Partition, configs: dict[str, Config],
                  device: torch.device, deadline: float) -> dict[str, str]:
     """Add the timed pass of each ssvae row to ``passes``, the rows without torch.compile first (its warm-up
@@ -242,7 +247,8 @@ def warm_up_rows(passes: dict[str, Callable[[], float]], partition: Partition, c
         except Exception as error:  # the compiler's failures have no common type
             if not config.compile:
                 raise
-            left_out[name] = f"{type(error).__name__}: {str(error)[:120]}"
+            message = " ".join(str(error).split()).replace("|", "/")  # one line, and no table column
+            left_out[name] = f"{type(error).__name__}: {message[:120]}"
     return left_out
 
 
@@ -260,6 +266,8 @@ def main() -> None:
                         help="seconds for the whole bench: rows not warmed up in its first half are left out, "
                              "and no round starts that would end past it (fewer passes, said in the title)")
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
     start = time.monotonic()
     device = resolve_device(args.device)
     source = load_source("fashion-mnist", None, args.data_dir)
@@ -281,7 +289,7 @@ def main() -> None:
     for name in [name for name in configs if name in seconds]:
         secs = seconds[name]
         flops, rate = pass_flops(configs[name], len(pool)), peak[configs[name].precision]
-        table.append(f"| {name} | {secs * scale:.3g} | {len(pool) / secs:,.0f} | {flops / secs / 1e9:.1f} "
+        table.append(f"| {name} | {epoch_seconds(secs * scale)} | {len(pool) / secs:,.0f} | {flops / secs / 1e9:.1f} "
                      f"| {100 * flops / secs / rate:.0f} % | {seconds[naive_name] / secs:.2f}x |")
     table += [f"| {name} | not measured: {why} | | | | |" for name, why in left_out.items()]
     for precision, rate in peak.items():
