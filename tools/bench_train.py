@@ -237,8 +237,6 @@ def warm_up_rows(passes: dict[str, Callable[[], float]], partition: Partition, c
     (a `time.monotonic` value), and a compiled row whose compiler fails is reported rather than fatal."""
     left_out = {}
     for name, config in sorted(configs.items(), key=lambda item: item[1].compile):
-        if name in passes:
-            continue
         if time.monotonic() > deadline:
             left_out[name] = "no time left to warm it up (--time-limit)"
             continue
@@ -275,11 +273,12 @@ def main() -> None:
     partition = pool_partition(source, args.pool)
     pool = partition.unlabelled
     naive_name = "straightforward M2 (per-class loop, DataLoader)"
-    configs = {**ssvae_rows(config, args.batch_sizes), naive_name: config}
+    rows = ssvae_rows(config, args.batch_sizes)
+    configs = {**rows, naive_name: config}
     passes = {naive_name: naive_pass(partition, config, device)}
     products = {precision: matmul_pass(device, getattr(torch, precision)) for precision in ("float32", "bfloat16")}
     passes.update({f"matmul {precision}": run for precision, (run, _) in products.items()})
-    left_out = warm_up_rows(passes, partition, configs, device, start + args.time_limit / 2)
+    left_out = warm_up_rows(passes, partition, rows, device, start + args.time_limit / 2)
     times = timed_rounds(passes, args.repeats, deadline=start + args.time_limit)
     seconds = {name: statistics.median(each) for name, each in times.items()}
     peak = {precision: flops / seconds.pop(f"matmul {precision}") for precision, (_, flops) in products.items()}
