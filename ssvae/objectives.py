@@ -8,6 +8,12 @@ negated mean over the batch.
     U(x)    = sum_y q(y|x) L(x, y) + H(q(y|x))                                unlabelled bound, enumerated
     J       = -mean L(x_l, y_l) - mean U(x_u) + w * mean(-log q(y_l|x_l)),   w = alpha * N_total / N_labelled
 
+Means, not the paper's sums over the data set: each step averages its labelled batch and its unlabelled batch
+apart, and labelled examples are drawn afresh every step, so over an epoch one labelled example's bound weighs
+N_unlabelled / N_labelled times an unlabelled one's. Up to a constant factor, J is the paper's objective with
+its labelled bounds scaled up by that ratio and its alpha equal to this alpha * N_unlabelled / N_labelled; the
+presets were tuned this way.
+
 Two optional regularisers of q(y|x), each added as w * (its weight) * (its mean), spread the few labels along
 the data manifold the unlabelled examples trace:
 - virtual adversarial training (Miyato et al. 2018): KL(q(y|x) || q(y|x + r_adv)) over both batches, so that
@@ -77,7 +83,9 @@ def likelihood_size(input_dim: int, likelihood: str) -> int:
 
 
 def log_likelihood(x: Tensor, params: Tensor, likelihood: str) -> Tensor:
-    """log p(x | params), summed over the last axis; ``params`` are logits (bernoulli) or mean ‖ logvar."""
+    """log p(x | params), summed over the last axis; ``params`` are logits (bernoulli) or mean ‖ logvar.
+    The Bernoulli term of a grey value in (0, 1) is a cross-entropy, not a normalised density (the continuous
+    Bernoulli's normaliser is left out), so it bounds no true log-likelihood of grey images."""
     params = widen(params)
     x = widen(x).expand(params.shape[:-1] + x.shape[-1:])
     if likelihood == "bernoulli":

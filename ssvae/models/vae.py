@@ -1,5 +1,9 @@
 """M1: a VAE x -> z -> x, with a classifier on the posterior mean trained from the labels (the paper's M1
-plus a classifier on its features; gradients of the classifier do not reach the VAE)."""
+plus a classifier on its features; gradients of the classifier do not reach the VAE).
+
+Its bound is the mean over each step's labelled and unlabelled batches together; as labelled examples are
+drawn every step, the few labelled images weigh more than their share of the data, as in M2's objective
+(`ssvae.objectives`). The bound over the unlabelled batch alone was measured and did worse (BENCHMARKS.md)."""
 
 from __future__ import annotations
 
