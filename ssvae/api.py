@@ -24,6 +24,7 @@ from ssvae.models import Model, Stage, build_model
 from ssvae.files import check_output
 from ssvae.run import (CHECKPOINT, CONFIG, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
+from ssvae.runtime import ModelError, arrange
 from ssvae.training import (Checkpoint, active_stages, denormals_flushed, fit, resolve_device, stage_plan,
                             threads_set)
 
@@ -67,13 +68,12 @@ class Run:
                             f"restore them, or train a new run on the data as they are")
 
     def inputs(self, x: np.ndarray) -> torch.Tensor:
-        """Raw inputs (uint8 0..255 or floats) as the model's float tensor, checked against its input shape."""
-        x = to_model_range(x)
-        shape = self.config.input_shape
-        if x.shape[1:] != shape and x.shape[1:] == shape[1:] and shape[0] == 1:
-            x = x[:, None]
-        if x.shape[1:] != shape:
-            raise DataError(f"inputs of shape {x.shape[1:]} per example do not fit the model's {shape}")
+        """Raw inputs (uint8 0..255 or floats) as the model's float tensor, laid out as the exported model's
+        `ssvae.runtime.arrange` takes them."""
+        try:
+            x = arrange(to_model_range(x), self.config.input_shape)
+        except ModelError as error:
+            raise DataError(str(error)) from None
         device = next(self.model.buffers()).device
         return torch.as_tensor(x, device=device)
 
@@ -129,6 +129,7 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
         if part is not None:
             check_inputs(part, name, config.likelihood)
     config = config.replace(input_shape=source.train.input_shape, class_names=source.train.class_names,
+                            input_columns=source.columns,
                             likelihood=resolve_likelihood(config, source.train.x),
                             threads=config.threads or cpu_threads(config.device))
     split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,

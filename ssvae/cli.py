@@ -381,7 +381,7 @@ def _inputs(model: ExportedModel, data: str | None, dataset: str | None, split: 
 
     info = model.info
     return read_inputs(data, dataset, data_dir, split, info.get("test_fraction", 0.25), info.get("split_seed", 0),
-                       model.input_shape if is_image_shape(model.input_shape) else None)
+                       model.input_shape if is_image_shape(model.input_shape) else None, info.get("input_columns", ()))
 
 
 def _load_model(model_dir: str, device: str = "auto", precision: str = "float32") -> ExportedModel:
@@ -513,8 +513,8 @@ def info(model_dir: str, as_json: bool) -> None:
     click.echo("\n".join(lines))
 
 
-INFO_ORDER = ("model", "dataset", "class_names", "input_shape", "input_range", "preprocessing", "likelihood",
-              "latent_dim", "conditional", "labels_seen", "test_accuracy")
+INFO_ORDER = ("model", "dataset", "class_names", "input_shape", "input_columns", "input_range", "preprocessing",
+              "likelihood", "latent_dim", "conditional", "labels_seen", "test_accuracy")
 
 
 def _info_rank(key: str) -> tuple[int, str]:

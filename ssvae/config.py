@@ -34,7 +34,7 @@ class ConfigError(ValueError):
 
 # Fields added since files of this FORMAT_VERSION were first written, with the value that means what a file
 # written before them did: such a file still loads, and trains or evaluates as it did.
-LATER_FIELDS: dict[str, Any] = {"adaptive_threshold": False, "weight_decay": 0.0, "threads": None}
+LATER_FIELDS: dict[str, Any] = {"adaptive_threshold": False, "weight_decay": 0.0, "threads": None, "input_columns": ()}
 
 
 @dataclass
@@ -50,6 +50,7 @@ class Config:
     # --- filled from the data when a run starts ---
     input_shape: tuple[int, ...] = ()
     class_names: tuple[str, ...] = ()
+    input_columns: tuple[str, ...] = ()  # a CSV's input columns by name, which predict finds in any order
     likelihood: str = "auto"  # auto: bernoulli for inputs in [0, 1], gaussian for real-valued data
     # --- model ---
     model: str = "m2"
@@ -93,7 +94,8 @@ class Config:
         for f in dataclasses.fields(self):
             if not _fits(getattr(self, f.name), hints[f.name]):
                 raise ConfigError(f"{f.name} must be of type {f.type}, got {getattr(self, f.name)!r}")
-        for name in ("input_shape", "class_names", "hidden", "classifier_hidden", "classifier_channels", "m1_hidden"):
+        for name in ("input_shape", "class_names", "input_columns", "hidden", "classifier_hidden", "classifier_channels",
+                     "m1_hidden"):
             setattr(self, name, tuple(getattr(self, name)))
         self.validate()
 
@@ -245,8 +247,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 # Config fields that `ssvae train` has no option for: the data's own (set by --data, --dataset, --data-dir or
 # read from the data), and settings left to the Python API
-FIELDS_WITHOUT_OPTION = ("dataset", "data", "data_dir", "input_shape", "class_names", "split_seed", "aux_dim",
-                         "m1_latent_dim", "m1_hidden", "m1_features", "version")
+FIELDS_WITHOUT_OPTION = ("dataset", "data", "data_dir", "input_shape", "class_names", "input_columns", "split_seed",
+                         "aux_dim", "m1_latent_dim", "m1_hidden", "m1_features", "version")
 
 
 def option_flag(field: str) -> str:

@@ -148,6 +148,7 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[st
         "model": c.model,
         "class_names": list(c.class_names),
         "input_shape": list(c.input_shape),
+        **({"input_columns": list(c.input_columns)} if c.input_columns else {}),
         "input_range": [0.0, 1.0] if image_like else None,
         "uint8_divisor": 255,
         "preprocessing": "uint8 inputs are divided by 255; float inputs are used as given" + (
@@ -412,6 +413,7 @@ def model_card(run: Run, report: ExportReport, command: str) -> str:
         f"# ssvae model: {c.model} on {c.data or c.dataset}",
         "",
         f"- Data: {c.data or c.dataset}; inputs of shape {tuple(c.input_shape)}"
+        + (f" (columns {', '.join(c.input_columns)}, read by name)" if c.input_columns else "")
         + (f", {c.likelihood} likelihood; " if run.model.generative else "; ") +
         f"classes: {', '.join(c.class_names)}.",
         f"- Labels used in training: {run.split.labels_seen} ({len(run.split.validation)} of them for validation); "

@@ -42,6 +42,26 @@ class NonFiniteInputError(ModelError):
                          f"clean or drop those rows")
 
 
+def arrange(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A batch ``x`` laid out as (N, *shape), the model's examples, or a ModelError that says what fits. Also
+    taken: (N, H, W) for one-channel images, images channel-last (N, H, W, C) as image libraries give them,
+    and flattened rows (N, prod(shape)), whose values must then be in the model's order (channel-first)."""
+    if x.ndim == len(shape) + 1 and x.shape[1:] == shape:
+        return x
+    if x.ndim == len(shape) and shape[0] == 1 and x.shape[1:] == shape[1:]:
+        return x[:, None]
+    if len(shape) == 3 and x.ndim == 4 and x.shape[1:] == (*shape[1:], shape[0]):
+        return np.moveaxis(x, -1, 1)
+    if len(shape) > 1 and x.ndim == 2 and x.shape[1] == math.prod(shape):
+        return x.reshape(len(x), *shape)
+    single = x.shape == shape or (shape[0] == 1 and x.shape == shape[1:]) or (
+        len(shape) == 3 and x.shape == (*shape[1:], shape[0]))
+    hint = "; add a batch axis for a single example, e.g. x[None]" if single else ""
+    channel_last = f", (N, {', '.join(map(str, (*shape[1:], shape[0])))})" if len(shape) == 3 else ""
+    raise ModelError(f"inputs of shape {x.shape} do not fit this model: it takes (N, {', '.join(map(str, shape))})"
+                     f"{channel_last} or (N, {math.prod(shape)}){hint}")
+
+
 def graph_file(role: str, precision: str = "float32") -> str:
     return f"{role}.onnx" if precision == "float32" else f"{role}.{precision}.onnx"
 
@@ -188,18 +208,9 @@ class ExportedModel:
     def prepare(self, x: Any) -> np.ndarray:
         """Raw inputs as the graphs' float32 (N, *input_shape), or a ModelError that says what to change."""
         x = np.asarray(x)
-        shape = self.input_shape
         if x.dtype.kind not in "uif":
             raise ModelError(f"inputs of dtype {x.dtype} are not numbers: pass uint8 images or floats")
-        if x.ndim >= 1 and x.shape[1:] == shape[1:] and shape[0] == 1 and x.ndim == len(shape):
-            x = x[:, None]  # (N, H, W) for one-channel images
-        elif x.ndim == 2 and x.shape[1] == math.prod(shape) and len(shape) > 1:
-            x = x.reshape(len(x), *shape)  # flattened rows
-        if x.shape[1:] != shape or x.ndim != len(shape) + 1:
-            single = x.shape == shape or (shape[0] == 1 and x.shape == shape[1:])
-            hint = "; add a batch axis for a single example, e.g. x[None]" if single else ""
-            raise ModelError(f"inputs of shape {x.shape} do not fit this model: it takes (N, {', '.join(map(str, shape))})"
-                             f" or (N, {math.prod(shape)}){hint}")
+        x = arrange(x, self.input_shape)
         if x.dtype == np.uint8:
             x = x.astype(np.float32) / np.float32(self.info.get("uint8_divisor", 255))
         else:

@@ -345,7 +345,8 @@ def stage_plan(stages: list[Stage]) -> tuple[tuple[str, int], ...]:
 
 
 def classification_weight(partition: Partition, alpha: float) -> float:
-    """The weight of -log q(y|x) on the labelled examples: alpha * N_total / N_labelled (Kingma et al.)."""
+    """The weight of -log q(y|x) on the labelled examples: alpha * N_total / N_labelled, the paper's factor
+    applied to batch means (`ssvae.objectives` says how this alpha relates to the paper's)."""
     return alpha * (len(partition.labelled) + len(partition.unlabelled)) / len(partition.labelled)
 
 
@@ -359,8 +360,9 @@ def _train_epoch(run: StageRun, epoch: int, data: DeviceData, config: Config, cl
     if skipped:
         raise TrainingError(
             f"{run.stage.name} epoch {epoch}: the loss was NaN or infinite in {skipped} step(s); those steps "
-            f"were not applied and training stopped with the last checkpoint intact. Likely causes: a "
-            f"learning rate too high (try --lr {config.lr / 10:g}) or inputs outside the likelihood's range")
+            f"were not applied and training stopped (a checkpoint of an earlier epoch, if one was written, is "
+            f"intact). Likely causes: a learning rate too high (try --lr {config.lr / 10:g}) or inputs outside "
+            f"the likelihood's range")
     record: EpochRecord = {"stage": run.stage.name, "epoch": epoch, **terms, "kl_weight": kl_weight,
                            "train_accuracy": accuracy(run.evaluated, data.x_l, data.y_l)}
     if data.x_val is not None:

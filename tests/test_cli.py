@@ -245,6 +245,43 @@ def test_predict_csv_agrees_with_evaluate(runner, exported, tmp_path):
     np.testing.assert_allclose([float(r[3]) for r in rows], -(p * np.log(p)).sum(1), rtol=1e-4, atol=1e-5)
 
 
+def _write_csv(path: Path, columns: dict[str, list]) -> None:
+    rows = zip(*columns.values())
+    path.write_text("\n".join([",".join(columns), *(",".join(map(str, row)) for row in rows)]) + "\n")
+
+
+def test_predict_reads_a_csv_by_the_column_names_the_model_was_trained_on(runner, tmp_path):
+    """Columns in another order, or with one more, are found by name; a missing one is named."""
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 3
+    table = {"id": [f"r{k}" for k in range(60)], "a": rng.normal(size=60) + 3 * y, "b": 10 * rng.normal(size=60),
+             "c": 100 * rng.normal(size=60) - 300 * y, "label": y.tolist()}
+    _write_csv(tmp_path / "train.csv", table)
+    result = runner.invoke(main, ["train", "--data", str(tmp_path / "train.csv"), "--model", "supervised", "--labels",
+                                  "30", "--epochs", "100", "--lr", "0.01", "--classifier-hidden", "8", "--out",
+                                  str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["input_columns"] == ["a", "b", "c"]
+    assert runner.invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "model")]).exit_code == 0
+    info = runner.invoke(main, ["info", str(tmp_path / "model")]).output
+    assert "  input_columns  a, b, c\n" in info
+    assert "(columns a, b, c, read by name)" in (tmp_path / "model" / "model_card.md").read_text()
+    shuffled = {"c": table["c"], "extra": [0] * 60, "id": table["id"], "b": table["b"], "a": table["a"]}
+    _write_csv(tmp_path / "shuffled.csv", shuffled)
+    for name in ("train", "shuffled"):
+        result = runner.invoke(main, ["predict", str(tmp_path / "model"), "--data", str(tmp_path / f"{name}.csv"),
+                                      "--out", str(tmp_path / f"{name}-predictions.csv"), "--quiet"])
+        assert result.exit_code == 0, result.output
+    predictions = (tmp_path / "train-predictions.csv").read_text()
+    assert (tmp_path / "shuffled-predictions.csv").read_text() == predictions
+    assert len(set(line.split(",")[1] for line in predictions.splitlines()[1:])) == 3  # it learnt every class
+    _write_csv(tmp_path / "no_b.csv", {"a": table["a"], "c": table["c"]})
+    result = runner.invoke(main, ["predict", str(tmp_path / "model"), "--data", str(tmp_path / "no_b.csv")])
+    assert result.exit_code == 1
+    assert result.output.strip().endswith("no_b.csv: has no column 'b': the model was trained on columns a, b, c, "
+                                          "found by name in any order")
+
+
 def test_predict_a_folder_of_images_names_rows_by_file(runner, exported, tmp_path):
     """Images of the model's size are kept whatever the first file's; 16-bit grey counts as its top 8 bits
     (PIL's conversion clipped it to white); transparent pixels count as black, whatever colour lies under

@@ -232,15 +232,17 @@ def test_csv_from_excel_with_byte_order_mark_and_blank_lines(tmp_path):
     np.testing.assert_array_equal(source.train.x, [[0.5], [1.5]])
 
 
-def test_image_folder_skips_other_sizes(tmp_path):
+def test_image_folder_skips_other_sizes_than_most_and_32_bit_pixels(tmp_path):
     for name, value in (("cat", 10), ("dog", 200)):
         (tmp_path / name).mkdir()
         for i in range(2):
             Image.fromarray(np.full((6, 4), value, np.uint8)).save(tmp_path / name / f"{i}.png")
+    Image.fromarray(np.zeros((3, 3), np.uint8)).save(tmp_path / "cat" / "!first.png")  # sorts first
+    Image.fromarray(np.full((6, 4), 0.5, np.float32)).save(tmp_path / "cat" / "float.tif")  # PIL would clip it
     (tmp_path / "unlabelled").mkdir()
     Image.fromarray(np.zeros((6, 4), np.uint8)).save(tmp_path / "unlabelled" / "u.png")
-    Image.fromarray(np.zeros((3, 3), np.uint8)).save(tmp_path / "unlabelled" / "small.png")
-    with pytest.warns(UserWarning, match=r"skipped 1 image\(s\): small.png \(3x3, not 4x6\)"):
+    with pytest.warns(UserWarning, match=r"skipped 2 image\(s\): float.tif \(32-bit pixels: save it with 8 or 16 "
+                                         r"bits a channel\), !first.png \(3x3, not 4x6\)"):
         source = load_source(data=str(tmp_path))
     assert source.train.x.shape == (5, 1, 6, 4)
     assert source.train.y.tolist() == [0, 0, 1, 1, -1]
@@ -322,6 +324,27 @@ def test_damaged_idx_files_are_named_with_what_is_wrong(tmp_path, damage, messag
     images = tmp_path / "t10k-images-idx3-ubyte.gz"  # 16 header bytes and 6 x 784 pixels when whole
     images.write_bytes(damage(images.read_bytes()))
     with pytest.raises(DataError, match=re.escape(f"{images}: {message}") + ".*: copy or download it again"):
+        load_source("fashion-mnist", data_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"t10k-images-idx3-ubyte.gz": np.arange(6) % 10},
+     r"t10k-images-idx3-ubyte holds \(6,\) and t10k-labels-idx1-ubyte \(6,\), not N images"),
+    ({"train-labels-idx1-ubyte.gz": np.arange(5) % 10}, r"train-images-idx3-ubyte holds \(6, 28, 28\) and "
+                                                         r"train-labels-idx1-ubyte \(5,\)"),
+    ({"t10k-labels-idx1-ubyte.gz": np.array([0, 1, 200, 3, 4, 5])},
+     r"t10k-labels-idx1-ubyte.gz: label 200 is outside fashion-mnist's classes 0..9: copy or download"),
+    ({"t10k-images-idx3-ubyte.gz": np.zeros((6, 32, 32))},
+     r"the training images are \(28, 28\) but the test images \(32, 32\)"),
+])
+def test_idx_files_that_do_not_belong_together_are_refused(tmp_path, files, message):
+    """A labels file copied over an images file, or files of two data sets, are refused before training."""
+    for prefix in ("train", "t10k"):
+        _write_idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", np.zeros((6, 28, 28)))
+        _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", np.arange(6) % 10)
+    for name, array in files.items():
+        _write_idx(tmp_path / name, array)
+    with pytest.raises(DataError, match=message):
         load_source("fashion-mnist", data_dir=str(tmp_path))
 
 

@@ -133,9 +133,9 @@ def test_node_example_agrees_with_predict(images):
 
 
 @pytest.fixture(scope="module")
-def colour_classifier(tmp_path_factory) -> tuple[Path, Path, np.ndarray]:
+def colour_classifier(tmp_path_factory) -> tuple[Path, Path, np.ndarray, ssvae.Run]:
     """A supervised model of 6x6 colour images of your own (an .npz, channel-first), exported: a model with
-    no decoder, of no built-in data set; with the .npz and 40 of its images channel-last, as uint8."""
+    no decoder, of no built-in data set; with the .npz, 40 of its images channel-last, as uint8, and the run."""
     root = tmp_path_factory.mktemp("colour")
     rng = np.random.default_rng(0)
     y = np.arange(90) % 3
@@ -144,12 +144,24 @@ def colour_classifier(tmp_path_factory) -> tuple[Path, Path, np.ndarray]:
     run = ssvae.train(Config(data=str(root / "colours.npz"), model="supervised", labels=30, epochs=20,
                              classifier_hidden=(16,)), progress=False)
     ssvae.export(run, root / "model")
-    return root / "model", root / "colours.npz", np.moveaxis(x[:40].astype(np.uint8), 1, -1)
+    return root / "model", root / "colours.npz", np.moveaxis(x[:40].astype(np.uint8), 1, -1), run
+
+
+def test_python_reads_channel_last_colour_images_as_training_does(colour_classifier):
+    """Training takes an .npz of (N, H, W, C) images channel-first; so do the runtime and a run."""
+    model_dir, _, channel_last, run = colour_classifier
+    channel_first = np.moveaxis(channel_last, -1, 1)
+    model = runtime.load(model_dir)
+    np.testing.assert_array_equal(model.classify(channel_last), model.classify(channel_first))
+    np.testing.assert_array_equal(run.classify(channel_last), run.classify(channel_first))
+    assert len(set(model.classify(channel_last).argmax(1))) == 3
+    with pytest.raises(runtime.ModelError, match=r"takes \(N, 3, 6, 6\), \(N, 6, 6, 3\) or \(N, 108\)$"):
+        model.classify(channel_last[:, :5])
 
 
 @needs_npm(NODE_EXAMPLE, "onnxruntime-node")
 def test_node_example_reads_channel_last_colour_images(tmp_path, colour_classifier):
-    model_dir, _, channel_last = colour_classifier
+    model_dir, _, channel_last, _ = colour_classifier
     np.save(tmp_path / "colours.npy", channel_last)
     result = subprocess.run(["node", "classify.mjs", str(model_dir), str(tmp_path / "colours.npy")], cwd=NODE_EXAMPLE,
                             capture_output=True, text=True, timeout=120)
@@ -196,7 +208,7 @@ def test_browser_demo_of_a_classifier_of_your_own_data(tmp_path, colour_classifi
     sys.path.insert(0, str(WEB_DEMO))
     from serve import sample_images, serve_in_background
 
-    model_dir, data, _ = colour_classifier
+    model_dir, data, _, _ = colour_classifier
     with pytest.raises(SystemExit, match="trained on colours.npz, not a built-in data set: pass --data"):
         sample_images(model_dir, None)
     server, url = serve_in_background(model_dir, data=str(data))

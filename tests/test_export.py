@@ -263,7 +263,7 @@ def test_raw_inputs_are_prepared_like_training(digits_model):
 
 
 @pytest.mark.parametrize("x, message", [
-    (np.zeros((2, 9, 9), np.float32), "inputs of shape (2, 9, 9) do not fit this model: it takes (N, 1, 8, 8) or (N, 64)"),
+    (np.zeros((2, 9, 9), np.float32), "inputs of shape (2, 9, 9) do not fit this model: it takes (N, 1, 8, 8), (N, 8, 8, 1) or (N, 64)"),
     (np.zeros((1, 8, 8), np.float32)[0], "add a batch axis"),
     (np.full((2, 64), 3.0), "inputs range over [3, 3] but this model takes [0, 1]: pass uint8 images"),
     (np.full((2, 64), np.nan), "inputs contain NaN or inf, or numbers too large for float32 (first in row 0)"),

@@ -42,7 +42,10 @@ def _write_cases(root: Path) -> None:
     x = rng.random((40, 4, 4)).astype(np.float32)
     y = np.repeat(np.arange(2), 20)
     (root / "corrupt.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    with open(root / "npy_named.npz", "wb") as f:  # an .npy renamed
+        np.save(f, np.zeros((4, 8, 8)))
     (root / "text.csv").write_text("a,b,label\n1,x,0\n2,3,1\n")
+    (root / "latin1.csv").write_bytes("a,label\n1,caf\xe9\n2,th\xe9\n".encode("latin-1"))
     (root / "header_only.csv").write_text("a,b,label\n")
     np.savez(root / "empty.npz", x=np.zeros((0, 4, 4), np.float32), y=np.zeros(0, np.int64))
     np.savez(root / "float_labels.npz", x=x, y=y + 0.5)
@@ -123,6 +126,10 @@ BAD_INPUT = [
     (["train", "--data", "missing.npz"], "Error: missing.npz: no such file or folder; check the path given to --data"),
     (["train", "--data", "nowhere/"], "Error: nowhere: no such file or folder"),
     (["train", "--data", "corrupt.npz"], "Error: corrupt.npz: not a readable .npz file"),
+    (["train", "--data", "npy_named.npz"], "Error: npy_named.npz: holds one .npy array, not an .npz archive: save "
+     "inputs and labels together with numpy.savez('npy_named.npz', x=x, y=y)"),
+    (["train", "--data", "latin1.csv"], "Error: latin1.csv: not a readable UTF-8 CSV file ('utf-8' codec can't "
+     "decode byte 0xe9 in position 13: invalid continuation byte); save it as UTF-8 text (Excel: \"CSV UTF-8\")"),
     (["train", "--data", "text.csv"], "Error: text.csv: row 1, column 'b' holds 'x': every column but 'id' and "
      "'label' must be numeric"),
     (["predict", "MODEL", "--data", "gap.csv"], "Error: gap.csv: row 2, column 'p3' holds '': every column"),
@@ -135,7 +142,7 @@ BAD_INPUT = [
      "labelled example: number the classes 0..K-1 with no gap (labels numbered from 1: subtract 1), or label"),
     (["train", "--data", "float_labels.npz", "--labels", "4"], "y must hold integer class indices"),
     (["train", "--labels", "2000"], "Error: --labels 2000 asks for more labels than the 1347 available"),
-    (["train", "--data", "nan.npz"], "Error: nan.npz: 1 input row(s) contain NaN or inf (first: row 5): clean or drop them"),
+    (["train", "--data", "nan.npz"], "Error: nan.npz: 1 input row(s) contain NaN or inf, or numbers too large for float32 (first: row 5): clean or drop them"),
     (["train", "--data", "above_one.npz", "--likelihood", "bernoulli"],
      "but the bernoulli likelihood needs [0, 1]: scale them"),
     (["evaluate", "nowhere"], "Error: nowhere: no such run directory"),

@@ -544,6 +544,9 @@ def test_gaussian_standardisation_keeps_constant_inputs_finite():
     torch.testing.assert_close(model.prepare(torch.tensor([[2.0, 6.0, 0.0005]])), torch.tensor([[0.0, 1.0, 0.0]]))
     model.fit_standardisation(torch.tensor([[0.0, 1000.0, 0.0]]).repeat(2, 1))  # constants, zero or large
     assert model.input_scale.tolist() == [1.0, 1.0, 1.0]
+    model.fit_standardisation(torch.tensor([[1e37, 0.0, 1.0], [-1e37, 0.0, 3.0]]))  # squares beyond float32
+    torch.testing.assert_close(model.input_scale, torch.tensor([2.0 ** 0.5 * 1e37, 1.0, 2.0 ** 0.5]))
+    assert model.input_shift.tolist() == [0.0, 0.0, 2.0]
 
 
 def test_m2_learns_real_valued_csv_with_a_gaussian_likelihood(tmp_path):
@@ -573,7 +576,7 @@ def test_classify_takes_raw_images_with_or_without_channel_axis(tiny_config):
     probabilities = run.classify(images)
     np.testing.assert_allclose(probabilities, run.classify(images[:, None] / 255.0), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(probabilities.sum(1), 1.0, rtol=1e-5)
-    with pytest.raises(DataError, match=r"shape \(7, 7\) per example do not fit the model's \(1, 8, 8\)"):
+    with pytest.raises(DataError, match=r"shape \(2, 7, 7\) do not fit this model: it takes \(N, 1, 8, 8\)"):
         run.classify(np.zeros((2, 7, 7), np.uint8))
 
 

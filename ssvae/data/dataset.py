@@ -93,8 +93,8 @@ def check_inputs(dataset: Dataset, name: str, likelihood: str) -> None:
                         f"input column or pixel beside the labels")
     finite = np.isfinite(flat).all(-1)
     if not finite.all():
-        raise DataError(f"{name}: {int((~finite).sum())} input row(s) contain NaN or inf (first: row "
-                        f"{int(np.flatnonzero(~finite)[0])}): clean or drop them")
+        raise DataError(f"{name}: {int((~finite).sum())} input row(s) contain NaN or inf, or numbers too large "
+                        f"for float32 (first: row {int(np.flatnonzero(~finite)[0])}): clean or drop them")
     low, high = float(flat.min()), float(flat.max())
     if likelihood == "bernoulli" and (low < 0.0 or high > 1.0):
         raise DataError(f"{name}: inputs range over [{low:g}, {high:g}] but the bernoulli likelihood needs [0, 1]: "

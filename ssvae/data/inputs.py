@@ -35,14 +35,15 @@ class Inputs:
 
 def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: str | None = None,
                 split: str = "test", test_fraction: float = 0.25, split_seed: int = 0,
-                image_shape: tuple[int, ...] | None = None) -> Inputs:
+                image_shape: tuple[int, ...] | None = None, columns: Sequence[str] = ()) -> Inputs:
     """``data`` (a path) if given, else ``split`` of the built-in ``dataset``: its own test set, or the test
     split a training run made with ``test_fraction`` and ``split_seed`` (an exported model's metadata). A
-    folder of images is read in the channels and size of ``image_shape``, the model's (C, H, W)."""
+    folder of images is read in the channels and size of ``image_shape``, the model's (C, H, W); a CSV's
+    ``columns`` by name (a model trained on a CSV records them; without: every numeric column, in order)."""
     if data is not None and dataset is not None:
         raise DataError(f"both --data {data} and --dataset {dataset} name inputs: pass one of them")
     if data is not None:
-        return _read_path(Path(data), image_shape)
+        return _read_path(Path(data), image_shape, columns)
     if dataset is None:
         raise DataError("no inputs given: pass --data FILE_OR_FOLDER or --dataset NAME")
     if dataset not in BUILTIN:
@@ -58,12 +59,14 @@ def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: s
     return Inputs([str(i) for i in rows], source.train.x[rows])
 
 
-def _read_path(path: Path, image_shape: tuple[int, ...] | None) -> Inputs:
+def _read_path(path: Path, image_shape: tuple[int, ...] | None, columns: Sequence[str]) -> Inputs:
     if not path.exists():
         raise DataError(f"{path}: no such file or folder; check the path of the inputs (--data or --analogies)")
     if path.is_dir():
         return _read_folder(path, image_shape)
-    readers = {".npz": _read_npz, ".npy": _read_npy, ".csv": _read_csv}
+    if path.suffix.lower() == ".csv":
+        return _read_csv(path, columns)
+    readers = {".npz": _read_npz, ".npy": _read_npy}
     if path.suffix.lower() not in readers:
         raise DataError(f"{path}: cannot read {path.suffix or 'a file without suffix'}; "
                         f"give an .npz, .npy, .csv or a folder of images")
@@ -176,13 +179,13 @@ def _npz_member(path: Path, name: str) -> RowFile | None:
     return _row_file(path, start, name)
 
 
-def _read_csv(path: Path) -> Inputs:
-    """Numeric columns are the inputs; an ``id`` column (else the unnamed index column of pandas' to_csv)
-    names the rows and a ``label`` column is ignored."""
+def _read_csv(path: Path, columns: Sequence[str]) -> Inputs:
+    """``columns`` (or, with none, every numeric column) are the inputs; an ``id`` column (else the unnamed
+    index column of pandas' to_csv) names the rows and a ``label`` column is ignored."""
     rows = read_csv_rows(path)
     if len(rows) < 2:
         raise DataError(f"{path}: needs a header row and at least one row of numbers")
-    x = csv_inputs(path, rows)
+    x, _ = csv_inputs(path, rows, columns)
     header = rows[0]
     id_column = header.index("id") if "id" in header else 0 if header[0] == "" else None  # "": pandas' index
     ids = [str(i) for i in range(len(x))] if id_column is None else [row[id_column] for row in rows[1:]]
@@ -193,7 +196,7 @@ def _read_folder(path: Path, image_shape: tuple[int, ...] | None) -> Inputs:
     """Every image under ``path`` (sub-folders too), ids relative to it (a name's bytes that are not UTF-8
     written as escapes, so the CSV can hold it). Read in the channels of ``image_shape`` (the model's
     (C, H, W)); images of another size are skipped with a warning that counts them (without ``image_shape``:
-    grey, and the size of the first image)."""
+    grey, and the size most images have)."""
     files = sorted(f for f in path.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
     channels, size = (image_shape[0], (image_shape[2], image_shape[1])) if image_shape else (1, None)  # PIL: (w, h)
     x, kept = read_images(files, path, "L" if channels == 1 else "RGB", size)

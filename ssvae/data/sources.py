@@ -11,9 +11,10 @@ import gzip
 import warnings
 import zipfile
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -42,6 +43,7 @@ class Source:
     train: Dataset
     test: Dataset | None  # None: the source has no test split of its own
     files: tuple[str, ...] = ()  # a folder's training images, as paths relative to it, in the order of train
+    columns: tuple[str, ...] = ()  # a CSV's input columns, in the order of the inputs
 
     def fingerprint(self) -> str:
         """What a run's split indexes, in short (`Dataset.fingerprint`): kept with the split, so that a run
@@ -122,9 +124,17 @@ def _load_idx_set(name: str, data_dir: str | None) -> Source:
         folder = _download(name, tv_class, root)
     splits = {}
     for split, (images, labels) in IDX_FILES.items():
-        x = to_model_range(_read_idx(_idx_file(folder, images)))[:, None]
-        y = _read_idx(_idx_file(folder, labels)).astype(np.int64)
-        splits[split] = Dataset(x, y, class_names)
+        x, y = (_read_idx(_idx_file(folder, name)) for name in (images, labels))
+        if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
+            raise DataError(f"{folder}: {images} holds {x.shape} and {labels} {y.shape}, not N images (N, H, W) and "
+                            f"N labels (N,): copy or download the files again, each under its own name")
+        if y.size and y.max() >= len(class_names):
+            raise DataError(f"{_idx_file(folder, labels)}: label {int(y.max())} is outside {name}'s classes "
+                            f"0..{len(class_names) - 1}: copy or download the file again")
+        splits[split] = Dataset(to_model_range(x)[:, None], y.astype(np.int64), class_names)
+    if splits["train"].input_shape != splits["test"].input_shape:
+        raise DataError(f"{folder}: the training images are {splits['train'].input_shape[1:]} but the test images "
+                        f"{splits['test'].input_shape[1:]}: copy or download the files of one data set again")
     return Source(splits["train"], splits["test"])
 
 
@@ -175,6 +185,9 @@ def _load_npz(path: Path) -> Source:
         arrays = np.load(path, allow_pickle=False)
     except Exception as error:
         raise DataError(f"{path}: not a readable .npz file ({error}); save it with numpy.savez") from error
+    if not isinstance(arrays, np.lib.npyio.NpzFile):
+        raise DataError(f"{path}: holds one .npy array, not an .npz archive: save inputs and labels together with "
+                        f"numpy.savez('{path.name}', x=x, y=y)")
     with arrays:
         if "x" not in arrays.files or "y" not in arrays.files:
             raise DataError(f"{path}: needs arrays 'x' and 'y' (found {', '.join(arrays.files) or 'none'})")
@@ -264,7 +277,8 @@ def _load_csv(path: Path) -> Source:
     y, names = _csv_labels([row[li].strip() if li < len(row) else "" for row in body], path)
     _check_labels(y, len(names), path)
     _check_every_class_labelled(y, names, path)
-    return Source(Dataset(csv_inputs(path, rows), y, names), None)
+    x, columns = csv_inputs(path, rows)
+    return Source(Dataset(x, y, names), None, columns=columns)
 
 
 MISSING_LABELS = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"}  # as pandas reads them
@@ -313,14 +327,23 @@ def _index_names(n_classes: int, path: Path, key: str) -> tuple[str, ...]:
 NON_INPUT_COLUMNS = ("id", "label", "")  # "": the unnamed index column that pandas' to_csv writes first
 
 
-def csv_inputs(path: Path, rows: list[list[str]]) -> np.ndarray:
-    """The inputs of a CSV's rows (header first, as `read_csv_rows` gives them) as float32 (N, D): every
-    column but those named in ``NON_INPUT_COLUMNS``. A value that is not a number is named by row and column."""
+def csv_inputs(path: Path, rows: list[list[str]], columns: Sequence[str] = ()) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The inputs of a CSV's rows (header first, as `read_csv_rows` gives them) as float32 (N, D), and the
+    names of their columns: ``columns`` (a model's, found by name wherever they stand, other columns ignored)
+    or else every column but those named in ``NON_INPUT_COLUMNS``. A value that is not a number is named by
+    row and column."""
     header, body = rows[0], rows[1:]
-    keep = [k for k, name in enumerate(header) if name not in NON_INPUT_COLUMNS]
+    names = tuple(columns) or tuple(name for name in header if name not in NON_INPUT_COLUMNS)
+    if repeated := sorted({name for name in header if name in names and header.count(name) > 1}):
+        raise DataError(f"{path}: column {', '.join(map(repr, repeated))} appears more than once: give each column "
+                        f"its own name")
+    if missing := [name for name in names if name not in header]:
+        raise DataError(f"{path}: has no column {', '.join(map(repr, missing))}: the model was trained on columns "
+                        f"{', '.join(names)}, found by name in any order")
+    keep = [header.index(name) for name in names]
     try:
         with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which the checks report
-            return np.array([[float(row[k]) for k in keep] for row in body], dtype=np.float32)
+            return np.array([[float(row[k]) for k in keep] for row in body], dtype=np.float32), names
     except ValueError:
         row, column = next((r, k) for r, values in enumerate(body, 1) for k in keep if not _is_number(values[k]))
         raise DataError(f"{path}: row {row}, column {header[column]!r} holds {body[row - 1][column]!r}: every "
@@ -342,7 +365,8 @@ def read_csv_rows(path: Path) -> list[list[str]]:
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = [row for row in csv.reader(f) if row]
     except (UnicodeDecodeError, csv.Error) as error:
-        raise DataError(f"{path}: not a readable UTF-8 CSV file ({error}); save it as CSV text") from error
+        raise DataError(f"{path}: not a readable UTF-8 CSV file ({error}); save it as UTF-8 text (Excel: "
+                        f"\"CSV UTF-8\")") from error
     header = rows[0] if rows else []
     needed = max((k for k, name in enumerate(header) if name != "label"), default=-1) + 1
     bad = next((n for n, row in enumerate(rows[1:], 1) if not needed <= len(row) <= len(header)), None)
@@ -356,7 +380,7 @@ def _load_folder(path: Path) -> Source:
     """One sub-folder of images per class, plus ``unlabelled/`` (any case, or ``unlabeled/``). Hidden folders,
     macOS's ``__MACOSX`` and folders without images (a run folder that ``ssvae train --data .`` wrote
     there) are no classes; the last are named in a warning, as are images outside the sub-folders. Images
-    of another size than the first are skipped."""
+    of another size than most are skipped."""
     folders = sorted((d for d in path.iterdir() if d.is_dir() and not d.name.startswith((".", "__MACOSX"))),
                      key=lambda d: d.name)  # by name, as on every system (Windows orders paths in any case)
     unlabelled = [d for d in folders if d.name.lower() in UNLABELLED_NAMES]
@@ -390,14 +414,18 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
                 size: tuple[int, int] | None = None) -> tuple[np.ndarray, list[int]]:
     """The images of ``files`` as one uint8 array (N, C, H, W), and which of ``files`` they are. ``mode`` is
     PIL's "L" (grey) or "RGB"; None picks RGB when any image has colour. Transparent pixels count as black
-    and 16-bit grey as its top 8 bits. Unreadable images and those of another (width, height) than ``size``
-    (None: the first readable image's) are skipped, with one warning that names the first few."""
+    and 16-bit grey as its top 8 bits; 32-bit pixels (float or integer TIFFs), whose scale is unknown, are
+    skipped. Unreadable images and those of another (width, height) than ``size``
+    (None: the size most readable images have) are skipped, with one warning that names the first few."""
     from PIL import Image
 
     headers, skipped = [], []
     for index, file in enumerate(files):
         try:
             with Image.open(file) as image:  # reads the header only
+                if image.mode == "F" or (image.mode == "I" and image.format != "PNG"):  # PIL would clip them
+                    skipped.append(f"{file.name} (32-bit pixels: save it with 8 or 16 bits a channel)")
+                    continue
                 headers.append((index, image.mode, image.size))
         except Exception:
             skipped.append(f"{file.name} (unreadable)")
@@ -405,7 +433,7 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
         raise DataError(f"{where}: no readable images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     grey = ("L", "1", "LA", "La")  # and every "I" mode: 16- and 32-bit grey
     mode = mode or ("RGB" if any(m not in grey and not m.startswith("I") for _, m, _ in headers) else "L")
-    size = size or headers[0][2]
+    size = size or Counter(image_size for _, _, image_size in headers).most_common(1)[0][0]
     arrays, kept = [], []
     for index, _, (width, height) in headers:
         if (width, height) != size:

@@ -39,8 +39,9 @@ class Model(nn.Module):
     def fit_standardisation(self, x: Tensor) -> None:
         """Zero mean and unit variance per input. An input whose spread is within float32's rounding of its
         size (a constant) keeps scale 1, as in scikit-learn's StandardScaler, so that unseen values there stay
-        finite; the test is relative, so inputs measured in large units (all values tiny) are scaled too."""
-        flat = x.flatten(1)
+        finite; the test is relative, so inputs measured in large units (all values tiny) are scaled too.
+        Computed in float64: the squares of values beyond about 1e19 overflow float32."""
+        flat = x.flatten(1).double()
         std = flat.std(0)
         constant = std <= 1e-6 * flat.abs().amax(0)
         self.input_shift.copy_(flat.mean(0))
