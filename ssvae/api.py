@@ -24,7 +24,7 @@ from ssvae.models import Model, Stage, build_model
 from ssvae.files import check_output
 from ssvae.run import (CHECKPOINT, CONFIG, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
-from ssvae.runtime import ModelError, arrange
+from ssvae.runtime import ModelError, arrange, by_name
 from ssvae.training import (Checkpoint, active_stages, denormals_flushed, fit, resolve_device, stage_plan,
                             threads_set)
 
@@ -71,7 +71,7 @@ class Run:
         """Raw inputs (uint8 0..255 or floats) as the model's float tensor, laid out as the exported model's
         `ssvae.runtime.arrange` takes them."""
         try:
-            x = arrange(to_model_range(x), self.config.input_shape)
+            x = arrange(to_model_range(by_name(x, self.config.input_columns)), self.config.input_shape)
         except ModelError as error:
             raise DataError(str(error)) from None
         device = next(self.model.buffers()).device

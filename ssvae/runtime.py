@@ -44,8 +44,9 @@ class NonFiniteInputError(ModelError):
 
 def arrange(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """A batch ``x`` laid out as (N, *shape), the model's examples, or a ModelError that says what fits. Also
-    taken: (N, H, W) for one-channel images, images channel-last (N, H, W, C) as image libraries give them,
-    and flattened rows (N, prod(shape)), whose values must then be in the model's order (channel-first)."""
+    taken: (N, H, W) for one-channel images, images channel-last (N, H, W, C) as image libraries give them
+    (where C, H and W are all equal the layout cannot tell, and channel-first is assumed), and flattened rows
+    (N, prod(shape)), whose values must then be in the model's order (channel-first)."""
     if x.ndim == len(shape) + 1 and x.shape[1:] == shape:
         return x
     if x.ndim == len(shape) and shape[0] == 1 and x.shape[1:] == shape[1:]:
@@ -57,9 +58,26 @@ def arrange(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     single = x.shape == shape or (shape[0] == 1 and x.shape == shape[1:]) or (
         len(shape) == 3 and x.shape == (*shape[1:], shape[0]))
     hint = "; add a batch axis for a single example, e.g. x[None]" if single else ""
-    channel_last = f", (N, {', '.join(map(str, (*shape[1:], shape[0])))})" if len(shape) == 3 else ""
-    raise ModelError(f"inputs of shape {x.shape} do not fit this model: it takes (N, {', '.join(map(str, shape))})"
-                     f"{channel_last} or (N, {math.prod(shape)}){hint}")
+    forms = [shape]
+    if len(shape) == 3:
+        forms.append((*shape[1:], shape[0]))
+    if len(shape) > 1:
+        forms.append((math.prod(shape),))
+    written = [f"(N, {', '.join(map(str, form))})" for form in forms]
+    taken = written[0] if len(written) == 1 else f"{', '.join(written[:-1])} or {written[-1]}"
+    raise ModelError(f"inputs of shape {x.shape} do not fit this model: it takes {taken}{hint}")
+
+
+def by_name(x: Any, columns: Sequence[str]) -> Any:
+    """A table's ``columns`` in that order, where ``x`` has named columns (a pandas DataFrame) and the model
+    was trained on a CSV that named them; anything else as it is."""
+    if not columns or not hasattr(x, "columns"):
+        return x
+    present = set(x.columns)
+    if missing := [name for name in columns if name not in present]:
+        raise ModelError(f"the table has no column {', '.join(map(repr, missing))}: the model was trained on "
+                         f"columns {', '.join(columns)}, found by name in any order")
+    return x[list(columns)]
 
 
 def graph_file(role: str, precision: str = "float32") -> str:
@@ -206,8 +224,9 @@ class ExportedModel:
 
     # --- inputs ---
     def prepare(self, x: Any) -> np.ndarray:
-        """Raw inputs as the graphs' float32 (N, *input_shape), or a ModelError that says what to change."""
-        x = np.asarray(x)
+        """Raw inputs as the graphs' float32 (N, *input_shape), or a ModelError that says what to change. A
+        table with named columns (a pandas DataFrame) is read by the names the model was trained on."""
+        x = np.asarray(by_name(x, self.info.get("input_columns", ())))
         if x.dtype.kind not in "uif":
             raise ModelError(f"inputs of dtype {x.dtype} are not numbers: pass uint8 images or floats")
         x = arrange(x, self.input_shape)

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from safetensors.torch import load_file
 
 import ssvae
+from ssvae import runtime
 from ssvae.cli import main
 from ssvae.errors import RunError
 from ssvae.files import check_output
@@ -245,6 +246,16 @@ def test_predict_csv_agrees_with_evaluate(runner, exported, tmp_path):
     np.testing.assert_allclose([float(r[3]) for r in rows], -(p * np.log(p)).sum(1), rtol=1e-4, atol=1e-5)
 
 
+class NamedColumns:
+    """What ssvae reads of a pandas DataFrame: its column names, and its columns picked by a list of names."""
+
+    def __init__(self, columns: dict[str, list]):
+        self.data, self.columns = columns, list(columns)
+
+    def __getitem__(self, names: list[str]) -> np.ndarray:
+        return np.column_stack([self.data[name] for name in names])
+
+
 def _write_csv(path: Path, columns: dict[str, list]) -> None:
     rows = zip(*columns.values())
     path.write_text("\n".join([",".join(columns), *(",".join(map(str, row)) for row in rows)]) + "\n")
@@ -275,6 +286,16 @@ def test_predict_reads_a_csv_by_the_column_names_the_model_was_trained_on(runner
     predictions = (tmp_path / "train-predictions.csv").read_text()
     assert (tmp_path / "shuffled-predictions.csv").read_text() == predictions
     assert len(set(line.split(",")[1] for line in predictions.splitlines()[1:])) == 3  # it learnt every class
+    model = runtime.load(tmp_path / "model")  # a table with named columns (a DataFrame) is read by name
+    in_order = np.column_stack([table[name] for name in "abc"])
+    np.testing.assert_array_equal(model.classify(NamedColumns(shuffled)), model.classify(in_order))
+    run = ssvae.load(tmp_path / "run")
+    np.testing.assert_allclose(run.classify(NamedColumns(shuffled)), run.classify(in_order), rtol=1e-6)
+    with pytest.raises(runtime.ModelError, match=r"^the table has no column 'b': the model was trained on "
+                                                       r"columns a, b, c, found by name in any order$"):
+        model.classify(NamedColumns({"a": table["a"], "c": table["c"]}))
+    with pytest.raises(runtime.ModelError, match=r"it takes \(N, 3\)$"):  # a table's shape, once
+        model.classify(np.zeros((2, 4)))
     _write_csv(tmp_path / "no_b.csv", {"a": table["a"], "c": table["c"]})
     result = runner.invoke(main, ["predict", str(tmp_path / "model"), "--data", str(tmp_path / "no_b.csv")])
     assert result.exit_code == 1

@@ -232,6 +232,23 @@ def test_csv_from_excel_with_byte_order_mark_and_blank_lines(tmp_path):
     np.testing.assert_array_equal(source.train.x, [[0.5], [1.5]])
 
 
+def test_csv_input_columns_are_named_without_spaces_and_kept_only_when_unique(tmp_path):
+    (tmp_path / "spaced.csv").write_text("id, a ,b , label\nr0,1,2,0\nr1,3,4,1\n")
+    source = load_source(data=str(tmp_path / "spaced.csv"))
+    assert source.columns == ("a", "b") and source.train.y.tolist() == [0, 1]
+    (tmp_path / "twice.csv").write_text("a,a,b,label\n1,2,3,0\n4,5,6,1\n")
+    with pytest.warns(UserWarning, match="column 'a' appears more than once, so a model of it reads CSV columns by "
+                                         "position: give each column its own name"):
+        source = load_source(data=str(tmp_path / "twice.csv"))
+    assert source.columns == () and source.train.x.tolist() == [[1, 2, 3], [4, 5, 6]]
+    rows = sources.read_csv_rows(tmp_path / "twice.csv")
+    x, names = sources.csv_inputs(tmp_path / "twice.csv", rows, ("b",))
+    assert x.tolist() == [[3], [6]] and names == ("b",)
+    with pytest.raises(DataError, match=r"twice.csv: column 'a' appears more than once: give each column its own "
+                                        r"name \(the model reads b, a by name\)"):
+        sources.csv_inputs(tmp_path / "twice.csv", rows, ("b", "a"))
+
+
 def test_image_folder_skips_other_sizes_than_most_and_32_bit_pixels(tmp_path):
     for name, value in (("cat", 10), ("dog", 200)):
         (tmp_path / name).mkdir()
@@ -370,7 +387,8 @@ def test_uncompressed_npz_and_npy_are_read_a_batch_at_a_time(tmp_path):
     np.savez(tmp_path / "plain.npz", x=x)
     np.save(tmp_path / "plain.npy", x)
     np.savez_compressed(tmp_path / "packed.npz", x=x)
-    for name in ("plain.npz", "plain.npy"):
+    (tmp_path / "renamed.npz").write_bytes((tmp_path / "plain.npy").read_bytes())  # an .npy under .npz's name
+    for name in ("plain.npz", "plain.npy", "renamed.npz"):
         inputs = read_inputs(str(tmp_path / name))
         assert isinstance(inputs.x, RowFile) and len(inputs) == 50 and inputs.ids[49] == "49"
         np.testing.assert_array_equal(inputs.x[10:13], x[10:13])

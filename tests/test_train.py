@@ -407,9 +407,12 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     values.pop("lr")
     with pytest.raises(ConfigError, match="missing config fields: lr"):
         Config.from_dict(values)
-    for later, then in (("adaptive_threshold", False), ("weight_decay", 0.0), ("threads", None)):  # older files
-        values = {name: value for name, value in vars(tiny_config).items() if name != later}
-        assert Config.from_dict(values) == tiny_config.replace(**{later: then})
+    newer = tiny_config.replace(augment="shift", consistency=1.0, adaptive_threshold=True, weight_decay=0.5, threads=3,
+                                input_columns=("a", "b"))
+    for later, then in (("adaptive_threshold", False), ("weight_decay", 0.0), ("threads", None),
+                        ("input_columns", ())):  # older files, written before the field: what they meant
+        values = {name: value for name, value in vars(newer).items() if name != later}
+        assert Config.from_dict(values) == newer.replace(**{later: then})
     with pytest.raises(ConfigError, match="model 'm3' is not one of"):
         Config(model="m3")
     for name, value, kind in (("epochs", "10", "int"), ("hidden", None, "tuple[int, ...]"), ("lr", True, "float"),

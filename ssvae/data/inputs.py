@@ -20,6 +20,7 @@ from ssvae.data.sources import BUILTIN, IMAGE_SUFFIXES, csv_inputs, load_source,
 from ssvae.data.split import choose_split
 
 SPLITS = ("test", "train")
+NPY_MAGIC = b"\x93NUMPY"  # how every .npy file begins
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,11 @@ def _numbered_rows(x: np.ndarray | RowFile, path: Path) -> Inputs:
 
 def _read_npz(path: Path) -> Inputs:
     """Array ``x``, read a batch at a time where it is stored uncompressed (``numpy.savez``), so a file
-    larger than memory works; a compressed one (``savez_compressed``) is loaded whole."""
+    larger than memory works; a compressed one (``savez_compressed``) is loaded whole. An .npy renamed .npz
+    is read as the .npy it is."""
+    with open(path, "rb") as f:
+        if f.read(len(NPY_MAGIC)) == NPY_MAGIC:
+            return _read_npy(path)
     try:
         rows = _npz_member(path, "x")
         if rows is None:

@@ -278,6 +278,11 @@ def _load_csv(path: Path) -> Source:
     _check_labels(y, len(names), path)
     _check_every_class_labelled(y, names, path)
     x, columns = csv_inputs(path, rows)
+    if repeated := sorted({name for name, count in Counter(columns).items() if count > 1}):
+        warnings.warn(f"{path}: column {', '.join(map(repr, repeated))} appears more than once, so a model of it "
+                      f"reads CSV columns by position: give each column its own name to have them found by name",
+                      stacklevel=3)
+        columns = ()
     return Source(Dataset(x, y, names), None, columns=columns)
 
 
@@ -333,14 +338,11 @@ def csv_inputs(path: Path, rows: list[list[str]], columns: Sequence[str] = ()) -
     or else every column but those named in ``NON_INPUT_COLUMNS``. A value that is not a number is named by
     row and column."""
     header, body = rows[0], rows[1:]
-    names = tuple(columns) or tuple(name for name in header if name not in NON_INPUT_COLUMNS)
-    if repeated := sorted({name for name in header if name in names and header.count(name) > 1}):
-        raise DataError(f"{path}: column {', '.join(map(repr, repeated))} appears more than once: give each column "
-                        f"its own name")
-    if missing := [name for name in names if name not in header]:
-        raise DataError(f"{path}: has no column {', '.join(map(repr, missing))}: the model was trained on columns "
-                        f"{', '.join(names)}, found by name in any order")
-    keep = [header.index(name) for name in names]
+    if columns:
+        keep = _columns_by_name(path, header, columns)
+    else:
+        keep = [k for k, name in enumerate(header) if name not in NON_INPUT_COLUMNS]
+    names = tuple(header[k] for k in keep)
     try:
         with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which the checks report
             return np.array([[float(row[k]) for k in keep] for row in body], dtype=np.float32), names
@@ -348,6 +350,19 @@ def csv_inputs(path: Path, rows: list[list[str]], columns: Sequence[str] = ()) -
         row, column = next((r, k) for r, values in enumerate(body, 1) for k in keep if not _is_number(values[k]))
         raise DataError(f"{path}: row {row}, column {header[column]!r} holds {body[row - 1][column]!r}: every "
                         f"column but 'id' and 'label' must be numeric") from None
+
+
+def _columns_by_name(path: Path, header: list[str], columns: Sequence[str]) -> list[int]:
+    """Where each of a model's ``columns`` stands in ``header``; each must be there, once."""
+    counts = Counter(header)
+    if repeated := [name for name in columns if counts[name] > 1]:
+        raise DataError(f"{path}: column {', '.join(map(repr, repeated))} appears more than once: give each column "
+                        f"its own name (the model reads {', '.join(columns)} by name)")
+    if missing := [name for name in columns if name not in counts]:
+        raise DataError(f"{path}: has no column {', '.join(map(repr, missing))}: the model was trained on columns "
+                        f"{', '.join(columns)}, found by name in any order")
+    position = {name: k for k, name in enumerate(header)}
+    return [position[name] for name in columns]
 
 
 def _is_number(text: str) -> bool:
@@ -360,13 +375,16 @@ def _is_number(text: str) -> bool:
 
 def read_csv_rows(path: Path) -> list[list[str]]:
     """Every non-blank row of a UTF-8 CSV file (with or without Excel's byte-order mark), each with a field
-    for every column of the header but a ``label`` column at the end (an unknown label), or a DataError."""
+    for every column of the header but a ``label`` column at the end (an unknown label), or a DataError.
+    The header's names lose the spaces around them ("a, b" names columns a and b)."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = [row for row in csv.reader(f) if row]
     except (UnicodeDecodeError, csv.Error) as error:
         raise DataError(f"{path}: not a readable UTF-8 CSV file ({error}); save it as UTF-8 text (Excel: "
                         f"\"CSV UTF-8\")") from error
+    if rows:
+        rows[0] = [name.strip() for name in rows[0]]
     header = rows[0] if rows else []
     needed = max((k for k, name in enumerate(header) if name != "label"), default=-1) + 1
     bad = next((n for n, row in enumerate(rows[1:], 1) if not needed <= len(row) <= len(header)), None)

@@ -33,7 +33,8 @@ def sample_images(model_dir: Path, data_dir: str | None, data: str | None = None
 
     meta = json.loads((model_dir / "model.json").read_text())
     if data is not None:
-        inputs = read_inputs(data=data, image_shape=tuple(meta["input_shape"]))
+        inputs = read_inputs(data=data, image_shape=tuple(meta["input_shape"]),
+                             columns=meta.get("input_columns", ()))
         names = [str(i) for i in inputs.ids[:n]]
     elif meta["dataset"] not in BUILTIN:
         raise SystemExit(f"{model_dir} was trained on {meta['dataset']}, not a built-in data set: pass --data "
