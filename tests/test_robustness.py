@@ -42,6 +42,7 @@ def _write_cases(root: Path) -> None:
     x = rng.random((40, 4, 4)).astype(np.float32)
     y = np.repeat(np.arange(2), 20)
     (root / "corrupt.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    np.savez(root / "bool.npz", x=x > 0.5, y=y)
     with open(root / "npy_named.npz", "wb") as f:  # an .npy renamed
         np.save(f, np.zeros((4, 8, 8)))
     (root / "text.csv").write_text("a,b,label\n1,x,0\n2,3,1\n")
@@ -126,6 +127,8 @@ BAD_INPUT = [
     (["train", "--data", "missing.npz"], "Error: missing.npz: no such file or folder; check the path given to --data"),
     (["train", "--data", "nowhere/"], "Error: nowhere: no such file or folder"),
     (["train", "--data", "corrupt.npz"], "Error: corrupt.npz: not a readable .npz file"),
+    (["train", "--data", "bool.npz"], "Error: bool.npz: x holds bool, not numbers: save uint8 images or floats "
+     "(True/False as x.astype('float32'))"),
     (["train", "--data", "npy_named.npz"], "Error: npy_named.npz: holds one .npy array, not an .npz archive: save "
      "inputs and labels together with numpy.savez('npy_named.npz', x=x, y=y)"),
     (["train", "--data", "latin1.csv"], "Error: latin1.csv: not a readable UTF-8 CSV file ('utf-8' codec can't "

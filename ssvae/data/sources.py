@@ -177,6 +177,9 @@ def _npz_inputs(x: np.ndarray, path: Path, key: str) -> np.ndarray:
     if len(x) == 0 or x[0].size == 0:
         raise DataError(f"{path}: the data set is empty ({key} has shape {x.shape}): give at least one example "
                         f"of each class")
+    if x.dtype.kind not in "uif":
+        raise DataError(f"{path}: {key} holds {x.dtype}, not numbers: save uint8 images or floats (True/False as "
+                        f"{key}.astype('float32'))")
     return to_model_range(_image_layout(x))
 
 
