@@ -124,7 +124,7 @@ def _load_idx_set(name: str, data_dir: str | None) -> Source:
         folder = _download(name, tv_class, root)
     splits = {}
     for split, (images, labels) in IDX_FILES.items():
-        x, y = (_read_idx(_idx_file(folder, name)) for name in (images, labels))
+        x, y = (_read_idx(_idx_file(folder, file)) for file in (images, labels))
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
             raise DataError(f"{folder}: {images} holds {x.shape} and {labels} {y.shape}, not N images (N, H, W) and "
                             f"N labels (N,): copy or download the files again, each under its own name")
