@@ -6,13 +6,14 @@ problem and the fix and exit with status 1; ``ssvae --debug ...`` shows the trac
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import sys
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, NoReturn
+from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn
 
 import click
 import numpy as np
@@ -215,7 +216,7 @@ def config_from_options(options: dict[str, Any]) -> Config:
     return config_for(**given)
 
 
-@main.command()
+@main.command(short_help="Train on a few labels plus unlabelled data; writes a run folder.")
 @click.option("--dataset", type=click.Choice(BUILTIN), default="digits", show_default=True,
               help="Built-in data set (digits is bundled and works offline).")
 @click.option("--data", type=click.Path(), help="Your own data instead: an .npz (x, y with -1 for unlabelled), "
@@ -244,7 +245,8 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
 
     if resume is not None:
         _check_resume_alone(click.get_current_context())
-        run = resume_run(resume, progress=not quiet)
+        with _resumable(Path(resume)):
+            run = resume_run(resume, progress=not quiet)
         report = evaluate(run)
         click.echo(f"resumed and finished {resume}  |  test accuracy {report['accuracy']:.4f} on "
                    f"{report['n_test']} examples  |  labels seen {report['labels_seen']}")
@@ -252,10 +254,28 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
     config = config_from_options(options)
     name = Path(os.path.abspath(config.data)).stem if config.data else config.dataset  # "." after its folder
     out_dir = Path(out or f"runs/{name}-{config.model.replace('+', '')}")
-    run = train_run(config, out=out_dir, progress=not quiet, replace=force)
+    with _resumable(out_dir):
+        run = train_run(config, out=out_dir, progress=not quiet, replace=force)
     report = evaluate(run)
     click.echo(f"saved {out_dir}  |  test accuracy {report['accuracy']:.4f} on {report['n_test']} examples  |  "
                f"labels seen {report['labels_seen']}")
+
+
+@contextlib.contextmanager
+def _resumable(run_dir: Path) -> Iterator[None]:
+    """Ctrl-C while training: say how to go on from the last checkpoint (click alone prints "Aborted!")."""
+    from ssvae.run import CHECKPOINT
+
+    try:
+        yield
+    except KeyboardInterrupt:
+        if (run_dir / CHECKPOINT).is_file():
+            click.echo(f"\nInterrupted: continue from the last checkpoint with 'ssvae train --resume {run_dir}'",
+                       err=True)
+        else:
+            click.echo(f"\nInterrupted before the first checkpoint: there is nothing in {run_dir} to resume",
+                       err=True)
+        sys.exit(130)
 
 
 def _check_resume_alone(ctx: click.Context) -> None:
@@ -295,7 +315,7 @@ def _format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
-@main.command()
+@main.command(short_help="Test accuracy, per class and confusion matrix of a run.")
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="End with the report as one JSON line.")
 @click.option("--baseline", "with_baseline", is_flag=True,
@@ -313,9 +333,7 @@ def evaluate(run_dir: str, as_json: bool, with_baseline: bool) -> None:
     report = evaluate_run(run)
     if with_baseline:
         report["baseline_accuracy"] = evaluate_run(baseline(run, progress=True))["accuracy"]
-    click.echo(_format_report(report))
-    if as_json:
-        click.echo(json.dumps(_json_ready(report), allow_nan=False))
+    click.echo(json.dumps(_json_ready(report), allow_nan=False) if as_json else _format_report(report))
 
 
 def _json_ready(value: Any) -> Any:
@@ -329,7 +347,7 @@ def _json_ready(value: Any) -> Any:
     return value
 
 
-@main.command()
+@main.command(short_help="Export a run as ONNX graphs for onnxruntime apps.")
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--out", type=click.Path(file_okay=False), help="Model folder to write [default: models/RUN_NAME].")
 @click.option("--quantize", type=click.Choice(["int8"]), help="Also write int8 copies (smaller, faster on CPU).")
@@ -354,8 +372,8 @@ def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opse
     click.echo("onnxruntime vs torch, largest difference: "
                + ", ".join(f"{role} {d:.1e}" for role, d in report.max_difference.items()))
     for precision, accuracy in report.accuracy.items():
-        click.echo(f"{precision:<8} test accuracy {accuracy:.4f}  (same class as float32: "
-                   f"{report.agreement[precision]:.4f})")
+        agreement = f"  (same class as float32: {report.agreement[precision]:.4f})" if precision != "float32" else ""
+        click.echo(f"{precision:<8} test accuracy {accuracy:.4f}{agreement}")
 
 
 def input_options(command: Callable) -> Callable:
@@ -396,7 +414,7 @@ precision_option = click.option("--precision", type=click.Choice(PRECISIONS), de
                                 help="Which copy of the graphs to run (int8/float16 need export --quantize/--fp16).")
 
 
-@main.command()
+@main.command(short_help="Label inputs with an exported model: a CSV of classes.")
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @input_options
 @click.option("--out", type=click.Path(dir_okay=False), default="predictions.csv", show_default=True,
@@ -421,7 +439,7 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
     click.echo(f"saved {out}: {n} predictions")
 
 
-@main.command()
+@main.command(short_help="Anomaly scores of inputs (negative ELBO, nats): a CSV.")
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @input_options
 @click.option("--out", type=click.Path(dir_okay=False), default="scores.csv", show_default=True,
@@ -439,7 +457,8 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
           samples: int | None, seed: int, batch_size: int, device: str, precision: str, force: bool,
           quiet: bool) -> None:
     """Anomaly scores: the negative ELBO of each input in nats (higher: less like the training data).
-    For m1+m2 models, whose graphs hold M1's codes at their means, a score but not a bound on -log p(x).
+    For m1+m2 and adgm models, whose graphs hold M1's codes or the auxiliary a at their means, a score but
+    not a bound on -log p(x).
 
     Example: ssvae score models/digits --data new_images/ --out scores.csv
     """
@@ -451,11 +470,11 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
                         progress=not quiet, replace=force)
     top = int(scores.argmax()) if len(scores) else None
     click.echo(f"saved {out}: {len(scores)} scores" + (
-        f", median {float(np.median(scores)):.2f}, highest {scores[top]:.2f} (id {inputs.ids[top]})"
+        f" in nats, median {float(np.median(scores)):.2f}, highest {scores[top]:.2f} (id {inputs.ids[top]})"
         if top is not None else ""))
 
 
-@main.command()
+@main.command(short_help="New examples of every class, or analogies, as a PNG grid.")
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.option("--per-class", type=click.IntRange(min=1), default=8, show_default=True,
               help="Samples in each class's row.")
@@ -489,7 +508,7 @@ def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, d
     click.echo(f"saved {out}: {width}x{height} pixels")
 
 
-@main.command()
+@main.command(short_help="What an exported model is: metadata and graphs.")
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 def info(model_dir: str, as_json: bool) -> None:

@@ -73,6 +73,7 @@ def score(model: ExportedModel, inputs: Inputs, out: str | Path, samples: int | 
           batch_size: int = BATCH, progress: bool = True, replace: bool = False) -> np.ndarray:
     """Write ``id,score`` rows, highest (most anomalous) first; returns the scores in input order. The file
     is opened before the work, so that a folder that cannot take it fails at once."""
+    model.require_generative("score")
     out = Path(out)
     check_output(out, replace)
     rng = np.random.default_rng(seed)  # one stream over the batches: the scores do not depend on their size

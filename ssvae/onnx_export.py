@@ -17,6 +17,7 @@ onnxruntime against torch on real test inputs at batch 1 and `CHECK_BATCH`.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -159,9 +160,20 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[st
         "dataset": Path(c.data).name if c.data else c.dataset,
         "test_fraction": c.test_fraction,
         "split_seed": c.split_seed,
+        "weights": weights_digest(model),
         "ssvae_version": _ssvae_version(),
         "opset": opset,
     }
+
+
+def weights_digest(model: nn.Module) -> str:
+    """A short digest of every weight and buffer: graphs of one export share it, so the runtime can tell a
+    graph copied in from another training of the same settings (whose other metadata may all agree)."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:16]
 
 
 def metadata(values: dict[str, Any], role: str) -> dict[str, str]:

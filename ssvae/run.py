@@ -57,6 +57,9 @@ def save_run(run_dir: Path, config: Config, split: Split) -> None:
 
 def _read(run_dir: Path, name: str) -> bytes:
     path = run_dir / name
+    if not path.is_file() and (run_dir / "model.json").is_file():
+        raise RunError(f"{run_dir} is an exported model, not a training run: evaluate, export and --resume take the "
+                       f"run folder it was exported from ('ssvae info {run_dir}' shows its test accuracy)")
     if not path.is_file():
         raise RunError(f"{path}: missing; {run_dir} is not a complete run directory (train one with 'ssvae train')")
     return path.read_bytes()

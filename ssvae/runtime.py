@@ -24,6 +24,7 @@ METADATA_PREFIX = "ssvae."
 FORMAT_VERSION = 1  # of the graphs' inputs, outputs and metadata; `ssvae export` writes it
 PRECISIONS = ("float32", "int8", "float16")
 ROLES = ("classifier", "encoder", "decoder")
+GENERATIVE_MODELS = ("m2", "adgm", "m1+m2", "m1")  # exported with an encoder and a decoder beside the classifier
 LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -136,6 +137,9 @@ def load(model_dir: str | Path, device: str = "auto", precision: str = "float32"
     if not model_dir.is_dir():
         raise ModelError(f"{model_dir}: no such model folder; make one with 'ssvae export RUN_DIR --out {model_dir}'")
     first = model_dir / graph_file("classifier", precision)
+    if not first.is_file() and (model_dir / "config.json").is_file():  # what `ssvae train` writes first
+        raise ModelError(f"{model_dir} is a training run, not an exported model: export it with 'ssvae export "
+                         f"{model_dir} --out MODEL_DIR' and pass MODEL_DIR")
     if not first.is_file():
         flag = {"int8": "--quantize int8", "float16": "--fp16"}.get(precision)
         hint = f" (export with {flag} to add the {precision} copies)" if flag else ""
@@ -143,13 +147,39 @@ def load(model_dir: str | Path, device: str = "auto", precision: str = "float32"
     providers = providers_for(device)
     sessions = {role: _session(model_dir / graph_file(role, precision), providers, threads)
                 for role in ROLES if (model_dir / graph_file(role, precision)).is_file()}
-    if len({"encoder", "decoder"} & set(sessions)) == 1:  # a generative model has both; a supervised one neither
-        missing = model_dir / graph_file("decoder" if "encoder" in sessions else "encoder", precision)
-        raise ModelError(f"{missing}: missing; {model_dir} is not a complete model folder: export the run again")
     values = {role: _metadata(session, model_dir / graph_file(role, precision)) for role, session in sessions.items()}
+    info = values["classifier"]
+    generative = info.get("model") in GENERATIVE_MODELS or bool({"encoder", "decoder"} & set(sessions))
+    if missing := [role for role in ("encoder", "decoder") if generative and role not in sessions]:
+        raise ModelError(f"{model_dir / graph_file(missing[0], precision)}: missing; {model_dir} is not a complete "
+                         f"model folder: export the run again")
     for role in sessions:
-        _check_same_export(model_dir / graph_file(role, precision), values[role], role, values["classifier"], first)
-    return ExportedModel(model_dir, sessions, values["classifier"], precision)
+        _check_same_export(model_dir / graph_file(role, precision), values[role], role, info, first)
+    _check_shapes(sessions, info, model_dir, precision)
+    return ExportedModel(model_dir, sessions, info, precision)
+
+
+def _check_shapes(sessions: dict[str, ort.InferenceSession], info: dict[str, Any], model_dir: Path,
+                  precision: str) -> None:
+    """Each graph's inputs and outputs fit the metadata the runtime reads: a folder edited by hand would
+    otherwise fail inside onnxruntime, or write a CSV with a column per class that the graph does not have."""
+    shape, classes = tuple(info["input_shape"]), (len(info["class_names"]),)
+    expected = {"x": shape, "x_mean": shape, "x_logits": shape, "x_logvar": shape, "probabilities": classes,
+                "y": classes}
+    if "latent_dim" in info:
+        expected.update(dict.fromkeys(("z", "z_mean", "z_logvar"), (info["latent_dim"],)))
+    for role, session in sessions.items():
+        for arg in [*session.get_inputs(), *session.get_outputs()]:
+            dims = tuple(arg.shape[1:])
+            if arg.name in expected and all(isinstance(d, int) for d in dims) and dims != expected[arg.name]:
+                raise ModelError(f"{model_dir / graph_file(role, precision)}: its {arg.name} is (N, "
+                                 f"{', '.join(map(str, dims))}) but the metadata says (N, "
+                                 f"{', '.join(map(str, expected[arg.name]))}): export the run again")
+    if "decoder" in sessions and "likelihood" in info:
+        second = "x_logits" if info["likelihood"] == "bernoulli" else "x_logvar"
+        if second not in {arg.name for arg in sessions["decoder"].get_outputs()}:
+            raise ModelError(f"{model_dir / graph_file('decoder', precision)}: has no output {second}, which the "
+                             f"metadata's {info['likelihood']} likelihood needs: export the run again")
 
 
 def _check_same_export(path: Path, values: dict[str, Any], role: str, info: dict[str, Any], first: Path) -> None:
@@ -219,7 +249,7 @@ class ExportedModel:
 
     @property
     def latent_dim(self) -> int:
-        self._needs_generative("a latent size")
+        self.require_generative("a latent size")
         return int(self.info["latent_dim"])
 
     # --- inputs ---
@@ -274,7 +304,8 @@ class ExportedModel:
             raise ModelError(f"class {label} is outside 0..{self.n_classes - 1}")
         return int(label)
 
-    def _needs_generative(self, what: str) -> None:
+    def require_generative(self, what: str) -> None:
+        """A ModelError naming ``what`` where this model has no encoder and decoder (a classifier alone)."""
         if not self.generative:
             raise ModelError(f"{self.model_dir} has no encoder and decoder ({self.info.get('model')} model): "
                              f"{what} needs a generative model (m2, adgm, m1+m2 or m1)")
@@ -302,7 +333,7 @@ class ExportedModel:
     def encode(self, x: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(probabilities, z_mean, z_logvar) of q(z|x,y), for the given classes ``y`` or, when None, the
         predicted ones."""
-        self._needs_generative("encode")
+        self.require_generative("encode")
         x = self.prepare(x)
         if self.conditional:
             y = np.zeros((len(x), self.n_classes), np.float32) if y is None else self.onehot(y, len(x))
@@ -315,7 +346,7 @@ class ExportedModel:
         return self._decode(z, y)[0]
 
     def _decode(self, z: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-        self._needs_generative("decode")
+        self.require_generative("decode")
         z = np.asarray(z, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ModelError(f"latent codes of shape {z.shape} do not fit: need (N, {self.latent_dim})")
@@ -328,7 +359,7 @@ class ExportedModel:
 
     def generate(self, y: Any = None, n: int = 1, seed: int | None = 0) -> np.ndarray:
         """``n`` new examples of class ``y`` (none for M1): decoder means at z ~ N(0, I), seeded."""
-        self._needs_generative("generate")
+        self.require_generative("generate")
         if n < 0:
             raise ModelError(f"n must be 0 or more examples, got {n}")
         z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
@@ -337,7 +368,7 @@ class ExportedModel:
     def analogies(self, x: Any) -> np.ndarray:
         """The style of each input rendered in every class: z from q(z|x, predicted y), decoded with each y;
         (N, K, *input_shape)."""
-        self._needs_generative("analogies")
+        self.require_generative("analogies")
         if not self.conditional:
             raise ModelError("analogies need a model whose decoder takes the class (m2, adgm, m1+m2)")
         z = self.encode(x)[1]
@@ -351,10 +382,11 @@ class ExportedModel:
         with ``samples`` = S the negative importance-weighted bound with S samples, which sums p(x|y) over
         the classes exactly and tightens towards -log p(x) as S grows. Higher means less like the training data.
         An m1+m2 export holds M1's codes at their means, in and out, so its score leaves out M1's noise and KL
-        term: a score, not a bound on -log p(x), and not `ssvae evaluate`'s test ELBO (M1's own bound).
+        term: a score, not a bound on -log p(x), and not `ssvae evaluate`'s test ELBO (M1's own bound). An adgm
+        export likewise holds the auxiliary a at the mean of q(a|x) and leaves out its terms: a score, not a bound.
         The noise is drawn row after row: scoring parts of an input in order with one ``np.random.Generator``
         as ``seed`` gives the scores of one call on the whole (up to float rounding), however it is split."""
-        self._needs_generative("score")
+        self.require_generative("score")
         if samples is not None and samples < 1:
             raise ModelError(f"samples must be at least 1, got {samples}")
         x = self.prepare(x)
@@ -401,8 +433,8 @@ class ExportedModel:
 
         graphs = {role: {"file": graph_file(role, self.precision), "inputs": io(s.get_inputs()), "outputs": io(s.get_outputs()),
                          "providers": s.get_providers()} for role, s in self.sessions.items()}
-        return {"model_dir": str(self.model_dir), "precision": self.precision, "metadata": self.info,
-                "graphs": graphs}
+        shared = {key: value for key, value in self.info.items() if key != "role"}  # the classifier's own
+        return {"model_dir": str(self.model_dir), "precision": self.precision, "metadata": shared, "graphs": graphs}
 
 
 __all__ = ["load", "ExportedModel", "ModelError", "NonFiniteInputError", "PRECISIONS", "graph_file"]

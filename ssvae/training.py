@@ -412,7 +412,8 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
             record = _train_epoch(run, epoch, data, config, class_weight, generator,
                                   keep_best=number == len(stages) - 1)
             history.append(record)
-            bar.set_postfix(loss=f"{record['loss']:.3g}", acc=f"{record['train_accuracy']:.3f}")
+            bar.set_postfix(loss=f"{record['loss']:.3g}", train_acc=f"{record['train_accuracy']:.3f}",
+                            **({"val_acc": f"{record['val_accuracy']:.3f}"} if "val_accuracy" in record else {}))
             if on_epoch is not None:
                 on_epoch(record, run.evaluated)
             if on_checkpoint is not None and (epoch % config.checkpoint_every == 0 or epoch == stage.epochs):

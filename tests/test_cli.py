@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,10 +37,33 @@ def test_train_then_evaluate(runner, tmp_path):
     assert f"saved {out}" in result.output and "labels seen 50" in result.output
     result = runner.invoke(main, ["evaluate", str(out), "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output.strip().splitlines()[-1])
+    report = json.loads(result.stdout)  # the JSON alone, for jq or a script
     assert report["n_test"] == 450 and report["labels_seen"] == 50 and 0 <= report["accuracy"] <= 1
     assert set(report) >= {"accuracy", "n_test", "per_class", "confusion", "test_elbo"}
-    assert "confusion (rows: true class" in result.output
+    table = runner.invoke(main, ["evaluate", str(out)]).stdout
+    assert "confusion (rows: true class" in table and f"test accuracy  {report['accuracy']:.4f}" in table
+
+
+@pytest.mark.parametrize("checkpoints_before, message", [
+    (1, "Interrupted: continue from the last checkpoint with 'ssvae train --resume {out}'"),
+    (0, "Interrupted before the first checkpoint: there is nothing in {out} to resume"),
+])
+def test_ctrl_c_while_training_says_how_to_resume(runner, tmp_path, monkeypatch, checkpoints_before, message):
+    from ssvae import api
+
+    saved, save_checkpoint = [], api.save_checkpoint
+
+    def interrupted(path, state):
+        if len(saved) == checkpoints_before:
+            raise KeyboardInterrupt
+        save_checkpoint(path, state)
+        saved.append(path)
+
+    monkeypatch.setattr(api, "save_checkpoint", interrupted)
+    out = tmp_path / "run"
+    result = runner.invoke(main, ["train", *TINY_ARGS, "--epochs", "3", "--out", str(out)])  # the last --epochs
+    assert result.exit_code == 130
+    assert result.output.strip() == message.format(out=out)
 
 
 def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
@@ -104,9 +128,9 @@ def test_a_class_without_test_examples_is_null_in_the_json_report(runner, tmp_pa
     assert runner.invoke(main, ["train", *TINY_ARGS, "--data", str(tmp_path / "d.npz"), "--labels", "9",
                                 "--out", str(out)]).exit_code == 0
     result = runner.invoke(main, ["evaluate", str(out), "--json"])
-    report = json.loads(result.output.strip().splitlines()[-1])  # strict JSON: NaN would not parse in jq
+    report = json.loads(result.stdout)  # strict JSON: NaN would not parse in jq
     assert report["per_class"]["2"] is None and 0 <= report["per_class"]["0"] <= 1
-    assert "no test example" in result.output
+    assert "no test example" in runner.invoke(main, ["evaluate", str(out)]).output
 
 
 def test_train_resume_finishes_an_interrupted_run_as_if_never_stopped(runner, tmp_path, monkeypatch):
@@ -142,6 +166,8 @@ def test_help_explains_every_command(runner):
     for command in main.commands:
         result = runner.invoke(main, [command, "--help"])
         assert result.exit_code == 0 and f"Example: ssvae {command} " in result.output, command
+    overview = runner.invoke(main, ["--help"]).output  # each command's short help, whole (click cuts long ones)
+    assert all(f"  {name:<8}  {command.short_help}\n" in overview for name, command in main.commands.items())
     from ssvae.onnx_export import MIN_OPSET, OPSET  # the help names them without importing the exporter
 
     assert f"[default: {OPSET}]" in runner.invoke(main, ["export", "--help"]).output
@@ -207,7 +233,9 @@ def exported(tmp_path_factory):
     result = runner.invoke(main, ["export", str(run), "--out", str(model), "--quantize", "int8"])
     assert result.exit_code == 0, result.output
     assert "onnxruntime vs torch, largest difference: classifier" in result.output
-    assert "int8     test accuracy" in result.output
+    float32, int8 = (line for line in result.output.splitlines() if "test accuracy" in line)
+    assert re.fullmatch(r"float32  test accuracy 0\.\d{4}", float32)  # no agreement with itself
+    assert re.fullmatch(r"int8     test accuracy 0\.\d{4}  \(same class as float32: [01]\.\d{4}\)", int8)
     return run, model
 
 
@@ -215,14 +243,15 @@ def test_evaluate_with_baseline_adds_the_supervised_accuracy_and_the_gain(runner
     run, _ = exported
     result = runner.invoke(main, ["evaluate", str(run), "--baseline", "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output.strip().splitlines()[-1])  # the progress bar's last newline may come after it
-    plain = json.loads(runner.invoke(main, ["evaluate", str(run), "--json"]).output.splitlines()[-1])
+    report = json.loads(result.stdout)  # the baseline's progress bar goes to stderr
+    plain = json.loads(runner.invoke(main, ["evaluate", str(run), "--json"]).stdout)
     assert {k: v for k, v in report.items() if k != "baseline_accuracy"} == plain
     expected = ssvae.evaluate(ssvae.baseline(run))["accuracy"]
     assert report["baseline_accuracy"] == expected
     gain = 100 * (plain["accuracy"] - expected)
+    table = runner.invoke(main, ["evaluate", str(run), "--baseline"]).stdout
     assert (f"baseline       {expected:.4f} (supervised on the same labels: the unlabelled data add {gain:+.2f} "
-            f"points)") in result.output.splitlines()
+            f"points)") in table.splitlines()
 
 
 def test_predict_csv_agrees_with_evaluate(runner, exported, tmp_path):
@@ -344,6 +373,8 @@ def test_score_lists_the_most_anomalous_first(runner, exported, tmp_path):
     scores = [float(r[1]) for r in rows[1:]]
     assert scores == sorted(scores, reverse=True)
     assert {r[0] for r in rows[1:6]} == {"45", "46", "47", "48", "49"}  # the noise images
+    assert result.output.strip() == (f"saved {out}: 50 scores in nats, median {np.median(scores):.2f}, highest "
+                                     f"{scores[0]:.2f} (id {rows[1][0]})")
     int8 = tmp_path / "int8.csv"  # the export's int8 encoder and decoder, with the same noise
     result = runner.invoke(main, ["score", str(exported[1]), "--data", str(tmp_path / "mixed.npz"), "--out", str(int8),
                                   "--quiet", "--precision", "int8"])
@@ -404,6 +435,7 @@ def test_info_shows_metadata_and_graphs(runner, exported):
     info = json.loads(result.output)
     assert info["metadata"]["class_names"] == [str(k) for k in range(10)] and info["metadata"]["labels_seen"] == 100
     assert [i["name"] for i in info["graphs"]["decoder"]["inputs"]] == ["z", "y"]
+    assert "role" not in info["metadata"] and re.fullmatch(r"[0-9a-f]{16}", info["metadata"]["weights"])
     text = runner.invoke(main, ["info", str(exported[1])]).output
     assert "input  x              tensor(float)  [batch, 1, 8, 8]" in text
 

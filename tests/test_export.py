@@ -455,3 +455,19 @@ def test_model_card_command_makes_the_same_config_again():
     options = train.make_context("train", words[2:]).params
     again = config_from_options({k: v for k, v in options.items() if k not in ("out", "force", "resume", "quiet")})
     assert again == config
+
+
+def test_graphs_of_two_trainings_alike_in_all_else_do_not_mix(digits_run, digits_model, tmp_path):
+    """The weights' digest tells apart graphs whose other metadata (settings, data, even accuracy) agree."""
+    other = dataclasses.replace(digits_run, model=copy.deepcopy(digits_run.model))
+    with torch.no_grad():
+        next(other.model.decoder.parameters()).view(-1)[0] += 1.0  # another training, in one weight
+    ssvae.export(other, tmp_path / "other")
+    same, changed = (onnx_export.weights_digest(run.model) for run in (digits_run, other))
+    assert digits_model.info["weights"] == same != changed == runtime.load(tmp_path / "other").info["weights"]
+    assert re.fullmatch(r"[0-9a-f]{16}", same)
+    shutil.copytree(digits_model.model_dir, tmp_path / "mixed")
+    shutil.copy(tmp_path / "other" / "decoder.onnx", tmp_path / "mixed" / "decoder.onnx")
+    with pytest.raises(ModelError, match=r"mixed/decoder.onnx: not from the export classifier.onnx is from \(they "
+                                         r"differ in weights\)"):
+        runtime.load(tmp_path / "mixed")

@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 import torch
 from click.testing import CliRunner
@@ -107,6 +108,16 @@ def _write_cases(root: Path) -> None:
     (root / "no_layers_run" / "config.json").write_text(json.dumps({**run_config, "hidden": []}))
     shutil.copytree(root / "run", root / "tmp_of_mine_run")
     (root / "tmp_of_mine_run" / ".mydata.tmp").write_text("a user's")
+    shutil.copytree(root / "model", root / "classifier_only_model")  # an m2 whose encoder and decoder are gone
+    for role in ("encoder", "decoder"):
+        (root / "classifier_only_model" / f"{role}.onnx").unlink()
+    shutil.copytree(root / "model", root / "eleven_classes_model")  # metadata edited alike in every graph
+    for role in ("classifier", "encoder", "decoder"):
+        graph = onnx.load(root / "eleven_classes_model" / f"{role}.onnx")
+        for prop in graph.metadata_props:
+            if prop.key == "ssvae.class_names":
+                prop.value = json.dumps([str(k) for k in range(11)])
+        onnx.save(graph, root / "eleven_classes_model" / f"{role}.onnx")
     for name, graph in (("mixed_model", ROOT / "models" / "fashion-mnist-m2" / "decoder.onnx"),
                         ("renamed_model", root / "model" / "encoder.onnx")):
         shutil.copytree(root / "model", root / name)
@@ -208,6 +219,14 @@ BAD_INPUT = [
     (["generate", "MODEL", "--per-class", "100000"], "Error: the grid would be 3600004x364 pixels, more than "
      "80,000,000: lower --per-class, --rows or --scale"),
     (["generate", "MODEL", "--analogies", "digits", "--scale", "5000"], "Error: the grid would be 500000x365000"),
+    (["predict", "run", "--dataset", "digits"], "Error: run is a training run, not an exported model: export it with "
+     "'ssvae export run --out MODEL_DIR' and pass MODEL_DIR"),
+    (["evaluate", "model"], "Error: model is an exported model, not a training run: evaluate, export and --resume "
+     "take the run folder it was exported from ('ssvae info model' shows its test accuracy)"),
+    (["score", "classifier_only_model", "--dataset", "digits"], "Error: classifier_only_model/encoder.onnx: missing; "
+     "classifier_only_model is not a complete model folder: export the run again"),
+    (["predict", "eleven_classes_model", "--dataset", "digits"], "Error: eleven_classes_model/classifier.onnx: its "
+     "probabilities is (N, 10) but the metadata says (N, 11): export the run again"),
     (["export", "RUN", "--out", "."], "Error: --out . is the current folder, which cannot be swapped for the model "
      "folder: give --out the name of a folder to write, e.g. --out models/"),
 ]
