@@ -31,13 +31,14 @@ from ssvae.training import (Checkpoint, active_stages, denormals_flushed, fit, r
 
 @dataclass
 class Run:
-    """A trained model with the config and label split that made it."""
+    """A trained model with the config and label split that made it: what `train`, `load` and `resume` return,
+    and what `evaluate`, `baseline` and `ssvae.export` take. ``classify(x)`` gives class probabilities."""
 
-    config: Config
-    split: Split
-    model: Model
-    run_dir: Path | None = None
-    history: list[dict] | None = None
+    config: Config  # every setting, as config.json holds it
+    split: Split  # which examples were labelled, validation and test (labels.json)
+    model: Model  # the torch network (eval mode for inference)
+    run_dir: Path | None = None  # the run folder, if it was written to one
+    history: list[dict] | None = None  # one record an epoch, as metrics.csv holds them
     loaded: Partition | None = field(default=None, repr=False)  # the partition, once read
 
     def partition(self) -> Partition:
@@ -106,8 +107,13 @@ own. Reading the network (`ssvae.training.accuracy`) leaves the run as it would 
 
 def train(config: Config | None = None, out: str | Path | None = None, progress: bool = True,
           replace: bool = False, on_epoch: EpochHook | None = None, **changes: Any) -> Run:
-    """Train the model a config describes (fields in ``changes`` override it). With ``out``, the run
-    directory is written as training goes: config and split first, metrics every epoch, weights at the end.
+    """Train the model a config describes and return the trained `Run`.
+
+    ``changes`` are Config fields, the `ssvae train` options with underscores: ``ssvae.train(epochs=10,
+    labels=100, dataset="fashion-mnist", data_dir="DIR")``; without ``config`` they start from the data
+    set's preset, as the command line does. ``progress`` shows a bar; ``on_epoch`` (`EpochHook`) is called
+    after every epoch. With ``out``, the run directory is written as training goes: config and split first,
+    metrics every epoch, weights at the end.
     On the CPU the config records the thread count the run computes with (``threads``; torch's when not
     given), so a config taken from another run brings that run's count along.
     An existing ``out`` is an error unless ``replace``, and even then its files are removed (the folder

@@ -213,7 +213,13 @@ def config_from_options(options: dict[str, Any]) -> Config:
     given = {k: v for k, v in options.items() if v is not None}
     if given.get("labels") == "all":
         given["labels"] = None  # the Config's word for "every label the source has"
-    return config_for(**given)
+    try:
+        return config_for(**given)
+    except ConfigError as error:
+        if error.field not in given:  # from a preset, a recipe or several settings together
+            raise
+        raise click.BadParameter(str(error), click.get_current_context(silent=True),
+                                 param_hint=f"'{option_flag(error.field)}'") from None
 
 
 @main.command(short_help="Train on a few labels plus unlabelled data; writes a run folder.")
@@ -369,7 +375,7 @@ def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opse
     report = export_run(run_dir, out_dir, opset=opset or OPSET, quantize=quantize == "int8", fp16=fp16,
                         replace=force)
     click.echo(f"saved {out_dir}: {', '.join(report.files)}")
-    click.echo("onnxruntime vs torch, largest difference: "
+    click.echo("onnxruntime vs torch, largest absolute difference: "
                + ", ".join(f"{role} {d:.1e}" for role, d in report.max_difference.items()))
     for precision, accuracy in report.accuracy.items():
         agreement = f"  (same class as float32: {report.agreement[precision]:.4f})" if precision != "float32" else ""

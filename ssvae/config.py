@@ -8,6 +8,7 @@ never loads half-right; only fields added later (`LATER_FIELDS`) may be missing,
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import json
 import math
@@ -29,7 +30,12 @@ TRAINING_PRECISIONS = ("float32", "bfloat16")  # bfloat16: matmuls and convoluti
 
 
 class ConfigError(ValueError):
-    """A configuration that cannot describe a model or a run."""
+    """A configuration that cannot describe a model or a run; ``field`` names the setting at fault, where one
+    alone is (so the command line can name its option)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 # Fields added since files of this FORMAT_VERSION were first written, with the value that means what a file
@@ -104,22 +110,15 @@ class Config:
         for field in dataclasses.fields(self):  # NaN passes every comparison below (each is False)
             value = getattr(self, field.name)
             if isinstance(value, float) and not math.isfinite(value):
-                raise ConfigError(f"{field.name} must be a finite number, got {value}")
+                raise ConfigError(f"{field.name} must be a finite number, got {value}", field.name)
         for name in ("seed", "split_seed"):  # the range numpy's and torch's generators all take
             if not 0 <= getattr(self, name) < 2**32:
-                raise ConfigError(f"{name} must lie in 0..{2**32 - 1}, got {getattr(self, name)}")
-        if self.model not in MODEL_KINDS:
-            raise ConfigError(f"model {self.model!r} is not one of {', '.join(MODEL_KINDS)}")
-        if self.likelihood not in LIKELIHOODS:
-            raise ConfigError(f"likelihood {self.likelihood!r} is not one of {', '.join(LIKELIHOODS)}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ConfigError(f"lr_schedule {self.lr_schedule!r} is not one of {', '.join(LR_SCHEDULES)}")
-        if self.classifier not in CLASSIFIERS:
-            raise ConfigError(f"classifier {self.classifier!r} is not one of {', '.join(CLASSIFIERS)}")
-        if self.precision not in TRAINING_PRECISIONS:
-            raise ConfigError(f"precision {self.precision!r} is not one of {', '.join(TRAINING_PRECISIONS)}")
-        if self.augment not in AUGMENTATIONS:
-            raise ConfigError(f"augment {self.augment!r} is not one of {', '.join(AUGMENTATIONS)}")
+                raise ConfigError(f"{name} must lie in 0..{2**32 - 1}, got {getattr(self, name)}", name)
+        for name, allowed in (("model", MODEL_KINDS), ("likelihood", LIKELIHOODS), ("lr_schedule", LR_SCHEDULES),
+                              ("classifier", CLASSIFIERS), ("precision", TRAINING_PRECISIONS),
+                              ("augment", AUGMENTATIONS)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} {getattr(self, name)!r} is not one of {', '.join(allowed)}", name)
         if self.m1_features not in ("sample", "mean"):
             raise ConfigError(f"m1_features {self.m1_features!r} is not 'sample' or 'mean'")
         if self.version != FORMAT_VERSION:
@@ -127,22 +126,24 @@ class Config:
         for name in ("epochs", "batch_size", "labelled_batch_size", "latent_dim", "aux_dim", "m1_latent_dim",
                      "checkpoint_every"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}", name)
         if self.threads is not None and self.threads < 1:
-            raise ConfigError(f"threads must be at least 1 (or left out for torch's default), got {self.threads}")
-        if self.m1_epochs < 0 or self.kl_warmup_epochs < 0 or self.val_labels < 0:
-            raise ConfigError("m1_epochs, kl_warmup_epochs and val_labels cannot be negative")
+            raise ConfigError(f"threads must be at least 1 (or left out for torch's default), got {self.threads}",
+                              "threads")
+        for name in ("lr", "vat_epsilon"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}", name)
+        for name in ("alpha", "vat", "consistency", "m1_epochs", "kl_warmup_epochs", "val_labels"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} cannot be negative, got {getattr(self, name)}", name)
         if self.labels is not None and self.labels < 1:
-            raise ConfigError(f"labels must be at least 1 (or 'all'), got {self.labels}")
+            raise ConfigError(f"labels must be at least 1 (or 'all'), got {self.labels}", "labels")
         if not 0.0 < self.test_fraction < 1.0:
-            raise ConfigError(f"test_fraction must lie strictly between 0 and 1, got {self.test_fraction}")
-        if self.lr <= 0 or self.alpha < 0:
-            raise ConfigError("lr must be positive and alpha non-negative")
+            raise ConfigError(f"test_fraction must lie strictly between 0 and 1, got {self.test_fraction}",
+                              "test_fraction")
         if not 0.0 <= self.weight_decay < 1.0 / self.lr:
             raise ConfigError(f"weight_decay must lie in [0, 1 / lr) (0: off; 0.05 typical), got {self.weight_decay}: "
-                              f"each step scales q(y|x)'s weights by 1 - lr * weight_decay")
-        if self.vat < 0 or self.vat_epsilon <= 0:
-            raise ConfigError("vat must be non-negative and vat_epsilon positive")
+                              f"each step scales q(y|x)'s weights by 1 - lr * weight_decay", "weight_decay")
         if self.vat > 0 and self.model not in VAT_MODELS:
             raise ConfigError(f"vat applies to models m2 and m1+m2, not {self.model}: set vat to 0")
         if any(h < 1 for h in self.hidden + self.classifier_hidden + self.classifier_channels + self.m1_hidden):
@@ -154,9 +155,10 @@ class Config:
             raise ConfigError(f"a conv classifier applies to models {', '.join(CONV_MODELS)}, not {self.model}: "
                               f"use --classifier mlp")
         if not 0.0 <= self.ema < 1.0:
-            raise ConfigError(f"ema must lie in [0, 1) (0: off; 0.999 typical), got {self.ema}")
-        if self.consistency < 0 or not 0.0 <= self.consistency_threshold <= 1.0:
-            raise ConfigError("consistency must be non-negative and consistency_threshold lie in [0, 1]")
+            raise ConfigError(f"ema must lie in [0, 1) (0: off; 0.999 typical), got {self.ema}", "ema")
+        if not 0.0 <= self.consistency_threshold <= 1.0:
+            raise ConfigError(f"consistency_threshold must lie in [0, 1], got {self.consistency_threshold}",
+                              "consistency_threshold")
         if self.consistency > 0 and (self.model not in CONSISTENCY_MODELS or self.augment == "none"):
             raise ConfigError(f"consistency applies to models {', '.join(CONSISTENCY_MODELS)} with --augment shift or "
                               f"shift-flip: set consistency to 0 or choose them")
@@ -184,6 +186,7 @@ class Config:
         return self.augment.endswith("flip")
 
     def replace(self, **changes: Any) -> Config:
+        check_names(changes)
         return dataclasses.replace(self, **changes)
 
     def to_json(self) -> str:
@@ -333,17 +336,29 @@ def supervised_counterpart(config: Config) -> Config:
     return config.replace(model="supervised", **dropped)
 
 
+def check_names(changes: dict[str, Any]) -> None:
+    """A ConfigError for a setting Config has no field of (a typo in ``ssvae.train(epoch=5)``), with the
+    nearest field, as the command line suggests the nearest option."""
+    fields = [f.name for f in dataclasses.fields(Config)]
+    for name in changes:
+        if name not in fields:
+            near = difflib.get_close_matches(name, fields, n=1)
+            raise ConfigError(f"unknown setting {name!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
+                              + ": settings are Config's fields, the 'ssvae train' options with underscores")
+
+
 def config_for(dataset: str = "digits", data: str | None = None, recipe: str | None = None,
                **changes: Any) -> Config:
     """The Config for a data set: its preset (none for a user's own ``data``), then the named ``recipe``'s
     settings, then ``changes``; preset and recipe settings that ``changes`` leave without purpose (NEEDS) drop
     out."""
+    check_names(changes)
     model = changes.get("model", Config.model)
     preset = preset_for(dataset, data, model)
     measured = recipe_for(recipe, dataset, data, model) if recipe is not None else {}
     return Config(dataset=dataset, data=data, **{**_without_orphans({**preset, **measured}, changes), **changes})
 
 
-__all__ = ["Config", "ConfigError", "FIELDS_WITHOUT_OPTION", "MODEL_KINDS", "CONSISTENCY_MODELS", "LIKELIHOODS",
+__all__ = ["Config", "ConfigError", "check_names", "FIELDS_WITHOUT_OPTION", "MODEL_KINDS", "CONSISTENCY_MODELS", "LIKELIHOODS",
            "CLASSIFIERS", "AUGMENTATIONS", "FORMAT_VERSION", "LATER_FIELDS", "TRAINING_PRECISIONS", "PRESETS",
            "RECIPES", "Recipe", "config_for", "option_flag", "preset_for", "recipe_for", "supervised_counterpart"]

@@ -432,7 +432,7 @@ def model_card(run: Run, report: ExportReport, command: str) -> str:
         f"the other training examples were used without labels.",
         f"- Trained with: `{train_command(c)}`",
         f"- Exported with: `{command}`",
-        "- onnxruntime vs torch, largest difference: "
+        "- onnxruntime vs torch, largest absolute difference: "
         + ", ".join(f"{role} {d:.1e}" for role, d in report.max_difference.items()),
         "",
         "| precision | classifier | test accuracy | same class as float32 |",

@@ -130,7 +130,12 @@ def _metadata(session: ort.InferenceSession, path: Path) -> dict[str, Any]:
 
 def load(model_dir: str | Path, device: str = "auto", precision: str = "float32",
          threads: int | None = None) -> "ExportedModel":
-    """The graphs of a folder written by ``ssvae export``; ``precision`` picks its int8 or float16 copies."""
+    """The model of a folder written by ``ssvae export``, as an `ExportedModel` (classify, encode, decode,
+    generate, analogies, score), or a ModelError that says what is wrong with the folder.
+
+    ``device``: "cpu", "cuda" (onnxruntime's CUDA provider) or "auto" (CUDA where onnxruntime has it).
+    ``precision``: "float32", or the export's "int8" (``--quantize int8``) or "float16" (``--fp16``) copies.
+    ``threads``: onnxruntime's threads per graph (None: onnxruntime's default)."""
     model_dir = Path(model_dir)
     if precision not in PRECISIONS:
         raise ModelError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")

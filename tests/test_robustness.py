@@ -193,8 +193,6 @@ BAD_INPUT = [
      "Error: taken.csv: File exists (check the path and its permissions)"),
     (["train", "--data", "only_label.csv"], "Error: only_label.csv: the examples have no input values (shape (0,)): "
      "give at least one input column or pixel beside the labels"),
-    (["train", "--seed", "-1"], "Error: seed must lie in 0..4294967295, got -1"),
-    (["train", "--alpha", "nan"], "Error: alpha must be a finite number, got nan"),
     (["evaluate", "shrunk_run"], "small.npz: not the data this run was trained on (the run's split names example "),
     (["evaluate", "unfinished_run"], "Error: unfinished_run: the run is unfinished (a checkpoint, no "
      "weights.safetensors yet): continue it with 'ssvae train --resume unfinished_run'"),

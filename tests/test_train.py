@@ -415,6 +415,11 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
         assert Config.from_dict(values) == newer.replace(**{later: then})
     with pytest.raises(ConfigError, match="model 'm3' is not one of"):
         Config(model="m3")
+    with pytest.raises(ConfigError, match=r"^unknown setting 'epoch' \(did you mean 'epochs'\?\): settings are "
+                                          r"Config's fields, the 'ssvae train' options with underscores$"):
+        ssvae.train(epoch=1, progress=False)  # a typo in the API, caught before any data is read
+    with pytest.raises(ConfigError, match=r"^unknown setting 'zzz': settings"):
+        tiny_config.replace(zzz=1)
     for name, value, kind in (("epochs", "10", "int"), ("hidden", None, "tuple[int, ...]"), ("lr", True, "float"),
                               ("class_names", [1], "tuple[str, ...]"), ("threads", 2.0, "int | None")):
         with pytest.raises(ConfigError, match=re.escape(f"{name} must be of type {kind}, got {value!r}")):
@@ -423,7 +428,7 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     assert (as_json.hidden, as_json.lr, as_json.labels) == ((8, 4), 1, None)
     with pytest.raises(ConfigError, match="vat applies to models m2 and m1\\+m2, not supervised: set vat to 0"):
         Config(model="supervised", vat=1.0)
-    with pytest.raises(ConfigError, match="vat_epsilon positive"):
+    with pytest.raises(ConfigError, match=r"^vat_epsilon must be positive, got 0.0$"):
         Config(vat=1.0, vat_epsilon=0.0)
     with pytest.raises(ConfigError, match="weight_decay must lie in \\[0, 1 / lr\\) .* got 1000.0"):
         Config(lr=1e-3, weight_decay=1000.0)
