@@ -32,24 +32,26 @@ DEFAULTS = Config()
 USER_ERRORS = (DataError, RunError, ConfigError, ModelError, TrainingError, ExportError)
 
 
-def _sizes(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
-    if value is None:
-        return None
-    try:
-        return tuple(int(v) for v in value.split(","))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a comma-separated list of layer sizes, e.g. 500 or 600,600")
+class TextType(click.ParamType):
+    """A click type parsed by ``parse`` (a ValueError becomes a usage error with ``problem``), and shown in
+    --help as ``metavar``."""
+
+    def __init__(self, metavar: str, parse: Callable[[str], Any], problem: str) -> None:
+        self.name, self.metavar, self.parse, self.problem = metavar.lower(), metavar, parse, problem
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return self.metavar
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return self.parse(value) if isinstance(value, str) else value
+        except ValueError:
+            self.fail(f"{value!r} {self.problem}", param, ctx)
 
 
-def _labels(ctx: click.Context, param: click.Parameter, value: str | None) -> int | str | None:
-    if value is None:
-        return None
-    if value == "all":
-        return "all"
-    try:
-        return int(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is neither a number of labels nor 'all'")
+SIZES = TextType("N,N,...", lambda text: tuple(int(v) for v in text.split(",")),
+                 "is not a comma-separated list of layer sizes, e.g. 500 or 600,600")
+LABELS = TextType("N|all", lambda text: text if text == "all" else int(text), "is neither a number of labels nor 'all'")
 
 
 class Group(click.Group):
@@ -118,9 +120,9 @@ def _shown_default(field: str) -> str:
     return text + (f"; {', '.join(presets)}" if presets else "")
 
 
-# (Config field, click type or callback, help): the options of `ssvae train`, each named by `option_flag`
+# (Config field, click type, help): the options of `ssvae train`, each named by `option_flag`
 TRAINING_OPTIONS = [
-    ("labels", _labels, "Labels to train with, class-balanced (N/K per class), or 'all'."),
+    ("labels", LABELS, "Labels to train with, class-balanced (N/K per class), or 'all'."),
     ("val_labels", int,
      "Of those labels, how many to set aside to pick the best epoch (0: keep the last epoch)."),
     ("test_fraction", float, "Held-out test share for data without a test split of its own."),
@@ -149,14 +151,14 @@ TRAINING_OPTIONS = [
      "(0: off)."),
     ("vat_epsilon", float, "Length (L2) of the adversarial input perturbation of --vat."),
     ("latent_dim", int, "Size of z (M2's in m1+m2; M1's, in m1 and m1+m2, is the Python API's m1_latent_dim)."),
-    ("hidden", _sizes,
+    ("hidden", SIZES,
      "Hidden layer sizes of encoder and decoder, comma-separated (M2's in m1+m2; M1's are the Python API's "
      "m1_hidden)."),
     ("classifier", click.Choice(CLASSIFIERS),
      "The classifier q(y|x): an MLP, or for images (m2, supervised, fixmatch) a small convolutional "
      "network."),
-    ("classifier_hidden", _sizes, "Hidden layer sizes of the MLP classifier."),
-    ("classifier_channels", _sizes,
+    ("classifier_hidden", SIZES, "Hidden layer sizes of the MLP classifier."),
+    ("classifier_channels", SIZES,
      "Channels of the conv classifier's 3x3 blocks, comma-separated (2x2 pooling between them)."),
     ("augment", click.Choice(AUGMENTATIONS),
      "Train on randomly shifted views of image inputs, and with shift-flip also mirrored ones (mirroring "
@@ -199,8 +201,7 @@ def training_options(command: Callable) -> Callable:
     """Add every TRAINING_OPTIONS entry; an option left out stays None, so presets and Config fill it."""
     for field, kind, text in reversed(TRAINING_OPTIONS):
         flag = option_flag(field)
-        typed = {"callback": kind} if callable(kind) and not isinstance(kind, (type, click.ParamType)) else {
-            "type": kind}
+        typed = {"type": kind}
         if kind is bool:
             flag, typed = f"{flag}/--no-{flag[2:]}", {}  # an on/off pair, e.g. --compile/--no-compile
         command = click.option(flag, field, default=None, help=f"{text}  [default: {_shown_default(field)}]",

@@ -89,6 +89,8 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     (["train", "--labels", "5000", "--epochs", "1"], "Error: --labels 5000 asks for more labels than the 1347"),
     (["evaluate", "nowhere"], "Error: nowhere: no such run directory"),
     (["train", "--labels", "many"], "Invalid value for '--labels': 'many' is neither a number of labels nor 'all'"),
+    (["train", "--hidden", "500,a"],
+     "Invalid value for '--hidden': '500,a' is not a comma-separated list of layer sizes, e.g. 500 or 600,600"),
     (["train", "--epochs", "0"], "Invalid value for '--epochs': epochs must be at least 1, got 0"),
     (["train", "--seed", "-1"], "Invalid value for '--seed': seed must lie in 0..4294967295, got -1"),
     (["train", "--alpha", "nan"], "Invalid value for '--alpha': alpha must be a finite number, got nan"),
@@ -177,6 +179,8 @@ def test_help_explains_every_command(runner):
 
     assert f"[default: {OPSET}]" in runner.invoke(main, ["export", "--help"]).output
     assert f"({MIN_OPSET} or above" in runner.invoke(main, ["export", "--help"]).output
+    train_help = runner.invoke(main, ["train", "--help"]).output  # what a value looks like, not click's TEXT
+    assert "--labels N|all " in train_help and "--hidden N,N,... " in train_help and " TEXT " not in train_help
 
 
 def test_json_reports_write_non_finite_numbers_as_null():
