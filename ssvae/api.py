@@ -25,8 +25,8 @@ from ssvae.files import check_output
 from ssvae.run import (CHECKPOINT, CONFIG, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
 from ssvae.runtime import ModelError, arrange, by_name
-from ssvae.training import (Checkpoint, active_stages, denormals_flushed, fit, resolve_device, stage_plan,
-                            threads_set)
+from ssvae.training import (Checkpoint, active_stages, denormals_flushed, fit, kept_epoch, resolve_device,
+                            stage_plan, threads_set)
 
 
 @dataclass
@@ -246,7 +246,8 @@ def baseline(run: Run | str | Path, progress: bool = False) -> Run:
 
 
 def evaluate(run: Run | str | Path) -> dict[str, Any]:
-    """Test accuracy, per-class accuracy, confusion matrix (rows: true class) and test ELBO."""
+    """Test accuracy, per-class accuracy, confusion matrix (rows: true class) and test ELBO; with validation
+    labels, the epoch kept by them."""
     run = run if isinstance(run, Run) else load(run)
     test = run.partition().labelled_test
     predicted = run.classify(test.x).argmax(-1)
@@ -263,4 +264,18 @@ def evaluate(run: Run | str | Path) -> dict[str, Any]:
         "confusion": confusion.tolist(),
         "test_elbo": test_elbo(run.model, run.inputs(test.x)),
         "class_names": list(names),
+        "kept_epoch": _kept_epoch(run),
     }
+
+
+def _kept_epoch(run: Run) -> dict[str, Any] | None:
+    """With validation labels: the epoch the run kept, of how many, and its validation accuracy (None without
+    them, or when the epochs' records are incomplete)."""
+    if not run.config.val_labels:
+        return None
+    history = run.history if run.history is not None else (
+        read_metrics(run.run_dir) if run.run_dir is not None and (run.run_dir / METRICS).is_file() else [])
+    last = active_stages(run.model, run.config)[-1]
+    record = kept_epoch(history, last)
+    return None if record is None else {"epoch": record["epoch"], "epochs": last.epochs,
+                                        "val_accuracy": record["val_accuracy"]}

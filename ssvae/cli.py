@@ -254,18 +254,14 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
         _check_resume_alone(click.get_current_context())
         with _resumable(Path(resume)):
             run = resume_run(resume, progress=not quiet)
-        report = evaluate(run)
-        click.echo(f"resumed and finished {resume}  |  test accuracy {report['accuracy']:.4f} on "
-                   f"{report['n_test']} examples  |  labels seen {report['labels_seen']}")
+        click.echo(_trained(f"resumed and finished {resume}", evaluate(run)))
         return
     config = config_from_options(options)
     name = Path(os.path.abspath(config.data)).stem if config.data else config.dataset  # "." after its folder
     out_dir = Path(out or f"runs/{name}-{config.model.replace('+', '')}")
     with _resumable(out_dir):
         run = train_run(config, out=out_dir, progress=not quiet, replace=force)
-    report = evaluate(run)
-    click.echo(f"saved {out_dir}  |  test accuracy {report['accuracy']:.4f} on {report['n_test']} examples  |  "
-               f"labels seen {report['labels_seen']}")
+    click.echo(_trained(f"saved {out_dir}", evaluate(run)))
 
 
 @contextlib.contextmanager
@@ -298,6 +294,17 @@ def _accuracy_text(accuracy: float | None) -> str:
     return "no test example" if accuracy is None else f"{accuracy:.4f}"
 
 
+def _trained(done: str, report: dict) -> str:
+    """The line `ssvae train` ends with: what it did, the test accuracy, and the epoch kept by validation."""
+    kept = report["kept_epoch"]
+    return (f"{done}  |  test accuracy {report['accuracy']:.4f} on {report['n_test']} examples  |  labels seen "
+            f"{report['labels_seen']}" + (f"  |  kept epoch {_kept_text(kept)}" if kept else ""))
+
+
+def _kept_text(kept: dict) -> str:
+    return f"{kept['epoch']} of {kept['epochs']} (the best validation accuracy, {kept['val_accuracy']:.4f})"
+
+
 def _format_report(report: dict) -> str:
     names = report["class_names"]
     width = max(6, *(len(n) for n in names))
@@ -311,6 +318,7 @@ def _format_report(report: dict) -> str:
            f"add {100 * (report['accuracy'] - report['baseline_accuracy']):+.2f} points)"]
           if "baseline_accuracy" in report else []),
         f"test ELBO      {elbo:.2f} nats an example" if elbo is not None else "test ELBO      - (no generative model)",
+        *([f"kept epoch     {_kept_text(report['kept_epoch'])}"] if report["kept_epoch"] else []),
         "",
         f"{'class':<{width}}  accuracy",
         *(f"{n:<{width}}  {_accuracy_text(report['per_class'][n])}" for n in names),

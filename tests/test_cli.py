@@ -143,7 +143,8 @@ def test_a_class_without_test_examples_is_null_in_the_json_report(runner, tmp_pa
 def test_train_resume_finishes_an_interrupted_run_as_if_never_stopped(runner, tmp_path, monkeypatch):
     from ssvae import api
 
-    args = ["train", "--epochs", "2", "--hidden", "32", "--latent-dim", "4", "--batch-size", "200", "--quiet"]
+    args = ["train", "--epochs", "2", "--hidden", "32", "--latent-dim", "4", "--batch-size", "200", "--quiet",
+            "--val-labels", "20"]
     assert runner.invoke(main, [*args, "--out", str(tmp_path / "whole")]).exit_code == 0
     checkpoints, save_checkpoint = [], api.save_checkpoint
 
@@ -160,9 +161,12 @@ def test_train_resume_finishes_an_interrupted_run_as_if_never_stopped(runner, tm
     assert result.exit_code == 0, result.output
     whole = runner.invoke(main, ["evaluate", str(tmp_path / "whole"), "--json"]).output.splitlines()[-1]
     accuracy = json.loads(whole)["accuracy"]
+    records = read_metrics(tmp_path / "run")  # the epoch before the interruption, from metrics.csv, and the one after
+    best = max(records, key=lambda row: row["val_accuracy"])
     assert result.output.strip() == (f"resumed and finished {tmp_path / 'run'}  |  test accuracy {accuracy:.4f} on "
-                                     f"450 examples  |  labels seen 100")
-    assert [row["epoch"] for row in read_metrics(tmp_path / "run")] == [1, 2]
+                                     f"450 examples  |  labels seen 100  |  kept epoch {best['epoch']} of 2 (the "
+                                     f"best validation accuracy, {best['val_accuracy']:.4f})")
+    assert [row["epoch"] for row in records] == [1, 2]
     resumed, uninterrupted = (load_file(tmp_path / name / "weights.safetensors") for name in ("run", "whole"))
     for name, value in uninterrupted.items():
         torch.testing.assert_close(resumed[name], value, rtol=0, atol=0, msg=name)

@@ -163,9 +163,10 @@ def test_unlabelled_labels_never_reach_the_loss(tiny_config):
         torch.testing.assert_close(weights[0][name], weights[1][name], rtol=0, atol=0, msg=name)
 
 
-def test_validation_selects_the_best_epoch(tiny_config, monkeypatch):
+def test_validation_selects_the_best_epoch(tiny_config, monkeypatch, tmp_path):
     """The weights kept are those of the epoch with the best validation accuracy, here the second of four
-    (validation accuracies set to 0.5, 0.9, 0.7, 0.6), not the last."""
+    (validation accuracies set to 0.5, 0.9, 0.7, 0.9: the first of a tie), not the last; the report says so,
+    from the run in memory and from its metrics.csv."""
     run = ssvae.train(tiny_config, progress=False, model="supervised", epochs=6, val_labels=20, labels=60)
     val = [row["val_accuracy"] for row in run.history]
     part = run.partition()
@@ -173,15 +174,32 @@ def test_validation_selects_the_best_epoch(tiny_config, monkeypatch):
     accuracy = (run.model.classify(x_val).argmax(-1).numpy() == part.validation.y).mean()
     assert accuracy == pytest.approx(max(val))
     assert ssvae.evaluate(run)["labels_seen"] == 60  # validation labels come out of the budget
-    planned, measure = iter([0.5, 0.9, 0.7, 0.6]), training.accuracy
+    planned, measure = iter([0.5, 0.9, 0.7, 0.9]), training.accuracy
     monkeypatch.setattr(training, "accuracy", lambda model, x, y: next(planned) if len(x) == 20 else measure(model, x, y))
     after_epoch = []
     run = ssvae.train(tiny_config, progress=False, model="supervised", epochs=4, val_labels=20, labels=60,
+                      out=tmp_path / "run",
                       on_epoch=lambda row, network: after_epoch.append(copy.deepcopy(network.state_dict())))
-    assert [row["val_accuracy"] for row in run.history] == [0.5, 0.9, 0.7, 0.6]
+    assert [row["val_accuracy"] for row in run.history] == [0.5, 0.9, 0.7, 0.9]
     for name, value in run.model.state_dict().items():
         torch.testing.assert_close(value, after_epoch[1][name], rtol=0, atol=0, msg=name)
     assert not torch.equal(after_epoch[1]["classifier.0.weight"], after_epoch[3]["classifier.0.weight"])
+    kept = {"epoch": 2, "epochs": 4, "val_accuracy": 0.9}
+    assert ssvae.evaluate(run)["kept_epoch"] == kept == ssvae.evaluate(ssvae.load(tmp_path / "run"))["kept_epoch"]
+
+
+def test_the_kept_epoch_is_the_last_stages_and_only_with_validation_labels(tiny_config):
+    """m1+m2 picks among its M2 stage's epochs; without validation labels there is no pick to report, and
+    with the records of an epoch missing none is guessed."""
+    run = ssvae.train(tiny_config, progress=False, model="m1+m2", m1_epochs=2, epochs=3, val_labels=20, labels=60)
+    m2 = [row for row in run.history if row["stage"] == "m2"]
+    best = max(m2, key=lambda row: row["val_accuracy"])
+    assert len(run.history) == 5 and [row["epoch"] for row in m2] == [1, 2, 3]
+    assert ssvae.evaluate(run)["kept_epoch"] == {"epoch": best["epoch"], "epochs": 3,
+                                                 "val_accuracy": best["val_accuracy"]}
+    run.history = run.history[:-1]
+    assert ssvae.evaluate(run)["kept_epoch"] is None
+    assert ssvae.evaluate(ssvae.train(tiny_config, progress=False, epochs=1))["kept_epoch"] is None
 
 
 def test_m2_beats_supervised_on_digits_with_100_labels():
