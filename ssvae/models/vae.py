@@ -36,7 +36,9 @@ class M1(Model):
 
     def bound(self, a: Tensor, kl_weight: float = 1.0) -> Tensor:
         """ELBO of prepared inputs ``a``."""
-        mu, logvar = self.encoder(a)
+        return self._bound(a, *self.encoder(a), kl_weight)
+
+    def _bound(self, a: Tensor, mu: Tensor, logvar: Tensor, kl_weight: float) -> Tensor:
         log_px = log_likelihood(a, self.decoder(reparameterize(mu, logvar)), self.likelihood)
         return log_px - kl_weight * gaussian_kl(mu, logvar)
 
@@ -47,7 +49,10 @@ class M1(Model):
         return self.classifier(self.encode(x)[0])
 
     def loss(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights) -> dict[str, Tensor]:
+        """The bound over the labelled and unlabelled batches together (its column in metrics.csv is
+        unlabelled_bound), and the classifier's loss on the labelled rows' posterior means, encoded once."""
         a = self.prepare(x_l if x_u is None else torch.cat([x_l, x_u]))
-        bound = self.bound(a, weights.kl).mean()
-        ce = classification_loss(self.classifier(self.encoder(a[: len(x_l)])[0].detach()), y_l).mean()
+        mu, logvar = self.encoder(a)
+        bound = self._bound(a, mu, logvar, weights.kl).mean()
+        ce = classification_loss(self.classifier(mu[: len(x_l)].detach()), y_l).mean()
         return {"loss": -bound + ce, "unlabelled_bound": bound, "classification": ce}
