@@ -13,7 +13,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn
+from typing import Any, Callable, Iterator, NoReturn
 
 import click
 import numpy as np
@@ -22,11 +22,7 @@ from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, LIKELIHOODS, LR_SCHEDULES,
                           Config, TRAINING_PRECISIONS, ConfigError, config_for, option_flag)
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
-from ssvae.images import is_image_shape
-from ssvae.runtime import PRECISIONS, ExportedModel, ModelError
-
-if TYPE_CHECKING:  # read_inputs is imported where it is used: it loads torchvision
-    from ssvae.data.inputs import Inputs
+from ssvae.runtime import PRECISIONS, ModelError, load as load_model
 
 DEFAULTS = Config()
 USER_ERRORS = (DataError, RunError, ConfigError, ModelError, TrainingError, ExportError)
@@ -406,23 +402,6 @@ def input_options(command: Callable) -> Callable:
     return command
 
 
-def _inputs(model: ExportedModel, data: str | None, dataset: str | None, split: str,
-            data_dir: str | None) -> Inputs:
-    """The inputs --data or --dataset name, read as the model's own training read them (split; images in its
-    channels and size)."""
-    from ssvae.data.inputs import read_inputs
-
-    info = model.info
-    return read_inputs(data, dataset, data_dir, split, info.get("test_fraction", 0.25), info.get("split_seed", 0),
-                       model.input_shape if is_image_shape(model.input_shape) else None, info.get("input_columns", ()))
-
-
-def _load_model(model_dir: str, device: str = "auto", precision: str = "float32") -> ExportedModel:
-    from ssvae import runtime
-
-    return runtime.load(model_dir, device=device, precision=precision)
-
-
 device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
                              show_default=True, help="onnxruntime device: auto uses a CUDA GPU when there is one.")
 precision_option = click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,
@@ -446,10 +425,10 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
 
     Example: ssvae predict models/digits --dataset digits --out predictions.csv
     """
-    from ssvae.inference import predict as predict_rows
+    from ssvae.inference import model_inputs, predict as predict_rows
 
-    model = _load_model(model_dir, device, precision)
-    inputs = _inputs(model, data, dataset, split, data_dir)
+    model = load_model(model_dir, device, precision)
+    inputs = model_inputs(model, data, dataset, split, data_dir)
     n = predict_rows(model, inputs, out, batch_size=batch_size, progress=not quiet, replace=force)
     click.echo(f"saved {out}: {n} predictions")
 
@@ -477,10 +456,10 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
 
     Example: ssvae score models/digits --data new_images/ --out scores.csv
     """
-    from ssvae.inference import score as score_rows
+    from ssvae.inference import model_inputs, score as score_rows
 
-    model = _load_model(model_dir, device, precision)
-    inputs = _inputs(model, data, dataset, split, data_dir)
+    model = load_model(model_dir, device, precision)
+    inputs = model_inputs(model, data, dataset, split, data_dir)
     scores = score_rows(model, inputs, out, samples=samples, seed=seed, batch_size=batch_size,
                         progress=not quiet, replace=force)
     top = int(scores.argmax()) if len(scores) else None
@@ -510,15 +489,15 @@ def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, d
 
     Example: ssvae generate models/digits --per-class 8 --out samples.png
     """
-    from ssvae.inference import png_output, write_analogies, write_samples
+    from ssvae.inference import model_inputs, png_output, write_analogies, write_samples
 
-    model = _load_model(model_dir)
+    model = load_model(model_dir)
     if analogies is None:
         width, height = write_samples(model, out, per_class, seed, scale, replace=force)
     else:
         builtin = analogies in BUILTIN and not Path(analogies).exists()
         png_output(out, force)  # before the inputs, which may be a large folder
-        inputs = _inputs(model, None if builtin else analogies, analogies if builtin else None, "test", data_dir)
+        inputs = model_inputs(model, None if builtin else analogies, analogies if builtin else None, "test", data_dir)
         width, height = write_analogies(model, inputs, out, rows, scale, replace=force)
     click.echo(f"saved {out}: {width}x{height} pixels")
 
@@ -532,7 +511,7 @@ def info(model_dir: str, as_json: bool) -> None:
 
     Example: ssvae info models/digits
     """
-    description = _load_model(model_dir, "cpu").describe()
+    description = load_model(model_dir, "cpu").describe()
     if as_json:
         click.echo(json.dumps(description))
         return

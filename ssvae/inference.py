@@ -9,24 +9,25 @@ from __future__ import annotations
 import csv
 from contextlib import closing
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 import numpy as np
 from tqdm import tqdm
 
-from ssvae.data.inputs import Inputs
+from ssvae.data.inputs import Inputs, read_inputs
 from ssvae.errors import DataError, RunError
 from ssvae.images import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, write_atomic
 from ssvae.runtime import ExportedModel, ModelError, NonFiniteInputError
 
 BATCH = 1024
+T = TypeVar("T")
 MAX_GRID_PIXELS = 80_000_000  # a PNG grid: below the 89,478,485 pixels from which PIL warns of a decompression bomb
 
 
-def _batches(model: ExportedModel, inputs: Inputs, batch_size: int, progress: bool,
-             what: str) -> Iterator[tuple[Sequence[str], np.ndarray]]:
-    """(ids, inputs prepared for the graphs) a batch at a time; a `RowFile` is read from disk one batch at a
+def _batches(inputs: Inputs, batch_size: int, progress: bool, what: str,
+             compute: Callable[[np.ndarray], T]) -> Iterator[tuple[Sequence[str], T]]:
+    """(ids, ``compute`` of the raw inputs) a batch at a time; a `RowFile` is read from disk one batch at a
     time too. A row that holds NaN or inf is named by its place in the whole input, not in its batch.
     Callers close the generator (`contextlib.closing`) so that an error erases the bar before it is shown."""
     with tqdm(range(0, len(inputs), batch_size), desc=what, unit="batch", disable=not progress,
@@ -34,10 +35,20 @@ def _batches(model: ExportedModel, inputs: Inputs, batch_size: int, progress: bo
         for start in bar:
             ids = inputs.ids[start:start + batch_size]
             try:
-                x = model.prepare(inputs.x[start:start + batch_size])
+                result = compute(inputs.x[start:start + batch_size])
             except NonFiniteInputError as error:
                 raise NonFiniteInputError(start + error.row, ids[error.row]) from None
-            yield ids, x
+            yield ids, result
+
+
+def model_inputs(model: ExportedModel, data: str | Path | None = None, dataset: str | None = None,
+                 split: str = "test", data_dir: str | Path | None = None) -> Inputs:
+    """The inputs ``data`` (a path) or ``dataset`` name, read as ``model``'s own training read them: the test
+    split it made, images in its channels and size, a CSV's columns by the names it was trained on."""
+    info = model.info
+    return read_inputs(None if data is None else str(data), dataset, None if data_dir is None else str(data_dir),
+                       split, info.get("test_fraction", 0.25), info.get("split_seed", 0),
+                       model.input_shape if is_image_shape(model.input_shape) else None, info.get("input_columns", ()))
 
 
 def prediction_header(model: ExportedModel) -> list[str]:
@@ -54,9 +65,9 @@ def predict(model: ExportedModel, inputs: Inputs, out: str | Path, batch_size: i
     with atomic_open(out) as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(prediction_header(model))
-        with closing(_batches(model, inputs, batch_size, progress, "predict")) as batches:
-            for ids, x in batches:
-                _write_predictions(writer, model, ids, model.classify(x))
+        with closing(_batches(inputs, batch_size, progress, "predict", model.classify)) as batches:
+            for ids, p in batches:
+                _write_predictions(writer, model, ids, p)
     return len(inputs)
 
 
@@ -77,8 +88,9 @@ def score(model: ExportedModel, inputs: Inputs, out: str | Path, samples: int | 
     out = Path(out)
     check_output(out, replace)
     rng = np.random.default_rng(seed)  # one stream over the batches: the scores do not depend on their size
-    with atomic_open(out) as f, closing(_batches(model, inputs, batch_size, progress, "score")) as batches:
-        scores = np.concatenate([model.score(x, samples=samples, seed=rng) for _, x in batches] or [np.zeros(0)])
+    batches = _batches(inputs, batch_size, progress, "score", lambda x: model.score(x, samples=samples, seed=rng))
+    with atomic_open(out) as f, closing(batches):
+        scores = np.concatenate([s for _, s in batches] or [np.zeros(0)])
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["id", "score"])
         for i in np.argsort(-scores, kind="stable"):
@@ -149,4 +161,4 @@ def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel)
     return grid_size(images.shape, scale)
 
 
-__all__ = ["predict", "score", "sample_grid", "write_samples", "write_analogies", "png_output", "prediction_header"]
+__all__ = ["model_inputs", "predict", "score", "sample_grid", "write_samples", "write_analogies", "png_output", "prediction_header"]

@@ -396,12 +396,16 @@ class ExportedModel:
             raise ModelError(f"samples must be at least 1, got {samples}")
         x = self.prepare(x)
         rng = np.random.default_rng(seed)
-        k = self.n_classes if self.conditional else 1
-        chunk = max(1, self.batch_size // (k * (samples or 1)))
+        chunk = max(1, self.batch_size // (self._enumerated * (samples or 1)))  # rows of one decoder call
         return np.concatenate([self._negative_bound(x[s], rng, samples) for s in self._chunks(len(x), chunk)])
 
+    @property
+    def _enumerated(self) -> int:
+        """The classes a bound sums over: all of a class-conditional model's, else one."""
+        return self.n_classes if self.conditional else 1
+
     def _negative_bound(self, x: np.ndarray, rng: np.random.Generator, samples: int | None) -> np.ndarray:
-        k = self.n_classes if self.conditional else 1
+        k = self._enumerated
         xs = np.repeat(x, k, axis=0)  # every example once per class, classes fastest
         ys = np.tile(np.eye(k, dtype=np.float32), (len(x), 1)) if self.conditional else None
         probs, mu, logvar = self._run("encoder", {"x": xs, **self._class_feed(ys)})  # q(y|x) once a class
@@ -414,14 +418,13 @@ class ExportedModel:
                 return -per_class[:, 0]
             log_q = np.log(np.maximum(probs[::k], 1e-30))
             return -(np.exp(log_q) * (per_class - log_q)).sum(-1)
-        log_w = []
-        noise = rng.standard_normal((len(mu), samples, mu.shape[1]), dtype=np.float32)  # row by row
-        for eps in noise.transpose(1, 0, 2):
-            z = mu + np.exp(0.5 * logvar) * eps
-            log_pz = -0.5 * (LOG_2PI + z ** 2).sum(-1)
-            log_qz = -0.5 * (LOG_2PI + logvar + eps ** 2).sum(-1)
-            log_w.append(self._log_px(xs, z, ys) + log_pz - log_qz)
-        per_class = log_mean_exp(np.stack(log_w), axis=0).reshape(len(x), k) + log_prior_y
+        eps = rng.standard_normal((len(mu), samples, mu.shape[1]), dtype=np.float32).transpose(1, 0, 2)  # row by row
+        z = mu + np.exp(0.5 * logvar) * eps  # (samples, rows, latent): every sample in one decoder call
+        log_pz = -0.5 * (LOG_2PI + z ** 2).sum(-1)
+        log_qz = -0.5 * (LOG_2PI + logvar + eps ** 2).sum(-1)
+        log_px = self._log_px(np.concatenate([xs] * samples), z.reshape(-1, z.shape[-1]),
+                              None if ys is None else np.concatenate([ys] * samples)).reshape(samples, -1)
+        per_class = log_mean_exp(log_px + log_pz - log_qz, axis=0).reshape(len(x), k) + log_prior_y
         return -log_sum_exp(per_class, axis=-1)
 
     def _log_px(self, x: np.ndarray, z: np.ndarray, y: np.ndarray | None) -> np.ndarray:

@@ -471,3 +471,16 @@ def test_graphs_of_two_trainings_alike_in_all_else_do_not_mix(digits_run, digits
     with pytest.raises(ModelError, match=r"mixed/decoder.onnx: not from the export classifier.onnx is from \(they "
                                          r"differ in weights\)"):
         runtime.load(tmp_path / "mixed")
+
+
+def test_model_inputs_are_the_test_split_the_models_training_held_out(tmp_path):
+    """`ssvae.inference.model_inputs` takes the test fraction and split seed from the export's metadata: a run
+    that held out 40 % gets those 719 digits back, in the run's order, as its test set holds them."""
+    from ssvae.inference import model_inputs
+
+    run = ssvae.train(epochs=1, hidden=(16,), classifier_hidden=(16,), test_fraction=0.4, progress=False)
+    ssvae.export(run, tmp_path / "model")
+    inputs = model_inputs(runtime.load(tmp_path / "model", device="cpu"), dataset="digits")
+    test = run.partition().labelled_test
+    assert [int(i) for i in inputs.ids] == list(run.split.test) and len(inputs) == len(test) == 719
+    np.testing.assert_array_equal(np.asarray(inputs.x).reshape(test.x.shape), test.x)

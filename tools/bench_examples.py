@@ -20,7 +20,8 @@ import numpy as np
 from click.testing import CliRunner
 
 from ssvae.cli import main as ssvae_cli
-from ssvae.data.inputs import read_inputs
+from ssvae import runtime
+from ssvae.inference import model_inputs
 from tools.benchlog import cpu_model, publish
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,9 +38,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--benchmarks", default="BENCHMARKS.md")
     args = parser.parse_args()
-    meta = json.loads((Path(args.model) / "model.json").read_text())
-    x = read_inputs(dataset=meta["dataset"], data_dir=args.data_dir, test_fraction=meta["test_fraction"],
-                    split_seed=meta["split_seed"]).x[: args.n]
+    exported = runtime.load(args.model, device="cpu")
+    meta = exported.info
+    x = model_inputs(exported, dataset=meta["dataset"], data_dir=args.data_dir).x[: args.n]
     images = np.round(np.asarray(x) * 255).astype(np.uint8)  # as an app would store them
     model = str(Path(args.model).resolve())
     with tempfile.TemporaryDirectory() as tmp:

@@ -12,14 +12,13 @@ to the whole test set, the share of test images whose int8 class equals float32'
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
 from ssvae import runtime
-from ssvae.data.inputs import read_inputs
+from ssvae.inference import model_inputs
 from tools.benchlog import cpu_model, publish
 
 BATCH_SIZES = (1, 64, 1024)
@@ -31,11 +30,10 @@ def main() -> None:
     parser.add_argument("--data-dir")
     parser.add_argument("--benchmarks", default="BENCHMARKS.md")
     args = parser.parse_args()
-    meta = json.loads((Path(args.model) / "model.json").read_text())
-    x = np.asarray(read_inputs(dataset=meta["dataset"], data_dir=args.data_dir, test_fraction=meta["test_fraction"],
-                               split_seed=meta["split_seed"]).x)
     models = {"float32": runtime.load(args.model, device="cpu", threads=1),
               "int8": runtime.load(args.model, device="cpu", precision="int8", threads=1)}
+    meta = models["float32"].info
+    x = np.asarray(model_inputs(models["float32"], dataset=meta["dataset"], data_dir=args.data_dir).x)
     classes: dict[str, dict[int, np.ndarray]] = {"float32": {}, "int8": {}}
     for size in [s for s in BATCH_SIZES if s < len(x)] + [len(x)]:
         for precision, model in models.items():

@@ -29,23 +29,22 @@ def sample_images(model_dir: Path, data_dir: str | None, data: str | None = None
     JSON."""
     from ssvae import runtime
     from ssvae.data import BUILTIN, load_source
-    from ssvae.data.inputs import read_inputs
+    from ssvae.inference import model_inputs
 
-    meta = json.loads((model_dir / "model.json").read_text())
+    model = runtime.load(model_dir)
+    meta = model.info
     if data is not None:
-        inputs = read_inputs(data=data, image_shape=tuple(meta["input_shape"]),
-                             columns=meta.get("input_columns", ()))
+        inputs = model_inputs(model, data=data)
         names = [str(i) for i in inputs.ids[:n]]
     elif meta["dataset"] not in BUILTIN:
         raise SystemExit(f"{model_dir} was trained on {meta['dataset']}, not a built-in data set: pass --data "
                          f"FILE_OR_FOLDER with images for the page")
     else:
-        inputs = read_inputs(dataset=meta["dataset"], data_dir=data_dir, test_fraction=meta["test_fraction"],
-                             split_seed=meta["split_seed"])
+        inputs = model_inputs(model, dataset=meta["dataset"], data_dir=data_dir)
         source = load_source(meta["dataset"], None, data_dir)
         labels = (source.test if source.test is not None else source.train).y
         names = [meta["class_names"][labels[int(i)]] for i in inputs.ids[:n]]
-    x = runtime.load(model_dir).prepare(inputs.x[:n])  # the model's layout, in [0, 1], as predict feeds it
+    x = model.prepare(inputs.x[:n])  # the model's layout, in [0, 1], as predict feeds it
     images = [[round(float(v), 4) for v in image.reshape(-1)] for image in x]
     return json.dumps({"images": images, "labels": names}).encode()
 
