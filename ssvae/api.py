@@ -24,7 +24,7 @@ from ssvae.models import Model, Stage, build_model
 from ssvae.files import check_output
 from ssvae.run import (CHECKPOINT, CONFIG, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
-from ssvae.runtime import ModelError, arrange, by_name
+from ssvae.runtime import ModelError, arrange, by_name, check_values
 from ssvae.training import (Checkpoint, active_stages, denormals_flushed, fit, kept_epoch, resolve_device,
                             stage_plan, threads_set)
 
@@ -70,9 +70,11 @@ class Run:
 
     def inputs(self, x: np.ndarray) -> torch.Tensor:
         """Raw inputs (uint8 0..255 or floats) as the model's float tensor, laid out as the exported model's
-        `ssvae.runtime.arrange` takes them."""
+        `ssvae.runtime.arrange` takes them and checked as it checks them (finite; in [0, 1] for a Bernoulli
+        likelihood), or a DataError that says what to change."""
         try:
             x = arrange(to_model_range(by_name(x, self.config.input_columns)), self.config.input_shape)
+            check_values(x, (0.0, 1.0) if self.config.likelihood == "bernoulli" else None)
         except ModelError as error:
             raise DataError(str(error)) from None
         device = next(self.model.buffers()).device

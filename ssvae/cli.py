@@ -286,6 +286,10 @@ def _check_resume_alone(ctx: click.Context) -> None:
                                f"(leave out {', '.join(given)})")
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _accuracy_text(accuracy: float | None) -> str:
     return "no test example" if accuracy is None else f"{accuracy:.4f}"
 
@@ -430,7 +434,7 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
     model = load_model(model_dir, device, precision)
     inputs = model_inputs(model, data, dataset, split, data_dir)
     n = predict_rows(model, inputs, out, batch_size=batch_size, progress=not quiet, replace=force)
-    click.echo(f"saved {out}: {n} predictions")
+    click.echo(f"saved {out}: {_count(n, 'prediction')}")
 
 
 @main.command(short_help="Anomaly scores of inputs (negative ELBO, nats): a CSV.")
@@ -463,7 +467,7 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
     scores = score_rows(model, inputs, out, samples=samples, seed=seed, batch_size=batch_size,
                         progress=not quiet, replace=force)
     top = int(scores.argmax()) if len(scores) else None
-    click.echo(f"saved {out}: {len(scores)} scores" + (
+    click.echo(f"saved {out}: {_count(len(scores), 'score')}" + (
         f" in nats, median {float(np.median(scores)):.2f}, highest {scores[top]:.2f} (id {inputs.ids[top]})"
         if top is not None else ""))
 

@@ -18,7 +18,7 @@ from ssvae.data.inputs import Inputs, read_inputs
 from ssvae.errors import DataError, RunError
 from ssvae.images import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, write_atomic
-from ssvae.runtime import ExportedModel, ModelError, NonFiniteInputError
+from ssvae.runtime import ExportedModel, ModelError, NonFiniteInputError, by_name
 
 BATCH = 1024
 T = TypeVar("T")
@@ -51,15 +51,27 @@ def model_inputs(model: ExportedModel, data: str | Path | None = None, dataset: 
                        model.input_shape if is_image_shape(model.input_shape) else None, info.get("input_columns", ()))
 
 
+def as_inputs(model: ExportedModel, inputs: Inputs | str | Path | Any) -> Inputs:
+    """``inputs`` as `Inputs`: a path read by `model_inputs`; an array (or a table with named columns, taken by
+    the names the model was trained on) with each row's index as its id."""
+    if isinstance(inputs, Inputs):
+        return inputs
+    if isinstance(inputs, (str, Path)):
+        return model_inputs(model, data=inputs)
+    x = np.atleast_1d(np.asarray(by_name(inputs, model.info.get("input_columns", ()))))
+    return Inputs([str(i) for i in range(len(x))], x)
+
+
 def prediction_header(model: ExportedModel) -> list[str]:
     """The columns of ``ssvae predict``'s CSV, one probability column per class."""
     return ["id", "predicted", "confidence", "entropy", *(f"p_{name}" for name in model.class_names)]
 
 
-def predict(model: ExportedModel, inputs: Inputs, out: str | Path, batch_size: int = BATCH,
+def predict(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Path, batch_size: int = BATCH,
             progress: bool = True, replace: bool = False) -> int:
     """Write one CSV row an input: id, predicted class name, its probability, the entropy of q(y|x) in nats,
-    then every class's probability. Returns the number of rows."""
+    then every class's probability. Returns the number of rows. ``inputs``: as `as_inputs` takes them."""
+    inputs = as_inputs(model, inputs)
     out = Path(out)
     check_output(out, replace)
     with atomic_open(out) as f:
@@ -80,11 +92,13 @@ def _write_predictions(writer: Any, model: ExportedModel, ids: Sequence[str], p:
                          *(f"{v:.6g}" for v in row)])
 
 
-def score(model: ExportedModel, inputs: Inputs, out: str | Path, samples: int | None = None, seed: int = 0,
-          batch_size: int = BATCH, progress: bool = True, replace: bool = False) -> np.ndarray:
+def score(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Path, samples: int | None = None,
+          seed: int = 0, batch_size: int = BATCH, progress: bool = True, replace: bool = False) -> np.ndarray:
     """Write ``id,score`` rows, highest (most anomalous) first; returns the scores in input order. The file
-    is opened before the work, so that a folder that cannot take it fails at once."""
+    is opened before the work, so that a folder that cannot take it fails at once. ``inputs``: as
+    `as_inputs` takes them."""
     model.require_generative("score")
+    inputs = as_inputs(model, inputs)
     out = Path(out)
     check_output(out, replace)
     rng = np.random.default_rng(seed)  # one stream over the batches: the scores do not depend on their size
@@ -120,12 +134,13 @@ def write_samples(model: ExportedModel, out: str | Path, per_class: int = 8, see
     return _write_grid(sample_grid(model, per_class, seed), out, scale, model)
 
 
-def write_analogies(model: ExportedModel, inputs: Inputs, out: str | Path, rows: int = 8,
+def write_analogies(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Path, rows: int = 8,
                     scale: int | None = None, replace: bool = False) -> tuple[int, int]:
-    """A PNG grid: each row an input (first column) and its style rendered in every class."""
+    """A PNG grid: each row an input (first column) and its style rendered in every class. ``inputs``: as
+    `as_inputs` takes them."""
     _check_images(model)
     out = png_output(out, replace)
-    x = np.asarray(inputs.x[:rows])
+    x = np.asarray(as_inputs(model, inputs).x[:rows])
     if not len(x):
         raise DataError("no inputs to draw analogies of: give a file or folder with at least one")
     scale = _grid_scale(model, len(x), model.n_classes + 1, scale)
@@ -161,4 +176,4 @@ def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel)
     return grid_size(images.shape, scale)
 
 
-__all__ = ["model_inputs", "predict", "score", "sample_grid", "write_samples", "write_analogies", "png_output", "prediction_header"]
+__all__ = ["as_inputs", "model_inputs", "predict", "score", "sample_grid", "write_samples", "write_analogies", "png_output", "prediction_header"]

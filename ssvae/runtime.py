@@ -81,6 +81,22 @@ def by_name(x: Any, columns: Sequence[str]) -> Any:
     return x[list(columns)]
 
 
+def check_values(x: np.ndarray, input_range: tuple[float, float] | None) -> None:
+    """Prepared inputs ``x`` finite and inside the model's ``input_range`` (None: any), or a ModelError that
+    says what to change; min and max alone decide it (NaN propagates into both), so a valid batch costs two
+    passes over it."""
+    if not x.size:
+        return
+    low, high = float(x.min()), float(x.max())
+    if not (math.isfinite(low) and math.isfinite(high)):
+        bad = ~np.isfinite(x.reshape(len(x), -1)).all(-1)
+        raise NonFiniteInputError(int(np.flatnonzero(bad)[0]))
+    if input_range is not None and (low < input_range[0] or high > input_range[1]):
+        raise ModelError(f"inputs range over [{low:g}, {high:g}] but this model takes [{input_range[0]:g}, "
+                         f"{input_range[1]:g}]: pass uint8 images (0..255; cast integer ones with .astype(np.uint8)) or floats "
+                         f"scaled to that range")
+
+
 def graph_file(role: str, precision: str = "float32") -> str:
     return f"{role}.onnx" if precision == "float32" else f"{role}.{precision}.onnx"
 
@@ -270,22 +286,8 @@ class ExportedModel:
         else:
             with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which the check reports
                 x = x.astype(np.float32, copy=False)
-        self._check_values(x)
+        check_values(x, self.input_range)
         return x
-
-    def _check_values(self, x: np.ndarray) -> None:
-        """Finite and inside the model's input range; min and max alone decide it (NaN propagates into both),
-        so a valid batch costs two passes over it."""
-        if not x.size:
-            return
-        low, high = float(x.min()), float(x.max())
-        if not (math.isfinite(low) and math.isfinite(high)):
-            bad = ~np.isfinite(x.reshape(len(x), -1)).all(-1)
-            raise NonFiniteInputError(int(np.flatnonzero(bad)[0]))
-        if self.input_range is not None and (low < self.input_range[0] or high > self.input_range[1]):
-            raise ModelError(f"inputs range over [{low:g}, {high:g}] but this model takes "
-                             f"[{self.input_range[0]:g}, {self.input_range[1]:g}]: pass uint8 images (0..255) "
-                             f"or floats scaled to that range")
 
     def onehot(self, y: Any, n: int) -> np.ndarray:
         """Classes (index, name, (n,) indices or names, or (n, K) one-hot rows) as (n, K) float32 one-hot rows."""
@@ -367,6 +369,9 @@ class ExportedModel:
         self.require_generative("generate")
         if n < 0:
             raise ModelError(f"n must be 0 or more examples, got {n}")
+        if self.conditional and y is None:
+            raise ModelError(f"generate needs the class y to draw, as an index or a name ({', '.join(self.class_names[:3])}"
+                             f"{', ...' if self.n_classes > 3 else ''}): this model's decoder takes one")
         z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
         return self.decode(z, y if self.conditional else None)
 

@@ -397,6 +397,13 @@ def test_score_lists_the_most_anomalous_first(runner, exported, tmp_path):
     assert {r[0] for r in rows[1:6]} == {"45", "46", "47", "48", "49"}  # the noise images
     assert result.output.strip() == (f"saved {out}: 50 scores in nats, median {np.median(scores):.2f}, highest "
                                      f"{scores[0]:.2f} (id {rows[1][0]})")
+    np.savez(tmp_path / "one.npz", x=real[:1])
+    first = float(next(r[1] for r in rows[1:] if r[0] == "0"))  # its noise is drawn first, alone or not
+    for command, line in (("score", f"1 score in nats, median {first:.2f}, highest {first:.2f} (id 0)"),
+                          ("predict", "1 prediction")):
+        result = runner.invoke(main, [command, str(exported[1]), "--data", str(tmp_path / "one.npz"), "--out",
+                                      str(tmp_path / f"one-{command}.csv"), "--quiet"])
+        assert result.output.strip() == f"saved {tmp_path / f'one-{command}.csv'}: {line}", result.output
     int8 = tmp_path / "int8.csv"  # the export's int8 encoder and decoder, with the same noise
     result = runner.invoke(main, ["score", str(exported[1]), "--data", str(tmp_path / "mixed.npz"), "--out", str(int8),
                                   "--quiet", "--precision", "int8"])

@@ -288,6 +288,8 @@ def test_bad_runtime_input_is_a_clear_error(digits_model, x, message):
     (lambda m: m.decode(np.zeros((2, m.latent_dim)), y=np.zeros((2, 10, 1))), "classes of shape (2, 10, 1) do not fit"),
     (lambda m: m.generate(0, n=-1), "n must be 0 or more examples, got -1"),
     (lambda m: m.generate([1, 2], n=3), "classes of shape (2,) do not fit 3 rows"),
+    (lambda m: m.generate(n=3), "generate needs the class y to draw, as an index or a name (0, 1, 2, ...): this "
+                                "model's decoder takes one"),
 ])
 def test_bad_runtime_arguments_are_clear_errors(digits_model, call, message):
     with pytest.raises(ModelError) as error:
@@ -484,3 +486,21 @@ def test_model_inputs_are_the_test_split_the_models_training_held_out(tmp_path):
     test = run.partition().labelled_test
     assert [int(i) for i in inputs.ids] == list(run.split.test) and len(inputs) == len(test) == 719
     np.testing.assert_array_equal(np.asarray(inputs.x).reshape(test.x.shape), test.x)
+
+
+def test_inference_takes_an_array_or_a_path_as_well_as_model_inputs(digits_model, tmp_path):
+    """`ssvae.inference.predict` and `score` given an array write what they write for the same rows saved as an
+    .npz (ids: the row numbers), and a file of the same probabilities as the runtime's own classify."""
+    from ssvae.inference import model_inputs, predict, score
+
+    x = np.asarray(model_inputs(digits_model, dataset="digits").x[:30])
+    np.savez(tmp_path / "x.npz", x=x)
+    for given, name in ((x, "array"), (str(tmp_path / "x.npz"), "path")):
+        predict(digits_model, given, tmp_path / f"{name}.csv", progress=False)
+        score(digits_model, given, tmp_path / f"{name}-scores.csv", progress=False)
+    assert (tmp_path / "array.csv").read_text() == (tmp_path / "path.csv").read_text()
+    assert (tmp_path / "array-scores.csv").read_text() == (tmp_path / "path-scores.csv").read_text()
+    rows = (tmp_path / "array.csv").read_text().splitlines()[1:]
+    assert [row.split(",")[0] for row in rows] == [str(i) for i in range(30)]
+    written = np.array([[float(v) for v in row.split(",")[4:]] for row in rows])
+    np.testing.assert_allclose(written, digits_model.classify(x), rtol=1e-5, atol=1e-12)

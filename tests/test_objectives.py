@@ -161,6 +161,8 @@ def test_consistency_loss_by_hand():
     torch.testing.assert_close(loss, torch.tensor([0.0, -math.log(0.25)]))
     torch.testing.assert_close(objectives.consistency_loss(weak, strong, threshold=0.89),
                                torch.tensor([-math.log(0.5), -math.log(0.25)]))
+    torch.testing.assert_close(objectives.consistency_loss(weak, strong, threshold=0.96),  # as FixMatch: >=
+                               torch.tensor([0.0, -math.log(0.25)]))
     loss.sum().backward()
     assert weak.grad is None  # the weak view's class is a fixed target
     torch.testing.assert_close(strong.grad, torch.tensor([[0.0, 0.0, 0.0], [0.25 - 1.0, 0.5, 0.25]]))
@@ -352,35 +354,56 @@ def _log_normal(x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torc
     return torch.distributions.Normal(mu, (0.5 * logvar).exp()).log_prob(x).sum(-1)
 
 
-def test_labelled_terms_under_kl_warm_up_by_hand(monkeypatch):
-    """The labelled bound and classification term of M2 and the ADGM at KL weight 0.3, assembled by hand
-    (z and a at their means). The ADGM's auxiliary terms log p(a|x,y,z) - log q(a|x) carry the weight too."""
+def test_loss_terms_under_kl_warm_up_by_hand(monkeypatch):
+    """Every term of the loss of M2 and the ADGM at KL weight 0.3, assembled by hand (z and a at their means):
+    the labelled bound, the classification term, and the unlabelled bound, the batch mean of
+    sum_y q(y|x) L(x, y) + H(q(y|x)) with the weight in each L. The ADGM's auxiliary terms
+    log p(a|x,y,z) - log q(a|x) carry the weight too."""
     for module in (m2_module, adgm_module):
         monkeypatch.setattr(module, "reparameterize", lambda mu, logvar: mu)
     torch.manual_seed(3)
     x, y, x_u = torch.rand(5, 6), torch.tensor([0, 1, 2, 0, 1]), torch.rand(4, 6)
     onehot, weights = F.one_hot(y, 3).to(x.dtype), LossWeights(kl=0.3, classification=2.0)
+    every_class = [F.one_hot(torch.full((4,), k), 3).to(x.dtype) for k in range(3)]
+
+    def entropy(logits: torch.Tensor) -> torch.Tensor:
+        q = torch.softmax(logits, -1)
+        return -(q * q.log()).sum(-1)
 
     m2 = M2(input_dim=6, n_classes=3, latent_dim=2, hidden=(5,), classifier=mlp((6, 4, 3)),
             likelihood="bernoulli", vat_epsilon=1.0)
-    mu, logvar = m2.encoder(x, onehot)
-    want = log_likelihood(x, m2.decoder(mu, onehot), "bernoulli") - 0.3 * gaussian_kl(mu, logvar) - math.log(3)
+
+    def m2_bound(x: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
+        mu, logvar = m2.encoder(x, onehot)
+        return log_likelihood(x, m2.decoder(mu, onehot), "bernoulli") - 0.3 * gaussian_kl(mu, logvar) - math.log(3)
+
+    q = torch.softmax(m2.classifier(x_u), -1)
+    unlabelled = sum(q[:, k] * m2_bound(x_u, c) for k, c in enumerate(every_class)) + entropy(m2.classifier(x_u))
     terms = m2.loss(x, y, x_u, weights)
-    torch.testing.assert_close(terms["labelled_bound"], want.mean())
+    torch.testing.assert_close(terms["labelled_bound"], m2_bound(x, onehot).mean())
+    torch.testing.assert_close(terms["unlabelled_bound"], unlabelled.mean())
     torch.testing.assert_close(terms["classification"], F.cross_entropy(m2.classifier(x), y))
 
     adgm = ADGM(input_dim=6, n_classes=3, latent_dim=2, aux_dim=3, hidden=(5,), classifier_hidden=(4,),
                 likelihood="bernoulli")
-    aux_mu, aux_logvar = adgm.aux_encoder(x)
-    xa = torch.cat([x, aux_mu], -1)
-    mu, logvar = adgm.encoder(xa, onehot)
-    log_pa = _log_normal(aux_mu, *adgm.aux_decoder(torch.cat([x, mu], -1), onehot))
-    auxiliary = log_pa - _log_normal(aux_mu, aux_mu, aux_logvar)
-    want = (log_likelihood(x, adgm.decoder(mu, onehot), "bernoulli") + 0.3 * auxiliary
-            - 0.3 * gaussian_kl(mu, logvar) - math.log(3))
+
+    def adgm_bound(x: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
+        aux_mu, aux_logvar = adgm.aux_encoder(x)
+        mu, logvar = adgm.encoder(torch.cat([x, aux_mu], -1), onehot)
+        log_pa = _log_normal(aux_mu, *adgm.aux_decoder(torch.cat([x, mu], -1), onehot))
+        auxiliary = log_pa - _log_normal(aux_mu, aux_mu, aux_logvar)
+        return (log_likelihood(x, adgm.decoder(mu, onehot), "bernoulli") + 0.3 * auxiliary
+                - 0.3 * gaussian_kl(mu, logvar) - math.log(3))
+
+    def adgm_logits(x: torch.Tensor) -> torch.Tensor:
+        return adgm.classifier(torch.cat([x, adgm.aux_encoder(x)[0]], -1))
+
+    q = torch.softmax(adgm_logits(x_u), -1)
+    unlabelled = sum(q[:, k] * adgm_bound(x_u, c) for k, c in enumerate(every_class)) + entropy(adgm_logits(x_u))
     terms = adgm.loss(x, y, x_u, weights)
-    torch.testing.assert_close(terms["labelled_bound"], want.mean())
-    torch.testing.assert_close(terms["classification"], F.cross_entropy(adgm.classifier(xa), y))
+    torch.testing.assert_close(terms["labelled_bound"], adgm_bound(x, onehot).mean())
+    torch.testing.assert_close(terms["unlabelled_bound"], unlabelled.mean())
+    torch.testing.assert_close(terms["classification"], F.cross_entropy(adgm_logits(x), y))
 
 
 def test_adgm_enumerated_bound_equals_loop_over_classes(monkeypatch):

@@ -57,6 +57,7 @@ def _write_cases(root: Path) -> None:
     np.savez(root / "nan.npz", x=np.where(np.arange(40)[:, None, None] == 5, np.nan, x), y=y)
     np.savez(root / "above_one.npz", x=x * 3, y=y)
     np.save(root / "nan_digits.npy", np.where(np.arange(4)[:, None, None, None] == 2, np.nan, np.zeros((4, 1, 8, 8))))
+    np.save(root / "objects.npy", np.array([[0.5, "a"]], dtype=object), allow_pickle=True)  # as pandas' to_numpy()
     np.savez(root / "wrong_shape.npz", x=rng.random((5, 9, 9)).astype(np.float32))
     np.savez(root / "unlabelled_test.npz", x=x, y=y, x_test=x[:4], y_test=np.full(4, -1))
     (root / "short_id.csv").write_text("a,b,id\n1,2,first\n3,4\n")
@@ -164,6 +165,8 @@ BAD_INPUT = [
     (["predict", "MODEL", "--data", "wrong_shape.npz"], "do not fit this model: it takes (N, 1, 8, 8)"),
     (["predict", "MODEL", "--data", "corrupt.npz"], "Error: corrupt.npz: not a readable .npz file"),
     (["predict", "MODEL", "--data", "nan_digits.npy"], "Error: inputs contain NaN or inf, or numbers too large for float32 (first in row 2)"),
+    (["predict", "MODEL", "--data", "objects.npy"], "Error: objects.npy: the array holds Python objects; save numbers "
+     "(pickles are never loaded)"),
     (["predict", "MODEL", "--data", "nan_digits.npy", "--batch-size", "2"], "(first in row 2): clean or drop those rows"),
     (["score", "MODEL", "--data", "nan_ids.csv", "--batch-size", "2"], "(first in row 2, id c): clean or drop"),
     (["score", "MODEL", "--data", "wrong_shape.npz"], "Error: inputs of shape (5, 9, 9) do not fit this model"),

@@ -116,15 +116,17 @@ class RowFile:
         return data.reshape(count, *self.shape[1:])
 
 
-def _row_file(path: Path, offset: int, name: str) -> RowFile | None:
-    """The array whose .npy header starts at ``offset``, or None if it is stored column-major."""
+def _row_file(path: Path, offset: int, name: str | None) -> RowFile | None:
+    """The array whose .npy header starts at ``offset`` (an .npz's array ``name``, or an .npy's own when
+    None), or None if it is stored column-major."""
     with open(path, "rb") as f:
         f.seek(offset)
         major, _ = np.lib.format.read_magic(f)
         read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
         shape, fortran, dtype = read_header(f)
         if dtype.hasobject:
-            raise DataError(f"{path}: '{name}' holds Python objects; save numbers (pickles are never loaded)")
+            array = "the array" if name is None else f"array '{name}'"
+            raise DataError(f"{path}: {array} holds Python objects; save numbers (pickles are never loaded)")
         if fortran or not shape:
             return None
         return RowFile(path, f.tell(), dtype, shape)
@@ -132,7 +134,7 @@ def _row_file(path: Path, offset: int, name: str) -> RowFile | None:
 
 def _read_npy(path: Path) -> Inputs:
     try:
-        rows = _row_file(path, 0, "x")
+        rows = _row_file(path, 0, None)
         x = rows if rows is not None else np.load(path, allow_pickle=False)
     except DataError:
         raise
