@@ -260,12 +260,15 @@ def test_raw_inputs_are_prepared_like_training(digits_model):
     as_float = images[:, None].astype(np.float32) / 255
     np.testing.assert_allclose(digits_model.classify(images), digits_model.classify(as_float), atol=1e-6)
     np.testing.assert_allclose(digits_model.classify(as_float.reshape(4, 64)), digits_model.classify(as_float))
+    assert digits_model.classify(np.stack([np.zeros(64), np.ones(64)])).shape == (2, 10)  # both ends belong to [0, 1]
 
 
 @pytest.mark.parametrize("x, message", [
     (np.zeros((2, 9, 9), np.float32), "inputs of shape (2, 9, 9) do not fit this model: it takes (N, 1, 8, 8), (N, 8, 8, 1) or (N, 64)"),
     (np.zeros((1, 8, 8), np.float32)[0], "add a batch axis"),
     (np.full((2, 64), 3.0), "inputs range over [3, 3] but this model takes [0, 1]: pass uint8 images"),
+    (np.concatenate([np.zeros((1, 64)), np.full((1, 64), 1.5)]), "inputs range over [0, 1.5] but this model takes"),
+    (np.concatenate([np.ones((1, 64)), np.full((1, 64), -0.5)]), "inputs range over [-0.5, 1] but this model takes"),
     (np.full((2, 64), np.nan), "inputs contain NaN or inf, or numbers too large for float32 (first in row 0)"),
     (np.array([["a"] * 64]), "inputs of dtype <U1 are not numbers"),
 ])
@@ -504,3 +507,10 @@ def test_inference_takes_an_array_or_a_path_as_well_as_model_inputs(digits_model
     assert [row.split(",")[0] for row in rows] == [str(i) for i in range(30)]
     written = np.array([[float(v) for v in row.split(",")[4:]] for row in rows])
     np.testing.assert_allclose(written, digits_model.classify(x), rtol=1e-5, atol=1e-12)
+
+
+def test_the_export_counts_validation_labels_among_the_labels_seen(tiny_config):
+    """60 labels of which 20 pick the epoch: the model has seen 60, and its metadata says so."""
+    run = ssvae.train(tiny_config, progress=False, labels=60, val_labels=20)
+    assert len(run.split.labelled) == 40
+    assert onnx_export.description(run, None)["labels_seen"] == 60 == run.split.labels_seen
