@@ -395,8 +395,10 @@ def input_options(command: Callable) -> Callable:
     """Where the inputs of predict, score and generate --analogies come from."""
     options = [
         click.option("--data", type=click.Path(), help="Inputs: an .npz (array x), an .npy, a .csv of numeric "
-                     "columns (an 'id' column names rows; 'label' is ignored) or a folder of images."),
-        click.option("--dataset", type=click.Choice(BUILTIN), help="Or a built-in data set's --split."),
+                     "columns (an 'id' column names rows; 'label' is ignored) or a folder of images. The output's "
+                     "id: the row number, the CSV's id, or the image's path in the folder."),
+        click.option("--dataset", type=click.Choice(BUILTIN), help="Or a built-in data set's --split (ids: each "
+                     "example's index in the data set, or in its own test file where it has one)."),
         click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True,
                      help="Which part of --dataset: the test split the model was evaluated on, or the rest."),
         click.option("--data-dir", type=click.Path(), help="Where Fashion-MNIST/MNIST/KMNIST files are."),
@@ -441,7 +443,8 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @input_options
 @click.option("--out", type=click.Path(dir_okay=False), default="scores.csv", show_default=True,
-              help="CSV to write: id, score; highest score (most anomalous) first.")
+              help="CSV to write: id, score; highest score (most anomalous) first (join it with predict's CSV "
+                   "on id).")
 @click.option("--samples", type=click.IntRange(min=1), default=None,
               help="Importance samples for a tighter bound (-log p(x) estimate); default: the plain ELBO.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
@@ -488,8 +491,8 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
 def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, data_dir: str | None, out: str,
              scale: int | None, seed: int, force: bool) -> None:
-    """New examples of each class as a PNG grid, one row a class; or, with --analogies, each input's style
-    (first column) drawn in every class.
+    """New examples of each class as a PNG grid, one row a class in the model's order of classes (ssvae info
+    lists them); or, with --analogies, each input's style (first column) drawn in every class, in that order.
 
     Example: ssvae generate models/digits --per-class 8 --out samples.png
     """

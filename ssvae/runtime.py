@@ -149,7 +149,8 @@ def load(model_dir: str | Path, device: str = "auto", precision: str = "float32"
     """The model of a folder written by ``ssvae export``, as an `ExportedModel` (classify, encode, decode,
     generate, analogies, score), or a ModelError that says what is wrong with the folder.
 
-    ``device``: "cpu", "cuda" (onnxruntime's CUDA provider) or "auto" (CUDA where onnxruntime has it).
+    ``device``: "cpu", "cuda" (onnxruntime's CUDA provider; a ModelError if it does not start) or "auto" (CUDA
+    where onnxruntime has it and it starts, else the CPU).
     ``precision``: "float32", or the export's "int8" (``--quantize int8``) or "float16" (``--fp16``) copies.
     ``threads``: onnxruntime's threads per graph (None: onnxruntime's default)."""
     model_dir = Path(model_dir)
@@ -168,6 +169,11 @@ def load(model_dir: str | Path, device: str = "auto", precision: str = "float32"
     providers = providers_for(device)
     sessions = {role: _session(model_dir / graph_file(role, precision), providers, threads)
                 for role in ROLES if (model_dir / graph_file(role, precision)).is_file()}
+    if device == "cuda" and "CUDAExecutionProvider" not in sessions["classifier"].get_providers():
+        raise ModelError("device cuda was asked for but onnxruntime's CUDA provider did not start (see its "
+                         "warning above: CUDA or cuDNN libraries missing, or of another version than this "
+                         "onnxruntime-gpu needs) and the graphs would run on the CPU: install the libraries it "
+                         "names, or run on the CPU (--device cpu; device='cpu' in Python)")
     values = {role: _metadata(session, model_dir / graph_file(role, precision)) for role, session in sessions.items()}
     info = values["classifier"]
     generative = info.get("model") in GENERATIVE_MODELS or bool({"encoder", "decoder"} & set(sessions))

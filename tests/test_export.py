@@ -405,6 +405,22 @@ def test_device_choice_names_the_providers():
         runtime.providers_for("tpu")
 
 
+def test_a_cuda_provider_that_does_not_start_is_an_error_not_a_silent_cpu_run(digits_model, monkeypatch):
+    """onnxruntime-gpu without its CUDA libraries lists the CUDA provider, but its sessions fall back to the CPU
+    (with a warning of its own): device cuda must say so, where auto goes on with the CPU."""
+    session = runtime.ort.InferenceSession
+
+    def without_cuda(path, sess_options=None, providers=()):
+        return session(path, sess_options=sess_options, providers=["CPUExecutionProvider"])
+
+    monkeypatch.setattr(runtime.ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    monkeypatch.setattr(runtime.ort, "InferenceSession", without_cuda)
+    with pytest.raises(ModelError, match="device cuda was asked for but onnxruntime's CUDA provider did not start"):
+        runtime.load(digits_model.model_dir, device="cuda")
+    fallen_back = runtime.load(digits_model.model_dir, device="auto")
+    assert fallen_back.describe()["graphs"]["classifier"]["providers"] == ["CPUExecutionProvider"]
+
+
 def test_model_json_repeats_the_metadata_for_javascript_apps(digits_model):
     sidecar = json.loads((digits_model.model_dir / "model.json").read_text())
     assert {k: v for k, v in sidecar.items() if k != "graphs"} == {
