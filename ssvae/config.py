@@ -107,6 +107,11 @@ class Config:
 
     def validate(self) -> None:
         """Reject values that cannot work, naming the field and what it accepts."""
+        self._check_values()
+        self._check_combinations()
+
+    def _check_values(self) -> None:
+        """Each setting on its own: finite, of its kind, in its range."""
         for field in dataclasses.fields(self):  # NaN passes every comparison below (each is False)
             value = getattr(self, field.name)
             if isinstance(value, float) and not math.isfinite(value):
@@ -144,21 +149,24 @@ class Config:
         if not 0.0 <= self.weight_decay < 1.0 / self.lr:
             raise ConfigError(f"weight_decay must lie in [0, 1 / lr) (0: off; 0.05 typical), got {self.weight_decay}: "
                               f"each step scales q(y|x)'s weights by 1 - lr * weight_decay", "weight_decay")
-        if self.vat > 0 and self.model not in VAT_MODELS:
-            raise ConfigError(f"vat applies to models m2 and m1+m2, not {self.model}: set vat to 0")
         if any(h < 1 for h in self.hidden + self.classifier_hidden + self.classifier_channels + self.m1_hidden):
             raise ConfigError("hidden layer sizes and channel counts must be positive")
         if not self.hidden or (self.classifier == "conv" and not self.classifier_channels):
             raise ConfigError("hidden needs at least one layer size, and a conv classifier at least one channel "
                               "count (e.g. --hidden 500, --classifier-channels 32,64)")
-        if self.classifier == "conv" and self.model not in CONV_MODELS:
-            raise ConfigError(f"a conv classifier applies to models {', '.join(CONV_MODELS)}, not {self.model}: "
-                              f"use --classifier mlp")
         if not 0.0 <= self.ema < 1.0:
             raise ConfigError(f"ema must lie in [0, 1) (0: off; 0.999 typical), got {self.ema}", "ema")
         if not 0.0 <= self.consistency_threshold <= 1.0:
             raise ConfigError(f"consistency_threshold must lie in [0, 1], got {self.consistency_threshold}",
                               "consistency_threshold")
+
+    def _check_combinations(self) -> None:
+        """Settings that apply only to some models, inputs or other settings."""
+        if self.vat > 0 and self.model not in VAT_MODELS:
+            raise ConfigError(f"vat applies to models m2 and m1+m2, not {self.model}: set vat to 0")
+        if self.classifier == "conv" and self.model not in CONV_MODELS:
+            raise ConfigError(f"a conv classifier applies to models {', '.join(CONV_MODELS)}, not {self.model}: "
+                              f"use --classifier mlp")
         if self.consistency > 0 and (self.model not in CONSISTENCY_MODELS or self.augment == "none"):
             raise ConfigError(f"consistency applies to models {', '.join(CONSISTENCY_MODELS)} with --augment shift or "
                               f"shift-flip: set consistency to 0 or choose them")

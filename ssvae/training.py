@@ -90,7 +90,8 @@ def check_precision(precision: str, device: torch.device) -> None:
 
 @dataclass
 class DeviceData:
-    """The partition's arrays as tensors on one device."""
+    """The partition's arrays as tensors on one device. Without unlabelled examples (``--labels all``), ``x_u``
+    holds the labelled inputs, so that an epoch is still a pass over the training inputs."""
 
     x_l: Tensor
     y_l: Tensor
@@ -398,7 +399,7 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
     data = DeviceData.from_partition(partition, device)
     generator = torch.Generator(device=device).manual_seed(config.seed)
     if resume is None and model.standardise:
-        model.fit_standardisation(torch.cat([data.x_l, data.x_u]))
+        model.fit_standardisation(data.training_images(unlabelled=True))
     if resume is not None:
         model.load_state_dict(resume.model)
         generator.set_state(resume.generator.to(generator.get_state().device))

@@ -335,3 +335,19 @@ def test_bench_batch_norm_recomputes_the_statistics_a_run_trained_with(tmp_path)
     assert result["weak views"] == ssvae.evaluate(weak)["accuracy"]
     variances = [(b, weak.model.get_buffer(n)) for n, b in clean.model.named_buffers() if "running_var" in n]
     assert variances and all(not torch.allclose(c, w) for c, w in variances)
+
+
+def test_score_bench_measures_the_spread_over_seeds_and_the_top_ten_kept():
+    """Twenty images scored 0..19, but image 0 scores 50 under odd seeds: over seeds 0, 1, 2 its spread is the
+    standard deviation of (0, 50, 0), the others' 0; seed 1's top ten keeps 9 of seed 0's, seed 2's all 10."""
+    from tools.bench_score import measure
+
+    class Scores:
+        def score(self, x, samples=None, seed=0):
+            return x[:, 0].astype(np.float64) + np.where(np.arange(len(x)) == 0, 50.0 * (seed % 2), 0.0)
+
+    x = np.arange(20, dtype=np.float32)[:, None]
+    result = measure(Scores(), x, x + 100, None, 3)
+    spread = np.std([0.0, 50.0, 0.0])
+    assert result["max"] == pytest.approx(spread) and result["mean"] == pytest.approx(spread / 20)
+    assert result["kept"] == 9.5 and result["auc"] == 1.0 and result["seconds"] > 0

@@ -11,7 +11,7 @@ from ssvae.consistency import Consistency
 from ssvae.models import ADGM, M2, Supervised
 from ssvae.models import adgm as adgm_module
 from ssvae.models import m2 as m2_module
-from ssvae.models.networks import ENCODER_LOGVAR_RANGE, ConvNet, GaussianEncoder, mlp
+from ssvae.models.networks import ENCODER_LOGVAR_RANGE, ConvNet, DiagonalGaussian, mlp
 from ssvae.objectives import (LossWeights, gaussian_kl, labelled_bound, log_likelihood, unlabelled_bound)
 
 
@@ -336,7 +336,7 @@ def test_encoder_logvar_is_clamped_so_that_a_drifted_encoder_gives_a_finite_kl_i
     and the loss turned NaN. Clamped to [-20, 5], each dimension's KL is 0.5 (mu^2 + e^lv - 1 - lv) at the
     bound; inside the range the encoder's output is untouched."""
     body = mlp([1, 4]).float()
-    encoder = GaussianEncoder(body)
+    encoder = DiagonalGaussian(body)
     with torch.no_grad():
         body[0].weight.copy_(torch.tensor([[0.0], [0.0], [-700.0], [102.0]]))
         body[0].bias.copy_(torch.tensor([1.0, 2.0, 0.0, 0.0]))
@@ -345,7 +345,7 @@ def test_encoder_logvar_is_clamped_so_that_a_drifted_encoder_gives_a_finite_kl_i
     assert mu.tolist() == [[1.0, 2.0]] and logvar.tolist() == [[-20.0, 5.0]]
     expected = 0.5 * (1.0 + math.exp(-20.0) - 1.0 + 20.0) + 0.5 * (4.0 + math.exp(5.0) - 1.0 - 5.0)
     assert gaussian_kl(mu, logvar).item() == pytest.approx(expected, rel=1e-6)
-    inside = GaussianEncoder(lambda x: x)
+    inside = DiagonalGaussian(lambda x: x)
     values = torch.tensor([[0.3, -0.7, -19.5, 4.5]])
     assert torch.equal(inside(values)[1], values[:, 2:])
 

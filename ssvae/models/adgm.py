@@ -5,6 +5,7 @@
 The classifier sees x and a sample of a, which makes q(y|a,x) a richer (mixture) distribution than M2's q(y|x).
 The bound gains the auxiliary terms log p(a|x,y,z) - log q(a|x), estimated with the same sample of a;
 unlabelled data enumerate y for that sample. At test time the classifier uses the mean of q(a|x).
+In the code, as in every model, ``a`` names the prepared inputs; the auxiliary variable is ``aux``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ssvae.models.base import Model
-from ssvae.models.networks import ConditionedMLP, GaussianEncoder, eye_like, mlp
+from ssvae.models.networks import ConditionedMLP, DiagonalGaussian, eye_like, mlp
 from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, gaussian_log_density, labelled_bound,
                               likelihood_size, log_likelihood, reparameterize, semi_supervised_loss,
                               unlabelled_bound)
@@ -27,11 +28,11 @@ class ADGM(Model):
         self.n_classes = n_classes
         self.likelihood = likelihood
         out_dim = likelihood_size(input_dim, likelihood)
-        self.aux_encoder = GaussianEncoder(mlp((input_dim, *hidden, 2 * aux_dim)))
+        self.aux_encoder = DiagonalGaussian(mlp((input_dim, *hidden, 2 * aux_dim)))
         self.classifier = mlp((input_dim + aux_dim, *classifier_hidden, n_classes))
-        self.encoder = GaussianEncoder(ConditionedMLP(input_dim + aux_dim, n_classes, hidden, 2 * latent_dim))
+        self.encoder = DiagonalGaussian(ConditionedMLP(input_dim + aux_dim, n_classes, hidden, 2 * latent_dim))
         self.decoder = ConditionedMLP(latent_dim, n_classes, tuple(reversed(hidden)), out_dim)
-        self.aux_decoder = GaussianEncoder(ConditionedMLP(input_dim + latent_dim, n_classes, hidden, 2 * aux_dim))
+        self.aux_decoder = DiagonalGaussian(ConditionedMLP(input_dim + latent_dim, n_classes, hidden, 2 * aux_dim))
 
     def auxiliary(self, a: Tensor, sample: bool = True) -> tuple[Tensor, Tensor]:
         """A draw of the auxiliary variable (its mean when ``sample`` is False) and log q(aux|x) of it."""

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from ssvae.consistency import Consistency
 from ssvae.models.base import Model
-from ssvae.models.networks import (ConditionedMLP, GaussianEncoder, classify_together, eye_like,
+from ssvae.models.networks import (ConditionedMLP, DiagonalGaussian, classify_together, eye_like,
                                    running_statistics_kept)
 from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, labelled_bound,
                               likelihood_size, log_likelihood, reparameterize, semi_supervised_loss,
@@ -34,7 +34,7 @@ class M2(Model):
         out_dim = likelihood_size(input_dim, likelihood)
         self.classifier = classifier
         self.consistency = consistency
-        self.encoder = GaussianEncoder(ConditionedMLP(input_dim, n_classes, hidden, 2 * latent_dim))
+        self.encoder = DiagonalGaussian(ConditionedMLP(input_dim, n_classes, hidden, 2 * latent_dim))
         self.decoder = ConditionedMLP(latent_dim, n_classes, tuple(reversed(hidden)), out_dim)
 
     def bound(self, a: Tensor, y_onehot: Tensor, kl_weight: float = 1.0) -> Tensor:

@@ -118,9 +118,10 @@ class ConditionedMLP(nn.Module):
 ENCODER_LOGVAR_RANGE = (-20.0, 5.0)
 
 
-class GaussianEncoder(nn.Module):
-    """q(z | inputs) = N(mu, diag(exp(logvar))), the log-variance clamped to ``ENCODER_LOGVAR_RANGE`` so that
-    exp(logvar) in the KL term and the samples stays finite. (A Gaussian *decoder* bounds its own variance
+class DiagonalGaussian(nn.Module):
+    """N(mu, diag(exp(logvar))) with both computed by ``body`` from the inputs: the encoders q(z|x[,y]) and the
+    ADGM's q(a|x) and p(a|x,y,z). The log-variance is clamped to ``ENCODER_LOGVAR_RANGE`` so that exp(logvar)
+    in the KL term and the samples stays finite. (The Gaussian likelihood p(x|y,z) bounds its own variance
     below: `ssvae.objectives.split_gaussian`.)"""
 
     def __init__(self, body: nn.Module):

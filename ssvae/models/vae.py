@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from ssvae.models.base import Model
-from ssvae.models.networks import GaussianEncoder, mlp
+from ssvae.models.networks import DiagonalGaussian, mlp
 from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, likelihood_size, log_likelihood,
                               reparameterize)
 
@@ -24,7 +24,7 @@ class M1(Model):
         super().__init__(input_dim, standardise=likelihood == "gaussian")
         self.likelihood = likelihood
         out_dim = likelihood_size(input_dim, likelihood)
-        self.encoder = GaussianEncoder(mlp((input_dim, *hidden, 2 * latent_dim)))
+        self.encoder = DiagonalGaussian(mlp((input_dim, *hidden, 2 * latent_dim)))
         self.decoder = mlp((latent_dim, *reversed(hidden), out_dim))
         self.classifier = mlp((latent_dim, *classifier_hidden, n_classes))
 
