@@ -368,6 +368,20 @@ def test_idx_files_that_do_not_belong_together_are_refused(tmp_path, files, mess
         load_source("fashion-mnist", data_dir=str(tmp_path))
 
 
+@pytest.mark.parametrize("files_of, given", [("fashion-mnist", "mnist"), ("mnist", "fashion-mnist"),
+                                             ("mnist", "kmnist")])
+def test_the_files_of_one_data_set_given_for_another_are_refused(tmp_path, files_of, given):
+    """MNIST's and Fashion-MNIST's files share their names; their first ten test labels tell them apart."""
+    for prefix, labels in (("train", np.arange(12) % 10), ("t10k", [*sources.FIRST_TEST_LABELS[files_of], 0, 1])):
+        _write_idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", np.zeros((12, 28, 28)))
+        _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", np.array(labels))
+    with pytest.raises(DataError, match=f"holds {files_of}'s files \\(its test labels begin "
+                                        f"{', '.join(map(str, sources.FIRST_TEST_LABELS[files_of]))}\\), not "
+                                        f"{given}'s: pass --dataset {files_of}, or a --data-dir with {given}'s files"):
+        load_source(given, data_dir=str(tmp_path))
+    assert len(load_source(files_of, data_dir=str(tmp_path)).test) == 12
+
+
 def test_missing_idx_files_without_data_dir_say_where_to_put_them(monkeypatch, tmp_path):
     name, names, _ = sources.TORCHVISION_SETS["mnist"]
     monkeypatch.setitem(sources.TORCHVISION_SETS, "mnist", (name, names, str(tmp_path / "none")))

@@ -35,6 +35,9 @@ TORCHVISION_SETS = {
     "kmnist": ("KMNIST", ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"), "/usr/share/datasets/kmnist"),
 }
 BUILTIN = ("digits", *TORCHVISION_SETS)
+# The first ten test labels of the data sets whose files share their names: one's files given for another
+# would otherwise train without a word under the other's class names.
+FIRST_TEST_LABELS = {"mnist": (7, 2, 1, 0, 4, 1, 4, 9, 5, 9), "fashion-mnist": (9, 2, 1, 1, 6, 1, 4, 6, 5, 7)}
 MAX_CLASSES = 10_000  # a label beyond this is a numbering mistake, not a class
 
 
@@ -132,6 +135,10 @@ def _load_idx_set(name: str, data_dir: str | None) -> Source:
             raise DataError(f"{_idx_file(folder, labels)}: label {int(y.max())} is outside {name}'s classes "
                             f"0..{len(class_names) - 1}: copy or download the file again")
         splits[split] = Dataset(to_model_range(x)[:, None], y.astype(np.int64), class_names)
+    first = tuple(splits["test"].y[:10].tolist())
+    if other := next((other for other, labels in FIRST_TEST_LABELS.items() if labels == first and other != name), None):
+        raise DataError(f"{folder}: holds {other}'s files (its test labels begin {', '.join(map(str, first))}), not "
+                        f"{name}'s: pass --dataset {other}, or a --data-dir with {name}'s files")
     if splits["train"].input_shape != splits["test"].input_shape:
         raise DataError(f"{folder}: the training images are {splits['train'].input_shape[1:]} but the test images "
                         f"{splits['test'].input_shape[1:]}: copy or download the files of one data set again")
