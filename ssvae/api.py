@@ -88,11 +88,13 @@ class Run:
         return torch.cat([torch.softmax(self.model.classify(b), -1) for b in xs]).cpu().numpy()
 
 
-def resolve_likelihood(config: Config, x: np.ndarray) -> str:
-    """``auto``: Bernoulli for inputs in [0, 1] (images), Gaussian for anything else."""
+def resolve_likelihood(config: Config, *inputs: np.ndarray) -> str:
+    """``auto``: Bernoulli where every input, of training and test alike, lies in [0, 1] (images), Gaussian for
+    anything else."""
     if config.likelihood != "auto":
         return config.likelihood
-    return "bernoulli" if float(x.min()) >= 0.0 and float(x.max()) <= 1.0 else "gaussian"
+    inside = all(float(x.min()) >= 0.0 and float(x.max()) <= 1.0 for x in inputs if x.size)
+    return "bernoulli" if inside else "gaussian"
 
 
 def cpu_threads(device: str) -> int | None:
@@ -133,12 +135,12 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     for field_name in ("data", "data_dir"):  # absolute, so that the run finds its data from anywhere
         if (path := getattr(config, field_name)) is not None:
             config = config.replace(**{field_name: str(Path(path).resolve())})
-    for part in (source.train, source.test):  # before "auto" looks at the range, which it then fits
-        if part is not None:
-            check_inputs(part, name, config.likelihood)
+    parts = [part for part in (source.train, source.test) if part is not None]
+    for part in parts:  # before "auto" looks at the range, which it then fits
+        check_inputs(part, name, config.likelihood)
     config = config.replace(input_shape=source.train.input_shape, class_names=source.train.class_names,
                             input_columns=source.columns,
-                            likelihood=resolve_likelihood(config, source.train.x),
+                            likelihood=resolve_likelihood(config, *(part.x for part in parts)),
                             threads=config.threads or cpu_threads(config.device))
     split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
                          config.seed)
@@ -272,11 +274,16 @@ def evaluate(run: Run | str | Path) -> dict[str, Any]:
 
 def _kept_epoch(run: Run) -> dict[str, Any] | None:
     """With validation labels: the epoch the run kept, of how many, and its validation accuracy (None without
-    them, or when the epochs' records are incomplete)."""
+    them, or when the epochs' records are incomplete or metrics.csv unreadable: a report needs neither)."""
     if not run.config.val_labels:
         return None
-    history = run.history if run.history is not None else (
-        read_metrics(run.run_dir) if run.run_dir is not None and (run.run_dir / METRICS).is_file() else [])
+    history = run.history
+    if history is None:
+        try:
+            history = read_metrics(run.run_dir) if run.run_dir is not None and (run.run_dir / METRICS).is_file() \
+                else []
+        except RunError:
+            return None
     last = active_stages(run.model, run.config)[-1]
     record = kept_epoch(history, last)
     return None if record is None else {"epoch": record["epoch"], "epochs": last.epochs,

@@ -332,13 +332,15 @@ def _format_report(report: dict) -> str:
 
 @main.command(short_help="Test accuracy, per class and confusion matrix of a run.")
 @click.argument("run_dir", type=click.Path(file_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="End with the report as one JSON line.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON line instead (for jq or a "
+              "script).")
 @click.option("--baseline", "with_baseline", is_flag=True,
               help="Also train the supervised baseline (the same classifier and settings on the run's labels alone; "
                    "not saved) and show what the unlabelled data added. Seconds on digits, about 4 minutes for "
                    "Fashion-MNIST's 200 epochs on a 2-core CPU.")
 def evaluate(run_dir: str, as_json: bool, with_baseline: bool) -> None:
-    """Test a trained run on its held-out test set: accuracy, per-class accuracy, confusion matrix, test ELBO.
+    """Test a trained run on its held-out test set: accuracy, per-class accuracy, confusion matrix, test ELBO,
+    and with --val-labels the epoch they kept.
 
     Example: ssvae evaluate runs/digits-m2 --baseline --json
     """
@@ -447,7 +449,7 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
                    "on id).")
 @click.option("--samples", type=click.IntRange(min=1), default=None,
               help="Importance samples for a tighter bound (-log p(x) estimate); default: the plain ELBO, whose "
-                   "one draw of z makes an image's score vary by about 1 nat between seeds: for rankings, 8 "
+                   "one draw of z makes an image's score vary by 1 to 2 nats between seeds: for rankings, 8 "
                    "(4 times the time).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the noise the bound draws.")

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator, Sequence, TypeVar
 import numpy as np
 from tqdm import tqdm
 
-from ssvae.data.inputs import Inputs, read_inputs
+from ssvae.data.inputs import Inputs, NumberedIds, read_inputs
 from ssvae.errors import DataError, RunError
 from ssvae.images import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, write_atomic
@@ -59,7 +59,7 @@ def as_inputs(model: ExportedModel, inputs: Inputs | str | Path | Any) -> Inputs
     if isinstance(inputs, (str, Path)):
         return model_inputs(model, data=inputs)
     x = np.atleast_1d(np.asarray(by_name(inputs, model.info.get("input_columns", ()))))
-    return Inputs([str(i) for i in range(len(x))], x)
+    return Inputs(NumberedIds(len(x)), x)
 
 
 def prediction_header(model: ExportedModel) -> list[str]:
@@ -176,4 +176,5 @@ def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel)
     return grid_size(images.shape, scale)
 
 
-__all__ = ["as_inputs", "model_inputs", "predict", "score", "sample_grid", "write_samples", "write_analogies", "png_output", "prediction_header"]
+__all__ = ["as_inputs", "model_inputs", "predict", "score", "sample_grid", "write_samples", "write_analogies",
+           "png_output", "prediction_header"]

@@ -308,7 +308,8 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
         variants["int8"] = {role: quantize_int8(data) for role, data in graphs.items()}
     if fp16:
         variants["float16"] = {role: to_float16(data) for role, data in graphs.items()}
-    classes = {precision: predicted_classes(graphs_of["classifier"], test.x) for precision, graphs_of in variants.items()}
+    classes = {precision: predicted_classes(graphs_of["classifier"], test.x)
+               for precision, graphs_of in variants.items()}
     for precision, graphs_of in variants.items():
         for spec in specs if precision != "float32" else ():  # float32: max_difference checked it against torch
             check_finite(spec, graphs_of[spec.role], precision)

@@ -93,8 +93,8 @@ def check_values(x: np.ndarray, input_range: tuple[float, float] | None) -> None
         raise NonFiniteInputError(int(np.flatnonzero(bad)[0]))
     if input_range is not None and (low < input_range[0] or high > input_range[1]):
         raise ModelError(f"inputs range over [{low:g}, {high:g}] but this model takes [{input_range[0]:g}, "
-                         f"{input_range[1]:g}]: pass uint8 images (0..255; cast integer ones with .astype(np.uint8)) or floats "
-                         f"scaled to that range")
+                         f"{input_range[1]:g}]: pass uint8 images (0..255; cast integer ones with "
+                         f".astype(np.uint8)) or floats scaled to that range")
 
 
 def graph_file(role: str, precision: str = "float32") -> str:
@@ -376,8 +376,9 @@ class ExportedModel:
         if n < 0:
             raise ModelError(f"n must be 0 or more examples, got {n}")
         if self.conditional and y is None:
-            raise ModelError(f"generate needs the class y to draw, as an index or a name ({', '.join(self.class_names[:3])}"
-                             f"{', ...' if self.n_classes > 3 else ''}): this model's decoder takes one")
+            names = ", ".join(self.class_names[:3]) + (", ..." if self.n_classes > 3 else "")
+            raise ModelError(f"generate needs the class y to draw, as an index or a name ({names}): this model's "
+                             f"decoder takes one")
         z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
         return self.decode(z, y if self.conditional else None)
 
@@ -430,13 +431,21 @@ class ExportedModel:
             log_q = np.log(np.maximum(probs[::k], 1e-30))
             return -(np.exp(log_q) * (per_class - log_q)).sum(-1)
         eps = rng.standard_normal((len(mu), samples, mu.shape[1]), dtype=np.float32).transpose(1, 0, 2)  # row by row
-        z = mu + np.exp(0.5 * logvar) * eps  # (samples, rows, latent): every sample in one decoder call
+        z = mu + np.exp(0.5 * logvar) * eps  # (samples, rows, latent)
         log_pz = -0.5 * (LOG_2PI + z ** 2).sum(-1)
         log_qz = -0.5 * (LOG_2PI + logvar + eps ** 2).sum(-1)
-        log_px = self._log_px(np.concatenate([xs] * samples), z.reshape(-1, z.shape[-1]),
-                              None if ys is None else np.concatenate([ys] * samples)).reshape(samples, -1)
-        per_class = log_mean_exp(log_px + log_pz - log_qz, axis=0).reshape(len(x), k) + log_prior_y
+        log_w = self._log_px_of_samples(xs, z, ys) + log_pz - log_qz
+        per_class = log_mean_exp(log_w, axis=0).reshape(len(x), k) + log_prior_y
         return -log_sum_exp(per_class, axis=-1)
+
+    def _log_px_of_samples(self, x: np.ndarray, z: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+        """log p(x|y,z) of each sample of z (samples, rows, latent) for the rows ``x`` and ``y``: (samples, rows).
+        As many samples go into one decoder call as fit in a batch, so that memory stays bounded."""
+        group = max(1, self.batch_size // max(1, len(x)))
+        return np.concatenate([
+            self._log_px(np.concatenate([x] * len(part)), part.reshape(-1, part.shape[-1]),
+                         None if y is None else np.concatenate([y] * len(part))).reshape(len(part), len(x))
+            for part in np.split(z, range(group, len(z), group))])
 
     def _log_px(self, x: np.ndarray, z: np.ndarray, y: np.ndarray | None) -> np.ndarray:
         mean, second = self._run("decoder", {"z": z.astype(np.float32), **self._class_feed(y)})
@@ -456,4 +465,5 @@ class ExportedModel:
         return {"model_dir": str(self.model_dir), "precision": self.precision, "metadata": shared, "graphs": graphs}
 
 
-__all__ = ["load", "ExportedModel", "ModelError", "NonFiniteInputError", "PRECISIONS", "graph_file"]
+__all__ = ["load", "ExportedModel", "ModelError", "NonFiniteInputError", "PRECISIONS", "graph_file", "arrange",
+           "by_name", "check_values"]

@@ -375,9 +375,9 @@ def _train_epoch(run: StageRun, epoch: int, data: DeviceData, config: Config, cl
 
 
 def kept_epoch(history: list[EpochRecord], stage: Stage) -> EpochRecord | None:
-    """The record of the epoch whose weights `fit` kept by validation accuracy: the first best of ``stage``,
-    the last; None when ``history`` lacks some of the stage's epochs or their validation accuracy."""
-    records = [r for r in history if r["stage"] == stage.name and r.get("val_accuracy") is not None]
+    """The record of the epoch whose weights `fit` kept by validation accuracy: the first best of ``stage``, the
+    last stage; None when ``history`` lacks some of the stage's epochs or their validation accuracy."""
+    records = [r for r in history if r.get("stage") == stage.name and r.get("val_accuracy") is not None]
     return max(records, key=lambda r: r["val_accuracy"]) if len(records) == stage.epochs else None
 
 

@@ -201,7 +201,7 @@ def test_importance_weighted_score_is_tighter_than_the_elbo(digits_run, digits_m
     assert abs(iw.mean() - elbo.mean()) < 0.1 * abs(elbo.mean())
 
 
-def test_importance_weighted_score_is_the_bound_worked_out_in_float64(digits_run, digits_model):
+def test_importance_weighted_score_is_the_bound_worked_out_in_float64(digits_run, digits_model, monkeypatch):
     """-log(1/K sum_y 1/S sum_s p(x|y,z_s) p(z_s) / q(z_s|x,y)) with z_s = mu + sigma * eps_s and the runtime's
     normals (seed 0, one (N K, S, D) draw, row by row), from torch's encoder and decoder in float64."""
     n, k, s = 5, 10, 4
@@ -223,6 +223,16 @@ def test_importance_weighted_score_is_the_bound_worked_out_in_float64(digits_run
         per_class = torch.logsumexp(torch.stack(log_w), 0).reshape(n, k) - math.log(s) - math.log(k)
         want = -torch.logsumexp(per_class, -1).numpy()
     np.testing.assert_allclose(digits_model.score(x, samples=s), want, rtol=1e-5, atol=1e-3)
+    calls, run = [], digits_model._run
+
+    def counted(role, feeds):
+        calls.append((role, len(feeds["z" if role == "decoder" else "x"])))
+        return run(role, feeds)
+
+    monkeypatch.setattr(digits_model, "_run", counted)
+    monkeypatch.setattr(digits_model, "batch_size", 15)  # an example's 4 samples of 10 classes: 40 rows, so
+    np.testing.assert_allclose(digits_model.score(x, samples=s), want, rtol=1e-5, atol=1e-3)
+    assert calls == [("encoder", 10), *[("decoder", 10)] * s] * n  # one sample (10 rows) a decoder call
 
 
 def test_noise_scores_above_real_images(digits_run, digits_model):
@@ -525,8 +535,11 @@ def test_inference_takes_an_array_or_a_path_as_well_as_model_inputs(digits_model
     np.testing.assert_allclose(written, digits_model.classify(x), rtol=1e-5, atol=1e-12)
 
 
-def test_the_export_counts_validation_labels_among_the_labels_seen(tiny_config):
-    """60 labels of which 20 pick the epoch: the model has seen 60, and its metadata says so."""
+def test_the_export_counts_validation_labels_among_the_labels_seen(tiny_config, tmp_path):
+    """60 labels of which 20 pick the epoch: the model has seen 60, and its graphs, model.json and card say so."""
     run = ssvae.train(tiny_config, progress=False, labels=60, val_labels=20)
     assert len(run.split.labelled) == 40
-    assert onnx_export.description(run, None)["labels_seen"] == 60 == run.split.labels_seen
+    ssvae.export(run, tmp_path / "model")
+    assert runtime.load(tmp_path / "model").info["labels_seen"] == 60
+    assert json.loads((tmp_path / "model" / "model.json").read_text())["labels_seen"] == 60
+    assert "Labels used in training: 60 (20 of them for validation)" in (tmp_path / "model" / "model_card.md").read_text()

@@ -191,6 +191,10 @@ def test_validation_selects_the_best_epoch(tiny_config, monkeypatch, tmp_path):
         kept = {"epoch": 2, "epochs": 4, "val_accuracy": 0.9}
         assert ssvae.evaluate(run)["kept_epoch"] == kept == ssvae.evaluate(ssvae.load(tmp_path / f"run-{ema}"))[
             "kept_epoch"]
+    metrics = tmp_path / "run-0.9" / "metrics.csv"  # a report needs no metrics.csv: one damaged is no kept epoch
+    for damaged in ("stage,epoch\ntrain,1,a field too many\n", "epoch,val_accuracy\n1,0.5\n"):
+        metrics.write_text(damaged)
+        assert ssvae.evaluate(ssvae.load(tmp_path / "run-0.9"))["kept_epoch"] is None
 
 
 def test_the_kept_epoch_is_the_last_stages_and_only_with_validation_labels(tiny_config, monkeypatch):
@@ -630,6 +634,22 @@ def test_gaussian_standardisation_keeps_constant_inputs_finite():
     model.fit_standardisation(torch.tensor([[1e37, 0.0, 1.0], [-1e37, 0.0, 3.0]]))  # squares beyond float32
     torch.testing.assert_close(model.input_scale, torch.tensor([2.0 ** 0.5 * 1e37, 1.0, 2.0 ** 0.5]))
     assert model.input_shift.tolist() == [0.0, 0.0, 2.0]
+
+
+def test_auto_likelihood_looks_at_the_test_inputs_too(tmp_path):
+    """Training rows in [0, 1] but one test value of 1.02: a Bernoulli model could not take its test set (the
+    run would train, then fail to evaluate or export), so auto picks the Gaussian likelihood."""
+    rng = np.random.default_rng(0)
+    x, x_test = rng.random((200, 4)).astype(np.float32), rng.random((40, 4)).astype(np.float32)
+    x_test[3, 1] = 1.02
+    np.savez(tmp_path / "d.npz", x=x, y=np.where(np.arange(200) < 20, x[:, 0] > 0.5, -1).astype(int), x_test=x_test,
+             y_test=(x_test[:, 0] > 0.5).astype(int))
+    settings = dict(labels=20, epochs=1, hidden=(8,), classifier_hidden=(8,), latent_dim=2, progress=False)
+    run = ssvae.train(data=str(tmp_path / "d.npz"), **settings)
+    assert run.config.likelihood == "gaussian" and ssvae.evaluate(run)["n_test"] == 40
+    np.savez(tmp_path / "inside.npz", x=x, y=np.where(np.arange(200) < 20, x[:, 0] > 0.5, -1).astype(int),
+             x_test=np.clip(x_test, 0, 1), y_test=(x_test[:, 0] > 0.5).astype(int))
+    assert ssvae.train(data=str(tmp_path / "inside.npz"), **settings).config.likelihood == "bernoulli"
 
 
 def test_m2_learns_real_valued_csv_with_a_gaussian_likelihood(tmp_path):
