@@ -314,6 +314,8 @@ def _write_csv(path: Path, columns: dict[str, list]) -> None:
 
 def test_predict_reads_a_csv_by_the_column_names_the_model_was_trained_on(runner, tmp_path):
     """Columns in another order, or with one more, are found by name; a missing one is named."""
+    from ssvae.inference import predict
+
     rng = np.random.default_rng(0)
     y = np.arange(60) % 3
     table = {"id": [f"r{k}" for k in range(60)], "a": rng.normal(size=60) + 3 * y, "b": 10 * rng.normal(size=60),
@@ -340,6 +342,9 @@ def test_predict_reads_a_csv_by_the_column_names_the_model_was_trained_on(runner
     model = runtime.load(tmp_path / "model")  # a table with named columns (a DataFrame) is read by name
     in_order = np.column_stack([table[name] for name in "abc"])
     np.testing.assert_array_equal(model.classify(NamedColumns(shuffled)), model.classify(in_order))
+    predict(model, NamedColumns(shuffled), tmp_path / "table-predictions.csv", progress=False)  # so does inference
+    assert (tmp_path / "table-predictions.csv").read_text().splitlines()[1:] == [
+        ",".join([str(i), *line.split(",")[1:]]) for i, line in enumerate(predictions.splitlines()[1:])]  # ids: rows
     run = ssvae.load(tmp_path / "run")
     np.testing.assert_allclose(run.classify(NamedColumns(shuffled)), run.classify(in_order), rtol=1e-6)
     with pytest.raises(runtime.ModelError, match=r"^the table has no column 'b': the model was trained on "

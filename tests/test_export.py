@@ -518,17 +518,18 @@ def test_model_inputs_are_the_test_split_the_models_training_held_out(tmp_path):
 
 
 def test_inference_takes_an_array_or_a_path_as_well_as_model_inputs(digits_model, tmp_path):
-    """`ssvae.inference.predict` and `score` given an array write what they write for the same rows saved as an
-    .npz (ids: the row numbers), and a file of the same probabilities as the runtime's own classify."""
-    from ssvae.inference import model_inputs, predict, score
+    """`ssvae.inference.predict`, `score` and `write_analogies` given an array write what they write for the same
+    rows saved as an .npz (ids: the row numbers), and predict the runtime's own probabilities."""
+    from ssvae.inference import model_inputs, predict, score, write_analogies
 
     x = np.asarray(model_inputs(digits_model, dataset="digits").x[:30])
     np.savez(tmp_path / "x.npz", x=x)
     for given, name in ((x, "array"), (str(tmp_path / "x.npz"), "path")):
         predict(digits_model, given, tmp_path / f"{name}.csv", progress=False)
         score(digits_model, given, tmp_path / f"{name}-scores.csv", progress=False)
-    assert (tmp_path / "array.csv").read_text() == (tmp_path / "path.csv").read_text()
-    assert (tmp_path / "array-scores.csv").read_text() == (tmp_path / "path-scores.csv").read_text()
+        write_analogies(digits_model, given, tmp_path / f"{name}.png", rows=3)
+    for suffix in (".csv", "-scores.csv", ".png"):
+        assert (tmp_path / f"array{suffix}").read_bytes() == (tmp_path / f"path{suffix}").read_bytes()
     rows = (tmp_path / "array.csv").read_text().splitlines()[1:]
     assert [row.split(",")[0] for row in rows] == [str(i) for i in range(30)]
     written = np.array([[float(v) for v in row.split(",")[4:]] for row in rows])
