@@ -96,3 +96,13 @@ def test_contrast_scales_each_image_within_its_own_range():
     torch.testing.assert_close(out[:, 0], torch.zeros(2000))
     torch.testing.assert_close(out[:, 2], torch.clamp(0.4 * factor, max=0.8))
     torch.testing.assert_close(out[:, 3], torch.clamp(0.8 * factor, max=0.8))
+
+
+def test_a_mirror_with_a_rotation_is_a_rigid_motion():
+    """With no scaling or shear, every matrix has |det| 1, and mirrored ones det -1: a mirror of x, then the
+    rotation."""
+    torch.manual_seed(0)
+    theta = affine_matrices(256, Transform(shift=0.0, rotation=60.0), flip=True, like=torch.zeros(1))
+    det = theta[:, 0, 0] * theta[:, 1, 1] - theta[:, 0, 1] * theta[:, 1, 0]
+    torch.testing.assert_close(det.abs(), torch.ones(256))
+    assert (det < 0).any() and (det > 0).any()

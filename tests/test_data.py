@@ -419,3 +419,66 @@ def test_uncompressed_npz_and_npy_are_read_a_batch_at_a_time(tmp_path):
     (tmp_path / "cut.npy").write_bytes(data[: len(data) - 100])
     with pytest.raises(DataError, match="ends early"):
         read_inputs(str(tmp_path / "cut.npy")).x[40:50]
+
+
+def test_npz_channel_last_images_become_channel_first_pixel_for_pixel(tmp_path):
+    """(N, H, W, C) moves its channels to axis 1, pixel for pixel: a reshape to that shape would scramble them."""
+    x = np.arange(2 * 5 * 4 * 3, dtype=np.uint8).reshape(2, 5, 4, 3)  # H = 5: not a channel count
+    np.savez(tmp_path / "rgb.npz", x=x, y=np.array([0, 1]))
+    got = load_source(data=str(tmp_path / "rgb.npz")).train.x
+    assert got.shape == (2, 3, 5, 4)
+    np.testing.assert_array_equal(got, np.moveaxis(x, -1, 1).astype(np.float32) / 255.0)
+
+
+def test_bernoulli_refuses_inputs_below_zero_and_gaussian_takes_them():
+    from ssvae.data.dataset import check_inputs
+
+    data = Dataset(np.array([[-0.5, 0.5], [0.0, 1.0]], np.float32), np.array([0, 1]), ("a", "b"))
+    with pytest.raises(DataError, match=r"range over \[-0.5, 1\] but the bernoulli likelihood needs \[0, 1\]"):
+        check_inputs(data, "d", "bernoulli")
+    check_inputs(data, "d", "gaussian")
+
+
+def test_a_fingerprint_changes_when_only_labels_change():
+    """Relabelled examples are other data: a run's split must not be applied to them."""
+    x = np.arange(8, dtype=np.float32).reshape(4, 2)
+    a, b = Dataset(x, np.array([0, 1, 0, 1]), ("a", "b")), Dataset(x, np.array([1, 0, 0, 1]), ("a", "b"))
+    assert a.fingerprint() != b.fingerprint()
+    assert a.fingerprint(("p", "q", "r", "s")) != b.fingerprint(("p", "q", "r", "s"))
+    assert a.fingerprint() == Dataset(x.copy(), np.array([0, 1, 0, 1]), ("a", "b")).fingerprint()
+
+
+def test_a_built_in_set_with_a_test_file_reads_its_train_or_test_file(tmp_path):
+    from ssvae.data.inputs import read_inputs
+
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 6), ("t10k", 3)):
+        _write_idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    test, train = (read_inputs(dataset="fashion-mnist", data_dir=str(tmp_path), split=split)
+                   for split in ("test", "train"))
+    assert (len(test), len(train)) == (3, 6) and list(train.ids) == [str(i) for i in range(6)]
+
+
+def test_folder_inputs_of_a_model_of_wide_images_keep_height_and_width(tmp_path):
+    """A model of images 4 high and 6 wide reads those, and skips one 6 high and 4 wide (PIL says (W, H))."""
+    from ssvae.data.inputs import read_inputs
+
+    for name, shape, value in (("a", (4, 6), 10), ("b", (4, 6), 20), ("c", (6, 4), 30)):
+        Image.fromarray(np.full(shape, value, np.uint8)).save(tmp_path / f"{name}.png")
+    with pytest.warns(UserWarning, match=r"c.png \(4x6, not 6x4\)"):
+        inputs = read_inputs(str(tmp_path), image_shape=(1, 4, 6))
+    assert list(inputs.ids) == ["a.png", "b.png"] and inputs.x.shape == (2, 1, 4, 6)
+
+
+def test_float_rows_of_a_big_file_are_read_from_their_place(tmp_path):
+    """A memory-mapped .npy or stored .npz of floats (4 or 8 bytes a value) reads rows 10..12 as they are."""
+    from ssvae.data.inputs import RowFile, read_inputs
+
+    x = np.arange(50 * 3, dtype=np.float32).reshape(50, 3)
+    np.save(tmp_path / "f.npy", x)
+    np.savez(tmp_path / "f.npz", x=x.astype(np.float64))
+    for name, want in (("f.npy", x), ("f.npz", x.astype(np.float64))):
+        inputs = read_inputs(str(tmp_path / name))
+        assert isinstance(inputs.x, RowFile)
+        np.testing.assert_array_equal(inputs.x[10:13], want[10:13])

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import types
 from pathlib import Path
 
 import numpy as np
@@ -544,3 +545,71 @@ def test_the_export_counts_validation_labels_among_the_labels_seen(tiny_config, 
     assert runtime.load(tmp_path / "model").info["labels_seen"] == 60
     assert json.loads((tmp_path / "model" / "model.json").read_text())["labels_seen"] == 60
     assert "Labels used in training: 60 (20 of them for validation)" in (tmp_path / "model" / "model_card.md").read_text()
+
+
+def test_the_analogy_grid_shows_each_input_first_then_every_class_in_order(tmp_path, monkeypatch):
+    from ssvae import inference
+
+    x = np.full((2, 1, 2, 2), 0.5, np.float32)
+    model = types.SimpleNamespace(input_shape=(1, 2, 2), n_classes=3, info={}, input_range=(0.0, 1.0),
+                                  prepare=lambda a: np.asarray(a, np.float32),
+                                  analogies=lambda a: np.stack([np.full((len(a), 1, 2, 2), k / 4, np.float32)
+                                                                for k in range(3)], 1))
+    drawn = []
+    monkeypatch.setattr(inference, "grid_png", lambda images, scale: drawn.append(images) or b"")
+    inference.write_analogies(model, inference.Inputs(["a", "b"], x), tmp_path / "g.png", rows=2)
+    (images,) = drawn
+    assert images.shape == (2, 4, 1, 2, 2)
+    np.testing.assert_array_equal(images[:, 0], x)
+    np.testing.assert_array_equal(images[0, 1:, 0, 0, 0], [0.0, 0.25, 0.5])
+
+
+def test_the_model_card_shows_each_precisions_accuracy_and_agreement():
+    from ssvae.onnx_export import model_card
+
+    run = types.SimpleNamespace(config=Config(), model=types.SimpleNamespace(generative=False),
+                                split=types.SimpleNamespace(labels_seen=100, validation=[]))
+    report = onnx_export.ExportReport(Path("m"), max_difference={"classifier": 1e-6},
+                                      accuracy={"float32": 0.9, "int8": 0.8}, agreement={"float32": 1.0, "int8": 0.95})
+    card = model_card(run, report, "ssvae export RUN --out m", "as given")
+    assert "| int8 | classifier.int8.onnx | 80.00 % | 95.00 % |" in card
+    assert "| float32 | classifier.onnx | 90.00 % | 100.00 % |" in card
+
+
+def _graph(nodes: list) -> bytes:
+    """An ONNX graph of ``nodes`` from x (batch, 3) to probabilities (batch, 3)."""
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["batch", 3])
+    y = onnx.helper.make_tensor_value_info("probabilities", onnx.TensorProto.FLOAT, ["batch", 3])
+    model = onnx.helper.make_model(onnx.helper.make_graph(nodes, "g", [x], [y]),
+                                   opset_imports=[onnx.helper.make_opsetid("", 20)])
+    model.ir_version = 9
+    return model.SerializeToString()
+
+
+class _Shifted(torch.nn.Module):
+    def __init__(self, delta: float):
+        super().__init__()
+        self.delta = delta
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.delta
+
+
+def test_the_export_refuses_a_graph_off_by_more_than_its_tolerance_or_not_finite():
+    """The identity graph against torch's x + delta, |x| < 1: the tolerance 1e-4 (1 + |torch|) passes a delta of
+    2e-5 and refuses 1e-3; a graph of NaN where torch is finite is refused too."""
+    from ssvae.onnx_export import GraphSpec, max_difference
+
+    x = torch.rand(257, 3)
+    identity = _graph([onnx.helper.make_node("Identity", ["x"], ["probabilities"])])
+    spec = lambda delta: GraphSpec("classifier", _Shifted(delta), {"x": x}, ("probabilities",))  # noqa: E731
+    assert max_difference(spec(0.0), identity) == 0.0
+    assert max_difference(spec(2e-5), identity) == pytest.approx(2e-5, rel=1e-2)
+    with pytest.raises(onnx_export.ExportError, match="classifier.onnx output probabilities differs from torch by "
+                                                      "1.00e-03 at batch 1"):
+        max_difference(spec(1e-3), identity)
+    square_root_of_minus = _graph([onnx.helper.make_node("Neg", ["x"], ["n"]),
+                                   onnx.helper.make_node("Sqrt", ["n"], ["probabilities"])])
+    with pytest.raises(onnx_export.ExportError, match="classifier.onnx output probabilities differs from torch"):
+        max_difference(GraphSpec("classifier", _Shifted(0.0), {"x": x + 0.5}, ("probabilities",)),
+                       square_root_of_minus)

@@ -426,3 +426,11 @@ def test_adgm_enumerated_bound_equals_loop_over_classes(monkeypatch):
         loop += q[:, k] * (log_px + log_pa - gaussian_kl(mu, logvar) - math.log(3))
     loop += -(q * q.log()).sum(-1) - log_qa
     torch.testing.assert_close(model.unlabelled(x), loop)
+
+
+def test_label_frequency_moves_towards_the_steps_labels():
+    """Momentum 0.5 and labels of frequency (0.75, 0.25) after a uniform start: halfway, (0.625, 0.375)."""
+    consistency = Consistency(2, threshold=0.99, momentum=0.5)
+    weak = torch.log(torch.tensor([[0.5, 0.5]]))
+    consistency.loss(weak, weak, torch.tensor([0, 0, 0, 1]))
+    torch.testing.assert_close(consistency.label_frequency, torch.tensor([0.625, 0.375]))

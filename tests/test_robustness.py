@@ -522,3 +522,41 @@ def test_runtime_is_safe_from_eight_threads(tmp_path, tiny_config):
     assert len(results) == 9
     for parts in results.values():
         np.testing.assert_array_equal(np.concatenate(parts), expected)
+
+
+def test_metrics_keep_their_types_through_a_round_trip(tmp_path):
+    from ssvae.run import METRICS, save_metrics
+
+    save_metrics(tmp_path / METRICS, [{"stage": "m2", "epoch": 3, "loss": 1.5, "val_accuracy": None}])
+    (row,) = read_metrics(tmp_path)
+    assert type(row["epoch"]) is int and row["epoch"] == 3
+    assert row["stage"] == "m2" and row["loss"] == 1.5 and row["val_accuracy"] is None and row["seconds"] is None
+
+
+def test_a_metrics_row_with_too_few_fields_is_a_run_error(tmp_path):
+    (tmp_path / "metrics.csv").write_text("stage,epoch,loss\nm2,1\n")
+    with pytest.raises(RunError, match=r"row 1 is not as training wrote it \(a field too many or too few\)"):
+        read_metrics(tmp_path)
+
+
+def test_clearing_a_folder_removes_its_marker_file_last(tmp_path, monkeypatch):
+    """config.json, by which a folder is known as a run, goes last: a clear cut short leaves a folder still
+    known as one. The temporary file of a write cut short goes too; the user's own file stays."""
+    folder = files.OutputFolder("run folder", ("config.json", "weights.safetensors", "labels.json"))
+    for name in ("weights.safetensors", "config.json", "labels.json", ".labels.json.x.tmp", "mine.txt"):
+        (tmp_path / name).write_text("x")
+    removed, unlink = [], Path.unlink
+    monkeypatch.setattr(Path, "unlink", lambda self, *a, **k: (removed.append(self.name), unlink(self, *a, **k)))
+    folder.clear(tmp_path)
+    assert removed[-1] == "config.json"
+    assert sorted(removed) == [".labels.json.x.tmp", "config.json", "labels.json", "weights.safetensors"]
+    assert [p.name for p in tmp_path.iterdir()] == ["mine.txt"]
+
+
+def test_an_error_while_writing_leaves_the_old_file_and_no_temporary_one(tmp_path):
+    (tmp_path / "out.csv").write_text("old")
+    with pytest.raises(RuntimeError):
+        with files.atomic_open(tmp_path / "out.csv") as f:
+            f.write("half")
+            raise RuntimeError("stopped")
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"] and (tmp_path / "out.csv").read_text() == "old"
