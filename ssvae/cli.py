@@ -10,6 +10,7 @@ import contextlib
 import json
 import math
 import os
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -68,6 +69,9 @@ class Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt as error:  # Ctrl-C or SIGTERM outside training, which says how to resume
+            click.echo("\nInterrupted: outputs not finished were discarded", err=True)
+            sys.exit(_interrupted_status(error))
         except (*USER_ERRORS, OSError) as error:  # OSError: a path that cannot be read or written, a full disk
             if ctx.params.get("debug"):
                 raise
@@ -77,6 +81,20 @@ class Group(click.Group):
             if ctx.params.get("debug"):
                 raise
             _usage_error(error)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (docker stop, SLURM, systemd) taken as Ctrl-C is: files being written are discarded, and an
+    interrupted training says how to resume, where the signal's default would end the process on the spot."""
+
+
+def _terminate(signum: int, frame: Any) -> NoReturn:
+    raise Terminated
+
+
+def _interrupted_status(error: KeyboardInterrupt) -> int:
+    """The shell's status of a process ended by the signal: 128 + SIGTERM's 15 or SIGINT's 2."""
+    return 128 + (signal.SIGTERM if isinstance(error, Terminated) else signal.SIGINT)
 
 
 def _usage_error(error: click.UsageError) -> NoReturn:
@@ -105,6 +123,7 @@ def main(debug: bool) -> None:
     `ssvae export runs/digits-m2 --out models/digits` and `ssvae predict models/digits --dataset digits`.
     """
     warnings.formatwarning = lambda message, *args, **kwargs: f"Warning: {message}\n"
+    signal.signal(signal.SIGTERM, _terminate)
 
 
 def _shown_default(field: str) -> str:
@@ -267,14 +286,14 @@ def _resumable(run_dir: Path) -> Iterator[None]:
 
     try:
         yield
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as error:
         if (run_dir / CHECKPOINT).is_file():
             click.echo(f"\nInterrupted: continue from the last checkpoint with 'ssvae train --resume {run_dir}'",
                        err=True)
         else:
-            click.echo(f"\nInterrupted before the first checkpoint: there is nothing in {run_dir} to resume",
-                       err=True)
-        sys.exit(130)
+            click.echo(f"\nInterrupted before the first checkpoint: there is nothing in {run_dir} to resume; "
+                       f"train again with --force to start over in it", err=True)
+        sys.exit(_interrupted_status(error))
 
 
 def _check_resume_alone(ctx: click.Context) -> None:
@@ -410,6 +429,12 @@ def input_options(command: Callable) -> Callable:
     return command
 
 
+def _check_not_the_input(out: str, data: str | None) -> None:
+    """--out naming the --data file would replace the inputs with their predictions (with --force)."""
+    if data is not None and Path(out).exists() and Path(data).exists() and os.path.samefile(out, data):
+        raise RunError(f"--out {out} is the input file --data names: choose another --out, so as to keep the inputs")
+
+
 device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
                              show_default=True, help="onnxruntime device: auto uses a CUDA GPU when there is one.")
 precision_option = click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,
@@ -435,6 +460,7 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
     """
     from ssvae.inference import model_inputs, predict as predict_rows
 
+    _check_not_the_input(out, data)
     model = load_model(model_dir, device, precision)
     inputs = model_inputs(model, data, dataset, split, data_dir)
     n = predict_rows(model, inputs, out, batch_size=batch_size, progress=not quiet, replace=force)
@@ -469,6 +495,7 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
     """
     from ssvae.inference import model_inputs, score as score_rows
 
+    _check_not_the_input(out, data)
     model = load_model(model_dir, device, precision)
     inputs = model_inputs(model, data, dataset, split, data_dir)
     scores = score_rows(model, inputs, out, samples=samples, seed=seed, batch_size=batch_size,

@@ -16,6 +16,7 @@ onnxruntime against torch on real test inputs at batch 1 and `CHECK_BATCH`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -23,6 +24,7 @@ import logging
 import os
 import shlex
 import shutil
+import stat
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -284,6 +286,9 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
     _check_opset(opset)
     command = export_command(run.run_dir if isinstance(run, Run) else run, out, opset, quantize, fp16)
     run = run if isinstance(run, Run) else load(run)
+    if os.path.ismount(out):
+        raise RunError(f"--out {out} is a mount point, which cannot be swapped for the model folder: give --out a "
+                       f"folder inside it")
     if Path(os.path.abspath(out)) == Path.cwd():
         raise RunError(f"--out {out} is the current folder, which cannot be swapped for the model folder: give "
                        f"--out the name of a folder to write, e.g. --out models/{Path.cwd().name}")
@@ -326,14 +331,17 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
 
 
 def _write_folder(out: Path, files: dict[str, bytes]) -> None:
-    """Write every file into a fresh folder beside ``out``, then swap it in: never half a model directory."""
+    """Write every file into a fresh folder beside ``out``, then swap it in: never half a model directory. A
+    link to a folder keeps naming it (the folder it names is swapped), and a folder replaced passes on its
+    permissions and, where the user may set it, its group."""
+    out = out.resolve() if out.is_symlink() else out
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    staging.chmod(usual_mode(directory=True))
     old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old."))  # holds the folder replaced
     try:
         for name, data in files.items():
             (staging / name).write_bytes(data)
+        _take_access(staging, out)  # once written: the folder replaced may be read-only
         if out.exists():
             os.replace(out, old / out.name)
         os.replace(staging, out)
@@ -344,6 +352,17 @@ def _write_folder(out: Path, files: dict[str, bytes]) -> None:
         raise
     finally:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _take_access(folder: Path, replaced: Path) -> None:
+    """``folder`` with the permissions and group of the folder it replaces, else the usual ones for a new one."""
+    if not replaced.is_dir():
+        folder.chmod(usual_mode(directory=True))
+        return
+    status = replaced.stat()
+    with contextlib.suppress(PermissionError):  # a group the user is not in: the folder keeps the user's
+        os.chown(folder, -1, status.st_gid)
+    folder.chmod(stat.S_IMODE(status.st_mode))
 
 
 def _check_no_randomness(proto: onnx.ModelProto, role: str) -> None:

@@ -135,6 +135,9 @@ def load_run(run_dir: Path) -> tuple[Config, Split, Model]:
     if not (run_dir / WEIGHTS).is_file() and (run_dir / CHECKPOINT).is_file():
         raise RunError(f"{run_dir}: the run is unfinished (a checkpoint, no {WEIGHTS} yet): continue it with "
                        f"'ssvae train --resume {run_dir}' (or let the training that writes it finish)")
+    if not (run_dir / WEIGHTS).is_file():
+        raise RunError(f"{run_dir}: holds no {WEIGHTS} (the training that wrote it stopped before its first "
+                       f"checkpoint, or the file was removed): train the run again, with --force over this folder")
     model = build_model(config)
     try:
         state = load_safetensors(_read(run_dir, WEIGHTS))

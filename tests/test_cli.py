@@ -4,8 +4,10 @@ import json
 import math
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,7 @@ from safetensors.torch import load_file
 
 import ssvae
 from ssvae import runtime
-from ssvae.cli import main
+from ssvae.cli import Terminated, main
 from ssvae.errors import RunError
 from ssvae.files import check_output
 from ssvae.run import read_metrics
@@ -46,7 +48,8 @@ def test_train_then_evaluate(runner, tmp_path):
 
 @pytest.mark.parametrize("checkpoints_before, message", [
     (1, "Interrupted: continue from the last checkpoint with 'ssvae train --resume {out}'"),
-    (0, "Interrupted before the first checkpoint: there is nothing in {out} to resume"),
+    (0, "Interrupted before the first checkpoint: there is nothing in {out} to resume; train again with --force "
+        "to start over in it"),
 ])
 def test_ctrl_c_while_training_says_how_to_resume(runner, tmp_path, monkeypatch, checkpoints_before, message):
     from ssvae import api
@@ -64,6 +67,37 @@ def test_ctrl_c_while_training_says_how_to_resume(runner, tmp_path, monkeypatch,
     result = runner.invoke(main, ["train", *TINY_ARGS, "--epochs", "3", "--out", str(out)])  # the last --epochs
     assert result.exit_code == 130
     assert result.output.strip() == message.format(out=out)
+
+
+def test_sigterm_while_training_is_taken_as_ctrl_c(tmp_path):
+    """docker stop, SLURM and systemd send SIGTERM: the run says how to resume, with the shell's status 143."""
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "ssvae", "train", *TINY_ARGS, "--epochs", "100000", "--out",
+                                str(out)], stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 120
+    while not (out / "checkpoint.safetensors").exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr
+    assert stderr.strip().endswith(f"Interrupted: continue from the last checkpoint with 'ssvae train --resume {out}'")
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("signal_error, status", [(KeyboardInterrupt, 130), (Terminated, 143)])
+def test_an_interrupted_command_says_so_and_writes_no_half_file(runner, tmp_path, monkeypatch, signal_error, status):
+    from ssvae import inference
+
+    def interrupted(model, x):
+        raise signal_error
+
+    monkeypatch.setattr(inference.ExportedModel, "classify", interrupted)
+    out = tmp_path / "predictions.csv"
+    model = Path(__file__).resolve().parents[1] / "models" / "digits-m2"
+    result = runner.invoke(main, ["predict", str(model), "--dataset", "digits", "--out", str(out), "--quiet"])
+    assert result.exit_code == status
+    assert result.output.strip() == "Interrupted: outputs not finished were discarded"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_existing_run_directory_is_kept_without_force(runner, tmp_path):

@@ -5,8 +5,10 @@ import dataclasses
 import json
 import math
 import re
+import os
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 import textwrap
@@ -25,6 +27,7 @@ from ssvae import runtime
 from ssvae import onnx_export
 from ssvae.config import FIELDS_WITHOUT_OPTION, MODEL_KINDS, Config, config_for
 from ssvae.onnx_export import CHECK_BATCH
+from ssvae.errors import RunError
 from ssvae.runtime import ModelError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -613,3 +616,20 @@ def test_the_export_refuses_a_graph_off_by_more_than_its_tolerance_or_not_finite
     with pytest.raises(onnx_export.ExportError, match="classifier.onnx output probabilities differs from torch"):
         max_difference(GraphSpec("classifier", _Shifted(0.0), {"x": x + 0.5}, ("probabilities",)),
                        square_root_of_minus)
+
+
+def test_export_over_a_link_swaps_the_folder_it_names_and_keeps_its_permissions(digits_run, tmp_path):
+    """--force over a link to a model folder swaps the folder (a new one, by its inode) and keeps the link, and
+    the new folder has the permissions of the one it replaced; a mount point, which cannot be swapped, is
+    refused before any work."""
+    ssvae.export(digits_run, tmp_path / "real")
+    (tmp_path / "real").chmod(0o750)
+    before = (tmp_path / "real").stat().st_ino
+    (tmp_path / "link").symlink_to("real")
+    ssvae.export(digits_run, tmp_path / "link", replace=True)
+    assert (tmp_path / "link").is_symlink() and os.readlink(tmp_path / "link") == "real"
+    assert (tmp_path / "real").stat().st_ino != before and (tmp_path / "real" / "classifier.onnx").is_file()
+    assert stat.S_IMODE((tmp_path / "real").stat().st_mode) == 0o750
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]  # nothing left of the swap
+    with pytest.raises(RunError, match="--out / is a mount point, which cannot be swapped"):
+        ssvae.export(digits_run, "/", replace=True)

@@ -81,6 +81,9 @@ def _write_cases(root: Path) -> None:
     unfinished = root / "unfinished_run"  # as a killed `ssvae train` leaves it
     shutil.copytree(root / "run", unfinished)
     (unfinished / "weights.safetensors").rename(unfinished / "checkpoint.safetensors")
+    early = root / "early_run"  # killed before its first checkpoint: config and labels, no weights
+    shutil.copytree(root / "run", early)
+    (early / "weights.safetensors").unlink()
     stopped = root / "stopped_run"  # interrupted in its third epoch: a real checkpoint of the second
 
     def stop(record: dict, network: object) -> None:
@@ -165,6 +168,9 @@ BAD_INPUT = [
     (["predict", "MODEL", "--data", "wrong_shape.npz"], "do not fit this model: it takes (N, 1, 8, 8)"),
     (["predict", "MODEL", "--data", "corrupt.npz"], "Error: corrupt.npz: not a readable .npz file"),
     (["predict", "MODEL", "--data", "nan_digits.npy"], "Error: inputs contain NaN or inf, or numbers too large for float32 (first in row 2)"),
+    (["predict", "MODEL", "--data", "nan_digits.npy", "--out", "./nan_digits.npy", "--force"],
+     "Error: --out ./nan_digits.npy is the input file --data names: choose another --out, so as to keep the inputs"),
+    (["score", "MODEL", "--data", "gap.csv", "--out", "gap.csv", "--force"], "Error: --out gap.csv is the input file"),
     (["predict", "MODEL", "--data", "objects.npy"], "Error: objects.npy: the array holds Python objects; save numbers "
      "(pickles are never loaded)"),
     (["predict", "MODEL", "--data", "nan_digits.npy", "--batch-size", "2"], "(first in row 2): clean or drop those rows"),
@@ -197,6 +203,8 @@ BAD_INPUT = [
     (["train", "--data", "only_label.csv"], "Error: only_label.csv: the examples have no input values (shape (0,)): "
      "give at least one input column or pixel beside the labels"),
     (["evaluate", "shrunk_run"], "small.npz: not the data this run was trained on (the run's split names example "),
+    (["export", "early_run", "--out", "m"], "Error: early_run: holds no weights.safetensors (the training that "
+     "wrote it stopped before its first checkpoint, or the file was removed): train the run again, with --force"),
     (["evaluate", "unfinished_run"], "Error: unfinished_run: the run is unfinished (a checkpoint, no "
      "weights.safetensors yet): continue it with 'ssvae train --resume unfinished_run'"),
     (["train", "--out", "unfinished_run"], "Error: unfinished_run holds an unfinished run: continue it with "
