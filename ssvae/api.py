@@ -21,7 +21,7 @@ from ssvae.config import Config, config_for, supervised_counterpart
 from ssvae.data import DataError, Partition, Source, Split, check_inputs, choose_split, load_source, to_model_range
 from ssvae.errors import RunError
 from ssvae.models import Model, Stage, build_model
-from ssvae.files import check_output
+from ssvae.files import check_output, sole_writer
 from ssvae.run import (CHECKPOINT, CONFIG, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
 from ssvae.runtime import ModelError, arrange, by_name, check_values
@@ -125,6 +125,13 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     finished run."""
     config = config.replace(**changes) if config is not None else config_for(**changes)
     out = Path(out) if out is not None else None
+    with sole_writer(out):
+        return _check_and_train(config, out, progress, replace, on_epoch)
+
+
+def _check_and_train(config: Config, out: Path | None, progress: bool, replace: bool,
+                     on_epoch: EpochHook | None) -> Run:
+    """`train` once it holds ``out``: the folder checked, the data loaded and split, the config completed."""
     if out is not None:  # refused before the data load, which may be long (a download)
         if not replace and (out / CHECKPOINT).is_file():
             raise RunError(f"{out} holds an unfinished run: continue it with 'ssvae train --resume {out}', or pass "
@@ -167,7 +174,7 @@ def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | Non
     uninterrupted run would (the same epochs and, on the CPU, the same weights)."""
     run_dir = Path(run_dir)
     config, split = load_spec(run_dir)
-    with denormals_flushed(), threads_set(config.threads):  # the run's own thread count: it repeats exactly
+    with sole_writer(run_dir), denormals_flushed(), threads_set(config.threads):  # its own thread count: it repeats
         checkpoint = load_checkpoint(run_dir / CHECKPOINT)
         run = Run(config, split, build_model(config), run_dir, [])
         fit_weights(run.model, checkpoint.model, run_dir / CHECKPOINT)

@@ -11,6 +11,8 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import IO, Iterator
 
+from filelock import FileLock, Timeout
+
 from ssvae.errors import RunError
 
 
@@ -75,6 +77,29 @@ class OutputFolder:
                 entry.unlink()
 
 
+@contextmanager
+def sole_writer(folder: Path | None) -> Iterator[None]:
+    """Hold ``folder``'s lock while writing it (None: nothing to hold), so that a second writer, another process
+    given the same folder, is refused instead of mixing its files in. The lock is a hidden file beside the
+    folder, removed at the end (a killed writer's stays, and the system releases its lock)."""
+    if folder is None:
+        yield
+        return
+    where = Path(os.path.abspath(folder))  # "." too has a name and a parent
+    where.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(where.parent / f".{where.name}.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise RunError(f"{folder} is being written by another ssvae process now (a training, or a --resume of "
+                       f"it): let it finish, or choose another --out") from None
+    try:
+        yield
+    finally:
+        lock.release()
+        Path(lock.lock_file).unlink(missing_ok=True)
+
+
 def check_output(path: Path, replace: bool, folder: OutputFolder | None = None) -> None:
     """Refuse to overwrite an existing output unless ``replace``. A file output never replaces a folder, a
     device, a pipe or a socket (whose replacement by a file would break what else uses it). A
@@ -102,4 +127,4 @@ def check_output(path: Path, replace: bool, folder: OutputFolder | None = None) 
                        f"(replace=True) leaves it alone: move those out or choose another --out")
 
 
-__all__ = ["atomic_open", "write_atomic", "check_output", "usual_mode", "OutputFolder"]
+__all__ = ["atomic_open", "write_atomic", "check_output", "usual_mode", "OutputFolder", "sole_writer"]

@@ -568,3 +568,20 @@ def test_an_error_while_writing_leaves_the_old_file_and_no_temporary_one(tmp_pat
             f.write("half")
             raise RuntimeError("stopped")
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"] and (tmp_path / "out.csv").read_text() == "old"
+
+
+def test_a_second_training_into_a_run_folder_being_written_is_refused(tmp_path):
+    """Two trainings given one --out would mix their files (one's config, the other's weights): while one
+    writes the folder, another, or a --resume of it, is refused; once it ends, no lock is left beside it."""
+    from filelock import FileLock
+
+    settings = dict(epochs=1, hidden=(8,), classifier_hidden=(8,), latent_dim=2, progress=False)
+    with FileLock(tmp_path / ".run.lock"):  # what another process's training holds
+        with pytest.raises(RunError, match=f"{tmp_path / 'run'} is being written by another ssvae process now"):
+            ssvae.train(out=tmp_path / "run", **settings)
+        assert not (tmp_path / "run").exists()
+    ssvae.train(out=tmp_path / "run", **settings)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    with FileLock(tmp_path / ".run.lock"):
+        with pytest.raises(RunError, match="is being written by another ssvae process now"):
+            ssvae.resume(tmp_path / "run")
