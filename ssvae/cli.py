@@ -7,6 +7,7 @@ problem and the fix and exit with status 1; ``ssvae --debug ...`` shows the trac
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -108,7 +109,9 @@ def _one_line(error: Exception) -> str:
     """The message of a user's error; for an OSError the path and the system's reason, without the errno."""
     if isinstance(error, OSError) and error.strerror:
         where = f"{error.filename}: " if error.filename else ""
-        return f"{where}{error.strerror} (check the path and its permissions)"
+        fix = {errno.ENOSPC: "free some space, or write elsewhere", errno.EROFS: "write elsewhere",
+               errno.ENAMETOOLONG: "give a shorter name"}.get(error.errno, "check the path and its permissions")
+        return f"{where}{error.strerror} ({fix})"
     return str(error)
 
 

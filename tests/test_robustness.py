@@ -585,3 +585,21 @@ def test_a_second_training_into_a_run_folder_being_written_is_refused(tmp_path):
     with FileLock(tmp_path / ".run.lock"):
         with pytest.raises(RunError, match="is being written by another ssvae process now"):
             ssvae.resume(tmp_path / "run")
+
+
+def test_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch):
+    """The system says only "No space left on device": the message names the output and the fix, and the
+    previous output is left whole with no temporary file beside it."""
+    (tmp_path / "p.csv").write_text("old")
+
+    def full(source, target):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "replace", full)
+    model = Path(__file__).resolve().parents[1] / "models" / "digits-m2"
+    result = CliRunner().invoke(main, ["predict", str(model), "--dataset", "digits", "--out", str(tmp_path / "p.csv"),
+                                       "--force", "--quiet"])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: {tmp_path / 'p.csv'}: No space left on device (free some space, or " \
+                                    f"write elsewhere)"
+    assert [p.name for p in tmp_path.iterdir()] == ["p.csv"] and (tmp_path / "p.csv").read_text() == "old"
