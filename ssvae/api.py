@@ -125,18 +125,8 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     finished run."""
     config = config.replace(**changes) if config is not None else config_for(**changes)
     out = Path(out) if out is not None else None
-    with sole_writer(out):
-        return _check_and_train(config, out, progress, replace, on_epoch)
-
-
-def _check_and_train(config: Config, out: Path | None, progress: bool, replace: bool,
-                     on_epoch: EpochHook | None) -> Run:
-    """`train` once it holds ``out``: the folder checked, the data loaded and split, the config completed."""
     if out is not None:  # refused before the data load, which may be long (a download)
-        if not replace and (out / CHECKPOINT).is_file():
-            raise RunError(f"{out} holds an unfinished run: continue it with 'ssvae train --resume {out}', or pass "
-                           f"--force to train a new one in its place (in Python: ssvae.resume, or replace=True)")
-        check_output(out, replace, RUN_FOLDER)
+        _check_run_output(out, replace)
     source = load_source(config.dataset, config.data, config.data_dir)
     name = config.data or config.dataset  # as the user wrote it, for messages
     for field_name in ("data", "data_dir"):  # absolute, so that the run finds its data from anywhere
@@ -152,9 +142,21 @@ def _check_and_train(config: Config, out: Path | None, progress: bool, replace: 
     split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
                          config.seed)
     partition = split.apply(source)
-    if out is not None and out.exists():
-        RUN_FOLDER.clear(out)
-    return _train_new(config, split, partition, out, progress, on_epoch)
+    with sole_writer(out):
+        if out is not None:
+            _check_run_output(out, replace)  # again: another training may have written it while the data loaded
+            if out.exists():
+                RUN_FOLDER.clear(out)
+        return _train_new(config, split, partition, out, progress, on_epoch)
+
+
+def _check_run_output(out: Path, replace: bool) -> None:
+    """``out`` may take a new run: free, or with ``replace`` a run folder that holds only ssvae's files (an
+    unfinished run too, which without ``replace`` is pointed to --resume)."""
+    if not replace and (out / CHECKPOINT).is_file():
+        raise RunError(f"{out} holds an unfinished run: continue it with 'ssvae train --resume {out}', or pass "
+                       f"--force to train a new one in its place (in Python: ssvae.resume, or replace=True)")
+    check_output(out, replace, RUN_FOLDER)
 
 
 def _train_new(config: Config, split: Split, partition: Partition, out: Path | None, progress: bool,
