@@ -293,6 +293,8 @@ def _resumable(run_dir: Path) -> Iterator[None]:
         if (run_dir / CHECKPOINT).is_file():
             click.echo(f"\nInterrupted: continue from the last checkpoint with 'ssvae train --resume {run_dir}'",
                        err=True)
+        elif not run_dir.exists():
+            click.echo(f"\nInterrupted before training began: nothing was written to {run_dir}", err=True)
         else:
             click.echo(f"\nInterrupted before the first checkpoint: there is nothing in {run_dir} to resume; "
                        f"train again with --force to start over in it", err=True)

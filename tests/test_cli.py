@@ -69,6 +69,18 @@ def test_ctrl_c_while_training_says_how_to_resume(runner, tmp_path, monkeypatch,
     assert result.output.strip() == message.format(out=out)
 
 
+def test_ctrl_c_while_the_data_load_says_nothing_was_written(runner, tmp_path, monkeypatch):
+    from ssvae import api
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "load_source", interrupted)
+    result = runner.invoke(main, ["train", *TINY_ARGS, "--out", str(tmp_path / "run")])
+    assert result.exit_code == 130 and not (tmp_path / "run").exists()
+    assert result.output.strip() == f"Interrupted before training began: nothing was written to {tmp_path / 'run'}"
+
+
 def test_sigterm_while_training_is_taken_as_ctrl_c(tmp_path):
     """docker stop, SLURM and systemd send SIGTERM: the run says how to resume, with the shell's status 143."""
     out = tmp_path / "run"
