@@ -46,6 +46,20 @@ def test_train_then_evaluate(runner, tmp_path):
     assert "confusion (rows: true class" in table and f"test accuracy  {report['accuracy']:.4f}" in table
 
 
+def test_train_logs_a_plain_line_an_epoch_where_stderr_is_not_a_terminal(runner, tmp_path):
+    out = tmp_path / "run"
+    args = [arg for arg in TINY_ARGS if arg != "--quiet"]
+    result = runner.invoke(main, ["train", *args, "--model", "m1+m2", "--m1-epochs", "2", "--epochs", "1",
+                                  "--val-labels", "20", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if ": loss " in line]  # CliRunner's stderr is no terminal
+    rows = read_metrics(out)
+    assert [row["stage"] for row in rows] == ["m1", "m1", "m2"] and "\r" not in result.output
+    assert lines == [f"{row['stage']} epoch {row['epoch']}/{2 if row['stage'] == 'm1' else 1}: loss {row['loss']:.4g}, "
+                     f"train accuracy {row['train_accuracy']:.4f}, validation accuracy {row['val_accuracy']:.4f} "
+                     f"({row['seconds']:.1f} s)" for row in rows]
+
+
 @pytest.mark.parametrize("checkpoints_before, message", [
     (1, "Interrupted: continue from the last checkpoint with 'ssvae train --resume {out}'"),
     (0, "Interrupted before the first checkpoint: there is nothing in {out} to resume; train again with --force "
