@@ -455,12 +455,6 @@ def input_options(command: Callable) -> Callable:
     return command
 
 
-def _check_not_the_input(out: str, data: str | None) -> None:
-    """--out naming the --data file would replace the inputs with their predictions (with --force)."""
-    if data is not None and Path(out).exists() and Path(data).exists() and os.path.samefile(out, data):
-        raise RunError(f"--out {out} is the input file --data names: choose another --out, so as to keep the inputs")
-
-
 device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
                              show_default=True, help="onnxruntime device: auto uses a CUDA GPU when there is one.")
 precision_option = click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,
@@ -484,9 +478,9 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
 
     Example: ssvae predict models/digits --dataset digits --out predictions.csv
     """
-    from ssvae.inference import model_inputs, predict as predict_rows
+    from ssvae.inference import check_not_the_input, model_inputs, predict as predict_rows
 
-    _check_not_the_input(out, data)
+    check_not_the_input(out, data)
     model = load_model(model_dir, device, precision)
     inputs = model_inputs(model, data, dataset, split, data_dir)
     n = predict_rows(model, inputs, out, batch_size=batch_size, progress=_bar(quiet), replace=force)
@@ -519,9 +513,9 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
 
     Example: ssvae score models/digits --data new_images/ --out scores.csv
     """
-    from ssvae.inference import model_inputs, score as score_rows
+    from ssvae.inference import check_not_the_input, model_inputs, score as score_rows
 
-    _check_not_the_input(out, data)
+    check_not_the_input(out, data)
     model = load_model(model_dir, device, precision)
     inputs = model_inputs(model, data, dataset, split, data_dir)
     scores = score_rows(model, inputs, out, samples=samples, seed=seed, batch_size=batch_size,

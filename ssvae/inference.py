@@ -7,6 +7,7 @@ read and classified a batch at a time with a progress bar; output files appear o
 from __future__ import annotations
 
 import csv
+import os
 from contextlib import closing
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence, TypeVar
@@ -62,6 +63,14 @@ def as_inputs(model: ExportedModel, inputs: Inputs | str | Path | Any) -> Inputs
     return Inputs(NumberedIds(len(x)), x)
 
 
+def check_not_the_input(out: str | Path, data: Any) -> None:
+    """Writing ``out`` where ``data`` names the input file would replace the inputs with their predictions or
+    scores (with ``replace``): refused, before any work."""
+    if (isinstance(data, (str, Path)) and Path(out).exists() and Path(data).exists()
+            and os.path.samefile(out, data)):
+        raise RunError(f"--out {out} is the input file --data names: choose another --out, so as to keep the inputs")
+
+
 def prediction_header(model: ExportedModel) -> list[str]:
     """The columns of ``ssvae predict``'s CSV, one probability column per class."""
     return ["id", "predicted", "confidence", "entropy", *(f"p_{name}" for name in model.class_names)]
@@ -71,6 +80,7 @@ def predict(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | 
             progress: bool = True, replace: bool = False) -> int:
     """Write one CSV row an input: id, predicted class name, its probability, the entropy of q(y|x) in nats,
     then every class's probability. Returns the number of rows. ``inputs``: as `as_inputs` takes them."""
+    check_not_the_input(out, inputs)
     inputs = as_inputs(model, inputs)
     out = Path(out)
     check_output(out, replace)
@@ -98,6 +108,7 @@ def score(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Pa
     is opened before the work, so that a folder that cannot take it fails at once. ``inputs``: as
     `as_inputs` takes them."""
     model.require_generative("score")
+    check_not_the_input(out, inputs)
     inputs = as_inputs(model, inputs)
     out = Path(out)
     check_output(out, replace)
@@ -176,5 +187,5 @@ def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel)
     return grid_size(images.shape, scale)
 
 
-__all__ = ["as_inputs", "model_inputs", "predict", "score", "sample_grid", "write_samples", "write_analogies",
+__all__ = ["as_inputs", "check_not_the_input", "model_inputs", "predict", "score", "sample_grid", "write_samples", "write_analogies",
            "png_output", "prediction_header"]
