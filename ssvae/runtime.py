@@ -454,7 +454,8 @@ class ExportedModel:
         return log_gaussian(x.astype(np.float64), mean.astype(np.float64), second.astype(np.float64))
 
     def describe(self) -> dict[str, Any]:
-        """The metadata and every graph's inputs and outputs (name, shape, type): what `ssvae info` shows."""
+        """The metadata, every graph's inputs and outputs (name, shape, type) and the precisions whose graphs
+        the folder holds (what `load` takes as ``precision``): what `ssvae info` shows."""
         def io(args: Sequence[Any]) -> list[dict[str, Any]]:
             return [{"name": a.name, "shape": [d if isinstance(d, int) else str(d) for d in a.shape],
                      "type": a.type} for a in args]
@@ -462,7 +463,9 @@ class ExportedModel:
         graphs = {role: {"file": graph_file(role, self.precision), "inputs": io(s.get_inputs()), "outputs": io(s.get_outputs()),
                          "providers": s.get_providers()} for role, s in self.sessions.items()}
         shared = {key: value for key, value in self.info.items() if key != "role"}  # the classifier's own
-        return {"model_dir": str(self.model_dir), "precision": self.precision, "metadata": shared, "graphs": graphs}
+        held = [p for p in PRECISIONS if (self.model_dir / graph_file("classifier", p)).is_file()]
+        return {"model_dir": str(self.model_dir), "precision": self.precision, "precisions": held,
+                "metadata": shared, "graphs": graphs}
 
 
 __all__ = ["load", "ExportedModel", "ModelError", "NonFiniteInputError", "PRECISIONS", "graph_file", "arrange",

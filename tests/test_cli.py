@@ -4,6 +4,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -523,15 +524,20 @@ def test_generate_writes_a_png_grid_of_the_right_size(runner, exported, tmp_path
         assert image.size == ((11 * 9 + 1) * 4, (4 * 9 + 1) * 4)
 
 
-def test_info_shows_metadata_and_graphs(runner, exported):
+def test_info_shows_metadata_and_graphs(runner, exported, tmp_path):
     result = runner.invoke(main, ["info", str(exported[1]), "--json"])
     assert result.exit_code == 0, result.output
     info = json.loads(result.output)
     assert info["metadata"]["class_names"] == [str(k) for k in range(10)] and info["metadata"]["labels_seen"] == 100
     assert [i["name"] for i in info["graphs"]["decoder"]["inputs"]] == ["z", "y"]
     assert "role" not in info["metadata"] and re.fullmatch(r"[0-9a-f]{16}", info["metadata"]["weights"])
+    assert info["precisions"] == ["float32", "int8"]  # exported with --quantize int8
     text = runner.invoke(main, ["info", str(exported[1])]).output
     assert "input  x              tensor(float)  [batch, 1, 8, 8]" in text
+    assert re.search(r"^  test_accuracy +0\.\d{4}\n  precisions +float32, int8\n", text, re.MULTILINE)
+    shutil.copytree(exported[1], tmp_path / "model", ignore=shutil.ignore_patterns("*.int8.onnx"))
+    assert json.loads(runner.invoke(main, ["info", str(tmp_path / "model"), "--json"]).output)["precisions"] == [
+        "float32"]
 
 
 def test_export_and_outputs_refuse_to_overwrite(runner, exported, tmp_path):
