@@ -106,3 +106,22 @@ def test_a_mirror_with_a_rotation_is_a_rigid_motion():
     det = theta[:, 0, 0] * theta[:, 1, 1] - theta[:, 0, 1] * theta[:, 1, 0]
     torch.testing.assert_close(det.abs(), torch.ones(256))
     assert (det < 0).any() and (det > 0).any()
+
+
+def test_a_shift_moves_images_both_ways_and_brings_in_a_dark_background():
+    torch.manual_seed(0)
+    moved = _centre_of_mass(augment(_dot(512), WEAK, flip=False)) - 8.0
+    for axis in (0, 1):  # rows and columns, each up and down
+        assert moved[:, axis].min() < -0.25 and moved[:, axis].max() > 0.25
+    views = augment(torch.ones(256, 1, 8, 8), Transform(shift=0.25), flip=False)
+    assert float(views.min()) == 0.0  # what comes in from outside the image is 0, not the edge repeated
+
+
+def test_the_strong_views_contrast_is_applied_and_its_cut_out_moves_about():
+    torch.manual_seed(0)
+    x = 0.2 + 0.6 * torch.rand(64, 1, 8, 8)
+    changed = (augment(x, Transform(shift=0.0, contrast=0.5), flip=False) - x).abs().amax((1, 2, 3))
+    assert float(changed.max()) > 0.01  # no other part of this transform changes a pixel
+    holes = cut_out(torch.ones(64, 1, 16, 16), 0.25) == 0
+    rows, cols = holes.any(-1).squeeze(1).float().argmax(-1), holes.any(-2).squeeze(1).float().argmax(-1)
+    assert len(rows.unique()) > 3 and len(cols.unique()) > 3  # a centre of its own for each image

@@ -509,7 +509,7 @@ def load_digits_test():
     return read_inputs(dataset="digits").x
 
 
-def test_generate_writes_a_png_grid_of_the_right_size(runner, exported, tmp_path):
+def test_generate_writes_a_png_grid_of_the_right_size(runner, exported, tmp_path, monkeypatch):
     from PIL import Image
 
     out = tmp_path / "grid.png"
@@ -522,6 +522,15 @@ def test_generate_writes_a_png_grid_of_the_right_size(runner, exported, tmp_path
     assert result.exit_code == 0, result.output
     with Image.open(out) as image:  # 4 inputs, each with its 10 classes; 8x8 cells scaled 4x
         assert image.size == ((11 * 9 + 1) * 4, (4 * 9 + 1) * 4)
+    (tmp_path / "digits").mkdir()  # a folder of one's own named as the built-in set is read as the folder
+    for name in ("a.png", "b.png"):
+        Image.fromarray(np.full((8, 8), 200, np.uint8)).save(tmp_path / "digits" / name)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["generate", str(exported[1]), "--analogies", "digits", "--rows", "4", "--out",
+                                  "own.png"])
+    assert result.exit_code == 0, result.output
+    with Image.open(tmp_path / "own.png") as image:  # its 2 images, not 4 of the built-in set
+        assert image.size == ((11 * 9 + 1) * 4, (2 * 9 + 1) * 4)
 
 
 def test_info_shows_metadata_and_graphs(runner, exported, tmp_path):

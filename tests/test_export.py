@@ -582,6 +582,31 @@ def test_the_analogy_grid_shows_each_input_first_then_every_class_in_order(tmp_p
     np.testing.assert_array_equal(images[0, 1:, 0, 0, 0], [0.0, 0.25, 0.5])
 
 
+def test_a_sample_grid_draws_each_class_from_its_own_seed_and_stretches_real_values_to_show_them(tmp_path,
+                                                                                                 monkeypatch):
+    """Class k's row is drawn from seed + k (one seed for all would give every class the same latent draws);
+    a model of real-valued images (no input range) has its grid stretched from its lowest value to its highest."""
+    from ssvae import inference
+
+    seeds = []
+    model = types.SimpleNamespace(input_shape=(1, 2, 2), n_classes=3, conditional=True, info={}, input_range=None,
+                                  generate=lambda k, n, seed: seeds.append(seed) or np.full((n, 1, 2, 2), seed - 6.0))
+    drawn = []
+    monkeypatch.setattr(inference, "grid_png", lambda images, scale: drawn.append(images) or b"")
+    inference.write_samples(model, tmp_path / "g.png", per_class=2, seed=5)
+    (images,) = drawn
+    assert seeds == [5, 6, 7] and images.shape == (3, 2, 1, 2, 2)
+    np.testing.assert_allclose(images[:, :, 0, 0, 0], [[0.0, 0.0], [0.5, 0.5], [1.0, 1.0]])  # -1, 0, 1 stretched
+
+
+def test_a_grid_too_large_to_open_is_refused_before_any_drawing(digits_model, tmp_path):
+    from ssvae import inference
+
+    with pytest.raises(RunError, match=r"the grid would be 360004x364 pixels, more than 80,000,000: lower"):
+        inference.write_samples(digits_model, tmp_path / "big.png", per_class=10_000)  # 131 million pixels
+    assert not (tmp_path / "big.png").exists()
+
+
 def test_the_model_card_shows_each_precisions_accuracy_and_agreement():
     from ssvae.onnx_export import model_card
 

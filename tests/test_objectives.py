@@ -434,3 +434,15 @@ def test_label_frequency_moves_towards_the_steps_labels():
     weak = torch.log(torch.tensor([[0.5, 0.5]]))
     consistency.loss(weak, weak, torch.tensor([0, 0, 0, 1]))
     torch.testing.assert_close(consistency.label_frequency, torch.tensor([0.625, 0.375]))
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_the_running_means_hold_no_gradient_history(adaptive):
+    """The running means move with every step's weak predictions, but as numbers: were the logits' graph
+    kept in them, each step's graph would stay reachable and training memory would grow step after step."""
+    consistency = Consistency(3, threshold=0.5, adaptive=adaptive).train()
+    weak = torch.randn(4, 3, requires_grad=True)
+    consistency.loss(weak, torch.randn(4, 3, requires_grad=True), torch.tensor([0, 1])).sum().backward()
+    assert weak.grad is None  # the weak view is the target: no gradient flows into it
+    for name, buffer in consistency.named_buffers():
+        assert not buffer.requires_grad and buffer.grad_fn is None, name

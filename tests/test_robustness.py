@@ -18,7 +18,7 @@ import onnx
 import pytest
 import torch
 from click.testing import CliRunner
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 import ssvae
 from ssvae import files
@@ -108,6 +108,10 @@ def _write_cases(root: Path) -> None:
         shutil.copytree(root / "run", root / name)
         split = json.loads((root / "run" / "labels.json").read_text())
         (root / name / "labels.json").write_text(json.dumps({**split, "labelled": labelled}))
+    shutil.copytree(stopped, root / "foreign_checkpoint_run")  # a safetensors file of another program's
+    save_file({"w": torch.zeros(2)}, root / "foreign_checkpoint_run" / CHECKPOINT, metadata={"format": "pt"})
+    shutil.copytree(root / "run", root / "list_config_run")
+    (root / "list_config_run" / "config.json").write_text("[]")
     shutil.copytree(root / "run", root / "no_layers_run")
     (root / "no_layers_run" / "config.json").write_text(json.dumps({**run_config, "hidden": []}))
     shutil.copytree(root / "run", root / "tmp_of_mine_run")
@@ -196,6 +200,10 @@ BAD_INPUT = [
      "indices (whole numbers from 0))"),
     (["evaluate", "negative_labels_run"], "labels.json: unreadable (labelled must be a list of example indices"),
     (["evaluate", "no_layers_run"], "no_layers_run/config.json: hidden needs at least one layer size"),
+    (["evaluate", "list_config_run"], "Error: list_config_run/config.json: config must be a JSON object; correct "
+     "the file as 'ssvae train' wrote it"),
+    (["train", "--resume", "foreign_checkpoint_run"], "Error: foreign_checkpoint_run/checkpoint.safetensors: "
+     "a safetensors file, but not a checkpoint 'ssvae train' wrote (it holds no ssvae_checkpoint metadata)"),
     (["train", "--out", "tmp_of_mine_run", "--force"], "Error: tmp_of_mine_run holds what ssvae does not write in a "
      "run folder (.mydata.tmp)"),
     (["predict", "MODEL", "--dataset", "digits", "--out", "taken.csv/p.csv"],

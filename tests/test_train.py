@@ -21,7 +21,7 @@ import ssvae
 from ssvae import api, training
 from ssvae.augment import Transform
 from ssvae.cli import config_from_options
-from ssvae.config import MODEL_KINDS, PRESETS, Config, ConfigError, config_for
+from ssvae.config import MODEL_KINDS, PRESETS, Config, ConfigError, config_for, option_flag, supervised_counterpart
 from ssvae.data import Dataset, Source, choose_split
 from ssvae.models import build_model
 from ssvae.models.m2 import M2
@@ -552,6 +552,45 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     # the digits preset's vat goes to the models that take it, so `--model supervised` needs no `--vat 0`
     assert config_for("digits").vat > 0 and config_for("digits", model="m1+m2").vat > 0
     assert config_for("digits", model="supervised").vat == 0 and config_for("digits", model="adgm").vat == 0
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"val_labels": -1}, "^val_labels cannot be negative, got -1$"),
+    ({"labels": 0}, "^labels must be at least 1 \\(or 'all'\\), got 0$"),
+    ({"test_fraction": 0.0}, "^test_fraction must lie strictly between 0 and 1, got 0.0$"),
+    ({"test_fraction": 1.0}, "^test_fraction must lie strictly between 0 and 1, got 1.0$"),
+    ({"weight_decay": -0.1}, "^weight_decay must lie in \\[0, 1 / lr\\) .* got -0.1"),
+    ({"hidden": (0,)}, "^hidden layer sizes and channel counts must be positive$"),
+    ({"consistency_threshold": 1.5}, "^consistency_threshold must lie in \\[0, 1\\], got 1.5$"),
+    ({"m1_features": "median"}, "^m1_features 'median' is not 'sample' or 'mean'$"),
+    ({"version": 2}, "^config version 2 is not the supported version 1$"),
+    ({"augment": "shift", "input_shape": (64,)}, "need images .* inputs have shape \\(64,\\)"),
+])
+def test_config_refuses_a_value_out_of_its_range(settings, message):
+    with pytest.raises(ConfigError, match=message):
+        Config(**settings)
+
+
+def test_config_reads_back_what_it_wrote_and_refuses_json_that_is_not_an_object(tiny_config):
+    mine = tiny_config.replace(input_columns=["a", "b"], augment="shift-flip", input_shape=(1, 8, 8))
+    again = Config.from_json(mine.to_json())
+    assert again == mine and again.input_columns == ("a", "b")
+    assert (again.flips, Config(augment="shift").flips, Config().flips) == (True, False, False)
+    with pytest.raises(ConfigError, match="^config must be a JSON object$"):
+        Config.from_json("[]")
+
+
+def test_a_users_own_data_takes_no_preset_and_every_presets_baseline_is_a_valid_config():
+    own, default = config_for(data="own.npz"), Config()
+    assert (own.latent_dim, own.epochs, own.vat, own.alpha) == (default.latent_dim, default.epochs, 0.0, default.alpha)
+    assert (own.latent_dim, own.epochs, own.vat) != (config_for().latent_dim, config_for().epochs, config_for().vat)
+    for dataset in PRESETS:
+        baseline = supervised_counterpart(config_for(dataset))
+        assert (baseline.model, baseline.vat, baseline.consistency, baseline.adaptive_threshold) == (
+            "supervised", 0.0, 0.0, False)
+    accurate = supervised_counterpart(config_for("fashion-mnist", recipe="accurate"))
+    assert (accurate.classifier, accurate.augment, accurate.adaptive_threshold) == ("conv", "shift-flip", False)
+    assert option_flag("kl_warmup_epochs") == "--kl-warmup" and option_flag("val_labels") == "--val-labels"
 
 
 def test_switching_off_what_a_preset_setting_needs_takes_that_setting_with_it():
