@@ -24,6 +24,7 @@ from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, LIKELIHOODS, LR_SCHEDULES,
                           Config, TRAINING_PRECISIONS, ConfigError, config_for, option_flag)
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
+from ssvae.progress import redrawable
 from ssvae.runtime import PRECISIONS, ModelError, load as load_model
 
 DEFAULTS = Config()
@@ -71,7 +72,7 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt as error:  # Ctrl-C or SIGTERM outside training, which says how to resume
-            click.echo("\nInterrupted: outputs not finished were discarded", err=True)
+            _say_interrupted("Interrupted: outputs not finished were discarded")
             sys.exit(_interrupted_status(error))
         except (*USER_ERRORS, OSError) as error:  # OSError: a path that cannot be read or written, a full disk
             if ctx.params.get("debug"):
@@ -91,6 +92,11 @@ class Terminated(KeyboardInterrupt):
 
 def _terminate(signum: int, frame: Any) -> NoReturn:
     raise Terminated
+
+
+def _say_interrupted(message: str) -> None:
+    """``message`` on stderr, on a line of its own after a progress bar's (in a log, right after the last line)."""
+    click.echo(("\n" if redrawable() else "") + message, err=True)
 
 
 def _interrupted_status(error: KeyboardInterrupt) -> int:
@@ -256,7 +262,7 @@ def config_from_options(options: dict[str, Any]) -> Config:
               help="Replace an existing run directory (only one that holds nothing but ssvae train's files).")
 @click.option("--resume", type=click.Path(file_okay=False),
               help="Continue this interrupted run directory from its last checkpoint, with its own settings.")
-@click.option("--quiet", is_flag=True, help="No progress bar (nor, when stderr is not a terminal, epoch lines).")
+@click.option("--quiet", is_flag=True, help="No progress bar (nor, where stderr is not a terminal, its line an epoch).")
 def train(out: str | None, force: bool, resume: str | None, quiet: bool, **options) -> None:
     """Train a model on a few labels plus unlabelled data and write a run directory:
     config.json, weights.safetensors, labels.json (the chosen examples), metrics.csv, and while it
@@ -267,40 +273,19 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
     The most accurate on Fashion-MNIST: ssvae train --dataset fashion-mnist --data-dir DIR --recipe accurate
     """
     from ssvae.api import evaluate, resume as resume_run, train as train_run
-    from ssvae.run import load_spec
 
     if resume is not None:
         _check_resume_alone(click.get_current_context())
         with _resumable(Path(resume)):
-            lines = _epoch_lines(load_spec(Path(resume))[0], quiet)
-            run = resume_run(resume, progress=_bar(quiet), on_epoch=lines)
+            run = resume_run(resume, progress=not quiet)
         click.echo(_trained(f"resumed and finished {resume}", evaluate(run)))
         return
     config = config_from_options(options)
     name = Path(os.path.abspath(config.data)).stem if config.data else config.dataset  # "." after its folder
     out_dir = Path(out or f"runs/{name}-{config.model.replace('+', '')}")
     with _resumable(out_dir):
-        run = train_run(config, out=out_dir, progress=_bar(quiet), replace=force,
-                        on_epoch=_epoch_lines(config, quiet))
+        run = train_run(config, out=out_dir, progress=not quiet, replace=force)
     click.echo(_trained(f"saved {out_dir}", evaluate(run)))
-
-
-def _bar(quiet: bool) -> bool:
-    """A progress bar only on a terminal: in a log file its redraws make one line of carriage returns."""
-    return not quiet and sys.stderr.isatty()
-
-
-def _epoch_lines(config: Config, quiet: bool) -> Callable[[dict, Any], None] | None:
-    """Where stderr is a file or a pipe (a cluster job's log), one plain line an epoch in place of the bar."""
-    if quiet or sys.stderr.isatty():
-        return None
-
-    def line(row: dict, network: Any) -> None:
-        total = config.m1_epochs if row["stage"] == "m1" else config.epochs
-        validation = f", validation accuracy {row['val_accuracy']:.4f}" if "val_accuracy" in row else ""
-        click.echo(f"{row['stage']} epoch {row['epoch']}/{total}: loss {row['loss']:.4g}, train accuracy "
-                   f"{row['train_accuracy']:.4f}{validation} ({row['seconds']:.1f} s)", err=True)
-    return line
 
 
 @contextlib.contextmanager
@@ -312,13 +297,12 @@ def _resumable(run_dir: Path) -> Iterator[None]:
         yield
     except KeyboardInterrupt as error:
         if (run_dir / CHECKPOINT).is_file():
-            click.echo(f"\nInterrupted: continue from the last checkpoint with 'ssvae train --resume {run_dir}'",
-                       err=True)
+            _say_interrupted(f"Interrupted: continue from the last checkpoint with 'ssvae train --resume {run_dir}'")
         elif not run_dir.exists():
-            click.echo(f"\nInterrupted before training began: nothing was written to {run_dir}", err=True)
+            _say_interrupted(f"Interrupted before training began: nothing was written to {run_dir}")
         else:
-            click.echo(f"\nInterrupted before the first checkpoint: there is nothing in {run_dir} to resume; "
-                       f"train again with --force to start over in it", err=True)
+            _say_interrupted(f"Interrupted before the first checkpoint: there is nothing in {run_dir} to resume; "
+                             f"train again with --force to start over in it")
         sys.exit(_interrupted_status(error))
 
 
@@ -394,7 +378,7 @@ def evaluate(run_dir: str, as_json: bool, with_baseline: bool) -> None:
     run = load(Path(run_dir))
     report = evaluate_run(run)
     if with_baseline:
-        report["baseline_accuracy"] = evaluate_run(baseline(run, progress=_bar(False)))["accuracy"]
+        report["baseline_accuracy"] = evaluate_run(baseline(run, progress=True))["accuracy"]
     click.echo(json.dumps(_json_ready(report), allow_nan=False) if as_json else _format_report(report))
 
 
@@ -483,7 +467,7 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
     check_not_the_input(out, data)
     model = load_model(model_dir, device, precision)
     inputs = model_inputs(model, data, dataset, split, data_dir)
-    n = predict_rows(model, inputs, out, batch_size=batch_size, progress=_bar(quiet), replace=force)
+    n = predict_rows(model, inputs, out, batch_size=batch_size, progress=not quiet, replace=force)
     click.echo(f"saved {out}: {_count(n, 'prediction')}")
 
 
@@ -519,7 +503,7 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
     model = load_model(model_dir, device, precision)
     inputs = model_inputs(model, data, dataset, split, data_dir)
     scores = score_rows(model, inputs, out, samples=samples, seed=seed, batch_size=batch_size,
-                        progress=_bar(quiet), replace=force)
+                        progress=not quiet, replace=force)
     top = int(scores.argmax()) if len(scores) else None
     click.echo(f"saved {out}: {_count(len(scores), 'score')}" + (
         f" in nats, median {float(np.median(scores)):.2f}, highest {scores[top]:.2f} (id {inputs.ids[top]})"

@@ -1,7 +1,8 @@
 """Apply an exported model to data: prediction and score tables (CSV), sample and analogy grids (PNG).
 
 Everything here goes through `ssvae.runtime`, so it is what an app without torch would get. Inputs are
-read and classified a batch at a time with a progress bar; output files appear only once complete.
+read and classified a batch at a time with a progress bar (where one can be drawn); output files appear only
+once complete.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 import numpy as np
-from tqdm import tqdm
 
 from ssvae.data.inputs import Inputs, NumberedIds, read_inputs
 from ssvae.errors import DataError, RunError
 from ssvae.images import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, write_atomic
+from ssvae.progress import bar as progress_bar
 from ssvae.runtime import ExportedModel, ModelError, NonFiniteInputError, by_name
 
 BATCH = 1024
@@ -31,8 +32,7 @@ def _batches(inputs: Inputs, batch_size: int, progress: bool, what: str,
     """(ids, ``compute`` of the raw inputs) a batch at a time; a `RowFile` is read from disk one batch at a
     time too. A row that holds NaN or inf is named by its place in the whole input, not in its batch.
     Callers close the generator (`contextlib.closing`) so that an error erases the bar before it is shown."""
-    with tqdm(range(0, len(inputs), batch_size), desc=what, unit="batch", disable=not progress,
-              leave=False) as bar:
+    with progress_bar(range(0, len(inputs), batch_size), progress, desc=what, unit="batch", leave=False) as bar:
         for start in bar:
             ids = inputs.ids[start:start + batch_size]
             try:
@@ -63,12 +63,12 @@ def as_inputs(model: ExportedModel, inputs: Inputs | str | Path | Any) -> Inputs
     return Inputs(NumberedIds(len(x)), x)
 
 
-def check_not_the_input(out: str | Path, data: Any) -> None:
-    """Writing ``out`` where ``data`` names the input file would replace the inputs with their predictions or
-    scores (with ``replace``): refused, before any work."""
-    if (isinstance(data, (str, Path)) and Path(out).exists() and Path(data).exists()
-            and os.path.samefile(out, data)):
-        raise RunError(f"--out {out} is the input file --data names: choose another --out, so as to keep the inputs")
+def check_not_the_input(out: str | Path, source: str | Path | None) -> None:
+    """Writing ``out`` over ``source``, the file the inputs were read from, would replace the inputs with
+    their predictions or scores (with ``replace``): refused, before any work."""
+    if source is not None and Path(out).exists() and Path(source).exists() and os.path.samefile(out, source):
+        raise RunError(f"{out} is the input file itself: write the output elsewhere (another --out), so as to keep "
+                       f"the inputs")
 
 
 def prediction_header(model: ExportedModel) -> list[str]:
@@ -80,8 +80,8 @@ def predict(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | 
             progress: bool = True, replace: bool = False) -> int:
     """Write one CSV row an input: id, predicted class name, its probability, the entropy of q(y|x) in nats,
     then every class's probability. Returns the number of rows. ``inputs``: as `as_inputs` takes them."""
-    check_not_the_input(out, inputs)
     inputs = as_inputs(model, inputs)
+    check_not_the_input(out, inputs.source)
     out = Path(out)
     check_output(out, replace)
     with atomic_open(out) as f:
@@ -108,8 +108,8 @@ def score(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Pa
     is opened before the work, so that a folder that cannot take it fails at once. ``inputs``: as
     `as_inputs` takes them."""
     model.require_generative("score")
-    check_not_the_input(out, inputs)
     inputs = as_inputs(model, inputs)
+    check_not_the_input(out, inputs.source)
     out = Path(out)
     check_output(out, replace)
     rng = np.random.default_rng(seed)  # one stream over the batches: the scores do not depend on their size
@@ -187,5 +187,6 @@ def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel)
     return grid_size(images.shape, scale)
 
 
-__all__ = ["as_inputs", "check_not_the_input", "model_inputs", "predict", "score", "sample_grid", "write_samples", "write_analogies",
+__all__ = ["as_inputs", "check_not_the_input", "model_inputs", "predict", "score", "sample_grid", "write_samples",
+           "write_analogies",
            "png_output", "prediction_header"]

@@ -90,12 +90,12 @@ def load_checkpoint(path: Path) -> Checkpoint:
                        f"first checkpoint): train it again")
     try:
         with safe_open(str(path), framework="pt") as f:
-            metadata = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-        info = json.loads(metadata["ssvae_checkpoint"]) if "ssvae_checkpoint" in metadata else None
+            saved = (f.metadata() or {}).get("ssvae_checkpoint")  # before the tensors: another program's file
+            tensors = {k: f.get_tensor(k) for k in f.keys()} if saved is not None else {}
+        info = json.loads(saved) if saved is not None else None
     except (SafetensorError, KeyError, ValueError, TypeError) as error:
         raise RunError(f"{path}: unreadable checkpoint ({error}); train the run again") from error
-    if info is None:
+    if saved is None:
         raise RunError(f"{path}: a safetensors file, but not a checkpoint 'ssvae train' wrote (it holds no "
                        f"ssvae_checkpoint metadata): restore the run's own, or train the run again")
 

@@ -19,7 +19,6 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.optim.lr_scheduler import LRScheduler
-from tqdm.auto import tqdm
 
 from ssvae.augment import STRONG, WEAK, augment
 from ssvae.averaging import WeightAverage, recompute_batch_norm, weight_average
@@ -28,6 +27,7 @@ from ssvae.errors import RunError, TrainingError
 from ssvae.data import Partition
 from ssvae.models import Model, Stage
 from ssvae.objectives import LossWeights
+from ssvae.progress import bar as progress_bar, log_line, redrawable
 
 EpochRecord = dict[str, float | int | str | None]
 LossFunction = Callable[..., dict[str, Tensor]]
@@ -381,6 +381,13 @@ def kept_epoch(history: list[EpochRecord], stage: Stage) -> EpochRecord | None:
     return max(records, key=lambda r: r["val_accuracy"]) if len(records) == stage.epochs else None
 
 
+def epoch_line(record: EpochRecord, epochs: int) -> str:
+    """An epoch's record as one line of a log, where no progress bar can be drawn."""
+    validation = f", validation accuracy {record['val_accuracy']:.4f}" if "val_accuracy" in record else ""
+    return (f"{record['stage']} epoch {record['epoch']}/{epochs}: loss {record['loss']:.4g}, train accuracy "
+            f"{record['train_accuracy']:.4f}{validation} ({record['seconds']:.1f} s)")
+
+
 def fit(model: Model, partition: Partition, config: Config, progress: bool = True,
         on_epoch: Callable[[EpochRecord, nn.Module], None] | None = None,
         on_checkpoint: Callable[[Checkpoint], None] | None = None,
@@ -392,7 +399,8 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
     ``on_epoch`` gets each epoch's record and the network that the stage evaluates (its weight average where
     ``config.ema``): to read, e.g. with `accuracy` (the next epoch puts it in training mode again).
     ``on_checkpoint`` gets a `Checkpoint` every ``config.checkpoint_every`` epochs and at each stage's end;
-    ``resume`` continues from one, ending where an uninterrupted run would."""
+    ``resume`` continues from one, ending where an uninterrupted run would. ``progress``: a bar on a terminal
+    or in a notebook, elsewhere (a log) a line an epoch (`ssvae.progress`)."""
     device = training_device(config, resume)
     check_precision(config.precision, device)
     model.to(device)
@@ -414,14 +422,16 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
         stage = stages[number]
         run = StageRun.start(number, stage, steps_per_epoch(data, config), config,
                              resume if number == first_stage else None)
-        bar = tqdm(range(run.first_epoch, stage.epochs + 1), desc=stage.name, unit="epoch", disable=not progress,
-                   dynamic_ncols=True, leave=True, initial=run.first_epoch - 1, total=stage.epochs)
+        bar = progress_bar(range(run.first_epoch, stage.epochs + 1), progress, desc=stage.name, unit="epoch",
+                           dynamic_ncols=True, leave=True, initial=run.first_epoch - 1, total=stage.epochs)
         for epoch in bar:
             record = _train_epoch(run, epoch, data, config, class_weight, generator,
                                   keep_best=number == len(stages) - 1)
             history.append(record)
             bar.set_postfix(loss=f"{record['loss']:.3g}", train_acc=f"{record['train_accuracy']:.3f}",
                             **({"val_acc": f"{record['val_accuracy']:.3f}"} if "val_accuracy" in record else {}))
+            if progress and not redrawable():
+                log_line(epoch_line(record, stage.epochs))
             if on_epoch is not None:
                 on_epoch(record, run.evaluated)
             if on_checkpoint is not None and (epoch % config.checkpoint_every == 0 or epoch == stage.epochs):

@@ -1,5 +1,6 @@
 """Every command once, through click, as a user types it."""
 
+import contextlib
 import json
 import math
 import os
@@ -47,18 +48,43 @@ def test_train_then_evaluate(runner, tmp_path):
     assert "confusion (rows: true class" in table and f"test accuracy  {report['accuracy']:.4f}" in table
 
 
-def test_train_logs_a_plain_line_an_epoch_where_stderr_is_not_a_terminal(runner, tmp_path):
+def test_train_logs_a_plain_line_an_epoch_where_stderr_is_not_a_terminal(tmp_path):
     out = tmp_path / "run"
     args = [arg for arg in TINY_ARGS if arg != "--quiet"]
+    runner = CliRunner(mix_stderr=False) if click_major_minor() < (8, 2) else CliRunner()  # stderr apart
     result = runner.invoke(main, ["train", *args, "--model", "m1+m2", "--m1-epochs", "2", "--epochs", "1",
                                   "--val-labels", "20", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    lines = [line for line in result.output.splitlines() if ": loss " in line]  # CliRunner's stderr is no terminal
     rows = read_metrics(out)
-    assert [row["stage"] for row in rows] == ["m1", "m1", "m2"] and "\r" not in result.output
-    assert lines == [f"{row['stage']} epoch {row['epoch']}/{2 if row['stage'] == 'm1' else 1}: loss {row['loss']:.4g}, "
-                     f"train accuracy {row['train_accuracy']:.4f}, validation accuracy {row['val_accuracy']:.4f} "
-                     f"({row['seconds']:.1f} s)" for row in rows]
+    assert [row["stage"] for row in rows] == ["m1", "m1", "m2"]
+    assert result.stderr == "".join(
+        f"{row['stage']} epoch {row['epoch']}/{2 if row['stage'] == 'm1' else 1}: loss {row['loss']:.4g}, train "
+        f"accuracy {row['train_accuracy']:.4f}, validation accuracy {row['val_accuracy']:.4f} ({row['seconds']:.1f} s)\n"
+        for row in rows)  # CliRunner's stderr is no terminal: no bar, no carriage return
+    assert result.stdout.startswith(f"saved {out}  |") and result.stdout.count("\n") == 1
+
+
+def test_train_draws_a_bar_and_no_lines_on_a_terminal(tmp_path):
+    """Under a terminal (a pseudo-terminal of 100 columns here) the epochs show as one redrawn bar."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    args = [arg for arg in TINY_ARGS if arg != "--quiet"]
+    process = subprocess.run([sys.executable, "-m", "ssvae", "train", *args, "--epochs", "2", "--out",
+                              str(tmp_path / "run")], stdout=subprocess.PIPE, stderr=follower, timeout=120,
+                             env={**os.environ, "OMP_NUM_THREADS": "1"})
+    os.close(follower)
+    shown = b""
+    with contextlib.suppress(OSError):  # Linux ends a pseudo-terminal's output with EIO
+        while chunk := os.read(leader, 65536):
+            shown += chunk
+    os.close(leader)
+    assert process.returncode == 0
+    assert b"\rtrain: 100%" in shown and b"2/2 [" in shown and b"train epoch 1/2:" not in shown
 
 
 @pytest.mark.parametrize("checkpoints_before, message", [
@@ -107,7 +133,8 @@ def test_sigterm_while_training_is_taken_as_ctrl_c(tmp_path):
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 143, stderr
-    assert stderr.strip().endswith(f"Interrupted: continue from the last checkpoint with 'ssvae train --resume {out}'")
+    assert stderr.endswith(f"Interrupted: continue from the last checkpoint with 'ssvae train --resume {out}'\n")
+    assert not stderr.startswith("\n") and "\n\n" not in stderr  # no bar to end in a log: no blank line
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
 
 

@@ -542,17 +542,19 @@ def test_inference_takes_an_array_or_a_path_as_well_as_model_inputs(digits_model
 
 @pytest.mark.parametrize("write", ["predict", "score"])
 def test_inference_refuses_to_write_over_its_own_input_file(digits_model, tmp_path, write):
-    """Given the input file as ``out`` with ``replace``, the Python API refuses as the command line does:
-    the inputs are kept byte for byte."""
+    """Given the input file as ``out`` with ``replace``, as a path or as the inputs read from it, the Python
+    API refuses as the command line does: the inputs are kept byte for byte."""
     from ssvae import inference
     from ssvae.inference import model_inputs
 
     path = tmp_path / "x.npy"
     np.save(path, np.asarray(model_inputs(digits_model, dataset="digits").x[:5]))
     before = path.read_bytes()
-    with pytest.raises(RunError, match=f"--out {re.escape(str(path))} is the input file --data names"):
-        getattr(inference, write)(digits_model, path, path, progress=False, replace=True)
-    assert path.read_bytes() == before
+    for given in (path, model_inputs(digits_model, data=path)):
+        with pytest.raises(RunError, match=f"^{re.escape(str(path))} is the input file itself: write the output "
+                                           f"elsewhere"):
+            getattr(inference, write)(digits_model, given, path, progress=False, replace=True)
+        assert path.read_bytes() == before
 
 
 def test_the_export_counts_validation_labels_among_the_labels_seen(tiny_config, tmp_path):

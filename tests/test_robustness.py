@@ -173,8 +173,9 @@ BAD_INPUT = [
     (["predict", "MODEL", "--data", "corrupt.npz"], "Error: corrupt.npz: not a readable .npz file"),
     (["predict", "MODEL", "--data", "nan_digits.npy"], "Error: inputs contain NaN or inf, or numbers too large for float32 (first in row 2)"),
     (["predict", "MODEL", "--data", "nan_digits.npy", "--out", "./nan_digits.npy", "--force"],
-     "Error: --out ./nan_digits.npy is the input file --data names: choose another --out, so as to keep the inputs"),
-    (["score", "MODEL", "--data", "gap.csv", "--out", "gap.csv", "--force"], "Error: --out gap.csv is the input file"),
+     "Error: ./nan_digits.npy is the input file itself: write the output elsewhere (another --out), so as to keep "
+     "the inputs"),
+    (["score", "MODEL", "--data", "gap.csv", "--out", "gap.csv", "--force"], "Error: gap.csv is the input file itself"),
     (["predict", "MODEL", "--data", "objects.npy"], "Error: objects.npy: the array holds Python objects; save numbers "
      "(pickles are never loaded)"),
     (["predict", "MODEL", "--data", "nan_digits.npy", "--batch-size", "2"], "(first in row 2): clean or drop those rows"),

@@ -6,6 +6,7 @@ Unlike training sources these need no labels and no class folders: a flat folder
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import zipfile
@@ -25,10 +26,12 @@ NPY_MAGIC = b"\x93NUMPY"  # how every .npy file begins
 
 @dataclass(frozen=True)
 class Inputs:
-    """``x`` (N, ...) as stored (uint8 or float; a `RowFile` reads big files a batch at a time) and one id a row."""
+    """``x`` (N, ...) as stored (uint8 or float; a `RowFile` reads big files a batch at a time), one id a row,
+    and the file or folder they were read from (None for a built-in data set or an array)."""
 
     ids: Sequence[str]
     x: np.ndarray | RowFile
+    source: Path | None = None
 
     def __len__(self) -> int:
         return len(self.x)
@@ -44,7 +47,7 @@ def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: s
     if data is not None and dataset is not None:
         raise DataError(f"both --data {data} and --dataset {dataset} name inputs: pass one of them")
     if data is not None:
-        return _read_path(Path(data), image_shape, columns)
+        return dataclasses.replace(_read_path(Path(data), image_shape, columns), source=Path(data))
     if dataset is None:
         raise DataError("no inputs given: pass --data FILE_OR_FOLDER or --dataset NAME")
     if dataset not in BUILTIN:
