@@ -92,6 +92,8 @@ def test_labels_all_keeps_missing_labels_missing():
 def test_too_many_labels_is_a_clear_error():
     with pytest.raises(DataError, match="more labels than the"):
         choose_split(_source(), labels=1000, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
+    with pytest.raises(DataError, match="^--val-labels 20 leaves no training label out of 20: lower it$"):
+        choose_split(_source(), labels=20, val_labels=20, test_fraction=0.25, split_seed=0, seed=0)
     with pytest.raises(DataError, match="no labelled example"):
         choose_split(Source(Dataset(np.zeros((4, 2), np.float32), np.full(4, -1), ("a", "b")), None),
                      labels=2, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
@@ -138,6 +140,9 @@ def test_npz_label_out_of_range(tmp_path):
     np.savez(tmp_path / "d.npz", x=np.zeros((3, 2)), y=np.array([0, 1, 7]), class_names=np.array(["a", "b"]))
     with pytest.raises(DataError, match="label 7 is outside 0..1"):
         load_source(data=str(tmp_path / "d.npz"))
+    np.savez(tmp_path / "k.npz", x=np.zeros((3, 2)), y=np.array([0, 1, 2]), class_names=np.array(["a", "b"]))
+    with pytest.raises(DataError, match="label 2 is outside 0..1; use -1 for unlabelled examples"):
+        load_source(data=str(tmp_path / "k.npz"))  # the first label past the names
 
 
 def test_csv_with_named_and_missing_labels(tmp_path):
@@ -482,3 +487,41 @@ def test_float_rows_of_a_big_file_are_read_from_their_place(tmp_path):
         inputs = read_inputs(str(tmp_path / name))
         assert isinstance(inputs.x, RowFile)
         np.testing.assert_array_equal(inputs.x[10:13], want[10:13])
+
+
+def test_column_major_arrays_are_read_in_their_rows_order(tmp_path):
+    """A Fortran-ordered .npy or .npz member cannot be read a row at a time from disk: it is loaded whole, its
+    rows as numpy gives them."""
+    from ssvae.data.inputs import read_inputs
+
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    np.save(tmp_path / "f.npy", np.asfortranarray(x))
+    np.savez(tmp_path / "f.npz", x=np.asfortranarray(x))
+    for name in ("f.npy", "f.npz"):
+        np.testing.assert_array_equal(np.asarray(read_inputs(str(tmp_path / name)).x[:]), x)
+
+
+def test_channel_first_images_as_narrow_as_a_channel_count_keep_their_layout(tmp_path):
+    x = np.random.default_rng(0).integers(0, 256, (20, 3, 5, 4), dtype=np.uint8)  # width 4, like RGBA's channels
+    np.savez(tmp_path / "narrow.npz", x=x, y=np.arange(20) % 2)
+    got = load_source(data=str(tmp_path / "narrow.npz")).train
+    assert got.input_shape == (3, 5, 4)
+    np.testing.assert_array_equal(got.x, x.astype(np.float32) / 255.0)
+
+
+def test_a_fingerprint_sees_a_change_past_the_first_thousand_rows():
+    x, y = np.zeros((3000, 2), np.float32), np.zeros(3000, np.int64)
+    changed = x.copy()
+    changed[1500] += 1  # 3,000 rows are sampled every third row: row 1500 is among them
+    assert Dataset(x, y, ("a",)).fingerprint() != Dataset(changed, y, ("a",)).fingerprint()
+
+
+def test_numbered_ids_index_as_a_sequence_does():
+    from ssvae.data.inputs import NumberedIds
+
+    ids = NumberedIds(5)
+    assert (ids[0], ids[-1], list(ids[1:3])) == ("0", "4", ["1", "2"])
+    with pytest.raises(IndexError):
+        ids[-6]
+    with pytest.raises(IndexError):
+        ids[5]

@@ -2,6 +2,7 @@
 
 import copy
 import dataclasses
+import errno
 import json
 import math
 import re
@@ -675,3 +676,77 @@ def test_export_over_a_link_swaps_the_folder_it_names_and_keeps_its_permissions(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]  # nothing left of the swap
     with pytest.raises(RunError, match="--out / is a mount point, which cannot be swapped"):
         ssvae.export(digits_run, "/", replace=True)
+
+
+def test_a_swap_that_fails_midway_puts_the_old_model_folder_back(digits_run, tmp_path, monkeypatch):
+    """--force moves the old folder aside, then the new one in: where the second move fails (a full disk, a
+    permission), the old folder returns to its name and nothing of the attempt is left."""
+    ssvae.export(digits_run, tmp_path / "m")
+    before = (tmp_path / "m" / "classifier.onnx").read_bytes()
+    moves, replace = [], os.replace
+
+    def second_move_fails(source, target):
+        moves.append(Path(target).name)
+        if len(moves) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        replace(source, target)
+
+    monkeypatch.setattr(onnx_export.os, "replace", second_move_fails)
+    with pytest.raises(OSError, match="No space left on device"):
+        ssvae.export(digits_run, tmp_path / "m", replace=True)
+    assert moves == ["m", "m", "m"]  # aside, in (fails), back
+    assert (tmp_path / "m" / "classifier.onnx").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_the_runtime_takes_integer_arrays_and_refuses_a_colourless_shape_for_colour_images(digits_model):
+    """Integer inputs (0/1 images as int64, say) are numbers like any other; an (N, H, W) array fits only a
+    model of one channel."""
+    zeros = np.zeros((2, 64), np.float32)
+    np.testing.assert_array_equal(digits_model.classify(zeros.astype(np.int64)), digits_model.classify(zeros))
+    with pytest.raises(ModelError, match=r"^inputs of shape \(2, 6, 6\) do not fit this model: it takes "
+                                         r"\(N, 3, 6, 6\), \(N, 6, 6, 3\) or \(N, 108\)"):
+        runtime.arrange(np.zeros((2, 6, 6), np.uint8), (3, 6, 6))
+
+
+def test_a_class_index_must_be_a_whole_number_of_the_models(digits_model):
+    z = np.zeros((2, digits_model.latent_dim), np.float32)
+    for label in (2.5, 10, -1):
+        with pytest.raises(ModelError, match=f"^class {label} is outside 0..9$"):
+            digits_model.decode(z, y=label)
+    np.testing.assert_array_equal(digits_model.decode(z, y=2.0), digits_model.decode(z, y="2"))
+
+
+def test_an_export_of_ones_own_file_names_the_file_not_where_it_lay(tmp_path):
+    """The graphs and model.json name the data by file name: a model shared with others carries no path of
+    the machine it was trained on."""
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "t.npz", x=rng.random((60, 4)).astype(np.float32), y=np.arange(60) % 2)
+    run = ssvae.train(data=str(tmp_path / "t.npz"), labels=10, epochs=1, hidden=(8,), classifier_hidden=(8,),
+                      latent_dim=2, progress=False)
+    ssvae.export(run, tmp_path / "model")
+    assert json.loads((tmp_path / "model" / "model.json").read_text())["dataset"] == "t.npz"
+    assert runtime.load(tmp_path / "model").info["dataset"] == "t.npz"
+
+
+@pytest.mark.parametrize("edit, message", [
+    ({"classifier": {"ssvae.input_shape": None}}, "classifier.onnx: has no ssvae metadata"),
+    ({"encoder": {"ssvae.weights": None}}, "encoder.onnx: not from the export classifier.onnx is from \\(they differ "
+                                           "in weights\\)"),
+    ({role: {"ssvae.latent_dim": "9"} for role in ("classifier", "encoder", "decoder")},
+     "encoder.onnx: its z_mean is \\(N, 8\\) but the metadata says \\(N, 9\\): export the run again"),
+])
+def test_metadata_that_does_not_fit_the_graphs_or_each_other_is_refused(digits_run, tmp_path, edit, message):
+    """A key taken out of one graph, or a latent size edited alike in all three, is named, not left to
+    onnxruntime or a KeyError."""
+    ssvae.export(digits_run, tmp_path / "m")
+    for role, changes in edit.items():
+        graph = onnx.load(tmp_path / "m" / f"{role}.onnx")
+        kept = [p for p in graph.metadata_props if changes.get(p.key, "") is not None]
+        for prop in kept:
+            prop.value = changes.get(prop.key, prop.value)
+        del graph.metadata_props[:]
+        graph.metadata_props.extend(kept)
+        onnx.save(graph, tmp_path / "m" / f"{role}.onnx")
+    with pytest.raises(ModelError, match=message):
+        runtime.load(tmp_path / "m")

@@ -116,6 +116,10 @@ def _write_cases(root: Path) -> None:
     (root / "no_layers_run" / "config.json").write_text(json.dumps({**run_config, "hidden": []}))
     shutil.copytree(root / "run", root / "tmp_of_mine_run")
     (root / "tmp_of_mine_run" / ".mydata.tmp").write_text("a user's")
+    shutil.copytree(root / "run", root / "notes_run")  # a folder of the user's named as a file ssvae writes
+    (root / "notes_run" / "metrics.csv").unlink()
+    (root / "notes_run" / "metrics.csv").mkdir()
+    (root / "notes_run" / "metrics.csv" / "notes.txt").write_text("a user's")
     shutil.copytree(root / "model", root / "classifier_only_model")  # an m2 whose encoder and decoder are gone
     for role in ("encoder", "decoder"):
         (root / "classifier_only_model" / f"{role}.onnx").unlink()
@@ -205,6 +209,8 @@ BAD_INPUT = [
      "the file as 'ssvae train' wrote it"),
     (["train", "--resume", "foreign_checkpoint_run"], "Error: foreign_checkpoint_run/checkpoint.safetensors: "
      "a safetensors file, but not a checkpoint 'ssvae train' wrote (it holds no ssvae_checkpoint metadata)"),
+    (["train", "--out", "notes_run", "--force"], "Error: notes_run holds what ssvae does not write in a run folder "
+     "(metrics.csv/)"),
     (["train", "--out", "tmp_of_mine_run", "--force"], "Error: tmp_of_mine_run holds what ssvae does not write in a "
      "run folder (.mydata.tmp)"),
     (["predict", "MODEL", "--dataset", "digits", "--out", "taken.csv/p.csv"],
