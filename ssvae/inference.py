@@ -188,5 +188,4 @@ def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel)
 
 
 __all__ = ["as_inputs", "check_not_the_input", "model_inputs", "predict", "score", "sample_grid", "write_samples",
-           "write_analogies",
-           "png_output", "prediction_header"]
+           "write_analogies", "png_output", "prediction_header"]
