@@ -25,7 +25,7 @@ from ssvae import files
 from ssvae.cli import main
 from ssvae.config import Config
 from ssvae.data.inputs import read_inputs
-from ssvae.errors import RunError
+from ssvae.errors import DataError, RunError
 from ssvae.run import CHECKPOINT, load_checkpoint, read_metrics, save_checkpoint
 from ssvae.runtime import ExportedModel
 from ssvae.training import Checkpoint, TrainingError, training_device
@@ -618,3 +618,18 @@ def test_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch)
     assert result.output.strip() == f"Error: {tmp_path / 'p.csv'}: No space left on device (free some space, or " \
                                     f"write elsewhere)"
     assert [p.name for p in tmp_path.iterdir()] == ["p.csv"] and (tmp_path / "p.csv").read_text() == "old"
+
+
+def test_data_that_lost_just_their_last_example_are_named_as_too_short(tmp_path):
+    """The split's highest index is one past the data's end: said in those words (a fingerprint would only say
+    that the examples differ)."""
+    rng = np.random.default_rng(0)
+    x, y = rng.random((60, 4)).astype(np.float32), np.arange(60) % 2
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    run = ssvae.train(data=str(tmp_path / "d.npz"), labels=10, epochs=1, hidden=(8,), classifier_hidden=(8,),
+                      latent_dim=2, progress=False, out=tmp_path / "run")
+    last = max(*run.split.labelled, *run.split.test)
+    np.savez(tmp_path / "d.npz", x=x[:last], y=y[:last])
+    with pytest.raises(DataError, match=f"not the data this run was trained on \\(the run's split names example "
+                                        f"{last} but the data have {last}\\)"):
+        ssvae.evaluate(ssvae.load(tmp_path / "run"))
