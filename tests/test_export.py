@@ -750,3 +750,17 @@ def test_metadata_that_does_not_fit_the_graphs_or_each_other_is_refused(digits_r
         onnx.save(graph, tmp_path / "m" / f"{role}.onnx")
     with pytest.raises(ModelError, match=message):
         runtime.load(tmp_path / "m")
+
+
+def test_graphs_whose_inner_dims_are_symbolic_load_and_give_the_same_answers(digits_run, tmp_path):
+    """The shape check compares only the dims a graph fixes: a graph edited (or written by another tool) to
+    take (N, C, H, W) with named H and W still fits the metadata, so the runtime must not refuse it."""
+    ssvae.export(digits_run, tmp_path / "m")
+    expected = runtime.load(tmp_path / "m").classify(np.zeros((2, 1, 8, 8), np.float32))
+    graph = onnx.load(tmp_path / "m" / "classifier.onnx")
+    for dim, name in zip(graph.graph.input[0].type.tensor_type.shape.dim[1:], ("c", "h", "w")):
+        dim.dim_param = name
+    onnx.save(graph, tmp_path / "m" / "classifier.onnx")
+    assert _dims(onnx.load(tmp_path / "m" / "classifier.onnx").graph.input[0])[1:] == ["c", "h", "w"]
+    np.testing.assert_array_equal(
+        runtime.load(tmp_path / "m").classify(np.zeros((2, 1, 8, 8), np.float32)), expected)
