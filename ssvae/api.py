@@ -18,15 +18,15 @@ from sklearn.metrics import confusion_matrix
 from torch import nn
 
 from ssvae.config import Config, config_for, supervised_counterpart
-from ssvae.data import DataError, Partition, Source, Split, check_inputs, choose_split, load_source, to_model_range
+from ssvae.data import DataError, Partition, Source, Split, check_inputs, choose_split, load_source
 from ssvae.errors import RunError
 from ssvae.models import Model, Stage, build_model
 from ssvae.files import check_output, sole_writer
 from ssvae.run import (CHECKPOINT, CONFIG, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
-from ssvae.runtime import ModelError, arrange, by_name, check_values
-from ssvae.training import (Checkpoint, active_stages, denormals_flushed, fit, kept_epoch, resolve_device,
-                            stage_plan, threads_set)
+from ssvae.runtime import ModelError, prepare_inputs
+from ssvae.training import (Checkpoint, active_stages, denormals_flushed, fit, kept_epoch, predict_logits,
+                            resolve_device, stage_plan, threads_set)
 
 
 @dataclass
@@ -69,23 +69,20 @@ class Run:
                             f"restore them, or train a new run on the data as they are")
 
     def inputs(self, x: np.ndarray) -> torch.Tensor:
-        """Raw inputs (uint8 0..255 or floats) as the model's float tensor, laid out as the exported model's
-        `ssvae.runtime.arrange` takes them and checked as it checks them (finite; in [0, 1] for a Bernoulli
-        likelihood), or a DataError that says what to change."""
+        """Raw inputs (uint8 0..255 or floats) as the model's float tensor, prepared by the rule the exported
+        model follows (`ssvae.runtime.prepare_inputs`: layout, columns, scale; finite, and in [0, 1] for a
+        Bernoulli likelihood), or a DataError that says what to change."""
+        c = self.config
         try:
-            x = arrange(to_model_range(by_name(x, self.config.input_columns)), self.config.input_shape)
-            check_values(x, (0.0, 1.0) if self.config.likelihood == "bernoulli" else None)
+            x = prepare_inputs(x, c.input_shape, c.input_columns, (0.0, 1.0) if c.likelihood == "bernoulli" else None)
         except ModelError as error:
             raise DataError(str(error)) from None
         device = next(self.model.buffers()).device
         return torch.as_tensor(x, device=device)
 
-    @torch.no_grad()
     def classify(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
         """Class probabilities q(y|x), (N, K)."""
-        self.model.eval()
-        xs = self.inputs(x).split(batch_size)
-        return torch.cat([torch.softmax(self.model.classify(b), -1) for b in xs]).cpu().numpy()
+        return torch.softmax(predict_logits(self.model, self.inputs(x), batch_size), -1).cpu().numpy()
 
 
 def resolve_likelihood(config: Config, *inputs: np.ndarray) -> str:

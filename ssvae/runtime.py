@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import onnxruntime as ort
@@ -95,6 +95,24 @@ def check_values(x: np.ndarray, input_range: tuple[float, float] | None) -> None
         raise ModelError(f"inputs range over [{low:g}, {high:g}] but this model takes [{input_range[0]:g}, "
                          f"{input_range[1]:g}]: pass uint8 images (0..255; cast integer ones with "
                          f".astype(np.uint8)) or floats scaled to that range")
+
+
+def prepare_inputs(x: Any, shape: tuple[int, ...], columns: Sequence[str] = (),
+                   input_range: tuple[float, float] | None = None, uint8_divisor: float = 255) -> np.ndarray:
+    """Raw inputs (uint8 images, or numbers used as given) as float32 (N, *shape), read by ``columns`` where
+    they name theirs and checked against ``input_range``, or a ModelError that says what to change. One rule
+    for an export's graphs and for a run's model in torch."""
+    x = np.asarray(by_name(x, columns))
+    if x.dtype.kind not in "uif":
+        raise ModelError(f"inputs of dtype {x.dtype} are not numbers: pass uint8 images or floats")
+    x = arrange(x, shape)
+    if x.dtype == np.uint8:
+        x = x.astype(np.float32) / np.float32(uint8_divisor)
+    else:
+        with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which the check reports
+            x = x.astype(np.float32, copy=False)
+    check_values(x, input_range)
+    return x
 
 
 def graph_file(role: str, precision: str = "float32") -> str:
@@ -283,17 +301,8 @@ class ExportedModel:
     def prepare(self, x: Any) -> np.ndarray:
         """Raw inputs as the graphs' float32 (N, *input_shape), or a ModelError that says what to change. A
         table with named columns (a pandas DataFrame) is read by the names the model was trained on."""
-        x = np.asarray(by_name(x, self.info.get("input_columns", ())))
-        if x.dtype.kind not in "uif":
-            raise ModelError(f"inputs of dtype {x.dtype} are not numbers: pass uint8 images or floats")
-        x = arrange(x, self.input_shape)
-        if x.dtype == np.uint8:
-            x = x.astype(np.float32) / np.float32(self.info.get("uint8_divisor", 255))
-        else:
-            with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which the check reports
-                x = x.astype(np.float32, copy=False)
-        check_values(x, self.input_range)
-        return x
+        return prepare_inputs(x, self.input_shape, self.info.get("input_columns", ()), self.input_range,
+                              self.info.get("uint8_divisor", 255))
 
     def onehot(self, y: Any, n: int) -> np.ndarray:
         """Classes (index, name, (n,) indices or names, or (n, K) one-hot rows) as (n, K) float32 one-hot rows."""
@@ -335,13 +344,18 @@ class ExportedModel:
         size = max(1, size or self.batch_size)
         return [slice(i, min(i + size, n)) for i in range(0, max(n, 1), size)]
 
+    def _run_in_chunks(self, role: str, n: int,
+                       feeds: Callable[[slice], dict[str, np.ndarray]]) -> tuple[np.ndarray, ...]:
+        """The ``role`` graph's outputs for ``n`` rows, run on the ``feeds`` of one `_chunks` slice at a time
+        and joined; a single chunk (the common case) is returned as it came, without a copy."""
+        outputs = [self._run(role, feeds(s)) for s in self._chunks(n)]
+        return tuple(outputs[0]) if len(outputs) == 1 else tuple(np.concatenate(parts) for parts in zip(*outputs))
+
     # --- what apps call ---
     def classify(self, x: Any) -> np.ndarray:
         """q(y|x): class probabilities, (N, K)."""
         x = self.prepare(x)
-        if 0 < len(x) <= self.batch_size:  # the common case, without the bookkeeping of chunks
-            return self._run("classifier", {"x": x})[0]
-        return np.concatenate([self._run("classifier", {"x": x[s]})[0] for s in self._chunks(len(x))])
+        return self._run_in_chunks("classifier", len(x), lambda s: {"x": x[s]})[0]
 
     def encode(self, x: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(probabilities, z_mean, z_logvar) of q(z|x,y), for the given classes ``y`` or, when None, the
@@ -350,9 +364,8 @@ class ExportedModel:
         x = self.prepare(x)
         if self.conditional:
             y = np.zeros((len(x), self.n_classes), np.float32) if y is None else self.onehot(y, len(x))
-        outputs = [self._run("encoder", {"x": x[s], **self._class_feed(None if y is None else y[s])})
-                   for s in self._chunks(len(x))]
-        return tuple(np.concatenate(parts) for parts in zip(*outputs))  # type: ignore[return-value]
+        return self._run_in_chunks(  # type: ignore[return-value]
+            "encoder", len(x), lambda s: {"x": x[s], **self._class_feed(None if y is None else y[s])})
 
     def decode(self, z: Any, y: Any = None) -> np.ndarray:
         """The mean of p(x|y,z), shaped as the model takes its inputs: (N, *input_shape), e.g. (N, 1, 8, 8)."""
@@ -366,9 +379,8 @@ class ExportedModel:
         if self.conditional and y is None:
             raise ModelError("decode needs the class y of each code (index, name or one-hot rows)")
         y = self.onehot(y, len(z)) if self.conditional else None
-        outputs = [self._run("decoder", {"z": z[s], **self._class_feed(None if y is None else y[s])})
-                   for s in self._chunks(len(z))]
-        return tuple(np.concatenate(parts) for parts in zip(*outputs))  # type: ignore[return-value]
+        return self._run_in_chunks(  # type: ignore[return-value]
+            "decoder", len(z), lambda s: {"z": z[s], **self._class_feed(None if y is None else y[s])})
 
     def generate(self, y: Any = None, n: int = 1, seed: int | None = 0) -> np.ndarray:
         """``n`` new examples of class ``y`` (none for M1): decoder means at z ~ N(0, I), seeded."""
