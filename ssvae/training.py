@@ -391,8 +391,8 @@ def epoch_line(record: EpochRecord, epochs: int) -> str:
 def fit(model: Model, partition: Partition, config: Config, progress: bool = True,
         on_epoch: Callable[[EpochRecord, nn.Module], None] | None = None,
         on_checkpoint: Callable[[Checkpoint], None] | None = None,
-        resume: Checkpoint | None = None) -> list[EpochRecord]:
-    """Train ``model`` in place and return the new epochs' records. With validation labels, the weights of
+        resume: Checkpoint | None = None) -> None:
+    """Train ``model`` in place. With validation labels, the weights of
     the best validation epoch of the last stage are kept; otherwise those of the last epoch (or their average).
     Kept weights of an average (``config.ema``) get their batch-norm statistics anew from the clean training
     images (the unlabelled ones too, for models that learn from them).
@@ -415,7 +415,6 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
         if device.type == "cuda" and resume.cuda_rng is not None:
             torch.cuda.set_rng_state(resume.cuda_rng, device)
     class_weight = classification_weight(partition, config.alpha)
-    history: list[EpochRecord] = []
     stages = active_stages(model, config)
     first_stage = resume.stage if resume is not None else 0
     for number in range(first_stage, len(stages)):
@@ -427,7 +426,6 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
         for epoch in bar:
             record = _train_epoch(run, epoch, data, config, class_weight, generator,
                                   keep_best=number == len(stages) - 1)
-            history.append(record)
             bar.set_postfix(loss=f"{record['loss']:.3g}", train_acc=f"{record['train_accuracy']:.3f}",
                             **({"val_acc": f"{record['val_accuracy']:.3f}"} if "val_accuracy" in record else {}))
             if progress and not redrawable():
@@ -440,4 +438,3 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
     if config.ema:
         recompute_batch_norm(model, data.training_images(model.uses_unlabelled))
     model.eval()
-    return history
