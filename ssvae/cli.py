@@ -21,7 +21,7 @@ import click
 import numpy as np
 
 from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, PRESETS, RECIPES,
-                          Config, TRAINING_PRECISIONS, ConfigError, config_for, option_flag)
+                          Config, TRAINING_PRECISIONS, ConfigError, config_for, option_flag, option_text)
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
 from ssvae.progress import redrawable
@@ -139,7 +139,7 @@ def _shown_default(field: str) -> str:
     """The default --help shows: Config's (None: auto, the option's text says what it picks), and any data set's
     preset that differs."""
     value = getattr(DEFAULTS, field)
-    text = "auto" if value is None else ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+    text = option_text(value, none="auto")
     presets = [f"{name}: {p[field]}" for name, p in PRESETS.items() if field in p]
     return text + (f"; {', '.join(presets)}" if presets else "")
 
@@ -422,27 +422,37 @@ def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opse
         click.echo(f"{precision:<8} test accuracy {accuracy:.4f}{agreement}")
 
 
-def input_options(command: Callable) -> Callable:
-    """Where the inputs of predict, score and generate --analogies come from."""
-    options = [
-        click.option("--data", type=click.Path(), help="Inputs: an .npz (array x), an .npy, a .csv of numeric "
-                     "columns (an 'id' column names rows; 'label' is ignored) or a folder of images. The output's "
-                     "id: the row number, the CSV's id, or the image's path in the folder."),
-        click.option("--dataset", type=click.Choice(BUILTIN), help="Or a built-in data set's --split (ids: each "
-                     "example's index in the data set, or in its own test file where it has one)."),
-        click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True,
-                     help="Which part of --dataset: the test split the model was evaluated on, or the rest."),
-        click.option("--data-dir", type=click.Path(), help="Where Fashion-MNIST/MNIST/KMNIST files are."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+def stacked(*options: Callable) -> Callable:
+    """One decorator that adds ``options`` in the order given, as that many decorators written above a
+    command would: a group of options several commands share."""
+    def add(command: Callable) -> Callable:
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return add
 
 
-device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-                             show_default=True, help="onnxruntime device: auto uses a CUDA GPU when there is one.")
-precision_option = click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,
-                                help="Which copy of the graphs to run (int8/float16 need export --quantize/--fp16).")
+input_options = stacked(  # where the inputs of predict, score and generate --analogies come from
+    click.option("--data", type=click.Path(), help="Inputs: an .npz (array x), an .npy, a .csv of numeric "
+                 "columns (an 'id' column names rows; 'label' is ignored) or a folder of images. The output's "
+                 "id: the row number, the CSV's id, or the image's path in the folder."),
+    click.option("--dataset", type=click.Choice(BUILTIN), help="Or a built-in data set's --split (ids: each "
+                 "example's index in the data set, or in its own test file where it has one)."),
+    click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True,
+                 help="Which part of --dataset: the test split the model was evaluated on, or the rest."),
+    click.option("--data-dir", type=click.Path(), help="Where Fashion-MNIST/MNIST/KMNIST files are."),
+)
+
+run_options = stacked(  # how predict and score run the model, after their own options
+    click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True,
+                 help="Inputs per batch."),
+    click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+                 help="onnxruntime device: auto uses a CUDA GPU when there is one."),
+    click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,
+                 help="Which copy of the graphs to run (int8/float16 need export --quantize/--fp16)."),
+    click.option("--force", is_flag=True, help="Replace an existing --out file."),
+    click.option("--quiet", is_flag=True, help="No progress bar."),
+)
 
 
 @main.command(short_help="Label inputs with an exported model: a CSV of classes.")
@@ -450,11 +460,7 @@ precision_option = click.option("--precision", type=click.Choice(PRECISIONS), de
 @input_options
 @click.option("--out", type=click.Path(dir_okay=False), default="predictions.csv", show_default=True,
               help="CSV to write: id, predicted, confidence, entropy, p_<class> for every class.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True, help="Inputs per batch.")
-@device_option
-@precision_option
-@click.option("--force", is_flag=True, help="Replace an existing --out file.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@run_options
 def predict(model_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, out: str,
             batch_size: int, device: str, precision: str, force: bool, quiet: bool) -> None:
     """Label data with an exported model: one CSV row an input with the predicted class, its probability,
@@ -483,11 +489,7 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
                    "shipped digits model, 1.9 on Fashion-MNIST's): for rankings, 8 (4 times the time).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the noise the bound draws.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True, help="Inputs per batch.")
-@device_option
-@precision_option
-@click.option("--force", is_flag=True, help="Replace an existing --out file.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@run_options
 def score(model_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, out: str,
           samples: int | None, seed: int, batch_size: int, device: str, precision: str, force: bool,
           quiet: bool) -> None:

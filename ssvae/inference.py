@@ -71,6 +71,16 @@ def check_not_the_input(out: str | Path, source: str | Path | None) -> None:
                        f"the inputs")
 
 
+def _table_job(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Path,
+               replace: bool) -> tuple[Inputs, Path]:
+    """The inputs of a CSV that `predict` or `score` writes, and its path, checked before any work: not the
+    inputs' own file, and free unless ``replace``."""
+    inputs = as_inputs(model, inputs)
+    check_not_the_input(out, inputs.source)
+    check_output(Path(out), replace)
+    return inputs, Path(out)
+
+
 def prediction_header(model: ExportedModel) -> list[str]:
     """The columns of ``ssvae predict``'s CSV, one probability column per class."""
     return ["id", "predicted", "confidence", "entropy", *(f"p_{name}" for name in model.class_names)]
@@ -80,10 +90,7 @@ def predict(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | 
             progress: bool = True, replace: bool = False) -> int:
     """Write one CSV row an input: id, predicted class name, its probability, the entropy of q(y|x) in nats,
     then every class's probability. Returns the number of rows. ``inputs``: as `as_inputs` takes them."""
-    inputs = as_inputs(model, inputs)
-    check_not_the_input(out, inputs.source)
-    out = Path(out)
-    check_output(out, replace)
+    inputs, out = _table_job(model, inputs, out, replace)
     with atomic_open(out) as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(prediction_header(model))
@@ -108,10 +115,7 @@ def score(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Pa
     is opened before the work, so that a folder that cannot take it fails at once. ``inputs``: as
     `as_inputs` takes them."""
     model.require_generative("score")
-    inputs = as_inputs(model, inputs)
-    check_not_the_input(out, inputs.source)
-    out = Path(out)
-    check_output(out, replace)
+    inputs, out = _table_job(model, inputs, out, replace)
     rng = np.random.default_rng(seed)  # one stream over the batches: the scores do not depend on their size
     batches = _batches(inputs, batch_size, progress, "score", lambda x: model.score(x, samples=samples, seed=rng))
     with atomic_open(out) as f, closing(batches):
