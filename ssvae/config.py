@@ -12,6 +12,7 @@ import difflib
 import functools
 import json
 import math
+import shlex
 import types
 import typing
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ AUGMENTATIONS = ("none", "shift", "shift-flip")  # ssvae.augment's weak view; "-
 VAT_MODELS = ("m2", "m1+m2")  # the models whose classifier q(y|x) virtual adversarial training regularises
 CONV_MODELS = ("m2", "supervised", "fixmatch")  # the models whose q(y|x) sees the images themselves
 CONSISTENCY_MODELS = ("m2", "fixmatch")  # the models that can train q(y|x) by consistency on unlabelled images
+M1_FEATURES = ("sample", "mean")  # what m1+m2's M2 stage sees of q(z1|x): a draw or the mean
 TRAINING_PRECISIONS = ("float32", "bfloat16")  # bfloat16: matmuls and convolutions under autocast
 
 
@@ -121,11 +123,9 @@ class Config:
                 raise ConfigError(f"{name} must lie in 0..{2**32 - 1}, got {getattr(self, name)}", name)
         for name, allowed in (("model", MODEL_KINDS), ("likelihood", LIKELIHOODS), ("lr_schedule", LR_SCHEDULES),
                               ("classifier", CLASSIFIERS), ("precision", TRAINING_PRECISIONS),
-                              ("augment", AUGMENTATIONS)):
+                              ("augment", AUGMENTATIONS), ("m1_features", M1_FEATURES)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} {getattr(self, name)!r} is not one of {', '.join(allowed)}", name)
-        if self.m1_features not in ("sample", "mean"):
-            raise ConfigError(f"m1_features {self.m1_features!r} is not 'sample' or 'mean'")
         if self.version != FORMAT_VERSION:
             raise ConfigError(f"config version {self.version} is not the supported version {FORMAT_VERSION}")
         for name in ("epochs", "batch_size", "labelled_batch_size", "latent_dim", "aux_dim", "m1_latent_dim",
@@ -163,7 +163,7 @@ class Config:
     def _check_combinations(self) -> None:
         """Settings that apply only to some models, inputs or other settings."""
         if self.vat > 0 and self.model not in VAT_MODELS:
-            raise ConfigError(f"vat applies to models m2 and m1+m2, not {self.model}: set vat to 0")
+            raise ConfigError(f"vat applies to models {' and '.join(VAT_MODELS)}, not {self.model}: set vat to 0")
         if self.classifier == "conv" and self.model not in CONV_MODELS:
             raise ConfigError(f"a conv classifier applies to models {', '.join(CONV_MODELS)}, not {self.model}: "
                               f"use --classifier mlp")
@@ -265,6 +265,31 @@ FIELDS_WITHOUT_OPTION = ("dataset", "data", "data_dir", "input_shape", "class_na
 def option_flag(field: str) -> str:
     """The `ssvae train` option of a Config field: its name with dashes (kl_warmup_epochs: --kl-warmup)."""
     return "--kl-warmup" if field == "kl_warmup_epochs" else "--" + field.replace("_", "-")
+
+
+def option_text(value: Any, none: str) -> str:
+    """A Config value as its `ssvae train` option takes it: a tuple's items joined by commas, None as ``none``
+    (what that option's None means, e.g. ``all`` labels)."""
+    return none if value is None else ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+def train_command(config: Config) -> str:
+    """The `ssvae train` line that makes this config: the data, then every option whose value differs from the
+    data set's preset (labels, model and seed always), quoted for a POSIX shell."""
+    words = ["ssvae", "train", *(["--data", config.data] if config.data else ["--dataset", config.dataset])]
+    if config.data_dir:
+        words += ["--data-dir", config.data_dir]
+    preset = preset_for(config.dataset, config.data, config.model)  # settings only: it need not be a whole model
+    for option in dataclasses.fields(Config):
+        name, value = option.name, getattr(config, option.name)
+        always = name in ("labels", "model", "seed")
+        if name in FIELDS_WITHOUT_OPTION or (value == preset.get(name, option.default) and not always):
+            continue
+        if isinstance(value, bool):
+            words.append(option_flag(name) if value else f"--no-{option_flag(name)[2:]}")
+        else:
+            words += [option_flag(name), option_text(value, none="all")]
+    return shlex.join(words)
 
 
 # preset and recipe fields that only some models take, and those models: the others are not given them

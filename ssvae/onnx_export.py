@@ -17,7 +17,6 @@ onnxruntime against torch on real test inputs at batch 1 and `CHECK_BATCH`.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 import logging
@@ -38,7 +37,7 @@ import torch
 from torch import Tensor, nn
 
 from ssvae.api import Run, load
-from ssvae.config import FIELDS_WITHOUT_OPTION, Config, option_flag, preset_for
+from ssvae.config import train_command
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.errors import ExportError, RunError
@@ -281,45 +280,26 @@ def trace_inputs(run: Run, x: np.ndarray, n: int = CHECK_BATCH) -> Tensor:
 
 def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize: bool = False, fp16: bool = False,
            replace: bool = False) -> ExportReport:
-    """Write MODEL_DIR: the role graphs (plus int8 / float16 copies when asked) and ``model_card.md``.
+    """Write MODEL_DIR: the role graphs (plus int8 / float16 copies when asked), ``model.json`` (their
+    metadata, for apps that cannot read a graph's) and ``model_card.md``; return what was measured on the way.
     Every graph is checked before anything is written, so a failed export leaves no partial model."""
     _check_opset(opset)
     command = export_command(run.run_dir if isinstance(run, Run) else run, out, opset, quantize, fp16)
     run = run if isinstance(run, Run) else load(run)
-    if os.path.ismount(out):
-        raise RunError(f"--out {out} is a mount point, which cannot be swapped for the model folder: give --out a "
-                       f"folder inside it")
-    if Path(os.path.abspath(out)) == Path.cwd():
-        raise RunError(f"--out {out} is the current folder, which cannot be swapped for the model folder: give "
-                       f"--out the name of a folder to write, e.g. --out models/{Path.cwd().name}")
-    out = Path(out)
-    check_output(out, replace, MODEL_FOLDER)
+    out = _model_folder(out, replace)
     run.model.eval().cpu()
     test = run.partition().labelled_test
     torch_accuracy = float((run.classify(test.x).argmax(-1) == test.y).mean())
     report = ExportReport(out)
-    graphs: dict[str, bytes] = {}
     values = description(run, torch_accuracy, opset)
     specs = graph_specs(run, trace_inputs(run, test.x))
-    for spec in specs:
-        proto = _export_graph(spec, opset)
-        onnx.helper.set_model_props(proto, metadata(values, spec.role))
-        onnx.checker.check_model(proto, full_check=True)
-        _check_no_randomness(proto, spec.role)
-        graphs[spec.role] = proto.SerializeToString()
-        report.max_difference[spec.role] = max_difference(spec, graphs[spec.role])
+    graphs = _checked_graphs(specs, values, opset, report)
     variants = {"float32": graphs}
     if quantize:
         variants["int8"] = {role: quantize_int8(data) for role, data in graphs.items()}
     if fp16:
         variants["float16"] = {role: to_float16(data) for role, data in graphs.items()}
-    classes = {precision: predicted_classes(graphs_of["classifier"], test.x)
-               for precision, graphs_of in variants.items()}
-    for precision, graphs_of in variants.items():
-        for spec in specs if precision != "float32" else ():  # float32: max_difference checked it against torch
-            check_finite(spec, graphs_of[spec.role], precision)
-        report.accuracy[precision] = float((classes[precision] == test.y).mean())
-        report.agreement[precision] = float((classes[precision] == classes["float32"]).mean())
+    _check_variants(specs, variants, test.x, test.y, report)
     files = {graph_file(role, precision): data for precision, graphs_of in variants.items()
              for role, data in graphs_of.items()}
     report.files = [*files, "model.json", "model_card.md"]
@@ -328,6 +308,46 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
     files["model_card.md"] = model_card(run, report, command, values["preprocessing"]).encode()
     _write_folder(out, files)
     return report
+
+
+def _model_folder(out: str | Path, replace: bool) -> Path:
+    """``out`` as the folder an export may swap in: not a mount point nor the current folder (neither can be
+    swapped), and free unless ``replace`` (which takes only a model folder)."""
+    if os.path.ismount(out):
+        raise RunError(f"--out {out} is a mount point, which cannot be swapped for the model folder: give --out a "
+                       f"folder inside it")
+    if Path(os.path.abspath(out)) == Path.cwd():
+        raise RunError(f"--out {out} is the current folder, which cannot be swapped for the model folder: give "
+                       f"--out the name of a folder to write, e.g. --out models/{Path.cwd().name}")
+    check_output(Path(out), replace, MODEL_FOLDER)
+    return Path(out)
+
+
+def _checked_graphs(specs: list[GraphSpec], values: dict[str, Any], opset: int,
+                    report: ExportReport) -> dict[str, bytes]:
+    """Each spec's float32 graph with its metadata, checked by onnx, free of random ops and compared with
+    torch (the largest difference goes into ``report``)."""
+    graphs: dict[str, bytes] = {}
+    for spec in specs:
+        proto = _export_graph(spec, opset)
+        onnx.helper.set_model_props(proto, metadata(values, spec.role))
+        onnx.checker.check_model(proto, full_check=True)
+        _check_no_randomness(proto, spec.role)
+        graphs[spec.role] = proto.SerializeToString()
+        report.max_difference[spec.role] = max_difference(spec, graphs[spec.role])
+    return graphs
+
+
+def _check_variants(specs: list[GraphSpec], variants: dict[str, dict[str, bytes]], x: np.ndarray, y: np.ndarray,
+                    report: ExportReport) -> None:
+    """Every precision's graphs give finite outputs; its classifier's test accuracy on (``x``, ``y``) and
+    agreement with float32's classes go into ``report``."""
+    classes = {precision: predicted_classes(graphs_of["classifier"], x) for precision, graphs_of in variants.items()}
+    for precision, graphs_of in variants.items():
+        for spec in specs if precision != "float32" else ():  # float32: max_difference checked it against torch
+            check_finite(spec, graphs_of[spec.role], precision)
+        report.accuracy[precision] = float((classes[precision] == y).mean())
+        report.agreement[precision] = float((classes[precision] == classes["float32"]).mean())
 
 
 def _write_folder(out: Path, files: dict[str, bytes]) -> None:
@@ -407,26 +427,6 @@ def _check_opset(opset: int) -> None:
     if opset > onnx.defs.onnx_opset_version():
         raise ExportError(f"opset {opset} is newer than this onnx knows: choose one from {MIN_OPSET} to "
                           f"{onnx.defs.onnx_opset_version()}")
-
-
-def train_command(config: Config) -> str:
-    """The `ssvae train` line that makes this config: the data, then every option whose value differs from the
-    data set's preset (labels, model and seed always), quoted for a POSIX shell."""
-    words = ["ssvae", "train", *(["--data", config.data] if config.data else ["--dataset", config.dataset])]
-    if config.data_dir:
-        words += ["--data-dir", config.data_dir]
-    preset = preset_for(config.dataset, config.data, config.model)  # settings only: it need not be a whole model
-    for option in dataclasses.fields(Config):
-        name, value = option.name, getattr(config, option.name)
-        always = name in ("labels", "model", "seed")
-        if name in FIELDS_WITHOUT_OPTION or (value == preset.get(name, option.default) and not always):
-            continue
-        if isinstance(value, bool):
-            words.append(option_flag(name) if value else f"--no-{option_flag(name)[2:]}")
-        else:
-            text = "all" if value is None else ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
-            words += [option_flag(name), text]
-    return shlex.join(words)
 
 
 def export_command(run_dir: str | Path | None, out: str | Path, opset: int, quantize: bool, fp16: bool) -> str:

@@ -26,7 +26,7 @@ from torch.distributions import Normal
 import ssvae
 from ssvae import runtime
 from ssvae import onnx_export
-from ssvae.config import FIELDS_WITHOUT_OPTION, MODEL_KINDS, Config, config_for
+from ssvae.config import FIELDS_WITHOUT_OPTION, MODEL_KINDS, Config, config_for, train_command
 from ssvae.onnx_export import CHECK_BATCH
 from ssvae.errors import RunError
 from ssvae.runtime import ModelError
@@ -457,17 +457,17 @@ def test_an_export_that_differs_from_torch_fails_and_writes_nothing(tmp_path, ti
 
 def test_model_card_command_repeats_the_settings_off_the_preset():
     """The card's `ssvae train` line names what differs from the data set's preset, and only that."""
-    assert onnx_export.train_command(config_for("digits", labels=50, seed=2)) == (
+    assert train_command(config_for("digits", labels=50, seed=2)) == (
         "ssvae train --dataset digits --labels 50 --model m2 --seed 2")
-    assert onnx_export.train_command(config_for("digits", model="supervised")) == (
+    assert train_command(config_for("digits", model="supervised")) == (
         "ssvae train --dataset digits --labels 100 --model supervised --seed 0")
     # fixmatch's preset alone is no whole model (it has no consistency): the line still names what is set
-    assert onnx_export.train_command(config_for("digits", model="fixmatch", consistency=1.0, augment="shift")) == (
+    assert train_command(config_for("digits", model="fixmatch", consistency=1.0, augment="shift")) == (
         "ssvae train --dataset digits --labels 100 --model fixmatch --augment shift --consistency 1.0 --seed 0")
-    assert onnx_export.train_command(config_for("fashion-mnist", vat=1.0, vat_epsilon=2.0, hidden=(300, 200))) == (
+    assert train_command(config_for("fashion-mnist", vat=1.0, vat_epsilon=2.0, hidden=(300, 200))) == (
         "ssvae train --dataset fashion-mnist --labels 100 --model m2 --hidden 300,200 --vat 1.0 --vat-epsilon 2.0 "
         "--seed 0")
-    assert onnx_export.train_command(config_for("digits", precision="bfloat16", compile=True)) == (
+    assert train_command(config_for("digits", precision="bfloat16", compile=True)) == (
         "ssvae train --dataset digits --labels 100 --model m2 --seed 0 --precision bfloat16 --compile")
 
 
@@ -486,7 +486,7 @@ def test_model_card_command_makes_the_same_config_again():
         consistency=1.5,
         consistency_threshold=0.9, adaptive_threshold=True, ema=0.99, kl_warmup_epochs=4, seed=7, device="cpu",
         precision="bfloat16", compile=True, checkpoint_every=2, threads=3)
-    words = shlex.split(onnx_export.train_command(config))
+    words = shlex.split(train_command(config))
     assert words[:4] == ["ssvae", "train", "--data", "/data/my images/x.npz"]
     options = train.make_context("train", words[2:]).params
     again = config_from_options({k: v for k, v in options.items() if k not in ("out", "force", "resume", "quiet")})
