@@ -20,7 +20,8 @@ the data manifold the unlabelled examples trace:
   q(y|x) changes little along the direction its own prediction is most sensitive to;
 - consistency (FixMatch, Sohn et al. 2020): where q(y|x) is confident on a weak view of an unlabelled image,
   -log q(that class | a strong view), so that its predictions hold under large changes of the image
-  (`ssvae.consistency` keeps the views and the distribution alignment that chooses the confident ones).
+  (`ssvae.augment` draws the views; `ssvae.consistency` keeps the distribution alignment that chooses the
+  confident ones).
 
 Every function computes in float32: under bfloat16 autocast (``--precision bfloat16``) the networks' outputs
 arrive in bfloat16 and are cast up first (`widen`: a no-op for float32 and float64 inputs), so sums over

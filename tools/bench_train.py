@@ -56,7 +56,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ssvae.config import Config, config_for
-from ssvae.data import Dataset, Partition, Source, choose_split, load_source
+from ssvae.data import Partition, Source, choose_split, load_source
 from ssvae.models import Model, build_model
 from ssvae.objectives import LossWeights
 from ssvae.training import (CompiledLoss, DeviceData, StageRun, classification_weight, resolve_device, run_epoch,
@@ -221,8 +221,7 @@ def pool_partition(source: Source, pool: int) -> Partition:
     """Fashion-MNIST's 100-label split (seed 0) with the first ``pool`` unlabelled examples as the pool."""
     partition = choose_split(source, 100, 0, 0.25, 0, 0).apply(source)
     examples = partition.unlabelled.subset(np.arange(min(pool, len(partition.unlabelled))))
-    return Partition(partition.labelled, Dataset(examples.x, examples.y, examples.class_names), None,
-                     partition.test)
+    return Partition(partition.labelled, examples, None, partition.test)
 
 
 def epoch_seconds(seconds: float) -> str:

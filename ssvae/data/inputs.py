@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from ssvae.data.dataset import DataError
-from ssvae.data.sources import BUILTIN, IMAGE_SUFFIXES, csv_inputs, load_source, read_csv_rows, read_images
+from ssvae.data.sources import IMAGE_SUFFIXES, csv_inputs, load_source, read_csv_rows, read_images
 from ssvae.data.split import choose_split
 
 SPLITS = ("test", "train")
@@ -50,8 +50,6 @@ def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: s
         return dataclasses.replace(_read_path(Path(data), image_shape, columns), source=Path(data))
     if dataset is None:
         raise DataError("no inputs given: pass --data FILE_OR_FOLDER or --dataset NAME")
-    if dataset not in BUILTIN:
-        raise DataError(f"unknown data set {dataset!r}: choose one of {', '.join(BUILTIN)} or pass --data FILE")
     if split not in SPLITS:
         raise DataError(f"split {split!r} is not one of {', '.join(SPLITS)}")
     source = load_source(dataset, None, data_dir)
