@@ -201,6 +201,7 @@ def load(model_dir: str | Path, device: str = "auto", precision: str = "float32"
     for role in sessions:
         _check_same_export(model_dir / graph_file(role, precision), values[role], role, info, first)
     _check_shapes(sessions, info, model_dir, precision)
+    _check_model_json(model_dir / "model.json", info)
     return ExportedModel(model_dir, sessions, info, precision)
 
 
@@ -238,6 +239,23 @@ def _check_same_export(path: Path, values: dict[str, Any], role: str, info: dict
                          f"export the run again (--force) so that the folder holds one export")
 
 
+def _check_model_json(path: Path, info: dict[str, Any]) -> None:
+    """``model.json`` repeats the graphs' metadata for apps that cannot read it (onnxruntime-web and -node):
+    one from another export, or edited, would feed those apps other classes or shapes while this runtime
+    ran right, so where it is there it must agree with the graphs."""
+    if not path.is_file():
+        return  # the graphs carry all this runtime reads
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelError(f"{path}: not readable JSON ({error}); export the run again") from error
+    if not isinstance(values, dict):
+        raise ModelError(f"{path}: holds no object of metadata; export the run again")
+    if differ := sorted(key for key in {*values, *info} - {"graphs", "role"} if values.get(key) != info.get(key)):
+        raise ModelError(f"{path}: does not match the graphs (they differ in {', '.join(differ)}): export the run "
+                         f"again (--force) so that the folder holds one export")
+
+
 def log_bernoulli(x: np.ndarray, logits: np.ndarray) -> np.ndarray:
     """log p(x | logits) summed per example: x log s(l) + (1-x) log(1-s(l)), in a stable form."""
     per_unit = x * logits - np.maximum(logits, 0.0) - np.log1p(np.exp(-np.abs(logits)))
@@ -256,9 +274,11 @@ def _sum_per_example(per_unit: np.ndarray) -> np.ndarray:
 
 
 def log_sum_exp(values: np.ndarray, axis: int) -> np.ndarray:
-    """log(sum(exp(values))) along ``axis``, computed without overflow."""
+    """log(sum(exp(values))) along ``axis``, computed without overflow; -inf where every value is -inf."""
     top = values.max(axis, keepdims=True)
-    return np.squeeze(top, axis) + np.log(np.exp(values - top).sum(axis))
+    top = np.where(np.isfinite(top), top, 0.0)  # all -inf: exp gives 0s and the log -inf, not NaN
+    with np.errstate(divide="ignore"):
+        return np.squeeze(top, axis) + np.log(np.exp(values - top).sum(axis))
 
 
 def log_mean_exp(values: np.ndarray, axis: int) -> np.ndarray:
@@ -421,7 +441,8 @@ class ExportedModel:
         x = self.prepare(x)
         rng = np.random.default_rng(seed)
         chunk = max(1, self.batch_size // (self._enumerated * (samples or 1)))  # rows of one decoder call
-        return np.concatenate([self._negative_bound(x[s], rng, samples) for s in self._chunks(len(x), chunk)])
+        with np.errstate(over="ignore"):  # an input beyond float32's reach of the data scores inf: ranked first
+            return np.concatenate([self._negative_bound(x[s], rng, samples) for s in self._chunks(len(x), chunk)])
 
     @property
     def _enumerated(self) -> int:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import types
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -196,6 +197,23 @@ def test_gaussian_score_is_a_density_of_the_raw_inputs(tmp_path, monkeypatch):
         want = -run.model.elbo(torch.as_tensor(x[:30])).numpy()
     np.testing.assert_allclose(model.score(x[:30]), want, rtol=1e-4, atol=1e-2)
     assert model.generate(1, n=4).shape == (4, 5)
+    far = x[:3].copy()
+    far[1, 2] = 1e30  # finite in float32, its square is not
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow warnings were lines of output
+        scores = model.score(far)
+        weighted = model.score(far, samples=4)
+    assert scores[1] == weighted[1] == np.inf  # the least likely of all ranks first (weighted was NaN)
+    np.testing.assert_allclose(scores[[0, 2]], model.score(x[:3])[[0, 2]], rtol=1e-6)  # the others as they were
+    np.testing.assert_allclose(weighted[[0, 2]], model.score(x[:3], samples=4)[[0, 2]], rtol=1e-6)
+
+
+def test_log_sum_exp_is_minus_infinity_where_every_term_is():
+    values = np.array([[-np.inf, -np.inf], [0.0, np.log(3.0)], [1000.0, 1000.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = runtime.log_sum_exp(values, 1)
+    np.testing.assert_allclose(result, [-np.inf, np.log(4.0), 1000.0 + np.log(2.0)], rtol=1e-15)
 
 
 def test_importance_weighted_score_is_tighter_than_the_elbo(digits_run, digits_model):
@@ -764,3 +782,22 @@ def test_graphs_whose_inner_dims_are_symbolic_load_and_give_the_same_answers(dig
     assert _dims(onnx.load(tmp_path / "m" / "classifier.onnx").graph.input[0])[1:] == ["c", "h", "w"]
     np.testing.assert_array_equal(
         runtime.load(tmp_path / "m").classify(np.zeros((2, 1, 8, 8), np.float32)), expected)
+
+
+def test_model_json_must_agree_with_the_graphs_where_it_is_there(digits_run, tmp_path):
+    """Apps without ONNX metadata (onnxruntime-web, -node) read model.json: one edited or of another export is
+    refused; the graphs alone (model.json left out) load as before."""
+    ssvae.export(digits_run, tmp_path / "m")
+    path = tmp_path / "m" / "model.json"
+    values = json.loads(path.read_text())
+    expected = runtime.load(tmp_path / "m").classify(np.zeros((1, 64), np.float32))
+    path.write_text(json.dumps({**values, "class_names": [*values["class_names"][:-1], "nine"]}))
+    with pytest.raises(ModelError, match=r"model.json: does not match the graphs \(they differ in class_names\): "
+                                         r"export the run again \(--force\)"):
+        runtime.load(tmp_path / "m")
+    path.write_text(json.dumps([values]))
+    with pytest.raises(ModelError, match="model.json: holds no object of metadata; export the run again"):
+        runtime.load(tmp_path / "m")
+    path.unlink()
+    np.testing.assert_array_equal(runtime.load(tmp_path / "m").classify(np.zeros((1, 64), np.float32)), expected)
+
