@@ -27,6 +27,7 @@ AUGMENTATIONS = ("none", "shift", "shift-flip")  # ssvae.augment's weak view; "-
 VAT_MODELS = ("m2", "m1+m2")  # the models whose classifier q(y|x) virtual adversarial training regularises
 CONV_MODELS = ("m2", "supervised", "fixmatch")  # the models whose q(y|x) sees the images themselves
 CONSISTENCY_MODELS = ("m2", "fixmatch")  # the models that can train q(y|x) by consistency on unlabelled images
+NONE_MEANS = {"labels": "every label, as --labels all", "threads": "torch's default"}  # said where a type is wrong
 M1_FEATURES = ("sample", "mean")  # what m1+m2's M2 stage sees of q(z1|x): a draw or the mean
 TRAINING_PRECISIONS = ("float32", "bfloat16")  # bfloat16: matmuls and convolutions under autocast
 
@@ -101,7 +102,8 @@ class Config:
         hints = _field_types()
         for f in dataclasses.fields(self):
             if not _fits(getattr(self, f.name), hints[f.name]):
-                raise ConfigError(f"{f.name} must be of type {f.type}, got {getattr(self, f.name)!r}")
+                none = f" (None: {NONE_MEANS[f.name]})" if f.name in NONE_MEANS else ""
+                raise ConfigError(f"{f.name} must be of type {f.type}{none}, got {getattr(self, f.name)!r}")
         for name in ("input_shape", "class_names", "input_columns", "hidden", "classifier_hidden", "classifier_channels",
                      "m1_hidden"):
             setattr(self, name, tuple(getattr(self, name)))
@@ -149,8 +151,9 @@ class Config:
         if not 0.0 <= self.weight_decay < 1.0 / self.lr:
             raise ConfigError(f"weight_decay must lie in [0, 1 / lr) (0: off; 0.05 typical), got {self.weight_decay}: "
                               f"each step scales q(y|x)'s weights by 1 - lr * weight_decay", "weight_decay")
-        if any(h < 1 for h in self.hidden + self.classifier_hidden + self.classifier_channels + self.m1_hidden):
-            raise ConfigError("hidden layer sizes and channel counts must be positive")
+        for name in ("hidden", "classifier_hidden", "classifier_channels", "m1_hidden"):
+            if any(size < 1 for size in getattr(self, name)):
+                raise ConfigError(f"{name} sizes must be positive, got {option_text(getattr(self, name), '')}", name)
         if not self.hidden or (self.classifier == "conv" and not self.classifier_channels):
             raise ConfigError("hidden needs at least one layer size, and a conv classifier at least one channel "
                               "count (e.g. --hidden 500, --classifier-channels 32,64)")

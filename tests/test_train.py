@@ -500,7 +500,9 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     with pytest.raises(ConfigError, match=r"^unknown setting 'zzz': settings"):
         tiny_config.replace(zzz=1)
     for name, value, kind in (("epochs", "10", "int"), ("hidden", None, "tuple[int, ...]"), ("lr", True, "float"),
-                              ("class_names", [1], "tuple[str, ...]"), ("threads", 2.0, "int | None")):
+                              ("class_names", [1], "tuple[str, ...]"),
+                              ("threads", 2.0, "int | None (None: torch's default)"),
+                              ("labels", "all", "int | None (None: every label, as --labels all)")):
         with pytest.raises(ConfigError, match=re.escape(f"{name} must be of type {kind}, got {value!r}")):
             Config.from_dict({**vars(tiny_config), name: value})
     as_json = Config.from_dict({**vars(tiny_config), "hidden": [8, 4], "lr": 1, "labels": None})  # JSON's forms
@@ -560,7 +562,8 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     ({"test_fraction": 0.0}, "^test_fraction must lie strictly between 0 and 1, got 0.0$"),
     ({"test_fraction": 1.0}, "^test_fraction must lie strictly between 0 and 1, got 1.0$"),
     ({"weight_decay": -0.1}, "^weight_decay must lie in \\[0, 1 / lr\\) .* got -0.1"),
-    ({"hidden": (0,)}, "^hidden layer sizes and channel counts must be positive$"),
+    ({"hidden": (0,)}, "^hidden sizes must be positive, got 0$"),
+    ({"classifier_channels": (4, -8)}, "^classifier_channels sizes must be positive, got 4,-8$"),
     ({"consistency_threshold": 1.5}, "^consistency_threshold must lie in \\[0, 1\\], got 1.5$"),
     ({"m1_features": "median"}, "^m1_features 'median' is not one of sample, mean$"),
     ({"version": 2}, "^config version 2 is not the supported version 1$"),
