@@ -533,14 +533,15 @@ def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, d
 
     Example: ssvae generate models/digits --per-class 8 --out samples.png
     """
-    from ssvae.inference import model_inputs, png_output, write_analogies, write_samples
+    from ssvae.inference import check_not_the_input, model_inputs, png_output, write_analogies, write_samples
 
     model = load_model(model_dir)
     if analogies is None:
         width, height = write_samples(model, out, per_class, seed, scale, replace=force)
     else:
         builtin = analogies in BUILTIN and not Path(analogies).exists()
-        png_output(out, force)  # before the inputs, which may be a large folder
+        check_not_the_input(out, None if builtin else analogies)  # before the inputs, which may be a large folder
+        png_output(out, force)
         inputs = model_inputs(model, None if builtin else analogies, analogies if builtin else None, "test", data_dir)
         width, height = write_analogies(model, inputs, out, rows, scale, replace=force)
     click.echo(f"saved {out}: {width}x{height} pixels")

@@ -119,18 +119,16 @@ def check_output(path: Path, replace: bool, folder: OutputFolder | None = None) 
     if folder is None and not path.is_file():
         raise RunError(f"{path} is not a regular file (a device, pipe or socket): give --out the name of a file "
                        f"to write")
-    if not replace:
-        raise RunError(f"{path} already exists: choose another --out or pass --force to replace it (in Python: "
-                       f"another out, or replace=True)")
-    if folder is None:
-        return
-    if not (path / folder.files[0]).is_file():
+    if folder is not None and not (path / folder.files[0]).is_file():
         raise RunError(f"{path} is not a {folder.kind} written by ssvae (it has no {folder.files[0]}), so --force "
                        f"(replace=True) leaves it alone: choose another --out")
-    if foreign := folder.foreign(path):
+    if folder is not None and (foreign := folder.foreign(path)):
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
         raise RunError(f"{path} holds what ssvae does not write in a {folder.kind} ({shown}), so --force "
                        f"(replace=True) leaves it alone: move those out or choose another --out")
+    if not replace:
+        raise RunError(f"{path} already exists: choose another --out or pass --force to replace it (in Python: "
+                       f"another out, or replace=True)")
 
 
 __all__ = ["atomic_open", "write_atomic", "check_output", "usual_mode", "OutputFolder", "sole_writer"]

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator, Sequence, TypeVar
 import numpy as np
 
 from ssvae.data.inputs import Inputs, NumberedIds, read_inputs
+from ssvae.data.sources import is_image_file
 from ssvae.errors import DataError, RunError
 from ssvae.images import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, write_atomic
@@ -64,9 +65,17 @@ def as_inputs(model: ExportedModel, inputs: Inputs | str | Path | Any) -> Inputs
 
 
 def check_not_the_input(out: str | Path, source: str | Path | None) -> None:
-    """Writing ``out`` over ``source``, the file the inputs were read from, would replace the inputs with
-    their predictions or scores (with ``replace``): refused, before any work."""
-    if source is not None and Path(out).exists() and Path(source).exists() and os.path.samefile(out, source):
+    """Writing ``out`` over ``source``, the file the inputs were read from or an image of the folder they
+    were read from, would replace inputs with predictions, scores or a grid (with ``replace``): refused,
+    before any work."""
+    if source is None or not Path(out).exists() or not Path(source).exists():
+        return
+    if Path(source).is_dir():
+        folder, target = Path(source).resolve(), Path(out).resolve()
+        if target.is_relative_to(folder) and is_image_file(target, folder):
+            raise RunError(f"{out} is one of the input images in {source}: write the output elsewhere (another "
+                           f"--out), so as to keep the inputs")
+    elif os.path.samefile(out, source):
         raise RunError(f"{out} is the input file itself: write the output elsewhere (another --out), so as to keep "
                        f"the inputs")
 
@@ -102,7 +111,7 @@ def predict(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | 
 
 def _write_predictions(writer: Any, model: ExportedModel, ids: Sequence[str], p: np.ndarray) -> None:
     """One row an input of a batch, from its class probabilities ``p`` (N, K)."""
-    entropy = -(p * np.log(np.maximum(p, 1e-30))).sum(-1)
+    entropy = -(p * np.log(np.maximum(p, 1e-30))).sum(-1) + 0.0  # + 0.0: a certain prediction's -0 becomes 0
     top = p.argmax(-1)
     for i, row in enumerate(p):
         writer.writerow([ids[i], model.class_names[top[i]], f"{row[top[i]]:.6g}", f"{entropy[i]:.6g}",
@@ -155,7 +164,9 @@ def write_analogies(model: ExportedModel, inputs: Inputs | str | Path | Any, out
     `as_inputs` takes them."""
     _check_images(model)
     out = png_output(out, replace)
-    x = np.asarray(as_inputs(model, inputs).x[:rows])
+    inputs = as_inputs(model, inputs)
+    check_not_the_input(out, inputs.source)
+    x = np.asarray(inputs.x[:rows])
     if not len(x):
         raise DataError("no inputs to draw analogies of: give a file or folder with at least one")
     scale = _grid_scale(model, len(x), model.n_classes + 1, scale)

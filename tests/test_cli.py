@@ -157,17 +157,19 @@ def test_an_interrupted_command_says_so_and_writes_no_half_file(runner, tmp_path
 def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     out = tmp_path / "run"
     assert runner.invoke(main, ["train", *TINY_ARGS, "--out", str(out)]).exit_code == 0
-    (out / "keep.txt").write_text("mine")
     result = runner.invoke(main, ["train", *TINY_ARGS, "--out", str(out)])
     assert result.exit_code == 1
     assert result.output.strip() == (f"Error: {out} already exists: choose another --out or pass --force to replace it "
                                      "(in Python: another out, or replace=True)")
     result = runner.invoke(main, ["train", *TINY_ARGS, "--data", str(tmp_path / "nowhere.npz"), "--out", str(out)])
     assert f"Error: {out} already exists" in result.output  # said before the data are read, not after
-    assert (out / "keep.txt").read_text() == "mine"
-    result = runner.invoke(main, ["train", *TINY_ARGS, "--out", str(out), "--force"])
-    assert result.exit_code == 1 and "holds what ssvae does not write in a run folder (keep.txt)" in result.output
-    assert (out / "keep.txt").read_text() == "mine"  # a user's file in a run folder is theirs: --force keeps it
+    (out / "keep.txt").write_text("mine")
+    for force in ([], ["--force"]):  # a user's file in a run folder is theirs: --force would not help, and keeps it
+        result = runner.invoke(main, ["train", *TINY_ARGS, "--out", str(out), *force])
+        assert result.exit_code == 1 and result.output.strip() == (
+            f"Error: {out} holds what ssvae does not write in a run folder (keep.txt), so --force (replace=True) "
+            f"leaves it alone: move those out or choose another --out")
+        assert (out / "keep.txt").read_text() == "mine"
     (out / "keep.txt").unlink()
     assert runner.invoke(main, ["train", *TINY_ARGS, "--out", str(out), "--force"]).exit_code == 0
 

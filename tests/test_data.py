@@ -94,7 +94,8 @@ def test_too_many_labels_is_a_clear_error():
         choose_split(_source(), labels=1000, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
     with pytest.raises(DataError, match="^--val-labels 20 leaves no training label out of 20: lower it$"):
         choose_split(_source(), labels=20, val_labels=20, test_fraction=0.25, split_seed=0, seed=0)
-    with pytest.raises(DataError, match="no labelled example"):
+    with pytest.raises(DataError, match="^the training examples have no label: label at least one training example "
+                                        "of each class$"):
         choose_split(Source(Dataset(np.zeros((4, 2), np.float32), np.full(4, -1), ("a", "b")), None),
                      labels=2, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
 
@@ -137,12 +138,49 @@ def test_npz_test_set_that_cannot_test_the_model_is_refused(tmp_path, test_array
 
 
 def test_npz_label_out_of_range(tmp_path):
-    np.savez(tmp_path / "d.npz", x=np.zeros((3, 2)), y=np.array([0, 1, 7]), class_names=np.array(["a", "b"]))
-    with pytest.raises(DataError, match="label 7 is outside 0..1"):
-        load_source(data=str(tmp_path / "d.npz"))
     np.savez(tmp_path / "k.npz", x=np.zeros((3, 2)), y=np.array([0, 1, 2]), class_names=np.array(["a", "b"]))
-    with pytest.raises(DataError, match="label 2 is outside 0..1; use -1 for unlabelled examples"):
-        load_source(data=str(tmp_path / "k.npz"))  # the first label past the names
+    with pytest.raises(DataError, match="label 2 needs 3 classes but class_names names 2: give class_names a name "
+                                        "for every class"):
+        load_source(data=str(tmp_path / "k.npz"))  # the names are short, not the label wrong
+    np.savez(tmp_path / "n.npz", x=np.zeros((3, 2)), y=np.array([0, 1, -2]))
+    with pytest.raises(DataError, match="label -2 is outside 0..1; use -1 for unlabelled examples"):
+        load_source(data=str(tmp_path / "n.npz"))
+
+
+@pytest.mark.parametrize("names, message", [
+    (["a", ""], "class name '' is empty or breaks a line"),
+    (["a", "  "], "class name '  ' is empty or breaks a line"),
+    (["a", "two\nlines"], "class name 'two\\nlines' is empty or breaks a line: give each class a name on one line"),
+    (["a", "a"], "class_names repeats 'a': give each class its own name"),
+])
+def test_npz_class_names_that_cannot_head_a_column_are_refused(tmp_path, names, message):
+    np.savez(tmp_path / "d.npz", x=np.zeros((4, 2)), y=np.array([0, 1, 0, 1]), class_names=np.array(names))
+    with pytest.raises(DataError, match=re.escape(message)):
+        load_source(data=str(tmp_path / "d.npz"))
+
+
+def test_csv_label_names_on_two_lines_are_refused(tmp_path):
+    (tmp_path / "t.csv").write_text('f,label\n1,"a\nb"\n2,c\n')
+    with pytest.raises(DataError, match=re.escape("class name 'a\\nb' is empty or breaks a line")):
+        load_source(data=str(tmp_path / "t.csv"))
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float32])
+def test_npz_pixels_0_to_255_in_another_dtype_than_uint8_are_named_in_a_warning(tmp_path, dtype):
+    """They are taken as numbers on their scale (uint8 would be scaled to [0, 1]), so a model of them would
+    misread image files: the warning says to save them as uint8."""
+    x = np.random.default_rng(0).integers(0, 256, (6, 3, 3)).astype(dtype)
+    np.savez(tmp_path / "d.npz", x=x, y=np.array([0, 1] * 3))
+    with pytest.warns(UserWarning, match=rf"x holds whole numbers from 0 to {x.max():g} as {np.dtype(dtype)}, which "
+                                         r"are used as they are, not as images: .* save them as uint8 "
+                                         r"\(x.astype\(np.uint8\)\)"):
+        source = load_source(data=str(tmp_path / "d.npz"))
+    assert source.train.x.max() == x.max()  # used as given
+    for quiet in (x.astype(np.uint8), x / 255.0, x + 0.5, x - 1.0, np.minimum(x, 1)):  # images, or not pixels
+        np.savez(tmp_path / "q.npz", x=quiet, y=np.array([0, 1] * 3))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            load_source(data=str(tmp_path / "q.npz"))
 
 
 def test_csv_with_named_and_missing_labels(tmp_path):
@@ -269,12 +307,24 @@ def test_image_folder_skips_other_sizes_than_most_and_32_bit_pixels(tmp_path):
     Image.fromarray(np.full((6, 4), 0.5, np.float32)).save(tmp_path / "cat" / "float.tif")  # PIL would clip it
     (tmp_path / "unlabelled").mkdir()
     Image.fromarray(np.zeros((6, 4), np.uint8)).save(tmp_path / "unlabelled" / "u.png")
-    with pytest.warns(UserWarning, match=r"skipped 2 image\(s\): float.tif \(32-bit pixels: save it with 8 or 16 "
-                                         r"bits a channel\), !first.png \(3x3, not 4x6\)"):
+    with pytest.warns(UserWarning, match=r"skipped 2 image\(s\): cat/float.tif \(32-bit pixels: save it with 8 or "
+                                         r"16 bits a channel\), cat/!first.png \(3x3, not 4x6\)"):
         source = load_source(data=str(tmp_path))
     assert source.train.x.shape == (5, 1, 6, 4)
     assert source.train.y.tolist() == [0, 0, 1, 1, -1]
     assert source.train.x[2, 0, 0, 0] == pytest.approx(200 / 255)
+
+
+def test_images_none_of_which_has_the_size_asked_for_are_one_error_not_a_warning_too(tmp_path):
+    files = []
+    for k in range(3):
+        files.append(tmp_path / f"{k}.png")
+        Image.fromarray(np.zeros((6, 6), np.uint8)).save(files[-1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(DataError, match=r"none of its 3 readable image\(s\) is 8x4 pixels, the model's size: "
+                                            r"resize them to it$"):
+            sources.read_images(files, tmp_path, "L", (8, 4))
 
 
 def test_image_folder_classes_are_its_visible_folders_of_images_and_unlabelled_takes_either_spelling(tmp_path):
@@ -282,6 +332,8 @@ def test_image_folder_classes_are_its_visible_folders_of_images_and_unlabelled_t
         (tmp_path / folder).mkdir()
     for folder in ("cat", "dog", "Unlabeled", ".ipynb_checkpoints", "__MACOSX"):
         Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / folder / "a.png")
+    (tmp_path / "cat" / "._a.png").write_bytes(b"\x00\x05\x16\x07 macOS metadata")  # no image: never read
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "dog" / ".hidden.png")
     (tmp_path / "empty" / "notes.txt").write_text("no images here")
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "stray.png")
     with warnings.catch_warnings(record=True) as seen:
@@ -525,3 +577,29 @@ def test_numbered_ids_index_as_a_sequence_does():
         ids[-6]
     with pytest.raises(IndexError):
         ids[5]
+
+
+def test_csv_label_and_id_columns_spelt_otherwise_are_named(tmp_path):
+    """'Label' is no label column (the error says to rename it); 'ID' or pandas' 'Unnamed: 0' would be learnt
+    from as inputs (a warning says so)."""
+    (tmp_path / "l.csv").write_text("f,Label\n1,0\n2,1\n")
+    with pytest.raises(DataError, match=r"l.csv: needs a header row with a 'label' column \(found 'Label': rename it "
+                                        r"'label'\)$"):
+        load_source(data=str(tmp_path / "l.csv"))
+    (tmp_path / "i.csv").write_text("Unnamed: 0,ID,f,label\n0,7,1,0\n1,8,2,1\n2,9,3,0\n3,10,4,1\n")
+    with pytest.warns(UserWarning, match=r"i.csv: column 'Unnamed: 0', 'ID' is read as an input, though its name is "
+                                         r"that of row names, labels or an index pandas saved: name a column of row "
+                                         r"names 'id'"):
+        source = load_source(data=str(tmp_path / "i.csv"))
+    assert source.columns == ("Unnamed: 0", "ID", "f")
+    (tmp_path / "ok.csv").write_text("id,f,label\n7,1,0\n8,2,1\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_source(data=str(tmp_path / "ok.csv")).columns == ("f",)
+
+
+def test_training_examples_without_a_label_are_named_apart_from_a_labelled_test_set(tmp_path):
+    np.savez(tmp_path / "d.npz", x=np.zeros((4, 2)), y=np.full(4, -1), x_test=np.zeros((2, 2)), y_test=np.arange(2))
+    with pytest.raises(DataError, match=r"^the training examples have no label \(a test set's labels only test the "
+                                        r"model\): label at least one training example of each class$"):
+        choose_split(load_source(data=str(tmp_path / "d.npz")), 2, 0, 0.25, 0, 0)

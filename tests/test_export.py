@@ -801,3 +801,15 @@ def test_model_json_must_agree_with_the_graphs_where_it_is_there(digits_run, tmp
     path.unlink()
     np.testing.assert_array_equal(runtime.load(tmp_path / "m").classify(np.zeros((1, 64), np.float32)), expected)
 
+
+def test_a_certain_prediction_has_an_entropy_of_zero_not_minus_zero():
+    import csv
+    import io
+
+    from ssvae.inference import _write_predictions
+
+    text = io.StringIO()
+    model = types.SimpleNamespace(class_names=("a", "b"))
+    _write_predictions(csv.writer(text, lineterminator="\n"), model, ["x", "y"],
+                       np.array([[1.0, 0.0], [0.5, 0.5]], np.float32))
+    assert text.getvalue().splitlines() == ["x,a,1,0,1,0", f"y,a,0.5,{np.log(2):.6g},0.5,0.5"]

@@ -18,6 +18,7 @@ import onnx
 import pytest
 import torch
 from click.testing import CliRunner
+from PIL import Image
 from safetensors.torch import load_file, save_file
 
 import ssvae
@@ -37,8 +38,6 @@ TINY = ["--epochs", "1", "--hidden", "16", "--classifier-hidden", "16", "--laten
 
 def _write_cases(root: Path) -> None:
     """The files the bad-input cases below hand to ssvae; one is a copy of the trained ``root/run``."""
-    from PIL import Image
-
     rng = np.random.default_rng(0)
     x = rng.random((40, 4, 4)).astype(np.float32)
     y = np.repeat(np.arange(2), 20)
@@ -141,6 +140,16 @@ def _write_cases(root: Path) -> None:
         for k in range(6):
             Image.fromarray(rng.integers(0, 256, (4, 4), dtype=np.uint8)).save(folder / name / f"{k}.png")
     (folder / "a" / "broken.png").write_bytes(b"\x89PNG truncated")
+    for name, size in (("digit_pngs", 8), ("small_pngs", 6)):  # the model's 8x8 digits, and smaller ones
+        (root / name).mkdir()
+        for k in range(2):
+            Image.fromarray(rng.integers(0, 17, (size, size), dtype=np.uint8) * 15).save(root / name / f"{k}.png")
+    (root / "userdir").mkdir()
+    (root / "userdir" / "notes.txt").write_text("a user's")
+    shutil.copytree(root / "model", root / "other_json_model")  # model.json of another export
+    shutil.copy(ROOT / "models" / "digits-m2" / "model.json", root / "other_json_model" / "model.json")
+    shutil.copytree(root / "model", root / "bad_json_model")
+    (root / "bad_json_model" / "model.json").write_text("{not json")
     Image.new("L", (5, 5)).save(folder / "b" / "big.png")
     Image.new("RGB", (4, 4)).save(folder / "b" / "colour.png")
 
@@ -162,7 +171,20 @@ BAD_INPUT = [
     (["train", "--data", "header_only.csv"], "Error: header_only.csv: has a header but no rows"),
     (["train", "--data", "empty.npz"], "Error: empty.npz: the data set is empty"),
     (["train", "--data", "float_labels.npz"], "Error: float_labels.npz: y must hold integer class indices"),
-    (["train", "--data", "label_7.npz"], "Error: label_7.npz: label 7 is outside 0..1; use -1 for unlabelled"),
+    (["train", "--data", "label_7.npz"], "Error: label_7.npz: label 7 needs 8 classes but class_names names 2: give "
+     "class_names a name for every class"),
+    (["predict", "MODEL", "--data", "digit_pngs", "--out", "digit_pngs/0.png", "--force"],
+     "Error: digit_pngs/0.png is one of the input images in digit_pngs: write the output elsewhere (another --out), "
+     "so as to keep the inputs"),
+    (["generate", "MODEL", "--analogies", "digit_pngs", "--out", "digit_pngs/1.png", "--force"],
+     "Error: digit_pngs/1.png is one of the input images in digit_pngs: write the output elsewhere"),
+    (["score", "MODEL", "--data", "small_pngs"], "Error: small_pngs: none of its 2 readable image(s) is 8x8 pixels, "
+     "the model's size: resize them to it"),
+    (["train", "--out", "userdir"], "Error: userdir is not a run folder written by ssvae (it has no config.json), so "
+     "--force (replace=True) leaves it alone: choose another --out"),
+    (["predict", "other_json_model", "--dataset", "digits"], "Error: other_json_model/model.json: does not match the "
+     "graphs (they differ in "),
+    (["info", "bad_json_model"], "Error: bad_json_model/model.json: not readable JSON (Expecting property name "),
     (["train", "--data", "unlabelled.npz"], "Error: unlabelled.npz: has no labelled example (every y is -1)"),
     (["train", "--data", "one_class_labelled.npz", "--labels", "4"], "Error: one_class_labelled.npz: class 'b' has no "
      "labelled example: number the classes 0..K-1 with no gap (labels numbered from 1: subtract 1), or label"),
@@ -279,6 +301,8 @@ def test_bad_input_is_one_line_with_status_1(cases, monkeypatch, args, message):
     assert len(lines) == 1 and message in lines[0], result.output
     assert "Traceback" not in result.output
     assert (cases / "taken.csv").read_text() == "mine" and stat.S_ISFIFO((cases / "pipe").stat().st_mode)
+    for k in range(2):  # the input images an --out named, as they were
+        assert np.asarray(Image.open(cases / "digit_pngs" / f"{k}.png")).shape == (8, 8)
 
 
 def test_a_run_refuses_data_that_changed_since_it_trained(tmp_path):
@@ -286,8 +310,6 @@ def test_a_run_refuses_data_that_changed_since_it_trained(tmp_path):
     and test images the model trained on (the checks of count, shape and classes all passed). A folder's
     fingerprint is its files' names and labels, so that an image decoded a little differently (another Pillow)
     is still the same example."""
-    from PIL import Image
-
     data = tmp_path / "images"
     for name in ("a", "b"):
         (data / name).mkdir(parents=True)
@@ -335,7 +357,8 @@ def test_inputs_read_capital_suffixes_pandas_index_columns_and_numbers_beyond_fl
 
 
 def test_a_folder_with_broken_and_odd_images_trains_and_says_once_what_it_skipped(cases):
-    with pytest.warns(UserWarning, match=r"skipped 2 image\(s\): broken.png \(unreadable\), big.png \(5x5, not 4x4\)") as seen:
+    with pytest.warns(UserWarning, match=r"skipped 2 image\(s\): a/broken.png \(unreadable\), b/big.png \(5x5, not "
+                                         r"4x4\)") as seen:
         run = ssvae.train(data=str(cases / "images"), labels=4, epochs=1, hidden=(8,), classifier_hidden=(8,),
                           latent_dim=2, progress=False)
         report = ssvae.evaluate(run)  # as `ssvae train` does: the data it read, not read again

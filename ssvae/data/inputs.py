@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from ssvae.data.dataset import DataError
-from ssvae.data.sources import IMAGE_SUFFIXES, csv_inputs, load_source, read_csv_rows, read_images
+from ssvae.data.sources import csv_inputs, is_image_file, load_source, read_csv_rows, read_images
 from ssvae.data.split import choose_split
 
 SPLITS = ("test", "train")
@@ -205,7 +205,7 @@ def _read_folder(path: Path, image_shape: tuple[int, ...] | None) -> Inputs:
     written as escapes, so the CSV can hold it). Read in the channels of ``image_shape`` (the model's
     (C, H, W)); images of another size are skipped with a warning that counts them (without ``image_shape``:
     grey, and the size most images have)."""
-    files = sorted(f for f in path.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+    files = sorted(f for f in path.rglob("*") if is_image_file(f, path))
     channels, size = (image_shape[0], (image_shape[2], image_shape[1])) if image_shape else (1, None)  # PIL: (w, h)
     x, kept = read_images(files, path, "L" if channels == 1 else "RGB", size)
     ids = [os.fsencode(files[i].relative_to(path)).decode("utf-8", "backslashreplace") for i in kept]

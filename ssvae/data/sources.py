@@ -67,8 +67,8 @@ def load_source(dataset: str = "digits", data: str | None = None, data_dir: str 
 
 def _load_path(path: Path) -> Source:
     if not path.exists():
-        raise DataError(f"{path}: no such file or folder; check the path given to --data (a run keeps the one it "
-                        f"trained on in its config.json)")
+        raise DataError(f"{path}: no such file or folder; check the path given to --data, or, for a trained run, "
+                        f"put its data back there (its config.json names them)")
     if path.is_dir():
         return _load_folder(path)
     if path.suffix.lower() == ".npz":
@@ -187,7 +187,19 @@ def _npz_inputs(x: np.ndarray, path: Path, key: str) -> np.ndarray:
     if x.dtype.kind not in "uif":
         raise DataError(f"{path}: {key} holds {x.dtype}, not numbers: save uint8 images or floats (True/False as "
                         f"{key}.astype('float32'))")
+    if x.dtype != np.uint8 and _looks_like_pixels(x):
+        warnings.warn(f"{path}: {key} holds whole numbers from 0 to {x.max():g} as {x.dtype}, which are used as they "
+                      f"are, not as images: if they are images, save them as uint8 ({key}.astype(np.uint8)), "
+                      f"which are scaled to [0, 1] as image files are, so that the model can label image files",
+                      stacklevel=4)
     return to_model_range(_image_layout(x))
+
+
+def _looks_like_pixels(x: np.ndarray) -> bool:
+    """Whole numbers in 0..255 reaching above 1: 8-bit pixels kept in another dtype (int64, float32), which
+    ssvae would take as numbers on that scale while it scales uint8 images (and image files) to [0, 1]."""
+    low, high = x.min(), x.max()
+    return bool(0 <= low and 1 < high <= 255 and (x.dtype.kind in "iu" or np.array_equal(x, np.round(x))))
 
 
 def _load_npz(path: Path) -> Source:
@@ -219,9 +231,11 @@ def _load_npz(path: Path) -> Source:
     n_classes = int(max(y.max(initial=-1), y_test.max(initial=-1) if has_test else -1)) + 1
     if given_names is not None:
         names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in given_names.reshape(-1))
-        if repeated := sorted({n for n in names if names.count(n) > 1}):
-            raise DataError(f"{path}: class_names repeats {', '.join(map(repr, repeated))}: give each class its own "
-                            f"name (predictions have a column per class)")
+        _check_class_names(names, path)
+        if n_classes > len(names):
+            raise DataError(f"{path}: label {n_classes - 1} needs {n_classes} classes but class_names names "
+                            f"{len(names)}: give class_names a name for every class (or use -1 for unlabelled "
+                            f"examples)")
     else:
         names = _index_names(n_classes, path, "y")
     _check_labels(y, len(names), path)
@@ -253,6 +267,16 @@ def _npz_array(arrays: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray
                         f"with .astype(str) or .to_numpy(dtype='float32')), never Python objects") from error
 
 
+def _check_class_names(names: Sequence[str], path: Path) -> None:
+    """Names that can head a CSV column and a table's row each: none repeated, empty or on two lines."""
+    if repeated := sorted({n for n in names if names.count(n) > 1}):
+        raise DataError(f"{path}: class_names repeats {', '.join(map(repr, repeated))}: give each class its own "
+                        f"name (predictions have a column per class)")
+    if bad := [n for n in names if not n.strip() or any(c in n for c in "\r\n")]:
+        raise DataError(f"{path}: class name {bad[0]!r} is empty or breaks a line: give each class a name on one "
+                        f"line (predictions and tables show it)")
+
+
 def _check_labels(y: np.ndarray, n_classes: int, path: Path) -> None:
     bad = (y < UNLABELLED) | (y >= n_classes)
     if bad.any():
@@ -279,15 +303,22 @@ def _load_csv(path: Path) -> Source:
     """A header row; the ``label`` column holds a class (index or name), empty or -1 when unknown."""
     rows = read_csv_rows(path)
     if not rows or "label" not in rows[0]:
-        raise DataError(f"{path}: needs a header row with a 'label' column")
+        near = [name for name in (rows[0] if rows else []) if name.lower() in LABEL_LIKE]
+        raise DataError(f"{path}: needs a header row with a 'label' column" + (
+            f" (found {near[0]!r}: rename it 'label')" if near else ""))
     header, body = rows[0], rows[1:]
     if not body:
         raise DataError(f"{path}: has a header but no rows")
     li = header.index("label")
     y, names = _csv_labels([row[li].strip() if li < len(row) else "" for row in body], path)
+    _check_class_names(names, path)
     _check_labels(y, len(names), path)
     _check_every_class_labelled(y, names, path)
     x, columns = csv_inputs(path, rows)
+    if suspects := [name for name in columns if name.lower() in ("id", *LABEL_LIKE) or name.startswith("Unnamed:")]:
+        warnings.warn(f"{path}: column {', '.join(map(repr, suspects))} is read as an input, though its name is that "
+                      f"of row names, labels or an index pandas saved: name a column of row names 'id' (or drop "
+                      f"it) so that the model does not learn from it", stacklevel=3)
     if repeated := sorted({name for name, count in Counter(columns).items() if count > 1}):
         warnings.warn(f"{path}: column {', '.join(map(repr, repeated))} appears more than once, so a model of it "
                       f"reads CSV columns by position: give each column its own name to have them found by name",
@@ -296,6 +327,7 @@ def _load_csv(path: Path) -> Source:
     return Source(Dataset(x, y, names), None, columns=columns)
 
 
+LABEL_LIKE = ("label", "labels", "class", "target", "y")  # header names (in any case) a label column goes by
 MISSING_LABELS = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"}  # as pandas reads them
 
 
@@ -419,12 +451,12 @@ def _load_folder(path: Path) -> Source:
                       stacklevel=3)
     if len(class_dirs) < 2:
         raise DataError(f"{path}: needs one sub-folder per class (at least two) and optionally '{UNLABELLED_FOLDER}/'")
-    if strays := [f.name for f in path.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES]:
+    if strays := [f.name for f in path.iterdir() if is_image_file(f, path)]:
         warnings.warn(f"{path}: {len(strays)} image(s) outside the class folders are not read (e.g. {strays[0]}): "
                       f"move them into a class folder, or into {UNLABELLED_FOLDER}/", stacklevel=3)
     entries = [(f, k) for k, d in enumerate(class_dirs) for f in sorted(d.iterdir(), key=lambda f: f.name)]
     entries += [(f, UNLABELLED) for d in unlabelled for f in sorted(d.iterdir(), key=lambda f: f.name)]
-    entries = [(f, k) for f, k in entries if f.suffix.lower() in IMAGE_SUFFIXES]
+    entries = [(f, k) for f, k in entries if is_image_file(f, path)]
     x, kept = read_images([f for f, _ in entries], path)
     y = np.array([entries[i][1] for i in kept], dtype=np.int64)
     names = tuple(d.name for d in class_dirs)
@@ -435,7 +467,14 @@ def _load_folder(path: Path) -> Source:
 
 
 def _has_images(folder: Path) -> bool:
-    return any(f.suffix.lower() in IMAGE_SUFFIXES and f.is_file() for f in folder.iterdir())
+    return any(is_image_file(f, folder) for f in folder.iterdir())
+
+
+def is_image_file(file: Path, root: Path) -> bool:
+    """A file with an image's suffix that nothing on its way from ``root`` hides: no name starting with "."
+    (among them macOS's "._" copies of a file's metadata, which are no images) and no ``__MACOSX``."""
+    hidden = any(part.startswith(".") or part == "__MACOSX" for part in file.relative_to(root).parts)
+    return file.suffix.lower() in IMAGE_SUFFIXES and not hidden and file.is_file()
 
 
 def read_images(files: list[Path], where: Path, mode: str | None = None,
@@ -447,16 +486,19 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
     (None: the size most readable images have) are skipped, with one warning that names the first few."""
     from PIL import Image
 
+    def shown(file: Path) -> str:  # a class folder's image is named with its folder
+        return str(file.relative_to(where)) if file.is_relative_to(where) else file.name
+
     headers, skipped = [], []
     for index, file in enumerate(files):
         try:
             with Image.open(file) as image:  # reads the header only
                 if image.mode == "F" or (image.mode == "I" and image.format != "PNG"):  # PIL would clip them
-                    skipped.append(f"{file.name} (32-bit pixels: save it with 8 or 16 bits a channel)")
+                    skipped.append(f"{shown(file)} (32-bit pixels: save it with 8 or 16 bits a channel)")
                     continue
                 headers.append((index, image.mode, image.size))
         except Exception:
-            skipped.append(f"{file.name} (unreadable)")
+            skipped.append(f"{shown(file)} (unreadable)")
     if not headers:
         raise DataError(f"{where}: no readable images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     grey = ("L", "1", "LA", "La")  # and every "I" mode: 16- and 32-bit grey
@@ -465,21 +507,22 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
     arrays, kept = [], []
     for index, _, (width, height) in headers:
         if (width, height) != size:
-            skipped.append(f"{files[index].name} ({width}x{height}, not {size[0]}x{size[1]})")
+            skipped.append(f"{shown(files[index])} ({width}x{height}, not {size[0]}x{size[1]})")
             continue
         try:
             with Image.open(files[index]) as image:
                 pixels = np.asarray(_eight_bit(_opaque(image)).convert(mode), dtype=np.uint8)
         except Exception:  # a header that reads, pixels that do not (a truncated file)
-            skipped.append(f"{files[index].name} (unreadable)")
+            skipped.append(f"{shown(files[index])} (unreadable)")
             continue
         arrays.append(pixels)
         kept.append(index)
+    if not arrays:
+        raise DataError(f"{where}: none of its {len(headers)} readable image(s) is {size[0]}x{size[1]} pixels, the "
+                        f"model's size: resize them to it")
     if skipped:
         warnings.warn(f"{where}: skipped {len(skipped)} image(s): {', '.join(skipped[:5])}"
                       + (" ..." if len(skipped) > 5 else ""), stacklevel=3)
-    if not arrays:
-        raise DataError(f"{where}: no readable images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     stacked = np.stack(arrays)  # (N, H, W) grey or (N, H, W, 3) colour
     return (stacked[:, None] if stacked.ndim == 3 else np.moveaxis(stacked, -1, 1)), kept
 

@@ -93,7 +93,9 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
     n_classes = len(train.class_names)
     labelled = train.labelled
     if len(labelled) == 0:
-        raise DataError("the data has no labelled example: label at least one example of each class")
+        given_test = " (a test set's labels only test the model)" if source.test is not None else ""
+        raise DataError(f"the training examples have no label{given_test}: label at least one training example of "
+                        f"each class")
     test = None
     if source.test is None:
         from sklearn.model_selection import train_test_split  # here: importing scikit-learn takes a while
