@@ -367,7 +367,9 @@ def _format_report(report: dict) -> str:
               help="Also train the supervised baseline (the same classifier and settings on the run's labels alone; "
                    "not saved) and show what the unlabelled data added. Seconds on digits, about 4 minutes for "
                    "Fashion-MNIST's 200 epochs on a 2-core CPU.")
-def evaluate(run_dir: str, as_json: bool, with_baseline: bool) -> None:
+@click.option("--quiet", is_flag=True, help="No progress bar for --baseline's training (nor, where stderr is not a "
+              "terminal, its line an epoch).")
+def evaluate(run_dir: str, as_json: bool, with_baseline: bool, quiet: bool) -> None:
     """Test a trained run on its held-out test set: accuracy, per-class accuracy, confusion matrix, test ELBO,
     and with --val-labels the epoch they kept.
 
@@ -378,7 +380,7 @@ def evaluate(run_dir: str, as_json: bool, with_baseline: bool) -> None:
     run = load(Path(run_dir))
     report = evaluate_run(run)
     if with_baseline:
-        report["baseline_accuracy"] = evaluate_run(baseline(run, progress=True))["accuracy"]
+        report["baseline_accuracy"] = evaluate_run(baseline(run, progress=not quiet))["accuracy"]
     click.echo(json.dumps(_json_ready(report), allow_nan=False) if as_json else _format_report(report))
 
 
@@ -443,14 +445,19 @@ input_options = stacked(  # where the inputs of predict, score and generate --an
     click.option("--data-dir", type=click.Path(), help="Where Fashion-MNIST/MNIST/KMNIST files are."),
 )
 
-run_options = stacked(  # how predict and score run the model, after their own options
-    click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True,
-                 help="Inputs per batch."),
+model_options = stacked(  # which graphs predict, score and generate run, and where
     click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
                  help="onnxruntime device: auto uses a CUDA GPU when there is one."),
     click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,
                  help="Which copy of the graphs to run (int8/float16 need export --quantize/--fp16)."),
-    click.option("--force", is_flag=True, help="Replace an existing --out file."),
+)
+force_option = click.option("--force", is_flag=True, help="Replace an existing --out file.")
+
+run_options = stacked(  # how predict and score run the model, after their own options
+    click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True,
+                 help="Inputs per batch."),
+    model_options,
+    force_option,
     click.option("--quiet", is_flag=True, help="No progress bar."),
 )
 
@@ -525,9 +532,10 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
 @click.option("--scale", type=click.IntRange(min=1), default=None,
               help="Output pixels per model pixel [default: cells at least 32 pixels high].")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the latent draws.")
-@click.option("--force", is_flag=True, help="Replace an existing --out file.")
+@model_options
+@force_option
 def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, data_dir: str | None, out: str,
-             scale: int | None, seed: int, force: bool) -> None:
+             scale: int | None, seed: int, device: str, precision: str, force: bool) -> None:
     """New examples of each class as a PNG grid, one row a class in the model's order of classes (ssvae info
     lists them); or, with --analogies, each input's style (first column) drawn in every class, in that order.
 
@@ -535,7 +543,7 @@ def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, d
     """
     from ssvae.inference import check_not_the_input, model_inputs, png_output, write_analogies, write_samples
 
-    model = load_model(model_dir)
+    model = load_model(model_dir, device, precision)
     if analogies is None:
         width, height = write_samples(model, out, per_class, seed, scale, replace=force)
     else:

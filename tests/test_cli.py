@@ -361,6 +361,36 @@ def test_evaluate_with_baseline_adds_the_supervised_accuracy_and_the_gain(runner
             f"points)") in table.splitlines()
 
 
+def test_evaluate_baseline_logs_its_epochs_where_stderr_is_not_a_terminal_unless_quiet(exported):
+    """The baseline trains: in a log a line an epoch, as `ssvae train` writes them; --quiet leaves stderr empty
+    and the report as it was."""
+    run, _ = exported
+    runner = CliRunner(mix_stderr=False) if click_major_minor() < (8, 2) else CliRunner()  # stderr apart
+    logged = runner.invoke(main, ["evaluate", str(run), "--baseline", "--json"])
+    epochs = json.loads((run / "config.json").read_text())["epochs"]
+    assert logged.exit_code == 0 and len(logged.stderr.splitlines()) == epochs
+    assert all(line.startswith(f"train epoch {k}/{epochs}: loss ")
+               for k, line in enumerate(logged.stderr.splitlines(), 1))
+    quiet = runner.invoke(main, ["evaluate", str(run), "--baseline", "--json", "--quiet"])
+    assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == logged.stdout
+
+
+def test_generate_draws_with_the_precision_asked_for(runner, exported, tmp_path):
+    """--precision int8 runs the int8 decoder: its grid is the runtime's int8 samples, not the float32 ones."""
+    from ssvae import runtime
+    from ssvae.inference import write_samples
+
+    grids = {}
+    for precision in ("float32", "int8"):
+        out = tmp_path / f"{precision}.png"
+        result = runner.invoke(main, ["generate", str(exported[1]), "--precision", precision, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        write_samples(runtime.load(exported[1], precision=precision), tmp_path / f"api-{precision}.png", 8, 0, None)
+        assert out.read_bytes() == (tmp_path / f"api-{precision}.png").read_bytes()
+        grids[precision] = out.read_bytes()
+    assert grids["int8"] != grids["float32"]
+
+
 def test_predict_csv_agrees_with_evaluate(runner, exported, tmp_path):
     from ssvae.data import load_source
 
