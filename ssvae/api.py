@@ -78,7 +78,7 @@ class Run:
         except ModelError as error:
             raise DataError(str(error)) from None
         device = next(self.model.buffers()).device
-        return torch.as_tensor(x, device=device)
+        return torch.tensor(x, device=device)  # a copy: the caller's array may be read-only (np.load mmap_mode)
 
     def classify(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
         """Class probabilities q(y|x), (N, K)."""

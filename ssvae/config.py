@@ -153,7 +153,8 @@ class Config:
                               f"each step scales q(y|x)'s weights by 1 - lr * weight_decay", "weight_decay")
         for name in ("hidden", "classifier_hidden", "classifier_channels", "m1_hidden"):
             if any(size < 1 for size in getattr(self, name)):
-                raise ConfigError(f"{name} sizes must be positive, got {option_text(getattr(self, name), '')}", name)
+                sizes = option_text(getattr(self, name), "")
+                raise ConfigError(f"{name} must all be at least 1, got {sizes}", name)
         if not self.hidden or (self.classifier == "conv" and not self.classifier_channels):
             raise ConfigError("hidden needs at least one layer size, and a conv classifier at least one channel "
                               "count (e.g. --hidden 500, --classifier-channels 32,64)")

@@ -119,6 +119,8 @@ def check_output(path: Path, replace: bool, folder: OutputFolder | None = None) 
     if folder is None and not path.is_file():
         raise RunError(f"{path} is not a regular file (a device, pipe or socket): give --out the name of a file "
                        f"to write")
+    if folder is not None and not path.is_dir():
+        raise RunError(f"{path} is a file, not a folder: give --out a new name for the {folder.kind}")
     if folder is not None and not (path / folder.files[0]).is_file():
         raise RunError(f"{path} is not a {folder.kind} written by ssvae (it has no {folder.files[0]}), so --force "
                        f"(replace=True) leaves it alone: choose another --out")

@@ -64,14 +64,16 @@ def as_inputs(model: ExportedModel, inputs: Inputs | str | Path | Any) -> Inputs
     return Inputs(NumberedIds(len(x)), x)
 
 
-def check_not_the_input(out: str | Path, source: str | Path | None) -> None:
-    """Writing ``out`` over ``source``, the file the inputs were read from or an image of the folder they
-    were read from, would replace inputs with predictions, scores or a grid (with ``replace``): refused,
-    before any work."""
+def check_not_the_input(out: str | Path, inputs: Inputs | str | Path | Any) -> None:
+    """Writing ``out`` over the file the inputs are read from (a path, or `Inputs` read from one), or over an
+    image of the folder they are read from, would replace inputs with predictions, scores or a grid (with
+    ``replace``): refused, before any work."""
+    source = inputs.source if isinstance(inputs, Inputs) else inputs if isinstance(inputs, (str, Path)) else None
     if source is None or not Path(out).exists() or not Path(source).exists():
         return
     if Path(source).is_dir():
-        folder, target = Path(source).resolve(), Path(out).resolve()
+        folder = Path(source).resolve()
+        target = Path(out).parent.resolve() / Path(out).name  # a link's own name: it is what a write replaces
         if target.is_relative_to(folder) and is_image_file(target, folder):
             raise RunError(f"{out} is one of the input images in {source}: write the output elsewhere (another "
                            f"--out), so as to keep the inputs")
@@ -84,10 +86,9 @@ def _table_job(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str
                replace: bool) -> tuple[Inputs, Path]:
     """The inputs of a CSV that `predict` or `score` writes, and its path, checked before any work: not the
     inputs' own file, and free unless ``replace``."""
-    inputs = as_inputs(model, inputs)
-    check_not_the_input(out, inputs.source)
+    check_not_the_input(out, inputs)
     check_output(Path(out), replace)
-    return inputs, Path(out)
+    return as_inputs(model, inputs), Path(out)
 
 
 def prediction_header(model: ExportedModel) -> list[str]:
@@ -163,10 +164,9 @@ def write_analogies(model: ExportedModel, inputs: Inputs | str | Path | Any, out
     """A PNG grid: each row an input (first column) and its style rendered in every class. ``inputs``: as
     `as_inputs` takes them."""
     _check_images(model)
+    check_not_the_input(out, inputs)
     out = png_output(out, replace)
-    inputs = as_inputs(model, inputs)
-    check_not_the_input(out, inputs.source)
-    x = np.asarray(inputs.x[:rows])
+    x = np.asarray(as_inputs(model, inputs).x[:rows])
     if not len(x):
         raise DataError("no inputs to draw analogies of: give a file or folder with at least one")
     scale = _grid_scale(model, len(x), model.n_classes + 1, scale)

@@ -242,7 +242,8 @@ def _check_same_export(path: Path, values: dict[str, Any], role: str, info: dict
 def _check_model_json(path: Path, info: dict[str, Any]) -> None:
     """``model.json`` repeats the graphs' metadata for apps that cannot read it (onnxruntime-web and -node):
     one from another export, or edited, would feed those apps other classes or shapes while this runtime
-    ran right, so where it is there it must agree with the graphs."""
+    ran right, so where it is there it must agree with the graphs on every key they carry (keys of its own,
+    such as notes an app added, are left alone)."""
     if not path.is_file():
         return  # the graphs carry all this runtime reads
     try:
@@ -251,7 +252,7 @@ def _check_model_json(path: Path, info: dict[str, Any]) -> None:
         raise ModelError(f"{path}: not readable JSON ({error}); export the run again") from error
     if not isinstance(values, dict):
         raise ModelError(f"{path}: holds no object of metadata; export the run again")
-    if differ := sorted(key for key in {*values, *info} - {"graphs", "role"} if values.get(key) != info.get(key)):
+    if differ := sorted(key for key in info.keys() - {"role"} if values.get(key) != info[key]):  # others: the app's
         raise ModelError(f"{path}: does not match the graphs (they differ in {', '.join(differ)}): export the run "
                          f"again (--force) so that the folder holds one export")
 
@@ -274,9 +275,10 @@ def _sum_per_example(per_unit: np.ndarray) -> np.ndarray:
 
 
 def log_sum_exp(values: np.ndarray, axis: int) -> np.ndarray:
-    """log(sum(exp(values))) along ``axis``, computed without overflow; -inf where every value is -inf."""
+    """log(sum(exp(values))) along ``axis``, computed without overflow; -inf where every value is -inf, inf
+    where one is inf."""
     top = values.max(axis, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)  # all -inf: exp gives 0s and the log -inf, not NaN
+    top = np.where(np.isfinite(top), top, 0.0)  # infinite: exp and log carry it through (inf - inf is NaN)
     with np.errstate(divide="ignore"):
         return np.squeeze(top, axis) + np.log(np.exp(values - top).sum(axis))
 

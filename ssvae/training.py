@@ -392,10 +392,10 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
         on_epoch: Callable[[EpochRecord, nn.Module], None] | None = None,
         on_checkpoint: Callable[[Checkpoint], None] | None = None,
         resume: Checkpoint | None = None) -> None:
-    """Train ``model`` in place. With validation labels, the weights of
-    the best validation epoch of the last stage are kept; otherwise those of the last epoch (or their average).
-    Kept weights of an average (``config.ema``) get their batch-norm statistics anew from the clean training
-    images (the unlabelled ones too, for models that learn from them).
+    """Train ``model`` in place. With validation labels, the weights of the best validation epoch of the
+    last stage are kept; otherwise those of the last epoch (or their average). Kept weights of an average
+    (``config.ema``) get their batch-norm statistics anew from the clean training images (the unlabelled ones
+    too, for models that learn from them).
     ``on_epoch`` gets each epoch's record and the network that the stage evaluates (its weight average where
     ``config.ema``): to read, e.g. with `accuracy` (the next epoch puts it in training mode again).
     ``on_checkpoint`` gets a `Checkpoint` every ``config.checkpoint_every`` epochs and at each stage's end;

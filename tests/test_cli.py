@@ -186,7 +186,7 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     (["train", "--alpha", "nan"], "Invalid value for '--alpha': alpha must be a finite number, got nan"),
     (["train", "--lr", "-1"], "Invalid value for '--lr': lr must be positive, got -1.0"),
     (["train", "--classifier-channels", "8,0"],
-     "Invalid value for '--classifier-channels': classifier_channels sizes must be positive, got 8,0"),
+     "Invalid value for '--classifier-channels': classifier_channels must all be at least 1, got 8,0"),
     (["train", "--consistency", "1"], "Error: consistency applies to models m2, fixmatch with --augment shift or "
      "shift-flip"),  # the preset's --augment none with it: no one option is at fault
     (["predict", "models/digits-m2", "--dataset", "digits", "--batch-size", "0"],

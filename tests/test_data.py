@@ -139,8 +139,8 @@ def test_npz_test_set_that_cannot_test_the_model_is_refused(tmp_path, test_array
 
 def test_npz_label_out_of_range(tmp_path):
     np.savez(tmp_path / "k.npz", x=np.zeros((3, 2)), y=np.array([0, 1, 2]), class_names=np.array(["a", "b"]))
-    with pytest.raises(DataError, match="label 2 needs 3 classes but class_names names 2: give class_names a name "
-                                        "for every class"):
+    with pytest.raises(DataError, match="label 2 needs 3 classes but class_names names 2: correct the label "
+                                        r"\(-1 for unlabelled examples\) or give class_names a name for every class"):
         load_source(data=str(tmp_path / "k.npz"))  # the names are short, not the label wrong
     np.savez(tmp_path / "n.npz", x=np.zeros((3, 2)), y=np.array([0, 1, -2]))
     with pytest.raises(DataError, match="label -2 is outside 0..1; use -1 for unlabelled examples"):
@@ -150,6 +150,7 @@ def test_npz_label_out_of_range(tmp_path):
 @pytest.mark.parametrize("names, message", [
     (["a", ""], "class name '' is empty or breaks a line"),
     (["a", "  "], "class name '  ' is empty or breaks a line"),
+    (["a", "b\r"], "class name 'b\\r' is empty or breaks a line"),
     (["a", "two\nlines"], "class name 'two\\nlines' is empty or breaks a line: give each class a name on one line"),
     (["a", "a"], "class_names repeats 'a': give each class its own name"),
 ])
@@ -171,12 +172,14 @@ def test_npz_pixels_0_to_255_in_another_dtype_than_uint8_are_named_in_a_warning(
     misread image files: the warning says to save them as uint8."""
     x = np.random.default_rng(0).integers(0, 256, (6, 3, 3)).astype(dtype)
     np.savez(tmp_path / "d.npz", x=x, y=np.array([0, 1] * 3))
-    with pytest.warns(UserWarning, match=rf"x holds whole numbers from 0 to {x.max():g} as {np.dtype(dtype)}, which "
+    with pytest.warns(UserWarning, match=rf"x holds whole numbers from {x.min():g} to {x.max():g} as "
+                                         rf"{np.dtype(dtype)}, which "
                                          r"are used as they are, not as images: .* save them as uint8 "
                                          r"\(x.astype\(np.uint8\)\)"):
         source = load_source(data=str(tmp_path / "d.npz"))
     assert source.train.x.max() == x.max()  # used as given
-    for quiet in (x.astype(np.uint8), x / 255.0, x + 0.5, x - 1.0, np.minimum(x, 1)):  # images, or not pixels
+    for quiet in (x.astype(np.uint8), x / 255.0, x + 0.5, x - 1.0, np.minimum(x, 1),  # images, or not pixels
+                  x + 1, x * 0.5 + 0.25, x.reshape(6, 9)):  # past 255, not whole, a table's whole numbers
         np.savez(tmp_path / "q.npz", x=quiet, y=np.array([0, 1] * 3))
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -315,32 +318,66 @@ def test_image_folder_skips_other_sizes_than_most_and_32_bit_pixels(tmp_path):
     assert source.train.x[2, 0, 0, 0] == pytest.approx(200 / 255)
 
 
-def test_images_none_of_which_has_the_size_asked_for_are_one_error_not_a_warning_too(tmp_path):
-    files = []
+def test_images_none_of_which_can_be_used_are_one_error_that_says_why(tmp_path):
+    """Not also a warning: the error names the reason, the size asked for where every readable image has
+    another, else the first files skipped (named from ``where``) and why."""
+    folder = tmp_path / "cat"
+    folder.mkdir()
+    sizes, truncated, junk, tiffs = [], [], [], []
     for k in range(3):
-        files.append(tmp_path / f"{k}.png")
-        Image.fromarray(np.zeros((6, 6), np.uint8)).save(files[-1])
+        sizes.append(folder / f"{k}.png")
+        Image.fromarray(np.random.default_rng(k).integers(0, 256, (6, 6), dtype=np.uint8)).save(sizes[-1])
+        truncated.append(folder / f"t{k}.png")
+        truncated[-1].write_bytes(sizes[-1].read_bytes()[:55])  # its header reads, its pixels do not
+        junk.append(folder / f"j{k}.png")
+        junk[-1].write_bytes(b"not a png")
+        tiffs.append(folder / f"f{k}.tif")
+        Image.fromarray(np.zeros((6, 6), np.float32)).save(tiffs[-1])
+    cases = [((sizes + junk[:1], (8, 4)), r"cat: none of its 3 readable image\(s\) is 8x4 pixels, the model's size: "
+                                         r"resize them to it$"),
+             ((truncated, (6, 6)), r"no readable images \(.*\); skipped cat/t0.png \(unreadable\), cat/t1.png "
+                                   r"\(unreadable\), cat/t2.png \(unreadable\)$"),
+             ((junk, None), r"no readable images \(.*\); skipped cat/j0.png \(unreadable\)"),
+             ((tiffs, None), r"no readable images \(.*\); skipped cat/f0.tif \(32-bit pixels: save it with 8 or 16 "
+                             r"bits a channel\)")]
+    for (files, size), message in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(DataError, match=message):
+                sources.read_images(files, folder if size == (8, 4) else tmp_path, "L", size)
+    with pytest.warns(UserWarning, match=r"skipped 1 image\(s\): cat/t0.png \(unreadable\)$"):  # one will do
+        assert sources.read_images([truncated[0], sizes[0]], tmp_path, "L")[1] == [1]
+
+
+def test_inputs_from_a_folder_are_its_visible_image_files(tmp_path):
+    """Hidden files and folders, __MACOSX and a folder named like an image are no inputs of predict or score."""
+    from ssvae.data.inputs import read_inputs
+
+    for name in ("a.png", ".ipynb_checkpoints/a.png", "__MACOSX/b.png", ".hidden.png", "sub/._c.png"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / name)
+    (tmp_path / "old.png").mkdir()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(DataError, match=r"none of its 3 readable image\(s\) is 8x4 pixels, the model's size: "
-                                            r"resize them to it$"):
-            sources.read_images(files, tmp_path, "L", (8, 4))
+        assert list(read_inputs(str(tmp_path)).ids) == ["a.png"]
 
 
 def test_image_folder_classes_are_its_visible_folders_of_images_and_unlabelled_takes_either_spelling(tmp_path):
-    for folder in ("cat", "dog", "Unlabeled", ".ipynb_checkpoints", "__MACOSX", "empty"):
+    for folder in ("cat", "dog", "Unlabeled", ".ipynb_checkpoints", "__MACOSX", "empty", "meta"):
         (tmp_path / folder).mkdir()
     for folder in ("cat", "dog", "Unlabeled", ".ipynb_checkpoints", "__MACOSX"):
         Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / folder / "a.png")
     (tmp_path / "cat" / "._a.png").write_bytes(b"\x00\x05\x16\x07 macOS metadata")  # no image: never read
-    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "dog" / ".hidden.png")
+    for hidden in ("dog/.hidden.png", "meta/._a.png", "._stray.png"):  # meta holds no visible image: no class
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / hidden)
     (tmp_path / "empty" / "notes.txt").write_text("no images here")
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "stray.png")
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         source = load_source(data=str(tmp_path))
     assert [str(w.message) for w in seen if str(w.message).startswith(str(tmp_path))] == [
-        f"{tmp_path}: 1 folder(s) with no image directly inside are not classes (their sub-folders are not read): empty",
+        f"{tmp_path}: 2 folder(s) with no image directly inside are not classes (their sub-folders are not read): "
+        f"empty, meta",
         f"{tmp_path}: 1 image(s) outside the class folders are not read (e.g. stray.png): move them into a class "
         f"folder, or into unlabelled/"]
     assert source.train.class_names == ("cat", "dog") and source.train.y.tolist() == [0, 1, -1]
@@ -580,22 +617,26 @@ def test_numbered_ids_index_as_a_sequence_does():
 
 
 def test_csv_label_and_id_columns_spelt_otherwise_are_named(tmp_path):
-    """'Label' is no label column (the error says to rename it); 'ID' or pandas' 'Unnamed: 0' would be learnt
-    from as inputs (a warning says so)."""
-    (tmp_path / "l.csv").write_text("f,Label\n1,0\n2,1\n")
-    with pytest.raises(DataError, match=r"l.csv: needs a header row with a 'label' column \(found 'Label': rename it "
-                                        r"'label'\)$"):
-        load_source(data=str(tmp_path / "l.csv"))
-    (tmp_path / "i.csv").write_text("Unnamed: 0,ID,f,label\n0,7,1,0\n1,8,2,1\n2,9,3,0\n3,10,4,1\n")
-    with pytest.warns(UserWarning, match=r"i.csv: column 'Unnamed: 0', 'ID' is read as an input, though its name is "
-                                         r"that of row names, labels or an index pandas saved: name a column of row "
-                                         r"names 'id'"):
+    """'Label' is no label column (the error says to rename it where it holds the classes); 'ID', pandas'
+    'Unnamed: 0' or 'target' would be learnt from as inputs (a warning says so); 'y' is a feature like any."""
+    for name in ("Label", "class", "Target", "y"):
+        (tmp_path / "l.csv").write_text(f"f,{name}\n1,0\n2,1\n")
+        with pytest.raises(DataError, match=rf"l.csv: needs a header row with a 'label' column \(found '{name}': if it "
+                                            rf"holds the classes, rename it 'label'\)$"):
+            load_source(data=str(tmp_path / "l.csv"))
+    (tmp_path / "i.csv").write_text("Unnamed: 0,ID,y,target,label\n0,7,1,0,0\n1,8,2,1,1\n2,9,3,0,0\n3,10,4,1,1\n")
+    with pytest.warns(UserWarning) as seen:
         source = load_source(data=str(tmp_path / "i.csv"))
-    assert source.columns == ("Unnamed: 0", "ID", "f")
-    (tmp_path / "ok.csv").write_text("id,f,label\n7,1,0\n8,2,1\n")
+    assert [str(w.message).split(": ", 1)[1] for w in seen] == [
+        "columns 'Unnamed: 0', 'ID' are read as inputs, though named like row names or pandas' saved index: name a "
+        "column of row names 'id', which is no input, or drop it, so that the model does not learn from it",
+        "column 'target' is read as input, though named like classes: drop it if it holds them (the 'label' column "
+        "gives the classes), so that the model does not learn from it"]
+    assert source.columns == ("Unnamed: 0", "ID", "y", "target")
+    (tmp_path / "ok.csv").write_text("id,x,y,label\n7,1,2,0\n8,2,3,1\n")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert load_source(data=str(tmp_path / "ok.csv")).columns == ("f",)
+        assert load_source(data=str(tmp_path / "ok.csv")).columns == ("x", "y")
 
 
 def test_training_examples_without_a_label_are_named_apart_from_a_labelled_test_set(tmp_path):

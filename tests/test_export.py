@@ -209,11 +209,11 @@ def test_gaussian_score_is_a_density_of_the_raw_inputs(tmp_path, monkeypatch):
 
 
 def test_log_sum_exp_is_minus_infinity_where_every_term_is():
-    values = np.array([[-np.inf, -np.inf], [0.0, np.log(3.0)], [1000.0, 1000.0]])
+    values = np.array([[-np.inf, -np.inf], [0.0, np.log(3.0)], [1000.0, 1000.0], [np.inf, 0.0]])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         result = runtime.log_sum_exp(values, 1)
-    np.testing.assert_allclose(result, [-np.inf, np.log(4.0), 1000.0 + np.log(2.0)], rtol=1e-15)
+    np.testing.assert_allclose(result, [-np.inf, np.log(4.0), 1000.0 + np.log(2.0), np.inf], rtol=1e-15)
 
 
 def test_importance_weighted_score_is_tighter_than_the_elbo(digits_run, digits_model):
@@ -576,6 +576,35 @@ def test_inference_refuses_to_write_over_its_own_input_file(digits_model, tmp_pa
         assert path.read_bytes() == before
 
 
+@pytest.mark.parametrize("write", ["predict", "score", "write_analogies"])
+def test_inference_refuses_to_write_over_an_image_of_its_input_folder_before_reading_it(digits_model, tmp_path,
+                                                                                         monkeypatch, write):
+    """An image of the folder, or a link in it to an image elsewhere (a write would replace the link, an
+    input): refused before the folder is read. A link outside the folder to one of its images is no input:
+    the write replaces that link, and the image stays."""
+    from PIL import Image
+
+    from ssvae import inference
+
+    folder, store = tmp_path / "in", tmp_path / "store"
+    folder.mkdir(), store.mkdir()
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(folder / "0.png")
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(store / "1.png")
+    (folder / "1.png").symlink_to(store / "1.png")
+    (tmp_path / "outside.png").symlink_to(folder / "0.png")
+    before = {path: path.read_bytes() for path in (folder / "0.png", store / "1.png")}
+    options = {} if write == "write_analogies" else {"progress": False}
+    with monkeypatch.context() as patched:
+        patched.setattr(inference, "model_inputs", lambda *args, **kwargs: pytest.fail("the inputs were read"))
+        for out in (folder / "0.png", folder / "1.png"):
+            with pytest.raises(RunError, match=f"^{re.escape(str(out))} is one of the input images in "
+                                               f"{re.escape(str(folder))}: write the output elsewhere"):
+                getattr(inference, write)(digits_model, folder, out, replace=True, **options)
+    getattr(inference, write)(digits_model, folder, tmp_path / "outside.png", replace=True, **options)
+    assert not (tmp_path / "outside.png").is_symlink()
+    assert {path: path.read_bytes() for path in before} == before
+
+
 def test_the_export_counts_validation_labels_among_the_labels_seen(tiny_config, tmp_path):
     """60 labels of which 20 pick the epoch: the model has seen 60, and its graphs, model.json and card say so."""
     run = ssvae.train(tiny_config, progress=False, labels=60, val_labels=20)
@@ -794,6 +823,17 @@ def test_model_json_must_agree_with_the_graphs_where_it_is_there(digits_run, tmp
     path.write_text(json.dumps({**values, "class_names": [*values["class_names"][:-1], "nine"]}))
     with pytest.raises(ModelError, match=r"model.json: does not match the graphs \(they differ in class_names\): "
                                          r"export the run again \(--force\)"):
+        runtime.load(tmp_path / "m")
+    path.write_text(json.dumps({key: value for key, value in values.items() if key != "latent_dim"}))
+    with pytest.raises(ModelError, match=r"they differ in latent_dim\)"):
+        runtime.load(tmp_path / "m")
+    path.write_text(json.dumps({**values, "notes": "an app's own"}))
+    np.testing.assert_array_equal(runtime.load(tmp_path / "m").classify(np.zeros((1, 64), np.float32)), expected)
+    path.write_text(json.dumps({**values, "class_names": values["class_names"][::-1], "dataset": "mnist"}))
+    with pytest.raises(ModelError, match=r"they differ in class_names, dataset\)"):  # sorted: the same each run
+        runtime.load(tmp_path / "m")
+    path.write_bytes(b"\xff\xfe{")
+    with pytest.raises(ModelError, match="model.json: not readable JSON"):
         runtime.load(tmp_path / "m")
     path.write_text(json.dumps([values]))
     with pytest.raises(ModelError, match="model.json: holds no object of metadata; export the run again"):

@@ -171,8 +171,8 @@ BAD_INPUT = [
     (["train", "--data", "header_only.csv"], "Error: header_only.csv: has a header but no rows"),
     (["train", "--data", "empty.npz"], "Error: empty.npz: the data set is empty"),
     (["train", "--data", "float_labels.npz"], "Error: float_labels.npz: y must hold integer class indices"),
-    (["train", "--data", "label_7.npz"], "Error: label_7.npz: label 7 needs 8 classes but class_names names 2: give "
-     "class_names a name for every class"),
+    (["train", "--data", "label_7.npz"], "Error: label_7.npz: label 7 needs 8 classes but class_names names 2: correct "
+     "the label (-1 for unlabelled examples) or give class_names a name for every class"),
     (["predict", "MODEL", "--data", "digit_pngs", "--out", "digit_pngs/0.png", "--force"],
      "Error: digit_pngs/0.png is one of the input images in digit_pngs: write the output elsewhere (another --out), "
      "so as to keep the inputs"),

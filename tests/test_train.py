@@ -562,8 +562,10 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     ({"test_fraction": 0.0}, "^test_fraction must lie strictly between 0 and 1, got 0.0$"),
     ({"test_fraction": 1.0}, "^test_fraction must lie strictly between 0 and 1, got 1.0$"),
     ({"weight_decay": -0.1}, "^weight_decay must lie in \\[0, 1 / lr\\) .* got -0.1"),
-    ({"hidden": (0,)}, "^hidden sizes must be positive, got 0$"),
-    ({"classifier_channels": (4, -8)}, "^classifier_channels sizes must be positive, got 4,-8$"),
+    ({"hidden": (0,)}, "^hidden must all be at least 1, got 0$"),
+    ({"classifier_channels": (4, -8)}, "^classifier_channels must all be at least 1, got 4,-8$"),
+    ({"classifier_hidden": (8, 0)}, "^classifier_hidden must all be at least 1, got 8,0$"),
+    ({"m1_hidden": (0,)}, "^m1_hidden must all be at least 1, got 0$"),
     ({"consistency_threshold": 1.5}, "^consistency_threshold must lie in \\[0, 1\\], got 1.5$"),
     ({"m1_features": "median"}, "^m1_features 'median' is not one of sample, mean$"),
     ({"version": 2}, "^config version 2 is not the supported version 1$"),
@@ -650,6 +652,14 @@ def test_broken_run_directory_is_a_clear_error(tmp_path, tiny_config):
         ssvae.load(tmp_path / "run")
 
 
+def test_a_file_given_as_the_run_folder_is_refused_and_kept(tmp_path, tiny_config):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(RunError, match=f"^{re.escape(str(tmp_path / 'notes.txt'))} is a file, not a folder: give "
+                                       f"--out a new name for the run folder$"):
+        ssvae.train(tiny_config, out=tmp_path / "notes.txt", replace=True, progress=False)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
 def test_evaluate_report_is_consistent(tiny_config):
     run = ssvae.train(tiny_config, progress=False)
     before = torch.get_rng_state()
@@ -724,6 +734,11 @@ def test_classify_takes_raw_images_with_or_without_channel_axis(tiny_config):
     probabilities = run.classify(images)
     np.testing.assert_allclose(probabilities, run.classify(images[:, None] / 255.0), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(probabilities.sum(1), 1.0, rtol=1e-5)
+    floats = images[:, None] / np.float32(255)
+    floats.flags.writeable = False  # as np.load(..., mmap_mode="r") gives them
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warned of a tensor over a read-only array
+        np.testing.assert_allclose(run.classify(floats), probabilities, rtol=1e-5, atol=1e-6)
     with pytest.raises(DataError, match=r"shape \(2, 7, 7\) do not fit this model: it takes \(N, 1, 8, 8\)"):
         run.classify(np.zeros((2, 7, 7), np.uint8))
     with pytest.raises(DataError, match=r"inputs range over \[0, 16\] but this model takes \[0, 1\]: pass uint8"):

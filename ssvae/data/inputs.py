@@ -201,8 +201,9 @@ def _read_csv(path: Path, columns: Sequence[str]) -> Inputs:
 
 
 def _read_folder(path: Path, image_shape: tuple[int, ...] | None) -> Inputs:
-    """Every image under ``path`` (sub-folders too), ids relative to it (a name's bytes that are not UTF-8
-    written as escapes, so the CSV can hold it). Read in the channels of ``image_shape`` (the model's
+    """Every image under ``path`` (sub-folders too; hidden files and folders and ``__MACOSX`` not: see
+    `is_image_file`), ids relative to it (a name's bytes that are not UTF-8 written as escapes, so the CSV
+    can hold it). Read in the channels of ``image_shape`` (the model's
     (C, H, W)); images of another size are skipped with a warning that counts them (without ``image_shape``:
     grey, and the size most images have)."""
     files = sorted(f for f in path.rglob("*") if is_image_file(f, path))

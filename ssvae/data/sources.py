@@ -187,17 +187,18 @@ def _npz_inputs(x: np.ndarray, path: Path, key: str) -> np.ndarray:
     if x.dtype.kind not in "uif":
         raise DataError(f"{path}: {key} holds {x.dtype}, not numbers: save uint8 images or floats (True/False as "
                         f"{key}.astype('float32'))")
-    if x.dtype != np.uint8 and _looks_like_pixels(x):
-        warnings.warn(f"{path}: {key} holds whole numbers from 0 to {x.max():g} as {x.dtype}, which are used as they "
-                      f"are, not as images: if they are images, save them as uint8 ({key}.astype(np.uint8)), "
-                      f"which are scaled to [0, 1] as image files are, so that the model can label image files",
-                      stacklevel=4)
+    if x.ndim > 2 and x.dtype != np.uint8 and _looks_like_pixels(x):  # image-shaped: (N, H, W) or more
+        warnings.warn(f"{path}: {key} holds whole numbers from {x.min():g} to {x.max():g} as {x.dtype}, which are "
+                      f"used as they are, not as images: if they are images, save them as uint8 "
+                      f"({key}.astype(np.uint8)), which are scaled to [0, 1] as image files are, so that the model "
+                      f"can label image files", stacklevel=4)
     return to_model_range(_image_layout(x))
 
 
 def _looks_like_pixels(x: np.ndarray) -> bool:
     """Whole numbers in 0..255 reaching above 1: 8-bit pixels kept in another dtype (int64, float32), which
-    ssvae would take as numbers on that scale while it scales uint8 images (and image files) to [0, 1]."""
+    ssvae would take as numbers on that scale while it scales uint8 images (and image files) to [0, 1].
+    Asked of image-shaped arrays only: a table's whole numbers (counts, ratings) are no pixels."""
     low, high = x.min(), x.max()
     return bool(0 <= low and 1 < high <= 255 and (x.dtype.kind in "iu" or np.array_equal(x, np.round(x))))
 
@@ -234,8 +235,8 @@ def _load_npz(path: Path) -> Source:
         _check_class_names(names, path)
         if n_classes > len(names):
             raise DataError(f"{path}: label {n_classes - 1} needs {n_classes} classes but class_names names "
-                            f"{len(names)}: give class_names a name for every class (or use -1 for unlabelled "
-                            f"examples)")
+                            f"{len(names)}: correct the label (-1 for unlabelled examples) or give class_names a "
+                            f"name for every class")
     else:
         names = _index_names(n_classes, path, "y")
     _check_labels(y, len(names), path)
@@ -305,7 +306,7 @@ def _load_csv(path: Path) -> Source:
     if not rows or "label" not in rows[0]:
         near = [name for name in (rows[0] if rows else []) if name.lower() in LABEL_LIKE]
         raise DataError(f"{path}: needs a header row with a 'label' column" + (
-            f" (found {near[0]!r}: rename it 'label')" if near else ""))
+            f" (found {near[0]!r}: if it holds the classes, rename it 'label')" if near else ""))
     header, body = rows[0], rows[1:]
     if not body:
         raise DataError(f"{path}: has a header but no rows")
@@ -315,16 +316,28 @@ def _load_csv(path: Path) -> Source:
     _check_labels(y, len(names), path)
     _check_every_class_labelled(y, names, path)
     x, columns = csv_inputs(path, rows)
-    if suspects := [name for name in columns if name.lower() in ("id", *LABEL_LIKE) or name.startswith("Unnamed:")]:
-        warnings.warn(f"{path}: column {', '.join(map(repr, suspects))} is read as an input, though its name is that "
-                      f"of row names, labels or an index pandas saved: name a column of row names 'id' (or drop "
-                      f"it) so that the model does not learn from it", stacklevel=3)
+    _warn_of_named_inputs(columns, path)
     if repeated := sorted({name for name, count in Counter(columns).items() if count > 1}):
         warnings.warn(f"{path}: column {', '.join(map(repr, repeated))} appears more than once, so a model of it "
                       f"reads CSV columns by position: give each column its own name to have them found by name",
                       stacklevel=3)
         columns = ()
     return Source(Dataset(x, y, names), None, columns=columns)
+
+
+def _warn_of_named_inputs(columns: Sequence[str], path: Path) -> None:
+    """Input columns whose names say they hold row names (``ID``, pandas' saved index ``Unnamed: 0``) or
+    classes (``Label``, ``target``; not ``y``, a common feature): a model would learn from them."""
+    row_names = [name for name in columns if name.lower() in ("id", "index") or name.startswith("Unnamed:")]
+    classes = [name for name in columns if name.lower() in LABEL_LIKE and name.lower() != "y"]
+    for found, kind, fix in ((row_names, "row names or pandas' saved index", "name a column of row names 'id', "
+                              "which is no input, or drop it"),
+                             (classes, "classes", "drop it if it holds them (the 'label' column gives the classes)")):
+        if found:
+            many = len(found) > 1
+            warnings.warn(f"{path}: column{'s' if many else ''} {', '.join(map(repr, found))} {'are' if many else 'is'}"
+                          f" read as input{'s' if many else ''}, though named like {kind}: {fix}, so that the model "
+                          f"does not learn from it", stacklevel=4)
 
 
 LABEL_LIKE = ("label", "labels", "class", "target", "y")  # header names (in any case) a label column goes by
@@ -473,7 +486,7 @@ def _has_images(folder: Path) -> bool:
 def is_image_file(file: Path, root: Path) -> bool:
     """A file with an image's suffix that nothing on its way from ``root`` hides: no name starting with "."
     (among them macOS's "._" copies of a file's metadata, which are no images) and no ``__MACOSX``."""
-    hidden = any(part.startswith(".") or part == "__MACOSX" for part in file.relative_to(root).parts)
+    hidden = any(part.startswith((".", "__MACOSX")) for part in file.relative_to(root).parts)
     return file.suffix.lower() in IMAGE_SUFFIXES and not hidden and file.is_file()
 
 
@@ -489,6 +502,13 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
     def shown(file: Path) -> str:  # a class folder's image is named with its folder
         return str(file.relative_to(where)) if file.is_relative_to(where) else file.name
 
+    def listed() -> str:  # the first few skipped images, each with its reason
+        return ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else "")
+
+    def none_readable() -> DataError:
+        return DataError(f"{where}: no readable images ({', '.join(sorted(IMAGE_SUFFIXES))})"
+                         + (f"; skipped {listed()}" if skipped else ""))
+
     headers, skipped = [], []
     for index, file in enumerate(files):
         try:
@@ -500,7 +520,7 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
         except Exception:
             skipped.append(f"{shown(file)} (unreadable)")
     if not headers:
-        raise DataError(f"{where}: no readable images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        raise none_readable()
     grey = ("L", "1", "LA", "La")  # and every "I" mode: 16- and 32-bit grey
     mode = mode or ("RGB" if any(m not in grey and not m.startswith("I") for _, m, _ in headers) else "L")
     size = size or Counter(image_size for _, _, image_size in headers).most_common(1)[0][0]
@@ -517,12 +537,13 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
             continue
         arrays.append(pixels)
         kept.append(index)
-    if not arrays:
+    if not arrays and all(image_size != size for _, _, image_size in headers):  # only with a size asked for
         raise DataError(f"{where}: none of its {len(headers)} readable image(s) is {size[0]}x{size[1]} pixels, the "
                         f"model's size: resize them to it")
+    if not arrays:
+        raise none_readable()
     if skipped:
-        warnings.warn(f"{where}: skipped {len(skipped)} image(s): {', '.join(skipped[:5])}"
-                      + (" ..." if len(skipped) > 5 else ""), stacklevel=3)
+        warnings.warn(f"{where}: skipped {len(skipped)} image(s): {listed()}", stacklevel=3)
     stacked = np.stack(arrays)  # (N, H, W) grey or (N, H, W, 3) colour
     return (stacked[:, None] if stacked.ndim == 3 else np.moveaxis(stacked, -1, 1)), kept
 
