@@ -74,6 +74,8 @@ class Group(click.Group):
         except KeyboardInterrupt as error:  # Ctrl-C or SIGTERM outside training, which says how to resume
             _say_interrupted("Interrupted: outputs not finished were discarded")
             sys.exit(_interrupted_status(error))
+        except BrokenPipeError:  # the reader of stdout or stderr (head, less) has gone
+            _end_for_a_closed_pipe()
         except (*USER_ERRORS, OSError) as error:  # OSError: a path that cannot be read or written, a full disk
             if ctx.params.get("debug"):
                 raise
@@ -102,6 +104,17 @@ def _say_interrupted(message: str) -> None:
 def _interrupted_status(error: KeyboardInterrupt) -> int:
     """The shell's status of a process ended by the signal: 128 + SIGTERM's 15 or SIGINT's 2."""
     return 128 + (signal.SIGTERM if isinstance(error, Terminated) else signal.SIGINT)
+
+
+def _end_for_a_closed_pipe() -> NoReturn:
+    """End quietly with the status of a process that SIGPIPE ended (141), as `cat file | head` does, not with
+    an error that no one can read. Both streams then point at /dev/null, so that Python's last flush does not
+    meet the closed pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a stream with no file descriptor (a test's capture)
+            os.dup2(devnull, stream.fileno())
+    sys.exit(128 + signal.SIGPIPE)
 
 
 def _usage_error(error: click.UsageError) -> NoReturn:
@@ -462,11 +475,19 @@ run_options = stacked(  # how predict and score run the model, after their own o
 )
 
 
+def _say_written(out: str, what: str) -> None:
+    """What a table holds, after the table: on stderr where the table itself went to standard output."""
+    from ssvae.inference import STDOUT
+
+    click.echo(f"wrote to standard output: {what}" if out == STDOUT else f"saved {out}: {what}", err=out == STDOUT)
+
+
 @main.command(short_help="Label inputs with an exported model: a CSV of classes.")
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @input_options
 @click.option("--out", type=click.Path(dir_okay=False), default="predictions.csv", show_default=True,
-              help="CSV to write: id, predicted, confidence, entropy, p_<class> for every class.")
+              help="CSV to write ('-': standard output): id, predicted, confidence, entropy, p_<class> for every "
+                   "class.")
 @run_options
 def predict(model_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, out: str,
             batch_size: int, device: str, precision: str, force: bool, quiet: bool) -> None:
@@ -481,15 +502,15 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
     model = load_model(model_dir, device, precision)
     inputs = model_inputs(model, data, dataset, split, data_dir)
     n = predict_rows(model, inputs, out, batch_size=batch_size, progress=not quiet, replace=force)
-    click.echo(f"saved {out}: {_count(n, 'prediction')}")
+    _say_written(out, _count(n, "prediction"))
 
 
 @main.command(short_help="Anomaly scores of inputs (negative ELBO, nats): a CSV.")
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @input_options
 @click.option("--out", type=click.Path(dir_okay=False), default="scores.csv", show_default=True,
-              help="CSV to write: id, score; highest score (most anomalous) first (join it with predict's CSV "
-                   "on id).")
+              help="CSV to write ('-': standard output): id, score; highest score (most anomalous) first (join "
+                   "it with predict's CSV on id).")
 @click.option("--samples", type=click.IntRange(min=1), default=None,
               help="Importance samples for a tighter bound (-log p(x) estimate); default: the plain ELBO, whose "
                    "single draw of noise moves an image's score between seeds (standard deviation 0.9 nats on the "
@@ -514,7 +535,7 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
     scores = score_rows(model, inputs, out, samples=samples, seed=seed, batch_size=batch_size,
                         progress=not quiet, replace=force)
     top = int(scores.argmax()) if len(scores) else None
-    click.echo(f"saved {out}: {_count(len(scores), 'score')}" + (
+    _say_written(out, _count(len(scores), "score") + (
         f" in nats, median {float(np.median(scores)):.2f}, highest {scores[top]:.2f} (id {inputs.ids[top]})"
         if top is not None else ""))
 

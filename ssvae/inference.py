@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import csv
 import os
-from contextlib import closing
+import sys
+from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence, TypeVar
+from typing import IO, Any, Callable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from ssvae.runtime import ExportedModel, ModelError, NonFiniteInputError, by_nam
 
 BATCH = 1024
 T = TypeVar("T")
+STDOUT = "-"  # as the ``out`` of predict or score: the CSV goes to standard output (a pipe), not to a file
 MAX_GRID_PIXELS = 80_000_000  # a PNG grid: below the 89,478,485 pixels from which PIL warns of a decompression bomb
 
 
@@ -67,7 +69,9 @@ def as_inputs(model: ExportedModel, inputs: Inputs | str | Path | Any) -> Inputs
 def check_not_the_input(out: str | Path, inputs: Inputs | str | Path | Any) -> None:
     """Writing ``out`` over the file the inputs are read from (a path, or `Inputs` read from one), or over an
     image of the folder they are read from, would replace inputs with predictions, scores or a grid (with
-    ``replace``): refused, before any work."""
+    ``replace``): refused, before any work. Standard output (an ``out`` of "-") is no file."""
+    if out == STDOUT:
+        return
     source = inputs.source if isinstance(inputs, Inputs) else inputs if isinstance(inputs, (str, Path)) else None
     if source is None or not Path(out).exists() or not Path(source).exists():
         return
@@ -83,12 +87,25 @@ def check_not_the_input(out: str | Path, inputs: Inputs | str | Path | Any) -> N
 
 
 def _table_job(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Path,
-               replace: bool) -> tuple[Inputs, Path]:
-    """The inputs of a CSV that `predict` or `score` writes, and its path, checked before any work: not the
-    inputs' own file, and free unless ``replace``."""
+               replace: bool) -> tuple[Inputs, Path | None]:
+    """The inputs of a CSV that `predict` or `score` writes, and its path (None for standard output, an
+    ``out`` of "-"), checked before any work: not the inputs' own file, and free unless ``replace``."""
     check_not_the_input(out, inputs)
+    if out == STDOUT:
+        return as_inputs(model, inputs), None
     check_output(Path(out), replace)
     return as_inputs(model, inputs), Path(out)
+
+
+@contextmanager
+def _table_file(out: Path | None) -> Iterator[IO]:
+    """``out``, which appears only once complete, or (None) standard output, where rows go as they come."""
+    if out is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    with atomic_open(out) as f:
+        yield f
 
 
 def prediction_header(model: ExportedModel) -> list[str]:
@@ -99,9 +116,10 @@ def prediction_header(model: ExportedModel) -> list[str]:
 def predict(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Path, batch_size: int = BATCH,
             progress: bool = True, replace: bool = False) -> int:
     """Write one CSV row an input: id, predicted class name, its probability, the entropy of q(y|x) in nats,
-    then every class's probability. Returns the number of rows. ``inputs``: as `as_inputs` takes them."""
+    then every class's probability, to the file ``out`` or, for "-", standard output. Returns the number
+    of rows. ``inputs``: as `as_inputs` takes them."""
     inputs, out = _table_job(model, inputs, out, replace)
-    with atomic_open(out) as f:
+    with _table_file(out) as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(prediction_header(model))
         with closing(_batches(inputs, batch_size, progress, "predict", model.classify)) as batches:
@@ -121,14 +139,14 @@ def _write_predictions(writer: Any, model: ExportedModel, ids: Sequence[str], p:
 
 def score(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Path, samples: int | None = None,
           seed: int = 0, batch_size: int = BATCH, progress: bool = True, replace: bool = False) -> np.ndarray:
-    """Write ``id,score`` rows, highest (most anomalous) first; returns the scores in input order. The file
-    is opened before the work, so that a folder that cannot take it fails at once. ``inputs``: as
-    `as_inputs` takes them."""
+    """Write ``id,score`` rows, highest (most anomalous) first, to the file ``out`` or, for "-", standard
+    output; returns the scores in input order. The file is opened before the work, so that a folder that
+    cannot take it fails at once. ``inputs``: as `as_inputs` takes them."""
     model.require_generative("score")
     inputs, out = _table_job(model, inputs, out, replace)
     rng = np.random.default_rng(seed)  # one stream over the batches: the scores do not depend on their size
     batches = _batches(inputs, batch_size, progress, "score", lambda x: model.score(x, samples=samples, seed=rng))
-    with atomic_open(out) as f, closing(batches):
+    with _table_file(out) as f, closing(batches):
         scores = np.concatenate([s for _, s in batches] or [np.zeros(0)])
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["id", "score"])

@@ -412,6 +412,35 @@ def test_predict_csv_agrees_with_evaluate(runner, exported, tmp_path):
     np.testing.assert_allclose([float(r[3]) for r in rows], -(p * np.log(p)).sum(1), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("command, what", [("predict", "450 predictions"), ("score", "450 scores in nats")])
+def test_out_dash_writes_the_table_to_standard_output_and_says_so_on_stderr(exported, tmp_path, command, what):
+    """The same CSV as the file, for a pipe (``| head``, ``| sort``); the line that says what it holds goes to
+    stderr, so that standard output is the CSV alone."""
+    model = str(exported[1])
+    runner = CliRunner(mix_stderr=False) if click_major_minor() < (8, 2) else CliRunner()
+    to_file = runner.invoke(main, [command, model, "--dataset", "digits", "--out", str(tmp_path / "t.csv"), "--quiet"])
+    piped = runner.invoke(main, [command, model, "--dataset", "digits", "--out", "-", "--quiet"])
+    assert to_file.exit_code == piped.exit_code == 0, piped.output
+    assert piped.stdout == (tmp_path / "t.csv").read_text()
+    assert piped.stderr == f"wrote to standard output: {what}" + to_file.stdout.split(what, 1)[1]
+    assert not Path("-").exists()
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly_as_cat_is(tmp_path):
+    """``ssvae predict ... --out - | head -1``: the closed pipe ends ssvae with SIGPIPE's status (141), as it
+    ends cat, with nothing on stderr (no traceback, no 'Error: Broken pipe'). 1,347 rows: more than a pipe
+    holds, so that ssvae is still writing when the reader goes."""
+    model = Path(__file__).resolve().parents[1] / "models" / "digits-m2"
+    command = ["predict", str(model), "--dataset", "digits", "--split", "train", "--out", "-", "--batch-size", "8"]
+    process = subprocess.Popen([sys.executable, "-m", "ssvae", *command], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, cwd=tmp_path, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert process.stdout.readline().startswith(b"id,predicted,confidence,entropy,p_0")
+    process.stdout.close()  # the reader goes, as head does after its lines
+    _, stderr = process.communicate(timeout=120)
+    assert (process.returncode, stderr) == (141, b"")
+    assert list(tmp_path.iterdir()) == []
+
+
 def click_major_minor() -> tuple[int, ...]:
     """click's version: before 8.2 a CliRunner result's stdout holds stderr too."""
     from importlib.metadata import version
