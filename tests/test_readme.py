@@ -6,6 +6,9 @@ To stay within seconds, each ``ssvae train`` gets ``--epochs 2`` put first, so t
 README's own still wins; a terminal's progress bar (a README line with a bar) and the plain per-epoch lines
 that stand in for it off a terminal are left out of the comparison, unless the block shows the latter."""
 
+import ast
+import functools
+import inspect
 import os
 import re
 import shutil
@@ -19,6 +22,9 @@ import numpy as np
 import pytest
 from PIL import Image
 from sklearn.datasets import load_digits
+
+import ssvae
+from ssvae.config import config_for
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -187,3 +193,28 @@ def test_the_comparison_lets_numbers_move_but_not_words_or_lines():
     assert "more than" in mismatch(shown, [*shown, "19"])
     assert mismatch(("train: 100%|█████| 400/400", "a 1", "..."), ["train epoch 1/2: loss 3", "a 2", "b"]) is None
     assert mismatch(("train epoch 1/3: loss 3.5",), ["train epoch 1/3: loss 2"]) is None
+
+
+def api_calls(source: str) -> list[tuple[str, ast.Call]]:
+    """The calls ``ssvae.NAME(...)`` (or ``ssvae.MODULE.NAME(...)``) in ``source``: the dotted name, the call."""
+    calls = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and (name := ast.unparse(node.func)).startswith("ssvae."):
+            calls.append((name, node))
+    return calls
+
+
+def test_the_python_api_example_calls_the_api_as_it_is():
+    """The block trains on Fashion-MNIST, too long for a test: its calls are checked against the functions'
+    signatures instead, and ``ssvae.train``'s settings against the Config they build."""
+    calls = api_calls(python_block("import ssvae"))
+    assert {name for name, _ in calls} >= {"ssvae.train", "ssvae.resume", "ssvae.load", "ssvae.evaluate",
+                                           "ssvae.baseline", "ssvae.export"}
+    for name, call in calls:
+        function = functools.reduce(getattr, name.split(".")[1:], ssvae)
+        keywords = {keyword.arg: ast.literal_eval(keyword.value) if isinstance(keyword.value, ast.Constant)
+                    else None for keyword in call.keywords}
+        inspect.signature(function).bind(*call.args, **keywords)  # a renamed or missing parameter: TypeError
+        if function is ssvae.train:
+            own = inspect.signature(ssvae.train).parameters
+            config_for(**{key: value for key, value in keywords.items() if key not in own})
