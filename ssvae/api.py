@@ -17,14 +17,14 @@ import torch
 from sklearn.metrics import confusion_matrix
 from torch import nn
 
-from ssvae.config import Config, config_for, supervised_counterpart
+from ssvae.config import Config, ConfigError, config_for, supervised_counterpart
 from ssvae.data import DataError, Partition, Source, Split, check_inputs, choose_split, load_source
 from ssvae.errors import RunError
 from ssvae.models import Model, Stage, build_model
 from ssvae.files import check_output, sole_writer
 from ssvae.run import (CHECKPOINT, CONFIG, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
-from ssvae.runtime import ModelError, prepare_inputs
+from ssvae.runtime import ModelError, check_count, prepare_inputs
 from ssvae.training import (Checkpoint, active_stages, denormals_flushed, fit, kept_epoch, predict_logits,
                             resolve_device, stage_plan, threads_set)
 
@@ -71,8 +71,12 @@ class Run:
     def inputs(self, x: np.ndarray) -> torch.Tensor:
         """Raw inputs (uint8 0..255 or floats) as the model's float tensor, prepared by the rule the exported
         model follows (`ssvae.runtime.prepare_inputs`: layout, columns, scale; finite, and in [0, 1] for a
-        Bernoulli likelihood), or a DataError that says what to change."""
+        Bernoulli likelihood), or a DataError that says what to change. A torch tensor is taken as a torch user
+        holds it: on a GPU, needing grad, in bfloat16."""
         c = self.config
+        if isinstance(x, torch.Tensor):
+            x = x.detach().cpu()
+            x = (x if x.dtype == torch.uint8 else x.float()).numpy()
         try:
             x = prepare_inputs(x, c.input_shape, c.input_columns, (0.0, 1.0) if c.likelihood == "bernoulli" else None)
         except ModelError as error:
@@ -82,6 +86,10 @@ class Run:
 
     def classify(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
         """Class probabilities q(y|x), (N, K)."""
+        try:
+            check_count("batch_size", batch_size, 1)
+        except ModelError as error:
+            raise DataError(str(error)) from None
         return torch.softmax(predict_logits(self.model, self.inputs(x), batch_size), -1).cpu().numpy()
 
 
@@ -120,6 +128,9 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     An existing ``out`` is an error unless ``replace``, and even then its files are removed (the folder
     itself stays) only once the data have loaded and the labels are chosen, so bad input never costs a
     finished run."""
+    if config is not None and not isinstance(config, Config):
+        raise ConfigError(f"config must be an ssvae.Config, got {type(config).__name__}: give settings as keywords "
+                          f"(ssvae.train(epochs=10)), or ssvae.train(**settings) for a dict")
     config = config.replace(**changes) if config is not None else config_for(**changes)
     out = Path(out) if out is not None else None
     if out is not None:  # refused before the data load, which may be long (a download)

@@ -12,6 +12,8 @@ import difflib
 import functools
 import json
 import math
+import numbers
+import os
 import shlex
 import types
 import typing
@@ -101,6 +103,7 @@ class Config:
     def __post_init__(self) -> None:
         hints = _field_types()
         for f in dataclasses.fields(self):
+            setattr(self, f.name, _plain(getattr(self, f.name)))
             if not _fits(getattr(self, f.name), hints[f.name]):
                 none = f" (None: {NONE_MEANS[f.name]})" if f.name in NONE_MEANS else ""
                 raise ConfigError(f"{f.name} must be of type {f.type}{none}, got {getattr(self, f.name)!r}")
@@ -230,6 +233,20 @@ class Config:
 @functools.cache
 def _field_types() -> dict[str, Any]:
     return typing.get_type_hints(Config)
+
+
+def _plain(value: Any) -> Any:
+    """A setting as JSON gives it: a path as its text, numpy's numbers as Python's (what a caller of
+    ``ssvae.train(data=Path(...), epochs=np.int64(5))`` means), in a list too."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, int)):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, int, float)):
+        return float(value)
+    return value
 
 
 def _fits(value: Any, hint: Any) -> bool:

@@ -22,7 +22,7 @@ from ssvae.errors import DataError, RunError
 from ssvae.images import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, write_atomic
 from ssvae.progress import bar as progress_bar
-from ssvae.runtime import ExportedModel, ModelError, NonFiniteInputError, by_name
+from ssvae.runtime import ExportedModel, ModelError, NonFiniteInputError, as_array, by_name, check_count
 
 BATCH = 1024
 T = TypeVar("T")
@@ -56,14 +56,26 @@ def model_inputs(model: ExportedModel, data: str | Path | None = None, dataset: 
 
 
 def as_inputs(model: ExportedModel, inputs: Inputs | str | Path | Any) -> Inputs:
-    """``inputs`` as `Inputs`: a path read by `model_inputs`; an array (or a table with named columns, taken by
-    the names the model was trained on) with each row's index as its id."""
+    """``inputs`` as `Inputs`: a path read by `model_inputs`; an array, or a table with named columns (a pandas
+    DataFrame, its columns taken by the names the model was trained on), with ids as `_row_ids` gives them."""
     if isinstance(inputs, Inputs):
         return inputs
     if isinstance(inputs, (str, Path)):
         return model_inputs(model, data=inputs)
-    x = np.atleast_1d(np.asarray(by_name(inputs, model.info.get("input_columns", ()))))
-    return Inputs(NumberedIds(len(x)), x)
+    columns = model.info.get("input_columns", ())
+    x = np.atleast_1d(as_array(by_name(inputs, columns)))
+    return Inputs(_row_ids(inputs, columns, len(x)), x)
+
+
+def _row_ids(table: Any, columns: Sequence[str], n: int) -> Sequence[str]:
+    """The ids of ``n`` rows as `ssvae predict` reads them from a CSV: a table's ``id`` column where the model
+    reads ``columns`` by name (and so leaves that one out), else a pandas DataFrame's index; else row numbers."""
+    names = [str(name).strip() for name in getattr(table, "columns", ())]
+    if columns and "id" in names:
+        return [str(row) for row in np.asarray(table[table.columns[names.index("id")]])]
+    if names and len(getattr(table, "index", ())) == n:
+        return [str(row) for row in table.index]
+    return NumberedIds(n)
 
 
 def check_not_the_input(out: str | Path, inputs: Inputs | str | Path | Any) -> None:
@@ -86,10 +98,12 @@ def check_not_the_input(out: str | Path, inputs: Inputs | str | Path | Any) -> N
                        f"the inputs")
 
 
-def _table_job(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Path,
-               replace: bool) -> tuple[Inputs, Path | None]:
+def _table_job(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Path, replace: bool,
+               batch_size: int) -> tuple[Inputs, Path | None]:
     """The inputs of a CSV that `predict` or `score` writes, and its path (None for standard output, an
-    ``out`` of "-"), checked before any work: not the inputs' own file, and free unless ``replace``."""
+    ``out`` of "-"), checked before any work: a batch size of at least 1, not the inputs' own file, and free
+    unless ``replace``."""
+    check_count("batch_size", batch_size, 1)
     check_not_the_input(out, inputs)
     if out == STDOUT:
         return as_inputs(model, inputs), None
@@ -118,7 +132,7 @@ def predict(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | 
     """Write one CSV row an input: id, predicted class name, its probability, the entropy of q(y|x) in nats,
     then every class's probability, to the file ``out`` or, for "-", standard output. Returns the number
     of rows. ``inputs``: as `as_inputs` takes them."""
-    inputs, out = _table_job(model, inputs, out, replace)
+    inputs, out = _table_job(model, inputs, out, replace, batch_size)
     with _table_file(out) as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(prediction_header(model))
@@ -143,8 +157,11 @@ def score(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Pa
     output; returns the scores in input order. The file is opened before the work, so that a folder that
     cannot take it fails at once. ``inputs``: as `as_inputs` takes them."""
     model.require_generative("score")
-    inputs, out = _table_job(model, inputs, out, replace)
-    rng = np.random.default_rng(seed)  # one stream over the batches: the scores do not depend on their size
+    if samples is not None:
+        check_count("samples", samples, 1)
+    inputs, out = _table_job(model, inputs, out, replace, batch_size)
+    # one stream over the batches: the scores do not depend on their size
+    rng = np.random.default_rng(check_count("seed", seed, 0))
     batches = _batches(inputs, batch_size, progress, "score", lambda x: model.score(x, samples=samples, seed=rng))
     with _table_file(out) as f, closing(batches):
         scores = np.concatenate([s for _, s in batches] or [np.zeros(0)])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -56,7 +57,7 @@ def arrange(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         return np.moveaxis(x, -1, 1)
     if len(shape) > 1 and x.ndim == 2 and x.shape[1] == math.prod(shape):
         return x.reshape(len(x), *shape)
-    single = x.shape == shape or (shape[0] == 1 and x.shape == shape[1:]) or (
+    single = x.shape in (shape, (math.prod(shape),)) or (shape[0] == 1 and x.shape == shape[1:]) or (
         len(shape) == 3 and x.shape == (*shape[1:], shape[0]))
     hint = "; add a batch axis for a single example, e.g. x[None]" if single else ""
     forms = [shape]
@@ -71,14 +72,44 @@ def arrange(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 def by_name(x: Any, columns: Sequence[str]) -> Any:
     """A table's ``columns`` in that order, where ``x`` has named columns (a pandas DataFrame) and the model
-    was trained on a CSV that named them; anything else as it is."""
+    was trained on a CSV that named them; anything else as it is. Names are compared as a CSV's header reads
+    them: as text, without spaces around (a DataFrame's column 0 is the CSV's "0")."""
     if not columns or not hasattr(x, "columns"):
         return x
-    present = set(x.columns)
-    if missing := [name for name in columns if name not in present]:
+    names = [str(name).strip() for name in x.columns]
+    if missing := [name for name in columns if name not in names]:
         raise ModelError(f"the table has no column {', '.join(map(repr, missing))}: the model was trained on "
                          f"columns {', '.join(columns)}, found by name in any order")
-    return x[list(columns)]
+    if repeated := [name for name in columns if names.count(name) > 1]:
+        raise ModelError(f"the table has more than one column {repeated[0]!r}: keep one, so that it is clear "
+                         f"which the model reads")
+    return x[[x.columns[names.index(name)] for name in columns]]
+
+
+def as_array(x: Any) -> np.ndarray:
+    """``x`` as a numpy array, or a ModelError that says what to pass. A table of pandas' nullable or Arrow
+    columns (``convert_dtypes()``, ``dtype_backend="pyarrow"``), which numpy reads as objects, is read as
+    float64 with its missing values as NaN, which the checks then name by row."""
+    try:
+        array = np.asarray(x)
+    except (TypeError, ValueError, RuntimeError) as error:  # ragged rows; a torch tensor that needs grad, or on a GPU
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ModelError(f"inputs cannot be read as an array ({reason}): pass a numpy array, rows of equal length "
+                         f"or a pandas DataFrame (a torch tensor as t.detach().cpu().numpy())") from None
+    if array.dtype == object and hasattr(x, "to_numpy"):
+        try:
+            return x.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            pass  # not numbers: refused below as such
+    return array
+
+
+def check_count(name: str, value: Any, minimum: int) -> int:
+    """``value`` as an int of at least ``minimum`` (a number of rows, samples or threads), or a ModelError that
+    names ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ModelError(f"{name} must be a whole number of at least {minimum}, got {value!r}")
+    return int(value)
 
 
 def check_values(x: np.ndarray, input_range: tuple[float, float] | None) -> None:
@@ -102,7 +133,7 @@ def prepare_inputs(x: Any, shape: tuple[int, ...], columns: Sequence[str] = (),
     """Raw inputs (uint8 images, or numbers used as given) as float32 (N, *shape), read by ``columns`` where
     they name theirs and checked against ``input_range``, or a ModelError that says what to change. One rule
     for an export's graphs and for a run's model in torch."""
-    x = np.asarray(by_name(x, columns))
+    x = as_array(by_name(x, columns))
     if x.dtype.kind not in "uif":
         raise ModelError(f"inputs of dtype {x.dtype} are not numbers: pass uint8 images or floats")
     x = arrange(x, shape)
@@ -174,6 +205,10 @@ def load(model_dir: str | Path, device: str = "auto", precision: str = "float32"
     model_dir = Path(model_dir)
     if precision not in PRECISIONS:
         raise ModelError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    if threads is not None:
+        check_count("threads", threads, 1)
+    if model_dir.is_file():
+        raise ModelError(f"{model_dir} is a file: pass the model folder that holds it ({model_dir.parent})")
     if not model_dir.is_dir():
         raise ModelError(f"{model_dir}: no such model folder; make one with 'ssvae export RUN_DIR --out {model_dir}'")
     first = model_dir / graph_file("classifier", precision)
@@ -326,18 +361,60 @@ class ExportedModel:
         return prepare_inputs(x, self.input_shape, self.info.get("input_columns", ()), self.input_range,
                               self.info.get("uint8_divisor", 255))
 
-    def onehot(self, y: Any, n: int) -> np.ndarray:
-        """Classes (index, name, (n,) indices or names, or (n, K) one-hot rows) as (n, K) float32 one-hot rows."""
-        y = np.asarray(y)
+    def onehot(self, y: Any, n: int, blank: bool = False) -> np.ndarray:
+        """Classes (index, name, (n,) indices or names, or (n, K) rows of class weights: one-hot, or a mixture
+        that sums to 1; with ``blank`` also all zeros, the encoder's "predicted class") as (n, K) float32 rows."""
+        y = as_array(y)
         if y.ndim == 2:
             if y.shape != (n, self.n_classes):
                 raise ModelError(f"one-hot classes of shape {y.shape} do not fit: need ({n}, {self.n_classes})")
-            return y.astype(np.float32)
+            return self._class_weights(y, blank)
         if y.ndim > 1 or (y.ndim == 1 and len(y) not in (1, n)):
             raise ModelError(f"classes of shape {y.shape} do not fit {n} rows: give one class for all of them, {n} "
                              f"indices or names, or ({n}, {self.n_classes}) one-hot rows")
         index = np.broadcast_to(np.vectorize(self.class_index, otypes=[np.int64])(y), (n,))
         return np.eye(self.n_classes, dtype=np.float32)[index]
+
+    @staticmethod
+    def _class_weights(y: np.ndarray, blank: bool) -> np.ndarray:
+        """(n, K) rows as float32 class weights: each one-hot, or at least 0 and summing to 1 (a mixture of
+        classes, which the decoder blends), or with ``blank`` all 0; else a ModelError."""
+        rows = y.astype(np.float32) if y.dtype.kind in "uifb" else np.full(y.shape, np.nan, np.float32)
+        sums = rows.sum(axis=1)
+        whole = np.isclose(sums, 1, atol=1e-4)
+        if not ((rows >= 0).all() and (whole | (sums == 0) if blank else whole).all()):
+            raise ModelError("class rows must be one-hot (a 1 and 0s) or class weights of at least 0 that sum to 1"
+                             + (", or all 0 for the predicted class" if blank else ""))
+        return rows
+
+    def _classes(self, y: Any, n: int, what: str) -> np.ndarray | None:
+        """The class rows the encoder (``what`` "encode": None means the predicted class) or the decoder takes
+        for ``y``; None for a model whose encoder and decoder take no class (M1), which refuses a ``y``."""
+        if not self.conditional:
+            if y is not None:
+                raise ModelError(f"this {self.info.get('model')} model's encoder and decoder take no class: call "
+                                 f"{what} without y")
+            return None
+        if y is None and what == "encode":
+            return np.zeros((n, self.n_classes), np.float32)
+        if y is None:
+            raise ModelError(f"{what} needs the class y of each code (index, name or one-hot rows)")
+        return self.onehot(y, n, blank=what == "encode")
+
+    def _latent(self, z: Any) -> np.ndarray:
+        """Latent codes as float32 (N, latent_dim), finite, or a ModelError that says what to pass."""
+        z = as_array(z)
+        if z.dtype.kind not in "uif":
+            raise ModelError(f"latent codes of dtype {z.dtype} are not numbers: pass floats")
+        with np.errstate(over="ignore"):  # beyond float32's range becomes inf, refused below
+            z = z.astype(np.float32)
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ModelError(f"latent codes of shape {z.shape} do not fit: need (N, {self.latent_dim})")
+        if not np.isfinite(z).all():
+            row = int(np.flatnonzero(~np.isfinite(z).all(axis=1))[0])
+            raise ModelError(f"latent codes contain NaN or inf, or numbers too large for float32 (first in row "
+                             f"{row}): pass finite codes")
+        return z
 
     def class_index(self, label: Any) -> int:
         if isinstance(label, (str, np.str_)):
@@ -384,8 +461,7 @@ class ExportedModel:
         predicted ones."""
         self.require_generative("encode")
         x = self.prepare(x)
-        if self.conditional:
-            y = np.zeros((len(x), self.n_classes), np.float32) if y is None else self.onehot(y, len(x))
+        y = self._classes(y, len(x), "encode")
         return self._run_in_chunks(  # type: ignore[return-value]
             "encoder", len(x), lambda s: {"x": x[s], **self._class_feed(None if y is None else y[s])})
 
@@ -395,26 +471,23 @@ class ExportedModel:
 
     def _decode(self, z: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         self.require_generative("decode")
-        z = np.asarray(z, dtype=np.float32)
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ModelError(f"latent codes of shape {z.shape} do not fit: need (N, {self.latent_dim})")
-        if self.conditional and y is None:
-            raise ModelError("decode needs the class y of each code (index, name or one-hot rows)")
-        y = self.onehot(y, len(z)) if self.conditional else None
+        z = self._latent(z)
+        y = self._classes(y, len(z), "decode")
         return self._run_in_chunks(  # type: ignore[return-value]
             "decoder", len(z), lambda s: {"z": z[s], **self._class_feed(None if y is None else y[s])})
 
     def generate(self, y: Any = None, n: int = 1, seed: int | None = 0) -> np.ndarray:
         """``n`` new examples of class ``y`` (none for M1): decoder means at z ~ N(0, I), seeded."""
         self.require_generative("generate")
-        if n < 0:
-            raise ModelError(f"n must be 0 or more examples, got {n}")
+        n = check_count("n", n, 0)
+        if seed is not None:
+            check_count("seed", seed, 0)
         if self.conditional and y is None:
             names = ", ".join(self.class_names[:3]) + (", ..." if self.n_classes > 3 else "")
             raise ModelError(f"generate needs the class y to draw, as an index or a name ({names}): this model's "
                              f"decoder takes one")
         z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
-        return self.decode(z, y if self.conditional else None)
+        return self.decode(z, self._classes(y, n, "generate"))
 
     def analogies(self, x: Any) -> np.ndarray:
         """The style of each input rendered in every class: z from q(z|x, predicted y), decoded with each y;
@@ -438,8 +511,10 @@ class ExportedModel:
         The noise is drawn row after row: scoring parts of an input in order with one ``np.random.Generator``
         as ``seed`` gives the scores of one call on the whole (up to float rounding), however it is split."""
         self.require_generative("score")
-        if samples is not None and samples < 1:
-            raise ModelError(f"samples must be at least 1, got {samples}")
+        if samples is not None:
+            samples = check_count("samples", samples, 1)
+        if seed is not None and not isinstance(seed, np.random.Generator):
+            check_count("seed", seed, 0)
         x = self.prepare(x)
         rng = np.random.default_rng(seed)
         chunk = max(1, self.batch_size // (self._enumerated * (samples or 1)))  # rows of one decoder call
@@ -504,4 +579,4 @@ class ExportedModel:
 
 
 __all__ = ["load", "ExportedModel", "ModelError", "NonFiniteInputError", "PRECISIONS", "graph_file", "arrange",
-           "by_name", "check_values"]
+           "by_name", "as_array", "check_count", "check_values"]

@@ -449,13 +449,45 @@ def click_major_minor() -> tuple[int, ...]:
 
 
 class NamedColumns:
-    """What ssvae reads of a pandas DataFrame: its column names, and its columns picked by a list of names."""
+    """What ssvae reads of a pandas DataFrame: its column names (of any type, as pandas allows), a column by
+    its name, and columns picked by a list of names."""
 
-    def __init__(self, columns: dict[str, list]):
+    def __init__(self, columns: dict):
         self.data, self.columns = columns, list(columns)
 
-    def __getitem__(self, names: list[str]) -> np.ndarray:
+    def __getitem__(self, names) -> np.ndarray:
+        if not isinstance(names, list):
+            return np.asarray(self.data[names])
         return np.column_stack([self.data[name] for name in names])
+
+
+def test_a_table_is_read_by_its_names_as_a_csv_header_gives_them():
+    """pandas' DataFrame(x) names its columns 0, 1, ...; written to a CSV and trained on, they are "0", "1"."""
+    from ssvae.runtime import by_name
+
+    table = NamedColumns({1: [3.0, 4.0], 0: [1.0, 2.0], " 2": [5.0, 6.0]})
+    np.testing.assert_array_equal(by_name(table, ("0", "1", "2")), [[1, 3, 5], [2, 4, 6]])
+
+
+class NullableColumns(NamedColumns):
+    """A DataFrame of pandas' nullable or Arrow dtypes: numpy reads it as objects (pd.NA among them), and
+    ``to_numpy(float, na_value=nan)`` gives its numbers."""
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        return np.array([[None if v is None else v for v in row] for row in zip(*self.data.values())], dtype=object)
+
+    def to_numpy(self, dtype, na_value) -> np.ndarray:
+        return np.array([[na_value if v is None else v for v in row] for row in zip(*self.data.values())], dtype)
+
+
+def test_a_table_of_nullable_numbers_is_read_as_numbers_with_missing_ones_named(exported):
+    model = runtime.load(exported[1])
+    digits = np.random.default_rng(0).random((3, 64))
+    table = NullableColumns({k: list(digits[:, k]) for k in range(64)})
+    np.testing.assert_array_equal(model.classify(table), model.classify(digits))
+    table.data[7][2] = None
+    with pytest.raises(runtime.NonFiniteInputError, match=r"\(first in row 2\)"):
+        model.classify(table)
 
 
 def _write_csv(path: Path, columns: dict[str, list]) -> None:
@@ -493,9 +525,12 @@ def test_predict_reads_a_csv_by_the_column_names_the_model_was_trained_on(runner
     model = runtime.load(tmp_path / "model")  # a table with named columns (a DataFrame) is read by name
     in_order = np.column_stack([table[name] for name in "abc"])
     np.testing.assert_array_equal(model.classify(NamedColumns(shuffled)), model.classify(in_order))
-    predict(model, NamedColumns(shuffled), tmp_path / "table-predictions.csv", progress=False)  # so does inference
-    assert (tmp_path / "table-predictions.csv").read_text().splitlines()[1:] == [
-        ",".join([str(i), *line.split(",")[1:]]) for i, line in enumerate(predictions.splitlines()[1:])]  # ids: rows
+    predict(model, NamedColumns(shuffled), tmp_path / "table-predictions.csv", progress=False)  # so does inference,
+    assert (tmp_path / "table-predictions.csv").read_text() == predictions  # with the id column's ids, as from a CSV
+    spaced = {f" {name} " if name in "abc" else name: values for name, values in shuffled.items()}
+    np.testing.assert_array_equal(model.classify(NamedColumns(spaced)), model.classify(in_order))  # as a CSV reads it
+    with pytest.raises(runtime.ModelError, match="the table has more than one column 'a': keep one"):
+        model.classify(NamedColumns({**spaced, "a": table["a"]}))
     run = ssvae.load(tmp_path / "run")
     np.testing.assert_allclose(run.classify(NamedColumns(shuffled)), run.classify(in_order), rtol=1e-6)
     with pytest.raises(runtime.ModelError, match=r"^the table has no column 'b': the model was trained on "

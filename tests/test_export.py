@@ -27,9 +27,10 @@ from torch.distributions import Normal
 import ssvae
 from ssvae import runtime
 from ssvae import onnx_export
-from ssvae.config import FIELDS_WITHOUT_OPTION, MODEL_KINDS, Config, config_for, train_command
+from ssvae.config import FIELDS_WITHOUT_OPTION, MODEL_KINDS, Config, ConfigError, config_for, train_command
 from ssvae.onnx_export import CHECK_BATCH
-from ssvae.errors import RunError
+from ssvae.errors import DataError, RunError
+from ssvae.inference import predict
 from ssvae.runtime import ModelError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,6 +96,10 @@ def test_every_model_kind_exports_checked_graphs(tmp_path, tiny_config, settings
     if model.generative and not model.conditional:
         with pytest.raises(ModelError, match="analogies need a model whose decoder takes the class"):
             model.analogies(x[:2])
+        for call, what in ((lambda: model.encode(x, 3), "encode"), (lambda: model.generate("1"), "generate"),
+                           (lambda: model.decode(np.zeros((1, model.latent_dim)), [1]), "decode")):
+            with pytest.raises(ModelError, match=f"this m1 model's encoder and decoder take no class: call {what} "):
+                call()
 
 
 def test_conv_classifier_exports_with_its_convolutions(tmp_path, tiny_config):
@@ -299,6 +304,8 @@ def test_raw_inputs_are_prepared_like_training(digits_model):
 @pytest.mark.parametrize("x, message", [
     (np.zeros((2, 9, 9), np.float32), "inputs of shape (2, 9, 9) do not fit this model: it takes (N, 1, 8, 8), (N, 8, 8, 1) or (N, 64)"),
     (np.zeros((1, 8, 8), np.float32)[0], "add a batch axis"),
+    (np.zeros(64, np.float32), "inputs of shape (64,) do not fit this model: it takes (N, 1, 8, 8), (N, 8, 8, 1) or "
+                               "(N, 64); add a batch axis for a single example, e.g. x[None]"),
     (np.full((2, 64), 3.0), "inputs range over [3, 3] but this model takes [0, 1]: pass uint8 images"),
     (np.concatenate([np.zeros((1, 64)), np.full((1, 64), 1.5)]), "inputs range over [0, 1.5] but this model takes"),
     (np.concatenate([np.ones((1, 64)), np.full((1, 64), -0.5)]), "inputs range over [-0.5, 1] but this model takes"),
@@ -318,11 +325,24 @@ def test_bad_runtime_input_is_a_clear_error(digits_model, x, message):
      "one-hot classes of shape (2, 9) do not fit: need (2, 10)"),
     (lambda m: m.decode(np.zeros((2, m.latent_dim))), "decode needs the class y of each code"),
     (lambda m: m.decode(np.zeros((2, m.latent_dim + 1)), y=0), "latent codes of shape (2, 9) do not fit: need (N, 8)"),
-    (lambda m: m.score(np.zeros((2, 64)), samples=0), "samples must be at least 1, got 0"),
+    (lambda m: m.score(np.zeros((2, 64)), samples=0), "samples must be a whole number of at least 1, got 0"),
+    (lambda m: m.score(np.zeros((2, 64)), samples=2.0), "samples must be a whole number of at least 1, got 2.0"),
+    (lambda m: m.score(np.zeros((2, 64)), seed=-1), "seed must be a whole number of at least 0, got -1"),
     (lambda m: m.decode(np.zeros((20, m.latent_dim)), y=[1, 2, 3]),
      "classes of shape (3,) do not fit 20 rows: give one class for all of them, 20 indices or names, or (20, 10)"),
     (lambda m: m.decode(np.zeros((2, m.latent_dim)), y=np.zeros((2, 10, 1))), "classes of shape (2, 10, 1) do not fit"),
-    (lambda m: m.generate(0, n=-1), "n must be 0 or more examples, got -1"),
+    (lambda m: m.generate(0, n=-1), "n must be a whole number of at least 0, got -1"),
+    (lambda m: m.generate(0, n=True), "n must be a whole number of at least 0, got True"),
+    (lambda m: m.generate(0, seed=-1), "seed must be a whole number of at least 0, got -1"),
+    (lambda m: m.decode(np.full((2, m.latent_dim), 7.0), y=np.full((2, 10), 7.0)),
+     "class rows must be one-hot (a 1 and 0s) or class weights of at least 0 that sum to 1"),
+    (lambda m: m.encode(np.zeros((1, 64)), y=np.full((1, 10), np.nan)), "sum to 1, or all 0 for the predicted class"),
+    (lambda m: m.decode([[0.0] * 7 + [np.nan]], y=0), "latent codes contain NaN or inf, or numbers too large for "
+                                                      "float32 (first in row 0): pass finite codes"),
+    (lambda m: m.decode(np.array([[0.0] * 8, [1e40] * 8]), y=0), "latent codes contain NaN or inf, or numbers too "
+                                                                 "large for float32 (first in row 1)"),
+    (lambda m: m.decode([["a"] * 8], y=0), "latent codes of dtype <U1 are not numbers"),
+    (lambda m: m.classify([[0.0] * 64, [0.0]]), "inputs cannot be read as an array ("),
     (lambda m: m.generate([1, 2], n=3), "classes of shape (2,) do not fit 3 rows"),
     (lambda m: m.generate(n=3), "generate needs the class y to draw, as an index or a name (0, 1, 2, ...): this "
                                 "model's decoder takes one"),
@@ -331,6 +351,50 @@ def test_bad_runtime_arguments_are_clear_errors(digits_model, call, message):
     with pytest.raises(ModelError) as error:
         call(digits_model)
     assert message in str(error.value)
+
+
+def test_class_rows_may_blend_classes_and_only_the_encoder_takes_none(digits_model):
+    z = np.random.default_rng(0).standard_normal((3, digits_model.latent_dim))
+    blend = digits_model.decode(z, y=np.tile([0.5, 0.5] + [0.0] * 8, (3, 1)))  # a mixture of classes 0 and 1
+    for pure in (digits_model.decode(z, y=0), digits_model.decode(z, y=1)):
+        assert np.abs(blend - pure).max() > 1e-3
+    x = digits_model.generate(4, n=3)
+    for blank, predicted in zip(digits_model.encode(x, y=np.zeros((3, 10))), digits_model.encode(x)):
+        np.testing.assert_array_equal(blank, predicted)
+    with pytest.raises(ModelError, match=r"class weights of at least 0 that sum to 1$"):  # no "predicted class"
+        digits_model.decode(z, y=np.zeros((3, 10)))
+
+
+def test_run_classify_takes_tensors_as_torch_users_hold_them(digits_run, digits_model, tmp_path):
+    x = digits_run.partition().test.x[:5]
+    images = np.round(x * 255).astype(np.uint8)
+    for tensor, same in ((torch.tensor(x, requires_grad=True), x), (torch.tensor(images), images),
+                         (torch.tensor(x).bfloat16(), torch.tensor(x).bfloat16().float().numpy())):
+        np.testing.assert_array_equal(digits_run.classify(tensor), digits_run.classify(same))
+    with pytest.raises(ModelError, match=r"^inputs cannot be read as an array \(.*\): pass a numpy array, rows of "
+                                         r"equal length or a pandas DataFrame \(a torch tensor as "
+                                         r"t.detach\(\).cpu\(\).numpy\(\)\)$"):
+        digits_model.classify(torch.tensor(x, requires_grad=True))
+    with pytest.raises(DataError, match="^batch_size must be a whole number of at least 1, got 0$"):
+        digits_run.classify(x, batch_size=0)
+    with pytest.raises(ModelError, match="^batch_size must be a whole number of at least 1, got 0$"):
+        predict(digits_model, x, tmp_path / "p.csv", batch_size=0, progress=False)
+    assert not (tmp_path / "p.csv").exists()
+    with pytest.raises(ModelError, match="^threads must be a whole number of at least 1, got -1$"):
+        runtime.load(digits_model.model_dir, threads=-1)
+    with pytest.raises(ModelError, match=f"^{digits_model.model_dir / 'classifier.onnx'} is a file: pass the model "
+                                         f"folder that holds it \\({digits_model.model_dir}\\)$"):
+        runtime.load(digits_model.model_dir / "classifier.onnx")
+
+
+def test_settings_take_paths_and_numpy_numbers_as_python_gives_them(tmp_path):
+    config = Config(data=tmp_path / "x.csv", data_dir=tmp_path, epochs=np.int64(5), lr=np.float32(0.5),
+                    hidden=[np.int64(3)])
+    assert (config.data, config.data_dir) == (str(tmp_path / "x.csv"), str(tmp_path))
+    assert (config.epochs, config.hidden) == (5, (3,))
+    assert type(config.epochs) is int and type(config.lr) is float and type(config.hidden[0]) is int
+    with pytest.raises(ConfigError, match=r"^config must be an ssvae.Config, got dict: give settings as keywords"):
+        ssvae.train({"epochs": 1})
 
 
 def test_bad_model_folders_are_clear_errors(tmp_path, digits_model):

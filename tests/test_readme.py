@@ -191,7 +191,8 @@ def test_the_comparison_lets_numbers_move_but_not_words_or_lines():
         "saved scores.csv: 450 scores, median 23.07, highest 38.05 (id 77)", "18"])
     assert "ends before" in mismatch(shown, shown[:1])
     assert "more than" in mismatch(shown, [*shown, "19"])
-    assert mismatch(("train: 100%|█████| 400/400", "a 1", "..."), ["train epoch 1/2: loss 3", "a 2", "b"]) is None
+    bar = "train: 100%|█████| 400/400"
+    assert mismatch((bar, "a 1", "..."), ["train epoch 1/2: loss 3", "a 2", "b"]) is None
     assert mismatch(("train epoch 1/3: loss 3.5",), ["train epoch 1/3: loss 2"]) is None
 
 
