@@ -133,8 +133,9 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
                           f"(ssvae.train(epochs=10)), or ssvae.train(**settings) for a dict")
     config = config.replace(**changes) if config is not None else config_for(**changes)
     out = Path(out) if out is not None else None
-    if out is not None:  # refused before the data load, which may be long (a download)
-        _check_run_output(out, replace)
+    if out is not None:  # refused before the data load, which may be long (a download); a folder that another
+        with sole_writer(out if out.exists() else None):  # training writes now is named as such, not as unfinished
+            _check_run_output(out, replace)
     source = load_source(config.dataset, config.data, config.data_dir)
     name = config.data or config.dataset  # as the user wrote it, for messages
     for field_name in ("data", "data_dir"):  # absolute, so that the run finds its data from anywhere

@@ -384,7 +384,7 @@ def kept_epoch(history: list[EpochRecord], stage: Stage) -> EpochRecord | None:
 def epoch_line(record: EpochRecord, epochs: int) -> str:
     """An epoch's record as one line of a log, where no progress bar can be drawn."""
     validation = f", validation accuracy {record['val_accuracy']:.4f}" if "val_accuracy" in record else ""
-    return (f"{record['stage']} epoch {record['epoch']}/{epochs}: loss {record['loss']:.4g}, train accuracy "
+    return (f"{record['stage']} epoch {record['epoch']}/{epochs}: loss {record['loss']:#.4g}, train accuracy "
             f"{record['train_accuracy']:.4f}{validation} ({record['seconds']:.1f} s)")
 
 

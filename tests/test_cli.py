@@ -48,6 +48,14 @@ def test_train_then_evaluate(runner, tmp_path):
     assert "confusion (rows: true class" in table and f"test accuracy  {report['accuracy']:.4f}" in table
 
 
+def test_an_epoch_line_keeps_four_figures_of_the_loss_whatever_its_size():
+    from ssvae.training import epoch_line
+
+    record = {"stage": "train", "epoch": 3, "train_accuracy": 1.0, "seconds": 0.04}
+    assert [epoch_line({**record, "loss": loss}, 400) for loss in (45.0, 77.364, 1.32e-05)] == [
+        f"train epoch 3/400: loss {shown}, train accuracy 1.0000 (0.0 s)" for shown in ("45.00", "77.36", "1.320e-05")]
+
+
 def test_train_logs_a_plain_line_an_epoch_where_stderr_is_not_a_terminal(tmp_path):
     out = tmp_path / "run"
     args = [arg for arg in TINY_ARGS if arg != "--quiet"]
@@ -58,7 +66,7 @@ def test_train_logs_a_plain_line_an_epoch_where_stderr_is_not_a_terminal(tmp_pat
     rows = read_metrics(out)
     assert [row["stage"] for row in rows] == ["m1", "m1", "m2"]
     assert result.stderr == "".join(
-        f"{row['stage']} epoch {row['epoch']}/{2 if row['stage'] == 'm1' else 1}: loss {row['loss']:.4g}, train "
+        f"{row['stage']} epoch {row['epoch']}/{2 if row['stage'] == 'm1' else 1}: loss {row['loss']:#.4g}, train "
         f"accuracy {row['train_accuracy']:.4f}, validation accuracy {row['val_accuracy']:.4f} ({row['seconds']:.1f} s)\n"
         for row in rows)  # CliRunner's stderr is no terminal: no bar, no carriage return
     assert result.stdout.startswith(f"saved {out}  |") and result.stdout.count("\n") == 1

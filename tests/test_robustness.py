@@ -620,9 +620,12 @@ def test_a_second_training_into_a_run_folder_being_written_is_refused(tmp_path):
         assert not (tmp_path / "run").exists()
     ssvae.train(out=tmp_path / "run", **settings)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    (tmp_path / "run" / CHECKPOINT).write_bytes(b"")  # as the other training leaves it while it trains
     with FileLock(tmp_path / ".run.lock"):
         with pytest.raises(RunError, match="is being written by another ssvae process now"):
             ssvae.resume(tmp_path / "run")
+        with pytest.raises(RunError, match="is being written by another ssvae process now"):  # not "unfinished"
+            ssvae.train(out=tmp_path / "run", **settings)
 
 
 def test_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch):
