@@ -436,21 +436,30 @@ def export_command(run_dir: str | Path | None, out: str | Path, opset: int, quan
                       + (["--opset", str(opset)] if opset != OPSET else []))
 
 
+def shown_path(path: str | None) -> str | None:
+    """A path the run recorded absolute, as the model card shows it: relative to the folder the export runs in
+    where it lies below it (``data/mine.csv``), so that a shared card does not spell out a home folder."""
+    if path is None or not Path(path).is_relative_to(Path.cwd()):
+        return path
+    return str(Path(path).relative_to(Path.cwd()))
+
+
 def model_card(run: Run, report: ExportReport, command: str, preprocessing: str) -> str:
     """model_card.md: the data, the labels used, the commands that made the model and the graphs' accuracy."""
     c = run.config
+    data = Path(c.data).name if c.data else c.dataset  # as the graphs' metadata names it
     rows = [f"| {p} | {graph_file('classifier', p)} | {100 * a:.2f} % | {100 * report.agreement[p]:.2f} % |"
             for p, a in report.accuracy.items()]
     lines = [
-        f"# ssvae model: {c.model} on {c.data or c.dataset}",
+        f"# ssvae model: {c.model} on {data}",
         "",
-        f"- Data: {c.data or c.dataset}; inputs of shape {tuple(c.input_shape)}"
+        f"- Data: {data}; inputs of shape {tuple(c.input_shape)}"
         + (f" (columns {', '.join(c.input_columns)}, read by name)" if c.input_columns else "")
         + (f", {c.likelihood} likelihood; " if run.model.generative else "; ") +
         f"classes: {', '.join(c.class_names)}.",
         f"- Labels used in training: {run.split.labels_seen} ({len(run.split.validation)} of them for validation); "
         f"the other training examples were used without labels.",
-        f"- Trained with: `{train_command(c)}`",
+        f"- Trained with: `{train_command(c.replace(data=shown_path(c.data), data_dir=shown_path(c.data_dir)))}`",
         f"- Exported with: `{command}`",
         "- onnxruntime vs torch, largest absolute difference: "
         + ", ".join(f"{role} {d:.1e}" for role, d in report.max_difference.items()),

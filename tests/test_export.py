@@ -733,6 +733,25 @@ def test_the_model_card_shows_each_precisions_accuracy_and_agreement():
     assert "| float32 | classifier.onnx | 90.00 % | 100.00 % |" in card
 
 
+def test_the_model_card_names_data_below_the_export_folder_relatively_and_others_as_they_are(tmp_path, monkeypatch):
+    from ssvae.onnx_export import model_card
+
+    monkeypatch.chdir(tmp_path)
+    report = onnx_export.ExportReport(Path("m"), max_difference={"classifier": 1e-6}, accuracy={"float32": 0.9},
+                                      agreement={"float32": 1.0})
+    for data, data_dir, shown in ((tmp_path / "data" / "mine.csv", None, "--data data/mine.csv"),
+                                  (Path("/elsewhere/mine.csv"), None, "--data /elsewhere/mine.csv"),
+                                  (None, tmp_path / "fashion", "--dataset fashion-mnist --data-dir fashion")):
+        config = Config(dataset="fashion-mnist" if data_dir else "digits", data=data and str(data),
+                        data_dir=data_dir and str(data_dir))
+        run = types.SimpleNamespace(config=config, model=types.SimpleNamespace(generative=False),
+                                    split=types.SimpleNamespace(labels_seen=100, validation=[]))
+        card = model_card(run, report, "ssvae export RUN --out m", "as given")
+        assert f"- Trained with: `ssvae train {shown} --labels 100 " in card
+        name = "mine.csv" if data else "fashion-mnist"
+        assert card.startswith(f"# ssvae model: m2 on {name}\n") and f"- Data: {name}; inputs of shape" in card
+
+
 def _graph(nodes: list) -> bytes:
     """An ONNX graph of ``nodes`` from x (batch, 3) to probabilities (batch, 3)."""
     x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["batch", 3])
