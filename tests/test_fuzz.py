@@ -47,6 +47,7 @@ def test_runtime_returns_probabilities_or_a_model_error(model, x):
 
 @FUZZ
 @given(x=arrays(), y=arrays(dtype=st.sampled_from([np.int64, np.float32, np.uint8, np.dtype("U2")])))
+@pytest.mark.filterwarnings("ignore::UserWarning")  # a loader's warning (images stored as numbers) is a result too
 def test_npz_loaders_return_data_or_a_data_error(tmp_path, x, y):
     path = tmp_path / "fuzz.npz"
     np.savez(path, x=x, y=y)
