@@ -387,19 +387,20 @@ class ExportedModel:
                              + (", or all 0 for the predicted class" if blank else ""))
         return rows
 
-    def _classes(self, y: Any, n: int, what: str) -> np.ndarray | None:
-        """The class rows the encoder (``what`` "encode": None means the predicted class) or the decoder takes
-        for ``y``; None for a model whose encoder and decoder take no class (M1), which refuses a ``y``."""
+    def _classes(self, y: Any, n: int, what: str, blank: bool = False) -> np.ndarray | None:
+        """The class rows that ``what`` (encode, decode, generate) feeds its graph for ``y``, all zeros for a
+        ``y`` of None where ``blank`` (the encoder's "predicted class"); None for a model whose encoder and
+        decoder take no class (M1), which refuses a ``y``."""
         if not self.conditional:
             if y is not None:
                 raise ModelError(f"this {self.info.get('model')} model's encoder and decoder take no class: call "
                                  f"{what} without y")
             return None
-        if y is None and what == "encode":
+        if y is None and blank:
             return np.zeros((n, self.n_classes), np.float32)
         if y is None:
             raise ModelError(f"{what} needs the class y of each code (index, name or one-hot rows)")
-        return self.onehot(y, n, blank=what == "encode")
+        return self.onehot(y, n, blank)
 
     def _latent(self, z: Any) -> np.ndarray:
         """Latent codes as float32 (N, latent_dim), finite, or a ModelError that says what to pass."""
@@ -461,7 +462,7 @@ class ExportedModel:
         predicted ones."""
         self.require_generative("encode")
         x = self.prepare(x)
-        y = self._classes(y, len(x), "encode")
+        y = self._classes(y, len(x), "encode", blank=True)
         return self._run_in_chunks(  # type: ignore[return-value]
             "encoder", len(x), lambda s: {"x": x[s], **self._class_feed(None if y is None else y[s])})
 
