@@ -251,10 +251,12 @@ def test_csv_rows_need_a_field_for_every_column_but_a_label_cut_off_the_end(tmp_
     source = load_source(data=str(tmp_path / "t.csv"))
     assert source.train.y.tolist() == [0, -1, 1]
     np.testing.assert_array_equal(source.train.x, [[0.5, 1], [1.5, 2], [2.5, 3]])
-    for text, row, fields in (("f1,f2,label\n0.5,1,cat\n1.5\n", 2, 1), ("f1,f2,label\n0.5,1,cat,7\n", 1, 4),
-                              ("f1,label,f2\n0.5,cat\n", 1, 2)):
-        (tmp_path / "t.csv").write_text(text)
-        with pytest.raises(DataError, match=f"t.csv: row {row} has {fields} fields but the header names 3: give "
+    for text, place, fields in (("f1,f2,label\n0.5,1,cat\n1.5\n", "row 1 \\(line 3\\)", 1),
+                                ("f1,f2,label\n0.5,1,cat,7\n", "row 0 \\(line 2\\)", 4),
+                                ("f1,label,f2\n0.5,cat\n", "row 0 \\(line 2\\)", 2),
+                                ('f1,f2,label\n\n0.5,"1\n",cat\n\n1.5\n', "row 1 \\(line 6\\)", 1)):  # blank lines
+        (tmp_path / "t.csv").write_text(text)                                      # and a quoted line break count
+        with pytest.raises(DataError, match=f"t.csv: {place} has {fields} fields but the header names 3: give "
                                             f"every row one value for each column"):
             load_source(data=str(tmp_path / "t.csv"))
 

@@ -165,9 +165,9 @@ BAD_INPUT = [
      "inputs and labels together with numpy.savez('npy_named.npz', x=x, y=y)"),
     (["train", "--data", "latin1.csv"], "Error: latin1.csv: not a readable UTF-8 CSV file ('utf-8' codec can't "
      "decode byte 0xe9 in position 13: invalid continuation byte); save it as UTF-8 text (Excel: \"CSV UTF-8\")"),
-    (["train", "--data", "text.csv"], "Error: text.csv: row 1, column 'b' holds 'x': every column but 'id' and "
+    (["train", "--data", "text.csv"], "Error: text.csv: row 0 (line 2), column 'b' holds 'x': every column but 'id' and "
      "'label' must be numeric"),
-    (["predict", "MODEL", "--data", "gap.csv"], "Error: gap.csv: row 2, column 'p3' holds '': every column"),
+    (["predict", "MODEL", "--data", "gap.csv"], "Error: gap.csv: row 1 (line 3), column 'p3' holds '': every column"),
     (["train", "--data", "header_only.csv"], "Error: header_only.csv: has a header but no rows"),
     (["train", "--data", "empty.npz"], "Error: empty.npz: the data set is empty"),
     (["train", "--data", "float_labels.npz"], "Error: float_labels.npz: y must hold integer class indices"),
@@ -212,7 +212,7 @@ BAD_INPUT = [
     (["train", "--data", "object_labels.npz"], "Error: object_labels.npz: array 'y' cannot be read (Object arrays "
      "cannot be loaded when allow_pickle=False); save numbers or strings"),
     (["train", "--data", "unlabelled_test.npz"], "Error: unlabelled_test.npz: y_test has no label (every entry is -1)"),
-    (["predict", "MODEL", "--data", "short_id.csv"], "Error: short_id.csv: row 2 has 2 fields but the header names 3"),
+    (["predict", "MODEL", "--data", "short_id.csv"], "Error: short_id.csv: row 1 (line 3) has 2 fields but the header names 3"),
     (["evaluate", "typo_run"], "typo_run/config.json: epochs must be of type int, got '10'; correct the file as "
      "'ssvae train' wrote it, or train the run again"),
     (["train", "--resume", "refit_run"], "refit_run/checkpoint.safetensors: does not fit the model in config.json "

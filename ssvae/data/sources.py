@@ -387,7 +387,7 @@ def _index_names(n_classes: int, path: Path, key: str) -> tuple[str, ...]:
 NON_INPUT_COLUMNS = ("id", "label", "")  # "": the unnamed index column that pandas' to_csv writes first
 
 
-def csv_inputs(path: Path, rows: list[list[str]], columns: Sequence[str] = ()) -> tuple[np.ndarray, tuple[str, ...]]:
+def csv_inputs(path: Path, rows: CsvRows, columns: Sequence[str] = ()) -> tuple[np.ndarray, tuple[str, ...]]:
     """The inputs of a CSV's rows (header first, as `read_csv_rows` gives them) as float32 (N, D), and the
     names of their columns: ``columns`` (a model's, found by name wherever they stand, other columns ignored)
     or else every column but those named in ``NON_INPUT_COLUMNS``. A value that is not a number is named by
@@ -402,9 +402,9 @@ def csv_inputs(path: Path, rows: list[list[str]], columns: Sequence[str] = ()) -
         with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which the checks report
             return np.array([[float(row[k]) for k in keep] for row in body], dtype=np.float32), names
     except ValueError:
-        row, column = next((r, k) for r, values in enumerate(body, 1) for k in keep if not _is_number(values[k]))
-        raise DataError(f"{path}: row {row}, column {header[column]!r} holds {body[row - 1][column]!r}: every "
-                        f"column but 'id' and 'label' must be numeric") from None
+        row, column = next((r, k) for r, values in enumerate(body) for k in keep if not _is_number(values[k]))
+        raise DataError(f"{path}: {rows.place(row)}, column {header[column]!r} holds {body[row][column]!r}: "
+                        f"every column but 'id' and 'label' must be numeric") from None
 
 
 def _columns_by_name(path: Path, header: list[str], columns: Sequence[str]) -> list[int]:
@@ -428,24 +428,39 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def read_csv_rows(path: Path) -> list[list[str]]:
+class CsvRows(list):
+    """A CSV's non-blank rows, header first, and the line of the file each ends on: a message names a data row
+    as the others do, counted from 0 (the first after the header), and its line as an editor shows it."""
+
+    def __init__(self, rows: list[list[str]], lines: list[int]):
+        super().__init__(rows)
+        self.lines = lines
+
+    def place(self, row: int) -> str:
+        """Data row ``row`` (0: the first after the header) as a message names it."""
+        return f"row {row} (line {self.lines[row + 1]})"
+
+
+def read_csv_rows(path: Path) -> CsvRows:
     """Every non-blank row of a UTF-8 CSV file (with or without Excel's byte-order mark), each with a field
     for every column of the header but a ``label`` column at the end (an unknown label), or a DataError.
     The header's names lose the spaces around them ("a, b" names columns a and b)."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = [row for row in csv.reader(f) if row]
+            reader = csv.reader(f)
+            read = [(row, reader.line_num) for row in reader if row]
     except (UnicodeDecodeError, csv.Error) as error:
         raise DataError(f"{path}: not a readable UTF-8 CSV file ({error}); save it as UTF-8 text (Excel: "
                         f"\"CSV UTF-8\")") from error
+    rows = CsvRows([row for row, _ in read], [line for _, line in read])
     if rows:
         rows[0] = [name.strip() for name in rows[0]]
     header = rows[0] if rows else []
     needed = max((k for k, name in enumerate(header) if name != "label"), default=-1) + 1
-    bad = next((n for n, row in enumerate(rows[1:], 1) if not needed <= len(row) <= len(header)), None)
+    bad = next((n for n, row in enumerate(rows[1:]) if not needed <= len(row) <= len(header)), None)
     if bad is not None:
-        raise DataError(f"{path}: row {bad} has {len(rows[bad])} fields but the header names {len(header)}: "
-                        f"give every row one value for each column")
+        raise DataError(f"{path}: {rows.place(bad)} has {len(rows[bad + 1])} fields but the header names "
+                        f"{len(header)}: give every row one value for each column")
     return rows
 
 
