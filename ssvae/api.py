@@ -78,7 +78,8 @@ class Run:
             x = x.detach().cpu()
             x = (x if x.dtype == torch.uint8 else x.float()).numpy()
         try:
-            x = prepare_inputs(x, c.input_shape, c.input_columns, (0.0, 1.0) if c.likelihood == "bernoulli" else None)
+            x = prepare_inputs(x, c.input_shape, c.input_columns, (0.0, 1.0) if c.likelihood == "bernoulli" else None,
+                               c.uint8_divisor)
         except ModelError as error:
             raise DataError(str(error)) from None
         device = next(self.model.buffers()).device

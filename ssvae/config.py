@@ -18,6 +18,7 @@ import shlex
 import types
 import typing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 FORMAT_VERSION = 1
@@ -199,6 +200,12 @@ class Config:
     def flips(self) -> bool:
         """Whether the training views of ``augment`` (weak and strong) may be mirrored left to right."""
         return self.augment.endswith("flip")
+
+    @property
+    def uint8_divisor(self) -> int:
+        """What uint8 inputs are divided by: a table's (a CSV's columns, which training read as the numbers they
+        are) by 1, anything else's by 255, as pixels 0..255 of images scaled to [0, 1]."""
+        return 1 if self.data is not None and Path(self.data).suffix.lower() == ".csv" else 255
 
     def replace(self, **changes: Any) -> Config:
         check_names(changes)

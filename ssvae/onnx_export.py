@@ -37,7 +37,7 @@ import torch
 from torch import Tensor, nn
 
 from ssvae.api import Run, load
-from ssvae.config import train_command
+from ssvae.config import Config, train_command
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.errors import ExportError, RunError
@@ -152,9 +152,8 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[st
         "input_shape": list(c.input_shape),
         **({"input_columns": list(c.input_columns)} if c.input_columns else {}),
         "input_range": [0.0, 1.0] if image_like else None,
-        "uint8_divisor": 255,
-        "preprocessing": "uint8 inputs are divided by 255; float inputs are used as given" + (
-            " and must lie in [0, 1]; no binarisation" if image_like else " (the graph standardises them)"),
+        "uint8_divisor": c.uint8_divisor,
+        "preprocessing": preprocessing(c),
         **generative,
         "labels_seen": run.split.labels_seen,
         "test_accuracy": None if accuracy is None else round(accuracy, 4),
@@ -165,6 +164,15 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[st
         "ssvae_version": _ssvae_version(),
         "opset": opset,
     }
+
+
+def preprocessing(config: Config) -> str:
+    """What the graphs' inputs must be, in words, for the model card and apps."""
+    if config.uint8_divisor == 1:
+        return "inputs, uint8 too, are used as the numbers they are (the graph standardises them)"
+    return "uint8 inputs are divided by 255; float inputs are used as given" + (
+        " and must lie in [0, 1]; no binarisation" if config.likelihood == "bernoulli" else
+        " (the graph standardises them)")
 
 
 def weights_digest(model: nn.Module) -> str:

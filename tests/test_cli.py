@@ -503,6 +503,28 @@ def _write_csv(path: Path, columns: dict[str, list]) -> None:
     path.write_text("\n".join([",".join(columns), *(",".join(map(str, row)) for row in rows)]) + "\n")
 
 
+def test_a_table_model_reads_uint8_inputs_as_the_numbers_they_are(runner, tmp_path):
+    """A CSV's columns are numbers, never pixels: its model must not divide uint8 inputs by 255 as an image
+    model does (it labelled every digit of a table 4)."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    rows = [",".join(["id", *(f"p{k}" for k in range(64)), "label"])]
+    rows += [",".join([f"r{i}", *map(str, map(int, x)), str(y)]) for i, (x, y) in enumerate(zip(digits.data, digits.target))]
+    (tmp_path / "digits.csv").write_text("\n".join(rows) + "\n")
+    result = runner.invoke(main, ["train", "--data", str(tmp_path / "digits.csv"), "--model", "supervised",
+                                  "--labels", "200", "--epochs", "20", "--out", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "model")]).exit_code == 0
+    model, run = runtime.load(tmp_path / "model"), ssvae.load(tmp_path / "run")
+    assert model.info["uint8_divisor"] == 1 and model.info["preprocessing"].startswith("inputs, uint8 too, are used")
+    x = digits.data[:300]
+    for classify in (model.classify, run.classify):
+        as_floats = classify(x.astype(np.float32))
+        np.testing.assert_array_equal(classify(x.astype(np.uint8)), as_floats)
+        assert (as_floats.argmax(1) == digits.target[:300]).mean() > 0.8
+
+
 def test_predict_reads_a_csv_by_the_column_names_the_model_was_trained_on(runner, tmp_path):
     """Columns in another order, or with one more, are found by name; a missing one is named."""
     from ssvae.inference import predict
