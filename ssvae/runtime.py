@@ -61,6 +61,8 @@ def arrange(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         len(shape) == 3 and x.shape == (*shape[1:], shape[0]))
     hint = "; add a batch axis for a single example, e.g. x[None]" if single else ""
     forms = [shape]
+    if len(shape) == 3 and shape[0] == 1:
+        forms.append(shape[1:])
     if len(shape) == 3:
         forms.append((*shape[1:], shape[0]))
     if len(shape) > 1:

@@ -302,10 +302,11 @@ def test_raw_inputs_are_prepared_like_training(digits_model):
 
 
 @pytest.mark.parametrize("x, message", [
-    (np.zeros((2, 9, 9), np.float32), "inputs of shape (2, 9, 9) do not fit this model: it takes (N, 1, 8, 8), (N, 8, 8, 1) or (N, 64)"),
+    (np.zeros((2, 9, 9), np.float32), "inputs of shape (2, 9, 9) do not fit this model: it takes (N, 1, 8, 8), "
+                                      "(N, 8, 8), (N, 8, 8, 1) or (N, 64)"),
     (np.zeros((1, 8, 8), np.float32)[0], "add a batch axis"),
-    (np.zeros(64, np.float32), "inputs of shape (64,) do not fit this model: it takes (N, 1, 8, 8), (N, 8, 8, 1) or "
-                               "(N, 64); add a batch axis for a single example, e.g. x[None]"),
+    (np.zeros(64, np.float32), "inputs of shape (64,) do not fit this model: it takes (N, 1, 8, 8), (N, 8, 8), "
+                               "(N, 8, 8, 1) or (N, 64); add a batch axis for a single example, e.g. x[None]"),
     (np.full((2, 64), 3.0), "inputs range over [3, 3] but this model takes [0, 1]: pass uint8 images"),
     (np.concatenate([np.zeros((1, 64)), np.full((1, 64), 1.5)]), "inputs range over [0, 1.5] but this model takes"),
     (np.concatenate([np.ones((1, 64)), np.full((1, 64), -0.5)]), "inputs range over [-0.5, 1] but this model takes"),
