@@ -197,6 +197,7 @@ def test_browser_demo_classifies_like_python_and_regenerates(tmp_path, images):
     assert page["top"] == str(int(expected.argmax()))
     np.testing.assert_allclose(page["probabilities"], expected, atol=1e-4)
     assert page["changed"], "moving the z0 slider did not change the generated image"
+    assert page["classChoice"]  # an m2 decoder draws the class picked
     assert page["batch"] == expected_classes  # the page's classifier on the same 1,000 images
     assert screenshot.stat().st_size > 10_000
     print(f"page load to first prediction: {page['loadToFirstPrediction']} ms")
@@ -224,3 +225,41 @@ def test_browser_demo_of_a_classifier_of_your_own_data(tmp_path, colour_classifi
     assert page["errors"] == [] and page["changed"] is None  # no decoder: the Generate panel is hidden
     np.testing.assert_allclose(page["probabilities"], expected, atol=1e-4)
     assert json.loads(sample_images(model_dir, None, str(data)))["labels"][:4] == ["0", "1", "2", "3"]  # row ids
+
+
+@needs_npm(WEB_DEMO, "playwright-core")
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed (apt-get install chromium)")
+def test_browser_demo_of_an_m1_model_offers_no_class_to_draw(tmp_path):
+    sys.path.insert(0, str(WEB_DEMO))
+    from serve import serve_in_background
+
+    ssvae.export(ssvae.train(model="m1", m1_epochs=2, epochs=10, m1_hidden=(16,), m1_latent_dim=4,
+                             progress=False), tmp_path / "m1")
+    server, url = serve_in_background(tmp_path / "m1")
+    try:
+        result = subprocess.run(["node", "test/drive.mjs", url, "0", str(tmp_path / "demo.png")], cwd=WEB_DEMO,
+                                capture_output=True, text=True, timeout=180, env={**os.environ, "CHROMIUM": CHROMIUM})
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr
+    page = json.loads(result.stdout)
+    assert page["errors"] == [] and page["changed"] and not page["classChoice"]  # its decoder takes no class
+
+
+def test_the_demo_server_refuses_a_table_model_and_bad_arguments_in_one_line(tmp_path):
+    sys.path.insert(0, str(WEB_DEMO))
+    from serve import sample_images
+
+    rows = ["a,b,c,label", *(f"{k},{k % 3},{-k},{k % 2}" for k in range(40))]
+    (tmp_path / "table.csv").write_text("\n".join(rows) + "\n")
+    ssvae.export(ssvae.train(data=str(tmp_path / "table.csv"), model="supervised", labels=None, epochs=2,
+                             progress=False),
+                 tmp_path / "table")
+    with pytest.raises(SystemExit, match="table takes rows of 3 numbers, not images, and the page draws images: "
+                                         "label tables with 'ssvae predict' or ssvae.runtime"):
+        sample_images(tmp_path / "table", None)
+    result = subprocess.run([sys.executable, "serve.py", str(tmp_path / "nowhere")], cwd=WEB_DEMO,
+                            capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 1
+    assert result.stderr == (f"{tmp_path / 'nowhere'}: no such model folder; make one with 'ssvae export RUN_DIR "
+                             f"--out {tmp_path / 'nowhere'}'\n")

@@ -90,6 +90,7 @@ $("draw").onpointermove = (e) => { if (drawing) drawAt(e); };
 window.onpointerup = () => { if (drawing) { drawing = false; classify(); } };
 $("generate").hidden = !decoder; // a classifier alone (supervised, fixmatch) has nothing to generate
 $("gen-class").replaceChildren(...meta.class_names.map((name, k) => new Option(name, k)));
+$("gen-class").closest("label").hidden = !meta.conditional; // an m1 decoder takes no class
 $("gen-class").onchange = generate;
 for (let k = 0; k < (decoder ? Math.min(SLIDERS, meta.latent_dim) : 0); k++) {
   const label = document.createElement("label");

@@ -33,6 +33,9 @@ def sample_images(model_dir: Path, data_dir: str | None, data: str | None = None
 
     model = runtime.load(model_dir)
     meta = model.info
+    if len(model.input_shape) != 3:
+        raise SystemExit(f"{model_dir} takes rows of {model.input_shape[0]} numbers, not images, and the page draws "
+                         f"images: label tables with 'ssvae predict' or ssvae.runtime")
     if data is not None:
         inputs = model_inputs(model, data=data)
         names = [str(i) for i in inputs.ids[:n]]
@@ -85,7 +88,10 @@ def make_server(model_dir: str | Path, port: int = 8000, data_dir: str | None = 
         raise SystemExit(f"{VENDOR} is missing: run 'npm ci --ignore-scripts' in {HERE}")
     routes = {"/vendor/": VENDOR, "/model/": model_dir, "/": HERE}
     handler = partial(DemoHandler, routes=routes, samples=sample_images(model_dir, data_dir, data))
-    return ThreadingHTTPServer(("127.0.0.1", port), handler)
+    try:
+        return ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as error:  # the port is taken, or not ours to take
+        raise SystemExit(f"port {port}: {error.strerror}: pass another --port") from None
 
 
 def serve_in_background(model_dir: str | Path, data_dir: str | None = None,
@@ -102,7 +108,10 @@ def main() -> None:
     parser.add_argument("--data-dir", help="where the model's data set lives (Fashion-MNIST and the like)")
     parser.add_argument("--data", help="images to show, for a model trained on your own data")
     args = parser.parse_args()
-    server = make_server(args.model_dir, args.port, args.data_dir, args.data)
+    try:
+        server = make_server(args.model_dir, args.port, args.data_dir, args.data)
+    except ValueError as error:  # ssvae's own errors (a folder that is no model, unreadable data) say what to do
+        raise SystemExit(str(error)) from None
     print(f"serving the ssvae demo of {args.model_dir} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
     server.serve_forever()
 

@@ -1,8 +1,9 @@
 // Drive the demo in headless Chromium (Debian's package) with playwright-core and print what the page shows.
 //   node test/drive.mjs URL SAMPLE_INDEX SCREENSHOT.png [IMAGES.json]
 // Prints one JSON object: top class, probabilities, page load to first prediction (ms), whether moving a
-// latent slider changed the generated image (null where the model has none), and with IMAGES.json ({"images": [[...], ...]}, in [0, 1])
-// the class the page's classifier gives each of them.
+// latent slider changed the generated image (null where the model has none), whether the Generate panel offers
+// a class to draw, and with IMAGES.json ({"images": [[...], ...]}, in [0, 1]) the class the page's classifier
+// gives each of them.
 import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
@@ -30,6 +31,7 @@ try {
     return Array.from(c.getContext("2d").getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 4 === 0));
   });
   let changed = null; // a classifier alone has no Generate panel
+  const classChoice = await page.isVisible("#gen-class");
   if (await page.isVisible("#generate")) {
     const before = await pixels();
     await page.fill("#z0", "2.5");
@@ -42,7 +44,7 @@ try {
   const batch = imagesPath
     ? await page.evaluate((images) => window.ssvaeDemo.predict(images), JSON.parse(readFileSync(imagesPath)).images)
     : null;
-  console.log(JSON.stringify({ top, probabilities, loadToFirstPrediction, changed, errors, batch }));
+  console.log(JSON.stringify({ top, probabilities, loadToFirstPrediction, changed, classChoice, errors, batch }));
 } finally {
   await browser.close();
 }
