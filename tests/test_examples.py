@@ -1,6 +1,7 @@
 """The embedding examples, run as an app would run them: plain Python with onnxruntime, Node.js with
 onnxruntime-node, and the browser demo in headless Chromium. Each must agree with `ssvae predict`."""
 
+import csv
 import json
 import os
 import re
@@ -104,7 +105,7 @@ def images(tmp_path_factory) -> tuple[Path, list[str]]:
 
 
 def _predicted(output: str) -> list[str]:
-    return [line.split(",")[1] for line in output.strip().splitlines()]
+    return [row[1] for row in csv.reader(output.strip().splitlines())]
 
 
 def test_plain_python_example_agrees_with_predict(images):
@@ -113,6 +114,32 @@ def test_plain_python_example_agrees_with_predict(images):
                              str(data)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert _predicted(result.stdout) == expected and len(expected) == 1000
+
+
+def test_plain_python_example_reads_folders_as_predict_does_and_refuses_bad_inputs_in_one_line(tmp_path, images):
+    from PIL import Image
+
+    data, expected = images
+    x = np.load(data)[:3, 0]
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name, image in (("a,b.png", x[0]), ("c.gif", x[1]), ("._a.png", x[2])):  # a comma; GIF; macOS's copy
+        Image.fromarray(image).save(folder / name)
+    (folder / "._a.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")  # not an image at all
+    example = [sys.executable, str(ROOT / "tools/examples/classify_with_onnxruntime.py"), str(MODEL)]
+    result = subprocess.run([*example, str(folder)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert [row[:2] for row in csv.reader(result.stdout.splitlines())] == [["a,b.png", expected[0]], ["c.gif", expected[1]]]
+    Image.fromarray(np.zeros((5, 5), np.uint8)).save(folder / "big.png")
+    np.save(tmp_path / "floats.npy", np.load(data)[:4].astype(np.float32))  # 0..255 as floats
+    (tmp_path / "x.csv").write_text("a,b\n1,2\n")
+    for path, message in ((folder, f"{folder / 'big.png'}: 5x5 pixels, the model takes 8x8"),
+                          (tmp_path / "floats.npy", "inputs must be finite and within [0.0, 1.0], as the model was trained"),
+                          (tmp_path / "x.csv", f"{tmp_path / 'x.csv'}: pass an .npz (array x), an .npy (numpy.save) or a "
+                                               f"folder of images")):
+        result = subprocess.run([*example, str(path)], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 1 and result.stdout == ""
+        assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
 
 
 def needs_npm(folder: Path, package: str):
@@ -130,6 +157,29 @@ def test_node_example_agrees_with_predict(images):
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert _predicted(result.stdout) == expected
+
+
+@needs_npm(NODE_EXAMPLE, "onnxruntime-node")
+def test_node_example_reads_float64_quotes_class_names_and_refuses_bad_inputs_in_one_line(tmp_path, images):
+    data, expected = images
+    model = tmp_path / "model"
+    shutil.copytree(MODEL, model)
+    meta = json.loads((model / "model.json").read_text())  # what the example reads of it
+    (model / "model.json").write_text(json.dumps({**meta, "class_names": [f"{k}, or so" for k in range(10)]}))
+    np.save(tmp_path / "float64.npy", np.load(data)[:50] / 255.0)
+    result = subprocess.run(["node", "classify.mjs", str(model), str(tmp_path / "float64.npy")], cwd=NODE_EXAMPLE,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert [row[1] for row in csv.reader(result.stdout.splitlines())] == [f"{k}, or so" for k in expected[:50]]
+    np.save(tmp_path / "floats.npy", np.load(data)[:4].astype(np.float32))  # 0..255 as floats
+    for path, message in ((tmp_path / "floats.npy", "inputs must be finite and within [0, 1], as the model was trained"),
+                          (tmp_path, f"{tmp_path}: a folder: pass an .npy file (numpy.save)"),
+                          (model / "model.json", f"{model / 'model.json'}: not an .npy file: save the array with "
+                                                 f"numpy.save")):
+        result = subprocess.run(["node", "classify.mjs", str(model), str(path)], cwd=NODE_EXAMPLE, capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 1 and result.stdout == ""
+        assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
 
 
 @pytest.fixture(scope="module")

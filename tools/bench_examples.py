@@ -10,6 +10,7 @@ Needs `npm ci --ignore-scripts` in tools/examples/node and tools/web-demo, and D
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import subprocess
 import sys
@@ -28,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def classes(output: str) -> list[str]:
-    return [line.split(",")[1] for line in output.strip().splitlines()]
+    """The class column of CSV lines (quoted where a class name holds a comma)."""
+    return [row[1] for row in csv.reader(output.strip().splitlines())]
 
 
 def main() -> None:
@@ -49,7 +51,7 @@ def main() -> None:
         result = CliRunner().invoke(ssvae_cli, ["predict", model, "--data", str(data), "--out", str(out), "--quiet"])
         if result.exit_code:
             raise SystemExit(f"ssvae predict failed: {result.output.strip() or result.exception}")
-        expected = [line.split(",")[1] for line in out.read_text().splitlines()[1:]]
+        expected = classes(out.read_text().split("\n", 1)[1])
         python = classes(subprocess.run([sys.executable, str(ROOT / "tools/examples/classify_with_onnxruntime.py"),
                                          model, str(data)], capture_output=True, text=True, check=True).stdout)
         node = classes(subprocess.run(["node", "classify.mjs", model, str(data)], cwd=ROOT / "tools/examples/node",

@@ -1,13 +1,15 @@
-"""Classify images with an ssvae export using numpy and onnxruntime only (Pillow too, for a folder).
+"""Classify inputs with an ssvae export using numpy and onnxruntime only (Pillow too, for a folder).
 
     python classify_with_onnxruntime.py models/digits-m2 inputs.npz      # array x: uint8 0..255 or floats in [0, 1]
-    python classify_with_onnxruntime.py models/digits-m2 photos/         # every image in a folder
+    python classify_with_onnxruntime.py models/digits-m2 photos/         # the images in a folder
 
-Prints one line an input: id,predicted class,confidence. Nothing here comes from ssvae: copy it into your app.
-Kept short: a folder's images must all have the model's size and be 8-bit without transparency (`ssvae
-predict` skips other sizes, scales 16-bit grey and lays transparent pixels onto black).
+Prints one CSV line an input: id,predicted class,confidence. Nothing here comes from ssvae: copy it into
+your app. Kept short: a folder's images (hidden files aside) must all have the model's size and be 8-bit
+without transparency (`ssvae predict` skips other sizes, scales 16-bit grey and lays transparent pixels onto
+black). A problem with the inputs is one line on stderr and exit status 1.
 """
 
+import csv
 import json
 import sys
 from pathlib import Path
@@ -15,34 +17,55 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
-def load_inputs(path: Path, channels: int) -> tuple[list[str], np.ndarray]:
+
+def load_inputs(path: Path, shape: list[int]) -> tuple[list[str], np.ndarray]:
+    """(ids, inputs as stored) of an .npz (array x), an .npy or a folder of images."""
     if path.is_dir():
         from PIL import Image
 
-        files = sorted(f for f in path.rglob("*") if f.suffix.lower() in {".png", ".jpg", ".jpeg", ".bmp"})
-        mode = "L" if channels == 1 else "RGB"
-        images = np.stack([np.asarray(Image.open(f).convert(mode)) for f in files])
-        return [str(f.relative_to(path)) for f in files], images
+        files = sorted(f for f in path.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES
+                       and not any(part.startswith(".") for part in f.relative_to(path).parts))
+        mode = "L" if shape[0] == 1 else "RGB"
+        images = [np.asarray(Image.open(f).convert(mode)) for f in files]
+        for f, image in zip(files, images):
+            if image.shape[:2] != tuple(shape[1:]):
+                sys.exit(f"{f}: {image.shape[1]}x{image.shape[0]} pixels, the model takes {shape[2]}x{shape[1]}")
+        return [str(f.relative_to(path)) for f in files], np.stack(images) if images else np.zeros((0, *shape))
+    if path.suffix.lower() not in (".npz", ".npy"):
+        sys.exit(f"{path}: pass an .npz (array x), an .npy (numpy.save) or a folder of images")
     x = np.load(path, allow_pickle=False)["x"] if path.suffix.lower() == ".npz" else np.load(path, allow_pickle=False)
     return [str(i) for i in range(len(x))], x
+
+
+def prepare(x: np.ndarray, meta: dict) -> np.ndarray:
+    """The preprocessing the metadata states: uint8 / uint8_divisor, other numbers as they are, in the model's
+    layout and input_range."""
+    shape = meta["input_shape"]
+    x = x.astype(np.float32) / meta["uint8_divisor"] if x.dtype == np.uint8 else x.astype(np.float32)
+    if x.ndim == 4 and shape[0] == 3 and x.shape[-1] == 3 and x.shape[1] != 3:  # colour images channel-last
+        x = np.moveaxis(x, -1, 1)
+    if x[0].size != np.prod(shape):
+        sys.exit(f"inputs of shape {x.shape} do not fit the model's {tuple(shape)}")
+    low, high = meta.get("input_range") or (-np.inf, np.inf)
+    if x.size and not (np.isfinite(x).all() and low <= x.min() and x.max() <= high):
+        sys.exit(f"inputs must be finite and within [{low}, {high}], as the model was trained: pass uint8 images "
+                 f"0..255 or floats scaled to that range")
+    return x.reshape(len(x), *shape)  # adds the channel axis of grey images
 
 
 def main() -> None:
     model_dir, data = Path(sys.argv[1]), Path(sys.argv[2])
     session = ort.InferenceSession(str(model_dir / "classifier.onnx"), providers=["CPUExecutionProvider"])
     meta = {k.removeprefix("ssvae."): json.loads(v) for k, v in session.get_modelmeta().custom_metadata_map.items()}
-    shape, names = meta["input_shape"], meta["class_names"]
-    ids, x = load_inputs(data, shape[0])
-    if x.dtype == np.uint8:  # the preprocessing the metadata states: uint8 / 255, floats as they are
-        x = x.astype(np.float32) / meta["uint8_divisor"]
-    if x.ndim == 4 and shape[0] == 3 and x.shape[-1] == 3 and x.shape[1] != 3:  # colour images channel-last
-        x = np.moveaxis(x, -1, 1)
-    x = np.asarray(x, dtype=np.float32).reshape(len(x), *shape)  # adds the channel axis of grey images
+    ids, x = load_inputs(data, meta["input_shape"])
+    x = prepare(x, meta)
+    out = csv.writer(sys.stdout, lineterminator="\n")  # quotes an id or a class name that holds a comma
     for start in range(0, len(x), 1024):
         probabilities = session.run(None, {"x": x[start:start + 1024]})[0]
         for i, p in zip(ids[start:start + 1024], probabilities):
-            print(f"{i},{names[int(p.argmax())]},{p.max():.6f}")
+            out.writerow([i, meta["class_names"][int(p.argmax())], f"{p.max():.6f}"])
 
 
 if __name__ == "__main__":

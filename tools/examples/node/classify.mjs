@@ -3,28 +3,38 @@
 //   npm ci --ignore-scripts               (once, in this folder)
 //   node classify.mjs ../../../models/digits-m2 inputs.npy
 //
-// inputs.npy: an array (N, ...) of uint8 0..255 or float32 in [0, 1], saved with numpy.save; colour images
-// channel-first (N, 3, H, W) or channel-last (N, H, W, 3).
-// Prints one line an input: id,predicted class,confidence (as tools/examples/classify_with_onnxruntime.py).
+// inputs.npy: an array (N, ...) of uint8 0..255 or floats (float32 or float64) in [0, 1], saved with
+// numpy.save; colour images channel-first (N, 3, H, W) or channel-last (N, H, W, 3).
+// Prints one CSV line an input: id,predicted class,confidence (as tools/examples/classify_with_onnxruntime.py).
+// A problem with the inputs is one line on stderr and exit status 1.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import ort from "onnxruntime-node";
 
+class InputError extends Error {}
+
 function readNpy(path, divisor) {
-  const bytes = readFileSync(path);
+  let bytes;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new InputError(`${path}: ${error.code === "EISDIR" ? "a folder" : "cannot be read"}: pass an .npy file (numpy.save)`);
+  }
+  if (bytes.toString("latin1", 0, 6) !== "\x93NUMPY") throw new InputError(`${path}: not an .npy file: save the array with numpy.save`);
   const major = bytes[6];
   const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
   const start = major === 1 ? 10 : 12;
   const header = bytes.toString("latin1", start, start + headerLength);
   const descr = /'descr':\s*'([^']+)'/.exec(header)[1];
   const shape = /'shape':\s*\(([^)]*)\)/.exec(header)[1].split(",").filter((s) => s.trim()).map(Number);
-  if (/'fortran_order':\s*True/.test(header)) throw new Error(`${path}: save it in C order`);
+  if (/'fortran_order':\s*True/.test(header)) throw new InputError(`${path}: save it in C order (np.ascontiguousarray)`);
   const data = bytes.subarray(start + headerLength);
   const count = shape.reduce((a, b) => a * b, 1);
   const copy = new Uint8Array(data).buffer;  // aligned for the typed array views
   if (descr === "|u1") return { shape, values: Float32Array.from(new Uint8Array(copy, 0, count), (v) => v / divisor) };
   if (descr === "<f4") return { shape, values: new Float32Array(copy, 0, count) };
-  throw new Error(`${path}: dtype ${descr} is not uint8 or float32`);
+  if (descr === "<f8") return { shape, values: Float32Array.from(new Float64Array(copy, 0, count)) };
+  throw new InputError(`${path}: dtype ${descr} is not uint8, float32 or float64: save x.astype("float32")`);
 }
 
 function channelFirst(values, n, pixels) {
@@ -36,13 +46,36 @@ function channelFirst(values, n, pixels) {
   return out;
 }
 
+function csvField(text) {
+  // quoted where a comma, quote or line break would split it
+  return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+function checkRange(values, [low, high] = [-Infinity, Infinity]) {
+  for (const v of values) {
+    if (!(v >= low && v <= high)) { // NaN too
+      throw new InputError(`inputs must be finite and within [${low}, ${high}], as the model was trained: pass uint8 images 0..255 or floats scaled to that range`);
+    }
+  }
+}
+
 const [modelDir, inputPath] = process.argv.slice(2);
 const meta = JSON.parse(readFileSync(join(modelDir, "model.json"), "utf8"));
 const session = await ort.InferenceSession.create(join(modelDir, "classifier.onnx"));
-const { shape, values: read } = readNpy(inputPath, meta.uint8_divisor); // uint8 / divisor: model.json's preprocessing
+let shape, read;
+try {
+  ({ shape, values: read } = readNpy(inputPath, meta.uint8_divisor)); // uint8 / divisor: model.json's preprocessing
+  if (read.length !== shape[0] * meta.input_shape.reduce((a, b) => a * b, 1)) {
+    throw new InputError(`${inputPath}: shape (${shape}) does not hold inputs of shape (${meta.input_shape})`);
+  }
+  checkRange(read, meta.input_range ?? undefined);
+} catch (error) {
+  if (!(error instanceof InputError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
 const size = meta.input_shape.reduce((a, b) => a * b, 1);
 const n = shape[0];
-if (read.length !== n * size) throw new Error(`${inputPath}: shape (${shape}) does not hold inputs of shape (${meta.input_shape})`);
 const [channels, height, width] = meta.input_shape;
 const channelLast = shape.length === 4 && channels === 3 && shape[3] === 3 && shape[1] !== 3;
 const values = channelLast ? channelFirst(read, n, height * width) : read;
@@ -56,7 +89,7 @@ for (let start = 0; start < n; start += 1024) {
     const p = probabilities.data.subarray(i * k, (i + 1) * k);
     let best = 0;
     for (let c = 1; c < k; c++) if (p[c] > p[best]) best = c;
-    lines.push(`${start + i},${meta.class_names[best]},${p[best].toFixed(6)}`);
+    lines.push(`${start + i},${csvField(meta.class_names[best])},${p[best].toFixed(6)}`);
   }
 }
 console.log(lines.join("\n"));
