@@ -44,6 +44,17 @@ def test_too_few_labels_for_every_class_is_a_warning(labels, val_labels, message
         choose_split(_source(), labels=3, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
 
 
+def test_a_test_set_held_out_of_few_labels_is_a_warning():
+    with pytest.warns(UserWarning, match=re.escape("the test set is 3 of the 12 labelled examples (--test-fraction "
+                                                   "0.25), held out of training: an accuracy on so few says little")):
+        split = choose_split(_source(n_per_class=4), labels=None, val_labels=0, test_fraction=0.25, split_seed=0,
+                             seed=0)
+    assert len(split.test) == 3 and len(split.labelled) == 9
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # five test examples a class: no warning
+        choose_split(_source(n_per_class=20), labels=None, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
+
+
 def test_balanced_labels_are_exact_and_repeatable():
     source = _source(n_per_class=40, k=3, unlabelled=10)
     split = choose_split(source, labels=12, val_labels=3, test_fraction=0.25, split_seed=0, seed=5)

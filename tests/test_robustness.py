@@ -305,6 +305,7 @@ def test_bad_input_is_one_line_with_status_1(cases, monkeypatch, args, message):
         assert np.asarray(Image.open(cases / "digit_pngs" / f"{k}.png")).shape == (8, 8)
 
 
+@pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
 def test_a_run_refuses_data_that_changed_since_it_trained(tmp_path):
     """One image added to a class folder shifts every index after it: the split would name other images,
     and test images the model trained on (the checks of count, shape and classes all passed). A folder's
@@ -356,6 +357,7 @@ def test_inputs_read_capital_suffixes_pandas_index_columns_and_numbers_beyond_fl
         assert np.isinf(read_inputs(str(cases / "huge.csv")).x[0, 1])
 
 
+@pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
 def test_a_folder_with_broken_and_odd_images_trains_and_says_once_what_it_skipped(cases):
     with pytest.warns(UserWarning, match=r"skipped 2 image\(s\): a/broken.png \(unreadable\), b/big.png \(5x5, not "
                                          r"4x4\)") as seen:
@@ -367,6 +369,7 @@ def test_a_folder_with_broken_and_odd_images_trains_and_says_once_what_it_skippe
     assert sum("skipped" in str(w.message) for w in seen) == 1
 
 
+@pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
 def test_a_run_on_the_current_folder_is_named_after_that_folder(cases, tmp_path, monkeypatch):
     shutil.copytree(cases / "images", tmp_path / "pics")
     monkeypatch.chdir(tmp_path / "pics")

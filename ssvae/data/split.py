@@ -85,6 +85,9 @@ def balanced_sample(y: np.ndarray, pool: np.ndarray, n: int, class_names: tuple[
     return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
+SMALL_TEST = 5  # held-out examples a class below which a test accuracy says little, and its labels are missed
+
+
 def choose_split(source: Source, labels: int | None, val_labels: int, test_fraction: float,
                  split_seed: int, seed: int) -> Split:
     """The test split (seeded by ``split_seed``), then ``labels`` class-balanced labels (seeded by ``seed``),
@@ -108,6 +111,11 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
                             f"{len(labelled)} labelled examples ({error}): label more examples of each class, "
                             f"change --test-fraction, or give test data (x_test and y_test in an .npz)") from error
         test, labelled = np.sort(held_out), np.sort(keep)
+        if len(test) < SMALL_TEST * n_classes:
+            warnings.warn(f"the test set is {len(test)} of the {len(labelled) + len(test)} labelled examples (--test-"
+                          f"fraction {test_fraction:g}), held out of training: an accuracy on so few says little, and "
+                          f"training does without their labels; label more examples, or give a labelled test set "
+                          f"(x_test and y_test in an .npz)")
     rng = np.random.default_rng(seed)
     if labels is not None:
         if labels > len(labelled):
