@@ -95,10 +95,13 @@ class Run:
 
 
 def resolve_likelihood(config: Config, *inputs: np.ndarray) -> str:
-    """``auto``: Bernoulli where every input, of training and test alike, lies in [0, 1] (images), Gaussian for
-    anything else."""
+    """``auto``: Gaussian for a table (a CSV; its columns in [0, 1] are proportions or scaled numbers, whose
+    Bernoulli density fits them poorly: wine 89.6 % against 97.0 %, 12 labels), else Bernoulli where every
+    input, of training and test alike, lies in [0, 1] (images), Gaussian for anything else."""
     if config.likelihood != "auto":
         return config.likelihood
+    if config.table:
+        return "gaussian"
     inside = all(float(x.min()) >= 0.0 and float(x.max()) <= 1.0 for x in inputs if x.size)
     return "bernoulli" if inside else "gaussian"
 

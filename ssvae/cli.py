@@ -217,7 +217,8 @@ TRAINING_OPTIONS = [
     ("kl_warmup_epochs", int, "Epochs over which the KL weight rises linearly to 1: epoch e of W weighs it e/W "
      "(0: none)."),
     ("likelihood", click.Choice(LIKELIHOODS),
-     "p(x|y,z): bernoulli for inputs in [0, 1], gaussian for real values; auto picks by the inputs' range."),
+     "p(x|y,z): bernoulli for inputs in [0, 1], gaussian for real values; auto picks by the inputs' range "
+     "(gaussian for a CSV's columns, whatever their range)."),
     ("seed", int, "Seed of the label choice, initialisation and batches."),
     ("checkpoint_every", int, "Epochs between checkpoints that --resume continues from."),
     ("device", click.Choice(["auto", "cpu", "cuda"]), "auto: a CUDA GPU when there is one."),

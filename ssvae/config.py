@@ -202,10 +202,15 @@ class Config:
         return self.augment.endswith("flip")
 
     @property
+    def table(self) -> bool:
+        """Whether the data are a table (a CSV's columns), never images, whatever the range of their values."""
+        return self.data is not None and Path(self.data).suffix.lower() == ".csv"
+
+    @property
     def uint8_divisor(self) -> int:
-        """What uint8 inputs are divided by: a table's (a CSV's columns, which training read as the numbers they
-        are) by 1, anything else's by 255, as pixels 0..255 of images scaled to [0, 1]."""
-        return 1 if self.data is not None and Path(self.data).suffix.lower() == ".csv" else 255
+        """What uint8 inputs are divided by: a table's (which training read as the numbers they are) by 1,
+        anything else's by 255, as pixels 0..255 of images scaled to [0, 1]."""
+        return 1 if self.table else 255
 
     def replace(self, **changes: Any) -> Config:
         check_names(changes)
