@@ -39,7 +39,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 LOG_2PI = math.log(2.0 * math.pi)
-GAUSSIAN_LOGVAR_MIN = -10.0  # a decoder variance cannot shrink below e^-10: stops the density running to infinity
+# a decoder variance (of standardised inputs) cannot shrink below e^-6.9, about 0.001: stops the density running
+# to infinity, and a column that is nearly always one value from costing 10^4 to 10^7 nats where it is not (at
+# e^-10 such columns of a table turned a third of the runs NaN; README, "Models and defaults")
+GAUSSIAN_LOGVAR_MIN = -6.9
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ same labels for bench_accuracy's baselines as for its ssvae runs, and bench_batc
 import itertools
 import os
 import signal
+import types
 
 import numpy as np
 import pytest
@@ -177,6 +178,31 @@ def test_baselines_see_the_labels_and_test_examples_of_the_ssvae_run(monkeypatch
     (x, y), = fitted  # the whole budget of 30 labels: the run's 10 validation labels too
     np.testing.assert_array_equal(y, np.concatenate([ours.labelled.y, ours.validation.y]))
     np.testing.assert_array_equal(x, np.concatenate([ours.labelled.x, ours.validation.x]).reshape(30, -1))
+
+
+def test_bench_accuracy_takes_a_table_and_standardises_its_columns_for_the_baselines(tmp_path, monkeypatch):
+    from sklearn.datasets import load_wine
+
+    from tools.make_tables import write_table
+
+    write_table(tmp_path / "wine.csv", load_wine)
+    config = config_for("digits", data=str(tmp_path / "wine.csv"), labels=12, seed=0)
+    part = run_partition(config)
+    fitted = []
+    monkeypatch.setattr(bench_accuracy, "LogisticRegression", lambda **settings: types.SimpleNamespace(
+        fit=lambda x, y: fitted.append(x) or types.SimpleNamespace(predict=lambda x: np.zeros(len(x), np.int64)))
+    )
+    bench_accuracy.sklearn_accuracy("logistic-regression", config)
+    rows = np.concatenate([part.labelled.x, part.unlabelled.x]).astype(np.float64)  # proline ~1000, hue ~1
+    np.testing.assert_allclose(fitted[0], (part.labelled.x - rows.mean(0)) / rows.std(0), rtol=1e-4, atol=1e-5)
+    args = ["--data", str(tmp_path / "wine.csv"), "--labels", "12", "--seeds", "0", "--models", "supervised",
+            "--baselines", "--epochs", "1", "--benchmarks", str(tmp_path / "B.md")]
+    monkeypatch.setattr("sys.argv", ["bench_accuracy", *args])
+    bench_accuracy.main()
+    table = (tmp_path / "B.md").read_text()
+    assert "## Accuracy, wine.csv, epochs 1 (reduced protocol)" in table
+    assert [line.split(" | ")[2] for line in table.splitlines() if line.startswith("| wine.csv | 12 |")] == [
+        "supervised"]
 
 
 # small settings in which each learns in seconds: m1+m2 needs the preset's M1 (200 units, its codes' means)

@@ -11,6 +11,8 @@ test split. Prints a table and appends it to BENCHMARKS.md with the device, torc
         --labels 100 --seeds 0 --recipe accurate --models supervised fixmatch m2
     python -m tools.bench_accuracy --dataset fashion-mnist --data-dir DIR --labels 100 --seeds 0 1 2 3 4 \\
         --recipe accurate --models m2 --baselines --jobs 5        # five runs side by side on one GPU
+    python -m tools.make_tables runs/tables && python -m tools.bench_accuracy --data runs/tables/wine.csv \\
+        --labels 12 --seeds 0 1 2 --models supervised m2            # a table of your own: a CSV, all labelled
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Callable
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
 from sklearn.semi_supervised import LabelSpreading
 
 import ssvae
@@ -52,6 +55,9 @@ def sklearn_accuracy(name: str, config: Config) -> tuple[float, float]:
     validation labels too; the seconds leave out predicting the test set, as ssvae's leave out evaluating."""
     part = run_partition(config)
     flat = lambda d: d.x.reshape(len(d), -1)  # noqa: E731
+    if config.table:  # columns of other units: standardised on the training rows, as ssvae's Gaussian model does
+        scaler = StandardScaler().fit(np.concatenate([flat(d) for d in (part.labelled, part.unlabelled)]))
+        flat = lambda d: scaler.transform(d.x.reshape(len(d), -1))  # noqa: E731
     start = time.perf_counter()
     # every label of the budget: the run's validation labels too, which the baselines have no epochs to choose by
     labelled = [d for d in (part.labelled, part.validation) if d is not None]
@@ -98,8 +104,9 @@ def run_jobs(jobs: list[Job], workers: int) -> tuple[list[Result | None], str | 
     def finished(i: int, result: Result) -> None:
         done[i] = result
         name, config, _ = jobs[i]
-        print(f"  {config.dataset} labels={config.labels} {name} seed={config.seed}: {result[0]:.4f} "
-              f"({result[1]:.0f} s)", flush=True)
+        data = Path(config.data).name if config.data else config.dataset
+        print(f"  {data} labels={config.labels} {name} seed={config.seed}: {result[0]:.4f} ({result[1]:.0f} s)",
+              flush=True)
 
     stopped = None
     try:
@@ -152,6 +159,7 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="digits")
+    parser.add_argument("--data", help="a file of your own (a CSV, an .npz) instead of --dataset, its labels all given")
     parser.add_argument("--data-dir")
     parser.add_argument("--labels", type=int, nargs="+", default=[100])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -173,17 +181,18 @@ def main() -> None:
         parser.error(f"unknown baselines {sorted(unknown)}: choose from {', '.join(BASELINES)}")
     changes = {"epochs": args.epochs, "m1_epochs": args.epochs} if args.epochs else {}
     changes.update(set_changes(args.set))
-    if named := sorted({"dataset", "data_dir", "labels", "model", "recipe", "seed"} & set(changes)):
-        parser.error(f"--set {', '.join(named)}: these have options of their own (--dataset, --data-dir, --labels, "
-                     f"--models, --recipe, --seeds)")
+    if named := sorted({"dataset", "data", "data_dir", "labels", "model", "recipe", "seed"} & set(changes)):
+        parser.error(f"--set {', '.join(named)}: these have options of their own (--dataset, --data, --data-dir, "
+                     f"--labels, --models, --recipe, --seeds)")
+    data_name = Path(args.data).name if args.data else args.dataset
     names = [*args.baselines, *args.models]
 
     def job(labels: int, name: str, seed: int) -> Job:
         # the baselines take the same split settings, so the same labels and test examples
         model = {} if name in BASELINES else {"model": name}
-        config = config_for(args.dataset, data_dir=args.data_dir, recipe=args.recipe, labels=labels, seed=seed,
-                            **changes, **model)
-        return name, config, args.keep / f"{args.dataset}-{labels}-{name}-seed{seed}" if args.keep else None
+        config = config_for(args.dataset, data=args.data, data_dir=args.data_dir, recipe=args.recipe, labels=labels,
+                            seed=seed, **changes, **model)
+        return name, config, args.keep / f"{data_name}-{labels}-{name}-seed{seed}" if args.keep else None
 
     jobs = [job(labels, name, seed) for labels in args.labels for name in names for seed in args.seeds]
     results, stopped = run_jobs(jobs, args.jobs)
@@ -197,7 +206,7 @@ def main() -> None:
                 continue
             accs, secs = zip(*finished)
             spread = f" ± {100 * statistics.stdev(accs):.2f}" if len(accs) > 1 else ""  # none from one seed
-            rows.append(f"| {args.dataset} | {labels} | {name} | {100 * statistics.mean(accs):.2f}{spread} "
+            rows.append(f"| {data_name} | {labels} | {name} | {100 * statistics.mean(accs):.2f}{spread} "
                         f"| {len(accs)} | {statistics.mean(secs):.0f} |")
     epochs = f"epochs {args.epochs} (reduced protocol)" if args.epochs else "its epochs" if args.recipe else \
         "preset epochs"
@@ -212,7 +221,7 @@ def main() -> None:
              "|---|---|---|---|---|---|", *rows]
     config = next((config for name, config, _ in jobs if name not in BASELINES), jobs[0][1])  # scikit-learn: CPU
     device = device_name(resolve_device(config.device), config.threads)
-    publish(Path(args.benchmarks), f"Accuracy, {args.dataset}, {settings}, {device}", table)
+    publish(Path(args.benchmarks), f"Accuracy, {data_name}, {settings}, {device}", table)
     if stopped and stopped != "interrupted":
         raise SystemExit(f"published the {sum(r is not None for r in results)} runs that finished, but {stopped}")
 
