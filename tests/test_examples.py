@@ -27,6 +27,7 @@ MODEL = ROOT / "models" / "digits-m2"
 NODE_EXAMPLE = ROOT / "tools" / "examples" / "node"
 WEB_DEMO = ROOT / "tools" / "web-demo"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+sys.path.insert(0, str(WEB_DEMO))  # serve.py, the demo's server, for the tests below
 FASHION_MNIST = (ROOT.parent / "shared" / "datasets" / "fashion-mnist", Path("/usr/share/datasets/fashion-mnist"))
 # the exports the repository ships; a user's own exports into models/ are neither tested nor tracked (.gitignore)
 SHIPPED = [ROOT / "models" / name for name in ("digits-m2", "fashion-mnist-m2", "fashion-mnist-m2-conv")]
@@ -223,24 +224,33 @@ def test_node_example_reads_channel_last_colour_images(tmp_path, colour_classifi
     np.testing.assert_allclose(confidences, probabilities.max(1), atol=1e-5)
 
 
+def drive_page(model_dir: Path, sample: int, screenshot: Path, images: Path | None = None, data: str | None = None):
+    """What the demo page of ``model_dir`` shows in headless Chromium (tools/web-demo/test/drive.mjs)."""
+    from serve import serve_in_background
+
+    server, url = serve_in_background(model_dir, data=data)
+    try:
+        result = subprocess.run(["node", "test/drive.mjs", url, str(sample), str(screenshot),
+                                 *([str(images)] if images else [])], cwd=WEB_DEMO, capture_output=True, text=True,
+                                timeout=180, env={**os.environ, "CHROMIUM": CHROMIUM})
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+needs_a_browser = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed (apt-get install "
+                                                                         "chromium)")
 @needs_npm(WEB_DEMO, "playwright-core")
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed (apt-get install chromium)")
+@needs_a_browser
 def test_browser_demo_classifies_like_python_and_regenerates(tmp_path, images):
-    sys.path.insert(0, str(WEB_DEMO))
-    from serve import sample_images, serve_in_background
+    from serve import sample_images
 
     data, expected_classes = images
     batch = tmp_path / "images.json"
     batch.write_text(json.dumps({"images": (np.load(data).reshape(1000, -1) / 255).round(6).tolist()}))
-    server, url = serve_in_background(MODEL)
-    try:
-        screenshot = tmp_path / "demo.png"
-        result = subprocess.run(["node", "test/drive.mjs", url, "3", str(screenshot), str(batch)], cwd=WEB_DEMO,
-                                capture_output=True, text=True, timeout=180, env={**os.environ, "CHROMIUM": CHROMIUM})
-    finally:
-        server.shutdown()
-    assert result.returncode == 0, result.stderr
-    page = json.loads(result.stdout)
+    screenshot = tmp_path / "demo.png"
+    page = drive_page(MODEL, 3, screenshot, batch)
     assert page["errors"] == []
     sample = np.array(json.loads(sample_images(MODEL, None))["images"][3], dtype=np.float32)
     expected = runtime.load(MODEL).classify(sample.reshape(1, 1, 8, 8))[0]
@@ -254,22 +264,14 @@ def test_browser_demo_classifies_like_python_and_regenerates(tmp_path, images):
 
 
 @needs_npm(WEB_DEMO, "playwright-core")
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed (apt-get install chromium)")
+@needs_a_browser
 def test_browser_demo_of_a_classifier_of_your_own_data(tmp_path, colour_classifier):
-    sys.path.insert(0, str(WEB_DEMO))
-    from serve import sample_images, serve_in_background
+    from serve import sample_images
 
     model_dir, data, _, _ = colour_classifier
     with pytest.raises(SystemExit, match="trained on colours.npz, not a built-in data set: pass --data"):
         sample_images(model_dir, None)
-    server, url = serve_in_background(model_dir, data=str(data))
-    try:
-        result = subprocess.run(["node", "test/drive.mjs", url, "3", str(tmp_path / "demo.png")], cwd=WEB_DEMO,
-                                capture_output=True, text=True, timeout=180, env={**os.environ, "CHROMIUM": CHROMIUM})
-    finally:
-        server.shutdown()
-    assert result.returncode == 0, result.stderr
-    page = json.loads(result.stdout)
+    page = drive_page(model_dir, 3, tmp_path / "demo.png", data=str(data))
     x = np.load(data)["x"]
     expected = runtime.load(model_dir).classify(x[3:4])[0]
     assert page["errors"] == [] and page["changed"] is None  # no decoder: the Generate panel is hidden
@@ -278,26 +280,15 @@ def test_browser_demo_of_a_classifier_of_your_own_data(tmp_path, colour_classifi
 
 
 @needs_npm(WEB_DEMO, "playwright-core")
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed (apt-get install chromium)")
+@needs_a_browser
 def test_browser_demo_of_an_m1_model_offers_no_class_to_draw(tmp_path):
-    sys.path.insert(0, str(WEB_DEMO))
-    from serve import serve_in_background
-
     ssvae.export(ssvae.train(model="m1", m1_epochs=2, epochs=10, m1_hidden=(16,), m1_latent_dim=4,
                              progress=False), tmp_path / "m1")
-    server, url = serve_in_background(tmp_path / "m1")
-    try:
-        result = subprocess.run(["node", "test/drive.mjs", url, "0", str(tmp_path / "demo.png")], cwd=WEB_DEMO,
-                                capture_output=True, text=True, timeout=180, env={**os.environ, "CHROMIUM": CHROMIUM})
-    finally:
-        server.shutdown()
-    assert result.returncode == 0, result.stderr
-    page = json.loads(result.stdout)
+    page = drive_page(tmp_path / "m1", 0, tmp_path / "demo.png")
     assert page["errors"] == [] and page["changed"] and not page["classChoice"]  # its decoder takes no class
 
 
 def test_the_demo_server_refuses_a_table_model_and_bad_arguments_in_one_line(tmp_path):
-    sys.path.insert(0, str(WEB_DEMO))
     from serve import sample_images
 
     rows = ["a,b,c,label", *(f"{k},{k % 3},{-k},{k % 2}" for k in range(40))]
