@@ -22,7 +22,7 @@ from ssvae.errors import DataError, RunError
 from ssvae.images import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, write_atomic
 from ssvae.progress import bar as progress_bar
-from ssvae.runtime import ExportedModel, ModelError, NonFiniteInputError, as_array, by_name, check_count
+from ssvae.runtime import ExportedModel, ModelError, NonFiniteInputError, as_array, by_name, check_count, check_seed
 
 BATCH = 1024
 T = TypeVar("T")
@@ -152,7 +152,8 @@ def _write_predictions(writer: Any, model: ExportedModel, ids: Sequence[str], p:
 
 
 def score(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Path, samples: int | None = None,
-          seed: int = 0, batch_size: int = BATCH, progress: bool = True, replace: bool = False) -> np.ndarray:
+          seed: int | np.random.Generator | None = 0, batch_size: int = BATCH, progress: bool = True,
+          replace: bool = False) -> np.ndarray:
     """Write ``id,score`` rows, highest (most anomalous) first, to the file ``out`` or, for "-", standard
     output; returns the scores in input order. The file is opened before the work, so that a folder that
     cannot take it fails at once. ``inputs``: as `as_inputs` takes them."""
@@ -161,7 +162,8 @@ def score(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Pa
         check_count("samples", samples, 1)
     inputs, out = _table_job(model, inputs, out, replace, batch_size)
     # one stream over the batches: the scores do not depend on their size
-    rng = np.random.default_rng(check_count("seed", seed, 0))
+    check_seed(seed)
+    rng = np.random.default_rng(seed)
     batches = _batches(inputs, batch_size, progress, "score", lambda x: model.score(x, samples=samples, seed=rng))
     with _table_file(out) as f, closing(batches):
         scores = np.concatenate([s for _, s in batches] or [np.zeros(0)])

@@ -168,11 +168,10 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[st
 
 def preprocessing(config: Config) -> str:
     """What the graphs' inputs must be, in words, for the model card and apps."""
-    if config.uint8_divisor == 1:
-        return "inputs, uint8 too, are used as the numbers they are (the graph standardises them)"
-    return "uint8 inputs are divided by 255; float inputs are used as given" + (
-        " and must lie in [0, 1]; no binarisation" if config.likelihood == "bernoulli" else
-        " (the graph standardises them)")
+    scale = ("inputs, uint8 too, are used as the numbers they are" if config.uint8_divisor == 1 else
+             "uint8 inputs are divided by 255; float inputs are used as given")
+    return scale + (" and must lie in [0, 1]; no binarisation" if config.likelihood == "bernoulli" else
+                    " (the graph standardises them)")
 
 
 def weights_digest(model: nn.Module) -> str:

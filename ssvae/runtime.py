@@ -114,6 +114,13 @@ def check_count(name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
+def check_seed(seed: Any) -> None:
+    """A seed numpy's ``default_rng`` takes as the runtime documents it: None, a whole number of at least 0, or a
+    ``np.random.Generator`` to go on drawing from; else a ModelError."""
+    if seed is not None and not isinstance(seed, np.random.Generator):
+        check_count("seed", seed, 0)
+
+
 def check_values(x: np.ndarray, input_range: tuple[float, float] | None) -> None:
     """Prepared inputs ``x`` finite and inside the model's ``input_range`` (None: any), or a ModelError that
     says what to change; min and max alone decide it (NaN propagates into both), so a valid batch costs two
@@ -483,8 +490,7 @@ class ExportedModel:
         """``n`` new examples of class ``y`` (none for M1): decoder means at z ~ N(0, I), seeded."""
         self.require_generative("generate")
         n = check_count("n", n, 0)
-        if seed is not None:
-            check_count("seed", seed, 0)
+        check_seed(seed)
         if self.conditional and y is None:
             names = ", ".join(self.class_names[:3]) + (", ..." if self.n_classes > 3 else "")
             raise ModelError(f"generate needs the class y to draw, as an index or a name ({names}): this model's "
@@ -516,8 +522,7 @@ class ExportedModel:
         self.require_generative("score")
         if samples is not None:
             samples = check_count("samples", samples, 1)
-        if seed is not None and not isinstance(seed, np.random.Generator):
-            check_count("seed", seed, 0)
+        check_seed(seed)
         x = self.prepare(x)
         rng = np.random.default_rng(seed)
         chunk = max(1, self.batch_size // (self._enumerated * (samples or 1)))  # rows of one decoder call
@@ -582,4 +587,4 @@ class ExportedModel:
 
 
 __all__ = ["load", "ExportedModel", "ModelError", "NonFiniteInputError", "PRECISIONS", "graph_file", "arrange",
-           "by_name", "as_array", "check_count", "check_values"]
+           "by_name", "as_array", "check_count", "check_seed", "check_values"]

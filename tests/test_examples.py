@@ -134,7 +134,9 @@ def test_plain_python_example_reads_folders_as_predict_does_and_refuses_bad_inpu
     Image.fromarray(np.zeros((5, 5), np.uint8)).save(folder / "big.png")
     np.save(tmp_path / "floats.npy", np.load(data)[:4].astype(np.float32))  # 0..255 as floats
     (tmp_path / "x.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "empty").mkdir()
     for path, message in ((folder, f"{folder / 'big.png'}: 5x5 pixels, the model takes 8x8"),
+                          (tmp_path / "empty", f"{tmp_path / 'empty'}: no images (.bmp, .gif, .jpeg, .jpg, .png, "),
                           (tmp_path / "floats.npy", "inputs must be finite and within [0.0, 1.0], as the model was trained"),
                           (tmp_path / "x.csv", f"{tmp_path / 'x.csv'}: pass an .npz (array x), an .npy (numpy.save) or a "
                                                f"folder of images")):

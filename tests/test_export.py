@@ -26,7 +26,7 @@ from torch.distributions import Normal
 
 import ssvae
 from ssvae import runtime
-from ssvae import onnx_export
+from ssvae import inference, onnx_export
 from ssvae.config import FIELDS_WITHOUT_OPTION, MODEL_KINDS, Config, ConfigError, config_for, train_command
 from ssvae.onnx_export import CHECK_BATCH
 from ssvae.errors import DataError, RunError
@@ -386,6 +386,31 @@ def test_run_classify_takes_tensors_as_torch_users_hold_them(digits_run, digits_
     with pytest.raises(ModelError, match=f"^{digits_model.model_dir / 'classifier.onnx'} is a file: pass the model "
                                          f"folder that holds it \\({digits_model.model_dir}\\)$"):
         runtime.load(digits_model.model_dir / "classifier.onnx")
+
+
+def test_the_preprocessing_text_says_how_uint8_is_scaled_and_what_range_floats_need():
+    from ssvae.onnx_export import preprocessing
+
+    texts = {(data, likelihood): preprocessing(Config(data=data, likelihood=likelihood))
+             for data in ("x.csv", "x.npz") for likelihood in ("bernoulli", "gaussian")}
+    assert texts == {
+        ("x.csv", "bernoulli"): "inputs, uint8 too, are used as the numbers they are and must lie in [0, 1]; no "
+                                "binarisation",
+        ("x.csv", "gaussian"): "inputs, uint8 too, are used as the numbers they are (the graph standardises them)",
+        ("x.npz", "bernoulli"): "uint8 inputs are divided by 255; float inputs are used as given and must lie in "
+                                "[0, 1]; no binarisation",
+        ("x.npz", "gaussian"): "uint8 inputs are divided by 255; float inputs are used as given (the graph "
+                               "standardises them)"}
+
+
+def test_inference_score_takes_the_seeds_the_runtime_takes(digits_model, tmp_path):
+    x = digits_model.generate(3, n=6)
+    by_number = inference.score(digits_model, x, tmp_path / "a.csv", seed=4, progress=False)
+    by_generator = inference.score(digits_model, x, tmp_path / "b.csv", seed=np.random.default_rng(4), progress=False)
+    np.testing.assert_array_equal(by_generator, by_number)
+    assert inference.score(digits_model, x, tmp_path / "c.csv", seed=None, progress=False).shape == (6,)
+    with pytest.raises(ModelError, match="^seed must be a whole number of at least 0, got -1$"):
+        inference.score(digits_model, x, tmp_path / "d.csv", seed=-1, progress=False)
 
 
 def test_settings_take_paths_and_numpy_numbers_as_python_gives_them(tmp_path):

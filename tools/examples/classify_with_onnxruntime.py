@@ -25,14 +25,18 @@ def load_inputs(path: Path, shape: list[int]) -> tuple[list[str], np.ndarray]:
     if path.is_dir():
         from PIL import Image
 
+        if len(shape) != 3:
+            sys.exit(f"{path}: a folder of images, but the model takes rows of {shape[0]} numbers: pass an .npz or .npy")
         files = sorted(f for f in path.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES
                        and not any(part.startswith(".") for part in f.relative_to(path).parts))
+        if not files:
+            sys.exit(f"{path}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in it")
         mode = "L" if shape[0] == 1 else "RGB"
         images = [np.asarray(Image.open(f).convert(mode)) for f in files]
         for f, image in zip(files, images):
             if image.shape[:2] != tuple(shape[1:]):
                 sys.exit(f"{f}: {image.shape[1]}x{image.shape[0]} pixels, the model takes {shape[2]}x{shape[1]}")
-        return [str(f.relative_to(path)) for f in files], np.stack(images) if images else np.zeros((0, *shape))
+        return [str(f.relative_to(path)) for f in files], np.stack(images)
     if path.suffix.lower() not in (".npz", ".npy"):
         sys.exit(f"{path}: pass an .npz (array x), an .npy (numpy.save) or a folder of images")
     x = np.load(path, allow_pickle=False)["x"] if path.suffix.lower() == ".npz" else np.load(path, allow_pickle=False)
@@ -46,7 +50,7 @@ def prepare(x: np.ndarray, meta: dict) -> np.ndarray:
     x = x.astype(np.float32) / meta["uint8_divisor"] if x.dtype == np.uint8 else x.astype(np.float32)
     if x.ndim == 4 and shape[0] == 3 and x.shape[-1] == 3 and x.shape[1] != 3:  # colour images channel-last
         x = np.moveaxis(x, -1, 1)
-    if x[0].size != np.prod(shape):
+    if x.ndim == 0 or np.prod(x.shape[1:]) != np.prod(shape):
         sys.exit(f"inputs of shape {x.shape} do not fit the model's {tuple(shape)}")
     low, high = meta.get("input_range") or (-np.inf, np.inf)
     if x.size and not (np.isfinite(x).all() and low <= x.min() and x.max() <= high):
