@@ -240,6 +240,17 @@ def _snapshot(state: dict[str, Tensor]) -> dict[str, Tensor]:
     return {name: t.detach().clone() for name, t in state.items()}
 
 
+def _moments_in_parameter_layout(optimizer: torch.optim.Optimizer) -> None:
+    """Give each loaded Adam moment its parameter's memory layout. A checkpoint stores tensors contiguous, and
+    the fused Adam pairs a parameter's elements with its moments' in memory order: a channels-last kernel
+    (the conv classifier's) would otherwise take other weights' moments, and a resumed run drift away from
+    the uninterrupted one."""
+    for parameter, state in optimizer.state.items():
+        for key, value in state.items():
+            if torch.is_tensor(value) and value.shape == parameter.shape:
+                state[key] = torch.empty_like(parameter).copy_(value)
+
+
 @dataclass
 class StageRun:
     """One stage's training state besides the model's weights: what a `Checkpoint` keeps of the stage."""
@@ -265,6 +276,7 @@ class StageRun:
                   weight_average(stage.module, config.ema), stage_loss(stage.module, config))
         if resume is not None:
             optimizer.load_state_dict(resume.optimizer)
+            _moments_in_parameter_layout(optimizer)
             if run.average is not None:
                 run.average.load_state_dict(resume.average)
             if run.schedule is not None and resume.scheduler is not None:

@@ -412,7 +412,8 @@ else:
     ({"model": "m2", "epochs": 4, "val_labels": 20, "lr_schedule": "cosine"}, 35),  # epoch 3 of 4, 14 steps each
     # consistency training draws its views from torch's generator; the weight average, Adam's two groups
     # (with weight decay) and the adaptive threshold's running means are in the checkpoint
-    ({"model": "m2", "epochs": 4, "val_labels": 20, "classifier": "conv", "classifier_channels": [4],
+    # (two conv blocks: the second's kernels are channels-last in memory, unlike the checkpoint's Adam moments)
+    ({"model": "m2", "epochs": 4, "val_labels": 20, "classifier": "conv", "classifier_channels": [4, 8],
       "augment": "shift", "consistency": 1.0, "ema": 0.9, "lr_schedule": "one-cycle", "weight_decay": 0.05}, 35),
     ({"model": "m2", "epochs": 4, "val_labels": 20, "classifier": "conv", "classifier_channels": [4],
       "augment": "shift", "consistency": 1.0, "adaptive_threshold": True}, 35),
