@@ -18,7 +18,8 @@ from sklearn.metrics import confusion_matrix
 from torch import nn
 
 from ssvae.config import Config, ConfigError, config_for, supervised_counterpart
-from ssvae.data import DataError, Partition, Source, Split, check_inputs, choose_split, load_source
+from ssvae.data import (DataError, ModelInputs, Partition, Source, Split, check_inputs, choose_split, load_labelled,
+                        load_source)
 from ssvae.errors import RunError
 from ssvae.models import Model, Stage, build_model
 from ssvae.files import check_output, sole_writer
@@ -46,7 +47,7 @@ class Run:
         so that evaluating a run just trained neither reads its files again nor repeats their warnings."""
         if self.loaded is None:
             c = self.config
-            source = load_source(c.dataset, c.data, c.data_dir)
+            source = load_source(c.dataset, c.data, c.data_dir, c.test_data)
             self._check_same_data(source)
             self.loaded = self.split.apply(source)
         return self.loaded
@@ -140,9 +141,9 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     if out is not None:  # refused before the data load, which may be long (a download); a folder that another
         with sole_writer(out if out.exists() else None):  # training writes now is named as such, not as unfinished
             _check_run_output(out, replace)
-    source = load_source(config.dataset, config.data, config.data_dir)
+    source = load_source(config.dataset, config.data, config.data_dir, config.test_data)
     name = config.data or config.dataset  # as the user wrote it, for messages
-    for field_name in ("data", "data_dir"):  # absolute, so that the run finds its data from anywhere
+    for field_name in ("data", "data_dir", "test_data"):  # absolute, so that the run finds its data from anywhere
         if (path := getattr(config, field_name)) is not None:
             config = config.replace(**{field_name: str(Path(path).resolve())})
     parts = [part for part in (source.train, source.test) if part is not None]
@@ -271,11 +272,15 @@ def baseline(run: Run | str | Path, progress: bool = False) -> Run:
     return _train_new(supervised_counterpart(run.config), run.split, run.partition(), None, progress, None)
 
 
-def evaluate(run: Run | str | Path) -> dict[str, Any]:
+def evaluate(run: Run | str | Path, data: str | Path | None = None) -> dict[str, Any]:
     """Test accuracy, per-class accuracy, confusion matrix (rows: true class) and test ELBO; with validation
-    labels, the epoch kept by them."""
+    labels, the epoch kept by them. The test set is the run's held-out one, or the labelled examples of
+    ``data``: a file or folder as `ssvae.train` takes them (an .npz's x_test and y_test where it has them),
+    whose classes are the run's by name."""
     run = run if isinstance(run, Run) else load(run)
-    test = run.partition().labelled_test
+    c = run.config
+    test = run.partition().labelled_test if data is None else \
+        load_labelled(data, ModelInputs(c.input_shape, c.input_columns), c.class_names)
     predicted = run.classify(test.x).argmax(-1)
     names = run.config.class_names
     confusion = confusion_matrix(test.y, predicted, labels=range(len(names)))
@@ -285,6 +290,7 @@ def evaluate(run: Run | str | Path) -> dict[str, Any]:
         "model": run.config.model,
         "accuracy": float((predicted == test.y).mean()),
         "n_test": int(len(test)),
+        "test_data": str(data) if data is not None else run.config.test_data,
         "labels_seen": run.split.labels_seen,
         "per_class": per_class,
         "confusion": confusion.tolist(),

@@ -162,7 +162,7 @@ TRAINING_OPTIONS = [
     ("labels", LABELS, "Labels to train with, class-balanced (N/K per class), or 'all'."),
     ("val_labels", int,
      "Of those labels, how many to set aside to pick the best epoch (0: keep the last epoch)."),
-    ("test_fraction", float, "Held-out test share for data without a test split of its own."),
+    ("test_fraction", float, "Held-out test share for data without a test split of its own (nor --test-data)."),
     ("model", click.Choice(MODEL_KINDS),
      "m2: the semi-supervised VAE; m1+m2: M2 on a VAE's codes; m1: a VAE plus a classifier on its codes; "
      "supervised: the classifier on the labels alone (the baseline); fixmatch: the classifier on the labels and "
@@ -267,6 +267,9 @@ def config_from_options(options: dict[str, Any]) -> Config:
 @click.option("--data", type=click.Path(), help="Your own data instead: an .npz (x, y with -1 for unlabelled), "
               "a .csv with a 'label' column, or a folder of class sub-folders plus 'unlabelled/'.")
 @click.option("--data-dir", type=click.Path(), help="Where Fashion-MNIST/MNIST/KMNIST files are, or go.")
+@click.option("--test-data", type=click.Path(),
+              help="Labelled data to test on, for --data without a test set of its own: every label of --data then "
+                   "trains (none is held out by --test-fraction). Read as --data is; classes matched by name.")
 @click.option("--recipe", type=click.Choice(list(RECIPES)),
               help="Settings measured together on a data set, applied over its preset (the options you give still "
                    "win). " + "; ".join(f"{name}: {r.summary}" for name, r in RECIPES.items()) + ".")
@@ -355,7 +358,7 @@ def _format_report(report: dict) -> str:
     lines = [
         f"model          {report['model']}",
         f"labels seen    {report['labels_seen']}",
-        f"test examples  {report['n_test']}",
+        f"test examples  {report['n_test']}" + (f" ({Path(report['test_data']).name})" if report["test_data"] else ""),
         f"test accuracy  {report['accuracy']:.4f}",
         *([f"baseline       {report['baseline_accuracy']:.4f} (supervised on the same labels: the unlabelled data "
            f"add {100 * (report['accuracy'] - report['baseline_accuracy']):+.2f} points)"]
@@ -375,6 +378,10 @@ def _format_report(report: dict) -> str:
 
 @main.command(short_help="Test accuracy, per class and confusion matrix of a run.")
 @click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--data", type=click.Path(),
+              help="Test on the labelled examples of this file or folder instead (as train's --data takes them: an "
+                   ".npz, its x_test and y_test where it has them, a .csv with a 'label' column, or class sub-folders "
+                   "of images), their classes matched to the run's by name.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON line instead (for jq or a "
               "script).")
 @click.option("--baseline", "with_baseline", is_flag=True,
@@ -383,18 +390,18 @@ def _format_report(report: dict) -> str:
                    "Fashion-MNIST's 200 epochs on a 2-core CPU.")
 @click.option("--quiet", is_flag=True, help="No progress bar for --baseline's training (nor, where stderr is not a "
               "terminal, its line an epoch).")
-def evaluate(run_dir: str, as_json: bool, with_baseline: bool, quiet: bool) -> None:
-    """Test a trained run on its held-out test set: accuracy, per-class accuracy, confusion matrix, test ELBO,
-    and with --val-labels the epoch they kept.
+def evaluate(run_dir: str, data: str | None, as_json: bool, with_baseline: bool, quiet: bool) -> None:
+    """Test a trained run on its held-out test set (or on labelled data of your own, --data): accuracy,
+    per-class accuracy, confusion matrix, test ELBO, and with --val-labels the epoch they kept.
 
     Example: ssvae evaluate runs/digits-m2 --baseline --json
     """
     from ssvae.api import baseline, evaluate as evaluate_run, load
 
     run = load(Path(run_dir))
-    report = evaluate_run(run)
+    report = evaluate_run(run, data)
     if with_baseline:
-        report["baseline_accuracy"] = evaluate_run(baseline(run, progress=not quiet))["accuracy"]
+        report["baseline_accuracy"] = evaluate_run(baseline(run, progress=not quiet), data)["accuracy"]
     click.echo(json.dumps(_json_ready(report), allow_nan=False) if as_json else _format_report(report))
 
 

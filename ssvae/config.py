@@ -46,7 +46,8 @@ class ConfigError(ValueError):
 
 # Fields added since files of this FORMAT_VERSION were first written, with the value that means what a file
 # written before them did: such a file still loads, and trains or evaluates as it did.
-LATER_FIELDS: dict[str, Any] = {"adaptive_threshold": False, "weight_decay": 0.0, "threads": None, "input_columns": ()}
+LATER_FIELDS: dict[str, Any] = {"adaptive_threshold": False, "weight_decay": 0.0, "threads": None, "input_columns": (),
+                                "test_data": None}
 
 
 @dataclass
@@ -55,9 +56,10 @@ class Config:
     dataset: str = "digits"  # a built-in source; ignored when `data` is set
     data: str | None = None  # path of an .npz, .csv or image folder
     data_dir: str | None = None  # where torchvision data sets live or are downloaded
+    test_data: str | None = None  # labelled data to test on, for a source without a test split of its own
     labels: int | None = 100  # labelled examples kept for training (None: every label in the source)
     val_labels: int = 0  # taken from the `labels` budget for model selection
-    test_fraction: float = 0.25  # held-out share, for sources without their own test split
+    test_fraction: float = 0.25  # held-out share, for sources without a test split of their own or test_data
     split_seed: int = 0  # seed of that test split: fixed, so runs with other seeds share it
     # --- filled from the data when a run starts ---
     input_shape: tuple[int, ...] = ()
@@ -291,8 +293,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 # Config fields that `ssvae train` has no option for: the data's own (set by --data, --dataset, --data-dir or
 # read from the data), and settings left to the Python API
-FIELDS_WITHOUT_OPTION = ("dataset", "data", "data_dir", "input_shape", "class_names", "input_columns", "split_seed",
-                         "aux_dim", "m1_latent_dim", "m1_hidden", "m1_features", "version")
+FIELDS_WITHOUT_OPTION = ("dataset", "data", "data_dir", "test_data", "input_shape", "class_names", "input_columns",
+                         "split_seed", "aux_dim", "m1_latent_dim", "m1_hidden", "m1_features", "version")
 
 
 def option_flag(field: str) -> str:
@@ -312,6 +314,8 @@ def train_command(config: Config) -> str:
     words = ["ssvae", "train", *(["--data", config.data] if config.data else ["--dataset", config.dataset])]
     if config.data_dir:
         words += ["--data-dir", config.data_dir]
+    if config.test_data:
+        words += ["--test-data", config.test_data]
     preset = preset_for(config.dataset, config.data, config.model)  # settings only: it need not be a whole model
     for option in dataclasses.fields(Config):
         name, value = option.name, getattr(config, option.name)

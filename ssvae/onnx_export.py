@@ -455,6 +455,7 @@ def model_card(run: Run, report: ExportReport, command: str, preprocessing: str)
     """model_card.md: the data, the labels used, the commands that made the model and the graphs' accuracy."""
     c = run.config
     data = Path(c.data).name if c.data else c.dataset  # as the graphs' metadata names it
+    shown = c.replace(**{name: shown_path(getattr(c, name)) for name in ("data", "data_dir", "test_data")})
     rows = [f"| {p} | {graph_file('classifier', p)} | {100 * a:.2f} % | {100 * report.agreement[p]:.2f} % |"
             for p, a in report.accuracy.items()]
     lines = [
@@ -466,7 +467,7 @@ def model_card(run: Run, report: ExportReport, command: str, preprocessing: str)
         f"classes: {', '.join(c.class_names)}.",
         f"- Labels used in training: {run.split.labels_seen} ({len(run.split.validation)} of them for validation); "
         f"the other training examples were used without labels.",
-        f"- Trained with: `{train_command(c.replace(data=shown_path(c.data), data_dir=shown_path(c.data_dir)))}`",
+        f"- Trained with: `{train_command(shown)}`",
         f"- Exported with: `{command}`",
         "- onnxruntime vs torch, largest absolute difference: "
         + ", ".join(f"{role} {d:.1e}" for role, d in report.max_difference.items()),

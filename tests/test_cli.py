@@ -525,6 +525,44 @@ def test_a_table_model_reads_uint8_inputs_as_the_numbers_they_are(runner, tmp_pa
         assert (as_floats.argmax(1) == digits.target[:300]).mean() > 0.8
 
 
+def test_a_csv_trains_on_every_label_and_is_tested_on_test_data_of_its_own(runner, tmp_path):
+    """--test-data: no label of train.csv is held out, and the run, its report and its export are tested on
+    test.csv; evaluate --data tests on any labelled file, here the same rows with the columns shuffled."""
+    rng = np.random.default_rng(0)
+
+    def table(n: int, labelled: int) -> dict[str, list]:
+        y = np.arange(n) % 2
+        return {"a": (rng.normal(size=n) + 4 * y).tolist(), "b": rng.normal(size=n).tolist(),
+                "label": [("no", "yes")[k] if i < labelled else "" for i, k in enumerate(y)]}
+
+    _write_csv(tmp_path / "train.csv", table(200, 12))
+    test = table(41, 40)
+    _write_csv(tmp_path / "test.csv", test)
+    _write_csv(tmp_path / "shuffled.csv", {"label": test["label"], "id": list(range(41)), "b": test["b"],
+                                           "a": test["a"]})
+    result = runner.invoke(main, ["train", "--data", str(tmp_path / "train.csv"), "--test-data",
+                                  str(tmp_path / "test.csv"), "--labels", "all", "--epochs", "30", "--lr", "0.01", "--hidden", "8",
+                                  "--classifier-hidden", "8", "--latent-dim", "2", "--quiet", "--out",
+                                  str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "on 40 examples  |  labels seen 12" in result.output  # the test file's labelled rows; every label trains
+    run = ssvae.load(tmp_path / "run")
+    expected = float((run.classify(np.column_stack([test["a"], test["b"]])[:40]).argmax(1)
+                      == np.arange(40) % 2).mean())
+    reports = [json.loads(runner.invoke(main, ["evaluate", str(tmp_path / "run"), *data, "--json"]).stdout)
+               for data in ([], ["--data", str(tmp_path / "shuffled.csv")])]
+    assert [(r["n_test"], r["accuracy"], Path(r["test_data"]).name) for r in reports] == [
+        (40, expected, "test.csv"), (40, expected, "shuffled.csv")]
+    assert expected > 0.75  # it learnt (chance: 0.5)
+    text = runner.invoke(main, ["evaluate", str(tmp_path / "run"), "--data", str(tmp_path / "shuffled.csv")]).stdout
+    assert "test examples  40 (shuffled.csv)\n" in text
+    assert runner.invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "model")]).exit_code == 0
+    card = (tmp_path / "model" / "model_card.md").read_text()
+    assert f"--test-data {tmp_path / 'test.csv'} --labels all" in card and f"| {100 * expected:.2f} % |" in card
+    result = runner.invoke(main, ["evaluate", str(tmp_path / "run"), "--data", str(tmp_path / "missing.csv")])
+    assert result.exit_code == 1 and "missing.csv: no such file or folder" in result.output
+
+
 def test_predict_reads_a_csv_by_the_column_names_the_model_was_trained_on(runner, tmp_path):
     """Columns in another order, or with one more, are found by name; a missing one is named."""
     from ssvae.inference import predict

@@ -4,12 +4,13 @@ import gzip
 import re
 import struct
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from ssvae.data import UNLABELLED, DataError, Dataset, Source, choose_split, load_source
+from ssvae.data import UNLABELLED, DataError, Dataset, ModelInputs, Source, choose_split, load_labelled, load_source
 from ssvae.data import sources
 from ssvae.data.split import Split
 
@@ -657,3 +658,67 @@ def test_training_examples_without_a_label_are_named_apart_from_a_labelled_test_
     with pytest.raises(DataError, match=r"^the training examples have no label \(a test set's labels only test the "
                                         r"model\): label at least one training example of each class$"):
         choose_split(load_source(data=str(tmp_path / "d.npz")), 2, 0, 0.25, 0, 0)
+
+
+def test_labelled_data_to_test_a_model_on_are_read_its_way(tmp_path):
+    """A CSV to test a model of columns a, b on: found by name among others, rows without a label dropped,
+    classes numbered as the model numbers them (the file has two of its three, in another order)."""
+    (tmp_path / "test.csv").write_text("id,label,b,extra,a\nr0,dog,1.5,9,-1\nr1,,2,9,0\nr2,cat,3,9,4.25\n")
+    test = load_labelled(tmp_path / "test.csv", ModelInputs((2,), ("a", "b")), ("bird", "cat", "dog"))
+    np.testing.assert_array_equal(test.x, np.array([[-1.0, 1.5], [4.25, 3.0]], np.float32))
+    assert test.y.tolist() == [2, 1] and test.class_names == ("bird", "cat", "dog")
+    with pytest.raises(DataError, match=r"test.csv: class 'dog' is not one of the model's classes \(bird, cat\): "
+                                        r"label the examples with those names$"):
+        load_labelled(tmp_path / "test.csv", ModelInputs((2,), ("a", "b")), ("bird", "cat"))
+    with pytest.raises(DataError, match=r"test.csv: has no column 'c': the model was trained on columns a, c"):
+        load_labelled(tmp_path / "test.csv", ModelInputs((2,), ("a", "c")), ("cat", "dog"))
+    (tmp_path / "unlabelled.csv").write_text("a,b,label\n1,2,\n")
+    with pytest.raises(DataError, match=r"unlabelled.csv: has no labelled example"):
+        load_labelled(tmp_path / "unlabelled.csv", ModelInputs((2,), ("a", "b")), ("cat", "dog"))
+
+
+@pytest.mark.parametrize("names, model_names, numbers", [
+    (("0", "1"), ("cat", "dog", "fox"), [0, 1]),  # numbered labels of a model with named classes: its numbers
+    (("cat", "fox"), ("cat", "dog", "fox"), [0, 2]),
+    (("0", "1"), ("1", "0"), [1, 0]),  # a model whose classes are numbers: by name
+    (("0", "1", "2"), ("cat", "dog"), None),  # more numbers than classes
+    (("0", "1"), ("1", "2"), None),  # no class named 0
+])
+def test_a_data_files_classes_are_the_models_by_name_or_by_number(names, model_names, numbers):
+    if numbers is None:
+        with pytest.raises(DataError, match="is not one of the model's classes"):
+            sources._class_numbers(names, model_names, Path("t.npz"))
+    else:
+        assert sources._class_numbers(names, model_names, Path("t.npz")).tolist() == numbers
+
+
+def test_a_folder_to_test_a_model_on_is_read_in_its_colours_and_size(tmp_path):
+    """One class folder will do, colour images become grey as the model's, an image of another size is
+    skipped and unlabelled/ is not read."""
+    (tmp_path / "b").mkdir()
+    (tmp_path / "unlabelled").mkdir()
+    red = np.zeros((8, 8, 3), np.uint8)
+    red[..., 0] = 255
+    Image.fromarray(red).save(tmp_path / "b" / "red.png")
+    Image.new("L", (4, 4)).save(tmp_path / "b" / "small.png")
+    Image.new("L", (8, 8)).save(tmp_path / "unlabelled" / "u.png")
+    with pytest.warns(UserWarning, match=r"skipped 1 image\(s\): b/small.png \(4x4, not 8x8\)"):
+        test = load_labelled(tmp_path, ModelInputs((1, 8, 8)), ("a", "b"))
+    grey = np.asarray(Image.fromarray(red).convert("L"), np.float32) / 255
+    np.testing.assert_array_equal(test.x, grey[None, None])
+    assert test.y.tolist() == [1]
+    with pytest.raises(DataError, match=r"needs one sub-folder of images per class \(at least one\)$"):
+        load_labelled(tmp_path / "b", ModelInputs((1, 8, 8)), ("a", "b"))
+
+
+def test_test_data_of_a_source_that_has_its_own_test_set_are_refused(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.random((20, 3)).astype(np.float32)
+    np.savez(tmp_path / "own.npz", x=x, y=np.arange(20) % 2, x_test=x[:4], y_test=np.array([1, 1, 1, 1]))
+    np.savez(tmp_path / "plain.npz", x=x, y=np.arange(20) % 2)
+    source = load_source(data=str(tmp_path / "plain.npz"), test_data=str(tmp_path / "own.npz"))
+    np.testing.assert_array_equal(source.test.x, x[:4])  # an .npz's x_test, where it has one, is the test set
+    assert source.test.y.tolist() == [1, 1, 1, 1] and source.test.class_names == ("0", "1")
+    with pytest.raises(DataError, match=r"own.npz has x_test and y_test of its own, and --test-data .*plain.npz "
+                                        r"would be a second: give one of them$"):
+        load_source(data=str(tmp_path / "own.npz"), test_data=str(tmp_path / "plain.npz"))

@@ -96,6 +96,19 @@ def quick(command: str) -> str:
     return command.replace("ssvae train", f"ssvae train {QUICK_TRAINING}")
 
 
+def write_scans(folder: Path) -> None:
+    """The README's labelled images of one's own (``evaluate --data scans``): the first 6 digits of each
+    class as 8x8 PNG files in class sub-folders."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    for k in range(10):
+        (folder / "scans" / str(k)).mkdir(parents=True)
+        for n, image in enumerate(digits.images[digits.target == k][:6]):
+            pixels = (image * 255 / 16).round().astype(np.uint8)  # the digits' 0..16 as 8-bit grey
+            Image.fromarray(pixels).save(folder / "scans" / str(k) / f"{n}.png")
+
+
 def _write_bad_inputs(folder: Path) -> None:
     """The files of the README's bad-input examples: an image folder with a broken and an odd-sized image,
     inputs with a NaN, and images of a size the digits model does not take."""
@@ -124,6 +137,7 @@ def folder(tmp_path_factory) -> Path:
     this interpreter first on PATH."""
     folder = with_the_digits_model(tmp_path_factory.mktemp("readme"))
     _write_bad_inputs(folder)
+    write_scans(folder)
     command = folder / "bin" / "ssvae"
     command.parent.mkdir()
     command.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m ssvae "$@"\n')

@@ -2,10 +2,10 @@
 training may see. See `sources` for where data comes from and `split` for the few-label selection."""
 
 from ssvae.data.dataset import UNLABELLED, Dataset, DataError, Partition, check_inputs, to_model_range
-from ssvae.data.sources import BUILTIN, Source, load_source
+from ssvae.data.sources import BUILTIN, ModelInputs, Source, load_labelled, load_source
 from ssvae.data.split import Split, choose_split
 
 __all__ = [
-    "UNLABELLED", "BUILTIN", "Dataset", "DataError", "Partition", "Source", "Split", "check_inputs",
-    "choose_split", "load_source", "to_model_range",
+    "UNLABELLED", "BUILTIN", "Dataset", "DataError", "ModelInputs", "Partition", "Source", "Split", "check_inputs",
+    "choose_split", "load_labelled", "load_source", "to_model_range",
 ]

@@ -12,7 +12,7 @@ import warnings
 import zipfile
 import zlib
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -54,8 +54,39 @@ class Source:
         return self.train.fingerprint(self.files)
 
 
-def load_source(dataset: str = "digits", data: str | None = None, data_dir: str | None = None) -> Source:
-    """Load ``data`` (a path) if given, else the built-in ``dataset``."""
+@dataclass(frozen=True)
+class ModelInputs:
+    """What a trained model reads, so that data to test it on are read its way: a CSV's ``columns`` by name
+    (none: every numeric column, in order), a folder's images in the channels and size of ``input_shape``."""
+
+    input_shape: tuple[int, ...]
+    columns: tuple[str, ...] = ()
+
+    @property
+    def image_mode_and_size(self) -> tuple[str | None, tuple[int, int] | None]:
+        """PIL's mode ("L" or "RGB") and (width, height) of the model's images; Nones for a table's rows."""
+        if len(self.input_shape) != 3:
+            return None, None
+        channels, height, width = self.input_shape
+        return ("L" if channels == 1 else "RGB"), (width, height)
+
+
+def load_source(dataset: str = "digits", data: str | None = None, data_dir: str | None = None,
+                test_data: str | None = None) -> Source:
+    """Load ``data`` (a path) if given, else the built-in ``dataset``; with ``test_data`` (a path), its labelled
+    examples are the test set, read as a model of the source reads its inputs (`load_labelled`)."""
+    source = _load_training_source(dataset, data, data_dir)
+    if test_data is None:
+        return source
+    if source.test is not None:
+        has = "x_test and y_test" if data is not None else "a test split"
+        raise DataError(f"{data or dataset} has {has} of its own, and --test-data {test_data} would be a second: "
+                        f"give one of them")
+    model = ModelInputs(source.train.input_shape, source.columns)
+    return replace(source, test=load_labelled(test_data, model, source.train.class_names))
+
+
+def _load_training_source(dataset: str, data: str | None, data_dir: str | None) -> Source:
     if data is not None:
         return _load_path(Path(data))
     if dataset == "digits":
@@ -65,16 +96,46 @@ def load_source(dataset: str = "digits", data: str | None = None, data_dir: str 
     raise DataError(f"unknown data set {dataset!r}: choose one of {', '.join(BUILTIN)} or pass --data FILE")
 
 
-def _load_path(path: Path) -> Source:
+def load_labelled(data: str | Path, model: ModelInputs, class_names: Sequence[str]) -> Dataset:
+    """The labelled examples of ``data`` (an .npz's x_test and y_test where it has them), read as ``model``
+    reads its inputs, to test it on: its classes need not all be there, and the labels are renumbered as
+    ``class_names`` number them (see `_class_numbers`)."""
+    path = Path(data)
+    source = _load_path(path, model)
+    part = source.test if source.test is not None else source.train
+    part = part.subset(part.labelled)
+    if not len(part):
+        raise DataError(f"{path}: has no labelled example to test on: label some (a 'label' column, y, or class "
+                        f"folders)")
+    numbers = _class_numbers(part.class_names, tuple(class_names), path)
+    return Dataset(part.x, numbers[part.y], tuple(class_names))
+
+
+def _class_numbers(names: tuple[str, ...], model_names: tuple[str, ...], path: Path) -> np.ndarray:
+    """For each of a data file's classes, the number of the model's class of the same name. Labels that are
+    numbers (an .npz's y without class_names, a CSV's 0, 1, ...) are the model's class numbers where none of
+    its class names is a number (a data set with named classes, such as Fashion-MNIST's)."""
+    numbered = names == tuple(str(k) for k in range(len(names)))
+    if numbered and len(names) <= len(model_names) and not any(_whole_number(n) is not None for n in model_names):
+        return np.arange(len(names))
+    position = {name: k for k, name in enumerate(model_names)}
+    if unknown := [name for name in names if name not in position]:
+        raise DataError(f"{path}: class {', '.join(map(repr, unknown[:5]))} is not one of the model's classes "
+                        f"({', '.join(model_names)}): label the examples with those names")
+    return np.array([position[name] for name in names], dtype=np.int64)
+
+
+def _load_path(path: Path, model: ModelInputs | None = None) -> Source:
+    """The data at ``path``, to train on, or with ``model`` to test that model on (`load_labelled`)."""
     if not path.exists():
         raise DataError(f"{path}: no such file or folder; check the path given to --data, or, for a trained run, "
                         f"put its data back there (its config.json names them)")
     if path.is_dir():
-        return _load_folder(path)
+        return _load_folder(path, model)
     if path.suffix.lower() == ".npz":
-        return _load_npz(path)
+        return _load_npz(path, model)
     if path.suffix.lower() == ".csv":
-        return _load_csv(path)
+        return _load_csv(path, model)
     raise DataError(f"{path}: cannot read {path.suffix or 'a file without suffix'}; give an .npz, a .csv or a folder")
 
 
@@ -203,7 +264,8 @@ def _looks_like_pixels(x: np.ndarray) -> bool:
     return bool(0 <= low and 1 < high <= 255 and (x.dtype.kind in "iu" or np.array_equal(x, np.round(x))))
 
 
-def _load_npz(path: Path) -> Source:
+def _load_npz(path: Path, model: ModelInputs | None = None) -> Source:
+    """Arrays x and y (-1: unlabelled), optionally x_test and y_test (a test set) and class_names."""
     try:
         arrays = np.load(path, allow_pickle=False)
     except Exception as error:
@@ -239,21 +301,22 @@ def _load_npz(path: Path) -> Source:
                             f"name for every class")
     else:
         names = _index_names(n_classes, path, "y")
-    _check_labels(y, len(names), path)
-    _check_every_class_labelled(np.concatenate([y, y_test]) if has_test else y, names, path)
+    _check_labels(y, len(names), path, model)
+    if model is None:
+        _check_every_class_labelled(np.concatenate([y, y_test]) if has_test else y, names, path)
     train = Dataset(x, y, names)
     test = Dataset(x_test, y_test, names) if has_test else None
     if test is not None:
-        _check_test(test, train, path)
+        _check_test(test, train, path, model)
     return Source(train, test)
 
 
-def _check_test(test: Dataset, train: Dataset, path: Path) -> None:
+def _check_test(test: Dataset, train: Dataset, path: Path, model: ModelInputs | None) -> None:
     """A given test set must fit the model trained on x and have labels to test against."""
     if test.input_shape != train.input_shape:
         raise DataError(f"{path}: x_test has examples of shape {test.input_shape} but x of {train.input_shape}: "
                         f"give both the same shape")
-    _check_labels(test.y, len(train.class_names), path)
+    _check_labels(test.y, len(train.class_names), path, model)
     if len(test.labelled) == 0:
         raise DataError(f"{path}: y_test has no label (every entry is -1): label the test examples, or leave "
                         f"x_test and y_test out to hold out a share of the labelled x")
@@ -278,12 +341,13 @@ def _check_class_names(names: Sequence[str], path: Path) -> None:
                         f"line (predictions and tables show it)")
 
 
-def _check_labels(y: np.ndarray, n_classes: int, path: Path) -> None:
+def _check_labels(y: np.ndarray, n_classes: int, path: Path, model: ModelInputs | None = None) -> None:
+    """Labels are class numbers or UNLABELLED, of two classes at least to train on (one will do to test)."""
     bad = (y < UNLABELLED) | (y >= n_classes)
     if bad.any():
         raise DataError(f"{path}: label {int(y[bad][0])} is outside 0..{n_classes - 1}; "
                         f"use -1 for unlabelled examples")
-    if n_classes < 2:
+    if n_classes < 2 and model is None:
         raise DataError(f"{path}: at least two classes are needed, found {n_classes}: label examples of two or "
                         f"more classes")
 
@@ -300,8 +364,9 @@ def _check_every_class_labelled(y: np.ndarray, names: tuple[str, ...], path: Pat
                         f"labelled example: {hint}")
 
 
-def _load_csv(path: Path) -> Source:
-    """A header row; the ``label`` column holds a class (index or name), empty or -1 when unknown."""
+def _load_csv(path: Path, model: ModelInputs | None = None) -> Source:
+    """A header row; the ``label`` column holds a class (index or name), empty or -1 when unknown. The inputs
+    are every other column but ``id``, or ``model``'s columns."""
     rows = read_csv_rows(path)
     if not rows or "label" not in rows[0]:
         near = [name for name in (rows[0] if rows else []) if name.lower() in LABEL_LIKE]
@@ -313,7 +378,10 @@ def _load_csv(path: Path) -> Source:
     li = header.index("label")
     y, names = _csv_labels([row[li].strip() if li < len(row) else "" for row in body], path)
     _check_class_names(names, path)
-    _check_labels(y, len(names), path)
+    _check_labels(y, len(names), path, model)
+    if model is not None:
+        x, columns = csv_inputs(path, rows, model.columns)
+        return Source(Dataset(x, y, names), None, columns=columns)
     _check_every_class_labelled(y, names, path)
     x, columns = csv_inputs(path, rows)
     _warn_of_named_inputs(columns, path)
@@ -464,11 +532,12 @@ def read_csv_rows(path: Path) -> CsvRows:
     return rows
 
 
-def _load_folder(path: Path) -> Source:
+def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
     """One sub-folder of images per class, plus ``unlabelled/`` (any case, or ``unlabeled/``). Hidden folders,
     macOS's ``__MACOSX`` and folders without images (a run folder that ``ssvae train --data .`` wrote
     there) are no classes; the last are named in a warning, as are images outside the sub-folders. Images
-    of another size than most are skipped."""
+    of another size than most (than ``model``'s) are skipped. To test a ``model``, one class will do, and
+    ``unlabelled/`` is not read."""
     folders = sorted((d for d in path.iterdir() if d.is_dir() and not d.name.startswith((".", "__MACOSX"))),
                      key=lambda d: d.name)  # by name, as on every system (Windows orders paths in any case)
     unlabelled = [d for d in folders if d.name.lower() in UNLABELLED_NAMES]
@@ -477,19 +546,23 @@ def _load_folder(path: Path) -> Source:
         warnings.warn(f"{path}: {len(imageless)} folder(s) with no image directly inside are not classes (their "
                       f"sub-folders are not read): {', '.join(imageless[:5])}" + (" ..." if len(imageless) > 5 else ""),
                       stacklevel=3)
-    if len(class_dirs) < 2:
-        raise DataError(f"{path}: needs one sub-folder per class (at least two) and optionally '{UNLABELLED_FOLDER}/'")
+    needed = 2 if model is None else 1
+    if len(class_dirs) < needed:
+        raise DataError(f"{path}: needs one sub-folder of images per class (at least {'two' if needed == 2 else 'one'})"
+                        + (f" and optionally '{UNLABELLED_FOLDER}/'" if model is None else ""))
     if strays := [f.name for f in path.iterdir() if is_image_file(f, path)]:
         warnings.warn(f"{path}: {len(strays)} image(s) outside the class folders are not read (e.g. {strays[0]}): "
                       f"move them into a class folder, or into {UNLABELLED_FOLDER}/", stacklevel=3)
     entries = [(f, k) for k, d in enumerate(class_dirs) for f in sorted(d.iterdir(), key=lambda f: f.name)]
-    entries += [(f, UNLABELLED) for d in unlabelled for f in sorted(d.iterdir(), key=lambda f: f.name)]
+    if model is None:  # a model is tested on labelled images only
+        entries += [(f, UNLABELLED) for d in unlabelled for f in sorted(d.iterdir(), key=lambda f: f.name)]
     entries = [(f, k) for f, k in entries if is_image_file(f, path)]
-    x, kept = read_images([f for f, _ in entries], path)
+    x, kept = read_images([f for f, _ in entries], path, *(model.image_mode_and_size if model else ()))
     y = np.array([entries[i][1] for i in kept], dtype=np.int64)
     names = tuple(d.name for d in class_dirs)
-    _check_every_class_labelled(y, names, path, "its images were all skipped (above): add readable images of the "
-                                                "size of the others")
+    if model is None:
+        _check_every_class_labelled(y, names, path, "its images were all skipped (above): add readable images of "
+                                                    "the size of the others")
     files = tuple(str(entries[i][0].relative_to(path)) for i in kept)
     return Source(Dataset(to_model_range(x), y, names), None, files)
 

@@ -109,13 +109,13 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
         except ValueError as error:  # too few labelled examples of a class, or for every class to be in both
             raise DataError(f"cannot hold out a class-balanced test share of {test_fraction:g} from "
                             f"{len(labelled)} labelled examples ({error}): label more examples of each class, "
-                            f"change --test-fraction, or give test data (x_test and y_test in an .npz)") from error
+                            f"change --test-fraction, or give test data (--test-data FILE)") from error
         test, labelled = np.sort(held_out), np.sort(keep)
         if len(test) < SMALL_TEST * n_classes:
             warnings.warn(f"the test set is {len(test)} of the {len(labelled) + len(test)} labelled examples (--test-"
                           f"fraction {test_fraction:g}), held out of training: an accuracy on so few says little, and "
-                          f"training does without their labels; label more examples, or give a labelled test set "
-                          f"(x_test and y_test in an .npz)")
+                          f"training does without their labels; label more examples, or give labelled test data "
+                          f"of your own (--test-data FILE)")
     rng = np.random.default_rng(seed)
     if labels is not None:
         if labels > len(labelled):
