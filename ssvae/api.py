@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -47,7 +47,7 @@ class Run:
         so that evaluating a run just trained neither reads its files again nor repeats their warnings."""
         if self.loaded is None:
             c = self.config
-            source = load_source(c.dataset, c.data, c.data_dir, c.test_data)
+            source = load_data(c)
             self._check_same_data(source)
             self.loaded = self.split.apply(source)
         return self.loaded
@@ -64,7 +64,7 @@ class Run:
         if train.class_names != c.class_names:
             reasons.append(f"classes {', '.join(train.class_names)}, the run's were {', '.join(c.class_names)}")
         if not reasons and split.data is not None and split.data != source.fingerprint():
-            reasons.append(f"{len(train)} examples that differ from the run's (added, removed, changed or relabelled)")
+            reasons.append(f"examples added, removed, changed or relabelled since; {len(train)} now")
         if reasons:
             raise DataError(f"{c.data or c.dataset}: not the data this run was trained on ({'; '.join(reasons)}): "
                             f"restore them, or train a new run on the data as they are")
@@ -95,10 +95,25 @@ class Run:
         return torch.softmax(predict_logits(self.model, self.inputs(x), batch_size), -1).cpu().numpy()
 
 
+def load_data(config: Config) -> Source:
+    """The data ``config`` names: its source, with its test data (``test_data``) as the test set where it
+    names some, read as a model of the source reads its inputs (`load_labelled`)."""
+    source = load_source(config.dataset, config.data, config.data_dir)
+    if config.test_data is None:
+        return source
+    if source.test is not None:
+        has = "x_test and y_test" if config.data is not None else "a test split"
+        raise DataError(f"{config.data or config.dataset} has {has} of its own, and --test-data {config.test_data} "
+                        f"would be a second: give one of them")
+    model = ModelInputs(source.train.input_shape, source.columns, config.uint8_divisor)
+    return replace(source, test=load_labelled(config.test_data, model, source.train.class_names))
+
+
 def resolve_likelihood(config: Config, *inputs: np.ndarray) -> str:
     """``auto``: Gaussian for a table (a CSV; its columns in [0, 1] are proportions or scaled numbers, whose
     Bernoulli density fits them poorly: wine 89.6 % against 97.0 %, 12 labels), else Bernoulli where every
-    input, of training and test alike, lies in [0, 1] (images), Gaussian for anything else."""
+    input given (the training data's, and a source's own test set's) lies in [0, 1] (images), Gaussian for
+    anything else."""
     if config.likelihood != "auto":
         return config.likelihood
     if config.table:
@@ -141,17 +156,18 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     if out is not None:  # refused before the data load, which may be long (a download); a folder that another
         with sole_writer(out if out.exists() else None):  # training writes now is named as such, not as unfinished
             _check_run_output(out, replace)
-    source = load_source(config.dataset, config.data, config.data_dir, config.test_data)
-    name = config.data or config.dataset  # as the user wrote it, for messages
+    source = load_data(config)
+    name, test_name = config.data or config.dataset, config.test_data  # as the user wrote them, for messages
     for field_name in ("data", "data_dir", "test_data"):  # absolute, so that the run finds its data from anywhere
         if (path := getattr(config, field_name)) is not None:
             config = config.replace(**{field_name: str(Path(path).resolve())})
-    parts = [part for part in (source.train, source.test) if part is not None]
-    for part in parts:  # before "auto" looks at the range, which it then fits
-        check_inputs(part, name, config.likelihood)
+    check_inputs(source.train, name, config.likelihood)  # before "auto" looks at the range, which it then fits
+    own = [source.train.x] + ([source.test.x] if source.test is not None and test_name is None else [])
+    likelihood = resolve_likelihood(config, *own)  # test data of one's own take the training data's
+    if source.test is not None:
+        check_inputs(source.test, test_name or name, likelihood)
     config = config.replace(input_shape=source.train.input_shape, class_names=source.train.class_names,
-                            input_columns=source.columns,
-                            likelihood=resolve_likelihood(config, *(part.x for part in parts)),
+                            input_columns=source.columns, likelihood=likelihood,
                             threads=config.threads or cpu_threads(config.device))
     split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
                          config.seed)
@@ -280,7 +296,7 @@ def evaluate(run: Run | str | Path, data: str | Path | None = None) -> dict[str,
     run = run if isinstance(run, Run) else load(run)
     c = run.config
     test = run.partition().labelled_test if data is None else \
-        load_labelled(data, ModelInputs(c.input_shape, c.input_columns), c.class_names)
+        load_labelled(data, ModelInputs(c.input_shape, c.input_columns, c.uint8_divisor), c.class_names)
     predicted = run.classify(test.x).argmax(-1)
     names = run.config.class_names
     confusion = confusion_matrix(test.y, predicted, labels=range(len(names)))

@@ -48,6 +48,14 @@ class TextType(click.ParamType):
             self.fail(f"{value!r} {self.problem}", param, ctx)
 
 
+class UserPath(click.Path):
+    """A path whose leading ~ is the home folder, even where the shell leaves it as it is (``--out=~/x``),
+    rather than a new folder named ~."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return super().convert(os.path.expanduser(value) if isinstance(value, str) else value, param, ctx)
+
+
 SIZES = TextType("N,N,...", lambda text: tuple(int(v) for v in text.split(",")),
                  "is not a comma-separated list of layer sizes, e.g. 500 or 600,600")
 LABELS = TextType("N|all", lambda text: text if text == "all" else int(text), "is neither a number of labels nor 'all'")
@@ -264,20 +272,20 @@ def config_from_options(options: dict[str, Any]) -> Config:
 @main.command(short_help="Train on a few labels plus unlabelled data; writes a run folder.")
 @click.option("--dataset", type=click.Choice(BUILTIN), default="digits", show_default=True,
               help="Built-in data set (digits is bundled and works offline).")
-@click.option("--data", type=click.Path(), help="Your own data instead: an .npz (x, y with -1 for unlabelled), "
+@click.option("--data", type=UserPath(), help="Your own data instead: an .npz (x, y with -1 for unlabelled), "
               "a .csv with a 'label' column, or a folder of class sub-folders plus 'unlabelled/'.")
-@click.option("--data-dir", type=click.Path(), help="Where Fashion-MNIST/MNIST/KMNIST files are, or go.")
-@click.option("--test-data", type=click.Path(),
+@click.option("--data-dir", type=UserPath(), help="Where Fashion-MNIST/MNIST/KMNIST files are, or go.")
+@click.option("--test-data", type=UserPath(),
               help="Labelled data to test on, for --data without a test set of its own: every label of --data then "
                    "trains (none is held out by --test-fraction). Read as --data is; classes matched by name.")
 @click.option("--recipe", type=click.Choice(list(RECIPES)),
               help="Settings measured together on a data set, applied over its preset (the options you give still "
                    "win). " + "; ".join(f"{name}: {r.summary}" for name, r in RECIPES.items()) + ".")
 @training_options
-@click.option("--out", type=click.Path(file_okay=False), help="Run directory to write [default: runs/DATA-MODEL].")
+@click.option("--out", type=UserPath(file_okay=False), help="Run directory to write [default: runs/DATA-MODEL].")
 @click.option("--force", is_flag=True,
               help="Replace an existing run directory (only one that holds nothing but ssvae train's files).")
-@click.option("--resume", type=click.Path(file_okay=False),
+@click.option("--resume", type=UserPath(file_okay=False),
               help="Continue this interrupted run directory from its last checkpoint, with its own settings.")
 @click.option("--quiet", is_flag=True, help="No progress bar (nor, where stderr is not a terminal, its line an epoch).")
 def train(out: str | None, force: bool, resume: str | None, quiet: bool, **options) -> None:
@@ -377,8 +385,8 @@ def _format_report(report: dict) -> str:
 
 
 @main.command(short_help="Test accuracy, per class and confusion matrix of a run.")
-@click.argument("run_dir", type=click.Path(file_okay=False))
-@click.option("--data", type=click.Path(),
+@click.argument("run_dir", type=UserPath(file_okay=False))
+@click.option("--data", type=UserPath(),
               help="Test on the labelled examples of this file or folder instead (as train's --data takes them: an "
                    ".npz, its x_test and y_test where it has them, a .csv with a 'label' column, or class sub-folders "
                    "of images), their classes matched to the run's by name.")
@@ -417,8 +425,8 @@ def _json_ready(value: Any) -> Any:
 
 
 @main.command(short_help="Export a run as ONNX graphs for onnxruntime apps.")
-@click.argument("run_dir", type=click.Path(file_okay=False))
-@click.option("--out", type=click.Path(file_okay=False), help="Model folder to write [default: models/RUN_NAME].")
+@click.argument("run_dir", type=UserPath(file_okay=False))
+@click.option("--out", type=UserPath(file_okay=False), help="Model folder to write [default: models/RUN_NAME].")
 @click.option("--quantize", type=click.Choice(["int8"]), help="Also write int8 copies (smaller, faster on CPU).")
 @click.option("--fp16", is_flag=True, help="Also write float16 copies (for GPUs).")
 @click.option("--opset", type=click.IntRange(min=18), default=None,
@@ -456,14 +464,14 @@ def stacked(*options: Callable) -> Callable:
 
 
 input_options = stacked(  # where the inputs of predict, score and generate --analogies come from
-    click.option("--data", type=click.Path(), help="Inputs: an .npz (array x), an .npy, a .csv of numeric "
+    click.option("--data", type=UserPath(), help="Inputs: an .npz (array x), an .npy, a .csv of numeric "
                  "columns (an 'id' column names rows; 'label' is ignored) or a folder of images. The output's "
                  "id: the row number, the CSV's id, or the image's path in the folder."),
     click.option("--dataset", type=click.Choice(BUILTIN), help="Or a built-in data set's --split (ids: each "
                  "example's index in the data set, or in its own test file where it has one)."),
     click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True,
                  help="Which part of --dataset: the test split the model was evaluated on, or the rest."),
-    click.option("--data-dir", type=click.Path(), help="Where Fashion-MNIST/MNIST/KMNIST files are."),
+    click.option("--data-dir", type=UserPath(), help="Where Fashion-MNIST/MNIST/KMNIST files are."),
 )
 
 model_options = stacked(  # which graphs predict, score and generate run, and where
@@ -491,9 +499,9 @@ def _say_written(out: str, what: str) -> None:
 
 
 @main.command(short_help="Label inputs with an exported model: a CSV of classes.")
-@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.argument("model_dir", type=UserPath(file_okay=False))
 @input_options
-@click.option("--out", type=click.Path(dir_okay=False), default="predictions.csv", show_default=True,
+@click.option("--out", type=UserPath(dir_okay=False), default="predictions.csv", show_default=True,
               help="CSV to write ('-': standard output): id, predicted, confidence, entropy, p_<class> for every "
                    "class.")
 @run_options
@@ -514,9 +522,9 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
 
 
 @main.command(short_help="Anomaly scores of inputs (negative ELBO, nats): a CSV.")
-@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.argument("model_dir", type=UserPath(file_okay=False))
 @input_options
-@click.option("--out", type=click.Path(dir_okay=False), default="scores.csv", show_default=True,
+@click.option("--out", type=UserPath(dir_okay=False), default="scores.csv", show_default=True,
               help="CSV to write ('-': standard output): id, score; highest score (most anomalous) first (join "
                    "it with predict's CSV on id).")
 @click.option("--samples", type=click.IntRange(min=1), default=None,
@@ -549,15 +557,15 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
 
 
 @main.command(short_help="New examples of every class, or analogies, as a PNG grid.")
-@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.argument("model_dir", type=UserPath(file_okay=False))
 @click.option("--per-class", type=click.IntRange(min=1), default=8, show_default=True,
               help="Samples in each class's row.")
 @click.option("--analogies", "analogies", metavar="INPUTS",
               help="Instead: render the style of these inputs in every class. A path (as --data of predict) or a "
                    "built-in data set name (its test split).")
 @click.option("--rows", type=click.IntRange(min=1), default=8, show_default=True, help="Inputs shown with --analogies.")
-@click.option("--data-dir", type=click.Path(), help="Where Fashion-MNIST/MNIST/KMNIST files are.")
-@click.option("--out", type=click.Path(dir_okay=False), default="samples.png", show_default=True, help="PNG to write.")
+@click.option("--data-dir", type=UserPath(), help="Where Fashion-MNIST/MNIST/KMNIST files are.")
+@click.option("--out", type=UserPath(dir_okay=False), default="samples.png", show_default=True, help="PNG to write.")
 @click.option("--scale", type=click.IntRange(min=1), default=None,
               help="Output pixels per model pixel [default: cells at least 32 pixels high].")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the latent draws.")
@@ -576,6 +584,7 @@ def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, d
     if analogies is None:
         width, height = write_samples(model, out, per_class, seed, scale, replace=force)
     else:
+        analogies = os.path.expanduser(analogies)  # a path, as UserPath takes one, or a data set's name
         builtin = analogies in BUILTIN and not Path(analogies).exists()
         check_not_the_input(out, None if builtin else analogies)  # before the inputs, which may be a large folder
         png_output(out, force)
@@ -585,7 +594,7 @@ def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, d
 
 
 @main.command(short_help="What an exported model is: metadata and graphs.")
-@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.argument("model_dir", type=UserPath(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 def info(model_dir: str, as_json: bool) -> None:
     """What an exported model is: its metadata (classes, input shape and preprocessing, labels used,
@@ -611,8 +620,8 @@ def info(model_dir: str, as_json: bool) -> None:
     click.echo("\n".join(lines))
 
 
-INFO_ORDER = ("model", "dataset", "class_names", "input_shape", "input_columns", "input_range", "preprocessing",
-              "likelihood", "latent_dim", "conditional", "labels_seen", "test_accuracy", "precisions")
+INFO_ORDER = ("model", "dataset", "test_data", "class_names", "input_shape", "input_columns", "input_range",
+              "preprocessing", "likelihood", "latent_dim", "conditional", "labels_seen", "test_accuracy", "precisions")
 
 
 def _info_rank(key: str) -> tuple[int, str]:
@@ -620,7 +629,8 @@ def _info_rank(key: str) -> tuple[int, str]:
     return (INFO_ORDER.index(key) if key in INFO_ORDER else len(INFO_ORDER), key)
 
 
-def _plain(value) -> str:
+def _plain(value: Any) -> str:
+    """A metadata value as `ssvae info` shows it: a list's items joined, None (no input range) as "-"."""
     if isinstance(value, list):
         return ", ".join(map(str, value))
-    return str(value)
+    return "-" if value is None else str(value)

@@ -112,6 +112,8 @@ def check_output(path: Path, replace: bool, folder: OutputFolder | None = None) 
     folder output names what ``folder`` it is: ``replace`` then takes only a folder that holds its first file
     and nothing ssvae would not write there (whose files the writer removes or swaps), so a mistyped --out
     never deletes a user's files."""
+    if file := next((parent for parent in path.parents if parent.exists() and not parent.is_dir()), None):
+        raise RunError(f"{file} is a file, so it cannot hold {path}: give --out a path through folders")
     if not path.exists() or (folder is not None and path.is_dir() and not any(path.iterdir())):
         return
     if folder is None and path.is_dir():

@@ -48,10 +48,15 @@ def _batches(inputs: Inputs, batch_size: int, progress: bool, what: str,
 def model_inputs(model: ExportedModel, data: str | Path | None = None, dataset: str | None = None,
                  split: str = "test", data_dir: str | Path | None = None) -> Inputs:
     """The inputs ``data`` (a path) or ``dataset`` name, read as ``model``'s own training read them: the test
-    split it made, images in its channels and size, a CSV's columns by the names it was trained on."""
+    split it made (none for a model tested on data of its own: the data set is then all training examples),
+    images in its channels and size, a CSV's columns by the names it was trained on."""
     info = model.info
+    tested_on = info.get("test_data")
+    if tested_on is not None and dataset is not None and split == "test":
+        raise DataError(f"the model was tested on {tested_on}, not on a test split of {dataset}: pass those data "
+                        f"with --data (--split train gives every example of {dataset}, all of which it trained on)")
     return read_inputs(None if data is None else str(data), dataset, None if data_dir is None else str(data_dir),
-                       split, info.get("test_fraction", 0.25), info.get("split_seed", 0),
+                       split, None if tested_on else info.get("test_fraction", 0.25), info.get("split_seed", 0),
                        model.input_shape if is_image_shape(model.input_shape) else None, info.get("input_columns", ()))
 
 

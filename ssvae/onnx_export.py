@@ -158,6 +158,7 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[st
         "labels_seen": run.split.labels_seen,
         "test_accuracy": None if accuracy is None else round(accuracy, 4),
         "dataset": Path(c.data).name if c.data else c.dataset,
+        **({"test_data": Path(c.test_data).name} if c.test_data else {}),
         "test_fraction": c.test_fraction,
         "split_seed": c.split_seed,
         "weights": weights_digest(model),

@@ -27,6 +27,7 @@ from ssvae.errors import RunError
 from ssvae.files import OutputFolder, write_atomic
 from ssvae.data import Split
 from ssvae.models import Model, build_model
+from ssvae.runtime import folder_of_folders
 from ssvae.training import Checkpoint
 
 CONFIG, WEIGHTS, LABELS, METRICS = "config.json", "weights.safetensors", "labels.json", "metrics.csv"
@@ -60,6 +61,8 @@ def _read(run_dir: Path, name: str) -> bytes:
     if not path.is_file() and (run_dir / "model.json").is_file():
         raise RunError(f"{run_dir} is an exported model, not a training run: evaluate, export and --resume take the "
                        f"run folder it was exported from ('ssvae info {run_dir}' shows its test accuracy)")
+    if not path.is_file() and run_dir.is_dir() and (parent := folder_of_folders(run_dir, CONFIG, "run")):
+        raise RunError(parent)
     if not path.is_file():
         raise RunError(f"{path}: missing; {run_dir} is not a complete run directory (train one with 'ssvae train')")
     return path.read_bytes()

@@ -155,6 +155,16 @@ def prepare_inputs(x: Any, shape: tuple[int, ...], columns: Sequence[str] = (),
     return x
 
 
+def folder_of_folders(folder: Path, name: str, kind: str) -> str | None:
+    """Where ``folder`` holds folders of ``kind`` (model, run: those with a file ``name``) rather than being
+    one, a message that names them (None where it holds none): ``models/`` given for ``models/digits``."""
+    found = sorted(d.name for d in folder.iterdir() if (d / name).is_file())
+    if not found:
+        return None
+    listed = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
+    return f"{folder} holds {kind} folders ({listed}), not a {kind}'s files: pass one of them, e.g. {folder / found[0]}"
+
+
 def graph_file(role: str, precision: str = "float32") -> str:
     return f"{role}.onnx" if precision == "float32" else f"{role}.{precision}.onnx"
 
@@ -224,6 +234,8 @@ def load(model_dir: str | Path, device: str = "auto", precision: str = "float32"
     if not first.is_file() and (model_dir / "config.json").is_file():  # what `ssvae train` writes first
         raise ModelError(f"{model_dir} is a training run, not an exported model: export it with 'ssvae export "
                          f"{model_dir} --out MODEL_DIR' and pass MODEL_DIR")
+    if not first.is_file() and (parent := folder_of_folders(model_dir, "model.json", "model")):
+        raise ModelError(parent)
     if not first.is_file():
         flag = {"int8": "--quantize int8", "float16": "--fp16"}.get(precision)
         hint = f" (export with {flag} to add the {precision} copies)" if flag else ""

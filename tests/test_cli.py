@@ -399,6 +399,23 @@ def test_generate_draws_with_the_precision_asked_for(runner, exported, tmp_path)
     assert grids["int8"] != grids["float32"]
 
 
+def test_a_tilde_the_shell_left_in_a_path_is_the_home_folder(runner, exported, tmp_path, monkeypatch):
+    """bash expands no ~ after --out=: it made a folder named ~ in the working folder, and said it had saved
+    ~/p.csv."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    home_model = tmp_path / "home" / "model"
+    shutil.copytree(exported[1], home_model)
+    result = runner.invoke(main, ["predict", "~/model", "--dataset", "digits", "--out=~/p.csv", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"saved {tmp_path / 'home' / 'p.csv'}: 450 predictions\n"
+    assert (tmp_path / "home" / "p.csv").read_text().count("\n") == 451 and not (tmp_path / "~").exists()
+    np.save(tmp_path / "home" / "x.npy", np.zeros((3, 8, 8), np.uint8))
+    result = runner.invoke(main, ["generate", "~/model", "--analogies=~/x.npy", "--out", "a.png"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "a.png").is_file()
+
+
 def test_predict_csv_agrees_with_evaluate(runner, exported, tmp_path):
     from ssvae.data import load_source
 
@@ -563,6 +580,31 @@ def test_a_csv_trains_on_every_label_and_is_tested_on_test_data_of_its_own(runne
     assert result.exit_code == 1 and "missing.csv: no such file or folder" in result.output
 
 
+def test_a_model_tested_on_data_of_its_own_has_no_test_split_of_its_data_set(runner, tmp_path):
+    """A digits run with --test-data trained on every digit: predict --dataset digits used to give 450 of
+    them as "the test split the model was evaluated on", some of them labelled in training."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    for k in range(3):
+        (tmp_path / "scans" / str(k)).mkdir(parents=True)
+        Image.fromarray((digits.images[k] * 255 / 16).round().astype(np.uint8)).save(tmp_path / "scans" / f"{k}/a.png")
+    result = runner.invoke(main, ["train", *TINY_ARGS, "--test-data", str(tmp_path / "scans"), "--out",
+                                  str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "on 3 examples" in result.output
+    assert runner.invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "model")]).exit_code == 0
+    assert json.loads((tmp_path / "model" / "model.json").read_text())["test_data"] == "scans"
+    result = runner.invoke(main, ["predict", str(tmp_path / "model"), "--dataset", "digits", "--out", "-"])
+    assert result.exit_code == 1
+    assert result.output == ("Error: the model was tested on scans, not on a test split of digits: pass those data "
+                             "with --data (--split train gives every example of digits, all of which it trained on)\n")
+    result = runner.invoke(main, ["predict", str(tmp_path / "model"), "--dataset", "digits", "--split", "train",
+                                  "--out", "-", "--quiet"])
+    assert result.exit_code == 0 and result.stdout.count("\n") == 1 + 1797
+
+
 def test_predict_reads_a_csv_by_the_column_names_the_model_was_trained_on(runner, tmp_path):
     """Columns in another order, or with one more, are found by name; a missing one is named."""
     from ssvae.inference import predict
@@ -579,7 +621,7 @@ def test_predict_reads_a_csv_by_the_column_names_the_model_was_trained_on(runner
     assert json.loads((tmp_path / "run" / "config.json").read_text())["input_columns"] == ["a", "b", "c"]
     assert runner.invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "model")]).exit_code == 0
     info = runner.invoke(main, ["info", str(tmp_path / "model")]).output
-    assert "  input_columns  a, b, c\n" in info
+    assert "  input_columns  a, b, c\n" in info and "  input_range    -\n" in info  # any values: standardised
     assert "(columns a, b, c, read by name)" in (tmp_path / "model" / "model_card.md").read_text()
     shuffled = {"c": table["c"], "extra": [0] * 60, "id": table["id"], "b": table["b"], "a": table["a"]}
     _write_csv(tmp_path / "shuffled.csv", shuffled)
@@ -779,6 +821,11 @@ def test_force_replaces_only_what_ssvae_wrote(runner, exported, tmp_path):
         (mine / marker).unlink()
     with pytest.raises(RunError, match="is a folder: give --out the name of the file to write"):
         check_output(mine, replace=True)  # the API's file outputs (the command line's --out rejects folders)
+    for command in (["predict", str(model), "--dataset", "digits"], ["export", str(run)]):  # a file, a folder
+        result = runner.invoke(main, [*command, "--out", str(mine / "notes.txt" / "out" / "x.csv")])
+        assert result.exit_code == 1, result.output
+        assert result.output == (f"Error: {mine / 'notes.txt'} is a file, so it cannot hold "
+                                 f"{mine / 'notes.txt' / 'out' / 'x.csv'}: give --out a path through folders\n")
     again = tmp_path / "again"
     assert runner.invoke(main, ["export", str(run), "--out", str(again), "--quantize", "int8"]).exit_code == 0
     (again / "my-finetuned.onnx").write_text("a user's graph")  # named like ssvae's, but not one ssvae writes

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from ssvae.data import UNLABELLED, DataError, Dataset, ModelInputs, Source, choose_split, load_labelled, load_source
+from ssvae.config import Config
 from ssvae.data import sources
 from ssvae.data.split import Split
 
@@ -298,6 +299,22 @@ def test_csv_from_excel_with_byte_order_mark_and_blank_lines(tmp_path):
     np.testing.assert_array_equal(source.train.x, [[0.5], [1.5]])
 
 
+def test_csv_separated_by_semicolons_with_decimal_commas_or_by_tabs(tmp_path):
+    """Excel saves "CSV" with semicolons where the decimal mark is a comma (0,25): such a file was refused as
+    having no 'label' column. Its numbers take the decimal comma; a class name keeps its commas."""
+    (tmp_path / "excel.csv").write_bytes("\r\nid;label;f1;f2\r\n1;\"big, red\";0,25;-3\r\n2;;1,5e2;4.5\r\n3;small;7;0\r\n"
+                                         .encode("utf-8-sig"))
+    source = load_source(data=str(tmp_path / "excel.csv"))
+    assert source.train.class_names == ("big, red", "small") and source.train.y.tolist() == [0, -1, 1]
+    np.testing.assert_array_equal(source.train.x, np.array([[0.25, -3], [150, 4.5], [7, 0]], np.float32))
+    assert source.columns == ("f1", "f2")
+    (tmp_path / "tabs.csv").write_text("f1\tlabel\tf2\n0.5\ta\t1\n2,5\tb\t3\n")
+    with pytest.raises(DataError, match=r"tabs.csv: row 1 \(line 3\), column 'f1' holds '2,5': every column but"):
+        load_source(data=str(tmp_path / "tabs.csv"))  # the decimal comma goes with semicolons only
+    (tmp_path / "tabs.csv").write_text("f1\tlabel\tf2\n0.5\ta\t1\n2.5\tb\t3\n")
+    np.testing.assert_array_equal(load_source(data=str(tmp_path / "tabs.csv")).train.x, [[0.5, 1], [2.5, 3]])
+
+
 def test_csv_input_columns_are_named_without_spaces_and_kept_only_when_unique(tmp_path):
     (tmp_path / "spaced.csv").write_text("id, a ,b , label\nr0,1,2,0\nr1,3,4,1\n")
     source = load_source(data=str(tmp_path / "spaced.csv"))
@@ -390,11 +407,31 @@ def test_image_folder_classes_are_its_visible_folders_of_images_and_unlabelled_t
         warnings.simplefilter("always")
         source = load_source(data=str(tmp_path))
     assert [str(w.message) for w in seen if str(w.message).startswith(str(tmp_path))] == [
-        f"{tmp_path}: 2 folder(s) with no image directly inside are not classes (their sub-folders are not read): "
-        f"empty, meta",
+        f"{tmp_path}: 2 folder(s) with no image are not classes: empty, meta",
         f"{tmp_path}: 1 image(s) outside the class folders are not read (e.g. stray.png): move them into a class "
         f"folder, or into unlabelled/"]
     assert source.train.class_names == ("cat", "dog") and source.train.y.tolist() == [0, 1, -1]
+
+
+def test_image_folders_are_read_with_their_sub_folders_and_linked_folders(tmp_path):
+    """Images in sub-folders of a class or of unlabelled/ (batches, days) were skipped without a word, so a
+    run could train with no unlabelled image; predict read them, but not a class folder that is a link.
+    Now both read every image under a folder, a link to a folder once, hidden folders not."""
+    from ssvae.data.inputs import read_inputs
+
+    data, elsewhere = tmp_path / "data", tmp_path / "elsewhere"
+    for folder in ("data/a/day1", "data/unlabelled/batch1/part2", "data/unlabelled/.cache", "elsewhere/b"):
+        (tmp_path / folder).mkdir(parents=True)
+    for k, name in enumerate(("data/a/0.png", "data/a/day1/1.png", "elsewhere/b/2.png", "data/unlabelled/3.png",
+                              "data/unlabelled/batch1/part2/4.png", "data/unlabelled/.cache/5.png")):
+        Image.fromarray(np.full((4, 4), 10 * k, np.uint8)).save(tmp_path / name)
+    (data / "b").symlink_to(elsewhere / "b", target_is_directory=True)
+    (data / "a" / "day1" / "again").symlink_to(data / "a", target_is_directory=True)  # a loop: walked once
+    source = load_source(data=str(data))
+    assert source.files == ("a/0.png", "a/day1/1.png", "b/2.png", "unlabelled/3.png", "unlabelled/batch1/part2/4.png")
+    assert source.train.y.tolist() == [0, 0, 1, -1, -1]
+    np.testing.assert_array_equal(source.train.x[:, 0, 0, 0] * 255, [0, 10, 20, 30, 40])
+    assert list(read_inputs(str(data)).ids) == list(source.files)
 
 
 @pytest.mark.parametrize("option, message", [
@@ -677,19 +714,21 @@ def test_labelled_data_to_test_a_model_on_are_read_its_way(tmp_path):
         load_labelled(tmp_path / "unlabelled.csv", ModelInputs((2,), ("a", "b")), ("cat", "dog"))
 
 
-@pytest.mark.parametrize("names, model_names, numbers", [
-    (("0", "1"), ("cat", "dog", "fox"), [0, 1]),  # numbered labels of a model with named classes: its numbers
-    (("cat", "fox"), ("cat", "dog", "fox"), [0, 2]),
-    (("0", "1"), ("1", "0"), [1, 0]),  # a model whose classes are numbers: by name
-    (("0", "1", "2"), ("cat", "dog"), None),  # more numbers than classes
-    (("0", "1"), ("1", "2"), None),  # no class named 0
+@pytest.mark.parametrize("names, present, model_names, numbers", [
+    (("0", "1"), [0, 1], ("cat", "dog", "fox"), [0, 1]),  # numbered labels of a model with named classes
+    (("cat", "fox"), [0, 1], ("cat", "dog", "fox"), [0, 2]),
+    (("0", "1"), [0, 1], ("1", "0"), [1, 0]),  # a model whose classes are numbers: by name
+    (("0", "1", "2", "3"), [1, 3], ("1", "2", "3"), [-1, 0, -1, 2]),  # labels 1 and 3 alone: 0 and 2 unasked
+    (("0", "1", "2"), [0, 2], ("cat", "dog"), "label 2 is outside the model's classes 0..1 (cat, dog): correct it"),
+    (("0", "1"), [0, 1], ("1", "2"), "class '0' is not one of the model's classes (1, 2): label the examples"),
 ])
-def test_a_data_files_classes_are_the_models_by_name_or_by_number(names, model_names, numbers):
-    if numbers is None:
-        with pytest.raises(DataError, match="is not one of the model's classes"):
-            sources._class_numbers(names, model_names, Path("t.npz"))
+def test_a_data_files_classes_are_the_models_by_name_or_by_number(names, present, model_names, numbers):
+    """Only the classes with examples (``present``) are matched: numbered labels 1..3 name classes 0..3."""
+    if isinstance(numbers, str):
+        with pytest.raises(DataError, match=f"^t.npz: {re.escape(numbers)}"):
+            sources._class_numbers(names, np.array(present), model_names, Path("t.npz"))
     else:
-        assert sources._class_numbers(names, model_names, Path("t.npz")).tolist() == numbers
+        assert sources._class_numbers(names, np.array(present), model_names, Path("t.npz")).tolist() == numbers
 
 
 def test_a_folder_to_test_a_model_on_is_read_in_its_colours_and_size(tmp_path):
@@ -712,13 +751,39 @@ def test_a_folder_to_test_a_model_on_is_read_in_its_colours_and_size(tmp_path):
 
 
 def test_test_data_of_a_source_that_has_its_own_test_set_are_refused(tmp_path):
+    from ssvae.api import load_data
+
     rng = np.random.default_rng(0)
     x = rng.random((20, 3)).astype(np.float32)
     np.savez(tmp_path / "own.npz", x=x, y=np.arange(20) % 2, x_test=x[:4], y_test=np.array([1, 1, 1, 1]))
     np.savez(tmp_path / "plain.npz", x=x, y=np.arange(20) % 2)
-    source = load_source(data=str(tmp_path / "plain.npz"), test_data=str(tmp_path / "own.npz"))
+    source = load_data(Config(data=str(tmp_path / "plain.npz"), test_data=str(tmp_path / "own.npz")))
     np.testing.assert_array_equal(source.test.x, x[:4])  # an .npz's x_test, where it has one, is the test set
     assert source.test.y.tolist() == [1, 1, 1, 1] and source.test.class_names == ("0", "1")
     with pytest.raises(DataError, match=r"own.npz has x_test and y_test of its own, and --test-data .*plain.npz "
                                         r"would be a second: give one of them$"):
-        load_source(data=str(tmp_path / "own.npz"), test_data=str(tmp_path / "plain.npz"))
+        load_data(Config(data=str(tmp_path / "own.npz"), test_data=str(tmp_path / "plain.npz")))
+    for prefix, n in (("train", 6), ("t10k", 3)):  # Fashion-MNIST's files, made here
+        _write_idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    with pytest.raises(DataError, match=r"^fashion-mnist has a test split of its own, and --test-data"):
+        load_data(Config(dataset="fashion-mnist", data_dir=str(tmp_path), test_data=str(tmp_path / "plain.npz")))
+
+
+def test_test_data_are_read_as_the_model_reads_its_inputs(tmp_path):
+    """uint8 numbers of a table model are not divided by 255; test data of another shape, or with NaN (counted
+    over the file's rows, the unlabelled ones too), are refused with the file's name."""
+    rows = np.array([[3, 200], [16, 0], [1, 2]], np.uint8)
+    np.savez(tmp_path / "u8.npz", x=rows, y=np.array([1, -1, 0]))
+    table = load_labelled(tmp_path / "u8.npz", ModelInputs((2,), ("a", "b"), uint8_divisor=1), ("x", "y"))
+    np.testing.assert_array_equal(table.x, [[3, 200], [1, 2]])
+    images = load_labelled(tmp_path / "u8.npz", ModelInputs((1, 1, 2)), ("x", "y"))  # pixels: 0..255 -> [0, 1]
+    np.testing.assert_array_equal(images.x, np.array([[[[3, 200]]], [[[1, 2]]]], np.float32) / 255)
+    with pytest.raises(DataError, match=r"u8.npz: inputs of shape \(3, 2\) do not fit this model: it takes "
+                                        r"\(N, 1, 8, 8\)"):
+        load_labelled(tmp_path / "u8.npz", ModelInputs((1, 8, 8)), ("x", "y"))
+    np.savez(tmp_path / "nan.npz", x=np.array([[0.0, 1], [2, 3], [np.nan, 4]]), y=np.array([-1, 0, 1]))
+    with pytest.raises(DataError, match=r"nan.npz: 1 input row\(s\) contain NaN .* \(first: row 2\)"):
+        load_labelled(tmp_path / "nan.npz", ModelInputs((2,)), ("x", "y"))
+    with pytest.raises(DataError, match=r"gone.csv: no such file or folder; check the path of the test data"):
+        load_labelled(tmp_path / "gone.csv", ModelInputs((2,)), ("x", "y"))

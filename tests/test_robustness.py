@@ -236,7 +236,7 @@ BAD_INPUT = [
     (["train", "--out", "tmp_of_mine_run", "--force"], "Error: tmp_of_mine_run holds what ssvae does not write in a "
      "run folder (.mydata.tmp)"),
     (["predict", "MODEL", "--dataset", "digits", "--out", "taken.csv/p.csv"],
-     "Error: taken.csv: File exists (check the path and its permissions)"),
+     "Error: taken.csv is a file, so it cannot hold taken.csv/p.csv: give --out a path through folders"),
     (["train", "--data", "only_label.csv"], "Error: only_label.csv: the examples have no input values (shape (0,)): "
      "give at least one input column or pixel beside the labels"),
     (["evaluate", "shrunk_run"], "small.npz: not the data this run was trained on (the run's split names example "),
@@ -269,6 +269,10 @@ BAD_INPUT = [
      "'ssvae export run --out MODEL_DIR' and pass MODEL_DIR"),
     (["evaluate", "model"], "Error: model is an exported model, not a training run: evaluate, export and --resume "
      "take the run folder it was exported from ('ssvae info model' shows its test accuracy)"),
+    (["info", "."], "Error: . holds model folders (bad_json_model, classifier_only_model, eleven_classes_model, "
+     "mixed_model, model, ...), not a model's files: pass one of them, e.g. bad_json_model"),
+    (["export", "."], "Error: . holds run folders (bad_metrics_run, binary_metrics_run, early_run, fewer_epochs_run, "
+     "foreign_checkpoint_run, ...), not a run's files: pass one of them, e.g. bad_metrics_run"),
     (["score", "classifier_only_model", "--dataset", "digits"], "Error: classifier_only_model/encoder.onnx: missing; "
      "classifier_only_model is not a complete model folder: export the run again"),
     (["predict", "eleven_classes_model", "--dataset", "digits"], "Error: eleven_classes_model/classifier.onnx: its "
@@ -323,9 +327,9 @@ def test_a_run_refuses_data_that_changed_since_it_trained(tmp_path):
     Image.fromarray(np.full((4, 4), 7, np.uint8)).save(data / "a" / "00.png")
     result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "run")])
     assert result.exit_code == 1
-    assert result.output.splitlines()[-1] == (f"Error: {data}: not the data this run was trained on (13 examples that "
-                                              f"differ from the run's (added, removed, changed or relabelled)): restore "
-                                              f"them, or train a new run on the data as they are")
+    assert result.output.splitlines()[-1] == (f"Error: {data}: not the data this run was trained on (examples "
+                                              f"added, removed, changed or relabelled since; 13 now): restore them, or "
+                                              f"train a new run on the data as they are")
 
 
 def test_score_stops_before_its_work_where_its_output_cannot_be_written(cases, monkeypatch):

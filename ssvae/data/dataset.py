@@ -71,11 +71,12 @@ class Partition:
         return self.test.subset(self.test.labelled)
 
 
-def to_model_range(x: np.ndarray) -> np.ndarray:
-    """Inputs as float32: uint8 images 0..255 are scaled to [0, 1]; floats are kept as they are."""
+def to_model_range(x: np.ndarray, uint8_divisor: int = 255) -> np.ndarray:
+    """Inputs as float32: uint8 images 0..255 are scaled to [0, 1] (divided by ``uint8_divisor``: 1 for a
+    model of a table, whose uint8 inputs are numbers); floats are kept as they are."""
     x = np.asarray(x)
     if x.dtype == np.uint8:
-        return x.astype(np.float32) / 255.0
+        return x.astype(np.float32) / uint8_divisor
     if np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer):
         with np.errstate(over="ignore"):  # beyond float32 becomes inf, which check_inputs reports
             return x.astype(np.float32)

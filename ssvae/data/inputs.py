@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from ssvae.data.dataset import DataError
-from ssvae.data.sources import csv_inputs, is_image_file, load_source, read_csv_rows, read_images
+from ssvae.data.sources import csv_inputs, image_files, image_reading, load_source, read_csv_rows, read_images
 from ssvae.data.split import choose_split
 
 SPLITS = ("test", "train")
@@ -38,10 +38,11 @@ class Inputs:
 
 
 def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: str | None = None,
-                split: str = "test", test_fraction: float = 0.25, split_seed: int = 0,
+                split: str = "test", test_fraction: float | None = 0.25, split_seed: int = 0,
                 image_shape: tuple[int, ...] | None = None, columns: Sequence[str] = ()) -> Inputs:
     """``data`` (a path) if given, else ``split`` of the built-in ``dataset``: its own test set, or the test
-    split a training run made with ``test_fraction`` and ``split_seed`` (an exported model's metadata). A
+    split a training run made with ``test_fraction`` and ``split_seed`` (an exported model's metadata; None:
+    the run held none out, and every example is a training one). A
     folder of images is read in the channels and size of ``image_shape``, the model's (C, H, W); a CSV's
     ``columns`` by name (a model trained on a CSV records them; without: every numeric column, in order)."""
     if data is not None and dataset is not None:
@@ -56,7 +57,7 @@ def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: s
     if source.test is not None:
         chosen = source.test if split == "test" else source.train
         return Inputs([str(i) for i in range(len(chosen))], chosen.x)
-    test = np.array(choose_split(source, None, 0, test_fraction, split_seed, 0).test)
+    test = np.array(choose_split(source, None, 0, test_fraction, split_seed, 0).test if test_fraction else (), int)
     rows = test if split == "test" else np.setdiff1d(np.arange(len(source.train)), test)
     return Inputs([str(i) for i in rows], source.train.x[rows])
 
@@ -201,14 +202,14 @@ def _read_csv(path: Path, columns: Sequence[str]) -> Inputs:
 
 
 def _read_folder(path: Path, image_shape: tuple[int, ...] | None) -> Inputs:
-    """Every image under ``path`` (sub-folders too; hidden files and folders and ``__MACOSX`` not: see
-    `is_image_file`), ids relative to it (a name's bytes that are not UTF-8 written as escapes, so the CSV
-    can hold it). Read in the channels of ``image_shape`` (the model's
-    (C, H, W)); images of another size are skipped with a warning that counts them (without ``image_shape``:
-    grey, and the size most images have)."""
-    files = sorted(f for f in path.rglob("*") if is_image_file(f, path))
-    channels, size = (image_shape[0], (image_shape[2], image_shape[1])) if image_shape else (1, None)  # PIL: (w, h)
-    x, kept = read_images(files, path, "L" if channels == 1 else "RGB", size)
+    """Every image under ``path`` (sub-folders and linked folders too; hidden files and folders and
+    ``__MACOSX`` not: see `image_files`), ids relative to it (a name's bytes that are not UTF-8 written as
+    escapes, so the CSV can hold it). Read in the channels of ``image_shape`` (the model's (C, H, W)); images
+    of another size are skipped with a warning that counts them (without ``image_shape``: grey, and the size
+    most images have)."""
+    files = image_files(path, path)
+    mode, size = image_reading(image_shape)
+    x, kept = read_images(files, path, mode or "L", size)
     ids = [os.fsencode(files[i].relative_to(path)).decode("utf-8", "backslashreplace") for i in kept]
     return Inputs(ids, x)
 

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import csv
 import gzip
+import os
 import warnings
 import zipfile
 import zlib
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ssvae.data.dataset import UNLABELLED, Dataset, DataError, to_model_range
+from ssvae.data.dataset import UNLABELLED, Dataset, DataError, check_inputs, to_model_range
+from ssvae.runtime import ModelError, arrange
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 UNLABELLED_FOLDER = "unlabelled"
@@ -57,36 +59,25 @@ class Source:
 @dataclass(frozen=True)
 class ModelInputs:
     """What a trained model reads, so that data to test it on are read its way: a CSV's ``columns`` by name
-    (none: every numeric column, in order), a folder's images in the channels and size of ``input_shape``."""
+    (none: every numeric column, in order), a folder's images in the channels and size of ``input_shape``,
+    uint8 arrays divided by ``uint8_divisor`` (255 for images, 1 for a table's numbers)."""
 
     input_shape: tuple[int, ...]
     columns: tuple[str, ...] = ()
-
-    @property
-    def image_mode_and_size(self) -> tuple[str | None, tuple[int, int] | None]:
-        """PIL's mode ("L" or "RGB") and (width, height) of the model's images; Nones for a table's rows."""
-        if len(self.input_shape) != 3:
-            return None, None
-        channels, height, width = self.input_shape
-        return ("L" if channels == 1 else "RGB"), (width, height)
+    uint8_divisor: int = 255
 
 
-def load_source(dataset: str = "digits", data: str | None = None, data_dir: str | None = None,
-                test_data: str | None = None) -> Source:
-    """Load ``data`` (a path) if given, else the built-in ``dataset``; with ``test_data`` (a path), its labelled
-    examples are the test set, read as a model of the source reads its inputs (`load_labelled`)."""
-    source = _load_training_source(dataset, data, data_dir)
-    if test_data is None:
-        return source
-    if source.test is not None:
-        has = "x_test and y_test" if data is not None else "a test split"
-        raise DataError(f"{data or dataset} has {has} of its own, and --test-data {test_data} would be a second: "
-                        f"give one of them")
-    model = ModelInputs(source.train.input_shape, source.columns)
-    return replace(source, test=load_labelled(test_data, model, source.train.class_names))
+def image_reading(input_shape: tuple[int, ...] | None) -> tuple[str | None, tuple[int, int] | None]:
+    """PIL's mode ("L" or "RGB") and (width, height) of a model's images of ``input_shape`` (C, H, W), which
+    its image files are read in; Nones where it has none (no model yet, or a table's rows)."""
+    if input_shape is None or len(input_shape) != 3:
+        return None, None
+    channels, height, width = input_shape
+    return ("L" if channels == 1 else "RGB"), (width, height)
 
 
-def _load_training_source(dataset: str, data: str | None, data_dir: str | None) -> Source:
+def load_source(dataset: str = "digits", data: str | None = None, data_dir: str | None = None) -> Source:
+    """Load ``data`` (a path) if given, else the built-in ``dataset``."""
     if data is not None:
         return _load_path(Path(data))
     if dataset == "digits":
@@ -98,38 +89,52 @@ def _load_training_source(dataset: str, data: str | None, data_dir: str | None) 
 
 def load_labelled(data: str | Path, model: ModelInputs, class_names: Sequence[str]) -> Dataset:
     """The labelled examples of ``data`` (an .npz's x_test and y_test where it has them), read as ``model``
-    reads its inputs, to test it on: its classes need not all be there, and the labels are renumbered as
-    ``class_names`` number them (see `_class_numbers`)."""
+    reads its inputs and laid out as its examples, to test it on: its classes need not all be there, and
+    the labels are renumbered as ``class_names`` number them (see `_class_numbers`)."""
     path = Path(data)
     source = _load_path(path, model)
     part = source.test if source.test is not None else source.train
-    part = part.subset(part.labelled)
-    if not len(part):
+    check_inputs(part, str(path), "auto")  # rows with NaN, counted as the file has them
+    try:
+        x = arrange(part.x, model.input_shape)
+    except ModelError as error:
+        raise DataError(f"{path}: {error}") from None
+    labelled = part.labelled
+    if not len(labelled):
         raise DataError(f"{path}: has no labelled example to test on: label some (a 'label' column, y, or class "
                         f"folders)")
-    numbers = _class_numbers(part.class_names, tuple(class_names), path)
-    return Dataset(part.x, numbers[part.y], tuple(class_names))
+    numbers = _class_numbers(part.class_names, np.unique(part.y[labelled]), tuple(class_names), path)
+    return Dataset(x[labelled], numbers[part.y[labelled]], tuple(class_names))
 
 
-def _class_numbers(names: tuple[str, ...], model_names: tuple[str, ...], path: Path) -> np.ndarray:
-    """For each of a data file's classes, the number of the model's class of the same name. Labels that are
-    numbers (an .npz's y without class_names, a CSV's 0, 1, ...) are the model's class numbers where none of
-    its class names is a number (a data set with named classes, such as Fashion-MNIST's)."""
+def _class_numbers(names: tuple[str, ...], present: np.ndarray, model_names: tuple[str, ...],
+                   path: Path) -> np.ndarray:
+    """For each of a data file's classes, the number of the model's class of the same name (-1 for those of
+    its classes without an example, which are not ``present``). Labels that are numbers (an .npz's y without
+    class_names, a CSV's 0, 1, ...) are the model's class numbers where none of its class names is a number
+    (a data set with named classes, such as Fashion-MNIST's)."""
+    numbers = np.full(len(names), UNLABELLED, dtype=np.int64)
     numbered = names == tuple(str(k) for k in range(len(names)))
-    if numbered and len(names) <= len(model_names) and not any(_whole_number(n) is not None for n in model_names):
-        return np.arange(len(names))
+    if numbered and not any(_whole_number(name) is not None for name in model_names):
+        if outside := [int(k) for k in present if k >= len(model_names)]:
+            raise DataError(f"{path}: label {outside[0]} is outside the model's classes 0..{len(model_names) - 1} "
+                            f"({', '.join(model_names)}): correct it, or label the examples with those names")
+        numbers[present] = present
+        return numbers
     position = {name: k for k, name in enumerate(model_names)}
-    if unknown := [name for name in names if name not in position]:
+    if unknown := [names[k] for k in present if names[k] not in position]:
         raise DataError(f"{path}: class {', '.join(map(repr, unknown[:5]))} is not one of the model's classes "
                         f"({', '.join(model_names)}): label the examples with those names")
-    return np.array([position[name] for name in names], dtype=np.int64)
+    numbers[present] = [position[names[k]] for k in present]
+    return numbers
 
 
 def _load_path(path: Path, model: ModelInputs | None = None) -> Source:
     """The data at ``path``, to train on, or with ``model`` to test that model on (`load_labelled`)."""
     if not path.exists():
-        raise DataError(f"{path}: no such file or folder; check the path given to --data, or, for a trained run, "
-                        f"put its data back there (its config.json names them)")
+        given = "the path given to --data" if model is None else "the path of the test data"
+        raise DataError(f"{path}: no such file or folder; check {given}, or, for a trained run, put its data back "
+                        f"there (its config.json names them)")
     if path.is_dir():
         return _load_folder(path, model)
     if path.suffix.lower() == ".npz":
@@ -239,7 +244,7 @@ def _npz_labels(y: np.ndarray, path: Path, key: str) -> np.ndarray:
     return y.astype(np.int64)
 
 
-def _npz_inputs(x: np.ndarray, path: Path, key: str) -> np.ndarray:
+def _npz_inputs(x: np.ndarray, path: Path, key: str, model: ModelInputs | None = None) -> np.ndarray:
     if x.ndim < 2:
         raise DataError(f"{path}: {key} must be (N, features...) with one example a row, got shape {x.shape}")
     if len(x) == 0 or x[0].size == 0:
@@ -253,7 +258,7 @@ def _npz_inputs(x: np.ndarray, path: Path, key: str) -> np.ndarray:
                       f"used as they are, not as images: if they are images, save them as uint8 "
                       f"({key}.astype(np.uint8)), which are scaled to [0, 1] as image files are, so that the model "
                       f"can label image files", stacklevel=4)
-    return to_model_range(_image_layout(x))
+    return to_model_range(_image_layout(x), model.uint8_divisor if model is not None else 255)
 
 
 def _looks_like_pixels(x: np.ndarray) -> bool:
@@ -277,7 +282,7 @@ def _load_npz(path: Path, model: ModelInputs | None = None) -> Source:
         if "x" not in arrays.files or "y" not in arrays.files:
             raise DataError(f"{path}: needs arrays 'x' and 'y' (found {', '.join(arrays.files) or 'none'})")
         raw_x = _npz_array(arrays, "x", path)
-        x = _npz_inputs(raw_x, path, "x")
+        x = _npz_inputs(raw_x, path, "x", model)
         y = _npz_labels(_npz_array(arrays, "y", path), path, "y")
         has_test = "x_test" in arrays.files
         if has_test != ("y_test" in arrays.files):
@@ -288,7 +293,7 @@ def _load_npz(path: Path, model: ModelInputs | None = None) -> Source:
             raise DataError(f"{path}: x is {raw_x.dtype} but x_test is {raw_test.dtype}, and uint8 inputs are images "
                             f"0..255 scaled to [0, 1] while floats are taken as they are: save both as uint8 or "
                             f"both as floats on one scale")
-        x_test = _npz_inputs(raw_test, path, "x_test") if has_test else None
+        x_test = _npz_inputs(raw_test, path, "x_test", model) if has_test else None
         y_test = _npz_labels(_npz_array(arrays, "y_test", path), path, "y_test") if has_test else None
         given_names = _npz_array(arrays, "class_names", path) if "class_names" in arrays.files else None
     n_classes = int(max(y.max(initial=-1), y_test.max(initial=-1) if has_test else -1)) + 1
@@ -466,11 +471,12 @@ def csv_inputs(path: Path, rows: CsvRows, columns: Sequence[str] = ()) -> tuple[
     else:
         keep = [k for k, name in enumerate(header) if name not in NON_INPUT_COLUMNS]
     names = tuple(header[k] for k in keep)
+    number = rows.number
     try:
         with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which the checks report
-            return np.array([[float(row[k]) for k in keep] for row in body], dtype=np.float32), names
+            return np.array([[number(row[k]) for k in keep] for row in body], dtype=np.float32), names
     except ValueError:
-        row, column = next((r, k) for r, values in enumerate(body) for k in keep if not _is_number(values[k]))
+        row, column = next((r, k) for r, values in enumerate(body) for k in keep if not _is_number(values[k], number))
         raise DataError(f"{path}: {rows.place(row)}, column {header[column]!r} holds {body[row][column]!r}: "
                         f"every column but 'id' and 'label' must be numeric") from None
 
@@ -488,39 +494,57 @@ def _columns_by_name(path: Path, header: list[str], columns: Sequence[str]) -> l
     return [position[name] for name in columns]
 
 
-def _is_number(text: str) -> bool:
+def _is_number(text: str, number: Callable[[str], float] = float) -> bool:
     try:
-        float(text)
+        number(text)
     except ValueError:
         return False
     return True
 
 
+def _decimal_comma(text: str) -> float:
+    """A number written with a decimal comma, as Excel saves it where that is the decimal mark: 0,25."""
+    return float(text.replace(",", "."))
+
+
 class CsvRows(list):
     """A CSV's non-blank rows, header first, and the line of the file each ends on: a message names a data row
-    as the others do, counted from 0 (the first after the header), and its line as an editor shows it."""
+    as the others do, counted from 0 (the first after the header), and its line as an editor shows it.
+    ``number`` reads a value as a number: ``float``, or for a file separated by semicolons (Excel's CSV where
+    the decimal mark is a comma), one that takes 0,25 as 0.25."""
 
-    def __init__(self, rows: list[list[str]], lines: list[int]):
+    def __init__(self, rows: list[list[str]], lines: list[int], number: Callable[[str], float] = float):
         super().__init__(rows)
         self.lines = lines
+        self.number = number
 
     def place(self, row: int) -> str:
         """Data row ``row`` (0: the first after the header) as a message names it."""
         return f"row {row} (line {self.lines[row + 1]})"
 
 
+def _separator(header: str) -> str:
+    """What separates a CSV's fields, told by its header line: commas, or in a header without one,
+    semicolons (Excel's CSV where the decimal mark is a comma) or tabs."""
+    return next((c for c in ",;\t" if c in header), ",")
+
+
 def read_csv_rows(path: Path) -> CsvRows:
-    """Every non-blank row of a UTF-8 CSV file (with or without Excel's byte-order mark), each with a field
+    """Every non-blank row of a UTF-8 CSV file (with or without Excel's byte-order mark; fields separated by
+    commas, semicolons or tabs, see `_separator`), each with a field
     for every column of the header but a ``label`` column at the end (an unknown label), or a DataError.
     The header's names lose the spaces around them ("a, b" names columns a and b)."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
+            separator = _separator(next((line for line in f if line.strip()), ""))
+            f.seek(0)
+            reader = csv.reader(f, delimiter=separator)
             read = [(row, reader.line_num) for row in reader if row]
     except (UnicodeDecodeError, csv.Error) as error:
         raise DataError(f"{path}: not a readable UTF-8 CSV file ({error}); save it as UTF-8 text (Excel: "
                         f"\"CSV UTF-8\")") from error
-    rows = CsvRows([row for row, _ in read], [line for _, line in read])
+    rows = CsvRows([row for row, _ in read], [line for _, line in read],
+                   _decimal_comma if separator == ";" else float)
     if rows:
         rows[0] = [name.strip() for name in rows[0]]
     header = rows[0] if rows else []
@@ -533,19 +557,19 @@ def read_csv_rows(path: Path) -> CsvRows:
 
 
 def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
-    """One sub-folder of images per class, plus ``unlabelled/`` (any case, or ``unlabeled/``). Hidden folders,
-    macOS's ``__MACOSX`` and folders without images (a run folder that ``ssvae train --data .`` wrote
-    there) are no classes; the last are named in a warning, as are images outside the sub-folders. Images
-    of another size than most (than ``model``'s) are skipped. To test a ``model``, one class will do, and
-    ``unlabelled/`` is not read."""
+    """One sub-folder of images per class, plus ``unlabelled/`` (any case, or ``unlabeled/``), each read with
+    its sub-folders (`image_files`). Hidden folders, macOS's ``__MACOSX`` and folders without images (a run
+    folder that ``ssvae train --data .`` wrote there) are no classes; the last are named in a warning, as are
+    images outside the sub-folders. Images of another size than most (than ``model``'s) are skipped. To test
+    a ``model``, one class will do, and ``unlabelled/`` is not read."""
     folders = sorted((d for d in path.iterdir() if d.is_dir() and not d.name.startswith((".", "__MACOSX"))),
                      key=lambda d: d.name)  # by name, as on every system (Windows orders paths in any case)
+    images = {d: image_files(d, path) for d in folders}
     unlabelled = [d for d in folders if d.name.lower() in UNLABELLED_NAMES]
-    class_dirs = [d for d in folders if d not in unlabelled and _has_images(d)]
+    class_dirs = [d for d in folders if d not in unlabelled and images[d]]
     if imageless := [d.name for d in folders if d not in unlabelled and d not in class_dirs]:
-        warnings.warn(f"{path}: {len(imageless)} folder(s) with no image directly inside are not classes (their "
-                      f"sub-folders are not read): {', '.join(imageless[:5])}" + (" ..." if len(imageless) > 5 else ""),
-                      stacklevel=3)
+        warnings.warn(f"{path}: {len(imageless)} folder(s) with no image are not classes: {', '.join(imageless[:5])}"
+                      + (" ..." if len(imageless) > 5 else ""), stacklevel=3)
     needed = 2 if model is None else 1
     if len(class_dirs) < needed:
         raise DataError(f"{path}: needs one sub-folder of images per class (at least {'two' if needed == 2 else 'one'})"
@@ -553,11 +577,10 @@ def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
     if strays := [f.name for f in path.iterdir() if is_image_file(f, path)]:
         warnings.warn(f"{path}: {len(strays)} image(s) outside the class folders are not read (e.g. {strays[0]}): "
                       f"move them into a class folder, or into {UNLABELLED_FOLDER}/", stacklevel=3)
-    entries = [(f, k) for k, d in enumerate(class_dirs) for f in sorted(d.iterdir(), key=lambda f: f.name)]
+    entries = [(f, k) for k, d in enumerate(class_dirs) for f in images[d]]
     if model is None:  # a model is tested on labelled images only
-        entries += [(f, UNLABELLED) for d in unlabelled for f in sorted(d.iterdir(), key=lambda f: f.name)]
-    entries = [(f, k) for f, k in entries if is_image_file(f, path)]
-    x, kept = read_images([f for f, _ in entries], path, *(model.image_mode_and_size if model else ()))
+        entries += [(f, UNLABELLED) for d in unlabelled for f in images[d]]
+    x, kept = read_images([f for f, _ in entries], path, *image_reading(model and model.input_shape))
     y = np.array([entries[i][1] for i in kept], dtype=np.int64)
     names = tuple(d.name for d in class_dirs)
     if model is None:
@@ -567,8 +590,20 @@ def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
     return Source(Dataset(to_model_range(x), y, names), None, files)
 
 
-def _has_images(folder: Path) -> bool:
-    return any(is_image_file(f, folder) for f in folder.iterdir())
+def image_files(folder: Path, root: Path) -> list[Path]:
+    """The image files under ``folder`` (a folder of ``root``, or ``root``), its sub-folders' and linked
+    folders' too, in order of their paths; hidden ones not (`is_image_file`). A link to a folder already
+    walked (a loop) is not walked again."""
+    found, walked = [], set()
+    for top, folders, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(top)
+        if real in walked:
+            folders.clear()
+            continue
+        walked.add(real)
+        folders[:] = [name for name in folders if not name.startswith((".", "__MACOSX"))]
+        found += [Path(top, name) for name in files]
+    return sorted(f for f in found if is_image_file(f, root))
 
 
 def is_image_file(file: Path, root: Path) -> bool:
