@@ -14,7 +14,6 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from sklearn.metrics import confusion_matrix
 from torch import nn
 
 from ssvae.config import Config, ConfigError, config_for, supervised_counterpart
@@ -23,6 +22,7 @@ from ssvae.data import (DataError, ModelInputs, Partition, Source, Split, check_
 from ssvae.errors import RunError
 from ssvae.models import Model, Stage, build_model
 from ssvae.files import check_output, sole_writer
+from ssvae.inference import classification_report
 from ssvae.run import (CHECKPOINT, CONFIG, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
 from ssvae.runtime import ModelError, check_count, prepare_inputs
@@ -297,21 +297,12 @@ def evaluate(run: Run | str | Path, data: str | Path | None = None) -> dict[str,
     c = run.config
     test = run.partition().labelled_test if data is None else \
         load_labelled(data, ModelInputs(c.input_shape, c.input_columns, c.uint8_divisor), c.class_names)
-    predicted = run.classify(test.x).argmax(-1)
-    names = run.config.class_names
-    confusion = confusion_matrix(test.y, predicted, labels=range(len(names)))
-    per_class = {name: (float(confusion[k, k] / confusion[k].sum()) if confusion[k].sum() else None)
-                 for k, name in enumerate(names)}
     return {
-        "model": run.config.model,
-        "accuracy": float((predicted == test.y).mean()),
-        "n_test": int(len(test)),
-        "test_data": str(data) if data is not None else run.config.test_data,
+        "model": c.model,
+        **classification_report(test.y, run.classify(test.x).argmax(-1), c.class_names),
+        "test_data": str(data) if data is not None else c.test_data,
         "labels_seen": run.split.labels_seen,
-        "per_class": per_class,
-        "confusion": confusion.tolist(),
         "test_elbo": test_elbo(run.model, run.inputs(test.x)),
-        "class_names": list(names),
         "kept_epoch": _kept_epoch(run),
     }
 

@@ -13,6 +13,7 @@ import math
 import os
 import signal
 import sys
+import unicodedata
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator, NoReturn
@@ -360,36 +361,88 @@ def _kept_text(kept: dict) -> str:
 
 
 def _format_report(report: dict) -> str:
+    """`ssvae evaluate`'s report as text: a run's, or an exported model's (with its graphs' precision, and no
+    test ELBO)."""
     names = report["class_names"]
-    width = max(6, *(len(n) for n in names))
-    elbo = report["test_elbo"]
+    width = max(6, *(_columns(n) for n in names))
+    elbo, graphs = report["test_elbo"], report.get("precision")
     lines = [
         f"model          {report['model']}",
+        *([f"graphs         {graphs} (exported)"] if graphs else []),
         f"labels seen    {report['labels_seen']}",
         f"test examples  {report['n_test']}" + (f" ({Path(report['test_data']).name})" if report["test_data"] else ""),
         f"test accuracy  {report['accuracy']:.4f}",
         *([f"baseline       {report['baseline_accuracy']:.4f} (supervised on the same labels: the unlabelled data "
            f"add {100 * (report['accuracy'] - report['baseline_accuracy']):+.2f} points)"]
           if "baseline_accuracy" in report else []),
-        f"test ELBO      {elbo:.2f} nats an example" if elbo is not None else "test ELBO      - (no generative model)",
+        *([] if graphs else [f"test ELBO      {elbo:.2f} nats an example" if elbo is not None else
+                              "test ELBO      - (no generative model)"]),
         *([f"kept epoch     {_kept_text(report['kept_epoch'])}"] if report["kept_epoch"] else []),
         "",
         f"{'class':<{width}}  accuracy",
-        *(f"{n:<{width}}  {_accuracy_text(report['per_class'][n])}" for n in names),
+        *(f"{_padded(n, width)}  {_accuracy_text(report['per_class'][n])}" for n in names),
         "",
         "confusion (rows: true class, columns: predicted)",
         " " * width + " " + " ".join(f"{k:>5}" for k in range(len(names))),
-        *(f"{n:<{width}} " + " ".join(f"{c:>5}" for c in row) for n, row in zip(names, report["confusion"])),
+        *(f"{_padded(n, width)} " + " ".join(f"{c:>5}" for c in row) for n, row in zip(names, report["confusion"])),
     ]
     return "\n".join(lines)
 
 
-@main.command(short_help="Test accuracy, per class and confusion matrix of a run.")
-@click.argument("run_dir", type=UserPath(file_okay=False))
+def _columns(text: str) -> int:
+    """The terminal columns ``text`` takes: two a wide character (Chinese, Japanese, Korean), one the others."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _padded(text: str, width: int) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns, so that a table's columns line up."""
+    return text + " " * (width - _columns(text))
+
+
+def stacked(*options: Callable) -> Callable:
+    """One decorator that adds ``options`` in the order given, as that many decorators written above a
+    command would: a group of options several commands share."""
+    def add(command: Callable) -> Callable:
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return add
+
+
+input_options = stacked(  # where the inputs of predict, score and generate --analogies come from
+    click.option("--data", type=UserPath(), help="Inputs: an .npz (array x), an .npy, a .csv of numeric "
+                 "columns (an 'id' column names rows; 'label' is ignored) or a folder of images. The output's "
+                 "id: the row number, the CSV's id, or the image's path in the folder."),
+    click.option("--dataset", type=click.Choice(BUILTIN), help="Or a built-in data set's --split (ids: each "
+                 "example's index in the data set, or in its own test file where it has one)."),
+    click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True,
+                 help="Which part of --dataset: the test split the model was evaluated on, or the rest."),
+    click.option("--data-dir", type=UserPath(), help="Where Fashion-MNIST/MNIST/KMNIST files are."),
+)
+
+model_options = stacked(  # which graphs predict, score and generate run, and where
+    click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+                 help="onnxruntime device: auto uses a CUDA GPU when there is one."),
+    click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,
+                 help="Which copy of the graphs to run (int8/float16 need export --quantize/--fp16)."),
+)
+force_option = click.option("--force", is_flag=True, help="Replace an existing --out file.")
+
+run_options = stacked(  # how predict and score run the model, after their own options
+    click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True,
+                 help="Inputs per batch."),
+    model_options,
+    force_option,
+    click.option("--quiet", is_flag=True, help="No progress bar."),
+)
+
+
+@main.command(short_help="Accuracy, per class and confusion of a run or a model.")
+@click.argument("run_dir", metavar="RUN_DIR|MODEL_DIR", type=UserPath(file_okay=False))
 @click.option("--data", type=UserPath(),
               help="Test on the labelled examples of this file or folder instead (as train's --data takes them: an "
                    ".npz, its x_test and y_test where it has them, a .csv with a 'label' column, or class sub-folders "
-                   "of images), their classes matched to the run's by name.")
+                   "of images), their classes matched to the run's by name. Needed for an exported model.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON line instead (for jq or a "
               "script).")
 @click.option("--baseline", "with_baseline", is_flag=True,
@@ -398,18 +451,44 @@ def _format_report(report: dict) -> str:
                    "Fashion-MNIST's 200 epochs on a 2-core CPU.")
 @click.option("--quiet", is_flag=True, help="No progress bar for --baseline's training (nor, where stderr is not a "
               "terminal, its line an epoch).")
-def evaluate(run_dir: str, data: str | None, as_json: bool, with_baseline: bool, quiet: bool) -> None:
+@model_options
+def evaluate(run_dir: str, data: str | None, as_json: bool, with_baseline: bool, quiet: bool, device: str,
+             precision: str) -> None:
     """Test a trained run on its held-out test set (or on labelled data of your own, --data): accuracy,
-    per-class accuracy, confusion matrix, test ELBO, and with --val-labels the epoch they kept.
+    per-class accuracy, confusion matrix, test ELBO, and with --val-labels the epoch they kept. Or test an
+    exported model's graphs (--precision: its int8 or float16 copies) on labelled data of your own.
 
     Example: ssvae evaluate runs/digits-m2 --baseline --json
+
+    An export's int8 graphs: ssvae evaluate models/digits-m2 --data scans --precision int8
     """
     from ssvae.api import baseline, evaluate as evaluate_run, load
 
+    if (Path(run_dir) / "model.json").is_file():
+        _evaluate_model(run_dir, data, with_baseline, device, precision, as_json)
+        return
+    if (device, precision) != ("auto", "float32"):
+        raise RunError(f"--device and --precision choose an exported model's graphs, and {run_dir} is a run: pass "
+                       f"its export (ssvae export {run_dir}) to test those")
     run = load(Path(run_dir))
     report = evaluate_run(run, data)
     if with_baseline:
         report["baseline_accuracy"] = evaluate_run(baseline(run, progress=not quiet), data)["accuracy"]
+    click.echo(json.dumps(_json_ready(report), allow_nan=False) if as_json else _format_report(report))
+
+
+def _evaluate_model(model_dir: str, data: str | None, with_baseline: bool, device: str, precision: str,
+                    as_json: bool) -> None:
+    """`ssvae evaluate` of an exported model: its graphs on labelled data of one's own."""
+    from ssvae.inference import evaluate as evaluate_graphs
+
+    if with_baseline:
+        raise RunError(f"--baseline trains on a run's data, which {model_dir}, an exported model, does not keep: "
+                       f"evaluate the run folder it was exported from")
+    if data is None:
+        raise RunError(f"{model_dir} is an exported model, which keeps no test set: pass labelled data of your own "
+                       f"with --data, or evaluate the run folder it was exported from")
+    report = evaluate_graphs(load_model(model_dir, device, precision), data)
     click.echo(json.dumps(_json_ready(report), allow_nan=False) if as_json else _format_report(report))
 
 
@@ -451,44 +530,6 @@ def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opse
     for precision, accuracy in report.accuracy.items():
         agreement = f"  (same class as float32: {report.agreement[precision]:.4f})" if precision != "float32" else ""
         click.echo(f"{precision:<8} test accuracy {accuracy:.4f}{agreement}")
-
-
-def stacked(*options: Callable) -> Callable:
-    """One decorator that adds ``options`` in the order given, as that many decorators written above a
-    command would: a group of options several commands share."""
-    def add(command: Callable) -> Callable:
-        for option in reversed(options):
-            command = option(command)
-        return command
-    return add
-
-
-input_options = stacked(  # where the inputs of predict, score and generate --analogies come from
-    click.option("--data", type=UserPath(), help="Inputs: an .npz (array x), an .npy, a .csv of numeric "
-                 "columns (an 'id' column names rows; 'label' is ignored) or a folder of images. The output's "
-                 "id: the row number, the CSV's id, or the image's path in the folder."),
-    click.option("--dataset", type=click.Choice(BUILTIN), help="Or a built-in data set's --split (ids: each "
-                 "example's index in the data set, or in its own test file where it has one)."),
-    click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True,
-                 help="Which part of --dataset: the test split the model was evaluated on, or the rest."),
-    click.option("--data-dir", type=UserPath(), help="Where Fashion-MNIST/MNIST/KMNIST files are."),
-)
-
-model_options = stacked(  # which graphs predict, score and generate run, and where
-    click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-                 help="onnxruntime device: auto uses a CUDA GPU when there is one."),
-    click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,
-                 help="Which copy of the graphs to run (int8/float16 need export --quantize/--fp16)."),
-)
-force_option = click.option("--force", is_flag=True, help="Replace an existing --out file.")
-
-run_options = stacked(  # how predict and score run the model, after their own options
-    click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True,
-                 help="Inputs per batch."),
-    model_options,
-    force_option,
-    click.option("--quiet", is_flag=True, help="No progress bar."),
-)
 
 
 def _say_written(out: str, what: str) -> None:

@@ -17,7 +17,7 @@ from typing import IO, Any, Callable, Iterator, Sequence, TypeVar
 import numpy as np
 
 from ssvae.data.inputs import Inputs, NumberedIds, read_inputs
-from ssvae.data.sources import is_image_file
+from ssvae.data.sources import ModelInputs, is_image_file, load_labelled
 from ssvae.errors import DataError, RunError
 from ssvae.images import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, write_atomic
@@ -125,6 +125,29 @@ def _table_file(out: Path | None) -> Iterator[IO]:
         return
     with atomic_open(out) as f:
         yield f
+
+
+def classification_report(y: np.ndarray, predicted: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
+    """Accuracy, per-class accuracy (None for a class without test examples) and confusion matrix (rows: the
+    true class, columns: the predicted one) of ``predicted`` classes against the true ``y``."""
+    k = len(class_names)
+    confusion = np.bincount(np.asarray(y) * k + np.asarray(predicted), minlength=k * k).reshape(k, k)
+    per_class = {name: float(confusion[c, c] / confusion[c].sum()) if confusion[c].sum() else None
+                 for c, name in enumerate(class_names)}
+    return {"accuracy": float(np.trace(confusion) / max(1, len(y))), "n_test": int(len(y)), "per_class": per_class,
+            "confusion": confusion.tolist(), "class_names": list(class_names)}
+
+
+def evaluate(model: ExportedModel, data: str | Path) -> dict[str, Any]:
+    """The report `ssvae.evaluate` gives of a run, of an exported model's graphs (of its precision) on the
+    labelled examples of ``data``, read as the model reads inputs (`ssvae.data.load_labelled`): a deployed
+    model, int8 or float16 copies too, checked on data of one's own. No test ELBO: `score` has the graphs'."""
+    info = model.info
+    reading = ModelInputs(model.input_shape, tuple(info.get("input_columns", ())), info.get("uint8_divisor", 255))
+    test = load_labelled(data, reading, model.class_names)
+    return {"model": info.get("model"), "precision": model.precision,
+            **classification_report(test.y, model.classify(test.x).argmax(-1), model.class_names),
+            "test_data": str(data), "labels_seen": info.get("labels_seen"), "test_elbo": None, "kept_epoch": None}
 
 
 def prediction_header(model: ExportedModel) -> list[str]:
@@ -244,5 +267,5 @@ def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel)
     return grid_size(images.shape, scale)
 
 
-__all__ = ["as_inputs", "check_not_the_input", "model_inputs", "predict", "score", "sample_grid", "write_samples",
-           "write_analogies", "png_output", "prediction_header"]
+__all__ = ["as_inputs", "check_not_the_input", "classification_report", "evaluate", "model_inputs", "predict", "score",
+           "sample_grid", "write_samples", "write_analogies", "png_output", "prediction_header"]

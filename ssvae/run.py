@@ -59,8 +59,8 @@ def save_run(run_dir: Path, config: Config, split: Split) -> None:
 def _read(run_dir: Path, name: str) -> bytes:
     path = run_dir / name
     if not path.is_file() and (run_dir / "model.json").is_file():
-        raise RunError(f"{run_dir} is an exported model, not a training run: evaluate, export and --resume take the "
-                       f"run folder it was exported from ('ssvae info {run_dir}' shows its test accuracy)")
+        raise RunError(f"{run_dir} is an exported model, not a training run: export and --resume take the run "
+                       f"folder it was exported from ('ssvae info {run_dir}' shows its test accuracy)")
     if not path.is_file() and run_dir.is_dir() and (parent := folder_of_folders(run_dir, CONFIG, "run")):
         raise RunError(parent)
     if not path.is_file():

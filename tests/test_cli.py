@@ -399,6 +399,56 @@ def test_generate_draws_with_the_precision_asked_for(runner, exported, tmp_path)
     assert grids["int8"] != grids["float32"]
 
 
+def test_classification_report_by_hand():
+    from ssvae.inference import classification_report
+
+    report = classification_report(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 0]), ("a", "b", "c", "d"))
+    assert report == {"accuracy": 0.5, "n_test": 4, "per_class": {"a": 0.5, "b": 1.0, "c": 0.0, "d": None},
+                      "confusion": [[1, 1, 0, 0], [0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]],
+                      "class_names": ["a", "b", "c", "d"]}
+
+
+def test_the_report_lines_up_class_names_of_wide_characters():
+    """二 takes two terminal columns: padded as one, the tables' columns drifted under Japanese class names."""
+    from ssvae.cli import _columns, _format_report
+
+    names = ["二", "three", "四つ"]
+    report = {"class_names": names, "test_elbo": None, "model": "m2", "labels_seen": 3, "n_test": 2,
+              "test_data": None, "accuracy": 1.0, "kept_epoch": None, "per_class": dict(zip(names, (1.0, 1.0, None))),
+              "confusion": [[1, 0, 0], [0, 1, 0], [0, 0, 0]]}
+    lines = _format_report(report).splitlines()
+    rows = lines[-3:]
+    assert [row.split()[0] for row in rows] == names
+    assert {_columns(row) for row in rows} == {_columns(lines[-4])} == {6 + 3 * 6}  # "three" + 3 columns of 6
+    assert [_columns(re.match(r"\S+ +", row).group()) for row in lines[7:10]] == [8, 8, 8]  # accuracies line up
+
+
+def test_evaluate_an_exported_models_graphs_on_labelled_data(runner, exported, tmp_path):
+    """The float32 graphs give the run's report on the same data, the int8 ones their own classes; classes
+    the data lack have no accuracy."""
+    run, model = exported
+    test = ssvae.load(run).partition().labelled_test
+    keep = test.y < 5
+    np.savez(tmp_path / "five.npz", x=(test.x[keep] * 255).round().astype(np.uint8), y=test.y[keep])
+    reports = {}
+    for name, args in (("run", [str(run)]), ("float32", [str(model)]),
+                       ("int8", [str(model), "--precision", "int8"])):
+        result = runner.invoke(main, ["evaluate", *args, "--data", str(tmp_path / "five.npz"), "--json"])
+        assert result.exit_code == 0, result.output
+        reports[name] = json.loads(result.stdout)
+    x = np.load(tmp_path / "five.npz")["x"]
+    int8 = runtime.load(model, precision="int8").classify(x).argmax(1)
+    assert reports["int8"]["accuracy"] == float((int8 == test.y[keep]).mean())
+    assert reports["int8"]["precision"] == "int8" and reports["int8"]["test_elbo"] is None
+    common = ("accuracy", "n_test", "per_class", "confusion", "labels_seen", "test_data")
+    assert {k: reports["float32"][k] for k in common} == {k: reports["run"][k] for k in common}
+    assert reports["run"]["n_test"] == int(keep.sum()) and reports["run"]["per_class"]["7"] is None
+    text = runner.invoke(main, ["evaluate", str(model), "--data", str(tmp_path / "five.npz"), "--precision",
+                                "int8"]).stdout
+    assert text.startswith(f"model          m2\ngraphs         int8 (exported)\nlabels seen    100\n"
+                           f"test examples  {int(keep.sum())} (five.npz)\n") and "test ELBO" not in text
+
+
 def test_a_tilde_the_shell_left_in_a_path_is_the_home_folder(runner, exported, tmp_path, monkeypatch):
     """bash expands no ~ after --out=: it made a folder named ~ in the working folder, and said it had saved
     ~/p.csv."""

@@ -267,8 +267,14 @@ BAD_INPUT = [
     (["generate", "MODEL", "--analogies", "digits", "--scale", "5000"], "Error: the grid would be 500000x365000"),
     (["predict", "run", "--dataset", "digits"], "Error: run is a training run, not an exported model: export it with "
      "'ssvae export run --out MODEL_DIR' and pass MODEL_DIR"),
-    (["evaluate", "model"], "Error: model is an exported model, not a training run: evaluate, export and --resume "
-     "take the run folder it was exported from ('ssvae info model' shows its test accuracy)"),
+    (["export", "model"], "Error: model is an exported model, not a training run: export and --resume take the run "
+     "folder it was exported from ('ssvae info model' shows its test accuracy)"),
+    (["evaluate", "model"], "Error: model is an exported model, which keeps no test set: pass labelled data of your "
+     "own with --data, or evaluate the run folder it was exported from"),
+    (["evaluate", "model", "--data", "small.npz", "--baseline"], "Error: --baseline trains on a run's data, which "
+     "model, an exported model, does not keep: evaluate the run folder it was exported from"),
+    (["evaluate", "RUN", "--precision", "int8"], "Error: --device and --precision choose an exported model's graphs, "
+     "and"),
     (["info", "."], "Error: . holds model folders (bad_json_model, classifier_only_model, eleven_classes_model, "
      "mixed_model, model, ...), not a model's files: pass one of them, e.g. bad_json_model"),
     (["export", "."], "Error: . holds run folders (bad_metrics_run, binary_metrics_run, early_run, fewer_epochs_run, "
