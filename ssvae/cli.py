@@ -420,7 +420,7 @@ input_options = stacked(  # where the inputs of predict, score and generate --an
     click.option("--data-dir", type=UserPath(), help="Where Fashion-MNIST/MNIST/KMNIST files are."),
 )
 
-model_options = stacked(  # which graphs predict, score and generate run, and where
+model_options = stacked(  # which graphs predict, score, generate and evaluate run, and where
     click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
                  help="onnxruntime device: auto uses a CUDA GPU when there is one."),
     click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,

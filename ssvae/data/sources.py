@@ -564,8 +564,8 @@ def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
     a ``model``, one class will do, and ``unlabelled/`` is not read."""
     folders = sorted((d for d in path.iterdir() if d.is_dir() and not d.name.startswith((".", "__MACOSX"))),
                      key=lambda d: d.name)  # by name, as on every system (Windows orders paths in any case)
-    images = {d: image_files(d, path) for d in folders}
     unlabelled = [d for d in folders if d.name.lower() in UNLABELLED_NAMES]
+    images = {d: image_files(d, path) for d in folders if model is None or d not in unlabelled}  # none to test
     class_dirs = [d for d in folders if d not in unlabelled and images[d]]
     if imageless := [d.name for d in folders if d not in unlabelled and d not in class_dirs]:
         warnings.warn(f"{path}: {len(imageless)} folder(s) with no image are not classes: {', '.join(imageless[:5])}"
