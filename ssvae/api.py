@@ -165,7 +165,7 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     own = [source.train.x] + ([source.test.x] if source.test is not None and test_name is None else [])
     likelihood = resolve_likelihood(config, *own)  # test data of one's own take the training data's
     if source.test is not None:
-        check_inputs(source.test, test_name or name, likelihood)
+        check_inputs(source.test, test_name or name, likelihood, test_data=test_name is not None)
     config = config.replace(input_shape=source.train.input_shape, class_names=source.train.class_names,
                             input_columns=source.columns, likelihood=likelihood,
                             threads=config.threads or cpu_threads(config.device))

@@ -26,7 +26,7 @@ from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, LIKELIHOODS, LR_SCHEDULES,
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
 from ssvae.progress import redrawable
-from ssvae.runtime import PRECISIONS, ModelError, load as load_model
+from ssvae.runtime import PRECISIONS, ModelError, folder_of_folders, load as load_model
 
 DEFAULTS = Config()
 USER_ERRORS = (DataError, RunError, ConfigError, ModelError, TrainingError, ExportError)
@@ -463,14 +463,19 @@ def evaluate(run_dir: str, data: str | None, as_json: bool, with_baseline: bool,
     An export's int8 graphs: ssvae evaluate models/digits-m2 --data scans --precision int8
     """
     from ssvae.api import baseline, evaluate as evaluate_run, load
+    from ssvae.run import CONFIG
 
-    if (Path(run_dir) / "model.json").is_file():
+    folder = Path(run_dir)
+    if (folder / "model.json").is_file():
         _evaluate_model(run_dir, data, with_baseline, device, precision, as_json)
         return
+    if folder.is_dir() and not (folder / CONFIG).is_file():  # runs/ or models/ given for one of theirs: say so
+        if inside := folder_of_folders(folder, CONFIG, "run") or folder_of_folders(folder, "model.json", "model"):
+            raise RunError(inside)
     if (device, precision) != ("auto", "float32"):
         raise RunError(f"--device and --precision choose an exported model's graphs, and {run_dir} is a run: pass "
                        f"its export (ssvae export {run_dir}) to test those")
-    run = load(Path(run_dir))
+    run = load(folder)
     report = evaluate_run(run, data)
     if with_baseline:
         report["baseline_accuracy"] = evaluate_run(baseline(run, progress=not quiet), data)["accuracy"]
@@ -629,7 +634,8 @@ def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, d
         builtin = analogies in BUILTIN and not Path(analogies).exists()
         check_not_the_input(out, None if builtin else analogies)  # before the inputs, which may be a large folder
         png_output(out, force)
-        inputs = model_inputs(model, None if builtin else analogies, analogies if builtin else None, "test", data_dir)
+        split = "train" if "test_data" in model.info else "test"  # a model tested on data of its own: any example
+        inputs = model_inputs(model, None if builtin else analogies, analogies if builtin else None, split, data_dir)
         width, height = write_analogies(model, inputs, out, rows, scale, replace=force)
     click.echo(f"saved {out}: {width}x{height} pixels")
 

@@ -645,7 +645,8 @@ def test_a_model_tested_on_data_of_its_own_has_no_test_split_of_its_data_set(run
     assert result.exit_code == 0, result.output
     assert "on 3 examples" in result.output
     assert runner.invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "model")]).exit_code == 0
-    assert json.loads((tmp_path / "model" / "model.json").read_text())["test_data"] == "scans"
+    meta = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert meta["test_data"] == "scans" and "test_fraction" not in meta  # nothing was held out
     result = runner.invoke(main, ["predict", str(tmp_path / "model"), "--dataset", "digits", "--out", "-"])
     assert result.exit_code == 1
     assert result.output == ("Error: the model was tested on scans, not on a test split of digits: pass those data "
@@ -653,6 +654,19 @@ def test_a_model_tested_on_data_of_its_own_has_no_test_split_of_its_data_set(run
     result = runner.invoke(main, ["predict", str(tmp_path / "model"), "--dataset", "digits", "--split", "train",
                                   "--out", "-", "--quiet"])
     assert result.exit_code == 0 and result.stdout.count("\n") == 1 + 1797
+    result = runner.invoke(main, ["generate", str(tmp_path / "model"), "--analogies", "digits", "--out",
+                                  str(tmp_path / "a.png")])  # any of the digits will do
+    assert result.exit_code == 0, result.output
+    (tmp_path / "models").mkdir()
+    (tmp_path / "model").rename(tmp_path / "models" / "digits")
+    result = runner.invoke(main, ["evaluate", str(tmp_path / "models"), "--data", str(tmp_path / "scans")])
+    assert result.output == (f"Error: {tmp_path / 'models'} holds model folders (digits), not a model's files: pass "
+                             f"one of them, e.g. {tmp_path / 'models' / 'digits'}\n")
+    np.savez(tmp_path / "bright.npz", x=digits.images[:3] * 16, y=np.arange(3))  # 0..256, not [0, 1]
+    result = runner.invoke(main, ["train", *TINY_ARGS, "--test-data", str(tmp_path / "bright.npz"), "--out",
+                                  str(tmp_path / "run2")])
+    assert result.output.endswith("bright.npz: inputs range over [0, 256] but the bernoulli likelihood needs [0, 1]: "
+                                  "scale them as the training data are\n")  # not: change the model's likelihood
 
 
 def test_predict_reads_a_csv_by_the_column_names_the_model_was_trained_on(runner, tmp_path):

@@ -313,6 +313,16 @@ def test_csv_separated_by_semicolons_with_decimal_commas_or_by_tabs(tmp_path):
         load_source(data=str(tmp_path / "tabs.csv"))  # the decimal comma goes with semicolons only
     (tmp_path / "tabs.csv").write_text("f1\tlabel\tf2\n0.5\ta\t1\n2.5\tb\t3\n")
     np.testing.assert_array_equal(load_source(data=str(tmp_path / "tabs.csv")).train.x, [[0.5, 1], [2.5, 3]])
+    # the separator that splits the header into the most names: a name may hold a comma, quoted or not;
+    # whole-number labels may have a decimal comma too, as pandas' to_csv(sep=";", decimal=",") writes them
+    (tmp_path / "names.csv").write_text('weight, kg;"a,b";label\n0,5;1,5;1,0\n0,25;2;-1,0\n1;3;0,0\n')
+    source = load_source(data=str(tmp_path / "names.csv"))
+    assert source.columns == ("weight, kg", "a,b") and source.train.class_names == ("0", "1")
+    assert source.train.y.tolist() == [1, -1, 0]
+    (tmp_path / "tab-names.csv").write_text("a,b\tc;d\tlabel\n0.5\t1.5\tx\n1\t2\ty\n")
+    assert load_source(data=str(tmp_path / "tab-names.csv")).columns == ("a,b", "c;d")
+    (tmp_path / "one.csv").write_text("label\nx\ny\n")  # nothing to separate
+    assert load_source(data=str(tmp_path / "one.csv")).train.class_names == ("x", "y")
 
 
 def test_csv_input_columns_are_named_without_spaces_and_kept_only_when_unique(tmp_path):
@@ -407,7 +417,7 @@ def test_image_folder_classes_are_its_visible_folders_of_images_and_unlabelled_t
         warnings.simplefilter("always")
         source = load_source(data=str(tmp_path))
     assert [str(w.message) for w in seen if str(w.message).startswith(str(tmp_path))] == [
-        f"{tmp_path}: 2 folder(s) with no image are not classes: empty, meta",
+        f"{tmp_path}: 2 folder(s) with no image directly inside are not classes: empty, meta",
         f"{tmp_path}: 1 image(s) outside the class folders are not read (e.g. stray.png): move them into a class "
         f"folder, or into unlabelled/"]
     assert source.train.class_names == ("cat", "dog") and source.train.y.tolist() == [0, 1, -1]
@@ -427,11 +437,17 @@ def test_image_folders_are_read_with_their_sub_folders_and_linked_folders(tmp_pa
         Image.fromarray(np.full((4, 4), 10 * k, np.uint8)).save(tmp_path / name)
     (data / "b").symlink_to(elsewhere / "b", target_is_directory=True)
     (data / "a" / "day1" / "again").symlink_to(data / "a", target_is_directory=True)  # a loop: walked once
-    source = load_source(data=str(data))
+    for name, target in (("up", data), ("sibling", data / "unlabelled"), ("disk", tmp_path)):  # not followed:
+        (data / "a" / name).symlink_to(target, target_is_directory=True)  # another part of data, or all of it
+    (data / "venv" / "lib" / "tests").mkdir(parents=True)  # images deep inside, none directly: no class
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(data / "venv" / "lib" / "tests" / "icon.png")
+    with pytest.warns(UserWarning, match=r"1 folder\(s\) with no image directly inside are not classes: venv$"):
+        source = load_source(data=str(data))
     assert source.files == ("a/0.png", "a/day1/1.png", "b/2.png", "unlabelled/3.png", "unlabelled/batch1/part2/4.png")
     assert source.train.y.tolist() == [0, 0, 1, -1, -1]
     np.testing.assert_array_equal(source.train.x[:, 0, 0, 0] * 255, [0, 10, 20, 30, 40])
-    assert list(read_inputs(str(data)).ids) == list(source.files)
+    assert list(read_inputs(str(data)).ids) == [*source.files[:3], "unlabelled/3.png",
+                                                "unlabelled/batch1/part2/4.png", "venv/lib/tests/icon.png"]
 
 
 @pytest.mark.parametrize("option, message", [

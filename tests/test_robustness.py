@@ -277,6 +277,7 @@ BAD_INPUT = [
      "and"),
     (["info", "."], "Error: . holds model folders (bad_json_model, classifier_only_model, eleven_classes_model, "
      "mixed_model, model, ...), not a model's files: pass one of them, e.g. bad_json_model"),
+    (["evaluate", "model/..", "--data", "small.npz"], "Error: model/.. holds run folders (bad_metrics_run"),
     (["export", "."], "Error: . holds run folders (bad_metrics_run, binary_metrics_run, early_run, fewer_epochs_run, "
      "foreign_checkpoint_run, ...), not a run's files: pass one of them, e.g. bad_metrics_run"),
     (["score", "classifier_only_model", "--dataset", "digits"], "Error: classifier_only_model/encoder.onnx: missing; "

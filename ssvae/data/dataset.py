@@ -83,9 +83,11 @@ def to_model_range(x: np.ndarray, uint8_divisor: int = 255) -> np.ndarray:
     raise DataError(f"inputs of dtype {x.dtype} are not numbers: give uint8 images or floats")
 
 
-def check_inputs(dataset: Dataset, name: str, likelihood: str) -> None:
+def check_inputs(dataset: Dataset, name: str, likelihood: str, test_data: bool = False) -> None:
     """Refuse data a model cannot learn from: none at all, NaN or inf, or values outside [0, 1] for a
-    Bernoulli likelihood asked for by name (``auto`` picks Bernoulli only for inputs inside [0, 1])."""
+    Bernoulli likelihood asked for by name (``auto`` picks Bernoulli only for inputs inside [0, 1]). For
+    ``test_data`` of one's own, which the training data's likelihood is chosen without, the fix of a range
+    is their scale alone."""
     if len(dataset) == 0:
         raise DataError(f"{name}: the data set is empty: give at least one example of each class")
     flat = dataset.x.reshape(len(dataset), -1)
@@ -98,5 +100,7 @@ def check_inputs(dataset: Dataset, name: str, likelihood: str) -> None:
                         f"for float32 (first: row {int(np.flatnonzero(~finite)[0])}): clean or drop them")
     low, high = float(flat.min()), float(flat.max())
     if likelihood == "bernoulli" and (low < 0.0 or high > 1.0):
+        fix = "as the training data are" if test_data else "(uint8 images are divided by 255 for you) or use " \
+                                                            "--likelihood gaussian"
         raise DataError(f"{name}: inputs range over [{low:g}, {high:g}] but the bernoulli likelihood needs [0, 1]: "
-                        f"scale them (uint8 images are divided by 255 for you) or use --likelihood gaussian")
+                        f"scale them {fix}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 import os
 import warnings
 import zipfile
@@ -381,7 +382,7 @@ def _load_csv(path: Path, model: ModelInputs | None = None) -> Source:
     if not body:
         raise DataError(f"{path}: has a header but no rows")
     li = header.index("label")
-    y, names = _csv_labels([row[li].strip() if li < len(row) else "" for row in body], path)
+    y, names = _csv_labels([row[li].strip() if li < len(row) else "" for row in body], path, rows.number)
     _check_class_names(names, path)
     _check_labels(y, len(names), path, model)
     if model is not None:
@@ -417,12 +418,14 @@ LABEL_LIKE = ("label", "labels", "class", "target", "y")  # header names (in any
 MISSING_LABELS = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"}  # as pandas reads them
 
 
-def _csv_labels(raw: list[str], path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
+def _csv_labels(raw: list[str], path: Path,
+                number: Callable[[str], float] = float) -> tuple[np.ndarray, tuple[str, ...]]:
     """A CSV's labels as indices (UNLABELLED where missing) and the class names: "0".."K-1" when every known
-    label is a whole number (3 or 3.0: pandas writes a column with gaps as floats), else the names sorted.
+    label is a whole number (3 or 3.0: pandas writes a column with gaps as floats; 3,0 where ``number`` takes
+    a decimal comma), else the names sorted.
     Missing: -1 (-1.0), empty, or one of `MISSING_LABELS` (pandas' and R's spellings of NA); among class
     names, a warning says how many of those spellings were read as missing, as one may be a class (None)."""
-    numbers = [_whole_number(v) for v in raw]
+    numbers = [_whole_number(v, number) for v in raw]
     missing = [v in MISSING_LABELS or n == UNLABELLED for v, n in zip(raw, numbers)]
     known = [(v, n) for v, n, gone in zip(raw, numbers, missing) if not gone]
     if all(n is not None for _, n in known):
@@ -436,10 +439,10 @@ def _csv_labels(raw: list[str], path: Path) -> tuple[np.ndarray, tuple[str, ...]
     return np.array([UNLABELLED if gone else index[v] for v, gone in zip(raw, missing)], dtype=np.int64), names
 
 
-def _whole_number(text: str) -> int | None:
-    """The integer a label such as "3" or "3.0" writes, else None (a class name)."""
+def _whole_number(text: str, number: Callable[[str], float] = float) -> int | None:
+    """The integer a label such as "3" or "3.0" writes (read by ``number``), else None (a class name)."""
     try:
-        value = float(text)
+        value = number(text)
     except ValueError:
         return None
     return int(value) if value.is_integer() else None
@@ -523,10 +526,18 @@ class CsvRows(list):
         return f"row {row} (line {self.lines[row + 1]})"
 
 
-def _separator(header: str) -> str:
-    """What separates a CSV's fields, told by its header line: commas, or in a header without one,
-    semicolons (Excel's CSV where the decimal mark is a comma) or tabs."""
-    return next((c for c in ",;\t" if c in header), ",")
+def _separator(lines: list[str]) -> str:
+    """What separates the fields of a CSV whose first lines are ``lines``: the comma, the semicolon (Excel's
+    CSV where the decimal mark is a comma) or the tab, whichever splits the header into several names and
+    the first row into as many fields (a name may hold a comma, and so may a number), else the header into
+    the most names; the comma where none splits it."""
+    header, first_row = (*lines, "", "")[:2]
+
+    def split(separator: str) -> tuple[bool, int]:
+        names, fields = (len(next(csv.reader([line], delimiter=separator), [])) for line in (header, first_row))
+        return names > 1 and names == fields, names
+
+    return max(",;\t", key=split)
 
 
 def read_csv_rows(path: Path) -> CsvRows:
@@ -536,7 +547,7 @@ def read_csv_rows(path: Path) -> CsvRows:
     The header's names lose the spaces around them ("a, b" names columns a and b)."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            separator = _separator(next((line for line in f if line.strip()), ""))
+            separator = _separator(list(itertools.islice((line for line in f if line.strip()), 2)))
             f.seek(0)
             reader = csv.reader(f, delimiter=separator)
             read = [(row, reader.line_num) for row in reader if row]
@@ -558,18 +569,17 @@ def read_csv_rows(path: Path) -> CsvRows:
 
 def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
     """One sub-folder of images per class, plus ``unlabelled/`` (any case, or ``unlabeled/``), each read with
-    its sub-folders (`image_files`). Hidden folders, macOS's ``__MACOSX`` and folders without images (a run
-    folder that ``ssvae train --data .`` wrote there) are no classes; the last are named in a warning, as are
-    images outside the sub-folders. Images of another size than most (than ``model``'s) are skipped. To test
-    a ``model``, one class will do, and ``unlabelled/`` is not read."""
+    its sub-folders (`image_files`). Hidden folders, macOS's ``__MACOSX`` and folders with no image directly
+    inside (a run folder that ``ssvae train --data .`` wrote there, a virtual environment) are no classes;
+    the last are named in a warning, as are images outside the sub-folders. Images of another size than most
+    (than ``model``'s) are skipped. To test a ``model``, one class will do, and ``unlabelled/`` is not read."""
     folders = sorted((d for d in path.iterdir() if d.is_dir() and not d.name.startswith((".", "__MACOSX"))),
                      key=lambda d: d.name)  # by name, as on every system (Windows orders paths in any case)
     unlabelled = [d for d in folders if d.name.lower() in UNLABELLED_NAMES]
-    images = {d: image_files(d, path) for d in folders if model is None or d not in unlabelled}  # none to test
-    class_dirs = [d for d in folders if d not in unlabelled and images[d]]
+    class_dirs = [d for d in folders if d not in unlabelled and any(is_image_file(f, path) for f in d.iterdir())]
     if imageless := [d.name for d in folders if d not in unlabelled and d not in class_dirs]:
-        warnings.warn(f"{path}: {len(imageless)} folder(s) with no image are not classes: {', '.join(imageless[:5])}"
-                      + (" ..." if len(imageless) > 5 else ""), stacklevel=3)
+        warnings.warn(f"{path}: {len(imageless)} folder(s) with no image directly inside are not classes: "
+                      f"{', '.join(imageless[:5])}" + (" ..." if len(imageless) > 5 else ""), stacklevel=3)
     needed = 2 if model is None else 1
     if len(class_dirs) < needed:
         raise DataError(f"{path}: needs one sub-folder of images per class (at least {'two' if needed == 2 else 'one'})"
@@ -577,9 +587,9 @@ def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
     if strays := [f.name for f in path.iterdir() if is_image_file(f, path)]:
         warnings.warn(f"{path}: {len(strays)} image(s) outside the class folders are not read (e.g. {strays[0]}): "
                       f"move them into a class folder, or into {UNLABELLED_FOLDER}/", stacklevel=3)
-    entries = [(f, k) for k, d in enumerate(class_dirs) for f in images[d]]
+    entries = [(f, k) for k, d in enumerate(class_dirs) for f in image_files(d, path)]
     if model is None:  # a model is tested on labelled images only
-        entries += [(f, UNLABELLED) for d in unlabelled for f in images[d]]
+        entries += [(f, UNLABELLED) for d in unlabelled for f in image_files(d, path)]
     x, kept = read_images([f for f, _ in entries], path, *image_reading(model and model.input_shape))
     y = np.array([entries[i][1] for i in kept], dtype=np.int64)
     names = tuple(d.name for d in class_dirs)
@@ -592,18 +602,26 @@ def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
 
 def image_files(folder: Path, root: Path) -> list[Path]:
     """The image files under ``folder`` (a folder of ``root``, or ``root``), its sub-folders' and linked
-    folders' too, in order of their paths; hidden ones not (`is_image_file`). A link to a folder already
-    walked (a loop) is not walked again."""
+    folders' too, in order of their paths; hidden ones not (`is_image_file`). A link is not followed to a
+    folder walked already (a loop), to another part of ``root`` (a class's images are not another's), nor
+    to a folder that holds ``root`` (the whole disk)."""
+    start, base = os.path.realpath(folder), os.path.realpath(root)
     found, walked = [], set()
     for top, folders, files in os.walk(folder, followlinks=True):
         real = os.path.realpath(top)
-        if real in walked:
+        elsewhere_in_root = _within(real, base) and not _within(real, start)
+        if real in walked or elsewhere_in_root or (_within(base, real) and real != base):
             folders.clear()
             continue
         walked.add(real)
         folders[:] = [name for name in folders if not name.startswith((".", "__MACOSX"))]
         found += [Path(top, name) for name in files]
     return sorted(f for f in found if is_image_file(f, root))
+
+
+def _within(path: str, folder: str) -> bool:
+    """Whether real path ``path`` is ``folder`` or lies inside it."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def is_image_file(file: Path, root: Path) -> bool:
