@@ -351,8 +351,8 @@ def _accuracy_text(accuracy: float | None) -> str:
 
 def _trained(done: str, report: dict) -> str:
     """The line `ssvae train` ends with: what it did, the test accuracy, and the epoch kept by validation."""
-    kept = report["kept_epoch"]
-    return (f"{done}  |  test accuracy {report['accuracy']:.4f} on {report['n_test']} examples  |  labels seen "
+    kept, of = report["kept_epoch"], f" of {Path(report['test_data']).name}" if report["test_data"] else ""
+    return (f"{done}  |  test accuracy {report['accuracy']:.4f} on {report['n_test']} examples{of}  |  labels seen "
             f"{report['labels_seen']}" + (f"  |  kept epoch {_kept_text(kept)}" if kept else ""))
 
 

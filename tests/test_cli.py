@@ -612,7 +612,7 @@ def test_a_csv_trains_on_every_label_and_is_tested_on_test_data_of_its_own(runne
                                   "--classifier-hidden", "8", "--latent-dim", "2", "--quiet", "--out",
                                   str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
-    assert "on 40 examples  |  labels seen 12" in result.output  # the test file's labelled rows; every label trains
+    assert "on 40 examples of test.csv  |  labels seen 12" in result.output  # its labelled rows; every label trains
     run = ssvae.load(tmp_path / "run")
     expected = float((run.classify(np.column_stack([test["a"], test["b"]])[:40]).argmax(1)
                       == np.arange(40) % 2).mean())
@@ -643,7 +643,7 @@ def test_a_model_tested_on_data_of_its_own_has_no_test_split_of_its_data_set(run
     result = runner.invoke(main, ["train", *TINY_ARGS, "--test-data", str(tmp_path / "scans"), "--out",
                                   str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
-    assert "on 3 examples" in result.output
+    assert "on 3 examples of scans  |" in result.output
     assert runner.invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "model")]).exit_code == 0
     meta = json.loads((tmp_path / "model" / "model.json").read_text())
     assert meta["test_data"] == "scans" and "test_fraction" not in meta  # nothing was held out
