@@ -653,7 +653,8 @@ def test_a_model_tested_on_data_of_its_own_has_no_test_split_of_its_data_set(run
                              "with --data (--split train gives every example of digits, all of which it trained on)\n")
     result = runner.invoke(main, ["predict", str(tmp_path / "model"), "--dataset", "digits", "--split", "train",
                                   "--out", "-", "--quiet"])
-    assert result.exit_code == 0 and result.stdout.count("\n") == 1 + 1797
+    rows = [line for line in result.stdout.splitlines() if not line.startswith("wrote to")]  # click < 8.2 mixes
+    assert result.exit_code == 0 and len(rows) == 1 + 1797  # stderr's line in
     result = runner.invoke(main, ["generate", str(tmp_path / "model"), "--analogies", "digits", "--out",
                                   str(tmp_path / "a.png")])  # any of the digits will do
     assert result.exit_code == 0, result.output
