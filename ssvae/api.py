@@ -105,6 +105,9 @@ def load_data(config: Config) -> Source:
         has = "x_test and y_test" if config.data is not None else "a test split"
         raise DataError(f"{config.data or config.dataset} has {has} of its own, and --test-data {config.test_data} "
                         f"would be a second: give one of them")
+    if not Path(config.test_data).exists():
+        raise DataError(f"{config.test_data}: no such file or folder; check the path given to --test-data, or, for "
+                        f"a trained run, put its test data back there (its config.json names them)")
     model = ModelInputs(source.train.input_shape, source.columns, config.uint8_divisor)
     return replace(source, test=load_labelled(config.test_data, model, source.train.class_names))
 
@@ -300,7 +303,7 @@ def evaluate(run: Run | str | Path, data: str | Path | None = None) -> dict[str,
     return {
         "model": c.model,
         **classification_report(test.y, run.classify(test.x).argmax(-1), c.class_names),
-        "test_data": str(data) if data is not None else c.test_data,
+        "test_data": str(Path(data).resolve()) if data is not None else c.test_data,
         "labels_seen": run.split.labels_seen,
         "test_elbo": test_elbo(run.model, run.inputs(test.x)),
         "kept_epoch": _kept_epoch(run),

@@ -278,7 +278,8 @@ def config_from_options(options: dict[str, Any]) -> Config:
 @click.option("--data-dir", type=UserPath(), help="Where Fashion-MNIST/MNIST/KMNIST files are, or go.")
 @click.option("--test-data", type=UserPath(),
               help="Labelled data to test on, for --data without a test set of its own: every label of --data then "
-                   "trains (none is held out by --test-fraction). Read as --data is; classes matched by name.")
+                   "trains (none is held out by --test-fraction). Read as --data is; classes matched by name (numbered "
+                   "labels of named classes by number, with a warning).")
 @click.option("--recipe", type=click.Choice(list(RECIPES)),
               help="Settings measured together on a data set, applied over its preset (the options you give still "
                    "win). " + "; ".join(f"{name}: {r.summary}" for name, r in RECIPES.items()) + ".")
@@ -442,7 +443,8 @@ run_options = stacked(  # how predict and score run the model, after their own o
 @click.option("--data", type=UserPath(),
               help="Test on the labelled examples of this file or folder instead (as train's --data takes them: an "
                    ".npz, its x_test and y_test where it has them, a .csv with a 'label' column, or class sub-folders "
-                   "of images), their classes matched to the run's by name. Needed for an exported model.")
+                   "of images), their classes matched to the run's by name (numbered labels of named classes by "
+                   "number, with a warning). Needed for an exported model.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON line instead (for jq or a "
               "script).")
 @click.option("--baseline", "with_baseline", is_flag=True,

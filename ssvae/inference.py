@@ -147,7 +147,8 @@ def evaluate(model: ExportedModel, data: str | Path) -> dict[str, Any]:
     test = load_labelled(data, reading, model.class_names)
     return {"model": info.get("model"), "precision": model.precision,
             **classification_report(test.y, model.classify(test.x).argmax(-1), model.class_names),
-            "test_data": str(data), "labels_seen": info.get("labels_seen"), "test_elbo": None, "kept_epoch": None}
+            "test_data": str(Path(data).resolve()), "labels_seen": info.get("labels_seen"), "test_elbo": None,
+            "kept_epoch": None}
 
 
 def prediction_header(model: ExportedModel) -> list[str]:

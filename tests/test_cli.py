@@ -630,7 +630,7 @@ def test_a_csv_trains_on_every_label_and_is_tested_on_test_data_of_its_own(runne
     assert result.exit_code == 1 and "missing.csv: no such file or folder" in result.output
 
 
-def test_a_model_tested_on_data_of_its_own_has_no_test_split_of_its_data_set(runner, tmp_path):
+def test_a_model_tested_on_data_of_its_own_has_no_test_split_of_its_data_set(runner, tmp_path, monkeypatch):
     """A digits run with --test-data trained on every digit: predict --dataset digits used to give 450 of
     them as "the test split the model was evaluated on", some of them labelled in training."""
     from PIL import Image
@@ -644,6 +644,16 @@ def test_a_model_tested_on_data_of_its_own_has_no_test_split_of_its_data_set(run
                                   str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     assert "on 3 examples of scans  |" in result.output
+    monkeypatch.chdir(tmp_path / "scans")
+    result = runner.invoke(main, ["evaluate", str(tmp_path / "run"), "--data", "."])
+    assert "test examples  3 (scans)\n" in result.output  # the folder's name, not "."
+    (tmp_path / "scans").rename(tmp_path / "moved")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["evaluate", str(tmp_path / "run")])
+    assert result.output == (f"Error: {tmp_path / 'scans'}: no such file or folder; check the path given to "
+                             f"--test-data, or, for a trained run, put its test data back there (its config.json "
+                             f"names them)\n")
+    (tmp_path / "moved").rename(tmp_path / "scans")
     assert runner.invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "model")]).exit_code == 0
     meta = json.loads((tmp_path / "model" / "model.json").read_text())
     assert meta["test_data"] == "scans" and "test_fraction" not in meta  # nothing was held out

@@ -437,12 +437,18 @@ def test_image_folders_are_read_with_their_sub_folders_and_linked_folders(tmp_pa
         Image.fromarray(np.full((4, 4), 10 * k, np.uint8)).save(tmp_path / name)
     (data / "b").symlink_to(elsewhere / "b", target_is_directory=True)
     (data / "a" / "day1" / "again").symlink_to(data / "a", target_is_directory=True)  # a loop: walked once
+    (data / "ab").symlink_to(data / "a", target_is_directory=True)  # another name of class a: no class
+    (data / "a" / "day1" / "un").symlink_to(data / "unlabelled", target_is_directory=True)  # "a" prefixes "ab"...
     for name, target in (("up", data), ("sibling", data / "unlabelled"), ("disk", tmp_path)):  # not followed:
         (data / "a" / name).symlink_to(target, target_is_directory=True)  # another part of data, or all of it
     (data / "venv" / "lib" / "tests").mkdir(parents=True)  # images deep inside, none directly: no class
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(data / "venv" / "lib" / "tests" / "icon.png")
-    with pytest.warns(UserWarning, match=r"1 folder\(s\) with no image directly inside are not classes: venv$"):
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
         source = load_source(data=str(data))
+    assert [str(w.message) for w in seen] == [
+        f"{data}: ab: link(s) to other folders of {data}, not read (their images would take two labels)",
+        f"{data}: 1 folder(s) with no image directly inside are not classes: venv"]
     assert source.files == ("a/0.png", "a/day1/1.png", "b/2.png", "unlabelled/3.png", "unlabelled/batch1/part2/4.png")
     assert source.train.y.tolist() == [0, 0, 1, -1, -1]
     np.testing.assert_array_equal(source.train.x[:, 0, 0, 0] * 255, [0, 10, 20, 30, 40])
@@ -725,6 +731,8 @@ def test_labelled_data_to_test_a_model_on_are_read_its_way(tmp_path):
         load_labelled(tmp_path / "test.csv", ModelInputs((2,), ("a", "b")), ("bird", "cat"))
     with pytest.raises(DataError, match=r"test.csv: has no column 'c': the model was trained on columns a, c"):
         load_labelled(tmp_path / "test.csv", ModelInputs((2,), ("a", "c")), ("cat", "dog"))
+    (tmp_path / "one.csv").write_text("a,b,label\n1,2,cat\n3,4,cat\n")  # one class will do to test on
+    assert load_labelled(tmp_path / "one.csv", ModelInputs((2,), ("a", "b")), ("cat", "dog")).y.tolist() == [0, 0]
     (tmp_path / "unlabelled.csv").write_text("a,b,label\n1,2,\n")
     with pytest.raises(DataError, match=r"unlabelled.csv: has no labelled example"):
         load_labelled(tmp_path / "unlabelled.csv", ModelInputs((2,), ("a", "b")), ("cat", "dog"))
@@ -739,12 +747,18 @@ def test_labelled_data_to_test_a_model_on_are_read_its_way(tmp_path):
     (("0", "1"), [0, 1], ("1", "2"), "class '0' is not one of the model's classes (1, 2): label the examples"),
 ])
 def test_a_data_files_classes_are_the_models_by_name_or_by_number(names, present, model_names, numbers):
-    """Only the classes with examples (``present``) are matched: numbered labels 1..3 name classes 0..3."""
+    """Only the classes with examples (``present``) are matched: numbered labels 1..3 name classes 0..3.
+    Numbers matched to named classes are shown in a warning (a CSV's classes are sorted by name)."""
     if isinstance(numbers, str):
         with pytest.raises(DataError, match=f"^t.npz: {re.escape(numbers)}"):
             sources._class_numbers(names, np.array(present), model_names, Path("t.npz"))
-    else:
+        return
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
         assert sources._class_numbers(names, np.array(present), model_names, Path("t.npz")).tolist() == numbers
+    by_number = model_names == ("cat", "dog", "fox") and names[0] == "0"
+    assert [str(w.message) for w in seen] == (
+        ["t.npz: its labels are numbers, taken as the model's class numbers: 0 = cat, 1 = dog"] if by_number else [])
 
 
 def test_a_folder_to_test_a_model_on_is_read_in_its_colours_and_size(tmp_path):
@@ -791,9 +805,11 @@ def test_test_data_are_read_as_the_model_reads_its_inputs(tmp_path):
     over the file's rows, the unlabelled ones too), are refused with the file's name."""
     rows = np.array([[3, 200], [16, 0], [1, 2]], np.uint8)
     np.savez(tmp_path / "u8.npz", x=rows, y=np.array([1, -1, 0]))
-    table = load_labelled(tmp_path / "u8.npz", ModelInputs((2,), ("a", "b"), uint8_divisor=1), ("x", "y"))
+    with pytest.warns(UserWarning, match="u8.npz: its labels are numbers, taken as the model's class numbers: "
+                                         "0 = x, 1 = y$"):
+        table = load_labelled(tmp_path / "u8.npz", ModelInputs((2,), ("a", "b"), uint8_divisor=1), ("x", "y"))
     np.testing.assert_array_equal(table.x, [[3, 200], [1, 2]])
-    images = load_labelled(tmp_path / "u8.npz", ModelInputs((1, 1, 2)), ("x", "y"))  # pixels: 0..255 -> [0, 1]
+    images = load_labelled(tmp_path / "u8.npz", ModelInputs((1, 1, 2)), ("0", "1"))  # pixels: 0..255 -> [0, 1]
     np.testing.assert_array_equal(images.x, np.array([[[[3, 200]]], [[[1, 2]]]], np.float32) / 255)
     with pytest.raises(DataError, match=r"u8.npz: inputs of shape \(3, 2\) do not fit this model: it takes "
                                         r"\(N, 1, 8, 8\)"):

@@ -121,6 +121,8 @@ def _class_numbers(names: tuple[str, ...], present: np.ndarray, model_names: tup
             raise DataError(f"{path}: label {outside[0]} is outside the model's classes 0..{len(model_names) - 1} "
                             f"({', '.join(model_names)}): correct it, or label the examples with those names")
         numbers[present] = present
+        shown = ", ".join(f"{k} = {model_names[k]}" for k in present[:5]) + (", ..." if len(present) > 5 else "")
+        warnings.warn(f"{path}: its labels are numbers, taken as the model's class numbers: {shown}", stacklevel=4)
         return numbers
     position = {name: k for k, name in enumerate(model_names)}
     if unknown := [names[k] for k in present if names[k] not in position]:
@@ -133,9 +135,10 @@ def _class_numbers(names: tuple[str, ...], present: np.ndarray, model_names: tup
 def _load_path(path: Path, model: ModelInputs | None = None) -> Source:
     """The data at ``path``, to train on, or with ``model`` to test that model on (`load_labelled`)."""
     if not path.exists():
-        given = "the path given to --data" if model is None else "the path of the test data"
-        raise DataError(f"{path}: no such file or folder; check {given}, or, for a trained run, put its data back "
-                        f"there (its config.json names them)")
+        if model is not None:
+            raise DataError(f"{path}: no such file or folder; check the path of the test data")
+        raise DataError(f"{path}: no such file or folder; check the path given to --data, or, for a trained run, "
+                        f"put its data back there (its config.json names them)")
     if path.is_dir():
         return _load_folder(path, model)
     if path.suffix.lower() == ".npz":
@@ -575,6 +578,11 @@ def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
     (than ``model``'s) are skipped. To test a ``model``, one class will do, and ``unlabelled/`` is not read."""
     folders = sorted((d for d in path.iterdir() if d.is_dir() and not d.name.startswith((".", "__MACOSX"))),
                      key=lambda d: d.name)  # by name, as on every system (Windows orders paths in any case)
+    base, real = os.path.realpath(path), {d: os.path.realpath(d) for d in folders}
+    if aliases := [d for d in folders if _within(real[d], base) and real[d] != os.path.join(base, d.name)]:
+        warnings.warn(f"{path}: {', '.join(d.name for d in aliases)}: link(s) to other folders of {path}, not read "
+                      f"(their images would take two labels)", stacklevel=3)
+        folders = [d for d in folders if d not in aliases]
     unlabelled = [d for d in folders if d.name.lower() in UNLABELLED_NAMES]
     class_dirs = [d for d in folders if d not in unlabelled and any(is_image_file(f, path) for f in d.iterdir())]
     if imageless := [d.name for d in folders if d not in unlabelled and d not in class_dirs]:
@@ -605,16 +613,17 @@ def image_files(folder: Path, root: Path) -> list[Path]:
     folders' too, in order of their paths; hidden ones not (`is_image_file`). A link is not followed to a
     folder walked already (a loop), to another part of ``root`` (a class's images are not another's), nor
     to a folder that holds ``root`` (the whole disk)."""
-    start, base = os.path.realpath(folder), os.path.realpath(root)
+    base = os.path.realpath(root)
     found, walked = [], set()
     for top, folders, files in os.walk(folder, followlinks=True):
         real = os.path.realpath(top)
-        elsewhere_in_root = _within(real, base) and not _within(real, start)
+        linkless = os.path.normpath(os.path.join(base, os.path.relpath(top, root)))  # its place, reached by no link
+        elsewhere_in_root = _within(real, base) and real != linkless
         if real in walked or elsewhere_in_root or (_within(base, real) and real != base):
             folders.clear()
             continue
         walked.add(real)
-        folders[:] = [name for name in folders if not name.startswith((".", "__MACOSX"))]
+        folders[:] = sorted(name for name in folders if not name.startswith((".", "__MACOSX")))  # one order
         found += [Path(top, name) for name in files]
     return sorted(f for f in found if is_image_file(f, root))
 
