@@ -429,18 +429,17 @@ def test_image_folders_are_read_with_their_sub_folders_and_linked_folders(tmp_pa
     Now both read every image under a folder, a link to a folder once, hidden folders not."""
     from ssvae.data.inputs import read_inputs
 
-    data, elsewhere = tmp_path / "data", tmp_path / "elsewhere"
-    for folder in ("data/a/day1", "data/unlabelled/batch1/part2", "data/unlabelled/.cache", "elsewhere/b"):
+    data, elsewhere = tmp_path / "data", tmp_path / "data-elsewhere"  # outside data, its name starting as data's
+    for folder in ("data/a/day1", "data/unlabelled/batch1/part2", "data/unlabelled/.cache", "data-elsewhere/b"):
         (tmp_path / folder).mkdir(parents=True)
-    for k, name in enumerate(("data/a/0.png", "data/a/day1/1.png", "elsewhere/b/2.png", "data/unlabelled/3.png",
+    for k, name in enumerate(("data/a/0.png", "data/a/day1/1.png", "data-elsewhere/b/2.png", "data/unlabelled/3.png",
                               "data/unlabelled/batch1/part2/4.png", "data/unlabelled/.cache/5.png")):
         Image.fromarray(np.full((4, 4), 10 * k, np.uint8)).save(tmp_path / name)
     (data / "b").symlink_to(elsewhere / "b", target_is_directory=True)
     (data / "a" / "day1" / "again").symlink_to(data / "a", target_is_directory=True)  # a loop: walked once
     (data / "ab").symlink_to(data / "a", target_is_directory=True)  # another name of class a: no class
-    (data / "a" / "day1" / "un").symlink_to(data / "unlabelled", target_is_directory=True)  # "a" prefixes "ab"...
     for name, target in (("up", data), ("sibling", data / "unlabelled"), ("disk", tmp_path)):  # not followed:
-        (data / "a" / name).symlink_to(target, target_is_directory=True)  # another part of data, or all of it
+        (data / "a" / "day1" / name).symlink_to(target, target_is_directory=True)  # another part of data, or all
     (data / "venv" / "lib" / "tests").mkdir(parents=True)  # images deep inside, none directly: no class
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(data / "venv" / "lib" / "tests" / "icon.png")
     with warnings.catch_warnings(record=True) as seen:
