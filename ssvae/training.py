@@ -374,8 +374,7 @@ def _train_epoch(run: StageRun, epoch: int, data: DeviceData, config: Config, cl
         raise TrainingError(
             f"{run.stage.name} epoch {epoch}: the loss was NaN or infinite in {skipped} step(s); those steps "
             f"were not applied and training stopped (a checkpoint of an earlier epoch, if one was written, is "
-            f"intact). Likely causes: a learning rate too high (try --lr {config.lr / 10:g}) or inputs outside "
-            f"the likelihood's range")
+            f"intact). {_nan_cause(config)}")
     record: EpochRecord = {"stage": run.stage.name, "epoch": epoch, **terms, "kl_weight": kl_weight,
                            "train_accuracy": accuracy(run.evaluated, data.x_l, data.y_l)}
     if data.x_val is not None:
@@ -384,6 +383,15 @@ def _train_epoch(run: StageRun, epoch: int, data: DeviceData, config: Config, cl
             run.best_val, run.best_state = record["val_accuracy"], _snapshot(run.evaluated.state_dict())
     record["seconds"] = time.perf_counter() - start
     return record
+
+
+def _nan_cause(config: Config) -> str:
+    """What most likely made a loss NaN under ``config``, and what to try. The inputs are not a cause: their
+    range is checked against the likelihood, and a Gaussian's are standardised, before training starts."""
+    cause = f"Likely cause: a learning rate too high for these data (try --lr {config.lr / 10:g})"
+    if config.precision != "float32":
+        return f"{cause}, or {config.precision}'s coarse rounding (try --precision float32)"
+    return cause
 
 
 def kept_epoch(history: list[EpochRecord], stage: Stage) -> EpochRecord | None:

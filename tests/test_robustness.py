@@ -539,7 +539,11 @@ def test_outputs_get_the_usual_permissions_not_owner_only(tmp_path):
     assert stat.S_IMODE((tmp_path / "model").stat().st_mode) == 0o750
 
 
-def test_a_nan_loss_is_never_applied_and_stops_the_run(tmp_path, monkeypatch, tiny_config):
+@pytest.mark.parametrize("precision, cause", [
+    ("float32", r"Likely cause: a learning rate too high for these data \(try --lr 0.0001\)$"),
+    ("bfloat16", r"Likely cause: a learning rate too high for these data \(try --lr 0.0001\), or bfloat16's "
+                 r"coarse rounding \(try --precision float32\)$")])
+def test_a_nan_loss_is_never_applied_and_stops_the_run(tmp_path, monkeypatch, tiny_config, precision, cause):
     from ssvae.models.m2 import M2
 
     original, calls = M2.loss, {"n": 0}
@@ -553,8 +557,8 @@ def test_a_nan_loss_is_never_applied_and_stops_the_run(tmp_path, monkeypatch, ti
 
     monkeypatch.setattr(M2, "loss", loss)
     with pytest.raises(TrainingError, match=r"train epoch 2: the loss was NaN or infinite in 1 step\(s\); those steps "
-                                            r"were not applied .*try --lr 0.0001"):
-        ssvae.train(tiny_config, out=tmp_path / "run", progress=False, epochs=5, batch_size=200)
+                                            r"were not applied .*intact\). " + cause):
+        ssvae.train(tiny_config, out=tmp_path / "run", progress=False, epochs=5, batch_size=200, precision=precision)
     saved = load_checkpoint(tmp_path / "run" / CHECKPOINT)
     assert saved.epoch == 1 and all(torch.isfinite(t).all() for t in saved.model.values())
     assert len(read_metrics(tmp_path / "run")) == 1
