@@ -604,7 +604,7 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
         if top is not None else ""))
 
 
-@main.command(short_help="New examples of every class, or analogies, as a PNG grid.")
+@main.command(short_help="New examples of every class, or analogies: a PNG grid or a CSV.")
 @click.argument("model_dir", type=UserPath(file_okay=False))
 @click.option("--per-class", type=click.IntRange(min=1), default=8, show_default=True,
               help="Samples in each class's row.")
@@ -613,33 +613,54 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
                    "built-in data set name (its test split).")
 @click.option("--rows", type=click.IntRange(min=1), default=8, show_default=True, help="Inputs shown with --analogies.")
 @click.option("--data-dir", type=UserPath(), help="Where Fashion-MNIST/MNIST/KMNIST files are.")
-@click.option("--out", type=UserPath(dir_okay=False), default="samples.png", show_default=True, help="PNG to write.")
+@click.option("--out", type=UserPath(dir_okay=False),
+              help="A .png grid (image models), or a .csv ('-': standard output) of rows id, label, inputs, which "
+                   "train, predict and evaluate read. [default: samples.png; samples.csv for a model of tables]")
 @click.option("--scale", type=click.IntRange(min=1), default=None,
               help="Output pixels per model pixel [default: cells at least 32 pixels high].")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the latent draws.")
 @model_options
 @force_option
-def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, data_dir: str | None, out: str,
-             scale: int | None, seed: int, device: str, precision: str, force: bool) -> None:
+def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, data_dir: str | None,
+             out: str | None, scale: int | None, seed: int, device: str, precision: str, force: bool) -> None:
     """New examples of each class as a PNG grid, one row a class in the model's order of classes (ssvae info
     lists them); or, with --analogies, each input's style (first column) drawn in every class, in that order.
+    With --out NAME.csv (or -), the same examples as rows of numbers: a model of tables has no picture.
 
     Example: ssvae generate models/digits --per-class 8 --out samples.png
     """
-    from ssvae.inference import check_not_the_input, model_inputs, png_output, write_analogies, write_samples
+    from ssvae.images import is_image_shape
+    from ssvae.inference import (STDOUT, write_analogies, write_analogy_table, write_sample_table,
+                                 write_samples)
 
     model = load_model(model_dir, device, precision)
-    if analogies is None:
-        width, height = write_samples(model, out, per_class, seed, scale, replace=force)
+    out = out or ("samples.png" if is_image_shape(model.input_shape) else "samples.csv")
+    table = out == STDOUT or Path(out).suffix.lower() == ".csv"
+    inputs = None if analogies is None else _analogy_inputs(model, analogies, out, table, data_dir, force)
+    if not table:
+        width, height = (write_samples(model, out, per_class, seed, scale, replace=force) if inputs is None else
+                         write_analogies(model, inputs, out, rows, scale, replace=force))
+        click.echo(f"saved {out}: {width}x{height} pixels")
+    elif inputs is None:
+        n = write_sample_table(model, out, per_class, seed, replace=force)
+        _say_written(out, _count(n, "example") + (f", {per_class} of each class" if model.conditional else ""))
     else:
-        analogies = os.path.expanduser(analogies)  # a path, as UserPath takes one, or a data set's name
-        builtin = analogies in BUILTIN and not Path(analogies).exists()
-        check_not_the_input(out, None if builtin else analogies)  # before the inputs, which may be a large folder
-        png_output(out, force)
-        split = "train" if "test_data" in model.info else "test"  # a model tested on data of its own: any example
-        inputs = model_inputs(model, None if builtin else analogies, analogies if builtin else None, split, data_dir)
-        width, height = write_analogies(model, inputs, out, rows, scale, replace=force)
-    click.echo(f"saved {out}: {width}x{height} pixels")
+        n = write_analogy_table(model, inputs, out, rows, replace=force)
+        _say_written(out, f"{_count(n, 'example')}: {_count(n // model.n_classes, 'input')}, each drawn in the "
+                          f"{model.n_classes} classes")
+
+
+def _analogy_inputs(model: Any, analogies: str, out: str, table: bool, data_dir: str | None, force: bool) -> Any:
+    """The inputs of ``generate --analogies``: a path, or a built-in data set's test split (any example of a
+    model tested on data of its own), read once ``out`` is known to be free and not among them."""
+    from ssvae.inference import check_not_the_input, model_inputs, png_output, table_output
+
+    analogies = os.path.expanduser(analogies)  # a path, as UserPath takes one, or a data set's name
+    builtin = analogies in BUILTIN and not Path(analogies).exists()
+    check_not_the_input(out, None if builtin else analogies)  # before the inputs, which may be a large folder
+    table_output(out, force) if table else png_output(out, force)
+    split = "train" if "test_data" in model.info else "test"
+    return model_inputs(model, None if builtin else analogies, analogies if builtin else None, split, data_dir)
 
 
 @main.command(short_help="What an exported model is: metadata and graphs.")

@@ -1,4 +1,5 @@
-"""Apply an exported model to data: prediction and score tables (CSV), sample and analogy grids (PNG).
+"""Apply an exported model to data: prediction and score tables (CSV), samples and analogies (PNG grids
+or CSV tables).
 
 Everything here goes through `ssvae.runtime`, so it is what an app without torch would get. Inputs are
 read and classified a batch at a time with a progress bar (where one can be drawn); output files appear only
@@ -26,7 +27,7 @@ from ssvae.runtime import ExportedModel, ModelError, NonFiniteInputError, as_arr
 
 BATCH = 1024
 T = TypeVar("T")
-STDOUT = "-"  # as the ``out`` of predict or score: the CSV goes to standard output (a pipe), not to a file
+STDOUT = "-"  # as the ``out`` of a CSV (predict, score, generate): standard output (a pipe), not a file
 MAX_GRID_PIXELS = 80_000_000  # a PNG grid: below the 89,478,485 pixels from which PIL warns of a decompression bomb
 
 
@@ -105,15 +106,20 @@ def check_not_the_input(out: str | Path, inputs: Inputs | str | Path | Any) -> N
 
 def _table_job(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Path, replace: bool,
                batch_size: int) -> tuple[Inputs, Path | None]:
-    """The inputs of a CSV that `predict` or `score` writes, and its path (None for standard output, an
-    ``out`` of "-"), checked before any work: a batch size of at least 1, not the inputs' own file, and free
-    unless ``replace``."""
+    """The inputs of a CSV that `predict` or `score` writes, and its path (`table_output`), checked before any
+    work: a batch size of at least 1, and not the inputs' own file."""
     check_count("batch_size", batch_size, 1)
     check_not_the_input(out, inputs)
+    out = table_output(out, replace)
+    return as_inputs(model, inputs), out
+
+
+def table_output(out: str | Path, replace: bool) -> Path | None:
+    """The path of a CSV to write, free unless ``replace``; None for standard output (an ``out`` of "-")."""
     if out == STDOUT:
-        return as_inputs(model, inputs), None
+        return None
     check_output(Path(out), replace)
-    return as_inputs(model, inputs), Path(out)
+    return Path(out)
 
 
 @contextmanager
@@ -206,7 +212,8 @@ def score(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Pa
 def _check_images(model: ExportedModel) -> None:
     if not is_image_shape(model.input_shape):
         raise ModelError(f"this model's inputs have shape {model.input_shape}, not (channels, height, width) "
-                         f"with 1 or 3 channels: there is no picture to draw")
+                         f"with 1 or 3 channels: there is no picture to draw; give --out a name ending in .csv "
+                         f"(or - for standard output) to have the examples as rows of numbers")
 
 
 def sample_grid(model: ExportedModel, per_class: int, seed: int = 0) -> np.ndarray:
@@ -232,12 +239,61 @@ def write_analogies(model: ExportedModel, inputs: Inputs | str | Path | Any, out
     _check_images(model)
     check_not_the_input(out, inputs)
     out = png_output(out, replace)
-    x = np.asarray(as_inputs(model, inputs).x[:rows])
-    if not len(x):
-        raise DataError("no inputs to draw analogies of: give a file or folder with at least one")
+    _, x = _first_inputs(model, inputs, rows)
     scale = _grid_scale(model, len(x), model.n_classes + 1, scale)
     originals = model.prepare(x)[:, None]
     return _write_grid(np.concatenate([originals, model.analogies(x)], axis=1), out, scale, model)
+
+
+def _first_inputs(model: ExportedModel, inputs: Inputs | str | Path | Any, rows: int) -> tuple[list[str], np.ndarray]:
+    """The ids and raw inputs of the first ``rows`` inputs to draw analogies of; at least one."""
+    given = as_inputs(model, inputs)
+    x = np.asarray(given.x[:rows])
+    if not len(x):
+        raise DataError("no inputs to draw analogies of: give a file or folder with at least one")
+    return list(given.ids[:len(x)]), x
+
+
+def example_header(model: ExportedModel) -> list[str]:
+    """The columns of `generate`'s CSV: id, label (a class name), then the inputs: the model's CSV columns, or
+    x0, x1, ... in the order of its flattened inputs. ``ssvae train``, ``predict`` and ``evaluate`` read it."""
+    columns = model.info.get("input_columns") or [f"x{i}" for i in range(int(np.prod(model.input_shape)))]
+    return ["id", "label", *columns]
+
+
+def write_sample_table(model: ExportedModel, out: str | Path, per_class: int = 8, seed: int = 0,
+                       replace: bool = False) -> int:
+    """`sample_grid`'s samples as CSV rows (`example_header`), class by class, to the file ``out`` or, for
+    "-", standard output; ids count the rows, labels are class names (empty for M1). Returns the row count."""
+    out = table_output(out, replace)
+    grid = sample_grid(model, per_class, seed)
+    labels = model.class_names if model.conditional else [""]
+    ids = [str(i) for i in range(grid.shape[0] * grid.shape[1])]
+    _write_examples(model, out, ids, [labels[k] for k in range(len(grid)) for _ in range(per_class)], grid)
+    return len(ids)
+
+
+def write_analogy_table(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Path, rows: int = 8,
+                        replace: bool = False) -> int:
+    """`write_analogies` as CSV rows (`example_header`): each input's style rendered in every class, one row a
+    class under the input's id, to the file ``out`` or, for "-", standard output. Returns the row count."""
+    check_not_the_input(out, inputs)
+    out = table_output(out, replace)
+    ids, x = _first_inputs(model, inputs, rows)
+    k = model.n_classes
+    drawn = model.analogies(x)
+    _write_examples(model, out, [i for i in ids for _ in range(k)], list(model.class_names) * len(x), drawn)
+    return len(ids) * k
+
+
+def _write_examples(model: ExportedModel, out: Path | None, ids: Sequence[str], labels: Sequence[str],
+                    examples: np.ndarray) -> None:
+    """One CSV row an example: its id, label and inputs (flattened), under `example_header`."""
+    with _table_file(out) as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(example_header(model))
+        for i, x in enumerate(examples.reshape(len(ids), -1)):
+            writer.writerow([ids[i], labels[i], *(f"{v:.6g}" for v in x)])
 
 
 def png_output(out: str | Path, replace: bool) -> Path:
@@ -245,7 +301,8 @@ def png_output(out: str | Path, replace: bool) -> Path:
     ending in .png (viewers go by the name) that is free unless ``replace``."""
     out = Path(out)
     if out.suffix.lower() != ".png":
-        raise RunError(f"{out}: the grid is a PNG image: give --out a name ending in .png")
+        raise RunError(f"{out}: the grid is a PNG image: give --out a name ending in .png (or .csv, or - for "
+                       f"standard output, for the examples as rows of numbers)")
     check_output(out, replace)
     return out
 
@@ -269,4 +326,5 @@ def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel)
 
 
 __all__ = ["as_inputs", "check_not_the_input", "classification_report", "evaluate", "model_inputs", "predict", "score",
-           "sample_grid", "write_samples", "write_analogies", "png_output", "prediction_header"]
+           "sample_grid", "write_samples", "write_analogies", "write_sample_table", "write_analogy_table",
+           "example_header", "png_output", "prediction_header", "table_output"]

@@ -487,14 +487,18 @@ def test_predict_csv_agrees_with_evaluate(runner, exported, tmp_path):
     np.testing.assert_allclose([float(r[3]) for r in rows], -(p * np.log(p)).sum(1), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("command, what", [("predict", "450 predictions"), ("score", "450 scores in nats")])
-def test_out_dash_writes_the_table_to_standard_output_and_says_so_on_stderr(exported, tmp_path, command, what):
+@pytest.mark.parametrize("args, what", [
+    (["predict", "--dataset", "digits", "--quiet"], "450 predictions"),
+    (["score", "--dataset", "digits", "--quiet"], "450 scores in nats"),
+    (["generate", "--per-class", "3"], "30 examples, 3 of each class"),
+    (["generate", "--analogies", "digits", "--rows", "2"], "20 examples: 2 inputs, each drawn in the 10 classes")])
+def test_out_dash_writes_the_table_to_standard_output_and_says_so_on_stderr(exported, tmp_path, args, what):
     """The same CSV as the file, for a pipe (``| head``, ``| sort``); the line that says what it holds goes to
     stderr, so that standard output is the CSV alone."""
-    model = str(exported[1])
+    command = [args[0], str(exported[1]), *args[1:]]
     runner = CliRunner(mix_stderr=False) if click_major_minor() < (8, 2) else CliRunner()
-    to_file = runner.invoke(main, [command, model, "--dataset", "digits", "--out", str(tmp_path / "t.csv"), "--quiet"])
-    piped = runner.invoke(main, [command, model, "--dataset", "digits", "--out", "-", "--quiet"])
+    to_file = runner.invoke(main, [*command, "--out", str(tmp_path / "t.csv")])
+    piped = runner.invoke(main, [*command, "--out", "-"])
     assert to_file.exit_code == piped.exit_code == 0, piped.output
     assert piped.stdout == (tmp_path / "t.csv").read_text()
     assert piped.stderr == f"wrote to standard output: {what}" + to_file.stdout.split(what, 1)[1]
@@ -841,6 +845,66 @@ def test_generate_writes_a_png_grid_of_the_right_size(runner, exported, tmp_path
     assert result.exit_code == 0, result.output
     with Image.open(tmp_path / "own.png") as image:  # its 2 images, not 4 of the built-in set
         assert image.size == ((11 * 9 + 1) * 4, (2 * 9 + 1) * 4)
+
+
+def test_generate_writes_samples_and_analogies_as_csv_rows_that_evaluate_reads(runner, exported, tmp_path):
+    """``--out NAME.csv``: one row an example, its id, class name and pixels (x0 ... x63, as the model
+    flattens them) at six significant digits; ``ssvae evaluate`` reads the file back as labelled data."""
+    import csv
+
+    from ssvae.inference import model_inputs, sample_grid
+
+    model = runtime.load(exported[1])
+    out = tmp_path / "s.csv"
+    result = runner.invoke(main, ["generate", str(exported[1]), "--per-class", "3", "--seed", "5", "--out", str(out)])
+    assert result.exit_code == 0 and result.output == f"saved {out}: 30 examples, 3 of each class\n", result.output
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["id", "label", *(f"x{i}" for i in range(64))]
+    assert [row[:2] for row in rows[1:]] == [[str(i), str(i // 3)] for i in range(30)]
+    expected = sample_grid(model, 3, 5).reshape(30, 64)
+    np.testing.assert_allclose(np.array([row[2:] for row in rows[1:]], float), expected, rtol=5e-6, atol=1e-30)
+    report = json.loads(runner.invoke(main, ["evaluate", str(exported[1]), "--data", str(out), "--json"]).stdout)
+    assert report["n_test"] == 30 and [sum(row) for row in report["confusion"]] == [3] * 10
+    assert report["accuracy"] == float((model.classify(expected).argmax(1) == np.arange(30) // 3).mean())
+
+    out = tmp_path / "a.csv"
+    result = runner.invoke(main, ["generate", str(exported[1]), "--analogies", "digits", "--rows", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    inputs = model_inputs(model, dataset="digits")
+    rows = list(csv.reader(out.open()))
+    assert [row[:2] for row in rows[1:]] == [[inputs.ids[i], str(k)] for i in range(2) for k in range(10)]
+    np.testing.assert_allclose(np.array([row[2:] for row in rows[1:]], float),
+                               model.analogies(inputs.x[:2]).reshape(20, 64), rtol=5e-6, atol=1e-30)
+
+
+def test_generate_draws_a_table_models_examples_in_its_columns_and_units(runner, tmp_path, monkeypatch):
+    """A model of a CSV has no picture: its samples are rows under its own column names, in the units of
+    the data (not standardised), each class's near that class's data; a PNG is refused with the fix."""
+    rng = np.random.default_rng(0)
+    y = np.arange(90) % 3
+    names = np.array(["cat", "dog", "eel"])
+    table = {"a": rng.normal(size=90) + 3 * y, "c": 100 + 10 * rng.normal(size=90) - 300 * y,
+             "label": [names[y[i]] if i < 30 else "" for i in range(90)]}  # 30 labelled, 60 not
+    _write_csv(tmp_path / "train.csv", table)
+    result = runner.invoke(main, ["train", "--data", str(tmp_path / "train.csv"), "--labels", "12", "--epochs", "60",
+                                  "--out", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "model")]).exit_code == 0
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["generate", "model", "--per-class", "20"])
+    assert result.exit_code == 0 and result.output == "saved samples.csv: 60 examples, 20 of each class\n"
+    lines = (tmp_path / "samples.csv").read_text().splitlines()
+    assert lines[0] == "id,label,a,c"
+    assert [line.split(",")[1] for line in lines[1:]] == ["cat"] * 20 + ["dog"] * 20 + ["eel"] * 20
+    drawn = np.array([line.split(",")[2:] for line in lines[1:]], float).reshape(3, 20, 2).mean(1)
+    data = np.array([[np.mean(np.array(table[column])[y == k]) for column in "ac"] for k in range(3)])
+    assert (np.abs(drawn - data) < [1.0, 60.0]).all()  # the classes' means lie 3 and 300 apart
+    result = runner.invoke(main, ["generate", "model", "--out", "s.png"])
+    assert result.exit_code == 1 and result.output == (
+        "Error: this model's inputs have shape (2,), not (channels, height, width) with 1 or 3 channels: there is no "
+        "picture to draw; give --out a name ending in .csv (or - for standard output) to have the examples as rows "
+        "of numbers\n")
+    assert not (tmp_path / "s.png").exists()
 
 
 def test_info_shows_metadata_and_graphs(runner, exported, tmp_path):
