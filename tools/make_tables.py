@@ -9,8 +9,8 @@ grey levels. For `tools/bench_accuracy.py --data`.
 
 from __future__ import annotations
 
+import argparse
 import csv
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,11 @@ def write_table(path: Path, loader, scaled: bool = False) -> None:
 
 
 def main() -> None:
-    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/tables")
+    parser = argparse.ArgumentParser(description="Write scikit-learn's wine, breast cancer and digits tables as "
+                                                 "CSVs for ssvae train --data, each again scaled to [0, 1].")
+    parser.add_argument("folder", nargs="?", type=Path, default=Path("runs/tables"),
+                        help="where to write them (default: runs/tables)")
+    folder = parser.parse_args().folder
     folder.mkdir(parents=True, exist_ok=True)
     for name, loader in TABLES.items():
         for suffix, scaled in (("", False), ("-01", True)):
