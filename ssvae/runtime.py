@@ -393,6 +393,10 @@ class ExportedModel:
         if y.ndim > 1 or (y.ndim == 1 and len(y) not in (1, n)):
             raise ModelError(f"classes of shape {y.shape} do not fit {n} rows: give one class for all of them, {n} "
                              f"indices or names, or ({n}, {self.n_classes}) one-hot rows")
+        if y.ndim == 1 and y.size and y.dtype.kind in "fb":  # np.eye(K)[k] would pass as K indices where n == K
+            raise ModelError(f"classes given as {y.dtype} numbers of shape {y.shape} could be indices or a one-hot "
+                             f"row: give indices as integers (y.astype(int)) or names, or one-hot rows of shape "
+                             f"({n}, {self.n_classes})")
         index = np.broadcast_to(np.vectorize(self.class_index, otypes=[np.int64])(y), (n,))
         return np.eye(self.n_classes, dtype=np.float32)[index]
 

@@ -332,6 +332,10 @@ def test_bad_runtime_input_is_a_clear_error(digits_model, x, message):
     (lambda m: m.decode(np.zeros((20, m.latent_dim)), y=[1, 2, 3]),
      "classes of shape (3,) do not fit 20 rows: give one class for all of them, 20 indices or names, or (20, 10)"),
     (lambda m: m.decode(np.zeros((2, m.latent_dim)), y=np.zeros((2, 10, 1))), "classes of shape (2, 10, 1) do not fit"),
+    (lambda m: m.decode(np.zeros((10, m.latent_dim)), y=np.eye(10)[3]),  # not ten rows' classes 0, 0, 0, 1, 0, ...
+     "classes given as float64 numbers of shape (10,) could be indices or a one-hot row: give indices as integers "
+     "(y.astype(int)) or names, or one-hot rows of shape (10, 10)"),
+    (lambda m: m.encode(np.zeros((2, 64)), y=np.array([True, False])), "classes given as bool numbers of shape (2,)"),
     (lambda m: m.generate(0, n=-1), "n must be a whole number of at least 0, got -1"),
     (lambda m: m.generate(0, n=True), "n must be a whole number of at least 0, got True"),
     (lambda m: m.generate(0, seed=-1), "seed must be a whole number of at least 0, got -1"),
