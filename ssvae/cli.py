@@ -560,11 +560,10 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
 
     Example: ssvae predict models/digits --dataset digits --out predictions.csv
     """
-    from ssvae.inference import check_not_the_input, model_inputs, predict as predict_rows
+    from ssvae.inference import checked_inputs, predict as predict_rows
 
-    check_not_the_input(out, data)
     model = load_model(model_dir, device, precision)
-    inputs = model_inputs(model, data, dataset, split, data_dir)
+    inputs = checked_inputs(model, out, force, data, dataset, split, data_dir)
     n = predict_rows(model, inputs, out, batch_size=batch_size, progress=not quiet, replace=force)
     _say_written(out, _count(n, "prediction"))
 
@@ -591,11 +590,10 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
 
     Example: ssvae score models/digits --data new_images/ --out scores.csv
     """
-    from ssvae.inference import check_not_the_input, model_inputs, score as score_rows
+    from ssvae.inference import checked_inputs, score as score_rows
 
-    check_not_the_input(out, data)
     model = load_model(model_dir, device, precision)
-    inputs = model_inputs(model, data, dataset, split, data_dir)
+    inputs = checked_inputs(model, out, force, data, dataset, split, data_dir)
     scores = score_rows(model, inputs, out, samples=samples, seed=seed, batch_size=batch_size,
                         progress=not quiet, replace=force)
     top = int(scores.argmax()) if len(scores) else None
@@ -630,13 +628,18 @@ def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, d
     Example: ssvae generate models/digits --per-class 8 --out samples.png
     """
     from ssvae.images import is_image_shape
-    from ssvae.inference import (STDOUT, write_analogies, write_analogy_table, write_sample_table,
-                                 write_samples)
+    from ssvae.inference import (STDOUT, checked_inputs, default_split, write_analogies, write_analogy_table,
+                                 write_sample_table, write_samples)
 
     model = load_model(model_dir, device, precision)
     out = out or ("samples.png" if is_image_shape(model.input_shape) else "samples.csv")
     table = out == STDOUT or Path(out).suffix.lower() == ".csv"
-    inputs = None if analogies is None else _analogy_inputs(model, analogies, out, table, data_dir, force)
+    inputs = None
+    if analogies is not None:  # a path (as UserPath takes one) or a built-in data set's name
+        analogies = os.path.expanduser(analogies)
+        builtin = analogies in BUILTIN and not Path(analogies).exists()
+        inputs = checked_inputs(model, out, force, None if builtin else analogies, analogies if builtin else None,
+                                default_split(model), data_dir, grid=not table)
     if not table:
         width, height = (write_samples(model, out, per_class, seed, scale, replace=force) if inputs is None else
                          write_analogies(model, inputs, out, rows, scale, replace=force))
@@ -648,19 +651,6 @@ def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, d
         n = write_analogy_table(model, inputs, out, rows, replace=force)
         _say_written(out, f"{_count(n, 'example')}: {_count(n // model.n_classes, 'input')}, each drawn in the "
                           f"{model.n_classes} classes")
-
-
-def _analogy_inputs(model: Any, analogies: str, out: str, table: bool, data_dir: str | None, force: bool) -> Any:
-    """The inputs of ``generate --analogies``: a path, or a built-in data set's test split (any example of a
-    model tested on data of its own), read once ``out`` is known to be free and not among them."""
-    from ssvae.inference import check_not_the_input, model_inputs, png_output, table_output
-
-    analogies = os.path.expanduser(analogies)  # a path, as UserPath takes one, or a data set's name
-    builtin = analogies in BUILTIN and not Path(analogies).exists()
-    check_not_the_input(out, None if builtin else analogies)  # before the inputs, which may be a large folder
-    table_output(out, force) if table else png_output(out, force)
-    split = "train" if "test_data" in model.info else "test"
-    return model_inputs(model, None if builtin else analogies, analogies if builtin else None, split, data_dir)
 
 
 @main.command(short_help="What an exported model is: metadata and graphs.")

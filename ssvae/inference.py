@@ -61,6 +61,22 @@ def model_inputs(model: ExportedModel, data: str | Path | None = None, dataset: 
                        model.input_shape if is_image_shape(model.input_shape) else None, info.get("input_columns", ()))
 
 
+def default_split(model: ExportedModel) -> str:
+    """The split of a built-in data set to show ``model``: its test split, or all of the set ("train") for a
+    model tested on data of its own (``--test-data``), which split off none."""
+    return "train" if "test_data" in model.info else "test"
+
+
+def checked_inputs(model: ExportedModel, out: str | Path, replace: bool, data: str | Path | None = None,
+                   dataset: str | None = None, split: str = "test", data_dir: str | Path | None = None,
+                   grid: bool = False) -> Inputs:
+    """`model_inputs`, read once ``out`` is known to take the output (a CSV, or with ``grid`` a PNG): not the
+    inputs' own file and free unless ``replace``. Reading may take long (a large folder, a download)."""
+    check_not_the_input(out, data)
+    png_output(out, replace) if grid else table_output(out, replace)
+    return model_inputs(model, data, dataset, split, data_dir)
+
+
 def as_inputs(model: ExportedModel, inputs: Inputs | str | Path | Any) -> Inputs:
     """``inputs`` as `Inputs`: a path read by `model_inputs`; an array, or a table with named columns (a pandas
     DataFrame, its columns taken by the names the model was trained on), with ids as `_row_ids` gives them."""
@@ -325,6 +341,6 @@ def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel)
     return grid_size(images.shape, scale)
 
 
-__all__ = ["as_inputs", "check_not_the_input", "classification_report", "evaluate", "model_inputs", "predict", "score",
-           "sample_grid", "write_samples", "write_analogies", "write_sample_table", "write_analogy_table",
-           "example_header", "png_output", "prediction_header", "table_output"]
+__all__ = ["as_inputs", "check_not_the_input", "checked_inputs", "classification_report", "default_split",
+           "evaluate", "example_header", "model_inputs", "png_output", "predict", "prediction_header", "sample_grid",
+           "score", "table_output", "write_analogies", "write_analogy_table", "write_sample_table", "write_samples"]

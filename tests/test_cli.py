@@ -162,6 +162,22 @@ def test_an_interrupted_command_says_so_and_writes_no_half_file(runner, tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("args", [["predict", "--dataset", "digits"], ["score", "--data", "images"],
+                                  ["generate", "--analogies", "digits"], ["generate", "--analogies", "images"]])
+def test_an_output_that_exists_is_refused_before_the_inputs_are_read(runner, tmp_path, monkeypatch, args):
+    """Reading may be a download or a large folder: a taken --out is said at once."""
+    from ssvae import inference
+
+    monkeypatch.setattr(inference, "read_inputs", lambda *a, **k: pytest.fail("the inputs were read first"))
+    monkeypatch.chdir(tmp_path)
+    out = Path("taken.png" if args[0] == "generate" else "taken.csv")
+    out.write_text("mine")
+    model = Path(__file__).resolve().parents[1] / "models" / "digits-m2"
+    result = runner.invoke(main, [args[0], str(model), *args[1:], "--out", str(out)])
+    assert result.exit_code == 1 and result.output.startswith(f"Error: {out} already exists: choose another --out")
+    assert out.read_text() == "mine"
+
+
 def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     out = tmp_path / "run"
     assert runner.invoke(main, ["train", *TINY_ARGS, "--out", str(out)]).exit_code == 0
