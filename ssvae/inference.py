@@ -58,7 +58,7 @@ def model_inputs(model: ExportedModel, data: str | Path | None = None, dataset: 
                         f"with --data (--split train gives every example of {dataset}, all of which it trained on)")
     return read_inputs(None if data is None else str(data), dataset, None if data_dir is None else str(data_dir),
                        split, None if tested_on else info.get("test_fraction", 0.25), info.get("split_seed", 0),
-                       model.input_shape if is_image_shape(model.input_shape) else None, info.get("input_columns", ()))
+                       model.input_shape if is_image_shape(model.input_shape) else None, model.input_columns)
 
 
 def default_split(model: ExportedModel) -> str:
@@ -84,7 +84,7 @@ def as_inputs(model: ExportedModel, inputs: Inputs | str | Path | Any) -> Inputs
         return inputs
     if isinstance(inputs, (str, Path)):
         return model_inputs(model, data=inputs)
-    columns = model.info.get("input_columns", ())
+    columns = model.input_columns
     x = np.atleast_1d(as_array(by_name(inputs, columns)))
     return Inputs(_row_ids(inputs, columns, len(x)), x)
 
@@ -165,7 +165,7 @@ def evaluate(model: ExportedModel, data: str | Path) -> dict[str, Any]:
     labelled examples of ``data``, read as the model reads inputs (`ssvae.data.load_labelled`): a deployed
     model, int8 or float16 copies too, checked on data of one's own. No test ELBO: `score` has the graphs'."""
     info = model.info
-    reading = ModelInputs(model.input_shape, tuple(info.get("input_columns", ())), info.get("uint8_divisor", 255))
+    reading = ModelInputs(model.input_shape, model.input_columns, model.uint8_divisor)
     test = load_labelled(data, reading, model.class_names)
     return {"model": info.get("model"), "precision": model.precision,
             **classification_report(test.y, model.classify(test.x).argmax(-1), model.class_names),
@@ -273,7 +273,7 @@ def _first_inputs(model: ExportedModel, inputs: Inputs | str | Path | Any, rows:
 def example_header(model: ExportedModel) -> list[str]:
     """The columns of `generate`'s CSV: id, label (a class name), then the inputs: the model's CSV columns, or
     x0, x1, ... in the order of its flattened inputs. ``ssvae train``, ``predict`` and ``evaluate`` read it."""
-    columns = model.info.get("input_columns") or [f"x{i}" for i in range(int(np.prod(model.input_shape)))]
+    columns = model.input_columns or [f"x{i}" for i in range(int(np.prod(model.input_shape)))]
     return ["id", "label", *columns]
 
 

@@ -361,6 +361,8 @@ class ExportedModel:
         self.likelihood: str | None = info.get("likelihood", "bernoulli") if generative else None
         range_ = info.get("input_range")
         self.input_range: tuple[float, float] | None = tuple(range_) if range_ else None
+        self.input_columns: tuple[str, ...] = tuple(info.get("input_columns", ()))  # a CSV's, read by name
+        self.uint8_divisor: int = info.get("uint8_divisor", 255)  # 1 for a table: its uint8 are numbers
 
     @property
     def n_classes(self) -> int:
@@ -379,8 +381,7 @@ class ExportedModel:
     def prepare(self, x: Any) -> np.ndarray:
         """Raw inputs as the graphs' float32 (N, *input_shape), or a ModelError that says what to change. A
         table with named columns (a pandas DataFrame) is read by the names the model was trained on."""
-        return prepare_inputs(x, self.input_shape, self.info.get("input_columns", ()), self.input_range,
-                              self.info.get("uint8_divisor", 255))
+        return prepare_inputs(x, self.input_shape, self.input_columns, self.input_range, self.uint8_divisor)
 
     def onehot(self, y: Any, n: int, blank: bool = False) -> np.ndarray:
         """Classes (index, name, (n,) indices or names, or (n, K) rows of class weights: one-hot, or a mixture
