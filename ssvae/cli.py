@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator, NoReturn
 import click
 import numpy as np
 
+from ssvae import __version__
 from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, PRESETS, RECIPES,
                           Config, TRAINING_PRECISIONS, ConfigError, config_for, option_flag, option_text)
 from ssvae.data.sources import BUILTIN
@@ -145,7 +146,7 @@ def _one_line(error: Exception) -> str:
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
-@click.version_option(package_name="ssvae")
+@click.version_option(__version__, prog_name="ssvae")
 def main(debug: bool) -> None:
     """Semi-supervised VAEs: train a classifier and a generative model from a few labels and many
     unlabelled examples, evaluate it, export it to ONNX and use the export to label, generate and score.

@@ -36,6 +36,7 @@ import onnxruntime as ort
 import torch
 from torch import Tensor, nn
 
+from ssvae import __version__
 from ssvae.api import Run, load
 from ssvae.config import Config, train_command
 from ssvae.models import Model
@@ -161,7 +162,7 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[st
         **({"test_data": Path(c.test_data).name} if c.test_data else {"test_fraction": c.test_fraction}),
         "split_seed": c.split_seed,
         "weights": weights_digest(model),
-        "ssvae_version": _ssvae_version(),
+        "ssvae_version": __version__,
         "opset": opset,
     }
 
@@ -187,15 +188,6 @@ def weights_digest(model: nn.Module) -> str:
 def metadata(values: dict[str, Any], role: str) -> dict[str, str]:
     """``values`` and the graph's role as ONNX metadata: ``ssvae.``-prefixed keys, JSON-encoded values."""
     return {METADATA_PREFIX + key: json.dumps(value) for key, value in {**values, "role": role}.items()}
-
-
-def _ssvae_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("ssvae")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def _export_graph(spec: GraphSpec, opset: int) -> onnx.ModelProto:

@@ -288,6 +288,14 @@ def test_train_resume_finishes_an_interrupted_run_as_if_never_stopped(runner, tm
         torch.testing.assert_close(resumed[name], value, rtol=0, atol=0, msg=name)
 
 
+def test_the_version_is_written_once_and_read_by_the_package_metadata(runner):
+    """pyproject.toml takes ssvae.__version__ (dynamic), which --version and every export's model.json show."""
+    from importlib.metadata import version
+
+    assert re.fullmatch(r"\d+\.\d+\.\d+", ssvae.__version__) and version("ssvae") == ssvae.__version__
+    assert runner.invoke(main, ["--version"]).output == f"ssvae, version {ssvae.__version__}\n"
+
+
 def test_help_explains_every_command(runner):
     assert sorted(main.commands) == ["evaluate", "export", "generate", "info", "predict", "score", "train"]
     for command in main.commands:

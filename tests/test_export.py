@@ -121,7 +121,7 @@ def test_metadata_round_trips(digits_run, digits_model):
     assert digits_model.class_names == c.class_names and digits_model.input_shape == c.input_shape
     assert digits_model.info["latent_dim"] == c.latent_dim and digits_model.info["likelihood"] == "bernoulli"
     assert digits_model.info["labels_seen"] == 100 and digits_model.info["model"] == "m2"
-    assert digits_model.info["opset"] == 20 and digits_model.info["ssvae_version"]
+    assert digits_model.info["opset"] == 20 and digits_model.info["ssvae_version"] == ssvae.__version__
     card = (digits_model.model_dir / "model_card.md").read_text()
     assert "Labels used in training: 100" in card and "ssvae train --dataset digits --labels 100" in card
 
