@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import dataclasses
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -109,7 +110,7 @@ def load_data(config: Config) -> Source:
         raise DataError(f"{config.test_data}: no such file or folder; check the path given to --test-data, or, for "
                         f"a trained run, put its test data back there (its config.json names them)")
     model = ModelInputs(source.train.input_shape, source.columns, config.uint8_divisor)
-    return replace(source, test=load_labelled(config.test_data, model, source.train.class_names))
+    return dataclasses.replace(source, test=load_labelled(config.test_data, model, source.train.class_names))
 
 
 def resolve_likelihood(config: Config, *inputs: np.ndarray) -> str:

@@ -1,7 +1,7 @@
 """Inputs to label or score: rows with an id each, from a file, a folder or a built-in data set's split.
 
 Unlike training sources these need no labels and no class folders: a flat folder of images, an .npz's
-``x``, an .npy (memory-mapped, so huge files are read a batch at a time) or a .csv's numeric columns.
+``x``, an .npy (read from the file a batch at a time, so that huge files fit) or a .csv's numeric columns.
 """
 
 from __future__ import annotations
