@@ -100,6 +100,7 @@ def load_data(config: Config) -> Source:
     """The data ``config`` names: its source, with its test data (``test_data``) as the test set where it
     names some, read as a model of the source reads its inputs (`load_labelled`)."""
     source = load_source(config.dataset, config.data, config.data_dir)
+    config = with_pixel_inputs(config, source.train.x)
     if config.test_data is None:
         return source
     if source.test is not None:
@@ -113,6 +114,19 @@ def load_data(config: Config) -> Source:
     return dataclasses.replace(source, test=load_labelled(config.test_data, model, source.train.class_names))
 
 
+def with_pixel_inputs(config: Config, x: np.ndarray) -> Config:
+    """``config`` with `pixel_inputs` filled from its training inputs ``x`` (uint8 ones already scaled to
+    [0, 1]) where not yet: images in [0, 1] unless a table, so that a model of real values (floats 0..255
+    too) takes uint8 inputs and image files as the numbers they are."""
+    if config.pixel_inputs is not None:
+        return config
+    return config.replace(pixel_inputs=not config.table and _in_unit_range(x))
+
+
+def _in_unit_range(*inputs: np.ndarray) -> bool:
+    return all(float(x.min()) >= 0.0 and float(x.max()) <= 1.0 for x in inputs if x.size)
+
+
 def resolve_likelihood(config: Config, *inputs: np.ndarray) -> str:
     """``auto``: Gaussian for a table (a CSV; its columns in [0, 1] are proportions or scaled numbers, whose
     Bernoulli density fits them poorly: wine 89.6 % against 97.0 %, 12 labels), else Bernoulli where every
@@ -122,8 +136,7 @@ def resolve_likelihood(config: Config, *inputs: np.ndarray) -> str:
         return config.likelihood
     if config.table:
         return "gaussian"
-    inside = all(float(x.min()) >= 0.0 and float(x.max()) <= 1.0 for x in inputs if x.size)
-    return "bernoulli" if inside else "gaussian"
+    return "bernoulli" if _in_unit_range(*inputs) else "gaussian"
 
 
 def cpu_threads(device: str) -> int | None:
@@ -161,6 +174,7 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
         with sole_writer(out if out.exists() else None):  # training writes now is named as such, not as unfinished
             _check_run_output(out, replace)
     source = load_data(config)
+    config = with_pixel_inputs(config, source.train.x)
     name, test_name = config.data or config.dataset, config.test_data  # as the user wrote them, for messages
     for field_name in ("data", "data_dir", "test_data"):  # absolute, so that the run finds its data from anywhere
         if (path := getattr(config, field_name)) is not None:

@@ -47,7 +47,7 @@ class ConfigError(ValueError):
 # Fields added since files of this FORMAT_VERSION were first written, with the value that means what a file
 # written before them did: such a file still loads, and trains or evaluates as it did.
 LATER_FIELDS: dict[str, Any] = {"adaptive_threshold": False, "weight_decay": 0.0, "threads": None, "input_columns": (),
-                                "test_data": None}
+                                "test_data": None, "pixel_inputs": None}
 
 
 @dataclass
@@ -65,6 +65,7 @@ class Config:
     input_shape: tuple[int, ...] = ()
     class_names: tuple[str, ...] = ()
     input_columns: tuple[str, ...] = ()  # a CSV's input columns by name, which predict finds in any order
+    pixel_inputs: bool | None = None  # inputs are images in [0, 1] (uint8 scaled so); None: older runs (not a CSV)
     likelihood: str = "auto"  # auto: bernoulli for inputs in [0, 1], gaussian for real-valued data
     # --- model ---
     model: str = "m2"
@@ -210,9 +211,11 @@ class Config:
 
     @property
     def uint8_divisor(self) -> int:
-        """What uint8 inputs are divided by: a table's (which training read as the numbers they are) by 1,
-        anything else's by 255, as pixels 0..255 of images scaled to [0, 1]."""
-        return 1 if self.table else 255
+        """What uint8 inputs are divided by: 255 for a model of images in [0, 1] (`pixel_inputs`), as pixels
+        0..255 scaled to [0, 1]; else 1, as the numbers they are: a table's, or those of real values outside
+        [0, 1], where an image's 255 means the 255.0 training saw."""
+        pixels = self.pixel_inputs if self.pixel_inputs is not None else not self.table
+        return 255 if pixels else 1
 
     def replace(self, **changes: Any) -> Config:
         check_names(changes)
@@ -294,7 +297,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 # Config fields that `ssvae train` has no option for: the data's own (set by --data, --dataset, --data-dir or
 # read from the data), and settings left to the Python API
 FIELDS_WITHOUT_OPTION = ("dataset", "data", "data_dir", "test_data", "input_shape", "class_names", "input_columns",
-                         "split_seed", "aux_dim", "m1_latent_dim", "m1_hidden", "m1_features", "version")
+                         "pixel_inputs", "split_seed", "aux_dim", "m1_latent_dim", "m1_hidden", "m1_features",
+                         "version")
 
 
 def option_flag(field: str) -> str:

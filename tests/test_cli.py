@@ -162,6 +162,36 @@ def test_an_interrupted_command_says_so_and_writes_no_half_file(runner, tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_model_of_real_values_takes_uint8_inputs_and_image_files_as_the_numbers_they_are(runner, tmp_path):
+    """Float images 0..240 train as the numbers they are: a PNG's 240 must mean 240.0 to their model, not
+    240 / 255 (every scan was labelled one class, 12 % right). Images in [0, 1] keep 255."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = (digits.images[:300] * 15).astype(np.float32)  # whole numbers 0..240: exact as uint8 too
+    np.savez(tmp_path / "f.npz", x=x, y=np.where(np.arange(300) < 100, digits.target[:300], -1))
+    for k in range(30):
+        (tmp_path / "scans" / str(digits.target[k])).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(x[k].astype(np.uint8)).save(tmp_path / "scans" / str(digits.target[k]) / f"{k}.png")
+    assert runner.invoke(main, ["train", "--data", str(tmp_path / "f.npz"), "--labels", "all", "--epochs", "2",
+                                "--out", str(tmp_path / "run"), "--quiet"]).exit_code == 0
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["pixel_inputs"] is False
+    assert runner.invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "model")]).exit_code == 0
+    model = runtime.load(tmp_path / "model")
+    assert model.uint8_divisor == 1 and model.input_range is None
+    np.testing.assert_array_equal(model.classify(x[:30].astype(np.uint8)), model.classify(x[:30]))
+    run = ssvae.load(tmp_path / "run")
+    np.testing.assert_array_equal(run.classify(x[:30].astype(np.uint8)), run.classify(x[:30]))
+    expected = float((model.classify(x[:30]).argmax(1) == digits.target[:30]).mean())
+    for target in (tmp_path / "model", tmp_path / "run"):
+        report = runner.invoke(main, ["evaluate", str(target), "--data", str(tmp_path / "scans"), "--json"]).stdout
+        assert json.loads(report.splitlines()[-1])["accuracy"] == pytest.approx(expected, abs=1e-6)
+    assert ssvae.Config(data="a.npz", pixel_inputs=True).uint8_divisor == 255
+    assert ssvae.Config(data="a.csv").uint8_divisor == ssvae.Config(data="a.npz", pixel_inputs=False).uint8_divisor == 1
+    assert ssvae.Config(data="a.npz").uint8_divisor == 255  # a run from before pixel_inputs was recorded
+
+
 @pytest.mark.parametrize("args", [["predict", "--dataset", "digits"], ["score", "--data", "images"],
                                   ["generate", "--analogies", "digits"], ["generate", "--analogies", "images"]])
 def test_an_output_that_exists_is_refused_before_the_inputs_are_read(runner, tmp_path, monkeypatch, args):

@@ -181,13 +181,14 @@ def test_csv_label_names_on_two_lines_are_refused(tmp_path):
 
 @pytest.mark.parametrize("dtype", [np.int64, np.float32])
 def test_npz_pixels_0_to_255_in_another_dtype_than_uint8_are_named_in_a_warning(tmp_path, dtype):
-    """They are taken as numbers on their scale (uint8 would be scaled to [0, 1]), so a model of them would
-    misread image files: the warning says to save them as uint8."""
+    """They are taken as numbers on their scale (uint8 would be scaled to [0, 1], with the likelihood of grey
+    levels), and so are image files given to a model of them: the warning says to save them as uint8."""
     x = np.random.default_rng(0).integers(0, 256, (6, 3, 3)).astype(dtype)
     np.savez(tmp_path / "d.npz", x=x, y=np.array([0, 1] * 3))
     with pytest.warns(UserWarning, match=rf"x holds whole numbers from {x.min():g} to {x.max():g} as "
                                          rf"{np.dtype(dtype)}, which "
-                                         r"are used as they are, not as images: .* save them as uint8 "
+                                         r"are used as they are, not as images \(and so are the image files .*\): "
+                                         r"if they are images, save them as uint8 "
                                          r"\(x.astype\(np.uint8\)\)"):
         source = load_source(data=str(tmp_path / "d.npz"))
     assert source.train.x.max() == x.max()  # used as given

@@ -259,9 +259,9 @@ def _npz_inputs(x: np.ndarray, path: Path, key: str, model: ModelInputs | None =
                         f"{key}.astype('float32'))")
     if x.ndim > 2 and x.dtype != np.uint8 and _looks_like_pixels(x):  # image-shaped: (N, H, W) or more
         warnings.warn(f"{path}: {key} holds whole numbers from {x.min():g} to {x.max():g} as {x.dtype}, which are "
-                      f"used as they are, not as images: if they are images, save them as uint8 "
-                      f"({key}.astype(np.uint8)), which are scaled to [0, 1] as image files are, so that the model "
-                      f"can label image files", stacklevel=4)
+                      f"used as they are, not as images (and so are the image files the model is given later): if "
+                      f"they are images, save them as uint8 ({key}.astype(np.uint8)), which are scaled to [0, 1] and "
+                      f"get the likelihood of grey levels", stacklevel=4)
     return to_model_range(_image_layout(x), model.uint8_divisor if model is not None else 255)
 
 
@@ -605,7 +605,7 @@ def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
         _check_every_class_labelled(y, names, path, "its images were all skipped (above): add readable images of "
                                                     "the size of the others")
     files = tuple(str(entries[i][0].relative_to(path)) for i in kept)
-    return Source(Dataset(to_model_range(x), y, names), None, files)
+    return Source(Dataset(to_model_range(x, model.uint8_divisor if model is not None else 255), y, names), None, files)
 
 
 def image_files(folder: Path, root: Path) -> list[Path]:
