@@ -131,8 +131,11 @@ def _table_job(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str
 
 
 def table_output(out: str | Path, replace: bool) -> Path | None:
-    """The path of a CSV to write, free unless ``replace``; None for standard output (an ``out`` of "-")."""
+    """The path of a CSV to write, free unless ``replace``; None for standard output (an ``out`` of "-"),
+    which must be open (a job started with ``>&-`` has none)."""
     if out == STDOUT:
+        if sys.stdout is None:
+            raise RunError("standard output is closed, so --out - has nowhere to write: give --out a file name")
         return None
     check_output(Path(out), replace)
     return Path(out)

@@ -444,10 +444,14 @@ class ExportedModel:
         return z
 
     def class_index(self, label: Any) -> int:
+        """The index of a class given by index or name."""
         if isinstance(label, (str, np.str_)):
             if label in self.class_names:
                 return self.class_names.index(label)
             raise ModelError(f"class {label!r} is not one of {', '.join(self.class_names)}")
+        if isinstance(label, (bool, np.bool_)) or not isinstance(label, numbers.Real):
+            raise ModelError(f"class {label!r} is neither an index (0..{self.n_classes - 1}) nor a name "
+                             f"({', '.join(self.class_names)})")
         if not float(label).is_integer() or not 0 <= int(label) < self.n_classes:
             raise ModelError(f"class {label} is outside 0..{self.n_classes - 1}")
         return int(label)

@@ -574,6 +574,16 @@ def test_a_reader_that_stops_early_ends_the_command_quietly_as_cat_is(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_out_dash_with_standard_output_closed_is_a_one_line_error(tmp_path):
+    """A job started with ``>&-`` (cron, a daemon) has no standard output: Python's sys.stdout is None."""
+    model = Path(__file__).resolve().parents[1] / "models" / "digits-m2"
+    for command in (f"predict {model} --dataset digits --quiet", f"generate {model} --per-class 1"):
+        result = subprocess.run(f"'{sys.executable}' -m ssvae {command} --out - >&-", shell=True, cwd=tmp_path,
+                                capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        assert (result.returncode, result.stderr) == (
+            1, "Error: standard output is closed, so --out - has nowhere to write: give --out a file name\n")
+
+
 def click_major_minor() -> tuple[int, ...]:
     """click's version: before 8.2 a CliRunner result's stdout holds stderr too."""
     from importlib.metadata import version

@@ -336,6 +336,9 @@ def test_bad_runtime_input_is_a_clear_error(digits_model, x, message):
      "classes given as float64 numbers of shape (10,) could be indices or a one-hot row: give indices as integers "
      "(y.astype(int)) or names, or one-hot rows of shape (10, 10)"),
     (lambda m: m.encode(np.zeros((2, 64)), y=np.array([True, False])), "classes given as bool numbers of shape (2,)"),
+    (lambda m: m.encode(np.zeros((2, 64)), y=[3, None]), "class None is neither an index (0..9) nor a name (0, 1, 2,"),
+    (lambda m: m.decode(np.zeros((1, m.latent_dim)), y={"a": 1}), "class {'a': 1} is neither an index (0..9) nor"),
+    (lambda m: m.generate(True), "class True is neither an index (0..9) nor a name"),
     (lambda m: m.generate(0, n=-1), "n must be a whole number of at least 0, got -1"),
     (lambda m: m.generate(0, n=True), "n must be a whole number of at least 0, got True"),
     (lambda m: m.generate(0, seed=-1), "seed must be a whole number of at least 0, got -1"),
