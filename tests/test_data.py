@@ -819,3 +819,24 @@ def test_test_data_are_read_as_the_model_reads_its_inputs(tmp_path):
         load_labelled(tmp_path / "nan.npz", ModelInputs((2,)), ("x", "y"))
     with pytest.raises(DataError, match=r"gone.csv: no such file or folder; check the path of the test data"):
         load_labelled(tmp_path / "gone.csv", ModelInputs((2,)), ("x", "y"))
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_images_are_read_upright_as_viewers_show_them(tmp_path, suffix):
+    """A camera stores a portrait photo sideways with an EXIF orientation (6: turn it 90 degrees clockwise)
+    that every viewer applies: read as stored, a digit lay on its side and got a confident wrong class."""
+    from PIL import Image
+
+    from ssvae.data.sources import read_images
+
+    upright = (np.arange(24, dtype=np.uint8).reshape(6, 4) * 10)  # 6 high, 4 wide
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90).save(tmp_path / f"turned{suffix}", exif=exif,
+                                                                       quality=100)
+    Image.fromarray(upright).save(tmp_path / f"plain{suffix}", quality=100)
+    files = [tmp_path / f"turned{suffix}", tmp_path / f"plain{suffix}"]
+    for size in (None, (4, 6)):  # the size is the upright one's: width 4, height 6
+        x, kept = read_images(files, tmp_path, size=size)
+        assert kept == [0, 1] and x.shape == (2, 1, 6, 4)
+        np.testing.assert_allclose(x[:, 0], np.stack([upright, upright]), atol=0 if suffix == ".png" else 3)

@@ -24,6 +24,8 @@ from ssvae.data.dataset import UNLABELLED, Dataset, DataError, check_inputs, to_
 from ssvae.runtime import ModelError, arrange
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+EXIF_ORIENTATION = 0x0112  # how a camera's image is turned: viewers show it turned back, and so it is read
+SIDEWAYS = (5, 6, 7, 8)  # the orientations that turn an image by 90 degrees
 UNLABELLED_FOLDER = "unlabelled"
 UNLABELLED_NAMES = ("unlabelled", "unlabeled")  # a folder of unlabelled images, in any case
 IDX_FILES = {
@@ -643,11 +645,12 @@ def is_image_file(file: Path, root: Path) -> bool:
 def read_images(files: list[Path], where: Path, mode: str | None = None,
                 size: tuple[int, int] | None = None) -> tuple[np.ndarray, list[int]]:
     """The images of ``files`` as one uint8 array (N, C, H, W), and which of ``files`` they are. ``mode`` is
-    PIL's "L" (grey) or "RGB"; None picks RGB when any image has colour. Transparent pixels count as black
-    and 16-bit grey as its top 8 bits; 32-bit pixels (float or integer TIFFs), whose scale is unknown, are
+    PIL's "L" (grey) or "RGB"; None picks RGB when any image has colour. Images are read upright, as viewers
+    show them (a camera's EXIF orientation applied); transparent pixels count as black and 16-bit grey as its
+    top 8 bits; 32-bit pixels (float or integer TIFFs), whose scale is unknown, are
     skipped. Unreadable images and those of another (width, height) than ``size``
     (None: the size most readable images have) are skipped, with one warning that names the first few."""
-    from PIL import Image
+    from PIL import Image, ImageOps
 
     def shown(file: Path) -> str:  # a class folder's image is named with its folder
         return str(file.relative_to(where)) if file.is_relative_to(where) else file.name
@@ -666,28 +669,30 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
                 if image.mode == "F" or (image.mode == "I" and image.format != "PNG"):  # PIL would clip them
                     skipped.append(f"{shown(file)} (32-bit pixels: save it with 8 or 16 bits a channel)")
                     continue
-                headers.append((index, image.mode, image.size))
+                turned = _orientation(image)
+                headers.append((index, image.mode, image.size[::-1] if turned in SIDEWAYS else image.size, turned))
         except Exception:
             skipped.append(f"{shown(file)} (unreadable)")
     if not headers:
         raise none_readable()
     grey = ("L", "1", "LA", "La")  # and every "I" mode: 16- and 32-bit grey
-    mode = mode or ("RGB" if any(m not in grey and not m.startswith("I") for _, m, _ in headers) else "L")
-    size = size or Counter(image_size for _, _, image_size in headers).most_common(1)[0][0]
+    mode = mode or ("RGB" if any(m not in grey and not m.startswith("I") for _, m, _, _ in headers) else "L")
+    size = size or Counter(image_size for _, _, image_size, _ in headers).most_common(1)[0][0]
     arrays, kept = [], []
-    for index, _, (width, height) in headers:
+    for index, _, (width, height), turned in headers:
         if (width, height) != size:
             skipped.append(f"{shown(files[index])} ({width}x{height}, not {size[0]}x{size[1]})")
             continue
         try:
             with Image.open(files[index]) as image:
-                pixels = np.asarray(_eight_bit(_opaque(image)).convert(mode), dtype=np.uint8)
+                upright = ImageOps.exif_transpose(image) if turned != 1 else image
+                pixels = np.asarray(_eight_bit(_opaque(upright)).convert(mode), dtype=np.uint8)
         except Exception:  # a header that reads, pixels that do not (a truncated file)
             skipped.append(f"{shown(files[index])} (unreadable)")
             continue
         arrays.append(pixels)
         kept.append(index)
-    if not arrays and all(image_size != size for _, _, image_size in headers):  # only with a size asked for
+    if not arrays and all(image_size != size for _, _, image_size, _ in headers):  # only with a size asked for
         raise DataError(f"{where}: none of its {len(headers)} readable image(s) is {size[0]}x{size[1]} pixels, the "
                         f"model's size: resize them to it")
     if not arrays:
@@ -696,6 +701,14 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
         warnings.warn(f"{where}: skipped {len(skipped)} image(s): {listed()}", stacklevel=3)
     stacked = np.stack(arrays)  # (N, H, W) grey or (N, H, W, 3) colour
     return (stacked[:, None] if stacked.ndim == 3 else np.moveaxis(stacked, -1, 1)), kept
+
+
+def _orientation(image: Any) -> int:
+    """The EXIF orientation of an opened image (1: upright; `SIDEWAYS` ones swap width and height), where its
+    header holds one: a PNG's EXIF after its pixels would cost reading them, and is taken as upright."""
+    if image.format == "PNG" and "exif" not in image.info:
+        return 1
+    return int(image.getexif().get(EXIF_ORIENTATION, 1))
 
 
 def _opaque(image: Any) -> Any:
