@@ -20,12 +20,14 @@ from ssvae.errors import RunError
 @contextmanager
 def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
     """A file that appears at ``path`` only once it is complete: written under a temporary name in the same
-    folder and renamed; on an error the temporary file is removed and ``path`` is untouched."""
+    folder and renamed; on an error the temporary file is removed and ``path`` is untouched. A link at ``path``
+    stays: the file it points to is the one written."""
+    shown, path = path, Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as error:  # name the file asked for, not the temporary one
-        raise OSError(error.errno, error.strerror, str(path)) from error
+        raise OSError(error.errno, error.strerror, str(shown)) from error
     try:
         os.fchmod(fd, usual_mode(directory=False))
         with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": "", "encoding": "utf-8"})) as f:
@@ -34,7 +36,7 @@ def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
     except OSError as error:
         Path(tmp).unlink(missing_ok=True)
         if error.filename is None and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):  # name the file
-            raise OSError(error.errno, error.strerror, str(path)) from error
+            raise OSError(error.errno, error.strerror, str(shown)) from error
         raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -114,6 +116,10 @@ def check_output(path: Path, replace: bool, folder: OutputFolder | None = None) 
     never deletes a user's files."""
     if file := next((parent for parent in path.parents if parent.exists() and not parent.is_dir()), None):
         raise RunError(f"{file} is a file, so it cannot hold {path}: give --out a path through folders")
+    if folder is None and path.is_symlink() and not path.exists():  # a link to a file not yet written
+        if not replace:
+            raise _taken(path)
+        return
     if not path.exists() or (folder is not None and path.is_dir() and not any(path.iterdir())):
         return
     if folder is None and path.is_dir():
@@ -131,8 +137,12 @@ def check_output(path: Path, replace: bool, folder: OutputFolder | None = None) 
         raise RunError(f"{path} holds what ssvae does not write in a {folder.kind} ({shown}), so --force "
                        f"(replace=True) leaves it alone: move those out or choose another --out")
     if not replace:
-        raise RunError(f"{path} already exists: choose another --out or pass --force to replace it (in Python: "
-                       f"another out, or replace=True)")
+        raise _taken(path)
+
+
+def _taken(path: Path) -> RunError:
+    return RunError(f"{path} already exists: choose another --out or pass --force to replace it (in Python: "
+                    f"another out, or replace=True)")
 
 
 __all__ = ["atomic_open", "write_atomic", "check_output", "usual_mode", "OutputFolder", "sole_writer"]

@@ -111,8 +111,9 @@ def check_not_the_input(out: str | Path, inputs: Inputs | str | Path | Any) -> N
         return
     if Path(source).is_dir():
         folder = Path(source).resolve()
-        target = Path(out).parent.resolve() / Path(out).name  # a link's own name: it is what a write replaces
-        if target.is_relative_to(folder) and is_image_file(target, folder):
+        named = Path(out).parent.resolve() / Path(out).name  # a link's own name, an input where it is in the folder
+        if any(target.is_relative_to(folder) and is_image_file(target, folder)  # and the file written through it
+               for target in (named, Path(out).resolve())):
             raise RunError(f"{out} is one of the input images in {source}: write the output elsewhere (another "
                            f"--out), so as to keep the inputs")
     elif os.path.samefile(out, source):

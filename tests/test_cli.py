@@ -574,6 +574,26 @@ def test_a_reader_that_stops_early_ends_the_command_quietly_as_cat_is(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", ["predict", "score", "generate"])
+def test_an_out_that_is_a_link_is_written_through_and_kept(runner, tmp_path, monkeypatch, command):
+    """As the shell's ``>`` does: the file the link names gets the output, the link stays. A link to nothing
+    yet is taken (the file it names is made) with --force only, since the link is there already."""
+    model = str(Path(__file__).resolve().parents[1] / "models" / "digits-m2")
+    args = [command, model, *(["--dataset", "digits", "--quiet"] if command != "generate" else ["--per-class", "1"])]
+    monkeypatch.chdir(tmp_path)
+    suffix = ".png" if command == "generate" else ".csv"
+    Path("shared").mkdir()
+    Path(f"shared/target{suffix}").write_text("orig")
+    Path(f"link{suffix}").symlink_to(f"shared/target{suffix}")
+    Path(f"dangling{suffix}").symlink_to(f"shared/new{suffix}")
+    for name in (f"link{suffix}", f"dangling{suffix}"):
+        result = runner.invoke(main, [*args, "--out", name])
+        assert result.exit_code == 1 and result.output.startswith(f"Error: {name} already exists"), result.output
+        assert runner.invoke(main, [*args, "--out", name, "--force"]).exit_code == 0
+        assert Path(name).is_symlink() and Path(name).read_bytes()[:4] in (b"id,p", b"id,s", b"\x89PNG")
+    assert sorted(p.name for p in Path("shared").iterdir()) == [f"new{suffix}", f"target{suffix}"]
+
+
 def test_out_dash_with_standard_output_closed_is_a_one_line_error(tmp_path):
     """A job started with ``>&-`` (cron, a daemon) has no standard output: Python's sys.stdout is None."""
     model = Path(__file__).resolve().parents[1] / "models" / "digits-m2"
