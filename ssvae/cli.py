@@ -52,9 +52,14 @@ class TextType(click.ParamType):
 
 class UserPath(click.Path):
     """A path whose leading ~ is the home folder, even where the shell leaves it as it is (``--out=~/x``),
-    rather than a new folder named ~."""
+    rather than a new folder named ~. An empty one is refused (``--out "$UNSET"`` would fall back on the
+    default), and so is "-" for a folder, which standard output cannot be."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value == "":
+            self.fail("an empty path: give the name of a file or folder", param, ctx)
+        if value == "-" and not self.file_okay:
+            self.fail("- (standard output) cannot take a folder: give the folder's name", param, ctx)
         return super().convert(os.path.expanduser(value) if isinstance(value, str) else value, param, ctx)
 
 

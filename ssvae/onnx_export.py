@@ -311,7 +311,8 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
 
 def _model_folder(out: str | Path, replace: bool) -> Path:
     """``out`` as the folder an export may swap in: not a mount point nor the current folder (neither can be
-    swapped), and free unless ``replace`` (which takes only a model folder)."""
+    swapped), free unless ``replace`` (which takes only a model folder), and in a place one may write, tried
+    before the export's minutes of work."""
     if os.path.ismount(out):
         raise RunError(f"--out {out} is a mount point, which cannot be swapped for the model folder: give --out a "
                        f"folder inside it")
@@ -319,7 +320,20 @@ def _model_folder(out: str | Path, replace: bool) -> Path:
         raise RunError(f"--out {out} is the current folder, which cannot be swapped for the model folder: give "
                        f"--out the name of a folder to write, e.g. --out models/{Path.cwd().name}")
     check_output(Path(out), replace, MODEL_FOLDER)
+    _check_writable(Path(out))
     return Path(out)
+
+
+def _check_writable(out: Path) -> None:
+    """A RunError naming ``out`` where the folder that would hold it (its nearest existing parent) takes no new
+    folder: found by making one and removing it, since permissions alone miss read-only mounts and /proc."""
+    where = next(parent for parent in Path(os.path.abspath(out.resolve() if out.is_symlink() else out)).parents
+                 if parent.exists())
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=where, prefix=f".{out.name}."))
+    except OSError as error:
+        raise RunError(f"--out {out}: {where} takes no new folder ({error.strerror}): give --out a place you may "
+                       f"write to") from None
 
 
 def _checked_graphs(specs: list[GraphSpec], values: dict[str, Any], opset: int,

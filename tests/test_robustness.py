@@ -284,6 +284,7 @@ BAD_INPUT = [
      "classifier_only_model is not a complete model folder: export the run again"),
     (["predict", "eleven_classes_model", "--dataset", "digits"], "Error: eleven_classes_model/classifier.onnx: its "
      "probabilities is (N, 10) but the metadata says (N, 11): export the run again"),
+    (["export", "RUN", "--out", "/proc/ssvae/model"], "Error: --out /proc/ssvae/model: /proc takes no new folder ("),
     (["export", "RUN", "--out", "."], "Error: --out . is the current folder, which cannot be swapped for the model "
      "folder: give --out the name of a folder to write, e.g. --out models/"),
 ]
