@@ -27,7 +27,7 @@ from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, LIKELIHOODS, LR_SCHEDULES,
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
 from ssvae.progress import redrawable
-from ssvae.runtime import PRECISIONS, ModelError, folder_of_folders, load as load_model
+from ssvae.runtime import PRECISIONS, ModelError, folder_of_folders, held_precisions, load as load_model
 
 DEFAULTS = Config()
 USER_ERRORS = (DataError, RunError, ConfigError, ModelError, TrainingError, ExportError)
@@ -666,11 +666,12 @@ def info(model_dir: str, as_json: bool) -> None:
     """What an exported model is: its metadata (classes, input shape and preprocessing, labels used,
     accuracy, versions; latent size and likelihood for a generative model), the precisions it holds graphs of
     (float32, and int8 or float16 where exported: --precision of predict, score, generate) and the float32
-    graphs' inputs and outputs.
+    graphs' inputs and outputs (the first other precision's, in a folder shipped without them).
 
     Example: ssvae info models/digits
     """
-    description = load_model(model_dir, "cpu").describe()
+    held = held_precisions(Path(model_dir))  # a folder shipped with its int8 graphs alone: those
+    description = load_model(model_dir, "cpu", held[0] if held else "float32").describe()
     if as_json:
         click.echo(json.dumps(description))
         return

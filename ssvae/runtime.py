@@ -236,6 +236,9 @@ def load(model_dir: str | Path, device: str = "auto", precision: str = "float32"
                          f"{model_dir} --out MODEL_DIR' and pass MODEL_DIR")
     if not first.is_file() and (parent := folder_of_folders(model_dir, "model.json", "model")):
         raise ModelError(parent)
+    if not first.is_file() and (held := held_precisions(model_dir)):
+        raise ModelError(f"{first}: missing; {model_dir} holds the {' and '.join(held)} graphs only: pass "
+                         f"--precision {held[0]} (precision={held[0]!r} in Python)")
     if not first.is_file():
         flag = {"int8": "--quantize int8", "float16": "--fp16"}.get(precision)
         hint = f" (export with {flag} to add the {precision} copies)" if flag else ""
@@ -259,6 +262,11 @@ def load(model_dir: str | Path, device: str = "auto", precision: str = "float32"
     _check_shapes(sessions, info, model_dir, precision)
     _check_model_json(model_dir / "model.json", info)
     return ExportedModel(model_dir, sessions, info, precision)
+
+
+def held_precisions(model_dir: Path) -> list[str]:
+    """The precisions whose classifier graph ``model_dir`` holds, in `PRECISIONS`' order (float32 first)."""
+    return [p for p in PRECISIONS if (Path(model_dir) / graph_file("classifier", p)).is_file()]
 
 
 def _check_shapes(sessions: dict[str, ort.InferenceSession], info: dict[str, Any], model_dir: Path,
@@ -602,10 +610,11 @@ class ExportedModel:
         graphs = {role: {"file": graph_file(role, self.precision), "inputs": io(s.get_inputs()), "outputs": io(s.get_outputs()),
                          "providers": s.get_providers()} for role, s in self.sessions.items()}
         shared = {key: value for key, value in self.info.items() if key != "role"}  # the classifier's own
-        held = [p for p in PRECISIONS if (self.model_dir / graph_file("classifier", p)).is_file()]
-        return {"model_dir": str(self.model_dir), "precision": self.precision, "precisions": held,
+        return {"model_dir": str(self.model_dir), "precision": self.precision,
+                "precisions": held_precisions(self.model_dir),
                 "metadata": shared, "graphs": graphs}
 
 
-__all__ = ["load", "ExportedModel", "ModelError", "NonFiniteInputError", "PRECISIONS", "graph_file", "arrange",
+__all__ = ["load", "ExportedModel", "ModelError", "NonFiniteInputError", "PRECISIONS", "graph_file", "held_precisions",
+           "arrange",
            "by_name", "as_array", "check_count", "check_seed", "check_values"]

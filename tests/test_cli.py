@@ -995,6 +995,27 @@ def test_generate_draws_a_table_models_examples_in_its_columns_and_units(runner,
     assert not (tmp_path / "s.png").exists()
 
 
+def test_a_folder_shipped_with_its_int8_graphs_alone_is_shown_and_named(runner, exported, tmp_path):
+    """The README suggests shipping the int8 copy: info shows it, and the other commands say which
+    --precision the folder takes, where they said only that it was incomplete."""
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    for file in exported[1].iterdir():
+        if file.name.endswith(".int8.onnx") or file.name == "model.json":
+            shutil.copy(file, shipped / file.name)
+    result = runner.invoke(main, ["info", str(shipped), "--json"])
+    assert result.exit_code == 0, result.output
+    description = json.loads(result.output)
+    assert description["precisions"] == ["int8"] and description["graphs"]["classifier"]["file"] == "classifier.int8.onnx"
+    result = runner.invoke(main, ["predict", str(shipped), "--dataset", "digits", "--out", str(tmp_path / "p.csv")])
+    assert result.exit_code == 1 and result.output == (
+        f"Error: {shipped / 'classifier.onnx'}: missing; {shipped} holds the int8 graphs only: pass --precision int8 "
+        f"(precision='int8' in Python)\n")
+    result = runner.invoke(main, ["predict", str(shipped), "--dataset", "digits", "--out", str(tmp_path / "p.csv"),
+                                  "--precision", "int8", "--quiet"])
+    assert result.exit_code == 0 and len((tmp_path / "p.csv").read_text().splitlines()) == 451
+
+
 def test_info_shows_metadata_and_graphs(runner, exported, tmp_path):
     result = runner.invoke(main, ["info", str(exported[1]), "--json"])
     assert result.exit_code == 0, result.output
