@@ -80,8 +80,7 @@ class Run:
             x = x.detach().cpu()
             x = (x if x.dtype == torch.uint8 else x.float()).numpy()
         try:
-            x = prepare_inputs(x, c.input_shape, c.input_columns, (0.0, 1.0) if c.likelihood == "bernoulli" else None,
-                               c.uint8_divisor)
+            x = prepare_inputs(x, c.input_shape, c.input_columns, c.input_range, c.uint8_divisor)
         except ModelError as error:
             raise DataError(str(error)) from None
         device = next(self.model.buffers()).device
@@ -276,8 +275,10 @@ def _fit(run: Run, progress: bool, checkpoint: Checkpoint | None, on_epoch: Epoc
     return run
 
 
-def load(run_dir: str | Path) -> Run:
-    """A trained run from its directory (weights on the CPU)."""
+def load(run_dir: Run | str | Path) -> Run:
+    """A trained run from its directory (weights on the CPU); a `Run` is itself."""
+    if isinstance(run_dir, Run):
+        return run_dir
     run_dir = Path(run_dir)
     config, split, model = load_run(run_dir)
     return Run(config, split, model, run_dir)
@@ -299,7 +300,7 @@ def baseline(run: Run | str | Path, progress: bool = False) -> Run:
     """The run's supervised baseline, trained here (not saved): the same classifier with the same settings,
     trained on the run's labels alone and tested on its test set. What the unlabelled data added to the run
     is its test accuracy less the baseline's."""
-    run = run if isinstance(run, Run) else load(run)
+    run = load(run)
     if run.config.model == "supervised":
         raise RunError(f"{run.run_dir or 'this run'} is a supervised run already: its baseline is itself; "
                        f"compare a semi-supervised run with it instead")
@@ -311,7 +312,7 @@ def evaluate(run: Run | str | Path, data: str | Path | None = None) -> dict[str,
     labels, the epoch kept by them. The test set is the run's held-out one, or the labelled examples of
     ``data``: a file or folder as `ssvae.train` takes them (an .npz's x_test and y_test where it has them),
     whose classes are the run's by name."""
-    run = run if isinstance(run, Run) else load(run)
+    run = load(run)
     c = run.config
     test = run.partition().labelled_test if data is None else \
         load_labelled(data, ModelInputs(c.input_shape, c.input_columns, c.uint8_divisor), c.class_names)

@@ -210,6 +210,11 @@ class Config:
         return self.data is not None and Path(self.data).suffix.lower() == ".csv"
 
     @property
+    def input_range(self) -> tuple[float, float] | None:
+        """The range a model's inputs must lie in: [0, 1] for the Bernoulli likelihood; none for the Gaussian."""
+        return (0.0, 1.0) if self.likelihood == "bernoulli" else None
+
+    @property
     def uint8_divisor(self) -> int:
         """What uint8 inputs are divided by: 255 for a model of images in [0, 1] (`pixel_inputs`), as pixels
         0..255 scaled to [0, 1]; else 1, as the numbers they are: a table's, or those of real values outside

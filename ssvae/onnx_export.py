@@ -140,7 +140,6 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[st
     versions, and a generative model's latent size and likelihood. Stored in every graph's metadata and in
     ``model.json``."""
     c, model = run.config, run.model
-    image_like = c.likelihood == "bernoulli"
     generative = {  # only a model with a decoder has a latent space and a likelihood
         "latent_dim": c.m1_latent_dim if c.model == "m1" else c.latent_dim,
         "conditional": model.conditional,
@@ -152,19 +151,25 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[st
         "class_names": list(c.class_names),
         "input_shape": list(c.input_shape),
         **({"input_columns": list(c.input_columns)} if c.input_columns else {}),
-        "input_range": [0.0, 1.0] if image_like else None,
+        "input_range": list(c.input_range) if c.input_range else None,
         "uint8_divisor": c.uint8_divisor,
         "preprocessing": preprocessing(c),
         **generative,
         "labels_seen": run.split.labels_seen,
         "test_accuracy": None if accuracy is None else round(accuracy, 4),
-        "dataset": Path(c.data).name if c.data else c.dataset,
+        "dataset": data_name(c),
         **({"test_data": Path(c.test_data).name} if c.test_data else {"test_fraction": c.test_fraction}),
         "split_seed": c.split_seed,
         "weights": weights_digest(model),
         "ssvae_version": __version__,
         "opset": opset,
     }
+
+
+def data_name(config: Config) -> str:
+    """The training data as the metadata and the model card name them: a file's or folder's name (not its
+    path, which would spell out a home folder), or the built-in data set's."""
+    return Path(config.data).name if config.data else config.dataset
 
 
 def preprocessing(config: Config) -> str:
@@ -284,7 +289,7 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
     Every graph is checked before anything is written, so a failed export leaves no partial model."""
     _check_opset(opset)
     command = export_command(run.run_dir if isinstance(run, Run) else run, out, opset, quantize, fp16)
-    run = run if isinstance(run, Run) else load(run)
+    run = load(run)
     out = _model_folder(out, replace)
     run.model.eval().cpu()
     test = run.partition().labelled_test
@@ -304,7 +309,7 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
     report.files = [*files, "model.json", "model_card.md"]
     roles = {role: {p: graph_file(role, p) for p in variants} for role in graphs}
     files["model.json"] = json.dumps({**values, "graphs": roles}, indent=2).encode()
-    files["model_card.md"] = model_card(run, report, command, values["preprocessing"]).encode()
+    files["model_card.md"] = model_card(run, report, command).encode()
     _write_folder(out, files)
     return report
 
@@ -457,10 +462,10 @@ def shown_path(path: str | None) -> str | None:
     return str(Path(path).relative_to(Path.cwd()))
 
 
-def model_card(run: Run, report: ExportReport, command: str, preprocessing: str) -> str:
+def model_card(run: Run, report: ExportReport, command: str) -> str:
     """model_card.md: the data, the labels used, the commands that made the model and the graphs' accuracy."""
     c = run.config
-    data = Path(c.data).name if c.data else c.dataset  # as the graphs' metadata names it
+    data = data_name(c)
     shown = c.replace(**{name: shown_path(getattr(c, name)) for name in ("data", "data_dir", "test_data")})
     rows = [f"| {p} | {graph_file('classifier', p)} | {100 * a:.2f} % | {100 * report.agreement[p]:.2f} % |"
             for p, a in report.accuracy.items()]
@@ -482,7 +487,7 @@ def model_card(run: Run, report: ExportReport, command: str, preprocessing: str)
         "|---|---|---|---|",
         *rows,
         "",
-        f"Inputs: {preprocessing}.",
+        f"Inputs: {preprocessing(c)}.",
         "`model.json` repeats the graphs' metadata for apps that cannot read ONNX metadata (onnxruntime-web, -node).",
         "Load it with `ssvae.runtime.load(MODEL_DIR)` (numpy and onnxruntime only).",
         "",

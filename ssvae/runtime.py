@@ -236,13 +236,8 @@ def load(model_dir: str | Path, device: str = "auto", precision: str = "float32"
                          f"{model_dir} --out MODEL_DIR' and pass MODEL_DIR")
     if not first.is_file() and (parent := folder_of_folders(model_dir, "model.json", "model")):
         raise ModelError(parent)
-    if not first.is_file() and (held := held_precisions(model_dir)):
-        raise ModelError(f"{first}: missing; {model_dir} holds the {' and '.join(held)} graphs only: pass "
-                         f"--precision {held[0]} (precision={held[0]!r} in Python)")
     if not first.is_file():
-        flag = {"int8": "--quantize int8", "float16": "--fp16"}.get(precision)
-        hint = f" (export with {flag} to add the {precision} copies)" if flag else ""
-        raise ModelError(f"{first}: missing; {model_dir} is not a complete model folder{hint}")
+        raise ModelError(_missing_precision(first, model_dir, precision))
     providers = providers_for(device)
     sessions = {role: _session(model_dir / graph_file(role, precision), providers, threads)
                 for role in ROLES if (model_dir / graph_file(role, precision)).is_file()}
@@ -262,6 +257,20 @@ def load(model_dir: str | Path, device: str = "auto", precision: str = "float32"
     _check_shapes(sessions, info, model_dir, precision)
     _check_model_json(model_dir / "model.json", info)
     return ExportedModel(model_dir, sessions, info, precision)
+
+
+def _missing_precision(first: Path, model_dir: Path, precision: str) -> str:
+    """Why ``precision``'s classifier graph ``first`` is missing, and what to do: export its copies, or pass
+    the precision the folder holds (one shipped with its int8 graphs alone)."""
+    held = held_precisions(model_dir)
+    other = f"pass --precision {held[0]} (precision={held[0]!r} in Python)" if held else ""
+    flag = {"int8": "--quantize int8", "float16": "--fp16"}.get(precision)
+    if flag:
+        return (f"{first}: missing; {model_dir} is not a complete model folder (export with {flag} to add the "
+                f"{precision} copies" + (f", or {other})" if other else ")"))
+    if held:
+        return f"{first}: missing; {model_dir} holds the {' and '.join(held)} graphs only: {other}"
+    return f"{first}: missing; {model_dir} is not a complete model folder"
 
 
 def held_precisions(model_dir: Path) -> list[str]:
@@ -433,7 +442,9 @@ class ExportedModel:
         if y is None and blank:
             return np.zeros((n, self.n_classes), np.float32)
         if y is None:
-            raise ModelError(f"{what} needs the class y of each code (index, name or one-hot rows)")
+            names = ", ".join(self.class_names[:3]) + (", ..." if self.n_classes > 3 else "")
+            raise ModelError(f"{what} needs the class y, as an index or a name ({names}), or one-hot rows: this "
+                             f"model's decoder takes one")
         return self.onehot(y, n, blank)
 
     def _latent(self, z: Any) -> np.ndarray:
@@ -504,28 +515,22 @@ class ExportedModel:
         return self._run_in_chunks(  # type: ignore[return-value]
             "encoder", len(x), lambda s: {"x": x[s], **self._class_feed(None if y is None else y[s])})
 
-    def decode(self, z: Any, y: Any = None) -> np.ndarray:
-        """The mean of p(x|y,z), shaped as the model takes its inputs: (N, *input_shape), e.g. (N, 1, 8, 8)."""
-        return self._decode(z, y)[0]
-
-    def _decode(self, z: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-        self.require_generative("decode")
+    def decode(self, z: Any, y: Any = None, what: str = "decode") -> np.ndarray:
+        """The mean of p(x|y,z), shaped as the model takes its inputs: (N, *input_shape), e.g. (N, 1, 8, 8).
+        ``what`` names the caller in errors."""
+        self.require_generative(what)
         z = self._latent(z)
-        y = self._classes(y, len(z), "decode")
-        return self._run_in_chunks(  # type: ignore[return-value]
-            "decoder", len(z), lambda s: {"z": z[s], **self._class_feed(None if y is None else y[s])})
+        y = self._classes(y, len(z), what)
+        return self._run_in_chunks(
+            "decoder", len(z), lambda s: {"z": z[s], **self._class_feed(None if y is None else y[s])})[0]
 
     def generate(self, y: Any = None, n: int = 1, seed: int | None = 0) -> np.ndarray:
         """``n`` new examples of class ``y`` (none for M1): decoder means at z ~ N(0, I), seeded."""
         self.require_generative("generate")
         n = check_count("n", n, 0)
         check_seed(seed)
-        if self.conditional and y is None:
-            names = ", ".join(self.class_names[:3]) + (", ..." if self.n_classes > 3 else "")
-            raise ModelError(f"generate needs the class y to draw, as an index or a name ({names}): this model's "
-                             f"decoder takes one")
         z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
-        return self.decode(z, self._classes(y, n, "generate"))
+        return self.decode(z, y, "generate")
 
     def analogies(self, x: Any) -> np.ndarray:
         """The style of each input rendered in every class: z from q(z|x, predicted y), decoded with each y;

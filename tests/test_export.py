@@ -324,7 +324,8 @@ def test_bad_runtime_input_is_a_clear_error(digits_model, x, message):
     (lambda m: m.decode(np.zeros((2, m.latent_dim)), y=10), "class 10 is outside 0..9"),
     (lambda m: m.decode(np.zeros((2, m.latent_dim)), y=np.zeros((2, 9))),
      "one-hot classes of shape (2, 9) do not fit: need (2, 10)"),
-    (lambda m: m.decode(np.zeros((2, m.latent_dim))), "decode needs the class y of each code"),
+    (lambda m: m.decode(np.zeros((2, m.latent_dim))), "decode needs the class y, as an index or a name (0, 1, 2, "
+                                                      "...), or one-hot rows: this model's decoder takes one"),
     (lambda m: m.decode(np.zeros((2, m.latent_dim + 1)), y=0), "latent codes of shape (2, 9) do not fit: need (N, 8)"),
     (lambda m: m.score(np.zeros((2, 64)), samples=0), "samples must be a whole number of at least 1, got 0"),
     (lambda m: m.score(np.zeros((2, 64)), samples=2.0), "samples must be a whole number of at least 1, got 2.0"),
@@ -352,7 +353,7 @@ def test_bad_runtime_input_is_a_clear_error(digits_model, x, message):
     (lambda m: m.decode([["a"] * 8], y=0), "latent codes of dtype <U1 are not numbers"),
     (lambda m: m.classify([[0.0] * 64, [0.0]]), "inputs cannot be read as an array ("),
     (lambda m: m.generate([1, 2], n=3), "classes of shape (2,) do not fit 3 rows"),
-    (lambda m: m.generate(n=3), "generate needs the class y to draw, as an index or a name (0, 1, 2, ...): this "
+    (lambda m: m.generate(n=3), "generate needs the class y, as an index or a name (0, 1, 2, ...), or one-hot rows: this "
                                 "model's decoder takes one"),
 ])
 def test_bad_runtime_arguments_are_clear_errors(digits_model, call, message):
@@ -758,7 +759,7 @@ def test_the_model_card_shows_each_precisions_accuracy_and_agreement():
                                 split=types.SimpleNamespace(labels_seen=100, validation=[]))
     report = onnx_export.ExportReport(Path("m"), max_difference={"classifier": 1e-6},
                                       accuracy={"float32": 0.9, "int8": 0.8}, agreement={"float32": 1.0, "int8": 0.95})
-    card = model_card(run, report, "ssvae export RUN --out m", "as given")
+    card = model_card(run, report, "ssvae export RUN --out m")
     assert "| int8 | classifier.int8.onnx | 80.00 % | 95.00 % |" in card
     assert "| float32 | classifier.onnx | 90.00 % | 100.00 % |" in card
 
@@ -776,7 +777,7 @@ def test_the_model_card_names_data_below_the_export_folder_relatively_and_others
                         data_dir=data_dir and str(data_dir))
         run = types.SimpleNamespace(config=config, model=types.SimpleNamespace(generative=False),
                                     split=types.SimpleNamespace(labels_seen=100, validation=[]))
-        card = model_card(run, report, "ssvae export RUN --out m", "as given")
+        card = model_card(run, report, "ssvae export RUN --out m")
         assert f"- Trained with: `ssvae train {shown} --labels 100 " in card
         name = "mine.csv" if data else "fashion-mnist"
         assert card.startswith(f"# ssvae model: m2 on {name}\n") and f"- Data: {name}; inputs of shape" in card
