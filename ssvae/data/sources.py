@@ -312,22 +312,22 @@ def _load_npz(path: Path, model: ModelInputs | None = None) -> Source:
                             f"name for every class")
     else:
         names = _index_names(n_classes, path, "y")
-    _check_labels(y, len(names), path, model)
+    _check_labels(y, len(names), path)
     if model is None:
-        _check_every_class_labelled(np.concatenate([y, y_test]) if has_test else y, names, path)
+        _check_trainable(np.concatenate([y, y_test]) if has_test else y, names, path)
     train = Dataset(x, y, names)
     test = Dataset(x_test, y_test, names) if has_test else None
     if test is not None:
-        _check_test(test, train, path, model)
+        _check_test(test, train, path)
     return Source(train, test)
 
 
-def _check_test(test: Dataset, train: Dataset, path: Path, model: ModelInputs | None) -> None:
+def _check_test(test: Dataset, train: Dataset, path: Path) -> None:
     """A given test set must fit the model trained on x and have labels to test against."""
     if test.input_shape != train.input_shape:
         raise DataError(f"{path}: x_test has examples of shape {test.input_shape} but x of {train.input_shape}: "
                         f"give both the same shape")
-    _check_labels(test.y, len(train.class_names), path, model)
+    _check_labels(test.y, len(train.class_names), path)
     if len(test.labelled) == 0:
         raise DataError(f"{path}: y_test has no label (every entry is -1): label the test examples, or leave "
                         f"x_test and y_test out to hold out a share of the labelled x")
@@ -352,24 +352,25 @@ def _check_class_names(names: Sequence[str], path: Path) -> None:
                         f"line (predictions and tables show it)")
 
 
-def _check_labels(y: np.ndarray, n_classes: int, path: Path, model: ModelInputs | None = None) -> None:
-    """Labels are class numbers or UNLABELLED, of two classes at least to train on (one will do to test)."""
+def _check_labels(y: np.ndarray, n_classes: int, path: Path) -> None:
+    """Labels are class numbers or UNLABELLED."""
     bad = (y < UNLABELLED) | (y >= n_classes)
     if bad.any():
         raise DataError(f"{path}: label {int(y[bad][0])} is outside 0..{n_classes - 1}; "
                         f"use -1 for unlabelled examples")
-    if n_classes < 2 and model is None:
-        raise DataError(f"{path}: at least two classes are needed, found {n_classes}: label examples of two or "
-                        f"more classes")
 
 
 NUMBERING_HINT = "number the classes 0..K-1 with no gap (labels numbered from 1: subtract 1), or label examples of it"
 
 
-def _check_every_class_labelled(y: np.ndarray, names: tuple[str, ...], path: Path, hint: str = NUMBERING_HINT) -> None:
-    """Every class has a labelled example in ``y`` (a source's labels, its test set's included): a class without
-    one (labels numbered from 1, a gap in the numbering, a class folder whose images were all skipped) is a
-    mistake, which later errors would blame on --labels. ``hint`` is the fix for this kind of source."""
+def _check_trainable(y: np.ndarray, names: tuple[str, ...], path: Path, hint: str = NUMBERING_HINT) -> None:
+    """Labels to train on (one class will do to test): two classes at least, each with a labelled example in
+    ``y`` (a source's labels, its test set's included). A class without one (labels numbered from 1, a gap in
+    the numbering, a class folder whose images were all skipped) is a mistake, which later errors would blame
+    on --labels. ``hint`` is the fix for this kind of source."""
+    if len(names) < 2:
+        raise DataError(f"{path}: at least two classes are needed, found {len(names)}: label examples of two or "
+                        f"more classes")
     if empty := [names[k] for k in range(len(names)) if not np.any(y == k)]:
         raise DataError(f"{path}: class {', '.join(map(repr, empty[:5]))}{' ...' if len(empty) > 5 else ''} has no "
                         f"labelled example: {hint}")
@@ -389,11 +390,11 @@ def _load_csv(path: Path, model: ModelInputs | None = None) -> Source:
     li = header.index("label")
     y, names = _csv_labels([row[li].strip() if li < len(row) else "" for row in body], path, rows.number)
     _check_class_names(names, path)
-    _check_labels(y, len(names), path, model)
+    _check_labels(y, len(names), path)
     if model is not None:
         x, columns = csv_inputs(path, rows, model.columns)
         return Source(Dataset(x, y, names), None, columns=columns)
-    _check_every_class_labelled(y, names, path)
+    _check_trainable(y, names, path)
     x, columns = csv_inputs(path, rows)
     _warn_of_named_inputs(columns, path)
     if repeated := sorted({name for name, count in Counter(columns).items() if count > 1}):
@@ -604,7 +605,7 @@ def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
     y = np.array([entries[i][1] for i in kept], dtype=np.int64)
     names = tuple(d.name for d in class_dirs)
     if model is None:
-        _check_every_class_labelled(y, names, path, "its images were all skipped (above): add readable images of "
+        _check_trainable(y, names, path, "its images were all skipped (above): add readable images of "
                                                     "the size of the others")
     files = tuple(str(entries[i][0].relative_to(path)) for i in kept)
     return Source(Dataset(to_model_range(x, model.uint8_divisor if model is not None else 255), y, names), None, files)
