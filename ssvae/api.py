@@ -23,7 +23,7 @@ from ssvae.data import (DataError, ModelInputs, Partition, Source, Split, check_
 from ssvae.errors import RunError
 from ssvae.models import Model, Stage, build_model
 from ssvae.files import check_output, sole_writer
-from ssvae.inference import classification_report
+from ssvae.report import evaluation_report
 from ssvae.run import (CHECKPOINT, CONFIG, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
 from ssvae.runtime import ModelError, check_count, prepare_inputs
@@ -316,14 +316,9 @@ def evaluate(run: Run | str | Path, data: str | Path | None = None) -> dict[str,
     c = run.config
     test = run.partition().labelled_test if data is None else \
         load_labelled(data, ModelInputs(c.input_shape, c.input_columns, c.uint8_divisor), c.class_names)
-    return {
-        "model": c.model,
-        **classification_report(test.y, run.classify(test.x).argmax(-1), c.class_names),
-        "test_data": str(Path(data).resolve()) if data is not None else c.test_data,
-        "labels_seen": run.split.labels_seen,
-        "test_elbo": test_elbo(run.model, run.inputs(test.x)),
-        "kept_epoch": _kept_epoch(run),
-    }
+    return evaluation_report(c.model, test.y, run.classify(test.x).argmax(-1), c.class_names,
+                             str(Path(data).resolve()) if data is not None else c.test_data, run.split.labels_seen,
+                             test_elbo(run.model, run.inputs(test.x)), _kept_epoch(run))
 
 
 def _kept_epoch(run: Run) -> dict[str, Any] | None:

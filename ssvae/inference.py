@@ -23,6 +23,7 @@ from ssvae.errors import DataError, RunError
 from ssvae.images import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, write_atomic
 from ssvae.progress import bar as progress_bar
+from ssvae.report import evaluation_report
 from ssvae.runtime import ExportedModel, ModelError, NonFiniteInputError, as_array, by_name, check_count, check_seed
 
 BATCH = 1024
@@ -153,17 +154,6 @@ def _table_file(out: Path | None) -> Iterator[IO]:
         yield f
 
 
-def classification_report(y: np.ndarray, predicted: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
-    """Accuracy, per-class accuracy (None for a class without test examples) and confusion matrix (rows: the
-    true class, columns: the predicted one) of ``predicted`` classes against the true ``y``."""
-    k = len(class_names)
-    confusion = np.bincount(np.asarray(y) * k + np.asarray(predicted), minlength=k * k).reshape(k, k)
-    per_class = {name: float(confusion[c, c] / confusion[c].sum()) if confusion[c].sum() else None
-                 for c, name in enumerate(class_names)}
-    return {"accuracy": float(np.trace(confusion) / max(1, len(y))), "n_test": int(len(y)), "per_class": per_class,
-            "confusion": confusion.tolist(), "class_names": list(class_names)}
-
-
 def evaluate(model: ExportedModel, data: str | Path) -> dict[str, Any]:
     """The report `ssvae.evaluate` gives of a run, of an exported model's graphs (of its precision) on the
     labelled examples of ``data``, read as the model reads inputs (`ssvae.data.load_labelled`): a deployed
@@ -171,10 +161,8 @@ def evaluate(model: ExportedModel, data: str | Path) -> dict[str, Any]:
     info = model.info
     reading = ModelInputs(model.input_shape, model.input_columns, model.uint8_divisor)
     test = load_labelled(data, reading, model.class_names)
-    return {"model": info.get("model"), "precision": model.precision,
-            **classification_report(test.y, model.classify(test.x).argmax(-1), model.class_names),
-            "test_data": str(Path(data).resolve()), "labels_seen": info.get("labels_seen"), "test_elbo": None,
-            "kept_epoch": None}
+    return {**evaluation_report(info.get("model"), test.y, model.classify(test.x).argmax(-1), model.class_names,
+                                str(Path(data).resolve()), info.get("labels_seen")), "precision": model.precision}
 
 
 def prediction_header(model: ExportedModel) -> list[str]:
@@ -345,6 +333,6 @@ def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel)
     return grid_size(images.shape, scale)
 
 
-__all__ = ["as_inputs", "check_not_the_input", "checked_inputs", "classification_report", "default_split",
+__all__ = ["as_inputs", "check_not_the_input", "checked_inputs", "default_split",
            "evaluate", "example_header", "model_inputs", "png_output", "predict", "prediction_header", "sample_grid",
            "score", "table_output", "write_analogies", "write_analogy_table", "write_sample_table", "write_samples"]

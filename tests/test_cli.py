@@ -458,7 +458,7 @@ def test_generate_draws_with_the_precision_asked_for(runner, exported, tmp_path)
 
 
 def test_classification_report_by_hand():
-    from ssvae.inference import classification_report
+    from ssvae.report import classification_report
 
     report = classification_report(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 0]), ("a", "b", "c", "d"))
     assert report == {"accuracy": 0.5, "n_test": 4, "per_class": {"a": 0.5, "b": 1.0, "c": 0.0, "d": None},

@@ -1,0 +1,32 @@
+"""What `ssvae evaluate` reports, of a run (`ssvae.evaluate`) or of an exported model's graphs
+(`ssvae.inference.evaluate`): one report, so that both print and compare alike."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+
+def classification_report(y: np.ndarray, predicted: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
+    """Accuracy, per-class accuracy (None for a class without test examples) and confusion matrix (rows: the
+    true class, columns: the predicted one) of ``predicted`` classes against the true ``y``."""
+    k = len(class_names)
+    confusion = np.bincount(np.asarray(y) * k + np.asarray(predicted), minlength=k * k).reshape(k, k)
+    per_class = {name: float(confusion[c, c] / confusion[c].sum()) if confusion[c].sum() else None
+                 for c, name in enumerate(class_names)}
+    return {"accuracy": float(np.trace(confusion) / max(1, len(y))), "n_test": int(len(y)), "per_class": per_class,
+            "confusion": confusion.tolist(), "class_names": list(class_names)}
+
+
+def evaluation_report(model: str | None, y: np.ndarray, predicted: np.ndarray, class_names: Sequence[str],
+                      test_data: str | None, labels_seen: int | None, test_elbo: float | None = None,
+                      kept_epoch: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The report of a ``model`` kind's ``predicted`` classes against ``y``: `classification_report`, what
+    it was tested on (``test_data``: a file, or None for a run's own test split), the labels it saw, its test
+    ELBO and, with validation labels, the epoch it kept (a run's alone)."""
+    return {"model": model, **classification_report(y, predicted, class_names), "test_data": test_data,
+            "labels_seen": labels_seen, "test_elbo": test_elbo, "kept_epoch": kept_epoch}
+
+
+__all__ = ["classification_report", "evaluation_report"]
