@@ -18,7 +18,8 @@ from typing import IO, Any, Callable, Iterator, Sequence, TypeVar
 import numpy as np
 
 from ssvae.data.inputs import Inputs, NumberedIds, read_inputs
-from ssvae.data.sources import ModelInputs, is_image_file, load_labelled
+from ssvae.data.images import is_image_file
+from ssvae.data.sources import ModelInputs, load_labelled
 from ssvae.errors import DataError, RunError
 from ssvae.images import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, write_atomic

@@ -12,7 +12,7 @@ from PIL import Image
 
 from ssvae.data import UNLABELLED, DataError, Dataset, ModelInputs, Source, choose_split, load_labelled, load_source
 from ssvae.config import Config
-from ssvae.data import sources
+from ssvae.data import images, sources
 from ssvae.data.split import Split
 
 
@@ -386,9 +386,9 @@ def test_images_none_of_which_can_be_used_are_one_error_that_says_why(tmp_path):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             with pytest.raises(DataError, match=message):
-                sources.read_images(files, folder if size == (8, 4) else tmp_path, "L", size)
+                images.read_images(files, folder if size == (8, 4) else tmp_path, "L", size)
     with pytest.warns(UserWarning, match=r"skipped 1 image\(s\): cat/t0.png \(unreadable\)$"):  # one will do
-        assert sources.read_images([truncated[0], sizes[0]], tmp_path, "L")[1] == [1]
+        assert images.read_images([truncated[0], sizes[0]], tmp_path, "L")[1] == [1]
 
 
 def test_inputs_from_a_folder_are_its_visible_image_files(tmp_path):
@@ -827,7 +827,7 @@ def test_images_are_read_upright_as_viewers_show_them(tmp_path, suffix):
     that every viewer applies: read as stored, a digit lay on its side and got a confident wrong class."""
     from PIL import Image
 
-    from ssvae.data.sources import read_images
+    from ssvae.data.images import read_images
 
     upright = (np.arange(24, dtype=np.uint8).reshape(6, 4) * 10)  # 6 high, 4 wide
     exif = Image.Exif()

@@ -17,7 +17,8 @@ from typing import Sequence
 import numpy as np
 
 from ssvae.data.dataset import DataError
-from ssvae.data.sources import csv_inputs, image_files, image_reading, load_source, read_csv_rows, read_images
+from ssvae.data.images import image_files, image_reading, read_images
+from ssvae.data.sources import csv_inputs, load_source, read_csv_rows
 from ssvae.data.split import choose_split
 
 SPLITS = ("test", "train")

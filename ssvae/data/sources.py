@@ -1,4 +1,5 @@
-"""Where data comes from: built-in data sets, .npz and .csv files, and folders of images.
+"""Where data comes from: built-in data sets, .npz and .csv files, and folders of images (read by
+`ssvae.data.images`).
 
 Each loader returns a `Source`: a training `Dataset` and, where the source has one, its own test `Dataset`.
 Images are channel-first, (C, H, W), in [0, 1]; tabular rows are (D,) floats.
@@ -16,16 +17,14 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from ssvae.data.dataset import UNLABELLED, Dataset, DataError, check_inputs, to_model_range
+from ssvae.data.images import image_files, image_reading, is_image_file, read_images, within
 from ssvae.runtime import ModelError, arrange
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
-EXIF_ORIENTATION = 0x0112  # how a camera's image is turned: viewers show it turned back, and so it is read
-SIDEWAYS = (5, 6, 7, 8)  # the orientations that turn an image by 90 degrees
 UNLABELLED_FOLDER = "unlabelled"
 UNLABELLED_NAMES = ("unlabelled", "unlabeled")  # a folder of unlabelled images, in any case
 IDX_FILES = {
@@ -68,15 +67,6 @@ class ModelInputs:
     input_shape: tuple[int, ...]
     columns: tuple[str, ...] = ()
     uint8_divisor: int = 255
-
-
-def image_reading(input_shape: tuple[int, ...] | None) -> tuple[str | None, tuple[int, int] | None]:
-    """PIL's mode ("L" or "RGB") and (width, height) of a model's images of ``input_shape`` (C, H, W), which
-    its image files are read in; Nones where it has none (no model yet, or a table's rows)."""
-    if input_shape is None or len(input_shape) != 3:
-        return None, None
-    channels, height, width = input_shape
-    return ("L" if channels == 1 else "RGB"), (width, height)
 
 
 def load_source(dataset: str = "digits", data: str | None = None, data_dir: str | None = None) -> Source:
@@ -582,7 +572,7 @@ def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
     folders = sorted((d for d in path.iterdir() if d.is_dir() and not d.name.startswith((".", "__MACOSX"))),
                      key=lambda d: d.name)  # by name, as on every system (Windows orders paths in any case)
     base, real = os.path.realpath(path), {d: os.path.realpath(d) for d in folders}
-    if aliases := [d for d in folders if _within(real[d], base) and real[d] != os.path.join(base, d.name)]:
+    if aliases := [d for d in folders if within(real[d], base) and real[d] != os.path.join(base, d.name)]:
         warnings.warn(f"{path}: {', '.join(d.name for d in aliases)}: link(s) to other folders of {path}, not read "
                       f"(their images would take two labels)", stacklevel=3)
         folders = [d for d in folders if d not in aliases]
@@ -609,126 +599,3 @@ def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
                                                     "the size of the others")
     files = tuple(str(entries[i][0].relative_to(path)) for i in kept)
     return Source(Dataset(to_model_range(x, model.uint8_divisor if model is not None else 255), y, names), None, files)
-
-
-def image_files(folder: Path, root: Path) -> list[Path]:
-    """The image files under ``folder`` (a folder of ``root``, or ``root``), its sub-folders' and linked
-    folders' too, in order of their paths; hidden ones not (`is_image_file`). A link is not followed to a
-    folder walked already (a loop), to another part of ``root`` (a class's images are not another's), nor
-    to a folder that holds ``root`` (the whole disk)."""
-    base = os.path.realpath(root)
-    found, walked = [], set()
-    for top, folders, files in os.walk(folder, followlinks=True):
-        real = os.path.realpath(top)
-        linkless = os.path.normpath(os.path.join(base, os.path.relpath(top, root)))  # its place, reached by no link
-        elsewhere_in_root = _within(real, base) and real != linkless
-        if real in walked or elsewhere_in_root or (_within(base, real) and real != base):
-            folders.clear()
-            continue
-        walked.add(real)
-        folders[:] = sorted(name for name in folders if not name.startswith((".", "__MACOSX")))  # one order
-        found += [Path(top, name) for name in files]
-    return sorted(f for f in found if is_image_file(f, root))
-
-
-def _within(path: str, folder: str) -> bool:
-    """Whether real path ``path`` is ``folder`` or lies inside it."""
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
-def is_image_file(file: Path, root: Path) -> bool:
-    """A file with an image's suffix that nothing on its way from ``root`` hides: no name starting with "."
-    (among them macOS's "._" copies of a file's metadata, which are no images) and no ``__MACOSX``."""
-    hidden = any(part.startswith((".", "__MACOSX")) for part in file.relative_to(root).parts)
-    return file.suffix.lower() in IMAGE_SUFFIXES and not hidden and file.is_file()
-
-
-def read_images(files: list[Path], where: Path, mode: str | None = None,
-                size: tuple[int, int] | None = None) -> tuple[np.ndarray, list[int]]:
-    """The images of ``files`` as one uint8 array (N, C, H, W), and which of ``files`` they are. ``mode`` is
-    PIL's "L" (grey) or "RGB"; None picks RGB when any image has colour. Images are read upright, as viewers
-    show them (a camera's EXIF orientation applied); transparent pixels count as black and 16-bit grey as its
-    top 8 bits; 32-bit pixels (float or integer TIFFs), whose scale is unknown, are
-    skipped. Unreadable images and those of another (width, height) than ``size``
-    (None: the size most readable images have) are skipped, with one warning that names the first few."""
-    from PIL import Image, ImageOps
-
-    def shown(file: Path) -> str:  # a class folder's image is named with its folder
-        return str(file.relative_to(where)) if file.is_relative_to(where) else file.name
-
-    def listed() -> str:  # the first few skipped images, each with its reason
-        return ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else "")
-
-    def none_readable() -> DataError:
-        return DataError(f"{where}: no readable images ({', '.join(sorted(IMAGE_SUFFIXES))})"
-                         + (f"; skipped {listed()}" if skipped else ""))
-
-    headers, skipped = [], []
-    for index, file in enumerate(files):
-        try:
-            with Image.open(file) as image:  # reads the header only
-                if image.mode == "F" or (image.mode == "I" and image.format != "PNG"):  # PIL would clip them
-                    skipped.append(f"{shown(file)} (32-bit pixels: save it with 8 or 16 bits a channel)")
-                    continue
-                turned = _orientation(image)
-                headers.append((index, image.mode, image.size[::-1] if turned in SIDEWAYS else image.size, turned))
-        except Exception:
-            skipped.append(f"{shown(file)} (unreadable)")
-    if not headers:
-        raise none_readable()
-    grey = ("L", "1", "LA", "La")  # and every "I" mode: 16- and 32-bit grey
-    mode = mode or ("RGB" if any(m not in grey and not m.startswith("I") for _, m, _, _ in headers) else "L")
-    size = size or Counter(image_size for _, _, image_size, _ in headers).most_common(1)[0][0]
-    arrays, kept = [], []
-    for index, _, (width, height), turned in headers:
-        if (width, height) != size:
-            skipped.append(f"{shown(files[index])} ({width}x{height}, not {size[0]}x{size[1]})")
-            continue
-        try:
-            with Image.open(files[index]) as image:
-                upright = ImageOps.exif_transpose(image) if turned != 1 else image
-                pixels = np.asarray(_eight_bit(_opaque(upright)).convert(mode), dtype=np.uint8)
-        except Exception:  # a header that reads, pixels that do not (a truncated file)
-            skipped.append(f"{shown(files[index])} (unreadable)")
-            continue
-        arrays.append(pixels)
-        kept.append(index)
-    if not arrays and all(image_size != size for _, _, image_size, _ in headers):  # only with a size asked for
-        raise DataError(f"{where}: none of its {len(headers)} readable image(s) is {size[0]}x{size[1]} pixels, the "
-                        f"model's size: resize them to it")
-    if not arrays:
-        raise none_readable()
-    if skipped:
-        warnings.warn(f"{where}: skipped {len(skipped)} image(s): {listed()}", stacklevel=3)
-    stacked = np.stack(arrays)  # (N, H, W) grey or (N, H, W, 3) colour
-    return (stacked[:, None] if stacked.ndim == 3 else np.moveaxis(stacked, -1, 1)), kept
-
-
-def _orientation(image: Any) -> int:
-    """The EXIF orientation of an opened image (1: upright; `SIDEWAYS` ones swap width and height), where its
-    header holds one: a PNG's EXIF after its pixels would cost reading them, and is taken as upright."""
-    if image.format == "PNG" and "exif" not in image.info:
-        return 1
-    return int(image.getexif().get(EXIF_ORIENTATION, 1))
-
-
-def _opaque(image: Any) -> Any:
-    """A PIL image with transparency laid onto black: a pixel's colour times its opacity. PIL's conversion
-    drops the opacity and keeps whatever colour lies under a transparent pixel, which is no part of the
-    picture (often black, but any colour an editor left there)."""
-    from PIL import Image
-
-    if image.mode not in ("RGBA", "LA", "PA", "RGBa", "La") and "transparency" not in image.info:
-        return image
-    rgba = np.asarray(image.convert("RGBA"), dtype=np.float64)
-    return Image.fromarray((rgba[..., :3] * rgba[..., 3:] / 255.0).round().astype(np.uint8), "RGB")
-
-
-def _eight_bit(image: Any) -> Any:
-    """A PIL image with 16-bit grey scaled to 8 bits, as a viewer shows it; PIL's conversion clips it instead,
-    which turns most of such an image white. A PNG's grey is 16-bit in mode I;16 and, in older Pillows, I."""
-    from PIL import Image
-
-    if not (image.mode.startswith("I;16") or (image.mode == "I" and image.format == "PNG")):
-        return image
-    return Image.fromarray((np.asarray(image, dtype=np.float64) / 257.0).round().clip(0, 255).astype(np.uint8))
