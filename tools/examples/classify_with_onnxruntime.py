@@ -4,7 +4,8 @@
     python classify_with_onnxruntime.py models/digits-m2 photos/         # the images in a folder
 
 Prints one CSV line an input: id,predicted class,confidence. Nothing here comes from ssvae: copy it into
-your app. Kept short: a folder's images (hidden files aside) must all have the model's size and be 8-bit
+your app. Images are read upright, as viewers show them (a camera's EXIF orientation applied), as ssvae
+reads them. Kept short: a folder's images (hidden files aside) must all have the model's size and be 8-bit
 without transparency (`ssvae predict` skips other sizes, scales 16-bit grey and lays transparent pixels onto
 black). A problem with the inputs is one line on stderr and exit status 1.
 """
@@ -23,7 +24,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 def load_inputs(path: Path, shape: list[int]) -> tuple[list[str], np.ndarray]:
     """(ids, inputs as stored) of an .npz (array x), an .npy or a folder of images."""
     if path.is_dir():
-        from PIL import Image
+        from PIL import Image, ImageOps
 
         if len(shape) != 3:
             sys.exit(f"{path}: a folder of images, but the model takes rows of {shape[0]} numbers: pass an .npz or .npy")
@@ -32,7 +33,7 @@ def load_inputs(path: Path, shape: list[int]) -> tuple[list[str], np.ndarray]:
         if not files:
             sys.exit(f"{path}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in it")
         mode = "L" if shape[0] == 1 else "RGB"
-        images = [np.asarray(Image.open(f).convert(mode)) for f in files]
+        images = [np.asarray(ImageOps.exif_transpose(Image.open(f)).convert(mode)) for f in files]  # upright
         for f, image in zip(files, images):
             if image.shape[:2] != tuple(shape[1:]):
                 sys.exit(f"{f}: {image.shape[1]}x{image.shape[0]} pixels, the model takes {shape[2]}x{shape[1]}")
