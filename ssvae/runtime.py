@@ -226,18 +226,7 @@ def load(model_dir: str | Path, device: str = "auto", precision: str = "float32"
         raise ModelError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
     if threads is not None:
         check_count("threads", threads, 1)
-    if model_dir.is_file():
-        raise ModelError(f"{model_dir} is a file: pass the model folder that holds it ({model_dir.parent})")
-    if not model_dir.is_dir():
-        raise ModelError(f"{model_dir}: no such model folder; make one with 'ssvae export RUN_DIR --out {model_dir}'")
-    first = model_dir / graph_file("classifier", precision)
-    if not first.is_file() and (model_dir / "config.json").is_file():  # what `ssvae train` writes first
-        raise ModelError(f"{model_dir} is a training run, not an exported model: export it with 'ssvae export "
-                         f"{model_dir} --out MODEL_DIR' and pass MODEL_DIR")
-    if not first.is_file() and (parent := folder_of_folders(model_dir, "model.json", "model")):
-        raise ModelError(parent)
-    if not first.is_file():
-        raise ModelError(_missing_precision(first, model_dir, precision))
+    first = _classifier_file(model_dir, precision)
     providers = providers_for(device)
     sessions = {role: _session(model_dir / graph_file(role, precision), providers, threads)
                 for role in ROLES if (model_dir / graph_file(role, precision)).is_file()}
@@ -257,6 +246,25 @@ def load(model_dir: str | Path, device: str = "auto", precision: str = "float32"
     _check_shapes(sessions, info, model_dir, precision)
     _check_model_json(model_dir / "model.json", info)
     return ExportedModel(model_dir, sessions, info, precision)
+
+
+def _classifier_file(model_dir: Path, precision: str) -> Path:
+    """The classifier graph of ``precision`` in ``model_dir``, the file every export has; else a ModelError
+    that says what the path is instead (a file, nothing, a run, a folder of models, a folder without that
+    precision) and what to pass."""
+    if model_dir.is_file():
+        raise ModelError(f"{model_dir} is a file: pass the model folder that holds it ({model_dir.parent})")
+    if not model_dir.is_dir():
+        raise ModelError(f"{model_dir}: no such model folder; make one with 'ssvae export RUN_DIR --out {model_dir}'")
+    first = model_dir / graph_file("classifier", precision)
+    if first.is_file():
+        return first
+    if (model_dir / "config.json").is_file():  # what `ssvae train` writes first
+        raise ModelError(f"{model_dir} is a training run, not an exported model: export it with 'ssvae export "
+                         f"{model_dir} --out MODEL_DIR' and pass MODEL_DIR")
+    if parent := folder_of_folders(model_dir, "model.json", "model"):
+        raise ModelError(parent)
+    raise ModelError(_missing_precision(first, model_dir, precision))
 
 
 def _missing_precision(first: Path, model_dir: Path, precision: str) -> str:
