@@ -582,8 +582,8 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
                    "it with predict's CSV on id).")
 @click.option("--samples", type=click.IntRange(min=1), default=None,
               help="Importance samples for a tighter bound (-log p(x) estimate); default: the plain ELBO, whose "
-                   "single draw of noise moves an image's score between seeds (standard deviation 0.9 nats on the "
-                   "shipped digits model, 1.9 on Fashion-MNIST's): for rankings, 8 (4 times the time).")
+                   "single draw of noise moves an image's score between seeds (standard deviation 1.1 nats on the "
+                   "shipped digits model, 2.3 on Fashion-MNIST's): for rankings, 8 (4 times the time).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the noise the bound draws.")
 @run_options

@@ -2,7 +2,8 @@
 
 `ssvae score` draws z once per class (the ELBO) unless given `--samples S` (the importance-weighted bound with S
 draws). For the model's test images, each scored under several seeds, this prints per setting:
-  - the spread of one image's score over the seeds (standard deviation, nats; mean and largest over images);
+  - the spread of one image's score over the seeds (sample standard deviation, nats; mean and largest over
+    images: over 5 seeds the plain standard deviation gave 0.87 nats where 40 seeds give 1.09);
   - how many of the ten highest scores under seed 0 stay among the ten highest under another seed (mean);
   - ROC AUC separating the test images from as many uniform-noise images (seed 0);
   - seconds per image, and that as a ratio to the ELBO's, measured in the same run.
@@ -37,7 +38,7 @@ def measure(model: runtime.ExportedModel, x: np.ndarray, noise: np.ndarray, samp
     start = time.perf_counter()
     runs = np.stack([model.score(x, samples=samples, seed=seed) for seed in range(seeds)])
     seconds = (time.perf_counter() - start) / (seeds * len(x))
-    spread = runs.std(0)
+    spread = runs.std(0, ddof=1)  # the sample standard deviation: the plain one runs low over a few seeds
     kept = np.mean([len(top(runs[0]) & top(run)) for run in runs[1:]])
     auc = roc_auc_score(np.r_[np.zeros(len(x)), np.ones(len(noise))], np.r_[runs[0], model.score(noise, samples, 0)])
     return {"mean": float(spread.mean()), "max": float(spread.max()), "kept": float(kept), "auc": float(auc),
@@ -49,7 +50,7 @@ def main() -> None:
     parser.add_argument("--model", required=True, help="a model folder written by ssvae export")
     parser.add_argument("--data-dir")
     parser.add_argument("--n", type=int, default=450, help="test images to score")
-    parser.add_argument("--seeds", type=int, default=5, help="seeds each image is scored under")
+    parser.add_argument("--seeds", type=int, default=20, help="seeds each image is scored under (at least 2)")
     parser.add_argument("--samples", type=int, nargs="+", default=[8, 64], help="--samples settings to compare")
     parser.add_argument("--benchmarks", default="BENCHMARKS.md")
     args = parser.parse_args()
