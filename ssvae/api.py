@@ -22,7 +22,7 @@ from ssvae.data import (DataError, ModelInputs, Partition, Source, Split, check_
                         load_source)
 from ssvae.errors import RunError
 from ssvae.models import Model, Stage, build_model
-from ssvae.files import check_output, sole_writer
+from ssvae.files import sole_writer
 from ssvae.report import evaluation_report
 from ssvae.run import (CHECKPOINT, CONFIG, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
@@ -203,7 +203,7 @@ def _check_run_output(out: Path, replace: bool) -> None:
     if not replace and (out / CHECKPOINT).is_file():
         raise RunError(f"{out} holds an unfinished run: continue it with 'ssvae train --resume {out}', or pass "
                        f"--force to train a new one in its place (in Python: ssvae.resume, or replace=True)")
-    check_output(out, replace, RUN_FOLDER)
+    RUN_FOLDER.check(out, replace)
 
 
 def _train_new(config: Config, split: Split, partition: Partition, out: Path | None, progress: bool,

@@ -77,6 +77,25 @@ class OutputFolder:
         names, sorted."""
         return sorted(f"{p.name}/" if p.is_dir() else p.name for p in path.iterdir() if not self.owns(p))
 
+    def check(self, path: Path, replace: bool) -> None:
+        """Refuse to overwrite an existing output folder unless ``replace``, which takes only a folder of this
+        kind: one that holds its first file and nothing ssvae would not write there (whose files the writer
+        removes or swaps), so a mistyped --out never deletes a user's files."""
+        _check_parents(path)
+        if not path.exists() or (path.is_dir() and not any(path.iterdir())):
+            return
+        if not path.is_dir():
+            raise RunError(f"{path} is a file, not a folder: give --out a new name for the {self.kind}")
+        if not (path / self.files[0]).is_file():
+            raise RunError(f"{path} is not a {self.kind} written by ssvae (it has no {self.files[0]}), so --force "
+                           f"(replace=True) leaves it alone: choose another --out")
+        if foreign := self.foreign(path):
+            shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+            raise RunError(f"{path} holds what ssvae does not write in a {self.kind} ({shown}), so --force "
+                           f"(replace=True) leaves it alone: move those out or choose another --out")
+        if not replace:
+            raise _taken(path)
+
     def clear(self, path: Path) -> None:
         """Remove what ssvae wrote in the folder ``path``, keeping the folder itself (its permissions, a link
         to it, a mount). Its first file goes last, so that a clear cut short leaves a folder --force takes."""
@@ -108,36 +127,29 @@ def sole_writer(folder: Path | None) -> Iterator[None]:
         Path(lock.lock_file).unlink(missing_ok=True)
 
 
-def check_output(path: Path, replace: bool, folder: OutputFolder | None = None) -> None:
-    """Refuse to overwrite an existing output unless ``replace``. A file output never replaces a folder, a
-    device, a pipe or a socket (whose replacement by a file would break what else uses it). A
-    folder output names what ``folder`` it is: ``replace`` then takes only a folder that holds its first file
-    and nothing ssvae would not write there (whose files the writer removes or swaps), so a mistyped --out
-    never deletes a user's files."""
-    if file := next((parent for parent in path.parents if parent.exists() and not parent.is_dir()), None):
-        raise RunError(f"{file} is a file, so it cannot hold {path}: give --out a path through folders")
-    if folder is None and path.is_symlink() and not path.exists():  # a link to a file not yet written
+def check_output(path: Path, replace: bool) -> None:
+    """Refuse to overwrite an existing output file unless ``replace``. A file output never replaces a folder,
+    a device, a pipe or a socket (whose replacement by a file would break what else uses it); a link to a file
+    not yet written is taken, since a write goes through it (`atomic_open`)."""
+    _check_parents(path)
+    if path.is_symlink() and not path.exists():
         if not replace:
             raise _taken(path)
         return
-    if not path.exists() or (folder is not None and path.is_dir() and not any(path.iterdir())):
+    if not path.exists():
         return
-    if folder is None and path.is_dir():
+    if path.is_dir():
         raise RunError(f"{path} is a folder: give --out the name of the file to write")
-    if folder is None and not path.is_file():
+    if not path.is_file():
         raise RunError(f"{path} is not a regular file (a device, pipe or socket): give --out the name of a file "
                        f"to write")
-    if folder is not None and not path.is_dir():
-        raise RunError(f"{path} is a file, not a folder: give --out a new name for the {folder.kind}")
-    if folder is not None and not (path / folder.files[0]).is_file():
-        raise RunError(f"{path} is not a {folder.kind} written by ssvae (it has no {folder.files[0]}), so --force "
-                       f"(replace=True) leaves it alone: choose another --out")
-    if folder is not None and (foreign := folder.foreign(path)):
-        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        raise RunError(f"{path} holds what ssvae does not write in a {folder.kind} ({shown}), so --force "
-                       f"(replace=True) leaves it alone: move those out or choose another --out")
     if not replace:
         raise _taken(path)
+
+
+def _check_parents(path: Path) -> None:
+    if file := next((parent for parent in path.parents if parent.exists() and not parent.is_dir()), None):
+        raise RunError(f"{file} is a file, so it cannot hold {path}: give --out a path through folders")
 
 
 def _taken(path: Path) -> RunError:

@@ -42,7 +42,7 @@ from ssvae.config import Config, train_command
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.errors import ExportError, RunError
-from ssvae.files import OutputFolder, check_output, usual_mode
+from ssvae.files import OutputFolder, usual_mode
 from ssvae.runtime import FORMAT_VERSION, METADATA_PREFIX, PRECISIONS, ROLES, graph_file
 
 OPSET = 20
@@ -324,7 +324,7 @@ def _model_folder(out: str | Path, replace: bool) -> Path:
     if Path(os.path.abspath(out)) == Path.cwd():
         raise RunError(f"--out {out} is the current folder, which cannot be swapped for the model folder: give "
                        f"--out the name of a folder to write, e.g. --out models/{Path.cwd().name}")
-    check_output(Path(out), replace, MODEL_FOLDER)
+    MODEL_FOLDER.check(Path(out), replace)
     _check_writable(Path(out))
     return Path(out)
 
