@@ -9,8 +9,10 @@ once complete.
 from __future__ import annotations
 
 import csv
+import math
 import os
 import sys
+import warnings
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence, TypeVar
@@ -19,7 +21,7 @@ import numpy as np
 
 from ssvae.data.inputs import Inputs, NumberedIds, read_inputs
 from ssvae.data.images import is_image_file
-from ssvae.data.sources import ModelInputs, load_labelled
+from ssvae.data.sources import BUILTIN_SHAPES, ModelInputs, load_labelled
 from ssvae.errors import DataError, RunError
 from ssvae.images import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, write_atomic
@@ -55,12 +57,29 @@ def model_inputs(model: ExportedModel, data: str | Path | None = None, dataset: 
     images in its channels and size, a CSV's columns by the names it was trained on."""
     info = model.info
     tested_on = info.get("test_data")
+    if dataset is not None:
+        _check_dataset(model, dataset)
     if tested_on is not None and dataset is not None and split == "test":
         raise DataError(f"the model was tested on {tested_on}, not on a test split of {dataset}: pass those data "
                         f"with --data (--split train gives every example of {dataset}, all of which it trained on)")
     return read_inputs(None if data is None else str(data), dataset, None if data_dir is None else str(data_dir),
                        split, None if tested_on else info.get("test_fraction", 0.25), info.get("split_seed", 0),
                        model.input_shape if is_image_shape(model.input_shape) else None, model.input_columns)
+
+
+def _check_dataset(model: ExportedModel, dataset: str) -> None:
+    """A built-in data set of images another size than the model's is refused before it is read (or
+    downloaded); one the model was not trained on is named in a warning, as its test split is then no
+    held-out part of the model's data."""
+    shape = BUILTIN_SHAPES.get(dataset)
+    if shape is not None and math.prod(shape) != math.prod(model.input_shape):
+        raise DataError(f"--dataset {dataset} holds {shape[2]}x{shape[1]} grey images but the model takes inputs of "
+                        f"shape {model.input_shape}: pass inputs of that shape with --data")
+    trained_on = model.info.get("dataset")
+    if shape is not None and trained_on != dataset:
+        warnings.warn(f"the model was trained on {trained_on}, not on {dataset}: every example of {dataset} is new "
+                      f"to it, and its test split is only a share of them (--split train gives the rest)",
+                      stacklevel=3)
 
 
 def default_split(model: ExportedModel) -> str:

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -596,6 +597,28 @@ def test_an_out_that_is_a_link_is_written_through_and_kept(runner, tmp_path, mon
         assert runner.invoke(main, [*args, "--out", name, "--force"]).exit_code == 0
         assert Path(name).is_symlink() and Path(name).read_bytes()[:4] in (b"id,p", b"id,s", b"\x89PNG")
     assert sorted(p.name for p in Path("shared").iterdir()) == [f"new{suffix}", f"target{suffix}"]
+
+
+def test_a_built_in_data_set_that_does_not_fit_the_model_is_refused_before_it_is_read(runner, tmp_path):
+    """MNIST's 28x28 images cannot fit the digits model: said before a download is tried (which left empty
+    folders behind). A data set the model was not trained on is named in a warning: its test split is no
+    held-out part of the model's data."""
+    from ssvae import inference
+
+    model = Path(__file__).resolve().parents[1] / "models" / "digits-m2"
+    result = runner.invoke(main, ["predict", str(model), "--dataset", "mnist", "--data-dir", str(tmp_path / "none")])
+    assert result.exit_code == 1 and result.output == ("Error: --dataset mnist holds 28x28 grey images but the model "
+                                                       "takes inputs of shape (1, 8, 8): pass inputs of that shape "
+                                                       "with --data\n")
+    assert list(tmp_path.iterdir()) == []
+    other = runtime.load(model)
+    other.info = {**other.info, "dataset": "mine.npz"}
+    with pytest.warns(UserWarning, match="^the model was trained on mine.npz, not on digits: every example of digits "
+                                         "is new to it"):
+        assert len(inference.model_inputs(other, dataset="digits")) == 450
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(inference.model_inputs(runtime.load(model), dataset="digits")) == 450
 
 
 def test_out_dash_with_standard_output_closed_is_a_one_line_error(tmp_path):

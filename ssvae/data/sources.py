@@ -39,6 +39,7 @@ TORCHVISION_SETS = {
     "kmnist": ("KMNIST", ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"), "/usr/share/datasets/kmnist"),
 }
 BUILTIN = ("digits", *TORCHVISION_SETS)
+BUILTIN_SHAPES = {"digits": (1, 8, 8), **dict.fromkeys(TORCHVISION_SETS, (1, 28, 28))}  # known before a download
 # The first ten test labels of the data sets whose files share their names: one's files given for another
 # would otherwise train without a word under the other's class names.
 FIRST_TEST_LABELS = {"mnist": (7, 2, 1, 0, 4, 1, 4, 9, 5, 9), "fashion-mnist": (9, 2, 1, 1, 6, 1, 4, 6, 5, 7)}
