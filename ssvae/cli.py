@@ -697,7 +697,8 @@ def _info_rank(key: str) -> tuple[int, str]:
 
 
 def _plain(value: Any) -> str:
-    """A metadata value as `ssvae info` shows it: a list's items joined, None (no input range) as "-"."""
+    """A metadata value as `ssvae info` shows it: a list's items joined (each in JSON's quotes where one holds
+    a comma, so that the items stay apart), None (no input range) as "-"."""
     if isinstance(value, list):
-        return ", ".join(map(str, value))
+        return ", ".join(json.dumps(v, ensure_ascii=False) if "," in str(v) else str(v) for v in value)
     return "-" if value is None else str(value)

@@ -1039,6 +1039,13 @@ def test_a_folder_shipped_with_its_int8_graphs_alone_is_shown_and_named(runner, 
     assert result.exit_code == 0 and len((tmp_path / "p.csv").read_text().splitlines()) == 451
 
 
+def test_info_keeps_list_items_apart_where_one_holds_a_comma():
+    from ssvae.cli import _plain
+
+    assert _plain(["2", "class,1", "class_0"]) == '2, "class,1", class_0'
+    assert _plain(["a", "b"]) == "a, b" and _plain(None) == "-" and _plain(0.5) == "0.5"
+
+
 def test_info_shows_metadata_and_graphs(runner, exported, tmp_path):
     result = runner.invoke(main, ["info", str(exported[1]), "--json"])
     assert result.exit_code == 0, result.output
