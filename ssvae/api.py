@@ -173,19 +173,7 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
         with sole_writer(out if out.exists() else None):  # training writes now is named as such, not as unfinished
             _check_run_output(out, replace)
     source = load_data(config)
-    config = with_pixel_inputs(config, source.train.x)
-    name, test_name = config.data or config.dataset, config.test_data  # as the user wrote them, for messages
-    for field_name in ("data", "data_dir", "test_data"):  # absolute, so that the run finds its data from anywhere
-        if (path := getattr(config, field_name)) is not None:
-            config = config.replace(**{field_name: str(Path(path).resolve())})
-    check_inputs(source.train, name, config.likelihood)  # before "auto" looks at the range, which it then fits
-    own = [source.train.x] + ([source.test.x] if source.test is not None and test_name is None else [])
-    likelihood = resolve_likelihood(config, *own)  # test data of one's own take the training data's
-    if source.test is not None:
-        check_inputs(source.test, test_name or name, likelihood, test_data=test_name is not None)
-    config = config.replace(input_shape=source.train.input_shape, class_names=source.train.class_names,
-                            input_columns=source.columns, likelihood=likelihood,
-                            threads=config.threads or cpu_threads(config.device))
+    config = _fitted(config, source)
     split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
                          config.seed)
     partition = split.apply(source)
@@ -195,6 +183,23 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
             if out.exists():
                 RUN_FOLDER.clear(out)
         return _train_new(config, split, partition, out, progress, on_epoch)
+
+
+def _fitted(config: Config, source: Source) -> Config:
+    """``config`` filled from the data it loaded, once they are checked: paths made absolute (so that the run
+    finds its data from anywhere), the inputs' shape, classes, columns and scale, the likelihood "auto"
+    chooses, and the thread count."""
+    name, test_name = config.data or config.dataset, config.test_data  # as the user wrote them, for messages
+    check_inputs(source.train, name, config.likelihood)  # before "auto" looks at the range, which it then fits
+    own = [source.train.x] + ([source.test.x] if source.test is not None and test_name is None else [])
+    likelihood = resolve_likelihood(config, *own)  # test data of one's own take the training data's
+    if source.test is not None:
+        check_inputs(source.test, test_name or name, likelihood, test_data=test_name is not None)
+    paths = {field: str(Path(path).resolve()) for field in ("data", "data_dir", "test_data")
+             if (path := getattr(config, field)) is not None}
+    return with_pixel_inputs(config, source.train.x).replace(
+        **paths, input_shape=source.train.input_shape, class_names=source.train.class_names,
+        input_columns=source.columns, likelihood=likelihood, threads=config.threads or cpu_threads(config.device))
 
 
 def _check_run_output(out: Path, replace: bool) -> None:
