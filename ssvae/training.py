@@ -394,6 +394,23 @@ def _nan_cause(config: Config) -> str:
     return cause
 
 
+def _restore(resume: Checkpoint, model: Model, generator: torch.Generator, device: torch.device) -> None:
+    """The weights and random streams of a checkpoint, so that the run goes on as if never stopped."""
+    model.load_state_dict(resume.model)
+    generator.set_state(resume.generator.to(generator.get_state().device))
+    torch.set_rng_state(resume.torch_rng)
+    if device.type == "cuda" and resume.cuda_rng is not None:
+        torch.cuda.set_rng_state(resume.cuda_rng, device)
+
+
+def _show_epoch(bar: Any, record: EpochRecord, epochs: int, progress: bool) -> None:
+    """An epoch's loss and accuracies on the bar, or, where no bar can be drawn (a log), as a line."""
+    bar.set_postfix(loss=f"{record['loss']:.3g}", train_acc=f"{record['train_accuracy']:.3f}",
+                    **({"val_acc": f"{record['val_accuracy']:.3f}"} if "val_accuracy" in record else {}))
+    if progress and not redrawable():
+        log_line(epoch_line(record, epochs))
+
+
 def kept_epoch(history: list[EpochRecord], stage: Stage) -> EpochRecord | None:
     """The record of the epoch whose weights `fit` kept by validation accuracy: the first best of ``stage``, the
     last stage; None when ``history`` lacks some of the stage's epochs or their validation accuracy."""
@@ -429,11 +446,7 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
     if resume is None and model.standardise:
         model.fit_standardisation(data.training_images(unlabelled=True))
     if resume is not None:
-        model.load_state_dict(resume.model)
-        generator.set_state(resume.generator.to(generator.get_state().device))
-        torch.set_rng_state(resume.torch_rng)
-        if device.type == "cuda" and resume.cuda_rng is not None:
-            torch.cuda.set_rng_state(resume.cuda_rng, device)
+        _restore(resume, model, generator, device)
     class_weight = classification_weight(partition, config.alpha)
     stages = active_stages(model, config)
     first_stage = resume.stage if resume is not None else 0
@@ -446,10 +459,7 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
         for epoch in bar:
             record = _train_epoch(run, epoch, data, config, class_weight, generator,
                                   keep_best=number == len(stages) - 1)
-            bar.set_postfix(loss=f"{record['loss']:.3g}", train_acc=f"{record['train_accuracy']:.3f}",
-                            **({"val_acc": f"{record['val_accuracy']:.3f}"} if "val_accuracy" in record else {}))
-            if progress and not redrawable():
-                log_line(epoch_line(record, stage.epochs))
+            _show_epoch(bar, record, stage.epochs, progress)
             if on_epoch is not None:
                 on_epoch(record, run.evaluated)
             if on_checkpoint is not None and (epoch % config.checkpoint_every == 0 or epoch == stage.epochs):
