@@ -96,10 +96,14 @@ class Run:
 
 
 def load_data(config: Config) -> Source:
-    """The data ``config`` names: its source, with its test data (``test_data``) as the test set where it
-    names some, read as a model of the source reads its inputs (`load_labelled`)."""
-    source = load_source(config.dataset, config.data, config.data_dir)
-    config = with_pixel_inputs(config, source.train.x)
+    """The data a run's ``config`` names: its source, with its test data (``test_data``) where it names some
+    (`with_test_data`)."""
+    return with_test_data(load_source(config.dataset, config.data, config.data_dir), config)
+
+
+def with_test_data(source: Source, config: Config) -> Source:
+    """``source`` with ``config.test_data`` as its test set where the config names some, read as the model of
+    the config reads its inputs (`load_labelled`: its shape, columns and uint8 scale)."""
     if config.test_data is None:
         return source
     if source.test is not None:
@@ -113,13 +117,11 @@ def load_data(config: Config) -> Source:
     return dataclasses.replace(source, test=load_labelled(config.test_data, model, source.train.class_names))
 
 
-def with_pixel_inputs(config: Config, x: np.ndarray) -> Config:
-    """``config`` with `pixel_inputs` filled from its training inputs ``x`` (uint8 ones already scaled to
-    [0, 1]) where not yet: images in [0, 1] unless a table, so that a model of real values (floats 0..255
-    too) takes uint8 inputs and image files as the numbers they are."""
-    if config.pixel_inputs is not None:
-        return config
-    return config.replace(pixel_inputs=not config.table and _in_unit_range(x))
+def pixel_inputs(config: Config, x: np.ndarray) -> bool:
+    """Whether a model of training inputs ``x`` (uint8 ones already scaled to [0, 1]) takes images in [0, 1]:
+    unless a table, where they all lie there. Else a model of real values (floats 0..255 too) takes uint8
+    inputs and image files as the numbers they are (`Config.uint8_divisor`)."""
+    return not config.table and _in_unit_range(x)
 
 
 def _in_unit_range(*inputs: np.ndarray) -> bool:
@@ -172,7 +174,9 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     if out is not None:  # refused before the data load, which may be long (a download); a folder that another
         with sole_writer(out if out.exists() else None):  # training writes now is named as such, not as unfinished
             _check_run_output(out, replace)
-    source = load_data(config)
+    source = load_source(config.dataset, config.data, config.data_dir)
+    config = config.replace(pixel_inputs=pixel_inputs(config, source.train.x))  # from these data, never a config's
+    source = with_test_data(source, config)  # read as the model will read inputs
     config = _fitted(config, source)
     split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
                          config.seed)
@@ -187,8 +191,8 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
 
 def _fitted(config: Config, source: Source) -> Config:
     """``config`` filled from the data it loaded, once they are checked: paths made absolute (so that the run
-    finds its data from anywhere), the inputs' shape, classes, columns and scale, the likelihood "auto"
-    chooses, and the thread count."""
+    finds its data from anywhere), the inputs' shape, classes and columns, the likelihood "auto" chooses, and
+    the thread count."""
     name, test_name = config.data or config.dataset, config.test_data  # as the user wrote them, for messages
     check_inputs(source.train, name, config.likelihood)  # before "auto" looks at the range, which it then fits
     own = [source.train.x] + ([source.test.x] if source.test is not None and test_name is None else [])
@@ -197,7 +201,7 @@ def _fitted(config: Config, source: Source) -> Config:
         check_inputs(source.test, test_name or name, likelihood, test_data=test_name is not None)
     paths = {field: str(Path(path).resolve()) for field in ("data", "data_dir", "test_data")
              if (path := getattr(config, field)) is not None}
-    return with_pixel_inputs(config, source.train.x).replace(
+    return config.replace(
         **paths, input_shape=source.train.input_shape, class_names=source.train.class_names,
         input_columns=source.columns, likelihood=likelihood, threads=config.threads or cpu_threads(config.device))
 

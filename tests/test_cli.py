@@ -165,7 +165,9 @@ def test_an_interrupted_command_says_so_and_writes_no_half_file(runner, tmp_path
 
 def test_a_model_of_real_values_takes_uint8_inputs_and_image_files_as_the_numbers_they_are(runner, tmp_path):
     """Float images 0..240 train as the numbers they are: a PNG's 240 must mean 240.0 to their model, not
-    240 / 255 (every scan was labelled one class, 12 % right). Images in [0, 1] keep 255."""
+    240 / 255 (every scan was labelled one class, 12 % right), in its test data (--test-data) too. Images in
+    [0, 1] keep 255; a run from before `pixel_inputs` was recorded keeps 255 throughout, its test data too;
+    a config taken from another run gets the value of its own data."""
     from PIL import Image
     from sklearn.datasets import load_digits
 
@@ -176,7 +178,8 @@ def test_a_model_of_real_values_takes_uint8_inputs_and_image_files_as_the_number
         (tmp_path / "scans" / str(digits.target[k])).mkdir(parents=True, exist_ok=True)
         Image.fromarray(x[k].astype(np.uint8)).save(tmp_path / "scans" / str(digits.target[k]) / f"{k}.png")
     assert runner.invoke(main, ["train", "--data", str(tmp_path / "f.npz"), "--labels", "all", "--epochs", "2",
-                                "--out", str(tmp_path / "run"), "--quiet"]).exit_code == 0
+                                "--test-data", str(tmp_path / "scans"), "--out", str(tmp_path / "run"),
+                                "--quiet"]).exit_code == 0
     assert json.loads((tmp_path / "run" / "config.json").read_text())["pixel_inputs"] is False
     assert runner.invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "model")]).exit_code == 0
     model = runtime.load(tmp_path / "model")
@@ -185,9 +188,20 @@ def test_a_model_of_real_values_takes_uint8_inputs_and_image_files_as_the_number
     run = ssvae.load(tmp_path / "run")
     np.testing.assert_array_equal(run.classify(x[:30].astype(np.uint8)), run.classify(x[:30]))
     expected = float((model.classify(x[:30]).argmax(1) == digits.target[:30]).mean())
-    for target in (tmp_path / "model", tmp_path / "run"):
-        report = runner.invoke(main, ["evaluate", str(target), "--data", str(tmp_path / "scans"), "--json"]).stdout
-        assert json.loads(report.splitlines()[-1])["accuracy"] == pytest.approx(expected, abs=1e-6)
+    for command in (["--data", str(tmp_path / "scans")], []):  # its test data are the scans
+        for target in (tmp_path / "model", tmp_path / "run") if command else (tmp_path / "run",):
+            report = runner.invoke(main, ["evaluate", str(target), *command, "--json"]).stdout
+            assert json.loads(report.splitlines()[-1])["accuracy"] == pytest.approx(expected, abs=1e-6)
+    old = json.loads((tmp_path / "run" / "config.json").read_text())
+    del old["pixel_inputs"]
+    (tmp_path / "run" / "config.json").write_text(json.dumps(old))
+    before = ssvae.load(tmp_path / "run")
+    divided = float((before.classify(x[:30] / 255).argmax(1) == digits.target[:30]).mean())
+    assert ssvae.evaluate(before)["accuracy"] == ssvae.evaluate(before, data=tmp_path / "scans")["accuracy"] == divided
+    uint8 = tmp_path / "u.npz"
+    np.savez(uint8, x=x.astype(np.uint8), y=np.where(np.arange(300) < 100, digits.target[:300], -1))
+    again = ssvae.train(run.config.replace(data=str(uint8), test_data=None), progress=False, epochs=1)
+    assert again.config.pixel_inputs is True and again.config.uint8_divisor == 255
     assert ssvae.Config(data="a.npz", pixel_inputs=True).uint8_divisor == 255
     assert ssvae.Config(data="a.csv").uint8_divisor == ssvae.Config(data="a.npz", pixel_inputs=False).uint8_divisor == 1
     assert ssvae.Config(data="a.npz").uint8_divisor == 255  # a run from before pixel_inputs was recorded
