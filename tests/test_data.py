@@ -840,3 +840,14 @@ def test_images_are_read_upright_as_viewers_show_them(tmp_path, suffix):
         x, kept = read_images(files, tmp_path, size=size)
         assert kept == [0, 1] and x.shape == (2, 1, 6, 4)
         np.testing.assert_allclose(x[:, 0], np.stack([upright, upright]), atol=0 if suffix == ".png" else 3)
+
+
+def test_labels_that_write_a_models_class_names_are_those_classes(tmp_path):
+    """`ssvae generate --out s.csv` writes each example's class name: classes named 01 and 1 (image folders'
+    names) or None come back as those classes, though alone 01 and 1 read as one number and None as missing."""
+    (tmp_path / "s.csv").write_text("id,label,a\n0,01,1\n1,1,2\n2,None,3\n3,,4\n4,None,5\n")
+    test = load_labelled(tmp_path / "s.csv", ModelInputs((1,)), ("01", "1", "None"))
+    assert test.y.tolist() == [0, 1, 2, 2] and test.class_names == ("01", "1", "None")
+    np.testing.assert_array_equal(test.x, np.array([[1], [2], [3], [5]], np.float32))
+    test = load_labelled(tmp_path / "s.csv", ModelInputs((1,)), ("0", "1", "2"))  # not its names: read as before
+    assert test.y.tolist() == [1, 1] and test.x[:, 0].tolist() == [1, 2]

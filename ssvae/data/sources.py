@@ -15,6 +15,7 @@ import warnings
 import zipfile
 import zlib
 from collections import Counter
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -63,11 +64,13 @@ class Source:
 class ModelInputs:
     """What a trained model reads, so that data to test it on are read its way: a CSV's ``columns`` by name
     (none: every numeric column, in order), a folder's images in the channels and size of ``input_shape``,
-    uint8 arrays divided by ``uint8_divisor`` (255 for images, 1 for a table's numbers)."""
+    uint8 arrays divided by ``uint8_divisor`` (255 for images, 1 for a table's numbers), a CSV's labels as
+    its ``class_names`` where each is one of them (`_csv_labels`)."""
 
     input_shape: tuple[int, ...]
     columns: tuple[str, ...] = ()
     uint8_divisor: int = 255
+    class_names: tuple[str, ...] = ()
 
 
 def load_source(dataset: str = "digits", data: str | None = None, data_dir: str | None = None) -> Source:
@@ -86,7 +89,7 @@ def load_labelled(data: str | Path, model: ModelInputs, class_names: Sequence[st
     reads its inputs and laid out as its examples, to test it on: its classes need not all be there, and
     the labels are renumbered as ``class_names`` number them (see `_class_numbers`)."""
     path = Path(data)
-    source = _load_path(path, model)
+    source = _load_path(path, dataclasses.replace(model, class_names=tuple(class_names)))
     part = source.test if source.test is not None else source.train
     check_inputs(part, str(path), "auto")  # rows with NaN, counted as the file has them
     try:
@@ -379,7 +382,8 @@ def _load_csv(path: Path, model: ModelInputs | None = None) -> Source:
     if not body:
         raise DataError(f"{path}: has a header but no rows")
     li = header.index("label")
-    y, names = _csv_labels([row[li].strip() if li < len(row) else "" for row in body], path, rows.number)
+    y, names = _csv_labels([row[li].strip() if li < len(row) else "" for row in body], path, rows.number,
+                           model.class_names if model is not None else ())
     _check_class_names(names, path)
     _check_labels(y, len(names), path)
     if model is not None:
@@ -415,14 +419,18 @@ LABEL_LIKE = ("label", "labels", "class", "target", "y")  # header names (in any
 MISSING_LABELS = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"}  # as pandas reads them
 
 
-def _csv_labels(raw: list[str], path: Path,
-                number: Callable[[str], float] = float) -> tuple[np.ndarray, tuple[str, ...]]:
-    """A CSV's labels as indices (UNLABELLED where missing) and the class names: "0".."K-1" when every known
-    label is a whole number (3 or 3.0: pandas writes a column with gaps as floats; 3,0 where ``number`` takes
-    a decimal comma), else the names sorted.
+def _csv_labels(raw: list[str], path: Path, number: Callable[[str], float] = float,
+                known: Sequence[str] = ()) -> tuple[np.ndarray, tuple[str, ...]]:
+    """A CSV's labels as indices (UNLABELLED where missing) and the class names: a model's ``known`` class
+    names where each label writes one of them or is missing (as `ssvae generate` writes them: classes named
+    01, 3 or None too); else "0".."K-1" when every known label is a whole number (3 or 3.0: pandas writes a
+    column with gaps as floats; 3,0 where ``number`` takes a decimal comma), else the names sorted.
     Missing: -1 (-1.0), empty, or one of `MISSING_LABELS` (pandas' and R's spellings of NA); among class
     names, a warning says how many of those spellings were read as missing, as one may be a class (None)."""
     numbers = [_whole_number(v, number) for v in raw]
+    if known and all(v in known or v in MISSING_LABELS or n == UNLABELLED for v, n in zip(raw, numbers)):
+        index = {name: k for k, name in enumerate(known)}
+        return np.array([index.get(v, UNLABELLED) for v in raw], dtype=np.int64), tuple(known)
     missing = [v in MISSING_LABELS or n == UNLABELLED for v, n in zip(raw, numbers)]
     known = [(v, n) for v, n, gone in zip(raw, numbers, missing) if not gone]
     if all(n is not None for _, n in known):
