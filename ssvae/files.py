@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,15 +22,17 @@ from ssvae.errors import RunError
 def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
     """A file that appears at ``path`` only once it is complete: written under a temporary name in the same
     folder and renamed; on an error the temporary file is removed and ``path`` is untouched. A link at ``path``
-    stays: the file it points to is the one written."""
-    shown, path = path, Path(os.path.realpath(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    stays: the file it points to is the one written. A file replaced keeps its permissions, as after the
+    shell's ``>``; a new one gets the umask's (`usual_mode`)."""
+    shown = path
+    shown.parent.mkdir(parents=True, exist_ok=True)  # the folders asked for, never those a link names
+    path = Path(os.path.realpath(shown))
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as error:  # name the file asked for, not the temporary one
         raise OSError(error.errno, error.strerror, str(shown)) from error
     try:
-        os.fchmod(fd, usual_mode(directory=False))
+        os.fchmod(fd, _kept_mode(path))
         with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": "", "encoding": "utf-8"})) as f:
             yield f
         os.replace(tmp, path)
@@ -50,6 +53,14 @@ def usual_mode(directory: bool) -> int:
     umask = os.umask(0)
     os.umask(umask)
     return (0o777 if directory else 0o666) & ~umask
+
+
+def _kept_mode(path: Path) -> int:
+    """The permissions of the file at ``path`` where there is one, else a new file's."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return usual_mode(directory=False)
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
@@ -133,8 +144,7 @@ def check_output(path: Path, replace: bool) -> None:
     not yet written is taken, since a write goes through it (`atomic_open`)."""
     _check_parents(path)
     if path.is_symlink() and not path.exists():
-        if not replace:
-            raise _taken(path)
+        _check_dangling_link(path, replace)
         return
     if not path.exists():
         return
@@ -145,6 +155,18 @@ def check_output(path: Path, replace: bool) -> None:
                        f"to write")
     if not replace:
         raise _taken(path)
+
+
+def _check_dangling_link(path: Path, replace: bool) -> None:
+    """A link to a file not yet there is written through with ``replace`` only, since the link is there
+    already, and only where the folder it names is: no folder is made at the far end of a link."""
+    target = Path(os.path.realpath(path))
+    if not target.parent.is_dir():
+        raise RunError(f"{path} is a link to {target}, whose folder does not exist: make that folder or give "
+                       f"--out another name")
+    if not replace:
+        raise RunError(f"{path} is a link to {target}, which does not exist yet: pass --force (in Python: "
+                       f"replace=True) to write the file it names, or give --out another name")
 
 
 def _check_parents(path: Path) -> None:

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -605,12 +606,23 @@ def test_an_out_that_is_a_link_is_written_through_and_kept(runner, tmp_path, mon
     Path(f"shared/target{suffix}").write_text("orig")
     Path(f"link{suffix}").symlink_to(f"shared/target{suffix}")
     Path(f"dangling{suffix}").symlink_to(f"shared/new{suffix}")
-    for name in (f"link{suffix}", f"dangling{suffix}"):
+    Path(f"shared/target{suffix}").chmod(0o600)  # kept, as > keeps it
+    Path(f"far{suffix}").symlink_to(f"shared/none/new{suffix}")
+    taken = {f"link{suffix}": "already exists: choose another --out or pass --force",
+             f"dangling{suffix}": f"is a link to {tmp_path.resolve()}/shared/new{suffix}, which does not exist yet: "
+                                  f"pass --force"}
+    for name, message in taken.items():
         result = runner.invoke(main, [*args, "--out", name])
-        assert result.exit_code == 1 and result.output.startswith(f"Error: {name} already exists"), result.output
+        assert result.exit_code == 1 and result.output.startswith(f"Error: {name} {message}"), result.output
         assert runner.invoke(main, [*args, "--out", name, "--force"]).exit_code == 0
         assert Path(name).is_symlink() and Path(name).read_bytes()[:4] in (b"id,p", b"id,s", b"\x89PNG")
     assert sorted(p.name for p in Path("shared").iterdir()) == [f"new{suffix}", f"target{suffix}"]
+    assert stat.S_IMODE(Path(f"shared/target{suffix}").stat().st_mode) == 0o600
+    result = runner.invoke(main, [*args, "--out", f"far{suffix}", "--force"])  # no folder made at a link's far end
+    assert result.exit_code == 1 and result.output == (
+        f"Error: far{suffix} is a link to {tmp_path.resolve()}/shared/none/new{suffix}, whose folder does not exist: "
+        f"make that folder or give --out another name\n")
+    assert not Path("shared/none").exists()
 
 
 def test_a_built_in_data_set_that_does_not_fit_the_model_is_refused_before_it_is_read(runner, tmp_path):

@@ -538,6 +538,9 @@ def test_outputs_get_the_usual_permissions_not_owner_only(tmp_path):
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "p.csv").stat().st_mode) == 0o640
     assert stat.S_IMODE((tmp_path / "model").stat().st_mode) == 0o750
+    (tmp_path / "p.csv").chmod(0o604)  # a file replaced keeps its permissions, as after the shell's >
+    write_atomic(tmp_path / "p.csv", "id,predicted\n1,cat\n")
+    assert stat.S_IMODE((tmp_path / "p.csv").stat().st_mode) == 0o604
 
 
 @pytest.mark.parametrize("precision, cause", [
