@@ -419,12 +419,18 @@ class ExportedModel:
         if y.ndim > 1 or (y.ndim == 1 and len(y) not in (1, n)):
             raise ModelError(f"classes of shape {y.shape} do not fit {n} rows: give one class for all of them, {n} "
                              f"indices or names, or ({n}, {self.n_classes}) one-hot rows")
-        if y.ndim == 1 and y.size and y.dtype.kind in "fb":  # np.eye(K)[k] would pass as K indices where n == K
+        if self._one_hot_or_indices(y, n):
             raise ModelError(f"classes given as {y.dtype} numbers of shape {y.shape} could be indices or a one-hot "
                              f"row: give indices as integers (y.astype(int)) or names, or one-hot rows of shape "
                              f"({n}, {self.n_classes})")
         index = np.broadcast_to(np.vectorize(self.class_index, otypes=[np.int64])(y), (n,))
         return np.eye(self.n_classes, dtype=np.float32)[index]
+
+    def _one_hot_or_indices(self, y: np.ndarray, n: int) -> bool:
+        """Whether ``y`` reads both as n class indices and as one one-hot row: floats or booleans, a 1 and 0s,
+        where n is the number of classes (np.eye(K)[k] for K rows). Whole floats elsewhere are indices."""
+        return (y.ndim == 1 and y.dtype.kind in "fb" and len(y) == n == self.n_classes
+                and bool(np.isin(y, (0, 1)).all()) and y.sum() == 1)
 
     @staticmethod
     def _class_weights(y: np.ndarray, blank: bool) -> np.ndarray:

@@ -336,7 +336,9 @@ def test_bad_runtime_input_is_a_clear_error(digits_model, x, message):
     (lambda m: m.decode(np.zeros((10, m.latent_dim)), y=np.eye(10)[3]),  # not ten rows' classes 0, 0, 0, 1, 0, ...
      "classes given as float64 numbers of shape (10,) could be indices or a one-hot row: give indices as integers "
      "(y.astype(int)) or names, or one-hot rows of shape (10, 10)"),
-    (lambda m: m.encode(np.zeros((2, 64)), y=np.array([True, False])), "classes given as bool numbers of shape (2,)"),
+    (lambda m: m.encode(np.zeros((10, 64)), y=np.arange(10) == 2), "classes given as bool numbers of shape (10,)"),
+    (lambda m: m.encode(np.zeros((2, 64)), y=np.array([True, False])), "class True is neither an index (0..9) nor"),
+    (lambda m: m.encode(np.zeros((2, 64)), y=np.array([1.0, 2.5])), "class 2.5 is outside 0..9"),
     (lambda m: m.encode(np.zeros((2, 64)), y=[3, None]), "class None is neither an index (0..9) nor a name (0, 1, 2,"),
     (lambda m: m.decode(np.zeros((1, m.latent_dim)), y={"a": 1}), "class {'a': 1} is neither an index (0..9) nor"),
     (lambda m: m.generate(True), "class True is neither an index (0..9) nor a name"),
@@ -876,6 +878,9 @@ def test_a_class_index_must_be_a_whole_number_of_the_models(digits_model):
         with pytest.raises(ModelError, match=f"^class {label} is outside 0..9$"):
             digits_model.decode(z, y=label)
     np.testing.assert_array_equal(digits_model.decode(z, y=2.0), digits_model.decode(z, y="2"))
+    z = np.zeros((10, digits_model.latent_dim), np.float32)  # whole floats (labels with gaps, as pandas reads
+    labels = np.array([0.0, 1, 2, 3, 4, 5, 6, 7, 9, 9])        # them) are indices where no one-hot row reads so
+    np.testing.assert_array_equal(digits_model.decode(z, y=labels), digits_model.decode(z, y=labels.astype(int)))
 
 
 def test_an_export_of_ones_own_file_names_the_file_not_where_it_lay(tmp_path):
