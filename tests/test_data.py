@@ -840,6 +840,16 @@ def test_images_are_read_upright_as_viewers_show_them(tmp_path, suffix):
         x, kept = read_images(files, tmp_path, size=size)
         assert kept == [0, 1] and x.shape == (2, 1, 6, 4)
         np.testing.assert_allclose(x[:, 0], np.stack([upright, upright]), atol=0 if suffix == ".png" else 3)
+    ascii_six = (b"Exif\0\0II*\0" + (8).to_bytes(4, "little") + (1).to_bytes(2, "little")  # a tag of text "6"
+                 + bytes.fromhex("1201 0200 02000000") + b"6\0\0\0" + bytes(4))
+    for n, tag in enumerate((0, 9, ascii_six)):  # no orientation: read as stored, as PIL's exif_transpose does
+        if isinstance(tag, int):
+            exif[0x0112] = tag
+        Image.fromarray(upright).save(tmp_path / f"odd{n}{suffix}", exif=exif if isinstance(tag, int) else tag,
+                                      quality=100)
+    x, kept = read_images(sorted(tmp_path.glob(f"odd*{suffix}")), tmp_path)
+    assert kept == [0, 1, 2] and x.shape == (3, 1, 6, 4)
+    np.testing.assert_allclose(x[:, 0], np.stack([upright] * 3), atol=0 if suffix == ".png" else 3)
 
 
 def test_labels_that_write_a_models_class_names_are_those_classes(tmp_path):

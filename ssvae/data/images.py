@@ -122,10 +122,12 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
 
 def _orientation(image: Any) -> int:
     """The EXIF orientation of an opened image (1: upright; `SIDEWAYS` ones swap width and height), where its
-    header holds one: a PNG's EXIF after its pixels would cost reading them, and is taken as upright."""
+    header holds one: a PNG's EXIF after its pixels would cost reading them, and is taken as upright, as is
+    a tag that is no orientation (not a whole number 1..8), which viewers and PIL's exif_transpose ignore."""
     if image.format == "PNG" and "exif" not in image.info:
         return 1
-    return int(image.getexif().get(EXIF_ORIENTATION, 1))
+    value = image.getexif().get(EXIF_ORIENTATION, 1)
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
 def _opaque(image: Any) -> Any:
