@@ -634,12 +634,13 @@ def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, d
     Example: ssvae generate models/digits --per-class 8 --out samples.png
     """
     from ssvae.images import is_image_shape
-    from ssvae.inference import (STDOUT, checked_inputs, default_split, write_analogies, write_analogy_table,
-                                 write_sample_table, write_samples)
+    from ssvae.inference import (STDOUT, check_drawable, checked_inputs, default_split, write_analogies,
+                                 write_analogy_table, write_sample_table, write_samples)
 
     model = load_model(model_dir, device, precision)
     out = out or ("samples.png" if is_image_shape(model.input_shape) else "samples.csv")
     table = out == STDOUT or Path(out).suffix.lower() == ".csv"
+    check_drawable(model, analogies=analogies is not None, picture=not table)
     inputs = None
     if analogies is not None:  # a path (as UserPath takes one) or a built-in data set's name
         analogies = os.path.expanduser(analogies)

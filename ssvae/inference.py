@@ -237,8 +237,11 @@ def score(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Pa
     return scores
 
 
-def _check_images(model: ExportedModel) -> None:
-    if not is_image_shape(model.input_shape):
+def check_drawable(model: ExportedModel, analogies: bool = False, picture: bool = False) -> None:
+    """A ModelError, before any input is read, where ``model`` cannot draw what `generate` is asked for:
+    samples or ``analogies``, as a ``picture`` (PNG) or as rows."""
+    model.require_analogies() if analogies else model.require_generative("generate")
+    if picture and not is_image_shape(model.input_shape):
         raise ModelError(f"this model's inputs have shape {model.input_shape}, not (channels, height, width) "
                          f"with 1 or 3 channels: there is no picture to draw; give --out a name ending in .csv "
                          f"(or - for standard output) to have the examples as rows of numbers")
@@ -254,7 +257,7 @@ def sample_grid(model: ExportedModel, per_class: int, seed: int = 0) -> np.ndarr
 def write_samples(model: ExportedModel, out: str | Path, per_class: int = 8, seed: int = 0,
                   scale: int | None = None, replace: bool = False) -> tuple[int, int]:
     """A PNG grid of class-conditional samples, one row a class; returns its (width, height)."""
-    _check_images(model)
+    check_drawable(model, picture=True)
     out = png_output(out, replace)
     scale = _grid_scale(model, model.n_classes if model.conditional else 1, per_class, scale)
     return _write_grid(sample_grid(model, per_class, seed), out, scale, model)
@@ -264,7 +267,7 @@ def write_analogies(model: ExportedModel, inputs: Inputs | str | Path | Any, out
                     scale: int | None = None, replace: bool = False) -> tuple[int, int]:
     """A PNG grid: each row an input (first column) and its style rendered in every class. ``inputs``: as
     `as_inputs` takes them."""
-    _check_images(model)
+    check_drawable(model, analogies=True, picture=True)
     check_not_the_input(out, inputs)
     out = png_output(out, replace)
     _, x = _first_inputs(model, inputs, rows)
@@ -293,6 +296,7 @@ def write_sample_table(model: ExportedModel, out: str | Path, per_class: int = 8
                        replace: bool = False) -> int:
     """`sample_grid`'s samples as CSV rows (`example_header`), class by class, to the file ``out`` or, for
     "-", standard output; ids count the rows, labels are class names (empty for M1). Returns the row count."""
+    check_drawable(model)
     out = table_output(out, replace)
     grid = sample_grid(model, per_class, seed)
     labels = model.class_names if model.conditional else [""]
@@ -305,6 +309,7 @@ def write_analogy_table(model: ExportedModel, inputs: Inputs | str | Path | Any,
                         replace: bool = False) -> int:
     """`write_analogies` as CSV rows (`example_header`): each input's style rendered in every class, one row a
     class under the input's id, to the file ``out`` or, for "-", standard output. Returns the row count."""
+    check_drawable(model, analogies=True)
     check_not_the_input(out, inputs)
     out = table_output(out, replace)
     ids, x = _first_inputs(model, inputs, rows)
@@ -353,6 +358,6 @@ def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel)
     return grid_size(images.shape, scale)
 
 
-__all__ = ["as_inputs", "check_not_the_input", "checked_inputs", "default_split",
+__all__ = ["as_inputs", "check_drawable", "check_not_the_input", "checked_inputs", "default_split",
            "evaluate", "example_header", "model_inputs", "png_output", "predict", "prediction_header", "sample_grid",
            "score", "table_output", "write_analogies", "write_analogy_table", "write_sample_table", "write_samples"]

@@ -495,6 +495,12 @@ class ExportedModel:
             raise ModelError(f"{self.model_dir} has no encoder and decoder ({self.info.get('model')} model): "
                              f"{what} needs a generative model (m2, adgm, m1+m2 or m1)")
 
+    def require_analogies(self) -> None:
+        """A ModelError where this model cannot draw analogies: no decoder, or one that takes no class (M1)."""
+        self.require_generative("analogies")
+        if not self.conditional:
+            raise ModelError("analogies need a model whose decoder takes the class (m2, adgm, m1+m2)")
+
     def _run(self, role: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         return self.sessions[role].run(None, feeds)
 
@@ -549,9 +555,7 @@ class ExportedModel:
     def analogies(self, x: Any) -> np.ndarray:
         """The style of each input rendered in every class: z from q(z|x, predicted y), decoded with each y;
         (N, K, *input_shape)."""
-        self.require_generative("analogies")
-        if not self.conditional:
-            raise ModelError("analogies need a model whose decoder takes the class (m2, adgm, m1+m2)")
+        self.require_analogies()
         z = self.encode(x)[1]
         k = self.n_classes
         out = self.decode(np.repeat(z, k, axis=0), np.tile(np.arange(k), len(z)))

@@ -1036,11 +1036,12 @@ def test_generate_draws_a_table_models_examples_in_its_columns_and_units(runner,
     drawn = np.array([line.split(",")[2:] for line in lines[1:]], float).reshape(3, 20, 2).mean(1)
     data = np.array([[np.mean(np.array(table[column])[y == k]) for column in "ac"] for k in range(3)])
     assert (np.abs(drawn - data) < [1.0, 60.0]).all()  # the classes' means lie 3 and 300 apart
-    result = runner.invoke(main, ["generate", "model", "--out", "s.png"])
-    assert result.exit_code == 1 and result.output == (
-        "Error: this model's inputs have shape (2,), not (channels, height, width) with 1 or 3 channels: there is no "
-        "picture to draw; give --out a name ending in .csv (or - for standard output) to have the examples as rows "
-        "of numbers\n")
+    for more in ([], ["--analogies", "no-such-folder"]):  # said before any input is read
+        result = runner.invoke(main, ["generate", "model", "--out", "s.png", *more])
+        assert result.exit_code == 1 and result.output == (
+            "Error: this model's inputs have shape (2,), not (channels, height, width) with 1 or 3 channels: there is "
+            "no picture to draw; give --out a name ending in .csv (or - for standard output) to have the examples as "
+            "rows of numbers\n")
     assert not (tmp_path / "s.png").exists()
 
 

@@ -30,7 +30,7 @@ from ssvae import inference, onnx_export
 from ssvae.config import FIELDS_WITHOUT_OPTION, MODEL_KINDS, Config, ConfigError, config_for, train_command
 from ssvae.onnx_export import CHECK_BATCH
 from ssvae.errors import DataError, RunError
-from ssvae.inference import predict
+from ssvae.inference import check_drawable, predict
 from ssvae.runtime import ModelError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,6 +84,8 @@ def test_every_model_kind_exports_checked_graphs(tmp_path, tiny_config, settings
         with pytest.raises(ModelError, match=f"has no encoder and decoder \\({kind} model\\): score needs a "):
             model.score(x)
         for call, what in ((lambda: model.generate(0), "generate"), (lambda: model.analogies(x), "analogies"),
+                           (lambda: check_drawable(model), "generate"),
+                           (lambda: check_drawable(model, analogies=True), "analogies"),
                            (lambda: model.latent_dim, "a latent size")):
             with pytest.raises(ModelError, match=f"{what} needs a generative model"):
                 call()
@@ -94,8 +96,9 @@ def test_every_model_kind_exports_checked_graphs(tmp_path, tiny_config, settings
         assert model.encode(x)[1].shape == (len(x), model.latent_dim) and model.likelihood == run.model.likelihood
         assert f"{model.likelihood} likelihood; " in (tmp_path / "model" / "model_card.md").read_text()
     if model.generative and not model.conditional:
-        with pytest.raises(ModelError, match="analogies need a model whose decoder takes the class"):
-            model.analogies(x[:2])
+        for call in (lambda: model.analogies(x[:2]), lambda: check_drawable(model, analogies=True)):
+            with pytest.raises(ModelError, match="analogies need a model whose decoder takes the class"):
+                call()
         for call, what in ((lambda: model.encode(x, 3), "encode"), (lambda: model.generate("1"), "generate"),
                            (lambda: model.decode(np.zeros((1, model.latent_dim)), [1]), "decode")):
             with pytest.raises(ModelError, match=f"this m1 model's encoder and decoder take no class: call {what} "):
@@ -717,6 +720,7 @@ def test_the_analogy_grid_shows_each_input_first_then_every_class_in_order(tmp_p
 
     x = np.full((2, 1, 2, 2), 0.5, np.float32)
     model = types.SimpleNamespace(input_shape=(1, 2, 2), n_classes=3, info={}, input_range=(0.0, 1.0),
+                                  require_analogies=lambda: None,
                                   prepare=lambda a: np.asarray(a, np.float32),
                                   analogies=lambda a: np.stack([np.full((len(a), 1, 2, 2), k / 4, np.float32)
                                                                 for k in range(3)], 1))
@@ -737,6 +741,7 @@ def test_a_sample_grid_draws_each_class_from_its_own_seed_and_stretches_real_val
 
     seeds = []
     model = types.SimpleNamespace(input_shape=(1, 2, 2), n_classes=3, conditional=True, info={}, input_range=None,
+                                  require_generative=lambda what: None,
                                   generate=lambda k, n, seed: seeds.append(seed) or np.full((n, 1, 2, 2), seed - 6.0))
     drawn = []
     monkeypatch.setattr(inference, "grid_png", lambda images, scale: drawn.append(images) or b"")
