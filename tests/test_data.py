@@ -12,7 +12,7 @@ from PIL import Image
 
 from ssvae.data import UNLABELLED, DataError, Dataset, ModelInputs, Source, choose_split, load_labelled, load_source
 from ssvae.config import Config
-from ssvae.data import images, sources
+from ssvae.data import csv_files, images, sources
 from ssvae.data.split import Split
 
 
@@ -335,12 +335,12 @@ def test_csv_input_columns_are_named_without_spaces_and_kept_only_when_unique(tm
                                          "position: give each column its own name"):
         source = load_source(data=str(tmp_path / "twice.csv"))
     assert source.columns == () and source.train.x.tolist() == [[1, 2, 3], [4, 5, 6]]
-    rows = sources.read_csv_rows(tmp_path / "twice.csv")
-    x, names = sources.csv_inputs(tmp_path / "twice.csv", rows, ("b",))
+    rows = csv_files.read_csv_rows(tmp_path / "twice.csv")
+    x, names = csv_files.csv_inputs(tmp_path / "twice.csv", rows, ("b",))
     assert x.tolist() == [[3], [6]] and names == ("b",)
     with pytest.raises(DataError, match=r"twice.csv: column 'a' appears more than once: give each column its own "
                                         r"name \(the model reads b, a by name\)"):
-        sources.csv_inputs(tmp_path / "twice.csv", rows, ("b", "a"))
+        csv_files.csv_inputs(tmp_path / "twice.csv", rows, ("b", "a"))
 
 
 def test_image_folder_skips_other_sizes_than_most_and_32_bit_pixels(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -11,6 +12,7 @@ import numpy as np
 from ssvae.errors import DataError
 
 UNLABELLED = -1
+MAX_CLASSES = 10_000  # a label beyond this is a numbering mistake, not a class
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,18 @@ class Partition:
     def labelled_test(self) -> Dataset:
         """The test examples that carry a label: what accuracy is measured on."""
         return self.test.subset(self.test.labelled)
+
+
+def index_names(n_classes: int, path: Path, key: str) -> tuple[str, ...]:
+    """Class names "0".."K-1" for labels that are indices below ``n_classes``, which must be a sane count."""
+    if n_classes == 0:
+        missing = "-1 or missing" if key == "label" else "-1"  # a CSV's labels can be missing
+        raise DataError(f"{path}: has no labelled example (every {key} is {missing}): label at least one example "
+                        f"of each class")
+    if n_classes > MAX_CLASSES:
+        raise DataError(f"{path}: {key} {n_classes - 1} would mean {n_classes} classes: number the classes 0..K-1 "
+                        f"(K <= {MAX_CLASSES})" + (" or give class_names" if key == "y" else ""))
+    return tuple(str(k) for k in range(n_classes))
 
 
 def to_model_range(x: np.ndarray, uint8_divisor: int = 255) -> np.ndarray:

@@ -18,7 +18,8 @@ import numpy as np
 
 from ssvae.data.dataset import DataError
 from ssvae.data.images import image_files, image_reading, read_images
-from ssvae.data.sources import csv_inputs, load_source, read_csv_rows
+from ssvae.data.csv_files import csv_inputs, read_csv_rows
+from ssvae.data.sources import load_source
 from ssvae.data.split import choose_split
 
 SPLITS = ("test", "train")

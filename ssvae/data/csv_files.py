@@ -1,0 +1,177 @@
+"""Reading CSV files as ssvae takes them: a header row, fields separated by commas, semicolons (with a
+decimal comma, as Excel saves them where that is the decimal mark) or tabs, a ``label`` column of class
+indices or names (missing where unknown), and numeric input columns found by position or by name."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import warnings
+from collections import Counter
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ssvae.data.dataset import UNLABELLED, DataError, index_names
+
+LABEL_LIKE = ("label", "labels", "class", "target", "y")  # header names (in any case) a label column goes by
+MISSING_LABELS = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"}  # as pandas reads them
+NON_INPUT_COLUMNS = ("id", "label", "")  # "": the unnamed index column that pandas' to_csv writes first
+
+
+def read_csv_rows(path: Path) -> CsvRows:
+    """Every non-blank row of a UTF-8 CSV file (with or without Excel's byte-order mark; fields separated by
+    commas, semicolons or tabs, see `_separator`), each with a field
+    for every column of the header but a ``label`` column at the end (an unknown label), or a DataError.
+    The header's names lose the spaces around them ("a, b" names columns a and b)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            separator = _separator(list(itertools.islice((line for line in f if line.strip()), 2)))
+            f.seek(0)
+            reader = csv.reader(f, delimiter=separator)
+            read = [(row, reader.line_num) for row in reader if row]
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"{path}: not a readable UTF-8 CSV file ({error}); save it as UTF-8 text (Excel: "
+                        f"\"CSV UTF-8\")") from error
+    rows = CsvRows([row for row, _ in read], [line for _, line in read],
+                   _decimal_comma if separator == ";" else float)
+    if rows:
+        rows[0] = [name.strip() for name in rows[0]]
+    header = rows[0] if rows else []
+    needed = max((k for k, name in enumerate(header) if name != "label"), default=-1) + 1
+    bad = next((n for n, row in enumerate(rows[1:]) if not needed <= len(row) <= len(header)), None)
+    if bad is not None:
+        raise DataError(f"{path}: {rows.place(bad)} has {len(rows[bad + 1])} fields but the header names "
+                        f"{len(header)}: give every row one value for each column")
+    return rows
+
+
+class CsvRows(list):
+    """A CSV's non-blank rows, header first, and the line of the file each ends on: a message names a data row
+    as the others do, counted from 0 (the first after the header), and its line as an editor shows it.
+    ``number`` reads a value as a number: ``float``, or for a file separated by semicolons (Excel's CSV where
+    the decimal mark is a comma), one that takes 0,25 as 0.25."""
+
+    def __init__(self, rows: list[list[str]], lines: list[int], number: Callable[[str], float] = float):
+        super().__init__(rows)
+        self.lines = lines
+        self.number = number
+
+    def place(self, row: int) -> str:
+        """Data row ``row`` (0: the first after the header) as a message names it."""
+        return f"row {row} (line {self.lines[row + 1]})"
+
+
+def _separator(lines: list[str]) -> str:
+    """What separates the fields of a CSV whose first lines are ``lines``: the comma, the semicolon (Excel's
+    CSV where the decimal mark is a comma) or the tab, whichever splits the header into several names and
+    the first row into as many fields (a name may hold a comma, and so may a number), else the header into
+    the most names; the comma where none splits it."""
+    header, first_row = (*lines, "", "")[:2]
+
+    def split(separator: str) -> tuple[bool, int]:
+        names, fields = (len(next(csv.reader([line], delimiter=separator), [])) for line in (header, first_row))
+        return names > 1 and names == fields, names
+
+    return max(",;\t", key=split)
+
+
+def _decimal_comma(text: str) -> float:
+    """A number written with a decimal comma, as Excel saves it where that is the decimal mark: 0,25."""
+    return float(text.replace(",", "."))
+
+
+def csv_inputs(path: Path, rows: CsvRows, columns: Sequence[str] = ()) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The inputs of a CSV's rows (header first, as `read_csv_rows` gives them) as float32 (N, D), and the
+    names of their columns: ``columns`` (a model's, found by name wherever they stand, other columns ignored)
+    or else every column but those named in ``NON_INPUT_COLUMNS``. A value that is not a number is named by
+    row and column."""
+    header, body = rows[0], rows[1:]
+    if columns:
+        keep = _columns_by_name(path, header, columns)
+    else:
+        keep = [k for k, name in enumerate(header) if name not in NON_INPUT_COLUMNS]
+    names = tuple(header[k] for k in keep)
+    number = rows.number
+    try:
+        with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which the checks report
+            return np.array([[number(row[k]) for k in keep] for row in body], dtype=np.float32), names
+    except ValueError:
+        row, column = next((r, k) for r, values in enumerate(body) for k in keep if not _is_number(values[k], number))
+        raise DataError(f"{path}: {rows.place(row)}, column {header[column]!r} holds {body[row][column]!r}: "
+                        f"every column but 'id' and 'label' must be numeric") from None
+
+
+def _columns_by_name(path: Path, header: list[str], columns: Sequence[str]) -> list[int]:
+    """Where each of a model's ``columns`` stands in ``header``; each must be there, once."""
+    counts = Counter(header)
+    if repeated := [name for name in columns if counts[name] > 1]:
+        raise DataError(f"{path}: column {', '.join(map(repr, repeated))} appears more than once: give each column "
+                        f"its own name (the model reads {', '.join(columns)} by name)")
+    if missing := [name for name in columns if name not in counts]:
+        raise DataError(f"{path}: has no column {', '.join(map(repr, missing))}: the model was trained on columns "
+                        f"{', '.join(columns)}, found by name in any order")
+    position = {name: k for k, name in enumerate(header)}
+    return [position[name] for name in columns]
+
+
+def _is_number(text: str, number: Callable[[str], float] = float) -> bool:
+    try:
+        number(text)
+    except ValueError:
+        return False
+    return True
+
+
+def csv_labels(raw: list[str], path: Path, number: Callable[[str], float] = float,
+                known: Sequence[str] = ()) -> tuple[np.ndarray, tuple[str, ...]]:
+    """A CSV's labels as indices (UNLABELLED where missing) and the class names: a model's ``known`` class
+    names where each label writes one of them or is missing (as `ssvae generate` writes them: classes named
+    01, 3 or None too); else "0".."K-1" when every known label is a whole number (3 or 3.0: pandas writes a
+    column with gaps as floats; 3,0 where ``number`` takes a decimal comma), else the names sorted.
+    Missing: -1 (-1.0), empty, or one of `MISSING_LABELS` (pandas' and R's spellings of NA); among class
+    names, a warning says how many of those spellings were read as missing, as one may be a class (None)."""
+    numbers = [whole_number(v, number) for v in raw]
+    if known and all(v in known or v in MISSING_LABELS or n == UNLABELLED for v, n in zip(raw, numbers)):
+        index = {name: k for k, name in enumerate(known)}
+        return np.array([index.get(v, UNLABELLED) for v in raw], dtype=np.int64), tuple(known)
+    missing = [v in MISSING_LABELS or n == UNLABELLED for v, n in zip(raw, numbers)]
+    known = [(v, n) for v, n, gone in zip(raw, numbers, missing) if not gone]
+    if all(n is not None for _, n in known):
+        names = index_names(max((n for _, n in known), default=-1) + 1, path, "label")
+        return np.array([UNLABELLED if gone else n for n, gone in zip(numbers, missing)], dtype=np.int64), names
+    if spelled := [v for v, n, gone in zip(raw, numbers, missing) if gone and v and n != UNLABELLED]:
+        warnings.warn(f"{path}: {len(spelled)} label(s) {', '.join(map(repr, sorted(set(spelled))))} read as missing "
+                      f"(unlabelled), as pandas reads them: rename the class if one of them is a class", stacklevel=4)
+    names = tuple(sorted({v for v, _ in known}))
+    index = {name: k for k, name in enumerate(names)}
+    return np.array([UNLABELLED if gone else index[v] for v, gone in zip(raw, missing)], dtype=np.int64), names
+
+
+def whole_number(text: str, number: Callable[[str], float] = float) -> int | None:
+    """The integer a label such as "3" or "3.0" writes (read by ``number``), else None (a class name)."""
+    try:
+        value = number(text)
+    except ValueError:
+        return None
+    return int(value) if value.is_integer() else None
+
+
+def warn_of_named_inputs(columns: Sequence[str], path: Path) -> None:
+    """Input columns whose names say they hold row names (``ID``, pandas' saved index ``Unnamed: 0``) or
+    classes (``Label``, ``target``; not ``y``, a common feature): a model would learn from them."""
+    row_names = [name for name in columns if name.lower() in ("id", "index") or name.startswith("Unnamed:")]
+    classes = [name for name in columns if name.lower() in LABEL_LIKE and name.lower() != "y"]
+    for found, kind, fix in ((row_names, "row names or pandas' saved index", "name a column of row names 'id', "
+                              "which is no input, or drop it"),
+                             (classes, "classes", "drop it if it holds them (the 'label' column gives the classes)")):
+        if found:
+            many = len(found) > 1
+            warnings.warn(f"{path}: column{'s' if many else ''} {', '.join(map(repr, found))} {'are' if many else 'is'}"
+                          f" read as input{'s' if many else ''}, though named like {kind}: {fix}, so that the model "
+                          f"does not learn from it", stacklevel=4)
+
+
+__all__ = ["LABEL_LIKE", "MISSING_LABELS", "NON_INPUT_COLUMNS", "CsvRows", "csv_inputs", "csv_labels", "read_csv_rows",
+           "warn_of_named_inputs", "whole_number"]
