@@ -3,6 +3,7 @@ surprise."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -22,17 +23,17 @@ from ssvae.errors import RunError
 def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
     """A file that appears at ``path`` only once it is complete: written under a temporary name in the same
     folder and renamed; on an error the temporary file is removed and ``path`` is untouched. A link at ``path``
-    stays: the file it points to is the one written. A file replaced keeps its permissions, as after the
-    shell's ``>``; a new one gets the umask's (`usual_mode`)."""
+    stays: the file it points to is the one written. A file replaced keeps its permissions and group, as
+    after the shell's ``>`` (`take_access`)."""
     shown = path
-    shown.parent.mkdir(parents=True, exist_ok=True)  # the folders asked for, never those a link names
+    shown.parent.mkdir(parents=True, exist_ok=True)  # the folders asked for, not those a link at path names
     path = Path(os.path.realpath(shown))
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as error:  # name the file asked for, not the temporary one
         raise OSError(error.errno, error.strerror, str(shown)) from error
     try:
-        os.fchmod(fd, _kept_mode(path))
+        take_access(Path(tmp), path, directory=False)
         with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": "", "encoding": "utf-8"})) as f:
             yield f
         os.replace(tmp, path)
@@ -55,12 +56,18 @@ def usual_mode(directory: bool) -> int:
     return (0o777 if directory else 0o666) & ~umask
 
 
-def _kept_mode(path: Path) -> int:
-    """The permissions of the file at ``path`` where there is one, else a new file's."""
+def take_access(path: Path, replaced: Path, directory: bool) -> None:
+    """Give ``path``, about to replace ``replaced``, that one's permissions and group (a group the user is not
+    in stays the user's), so that a file or folder kept private stays so; where nothing is replaced, the
+    usual ones of a new file or folder (`usual_mode`). A file takes no setuid or setgid bit."""
     try:
-        return stat.S_IMODE(path.stat().st_mode)
+        status = replaced.stat()
     except FileNotFoundError:
-        return usual_mode(directory=False)
+        path.chmod(usual_mode(directory))
+        return
+    with contextlib.suppress(PermissionError):
+        os.chown(path, -1, status.st_gid)
+    path.chmod(stat.S_IMODE(status.st_mode) & (0o7777 if directory else 0o777))
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
@@ -172,6 +179,9 @@ def _check_dangling_link(path: Path, replace: bool) -> None:
 def _check_parents(path: Path) -> None:
     if file := next((parent for parent in path.parents if parent.exists() and not parent.is_dir()), None):
         raise RunError(f"{file} is a file, so it cannot hold {path}: give --out a path through folders")
+    if link := next((parent for parent in path.parents if parent.is_symlink() and not parent.exists()), None):
+        raise RunError(f"{link} is a link to {os.path.realpath(link)}, which does not exist: make that folder or "
+                       f"give --out another path")
 
 
 def _taken(path: Path) -> RunError:
@@ -179,4 +189,4 @@ def _taken(path: Path) -> RunError:
                     f"another out, or replace=True)")
 
 
-__all__ = ["atomic_open", "write_atomic", "check_output", "usual_mode", "OutputFolder", "sole_writer"]
+__all__ = ["atomic_open", "write_atomic", "check_output", "take_access", "usual_mode", "OutputFolder", "sole_writer"]

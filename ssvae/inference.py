@@ -240,7 +240,10 @@ def score(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Pa
 def check_drawable(model: ExportedModel, analogies: bool = False, picture: bool = False) -> None:
     """A ModelError, before any input is read, where ``model`` cannot draw what `generate` is asked for:
     samples or ``analogies``, as a ``picture`` (PNG) or as rows."""
-    model.require_analogies() if analogies else model.require_generative("generate")
+    if analogies:
+        model.require_analogies()
+    else:
+        model.require_generative("generate")
     if picture and not is_image_shape(model.input_shape):
         raise ModelError(f"this model's inputs have shape {model.input_shape}, not (channels, height, width) "
                          f"with 1 or 3 channels: there is no picture to draw; give --out a name ending in .csv "

@@ -16,14 +16,12 @@ onnxruntime against torch on real test inputs at batch 1 and `CHECK_BATCH`.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import shlex
 import shutil
-import stat
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -42,7 +40,7 @@ from ssvae.config import Config, train_command
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.errors import ExportError, RunError
-from ssvae.files import OutputFolder, usual_mode
+from ssvae.files import OutputFolder, take_access
 from ssvae.runtime import FORMAT_VERSION, METADATA_PREFIX, PRECISIONS, ROLES, graph_file
 
 OPSET = 20
@@ -379,7 +377,7 @@ def _write_folder(out: Path, files: dict[str, bytes]) -> None:
     try:
         for name, data in files.items():
             (staging / name).write_bytes(data)
-        _take_access(staging, out)  # once written: the folder replaced may be read-only
+        take_access(staging, out, directory=True)  # once written: the folder replaced may be read-only
         if out.exists():
             os.replace(out, old / out.name)
         os.replace(staging, out)
@@ -390,17 +388,6 @@ def _write_folder(out: Path, files: dict[str, bytes]) -> None:
         raise
     finally:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def _take_access(folder: Path, replaced: Path) -> None:
-    """``folder`` with the permissions and group of the folder it replaces, else the usual ones for a new one."""
-    if not replaced.is_dir():
-        folder.chmod(usual_mode(directory=True))
-        return
-    status = replaced.stat()
-    with contextlib.suppress(PermissionError):  # a group the user is not in: the folder keeps the user's
-        os.chown(folder, -1, status.st_gid)
-    folder.chmod(stat.S_IMODE(status.st_mode))
 
 
 def _check_no_randomness(proto: onnx.ModelProto, role: str) -> None:

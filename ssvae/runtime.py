@@ -427,10 +427,13 @@ class ExportedModel:
         return np.eye(self.n_classes, dtype=np.float32)[index]
 
     def _one_hot_or_indices(self, y: np.ndarray, n: int) -> bool:
-        """Whether ``y`` reads both as n class indices and as one one-hot row: floats or booleans, a 1 and 0s,
-        where n is the number of classes (np.eye(K)[k] for K rows). Whole floats elsewhere are indices."""
-        return (y.ndim == 1 and y.dtype.kind in "fb" and len(y) == n == self.n_classes
-                and bool(np.isin(y, (0, 1)).all()) and y.sum() == 1)
+        """Whether ``y`` may be meant as one one-hot row rather than class indices: booleans, or floats that
+        are a 1 and 0s where n is the number of classes (np.eye(K)[k] for K rows). Whole floats elsewhere
+        are indices."""
+        if y.ndim != 1 or y.dtype.kind not in "fb":
+            return False
+        return y.dtype.kind == "b" or (len(y) == n == self.n_classes and bool(np.isin(y, (0, 1)).all())
+                                       and y.sum() == 1)
 
     @staticmethod
     def _class_weights(y: np.ndarray, blank: bool) -> np.ndarray:
@@ -485,7 +488,10 @@ class ExportedModel:
         if isinstance(label, (bool, np.bool_)) or not isinstance(label, numbers.Real):
             raise ModelError(f"class {label!r} is neither an index (0..{self.n_classes - 1}) nor a name "
                              f"({', '.join(self.class_names)})")
-        if not float(label).is_integer() or not 0 <= int(label) < self.n_classes:
+        if not float(label).is_integer():
+            raise ModelError(f"class {label} is not a whole number: give an index (0..{self.n_classes - 1}) or a "
+                             f"name")
+        if not 0 <= int(label) < self.n_classes:
             raise ModelError(f"class {label} is outside 0..{self.n_classes - 1}")
         return int(label)
 
@@ -499,7 +505,8 @@ class ExportedModel:
         """A ModelError where this model cannot draw analogies: no decoder, or one that takes no class (M1)."""
         self.require_generative("analogies")
         if not self.conditional:
-            raise ModelError("analogies need a model whose decoder takes the class (m2, adgm, m1+m2)")
+            raise ModelError(f"{self.model_dir} is an {self.info.get('model')} model, whose decoder takes no class: "
+                             f"analogies need a model whose decoder takes the class (m2, adgm, m1+m2)")
 
     def _run(self, role: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         return self.sessions[role].run(None, feeds)

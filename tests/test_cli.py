@@ -623,6 +623,11 @@ def test_an_out_that_is_a_link_is_written_through_and_kept(runner, tmp_path, mon
         f"Error: far{suffix} is a link to {tmp_path.resolve()}/shared/none/new{suffix}, whose folder does not exist: "
         f"make that folder or give --out another name\n")
     assert not Path("shared/none").exists()
+    Path("gone").symlink_to("shared/none")  # a link to a folder not there, on the way to --out
+    result = runner.invoke(main, [*args, "--out", f"gone/new{suffix}"])
+    assert result.exit_code == 1 and result.output == (
+        f"Error: gone is a link to {tmp_path.resolve()}/shared/none, which does not exist: make that folder or give "
+        f"--out another path\n")
 
 
 def test_a_built_in_data_set_that_does_not_fit_the_model_is_refused_before_it_is_read(runner, tmp_path):

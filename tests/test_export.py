@@ -340,8 +340,10 @@ def test_bad_runtime_input_is_a_clear_error(digits_model, x, message):
      "classes given as float64 numbers of shape (10,) could be indices or a one-hot row: give indices as integers "
      "(y.astype(int)) or names, or one-hot rows of shape (10, 10)"),
     (lambda m: m.encode(np.zeros((10, 64)), y=np.arange(10) == 2), "classes given as bool numbers of shape (10,)"),
-    (lambda m: m.encode(np.zeros((2, 64)), y=np.array([True, False])), "class True is neither an index (0..9) nor"),
-    (lambda m: m.encode(np.zeros((2, 64)), y=np.array([1.0, 2.5])), "class 2.5 is outside 0..9"),
+    (lambda m: m.encode(np.zeros((2, 64)), y=np.array([True, False])), "classes given as bool numbers of shape (2,)"),
+    (lambda m: m.encode(np.zeros((2, 64)), y=np.array([1.0, 2.5])),
+     "class 2.5 is not a whole number: give an index (0..9) or a name"),
+    (lambda m: m.encode(np.zeros((2, 64)), y=np.array([1.0, np.nan])), "class nan is not a whole number"),
     (lambda m: m.encode(np.zeros((2, 64)), y=[3, None]), "class None is neither an index (0..9) nor a name (0, 1, 2,"),
     (lambda m: m.decode(np.zeros((1, m.latent_dim)), y={"a": 1}), "class {'a': 1} is neither an index (0..9) nor"),
     (lambda m: m.generate(True), "class True is neither an index (0..9) nor a name"),
@@ -879,9 +881,11 @@ def test_the_runtime_takes_integer_arrays_and_refuses_a_colourless_shape_for_col
 
 def test_a_class_index_must_be_a_whole_number_of_the_models(digits_model):
     z = np.zeros((2, digits_model.latent_dim), np.float32)
-    for label in (2.5, 10, -1):
+    for label in (10, -1, 10.0):
         with pytest.raises(ModelError, match=f"^class {label} is outside 0..9$"):
             digits_model.decode(z, y=label)
+    with pytest.raises(ModelError, match=r"^class 2.5 is not a whole number: give an index \(0..9\) or a name$"):
+        digits_model.decode(z, y=2.5)
     np.testing.assert_array_equal(digits_model.decode(z, y=2.0), digits_model.decode(z, y="2"))
     z = np.zeros((10, digits_model.latent_dim), np.float32)  # whole floats (labels with gaps, as pandas reads
     labels = np.array([0.0, 1, 2, 3, 4, 5, 6, 7, 9, 9])        # them) are indices where no one-hot row reads so

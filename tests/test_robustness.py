@@ -543,6 +543,22 @@ def test_outputs_get_the_usual_permissions_not_owner_only(tmp_path):
     assert stat.S_IMODE((tmp_path / "p.csv").stat().st_mode) == 0o604
 
 
+def test_a_replaced_file_keeps_its_group_and_drops_setuid(tmp_path):
+    """A file shared with one group (chgrp staff; chmod 640) stays readable by that group alone once
+    replaced, not by the user's own group; no setuid bit passes to new contents."""
+    from ssvae.files import write_atomic
+
+    path = tmp_path / "p.csv"
+    path.write_text("old")
+    own = path.stat().st_gid
+    settable = range(1, 100) if os.geteuid() == 0 else os.getgroups()  # root may set any group
+    group = next((g for g in settable if g != own), own)
+    os.chown(path, -1, group)
+    path.chmod(0o4640)
+    write_atomic(path, "new")
+    assert (path.read_text(), path.stat().st_gid, stat.S_IMODE(path.stat().st_mode)) == ("new", group, 0o640)
+
+
 @pytest.mark.parametrize("precision, cause", [
     ("float32", r"Likely cause: a learning rate too high for these data \(try --lr 0.0001\)$"),
     ("bfloat16", r"Likely cause: a learning rate too high for these data \(try --lr 0.0001\), or bfloat16's "

@@ -127,7 +127,7 @@ def _is_number(text: str, number: Callable[[str], float] = float) -> bool:
 def csv_labels(raw: list[str], path: Path, number: Callable[[str], float] = float,
                 known: Sequence[str] = ()) -> tuple[np.ndarray, tuple[str, ...]]:
     """A CSV's labels as indices (UNLABELLED where missing) and the class names: a model's ``known`` class
-    names where each label writes one of them or is missing (as `ssvae generate` writes them: classes named
+    names where every label writes one of them or is missing (as `ssvae generate` writes them: classes named
     01, 3 or None too); else "0".."K-1" when every known label is a whole number (3 or 3.0: pandas writes a
     column with gaps as floats; 3,0 where ``number`` takes a decimal comma), else the names sorted.
     Missing: -1 (-1.0), empty, or one of `MISSING_LABELS` (pandas' and R's spellings of NA); among class

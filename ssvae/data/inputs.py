@@ -16,9 +16,9 @@ from typing import Sequence
 
 import numpy as np
 
+from ssvae.data.csv_files import csv_inputs, read_csv_rows
 from ssvae.data.dataset import DataError
 from ssvae.data.images import image_files, image_reading, read_images
-from ssvae.data.csv_files import csv_inputs, read_csv_rows
 from ssvae.data.sources import load_source
 from ssvae.data.split import choose_split
 

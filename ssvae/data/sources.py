@@ -7,7 +7,6 @@ Images are channel-first, (C, H, W), in [0, 1]; tabular rows are (D,) floats.
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import os
 import warnings
@@ -62,13 +61,11 @@ class Source:
 class ModelInputs:
     """What a trained model reads, so that data to test it on are read its way: a CSV's ``columns`` by name
     (none: every numeric column, in order), a folder's images in the channels and size of ``input_shape``,
-    uint8 arrays divided by ``uint8_divisor`` (255 for images, 1 for a table's numbers), a CSV's labels as
-    its ``class_names`` where each is one of them (`_csv_labels`)."""
+    uint8 arrays divided by ``uint8_divisor`` (255 for images, 1 for a table's numbers)."""
 
     input_shape: tuple[int, ...]
     columns: tuple[str, ...] = ()
     uint8_divisor: int = 255
-    class_names: tuple[str, ...] = ()
 
 
 def load_source(dataset: str = "digits", data: str | None = None, data_dir: str | None = None) -> Source:
@@ -87,7 +84,7 @@ def load_labelled(data: str | Path, model: ModelInputs, class_names: Sequence[st
     reads its inputs and laid out as its examples, to test it on: its classes need not all be there, and
     the labels are renumbered as ``class_names`` number them (see `_class_numbers`)."""
     path = Path(data)
-    source = _load_path(path, dataclasses.replace(model, class_names=tuple(class_names)))
+    source = _load_path(path, model, tuple(class_names))
     part = source.test if source.test is not None else source.train
     check_inputs(part, str(path), "auto")  # rows with NaN, counted as the file has them
     try:
@@ -126,8 +123,9 @@ def _class_numbers(names: tuple[str, ...], present: np.ndarray, model_names: tup
     return numbers
 
 
-def _load_path(path: Path, model: ModelInputs | None = None) -> Source:
-    """The data at ``path``, to train on, or with ``model`` to test that model on (`load_labelled`)."""
+def _load_path(path: Path, model: ModelInputs | None = None, class_names: tuple[str, ...] = ()) -> Source:
+    """The data at ``path``, to train on, or with ``model`` to test that model, of ``class_names``, on
+    (`load_labelled`)."""
     if not path.exists():
         if model is not None:
             raise DataError(f"{path}: no such file or folder; check the path of the test data")
@@ -138,7 +136,7 @@ def _load_path(path: Path, model: ModelInputs | None = None) -> Source:
     if path.suffix.lower() == ".npz":
         return _load_npz(path, model)
     if path.suffix.lower() == ".csv":
-        return _load_csv(path, model)
+        return _load_csv(path, model, class_names)
     raise DataError(f"{path}: cannot read {path.suffix or 'a file without suffix'}; give an .npz, a .csv or a folder")
 
 
@@ -368,9 +366,10 @@ def _check_trainable(y: np.ndarray, names: tuple[str, ...], path: Path, hint: st
                         f"labelled example: {hint}")
 
 
-def _load_csv(path: Path, model: ModelInputs | None = None) -> Source:
-    """A header row; the ``label`` column holds a class (index or name), empty or -1 when unknown. The inputs
-    are every other column but ``id``, or ``model``'s columns."""
+def _load_csv(path: Path, model: ModelInputs | None = None, class_names: tuple[str, ...] = ()) -> Source:
+    """A header row; the ``label`` column holds a class (index or name, or one of a model's ``class_names``:
+    see `csv_labels`), empty or -1 when unknown. The inputs are every other column but ``id``, or ``model``'s
+    columns."""
     rows = read_csv_rows(path)
     if not rows or "label" not in rows[0]:
         near = [name for name in (rows[0] if rows else []) if name.lower() in LABEL_LIKE]
@@ -380,8 +379,7 @@ def _load_csv(path: Path, model: ModelInputs | None = None) -> Source:
     if not body:
         raise DataError(f"{path}: has a header but no rows")
     li = header.index("label")
-    y, names = csv_labels([row[li].strip() if li < len(row) else "" for row in body], path, rows.number,
-                           model.class_names if model is not None else ())
+    y, names = csv_labels([row[li].strip() if li < len(row) else "" for row in body], path, rows.number, class_names)
     _check_class_names(names, path)
     _check_labels(y, len(names), path)
     if model is not None:
