@@ -124,8 +124,8 @@ def _class_numbers(names: tuple[str, ...], present: np.ndarray, model_names: tup
 
 
 def _load_path(path: Path, model: ModelInputs | None = None, class_names: tuple[str, ...] = ()) -> Source:
-    """The data at ``path``, to train on, or with ``model`` to test that model, of ``class_names``, on
-    (`load_labelled`)."""
+    """The data at ``path``, to train on; or, with ``model``, to test that model on (`load_labelled`), a CSV's
+    labels read as the model's ``class_names`` where they write them."""
     if not path.exists():
         if model is not None:
             raise DataError(f"{path}: no such file or folder; check the path of the test data")
