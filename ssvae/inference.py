@@ -94,7 +94,10 @@ def checked_inputs(model: ExportedModel, out: str | Path, replace: bool, data: s
     """`model_inputs`, read once ``out`` is known to take the output (a CSV, or with ``grid`` a PNG): not the
     inputs' own file and free unless ``replace``. Reading may take long (a large folder, a download)."""
     check_not_the_input(out, data)
-    png_output(out, replace) if grid else table_output(out, replace)
+    if grid:
+        png_output(out, replace)
+    else:
+        table_output(out, replace)
     return model_inputs(model, data, dataset, split, data_dir)
 
 
