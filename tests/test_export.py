@@ -503,23 +503,67 @@ def test_graphs_of_another_export_or_role_in_a_model_folder_are_refused(tmp_path
         runtime.load(mixed, precision="int8")
 
 
-def test_a_copy_that_overflows_is_refused_and_the_card_names_the_export_options(tmp_path):
-    """Real-valued inputs near 1e5 are beyond float16 (65,504): the float16 copies gave inf scores and a third of
-    the classes wrong, with only the classifier's accuracy shown. The card's export line names the options of
-    an export made in Python too (it said `ssvae export RUN_DIR --out DIR` whatever they were)."""
+@pytest.fixture(scope="module")
+def far_from_zero_run(tmp_path_factory):
+    """A run of real-valued inputs near 1e5 that vary by 2e3: past float16's 65,504, and with its steps of 64
+    there a thirtieth of their spread."""
+    folder = tmp_path_factory.mktemp("far")
     rng = np.random.default_rng(0)
-    np.savez(tmp_path / "big.npz", x=(1e5 + 2e3 * rng.standard_normal((60, 6))).astype(np.float32), y=np.arange(60) % 2)
-    run = ssvae.train(data=str(tmp_path / "big.npz"), labels=20, epochs=1, hidden=(8,), classifier_hidden=(8,),
-                      latent_dim=2, progress=False, out=tmp_path / "run")
-    with pytest.raises(onnx_export.ExportError, match=r"^the float16 decoder graph gives inf or NaN in x_mean where float32 "
-                                                      r"does not \(its numbers reach 1.0\de\+05; float16 holds up to "
-                                                      r"65,504\): export without --fp16, or scale the data down$"):
-        ssvae.export(run, tmp_path / "model", fp16=True)
+    x = (1e5 + 2e3 * rng.standard_normal((60, 6))).astype(np.float32)
+    np.savez(folder / "big.npz", x=x, y=np.arange(60) % 2)
+    run = ssvae.train(data=str(folder / "big.npz"), labels=20, epochs=1, hidden=(8,), classifier_hidden=(8,),
+                      latent_dim=2, progress=False, out=folder / "run")
+    return run, x
+
+
+def test_float16_copy_standardises_in_float32(tmp_path, far_from_zero_run):
+    """The float16 copies standardised such inputs in float16, where they are inf: the export refused them.
+    Standardised in float32 (and the decoder's mean put back in float32), the copy follows float32 closely."""
+    run, x = far_from_zero_run
+    ssvae.export(run, tmp_path / "model", fp16=True)
+    full, half = runtime.load(tmp_path / "model"), runtime.load(tmp_path / "model", precision="float16")
+    probabilities, z, _ = full.encode(x)
+    y = probabilities.argmax(-1)
+    np.testing.assert_allclose(half.encode(x)[1], z, atol=0.01 * z.std())
+    np.testing.assert_allclose(half.decode(z, y), full.decode(z, y), rtol=0, atol=0.01 * 2e3)
+    np.testing.assert_allclose(half.score(x), full.score(x), rtol=0, atol=0.05)
+    assert onnx_export.FLOAT16_ON_CPU in (tmp_path / "model" / "model_card.md").read_text()
+
+
+def test_standardisation_nodes_are_those_reading_shift_or_scale_and_the_reshapes_joined_to_them():
+    def node(op, inputs, output):
+        return onnx.helper.make_node(op, inputs, [output], name=output)
+
+    shift = onnx.numpy_helper.from_array(np.zeros(4, np.float32), "model.m1.input_shift")
+    scale = onnx.numpy_helper.from_array(np.ones(4, np.float32), "model.m1.input_scale")
+    weight = onnx.numpy_helper.from_array(np.ones((4, 4), np.float32), "model.weight")
+    nodes = [node("Flatten", ["x"], "flat"), node("Sub", ["flat", "model.m1.input_shift"], "sub"),
+             node("Div", ["sub", "model.m1.input_scale"], "div"), node("MatMul", ["div", "model.weight"], "hidden"),
+             node("Reshape", ["hidden", "shape"], "image"), node("Mul", ["image", "model.m1.input_scale"], "mul"),
+             node("Add", ["mul", "model.m1.input_shift"], "add"), node("Reshape", ["add", "shape"], "x_mean"),
+             node("Relu", ["hidden"], "other")]
+    graph = onnx.helper.make_graph(nodes, "g", [], [], [shift, scale, weight])
+    assert onnx_export.standardisation_nodes(graph) == ["sub", "div", "mul", "add", "flat", "image", "x_mean"]
+
+
+def test_a_copy_that_overflows_is_refused_and_the_card_names_the_export_options(tmp_path, far_from_zero_run):
+    """An encoder whose z means pass 65,504 gives inf in float16: the export is refused, where only the
+    classifier's accuracy would have shown it. The card's export line names the options of an export made in
+    Python too (it said `ssvae export RUN_DIR --out DIR` whatever they were)."""
+    run, _ = far_from_zero_run
+    loud = copy.deepcopy(run)
+    with torch.no_grad():
+        [layer for layer in loud.model.encoder.modules() if isinstance(layer, torch.nn.Linear)][-1].weight.mul_(1e6)
+    with pytest.raises(onnx_export.ExportError, match=r"^the float16 encoder graph gives inf or NaN in z_mean where "
+                                                      r"float32 does not \(its activations pass float16's largest "
+                                                      r"number, 65,504\): export without --fp16$"):
+        ssvae.export(loud, tmp_path / "model", fp16=True)
     assert not (tmp_path / "model").exists()
-    ssvae.export(tmp_path / "run", tmp_path / "model", quantize=True, opset=19)
+    ssvae.export(run.run_dir, tmp_path / "model", quantize=True, opset=19)
     card = (tmp_path / "model" / "model_card.md").read_text()
-    assert f"- Exported with: `ssvae export {tmp_path / 'run'} --out {tmp_path / 'model'} --quantize int8 --opset 19`" \
+    assert f"- Exported with: `ssvae export {run.run_dir} --out {tmp_path / 'model'} --quantize int8 --opset 19`" \
         in card
+    assert "float16" not in card
 
 
 def test_float16_copy_agrees_with_float(digits_run, digits_model):
