@@ -380,8 +380,8 @@ def test_score_bench_measures_the_spread_over_seeds_and_the_top_ten_kept():
 
 
 def test_precision_bench_measures_each_copys_drift_from_float32():
-    """Four inputs (0, 0), (1, 2), (2, 4), (3, 6): the copy gives input 2 another class, moves z (spread
-    sqrt(1.25)) and both decoded columns (spreads sqrt(1.25), sqrt(5)) by 0.1, and scores by 0, 0.1, 0.2, 0.3."""
+    """Four inputs (0, 0), (1, 2), (2, 4), (3, 6): the copy gives input 2 another class, moves z (posterior sd
+    0.5) and both decoded columns (spreads sqrt(1.25), sqrt(5)) by 0.1, and scores by 0, 0.1, 0.2, 0.3."""
     from tools.bench_precision import drift
 
     class Model:
@@ -392,7 +392,7 @@ def test_precision_bench_measures_each_copys_drift_from_float32():
             return np.eye(2)[(x[:, 0] > self.threshold).astype(int)]
 
         def encode(self, x):
-            return self.classify(x), x[:, :1] + self.moved, np.zeros((len(x), 1))
+            return self.classify(x), x[:, :1] + self.moved, np.full((len(x), 1), np.log(0.25))
 
         def decode(self, z, y):
             return z * np.array([1.0, 2.0]) + self.moved + 0 * y[:, None]
@@ -401,5 +401,5 @@ def test_precision_bench_measures_each_copys_drift_from_float32():
             return x[:, 0] * (1 + self.moved)
 
     x = np.array([[0, 0], [1, 2], [2, 4], [3, 6]], dtype=np.float32)
-    assert drift(Model(1.5, 0.0), Model(2.5, 0.1), x) == ["75.00 %", "0.0894", "0.0894", "0.15 / 0.3"]
+    assert drift(Model(1.5, 0.0), Model(2.5, 0.1), x) == ["75.00 %", "0.2", "0.0894", "0.15 / 0.3"]
     assert drift(Model(1.5, 0.0, False), Model(2.5, 0.1, False), x) == ["75.00 %", "–", "–", "–"]

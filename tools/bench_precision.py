@@ -1,12 +1,13 @@
 """How far an export's int8 and float16 copies drift from its float32 graphs.
 
-For every precision a model folder holds, on the test inputs of its data: the share of inputs given the same
-class as float32, and the largest difference from float32 of the encoder's z mean (in units of z's spread),
-of the decoder's mean (in units of each input's spread, the largest over inputs) and of the anomaly score
-(nats; the median and the largest). A table's columns far from zero for their spread are where float16 loses
-most; with no --model, the script makes such a table (a year near 2010 that varies by 3, a latitude near 51.5
-that varies by 0.05, a price near 250 that varies by 80; three classes that shift each) and trains and exports
-a model of it first. Prints a table and appends it to BENCHMARKS.md.
+For every precision a model folder holds, on the inputs of --data (by default the test split of the model's
+built-in data set): the share of inputs given the same class as float32, and the largest difference from
+float32 of the encoder's z mean (in posterior standard deviations: how far a difference matters), of the
+decoder's mean (in each input's spreads, the largest over inputs) and of the anomaly score (nats; the median
+and the largest). A table's columns far from zero for their spread are where float16 loses most; with no
+--model, the script makes such a table (a year near 2010 that varies by 3, a latitude near 51.5 that varies
+by 0.05, a price near 250 that varies by 80; three classes that shift each), trains and exports a model of
+it and compares on all its rows. Prints a table and appends it to BENCHMARKS.md.
 
     python -m tools.bench_precision
     python -m tools.bench_precision --model models/digits-m2
@@ -56,13 +57,13 @@ def drift(reference: runtime.ExportedModel, copy: runtime.ExportedModel, x: np.n
     same = (copy.classify(x).argmax(-1) == reference.classify(x).argmax(-1)).mean()
     cells = [f"{100 * same:.2f} %"]
     if reference.generative:
-        _, z_ref, _ = reference.encode(x)
+        _, z_ref, logvar = reference.encode(x)
         _, z_copy, _ = copy.encode(x)
         y = reference.classify(x).argmax(-1) if reference.conditional else None
         decoded = copy.decode(z_ref, y) - reference.decode(z_ref, y)
         spread = x.reshape(len(x), -1).std(0)
         scores = np.abs(copy.score(x) - reference.score(x))
-        cells += [f"{np.abs(z_copy - z_ref).max() / z_ref.std():.3g}",
+        cells += [f"{(np.abs(z_copy - z_ref) / np.exp(0.5 * logvar)).max():.3g}",
                   f"{(np.abs(decoded.reshape(len(x), -1)).max(0) / np.where(spread > 0, spread, 1)).max():.3g}",
                   f"{np.median(scores):.3g} / {scores.max():.3g}"]
     return cells + ["–"] * (4 - len(cells))  # a classifier alone has no z, decoder or score
@@ -84,7 +85,7 @@ def main() -> None:
                                                                               precision=precision), x)) + " |"
                 for precision in runtime.held_precisions(model_dir)[1:]]
     name = Path(args.model).name if args.model else f"a table of {', '.join(COLUMNS)} (m2, 100 labels)"
-    table = ["| precision | same class as float32 | largest z mean difference (z spreads) "
+    table = ["| precision | same class as float32 | largest z mean difference (posterior sds) "
              "| largest decoder mean difference (input spreads) | score difference, median / largest (nats) |",
              "|---|---|---|---|---|", *rows]
     publish(Path(args.benchmarks), f"int8 and float16 copies against float32, {name}, {len(x):,} inputs, "
