@@ -416,15 +416,18 @@ def stacked(*options: Callable) -> Callable:
     return add
 
 
+split_option = click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True,
+                            help="Which part of --dataset: the test split the model was evaluated on, or the rest.")
+data_dir_option = click.option("--data-dir", type=UserPath(), help="Where Fashion-MNIST/MNIST/KMNIST files are.")
+
 input_options = stacked(  # where the inputs of predict, score and generate --analogies come from
     click.option("--data", type=UserPath(), help="Inputs: an .npz (array x), an .npy, a .csv of numeric "
                  "columns (an 'id' column names rows; 'label' is ignored) or a folder of images. The output's "
                  "id: the row number, the CSV's id, or the image's path in the folder."),
     click.option("--dataset", type=click.Choice(BUILTIN), help="Or a built-in data set's --split (ids: each "
                  "example's index in the data set, or in its own test file where it has one)."),
-    click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True,
-                 help="Which part of --dataset: the test split the model was evaluated on, or the rest."),
-    click.option("--data-dir", type=UserPath(), help="Where Fashion-MNIST/MNIST/KMNIST files are."),
+    split_option,
+    data_dir_option,
 )
 
 model_options = stacked(  # which graphs predict, score, generate and evaluate run, and where
@@ -450,7 +453,11 @@ run_options = stacked(  # how predict and score run the model, after their own o
               help="Test on the labelled examples of this file or folder instead (as train's --data takes them: an "
                    ".npz, its x_test and y_test where it has them, a .csv with a 'label' column, or class sub-folders "
                    "of images), their classes matched to the run's by name (numbered labels of named classes by "
-                   "number, with a warning). Needed for an exported model.")
+                   "number, with a warning). An exported model needs this or --dataset.")
+@click.option("--dataset", type=click.Choice(BUILTIN), help="An exported model: test its graphs on a built-in data "
+              "set's --split, as its run split the set (the test split gives its model card's accuracy).")
+@split_option
+@data_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON line instead (for jq or a "
               "script).")
 @click.option("--baseline", "with_baseline", is_flag=True,
@@ -460,22 +467,22 @@ run_options = stacked(  # how predict and score run the model, after their own o
 @click.option("--quiet", is_flag=True, help="No progress bar for --baseline's training (nor, where stderr is not a "
               "terminal, its line an epoch).")
 @model_options
-def evaluate(run_dir: str, data: str | None, as_json: bool, with_baseline: bool, quiet: bool, device: str,
-             precision: str) -> None:
+def evaluate(run_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, as_json: bool,
+             with_baseline: bool, quiet: bool, device: str, precision: str) -> None:
     """Test a trained run on its held-out test set (or on labelled data of your own, --data): accuracy,
     per-class accuracy, confusion matrix, test ELBO, and with --val-labels the epoch they kept. Or test an
     exported model's graphs (--precision: its int8 or float16 copies) on labelled data of your own.
 
     Example: ssvae evaluate runs/digits-m2 --baseline --json
 
-    An export's int8 graphs: ssvae evaluate models/digits-m2 --data scans --precision int8
+    An export's int8 graphs: ssvae evaluate models/digits-m2 --dataset digits --precision int8
     """
     from ssvae.api import baseline, evaluate as evaluate_run, load
     from ssvae.run import CONFIG
 
     folder = Path(run_dir)
     if (folder / "model.json").is_file():
-        _evaluate_model(run_dir, data, with_baseline, device, precision, as_json)
+        _evaluate_model(run_dir, data, dataset, split, data_dir, with_baseline, device, precision, as_json)
         return
     if folder.is_dir() and not (folder / CONFIG).is_file():  # runs/ or models/ given for one of theirs: say so
         if inside := folder_of_folders(folder, CONFIG, "run") or folder_of_folders(folder, "model.json", "model"):
@@ -483,6 +490,9 @@ def evaluate(run_dir: str, data: str | None, as_json: bool, with_baseline: bool,
     if (device, precision) != ("auto", "float32"):
         raise RunError(f"--device and --precision choose an exported model's graphs, and {run_dir} is a run: pass "
                        f"its export (ssvae export {run_dir}) to test those")
+    if dataset is not None or data_dir is not None or split != "test":
+        raise RunError(f"--dataset, --split and --data-dir test an exported model, and {run_dir} is a run, tested "
+                       f"on its own test split: drop them, or pass labelled data of your own with --data")
     run = load(folder)
     report = evaluate_run(run, data)
     if with_baseline:
@@ -490,18 +500,19 @@ def evaluate(run_dir: str, data: str | None, as_json: bool, with_baseline: bool,
     click.echo(json.dumps(_json_ready(report), allow_nan=False) if as_json else _format_report(report))
 
 
-def _evaluate_model(model_dir: str, data: str | None, with_baseline: bool, device: str, precision: str,
-                    as_json: bool) -> None:
-    """`ssvae evaluate` of an exported model: its graphs on labelled data of one's own."""
+def _evaluate_model(model_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None,
+                    with_baseline: bool, device: str, precision: str, as_json: bool) -> None:
+    """`ssvae evaluate` of an exported model: its graphs on labelled data of one's own or a built-in set's."""
     from ssvae.inference import evaluate as evaluate_graphs
 
     if with_baseline:
         raise RunError(f"--baseline trains on a run's data, which {model_dir}, an exported model, does not keep: "
                        f"evaluate the run folder it was exported from")
-    if data is None:
+    if data is None and dataset is None:
         raise RunError(f"{model_dir} is an exported model, which keeps no test set: pass labelled data of your own "
-                       f"with --data, or evaluate the run folder it was exported from")
-    report = evaluate_graphs(load_model(model_dir, device, precision), data)
+                       f"with --data, the built-in set it was trained on with --dataset, or evaluate the run folder "
+                       f"it was exported from")
+    report = evaluate_graphs(load_model(model_dir, device, precision), data, dataset, split, data_dir)
     click.echo(json.dumps(_json_ready(report), allow_nan=False) if as_json else _format_report(report))
 
 

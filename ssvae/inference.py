@@ -19,9 +19,9 @@ from typing import IO, Any, Callable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
-from ssvae.data.inputs import Inputs, NumberedIds, read_inputs
+from ssvae.data.inputs import Inputs, NumberedIds, builtin_split, check_one_source, read_inputs
 from ssvae.data.images import is_image_file
-from ssvae.data.sources import BUILTIN_SHAPES, ModelInputs, load_labelled
+from ssvae.data.sources import BUILTIN_SHAPES, ModelInputs, labelled_examples, load_labelled
 from ssvae.errors import DataError, RunError
 from ssvae.images import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, write_atomic
@@ -55,22 +55,28 @@ def model_inputs(model: ExportedModel, data: str | Path | None = None, dataset: 
     """The inputs ``data`` (a path) or ``dataset`` name, read as ``model``'s own training read them: the test
     split it made (none for a model tested on data of its own: the data set is then all training examples),
     images in its channels and size, a CSV's columns by the names it was trained on."""
-    info = model.info
-    tested_on = info.get("test_data")
     if dataset is not None:
-        _check_dataset(model, dataset)
-    if tested_on is not None and dataset is not None and split == "test":
+        _check_dataset(model, dataset, split)
+    return read_inputs(None if data is None else str(data), dataset, None if data_dir is None else str(data_dir),
+                       split, *_model_split(model), model.input_shape if is_image_shape(model.input_shape) else None,
+                       model.input_columns)
+
+
+def _model_split(model: ExportedModel) -> tuple[float | None, int]:
+    """The test fraction and seed of the split ``model``'s run made of a built-in set (no fraction: it was
+    tested on data of its own and split off none)."""
+    info = model.info
+    return None if info.get("test_data") else info.get("test_fraction", 0.25), info.get("split_seed", 0)
+
+
+def _check_dataset(model: ExportedModel, dataset: str, split: str) -> None:
+    """A built-in data set of images another size than the model's is refused before it is read (or
+    downloaded), as is the test split of a model tested on data of its own; one the model was not trained on
+    is named in a warning, as its test split is then no held-out part of the model's data."""
+    tested_on = model.info.get("test_data")
+    if tested_on is not None and split == "test":
         raise DataError(f"the model was tested on {tested_on}, not on a test split of {dataset}: pass those data "
                         f"with --data (--split train gives every example of {dataset}, all of which it trained on)")
-    return read_inputs(None if data is None else str(data), dataset, None if data_dir is None else str(data_dir),
-                       split, None if tested_on else info.get("test_fraction", 0.25), info.get("split_seed", 0),
-                       model.input_shape if is_image_shape(model.input_shape) else None, model.input_columns)
-
-
-def _check_dataset(model: ExportedModel, dataset: str) -> None:
-    """A built-in data set of images another size than the model's is refused before it is read (or
-    downloaded); one the model was not trained on is named in a warning, as its test split is then no
-    held-out part of the model's data."""
     shape = BUILTIN_SHAPES.get(dataset)
     if shape is not None and math.prod(shape) != math.prod(model.input_shape):
         raise DataError(f"--dataset {dataset} holds {shape[2]}x{shape[1]} grey images but the model takes inputs of "
@@ -177,15 +183,23 @@ def _table_file(out: Path | None) -> Iterator[IO]:
         yield f
 
 
-def evaluate(model: ExportedModel, data: str | Path) -> dict[str, Any]:
+def evaluate(model: ExportedModel, data: str | Path | None = None, dataset: str | None = None, split: str = "test",
+             data_dir: str | Path | None = None) -> dict[str, Any]:
     """The report `ssvae.evaluate` gives of a run, of an exported model's graphs (of its precision) on the
-    labelled examples of ``data``, read as the model reads inputs (`ssvae.data.load_labelled`): a deployed
-    model, int8 or float16 copies too, checked on data of one's own. No test ELBO: `score` has the graphs'."""
-    info = model.info
+    labelled examples of ``data`` (a path, read as the model reads inputs: `ssvae.data.load_labelled`) or of
+    ``split`` of the built-in ``dataset`` as the model's run split it: a deployed model, int8 or float16
+    copies too, checked without its run. No test ELBO: `score` has the graphs'."""
+    check_one_source(data, dataset)
     reading = ModelInputs(model.input_shape, model.input_columns, model.uint8_divisor)
-    test = load_labelled(data, reading, model.class_names)
-    return {**evaluation_report(info.get("model"), test.y, model.classify(test.x).argmax(-1), model.class_names,
-                                str(Path(data).resolve()), info.get("labels_seen")), "precision": model.precision}
+    if dataset is not None:
+        _check_dataset(model, dataset, split)
+        _, examples = builtin_split(dataset, None if data_dir is None else str(data_dir), split, *_model_split(model))
+        test = labelled_examples(examples, Path(dataset), reading, model.class_names)
+        tested = f"{dataset} {split} split"
+    else:
+        test, tested = load_labelled(data, reading, model.class_names), str(Path(data).resolve())
+    return {**evaluation_report(model.info.get("model"), test.y, model.classify(test.x).argmax(-1), model.class_names,
+                                tested, model.info.get("labels_seen")), "precision": model.precision}
 
 
 def prediction_header(model: ExportedModel) -> list[str]:

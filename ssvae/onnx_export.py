@@ -475,9 +475,15 @@ def shown_path(path: str | None) -> str | None:
     return str(Path(path).relative_to(Path.cwd()))
 
 
-FLOAT16_ON_CPU = ("The float16 row is onnxruntime's on CPU, which rounds the weights to float16 but computes most "
-                  "operations in float32; a GPU computes in float16: `ssvae evaluate MODEL_DIR --data FILE "
-                  "--precision float16 --device cuda` measures it there.")
+def float16_note(config: Config) -> str:
+    """The card's word on its float16 row: measured on CPU, and the command that measures it on a GPU."""
+    if config.data or config.test_data:
+        data = "--data FILE"
+    else:
+        data = f"--dataset {config.dataset}" + (" --data-dir DIR" if config.dataset != "digits" else "")
+    return ("The float16 row is onnxruntime's on CPU, which rounds the weights to float16 but computes most "
+            f"operations in float32; a GPU computes in float16: `ssvae evaluate MODEL_DIR {data} --precision "
+            "float16 --device cuda` measures it there.")
 
 
 def model_card(run: Run, report: ExportReport, command: str) -> str:
@@ -504,7 +510,7 @@ def model_card(run: Run, report: ExportReport, command: str) -> str:
         "| precision | classifier | test accuracy | same class as float32 |",
         "|---|---|---|---|",
         *rows,
-        *(["", FLOAT16_ON_CPU] if "float16" in report.accuracy else []),
+        *(["", float16_note(c)] if "float16" in report.accuracy else []),
         "",
         f"Inputs: {preprocessing(c)}.",
         "`model.json` repeats the graphs' metadata for apps that cannot read ONNX metadata (onnxruntime-web, -node).",

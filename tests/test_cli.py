@@ -523,6 +523,29 @@ def test_evaluate_an_exported_models_graphs_on_labelled_data(runner, exported, t
                            f"test examples  {int(keep.sum())} (five.npz)\n") and "test ELBO" not in text
 
 
+def test_evaluate_an_exported_model_on_the_split_its_run_made_of_a_built_in_set(runner, exported):
+    """--dataset digits tests the graphs on the run's own test split (the report of `evaluate RUN`), --split
+    train on the rest of the set."""
+    run, model = exported
+    reports = {}
+    for name, args in (("run", [str(run)]), ("test", [str(model), "--dataset", "digits"]),
+                       ("train", [str(model), "--dataset", "digits", "--split", "train"])):
+        result = runner.invoke(main, ["evaluate", *args, "--json"])
+        assert result.exit_code == 0, result.output
+        reports[name] = json.loads(result.stdout)
+    common = ("accuracy", "n_test", "per_class", "confusion", "labels_seen")
+    assert {k: reports["test"][k] for k in common} == {k: reports["run"][k] for k in common}
+    assert reports["test"]["test_data"] == "digits test split" and reports["run"]["n_test"] == 450
+    train = ssvae.load(run).partition()
+    assert reports["train"]["n_test"] == 1797 - 450 == len(train.labelled) + len(train.unlabelled)
+    text = runner.invoke(main, ["evaluate", str(model), "--dataset", "digits"]).stdout
+    assert "\ntest examples  450 (digits test split)\n" in text
+    result = runner.invoke(main, ["evaluate", str(run), "--split", "train"])
+    assert result.exit_code == 1 and result.output == (
+        f"Error: --dataset, --split and --data-dir test an exported model, and {run} is a run, tested on its own test "
+        f"split: drop them, or pass labelled data of your own with --data\n")
+
+
 def test_a_tilde_the_shell_left_in_a_path_is_the_home_folder(runner, exported, tmp_path, monkeypatch):
     """bash expands no ~ after --out=: it made a folder named ~ in the working folder, and said it had saved
     ~/p.csv."""

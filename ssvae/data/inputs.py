@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from ssvae.data.csv_files import csv_inputs, read_csv_rows
-from ssvae.data.dataset import DataError
+from ssvae.data.dataset import DataError, Dataset
 from ssvae.data.images import image_files, image_reading, read_images
 from ssvae.data.sources import load_source
 from ssvae.data.split import choose_split
@@ -47,21 +47,34 @@ def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: s
     the run held none out, and every example is a training one). A
     folder of images is read in the channels and size of ``image_shape``, the model's (C, H, W); a CSV's
     ``columns`` by name (a model trained on a CSV records them; without: every numeric column, in order)."""
-    if data is not None and dataset is not None:
-        raise DataError(f"both --data {data} and --dataset {dataset} name inputs: pass one of them")
+    check_one_source(data, dataset)
     if data is not None:
         return dataclasses.replace(_read_path(Path(data), image_shape, columns), source=Path(data))
-    if dataset is None:
+    rows, examples = builtin_split(dataset, data_dir, split, test_fraction, split_seed)
+    return Inputs([str(i) for i in rows], examples.x)
+
+
+def check_one_source(data: str | Path | None, dataset: str | None) -> None:
+    """A DataError unless exactly one of ``data`` (a path) and ``dataset`` (a built-in set) names the inputs."""
+    if data is not None and dataset is not None:
+        raise DataError(f"both --data {data} and --dataset {dataset} name inputs: pass one of them")
+    if data is None and dataset is None:
         raise DataError("no inputs given: pass --data FILE_OR_FOLDER or --dataset NAME")
+
+
+def builtin_split(dataset: str, data_dir: str | None = None, split: str = "test", test_fraction: float | None = 0.25,
+                  split_seed: int = 0) -> tuple[np.ndarray, Dataset]:
+    """``split`` of the built-in ``dataset`` as `read_inputs` takes it, labels too: the rows' numbers in their
+    part of the set (the ids) and the examples."""
     if split not in SPLITS:
         raise DataError(f"split {split!r} is not one of {', '.join(SPLITS)}")
     source = load_source(dataset, None, data_dir)
     if source.test is not None:
         chosen = source.test if split == "test" else source.train
-        return Inputs([str(i) for i in range(len(chosen))], chosen.x)
+        return np.arange(len(chosen)), chosen
     test = np.array(choose_split(source, None, 0, test_fraction, split_seed, 0).test if test_fraction else (), int)
     rows = test if split == "test" else np.setdiff1d(np.arange(len(source.train)), test)
-    return Inputs([str(i) for i in rows], source.train.x[rows])
+    return rows, source.train.subset(rows)
 
 
 def _read_path(path: Path, image_shape: tuple[int, ...] | None, columns: Sequence[str]) -> Inputs:
@@ -216,4 +229,4 @@ def _read_folder(path: Path, image_shape: tuple[int, ...] | None) -> Inputs:
     return Inputs(ids, x)
 
 
-__all__ = ["Inputs", "read_inputs", "SPLITS"]
+__all__ = ["Inputs", "builtin_split", "check_one_source", "read_inputs", "SPLITS"]

@@ -85,7 +85,12 @@ def load_labelled(data: str | Path, model: ModelInputs, class_names: Sequence[st
     the labels are renumbered as ``class_names`` number them (see `_class_numbers`)."""
     path = Path(data)
     source = _load_path(path, model, tuple(class_names))
-    part = source.test if source.test is not None else source.train
+    return labelled_examples(source.test if source.test is not None else source.train, path, model, class_names)
+
+
+def labelled_examples(part: Dataset, path: Path, model: ModelInputs, class_names: Sequence[str]) -> Dataset:
+    """The labelled examples of ``part`` (read from ``path``, or a built-in set of that name), checked and
+    laid out as `load_labelled` returns them."""
     check_inputs(part, str(path), "auto")  # rows with NaN, counted as the file has them
     try:
         x = arrange(part.x, model.input_shape)
