@@ -531,8 +531,8 @@ def _json_ready(value: Any) -> Any:
 @click.argument("run_dir", type=UserPath(file_okay=False))
 @click.option("--out", type=UserPath(file_okay=False), help="Model folder to write [default: models/RUN_NAME].")
 @click.option("--quantize", type=click.Choice(["int8"]), help="Also write int8 copies (smaller, faster on CPU).")
-@click.option("--fp16", is_flag=True, help="Also write float16 copies (for GPUs; their accuracy here is onnxruntime's on CPU, which "
-                   "computes most of a float16 graph in float32).")
+@click.option("--fp16", is_flag=True, help="Also write float16 copies (for GPUs; their accuracy here is onnxruntime's "
+              "on CPU, which computes most of a float16 graph in float32).")
 @click.option("--opset", type=click.IntRange(min=18), default=None,
               help="ONNX opset version of the graphs (18 or above: torch's exporter writes no older).  [default: 20]")
 @click.option("--force", is_flag=True,

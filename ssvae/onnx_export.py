@@ -434,15 +434,14 @@ def standardisation_nodes(graph: onnx.GraphProto) -> list[str]:
     """The names of the nodes that read the standardisation's shift or scale, with the layout operations
     (flattening, reshaping) joined to them: those between them and the graph's inputs and outputs."""
     buffers = {init.name for init in graph.initializer if init.name.endswith(STANDARDISATION)}
-    kept = [node for node in graph.node if buffers.intersection(node.input)]
-    grown = True
-    while grown:
-        tensors = {name for node in kept for name in (*node.input, *node.output)} - buffers
-        joined = [node for node in graph.node if node.op_type in LAYOUT_OPS and node not in kept
-                  and tensors.intersection([*node.input[:1], *node.output])]
-        kept += joined
-        grown = bool(joined)
-    return [node.name for node in kept]
+    kept = {node.name for node in graph.node if buffers.intersection(node.input)}
+    while True:
+        tensors = {name for node in graph.node if node.name in kept for name in (*node.input, *node.output)}
+        joined = {node.name for node in graph.node if node.op_type in LAYOUT_OPS and node.name not in kept
+                  and (tensors - buffers).intersection([*node.input[:1], *node.output])}  # [:1]: not a shape
+        if not joined:
+            return [node.name for node in graph.node if node.name in kept]
+        kept |= joined
 
 
 def predicted_classes(classifier: bytes, x: np.ndarray) -> np.ndarray:

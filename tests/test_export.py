@@ -547,7 +547,7 @@ def test_standardisation_nodes_are_those_reading_shift_or_scale_and_the_reshapes
              node("Add", ["mul", "model.m1.input_shift"], "add"), node("Reshape", ["add", "shape"], "x_mean"),
              node("Relu", ["hidden"], "other")]
     graph = onnx.helper.make_graph(nodes, "g", [], [], [shift, scale, weight])
-    assert onnx_export.standardisation_nodes(graph) == ["sub", "div", "mul", "add", "flat", "image", "x_mean"]
+    assert onnx_export.standardisation_nodes(graph) == ["flat", "sub", "div", "image", "mul", "add", "x_mean"]
 
 
 def test_a_copy_that_overflows_is_refused_and_the_card_names_the_export_options(tmp_path, far_from_zero_run):
