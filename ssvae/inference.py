@@ -9,6 +9,7 @@ once complete.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import os
 import sys
@@ -19,7 +20,7 @@ from typing import IO, Any, Callable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
-from ssvae.data.inputs import Inputs, NumberedIds, builtin_split, check_one_source, read_inputs
+from ssvae.data.inputs import Inputs, NumberedIds, builtin_split, check_source, read_inputs
 from ssvae.data.images import is_image_file
 from ssvae.data.sources import BUILTIN_SHAPES, ModelInputs, labelled_examples, load_labelled
 from ssvae.errors import DataError, RunError
@@ -98,7 +99,9 @@ def checked_inputs(model: ExportedModel, out: str | Path, replace: bool, data: s
                    dataset: str | None = None, split: str = "test", data_dir: str | Path | None = None,
                    grid: bool = False) -> Inputs:
     """`model_inputs`, read once ``out`` is known to take the output (a CSV, or with ``grid`` a PNG): not the
-    inputs' own file and free unless ``replace``. Reading may take long (a large folder, a download)."""
+    inputs' own file and free unless ``replace``. Reading may take long (a large folder, a download); the
+    inputs are named rightly (`check_source`) before the output is looked at."""
+    check_source(data, dataset)
     check_not_the_input(out, data)
     if grid:
         png_output(out, replace)
@@ -189,7 +192,7 @@ def evaluate(model: ExportedModel, data: str | Path | None = None, dataset: str 
     labelled examples of ``data`` (a path, read as the model reads inputs: `ssvae.data.load_labelled`) or of
     ``split`` of the built-in ``dataset`` as the model's run split it: a deployed model, int8 or float16
     copies too, checked without its run. No test ELBO: `score` has the graphs'."""
-    check_one_source(data, dataset)
+    check_source(data, dataset)
     reading = ModelInputs(model.input_shape, model.input_columns, model.uint8_divisor)
     if dataset is not None:
         _check_dataset(model, dataset, split)
@@ -213,11 +216,12 @@ def predict(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | 
     then every class's probability, to the file ``out`` or, for "-", standard output. Returns the number
     of rows. ``inputs``: as `as_inputs` takes them."""
     inputs, out = _table_job(model, inputs, out, replace, batch_size)
-    with _table_file(out) as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(prediction_header(model))
-        with closing(_batches(inputs, batch_size, progress, "predict", model.classify)) as batches:
-            for ids, p in batches:
+    with closing(_batches(inputs, batch_size, progress, "predict", model.classify)) as batches:
+        first = next(batches, None)  # before the header: inputs the model refuses leave standard output empty
+        with _table_file(out) as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(prediction_header(model))
+            for ids, p in itertools.chain([first] if first else [], batches):
                 _write_predictions(writer, model, ids, p)
     return len(inputs)
 

@@ -602,6 +602,18 @@ def test_out_dash_writes_the_table_to_standard_output_and_says_so_on_stderr(expo
     assert not Path("-").exists()
 
 
+@pytest.mark.parametrize("x, error", [(np.zeros((3, 4), np.float32), "inputs of shape (3, 4) do not fit this model"),
+                                      (np.full((3, 8, 8), 2.0, np.float32), "inputs range over [2, 2] but this model takes [0, 1]")])
+def test_inputs_the_model_refuses_leave_standard_output_empty(exported, tmp_path, x, error):
+    """predict --out - wrote the CSV's header before its first batch was refused: a pipeline got a file of a
+    header alone. score, and any --out FILE, wrote nothing already."""
+    np.save(tmp_path / "x.npy", x)
+    runner = CliRunner(mix_stderr=False) if click_major_minor() < (8, 2) else CliRunner()
+    for command in ("predict", "score"):
+        result = runner.invoke(main, [command, str(exported[1]), "--data", str(tmp_path / "x.npy"), "--out", "-"])
+        assert (result.exit_code, result.stdout) == (1, "") and error in result.stderr, result.stderr
+
+
 def test_a_reader_that_stops_early_ends_the_command_quietly_as_cat_is(tmp_path):
     """``ssvae predict ... --out - | head -1``: the closed pipe ends ssvae with SIGPIPE's status (141), as it
     ends cat, with nothing on stderr (no traceback, no 'Error: Broken pipe'). 1,347 rows: more than a pipe

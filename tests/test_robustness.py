@@ -255,7 +255,13 @@ BAD_INPUT = [
     (["score", "no_decoder_model", "--dataset", "digits"], "Error: no_decoder_model/decoder.onnx: missing; "
      "no_decoder_model is not a complete model folder: export the run again"),
     (["generate", "MODEL", "--out", "s.jpg"], "Error: s.jpg: the grid is a PNG image: give --out a name ending in .png"),
-    (["generate", "MODEL", "--analogies", "no_digits.npy"], "Error: no inputs to draw analogies of"),
+    (["generate", "MODEL", "--analogies", "no_digits.npy"], "Error: no_digits.npy: holds no inputs (an array of "
+     "shape (0, 1, 8, 8)): give at least one"),
+    (["predict", "MODEL", "--data", "no_digits.npy", "--out", "-"], "Error: no_digits.npy: holds no inputs"),
+    # the inputs are named rightly before an existing --out is refused: not --force first, then the real error
+    (["predict", "MODEL", "--data", "missing.npz", "--out", "taken.csv"], "Error: missing.npz: no such file or "
+     "folder; check the path of the inputs (--data or --analogies)"),
+    (["score", "MODEL", "--out", "taken.csv"], "Error: no inputs given: pass --data FILE_OR_FOLDER or --dataset NAME"),
     (["generate", "MODEL", "--analogies", "missing.npy"],
      "Error: missing.npy: no such file or folder; check the path of the inputs (--data or --analogies)"),
     (["predict", "MODEL", "--data", "small.npz", "--dataset", "digits"],

@@ -47,19 +47,25 @@ def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: s
     the run held none out, and every example is a training one). A
     folder of images is read in the channels and size of ``image_shape``, the model's (C, H, W); a CSV's
     ``columns`` by name (a model trained on a CSV records them; without: every numeric column, in order)."""
-    check_one_source(data, dataset)
+    check_source(data, dataset)
     if data is not None:
-        return dataclasses.replace(_read_path(Path(data), image_shape, columns), source=Path(data))
+        inputs = _read_path(Path(data), image_shape, columns)
+        if not len(inputs):
+            raise DataError(f"{data}: holds no inputs (an array of shape {tuple(inputs.x.shape)}): give at least one")
+        return dataclasses.replace(inputs, source=Path(data))
     rows, examples = builtin_split(dataset, data_dir, split, test_fraction, split_seed)
     return Inputs([str(i) for i in rows], examples.x)
 
 
-def check_one_source(data: str | Path | None, dataset: str | None) -> None:
-    """A DataError unless exactly one of ``data`` (a path) and ``dataset`` (a built-in set) names the inputs."""
+def check_source(data: str | Path | None, dataset: str | None) -> None:
+    """A DataError unless exactly one of ``data`` (a path, which must exist) and ``dataset`` (a built-in set)
+    names the inputs: cheap, so callers check it before other work."""
     if data is not None and dataset is not None:
         raise DataError(f"both --data {data} and --dataset {dataset} name inputs: pass one of them")
     if data is None and dataset is None:
         raise DataError("no inputs given: pass --data FILE_OR_FOLDER or --dataset NAME")
+    if data is not None and not Path(data).exists():
+        raise DataError(f"{data}: no such file or folder; check the path of the inputs (--data or --analogies)")
 
 
 def builtin_split(dataset: str, data_dir: str | None = None, split: str = "test", test_fraction: float | None = 0.25,
@@ -78,8 +84,6 @@ def builtin_split(dataset: str, data_dir: str | None = None, split: str = "test"
 
 
 def _read_path(path: Path, image_shape: tuple[int, ...] | None, columns: Sequence[str]) -> Inputs:
-    if not path.exists():
-        raise DataError(f"{path}: no such file or folder; check the path of the inputs (--data or --analogies)")
     if path.is_dir():
         return _read_folder(path, image_shape)
     if path.suffix.lower() == ".csv":
@@ -229,4 +233,4 @@ def _read_folder(path: Path, image_shape: tuple[int, ...] | None) -> Inputs:
     return Inputs(ids, x)
 
 
-__all__ = ["Inputs", "builtin_split", "check_one_source", "read_inputs", "SPLITS"]
+__all__ = ["Inputs", "builtin_split", "check_source", "read_inputs", "SPLITS"]
