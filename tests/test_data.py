@@ -114,12 +114,18 @@ def test_too_many_labels_is_a_clear_error():
 
 
 def test_a_test_split_the_labels_cannot_fill_is_a_clear_error():
-    # a class with one labelled example cannot be on both sides of a stratified split; 6 examples leave a
-    # test quarter of 2, too few for 3 classes (scikit-learn's reasons, kept in the message)
+    # a class with one labelled example cannot be on both sides of a stratified split, whatever the test
+    # fraction (scikit-learn's message numbered the class and the advice named --test-fraction); 6 examples
+    # leave a test quarter of 2, too few for 3 classes (scikit-learn's reasons, kept in the message)
     one_of_c = Source(Dataset(np.zeros((7, 4), np.float32), np.array([0, 0, 0, 1, 1, 1, 2]), ("a", "b", "c")), None)
-    with pytest.raises(DataError, match=r"cannot hold out a class-balanced test share of 0.25 from 7 labelled "
-                                        r"examples \(.*only 1 member.*\): label more examples of each class"):
-        choose_split(one_of_c, labels=None, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
+    for fraction in (0.1, 0.25, 0.9):
+        with pytest.raises(DataError, match=r"^class 'c' has a single labelled example, and a class-balanced test "
+                                            r"split needs two of each \(one to test, one to train on\): label "
+                                            r"another, or give test data \(--test-data FILE\)$"):
+            choose_split(one_of_c, labels=None, val_labels=0, test_fraction=fraction, split_seed=0, seed=0)
+    one_of_b_and_c = Source(Dataset(np.zeros((5, 4), np.float32), np.array([0, 0, 0, 1, 2]), ("a", "b", "c")), None)
+    with pytest.raises(DataError, match=r"^classes 'b', 'c' have a single labelled example"):
+        choose_split(one_of_b_and_c, labels=None, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
     with pytest.raises(DataError, match="greater or equal to the number of classes = 3.*change --test-fraction"):
         choose_split(_source(n_per_class=2), labels=None, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
 
@@ -745,6 +751,7 @@ def test_labelled_data_to_test_a_model_on_are_read_its_way(tmp_path):
     (("0", "1", "2", "3"), [1, 3], ("1", "2", "3"), [-1, 0, -1, 2]),  # labels 1 and 3 alone: 0 and 2 unasked
     (("0", "1", "2"), [0, 2], ("cat", "dog"), "label 2 is outside the model's classes 0..1 (cat, dog): correct it"),
     (("0", "1"), [0, 1], ("1", "2"), "class '0' is not one of the model's classes (1, 2): label the examples"),
+    (("a", "b", "c"), [0, 1, 2], ("c",), "classes 'a', 'b' are not among the model's classes (c): label the examples"),
 ])
 def test_a_data_files_classes_are_the_models_by_name_or_by_number(names, present, model_names, numbers):
     """Only the classes with examples (``present``) are matched: numbered labels 1..3 name classes 0..3.

@@ -122,8 +122,10 @@ def _class_numbers(names: tuple[str, ...], present: np.ndarray, model_names: tup
         return numbers
     position = {name: k for k, name in enumerate(model_names)}
     if unknown := [names[k] for k in present if names[k] not in position]:
-        raise DataError(f"{path}: class {', '.join(map(repr, unknown[:5]))} is not one of the model's classes "
-                        f"({', '.join(model_names)}): label the examples with those names")
+        named = ", ".join(map(repr, unknown[:5])) + (", ..." if len(unknown) > 5 else "")
+        which = f"classes {named} are not among" if len(unknown) > 1 else f"class {named} is not one of"
+        raise DataError(f"{path}: {which} the model's classes ({', '.join(model_names)}): label the examples with "
+                        f"those names")
     numbers[present] = [position[names[k]] for k in present]
     return numbers
 

@@ -88,6 +88,18 @@ def balanced_sample(y: np.ndarray, pool: np.ndarray, n: int, class_names: tuple[
 SMALL_TEST = 5  # held-out examples a class below which a test accuracy says little, and its labels are missed
 
 
+def _check_two_labels_a_class(train: Dataset) -> None:
+    """A class-balanced test split takes a labelled example of every class with any, and leaves one to train
+    on: a class with a single label cannot be split, whatever the test fraction (scikit-learn's own error
+    numbers the class and suggests nothing)."""
+    counts = np.bincount(train.y[train.labelled], minlength=len(train.class_names))
+    if single := [train.class_names[k] for k in np.flatnonzero(counts == 1)]:
+        named = ", ".join(map(repr, single[:5])) + (", ..." if len(single) > 5 else "")
+        raise DataError(f"{'classes' if len(single) > 1 else 'class'} {named} {'have' if len(single) > 1 else 'has'} "
+                        f"a single labelled example, and a class-balanced test split needs two of each (one to "
+                        f"test, one to train on): label another, or give test data (--test-data FILE)")
+
+
 def choose_split(source: Source, labels: int | None, val_labels: int, test_fraction: float,
                  split_seed: int, seed: int) -> Split:
     """The test split (seeded by ``split_seed``), then ``labels`` class-balanced labels (seeded by ``seed``),
@@ -103,6 +115,7 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
     if source.test is None:
         from sklearn.model_selection import train_test_split  # here: importing scikit-learn takes a while
 
+        _check_two_labels_a_class(train)
         try:
             keep, held_out = train_test_split(labelled, test_size=test_fraction, random_state=split_seed,
                                               stratify=train.y[labelled])
