@@ -48,10 +48,20 @@ class Run:
         so that evaluating a run just trained neither reads its files again nor repeats their warnings."""
         if self.loaded is None:
             c = self.config
+            self._check_data_there()
             source = load_data(c)
             self._check_same_data(source)
             self.loaded = self.split.apply(source)
         return self.loaded
+
+    def _check_data_there(self) -> None:
+        """A trained run reads its data where its config names them: where a file is gone, say how to point the
+        run at its new place (config.json), since the weights need not be trained again."""
+        where = self.run_dir / CONFIG if self.run_dir is not None else "the run's config"
+        for option, path in (("data", self.config.data), ("test_data", self.config.test_data)):
+            if path is not None and not Path(path).exists():
+                raise DataError(f"{path}: no such file or folder, and the run was trained on it: put it back, or "
+                                f"set \"{option}\" in {where} to where it is now")
 
     def _check_same_data(self, source: Source) -> None:
         """Refuse data changed since the run was trained (a file cut short, another file of the same name,
@@ -111,8 +121,7 @@ def with_test_data(source: Source, config: Config) -> Source:
         raise DataError(f"{config.data or config.dataset} has {has} of its own, and --test-data {config.test_data} "
                         f"would be a second: give one of them")
     if not Path(config.test_data).exists():
-        raise DataError(f"{config.test_data}: no such file or folder; check the path given to --test-data, or, for "
-                        f"a trained run, put its test data back there (its config.json names them)")
+        raise DataError(f"{config.test_data}: no such file or folder; check the path given to --test-data")
     model = ModelInputs(source.train.input_shape, source.columns, config.uint8_divisor)
     return dataclasses.replace(source, test=load_labelled(config.test_data, model, source.train.class_names))
 

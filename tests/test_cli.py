@@ -835,9 +835,9 @@ def test_a_model_tested_on_data_of_its_own_has_no_test_split_of_its_data_set(run
     (tmp_path / "scans").rename(tmp_path / "moved")
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(main, ["evaluate", str(tmp_path / "run")])
-    assert result.output == (f"Error: {tmp_path / 'scans'}: no such file or folder; check the path given to "
-                             f"--test-data, or, for a trained run, put its test data back there (its config.json "
-                             f"names them)\n")
+    assert result.output == (f"Error: {tmp_path / 'scans'}: no such file or folder, and the run was trained on it: "
+                             f"put it back, or set \"test_data\" in {tmp_path / 'run' / 'config.json'} to where it "
+                             f"is now\n")
     (tmp_path / "moved").rename(tmp_path / "scans")
     assert runner.invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "model")]).exit_code == 0
     meta = json.loads((tmp_path / "model" / "model.json").read_text())

@@ -328,6 +328,25 @@ def test_bad_input_is_one_line_with_status_1(cases, monkeypatch, args, message):
         assert np.asarray(Image.open(cases / "digit_pngs" / f"{k}.png")).shape == (8, 8)
 
 
+def test_a_run_whose_data_moved_says_how_to_point_it_at_them(tmp_path):
+    """The weights of a run whose data file was renamed need no new training: the error said to check --data,
+    which export has not; it names config.json's "data", and the run works once that names the new place."""
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", x=rng.random((80, 4, 4)).astype(np.float32), y=np.arange(80) % 2)
+    ssvae.train(data=str(tmp_path / "d.npz"), labels=20, epochs=1, hidden=(8,), classifier_hidden=(8,),
+                latent_dim=2, progress=False, out=tmp_path / "run")
+    trained = ssvae.evaluate(tmp_path / "run")["accuracy"]
+    (tmp_path / "d.npz").rename(tmp_path / "e.npz")
+    result = CliRunner().invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "model")])
+    assert (result.exit_code, result.output) == (1, f"Error: {tmp_path / 'd.npz'}: no such file or folder, and the "
+                                                    f"run was trained on it: put it back, or set \"data\" in "
+                                                    f"{tmp_path / 'run' / 'config.json'} to where it is now\n")
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    (tmp_path / "run" / "config.json").write_text(json.dumps({**config, "data": str(tmp_path / "e.npz")}))
+    assert ssvae.evaluate(tmp_path / "run")["accuracy"] == trained
+    assert CliRunner().invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "model")]).exit_code == 0
+
+
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
 def test_a_run_refuses_data_that_changed_since_it_trained(tmp_path):
     """One image added to a class folder shifts every index after it: the split would name other images,

@@ -136,8 +136,7 @@ def _load_path(path: Path, model: ModelInputs | None = None, class_names: tuple[
     if not path.exists():
         if model is not None:
             raise DataError(f"{path}: no such file or folder; check the path of the test data")
-        raise DataError(f"{path}: no such file or folder; check the path given to --data, or, for a trained run, "
-                        f"put its data back there (its config.json names them)")
+        raise DataError(f"{path}: no such file or folder; check the path given to --data")
     if path.is_dir():
         return _load_folder(path, model)
     if path.suffix.lower() == ".npz":
