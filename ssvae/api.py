@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -334,9 +336,23 @@ def evaluate(run: Run | str | Path, data: str | Path | None = None) -> dict[str,
     c = run.config
     test = run.partition().labelled_test if data is None else \
         load_labelled(data, ModelInputs(c.input_shape, c.input_columns, c.uint8_divisor), c.class_names)
+    if data is not None:
+        _warn_if_trained_on(run, data)
     return evaluation_report(c.model, test.y, run.classify(test.x).argmax(-1), c.class_names,
                              str(Path(data).resolve()) if data is not None else c.test_data, run.split.labels_seen,
                              test_elbo(run.model, run.inputs(test.x)), _kept_epoch(run))
+
+
+def _warn_if_trained_on(run: Run, data: str | Path) -> None:
+    """A warning where ``data`` is the file the run trained on and split its test set from: its labelled
+    examples are then the run's training labels too, and their accuracy no held-out one."""
+    trained_on = run.config.data
+    if run.split.test is None or trained_on is None or not Path(trained_on).exists() \
+            or not os.path.samefile(data, trained_on):
+        return
+    warnings.warn(f"{data} is the data this run trained on: {run.split.labels_seen} of its labels trained it, so "
+                  f"the accuracy below is not held out ('ssvae evaluate {run.run_dir or 'RUN'}' without --data "
+                  f"tests the run's held-out split)", stacklevel=3)
 
 
 def _kept_epoch(run: Run) -> dict[str, Any] | None:

@@ -196,6 +196,10 @@ def evaluate(model: ExportedModel, data: str | Path | None = None, dataset: str 
     reading = ModelInputs(model.input_shape, model.input_columns, model.uint8_divisor)
     if dataset is not None:
         _check_dataset(model, dataset, split)
+        if split == "train" and dataset == model.info.get("dataset"):
+            warnings.warn(f"the train split of {dataset} holds the examples the model trained on, "
+                          f"{model.info.get('labels_seen')} of them with their labels: the accuracy below is not "
+                          f"held out", stacklevel=2)
         _, examples = builtin_split(dataset, None if data_dir is None else str(data_dir), split, *_model_split(model))
         test = labelled_examples(examples, Path(dataset), reading, model.class_names)
         tested = f"{dataset} {split} split"

@@ -501,6 +501,33 @@ def test_the_report_lines_up_class_names_of_wide_characters():
     assert [_columns(re.match(r"\S+ +", row).group()) for row in lines[7:10]] == [8, 8, 8]  # accuracies line up
 
 
+def test_evaluate_on_the_file_a_run_trained_on_warns_that_it_is_not_held_out(tmp_path):
+    """A CSV of 40 rows, 30 of them labelled: the run holds out a quarter of the labels and trains on the rest,
+    so evaluate --data on the file itself tests mostly on training labels; its x_test would be no such case."""
+    rng = np.random.default_rng(0)
+    labels = [str(k % 2) if k < 30 else "" for k in range(40)]
+    rows = [f"{a:.3f},{b:.3f},{label}" for (a, b), label in zip(rng.standard_normal((40, 2)), labels)]
+    (tmp_path / "t.csv").write_text("\n".join(["a,b,label", *rows]) + "\n")
+    run = ssvae.train(data=str(tmp_path / "t.csv"), labels=None, epochs=1, hidden=(8,), classifier_hidden=(8,),
+                      latent_dim=2, progress=False, out=tmp_path / "run")
+    with pytest.warns(UserWarning) as warned:
+        result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "run"), "--data", str(tmp_path / "t.csv")])
+    assert result.exit_code == 0 and "test examples  30 (t.csv)" in result.output
+    assert [str(w.message) for w in warned] == [
+        f"{tmp_path / 't.csv'} is the data this run trained on: {run.split.labels_seen} of its labels trained it, so "
+        f"the accuracy below is not held out ('ssvae evaluate {tmp_path / 'run'}' without --data tests the run's "
+        f"held-out split)"]
+    assert run.split.labels_seen == 22
+    np.savez(tmp_path / "x.npz", x=rng.random((40, 2)).astype(np.float32), y=np.arange(40) % 2,
+             x_test=rng.random((10, 2)).astype(np.float32), y_test=np.arange(10) % 2)
+    ssvae.train(data=str(tmp_path / "x.npz"), labels=10, epochs=1, hidden=(8,), classifier_hidden=(8,), latent_dim=2,
+                progress=False, out=tmp_path / "npz_run")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # its x_test held none of its training labels: no warning
+        result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "npz_run"), "--data", str(tmp_path / "x.npz")])
+    assert result.exit_code == 0 and "test examples  10 (x.npz)" in result.output, result.output
+
+
 def test_evaluate_an_exported_models_graphs_on_labelled_data(runner, exported, tmp_path):
     """The float32 graphs give the run's report on the same data, the int8 ones their own classes; classes
     the data lack have no accuracy."""
@@ -529,14 +556,19 @@ def test_evaluate_an_exported_models_graphs_on_labelled_data(runner, exported, t
 
 def test_evaluate_an_exported_model_on_the_split_its_run_made_of_a_built_in_set(runner, exported):
     """--dataset digits tests the graphs on the run's own test split (the report of `evaluate RUN`), --split
-    train on the rest of the set."""
+    train on the rest of the set, with a warning that the model trained on it."""
     run, model = exported
     reports = {}
     for name, args in (("run", [str(run)]), ("test", [str(model), "--dataset", "digits"]),
                        ("train", [str(model), "--dataset", "digits", "--split", "train"])):
-        result = runner.invoke(main, ["evaluate", *args, "--json"])
+        with warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter("always")
+            result = runner.invoke(main, ["evaluate", *args, "--json"])
         assert result.exit_code == 0, result.output
         reports[name] = json.loads(result.stdout)
+        assert [str(w.message) for w in warned] == ([] if name != "train" else [
+            "the train split of digits holds the examples the model trained on, 100 of them with their labels: the "
+            "accuracy below is not held out"])
     common = ("accuracy", "n_test", "per_class", "confusion", "labels_seen")
     assert {k: reports["test"][k] for k in common} == {k: reports["run"][k] for k in common}
     assert reports["test"]["test_data"] == "digits test split" and reports["run"]["n_test"] == 450
