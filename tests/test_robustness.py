@@ -406,9 +406,12 @@ def test_a_folder_with_broken_and_odd_images_trains_and_says_once_what_it_skippe
         run = ssvae.train(data=str(cases / "images"), labels=4, epochs=1, hidden=(8,), classifier_hidden=(8,),
                           latent_dim=2, progress=False)
         report = ssvae.evaluate(run)  # as `ssvae train` does: the data it read, not read again
-    assert run.config.input_shape == (3, 4, 4)  # one colour image: every image is read as RGB
+    assert run.config.input_shape == (3, 4, 4)  # one colour image: every image is read as RGB, and said so
     assert report["n_test"] > 0
     assert sum("skipped" in str(w.message) for w in seen) == 1
+    assert [str(w.message) for w in seen if "colour" in str(w.message)] == [
+        f"{cases / 'images'}: 1 of 14 images are in colour (e.g. b/colour.png), so all are read in colour (RGB, 3 "
+        f"channels): save them in grey to have grey images read as grey"]
 
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant

@@ -93,7 +93,12 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
     if not headers:
         raise none_readable()
     grey = ("L", "1", "LA", "La")  # and every "I" mode: 16- and 32-bit grey
-    mode = mode or ("RGB" if any(m not in grey and not m.startswith("I") for _, m, _, _ in headers) else "L")
+    colour = [index for index, m, _, _ in headers if m not in grey and not m.startswith("I")]
+    if mode is None and 0 < len(colour) < len(headers):  # one stray colour image triples the model's inputs
+        warnings.warn(f"{where}: {len(colour)} of {len(headers)} images are in colour (e.g. {shown(files[colour[0]])}),"
+                      f" so all are read in colour (RGB, 3 channels): save them in grey to have grey images read "
+                      f"as grey", stacklevel=3)
+    mode = mode or ("RGB" if colour else "L")
     size = size or Counter(image_size for _, _, image_size, _ in headers).most_common(1)[0][0]
     arrays, kept = [], []
     for index, _, (width, height), turned in headers:
