@@ -276,9 +276,9 @@ def _missing_precision(first: Path, model_dir: Path, precision: str) -> str:
     if flag:
         return (f"{first}: missing; {model_dir} is not a complete model folder (export with {flag} to add the "
                 f"{precision} copies" + (f", or {other})" if other else ")"))
-    if held:
+    if held and not any((model_dir / graph_file(role, precision)).is_file() for role in ROLES):
         return f"{first}: missing; {model_dir} holds the {' and '.join(held)} graphs only: {other}"
-    return f"{first}: missing; {model_dir} is not a complete model folder"
+    return f"{first}: missing; {model_dir} is not a complete model folder: export the run again"
 
 
 def held_precisions(model_dir: Path) -> list[str]:

@@ -1140,6 +1140,11 @@ def test_a_folder_shipped_with_its_int8_graphs_alone_is_shown_and_named(runner, 
     result = runner.invoke(main, ["predict", str(shipped), "--dataset", "digits", "--out", str(tmp_path / "p.csv"),
                                   "--precision", "int8", "--quiet"])
     assert result.exit_code == 0 and len((tmp_path / "p.csv").read_text().splitlines()) == 451
+    shutil.copy(exported[1] / "encoder.onnx", shipped)  # a float32 graph there: an incomplete folder, not int8 alone
+    result = runner.invoke(main, ["predict", str(shipped), "--dataset", "digits", "--out", str(tmp_path / "q.csv")])
+    assert result.exit_code == 1 and result.output == (
+        f"Error: {shipped / 'classifier.onnx'}: missing; {shipped} is not a complete model folder: export the run "
+        f"again\n")
 
 
 def test_info_keeps_list_items_apart_where_one_holds_a_comma():
