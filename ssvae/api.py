@@ -24,7 +24,7 @@ from ssvae.data import (DataError, ModelInputs, Partition, Source, Split, check_
                         load_source)
 from ssvae.errors import RunError
 from ssvae.models import Model, Stage, build_model
-from ssvae.files import sole_writer
+from ssvae.files import check_writable, sole_writer
 from ssvae.report import evaluation_report
 from ssvae.run import (CHECKPOINT, CONFIG, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
@@ -183,6 +183,7 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     config = config.replace(**changes) if config is not None else config_for(**changes)
     out = Path(out) if out is not None else None
     if out is not None:  # refused before the data load, which may be long (a download); a folder that another
+        check_writable(out)
         with sole_writer(out if out.exists() else None):  # training writes now is named as such, not as unfinished
             _check_run_output(out, replace)
     source = load_source(config.dataset, config.data, config.data_dir)

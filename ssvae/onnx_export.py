@@ -40,7 +40,7 @@ from ssvae.config import Config, train_command
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.errors import ExportError, RunError
-from ssvae.files import OutputFolder, take_access
+from ssvae.files import OutputFolder, check_writable, take_access
 from ssvae.runtime import FORMAT_VERSION, METADATA_PREFIX, PRECISIONS, ROLES, graph_file
 
 OPSET = 20
@@ -320,20 +320,8 @@ def _model_folder(out: str | Path, replace: bool) -> Path:
         raise RunError(f"--out {out} is the current folder, which cannot be swapped for the model folder: give "
                        f"--out the name of a folder to write, e.g. --out models/{Path.cwd().name}")
     MODEL_FOLDER.check(Path(out), replace)
-    _check_writable(Path(out))
+    check_writable(Path(out))
     return Path(out)
-
-
-def _check_writable(out: Path) -> None:
-    """A RunError naming ``out`` where the folder that would hold it (its nearest existing parent) takes no new
-    folder: found by making one and removing it, since permissions alone miss read-only mounts and /proc."""
-    where = next(parent for parent in Path(os.path.abspath(out.resolve() if out.is_symlink() else out)).parents
-                 if parent.exists())
-    try:
-        os.rmdir(tempfile.mkdtemp(dir=where, prefix=f".{out.name}."))
-    except OSError as error:
-        raise RunError(f"--out {out}: {where} takes no new folder ({error.strerror}): give --out a place you may "
-                       f"write to") from None
 
 
 def _checked_graphs(specs: list[GraphSpec], values: dict[str, Any], opset: int,
