@@ -22,6 +22,7 @@ from torch import nn
 from ssvae.config import Config, ConfigError, config_for, supervised_counterpart
 from ssvae.data import (DataError, ModelInputs, Partition, Source, Split, check_inputs, choose_split, load_labelled,
                         load_source)
+from ssvae.data.images import ColourImages
 from ssvae.errors import RunError
 from ssvae.models import Model, Stage, build_model
 from ssvae.files import check_writable, sole_writer
@@ -51,7 +52,9 @@ class Run:
         if self.loaded is None:
             c = self.config
             self._check_data_there()
-            source = load_data(c)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ColourImages)  # the model takes colour now: said when it trained
+                source = load_data(c)
             self._check_same_data(source)
             self.loaded = self.split.apply(source)
         return self.loaded
@@ -183,9 +186,9 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     config = config.replace(**changes) if config is not None else config_for(**changes)
     out = Path(out) if out is not None else None
     if out is not None:  # refused before the data load, which may be long (a download); a folder that another
-        check_writable(out)
         with sole_writer(out if out.exists() else None):  # training writes now is named as such, not as unfinished
             _check_run_output(out, replace)
+        check_writable(out, follow_link=False)  # the lock goes beside a link, the run's files through it
     source = load_source(config.dataset, config.data, config.data_dir)
     config = config.replace(pixel_inputs=pixel_inputs(config, source.train.x))  # from these data, never a config's
     source = with_test_data(source, config)  # read as the model will read inputs
@@ -345,11 +348,10 @@ def evaluate(run: Run | str | Path, data: str | Path | None = None) -> dict[str,
 
 
 def _warn_if_trained_on(run: Run, data: str | Path) -> None:
-    """A warning where ``data`` is the file the run trained on and split its test set from: its labelled
-    examples are then the run's training labels too, and their accuracy no held-out one."""
-    trained_on = run.config.data
-    if run.split.test is None or trained_on is None or not Path(trained_on).exists() \
-            or not os.path.samefile(data, trained_on):
+    """A warning where ``data`` is the file the run trained on, read for its training examples (not its own
+    x_test): their labels trained the run too, and their accuracy is no held-out one."""
+    trained_on, own_test = run.config.data, run.split.test is None and run.config.test_data is None
+    if own_test or trained_on is None or not Path(trained_on).exists() or not os.path.samefile(data, trained_on):
         return
     warnings.warn(f"{data} is the data this run trained on: {run.split.labels_seen} of its labels trained it, so "
                   f"the accuracy below is not held out ('ssvae evaluate {run.run_dir or 'RUN'}' without --data "

@@ -482,7 +482,8 @@ def evaluate(run_dir: str, data: str | None, dataset: str | None, split: str, da
              with_baseline: bool, quiet: bool, device: str, precision: str) -> None:
     """Test a trained run on its held-out test set (or on labelled data of your own, --data): accuracy,
     per-class accuracy, confusion matrix, test ELBO, and with --val-labels the epoch they kept. Or test an
-    exported model's graphs (--precision: its int8 or float16 copies) on labelled data of your own.
+    exported model's graphs (--precision: its int8 or float16 copies) on labelled data of your own, or on a
+    built-in data set's test split as its run made it (--dataset).
 
     Example: ssvae evaluate runs/digits-m2 --baseline --json
 
@@ -669,7 +670,7 @@ def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, d
         analogies = os.path.expanduser(analogies)
         builtin = analogies in BUILTIN and not Path(analogies).exists()
         inputs = checked_inputs(model, out, force, None if builtin else analogies, analogies if builtin else None,
-                                default_split(model), data_dir, grid=not table)
+                                default_split(model) if builtin else "test", data_dir, grid=not table)
     if not table:
         width, height = (write_samples(model, out, per_class, seed, scale, replace=force) if inputs is None else
                          write_analogies(model, inputs, out, rows, scale, replace=force))

@@ -130,7 +130,6 @@ def sole_writer(folder: Path | None) -> Iterator[None]:
     if folder is None:
         yield
         return
-    check_writable(Path(folder))
     where = Path(os.path.abspath(folder))  # "." too has a name and a parent
     where.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(where.parent / f".{where.name}.lock")
@@ -146,11 +145,12 @@ def sole_writer(folder: Path | None) -> Iterator[None]:
         Path(lock.lock_file).unlink(missing_ok=True)
 
 
-def check_writable(out: Path) -> None:
-    """A RunError naming ``out`` where the folder that would hold it (its nearest existing parent) takes no new
-    folder: found by making one and removing it, since permissions alone miss read-only mounts and /proc."""
-    where = next(parent for parent in Path(os.path.abspath(out.resolve() if out.is_symlink() else out)).parents
-                 if parent.exists())
+def check_writable(out: Path, follow_link: bool = True) -> None:
+    """A RunError naming ``out`` where the folder that would hold it (its nearest existing parent; with
+    ``follow_link``, that of the folder a link names) takes no new folder: found by making one and removing
+    it, since permissions alone miss read-only mounts and /proc."""
+    target = out.resolve() if follow_link and out.is_symlink() else out
+    where = next(parent for parent in Path(os.path.abspath(target)).parents if parent.exists())
     try:
         os.rmdir(tempfile.mkdtemp(dir=where, prefix=f".{out.name}."))
     except OSError as error:
@@ -202,4 +202,5 @@ def _taken(path: Path) -> RunError:
                     f"another out, or replace=True)")
 
 
-__all__ = ["atomic_open", "write_atomic", "check_output", "check_writable", "take_access", "usual_mode", "OutputFolder", "sole_writer"]
+__all__ = ["atomic_open", "write_atomic", "check_output", "check_writable", "take_access", "usual_mode", "OutputFolder",
+           "sole_writer"]

@@ -101,7 +101,7 @@ def checked_inputs(model: ExportedModel, out: str | Path, replace: bool, data: s
     """`model_inputs`, read once ``out`` is known to take the output (a CSV, or with ``grid`` a PNG): not the
     inputs' own file and free unless ``replace``. Reading may take long (a large folder, a download); the
     inputs are named rightly (`check_source`) before the output is looked at."""
-    check_source(data, dataset)
+    check_source(data, dataset, split, data_dir)
     check_not_the_input(out, data)
     if grid:
         png_output(out, replace)
@@ -192,7 +192,7 @@ def evaluate(model: ExportedModel, data: str | Path | None = None, dataset: str 
     labelled examples of ``data`` (a path, read as the model reads inputs: `ssvae.data.load_labelled`) or of
     ``split`` of the built-in ``dataset`` as the model's run split it: a deployed model, int8 or float16
     copies too, checked without its run. No test ELBO: `score` has the graphs'."""
-    check_source(data, dataset)
+    check_source(data, dataset, split, data_dir, "the test data (--data)")
     reading = ModelInputs(model.input_shape, model.input_columns, model.uint8_divisor)
     if dataset is not None:
         _check_dataset(model, dataset, split)

@@ -404,9 +404,10 @@ LAYOUT_OPS = {"Reshape", "Flatten", "Identity", "Squeeze", "Unsqueeze"}  # move 
 def to_float16(model_bytes: bytes) -> bytes:
     """Weights and arithmetic in float16 with float32 inputs and outputs (for GPUs; slower on most CPUs). The
     standardisation of a Gaussian model's inputs, and its undoing on the decoder's output, stay in float32: a
-    table's column far from zero for its spread (a year near 2010 that varies by 3, whose float16 steps are 1
-    or 2) keeps its detail into the standardised space and back out. The converter brackets those float32
-    nodes with casts to float16 and back, which would round them all the same; the pairs are removed."""
+    table's column far from zero for its spread (a year near 2010 that varies by 3, whose float16 step is 1)
+    keeps its detail into the standardised space and back out. The converter brackets those float32 nodes
+    with casts to float16 and back, which would round them all the same; the pairs are removed (the graphs
+    hold no casts to integers and back, whose rounding that would drop)."""
     from onnxruntime.transformers.float16 import convert_float_to_float16
     from onnxruntime.transformers.onnx_model import OnnxModel
 

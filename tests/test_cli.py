@@ -216,6 +216,7 @@ def test_an_output_that_exists_is_refused_before_the_inputs_are_read(runner, tmp
 
     monkeypatch.setattr(inference, "read_inputs", lambda *a, **k: pytest.fail("the inputs were read first"))
     monkeypatch.chdir(tmp_path)
+    Path("images").mkdir()  # there, but not read: only a path that is missing is said before --out
     out = Path("taken.png" if args[0] == "generate" else "taken.csv")
     out.write_text("mine")
     model = Path(__file__).resolve().parents[1] / "models" / "digits-m2"
@@ -526,6 +527,11 @@ def test_evaluate_on_the_file_a_run_trained_on_warns_that_it_is_not_held_out(tmp
         warnings.simplefilter("error")  # its x_test held none of its training labels: no warning
         result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "npz_run"), "--data", str(tmp_path / "x.npz")])
     assert result.exit_code == 0 and "test examples  10 (x.npz)" in result.output, result.output
+    np.savez(tmp_path / "x_test.npz", x=rng.random((10, 2)).astype(np.float32), y=np.arange(10) % 2)
+    ssvae.train(data=str(tmp_path / "t.csv"), test_data=str(tmp_path / "x_test.npz"), labels=None, epochs=1,
+                hidden=(8,), classifier_hidden=(8,), latent_dim=2, progress=False, out=tmp_path / "tested_run")
+    with pytest.warns(UserWarning, match="t.csv is the data this run trained on: 30 of its labels trained it"):
+        CliRunner().invoke(main, ["evaluate", str(tmp_path / "tested_run"), "--data", str(tmp_path / "t.csv")])
 
 
 def test_evaluate_an_exported_models_graphs_on_labelled_data(runner, exported, tmp_path):
@@ -884,6 +890,9 @@ def test_a_model_tested_on_data_of_its_own_has_no_test_split_of_its_data_set(run
     assert result.exit_code == 0 and len(rows) == 1 + 1797  # stderr's line in
     result = runner.invoke(main, ["generate", str(tmp_path / "model"), "--analogies", "digits", "--out",
                                   str(tmp_path / "a.png")])  # any of the digits will do
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["generate", str(tmp_path / "model"), "--analogies", str(tmp_path / "scans"),
+                                  "--out", str(tmp_path / "b.png")])  # a folder: no split of its own to choose
     assert result.exit_code == 0, result.output
     (tmp_path / "models").mkdir()
     (tmp_path / "model").rename(tmp_path / "models" / "digits")

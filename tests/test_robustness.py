@@ -25,6 +25,7 @@ import ssvae
 from ssvae import files
 from ssvae.cli import main
 from ssvae.config import Config
+from ssvae.data.images import ColourImages
 from ssvae.data.inputs import read_inputs
 from ssvae.errors import DataError, RunError
 from ssvae.run import CHECKPOINT, load_checkpoint, read_metrics, save_checkpoint
@@ -262,6 +263,11 @@ BAD_INPUT = [
     (["predict", "MODEL", "--data", "missing.npz", "--out", "taken.csv"], "Error: missing.npz: no such file or "
      "folder; check the path of the inputs (--data or --analogies)"),
     (["score", "MODEL", "--out", "taken.csv"], "Error: no inputs given: pass --data FILE_OR_FOLDER or --dataset NAME"),
+    (["evaluate", "MODEL", "--data", "missing.csv"], "Error: missing.csv: no such file or folder; check the path of "
+     "the test data (--data)"),
+    (["predict", "MODEL", "--data", "small.npz", "--split", "train"], "Error: --split and --data-dir choose a "
+     "built-in data set's examples, and small.npz is a file or folder of your own: leave them out"),
+    (["evaluate", "MODEL", "--data", "small.npz", "--data-dir", "."], "Error: --split and --data-dir choose a "),
     (["generate", "MODEL", "--analogies", "missing.npy"],
      "Error: missing.npy: no such file or folder; check the path of the inputs (--data or --analogies)"),
     (["predict", "MODEL", "--data", "small.npz", "--dataset", "digits"],
@@ -329,6 +335,34 @@ def test_bad_input_is_one_line_with_status_1(cases, monkeypatch, args, message):
     assert (cases / "taken.csv").read_text() == "mine" and stat.S_ISFIFO((cases / "pipe").stat().st_mode)
     for k in range(2):  # the input images an --out named, as they were
         assert np.asarray(Image.open(cases / "digit_pngs" / f"{k}.png")).shape == (8, 8)
+
+
+def test_a_run_folder_that_is_a_link_is_trained_into_where_the_folder_it_names_lies_in_a_closed_one(tmp_path,
+                                                                                                    monkeypatch):
+    """runs/alice -> /data/alice, where /data takes no new folder: the run is written inside alice and its lock
+    beside the link, so it trains; a --out whose own folder takes nothing is refused before the data load."""
+    import tempfile
+
+    closed = tmp_path / "data"
+    (closed / "alice").mkdir(parents=True)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "alice").symlink_to(closed / "alice")
+    made = tempfile.mkdtemp
+
+    def mkdtemp(dir=None, prefix=None):
+        if Path(dir) in (closed, tmp_path / "shut"):
+            raise PermissionError(13, "Permission denied")
+        return made(dir=dir, prefix=prefix)
+
+    monkeypatch.setattr(files.tempfile, "mkdtemp", mkdtemp)
+    result = CliRunner().invoke(main, ["train", *TINY, "--out", str(tmp_path / "runs" / "alice")])
+    assert result.exit_code == 0, result.output
+    assert (closed / "alice" / "weights.safetensors").is_file()
+    (tmp_path / "shut").mkdir()
+    result = CliRunner().invoke(main, ["train", *TINY, "--out", str(tmp_path / "shut" / "run")])
+    assert (result.exit_code, result.output) == (1, f"Error: --out {tmp_path / 'shut' / 'run'}: {tmp_path / 'shut'} "
+                                                    f"takes no new folder (Permission denied): give --out a place "
+                                                    f"you may write to\n")
 
 
 def test_a_run_whose_data_moved_says_how_to_point_it_at_them(tmp_path):
@@ -403,18 +437,21 @@ def test_inputs_read_capital_suffixes_pandas_index_columns_and_numbers_beyond_fl
 
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
-def test_a_folder_with_broken_and_odd_images_trains_and_says_once_what_it_skipped(cases):
+def test_a_folder_with_broken_and_odd_images_trains_and_says_once_what_it_skipped(cases, tmp_path):
     with pytest.warns(UserWarning, match=r"skipped 2 image\(s\): a/broken.png \(unreadable\), b/big.png \(5x5, not "
                                          r"4x4\)") as seen:
         run = ssvae.train(data=str(cases / "images"), labels=4, epochs=1, hidden=(8,), classifier_hidden=(8,),
-                          latent_dim=2, progress=False)
+                          latent_dim=2, progress=False, out=tmp_path / "run")
         report = ssvae.evaluate(run)  # as `ssvae train` does: the data it read, not read again
     assert run.config.input_shape == (3, 4, 4)  # one colour image: every image is read as RGB, and said so
     assert report["n_test"] > 0
     assert sum("skipped" in str(w.message) for w in seen) == 1
     assert [str(w.message) for w in seen if "colour" in str(w.message)] == [
-        f"{cases / 'images'}: 1 of 14 images are in colour (e.g. b/colour.png), so all are read in colour (RGB, 3 "
-        f"channels): save them in grey to have grey images read as grey"]
+        f"{cases / 'images'}: 1 of 13 images is in colour (e.g. b/colour.png), so all are read in colour (RGB, 3 "
+        f"channels): to train on grey images, save these in grey first"]  # 13: big.png is skipped for its size
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ColourImages)  # a saved run reads its data again: no advice then
+        assert ssvae.evaluate(tmp_path / "run")["n_test"] == report["n_test"]
 
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant

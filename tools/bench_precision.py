@@ -1,7 +1,7 @@
 """How far an export's int8 and float16 copies drift from its float32 graphs.
 
 For every precision a model folder holds, on the inputs of --data (by default the test split of the model's
-built-in data set): the share of inputs given the same class as float32, and the largest difference from
+built-in data set; a model of data of one's own needs --data): the share of inputs given the same class as float32, and the largest difference from
 float32 of the encoder's z mean (in posterior standard deviations: how far a difference matters), of the
 decoder's mean (in each input's spreads, the largest over inputs) and of the anomaly score (nats; the median
 and the largest). A table's columns far from zero for their spread are where float16 loses most; with no

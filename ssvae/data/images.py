@@ -59,6 +59,11 @@ def is_image_file(file: Path, root: Path) -> bool:
     return file.suffix.lower() in IMAGE_SUFFIXES and not hidden and file.is_file()
 
 
+class ColourImages(UserWarning):
+    """Some of a folder's images are in colour and the others grey: said when a run trains, not when it reads
+    its data again (its model takes colour by then)."""
+
+
 def read_images(files: list[Path], where: Path, mode: str | None = None,
                 size: tuple[int, int] | None = None) -> tuple[np.ndarray, list[int]]:
     """The images of ``files`` as one uint8 array (N, C, H, W), and which of ``files`` they are. ``mode`` is
@@ -93,13 +98,14 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
     if not headers:
         raise none_readable()
     grey = ("L", "1", "LA", "La")  # and every "I" mode: 16- and 32-bit grey
-    colour = [index for index, m, _, _ in headers if m not in grey and not m.startswith("I")]
-    if mode is None and 0 < len(colour) < len(headers):  # one stray colour image triples the model's inputs
-        warnings.warn(f"{where}: {len(colour)} of {len(headers)} images are in colour (e.g. {shown(files[colour[0]])}),"
-                      f" so all are read in colour (RGB, 3 channels): save them in grey to have grey images read "
-                      f"as grey", stacklevel=3)
-    mode = mode or ("RGB" if colour else "L")
     size = size or Counter(image_size for _, _, image_size, _ in headers).most_common(1)[0][0]
+    sized = [(index, m) for index, m, image_size, _ in headers if image_size == size]  # the others are skipped
+    colour = [index for index, m in sized if m not in grey and not m.startswith("I")]
+    if mode is None and 0 < len(colour) < len(sized):  # one stray colour image triples the model's inputs
+        warnings.warn(ColourImages(f"{where}: {len(colour)} of {len(sized)} images {'is' if len(colour) == 1 else 'are'}"
+                                   f" in colour (e.g. {shown(files[colour[0]])}), so all are read in colour (RGB, 3 "
+                                   f"channels): to train on grey images, save these in grey first"), stacklevel=3)
+    mode = mode or ("RGB" if colour else "L")
     arrays, kept = [], []
     for index, _, (width, height), turned in headers:
         if (width, height) != size:
@@ -157,5 +163,5 @@ def _eight_bit(image: Any) -> Any:
     return Image.fromarray((np.asarray(image, dtype=np.float64) / 257.0).round().clip(0, 255).astype(np.uint8))
 
 
-__all__ = ["EXIF_ORIENTATION", "IMAGE_SUFFIXES", "image_files", "image_reading", "is_image_file", "read_images",
+__all__ = ["ColourImages", "EXIF_ORIENTATION", "IMAGE_SUFFIXES", "image_files", "image_reading", "is_image_file", "read_images",
            "within"]

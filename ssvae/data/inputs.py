@@ -47,7 +47,7 @@ def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: s
     the run held none out, and every example is a training one). A
     folder of images is read in the channels and size of ``image_shape``, the model's (C, H, W); a CSV's
     ``columns`` by name (a model trained on a CSV records them; without: every numeric column, in order)."""
-    check_source(data, dataset)
+    check_source(data, dataset, split, data_dir)
     if data is not None:
         inputs = _read_path(Path(data), image_shape, columns)
         if not len(inputs):
@@ -57,15 +57,20 @@ def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: s
     return Inputs([str(i) for i in rows], examples.x)
 
 
-def check_source(data: str | Path | None, dataset: str | None) -> None:
-    """A DataError unless exactly one of ``data`` (a path, which must exist) and ``dataset`` (a built-in set)
-    names the inputs: cheap, so callers check it before other work."""
+def check_source(data: str | Path | None, dataset: str | None, split: str = "test", data_dir: str | Path | None = None,
+                 what: str = "the inputs (--data or --analogies)") -> None:
+    """A DataError unless exactly one of ``data`` (a path to ``what``, which must exist) and ``dataset`` (a
+    built-in set, whose ``split`` and ``data_dir`` a path leaves unused) names the inputs: cheap, so callers
+    check it before other work."""
     if data is not None and dataset is not None:
         raise DataError(f"both --data {data} and --dataset {dataset} name inputs: pass one of them")
     if data is None and dataset is None:
         raise DataError("no inputs given: pass --data FILE_OR_FOLDER or --dataset NAME")
+    if data is not None and (split != "test" or data_dir is not None):
+        raise DataError(f"--split and --data-dir choose a built-in data set's examples, and {data} is a file or "
+                        f"folder of your own: leave them out")
     if data is not None and not Path(data).exists():
-        raise DataError(f"{data}: no such file or folder; check the path of the inputs (--data or --analogies)")
+        raise DataError(f"{data}: no such file or folder; check the path of {what}")
 
 
 def builtin_split(dataset: str, data_dir: str | None = None, split: str = "test", test_fraction: float | None = 0.25,
