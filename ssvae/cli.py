@@ -363,6 +363,11 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def _gain_text(points: float) -> str:
+    """What the unlabelled data did to the accuracy, in words that read right either way."""
+    return f"add {points:+.2f} points" if points >= 0 else f"cost {-points:.2f} points"
+
+
 def _accuracy_text(accuracy: float | None) -> str:
     return "no test example" if accuracy is None else f"{accuracy:.4f}"
 
@@ -391,7 +396,7 @@ def _format_report(report: dict) -> str:
         f"test examples  {report['n_test']}" + (f" ({Path(report['test_data']).name})" if report["test_data"] else ""),
         f"test accuracy  {report['accuracy']:.4f}",
         *([f"baseline       {report['baseline_accuracy']:.4f} (supervised on the same labels: the unlabelled data "
-           f"add {100 * (report['accuracy'] - report['baseline_accuracy']):+.2f} points)"]
+           f"{_gain_text(100 * (report['accuracy'] - report['baseline_accuracy']))})"]
           if "baseline_accuracy" in report else []),
         *([] if graphs else [f"test ELBO      {elbo:.2f} nats an example" if elbo is not None else
                               "test ELBO      - (no generative model)"]),

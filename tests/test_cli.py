@@ -23,7 +23,7 @@ from safetensors.torch import load_file
 
 import ssvae
 from ssvae import runtime
-from ssvae.cli import Terminated, main
+from ssvae.cli import Terminated, _gain_text, main
 from ssvae.errors import RunError
 from ssvae.files import check_output
 from ssvae.run import read_metrics
@@ -446,6 +446,8 @@ def test_evaluate_with_baseline_adds_the_supervised_accuracy_and_the_gain(runner
     table = runner.invoke(main, ["evaluate", str(run), "--baseline"]).stdout
     assert (f"baseline       {expected:.4f} (supervised on the same labels: the unlabelled data add {gain:+.2f} "
             f"points)") in table.splitlines()
+    assert (_gain_text(10.22), _gain_text(0.0), _gain_text(-1.56)) == (
+        "add +10.22 points", "add +0.00 points", "cost 1.56 points")  # "add -1.56 points" read oddly
 
 
 def test_evaluate_baseline_logs_its_epochs_where_stderr_is_not_a_terminal_unless_quiet(exported):
