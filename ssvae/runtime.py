@@ -419,21 +419,22 @@ class ExportedModel:
         if y.ndim > 1 or (y.ndim == 1 and len(y) not in (1, n)):
             raise ModelError(f"classes of shape {y.shape} do not fit {n} rows: give one class for all of them, {n} "
                              f"indices or names, or ({n}, {self.n_classes}) one-hot rows")
-        if self._one_hot_or_indices(y, n):
-            raise ModelError(f"classes given as {y.dtype} numbers of shape {y.shape} could be indices or a one-hot "
-                             f"row: give indices as integers (y.astype(int)) or names, or one-hot rows of shape "
-                             f"({n}, {self.n_classes})")
+        if y.ndim == 1 and y.dtype.kind == "b":
+            raise ModelError(f"classes given as booleans of shape {y.shape} could be indices or a one-hot row: give "
+                             f"indices or names, or one-hot rows of shape ({n}, {self.n_classes})")
+        if self._one_hot_row(y, n):
+            k = int(np.argmax(y))
+            raise ModelError(f"classes {y.tolist()} could be {n} indices or one one-hot row (class {k}): give that "
+                             f"class as {k} or '{self.class_names[k]}' for every row, or a class a row as names or as "
+                             f"one-hot rows of shape ({n}, {self.n_classes})")
         index = np.broadcast_to(np.vectorize(self.class_index, otypes=[np.int64])(y), (n,))
         return np.eye(self.n_classes, dtype=np.float32)[index]
 
-    def _one_hot_or_indices(self, y: np.ndarray, n: int) -> bool:
-        """Whether ``y`` may be meant as one one-hot row rather than class indices: booleans, or floats that
-        are a 1 and 0s where n is the number of classes (np.eye(K)[k] for K rows). Whole floats elsewhere
-        are indices."""
-        if y.ndim != 1 or y.dtype.kind not in "fb":
-            return False
-        return y.dtype.kind == "b" or (len(y) == n == self.n_classes and bool(np.isin(y, (0, 1)).all())
-                                       and y.sum() == 1)
+    def _one_hot_row(self, y: np.ndarray, n: int) -> bool:
+        """Whether numbers ``y`` may be meant as one one-hot row rather than class indices: a 1 and 0s where n is
+        the number of classes (np.eye(K)[k], or its integer copy, for K rows). Numbers elsewhere are indices."""
+        return (y.ndim == 1 and y.dtype.kind in "iuf" and len(y) == n == self.n_classes
+                and bool(np.isin(y, (0, 1)).all()) and y.sum() == 1)
 
     @staticmethod
     def _class_weights(y: np.ndarray, blank: bool) -> np.ndarray:

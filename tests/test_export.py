@@ -337,10 +337,13 @@ def test_bad_runtime_input_is_a_clear_error(digits_model, x, message):
      "classes of shape (3,) do not fit 20 rows: give one class for all of them, 20 indices or names, or (20, 10)"),
     (lambda m: m.decode(np.zeros((2, m.latent_dim)), y=np.zeros((2, 10, 1))), "classes of shape (2, 10, 1) do not fit"),
     (lambda m: m.decode(np.zeros((10, m.latent_dim)), y=np.eye(10)[3]),  # not ten rows' classes 0, 0, 0, 1, 0, ...
-     "classes given as float64 numbers of shape (10,) could be indices or a one-hot row: give indices as integers "
-     "(y.astype(int)) or names, or one-hot rows of shape (10, 10)"),
-    (lambda m: m.encode(np.zeros((10, 64)), y=np.arange(10) == 2), "classes given as bool numbers of shape (10,)"),
-    (lambda m: m.encode(np.zeros((2, 64)), y=np.array([True, False])), "classes given as bool numbers of shape (2,)"),
+     "classes [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0] could be 10 indices or one one-hot row (class 3): "
+     "give that class as 3 or '3' for every row, or a class a row as names or as one-hot rows of shape (10, 10)"),
+    (lambda m: m.generate(np.eye(10, dtype=np.uint8)[3], n=10),  # its integer copy read so without a word
+     "classes [0, 0, 0, 1, 0, 0, 0, 0, 0, 0] could be 10 indices or one one-hot row (class 3)"),
+    (lambda m: m.encode(np.zeros((10, 64)), y=np.arange(10) == 2), "classes given as booleans of shape (10,) could "
+                                                                   "be indices or a one-hot row: give indices or names"),
+    (lambda m: m.encode(np.zeros((2, 64)), y=np.array([True, False])), "classes given as booleans of shape (2,)"),
     (lambda m: m.encode(np.zeros((2, 64)), y=np.array([1.0, 2.5])),
      "class 2.5 is not a whole number: give an index (0..9) or a name"),
     (lambda m: m.encode(np.zeros((2, 64)), y=np.array([1.0, np.nan])), "class nan is not a whole number"),
