@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ssvae.errors import SAVE_ARRAYS, type_name
+
 FORMAT_VERSION = 1
 MODEL_KINDS = ("m2", "adgm", "m1+m2", "m1", "supervised", "fixmatch")
 LIKELIHOODS = ("auto", "bernoulli", "gaussian")
@@ -110,7 +112,8 @@ class Config:
             setattr(self, f.name, _plain(getattr(self, f.name)))
             if not _fits(getattr(self, f.name), hints[f.name]):
                 none = f" (None: {NONE_MEANS[f.name]})" if f.name in NONE_MEANS else ""
-                raise ConfigError(f"{f.name} must be of type {f.type}{none}, got {getattr(self, f.name)!r}")
+                raise ConfigError(f"{f.name} must be of type {f.type}{none}, got {_shown(getattr(self, f.name))}"
+                                  + (f": {SAVE_ARRAYS}" if f.name in ("data", "test_data") else ""))
         for name in ("input_shape", "class_names", "input_columns", "hidden", "classifier_hidden", "classifier_channels",
                      "m1_hidden"):
             setattr(self, name, tuple(getattr(self, name)))
@@ -250,6 +253,12 @@ class Config:
         if not isinstance(values, dict):
             raise ConfigError("config must be a JSON object")
         return cls.from_dict(values)
+
+
+def _shown(value: Any) -> str:
+    """A value in an error: its repr where short, else its type (an array's repr fills a screen)."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"a {type_name(value)}"
 
 
 @functools.cache

@@ -18,4 +18,13 @@ class ExportError(RuntimeError):
     """An exported graph failed its checks; nothing was written."""
 
 
-__all__ = ["DataError", "ExportError", "RunError", "TrainingError"]
+def type_name(value: object) -> str:
+    """A value's type as a message names it: ``tuple``, ``numpy.ndarray``."""
+    kind = type(value)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+
+
+SAVE_ARRAYS = "give a path to a file or folder (save arrays with np.savez('data.npz', x=x, y=y))"  # data in memory
+
+
+__all__ = ["DataError", "ExportError", "RunError", "TrainingError", "SAVE_ARRAYS", "type_name"]

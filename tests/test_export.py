@@ -1032,3 +1032,15 @@ def test_a_certain_prediction_has_an_entropy_of_zero_not_minus_zero():
     _write_predictions(csv.writer(text, lineterminator="\n"), model, ["x", "y"],
                        np.array([[1.0, 0.0], [0.5, 0.5]], np.float32))
     assert text.getvalue().splitlines() == ["x,a,1,0,1,0", f"y,a,0.5,{np.log(2):.6g},0.5,0.5"]
+
+
+def test_data_held_in_memory_is_refused_with_the_way_to_save_it(digits_run, digits_model):
+    """evaluate took arrays to a traceback from pathlib, train to a message holding the array's whole repr."""
+    x, y = np.zeros((3, 64), np.float32), np.zeros(3, int)
+    hint = "give a path to a file or folder (save arrays with np.savez('data.npz', x=x, y=y))"
+    for call in (lambda: ssvae.evaluate(digits_run, data=x), lambda: inference.evaluate(digits_model, data=(x, y))):
+        with pytest.raises(DataError, match=re.escape(f": {hint}")) as raised:
+            call()
+        assert str(raised.value).startswith("data must be a path, got a ")
+    with pytest.raises(ConfigError, match=re.escape(f"data must be of type str | None, got a numpy.ndarray: {hint}")):
+        ssvae.train(data=np.zeros((50, 64)), epochs=1)

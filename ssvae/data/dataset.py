@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from ssvae.errors import DataError
+from ssvae.errors import SAVE_ARRAYS, DataError, type_name
 
 UNLABELLED = -1
 MAX_CLASSES = 10_000  # a label beyond this is a numbering mistake, not a class
@@ -71,6 +72,13 @@ class Partition:
     def labelled_test(self) -> Dataset:
         """The test examples that carry a label: what accuracy is measured on."""
         return self.test.subset(self.test.labelled)
+
+
+def data_path(data: object) -> Path:
+    """``data`` as a path, or a DataError for data held in memory, which these readers do not take."""
+    if not isinstance(data, (str, os.PathLike)):
+        raise DataError(f"data must be a path, got a {type_name(data)}: {SAVE_ARRAYS}")
+    return Path(data)
 
 
 def index_names(n_classes: int, path: Path, key: str) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from ssvae.data.csv_files import csv_inputs, read_csv_rows
-from ssvae.data.dataset import DataError, Dataset
+from ssvae.data.dataset import DataError, Dataset, data_path
 from ssvae.data.images import image_files, image_reading, read_images
 from ssvae.data.sources import load_source
 from ssvae.data.split import choose_split
@@ -69,7 +69,7 @@ def check_source(data: str | Path | None, dataset: str | None, split: str = "tes
     if data is not None and (split != "test" or data_dir is not None):
         raise DataError(f"--split and --data-dir choose a built-in data set's examples, and {data} is a file or "
                         f"folder of your own: leave them out")
-    if data is not None and not Path(data).exists():
+    if data is not None and not data_path(data).exists():
         raise DataError(f"{data}: no such file or folder; check the path of {what}")
 
 

@@ -20,7 +20,8 @@ from typing import Sequence
 import numpy as np
 
 from ssvae.data.csv_files import LABEL_LIKE, csv_inputs, csv_labels, read_csv_rows, warn_of_named_inputs, whole_number
-from ssvae.data.dataset import UNLABELLED, Dataset, DataError, check_inputs, index_names, to_model_range
+from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, check_inputs, data_path, index_names,
+                                 to_model_range)
 from ssvae.data.images import image_files, image_reading, is_image_file, read_images, within
 from ssvae.runtime import ModelError, arrange
 
@@ -83,7 +84,7 @@ def load_labelled(data: str | Path, model: ModelInputs, class_names: Sequence[st
     """The labelled examples of ``data`` (an .npz's x_test and y_test where it has them), read as ``model``
     reads its inputs and laid out as its examples, to test it on: its classes need not all be there, and
     the labels are renumbered as ``class_names`` number them (see `_class_numbers`)."""
-    path = Path(data)
+    path = data_path(data)
     source = _load_path(path, model, tuple(class_names))
     return labelled_examples(source.test if source.test is not None else source.train, path, model, class_names)
 
