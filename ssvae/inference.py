@@ -276,10 +276,15 @@ def check_drawable(model: ExportedModel, analogies: bool = False, picture: bool 
 
 
 def sample_grid(model: ExportedModel, per_class: int, seed: int = 0) -> np.ndarray:
-    """(K, per_class, *input_shape): row k holds class k's samples (one row for M1)."""
+    """(K, per_class, *input_shape): row k holds class k's samples (one row for M1). One draw of noise for the
+    whole grid, ``model.generate`` of the classes in turn (``per_class`` of each) with ``seed``: an app gets
+    the same samples from the runtime, and another seed gives other draws in every row (a seed a row, seed + k,
+    gave seed 1's row k the latent draws of seed 0's row k + 1)."""
     if not model.conditional:
         return model.generate(None, per_class, seed)[None]
-    return np.stack([model.generate(k, per_class, seed + k) for k in range(model.n_classes)])
+    k = model.n_classes
+    rows = np.eye(k, dtype=np.float32)[np.repeat(np.arange(k), per_class)]  # one-hot: never read as indices
+    return model.generate(rows, k * per_class, seed).reshape(k, per_class, *model.input_shape)
 
 
 def write_samples(model: ExportedModel, out: str | Path, per_class: int = 8, seed: int = 0,

@@ -786,22 +786,37 @@ def test_the_analogy_grid_shows_each_input_first_then_every_class_in_order(tmp_p
     np.testing.assert_array_equal(images[0, 1:, 0, 0, 0], [0.0, 0.25, 0.5])
 
 
-def test_a_sample_grid_draws_each_class_from_its_own_seed_and_stretches_real_values_to_show_them(tmp_path,
-                                                                                                 monkeypatch):
-    """Class k's row is drawn from seed + k (one seed for all would give every class the same latent draws);
-    a model of real-valued images (no input range) has its grid stretched from its lowest value to its highest."""
+def test_a_sample_grid_is_one_draw_of_the_classes_in_turn_and_stretches_real_values_to_show_them(tmp_path,
+                                                                                                  monkeypatch):
+    """The grid is one `generate` call over the classes in turn, with the seed given (a seed a row, seed + k,
+    gave seed 1's rows the latent draws of seed 0's next rows); a model of real-valued images (no input range)
+    has its grid stretched from its lowest value to its highest."""
     from ssvae import inference
 
-    seeds = []
+    calls = []
+
+    def generate(y, n, seed):
+        calls.append((y, n, seed))
+        return (np.argmax(y, 1) - 1.0).reshape(n, 1, 1, 1) * np.ones((n, 1, 2, 2))  # class k's value: k - 1
+
     model = types.SimpleNamespace(input_shape=(1, 2, 2), n_classes=3, conditional=True, info={}, input_range=None,
-                                  require_generative=lambda what: None,
-                                  generate=lambda k, n, seed: seeds.append(seed) or np.full((n, 1, 2, 2), seed - 6.0))
+                                  require_generative=lambda what: None, generate=generate)
     drawn = []
     monkeypatch.setattr(inference, "grid_png", lambda images, scale: drawn.append(images) or b"")
     inference.write_samples(model, tmp_path / "g.png", per_class=2, seed=5)
     (images,) = drawn
-    assert seeds == [5, 6, 7] and images.shape == (3, 2, 1, 2, 2)
+    ((y, n, seed),) = calls
+    assert (n, seed) == (6, 5) and np.argmax(y, 1).tolist() == [0, 0, 1, 1, 2, 2] and y.sum() == 6
+    assert images.shape == (3, 2, 1, 2, 2)
     np.testing.assert_allclose(images[:, :, 0, 0, 0], [[0.0, 0.0], [0.5, 0.5], [1.0, 1.0]])  # -1, 0, 1 stretched
+
+
+def test_generates_grid_is_the_runtimes_generate_of_the_classes_in_turn(digits_model):
+    from ssvae.inference import sample_grid
+
+    grid = sample_grid(digits_model, 3, seed=7)
+    np.testing.assert_array_equal(grid.reshape(30, 1, 8, 8), digits_model.generate(np.repeat(np.arange(10), 3), 30, 7))
+    assert sample_grid(digits_model, 1, seed=7).shape == (10, 1, 1, 8, 8)  # ten one-hot rows for ten: not indices
 
 
 def test_a_grid_too_large_to_open_is_refused_before_any_drawing(digits_model, tmp_path):
