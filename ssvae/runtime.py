@@ -121,6 +121,13 @@ def check_seed(seed: Any) -> None:
         check_count("seed", seed, 0)
 
 
+def _number(value: float) -> str:
+    """A float32 input as an error shows it: the shortest digits that tell it from its neighbours, so that
+    1.0000001 is not shown as the bound 1 it passes (nor -0.0 as -0)."""
+    text = np.format_float_positional(np.float32(value + 0.0), trim="-")
+    return text if len(text) <= 12 else f"{value:.8g}"
+
+
 def check_values(x: np.ndarray, input_range: tuple[float, float] | None) -> None:
     """Prepared inputs ``x`` finite and inside the model's ``input_range`` (None: any), or a ModelError that
     says what to change; min and max alone decide it (NaN propagates into both), so a valid batch costs two
@@ -132,9 +139,10 @@ def check_values(x: np.ndarray, input_range: tuple[float, float] | None) -> None
         bad = ~np.isfinite(x.reshape(len(x), -1)).all(-1)
         raise NonFiniteInputError(int(np.flatnonzero(bad)[0]))
     if input_range is not None and (low < input_range[0] or high > input_range[1]):
-        raise ModelError(f"inputs range over [{low:g}, {high:g}] but this model takes [{input_range[0]:g}, "
-                         f"{input_range[1]:g}]: pass uint8 images (0..255; cast integer ones with "
-                         f".astype(np.uint8)) or floats scaled to that range")
+        raise ModelError(f"inputs range over [{_number(low)}, {_number(high)}] but this model takes "
+                         f"[{input_range[0]:g}, {input_range[1]:g}]: pass uint8 images (integers 0..255 as "
+                         f".astype(np.uint8), 16-bit ones as (x >> 8).astype(np.uint8)) or floats scaled to that "
+                         f"range")
 
 
 def prepare_inputs(x: Any, shape: tuple[int, ...], columns: Sequence[str] = (),

@@ -313,6 +313,10 @@ def test_raw_inputs_are_prepared_like_training(digits_model):
     (np.full((2, 64), 3.0), "inputs range over [3, 3] but this model takes [0, 1]: pass uint8 images"),
     (np.concatenate([np.zeros((1, 64)), np.full((1, 64), 1.5)]), "inputs range over [0, 1.5] but this model takes"),
     (np.concatenate([np.ones((1, 64)), np.full((1, 64), -0.5)]), "inputs range over [-0.5, 1] but this model takes"),
+    (np.full((1, 64), 1.0000001, np.float32), "inputs range over [1.0000001, 1.0000001] but this model takes [0, 1]: "
+                                              "pass uint8 images (integers 0..255 as .astype(np.uint8), 16-bit ones as "
+                                              "(x >> 8).astype(np.uint8))"),  # :g showed "[1, 1]", within [0, 1]
+    (np.full((1, 64), -0.0001, np.float32), "inputs range over [-0.0001, -0.0001]"),
     (np.full((2, 64), np.nan), "inputs contain NaN or inf, or numbers too large for float32 (first in row 0)"),
     (np.array([["a"] * 64]), "inputs of dtype <U1 are not numbers"),
 ])
