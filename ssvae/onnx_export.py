@@ -282,6 +282,10 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
     """Write MODEL_DIR: the role graphs (plus int8 / float16 copies when asked), ``model.json`` (their
     metadata, for apps that cannot read a graph's) and ``model_card.md``; return what was measured on the way.
     Every graph is checked before anything is written, so a failed export leaves no partial model."""
+    for name, value in (("quantize", quantize), ("fp16", fp16)):
+        if not isinstance(value, bool):  # "none" or "int8" would both be true
+            raise ExportError(f"{name} must be True or False, got {value!r}"
+                              + (" (True writes the int8 copies)" if name == "quantize" else ""))
     _check_opset(opset)
     command = export_command(run.run_dir if isinstance(run, Run) else run, out, opset, quantize, fp16)
     run = load(run)

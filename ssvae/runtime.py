@@ -121,6 +121,12 @@ def check_seed(seed: Any) -> None:
         check_count("seed", seed, 0)
 
 
+def _rows_given(y: Any) -> int:
+    """How many examples classes ``y`` ask for where no count is given: one a class listed, else one."""
+    shape = np.shape(y) if y is not None else ()
+    return shape[0] if shape else 1
+
+
 def _number(value: float) -> str:
     """A float32 input as an error shows it: the shortest digits that tell it from its neighbours, so that
     1.0000001 is not shown as the bound 1 it passes (nor -0.0 as -0)."""
@@ -560,10 +566,11 @@ class ExportedModel:
         return self._run_in_chunks(
             "decoder", len(z), lambda s: {"z": z[s], **self._class_feed(None if y is None else y[s])})[0]
 
-    def generate(self, y: Any = None, n: int = 1, seed: int | None = 0) -> np.ndarray:
-        """``n`` new examples of class ``y`` (none for M1): decoder means at z ~ N(0, I), seeded."""
+    def generate(self, y: Any = None, n: int | None = None, seed: int | None = 0) -> np.ndarray:
+        """``n`` new examples of class ``y`` (none for M1): decoder means at z ~ N(0, I), seeded. Without
+        ``n``, one example a class given: 1 for one class (or none), 3 for ``[1, 2, 3]`` or three one-hot rows."""
         self.require_generative("generate")
-        n = check_count("n", n, 0)
+        n = check_count("n", n if n is not None else _rows_given(y), 0)
         check_seed(seed)
         z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
         return self.decode(z, y, "generate")

@@ -1063,3 +1063,21 @@ def test_data_held_in_memory_is_refused_with_the_way_to_save_it(digits_run, digi
         assert str(raised.value).startswith("data must be a path, got a ")
     with pytest.raises(ConfigError, match=re.escape(f"data must be of type str | None, got a numpy.ndarray: {hint}")):
         ssvae.train(data=np.zeros((50, 64)), epochs=1)
+
+
+def test_export_options_are_true_or_false(digits_run, tmp_path):
+    """quantize="none" wrote the int8 copies: any string is true."""
+    for options, message in (({"quantize": "none"}, "quantize must be True or False, got 'none' (True writes the "
+                                                      "int8 copies)"),
+                             ({"fp16": 1}, "fp16 must be True or False, got 1")):
+        with pytest.raises(onnx_export.ExportError, match=f"^{re.escape(message)}$"):
+            ssvae.export(digits_run, tmp_path / "model", **options)
+    assert not (tmp_path / "model").exists()
+
+
+def test_generate_without_a_count_draws_one_example_a_class_given(digits_model):
+    """generate([1, 2, 3]) asked for 3 classes of the default 1 row: "classes of shape (3,) do not fit 1 rows"."""
+    three = digits_model.generate([1, 2, 3], seed=4)
+    np.testing.assert_array_equal(three, digits_model.generate([1, 2, 3], n=3, seed=4))
+    assert digits_model.generate("7").shape == (1, 1, 8, 8) and digits_model.generate(np.eye(10)[[1, 2]]).shape[0] == 2
+    assert digits_model.generate(7, n=5).shape == (5, 1, 8, 8)
