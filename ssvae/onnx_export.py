@@ -104,6 +104,16 @@ class DecoderGraph(nn.Module):
         return mean.reshape(shape), second.reshape(shape)
 
 
+ROLE_DOCS = {  # each graph's doc_string, which Netron and onnx.load show an app developer
+    "classifier": "q(y|x): x (N, *input_shape) -> probabilities (N, K). Inputs as the ssvae.preprocessing metadata "
+                  "says; class names in ssvae.class_names.",
+    "encoder": "q(z|x,y): x, y (N, K) -> probabilities, z_mean, z_logvar (N, latent_dim). A row of y that is all "
+               "zeros means the predicted class; M1 takes no y.",
+    "decoder": "p(x|y,z): z (N, latent_dim), y (N, K) -> x_mean and x_logits (Bernoulli) or x_logvar (Gaussian), "
+               "shaped like the inputs, in their units; M1 takes no y. Draw z ~ N(0, I) to generate.",
+}
+
+
 @dataclass
 class GraphSpec:
     """How to export one role: its torch module, names and example inputs."""
@@ -336,6 +346,7 @@ def _checked_graphs(specs: list[GraphSpec], values: dict[str, Any], opset: int,
     for spec in specs:
         proto = _export_graph(spec, opset)
         onnx.helper.set_model_props(proto, metadata(values, spec.role))
+        proto.doc_string = ROLE_DOCS[spec.role]
         onnx.checker.check_model(proto, full_check=True)
         _check_no_randomness(proto, spec.role)
         graphs[spec.role] = proto.SerializeToString()

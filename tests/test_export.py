@@ -127,6 +127,8 @@ def test_metadata_round_trips(digits_run, digits_model):
     assert digits_model.info["opset"] == 20 and digits_model.info["ssvae_version"] == ssvae.__version__
     card = (digits_model.model_dir / "model_card.md").read_text()
     assert "Labels used in training: 100" in card and "ssvae train --dataset digits --labels 100" in card
+    encoder = onnx.load(digits_model.model_dir / "encoder.onnx", load_external_data=False)
+    assert "A row of y that is all zeros means the predicted class" in encoder.doc_string  # for apps, not the README
 
 
 def test_onnxruntime_matches_torch_at_batch_1_and_257(digits_run, digits_model):
