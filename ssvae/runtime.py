@@ -97,7 +97,7 @@ def as_array(x: Any) -> np.ndarray:
     except (TypeError, ValueError, RuntimeError) as error:  # ragged rows; a torch tensor that needs grad, or on a GPU
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ModelError(f"inputs cannot be read as an array ({reason}): pass a numpy array, rows of equal length "
-                         f"or a pandas DataFrame (a torch tensor as t.detach().cpu().numpy())") from None
+                         f"or a pandas DataFrame (a torch tensor as t.detach().cpu().float().numpy())") from None
     if array.dtype == object and hasattr(x, "to_numpy"):
         try:
             return x.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -419,7 +419,9 @@ class ExportedModel:
     # --- inputs ---
     def prepare(self, x: Any) -> np.ndarray:
         """Raw inputs as the graphs' float32 (N, *input_shape), or a ModelError that says what to change. A
-        table with named columns (a pandas DataFrame) is read by the names the model was trained on."""
+        table with named columns (a pandas DataFrame) is read by the names the model was trained on. Float32
+        inputs are not copied (large ones would take twice the memory): the result may be ``x`` itself, so copy
+        it before changing it in place."""
         return prepare_inputs(x, self.input_shape, self.input_columns, self.input_range, self.uint8_divisor)
 
     def onehot(self, y: Any, n: int, blank: bool = False) -> np.ndarray:
