@@ -387,7 +387,9 @@ def _format_report(report: dict) -> str:
     """`ssvae evaluate`'s report as text: a run's, or an exported model's (with its graphs' precision, and no
     test ELBO)."""
     names = report["class_names"]
+    rows = _confusion_row_names(names)
     width = max(6, *(_columns(n) for n in names))
+    row_width = max(width, *(_columns(n) for n in rows))
     elbo, graphs = report["test_elbo"], report.get("precision")
     lines = [
         f"model          {report['model']}",
@@ -406,10 +408,18 @@ def _format_report(report: dict) -> str:
         *(f"{_padded(n, width)}  {_accuracy_text(report['per_class'][n])}" for n in names),
         "",
         "confusion (rows: true class, columns: predicted)",
-        " " * width + " " + " ".join(f"{k:>5}" for k in range(len(names))),
-        *(f"{_padded(n, width)} " + " ".join(f"{c:>5}" for c in row) for n, row in zip(names, report["confusion"])),
+        " " * row_width + " " + " ".join(f"{k:>5}" for k in range(len(names))),
+        *(f"{_padded(n, row_width)} " + " ".join(f"{c:>5}" for c in row) for n, row in zip(rows, report["confusion"])),
     ]
     return "\n".join(lines)
+
+
+def _confusion_row_names(names: list[str]) -> list[str]:
+    """The confusion matrix's row labels: the class names, each after its column's number unless the names are
+    those numbers already ("0".."9"), so that a column can be told by its row."""
+    if names == [str(k) for k in range(len(names))]:
+        return names
+    return [f"{k} {name}" for k, name in enumerate(names)]
 
 
 def _columns(text: str) -> int:

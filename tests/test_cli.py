@@ -499,8 +499,8 @@ def test_the_report_lines_up_class_names_of_wide_characters():
               "confusion": [[1, 0, 0], [0, 1, 0], [0, 0, 0]]}
     lines = _format_report(report).splitlines()
     rows = lines[-3:]
-    assert [row.split()[0] for row in rows] == names
-    assert {_columns(row) for row in rows} == {_columns(lines[-4])} == {6 + 3 * 6}  # "three" + 3 columns of 6
+    assert [row.split()[:2] for row in rows] == [["0", "二"], ["1", "three"], ["2", "四つ"]]  # a column's class
+    assert {_columns(row) for row in rows} == {_columns(lines[-4])} == {7 + 3 * 6}  # "1 three" + 3 columns of 6
     assert [_columns(re.match(r"\S+ +", row).group()) for row in lines[7:10]] == [8, 8, 8]  # accuracies line up
 
 
