@@ -13,7 +13,7 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,7 +30,7 @@ from ssvae.report import evaluation_report
 from ssvae.run import (CHECKPOINT, CONFIG, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
 from ssvae.runtime import ModelError, check_count, prepare_inputs
-from ssvae.training import (Checkpoint, active_stages, denormals_flushed, fit, kept_epoch, predict_logits,
+from ssvae.training import (Checkpoint, EpochHook, active_stages, denormals_flushed, fit, kept_epoch, predict_logits,
                             resolve_device, stage_plan, threads_set)
 
 
@@ -158,12 +158,6 @@ def cpu_threads(device: str) -> int | None:
     """The thread count a run on ``device`` records when none was asked for: torch's for the CPU, none for a
     GPU (whose sums do not depend on it)."""
     return torch.get_num_threads() if resolve_device(device).type == "cpu" else None
-
-
-EpochHook = Callable[[dict, nn.Module], None]
-"""Called after every epoch with its record (a row of metrics.csv) and the network the epoch trained (M1 in
-M1+M2's first stage), or its weight average with ``ema``: to follow a run, e.g. its accuracy on data of one's
-own. Reading the network (`ssvae.training.accuracy`) leaves the run as it would be without the hook."""
 
 
 def train(config: Config | None = None, out: str | Path | None = None, progress: bool = True,

@@ -27,7 +27,8 @@ from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, LIKELIHOODS, LR_SCHEDULES,
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
 from ssvae.progress import redrawable
-from ssvae.runtime import PRECISIONS, ModelError, folder_of_folders, held_precisions, load as load_model
+from ssvae.runtime import (MIN_OPSET, OPSET, PRECISIONS, ModelError, folder_of_folders, held_precisions,
+                           load as load_model)
 
 DEFAULTS = Config()
 USER_ERRORS = (DataError, RunError, ConfigError, ModelError, TrainingError, ExportError)
@@ -560,21 +561,21 @@ def _json_ready(value: Any) -> Any:
 @click.option("--quantize", type=click.Choice(["int8"]), help="Also write int8 copies (smaller, faster on CPU).")
 @click.option("--fp16", is_flag=True, help="Also write float16 copies (for GPUs; their accuracy here is onnxruntime's "
               "on CPU, which computes most of a float16 graph in float32).")
-@click.option("--opset", type=click.IntRange(min=18), default=None,
-              help="ONNX opset version of the graphs (18 or above: torch's exporter writes no older).  [default: 20]")
+@click.option("--opset", type=click.IntRange(min=MIN_OPSET), default=OPSET, show_default=True,
+              help=f"ONNX opset version of the graphs ({MIN_OPSET} or above: torch's exporter writes no older).")
 @click.option("--force", is_flag=True,
               help="Replace an existing model folder (only one that holds nothing but ssvae export's files).")
-def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opset: int | None, force: bool) -> None:
+def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opset: int, force: bool) -> None:
     """Export a trained run as ONNX graphs (classifier.onnx, encoder.onnx, decoder.onnx) plus model.json
     (what an app needs to feed them) and model_card.md, checked against torch on real test inputs, for
     `ssvae.runtime` or any onnxruntime app.
 
     Example: ssvae export runs/digits-m2 --out models/digits --quantize int8
     """
-    from ssvae.onnx_export import OPSET, export as export_run
+    from ssvae.onnx_export import export as export_run
 
     out_dir = Path(out or f"models/{Path(run_dir).resolve().name}")
-    report = export_run(run_dir, out_dir, opset=opset or OPSET, quantize=quantize == "int8", fp16=fp16,
+    report = export_run(run_dir, out_dir, opset=opset, quantize=quantize == "int8", fp16=fp16,
                         replace=force)
     click.echo(f"saved {out_dir}: {', '.join(report.files)}")
     click.echo("onnxruntime vs torch, largest absolute difference: "

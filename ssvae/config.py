@@ -117,11 +117,7 @@ class Config:
         for name in ("input_shape", "class_names", "input_columns", "hidden", "classifier_hidden", "classifier_channels",
                      "m1_hidden"):
             setattr(self, name, tuple(getattr(self, name)))
-        self.validate()
-
-    def validate(self) -> None:
-        """Reject values that cannot work, naming the field and what it accepts."""
-        self._check_values()
+        self._check_values()  # values that cannot work are refused, naming the field and what it accepts
         self._check_combinations()
 
     def _check_values(self) -> None:
@@ -324,6 +320,14 @@ def option_text(value: Any, none: str) -> str:
     """A Config value as its `ssvae train` option takes it: a tuple's items joined by commas, None as ``none``
     (what that option's None means, e.g. ``all`` labels)."""
     return none if value is None else ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+def both_spellings(field: str, value: Any) -> str:
+    """A setting as advice names it to command-line and Python users alike: ``--lr 0.0001 (lr=0.0001 in Python)``
+    (a float to 6 digits: a tenth of 0.003 is 0.0003 here)."""
+    if isinstance(value, float):
+        return f"{option_flag(field)} {value:g} ({field}={value:g} in Python)"
+    return f"{option_flag(field)} {option_text(value, 'all')} ({field}={value!r} in Python)"
 
 
 def train_command(config: Config) -> str:

@@ -41,10 +41,8 @@ from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.errors import ExportError, RunError
 from ssvae.files import OutputFolder, check_writable, take_access
-from ssvae.runtime import FORMAT_VERSION, METADATA_PREFIX, PRECISIONS, ROLES, graph_file
+from ssvae.runtime import FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, OPSET, PRECISIONS, ROLES, graph_file
 
-OPSET = 20
-MIN_OPSET = 18  # torch's dynamo exporter writes opset 18 and converts from there; below, operators lack attributes
 CHECK_BATCH = 257  # odd and larger than any example batch: the batch axis must really be symbolic
 TOLERANCE = 1e-4  # onnxruntime vs torch: |ort - torch| <= TOLERANCE * (1 + |torch|)
 MODEL_FOLDER = OutputFolder("model folder", ("model.json", "model_card.md",
@@ -282,9 +280,9 @@ class ExportReport:
     agreement: dict[str, float] = field(default_factory=dict)  # precision -> argmax agreement with float32
 
 
-def trace_inputs(run: Run, x: np.ndarray, n: int = CHECK_BATCH) -> Tensor:
-    """``n`` real test inputs (repeated if ``x`` is shorter) to trace and compare on."""
-    return run.inputs(x[np.arange(n) % len(x)])
+def trace_inputs(run: Run, x: np.ndarray) -> Tensor:
+    """`CHECK_BATCH` real test inputs (repeated if ``x`` is shorter) to trace and compare on."""
+    return run.inputs(x[np.arange(CHECK_BATCH) % len(x)])
 
 
 def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize: bool = False, fp16: bool = False,
@@ -451,8 +449,8 @@ def standardisation_nodes(graph: onnx.GraphProto) -> list[str]:
 def predicted_classes(classifier: bytes, x: np.ndarray) -> np.ndarray:
     """The classes a classifier graph gives ``x``, a batch of 1,024 rows at a time."""
     session = ort.InferenceSession(classifier, providers=["CPUExecutionProvider"])
-    batches = np.array_split(x, max(1, len(x) // 1024))
-    return np.concatenate([session.run(None, {"x": b})[0].argmax(-1) for b in batches])
+    starts = range(0, max(1, len(x)), 1024)
+    return np.concatenate([session.run(None, {"x": x[k:k + 1024]})[0].argmax(-1) for k in starts])
 
 
 def _check_opset(opset: int) -> None:

@@ -23,6 +23,8 @@ import onnxruntime as ort
 
 METADATA_PREFIX = "ssvae."
 FORMAT_VERSION = 1  # of the graphs' inputs, outputs and metadata; `ssvae export` writes it
+OPSET = 20  # the ONNX opset `ssvae export` writes unless told another
+MIN_OPSET = 18  # torch's dynamo exporter writes opset 18 and converts from there; below, operators lack attributes
 PRECISIONS = ("float32", "int8", "float16")
 ROLES = ("classifier", "encoder", "decoder")
 GENERATIVE_MODELS = ("m2", "adgm", "m1+m2", "m1")  # exported with an encoder and a decoder beside the classifier

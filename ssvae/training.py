@@ -22,7 +22,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from ssvae.augment import STRONG, WEAK, augment
 from ssvae.averaging import WeightAverage, recompute_batch_norm, weight_average
-from ssvae.config import Config, ConfigError
+from ssvae.config import Config, ConfigError, both_spellings
 from ssvae.errors import RunError, TrainingError
 from ssvae.data import Partition
 from ssvae.models import Model, Stage
@@ -38,7 +38,7 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device cuda was asked for but no CUDA GPU is visible: use --device cpu or auto")
+        raise ConfigError(f"device cuda was asked for but no CUDA GPU is visible: use {both_spellings('device', 'auto')}")
     return torch.device(name)
 
 
@@ -85,7 +85,7 @@ def check_precision(precision: str, device: torch.device) -> None:
     """bfloat16 needs a GPU that computes in it (Ampere or newer); every CPU does, if slowly without AVX-512."""
     if precision == "bfloat16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise ConfigError(f"{torch.cuda.get_device_name(device)} has no bfloat16 arithmetic (it needs compute "
-                          f"capability 8.0 or newer): use --precision float32")
+                          f"capability 8.0 or newer): use {both_spellings('precision', 'float32')}")
 
 
 @dataclass
@@ -388,9 +388,9 @@ def _train_epoch(run: StageRun, epoch: int, data: DeviceData, config: Config, cl
 def _nan_cause(config: Config) -> str:
     """What most likely made a loss NaN under ``config``, and what to try. The inputs are not a cause: their
     range is checked against the likelihood, and a Gaussian's are standardised, before training starts."""
-    cause = f"Likely cause: a learning rate too high for these data (try --lr {config.lr / 10:g})"
+    cause = f"Likely cause: a learning rate too high for these data (try {both_spellings('lr', config.lr / 10)})"
     if config.precision != "float32":
-        return f"{cause}, or {config.precision}'s coarse rounding (try --precision float32)"
+        return f"{cause}, or {config.precision}'s coarse rounding (try {both_spellings('precision', 'float32')})"
     return cause
 
 
@@ -425,8 +425,14 @@ def epoch_line(record: EpochRecord, epochs: int) -> str:
             f"{record['train_accuracy']:.4f}{validation} ({record['seconds']:.1f} s)")
 
 
+EpochHook = Callable[[EpochRecord, nn.Module], None]
+"""Called after every epoch with its record (a row of metrics.csv) and the network the epoch trained (M1 in
+M1+M2's first stage), or its weight average with ``ema``: to follow a run, e.g. its accuracy on data of one's
+own. Reading the network (`ssvae.training.accuracy`) leaves the run as it would be without the hook."""
+
+
 def fit(model: Model, partition: Partition, config: Config, progress: bool = True,
-        on_epoch: Callable[[EpochRecord, nn.Module], None] | None = None,
+        on_epoch: EpochHook | None = None,
         on_checkpoint: Callable[[Checkpoint], None] | None = None,
         resume: Checkpoint | None = None) -> None:
     """Train ``model`` in place. With validation labels, the weights of the best validation epoch of the

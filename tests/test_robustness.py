@@ -633,9 +633,9 @@ def test_a_replaced_file_keeps_its_group_and_drops_setuid(tmp_path):
 
 
 @pytest.mark.parametrize("precision, cause", [
-    ("float32", r"Likely cause: a learning rate too high for these data \(try --lr 0.0001\)$"),
-    ("bfloat16", r"Likely cause: a learning rate too high for these data \(try --lr 0.0001\), or bfloat16's "
-                 r"coarse rounding \(try --precision float32\)$")])
+    ("float32", r"Likely cause: a learning rate too high for these data \(try --lr 0.0001 \(lr=0.0001 in Python\)\)$"),
+    ("bfloat16", r"Likely cause: a learning rate too high for these data \(try --lr 0.0001 \(lr=0.0001 in Python\)\), "
+                 r"or bfloat16's coarse rounding \(try --precision float32 \(precision='float32' in Python\)\)$")])
 def test_a_nan_loss_is_never_applied_and_stops_the_run(tmp_path, monkeypatch, tiny_config, precision, cause):
     from ssvae.models.m2 import M2
 

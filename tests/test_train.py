@@ -784,10 +784,21 @@ def test_bfloat16_training_learns_as_float32_does():
     assert runs["bfloat16"] > 0.85 and abs(runs["bfloat16"] - runs["float32"]) < 0.03, runs
 
 
+def test_cuda_without_a_gpu_is_a_clear_error_in_both_spellings(monkeypatch):
+    from ssvae.config import both_spellings
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match=r"no CUDA GPU is visible: use --device auto \(device='auto' in Python\)$"):
+        training.resolve_device("cuda")
+    assert training.resolve_device("auto") == torch.device("cpu")
+    assert both_spellings("lr", 0.003 / 10) == "--lr 0.0003 (lr=0.0003 in Python)"  # not 0.00030000000000000003
+    assert both_spellings("hidden", (256, 128)) == "--hidden 256,128 (hidden=(256, 128) in Python)"
+
+
 def test_bfloat16_on_a_gpu_without_it_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device: "Tesla V100")
-    with pytest.raises(ConfigError, match="^Tesla V100 has no bfloat16 .*: use --precision float32$"):
+    with pytest.raises(ConfigError, match=r"^Tesla V100 has no bfloat16 .*: use --precision float32 \(precision='float32' in Python\)$"):
         training.check_precision("bfloat16", torch.device("cuda"))
     training.check_precision("float32", torch.device("cuda"))
     training.check_precision("bfloat16", torch.device("cpu"))

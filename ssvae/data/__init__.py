@@ -1,4 +1,5 @@
-"""Data with partial labels: every source becomes one `Dataset`, then a seeded `Split` says which labels
+"""Data with partial labels: every source becomes a `Source` (a training `Dataset`, a test `Dataset` where the
+source has its own, and what a model must know to read it again), then a seeded `Split` says which labels
 training may see. See `sources` for where data comes from and `split` for the few-label selection."""
 
 from ssvae.data.dataset import UNLABELLED, Dataset, DataError, Partition, check_inputs, to_model_range

@@ -116,7 +116,7 @@ def _columns_by_name(path: Path, header: list[str], columns: Sequence[str]) -> l
     return [position[name] for name in columns]
 
 
-def _is_number(text: str, number: Callable[[str], float] = float) -> bool:
+def _is_number(text: str, number: Callable[[str], float]) -> bool:
     try:
         number(text)
     except ValueError:

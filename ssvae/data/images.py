@@ -42,7 +42,7 @@ def image_files(folder: Path, root: Path) -> list[Path]:
             folders.clear()
             continue
         walked.add(real)
-        folders[:] = sorted(name for name in folders if not name.startswith((".", "__MACOSX")))  # one order
+        folders[:] = sorted(name for name in folders if not is_hidden(name))  # one order
         found += [Path(top, name) for name in files]
     return sorted(f for f in found if is_image_file(f, root))
 
@@ -53,10 +53,15 @@ def within(path: str, folder: str) -> bool:
 
 
 def is_image_file(file: Path, root: Path) -> bool:
-    """A file with an image's suffix that nothing on its way from ``root`` hides: no name starting with "."
-    (among them macOS's "._" copies of a file's metadata, which are no images) and no ``__MACOSX``."""
-    hidden = any(part.startswith((".", "__MACOSX")) for part in file.relative_to(root).parts)
+    """A file with an image's suffix that nothing on its way from ``root`` hides (`is_hidden`)."""
+    hidden = any(is_hidden(part) for part in file.relative_to(root).parts)
     return file.suffix.lower() in IMAGE_SUFFIXES and not hidden and file.is_file()
+
+
+def is_hidden(name: str) -> bool:
+    """Whether a file or folder name is hidden from a data set: it starts with "." (among them macOS's "._"
+    copies of a file's metadata, which are no images) or is macOS's ``__MACOSX``."""
+    return name.startswith((".", "__MACOSX"))
 
 
 class ColourImages(UserWarning):
@@ -163,5 +168,5 @@ def _eight_bit(image: Any) -> Any:
     return Image.fromarray((np.asarray(image, dtype=np.float64) / 257.0).round().clip(0, 255).astype(np.uint8))
 
 
-__all__ = ["ColourImages", "EXIF_ORIENTATION", "IMAGE_SUFFIXES", "image_files", "image_reading", "is_image_file", "read_images",
+__all__ = ["ColourImages", "EXIF_ORIENTATION", "IMAGE_SUFFIXES", "image_files", "image_reading", "is_hidden", "is_image_file", "read_images",
            "within"]

@@ -22,7 +22,7 @@ import numpy as np
 from ssvae.data.csv_files import LABEL_LIKE, csv_inputs, csv_labels, read_csv_rows, warn_of_named_inputs, whole_number
 from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, check_inputs, data_path, index_names,
                                  to_model_range)
-from ssvae.data.images import image_files, image_reading, is_image_file, read_images, within
+from ssvae.data.images import image_files, image_reading, is_hidden, is_image_file, read_images, within
 from ssvae.runtime import ModelError, arrange
 
 UNLABELLED_FOLDER = "unlabelled"
@@ -409,7 +409,7 @@ def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
     inside (a run folder that ``ssvae train --data .`` wrote there, a virtual environment) are no classes;
     the last are named in a warning, as are images outside the sub-folders. Images of another size than most
     (than ``model``'s) are skipped. To test a ``model``, one class will do, and ``unlabelled/`` is not read."""
-    folders = sorted((d for d in path.iterdir() if d.is_dir() and not d.name.startswith((".", "__MACOSX"))),
+    folders = sorted((d for d in path.iterdir() if d.is_dir() and not is_hidden(d.name)),
                      key=lambda d: d.name)  # by name, as on every system (Windows orders paths in any case)
     base, real = os.path.realpath(path), {d: os.path.realpath(d) for d in folders}
     if aliases := [d for d in folders if within(real[d], base) and real[d] != os.path.join(base, d.name)]:
