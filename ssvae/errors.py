@@ -2,6 +2,11 @@
 prints them as one line; they live here, free of torch, so that commands which do not train start fast."""
 
 
+from __future__ import annotations
+
+from typing import Sequence
+
+
 class DataError(ValueError):
     """Input data that cannot be used."""
 
@@ -24,7 +29,13 @@ def type_name(value: object) -> str:
     return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
 
 
+def listed(items: Sequence[str], most: int = 5) -> str:
+    """The first ``most`` of ``items`` as a message lists them, and how many it leaves out: "a, b and 3 more"."""
+    shown = ", ".join(items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
 SAVE_ARRAYS = "give a path to a file or folder (save arrays with np.savez('data.npz', x=x, y=y))"  # data in memory
 
 
-__all__ = ["DataError", "ExportError", "RunError", "TrainingError", "SAVE_ARRAYS", "type_name"]
+__all__ = ["DataError", "ExportError", "RunError", "TrainingError", "SAVE_ARRAYS", "listed", "type_name"]

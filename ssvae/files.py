@@ -16,7 +16,7 @@ from typing import IO, Iterator
 
 from filelock import FileLock, Timeout
 
-from ssvae.errors import RunError
+from ssvae.errors import RunError, listed
 
 
 @contextmanager
@@ -108,9 +108,8 @@ class OutputFolder:
             raise RunError(f"{path} is not a {self.kind} written by ssvae (it has no {self.files[0]}), so --force "
                            f"(replace=True) leaves it alone: choose another --out")
         if foreign := self.foreign(path):
-            shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-            raise RunError(f"{path} holds what ssvae does not write in a {self.kind} ({shown}), so --force "
-                           f"(replace=True) leaves it alone: move those out or choose another --out")
+            raise RunError(f"{path} holds what ssvae does not write in a {self.kind} ({listed(foreign, 3)}), so "
+                           f"--force (replace=True) leaves it alone: move those out or choose another --out")
         if not replace:
             raise _taken(path)
 

@@ -38,7 +38,8 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device cuda was asked for but no CUDA GPU is visible: use {both_spellings('device', 'auto')}")
+        raise ConfigError("device cuda was asked for but no CUDA GPU is visible: use "
+                          f"{both_spellings('device', 'auto')}")
     return torch.device(name)
 
 

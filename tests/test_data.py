@@ -868,3 +868,11 @@ def test_labels_that_write_a_models_class_names_are_those_classes(tmp_path):
     np.testing.assert_array_equal(test.x, np.array([[1], [2], [3], [5]], np.float32))
     test = load_labelled(tmp_path / "s.csv", ModelInputs((1,)), ("0", "1", "2"))  # not its names: read as before
     assert test.y.tolist() == [1, 1] and test.x[:, 0].tolist() == [1, 2]
+
+
+def test_messages_list_the_first_few_items_and_count_the_rest():
+    from ssvae.errors import listed
+
+    assert listed(["a", "b"]) == "a, b"
+    assert listed(list("abcdefgh")) == "a, b, c, d, e and 3 more"
+    assert listed(list("abcd"), 3) == "a, b, c and 1 more"

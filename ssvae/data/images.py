@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ssvae.data.dataset import DataError
+from ssvae.errors import listed
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 EXIF_ORIENTATION = 0x0112  # how a camera's image is turned: viewers show it turned back, and so it is read
@@ -82,12 +83,9 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
     def shown(file: Path) -> str:  # a class folder's image is named with its folder
         return str(file.relative_to(where)) if file.is_relative_to(where) else file.name
 
-    def listed() -> str:  # the first few skipped images, each with its reason
-        return ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else "")
-
     def none_readable() -> DataError:
         return DataError(f"{where}: no readable images ({', '.join(sorted(IMAGE_SUFFIXES))})"
-                         + (f"; skipped {listed()}" if skipped else ""))
+                         + (f"; skipped {listed(skipped)}" if skipped else ""))
 
     headers, skipped = [], []
     for index, file in enumerate(files):
@@ -131,7 +129,7 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
     if not arrays:
         raise none_readable()
     if skipped:
-        warnings.warn(f"{where}: skipped {len(skipped)} image(s): {listed()}", stacklevel=3)
+        warnings.warn(f"{where}: skipped {len(skipped)} image(s): {listed(skipped)}", stacklevel=3)
     stacked = np.stack(arrays)  # (N, H, W) grey or (N, H, W, 3) colour
     return (stacked[:, None] if stacked.ndim == 3 else np.moveaxis(stacked, -1, 1)), kept
 

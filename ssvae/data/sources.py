@@ -23,6 +23,7 @@ from ssvae.data.csv_files import LABEL_LIKE, csv_inputs, csv_labels, read_csv_ro
 from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, check_inputs, data_path, index_names,
                                  to_model_range)
 from ssvae.data.images import image_files, image_reading, is_hidden, is_image_file, read_images, within
+from ssvae.errors import listed
 from ssvae.runtime import ModelError, arrange
 
 UNLABELLED_FOLDER = "unlabelled"
@@ -118,12 +119,12 @@ def _class_numbers(names: tuple[str, ...], present: np.ndarray, model_names: tup
             raise DataError(f"{path}: label {outside[0]} is outside the model's classes 0..{len(model_names) - 1} "
                             f"({', '.join(model_names)}): correct it, or label the examples with those names")
         numbers[present] = present
-        shown = ", ".join(f"{k} = {model_names[k]}" for k in present[:5]) + (", ..." if len(present) > 5 else "")
+        shown = listed([f"{k} = {model_names[k]}" for k in present])
         warnings.warn(f"{path}: its labels are numbers, taken as the model's class numbers: {shown}", stacklevel=4)
         return numbers
     position = {name: k for k, name in enumerate(model_names)}
     if unknown := [names[k] for k in present if names[k] not in position]:
-        named = ", ".join(map(repr, unknown[:5])) + (", ..." if len(unknown) > 5 else "")
+        named = listed([repr(name) for name in unknown])
         which = f"classes {named} are not among" if len(unknown) > 1 else f"class {named} is not one of"
         raise DataError(f"{path}: {which} the model's classes ({', '.join(model_names)}): label the examples with "
                         f"those names")
@@ -369,7 +370,7 @@ def _check_trainable(y: np.ndarray, names: tuple[str, ...], path: Path, hint: st
         raise DataError(f"{path}: at least two classes are needed, found {len(names)}: label examples of two or "
                         f"more classes")
     if empty := [names[k] for k in range(len(names)) if not np.any(y == k)]:
-        raise DataError(f"{path}: class {', '.join(map(repr, empty[:5]))}{' ...' if len(empty) > 5 else ''} has no "
+        raise DataError(f"{path}: class {listed([repr(name) for name in empty])} has no "
                         f"labelled example: {hint}")
 
 
@@ -420,7 +421,7 @@ def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
     class_dirs = [d for d in folders if d not in unlabelled and any(is_image_file(f, path) for f in d.iterdir())]
     if imageless := [d.name for d in folders if d not in unlabelled and d not in class_dirs]:
         warnings.warn(f"{path}: {len(imageless)} folder(s) with no image directly inside are not classes: "
-                      f"{', '.join(imageless[:5])}" + (" ..." if len(imageless) > 5 else ""), stacklevel=3)
+                      f"{listed(imageless)}", stacklevel=3)
     needed = 2 if model is None else 1
     if len(class_dirs) < needed:
         raise DataError(f"{path}: needs one sub-folder of images per class (at least {'two' if needed == 2 else 'one'})"

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ssvae.data.dataset import Dataset, DataError, Partition
+from ssvae.errors import listed
 from ssvae.data.sources import Source
 
 
@@ -94,7 +95,7 @@ def _check_two_labels_a_class(train: Dataset) -> None:
     numbers the class and suggests nothing)."""
     counts = np.bincount(train.y[train.labelled], minlength=len(train.class_names))
     if single := [train.class_names[k] for k in np.flatnonzero(counts == 1)]:
-        named = ", ".join(map(repr, single[:5])) + (", ..." if len(single) > 5 else "")
+        named = listed([repr(name) for name in single])
         raise DataError(f"{'classes' if len(single) > 1 else 'class'} {named} {'have' if len(single) > 1 else 'has'} "
                         f"a single labelled example, and a class-balanced test split needs two of each (one to "
                         f"test, one to train on): label another, or give test data (--test-data FILE)")
@@ -142,7 +143,7 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
         validation = balanced_sample(train.y, labelled, val_labels, train.class_names, rng, "--val-labels")
         labelled = np.setdiff1d(labelled, validation)
     if missing := sorted(set(range(n_classes)) - set(train.y[labelled].tolist())):
-        names = ", ".join(train.class_names[k] for k in missing[:5]) + (", ..." if len(missing) > 5 else "")
+        names = listed([train.class_names[k] for k in missing])
         fix = "label examples of each class" if labels is None else \
             f"raise --labels to at least {n_classes + val_labels}" + (" or lower --val-labels" if val_labels else "")
         warnings.warn(f"{len(missing)} of the {n_classes} classes have no training label ({names}): the classifier "
