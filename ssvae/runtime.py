@@ -161,14 +161,19 @@ def prepare_inputs(x: Any, shape: tuple[int, ...], columns: Sequence[str] = (),
     x = as_array(by_name(x, columns))
     if x.dtype.kind not in "uif":
         raise ModelError(f"inputs of dtype {x.dtype} are not numbers: pass uint8 images or floats")
-    x = arrange(x, shape)
-    if x.dtype == np.uint8:
-        x = x.astype(np.float32) / np.float32(uint8_divisor)
-    else:
-        with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which the check reports
-            x = x.astype(np.float32, copy=False)
+    x = as_float32(arrange(x, shape), uint8_divisor)
     check_values(x, input_range)
     return x
+
+
+def as_float32(x: np.ndarray, uint8_divisor: float = 255) -> np.ndarray:
+    """Numbers as float32: uint8 images 0..255 scaled to [0, 1] (divided by ``uint8_divisor``: 1 for a model of
+    a table, whose uint8 inputs are numbers), the rest as they are (float32 uncopied; beyond float32's range,
+    inf, which the checks report)."""
+    if x.dtype == np.uint8:
+        return x.astype(np.float32) / np.float32(uint8_divisor)
+    with np.errstate(over="ignore"):
+        return x.astype(np.float32, copy=False)
 
 
 def folder_of_folders(folder: Path, name: str, kind: str) -> str | None:
@@ -488,8 +493,7 @@ class ExportedModel:
         z = as_array(z)
         if z.dtype.kind not in "uif":
             raise ModelError(f"latent codes of dtype {z.dtype} are not numbers: pass floats")
-        with np.errstate(over="ignore"):  # beyond float32's range becomes inf, refused below
-            z = z.astype(np.float32)
+        z = as_float32(z, uint8_divisor=1)  # beyond float32's range becomes inf, refused below
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ModelError(f"latent codes of shape {z.shape} do not fit: need (N, {self.latent_dim})")
         if not np.isfinite(z).all():

@@ -11,6 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from ssvae.errors import SAVE_ARRAYS, DataError, type_name
+from ssvae.runtime import as_float32
 
 UNLABELLED = -1
 MAX_CLASSES = 10_000  # a label beyond this is a numbering mistake, not a class
@@ -94,15 +95,12 @@ def index_names(n_classes: int, path: Path, key: str) -> tuple[str, ...]:
 
 
 def to_model_range(x: np.ndarray, uint8_divisor: int = 255) -> np.ndarray:
-    """Inputs as float32: uint8 images 0..255 are scaled to [0, 1] (divided by ``uint8_divisor``: 1 for a
-    model of a table, whose uint8 inputs are numbers); floats are kept as they are."""
+    """Inputs as float32, as a model reads them (`runtime.as_float32`: uint8 images scaled to [0, 1]), or a
+    DataError where they are not numbers."""
     x = np.asarray(x)
-    if x.dtype == np.uint8:
-        return x.astype(np.float32) / uint8_divisor
-    if np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer):
-        with np.errstate(over="ignore"):  # beyond float32 becomes inf, which check_inputs reports
-            return x.astype(np.float32)
-    raise DataError(f"inputs of dtype {x.dtype} are not numbers: give uint8 images or floats")
+    if x.dtype.kind not in "uif":
+        raise DataError(f"inputs of dtype {x.dtype} are not numbers: give uint8 images or floats")
+    return as_float32(x, uint8_divisor)
 
 
 def check_inputs(dataset: Dataset, name: str, likelihood: str, test_data: bool = False) -> None:
