@@ -278,8 +278,8 @@ def config_from_options(options: dict[str, Any]) -> Config:
 
 
 @main.command(short_help="Train on a few labels plus unlabelled data; writes a run folder.")
-@click.option("--dataset", type=click.Choice(BUILTIN), default="digits", show_default=True,
-              help="Built-in data set (digits is bundled and works offline).")
+@click.option("--dataset", type=click.Choice(BUILTIN),
+              help=f"Built-in data set; {Config.dataset}, the default, is bundled and works offline.")
 @click.option("--data", type=UserPath(), help="Your own data instead: an .npz (x, y with -1 for unlabelled), "
               "a .csv with a 'label' column, or a folder of class sub-folders plus 'unlabelled/'.")
 @click.option("--data-dir", type=UserPath(), help="Where Fashion-MNIST/MNIST/KMNIST files are, or go.")
@@ -314,7 +314,6 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
             run = resume_run(resume, progress=not quiet)
         click.echo(_trained(f"resumed and finished {resume}", evaluate(run)))
         return
-    _check_one_data_source(click.get_current_context())
     config = config_from_options(options)
     name = Path(os.path.abspath(config.data)).stem if config.data else config.dataset  # "." after its folder
     out_dir = Path(out or f"runs/{name}-{config.model.replace('+', '')}")
@@ -348,16 +347,6 @@ def _check_resume_alone(ctx: click.Context) -> None:
     if given:
         raise click.UsageError(f"--resume continues a run with its own settings: give no other options "
                                f"(leave out {', '.join(given)})")
-
-
-def _check_one_data_source(ctx: click.Context) -> None:
-    """--data trains on one's own data, --dataset and --data-dir name a built-in set: both given, one would be
-    dropped without a word (predict and score refuse it too)."""
-    built_in = [option_flag(name) for name in ("dataset", "data_dir")
-                if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
-    if ctx.params["data"] is not None and built_in:
-        raise click.UsageError(f"--data names your own data, and {' and '.join(built_in)} "
-                               f"{'are' if len(built_in) > 1 else 'is'} for a built-in data set: pass one or the other")
 
 
 def _count(n: int, noun: str) -> str:

@@ -439,12 +439,19 @@ def check_names(changes: dict[str, Any]) -> None:
                               + ": settings are Config's fields, the 'ssvae train' options with underscores")
 
 
-def config_for(dataset: str = "digits", data: str | None = None, recipe: str | None = None,
+def config_for(dataset: str | None = None, data: str | None = None, recipe: str | None = None,
                **changes: Any) -> Config:
-    """The Config for a data set: its preset (none for a user's own ``data``), then the named ``recipe``'s
-    settings, then ``changes``; preset and recipe settings that ``changes`` leave without purpose (NEEDS) drop
-    out."""
+    """The Config for a data set (a built-in ``dataset``, digits unless named, or one's own ``data``): its
+    preset (none for ``data``), then the named ``recipe``'s settings, then ``changes``; preset and recipe
+    settings that ``changes`` leave without purpose (NEEDS) drop out."""
     check_names(changes)
+    if data is not None and (built_in := [name for name in ("dataset", "data_dir")
+                                          if {"dataset": dataset, **changes}.get(name) is not None]):
+        raise ConfigError(f"data (--data) names your own data, and "
+                          f"{' and '.join(f'{name} ({option_flag(name)})' for name in built_in)} "
+                          f"{'are' if len(built_in) > 1 else 'is'} for a built-in data set: give one or the other",
+                          "data")
+    dataset = dataset or Config.dataset
     model = changes.get("model", Config.model)
     preset = preset_for(dataset, data, model)
     measured = recipe_for(recipe, dataset, data, model) if recipe is not None else {}

@@ -272,10 +272,10 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     (["train", "--resume", "run", "--recipe", "accurate"], "--resume continues a run with its own settings"),
     (["train", "--resume", "run", "--dataset", "mnist", "--force"],
      "--resume continues a run with its own settings: give no other options (leave out --dataset, --force)"),
-    (["train", "--data", "mine.csv", "--dataset", "mnist"], "--data names your own data, and --dataset is for a "
-     "built-in data set: pass one or the other"),  # mnist was dropped without a word
-    (["train", "--data", "mine.csv", "--dataset", "digits", "--data-dir", "d"],
-     "--data names your own data, and --dataset and --data-dir are for a built-in data set"),
+    (["train", "--data", "mine.csv", "--dataset", "mnist"], "Invalid value for '--data': data (--data) names your "
+     "own data, and dataset (--dataset) is for a built-in data set: give one or the other"),  # mnist was dropped
+    (["train", "--data", "mine.csv", "--dataset", "digits", "--data-dir", "d"], "data (--data) names your own data, "
+     "and dataset (--dataset) and data_dir (--data-dir) are for a built-in data set"),
     (["train", "--recipe", "accurate"],
      "Error: recipe accurate was measured on --dataset fashion-mnist, not on digits: leave --recipe out"),
     (["train", "--recipe", "fastest"], "Invalid value for '--recipe': 'fastest' is not 'accurate'"),

@@ -544,6 +544,9 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
         with pytest.raises(ConfigError, match=f"^{name} must lie in 0..4294967295, got {value}$"):
             Config(**{name: value})
     Config(seed=2**32 - 1)
+    with pytest.raises(ConfigError, match=r"^data \(--data\) names your own data, and dataset \(--dataset\) is for"):
+        config_for("mnist", data="mine.npz")  # mnist was dropped without a word, in Python as on the command line
+    assert (config_for(data="mine.npz").data, config_for().dataset) == ("mine.npz", "digits")
     # a preset's settings for some models only go to those models
     monkeypatch.setitem(PRESETS, "pictures", {"classifier": "conv", "augment": "shift", "consistency": 1.0})
     assert config_for("pictures").consistency == 1.0 and config_for("pictures", model="supervised").consistency == 0

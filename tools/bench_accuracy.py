@@ -190,7 +190,8 @@ def main() -> None:
     def job(labels: int, name: str, seed: int) -> Job:
         # the baselines take the same split settings, so the same labels and test examples
         model = {} if name in BASELINES else {"model": name}
-        config = config_for(args.dataset, data=args.data, data_dir=args.data_dir, recipe=args.recipe, labels=labels,
+        config = config_for(None if args.data else args.dataset, data=args.data, data_dir=args.data_dir,
+                            recipe=args.recipe, labels=labels,
                             seed=seed, **changes, **model)
         return name, config, args.keep / f"{data_name}-{labels}-{name}-seed{seed}" if args.keep else None
 
