@@ -21,7 +21,8 @@ NON_INPUT_COLUMNS = ("id", "label", "")  # "": the unnamed index column that pan
 
 
 def read_csv_rows(path: Path) -> CsvRows:
-    """Every non-blank row of a UTF-8 CSV file (with or without Excel's byte-order mark; fields separated by
+    """Every non-blank row (blank: no field holds more than spaces, as Excel writes ";;;;" after formatted
+    cells) of a UTF-8 CSV file (with or without Excel's byte-order mark; fields separated by
     commas, semicolons or tabs, see `_separator`), each with a field
     for every column of the header but a ``label`` column at the end (an unknown label), or a DataError.
     The header's names lose the spaces around them ("a, b" names columns a and b)."""
@@ -30,7 +31,7 @@ def read_csv_rows(path: Path) -> CsvRows:
             separator = _separator(list(itertools.islice((line for line in f if line.strip()), 2)))
             f.seek(0)
             reader = csv.reader(f, delimiter=separator)
-            read = [(row, reader.line_num) for row in reader if row]
+            read = [(row, reader.line_num) for row in reader if any(field.strip() for field in row)]
     except (UnicodeDecodeError, csv.Error) as error:
         raise DataError(f"{path}: not a readable UTF-8 CSV file ({error}); save it as UTF-8 text (Excel: "
                         f"\"CSV UTF-8\")") from error

@@ -242,6 +242,9 @@ def _image_layout(x: np.ndarray) -> np.ndarray:
 def _npz_labels(y: np.ndarray, path: Path, key: str) -> np.ndarray:
     if y.ndim != 1:
         raise DataError(f"{path}: {key} must be one label a row, shape (N,), got {y.shape}")
+    if np.issubdtype(y.dtype, np.floating) and np.isnan(y).any():
+        raise DataError(f"{path}: {key} holds NaN ({int(np.isnan(y).sum())} rows): mark unlabelled rows -1 instead "
+                        f"({key} = np.nan_to_num({key}, nan=-1))")
     if not np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.complexfloating) or (
             np.issubdtype(y.dtype, np.floating) and not np.all(y == np.round(y))):
         raise DataError(f"{path}: {key} must hold integer class indices (-1 for unlabelled), got dtype {y.dtype}")
