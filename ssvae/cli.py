@@ -53,15 +53,23 @@ class TextType(click.ParamType):
 
 class UserPath(click.Path):
     """A path whose leading ~ is the home folder, even where the shell leaves it as it is (``--out=~/x``),
-    rather than a new folder named ~. An empty one is refused (``--out "$UNSET"`` would fall back on the
-    default), and so is "-" for a folder, which standard output cannot be."""
+    rather than a new folder named ~. Refused: an empty one (``--out "$UNSET"`` would fall back on the
+    default), "-" for a folder, which standard output cannot be, a name ending in "/" for a file (written as
+    a file of that name), and a file for a folder (classifier.onnx for its model folder)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if value == "":
             self.fail("an empty path: give the name of a file or folder", param, ctx)
         if value == "-" and not self.file_okay:
             self.fail("- (standard output) cannot take a folder: give the folder's name", param, ctx)
-        return super().convert(os.path.expanduser(value) if isinstance(value, str) else value, param, ctx)
+        if isinstance(value, str) and value.endswith(("/", os.sep)) and not self.dir_okay:
+            default = param.default if param is not None and isinstance(param.default, str) else None
+            self.fail(f"{value} ends in '/', as a folder's name does: give a file's name"
+                      + (f", e.g. {value}{default}" if default else ""), param, ctx)
+        path = os.path.expanduser(value) if isinstance(value, str) else value
+        if not self.file_okay and os.path.isfile(path):
+            self.fail(f"{value} is a file: give the folder that holds it ({os.path.dirname(path) or '.'})", param, ctx)
+        return super().convert(path, param, ctx)
 
 
 SIZES = TextType("N,N,...", lambda text: tuple(int(v) for v in text.split(",")),

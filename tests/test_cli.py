@@ -266,6 +266,10 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     (["export", "models/digits-m2", "--opset", "17"], "Invalid value for '--opset': 17 is not in the range x>=18"),
     (["export", "run", "--out", "-"],
      "Invalid value for '--out': - (standard output) cannot take a folder: give the folder's name"),
+    (["predict", "m", "--out", "results/"], "Invalid value for '--out': results/ ends in '/', as a folder's name "
+     "does: give a file's name, e.g. results/predictions.csv"),  # was written as a file named results
+    (["generate", "m", "--out", "grids/"], "Invalid value for '--out': grids/ ends in '/', as a folder's name does: "
+     "give a file's name ("),
     (["export", "run", "--out", ""], "Invalid value for '--out': an empty path: give the name of a file or folder"),
     (["predict", "models/digits-m2", "--data", ""], "Invalid value for '--data': an empty path: give the name of"),
     (["train", "--resume", "run", "--epochs", "3"], "--resume continues a run with its own settings: give no other"),
@@ -296,6 +300,15 @@ def test_bad_input_is_one_clear_line(runner, tmp_path, monkeypatch, args, messag
     if usage:
         command = args[0] if args[0] in main.commands else None  # else a mistyped command or top-level option
         assert result.output.strip().endswith(f" (see '{' '.join(['ssvae', *([command] if command else [])])} --help')")
+
+
+def test_a_graph_file_given_for_its_model_folder_names_the_folder(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("models/fl").mkdir(parents=True)
+    Path("models/fl/classifier.onnx").write_bytes(b"")
+    result = runner.invoke(main, ["predict", "models/fl/classifier.onnx", "--dataset", "digits"])
+    assert result.exit_code == 2 and "Invalid value for 'MODEL_DIR': models/fl/classifier.onnx is a file: give the " \
+                                      "folder that holds it (models/fl)" in result.output
 
 
 def test_a_class_without_test_examples_is_null_in_the_json_report(runner, tmp_path):
