@@ -274,8 +274,6 @@ def training_options(command: Callable) -> Callable:
 def config_from_options(options: dict[str, Any]) -> Config:
     """The Config of `ssvae train`'s data and training options: the data set's preset, then what was given."""
     given = {k: v for k, v in options.items() if v is not None}
-    if given.get("labels") == "all":
-        given["labels"] = None  # the Config's word for "every label the source has"
     try:
         return config_for(**given)
     except ConfigError as error:

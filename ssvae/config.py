@@ -32,7 +32,7 @@ AUGMENTATIONS = ("none", "shift", "shift-flip")  # ssvae.augment's weak view; "-
 VAT_MODELS = ("m2", "m1+m2")  # the models whose classifier q(y|x) virtual adversarial training regularises
 CONV_MODELS = ("m2", "supervised", "fixmatch")  # the models whose q(y|x) sees the images themselves
 CONSISTENCY_MODELS = ("m2", "fixmatch")  # the models that can train q(y|x) by consistency on unlabelled images
-NONE_MEANS = {"labels": "every label, as --labels all", "threads": "torch's default"}  # said where a type is wrong
+NONE_MEANS = {"labels": "every label, as --labels all or 'all'", "threads": "torch's default"}  # said where a type is wrong
 M1_FEATURES = ("sample", "mean")  # what m1+m2's M2 stage sees of q(z1|x): a draw or the mean
 TRAINING_PRECISIONS = ("float32", "bfloat16")  # bfloat16: matmuls and convolutions under autocast
 
@@ -107,6 +107,8 @@ class Config:
     version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
+        if self.labels == "all":  # the command line's word, taken in Python too
+            self.labels = None
         hints = _field_types()
         for f in dataclasses.fields(self):
             setattr(self, f.name, _plain(getattr(self, f.name)))
@@ -152,8 +154,9 @@ class Config:
         if self.labels is not None and self.labels < 1:
             raise ConfigError(f"labels must be at least 1 (or 'all'), got {self.labels}", "labels")
         if not 0.0 < self.test_fraction < 1.0:
-            raise ConfigError(f"test_fraction must lie strictly between 0 and 1, got {self.test_fraction}",
-                              "test_fraction")
+            raise ConfigError(f"test_fraction must lie strictly between 0 and 1, got {self.test_fraction} (to hold "
+                              f"out no label, give labelled test data of your own: "
+                              f"{both_spellings('test_data', 'FILE')})", "test_fraction")
         if not 0.0 <= self.weight_decay < 1.0 / self.lr:
             raise ConfigError(f"weight_decay must lie in [0, 1 / lr) (0: off; 0.05 typical), got {self.weight_decay}: "
                               f"each step scales q(y|x)'s weights by 1 - lr * weight_decay", "weight_decay")

@@ -502,7 +502,7 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     for name, value, kind in (("epochs", "10", "int"), ("hidden", None, "tuple[int, ...]"), ("lr", True, "float"),
                               ("class_names", [1], "tuple[str, ...]"),
                               ("threads", 2.0, "int | None (None: torch's default)"),
-                              ("labels", "all", "int | None (None: every label, as --labels all)")):
+                              ("labels", "ten", "int | None (None: every label, as --labels all or 'all')")):
         with pytest.raises(ConfigError, match=re.escape(f"{name} must be of type {kind}, got {value!r}")):
             Config.from_dict({**vars(tiny_config), name: value})
     as_json = Config.from_dict({**vars(tiny_config), "hidden": [8, 4], "lr": 1, "labels": None})  # JSON's forms
@@ -547,6 +547,7 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     with pytest.raises(ConfigError, match=r"^data \(--data\) names your own data, and dataset \(--dataset\) is for"):
         config_for("mnist", data="mine.npz")  # mnist was dropped without a word, in Python as on the command line
     assert (config_for(data="mine.npz").data, config_for().dataset) == ("mine.npz", "digits")
+    assert config_for(labels="all").labels is None and Config(labels=5).replace(labels="all").labels is None  # as --labels
     # a preset's settings for some models only go to those models
     monkeypatch.setitem(PRESETS, "pictures", {"classifier": "conv", "augment": "shift", "consistency": 1.0})
     assert config_for("pictures").consistency == 1.0 and config_for("pictures", model="supervised").consistency == 0
@@ -562,8 +563,9 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
 @pytest.mark.parametrize("settings, message", [
     ({"val_labels": -1}, "^val_labels cannot be negative, got -1$"),
     ({"labels": 0}, "^labels must be at least 1 \\(or 'all'\\), got 0$"),
-    ({"test_fraction": 0.0}, "^test_fraction must lie strictly between 0 and 1, got 0.0$"),
-    ({"test_fraction": 1.0}, "^test_fraction must lie strictly between 0 and 1, got 1.0$"),
+    ({"test_fraction": 0.0}, r"^test_fraction must lie strictly between 0 and 1, got 0.0 \(to hold out no label, give "
+                             r"labelled test data of your own: --test-data FILE \(test_data='FILE' in Python\)\)$"),
+    ({"test_fraction": 1.0}, "^test_fraction must lie strictly between 0 and 1, got 1.0 "),
     ({"weight_decay": -0.1}, "^weight_decay must lie in \\[0, 1 / lr\\) .* got -0.1"),
     ({"hidden": (0,)}, "^hidden must all be at least 1, got 0$"),
     ({"classifier_channels": (4, -8)}, "^classifier_channels must all be at least 1, got 4,-8$"),
