@@ -22,6 +22,7 @@ from torch import nn
 from ssvae.config import Config, ConfigError, config_for, supervised_counterpart
 from ssvae.data import (DataError, ModelInputs, Partition, Source, Split, check_inputs, choose_split, load_labelled,
                         load_source)
+from ssvae.data.dataset import UNLABELLED, Dataset, shared_rows
 from ssvae.data.images import ColourImages
 from ssvae.errors import RunError
 from ssvae.models import Model, Stage, build_model
@@ -128,7 +129,20 @@ def with_test_data(source: Source, config: Config) -> Source:
     if not Path(config.test_data).exists():
         raise DataError(f"{config.test_data}: no such file or folder; check the path given to --test-data")
     model = ModelInputs(source.train.input_shape, source.columns, config.uint8_divisor)
-    return dataclasses.replace(source, test=load_labelled(config.test_data, model, source.train.class_names))
+    test = load_labelled(config.test_data, model, source.train.class_names)
+    _warn_if_trained_on_test(test, source.train, config)
+    return dataclasses.replace(source, test=test)
+
+
+def _warn_if_trained_on_test(test: Dataset, train: Dataset, config: Config) -> None:
+    """A warning where most test examples are labelled training examples too (``--test-data`` naming
+    ``--data``, or a copy of it): the run would train on their labels, and its test accuracy would be no
+    held-out one. Among the unlabelled ones, they are fine: training never sees their labels."""
+    shared = shared_rows(test.x, train.x[train.y != UNLABELLED])
+    if shared and shared >= len(test) / 2:
+        warnings.warn(f"{shared} of the {len(test)} examples of {config.test_data} are examples of "
+                      f"{config.data or config.dataset} too (the same data?): the run trains on their labels, so its "
+                      f"test accuracy is not held out; give labelled data it does not train on", stacklevel=4)
 
 
 def pixel_inputs(config: Config, x: np.ndarray) -> bool:
