@@ -337,7 +337,7 @@ def train_command(config: Config) -> str:
     """The `ssvae train` line that makes this config: the data, then every option whose value differs from the
     data set's preset (labels, model and seed always), quoted for a POSIX shell."""
     words = ["ssvae", "train", *(["--data", config.data] if config.data else ["--dataset", config.dataset])]
-    if config.data_dir:
+    if config.data_dir and not config.data:  # a run of Python's from before data_dir was refused beside data
         words += ["--data-dir", config.data_dir]
     if config.test_data:
         words += ["--test-data", config.test_data]
@@ -364,9 +364,12 @@ def _for_model(settings: dict[str, Any], model: str) -> dict[str, Any]:
     return {name: value for name, value in settings.items() if model in MODEL_SPECIFIC.get(name, (model,))}
 
 
+OWN_DATA_PRESET = {"labels": None}  # a user's own data keep every label: 100 of them are for the built-in benchmarks
+
+
 def preset_for(dataset: str, data: str | None, model: str) -> dict[str, Any]:
-    """The preset settings a data set gives ``model`` (none for a user's own ``data``)."""
-    return _for_model(PRESETS.get(dataset, {}) if data is None else {}, model)
+    """The preset settings a data set gives ``model`` (`OWN_DATA_PRESET` for a user's own ``data``)."""
+    return _for_model(PRESETS.get(dataset, {}) if data is None else OWN_DATA_PRESET, model)
 
 
 @dataclass(frozen=True)

@@ -186,7 +186,7 @@ def test_bench_accuracy_takes_a_table_and_standardises_its_columns_for_the_basel
     from tools.make_tables import write_table
 
     write_table(tmp_path / "wine.csv", load_wine)
-    config = config_for("digits", data=str(tmp_path / "wine.csv"), labels=12, seed=0)
+    config = config_for(data=str(tmp_path / "wine.csv"), labels=12, seed=0)
     part = run_partition(config)
     fitted = []
     monkeypatch.setattr(bench_accuracy, "LogisticRegression", lambda **settings: types.SimpleNamespace(

@@ -652,6 +652,11 @@ def test_model_card_command_repeats_the_settings_off_the_preset():
         "--seed 0")
     assert train_command(config_for("digits", precision="bfloat16", compile=True)) == (
         "ssvae train --dataset digits --labels 100 --model m2 --seed 0 --precision bfloat16 --compile")
+    assert train_command(config_for("mnist", data_dir="/data dir")) == (
+        "ssvae train --dataset mnist --data-dir '/data dir' --labels 100 --model m2 --seed 0")
+    # own data keep every label by default; an old Python run's data_dir beside data would be refused
+    assert train_command(Config(data="x.npz", data_dir="/d", labels=None)) == (
+        "ssvae train --data x.npz --labels all --model m2 --seed 0")
 
 
 def test_model_card_command_makes_the_same_config_again():
@@ -662,7 +667,7 @@ def test_model_card_command_makes_the_same_config_again():
     fields = {field.name for field in dataclasses.fields(Config)}
     assert {field for field, *_ in TRAINING_OPTIONS} == fields - set(FIELDS_WITHOUT_OPTION)
     config = config_for(
-        "digits", data="/data/my images/x.npz", data_dir="/data dir", labels=None, val_labels=5, test_fraction=0.3,
+        data="/data/my images/x.npz", labels=None, val_labels=5, test_fraction=0.3,
         likelihood="gaussian", latent_dim=7, hidden=(30, 20), classifier="conv", classifier_hidden=(40,),
         classifier_channels=(4, 8), epochs=3, m1_epochs=2, batch_size=50, labelled_batch_size=20, lr=0.002,
         lr_schedule="one-cycle", weight_decay=0.03, alpha=0.5, vat=2.0, vat_epsilon=0.3, augment="shift",

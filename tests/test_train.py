@@ -642,7 +642,7 @@ def test_a_recipe_is_its_settings_over_the_preset_for_the_models_it_was_measured
     with pytest.raises(ConfigError, match="recipe accurate was measured on --dataset fashion-mnist, not on mnist"):
         config_for("mnist", recipe="accurate")
     with pytest.raises(ConfigError, match="measured on --dataset fashion-mnist, not on shoes.npz"):
-        config_for("fashion-mnist", data="shoes.npz", recipe="accurate")
+        config_for(data="shoes.npz", recipe="accurate")
     with pytest.raises(ConfigError, match="measured with models m2, fixmatch, supervised, not adgm: choose one"):
         config_for("fashion-mnist", recipe="accurate", model="adgm")
 
