@@ -899,3 +899,24 @@ def test_test_data_that_the_run_trains_on_the_labels_of_warn(tmp_path):
         tested = with_test_data(source, Config(data=str(tmp_path / "data.npz"),
                                                test_data=str(tmp_path / "unlabelled_part.npz")))
     assert len(tested.test) == 10
+
+
+def test_classes_named_like_missing_labels_warn(tmp_path):
+    """UCI's "?" for a missing label, or a folder "unlabelled_images", became a class without a word."""
+    from PIL import Image
+
+    (tmp_path / "q.csv").write_text("f1,label\n0.5,cat\n1.5,?\n2.5,dog\n3.5,?\n4.5,cat\n5.5,dog\n")
+    with pytest.warns(UserWarning, match=r"q.csv: label\(s\) '\?' are read as classes, though written like missing "
+                                         r"labels: leave the label empty \(or NA\)"):
+        assert load_source(data=str(tmp_path / "q.csv")).train.class_names == ("?", "cat", "dog")
+    for name in ("cat", "dog", "Unlabelled_Images"):
+        (tmp_path / "pictures" / name).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(np.full((4, 4), 40 * i, np.uint8)).save(tmp_path / "pictures" / name / f"{i}.png")
+    with pytest.warns(UserWarning, match=r"pictures: folder\(s\) 'Unlabelled_Images' are read as classes, though "
+                                         r"named like unlabelled images: name such a folder unlabelled/"):
+        load_source(data=str(tmp_path / "pictures"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (tmp_path / "pictures" / "Unlabelled_Images").rename(tmp_path / "pictures" / "Unlabelled")
+        assert load_source(data=str(tmp_path / "pictures")).train.class_names == ("cat", "dog")

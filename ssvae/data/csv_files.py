@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ssvae.data.dataset import UNLABELLED, DataError, index_names
+from ssvae.data.dataset import UNLABELLED, DataError, index_names, looks_unlabelled
 
 LABEL_LIKE = ("label", "labels", "class", "target", "y")  # header names (in any case) a label column goes by
 MISSING_LABELS = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"}  # as pandas reads them
@@ -146,6 +146,9 @@ def csv_labels(raw: list[str], path: Path, number: Callable[[str], float] = floa
         warnings.warn(f"{path}: {len(spelled)} label(s) {', '.join(map(repr, sorted(set(spelled))))} read as missing "
                       f"(unlabelled), as pandas reads them: rename the class if one of them is a class", stacklevel=4)
     names = tuple(sorted({v for v, _ in known}))
+    if suspect := [name for name in names if looks_unlabelled(name)]:
+        warnings.warn(f"{path}: label(s) {', '.join(map(repr, suspect))} are read as classes, though written like "
+                      f"missing labels: leave the label empty (or NA) where an example has none", stacklevel=4)
     index = {name: k for k, name in enumerate(names)}
     return np.array([UNLABELLED if gone else index[v] for v, gone in zip(raw, missing)], dtype=np.int64), names
 

@@ -103,6 +103,12 @@ def to_model_range(x: np.ndarray, uint8_divisor: int = 255) -> np.ndarray:
     return as_float32(x, uint8_divisor)
 
 
+def looks_unlabelled(name: str) -> bool:
+    """Whether a class name reads like a mark of missing labels ("?", UCI's; "-"; "unlabelled_images"): a
+    class of such examples would teach the model a class that is none."""
+    return name.strip() in ("?", "-", "--") or "unlabel" in name.lower()
+
+
 def shared_rows(x: np.ndarray, among: np.ndarray) -> int:
     """How many examples of ``x`` are, value for value, examples of ``among`` too (by a hash of each)."""
     seen = {hash(row.tobytes()) for row in among.reshape(len(among), -1)}

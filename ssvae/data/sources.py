@@ -21,7 +21,7 @@ import numpy as np
 
 from ssvae.data.csv_files import LABEL_LIKE, csv_inputs, csv_labels, read_csv_rows, warn_of_named_inputs, whole_number
 from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, check_inputs, data_path, index_names,
-                                 to_model_range)
+                                 looks_unlabelled, to_model_range)
 from ssvae.data.images import image_files, image_reading, is_hidden, is_image_file, read_images, within
 from ssvae.errors import listed
 from ssvae.runtime import ModelError, arrange
@@ -425,6 +425,10 @@ def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
     if imageless := [d.name for d in folders if d not in unlabelled and d not in class_dirs]:
         warnings.warn(f"{path}: {len(imageless)} folder(s) with no image directly inside are not classes: "
                       f"{listed(imageless)}", stacklevel=3)
+    if suspect := [d.name for d in class_dirs if looks_unlabelled(d.name)]:
+        warnings.warn(f"{path}: folder(s) {listed([repr(name) for name in suspect])} are read as classes, though named like unlabelled "
+                      f"images: name such a folder {UNLABELLED_FOLDER}/ (or unlabeled/) if its images have no "
+                      f"label", stacklevel=3)
     needed = 2 if model is None else 1
     if len(class_dirs) < needed:
         raise DataError(f"{path}: needs one sub-folder of images per class (at least {'two' if needed == 2 else 'one'})"
