@@ -27,6 +27,7 @@ OPSET = 20  # the ONNX opset `ssvae export` writes unless told another
 MIN_OPSET = 18  # torch's dynamo exporter writes opset 18 and converts from there; below, operators lack attributes
 PRECISIONS = ("float32", "int8", "float16")
 ROLES = ("classifier", "encoder", "decoder")
+NON_INPUT_COLUMNS = ("id", "label", "")  # a table's row names and classes; "": the index pandas' to_csv writes
 GENERATIVE_MODELS = ("m2", "adgm", "m1+m2", "m1")  # exported with an encoder and a decoder beside the classifier
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -76,11 +77,15 @@ def arrange(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 def by_name(x: Any, columns: Sequence[str]) -> Any:
     """A table's ``columns`` in that order, where ``x`` has named columns (a pandas DataFrame) and the model
-    was trained on a CSV that named them; anything else as it is. Names are compared as a CSV's header reads
-    them: as text, without spaces around (a DataFrame's column 0 is the CSV's "0")."""
-    if not columns or not hasattr(x, "columns"):
+    was trained on a CSV that named them; without them, every column but `NON_INPUT_COLUMNS`, as a CSV's are
+    read; anything else as it is. Names are compared as a CSV's header reads them: as text, without spaces
+    around (a DataFrame's column 0 is the CSV's "0")."""
+    if not hasattr(x, "columns"):
         return x
     names = [str(name).strip() for name in x.columns]
+    if not columns:
+        inputs = [column for column, name in zip(x.columns, names) if name not in NON_INPUT_COLUMNS]
+        return x if len(inputs) == len(names) else x[inputs]
     if missing := [name for name in columns if name not in names]:
         raise ModelError(f"the table has no column {', '.join(map(repr, missing))}: the model was trained on "
                          f"columns {', '.join(columns)}, found by name in any order")

@@ -778,6 +778,10 @@ def test_a_table_is_read_by_its_names_as_a_csv_header_gives_them():
 
     table = NamedColumns({1: [3.0, 4.0], 0: [1.0, 2.0], " 2": [5.0, 6.0]})
     np.testing.assert_array_equal(by_name(table, ("0", "1", "2")), [[1, 3, 5], [2, 4, 6]])
+    # a model of unnamed inputs (an .npz) reads every column but the row names and classes, as predict reads a CSV
+    framed = NamedColumns({"id": ["r0", "r1"], 1: [3.0, 4.0], "label ": ["a", ""], 0: [1.0, 2.0], "": [0, 1]})
+    np.testing.assert_array_equal(by_name(framed, ()), [[3, 1], [4, 2]])
+    assert by_name(table, ()) is table
 
 
 class NullableColumns(NamedColumns):

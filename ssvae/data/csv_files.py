@@ -14,10 +14,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ssvae.data.dataset import UNLABELLED, DataError, index_names, looks_unlabelled
+from ssvae.runtime import NON_INPUT_COLUMNS
 
 LABEL_LIKE = ("label", "labels", "class", "target", "y")  # header names (in any case) a label column goes by
 MISSING_LABELS = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"}  # as pandas reads them
-NON_INPUT_COLUMNS = ("id", "label", "")  # "": the unnamed index column that pandas' to_csv writes first
 
 
 def read_csv_rows(path: Path) -> CsvRows:
