@@ -444,8 +444,8 @@ data_dir_option = click.option("--data-dir", type=UserPath(), help="Where Fashio
 
 input_options = stacked(  # where the inputs of predict, score and generate --analogies come from
     click.option("--data", type=UserPath(), help="Inputs: an .npz (array x), an .npy, a .csv of numeric "
-                 "columns (an 'id' column names rows; 'label' is ignored) or a folder of images. The output's "
-                 "id: the row number, the CSV's id, or the image's path in the folder."),
+                 "columns (an 'id' column names rows; 'label' is ignored), an image or a folder of images. The "
+                 "output's id: the row number, the CSV's id, or the image's path in the folder (its name)."),
     click.option("--dataset", type=click.Choice(BUILTIN), help="Or a built-in data set's --split (ids: each "
                  "example's index in the data set, or in its own test file where it has one)."),
     split_option,

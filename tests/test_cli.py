@@ -999,6 +999,10 @@ def test_predict_a_folder_of_images_names_rows_by_file(runner, exported, tmp_pat
     rows = {line.split(",")[0]: line.split(",")[1:] for line in out.read_text(encoding="utf-8").splitlines()[1:]}
     assert list(rows) == ["a.png", "a16.png", "b.png", "caf\\xe9.png", "day2/c.png", "opaque.png", "see-through.png"]
     assert all(rows[name] == rows["a.png"] for name in rows)  # the same pixels, read alike
+    one = tmp_path / "one.csv"  # a single image is read as a folder's are ("cannot read .png" before)
+    result = runner.invoke(main, ["predict", str(exported[1]), "--data", str(inbox / "day2/c.png"), "--out", str(one)])
+    assert result.exit_code == 0, result.output
+    assert one.read_text().splitlines()[1:] == [",".join(["c.png", *rows["a.png"]])]
 
 
 def test_score_lists_the_most_anomalous_first(runner, exported, tmp_path):

@@ -264,7 +264,7 @@ BAD_INPUT = [
     (["predict", "MODEL", "--data", "no_digits.npy", "--out", "-"], "Error: no_digits.npy: holds no inputs"),
     # the inputs are named rightly before an existing --out is refused: not --force first, then the real error
     (["predict", "MODEL", "--data", "missing.npz", "--out", "taken.csv"], "Error: missing.npz: no such file or "
-     "folder; check the path of the inputs (--data or --analogies)"),
+     "folder; check the path of the inputs"),
     (["score", "MODEL", "--out", "taken.csv"], "Error: no inputs given: pass --data FILE_OR_FOLDER or --dataset NAME"),
     (["evaluate", "MODEL", "--data", "missing.csv"], "Error: missing.csv: no such file or folder; check the path of "
      "the test data (--data)"),
@@ -272,7 +272,7 @@ BAD_INPUT = [
      "built-in data set's examples, and small.npz is a file or folder of your own: leave them out"),
     (["evaluate", "MODEL", "--data", "small.npz", "--data-dir", "."], "Error: --split and --data-dir choose a "),
     (["generate", "MODEL", "--analogies", "missing.npy"],
-     "Error: missing.npy: no such file or folder; check the path of the inputs (--data or --analogies)"),
+     "Error: missing.npy: no such file or folder; check the path of the inputs"),
     (["predict", "MODEL", "--data", "small.npz", "--dataset", "digits"],
      "Error: both --data small.npz and --dataset digits name inputs: pass one of them"),
     (["predict", "MODEL", "--dataset", "digits", "--out", "pipe", "--force"],  # a FIFO: never a device here

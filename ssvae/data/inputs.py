@@ -18,7 +18,7 @@ import numpy as np
 
 from ssvae.data.csv_files import csv_inputs, read_csv_rows
 from ssvae.data.dataset import DataError, Dataset, data_path
-from ssvae.data.images import image_files, image_reading, read_images
+from ssvae.data.images import IMAGE_SUFFIXES, image_files, image_reading, read_images
 from ssvae.data.sources import load_source
 from ssvae.data.split import choose_split
 
@@ -58,7 +58,7 @@ def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: s
 
 
 def check_source(data: str | Path | None, dataset: str | None, split: str = "test", data_dir: str | Path | None = None,
-                 what: str = "the inputs (--data or --analogies)") -> None:
+                 what: str = "the inputs") -> None:
     """A DataError unless exactly one of ``data`` (a path to ``what``, which must exist) and ``dataset`` (a
     built-in set, whose ``split`` and ``data_dir`` a path leaves unused) names the inputs: cheap, so callers
     check it before other work."""
@@ -90,13 +90,15 @@ def builtin_split(dataset: str, data_dir: str | None = None, split: str = "test"
 
 def _read_path(path: Path, image_shape: tuple[int, ...] | None, columns: Sequence[str]) -> Inputs:
     if path.is_dir():
-        return _read_folder(path, image_shape)
+        return _read_images(image_files(path, path), path, image_shape)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return _read_images([path], path.parent, image_shape)
     if path.suffix.lower() == ".csv":
         return _read_csv(path, columns)
     readers = {".npz": _read_npz, ".npy": _read_npy}
     if path.suffix.lower() not in readers:
         raise DataError(f"{path}: cannot read {path.suffix or 'a file without suffix'}; "
-                        f"give an .npz, .npy, .csv or a folder of images")
+                        f"give an .npz, .npy, .csv, an image or a folder of images")
     return readers[path.suffix.lower()](path)
 
 
@@ -225,16 +227,14 @@ def _read_csv(path: Path, columns: Sequence[str]) -> Inputs:
     return Inputs(ids, x)
 
 
-def _read_folder(path: Path, image_shape: tuple[int, ...] | None) -> Inputs:
-    """Every image under ``path`` (sub-folders and linked folders too; hidden files and folders and
-    ``__MACOSX`` not: see `image_files`), ids relative to it (a name's bytes that are not UTF-8 written as
-    escapes, so the CSV can hold it). Read in the channels of ``image_shape`` (the model's (C, H, W)); images
-    of another size are skipped with a warning that counts them (without ``image_shape``: grey, and the size
-    most images have)."""
-    files = image_files(path, path)
+def _read_images(files: list[Path], root: Path, image_shape: tuple[int, ...] | None) -> Inputs:
+    """Image ``files`` (a folder's, see `image_files`; or one image), ids relative to ``root`` (a name's bytes
+    that are not UTF-8 written as escapes, so the CSV can hold it). Read in the channels of ``image_shape``
+    (the model's (C, H, W)); images of another size are skipped with a warning that counts them (without
+    ``image_shape``: grey, and the size most images have)."""
     mode, size = image_reading(image_shape)
-    x, kept = read_images(files, path, mode or "L", size)
-    ids = [os.fsencode(files[i].relative_to(path)).decode("utf-8", "backslashreplace") for i in kept]
+    x, kept = read_images(files, root, mode or "L", size)
+    ids = [os.fsencode(files[i].relative_to(root)).decode("utf-8", "backslashreplace") for i in kept]
     return Inputs(ids, x)
 
 
