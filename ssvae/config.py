@@ -185,10 +185,14 @@ class Config:
                               f"shift-flip: set consistency to 0 or choose them")
         if self.model == "fixmatch" and self.consistency == 0:
             raise ConfigError("model fixmatch learns from unlabelled images by consistency alone: set --consistency "
-                              "above 0 (1.0 typical) with --augment shift or shift-flip")
+                              "above 0 (1.0 typical) with --augment shift or shift-flip (for a table, which has "
+                              "no shifted views, choose another --model, such as m2)")
         if self.adaptive_threshold and self.consistency == 0:
             raise ConfigError("adaptive_threshold applies to consistency training: set consistency above 0 "
                               "or leave adaptive_threshold off")
+        if self.input_shape and self.model == "fixmatch" and len(self.input_shape) != 3:
+            raise ConfigError(f"model fixmatch learns from shifted views of images, but the inputs have shape "
+                              f"{self.input_shape}: choose another --model, such as m2", "model")
         if self.input_shape and (self.classifier == "conv" or self.augment != "none") and len(self.input_shape) != 3:
             raise ConfigError(f"--classifier conv and --augment need images (channels, height, width), but the "
                               f"inputs have shape {self.input_shape}: use --classifier mlp --augment none")

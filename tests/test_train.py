@@ -526,6 +526,9 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
         Config(model="m1+m2", classifier="conv")
     with pytest.raises(ConfigError, match="need images .* inputs have shape \\(64,\\)"):
         Config(classifier="conv", input_shape=(64,))
+    with pytest.raises(ConfigError, match=r"^model fixmatch learns from shifted views of images, but the inputs have "
+                                          r"shape \(4,\): choose another --model, such as m2$"):
+        Config(model="fixmatch", consistency=1.0, augment="shift", input_shape=(4,))  # its other fix led here
     with pytest.raises(ConfigError, match="halves the image between its 5 blocks, too often for 8x8 images"):
         Config(classifier="conv", classifier_channels=(4, 4, 4, 4, 4), input_shape=(1, 8, 8))
     Config(classifier="conv", classifier_channels=(4, 4, 4, 4), input_shape=(1, 8, 8))  # 8, 4, 2, 1: fits
