@@ -165,12 +165,15 @@ def _table_job(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str
 
 
 def table_output(out: str | Path, replace: bool) -> Path | None:
-    """The path of a CSV to write, free unless ``replace``; None for standard output (an ``out`` of "-"),
-    which must be open (a job started with ``>&-`` has none)."""
+    """The path of a CSV to write, ending in .csv and free unless ``replace``; None for standard output (an
+    ``out`` of "-"), which must be open (a job started with ``>&-`` has none)."""
     if out == STDOUT:
         if sys.stdout is None:
             raise RunError("standard output is closed, so --out - has nowhere to write: give --out a file name")
         return None
+    if Path(out).suffix.lower() != ".csv":
+        raise RunError(f"{out}: the rows are written as CSV: give --out a name ending in .csv (spreadsheets and "
+                       f"pandas go by the name), or - for standard output")
     check_output(Path(out), replace)
     return Path(out)
 

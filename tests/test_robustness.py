@@ -62,7 +62,7 @@ def _write_cases(root: Path) -> None:
     np.savez(root / "wrong_shape.npz", x=rng.random((5, 9, 9)).astype(np.float32))
     np.savez(root / "unlabelled_test.npz", x=x, y=y, x_test=x[:4], y_test=np.full(4, -1))
     (root / "short_id.csv").write_text("a,b,id\n1,2,first\n3,4\n")
-    os.mkfifo(root / "pipe")
+    os.mkfifo(root / "pipe.csv")
     (root / "gap.csv").write_text("p0,p1,p2,p3\n0,0,0,0\n0,0,0,\n")
     digit_rows = [("a", "0"), ("b", "0"), ("c", "nan")]  # an id and one value for all 64 pixels
     (root / "nan_ids.csv").write_text("\n".join(["id," + ",".join(f"p{k}" for k in range(64)),
@@ -275,8 +275,10 @@ BAD_INPUT = [
      "Error: missing.npy: no such file or folder; check the path of the inputs"),
     (["predict", "MODEL", "--data", "small.npz", "--dataset", "digits"],
      "Error: both --data small.npz and --dataset digits name inputs: pass one of them"),
-    (["predict", "MODEL", "--dataset", "digits", "--out", "pipe", "--force"],  # a FIFO: never a device here
-     "Error: pipe is not a regular file (a device, pipe or socket): give --out the name of a file to write"),
+    (["predict", "MODEL", "--dataset", "digits", "--out", "p.json"], "Error: p.json: the rows are written as CSV: give "
+     "--out a name ending in .csv (spreadsheets and pandas go by the name), or - for standard output"),
+    (["predict", "MODEL", "--dataset", "digits", "--out", "pipe.csv", "--force"],  # a FIFO: never a device here
+     "Error: pipe.csv is not a regular file (a device, pipe or socket): give --out the name of a file to write"),
     (["generate", "MODEL", "--per-class", "100000"], "Error: the grid would be 3600004x364 pixels, more than "
      "80,000,000: lower --per-class, --rows or --scale"),
     (["generate", "MODEL", "--analogies", "digits", "--scale", "5000"], "Error: the grid would be 500000x365000"),
@@ -335,7 +337,7 @@ def test_bad_input_is_one_line_with_status_1(cases, monkeypatch, args, message):
     lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
     assert len(lines) == 1 and message in lines[0], result.output
     assert "Traceback" not in result.output
-    assert (cases / "taken.csv").read_text() == "mine" and stat.S_ISFIFO((cases / "pipe").stat().st_mode)
+    assert (cases / "taken.csv").read_text() == "mine" and stat.S_ISFIFO((cases / "pipe.csv").stat().st_mode)
     for k in range(2):  # the input images an --out named, as they were
         assert np.asarray(Image.open(cases / "digit_pngs" / f"{k}.png")).shape == (8, 8)
 
