@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import stat
 import tempfile
@@ -200,6 +201,16 @@ def _taken(path: Path) -> RunError:
     return RunError(f"{path} already exists: choose another --out or pass --force to replace it (in Python: "
                     f"another out, or replace=True)")
 
+
+
+def file_digest(path: str | Path) -> str:
+    """A short digest of a file's bytes (16 hex digits, as the weights' digest): it tells a copy of a file
+    under another name or path from other data."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
 
 __all__ = ["atomic_open", "write_atomic", "check_output", "check_writable", "take_access", "usual_mode", "OutputFolder",
            "sole_writer"]

@@ -25,7 +25,7 @@ from ssvae.data.images import is_image_file
 from ssvae.data.sources import BUILTIN_SHAPES, ModelInputs, labelled_examples, load_labelled
 from ssvae.errors import DataError, RunError
 from ssvae.images import default_scale, grid_png, grid_size, is_image_shape
-from ssvae.files import atomic_open, check_output, write_atomic
+from ssvae.files import atomic_open, check_output, file_digest, write_atomic
 from ssvae.progress import bar as progress_bar
 from ssvae.report import evaluation_report
 from ssvae.runtime import ExportedModel, ModelError, NonFiniteInputError, as_array, by_name, check_count, check_seed
@@ -208,8 +208,22 @@ def evaluate(model: ExportedModel, data: str | Path | None = None, dataset: str 
         tested = f"{dataset} {split} split"
     else:
         test, tested = load_labelled(data, reading, model.class_names), str(Path(data).resolve())
+        _warn_if_trained_on(model, Path(data))
     return {**evaluation_report(model.info.get("model"), test.y, model.classify(test.x).argmax(-1), model.class_names,
                                 tested, model.info.get("labels_seen")), "precision": model.precision}
+
+
+def _warn_if_trained_on(model: ExportedModel, data: Path) -> None:
+    """A warning where ``data`` is the file the model trained on (its digest in ``model.json``), read for its
+    training examples (an .npz's own x_test are held out): their labels trained it too."""
+    digest = model.info.get("data_digest")
+    if digest is None or not data.is_file() or file_digest(data) != digest:
+        return
+    if data.suffix.lower() == ".npz" and "x_test" in np.load(data).files:
+        return
+    warnings.warn(f"{data} is the data this model trained on: {model.info.get('labels_seen')} of its labels trained "
+                  f"it, so the accuracy below is not held out (test it on labelled data it did not train on)",
+                  stacklevel=3)
 
 
 def prediction_header(model: ExportedModel) -> list[str]:

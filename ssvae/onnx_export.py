@@ -40,7 +40,7 @@ from ssvae.config import Config, train_command
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.errors import ExportError, RunError
-from ssvae.files import OutputFolder, check_writable, take_access
+from ssvae.files import OutputFolder, check_writable, file_digest, take_access
 from ssvae.runtime import FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, OPSET, PRECISIONS, ROLES, graph_file
 
 CHECK_BATCH = 257  # odd and larger than any example batch: the batch axis must really be symbolic
@@ -164,6 +164,7 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[st
         "labels_seen": run.split.labels_seen,
         "test_accuracy": None if accuracy is None else round(accuracy, 4),
         "dataset": data_name(c),
+        **({"data_digest": file_digest(c.data)} if c.data and Path(c.data).is_file() else {}),
         **({"test_data": Path(c.test_data).name} if c.test_data else {"test_fraction": c.test_fraction}),
         "split_seed": c.split_seed,
         "weights": weights_digest(model),

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from safetensors.torch import load_file
 
 import ssvae
-from ssvae import runtime
+from ssvae import inference, runtime
 from ssvae.cli import Terminated, _gain_text, main
 from ssvae.errors import RunError
 from ssvae.files import check_output
@@ -545,6 +545,19 @@ def test_evaluate_on_the_file_a_run_trained_on_warns_that_it_is_not_held_out(tmp
                 hidden=(8,), classifier_hidden=(8,), latent_dim=2, progress=False, out=tmp_path / "tested_run")
     with pytest.warns(UserWarning, match="t.csv is the data this run trained on: 30 of its labels trained it"):
         CliRunner().invoke(main, ["evaluate", str(tmp_path / "tested_run"), "--data", str(tmp_path / "t.csv")])
+    # an exported model knows its data by their digest: the file, or a copy, warns; the .npz's x_test does not
+    ssvae.export(run, tmp_path / "model")
+    ssvae.export(tmp_path / "npz_run", tmp_path / "npz_model")
+    shutil.copy(tmp_path / "t.csv", tmp_path / "copy.csv")
+    model = runtime.load(tmp_path / "model")
+    for name in ("t.csv", "copy.csv"):
+        with pytest.warns(UserWarning, match=rf"^\S+{name} is the data this model trained on: 22 of its labels "
+                                             r"trained it, so the accuracy below is not held out"):
+            inference.evaluate(model, tmp_path / name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        inference.evaluate(runtime.load(tmp_path / "npz_model"), tmp_path / "x.npz")
+        inference.evaluate(model, tmp_path / "x_test.npz")
 
 
 def test_evaluate_an_exported_models_graphs_on_labelled_data(runner, exported, tmp_path):
