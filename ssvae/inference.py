@@ -119,14 +119,14 @@ def as_inputs(model: ExportedModel, inputs: Inputs | str | Path | Any) -> Inputs
         return model_inputs(model, data=inputs)
     columns = model.input_columns
     x = np.atleast_1d(as_array(by_name(inputs, columns)))
-    return Inputs(_row_ids(inputs, columns, len(x)), x)
+    return Inputs(_row_ids(inputs, len(x)), x)
 
 
-def _row_ids(table: Any, columns: Sequence[str], n: int) -> Sequence[str]:
-    """The ids of ``n`` rows as `ssvae predict` reads them from a CSV: a table's ``id`` column where the model
-    reads ``columns`` by name (and so leaves that one out), else a pandas DataFrame's index; else row numbers."""
+def _row_ids(table: Any, n: int) -> Sequence[str]:
+    """The ids of ``n`` rows as `ssvae predict` reads them from a CSV: a table's ``id`` column (which `by_name`
+    leaves out of the inputs), else a pandas DataFrame's index; else row numbers."""
     names = [str(name).strip() for name in getattr(table, "columns", ())]
-    if columns and "id" in names:
+    if "id" in names:
         return [str(row) for row in np.asarray(table[table.columns[names.index("id")]])]
     if names and len(getattr(table, "index", ())) == n:
         return [str(row) for row in table.index]

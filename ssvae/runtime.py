@@ -594,7 +594,8 @@ class ExportedModel:
         self.require_analogies()
         z = self.encode(x)[1]
         k = self.n_classes
-        out = self.decode(np.repeat(z, k, axis=0), np.tile(np.arange(k), len(z)))
+        every_class = np.tile(np.eye(k, dtype=np.float32), (len(z), 1))  # one-hot: two classes of one input
+        out = self.decode(np.repeat(z, k, axis=0), every_class)        # as indices [0, 1] read as one row
         return out.reshape(len(z), k, *self.input_shape)
 
     def score(self, x: Any, samples: int | None = None,

@@ -558,6 +558,10 @@ def test_evaluate_on_the_file_a_run_trained_on_warns_that_it_is_not_held_out(tmp
         warnings.simplefilter("error")
         inference.evaluate(runtime.load(tmp_path / "npz_model"), tmp_path / "x.npz")
         inference.evaluate(model, tmp_path / "x_test.npz")
+    # a two-class model renders one input in both classes (indices [0, 1] were read as one one-hot row)
+    rows = np.array([[0.1, -0.2]], np.float32)
+    drawn = model.analogies(rows)
+    np.testing.assert_array_equal(drawn, np.stack([model.decode(model.encode(rows)[1], [k]) for k in (0, 1)], 1))
 
 
 def test_evaluate_an_exported_models_graphs_on_labelled_data(runner, exported, tmp_path):
@@ -795,6 +799,9 @@ def test_a_table_is_read_by_its_names_as_a_csv_header_gives_them():
     framed = NamedColumns({"id": ["r0", "r1"], 1: [3.0, 4.0], "label ": ["a", ""], 0: [1.0, 2.0], "": [0, 1]})
     np.testing.assert_array_equal(by_name(framed, ()), [[3, 1], [4, 2]])
     assert by_name(table, ()) is table
+    from ssvae.inference import _row_ids
+
+    assert list(_row_ids(framed, 2)) == ["r0", "r1"]  # the id column names the rows, as predict's CSV ids do
 
 
 class NullableColumns(NamedColumns):
