@@ -22,11 +22,10 @@ from torch import nn
 from ssvae.config import Config, ConfigError, config_for, supervised_counterpart
 from ssvae.data import (DataError, ModelInputs, Partition, Source, Split, check_inputs, choose_split, load_labelled,
                         load_source)
-from ssvae.data.dataset import UNLABELLED, Dataset, shared_rows
 from ssvae.data.images import ColourImages
 from ssvae.errors import RunError
 from ssvae.models import Model, Stage, build_model
-from ssvae.files import check_writable, sole_writer
+from ssvae.files import check_writable, file_digest, sole_writer
 from ssvae.report import evaluation_report
 from ssvae.run import (CHECKPOINT, CONFIG, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
@@ -129,20 +128,21 @@ def with_test_data(source: Source, config: Config) -> Source:
     if not Path(config.test_data).exists():
         raise DataError(f"{config.test_data}: no such file or folder; check the path given to --test-data")
     model = ModelInputs(source.train.input_shape, source.columns, config.uint8_divisor)
-    test = load_labelled(config.test_data, model, source.train.class_names)
-    _warn_if_trained_on_test(test, source.train, config)
-    return dataclasses.replace(source, test=test)
+    _warn_if_trained_on_test(config)
+    return dataclasses.replace(source, test=load_labelled(config.test_data, model, source.train.class_names))
 
 
-def _warn_if_trained_on_test(test: Dataset, train: Dataset, config: Config) -> None:
-    """A warning where most test examples are labelled training examples too (``--test-data`` naming
-    ``--data``, or a copy of it): the run would train on their labels, and its test accuracy would be no
-    held-out one. Among the unlabelled ones, they are fine: training never sees their labels."""
-    shared = shared_rows(test.x, train.x[train.y != UNLABELLED])
-    if shared and shared >= len(test) / 2:
-        warnings.warn(f"{shared} of the {len(test)} examples of {config.test_data} are examples of "
-                      f"{config.data or config.dataset} too (the same data?): the run trains on their labels, so its "
-                      f"test accuracy is not held out; give labelled data it does not train on", stacklevel=4)
+def _warn_if_trained_on_test(config: Config) -> None:
+    """A warning where ``--test-data`` names ``--data``'s file or folder, or a copy of its file: the run trains
+    on those examples (on their labels where ``--labels`` keeps them), so its test accuracy is no held-out one.
+    Files are compared by their bytes, as rows alone would also match the repeated rows of a coarse table."""
+    if config.data is None or not Path(config.data).exists():
+        return
+    data, test = Path(config.data), Path(config.test_data)
+    if os.path.samefile(data, test) or (data.is_file() and test.is_file() and file_digest(data) == file_digest(test)):
+        warnings.warn(f"--test-data {config.test_data} is --data {config.data} or a copy of it: the run trains on its "
+                      f"examples, on their labels where --labels keeps them, so its test accuracy is not held out; "
+                      f"give labelled data it does not train on", stacklevel=4)
 
 
 def pixel_inputs(config: Config, x: np.ndarray) -> bool:

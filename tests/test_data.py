@@ -878,9 +878,9 @@ def test_messages_list_the_first_few_items_and_count_the_rest():
     assert listed(list("abcd"), 3) == "a, b, c and 1 more"
 
 
-def test_test_data_that_the_run_trains_on_the_labels_of_warn(tmp_path):
-    """--test-data naming --data (or a copy) tested the run on its own training labels without a word; test
-    examples among the unlabelled training examples are fine: training never sees their labels."""
+def test_test_data_that_are_the_training_data_warn(tmp_path):
+    """--test-data naming --data (or a copy) tested the run on its own training examples without a word.
+    Another file warns not, though its rows repeat training rows, as a coarse table's rows do."""
     from ssvae.api import with_test_data
     from ssvae.config import Config
 
@@ -888,16 +888,15 @@ def test_test_data_that_the_run_trains_on_the_labels_of_warn(tmp_path):
     y = np.array([0, 1] * 5 + [-1] * 10)
     np.savez(tmp_path / "data.npz", x=x, y=y)
     np.savez(tmp_path / "copy.npz", x=x, y=y)
-    np.savez(tmp_path / "unlabelled_part.npz", x=x[10:], y=np.array([0, 1] * 5))
+    np.savez(tmp_path / "other.npz", x=x[:10], y=y[:10])
     source = load_source(data=str(tmp_path / "data.npz"))
     for test in ("data.npz", "copy.npz"):
-        with pytest.warns(UserWarning, match=rf"^10 of the 10 examples of \S+{test} are examples of \S+data.npz too "
-                                             r"\(the same data\?\): the run trains on their labels"):
+        with pytest.warns(UserWarning, match=rf"^--test-data \S+{test} is --data \S+data.npz or a copy of it: the "
+                                             r"run trains on its examples, on their labels where --labels keeps them"):
             with_test_data(source, Config(data=str(tmp_path / "data.npz"), test_data=str(tmp_path / test)))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        tested = with_test_data(source, Config(data=str(tmp_path / "data.npz"),
-                                               test_data=str(tmp_path / "unlabelled_part.npz")))
+        tested = with_test_data(source, Config(data=str(tmp_path / "data.npz"), test_data=str(tmp_path / "other.npz")))
     assert len(tested.test) == 10
 
 

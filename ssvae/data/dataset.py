@@ -109,12 +109,6 @@ def looks_unlabelled(name: str) -> bool:
     return name.strip() in ("?", "-", "--") or "unlabel" in name.lower()
 
 
-def shared_rows(x: np.ndarray, among: np.ndarray) -> int:
-    """How many examples of ``x`` are, value for value, examples of ``among`` too (by a hash of each)."""
-    seen = {hash(row.tobytes()) for row in among.reshape(len(among), -1)}
-    return sum(hash(row.tobytes()) in seen for row in x.reshape(len(x), -1))
-
-
 def check_inputs(dataset: Dataset, name: str, likelihood: str, test_data: bool = False) -> None:
     """Refuse data a model cannot learn from: none at all, NaN or inf, or values outside [0, 1] for a
     Bernoulli likelihood asked for by name (``auto`` picks Bernoulli only for inputs inside [0, 1]). For
