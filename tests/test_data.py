@@ -908,6 +908,10 @@ def test_classes_named_like_missing_labels_warn(tmp_path):
     with pytest.warns(UserWarning, match=r"q.csv: label\(s\) '\?' are read as classes, though written like missing "
                                          r"labels: leave the label empty \(or NA\)"):
         assert load_source(data=str(tmp_path / "q.csv")).train.class_names == ("?", "cat", "dog")
+    (tmp_path / "signs.csv").write_text("f1,label\n0.5,+\n1.5,-\n2.5,+\n3.5,-\n")  # UCI's classes + and -
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_source(data=str(tmp_path / "signs.csv")).train.class_names == ("+", "-")
     for name in ("cat", "dog", "Unlabelled_Images"):
         (tmp_path / "pictures" / name).mkdir(parents=True)
         for i in range(2):

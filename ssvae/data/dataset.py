@@ -104,9 +104,10 @@ def to_model_range(x: np.ndarray, uint8_divisor: int = 255) -> np.ndarray:
 
 
 def looks_unlabelled(name: str) -> bool:
-    """Whether a class name reads like a mark of missing labels ("?", UCI's; "-"; "unlabelled_images"): a
-    class of such examples would teach the model a class that is none."""
-    return name.strip() in ("?", "-", "--") or "unlabel" in name.lower()
+    """Whether a class name reads like a mark of missing labels ("?", UCI's; "unlabelled_images"): a class of
+    such examples would teach the model a class that is none. Not "-", which UCI's sets also use for a class
+    beside "+"."""
+    return name.strip() == "?" or "unlabel" in name.lower()
 
 
 def check_inputs(dataset: Dataset, name: str, likelihood: str, test_data: bool = False) -> None:
