@@ -22,8 +22,8 @@ import click
 import numpy as np
 
 from ssvae import __version__
-from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, PRESETS, RECIPES,
-                          Config, TRAINING_PRECISIONS, ConfigError, config_for, option_flag, option_text)
+from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, OWN_DATA_PRESET,
+                          PRESETS, RECIPES, Config, TRAINING_PRECISIONS, ConfigError, config_for, option_flag, option_text)
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
 from ssvae.progress import redrawable
@@ -174,10 +174,11 @@ def main(debug: bool) -> None:
 
 def _shown_default(field: str) -> str:
     """The default --help shows: Config's (None: auto, the option's text says what it picks), and any data set's
-    preset that differs."""
+    preset that differs (your own --data's too)."""
     value = getattr(DEFAULTS, field)
     text = option_text(value, none="auto")
-    presets = [f"{name}: {p[field]}" for name, p in PRESETS.items() if field in p]
+    presets = [f"{name}: {option_text(p[field], none='all')}" for name, p in
+               (*PRESETS.items(), ("--data", OWN_DATA_PRESET)) if field in p]
     return text + (f"; {', '.join(presets)}" if presets else "")
 
 

@@ -470,4 +470,4 @@ def config_for(dataset: str | None = None, data: str | None = None, recipe: str 
 
 __all__ = ["Config", "ConfigError", "check_names", "FIELDS_WITHOUT_OPTION", "MODEL_KINDS", "CONSISTENCY_MODELS", "LIKELIHOODS",
            "CLASSIFIERS", "AUGMENTATIONS", "FORMAT_VERSION", "LATER_FIELDS", "TRAINING_PRECISIONS", "PRESETS",
-           "RECIPES", "Recipe", "config_for", "option_flag", "preset_for", "recipe_for", "supervised_counterpart"]
+           "RECIPES", "Recipe", "OWN_DATA_PRESET", "config_for", "option_flag", "preset_for", "recipe_for", "supervised_counterpart"]

@@ -373,6 +373,8 @@ def test_help_explains_every_command(runner):
     assert all(f"  {name:<8}  {command.short_help}\n" in overview for name, command in main.commands.items())
     export_help = runner.invoke(main, ["export", "--help"]).output
     assert "[default: 20; x>=18]" in export_help and "(18 or above" in export_help
+    train_words = " ".join(runner.invoke(main, ["train", "--help"]).output.split())  # click wraps the lines
+    assert "or 'all'. [default: 100; --data: all]" in train_words  # own data keep every label
     train_help = runner.invoke(main, ["train", "--help"]).output  # what a value looks like, not click's TEXT
     assert "--labels N|all " in train_help and "--hidden N,N,... " in train_help and " TEXT " not in train_help
 
