@@ -68,7 +68,9 @@ class UserPath(click.Path):
                       + (f", e.g. {value}{default}" if default else ""), param, ctx)
         path = os.path.expanduser(value) if isinstance(value, str) else value
         if not self.file_okay and os.path.isfile(path):
-            self.fail(f"{value} is a file: give the folder that holds it ({os.path.dirname(path) or '.'})", param, ctx)
+            fix = "give a new folder's name" if param is not None and param.name == "out" else \
+                f"give the folder that holds it ({os.path.dirname(path) or '.'})"
+            self.fail(f"{value} is a file: {fix}", param, ctx)
         return super().convert(path, param, ctx)
 
 

@@ -309,6 +309,9 @@ def test_a_graph_file_given_for_its_model_folder_names_the_folder(runner, tmp_pa
     result = runner.invoke(main, ["predict", "models/fl/classifier.onnx", "--dataset", "digits"])
     assert result.exit_code == 2 and "Invalid value for 'MODEL_DIR': models/fl/classifier.onnx is a file: give the " \
                                       "folder that holds it (models/fl)" in result.output
+    result = runner.invoke(main, ["train", "--out", "models/fl/classifier.onnx"])  # a folder to write: not its parent
+    assert result.exit_code == 2 and "'--out': models/fl/classifier.onnx is a file: give a new folder's name" in \
+        result.output
 
 
 def test_a_class_without_test_examples_is_null_in_the_json_report(runner, tmp_path):
