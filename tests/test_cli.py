@@ -1028,6 +1028,10 @@ def test_predict_a_folder_of_images_names_rows_by_file(runner, exported, tmp_pat
     result = runner.invoke(main, ["predict", str(exported[1]), "--data", str(inbox / "day2/c.png"), "--out", str(one)])
     assert result.exit_code == 0, result.output
     assert one.read_text().splitlines()[1:] == [",".join(["c.png", *rows["a.png"]])]
+    result = runner.invoke(main, ["predict", str(exported[1]), "--data", str(inbox / "0_big.png"), "--out", str(one),
+                                  "--force"])  # the error names the image, not the folder that holds it
+    assert result.exit_code == 1 and f"Error: {inbox / '0_big.png'}: none of its 1 readable image(s) is 8x8" in \
+        result.output
 
 
 def test_score_lists_the_most_anomalous_first(runner, exported, tmp_path):

@@ -80,8 +80,8 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
     (None: the size most readable images have) are skipped, with one warning that names the first few."""
     from PIL import Image, ImageOps
 
-    def shown(file: Path) -> str:  # a class folder's image is named with its folder
-        return str(file.relative_to(where)) if file.is_relative_to(where) else file.name
+    def shown(file: Path) -> str:  # a class folder's image is named with its folder; ``where`` itself, by name
+        return str(file.relative_to(where)) if file != where and file.is_relative_to(where) else file.name
 
     def none_readable() -> DataError:
         return DataError(f"{where}: no readable images ({', '.join(sorted(IMAGE_SUFFIXES))})"

@@ -92,7 +92,7 @@ def _read_path(path: Path, image_shape: tuple[int, ...] | None, columns: Sequenc
     if path.is_dir():
         return _read_images(image_files(path, path), path, image_shape)
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        return _read_images([path], path.parent, image_shape)
+        return _read_images([path], path.parent, image_shape, where=path)
     if path.suffix.lower() == ".csv":
         return _read_csv(path, columns)
     readers = {".npz": _read_npz, ".npy": _read_npy}
@@ -227,13 +227,15 @@ def _read_csv(path: Path, columns: Sequence[str]) -> Inputs:
     return Inputs(ids, x)
 
 
-def _read_images(files: list[Path], root: Path, image_shape: tuple[int, ...] | None) -> Inputs:
+def _read_images(files: list[Path], root: Path, image_shape: tuple[int, ...] | None,
+                 where: Path | None = None) -> Inputs:
     """Image ``files`` (a folder's, see `image_files`; or one image), ids relative to ``root`` (a name's bytes
-    that are not UTF-8 written as escapes, so the CSV can hold it). Read in the channels of ``image_shape``
-    (the model's (C, H, W)); images of another size are skipped with a warning that counts them (without
-    ``image_shape``: grey, and the size most images have)."""
+    that are not UTF-8 written as escapes, so the CSV can hold it), named in messages from ``where`` (the
+    folder, or the one image). Read in the channels of ``image_shape`` (the model's (C, H, W)); images of
+    another size are skipped with a warning that counts them (without ``image_shape``: grey, and the size
+    most images have)."""
     mode, size = image_reading(image_shape)
-    x, kept = read_images(files, root, mode or "L", size)
+    x, kept = read_images(files, where or root, mode or "L", size)
     ids = [os.fsencode(files[i].relative_to(root)).decode("utf-8", "backslashreplace") for i in kept]
     return Inputs(ids, x)
 
