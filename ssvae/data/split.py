@@ -106,7 +106,6 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
     """The test split (seeded by ``split_seed``), then ``labels`` class-balanced labels (seeded by ``seed``),
     of which ``val_labels`` are set aside for model selection."""
     train: Dataset = source.train
-    n_classes = len(train.class_names)
     labelled = train.labelled
     if len(labelled) == 0:
         given_test = " (a test set's labels only test the model)" if source.test is not None else ""
@@ -114,22 +113,7 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
                         f"each class")
     test = None
     if source.test is None:
-        from sklearn.model_selection import train_test_split  # here: importing scikit-learn takes a while
-
-        _check_two_labels_a_class(train)
-        try:
-            keep, held_out = train_test_split(labelled, test_size=test_fraction, random_state=split_seed,
-                                              stratify=train.y[labelled])
-        except ValueError as error:  # too few labelled examples of a class, or for every class to be in both
-            raise DataError(f"cannot hold out a class-balanced test share of {test_fraction:g} from "
-                            f"{len(labelled)} labelled examples ({error}): label more examples of each class, "
-                            f"change --test-fraction, or give test data (--test-data FILE)") from error
-        test, labelled = np.sort(held_out), np.sort(keep)
-        if len(test) < SMALL_TEST * n_classes:
-            warnings.warn(f"the test set is {len(test)} of the {len(labelled) + len(test)} labelled examples (--test-"
-                          f"fraction {test_fraction:g}), held out of training: an accuracy on so few says little, and "
-                          f"training does without their labels; label more examples, or give labelled test data "
-                          f"of your own (--test-data FILE)")
+        test, labelled = _hold_out_test(train, labelled, test_fraction, split_seed)
     rng = np.random.default_rng(seed)
     if labels is not None:
         if labels > len(labelled):
@@ -142,18 +126,47 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
             raise DataError(f"--val-labels {val_labels} leaves no training label out of {len(labelled)}: lower it")
         validation = balanced_sample(train.y, labelled, val_labels, train.class_names, rng, "--val-labels")
         labelled = np.setdiff1d(labelled, validation)
-    if missing := sorted(set(range(n_classes)) - set(train.y[labelled].tolist())):
-        names = listed([train.class_names[k] for k in missing])
-        fix = "label examples of each class" if labels is None else \
-            f"raise --labels to at least {n_classes + val_labels}" + (" or lower --val-labels" if val_labels else "")
-        warnings.warn(f"{len(missing)} of the {n_classes} classes have no training label ({names}): the classifier "
-                      f"can name them only by chance; {fix}")
+    _warn_of_classes_without_labels(train, labelled, labels, val_labels)
     return Split(
         labelled=tuple(int(i) for i in labelled),
         validation=tuple(int(i) for i in validation),
         test=None if test is None else tuple(int(i) for i in test),
         data=source.fingerprint(),
     )
+
+
+def _hold_out_test(train: Dataset, labelled: np.ndarray, test_fraction: float,
+                   split_seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A stratified ``test_fraction`` of the ``labelled`` examples, seeded by ``split_seed``, and the rest:
+    (test, labelled), each sorted. A warning where the test set is too small to say much."""
+    from sklearn.model_selection import train_test_split  # here: importing scikit-learn takes a while
+
+    _check_two_labels_a_class(train)
+    try:
+        keep, held_out = train_test_split(labelled, test_size=test_fraction, random_state=split_seed,
+                                          stratify=train.y[labelled])
+    except ValueError as error:  # too few labelled examples of a class, or for every class to be in both
+        raise DataError(f"cannot hold out a class-balanced test share of {test_fraction:g} from "
+                        f"{len(labelled)} labelled examples ({error}): label more examples of each class, "
+                        f"change --test-fraction, or give test data (--test-data FILE)") from error
+    if len(held_out) < SMALL_TEST * len(train.class_names):
+        warnings.warn(f"the test set is {len(held_out)} of the {len(labelled)} labelled examples (--test-fraction "
+                      f"{test_fraction:g}), held out of training: an accuracy on so few says little, and training "
+                      f"does without their labels; label more examples, or give labelled test data of your own "
+                      f"(--test-data FILE)")
+    return np.sort(held_out), np.sort(keep)
+
+
+def _warn_of_classes_without_labels(train: Dataset, labelled: np.ndarray, labels: int | None, val_labels: int) -> None:
+    """A warning naming the classes none of the ``labelled`` training examples has: the classifier could only
+    guess them."""
+    n_classes = len(train.class_names)
+    if missing := sorted(set(range(n_classes)) - set(train.y[labelled].tolist())):
+        names = listed([train.class_names[k] for k in missing])
+        fix = "label examples of each class" if labels is None else \
+            f"raise --labels to at least {n_classes + val_labels}" + (" or lower --val-labels" if val_labels else "")
+        warnings.warn(f"{len(missing)} of the {n_classes} classes have no training label ({names}): the classifier "
+                      f"can name them only by chance; {fix}")
 
 
 __all__ = ["Split", "choose_split", "balanced_sample"]
