@@ -239,6 +239,20 @@ def _image_layout(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def _npz_class_names(given: np.ndarray | None, n_classes: int, path: Path) -> tuple[str, ...]:
+    """An .npz's ``class_names`` (bytes decoded), which must name each of the ``n_classes`` its labels
+    number; without them, "0".."K-1"."""
+    if given is None:
+        return index_names(n_classes, path, "y")
+    names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in given.reshape(-1))
+    _check_class_names(names, path)
+    if n_classes > len(names):
+        raise DataError(f"{path}: label {n_classes - 1} needs {n_classes} classes but class_names names "
+                        f"{len(names)}: correct the label (-1 for unlabelled examples) or give class_names a "
+                        f"name for every class")
+    return names
+
+
 def _npz_labels(y: np.ndarray, path: Path, key: str) -> np.ndarray:
     if y.ndim != 1:
         raise DataError(f"{path}: {key} must be one label a row, shape (N,), got {y.shape}")
@@ -303,19 +317,11 @@ def _load_npz(path: Path, model: ModelInputs | None = None) -> Source:
         x_test = _npz_inputs(raw_test, path, "x_test", model) if has_test else None
         y_test = _npz_labels(_npz_array(arrays, "y_test", path), path, "y_test") if has_test else None
         given_names = _npz_array(arrays, "class_names", path) if "class_names" in arrays.files else None
-    n_classes = int(max(y.max(initial=-1), y_test.max(initial=-1) if has_test else -1)) + 1
-    if given_names is not None:
-        names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in given_names.reshape(-1))
-        _check_class_names(names, path)
-        if n_classes > len(names):
-            raise DataError(f"{path}: label {n_classes - 1} needs {n_classes} classes but class_names names "
-                            f"{len(names)}: correct the label (-1 for unlabelled examples) or give class_names a "
-                            f"name for every class")
-    else:
-        names = index_names(n_classes, path, "y")
+    labels = np.concatenate([y, y_test]) if has_test else y
+    names = _npz_class_names(given_names, int(labels.max(initial=-1)) + 1, path)
     _check_labels(y, len(names), path)
     if model is None:
-        _check_trainable(np.concatenate([y, y_test]) if has_test else y, names, path)
+        _check_trainable(labels, names, path)
     train = Dataset(x, y, names)
     test = Dataset(x_test, y_test, names) if has_test else None
     if test is not None:
@@ -426,9 +432,9 @@ def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
         warnings.warn(f"{path}: {len(imageless)} folder(s) with no image directly inside are not classes: "
                       f"{listed(imageless)}", stacklevel=3)
     if suspect := [d.name for d in class_dirs if looks_unlabelled(d.name)]:
-        warnings.warn(f"{path}: folder(s) {listed([repr(name) for name in suspect])} are read as classes, though named like unlabelled "
-                      f"images: name such a folder {UNLABELLED_FOLDER}/ (or unlabeled/) if its images have no "
-                      f"label", stacklevel=3)
+        warnings.warn(f"{path}: folder(s) {listed([repr(name) for name in suspect])} are read as classes, though "
+                      f"named like unlabelled images: name such a folder {UNLABELLED_FOLDER}/ (or unlabeled/) if "
+                      f"its images have no label", stacklevel=3)
     needed = 2 if model is None else 1
     if len(class_dirs) < needed:
         raise DataError(f"{path}: needs one sub-folder of images per class (at least {'two' if needed == 2 else 'one'})"
