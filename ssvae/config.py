@@ -32,7 +32,8 @@ AUGMENTATIONS = ("none", "shift", "shift-flip")  # ssvae.augment's weak view; "-
 VAT_MODELS = ("m2", "m1+m2")  # the models whose classifier q(y|x) virtual adversarial training regularises
 CONV_MODELS = ("m2", "supervised", "fixmatch")  # the models whose q(y|x) sees the images themselves
 CONSISTENCY_MODELS = ("m2", "fixmatch")  # the models that can train q(y|x) by consistency on unlabelled images
-NONE_MEANS = {"labels": "every label, as --labels all or 'all'", "threads": "torch's default"}  # said where a type is wrong
+# what None means, said where a type is wrong
+NONE_MEANS = {"labels": "every label, as --labels all or 'all'", "threads": "torch's default"}
 M1_FEATURES = ("sample", "mean")  # what m1+m2's M2 stage sees of q(z1|x): a draw or the mean
 TRAINING_PRECISIONS = ("float32", "bfloat16")  # bfloat16: matmuls and convolutions under autocast
 
@@ -452,7 +453,7 @@ def check_names(changes: dict[str, Any]) -> None:
 def config_for(dataset: str | None = None, data: str | None = None, recipe: str | None = None,
                **changes: Any) -> Config:
     """The Config for a data set (a built-in ``dataset``, digits unless named, or one's own ``data``): its
-    preset (none for ``data``), then the named ``recipe``'s settings, then ``changes``; preset and recipe
+    preset (`OWN_DATA_PRESET` for ``data``), then the named ``recipe``'s settings, then ``changes``; preset and recipe
     settings that ``changes`` leave without purpose (NEEDS) drop out."""
     check_names(changes)
     if data is not None and (built_in := [name for name in ("dataset", "data_dir")
@@ -470,4 +471,5 @@ def config_for(dataset: str | None = None, data: str | None = None, recipe: str 
 
 __all__ = ["Config", "ConfigError", "check_names", "FIELDS_WITHOUT_OPTION", "MODEL_KINDS", "CONSISTENCY_MODELS", "LIKELIHOODS",
            "CLASSIFIERS", "AUGMENTATIONS", "FORMAT_VERSION", "LATER_FIELDS", "TRAINING_PRECISIONS", "PRESETS",
-           "RECIPES", "Recipe", "OWN_DATA_PRESET", "config_for", "option_flag", "preset_for", "recipe_for", "supervised_counterpart"]
+           "RECIPES", "Recipe", "OWN_DATA_PRESET", "config_for", "option_flag", "preset_for", "recipe_for",
+           "supervised_counterpart"]
