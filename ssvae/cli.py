@@ -23,7 +23,8 @@ import numpy as np
 
 from ssvae import __version__
 from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, OWN_DATA_PRESET,
-                          PRESETS, RECIPES, Config, TRAINING_PRECISIONS, ConfigError, config_for, option_flag, option_text)
+                          PRESETS, RECIPES, Config, TRAINING_PRECISIONS, ConfigError, config_for, option_flag,
+                          option_text)
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
 from ssvae.progress import redrawable

@@ -300,7 +300,8 @@ def test_built_in_inputs_split_as_a_training_run_does():
 
 def test_csv_from_excel_with_byte_order_mark_and_blank_lines(tmp_path):
     # Excel's "CSV UTF-8" starts with a byte-order mark; a blank line at the end is common
-    (tmp_path / "t.csv").write_bytes("label,f1\r\ncat,0.5\r\n\r\ndog,1.5\r\n\r\n, \r\n".encode("utf-8-sig"))  # Excel: ,,
+    # the last row is separators alone, as Excel writes after formatted cells
+    (tmp_path / "t.csv").write_bytes("label,f1\r\ncat,0.5\r\n\r\ndog,1.5\r\n\r\n, \r\n".encode("utf-8-sig"))
     source = load_source(data=str(tmp_path / "t.csv"))
     assert source.train.class_names == ("cat", "dog") and source.train.y.tolist() == [0, 1]
     np.testing.assert_array_equal(source.train.x, [[0.5], [1.5]])

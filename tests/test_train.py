@@ -550,7 +550,8 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     with pytest.raises(ConfigError, match=r"^data \(--data\) names your own data, and dataset \(--dataset\) is for"):
         config_for("mnist", data="mine.npz")  # mnist was dropped without a word, in Python as on the command line
     assert (config_for(data="mine.npz").data, config_for().dataset) == ("mine.npz", "digits")
-    assert config_for(labels="all").labels is None and Config(labels=5).replace(labels="all").labels is None  # as --labels
+    assert config_for(labels="all").labels is None  # as --labels all
+    assert Config(labels=5).replace(labels="all").labels is None
     # a preset's settings for some models only go to those models
     monkeypatch.setitem(PRESETS, "pictures", {"classifier": "conv", "augment": "shift", "consistency": 1.0})
     assert config_for("pictures").consistency == 1.0 and config_for("pictures", model="supervised").consistency == 0
@@ -806,7 +807,8 @@ def test_cuda_without_a_gpu_is_a_clear_error_in_both_spellings(monkeypatch):
 def test_bfloat16_on_a_gpu_without_it_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device: "Tesla V100")
-    with pytest.raises(ConfigError, match=r"^Tesla V100 has no bfloat16 .*: use --precision float32 \(precision='float32' in Python\)$"):
+    with pytest.raises(ConfigError, match=r"^Tesla V100 has no bfloat16 .*: use --precision float32 "
+                                          r"\(precision='float32' in Python\)$"):
         training.check_precision("bfloat16", torch.device("cuda"))
     training.check_precision("float32", torch.device("cuda"))
     training.check_precision("bfloat16", torch.device("cpu"))

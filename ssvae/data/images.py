@@ -166,5 +166,5 @@ def _eight_bit(image: Any) -> Any:
     return Image.fromarray((np.asarray(image, dtype=np.float64) / 257.0).round().clip(0, 255).astype(np.uint8))
 
 
-__all__ = ["ColourImages", "EXIF_ORIENTATION", "IMAGE_SUFFIXES", "image_files", "image_reading", "is_hidden", "is_image_file", "read_images",
-           "within"]
+__all__ = ["ColourImages", "EXIF_ORIENTATION", "IMAGE_SUFFIXES", "image_files", "image_reading", "is_hidden",
+           "is_image_file", "read_images", "within"]
