@@ -7,7 +7,7 @@ import os
 import warnings
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -78,7 +78,6 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
     top 8 bits; 32-bit pixels (float or integer TIFFs), whose scale is unknown, are
     skipped. Unreadable images and those of another (width, height) than ``size``
     (None: the size most readable images have) are skipped, with one warning that names the first few."""
-    from PIL import Image, ImageOps
 
     def shown(file: Path) -> str:  # a class folder's image is named with its folder; ``where`` itself, by name
         return str(file.relative_to(where)) if file != where and file.is_relative_to(where) else file.name
@@ -87,17 +86,7 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
         return DataError(f"{where}: no readable images ({', '.join(sorted(IMAGE_SUFFIXES))})"
                          + (f"; skipped {listed(skipped)}" if skipped else ""))
 
-    headers, skipped = [], []
-    for index, file in enumerate(files):
-        try:
-            with Image.open(file) as image:  # reads the header only
-                if image.mode == "F" or (image.mode == "I" and image.format != "PNG"):  # PIL would clip them
-                    skipped.append(f"{shown(file)} (32-bit pixels: save it with 8 or 16 bits a channel)")
-                    continue
-                turned = _orientation(image)
-                headers.append((index, image.mode, image.size[::-1] if turned in SIDEWAYS else image.size, turned))
-        except Exception:
-            skipped.append(f"{shown(file)} (unreadable)")
+    headers, skipped = _headers(files, shown)
     if not headers:
         raise none_readable()
     grey = ("L", "1", "LA", "La")  # and every "I" mode: 16- and 32-bit grey
@@ -108,7 +97,46 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
         warnings.warn(ColourImages(f"{where}: {len(colour)} of {len(sized)} images {'is' if len(colour) == 1 else 'are'}"
                                    f" in colour (e.g. {shown(files[colour[0]])}), so all are read in colour (RGB, 3 "
                                    f"channels): to train on grey images, save these in grey first"), stacklevel=3)
-    mode = mode or ("RGB" if colour else "L")
+    arrays, kept = _pixels(files, headers, size, mode or ("RGB" if colour else "L"), shown, skipped)
+    if not arrays and all(image_size != size for _, _, image_size, _ in headers):  # only with a size asked for
+        raise DataError(f"{where}: none of its {len(headers)} readable image(s) is {size[0]}x{size[1]} pixels, the "
+                        f"model's size: resize them to it")
+    if not arrays:
+        raise none_readable()
+    if skipped:
+        warnings.warn(f"{where}: skipped {len(skipped)} image(s): {listed(skipped)}", stacklevel=3)
+    stacked = np.stack(arrays)  # (N, H, W) grey or (N, H, W, 3) colour
+    return (stacked[:, None] if stacked.ndim == 3 else np.moveaxis(stacked, -1, 1)), kept
+
+
+Header = tuple[int, str, tuple[int, int], int]  # (index in files, PIL mode, upright (width, height), orientation)
+
+
+def _headers(files: list[Path], shown: Callable[[Path], str]) -> tuple[list[Header], list[str]]:
+    """The header of each image of ``files`` that can be read (pixels of 32 bits cannot: PIL would clip them),
+    and what was skipped, each with its reason."""
+    from PIL import Image
+
+    headers, skipped = [], []
+    for index, file in enumerate(files):
+        try:
+            with Image.open(file) as image:  # reads the header only
+                if image.mode == "F" or (image.mode == "I" and image.format != "PNG"):
+                    skipped.append(f"{shown(file)} (32-bit pixels: save it with 8 or 16 bits a channel)")
+                    continue
+                turned = _orientation(image)
+                headers.append((index, image.mode, image.size[::-1] if turned in SIDEWAYS else image.size, turned))
+        except Exception:
+            skipped.append(f"{shown(file)} (unreadable)")
+    return headers, skipped
+
+
+def _pixels(files: list[Path], headers: list[Header], size: tuple[int, int], mode: str,
+            shown: Callable[[Path], str], skipped: list[str]) -> tuple[list[np.ndarray], list[int]]:
+    """The uint8 pixels, upright and in ``mode``, of the images of ``size``, and their indices in ``files``;
+    those of another size, and those whose pixels do not read, are added to ``skipped``."""
+    from PIL import Image, ImageOps
+
     arrays, kept = [], []
     for index, _, (width, height), turned in headers:
         if (width, height) != size:
@@ -123,15 +151,7 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
             continue
         arrays.append(pixels)
         kept.append(index)
-    if not arrays and all(image_size != size for _, _, image_size, _ in headers):  # only with a size asked for
-        raise DataError(f"{where}: none of its {len(headers)} readable image(s) is {size[0]}x{size[1]} pixels, the "
-                        f"model's size: resize them to it")
-    if not arrays:
-        raise none_readable()
-    if skipped:
-        warnings.warn(f"{where}: skipped {len(skipped)} image(s): {listed(skipped)}", stacklevel=3)
-    stacked = np.stack(arrays)  # (N, H, W) grey or (N, H, W, 3) colour
-    return (stacked[:, None] if stacked.ndim == 3 else np.moveaxis(stacked, -1, 1)), kept
+    return arrays, kept
 
 
 def _orientation(image: Any) -> int:
