@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from ssvae.data import (DataError, ModelInputs, Partition, Source, Split, check_
 from ssvae.data.images import ColourImages
 from ssvae.errors import RunError
 from ssvae.models import Model, Stage, build_model
-from ssvae.files import check_writable, file_digest, sole_writer
+from ssvae.files import check_writable, same_data, sole_writer
 from ssvae.report import evaluation_report
 from ssvae.run import (CHECKPOINT, CONFIG, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
@@ -135,11 +134,9 @@ def with_test_data(source: Source, config: Config) -> Source:
 def _warn_if_trained_on_test(config: Config) -> None:
     """A warning where ``--test-data`` names ``--data``'s file or folder, or a copy of its file: the run trains
     on those examples (on their labels where ``--labels`` keeps them), so its test accuracy is no held-out one.
-    Files are compared by their bytes, as rows alone would also match the repeated rows of a coarse table."""
-    if config.data is None or not Path(config.data).exists():
-        return
-    data, test = Path(config.data), Path(config.test_data)
-    if os.path.samefile(data, test) or (data.is_file() and test.is_file() and file_digest(data) == file_digest(test)):
+    Files are compared by their bytes (`same_data`), as rows alone would also match the repeated rows of a
+    coarse table."""
+    if config.data is not None and same_data(config.data, config.test_data):
         warnings.warn(f"--test-data {config.test_data} is --data {config.data} or a copy of it: the run trains on its "
                       f"examples, on their labels where --labels keeps them, so its test accuracy is not held out; "
                       f"give labelled data it does not train on", stacklevel=4)
@@ -356,10 +353,10 @@ def evaluate(run: Run | str | Path, data: str | Path | None = None) -> dict[str,
 
 
 def _warn_if_trained_on(run: Run, data: str | Path) -> None:
-    """A warning where ``data`` is the file the run trained on, read for its training examples (not its own
-    x_test): their labels trained the run too, and their accuracy is no held-out one."""
+    """A warning where ``data`` is the file the run trained on, or a copy (`same_data`), read for its training
+    examples (not its own x_test): their labels trained the run too, and their accuracy is no held-out one."""
     trained_on, own_test = run.config.data, run.split.test is None and run.config.test_data is None
-    if own_test or trained_on is None or not Path(trained_on).exists() or not os.path.samefile(data, trained_on):
+    if own_test or trained_on is None or not same_data(data, trained_on):
         return
     warnings.warn(f"{data} is the data this run trained on: {run.split.labels_seen} of its labels trained it, so "
                   f"the accuracy below is not held out ('ssvae evaluate {run.run_dir or 'RUN'}' without --data "

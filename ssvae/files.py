@@ -212,5 +212,14 @@ def file_digest(path: str | Path) -> str:
             digest.update(chunk)
     return digest.hexdigest()[:16]
 
+
+def same_data(a: str | Path, b: str | Path) -> bool:
+    """Whether ``a`` and ``b`` are one file or folder, or two files of the same bytes (a copy); False where
+    either is not there."""
+    a, b = Path(a), Path(b)
+    if not (a.exists() and b.exists()):
+        return False
+    return os.path.samefile(a, b) or (a.is_file() and b.is_file() and file_digest(a) == file_digest(b))
+
 __all__ = ["atomic_open", "write_atomic", "check_output", "check_writable", "take_access", "usual_mode", "OutputFolder",
-           "sole_writer"]
+           "sole_writer", "file_digest", "same_data"]

@@ -537,6 +537,9 @@ def test_evaluate_on_the_file_a_run_trained_on_warns_that_it_is_not_held_out(tmp
         f"the accuracy below is not held out ('ssvae evaluate {tmp_path / 'run'}' without --data tests the run's "
         f"held-out split)"]
     assert run.split.labels_seen == 22
+    shutil.copy(tmp_path / "t.csv", tmp_path / "renamed.csv")  # a copy under another name is the same data
+    with pytest.warns(UserWarning, match=r"renamed.csv is the data this run trained on: 22 of its labels"):
+        CliRunner().invoke(main, ["evaluate", str(tmp_path / "run"), "--data", str(tmp_path / "renamed.csv")])
     np.savez(tmp_path / "x.npz", x=rng.random((40, 2)).astype(np.float32), y=np.arange(40) % 2,
              x_test=rng.random((10, 2)).astype(np.float32), y_test=np.arange(10) % 2)
     ssvae.train(data=str(tmp_path / "x.npz"), labels=10, epochs=1, hidden=(8,), classifier_hidden=(8,), latent_dim=2,
