@@ -672,31 +672,24 @@ def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, d
 
     Example: ssvae generate models/digits --per-class 8 --out samples.png
     """
-    from ssvae.images import is_image_shape
-    from ssvae.inference import (STDOUT, check_drawable, checked_inputs, default_split, write_analogies,
-                                 write_analogy_table, write_sample_table, write_samples)
+    from ssvae.inference import generate as generate_examples
 
     model = load_model(model_dir, device, precision)
-    out = out or ("samples.png" if is_image_shape(model.input_shape) else "samples.csv")
-    table = out == STDOUT or Path(out).suffix.lower() == ".csv"
-    check_drawable(model, analogies=analogies is not None, picture=not table)
-    inputs = None
+    inputs, dataset = None, None
     if analogies is not None:  # a path (as UserPath takes one) or a built-in data set's name
-        analogies = os.path.expanduser(analogies)
-        builtin = analogies in BUILTIN and not Path(analogies).exists()
-        inputs = checked_inputs(model, out, force, None if builtin else analogies, analogies if builtin else None,
-                                default_split(model) if builtin else "test", data_dir, grid=not table)
-    if not table:
-        width, height = (write_samples(model, out, per_class, seed, scale, replace=force) if inputs is None else
-                         write_analogies(model, inputs, out, rows, scale, replace=force))
-        click.echo(f"saved {out}: {width}x{height} pixels")
-    elif inputs is None:
-        n = write_sample_table(model, out, per_class, seed, replace=force)
-        _say_written(out, _count(n, "example") + (f", {per_class} of each class" if model.conditional else ""))
+        inputs = os.path.expanduser(analogies)
+        if inputs in BUILTIN and not Path(inputs).exists():
+            inputs, dataset = None, inputs
+    done = generate_examples(model, out, per_class, inputs, dataset, rows, seed, scale, force, data_dir)
+    if done.pixels is not None:
+        click.echo(f"saved {done.out}: {done.pixels[0]}x{done.pixels[1]} pixels")
+    elif analogies is None:
+        _say_written(done.out, _count(done.examples, "example")
+                     + (f", {per_class} of each class" if model.conditional else ""))
     else:
-        n = write_analogy_table(model, inputs, out, rows, replace=force)
-        _say_written(out, f"{_count(n, 'example')}: {_count(n // model.n_classes, 'input')}, each drawn in the "
-                          f"{model.n_classes} classes")
+        _say_written(done.out, f"{_count(done.examples, 'example')}: "
+                               f"{_count(done.examples // model.n_classes, 'input')}, each drawn in the "
+                               f"{model.n_classes} classes")
 
 
 @main.command(short_help="What an exported model is: metadata and graphs.")

@@ -15,6 +15,7 @@ import os
 import sys
 import warnings
 from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence, TypeVar
 
@@ -379,6 +380,46 @@ def _write_examples(model: ExportedModel, out: Path | None, ids: Sequence[str], 
             writer.writerow([ids[i], labels[i], *(f"{v:.6g}" for v in x)])
 
 
+@dataclass(frozen=True)
+class Generated:
+    """What `generate` wrote: the file (or "-", standard output), its examples, and a PNG grid's
+    (width, height) in pixels (None for CSV rows)."""
+    out: str
+    examples: int
+    pixels: tuple[int, int] | None = None
+
+
+def default_generate_out(model: ExportedModel) -> str:
+    """`generate`'s file where none is named: a PNG grid of a model of images, CSV rows of a model of tables."""
+    return "samples.png" if is_image_shape(model.input_shape) else "samples.csv"
+
+
+def generate(model: ExportedModel, out: str | Path | None = None, per_class: int = 8,
+             analogies: Inputs | str | Path | Any | None = None, dataset: str | None = None, rows: int = 8,
+             seed: int = 0, scale: int | None = None, replace: bool = False,
+             data_dir: str | Path | None = None) -> Generated:
+    """`ssvae generate`: ``per_class`` new examples of every class (latent draws of ``seed``) or, given inputs
+    (``analogies``, as `as_inputs` takes them, or a built-in ``dataset``'s split shown to the model), the
+    style of the first ``rows`` drawn in every class. A PNG grid (``scale`` output pixels a model pixel)
+    where ``out`` ends in .png, CSV rows where it ends in .csv or is "-"; all checked before inputs are read."""
+    out = str(out or default_generate_out(model))
+    table = out == STDOUT or Path(out).suffix.lower() == ".csv"
+    drawing = analogies is not None or dataset is not None
+    check_drawable(model, analogies=drawing, picture=not table)
+    if not drawing:
+        examples = (model.n_classes if model.conditional else 1) * per_class
+        if table:
+            return Generated(out, write_sample_table(model, out, per_class, seed, replace=replace))
+        return Generated(out, examples, write_samples(model, out, per_class, seed, scale, replace=replace))
+    if dataset is not None or isinstance(analogies, (str, Path)):
+        analogies = checked_inputs(model, out, replace, analogies, dataset,
+                                   "test" if dataset is None else default_split(model), data_dir, grid=not table)
+    if table:
+        return Generated(out, write_analogy_table(model, analogies, out, rows, replace=replace))
+    pixels = write_analogies(model, analogies, out, rows, scale, replace=replace)
+    return Generated(out, min(rows, len(as_inputs(model, analogies))) * model.n_classes, pixels)
+
+
 def png_output(out: str | Path, replace: bool) -> Path:
     """``out``, checked before any work (callers that read inputs first check it before them too): a name
     ending in .png (viewers go by the name) that is free unless ``replace``."""
@@ -408,6 +449,7 @@ def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel)
     return grid_size(images.shape, scale)
 
 
-__all__ = ["as_inputs", "check_drawable", "check_not_the_input", "checked_inputs", "default_split",
-           "evaluate", "example_header", "model_inputs", "png_output", "predict", "prediction_header", "sample_grid",
-           "score", "table_output", "write_analogies", "write_analogy_table", "write_sample_table", "write_samples"]
+__all__ = ["Generated", "as_inputs", "check_drawable", "check_not_the_input", "checked_inputs", "default_generate_out",
+           "default_split", "evaluate", "example_header", "generate", "model_inputs", "png_output", "predict",
+           "prediction_header", "sample_grid", "score", "table_output", "write_analogies", "write_analogy_table",
+           "write_sample_table", "write_samples"]

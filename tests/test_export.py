@@ -834,6 +834,35 @@ def test_generates_grid_is_the_runtimes_generate_of_the_classes_in_turn(digits_m
     assert sample_grid(digits_model, 1, seed=7).shape == (10, 1, 1, 8, 8)  # ten one-hot rows for ten: not indices
 
 
+def test_generate_writes_what_its_writer_for_the_output_writes(digits_model, tmp_path, monkeypatch):
+    """`ssvae.inference.generate` is `ssvae generate` in Python: samples or analogies (inputs, or a built-in
+    set's name), a PNG grid or CSV rows by the name of ``out`` (samples.png where none is named), each the
+    bytes its writer gives, with the examples and pixels counted."""
+    from ssvae import inference
+
+    monkeypatch.chdir(tmp_path)
+    x = np.asarray(inference.model_inputs(digits_model, dataset="digits").x[:5])
+    # 32-pixel cells (scale 4) with 4 pixels between and around them: 3 * 32 + 4 * 4 wide, 10 * 32 + 11 * 4 high
+    assert inference.generate(digits_model, per_class=3, seed=4) == inference.Generated("samples.png", 30, (112, 364))
+    inference.write_samples(digits_model, "writer.png", per_class=3, seed=4)
+    assert Path("samples.png").read_bytes() == Path("writer.png").read_bytes()
+    assert inference.generate(digits_model, "s.csv", per_class=3, seed=4) == inference.Generated("s.csv", 30)
+    inference.write_sample_table(digits_model, "writer.csv", per_class=3, seed=4)
+    assert Path("s.csv").read_bytes() == Path("writer.csv").read_bytes()
+    assert inference.generate(digits_model, "a.png", analogies=x, rows=3) == inference.Generated("a.png", 30,
+                                                                                               (400, 112))
+    inference.write_analogies(digits_model, x, "writer-a.png", rows=3)
+    assert Path("a.png").read_bytes() == Path("writer-a.png").read_bytes()
+    assert inference.generate(digits_model, "a.csv", dataset="digits", rows=2) == inference.Generated("a.csv", 20)
+    inference.write_analogy_table(digits_model, x, "writer-a.csv", rows=2)
+    by_name, by_array = (Path(name).read_text().splitlines() for name in ("a.csv", "writer-a.csv"))
+    assert [row.split(",", 1)[1] for row in by_name] == [row.split(",", 1)[1] for row in by_array]
+    test_ids = inference.model_inputs(digits_model, dataset="digits").ids[:2]
+    assert [row.split(",", 1)[0] for row in by_name[1:]] == [i for i in test_ids for _ in range(10)]
+    with pytest.raises(RunError, match=r"^a\.txt: the grid is a PNG image: give --out a name ending in \.png"):
+        inference.generate(digits_model, "a.txt")
+
+
 def test_a_grid_too_large_to_open_is_refused_before_any_drawing(digits_model, tmp_path):
     from ssvae import inference
 
