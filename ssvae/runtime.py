@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import re
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -116,7 +117,10 @@ def as_array(x: Any) -> np.ndarray:
 def check_count(name: str, value: Any, minimum: int) -> int:
     """``value`` as an int of at least ``minimum`` (a number of rows, samples or threads), or a ModelError that
     names ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ModelError(f"{name} must be a whole number of at least {minimum}, got {value!r} (a "
+                         f"{type(value).__name__}: pass an int)")
+    if value < minimum:
         raise ModelError(f"{name} must be a whole number of at least {minimum}, got {value!r}")
     return int(value)
 
@@ -163,12 +167,27 @@ def prepare_inputs(x: Any, shape: tuple[int, ...], columns: Sequence[str] = (),
     """Raw inputs (uint8 images, or numbers used as given) as float32 (N, *shape), read by ``columns`` where
     they name theirs and checked against ``input_range``, or a ModelError that says what to change. One rule
     for an export's graphs and for a run's model in torch."""
-    x = as_array(by_name(x, columns))
+    table = by_name(x, columns)
+    x = as_array(table)
     if x.dtype.kind not in "uif":
-        raise ModelError(f"inputs of dtype {x.dtype} are not numbers: pass uint8 images or floats")
+        raise ModelError(f"inputs of dtype {x.dtype} are not numbers{_first_text_cell(table)}: pass numbers "
+                         f"(uint8 images, or floats)")
     x = as_float32(arrange(x, shape), uint8_divisor)
     check_values(x, input_range)
     return x
+
+
+def _first_text_cell(table: Any) -> str:
+    """Where a table's first cell that is not a number is, for an error: " (column 'c', row 3: 'n/a')"; "" for
+    inputs without named columns."""
+    for column in getattr(table, "columns", ()):
+        for row, value in enumerate(np.asarray(table[column])):
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                shown = value.item() if isinstance(value, np.generic) else value  # 'n/a', not np.str_('n/a')
+                return f" (column {str(column)!r}, row {row}: {shown!r})"
+    return ""
 
 
 def as_float32(x: np.ndarray, uint8_divisor: float = 255) -> np.ndarray:
@@ -218,8 +237,21 @@ def _session(path: Path, providers: list[str], threads: int | None) -> ort.Infer
     try:
         return ort.InferenceSession(str(path), sess_options=options, providers=providers)
     except Exception as error:  # onnxruntime raises its own exception types for unreadable models
+        if too_new := _too_new(str(error)):
+            raise ModelError(f"{path}: onnxruntime {ort.__version__} is older than this graph needs ({too_new}): "
+                             f"upgrade onnxruntime, or export the run again with an older opset (ssvae export "
+                             f"--opset {MIN_OPSET})") from error
         raise ModelError(f"{path}: not a readable ONNX model ({str(error).splitlines()[0][:200]}); "
                          f"export it again with 'ssvae export'") from error
+
+
+def _too_new(message: str) -> str | None:
+    """What onnxruntime's refusal of a graph says is too new for it (its IR version or opset), or None."""
+    if ir := re.search(r"Unsupported model IR version: \d+, max supported IR version: \d+", message):
+        return ir.group(0)
+    if opset := re.search(r"Opset (\d+) is under development.*?till opset (\d+)", message, re.DOTALL):
+        return f"opset {opset[1]}; it knows opsets up to {opset[2]}"
+    return None
 
 
 def _metadata(session: ort.InferenceSession, path: Path) -> dict[str, Any]:
@@ -232,9 +264,13 @@ def _metadata(session: ort.InferenceSession, path: Path) -> dict[str, Any]:
         info = {k: json.loads(v) for k, v in values.items()}
     except json.JSONDecodeError as error:
         raise ModelError(f"{path}: its ssvae metadata is not valid JSON ({error}); export it again") from error
-    if info.get("format") != FORMAT_VERSION:
-        raise ModelError(f"{path}: model format {info.get('format')} but this ssvae reads format {FORMAT_VERSION}: "
-                         f"export the run again with this version of ssvae")
+    written = info.get("format")
+    if isinstance(written, int) and written > FORMAT_VERSION:
+        raise ModelError(f"{path}: model format {written}, written by a newer ssvae, but this one reads format "
+                         f"{FORMAT_VERSION}: upgrade ssvae (or use the runtime.py of the ssvae that exported it)")
+    if written != FORMAT_VERSION:
+        raise ModelError(f"{path}: model format {'missing' if written is None else written} but this ssvae reads "
+                         f"format {FORMAT_VERSION}: export the run again with this version of ssvae")
     return info
 
 
@@ -434,6 +470,10 @@ class ExportedModel:
         table with named columns (a pandas DataFrame) is read by the names the model was trained on. Float32
         inputs are not copied (large ones would take twice the memory): the result may be ``x`` itself, so copy
         it before changing it in place."""
+        if hasattr(x, "columns") and not self.input_columns and str(self.info.get("dataset")).lower().endswith(".csv"):
+            raise ModelError("this model was exported before ssvae kept a CSV's column names, so a table's columns "
+                             "cannot be found by name: export its run again (ssvae export RUN_DIR), or pass an "
+                             "array of the columns in the training CSV's order")
         return prepare_inputs(x, self.input_shape, self.input_columns, self.input_range, self.uint8_divisor)
 
     def onehot(self, y: Any, n: int, blank: bool = False) -> np.ndarray:

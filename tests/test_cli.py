@@ -831,6 +831,23 @@ def test_a_table_of_nullable_numbers_is_read_as_numbers_with_missing_ones_named(
     table.data[7][2] = None
     with pytest.raises(runtime.NonFiniteInputError, match=r"\(first in row 2\)"):
         model.classify(table)
+    table.data[5][1] = "n/a"  # text: numpy reads the table as objects, and float64 refuses it
+    with pytest.raises(runtime.ModelError, match=r"^inputs of dtype object are not numbers \(column '5', row 1: "
+                                                 r"'n/a'\): pass numbers \(uint8 images, or floats\)$"):
+        model.classify(table)
+
+
+def test_a_table_model_exported_before_column_names_refuses_a_table_of_named_columns(exported):
+    """Such a model (trained on a CSV, with no input_columns) would read a DataFrame's columns by their place,
+    whatever their names: it is refused, and an array is still read."""
+    model = runtime.load(exported[1])
+    model.info = {**model.info, "dataset": "wine.csv"}
+    digits = np.random.default_rng(0).random((3, 64))
+    with pytest.raises(runtime.ModelError, match=r"^this model was exported before ssvae kept a CSV's column names, "
+                                                 r"so a table's columns cannot be found by name: export its run "
+                                                 r"again \(ssvae export RUN_DIR\), or pass an array"):
+        model.classify(NamedColumns({k: list(digits[:, k]) for k in range(64)}))
+    np.testing.assert_array_equal(model.classify(digits), runtime.load(exported[1]).classify(digits))
 
 
 def _write_csv(path: Path, columns: dict[str, list]) -> None:

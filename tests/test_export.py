@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
@@ -337,7 +338,8 @@ def test_bad_runtime_input_is_a_clear_error(digits_model, x, message):
                                                       "...), or one-hot rows: this model's decoder takes one"),
     (lambda m: m.decode(np.zeros((2, m.latent_dim + 1)), y=0), "latent codes of shape (2, 9) do not fit: need (N, 8)"),
     (lambda m: m.score(np.zeros((2, 64)), samples=0), "samples must be a whole number of at least 1, got 0"),
-    (lambda m: m.score(np.zeros((2, 64)), samples=2.0), "samples must be a whole number of at least 1, got 2.0"),
+    (lambda m: m.score(np.zeros((2, 64)), samples=2.0), "samples must be a whole number of at least 1, got 2.0 (a "
+                                                        "float: pass an int)"),
     (lambda m: m.score(np.zeros((2, 64)), seed=-1), "seed must be a whole number of at least 0, got -1"),
     (lambda m: m.decode(np.zeros((20, m.latent_dim)), y=[1, 2, 3]),
      "classes of shape (3,) do not fit 20 rows: give one class for all of them, 20 indices or names, or (20, 10)"),
@@ -357,7 +359,7 @@ def test_bad_runtime_input_is_a_clear_error(digits_model, x, message):
     (lambda m: m.decode(np.zeros((1, m.latent_dim)), y={"a": 1}), "class {'a': 1} is neither an index (0..9) nor"),
     (lambda m: m.generate(True), "class True is neither an index (0..9) nor a name"),
     (lambda m: m.generate(0, n=-1), "n must be a whole number of at least 0, got -1"),
-    (lambda m: m.generate(0, n=True), "n must be a whole number of at least 0, got True"),
+    (lambda m: m.generate(0, n=True), "n must be a whole number of at least 0, got True (a bool: pass an int)"),
     (lambda m: m.generate(0, seed=-1), "seed must be a whole number of at least 0, got -1"),
     (lambda m: m.decode(np.full((2, m.latent_dim), 7.0), y=np.full((2, 10), 7.0)),
      "class rows must be one-hot (a 1 and 0s) or class weights of at least 0 that sum to 1"),
@@ -462,7 +464,21 @@ def test_bad_model_folders_are_clear_errors(tmp_path, digits_model):
     newer = onnx.load(str(digits_model.model_dir / "classifier.onnx"))
     next(p for p in newer.metadata_props if p.key == "ssvae.format").value = "2"
     onnx.save(newer, str(broken / "classifier.onnx"))
-    with pytest.raises(ModelError, match="model format 2 but this ssvae reads format 1: export the run again"):
+    with pytest.raises(ModelError, match="model format 2, written by a newer ssvae, but this one reads format 1: "
+                                         "upgrade ssvae"):
+        runtime.load(broken)
+    for written, shown in (("0", "0"), ("null", "missing")):
+        next(p for p in newer.metadata_props if p.key == "ssvae.format").value = written
+        onnx.save(newer, str(broken / "classifier.onnx"))
+        with pytest.raises(ModelError, match=f"model format {shown} but this ssvae reads format 1: export the run "
+                                             f"again with this version"):
+            runtime.load(broken)
+    newer.ir_version = 99
+    onnx.save(newer, str(broken / "classifier.onnx"))
+    with pytest.raises(ModelError, match=re.escape(
+            f"classifier.onnx: onnxruntime {ort.__version__} is older than this graph needs (Unsupported model IR "
+            f"version: 99, max supported IR version: ") + r"\d+\): upgrade onnxruntime, or export the run again "
+                                                           r"with an older opset \(ssvae export --opset 18\)$"):
         runtime.load(broken)
     foreign = onnx.load(str(digits_model.model_dir / "classifier.onnx"))
     del foreign.metadata_props[:]
@@ -494,6 +510,13 @@ def test_an_opset_the_exporter_cannot_write_is_refused_not_recorded(digits_run, 
     ssvae.export(digits_run, tmp_path / "model", opset=19)
     assert {o.version for o in onnx.load(str(tmp_path / "model" / "classifier.onnx")).opset_import if not o.domain} \
         == {19} == {json.loads((tmp_path / "model" / "model.json").read_text())["opset"]}
+
+
+def test_every_graph_carries_the_oldest_ir_version_of_its_opset(digits_model):
+    """Opset 20 (the default) needs IR version 9 (onnx's table: opset 18 needs 8, 21 needs 10), not the
+    exporter's newest, which older onnxruntimes refuse even where they know the opset."""
+    stamped = {path.name: onnx.load(str(path)).ir_version for path in digits_model.model_dir.glob("*.onnx")}
+    assert len(stamped) == 9 and set(stamped.values()) == {9}
 
 
 def test_one_class_given_as_a_list_applies_to_every_row(digits_model):
