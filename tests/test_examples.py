@@ -135,14 +135,31 @@ def test_plain_python_example_reads_folders_as_predict_does_and_refuses_bad_inpu
     np.save(tmp_path / "floats.npy", np.load(data)[:4].astype(np.float32))  # 0..255 as floats
     (tmp_path / "x.csv").write_text("a,b\n1,2\n")
     (tmp_path / "empty").mkdir()
+    (tmp_path / "deep").mkdir()  # 16-bit grey: Pillow's convert("L") would clip it to 255 without a word
+    Image.fromarray(np.full((8, 8), 4000, np.uint16)).save(tmp_path / "deep" / "0.png")
+    np.savez(tmp_path / "images.npz", images=x)
+    (tmp_path / "cut.npy").write_bytes((tmp_path / "floats.npy").read_bytes()[:100])
     for path, message in ((folder, f"{folder / 'big.png'}: 5x5 pixels, the model takes 8x8"),
                           (tmp_path / "empty", f"{tmp_path / 'empty'}: no images (.bmp, .gif, .jpeg, .jpg, .png, "),
                           (tmp_path / "floats.npy", "inputs must be finite and within [0.0, 1.0], as the model was trained"),
                           (tmp_path / "x.csv", f"{tmp_path / 'x.csv'}: pass an .npz (array x), an .npy (numpy.save) or a "
-                                               f"folder of images")):
+                                               f"folder of images"),
+                          (tmp_path / "deep", f"{tmp_path / 'deep' / '0.png'}: an image of mode I;16, and this example "
+                                              f"reads 8-bit images without transparency only"),
+                          (tmp_path / "images.npz", f"{tmp_path / 'images.npz'}: no array x in it (it has images): save "
+                                                    f"the inputs with numpy.savez(path, x=inputs)"),
+                          (tmp_path / "cut.npy", f"{tmp_path / 'cut.npy'}: cannot be read as an .npy file ("),
+                          (tmp_path / "nowhere.npy", f"{tmp_path / 'nowhere.npy'}: no such file or folder")):
         result = subprocess.run([*example, str(path)], capture_output=True, text=True, timeout=120)
         assert result.returncode == 1 and result.stdout == ""
         assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+    for arguments, message in (([str(tmp_path)], f"{tmp_path}: no classifier.onnx in it: pass a folder written by "
+                                                 f"'ssvae export'\n"),
+                               ([], "usage: python classify_with_onnxruntime.py MODEL_DIR INPUTS (an .npz of array x, "
+                                    "an .npy or a folder of images)\n")):
+        result = subprocess.run([*example[:2], *arguments, *([str(data)] if arguments else [])], capture_output=True,
+                                text=True, timeout=120)
+        assert (result.returncode, result.stdout, result.stderr) == (1, "", message)
 
 
 def needs_npm(folder: Path, package: str):
@@ -175,14 +192,34 @@ def test_node_example_reads_float64_quotes_class_names_and_refuses_bad_inputs_in
     assert result.returncode == 0, result.stderr
     assert [row[1] for row in csv.reader(result.stdout.splitlines())] == [f"{k}, or so" for k in expected[:50]]
     np.save(tmp_path / "floats.npy", np.load(data)[:4].astype(np.float32))  # 0..255 as floats
+    np.save(tmp_path / "int64.npy", np.load(data)[:4].astype(np.int64))
+    (tmp_path / "cut.npy").write_bytes((tmp_path / "floats.npy").read_bytes()[:300])
     for path, message in ((tmp_path / "floats.npy", "inputs must be finite and within [0, 1], as the model was trained"),
                           (tmp_path, f"{tmp_path}: a folder: pass an .npy file (numpy.save)"),
                           (model / "model.json", f"{model / 'model.json'}: not an .npy file: save the array with "
-                                                 f"numpy.save")):
+                                                 f"numpy.save"),
+                          (tmp_path / "nowhere.npy", f"{tmp_path / 'nowhere.npy'}: no such file: pass an .npy file"),
+                          (tmp_path / "cut.npy", f"{tmp_path / 'cut.npy'}: holds 172 bytes of data where shape "
+                                                 f"(4,1,8,8) needs 1024: the file is cut short; save it again"),
+                          (tmp_path / "int64.npy", f"{tmp_path / 'int64.npy'}: dtype <i8 is not uint8, float32 or "
+                                                   f"float64: save x.astype(\"uint8\") for images 0..255")):
         result = subprocess.run(["node", "classify.mjs", str(model), str(path)], cwd=NODE_EXAMPLE, capture_output=True,
                                 text=True, timeout=120)
         assert result.returncode == 1 and result.stdout == ""
         assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+    (model / "model.json").unlink()  # an export older than model.json: the runtime loads it, this example cannot
+    for arguments, message in (([str(model), str(data)], f"{model}: no model.json in it (exports before ssvae wrote "
+                                                         f"one): export the run again with 'ssvae export'\n"),
+                               ([str(tmp_path), str(data)], f"{tmp_path}: no classifier.onnx in it: pass a folder "
+                                                            f"written by 'ssvae export'\n"),
+                               ([], "usage: node classify.mjs MODEL_DIR INPUTS.npy\n")):
+        result = subprocess.run(["node", "classify.mjs", *arguments], cwd=NODE_EXAMPLE, capture_output=True, text=True,
+                                timeout=120)
+        assert (result.returncode, result.stdout, result.stderr) == (1, "", message)
+    np.save(tmp_path / "none.npy", np.zeros((0, 1, 8, 8), np.uint8))
+    result = subprocess.run(["node", "classify.mjs", str(MODEL), str(tmp_path / "none.npy")], cwd=NODE_EXAMPLE,
+                            capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")  # no rows: no line, not a blank one
 
 
 @pytest.fixture(scope="module")
@@ -278,7 +315,8 @@ def test_browser_demo_of_a_classifier_of_your_own_data(tmp_path, colour_classifi
     expected = runtime.load(model_dir).classify(x[3:4])[0]
     assert page["errors"] == [] and page["changed"] is None  # no decoder: the Generate panel is hidden
     np.testing.assert_allclose(page["probabilities"], expected, atol=1e-4)
-    assert json.loads(sample_images(model_dir, None, str(data)))["labels"][:4] == ["0", "1", "2", "3"]  # row ids
+    shown = json.loads(sample_images(model_dir, None, str(data)))
+    assert shown["captions"][:4] == ["0", "1", "2", "3"] and shown["range"] == [0, 1]  # row ids; uint8 images
 
 
 @needs_npm(WEB_DEMO, "playwright-core")
@@ -306,3 +344,27 @@ def test_the_demo_server_refuses_a_table_model_and_bad_arguments_in_one_line(tmp
     assert result.returncode == 1
     assert result.stderr == (f"{tmp_path / 'nowhere'}: no such model folder; make one with 'ssvae export RUN_DIR "
                              f"--out {tmp_path / 'nowhere'}'\n")
+    shutil.copytree(MODEL, tmp_path / "old")
+    (tmp_path / "old" / "model.json").unlink()  # an export before model.json: the runtime loads it, the page cannot
+    with pytest.raises(SystemExit, match=r"old: no model.json in it \(exports before ssvae wrote one\), and the page "
+                                         r"reads it: export the run again with 'ssvae export'$"):
+        sample_images(tmp_path / "old", None)
+
+
+def test_the_demo_names_its_images_and_shows_a_model_of_real_values_from_their_lowest_to_their_highest(tmp_path):
+    """A built-in set's images are named by their class; a model of float images 0..240 (no input range) has
+    its images shown black to white over their own values, not clipped to [0, 1]."""
+    from serve import sample_images
+
+    shown = json.loads(sample_images(MODEL, None))
+    assert shown["range"] == [0, 1] and len(shown["captions"]) == 20
+    assert all(re.fullmatch(rf"test image {k} \(\d\)", shown["captions"][k]) for k in range(20))
+    x = np.random.default_rng(0).integers(0, 241, (60, 1, 4, 4)).astype(np.float32)
+    x[0, 0, 0, :2] = 0, 240
+    np.savez(tmp_path / "bright.npz", x=x, y=np.arange(60) % 2)
+    with pytest.warns(UserWarning, match="holds whole numbers from 0 to 240 as float32, which are used as they are"):
+        run = ssvae.train(data=str(tmp_path / "bright.npz"), model="supervised", epochs=1, progress=False)
+    ssvae.export(run, tmp_path / "bright")
+    shown = json.loads(sample_images(tmp_path / "bright", None, str(tmp_path / "bright.npz")))
+    assert shown["range"] == [0.0, 240.0] and np.max(shown["images"]) == 240
+

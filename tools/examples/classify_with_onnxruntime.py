@@ -7,7 +7,7 @@ Prints one CSV line an input: id,predicted class,confidence. Nothing here comes 
 your app. Images are read upright, as viewers show them (a camera's EXIF orientation applied), as ssvae
 reads them. Kept short: a folder's images (hidden files aside) must all have the model's size and be 8-bit
 without transparency (`ssvae predict` skips other sizes, scales 16-bit grey and lays transparent pixels onto
-black). A problem with the inputs is one line on stderr and exit status 1.
+black); others are refused. A problem with the model or the inputs is one line on stderr and exit status 1.
 """
 
 import csv
@@ -19,6 +19,8 @@ import numpy as np
 import onnxruntime as ort
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+EIGHT_BIT_MODES = {"1", "L", "P", "RGB", "CMYK", "YCbCr"}  # Pillow's modes of 8-bit images (or 1-bit)
+USAGE = "usage: python classify_with_onnxruntime.py MODEL_DIR INPUTS (an .npz of array x, an .npy or a folder of images)"
 
 
 def load_inputs(path: Path, shape: list[int]) -> tuple[list[str], np.ndarray]:
@@ -33,15 +35,37 @@ def load_inputs(path: Path, shape: list[int]) -> tuple[list[str], np.ndarray]:
         if not files:
             sys.exit(f"{path}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in it")
         mode = "L" if shape[0] == 1 else "RGB"
-        images = [np.asarray(ImageOps.exif_transpose(Image.open(f)).convert(mode)) for f in files]  # upright
+        images = [np.asarray(ImageOps.exif_transpose(open_8_bit(f)).convert(mode)) for f in files]  # upright
         for f, image in zip(files, images):
             if image.shape[:2] != tuple(shape[1:]):
                 sys.exit(f"{f}: {image.shape[1]}x{image.shape[0]} pixels, the model takes {shape[2]}x{shape[1]}")
         return [str(f.relative_to(path)) for f in files], np.stack(images)
     if path.suffix.lower() not in (".npz", ".npy"):
         sys.exit(f"{path}: pass an .npz (array x), an .npy (numpy.save) or a folder of images")
-    x = np.load(path, allow_pickle=False)["x"] if path.suffix.lower() == ".npz" else np.load(path, allow_pickle=False)
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if path.suffix.lower() == ".npz" and "x" not in loaded.files:
+            sys.exit(f"{path}: no array x in it (it has {', '.join(loaded.files) or 'none'}): save the inputs with "
+                     f"numpy.savez(path, x=inputs)")
+        x = loaded["x"] if path.suffix.lower() == ".npz" else loaded
+    except (OSError, ValueError, EOFError) as error:  # missing, truncated, not numpy's format
+        sys.exit(f"{path}: cannot be read as an {path.suffix.lower()} file ({error})")
+    if x.ndim == 0:
+        sys.exit(f"{path}: holds a single number, not an array of inputs")
     return [str(i) for i in range(len(x))], x
+
+
+def open_8_bit(file: Path):
+    """The image ``file``, where Pillow reads it as 8-bit (or 1-bit) without transparency: others would be
+    clipped to 0..255 or lose their alpha channel without a word."""
+    from PIL import Image
+
+    image = Image.open(file)
+    if image.mode not in EIGHT_BIT_MODES or "transparency" in image.info:
+        sys.exit(f"{file}: an image of mode {image.mode}{' with transparency' if 'transparency' in image.info else ''}"
+                 f", and this example reads 8-bit images without transparency only: convert it, or label it with "
+                 f"'ssvae predict'")
+    return image
 
 
 def prepare(x: np.ndarray, meta: dict) -> np.ndarray:
@@ -61,7 +85,13 @@ def prepare(x: np.ndarray, meta: dict) -> np.ndarray:
 
 
 def main() -> None:
+    if len(sys.argv) != 3:
+        sys.exit(USAGE)
     model_dir, data = Path(sys.argv[1]), Path(sys.argv[2])
+    if not (model_dir / "classifier.onnx").is_file():
+        sys.exit(f"{model_dir}: no classifier.onnx in it: pass a folder written by 'ssvae export'")
+    if not data.exists():
+        sys.exit(f"{data}: no such file or folder")
     session = ort.InferenceSession(str(model_dir / "classifier.onnx"), providers=["CPUExecutionProvider"])
     meta = {k.removeprefix("ssvae."): json.loads(v) for k, v in session.get_modelmeta().custom_metadata_map.items()}
     ids, x = load_inputs(data, meta["input_shape"])

@@ -7,19 +7,32 @@ ort.env.wasm.numThreads = 1; // a plain localhost page is not cross-origin isola
 const SLIDERS = 4;
 const $ = (id) => document.getElementById(id);
 
-const meta = await (await fetch("model/model.json")).json();
-const samples = await (await fetch("samples.json")).json();
+async function fetchJson(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: ${response.status} ${response.statusText}`);
+  return response.json();
+}
+
+let meta, samples, classifier, decoder;
+try {
+  meta = await fetchJson("model/model.json");
+  samples = await fetchJson("samples.json");
+  classifier = await ort.InferenceSession.create("model/classifier.onnx");
+  decoder = meta.graphs.decoder ? await ort.InferenceSession.create("model/decoder.onnx") : null;
+} catch (error) {
+  $("status").textContent = `could not load the model: ${error.message}`;
+  throw error;
+}
 const [channels, height, width] = meta.input_shape;
-const classifier = await ort.InferenceSession.create("model/classifier.onnx");
-const decoder = meta.graphs.decoder
-  ? await ort.InferenceSession.create("model/decoder.onnx") : null;
-const pixels = new Float32Array(channels * height * width); // the model's input, in [0, 1]
+const [low, high] = samples.range; // the values shown black and white: the model's input range
+const pixels = new Float32Array(channels * height * width).fill(low); // the model's input, in its units
 
 function paint(canvas, values) {
-  // values: channels x height x width in [0, 1], scaled up to the canvas
+  // values: channels x height x width, from low (black) to high (white), scaled up to the canvas
   const small = new ImageData(width, height);
+  const scale = 255 / Math.max(high - low, 1e-12);
   for (let i = 0; i < height * width; i++) {
-    for (let c = 0; c < 3; c++) small.data[4 * i + c] = 255 * values[(channels === 3 ? c : 0) * height * width + i];
+    for (let c = 0; c < 3; c++) small.data[4 * i + c] = scale * (values[(channels === 3 ? c : 0) * height * width + i] - low);
     small.data[4 * i + 3] = 255;
   }
   const buffer = new OffscreenCanvas(width, height);
@@ -61,7 +74,7 @@ function drawAt(event) {
     const ink = Math.max(0, 1 - d / (radius + 0.5));
     for (let c = 0; c < channels; c++) {
       const i = c * height * width + y * width + x;
-      pixels[i] = Math.min(1, pixels[i] + ink);
+      pixels[i] = Math.min(high, pixels[i] + ink * (high - low));
     }
   }
   paint($("draw"), pixels);
@@ -81,9 +94,9 @@ async function generate() {
 }
 
 $("model-name").textContent = `${meta.model} on ${meta.dataset} (${meta.labels_seen} labels)`;
-$("sample").replaceChildren(...samples.labels.map((label, i) => new Option(`test image ${i} (${label})`, i)));
+$("sample").replaceChildren(...samples.captions.map((caption, i) => new Option(caption, i)));
 $("sample").onchange = () => showSample(Number($("sample").value));
-$("clear").onclick = () => { pixels.fill(0); paint($("draw"), pixels); classify(); };
+$("clear").onclick = () => { pixels.fill(low); paint($("draw"), pixels); classify(); };
 let drawing = false;
 $("draw").onpointerdown = (e) => { drawing = true; drawAt(e); };
 $("draw").onpointermove = (e) => { if (drawing) drawAt(e); };
@@ -103,7 +116,7 @@ await generate();
 $("status").textContent = `ready: onnxruntime-web ${ort.env.versions.web}, first prediction after ${Math.round(performance.now())} ms`;
 $("status").dataset.ready = "true";
 
-// For tests and scripts: the page's own classifier on many images at once (flat, in [0, 1]).
+// For tests and scripts: the page's own classifier on many images at once (flat, in the model's units).
 window.ssvaeDemo = {
   async predict(images) {
     const x = new ort.Tensor("float32", Float32Array.from(images.flat()), [images.length, ...meta.input_shape]);

@@ -25,20 +25,24 @@ TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "applicat
 
 
 def sample_images(model_dir: Path, data_dir: str | None, data: str | None = None, n: int = 20) -> bytes:
-    """The first ``n`` images of the model's test split and their classes, or of ``data`` and their ids, as
-    JSON."""
+    """As JSON: the first ``n`` images of the model's test split, or of ``data``; how the page names them
+    ("test image 3 (Dress)", or an id of ``data``); and the range of values it shows black to white (the
+    model's input range, else the images' own)."""
     from ssvae import runtime
     from ssvae.data import BUILTIN, load_source
     from ssvae.inference import model_inputs
 
     model = runtime.load(model_dir)
     meta = model.info
+    if not (Path(model_dir) / "model.json").is_file():
+        raise SystemExit(f"{model_dir}: no model.json in it (exports before ssvae wrote one), and the page reads "
+                         f"it: export the run again with 'ssvae export'")
     if len(model.input_shape) != 3:
         raise SystemExit(f"{model_dir} takes rows of {model.input_shape[0]} numbers, not images, and the page draws "
                          f"images: label tables with 'ssvae predict' or ssvae.runtime")
     if data is not None:
         inputs = model_inputs(model, data=data)
-        names = [str(i) for i in inputs.ids[:n]]
+        captions = [str(i) for i in inputs.ids[:n]]
     elif meta["dataset"] not in BUILTIN:
         raise SystemExit(f"{model_dir} was trained on {meta['dataset']}, not a built-in data set: pass --data "
                          f"FILE_OR_FOLDER with images for the page")
@@ -46,10 +50,11 @@ def sample_images(model_dir: Path, data_dir: str | None, data: str | None = None
         inputs = model_inputs(model, dataset=meta["dataset"], data_dir=data_dir)
         source = load_source(meta["dataset"], None, data_dir)
         labels = (source.test if source.test is not None else source.train).y
-        names = [meta["class_names"][labels[int(i)]] for i in inputs.ids[:n]]
-    x = model.prepare(inputs.x[:n])  # the model's layout, in [0, 1], as predict feeds it
+        captions = [f"test image {k} ({meta['class_names'][labels[int(i)]]})" for k, i in enumerate(inputs.ids[:n])]
+    x = model.prepare(inputs.x[:n])  # the model's layout and units, as predict feeds it
     images = [[round(float(v), 4) for v in image.reshape(-1)] for image in x]
-    return json.dumps({"images": images, "labels": names}).encode()
+    shown = model.input_range or ((float(x.min()), float(x.max())) if len(x) else (0.0, 1.0))
+    return json.dumps({"images": images, "captions": captions, "range": list(shown)}).encode()
 
 
 class DemoHandler(SimpleHTTPRequestHandler):

@@ -7,7 +7,7 @@
 // numpy.save; colour images channel-first (N, 3, H, W) or channel-last (N, H, W, 3).
 // Prints one CSV line an input: id,predicted class,confidence (as tools/examples/classify_with_onnxruntime.py).
 // A problem with the inputs is one line on stderr and exit status 1.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import ort from "onnxruntime-node";
 
@@ -18,23 +18,30 @@ function readNpy(path, divisor) {
   try {
     bytes = readFileSync(path);
   } catch (error) {
-    throw new InputError(`${path}: ${error.code === "EISDIR" ? "a folder" : "cannot be read"}: pass an .npy file (numpy.save)`);
+    const problem = { EISDIR: "a folder", ENOENT: "no such file" }[error.code] ?? "cannot be read";
+    throw new InputError(`${path}: ${problem}: pass an .npy file (numpy.save)`);
   }
   if (bytes.toString("latin1", 0, 6) !== "\x93NUMPY") throw new InputError(`${path}: not an .npy file: save the array with numpy.save`);
   const major = bytes[6];
   const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
   const start = major === 1 ? 10 : 12;
   const header = bytes.toString("latin1", start, start + headerLength);
-  const descr = /'descr':\s*'([^']+)'/.exec(header)[1];
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)[1].split(",").filter((s) => s.trim()).map(Number);
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1].split(",").filter((s) => s.trim()).map(Number);
+  if (!descr || !shape) throw new InputError(`${path}: its .npy header is cut short or damaged: save the array again with numpy.save`);
   if (/'fortran_order':\s*True/.test(header)) throw new InputError(`${path}: save it in C order (np.ascontiguousarray)`);
   const data = bytes.subarray(start + headerLength);
   const count = shape.reduce((a, b) => a * b, 1);
+  const itemSize = { "|u1": 1, "<f4": 4, "<f8": 8 }[descr];
+  if (itemSize && data.length < count * itemSize) {
+    throw new InputError(`${path}: holds ${data.length} bytes of data where shape (${shape}) needs ${count * itemSize}: the file is cut short; save it again`);
+  }
   const copy = new Uint8Array(data).buffer;  // aligned for the typed array views
   if (descr === "|u1") return { shape, values: Float32Array.from(new Uint8Array(copy, 0, count), (v) => v / divisor) };
   if (descr === "<f4") return { shape, values: new Float32Array(copy, 0, count) };
   if (descr === "<f8") return { shape, values: Float32Array.from(new Float64Array(copy, 0, count)) };
-  throw new InputError(`${path}: dtype ${descr} is not uint8, float32 or float64: save x.astype("float32")`);
+  const advice = /^[<>|][iu]/.test(descr) ? `x.astype("uint8") for images 0..255, or x.astype("float32") for numbers in the model's range` : `x.astype("float32")`;
+  throw new InputError(`${path}: dtype ${descr} is not uint8, float32 or float64: save ${advice}`);
 }
 
 function channelFirst(values, n, pixels) {
@@ -59,11 +66,22 @@ function checkRange(values, [low, high] = [-Infinity, Infinity]) {
   }
 }
 
+function readModel(modelDir) {
+  // model.json: the graphs' metadata, which onnxruntime-node does not read
+  if (!existsSync(join(modelDir, "classifier.onnx"))) {
+    throw new InputError(`${modelDir}: no classifier.onnx in it: pass a folder written by 'ssvae export'`);
+  }
+  if (!existsSync(join(modelDir, "model.json"))) {
+    throw new InputError(`${modelDir}: no model.json in it (exports before ssvae wrote one): export the run again with 'ssvae export'`);
+  }
+  return JSON.parse(readFileSync(join(modelDir, "model.json"), "utf8"));
+}
+
 const [modelDir, inputPath] = process.argv.slice(2);
-const meta = JSON.parse(readFileSync(join(modelDir, "model.json"), "utf8"));
-const session = await ort.InferenceSession.create(join(modelDir, "classifier.onnx"));
-let shape, read;
+let meta, shape, read;
 try {
+  if (process.argv.length !== 4) throw new InputError("usage: node classify.mjs MODEL_DIR INPUTS.npy");
+  meta = readModel(modelDir);
   ({ shape, values: read } = readNpy(inputPath, meta.uint8_divisor)); // uint8 / divisor: model.json's preprocessing
   if (read.length !== shape[0] * meta.input_shape.reduce((a, b) => a * b, 1)) {
     throw new InputError(`${inputPath}: shape (${shape}) does not hold inputs of shape (${meta.input_shape})`);
@@ -74,6 +92,7 @@ try {
   console.error(error.message);
   process.exit(1);
 }
+const session = await ort.InferenceSession.create(join(modelDir, "classifier.onnx"));
 const size = meta.input_shape.reduce((a, b) => a * b, 1);
 const n = shape[0];
 const [channels, height, width] = meta.input_shape;
@@ -92,4 +111,4 @@ for (let start = 0; start < n; start += 1024) {
     lines.push(`${start + i},${csvField(meta.class_names[best])},${p[best].toFixed(6)}`);
   }
 }
-console.log(lines.join("\n"));
+if (lines.length) console.log(lines.join("\n"));
