@@ -508,6 +508,9 @@ def evaluate(run_dir: str, data: str | None, dataset: str | None, split: str, da
     from ssvae.run import CONFIG
 
     folder = Path(run_dir)
+    if not folder.is_dir():  # before the options are read as those of a run or of a model
+        raise RunError(f"{run_dir}: no such run or model folder; give the --out folder of 'ssvae train' or of "
+                       f"'ssvae export'")
     if (folder / "model.json").is_file():
         _evaluate_model(run_dir, data, dataset, split, data_dir, with_baseline, device, precision, as_json)
         return

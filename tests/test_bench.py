@@ -4,6 +4,7 @@ same labels for bench_accuracy's baselines as for its ssvae runs, and bench_batc
 import itertools
 import os
 import signal
+import subprocess
 import types
 
 import numpy as np
@@ -122,7 +123,13 @@ def test_an_interrupted_bench_returns_the_runs_that_finished(monkeypatch):
 
     monkeypatch.setattr(bench_accuracy, "run_job", job)
     jobs = [("m2", tiny_digits(seed=seed), None) for seed in range(3)]
-    assert run_jobs(jobs, workers=1) == ([(0.5, 2.0), None, None], "interrupted") and calls == [0, 1]
+    try:
+        assert run_jobs(jobs, workers=1) == ([(0.5, 2.0), None, None], "interrupted") and calls == [0, 1]
+        # `timeout -s INT` signals the process group too: a second interrupt must not stop the table's publishing
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        os.kill(os.getpid(), signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def die_at_seed_one(name, config, out):
@@ -138,6 +145,22 @@ def test_a_dead_worker_is_told_apart_from_an_interruption(monkeypatch):
     assert results[1] is None and stopped == "a worker process died (killed, out of memory, or interrupted)"
 
 
+def interrupt_at_seed_one(name, config, out):
+    """A job whose worker gets Ctrl-C at seed 1 (`timeout -s INT` signals every process of the group)."""
+    if config.seed == 1:
+        os.kill(os.getpid(), signal.SIGINT)
+    return 0.5, 2.0
+
+
+def test_an_interrupted_worker_ends_rather_than_going_on_to_the_next_run(monkeypatch):
+    """Were its KeyboardInterrupt a run's error, the worker would go on to the next run, and the parent, having
+    published what finished, would wait for it at its exit (past `timeout -k`, which then kills it)."""
+    monkeypatch.setattr(bench_accuracy, "run_job", interrupt_at_seed_one)
+    results, stopped = run_jobs([("m2", tiny_digits(seed=seed), None) for seed in range(3)], workers=2)
+    assert results[0] == (0.5, 2.0) and results[1] is None
+    assert stopped == "a worker process died (killed, out of memory, or interrupted)"
+
+
 def test_bench_accuracy_runs_side_by_side_give_the_table_of_runs_one_after_another(tmp_path, monkeypatch):
     args = ["--dataset", "digits", "--labels", "20", "--seeds", "0", "1", "--models", "m2", "--baselines",
             "logistic-regression", "--epochs", "1", "--set", "hidden=[16]", "--set", "classifier_hidden=[16]",
@@ -151,6 +174,26 @@ def test_bench_accuracy_runs_side_by_side_give_the_table_of_runs_one_after_anoth
         assert row[2] == name and row[4] == "2"
         assert row[3] == f"{100 * np.mean(accuracies):.2f} ± {100 * np.std(accuracies, ddof=1):.2f}"
     assert "2 runs at once" in (tmp_path / "B.md").read_text()
+
+
+def test_bench_accuracy_shares_the_cores_among_its_jobs_and_refuses_to_keep_runs_over_others(tmp_path, monkeypatch,
+                                                                                              capsys):
+    """--jobs 4 on 8 cores: two threads a run, not every core in each; --keep where runs of that name are
+    already refused before any training (ssvae.train would refuse the first at the end of its data loading)."""
+    asked = []
+    monkeypatch.setattr(bench_accuracy, "run_jobs", lambda jobs, workers: asked.extend(jobs) or ([None], "interrupted"))
+    monkeypatch.setattr(bench_accuracy.os, "cpu_count", lambda: 8)
+    args = ["bench_accuracy", "--dataset", "digits", "--seeds", "0", "--models", "m2", "--baselines", "--jobs", "4"]
+    monkeypatch.setattr("sys.argv", args)
+    with pytest.raises(SystemExit, match="no run finished"):
+        bench_accuracy.main()
+    assert [config.threads for _, config, _ in asked] == [2]
+    (tmp_path / "digits-100-m2-seed0").mkdir()
+    monkeypatch.setattr("sys.argv", [*args, "--keep", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        bench_accuracy.main()
+    assert f"--keep {tmp_path}: {tmp_path / 'digits-100-m2-seed0'} already exist: choose another folder" in \
+        capsys.readouterr().err and len(asked) == 1
 
 
 def test_baselines_see_the_labels_and_test_examples_of_the_ssvae_run(monkeypatch):
@@ -292,6 +335,28 @@ def test_bench_train_leaves_out_rows_past_half_its_time_and_compiled_rows_that_f
     eager = [name for name, row in configs.items() if not row.compile]
     assert len(warmed) == 3 and set(left_out) == set(configs) - set(eager[:3])  # the fourth starts at 103 s
     assert all("--time-limit" in why for why in left_out.values())
+
+
+def test_bench_train_times_the_rows_warmed_up_when_a_compile_is_interrupted(monkeypatch):
+    """`timeout -s INT` during a compile (its step's limit): the rows warmed up before are kept for the timed
+    rounds, this one and those after it are named as interrupted, and no further warm-up starts."""
+    config = config_for("fashion-mnist", input_shape=(1, 28, 28), class_names=tuple("abcdefghij"))
+    configs = ssvae_rows(config, [100])
+    warmed = []
+
+    def fake_pass(partition, row, device):
+        warmed.append(row)
+        if row.compile:
+            raise KeyboardInterrupt
+        return lambda: 1.0
+
+    monkeypatch.setattr(bench_train, "ssvae_pass", fake_pass)
+    passes = {}
+    left_out = warm_up_rows(passes, None, configs, torch.device("cpu"), deadline=float("inf"))
+    assert list(passes) == ["ssvae M2", "ssvae M2, --precision bfloat16"] and len(warmed) == 3
+    assert left_out == {"ssvae M2, --compile": "interrupted while warming up (Ctrl-C, or timeout -s INT)",
+                        "ssvae M2, --precision bfloat16 --compile": "interrupted before its warm-up (Ctrl-C, or "
+                                                                    "timeout -s INT)"}
     monkeypatch.setattr(bench_train, "ssvae_pass", lambda *args: (_ for _ in ()).throw(ValueError("a bug")))
     with pytest.raises(ValueError, match="a bug"):  # a row without compiling that fails is a bug, not a row
         warm_up_rows({}, None, configs, torch.device("cpu"), deadline=1e9)
@@ -403,3 +468,28 @@ def test_precision_bench_measures_each_copys_drift_from_float32():
     x = np.array([[0, 0], [1, 2], [2, 4], [3, 6]], dtype=np.float32)
     assert drift(Model(1.5, 0.0), Model(2.5, 0.1), x) == ["75.00 %", "0.2", "0.0894", "0.15 / 0.3"]
     assert drift(Model(1.5, 0.0, False), Model(2.5, 0.1, False), x) == ["75.00 %", "–", "–", "–"]
+
+
+def test_the_commit_a_benchmark_names_comes_from_git_or_from_ssvae_commit(monkeypatch, tmp_path):
+    """A lent GPU machine gets a copy of the tree without git: $SSVAE_COMMIT names the commit there, and with
+    neither the row says "unknown" rather than losing the table."""
+    from tools import benchlog
+
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+    assert benchlog.commit().removesuffix("+dirty") == head.stdout.strip()
+    monkeypatch.setenv("SSVAE_COMMIT", "abc1234")
+    assert benchlog.commit() == "abc1234"
+    monkeypatch.delenv("SSVAE_COMMIT")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no git program
+    assert benchlog.commit() == "unknown"
+
+
+def test_bench_score_refuses_one_seed_before_any_work(monkeypatch, capsys):
+    """A spread between seeds needs two: one published a row of NaN."""
+    from tools import bench_score
+
+    monkeypatch.setattr(bench_score.runtime, "load", lambda *args, **kwargs: pytest.fail("the model was loaded"))
+    monkeypatch.setattr("sys.argv", ["bench_score", "--model", "models/digits-m2", "--seeds", "1"])
+    with pytest.raises(SystemExit):
+        bench_score.main()
+    assert "--seeds must be at least 2: a score's spread between seeds needs two" in capsys.readouterr().err

@@ -248,7 +248,10 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["train", "--data", "missing.npz"], "Error: missing.npz: no such file or folder; check the path given to --data"),
     (["train", "--labels", "5000", "--epochs", "1"], "Error: --labels 5000 asks for more labels than the 1347"),
-    (["evaluate", "nowhere"], "Error: nowhere: no such run directory"),
+    (["evaluate", "nowhere"], "Error: nowhere: no such run or model folder; give the --out folder of 'ssvae train' "
+                              "or of 'ssvae export'"),
+    (["evaluate", "nowhere", "--precision", "int8"], "Error: nowhere: no such run or model folder"),  # not "a run"
+    (["evaluate", "nowhere", "--dataset", "digits"], "Error: nowhere: no such run or model folder"),
     (["train", "--labels", "many"], "Invalid value for '--labels': 'many' is neither a number of labels nor 'all'"),
     (["train", "--hidden", "500,a"],
      "Invalid value for '--hidden': '500,a' is not a comma-separated list of layer sizes, e.g. 500 or 600,600"),

@@ -197,7 +197,7 @@ BAD_INPUT = [
     (["train", "--data", "nan.npz"], "Error: nan.npz: 1 input row(s) contain NaN or inf, or numbers too large for float32 (first: row 5): clean or drop them"),
     (["train", "--data", "above_one.npz", "--likelihood", "bernoulli"],
      "but the bernoulli likelihood needs [0, 1]: scale them"),
-    (["evaluate", "nowhere"], "Error: nowhere: no such run directory"),
+    (["evaluate", "nowhere"], "Error: nowhere: no such run or model folder"),
     (["predict", "nowhere", "--dataset", "digits"], "Error: nowhere: no such model folder"),
     (["predict", "MODEL", "--data", "wrong_shape.npz"], "do not fit this model: it takes (N, 1, 8, 8)"),
     (["predict", "MODEL", "--data", "corrupt.npz"], "Error: corrupt.npz: not a readable .npz file"),

@@ -21,6 +21,8 @@ import argparse
 import itertools
 import json
 import multiprocessing
+import os
+import signal
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -117,6 +119,9 @@ def run_jobs(jobs: list[Job], workers: int) -> tuple[list[Result | None], str | 
             _run_in_processes(jobs, workers, finished)
     except KeyboardInterrupt:  # the workers get the same signal and die with it
         stopped = "interrupted"
+        # `timeout -s INT` signals the whole process group, this process again among it: the table of what
+        # was measured must still come out
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     except BrokenProcessPool:
         stopped = "a worker process died (killed, out of memory, or interrupted)"
     if stopped:
@@ -124,9 +129,16 @@ def run_jobs(jobs: list[Job], workers: int) -> tuple[list[Result | None], str | 
     return [done.get(i) for i in range(len(jobs))], stopped
 
 
+def _end_at_interrupt() -> None:
+    """A worker ends at Ctrl-C (or `timeout -s INT`, which signals the whole process group): it would
+    otherwise report the interrupt as its run's error and go on to the next run, which the parent, publishing
+    what finished, would then wait for at its exit."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _run_in_processes(jobs: list[Job], workers: int, finished: Callable[[int, Result], None]) -> None:
     # spawned, not forked: a forked child cannot use the CUDA its parent may have started
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_end_at_interrupt)
     try:
         futures = {pool.submit(run_job, *job): i for i, job in enumerate(jobs)}
         for future in as_completed(futures):
@@ -174,7 +186,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="write each ssvae run to DIR/DATASET-LABELS-MODEL-seedSEED (checkpoints included)")
     parser.add_argument("--jobs", type=int, default=1,
-                        help="runs at once, each in its own process (default 1: one after the other, here)")
+                        help="runs at once, each in its own process (default 1: one after the other, here); "
+                             "without --set threads=N each gets its share of the CPU's cores")
     parser.add_argument("--benchmarks", default="BENCHMARKS.md")
     args = parser.parse_args()
     if unknown := set(args.baselines) - set(BASELINES):
@@ -184,6 +197,8 @@ def main() -> None:
     if named := sorted({"dataset", "data", "data_dir", "labels", "model", "recipe", "seed"} & set(changes)):
         parser.error(f"--set {', '.join(named)}: these have options of their own (--dataset, --data, --data-dir, "
                      f"--labels, --models, --recipe, --seeds)")
+    if args.jobs > 1 and "threads" not in changes:  # torch's default, every core, in each run: oversubscribed
+        changes["threads"] = max(1, (os.cpu_count() or 1) // args.jobs)
     data_name = Path(args.data).name if args.data else args.dataset
     names = [*args.baselines, *args.models]
 
@@ -196,6 +211,8 @@ def main() -> None:
         return name, config, args.keep / f"{data_name}-{labels}-{name}-seed{seed}" if args.keep else None
 
     jobs = [job(labels, name, seed) for labels in args.labels for name in names for seed in args.seeds]
+    if taken := [str(out) for *_, out in jobs if out is not None and out.exists()]:
+        parser.error(f"--keep {args.keep}: {', '.join(taken)} already exist: choose another folder, or remove them")
     results, stopped = run_jobs(jobs, args.jobs)
     if not any(results):
         raise SystemExit("no run finished: nothing to publish")

@@ -54,6 +54,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, nargs="+", default=[8, 64], help="--samples settings to compare")
     parser.add_argument("--benchmarks", default="BENCHMARKS.md")
     args = parser.parse_args()
+    if args.seeds < 2:
+        parser.error("--seeds must be at least 2: a score's spread between seeds needs two")
     model = runtime.load(args.model, device="cpu", threads=1)
     x = model.prepare(model_inputs(model, dataset=model.info["dataset"], data_dir=args.data_dir).x[: args.n])
     noise = np.random.default_rng(0).random(x.shape, dtype=np.float32)

@@ -234,13 +234,18 @@ def warm_up_rows(passes: dict[str, Callable[[], float]], partition: Partition, c
     """Add the timed pass of each ssvae row to ``passes``, the rows without torch.compile first (its warm-up
     compiles, which can take minutes); returns the rows left out and why: none is warmed up past ``deadline``
     (a `time.monotonic` value), and a compiled row whose compiler fails is reported rather than fatal."""
-    left_out = {}
+    left_out: dict[str, str] = {}
     for name, config in sorted(configs.items(), key=lambda item: item[1].compile):
         if time.monotonic() > deadline:
             left_out[name] = "no time left to warm it up (--time-limit)"
             continue
+        if any("interrupted" in why for why in left_out.values()):
+            left_out[name] = "interrupted before its warm-up (Ctrl-C, or timeout -s INT)"
+            continue
         try:
             passes[name] = ssvae_pass(partition, config, device)
+        except KeyboardInterrupt:  # a compile that outlasts the step's limit: time the rows warmed up already
+            left_out[name] = "interrupted while warming up (Ctrl-C, or timeout -s INT)"
         except Exception as error:  # the compiler's failures have no common type
             if not config.compile:
                 raise
@@ -293,8 +298,9 @@ def main() -> None:
     for precision, rate in peak.items():
         table.append(f"| device matmul rate (2048², {precision}) | | | {rate / 1e9:.0f} | 100 % | |")
     rounds = len(times[naive_name])
+    cut = f" (of {args.repeats} asked: stopped by --time-limit or an interrupt)" if rounds < args.repeats else ""
     title = (f"Training speed, Fashion-MNIST M2 (latent {config.latent_dim}, hidden {config.hidden[0]}), "
-             f"median of {rounds} pass{'es' if rounds > 1 else ''} over {len(pool):,} unlabelled examples "
+             f"median of {rounds} pass{'es' if rounds > 1 else ''}{cut} over {len(pool):,} unlabelled examples "
              f"scaled to 60,000, {device_name(device)}")
     publish(Path(args.benchmarks), title, table)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -32,10 +33,16 @@ def device_name(device: torch.device | str | None = None, threads: int | None = 
 
 
 def commit() -> str:
-    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    # BENCHMARKS.md itself changes as results are appended: it does not make the measured code dirty
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!BENCHMARKS.md"],
-                           capture_output=True, text=True)
+    """The measured code's commit (+dirty where tracked files other than BENCHMARKS.md, which the results
+    change, differ from it); $SSVAE_COMMIT where set, for a copy of the tree without git (a lent GPU machine)."""
+    if os.environ.get("SSVAE_COMMIT"):
+        return os.environ["SSVAE_COMMIT"]
+    try:
+        result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":!BENCHMARKS.md"], capture_output=True, text=True)
+    except OSError:  # no git program
+        return "unknown"
     return result.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "") if result.returncode == 0 else "unknown"
 
 
