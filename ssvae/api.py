@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ssvae import inference, runtime
 from ssvae.config import Config, ConfigError, config_for, supervised_counterpart
 from ssvae.data import (DataError, ModelInputs, Partition, Source, Split, check_inputs, choose_split, load_labelled,
                         load_source)
@@ -336,11 +337,25 @@ def baseline(run: Run | str | Path, progress: bool = False) -> Run:
     return _train_new(supervised_counterpart(run.config), run.split, run.partition(), None, progress, None)
 
 
-def evaluate(run: Run | str | Path, data: str | Path | None = None) -> dict[str, Any]:
+def evaluate(run: Run | str | Path, data: str | Path | None = None, dataset: str | None = None, split: str = "test",
+             data_dir: str | Path | None = None, device: str = "auto", precision: str = "float32") -> dict[str, Any]:
     """Test accuracy, per-class accuracy, confusion matrix (rows: true class) and test ELBO; with validation
     labels, the epoch kept by them. The test set is the run's held-out one, or the labelled examples of
     ``data``: a file or folder as `ssvae.train` takes them (an .npz's x_test and y_test where it has them),
-    whose classes are the run's by name."""
+    whose classes are the run's by name.
+
+    A model folder written by `ssvae export` is tested through its graphs instead (`ssvae.inference.evaluate`,
+    no test ELBO), on ``data`` or on ``split`` of the built-in ``dataset``, with the graphs of ``precision``
+    on ``device``: those four settings are an export's, and a run refuses them."""
+    if not isinstance(run, Run) and (Path(run) / "model.json").is_file():
+        return _evaluate_export(Path(run), data, dataset, split, data_dir, device, precision)
+    if (device, precision) != ("auto", "float32"):
+        raise RunError(f"--device and --precision (device=, precision= in Python) choose an exported model's "
+                       f"graphs, and {_named(run)} is a run: pass its export (ssvae export {_named(run)}) to test those")
+    if dataset is not None or data_dir is not None or split != "test":
+        raise RunError(f"--dataset, --split and --data-dir (dataset=, split=, data_dir= in Python) test an exported "
+                       f"model, and {_named(run)} is a run, tested on its own test split: drop them, or pass labelled "
+                       f"data of your own with --data (data=)")
     run = load(run)
     c = run.config
     test = run.partition().labelled_test if data is None else \
@@ -350,6 +365,22 @@ def evaluate(run: Run | str | Path, data: str | Path | None = None) -> dict[str,
     return evaluation_report(c.model, test.y, run.classify(test.x).argmax(-1), c.class_names,
                              str(Path(data).resolve()) if data is not None else c.test_data, run.split.labels_seen,
                              test_elbo(run.model, run.inputs(test.x)), _kept_epoch(run))
+
+
+def _named(run: Run | str | Path) -> str:
+    """A run as messages name it: its folder, or "the run" for one held in memory."""
+    folder = run.run_dir if isinstance(run, Run) else run
+    return "the run" if folder is None else str(folder)
+
+
+def _evaluate_export(model_dir: Path, data: str | Path | None, dataset: str | None, split: str,
+                     data_dir: str | Path | None, device: str, precision: str) -> dict[str, Any]:
+    """`evaluate` of an exported model: its graphs on labelled data of one's own or on a built-in set's split."""
+    if data is None and dataset is None:
+        raise RunError(f"{model_dir} is an exported model, which keeps no test set: pass labelled data of your own "
+                       f"with --data (data=), the built-in set it was trained on with --dataset (dataset=), or "
+                       f"evaluate the run folder it was exported from")
+    return inference.evaluate(runtime.load(model_dir, device, precision), data, dataset, split, data_dir)
 
 
 def _warn_if_trained_on(run: Run, data: str | Path) -> None:

@@ -504,45 +504,23 @@ def evaluate(run_dir: str, data: str | None, dataset: str | None, split: str, da
 
     An export's int8 graphs: ssvae evaluate models/digits-m2 --dataset digits --precision int8
     """
-    from ssvae.api import baseline, evaluate as evaluate_run, load
+    from ssvae.api import baseline, evaluate as evaluate_folder
     from ssvae.run import CONFIG
 
     folder = Path(run_dir)
     if not folder.is_dir():  # before the options are read as those of a run or of a model
         raise RunError(f"{run_dir}: no such run or model folder; give the --out folder of 'ssvae train' or of "
                        f"'ssvae export'")
-    if (folder / "model.json").is_file():
-        _evaluate_model(run_dir, data, dataset, split, data_dir, with_baseline, device, precision, as_json)
-        return
-    if folder.is_dir() and not (folder / CONFIG).is_file():  # runs/ or models/ given for one of theirs: say so
+    exported = (folder / "model.json").is_file()
+    if not exported and not (folder / CONFIG).is_file():  # runs/ or models/ given for one of theirs: say so
         if inside := folder_of_folders(folder, CONFIG, "run") or folder_of_folders(folder, "model.json", "model"):
             raise RunError(inside)
-    if (device, precision) != ("auto", "float32"):
-        raise RunError(f"--device and --precision choose an exported model's graphs, and {run_dir} is a run: pass "
-                       f"its export (ssvae export {run_dir}) to test those")
-    if dataset is not None or data_dir is not None or split != "test":
-        raise RunError(f"--dataset, --split and --data-dir test an exported model, and {run_dir} is a run, tested "
-                       f"on its own test split: drop them, or pass labelled data of your own with --data")
-    run = load(folder)
-    report = evaluate_run(run, data)
-    if with_baseline:
-        report["baseline_accuracy"] = evaluate_run(baseline(run, progress=not quiet), data)["accuracy"]
-    click.echo(json.dumps(_json_ready(report), allow_nan=False) if as_json else _format_report(report))
-
-
-def _evaluate_model(model_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None,
-                    with_baseline: bool, device: str, precision: str, as_json: bool) -> None:
-    """`ssvae evaluate` of an exported model: its graphs on labelled data of one's own or a built-in set's."""
-    from ssvae.inference import evaluate as evaluate_graphs
-
-    if with_baseline:
-        raise RunError(f"--baseline trains on a run's data, which {model_dir}, an exported model, does not keep: "
+    if with_baseline and exported:
+        raise RunError(f"--baseline trains on a run's data, which {run_dir}, an exported model, does not keep: "
                        f"evaluate the run folder it was exported from")
-    if data is None and dataset is None:
-        raise RunError(f"{model_dir} is an exported model, which keeps no test set: pass labelled data of your own "
-                       f"with --data, the built-in set it was trained on with --dataset, or evaluate the run folder "
-                       f"it was exported from")
-    report = evaluate_graphs(load_model(model_dir, device, precision), data, dataset, split, data_dir)
+    report = evaluate_folder(run_dir, data, dataset, split, data_dir, device, precision)
+    if with_baseline:
+        report["baseline_accuracy"] = evaluate_folder(baseline(run_dir, progress=not quiet), data)["accuracy"]
     click.echo(json.dumps(_json_ready(report), allow_nan=False) if as_json else _format_report(report))
 
 

@@ -625,8 +625,15 @@ def test_evaluate_an_exported_model_on_the_split_its_run_made_of_a_built_in_set(
     assert "\ntest examples  450 (digits test split)\n" in text
     result = runner.invoke(main, ["evaluate", str(run), "--split", "train"])
     assert result.exit_code == 1 and result.output == (
-        f"Error: --dataset, --split and --data-dir test an exported model, and {run} is a run, tested on its own test "
-        f"split: drop them, or pass labelled data of your own with --data\n")
+        f"Error: --dataset, --split and --data-dir (dataset=, split=, data_dir= in Python) test an exported model, "
+        f"and {run} is a run, tested on its own test split: drop them, or pass labelled data of your own with --data "
+        f"(data=)\n")
+    # ssvae.evaluate is the command: a model folder is tested through its graphs, a run refuses their settings
+    assert {k: ssvae.evaluate(model, dataset="digits")[k] for k in common} == {k: reports["test"][k] for k in common}
+    assert ssvae.evaluate(model, dataset="digits", precision="int8")["precision"] == "int8"
+    with pytest.raises(RunError, match=r"^--device and --precision \(device=, precision= in Python\) choose an "
+                                       rf"exported model's graphs, and {re.escape(str(run))} is a run: pass its export"):
+        ssvae.evaluate(ssvae.load(run), precision="int8")
 
 
 def test_a_tilde_the_shell_left_in_a_path_is_the_home_folder(runner, exported, tmp_path, monkeypatch):

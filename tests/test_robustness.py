@@ -287,16 +287,16 @@ BAD_INPUT = [
     (["export", "model"], "Error: model is an exported model, not a training run: export and --resume take the run "
      "folder it was exported from ('ssvae info model' shows its test accuracy)"),
     (["evaluate", "model"], "Error: model is an exported model, which keeps no test set: pass labelled data of your "
-     "own with --data, the built-in set it was trained on with --dataset, or evaluate the run folder it was exported "
-     "from"),
+     "own with --data (data=), the built-in set it was trained on with --dataset (dataset=), or evaluate the run "
+     "folder it was exported from"),
     (["evaluate", "model", "--data", "small.npz", "--dataset", "digits"],
      "Error: both --data small.npz and --dataset digits name inputs: pass one of them"),
-    (["evaluate", "RUN", "--dataset", "digits"], "Error: --dataset, --split and --data-dir test an exported model, "
-     "and "),
+    (["evaluate", "RUN", "--dataset", "digits"], "Error: --dataset, --split and --data-dir (dataset=, split=, "
+     "data_dir= in Python) test an exported model, and "),
     (["evaluate", "model", "--data", "small.npz", "--baseline"], "Error: --baseline trains on a run's data, which "
      "model, an exported model, does not keep: evaluate the run folder it was exported from"),
-    (["evaluate", "RUN", "--precision", "int8"], "Error: --device and --precision choose an exported model's graphs, "
-     "and"),
+    (["evaluate", "RUN", "--precision", "int8"], "Error: --device and --precision (device=, precision= in Python) "
+     "choose an exported model's graphs, and"),
     (["info", "."], "Error: . holds model folders (bad_json_model, classifier_only_model, eleven_classes_model, "
      "mixed_model, model, ...), not a model's files: pass one of them, e.g. bad_json_model"),
     (["evaluate", "model/..", "--data", "small.npz"], "Error: model/.. holds run folders (bad_metrics_run"),
