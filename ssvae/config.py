@@ -56,7 +56,7 @@ LATER_FIELDS: dict[str, Any] = {"adaptive_threshold": False, "weight_decay": 0.0
 @dataclass
 class Config:
     # --- data ---
-    dataset: str = "digits"  # a built-in source; ignored when `data` is set
+    dataset: str | None = "digits"  # a built-in source; None where `data` names one's own
     data: str | None = None  # path of an .npz, .csv or image folder
     data_dir: str | None = None  # where torchvision data sets live or are downloaded
     test_data: str | None = None  # labelled data to test on, for a source without a test split of its own
@@ -110,6 +110,8 @@ class Config:
     def __post_init__(self) -> None:
         if self.labels == "all":  # the command line's word, taken in Python too
             self.labels = None
+        if self.data is not None:  # one's own data: no built-in set (config.json said "digits")
+            self.dataset = None
         hints = _field_types()
         for f in dataclasses.fields(self):
             setattr(self, f.name, _plain(getattr(self, f.name)))

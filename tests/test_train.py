@@ -550,6 +550,9 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     with pytest.raises(ConfigError, match=r"^data \(--data\) names your own data, and dataset \(--dataset\) is for"):
         config_for("mnist", data="mine.npz")  # mnist was dropped without a word, in Python as on the command line
     assert (config_for(data="mine.npz").data, config_for().dataset) == ("mine.npz", "digits")
+    # one's own data names no built-in set (config.json said "digits"), nor does an older config.json that did
+    assert config_for(data="mine.npz").dataset is None
+    assert Config.from_dict({**vars(Config()), "dataset": "digits", "data": "mine.npz"}).dataset is None
     assert config_for(labels="all").labels is None  # as --labels all
     assert Config(labels=5).replace(labels="all").labels is None
     # a preset's settings for some models only go to those models
