@@ -23,7 +23,7 @@ import numpy as np
 
 from ssvae.data.inputs import Inputs, NumberedIds, builtin_split, check_source, read_inputs
 from ssvae.data.images import is_image_file
-from ssvae.data.sources import BUILTIN_SHAPES, ModelInputs, labelled_examples, load_labelled
+from ssvae.data.sources import BUILTIN, BUILTIN_SHAPES, ModelInputs, labelled_examples, load_labelled
 from ssvae.errors import DataError, RunError
 from ssvae.images import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, file_digest, write_atomic
@@ -118,8 +118,8 @@ def as_inputs(model: ExportedModel, inputs: Inputs | str | Path | Any) -> Inputs
         return inputs
     if isinstance(inputs, (str, Path)):
         return model_inputs(model, data=inputs)
-    columns = model.input_columns
-    x = np.atleast_1d(as_array(by_name(inputs, columns)))
+    model.check_table(inputs)
+    x = np.atleast_1d(as_array(by_name(inputs, model.input_columns)))
     return Inputs(_row_ids(inputs, len(x)), x)
 
 
@@ -402,6 +402,11 @@ def generate(model: ExportedModel, out: str | Path | None = None, per_class: int
     (``analogies``, as `as_inputs` takes them, or a built-in ``dataset``'s split shown to the model), the
     style of the first ``rows`` drawn in every class. A PNG grid (``scale`` output pixels a model pixel)
     where ``out`` ends in .png, CSV rows where it ends in .csv or is "-"; all checked before inputs are read."""
+    check_count("per_class", per_class, 1)
+    check_count("rows", rows, 1)
+    if isinstance(analogies, str) and analogies in BUILTIN and not Path(analogies).exists():
+        raise DataError(f"analogies={analogies!r} names no file or folder: for the built-in data set, pass "
+                        f"dataset={analogies!r}")
     out = str(out or default_generate_out(model))
     table = out == STDOUT or Path(out).suffix.lower() == ".csv"
     drawing = analogies is not None or dataset is not None

@@ -156,7 +156,7 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[st
         "model": c.model,
         "class_names": list(c.class_names),
         "input_shape": list(c.input_shape),
-        **({"input_columns": list(c.input_columns)} if c.input_columns else {}),
+        "input_columns": list(c.input_columns),  # empty: inputs read by position (images, arrays, some CSVs)
         "input_range": list(c.input_range) if c.input_range else None,
         "uint8_divisor": c.uint8_divisor,
         "preprocessing": preprocessing(c),
@@ -220,8 +220,19 @@ def _export_graph(spec: GraphSpec, opset: int) -> onnx.ModelProto:
                           f"choose one from {MIN_OPSET} to {onnx.defs.onnx_opset_version()}")
     # the oldest IR version of the opset: the exporter stamps its newest, which onnxruntimes old enough to
     # want --opset 18 refuse ("Unsupported model IR version")
+    proto = without_debug_metadata(proto)
     proto.ir_version = onnx.helper.find_min_ir_version_for(proto.opset_import, ignore_unknown=True)
     return without_weight_shapes(proto)
+
+
+def without_debug_metadata(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """``proto`` without the metadata_props torch's exporter writes on the graph, its nodes and its values
+    (which torch module and rewrite each came from): IR version 10 brought those fields, and the graphs carry
+    their opset's oldest IR version. The model's own metadata_props (ssvae's keys) are older and stay."""
+    graph = proto.graph
+    for item in (graph, *graph.node, *graph.input, *graph.output, *graph.value_info, *graph.initializer):
+        del item.metadata_props[:]
+    return proto
 
 
 def without_weight_shapes(proto: onnx.ModelProto) -> onnx.ModelProto:
@@ -433,6 +444,7 @@ def to_float16(model_bytes: bytes) -> bytes:
                                                    node_block_list=standardisation_nodes(proto.graph)))
     converted.remove_cascaded_cast_nodes()
     converted.remove_useless_cast_nodes()
+    converted.topological_sort()  # the converter appends its input casts after the nodes that read them
     return converted.model.SerializeToString()
 
 

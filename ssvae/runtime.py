@@ -179,9 +179,11 @@ def prepare_inputs(x: Any, shape: tuple[int, ...], columns: Sequence[str] = (),
 
 def _first_text_cell(table: Any) -> str:
     """Where a table's first cell that is not a number is, for an error: " (column 'c', row 3: 'n/a')"; "" for
-    inputs without named columns."""
+    inputs without named columns. Missing values (None, pandas' NA) are not it: they are read as NaN."""
     for column in getattr(table, "columns", ()):
         for row, value in enumerate(np.asarray(table[column])):
+            if value is None or type(value).__name__ == "NAType":
+                continue
             try:
                 float(value)
             except (TypeError, ValueError):
@@ -470,11 +472,18 @@ class ExportedModel:
         table with named columns (a pandas DataFrame) is read by the names the model was trained on. Float32
         inputs are not copied (large ones would take twice the memory): the result may be ``x`` itself, so copy
         it before changing it in place."""
-        if hasattr(x, "columns") and not self.input_columns and str(self.info.get("dataset")).lower().endswith(".csv"):
+        self.check_table(x)
+        return prepare_inputs(x, self.input_shape, self.input_columns, self.input_range, self.uint8_divisor)
+
+    def check_table(self, x: Any) -> None:
+        """A ModelError for a table of named columns (a pandas DataFrame) given to a model exported from a CSV
+        before ssvae kept its column names (no ``input_columns`` key: today's exports write one, empty for a
+        CSV read by position): it would read the columns by their place, whatever their names."""
+        if hasattr(x, "columns") and "input_columns" not in self.info \
+                and str(self.info.get("dataset")).lower().endswith(".csv"):
             raise ModelError("this model was exported before ssvae kept a CSV's column names, so a table's columns "
                              "cannot be found by name: export its run again (ssvae export RUN_DIR), or pass an "
                              "array of the columns in the training CSV's order")
-        return prepare_inputs(x, self.input_shape, self.input_columns, self.input_range, self.uint8_divisor)
 
     def onehot(self, y: Any, n: int, blank: bool = False) -> np.ndarray:
         """Classes (index, name, (n,) indices or names, or (n, K) rows of class weights: one-hot, or a mixture

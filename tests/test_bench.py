@@ -182,7 +182,7 @@ def test_bench_accuracy_shares_the_cores_among_its_jobs_and_refuses_to_keep_runs
     already refused before any training (ssvae.train would refuse the first at the end of its data loading)."""
     asked = []
     monkeypatch.setattr(bench_accuracy, "run_jobs", lambda jobs, workers: asked.extend(jobs) or ([None], "interrupted"))
-    monkeypatch.setattr(bench_accuracy.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(bench_accuracy.os, "sched_getaffinity", lambda pid: set(range(8)))
     args = ["bench_accuracy", "--dataset", "digits", "--seeds", "0", "--models", "m2", "--baselines", "--jobs", "4"]
     monkeypatch.setattr("sys.argv", args)
     with pytest.raises(SystemExit, match="no run finished"):
@@ -475,6 +475,7 @@ def test_the_commit_a_benchmark_names_comes_from_git_or_from_ssvae_commit(monkey
     neither the row says "unknown" rather than losing the table."""
     from tools import benchlog
 
+    monkeypatch.delenv("SSVAE_COMMIT", raising=False)
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
     assert benchlog.commit().removesuffix("+dirty") == head.stdout.strip()
     monkeypatch.setenv("SSVAE_COMMIT", "abc1234")

@@ -842,22 +842,39 @@ def test_a_table_of_nullable_numbers_is_read_as_numbers_with_missing_ones_named(
     with pytest.raises(runtime.NonFiniteInputError, match=r"\(first in row 2\)"):
         model.classify(table)
     table.data[5][1] = "n/a"  # text: numpy reads the table as objects, and float64 refuses it
+    table.data[3][0] = None  # a missing value in an earlier column is no text
     with pytest.raises(runtime.ModelError, match=r"^inputs of dtype object are not numbers \(column '5', row 1: "
                                                  r"'n/a'\): pass numbers \(uint8 images, or floats\)$"):
         model.classify(table)
 
 
-def test_a_table_model_exported_before_column_names_refuses_a_table_of_named_columns(exported):
-    """Such a model (trained on a CSV, with no input_columns) would read a DataFrame's columns by their place,
-    whatever their names: it is refused, and an array is still read."""
+def test_a_table_model_exported_before_column_names_refuses_a_table_of_named_columns(exported, tmp_path):
+    """Such a model (trained on a CSV, with no input_columns key) would read a DataFrame's columns by their
+    place, whatever their names: it is refused, by the runtime and by `ssvae.inference` alike, and an array is
+    still read. Today's export of a CSV read by position (a name repeated) writes the key, empty, and reads a
+    table by position."""
+    from ssvae import inference
+
     model = runtime.load(exported[1])
-    model.info = {**model.info, "dataset": "wine.csv"}
+    model.info = {**{k: v for k, v in model.info.items() if k != "input_columns"}, "dataset": "wine.csv"}
     digits = np.random.default_rng(0).random((3, 64))
-    with pytest.raises(runtime.ModelError, match=r"^this model was exported before ssvae kept a CSV's column names, "
-                                                 r"so a table's columns cannot be found by name: export its run "
-                                                 r"again \(ssvae export RUN_DIR\), or pass an array"):
-        model.classify(NamedColumns({k: list(digits[:, k]) for k in range(64)}))
+    table = NamedColumns({k: list(digits[:, k]) for k in range(64)})
+    for call in (model.classify, lambda t: inference.predict(model, t, tmp_path / "p.csv", progress=False)):
+        with pytest.raises(runtime.ModelError, match=r"^this model was exported before ssvae kept a CSV's column "
+                                                     r"names, so a table's columns cannot be found by name: export "
+                                                     r"its run again \(ssvae export RUN_DIR\), or pass an array"):
+            call(table)
     np.testing.assert_array_equal(model.classify(digits), runtime.load(exported[1]).classify(digits))
+    rows = ["a,a,b,label", *(f"{k % 5},{k % 3},{k},{k % 2}" for k in range(40))]
+    (tmp_path / "twice.csv").write_text("\n".join(rows) + "\n")
+    with pytest.warns(UserWarning, match="more than once"):
+        run = ssvae.train(data=str(tmp_path / "twice.csv"), model="supervised", epochs=1, progress=False)
+    ssvae.export(run, tmp_path / "twice")
+    by_position = runtime.load(tmp_path / "twice")
+    assert by_position.info["input_columns"] == [] and by_position.info["dataset"] == "twice.csv"
+    x = np.array([[1.0, 2.0, 3.0], [4.0, 0.0, 1.0]])
+    renamed = NullableColumns({"p": list(x[:, 0]), "q": list(x[:, 1]), "r": list(x[:, 2])})  # names it never saw
+    np.testing.assert_array_equal(by_position.classify(renamed), by_position.classify(x))
 
 
 def _write_csv(path: Path, columns: dict[str, list]) -> None:

@@ -139,6 +139,10 @@ def test_plain_python_example_reads_folders_as_predict_does_and_refuses_bad_inpu
     Image.fromarray(np.full((8, 8), 4000, np.uint16)).save(tmp_path / "deep" / "0.png")
     np.savez(tmp_path / "images.npz", images=x)
     (tmp_path / "cut.npy").write_bytes((tmp_path / "floats.npy").read_bytes()[:100])
+    np.savez(tmp_path / "whole.npz", x=x)
+    (tmp_path / "cut.npz").write_bytes((tmp_path / "whole.npz").read_bytes()[:200])
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "0.png").write_bytes(b"not an image")
     for path, message in ((folder, f"{folder / 'big.png'}: 5x5 pixels, the model takes 8x8"),
                           (tmp_path / "empty", f"{tmp_path / 'empty'}: no images (.bmp, .gif, .jpeg, .jpg, .png, "),
                           (tmp_path / "floats.npy", "inputs must be finite and within [0.0, 1.0], as the model was trained"),
@@ -149,6 +153,9 @@ def test_plain_python_example_reads_folders_as_predict_does_and_refuses_bad_inpu
                           (tmp_path / "images.npz", f"{tmp_path / 'images.npz'}: no array x in it (it has images): save "
                                                     f"the inputs with numpy.savez(path, x=inputs)"),
                           (tmp_path / "cut.npy", f"{tmp_path / 'cut.npy'}: cannot be read as an .npy file ("),
+                          (tmp_path / "cut.npz", f"{tmp_path / 'cut.npz'}: cannot be read as an .npz file (File is "
+                                                 f"not a zip file)"),
+                          (tmp_path / "broken", f"{tmp_path / 'broken' / '0.png'}: cannot be read as an image ("),
                           (tmp_path / "nowhere.npy", f"{tmp_path / 'nowhere.npy'}: no such file or folder")):
         result = subprocess.run([*example, str(path)], capture_output=True, text=True, timeout=120)
         assert result.returncode == 1 and result.stdout == ""
@@ -194,6 +201,7 @@ def test_node_example_reads_float64_quotes_class_names_and_refuses_bad_inputs_in
     np.save(tmp_path / "floats.npy", np.load(data)[:4].astype(np.float32))  # 0..255 as floats
     np.save(tmp_path / "int64.npy", np.load(data)[:4].astype(np.int64))
     (tmp_path / "cut.npy").write_bytes((tmp_path / "floats.npy").read_bytes()[:300])
+    (tmp_path / "header.npy").write_bytes(b"\x93NUMPY\x01\x00")  # the magic and version alone
     for path, message in ((tmp_path / "floats.npy", "inputs must be finite and within [0, 1], as the model was trained"),
                           (tmp_path, f"{tmp_path}: a folder: pass an .npy file (numpy.save)"),
                           (model / "model.json", f"{model / 'model.json'}: not an .npy file: save the array with "
@@ -201,6 +209,8 @@ def test_node_example_reads_float64_quotes_class_names_and_refuses_bad_inputs_in
                           (tmp_path / "nowhere.npy", f"{tmp_path / 'nowhere.npy'}: no such file: pass an .npy file"),
                           (tmp_path / "cut.npy", f"{tmp_path / 'cut.npy'}: holds 172 bytes of data where shape "
                                                  f"(4,1,8,8) needs 1024: the file is cut short; save it again"),
+                          (tmp_path / "header.npy", f"{tmp_path / 'header.npy'}: its .npy header is cut short or "
+                                                    f"damaged: save the array again with numpy.save"),
                           (tmp_path / "int64.npy", f"{tmp_path / 'int64.npy'}: dtype <i8 is not uint8, float32 or "
                                                    f"float64: save x.astype(\"uint8\") for images 0..255")):
         result = subprocess.run(["node", "classify.mjs", str(model), str(path)], cwd=NODE_EXAMPLE, capture_output=True,

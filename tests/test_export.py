@@ -480,6 +480,12 @@ def test_bad_model_folders_are_clear_errors(tmp_path, digits_model):
             f"version: 99, max supported IR version: ") + r"\d+\): upgrade onnxruntime, or export the run again "
                                                            r"with an older opset \(ssvae export --opset 18\)$"):
         runtime.load(broken)
+    newer.ir_version = 9
+    newer.opset_import[0].version = 99  # an opset this onnxruntime has not heard of
+    onnx.save(newer, str(broken / "classifier.onnx"))
+    with pytest.raises(ModelError, match=r"classifier.onnx: onnxruntime \S+ is older than this graph needs \(opset 99; "
+                                         r"it knows opsets up to \d+\): upgrade onnxruntime"):
+        runtime.load(broken)
     foreign = onnx.load(str(digits_model.model_dir / "classifier.onnx"))
     del foreign.metadata_props[:]
     onnx.save(foreign, str(broken / "classifier.onnx"))
@@ -515,8 +521,13 @@ def test_an_opset_the_exporter_cannot_write_is_refused_not_recorded(digits_run, 
 def test_every_graph_carries_the_oldest_ir_version_of_its_opset(digits_model):
     """Opset 20 (the default) needs IR version 9 (onnx's table: opset 18 needs 8, 21 needs 10), not the
     exporter's newest, which older onnxruntimes refuse even where they know the opset."""
-    stamped = {path.name: onnx.load(str(path)).ir_version for path in digits_model.model_dir.glob("*.onnx")}
-    assert len(stamped) == 9 and set(stamped.values()) == {9}
+    protos = {path.name: onnx.load(str(path)) for path in digits_model.model_dir.glob("*.onnx")}
+    assert len(protos) == 9 and {proto.ir_version for proto in protos.values()} == {9}
+    for proto in protos.values():  # valid for that IR version: no field of IR 10 (metadata on nodes and values)
+        onnx.checker.check_model(proto, full_check=True)  # the float16 copies' nodes in order too
+        graph = proto.graph
+        assert not any(item.metadata_props for item in (graph, *graph.node, *graph.input, *graph.output,
+                                                         *graph.value_info, *graph.initializer))
 
 
 def test_one_class_given_as_a_list_applies_to_every_row(digits_model):
@@ -884,6 +895,15 @@ def test_generate_writes_what_its_writer_for_the_output_writes(digits_model, tmp
     assert [row.split(",", 1)[0] for row in by_name[1:]] == [i for i in test_ids for _ in range(10)]
     with pytest.raises(RunError, match=r"^a\.txt: the grid is a PNG image: give --out a name ending in \.png"):
         inference.generate(digits_model, "a.txt")
+    for settings, message in (({"per_class": 0}, "per_class must be a whole number of at least 1, got 0"),
+                              ({"rows": -1, "analogies": x}, "rows must be a whole number of at least 1, got -1"),
+                              ({"rows": 2.0, "analogies": x}, "rows must be a whole number of at least 1, got 2.0 (a "
+                                                              "float: pass an int)"),
+                              ({"analogies": "digits"}, "analogies='digits' names no file or folder: for the "
+                                                        "built-in data set, pass dataset='digits'")):
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}"):  # ModelError, DataError: ValueErrors
+            inference.generate(digits_model, "checked.png", **settings)
+    assert not Path("checked.png").exists()
 
 
 def test_a_grid_too_large_to_open_is_refused_before_any_drawing(digits_model, tmp_path):

@@ -198,7 +198,7 @@ def main() -> None:
         parser.error(f"--set {', '.join(named)}: these have options of their own (--dataset, --data, --data-dir, "
                      f"--labels, --models, --recipe, --seeds)")
     if args.jobs > 1 and "threads" not in changes:  # torch's default, every core, in each run: oversubscribed
-        changes["threads"] = max(1, (os.cpu_count() or 1) // args.jobs)
+        changes["threads"] = max(1, len(os.sched_getaffinity(0)) // args.jobs)  # the cores this process may use
     data_name = Path(args.data).name if args.data else args.dataset
     names = [*args.baselines, *args.models]
 

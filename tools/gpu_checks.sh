@@ -16,8 +16,9 @@
 # $OUT/recipe.md; the recipe's runs to runs/gpu-recipe. The exit status is 1 where a step failed.
 #
 # On this machine: copy the Fashion-MNIST .gz files into data/fashion-mnist (git ignores data/), then call the
-# device tool's run with command "SSVAE_COMMIT=$(git rev-parse --short HEAD) bash tools/gpu_checks.sh PART"
-# (the hash written out: the device's copy of the tree has no git history), carry ["data"], timeout_s 600.
+# device tool's run with command "SSVAE_COMMIT=abc1234 bash tools/gpu_checks.sh PART", where abc1234 is what
+# `git rev-parse --short HEAD` prints here, written out (the device's copy of the tree has no git history, so
+# $(git ...) there gives nothing), carry ["data"], timeout_s 600.
 # Settings by environment: DATA, LIMIT (seconds, default 570), POOL (bench_train's images, default 60000),
 # EPOCHS (default the recipe's own 30), SEEDS (the recipe's, default 0-4), MODELS (the recipe's, default m2;
 # "m2 fixmatch" adds the same classifier trained by consistency alone, as on the CPU).
@@ -45,10 +46,11 @@ step() {  # step SECONDS COMMAND...: the command under a time limit, announced a
     local limit=$1 status
     shift
     echo "== $(date -u +%T) [${SECONDS}s] $* (limit ${limit}s)"
-    timeout -s INT -k 15 "$limit" "$@"  # INT: a benchmark still publishes what it measured (15 s to do so)
+    timeout -s INT -k 30 "$limit" "$@"  # INT: a benchmark still publishes what it measured (30 s to do so)
     status=$?
     echo "== exit $status after ${SECONDS}s"
     [ "$status" -eq 0 ] || failed=1
+    cp BENCHMARKS.md "$OUT/BENCHMARKS.md"  # after each step: what a call cut off had measured comes back
 }
 
 nvidia-smi --query-gpu=name,memory.total,clocks.sm --format=csv || true
@@ -61,11 +63,11 @@ if ! python3 -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; th
     exit 1
 fi
 if [ "$PART" = speed ] || [ "$PART" = all ]; then
-    step 240 python3 -m tools.bench_train --data-dir "$DATA" --pool "$POOL" --batch-sizes 100 1000 \
-        --device cuda --time-limit 200
+    step 220 python3 -m tools.bench_train --data-dir "$DATA" --pool "$POOL" --batch-sizes 100 1000 \
+        --device cuda --time-limit 180
 fi
 if [ "$PART" = run ] || [ "$PART" = all ]; then
-    step 290 python3 -m ssvae train --dataset fashion-mnist --data-dir "$DATA" --batch-size 500 \
+    step 270 python3 -m ssvae train --dataset fashion-mnist --data-dir "$DATA" --batch-size 500 \
         --device cuda --out runs/gpu-m2 --force --quiet
     # the epochs' own seconds (metrics.csv): against the step's wall time, what loading, checkpoints and the
     # final evaluation cost; where the run was cut off, how far it got
@@ -76,14 +78,18 @@ fi
 if [ "$PART" = recipe ]; then
     rm -rf runs/gpu-recipe
     recipe=(--dataset fashion-mnist --data-dir "$DATA" --labels 100 --models $MODELS --baselines
-            --recipe accurate ${EPOCHS:+--epochs "$EPOCHS"} --set device=cuda --set threads=3)
+            --recipe accurate ${EPOCHS:+--epochs "$EPOCHS"} --set device=cuda)  # bench_accuracy shares the cores
     # no scikit-learn baselines (--baselines with none: they run on the CPU, and their rows are measured there);
     # one process a run, every model's seeds at once: small models leave the GPU room for several side by side
     seeds=($SEEDS) models=($MODELS)
-    left=$((LIMIT - SECONDS - 15))
-    step "$left" python3 -m tools.bench_accuracy "${recipe[@]}" --seeds $SEEDS \
-        --jobs $((${#seeds[@]} * ${#models[@]})) --keep runs/gpu-recipe --benchmarks "$OUT/recipe.md"
+    left=$((LIMIT - SECONDS - 30))
+    if [ "$left" -lt 60 ]; then  # timeout 0 would mean no limit at all; a minute trains nothing worth reading
+        echo "== no time left for the recipe (${left}s of LIMIT=${LIMIT}s)"
+        failed=1
+    else
+        step "$left" python3 -m tools.bench_accuracy "${recipe[@]}" --seeds $SEEDS \
+            --jobs $((${#seeds[@]} * ${#models[@]})) --keep runs/gpu-recipe --benchmarks "$OUT/recipe.md"
+    fi
 fi
-cp BENCHMARKS.md "$OUT/BENCHMARKS.md"
 echo "== done after ${SECONDS}s$([ "$failed" -eq 0 ] || echo ': a step failed, see above')"
 exit "$failed"

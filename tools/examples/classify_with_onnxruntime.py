@@ -13,6 +13,7 @@ black); others are refused. A problem with the model or the inputs is one line o
 import csv
 import json
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -26,16 +27,13 @@ USAGE = "usage: python classify_with_onnxruntime.py MODEL_DIR INPUTS (an .npz of
 def load_inputs(path: Path, shape: list[int]) -> tuple[list[str], np.ndarray]:
     """(ids, inputs as stored) of an .npz (array x), an .npy or a folder of images."""
     if path.is_dir():
-        from PIL import Image, ImageOps
-
         if len(shape) != 3:
             sys.exit(f"{path}: a folder of images, but the model takes rows of {shape[0]} numbers: pass an .npz or .npy")
         files = sorted(f for f in path.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES
                        and not any(part.startswith(".") for part in f.relative_to(path).parts))
         if not files:
             sys.exit(f"{path}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in it")
-        mode = "L" if shape[0] == 1 else "RGB"
-        images = [np.asarray(ImageOps.exif_transpose(open_8_bit(f)).convert(mode)) for f in files]  # upright
+        images = [read_image(f, "L" if shape[0] == 1 else "RGB") for f in files]
         for f, image in zip(files, images):
             if image.shape[:2] != tuple(shape[1:]):
                 sys.exit(f"{f}: {image.shape[1]}x{image.shape[0]} pixels, the model takes {shape[2]}x{shape[1]}")
@@ -48,24 +46,28 @@ def load_inputs(path: Path, shape: list[int]) -> tuple[list[str], np.ndarray]:
             sys.exit(f"{path}: no array x in it (it has {', '.join(loaded.files) or 'none'}): save the inputs with "
                      f"numpy.savez(path, x=inputs)")
         x = loaded["x"] if path.suffix.lower() == ".npz" else loaded
-    except (OSError, ValueError, EOFError) as error:  # missing, truncated, not numpy's format
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:  # missing, cut short, not numpy's format
         sys.exit(f"{path}: cannot be read as an {path.suffix.lower()} file ({error})")
     if x.ndim == 0:
         sys.exit(f"{path}: holds a single number, not an array of inputs")
     return [str(i) for i in range(len(x))], x
 
 
-def open_8_bit(file: Path):
-    """The image ``file``, where Pillow reads it as 8-bit (or 1-bit) without transparency: others would be
-    clipped to 0..255 or lose their alpha channel without a word."""
-    from PIL import Image
+def read_image(file: Path, mode: str) -> np.ndarray:
+    """The pixels of ``file`` upright, as viewers show it, in ``mode`` ("L" or "RGB"): an 8-bit (or 1-bit) image
+    without transparency, which Pillow converts as it is; others would be clipped to 0..255 or lose their
+    alpha channel without a word."""
+    from PIL import Image, ImageOps
 
-    image = Image.open(file)
-    if image.mode not in EIGHT_BIT_MODES or "transparency" in image.info:
-        sys.exit(f"{file}: an image of mode {image.mode}{' with transparency' if 'transparency' in image.info else ''}"
-                 f", and this example reads 8-bit images without transparency only: convert it, or label it with "
-                 f"'ssvae predict'")
-    return image
+    try:
+        with Image.open(file) as image:
+            if image.mode not in EIGHT_BIT_MODES or "transparency" in image.info:
+                sys.exit(f"{file}: an image of mode {image.mode}"
+                         f"{' with transparency' if 'transparency' in image.info else ''}, and this example reads "
+                         f"8-bit images without transparency only: convert it, or label it with 'ssvae predict'")
+            return np.asarray(ImageOps.exif_transpose(image).convert(mode))
+    except OSError as error:  # not an image, or cut short
+        sys.exit(f"{file}: cannot be read as an image ({error})")
 
 
 def prepare(x: np.ndarray, meta: dict) -> np.ndarray:

@@ -27,7 +27,7 @@ TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "applicat
 def sample_images(model_dir: Path, data_dir: str | None, data: str | None = None, n: int = 20) -> bytes:
     """As JSON: the first ``n`` images of the model's test split, or of ``data``; how the page names them
     ("test image 3 (Dress)", or an id of ``data``); and the range of values it shows black to white (the
-    model's input range, else the images' own)."""
+    model's input range; [0, 1] for pixels, whose uint8 it divides by 255; else the images' own)."""
     from ssvae import runtime
     from ssvae.data import BUILTIN, load_source
     from ssvae.inference import model_inputs
@@ -53,7 +53,8 @@ def sample_images(model_dir: Path, data_dir: str | None, data: str | None = None
         captions = [f"test image {k} ({meta['class_names'][labels[int(i)]]})" for k, i in enumerate(inputs.ids[:n])]
     x = model.prepare(inputs.x[:n])  # the model's layout and units, as predict feeds it
     images = [[round(float(v), 4) for v in image.reshape(-1)] for image in x]
-    shown = model.input_range or ((float(x.min()), float(x.max())) if len(x) else (0.0, 1.0))
+    shown = model.input_range or ((0.0, 1.0) if model.uint8_divisor == 255 or not len(x) else  # pixels
+                                  (float(x.min()), max(float(x.max()), float(x.min()) + 1.0)))  # its own numbers
     return json.dumps({"images": images, "captions": captions, "range": list(shown)}).encode()
 
 

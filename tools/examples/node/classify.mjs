@@ -23,12 +23,15 @@ function readNpy(path, divisor) {
   }
   if (bytes.toString("latin1", 0, 6) !== "\x93NUMPY") throw new InputError(`${path}: not an .npy file: save the array with numpy.save`);
   const major = bytes[6];
-  const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
   const start = major === 1 ? 10 : 12;
+  const cutShort = new InputError(`${path}: its .npy header is cut short or damaged: save the array again with numpy.save`);
+  if (bytes.length < start) throw cutShort;
+  const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
+  if (bytes.length < start + headerLength) throw cutShort;
   const header = bytes.toString("latin1", start, start + headerLength);
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const shape = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1].split(",").filter((s) => s.trim()).map(Number);
-  if (!descr || !shape) throw new InputError(`${path}: its .npy header is cut short or damaged: save the array again with numpy.save`);
+  if (!descr || !shape) throw cutShort;
   if (/'fortran_order':\s*True/.test(header)) throw new InputError(`${path}: save it in C order (np.ascontiguousarray)`);
   const data = bytes.subarray(start + headerLength);
   const count = shape.reduce((a, b) => a * b, 1);
