@@ -283,7 +283,8 @@ def main() -> None:
     products = {precision: matmul_pass(device, getattr(torch, precision)) for precision in ("float32", "bfloat16")}
     passes.update({f"matmul {precision}": run for precision, (run, _) in products.items()})
     left_out = warm_up_rows(passes, partition, rows, device, start + args.time_limit / 2)
-    times = timed_rounds(passes, args.repeats, deadline=start + args.time_limit)
+    interrupted = any("interrupted" in why for why in left_out.values())  # `timeout -k` kills it soon: one round
+    times = timed_rounds(passes, 1 if interrupted else args.repeats, deadline=start + args.time_limit)
     seconds = {name: statistics.median(each) for name, each in times.items()}
     peak = {precision: flops / seconds.pop(f"matmul {precision}") for precision, (_, flops) in products.items()}
     scale = 60_000 / len(pool)
