@@ -540,7 +540,7 @@ def test_graphs_of_another_export_or_role_in_a_model_folder_are_refused(tmp_path
     shutil.copytree(digits_model.model_dir, mixed)
     shutil.copy(ROOT / "models" / "fashion-mnist-m2" / "decoder.onnx", mixed / "decoder.onnx")
     with pytest.raises(ModelError, match=re.escape(f"{mixed / 'decoder.onnx'}: not from the export classifier.onnx is "
-                                                   f"from (they differ in class_names, dataset, input_shape, ")):
+                                                   f"from (they differ in class_names, dataset, input_columns, input_shape, ")):
         runtime.load(mixed)
     assert runtime.load(mixed, precision="int8").generative  # the int8 copies are still one export's
     shutil.copy(mixed / "encoder.int8.onnx", mixed / "decoder.int8.onnx")

@@ -251,7 +251,7 @@ BAD_INPUT = [
     (["train", "--out", "unfinished_run"], "Error: unfinished_run holds an unfinished run: continue it with "
      "'ssvae train --resume unfinished_run', or pass --force"),
     (["score", "mixed_model", "--dataset", "digits"], "Error: mixed_model/decoder.onnx: not from the export "
-     "classifier.onnx is from (they differ in class_names, dataset, input_shape, "),
+     "classifier.onnx is from (they differ in class_names, dataset, input_columns, input_shape, "),
     (["score", "renamed_model", "--dataset", "digits"], "Error: renamed_model/decoder.onnx: holds the encoder graph, "
      "not the decoder: export the run again"),
     (["train", "--data", "twice_named.npz"], "Error: twice_named.npz: class_names repeats 'cat': give each class its "
