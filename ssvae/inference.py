@@ -411,11 +411,11 @@ def generate(model: ExportedModel, out: str | Path | None = None, per_class: int
     table = out == STDOUT or Path(out).suffix.lower() == ".csv"
     drawing = analogies is not None or dataset is not None
     check_drawable(model, analogies=drawing, picture=not table)
+    if not drawing and table:
+        return Generated(out, write_sample_table(model, out, per_class, seed, replace=replace))
     if not drawing:
-        examples = (model.n_classes if model.conditional else 1) * per_class
-        if table:
-            return Generated(out, write_sample_table(model, out, per_class, seed, replace=replace))
-        return Generated(out, examples, write_samples(model, out, per_class, seed, scale, replace=replace))
+        return Generated(out, (model.n_classes if model.conditional else 1) * per_class,
+                         write_samples(model, out, per_class, seed, scale, replace=replace))
     if dataset is not None or isinstance(analogies, (str, Path)):
         analogies = checked_inputs(model, out, replace, analogies, dataset,
                                    "test" if dataset is None else default_split(model), data_dir, grid=not table)

@@ -218,9 +218,9 @@ def _export_graph(spec: GraphSpec, opset: int) -> onnx.ModelProto:
     if written != opset:  # the exporter falls back to its own opset where it cannot convert, and says so quietly
         raise ExportError(f"opset {opset} cannot be written by this torch's exporter (it wrote {written}): "
                           f"choose one from {MIN_OPSET} to {onnx.defs.onnx_opset_version()}")
+    proto = without_debug_metadata(proto)
     # the oldest IR version of the opset: the exporter stamps its newest, which onnxruntimes old enough to
     # want --opset 18 refuse ("Unsupported model IR version")
-    proto = without_debug_metadata(proto)
     proto.ir_version = onnx.helper.find_min_ir_version_for(proto.opset_import, ignore_unknown=True)
     return without_weight_shapes(proto)
 
