@@ -49,7 +49,7 @@ class ConfigError(ValueError):
 
 # Fields added since files of this FORMAT_VERSION were first written, with the value that means what a file
 # written before them did: such a file still loads, and trains or evaluates as it did.
-LATER_FIELDS: dict[str, Any] = {"adaptive_threshold": False, "weight_decay": 0.0, "threads": None, "input_columns": (),
+LATER_FIELDS: dict[str, Any] = {"adaptive_threshold": False, "weight_decay": 0.0, "threads": None, "input_columns": None,
                                 "test_data": None, "pixel_inputs": None}
 
 
@@ -67,7 +67,8 @@ class Config:
     # --- filled from the data when a run starts ---
     input_shape: tuple[int, ...] = ()
     class_names: tuple[str, ...] = ()
-    input_columns: tuple[str, ...] = ()  # a CSV's input columns by name, which predict finds in any order
+    input_columns: tuple[str, ...] | None = ()  # a CSV's input columns by name, which predict finds in any order
+    #                                            (None: a CSV run from before ssvae kept them, which reads by position)
     pixel_inputs: bool | None = None  # inputs are images in [0, 1] (uint8 scaled so); None: older runs (not a CSV)
     likelihood: str = "auto"  # auto: bernoulli for inputs in [0, 1], gaussian for real-valued data
     # --- model ---
@@ -121,7 +122,10 @@ class Config:
                                   + (f": {SAVE_ARRAYS}" if f.name in ("data", "test_data") else ""))
         for name in ("input_shape", "class_names", "input_columns", "hidden", "classifier_hidden", "classifier_channels",
                      "m1_hidden"):
-            setattr(self, name, tuple(getattr(self, name)))
+            if getattr(self, name) is not None:
+                setattr(self, name, tuple(getattr(self, name)))
+        if self.input_columns is None and not self.table:  # a run older than the field: only a CSV's had names
+            self.input_columns = ()
         self._check_values()  # values that cannot work are refused, naming the field and what it accepts
         self._check_combinations()
 

@@ -118,7 +118,6 @@ def as_inputs(model: ExportedModel, inputs: Inputs | str | Path | Any) -> Inputs
         return inputs
     if isinstance(inputs, (str, Path)):
         return model_inputs(model, data=inputs)
-    model.check_table(inputs)
     x = np.atleast_1d(as_array(by_name(inputs, model.input_columns)))
     return Inputs(_row_ids(inputs, len(x)), x)
 

@@ -156,7 +156,8 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[st
         "model": c.model,
         "class_names": list(c.class_names),
         "input_shape": list(c.input_shape),
-        "input_columns": list(c.input_columns),  # empty: inputs read by position (images, arrays, some CSVs)
+        # empty: inputs read by position (images, arrays, some CSVs); no key for a CSV run too old to know them
+        **({} if c.input_columns is None else {"input_columns": list(c.input_columns)}),
         "input_range": list(c.input_range) if c.input_range else None,
         "uint8_divisor": c.uint8_divisor,
         "preprocessing": preprocessing(c),

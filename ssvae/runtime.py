@@ -76,13 +76,18 @@ def arrange(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     raise ModelError(f"inputs of shape {x.shape} do not fit this model: it takes {taken}{hint}")
 
 
-def by_name(x: Any, columns: Sequence[str]) -> Any:
+def by_name(x: Any, columns: Sequence[str] | None) -> Any:
     """A table's ``columns`` in that order, where ``x`` has named columns (a pandas DataFrame) and the model
     was trained on a CSV that named them; without them, every column but `NON_INPUT_COLUMNS`, as a CSV's are
     read; anything else as it is. Names are compared as a CSV's header reads them: as text, without spaces
-    around (a DataFrame's column 0 is the CSV's "0")."""
+    around (a DataFrame's column 0 is the CSV's "0"). ``columns`` None: a model trained on a CSV before ssvae
+    kept its column names, which would read a table's columns by their place, whatever their names: refused."""
     if not hasattr(x, "columns"):
         return x
+    if columns is None:
+        raise ModelError("this model was trained on a CSV before ssvae kept its column names, so a table's columns "
+                         "cannot be found by name: train it again (ssvae train --data FILE.csv), or pass an array "
+                         "of the columns in the training CSV's order")
     names = [str(name).strip() for name in x.columns]
     if not columns:
         inputs = [column for column, name in zip(x.columns, names) if name not in NON_INPUT_COLUMNS]
@@ -162,7 +167,7 @@ def check_values(x: np.ndarray, input_range: tuple[float, float] | None) -> None
                          f"range")
 
 
-def prepare_inputs(x: Any, shape: tuple[int, ...], columns: Sequence[str] = (),
+def prepare_inputs(x: Any, shape: tuple[int, ...], columns: Sequence[str] | None = (),
                    input_range: tuple[float, float] | None = None, uint8_divisor: float = 255) -> np.ndarray:
     """Raw inputs (uint8 images, or numbers used as given) as float32 (N, *shape), read by ``columns`` where
     they name theirs and checked against ``input_range``, or a ModelError that says what to change. One rule
@@ -432,6 +437,15 @@ def log_mean_exp(values: np.ndarray, axis: int) -> np.ndarray:
     return log_sum_exp(values, axis) - np.log(values.shape[axis])
 
 
+def _input_columns(info: dict[str, Any]) -> tuple[str, ...] | None:
+    """The CSV columns a model reads by name (none: by position), or None for a model exported from a CSV
+    before ssvae kept their names (no ``input_columns`` key: today's exports write one, empty for a CSV read
+    by position, and for a CSV run too old to know its names they write none)."""
+    if "input_columns" in info:
+        return tuple(info["input_columns"])
+    return None if str(info.get("dataset")).lower().endswith(".csv") else ()
+
+
 class ExportedModel:
     """Classify, encode, decode, generate and score with the graphs of one model folder."""
 
@@ -450,7 +464,7 @@ class ExportedModel:
         self.likelihood: str | None = info.get("likelihood", "bernoulli") if generative else None
         range_ = info.get("input_range")
         self.input_range: tuple[float, float] | None = tuple(range_) if range_ else None
-        self.input_columns: tuple[str, ...] = tuple(info.get("input_columns", ()))  # a CSV's, read by name
+        self.input_columns: tuple[str, ...] | None = _input_columns(info)  # a CSV's, read by name
         self.uint8_divisor: int = info.get("uint8_divisor", 255)  # 1 for a table: its uint8 are numbers
 
     @property
@@ -472,18 +486,7 @@ class ExportedModel:
         table with named columns (a pandas DataFrame) is read by the names the model was trained on. Float32
         inputs are not copied (large ones would take twice the memory): the result may be ``x`` itself, so copy
         it before changing it in place."""
-        self.check_table(x)
         return prepare_inputs(x, self.input_shape, self.input_columns, self.input_range, self.uint8_divisor)
-
-    def check_table(self, x: Any) -> None:
-        """A ModelError for a table of named columns (a pandas DataFrame) given to a model exported from a CSV
-        before ssvae kept its column names (no ``input_columns`` key: today's exports write one, empty for a
-        CSV read by position): it would read the columns by their place, whatever their names."""
-        if hasattr(x, "columns") and "input_columns" not in self.info \
-                and str(self.info.get("dataset")).lower().endswith(".csv"):
-            raise ModelError("this model was exported before ssvae kept a CSV's column names, so a table's columns "
-                             "cannot be found by name: export its run again (ssvae export RUN_DIR), or pass an "
-                             "array of the columns in the training CSV's order")
 
     def onehot(self, y: Any, n: int, blank: bool = False) -> np.ndarray:
         """Classes (index, name, (n,) indices or names, or (n, K) rows of class weights: one-hot, or a mixture

@@ -24,7 +24,7 @@ from safetensors.torch import load_file
 import ssvae
 from ssvae import inference, runtime
 from ssvae.cli import Terminated, _gain_text, main
-from ssvae.errors import RunError
+from ssvae.errors import DataError, RunError
 from ssvae.files import check_output
 from ssvae.run import read_metrics
 
@@ -848,23 +848,45 @@ def test_a_table_of_nullable_numbers_is_read_as_numbers_with_missing_ones_named(
         model.classify(table)
 
 
-def test_a_table_model_exported_before_column_names_refuses_a_table_of_named_columns(exported, tmp_path):
-    """Such a model (trained on a CSV, with no input_columns key) would read a DataFrame's columns by their
-    place, whatever their names: it is refused, by the runtime and by `ssvae.inference` alike, and an array is
-    still read. Today's export of a CSV read by position (a name repeated) writes the key, empty, and reads a
-    table by position."""
+def test_a_csv_model_from_before_column_names_refuses_a_table_of_named_columns(exported, tmp_path):
+    """Such a model (trained on a CSV before ssvae kept its column names: no input_columns key in model.json,
+    none in config.json) would read a DataFrame's columns by their place, whatever their names: it is refused
+    by the runtime, by `ssvae.inference` and by the run alike, and an array is still read. Exporting such a run
+    again keeps the key out. Today's export of a CSV read by position (a name repeated) writes the key, empty,
+    and reads a table by position."""
     from ssvae import inference
 
+    refused = (r"^this model was trained on a CSV before ssvae kept its column names, so a table's columns cannot "
+               r"be found by name: train it again \(ssvae train --data FILE.csv\), or pass an array of the columns in "
+               r"the training CSV's order$")
     model = runtime.load(exported[1])
-    model.info = {**{k: v for k, v in model.info.items() if k != "input_columns"}, "dataset": "wine.csv"}
+    info = {**{k: v for k, v in model.info.items() if k != "input_columns"}, "dataset": "wine.csv"}
+    model = runtime.ExportedModel(model.model_dir, model.sessions, info)
     digits = np.random.default_rng(0).random((3, 64))
     table = NamedColumns({k: list(digits[:, k]) for k in range(64)})
     for call in (model.classify, lambda t: inference.predict(model, t, tmp_path / "p.csv", progress=False)):
-        with pytest.raises(runtime.ModelError, match=r"^this model was exported before ssvae kept a CSV's column "
-                                                     r"names, so a table's columns cannot be found by name: export "
-                                                     r"its run again \(ssvae export RUN_DIR\), or pass an array"):
+        with pytest.raises(runtime.ModelError, match=refused):
             call(table)
     np.testing.assert_array_equal(model.classify(digits), runtime.load(exported[1]).classify(digits))
+
+    rows = ["a,b,label", *(f"{k % 5},{k % 3},{k % 2}" for k in range(40))]
+    (tmp_path / "old.csv").write_text("\n".join(rows) + "\n")
+    ssvae.train(data=str(tmp_path / "old.csv"), model="supervised", epochs=1, out=tmp_path / "old", progress=False)
+    config = json.loads((tmp_path / "old" / "config.json").read_text())
+    del config["input_columns"]  # as a run written before the field
+    (tmp_path / "old" / "config.json").write_text(json.dumps(config))
+    old = ssvae.load(tmp_path / "old")
+    assert old.config.input_columns is None
+    x = np.array([[1.0, 2.0], [4.0, 0.0]])
+    with pytest.raises(DataError, match=refused):
+        old.classify(NamedColumns({"a": list(x[:, 0]), "b": list(x[:, 1])}))
+    ssvae.export(old, tmp_path / "old-export")
+    assert "input_columns" not in json.loads((tmp_path / "old-export" / "model.json").read_text())
+    reexported = runtime.load(tmp_path / "old-export")
+    with pytest.raises(runtime.ModelError, match=refused):
+        reexported.classify(NamedColumns({"a": list(x[:, 0]), "b": list(x[:, 1])}))
+    np.testing.assert_allclose(reexported.classify(x), old.classify(x), atol=1e-5)
+
     rows = ["a,a,b,label", *(f"{k % 5},{k % 3},{k},{k % 2}" for k in range(40))]
     (tmp_path / "twice.csv").write_text("\n".join(rows) + "\n")
     with pytest.warns(UserWarning, match="more than once"):

@@ -83,7 +83,7 @@ def _decimal_comma(text: str) -> float:
     return float(text.replace(",", "."))
 
 
-def csv_inputs(path: Path, rows: CsvRows, columns: Sequence[str] = ()) -> tuple[np.ndarray, tuple[str, ...]]:
+def csv_inputs(path: Path, rows: CsvRows, columns: Sequence[str] | None = ()) -> tuple[np.ndarray, tuple[str, ...]]:
     """The inputs of a CSV's rows (header first, as `read_csv_rows` gives them) as float32 (N, D), and the
     names of their columns: ``columns`` (a model's, found by name wherever they stand, other columns ignored)
     or else every column but those named in ``NON_INPUT_COLUMNS``. A value that is not a number is named by

@@ -41,7 +41,7 @@ class Inputs:
 
 def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: str | None = None,
                 split: str = "test", test_fraction: float | None = 0.25, split_seed: int = 0,
-                image_shape: tuple[int, ...] | None = None, columns: Sequence[str] = ()) -> Inputs:
+                image_shape: tuple[int, ...] | None = None, columns: Sequence[str] | None = ()) -> Inputs:
     """``data`` (a path) if given, else ``split`` of the built-in ``dataset``: its own test set, or the test
     split a training run made with ``test_fraction`` and ``split_seed`` (an exported model's metadata; None:
     the run held none out, and every example is a training one). A
@@ -88,7 +88,7 @@ def builtin_split(dataset: str, data_dir: str | None = None, split: str = "test"
     return rows, source.train.subset(rows)
 
 
-def _read_path(path: Path, image_shape: tuple[int, ...] | None, columns: Sequence[str]) -> Inputs:
+def _read_path(path: Path, image_shape: tuple[int, ...] | None, columns: Sequence[str] | None) -> Inputs:
     if path.is_dir():
         return _read_images(image_files(path, path), path, image_shape)
     if path.suffix.lower() in IMAGE_SUFFIXES:

@@ -66,7 +66,7 @@ class ModelInputs:
     uint8 arrays divided by ``uint8_divisor`` (255 for images, 1 for a table's numbers)."""
 
     input_shape: tuple[int, ...]
-    columns: tuple[str, ...] = ()
+    columns: tuple[str, ...] | None = ()  # None, as none: a CSV run from before ssvae kept them
     uint8_divisor: int = 255
 
 
