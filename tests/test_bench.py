@@ -319,19 +319,20 @@ def test_bench_train_leaves_out_rows_past_half_its_time_and_compiled_rows_that_f
     def fake_pass(partition, row, device):
         warmed.append(row)
         if row.compile and row.batch_size == 500:
-            raise RuntimeError("no Triton")
+            raise RuntimeError("no Triton: the build was interrupted")  # no interrupt of this bench
         return lambda: 1.0
 
     monkeypatch.setattr(bench_train, "ssvae_pass", fake_pass)
     monkeypatch.setattr(bench_train.time, "monotonic", lambda: 100.0 + len(warmed))  # a second a warm-up
     passes = {"straightforward": lambda: 2.0}
-    left_out = warm_up_rows(passes, None, configs, torch.device("cpu"), deadline=200.0)
+    left_out, interrupted = warm_up_rows(passes, None, configs, torch.device("cpu"), deadline=200.0)
     assert [r.compile for r in warmed] == [False] * 4 + [True] * 4  # the rows without compiling first
-    assert left_out == {"ssvae M2, batch 500, --compile": "RuntimeError: no Triton",
-                        "ssvae M2, batch 500, --precision bfloat16 --compile": "RuntimeError: no Triton"}
+    failed = "RuntimeError: no Triton: the build was interrupted"
+    assert left_out == {"ssvae M2, batch 500, --compile": failed,
+                        "ssvae M2, batch 500, --precision bfloat16 --compile": failed} and not interrupted
     assert len(passes) == 1 + 6
     warmed.clear()
-    left_out = warm_up_rows({}, None, configs, torch.device("cpu"), deadline=102.5)
+    left_out, _ = warm_up_rows({}, None, configs, torch.device("cpu"), deadline=102.5)
     eager = [name for name, row in configs.items() if not row.compile]
     assert len(warmed) == 3 and set(left_out) == set(configs) - set(eager[:3])  # the fourth starts at 103 s
     assert all("--time-limit" in why for why in left_out.values())
@@ -352,8 +353,8 @@ def test_bench_train_times_the_rows_warmed_up_when_a_compile_is_interrupted(monk
 
     monkeypatch.setattr(bench_train, "ssvae_pass", fake_pass)
     passes = {}
-    left_out = warm_up_rows(passes, None, configs, torch.device("cpu"), deadline=float("inf"))
-    assert list(passes) == ["ssvae M2", "ssvae M2, --precision bfloat16"] and len(warmed) == 3
+    left_out, interrupted = warm_up_rows(passes, None, configs, torch.device("cpu"), deadline=float("inf"))
+    assert interrupted and list(passes) == ["ssvae M2", "ssvae M2, --precision bfloat16"] and len(warmed) == 3
     assert left_out == {"ssvae M2, --compile": "interrupted while warming up (Ctrl-C, or timeout -s INT)",
                         "ssvae M2, --precision bfloat16 --compile": "interrupted before its warm-up (Ctrl-C, or "
                                                                     "timeout -s INT)"}

@@ -230,28 +230,31 @@ def epoch_seconds(seconds: float) -> str:
 
 
 def warm_up_rows(passes: dict[str, Callable[[], float]], partition: Partition, configs: dict[str, Config],
-                 device: torch.device, deadline: float) -> dict[str, str]:
+                 device: torch.device, deadline: float) -> tuple[dict[str, str], bool]:
     """Add the timed pass of each ssvae row to ``passes``, the rows without torch.compile first (its warm-up
-    compiles, which can take minutes); returns the rows left out and why: none is warmed up past ``deadline``
-    (a `time.monotonic` value), and a compiled row whose compiler fails is reported rather than fatal."""
+    compiles, which can take minutes); returns the rows left out and why, and whether an interrupt cut the
+    warm-up short: none is warmed up past ``deadline`` (a `time.monotonic` value), and a compiled row whose
+    compiler fails is reported rather than fatal."""
     left_out: dict[str, str] = {}
+    interrupted = False
     for name, config in sorted(configs.items(), key=lambda item: item[1].compile):
         if time.monotonic() > deadline:
             left_out[name] = "no time left to warm it up (--time-limit)"
             continue
-        if any("interrupted" in why for why in left_out.values()):
+        if interrupted:
             left_out[name] = "interrupted before its warm-up (Ctrl-C, or timeout -s INT)"
             continue
         try:
             passes[name] = ssvae_pass(partition, config, device)
         except KeyboardInterrupt:  # a compile that outlasts the step's limit: time the rows warmed up already
             left_out[name] = "interrupted while warming up (Ctrl-C, or timeout -s INT)"
+            interrupted = True
         except Exception as error:  # the compiler's failures have no common type
             if not config.compile:
                 raise
             message = " ".join(str(error).split()).replace("|", "/")  # one line, and no table column
             left_out[name] = f"{type(error).__name__}: {message[:120]}"
-    return left_out
+    return left_out, interrupted
 
 
 def main() -> None:
@@ -282,8 +285,7 @@ def main() -> None:
     passes = {naive_name: naive_pass(partition, config, device)}
     products = {precision: matmul_pass(device, getattr(torch, precision)) for precision in ("float32", "bfloat16")}
     passes.update({f"matmul {precision}": run for precision, (run, _) in products.items()})
-    left_out = warm_up_rows(passes, partition, rows, device, start + args.time_limit / 2)
-    interrupted = any("interrupted" in why for why in left_out.values())  # `timeout -k` kills it soon: one round
+    left_out, interrupted = warm_up_rows(passes, partition, rows, device, start + args.time_limit / 2)
     times = timed_rounds(passes, 1 if interrupted else args.repeats, deadline=start + args.time_limit)
     seconds = {name: statistics.median(each) for name, each in times.items()}
     peak = {precision: flops / seconds.pop(f"matmul {precision}") for precision, (_, flops) in products.items()}
