@@ -450,8 +450,6 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
     model.to(device)
     data = DeviceData.from_partition(partition, device)
     generator = torch.Generator(device=device).manual_seed(config.seed)
-    if resume is None and model.standardise:
-        model.fit_standardisation(data.training_images(unlabelled=True))
     if resume is not None:
         _restore(resume, model, generator, device)
     class_weight = classification_weight(partition, config.alpha)
@@ -459,8 +457,10 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
     first_stage = resume.stage if resume is not None else 0
     for number in range(first_stage, len(stages)):
         stage = stages[number]
-        run = StageRun.start(number, stage, steps_per_epoch(data, config), config,
-                             resume if number == first_stage else None)
+        resumed = resume if number == first_stage else None
+        if resumed is None and stage.fit is not None:  # label-free statistics: of every training input, as
+            stage.fit(data.training_images(unlabelled=True))  # the benchmarks' scikit-learn baselines scale
+        run = StageRun.start(number, stage, steps_per_epoch(data, config), config, resumed)
         bar = progress_bar(range(run.first_epoch, stage.epochs + 1), progress, desc=stage.name, unit="epoch",
                            dynamic_ncols=True, leave=True, initial=run.first_epoch - 1, total=stage.epochs)
         for epoch in bar:

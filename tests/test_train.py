@@ -474,9 +474,26 @@ def test_m1m2_feeds_m2_the_codes_the_config_names_and_leaves_m1_alone(tiny_confi
     assert torch.equal(model.features(x, sample=False), mean)  # classify always takes the mean
     monkeypatch.undo()
     # the M1 stage ends the same whether M2 then trains one epoch or two: M2's stage never moves M1
-    m1_after = [ssvae.train(config, progress=False, epochs=n).model.m1.state_dict() for n in (1, 2)]
-    for name, value in m1_after[0].items():
-        torch.testing.assert_close(m1_after[1][name], value, rtol=0, atol=0, msg=name)
+    runs = [ssvae.train(config, progress=False, epochs=n) for n in (1, 2)]
+    for name, value in runs[0].model.m1.state_dict().items():
+        torch.testing.assert_close(runs[1].model.m1.state_dict()[name], value, rtol=0, atol=0, msg=name)
+
+
+def test_m1m2_standardises_the_codes_m2_models_and_decodes_them_back(tiny_config):
+    """M2's Gaussian likelihood (its variance floor, the adversarial step) is sized for standardised inputs:
+    M1's codes get a mean and spread fitted, in float64, on the means of q(z1|x) over every training input once
+    M1 is trained; decoding puts them back into M1's units before M1 decodes them."""
+    run = ssvae.train(tiny_config, progress=False, model="m1+m2", m1_hidden=(16,), m1_epochs=2)
+    part = run.partition()
+    x = torch.cat([run.inputs(part.labelled.x), run.inputs(part.unlabelled.x)])
+    codes = run.model.m1.encode(x)[0].double()
+    m2 = run.model.m2
+    torch.testing.assert_close(m2.input_shift.double(), codes.mean(0), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(m2.input_scale.double(), codes.std(0), rtol=1e-5, atol=1e-6)
+    assert m2.input_scale.max() < 0.9  # not the unit scale of codes left as they are
+    z, y = torch.randn(3, tiny_config.latent_dim), torch.eye(10)[:3]
+    mean = m2.decode(z, y)[:, :tiny_config.m1_latent_dim]
+    torch.testing.assert_close(run.model.decode(z, y), run.model.m1.decode(mean * m2.input_scale + m2.input_shift))
 
 
 def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -12,12 +13,15 @@ from ssvae.objectives import LossWeights
 
 @dataclass
 class Stage:
-    """One phase of training: ``module.loss`` is minimised over ``parameters`` for ``epochs``."""
+    """One phase of training: ``module.loss`` is minimised over ``parameters`` for ``epochs``. ``fit`` is
+    called with the clean training inputs as the stage starts, before its first step (a model's input
+    standardisation); a stage resumed part-way has what it fitted in its weights already."""
 
     name: str
     module: "Model"
     parameters: list[nn.Parameter]
     epochs: int
+    fit: Callable[[Tensor], None] | None = None
 
 
 class Model(nn.Module):
@@ -88,4 +92,8 @@ class Model(nn.Module):
         return None
 
     def stages(self, epochs: int, m1_epochs: int) -> list[Stage]:
-        return [Stage("train", self, list(self.parameters()), epochs)]
+        return [Stage("train", self, list(self.parameters()), epochs, self.standardisation_fit())]
+
+    def standardisation_fit(self) -> Callable[[Tensor], None] | None:
+        """What fits this model's input standardisation as its stage starts: nothing for inputs used as given."""
+        return self.fit_standardisation if self.standardise else None

@@ -1,5 +1,6 @@
 """M1+M2: M1 is trained first on every input; M2 then learns on M1's latent codes (samples or means of
-q(z1|x), as the config says). The M1 stage stays frozen while M2 trains."""
+q(z1|x), as the config says), standardised as a table's columns are. The M1 stage stays frozen while M2
+trains."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ class M1M2(Model):
         self.sample_features = sample_features
         self.likelihood = m1.likelihood
 
-    def fit_standardisation(self, x: Tensor) -> None:
-        self.m1.fit_standardisation(x)
+    def fit_code_standardisation(self, x: Tensor) -> None:
+        """M2 models M1's codes with a Gaussian likelihood, whose variance floor and adversarial step are sized
+        for standardised inputs: their statistics come from the means of q(z1|x), once M1 is trained."""
+        self.m2.fit_standardisation(torch.cat([self.features(batch, sample=False) for batch in x.split(4096)]))
 
     def standardisation(self) -> tuple[Tensor, Tensor]:
         return self.m1.standardisation()
@@ -39,7 +42,9 @@ class M1M2(Model):
 
     def decode(self, z: Tensor, y_onehot: Tensor | None) -> Tensor:
         """p(x|y,z2) with z1 at the mean of p(z1|y,z2): M2's latent in, M1's likelihood of x out."""
-        return self.m1.decode(split_gaussian(self.m2.decode(z, y_onehot))[0])
+        mean = split_gaussian(self.m2.decode(z, y_onehot))[0]  # of standardised codes
+        shift, scale = self.m2.standardisation()
+        return self.m1.decode(mean * scale + shift)
 
     def elbo(self, x: Tensor) -> Tensor:
         """M1's bound on log p(x): the generative model of the inputs themselves."""
@@ -51,5 +56,5 @@ class M1M2(Model):
         return self.m2.loss(f_l, y_l, f_u, weights)
 
     def stages(self, epochs: int, m1_epochs: int) -> list[Stage]:
-        return [Stage("m1", self.m1, list(self.m1.parameters()), m1_epochs),
-                Stage("m2", self, list(self.m2.parameters()), epochs)]
+        return [Stage("m1", self.m1, list(self.m1.parameters()), m1_epochs, self.m1.standardisation_fit()),
+                Stage("m2", self, list(self.m2.parameters()), epochs, self.fit_code_standardisation)]
