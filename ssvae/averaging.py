@@ -69,6 +69,10 @@ def recompute_batch_norm(model: nn.Module, x: Tensor, batch_size: int = 1024) ->
     update_bn(x.split(batch_size), model)
 
 
+def has_batch_norm(module: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
+
 def weight_average(module: nn.Module, decay: float) -> WeightAverage | None:
     """A `WeightAverage` of ``module``, or None when ``decay`` is 0 (averaging off)."""
     return WeightAverage(module, decay) if decay > 0 else None

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from torch.optim.lr_scheduler import LRScheduler
 
 from ssvae.augment import STRONG, WEAK, augment
-from ssvae.averaging import WeightAverage, recompute_batch_norm, weight_average
+from ssvae.averaging import WeightAverage, has_batch_norm, recompute_batch_norm, weight_average
 from ssvae.config import Config, ConfigError, both_spellings
 from ssvae.errors import RunError, TrainingError
 from ssvae.data import Partition
@@ -285,10 +285,17 @@ class StageRun:
             run.best_val, run.best_state, run.first_epoch = resume.best_val, resume.best_model, resume.epoch + 1
         return run
 
-    @property
-    def evaluated(self) -> nn.Module:
-        """What is evaluated and kept: the weight average when there is one, else the stage's own network."""
-        return self.average.module if self.average is not None else self.stage.module
+    def evaluated(self, data: DeviceData) -> nn.Module:
+        """What is evaluated and kept: the stage's own network, or its weight average. An average's batch-norm
+        statistics are averages of what other weights saw in distorted training batches, so it is evaluated
+        as it is kept (`fit`): in a copy whose statistics are taken anew from the clean training images."""
+        if self.average is None:
+            return self.stage.module
+        if not has_batch_norm(self.average.module):
+            return self.average.module
+        network = copy.deepcopy(self.average.module)
+        recompute_batch_norm(network, data.training_images(self.stage.module.uses_unlabelled))
+        return network
 
     def checkpoint(self, epoch: int, model: Model, generator: torch.Generator, device: torch.device,
                    plan: tuple[tuple[str, int], ...]) -> Checkpoint:
@@ -365,8 +372,9 @@ def classification_weight(partition: Partition, alpha: float) -> float:
 
 
 def _train_epoch(run: StageRun, epoch: int, data: DeviceData, config: Config, class_weight: float,
-                 generator: torch.Generator, keep_best: bool) -> EpochRecord:
-    """One epoch of ``run`` and its record; with ``keep_best``, remembers the best validation weights."""
+                 generator: torch.Generator, keep_best: bool) -> tuple[EpochRecord, nn.Module]:
+    """One epoch of ``run``, its record and the network evaluated (`StageRun.evaluated`); with ``keep_best``,
+    remembers the best validation weights."""
     start = time.perf_counter()
     kl_weight = min(1.0, epoch / config.kl_warmup_epochs) if config.kl_warmup_epochs else 1.0
     weights = LossWeights(kl_weight, class_weight, config.vat, config.consistency)
@@ -376,14 +384,15 @@ def _train_epoch(run: StageRun, epoch: int, data: DeviceData, config: Config, cl
             f"{run.stage.name} epoch {epoch}: the loss was NaN or infinite in {skipped} step(s); those steps "
             f"were not applied and training stopped (a checkpoint of an earlier epoch, if one was written, is "
             f"intact). {_nan_cause(config)}")
+    evaluated = run.evaluated(data)
     record: EpochRecord = {"stage": run.stage.name, "epoch": epoch, **terms, "kl_weight": kl_weight,
-                           "train_accuracy": accuracy(run.evaluated, data.x_l, data.y_l)}
+                           "train_accuracy": accuracy(evaluated, data.x_l, data.y_l)}
     if data.x_val is not None:
-        record["val_accuracy"] = accuracy(run.evaluated, data.x_val, data.y_val)
+        record["val_accuracy"] = accuracy(evaluated, data.x_val, data.y_val)
         if keep_best and record["val_accuracy"] > run.best_val:
-            run.best_val, run.best_state = record["val_accuracy"], _snapshot(run.evaluated.state_dict())
+            run.best_val, run.best_state = record["val_accuracy"], _snapshot(evaluated.state_dict())
     record["seconds"] = time.perf_counter() - start
-    return record
+    return record, evaluated
 
 
 def _nan_cause(config: Config) -> str:
@@ -428,7 +437,8 @@ def epoch_line(record: EpochRecord, epochs: int) -> str:
 
 EpochHook = Callable[[EpochRecord, nn.Module], None]
 """Called after every epoch with its record (a row of metrics.csv) and the network the epoch trained (M1 in
-M1+M2's first stage), or its weight average with ``ema``: to follow a run, e.g. its accuracy on data of one's
+M1+M2's first stage), or its weight average with ``ema`` (batch-norm statistics taken anew, as
+`StageRun.evaluated` says): to follow a run, e.g. its accuracy on data of one's
 own. Reading the network (`ssvae.training.accuracy`) leaves the run as it would be without the hook."""
 
 
@@ -464,11 +474,11 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
         bar = progress_bar(range(run.first_epoch, stage.epochs + 1), progress, desc=stage.name, unit="epoch",
                            dynamic_ncols=True, leave=True, initial=run.first_epoch - 1, total=stage.epochs)
         for epoch in bar:
-            record = _train_epoch(run, epoch, data, config, class_weight, generator,
-                                  keep_best=number == len(stages) - 1)
+            record, evaluated = _train_epoch(run, epoch, data, config, class_weight, generator,
+                                             keep_best=number == len(stages) - 1)
             _show_epoch(bar, record, stage.epochs, progress)
             if on_epoch is not None:
-                on_epoch(record, run.evaluated)
+                on_epoch(record, evaluated)
             if on_checkpoint is not None and (epoch % config.checkpoint_every == 0 or epoch == stage.epochs):
                 on_checkpoint(run.checkpoint(epoch, model, generator, device, stage_plan(stages)))
         run.finish()

@@ -460,6 +460,27 @@ def test_a_weight_average_keeps_batch_norm_statistics_of_the_clean_training_imag
     assert len(same) == 4 and all(same) == (ema > 0)  # without an average, the training batches' statistics
 
 
+def test_a_weight_average_is_validated_with_the_batch_norm_statistics_it_is_kept_with():
+    """The epoch is picked, and its validation accuracy reported, on the average as it is saved (statistics
+    of the clean training images), not on its averaged statistics of distorted batches: the kept epoch's
+    recorded accuracy is the saved model's, and every epoch's is that of its average so recomputed."""
+    after_epoch = []
+    run = ssvae.train(epochs=3, progress=False, classifier="conv", classifier_channels=(4, 8), augment="shift",
+                      consistency=1.0, ema=0.9, labels=60, val_labels=30, hidden=(32,), latent_dim=4,
+                      on_epoch=lambda row, network: after_epoch.append(copy.deepcopy(network)))
+    part = run.partition()
+    x_val, y_val = run.inputs(part.validation.x), torch.as_tensor(part.validation.y)
+    images = torch.cat([run.inputs(part.labelled.x), run.inputs(part.unlabelled.x)])
+    for row, network in zip(run.history, after_epoch):
+        recomputed = copy.deepcopy(network)
+        recompute_batch_norm(recomputed, images)
+        for name, value in recomputed.state_dict().items():
+            torch.testing.assert_close(network.state_dict()[name], value, rtol=0, atol=0, msg=name)
+        assert row["val_accuracy"] == training.accuracy(network, x_val, y_val)
+    kept = ssvae.evaluate(run)["kept_epoch"]
+    assert kept["val_accuracy"] == training.accuracy(run.model, x_val, y_val)
+
+
 @pytest.mark.parametrize("features", ["sample", "mean"])
 def test_m1m2_feeds_m2_the_codes_the_config_names_and_leaves_m1_alone(tiny_config, monkeypatch, features):
     config = tiny_config.replace(model="m1+m2", m1_features=features, m1_hidden=(16,), m1_epochs=1)
