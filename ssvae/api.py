@@ -258,27 +258,36 @@ def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | Non
         run = Run(config, split, build_model(config), run_dir, [])
         fit_weights(run.model, checkpoint.model, run_dir / CHECKPOINT)
         stages = active_stages(run.model, config)
-        _check_stages(checkpoint, stages, run_dir / CHECKPOINT)
+        _check_unchanged(checkpoint, config, stages, run_dir / CHECKPOINT)
         run.partition()  # read, and checked to be the data the run began on, before it trains on
         done = sum(stage.epochs for stage in stages[:checkpoint.stage])
         run.history = read_metrics(run_dir)[: done + checkpoint.epoch] if (run_dir / METRICS).exists() else []
         return _fit(run, progress, checkpoint, on_epoch)
 
 
-def _check_stages(checkpoint: Checkpoint, stages: list[Stage], path: Path) -> None:
-    """Refuse a checkpoint of a run whose stages config.json no longer describes (its epochs edited since):
-    training would go on in the wrong stage or call the run finished. Older checkpoints, which record no
-    stages, must at least lie within them."""
+def _check_unchanged(checkpoint: Checkpoint, config: Config, stages: list[Stage], path: Path) -> None:
+    """Refuse a checkpoint of a run whose config.json was edited since: training would go on with other
+    settings than its first epochs had (a weight average added would not even load), or in the wrong stage,
+    or call the run finished."""
+    if edits := _edits_since(checkpoint, config, stages):
+        raise RunError(f"{path}: taken after epoch {checkpoint.epoch} of stage {checkpoint.stage + 1} of a run "
+                       f"that {CONFIG} ({edits}) no longer describes (edited since?): restore {CONFIG} as training "
+                       f"wrote it, or train the run again")
+
+
+def _edits_since(checkpoint: Checkpoint, config: Config, stages: list[Stage]) -> str:
+    """The settings of ``config`` that differ from those the checkpoint's run trained with ("" where none).
+    Older checkpoints record no settings: their stages at least must be ``config``'s, and older ones still
+    must lie within them."""
+    if checkpoint.config is not None:
+        return "; ".join(f"{f.name} {getattr(checkpoint.config, f.name)!r} then, {getattr(config, f.name)!r} now"
+                         for f in dataclasses.fields(config) if getattr(checkpoint.config, f.name) != getattr(config, f.name))
     plan = stage_plan(stages)
     if checkpoint.plan is not None:
         fits = checkpoint.plan == plan
     else:
         fits = checkpoint.stage < len(stages) and checkpoint.epoch <= stages[checkpoint.stage].epochs
-    if not fits:
-        now = ", ".join(f"{name} {epochs} epochs" for name, epochs in plan)
-        raise RunError(f"{path}: taken after epoch {checkpoint.epoch} of stage {checkpoint.stage + 1} of a run "
-                       f"that {CONFIG} ({now}) no longer describes (edited since?): restore {CONFIG} as training "
-                       f"wrote it, or train the run again")
+    return "" if fits else ", ".join(f"{name} {epochs} epochs" for name, epochs in plan)
 
 
 def _fit(run: Run, progress: bool, checkpoint: Checkpoint | None, on_epoch: EpochHook | None) -> Run:

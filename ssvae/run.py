@@ -81,7 +81,8 @@ def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
         tensors["rng.cuda"] = checkpoint.cuda_rng
     info = {"stage": checkpoint.stage, "epoch": checkpoint.epoch, "scheduler": checkpoint.scheduler,
             "best_val": checkpoint.best_val if math.isfinite(checkpoint.best_val) else None,
-            "param_groups": checkpoint.optimizer["param_groups"], "plan": checkpoint.plan}
+            "param_groups": checkpoint.optimizer["param_groups"], "plan": checkpoint.plan,
+            "config": None if checkpoint.config is None else json.loads(checkpoint.config.to_json())}
     data = save_safetensors({k: v.detach().cpu().contiguous() for k, v in tensors.items()},
                             metadata={"ssvae_checkpoint": json.dumps(info)})
     write_atomic(path, data)
@@ -96,6 +97,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
             saved = (f.metadata() or {}).get("ssvae_checkpoint")  # before the tensors: another program's file
             tensors = {k: f.get_tensor(k) for k in f.keys()} if saved is not None else {}
         info = json.loads(saved) if saved is not None else None
+        config = Config.from_dict(info["config"]) if info is not None and info.get("config") is not None else None
     except (SafetensorError, KeyError, ValueError, TypeError) as error:
         raise RunError(f"{path}: unreadable checkpoint ({error}); train the run again") from error
     if saved is None:
@@ -113,7 +115,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
     return Checkpoint(info["stage"], info["epoch"], part("model."), {"state": state, "param_groups": info["param_groups"]},
                       info["scheduler"], tensors["rng.generator"], tensors["rng.torch"],
                       -math.inf if best is None else best, part("best.") or None, part("average.") or None,
-                      tensors.get("rng.cuda"), _plan(info.get("plan")))
+                      tensors.get("rng.cuda"), _plan(info.get("plan")), config)
 
 
 def _plan(saved: list | None) -> tuple[tuple[str, int], ...] | None:

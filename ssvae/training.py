@@ -230,6 +230,7 @@ class Checkpoint:
     average: dict[str, Tensor] | None = None  # state of the stage's weight average (``config.ema``)
     cuda_rng: Tensor | None = None  # state of the GPU's generator (the noise and views of a run on a GPU)
     plan: tuple[tuple[str, int], ...] | None = None  # the run's stages (name, epochs); None in older checkpoints
+    config: Config | None = None  # the run's settings; None in older checkpoints
 
     @property
     def device(self) -> str:
@@ -298,13 +299,13 @@ class StageRun:
         return network
 
     def checkpoint(self, epoch: int, model: Model, generator: torch.Generator, device: torch.device,
-                   plan: tuple[tuple[str, int], ...]) -> Checkpoint:
+                   plan: tuple[tuple[str, int], ...], config: Config) -> Checkpoint:
         return Checkpoint(
             self.number, epoch, _snapshot(model.state_dict()), copy.deepcopy(self.optimizer.state_dict()),
             self.schedule.state_dict() if self.schedule is not None else None, generator.get_state(),
             torch.get_rng_state(), self.best_val, self.best_state,
             _snapshot(self.average.state_dict()) if self.average is not None else None,
-            torch.cuda.get_rng_state(device) if device.type == "cuda" else None, plan)
+            torch.cuda.get_rng_state(device) if device.type == "cuda" else None, plan, config)
 
     def finish(self) -> None:
         """Leave the stage's network with the weights to keep: the best validation epoch's, else the average's,
@@ -480,7 +481,7 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
             if on_epoch is not None:
                 on_epoch(record, evaluated)
             if on_checkpoint is not None and (epoch % config.checkpoint_every == 0 or epoch == stage.epochs):
-                on_checkpoint(run.checkpoint(epoch, model, generator, device, stage_plan(stages)))
+                on_checkpoint(run.checkpoint(epoch, model, generator, device, stage_plan(stages), config))
         run.finish()
     if config.ema:
         recompute_batch_norm(model, data.training_images(model.uses_unlabelled))

@@ -222,7 +222,8 @@ BAD_INPUT = [
     (["train", "--resume", "refit_run"], "refit_run/checkpoint.safetensors: does not fit the model in config.json "
      "(size mismatch for "),
     (["train", "--resume", "fewer_epochs_run"], "fewer_epochs_run/checkpoint.safetensors: taken after epoch 2 of "
-     "stage 1 of a run that config.json (train 1 epochs) no longer describes (edited since?): restore config.json"),
+     "stage 1 of a run that config.json (epochs 3 then, 1 now) no longer describes (edited since?): restore "
+     "config.json"),
     (["train", "--resume", "binary_metrics_run"], "binary_metrics_run/metrics.csv: not a CSV file as training wrote "
      "it ('utf-8' codec can't decode byte 0xff"),
     (["train", "--resume", "bad_metrics_run"], "bad_metrics_run/metrics.csv: row 1 is not as training wrote it "
@@ -553,9 +554,11 @@ def test_a_checkpoint_keeps_every_generator_state(tmp_path, cuda_rng):
     assert loaded.cuda_rng is None if cuda_rng is None else torch.equal(loaded.cuda_rng, cuda_rng)
 
 
-def test_resume_refuses_a_checkpoint_of_stages_config_json_no_longer_describes(tmp_path):
-    """An m1+m2 run stopped in M1, its M1 epochs edited to 0 since: M2 would have taken M1's checkpoint (torch's
-    raw optimiser error). A checkpoint of an older version, which records no stages, still resumes."""
+def test_resume_refuses_a_checkpoint_of_settings_config_json_no_longer_describes(tmp_path):
+    """An m1+m2 run stopped in M1, config.json edited since: its M1 epochs to 0 (M2 would have taken M1's
+    checkpoint: torch's raw optimiser error), alpha (training would go on with another objective) or ema (the
+    average the checkpoint lacks: an AttributeError). Each edit is named. Checkpoints of older versions record
+    no settings, or no stages either: the first are checked by their stages, the others still resume."""
     out = tmp_path / "run"
 
     def stop(record: dict, network: object) -> None:
@@ -566,14 +569,22 @@ def test_resume_refuses_a_checkpoint_of_stages_config_json_no_longer_describes(t
         ssvae.train(out=out, model="m1+m2", epochs=2, m1_epochs=3, hidden=(16,), m1_hidden=(16,),
                     classifier_hidden=(16,), latent_dim=2, m1_latent_dim=4, progress=False, on_epoch=stop)
     config = json.loads((out / "config.json").read_text())
+    for edit, named in (({"m1_epochs": 0}, "m1_epochs 3 then, 0 now"),
+                        ({"alpha": 50.0, "lr": 0.1}, "lr 0.003 then, 0.1 now; alpha 0.3 then, 50.0 now"),
+                        ({"ema": 0.5}, "ema 0.0 then, 0.5 now")):
+        (out / "config.json").write_text(json.dumps({**config, **edit}))
+        with pytest.raises(RunError, match=rf"checkpoint.safetensors: taken after epoch 1 of stage 1 of a run that "
+                                           rf"config.json \({named}\) no longer describes \(edited since\?\): "
+                                           rf"restore config.json as training wrote it, or train the run again$"):
+            ssvae.resume(out, progress=False)
+    checkpoint = load_checkpoint(out / CHECKPOINT)
+    assert checkpoint.plan == (("m1", 3), ("m2", 2)) and checkpoint.config == Config.from_dict(config)
     (out / "config.json").write_text(json.dumps({**config, "m1_epochs": 0}))
-    with pytest.raises(RunError, match=r"checkpoint.safetensors: taken after epoch 1 of stage 1 of a run that "
-                                       r"config.json \(m2 2 epochs\) no longer describes \(edited since\?\)"):
+    save_checkpoint(out / CHECKPOINT, dataclasses.replace(checkpoint, config=None))  # as older versions wrote it
+    with pytest.raises(RunError, match=r"config.json \(m2 2 epochs\) no longer describes \(edited since\?\)"):
         ssvae.resume(out, progress=False)
     (out / "config.json").write_text(json.dumps(config))
-    checkpoint = load_checkpoint(out / CHECKPOINT)
-    assert checkpoint.plan == (("m1", 3), ("m2", 2))
-    save_checkpoint(out / CHECKPOINT, dataclasses.replace(checkpoint, plan=None))  # as older versions wrote it
+    save_checkpoint(out / CHECKPOINT, dataclasses.replace(checkpoint, config=None, plan=None))  # older still
     run = ssvae.resume(out, progress=False)
     assert [(r["stage"], r["epoch"]) for r in run.history] == [("m1", 1), ("m1", 2), ("m1", 3), ("m2", 1), ("m2", 2)]
 
