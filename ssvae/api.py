@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -183,9 +184,9 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     metrics every epoch, weights at the end.
     On the CPU the config records the thread count the run computes with (``threads``; torch's when not
     given), so a config taken from another run brings that run's count along.
-    An existing ``out`` is an error unless ``replace``, and even then its files are removed (the folder
-    itself stays) only once the data have loaded and the labels are chosen, so bad input never costs a
-    finished run."""
+    An existing ``out`` is an error unless ``replace``, and even then its files are set aside (the folder
+    itself stays) only once the data have loaded and the labels are chosen, and removed only once the new
+    run has written its first checkpoint: a run stopped before (bad input, Ctrl-C) puts them back."""
     if config is not None and not isinstance(config, Config):
         raise ConfigError(f"config must be an ssvae.Config, got {type(config).__name__}: give settings as keywords "
                           f"(ssvae.train(epochs=10)), or ssvae.train(**settings) for a dict")
@@ -203,11 +204,11 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
                          config.seed)
     partition = split.apply(source)
     with sole_writer(out):
-        if out is not None:
-            _check_run_output(out, replace)  # again: another training may have written it while the data loaded
-            if out.exists():
-                RUN_FOLDER.clear(out)
-        return _train_new(config, split, partition, out, progress, on_epoch)
+        if out is None:
+            return _train_new(config, split, partition, out, progress, on_epoch)
+        _check_run_output(out, replace)  # again: another training may have written it while the data loaded
+        with RUN_FOLDER.replacing(out) as keep_new:
+            return _train_new(config, split, partition, out, progress, on_epoch, keep_new)
 
 
 def _fitted(config: Config, source: Source) -> Config:
@@ -237,7 +238,7 @@ def _check_run_output(out: Path, replace: bool) -> None:
 
 
 def _train_new(config: Config, split: Split, partition: Partition, out: Path | None, progress: bool,
-               on_epoch: EpochHook | None) -> Run:
+               on_epoch: EpochHook | None, on_first_checkpoint: Callable[[], None] | None = None) -> Run:
     """A new model of ``config``, seeded by it, trained on ``partition``; with ``out``, its run directory."""
     # denormals flushed from before torch's worker threads start, so that they take it too
     with denormals_flushed(), threads_set(config.threads):
@@ -245,7 +246,7 @@ def _train_new(config: Config, split: Split, partition: Partition, out: Path | N
         model = build_model(config)
         if out is not None:
             save_run(out, config, split)
-        return _fit(Run(config, split, model, out, [], partition), progress, None, on_epoch)
+        return _fit(Run(config, split, model, out, [], partition), progress, None, on_epoch, on_first_checkpoint)
 
 
 def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | None = None) -> Run:
@@ -290,9 +291,11 @@ def _edits_since(checkpoint: Checkpoint, config: Config, stages: list[Stage]) ->
     return "" if fits else ", ".join(f"{name} {epochs} epochs" for name, epochs in plan)
 
 
-def _fit(run: Run, progress: bool, checkpoint: Checkpoint | None, on_epoch: EpochHook | None) -> Run:
+def _fit(run: Run, progress: bool, checkpoint: Checkpoint | None, on_epoch: EpochHook | None,
+         on_first_checkpoint: Callable[[], None] | None = None) -> Run:
     """Train ``run.model``, writing metrics and checkpoints as it goes when the run has a directory, and its
-    weights at the end (when the checkpoint is removed: the run is finished)."""
+    weights at the end (when the checkpoint is removed: the run is finished). ``on_first_checkpoint`` is
+    called once a checkpoint is written, from which the run can go on."""
     out = run.run_dir
 
     def record(row: dict, network: nn.Module) -> None:
@@ -304,6 +307,8 @@ def _fit(run: Run, progress: bool, checkpoint: Checkpoint | None, on_epoch: Epoc
 
     def keep(state: Checkpoint) -> None:
         save_checkpoint(out / CHECKPOINT, state)
+        if on_first_checkpoint is not None:
+            on_first_checkpoint()
 
     fit(run.model, run.partition(), run.config, progress=progress, on_epoch=record,
         on_checkpoint=keep if out is not None else None, resume=checkpoint)

@@ -335,7 +335,7 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
 @contextlib.contextmanager
 def _resumable(run_dir: Path) -> Iterator[None]:
     """Ctrl-C while training: say how to go on from the last checkpoint (click alone prints "Aborted!")."""
-    from ssvae.run import CHECKPOINT
+    from ssvae.run import CHECKPOINT, WEIGHTS
 
     try:
         yield
@@ -344,6 +344,9 @@ def _resumable(run_dir: Path) -> Iterator[None]:
             _say_interrupted(f"Interrupted: continue from the last checkpoint with 'ssvae train --resume {run_dir}'")
         elif not run_dir.exists():
             _say_interrupted(f"Interrupted before training began: nothing was written to {run_dir}")
+        elif (run_dir / WEIGHTS).is_file():
+            _say_interrupted(f"Interrupted before the first checkpoint: {run_dir} holds the run it held before, "
+                             f"as it was")
         else:
             _say_interrupted(f"Interrupted before the first checkpoint: there is nothing in {run_dir} to resume; "
                              f"train again with --force to start over in it")

@@ -7,13 +7,14 @@ import contextlib
 import errno
 import hashlib
 import os
+import shutil
 import stat
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Callable, Iterator
 
 from filelock import FileLock, Timeout
 
@@ -77,6 +78,11 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         f.write(data.encode() if isinstance(data, str) else data)
 
 
+# Hidden subfolders of an output folder where its earlier files wait while new ones are written over them
+# (`OutputFolder.replacing`): named the first while they move there, the second once all have.
+SETTING_ASIDE, SET_ASIDE = ".setting-aside", ".set-aside"
+
+
 @dataclass(frozen=True)
 class OutputFolder:
     """A folder ssvae writes as a whole (a run directory, a model folder): what to call it in messages and
@@ -86,8 +92,11 @@ class OutputFolder:
     files: tuple[str, ...]
 
     def owns(self, entry: Path) -> bool:
-        """Whether ssvae writes ``entry`` in such a folder: one of its files, or the temporary file of an
-        interrupted write of one (`atomic_open`'s names)."""
+        """Whether ssvae writes ``entry`` in such a folder: one of its files, the temporary file of an
+        interrupted write of one (`atomic_open`'s names), or a subfolder where earlier files wait while new
+        ones are written (`replacing`)."""
+        if entry.is_dir():
+            return entry.name in (SETTING_ASIDE, SET_ASIDE)
         return entry.is_file() and any(fnmatch(entry.name, pattern)
                                        for name in self.files for pattern in (name, f".{name}.*.tmp"))
 
@@ -98,14 +107,14 @@ class OutputFolder:
 
     def check(self, path: Path, replace: bool) -> None:
         """Refuse to overwrite an existing output folder unless ``replace``, which takes only a folder of this
-        kind: one that holds its first file and nothing ssvae would not write there (whose files the writer
-        removes or swaps), so a mistyped --out never deletes a user's files."""
+        kind: one that holds its first file (or holds it aside: `replacing`) and nothing ssvae would not write
+        there (whose files the writer removes or swaps), so a mistyped --out never deletes a user's files."""
         _check_parents(path)
         if not path.exists() or (path.is_dir() and not any(path.iterdir())):
             return
         if not path.is_dir():
             raise RunError(f"{path} is a file, not a folder: give --out a new name for the {self.kind}")
-        if not (path / self.files[0]).is_file():
+        if not any((where / self.files[0]).is_file() for where in (path, path / SETTING_ASIDE, path / SET_ASIDE)):
             raise RunError(f"{path} is not a {self.kind} written by ssvae (it has no {self.files[0]}), so --force "
                            f"(replace=True) leaves it alone: choose another --out")
         if foreign := self.foreign(path):
@@ -114,12 +123,48 @@ class OutputFolder:
         if not replace:
             raise _taken(path)
 
-    def clear(self, path: Path) -> None:
-        """Remove what ssvae wrote in the folder ``path``, keeping the folder itself (its permissions, a link
-        to it, a mount). Its first file goes last, so that a clear cut short leaves a folder --force takes."""
-        for entry in sorted(path.iterdir(), key=lambda entry: entry.name == self.files[0]):
-            if self.owns(entry):
-                entry.unlink()
+    @contextmanager
+    def replacing(self, path: Path) -> Iterator[Callable[[], None]]:
+        """Write new files into ``path`` in place of those ssvae wrote there, keeping the folder itself (its
+        permissions, a link to it, a mount). The earlier files wait in a hidden subfolder (moved, not copied:
+        the same file system) until the writer calls the function yielded, once its output can stand in for
+        them (a run's first checkpoint); if it stops before (an error, Ctrl-C), its files are removed and the
+        earlier ones put back. What a writer killed before left half-done is put right first: the subfolder's
+        name says whether the files beside it are the earlier ones (`SETTING_ASIDE`) or new (`SET_ASIDE`)."""
+        self._put_back(path)
+        earlier = [entry for entry in path.iterdir() if self.owns(entry)] if path.is_dir() else []
+        if earlier:
+            (path / SETTING_ASIDE).mkdir()
+            for entry in earlier:
+                entry.rename(path / SETTING_ASIDE / entry.name)
+            (path / SETTING_ASIDE).rename(path / SET_ASIDE)
+        kept = False
+
+        def keep_new() -> None:
+            nonlocal kept
+            if not kept:
+                shutil.rmtree(path / SET_ASIDE, ignore_errors=True)
+                kept = True
+
+        try:
+            yield keep_new
+        except BaseException:
+            if not kept:
+                self._put_back(path)
+            raise
+        keep_new()
+
+    def _put_back(self, path: Path) -> None:
+        """The files `replacing` set aside in ``path``, back in their place; new files beside them removed."""
+        if (path / SET_ASIDE).is_dir():
+            for entry in path.iterdir():
+                if entry.is_file() and self.owns(entry):
+                    entry.unlink()
+            (path / SET_ASIDE).rename(path / SETTING_ASIDE)
+        if (path / SETTING_ASIDE).is_dir():
+            for entry in (path / SETTING_ASIDE).iterdir():
+                entry.rename(path / entry.name)
+            (path / SETTING_ASIDE).rmdir()
 
 
 @contextmanager

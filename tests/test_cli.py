@@ -434,6 +434,38 @@ def test_force_with_bad_data_keeps_the_finished_run(runner, tmp_path):
     assert (out / "weights.safetensors").read_bytes() == weights
 
 
+def test_force_stopped_before_the_first_checkpoint_puts_the_finished_run_back(runner, tmp_path, monkeypatch):
+    """The old run's files wait aside while the new run trains, and go only once it has a checkpoint to go on
+    from: stopped before, the folder is as it was; stopped after, it holds the new run to resume."""
+    from ssvae import api
+
+    out = tmp_path / "run"
+    assert runner.invoke(main, ["train", *TINY_ARGS, "--out", str(out)]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    saved, save_checkpoint = [], api.save_checkpoint
+
+    def interrupted_at(count: int):
+        def save(path, state):
+            assert (out / ".set-aside" / "weights.safetensors").is_file() == (not saved)  # aside till the first
+            if len(saved) == count:
+                raise KeyboardInterrupt
+            save_checkpoint(path, state)
+            saved.append(path)
+        return save
+
+    monkeypatch.setattr(api, "save_checkpoint", interrupted_at(0))
+    result = runner.invoke(main, ["train", *TINY_ARGS, "--out", str(out), "--force", "--seed", "1"])
+    assert result.exit_code == 130
+    assert result.output.strip() == f"Interrupted before the first checkpoint: {out} holds the run it held before, as it was"
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    monkeypatch.setattr(api, "save_checkpoint", interrupted_at(1))
+    result = runner.invoke(main, ["train", *TINY_ARGS, "--epochs", "3", "--out", str(out), "--force", "--seed", "1"])
+    assert result.exit_code == 130 and "ssvae train --resume" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.safetensors", "config.json", "labels.json",
+                                                     "metrics.csv"]
+    assert json.loads((out / "config.json").read_text())["seed"] == 1
+
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     """A trained run and its export, made through the command line."""

@@ -539,6 +539,50 @@ def test_killed_training_resumes_to_the_same_weights(tmp_path, settings, kill_at
     assert not (tmp_path / "killed" / CHECKPOINT).exists()
 
 
+def test_a_folder_being_replaced_is_put_right_after_a_writer_killed_at_any_point(tmp_path):
+    """`OutputFolder.replacing` moves the earlier files into a hidden subfolder whose name says whether the
+    files beside it are earlier ones (being set aside, or put back) or a new writer's. A writer killed at any
+    point leaves a state that the next one puts right before it starts: the earlier files whole."""
+    folder = files.OutputFolder("run folder", ("config.json", "weights.safetensors", "metrics.csv"))
+    out, earlier = tmp_path / "run", {"config.json": b"old config", "weights.safetensors": b"old weights"}
+
+    def contents(path: Path) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in path.iterdir() if p.is_file()}
+
+    def state(aside: str, moved: tuple[str, ...], new: dict[str, bytes]) -> None:
+        shutil.rmtree(out, ignore_errors=True)
+        (out / aside).mkdir(parents=True)
+        for name, data in earlier.items():
+            (out / aside / name if name in moved else out / name).write_bytes(data)
+        for name, data in new.items():
+            (out / name).write_bytes(data)
+        folder.check(out, replace=True)  # such a folder is still one --force takes
+
+    for aside, moved, new in ((".setting-aside", ("config.json",), {}),  # killed setting aside
+                              (".setting-aside", ("weights.safetensors",), {}),  # killed putting back
+                              (".set-aside", tuple(earlier), {}),  # killed before writing
+                              (".set-aside", tuple(earlier), {"config.json": b"new", "metrics.csv": b"new"})):
+        state(aside, moved, new)
+        with pytest.raises(ValueError, match="stopped"):
+            with folder.replacing(out):
+                assert [p.name for p in out.iterdir()] == [".set-aside"]
+                assert contents(out / ".set-aside") == earlier
+                (out / "config.json").write_bytes(b"newer")
+                raise ValueError("stopped")
+        assert contents(out) == earlier and [p.name for p in out.iterdir() if p.is_dir()] == []
+    with folder.replacing(out) as keep_new:
+        (out / "config.json").write_bytes(b"newer")
+        keep_new()
+        assert not (out / ".set-aside").exists()
+        (out / "metrics.csv").write_bytes(b"newer")
+    assert contents(out) == {"config.json": b"newer", "metrics.csv": b"newer"}
+    with pytest.raises(ValueError):
+        with folder.replacing(out) as keep_new:
+            keep_new()
+            raise ValueError  # after keep_new, the new files stay: they stand in for the earlier ones
+    assert contents(out) == {}
+
+
 @pytest.mark.parametrize("cuda_rng", [None, torch.arange(16, dtype=torch.uint8)])
 def test_a_checkpoint_keeps_every_generator_state(tmp_path, cuda_rng):
     """A run on a GPU draws its noise and views from the GPU's generator: its state must survive the file
@@ -713,18 +757,15 @@ def test_a_metrics_row_with_too_few_fields_is_a_run_error(tmp_path):
         read_metrics(tmp_path)
 
 
-def test_clearing_a_folder_removes_its_marker_file_last(tmp_path, monkeypatch):
-    """config.json, by which a folder is known as a run, goes last: a clear cut short leaves a folder still
-    known as one. The temporary file of a write cut short goes too; the user's own file stays."""
+def test_replacing_a_folder_sets_aside_only_what_ssvae_wrote_there(tmp_path):
+    """The temporary file of a write cut short goes with ssvae's files; a file of the user's own stays."""
     folder = files.OutputFolder("run folder", ("config.json", "weights.safetensors", "labels.json"))
     for name in ("weights.safetensors", "config.json", "labels.json", ".labels.json.x.tmp", "mine.txt"):
         (tmp_path / name).write_text("x")
-    removed, unlink = [], Path.unlink
-    monkeypatch.setattr(Path, "unlink", lambda self, *a, **k: (removed.append(self.name), unlink(self, *a, **k)))
-    folder.clear(tmp_path)
-    assert removed[-1] == "config.json"
-    assert sorted(removed) == [".labels.json.x.tmp", "config.json", "labels.json", "weights.safetensors"]
-    assert [p.name for p in tmp_path.iterdir()] == ["mine.txt"]
+    with folder.replacing(tmp_path):
+        assert sorted(p.name for p in (tmp_path / ".set-aside").iterdir()) == [
+            ".labels.json.x.tmp", "config.json", "labels.json", "weights.safetensors"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
 
 
 def test_an_error_while_writing_leaves_the_old_file_and_no_temporary_one(tmp_path):
