@@ -924,3 +924,23 @@ def test_classes_named_like_missing_labels_warn(tmp_path):
         warnings.simplefilter("error")
         (tmp_path / "pictures" / "Unlabelled_Images").rename(tmp_path / "pictures" / "Unlabelled")
         assert load_source(data=str(tmp_path / "pictures")).train.class_names == ("cat", "dog")
+
+
+def test_a_failed_download_names_the_networks_reason_and_leaves_no_folder_it_made(tmp_path, monkeypatch):
+    """torchvision makes DIR/MNIST/raw (and DIR's missing parents) before it fails: a mistyped --data-dir
+    must not leave them behind. Its error lists every address tried; the message keeps the reason."""
+    import torchvision
+
+    def offline(root: str, train: bool, download: bool) -> None:
+        (Path(root) / "MNIST" / "raw").mkdir(parents=True, exist_ok=True)
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\nTried https://a.example/mnist/, got:\n"
+                           "<urlopen error [Errno -2] Name or service not known>\n")
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", offline)
+    (tmp_path / "kept").mkdir()
+    where = tmp_path / "kept" / "typo" / "data"
+    with pytest.raises(DataError, match=rf"^mnist is not in {re.escape(str(where))} and could not be downloaded "
+                                        r"\(urlopen error \[Errno -2\] Name or service not known\): put "
+                                        r"train-images-idx3-ubyte.gz, .* in .* and run again$"):
+        load_source("mnist", data_dir=str(where))
+    assert [p.name for p in tmp_path.rglob("*")] == ["kept"]

@@ -7,6 +7,7 @@ Images are channel-first, (C, H, W), in [0, 1]; tabular rows are (D,) floats.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import warnings
@@ -222,12 +223,24 @@ def _download(name: str, tv_class: str, root: Path | None) -> Path:
                         f"and pass it as --data-dir")
     import torchvision
 
+    raw = root / tv_class / "raw"
+    made = [folder for folder in (*reversed(raw.parents), raw) if not folder.exists()]  # by the download
     try:
         getattr(torchvision.datasets, tv_class)(str(root), train=True, download=True)
     except Exception as error:  # torchvision raises many kinds of network errors
-        raise DataError(f"{name} is not in {root} and could not be downloaded ({type(error).__name__}): "
+        for folder in reversed(made):  # a mistyped --data-dir keeps no trace; a partial download stays
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise DataError(f"{name} is not in {root} and could not be downloaded ({_last_line(error)}): "
                         f"put {files} in {root} and run again") from error
-    return root / tv_class / "raw"
+    return raw
+
+
+def _last_line(error: Exception) -> str:
+    """The gist of a download's error: torchvision's ends with the network's reason, such as "<urlopen error
+    [Errno -2] Name or service not known>" after the addresses it tried."""
+    lines = [line.strip(" <>") for line in str(error).splitlines() if line.strip(" <>")]
+    return lines[-1] if lines else type(error).__name__
 
 
 def _image_layout(x: np.ndarray) -> np.ndarray:
