@@ -14,6 +14,7 @@ import json
 import math
 import numbers
 import os
+import re
 import shlex
 import types
 import typing
@@ -143,6 +144,9 @@ class Config:
                               ("augment", AUGMENTATIONS), ("m1_features", M1_FEATURES)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} {getattr(self, name)!r} is not one of {', '.join(allowed)}", name)
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):  # torch's raw error for the rest
+            raise ConfigError(f"device {self.device!r} is not one of auto, cpu, cuda, cuda:N (the GPU numbered N)",
+                              "device")
         if self.version != FORMAT_VERSION:
             raise ConfigError(f"config version {self.version} is not the supported version {FORMAT_VERSION}")
         for name in ("epochs", "batch_size", "labelled_batch_size", "latent_dim", "aux_dim", "m1_latent_dim",

@@ -37,8 +37,8 @@ def resolve_device(name: str) -> torch.device:
     """``auto`` picks CUDA when a GPU is there, else the CPU."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device cuda was asked for but no CUDA GPU is visible: use "
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {name} was asked for but no CUDA GPU is visible: use "
                           f"{both_spellings('device', 'auto')}")
     return torch.device(name)
 

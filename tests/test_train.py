@@ -534,6 +534,10 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     assert Config.from_dict(table).input_columns is None  # a CSV run's older file: its columns' names unknown
     with pytest.raises(ConfigError, match="model 'm3' is not one of"):
         Config(model="m3")
+    with pytest.raises(ConfigError, match=r"^device 'tpu' is not one of auto, cpu, cuda, cuda:N \(the GPU numbered "
+                                          r"N\)$"):  # torch's raw RuntimeError listed its own 20 kinds
+        Config(device="tpu")
+    assert Config(device="cuda:1").device == "cuda:1"
     with pytest.raises(ConfigError, match=r"^unknown setting 'epoch' \(did you mean 'epochs'\?\): settings are "
                                           r"Config's fields, the 'ssvae train' options with underscores$"):
         ssvae.train(epoch=1, progress=False)  # a typo in the API, caught before any data is read
