@@ -81,8 +81,8 @@ def _check_dataset(model: ExportedModel, dataset: str, split: str) -> None:
                         f"with --data (--split train gives every example of {dataset}, all of which it trained on)")
     shape = BUILTIN_SHAPES.get(dataset)
     if shape is not None and math.prod(shape) != math.prod(model.input_shape):
-        raise DataError(f"--dataset {dataset} holds {shape[2]}x{shape[1]} grey images but the model takes inputs of "
-                        f"shape {model.input_shape}: pass inputs of that shape with --data")
+        raise DataError(f"{dataset} holds {shape[2]}x{shape[1]} grey images but the model takes inputs of shape "
+                        f"{model.input_shape}: pass a file or folder of inputs of that shape instead")
     trained_on = model.info.get("dataset")
     if shape is not None and trained_on != dataset:
         warnings.warn(f"the model was trained on {trained_on}, not on {dataset}: every example of {dataset} is new "

@@ -795,9 +795,12 @@ def test_a_built_in_data_set_that_does_not_fit_the_model_is_refused_before_it_is
 
     model = Path(__file__).resolve().parents[1] / "models" / "digits-m2"
     result = runner.invoke(main, ["predict", str(model), "--dataset", "mnist", "--data-dir", str(tmp_path / "none")])
-    assert result.exit_code == 1 and result.output == ("Error: --dataset mnist holds 28x28 grey images but the model "
-                                                       "takes inputs of shape (1, 8, 8): pass inputs of that shape "
-                                                       "with --data\n")
+    refused = ("Error: mnist holds 28x28 grey images but the model takes inputs of shape (1, 8, 8): pass a file or "
+               "folder of inputs of that shape instead\n")
+    assert result.exit_code == 1 and result.output == refused
+    result = runner.invoke(main, ["generate", str(model), "--analogies", "mnist", "--data-dir", str(tmp_path / "none"),
+                                  "--out", str(tmp_path / "a.png")])  # no --dataset option to name: generate has none
+    assert result.exit_code == 1 and result.output == refused
     assert list(tmp_path.iterdir()) == []
     other = runtime.load(model)
     other.info = {**other.info, "dataset": "mine.npz"}
