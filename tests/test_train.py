@@ -502,16 +502,22 @@ def test_m1m2_feeds_m2_the_codes_the_config_names_and_leaves_m1_alone(tiny_confi
 
 def test_m1m2_standardises_the_codes_m2_models_and_decodes_them_back(tiny_config):
     """M2's Gaussian likelihood (its variance floor, the adversarial step) is sized for standardised inputs:
-    M1's codes get a mean and spread fitted, in float64, on the means of q(z1|x) over every training input once
-    M1 is trained; decoding puts them back into M1's units before M1 decodes them."""
-    run = ssvae.train(tiny_config, progress=False, model="m1+m2", m1_hidden=(16,), m1_epochs=2)
+    M1's codes get a mean and spread fitted, in float64, on the codes M2 is fed over every training input once
+    M1 is trained: the means of q(z1|x), or samples, whose variance per unit is that of the means plus the
+    mean of q's variances (within sampling error); decoding puts them back into M1's units."""
+    run = ssvae.train(tiny_config, progress=False, model="m1+m2", m1_hidden=(16,), m1_epochs=2, m1_features="mean")
     part = run.partition()
     x = torch.cat([run.inputs(part.labelled.x), run.inputs(part.unlabelled.x)])
-    codes = run.model.m1.encode(x)[0].double()
+    mu, logvar = (t.double() for t in run.model.m1.encode(x))
     m2 = run.model.m2
-    torch.testing.assert_close(m2.input_shift.double(), codes.mean(0), rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(m2.input_scale.double(), codes.std(0), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(m2.input_shift.double(), mu.mean(0), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(m2.input_scale.double(), mu.std(0), rtol=1e-5, atol=1e-6)
     assert m2.input_scale.max() < 0.9  # not the unit scale of codes left as they are
+    sampled = ssvae.train(tiny_config, progress=False, model="m1+m2", m1_hidden=(16,), m1_epochs=2,
+                          m1_features="sample")
+    mu, logvar = (t.double() for t in sampled.model.m1.encode(x))
+    spread = (mu.var(0) + logvar.exp().mean(0)).sqrt()
+    torch.testing.assert_close(sampled.model.m2.input_scale.double(), spread, rtol=0.1, atol=0)
     z, y = torch.randn(3, tiny_config.latent_dim), torch.eye(10)[:3]
     mean = m2.decode(z, y)[:, :tiny_config.m1_latent_dim]
     torch.testing.assert_close(run.model.decode(z, y), run.model.m1.decode(mean * m2.input_scale + m2.input_shift))
