@@ -692,7 +692,8 @@ def info(model_dir: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(description))
         return
-    shown = {**description["metadata"], "precisions": description["precisions"]}
+    shown = {key: value for key, value in {**description["metadata"], "precisions": description["precisions"]}.items()
+             if value != []}  # an image model's input_columns: no names, no line
     meta = dict(sorted(shown.items(), key=lambda item: _info_rank(item[0])))
     width = max(len(k) for k in meta)
     lines = [f"{description['model_dir']}", *(f"  {k:<{width}}  {_plain(v)}" for k, v in meta.items()), ""]

@@ -1328,6 +1328,7 @@ def test_info_shows_metadata_and_graphs(runner, exported, tmp_path):
     text = runner.invoke(main, ["info", str(exported[1])]).output
     assert "input  x              tensor(float)  [batch, 1, 8, 8]" in text
     assert re.search(r"^  test_accuracy +0\.\d{4}\n  precisions +float32, int8\n", text, re.MULTILINE)
+    assert info["metadata"]["input_columns"] == [] and "input_columns" not in text  # an empty list, no line
     shutil.copytree(exported[1], tmp_path / "model", ignore=shutil.ignore_patterns("*.int8.onnx"))
     assert json.loads(runner.invoke(main, ["info", str(tmp_path / "model"), "--json"]).output)["precisions"] == [
         "float32"]
