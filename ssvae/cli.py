@@ -658,6 +658,7 @@ def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, d
     """
     from ssvae.inference import generate as generate_examples
 
+    _check_generate_options(click.get_current_context(), analogies is not None)
     model = load_model(model_dir, device, precision)
     inputs, dataset = None, None
     if analogies is not None:  # a path (as UserPath takes one) or a built-in data set's name
@@ -674,6 +675,19 @@ def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, d
         _say_written(done.out, f"{_count(done.examples, 'example')}: "
                                f"{_count(done.examples // model.n_classes, 'input')}, each drawn in the "
                                f"{model.n_classes} classes")
+
+
+def _check_generate_options(ctx: click.Context, analogies: bool) -> None:
+    """--rows and --data-dir choose the inputs of --analogies, --per-class and --seed the samples drawn
+    without it: one of them given where it does nothing is a mistake, said before anything is read."""
+    unused = ("per_class", "seed") if analogies else ("rows", "data_dir")
+    given = [option_flag(name) for name in unused
+             if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
+    if given:
+        raise click.UsageError(f"{' and '.join(given)} {'do' if len(given) > 1 else 'does'} nothing "
+                               f"{'with' if analogies else 'without'} --analogies (--rows and --data-dir choose its "
+                               f"inputs; --per-class and --seed, the samples drawn without it): leave "
+                               f"{'them' if len(given) > 1 else 'it'} out")
 
 
 @main.command(short_help="What an exported model is: metadata and graphs.")
