@@ -51,6 +51,8 @@ def _write_cases(root: Path) -> None:
     (root / "header_only.csv").write_text("a,b,label\n")
     np.savez(root / "empty.npz", x=np.zeros((0, 4, 4), np.float32), y=np.zeros(0, np.int64))
     np.savez(root / "float_labels.npz", x=x, y=y + 0.5)
+    np.savez(root / "short_y.npz", x=x, y=y[:-1])
+    (root / "four_labels.csv").write_text("a,label\n1,0\n2,0\n3,1\n4,1\n5,\n6,\n")
     np.savez(root / "nan_labels.npz", x=x, y=np.where(np.arange(40) % 3 == 0, np.nan, y))
     np.savez(root / "label_7.npz", x=x, y=np.where(np.arange(40) == 3, 7, y), class_names=np.array(["a", "b"]))
     np.savez(root / "unlabelled.npz", x=x, y=np.full(40, -1))
@@ -173,6 +175,9 @@ BAD_INPUT = [
     (["train", "--data", "header_only.csv"], "Error: header_only.csv: has a header but no rows"),
     (["train", "--data", "empty.npz"], "Error: empty.npz: the data set is empty"),
     (["train", "--data", "float_labels.npz"], "Error: float_labels.npz: y must hold integer class indices"),
+    (["train", "--data", "short_y.npz"], "Error: short_y.npz: x and y differ in length ("),  # it named no file
+    (["train", "--data", "four_labels.csv"], "Error: cannot hold out a class-balanced test share of 0.25 from 4 "
+     "labelled examples (the 1 to test cannot hold one of each of the 2 classes): label more"),  # scikit-learn's words
     (["train", "--data", "nan_labels.npz"], "Error: nan_labels.npz: y holds NaN (14 rows): mark unlabelled rows -1 "
      "instead (y = np.nan_to_num(y, nan=-1))"),
     (["train", "--data", "label_7.npz"], "Error: label_7.npz: label 7 needs 8 classes but class_names names 2: correct "

@@ -330,6 +330,10 @@ def _load_npz(path: Path, model: ModelInputs | None = None) -> Source:
         x_test = _npz_inputs(raw_test, path, "x_test", model) if has_test else None
         y_test = _npz_labels(_npz_array(arrays, "y_test", path), path, "y_test") if has_test else None
         given_names = _npz_array(arrays, "class_names", path) if "class_names" in arrays.files else None
+    for inputs, given, arrays_named in ((x, y, "x and y"), (x_test, y_test, "x_test and y_test")):
+        if inputs is not None and len(inputs) != len(given):
+            raise DataError(f"{path}: {arrays_named} differ in length ({len(inputs)} inputs, {len(given)} "
+                            f"labels): give one label (or -1) per input")
     labels = np.concatenate([y, y_test]) if has_test else y
     names = _npz_class_names(given_names, int(labels.max(initial=-1)) + 1, path)
     _check_labels(y, len(names), path)

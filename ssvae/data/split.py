@@ -8,6 +8,7 @@ indices are saved in the run directory (`labels.json`) so a run can be repeated 
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from dataclasses import asdict, dataclass
 
@@ -145,9 +146,10 @@ def _hold_out_test(train: Dataset, labelled: np.ndarray, test_fraction: float,
     try:
         keep, held_out = train_test_split(labelled, test_size=test_fraction, random_state=split_seed,
                                           stratify=train.y[labelled])
-    except ValueError as error:  # too few labelled examples of a class, or for every class to be in both
+    except ValueError as error:  # too few labelled examples for every class to be in both parts
+        reason = _classes_left_out(len(labelled), len(np.unique(train.y[labelled])), test_fraction) or str(error)
         raise DataError(f"cannot hold out a class-balanced test share of {test_fraction:g} from "
-                        f"{len(labelled)} labelled examples ({error}): label more examples of each class, "
+                        f"{len(labelled)} labelled examples ({reason}): label more examples of each class, "
                         f"change --test-fraction, or give test data (--test-data FILE)") from error
     if len(held_out) < SMALL_TEST * len(train.class_names):
         warnings.warn(f"the test set is {len(held_out)} of the {len(labelled)} labelled examples (--test-fraction "
@@ -155,6 +157,16 @@ def _hold_out_test(train: Dataset, labelled: np.ndarray, test_fraction: float,
                       f"does without their labels; label more examples, or give labelled test data of your own "
                       f"(--test-data FILE)")
     return np.sort(held_out), np.sort(keep)
+
+
+def _classes_left_out(n: int, n_classes: int, test_fraction: float) -> str | None:
+    """Why a stratified split of ``n`` examples (scikit-learn's: ceil(fraction * n) to test) cannot give each
+    part one of every class, in words; None where that is not why."""
+    n_test = math.ceil(test_fraction * n)
+    for count, part in ((n_test, "to test"), (n - n_test, "left to train on")):
+        if count < n_classes:
+            return f"the {count} {part} cannot hold one of each of the {n_classes} classes"
+    return None
 
 
 def _warn_of_classes_without_labels(train: Dataset, labelled: np.ndarray, labels: int | None, val_labels: int) -> None:
