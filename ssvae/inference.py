@@ -40,7 +40,8 @@ MAX_GRID_PIXELS = 80_000_000  # a PNG grid: below the 89,478,485 pixels from whi
 def _batches(inputs: Inputs, batch_size: int, progress: bool, what: str,
              compute: Callable[[np.ndarray], T]) -> Iterator[tuple[Sequence[str], T]]:
     """(ids, ``compute`` of the raw inputs) a batch at a time; a `RowFile` is read from disk one batch at a
-    time too. A row that holds NaN or inf is named by its place in the whole input, not in its batch.
+    time too. A row that holds NaN or inf is named by its place in the whole input, not in its batch; inputs
+    the model refuses otherwise (shape, range), by the file or folder they came from.
     Callers close the generator (`contextlib.closing`) so that an error erases the bar before it is shown."""
     with progress_bar(range(0, len(inputs), batch_size), progress, desc=what, unit="batch", leave=False) as bar:
         for start in bar:
@@ -49,6 +50,10 @@ def _batches(inputs: Inputs, batch_size: int, progress: bool, what: str,
                 result = compute(inputs.x[start:start + batch_size])
             except NonFiniteInputError as error:
                 raise NonFiniteInputError(start + error.row, ids[error.row]) from None
+            except ModelError as error:
+                if inputs.source is None:
+                    raise
+                raise ModelError(f"{inputs.source}: {error}") from None
             yield ids, result
 
 

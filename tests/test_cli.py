@@ -266,10 +266,10 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     (["predict", "models/digits-m2", "--dataset", "digits", "--batch-size", "0"],
      "Invalid value for '--batch-size': 0 is not in the range x>=1"),
     (["generate", "models/digits-m2", "--per-class", "-1"], "Invalid value for '--per-class': -1 is not in the range"),
-    (["generate", "models/digits-m2", "--rows", "3"], "Error: --rows does nothing without --analogies (--rows and "
+    (["generate", "models/digits-m2", "--rows", "3"], "--rows does nothing without --analogies (--rows and "
      "--data-dir choose its inputs; --per-class and --seed, the samples drawn without it): leave it out"),
     (["generate", "models/digits-m2", "--analogies", "digits", "--per-class", "3", "--seed", "1"],
-     "Error: --per-class and --seed do nothing with --analogies ("),
+     "--per-class and --seed do nothing with --analogies ("),
     (["export", "models/digits-m2", "--opset", "17"], "Invalid value for '--opset': 17 is not in the range x>=18"),
     (["export", "run", "--out", "-"],
      "Invalid value for '--out': - (standard output) cannot take a folder: give the folder's name"),
@@ -1402,7 +1402,8 @@ def test_force_replaces_only_what_ssvae_wrote(runner, exported, tmp_path):
     (["predict", "nowhere", "--dataset", "digits"], "Error: nowhere: no such model folder"),
     (["predict", "MODEL"], "Error: no inputs given: pass --data FILE_OR_FOLDER or --dataset NAME"),
     (["predict", "MODEL", "--data", "missing.npz"], "Error: missing.npz: no such file or folder"),
-    (["score", "MODEL", "--data", "bad.npz"], "Error: inputs range over [255, 255] but this model takes [0, 1]: pass uint8 images"),
+    (["score", "MODEL", "--data", "bad.npz"],
+     "Error: bad.npz: inputs range over [255, 255] but this model takes [0, 1]: pass uint8 images"),  # named the file
     (["export", "nowhere"], "Error: nowhere: no such run directory"),
 ])
 def test_bad_inference_input_is_one_clear_line(runner, exported, tmp_path, monkeypatch, args, message):

@@ -215,7 +215,8 @@ BAD_INPUT = [
      "(pickles are never loaded)"),
     (["predict", "MODEL", "--data", "nan_digits.npy", "--batch-size", "2"], "(first in row 2): clean or drop those rows"),
     (["score", "MODEL", "--data", "nan_ids.csv", "--batch-size", "2"], "(first in row 2, id c): clean or drop"),
-    (["score", "MODEL", "--data", "wrong_shape.npz"], "Error: inputs of shape (5, 9, 9) do not fit this model"),
+    (["score", "MODEL", "--data", "wrong_shape.npz"], "Error: wrong_shape.npz: inputs of shape (5, 9, 9) do not fit "
+     "this model"),
     (["train", "--resume", "RUN"], "checkpoint.safetensors: missing; there is nothing to resume"),
     (["score", "MODEL", "--dataset", "digits", "--out", "taken.csv"], "Error: taken.csv already exists: choose another"),
     (["train", "--data", "object_labels.npz"], "Error: object_labels.npz: array 'y' cannot be read (Object arrays "
