@@ -257,9 +257,9 @@ def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | Non
     with sole_writer(run_dir), denormals_flushed(), threads_set(config.threads):  # its own thread count: it repeats
         checkpoint = load_checkpoint(run_dir / CHECKPOINT)
         run = Run(config, split, build_model(config), run_dir, [])
-        fit_weights(run.model, checkpoint.model, run_dir / CHECKPOINT)
         stages = active_stages(run.model, config)
         _check_unchanged(checkpoint, config, stages, run_dir / CHECKPOINT)
+        fit_weights(run.model, checkpoint.model, run_dir / CHECKPOINT)
         run.partition()  # read, and checked to be the data the run began on, before it trains on
         done = sum(stage.epochs for stage in stages[:checkpoint.stage])
         run.history = read_metrics(run_dir)[: done + checkpoint.epoch] if (run_dir / METRICS).exists() else []
@@ -276,13 +276,20 @@ def _check_unchanged(checkpoint: Checkpoint, config: Config, stages: list[Stage]
                        f"wrote it, or train the run again")
 
 
+# Settings a resume may find edited: where the data lie now (`Run.partition` checks they are the same data),
+# how often to checkpoint, and the device, whose kind the checkpoint fixes anyway (`training_device`).
+EDITABLE_FOR_RESUME = ("data", "data_dir", "test_data", "checkpoint_every", "device")
+
+
 def _edits_since(checkpoint: Checkpoint, config: Config, stages: list[Stage]) -> str:
-    """The settings of ``config`` that differ from those the checkpoint's run trained with ("" where none).
-    Older checkpoints record no settings: their stages at least must be ``config``'s, and older ones still
-    must lie within them."""
+    """The settings of ``config`` that differ from those the checkpoint's run trained with ("" where none),
+    but for `EDITABLE_FOR_RESUME`. Older checkpoints record no settings: their stages at least must be
+    ``config``'s, and older ones still must lie within them."""
     if checkpoint.config is not None:
-        return "; ".join(f"{f.name} {getattr(checkpoint.config, f.name)!r} then, {getattr(config, f.name)!r} now"
-                         for f in dataclasses.fields(config) if getattr(checkpoint.config, f.name) != getattr(config, f.name))
+        then = checkpoint.config
+        return "; ".join(f"{f.name} {getattr(then, f.name)!r} then, {getattr(config, f.name)!r} now"
+                         for f in dataclasses.fields(config)
+                         if f.name not in EDITABLE_FOR_RESUME and getattr(then, f.name) != getattr(config, f.name))
     plan = stage_plan(stages)
     if checkpoint.plan is not None:
         fits = checkpoint.plan == plan
@@ -295,7 +302,8 @@ def _fit(run: Run, progress: bool, checkpoint: Checkpoint | None, on_epoch: Epoc
          on_first_checkpoint: Callable[[], None] | None = None) -> Run:
     """Train ``run.model``, writing metrics and checkpoints as it goes when the run has a directory, and its
     weights at the end (when the checkpoint is removed: the run is finished). ``on_first_checkpoint`` is
-    called once a checkpoint is written, from which the run can go on."""
+    called after each checkpoint is written (the one it waits for is the first, from which the run can go
+    on: `OutputFolder.replacing`'s call does nothing after it)."""
     out = run.run_dir
 
     def record(row: dict, network: nn.Module) -> None:

@@ -78,25 +78,29 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         f.write(data.encode() if isinstance(data, str) else data)
 
 
-# Hidden subfolders of an output folder where its earlier files wait while new ones are written over them
-# (`OutputFolder.replacing`): named the first while they move there, the second once all have.
-SETTING_ASIDE, SET_ASIDE = ".setting-aside", ".set-aside"
+# Hidden subfolders of a run folder where its earlier files wait while new ones are written over them
+# (`OutputFolder.replacing`): named the first while they move there, the second once all have, the third
+# while they are deleted once the new files stand in for them.
+SETTING_ASIDE, SET_ASIDE, DISCARDED = ".setting-aside", ".set-aside", ".discarded"
 
 
 @dataclass(frozen=True)
 class OutputFolder:
     """A folder ssvae writes as a whole (a run directory, a model folder): what to call it in messages and
-    the names of the files it writes there, the first of which it always writes."""
+    the names of the files it writes there, the first of which it always writes. ``sets_aside``: new files
+    are written over earlier ones in the folder itself (`replacing`), as a run's are."""
 
     kind: str
     files: tuple[str, ...]
+    sets_aside: bool = False
 
     def owns(self, entry: Path) -> bool:
         """Whether ssvae writes ``entry`` in such a folder: one of its files, the temporary file of an
-        interrupted write of one (`atomic_open`'s names), or a subfolder where earlier files wait while new
-        ones are written (`replacing`)."""
+        interrupted write of one (`atomic_open`'s names), or a subfolder of `replacing` (no link) that holds
+        only such files."""
         if entry.is_dir():
-            return entry.name in (SETTING_ASIDE, SET_ASIDE)
+            return (self.sets_aside and not entry.is_symlink() and entry.name in (SETTING_ASIDE, SET_ASIDE, DISCARDED)
+                    and all(not inner.is_dir() and self.owns(inner) for inner in entry.iterdir()))
         return entry.is_file() and any(fnmatch(entry.name, pattern)
                                        for name in self.files for pattern in (name, f".{name}.*.tmp"))
 
@@ -128,25 +132,29 @@ class OutputFolder:
         """Write new files into ``path`` in place of those ssvae wrote there, keeping the folder itself (its
         permissions, a link to it, a mount). The earlier files wait in a hidden subfolder (moved, not copied:
         the same file system) until the writer calls the function yielded, once its output can stand in for
-        them (a run's first checkpoint); if it stops before (an error, Ctrl-C), its files are removed and the
-        earlier ones put back. What a writer killed before left half-done is put right first: the subfolder's
-        name says whether the files beside it are the earlier ones (`SETTING_ASIDE`) or new (`SET_ASIDE`)."""
+        them (a run's first checkpoint; later calls do nothing); if it stops before (an error, Ctrl-C), its
+        files are removed and the earlier ones put back. What a writer killed before left half-done is put
+        right first: the subfolder's name says whether the files beside it are the earlier ones
+        (`SETTING_ASIDE`), new ones (`SET_ASIDE`), or new ones that stand in for them (`DISCARDED`)."""
         self._put_back(path)
-        earlier = [entry for entry in path.iterdir() if self.owns(entry)] if path.is_dir() else []
-        if earlier:
-            (path / SETTING_ASIDE).mkdir()
-            for entry in earlier:
-                entry.rename(path / SETTING_ASIDE / entry.name)
-            (path / SETTING_ASIDE).rename(path / SET_ASIDE)
         kept = False
 
         def keep_new() -> None:
             nonlocal kept
-            if not kept:
-                shutil.rmtree(path / SET_ASIDE, ignore_errors=True)
-                kept = True
+            if kept:
+                return
+            kept = True  # first: a signal while they are deleted must not put back what is half gone
+            if (path / SET_ASIDE).is_dir():
+                (path / SET_ASIDE).rename(path / DISCARDED)
+                shutil.rmtree(path / DISCARDED, ignore_errors=True)
 
         try:
+            earlier = [entry for entry in path.iterdir() if self.owns(entry)] if path.is_dir() else []
+            if earlier:
+                (path / SETTING_ASIDE).mkdir()
+                for entry in earlier:
+                    entry.rename(path / SETTING_ASIDE / entry.name)
+                (path / SETTING_ASIDE).rename(path / SET_ASIDE)
             yield keep_new
         except BaseException:
             if not kept:
@@ -155,7 +163,9 @@ class OutputFolder:
         keep_new()
 
     def _put_back(self, path: Path) -> None:
-        """The files `replacing` set aside in ``path``, back in their place; new files beside them removed."""
+        """The files `replacing` set aside in ``path``, back in their place, and new files beside them removed;
+        what a discard cut short left, removed."""
+        shutil.rmtree(path / DISCARDED, ignore_errors=True)
         if (path / SET_ASIDE).is_dir():
             for entry in path.iterdir():
                 if entry.is_file() and self.owns(entry):

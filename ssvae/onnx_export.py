@@ -32,8 +32,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
-import torch._dynamo  # loaded here, before any output is staged, rather than inside torch.onnx.export, where
-import torch.export  # a Ctrl-C while they load became torch's own export error and a page of traceback
+import torch._dynamo  # loaded here, before any output is staged, not inside torch.onnx.export, where a Ctrl-C
+#                       while it loads became torch's own export error and a page of traceback
 from torch import Tensor, nn
 
 from ssvae import __version__

@@ -32,7 +32,7 @@ from ssvae.training import Checkpoint
 
 CONFIG, WEIGHTS, LABELS, METRICS = "config.json", "weights.safetensors", "labels.json", "metrics.csv"
 CHECKPOINT = "checkpoint.safetensors"  # while training runs: what `ssvae train --resume` continues from
-RUN_FOLDER = OutputFolder("run folder", (CONFIG, WEIGHTS, LABELS, METRICS, CHECKPOINT))
+RUN_FOLDER = OutputFolder("run folder", (CONFIG, WEIGHTS, LABELS, METRICS, CHECKPOINT), sets_aside=True)
 METRIC_COLUMNS = ("stage", "epoch", "loss", "labelled_bound", "unlabelled_bound", "classification", "adversarial",
                   "consistency", "kl_weight", "train_accuracy", "val_accuracy", "seconds")
 

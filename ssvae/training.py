@@ -452,7 +452,8 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
     (``config.ema``) get their batch-norm statistics anew from the clean training images (the unlabelled ones
     too, for models that learn from them).
     ``on_epoch`` gets each epoch's record and the network that the stage evaluates (its weight average where
-    ``config.ema``): to read, e.g. with `accuracy` (the next epoch puts it in training mode again).
+    ``config.ema``; a copy where that has batch norm): to read, e.g. with `accuracy` (the next epoch puts the
+    stage's network in training mode again).
     ``on_checkpoint`` gets a `Checkpoint` every ``config.checkpoint_every`` epochs and at each stage's end;
     ``resume`` continues from one, ending where an uninterrupted run would. ``progress``: a bar on a terminal
     or in a notebook, elsewhere (a log) a line an epoch (`ssvae.progress`)."""
@@ -461,6 +462,8 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
     model.to(device)
     data = DeviceData.from_partition(partition, device)
     generator = torch.Generator(device=device).manual_seed(config.seed)
+    if resume is None and model.standardise:  # label-free statistics: of every training input, as the
+        model.fit_standardisation(data.training_images(unlabelled=True))  # benchmarks' scikit-learn baselines scale
     if resume is not None:
         _restore(resume, model, generator, device)
     class_weight = classification_weight(partition, config.alpha)
@@ -469,8 +472,8 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
     for number in range(first_stage, len(stages)):
         stage = stages[number]
         resumed = resume if number == first_stage else None
-        if resumed is None and stage.fit is not None:  # label-free statistics: of every training input, as
-            stage.fit(data.training_images(unlabelled=True))  # the benchmarks' scikit-learn baselines scale
+        if resumed is None and stage.fit is not None:
+            stage.fit(data.training_images(unlabelled=True))
         run = StageRun.start(number, stage, steps_per_epoch(data, config), config, resumed)
         bar = progress_bar(range(run.first_epoch, stage.epochs + 1), progress, desc=stage.name, unit="epoch",
                            dynamic_ncols=True, leave=True, initial=run.first_epoch - 1, total=stage.epochs)

@@ -225,8 +225,8 @@ BAD_INPUT = [
     (["predict", "MODEL", "--data", "short_id.csv"], "Error: short_id.csv: row 1 (line 3) has 2 fields but the header names 3"),
     (["evaluate", "typo_run"], "typo_run/config.json: epochs must be of type int, got '10'; correct the file as "
      "'ssvae train' wrote it, or train the run again"),
-    (["train", "--resume", "refit_run"], "refit_run/checkpoint.safetensors: does not fit the model in config.json "
-     "(size mismatch for "),
+    (["train", "--resume", "refit_run"], "refit_run/checkpoint.safetensors: taken after epoch 2 of stage 1 of a run "
+     "that config.json (hidden (16,) then, (17,) now) no longer describes"),  # was torch's size mismatch
     (["train", "--resume", "fewer_epochs_run"], "fewer_epochs_run/checkpoint.safetensors: taken after epoch 2 of "
      "stage 1 of a run that config.json (epochs 3 then, 1 now) no longer describes (edited since?): restore "
      "config.json"),
@@ -395,6 +395,18 @@ def test_a_run_whose_data_moved_says_how_to_point_it_at_them(tmp_path):
     assert ssvae.evaluate(tmp_path / "run")["accuracy"] == trained
     assert CliRunner().invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "model")]).exit_code == 0
 
+    def stop(record: dict, network: object) -> None:
+        if record["epoch"] == 2:  # after the first epoch's checkpoint
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):  # so an interrupted run: a checkpoint, from which it resumes
+        ssvae.train(data=str(tmp_path / "e.npz"), labels=20, epochs=3, hidden=(8,), classifier_hidden=(8,),
+                    latent_dim=2, progress=False, out=tmp_path / "stopped", on_epoch=stop)
+    (tmp_path / "e.npz").rename(tmp_path / "f.npz")
+    config = json.loads((tmp_path / "stopped" / "config.json").read_text())
+    (tmp_path / "stopped" / "config.json").write_text(json.dumps({**config, "data": str(tmp_path / "f.npz")}))
+    assert [row["epoch"] for row in ssvae.resume(tmp_path / "stopped", progress=False).history] == [1, 2, 3]
+
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
 def test_a_run_refuses_data_that_changed_since_it_trained(tmp_path):
@@ -549,7 +561,7 @@ def test_a_folder_being_replaced_is_put_right_after_a_writer_killed_at_any_point
     """`OutputFolder.replacing` moves the earlier files into a hidden subfolder whose name says whether the
     files beside it are earlier ones (being set aside, or put back) or a new writer's. A writer killed at any
     point leaves a state that the next one puts right before it starts: the earlier files whole."""
-    folder = files.OutputFolder("run folder", ("config.json", "weights.safetensors", "metrics.csv"))
+    folder = files.OutputFolder("run folder", ("config.json", "weights.safetensors", "metrics.csv"), sets_aside=True)
     out, earlier = tmp_path / "run", {"config.json": b"old config", "weights.safetensors": b"old weights"}
 
     def contents(path: Path) -> dict[str, bytes]:
@@ -587,6 +599,48 @@ def test_a_folder_being_replaced_is_put_right_after_a_writer_killed_at_any_point
             keep_new()
             raise ValueError  # after keep_new, the new files stay: they stand in for the earlier ones
     assert contents(out) == {}
+
+
+def test_a_signal_while_the_earlier_files_are_deleted_keeps_the_new_ones(tmp_path, monkeypatch):
+    """keep_new first renames the set-aside folder, then deletes it: Ctrl-C in the deletion leaves the new
+    files (the run's first checkpoint) and a folder of leftovers that the next writer removes."""
+    folder = files.OutputFolder("run folder", ("config.json", "weights.safetensors"), sets_aside=True)
+    (tmp_path / "config.json").write_text("old")
+    (tmp_path / "weights.safetensors").write_text("old")
+    rmtree = shutil.rmtree
+
+    def interrupted(path, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        with folder.replacing(tmp_path) as keep_new:
+            (tmp_path / "config.json").write_text("new")
+            monkeypatch.setattr(files.shutil, "rmtree", interrupted)
+            keep_new()
+    monkeypatch.setattr(files.shutil, "rmtree", rmtree)
+    assert (tmp_path / "config.json").read_text() == "new" and not (tmp_path / "weights.safetensors").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".discarded", "config.json"]
+    folder.check(tmp_path, replace=True)
+    with folder.replacing(tmp_path):
+        assert sorted(p.name for p in tmp_path.iterdir()) == [".set-aside"]  # the leftovers gone
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_only_a_run_folder_takes_a_set_aside_folder_and_only_one_of_its_files(tmp_path):
+    """A model folder never sets files aside, and a link or a user's file in such a folder is no sign of
+    ssvae's: each makes --force leave the folder alone."""
+    run = files.OutputFolder("run folder", ("config.json",), sets_aside=True)
+    model = files.OutputFolder("model folder", ("config.json",))
+    (tmp_path / "config.json").write_text("x")
+    (tmp_path / ".set-aside").mkdir()
+    (tmp_path / ".set-aside" / "config.json").write_text("x")
+    assert run.foreign(tmp_path) == [] and model.foreign(tmp_path) == [".set-aside/"]
+    (tmp_path / ".set-aside" / "mine.txt").write_text("x")
+    assert run.foreign(tmp_path) == [".set-aside/"]
+    shutil.rmtree(tmp_path / ".set-aside")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / ".set-aside").symlink_to(tmp_path / "elsewhere")
+    assert run.foreign(tmp_path) == [".set-aside/", "elsewhere/"]
 
 
 @pytest.mark.parametrize("cuda_rng", [None, torch.arange(16, dtype=torch.uint8)])
@@ -629,6 +683,8 @@ def test_resume_refuses_a_checkpoint_of_settings_config_json_no_longer_describes
             ssvae.resume(out, progress=False)
     checkpoint = load_checkpoint(out / CHECKPOINT)
     assert checkpoint.plan == (("m1", 3), ("m2", 2)) and checkpoint.config == Config.from_dict(config)
+    for edit in ({"checkpoint_every": 5}, {"device": "cpu"}):  # how to train, not what: a resume may take them
+        assert ssvae.api._edits_since(checkpoint, Config.from_dict({**config, **edit}), []) == ""
     (out / "config.json").write_text(json.dumps({**config, "m1_epochs": 0}))
     save_checkpoint(out / CHECKPOINT, dataclasses.replace(checkpoint, config=None))  # as older versions wrote it
     with pytest.raises(RunError, match=r"config.json \(m2 2 epochs\) no longer describes \(edited since\?\)"):

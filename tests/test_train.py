@@ -1,6 +1,7 @@
 """Training: models learn, labels of unlabelled data never reach the loss, runs round-trip and repeat."""
 
 import copy
+import dataclasses
 import functools
 import json
 import math
@@ -26,7 +27,7 @@ from ssvae.data import Dataset, Source, choose_split
 from ssvae.models import build_model
 from ssvae.models.m2 import M2
 from ssvae.objectives import LossWeights
-from ssvae.run import METRIC_COLUMNS, RunError, read_metrics
+from ssvae.run import CHECKPOINT, METRIC_COLUMNS, RunError, load_checkpoint, read_metrics, save_checkpoint
 from ssvae.averaging import recompute_batch_norm, warmed_up_decay, weight_average
 from ssvae.training import DeviceData, fit, learning_rate_schedule
 
@@ -132,6 +133,8 @@ def test_a_run_computes_on_the_thread_count_it_records_and_resumes_on_it(tmp_pat
         config = json.loads((tmp_path / "older" / "config.json").read_text())
         del config["threads"]
         (tmp_path / "older" / "config.json").write_text(json.dumps(config))
+        checkpoint = load_checkpoint(tmp_path / "older" / CHECKPOINT)  # as versions before the field wrote it
+        save_checkpoint(tmp_path / "older" / CHECKPOINT, dataclasses.replace(checkpoint, config=None))
         torch.set_num_threads(2)
         assert ssvae.resume(tmp_path / "run", progress=False).config.threads == 1
         assert ssvae.resume(tmp_path / "older", progress=False).config.threads is None
@@ -500,7 +503,7 @@ def test_m1m2_feeds_m2_the_codes_the_config_names_and_leaves_m1_alone(tiny_confi
         torch.testing.assert_close(runs[1].model.m1.state_dict()[name], value, rtol=0, atol=0, msg=name)
 
 
-def test_m1m2_standardises_the_codes_m2_models_and_decodes_them_back(tiny_config):
+def test_m1m2_standardises_the_codes_m2_models_and_decodes_them_back(tiny_config, tmp_path):
     """M2's Gaussian likelihood (its variance floor, the adversarial step) is sized for standardised inputs:
     M1's codes get a mean and spread fitted, in float64, on the codes M2 is fed over every training input once
     M1 is trained: the means of q(z1|x), or samples, whose variance per unit is that of the means plus the
@@ -513,6 +516,15 @@ def test_m1m2_standardises_the_codes_m2_models_and_decodes_them_back(tiny_config
     torch.testing.assert_close(m2.input_shift.double(), mu.mean(0), rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(m2.input_scale.double(), mu.std(0), rtol=1e-5, atol=1e-6)
     assert m2.input_scale.max() < 0.9  # not the unit scale of codes left as they are
+    table = np.random.default_rng(0).normal([50.0, -3.0, -17.0], [9.0, 2.0, 4.0], (60, 3))
+    np.savez(tmp_path / "table.npz", x=table.astype(np.float32), y=np.arange(60) % 2)
+    no_m1 = ssvae.train(tiny_config, progress=False, model="m1+m2", m1_epochs=0, data=str(tmp_path / "table.npz"),
+                        labels=10)  # M1 trains no epoch: its own inputs' statistics are fitted all the same
+    part = no_m1.partition()
+    seen = torch.tensor(np.concatenate([part.labelled.x, part.unlabelled.x]), dtype=torch.float64)
+    assert no_m1.config.likelihood == "gaussian"
+    torch.testing.assert_close(no_m1.model.m1.input_shift.double(), seen.mean(0), rtol=1e-6, atol=1e-5)
+    torch.testing.assert_close(no_m1.model.m1.input_scale.double(), seen.std(0), rtol=1e-6, atol=1e-5)
     sampled = ssvae.train(tiny_config, progress=False, model="m1+m2", m1_hidden=(16,), m1_epochs=2,
                           m1_features="sample")
     mu, logvar = (t.double() for t in sampled.model.m1.encode(x))

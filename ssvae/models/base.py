@@ -14,8 +14,9 @@ from ssvae.objectives import LossWeights
 @dataclass
 class Stage:
     """One phase of training: ``module.loss`` is minimised over ``parameters`` for ``epochs``. ``fit`` is
-    called with the clean training inputs as the stage starts, before its first step (a model's input
-    standardisation); a stage resumed part-way has what it fitted in its weights already."""
+    called with the clean training inputs as the stage starts, before its first step, for statistics that
+    only the stages before it can give (M2's of M1's codes); a stage resumed part-way has them in its
+    weights already."""
 
     name: str
     module: "Model"
@@ -92,8 +93,4 @@ class Model(nn.Module):
         return None
 
     def stages(self, epochs: int, m1_epochs: int) -> list[Stage]:
-        return [Stage("train", self, list(self.parameters()), epochs, self.standardisation_fit())]
-
-    def standardisation_fit(self) -> Callable[[Tensor], None] | None:
-        """What fits this model's input standardisation as its stage starts: nothing for inputs used as given."""
-        return self.fit_standardisation if self.standardise else None
+        return [Stage("train", self, list(self.parameters()), epochs)]

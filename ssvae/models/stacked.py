@@ -20,6 +20,9 @@ class M1M2(Model):
         self.sample_features = sample_features
         self.likelihood = m1.likelihood
 
+    def fit_standardisation(self, x: Tensor) -> None:
+        self.m1.fit_standardisation(x)
+
     def fit_code_standardisation(self, x: Tensor) -> None:
         """M2 models M1's codes with a Gaussian likelihood, whose variance floor and adversarial step are sized
         for standardised inputs: their statistics come from the codes M2 is fed (samples or means of q(z1|x)),
@@ -59,5 +62,5 @@ class M1M2(Model):
         return self.m2.loss(f_l, y_l, f_u, weights)
 
     def stages(self, epochs: int, m1_epochs: int) -> list[Stage]:
-        return [Stage("m1", self.m1, list(self.m1.parameters()), m1_epochs, self.m1.standardisation_fit()),
+        return [Stage("m1", self.m1, list(self.m1.parameters()), m1_epochs),
                 Stage("m2", self, list(self.m2.parameters()), epochs, self.fit_code_standardisation)]
