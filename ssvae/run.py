@@ -24,7 +24,7 @@ from safetensors.torch import save as save_safetensors
 
 from ssvae.config import Config, ConfigError
 from ssvae.errors import RunError
-from ssvae.files import OutputFolder, write_atomic
+from ssvae.files import SET_ASIDE, OutputFolder, write_atomic
 from ssvae.data import Split
 from ssvae.models import Model, build_model
 from ssvae.runtime import folder_of_folders
@@ -144,6 +144,10 @@ def load_run(run_dir: Path) -> tuple[Config, Split, Model]:
     if not (run_dir / WEIGHTS).is_file() and (run_dir / CHECKPOINT).is_file():
         raise RunError(f"{run_dir}: the run is unfinished (a checkpoint, no {WEIGHTS} yet): continue it with "
                        f"'ssvae train --resume {run_dir}' (or let the training that writes it finish)")
+    if not (run_dir / WEIGHTS).is_file() and (run_dir / SET_ASIDE / WEIGHTS).is_file():
+        raise RunError(f"{run_dir}: holds no {WEIGHTS}: a training over the run there was killed before its "
+                       f"first checkpoint, and that run's files wait in {run_dir / SET_ASIDE}: move them back, or "
+                       f"train there again with --force")
     if not (run_dir / WEIGHTS).is_file():
         raise RunError(f"{run_dir}: holds no {WEIGHTS} (the training that wrote it stopped before its first "
                        f"checkpoint, or the file was removed): train the run again, with --force over this folder")

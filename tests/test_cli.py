@@ -462,6 +462,15 @@ def test_force_stopped_before_the_first_checkpoint_puts_the_finished_run_back(ru
     assert result.exit_code == 130
     assert result.output.strip() == f"Interrupted before the first checkpoint: {out} holds the run it held before, as it was"
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    shutil.copytree(out, tmp_path / "killed")  # as a training killed outright before its first checkpoint
+    (tmp_path / "killed" / ".set-aside").mkdir()
+    for name in ("weights.safetensors", "metrics.csv"):
+        (tmp_path / "killed" / name).rename(tmp_path / "killed" / ".set-aside" / name)
+    result = runner.invoke(main, ["evaluate", str(tmp_path / "killed")])
+    assert result.exit_code == 1 and result.output == (
+        f"Error: {tmp_path / 'killed'}: holds no weights.safetensors: a training over the run there was killed "
+        f"before its first checkpoint, and that run's files wait in {tmp_path / 'killed' / '.set-aside'}: move "
+        f"them back, or train there again with --force\n")
     monkeypatch.setattr(api, "save_checkpoint", interrupted_at(1))
     result = runner.invoke(main, ["train", *TINY_ARGS, "--epochs", "3", "--out", str(out), "--force", "--seed", "1"])
     assert result.exit_code == 130 and "ssvae train --resume" in result.output
