@@ -126,8 +126,12 @@ def test_a_test_split_the_labels_cannot_fill_is_a_clear_error():
     one_of_b_and_c = Source(Dataset(np.zeros((5, 4), np.float32), np.array([0, 0, 0, 1, 2]), ("a", "b", "c")), None)
     with pytest.raises(DataError, match=r"^classes 'b', 'c' have a single labelled example"):
         choose_split(one_of_b_and_c, labels=None, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
-    with pytest.raises(DataError, match="greater or equal to the number of classes = 3.*change --test-fraction"):
+    with pytest.raises(DataError, match=r"^cannot hold out a class-balanced test share of 0.25 from 6 labelled "
+                                        r"examples \(the 2 to test cannot hold one of each of the 3 classes\): label "
+                                        r"more examples of each class, change --test-fraction, or give test data"):
         choose_split(_source(n_per_class=2), labels=None, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
+    with pytest.raises(DataError, match=r"\(the 1 left to train on cannot hold one of each of the 3 classes\)"):
+        choose_split(_source(n_per_class=2), labels=None, val_labels=0, test_fraction=0.75, split_seed=0, seed=0)
 
 
 def test_npz_with_uint8_images_and_test_split(tmp_path):
