@@ -238,7 +238,7 @@ def _check_run_output(out: Path, replace: bool) -> None:
 
 
 def _train_new(config: Config, split: Split, partition: Partition, out: Path | None, progress: bool,
-               on_epoch: EpochHook | None, on_first_checkpoint: Callable[[], None] | None = None) -> Run:
+               on_epoch: EpochHook | None, after_checkpoint: Callable[[], None] | None = None) -> Run:
     """A new model of ``config``, seeded by it, trained on ``partition``; with ``out``, its run directory."""
     # denormals flushed from before torch's worker threads start, so that they take it too
     with denormals_flushed(), threads_set(config.threads):
@@ -246,7 +246,7 @@ def _train_new(config: Config, split: Split, partition: Partition, out: Path | N
         model = build_model(config)
         if out is not None:
             save_run(out, config, split)
-        return _fit(Run(config, split, model, out, [], partition), progress, None, on_epoch, on_first_checkpoint)
+        return _fit(Run(config, split, model, out, [], partition), progress, None, on_epoch, after_checkpoint)
 
 
 def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | None = None) -> Run:
@@ -299,11 +299,11 @@ def _edits_since(checkpoint: Checkpoint, config: Config, stages: list[Stage]) ->
 
 
 def _fit(run: Run, progress: bool, checkpoint: Checkpoint | None, on_epoch: EpochHook | None,
-         on_first_checkpoint: Callable[[], None] | None = None) -> Run:
+         after_checkpoint: Callable[[], None] | None = None) -> Run:
     """Train ``run.model``, writing metrics and checkpoints as it goes when the run has a directory, and its
-    weights at the end (when the checkpoint is removed: the run is finished). ``on_first_checkpoint`` is
-    called after each checkpoint is written (the one it waits for is the first, from which the run can go
-    on: `OutputFolder.replacing`'s call does nothing after it)."""
+    weights at the end (when the checkpoint is removed: the run is finished). ``after_checkpoint`` is
+    called after each checkpoint is written (`OutputFolder.replacing`'s waits for the first, from which the
+    run can go on, and does nothing after it)."""
     out = run.run_dir
 
     def record(row: dict, network: nn.Module) -> None:
@@ -315,8 +315,8 @@ def _fit(run: Run, progress: bool, checkpoint: Checkpoint | None, on_epoch: Epoc
 
     def keep(state: Checkpoint) -> None:
         save_checkpoint(out / CHECKPOINT, state)
-        if on_first_checkpoint is not None:
-            on_first_checkpoint()
+        if after_checkpoint is not None:
+            after_checkpoint()
 
     fit(run.model, run.partition(), run.config, progress=progress, on_epoch=record,
         on_checkpoint=keep if out is not None else None, resume=checkpoint)
