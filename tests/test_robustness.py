@@ -275,9 +275,12 @@ BAD_INPUT = [
     (["score", "MODEL", "--out", "taken.csv"], "Error: no inputs given: pass --data FILE_OR_FOLDER or --dataset NAME"),
     (["evaluate", "MODEL", "--data", "missing.csv"], "Error: missing.csv: no such file or folder; check the path of "
      "the test data (--data)"),
-    (["predict", "MODEL", "--data", "small.npz", "--split", "train"], "Error: --split and --data-dir choose a "
-     "built-in data set's examples, and small.npz is a file or folder of your own: leave them out"),
-    (["evaluate", "MODEL", "--data", "small.npz", "--data-dir", "."], "Error: --split and --data-dir choose a "),
+    (["predict", "MODEL", "--data", "small.npz", "--split", "train"], "Error: --split chooses a built-in data set's "
+     "examples, and small.npz is a file or folder of your own: leave it out"),
+    (["evaluate", "MODEL", "--data", "small.npz", "--data-dir", ".", "--split", "train"], "Error: --split and "
+     "--data-dir choose a built-in data set's examples, and small.npz is a file or folder of your own: leave them out"),
+    (["generate", "MODEL", "--analogies", "small.npz", "--data-dir", "."], "Error: --data-dir chooses a built-in data "
+     "set's examples, and small.npz is a file or folder of your own: leave it out"),
     (["generate", "MODEL", "--analogies", "missing.npy"],
      "Error: missing.npy: no such file or folder; check the path of the inputs"),
     (["predict", "MODEL", "--data", "small.npz", "--dataset", "digits"],

@@ -66,9 +66,11 @@ def check_source(data: str | Path | None, dataset: str | None, split: str = "tes
         raise DataError(f"both --data {data} and --dataset {dataset} name inputs: pass one of them")
     if data is None and dataset is None:
         raise DataError("no inputs given: pass --data FILE_OR_FOLDER or --dataset NAME")
-    if data is not None and (split != "test" or data_dir is not None):
-        raise DataError(f"--split and --data-dir choose a built-in data set's examples, and {data} is a file or "
-                        f"folder of your own: leave them out")
+    given = [flag for flag, used in (("--split", split != "test"), ("--data-dir", data_dir is not None)) if used]
+    if data is not None and given:
+        raise DataError(f"{' and '.join(given)} {'choose' if len(given) > 1 else 'chooses'} a built-in data set's "
+                        f"examples, and {data} is a file or folder of your own: leave "
+                        f"{'them' if len(given) > 1 else 'it'} out")
     if data is not None and not data_path(data).exists():
         raise DataError(f"{data}: no such file or folder; check the path of {what}")
 
