@@ -380,11 +380,12 @@ def _train_epoch(run: StageRun, epoch: int, data: DeviceData, config: Config, cl
     kl_weight = min(1.0, epoch / config.kl_warmup_epochs) if config.kl_warmup_epochs else 1.0
     weights = LossWeights(kl_weight, class_weight, config.vat, config.consistency)
     terms, skipped = run_epoch(run, data, config, weights, generator)
-    if skipped:
+    if skipped or not _finite(run.stage.module):
+        what = (f"the loss was NaN or infinite in {skipped} step(s); those steps were not applied" if skipped else
+                "a step with a finite loss had NaN or infinite gradients, which made the weights so")
         raise TrainingError(
-            f"{run.stage.name} epoch {epoch}: the loss was NaN or infinite in {skipped} step(s); those steps "
-            f"were not applied and training stopped (a checkpoint of an earlier epoch, if one was written, is "
-            f"intact). {_nan_cause(config)}")
+            f"{run.stage.name} epoch {epoch}: {what} and training stopped (a checkpoint of an earlier epoch, if one "
+            f"was written, is intact). {_nan_cause(config)}")
     evaluated = run.evaluated(data)
     record: EpochRecord = {"stage": run.stage.name, "epoch": epoch, **terms, "kl_weight": kl_weight,
                            "train_accuracy": accuracy(evaluated, data.x_l, data.y_l)}
@@ -394,6 +395,13 @@ def _train_epoch(run: StageRun, epoch: int, data: DeviceData, config: Config, cl
             run.best_val, run.best_state = record["val_accuracy"], _snapshot(evaluated.state_dict())
     record["seconds"] = time.perf_counter() - start
     return record, evaluated
+
+
+def _finite(module: nn.Module) -> bool:
+    """Whether every weight of ``module`` is finite: one sync an epoch. A step is skipped by its loss alone
+    (checking every gradient each step would cost a pass over the weights a step), so NaN gradients under a
+    finite loss reach the weights, and this check keeps them out of the run's last checkpoint."""
+    return bool(torch.stack([weight.isfinite().all() for weight in module.parameters()]).all())
 
 
 def _nan_cause(config: Config) -> str:

@@ -757,11 +757,19 @@ def test_a_replaced_file_keeps_its_group_and_drops_setuid(tmp_path):
     assert (path.read_text(), path.stat().st_gid, stat.S_IMODE(path.stat().st_mode)) == ("new", group, 0o640)
 
 
-@pytest.mark.parametrize("precision, cause", [
-    ("float32", r"Likely cause: a learning rate too high for these data \(try --lr 0.0001 \(lr=0.0001 in Python\)\)$"),
-    ("bfloat16", r"Likely cause: a learning rate too high for these data \(try --lr 0.0001 \(lr=0.0001 in Python\)\), "
-                 r"or bfloat16's coarse rounding \(try --precision float32 \(precision='float32' in Python\)\)$")])
-def test_a_nan_loss_is_never_applied_and_stops_the_run(tmp_path, monkeypatch, tiny_config, precision, cause):
+LR_CAUSE = r"Likely cause: a learning rate too high for these data \(try --lr 0.0001 \(lr=0.0001 in Python\)\)"
+
+
+@pytest.mark.parametrize("precision, fault, call, what, cause", [
+    ("float32", "loss", 10, r"the loss was NaN or infinite in 1 step\(s\); those steps were not applied",
+     LR_CAUSE + "$"),
+    ("bfloat16", "loss", 10, r"the loss was NaN or infinite in 1 step\(s\); those steps were not applied",
+     LR_CAUSE + r", or bfloat16's coarse rounding \(try --precision float32 \(precision='float32' in Python\)\)$"),
+    # the epoch's last step: no later loss turns NaN, so only the weights tell
+    ("float32", "gradient", 14, r"a step with a finite loss had NaN or infinite gradients, which made the weights so",
+     LR_CAUSE + "$")])
+def test_a_nan_loss_is_never_applied_and_stops_the_run(tmp_path, monkeypatch, tiny_config, precision, fault, call,
+                                                       what, cause):
     from ssvae.models.m2 import M2
 
     original, calls = M2.loss, {"n": 0}
@@ -769,14 +777,15 @@ def test_a_nan_loss_is_never_applied_and_stops_the_run(tmp_path, monkeypatch, ti
     def loss(self, *args, **kwargs):
         terms = original(self, *args, **kwargs)
         calls["n"] += 1
-        if calls["n"] == 10:  # in the second epoch (7 steps an epoch)
+        if calls["n"] == call and fault == "loss":  # in the second epoch (7 steps an epoch)
             terms["loss"] = terms["loss"] * float("nan")
+        if calls["n"] == call and fault == "gradient":  # sqrt(0) is 0, its gradient inf: inf * 0 is NaN
+            terms["loss"] = terms["loss"] + torch.sqrt(next(self.parameters()).sum() * 0)
         return terms
 
     monkeypatch.setattr(M2, "loss", loss)
-    with pytest.raises(TrainingError, match=r"train epoch 2: the loss was NaN or infinite in 1 step\(s\); those steps "
-                                            r"were not applied .*intact\). " + cause):
-        ssvae.train(tiny_config, out=tmp_path / "run", progress=False, epochs=5, batch_size=200, precision=precision)
+    with pytest.raises(TrainingError, match=r"train epoch 2: " + what + r" and training stopped .*intact\). " + cause):
+        ssvae.train(tiny_config, out=tmp_path / "run", progress=False, epochs=2, batch_size=200, precision=precision)
     saved = load_checkpoint(tmp_path / "run" / CHECKPOINT)
     assert saved.epoch == 1 and all(torch.isfinite(t).all() for t in saved.model.values())
     assert len(read_metrics(tmp_path / "run")) == 1
