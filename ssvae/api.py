@@ -30,7 +30,7 @@ from ssvae.files import check_writable, same_data, sole_writer
 from ssvae.report import evaluation_report
 from ssvae.run import (CHECKPOINT, CONFIG, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
-from ssvae.runtime import ModelError, check_count, prepare_inputs
+from ssvae.runtime import MODEL_JSON, ModelError, check_count, folder_of_folders, prepare_inputs
 from ssvae.training import (Checkpoint, EpochHook, active_stages, denormals_flushed, fit, kept_epoch, predict_logits,
                             resolve_device, stage_plan, threads_set)
 
@@ -352,24 +352,34 @@ def baseline(run: Run | str | Path, progress: bool = False) -> Run:
     """The run's supervised baseline, trained here (not saved): the same classifier with the same settings,
     trained on the run's labels alone and tested on its test set. What the unlabelled data added to the run
     is its test accuracy less the baseline's."""
-    run = load(run)
+    return _train_baseline(_baseline_of(load(run)), progress)
+
+
+def _baseline_of(run: Run) -> Run:
+    """``run``, checked before its baseline is trained: a supervised run is its own."""
     if run.config.model == "supervised":
         raise RunError(f"{run.run_dir or 'this run'} is a supervised run already: its baseline is itself; "
                        f"compare a semi-supervised run with it instead")
+    return run
+
+
+def _train_baseline(run: Run, progress: bool) -> Run:
     return _train_new(supervised_counterpart(run.config), run.split, run.partition(), None, progress, None)
 
 
 def evaluate(run: Run | str | Path, data: str | Path | None = None, dataset: str | None = None, split: str = "test",
-             data_dir: str | Path | None = None, device: str = "auto", precision: str = "float32") -> dict[str, Any]:
+             data_dir: str | Path | None = None, device: str = "auto", precision: str = "float32",
+             baseline: bool = False, progress: bool = False) -> dict[str, Any]:
     """Test accuracy, per-class accuracy, confusion matrix (rows: true class) and test ELBO; with validation
     labels, the epoch kept by them. The test set is the run's held-out one, or the labelled examples of
     ``data``: a file or folder as `ssvae.train` takes them (an .npz's x_test and y_test where it has them),
-    whose classes are the run's by name.
+    whose classes are the run's by name. With ``baseline``, also the accuracy on the same test set of the
+    run's supervised baseline (`baseline`, trained here with a bar where ``progress``).
 
     A model folder written by `ssvae export` is tested through its graphs instead (`ssvae.inference.evaluate`,
     no test ELBO), on ``data`` or on ``split`` of the built-in ``dataset``, with the graphs of ``precision``
-    on ``device``: those four settings are an export's, and a run refuses them."""
-    if not isinstance(run, Run) and (Path(run) / "model.json").is_file():
+    on ``device``: those five settings are an export's, and a run refuses them; an export has no baseline."""
+    if not isinstance(run, Run) and _evaluated_folder(Path(run), baseline) == "model":
         return _evaluate_export(Path(run), data, dataset, split, data_dir, device, precision)
     if (device, precision) != ("auto", "float32"):
         raise RunError(f"--device and --precision (device=, precision= in Python) choose an exported model's "
@@ -378,15 +388,35 @@ def evaluate(run: Run | str | Path, data: str | Path | None = None, dataset: str
         raise RunError(f"--dataset, --split and --data-dir (dataset=, split=, data_dir= in Python) test an exported "
                        f"model, and {_named(run)} is a run, tested on its own test split: drop them, or pass labelled "
                        f"data of your own with --data (data=)")
-    run = load(run)
+    run = _baseline_of(load(run)) if baseline else load(run)
     c = run.config
     test = run.partition().labelled_test if data is None else \
         load_labelled(data, ModelInputs(c.input_shape, c.input_columns, c.uint8_divisor), c.class_names)
     if data is not None:
         _warn_if_trained_on(run, data)
-    return evaluation_report(c.model, test.y, run.classify(test.x).argmax(-1), c.class_names,
-                             str(Path(data).resolve()) if data is not None else c.test_data, run.split.labels_seen,
-                             test_elbo(run.model, run.inputs(test.x)), _kept_epoch(run))
+    report = evaluation_report(c.model, test.y, run.classify(test.x).argmax(-1), c.class_names,
+                               str(Path(data).resolve()) if data is not None else c.test_data, run.split.labels_seen,
+                               test_elbo(run.model, run.inputs(test.x)), _kept_epoch(run))
+    if baseline:
+        report["baseline_accuracy"] = evaluate(_train_baseline(run, progress), data)["accuracy"]
+    return report
+
+
+def _evaluated_folder(folder: Path, baseline: bool) -> str:
+    """What ``folder`` holds for `evaluate`: "model" (an export) or "run"; a RunError, before the options are
+    read as those of either, where it is neither (missing, or a folder of them) or is a model with ``baseline``."""
+    if not folder.is_dir():
+        raise RunError(f"{folder}: no such run or model folder; give the --out folder of 'ssvae train' or of "
+                       f"'ssvae export'")
+    if (folder / MODEL_JSON).is_file():
+        if baseline:
+            raise RunError(f"--baseline (baseline= in Python) trains on a run's data, which {folder}, an exported "
+                           f"model, does not keep: evaluate the run folder it was exported from")
+        return "model"
+    if not (folder / CONFIG).is_file() and (inside := folder_of_folders(folder, CONFIG, "run")
+                                            or folder_of_folders(folder, MODEL_JSON, "model")):
+        raise RunError(inside)
+    return "run"
 
 
 def _named(run: Run | str | Path) -> str:

@@ -28,7 +28,7 @@ from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, LIKELIHOODS, LR_SCHEDULES,
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
 from ssvae.progress import redrawable
-from ssvae.runtime import (MIN_OPSET, OPSET, PRECISIONS, ModelError, folder_of_folders, held_precisions,
+from ssvae.runtime import (MIN_OPSET, OPSET, PRECISIONS, ModelError, held_precisions,
                            load as load_model)
 
 DEFAULTS = Config()
@@ -507,23 +507,9 @@ def evaluate(run_dir: str, data: str | None, dataset: str | None, split: str, da
 
     An export's int8 graphs: ssvae evaluate models/digits-m2 --dataset digits --precision int8
     """
-    from ssvae.api import baseline, evaluate as evaluate_folder
-    from ssvae.run import CONFIG
+    from ssvae.api import evaluate as evaluate_folder
 
-    folder = Path(run_dir)
-    if not folder.is_dir():  # before the options are read as those of a run or of a model
-        raise RunError(f"{run_dir}: no such run or model folder; give the --out folder of 'ssvae train' or of "
-                       f"'ssvae export'")
-    exported = (folder / "model.json").is_file()
-    if not exported and not (folder / CONFIG).is_file():  # runs/ or models/ given for one of theirs: say so
-        if inside := folder_of_folders(folder, CONFIG, "run") or folder_of_folders(folder, "model.json", "model"):
-            raise RunError(inside)
-    if with_baseline and exported:
-        raise RunError(f"--baseline trains on a run's data, which {run_dir}, an exported model, does not keep: "
-                       f"evaluate the run folder it was exported from")
-    report = evaluate_folder(run_dir, data, dataset, split, data_dir, device, precision)
-    if with_baseline:
-        report["baseline_accuracy"] = evaluate_folder(baseline(run_dir, progress=not quiet), data)["accuracy"]
+    report = evaluate_folder(run_dir, data, dataset, split, data_dir, device, precision, with_baseline, not quiet)
     click.echo(json.dumps(_json_ready(report), allow_nan=False) if as_json else _format_report(report))
 
 

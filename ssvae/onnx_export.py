@@ -43,11 +43,12 @@ from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.errors import ExportError, RunError
 from ssvae.files import OutputFolder, check_writable, file_digest, take_access
-from ssvae.runtime import FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, OPSET, PRECISIONS, ROLES, graph_file
+from ssvae.runtime import (FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, MODEL_JSON, OPSET, PRECISIONS, ROLES,
+                           graph_file)
 
 CHECK_BATCH = 257  # odd and larger than any example batch: the batch axis must really be symbolic
 TOLERANCE = 1e-4  # onnxruntime vs torch: |ort - torch| <= TOLERANCE * (1 + |torch|)
-MODEL_FOLDER = OutputFolder("model folder", ("model.json", "model_card.md",
+MODEL_FOLDER = OutputFolder("model folder", (MODEL_JSON, "model_card.md",
                                              *(graph_file(role, p) for role in ROLES for p in PRECISIONS)))
 
 
@@ -331,9 +332,9 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
     _check_variants(specs, variants, test.x, test.y, report)
     files = {graph_file(role, precision): data for precision, graphs_of in variants.items()
              for role, data in graphs_of.items()}
-    report.files = [*files, "model.json", "model_card.md"]
+    report.files = [*files, MODEL_JSON, "model_card.md"]
     roles = {role: {p: graph_file(role, p) for p in variants} for role in graphs}
-    files["model.json"] = json.dumps({**values, "graphs": roles}, indent=2).encode()
+    files[MODEL_JSON] = json.dumps({**values, "graphs": roles}, indent=2).encode()
     files["model_card.md"] = model_card(run, report, command).encode()
     _write_folder(out, files)
     return report

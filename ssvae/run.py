@@ -27,7 +27,7 @@ from ssvae.errors import RunError
 from ssvae.files import SET_ASIDE, OutputFolder, write_atomic
 from ssvae.data import Split
 from ssvae.models import Model, build_model
-from ssvae.runtime import folder_of_folders
+from ssvae.runtime import MODEL_JSON, folder_of_folders
 from ssvae.training import Checkpoint
 
 CONFIG, WEIGHTS, LABELS, METRICS = "config.json", "weights.safetensors", "labels.json", "metrics.csv"
@@ -58,9 +58,9 @@ def save_run(run_dir: Path, config: Config, split: Split) -> None:
 
 def _read(run_dir: Path, name: str) -> bytes:
     path = run_dir / name
-    if not path.is_file() and (run_dir / "model.json").is_file():
-        raise RunError(f"{run_dir} is an exported model, not a training run: export and --resume take the run "
-                       f"folder it was exported from ('ssvae info {run_dir}' shows its test accuracy)")
+    if not path.is_file() and (run_dir / MODEL_JSON).is_file():
+        raise RunError(f"{run_dir} is an exported model, not a training run: pass the run folder it was "
+                       f"exported from ('ssvae info {run_dir}' shows its test accuracy)")
     if not path.is_file() and run_dir.is_dir() and (parent := folder_of_folders(run_dir, CONFIG, "run")):
         raise RunError(parent)
     if not path.is_file():

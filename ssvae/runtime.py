@@ -30,6 +30,7 @@ PRECISIONS = ("float32", "int8", "float16")
 ROLES = ("classifier", "encoder", "decoder")
 NON_INPUT_COLUMNS = ("id", "label", "")  # a table's row names and classes; "": the index pandas' to_csv writes
 GENERATIVE_MODELS = ("m2", "adgm", "m1+m2", "m1")  # exported with an encoder and a decoder beside the classifier
+MODEL_JSON = "model.json"  # what `ssvae export` writes beside the graphs: their metadata, for other tools
 LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -313,7 +314,7 @@ def load(model_dir: str | Path, device: str = "auto", precision: str = "float32"
     for role in sessions:
         _check_same_export(model_dir / graph_file(role, precision), values[role], role, info, first)
     _check_shapes(sessions, info, model_dir, precision)
-    _check_model_json(model_dir / "model.json", info)
+    _check_model_json(model_dir / MODEL_JSON, info)
     return ExportedModel(model_dir, sessions, info, precision)
 
 
@@ -331,7 +332,7 @@ def _classifier_file(model_dir: Path, precision: str) -> Path:
     if (model_dir / "config.json").is_file():  # what `ssvae train` writes first
         raise ModelError(f"{model_dir} is a training run, not an exported model: export it with 'ssvae export "
                          f"{model_dir} --out MODEL_DIR' and pass MODEL_DIR")
-    if parent := folder_of_folders(model_dir, "model.json", "model"):
+    if parent := folder_of_folders(model_dir, MODEL_JSON, "model"):
         raise ModelError(parent)
     raise ModelError(_missing_precision(first, model_dir, precision))
 
@@ -727,6 +728,5 @@ class ExportedModel:
                 "metadata": shared, "graphs": graphs}
 
 
-__all__ = ["load", "ExportedModel", "ModelError", "NonFiniteInputError", "PRECISIONS", "graph_file", "held_precisions",
-           "arrange",
-           "by_name", "as_array", "check_count", "check_seed", "check_values"]
+__all__ = ["load", "ExportedModel", "ModelError", "NonFiniteInputError", "PRECISIONS", "MODEL_JSON", "graph_file",
+           "held_precisions", "arrange", "by_name", "as_array", "check_count", "check_seed", "check_values"]

@@ -294,8 +294,8 @@ BAD_INPUT = [
     (["generate", "MODEL", "--analogies", "digits", "--scale", "5000"], "Error: the grid would be 500000x365000"),
     (["predict", "run", "--dataset", "digits"], "Error: run is a training run, not an exported model: export it with "
      "'ssvae export run --out MODEL_DIR' and pass MODEL_DIR"),
-    (["export", "model"], "Error: model is an exported model, not a training run: export and --resume take the run "
-     "folder it was exported from ('ssvae info model' shows its test accuracy)"),
+    (["export", "model"], "Error: model is an exported model, not a training run: pass the run folder it was exported "
+     "from ('ssvae info model' shows its test accuracy)"),
     (["evaluate", "model"], "Error: model is an exported model, which keeps no test set: pass labelled data of your "
      "own with --data (data=), the built-in set it was trained on with --dataset (dataset=), or evaluate the run "
      "folder it was exported from"),
@@ -303,8 +303,8 @@ BAD_INPUT = [
      "Error: both --data small.npz and --dataset digits name inputs: pass one of them"),
     (["evaluate", "RUN", "--dataset", "digits"], "Error: --dataset, --split and --data-dir (dataset=, split=, "
      "data_dir= in Python) test an exported model, and "),
-    (["evaluate", "model", "--data", "small.npz", "--baseline"], "Error: --baseline trains on a run's data, which "
-     "model, an exported model, does not keep: evaluate the run folder it was exported from"),
+    (["evaluate", "model", "--data", "small.npz", "--baseline"], "Error: --baseline (baseline= in Python) trains on a "
+     "run's data, which model, an exported model, does not keep: evaluate the run folder it was exported from"),
     (["evaluate", "RUN", "--precision", "int8"], "Error: --device and --precision (device=, precision= in Python) "
      "choose an exported model's graphs, and"),
     (["info", "."], "Error: . holds model folders (bad_json_model, classifier_only_model, eleven_classes_model, "

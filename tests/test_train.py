@@ -947,6 +947,25 @@ def test_a_supervised_run_has_no_baseline_of_its_own():
                       progress=False)
     with pytest.raises(api.RunError, match="is a supervised run already: its baseline is itself"):
         ssvae.baseline(run)
+    with pytest.raises(api.RunError, match="is a supervised run already"):  # before the run is evaluated
+        ssvae.evaluate(run, baseline=True)
+
+
+def test_evaluate_in_python_names_a_folder_that_is_neither_a_run_nor_a_model_as_the_command_does(tmp_path):
+    """The folder checks are the API's, so a script gets the command's messages, not a missing config.json."""
+    (tmp_path / "models" / "digits").mkdir(parents=True)
+    (tmp_path / "models" / "digits" / "model.json").write_text("{}")
+    cases = [(tmp_path / "nowhere", {}, f"{tmp_path / 'nowhere'}: no such run or model folder; give the --out folder "
+                                        f"of 'ssvae train' or of 'ssvae export'"),
+             (tmp_path / "models", {}, f"{tmp_path / 'models'} holds model folders (digits), not a model's files: pass "
+                                       f"one of them, e.g. {tmp_path / 'models' / 'digits'}"),
+             (tmp_path / "models" / "digits", {"baseline": True}, "--baseline (baseline= in Python) trains on a run's "
+              f"data, which {tmp_path / 'models' / 'digits'}, an exported model, does not keep: evaluate the run "
+              f"folder it was exported from")]
+    for folder, options, message in cases:
+        with pytest.raises(api.RunError) as caught:
+            ssvae.evaluate(folder, data="scans", **options)
+        assert str(caught.value) == message
 
 
 def test_auto_picks_gaussian_for_a_table_whatever_its_range_and_bernoulli_for_images_in_range():
