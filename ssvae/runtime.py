@@ -16,6 +16,7 @@ import json
 import math
 import numbers
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -93,13 +94,21 @@ def by_name(x: Any, columns: Sequence[str] | None) -> Any:
     if not columns:
         inputs = [column for column, name in zip(x.columns, names) if name not in NON_INPUT_COLUMNS]
         return x if len(inputs) == len(names) else x[inputs]
-    if missing := [name for name in columns if name not in names]:
-        raise ModelError(f"the table has no column {', '.join(map(repr, missing))}: the model was trained on "
-                         f"columns {', '.join(columns)}, found by name in any order")
-    if repeated := [name for name in columns if names.count(name) > 1]:
-        raise ModelError(f"the table has more than one column {repeated[0]!r}: keep one, so that it is clear "
-                         f"which the model reads")
-    return x[[x.columns[names.index(name)] for name in columns]]
+    return x[[x.columns[k] for k in column_positions("the table", names, columns)]]
+
+
+def column_positions(table: str, names: Sequence[str], columns: Sequence[str]) -> list[int]:
+    """Where each of a model's ``columns`` stands among ``names``, a table's (a DataFrame's, a CSV header's);
+    each must be there, once, or a ModelError names ``table`` and the column."""
+    counts = Counter(names)
+    if missing := [name for name in columns if name not in counts]:
+        raise ModelError(f"{table} has no column {', '.join(map(repr, missing))}: the model was trained on columns "
+                         f"{', '.join(columns)}, found by name in any order")
+    if repeated := [name for name in columns if counts[name] > 1]:
+        raise ModelError(f"{table} has column {', '.join(map(repr, repeated))} more than once: give each column its "
+                         f"own name, so that it is clear which the model reads")
+    position = {name: k for k, name in enumerate(names)}
+    return [position[name] for name in columns]
 
 
 def as_array(x: Any) -> np.ndarray:
@@ -729,4 +738,4 @@ class ExportedModel:
 
 
 __all__ = ["load", "ExportedModel", "ModelError", "NonFiniteInputError", "PRECISIONS", "MODEL_JSON", "graph_file",
-           "held_precisions", "arrange", "by_name", "as_array", "check_count", "check_seed", "check_values"]
+           "held_precisions", "arrange", "by_name", "column_positions", "as_array", "check_count", "check_seed", "check_values"]

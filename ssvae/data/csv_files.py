@@ -7,14 +7,13 @@ from __future__ import annotations
 import csv
 import itertools
 import warnings
-from collections import Counter
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
 from ssvae.data.dataset import UNLABELLED, DataError, index_names, looks_unlabelled
-from ssvae.runtime import NON_INPUT_COLUMNS
+from ssvae.runtime import NON_INPUT_COLUMNS, ModelError, column_positions
 
 LABEL_LIKE = ("label", "labels", "class", "target", "y")  # header names (in any case) a label column goes by
 MISSING_LABELS = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"}  # as pandas reads them
@@ -105,16 +104,11 @@ def csv_inputs(path: Path, rows: CsvRows, columns: Sequence[str] | None = ()) ->
 
 
 def _columns_by_name(path: Path, header: list[str], columns: Sequence[str]) -> list[int]:
-    """Where each of a model's ``columns`` stands in ``header``; each must be there, once."""
-    counts = Counter(header)
-    if repeated := [name for name in columns if counts[name] > 1]:
-        raise DataError(f"{path}: column {', '.join(map(repr, repeated))} appears more than once: give each column "
-                        f"its own name (the model reads {', '.join(columns)} by name)")
-    if missing := [name for name in columns if name not in counts]:
-        raise DataError(f"{path}: has no column {', '.join(map(repr, missing))}: the model was trained on columns "
-                        f"{', '.join(columns)}, found by name in any order")
-    position = {name: k for k, name in enumerate(header)}
-    return [position[name] for name in columns]
+    """Where each of a model's ``columns`` stands in ``header`` (`column_positions`), as a DataError."""
+    try:
+        return column_positions(str(path), header, columns)
+    except ModelError as error:
+        raise DataError(str(error)) from None
 
 
 def _is_number(text: str, number: Callable[[str], float]) -> bool:
