@@ -25,7 +25,7 @@ from ssvae.data.inputs import Inputs, NumberedIds, builtin_split, check_source, 
 from ssvae.data.images import is_image_file
 from ssvae.data.sources import BUILTIN, BUILTIN_SHAPES, ModelInputs, labelled_examples, load_labelled
 from ssvae.errors import DataError, RunError
-from ssvae.images import default_scale, grid_png, grid_size, is_image_shape
+from ssvae.grids import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, file_digest, write_atomic
 from ssvae.progress import bar as progress_bar
 from ssvae.report import evaluation_report

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 PAD = 1  # pixels between cells, before scaling
+CELL = 32  # the least height in pixels of a cell at the default scale: 8x8 digits become 32x32
 
 
 def is_image_shape(shape: tuple[int, ...]) -> bool:
@@ -15,9 +16,9 @@ def is_image_shape(shape: tuple[int, ...]) -> bool:
     return len(shape) == 3 and shape[0] in (1, 3)
 
 
-def default_scale(shape: tuple[int, ...], cell: int = 32) -> int:
-    """The integer upscaling that makes a cell at least ``cell`` pixels high (8x8 digits become 32x32)."""
-    return max(1, math.ceil(cell / shape[-2]))
+def default_scale(shape: tuple[int, ...]) -> int:
+    """The integer upscaling that makes a cell at least `CELL` pixels high."""
+    return max(1, math.ceil(CELL / shape[-2]))
 
 
 def grid_size(shape: tuple[int, ...], scale: int) -> tuple[int, int]:
