@@ -625,7 +625,7 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
               help="Instead: render the style of these inputs in every class. A path (as --data of predict) or a "
                    "built-in data set name (its test split).")
 @click.option("--rows", type=click.IntRange(min=1), default=8, show_default=True, help="Inputs shown with --analogies.")
-@click.option("--data-dir", type=UserPath(), help="Where Fashion-MNIST/MNIST/KMNIST files are.")
+@data_dir_option
 @click.option("--out", type=UserPath(dir_okay=False),
               help="A .png grid (image models), or a .csv ('-': standard output) of rows id, label, inputs, which "
                    "train, predict and evaluate read. [default: samples.png; samples.csv for a model of tables]")

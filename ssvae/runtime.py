@@ -686,25 +686,40 @@ class ExportedModel:
         return self.n_classes if self.conditional else 1
 
     def _negative_bound(self, x: np.ndarray, rng: np.random.Generator, samples: int | None) -> np.ndarray:
+        """`score` of the rows ``x``: the encoder runs once on every row with every class, then one of the two
+        estimators takes its outputs (rows repeated once a class, classes fastest)."""
         k = self._enumerated
-        xs = np.repeat(x, k, axis=0)  # every example once per class, classes fastest
+        xs = np.repeat(x, k, axis=0)
         ys = np.tile(np.eye(k, dtype=np.float32), (len(x), 1)) if self.conditional else None
         probs, mu, logvar = self._run("encoder", {"x": xs, **self._class_feed(ys)})  # q(y|x) once a class
-        log_prior_y = -math.log(k)
         if samples is None:
-            z = mu + np.exp(0.5 * logvar) * rng.standard_normal(mu.shape, dtype=np.float32)
-            kl = 0.5 * (mu ** 2 + np.exp(logvar) - 1.0 - logvar).sum(-1)
-            per_class = (self._log_px(xs, z, ys) - kl + log_prior_y).reshape(len(x), k)
-            if not self.conditional:
-                return -per_class[:, 0]
-            log_q = np.log(np.maximum(probs[::k], 1e-30))
-            return -(np.exp(log_q) * (per_class - log_q)).sum(-1)
+            return self._negative_elbo(xs, ys, probs[::k], mu, logvar, rng)
+        return self._negative_iw_bound(xs, ys, mu, logvar, rng, samples)
+
+    def _negative_elbo(self, xs: np.ndarray, ys: np.ndarray | None, probs: np.ndarray, mu: np.ndarray,
+                       logvar: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """-ELBO with one draw of z a class: the class-conditional bounds weighted by q(y|x) (``probs``, a row
+        each), plus q's entropy."""
+        k = self._enumerated
+        z = mu + np.exp(0.5 * logvar) * rng.standard_normal(mu.shape, dtype=np.float32)
+        kl = 0.5 * (mu ** 2 + np.exp(logvar) - 1.0 - logvar).sum(-1)
+        per_class = (self._log_px(xs, z, ys) - kl - math.log(k)).reshape(-1, k)
+        if not self.conditional:
+            return -per_class[:, 0]
+        log_q = np.log(np.maximum(probs, 1e-30))
+        return -(np.exp(log_q) * (per_class - log_q)).sum(-1)
+
+    def _negative_iw_bound(self, xs: np.ndarray, ys: np.ndarray | None, mu: np.ndarray, logvar: np.ndarray,
+                           rng: np.random.Generator, samples: int) -> np.ndarray:
+        """The negative importance-weighted bound with ``samples`` draws of z a class, p(x|y) summed over the
+        classes exactly: no q(y|x) in it."""
+        k = self._enumerated
         eps = rng.standard_normal((len(mu), samples, mu.shape[1]), dtype=np.float32).transpose(1, 0, 2)  # row by row
         z = mu + np.exp(0.5 * logvar) * eps  # (samples, rows, latent)
         log_pz = -0.5 * (LOG_2PI + z ** 2).sum(-1)
         log_qz = -0.5 * (LOG_2PI + logvar + eps ** 2).sum(-1)
         log_w = self._log_px_of_samples(xs, z, ys) + log_pz - log_qz
-        per_class = log_mean_exp(log_w, axis=0).reshape(len(x), k) + log_prior_y
+        per_class = log_mean_exp(log_w, axis=0).reshape(-1, k) - math.log(k)
         return -log_sum_exp(per_class, axis=-1)
 
     def _log_px_of_samples(self, x: np.ndarray, z: np.ndarray, y: np.ndarray | None) -> np.ndarray:
