@@ -56,6 +56,10 @@ LATER_FIELDS: dict[str, Any] = {"adaptive_threshold": False, "weight_decay": 0.0
 
 @dataclass
 class Config:
+    """Everything that defines a run: the data, the label split, the model and its training. Saved as
+    config.json in every run folder and in every checkpoint (a resume refuses edits to it); the command
+    line's options and `ssvae.train`'s keywords are its fields."""
+
     # --- data ---
     dataset: str | None = "digits"  # a built-in source; None where `data` names one's own
     data: str | None = None  # path of an .npz, .csv or image folder

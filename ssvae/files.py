@@ -1,5 +1,6 @@
 """Writing files so that a process stopped mid-write never leaves half a file, and nothing is overwritten by
-surprise."""
+surprise; one writer at a time in a folder (`sole_writer`); and telling a copy of a data file by its bytes
+(`file_digest`, `same_data`)."""
 
 from __future__ import annotations
 
@@ -257,7 +258,6 @@ def _taken(path: Path) -> RunError:
                     f"another out, or replace=True)")
 
 
-
 def file_digest(path: str | Path) -> str:
     """A short digest of a file's bytes (16 hex digits, as the weights' digest): it tells a copy of a file
     under another name or path from other data."""
@@ -275,6 +275,7 @@ def same_data(a: str | Path, b: str | Path) -> bool:
     if not (a.exists() and b.exists()):
         return False
     return os.path.samefile(a, b) or (a.is_file() and b.is_file() and file_digest(a) == file_digest(b))
+
 
 __all__ = ["atomic_open", "write_atomic", "check_output", "check_writable", "take_access", "usual_mode", "OutputFolder",
            "sole_writer", "file_digest", "same_data"]

@@ -207,7 +207,9 @@ def metadata(values: dict[str, Any], role: str) -> dict[str, str]:
 
 
 def _export_graph(spec: GraphSpec, opset: int) -> onnx.ModelProto:
-    """torch's dynamo exporter, batch axis symbolic, weights inside the model (`without_weight_shapes`)."""
+    """``spec``'s graph from torch's dynamo exporter at ``opset`` (an ExportError where it writes another):
+    batch axis symbolic, weights inside the file, without torch's debug metadata, at the opset's oldest IR
+    version, and without the weights' value_info (`without_weight_shapes`)."""
     batch = torch.export.Dim("batch", min=1)
     example = tuple(t[:2] for t in spec.inputs.values())
     shapes = {name: {0: batch} for name in spec.inputs}
@@ -292,6 +294,9 @@ def check_finite(spec: GraphSpec, model_bytes: bytes, precision: str) -> None:
 
 @dataclass
 class ExportReport:
+    """What `export` wrote and measured: the files, each graph's largest difference from torch, and each
+    precision's test accuracy (and, beside float32, its agreement with float32's classes)."""
+
     model_dir: Path
     files: list[str] = field(default_factory=list)
     max_difference: dict[str, float] = field(default_factory=dict)  # role -> |onnxruntime - torch|

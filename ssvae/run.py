@@ -89,6 +89,8 @@ def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
 
 
 def load_checkpoint(path: Path) -> Checkpoint:
+    """The `Checkpoint` in the safetensors file ``path`` (`save_checkpoint`'s), or a RunError that says why
+    there is none to resume from."""
     if not path.is_file():
         raise RunError(f"{path}: missing; there is nothing to resume (the run finished, or stopped before its "
                        f"first checkpoint): train it again")

@@ -228,6 +228,7 @@ def folder_of_folders(folder: Path, name: str, kind: str) -> str | None:
 
 
 def graph_file(role: str, precision: str = "float32") -> str:
+    """The file name of ``role``'s graph of ``precision``: encoder.onnx, encoder.int8.onnx, ..."""
     return f"{role}.onnx" if precision == "float32" else f"{role}.{precision}.onnx"
 
 

@@ -22,6 +22,8 @@ from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, gau
 
 
 class ADGM(Model):
+    """M2 with the auxiliary variable a: q(a|x), q(y|a,x), q(z|a,x,y), p(x|y,z) and p(a|x,y,z)."""
+
     def __init__(self, input_dim: int, n_classes: int, latent_dim: int, aux_dim: int, hidden: tuple[int, ...],
                  classifier_hidden: tuple[int, ...], likelihood: str):
         super().__init__(input_dim, standardise=likelihood == "gaussian")

@@ -14,6 +14,8 @@ from ssvae.objectives import LossWeights, reparameterize, split_gaussian
 
 
 class M1M2(Model):
+    """M1 and the M2 that models its codes, trained one after the other (`stages`), used as one model."""
+
     def __init__(self, m1: M1, m2: M2, sample_features: bool):
         super().__init__(0, standardise=m1.standardise)
         self.m1, self.m2 = m1, m2

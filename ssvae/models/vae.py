@@ -17,6 +17,8 @@ from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, lik
 
 
 class M1(Model):
+    """The unconditional VAE: on its own a model of x with a classifier on its codes, and M1+M2's first stage."""
+
     conditional = False
 
     def __init__(self, input_dim: int, n_classes: int, latent_dim: int, hidden: tuple[int, ...],
