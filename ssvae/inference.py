@@ -29,7 +29,7 @@ from ssvae.grids import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, file_digest, write_atomic
 from ssvae.progress import bar as progress_bar
 from ssvae.report import evaluation_report
-from ssvae.runtime import ExportedModel, ModelError, NonFiniteInputError, as_array, by_name, check_count, check_seed
+from ssvae.runtime import ExportedModel, InputRowError, ModelError, as_array, by_name, check_count, check_seed
 
 BATCH = 1024
 T = TypeVar("T")
@@ -40,16 +40,16 @@ MAX_GRID_PIXELS = 80_000_000  # a PNG grid: below the 89,478,485 pixels from whi
 def _batches(inputs: Inputs, batch_size: int, progress: bool, what: str,
              compute: Callable[[np.ndarray], T]) -> Iterator[tuple[Sequence[str], T]]:
     """(ids, ``compute`` of the raw inputs) a batch at a time; a `RowFile` is read from disk one batch at a
-    time too. A row that holds NaN or inf is named by its place in the whole input, not in its batch; inputs
-    the model refuses otherwise (shape, range), by the file or folder they came from.
+    time too. Inputs the model refuses are named by the file or folder they came from, and a row at fault
+    (NaN or inf, out of range) by its place in the whole input, not in its batch.
     Callers close the generator (`contextlib.closing`) so that an error erases the bar before it is shown."""
     with progress_bar(range(0, len(inputs), batch_size), progress, desc=what, unit="batch", leave=False) as bar:
         for start in bar:
             ids = inputs.ids[start:start + batch_size]
             try:
                 result = compute(inputs.x[start:start + batch_size])
-            except NonFiniteInputError as error:
-                raise NonFiniteInputError(start + error.row, ids[error.row]) from None
+            except InputRowError as error:
+                raise error.placed(start, ids, inputs.source) from None
             except ModelError as error:
                 if inputs.source is None:
                     raise

@@ -39,15 +39,23 @@ class ModelError(ValueError):
     """A model folder or an input that cannot be used; the message names the problem and the fix."""
 
 
-class NonFiniteInputError(ModelError):
-    """Inputs that hold NaN or inf (or numbers beyond float32); ``row`` is the first such row of the array
-    given, so that a caller that passes a batch of a larger input can name the row in the whole."""
+class InputRowError(ModelError):
+    """Inputs refused for values in them: ``problem``, then the first row at fault (``row`` of the array given,
+    its id ``name``), then the ``fix``. A caller that passes batches of a larger input names the row in the
+    whole and the input's ``source`` (`placed`)."""
 
-    def __init__(self, row: int, name: str | None = None):
-        self.row = row
+    def __init__(self, problem: str, fix: str, row: int, name: str | None = None, source: str | None = None):
+        self.problem, self.fix, self.row = problem, fix, row
         where = f"row {row}" if name in (None, str(row)) else f"row {row}, id {name}"
-        super().__init__(f"inputs contain NaN or inf, or numbers too large for float32 (first in {where}): "
-                         f"clean or drop those rows")
+        super().__init__(f"{'' if source is None else f'{source}: '}{problem} (first in {where}): {fix}")
+
+    def placed(self, start: int, ids: Sequence[str], source: str | None) -> InputRowError:
+        """This error of a batch that starts at row ``start`` of inputs with ``ids``, read from ``source``."""
+        return type(self)(self.problem, self.fix, start + self.row, ids[self.row], source)
+
+
+class NonFiniteInputError(InputRowError):
+    """Inputs that hold NaN or inf (or numbers beyond float32)."""
 
 
 def arrange(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -167,14 +175,20 @@ def check_values(x: np.ndarray, input_range: tuple[float, float] | None) -> None
     if not x.size:
         return
     low, high = float(x.min()), float(x.max())
+    rows = x.reshape(len(x), -1)
     if not (math.isfinite(low) and math.isfinite(high)):
-        bad = ~np.isfinite(x.reshape(len(x), -1)).all(-1)
-        raise NonFiniteInputError(int(np.flatnonzero(bad)[0]))
+        raise NonFiniteInputError("inputs contain NaN or inf, or numbers too large for float32",
+                                  "clean or drop those rows", _first(~np.isfinite(rows).all(-1)))
     if input_range is not None and (low < input_range[0] or high > input_range[1]):
-        raise ModelError(f"inputs range over [{_number(low)}, {_number(high)}] but this model takes "
-                         f"[{input_range[0]:g}, {input_range[1]:g}]: pass uint8 images (integers 0..255 as "
-                         f".astype(np.uint8), 16-bit ones as (x >> 8).astype(np.uint8)) or floats scaled to that "
-                         f"range")
+        raise InputRowError(f"inputs range over [{_number(low)}, {_number(high)}] but this model takes "
+                            f"[{input_range[0]:g}, {input_range[1]:g}]", "pass uint8 images (integers 0..255 as "
+                            ".astype(np.uint8), 16-bit ones as (x >> 8).astype(np.uint8)) or floats scaled to that "
+                            "range", _first((rows < input_range[0]).any(-1) | (rows > input_range[1]).any(-1)))
+
+
+def _first(rows: np.ndarray) -> int:
+    """The first row that ``rows`` (booleans) marks."""
+    return int(np.flatnonzero(rows)[0])
 
 
 def prepare_inputs(x: Any, shape: tuple[int, ...], columns: Sequence[str] | None = (),
@@ -753,5 +767,5 @@ class ExportedModel:
                 "metadata": shared, "graphs": graphs}
 
 
-__all__ = ["load", "ExportedModel", "ModelError", "NonFiniteInputError", "PRECISIONS", "MODEL_JSON", "graph_file",
+__all__ = ["load", "ExportedModel", "ModelError", "InputRowError", "NonFiniteInputError", "PRECISIONS", "MODEL_JSON", "graph_file",
            "held_precisions", "arrange", "by_name", "column_positions", "as_array", "check_count", "check_seed", "check_values"]

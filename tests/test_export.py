@@ -313,11 +313,14 @@ def test_raw_inputs_are_prepared_like_training(digits_model):
     (np.zeros((1, 8, 8), np.float32)[0], "add a batch axis"),
     (np.zeros(64, np.float32), "inputs of shape (64,) do not fit this model: it takes (N, 1, 8, 8), (N, 8, 8), "
                                "(N, 8, 8, 1) or (N, 64); add a batch axis for a single example, e.g. x[None]"),
-    (np.full((2, 64), 3.0), "inputs range over [3, 3] but this model takes [0, 1]: pass uint8 images"),
-    (np.concatenate([np.zeros((1, 64)), np.full((1, 64), 1.5)]), "inputs range over [0, 1.5] but this model takes"),
-    (np.concatenate([np.ones((1, 64)), np.full((1, 64), -0.5)]), "inputs range over [-0.5, 1] but this model takes"),
-    (np.full((1, 64), 1.0000001, np.float32), "inputs range over [1.0000001, 1.0000001] but this model takes [0, 1]: "
-                                              "pass uint8 images (integers 0..255 as .astype(np.uint8), 16-bit ones as "
+    (np.full((2, 64), 3.0), "inputs range over [3, 3] but this model takes [0, 1] (first in row 0): pass uint8 "
+                            "images"),
+    (np.concatenate([np.zeros((1, 64)), np.full((1, 64), 1.5)]), "inputs range over [0, 1.5] but this model takes "
+                                                                 "[0, 1] (first in row 1)"),
+    (np.concatenate([np.ones((1, 64)), np.full((1, 64), -0.5)]), "inputs range over [-0.5, 1] but this model takes "
+                                                                 "[0, 1] (first in row 1)"),
+    (np.full((1, 64), 1.0000001, np.float32), "inputs range over [1.0000001, 1.0000001] but this model takes [0, 1] "
+                                              "(first in row 0): pass uint8 images (integers 0..255 as .astype(np.uint8), 16-bit ones as "
                                               "(x >> 8).astype(np.uint8))"),  # :g showed "[1, 1]", within [0, 1]
     (np.full((1, 64), -0.0001, np.float32), "inputs range over [-0.0001, -0.0001]"),
     (np.full((2, 64), np.nan), "inputs contain NaN or inf, or numbers too large for float32 (first in row 0)"),

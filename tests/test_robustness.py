@@ -60,6 +60,7 @@ def _write_cases(root: Path) -> None:
     np.savez(root / "nan.npz", x=np.where(np.arange(40)[:, None, None] == 5, np.nan, x), y=y)
     np.savez(root / "above_one.npz", x=x * 3, y=y)
     np.save(root / "nan_digits.npy", np.where(np.arange(4)[:, None, None, None] == 2, np.nan, np.zeros((4, 1, 8, 8))))
+    np.save(root / "bright_row.npy", np.where(np.arange(4)[:, None, None, None] == 3, 2.0, np.zeros((4, 1, 8, 8))))
     np.save(root / "objects.npy", np.array([[0.5, "a"]], dtype=object), allow_pickle=True)  # as pandas' to_numpy()
     np.savez(root / "wrong_shape.npz", x=rng.random((5, 9, 9)).astype(np.float32))
     np.savez(root / "unlabelled_test.npz", x=x, y=y, x_test=x[:4], y_test=np.full(4, -1))
@@ -206,7 +207,8 @@ BAD_INPUT = [
     (["predict", "nowhere", "--dataset", "digits"], "Error: nowhere: no such model folder"),
     (["predict", "MODEL", "--data", "wrong_shape.npz"], "do not fit this model: it takes (N, 1, 8, 8)"),
     (["predict", "MODEL", "--data", "corrupt.npz"], "Error: corrupt.npz: not a readable .npz file"),
-    (["predict", "MODEL", "--data", "nan_digits.npy"], "Error: inputs contain NaN or inf, or numbers too large for float32 (first in row 2)"),
+    (["predict", "MODEL", "--data", "nan_digits.npy"], "Error: nan_digits.npy: inputs contain NaN or inf, or numbers "
+     "too large for float32 (first in row 2): clean or drop those rows"),
     (["predict", "MODEL", "--data", "nan_digits.npy", "--out", "./nan_digits.npy", "--force"],
      "Error: ./nan_digits.npy is the input file itself: write the output elsewhere (another --out), so as to keep "
      "the inputs"),
@@ -215,6 +217,8 @@ BAD_INPUT = [
      "(pickles are never loaded)"),
     (["predict", "MODEL", "--data", "nan_digits.npy", "--batch-size", "2"], "(first in row 2): clean or drop those rows"),
     (["score", "MODEL", "--data", "nan_ids.csv", "--batch-size", "2"], "(first in row 2, id c): clean or drop"),
+    (["score", "MODEL", "--data", "bright_row.npy", "--batch-size", "2"], "Error: bright_row.npy: inputs range over "
+     "[0, 2] but this model takes [0, 1] (first in row 3): pass uint8 images"),  # the row in the whole input
     (["score", "MODEL", "--data", "wrong_shape.npz"], "Error: wrong_shape.npz: inputs of shape (5, 9, 9) do not fit "
      "this model"),
     (["train", "--resume", "RUN"], "checkpoint.safetensors: missing; there is nothing to resume"),
