@@ -886,6 +886,8 @@ def test_generate_writes_what_its_writer_for_the_output_writes(digits_model, tmp
     assert inference.generate(digits_model, "s.csv", per_class=3, seed=4) == inference.Generated("s.csv", 30)
     inference.write_sample_table(digits_model, "writer.csv", per_class=3, seed=4)
     assert Path("s.csv").read_bytes() == Path("writer.csv").read_bytes()
+    rows = np.loadtxt("s.csv", delimiter=",", skiprows=1, usecols=range(2, 66), dtype=np.float32)
+    np.testing.assert_array_equal(rows, inference.sample_grid(digits_model, 3, seed=4).reshape(30, 64))  # exactly
     assert inference.generate(digits_model, "a.png", analogies=x, rows=3) == inference.Generated("a.png", 30,
                                                                                                (400, 112))
     inference.write_analogies(digits_model, x, "writer-a.png", rows=3)
