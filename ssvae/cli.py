@@ -75,6 +75,14 @@ class UserPath(click.Path):
         return super().convert(path, param, ctx)
 
 
+def _utf8_stdout() -> None:
+    """Standard output in UTF-8, as ssvae's files are: where Python took another encoding (a pipe on Windows
+    takes the ANSI code page), a class name or file name outside it failed part-way through a CSV."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    if encoding != "utf8" and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8")
+
+
 SIZES = TextType("N,N,...", lambda text: tuple(int(v) for v in text.split(",")),
                  "is not a comma-separated list of layer sizes, e.g. 500 or 600,600")
 LABELS = TextType("N|all", lambda text: text if text == "all" else int(text), "is neither a number of labels nor 'all'")
@@ -96,6 +104,7 @@ class Group(click.Group):
             _usage_error(error)
 
     def invoke(self, ctx: click.Context) -> Any:
+        _utf8_stdout()
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt as error:  # Ctrl-C or SIGTERM outside training, which says how to resume

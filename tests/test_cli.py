@@ -409,6 +409,21 @@ def test_python_dash_m_ssvae_runs_the_command_line():
     assert result.stdout.startswith("Usage: ssvae [OPTIONS] COMMAND") and "train" in result.stdout
 
 
+def test_standard_output_is_utf8_whatever_encoding_python_took(tmp_path):
+    """A pipe on Windows takes the ANSI code page (here cp1252 stands in): an image named outside it, an id of
+    predict's CSV, failed part-way through the rows; they are now UTF-8, as ssvae's files are."""
+    from PIL import Image
+
+    (tmp_path / "scans").mkdir()
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "scans" / "犬.png")
+    model = Path(__file__).resolve().parents[1] / "models" / "digits-m2"
+    result = subprocess.run([sys.executable, "-m", "ssvae", "predict", str(model), "--data", str(tmp_path / "scans"),
+                             "--out", "-", "--quiet"], capture_output=True, timeout=120,
+                            env={**os.environ, "PYTHONIOENCODING": "cp1252"}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode("utf-8").splitlines()[1].startswith("犬.png,")
+
+
 def test_force_clears_a_run_folder_but_keeps_the_folder_itself(runner, tmp_path, monkeypatch):
     """--force removes the files ssvae wrote (and the temporary file of a write cut short), not the folder:
     its permissions stay, `--out .` trains inside it, and a link to a folder stays a link."""
