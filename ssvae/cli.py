@@ -574,8 +574,8 @@ def _say_written(out: str, what: str) -> None:
 @click.argument("model_dir", type=UserPath(file_okay=False))
 @input_options
 @click.option("--out", type=UserPath(dir_okay=False), default="predictions.csv", show_default=True,
-              help="CSV to write ('-': standard output): id, predicted, confidence, entropy, p_<class> for every "
-                   "class.")
+              help="CSV to write ('-': standard output, a batch at a time: an input refused part-way ends the "
+                   "rows there, with status 1): id, predicted, confidence, entropy, p_<class> for every class.")
 @run_options
 def predict(model_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, out: str,
             batch_size: int, device: str, precision: str, force: bool, quiet: bool) -> None:

@@ -1178,3 +1178,16 @@ def test_the_exporter_loads_torchs_export_modules_before_it_exports():
     code = "import sys, ssvae.onnx_export; print('torch._dynamo' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     assert result.stdout.split() == ["True"]
+
+
+def test_predict_to_standard_output_streams_its_batches_and_stops_at_a_refused_one(digits_model, capsys):
+    """Rows on standard output go a batch at a time (a file is written whole or not at all): an input refused
+    in a later batch ends them there, with the error naming its row in the whole input."""
+    from ssvae import inference
+
+    x = np.zeros((5, 8, 8), np.float32)
+    x[3] = np.nan
+    with pytest.raises(runtime.NonFiniteInputError, match=r"\(first in row 3\)"):
+        inference.predict(digits_model, x, "-", batch_size=2, progress=False)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("id,predicted,") and [line.split(",")[0] for line in lines[1:]] == ["0", "1"]
