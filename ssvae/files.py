@@ -29,24 +29,40 @@ def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
     stays: the file it points to is the one written. A file replaced keeps its permissions and group, as
     after the shell's ``>`` (`take_access`)."""
     shown = path
-    shown.parent.mkdir(parents=True, exist_ok=True)  # the folders asked for, not those a link at path names
-    path = Path(os.path.realpath(shown))
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as error:  # name the file asked for, not the temporary one
-        raise OSError(error.errno, error.strerror, str(shown)) from error
-    try:
-        take_access(Path(tmp), path, directory=False)
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": "", "encoding": "utf-8"})) as f:
-            yield f
-        os.replace(tmp, path)
-    except OSError as error:
-        Path(tmp).unlink(missing_ok=True)
-        if error.filename is None and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):  # name the file
+    with new_folders(shown.parent):  # the folders asked for, not those a link at path names
+        path = Path(os.path.realpath(shown))
+        try:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        except OSError as error:  # name the file asked for, not the temporary one
             raise OSError(error.errno, error.strerror, str(shown)) from error
-        raise
+        try:
+            take_access(Path(tmp), path, directory=False)
+            with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": "", "encoding": "utf-8"})) as f:
+                yield f
+            os.replace(tmp, path)
+        except OSError as error:
+            Path(tmp).unlink(missing_ok=True)
+            if error.filename is None and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):  # name it
+                raise OSError(error.errno, error.strerror, str(shown)) from error
+            raise
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+@contextmanager
+def new_folders(folder: Path) -> Iterator[None]:
+    """``folder`` and the missing folders above it, made now and removed again (those left empty) where the
+    block fails: a command that fails leaves no trace of the path it was given (a mistyped --out or
+    --data-dir)."""
+    made = [f for f in (*reversed(folder.parents), folder) if not f.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for f in reversed(made):
+            with contextlib.suppress(OSError):
+                f.rmdir()
         raise
 
 
@@ -278,4 +294,4 @@ def same_data(a: str | Path, b: str | Path) -> bool:
 
 
 __all__ = ["atomic_open", "write_atomic", "check_output", "check_writable", "take_access", "usual_mode", "OutputFolder",
-           "sole_writer", "file_digest", "same_data"]
+           "sole_writer", "new_folders", "file_digest", "same_data"]

@@ -855,6 +855,20 @@ def test_an_error_while_writing_leaves_the_old_file_and_no_temporary_one(tmp_pat
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"] and (tmp_path / "out.csv").read_text() == "old"
 
 
+def test_a_failed_command_leaves_no_folder_it_made_for_its_output(cases, tmp_path):
+    """`score` opens its --out before the work: where the work fails, the folders made for it go again (those
+    that were there before, and any a file was put in meanwhile, stay)."""
+    result = CliRunner().invoke(main, ["score", str(cases / "model"), "--data", str(cases / "nan_digits.npy"),
+                                       "--out", str(tmp_path / "new" / "sub" / "s.csv")])
+    assert result.exit_code == 1 and "nan_digits.npy: inputs contain NaN" in result.output
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(RuntimeError):
+        with files.atomic_open(tmp_path / "a" / "b" / "out.csv"):
+            (tmp_path / "a" / "theirs.txt").write_text("another's")
+            raise RuntimeError("stopped")
+    assert [p.name for p in tmp_path.rglob("*")] == ["a", "theirs.txt"]
+
+
 def test_a_second_training_into_a_run_folder_being_written_is_refused(tmp_path):
     """Two trainings given one --out would mix their files (one's config, the other's weights): while one
     writes the folder, another, or a --resume of it, is refused; once it ends, no lock is left beside it."""

@@ -7,7 +7,6 @@ Images are channel-first, (C, H, W), in [0, 1]; tabular rows are (D,) floats.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import os
 import warnings
@@ -25,6 +24,7 @@ from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, check_inputs, da
                                  looks_unlabelled, to_model_range)
 from ssvae.data.images import image_files, image_reading, is_hidden, is_image_file, read_images, within
 from ssvae.errors import listed
+from ssvae.files import new_folders
 from ssvae.runtime import ModelError, arrange
 
 UNLABELLED_FOLDER = "unlabelled"
@@ -224,13 +224,10 @@ def _download(name: str, tv_class: str, root: Path | None) -> Path:
     import torchvision
 
     raw = root / tv_class / "raw"
-    made = [folder for folder in (*reversed(raw.parents), raw) if not folder.exists()]  # by the download
     try:
-        getattr(torchvision.datasets, tv_class)(str(root), train=True, download=True)
+        with new_folders(raw):  # a partial download stays, for the next try
+            getattr(torchvision.datasets, tv_class)(str(root), train=True, download=True)
     except Exception as error:  # torchvision raises many kinds of network errors
-        for folder in reversed(made):  # a mistyped --data-dir keeps no trace; a partial download stays
-            with contextlib.suppress(OSError):
-                folder.rmdir()
         raise DataError(f"{name} is not in {root} and could not be downloaded ({_last_line(error)}): "
                         f"put {files} in {root} and run again") from error
     return raw
