@@ -632,7 +632,7 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
               help="Samples in each class's row.")
 @click.option("--analogies", "analogies", metavar="INPUTS",
               help="Instead: render the style of these inputs in every class. A path (as --data of predict) or a "
-                   "built-in data set name (its test split).")
+                   "built-in data set name (its test split; all of it for a model tested on data of its own).")
 @click.option("--rows", type=click.IntRange(min=1), default=8, show_default=True, help="Inputs shown with --analogies.")
 @data_dir_option
 @click.option("--out", type=UserPath(dir_okay=False),

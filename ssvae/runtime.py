@@ -141,8 +141,10 @@ def check_count(name: str, value: Any, minimum: int) -> int:
     """``value`` as an int of at least ``minimum`` (a number of rows, samples or threads), or a ModelError that
     names ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ModelError(f"{name} must be a whole number of at least {minimum}, got {value!r} (a "
-                         f"{type(value).__name__}: pass an int)")
+        shown, kind = repr(value), type(value).__name__  # a repr of many lines (numpy's) would break the one line
+        given = f"{shown} (a {kind}: pass an int)" if len(shown) <= 40 and "\n" not in shown else \
+            f"a {kind}: pass an int"
+        raise ModelError(f"{name} must be a whole number of at least {minimum}, got {given}")
     if value < minimum:
         raise ModelError(f"{name} must be a whole number of at least {minimum}, got {value!r}")
     return int(value)
@@ -368,8 +370,8 @@ def _missing_precision(first: Path, model_dir: Path, precision: str) -> str:
     other = f"pass --precision {held[0]} (precision={held[0]!r} in Python)" if held else ""
     flag = {"int8": "--quantize int8", "float16": "--fp16"}.get(precision)
     if flag:
-        return (f"{first}: missing; {model_dir} is not a complete model folder (export with {flag} to add the "
-                f"{precision} copies" + (f", or {other})" if other else ")"))
+        return (f"{first}: missing; {model_dir} holds no {precision} copies of its graphs (export with {flag} to "
+                f"add them" + (f", or {other})" if other else ")"))
     if held and not any((model_dir / graph_file(role, precision)).is_file() for role in ROLES):
         return f"{first}: missing; {model_dir} holds the {' and '.join(held)} graphs only: {other}"
     return f"{first}: missing; {model_dir} is not a complete model folder: export the run again"
@@ -767,5 +769,6 @@ class ExportedModel:
                 "metadata": shared, "graphs": graphs}
 
 
-__all__ = ["load", "ExportedModel", "ModelError", "InputRowError", "NonFiniteInputError", "PRECISIONS", "MODEL_JSON", "graph_file",
-           "held_precisions", "arrange", "by_name", "column_positions", "as_array", "check_count", "check_seed", "check_values"]
+__all__ = ["load", "ExportedModel", "ModelError", "InputRowError", "NonFiniteInputError", "PRECISIONS", "MODEL_JSON",
+           "graph_file", "held_precisions", "arrange", "by_name", "column_positions", "as_array", "check_count",
+           "check_seed", "check_values"]

@@ -364,6 +364,8 @@ def test_bad_runtime_input_is_a_clear_error(digits_model, x, message):
     (lambda m: m.generate(0, n=-1), "n must be a whole number of at least 0, got -1"),
     (lambda m: m.generate(0, n=True), "n must be a whole number of at least 0, got True (a bool: pass an int)"),
     (lambda m: m.generate(0, seed=-1), "seed must be a whole number of at least 0, got -1"),
+    (lambda m: m.score(np.zeros((1, 64)), seed=np.random.SeedSequence(3)), "seed must be a whole number of at least "
+     "0, got a SeedSequence: pass an int"),  # one line, not numpy's repr of three
     (lambda m: m.decode(np.full((2, m.latent_dim), 7.0), y=np.full((2, 10), 7.0)),
      "class rows must be one-hot (a 1 and 0s) or class weights of at least 0 that sum to 1"),
     (lambda m: m.encode(np.zeros((1, 64)), y=np.full((1, 10), np.nan)), "sum to 1, or all 0 for the predicted class"),
@@ -494,9 +496,9 @@ def test_bad_model_folders_are_clear_errors(tmp_path, digits_model):
     onnx.save(foreign, str(broken / "classifier.onnx"))
     with pytest.raises(ModelError, match="has no ssvae metadata"):
         runtime.load(broken)
-    with pytest.raises(ModelError, match="export with --fp16 to add the float16 copies"):
+    with pytest.raises(ModelError, match=r"holds no float16 copies of its graphs \(export with --fp16 to add them"):
         runtime.load(broken, precision="float16")
-    with pytest.raises(ModelError, match="export with --quantize int8 to add the int8 copies"):
+    with pytest.raises(ModelError, match=r"holds no int8 copies of its graphs \(export with --quantize int8 to add"):
         runtime.load(broken, precision="int8")
 
 
