@@ -201,7 +201,8 @@ TRAINING_OPTIONS = [
      "Of those labels, how many to set aside to pick the best epoch (0: keep the last epoch)."),
     ("test_fraction", float, "Held-out test share for data without a test split of its own (nor --test-data)."),
     ("model", click.Choice(MODEL_KINDS),
-     "m2: the semi-supervised VAE; m1+m2: M2 on a VAE's codes; m1: a VAE plus a classifier on its codes; "
+     "m2: the semi-supervised VAE; adgm: M2 with an auxiliary variable (Maaloe et al. 2016); m1+m2: M2 on a "
+     "VAE's codes; m1: a VAE plus a classifier on its codes; "
      "supervised: the classifier on the labels alone (the baseline); fixmatch: the classifier on the labels and "
      "by --consistency on unlabelled images, with no generative model (the baseline that shows what M2's "
      "generative part adds)."),
@@ -470,9 +471,10 @@ input_options = stacked(  # where the inputs of predict, score and generate --an
 
 model_options = stacked(  # which graphs predict, score, generate and evaluate run, and where
     click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-                 help="onnxruntime device: auto uses a CUDA GPU when there is one."),
+                 help="onnxruntime device: auto uses a CUDA GPU when there is one (evaluate: of an exported model)."),
     click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,
-                 help="Which copy of the graphs to run (int8/float16 need export --quantize/--fp16)."),
+                 help="Which copy of the graphs to run (int8/float16 need export --quantize/--fp16; evaluate: of an "
+                      "exported model)."),
 )
 force_option = click.option("--force", is_flag=True, help="Replace an existing --out file.")
 
