@@ -682,11 +682,21 @@ def test_channel_first_images_as_narrow_as_a_channel_count_keep_their_layout(tmp
     np.testing.assert_array_equal(got.x, x.astype(np.float32) / 255.0)
 
 
-def test_a_fingerprint_sees_a_change_past_the_first_thousand_rows():
+def test_a_fingerprint_sees_a_change_in_any_row_and_a_runs_older_sampled_one_still_matches():
+    from ssvae.data.sources import Source
+
     x, y = np.zeros((3000, 2), np.float32), np.zeros(3000, np.int64)
+    for row in (1500, 1501):  # a sample would take every third row: 1500 among them, 1501 not
+        changed = x.copy()
+        changed[row] += 1
+        assert Dataset(x, y, ("a",)).fingerprint() != Dataset(changed, y, ("a",)).fingerprint()
     changed = x.copy()
-    changed[1500] += 1  # 3,000 rows are sampled every third row: row 1500 is among them
-    assert Dataset(x, y, ("a",)).fingerprint() != Dataset(changed, y, ("a",)).fingerprint()
+    changed[1501] += 1
+    source = Source(Dataset(x, y, ("a",)), None)
+    old = Dataset(x, y, ("a",)).fingerprint(sampled=True)  # what runs kept before every value was
+    assert source.matches(source.fingerprint()) and source.matches(old)
+    assert not Source(Dataset(changed, y, ("a",)), None).matches(source.fingerprint())
+    assert Source(Dataset(changed, y, ("a",)), None).matches(old)  # what a sample could not see, as before
 
 
 def test_numbered_ids_index_as_a_sequence_does():

@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from ssvae.data.csv_files import LABEL_LIKE, csv_inputs, csv_labels, read_csv_rows, warn_of_named_inputs, whole_number
-from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, check_inputs, data_path, index_names,
+from ssvae.data.dataset import (EVERY_VALUE, UNLABELLED, Dataset, DataError, check_inputs, data_path, index_names,
                                  looks_unlabelled, to_model_range)
 from ssvae.data.images import image_files, image_reading, is_hidden, is_image_file, read_images, within
 from ssvae.errors import listed
@@ -58,6 +58,12 @@ class Source:
         """What a run's split indexes, in short (`Dataset.fingerprint`): kept with the split, so that a run
         refuses data that changed under it."""
         return self.train.fingerprint(self.files)
+
+    def matches(self, fingerprint: str) -> bool:
+        """Whether these are the data of a run's ``fingerprint``: every value compared, or for a run that kept
+        a sample's fingerprint (one without `EVERY_VALUE`'s mark), that sample."""
+        sampled = not self.files and not fingerprint.startswith(EVERY_VALUE)
+        return fingerprint == self.train.fingerprint(self.files, sampled)
 
 
 @dataclass(frozen=True)
