@@ -218,6 +218,18 @@ def test_csv_with_named_and_missing_labels(tmp_path):
     np.testing.assert_array_equal(source.train.x, [[0.5, 1], [1.5, 2], [2.5, 3], [3.5, 4]])
 
 
+def test_a_csv_column_without_a_name_is_no_input_only_as_an_index_or_when_empty(tmp_path):
+    """pandas' saved index (the first column) and a comma ending every line name no input; an unnamed column
+    that holds values elsewhere was dropped unseen, and with it what told the classes apart."""
+    (tmp_path / "index.csv").write_text(",a,label,\n0,1,0,\n1,4,1,\n")
+    source = load_source(data=str(tmp_path / "index.csv"))
+    assert source.columns == ("a",) and source.train.x.tolist() == [[1], [4]]
+    (tmp_path / "blank.csv").write_text("a,,label\n1,,0\n4,7,1\n")
+    with pytest.raises(DataError, match=r"^.*blank.csv: column 2 has no name in the header but row 1 \(line 3\) "
+                                        r"holds '7' there: name it, or delete it if it is no input$"):
+        load_source(data=str(tmp_path / "blank.csv"))
+
+
 def test_csv_labels_as_pandas_and_r_write_them(tmp_path):
     """A label column with gaps comes out of pandas as floats (3.0, -1.0, empty) and out of R with NA: whole
     numbers are class indices, those spellings are missing (they became classes named "3.0", "NA")."""
@@ -245,11 +257,15 @@ def test_csv_class_names_that_pandas_reads_as_missing_are_named_in_a_warning(tmp
     (["-1", "", "NA", "-1.0"], r"t.csv: has no labelled example \(every label is -1 or missing\)"),
     (["cat", "cat", "", "-1"], "t.csv: at least two classes are needed, found 1: label examples of two or more"),
     (["²", "--1", "cat", "²"], None),  # names, not numbers: no traceback
+    (["0", "1", "2.5", "1"], r"t.csv: row 2 \(line 4\) has label '2.5', a number but not a whole one: number the "
+                             r"classes 0..K-1, or name them with text$"),  # a typo was a class named '2.5'
+    (["0", "inf", "1", "1.0"], r"t.csv: row 1 \(line 3\) has label 'inf', a number but not a whole one"),
+    (["0", "2.5", "cat", "cat"], None),  # among names, a number is a name: ("0", "2.5", "cat")
 ])
 def test_csv_labels_that_cannot_be_learnt_are_refused_on_loading(tmp_path, labels, message):
     (tmp_path / "t.csv").write_text("f,label\n" + "".join(f"{k},{label}\n" for k, label in enumerate(labels)))
     if message is None:
-        assert load_source(data=str(tmp_path / "t.csv")).train.class_names == ("--1", "cat", "²")
+        assert load_source(data=str(tmp_path / "t.csv")).train.class_names == tuple(sorted(set(labels)))
         return
     with pytest.raises(DataError, match=message):
         load_source(data=str(tmp_path / "t.csv"))

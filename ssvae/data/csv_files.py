@@ -91,6 +91,7 @@ def csv_inputs(path: Path, rows: CsvRows, columns: Sequence[str] | None = ()) ->
     if columns:
         keep = _columns_by_name(path, header, columns)
     else:
+        _check_unnamed(path, rows)
         keep = [k for k, name in enumerate(header) if name not in NON_INPUT_COLUMNS]
     names = tuple(header[k] for k in keep)
     number = rows.number
@@ -101,6 +102,17 @@ def csv_inputs(path: Path, rows: CsvRows, columns: Sequence[str] | None = ()) ->
         row, column = next((r, k) for r, values in enumerate(body) for k in keep if not _is_number(values[k], number))
         raise DataError(f"{path}: {rows.place(row)}, column {header[column]!r} holds {body[row][column]!r}: "
                         f"every column but 'id' and 'label' must be numeric") from None
+
+
+def _check_unnamed(path: Path, rows: CsvRows) -> None:
+    """A column without a name in the header is no input where it is pandas' saved index (the first column)
+    or empty throughout (a comma at the end of every line); any other is refused, not dropped unseen."""
+    header, body = rows[0], rows[1:]
+    for k, name in enumerate(header[1:], start=1):
+        if name == "" and (row := next((r for r, values in enumerate(body) if k < len(values) and values[k].strip()),
+                                       None)) is not None:
+            raise DataError(f"{path}: column {k + 1} has no name in the header but {rows.place(row)} holds "
+                            f"{body[row][k]!r} there: name it, or delete it if it is no input")
 
 
 def _columns_by_name(path: Path, header: list[str], columns: Sequence[str]) -> list[int]:
@@ -120,11 +132,14 @@ def _is_number(text: str, number: Callable[[str], float]) -> bool:
 
 
 def csv_labels(raw: list[str], path: Path, number: Callable[[str], float] = float,
-                known: Sequence[str] = ()) -> tuple[np.ndarray, tuple[str, ...]]:
+                known: Sequence[str] = (), place: Callable[[int], str] = "row {}".format) -> tuple[np.ndarray,
+                                                                                                 tuple[str, ...]]:
     """A CSV's labels as indices (UNLABELLED where missing) and the class names: a model's ``known`` class
     names where every label writes one of them or is missing (as `ssvae generate` writes them: classes named
     01, 3 or None too); else "0".."K-1" when every known label is a whole number (3 or 3.0: pandas writes a
-    column with gaps as floats; 3,0 where ``number`` takes a decimal comma), else the names sorted.
+    column with gaps as floats; 3,0 where ``number`` takes a decimal comma), else the names sorted. Labels
+    that are all numbers but not all whole ones (2.5, inf: a typo, or a regression target) are refused,
+    naming the row (``place`` says where a row stands), rather than read as names.
     Missing: -1 (-1.0), empty, or one of `MISSING_LABELS` (pandas' and R's spellings of NA); among class
     names, a warning says how many of those spellings were read as missing, as one may be a class (None)."""
     numbers = [whole_number(v, number) for v in raw]
@@ -133,6 +148,10 @@ def csv_labels(raw: list[str], path: Path, number: Callable[[str], float] = floa
         return np.array([index.get(v, UNLABELLED) for v in raw], dtype=np.int64), tuple(known)
     missing = [v in MISSING_LABELS or n == UNLABELLED for v, n in zip(raw, numbers)]
     known = [(v, n) for v, n, gone in zip(raw, numbers, missing) if not gone]
+    if known and all(_is_number(v, number) for v, _ in known) and any(n is None for _, n in known):
+        k = next(k for k, (n, gone) in enumerate(zip(numbers, missing)) if not gone and n is None)
+        raise DataError(f"{path}: {place(k)} has label {raw[k]!r}, a number but not a whole one: number the classes "
+                        f"0..K-1, or name them with text")
     if all(n is not None for _, n in known):
         names = index_names(max((n for _, n in known), default=-1) + 1, path, "label")
         return np.array([UNLABELLED if gone else n for n, gone in zip(numbers, missing)], dtype=np.int64), names

@@ -416,7 +416,8 @@ def _load_csv(path: Path, model: ModelInputs | None = None, class_names: tuple[s
     if not body:
         raise DataError(f"{path}: has a header but no rows")
     li = header.index("label")
-    y, names = csv_labels([row[li].strip() if li < len(row) else "" for row in body], path, rows.number, class_names)
+    y, names = csv_labels([row[li].strip() if li < len(row) else "" for row in body], path, rows.number, class_names,
+                          rows.place)
     _check_class_names(names, path)
     _check_labels(y, len(names), path)
     if model is not None:
