@@ -1,6 +1,7 @@
 """Data sources and the few-label split."""
 
 import gzip
+import os
 import re
 import struct
 import warnings
@@ -170,17 +171,48 @@ def test_npz_label_out_of_range(tmp_path):
         load_source(data=str(tmp_path / "n.npz"))
 
 
+@pytest.mark.parametrize("y, message", [
+    (np.array([0, 1, 1e30, 1]), "y holds 1e+30, which is no class index: number the classes 0..K-1 (K <= 10000), "
+                                "-1 for unlabelled examples"),  # the cast to int64 made it -9223372036854775808
+    (np.array([0, 1, np.inf, 1]), "y holds inf, which is no class index"),
+    (np.array([0, 1, 255, 1], np.uint8), "y holds 255, which looks like -1 stored as uint8: save the labels as "
+                                         "signed integers (y.astype(np.int64), then set the unlabelled ones to -1)"),
+])
+def test_npz_labels_no_class_could_have_are_named_as_given(tmp_path, y, message):
+    np.savez(tmp_path / "d.npz", x=np.zeros((4, 2)), y=y)
+    with pytest.raises(DataError, match="^" + re.escape(f"{tmp_path / 'd.npz'}: {message}")):
+        load_source(data=str(tmp_path / "d.npz"))
+
+
+def test_uint8_labels_may_number_256_classes(tmp_path):
+    np.savez(tmp_path / "d.npz", x=np.zeros((256, 2)), y=np.arange(256).astype(np.uint8))
+    assert len(load_source(data=str(tmp_path / "d.npz")).train.class_names) == 256
+
+
 @pytest.mark.parametrize("names, message", [
     (["a", ""], "class name '' is empty or breaks a line"),
     (["a", "  "], "class name '  ' is empty or breaks a line"),
     (["a", "b\r"], "class name 'b\\r' is empty or breaks a line"),
     (["a", "two\nlines"], "class name 'two\\nlines' is empty or breaks a line: give each class a name on one line"),
     (["a", "a"], "class_names repeats 'a': give each class its own name"),
+    ([b"caf\xe9", b"b"], "class_names holds bytes that are not UTF-8 text: save the names as text "
+                         "(np.array(names, dtype=str))"),  # a UnicodeDecodeError's traceback
 ])
 def test_npz_class_names_that_cannot_head_a_column_are_refused(tmp_path, names, message):
     np.savez(tmp_path / "d.npz", x=np.zeros((4, 2)), y=np.array([0, 1, 0, 1]), class_names=np.array(names))
     with pytest.raises(DataError, match=re.escape(message)):
         load_source(data=str(tmp_path / "d.npz"))
+
+
+def test_a_class_folder_named_in_another_encoding_is_refused_before_its_images_are_read(tmp_path):
+    """Linux keeps a folder name's bytes; one that is not UTF-8 trained, then failed the export (its class name
+    cannot be written to model.json)."""
+    for name in (b"caf\xe9", b"dog"):
+        os.makedirs(os.path.join(bytes(tmp_path), name))
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(os.path.join(bytes(tmp_path), name, b"0.png"))
+    with pytest.raises(DataError, match=re.escape("class name 'caf\\udce9' is not UTF-8 text (a folder named in "
+                                                  "another encoding): rename it")):
+        load_source(data=str(tmp_path))
 
 
 def test_csv_label_names_on_two_lines_are_refused(tmp_path):
@@ -445,7 +477,8 @@ def test_image_folder_classes_are_its_visible_folders_of_images_and_unlabelled_t
         warnings.simplefilter("always")
         source = load_source(data=str(tmp_path))
     assert [str(w.message) for w in seen if str(w.message).startswith(str(tmp_path))] == [
-        f"{tmp_path}: 2 folder(s) with no image directly inside are not classes: empty, meta",
+        f"{tmp_path}: 2 folder(s) with no image directly inside are not classes: empty, meta (a class folder needs "
+        f"images of its own; its sub-folders are read with it)",
         f"{tmp_path}: 1 image(s) outside the class folders are not read (e.g. stray.png): move them into a class "
         f"folder, or into unlabelled/"]
     assert source.train.class_names == ("cat", "dog") and source.train.y.tolist() == [0, 1, -1]
@@ -475,7 +508,8 @@ def test_image_folders_are_read_with_their_sub_folders_and_linked_folders(tmp_pa
         source = load_source(data=str(data))
     assert [str(w.message) for w in seen] == [
         f"{data}: ab: link(s) to other folders of {data}, not read (their images would take two labels)",
-        f"{data}: 1 folder(s) with no image directly inside are not classes: venv"]
+        f"{data}: 1 folder(s) with no image directly inside are not classes: venv (a class folder needs images of "
+        f"its own; its sub-folders are read with it)"]
     assert source.files == ("a/0.png", "a/day1/1.png", "b/2.png", "unlabelled/3.png", "unlabelled/batch1/part2/4.png")
     assert source.train.y.tolist() == [0, 0, 1, -1, -1]
     np.testing.assert_array_equal(source.train.x[:, 0, 0, 0] * 255, [0, 10, 20, 30, 40])

@@ -20,8 +20,8 @@ from typing import Sequence
 import numpy as np
 
 from ssvae.data.csv_files import LABEL_LIKE, csv_inputs, csv_labels, read_csv_rows, warn_of_named_inputs, whole_number
-from ssvae.data.dataset import (EVERY_VALUE, UNLABELLED, Dataset, DataError, check_inputs, data_path, index_names,
-                                 looks_unlabelled, to_model_range)
+from ssvae.data.dataset import (EVERY_VALUE, MAX_CLASSES, UNLABELLED, Dataset, DataError, check_inputs, data_path,
+                                 index_names, looks_unlabelled, to_model_range)
 from ssvae.data.images import image_files, image_reading, is_hidden, is_image_file, read_images, within
 from ssvae.errors import listed
 from ssvae.files import new_folders
@@ -260,7 +260,11 @@ def _npz_class_names(given: np.ndarray | None, n_classes: int, path: Path) -> tu
     number; without them, "0".."K-1"."""
     if given is None:
         return index_names(n_classes, path, "y")
-    names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in given.reshape(-1))
+    try:
+        names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in given.reshape(-1))
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: class_names holds bytes that are not UTF-8 text: save the names as text "
+                        f"(np.array(names, dtype=str))") from None
     _check_class_names(names, path)
     if n_classes > len(names):
         raise DataError(f"{path}: label {n_classes - 1} needs {n_classes} classes but class_names names "
@@ -278,6 +282,13 @@ def _npz_labels(y: np.ndarray, path: Path, key: str) -> np.ndarray:
     if not np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.complexfloating) or (
             np.issubdtype(y.dtype, np.floating) and not np.all(y == np.round(y))):
         raise DataError(f"{path}: {key} must hold integer class indices (-1 for unlabelled), got dtype {y.dtype}")
+    if np.issubdtype(y.dtype, np.unsignedinteger) and y.size and y.max() == np.iinfo(y.dtype).max and \
+            len(np.unique(y)) <= y.max():  # classes left without a label: the top value is no class of its own
+        raise DataError(f"{path}: {key} holds {y.max()}, which looks like -1 stored as {y.dtype}: save the labels as "
+                        f"signed integers ({key}.astype(np.int64), then set the unlabelled ones to -1)")
+    if (big := np.abs(y.astype(np.float64)) > MAX_CLASSES).any():  # before the cast, which would wrap them round
+        raise DataError(f"{path}: {key} holds {y[big][0]:g}, which is no class index: number the classes 0..K-1 "
+                        f"(K <= {MAX_CLASSES}), -1 for unlabelled examples")
     return y.astype(np.int64)
 
 
@@ -377,6 +388,19 @@ def _check_class_names(names: Sequence[str], path: Path) -> None:
     if bad := [n for n in names if not n.strip() or any(c in n for c in "\r\n")]:
         raise DataError(f"{path}: class name {bad[0]!r} is empty or breaks a line: give each class a name on one "
                         f"line (predictions and tables show it)")
+    if bad := [n for n in names if not _utf8(n)]:
+        raise DataError(f"{path}: class name {bad[0]!r} is not UTF-8 text (a folder named in another encoding): "
+                        f"rename it, since model.json and predictions are UTF-8")
+
+
+def _utf8(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8: not a name read from bytes in another encoding (Python keeps
+    those as lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_labels(y: np.ndarray, n_classes: int, path: Path) -> None:
@@ -451,7 +475,8 @@ def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
     class_dirs = [d for d in folders if d not in unlabelled and any(is_image_file(f, path) for f in d.iterdir())]
     if imageless := [d.name for d in folders if d not in unlabelled and d not in class_dirs]:
         warnings.warn(f"{path}: {len(imageless)} folder(s) with no image directly inside are not classes: "
-                      f"{listed(imageless)}", stacklevel=3)
+                      f"{listed(imageless)} (a class folder needs images of its own; its sub-folders are read with "
+                      f"it)", stacklevel=3)
     if suspect := [d.name for d in class_dirs if looks_unlabelled(d.name)]:
         warnings.warn(f"{path}: folder(s) {listed([repr(name) for name in suspect])} are read as classes, though "
                       f"named like unlabelled images: name such a folder {UNLABELLED_FOLDER}/ (or unlabeled/) if "
@@ -463,12 +488,13 @@ def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
     if strays := [f.name for f in path.iterdir() if is_image_file(f, path)]:
         warnings.warn(f"{path}: {len(strays)} image(s) outside the class folders are not read (e.g. {strays[0]}): "
                       f"move them into a class folder, or into {UNLABELLED_FOLDER}/", stacklevel=3)
+    names = tuple(d.name for d in class_dirs)
+    _check_class_names(names, path)  # before the images are read
     entries = [(f, k) for k, d in enumerate(class_dirs) for f in image_files(d, path)]
     if model is None:  # a model is tested on labelled images only
         entries += [(f, UNLABELLED) for d in unlabelled for f in image_files(d, path)]
     x, kept = read_images([f for f, _ in entries], path, *image_reading(model and model.input_shape))
     y = np.array([entries[i][1] for i in kept], dtype=np.int64)
-    names = tuple(d.name for d in class_dirs)
     if model is None:
         _check_trainable(y, names, path, "its images were all skipped (above): add readable images of "
                                                     "the size of the others")
