@@ -1008,3 +1008,41 @@ def test_a_failed_download_names_the_networks_reason_and_leaves_no_folder_it_mad
                                         r"train-images-idx3-ubyte.gz, .* in .* and run again$"):
         load_source("mnist", data_dir=str(where))
     assert [p.name for p in tmp_path.rglob("*")] == ["kept"]
+
+
+def test_palette_images_of_greys_are_grey_and_of_colours_colour(tmp_path):
+    """A GIF or an indexed PNG is a palette image whatever its colours: one of greys is read as grey (it made a
+    folder of grey GIFs three channels), one with a colour in its palette as colour, with the warning."""
+    grey = (np.arange(16).reshape(4, 4) * 16).astype(np.uint8)
+    for name in ("a", "b"):
+        (tmp_path / "grey" / name).mkdir(parents=True)
+        Image.fromarray(grey).convert("P").save(tmp_path / "grey" / name / "0.gif")
+        Image.fromarray(grey).save(tmp_path / "grey" / name / "1.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no colour warning
+        source = load_source(data=str(tmp_path / "grey"))
+    assert source.train.input_shape == (1, 4, 4)
+    np.testing.assert_array_equal(source.train.x[0, 0], (grey / 255).astype(np.float32))  # the GIF's greys
+    red = np.zeros((4, 4, 3), np.uint8)
+    red[0, 0] = (200, 0, 0)
+    Image.fromarray(red).convert("P").save(tmp_path / "grey" / "a" / "2.png")
+    with pytest.warns(images.ColourImages, match="1 of 5 images is in colour"):
+        assert load_source(data=str(tmp_path / "grey")).train.input_shape == (3, 4, 4)
+
+
+def test_a_csv_quote_never_closed_is_named_as_such(tmp_path):
+    """A quote left open swallows the rest of the file into one field, which Python's csv stops at 131,072
+    characters: the advice to save the file as UTF-8 sent users the wrong way."""
+    rows = "".join(f"{k},{k % 2}\n" for k in range(30000))
+    (tmp_path / "t.csv").write_text('a,label\n"1,0\n' + rows)
+    with pytest.raises(DataError, match=r"t.csv: a field runs on past 131,072 characters, most likely from a quote "
+                                        r"\(\"\) that is never closed: check the quotes around that point$"):
+        load_source(data=str(tmp_path / "t.csv"))
+
+
+def test_npz_of_16_bit_images_is_named_in_a_warning(tmp_path):
+    np.savez(tmp_path / "d.npz", x=np.full((4, 3, 3), 4000, np.uint16), y=np.array([0, 1, 0, 1]))
+    with pytest.warns(UserWarning, match=r"d.npz: x holds uint16 values up to 4000, which are used as they are, while "
+                                         r"a 16-bit image file is read as its top 8 bits: if they are 16-bit images, "
+                                         r"save them as \(x >> 8\).astype\(np.uint8\)"):
+        load_source(data=str(tmp_path / "d.npz"))

@@ -31,7 +31,13 @@ def read_csv_rows(path: Path) -> CsvRows:
             f.seek(0)
             reader = csv.reader(f, delimiter=separator)
             read = [(row, reader.line_num) for row in reader if any(field.strip() for field in row)]
-    except (UnicodeDecodeError, csv.Error) as error:
+    except csv.Error as error:
+        if "field larger than field limit" in str(error):  # Python's csv stops a field at 131,072 characters
+            raise DataError(f"{path}: a field runs on past {csv.field_size_limit():,} characters, most likely from "
+                            f"a quote (\") that is never closed: check the quotes around that point") from error
+        raise DataError(f"{path}: not a readable CSV file ({error}); save it as UTF-8 text (Excel: \"CSV "
+                        f"UTF-8\")") from error
+    except UnicodeDecodeError as error:
         raise DataError(f"{path}: not a readable UTF-8 CSV file ({error}); save it as UTF-8 text (Excel: "
                         f"\"CSV UTF-8\")") from error
     rows = CsvRows([row for row, _ in read], [line for _, line in read],

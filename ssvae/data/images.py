@@ -125,10 +125,18 @@ def _headers(files: list[Path], shown: Callable[[Path], str]) -> tuple[list[Head
                     skipped.append(f"{shown(file)} (32-bit pixels: save it with 8 or 16 bits a channel)")
                     continue
                 turned = _orientation(image)
-                headers.append((index, image.mode, image.size[::-1] if turned in SIDEWAYS else image.size, turned))
+                mode = "L" if image.mode in ("P", "PA") and _grey_palette(image) else image.mode
+                headers.append((index, mode, image.size[::-1] if turned in SIDEWAYS else image.size, turned))
         except Exception:
             skipped.append(f"{shown(file)} (unreadable)")
     return headers, skipped
+
+
+def _grey_palette(image: Any) -> bool:
+    """Whether a palette image (a GIF, an indexed PNG) holds only greys: grey, not colour, as its mode says."""
+    palette = image.getpalette()
+    rgb = np.asarray(palette or [1, 0, 0]).reshape(-1, 3)
+    return bool((rgb == rgb[:, :1]).all())
 
 
 def _pixels(files: list[Path], headers: list[Header], size: tuple[int, int], mode: str,

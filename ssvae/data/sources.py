@@ -306,6 +306,10 @@ def _npz_inputs(x: np.ndarray, path: Path, key: str, model: ModelInputs | None =
                       f"used as they are, not as images (and so are the image files the model is given later): if "
                       f"they are images, save them as uint8 ({key}.astype(np.uint8)), which are scaled to [0, 1] and "
                       f"get the likelihood of grey levels", stacklevel=4)
+    elif x.ndim > 2 and x.dtype == np.uint16 and x.max() > 255:  # image-shaped 16-bit numbers
+        warnings.warn(f"{path}: {key} holds uint16 values up to {x.max()}, which are used as they are, while a 16-bit "
+                      f"image file is read as its top 8 bits: if they are 16-bit images, save them as "
+                      f"({key} >> 8).astype(np.uint8), which are scaled to [0, 1] as image files are", stacklevel=4)
     return to_model_range(_image_layout(x), model.uint8_divisor if model is not None else 255)
 
 
