@@ -80,7 +80,7 @@ class Run:
             reasons.append(f"examples of shape {train.input_shape}, the run's were {c.input_shape}")
         if train.class_names != c.class_names:
             reasons.append(f"classes {', '.join(train.class_names)}, the run's were {', '.join(c.class_names)}")
-        if not reasons and split.data is not None and not source.matches(split.data):
+        if not reasons and not split.made_from(source):
             reasons.append(f"examples added, removed, changed or relabelled since; {len(train)} now")
         if reasons:
             raise DataError(f"{c.data or c.dataset}: not the data this run was trained on ({'; '.join(reasons)}): "

@@ -76,11 +76,17 @@ class UserPath(click.Path):
 
 
 def _utf8_stdout() -> None:
-    """Standard output in UTF-8, as ssvae's files are: where Python took another encoding (a pipe on Windows
-    takes the ANSI code page), a class name or file name outside it failed part-way through a CSV."""
-    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "")
-    if encoding != "utf8" and hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(encoding="utf-8")
+    """Standard output to a pipe or file in UTF-8, as ssvae's files are: where Python took another encoding
+    (a pipe on Windows takes the ANSI code page), a class name or file name outside it failed part-way
+    through a CSV. A terminal keeps its encoding, for it shows that one, and shows '?' for what it lacks."""
+    stream = sys.stdout
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    if encoding == "utf8" or not hasattr(stream, "reconfigure"):
+        return
+    if stream.isatty():
+        stream.reconfigure(errors="replace" if stream.errors == "strict" else stream.errors)
+    else:
+        stream.reconfigure(encoding="utf-8", errors=stream.errors)
 
 
 SIZES = TextType("N,N,...", lambda text: tuple(int(v) for v in text.split(",")),

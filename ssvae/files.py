@@ -55,9 +55,12 @@ def new_folders(folder: Path) -> Iterator[None]:
     """``folder`` and the missing folders above it, made now and removed again (those left empty) where the
     block fails: a command that fails leaves no trace of the path it was given (a mistyped --out or
     --data-dir)."""
-    made = [f for f in (*reversed(folder.parents), folder) if not f.exists()]
-    folder.mkdir(parents=True, exist_ok=True)
+    made = []  # those this call made, one at a time: not one another process made meanwhile, nor one ".." passes
     try:
+        for level in (*reversed(folder.parents), folder):
+            with contextlib.suppress(FileExistsError):
+                level.mkdir()
+                made.append(level)
         yield
     except BaseException:
         for f in reversed(made):

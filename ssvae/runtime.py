@@ -177,20 +177,20 @@ def check_values(x: np.ndarray, input_range: tuple[float, float] | None) -> None
     if not x.size:
         return
     low, high = float(x.min()), float(x.max())
-    rows = x.reshape(len(x), -1)
     if not (math.isfinite(low) and math.isfinite(high)):
         raise NonFiniteInputError("inputs contain NaN or inf, or numbers too large for float32",
-                                  "clean or drop those rows", _first(~np.isfinite(rows).all(-1)))
+                                  "clean or drop those rows", _first(~np.isfinite(x)))
     if input_range is not None and (low < input_range[0] or high > input_range[1]):
         raise InputRowError(f"inputs range over [{_number(low)}, {_number(high)}] but this model takes "
                             f"[{input_range[0]:g}, {input_range[1]:g}]", "pass uint8 images (integers 0..255 as "
                             ".astype(np.uint8), 16-bit ones as (x >> 8).astype(np.uint8)) or floats scaled to that "
-                            "range", _first((rows < input_range[0]).any(-1) | (rows > input_range[1]).any(-1)))
+                            "range", _first((x < input_range[0]) | (x > input_range[1])))
 
 
-def _first(rows: np.ndarray) -> int:
-    """The first row that ``rows`` (booleans) marks."""
-    return int(np.flatnonzero(rows)[0])
+def _first(bad: np.ndarray) -> int:
+    """The first row (along the first axis) in which ``bad`` (booleans, one a value) marks a value; only on
+    an error's path, since a batch laid out channel-last would be copied to be looked at by rows."""
+    return int(np.flatnonzero(bad.reshape(len(bad), -1).any(-1))[0])
 
 
 def prepare_inputs(x: Any, shape: tuple[int, ...], columns: Sequence[str] | None = (),
@@ -369,12 +369,12 @@ def _missing_precision(first: Path, model_dir: Path, precision: str) -> str:
     held = held_precisions(model_dir)
     other = f"pass --precision {held[0]} (precision={held[0]!r} in Python)" if held else ""
     flag = {"int8": "--quantize int8", "float16": "--fp16"}.get(precision)
+    if not held or any((model_dir / graph_file(role, precision)).is_file() for role in ROLES):
+        return f"{first}: missing; {model_dir} is not a complete model folder: export the run again"
     if flag:
         return (f"{first}: missing; {model_dir} holds no {precision} copies of its graphs (export with {flag} to "
-                f"add them" + (f", or {other})" if other else ")"))
-    if held and not any((model_dir / graph_file(role, precision)).is_file() for role in ROLES):
-        return f"{first}: missing; {model_dir} holds the {' and '.join(held)} graphs only: {other}"
-    return f"{first}: missing; {model_dir} is not a complete model folder: export the run again"
+                f"add them, or {other})")
+    return f"{first}: missing; {model_dir} holds the {' and '.join(held)} graphs only: {other}"
 
 
 def held_precisions(model_dir: Path) -> list[str]:

@@ -1,5 +1,6 @@
 """Data sources and the few-label split."""
 
+import dataclasses
 import gzip
 import os
 import re
@@ -172,8 +173,8 @@ def test_npz_label_out_of_range(tmp_path):
 
 
 @pytest.mark.parametrize("y, message", [
-    (np.array([0, 1, 1e30, 1]), "y holds 1e+30, which is no class index: number the classes 0..K-1 (K <= 10000), "
-                                "-1 for unlabelled examples"),  # the cast to int64 made it -9223372036854775808
+    (np.array([0, 1, 1e30, 1]), "y holds 1e+30, which is no class index: number the classes 0..K-1, -1 for "
+                                "unlabelled examples"),  # the cast to int64 made it -9223372036854775808
     (np.array([0, 1, np.inf, 1]), "y holds inf, which is no class index"),
     (np.array([0, 1, 255, 1], np.uint8), "y holds 255, which looks like -1 stored as uint8: save the labels as "
                                          "signed integers (y.astype(np.int64), then set the unlabelled ones to -1)"),
@@ -184,9 +185,12 @@ def test_npz_labels_no_class_could_have_are_named_as_given(tmp_path, y, message)
         load_source(data=str(tmp_path / "d.npz"))
 
 
-def test_uint8_labels_may_number_256_classes(tmp_path):
+def test_uint8_labels_may_number_256_classes_and_named_classes_go_past_10000(tmp_path):
     np.savez(tmp_path / "d.npz", x=np.zeros((256, 2)), y=np.arange(256).astype(np.uint8))
     assert len(load_source(data=str(tmp_path / "d.npz")).train.class_names) == 256
+    np.savez(tmp_path / "many.npz", x=np.zeros((10002, 2)), y=np.arange(10002.0),  # float labels, as pandas keeps them
+             class_names=np.array([f"c{k}" for k in range(10002)]))
+    assert load_source(data=str(tmp_path / "many.npz")).train.class_names[-1] == "c10001"
 
 
 @pytest.mark.parametrize("names, message", [
@@ -732,21 +736,23 @@ def test_channel_first_images_as_narrow_as_a_channel_count_keep_their_layout(tmp
     np.testing.assert_array_equal(got.x, x.astype(np.float32) / 255.0)
 
 
-def test_a_fingerprint_sees_a_change_in_any_row_and_a_runs_older_sampled_one_still_matches():
+def test_a_split_sees_a_value_changed_in_any_row_and_a_runs_older_fingerprint_still_matches():
+    """The sampled fingerprint (``data``, which older ssvae reads) sees every third row of 3,000; the one of
+    every value (``data_values``) sees the others too. A run without the latter is checked on the former."""
     from ssvae.data.sources import Source
 
     x, y = np.zeros((3000, 2), np.float32), np.zeros(3000, np.int64)
-    for row in (1500, 1501):  # a sample would take every third row: 1500 among them, 1501 not
+    source = Source(Dataset(x, y, ("a",)), None)
+    split = Split((0,), (), (1,), source.fingerprint(), source.fingerprint(every_value=True))
+    assert split.made_from(source) and Split.from_json(split.to_json()) == split
+    for row, sampled in ((1500, True), (1501, False)):
         changed = x.copy()
         changed[row] += 1
-        assert Dataset(x, y, ("a",)).fingerprint() != Dataset(changed, y, ("a",)).fingerprint()
-    changed = x.copy()
-    changed[1501] += 1
-    source = Source(Dataset(x, y, ("a",)), None)
-    old = Dataset(x, y, ("a",)).fingerprint(sampled=True)  # what runs kept before every value was
-    assert source.matches(source.fingerprint()) and source.matches(old)
-    assert not Source(Dataset(changed, y, ("a",)), None).matches(source.fingerprint())
-    assert Source(Dataset(changed, y, ("a",)), None).matches(old)  # what a sample could not see, as before
+        other = Source(Dataset(changed, y, ("a",)), None)
+        assert (other.fingerprint() != source.fingerprint()) == sampled
+        assert not split.made_from(other)
+        older = dataclasses.replace(split, data_values=None)  # a run from before data_values: its sample's reach
+        assert older.made_from(other) == (not sampled)
 
 
 def test_numbered_ids_index_as_a_sequence_does():
@@ -1038,6 +1044,13 @@ def test_a_csv_quote_never_closed_is_named_as_such(tmp_path):
     with pytest.raises(DataError, match=r"t.csv: a field runs on past 131,072 characters, most likely from a quote "
                                         r"\(\"\) that is never closed: check the quotes around that point$"):
         load_source(data=str(tmp_path / "t.csv"))
+    (tmp_path / "small.csv").write_text('a,label\n0.5,1\n"1,0\n2,1\n3,0\n')  # it read as one unlabelled row
+    with pytest.raises(DataError, match=r"small.csv: a quote \(\"\) opened on line 3 or after is never closed, so the "
+                                        r"rest of the file is read as one value: check the quotes there$"):
+        load_source(data=str(tmp_path / "small.csv"))
+    (tmp_path / "closed.csv").write_text('a,label\n0.5,1\n3,"one\ntwo"\n')  # closed: a name on two lines
+    with pytest.raises(DataError, match=r"class name 'one\\ntwo' is empty or breaks a line"):
+        load_source(data=str(tmp_path / "closed.csv"))
 
 
 def test_npz_of_16_bit_images_is_named_in_a_warning(tmp_path):

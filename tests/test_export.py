@@ -500,6 +500,9 @@ def test_bad_model_folders_are_clear_errors(tmp_path, digits_model):
         runtime.load(broken, precision="float16")
     with pytest.raises(ModelError, match=r"holds no int8 copies of its graphs \(export with --quantize int8 to add"):
         runtime.load(broken, precision="int8")
+    (tmp_path / "empty").mkdir()  # no graph of any precision: not a folder without int8 copies alone
+    with pytest.raises(ModelError, match=r"empty is not a complete model folder: export the run again$"):
+        runtime.load(tmp_path / "empty", precision="int8")
 
 
 NEWEST = onnx.defs.onnx_opset_version()

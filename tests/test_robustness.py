@@ -867,6 +867,11 @@ def test_a_failed_command_leaves_no_folder_it_made_for_its_output(cases, tmp_pat
             (tmp_path / "a" / "theirs.txt").write_text("another's")
             raise RuntimeError("stopped")
     assert [p.name for p in tmp_path.rglob("*")] == ["a", "theirs.txt"]
+    (tmp_path / "a" / "theirs.txt").unlink()
+    with pytest.raises(RuntimeError):  # "a" was there before: through "..", it is no folder this call made
+        with files.atomic_open(tmp_path / "gone" / ".." / "a" / "out.csv"):
+            raise RuntimeError("stopped")
+    assert [p.name for p in tmp_path.rglob("*")] == ["a"]
 
 
 def test_a_second_training_into_a_run_folder_being_written_is_refused(tmp_path):

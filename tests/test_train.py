@@ -942,11 +942,16 @@ def test_the_baseline_is_the_supervised_model_on_the_same_labels_and_settings(mo
     assert ssvae.evaluate(base)["accuracy"] == ssvae.evaluate(alone)["accuracy"]
 
 
-def test_a_supervised_run_has_no_baseline_of_its_own():
+def test_a_supervised_run_has_no_baseline_of_its_own(monkeypatch):
     run = ssvae.train(dataset="digits", model="supervised", labels=30, epochs=1, classifier_hidden=(16,),
                       progress=False)
     with pytest.raises(api.RunError, match="is a supervised run already: its baseline is itself"):
         ssvae.baseline(run)
+
+    def evaluated(*args, **kwargs):
+        raise AssertionError("evaluated before the baseline was refused")
+
+    monkeypatch.setattr(api, "evaluation_report", evaluated)
     with pytest.raises(api.RunError, match="is a supervised run already"):  # before the run is evaluated
         ssvae.evaluate(run, baseline=True)
 

@@ -40,6 +40,10 @@ def read_csv_rows(path: Path) -> CsvRows:
     except UnicodeDecodeError as error:
         raise DataError(f"{path}: not a readable UTF-8 CSV file ({error}); save it as UTF-8 text (Excel: "
                         f"\"CSV UTF-8\")") from error
+    if read and any("\n" in field or "\r" in field for field in read[-1][0]) and _quote_left_open(path, separator):
+        start = read[-2][1] + 1 if len(read) > 1 else 1
+        raise DataError(f"{path}: a quote (\") opened on line {start} or after is never closed, so the rest of the "
+                        f"file is read as one value: check the quotes there")
     rows = CsvRows([row for row, _ in read], [line for _, line in read],
                    _decimal_comma if separator == ";" else float)
     if rows:
@@ -51,6 +55,18 @@ def read_csv_rows(path: Path) -> CsvRows:
         raise DataError(f"{path}: {rows.place(bad)} has {len(rows[bad + 1])} fields but the header names "
                         f"{len(header)}: give every row one value for each column")
     return rows
+
+
+def _quote_left_open(path: Path, separator: str) -> bool:
+    """Whether a quote in the CSV at ``path`` is still open at its end (which Python's csv reads as a field that
+    takes the rest of the file): asked only where its last row holds a line break."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        try:
+            for _ in csv.reader(f, delimiter=separator, strict=True):
+                pass
+        except csv.Error as error:
+            return "unexpected end of data" in str(error)
+    return False
 
 
 class CsvRows(list):

@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from ssvae.data.csv_files import LABEL_LIKE, csv_inputs, csv_labels, read_csv_rows, warn_of_named_inputs, whole_number
-from ssvae.data.dataset import (EVERY_VALUE, MAX_CLASSES, UNLABELLED, Dataset, DataError, check_inputs, data_path,
+from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, check_inputs, data_path,
                                  index_names, looks_unlabelled, to_model_range)
 from ssvae.data.images import image_files, image_reading, is_hidden, is_image_file, read_images, within
 from ssvae.errors import listed
@@ -54,16 +54,10 @@ class Source:
     files: tuple[str, ...] = ()  # a folder's training images, as paths relative to it, in the order of train
     columns: tuple[str, ...] = ()  # a CSV's input columns, in the order of the inputs
 
-    def fingerprint(self) -> str:
-        """What a run's split indexes, in short (`Dataset.fingerprint`): kept with the split, so that a run
-        refuses data that changed under it."""
-        return self.train.fingerprint(self.files)
-
-    def matches(self, fingerprint: str) -> bool:
-        """Whether these are the data of a run's ``fingerprint``: every value compared, or for a run that kept
-        a sample's fingerprint (one without `EVERY_VALUE`'s mark), that sample."""
-        sampled = not self.files and not fingerprint.startswith(EVERY_VALUE)
-        return fingerprint == self.train.fingerprint(self.files, sampled)
+    def fingerprint(self, every_value: bool = False) -> str:
+        """What a run's split indexes, in short (`Dataset.fingerprint`, of a folder's file names or of its
+        ``every_value``): kept with the split, so that a run refuses data that changed under it."""
+        return self.train.fingerprint(self.files, every_value)
 
 
 @dataclass(frozen=True)
@@ -286,9 +280,9 @@ def _npz_labels(y: np.ndarray, path: Path, key: str) -> np.ndarray:
             len(np.unique(y)) <= y.max():  # classes left without a label: the top value is no class of its own
         raise DataError(f"{path}: {key} holds {y.max()}, which looks like -1 stored as {y.dtype}: save the labels as "
                         f"signed integers ({key}.astype(np.int64), then set the unlabelled ones to -1)")
-    if (big := np.abs(y.astype(np.float64)) > MAX_CLASSES).any():  # before the cast, which would wrap them round
-        raise DataError(f"{path}: {key} holds {y[big][0]:g}, which is no class index: number the classes 0..K-1 "
-                        f"(K <= {MAX_CLASSES}), -1 for unlabelled examples")
+    if np.issubdtype(y.dtype, np.floating) and not (big := np.abs(y) < 2.0 ** 62).all():  # the cast would wrap them
+        raise DataError(f"{path}: {key} holds {y[~big][0]:g}, which is no class index: number the classes 0..K-1, "
+                        f"-1 for unlabelled examples")
     return y.astype(np.int64)
 
 

@@ -22,12 +22,20 @@ from ssvae.data.sources import Source
 @dataclass(frozen=True)
 class Split:
     """Indices into the source's training set; ``test`` is None where the source has its own test set.
-    ``data`` is that training set's `Dataset.fingerprint` (None in runs older than it)."""
+    ``data`` is that training set's `Source.fingerprint` (None in runs older than it), ``data_values`` its
+    fingerprint of every value (None in runs older than it): a run checks both where it has them; an older
+    ssvae, which reads ``data`` alone, still reads the run."""
 
     labelled: tuple[int, ...]
     validation: tuple[int, ...]
     test: tuple[int, ...] | None
     data: str | None = None
+    data_values: str | None = None
+
+    def made_from(self, source: Source) -> bool:
+        """Whether ``source`` holds the data this split was made from, as far as its fingerprints tell."""
+        return (self.data is None or self.data == source.fingerprint()) and (
+            self.data_values is None or self.data_values == source.fingerprint(every_value=True))
 
     def apply(self, source: Source) -> Partition:
         train = source.train
@@ -58,7 +66,7 @@ class Split:
         values = json.loads(text)
         test = values["test"]
         return cls(_indices(values, "labelled"), _indices(values, "validation"),
-                   None if test is None else _indices(values, "test"), values.get("data"))
+                   None if test is None else _indices(values, "test"), values.get("data"), values.get("data_values"))
 
 
 def _indices(values: dict, key: str) -> tuple[int, ...]:
@@ -133,6 +141,7 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
         validation=tuple(int(i) for i in validation),
         test=None if test is None else tuple(int(i) for i in test),
         data=source.fingerprint(),
+        data_values=source.fingerprint(every_value=True),
     )
 
 
