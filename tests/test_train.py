@@ -815,7 +815,8 @@ def test_classify_takes_raw_images_with_or_without_channel_axis(tiny_config):
         np.testing.assert_allclose(run.classify(floats), probabilities, rtol=1e-5, atol=1e-6)
     with pytest.raises(DataError, match=r"shape \(2, 7, 7\) do not fit this model: it takes \(N, 1, 8, 8\)"):
         run.classify(np.zeros((2, 7, 7), np.uint8))
-    with pytest.raises(DataError, match=r"inputs range over \[0, 16\] but this model takes \[0, 1\]: pass uint8"):
+    with pytest.raises(DataError, match=r"inputs range over \[0, 16\] but this model takes \[0, 1\] \(first in row 0\): "
+                                        r"pass uint8"):
         run.classify(images[:, None] / 255.0 * 16)  # digits on sklearn's 0..16 scale, as the runtime refuses them
     nan = images[:, None] / 255.0
     nan[3, 0, 2, 2] = np.nan
