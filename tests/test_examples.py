@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 from click.testing import CliRunner
 from sklearn.datasets import load_digits
@@ -143,9 +144,18 @@ def test_plain_python_example_reads_folders_as_predict_does_and_refuses_bad_inpu
     (tmp_path / "cut.npz").write_bytes((tmp_path / "whole.npz").read_bytes()[:200])
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "0.png").write_bytes(b"not an image")
+    np.save(tmp_path / "bool.npy", x > 3)  # became 0s and 1s
+    np.save(tmp_path / "mislaid.npy", x.reshape(3, 2, 32))  # 64 values a row, in no layout the model takes
+    nan = x[:, None] / 255.0
+    nan[1, 0, 2, 2] = np.nan
+    np.save(tmp_path / "nan.npy", nan)
     for path, message in ((folder, f"{folder / 'big.png'}: 5x5 pixels, the model takes 8x8"),
                           (tmp_path / "empty", f"{tmp_path / 'empty'}: no images (.bmp, .gif, .jpeg, .jpg, .png, "),
-                          (tmp_path / "floats.npy", "inputs must be finite and within [0.0, 1.0], as the model was trained"),
+                          (tmp_path / "floats.npy", "inputs must be within [0.0, 1.0], as the model was trained"),
+                          (tmp_path / "bool.npy", "inputs of dtype bool are not numbers: pass uint8 images or floats"),
+                          (tmp_path / "mislaid.npy", "inputs of shape (3, 2, 32) do not fit the model: it takes (N, 1, "
+                                                     "8, 8), channel-last images or flat rows of 64 numbers"),
+                          (tmp_path / "nan.npy", "inputs must be finite: drop or mend the rows with NaN or inf"),
                           (tmp_path / "x.csv", f"{tmp_path / 'x.csv'}: pass an .npz (array x), an .npy (numpy.save) or a "
                                                f"folder of images"),
                           (tmp_path / "deep", f"{tmp_path / 'deep' / '0.png'}: an image of mode I;16, and this example "
@@ -160,13 +170,26 @@ def test_plain_python_example_reads_folders_as_predict_does_and_refuses_bad_inpu
         result = subprocess.run([*example, str(path)], capture_output=True, text=True, timeout=120)
         assert result.returncode == 1 and result.stdout == ""
         assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+    cut, bare = tmp_path / "cut", tmp_path / "bare"  # a graph cut short; one without ssvae's metadata
+    for folder in (cut, bare):
+        shutil.copytree(MODEL, folder)
+    (cut / "classifier.onnx").write_bytes((MODEL / "classifier.onnx").read_bytes()[:5000])
+    graph = onnx.load(str(bare / "classifier.onnx"))
+    del graph.metadata_props[:]
+    onnx.save(graph, str(bare / "classifier.onnx"))
     for arguments, message in (([str(tmp_path)], f"{tmp_path}: no classifier.onnx in it: pass a folder written by "
                                                  f"'ssvae export'\n"),
+                               ([str(bare)], f"{bare / 'classifier.onnx'}: no ssvae metadata in it: pass a folder "
+                                             f"written by 'ssvae export'\n"),
                                ([], "usage: python classify_with_onnxruntime.py MODEL_DIR INPUTS (an .npz of array x, "
                                     "an .npy or a folder of images)\n")):
         result = subprocess.run([*example[:2], *arguments, *([str(data)] if arguments else [])], capture_output=True,
                                 text=True, timeout=120)
         assert (result.returncode, result.stdout, result.stderr) == (1, "", message)
+    result = subprocess.run([*example[:2], str(cut), str(data)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and result.stdout == "" and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"{cut / 'classifier.onnx'}: onnxruntime cannot load it (")
+    assert result.stderr.endswith("): export the model again with 'ssvae export'\n")
 
 
 def needs_npm(folder: Path, package: str):
@@ -202,7 +225,10 @@ def test_node_example_reads_float64_quotes_class_names_and_refuses_bad_inputs_in
     np.save(tmp_path / "int64.npy", np.load(data)[:4].astype(np.int64))
     (tmp_path / "cut.npy").write_bytes((tmp_path / "floats.npy").read_bytes()[:300])
     (tmp_path / "header.npy").write_bytes(b"\x93NUMPY\x01\x00")  # the magic and version alone
-    for path, message in ((tmp_path / "floats.npy", "inputs must be finite and within [0, 1], as the model was trained"),
+    np.save(tmp_path / "mislaid.npy", np.load(data)[:3].reshape(3, 2, 32))
+    for path, message in ((tmp_path / "floats.npy", "inputs must be within [0, 1], as the model was trained"),
+                          (tmp_path / "mislaid.npy", "inputs of shape (3, 2, 32) do not fit the model: it takes (N, 1, "
+                                                     "8, 8), channel-last images or flat rows of 64 numbers"),
                           (tmp_path, f"{tmp_path}: a folder: pass an .npy file (numpy.save)"),
                           (model / "model.json", f"{model / 'model.json'}: not an .npy file: save the array with "
                                                  f"numpy.save"),
@@ -217,6 +243,26 @@ def test_node_example_reads_float64_quotes_class_names_and_refuses_bad_inputs_in
                                 text=True, timeout=120)
         assert result.returncode == 1 and result.stdout == ""
         assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+    real = tmp_path / "real"  # a model of real values has no input range: inf is refused all the same
+    shutil.copytree(model, real)
+    (real / "model.json").write_text(json.dumps({**meta, "input_range": None, "uint8_divisor": 1}))
+    np.save(tmp_path / "inf.npy", np.where(np.arange(4)[:, None, None, None] == 2, np.inf, np.zeros((4, 1, 8, 8))))
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "model.json").write_text("{not json")
+    (tmp_path / "broken" / "classifier.onnx").write_bytes((MODEL / "classifier.onnx").read_bytes()[:5000])
+    for arguments, message in (([str(real), str(tmp_path / "inf.npy")], "inputs must be finite: drop or mend the rows "
+                                                                       "with NaN or inf\n"),
+                               ([str(tmp_path / "broken"), str(data)], f"{tmp_path / 'broken' / 'model.json'}: not "
+                                                                      f"readable JSON (")):
+        result = subprocess.run(["node", "classify.mjs", *arguments], cwd=NODE_EXAMPLE, capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 1 and result.stdout == "" and result.stderr.startswith(message)
+        assert result.stderr.count("\n") == 1
+    (tmp_path / "broken" / "model.json").write_text(json.dumps(meta))  # the graph, cut short, is then what fails
+    result = subprocess.run(["node", "classify.mjs", str(tmp_path / "broken"), str(data)], cwd=NODE_EXAMPLE,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and result.stdout == "" and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"{tmp_path / 'broken' / 'classifier.onnx'}: onnxruntime cannot load it (")
     (model / "model.json").unlink()  # an export older than model.json: the runtime loads it, this example cannot
     for arguments, message in (([str(model), str(data)], f"{model}: no model.json in it (exports before ssvae wrote "
                                                          f"one): export the run again with 'ssvae export'\n"),

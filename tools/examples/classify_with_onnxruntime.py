@@ -72,18 +72,24 @@ def read_image(file: Path, mode: str) -> np.ndarray:
 
 def prepare(x: np.ndarray, meta: dict) -> np.ndarray:
     """The preprocessing the metadata states: uint8 / uint8_divisor, other numbers as they are, in the model's
-    layout and input_range."""
-    shape = meta["input_shape"]
+    layout (N, C, H, W) and input_range."""
+    shape = tuple(meta["input_shape"])
+    if x.dtype.kind not in "uif":
+        sys.exit(f"inputs of dtype {x.dtype} are not numbers: pass uint8 images or floats")
     x = x.astype(np.float32) / meta["uint8_divisor"] if x.dtype == np.uint8 else x.astype(np.float32)
-    if x.ndim == 4 and shape[0] == 3 and x.shape[-1] == 3 and x.shape[1] != 3:  # colour images channel-last
-        x = np.moveaxis(x, -1, 1)
-    if x.ndim == 0 or np.prod(x.shape[1:]) != np.prod(shape):
-        sys.exit(f"inputs of shape {x.shape} do not fit the model's {tuple(shape)}")
+    if len(shape) == 3 and x.shape[1:] != shape and x.shape[1:] == (*shape[1:], shape[0]):
+        x = np.moveaxis(x, -1, 1)  # images channel-last, as image libraries give them
+    elif x.shape[1:] not in (shape, (int(np.prod(shape)),), shape[1:] if shape[0] == 1 else None):  # grey: no C
+        sys.exit(f"inputs of shape {x.shape} do not fit the model: it takes (N, {', '.join(map(str, shape))}), "
+                 f"channel-last images or flat rows of {np.prod(shape)} numbers")
+    x = x.reshape(len(x), *shape)
+    if not np.isfinite(x).all():
+        sys.exit("inputs must be finite: drop or mend the rows with NaN or inf")
     low, high = meta.get("input_range") or (-np.inf, np.inf)
-    if x.size and not (np.isfinite(x).all() and low <= x.min() and x.max() <= high):
-        sys.exit(f"inputs must be finite and within [{low}, {high}], as the model was trained: pass uint8 images "
-                 f"0..255 or floats scaled to that range")
-    return x.reshape(len(x), *shape)  # adds the channel axis of grey images
+    if x.size and not (low <= x.min() and x.max() <= high):
+        sys.exit(f"inputs must be within [{low}, {high}], as the model was trained: pass uint8 images 0..255 or "
+                 f"floats scaled to that range")
+    return x
 
 
 def main() -> None:
@@ -94,8 +100,14 @@ def main() -> None:
         sys.exit(f"{model_dir}: no classifier.onnx in it: pass a folder written by 'ssvae export'")
     if not data.exists():
         sys.exit(f"{data}: no such file or folder")
-    session = ort.InferenceSession(str(model_dir / "classifier.onnx"), providers=["CPUExecutionProvider"])
+    try:
+        session = ort.InferenceSession(str(model_dir / "classifier.onnx"), providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime's own kinds: cut short, not ONNX, an opset it does not know
+        sys.exit(f"{model_dir / 'classifier.onnx'}: onnxruntime cannot load it ({str(error).splitlines()[0]}): "
+                 f"export the model again with 'ssvae export'")
     meta = {k.removeprefix("ssvae."): json.loads(v) for k, v in session.get_modelmeta().custom_metadata_map.items()}
+    if not {"input_shape", "class_names", "uint8_divisor"} <= meta.keys():
+        sys.exit(f"{model_dir / 'classifier.onnx'}: no ssvae metadata in it: pass a folder written by 'ssvae export'")
     ids, x = load_inputs(data, meta["input_shape"])
     x = prepare(x, meta)
     out = csv.writer(sys.stdout, lineterminator="\n")  # quotes an id or a class name that holds a comma

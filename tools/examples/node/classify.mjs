@@ -47,11 +47,11 @@ function readNpy(path, divisor) {
   throw new InputError(`${path}: dtype ${descr} is not uint8, float32 or float64: save ${advice}`);
 }
 
-function channelFirst(values, n, pixels) {
-  // (N, H, W, 3) to the graphs' (N, 3, H, W)
+function channelFirst(values, n, pixels, channels) {
+  // (N, H, W, C) to the graphs' (N, C, H, W)
   const out = new Float32Array(values.length);
-  for (let i = 0; i < n; i++) for (let p = 0; p < pixels; p++) for (let c = 0; c < 3; c++) {
-    out[(i * 3 + c) * pixels + p] = values[(i * pixels + p) * 3 + c];
+  for (let i = 0; i < n; i++) for (let p = 0; p < pixels; p++) for (let c = 0; c < channels; c++) {
+    out[(i * channels + c) * pixels + p] = values[(i * pixels + p) * channels + c];
   }
   return out;
 }
@@ -63,10 +63,22 @@ function csvField(text) {
 
 function checkRange(values, [low, high] = [-Infinity, Infinity]) {
   for (const v of values) {
-    if (!(v >= low && v <= high)) { // NaN too
-      throw new InputError(`inputs must be finite and within [${low}, ${high}], as the model was trained: pass uint8 images 0..255 or floats scaled to that range`);
+    if (!Number.isFinite(v)) throw new InputError("inputs must be finite: drop or mend the rows with NaN or inf");
+    if (v < low || v > high) {
+      throw new InputError(`inputs must be within [${low}, ${high}], as the model was trained: pass uint8 images 0..255 or floats scaled to that range`);
     }
   }
+}
+
+function layout(shape, inputShape) {
+  // "first" (N, C, H, W), or a grey (N, H, W), or flat rows; "last": images channel-last (N, H, W, C)
+  const [channels, ...pixels] = inputShape;
+  const same = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
+  const rest = shape.slice(1);
+  if (same(rest, inputShape)) return "first";
+  if (inputShape.length === 3 && same(rest, [...pixels, channels])) return "last";
+  if (same(rest, [inputShape.reduce((a, b) => a * b, 1)]) || (channels === 1 && same(rest, pixels))) return "first";
+  throw new InputError(`inputs of shape (${shape.join(", ")}) do not fit the model: it takes (N, ${inputShape.join(", ")}), channel-last images or flat rows of ${inputShape.reduce((a, b) => a * b, 1)} numbers`);
 }
 
 function readModel(modelDir) {
@@ -77,30 +89,33 @@ function readModel(modelDir) {
   if (!existsSync(join(modelDir, "model.json"))) {
     throw new InputError(`${modelDir}: no model.json in it (exports before ssvae wrote one): export the run again with 'ssvae export'`);
   }
-  return JSON.parse(readFileSync(join(modelDir, "model.json"), "utf8"));
+  try {
+    return JSON.parse(readFileSync(join(modelDir, "model.json"), "utf8"));
+  } catch (error) {
+    throw new InputError(`${join(modelDir, "model.json")}: not readable JSON (${error.message}): export the run again with 'ssvae export'`);
+  }
 }
 
 const [modelDir, inputPath] = process.argv.slice(2);
-let meta, shape, read;
+let meta, shape, read, order, session;
 try {
   if (process.argv.length !== 4) throw new InputError("usage: node classify.mjs MODEL_DIR INPUTS.npy");
   meta = readModel(modelDir);
   ({ shape, values: read } = readNpy(inputPath, meta.uint8_divisor)); // uint8 / divisor: model.json's preprocessing
-  if (read.length !== shape[0] * meta.input_shape.reduce((a, b) => a * b, 1)) {
-    throw new InputError(`${inputPath}: shape (${shape}) does not hold inputs of shape (${meta.input_shape})`);
-  }
+  order = layout(shape, meta.input_shape);
   checkRange(read, meta.input_range ?? undefined);
+  session = await ort.InferenceSession.create(join(modelDir, "classifier.onnx")).catch((error) => {
+    throw new InputError(`${join(modelDir, "classifier.onnx")}: onnxruntime cannot load it (${error.message.split("\n")[0]}): export the model again with 'ssvae export'`);
+  });
 } catch (error) {
   if (!(error instanceof InputError)) throw error;
   console.error(error.message);
   process.exit(1);
 }
-const session = await ort.InferenceSession.create(join(modelDir, "classifier.onnx"));
 const size = meta.input_shape.reduce((a, b) => a * b, 1);
 const n = shape[0];
-const [channels, height, width] = meta.input_shape;
-const channelLast = shape.length === 4 && channels === 3 && shape[3] === 3 && shape[1] !== 3;
-const values = channelLast ? channelFirst(read, n, height * width) : read;
+const [, height, width] = meta.input_shape;
+const values = order === "last" ? channelFirst(read, n, height * width, meta.input_shape[0]) : read;
 const lines = [];
 for (let start = 0; start < n; start += 1024) {
   const rows = Math.min(1024, n - start);
