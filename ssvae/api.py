@@ -196,12 +196,7 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
         with sole_writer(out if out.exists() else None):  # training writes now is named as such, not as unfinished
             _check_run_output(out, replace)
         check_writable(out, follow_link=False)  # the lock goes beside a link, the run's files through it
-    source = load_source(config.dataset, config.data, config.data_dir)
-    config = config.replace(pixel_inputs=pixel_inputs(config, source.train.x))  # from these data, never a config's
-    source = with_test_data(source, config)  # read as the model will read inputs
-    config = _fitted(config, source)
-    split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
-                         config.seed)
+    config, source, split = new_run_data(config)
     partition = split.apply(source)
     with sole_writer(out):
         if out is None:
@@ -209,6 +204,19 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
         _check_run_output(out, replace)  # again: another training may have written it while the data loaded
         with RUN_FOLDER.replacing(out) as keep_new:
             return _train_new(config, split, partition, out, progress, on_epoch, keep_new)
+
+
+def new_run_data(config: Config) -> tuple[Config, Source, Split]:
+    """What a new run of ``config`` trains and tests on, as `train` makes it: the config filled from the data
+    (`_fitted`), the data with their test set, and the label split. For tools that must see the very
+    examples a run sees, such as the benchmarks' scikit-learn baselines."""
+    source = load_source(config.dataset, config.data, config.data_dir)
+    config = config.replace(pixel_inputs=pixel_inputs(config, source.train.x))  # from these data, never a config's
+    source = with_test_data(source, config)  # read as the model will read inputs
+    config = _fitted(config, source)
+    split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
+                         config.seed)
+    return config, source, split
 
 
 def _fitted(config: Config, source: Source) -> Config:

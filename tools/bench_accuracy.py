@@ -37,27 +37,28 @@ from sklearn.semi_supervised import LabelSpreading
 
 import ssvae
 from ssvae.config import Config, config_for
-from ssvae.data import UNLABELLED, Partition, Source, choose_split, load_source
+from ssvae.api import new_run_data
+from ssvae.data import UNLABELLED, Partition
 from ssvae.training import resolve_device
 from tools.benchlog import device_name, publish
 
 BASELINES = ("logistic-regression", "label-spreading")
 
 
-def run_partition(config: Config, source: Source | None = None) -> Partition:
-    """The labelled, validation, unlabelled and test examples an ssvae run of ``config`` chooses (as
-    `ssvae.train` does), from ``source`` if it is loaded already."""
-    source = source or load_source(config.dataset, config.data, config.data_dir)
-    return choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
-                        config.seed).apply(source)
+def run_data(config: Config) -> tuple[Config, Partition]:
+    """An ssvae run of ``config`` filled from its data, and the labelled, validation, unlabelled and test
+    examples it chooses: as `ssvae.train` makes them (`ssvae.api.new_run_data`), its --test-data too."""
+    config, source, split = new_run_data(config)
+    return config, split.apply(source)
 
 
 def sklearn_accuracy(name: str, config: Config) -> tuple[float, float]:
     """(accuracy, seconds fitting) of a scikit-learn baseline on the labels of an ssvae run of ``config``, its
-    validation labels too; the seconds leave out predicting the test set, as ssvae's leave out evaluating."""
-    part = run_partition(config)
+    validation labels too, tested on the run's labelled test examples; the seconds leave out predicting the
+    test set, as ssvae's leave out evaluating."""
+    config, part = run_data(config)
     flat = lambda d: d.x.reshape(len(d), -1)  # noqa: E731
-    if config.table:  # columns of other units: standardised on the training rows, as ssvae's Gaussian model does
+    if not config.pixel_inputs:  # a table, or numbers in other units: standardised, as ssvae's Gaussian model does
         scaler = StandardScaler().fit(np.concatenate([flat(d) for d in (part.labelled, part.unlabelled)]))
         flat = lambda d: scaler.transform(d.x.reshape(len(d), -1))  # noqa: E731
     start = time.perf_counter()
@@ -71,7 +72,8 @@ def sklearn_accuracy(name: str, config: Config) -> tuple[float, float]:
         y = np.concatenate([y_l, np.full(len(part.unlabelled), UNLABELLED)])
         model = LabelSpreading(kernel="knn", n_neighbors=10, max_iter=100).fit(x, y)
     seconds = time.perf_counter() - start
-    return float((model.predict(flat(part.test)) == part.test.y).mean()), seconds
+    test = part.labelled_test
+    return float((model.predict(flat(test)) == test.y).mean()), seconds
 
 
 def ssvae_accuracy(config: Config, out: Path | None = None) -> tuple[float, float, int]:
@@ -229,7 +231,7 @@ def main() -> None:
     epochs = f"epochs {args.epochs} (reduced protocol)" if args.epochs else "its epochs" if args.recipe else \
         "preset epochs"
     notes = [f"recipe {args.recipe}"] if args.recipe else []
-    notes += [epochs, *args.set]
+    notes += [f"seed{'s' if len(args.seeds) > 1 else ''} {' '.join(map(str, args.seeds))}", epochs, *args.set]
     if args.jobs > 1:  # their seconds are shared
         notes.append(f"{args.jobs} runs at once")
     if stopped:

@@ -23,14 +23,14 @@ from torch import nn
 import ssvae
 from ssvae.config import Config, config_for
 from ssvae.training import accuracy, resolve_device
-from tools.bench_accuracy import add_set_option, run_partition, set_changes
+from tools.bench_accuracy import add_set_option, run_data, set_changes
 from tools.benchlog import device_name, publish
 
 
 def curve(config: Config, every: int, out: Path | None = None) -> tuple[list[dict], float]:
     """Train ``config``; return a row each ``every`` epochs of the classifier's stage (and at its last
     epoch): epoch, loss, seconds of training so far and test accuracy; and the kept weights' test accuracy."""
-    partition = run_partition(config)
+    _, partition = run_data(config)
     test = partition.labelled_test
     rows: list[dict] = []
     seconds = 0.0

@@ -23,7 +23,7 @@ from torch import nn
 from ssvae.data import load_source
 from ssvae.models import build_model
 from ssvae.training import EpochRecord, denormals_flushed, fit
-from tools.bench_accuracy import add_set_option, run_partition, set_changes
+from tools.bench_accuracy import add_set_option, run_data, set_changes
 from tools.bench_train import fashion_config
 from tools.benchlog import device_name, publish
 
@@ -53,7 +53,7 @@ def main() -> None:
     source = load_source("fashion-mnist", None, args.data_dir)
     config = fashion_config(source, args.data_dir, epochs=args.epochs, device="cpu",
                             **set_changes(args.set))
-    partition = run_partition(config, source)
+    _, partition = run_data(config)
     torch.manual_seed(config.seed)
     seconds: dict[int, float] = {}
 

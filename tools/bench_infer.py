@@ -40,7 +40,7 @@ def main() -> None:
 
     torch.set_num_threads(1)
     run = ssvae.load(args.run)
-    test = run.partition().test
+    test = run.partition().labelled_test
     x = test.x
     with tempfile.TemporaryDirectory() as tmp:
         report = ssvae.export(run, Path(tmp) / "model", quantize=True)
