@@ -21,7 +21,7 @@ from ssvae.averaging import recompute_batch_norm
 from ssvae.config import Config, config_for
 from ssvae.run import WEIGHTS, save_weights
 from ssvae.training import DeviceData
-from ssvae.data import Dataset, Source
+from ssvae.data import Dataset, Source, load_source
 from tools import bench_accuracy
 from tools.bench_accuracy import run_data, run_job, run_jobs
 from tools.bench_batch_norm import accuracies
@@ -546,3 +546,24 @@ def test_bench_score_refuses_one_seed_before_any_work(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         bench_score.main()
     assert "--seeds must be at least 2: a score's spread between seeds needs two" in capsys.readouterr().err
+
+
+def test_holdout_splits_training_images_into_a_balanced_test_set_read_back_as_they_were(tmp_path):
+    """The held-out set takes as many images of each class, the rest stay training images in their order, and
+    the .npz reads back (uint8, x_test as its test set) to the very pixels it was made of."""
+    from tools.make_holdout import holdout
+
+    rng = np.random.default_rng(0)
+    train = Dataset(rng.integers(0, 256, (300, 1, 4, 4)).astype(np.float32) / 255, np.arange(300) % 10,
+                    tuple("abcdefghij"))
+    arrays = holdout(train, 105, seed=1)
+    assert np.bincount(arrays["y_test"]).tolist() == [11] * 5 + [10] * 5 and arrays["x"].dtype == np.uint8
+    np.savez(tmp_path / "h.npz", **arrays)
+    read = load_source(data=str(tmp_path / "h.npz"))
+    assert read.train.class_names == train.class_names and (len(read.train), len(read.test)) == (195, 105)
+    rows = {bytes(row): label for row, label in zip(train.x.reshape(300, -1), train.y)}
+    both = [(bytes(row), label) for part in (read.train, read.test) for row, label in zip(part.x.reshape(len(part), -1),
+                                                                                        part.y)]
+    assert sorted(both) == sorted(rows.items())  # every image once, as it was, with its label
+    with pytest.raises(SystemExit, match="not 8-bit grey levels"):
+        holdout(load_source("digits").train, 100, seed=0)
