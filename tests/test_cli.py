@@ -164,6 +164,8 @@ def test_an_interrupted_command_says_so_and_writes_no_half_file(runner, tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.filterwarnings("ignore:.*x holds whole numbers from 0 to 240:UserWarning")  # the data meant, as said
+@pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
 def test_a_model_of_real_values_takes_uint8_inputs_and_image_files_as_the_numbers_they_are(runner, tmp_path):
     """Float images 0..240 train as the numbers they are: a PNG's 240 must mean 240.0 to their model, not
     240 / 255 (every scan was labelled one class, 12 % right), in its test data (--test-data) too. Images in
@@ -583,6 +585,7 @@ def test_the_report_lines_up_class_names_of_wide_characters():
     assert [_columns(re.match(r"\S+ +", row).group()) for row in lines[7:10]] == [8, 8, 8]  # accuracies line up
 
 
+@pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
 def test_evaluate_on_the_file_a_run_trained_on_warns_that_it_is_not_held_out(tmp_path):
     """A CSV of 40 rows, 30 of them labelled: the run holds out a quarter of the labels and trains on the rest,
     so evaluate --data on the file itself tests mostly on training labels; its x_test would be no such case."""

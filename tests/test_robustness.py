@@ -468,6 +468,7 @@ def test_inputs_read_capital_suffixes_pandas_index_columns_and_numbers_beyond_fl
 
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
+@pytest.mark.filterwarnings("ignore:.*(in colour|skipped 2 image):UserWarning")  # asserted below, then read again
 def test_a_folder_with_broken_and_odd_images_trains_and_says_once_what_it_skipped(cases, tmp_path):
     with pytest.warns(UserWarning, match=r"skipped 2 image\(s\): a/broken.png \(unreadable\), b/big.png \(5x5, not "
                                          r"4x4\)") as seen:
@@ -486,6 +487,7 @@ def test_a_folder_with_broken_and_odd_images_trains_and_says_once_what_it_skippe
 
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
+@pytest.mark.filterwarnings("ignore:.*in colour:UserWarning")  # the odd images of the folder, as above
 def test_a_run_on_the_current_folder_is_named_after_that_folder(cases, tmp_path, monkeypatch):
     shutil.copytree(cases / "images", tmp_path / "pics")
     monkeypatch.chdir(tmp_path / "pics")
