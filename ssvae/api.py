@@ -141,7 +141,7 @@ def _warn_if_trained_on_test(config: Config) -> None:
     if config.data is not None and same_data(config.data, config.test_data):
         warnings.warn(f"--test-data {config.test_data} is --data {config.data} or a copy of it: the run trains on its "
                       f"examples, on their labels where --labels keeps them, so its test accuracy is not held out; "
-                      f"give labelled data it does not train on", stacklevel=4)
+                      f"give labelled data it does not train on", stacklevel=5)
 
 
 def pixel_inputs(config: Config, x: np.ndarray) -> bool:

@@ -58,9 +58,15 @@ def new_folders(folder: Path) -> Iterator[None]:
     made = []  # those this call made, one at a time: not one another process made meanwhile, nor one ".." passes
     try:
         for level in (*reversed(folder.parents), folder):
-            with contextlib.suppress(FileExistsError):
+            if level.is_dir():  # asked first: macOS answers mkdir("/") with EISDIR, Windows a drive with EACCES
+                continue
+            try:
                 level.mkdir()
-                made.append(level)
+            except OSError:
+                if not level.is_dir():  # a file in the way, or no permission: the error says which
+                    raise
+                continue  # another process made it meanwhile
+            made.append(level)
         yield
     except BaseException:
         for f in reversed(made):

@@ -567,3 +567,9 @@ def test_holdout_splits_training_images_into_a_balanced_test_set_read_back_as_th
     assert sorted(both) == sorted(rows.items())  # every image once, as it was, with its label
     with pytest.raises(SystemExit, match="not 8-bit grey levels"):
         holdout(load_source("digits").train, 100, seed=0)
+    with pytest.raises(SystemExit, match="^--test 9 is fewer than the 10 classes: hold out at least one image of "
+                                         "each$"):
+        holdout(train, 9, seed=0)
+    with pytest.raises(SystemExit, match=r"^--test 291 holds out up to 30 images of each class and keeps one to train "
+                                         r"on, and class 'a' \(30 images\) has too few: lower --test$"):
+        holdout(train, 291, seed=0)  # 'a' would be left without a training image

@@ -178,6 +178,7 @@ def test_npz_label_out_of_range(tmp_path):
     (np.array([0, 1, np.inf, 1]), "y holds inf, which is no class index"),
     (np.array([0, 1, 255, 1], np.uint8), "y holds 255, which looks like -1 stored as uint8: save the labels as "
                                          "signed integers (y.astype(np.int64), then set the unlabelled ones to -1)"),
+    (np.array([0, 1, 2 ** 63, 1], np.uint64), "y holds 9.22337e+18, which is no class index"),  # the cast wraps it
 ])
 def test_npz_labels_no_class_could_have_are_named_as_given(tmp_path, y, message):
     np.savez(tmp_path / "d.npz", x=np.zeros((4, 2)), y=y)
@@ -1048,6 +1049,9 @@ def test_a_csv_quote_never_closed_is_named_as_such(tmp_path):
     with pytest.raises(DataError, match=r"small.csv: a quote \(\"\) opened on line 3 or after is never closed, so the "
                                         r"rest of the file is read as one value: check the quotes there$"):
         load_source(data=str(tmp_path / "small.csv"))
+    (tmp_path / "quirk.csv").write_text('a,label\n"0.5" ,1\n"1,0\n2,1\n')  # a lenient quirk above it: no matter
+    with pytest.raises(DataError, match=r"quirk.csv: a quote \(\"\) opened on line 3 or after is never closed"):
+        load_source(data=str(tmp_path / "quirk.csv"))
     (tmp_path / "closed.csv").write_text('a,label\n0.5,1\n3,"one\ntwo"\n')  # closed: a name on two lines
     with pytest.raises(DataError, match=r"class name 'one\\ntwo' is empty or breaks a line"):
         load_source(data=str(tmp_path / "closed.csv"))

@@ -186,6 +186,13 @@ def test_plain_python_example_reads_folders_as_predict_does_and_refuses_bad_inpu
         result = subprocess.run([*example[:2], *arguments, *([str(data)] if arguments else [])], capture_output=True,
                                 text=True, timeout=120)
         assert (result.returncode, result.stdout, result.stderr) == (1, "", message)
+    shutil.copytree(MODEL, tmp_path / "signed")  # another tool's metadata beside ssvae's: plain text, no JSON
+    graph = onnx.load(str(tmp_path / "signed" / "classifier.onnx"))
+    onnx.helper.set_model_props(graph, {**{p.key: p.value for p in graph.metadata_props}, "author": "me"})
+    onnx.save(graph, str(tmp_path / "signed" / "classifier.onnx"))
+    result = subprocess.run([*example[:2], str(tmp_path / "signed"), str(data)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0 and _predicted(result.stdout) == expected, result.stderr
     result = subprocess.run([*example[:2], str(cut), str(data)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and result.stdout == "" and result.stderr.count("\n") == 1
     assert result.stderr.startswith(f"{cut / 'classifier.onnx'}: onnxruntime cannot load it (")
@@ -250,8 +257,14 @@ def test_node_example_reads_float64_quotes_class_names_and_refuses_bad_inputs_in
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "model.json").write_text("{not json")
     (tmp_path / "broken" / "classifier.onnx").write_bytes((MODEL / "classifier.onnx").read_bytes()[:5000])
+    (tmp_path / "keyless").mkdir()
+    (tmp_path / "keyless" / "model.json").write_text("{}")
+    shutil.copy(MODEL / "classifier.onnx", tmp_path / "keyless")
     for arguments, message in (([str(real), str(tmp_path / "inf.npy")], "inputs must be finite: drop or mend the rows "
                                                                        "with NaN or inf\n"),
+                               ([str(tmp_path / "keyless"), str(data)], f"{tmp_path / 'keyless' / 'model.json'}: no "
+                                                                        f"input_shape, class_names or uint8_divisor in "
+                                                                        f"it: export the run again"),
                                ([str(tmp_path / "broken"), str(data)], f"{tmp_path / 'broken' / 'model.json'}: not "
                                                                       f"readable JSON (")):
         result = subprocess.run(["node", "classify.mjs", *arguments], cwd=NODE_EXAMPLE, capture_output=True, text=True,

@@ -876,6 +876,26 @@ def test_a_failed_command_leaves_no_folder_it_made_for_its_output(cases, tmp_pat
     assert [p.name for p in tmp_path.rglob("*")] == ["a"]
 
 
+def test_folders_that_exist_are_not_made_again_as_macos_and_windows_refuse_to(tmp_path, monkeypatch):
+    """macOS answers mkdir("/") with EISDIR and Windows a drive's root with EACCES, not EEXIST: a folder that is
+    there is never asked for again, so every write to an absolute path works there too; a file in the way is
+    an error, as before."""
+    original = Path.mkdir
+
+    def mkdir(self, *args, **kwargs):
+        if self.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(self))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    files.write_atomic(tmp_path / "new" / "out.csv", "x")
+    assert (tmp_path / "new" / "out.csv").read_text() == "x"
+    (tmp_path / "file").write_text("mine")
+    with pytest.raises(OSError):
+        files.write_atomic(tmp_path / "file" / "out.csv", "x")
+    assert (tmp_path / "file").read_text() == "mine"
+
+
 def test_a_second_training_into_a_run_folder_being_written_is_refused(tmp_path):
     """Two trainings given one --out would mix their files (one's config, the other's weights): while one
     writes the folder, another, or a --resume of it, is refused; once it ends, no lock is left beside it."""

@@ -58,7 +58,7 @@ def sklearn_accuracy(name: str, config: Config) -> tuple[float, float]:
     test set, as ssvae's leave out evaluating."""
     config, part = run_data(config)
     flat = lambda d: d.x.reshape(len(d), -1)  # noqa: E731
-    if not config.pixel_inputs:  # a table, or numbers in other units: standardised, as ssvae's Gaussian model does
+    if config.likelihood == "gaussian":  # standardised, as ssvae's Gaussian model takes them
         scaler = StandardScaler().fit(np.concatenate([flat(d) for d in (part.labelled, part.unlabelled)]))
         flat = lambda d: scaler.transform(d.x.reshape(len(d), -1))  # noqa: E731
     start = time.perf_counter()

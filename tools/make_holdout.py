@@ -5,7 +5,7 @@ preset chosen on the data set's own test set (README, "Results"), on images it w
 
     python -m tools.make_holdout runs/fashion-holdout.npz --dataset fashion-mnist --data-dir DIR
     python -m tools.bench_accuracy --data runs/fashion-holdout.npz --labels 100 --seeds 0 1 2 --epochs 10 \\
-        --models m2 --baselines --set latent_dim=4 ...          # the preset's settings, given one by one
+        --models m2 --set latent_dim=4 ...          # the preset's settings, given one by one (README, "Results")
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ssvae.data import Dataset, load_source
 
 def holdout(train: Dataset, test: int, seed: int) -> dict[str, np.ndarray]:
     """The arrays of the .npz of ``train``, a data set of 8-bit images: ``test`` of its images, drawn with
-    ``seed`` in equal numbers from each class (as near as the classes allow), as x_test and y_test; the
+    ``seed`` in equal numbers from each class (the remainder one each to the first), as x_test and y_test; the
     others as x and y, in their order; all as the uint8 grey levels they were read from."""
     images = np.round(train.x * 255).astype(np.uint8)
     if not np.array_equal(images.astype(np.float32) / 255, train.x):
@@ -28,6 +28,12 @@ def holdout(train: Dataset, test: int, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     classes = len(train.class_names)
     counts = [test // classes + (k < test % classes) for k in range(classes)]
+    if test < classes:
+        raise SystemExit(f"--test {test} is fewer than the {classes} classes: hold out at least one image of each")
+    if short := [f"{name!r} ({np.sum(train.y == k)} images)" for k, name in enumerate(train.class_names)
+                 if counts[k] >= np.sum(train.y == k)]:
+        raise SystemExit(f"--test {test} holds out up to {max(counts)} images of each class and keeps one to train "
+                         f"on, and class {', '.join(short)} has too few: lower --test")
     held = np.sort(np.concatenate([rng.permutation(np.flatnonzero(train.y == k))[:n] for k, n in enumerate(counts)]))
     kept = np.setdiff1d(np.arange(len(train)), held)
     return {"x": images[kept], "y": train.y[kept], "x_test": images[held], "y_test": train.y[held],

@@ -5,6 +5,7 @@ indices or names (missing where unknown), and numeric input columns found by pos
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import warnings
 from pathlib import Path
@@ -40,8 +41,9 @@ def read_csv_rows(path: Path) -> CsvRows:
     except UnicodeDecodeError as error:
         raise DataError(f"{path}: not a readable UTF-8 CSV file ({error}); save it as UTF-8 text (Excel: "
                         f"\"CSV UTF-8\")") from error
-    if read and any("\n" in field or "\r" in field for field in read[-1][0]) and _quote_left_open(path, separator):
-        start = read[-2][1] + 1 if len(read) > 1 else 1
+    start = read[-2][1] + 1 if len(read) > 1 else 1  # the line the last row begins on
+    if read and any("\n" in field or "\r" in field for field in read[-1][0]) and _quote_left_open(path, separator,
+                                                                                                   start):
         raise DataError(f"{path}: a quote (\") opened on line {start} or after is never closed, so the rest of the "
                         f"file is read as one value: check the quotes there")
     rows = CsvRows([row for row, _ in read], [line for _, line in read],
@@ -57,15 +59,17 @@ def read_csv_rows(path: Path) -> CsvRows:
     return rows
 
 
-def _quote_left_open(path: Path, separator: str) -> bool:
-    """Whether a quote in the CSV at ``path`` is still open at its end (which Python's csv reads as a field that
-    takes the rest of the file): asked only where its last row holds a line break."""
+def _quote_left_open(path: Path, separator: str, start: int) -> bool:
+    """Whether a quote in the last row of the CSV at ``path`` (from line ``start`` on) is still open at the
+    file's end, which Python's csv reads as a field that takes the rest of the file: asked only where that row
+    holds a line break. Read strictly from there, so that a lenient quirk further up is no matter."""
     with open(path, newline="", encoding="utf-8-sig") as f:
-        try:
-            for _ in csv.reader(f, delimiter=separator, strict=True):
-                pass
-        except csv.Error as error:
-            return "unexpected end of data" in str(error)
+        tail = "".join(itertools.islice(f, start - 1, None))
+    try:
+        for _ in csv.reader(io.StringIO(tail, newline=""), delimiter=separator, strict=True):
+            pass
+    except csv.Error as error:
+        return "unexpected end of data" in str(error)
     return False
 
 

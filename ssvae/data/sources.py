@@ -280,7 +280,7 @@ def _npz_labels(y: np.ndarray, path: Path, key: str) -> np.ndarray:
             len(np.unique(y)) <= y.max():  # classes left without a label: the top value is no class of its own
         raise DataError(f"{path}: {key} holds {y.max()}, which looks like -1 stored as {y.dtype}: save the labels as "
                         f"signed integers ({key}.astype(np.int64), then set the unlabelled ones to -1)")
-    if np.issubdtype(y.dtype, np.floating) and not (big := np.abs(y) < 2.0 ** 62).all():  # the cast would wrap them
+    if y.dtype.kind in "fu" and not (big := np.abs(y.astype(np.float64)) < 2.0 ** 62).all():  # the cast would wrap
         raise DataError(f"{path}: {key} holds {y[~big][0]:g}, which is no class index: number the classes 0..K-1, "
                         f"-1 for unlabelled examples")
     return y.astype(np.int64)

@@ -105,7 +105,8 @@ def main() -> None:
     except Exception as error:  # onnxruntime's own kinds: cut short, not ONNX, an opset it does not know
         sys.exit(f"{model_dir / 'classifier.onnx'}: onnxruntime cannot load it ({str(error).splitlines()[0]}): "
                  f"export the model again with 'ssvae export'")
-    meta = {k.removeprefix("ssvae."): json.loads(v) for k, v in session.get_modelmeta().custom_metadata_map.items()}
+    meta = {k.removeprefix("ssvae."): json.loads(v) for k, v in session.get_modelmeta().custom_metadata_map.items()
+            if k.startswith("ssvae.")}  # another tool's keys may hold plain text
     if not {"input_shape", "class_names", "uint8_divisor"} <= meta.keys():
         sys.exit(f"{model_dir / 'classifier.onnx'}: no ssvae metadata in it: pass a folder written by 'ssvae export'")
     ids, x = load_inputs(data, meta["input_shape"])

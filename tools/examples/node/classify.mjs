@@ -89,11 +89,16 @@ function readModel(modelDir) {
   if (!existsSync(join(modelDir, "model.json"))) {
     throw new InputError(`${modelDir}: no model.json in it (exports before ssvae wrote one): export the run again with 'ssvae export'`);
   }
+  let meta;
   try {
-    return JSON.parse(readFileSync(join(modelDir, "model.json"), "utf8"));
+    meta = JSON.parse(readFileSync(join(modelDir, "model.json"), "utf8"));
   } catch (error) {
     throw new InputError(`${join(modelDir, "model.json")}: not readable JSON (${error.message}): export the run again with 'ssvae export'`);
   }
+  if (!Array.isArray(meta?.input_shape) || !Array.isArray(meta.class_names) || typeof meta.uint8_divisor !== "number") {
+    throw new InputError(`${join(modelDir, "model.json")}: no input_shape, class_names or uint8_divisor in it: export the run again with 'ssvae export'`);
+  }
+  return meta;
 }
 
 const [modelDir, inputPath] = process.argv.slice(2);
