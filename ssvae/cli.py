@@ -387,8 +387,8 @@ def _gain_text(points: float) -> str:
     return f"add {points:+.2f} points" if points >= 0 else f"cost {-points:.2f} points"
 
 
-def _accuracy_text(accuracy: float | None) -> str:
-    return "no test example" if accuracy is None else f"{accuracy:.4f}"
+def _share_text(share: float | None, none: str) -> str:
+    return none if share is None else f"{share:.4f}"
 
 
 def _trained(done: str, report: dict) -> str:
@@ -410,6 +410,8 @@ def _format_report(report: dict) -> str:
     width = max(6, *(_columns(n) for n in names))
     row_width = max(width, *(_columns(n) for n in rows))
     elbo, graphs = report["test_elbo"], report.get("precision")
+    recalls = [_share_text(report["per_class"][n], "no test example") for n in names]
+    recall_width = max(6, *map(len, recalls))
     lines = [
         f"model          {report['model']}",
         *([f"graphs         {graphs} (exported)"] if graphs else []),
@@ -423,8 +425,9 @@ def _format_report(report: dict) -> str:
                               "test ELBO      - (no generative model)"]),
         *([f"kept epoch     {_kept_text(report['kept_epoch'])}"] if report["kept_epoch"] else []),
         "",
-        f"{'class':<{width}}  accuracy",
-        *(f"{_padded(n, width)}  {_accuracy_text(report['per_class'][n])}" for n in names),
+        f"{'class':<{width}}  {'recall':<{recall_width}}  precision",
+        *(f"{_padded(n, width)}  {r:<{recall_width}}  {_share_text(report['per_class_precision'][n], 'never predicted')}"
+          for n, r in zip(names, recalls)),
         "",
         "confusion (rows: true class, columns: predicted)",
         " " * row_width + " " + " ".join(f"{k:>5}" for k in range(len(names))),
@@ -607,9 +610,9 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
               help="CSV to write ('-': standard output): id, score; highest score (most anomalous) first (join "
                    "it with predict's CSV on id).")
 @click.option("--samples", type=click.IntRange(min=1), default=None,
-              help="Importance samples for a tighter bound (-log p(x) estimate); default: the plain ELBO, whose "
-                   "single draw of noise moves an image's score between seeds (standard deviation 1.1 nats on the "
-                   "shipped digits model, 2.3 on Fashion-MNIST's): for rankings, 8 (4 times the time).")
+              help="Importance samples a class, for a bound on -log p(x) tighter on average; default: the ELBO, "
+                   "whose single draw of noise moves an image's score between seeds (standard deviation 1.1 nats on "
+                   "the shipped digits model, 2.3 on Fashion-MNIST's): for rankings, 8 (4 times the time).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the noise the bound draws.")
 @run_options

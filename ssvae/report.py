@@ -9,14 +9,22 @@ import numpy as np
 
 
 def classification_report(y: np.ndarray, predicted: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
-    """Accuracy, per-class accuracy (None for a class without test examples) and confusion matrix (rows: the
-    true class, columns: the predicted one) of ``predicted`` classes against the true ``y``."""
+    """Accuracy, each class's recall (``per_class``: the share of its examples predicted as it; None for a class
+    without test examples) and precision (``per_class_precision``: the share of the examples predicted as it
+    that are it; None for a class never predicted), and the confusion matrix (rows: the true class, columns: the
+    predicted one) of ``predicted`` classes against the true ``y``."""
     k = len(class_names)
     confusion = np.bincount(np.asarray(y) * k + np.asarray(predicted), minlength=k * k).reshape(k, k)
-    per_class = {name: float(confusion[c, c] / confusion[c].sum()) if confusion[c].sum() else None
-                 for c, name in enumerate(class_names)}
-    return {"accuracy": float(np.trace(confusion) / max(1, len(y))), "n_test": int(len(y)), "per_class": per_class,
+    hits = np.diag(confusion)
+    return {"accuracy": float(hits.sum() / max(1, len(y))), "n_test": int(len(y)),
+            "per_class": _shares(hits, confusion.sum(1), class_names),
+            "per_class_precision": _shares(hits, confusion.sum(0), class_names),
             "confusion": confusion.tolist(), "class_names": list(class_names)}
+
+
+def _shares(hits: np.ndarray, totals: np.ndarray, class_names: Sequence[str]) -> dict[str, float | None]:
+    """Each class's ``hits`` over its ``totals``, by name; None where a total is 0."""
+    return {name: float(h / t) if t else None for name, h, t in zip(class_names, hits, totals)}
 
 
 def evaluation_report(model: str | None, y: np.ndarray, predicted: np.ndarray, class_names: Sequence[str],

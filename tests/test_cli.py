@@ -333,7 +333,14 @@ def test_a_class_without_test_examples_is_null_in_the_json_report(runner, tmp_pa
     result = runner.invoke(main, ["evaluate", str(out), "--json"])
     report = json.loads(result.stdout)  # strict JSON: NaN would not parse in jq
     assert report["per_class"]["2"] is None and 0 <= report["per_class"]["0"] <= 1
-    assert "no test example" in runner.invoke(main, ["evaluate", str(out)]).output
+    confusion = np.array(report["confusion"])
+    predicted = confusion.sum(0)  # precision: of the examples predicted as a class, the share that are it
+    assert report["per_class_precision"] == {str(c): confusion[c, c] / predicted[c] if predicted[c] else None
+                                             for c in range(3)}
+    header, *rows = runner.invoke(main, ["evaluate", str(out)]).output.split("\n\n")[1].splitlines()
+    assert rows[2].startswith("2       no test example  ")
+    column = header.index("precision")  # the precision column lines up below a wide "no test example"
+    assert all(row[column - 2:column] == "  " and row[column] != " " for row in rows), rows
 
 
 def test_train_resume_finishes_an_interrupted_run_as_if_never_stopped(runner, tmp_path, monkeypatch):
@@ -566,6 +573,7 @@ def test_classification_report_by_hand():
 
     report = classification_report(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 0]), ("a", "b", "c", "d"))
     assert report == {"accuracy": 0.5, "n_test": 4, "per_class": {"a": 0.5, "b": 1.0, "c": 0.0, "d": None},
+                      "per_class_precision": {"a": 0.5, "b": 0.5, "c": None, "d": None},
                       "confusion": [[1, 1, 0, 0], [0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]],
                       "class_names": ["a", "b", "c", "d"]}
 
@@ -577,6 +585,7 @@ def test_the_report_lines_up_class_names_of_wide_characters():
     names = ["二", "three", "四つ"]
     report = {"class_names": names, "test_elbo": None, "model": "m2", "labels_seen": 3, "n_test": 2,
               "test_data": None, "accuracy": 1.0, "kept_epoch": None, "per_class": dict(zip(names, (1.0, 1.0, None))),
+              "per_class_precision": dict(zip(names, (1.0, 1.0, None))),
               "confusion": [[1, 0, 0], [0, 1, 0], [0, 0, 0]]}
     lines = _format_report(report).splitlines()
     rows = lines[-3:]

@@ -69,8 +69,9 @@ def console_examples() -> list[Example]:
 
 
 def shape(line: str) -> list[str]:
-    """A line's words with every number as '#': what must not change between machines and runs."""
-    return [NUMBER.sub("#", word) for word in line.split()]
+    """A line's words with every number as '#': what must not change between machines and runs. A class that
+    a model of two epochs never predicts has a precision of "never predicted" where the README's has a number."""
+    return [NUMBER.sub("#", word) for word in line.replace("never predicted", "0").split()]
 
 
 def mismatch(expected: tuple[str, ...], actual: list[str]) -> str | None:
