@@ -3,7 +3,7 @@
     run = ssvae.train(dataset="digits", labels=100, out="runs/digits")
     run = ssvae.load("runs/digits")
     probabilities = run.classify(images)          # (N, K)
-    report = ssvae.evaluate(run)                  # accuracy, per-class accuracy, confusion, test ELBO
+    report = ssvae.evaluate(run)                  # accuracy, per-class recall and precision, confusion, test ELBO
 """
 
 from __future__ import annotations
@@ -378,7 +378,7 @@ def _train_baseline(run: Run, progress: bool) -> Run:
 def evaluate(run: Run | str | Path, data: str | Path | None = None, dataset: str | None = None, split: str = "test",
              data_dir: str | Path | None = None, device: str = "auto", precision: str = "float32",
              baseline: bool = False, progress: bool = False) -> dict[str, Any]:
-    """Test accuracy, per-class accuracy, confusion matrix (rows: true class) and test ELBO; with validation
+    """Test accuracy, per-class recall and precision, confusion matrix (rows: true class) and test ELBO; with validation
     labels, the epoch kept by them. The test set is the run's held-out one, or the labelled examples of
     ``data``: a file or folder as `ssvae.train` takes them (an .npz's x_test and y_test where it has them),
     whose classes are the run's by name. With ``baseline``, also the accuracy on the same test set of the

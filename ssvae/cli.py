@@ -411,6 +411,7 @@ def _format_report(report: dict) -> str:
     row_width = max(width, *(_columns(n) for n in rows))
     elbo, graphs = report["test_elbo"], report.get("precision")
     recalls = [_share_text(report["per_class"][n], "no test example") for n in names]
+    precisions = [_share_text(report["per_class_precision"][n], "never predicted") for n in names]
     recall_width = max(6, *map(len, recalls))
     lines = [
         f"model          {report['model']}",
@@ -426,8 +427,7 @@ def _format_report(report: dict) -> str:
         *([f"kept epoch     {_kept_text(report['kept_epoch'])}"] if report["kept_epoch"] else []),
         "",
         f"{'class':<{width}}  {'recall':<{recall_width}}  precision",
-        *(f"{_padded(n, width)}  {r:<{recall_width}}  {_share_text(report['per_class_precision'][n], 'never predicted')}"
-          for n, r in zip(names, recalls)),
+        *(f"{_padded(n, width)}  {r:<{recall_width}}  {p}" for n, r, p in zip(names, recalls, precisions)),
         "",
         "confusion (rows: true class, columns: predicted)",
         " " * row_width + " " + " ".join(f"{k:>5}" for k in range(len(names))),
@@ -496,7 +496,7 @@ run_options = stacked(  # how predict and score run the model, after their own o
 )
 
 
-@main.command(short_help="Accuracy, per class and confusion of a run or a model.")
+@main.command(short_help="Accuracy, per-class recall and precision, confusion: a run or model.")
 @click.argument("run_dir", metavar="RUN_DIR|MODEL_DIR", type=UserPath(file_okay=False))
 @click.option("--data", type=UserPath(),
               help="Test on the labelled examples of this file or folder instead (as train's --data takes them: an "
@@ -519,7 +519,7 @@ run_options = stacked(  # how predict and score run the model, after their own o
 def evaluate(run_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, as_json: bool,
              with_baseline: bool, quiet: bool, device: str, precision: str) -> None:
     """Test a trained run on its held-out test set (or on labelled data of your own, --data): accuracy,
-    per-class accuracy, confusion matrix, test ELBO, and with --val-labels the epoch they kept. Or test an
+    per-class recall and precision, confusion matrix, test ELBO, and with --val-labels the epoch they kept. Or test an
     exported model's graphs (--precision: its int8 or float16 copies) on labelled data of your own, or on a
     built-in data set's test split as its run made it (--dataset).
 
