@@ -206,12 +206,12 @@ class OutputFolder:
 @contextmanager
 def sole_writer(folder: Path | None) -> Iterator[None]:
     """Hold ``folder``'s lock while writing it (None: nothing to hold), so that a second writer, another process
-    given the same folder, is refused instead of mixing its files in. The lock is a hidden file beside the
-    folder, removed at the end (a killed writer's stays, and the system releases its lock)."""
+    given the same folder (by any path or link), is refused instead of mixing its files in. The lock is a
+    hidden file beside the folder, removed at the end (a killed writer's stays, and the system releases its lock)."""
     if folder is None:
         yield
         return
-    where = Path(os.path.abspath(folder))  # "." too has a name and a parent
+    where = Path(os.path.realpath(folder))  # "." too has a name and a parent; a link locks the folder it names
     where.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(where.parent / f".{where.name}.lock")
     try:

@@ -898,7 +898,8 @@ def test_folders_that_exist_are_not_made_again_as_macos_and_windows_refuse_to(tm
 
 def test_a_second_training_into_a_run_folder_being_written_is_refused(tmp_path):
     """Two trainings given one --out would mix their files (one's config, the other's weights): while one
-    writes the folder, another, or a --resume of it, is refused; once it ends, no lock is left beside it."""
+    writes the folder, another, or a --resume of it, even through a link, is refused; once it ends, no lock is
+    left beside it."""
     from filelock import FileLock
 
     settings = dict(epochs=1, hidden=(8,), classifier_hidden=(8,), latent_dim=2, progress=False)
@@ -914,6 +915,10 @@ def test_a_second_training_into_a_run_folder_being_written_is_refused(tmp_path):
             ssvae.resume(tmp_path / "run")
         with pytest.raises(RunError, match="is being written by another ssvae process now"):  # not "unfinished"
             ssvae.train(out=tmp_path / "run", **settings)
+    (tmp_path / "link").symlink_to(tmp_path / "run")  # the same folder by another name: the same lock
+    with FileLock(tmp_path / ".run.lock"):
+        with pytest.raises(RunError, match=f"{tmp_path / 'link'} is being written by another ssvae process now"):
+            ssvae.resume(tmp_path / "link")
 
 
 def test_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch):
