@@ -28,7 +28,7 @@ from ssvae.errors import RunError
 from ssvae.models import Model, Stage, build_model
 from ssvae.files import check_writable, same_data, sole_writer
 from ssvae.report import evaluation_report
-from ssvae.run import (CHECKPOINT, CONFIG, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
+from ssvae.run import (CHECKPOINT, CONFIG, LABELS, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
 from ssvae.runtime import MODEL_JSON, ModelError, check_count, folder_of_folders, prepare_inputs
 from ssvae.training import (Checkpoint, EpochHook, active_stages, denormals_flushed, fit, kept_epoch, predict_logits,
@@ -266,7 +266,7 @@ def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | Non
         checkpoint = load_checkpoint(run_dir / CHECKPOINT)
         run = Run(config, split, build_model(config), run_dir, [])
         stages = active_stages(run.model, config)
-        _check_unchanged(checkpoint, config, stages, run_dir / CHECKPOINT)
+        _check_unchanged(checkpoint, config, split, stages, run_dir / CHECKPOINT)
         fit_weights(run.model, checkpoint.model, run_dir / CHECKPOINT)
         run.partition()  # read, and checked to be the data the run began on, before it trains on
         done = sum(stage.epochs for stage in stages[:checkpoint.stage])
@@ -274,14 +274,21 @@ def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | Non
         return _fit(run, progress, checkpoint, on_epoch)
 
 
-def _check_unchanged(checkpoint: Checkpoint, config: Config, stages: list[Stage], path: Path) -> None:
-    """Refuse a checkpoint of a run whose config.json was edited since: training would go on with other
-    settings than its first epochs had (a weight average added would not even load), or in the wrong stage,
-    or call the run finished."""
+def _check_unchanged(checkpoint: Checkpoint, config: Config, split: Split, stages: list[Stage], path: Path) -> None:
+    """Refuse a checkpoint of a run whose config.json or labels.json was edited since: training would go on
+    with other settings or labels than its first epochs had (a weight average added would not even load), or
+    in the wrong stage, or call the run finished; or a checkpoint whose place in training the run has not."""
     if edits := _edits_since(checkpoint, config, stages):
         raise RunError(f"{path}: taken after epoch {checkpoint.epoch} of stage {checkpoint.stage + 1} of a run "
                        f"that {CONFIG} ({edits}) no longer describes (edited since?): restore {CONFIG} as training "
                        f"wrote it, or train the run again")
+    if checkpoint.split is not None and checkpoint.split != split.digest():
+        raise RunError(f"{path}: taken by a run that trained on other labels than {LABELS} names (edited or "
+                       f"replaced since?): restore {LABELS} as training wrote it, or train the run again")
+    if not (0 <= checkpoint.stage < len(stages) and 0 <= checkpoint.epoch <= stages[checkpoint.stage].epochs):
+        raise RunError(f"{path}: says it was taken after epoch {checkpoint.epoch} of stage {checkpoint.stage + 1}, "
+                       f"which the run has not (edited since?): restore it as training wrote it, or train the run "
+                       f"again")
 
 
 # Settings a resume may find edited: where the data lie now (`Run.partition` checks they are the same data),
@@ -292,17 +299,14 @@ EDITABLE_FOR_RESUME = ("data", "data_dir", "test_data", "checkpoint_every", "dev
 def _edits_since(checkpoint: Checkpoint, config: Config, stages: list[Stage]) -> str:
     """The settings of ``config`` that differ from those the checkpoint's run trained with ("" where none),
     but for `EDITABLE_FOR_RESUME`. Older checkpoints record no settings: their stages at least must be
-    ``config``'s, and older ones still must lie within them."""
+    ``config``'s; older ones still record neither (their place in training is checked alone)."""
     if checkpoint.config is not None:
         then = checkpoint.config
         return "; ".join(f"{f.name} {getattr(then, f.name)!r} then, {getattr(config, f.name)!r} now"
                          for f in dataclasses.fields(config)
                          if f.name not in EDITABLE_FOR_RESUME and getattr(then, f.name) != getattr(config, f.name))
     plan = stage_plan(stages)
-    if checkpoint.plan is not None:
-        fits = checkpoint.plan == plan
-    else:
-        fits = checkpoint.stage < len(stages) and checkpoint.epoch <= stages[checkpoint.stage].epochs
+    fits = checkpoint.plan is None or checkpoint.plan == plan
     return "" if fits else ", ".join(f"{name} {epochs} epochs" for name, epochs in plan)
 
 
@@ -322,7 +326,7 @@ def _fit(run: Run, progress: bool, checkpoint: Checkpoint | None, on_epoch: Epoc
             on_epoch(row, network)
 
     def keep(state: Checkpoint) -> None:
-        save_checkpoint(out / CHECKPOINT, state)
+        save_checkpoint(out / CHECKPOINT, dataclasses.replace(state, split=run.split.digest()))
         if after_checkpoint is not None:
             after_checkpoint()
 

@@ -82,7 +82,8 @@ def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
     info = {"stage": checkpoint.stage, "epoch": checkpoint.epoch, "scheduler": checkpoint.scheduler,
             "best_val": checkpoint.best_val if math.isfinite(checkpoint.best_val) else None,
             "param_groups": checkpoint.optimizer["param_groups"], "plan": checkpoint.plan,
-            "config": None if checkpoint.config is None else json.loads(checkpoint.config.to_json())}
+            "config": None if checkpoint.config is None else json.loads(checkpoint.config.to_json()),
+            "split": checkpoint.split}
     data = save_safetensors({k: v.detach().cpu().contiguous() for k, v in tensors.items()},
                             metadata={"ssvae_checkpoint": json.dumps(info)})
     write_atomic(path, data)
@@ -98,14 +99,25 @@ def load_checkpoint(path: Path) -> Checkpoint:
         with safe_open(str(path), framework="pt") as f:
             saved = (f.metadata() or {}).get("ssvae_checkpoint")  # before the tensors: another program's file
             tensors = {k: f.get_tensor(k) for k in f.keys()} if saved is not None else {}
-        info = json.loads(saved) if saved is not None else None
-        config = Config.from_dict(info["config"]) if info is not None and info.get("config") is not None else None
-    except (SafetensorError, KeyError, ValueError, TypeError) as error:
-        raise RunError(f"{path}: unreadable checkpoint ({error}); train the run again") from error
+    except (SafetensorError, ValueError) as error:
+        raise _unreadable(path, error) from error
     if saved is None:
         raise RunError(f"{path}: a safetensors file, but not a checkpoint 'ssvae train' wrote (it holds no "
                        f"ssvae_checkpoint metadata): restore the run's own, or train the run again")
+    try:
+        return _checkpoint(json.loads(saved), tensors)
+    except (KeyError, ValueError, TypeError, AttributeError) as error:
+        raise _unreadable(path, error) from error
 
+
+def _unreadable(path: Path, error: Exception) -> RunError:
+    return RunError(f"{path}: unreadable checkpoint ({type(error).__name__}: {error}): restore it as training "
+                    f"wrote it, or train the run again")
+
+
+def _checkpoint(info: dict, tensors: dict[str, torch.Tensor]) -> Checkpoint:
+    """The `Checkpoint` of a checkpoint file's metadata ``info`` and ``tensors``; a KeyError, ValueError or
+    TypeError where they are not as `save_checkpoint` wrote them."""
     def part(prefix: str) -> dict[str, torch.Tensor]:
         return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
 
@@ -113,11 +125,16 @@ def load_checkpoint(path: Path) -> Checkpoint:
     for key, value in part("optimizer.").items():
         index, name = key.split(".", 1)
         state.setdefault(int(index), {})[name] = value
-    best = info["best_val"]
-    return Checkpoint(info["stage"], info["epoch"], part("model."), {"state": state, "param_groups": info["param_groups"]},
+    stage, epoch, best = info["stage"], info["epoch"], info["best_val"]
+    if not (type(stage) is int and type(epoch) is int and (best is None or type(best) in (int, float))):
+        raise TypeError("stage and epoch must be whole numbers, best_val a number or null")
+    if any(v.dtype != torch.uint8 for k, v in tensors.items() if k.startswith("rng.")):
+        raise TypeError("random generator states must be bytes")
+    config = Config.from_dict(info["config"]) if info.get("config") is not None else None
+    return Checkpoint(stage, epoch, part("model."), {"state": state, "param_groups": info["param_groups"]},
                       info["scheduler"], tensors["rng.generator"], tensors["rng.torch"],
                       -math.inf if best is None else best, part("best.") or None, part("average.") or None,
-                      tensors.get("rng.cuda"), _plan(info.get("plan")), config)
+                      tensors.get("rng.cuda"), _plan(info.get("plan")), config, info.get("split"))
 
 
 def _plan(saved: list | None) -> tuple[tuple[str, int], ...] | None:
@@ -133,10 +150,15 @@ def load_spec(run_dir: Path) -> tuple[Config, Split]:
     except (ConfigError, UnicodeDecodeError) as error:
         raise RunError(f"{run_dir / CONFIG}: {error}; correct the file as 'ssvae train' wrote it, or train the "
                        f"run again with this version of ssvae") from error
+    labels = _read(run_dir, LABELS)
     try:
-        split = Split.from_json(_read(run_dir, LABELS).decode())
+        split = Split.from_json(labels.decode())
+        if config.labels is not None and split.labels_seen != config.labels:
+            raise ValueError(f"it names {split.labels_seen} labelled and validation examples, and {CONFIG} "
+                             f"{config.labels} labels")
     except (ValueError, KeyError, TypeError) as error:
-        raise RunError(f"{run_dir / LABELS}: unreadable ({error}); retrain to recreate it") from error
+        raise RunError(f"{run_dir / LABELS}: unreadable ({error}); restore it as training wrote it, or train the "
+                       f"run again") from error
     return config, split
 
 

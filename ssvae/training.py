@@ -231,6 +231,7 @@ class Checkpoint:
     cuda_rng: Tensor | None = None  # state of the GPU's generator (the noise and views of a run on a GPU)
     plan: tuple[tuple[str, int], ...] | None = None  # the run's stages (name, epochs); None in older checkpoints
     config: Config | None = None  # the run's settings; None in older checkpoints
+    split: str | None = None  # the labels it trained on (`Split.digest`), which a run folder adds; None in older ones
 
     @property
     def device(self) -> str:
@@ -240,6 +241,29 @@ class Checkpoint:
 
 def _snapshot(state: dict[str, Tensor]) -> dict[str, Tensor]:
     return {name: t.detach().clone() for name, t in state.items()}
+
+
+@contextmanager
+def _fitting(what: str) -> Iterator[None]:
+    """Restoring ``what`` from a checkpoint: torch's errors for state that does not fit it (a damaged or
+    edited file) as one RunError."""
+    try:
+        yield
+    except (KeyError, ValueError, TypeError, RuntimeError, IndexError) as error:
+        raise RunError(f"the checkpoint does not fit {what} ({type(error).__name__}: {str(error)[:200]}): restore "
+                       f"it as training wrote it, or train the run again") from error
+
+
+def _check_moments(optimizer: torch.optim.Optimizer, saved: dict[int, dict[str, Tensor]]) -> None:
+    """A ValueError where ``saved`` Adam state does not fit the optimiser's parameters: the fused Adam walks a
+    moment by its parameter's size, and would read and write past the end of a smaller one."""
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
+    for index, state in saved.items():
+        for key, value in state.items():
+            want = () if key == "step" else parameters[index].shape if 0 <= index < len(parameters) else None
+            if not (torch.is_tensor(value) and value.is_floating_point() and value.shape == want):
+                raise ValueError(f"optimiser state {index}.{key} of shape {tuple(getattr(value, 'shape', ()))}, "
+                                 f"for a parameter of shape {None if want is None else tuple(want)}")
 
 
 def _moments_in_parameter_layout(optimizer: torch.optim.Optimizer) -> None:
@@ -277,12 +301,14 @@ class StageRun:
         run = cls(number, stage, optimizer, learning_rate_schedule(optimizer, config, stage.epochs * steps_per_epoch),
                   weight_average(stage.module, config.ema), stage_loss(stage.module, config))
         if resume is not None:
-            optimizer.load_state_dict(resume.optimizer)
-            _moments_in_parameter_layout(optimizer)
-            if run.average is not None:
-                run.average.load_state_dict(resume.average)
-            if run.schedule is not None and resume.scheduler is not None:
-                run.schedule.load_state_dict(resume.scheduler)
+            with _fitting("the stage's optimiser, schedule and weight average"):
+                _check_moments(optimizer, resume.optimizer["state"])
+                optimizer.load_state_dict(resume.optimizer)
+                _moments_in_parameter_layout(optimizer)
+                if run.average is not None:
+                    run.average.load_state_dict(resume.average)
+                if run.schedule is not None and resume.scheduler is not None:
+                    run.schedule.load_state_dict(resume.scheduler)
             run.best_val, run.best_state, run.first_epoch = resume.best_val, resume.best_model, resume.epoch + 1
         return run
 
@@ -415,11 +441,12 @@ def _nan_cause(config: Config) -> str:
 
 def _restore(resume: Checkpoint, model: Model, generator: torch.Generator, device: torch.device) -> None:
     """The weights and random streams of a checkpoint, so that the run goes on as if never stopped."""
-    model.load_state_dict(resume.model)
-    generator.set_state(resume.generator.to(generator.get_state().device))
-    torch.set_rng_state(resume.torch_rng)
-    if device.type == "cuda" and resume.cuda_rng is not None:
-        torch.cuda.set_rng_state(resume.cuda_rng, device)
+    with _fitting("the model and its random generators"):
+        model.load_state_dict(resume.model)
+        generator.set_state(resume.generator.to(generator.get_state().device))
+        torch.set_rng_state(resume.torch_rng)
+        if device.type == "cuda" and resume.cuda_rng is not None:
+            torch.cuda.set_rng_state(resume.cuda_rng, device)
 
 
 def _show_epoch(bar: Any, record: EpochRecord, epochs: int, progress: bool) -> None:

@@ -667,6 +667,82 @@ def test_a_checkpoint_keeps_every_generator_state(tmp_path, cuda_rng):
     assert loaded.cuda_rng is None if cuda_rng is None else torch.equal(loaded.cuda_rng, cuda_rng)
 
 
+def _stopped_run(out: Path, seed: int = 0) -> Path:
+    """A tiny digits run interrupted in its third epoch: it holds the checkpoint of its second."""
+    def stop(record: dict, network: object) -> None:
+        if record["epoch"] == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ssvae.train(out=out, epochs=4, seed=seed, hidden=(16,), classifier_hidden=(16,), latent_dim=2,
+                    progress=False, on_epoch=stop)
+    return out
+
+
+def _edit_checkpoint(path: Path, info: dict | None = None, tensors: dict | None = None) -> None:
+    """Rewrite the checkpoint file ``path`` with ``info`` merged into its metadata and ``tensors`` into its
+    tensors (a value of ... drops a key), as a damaged or hand-edited file would be."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        saved, held = json.loads(f.metadata()["ssvae_checkpoint"]), {k: f.get_tensor(k) for k in f.keys()}
+    saved = {k: v for k, v in {**saved, **(info or {})}.items() if v is not ...}
+    held = {k: v for k, v in {**held, **(tensors or {})}.items() if v is not ...}
+    save_file(held, path, metadata={"ssvae_checkpoint": json.dumps(saved)})
+
+
+def test_resume_refuses_a_damaged_or_edited_checkpoint_in_one_line(tmp_path):
+    """Each was a traceback, a segmentation fault (a smaller Adam moment: the fused Adam walks it by its
+    parameter's size), or a "finished" run that never trained (a position past its last epoch). The
+    checkpoint is left as it was; the run, its own restored, still resumes."""
+    stopped = _stopped_run(tmp_path / "stopped")
+    original = (stopped / CHECKPOINT).read_bytes()
+    moment = next(k for k in load_file(stopped / CHECKPOINT) if k.endswith(".exp_avg"))
+    for info, tensors, message in (
+            ({"scheduler": ...}, None, r"unreadable checkpoint \(KeyError: 'scheduler'\)"),
+            ({"epoch": "2"}, None, r"unreadable checkpoint \(TypeError: stage and epoch must be whole numbers"),
+            (None, {"rng.torch": torch.zeros(3)}, r"\(TypeError: random generator states must be bytes\)"),
+            (None, {moment: torch.zeros(3, 3)}, rf"does not fit the stage's optimiser, schedule and weight average "
+                                                rf"\(ValueError: optimiser state {moment[10:]} of shape \(3, 3\), for a "
+                                                rf"parameter of shape \(\d+, \d+\)\)"),
+            (None, {"rng.generator": torch.zeros(3, dtype=torch.uint8)},
+             r"does not fit the model and its random generators \(RuntimeError: "),
+            ({"epoch": 99}, None, r"says it was taken after epoch 99 of stage 1, which the run has not"),
+            ({"stage": 1}, None, r"says it was taken after epoch 2 of stage 2, which the run has not")):
+        _edit_checkpoint(stopped / CHECKPOINT, info, tensors)
+        edited = (stopped / CHECKPOINT).read_bytes()
+        with pytest.raises(RunError, match=message + r".*: restore it as training wrote it, or train the run again$"):
+            ssvae.resume(stopped, progress=False)
+        assert (stopped / CHECKPOINT).read_bytes() == edited
+        (stopped / CHECKPOINT).write_bytes(original)
+    result = CliRunner().invoke(main, ["train", "--resume", str(stopped)])  # the last edit, restored: it resumes
+    assert result.exit_code == 0 and not (stopped / CHECKPOINT).exists(), result.output
+
+
+def test_a_run_checks_that_labels_json_names_its_labels_and_tests_apart(tmp_path):
+    """labels.json edited or replaced: an example both trained and tested on (its accuracy was inflated), one
+    named twice, none to test or train on (torch's and numpy's errors), or another run's labels under a
+    checkpoint (the run went on training on other labels with no word) are each refused in one line."""
+    stopped = _stopped_run(tmp_path / "stopped")
+    other = _stopped_run(tmp_path / "other", seed=1)
+    split = json.loads((stopped / "labels.json").read_text())
+    labelled, test = split["labelled"], split["test"]
+    for edit, message in (({"test": test + labelled[:1]}, "labelled and test share examples"),
+                          ({"labelled": labelled + labelled[:1]}, "labelled names an example twice"),
+                          ({"test": []}, "test names no example"),
+                          ({"labelled": []}, "labelled names no example"),
+                          ({"labelled": labelled[1:]}, "it names 99 labelled and validation examples, and "
+                                                       "config.json 100 labels")):
+        (stopped / "labels.json").write_text(json.dumps({**split, **edit}))
+        with pytest.raises(RunError, match=rf"labels.json: unreadable \({message}\); restore it as training wrote "
+                                           rf"it, or train the run again$"):
+            ssvae.resume(stopped, progress=False)
+    shutil.copy(other / "labels.json", stopped / "labels.json")
+    with pytest.raises(RunError, match=r"checkpoint.safetensors: taken by a run that trained on other labels than "
+                                       r"labels.json names \(edited or replaced since\?\): restore labels.json"):
+        ssvae.resume(stopped, progress=False)
+
+
 def test_resume_refuses_a_checkpoint_of_settings_config_json_no_longer_describes(tmp_path):
     """An m1+m2 run stopped in M1, config.json edited since: its M1 epochs to 0 (M2 would have taken M1's
     checkpoint: torch's raw optimiser error), alpha (training would go on with another objective) or ema (the

@@ -7,6 +7,8 @@ indices are saved in the run directory (`labels.json`) so a run can be repeated 
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import math
 import warnings
@@ -41,10 +43,10 @@ class Split:
         train = source.train
         used = set(self.labelled) | set(self.validation) | set(self.test or ())
         pool = np.array([i for i in range(len(train)) if i not in used], dtype=np.int64)
-        test = train.subset(np.array(self.test)) if self.test is not None else source.test
+        test = train.subset(np.array(self.test, dtype=np.int64)) if self.test is not None else source.test
         if test is None:
             raise DataError("the split names no test examples and the source has no test set")
-        validation = train.subset(np.array(self.validation)) if self.validation else None
+        validation = train.subset(np.array(self.validation, dtype=np.int64)) if self.validation else None
         return Partition(
             labelled=train.subset(np.array(self.labelled, dtype=np.int64)),
             unlabelled=train.subset(pool).without_labels(),
@@ -60,20 +62,34 @@ class Split:
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 
+    def digest(self) -> str:
+        """A digest of the chosen indices: what a checkpoint keeps of the split it trained on."""
+        return hashlib.sha256(json.dumps([self.labelled, self.validation, self.test]).encode()).hexdigest()
+
     @classmethod
     def from_json(cls, text: str) -> Split:
-        """The split a run saved; a ValueError names the key that holds anything but example indices."""
+        """The split a run saved; a ValueError names the key that holds anything but distinct example indices,
+        or the keys that share one (an example both trained on and tested on would inflate the accuracy)."""
         values = json.loads(text)
         test = values["test"]
-        return cls(_indices(values, "labelled"), _indices(values, "validation"),
-                   None if test is None else _indices(values, "test"), values.get("data"), values.get("data_values"))
+        split = cls(_indices(values, "labelled"), _indices(values, "validation"),
+                    None if test is None else _indices(values, "test"), values.get("data"), values.get("data_values"))
+        sets = {"labelled": split.labelled, "validation": split.validation, "test": split.test or ()}
+        if shared := [f"{a} and {b}" for a, b in itertools.combinations(sets, 2) if set(sets[a]) & set(sets[b])]:
+            raise ValueError(f"{listed(shared)} share examples")
+        return split
 
 
 def _indices(values: dict, key: str) -> tuple[int, ...]:
-    """``values[key]`` as example indices: a list of whole numbers from 0."""
+    """``values[key]`` as example indices: a list of distinct whole numbers from 0, at least one where a run
+    needs one (its labels; its test examples, where it names them)."""
     indices = values[key]
     if not isinstance(indices, list) or not all(type(i) is int and i >= 0 for i in indices):
         raise ValueError(f"{key} must be a list of example indices (whole numbers from 0)")
+    if len(set(indices)) < len(indices):
+        raise ValueError(f"{key} names an example twice")
+    if not indices and key != "validation":
+        raise ValueError(f"{key} names no example")
     return tuple(indices)
 
 
