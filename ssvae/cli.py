@@ -11,6 +11,7 @@ import errno
 import json
 import math
 import os
+import re
 import signal
 import sys
 import unicodedata
@@ -127,6 +128,27 @@ class Group(click.Group):
             if ctx.params.get("debug"):
                 raise
             _usage_error(error)
+        except (MemoryError, RuntimeError) as error:
+            if ctx.params.get("debug") or not _out_of_memory(error):
+                raise
+            click.echo(f"Error: out of memory{_memory_asked(error)}: lower the sizes that fill it (--batch-size, "
+                       f"--labelled-batch-size, --hidden, --latent-dim)", err=True)
+            sys.exit(1)
+
+
+def _out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` is an allocation that failed: Python's, torch's on the CPU (a RuntimeError that says
+    so) or on a GPU (torch.OutOfMemoryError)."""
+    return (isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError"
+            or "can't allocate memory" in str(error))
+
+
+def _memory_asked(error: BaseException) -> str:
+    """What a failed allocation asked for, as torch says it on the CPU (bytes) or a GPU (GiB): " (25.6 GB)"."""
+    if found := re.search(r"allocate (\d+) bytes", str(error)):
+        return f" (one allocation of {int(found.group(1)) / 1e9:.1f} GB)"
+    found = re.search(r"allocate ([\d.]+ [KMGT]iB)", str(error))
+    return f" (one allocation of {found.group(1)})" if found else ""
 
 
 class Terminated(KeyboardInterrupt):

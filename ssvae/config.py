@@ -37,6 +37,8 @@ CONSISTENCY_MODELS = ("m2", "fixmatch")  # the models that can train q(y|x) by c
 NONE_MEANS = {"labels": "every label, as --labels all or 'all'", "threads": "torch's default"}
 M1_FEATURES = ("sample", "mean")  # what m1+m2's M2 stage sees of q(z1|x): a draw or the mean
 TRAINING_PRECISIONS = ("float32", "bfloat16")  # bfloat16: matmuls and convolutions under autocast
+LARGEST = 2**31 - 1  # the largest count or size a setting takes: torch's sizes and indices overflow past it
+SEEDS = ("seed", "split_seed")  # 0..2**32 - 1: the range numpy's and torch's generators all take
 
 
 class ConfigError(ValueError):
@@ -140,7 +142,10 @@ class Config:
             value = getattr(self, field.name)
             if isinstance(value, float) and not math.isfinite(value):
                 raise ConfigError(f"{field.name} must be a finite number, got {value}", field.name)
-        for name in ("seed", "split_seed"):  # the range numpy's and torch's generators all take
+            if field.name not in SEEDS and any(type(v) is int and v > LARGEST
+                                               for v in (value if isinstance(value, tuple) else (value,))):
+                raise ConfigError(f"{field.name} must be at most {LARGEST}, got {option_text(value, '')}", field.name)
+        for name in SEEDS:
             if not 0 <= getattr(self, name) < 2**32:
                 raise ConfigError(f"{name} must lie in 0..{2**32 - 1}, got {getattr(self, name)}", name)
         for name, allowed in (("model", MODEL_KINDS), ("likelihood", LIKELIHOODS), ("lr_schedule", LR_SCHEDULES),
@@ -175,7 +180,7 @@ class Config:
         if not 0.0 <= self.weight_decay < 1.0 / self.lr:
             raise ConfigError(f"weight_decay must lie in [0, 1 / lr) (0: off; 0.05 typical), got {self.weight_decay}: "
                               f"each step scales q(y|x)'s weights by 1 - lr * weight_decay", "weight_decay")
-        for name in ("hidden", "classifier_hidden", "classifier_channels", "m1_hidden"):
+        for name in ("hidden", "classifier_hidden", "classifier_channels", "m1_hidden", "input_shape"):
             if any(size < 1 for size in getattr(self, name)):
                 sizes = option_text(getattr(self, name), "")
                 raise ConfigError(f"{name} must all be at least 1, got {sizes}", name)

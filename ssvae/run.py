@@ -188,14 +188,23 @@ def load_run(run_dir: Path) -> tuple[Config, Split, Model]:
 
 def fit_weights(model: Model, state: dict[str, torch.Tensor], path: Path) -> None:
     """Load ``state``, read from ``path``, into ``model``, or say in one line that it is not the model the
-    run's config.json describes (a file from another run, or a config.json edited since)."""
+    run's config.json describes (a file from another run, or a config.json edited since), or not weights
+    training wrote (of another type, which loading would convert, or not finite, which training never keeps)."""
+    def unfit(detail: str) -> RunError:
+        return RunError(f"{path}: does not fit the model in {CONFIG} ({detail}); restore both files as training "
+                        f"wrote them, or train the run again")
+
+    own = model.state_dict()
+    if wrong := next((k for k, t in state.items() if k in own and t.dtype != own[k].dtype), None):
+        raise unfit(f"{wrong} is {state[wrong].dtype}, not {own[wrong].dtype}")
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
         lines = str(error).splitlines() or ["no detail"]  # a header, then one line a mismatch
-        detail = (lines[1].strip() if len(lines) > 1 else lines[0])[:200]
-        raise RunError(f"{path}: does not fit the model in {CONFIG} ({detail}); restore both files as training "
-                       f"wrote them, or train the run again") from error
+        raise unfit((lines[1].strip() if len(lines) > 1 else lines[0])[:200]) from error
+    if broken := next((k for k, t in state.items() if t.is_floating_point() and not t.isfinite().all()), None):
+        raise RunError(f"{path}: {broken} holds NaN or inf, which training never keeps: restore the file as "
+                       f"training wrote it, or train the run again")
 
 
 def _metric(column: str, cell: str) -> str | int | float | None:

@@ -259,6 +259,8 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
      "Invalid value for '--hidden': '500,a' is not a comma-separated list of layer sizes, e.g. 500 or 600,600"),
     (["train", "--epochs", "0"], "Invalid value for '--epochs': epochs must be at least 1, got 0"),
     (["train", "--seed", "-1"], "Invalid value for '--seed': seed must lie in 0..4294967295, got -1"),
+    (["train", "--hidden", "2000000000", "--epochs", "1"], "Error: out of memory (one allocation of 512.0 GB): lower "
+     "the sizes that fill it (--batch-size, --labelled-batch-size, --hidden, --latent-dim)"),  # torch's traceback
     (["train", "--alpha", "nan"], "Invalid value for '--alpha': alpha must be a finite number, got nan"),
     (["train", "--lr", "-1"], "Invalid value for '--lr': lr must be positive, got -1.0"),
     (["train", "--classifier-channels", "8,0"],

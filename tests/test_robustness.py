@@ -743,6 +743,24 @@ def test_a_run_checks_that_labels_json_names_its_labels_and_tests_apart(tmp_path
         ssvae.resume(stopped, progress=False)
 
 
+def test_weights_of_another_type_or_not_finite_are_refused(tmp_path):
+    """Loading converted integer weights silently (an accuracy of 0.10, and an export of them), and NaN
+    weights, which training never keeps, were evaluated and exported as they were."""
+    run = ssvae.train(out=tmp_path / "run", epochs=1, hidden=(16,), classifier_hidden=(16,), latent_dim=2,
+                      progress=False)
+    weights = load_file(run.run_dir / "weights.safetensors")
+    name = next(iter(weights))
+    for value, message in ((weights[name].int(), rf"does not fit the model in config.json \({name} is torch.int32, "
+                                                 rf"not torch.float32\); restore both files"),
+                           (weights[name] * np.nan, rf": {name} holds NaN or inf, which training never keeps: "
+                                                    rf"restore the file as training wrote it")):
+        save_file({**weights, name: value}, run.run_dir / "weights.safetensors")
+        for call in (ssvae.evaluate, lambda folder: ssvae.export(folder, tmp_path / "model")):
+            with pytest.raises(RunError, match=message):
+                call(run.run_dir)
+    assert not (tmp_path / "model").exists()
+
+
 def test_resume_refuses_a_checkpoint_of_settings_config_json_no_longer_describes(tmp_path):
     """An m1+m2 run stopped in M1, config.json edited since: its M1 epochs to 0 (M2 would have taken M1's
     checkpoint: torch's raw optimiser error), alpha (training would go on with another objective) or ema (the
