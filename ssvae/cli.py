@@ -127,7 +127,7 @@ class Group(click.Group):
         except click.UsageError as error:  # a command's options, or the command's name
             if ctx.params.get("debug"):
                 raise
-            _usage_error(error)
+            _usage_error(error, " ".join(filter(None, (ctx.command_path, ctx.invoked_subcommand))))
         except (MemoryError, RuntimeError) as error:
             if ctx.params.get("debug") or not _out_of_memory(error):
                 raise
@@ -181,9 +181,10 @@ def _end_for_a_closed_pipe() -> NoReturn:
     sys.exit(128 + signal.SIGPIPE)
 
 
-def _usage_error(error: click.UsageError) -> NoReturn:
-    """Click's usage error as one line that points to the help, with click's exit status (2)."""
-    where = error.ctx.command_path if error.ctx else "ssvae"
+def _usage_error(error: click.UsageError, command: str = "ssvae") -> NoReturn:
+    """Click's usage error as one line that points to the help of its command (``command`` where click names
+    none: an option missing its value), with click's exit status (2)."""
+    where = error.ctx.command_path if error.ctx else command
     click.echo(f"Error: {error.format_message().rstrip('.')} (see '{where} --help')", err=True)
     sys.exit(error.exit_code)
 
@@ -396,8 +397,11 @@ def _check_resume_alone(ctx: click.Context) -> None:
     given = [option_flag(name) for name in ctx.params if name not in ("resume", "quiet")
              and ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
     if given:
+        editable = [flag for flag in ("--checkpoint-every", "--device") if flag in given]
+        how = (f"; {' and '.join(editable)} may change: edit {' and '.join(f[2:].replace('-', '_') for f in editable)} "
+               f"in {Path(ctx.params['resume']) / 'config.json'}" if editable else "")
         raise click.UsageError(f"--resume continues a run with its own settings: give no other options "
-                               f"(leave out {', '.join(given)})")
+                               f"(leave out {', '.join(given)}){how}")
 
 
 def _count(n: int, noun: str) -> str:

@@ -92,9 +92,12 @@ def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
 def load_checkpoint(path: Path) -> Checkpoint:
     """The `Checkpoint` in the safetensors file ``path`` (`save_checkpoint`'s), or a RunError that says why
     there is none to resume from."""
+    if not path.is_file() and (path.parent / WEIGHTS).is_file():
+        raise RunError(f"{path.parent}: the run is finished (its {WEIGHTS} is there, and no checkpoint): there is "
+                       f"nothing to resume; evaluate or export it, or train a longer one (more --epochs)")
     if not path.is_file():
-        raise RunError(f"{path}: missing; there is nothing to resume (the run finished, or stopped before its "
-                       f"first checkpoint): train it again")
+        raise RunError(f"{path}: missing; there is nothing to resume (the run stopped before its first "
+                       f"checkpoint): train it again")
     try:
         with safe_open(str(path), framework="pt") as f:
             saved = (f.metadata() or {}).get("ssvae_checkpoint")  # before the tensors: another program's file

@@ -285,6 +285,10 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     (["predict", "models/digits-m2", "--data", ""], "Invalid value for '--data': an empty path: give the name of"),
     (["train", "--resume", "run", "--epochs", "3"], "--resume continues a run with its own settings: give no other"),
     (["train", "--resume", "run", "--recipe", "accurate"], "--resume continues a run with its own settings"),
+    (["train", "--resume", "run", "--device", "cpu", "--seed", "1"], "--resume continues a run with its own "
+     "settings: give no other options (leave out --device, --seed); --device may change: edit device in "
+     "run/config.json"),
+    (["predict", "m", "--out"], "Option '--out' requires an argument"),  # its command's --help, not ssvae's
     (["train", "--resume", "run", "--dataset", "mnist", "--force"],
      "--resume continues a run with its own settings: give no other options (leave out --dataset, --force)"),
     (["train", "--data", "mine.csv", "--dataset", "mnist"], "Invalid value for '--data': data (--data) names your "

@@ -221,7 +221,10 @@ BAD_INPUT = [
      "[0, 2] but this model takes [0, 1] (first in row 3): pass uint8 images"),  # the row in the whole input
     (["score", "MODEL", "--data", "wrong_shape.npz"], "Error: wrong_shape.npz: inputs of shape (5, 9, 9) do not fit "
      "this model"),
-    (["train", "--resume", "RUN"], "checkpoint.safetensors: missing; there is nothing to resume"),
+    (["train", "--resume", "RUN"], "the run is finished (its weights.safetensors is there, and no checkpoint): "
+     "there is nothing to resume; evaluate or export it"),
+    (["train", "--resume", "early_run"], "early_run/checkpoint.safetensors: missing; there is nothing to resume (the "
+     "run stopped before its first checkpoint): train it again"),
     (["score", "MODEL", "--dataset", "digits", "--out", "taken.csv"], "Error: taken.csv already exists: choose another"),
     (["train", "--data", "object_labels.npz"], "Error: object_labels.npz: array 'y' cannot be read (Object arrays "
      "cannot be loaded when allow_pickle=False); save numbers or strings"),
