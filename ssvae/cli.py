@@ -93,6 +93,7 @@ def _utf8_stdout() -> None:
 SIZES = TextType("N,N,...", lambda text: tuple(int(v) for v in text.split(",")),
                  "is not a comma-separated list of layer sizes, e.g. 500 or 600,600")
 LABELS = TextType("N|all", lambda text: text if text == "all" else int(text), "is neither a number of labels nor 'all'")
+TRAINING_DEVICE = TextType("auto|cpu|cuda|cuda:N", str, "")  # Config checks the name (cuda:N too)
 
 
 class Group(click.Group):
@@ -288,7 +289,7 @@ TRAINING_OPTIONS = [
      "(gaussian for a CSV's columns, whatever their range)."),
     ("seed", int, "Seed of the label choice, initialisation and batches."),
     ("checkpoint_every", int, "Epochs between checkpoints that --resume continues from."),
-    ("device", click.Choice(["auto", "cpu", "cuda"]), "auto: a CUDA GPU when there is one."),
+    ("device", TRAINING_DEVICE, "auto: a CUDA GPU when there is one; cuda:N: the GPU numbered N."),
     ("threads", click.IntRange(min=1),
      "CPU threads to compute with (auto: torch's count, the cores or OMP_NUM_THREADS). config.json records "
      "the count a CPU run used, and --resume takes it again: a seed repeats a run exactly only on the same "

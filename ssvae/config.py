@@ -200,9 +200,12 @@ class Config:
         if self.classifier == "conv" and self.model not in CONV_MODELS:
             raise ConfigError(f"a conv classifier applies to models {', '.join(CONV_MODELS)}, not {self.model}: "
                               f"use --classifier mlp")
-        if self.consistency > 0 and (self.model not in CONSISTENCY_MODELS or self.augment == "none"):
-            raise ConfigError(f"consistency applies to models {', '.join(CONSISTENCY_MODELS)} with --augment shift or "
-                              f"shift-flip: set consistency to 0 or choose them")
+        if self.consistency > 0 and self.model not in CONSISTENCY_MODELS:
+            raise ConfigError(f"consistency applies to models {', '.join(CONSISTENCY_MODELS)}, not {self.model}: set "
+                              f"consistency to 0")
+        if self.consistency > 0 and self.augment == "none":
+            raise ConfigError("consistency trains on shifted views of images: add --augment shift or shift-flip"
+                              + ("" if self.model == "fixmatch" else ", or set consistency to 0"))
         if self.model == "fixmatch" and self.consistency == 0:
             raise ConfigError("model fixmatch learns from unlabelled images by consistency alone: set --consistency "
                               "above 0 (1.0 typical) with --augment shift or shift-flip (for a table, which has "
@@ -352,6 +355,8 @@ def option_text(value: Any, none: str) -> str:
 def both_spellings(field: str, value: Any) -> str:
     """A setting as advice names it to command-line and Python users alike: ``--lr 0.0001 (lr=0.0001 in Python)``
     (a float to 6 digits: a tenth of 0.003 is 0.0003 here)."""
+    if isinstance(value, bool):  # an on/off pair of flags
+        return f"{option_flag(field) if value else '--no-' + option_flag(field)[2:]} ({field}={value} in Python)"
     if isinstance(value, float):
         return f"{option_flag(field)} {value:g} ({field}={value:g} in Python)"
     return f"{option_flag(field)} {option_text(value, 'all')} ({field}={value!r} in Python)"
@@ -485,7 +490,14 @@ def config_for(dataset: str | None = None, data: str | None = None, recipe: str 
     model = changes.get("model", Config.model)
     preset = preset_for(dataset, data, model)
     measured = recipe_for(recipe, dataset, data, model) if recipe is not None else {}
-    return Config(dataset=dataset, data=data, **{**_without_orphans({**preset, **measured}, changes), **changes})
+    config = Config(dataset=dataset, data=data, **{**_without_orphans({**preset, **measured}, changes), **changes})
+    if "consistency_threshold" in changes and config.adaptive_threshold:
+        why = ("given" if "adaptive_threshold" in changes else
+               f"the {'recipe' if measured.get('adaptive_threshold') else 'preset'} turns it on")
+        raise ConfigError(f"consistency_threshold does nothing with adaptive_threshold, whose threshold replaces it "
+                          f"({why}): leave it out, or turn adaptive_threshold off "
+                          f"({both_spellings('adaptive_threshold', False)})", "consistency_threshold")
+    return config
 
 
 __all__ = ["Config", "ConfigError", "check_names", "FIELDS_WITHOUT_OPTION", "MODEL_KINDS", "CONSISTENCY_MODELS", "LIKELIHOODS",

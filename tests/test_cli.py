@@ -265,8 +265,8 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     (["train", "--lr", "-1"], "Invalid value for '--lr': lr must be positive, got -1.0"),
     (["train", "--classifier-channels", "8,0"],
      "Invalid value for '--classifier-channels': classifier_channels must all be at least 1, got 8,0"),
-    (["train", "--consistency", "1"], "Error: consistency applies to models m2, fixmatch with --augment shift or "
-     "shift-flip"),  # the preset's --augment none with it: no one option is at fault
+    (["train", "--consistency", "1"], "Error: consistency trains on shifted views of images: add --augment shift "
+     "or shift-flip, or set consistency to 0"),  # the preset's --augment none with it: no one option is at fault
     (["predict", "models/digits-m2", "--dataset", "digits", "--batch-size", "0"],
      "Invalid value for '--batch-size': 0 is not in the range x>=1"),
     (["generate", "models/digits-m2", "--per-class", "-1"], "Invalid value for '--per-class': -1 is not in the range"),
@@ -302,6 +302,9 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     (["--bogus", "train"], "--bogus"),
     pytest.param(["train", "--device", "cuda", "--epochs", "1"], "Error: device cuda was asked for but no CUDA GPU",
                  marks=pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present: cuda works")),
+    pytest.param(["train", "--device", "cuda:1", "--epochs", "1"], "Error: device cuda:1 was asked for but no CUDA "
+                 "GPU", marks=pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present: cuda works")),
+    (["train", "--device", "gpu"], "Invalid value for '--device': device 'gpu' is not one of auto, cpu, cuda, cuda:N"),
 ])
 def test_bad_input_is_one_clear_line(runner, tmp_path, monkeypatch, args, message):
     """Input that cannot be used exits with 1, a mistyped option or value with 2 (click's usage errors,

@@ -577,9 +577,14 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
         Config(lr=1e-3, weight_decay=1000.0)
     with pytest.raises(ConfigError, match="adaptive_threshold applies to consistency training"):
         Config(adaptive_threshold=True)
-    with pytest.raises(ConfigError, match="consistency applies to models m2, fixmatch with --augment shift or "):
+    with pytest.raises(ConfigError, match="^consistency trains on shifted views of images: add --augment shift or "
+                                          "shift-flip, or set consistency to 0$"):
         Config(consistency=1.0)
-    with pytest.raises(ConfigError, match="consistency applies to models m2, fixmatch"):
+    with pytest.raises(ConfigError, match="^consistency trains on shifted views of images: add --augment shift or "
+                                          "shift-flip$"):  # fixmatch's consistency cannot be 0
+        Config(model="fixmatch", consistency=1.0)
+    with pytest.raises(ConfigError, match="^consistency applies to models m2, fixmatch, not supervised: set "
+                                          "consistency to 0$"):
         Config(model="supervised", consistency=1.0, augment="shift")
     with pytest.raises(ConfigError, match="model fixmatch learns from unlabelled images by consistency alone: "
                                           "set --consistency above 0"):
@@ -687,8 +692,18 @@ def test_switching_off_what_a_preset_setting_needs_takes_that_setting_with_it():
     # what a user sets is checked as given
     with pytest.raises(ConfigError, match="adaptive_threshold applies to consistency training"):
         config_for("fashion-mnist", consistency=0.0, adaptive_threshold=True)
-    with pytest.raises(ConfigError, match="consistency applies to models m2, fixmatch with --augment shift"):
+    with pytest.raises(ConfigError, match="consistency trains on shifted views of images: add --augment shift"):
         config_for("fashion-mnist", augment="none", consistency=1.0)
+    for given, why in (({}, "the preset turns it on"), ({"adaptive_threshold": True}, "given"),
+                       ({"model": "fixmatch"}, "the preset turns it on")):  # a threshold the adaptive one replaces
+        with pytest.raises(ConfigError, match=rf"^consistency_threshold does nothing with adaptive_threshold, whose "
+                                              rf"threshold replaces it \({why}\): leave it out, or turn "
+                                              rf"adaptive_threshold off \(--no-adaptive-threshold "
+                                              rf"\(adaptive_threshold=False in Python\)\)$"):
+            config_for("fashion-mnist", consistency_threshold=0.8, **given)
+    with pytest.raises(ConfigError, match=r"\(the recipe turns it on\)"):
+        config_for("fashion-mnist", recipe="accurate", consistency_threshold=0.8)
+    assert config_for("fashion-mnist", consistency_threshold=0.8, adaptive_threshold=False).consistency_threshold == 0.8
     assert config_for("fashion-mnist", recipe="accurate", augment="none").consistency == 0.0
 
 
