@@ -708,19 +708,19 @@ def test_model_card_command_makes_the_same_config_again():
 
     fields = {field.name for field in dataclasses.fields(Config)}
     assert {field for field, *_ in TRAINING_OPTIONS} == fields - set(FIELDS_WITHOUT_OPTION)
-    config = config_for(
-        data="/data/my images/x.npz", labels=None, val_labels=5, test_fraction=0.3,
-        likelihood="gaussian", latent_dim=7, hidden=(30, 20), classifier="conv", classifier_hidden=(40,),
-        classifier_channels=(4, 8), epochs=3, m1_epochs=2, batch_size=50, labelled_batch_size=20, lr=0.002,
-        lr_schedule="one-cycle", weight_decay=0.03, alpha=0.5, vat=2.0, vat_epsilon=0.3, augment="shift",
-        consistency=1.5,
-        consistency_threshold=0.9, adaptive_threshold=True, ema=0.99, kl_warmup_epochs=4, seed=7, device="cpu",
-        precision="bfloat16", compile=True, checkpoint_every=2, threads=3)
-    words = shlex.split(train_command(config))
-    assert words[:4] == ["ssvae", "train", "--data", "/data/my images/x.npz"]
-    options = train.make_context("train", words[2:]).params
-    again = config_from_options({k: v for k, v in options.items() if k not in ("out", "force", "resume", "quiet")})
-    assert again == config
+    for threshold in ({"consistency_threshold": 0.9}, {"adaptive_threshold": True}):  # the one replaces the other
+        config = config_for(
+            data="/data/my images/x.npz", labels=None, val_labels=5, test_fraction=0.3,
+            likelihood="gaussian", latent_dim=7, hidden=(30, 20), classifier="conv", classifier_hidden=(40,),
+            classifier_channels=(4, 8), epochs=3, m1_epochs=2, batch_size=50, labelled_batch_size=20, lr=0.002,
+            lr_schedule="one-cycle", weight_decay=0.03, alpha=0.5, vat=2.0, vat_epsilon=0.3, augment="shift",
+            consistency=1.5, ema=0.99, kl_warmup_epochs=4, seed=7, device="cuda:1", precision="bfloat16",
+            compile=True, checkpoint_every=2, threads=3, **threshold)
+        words = shlex.split(train_command(config))
+        assert words[:4] == ["ssvae", "train", "--data", "/data/my images/x.npz"]
+        options = train.make_context("train", words[2:]).params
+        again = config_from_options({k: v for k, v in options.items() if k not in ("out", "force", "resume", "quiet")})
+        assert again == config
 
 
 def test_graphs_of_two_trainings_alike_in_all_else_do_not_mix(digits_run, digits_model, tmp_path):
