@@ -156,6 +156,9 @@ class Config:
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):  # torch's raw error for the rest
             raise ConfigError(f"device {self.device!r} is not one of auto, cpu, cuda, cuda:N (the GPU numbered N)",
                               "device")
+        for name in ("data", "test_data", "data_dir"):  # pathlib reads "" as the current folder
+            if getattr(self, name) == "":
+                raise ConfigError(f"{name} is an empty path: give the name of a file or folder", name)
         if self.version != FORMAT_VERSION:
             raise ConfigError(f"config version {self.version} is not the supported version {FORMAT_VERSION}")
         for name in ("epochs", "batch_size", "labelled_batch_size", "latent_dim", "aux_dim", "m1_latent_dim",

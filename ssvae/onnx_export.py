@@ -479,6 +479,8 @@ def predicted_classes(classifier: bytes, x: np.ndarray) -> np.ndarray:
 
 
 def _check_opset(opset: int) -> None:
+    if isinstance(opset, bool) or not isinstance(opset, int):
+        raise ExportError(f"opset must be a whole number, e.g. {OPSET}, got {opset!r} (a {type(opset).__name__})")
     if opset < MIN_OPSET:
         raise ExportError(f"opset {opset} is older than torch's exporter writes: choose {MIN_OPSET} or above")
     if opset > onnx.defs.onnx_opset_version():

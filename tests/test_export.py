@@ -513,6 +513,8 @@ NEWEST = onnx.defs.onnx_opset_version()
     (NEWEST + 1, NEWEST, f"opset {NEWEST + 1} is newer than this onnx knows: choose one from 18 to {NEWEST}"),
     # an onnx that knows an opset the exporter cannot convert to: it falls back to its own 18, quietly
     (99, 99, "opset 99 cannot be written by this torch's exporter (it wrote 18): choose one from 18 to 99"),
+    ("20", NEWEST, "opset must be a whole number, e.g. 20, got '20' (a str)"),  # was a TypeError of '<'
+    (20.0, NEWEST, "opset must be a whole number, e.g. 20, got 20.0 (a float)"),
 ])
 def test_an_opset_the_exporter_cannot_write_is_refused_not_recorded(digits_run, tmp_path, monkeypatch, opset, newest,
                                                                     message):
@@ -1196,3 +1198,10 @@ def test_predict_to_standard_output_streams_its_batches_and_stops_at_a_refused_o
         inference.predict(digits_model, x, "-", batch_size=2, progress=False)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("id,predicted,") and [line.split(",")[0] for line in lines[1:]] == ["0", "1"]
+
+
+def test_an_empty_data_path_is_refused_not_read_as_the_current_folder(digits_run, digits_model):
+    """pathlib reads "" as ".": ssvae.evaluate(run, data="") read the working folder as a folder of images."""
+    for folder in (digits_run, digits_model.model_dir):
+        with pytest.raises(DataError, match="^data is an empty path: give the name of a file or folder$"):
+            ssvae.evaluate(folder, data="")

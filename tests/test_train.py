@@ -645,6 +645,8 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     ({"classifier_channels": (4, -8)}, "^classifier_channels must all be at least 1, got 4,-8$"),
     ({"classifier_hidden": (8, 0)}, "^classifier_hidden must all be at least 1, got 8,0$"),
     ({"m1_hidden": (0,)}, "^m1_hidden must all be at least 1, got 0$"),
+    ({"data": ""}, "^data is an empty path: give the name of a file or folder$"),  # pathlib: the current folder
+    ({"data_dir": ""}, "^data_dir is an empty path: give the name of a file or folder$"),
     ({"input_shape": (1, -8, 8)}, "^input_shape must all be at least 1, got 1,-8,8$"),  # config.json edited
     ({"batch_size": 10**20}, "^batch_size must be at most 2147483647, got 100000000000000000000$"),  # overflowed
     ({"hidden": (16, 2**31)}, "^hidden must be at most 2147483647, got 16,2147483648$"),

@@ -78,9 +78,12 @@ class Partition:
 
 
 def data_path(data: object) -> Path:
-    """``data`` as a path, or a DataError for data held in memory, which these readers do not take."""
+    """``data`` as a path, or a DataError for data held in memory, which these readers do not take, or for an
+    empty path (which pathlib reads as the current folder)."""
     if not isinstance(data, (str, os.PathLike)):
         raise DataError(f"data must be a path, got a {type_name(data)}: {SAVE_ARRAYS}")
+    if os.fspath(data) == "":
+        raise DataError("data is an empty path: give the name of a file or folder")
     return Path(data)
 
 

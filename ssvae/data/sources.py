@@ -74,7 +74,7 @@ class ModelInputs:
 def load_source(dataset: str = "digits", data: str | None = None, data_dir: str | None = None) -> Source:
     """Load ``data`` (a path) if given, else the built-in ``dataset``."""
     if data is not None:
-        return _load_path(Path(data))
+        return _load_path(data_path(data))
     if dataset == "digits":
         return _load_digits()
     if dataset in TORCHVISION_SETS:
