@@ -337,11 +337,12 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+# settings that only the Python API sets: `ssvae train` has no option for them
+PYTHON_ONLY = ("split_seed", "aux_dim", "m1_latent_dim", "m1_hidden", "m1_features")
 # Config fields that `ssvae train` has no option for: the data's own (set by --data, --dataset, --data-dir or
-# read from the data), and settings left to the Python API
+# read from the data), PYTHON_ONLY, and the format's version
 FIELDS_WITHOUT_OPTION = ("dataset", "data", "data_dir", "test_data", "input_shape", "class_names", "input_columns",
-                         "pixel_inputs", "split_seed", "aux_dim", "m1_latent_dim", "m1_hidden", "m1_features",
-                         "version")
+                         "pixel_inputs", *PYTHON_ONLY, "version")
 
 
 def option_flag(field: str) -> str:
@@ -363,6 +364,13 @@ def both_spellings(field: str, value: Any) -> str:
     if isinstance(value, float):
         return f"{option_flag(field)} {value:g} ({field}={value:g} in Python)"
     return f"{option_flag(field)} {option_text(value, 'all')} ({field}={value!r} in Python)"
+
+
+def python_only_changes(config: Config) -> dict[str, Any]:
+    """The PYTHON_ONLY settings of ``config`` off its data set's preset: what `train_command` cannot say."""
+    preset = preset_for(config.dataset, config.data, config.model)
+    return {name: getattr(config, name) for name in PYTHON_ONLY
+            if getattr(config, name) != preset.get(name, getattr(Config, name))}
 
 
 def train_command(config: Config) -> str:
@@ -503,7 +511,7 @@ def config_for(dataset: str | None = None, data: str | None = None, recipe: str 
     return config
 
 
-__all__ = ["Config", "ConfigError", "check_names", "FIELDS_WITHOUT_OPTION", "MODEL_KINDS", "CONSISTENCY_MODELS", "LIKELIHOODS",
-           "CLASSIFIERS", "AUGMENTATIONS", "FORMAT_VERSION", "LATER_FIELDS", "TRAINING_PRECISIONS", "PRESETS",
+__all__ = ["Config", "ConfigError", "check_names", "FIELDS_WITHOUT_OPTION", "PYTHON_ONLY", "python_only_changes",
+           "MODEL_KINDS", "CONSISTENCY_MODELS", "LIKELIHOODS", "CLASSIFIERS", "AUGMENTATIONS", "FORMAT_VERSION", "LATER_FIELDS", "TRAINING_PRECISIONS", "PRESETS",
            "RECIPES", "Recipe", "OWN_DATA_PRESET", "config_for", "option_flag", "preset_for", "recipe_for",
            "supervised_counterpart"]

@@ -38,7 +38,7 @@ from torch import Tensor, nn
 
 from ssvae import __version__
 from ssvae.api import Run, load
-from ssvae.config import Config, train_command
+from ssvae.config import Config, python_only_changes, train_command
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.errors import ExportError, RunError
@@ -514,6 +514,13 @@ def float16_note(config: Config) -> str:
             "float16 --device cuda` measures it there.")
 
 
+def _python_only_text(config: Config) -> str:
+    """The card's word on settings that its `ssvae train` line cannot give (`python_only_changes`)."""
+    changes = python_only_changes(config)
+    return (f", and in Python {', '.join(f'{name}={value!r}' for name, value in changes.items())} (no option of "
+            f"`ssvae train` sets {'them' if len(changes) > 1 else 'it'})" if changes else "")
+
+
 def model_card(run: Run, report: ExportReport, command: str) -> str:
     """model_card.md: the data, the labels used, the commands that made the model and the graphs' accuracy."""
     c = run.config
@@ -530,7 +537,7 @@ def model_card(run: Run, report: ExportReport, command: str) -> str:
         f"classes: {', '.join(c.class_names)}.",
         f"- Labels used in training: {run.split.labels_seen} ({len(run.split.validation)} of them for validation); "
         f"the other training examples were used without labels.",
-        f"- Trained with: `{train_command(shown)}`",
+        f"- Trained with: `{train_command(shown)}`" + _python_only_text(c),
         f"- Exported with: `{command}`",
         "- onnxruntime vs torch, largest absolute difference: "
         + ", ".join(f"{role} {d:.1e}" for role, d in report.max_difference.items()),

@@ -1205,3 +1205,29 @@ def test_an_empty_data_path_is_refused_not_read_as_the_current_folder(digits_run
     for folder in (digits_run, digits_model.model_dir):
         with pytest.raises(DataError, match="^data is an empty path: give the name of a file or folder$"):
             ssvae.evaluate(folder, data="")
+
+
+def test_the_model_card_names_the_settings_only_python_sets():
+    """Run as written, the card's `ssvae train` line built aux_dim 50 on another test split: the settings no
+    option sets are named beside it where they are off the preset, and only then."""
+    from ssvae.config import python_only_changes
+    from ssvae.onnx_export import model_card
+
+    report = onnx_export.ExportReport(Path("m"), max_difference={"classifier": 1e-6}, accuracy={"float32": 0.9},
+                                      agreement={"float32": 1.0})
+
+    def trained_with(config: Config) -> str:
+        run = types.SimpleNamespace(config=config, model=types.SimpleNamespace(generative=False),
+                                    split=types.SimpleNamespace(labels_seen=100, validation=[]))
+        return next(line for line in model_card(run, report, "ssvae export RUN --out m").splitlines()
+                    if line.startswith("- Trained with: "))
+
+    adgm = config_for("digits", model="adgm", aux_dim=7, split_seed=5)
+    assert python_only_changes(adgm) == {"split_seed": 5, "aux_dim": 7}
+    assert trained_with(adgm).endswith("--seed 0`, and in Python split_seed=5, aux_dim=7 (no option of `ssvae "
+                                       "train` sets them)")
+    preset = config_for("digits", model="m1+m2")  # the digits preset's m1_features is no change
+    flipped = "sample" if preset.m1_features == "mean" else "mean"
+    assert python_only_changes(preset) == {} and trained_with(preset).endswith("`")
+    assert trained_with(preset.replace(m1_features=flipped)).endswith(
+        f"`, and in Python m1_features={flipped!r} (no option of `ssvae train` sets it)")
