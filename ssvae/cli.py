@@ -505,19 +505,23 @@ input_options = stacked(  # where the inputs of predict, score and generate --an
     data_dir_option,
 )
 
-model_options = stacked(  # which graphs predict, score, generate and evaluate run, and where
-    click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-                 help="onnxruntime device: auto uses a CUDA GPU when there is one (evaluate: of an exported model)."),
-    click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,
-                 help="Which copy of the graphs to run (int8/float16 need export --quantize/--fp16; evaluate: of an "
-                      "exported model)."),
-)
+def model_options(applies: str = "") -> Callable:
+    """Which graphs predict, score, generate and evaluate run, and where; ``applies`` says to what, where the
+    command takes other things too (evaluate: a run)."""
+    return stacked(
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+                     help=f"onnxruntime device{applies}: auto uses a CUDA GPU when there is one."),
+        click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,
+                     help=f"Which copy of the graphs{applies} to run (int8/float16 need export --quantize/--fp16)."),
+    )
+
+
 force_option = click.option("--force", is_flag=True, help="Replace an existing --out file.")
 
 run_options = stacked(  # how predict and score run the model, after their own options
     click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True,
                  help="Inputs per batch."),
-    model_options,
+    model_options(),
     force_option,
     click.option("--quiet", is_flag=True, help="No progress bar."),
 )
@@ -542,7 +546,7 @@ run_options = stacked(  # how predict and score run the model, after their own o
                    "Fashion-MNIST's 200 epochs on a 2-core CPU.")
 @click.option("--quiet", is_flag=True, help="No progress bar for --baseline's training (nor, where stderr is not a "
               "terminal, its line an epoch).")
-@model_options
+@model_options(" of an exported model (not a run)")
 def evaluate(run_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, as_json: bool,
              with_baseline: bool, quiet: bool, device: str, precision: str) -> None:
     """Test a trained run on its held-out test set (or on labelled data of your own, --data): accuracy,
@@ -679,7 +683,7 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
 @click.option("--scale", type=click.IntRange(min=1), default=None,
               help="Output pixels per model pixel [default: cells at least 32 pixels high].")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the latent draws.")
-@model_options
+@model_options()
 @force_option
 def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, data_dir: str | None,
              out: str | None, scale: int | None, seed: int, device: str, precision: str, force: bool) -> None:

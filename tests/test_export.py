@@ -916,6 +916,10 @@ def test_generate_writes_what_its_writer_for_the_output_writes(digits_model, tmp
         with pytest.raises(ValueError, match=f"^{re.escape(message)}"):  # ModelError, DataError: ValueErrors
             inference.generate(digits_model, "checked.png", **settings)
     assert not Path("checked.png").exists()
+    with pytest.raises(DataError, match=r"^--scale \(scale= in Python\) sets a PNG grid's pixels, and t\.csv gets CSV "
+                                        r"rows: leave it out, or give a \.png$"):  # it was ignored
+        inference.generate(digits_model, "t.csv", scale=3)
+    assert not Path("t.csv").exists()
 
 
 def test_a_grid_too_large_to_open_is_refused_before_any_drawing(digits_model, tmp_path):
