@@ -355,6 +355,9 @@ def _classifier_file(model_dir: Path, precision: str) -> Path:
     first = model_dir / graph_file("classifier", precision)
     if first.is_file():
         return first
+    if (model_dir / "config.json").is_file() and (model_dir / "checkpoint.safetensors").is_file():  # not yet trained
+        raise ModelError(f"{model_dir} is a training run, not an exported model, and an unfinished one: finish it "
+                         f"with 'ssvae train --resume {model_dir}', then export it")
     if (model_dir / "config.json").is_file():  # what `ssvae train` writes first
         raise ModelError(f"{model_dir} is a training run, not an exported model: export it with 'ssvae export "
                          f"{model_dir} --out MODEL_DIR' and pass MODEL_DIR")
