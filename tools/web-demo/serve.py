@@ -90,10 +90,11 @@ def make_server(model_dir: str | Path, port: int = 8000, data_dir: str | None = 
                 data: str | None = None) -> ThreadingHTTPServer:
     """A server (not yet started) for ``model_dir``; port 0 picks a free port."""
     model_dir = Path(model_dir)
+    samples = sample_images(model_dir, data_dir, data)  # the model and its images first: the user's arguments
     if not VENDOR.is_dir():
         raise SystemExit(f"{VENDOR} is missing: run 'npm ci --ignore-scripts' in {HERE}")
     routes = {"/vendor/": VENDOR, "/model/": model_dir, "/": HERE}
-    handler = partial(DemoHandler, routes=routes, samples=sample_images(model_dir, data_dir, data))
+    handler = partial(DemoHandler, routes=routes, samples=samples)
     try:
         return ThreadingHTTPServer(("127.0.0.1", port), handler)
     except OSError as error:  # the port is taken, or not ours to take
