@@ -26,7 +26,7 @@ from ssvae.data import (DataError, ModelInputs, Partition, Source, Split, check_
 from ssvae.data.images import ColourImages
 from ssvae.errors import RunError
 from ssvae.models import Model, Stage, build_model
-from ssvae.files import check_writable, same_data, sole_writer
+from ssvae.files import check_writable, given_path, same_data, sole_writer
 from ssvae.report import evaluation_report
 from ssvae.run import (CHECKPOINT, CONFIG, LABELS, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
@@ -191,7 +191,7 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
         raise ConfigError(f"config must be an ssvae.Config, got {type(config).__name__}: give settings as keywords "
                           f"(ssvae.train(epochs=10)), or ssvae.train(**settings) for a dict")
     config = config.replace(**changes) if config is not None else config_for(**changes)
-    out = Path(out) if out is not None else None
+    out = given_path(out, "out") if out is not None else None
     if out is not None:  # refused before the data load, which may be long (a download); a folder that another
         with sole_writer(out if out.exists() else None):  # training writes now is named as such, not as unfinished
             _check_run_output(out, replace)
@@ -260,7 +260,7 @@ def _train_new(config: Config, split: Split, partition: Partition, out: Path | N
 def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | None = None) -> Run:
     """Continue an interrupted run from its last checkpoint, on the thread count it recorded; it ends where an
     uninterrupted run would (the same epochs and, on the CPU, the same weights)."""
-    run_dir = Path(run_dir)
+    run_dir = given_path(run_dir, "run_dir")
     config, split = load_spec(run_dir)
     with sole_writer(run_dir), denormals_flushed(), threads_set(config.threads):  # its own thread count: it repeats
         checkpoint = load_checkpoint(run_dir / CHECKPOINT)
@@ -343,7 +343,7 @@ def load(run_dir: Run | str | Path) -> Run:
     """A trained run from its directory (weights on the CPU); a `Run` is itself."""
     if isinstance(run_dir, Run):
         return run_dir
-    run_dir = Path(run_dir)
+    run_dir = given_path(run_dir, "run_dir")
     config, split, model = load_run(run_dir)
     return Run(config, split, model, run_dir)
 
@@ -391,7 +391,7 @@ def evaluate(run: Run | str | Path, data: str | Path | None = None, dataset: str
     A model folder written by `ssvae export` is tested through its graphs instead (`ssvae.inference.evaluate`,
     no test ELBO), on ``data`` or on ``split`` of the built-in ``dataset``, with the graphs of ``precision``
     on ``device``: those five settings are an export's, and a run refuses them; an export has no baseline."""
-    if not isinstance(run, Run) and _evaluated_folder(Path(run), baseline) == "model":
+    if not isinstance(run, Run) and _evaluated_folder(given_path(run, "run"), baseline) == "model":
         return _evaluate_export(Path(run), data, dataset, split, data_dir, device, precision)
     if (device, precision) != ("auto", "float32"):
         raise RunError(f"--device and --precision (device=, precision= in Python) choose an exported model's "

@@ -366,26 +366,31 @@ def both_spellings(field: str, value: Any) -> str:
     return f"{option_flag(field)} {option_text(value, 'all')} ({field}={value!r} in Python)"
 
 
+def off_preset(config: Config) -> dict[str, Any]:
+    """The settings of ``config`` that differ from its data set's preset (labels, model and seed always), in
+    field order: what `train_command` and a model card say of how it was trained. A fixed consistency
+    threshold is left out where the adaptive one replaces it (of a run from before that was refused)."""
+    preset = preset_for(config.dataset, config.data, config.model)  # settings only: it need not be a whole model
+    return {f.name: getattr(config, f.name) for f in dataclasses.fields(Config)
+            if (f.name in ("labels", "model", "seed") or getattr(config, f.name) != preset.get(f.name, f.default))
+            and not (f.name == "consistency_threshold" and config.adaptive_threshold)}
+
+
 def python_only_changes(config: Config) -> dict[str, Any]:
     """The PYTHON_ONLY settings of ``config`` off its data set's preset: what `train_command` cannot say."""
-    preset = preset_for(config.dataset, config.data, config.model)
-    return {name: getattr(config, name) for name in PYTHON_ONLY
-            if getattr(config, name) != preset.get(name, getattr(Config, name))}
+    return {name: value for name, value in off_preset(config).items() if name in PYTHON_ONLY}
 
 
 def train_command(config: Config) -> str:
-    """The `ssvae train` line that makes this config: the data, then every option whose value differs from the
-    data set's preset (labels, model and seed always), quoted for a POSIX shell."""
+    """The `ssvae train` line that makes this config: the data, then every option `off_preset`, quoted for a
+    POSIX shell."""
     words = ["ssvae", "train", *(["--data", config.data] if config.data else ["--dataset", config.dataset])]
     if config.data_dir and not config.data:  # a run of Python's from before data_dir was refused beside data
         words += ["--data-dir", config.data_dir]
     if config.test_data:
         words += ["--test-data", config.test_data]
-    preset = preset_for(config.dataset, config.data, config.model)  # settings only: it need not be a whole model
-    for option in dataclasses.fields(Config):
-        name, value = option.name, getattr(config, option.name)
-        always = name in ("labels", "model", "seed")
-        if name in FIELDS_WITHOUT_OPTION or (value == preset.get(name, option.default) and not always):
+    for name, value in off_preset(config).items():
+        if name in FIELDS_WITHOUT_OPTION:
             continue
         if isinstance(value, bool):
             words.append(option_flag(name) if value else f"--no-{option_flag(name)[2:]}")

@@ -203,17 +203,38 @@ class OutputFolder:
             (path / SETTING_ASIDE).rmdir()
 
 
+def given_path(path: str | os.PathLike, name: str) -> Path:
+    """``path`` as a Path, or a RunError for an empty one, which pathlib reads as the current folder (the
+    command line refuses it before; this is the Python API's check)."""
+    if os.fspath(path) == "":
+        raise RunError(f"{name} is an empty path: give the name of a folder")
+    return Path(path)
+
+
 @contextmanager
 def sole_writer(folder: Path | None) -> Iterator[None]:
     """Hold ``folder``'s lock while writing it (None: nothing to hold), so that a second writer, another process
     given the same folder (by any path or link), is refused instead of mixing its files in. The lock is a
-    hidden file beside the folder, removed at the end (a killed writer's stays, and the system releases its lock)."""
+    hidden file beside the folder as given, removed at the end (a killed writer's stays, and the system
+    releases its lock); for a link, also one beside the folder it names, where that folder's parent takes one."""
     if folder is None:
         yield
         return
-    where = Path(os.path.realpath(folder))  # "." too has a name and a parent; a link locks the folder it names
-    where.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(where.parent / f".{where.name}.lock")
+    given = Path(os.path.abspath(folder))  # "." too has a name and a parent
+    given.parent.mkdir(parents=True, exist_ok=True)
+    named = Path(os.path.realpath(folder))
+    with contextlib.ExitStack() as locks:
+        locks.enter_context(_lock(given, folder))
+        if named != given and named.parent.is_dir():
+            with contextlib.suppress(PermissionError):  # a parent the user may not write in: the link's own lock stands
+                locks.enter_context(_lock(named, folder))
+        yield
+
+
+@contextmanager
+def _lock(place: Path, folder: Path) -> Iterator[None]:
+    """The lock file beside ``place``, held (a RunError naming ``folder`` where another process holds it)."""
+    lock = FileLock(place.parent / f".{place.name}.lock")
     try:
         lock.acquire(timeout=0)
     except Timeout:
@@ -302,5 +323,5 @@ def same_data(a: str | Path, b: str | Path) -> bool:
     return os.path.samefile(a, b) or (a.is_file() and b.is_file() and file_digest(a) == file_digest(b))
 
 
-__all__ = ["atomic_open", "write_atomic", "check_output", "check_writable", "take_access", "usual_mode", "OutputFolder",
-           "sole_writer", "new_folders", "file_digest", "same_data"]
+__all__ = ["atomic_open", "write_atomic", "check_output", "check_writable", "given_path", "take_access", "usual_mode",
+           "OutputFolder", "sole_writer", "new_folders", "file_digest", "same_data"]

@@ -42,7 +42,7 @@ from ssvae.config import Config, python_only_changes, train_command
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.errors import ExportError, RunError
-from ssvae.files import OutputFolder, check_writable, file_digest, take_access
+from ssvae.files import OutputFolder, check_writable, file_digest, given_path, take_access
 from ssvae.runtime import (FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, MODEL_JSON, OPSET, PRECISIONS, ROLES,
                            graph_file)
 
@@ -349,15 +349,16 @@ def _model_folder(out: str | Path, replace: bool) -> Path:
     """``out`` as the folder an export may swap in: not a mount point nor the current folder (neither can be
     swapped), free unless ``replace`` (which takes only a model folder), and in a place one may write, tried
     before the export's minutes of work."""
+    out = given_path(out, "out")
     if os.path.ismount(out):
         raise RunError(f"--out {out} is a mount point, which cannot be swapped for the model folder: give --out a "
                        f"folder inside it")
     if Path(os.path.abspath(out)) == Path.cwd():
         raise RunError(f"--out {out} is the current folder, which cannot be swapped for the model folder: give "
                        f"--out the name of a folder to write, e.g. --out models/{Path.cwd().name}")
-    MODEL_FOLDER.check(Path(out), replace)
-    check_writable(Path(out))
-    return Path(out)
+    MODEL_FOLDER.check(out, replace)
+    check_writable(out)
+    return out
 
 
 def _checked_graphs(specs: list[GraphSpec], values: dict[str, Any], opset: int,

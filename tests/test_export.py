@@ -698,6 +698,9 @@ def test_model_card_command_repeats_the_settings_off_the_preset():
         "ssvae train --dataset digits --labels 100 --model m2 --seed 0 --precision bfloat16 --compile")
     assert train_command(config_for("mnist", data_dir="/data dir")) == (
         "ssvae train --dataset mnist --data-dir '/data dir' --labels 100 --model m2 --seed 0")
+    # a run from before a fixed threshold beside the adaptive one was refused: the command would refuse it too
+    older = config_for("fashion-mnist").replace(consistency_threshold=0.9)
+    assert older.adaptive_threshold and "--consistency-threshold" not in train_command(older)
     # own data keep every label by default; an old Python run's data_dir beside data would be refused
     assert train_command(Config(data="x.npz", data_dir="/d", labels=None)) == (
         "ssvae train --data x.npz --labels all --model m2 --seed 0")
@@ -1204,11 +1207,19 @@ def test_predict_to_standard_output_streams_its_batches_and_stops_at_a_refused_o
     assert lines[0].startswith("id,predicted,") and [line.split(",")[0] for line in lines[1:]] == ["0", "1"]
 
 
-def test_an_empty_data_path_is_refused_not_read_as_the_current_folder(digits_run, digits_model):
-    """pathlib reads "" as ".": ssvae.evaluate(run, data="") read the working folder as a folder of images."""
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(digits_run, digits_model, tmp_path, monkeypatch):
+    """pathlib reads "" as ".": ssvae.evaluate(run, data="") read the working folder as a folder of images, and
+    ssvae.train(out="") trained into it."""
     for folder in (digits_run, digits_model.model_dir):
         with pytest.raises(DataError, match="^data is an empty path: give the name of a file or folder$"):
             ssvae.evaluate(folder, data="")
+    monkeypatch.chdir(tmp_path)
+    for call, name in ((lambda: ssvae.train(out="", epochs=1), "out"), (lambda: ssvae.export(digits_run, ""), "out"),
+                       (lambda: ssvae.load(""), "run_dir"), (lambda: ssvae.resume(""), "run_dir"),
+                       (lambda: ssvae.evaluate(""), "run")):
+        with pytest.raises(RunError, match=f"^{name} is an empty path: give the name of a folder$"):
+            call()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_model_card_names_the_settings_only_python_sets():

@@ -1020,6 +1020,25 @@ def test_a_second_training_into_a_run_folder_being_written_is_refused(tmp_path):
             ssvae.resume(tmp_path / "link")
 
 
+def test_a_link_to_a_run_folder_in_a_folder_that_takes_no_lock_file_still_trains(tmp_path, monkeypatch):
+    """The lock beside the folder a link names is taken where it can be: a parent that refuses new files
+    (not the user's, or immutable) leaves the lock beside the link, which the run's writing needed before."""
+    from filelock import FileLock
+
+    closed, acquire = tmp_path / "closed", FileLock.acquire
+
+    def refused(lock: FileLock, *args, **kwargs):
+        if Path(lock.lock_file).parent == closed:
+            raise PermissionError(errno.EPERM, "Operation not permitted", lock.lock_file)
+        return acquire(lock, *args, **kwargs)
+
+    monkeypatch.setattr(FileLock, "acquire", refused)
+    (closed / "run").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(closed / "run")
+    ssvae.train(out=tmp_path / "link", epochs=1, hidden=(8,), classifier_hidden=(8,), latent_dim=2, progress=False)
+    assert (closed / "run" / "weights.safetensors").is_file() and sorted(os.listdir(tmp_path)) == ["closed", "link"]
+
+
 def test_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch):
     """The system says only "No space left on device": the message names the output and the fix, and the
     previous output is left whole with no temporary file beside it."""
