@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ssvae import inference, runtime
-from ssvae.config import Config, ConfigError, config_for, supervised_counterpart
+from ssvae.config import EDITABLE_FOR_RESUME, Config, ConfigError, config_for, supervised_counterpart
 from ssvae.data import (DataError, ModelInputs, Partition, Source, Split, check_inputs, choose_split, load_labelled,
                         load_source)
 from ssvae.data.images import ColourImages
@@ -291,9 +291,6 @@ def _check_unchanged(checkpoint: Checkpoint, config: Config, split: Split, stage
                        f"again")
 
 
-# Settings a resume may find edited: where the data lie now (`Run.partition` checks they are the same data),
-# how often to checkpoint, and the device, whose kind the checkpoint fixes anyway (`training_device`).
-EDITABLE_FOR_RESUME = ("data", "data_dir", "test_data", "checkpoint_every", "device")
 
 
 def _edits_since(checkpoint: Checkpoint, config: Config, stages: list[Stage]) -> str:

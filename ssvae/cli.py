@@ -23,9 +23,9 @@ import click
 import numpy as np
 
 from ssvae import __version__
-from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS, OWN_DATA_PRESET,
-                          PRESETS, RECIPES, Config, TRAINING_PRECISIONS, ConfigError, config_for, option_flag,
-                          option_text)
+from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, EDITABLE_FOR_RESUME, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS,
+                          OWN_DATA_PRESET, PRESETS, RECIPES, Config, TRAINING_PRECISIONS, ConfigError, config_for,
+                          option_flag, option_text)
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
 from ssvae.progress import redrawable
@@ -132,24 +132,31 @@ class Group(click.Group):
         except (MemoryError, RuntimeError) as error:
             if ctx.params.get("debug") or not _out_of_memory(error):
                 raise
-            click.echo(f"Error: out of memory{_memory_asked(error)}: lower the sizes that fill it (--batch-size, "
-                       f"--labelled-batch-size, --hidden, --latent-dim)", err=True)
+            sizes = MEMORY_SIZES.get(ctx.invoked_subcommand, "the sizes its options give")
+            click.echo(f"Error: out of memory{_memory_asked(error)}: lower {sizes}", err=True)
             sys.exit(1)
+
+
+# the options of a command whose sizes fill the memory, as its out-of-memory error names them
+MEMORY_SIZES = {"train": "--batch-size, --labelled-batch-size, --hidden or --latent-dim",
+                "predict": "--batch-size", "score": "--batch-size or --samples",
+                "generate": "--per-class, --rows or --scale"}
 
 
 def _out_of_memory(error: BaseException) -> bool:
     """Whether ``error`` is an allocation that failed: Python's, torch's on the CPU (a RuntimeError that says
     so) or on a GPU (torch.OutOfMemoryError)."""
     return (isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError"
-            or "can't allocate memory" in str(error))
+            or "you tried to allocate" in str(error))
 
 
 def _memory_asked(error: BaseException) -> str:
-    """What a failed allocation asked for, as torch says it on the CPU (bytes) or a GPU (GiB): " (25.6 GB)"."""
+    """What a failed allocation asked for, as torch (bytes on the CPU, GiB on a GPU) or numpy (GiB) says it:
+    " (one allocation of 25.6 GB)"."""
     if found := re.search(r"allocate (\d+) bytes", str(error)):
         return f" (one allocation of {int(found.group(1)) / 1e9:.1f} GB)"
-    found = re.search(r"allocate ([\d.]+ [KMGT]iB)", str(error))
-    return f" (one allocation of {found.group(1)})" if found else ""
+    found = re.search(r"allocate ([\d.]+) ([KMGT]iB)", str(error))
+    return f" (one allocation of {float(found.group(1)):.1f} {found.group(2)})" if found else ""
 
 
 class Terminated(KeyboardInterrupt):
@@ -398,9 +405,9 @@ def _check_resume_alone(ctx: click.Context) -> None:
     given = [option_flag(name) for name in ctx.params if name not in ("resume", "quiet")
              and ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
     if given:
-        editable = [flag for flag in ("--checkpoint-every", "--device") if flag in given]
-        how = (f"; {' and '.join(editable)} may change: edit {' and '.join(f[2:].replace('-', '_') for f in editable)} "
-               f"in {Path(ctx.params['resume']) / 'config.json'}" if editable else "")
+        editable = [name for name in EDITABLE_FOR_RESUME if option_flag(name) in given]
+        how = (f"; {' and '.join(map(option_flag, editable))} may change: edit {' and '.join(editable)} in "
+               f"{Path(ctx.params['resume']) / 'config.json'}" if editable else "")
         raise click.UsageError(f"--resume continues a run with its own settings: give no other options "
                                f"(leave out {', '.join(given)}){how}")
 

@@ -337,6 +337,11 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+# Settings a resume may find edited in config.json: where the data lie now (`ssvae.api.Run.partition` checks
+# they are the same data), how often to checkpoint, and the device, whose kind the checkpoint fixes anyway
+# (`ssvae.training.training_device`).
+EDITABLE_FOR_RESUME = ("data", "data_dir", "test_data", "checkpoint_every", "device")
+
 # settings that only the Python API sets: `ssvae train` has no option for them
 PYTHON_ONLY = ("split_seed", "aux_dim", "m1_latent_dim", "m1_hidden", "m1_features")
 # Config fields that `ssvae train` has no option for: the data's own (set by --data, --dataset, --data-dir or
@@ -508,15 +513,15 @@ def config_for(dataset: str | None = None, data: str | None = None, recipe: str 
     measured = recipe_for(recipe, dataset, data, model) if recipe is not None else {}
     config = Config(dataset=dataset, data=data, **{**_without_orphans({**preset, **measured}, changes), **changes})
     if "consistency_threshold" in changes and config.adaptive_threshold:
-        why = ("given" if "adaptive_threshold" in changes else
-               f"the {'recipe' if measured.get('adaptive_threshold') else 'preset'} turns it on")
-        raise ConfigError(f"consistency_threshold does nothing with adaptive_threshold, whose threshold replaces it "
-                          f"({why}): leave it out, or turn adaptive_threshold off "
-                          f"({both_spellings('adaptive_threshold', False)})", "consistency_threshold")
+        who = ("you turn" if "adaptive_threshold" in changes else
+               f"the {'recipe' if measured.get('adaptive_threshold') else 'preset'} turns")
+        raise ConfigError(f"consistency_threshold does nothing where adaptive_threshold is on ({who} it on), whose "
+                          f"threshold replaces it: leave consistency_threshold out, or turn adaptive_threshold off: "
+                          f"{both_spellings('adaptive_threshold', False)}", "consistency_threshold")
     return config
 
 
-__all__ = ["Config", "ConfigError", "check_names", "FIELDS_WITHOUT_OPTION", "PYTHON_ONLY", "python_only_changes",
-           "MODEL_KINDS", "CONSISTENCY_MODELS", "LIKELIHOODS", "CLASSIFIERS", "AUGMENTATIONS", "FORMAT_VERSION", "LATER_FIELDS", "TRAINING_PRECISIONS", "PRESETS",
-           "RECIPES", "Recipe", "OWN_DATA_PRESET", "config_for", "option_flag", "preset_for", "recipe_for",
-           "supervised_counterpart"]
+__all__ = ["Config", "ConfigError", "check_names", "EDITABLE_FOR_RESUME", "FIELDS_WITHOUT_OPTION", "PYTHON_ONLY",
+           "python_only_changes", "MODEL_KINDS", "CONSISTENCY_MODELS", "LIKELIHOODS", "CLASSIFIERS", "AUGMENTATIONS",
+           "FORMAT_VERSION", "LATER_FIELDS", "TRAINING_PRECISIONS", "PRESETS", "RECIPES", "Recipe",
+           "OWN_DATA_PRESET", "config_for", "option_flag", "preset_for", "recipe_for", "supervised_counterpart"]

@@ -416,8 +416,8 @@ def generate(model: ExportedModel, out: str | Path | None = None, per_class: int
     out = str(out or default_generate_out(model))
     table = out == STDOUT or Path(out).suffix.lower() == ".csv"
     if table and scale is not None:
-        raise DataError(f"--scale (scale= in Python) sets a PNG grid's pixels, and {out} gets CSV rows: leave it out, "
-                        f"or give a .png")
+        raise DataError(f"--scale (scale= in Python) sets a PNG grid's pixels, and "
+                        f"{'standard output' if out == STDOUT else out} gets CSV rows: leave it out, or give a .png")
     drawing = analogies is not None or dataset is not None
     check_drawable(model, analogies=drawing, picture=not table)
     if not drawing and table:

@@ -156,12 +156,13 @@ def load_spec(run_dir: Path) -> tuple[Config, Split]:
     labels = _read(run_dir, LABELS)
     try:
         split = Split.from_json(labels.decode())
-        if config.labels is not None and split.labels_seen != config.labels:
-            raise ValueError(f"it names {split.labels_seen} labelled and validation examples, and {CONFIG} "
-                             f"{config.labels} labels")
     except (ValueError, KeyError, TypeError) as error:
-        raise RunError(f"{run_dir / LABELS}: unreadable ({error}); restore it as training wrote it, or train the "
-                       f"run again") from error
+        raise RunError(f"{run_dir / LABELS}: not as training wrote it ({error}): restore it, or train the run "
+                       f"again") from error
+    if (config.labels not in (None, split.labels_seen)) or len(split.validation) != config.val_labels:
+        raise RunError(f"{run_dir}: {LABELS} names {split.labels_seen} labels, {len(split.validation)} of them "
+                       f"for validation, where {CONFIG} says {config.labels or 'all'} and {config.val_labels}: "
+                       f"restore both files as training wrote them, or train the run again")
     return config, split
 
 

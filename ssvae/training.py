@@ -254,6 +254,17 @@ def _fitting(what: str) -> Iterator[None]:
                        f"it as training wrote it, or train the run again") from error
 
 
+def _check_state(module: nn.Module, state: dict[str, Tensor]) -> None:
+    """A ValueError where ``state`` is not one of ``module``'s: other tensors, or of other shapes or types."""
+    own = module.state_dict()
+    if set(state) != set(own):
+        raise ValueError(f"best weights of other tensors ({', '.join(sorted(set(state) ^ set(own))[:3])})")
+    for name, tensor in own.items():
+        if state[name].shape != tensor.shape or state[name].dtype != tensor.dtype:
+            raise ValueError(f"best weights' {name} of shape {tuple(state[name].shape)} and type "
+                             f"{state[name].dtype}, for {tuple(tensor.shape)} and {tensor.dtype}")
+
+
 def _check_moments(optimizer: torch.optim.Optimizer, saved: dict[int, dict[str, Tensor]]) -> None:
     """A ValueError where ``saved`` Adam state does not fit the optimiser's parameters: the fused Adam walks a
     moment by its parameter's size, and would read and write past the end of a smaller one."""
@@ -301,8 +312,10 @@ class StageRun:
         run = cls(number, stage, optimizer, learning_rate_schedule(optimizer, config, stage.epochs * steps_per_epoch),
                   weight_average(stage.module, config.ema), stage_loss(stage.module, config))
         if resume is not None:
-            with _fitting("the stage's optimiser, schedule and weight average"):
+            with _fitting("the stage's optimiser, schedule, weight average and best weights"):
                 _check_moments(optimizer, resume.optimizer["state"])
+                if resume.best_model is not None:  # loaded only at the stage's end: checked now, not then
+                    _check_state(stage.module, resume.best_model)
                 optimizer.load_state_dict(resume.optimizer)
                 _moments_in_parameter_layout(optimizer)
                 if run.average is not None:

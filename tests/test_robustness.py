@@ -241,9 +241,10 @@ BAD_INPUT = [
      "it ('utf-8' codec can't decode byte 0xff"),
     (["train", "--resume", "bad_metrics_run"], "bad_metrics_run/metrics.csv: row 1 is not as training wrote it "
      "(column epoch holds 'oops1', not a number): restore the file, or delete it"),
-    (["evaluate", "word_labels_run"], "word_labels_run/labels.json: unreadable (labelled must be a list of example "
-     "indices (whole numbers from 0))"),
-    (["evaluate", "negative_labels_run"], "labels.json: unreadable (labelled must be a list of example indices"),
+    (["evaluate", "word_labels_run"], "word_labels_run/labels.json: not as training wrote it (labelled must be a "
+     "list of example indices (whole numbers from 0))"),
+    (["evaluate", "negative_labels_run"], "labels.json: not as training wrote it (labelled must be a list of "
+     "example indices"),
     (["evaluate", "no_layers_run"], "no_layers_run/config.json: hidden needs at least one layer size"),
     (["evaluate", "list_config_run"], "Error: list_config_run/config.json: config must be a JSON object; correct "
      "the file as 'ssvae train' wrote it"),
@@ -672,15 +673,15 @@ def test_a_checkpoint_keeps_every_generator_state(tmp_path, cuda_rng):
     assert loaded.cuda_rng is None if cuda_rng is None else torch.equal(loaded.cuda_rng, cuda_rng)
 
 
-def _stopped_run(out: Path, seed: int = 0) -> Path:
-    """A tiny digits run interrupted in its third epoch: it holds the checkpoint of its second."""
+def _stopped_run(out: Path, seed: int = 0, **settings) -> Path:
+    """A tiny digits run (of ``settings``) interrupted in its third epoch: it holds the checkpoint of its second."""
     def stop(record: dict, network: object) -> None:
         if record["epoch"] == 3:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         ssvae.train(out=out, epochs=4, seed=seed, hidden=(16,), classifier_hidden=(16,), latent_dim=2,
-                    progress=False, on_epoch=stop)
+                    progress=False, on_epoch=stop, **settings)
     return out
 
 
@@ -707,9 +708,9 @@ def test_resume_refuses_a_damaged_or_edited_checkpoint_in_one_line(tmp_path):
             ({"scheduler": ...}, None, r"unreadable checkpoint \(KeyError: 'scheduler'\)"),
             ({"epoch": "2"}, None, r"unreadable checkpoint \(TypeError: stage and epoch must be whole numbers"),
             (None, {"rng.torch": torch.zeros(3)}, r"\(TypeError: random generator states must be bytes\)"),
-            (None, {moment: torch.zeros(3, 3)}, rf"does not fit the stage's optimiser, schedule and weight average "
-                                                rf"\(ValueError: optimiser state {moment[10:]} of shape \(3, 3\), for a "
-                                                rf"parameter of shape \(\d+, \d+\)\)"),
+            (None, {moment: torch.zeros(3, 3)}, rf"does not fit the stage's optimiser, schedule, weight average and "
+                                                rf"best weights \(ValueError: optimiser state {moment[10:]} of shape "
+                                                rf"\(3, 3\), for a parameter of shape \(\d+, \d+\)\)"),
             (None, {"rng.generator": torch.zeros(3, dtype=torch.uint8)},
              r"does not fit the model and its random generators \(RuntimeError: "),
             ({"epoch": 99}, None, r"says it was taken after epoch 99 of stage 1, which the run has not"),
@@ -722,6 +723,12 @@ def test_resume_refuses_a_damaged_or_edited_checkpoint_in_one_line(tmp_path):
         (stopped / CHECKPOINT).write_bytes(original)
     result = CliRunner().invoke(main, ["train", "--resume", str(stopped)])  # the last edit, restored: it resumes
     assert result.exit_code == 0 and not (stopped / CHECKPOINT).exists(), result.output
+    validated = _stopped_run(tmp_path / "validated", val_labels=20)  # it keeps its best epoch's weights
+    best = next(k for k in load_file(validated / CHECKPOINT) if k.startswith("best.") and k.endswith(".weight"))
+    _edit_checkpoint(validated / CHECKPOINT, tensors={best: torch.zeros(2, 2)})
+    with pytest.raises(RunError, match=rf"\(ValueError: best weights' {best[5:]} of shape \(2, 2\) and type "
+                                       rf"torch.float32, for \(\d+, \d+\) and torch.float32\)"):
+        ssvae.resume(validated, progress=False)  # was torch's error after the stage's last epoch
 
 
 def test_a_run_checks_that_labels_json_names_its_labels_and_tests_apart(tmp_path):
@@ -735,12 +742,17 @@ def test_a_run_checks_that_labels_json_names_its_labels_and_tests_apart(tmp_path
     for edit, message in (({"test": test + labelled[:1]}, "labelled and test share examples"),
                           ({"labelled": labelled + labelled[:1]}, "labelled names an example twice"),
                           ({"test": []}, "test names no example"),
-                          ({"labelled": []}, "labelled names no example"),
-                          ({"labelled": labelled[1:]}, "it names 99 labelled and validation examples, and "
-                                                       "config.json 100 labels")):
+                          ({"labelled": []}, "labelled names no example")):
         (stopped / "labels.json").write_text(json.dumps({**split, **edit}))
-        with pytest.raises(RunError, match=rf"labels.json: unreadable \({message}\); restore it as training wrote "
-                                           rf"it, or train the run again$"):
+        with pytest.raises(RunError, match=rf"labels.json: not as training wrote it \({message}\): restore it, or "
+                                           rf"train the run again$"):
+            ssvae.resume(stopped, progress=False)
+    for edit, seen in (({"labelled": labelled[1:]}, "99 labels, 0 of them"),  # one fewer, or one moved
+                       ({"labelled": labelled[1:], "validation": labelled[:1]}, "100 labels, 1 of them")):
+        (stopped / "labels.json").write_text(json.dumps({**split, **edit}))
+        with pytest.raises(RunError, match=rf"stopped: labels.json names {seen} for validation, where config.json "
+                                           rf"says 100 and 0: restore both files as training wrote them, or train "
+                                           rf"the run again$"):
             ssvae.resume(stopped, progress=False)
     shutil.copy(other / "labels.json", stopped / "labels.json")
     with pytest.raises(RunError, match=r"checkpoint.safetensors: taken by a run that trained on other labels than "

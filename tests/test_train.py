@@ -696,12 +696,12 @@ def test_switching_off_what_a_preset_setting_needs_takes_that_setting_with_it():
         config_for("fashion-mnist", consistency=0.0, adaptive_threshold=True)
     with pytest.raises(ConfigError, match="consistency trains on shifted views of images: add --augment shift"):
         config_for("fashion-mnist", augment="none", consistency=1.0)
-    for given, why in (({}, "the preset turns it on"), ({"adaptive_threshold": True}, "given"),
-                       ({"model": "fixmatch"}, "the preset turns it on")):  # a threshold the adaptive one replaces
-        with pytest.raises(ConfigError, match=rf"^consistency_threshold does nothing with adaptive_threshold, whose "
-                                              rf"threshold replaces it \({why}\): leave it out, or turn "
-                                              rf"adaptive_threshold off \(--no-adaptive-threshold "
-                                              rf"\(adaptive_threshold=False in Python\)\)$"):
+    for given, who in (({}, "the preset turns"), ({"adaptive_threshold": True}, "you turn"),
+                       ({"model": "fixmatch"}, "the preset turns")):  # a threshold the adaptive one replaces
+        with pytest.raises(ConfigError, match=rf"^consistency_threshold does nothing where adaptive_threshold is on "
+                                              rf"\({who} it on\), whose threshold replaces it: leave "
+                                              rf"consistency_threshold out, or turn adaptive_threshold off: "
+                                              rf"--no-adaptive-threshold \(adaptive_threshold=False in Python\)$"):
             config_for("fashion-mnist", consistency_threshold=0.8, **given)
     with pytest.raises(ConfigError, match=r"\(the recipe turns it on\)"):
         config_for("fashion-mnist", recipe="accurate", consistency_threshold=0.8)
