@@ -1,5 +1,21 @@
-"""`python -m ssvae` runs the command line, for environments without the `ssvae` script on PATH."""
+"""The command line's entry point: the `ssvae` script, and `python -m ssvae` where the script is not on PATH.
+The command line is imported here, under a guard: Ctrl-C while its libraries load (onnxruntime, numpy: about
+half a second) ends with one line and status 130, as it does once a command runs."""
 
-from ssvae.cli import main
+import sys
 
-main(prog_name="ssvae")
+
+def main() -> None:
+    try:
+        from ssvae.cli import main as command_line
+    except (KeyboardInterrupt, ImportError) as error:
+        # Ctrl-C inside an extension module's initialisation reaches Python as an ImportError
+        if not isinstance(error, KeyboardInterrupt) and not isinstance(error.__context__, KeyboardInterrupt):
+            raise
+        print("Interrupted", file=sys.stderr)
+        sys.exit(130)
+    command_line(prog_name="ssvae")
+
+
+if __name__ == "__main__":
+    main()

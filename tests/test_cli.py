@@ -1480,3 +1480,30 @@ def test_running_out_of_memory_is_one_line_that_names_the_commands_sizes(runner,
     monkeypatch.setattr(importlib.import_module(module), name, exhausted)
     result = runner.invoke(main, args)
     assert result.exit_code == 1 and result.output == message + "\n"
+
+
+@pytest.mark.parametrize("raised, status, stderr", [
+    ("raise KeyboardInterrupt", 130, "Interrupted\n"),
+    ("interrupted()", 130, "Interrupted\n"),  # in an extension's initialisation: an ImportError after Ctrl-C
+    ("raise ImportError('initialization failed')", 1, "ImportError: initialization failed"),  # a real one shows
+])
+def test_ctrl_c_while_the_command_line_loads_is_one_line(raised, status, stderr):
+    """Ctrl-C in the first half second, while onnxruntime loads, was a traceback of some 15 lines: here the
+    import of onnxruntime raises as Ctrl-C would make it."""
+    script = ("import sys\n"
+              "def interrupted():\n"
+              "    try:\n"
+              "        raise KeyboardInterrupt\n"
+              "    except KeyboardInterrupt:\n"
+              "        raise ImportError('initialization failed')\n"
+              "class Interrupting:\n"
+              "    def find_spec(self, name, path=None, target=None):\n"
+              f"        if name == 'onnxruntime': {raised}\n"
+              "sys.meta_path.insert(0, Interrupting())\n"
+              "sys.argv = ['ssvae', '--version']\n"
+              "from ssvae.__main__ import main\n"
+              "main()\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == status
+    assert result.stderr == stderr if status == 130 else result.stderr.rstrip().endswith(stderr)
