@@ -18,9 +18,10 @@ import re
 import shlex
 import types
 import typing
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ssvae.errors import SAVE_ARRAYS, type_name
 
@@ -495,6 +496,29 @@ def check_names(changes: dict[str, Any]) -> None:
                               + ": settings are Config's fields, the 'ssvae train' options with underscores")
 
 
+GENERATIVE_M2 = ("m2", "adgm", "m1+m2")  # the models with M2's z: latent_dim and hidden are theirs
+# settings that training reads only under some others: (whether it reads them, who does); given where it
+# does not, a warning says so (a refusal would stop scripts that pass one set of settings to several models)
+READ_WHEN: dict[str, tuple[Callable[[Config], bool], str]] = {
+    "m1_epochs": (lambda c: c.model == "m1+m2", "the M1 stage of m1+m2"),
+    "latent_dim": (lambda c: c.model in GENERATIVE_M2, "models m2, adgm and m1+m2 (m1's is m1_latent_dim)"),
+    "hidden": (lambda c: c.model in GENERATIVE_M2, "models m2, adgm and m1+m2 (m1's is m1_hidden)"),
+    "kl_warmup_epochs": (lambda c: c.model not in ("supervised", "fixmatch"), "the models with a KL term"),
+    "classifier_hidden": (lambda c: c.classifier == "mlp", "the MLP classifier (--classifier mlp)"),
+    "classifier_channels": (lambda c: c.classifier == "conv", "the conv classifier (--classifier conv)"),
+    "vat_epsilon": (lambda c: c.vat > 0, "virtual adversarial training (--vat above 0)"),
+    "consistency_threshold": (lambda c: c.consistency > 0, "consistency training (--consistency above 0)"),
+}
+
+
+def _warn_unread(config: Config, changes: dict[str, Any]) -> None:
+    """A warning for each of ``changes`` that training of ``config`` does not read (READ_WHEN)."""
+    for name, (read, who) in READ_WHEN.items():
+        if name in changes and not read(config):
+            warnings.warn(f"{option_flag(name)} ({name}= in Python) does nothing for this {config.model} model: it "
+                          f"is read only by {who}; leave it out", stacklevel=3)
+
+
 def config_for(dataset: str | None = None, data: str | None = None, recipe: str | None = None,
                **changes: Any) -> Config:
     """The Config for a data set (a built-in ``dataset``, digits unless named, or one's own ``data``): its
@@ -518,6 +542,7 @@ def config_for(dataset: str | None = None, data: str | None = None, recipe: str 
         raise ConfigError(f"consistency_threshold does nothing where adaptive_threshold is on ({who} it on), whose "
                           f"threshold replaces it: leave consistency_threshold out, or turn adaptive_threshold off: "
                           f"{both_spellings('adaptive_threshold', False)}", "consistency_threshold")
+    _warn_unread(config, changes)
     return config
 
 

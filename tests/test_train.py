@@ -1002,3 +1002,31 @@ def test_auto_picks_gaussian_for_a_table_whatever_its_range_and_bernoulli_for_im
     assert api.resolve_likelihood(Config(data="wine.npz"), inside) == "bernoulli"
     assert api.resolve_likelihood(Config(data="wine.npz"), inside, outside) == "gaussian"
     assert api.resolve_likelihood(Config(data="wine.csv", likelihood="bernoulli"), inside) == "bernoulli"
+
+
+@pytest.mark.parametrize("settings, name, model, who", [
+    ({"m1_epochs": 5}, "m1-epochs", "m2", r"the M1 stage of m1\+m2"),
+    ({"model": "supervised", "latent_dim": 4}, "latent-dim", "supervised", r"models m2, adgm and m1\+m2 \(m1's is "
+                                                                           r"m1_latent_dim\)"),
+    ({"model": "m1", "hidden": (30,)}, "hidden", "m1", r"models m2, adgm and m1\+m2 \(m1's is m1_hidden\)"),
+    ({"classifier_channels": (8, 16)}, "classifier-channels", "m2", r"the conv classifier \(--classifier conv\)"),
+    ({"classifier": "conv", "classifier_hidden": (50,)}, "classifier-hidden", "m2",
+     r"the MLP classifier \(--classifier mlp\)"),
+    ({"vat": 0.0, "vat_epsilon": 2.0}, "vat-epsilon", "m2", r"virtual adversarial training \(--vat above 0\)"),
+    ({"model": "fixmatch", "consistency": 1.0, "augment": "shift", "kl_warmup_epochs": 3}, "kl-warmup", "fixmatch",
+     "the models with a KL term"),
+])
+def test_a_setting_training_does_not_read_is_named_in_a_warning(settings, name, model, who):
+    """Accepted and recorded, these did nothing (and a model card repeated them); the run still trains."""
+    field = next(k for k in settings if option_flag(k) == f"--{name}")
+    with pytest.warns(UserWarning, match=rf"^--{name} \({field}= in Python\) does nothing for this {model} model: it "
+                                         rf"is read only by {who}; leave it out$"):
+        config_for("digits", **settings)
+
+
+def test_settings_training_reads_give_no_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        config_for("digits", model="m1+m2", m1_epochs=5, latent_dim=4, hidden=(30,), kl_warmup_epochs=2)
+        config_for("digits", classifier="conv", classifier_channels=(8, 16), vat_epsilon=2.0)
+        config_for("fashion-mnist", consistency_threshold=0.8, adaptive_threshold=False)
