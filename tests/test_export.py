@@ -706,6 +706,7 @@ def test_model_card_command_repeats_the_settings_off_the_preset():
         "ssvae train --data x.npz --labels all --model m2 --seed 0")
 
 
+@pytest.mark.filterwarnings("ignore:.*does nothing for this:UserWarning")  # every option, read or not
 def test_model_card_command_makes_the_same_config_again():
     """Parsed by `ssvae train` itself, the card's line gives back the config: every option of the command is on
     it when changed, under its real name, and paths with spaces are quoted."""

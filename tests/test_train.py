@@ -945,6 +945,7 @@ def test_training_goes_on_without_compile_where_the_compiler_fails(tiny_config, 
         torch.testing.assert_close(b, a, rtol=0, atol=0, msg=name)
 
 
+@pytest.mark.filterwarnings("ignore:.*does nothing for this:UserWarning")  # the run's settings, for supervised too
 @pytest.mark.parametrize("model", ["m2", "fixmatch"])
 def test_the_baseline_is_the_supervised_model_on_the_same_labels_and_settings(model):
     """`ssvae.baseline` trains what `ssvae.train(model="supervised")` would with the run's settings and labels:

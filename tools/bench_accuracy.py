@@ -194,7 +194,7 @@ def main() -> None:
     args = parser.parse_args()
     if unknown := set(args.baselines) - set(BASELINES):
         parser.error(f"unknown baselines {sorted(unknown)}: choose from {', '.join(BASELINES)}")
-    changes = {"epochs": args.epochs, "m1_epochs": args.epochs} if args.epochs else {}
+    changes = {"epochs": args.epochs} if args.epochs else {}
     changes.update(set_changes(args.set))
     if named := sorted({"dataset", "data", "data_dir", "labels", "model", "recipe", "seed"} & set(changes)):
         parser.error(f"--set {', '.join(named)}: these have options of their own (--dataset, --data, --data-dir, "
@@ -207,6 +207,8 @@ def main() -> None:
     def job(labels: int, name: str, seed: int) -> Job:
         # the baselines take the same split settings, so the same labels and test examples
         model = {} if name in BASELINES else {"model": name}
+        if args.epochs and name == "m1+m2":  # its M1 stage as long as its M2 stage (no other model reads it)
+            model["m1_epochs"] = args.epochs
         config = config_for(None if args.data else args.dataset, data=args.data, data_dir=args.data_dir,
                             recipe=args.recipe, labels=labels,
                             seed=seed, **changes, **model)
