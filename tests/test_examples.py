@@ -391,7 +391,7 @@ def test_browser_demo_of_a_classifier_of_your_own_data(tmp_path, colour_classifi
 @needs_npm(WEB_DEMO, "playwright-core")
 @needs_a_browser
 def test_browser_demo_of_an_m1_model_offers_no_class_to_draw(tmp_path):
-    ssvae.export(ssvae.train(model="m1", m1_epochs=2, epochs=10, m1_hidden=(16,), m1_latent_dim=4,
+    ssvae.export(ssvae.train(model="m1", epochs=10, m1_hidden=(16,), m1_latent_dim=4,
                              progress=False), tmp_path / "m1")
     page = drive_page(tmp_path / "m1", 0, tmp_path / "demo.png")
     assert page["errors"] == [] and page["changed"] and not page["classChoice"]  # its decoder takes no class
