@@ -356,6 +356,11 @@ def option_flag(field: str) -> str:
     return "--kl-warmup" if field == "kl_warmup_epochs" else "--" + field.replace("_", "-")
 
 
+def switch_flag(field: str, on: bool) -> str:
+    """The flag of an on/off Config field's pair that sets it ``on``: --compile, or --no-compile."""
+    return option_flag(field) if on else f"--no-{option_flag(field)[2:]}"
+
+
 def option_text(value: Any, none: str) -> str:
     """A Config value as its `ssvae train` option takes it: a tuple's items joined by commas, None as ``none``
     (what that option's None means, e.g. ``all`` labels)."""
@@ -366,7 +371,7 @@ def both_spellings(field: str, value: Any) -> str:
     """A setting as advice names it to command-line and Python users alike: ``--lr 0.0001 (lr=0.0001 in Python)``
     (a float to 6 digits: a tenth of 0.003 is 0.0003 here)."""
     if isinstance(value, bool):  # an on/off pair of flags
-        return f"{option_flag(field) if value else '--no-' + option_flag(field)[2:]} ({field}={value} in Python)"
+        return f"{switch_flag(field, value)} ({field}={value} in Python)"
     if isinstance(value, float):
         return f"{option_flag(field)} {value:g} ({field}={value:g} in Python)"
     return f"{option_flag(field)} {option_text(value, 'all')} ({field}={value!r} in Python)"
@@ -399,7 +404,7 @@ def train_command(config: Config) -> str:
         if name in FIELDS_WITHOUT_OPTION:
             continue
         if isinstance(value, bool):
-            words.append(option_flag(name) if value else f"--no-{option_flag(name)[2:]}")
+            words.append(switch_flag(name, value))
         else:
             words += [option_flag(name), option_text(value, none="all")]
     return shlex.join(words)
