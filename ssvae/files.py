@@ -140,6 +140,9 @@ class OutputFolder:
         kind: one that holds its first file (or holds it aside: `replacing`) and nothing ssvae would not write
         there (whose files the writer removes or swaps), so a mistyped --out never deletes a user's files."""
         _check_parents(path)
+        if path.is_symlink() and not path.exists():  # no folder is made at the far end of a link
+            raise RunError(f"{path} is a link to {os.path.realpath(path)}, which does not exist: make that folder or "
+                           f"give --out another name")
         if not path.exists() or (path.is_dir() and not any(path.iterdir())):
             return
         if not path.is_dir():

@@ -527,6 +527,18 @@ def exported(tmp_path_factory):
     return run, model
 
 
+@pytest.mark.parametrize("command", ["train", "export"])
+def test_an_out_link_to_nothing_is_refused_in_one_line_and_left_as_it_was(runner, exported, tmp_path, command):
+    """No folder is made at the far end of a link: `mkdir` answered "File exists", which named no cause."""
+    link, target = tmp_path / "link", tmp_path / "nowhere"
+    link.symlink_to(target)
+    args = [*TINY_ARGS] if command == "train" else [str(exported[0])]
+    result = runner.invoke(main, [command, *args, "--out", str(link)])
+    assert result.exit_code == 1 and result.output == (
+        f"Error: {link} is a link to {target}, which does not exist: make that folder or give --out another name\n")
+    assert link.is_symlink() and not target.exists() and sorted(tmp_path.iterdir()) == [link]
+
+
 def test_evaluate_with_baseline_adds_the_supervised_accuracy_and_the_gain(runner, exported):
     run, _ = exported
     result = runner.invoke(main, ["evaluate", str(run), "--baseline", "--json"])
