@@ -65,7 +65,7 @@ def model_inputs(model: ExportedModel, data: str | Path | None = None, dataset: 
     if dataset is not None:
         _check_dataset(model, dataset, split)
     return read_inputs(None if data is None else str(data), dataset, None if data_dir is None else str(data_dir),
-                       split, *_model_split(model), model.input_shape if is_image_shape(model.input_shape) else None,
+                       split, *_model_split(model), model.input_shape if len(model.input_shape) == 3 else None,
                        model.input_columns)
 
 

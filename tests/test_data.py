@@ -138,7 +138,7 @@ def test_a_test_split_the_labels_cannot_fill_is_a_clear_error():
 
 def test_npz_with_uint8_images_and_test_split(tmp_path):
     x = np.random.default_rng(0).integers(0, 256, (20, 5, 5), dtype=np.uint8)
-    y = np.array([0, 1, -1, 2] * 5)
+    y = np.array([0, 1, -1, 2, -1] * 4)  # more unlabelled examples than a class has, as usual
     np.savez(tmp_path / "d.npz", x=x, y=y, x_test=x[:4], y_test=np.array([0, 1, 2, 0]))
     source = load_source(data=str(tmp_path / "d.npz"))
     assert source.train.x.shape == (20, 1, 5, 5)
@@ -157,7 +157,7 @@ def test_npz_with_uint8_images_and_test_split(tmp_path):
 ])
 def test_npz_test_set_that_cannot_test_the_model_is_refused(tmp_path, test_arrays, message):
     """Found while loading, not after a whole run has trained on x."""
-    np.savez(tmp_path / "d.npz", x=np.zeros((6, 2, 2)), y=np.array([0, 1, -1] * 2), **test_arrays)
+    np.savez(tmp_path / "d.npz", x=np.zeros((6, 2, 2)), y=np.array([0, 1, -1, -1, -1, -1]), **test_arrays)
     with pytest.raises(DataError, match=message):
         load_source(data=str(tmp_path / "d.npz"))
 
@@ -288,7 +288,9 @@ def test_csv_class_names_that_pandas_reads_as_missing_are_named_in_a_warning(tmp
 
 @pytest.mark.parametrize("labels, message", [
     (["1", "2", "1", "2"], "t.csv: class '0' has no labelled example: number the classes 0..K-1 with no gap "
-                           r"\(labels numbered from 1: subtract 1\), or label examples of it"),
+                           r"\(labels numbered from 1: subtract 1; -1 marks an unlabelled example, so classes -1 "
+                           r"and 1 are written 0 and 1\), or label examples of it"),
+    (["1", "3", "1", "3"], "t.csv: classes '0', '2' have no labelled example: "),
     (["0", "300000000", "1", "0"], "t.csv: label 300000000 would mean 300000001 classes: number the classes 0..K-1 "
                                    r"\(K <= 10000\)$"),
     (["-1", "", "NA", "-1.0"], r"t.csv: has no labelled example \(every label is -1 or missing\)"),
@@ -336,6 +338,55 @@ def test_csv_rows_need_a_field_for_every_column_but_a_label_cut_off_the_end(tmp_
         with pytest.raises(DataError, match=f"t.csv: {place} has {fields} fields but the header names 3: give "
                                             f"every row one value for each column"):
             load_source(data=str(tmp_path / "t.csv"))
+
+
+def test_a_csv_cut_short_in_its_last_row_is_named_in_a_warning(tmp_path):
+    """A file cut off in its last row, before the label, read that row as unlabelled (its last value cut too)
+    without a word; a row written without its label and a line break after it is taken as before."""
+    (tmp_path / "t.csv").write_text("f1,f2,label\n0.5,1,cat\n2.5,3,dog\n1.5,2")
+    with pytest.warns(UserWarning, match=r"t.csv: its last row \(line 4\) ends before the 'label' column, with no "
+                                         r"line break after it, as a file cut short ends: it is read as unlabelled"):
+        assert load_source(data=str(tmp_path / "t.csv")).train.y.tolist() == [0, 1, -1]
+    (tmp_path / "t.csv").write_text("f1,f2,label\n0.5,1,cat\n2.5,3,dog\n1.5,2\r\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_source(data=str(tmp_path / "t.csv")).train.y.tolist() == [0, 1, -1]
+
+
+def test_an_excel_csv_naming_its_separator_and_names_holding_the_other_one(tmp_path):
+    """Excel's "sep=;" first line is no header; a name with commas in a file separated by semicolons split
+    the header as many ways as the comma did, which won the tie and found no 'label' column."""
+    (tmp_path / "t.csv").write_text("sep=;\r\nf1;label\r\n0,5;a\r\n1;b\r\n")
+    source = load_source(data=str(tmp_path / "t.csv"))
+    np.testing.assert_array_equal(source.train.x, [[0.5], [1]])
+    assert source.train.class_names == ("a", "b") and source.columns == ("f1",)
+    (tmp_path / "t.csv").write_text("sep=;\nf1;label\n0,5;a\nx;b\n")
+    with pytest.raises(DataError, match=r"t.csv: row 1 \(line 4\), column 'f1' holds 'x'"):
+        load_source(data=str(tmp_path / "t.csv"))
+    (tmp_path / "t.csv").write_text("Gewicht, kg;Größe, cm;label\n70,8;170,8;0\n71;171;1\n")
+    source = load_source(data=str(tmp_path / "t.csv"))
+    assert source.columns == ("Gewicht, kg", "Größe, cm") and source.train.y.tolist() == [0, 1]
+    np.testing.assert_array_equal(source.train.x, np.array([[70.8, 170.8], [71, 171]], np.float32))
+
+
+@pytest.mark.parametrize("labels, warned", [
+    ([-1, 0, 1] * 4, True),  # ratings -1/0/1: two classes trained, one class read as unlabelled
+    ([-1] * 8 + [0, 1] * 2, False),  # the most usual: more unlabelled examples than any class has
+    ([-1] * 2 + [0, 1] * 4, False),  # a few labels missing, fewer than any class's
+    ([-1, 0, 1, 1], False),  # one alone says nothing
+])
+def test_labels_of_minus_one_as_many_as_a_class_are_named_in_a_warning(tmp_path, labels, warned):
+    (tmp_path / "t.csv").write_text("f,label\n" + "".join(f"{k},{label}\n" for k, label in enumerate(labels)))
+    np.savez(tmp_path / "t.npz", x=np.arange(len(labels), dtype=np.float32)[:, None], y=np.array(labels))
+    for name in ("t.csv", "t.npz"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            source = load_source(data=str(tmp_path / name))
+        assert source.train.class_names == ("0", "1") and source.train.y.tolist() == labels
+        assert [str(w.message) for w in caught] == ([
+            f"{tmp_path / name}: {labels.count(-1)} examples labelled -1 are read as unlabelled (-1 marks an example "
+            f"without a label), though they are as many as a class's: if -1 is a class, number the classes 0..K-1"]
+            if warned else [])
 
 
 def test_built_in_inputs_split_as_a_training_run_does():
@@ -551,6 +602,24 @@ def test_idx_files_on_disk_are_read_without_download(tmp_path):
     assert source.train.y.tolist() == [0, 1, 2, 3, 4, 5] and source.train.class_names[0] == "T-shirt/top"
 
 
+def test_idx_files_are_read_gzipped_or_not_whatever_their_names_say(tmp_path):
+    """A browser may unpack one download and keep ".gz" on another's name: the folder was not found (a
+    download was tried) or the file "unreadable", though every file was there."""
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 6), ("t10k", 3)):
+        _write_idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    whole = load_source("fashion-mnist", data_dir=str(tmp_path))
+    labels = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    labels.with_suffix("").write_bytes(gzip.decompress(labels.read_bytes()))  # unpacked, under its own name
+    labels.unlink()
+    images = tmp_path / "train-images-idx3-ubyte.gz"
+    images.write_bytes(gzip.decompress(images.read_bytes()))  # unpacked, under the .gz name
+    source = load_source("fashion-mnist", data_dir=str(tmp_path))
+    np.testing.assert_array_equal(source.train.x, whole.train.x)
+    assert source.test.y.tolist() == whole.test.y.tolist() == [0, 1, 2]
+
+
 def test_a_run_keeps_its_data_dir_absolute_and_finds_it_from_another_folder(tmp_path, monkeypatch):
     import ssvae
 
@@ -569,9 +638,10 @@ def test_a_run_keeps_its_data_dir_absolute_and_finds_it_from_another_folder(tmp_
 
 @pytest.mark.parametrize("damage, message", [
     (lambda data: data[: len(data) // 2], "unreadable (Compressed file ended before the end-of-stream marker"),
-    (lambda data: b"junk", "unreadable (Not a gzipped file (b'ju'))"),
-    (lambda data: gzip.compress(gzip.decompress(data)[:-1]), "not a complete IDX file (4,719 bytes unpacked)"),
-    (lambda data: gzip.compress(b""), "not a complete IDX file (0 bytes unpacked)"),
+    (lambda data: b"junk", "not a complete IDX file (4 bytes of data)"),  # read as it is, as gzip's bytes begin otherwise
+    (lambda data: b"\x1f\x8b\x07" + bytes(7) + b"junk", "unreadable (Unknown compression method)"),
+    (lambda data: gzip.compress(gzip.decompress(data)[:-1]), "not a complete IDX file (4,719 bytes of data)"),
+    (lambda data: gzip.compress(b""), "not a complete IDX file (0 bytes of data)"),
 ])
 def test_damaged_idx_files_are_named_with_what_is_wrong(tmp_path, damage, message):
     for prefix, n in (("train", 6), ("t10k", 6)):
@@ -1015,6 +1085,28 @@ def test_a_failed_download_names_the_networks_reason_and_leaves_no_folder_it_mad
                                         r"train-images-idx3-ubyte.gz, .* in .* and run again$"):
         load_source("mnist", data_dir=str(where))
     assert [p.name for p in tmp_path.rglob("*")] == ["kept"]
+    _write_idx(tmp_path / "kept" / "train-images-idx3-ubyte.gz", np.zeros((6, 28, 28)))  # a copy cut short
+    _write_idx(tmp_path / "kept" / "t10k-labels-idx1-ubyte", np.arange(6))
+    with pytest.raises(DataError, match=r"\): put train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz \(the others "
+                                        r"are there\) in .*kept and run again$"):
+        load_source("mnist", data_dir=str(tmp_path / "kept"))
+
+
+def test_a_model_of_four_channel_arrays_refuses_image_files_in_one_line(tmp_path):
+    """An .npz of RGBA arrays trains a model of 4 channels a pixel, while image files are read in grey or RGB:
+    its RGBA images were read in grey and refused as "(3, 1, 8, 8) do not fit this model"."""
+    from ssvae.data.inputs import read_inputs
+
+    for name in ("a", "b"):
+        (tmp_path / "images" / name).mkdir(parents=True)
+        Image.new("RGBA", (8, 8), (10, 20, 30, 255)).save(tmp_path / "images" / name / "1.png")
+    message = (f"{tmp_path / 'images'}: image files are read in grey or RGB, but the model takes 4 channels a pixel, "
+               f"as the arrays it trained on had: give its inputs as an .npz or .npy array")
+    with pytest.raises(DataError, match=f"^{re.escape(message)}$"):
+        read_inputs(str(tmp_path / "images"), image_shape=(4, 8, 8))
+    with pytest.raises(DataError, match=f"^{re.escape(message)}$"):
+        load_labelled(tmp_path / "images", ModelInputs((4, 8, 8)), ("a", "b"))
+    assert read_inputs(str(tmp_path / "images"), image_shape=(3, 8, 8)).x[0, :, 0, 0].tolist() == [10, 20, 30]
 
 
 def test_palette_images_of_greys_are_grey_and_of_colours_colour(tmp_path):

@@ -11,6 +11,7 @@ import stat
 import sys
 import threading
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,10 @@ def _write_cases(root: Path) -> None:
     x = rng.random((40, 4, 4)).astype(np.float32)
     y = np.repeat(np.arange(2), 20)
     (root / "corrupt.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    (root / "text.npz").write_text("x,y\n1,0\n")  # numpy takes it for a pickle
+    with zipfile.ZipFile(root / "raw_members.npz", "w") as archive:  # raw bytes, no .npy: numpy gives them as bytes
+        for name, array in (("x", x), ("y", y)):
+            archive.writestr(name, array.tobytes())
     np.savez(root / "bool.npz", x=x > 0.5, y=y)
     with open(root / "npy_named.npz", "wb") as f:  # an .npy renamed
         np.save(f, np.zeros((4, 8, 8)))
@@ -56,7 +61,7 @@ def _write_cases(root: Path) -> None:
     np.savez(root / "nan_labels.npz", x=x, y=np.where(np.arange(40) % 3 == 0, np.nan, y))
     np.savez(root / "label_7.npz", x=x, y=np.where(np.arange(40) == 3, 7, y), class_names=np.array(["a", "b"]))
     np.savez(root / "unlabelled.npz", x=x, y=np.full(40, -1))
-    np.savez(root / "one_class_labelled.npz", x=x, y=np.where(y == 1, -1, y), class_names=np.array(["a", "b"]))
+    np.savez(root / "one_class_labelled.npz", x=x, y=y, class_names=np.array(["a", "b", "c"]))  # no example of c
     np.savez(root / "nan.npz", x=np.where(np.arange(40)[:, None, None] == 5, np.nan, x), y=y)
     np.savez(root / "above_one.npz", x=x * 3, y=y)
     np.save(root / "nan_digits.npy", np.where(np.arange(4)[:, None, None, None] == 2, np.nan, np.zeros((4, 1, 8, 8))))
@@ -164,6 +169,11 @@ BAD_INPUT = [
     (["train", "--data", "missing.npz"], "Error: missing.npz: no such file or folder; check the path given to --data"),
     (["train", "--data", "nowhere/"], "Error: nowhere: no such file or folder"),
     (["train", "--data", "corrupt.npz"], "Error: corrupt.npz: not a readable .npz file"),
+    (["train", "--data", "text.npz"], "Error: text.npz: not a readable .npz file (neither a zip archive of arrays nor "
+     "an .npy array); save it with numpy.savez"),  # not numpy's "allow_pickle" advice
+    (["train", "--data", "raw_members.npz"], "Error: raw_members.npz: 'x' is no .npy array in the archive (its member "
+     "is no .npy file): save the arrays with numpy.savez"),
+    (["predict", "MODEL", "--data", "raw_members.npz"], "Error: raw_members.npz: 'x' is no .npy array in the archive"),
     (["train", "--data", "bool.npz"], "Error: bool.npz: x holds bool, not numbers: save uint8 images or floats "
      "(True/False as x.astype('float32'))"),
     (["train", "--data", "npy_named.npz"], "Error: npy_named.npz: holds one .npy array, not an .npz archive: save "
@@ -196,8 +206,9 @@ BAD_INPUT = [
      "graphs (they differ in "),
     (["info", "bad_json_model"], "Error: bad_json_model/model.json: not readable JSON (Expecting property name "),
     (["train", "--data", "unlabelled.npz"], "Error: unlabelled.npz: has no labelled example (every y is -1)"),
-    (["train", "--data", "one_class_labelled.npz", "--labels", "4"], "Error: one_class_labelled.npz: class 'b' has no "
-     "labelled example: number the classes 0..K-1 with no gap (labels numbered from 1: subtract 1), or label"),
+    (["train", "--data", "one_class_labelled.npz", "--labels", "4"], "Error: one_class_labelled.npz: class 'c' has no "
+     "labelled example: number the classes 0..K-1 with no gap (labels numbered from 1: subtract 1; -1 marks an "
+     "unlabelled example, so classes -1 and 1 are written 0 and 1), or label"),
     (["train", "--data", "float_labels.npz", "--labels", "4"], "y must hold integer class indices"),
     (["train", "--labels", "2000"], "Error: --labels 2000 asks for more labels than the 1347 available"),
     (["train", "--data", "nan.npz"], "Error: nan.npz: 1 input row(s) contain NaN or inf, or numbers too large for float32 (first: row 5): clean or drop them"),

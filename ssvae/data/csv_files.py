@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ssvae.data.dataset import UNLABELLED, DataError, index_names, looks_unlabelled
+from ssvae.data.dataset import UNLABELLED, DataError, index_names, looks_unlabelled, warn_of_minus_one_class
 from ssvae.runtime import NON_INPUT_COLUMNS, ModelError, column_positions
 
 LABEL_LIKE = ("label", "labels", "class", "target", "y")  # header names (in any case) a label column goes by
@@ -22,16 +22,20 @@ MISSING_LABELS = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", 
 
 def read_csv_rows(path: Path) -> CsvRows:
     """Every non-blank row (blank: no field holds more than spaces, as Excel writes ";;;;" after formatted
-    cells) of a UTF-8 CSV file (with or without Excel's byte-order mark; fields separated by
+    cells) of a UTF-8 CSV file (with or without Excel's byte-order mark and "sep=;" line; fields separated by
     commas, semicolons or tabs, see `_separator`), each with a field
     for every column of the header but a ``label`` column at the end (an unknown label), or a DataError.
     The header's names lose the spaces around them ("a, b" names columns a and b)."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            separator = _separator(list(itertools.islice((line for line in f if line.strip()), 2)))
-            f.seek(0)
-            reader = csv.reader(f, delimiter=separator)
-            read = [(row, reader.line_num) for row in reader if any(field.strip() for field in row)]
+            declared = _declared_separator(f.readline())
+            if declared is None:
+                f.seek(0)
+            start = f.tell()
+            separator = declared or _separator(list(itertools.islice((line for line in f if line.strip()), 2)))
+            f.seek(start)
+            reader, skipped = csv.reader(f, delimiter=separator), int(declared is not None)
+            read = [(row, reader.line_num + skipped) for row in reader if any(field.strip() for field in row)]
     except csv.Error as error:
         if "field larger than field limit" in str(error):  # Python's csv stops a field at 131,072 characters
             raise DataError(f"{path}: a field runs on past {csv.field_size_limit():,} characters, most likely from "
@@ -56,7 +60,24 @@ def read_csv_rows(path: Path) -> CsvRows:
     if bad is not None:
         raise DataError(f"{path}: {rows.place(bad)} has {len(rows[bad + 1])} fields but the header names "
                         f"{len(header)}: give every row one value for each column")
+    if len(rows) > 1 and len(rows[-1]) < len(header) and not _ends_a_line(path):
+        warnings.warn(f"{path}: its last row (line {rows.lines[-1]}) ends before the 'label' column, with no line "
+                      f"break after it, as a file cut short ends: it is read as unlabelled; if the file was cut, copy "
+                      f"it again", stacklevel=4)
     return rows
+
+
+def _declared_separator(line: str) -> str | None:
+    """The separator an Excel CSV names on its first line ("sep=;"), which is no header."""
+    text = line.rstrip("\r\n")
+    return text[4] if len(text) == 5 and text.startswith("sep=") else None
+
+
+def _ends_a_line(path: Path) -> bool:
+    """Whether the file at ``path`` ends with a line break, as a whole file written by a program does."""
+    with open(path, "rb") as f:
+        f.seek(-1, io.SEEK_END)
+        return f.read(1) in (b"\n", b"\r")
 
 
 def _quote_left_open(path: Path, separator: str, start: int) -> bool:
@@ -92,13 +113,13 @@ class CsvRows(list):
 def _separator(lines: list[str]) -> str:
     """What separates the fields of a CSV whose first lines are ``lines``: the comma, the semicolon (Excel's
     CSV where the decimal mark is a comma) or the tab, whichever splits the header into several names and
-    the first row into as many fields (a name may hold a comma, and so may a number), else the header into
-    the most names; the comma where none splits it."""
+    the first row into as many fields (a name may hold a comma, and so may a number), among those the one
+    that splits off a name "label", else the header into the most names; the comma where none splits it."""
     header, first_row = (*lines, "", "")[:2]
 
-    def split(separator: str) -> tuple[bool, int]:
-        names, fields = (len(next(csv.reader([line], delimiter=separator), [])) for line in (header, first_row))
-        return names > 1 and names == fields, names
+    def split(separator: str) -> tuple[bool, bool, int]:
+        names, fields = (next(csv.reader([line], delimiter=separator), []) for line in (header, first_row))
+        return len(names) > 1 and len(names) == len(fields), "label" in map(str.strip, names), len(names)
 
     return max(",;\t", key=split)
 
@@ -180,7 +201,9 @@ def csv_labels(raw: list[str], path: Path, number: Callable[[str], float] = floa
                         f"0..K-1, or name them with text")
     if all(n is not None for _, n in known):
         names = index_names(max((n for _, n in known), default=-1) + 1, path, "label")
-        return np.array([UNLABELLED if gone else n for n, gone in zip(numbers, missing)], dtype=np.int64), names
+        y = np.array([UNLABELLED if gone else n for n, gone in zip(numbers, missing)], dtype=np.int64)
+        warn_of_minus_one_class(y, numbers.count(UNLABELLED), path)
+        return y, names
     if spelled := [v for v, n, gone in zip(raw, numbers, missing) if gone and v and n != UNLABELLED]:
         warnings.warn(f"{path}: {len(spelled)} label(s) {', '.join(map(repr, sorted(set(spelled))))} read as missing "
                       f"(unlabelled), as pandas reads them: rename the class if one of them is a class", stacklevel=4)

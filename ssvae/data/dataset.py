@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -113,6 +114,18 @@ def looks_unlabelled(name: str) -> bool:
     such examples would teach the model a class that is none. Not "-", which UCI's sets also use for a class
     beside "+"."""
     return name.strip() == "?" or "unlabel" in name.lower()
+
+
+def warn_of_minus_one_class(y: np.ndarray, written: int, path: Path) -> None:
+    """-1 marks an unlabelled example. Where the ``written`` labels -1 (not those left empty) of labels ``y``,
+    two or more, are as many as one class's examples, as in ratings -1/0/1, -1 may have been meant as a class,
+    which would train a model of the other classes with no word; unlabelled examples are most often many more."""
+    counts = np.bincount(y[y != UNLABELLED])
+    counts = counts[counts > 0]
+    if written > 1 and len(counts) and counts.min() <= written <= counts.max():  # one label missing says nothing
+        warnings.warn(f"{path}: {written} examples labelled -1 are read as unlabelled (-1 marks an example without a "
+                      f"label), though they are as many as a class's: if -1 is a class, number the classes 0..K-1",
+                      stacklevel=4)
 
 
 def check_inputs(dataset: Dataset, name: str, likelihood: str, test_data: bool = False) -> None:

@@ -19,12 +19,16 @@ EXIF_ORIENTATION = 0x0112  # how a camera's image is turned: viewers show it tur
 SIDEWAYS = (5, 6, 7, 8)  # the orientations that turn an image by 90 degrees
 
 
-def image_reading(input_shape: tuple[int, ...] | None) -> tuple[str | None, tuple[int, int] | None]:
+def image_reading(input_shape: tuple[int, ...] | None, where: Path) -> tuple[str | None, tuple[int, int] | None]:
     """PIL's mode ("L" or "RGB") and (width, height) of a model's images of ``input_shape`` (C, H, W), which
-    its image files are read in; Nones where it has none (no model yet, or a table's rows)."""
+    its image files (at ``where``) are read in; Nones where it has none (no model yet, or a table's rows). A
+    model of arrays with other channel counts (RGBA, 2) takes no image files: they are read in grey or RGB."""
     if input_shape is None or len(input_shape) != 3:
         return None, None
     channels, height, width = input_shape
+    if channels not in (1, 3):
+        raise DataError(f"{where}: image files are read in grey or RGB, but the model takes {channels} channels a "
+                        f"pixel, as the arrays it trained on had: give its inputs as an .npz or .npy array")
     return ("L" if channels == 1 else "RGB"), (width, height)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from ssvae.data.csv_files import csv_inputs, read_csv_rows
 from ssvae.data.dataset import DataError, Dataset, data_path
 from ssvae.data.images import IMAGE_SUFFIXES, image_files, image_reading, read_images
-from ssvae.data.sources import load_source
+from ssvae.data.sources import load_source, npz_array
 from ssvae.data.split import choose_split
 
 SPLITS = ("test", "train")
@@ -192,7 +192,7 @@ def _read_npz(path: Path) -> Inputs:
             with np.load(path, allow_pickle=False) as arrays:
                 if "x" not in arrays.files:
                     raise DataError(f"{path}: needs an array 'x' (found {', '.join(arrays.files) or 'none'})")
-                rows = arrays["x"]
+                rows = npz_array(arrays, "x", path)
     except DataError:
         raise
     except Exception as error:
@@ -236,7 +236,7 @@ def _read_images(files: list[Path], root: Path, image_shape: tuple[int, ...] | N
     folder, or the one image). Read in the channels of ``image_shape`` (the model's (C, H, W)); images of
     another size are skipped with a warning that counts them (without ``image_shape``: grey, and the size
     most images have)."""
-    mode, size = image_reading(image_shape)
+    mode, size = image_reading(image_shape, where or root)
     x, kept = read_images(files, where or root, mode or "L", size)
     ids = [os.fsencode(files[i].relative_to(root)).decode("utf-8", "backslashreplace") for i in kept]
     return Inputs(ids, x)

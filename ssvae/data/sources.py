@@ -20,8 +20,8 @@ from typing import Sequence
 import numpy as np
 
 from ssvae.data.csv_files import LABEL_LIKE, csv_inputs, csv_labels, read_csv_rows, warn_of_named_inputs, whole_number
-from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, check_inputs, data_path,
-                                 index_names, looks_unlabelled, to_model_range)
+from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, check_inputs, data_path, index_names,
+                                 looks_unlabelled, to_model_range, warn_of_minus_one_class)
 from ssvae.data.images import image_files, image_reading, is_hidden, is_image_file, read_images, within
 from ssvae.errors import listed
 from ssvae.files import new_folders
@@ -33,6 +33,7 @@ IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
+IDX_GZ_FILES = tuple(name + ".gz" for pair in IDX_FILES.values() for name in pair)  # as they are downloaded
 # name -> (torchvision class, class names, Debian's folder)
 TORCHVISION_SETS = {
     "fashion-mnist": ("FashionMNIST", ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
@@ -45,6 +46,7 @@ BUILTIN_SHAPES = {"digits": (1, 8, 8), **dict.fromkeys(TORCHVISION_SETS, (1, 28,
 # The first ten test labels of the data sets whose files share their names: one's files given for another
 # would otherwise train without a word under the other's class names.
 FIRST_TEST_LABELS = {"mnist": (7, 2, 1, 0, 4, 1, 4, 9, 5, 9), "fashion-mnist": (9, 2, 1, 1, 6, 1, 4, 6, 5, 7)}
+GZIP_MAGIC = b"\x1f\x8b"  # how a gzipped file begins
 
 
 @dataclass(frozen=True)
@@ -159,10 +161,12 @@ def _load_digits() -> Source:
 
 
 def _read_idx(path: Path) -> np.ndarray:
-    """An IDX file (the MNIST family's format), gzipped or not: big-endian dims, then uint8 data."""
-    opener = gzip.open if path.suffix == ".gz" else open
+    """An IDX file (the MNIST family's format), gzipped or not (told by its first bytes, not its name: a
+    browser may unpack a download and keep the .gz): big-endian dims, then uint8 data."""
     try:
-        with opener(path, "rb") as f:
+        with open(path, "rb") as f:
+            zipped = f.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+        with (gzip.open if zipped else open)(path, "rb") as f:
             raw = f.read()
     except (OSError, EOFError, zlib.error) as error:  # gzip's errors for a cut or foreign file
         raise DataError(f"{path}: unreadable ({str(error) or type(error).__name__}): copy or download it again") \
@@ -172,16 +176,17 @@ def _read_idx(path: Path) -> np.ndarray:
     dims = np.frombuffer(raw, dtype=">u4", count=n_dims, offset=4).astype(int) if 0 < n_dims and header <= len(raw) \
         else None
     if dims is None or len(raw) != header + int(np.prod(dims)):
-        raise DataError(f"{path}: not a complete IDX file ({len(raw):,} bytes unpacked): copy or download it again")
+        raise DataError(f"{path}: not a complete IDX file ({len(raw):,} bytes of data): copy or download it again")
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
 def _find_idx_folder(folders: list[Path]) -> Path | None:
-    for folder in folders:
-        for suffix in (".gz", ""):
-            if all((folder / (name + suffix)).exists() for pair in IDX_FILES.values() for name in pair):
-                return folder
-    return None
+    """The first of ``folders`` that holds every IDX file, each gzipped or not."""
+    return next((folder for folder in folders if not _missing_idx_files(folder)), None)
+
+
+def _missing_idx_files(folder: Path) -> list[str]:
+    return [name for name in IDX_GZ_FILES if not _idx_file(folder, name.removesuffix(".gz")).exists()]
 
 
 def _idx_file(folder: Path, name: str) -> Path:
@@ -217,7 +222,7 @@ def _load_idx_set(name: str, data_dir: str | None) -> Source:
 
 
 def _download(name: str, tv_class: str, root: Path | None) -> Path:
-    files = ", ".join(f + ".gz" for pair in IDX_FILES.values() for f in pair)
+    files = ", ".join(IDX_GZ_FILES)
     if root is None:
         raise DataError(f"{name} files not found: pass --data-dir DIR to download there, or put {files} in a folder "
                         f"and pass it as --data-dir")
@@ -228,6 +233,8 @@ def _download(name: str, tv_class: str, root: Path | None) -> Path:
         with new_folders(raw):  # a partial download stays, for the next try
             getattr(torchvision.datasets, tv_class)(str(root), train=True, download=True)
     except Exception as error:  # torchvision raises many kinds of network errors
+        if 0 < len(missing := _missing_idx_files(root)) < len(IDX_GZ_FILES):  # name those a partial copy lacks
+            files = f"{', '.join(missing)} (the others are there)"
         raise DataError(f"{name} is not in {root} and could not be downloaded ({_last_line(error)}): "
                         f"put {files} in {root} and run again") from error
     return raw
@@ -319,29 +326,30 @@ def _load_npz(path: Path, model: ModelInputs | None = None) -> Source:
     """Arrays x and y (-1: unlabelled), optionally x_test and y_test (a test set) and class_names."""
     try:
         arrays = np.load(path, allow_pickle=False)
-    except Exception as error:
-        raise DataError(f"{path}: not a readable .npz file ({error}); save it with numpy.savez") from error
+    except Exception as error:  # numpy takes a file of neither kind for a pickle, which is never read
+        reason = error if zipfile.is_zipfile(path) else "neither a zip archive of arrays nor an .npy array"
+        raise DataError(f"{path}: not a readable .npz file ({reason}); save it with numpy.savez") from error
     if not isinstance(arrays, np.lib.npyio.NpzFile):
         raise DataError(f"{path}: holds one .npy array, not an .npz archive: save inputs and labels together with "
                         f"numpy.savez('{path.name}', x=x, y=y)")
     with arrays:
         if "x" not in arrays.files or "y" not in arrays.files:
             raise DataError(f"{path}: needs arrays 'x' and 'y' (found {', '.join(arrays.files) or 'none'})")
-        raw_x = _npz_array(arrays, "x", path)
+        raw_x = npz_array(arrays, "x", path)
         x = _npz_inputs(raw_x, path, "x", model)
-        y = _npz_labels(_npz_array(arrays, "y", path), path, "y")
+        y = _npz_labels(npz_array(arrays, "y", path), path, "y")
         has_test = "x_test" in arrays.files
         if has_test != ("y_test" in arrays.files):
             raise DataError(f"{path}: has only one of x_test and y_test: give both (a test set) or neither (a "
                             f"share of the labelled x is held out)")
-        raw_test = _npz_array(arrays, "x_test", path) if has_test else None
+        raw_test = npz_array(arrays, "x_test", path) if has_test else None
         if raw_test is not None and (raw_x.dtype == np.uint8) != (raw_test.dtype == np.uint8):
             raise DataError(f"{path}: x is {raw_x.dtype} but x_test is {raw_test.dtype}, and uint8 inputs are images "
                             f"0..255 scaled to [0, 1] while floats are taken as they are: save both as uint8 or "
                             f"both as floats on one scale")
         x_test = _npz_inputs(raw_test, path, "x_test", model) if has_test else None
-        y_test = _npz_labels(_npz_array(arrays, "y_test", path), path, "y_test") if has_test else None
-        given_names = _npz_array(arrays, "class_names", path) if "class_names" in arrays.files else None
+        y_test = _npz_labels(npz_array(arrays, "y_test", path), path, "y_test") if has_test else None
+        given_names = npz_array(arrays, "class_names", path) if "class_names" in arrays.files else None
     for inputs, given, arrays_named in ((x, y, "x and y"), (x_test, y_test, "x_test and y_test")):
         if inputs is not None and len(inputs) != len(given):
             raise DataError(f"{path}: {arrays_named} differ in length ({len(inputs)} inputs, {len(given)} "
@@ -349,6 +357,7 @@ def _load_npz(path: Path, model: ModelInputs | None = None) -> Source:
     labels = np.concatenate([y, y_test]) if has_test else y
     names = _npz_class_names(given_names, int(labels.max(initial=-1)) + 1, path)
     _check_labels(y, len(names), path)
+    warn_of_minus_one_class(y, int(np.sum(y == UNLABELLED)), path)
     if model is None:
         _check_trainable(labels, names, path)
     train = Dataset(x, y, names)
@@ -369,13 +378,17 @@ def _check_test(test: Dataset, train: Dataset, path: Path) -> None:
                         f"x_test and y_test out to hold out a share of the labelled x")
 
 
-def _npz_array(arrays: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
+def npz_array(arrays: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
     """One array of an .npz; one of Python objects (pandas' object columns) would need unpickling, never done."""
     try:
-        return arrays[key]
+        array = arrays[key]
     except (ValueError, OSError, zipfile.BadZipFile) as error:
         raise DataError(f"{path}: array '{key}' cannot be read ({error}); save numbers or strings (for example "
                         f"with .astype(str) or .to_numpy(dtype='float32')), never Python objects") from error
+    if not isinstance(array, np.ndarray):  # numpy gives a member that is no .npy file as its bytes
+        raise DataError(f"{path}: '{key}' is no .npy array in the archive (its member is no .npy file): save the "
+                        f"arrays with numpy.savez")
+    return array
 
 
 def _check_class_names(names: Sequence[str], path: Path) -> None:
@@ -409,7 +422,8 @@ def _check_labels(y: np.ndarray, n_classes: int, path: Path) -> None:
                         f"use -1 for unlabelled examples")
 
 
-NUMBERING_HINT = "number the classes 0..K-1 with no gap (labels numbered from 1: subtract 1), or label examples of it"
+NUMBERING_HINT = ("number the classes 0..K-1 with no gap (labels numbered from 1: subtract 1; -1 marks an unlabelled "
+                  "example, so classes -1 and 1 are written 0 and 1), or label examples of it")
 
 
 def _check_trainable(y: np.ndarray, names: tuple[str, ...], path: Path, hint: str = NUMBERING_HINT) -> None:
@@ -421,8 +435,8 @@ def _check_trainable(y: np.ndarray, names: tuple[str, ...], path: Path, hint: st
         raise DataError(f"{path}: at least two classes are needed, found {len(names)}: label examples of two or "
                         f"more classes")
     if empty := [names[k] for k in range(len(names)) if not np.any(y == k)]:
-        raise DataError(f"{path}: class {listed([repr(name) for name in empty])} has no "
-                        f"labelled example: {hint}")
+        which = f"classes {listed([repr(name) for name in empty])} have" if len(empty) > 1 else f"class {empty[0]!r} has"
+        raise DataError(f"{path}: {which} no labelled example: {hint}")
 
 
 def _load_csv(path: Path, model: ModelInputs | None = None, class_names: tuple[str, ...] = ()) -> Source:
@@ -491,7 +505,7 @@ def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
     entries = [(f, k) for k, d in enumerate(class_dirs) for f in image_files(d, path)]
     if model is None:  # a model is tested on labelled images only
         entries += [(f, UNLABELLED) for d in unlabelled for f in image_files(d, path)]
-    x, kept = read_images([f for f, _ in entries], path, *image_reading(model and model.input_shape))
+    x, kept = read_images([f for f, _ in entries], path, *image_reading(model and model.input_shape, path))
     y = np.array([entries[i][1] for i in kept], dtype=np.int64)
     if model is None:
         _check_trainable(y, names, path, "its images were all skipped (above): add readable images of "
