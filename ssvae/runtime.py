@@ -187,6 +187,17 @@ def check_values(x: np.ndarray, input_range: tuple[float, float] | None) -> None
                             "range", _first((x < input_range[0]) | (x > input_range[1])))
 
 
+def _finite(*outputs: np.ndarray) -> tuple[np.ndarray, ...]:
+    """A graph's ``outputs``, or a NonFiniteInputError naming the first row with NaN or inf in one: finite
+    inputs so far from the training data that the graph's arithmetic overflows float32 (such as -3.4e38, a
+    common "no data" mark, standardised), which would otherwise come out as NaN probabilities."""
+    for out in outputs:
+        if not np.isfinite(out).all():
+            raise NonFiniteInputError("inputs overflow float32 inside the model (numbers far too large for it)",
+                                      "clean or drop those rows", _first(~np.isfinite(out)))
+    return outputs
+
+
 def _first(bad: np.ndarray) -> int:
     """The first row (along the first axis) in which ``bad`` (booleans, one a value) marks a value; only on
     an error's path, since a batch laid out channel-last would be copied to be looked at by rows."""
@@ -641,7 +652,7 @@ class ExportedModel:
     def classify(self, x: Any) -> np.ndarray:
         """q(y|x): class probabilities, (N, K)."""
         x = self.prepare(x)
-        return self._run_in_chunks("classifier", len(x), lambda s: {"x": x[s]})[0]
+        return _finite(*self._run_in_chunks("classifier", len(x), lambda s: {"x": x[s]}))[0]
 
     def encode(self, x: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(probabilities, z_mean, z_logvar) of q(z|x,y), for the given classes ``y`` or, when None, the
@@ -649,8 +660,8 @@ class ExportedModel:
         self.require_generative("encode")
         x = self.prepare(x)
         y = self._classes(y, len(x), "encode", blank=True)
-        return self._run_in_chunks(  # type: ignore[return-value]
-            "encoder", len(x), lambda s: {"x": x[s], **self._class_feed(None if y is None else y[s])})
+        return _finite(*self._run_in_chunks(  # type: ignore[return-value]
+            "encoder", len(x), lambda s: {"x": x[s], **self._class_feed(None if y is None else y[s])}))
 
     def decode(self, z: Any, y: Any = None, what: str = "decode") -> np.ndarray:
         """The mean of p(x|y,z), shaped as the model takes its inputs: (N, *input_shape), e.g. (N, 1, 8, 8).
@@ -689,7 +700,8 @@ class ExportedModel:
         term: a score, not a bound on -log p(x), and not `ssvae evaluate`'s test ELBO (M1's own bound). An adgm
         export likewise holds the auxiliary a at the mean of q(a|x) and leaves out its terms: a score, not a bound.
         The noise is drawn row after row: scoring parts of an input in order with one ``np.random.Generator``
-        as ``seed`` gives the scores of one call on the whole (up to float rounding), however it is split."""
+        as ``seed`` gives the scores of one call on the whole (up to float rounding), however it is split.
+        An input so far from the training data that the model's float32 arithmetic overflows scores inf."""
         self.require_generative("score")
         if samples is not None:
             samples = check_count("samples", samples, 1)
@@ -697,8 +709,9 @@ class ExportedModel:
         x = self.prepare(x)
         rng = np.random.default_rng(seed)
         chunk = max(1, self.batch_size // (self._enumerated * (samples or 1)))  # rows of one decoder call
-        with np.errstate(over="ignore"):  # an input beyond float32's reach of the data scores inf: ranked first
-            return np.concatenate([self._negative_bound(x[s], rng, samples) for s in self._chunks(len(x), chunk)])
+        with np.errstate(over="ignore", invalid="ignore"):  # an input the model's arithmetic overflows on
+            scores = np.concatenate([self._negative_bound(x[s], rng, samples) for s in self._chunks(len(x), chunk)])
+        return np.where(np.isnan(scores), np.inf, scores)  # scores inf (not NaN): ranked first
 
     @property
     def _enumerated(self) -> int:

@@ -219,6 +219,30 @@ def test_gaussian_score_is_a_density_of_the_raw_inputs(tmp_path, monkeypatch):
     np.testing.assert_allclose(weighted[[0, 2]], model.score(x[:3], samples=4)[[0, 2]], rtol=1e-6)
 
 
+def test_inputs_a_graph_overflows_on_are_refused_by_classify_and_score_inf(tmp_path):
+    """-3.4e38, a common "no data" mark, is finite, but standardised (wine's alcohol varies by 0.8) it is -inf,
+    and the layers after give NaN: classify gave NaN probabilities and score NaN, ranked last."""
+    from sklearn.datasets import load_wine
+
+    wine = load_wine()
+    x = wine.data.astype(np.float32)
+    np.savez(tmp_path / "wine.npz", x=x, y=wine.target)
+    ssvae.export(ssvae.train(data=str(tmp_path / "wine.npz"), labels=30, epochs=1, progress=False), tmp_path / "model")
+    model = runtime.load(tmp_path / "model")
+    marked = x[:3].copy()
+    marked[1, 0] = np.finfo(np.float32).min
+    with pytest.raises(runtime.NonFiniteInputError, match=r"^inputs overflow float32 inside the model \(numbers far "
+                                                          r"too large for it\) \(first in row 1\): clean or drop"):
+        model.classify(marked)
+    with pytest.raises(runtime.NonFiniteInputError, match=r"\(first in row 1\)"):
+        model.encode(marked)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scores, weighted = model.score(marked), model.score(marked, samples=4)
+    assert scores[1] == weighted[1] == np.inf
+    np.testing.assert_allclose(scores[[0, 2]], model.score(x[:3])[[0, 2]], rtol=1e-6)  # the others as they were
+
+
 def test_log_sum_exp_is_minus_infinity_where_every_term_is():
     values = np.array([[-np.inf, -np.inf], [0.0, np.log(3.0)], [1000.0, 1000.0], [np.inf, 0.0]])
     with warnings.catch_warnings():
