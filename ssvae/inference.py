@@ -80,15 +80,16 @@ def _check_dataset(model: ExportedModel, dataset: str, split: str) -> None:
     """A built-in data set of images another size than the model's is refused before it is read (or
     downloaded), as is the test split of a model tested on data of its own; one the model was not trained on
     is named in a warning, as its test split is then no held-out part of the model's data."""
-    tested_on = model.info.get("test_data")
-    if tested_on is not None and split == "test":
-        raise DataError(f"the model was tested on {tested_on}, not on a test split of {dataset}: pass those data "
-                        f"with --data (--split train gives every example of {dataset}, all of which it trained on)")
     shape = BUILTIN_SHAPES.get(dataset)
     if shape is not None and math.prod(shape) != math.prod(model.input_shape):
         raise DataError(f"{dataset} holds {shape[2]}x{shape[1]} grey images but the model takes inputs of shape "
                         f"{model.input_shape}: pass a file or folder of inputs of that shape instead")
     trained_on = model.info.get("dataset")
+    tested_on = model.info.get("test_data")
+    if tested_on is not None and split == "test":
+        every = "all of which it trained on" if trained_on == dataset else "none of which it trained on"
+        raise DataError(f"the model was tested on {tested_on}, not on a test split of {dataset}: pass those data "
+                        f"with --data (--split train gives every example of {dataset}, {every})")
     if shape is not None and trained_on != dataset:
         warnings.warn(f"the model was trained on {trained_on}, not on {dataset}: every example of {dataset} is new "
                       f"to it, and its test split is only a share of them (--split train gives the rest)",

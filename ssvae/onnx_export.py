@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import numbers
 import os
 import shlex
 import shutil
@@ -42,7 +43,7 @@ from ssvae.config import Config, python_only_changes, train_command
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.errors import ExportError, RunError
-from ssvae.files import OutputFolder, check_writable, file_digest, given_path, take_access
+from ssvae.files import OutputFolder, check_writable, file_digest, given_path, sole_writer, take_access
 from ssvae.runtime import (FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, MODEL_JSON, OPSET, PRECISIONS, ROLES,
                            graph_file)
 
@@ -318,7 +319,7 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
         if not isinstance(value, bool):  # "none" or "int8" would both be true
             raise ExportError(f"{name} must be True or False, got {value!r}"
                               + (" (True writes the int8 copies)" if name == "quantize" else ""))
-    _check_opset(opset)
+    opset = _check_opset(opset)
     command = export_command(run.run_dir if isinstance(run, Run) else run, out, opset, quantize, fp16)
     run = load(run)
     out = _model_folder(out, replace)
@@ -341,7 +342,9 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
     roles = {role: {p: graph_file(role, p) for p in variants} for role in graphs}
     files[MODEL_JSON] = json.dumps({**values, "graphs": roles}, indent=2).encode()
     files["model_card.md"] = model_card(run, report, command).encode()
-    _write_folder(out, files)
+    with sole_writer(out):
+        MODEL_FOLDER.check(out, replace)  # again: another export may have written it meanwhile
+        _write_folder(out, files)
     return report
 
 
@@ -479,14 +482,17 @@ def predicted_classes(classifier: bytes, x: np.ndarray) -> np.ndarray:
     return np.concatenate([session.run(None, {"x": x[k:k + 1024]})[0].argmax(-1) for k in starts])
 
 
-def _check_opset(opset: int) -> None:
-    if isinstance(opset, bool) or not isinstance(opset, int):
+def _check_opset(opset: int) -> int:
+    """``opset`` as an int (numpy's integers too), or an ExportError that says which opsets are taken."""
+    if isinstance(opset, (bool, np.bool_)) or not isinstance(opset, numbers.Integral):
         raise ExportError(f"opset must be a whole number, e.g. {OPSET}, got {opset!r} (a {type(opset).__name__})")
+    opset = int(opset)
     if opset < MIN_OPSET:
         raise ExportError(f"opset {opset} is older than torch's exporter writes: choose {MIN_OPSET} or above")
     if opset > onnx.defs.onnx_opset_version():
         raise ExportError(f"opset {opset} is newer than this onnx knows: choose one from {MIN_OPSET} to "
                           f"{onnx.defs.onnx_opset_version()}")
+    return opset
 
 
 def export_command(run_dir: str | Path | None, out: str | Path, opset: int, quantize: bool, fp16: bool) -> str:

@@ -149,6 +149,7 @@ def test_plain_python_example_reads_folders_as_predict_does_and_refuses_bad_inpu
     nan = x[:, None] / 255.0
     nan[1, 0, 2, 2] = np.nan
     np.save(tmp_path / "nan.npy", nan)
+    np.save(tmp_path / "huge.npy", np.full((1, 64), 1e300))  # float64 past float32: numpy's warning took two lines
     for path, message in ((folder, f"{folder / 'big.png'}: 5x5 pixels, the model takes 8x8"),
                           (tmp_path / "empty", f"{tmp_path / 'empty'}: no images (.bmp, .gif, .jpeg, .jpg, .png, "),
                           (tmp_path / "floats.npy", "inputs must be within [0.0, 1.0], as the model was trained"),
@@ -156,6 +157,7 @@ def test_plain_python_example_reads_folders_as_predict_does_and_refuses_bad_inpu
                           (tmp_path / "mislaid.npy", "inputs of shape (3, 2, 32) do not fit the model: it takes (N, 1, "
                                                      "8, 8), channel-last images or flat rows of 64 numbers"),
                           (tmp_path / "nan.npy", "inputs must be finite: drop or mend the rows with NaN or inf"),
+                          (tmp_path / "huge.npy", "inputs must be finite: drop or mend the rows with NaN or inf"),
                           (tmp_path / "x.csv", f"{tmp_path / 'x.csv'}: pass an .npz (array x), an .npy (numpy.save) or a "
                                                f"folder of images"),
                           (tmp_path / "deep", f"{tmp_path / 'deep' / '0.png'}: an image of mode I;16, and this example "

@@ -552,6 +552,24 @@ def test_an_opset_the_exporter_cannot_write_is_refused_not_recorded(digits_run, 
         == {19} == {json.loads((tmp_path / "model" / "model.json").read_text())["opset"]}
 
 
+def test_an_opset_of_numpy_s_integers_is_taken_as_the_int_it_is():
+    assert onnx_export._check_opset(np.int64(19)) == 19 and type(onnx_export._check_opset(np.int32(19))) is int
+    with pytest.raises(onnx_export.ExportError, match=r"opset must be a whole number, e.g. 20, got np.True_"):
+        onnx_export._check_opset(np.bool_(True))
+
+
+def test_a_model_tested_on_data_of_its_own_is_refused_a_built_in_set_for_the_right_reason():
+    """The message said a model of 13 table columns had trained on every digit, and was refused for that, not
+    for the shape that rules the digits out at any split."""
+    table = types.SimpleNamespace(info={"dataset": "wine.csv", "test_data": "wine-test.csv"}, input_shape=(13,))
+    with pytest.raises(DataError, match=r"^digits holds 8x8 grey images but the model takes inputs of shape \(13,\)"):
+        inference._check_dataset(table, "digits", "test")
+    scans = types.SimpleNamespace(info={"dataset": "scans", "test_data": "more-scans"}, input_shape=(1, 8, 8))
+    with pytest.raises(DataError, match=r"\(--split train gives every example of digits, none of which it trained "
+                                        r"on\)$"):
+        inference._check_dataset(scans, "digits", "test")
+
+
 def test_every_graph_carries_the_oldest_ir_version_of_its_opset(digits_model):
     """Opset 20 (the default) needs IR version 9 (onnx's table: opset 18 needs 8, 21 needs 10), not the
     exporter's newest, which older onnxruntimes refuse even where they know the opset."""
@@ -987,6 +1005,24 @@ def test_the_model_card_names_data_below_the_export_folder_relatively_and_others
         assert f"- Trained with: `ssvae train {shown} --labels 100 " in card
         name = "mine.csv" if data else "fashion-mnist"
         assert card.startswith(f"# ssvae model: m2 on {name}\n") and f"- Data: {name}; inputs of shape" in card
+
+
+def test_an_export_refuses_a_folder_another_export_wrote_while_it_worked(digits_run, tmp_path, monkeypatch):
+    """The folder was checked only before the minutes of work: two exports to one --out both said "saved",
+    and the last one's files stood."""
+    other = tmp_path / "other"
+    ssvae.export(digits_run, other)
+    check_variants = onnx_export._check_variants
+
+    def another_export_meanwhile(*args, **kwargs) -> None:
+        shutil.copytree(other, tmp_path / "model")
+        check_variants(*args, **kwargs)
+
+    monkeypatch.setattr(onnx_export, "_check_variants", another_export_meanwhile)
+    with pytest.raises(RunError, match=re.escape(f"{tmp_path / 'model'} already exists: choose another --out")):
+        ssvae.export(digits_run, tmp_path / "model", quantize=True)
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == sorted(p.name for p in other.iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "other"]  # no staging folder, no lock left
 
 
 def _graph(nodes: list) -> bytes:

@@ -76,7 +76,8 @@ def prepare(x: np.ndarray, meta: dict) -> np.ndarray:
     shape = tuple(meta["input_shape"])
     if x.dtype.kind not in "uif":
         sys.exit(f"inputs of dtype {x.dtype} are not numbers: pass uint8 images or floats")
-    x = x.astype(np.float32) / meta["uint8_divisor"] if x.dtype == np.uint8 else x.astype(np.float32)
+    with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which the check below refuses
+        x = x.astype(np.float32) / meta["uint8_divisor"] if x.dtype == np.uint8 else x.astype(np.float32)
     if len(shape) == 3 and x.shape[1:] != shape and x.shape[1:] == (*shape[1:], shape[0]):
         x = np.moveaxis(x, -1, 1)  # images channel-last, as image libraries give them
     elif x.shape[1:] not in (shape, (int(np.prod(shape)),), shape[1:] if shape[0] == 1 else None):  # grey: no C
