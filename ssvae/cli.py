@@ -96,6 +96,18 @@ LABELS = TextType("N|all", lambda text: text if text == "all" else int(text), "i
 TRAINING_DEVICE = TextType("auto|cpu|cuda|cuda:N", str, "")  # Config checks the name (cuda:N too)
 
 
+def _thread_count(text: str) -> int | None:
+    """--threads: a count of at least 1, or "auto" (None: torch's count), as --help shows the default."""
+    if text == "auto":
+        return None
+    if (count := int(text)) < 1:
+        raise ValueError(text)
+    return count
+
+
+THREADS = TextType("auto|N", _thread_count, "is neither 'auto' nor a number of threads from 1 up")
+
+
 class Group(click.Group):
     """Turns the errors a user can fix into one line on stderr, unless --debug is given: exit status 1 for
     input that cannot be used, 2 for a command's mistyped option or value (click's usage errors, which it
@@ -297,7 +309,7 @@ TRAINING_OPTIONS = [
     ("seed", int, "Seed of the label choice, initialisation and batches."),
     ("checkpoint_every", int, "Epochs between checkpoints that --resume continues from."),
     ("device", TRAINING_DEVICE, "auto: a CUDA GPU when there is one; cuda:N: the GPU numbered N."),
-    ("threads", click.IntRange(min=1),
+    ("threads", THREADS,
      "CPU threads to compute with (auto: torch's count, the cores or OMP_NUM_THREADS). config.json records "
      "the count a CPU run used, and --resume takes it again: a seed repeats a run exactly only on the same "
      "count."),

@@ -51,6 +51,14 @@ def test_train_then_evaluate(runner, tmp_path):
     assert "confusion (rows: true class" in table and f"test accuracy  {report['accuracy']:.4f}" in table
 
 
+def test_threads_take_auto_as_help_shows_its_default():
+    """--help shows "[default: auto]", which the option refused as no integer."""
+    from ssvae.cli import THREADS
+
+    assert [THREADS.convert(text, None, None) for text in ("auto", "1", "16")] == [None, 1, 16]
+    assert "--threads auto|N" in CliRunner().invoke(main, ["train", "--help"]).output
+
+
 def test_an_epoch_line_keeps_four_figures_of_the_loss_whatever_its_size():
     from ssvae.training import epoch_line
 
@@ -274,6 +282,7 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     (["generate", "models/digits-m2", "--analogies", "digits", "--per-class", "3", "--seed", "1"],
      "--per-class and --seed do nothing with --analogies ("),
     (["export", "models/digits-m2", "--opset", "17"], "Invalid value for '--opset': 17 is not in the range x>=18"),
+    (["train", "--threads", "0"], "Invalid value for '--threads': '0' is neither 'auto' nor a number of threads from 1 up"),
     (["export", "run", "--out", "-"],
      "Invalid value for '--out': - (standard output) cannot take a folder: give the folder's name"),
     (["predict", "m", "--out", "results/"], "Invalid value for '--out': results/ ends in '/', as a folder's name "

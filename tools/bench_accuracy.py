@@ -40,7 +40,7 @@ from ssvae.config import Config, config_for
 from ssvae.api import new_run_data
 from ssvae.data import UNLABELLED, Partition
 from ssvae.training import resolve_device
-from tools.benchlog import device_name, publish
+from tools.benchlog import benchmarks_option, device_name, publish
 
 BASELINES = ("logistic-regression", "label-spreading")
 
@@ -190,7 +190,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1,
                         help="runs at once, each in its own process (default 1: one after the other, here); "
                              "without --set threads=N each gets its share of the CPU's cores")
-    parser.add_argument("--benchmarks", default="BENCHMARKS.md")
+    benchmarks_option(parser)
     args = parser.parse_args()
     if unknown := set(args.baselines) - set(BASELINES):
         parser.error(f"unknown baselines {sorted(unknown)}: choose from {', '.join(BASELINES)}")

@@ -22,7 +22,7 @@ import ssvae
 from ssvae.augment import WEAK, augment
 from ssvae.averaging import recompute_batch_norm
 from ssvae.training import DeviceData
-from tools.benchlog import device_name, publish
+from tools.benchlog import benchmarks_option, device_name, publish
 
 SOURCES = ("saved", "clean images", "weak views")
 
@@ -44,7 +44,7 @@ def accuracies(run_dir: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path, help="finished run directories")
-    parser.add_argument("--benchmarks", default="BENCHMARKS.md")
+    benchmarks_option(parser)
     args = parser.parse_args()
     rows, columns = [], {source: [] for source in SOURCES}
     for run_dir in args.runs:

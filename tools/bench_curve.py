@@ -24,7 +24,7 @@ import ssvae
 from ssvae.config import Config, config_for
 from ssvae.training import accuracy, resolve_device
 from tools.bench_accuracy import add_set_option, run_data, set_changes
-from tools.benchlog import device_name, publish
+from tools.benchlog import benchmarks_option, device_name, publish
 
 
 def curve(config: Config, every: int, out: Path | None = None) -> tuple[list[dict], float]:
@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=10, help="epochs between two evaluations")
     add_set_option(parser)
     parser.add_argument("--out", type=Path, help="write the run there, as `ssvae train --out` does")
-    parser.add_argument("--benchmarks", default="BENCHMARKS.md")
+    benchmarks_option(parser)
     args = parser.parse_args()
     if args.every < 1:
         parser.error(f"--every must be 1 or more epochs, got {args.every}")

@@ -25,7 +25,7 @@ from ssvae.models import build_model
 from ssvae.training import EpochRecord, denormals_flushed, fit
 from tools.bench_accuracy import add_set_option, run_data, set_changes
 from tools.bench_train import fashion_config
-from tools.benchlog import device_name, publish
+from tools.benchlog import benchmarks_option, device_name, publish
 
 
 def window_rows(seconds: dict[int, float], window: int) -> list[str]:
@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--window", type=int, default=10, help="epochs a row of the table covers")
     add_set_option(parser)
-    parser.add_argument("--benchmarks", default="BENCHMARKS.md")
+    benchmarks_option(parser)
     args = parser.parse_args()
     torch.set_num_threads(1)
     source = load_source("fashion-mnist", None, args.data_dir)

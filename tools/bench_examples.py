@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from ssvae.cli import main as ssvae_cli
 from ssvae import runtime
 from ssvae.inference import model_inputs
-from tools.benchlog import cpu_model, publish
+from tools.benchlog import benchmarks_option, cpu_model, publish
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--data-dir")
     parser.add_argument("--n", type=int, default=1000)
-    parser.add_argument("--benchmarks", default="BENCHMARKS.md")
+    benchmarks_option(parser)
     args = parser.parse_args()
     exported = runtime.load(args.model, device="cpu")
     meta = exported.info

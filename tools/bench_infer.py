@@ -27,7 +27,7 @@ from sklearn.metrics import roc_auc_score
 
 import ssvae
 from ssvae import runtime
-from tools.benchlog import device_name, publish
+from tools.benchlog import benchmarks_option, device_name, publish
 from tools.timing import median_seconds, timed
 
 
@@ -35,7 +35,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", required=True, help="a run directory written by ssvae train")
     parser.add_argument("--repeats", type=int, default=2000, help="single-example calls to time")
-    parser.add_argument("--benchmarks", default="BENCHMARKS.md")
+    benchmarks_option(parser)
     args = parser.parse_args()
 
     torch.set_num_threads(1)

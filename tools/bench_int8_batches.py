@@ -19,7 +19,7 @@ import onnxruntime as ort
 
 from ssvae import runtime
 from ssvae.inference import model_inputs
-from tools.benchlog import cpu_model, publish
+from tools.benchlog import benchmarks_option, cpu_model, publish
 
 BATCH_SIZES = (1, 64, 1024)
 
@@ -28,7 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="a model folder written by ssvae export --quantize int8")
     parser.add_argument("--data-dir")
-    parser.add_argument("--benchmarks", default="BENCHMARKS.md")
+    benchmarks_option(parser)
     args = parser.parse_args()
     models = {"float32": runtime.load(args.model, device="cpu", threads=1),
               "int8": runtime.load(args.model, device="cpu", precision="int8", threads=1)}

@@ -22,7 +22,7 @@ from ssvae.data import load_source
 from ssvae.models import Model
 from ssvae.training import resolve_device
 from tools.bench_train import fashion_config, pool_partition, ssvae_pass
-from tools.benchlog import device_name, publish
+from tools.benchlog import benchmarks_option, device_name, publish
 from tools.timing import median_seconds
 
 RECIPE = dict(classifier="conv", augment="shift-flip", consistency=1.0, lr_schedule="one-cycle", ema=0.999,
@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=6400, help="unlabelled examples a timed pass covers")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes of each layout (median)")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--benchmarks", default="BENCHMARKS.md")
+    benchmarks_option(parser)
     args = parser.parse_args()
     device = resolve_device(args.device)
     source = load_source("fashion-mnist", None, args.data_dir)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tools.benchlog import benchmarks_option, device_name, publish  # torch only once called
+
 
 def write_inputs(path: Path, rows: int, shape: tuple[int, ...], chunk: int = 100_000) -> None:
     """An .npz with array x of ``rows`` random uint8 images, written without holding it all in memory."""
@@ -52,7 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="a model folder written by ssvae export")
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 1_000_000])
-    parser.add_argument("--benchmarks", default="BENCHMARKS.md")
+    benchmarks_option(parser)
     args = parser.parse_args()
     from ssvae import runtime
 
@@ -68,7 +70,6 @@ def main() -> None:
             rows.append(f"| {n:,} | {size:,.0f} MiB | {peak:,.0f} MiB | {seconds:.0f} s |")
             print(rows[-1], flush=True)
             data.unlink()
-    from tools.benchlog import publish, device_name  # only now: it imports torch, whose memory children inherit
 
     table = ["| rows | input file | peak RSS of predict | time |", "|---|---|---|---|", *rows]
     publish(Path(args.benchmarks), f"Memory of ssvae predict, inputs {json.dumps(list(shape))} uint8, "

@@ -26,7 +26,7 @@ import onnxruntime as ort
 import ssvae
 from ssvae import runtime
 from ssvae.inference import model_inputs
-from tools.benchlog import cpu_model, publish
+from tools.benchlog import benchmarks_option, cpu_model, publish
 
 COLUMNS = {"year": (2010.0, 3.0), "latitude": (51.5, 0.05), "price": (250.0, 80.0)}  # name: (centre, spread)
 
@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--model", help="a model folder written by ssvae export (default: make one of a table)")
     parser.add_argument("--data", help="inputs to compare on (default: the model's test split)")
     parser.add_argument("--data-dir")
-    parser.add_argument("--benchmarks", default="BENCHMARKS.md")
+    benchmarks_option(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         model_dir, data = (Path(args.model), args.data) if args.model else make_model(Path(tmp))

@@ -25,7 +25,7 @@ from sklearn.metrics import roc_auc_score
 
 from ssvae import runtime
 from ssvae.inference import model_inputs
-from tools.benchlog import cpu_model, publish
+from tools.benchlog import benchmarks_option, cpu_model, publish
 
 
 def top(scores: np.ndarray, k: int = 10) -> set[int]:
@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=450, help="test images to score")
     parser.add_argument("--seeds", type=int, default=20, help="seeds each image is scored under (at least 2)")
     parser.add_argument("--samples", type=int, nargs="+", default=[8, 64], help="--samples settings to compare")
-    parser.add_argument("--benchmarks", default="BENCHMARKS.md")
+    benchmarks_option(parser)
     args = parser.parse_args()
     if args.seeds < 2:
         parser.error("--seeds must be at least 2: a score's spread between seeds needs two")

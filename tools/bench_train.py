@@ -61,7 +61,7 @@ from ssvae.models import Model, build_model
 from ssvae.objectives import LossWeights
 from ssvae.training import (CompiledLoss, DeviceData, StageRun, classification_weight, resolve_device, run_epoch,
                              steps_per_epoch)
-from tools.benchlog import device_name, publish
+from tools.benchlog import benchmarks_option, device_name, publish
 from tools.timing import timed, timed_rounds
 
 
@@ -266,7 +266,7 @@ def main() -> None:
                         help="unlabelled examples a step of ssvae's rows, one set of rows each (the baseline "
                              "keeps the default, as the peers do)")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--benchmarks", default="BENCHMARKS.md")
+    benchmarks_option(parser)
     parser.add_argument("--time-limit", type=float, default=math.inf,
                         help="seconds for the whole bench: rows not warmed up in its first half are left out, "
                              "and no round starts that would end past it (fewer passes, said in the title)")

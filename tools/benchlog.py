@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import os
 import platform
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
-from ssvae.training import resolve_device
+
+def benchmarks_option(parser: argparse.ArgumentParser) -> None:
+    """--benchmarks, which every benchmark takes: the Markdown file its table is appended to."""
+    parser.add_argument("--benchmarks", default="BENCHMARKS.md", metavar="FILE",
+                        help="Markdown file the table is appended to, with the device, commit and date (default: "
+                             "BENCHMARKS.md in the current folder: the repository's record, run from its root)")
 
 
 def cpu_model() -> str:
@@ -23,9 +31,13 @@ def cpu_model() -> str:
     return names[0] if names else platform.processor() or platform.machine()
 
 
-def device_name(device: torch.device | str | None = None, threads: int | None = None) -> str:
+def device_name(device: "torch.device | str | None" = None, threads: int | None = None) -> str:
     """The GPU's name, or the CPU's model and its threads: those of the device a benchmark ran on (by default a
     GPU where there is one) and the threads it used (by default torch's now), not the machine's at publish time."""
+    import torch  # here, not above: bench_memory's children must not inherit torch's memory
+
+    from ssvae.training import resolve_device
+
     device = resolve_device("auto") if device is None else torch.device(device)
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
@@ -48,6 +60,8 @@ def commit() -> str:
 
 def publish(path: Path, title: str, table: list[str]) -> None:
     """Print a benchmark's table, then append it to ``path`` under ``title`` with the commit, date and torch."""
+    import torch
+
     print("\n".join(table))
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     header = f"\n## {title}\n\ncommit {commit()}, {stamp}, torch {torch.__version__}\n\n"
