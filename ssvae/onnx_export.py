@@ -332,7 +332,7 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
     graphs = _checked_graphs(specs, values, opset, report)
     variants = {"float32": graphs}
     if quantize:
-        variants["int8"] = {role: quantize_int8(data) for role, data in graphs.items()}
+        variants["int8"] = quantize_int8(graphs, calibration_inputs(run))
     if fp16:
         variants["float16"] = {role: to_float16(data) for role, data in graphs.items()}
     _check_variants(specs, variants, test.x, test.y, report)
@@ -422,20 +422,114 @@ def _check_no_randomness(proto: onnx.ModelProto, role: str) -> None:
         raise ExportError(f"{role}.onnx contains random operators ({', '.join(random)}); callers must draw noise")
 
 
-def quantize_int8(model_bytes: bytes) -> bytes:
-    """Dynamic int8 quantisation of the weights (activations quantised on the fly) by onnxruntime."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+CALIBRATION_ROWS = 2_000  # training inputs that set the int8 graphs' activation ranges
+CALIBRATION_BATCH = 100  # rows a calibration call, every call alike (onnxruntime's histogram calibrators need it)
+QUANTIZED_OPS = ("Gemm", "MatMul", "Conv")  # the ops with weights; the rest stay float32
 
+
+def calibration_rows(x: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Up to `CALIBRATION_ROWS` rows of ``x`` (training inputs, never test ones), chosen with a fixed seed so
+    that an export quantises alike each time."""
+    if len(x) <= CALIBRATION_ROWS:
+        return x
+    return x[np.sort(np.random.default_rng(seed).choice(len(x), CALIBRATION_ROWS, replace=False))]
+
+
+def calibration_inputs(run: Run) -> np.ndarray:
+    """The run's training inputs (labelled and unlabelled) that calibrate its int8 graphs, as the graphs take
+    them."""
+    partition = run.partition()
+    x = np.concatenate([partition.labelled.x, partition.unlabelled.x])
+    return run.inputs(calibration_rows(x)).numpy()
+
+
+def calibration_feeds(graphs: dict[str, bytes], x: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """Each graph's calibration inputs from inputs ``x``: the classifier's are ``x``; the encoder's ``x`` with
+    each class in turn and all zeros (the predicted class); the decoder's z drawn from the float32 encoder's
+    q(z|x,y) with a class each. Classes go round the rows, so the feeds are no larger than ``x``."""
+    feeds = {"classifier": {"x": x}}
+    if "encoder" not in graphs:
+        return feeds
+    encoder = ort.InferenceSession(graphs["encoder"], providers=["CPUExecutionProvider"])
+    k = encoder.get_outputs()[0].shape[-1]
+    conditional = "y" in {i.name for i in encoder.get_inputs()}  # M1's encoder and decoder take no y
+    rows = np.arange(len(x))
+    given = {"y": np.eye(k + 1, k, dtype=np.float32)[rows % (k + 1)]} if conditional else {}  # row k: zeros
+    onehot = {"y": np.eye(k, dtype=np.float32)[rows % k]} if conditional else {}
+    _, z_mean, z_logvar = encoder.run(None, {"x": x, **onehot})
+    noise = np.random.default_rng(0).standard_normal(z_mean.shape, dtype=np.float32)
+    z = z_mean + np.exp(0.5 * z_logvar) * noise
+    return {**feeds, "encoder": {"x": x, **given}, "decoder": {"z": z, **onehot}}
+
+
+def float_output_nodes(graph: onnx.GraphProto) -> list[str]:
+    """The Gemms and MatMuls whose output reaches a graph output through no other quantised op (the logits, z
+    mean and log-variance, the decoder's output): left in float32, where int8 rounding would show."""
+    readers: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.node:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    outputs = {output.name for output in graph.output}
+
+    def reaches_output(tensors: list[str]) -> bool:
+        return any(name in outputs or reaches_output([out for node in readers.get(name, ())
+                                                      if node.op_type not in QUANTIZED_OPS for out in node.output])
+                   for name in tensors)
+
+    return [node.name for node in graph.node if node.op_type in ("Gemm", "MatMul") and reaches_output(node.output)]
+
+
+class _Batches:
+    """Calibration feeds as onnxruntime's CalibrationDataReader takes them: `CALIBRATION_BATCH` rows a call,
+    the last batch filled up from the first rows so that every call is the same size."""
+
+    def __init__(self, feeds: dict[str, np.ndarray]):
+        n = len(next(iter(feeds.values())))
+        size = min(CALIBRATION_BATCH, n)
+        batches = [np.arange(start, start + size) % n for start in range(0, n, size)]
+        self.batches = iter([{name: value[rows] for name, value in feeds.items()} for rows in batches])
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self.batches, None)
+
+
+def quantize_int8(graphs: dict[str, bytes], x: np.ndarray) -> dict[str, bytes]:
+    """Static int8 copies of an export's float32 graphs (role -> bytes), calibrated on inputs ``x`` (training
+    inputs as the graphs take them, `calibration_inputs`). Activation ranges are fixed here, not measured on
+    each call's batch as dynamic quantisation does, so that a row's result does not depend on the rows beside
+    it (one outlier in a batch changed the others' classes); a conv model also runs faster than in float32."""
+    feeds = calibration_feeds(graphs, x)
+    return {role: _quantize_static(data, feeds[role]) for role, data in graphs.items()}
+
+
+def _quantize_static(model_bytes: bytes, feeds: dict[str, np.ndarray]) -> bytes:
+    """One graph in int8 (QDQ, uint8 activations, per-channel int8 weights, min-max ranges of ``feeds``), its
+    last Gemms in float32 (`float_output_nodes`), with the float graph's metadata, doc string and IR version."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    source = onnx.load_from_string(model_bytes)
     quiet = logging.getLogger().level
     with tempfile.TemporaryDirectory() as tmp:
-        source, target = Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx"
-        source.write_bytes(model_bytes)
-        logging.getLogger().setLevel(logging.ERROR)  # its advice to pre-process concerns convolutions, not MLPs
+        float_path, pre, target = Path(tmp) / "float.onnx", Path(tmp) / "pre.onnx", Path(tmp) / "int8.onnx"
+        float_path.write_bytes(model_bytes)
+        logging.getLogger().setLevel(logging.ERROR)  # its notes on the pre-processing and each op it leaves
         try:
-            quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+            # shape inference only: onnxruntime's optimisations would add their own opset domains
+            quant_pre_process(float_path, pre, skip_optimization=True)
+            quantize_static(pre, target, _Batches(feeds), quant_format=QuantFormat.QDQ,
+                            activation_type=QuantType.QUInt8,  # int8 activations keep the first Gemm from fusing
+                            weight_type=QuantType.QInt8, per_channel=True, calibrate_method=CalibrationMethod.MinMax,
+                            op_types_to_quantize=list(QUANTIZED_OPS),
+                            nodes_to_exclude=float_output_nodes(onnx.load(str(pre)).graph),
+                            extra_options={"OpTypesToExcludeOutputQuantization": ["Gemm", "MatMul"]})
         finally:
             logging.getLogger().setLevel(quiet)
-        return target.read_bytes()
+        proto = onnx.load(str(target))
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(source.metadata_props)
+    proto.doc_string, proto.ir_version = source.doc_string, source.ir_version
+    return proto.SerializeToString()
 
 
 STANDARDISATION = ("input_shift", "input_scale")  # the buffers of `Model.prepare`, named in the graphs' weights
@@ -528,13 +622,17 @@ def _python_only_text(config: Config) -> str:
             f"`ssvae train` sets {'them' if len(changes) > 1 else 'it'})" if changes else "")
 
 
+def card_row(precision: str, accuracy: float, agreement: float) -> str:
+    """The model card's row of one precision: its classifier graph, test accuracy and agreement with float32."""
+    return f"| {precision} | {graph_file('classifier', precision)} | {100 * accuracy:.2f} % | {100 * agreement:.2f} % |"
+
+
 def model_card(run: Run, report: ExportReport, command: str) -> str:
     """model_card.md: the data, the labels used, the commands that made the model and the graphs' accuracy."""
     c = run.config
     data = data_name(c)
     shown = c.replace(**{name: shown_path(getattr(c, name)) for name in ("data", "data_dir", "test_data")})
-    rows = [f"| {p} | {graph_file('classifier', p)} | {100 * a:.2f} % | {100 * report.agreement[p]:.2f} % |"
-            for p, a in report.accuracy.items()]
+    rows = [card_row(p, a, report.agreement[p]) for p, a in report.accuracy.items()]
     lines = [
         f"# ssvae model: {c.model} on {data}",
         "",

@@ -156,6 +156,73 @@ def test_int8_copy_agrees_with_float_on_held_out_data(digits_run, digits_model):
         digits_model.model_dir / "classifier.onnx").stat().st_size
 
 
+def _is_static_int8(model_dir: Path) -> bool:
+    ops = {n.op_type for path in model_dir.glob("*.int8.onnx") for n in onnx.load(str(path)).graph.node}
+    return "QuantizeLinear" in ops and not ops & {"DynamicQuantizeLinear", "MatMulInteger", "ConvInteger"}
+
+
+def test_int8_rows_do_not_depend_on_the_batch_they_come_in(digits_run, digits_model):
+    """Activation ranges calibrated at export, not measured on each call's batch (dynamic quantisation): a row
+    classified or scored alone gives what it gives among 200 others."""
+    assert _is_static_int8(digits_model.model_dir)
+    int8 = runtime.load(digits_model.model_dir, precision="int8")
+    x = digits_run.partition().test.x[:200]
+    alone = np.concatenate([int8.classify(x[i:i + 1]) for i in range(len(x))])
+    np.testing.assert_allclose(alone, int8.classify(x), rtol=0, atol=1e-6)
+    rng = np.random.default_rng(0)  # one generator row after row: the noise of one call on the whole
+    alone = np.concatenate([int8.score(x[i:i + 1], seed=rng) for i in range(len(x))])
+    np.testing.assert_allclose(alone, int8.score(x, seed=0), rtol=1e-6)
+
+
+def test_an_outlier_in_a_batch_changes_no_other_rows_int8_result(digits_run, digits_model):
+    """An app's row 255 times too large (0..255 given as [0, 1], past ssvae's checks) changed a third of the
+    other rows' classes under dynamic quantisation, which scaled every row by the batch's range."""
+    session = runtime.load(digits_model.model_dir, precision="int8").sessions["classifier"]
+    x = digits_run.partition().test.x
+    outlier = np.full((1, *x.shape[1:]), 255, np.float32)
+    clean = session.run(None, {"x": x})[0]
+    spoilt = session.run(None, {"x": np.concatenate([x, outlier])})[0][:-1]
+    np.testing.assert_array_equal(spoilt.argmax(-1), clean.argmax(-1))
+    np.testing.assert_allclose(spoilt, clean, rtol=0, atol=1e-6)
+
+
+def test_int8_calibration_takes_training_inputs_not_test_ones(digits_run, tmp_path, monkeypatch):
+    """Up to CALIBRATION_ROWS of the labelled and unlabelled training inputs, the same each export; no test input
+    sets an activation range."""
+    given = []
+
+    def spy(graphs, x):
+        given.append(x)
+        return graphs
+
+    monkeypatch.setattr(onnx_export, "quantize_int8", spy)
+    ssvae.export(digits_run, tmp_path / "model", quantize=True)
+    partition = digits_run.partition()
+    training = {row.tobytes() for row in np.concatenate([partition.labelled.x, partition.unlabelled.x])}
+    test = {row.tobytes() for row in partition.test.x} - training
+    (x,) = given
+    rows = {row.tobytes() for row in x}
+    assert x.dtype == np.float32 and len(x) == min(onnx_export.CALIBRATION_ROWS, len(training))
+    assert rows <= training and not rows & test
+    np.testing.assert_array_equal(onnx_export.calibration_inputs(digits_run), x)
+
+
+def test_requantize_rewrites_a_folders_int8_graphs_and_its_cards_row(digits_model, tmp_path):
+    from tools.requantize import requantize
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(digits_model.model_dir, model_dir)
+    for role in ("classifier", "encoder", "decoder"):  # float32 stand-ins for int8 copies, which requantize replaces
+        shutil.copy(model_dir / f"{role}.onnx", model_dir / f"{role}.int8.onnx")
+    card = model_dir / "model_card.md"
+    card.write_text(re.sub(r"^\| int8 \|.*$", "| int8 | classifier.int8.onnx | 12.34 % | 56.78 % |", card.read_text(),
+                           flags=re.MULTILINE))
+    row = requantize(model_dir, None)
+    assert _is_static_int8(model_dir) and row in card.read_text() and "12.34 %" not in card.read_text()
+    report = inference.evaluate(runtime.load(model_dir, precision="int8"), dataset="digits")
+    assert row.startswith(f"| int8 | classifier.int8.onnx | {100 * report['accuracy']:.2f} % | ")
+
+
 def test_runtime_runs_where_torch_cannot_be_imported(digits_run, digits_model, tmp_path):
     x = digits_run.partition().test.x[:50]
     np.save(tmp_path / "x.npy", x)
