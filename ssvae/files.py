@@ -241,8 +241,8 @@ def _lock(place: Path, folder: Path) -> Iterator[None]:
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        raise RunError(f"{folder} is being written by another ssvae process now (a training, or a --resume of "
-                       f"it): let it finish, or choose another --out") from None
+        raise RunError(f"{folder} is being written by another ssvae process now (a training, a --resume of it, "
+                       f"or an export): let it finish, or choose another --out") from None
     try:
         yield
     finally:

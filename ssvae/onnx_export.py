@@ -427,20 +427,28 @@ CALIBRATION_BATCH = 100  # rows a calibration call, every call alike (onnxruntim
 QUANTIZED_OPS = ("Gemm", "MatMul", "Conv")  # the ops with weights; the rest stay float32
 
 
+def calibration_picks(n: int, seed: int = 0) -> np.ndarray:
+    """Which of ``n`` training inputs (never test ones) calibrate: up to `CALIBRATION_ROWS`, chosen with a
+    fixed seed so that an export quantises alike each time."""
+    if n <= CALIBRATION_ROWS:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, CALIBRATION_ROWS, replace=False))
+
+
 def calibration_rows(x: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Up to `CALIBRATION_ROWS` rows of ``x`` (training inputs, never test ones), chosen with a fixed seed so
-    that an export quantises alike each time."""
-    if len(x) <= CALIBRATION_ROWS:
-        return x
-    return x[np.sort(np.random.default_rng(seed).choice(len(x), CALIBRATION_ROWS, replace=False))]
+    """The rows of ``x`` that `calibration_picks` chooses."""
+    return x[calibration_picks(len(x), seed)]
 
 
 def calibration_inputs(run: Run) -> np.ndarray:
     """The run's training inputs (labelled and unlabelled) that calibrate its int8 graphs, as the graphs take
-    them."""
+    them: the rows chosen are gathered alone, not the whole training set."""
     partition = run.partition()
-    x = np.concatenate([partition.labelled.x, partition.unlabelled.x])
-    return run.inputs(calibration_rows(x)).numpy()
+    labelled, unlabelled = partition.labelled.x, partition.unlabelled.x
+    picks = calibration_picks(len(labelled) + len(unlabelled))
+    own = picks < len(labelled)
+    x = np.concatenate([labelled[picks[own]], unlabelled[picks[~own] - len(labelled)]])
+    return run.inputs(x).numpy()
 
 
 def calibration_feeds(graphs: dict[str, bytes], x: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
@@ -456,7 +464,9 @@ def calibration_feeds(graphs: dict[str, bytes], x: np.ndarray) -> dict[str, dict
     rows = np.arange(len(x))
     given = {"y": np.eye(k + 1, k, dtype=np.float32)[rows % (k + 1)]} if conditional else {}  # row k: zeros
     onehot = {"y": np.eye(k, dtype=np.float32)[rows % k]} if conditional else {}
-    _, z_mean, z_logvar = encoder.run(None, {"x": x, **onehot})
+    _, z_mean, z_logvar = (np.concatenate(parts) for parts in zip(*(  # a batch at a time: bounded memory
+        encoder.run(None, {name: value[k:k + CALIBRATION_BATCH] for name, value in {"x": x, **onehot}.items()})
+        for k in range(0, len(x), CALIBRATION_BATCH))))
     noise = np.random.default_rng(0).standard_normal(z_mean.shape, dtype=np.float32)
     z = z_mean + np.exp(0.5 * z_logvar) * noise
     return {**feeds, "encoder": {"x": x, **given}, "decoder": {"z": z, **onehot}}

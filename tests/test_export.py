@@ -57,10 +57,10 @@ def _dims(value_info):
 @pytest.mark.parametrize("kind", MODEL_KINDS)
 def test_every_model_kind_exports_checked_graphs(tmp_path, tiny_config, settings_for, kind):
     run = ssvae.train(tiny_config, progress=False, **settings_for(kind))
-    report = ssvae.export(run, tmp_path / "model")
+    report = ssvae.export(run, tmp_path / "model", quantize=True)
     roles = ["classifier", "encoder", "decoder"] if run.model.generative else ["classifier"]
-    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == sorted(
-        [f"{r}.onnx" for r in roles] + ["model.json", "model_card.md"])  # weights inside: no .onnx.data sidecar
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == sorted(  # weights inside: no .onnx.data
+        [f"{r}.onnx" for r in roles] + [f"{r}.int8.onnx" for r in roles] + ["model.json", "model_card.md"])
     for role in roles:
         proto = onnx.load(str(tmp_path / "model" / f"{role}.onnx"))
         onnx.checker.check_model(proto, full_check=True)
@@ -81,6 +81,11 @@ def test_every_model_kind_exports_checked_graphs(tmp_path, tiny_config, settings
             assert [i.name for i in model.sessions[role].get_inputs()] == inputs
     x = run.partition().test.x[:CHECK_BATCH]
     np.testing.assert_allclose(model.classify(x), run.classify(x), atol=1e-5)
+    int8 = runtime.load(tmp_path / "model", precision="int8")  # calibrated for every kind: rows of their own
+    np.testing.assert_allclose(np.concatenate([int8.classify(row[None]) for row in x[:5]]), int8.classify(x)[:5],
+                               atol=1e-6)
+    if model.generative:
+        np.testing.assert_allclose(int8.score(x[:1]), int8.score(x)[:1], rtol=1e-6)
     if not model.generative:  # nothing said of a latent space or a likelihood it does not have
         with pytest.raises(ModelError, match=f"has no encoder and decoder \\({kind} model\\): score needs a "):
             model.score(x)

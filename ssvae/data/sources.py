@@ -233,7 +233,8 @@ def _download(name: str, tv_class: str, root: Path | None) -> Path:
         with new_folders(raw):  # a partial download stays, for the next try
             getattr(torchvision.datasets, tv_class)(str(root), train=True, download=True)
     except Exception as error:  # torchvision raises many kinds of network errors
-        if 0 < len(missing := _missing_idx_files(root)) < len(IDX_GZ_FILES):  # name those a partial copy lacks
+        missing = [name for name in _missing_idx_files(root) if name in _missing_idx_files(raw)]
+        if 0 < len(missing) < len(IDX_GZ_FILES):  # a partial copy, or download: name what it lacks
             files = f"{', '.join(missing)} (the others are there)"
         raise DataError(f"{name} is not in {root} and could not be downloaded ({_last_line(error)}): "
                         f"put {files} in {root} and run again") from error
