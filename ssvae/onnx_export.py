@@ -27,7 +27,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import onnx
@@ -423,7 +423,7 @@ def _check_no_randomness(proto: onnx.ModelProto, role: str) -> None:
 
 
 CALIBRATION_ROWS = 2_000  # training inputs that set the int8 graphs' activation ranges
-CALIBRATION_BATCH = 100  # rows a calibration call, every call alike (onnxruntime's histogram calibrators need it)
+CALIBRATION_BATCH = 100  # rows a calibration call: memory stays bounded whatever the inputs' size
 QUANTIZED_OPS = ("Gemm", "MatMul", "Conv")  # the ops with weights; the rest stay float32
 
 
@@ -464,9 +464,8 @@ def calibration_feeds(graphs: dict[str, bytes], x: np.ndarray) -> dict[str, dict
     rows = np.arange(len(x))
     given = {"y": np.eye(k + 1, k, dtype=np.float32)[rows % (k + 1)]} if conditional else {}  # row k: zeros
     onehot = {"y": np.eye(k, dtype=np.float32)[rows % k]} if conditional else {}
-    _, z_mean, z_logvar = (np.concatenate(parts) for parts in zip(*(  # a batch at a time: bounded memory
-        encoder.run(None, {name: value[k:k + CALIBRATION_BATCH] for name, value in {"x": x, **onehot}.items()})
-        for k in range(0, len(x), CALIBRATION_BATCH))))
+    _, z_mean, z_logvar = (np.concatenate(parts) for parts in zip(*(
+        encoder.run(None, batch) for batch in _batches({"x": x, **onehot}))))
     noise = np.random.default_rng(0).standard_normal(z_mean.shape, dtype=np.float32)
     z = z_mean + np.exp(0.5 * z_logvar) * noise
     return {**feeds, "encoder": {"x": x, **given}, "decoder": {"z": z, **onehot}}
@@ -489,15 +488,18 @@ def float_output_nodes(graph: onnx.GraphProto) -> list[str]:
     return [node.name for node in graph.node if node.op_type in ("Gemm", "MatMul") and reaches_output(node.output)]
 
 
+def _batches(feeds: dict[str, np.ndarray]) -> Iterator[dict[str, np.ndarray]]:
+    """``feeds`` (one array an input, rows alike) `CALIBRATION_BATCH` rows at a time."""
+    n = len(next(iter(feeds.values())))
+    for start in range(0, n, CALIBRATION_BATCH):
+        yield {name: value[start:start + CALIBRATION_BATCH] for name, value in feeds.items()}
+
+
 class _Batches:
-    """Calibration feeds as onnxruntime's CalibrationDataReader takes them: `CALIBRATION_BATCH` rows a call,
-    the last batch filled up from the first rows so that every call is the same size."""
+    """Calibration feeds as onnxruntime's CalibrationDataReader takes them: `_batches`, one a call."""
 
     def __init__(self, feeds: dict[str, np.ndarray]):
-        n = len(next(iter(feeds.values())))
-        size = min(CALIBRATION_BATCH, n)
-        batches = [np.arange(start, start + size) % n for start in range(0, n, size)]
-        self.batches = iter([{name: value[rows] for name, value in feeds.items()} for rows in batches])
+        self.batches = _batches(feeds)
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         return next(self.batches, None)

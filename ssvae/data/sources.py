@@ -233,7 +233,8 @@ def _download(name: str, tv_class: str, root: Path | None) -> Path:
         with new_folders(raw):  # a partial download stays, for the next try
             getattr(torchvision.datasets, tv_class)(str(root), train=True, download=True)
     except Exception as error:  # torchvision raises many kinds of network errors
-        missing = [name for name in _missing_idx_files(root) if name in _missing_idx_files(raw)]
+        not_downloaded = set(_missing_idx_files(raw))
+        missing = [name for name in _missing_idx_files(root) if name in not_downloaded]
         if 0 < len(missing) < len(IDX_GZ_FILES):  # a partial copy, or download: name what it lacks
             files = f"{', '.join(missing)} (the others are there)"
         raise DataError(f"{name} is not in {root} and could not be downloaded ({_last_line(error)}): "
