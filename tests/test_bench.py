@@ -5,7 +5,9 @@ import itertools
 import os
 import signal
 import subprocess
+import time
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -146,16 +148,26 @@ def test_a_dead_worker_is_told_apart_from_an_interruption(monkeypatch):
 
 
 def interrupt_at_seed_one(name, config, out):
-    """A job whose worker gets Ctrl-C at seed 1 (`timeout -s INT` signals every process of the group)."""
+    """A job whose worker gets Ctrl-C at seed 1 (`timeout -s INT` signals every process of the group), once
+    seed 0, run beside it in a worker that may start seconds later, has finished and its result has had time
+    to come back: the pool, broken first, lost it now and then. Seed 0 leaves a file to say so."""
+    marker = Path(os.environ["SEED_ZERO_DONE"])
     if config.seed == 1:
+        deadline = time.monotonic() + 120
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
         os.kill(os.getpid(), signal.SIGINT)
+    if config.seed == 0:
+        marker.touch()
     return 0.5, 2.0
 
 
-def test_an_interrupted_worker_ends_rather_than_going_on_to_the_next_run(monkeypatch):
+def test_an_interrupted_worker_ends_rather_than_going_on_to_the_next_run(monkeypatch, tmp_path):
     """Were its KeyboardInterrupt a run's error, the worker would go on to the next run, and the parent, having
     published what finished, would wait for it at its exit (past `timeout -k`, which then kills it)."""
     monkeypatch.setattr(bench_accuracy, "run_job", interrupt_at_seed_one)
+    monkeypatch.setenv("SEED_ZERO_DONE", str(tmp_path / "seed-0-done"))
     results, stopped = run_jobs([("m2", tiny_digits(seed=seed), None) for seed in range(3)], workers=2)
     assert results[0] == (0.5, 2.0) and results[1] is None
     assert stopped == "a worker process died (killed, out of memory, or interrupted)"
