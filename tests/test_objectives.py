@@ -30,6 +30,22 @@ def test_widen_casts_narrow_floats_up_and_never_down(dtype, widened):
     assert objectives.widen(torch.ones(2, dtype=dtype)).dtype == widened
 
 
+@pytest.mark.parametrize("likelihood", ["gaussian", "bernoulli"])
+def test_bfloat16_network_outputs_give_float32_terms_as_exact_as_float64s(likelihood):
+    """Under bfloat16 autocast the networks' outputs are bfloat16, but the KL and log-likelihood sum 50 to 64
+    terms each: summed in bfloat16 (8 bits of mantissa) they would be about 1e-3 off, in float32 1e-7."""
+    g = torch.Generator().manual_seed(0)
+    mu, logvar = (3 * torch.randn(32, 50, generator=g)).bfloat16(), torch.randn(32, 50, generator=g).bfloat16()
+    x = torch.rand(32, 64, generator=g).bfloat16()
+    params = torch.randn(32, objectives.likelihood_size(64, likelihood), generator=g).bfloat16()
+    with torch.autocast("cpu", torch.bfloat16):
+        kl, log_px = gaussian_kl(mu, logvar), log_likelihood(x, params, likelihood)
+    assert kl.dtype == log_px.dtype == torch.float32
+    torch.testing.assert_close(kl, gaussian_kl(mu.double(), logvar.double()).float(), rtol=1e-6, atol=0)
+    torch.testing.assert_close(log_px, log_likelihood(x.double(), params.double(), likelihood).float(),
+                               rtol=1e-6, atol=0)
+
+
 def test_kl_by_hand():
     # KL(N(1, 1) || N(0, 1)) = 0.5 * mu^2 = 0.5; KL(N(0, e^2) || N(0, 1)) = 0.5 * (e^2 - 1 - 2)
     assert gaussian_kl(torch.tensor([[1.0]]), torch.tensor([[0.0]])).item() == pytest.approx(0.5)
