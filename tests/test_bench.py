@@ -34,6 +34,8 @@ from tools import bench_train, timing
 from tools.bench_train import (PAPER_M2, NaiveM2, endless, fashion_config, pass_flops, pool_partition, ssvae_pass,
                                ssvae_rows, step_flops, warm_up_rows)
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 @pytest.mark.parametrize("d, h, c, z, k, b_l, b_u", [(16, 5, 4, 2, 3, 4, 6), (784, 500, 500, 4, 10, 100, 100)])
 def test_step_flop_formula_equals_torch_flop_counter(d, h, c, z, k, b_l, b_u):
@@ -149,25 +151,29 @@ def test_a_dead_worker_is_told_apart_from_an_interruption(monkeypatch):
 
 def interrupt_at_seed_one(name, config, out):
     """A job whose worker gets Ctrl-C at seed 1 (`timeout -s INT` signals every process of the group), once
-    seed 0, run beside it in a worker that may start seconds later, has finished and its result has had time
-    to come back: the pool, broken first, lost it now and then. Seed 0 leaves a file to say so."""
-    marker = Path(os.environ["SEED_ZERO_DONE"])
+    seed 0, run beside it in a worker that may start seconds later, has finished and the parent has its
+    result: the pool, broken first, would lose it. The parent leaves a file to say so."""
     if config.seed == 1:
+        marker = Path(os.environ["SEED_ZERO_BACK"])
         deadline = time.monotonic() + 120
         while not marker.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(0.5)
         os.kill(os.getpid(), signal.SIGINT)
-    if config.seed == 0:
-        marker.touch()
     return 0.5, 2.0
 
 
 def test_an_interrupted_worker_ends_rather_than_going_on_to_the_next_run(monkeypatch, tmp_path):
     """Were its KeyboardInterrupt a run's error, the worker would go on to the next run, and the parent, having
     published what finished, would wait for it at its exit (past `timeout -k`, which then kills it)."""
+    marker = tmp_path / "seed-0-back"
+
+    def print_and_mark(line, **kwargs):  # the parent prints each result it gets
+        if "seed=0:" in line:
+            marker.touch()
+
     monkeypatch.setattr(bench_accuracy, "run_job", interrupt_at_seed_one)
-    monkeypatch.setenv("SEED_ZERO_DONE", str(tmp_path / "seed-0-done"))
+    monkeypatch.setattr(bench_accuracy, "print", print_and_mark, raising=False)
+    monkeypatch.setenv("SEED_ZERO_BACK", str(marker))
     results, stopped = run_jobs([("m2", tiny_digits(seed=seed), None) for seed in range(3)], workers=2)
     assert results[0] == (0.5, 2.0) and results[1] is None
     assert stopped == "a worker process died (killed, out of memory, or interrupted)"
@@ -535,16 +541,24 @@ def test_precision_bench_measures_each_copys_drift_from_float32():
 
 
 def test_the_commit_a_benchmark_names_comes_from_git_or_from_ssvae_commit(monkeypatch, tmp_path):
-    """A lent GPU machine gets a copy of the tree without git: $SSVAE_COMMIT names the commit there, and with
-    neither the row says "unknown" rather than losing the table."""
+    """The repository's commit, from whatever folder the tool runs in. A lent GPU machine gets a copy of the
+    tree without git: $SSVAE_COMMIT names the commit there, and with neither the row says "unknown" rather
+    than losing the table or naming the commit of a repository the copy lies in."""
     from tools import benchlog
 
     monkeypatch.delenv("SSVAE_COMMIT", raising=False)
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
-    assert benchlog.commit().removesuffix("+dirty") == head.stdout.strip()
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
+                          cwd=ROOT).stdout.strip()
+    subprocess.run(["git", "init", "-q", str(tmp_path / "other")], check=True)
+    monkeypatch.chdir(tmp_path / "other")
+    assert benchlog.commit().removesuffix("+dirty") == head
     monkeypatch.setenv("SSVAE_COMMIT", "abc1234")
     assert benchlog.commit() == "abc1234"
     monkeypatch.delenv("SSVAE_COMMIT")
+    monkeypatch.setattr(benchlog, "REPOSITORY", tmp_path / "other" / "copy")  # a copy in another repository
+    (tmp_path / "other" / "copy").mkdir()
+    assert benchlog.commit() == "unknown"
+    monkeypatch.setattr(benchlog, "REPOSITORY", ROOT)
     monkeypatch.setenv("PATH", str(tmp_path))  # no git program
     assert benchlog.commit() == "unknown"
 

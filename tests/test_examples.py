@@ -19,7 +19,7 @@ from sklearn.datasets import load_digits
 
 import ssvae
 from ssvae import runtime
-from ssvae.data import choose_split, load_source
+from ssvae.data import choose_split, load_source, sources
 from ssvae.cli import config_from_options, main, train
 from ssvae.config import Config, config_for
 
@@ -54,11 +54,21 @@ def shipped_test_split(info: dict) -> tuple[np.ndarray, np.ndarray]:
         source = load_source("digits")
         test = list(choose_split(source, None, 0, info["test_fraction"], info["split_seed"], 0).test)
         return source.train.x[test], source.train.y[test]
+    test = load_source(info["dataset"], data_dir=str(fashion_mnist_folder())).test
+    return test.x, test.y
+
+
+def fashion_mnist_folder() -> Path:
+    """Where Fashion-MNIST's files are (skip the test where they are nowhere)."""
     folder = next((path for path in FASHION_MNIST if path.is_dir()), None)
     if folder is None:
         pytest.skip(f"Fashion-MNIST is in none of {', '.join(map(str, FASHION_MNIST))}")
-    test = load_source(info["dataset"], data_dir=str(folder)).test
-    return test.x, test.y
+    return folder
+
+
+def test_the_labels_that_tell_fashion_mnist_from_mnist_are_its_files_first():
+    test = load_source("fashion-mnist", data_dir=str(fashion_mnist_folder())).test
+    assert sources.FIRST_TEST_LABELS["fashion-mnist"] == tuple(test.y[:10].tolist())
 
 
 @pytest.mark.parametrize("model_dir", SHIPPED, ids=lambda path: path.name)

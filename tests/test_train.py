@@ -491,10 +491,14 @@ def test_m1m2_feeds_m2_the_codes_the_config_names_and_leaves_m1_alone(tiny_confi
                                        likelihood="bernoulli"))
     seen = []
     monkeypatch.setattr(model.m2, "loss", lambda f_l, y_l, f_u, weights: seen.append(f_l))
+    noise = torch.randn(6, config.m1_latent_dim, generator=torch.Generator().manual_seed(0))
+    monkeypatch.setattr(torch, "randn_like", lambda t: noise.to(t.dtype))  # the sample's noise, known
     x = torch.rand(6, 1, 8, 8)
     model.loss(x, torch.arange(6), x, LossWeights())
-    mean = model.m1.encode(x)[0]
-    assert torch.equal(seen[0], mean) == (features == "mean")
+    mean, logvar = model.m1.encode(x)
+    expected = mean if features == "mean" else mean + (0.5 * logvar).exp() * noise
+    torch.testing.assert_close(seen[0], expected, rtol=1e-6, atol=1e-6)
+    assert not torch.equal(noise, torch.zeros_like(noise))
     assert torch.equal(model.features(x, sample=False), mean)  # classify always takes the mean
     monkeypatch.undo()
     # the M1 stage ends the same whether M2 then trains one epoch or two: M2's stage never moves M1
@@ -503,7 +507,7 @@ def test_m1m2_feeds_m2_the_codes_the_config_names_and_leaves_m1_alone(tiny_confi
         torch.testing.assert_close(runs[1].model.m1.state_dict()[name], value, rtol=0, atol=0, msg=name)
 
 
-def test_m1m2_standardises_the_codes_m2_models_and_decodes_them_back(tiny_config, tmp_path):
+def test_m1m2_standardises_the_codes_m2_models_and_decodes_them_back(tiny_config, tmp_path, monkeypatch):
     """M2's Gaussian likelihood (its variance floor, the adversarial step) is sized for standardised inputs:
     M1's codes get a mean and spread fitted, in float64, on the codes M2 is fed over every training input once
     M1 is trained: the means of q(z1|x), or samples, whose variance per unit is that of the means plus the
@@ -530,6 +534,12 @@ def test_m1m2_standardises_the_codes_m2_models_and_decodes_them_back(tiny_config
     mu, logvar = (t.double() for t in sampled.model.m1.encode(x))
     spread = (mu.var(0) + logvar.exp().mean(0)).sqrt()
     torch.testing.assert_close(sampled.model.m2.input_scale.double(), spread, rtol=0.1, atol=0)
+    noise = torch.randn(len(x), tiny_config.m1_latent_dim, generator=torch.Generator().manual_seed(1))
+    monkeypatch.setattr(torch, "randn_like", lambda t: noise.to(t.dtype))  # refitted on samples of known noise
+    sampled.model.fit_code_standardisation(x)
+    codes = mu + (0.5 * logvar).exp() * noise.double()
+    torch.testing.assert_close(sampled.model.m2.input_shift.double(), codes.mean(0), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(sampled.model.m2.input_scale.double(), codes.std(0), rtol=1e-5, atol=1e-6)
     z, y = torch.randn(3, tiny_config.latent_dim), torch.eye(10)[:3]
     mean = m2.decode(z, y)[:, :tiny_config.m1_latent_dim]
     torch.testing.assert_close(run.model.decode(z, y), run.model.m1.decode(mean * m2.input_scale + m2.input_shift))

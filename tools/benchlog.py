@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
 
+REPOSITORY = Path(__file__).resolve().parents[1]  # the measured code's, whatever folder the tool runs from
+
 
 def benchmarks_option(parser: argparse.ArgumentParser) -> None:
     """--benchmarks, which every benchmark takes: the Markdown file its table is appended to."""
@@ -46,13 +48,17 @@ def device_name(device: "torch.device | str | None" = None, threads: int | None 
 
 def commit() -> str:
     """The measured code's commit (+dirty where tracked files other than BENCHMARKS.md, which the results
-    change, differ from it); $SSVAE_COMMIT where set, for a copy of the tree without git (a lent GPU machine)."""
+    change, differ from it); $SSVAE_COMMIT where set, for a copy of the tree without git (a lent GPU machine),
+    and "unknown" where neither tells (never the commit of another repository the copy lies in)."""
     if os.environ.get("SSVAE_COMMIT"):
         return os.environ["SSVAE_COMMIT"]
+    if not (REPOSITORY / ".git").exists():
+        return "unknown"
     try:
-        result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+        result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                cwd=REPOSITORY)
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-                                ":!BENCHMARKS.md"], capture_output=True, text=True)
+                                ":!BENCHMARKS.md"], capture_output=True, text=True, cwd=REPOSITORY)
     except OSError:  # no git program
         return "unknown"
     return result.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "") if result.returncode == 0 else "unknown"
