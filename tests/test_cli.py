@@ -904,10 +904,10 @@ def click_major_minor() -> tuple[int, ...]:
 
 class NamedColumns:
     """What ssvae reads of a pandas DataFrame: its column names (of any type, as pandas allows), a column by
-    its name, and columns picked by a list of names."""
+    its name, columns picked by a list of names, and the rows' names (its index; none here unless given)."""
 
-    def __init__(self, columns: dict):
-        self.data, self.columns = columns, list(columns)
+    def __init__(self, columns: dict, index: list | tuple = ()):
+        self.data, self.columns, self.index = columns, list(columns), list(index)
 
     def __getitem__(self, names) -> np.ndarray:
         if not isinstance(names, list):
@@ -1157,6 +1157,9 @@ def test_predict_reads_a_csv_by_the_column_names_the_model_was_trained_on(runner
     np.testing.assert_array_equal(model.classify(NamedColumns(shuffled)), model.classify(in_order))
     predict(model, NamedColumns(shuffled), tmp_path / "table-predictions.csv", progress=False)  # so does inference,
     assert (tmp_path / "table-predictions.csv").read_text() == predictions  # with the id column's ids, as from a CSV
+    indexed = NamedColumns({name: shuffled[name] for name in "cab"}, index=table["id"])  # no id column: the index's
+    predict(model, indexed, tmp_path / "indexed-predictions.csv", progress=False)
+    assert (tmp_path / "indexed-predictions.csv").read_text() == predictions
     spaced = {f" {name} " if name in "abc" else name: values for name, values in shuffled.items()}
     np.testing.assert_array_equal(model.classify(NamedColumns(spaced)), model.classify(in_order))  # as a CSV reads it
     with pytest.raises(runtime.ModelError, match="^the table has column 'a' more than once: give each "

@@ -279,6 +279,26 @@ def test_classifier_regulariser_is_weighted_and_trains_the_classifier_only(monke
     assert all(p.grad is None for p in [*model.encoder.parameters(), *model.decoder.parameters()])
 
 
+def test_virtual_adversarial_term_smooths_the_classifier_around_labelled_and_unlabelled_inputs(monkeypatch):
+    """VAT needs no label, so it is taken over both batches: the labelled inputs then the unlabelled ones, as
+    the classifier sees them (standardised), at the model's epsilon."""
+    seen = []
+
+    def recorded(classify, a, epsilon):
+        seen.append((a.detach().clone(), epsilon))
+        return torch.zeros(len(a))
+
+    monkeypatch.setattr(m2_module, "virtual_adversarial_loss", recorded)
+    model = M2(input_dim=6, n_classes=3, latent_dim=2, hidden=(5,), classifier=mlp((6, 4, 3)),
+               likelihood="gaussian", vat_epsilon=0.7)
+    model.fit_standardisation(3 + 2 * torch.rand(20, 6))
+    x_l, x_u = torch.rand(4, 6), torch.rand(5, 6)
+    model.loss(x_l, torch.tensor([0, 1, 2, 1]), x_u, LossWeights(1.0, 2.0, adversarial=3.0))
+    [(a, epsilon)] = seen
+    torch.testing.assert_close(a, torch.cat([model.prepare(x_l), model.prepare(x_u)]), rtol=0, atol=0)
+    assert epsilon == 0.7 and not torch.allclose(a, torch.cat([x_l, x_u]))
+
+
 def test_virtual_adversarial_probes_leave_the_running_statistics_to_the_training_batch():
     # VAT classifies three more batches (the clean target, the probe and the perturbed inputs); only the
     # training pass may move a conv classifier's batch-norm statistics, which evaluation normalises by.

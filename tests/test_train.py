@@ -1041,3 +1041,19 @@ def test_settings_training_reads_give_no_warning():
         config_for("digits", model="m1+m2", m1_epochs=5, latent_dim=4, hidden=(30,), kl_warmup_epochs=2)
         config_for("digits", classifier="conv", classifier_channels=(8, 16), vat_epsilon=2.0)
         config_for("fashion-mnist", consistency_threshold=0.8, adaptive_threshold=False)
+
+
+def test_a_checkpoint_is_taken_every_checkpoint_every_epochs_and_at_each_stages_end(tiny_config, tmp_path,
+                                                                                      monkeypatch):
+    """--checkpoint-every 2 over M1's 3 epochs and M2's 5: a finished stage is kept even off the beat, so that a
+    run killed early in M2 does not train M1 again, and the last epoch is kept whatever the beat."""
+    taken = []
+
+    def save(path, checkpoint):
+        taken.append((checkpoint.stage, checkpoint.epoch))
+        save_checkpoint(path, checkpoint)
+
+    monkeypatch.setattr(api, "save_checkpoint", save)
+    ssvae.train(tiny_config, out=tmp_path / "run", progress=False, model="m1+m2", m1_epochs=3, epochs=5,
+                checkpoint_every=2)
+    assert taken == [(0, 2), (0, 3), (1, 2), (1, 4), (1, 5)]
