@@ -611,6 +611,20 @@ def test_classification_report_by_hand():
                       "class_names": ["a", "b", "c", "d"]}
 
 
+def test_evaluates_table_shows_each_class_recall_and_precision_apart():
+    """Labels a, a, b predicted a, a, a: a's recall 2/2 and precision 2/3 (three predicted a, two of them a);
+    b's recall 0/1 and no precision, as nothing was predicted b. The test accuracy is 2/3."""
+    from ssvae.cli import _format_report
+    from ssvae.report import evaluation_report
+
+    text = _format_report(evaluation_report("m2", np.array([0, 0, 1]), np.array([0, 0, 0]), ("a", "b"), None, 3))
+    lines = text.splitlines()
+    assert "test accuracy  0.6667" in lines
+    table = lines.index("class   recall  precision")
+    assert lines[table + 1:table + 3] == ["a       1.0000  0.6667", "b       0.0000  never predicted"]
+    assert lines[-3:] == ["           0     1", "0 a        2     0", "1 b        1     0"]
+
+
 def test_the_report_lines_up_class_names_of_wide_characters():
     """二 takes two terminal columns: padded as one, the tables' columns drifted under Japanese class names."""
     from ssvae.cli import _columns, _format_report

@@ -664,6 +664,8 @@ def test_damaged_idx_files_are_named_with_what_is_wrong(tmp_path, damage, messag
                                                          r"train-labels-idx1-ubyte \(5,\)"),
     ({"t10k-labels-idx1-ubyte.gz": np.array([0, 1, 200, 3, 4, 5])},
      r"t10k-labels-idx1-ubyte.gz: label 200 is outside fashion-mnist's classes 0..9: copy or download"),
+    ({"t10k-labels-idx1-ubyte.gz": np.array([0, 1, 10, 3, 4, 5])},  # the first label past the ten classes
+     r"t10k-labels-idx1-ubyte.gz: label 10 is outside fashion-mnist's classes 0..9: copy or download"),
     ({"t10k-images-idx3-ubyte.gz": np.zeros((6, 32, 32))},
      r"the training images are \(28, 28\) but the test images \(32, 32\)"),
 ])

@@ -1389,3 +1389,22 @@ def test_the_model_card_names_the_settings_only_python_sets():
     assert python_only_changes(preset) == {} and trained_with(preset).endswith("`")
     assert trained_with(preset.replace(m1_features=flipped)).endswith(
         f"`, and in Python m1_features={flipped!r} (no option of `ssvae train` sets it)")
+
+
+def test_a_grid_of_images_wider_than_high_puts_each_cell_in_its_place():
+    """Two 4-high, 3-wide cells in a row, black and grey, 1 pixel of white around and between them: 6 x 9
+    pixels, the grey cell in columns 5-7 and the white line between them in column 4; twice as large at
+    scale 2, as `grid_size` says."""
+    import io
+
+    from PIL import Image
+
+    from ssvae.grids import grid_png, grid_size
+
+    images = np.stack([np.zeros((1, 4, 3)), np.full((1, 4, 3), 0.5)])[None].astype(np.float32)  # (1, 2, 1, 4, 3)
+    expected = np.full((6, 9), 255, dtype=np.uint8)
+    expected[1:5, 1:4], expected[1:5, 5:8] = 0, 128
+    for scale in (1, 2):
+        pixels = np.asarray(Image.open(io.BytesIO(grid_png(images, scale))))
+        np.testing.assert_array_equal(pixels, expected.repeat(scale, axis=0).repeat(scale, axis=1))
+        assert pixels.shape[::-1] == grid_size(images.shape, scale)
