@@ -11,8 +11,8 @@ negated mean over the batch.
 Means, not the paper's sums over the data set: each step averages its labelled batch and its unlabelled batch
 apart, and labelled examples are drawn afresh every step, so over an epoch one labelled example's bound weighs
 N_unlabelled / N_labelled times an unlabelled one's. Up to a constant factor, J is the paper's objective with
-its labelled bounds scaled up by that ratio and its alpha equal to this alpha * N_unlabelled / N_labelled; the
-presets were tuned this way.
+its labelled bounds scaled up by that ratio and its weight c * N (the paper's alpha = 0.1 N) at c = this
+alpha * N_unlabelled / N_labelled; the presets were tuned this way.
 
 Two optional regularisers of q(y|x), each added as w * (its weight) * (its mean), spread the few labels along
 the data manifold the unlabelled examples trace:

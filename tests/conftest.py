@@ -4,18 +4,23 @@ import pytest
 
 from ssvae import Config
 
-# .ci/run installs every optional part (npm packages, chromium) and has Fashion-MNIST: there, a test that
-# would skip for want of one fails instead, so that a part gone missing cannot leave a check unrun.
+# .ci/run installs every optional part (npm packages, chromium) and has Fashion-MNIST: there, any skip fails
+# the run, so that a part gone missing cannot leave a check unrun unnoticed. The skips stay listed as skips,
+# with their reasons (the fix) in full.
 NO_SKIPS = os.environ.get("SSVAE_NO_SKIPS") == "1"
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    if NO_SKIPS and report.skipped and not hasattr(report, "wasxfail"):
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        report.outcome, report.longrepr = "failed", f"skipped under SSVAE_NO_SKIPS=1: {reason}"
+def pytest_terminal_summary(terminalreporter):
+    if NO_SKIPS and terminalreporter.stats.get("skipped"):
+        terminalreporter.write_line("SSVAE_NO_SKIPS=1: every skip (each listed with its reason) fails this run", red=True)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if NO_SKIPS and session.exitstatus == 0 and reporter is not None and reporter.stats.get("skipped"):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
 
 # Small networks and few epochs: enough to exercise every path in seconds.
 TINY = dict(hidden=(32,), classifier_hidden=(32,), m1_hidden=(32,), latent_dim=4, m1_latent_dim=8,

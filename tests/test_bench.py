@@ -175,6 +175,7 @@ def test_an_interrupted_worker_ends_rather_than_going_on_to_the_next_run(monkeyp
     monkeypatch.setattr(bench_accuracy, "print", print_and_mark, raising=False)
     monkeypatch.setenv("SEED_ZERO_BACK", str(marker))
     results, stopped = run_jobs([("m2", tiny_digits(seed=seed), None) for seed in range(3)], workers=2)
+    assert marker.exists()  # seed 1 was interrupted after the parent had seed 0's result, not after 120 s
     assert results[0] == (0.5, 2.0) and results[1] is None
     assert stopped == "a worker process died (killed, out of memory, or interrupted)"
 
@@ -550,6 +551,8 @@ def test_the_commit_a_benchmark_names_comes_from_git_or_from_ssvae_commit(monkey
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
                           cwd=ROOT).stdout.strip()
     subprocess.run(["git", "init", "-q", str(tmp_path / "other")], check=True)
+    subprocess.run(["git", "-C", str(tmp_path / "other"), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q",
+                    "--allow-empty", "-m", "another repository's commit"], check=True)
     monkeypatch.chdir(tmp_path / "other")
     assert benchlog.commit().removesuffix("+dirty") == head
     monkeypatch.setenv("SSVAE_COMMIT", "abc1234")

@@ -1,6 +1,7 @@
 """Random arrays of random shapes and dtypes, handed to the runtime and the data loaders: every outcome is a
-result or our own clear error, never another exception or a hang (an alarm ends a test that runs for
-minutes). The examples are drawn the same way on every run, so that a failure in CI happens again here."""
+result or our own clear error, never another exception or a hang (an alarm fails a test stuck for minutes in
+Python code; a loop inside C code it cannot stop). The examples are drawn the same way on every run, so that
+a failure in CI happens again here."""
 
 import os
 import signal
@@ -24,12 +25,17 @@ FUZZ = settings(max_examples=int(os.environ.get("SSVAE_FUZZ_EXAMPLES", 150)), de
 HANG = 300  # seconds: a test of 150 examples takes a few
 
 
+class Hang(BaseException):
+    """Raised by the alarm: a BaseException, not an Exception, so that neither a loader's ``except Exception`` (which would call
+    it a clear error) nor hypothesis (which would run the example again to shrink it) takes it."""
+
+
 @pytest.fixture(autouse=True)
 def alarm():
     """A hang fails its test instead of stalling the suite (hypothesis' deadline is measured only after an
     example returns, and on a busy machine a slow example is no fault)."""
     def hung(signum, frame):
-        raise TimeoutError(f"a fuzz test ran for over {HANG} s: an input hangs")
+        raise Hang(f"a fuzz test ran for over {HANG} s: an input hangs")
 
     previous = signal.signal(signal.SIGALRM, hung)
     signal.alarm(HANG)

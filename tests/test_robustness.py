@@ -934,7 +934,7 @@ def test_runtime_is_safe_from_eight_threads(tmp_path, tiny_config):
         return results[k]
 
     results: dict[int | None, list[np.ndarray]] = {}
-    start = threading.Barrier(8)
+    start = threading.Barrier(8, timeout=60)
     expected = work()  # single-threaded, the same batches
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
