@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 
@@ -40,3 +41,17 @@ KIND_SETTINGS = {"fixmatch": dict(consistency=1.0, augment="shift")}
 def settings_for():
     """The ``ssvae.train`` settings that train model ``kind`` from the tiny config."""
     return lambda kind: {"model": kind, **KIND_SETTINGS.get(kind, {})}
+
+
+# Fashion-MNIST's raw files: beside the checkout in shared/ (CI has them), or Debian's dataset-fashion-mnist
+FASHION_MNIST = (Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fashion-mnist",
+                 Path("/usr/share/datasets/fashion-mnist"))
+
+
+@pytest.fixture
+def fashion_mnist_dir() -> Path:
+    """Where Fashion-MNIST's files are (skip the test where they are nowhere)."""
+    folder = next((path for path in FASHION_MNIST if path.is_dir()), None)
+    if folder is None:
+        pytest.skip(f"Fashion-MNIST is in none of {', '.join(map(str, FASHION_MNIST))}")
+    return folder

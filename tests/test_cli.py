@@ -172,7 +172,7 @@ def test_an_interrupted_command_says_so_and_writes_no_half_file(runner, tmp_path
 
     monkeypatch.setattr(inference.ExportedModel, "classify", interrupted)
     out = tmp_path / "predictions.csv"
-    model = Path(__file__).resolve().parents[1] / "models" / "digits-m2"
+    model = ROOT / "models" / "digits-m2"
     result = runner.invoke(main, ["predict", str(model), "--dataset", "digits", "--out", str(out), "--quiet"])
     assert result.exit_code == status
     assert result.output.strip() == "Interrupted: outputs not finished were discarded"
@@ -236,7 +236,7 @@ def test_an_output_that_exists_is_refused_before_the_inputs_are_read(runner, tmp
     Path("images").mkdir()  # there, but not read: only a path that is missing is said before --out
     out = Path("taken.png" if args[0] == "generate" else "taken.csv")
     out.write_text("mine")
-    model = Path(__file__).resolve().parents[1] / "models" / "digits-m2"
+    model = ROOT / "models" / "digits-m2"
     result = runner.invoke(main, [args[0], str(model), *args[1:], "--out", str(out)])
     assert result.exit_code == 1 and result.output.startswith(f"Error: {out} already exists: choose another --out")
     assert out.read_text() == "mine"
@@ -448,7 +448,7 @@ def test_standard_output_is_utf8_whatever_encoding_python_took(tmp_path):
 
     (tmp_path / "scans").mkdir()
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "scans" / "犬.png")
-    model = Path(__file__).resolve().parents[1] / "models" / "digits-m2"
+    model = ROOT / "models" / "digits-m2"
     result = subprocess.run([sys.executable, "-m", "ssvae", "predict", str(model), "--data", str(tmp_path / "scans"),
                              "--out", "-", "--quiet"], capture_output=True, timeout=120,
                             env={**os.environ, "PYTHONIOENCODING": "cp1252"}, cwd=tmp_path)
@@ -827,7 +827,7 @@ def test_a_reader_that_stops_early_ends_the_command_quietly_as_cat_is(tmp_path):
     """``ssvae predict ... --out - | head -1``: the closed pipe ends ssvae with SIGPIPE's status (141), as it
     ends cat, with nothing on stderr (no traceback, no 'Error: Broken pipe'). 1,347 rows: more than a pipe
     holds, so that ssvae is still writing when the reader goes."""
-    model = Path(__file__).resolve().parents[1] / "models" / "digits-m2"
+    model = ROOT / "models" / "digits-m2"
     command = ["predict", str(model), "--dataset", "digits", "--split", "train", "--out", "-", "--batch-size", "8"]
     process = subprocess.Popen([sys.executable, "-m", "ssvae", *command], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, cwd=tmp_path, env={**os.environ, "OMP_NUM_THREADS": "1"})
@@ -842,7 +842,7 @@ def test_a_reader_that_stops_early_ends_the_command_quietly_as_cat_is(tmp_path):
 def test_an_out_that_is_a_link_is_written_through_and_kept(runner, tmp_path, monkeypatch, command):
     """As the shell's ``>`` does: the file the link names gets the output, the link stays. A link to nothing
     yet is taken (the file it names is made) with --force only, since the link is there already."""
-    model = str(Path(__file__).resolve().parents[1] / "models" / "digits-m2")
+    model = str(ROOT / "models" / "digits-m2")
     args = [command, model, *(["--dataset", "digits", "--quiet"] if command != "generate" else ["--per-class", "1"])]
     monkeypatch.chdir(tmp_path)
     suffix = ".png" if command == "generate" else ".csv"
@@ -880,7 +880,7 @@ def test_a_built_in_data_set_that_does_not_fit_the_model_is_refused_before_it_is
     held-out part of the model's data."""
     from ssvae import inference
 
-    model = Path(__file__).resolve().parents[1] / "models" / "digits-m2"
+    model = ROOT / "models" / "digits-m2"
     result = runner.invoke(main, ["predict", str(model), "--dataset", "mnist", "--data-dir", str(tmp_path / "none")])
     refused = ("Error: mnist holds 28x28 grey images but the model takes inputs of shape (1, 8, 8): pass a file or "
                "folder of inputs of that shape instead\n")
@@ -901,7 +901,7 @@ def test_a_built_in_data_set_that_does_not_fit_the_model_is_refused_before_it_is
 
 def test_out_dash_with_standard_output_closed_is_a_one_line_error(tmp_path):
     """A job started with ``>&-`` (cron, a daemon) has no standard output: Python's sys.stdout is None."""
-    model = Path(__file__).resolve().parents[1] / "models" / "digits-m2"
+    model = ROOT / "models" / "digits-m2"
     for command in (f"predict {model} --dataset digits --quiet", f"generate {model} --per-class 1"):
         result = subprocess.run(f"'{sys.executable}' -m ssvae {command} --out - >&-", shell=True, cwd=tmp_path,
                                 capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
@@ -1547,6 +1547,6 @@ def test_ctrl_c_while_the_command_line_loads_is_one_line(raised, status, stderr)
               "from ssvae.__main__ import main\n"
               "main()\n")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                            cwd=Path(__file__).resolve().parents[1])
+                            cwd=ROOT)
     assert result.returncode == status
     assert result.stderr == stderr if status == 130 else result.stderr.rstrip().endswith(stderr)

@@ -17,8 +17,8 @@ from ssvae.config import Config
 from ssvae.data import csv_files, images, sources
 from ssvae.data.split import Split
 
-# the first ten labels of each set's t10k file: MNIST's as published with it, Fashion-MNIST's as the file in
-# shared/ has them (test_examples checks ssvae's own table against that file)
+# the first ten labels of each set's t10k file: MNIST's as published with it, Fashion-MNIST's as its file has
+# them (checked against the file below)
 FIRST_TEN_TEST_LABELS = {"mnist": (7, 2, 1, 0, 4, 1, 4, 9, 5, 9), "fashion-mnist": (9, 2, 1, 1, 6, 1, 4, 6, 5, 7)}
 
 
@@ -693,6 +693,12 @@ def test_the_files_of_one_data_set_given_for_another_are_refused(tmp_path, files
                                         f"{given}'s: pass --dataset {files_of}, or a --data-dir with {given}'s files"):
         load_source(given, data_dir=str(tmp_path))
     assert len(load_source(files_of, data_dir=str(tmp_path)).test) == 12
+
+
+def test_the_fashion_mnist_labels_above_are_its_test_files_first(fashion_mnist_dir):
+    test = load_source("fashion-mnist", data_dir=str(fashion_mnist_dir)).test
+    first = FIRST_TEN_TEST_LABELS["fashion-mnist"]
+    assert sources.FIRST_TEST_LABELS["fashion-mnist"] == first == tuple(test.y[:10].tolist())
 
 
 def test_missing_idx_files_without_data_dir_say_where_to_put_them(monkeypatch, tmp_path):

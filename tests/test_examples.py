@@ -19,7 +19,7 @@ from sklearn.datasets import load_digits
 
 import ssvae
 from ssvae import runtime
-from ssvae.data import choose_split, load_source, sources
+from ssvae.data import choose_split, load_source
 from ssvae.cli import config_from_options, main, train
 from ssvae.config import Config, config_for
 
@@ -29,7 +29,6 @@ NODE_EXAMPLE = ROOT / "tools" / "examples" / "node"
 WEB_DEMO = ROOT / "tools" / "web-demo"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 sys.path.insert(0, str(WEB_DEMO))  # serve.py, the demo's server, for the tests below
-FASHION_MNIST = (ROOT.parent / "shared" / "datasets" / "fashion-mnist", Path("/usr/share/datasets/fashion-mnist"))
 # the exports the repository ships; a user's own exports into models/ are neither tested nor tracked (.gitignore)
 SHIPPED = [ROOT / "models" / name for name in ("digits-m2", "fashion-mnist-m2", "fashion-mnist-m2-conv")]
 
@@ -47,39 +46,26 @@ def test_every_shipped_model_loads_and_matches_its_card(model_dir, precision):
     assert f"| float32 | classifier.onnx | {100 * info['test_accuracy']:.2f} % |" in card
 
 
-def shipped_test_split(info: dict) -> tuple[np.ndarray, np.ndarray]:
+def shipped_test_split(info: dict, request: pytest.FixtureRequest) -> tuple[np.ndarray, np.ndarray]:
     """The test inputs and labels a shipped model's card was measured on: digits' held-out share (bundled with
     scikit-learn), or Fashion-MNIST's own test set from shared/ (CI has it) or Debian's dataset package."""
     if info["dataset"] == "digits":
         source = load_source("digits")
         test = list(choose_split(source, None, 0, info["test_fraction"], info["split_seed"], 0).test)
         return source.train.x[test], source.train.y[test]
-    test = load_source(info["dataset"], data_dir=str(fashion_mnist_folder())).test
+    test = load_source(info["dataset"], data_dir=str(request.getfixturevalue("fashion_mnist_dir"))).test
     return test.x, test.y
-
-
-def fashion_mnist_folder() -> Path:
-    """Where Fashion-MNIST's files are (skip the test where they are nowhere)."""
-    folder = next((path for path in FASHION_MNIST if path.is_dir()), None)
-    if folder is None:
-        pytest.skip(f"Fashion-MNIST is in none of {', '.join(map(str, FASHION_MNIST))}")
-    return folder
-
-
-def test_the_labels_that_tell_fashion_mnist_from_mnist_are_its_files_first():
-    test = load_source("fashion-mnist", data_dir=str(fashion_mnist_folder())).test
-    assert sources.FIRST_TEST_LABELS["fashion-mnist"] == tuple(test.y[:10].tolist())
 
 
 @pytest.mark.parametrize("model_dir", SHIPPED, ids=lambda path: path.name)
 @pytest.mark.parametrize("precision", ["float32", "int8"])
-def test_every_shipped_model_has_the_accuracy_its_card_states(model_dir, precision):
+def test_every_shipped_model_has_the_accuracy_its_card_states(model_dir, precision, request):
     """Its test split (10,000 or 450 images) classified again gives the card's figure: float32 to the
     example, int8 within 0.1 points. onnxruntime's int8 products can saturate on CPUs without VNNI
     instructions (AVX2 alone), which moved the shipped Fashion-MNIST models' accuracy by 1 and 4 test images
     of 10,000 on an AMD EPYC."""
     info = json.loads((model_dir / "model.json").read_text())
-    x, y = shipped_test_split(info)
+    x, y = shipped_test_split(info, request)
     predicted = runtime.load(model_dir, precision=precision).classify(x).argmax(1)
     accuracy = 100 * float((predicted == y).mean())
     card = (model_dir / "model_card.md").read_text()

@@ -1076,7 +1076,7 @@ def test_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch)
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(files.os, "replace", full)
-    model = Path(__file__).resolve().parents[1] / "models" / "digits-m2"
+    model = ROOT / "models" / "digits-m2"
     result = CliRunner().invoke(main, ["predict", str(model), "--dataset", "digits", "--out", str(tmp_path / "p.csv"),
                                        "--force", "--quiet"])
     assert result.exit_code == 1
