@@ -508,6 +508,11 @@ READ_WHEN: dict[str, tuple[Callable[[Config], bool], str]] = {
     "m1_epochs": (lambda c: c.model == "m1+m2", "the M1 stage of m1+m2"),
     "latent_dim": (lambda c: c.model in GENERATIVE_M2, "models m2, adgm and m1+m2 (m1's is m1_latent_dim)"),
     "hidden": (lambda c: c.model in GENERATIVE_M2, "models m2, adgm and m1+m2 (m1's is m1_hidden)"),
+    "alpha": (lambda c: c.model in GENERATIVE_M2, "models m2, adgm and m1+m2 (their classification weight)"),
+    "aux_dim": (lambda c: c.model == "adgm", "model adgm (its auxiliary variable's size)"),
+    "m1_latent_dim": (lambda c: c.model in ("m1", "m1+m2"), "models m1 and m1+m2"),
+    "m1_hidden": (lambda c: c.model in ("m1", "m1+m2"), "models m1 and m1+m2"),
+    "m1_features": (lambda c: c.model == "m1+m2", "the M2 stage of m1+m2"),
     "kl_warmup_epochs": (lambda c: c.model not in ("supervised", "fixmatch"), "the models with a KL term"),
     "classifier_hidden": (lambda c: c.classifier == "mlp", "the MLP classifier (--classifier mlp)"),
     "classifier_channels": (lambda c: c.classifier == "conv", "the conv classifier (--classifier conv)"),
@@ -520,8 +525,9 @@ def _warn_unread(config: Config, changes: dict[str, Any]) -> None:
     """A warning for each of ``changes`` that training of ``config`` does not read (READ_WHEN)."""
     for name, (read, who) in READ_WHEN.items():
         if name in changes and not read(config):
-            warnings.warn(f"{option_flag(name)} ({name}= in Python) does nothing for this {config.model} model: it "
-                          f"is read only by {who}; leave it out", stacklevel=3)
+            given = f"{name}= (Python only)" if name in PYTHON_ONLY else f"{option_flag(name)} ({name}= in Python)"
+            warnings.warn(f"{given} does nothing for this {config.model} model: it is read only by {who}; leave it out",
+                          stacklevel=3)
 
 
 def config_for(dataset: str | None = None, data: str | None = None, recipe: str | None = None,

@@ -319,7 +319,7 @@ def test_bench_accuracy_takes_a_table_and_standardises_its_columns_for_the_basel
 
 
 # small settings in which each learns in seconds: m1+m2 needs the preset's M1 (200 units, its codes' means)
-CURVE_SETTINGS = {"m2": dict(m1_hidden=(32,), latent_dim=4, m1_latent_dim=8, batch_size=200),
+CURVE_SETTINGS = {"m2": dict(latent_dim=4, batch_size=200),
                   "m1+m2": dict(m1_epochs=20, batch_size=100)}
 
 

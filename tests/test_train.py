@@ -1034,6 +1034,8 @@ def test_auto_picks_gaussian_for_a_table_whatever_its_range_and_bernoulli_for_im
     ({"vat": 0.0, "vat_epsilon": 2.0}, "vat-epsilon", "m2", r"virtual adversarial training \(--vat above 0\)"),
     ({"model": "fixmatch", "consistency": 1.0, "augment": "shift", "kl_warmup_epochs": 3}, "kl-warmup", "fixmatch",
      "the models with a KL term"),
+    ({"model": "supervised", "alpha": 5.0}, "alpha", "supervised", r"models m2, adgm and m1\+m2 \(their "
+                                                                     r"classification weight\)"),
 ])
 def test_a_setting_training_does_not_read_is_named_in_a_warning(settings, name, model, who):
     """Accepted and recorded, these did nothing (and a model card repeated them); the run still trains."""
@@ -1043,10 +1045,27 @@ def test_a_setting_training_does_not_read_is_named_in_a_warning(settings, name, 
         config_for("digits", **settings)
 
 
+@pytest.mark.parametrize("settings, model, who", [
+    ({"aux_dim": 7}, "m2", r"model adgm \(its auxiliary variable's size\)"),
+    ({"model": "adgm", "m1_latent_dim": 8}, "adgm", r"models m1 and m1\+m2"),
+    ({"model": "supervised", "m1_hidden": (30,)}, "supervised", r"models m1 and m1\+m2"),
+    ({"model": "m1", "m1_features": "mean"}, "m1", r"the M2 stage of m1\+m2"),
+])
+def test_a_python_only_setting_training_does_not_read_is_named_in_a_warning(settings, model, who):
+    """These have no `ssvae train` option, so the warning names the Python setting alone."""
+    field = next(name for name in settings if name != "model")
+    with pytest.warns(UserWarning, match=rf"^{field}= \(Python only\) does nothing for this {model} model: it is "
+                                         rf"read only by {who}; leave it out$"):
+        config_for("digits", **settings)
+
+
 def test_settings_training_reads_give_no_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        config_for("digits", model="m1+m2", m1_epochs=5, latent_dim=4, hidden=(30,), kl_warmup_epochs=2)
+        config_for("digits", model="m1+m2", m1_epochs=5, latent_dim=4, hidden=(30,), kl_warmup_epochs=2, alpha=0.5,
+                   m1_latent_dim=8, m1_hidden=(30,), m1_features="sample")
+        config_for("digits", model="adgm", aux_dim=7, alpha=0.5)
+        config_for("digits", model="m1", m1_latent_dim=8, m1_hidden=(30,))
         config_for("digits", classifier="conv", classifier_channels=(8, 16), vat_epsilon=2.0)
         config_for("fashion-mnist", consistency_threshold=0.8, adaptive_threshold=False)
 
