@@ -27,7 +27,7 @@ from ssvae.data.images import ColourImages
 from ssvae.errors import RunError
 from ssvae.models import Model, Stage, build_model
 from ssvae.files import check_writable, given_path, same_data, sole_writer
-from ssvae.report import evaluation_report
+from ssvae.report import classification_report, evaluation_report
 from ssvae.run import (CHECKPOINT, CONFIG, LABELS, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
 from ssvae.runtime import MODEL_JSON, ModelError, check_count, folder_of_folders, prepare_inputs
@@ -397,7 +397,12 @@ def evaluate(run: Run | str | Path, data: str | Path | None = None, dataset: str
         raise RunError(f"--dataset, --split and --data-dir (dataset=, split=, data_dir= in Python) test an exported "
                        f"model, and {_named(run)} is a run, tested on its own test split: drop them, or pass labelled "
                        f"data of your own with --data (data=)")
-    run = _baseline_of(load(run)) if baseline else load(run)
+    return _evaluate_run(_baseline_of(load(run)) if baseline else load(run), data, baseline, progress)
+
+
+def _evaluate_run(run: Run, data: str | Path | None, baseline: bool, progress: bool) -> dict[str, Any]:
+    """`evaluate` of a run: on its held-out split or on ``data``, with its baseline's accuracy on the same
+    examples where ``baseline``."""
     c = run.config
     test = run.partition().labelled_test if data is None else \
         load_labelled(data, ModelInputs(c.input_shape, c.input_columns, c.uint8_divisor), c.class_names)
@@ -407,7 +412,8 @@ def evaluate(run: Run | str | Path, data: str | Path | None = None, dataset: str
                                str(Path(data).resolve()) if data is not None else c.test_data, run.split.labels_seen,
                                test_elbo(run.model, run.inputs(test.x)), _kept_epoch(run))
     if baseline:
-        report["baseline_accuracy"] = evaluate(_train_baseline(run, progress), data)["accuracy"]
+        predicted = _train_baseline(run, progress).classify(test.x).argmax(-1)
+        report["baseline_accuracy"] = classification_report(test.y, predicted, c.class_names)["accuracy"]
     return report
 
 
@@ -452,7 +458,7 @@ def _warn_if_trained_on(run: Run, data: str | Path) -> None:
         return
     warnings.warn(f"{data} is the data this run trained on: {run.split.labels_seen} of its labels trained it, so "
                   f"the accuracy below is not held out ('ssvae evaluate {run.run_dir or 'RUN'}' without --data "
-                  f"tests the run's held-out split)", stacklevel=3)
+                  f"tests the run's held-out split)", stacklevel=4)
 
 
 def _kept_epoch(run: Run) -> dict[str, Any] | None:

@@ -23,8 +23,9 @@ from click.testing import CliRunner
 from safetensors.torch import load_file
 
 import ssvae
-from ssvae import inference, runtime
+from ssvae import api, inference, runtime
 from ssvae.cli import Terminated, _gain_text, main
+from ssvae.data import load_labelled
 from ssvae.errors import DataError, RunError
 from ssvae.files import check_output
 from ssvae.run import read_metrics
@@ -639,6 +640,26 @@ def test_the_report_lines_up_class_names_of_wide_characters():
     assert [row.split()[:2] for row in rows] == [["0", "二"], ["1", "three"], ["2", "四つ"]]  # a column's class
     assert {_columns(row) for row in rows} == {_columns(lines[-4])} == {7 + 3 * 6}  # "1 three" + 3 columns of 6
     assert [_columns(re.match(r"\S+ +", row).group()) for row in lines[7:10]] == [8, 8, 8]  # accuracies line up
+
+
+@pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
+def test_evaluate_with_its_baseline_reads_the_data_and_warns_of_them_once(tmp_path, monkeypatch):
+    """The baseline is scored on the examples already read: the file was read a second time, and its warning
+    given twice (the second naming RUN, at a line of ssvae.api)."""
+    rng = np.random.default_rng(0)
+    rows = [f"{a:.3f},{b:.3f},{k % 2}" for k, (a, b) in enumerate(rng.standard_normal((40, 2)))]
+    (tmp_path / "t.csv").write_text("\n".join(["a,b,label", *rows]) + "\n")
+    run = ssvae.train(data=str(tmp_path / "t.csv"), labels=None, epochs=1, hidden=(8,), classifier_hidden=(8,),
+                      latent_dim=2, progress=False, out=tmp_path / "run")
+    reads = []
+    monkeypatch.setattr(api, "load_labelled", lambda *args: reads.append(args[0]) or load_labelled(*args))
+    with pytest.warns(UserWarning) as warned:
+        report = ssvae.evaluate(tmp_path / "run", data=tmp_path / "t.csv", baseline=True)
+    trained_on = [w for w in warned if "is the data this run trained on" in str(w.message)]
+    assert reads == [tmp_path / "t.csv"] and [w.filename for w in trained_on] == [__file__]
+    with pytest.warns(UserWarning, match="is the data this run trained on"):
+        alone = ssvae.evaluate(ssvae.baseline(run), data=tmp_path / "t.csv")
+    assert report["baseline_accuracy"] == alone["accuracy"]
 
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
