@@ -414,12 +414,14 @@ def _resumable(run_dir: Path) -> Iterator[None]:
 
 def _check_resume_alone(ctx: click.Context) -> None:
     """--resume takes every setting from the run it continues: any option given beside it is a mistake."""
+    from ssvae.run import CONFIG
+
     given = [option_flag(name) for name in ctx.params if name not in ("resume", "quiet")
              and ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
     if given:
         editable = [name for name in EDITABLE_FOR_RESUME if option_flag(name) in given]
         how = (f"; {' and '.join(map(option_flag, editable))} may change: edit {' and '.join(editable)} in "
-               f"{Path(ctx.params['resume']) / 'config.json'}" if editable else "")
+               f"{Path(ctx.params['resume']) / CONFIG}" if editable else "")
         raise click.UsageError(f"--resume continues a run with its own settings: give no other options "
                                f"(leave out {', '.join(given)}){how}")
 

@@ -264,9 +264,15 @@ def _outputs(spec: GraphSpec, session: ort.InferenceSession,
     return [(name, want.numpy(), have) for name, want, have in zip(spec.outputs, expected, got)]
 
 
+def _cpu_session(graph: bytes) -> ort.InferenceSession:
+    """onnxruntime's session over a graph held in memory, on the CPU: the export's checks, calibration and
+    figures run alike on any machine."""
+    return ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
+
+
 def max_difference(spec: GraphSpec, model_bytes: bytes) -> float:
     """Largest |onnxruntime - torch| over every output at batch 1 and CHECK_BATCH; raises past TOLERANCE."""
-    session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+    session = _cpu_session(model_bytes)
     worst = 0.0
     for n in (1, CHECK_BATCH):
         for name, want, have in _outputs(spec, session, n):
@@ -285,7 +291,7 @@ def check_finite(spec: GraphSpec, model_bytes: bytes, precision: str) -> None:
     does: float16 overflows past 65,504, which no accuracy figure would show for the encoder and decoder. A
     Gaussian model's inputs are standardised in float32 first (`to_float16`), so it is the network's own
     activations that can pass it."""
-    session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+    session = _cpu_session(model_bytes)
     for name, want, have in _outputs(spec, session, CHECK_BATCH):
         if np.any(np.isfinite(want) & ~np.isfinite(have)):
             limit = " (its activations pass float16's largest number, 65,504)" if precision == "float16" else ""
@@ -458,7 +464,7 @@ def calibration_feeds(graphs: dict[str, bytes], x: np.ndarray) -> dict[str, dict
     feeds = {"classifier": {"x": x}}
     if "encoder" not in graphs:
         return feeds
-    encoder = ort.InferenceSession(graphs["encoder"], providers=["CPUExecutionProvider"])
+    encoder = _cpu_session(graphs["encoder"])
     k = encoder.get_outputs()[0].shape[-1]
     conditional = "y" in {i.name for i in encoder.get_inputs()}  # M1's encoder and decoder take no y
     rows = np.arange(len(x))
@@ -583,7 +589,7 @@ def standardisation_nodes(graph: onnx.GraphProto) -> list[str]:
 
 def predicted_classes(classifier: bytes, x: np.ndarray) -> np.ndarray:
     """The classes a classifier graph gives ``x``, a batch of 1,024 rows at a time."""
-    session = ort.InferenceSession(classifier, providers=["CPUExecutionProvider"])
+    session = _cpu_session(classifier)
     starts = range(0, max(1, len(x)), 1024)
     return np.concatenate([session.run(None, {"x": x[k:k + 1024]})[0].argmax(-1) for k in starts])
 

@@ -31,8 +31,9 @@ def evaluation_report(model: str | None, y: np.ndarray, predicted: np.ndarray, c
                       test_data: str | None, labels_seen: int | None, test_elbo: float | None = None,
                       kept_epoch: dict[str, Any] | None = None) -> dict[str, Any]:
     """The report of a ``model`` kind's ``predicted`` classes against ``y``: `classification_report`, what
-    it was tested on (``test_data``: a file, or None for a run's own test split), the labels it saw, its test
-    ELBO and, with validation labels, the epoch it kept (a run's alone)."""
+    it was tested on (``test_data``: a file, a built-in set's split as "fashion-mnist test split", or None
+    for a run's own test split), the labels it saw, its test ELBO and, with validation labels, the epoch it kept
+    (a run's alone)."""
     return {"model": model, **classification_report(y, predicted, class_names), "test_data": test_data,
             "labels_seen": labels_seen, "test_elbo": test_elbo, "kept_epoch": kept_epoch}
 
