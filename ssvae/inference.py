@@ -337,7 +337,7 @@ def _first_inputs(model: ExportedModel, inputs: Inputs | str | Path | Any, rows:
     given = as_inputs(model, inputs)
     x = np.asarray(given.x[:rows])
     if not len(x):
-        raise DataError("no inputs to draw analogies of: give a file or folder with at least one")
+        raise DataError("no inputs to draw analogies of: give at least one")
     return list(given.ids[:len(x)]), x
 
 

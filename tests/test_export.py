@@ -109,6 +109,13 @@ def test_every_model_kind_exports_checked_graphs(tmp_path, tiny_config, settings
                            (lambda: model.decode(np.zeros((1, model.latent_dim)), [1]), "decode")):
             with pytest.raises(ModelError, match=f"this m1 model's encoder and decoder take no class: call {what} "):
                 call()
+        drawn = inference.generate(model, tmp_path / "m1.csv", per_class=3, seed=2)  # one row of samples, no class
+        rows = [line.split(",") for line in (tmp_path / "m1.csv").read_text().splitlines()[1:]]
+        assert drawn.examples == 3 and [row[:2] for row in rows] == [["0", ""], ["1", ""], ["2", ""]]
+        np.testing.assert_array_equal(np.array([row[2:] for row in rows], np.float32),
+                                      model.generate(None, 3, 2).reshape(3, -1))
+        width, height = inference.generate(model, tmp_path / "m1.png", per_class=3, seed=2).pixels
+        assert width > 2 * height  # three cells across, one row (a conditional model's grid has a row a class)
 
 
 def test_conv_classifier_exports_with_its_convolutions(tmp_path, tiny_config):
@@ -472,6 +479,7 @@ def test_bad_runtime_input_is_a_clear_error(digits_model, x, message):
     (lambda m: m.decode([["a"] * 8], y=0), "latent codes of dtype <U1 are not numbers"),
     (lambda m: m.classify([[0.0] * 64, [0.0]]), "inputs cannot be read as an array ("),
     (lambda m: m.generate([1, 2], n=3), "classes of shape (2,) do not fit 3 rows"),
+    (lambda m: runtime.load(m.model_dir, precision="int4"), "precision 'int4' is not one of float32, int8, float16"),
     (lambda m: m.generate(n=3), "generate needs the class y, as an index or a name (0, 1, 2, ...), or one-hot rows: this "
                                 "model's decoder takes one"),
 ])
@@ -513,6 +521,24 @@ def test_run_classify_takes_tensors_as_torch_users_hold_them(digits_run, digits_
     assert not (tmp_path / "p.csv").exists()
     with pytest.raises(ModelError, match="^threads must be a whole number of at least 1, got -1$"):
         runtime.load(digits_model.model_dir, threads=-1)
+
+
+def test_analogies_of_an_empty_array_ask_for_one_input_and_write_nothing(digits_model, tmp_path):
+    """An array of no rows from Python (a file of none is refused where it is read, naming the file)."""
+    for write, name in ((inference.write_analogies, "a.png"), (inference.write_analogy_table, "a.csv")):
+        with pytest.raises(DataError, match="^no inputs to draw analogies of: give at least one$"):
+            write(digits_model, np.zeros((0, 1, 8, 8), np.float32), tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_threads_set_each_graphs_own_threads_and_the_default_leaves_onnxruntimes(digits_model):
+    """threads=2: two threads inside each operator, none running operators side by side (0: onnxruntime's
+    default, one a core)."""
+    for threads, inside, beside in ((2, 2, 1), (None, 0, 0)):
+        model = runtime.load(digits_model.model_dir, threads=threads)
+        assert {role: (session.get_session_options().intra_op_num_threads,
+                       session.get_session_options().inter_op_num_threads)
+                for role, session in model.sessions.items()} == {role: (inside, beside) for role in model.sessions}
     with pytest.raises(ModelError, match=f"^{digits_model.model_dir / 'classifier.onnx'} is a file: pass the model "
                                          f"folder that holds it \\({digits_model.model_dir}\\)$"):
         runtime.load(digits_model.model_dir / "classifier.onnx")

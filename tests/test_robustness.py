@@ -29,7 +29,7 @@ from ssvae.config import Config
 from ssvae.data.images import ColourImages
 from ssvae.data.inputs import read_inputs
 from ssvae.errors import DataError, RunError
-from ssvae.run import CHECKPOINT, load_checkpoint, read_metrics, save_checkpoint
+from ssvae.run import CHECKPOINT, WEIGHTS, load_checkpoint, read_metrics, save_checkpoint
 from ssvae.runtime import ExportedModel
 from ssvae.training import Checkpoint, TrainingError, training_device
 
@@ -78,6 +78,15 @@ def _write_cases(root: Path) -> None:
     run_config = json.loads((root / "run" / "config.json").read_text())
     shutil.copytree(root / "run", root / "typo_run")
     (root / "typo_run" / "config.json").write_text(json.dumps({**run_config, "epochs": "10"}))
+    shutil.copytree(root / "run", root / "torn_json_run")
+    (root / "torn_json_run" / "config.json").write_text('{"model": "m2", "epochs": ')  # cut short
+    shutil.copytree(root / "run", root / "torn_weights_run")
+    (root / "torn_weights_run" / WEIGHTS).write_bytes((root / "run" / WEIGHTS).read_bytes()[:500])
+    shutil.copytree(root / "run", root / "other_weights_run")  # the weights of hidden 16, a config of 17
+    (root / "other_weights_run" / "config.json").write_text(json.dumps({**run_config, "hidden": [17]}))
+    (root / "notes.txt").write_text("hi\n")
+    np.savez(root / "no_x.npz", z=np.zeros(3))
+    np.savez(root / "no_y.npz", x=x)
     (root / "only_label.csv").write_text("label\n0\n1\n")
     np.save(root / "no_digits.npy", np.zeros((0, 1, 8, 8), np.float32))
     np.savez(root / "twice_named.npz", x=x, y=y, class_names=np.array(["cat", "cat"]))
@@ -257,6 +266,19 @@ BAD_INPUT = [
     (["evaluate", "negative_labels_run"], "labels.json: not as training wrote it (labelled must be a list of "
      "example indices"),
     (["evaluate", "no_layers_run"], "no_layers_run/config.json: hidden needs at least one layer size"),
+    (["evaluate", "torn_json_run"], "Error: torn_json_run/config.json: config is not valid JSON (Expecting value: "
+     "line 1 column 27 (char 26)); correct the file as 'ssvae train' wrote it, or train the run "
+     "again with this version of ssvae"),
+    (["evaluate", "torn_weights_run"], "Error: torn_weights_run/weights.safetensors: unreadable, corrupt or cut "
+     "short (Error while deserializing: invalid header length); restore the file or train the run again"),
+    (["export", "other_weights_run", "--out", "m"], "Error: other_weights_run/weights.safetensors: does not fit the "
+     "model in config.json (size mismatch for "),
+    (["train", "--test-data", "missing.npz"], "Error: missing.npz: no such file or folder; check the path given to "
+     "--test-data"),
+    (["predict", "MODEL", "--data", "notes.txt", "--out", "-"], "Error: notes.txt: cannot read .txt; give an .npz, "
+     ".npy, .csv, an image or a folder of images"),
+    (["predict", "MODEL", "--data", "no_x.npz", "--out", "-"], "Error: no_x.npz: needs an array 'x' (found z)"),
+    (["train", "--data", "no_y.npz"], "Error: no_y.npz: needs arrays 'x' and 'y' (found x)"),
     (["evaluate", "list_config_run"], "Error: list_config_run/config.json: config must be a JSON object; correct "
      "the file as 'ssvae train' wrote it"),
     (["train", "--resume", "foreign_checkpoint_run"], "Error: foreign_checkpoint_run/checkpoint.safetensors: "
@@ -452,6 +474,24 @@ def test_a_run_refuses_data_that_changed_since_it_trained(tmp_path):
     assert result.output.splitlines()[-1] == (f"Error: {data}: not the data this run was trained on (examples "
                                               f"added, removed, changed or relabelled since; 13 now): restore them, or "
                                               f"train a new run on the data as they are")
+
+
+@pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
+@pytest.mark.parametrize("changed, reason", [
+    ({"x": np.zeros((12, 5), np.float32)}, "examples of shape (5,), the run's were (4,)"),
+    ({"class_names": np.array(["cat", "cow"])}, "classes cat, cow, the run's were cat, dog"),
+])
+def test_a_run_names_the_shape_or_the_classes_its_data_changed_to(tmp_path, changed, reason):
+    """As many examples as before, so the split's indices still fit: the shape or the class names tell."""
+    x, y = np.random.default_rng(0).random((12, 4)).astype(np.float32), np.arange(12) % 2
+    np.savez(tmp_path / "d.npz", x=x, y=y, class_names=np.array(["cat", "dog"]))
+    ssvae.train(data=str(tmp_path / "d.npz"), labels=4, epochs=1, hidden=(8,), classifier_hidden=(8,), latent_dim=2,
+                progress=False, out=tmp_path / "run")
+    np.savez(tmp_path / "d.npz", **{"x": x, "y": y, "class_names": np.array(["cat", "dog"]), **changed})
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "run")])
+    assert result.exit_code == 1 and result.output.splitlines()[-1] == (
+        f"Error: {tmp_path / 'd.npz'}: not the data this run was trained on ({reason}): restore them, or train a new "
+        f"run on the data as they are")
 
 
 def test_score_stops_before_its_work_where_its_output_cannot_be_written(cases, monkeypatch):
