@@ -148,6 +148,18 @@ def _write_cases(root: Path) -> None:
             if prop.key == "ssvae.class_names":
                 prop.value = json.dumps([str(k) for k in range(11)])
         onnx.save(graph, root / "eleven_classes_model" / f"{role}.onnx")
+    shutil.copytree(root / "model", root / "torn_metadata_model")
+    graph = onnx.load(root / "model" / "classifier.onnx")
+    next(prop for prop in graph.metadata_props if prop.key == "ssvae.dataset").value = '"dig'  # cut short
+    onnx.save(graph, root / "torn_metadata_model" / "classifier.onnx")
+    shutil.copytree(root / "model", root / "no_logits_model")  # the decoder's x_logits renamed
+    graph = onnx.load(root / "model" / "decoder.onnx")
+    for value in [*graph.graph.output, *graph.graph.node]:
+        if isinstance(value, onnx.NodeProto):
+            value.output[:] = ["pixels" if name == "x_logits" else name for name in value.output]
+        elif value.name == "x_logits":
+            value.name = "pixels"
+    onnx.save(graph, root / "no_logits_model" / "decoder.onnx")
     for name, graph in (("mixed_model", ROOT / "models" / "fashion-mnist-m2" / "decoder.onnx"),
                         ("renamed_model", root / "model" / "encoder.onnx")):
         shutil.copytree(root / "model", root / name)
@@ -302,6 +314,10 @@ BAD_INPUT = [
      "'ssvae train --resume unfinished_run', or pass --force"),
     (["score", "mixed_model", "--dataset", "digits"], "Error: mixed_model/decoder.onnx: not from the export "
      "classifier.onnx is from (they differ in class_names, dataset, input_columns, input_shape, "),
+    (["info", "torn_metadata_model"], "Error: torn_metadata_model/classifier.onnx: its ssvae metadata is not valid "
+     "JSON (Unterminated string starting at: line 1 column 1 (char 0)); export it again"),
+    (["score", "no_logits_model", "--dataset", "digits"], "Error: no_logits_model/decoder.onnx: has no output "
+     "x_logits, which the metadata's bernoulli likelihood needs: export the run again"),
     (["score", "renamed_model", "--dataset", "digits"], "Error: renamed_model/decoder.onnx: holds the encoder graph, "
      "not the decoder: export the run again"),
     (["train", "--data", "twice_named.npz"], "Error: twice_named.npz: class_names repeats 'cat': give each class its "
