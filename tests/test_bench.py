@@ -1,15 +1,23 @@
 """The benchmarks' arithmetic: the FLOP formula that bench_train's "share of matmul rate" rests on, the
-same labels for bench_accuracy's baselines as for its ssvae runs, and bench_batch_norm's statistics."""
+same labels for bench_accuracy's baselines as for its ssvae runs, and bench_batch_norm's statistics; and each
+tool's entry point run on small inputs: the table it prints and records, or the files it writes."""
 
+import csv
+import datetime
 import itertools
+import json
 import os
+import re
+import shutil
 import signal
 import subprocess
+import sys
 import time
 import types
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -23,7 +31,8 @@ from ssvae.averaging import recompute_batch_norm
 from ssvae.config import Config, config_for
 from ssvae.run import WEIGHTS, save_weights
 from ssvae.training import DeviceData
-from ssvae.data import Dataset, Source, load_source
+from ssvae import runtime
+from ssvae.data import Dataset, Source, choose_split, load_source
 from tools import bench_accuracy
 from tools.bench_accuracy import run_data, run_job, run_jobs
 from tools.bench_batch_norm import accuracies
@@ -31,6 +40,7 @@ from tools.bench_curve import curve
 from tools.bench_denormals import window_rows
 from tools.bench_layout import RECIPE, plain_layout
 from tools import bench_train, timing
+from tools.benchlog import cpu_model
 from tools.bench_train import (PAPER_M2, NaiveM2, endless, fashion_config, pass_flops, pool_partition, ssvae_pass,
                                ssvae_rows, step_flops, warm_up_rows)
 
@@ -602,3 +612,361 @@ def test_holdout_splits_training_images_into_a_balanced_test_set_read_back_as_th
     with pytest.raises(SystemExit, match=r"^--test 291 holds out up to 30 images of each class and keeps one to train "
                                          r"on, and class 'a' \(30 images\) has too few: lower --test$"):
         holdout(train, 291, seed=0)  # 'a' would be left without a training image
+
+
+# Each tool's entry point, run on the smallest inputs its options allow: its table (printed, and appended to a
+# --benchmarks file of the test's own) or its files.
+MODEL = ROOT / "models" / "digits-m2"
+
+
+def published(path: Path, printed: str) -> tuple[str, list[list[str]]]:
+    """The title and the table's rows (cells, the header and |---| lines left out) of the one table a benchmark
+    appended to the new file ``path``: the table ``printed`` ends with, under its record line (commit, a date
+    of the last ten minutes, this torch), after the preamble of a new file (tools/benchlog.py)."""
+    preamble, appended = path.read_text().split("\n## ")
+    title, record, table = appended.split("\n\n", 2)
+    assert preamble == "# Benchmarks\n\nAppended by the scripts in tools/; newest last.\n"
+    assert printed.endswith(table)
+    stamp = re.fullmatch(r"commit (?:[0-9a-f]{7,}(?:\+dirty)?|unknown), (.+) UTC, torch (.+)", record)
+    assert stamp is not None and stamp[2] == torch.__version__, record
+    written = datetime.datetime.strptime(stamp[1], "%Y-%m-%d %H:%M").replace(tzinfo=datetime.timezone.utc)
+    assert abs(datetime.datetime.now(datetime.timezone.utc) - written) < datetime.timedelta(minutes=10)
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table.splitlines() if line[:2] == "| "]
+    return title, rows[1:]
+
+
+def run_tool(monkeypatch, capsys, module: types.ModuleType, *args: str) -> str:
+    """What ``module``'s main() prints, run as `python -m tools.NAME ARGS`."""
+    monkeypatch.setattr(sys, "argv", [module.__name__, *args])
+    module.main()
+    return capsys.readouterr().out
+
+
+def this_gpu_or(cpu: str) -> str:
+    """A regular expression of how a benchmark on the default device names it: this machine's GPU where it has
+    one, else ``cpu``."""
+    return re.escape(torch.cuda.get_device_name()) if torch.cuda.is_available() else cpu
+
+
+@pytest.fixture
+def keeps_torch_threads():
+    """Torch's thread count restored after a tool that sets its process's (bench_infer, bench_denormals)."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def batch_norm_runs(tmp_path_factory) -> list[Path]:
+    """Two tiny digits runs (seeds 0 and 1) whose conv classifier has batch norm, trained with a weight average
+    (whose statistics are recomputed on the clean images when training ends)."""
+    folder = tmp_path_factory.mktemp("runs")
+    for seed in (0, 1):
+        ssvae.train(out=folder / f"seed{seed}", seed=seed, epochs=2, hidden=(32,), latent_dim=4, batch_size=200,
+                    classifier="conv", classifier_channels=(4, 8), ema=0.9, progress=False)
+    return [folder / "seed0", folder / "seed1"]
+
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))  # the browser test/drive.mjs starts
+
+
+@pytest.mark.skipif(shutil.which("node") is None or not all(
+    (ROOT / folder / "node_modules" / package).is_dir()
+    for folder, package in (("tools/examples/node", "onnxruntime-node"), ("tools/web-demo", "playwright-core"))),
+    reason="run 'npm ci --ignore-scripts' in tools/examples/node and tools/web-demo first (.ci/run does)")
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (apt-get install chromium)")
+def test_bench_examples_finds_every_embedding_example_giving_the_classes_of_ssvae_predict(tmp_path, monkeypatch,
+                                                                                          capsys):
+    """Plain Python, Node.js and the browser demo in headless Chromium, each on the same 20 digits."""
+    from tools import bench_examples
+
+    printed = run_tool(monkeypatch, capsys, bench_examples, "--model", str(MODEL), "--n", "20",
+                       "--benchmarks", str(tmp_path / "B.md"))
+    title, rows = published(tmp_path / "B.md", printed)
+    assert title == f"Embedding examples, digits m2, 20 test images, CPU {cpu_model()}"
+    assert rows[:3] == [["plain Python (onnxruntime)", "20 / 20"], ["Node.js (onnxruntime-node)", "20 / 20"],
+                        ["browser (onnxruntime-web, headless Chromium)", "20 / 20"]]
+    (label, load), = rows[3:]
+    assert label == "browser: page load to first prediction" and 0 < int(load.removesuffix(" ms")) < 60_000
+
+
+@pytest.mark.usefixtures("keeps_torch_threads")
+def test_bench_infer_finds_the_exported_graphs_giving_torchs_classes_and_times_them(tmp_path, monkeypatch, capsys,
+                                                                                   batch_norm_runs):
+    """A run exported anew: onnxruntime's float32 classes are torch's on all 450 test digits, each latency's
+    speed-up is torch's time over its own, and the scores tell uniform noise from digits."""
+    from tools import bench_infer
+
+    printed = run_tool(monkeypatch, capsys, bench_infer, "--run", str(batch_norm_runs[0]), "--repeats", "5",
+                       "--benchmarks", str(tmp_path / "B.md"))
+    title, rows = published(tmp_path / "B.md", printed)
+    assert title == f"Inference, digits m2 (100 labels), CPU {cpu_model()}, 1 threads, onnxruntime " \
+                    f"{ort.__version__}"
+    values = dict(rows)
+    assert list(values) == [
+        "same class as torch, onnxruntime float32", "test accuracy torch / onnxruntime / int8",
+        "int8 same class as float32", "latency, 1 example, torch eager", "latency, 1 example, onnxruntime session",
+        "latency, 1 example, ssvae.runtime classify", "latency, 1 example, onnxruntime int8 session",
+        "throughput, batch 1024, torch eager", "throughput, batch 1024, onnxruntime float32",
+        "throughput, batch 1024, onnxruntime int8", "score ROC AUC, test vs uniform noise",
+        "score ROC AUC, test vs inverted test images"]
+    assert values["same class as torch, onnxruntime float32"] == "100.00 % of 450"  # digits' test share
+    torch_accuracy, ort_accuracy, int8_accuracy = map(float, re.fullmatch(
+        r"(\S+) / (\S+) / (\S+) %", values["test accuracy torch / onnxruntime / int8"]).groups())
+    assert torch_accuracy == ort_accuracy and 0 <= int8_accuracy <= 100
+    assert 0 <= float(values["int8 same class as float32"].removesuffix(" %")) <= 100
+    torch_latency = float(values["latency, 1 example, torch eager"].removesuffix(" µs"))
+    for name in ("onnxruntime session", "ssvae.runtime classify", "onnxruntime int8 session"):
+        latency, faster = map(float, re.fullmatch(r"(\S+) µs \((\S+)x faster\)",
+                                                  values[f"latency, 1 example, {name}"]).groups())
+        assert faster == pytest.approx(torch_latency / latency, abs=0.1)
+    assert float(values["throughput, batch 1024, torch eager"].removesuffix(" examples/s").replace(",", "")) > 0
+    noise, pairs = re.fullmatch(r"(\S+) \((.+)\)", values["score ROC AUC, test vs uniform noise"]).groups()
+    assert pairs == "450 + 450 images" and float(noise) > 0.9  # a generative model tells noise from digits
+    assert 0 <= float(values["score ROC AUC, test vs inverted test images"]) <= 1
+
+
+def test_bench_int8_batches_finds_the_calibrated_int8_classes_independent_of_the_batch(tmp_path, monkeypatch,
+                                                                                        capsys):
+    """The shipped int8 copy is statically quantised: a row's class is its own, alone, in any batch, and beside
+    an outlier row."""
+    from tools import bench_int8_batches
+
+    printed = run_tool(monkeypatch, capsys, bench_int8_batches, "--model", str(MODEL),
+                       "--benchmarks", str(tmp_path / "B.md"))
+    title, rows = published(tmp_path / "B.md", printed)
+    assert title == f"int8 classes by batch size, digits-m2 (digits m2), 450 test images, CPU " \
+                    f"{cpu_model()}, one thread, onnxruntime {ort.__version__}"
+    by_batch, speeds = rows[:3], rows[3:]
+    assert [row[0] for row in by_batch] == ["1", "64", "450 (all)"]
+    for size, int8_float32, int8_alone, float32_alone, outlier in by_batch:
+        assert 0 <= float(int8_float32.removesuffix(" %")) <= 100
+        assert int8_alone == float32_alone == "100.00 %"
+        assert outlier == ("-" if size == "1" else "0.00 %")
+    assert [row[0] for row in speeds] == ["classifier, batches of 1,024", "float32", "int8"]  # the second header
+    float32_speed = float(speeds[1][1].replace(",", ""))
+    int8_speed, ratio = re.fullmatch(r"(\S+) \((\S+)x float32\)", speeds[2][1]).groups()
+    assert float(ratio) == pytest.approx(float(int8_speed.replace(",", "")) / float32_speed, abs=0.01)
+
+
+def test_bench_memory_measures_predict_in_fresh_processes(tmp_path):
+    """In a process of its own, as run: its children would inherit this one's peak memory (pytest's, torch's)."""
+    result = subprocess.run([sys.executable, "-m", "tools.bench_memory", "--model", str(MODEL), "--rows", "10", "1000",
+                             "--benchmarks", str(tmp_path / "B.md")], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    title, rows = published(tmp_path / "B.md", result.stdout)
+    device = this_gpu_or(rf"CPU {re.escape(cpu_model())}, \d+ threads")  # its own process's threads
+    assert re.fullmatch(rf"Memory of ssvae predict, inputs \[1, 8, 8\] uint8, {device}", title), title
+    assert [row[0] for row in rows] == ["10", "1,000"]
+    for _, size, peak, seconds in rows:
+        assert size == "0 MiB" and 20 < float(peak.removesuffix(" MiB").replace(",", "")) < 2000
+        assert seconds.endswith(" s") and int(seconds.removesuffix(" s")) >= 0
+
+
+def test_bench_curve_tabulates_the_test_accuracy_every_few_epochs_ending_at_the_kept_weights(tmp_path, monkeypatch,
+                                                                                             capsys):
+    """Three epochs evaluated every two: epochs 2 and 3 (the last), then the kept weights, which are epoch 3's."""
+    from tools import bench_curve
+
+    settings = ["hidden=[32]", "classifier_hidden=[32]", "latent_dim=4", "batch_size=200"]
+    printed = run_tool(monkeypatch, capsys, bench_curve, "--epochs", "3", "--every", "2",
+                       *(arg for item in settings for arg in ("--set", item)), "--benchmarks", str(tmp_path / "B.md"))
+    title, rows = published(tmp_path / "B.md", printed)
+    device = this_gpu_or(rf"CPU {re.escape(cpu_model())}, \d+ threads")
+    assert re.fullmatch(rf"Test accuracy as m2 trains, digits, 100 labels, seed 0, 3 epochs, "
+                        rf"{re.escape(', '.join(settings))}, {device}", title), title
+    assert [row[0] for row in rows] == ["2", "3", "kept weights (`ssvae evaluate`)"]  # every 2, and the last epoch
+    (_, loss_2, seconds_2, accuracy_2), (_, loss_3, seconds_3, accuracy_3), (_, blank, in_all, kept) = rows
+    assert 0 < float(loss_3) < float(loss_2) and 0 <= int(seconds_2) <= int(seconds_3)
+    assert blank == "" and int(in_all.removesuffix(" in all")) >= int(seconds_3)
+    assert accuracy_3 == kept and 20 < float(kept) <= 100 and 0 <= float(accuracy_2) <= 100  # it learns: chance is 10
+
+
+def test_bench_batch_norm_tabulates_each_runs_accuracy_under_each_source_of_statistics(tmp_path, monkeypatch, capsys,
+                                                                                       batch_norm_runs):
+    """Runs with a weight average had their statistics recomputed on the clean images when training ended: the
+    saved column is `ssvae evaluate`'s accuracy, and the clean images' column the same."""
+    from tools import bench_batch_norm
+
+    printed = run_tool(monkeypatch, capsys, bench_batch_norm, *map(str, batch_norm_runs),
+                       "--benchmarks", str(tmp_path / "B.md"))
+    title, rows = published(tmp_path / "B.md", printed)
+    assert title == f"Batch-norm statistics of finished runs, CPU {cpu_model()}, {torch.get_num_threads()} threads"
+    assert [row[0] for row in rows] == ["seed0", "seed1", "mean ± std"]
+    for (_, saved, clean, weak), run in zip(rows, batch_norm_runs):
+        assert saved == clean == f"{100 * ssvae.evaluate(run)['accuracy']:.2f}" and 0 <= float(weak) <= 100
+    for k, summary in enumerate(rows[2][1:], 1):
+        mean, std = map(float, summary.split(" ± "))
+        values = [float(row[k]) for row in rows[:2]]
+        assert mean == pytest.approx(np.mean(values), abs=0.01)
+        assert std == pytest.approx(np.std(values, ddof=1), abs=0.01)
+
+
+@pytest.mark.usefixtures("keeps_torch_threads")
+def test_bench_denormals_pairs_flushed_and_plain_epochs_of_a_real_run(tmp_path, monkeypatch, capsys,
+                                                                      fashion_mnist_dir):
+    """Two epochs of a tiny M2 on Fashion-MNIST (its only data set): one row, its cost the plain epoch's time
+    over the flushed one's."""
+    from tools import bench_denormals
+
+    settings = ["hidden=[8]", "classifier_hidden=[8]", "latent_dim=2", "batch_size=1000"]
+    printed = run_tool(monkeypatch, capsys, bench_denormals, "--data-dir", str(fashion_mnist_dir), "--epochs", "2",
+                       "--window", "2", *(arg for item in settings for arg in ("--set", item)),
+                       "--benchmarks", str(tmp_path / "B.md"))
+    title, rows = published(tmp_path / "B.md", printed)
+    assert title == f"Denormals, Fashion-MNIST M2, 100 labels, {', '.join(settings)}, median epoch per window of 2, " \
+                    f"CPU {cpu_model()}, 1 threads"
+    (epochs, flushed, plain, cost), = rows  # epoch 1 flushed, epoch 2 not
+    fast, slow, ratio = float(flushed), float(plain), float(cost.removesuffix("x"))
+    assert epochs == "1-2" and fast > 0.05 and slow > 0.05
+    assert (slow - 0.05) / (fast + 0.05) - 0.005 <= ratio <= (slow + 0.05) / (fast - 0.05) + 0.005  # of 0.1 s steps
+
+
+def test_bench_layout_times_both_layouts_in_both_precisions(tmp_path, monkeypatch, capsys, fashion_mnist_dir):
+    """One pass over 128 Fashion-MNIST images (its only data set) per layout: the speed-up is plain over
+    channels-last."""
+    from tools import bench_layout
+
+    printed = run_tool(monkeypatch, capsys, bench_layout, "--data-dir", str(fashion_mnist_dir), "--pool", "128",
+                       "--repeats", "1", "--benchmarks", str(tmp_path / "B.md"))
+    title, rows = published(tmp_path / "B.md", printed)
+    device = this_gpu_or(rf"CPU {re.escape(cpu_model())}, \d+ threads")
+    assert re.fullmatch(rf"Conv classifier layout, Fashion-MNIST consistency recipe, median of 1 passes over 128 "
+                        rf"unlabelled examples scaled to 60,000, {device}", title), title
+    assert [row[0] for row in rows] == ["float32", "bfloat16"]
+    for _, channels_last, plain, speed_up in rows:
+        assert float(channels_last) > 0 and float(plain) > 0
+        assert float(speed_up.removesuffix("x")) == pytest.approx(float(plain) / float(channels_last), abs=0.01)
+
+
+TABLE_SETTINGS = ["epochs=1", "hidden=[32]", "classifier_hidden=[32]", "latent_dim=4"]
+
+
+@pytest.mark.parametrize("args, compared, precisions", [
+    (["--model", str(MODEL)], "digits-m2, 450 inputs", ["int8"]),  # the shipped folder: float32 and int8
+    ([arg for item in TABLE_SETTINGS for arg in ("--set", item)],
+     f"a table of year, latitude, price (m2, 100 labels, {', '.join(TABLE_SETTINGS)}), 3,000 inputs",
+     ["int8", "float16"])], ids=["model folder", "model made of a table"])
+def test_bench_precision_measures_each_copys_drift_from_float32(tmp_path, monkeypatch, capsys, args, compared,
+                                                                 precisions):
+    """A row for each copy the folder holds beside float32; with no --model, of a model it trains (--set making
+    that run small) and exports with both copies."""
+    from tools import bench_precision
+
+    printed = run_tool(monkeypatch, capsys, bench_precision, *args, "--benchmarks", str(tmp_path / "B.md"))
+    title, rows = published(tmp_path / "B.md", printed)
+    assert title == f"int8 and float16 copies against float32, {compared}, CPU {cpu_model()}, one thread, " \
+                    f"onnxruntime {ort.__version__}"
+    assert [row[0] for row in rows] == precisions
+    for _, same, z_mean, decoder_mean, scores in rows:
+        assert 90 <= float(same.removesuffix(" %")) <= 100  # the copies mostly agree with float32
+        assert float(z_mean) >= 0 and float(decoder_mean) >= 0  # an m2: a z, a decoder and a score, no "–"
+        median, largest = map(float, scores.split(" / "))
+        assert 0 <= median <= largest
+
+
+def test_bench_precision_refuses_settings_for_a_model_it_does_not_train(monkeypatch, capsys):
+    """--set changes only the model it makes of a table: beside --model it would do nothing, without a word."""
+    from tools import bench_precision
+
+    monkeypatch.setattr(bench_precision.runtime, "load", lambda *args, **kwargs: pytest.fail("the model was loaded"))
+    monkeypatch.setattr(sys, "argv", ["bench_precision", "--model", str(MODEL), "--set", "epochs=1"])
+    with pytest.raises(SystemExit):
+        bench_precision.main()
+    assert "--set changes the training of the model made of a table: leave it out with --model" in \
+        capsys.readouterr().err
+
+
+def test_bench_score_tabulates_the_noise_of_the_scores_of_each_setting(tmp_path, monkeypatch, capsys):
+    """The ELBO and --samples 2, each scoring 20 test digits under two seeds."""
+    from tools import bench_score
+
+    printed = run_tool(monkeypatch, capsys, bench_score, "--model", str(MODEL), "--n", "20", "--seeds", "2",
+                       "--samples", "2", "--benchmarks", str(tmp_path / "B.md"))
+    title, rows = published(tmp_path / "B.md", printed)
+    assert title == f"Anomaly scores and their noise, digits-m2 (digits m2), 20 test images x 2 seeds, " \
+                    f"CPU {cpu_model()}, one thread, onnxruntime {ort.__version__}"
+    assert [row[0] for row in rows] == ["ELBO (default)", "--samples 2"]
+    for _, mean, largest, kept, auc, per_image, _ in rows:
+        assert 0 < float(mean) <= float(largest) + 0.005  # the noise's spread: never none over 20 images
+        assert 0 <= float(kept.removesuffix(" of 10")) <= 10
+        assert 0.9 < float(auc) <= 1 and float(per_image.removesuffix(" ms")) > 0  # digits against uniform noise
+    assert rows[0][-1] == "1.0x"  # the ELBO's time against itself
+
+
+def test_make_holdout_writes_an_npz_that_ssvae_reads_with_its_held_out_images_as_test_set(tmp_path, monkeypatch,
+                                                                                         capsys, fashion_mnist_dir):
+    """Fashion-MNIST (8-bit images, which digits' are not): 20 training images held out, 2 of each class, into
+    a folder it creates; the .npz reads back with them as its test set."""
+    from tools import make_holdout
+
+    out = tmp_path / "new folder" / "holdout.npz"
+    printed = run_tool(monkeypatch, capsys, make_holdout, str(out), "--data-dir", str(fashion_mnist_dir),
+                       "--test", "20", "--seed", "1")
+    assert printed == f"wrote {out}: 59,980 training and 20 held-out images\n"
+    source = load_source("fashion-mnist", data_dir=str(fashion_mnist_dir))
+    with np.load(out) as arrays:
+        assert arrays["x"].shape == (59_980, 1, 28, 28) and arrays["x_test"].shape == (20, 1, 28, 28)
+        assert arrays["x"].dtype == arrays["x_test"].dtype == np.uint8
+        assert np.bincount(arrays["y_test"]).tolist() == [2] * 10  # 6,000 of each class: 2 held out of each
+        assert np.bincount(arrays["y"]).tolist() == [5_998] * 10
+        held = arrays["x_test"]
+    read = load_source(data=str(out))
+    assert read.train.class_names == read.test.class_names == source.train.class_names
+    assert (len(read.train), len(read.test)) == (59_980, 20)
+    np.testing.assert_array_equal(read.test.x, held.astype(np.float32) / 255)
+    training = {bytes(image) for image in np.round(source.train.x * 255).astype(np.uint8)}
+    assert all(bytes(image) in training for image in held)  # training images, not the data set's own test set
+
+
+def test_make_tables_writes_each_scikit_learn_table_as_a_csv_ssvae_reads_and_scaled_to_0_1(tmp_path, monkeypatch,
+                                                                                          capsys):
+    """Six files: each table as scikit-learn gives it (to 6 digits) and min-max scaled, read back by ssvae with
+    its labels and without the id column."""
+    from sklearn.datasets import load_breast_cancer, load_digits, load_wine
+
+    from tools import make_tables
+
+    printed = run_tool(monkeypatch, capsys, make_tables, str(tmp_path))
+    tables = {"wine": load_wine(), "breast-cancer": load_breast_cancer(), "digits-table": load_digits()}
+    files = [f"{name}{suffix}.csv" for name in tables for suffix in ("", "-01")]
+    assert printed.splitlines() == [f"wrote {tmp_path / file}" for file in files]
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(files)
+    for name, data in tables.items():
+        low, span = data.data.min(0), np.ptp(data.data, 0)
+        for suffix, expected in (("", data.data), ("-01", (data.data - low) / np.where(span > 0, span, 1))):
+            path = tmp_path / f"{name}{suffix}.csv"
+            with open(path, newline="") as f:
+                assert next(csv.reader(f)) == ["id", *map(str, data.feature_names), "label"]
+            read = load_source(data=str(path))  # the id and label columns are no inputs
+            assert read.test is None and read.train.class_names == tuple(map(str, np.unique(data.target)))
+            np.testing.assert_array_equal(read.train.y, data.target)
+            np.testing.assert_allclose(read.train.x, expected, rtol=1e-5, atol=1e-6, err_msg=path.name)  # 6 digits
+
+
+def test_requantize_remakes_the_int8_graphs_and_the_cards_int8_row(tmp_path, monkeypatch, capsys):
+    """A copy of the shipped digits folder with int8 graphs that are not graphs and a card row that is wrong:
+    its int8 copies load again, and the card's row is their accuracy and agreement on its test split."""
+    from tools import requantize
+
+    model = tmp_path / "digits-m2"
+    shutil.copytree(MODEL, model)
+    for role in ("classifier", "encoder", "decoder"):
+        (model / f"{role}.int8.onnx").write_bytes(b"not a graph")
+    card = (model / "model_card.md").read_text()
+    row = re.search(r"^\| int8 \| .*$", card, re.MULTILINE)[0]
+    (model / "model_card.md").write_text(card.replace(row, "| int8 | classifier.int8.onnx | 0.00 % | 0.00 % |"))
+    printed = run_tool(monkeypatch, capsys, requantize, str(model))
+    for file in ("classifier.onnx", "encoder.onnx", "decoder.onnx", "model.json"):
+        assert (model / file).read_bytes() == (MODEL / file).read_bytes()
+    info = json.loads((model / "model.json").read_text())
+    source = load_source("digits")
+    test = list(choose_split(source, None, 0, info["test_fraction"], info["split_seed"], 0).test)
+    x, y = source.train.x[test], source.train.y[test]
+    int8 = runtime.load(model, device="cpu", precision="int8").classify(x).argmax(1)
+    float32 = runtime.load(model, device="cpu").classify(x).argmax(1)
+    new_row = f"| int8 | classifier.int8.onnx | {100 * (int8 == y).mean():.2f} % | " \
+              f"{100 * (int8 == float32).mean():.2f} % |"
+    assert printed == f"{model}: {new_row}\n" and len(y) == 450
+    assert (model / "model_card.md").read_text() == card.replace(row, new_row)  # only the int8 row changed

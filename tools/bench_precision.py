@@ -7,9 +7,11 @@ decoder's mean (in each input's spreads, the largest over inputs) and of the ano
 and the largest). A table's columns far from zero for their spread are where float16 loses most; with no
 --model, the script makes such a table (a year near 2010 that varies by 3, a latitude near 51.5 that varies
 by 0.05, a price near 250 that varies by 80; three classes that shift each), trains and exports a model of
-it and compares on all its rows. Prints a table and appends it to BENCHMARKS.md.
+it and compares on all its rows (``--set FIELD=VALUE`` changes any Config field of its training). Prints a
+table and appends it to BENCHMARKS.md.
 
     python -m tools.bench_precision
+    python -m tools.bench_precision --set epochs=1 --set hidden=[32]
     python -m tools.bench_precision --model models/digits-m2
 """
 
@@ -26,6 +28,7 @@ import onnxruntime as ort
 import ssvae
 from ssvae import runtime
 from ssvae.inference import model_inputs
+from tools.bench_accuracy import add_set_option, set_changes
 from tools.benchlog import benchmarks_option, cpu_model, publish
 
 COLUMNS = {"year": (2010.0, 3.0), "latitude": (51.5, 0.05), "price": (250.0, 80.0)}  # name: (centre, spread)
@@ -43,11 +46,13 @@ def write_table(path: Path, rows: int = 3000, seed: int = 0) -> None:
                           for centre, spread in COLUMNS.values()] + [f"class{label[k]}"])
 
 
-def make_model(folder: Path) -> tuple[Path, Path]:
-    """Train and export (with int8 and float16 copies) a model of the table; its folder and the table."""
+def make_model(folder: Path, changes: dict[str, object]) -> tuple[Path, Path]:
+    """Train, with the Config ``changes``, and export (with int8 and float16 copies) a model of the table; its
+    folder and the table."""
     table = folder / "table.csv"
     write_table(table)
-    run = ssvae.train(data=str(table), labels=100, epochs=10, seed=0, progress=False, out=folder / "run")
+    run = ssvae.train(data=str(table), progress=False, out=folder / "run",
+                      **{"labels": 100, "epochs": 10, "seed": 0, **changes})
     ssvae.export(run, folder / "model", quantize=True, fp16=True)
     return folder / "model", table
 
@@ -74,17 +79,22 @@ def main() -> None:
     parser.add_argument("--model", help="a model folder written by ssvae export (default: make one of a table)")
     parser.add_argument("--data", help="inputs to compare on (default: the model's test split)")
     parser.add_argument("--data-dir")
+    add_set_option(parser)
     benchmarks_option(parser)
     args = parser.parse_args()
+    if args.model and args.set:
+        parser.error("--set changes the training of the model made of a table: leave it out with --model")
+    changes = set_changes(args.set)
     with tempfile.TemporaryDirectory() as tmp:
-        model_dir, data = (Path(args.model), args.data) if args.model else make_model(Path(tmp))
+        model_dir, data = (Path(args.model), args.data) if args.model else make_model(Path(tmp), changes)
         reference = runtime.load(model_dir, device="cpu", threads=1)
         x = np.asarray(model_inputs(reference, data=data, dataset=None if data else reference.info["dataset"],
                                     data_dir=args.data_dir).x, dtype=np.float32)
         rows = [f"| {precision} | " + " | ".join(drift(reference, runtime.load(model_dir, device="cpu", threads=1,
                                                                               precision=precision), x)) + " |"
                 for precision in runtime.held_precisions(model_dir)[1:]]
-    name = Path(args.model).name if args.model else f"a table of {', '.join(COLUMNS)} (m2, 100 labels)"
+    settings = "".join(f", {item}" for item in args.set)
+    name = Path(args.model).name if args.model else f"a table of {', '.join(COLUMNS)} (m2, 100 labels{settings})"
     table = ["| precision | same class as float32 | largest z mean difference (posterior sds) "
              "| largest decoder mean difference (input spreads) | score difference, median / largest (nats) |",
              "|---|---|---|---|---|", *rows]
