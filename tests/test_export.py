@@ -27,7 +27,7 @@ from torch.distributions import Normal
 
 import ssvae
 from ssvae import runtime
-from ssvae import inference, onnx_export
+from ssvae import inference, model_card, onnx_export, precisions
 from ssvae.config import FIELDS_WITHOUT_OPTION, MODEL_KINDS, Config, ConfigError, config_for, train_command
 from ssvae.onnx_export import CHECK_BATCH
 from ssvae.errors import DataError, RunError
@@ -214,9 +214,9 @@ def test_int8_calibration_takes_training_inputs_not_test_ones(digits_run, tmp_pa
     test = {row.tobytes() for row in partition.test.x} - training
     (x,) = given
     rows = {row.tobytes() for row in x}
-    assert x.dtype == np.float32 and len(x) == min(onnx_export.CALIBRATION_ROWS, len(training))
+    assert x.dtype == np.float32 and len(x) == min(precisions.CALIBRATION_ROWS, len(training))
     assert rows <= training and not rows & test
-    np.testing.assert_array_equal(onnx_export.calibration_inputs(digits_run), x)
+    np.testing.assert_array_equal(precisions.calibration_inputs(digits_run), x)
 
 
 def test_requantize_rewrites_a_folders_int8_graphs_and_its_cards_row(digits_model, tmp_path):
@@ -545,7 +545,7 @@ def test_threads_set_each_graphs_own_threads_and_the_default_leaves_onnxruntimes
 
 
 def test_the_preprocessing_text_says_how_uint8_is_scaled_and_what_range_floats_need():
-    from ssvae.onnx_export import preprocessing
+    from ssvae.model_card import preprocessing
 
     texts = {(data, likelihood): preprocessing(Config(data=data, likelihood=likelihood))
              for data in ("x.csv", "x.npz") for likelihood in ("bernoulli", "gaussian")}
@@ -727,7 +727,7 @@ def test_float16_copy_standardises_in_float32(tmp_path, far_from_zero_run):
             "`ssvae evaluate MODEL_DIR --data FILE --precision float16 --device cuda` measures it there.\n") \
         in (tmp_path / "model" / "model_card.md").read_text()
     assert "`ssvae evaluate MODEL_DIR --dataset fashion-mnist --data-dir DIR --precision" in \
-        onnx_export.float16_note(config_for("fashion-mnist"))
+        model_card.float16_note(config_for("fashion-mnist"))
 
 
 def test_standardisation_nodes_are_those_reading_shift_or_scale_and_the_reshapes_joined_to_them():
@@ -743,7 +743,7 @@ def test_standardisation_nodes_are_those_reading_shift_or_scale_and_the_reshapes
              node("Add", ["mul", "model.m1.input_shift"], "add"), node("Reshape", ["add", "shape"], "x_mean"),
              node("Relu", ["hidden"], "other")]
     graph = onnx.helper.make_graph(nodes, "g", [], [], [shift, scale, weight])
-    assert onnx_export.standardisation_nodes(graph) == ["flat", "sub", "div", "image", "mul", "add", "x_mean"]
+    assert precisions.standardisation_nodes(graph) == ["flat", "sub", "div", "image", "mul", "add", "x_mean"]
 
 
 def test_a_copy_that_overflows_is_refused_and_the_card_names_the_export_options(tmp_path, far_from_zero_run):
@@ -1075,7 +1075,7 @@ def test_a_grid_too_large_to_open_is_refused_before_any_drawing(digits_model, tm
 
 
 def test_the_model_card_shows_each_precisions_accuracy_and_agreement():
-    from ssvae.onnx_export import model_card
+    from ssvae.model_card import model_card
 
     run = types.SimpleNamespace(config=Config(), model=types.SimpleNamespace(generative=False),
                                 split=types.SimpleNamespace(labels_seen=100, validation=[]))
@@ -1087,7 +1087,7 @@ def test_the_model_card_shows_each_precisions_accuracy_and_agreement():
 
 
 def test_the_model_card_names_data_below_the_export_folder_relatively_and_others_as_they_are(tmp_path, monkeypatch):
-    from ssvae.onnx_export import model_card
+    from ssvae.model_card import model_card
 
     monkeypatch.chdir(tmp_path)
     report = onnx_export.ExportReport(Path("m"), max_difference={"classifier": 1e-6}, accuracy={"float32": 0.9},
@@ -1395,7 +1395,7 @@ def test_the_model_card_names_the_settings_only_python_sets():
     """Run as written, the card's `ssvae train` line built aux_dim 50 on another test split: the settings no
     option sets are named beside it where they are off the preset, and only then."""
     from ssvae.config import python_only_changes
-    from ssvae.onnx_export import model_card
+    from ssvae.model_card import model_card
 
     report = onnx_export.ExportReport(Path("m"), max_difference={"classifier": 1e-6}, accuracy={"float32": 0.9},
                                       agreement={"float32": 1.0})

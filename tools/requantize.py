@@ -1,4 +1,4 @@
-"""A shipped model folder's int8 graphs made again from its float32 graphs by `ssvae.onnx_export.quantize_int8`
+"""A shipped model folder's int8 graphs made again from its float32 graphs by `ssvae.precisions.quantize_int8`
 (static int8, calibrated on up to 2,000 of its data set's training inputs), and its model card's int8 row
 measured again on its test split: for folders exported before the int8 copies were calibrated, without the
 run that made them.
@@ -18,7 +18,8 @@ from ssvae import runtime
 from ssvae.data.inputs import builtin_split
 from ssvae.data.sources import ModelInputs, labelled_examples
 from ssvae.inference import _model_split, model_inputs
-from ssvae.onnx_export import calibration_rows, card_row, predicted_classes, quantize_int8
+from ssvae.model_card import card_row
+from ssvae.precisions import calibration_rows, predicted_classes, quantize_int8
 from ssvae.runtime import ExportedModel, graph_file
 
 

@@ -1,0 +1,100 @@
+"""model_card.md, the page an export writes beside its graphs, and the words it shares with their metadata:
+the data, the labels used, the commands that made the model and each precision's test accuracy."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ssvae.api import Run
+from ssvae.config import Config, python_only_changes, train_command
+from ssvae.runtime import OPSET, graph_file
+
+if TYPE_CHECKING:
+    from ssvae.onnx_export import ExportReport
+
+
+def data_name(config: Config) -> str:
+    """The training data as the metadata and the model card name them: a file's or folder's name (not its
+    path, which would spell out a home folder), or the built-in data set's."""
+    return Path(config.data).name if config.data else config.dataset
+
+
+def preprocessing(config: Config) -> str:
+    """What the graphs' inputs must be, in words, for the model card and apps."""
+    scale = ("inputs, uint8 too, are used as the numbers they are" if config.uint8_divisor == 1 else
+             "uint8 inputs are divided by 255; float inputs are used as given")
+    return scale + (" and must lie in [0, 1]; no binarisation" if config.likelihood == "bernoulli" else
+                    " (the graph standardises them)")
+
+
+def export_command(run_dir: str | Path | None, out: str | Path, opset: int, quantize: bool, fp16: bool) -> str:
+    """The `ssvae export` command line of these arguments, for the model card (RUN_DIR for a run never saved)."""
+    return shlex.join(["ssvae", "export", str(run_dir or "RUN_DIR"), "--out", str(out)]
+                      + (["--quantize", "int8"] if quantize else []) + (["--fp16"] if fp16 else [])
+                      + (["--opset", str(opset)] if opset != OPSET else []))
+
+
+def shown_path(path: str | None) -> str | None:
+    """A path the run recorded absolute, as the model card shows it: relative to the folder the export runs in
+    where it lies below it (``data/mine.csv``), so that a shared card does not spell out a home folder."""
+    if path is None or not Path(path).is_relative_to(Path.cwd()):
+        return path
+    return str(Path(path).relative_to(Path.cwd()))
+
+
+def float16_note(config: Config) -> str:
+    """The card's word on its float16 row: measured on CPU, and the command that measures it on a GPU."""
+    if config.data or config.test_data:
+        data = "--data FILE"
+    else:
+        data = f"--dataset {config.dataset}" + (" --data-dir DIR" if config.dataset != "digits" else "")
+    return ("The float16 row is onnxruntime's on CPU, which rounds the weights to float16 but computes most "
+            f"operations in float32; a GPU computes in float16: `ssvae evaluate MODEL_DIR {data} --precision "
+            "float16 --device cuda` measures it there.")
+
+
+def _python_only_text(config: Config) -> str:
+    """The card's word on settings that its `ssvae train` line cannot give (`python_only_changes`)."""
+    changes = python_only_changes(config)
+    return (f", and in Python {', '.join(f'{name}={value!r}' for name, value in changes.items())} (no option of "
+            f"`ssvae train` sets {'them' if len(changes) > 1 else 'it'})" if changes else "")
+
+
+def card_row(precision: str, accuracy: float, agreement: float) -> str:
+    """The model card's row of one precision: its classifier graph, test accuracy and agreement with float32."""
+    return f"| {precision} | {graph_file('classifier', precision)} | {100 * accuracy:.2f} % | {100 * agreement:.2f} % |"
+
+
+def model_card(run: Run, report: ExportReport, command: str) -> str:
+    """model_card.md: the data, the labels used, the commands that made the model and the graphs' accuracy."""
+    c = run.config
+    data = data_name(c)
+    shown = c.replace(**{name: shown_path(getattr(c, name)) for name in ("data", "data_dir", "test_data")})
+    rows = [card_row(p, a, report.agreement[p]) for p, a in report.accuracy.items()]
+    lines = [
+        f"# ssvae model: {c.model} on {data}",
+        "",
+        f"- Data: {data}; inputs of shape {tuple(c.input_shape)}"
+        + (f" (columns {', '.join(c.input_columns)}, read by name)" if c.input_columns else "")
+        + (f", {c.likelihood} likelihood; " if run.model.generative else "; ") +
+        f"classes: {', '.join(c.class_names)}.",
+        f"- Labels used in training: {run.split.labels_seen} ({len(run.split.validation)} of them for validation); "
+        f"the other training examples were used without labels.",
+        f"- Trained with: `{train_command(shown)}`" + _python_only_text(c),
+        f"- Exported with: `{command}`",
+        "- onnxruntime vs torch, largest absolute difference: "
+        + ", ".join(f"{role} {d:.1e}" for role, d in report.max_difference.items()),
+        "",
+        "| precision | classifier | test accuracy | same class as float32 |",
+        "|---|---|---|---|",
+        *rows,
+        *(["", float16_note(c)] if "float16" in report.accuracy else []),
+        "",
+        f"Inputs: {preprocessing(c)}.",
+        "`model.json` repeats the graphs' metadata for apps that cannot read ONNX metadata (onnxruntime-web, -node).",
+        "Load it with `ssvae.runtime.load(MODEL_DIR)` (numpy and onnxruntime only).",
+        "",
+    ]
+    return "\n".join(lines)
