@@ -201,11 +201,24 @@ def _end_for_a_closed_pipe() -> NoReturn:
     sys.exit(128 + signal.SIGPIPE)
 
 
+# where the words of a command line given as one argument too many belong: a path given without its option
+EXTRA_ARGUMENT = {"train": "give the data with --data FILE_OR_FOLDER",
+                  "evaluate": "give labelled test data with --data FILE_OR_FOLDER",
+                  "export": "name the model folder with --out MODEL_DIR",
+                  "predict": "give the inputs with --data FILE_OR_FOLDER",
+                  "score": "give the inputs with --data FILE_OR_FOLDER",
+                  "generate": "give inputs to draw with --analogies, the file to write with --out"}
+
+
 def _usage_error(error: click.UsageError, command: str = "ssvae") -> NoReturn:
     """Click's usage error as one line that points to the help of its command (``command`` where click names
-    none: an option missing its value), with click's exit status (2)."""
+    none: an option missing its value), with click's exit status (2); a path given without its option says
+    which option takes it."""
     where = error.ctx.command_path if error.ctx else command
-    click.echo(f"Error: {error.format_message().rstrip('.')} (see '{where} --help')", err=True)
+    message = error.format_message().rstrip(".")
+    if message.startswith("Got unexpected extra argument") and error.ctx and error.ctx.info_name in EXTRA_ARGUMENT:
+        message += f": {EXTRA_ARGUMENT[error.ctx.info_name]}"
+    click.echo(f"Error: {message} (see '{where} --help')", err=True)
     sys.exit(error.exit_code)
 
 

@@ -490,11 +490,19 @@ def supervised_counterpart(config: Config) -> Config:
     return config.replace(model="supervised", **dropped)
 
 
+# `ssvae train` options that are no Config field, and what takes their place in Python
+COMMAND_ONLY = {"quiet": "progress=False", "force": "replace=True", "resume": "ssvae.resume(RUN_DIR)"}
+
+
 def check_names(changes: dict[str, Any]) -> None:
     """A ConfigError for a setting Config has no field of (a typo in ``ssvae.train(epoch=5)``), with the
-    nearest field, as the command line suggests the nearest option."""
+    nearest field, as the command line suggests the nearest option, or the Python spelling of a command-line
+    option that is no setting (``quiet=True``: progress=False)."""
     fields = [f.name for f in dataclasses.fields(Config)]
     for name in changes:
+        if name in COMMAND_ONLY:
+            raise ConfigError(f"unknown setting {name!r}: --{name} of 'ssvae train' is {COMMAND_ONLY[name]} in "
+                              f"Python")
         if name not in fields:
             near = difflib.get_close_matches(name, fields, n=1)
             raise ConfigError(f"unknown setting {name!r}" + (f" (did you mean {near[0]!r}?)" if near else "")

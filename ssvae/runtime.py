@@ -376,6 +376,9 @@ def _classifier_file(model_dir: Path, precision: str) -> Path:
                          f"{model_dir} --out MODEL_DIR' and pass MODEL_DIR")
     if parent := folder_of_folders(model_dir, MODEL_JSON, "model"):
         raise ModelError(parent)
+    if not (model_dir / MODEL_JSON).exists() and not any(model_dir.glob("*.onnx")):  # data, or a mistyped path
+        raise ModelError(f"{model_dir} is no model folder (it holds no {MODEL_JSON} and no .onnx graph): pass the "
+                         f"--out folder of 'ssvae export'")
     raise ModelError(_missing_precision(first, model_dir, precision))
 
 

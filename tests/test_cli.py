@@ -318,6 +318,15 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     (["train", "--device", "cuda", "--epochs", "1"], "Error: device cuda was asked for but no CUDA GPU"),
     (["train", "--device", "cuda:1", "--epochs", "1"], "Error: device cuda:1 was asked for but no CUDA GPU"),
     (["train", "--device", "gpu"], "Invalid value for '--device': device 'gpu' is not one of auto, cpu, cuda, cuda:N"),
+    # a path given without its option: which option takes it
+    (["train", "mine.csv"], "Got unexpected extra argument (mine.csv): give the data with --data FILE_OR_FOLDER"),
+    (["evaluate", "runs/r", "mine.csv"], "extra argument (mine.csv): give labelled test data with --data"),
+    (["export", "runs/r", "models/m"], "extra argument (models/m): name the model folder with --out MODEL_DIR"),
+    (["predict", "models/m", "in.npz"], "extra argument (in.npz): give the inputs with --data FILE_OR_FOLDER"),
+    (["score", "models/m", "in.npz"], "extra argument (in.npz): give the inputs with --data FILE_OR_FOLDER"),
+    (["generate", "models/m", "in.npz", "g.png"], "Got unexpected extra arguments (in.npz g.png): give inputs to draw "
+                                                 "with --analogies, the file to write with --out"),
+    (["info", "models/m", "x"], "Got unexpected extra argument (x) (see"),
 ])
 def test_bad_input_is_one_clear_line(runner, tmp_path, monkeypatch, args, message):
     """Input that cannot be used exits with 1, a mistyped option or value with 2 (click's usage errors,

@@ -623,6 +623,10 @@ def test_bad_model_folders_are_clear_errors(tmp_path, digits_model):
     with pytest.raises(ModelError, match=r"holds no int8 copies of its graphs \(export with --quantize int8 to add"):
         runtime.load(broken, precision="int8")
     (tmp_path / "empty").mkdir()  # no graph of any precision: not a folder without int8 copies alone
+    with pytest.raises(ModelError, match=r"empty is no model folder \(it holds no model.json and no .onnx graph\): "
+                                         r"pass the --out folder of 'ssvae export'$"):
+        runtime.load(tmp_path / "empty", precision="int8")
+    (tmp_path / "empty" / "model.json").write_text("{}")  # a model's file, its graphs gone
     with pytest.raises(ModelError, match=r"empty is not a complete model folder: export the run again$"):
         runtime.load(tmp_path / "empty", precision="int8")
 

@@ -259,7 +259,8 @@ BAD_INPUT = [
      "run stopped before its first checkpoint): train it again"),
     (["score", "MODEL", "--dataset", "digits", "--out", "taken.csv"], "Error: taken.csv already exists: choose another"),
     (["train", "--data", "object_labels.npz"], "Error: object_labels.npz: array 'y' cannot be read (Object arrays "
-     "cannot be loaded when allow_pickle=False); save numbers or strings"),
+     "cannot be loaded when allow_pickle=False); save it as integer class indices, -1 for unlabelled (class_names, "
+     "y = np.unique(labels.astype(str), return_inverse=True)), never as Python objects"),
     (["train", "--data", "unlabelled_test.npz"], "Error: unlabelled_test.npz: y_test has no label (every entry is -1)"),
     (["predict", "MODEL", "--data", "short_id.csv"], "Error: short_id.csv: row 1 (line 3) has 2 fields but the header names 3"),
     (["evaluate", "typo_run"], "typo_run/config.json: epochs must be of type int, got '10'; correct the file as "
@@ -316,6 +317,8 @@ BAD_INPUT = [
      "classifier.onnx is from (they differ in class_names, dataset, input_columns, input_shape, "),
     (["info", "torn_metadata_model"], "Error: torn_metadata_model/classifier.onnx: its ssvae metadata is not valid "
      "JSON (Unterminated string starting at: line 1 column 1 (char 0)); export it again"),
+    (["info", "digit_pngs"], "Error: digit_pngs is no model folder (it holds no model.json and no .onnx graph): "
+     "pass the --out folder of 'ssvae export'"),  # images given where the model goes
     (["score", "no_logits_model", "--dataset", "digits"], "Error: no_logits_model/decoder.onnx: has no output "
      "x_logits, which the metadata's bernoulli likelihood needs: export the run again"),
     (["score", "renamed_model", "--dataset", "digits"], "Error: renamed_model/decoder.onnx: holds the encoder graph, "

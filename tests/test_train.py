@@ -579,6 +579,11 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
         ssvae.train(epoch=1, progress=False)  # a typo in the API, caught before any data is read
     with pytest.raises(ConfigError, match=r"^unknown setting 'zzz': settings"):
         tiny_config.replace(zzz=1)
+    for name, python in (("quiet", "progress=False"), ("force", "replace=True"),
+                         ("resume", r"ssvae.resume\(RUN_DIR\)")):
+        with pytest.raises(ConfigError, match=rf"^unknown setting '{name}': --{name} of 'ssvae train' is {python} in "
+                                              rf"Python$"):
+            ssvae.train(**{name: True}, progress=False)
     for name, value, kind in (("epochs", "10", "int"), ("hidden", None, "tuple[int, ...]"), ("lr", True, "float"),
                               ("class_names", [1], "tuple[str, ...]"),
                               ("threads", 2.0, "int | None (None: torch's default)"),

@@ -380,13 +380,20 @@ def _check_test(test: Dataset, train: Dataset, path: Path) -> None:
                         f"x_test and y_test out to hold out a share of the labelled x")
 
 
+# what each array of an .npz holds, as an error's fix names it
+LABELS_AS = ("integer class indices, -1 for unlabelled (class_names, y = np.unique(labels.astype(str), "
+             "return_inverse=True))")
+NPZ_KINDS = {"y": LABELS_AS, "y_test": LABELS_AS, "class_names": "strings (.astype(str))"}
+
+
 def npz_array(arrays: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
     """One array of an .npz; one of Python objects (pandas' object columns) would need unpickling, never done."""
     try:
         array = arrays[key]
     except (ValueError, OSError, zipfile.BadZipFile) as error:
-        raise DataError(f"{path}: array '{key}' cannot be read ({error}); save numbers or strings (for example "
-                        f"with .astype(str) or .to_numpy(dtype='float32')), never Python objects") from error
+        kind = NPZ_KINDS.get(key, "numbers (.to_numpy(dtype='float32') of a table)")
+        raise DataError(f"{path}: array '{key}' cannot be read ({error}); save it as {kind}, never as Python "
+                        f"objects") from error
     if not isinstance(array, np.ndarray):  # numpy gives a member that is no .npy file as its bytes
         raise DataError(f"{path}: '{key}' is no .npy array in the archive (its member is no .npy file): save the "
                         f"arrays with numpy.savez")
