@@ -24,6 +24,7 @@ from ssvae.config import EDITABLE_FOR_RESUME, Config, ConfigError, config_for, s
 from ssvae.data import (DataError, ModelInputs, Partition, Source, Split, check_inputs, choose_split, load_labelled,
                         load_source)
 from ssvae.data.images import ColourImages
+from ssvae.data.split import SMALL_TEST
 from ssvae.errors import RunError
 from ssvae.models import Model, Stage, build_model
 from ssvae.files import check_writable, given_path, same_data, sole_writer
@@ -130,7 +131,12 @@ def with_test_data(source: Source, config: Config) -> Source:
         raise DataError(f"{config.test_data}: no such file or folder; check the path given to --test-data")
     model = ModelInputs(source.train.input_shape, source.columns, config.uint8_divisor)
     _warn_if_trained_on_test(config)
-    return dataclasses.replace(source, test=load_labelled(config.test_data, model, source.train.class_names))
+    test = load_labelled(config.test_data, model, source.train.class_names)
+    if len(test) < SMALL_TEST * len(test.class_names):  # as a held-out share that small is warned of
+        warnings.warn(f"--test-data {config.test_data} holds {len(test)} labelled example(s), fewer than "
+                      f"{SMALL_TEST} a class on average: an accuracy on so few says little; give more labelled "
+                      f"test data", stacklevel=4)
+    return dataclasses.replace(source, test=test)
 
 
 def _warn_if_trained_on_test(config: Config) -> None:

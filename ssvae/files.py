@@ -148,6 +148,11 @@ class OutputFolder:
         if not path.is_dir():
             raise RunError(f"{path} is a file, not a folder: give --out a new name for the {self.kind}")
         if not any((where / self.files[0]).is_file() for where in (path, path / SETTING_ASIDE, path / SET_ASIDE)):
+            if not self.foreign(path):  # ssvae's files alone, its first removed since: the user's to settle
+                held = listed(sorted(p.name for p in path.iterdir()), 3)
+                raise RunError(f"{path} holds files of a {self.kind} ({held}) but not its {self.files[0]}, so --force "
+                               f"(replace=True) leaves it alone: restore {self.files[0]}, delete the folder, or choose "
+                               f"another --out")
             raise RunError(f"{path} is not a {self.kind} written by ssvae (it has no {self.files[0]}), so --force "
                            f"(replace=True) leaves it alone: choose another --out")
         if foreign := self.foreign(path):

@@ -544,6 +544,15 @@ def test_image_folder_classes_are_its_visible_folders_of_images_and_unlabelled_t
     assert source.train.class_names == ("cat", "dog") and source.train.y.tolist() == [0, 1, -1]
 
 
+def test_image_folder_classes_are_numbered_in_the_text_order_of_their_names_as_the_readme_says(tmp_path):
+    """As torchvision's ImageFolder numbers them: folders 2 and 10 are classes "10" (0) and "2" (1)."""
+    for name in ("2", "10", "B", "a"):
+        (tmp_path / name).mkdir()
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / name / "x.png")
+    train = load_source(data=str(tmp_path)).train
+    assert train.class_names == ("10", "2", "B", "a") and train.y.tolist() == [0, 1, 2, 3]
+
+
 def test_image_folders_are_read_with_their_sub_folders_and_linked_folders(tmp_path):
     """Images in sub-folders of a class or of unlabelled/ (batches, days) were skipped without a word, so a
     run could train with no unlabelled image; predict read them, but not a class folder that is a link.
@@ -981,6 +990,24 @@ def test_test_data_are_read_as_the_model_reads_its_inputs(tmp_path):
         load_labelled(tmp_path / "nan.npz", ModelInputs((2,)), ("x", "y"))
     with pytest.raises(DataError, match=r"gone.csv: no such file or folder; check the path of the test data"):
         load_labelled(tmp_path / "gone.csv", ModelInputs((2,)), ("x", "y"))
+
+
+def test_test_data_of_fewer_than_five_examples_a_class_are_warned_of_at_the_caller(tmp_path):
+    """As a held-out share that small is: one test example gave "test accuracy 0.0000 on 1 examples" unremarked."""
+    import ssvae
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "train.npz", x=rng.random((40, 4), np.float32), y=np.arange(40) % 2)
+    for n, warned in ((9, True), (10, False)):  # 2 classes: 10 is 5 a class
+        np.savez(tmp_path / "test.npz", x=rng.random((n, 4), np.float32), y=np.arange(n) % 2)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            ssvae.train(data=str(tmp_path / "train.npz"), test_data=str(tmp_path / "test.npz"), epochs=1,
+                        hidden=(8,), classifier_hidden=(8,), latent_dim=2, progress=False)
+        small = [w for w in seen if str(w.message).startswith("--test-data")]
+        assert [(str(w.message), w.filename) for w in small] == [
+            (f"--test-data {tmp_path / 'test.npz'} holds 9 labelled example(s), fewer than 5 a class on average: an "
+             f"accuracy on so few says little; give more labelled test data", __file__)] * warned
 
 
 @pytest.mark.parametrize("suffix", [".png", ".jpg"])

@@ -175,6 +175,10 @@ def _write_cases(root: Path) -> None:
         (root / name).mkdir()
         for k in range(2):
             Image.fromarray(rng.integers(0, 17, (size, size), dtype=np.uint8) * 15).save(root / name / f"{k}.png")
+    shutil.copytree(root / "run", root / "headless_run")  # its config.json deleted by hand
+    (root / "headless_run" / "config.json").unlink()
+    shutil.copytree(root / "model", root / "headless_model")
+    (root / "headless_model" / "model.json").unlink()
     (root / "userdir").mkdir()
     (root / "userdir" / "notes.txt").write_text("a user's")
     shutil.copytree(root / "model", root / "other_json_model")  # model.json of another export
@@ -221,6 +225,11 @@ BAD_INPUT = [
      "Error: digit_pngs/1.png is one of the input images in digit_pngs: write the output elsewhere"),
     (["score", "MODEL", "--data", "small_pngs"], "Error: small_pngs: none of its 2 readable image(s) is 8x8 pixels, "
      "the model's size: resize them to it"),
+    (["train", "--out", "headless_run", "--force"], "Error: headless_run holds files of a run folder (labels.json, "
+     "metrics.csv, weights.safetensors) but not its config.json, so --force (replace=True) leaves it alone: restore "
+     "config.json, delete the folder, or choose another --out"),
+    (["export", "RUN", "--out", "headless_model", "--force"], "Error: headless_model holds files of a model folder "
+     "(classifier.onnx, decoder.onnx, encoder.onnx and 1 more) but not its model.json, so --force"),
     (["train", "--out", "userdir"], "Error: userdir is not a run folder written by ssvae (it has no config.json), so "
      "--force (replace=True) leaves it alone: choose another --out"),
     (["predict", "other_json_model", "--dataset", "digits"], "Error: other_json_model/model.json: does not match the "
