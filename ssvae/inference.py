@@ -8,6 +8,7 @@ once complete.
 
 from __future__ import annotations
 
+import copy
 import csv
 import itertools
 import math
@@ -272,10 +273,12 @@ def score(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Pa
     if samples is not None:
         check_count("samples", samples, 1)
     inputs, out = _table_job(model, inputs, out, replace, batch_size)
-    # one stream over the batches: the scores do not depend on their size
+    # every batch draws from the same state, so every row gets the same noise: the scores do not depend on the
+    # batch size (nor, for seed=None, on a batch's own fresh draw)
     check_seed(seed)
     rng = np.random.default_rng(seed)
-    batches = _batches(inputs, batch_size, progress, "score", lambda x: model.score(x, samples=samples, seed=rng))
+    batches = _batches(inputs, batch_size, progress, "score",
+                       lambda x: model.score(x, samples=samples, seed=copy.deepcopy(rng)))
     with _table_file(out) as f, closing(batches):
         scores = np.concatenate([s for _, s in batches] or [np.zeros(0)])
         writer = csv.writer(f, lineterminator="\n")

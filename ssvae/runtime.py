@@ -704,18 +704,21 @@ class ExportedModel:
         An m1+m2 export holds M1's codes at their means, in and out, so its score leaves out M1's noise and KL
         term: a score, not a bound on -log p(x), and not `ssvae evaluate`'s test ELBO (M1's own bound). An adgm
         export likewise holds the auxiliary a at the mean of q(a|x) and leaves out its terms: a score, not a bound.
-        The noise is drawn row after row: scoring parts of an input in order with one ``np.random.Generator``
-        as ``seed`` gives the scores of one call on the whole (up to float rounding), however it is split.
+        Every row takes the same draws of noise from ``seed`` (a draw a class and sample): a row's score is a
+        function of the row alone, the same alone, in any batch and at any position, and copies of an input
+        score alike; another seed gives other draws (an ``np.random.Generator`` gives those of its state,
+        which it advances).
         An input so far from the training data that the model's float32 arithmetic overflows scores inf."""
         self.require_generative("score")
         if samples is not None:
             samples = check_count("samples", samples, 1)
         check_seed(seed)
         x = self.prepare(x)
-        rng = np.random.default_rng(seed)
+        noise = np.random.default_rng(seed).standard_normal((samples or 1, self._enumerated, self.latent_dim),
+                                                            dtype=np.float32)
         chunk = max(1, self.batch_size // (self._enumerated * (samples or 1)))  # rows of one decoder call
         with np.errstate(over="ignore", invalid="ignore"):  # an input the model's arithmetic overflows on
-            scores = np.concatenate([self._negative_bound(x[s], rng, samples) for s in self._chunks(len(x), chunk)])
+            scores = np.concatenate([self._negative_bound(x[s], noise, samples) for s in self._chunks(len(x), chunk)])
         return np.where(np.isnan(scores), np.inf, scores)  # scores inf (not NaN): ranked first
 
     @property
@@ -723,23 +726,25 @@ class ExportedModel:
         """The classes a bound sums over: all of a class-conditional model's, else one."""
         return self.n_classes if self.conditional else 1
 
-    def _negative_bound(self, x: np.ndarray, rng: np.random.Generator, samples: int | None) -> np.ndarray:
+    def _negative_bound(self, x: np.ndarray, noise: np.ndarray, samples: int | None) -> np.ndarray:
         """`score` of the rows ``x``: the encoder runs once on every row with every class, then one of the two
-        estimators takes its outputs (rows repeated once a class, classes fastest)."""
+        estimators takes its outputs (rows repeated once a class, classes fastest) and the standard normal
+        ``noise`` (samples, classes, latent), the same for every row."""
         k = self._enumerated
         xs = np.repeat(x, k, axis=0)
         ys = np.tile(np.eye(k, dtype=np.float32), (len(x), 1)) if self.conditional else None
         probs, mu, logvar = self._run("encoder", {"x": xs, **self._class_feed(ys)})  # q(y|x) once a class
+        eps = np.tile(noise, (1, len(x), 1))  # (samples, rows x classes, latent): each row's classes alike
         if samples is None:
-            return self._negative_elbo(xs, ys, probs[::k], mu, logvar, rng)
-        return self._negative_iw_bound(xs, ys, mu, logvar, rng, samples)
+            return self._negative_elbo(xs, ys, probs[::k], mu, logvar, eps[0])
+        return self._negative_iw_bound(xs, ys, mu, logvar, eps)
 
     def _negative_elbo(self, xs: np.ndarray, ys: np.ndarray | None, probs: np.ndarray, mu: np.ndarray,
-                       logvar: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """-ELBO with one draw of z a class: the class-conditional bounds weighted by q(y|x) (``probs``, a row
-        each), plus q's entropy."""
+                       logvar: np.ndarray, eps: np.ndarray) -> np.ndarray:
+        """-ELBO with one draw of z a class (``eps``, a row of noise a row of ``mu``): the class-conditional
+        bounds weighted by q(y|x) (``probs``, a row each), plus q's entropy."""
         k = self._enumerated
-        z = mu + np.exp(0.5 * logvar) * rng.standard_normal(mu.shape, dtype=np.float32)
+        z = mu + np.exp(0.5 * logvar) * eps
         kl = 0.5 * (mu ** 2 + np.exp(logvar) - 1.0 - logvar).sum(-1)
         per_class = (self._log_px(xs, z, ys) - kl - math.log(k)).reshape(-1, k)
         if not self.conditional:
@@ -748,11 +753,10 @@ class ExportedModel:
         return -(np.exp(log_q) * (per_class - log_q)).sum(-1)
 
     def _negative_iw_bound(self, xs: np.ndarray, ys: np.ndarray | None, mu: np.ndarray, logvar: np.ndarray,
-                           rng: np.random.Generator, samples: int) -> np.ndarray:
-        """The negative importance-weighted bound with ``samples`` draws of z a class, p(x|y) summed over the
-        classes exactly: no q(y|x) in it."""
+                           eps: np.ndarray) -> np.ndarray:
+        """The negative importance-weighted bound with the draws ``eps`` (samples, rows, latent) of z a class,
+        p(x|y) summed over the classes exactly: no q(y|x) in it."""
         k = self._enumerated
-        eps = rng.standard_normal((len(mu), samples, mu.shape[1]), dtype=np.float32).transpose(1, 0, 2)  # row by row
         z = mu + np.exp(0.5 * logvar) * eps  # (samples, rows, latent)
         log_pz = -0.5 * (LOG_2PI + z ** 2).sum(-1)
         log_qz = -0.5 * (LOG_2PI + logvar + eps ** 2).sum(-1)
