@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, load_wine
 
 import ssvae
 from ssvae.config import config_for
+from tools.make_tables import write_table
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -139,6 +140,8 @@ def folder(tmp_path_factory) -> Path:
     folder = with_the_digits_model(tmp_path_factory.mktemp("readme"))
     _write_bad_inputs(folder)
     write_scans(folder)
+    (folder / "tables").mkdir()  # what `python -m tools.make_tables tables` writes, wine.csv of it
+    write_table(folder / "tables" / "wine.csv", load_wine)
     command = folder / "bin" / "ssvae"
     command.parent.mkdir()
     command.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m ssvae "$@"\n')
