@@ -25,7 +25,7 @@ from ssvae.data import (DataError, ModelInputs, Partition, Source, Split, check_
                         load_source)
 from ssvae.data.images import ColourImages
 from ssvae.data.split import SMALL_TEST
-from ssvae.errors import RunError
+from ssvae.errors import RunError, user_stacklevel
 from ssvae.models import Model, Stage, build_model
 from ssvae.files import check_writable, given_path, same_data, sole_writer
 from ssvae.report import classification_report, evaluation_report
@@ -131,12 +131,7 @@ def with_test_data(source: Source, config: Config) -> Source:
         raise DataError(f"{config.test_data}: no such file or folder; check the path given to --test-data")
     model = ModelInputs(source.train.input_shape, source.columns, config.uint8_divisor)
     _warn_if_trained_on_test(config)
-    test = load_labelled(config.test_data, model, source.train.class_names)
-    if len(test) < SMALL_TEST * len(test.class_names):  # as a held-out share that small is warned of
-        warnings.warn(f"--test-data {config.test_data} holds {len(test)} labelled example(s), fewer than "
-                      f"{SMALL_TEST} a class on average: an accuracy on so few says little; give more labelled "
-                      f"test data", stacklevel=4)
-    return dataclasses.replace(source, test=test)
+    return dataclasses.replace(source, test=load_labelled(config.test_data, model, source.train.class_names))
 
 
 def _warn_if_trained_on_test(config: Config) -> None:
@@ -219,6 +214,10 @@ def new_run_data(config: Config) -> tuple[Config, Source, Split]:
     source = load_source(config.dataset, config.data, config.data_dir)
     config = config.replace(pixel_inputs=pixel_inputs(config, source.train.x))  # from these data, never a config's
     source = with_test_data(source, config)  # read as the model will read inputs
+    if config.test_data is not None and len(source.test) < SMALL_TEST * len(source.test.class_names):
+        warnings.warn(f"--test-data {config.test_data} holds {len(source.test)} labelled example(s), fewer than "
+                      f"{SMALL_TEST} a class on average: an accuracy on so few says little; give more labelled "
+                      f"test data", stacklevel=user_stacklevel())  # as a held-out share that small is warned of
     config = _fitted(config, source)
     split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
                          config.seed)

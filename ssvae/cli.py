@@ -216,10 +216,22 @@ def _usage_error(error: click.UsageError, command: str = "ssvae") -> NoReturn:
     which option takes it."""
     where = error.ctx.command_path if error.ctx else command
     message = error.format_message().rstrip(".")
-    if message.startswith("Got unexpected extra argument") and error.ctx and error.ctx.info_name in EXTRA_ARGUMENT:
+    extra = re.fullmatch(r"Got unexpected extra arguments? \((.*)\)", message)
+    if extra and error.ctx and error.ctx.info_name in EXTRA_ARGUMENT and any(map(_looks_like_a_path,
+                                                                                 extra[1].split())):
         message += f": {EXTRA_ARGUMENT[error.ctx.info_name]}"
     click.echo(f"Error: {message} (see '{where} --help')", err=True)
     sys.exit(error.exit_code)
+
+
+def _looks_like_a_path(word: str) -> bool:
+    """Whether a word of a command line reads as a path (one that is there, or has a folder or a suffix), not
+    as one more value of an option (``--hidden 256 512``)."""
+    try:
+        float(word)
+        return False
+    except ValueError:
+        return os.path.exists(word) or os.sep in word or "/" in word or bool(Path(word).suffix)
 
 
 def _one_line(error: Exception) -> str:

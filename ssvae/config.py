@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ssvae.errors import SAVE_ARRAYS, type_name
+from ssvae.errors import SAVE_ARRAYS, type_name, user_stacklevel
 
 FORMAT_VERSION = 1
 MODEL_KINDS = ("m2", "adgm", "m1+m2", "m1", "supervised", "fixmatch")
@@ -491,7 +491,8 @@ def supervised_counterpart(config: Config) -> Config:
 
 
 # `ssvae train` options that are no Config field, and what takes their place in Python
-COMMAND_ONLY = {"quiet": "progress=False", "force": "replace=True", "resume": "ssvae.resume(RUN_DIR)"}
+COMMAND_ONLY = {"quiet": "ssvae.train(progress=False)", "force": "ssvae.train(replace=True)",
+                "resume": "ssvae.resume(RUN_DIR)"}
 
 
 def check_names(changes: dict[str, Any]) -> None:
@@ -535,7 +536,7 @@ def _warn_unread(config: Config, changes: dict[str, Any]) -> None:
         if name in changes and not read(config):
             given = f"{name}= (Python only)" if name in PYTHON_ONLY else f"{option_flag(name)} ({name}= in Python)"
             warnings.warn(f"{given} does nothing for this {config.model} model: it is read only by {who}; leave it out",
-                          stacklevel=3)
+                          stacklevel=user_stacklevel())
 
 
 def config_for(dataset: str | None = None, data: str | None = None, recipe: str | None = None,

@@ -25,7 +25,7 @@ import numpy as np
 from ssvae.data.inputs import Inputs, NumberedIds, builtin_split, check_source, read_inputs
 from ssvae.data.images import is_image_file
 from ssvae.data.sources import BUILTIN, BUILTIN_SHAPES, ModelInputs, labelled_examples, load_labelled
-from ssvae.errors import DataError, RunError
+from ssvae.errors import DataError, RunError, user_stacklevel
 from ssvae.grids import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, file_digest, write_atomic
 from ssvae.progress import bar as progress_bar
@@ -230,7 +230,7 @@ def _warn_if_trained_on(model: ExportedModel, data: Path) -> None:
         return
     warnings.warn(f"{data} is the data this model trained on: {model.info.get('labels_seen')} of its labels trained "
                   f"it, so the accuracy below is not held out (test it on labelled data it did not train on)",
-                  stacklevel=3)
+                  stacklevel=user_stacklevel())
 
 
 def prediction_header(model: ExportedModel) -> list[str]:
@@ -268,7 +268,8 @@ def score(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Pa
           replace: bool = False) -> np.ndarray:
     """Write ``id,score`` rows, highest (most anomalous) first, to the file ``out`` or, for "-", standard
     output; returns the scores in input order. The file is opened before the work, so that a folder that
-    cannot take it fails at once. ``inputs``: as `as_inputs` takes them."""
+    cannot take it fails at once. ``inputs``: as `as_inputs` takes them. ``seed``: as `ExportedModel.score`
+    takes it, a Generator's state copied for each batch (so it is not advanced)."""
     model.require_generative("score")
     if samples is not None:
         check_count("samples", samples, 1)

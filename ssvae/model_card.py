@@ -7,11 +7,11 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ssvae.api import Run
 from ssvae.config import Config, python_only_changes, train_command
 from ssvae.runtime import OPSET, graph_file
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the card's words need no torch
+    from ssvae.api import Run
     from ssvae.onnx_export import ExportReport
 
 

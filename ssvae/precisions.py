@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 
-from ssvae.api import Run
+if TYPE_CHECKING:  # annotations only: quantising a graph needs no torch
+    from ssvae.api import Run
 
 
 def cpu_session(graph: bytes) -> ort.InferenceSession:

@@ -705,9 +705,9 @@ class ExportedModel:
         term: a score, not a bound on -log p(x), and not `ssvae evaluate`'s test ELBO (M1's own bound). An adgm
         export likewise holds the auxiliary a at the mean of q(a|x) and leaves out its terms: a score, not a bound.
         Every row takes the same draws of noise from ``seed`` (a draw a class and sample): a row's score is a
-        function of the row alone, the same alone, in any batch and at any position, and copies of an input
-        score alike; another seed gives other draws (an ``np.random.Generator`` gives those of its state,
-        which it advances).
+        function of the row alone, the same (up to float rounding) alone, in any batch and at any position, and
+        copies of an input score alike; another seed gives other draws (an ``np.random.Generator`` gives those
+        of its state, which it advances).
         An input so far from the training data that the model's float32 arithmetic overflows scores inf."""
         self.require_generative("score")
         if samples is not None:

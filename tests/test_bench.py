@@ -1,6 +1,7 @@
 """The benchmarks' arithmetic: the FLOP formula that bench_train's "share of matmul rate" rests on, the
-same labels for bench_accuracy's baselines as for its ssvae runs, and bench_batch_norm's statistics; and each
-tool's entry point run on small inputs: the table it prints and records, or the files it writes."""
+same labels for bench_accuracy's baselines as for its ssvae runs, and bench_batch_norm's statistics; and the
+tools' entry points run on small inputs (bench_train's parts, whose whole run takes minutes, have tests of their
+own): the table each prints and records, or the files it writes."""
 
 import csv
 import datetime
@@ -266,6 +267,7 @@ class Fitted:
         return np.zeros(len(x), np.int64)
 
 
+@pytest.mark.filterwarnings("ignore:--test-data .* fewer than 5 a class:UserWarning")  # tiny test data, as meant
 def test_baselines_of_a_run_with_test_data_of_its_own_fit_its_labels_and_score_its_labelled_test_rows(
         tmp_path, monkeypatch):
     """--set test_data=FILE: the baselines had drawn their own test share from the training file (other labels,

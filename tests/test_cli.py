@@ -182,6 +182,7 @@ def test_an_interrupted_command_says_so_and_writes_no_half_file(runner, tmp_path
 
 @pytest.mark.filterwarnings("ignore:.*x holds whole numbers from 0 to 240:UserWarning")  # the data meant, as said
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
+@pytest.mark.filterwarnings("ignore:--test-data .* fewer than 5 a class:UserWarning")  # tiny test data, as meant
 def test_a_model_of_real_values_takes_uint8_inputs_and_image_files_as_the_numbers_they_are(runner, tmp_path):
     """Float images 0..240 train as the numbers they are: a PNG's 240 must mean 240.0 to their model, not
     240 / 255 (every scan was labelled one class, 12 % right), in its test data (--test-data) too. Images in
@@ -327,6 +328,7 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     (["generate", "models/m", "in.npz", "g.png"], "Got unexpected extra arguments (in.npz g.png): give inputs to draw "
                                                  "with --analogies, the file to write with --out"),
     (["info", "models/m", "x"], "Got unexpected extra argument (x) (see"),
+    (["train", "--hidden", "256", "512"], "Got unexpected extra argument (512) (see"),  # a value, not a path
 ])
 def test_bad_input_is_one_clear_line(runner, tmp_path, monkeypatch, args, message):
     """Input that cannot be used exits with 1, a mistyped option or value with 2 (click's usage errors,
@@ -714,6 +716,9 @@ def test_evaluate_on_the_file_a_run_trained_on_warns_that_it_is_not_held_out(tmp
         with pytest.warns(UserWarning, match=rf"^\S+{name} is the data this model trained on: 22 of its labels "
                                              r"trained it, so the accuracy below is not held out"):
             inference.evaluate(model, tmp_path / name)
+    with pytest.warns(UserWarning, match="is the data this model trained on") as warned:  # at the caller's line
+        ssvae.evaluate(tmp_path / "model", data=tmp_path / "t.csv")
+    assert [w.filename for w in warned if "trained on" in str(w.message)] == [__file__]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         inference.evaluate(runtime.load(tmp_path / "npz_model"), tmp_path / "x.npz")
@@ -1116,6 +1121,7 @@ def test_a_csv_trains_on_every_label_and_is_tested_on_test_data_of_its_own(runne
     assert result.exit_code == 1 and "missing.csv: no such file or folder" in result.output
 
 
+@pytest.mark.filterwarnings("ignore:--test-data .* fewer than 5 a class:UserWarning")  # tiny test data, as meant
 def test_a_model_tested_on_data_of_its_own_has_no_test_split_of_its_data_set(runner, tmp_path, monkeypatch):
     """A digits run with --test-data trained on every digit: predict --dataset digits used to give 450 of
     them as "the test split the model was evaluated on", some of them labelled in training."""

@@ -268,8 +268,9 @@ BAD_INPUT = [
      "run stopped before its first checkpoint): train it again"),
     (["score", "MODEL", "--dataset", "digits", "--out", "taken.csv"], "Error: taken.csv already exists: choose another"),
     (["train", "--data", "object_labels.npz"], "Error: object_labels.npz: array 'y' cannot be read (Object arrays "
-     "cannot be loaded when allow_pickle=False); save it as integer class indices, -1 for unlabelled (class_names, "
-     "y = np.unique(labels.astype(str), return_inverse=True)), never as Python objects"),
+     "cannot be loaded when allow_pickle=False); save it as integer class indices, -1 for unlabelled rows, with the "
+     "names in class_names (np.unique(labels.astype(str), return_inverse=True) gives both for labels with none "
+     "missing), never as Python objects"),
     (["train", "--data", "unlabelled_test.npz"], "Error: unlabelled_test.npz: y_test has no label (every entry is -1)"),
     (["predict", "MODEL", "--data", "short_id.csv"], "Error: short_id.csv: row 1 (line 3) has 2 fields but the header names 3"),
     (["evaluate", "typo_run"], "typo_run/config.json: epochs must be of type int, got '10'; correct the file as "

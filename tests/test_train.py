@@ -579,7 +579,7 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
         ssvae.train(epoch=1, progress=False)  # a typo in the API, caught before any data is read
     with pytest.raises(ConfigError, match=r"^unknown setting 'zzz': settings"):
         tiny_config.replace(zzz=1)
-    for name, python in (("quiet", "progress=False"), ("force", "replace=True"),
+    for name, python in (("quiet", r"ssvae.train\(progress=False\)"), ("force", r"ssvae.train\(replace=True\)"),
                          ("resume", r"ssvae.resume\(RUN_DIR\)")):
         with pytest.raises(ConfigError, match=rf"^unknown setting '{name}': --{name} of 'ssvae train' is {python} in "
                                               rf"Python$"):
@@ -732,6 +732,7 @@ def test_switching_off_what_a_preset_setting_needs_takes_that_setting_with_it():
     assert config_for("fashion-mnist", recipe="accurate", augment="none").consistency == 0.0
 
 
+@pytest.mark.filterwarnings("ignore:--alpha .*does nothing for this:UserWarning")  # the recipe's own, given
 def test_a_recipe_is_its_settings_over_the_preset_for_the_models_it_was_measured_with():
     # the settings of the measured command line in the README (fashion-mnist, four blocks, consistency)
     measured = dict(classifier="conv", classifier_channels=(32, 64, 128, 256), augment="shift-flip", consistency=1.0,

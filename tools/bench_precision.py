@@ -93,8 +93,9 @@ def main() -> None:
         rows = [f"| {precision} | " + " | ".join(drift(reference, runtime.load(model_dir, device="cpu", threads=1,
                                                                               precision=precision), x)) + " |"
                 for precision in runtime.held_precisions(model_dir)[1:]]
-    settings = "".join(f", {item}" for item in args.set)
-    name = Path(args.model).name if args.model else f"a table of {', '.join(COLUMNS)} (m2, 100 labels{settings})"
+    settings = "".join(f", {item}" for item in args.set if not item.startswith("labels="))  # as given
+    name = Path(args.model).name if args.model else \
+        f"a table of {', '.join(COLUMNS)} (m2, {changes.get('labels', 100)} labels{settings})"
     table = ["| precision | same class as float32 | largest z mean difference (posterior sds) "
              "| largest decoder mean difference (input spreads) | score difference, median / largest (nats) |",
              "|---|---|---|---|---|", *rows]

@@ -381,8 +381,8 @@ def _check_test(test: Dataset, train: Dataset, path: Path) -> None:
 
 
 # what each array of an .npz holds, as an error's fix names it
-LABELS_AS = ("integer class indices, -1 for unlabelled (class_names, y = np.unique(labels.astype(str), "
-             "return_inverse=True))")
+LABELS_AS = ("integer class indices, -1 for unlabelled rows, with the names in class_names (np.unique(labels"
+             ".astype(str), return_inverse=True) gives both for labels with none missing)")
 NPZ_KINDS = {"y": LABELS_AS, "y_test": LABELS_AS, "class_names": "strings (.astype(str))"}
 
 
