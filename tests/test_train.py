@@ -1065,6 +1065,13 @@ def test_a_python_only_setting_training_does_not_read_is_named_in_a_warning(sett
         config_for("digits", **settings)
 
 
+def test_an_unread_setting_is_warned_of_at_the_callers_line():
+    """Raised three calls deep in ssvae, it named a line of ssvae.api (user_stacklevel)."""
+    with pytest.warns(UserWarning, match="^--alpha .* does nothing for this supervised model") as warned:
+        ssvae.train(model="supervised", alpha=3.0, epochs=1, classifier_hidden=(8,), progress=False)
+    assert [w.filename for w in warned if "does nothing" in str(w.message)] == [__file__]
+
+
 def test_settings_training_reads_give_no_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
