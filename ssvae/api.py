@@ -142,7 +142,7 @@ def _warn_if_trained_on_test(config: Config) -> None:
     if config.data is not None and same_data(config.data, config.test_data):
         warnings.warn(f"--test-data {config.test_data} is --data {config.data} or a copy of it: the run trains on its "
                       f"examples, on their labels where --labels keeps them, so its test accuracy is not held out; "
-                      f"give labelled data it does not train on", stacklevel=5)
+                      f"give labelled data it does not train on", stacklevel=user_stacklevel())
 
 
 def pixel_inputs(config: Config, x: np.ndarray) -> bool:
@@ -463,7 +463,7 @@ def _warn_if_trained_on(run: Run, data: str | Path) -> None:
         return
     warnings.warn(f"{data} is the data this run trained on: {run.split.labels_seen} of its labels trained it, so "
                   f"the accuracy below is not held out ('ssvae evaluate {run.run_dir or 'RUN'}' without --data "
-                  f"tests the run's held-out split)", stacklevel=4)
+                  f"tests the run's held-out split)", stacklevel=user_stacklevel())
 
 
 def _kept_epoch(run: Run) -> dict[str, Any] | None:

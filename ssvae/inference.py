@@ -94,7 +94,7 @@ def _check_dataset(model: ExportedModel, dataset: str, split: str) -> None:
     if shape is not None and trained_on != dataset:
         warnings.warn(f"the model was trained on {trained_on}, not on {dataset}: every example of {dataset} is new "
                       f"to it, and its test split is only a share of them (--split train gives the rest)",
-                      stacklevel=3)
+                      stacklevel=user_stacklevel())
 
 
 def default_split(model: ExportedModel) -> str:
@@ -209,7 +209,7 @@ def evaluate(model: ExportedModel, data: str | Path | None = None, dataset: str 
         if split == "train" and dataset == model.info.get("dataset"):
             warnings.warn(f"the train split of {dataset} holds the examples the model trained on, "
                           f"{model.info.get('labels_seen')} of them with their labels: the accuracy below is not "
-                          f"held out", stacklevel=2)
+                          f"held out", stacklevel=user_stacklevel())
         _, examples = builtin_split(dataset, None if data_dir is None else str(data_dir), split, *_model_split(model))
         test = labelled_examples(examples, Path(dataset), reading, model.class_names)
         tested = f"{dataset} {split} split"

@@ -23,7 +23,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from ssvae.augment import STRONG, WEAK, augment
 from ssvae.averaging import WeightAverage, has_batch_norm, recompute_batch_norm, weight_average
 from ssvae.config import Config, ConfigError, both_spellings
-from ssvae.errors import RunError, TrainingError
+from ssvae.errors import RunError, TrainingError, user_stacklevel
 from ssvae.data import Partition
 from ssvae.models import Model, Stage
 from ssvae.objectives import LossWeights
@@ -204,7 +204,7 @@ class CompiledLoss:
             return self.function(x_l, y_l, x_u, weights, **kwargs)
         except Exception as error:  # the compiler's failures have no common type
             warnings.warn(f"torch.compile is unavailable here ({type(error).__name__}: {str(error)[:200]}); "
-                          f"training goes on without it", RuntimeWarning, stacklevel=2)
+                          f"training goes on without it", RuntimeWarning, stacklevel=user_stacklevel())
             self.function = self.eager
             return self.eager(x_l, y_l, x_u, weights, **kwargs)
 

@@ -992,6 +992,15 @@ def test_test_data_are_read_as_the_model_reads_its_inputs(tmp_path):
         load_labelled(tmp_path / "gone.csv", ModelInputs((2,)), ("x", "y"))
 
 
+def test_a_data_warning_names_the_callers_line_however_deep_in_ssvae_it_is_raised(tmp_path):
+    """A fixed stacklevel counted the frames of one path (load_source -> _load_path -> _load_csv -> csv_labels)
+    and named a line of ssvae on another; warnings now name the first line outside ssvae (user_stacklevel)."""
+    (tmp_path / "t.csv").write_text("a,label\n1,cat\n2,unlabelled\n3,dog\n4,cat\n")
+    with pytest.warns(UserWarning, match="read as classes, though written like missing labels") as warned:
+        load_source(data=str(tmp_path / "t.csv"))
+    assert [w.filename for w in warned] == [__file__]
+
+
 def test_test_data_of_fewer_than_five_examples_a_class_are_warned_of_at_the_caller(tmp_path):
     """As a held-out share that small is: one test example gave "test accuracy 0.0000 on 1 examples" unremarked."""
     import ssvae

@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ssvae.data.dataset import UNLABELLED, DataError, index_names, looks_unlabelled, warn_of_minus_one_class
+from ssvae.errors import user_stacklevel
 from ssvae.runtime import NON_INPUT_COLUMNS, ModelError, column_positions
 
 LABEL_LIKE = ("label", "labels", "class", "target", "y")  # header names (in any case) a label column goes by
@@ -63,7 +64,7 @@ def read_csv_rows(path: Path) -> CsvRows:
     if len(rows) > 1 and len(rows[-1]) < len(header) and not _ends_a_line(path):
         warnings.warn(f"{path}: its last row (line {rows.lines[-1]}) ends before the 'label' column, with no line "
                       f"break after it, as a file cut short ends: it is read as unlabelled; if the file was cut, copy "
-                      f"it again", stacklevel=4)
+                      f"it again", stacklevel=user_stacklevel())
     return rows
 
 
@@ -206,11 +207,13 @@ def csv_labels(raw: list[str], path: Path, number: Callable[[str], float] = floa
         return y, names
     if spelled := [v for v, n, gone in zip(raw, numbers, missing) if gone and v and n != UNLABELLED]:
         warnings.warn(f"{path}: {len(spelled)} label(s) {', '.join(map(repr, sorted(set(spelled))))} read as missing "
-                      f"(unlabelled), as pandas reads them: rename the class if one of them is a class", stacklevel=4)
+                      f"(unlabelled), as pandas reads them: rename the class if one of them is a class",
+                      stacklevel=user_stacklevel())
     names = tuple(sorted({v for v, _ in known}))
     if suspect := [name for name in names if looks_unlabelled(name)]:
         warnings.warn(f"{path}: label(s) {', '.join(map(repr, suspect))} are read as classes, though written like "
-                      f"missing labels: leave the label empty (or NA) where an example has none", stacklevel=4)
+                      f"missing labels: leave the label empty (or NA) where an example has none",
+                      stacklevel=user_stacklevel())
     index = {name: k for k, name in enumerate(names)}
     return np.array([UNLABELLED if gone else index[v] for v, gone in zip(raw, missing)], dtype=np.int64), names
 
@@ -236,7 +239,7 @@ def warn_of_named_inputs(columns: Sequence[str], path: Path) -> None:
             many = len(found) > 1
             warnings.warn(f"{path}: column{'s' if many else ''} {', '.join(map(repr, found))} {'are' if many else 'is'}"
                           f" read as input{'s' if many else ''}, though named like {kind}: {fix}, so that the model "
-                          f"does not learn from it", stacklevel=4)
+                          f"does not learn from it", stacklevel=user_stacklevel())
 
 
 __all__ = ["LABEL_LIKE", "MISSING_LABELS", "NON_INPUT_COLUMNS", "CsvRows", "csv_inputs", "csv_labels", "read_csv_rows",

@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ssvae.errors import SAVE_ARRAYS, DataError, type_name
+from ssvae.errors import SAVE_ARRAYS, DataError, type_name, user_stacklevel
 from ssvae.runtime import as_float32
 
 UNLABELLED = -1
@@ -125,7 +125,7 @@ def warn_of_minus_one_class(y: np.ndarray, written: int, path: Path) -> None:
     if written > 1 and len(counts) and counts.min() <= written <= counts.max():  # one label missing says nothing
         warnings.warn(f"{path}: {written} examples labelled -1 are read as unlabelled (-1 marks an example without a "
                       f"label), though they are as many as a class's: if -1 is a class, number the classes 0..K-1",
-                      stacklevel=4)
+                      stacklevel=user_stacklevel())
 
 
 def check_inputs(dataset: Dataset, name: str, likelihood: str, test_data: bool = False) -> None:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ssvae.data.dataset import DataError
-from ssvae.errors import listed
+from ssvae.errors import listed, user_stacklevel
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 EXIF_ORIENTATION = 0x0112  # how a camera's image is turned: viewers show it turned back, and so it is read
@@ -100,7 +100,8 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
     if mode is None and 0 < len(colour) < len(sized):  # one stray colour image triples the model's inputs
         warnings.warn(ColourImages(f"{where}: {len(colour)} of {len(sized)} images {'is' if len(colour) == 1 else 'are'}"
                                    f" in colour (e.g. {shown(files[colour[0]])}), so all are read in colour (RGB, 3 "
-                                   f"channels): to train on grey images, save these in grey first"), stacklevel=3)
+                                   f"channels): to train on grey images, save these in grey first"),
+                      stacklevel=user_stacklevel())
     arrays, kept = _pixels(files, headers, size, mode or ("RGB" if colour else "L"), shown, skipped)
     if not arrays and all(image_size != size for _, _, image_size, _ in headers):  # only with a size asked for
         raise DataError(f"{where}: none of its {len(headers)} readable image(s) is {size[0]}x{size[1]} pixels, the "
@@ -108,7 +109,7 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
     if not arrays:
         raise none_readable()
     if skipped:
-        warnings.warn(f"{where}: skipped {len(skipped)} image(s): {listed(skipped)}", stacklevel=3)
+        warnings.warn(f"{where}: skipped {len(skipped)} image(s): {listed(skipped)}", stacklevel=user_stacklevel())
     stacked = np.stack(arrays)  # (N, H, W) grey or (N, H, W, 3) colour
     return (stacked[:, None] if stacked.ndim == 3 else np.moveaxis(stacked, -1, 1)), kept
 

@@ -23,7 +23,7 @@ from ssvae.data.csv_files import LABEL_LIKE, csv_inputs, csv_labels, read_csv_ro
 from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, check_inputs, data_path, index_names,
                                  looks_unlabelled, to_model_range, warn_of_minus_one_class)
 from ssvae.data.images import image_files, image_reading, is_hidden, is_image_file, read_images, within
-from ssvae.errors import listed
+from ssvae.errors import listed, user_stacklevel
 from ssvae.files import new_folders
 from ssvae.runtime import ModelError, arrange
 
@@ -123,7 +123,8 @@ def _class_numbers(names: tuple[str, ...], present: np.ndarray, model_names: tup
                             f"({', '.join(model_names)}): correct it, or label the examples with those names")
         numbers[present] = present
         shown = listed([f"{k} = {model_names[k]}" for k in present])
-        warnings.warn(f"{path}: its labels are numbers, taken as the model's class numbers: {shown}", stacklevel=4)
+        warnings.warn(f"{path}: its labels are numbers, taken as the model's class numbers: {shown}",
+                      stacklevel=user_stacklevel())
         return numbers
     position = {name: k for k, name in enumerate(model_names)}
     if unknown := [names[k] for k in present if names[k] not in position]:
@@ -308,11 +309,12 @@ def _npz_inputs(x: np.ndarray, path: Path, key: str, model: ModelInputs | None =
         warnings.warn(f"{path}: {key} holds whole numbers from {x.min():g} to {x.max():g} as {x.dtype}, which are "
                       f"used as they are, not as images (and so are the image files the model is given later): if "
                       f"they are images, save them as uint8 ({key}.astype(np.uint8)), which are scaled to [0, 1] and "
-                      f"get the likelihood of grey levels", stacklevel=4)
+                      f"get the likelihood of grey levels", stacklevel=user_stacklevel())
     elif x.ndim > 2 and x.dtype == np.uint16 and x.max() > 255:  # image-shaped 16-bit numbers
         warnings.warn(f"{path}: {key} holds uint16 values up to {x.max()}, which are used as they are, while a 16-bit "
                       f"image file is read as its top 8 bits: if they are 16-bit images, save them as "
-                      f"({key} >> 8).astype(np.uint8), which are scaled to [0, 1] as image files are", stacklevel=4)
+                      f"({key} >> 8).astype(np.uint8), which are scaled to [0, 1] as image files are",
+                      stacklevel=user_stacklevel())
     return to_model_range(_image_layout(x), model.uint8_divisor if model is not None else 255)
 
 
@@ -474,7 +476,7 @@ def _load_csv(path: Path, model: ModelInputs | None = None, class_names: tuple[s
     if repeated := sorted({name for name, count in Counter(columns).items() if count > 1}):
         warnings.warn(f"{path}: column {', '.join(map(repr, repeated))} appears more than once, so a model of it "
                       f"reads CSV columns by position: give each column its own name to have them found by name",
-                      stacklevel=3)
+                      stacklevel=user_stacklevel())
         columns = ()
     return Source(Dataset(x, y, names), None, columns=columns)
 
@@ -490,25 +492,25 @@ def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
     base, real = os.path.realpath(path), {d: os.path.realpath(d) for d in folders}
     if aliases := [d for d in folders if within(real[d], base) and real[d] != os.path.join(base, d.name)]:
         warnings.warn(f"{path}: {', '.join(d.name for d in aliases)}: link(s) to other folders of {path}, not read "
-                      f"(their images would take two labels)", stacklevel=3)
+                      f"(their images would take two labels)", stacklevel=user_stacklevel())
         folders = [d for d in folders if d not in aliases]
     unlabelled = [d for d in folders if d.name.lower() in UNLABELLED_NAMES]
     class_dirs = [d for d in folders if d not in unlabelled and any(is_image_file(f, path) for f in d.iterdir())]
     if imageless := [d.name for d in folders if d not in unlabelled and d not in class_dirs]:
         warnings.warn(f"{path}: {len(imageless)} folder(s) with no image directly inside are not classes: "
                       f"{listed(imageless)} (a class folder needs images of its own; its sub-folders are read with "
-                      f"it)", stacklevel=3)
+                      f"it)", stacklevel=user_stacklevel())
     if suspect := [d.name for d in class_dirs if looks_unlabelled(d.name)]:
         warnings.warn(f"{path}: folder(s) {listed([repr(name) for name in suspect])} are read as classes, though "
                       f"named like unlabelled images: name such a folder {UNLABELLED_FOLDER}/ (or unlabeled/) if "
-                      f"its images have no label", stacklevel=3)
+                      f"its images have no label", stacklevel=user_stacklevel())
     needed = 2 if model is None else 1
     if len(class_dirs) < needed:
         raise DataError(f"{path}: needs one sub-folder of images per class (at least {'two' if needed == 2 else 'one'})"
                         + (f" and optionally '{UNLABELLED_FOLDER}/'" if model is None else ""))
     if strays := [f.name for f in path.iterdir() if is_image_file(f, path)]:
         warnings.warn(f"{path}: {len(strays)} image(s) outside the class folders are not read (e.g. {strays[0]}): "
-                      f"move them into a class folder, or into {UNLABELLED_FOLDER}/", stacklevel=3)
+                      f"move them into a class folder, or into {UNLABELLED_FOLDER}/", stacklevel=user_stacklevel())
     names = tuple(d.name for d in class_dirs)
     _check_class_names(names, path)  # before the images are read
     entries = [(f, k) for k, d in enumerate(class_dirs) for f in image_files(d, path)]

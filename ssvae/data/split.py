@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ssvae.data.dataset import Dataset, DataError, Partition
-from ssvae.errors import listed
+from ssvae.errors import listed, user_stacklevel
 from ssvae.data.sources import Source
 
 
@@ -180,7 +180,7 @@ def _hold_out_test(train: Dataset, labelled: np.ndarray, test_fraction: float,
         warnings.warn(f"the test set is {len(held_out)} of the {len(labelled)} labelled examples (--test-fraction "
                       f"{test_fraction:g}), held out of training: an accuracy on so few says little, and training "
                       f"does without their labels; label more examples, or give labelled test data of your own "
-                      f"(--test-data FILE)")
+                      f"(--test-data FILE)", stacklevel=user_stacklevel())
     return np.sort(held_out), np.sort(keep)
 
 
@@ -203,7 +203,7 @@ def _warn_of_classes_without_labels(train: Dataset, labelled: np.ndarray, labels
         fix = "label examples of each class" if labels is None else \
             f"raise --labels to at least {n_classes + val_labels}" + (" or lower --val-labels" if val_labels else "")
         warnings.warn(f"{len(missing)} of the {n_classes} classes have no training label ({names}): the classifier "
-                      f"can name them only by chance; {fix}")
+                      f"can name them only by chance; {fix}", stacklevel=user_stacklevel())
 
 
 __all__ = ["Split", "choose_split", "balanced_sample"]
