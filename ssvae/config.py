@@ -498,7 +498,7 @@ COMMAND_ONLY = {"quiet": "ssvae.train(progress=False)", "force": "ssvae.train(re
 def check_names(changes: dict[str, Any]) -> None:
     """A ConfigError for a setting Config has no field of (a typo in ``ssvae.train(epoch=5)``), with the
     nearest field, as the command line suggests the nearest option, or the Python spelling of a command-line
-    option that is no setting (``quiet=True``: progress=False)."""
+    option that is no setting (``quiet=True``: ssvae.train(progress=False))."""
     fields = [f.name for f in dataclasses.fields(Config)]
     for name in changes:
         if name in COMMAND_ONLY:

@@ -4,11 +4,12 @@ prints them as one line; they live here, free of torch, so that commands which d
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
 
-PACKAGE = str(Path(__file__).resolve().parent)
+PACKAGE = str(Path(__file__).resolve().parent) + os.sep  # with the separator: not ssvae_demo.py beside it
 
 
 class DataError(ValueError):

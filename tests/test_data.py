@@ -1001,6 +1001,18 @@ def test_a_data_warning_names_the_callers_line_however_deep_in_ssvae_it_is_raise
     assert [w.filename for w in warned] == [__file__]
 
 
+def test_only_files_inside_the_package_folder_count_as_ssvaes_own():
+    """Code of a file whose path merely begins like the package's (ssvae_demo.py beside ssvae/) is the user's:
+    its line is the one a warning names; code of a file inside the package is skipped to its caller."""
+    from ssvae import errors
+
+    package = errors.PACKAGE.rstrip(os.sep)
+    for filename, level in ((package + "_demo.py", 1), (os.path.join(package, "inside.py"), 2)):
+        scope = {"user_stacklevel": errors.user_stacklevel}
+        exec(compile("level = user_stacklevel()", filename, "exec"), scope)
+        assert scope["level"] == level, filename
+
+
 def test_test_data_of_fewer_than_five_examples_a_class_are_warned_of_at_the_caller(tmp_path):
     """As a held-out share that small is: one test example gave "test accuracy 0.0000 on 1 examples" unremarked."""
     import ssvae
