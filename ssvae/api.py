@@ -23,12 +23,13 @@ from ssvae import inference, runtime
 from ssvae.config import EDITABLE_FOR_RESUME, Config, ConfigError, config_for, supervised_counterpart
 from ssvae.data import (DataError, ModelInputs, Partition, Source, Split, check_inputs, choose_split, load_labelled,
                         load_source)
+from ssvae.data.digests import same_data
 from ssvae.data.images import ColourImages
 from ssvae.data.split import SMALL_TEST
 from ssvae.errors import RunError, user_stacklevel
 from ssvae.models import Model, Stage, build_model
-from ssvae.files import check_writable, given_path, same_data, sole_writer
-from ssvae.report import classification_report, evaluation_report
+from ssvae.files import check_writable, given_path, sole_writer
+from ssvae.report import classification_report, evaluation_report, warn_not_held_out
 from ssvae.run import (CHECKPOINT, CONFIG, LABELS, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
 from ssvae.runtime import MODEL_JSON, ModelError, check_count, folder_of_folders, prepare_inputs
@@ -456,14 +457,13 @@ def _evaluate_export(model_dir: Path, data: str | Path | None, dataset: str | No
 
 
 def _warn_if_trained_on(run: Run, data: str | Path) -> None:
-    """A warning where ``data`` is the file the run trained on, or a copy (`same_data`), read for its training
-    examples (not its own x_test): their labels trained the run too, and their accuracy is no held-out one."""
+    """A warning where ``data`` is the file or folder the run trained on, or a copy (`same_data`), read for its
+    training examples (not its own x_test)."""
     trained_on, own_test = run.config.data, run.split.test is None and run.config.test_data is None
     if own_test or trained_on is None or not same_data(data, trained_on):
         return
-    warnings.warn(f"{data} is the data this run trained on: {run.split.labels_seen} of its labels trained it, so "
-                  f"the accuracy below is not held out ('ssvae evaluate {run.run_dir or 'RUN'}' without --data "
-                  f"tests the run's held-out split)", stacklevel=user_stacklevel())
+    warn_not_held_out(str(data), "run", run.split.labels_seen,
+                      f"'ssvae evaluate {run.run_dir or 'RUN'}' without --data tests the run's held-out split")
 
 
 def _kept_epoch(run: Run) -> dict[str, Any] | None:

@@ -1,6 +1,5 @@
 """Writing files so that a process stopped mid-write never leaves half a file, and nothing is overwritten by
-surprise; one writer at a time in a folder (`sole_writer`); and telling a copy of a data file by its bytes
-(`file_digest`, `same_data`)."""
+surprise; one writer at a time in a folder (`sole_writer`); and a short digest of a file's bytes (`file_digest`)."""
 
 from __future__ import annotations
 
@@ -322,14 +321,5 @@ def file_digest(path: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def same_data(a: str | Path, b: str | Path) -> bool:
-    """Whether ``a`` and ``b`` are one file or folder, or two files of the same bytes (a copy); False where
-    either is not there."""
-    a, b = Path(a), Path(b)
-    if not (a.exists() and b.exists()):
-        return False
-    return os.path.samefile(a, b) or (a.is_file() and b.is_file() and file_digest(a) == file_digest(b))
-
-
 __all__ = ["atomic_open", "write_atomic", "check_output", "check_writable", "given_path", "take_access", "usual_mode",
-           "OutputFolder", "sole_writer", "new_folders", "file_digest", "same_data"]
+           "OutputFolder", "sole_writer", "new_folders", "file_digest"]

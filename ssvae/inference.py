@@ -22,14 +22,15 @@ from typing import IO, Any, Callable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
+from ssvae.data.digests import data_digest
 from ssvae.data.inputs import Inputs, NumberedIds, builtin_split, check_source, read_inputs
 from ssvae.data.images import is_image_file
 from ssvae.data.sources import BUILTIN, BUILTIN_SHAPES, ModelInputs, labelled_examples, load_labelled
 from ssvae.errors import DataError, RunError, user_stacklevel
 from ssvae.grids import default_scale, grid_png, grid_size, is_image_shape
-from ssvae.files import atomic_open, check_output, file_digest, write_atomic
+from ssvae.files import atomic_open, check_output, write_atomic
 from ssvae.progress import bar as progress_bar
-from ssvae.report import evaluation_report
+from ssvae.report import evaluation_report, warn_not_held_out
 from ssvae.runtime import ExportedModel, InputRowError, ModelError, as_array, by_name, check_count, check_seed
 
 BATCH = 1024
@@ -207,9 +208,8 @@ def evaluate(model: ExportedModel, data: str | Path | None = None, dataset: str 
     if dataset is not None:
         _check_dataset(model, dataset, split)
         if split == "train" and dataset == model.info.get("dataset"):
-            warnings.warn(f"the train split of {dataset} holds the examples the model trained on, "
-                          f"{model.info.get('labels_seen')} of them with their labels: the accuracy below is not "
-                          f"held out", stacklevel=user_stacklevel())
+            warn_not_held_out(f"the train split of {dataset}", "model", model.info.get("labels_seen"),
+                              "the test split is held out")
         _, examples = builtin_split(dataset, None if data_dir is None else str(data_dir), split, *_model_split(model))
         test = labelled_examples(examples, Path(dataset), reading, model.class_names)
         tested = f"{dataset} {split} split"
@@ -221,16 +221,15 @@ def evaluate(model: ExportedModel, data: str | Path | None = None, dataset: str 
 
 
 def _warn_if_trained_on(model: ExportedModel, data: Path) -> None:
-    """A warning where ``data`` is the file the model trained on (its digest in ``model.json``), read for its
-    training examples (an .npz's own x_test are held out): their labels trained it too."""
+    """A warning where ``data`` is the file or folder the model trained on, or a copy (its `data_digest` in
+    ``model.json``), read for its training examples (an .npz's own x_test are held out)."""
     digest = model.info.get("data_digest")
-    if digest is None or not data.is_file() or file_digest(data) != digest:
+    if digest is None or not data.exists() or data_digest(data) != digest:
         return
     if data.suffix.lower() == ".npz" and "x_test" in np.load(data).files:
         return
-    warnings.warn(f"{data} is the data this model trained on: {model.info.get('labels_seen')} of its labels trained "
-                  f"it, so the accuracy below is not held out (test it on labelled data it did not train on)",
-                  stacklevel=user_stacklevel())
+    warn_not_held_out(str(data), "model", model.info.get("labels_seen"),
+                      "test it on labelled data it did not train on")
 
 
 def prediction_header(model: ExportedModel) -> list[str]:

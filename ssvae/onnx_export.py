@@ -38,12 +38,13 @@ from torch import Tensor, nn
 
 from ssvae import __version__
 from ssvae.api import Run, load
+from ssvae.data.digests import data_digest
 from ssvae.model_card import data_name, export_command, model_card, preprocessing
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.precisions import calibration_inputs, cpu_session, predicted_classes, quantize_int8, to_float16
 from ssvae.errors import ExportError, RunError
-from ssvae.files import OutputFolder, check_writable, file_digest, given_path, sole_writer, take_access
+from ssvae.files import OutputFolder, check_writable, given_path, sole_writer, take_access
 from ssvae.runtime import (FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, MODEL_JSON, OPSET, PRECISIONS, ROLES,
                            graph_file)
 
@@ -169,7 +170,7 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[st
         "labels_seen": run.split.labels_seen,
         "test_accuracy": None if accuracy is None else round(accuracy, 4),
         "dataset": data_name(c),
-        **({"data_digest": file_digest(c.data)} if c.data and Path(c.data).is_file() else {}),
+        **({"data_digest": data_digest(c.data)} if c.data and Path(c.data).exists() else {}),
         **({"test_data": Path(c.test_data).name} if c.test_data else {"test_fraction": c.test_fraction}),
         "split_seed": c.split_seed,
         "weights": weights_digest(model),

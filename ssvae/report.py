@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
+
+from ssvae.errors import user_stacklevel
 
 
 def classification_report(y: np.ndarray, predicted: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
@@ -38,4 +41,11 @@ def evaluation_report(model: str | None, y: np.ndarray, predicted: np.ndarray, c
             "labels_seen": labels_seen, "test_elbo": test_elbo, "kept_epoch": kept_epoch}
 
 
-__all__ = ["classification_report", "evaluation_report"]
+def warn_not_held_out(tested: str, trained: str, labels_seen: int | None, fix: str) -> None:
+    """The warning that ``tested`` holds the examples that the ``trained`` ("run", "model") trained on, some
+    with their labels: the accuracy it is given is no held-out one, and ``fix`` says where to find one."""
+    warnings.warn(f"{tested} holds the examples this {trained} trained on, {labels_seen} of them with their labels: "
+                  f"the accuracy measured on them is not held out ({fix})", stacklevel=user_stacklevel())
+
+
+__all__ = ["classification_report", "evaluation_report", "warn_not_held_out"]

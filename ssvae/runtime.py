@@ -383,13 +383,16 @@ def _classifier_file(model_dir: Path, precision: str) -> Path:
 
 
 def _missing_precision(first: Path, model_dir: Path, precision: str) -> str:
-    """Why ``precision``'s classifier graph ``first`` is missing, and what to do: export its copies, or pass
-    the precision the folder holds (one shipped with its int8 graphs alone)."""
+    """Why ``precision``'s classifier graph ``first`` is missing, and what to do: export the run again or its
+    copies, or pass the precision the folder holds (one shipped with its int8 graphs alone)."""
     held = held_precisions(model_dir)
     other = f"pass --precision {held[0]} (precision={held[0]!r} in Python)" if held else ""
     flag = {"int8": "--quantize int8", "float16": "--fp16"}.get(precision)
-    if not held or any((model_dir / graph_file(role, precision)).is_file() for role in ROLES):
+    if not held:
         return f"{first}: missing; {model_dir} is not a complete model folder: export the run again"
+    if any((model_dir / graph_file(role, precision)).is_file() for role in ROLES):  # some of its graphs are there
+        return (f"{first}: missing; {model_dir} is not a complete model folder: export the run again, or {other}, "
+                f"whose graphs it holds")
     if flag:
         return (f"{first}: missing; {model_dir} holds no {precision} copies of its graphs (export with {flag} to "
                 f"add them, or {other})")

@@ -666,9 +666,9 @@ def test_evaluate_with_its_baseline_reads_the_data_and_warns_of_them_once(tmp_pa
     monkeypatch.setattr(api, "load_labelled", lambda *args: reads.append(args[0]) or load_labelled(*args))
     with pytest.warns(UserWarning) as warned:
         report = ssvae.evaluate(tmp_path / "run", data=tmp_path / "t.csv", baseline=True)
-    trained_on = [w for w in warned if "is the data this run trained on" in str(w.message)]
+    trained_on = [w for w in warned if "holds the examples this run trained on" in str(w.message)]
     assert reads == [tmp_path / "t.csv"] and [w.filename for w in trained_on] == [__file__]
-    with pytest.warns(UserWarning, match="is the data this run trained on"):
+    with pytest.warns(UserWarning, match="holds the examples this run trained on"):
         alone = ssvae.evaluate(ssvae.baseline(run), data=tmp_path / "t.csv")
     assert report["baseline_accuracy"] == alone["accuracy"]
 
@@ -687,12 +687,12 @@ def test_evaluate_on_the_file_a_run_trained_on_warns_that_it_is_not_held_out(tmp
         result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "run"), "--data", str(tmp_path / "t.csv")])
     assert result.exit_code == 0 and "test examples  30 (t.csv)" in result.output
     assert [str(w.message) for w in warned] == [
-        f"{tmp_path / 't.csv'} is the data this run trained on: {run.split.labels_seen} of its labels trained it, so "
-        f"the accuracy below is not held out ('ssvae evaluate {tmp_path / 'run'}' without --data tests the run's "
-        f"held-out split)"]
+        f"{tmp_path / 't.csv'} holds the examples this run trained on, {run.split.labels_seen} of them with their "
+        f"labels: the accuracy measured on them is not held out ('ssvae evaluate {tmp_path / 'run'}' without --data "
+        f"tests the run's held-out split)"]
     assert run.split.labels_seen == 22
     shutil.copy(tmp_path / "t.csv", tmp_path / "renamed.csv")  # a copy under another name is the same data
-    with pytest.warns(UserWarning, match=r"renamed.csv is the data this run trained on: 22 of its labels"):
+    with pytest.warns(UserWarning, match=r"renamed.csv holds the examples this run trained on, 22 of them"):
         CliRunner().invoke(main, ["evaluate", str(tmp_path / "run"), "--data", str(tmp_path / "renamed.csv")])
     np.savez(tmp_path / "x.npz", x=rng.random((40, 2)).astype(np.float32), y=np.arange(40) % 2,
              x_test=rng.random((10, 2)).astype(np.float32), y_test=np.arange(10) % 2)
@@ -705,7 +705,7 @@ def test_evaluate_on_the_file_a_run_trained_on_warns_that_it_is_not_held_out(tmp
     np.savez(tmp_path / "x_test.npz", x=rng.random((10, 2)).astype(np.float32), y=np.arange(10) % 2)
     ssvae.train(data=str(tmp_path / "t.csv"), test_data=str(tmp_path / "x_test.npz"), labels=None, epochs=1,
                 hidden=(8,), classifier_hidden=(8,), latent_dim=2, progress=False, out=tmp_path / "tested_run")
-    with pytest.warns(UserWarning, match="t.csv is the data this run trained on: 30 of its labels trained it"):
+    with pytest.warns(UserWarning, match="t.csv holds the examples this run trained on, 30 of them with"):
         CliRunner().invoke(main, ["evaluate", str(tmp_path / "tested_run"), "--data", str(tmp_path / "t.csv")])
     # an exported model knows its data by their digest: the file, or a copy, warns; the .npz's x_test does not
     ssvae.export(run, tmp_path / "model")
@@ -713,10 +713,11 @@ def test_evaluate_on_the_file_a_run_trained_on_warns_that_it_is_not_held_out(tmp
     shutil.copy(tmp_path / "t.csv", tmp_path / "copy.csv")
     model = runtime.load(tmp_path / "model")
     for name in ("t.csv", "copy.csv"):
-        with pytest.warns(UserWarning, match=rf"^\S+{name} is the data this model trained on: 22 of its labels "
-                                             r"trained it, so the accuracy below is not held out"):
+        with pytest.warns(UserWarning, match=rf"^\S+{name} holds the examples this model trained on, 22 of them "
+                                             r"with their labels: the accuracy measured on them is not held out \(test "
+                                             r"it on labelled data it did not train on\)$"):
             inference.evaluate(model, tmp_path / name)
-    with pytest.warns(UserWarning, match="is the data this model trained on") as warned:  # at the caller's line
+    with pytest.warns(UserWarning, match="holds the examples this model trained on") as warned:  # the caller's line
         ssvae.evaluate(tmp_path / "model", data=tmp_path / "t.csv")
     assert [w.filename for w in warned if "trained on" in str(w.message)] == [__file__]
     with warnings.catch_warnings():
@@ -727,6 +728,36 @@ def test_evaluate_on_the_file_a_run_trained_on_warns_that_it_is_not_held_out(tmp
     rows = np.array([[0.1, -0.2]], np.float32)
     drawn = model.analogies(rows)
     np.testing.assert_array_equal(drawn, np.stack([model.decode(model.encode(rows)[1], [k]) for k in (0, 1)], 1))
+
+
+@pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
+def test_evaluate_on_the_image_folder_a_run_trained_on_or_a_copy_warns_as_its_model_does(tmp_path):
+    """A folder is known by its images' paths and bytes: the run and its export warn of the folder and of a
+    copy (`unlabelled/` left out: its labelled images are those trained on), not of a folder with one image
+    changed."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    for k in range(40):
+        folder = tmp_path / "scans" / (str(digits.target[k] % 2) if k < 30 else "unlabelled")
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray((digits.images[k] * 15).astype(np.uint8)).save(folder / f"{k}.png")
+    run = ssvae.train(data=str(tmp_path / "scans"), labels=None, epochs=1, hidden=(8,), classifier_hidden=(8,),
+                      latent_dim=2, progress=False, out=tmp_path / "run")
+    ssvae.export(run, tmp_path / "model")
+    shutil.copytree(tmp_path / "scans", tmp_path / "copy")
+    shutil.copytree(tmp_path / "scans", tmp_path / "changed")
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "changed" / "0" / "0.png")
+    for evaluated, trained in (("run", "run"), ("model", "model")):
+        for folder in ("scans", "copy"):
+            with pytest.warns(UserWarning, match=rf"^\S+{folder} holds the examples this {trained} trained on, "
+                                                 rf"{run.split.labels_seen} of them with their labels"):
+                report = ssvae.evaluate(tmp_path / evaluated, data=tmp_path / folder)
+            assert report["n_test"] == 30
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ssvae.evaluate(tmp_path / evaluated, data=tmp_path / "changed")
 
 
 def test_evaluate_an_exported_models_graphs_on_labelled_data(runner, exported, tmp_path):
@@ -768,8 +799,8 @@ def test_evaluate_an_exported_model_on_the_split_its_run_made_of_a_built_in_set(
         assert result.exit_code == 0, result.output
         reports[name] = json.loads(result.stdout)
         assert [str(w.message) for w in warned] == ([] if name != "train" else [
-            "the train split of digits holds the examples the model trained on, 100 of them with their labels: the "
-            "accuracy below is not held out"])
+            "the train split of digits holds the examples this model trained on, 100 of them with their labels: the "
+            "accuracy measured on them is not held out (the test split is held out)"])
     common = ("accuracy", "n_test", "per_class", "confusion", "labels_seen")
     assert {k: reports["test"][k] for k in common} == {k: reports["run"][k] for k in common}
     assert reports["test"]["test_data"] == "digits test split" and reports["run"]["n_test"] == 450
@@ -1435,7 +1466,7 @@ def test_a_folder_shipped_with_its_int8_graphs_alone_is_shown_and_named(runner, 
     result = runner.invoke(main, ["predict", str(shipped), "--dataset", "digits", "--out", str(tmp_path / "q.csv")])
     assert result.exit_code == 1 and result.output == (
         f"Error: {shipped / 'classifier.onnx'}: missing; {shipped} is not a complete model folder: export the run "
-        f"again\n")
+        f"again, or pass --precision int8 (precision='int8' in Python), whose graphs it holds\n")
 
 
 def test_info_keeps_list_items_apart_where_one_holds_a_comma():

@@ -4,6 +4,7 @@ import dataclasses
 import gzip
 import os
 import re
+import shutil
 import struct
 import warnings
 from pathlib import Path
@@ -1216,3 +1217,32 @@ def test_npz_of_16_bit_images_is_named_in_a_warning(tmp_path):
                                          r"a 16-bit image file is read as its top 8 bits: if they are 16-bit images, "
                                          r"save them as \(x >> 8\).astype\(np.uint8\)"):
         load_source(data=str(tmp_path / "d.npz"))
+
+
+def test_a_folder_is_the_same_data_as_its_copy_by_its_images_paths_and_bytes(tmp_path):
+    """A copy of a folder is the same data; so is one with other files beside the images (a run folder that
+    `train --data .` wrote inside); a changed pixel, a renamed image or one more image is other data."""
+    from ssvae.data.digests import data_digest, same_data
+
+    rng = np.random.default_rng(0)
+    for k, name in enumerate(["a/0.png", "a/1.png", "b/2.png", "unlabelled/3.png"]):
+        (tmp_path / "data" / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (4, 4), dtype=np.uint8)).save(tmp_path / "data" / name)
+    shutil.copytree(tmp_path / "data", tmp_path / "copy")
+    (tmp_path / "copy" / "run").mkdir()
+    (tmp_path / "copy" / "run" / "config.json").write_text("{}")
+    (tmp_path / "copy" / "notes.txt").write_text("not an image")
+    assert same_data(tmp_path / "data", tmp_path / "copy") and same_data(tmp_path / "data", tmp_path / "data")
+    variants = {"pixel": lambda d: Image.fromarray(np.zeros((4, 4), np.uint8)).save(d / "a/0.png"),
+                "renamed": lambda d: (d / "b/2.png").rename(d / "b/5.png"),
+                "added": lambda d: shutil.copy(d / "a/0.png", d / "unlabelled/4.png")}
+    for name, change in variants.items():
+        shutil.copytree(tmp_path / "data", tmp_path / name)
+        change(tmp_path / name)
+        assert not same_data(tmp_path / "data", tmp_path / name), name
+    (tmp_path / "file.png").write_bytes((tmp_path / "data" / "a/0.png").read_bytes())
+    assert not same_data(tmp_path / "data", tmp_path / "file.png")  # a file is no folder, whatever the digests
+    assert not same_data(tmp_path / "data", tmp_path / "missing")
+    assert data_digest(tmp_path / "file.png") == data_digest(tmp_path / "data" / "a/0.png") != \
+        data_digest(tmp_path / "data")
+    assert re.fullmatch(r"[0-9a-f]{16}", data_digest(tmp_path / "data"))

@@ -1,0 +1,37 @@
+"""Whether two paths hold the same data, a copy under another name included: a file by its bytes, a folder by
+its images' paths and bytes. Evaluation warns with it where a model is tested on the examples it trained on."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from ssvae.data.images import image_files
+from ssvae.files import file_digest
+
+
+def data_digest(path: str | Path) -> str:
+    """A short digest (16 hex digits) of a file's bytes, or of a folder's images as a run reads them
+    (`image_files`: not hidden ones, nor the files a run folder inside it writes): their paths and bytes."""
+    path = Path(path)
+    if path.is_file():
+        return file_digest(path)
+    digest = hashlib.sha256()
+    for file in image_files(path, path):
+        content = file.read_bytes()
+        digest.update(f"{file.relative_to(path).as_posix()}\0{len(content)}\0".encode("utf-8", "surrogateescape"))
+        digest.update(content)
+    return digest.hexdigest()[:16]
+
+
+def same_data(a: str | Path, b: str | Path) -> bool:
+    """Whether ``a`` and ``b`` are one file or folder, or two of the same data (`data_digest`: a copy); False
+    where either is not there."""
+    a, b = Path(a), Path(b)
+    if not (a.exists() and b.exists()):
+        return False
+    return os.path.samefile(a, b) or (a.is_file() == b.is_file() and data_digest(a) == data_digest(b))
+
+
+__all__ = ["data_digest", "same_data"]
