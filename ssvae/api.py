@@ -25,7 +25,7 @@ from ssvae.data import (DataError, ModelInputs, Partition, Source, Split, check_
                         load_source)
 from ssvae.data.digests import same_data
 from ssvae.data.images import ColourImages
-from ssvae.data.split import SMALL_TEST
+from ssvae.data.split import SMALL_TEST, warn_if_small_test
 from ssvae.errors import RunError, user_stacklevel
 from ssvae.models import Model, Stage, build_model
 from ssvae.files import check_writable, given_path, sole_writer
@@ -131,7 +131,6 @@ def with_test_data(source: Source, config: Config) -> Source:
     if not Path(config.test_data).exists():
         raise DataError(f"{config.test_data}: no such file or folder; check the path given to --test-data")
     model = ModelInputs(source.train.input_shape, source.columns, config.uint8_divisor)
-    _warn_if_trained_on_test(config)
     return dataclasses.replace(source, test=load_labelled(config.test_data, model, source.train.class_names))
 
 
@@ -215,10 +214,11 @@ def new_run_data(config: Config) -> tuple[Config, Source, Split]:
     source = load_source(config.dataset, config.data, config.data_dir)
     config = config.replace(pixel_inputs=pixel_inputs(config, source.train.x))  # from these data, never a config's
     source = with_test_data(source, config)  # read as the model will read inputs
-    if config.test_data is not None and len(source.test) < SMALL_TEST * len(source.test.class_names):
-        warnings.warn(f"--test-data {config.test_data} holds {len(source.test)} labelled example(s), fewer than "
-                      f"{SMALL_TEST} a class on average: an accuracy on so few says little; give more labelled "
-                      f"test data", stacklevel=user_stacklevel())  # as a held-out share that small is warned of
+    if config.test_data is not None:  # said once, when a run is made, not each time it reads its data again
+        _warn_if_trained_on_test(config)
+        warn_if_small_test(len(source.test), len(source.test.class_names),
+                           f"--test-data {config.test_data} holds {len(source.test)} labelled example(s), fewer "
+                           f"than {SMALL_TEST} a class on average", "give more labelled test data")
     config = _fitted(config, source)
     split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
                          config.seed)

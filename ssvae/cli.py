@@ -717,23 +717,22 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
 
 @main.command(short_help="New examples of every class, or analogies: a PNG grid or a CSV.")
 @click.argument("model_dir", type=UserPath(file_okay=False))
-@click.option("--per-class", type=click.IntRange(min=1), default=8, show_default=True,
-              help="Samples in each class's row.")
+@click.option("--per-class", type=click.IntRange(min=1), help="Samples in each class's row [default: 8].")
 @click.option("--analogies", "analogies", metavar="INPUTS",
               help="Instead: render the style of these inputs in every class. A path (as --data of predict) or a "
                    "built-in data set name (its test split; all of it for a model tested on data of its own).")
-@click.option("--rows", type=click.IntRange(min=1), default=8, show_default=True, help="Inputs shown with --analogies.")
+@click.option("--rows", type=click.IntRange(min=1), help="Inputs shown with --analogies [default: 8].")
 @data_dir_option
 @click.option("--out", type=UserPath(dir_okay=False),
               help="A .png grid (image models), or a .csv ('-': standard output) of rows id, label, inputs, which "
                    "train, predict and evaluate read. [default: samples.png; samples.csv for a model of tables]")
 @click.option("--scale", type=click.IntRange(min=1), default=None,
               help="Output pixels per model pixel [default: cells at least 32 pixels high].")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the latent draws.")
+@click.option("--seed", type=click.IntRange(min=0), help="Seed of the latent draws [default: 0].")
 @model_options()
 @force_option
-def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, data_dir: str | None,
-             out: str | None, scale: int | None, seed: int, device: str, precision: str, force: bool) -> None:
+def generate(model_dir: str, per_class: int | None, analogies: str | None, rows: int | None, data_dir: str | None,
+             out: str | None, scale: int | None, seed: int | None, device: str, precision: str, force: bool) -> None:
     """New examples of each class as a PNG grid, one row a class in the model's order of classes (ssvae info
     lists them); or, with --analogies, each input's style (first column) drawn in every class, in that order.
     With --out NAME.csv (or -), the same examples as rows of numbers: a model of tables has no picture.
@@ -742,36 +741,23 @@ def generate(model_dir: str, per_class: int, analogies: str | None, rows: int, d
     """
     from ssvae.inference import generate as generate_examples
 
-    _check_generate_options(click.get_current_context(), analogies is not None)
     model = load_model(model_dir, device, precision)
     inputs, dataset = None, None
     if analogies is not None:  # a path (as UserPath takes one) or a built-in data set's name
         inputs = os.path.expanduser(analogies)
         if inputs in BUILTIN and not Path(inputs).exists():
             inputs, dataset = None, inputs
-    done = generate_examples(model, out, per_class, inputs, dataset, rows, seed, scale, force, data_dir)
+    done = generate_examples(model, out, per_class=per_class, analogies=inputs, dataset=dataset, rows=rows, seed=seed,
+                             scale=scale, replace=force, data_dir=data_dir)
     if done.pixels is not None:
         click.echo(f"saved {done.out}: {done.pixels[0]}x{done.pixels[1]} pixels")
     elif analogies is None:
         _say_written(done.out, _count(done.examples, "example")
-                     + (f", {per_class} of each class" if model.conditional else ""))
+                     + (f", {done.examples // model.n_classes} of each class" if model.conditional else ""))
     else:
         _say_written(done.out, f"{_count(done.examples, 'example')}: "
                                f"{_count(done.examples // model.n_classes, 'input')}, each drawn in the "
                                f"{model.n_classes} classes")
-
-
-def _check_generate_options(ctx: click.Context, analogies: bool) -> None:
-    """--rows and --data-dir choose the inputs of --analogies, --per-class and --seed the samples drawn
-    without it: one of them given where it does nothing is a mistake, said before anything is read."""
-    unused = ("per_class", "seed") if analogies else ("rows", "data_dir")
-    given = [option_flag(name) for name in unused
-             if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
-    if given:
-        raise click.UsageError(f"{' and '.join(given)} {'do' if len(given) > 1 else 'does'} nothing "
-                               f"{'with' if analogies else 'without'} --analogies (--rows and --data-dir choose its "
-                               f"inputs; --per-class and --seed, the samples drawn without it): leave "
-                               f"{'them' if len(given) > 1 else 'it'} out")
 
 
 @main.command(short_help="What an exported model is: metadata and graphs.")

@@ -23,9 +23,11 @@ from typing import IO, Any, Callable, Iterator, Sequence, TypeVar
 import numpy as np
 
 from ssvae.data.digests import data_digest
+from ssvae.data.dataset import Dataset
 from ssvae.data.inputs import Inputs, NumberedIds, builtin_split, check_source, read_inputs
 from ssvae.data.images import is_image_file
 from ssvae.data.sources import BUILTIN, BUILTIN_SHAPES, ModelInputs, labelled_examples, load_labelled
+from ssvae.config import option_flag
 from ssvae.errors import DataError, RunError, user_stacklevel
 from ssvae.grids import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, write_atomic
@@ -67,11 +69,16 @@ def model_inputs(model: ExportedModel, data: str | Path | None = None, dataset: 
     if dataset is not None:
         _check_dataset(model, dataset, split)
     return read_inputs(None if data is None else str(data), dataset, None if data_dir is None else str(data_dir),
-                       split, *_model_split(model), model.input_shape if len(model.input_shape) == 3 else None,
+                       split, *model_split(model), model.input_shape if len(model.input_shape) == 3 else None,
                        model.input_columns)
 
 
-def _model_split(model: ExportedModel) -> tuple[float | None, int]:
+def model_reading(model: ExportedModel) -> ModelInputs:
+    """How ``model`` reads labelled data (`ssvae.data.load_labelled`): its input shape, CSV columns and uint8 scale."""
+    return ModelInputs(model.input_shape, model.input_columns, model.uint8_divisor)
+
+
+def model_split(model: ExportedModel) -> tuple[float | None, int]:
     """The test fraction and seed of the split ``model``'s run made of a built-in set (no fraction: it was
     tested on data of its own and split off none)."""
     info = model.info
@@ -204,20 +211,25 @@ def evaluate(model: ExportedModel, data: str | Path | None = None, dataset: str 
     ``split`` of the built-in ``dataset`` as the model's run split it: a deployed model, int8 or float16
     copies too, checked without its run. No test ELBO: `score` has the graphs'."""
     check_source(data, dataset, split, data_dir, "the test data (--data)")
-    reading = ModelInputs(model.input_shape, model.input_columns, model.uint8_divisor)
     if dataset is not None:
         _check_dataset(model, dataset, split)
         if split == "train" and dataset == model.info.get("dataset"):
             warn_not_held_out(f"the train split of {dataset}", "model", model.info.get("labels_seen"),
                               "the test split is held out")
-        _, examples = builtin_split(dataset, None if data_dir is None else str(data_dir), split, *_model_split(model))
-        test = labelled_examples(examples, Path(dataset), reading, model.class_names)
-        tested = f"{dataset} {split} split"
+        test, tested = builtin_labelled(model, dataset, split, data_dir), f"{dataset} {split} split"
     else:
-        test, tested = load_labelled(data, reading, model.class_names), str(Path(data).resolve())
+        test, tested = load_labelled(data, model_reading(model), model.class_names), str(Path(data).resolve())
         _warn_if_trained_on(model, Path(data))
     return {**evaluation_report(model.info.get("model"), test.y, model.classify(test.x).argmax(-1), model.class_names,
                                 tested, model.info.get("labels_seen")), "precision": model.precision}
+
+
+def builtin_labelled(model: ExportedModel, dataset: str, split: str = "test",
+                     data_dir: str | Path | None = None) -> Dataset:
+    """The labelled examples of ``split`` of the built-in ``dataset`` as ``model``'s run split it, read as the
+    model reads its inputs: what `evaluate` tests it on."""
+    _, examples = builtin_split(dataset, None if data_dir is None else str(data_dir), split, *model_split(model))
+    return labelled_examples(examples, Path(dataset), model_reading(model), model.class_names)
 
 
 def _warn_if_trained_on(model: ExportedModel, data: Path) -> None:
@@ -313,69 +325,11 @@ def sample_grid(model: ExportedModel, per_class: int, seed: int = 0) -> np.ndarr
     return model.generate(rows, k * per_class, seed).reshape(k, per_class, *model.input_shape)
 
 
-def write_samples(model: ExportedModel, out: str | Path, per_class: int = 8, seed: int = 0,
-                  scale: int | None = None, replace: bool = False) -> tuple[int, int]:
-    """A PNG grid of class-conditional samples, one row a class; returns its (width, height)."""
-    check_drawable(model, picture=True)
-    out = png_output(out, replace)
-    scale = _grid_scale(model, model.n_classes if model.conditional else 1, per_class, scale)
-    return _write_grid(sample_grid(model, per_class, seed), out, scale, model)
-
-
-def write_analogies(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Path, rows: int = 8,
-                    scale: int | None = None, replace: bool = False) -> tuple[int, int]:
-    """A PNG grid: each row an input (first column) and its style rendered in every class. ``inputs``: as
-    `as_inputs` takes them."""
-    check_drawable(model, analogies=True, picture=True)
-    check_not_the_input(out, inputs)
-    out = png_output(out, replace)
-    _, x = _first_inputs(model, inputs, rows)
-    scale = _grid_scale(model, len(x), model.n_classes + 1, scale)
-    originals = model.prepare(x)[:, None]
-    return _write_grid(np.concatenate([originals, model.analogies(x)], axis=1), out, scale, model)
-
-
-def _first_inputs(model: ExportedModel, inputs: Inputs | str | Path | Any, rows: int) -> tuple[list[str], np.ndarray]:
-    """The ids and raw inputs of the first ``rows`` inputs to draw analogies of; at least one."""
-    given = as_inputs(model, inputs)
-    x = np.asarray(given.x[:rows])
-    if not len(x):
-        raise DataError("no inputs to draw analogies of: give at least one")
-    return list(given.ids[:len(x)]), x
-
-
 def example_header(model: ExportedModel) -> list[str]:
     """The columns of `generate`'s CSV: id, label (a class name), then the inputs: the model's CSV columns, or
     x0, x1, ... in the order of its flattened inputs. ``ssvae train``, ``predict`` and ``evaluate`` read it."""
     columns = model.input_columns or [f"x{i}" for i in range(int(np.prod(model.input_shape)))]
     return ["id", "label", *columns]
-
-
-def write_sample_table(model: ExportedModel, out: str | Path, per_class: int = 8, seed: int = 0,
-                       replace: bool = False) -> int:
-    """`sample_grid`'s samples as CSV rows (`example_header`), class by class, to the file ``out`` or, for
-    "-", standard output; ids count the rows, labels are class names (empty for M1). Returns the row count."""
-    check_drawable(model)
-    out = table_output(out, replace)
-    grid = sample_grid(model, per_class, seed)
-    labels = model.class_names if model.conditional else [""]
-    ids = [str(i) for i in range(grid.shape[0] * grid.shape[1])]
-    _write_examples(model, out, ids, [labels[k] for k in range(len(grid)) for _ in range(per_class)], grid)
-    return len(ids)
-
-
-def write_analogy_table(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Path, rows: int = 8,
-                        replace: bool = False) -> int:
-    """`write_analogies` as CSV rows (`example_header`): each input's style rendered in every class, one row a
-    class under the input's id, to the file ``out`` or, for "-", standard output. Returns the row count."""
-    check_drawable(model, analogies=True)
-    check_not_the_input(out, inputs)
-    out = table_output(out, replace)
-    ids, x = _first_inputs(model, inputs, rows)
-    k = model.n_classes
-    drawn = model.analogies(x)
-    _write_examples(model, out, [i for i in ids for _ in range(k)], list(model.class_names) * len(x), drawn)
-    return len(ids) * k
 
 
 def _write_examples(model: ExportedModel, out: Path | None, ids: Sequence[str], labels: Sequence[str],
@@ -404,38 +358,94 @@ def default_generate_out(model: ExportedModel) -> str:
     return "samples.png" if is_image_shape(model.input_shape) else "samples.csv"
 
 
-def generate(model: ExportedModel, out: str | Path | None = None, per_class: int = 8,
-             analogies: Inputs | str | Path | Any | None = None, dataset: str | None = None, rows: int = 8,
-             seed: int = 0, scale: int | None = None, replace: bool = False,
+def generate(model: ExportedModel, out: str | Path | None = None, per_class: int | None = None,
+             analogies: Inputs | str | Path | Any | None = None, dataset: str | None = None, rows: int | None = None,
+             seed: int | None = None, scale: int | None = None, replace: bool = False,
              data_dir: str | Path | None = None) -> Generated:
-    """`ssvae generate`: ``per_class`` new examples of every class (latent draws of ``seed``) or, given inputs
-    (``analogies``, as `as_inputs` takes them, or a built-in ``dataset``'s split shown to the model), the
-    style of the first ``rows`` drawn in every class. A PNG grid (``scale`` output pixels a model pixel)
-    where ``out`` ends in .png, CSV rows where it ends in .csv or is "-"; all checked before inputs are read."""
+    """`ssvae generate`: ``per_class`` (8) new examples of every class (latent draws of ``seed``, 0) or, given
+    inputs (``analogies``, as `as_inputs` takes them, or a built-in ``dataset``'s split shown to the model), the
+    style of the first ``rows`` (8) drawn in every class. A PNG grid (``scale`` output pixels a model pixel)
+    where ``out`` ends in .png, CSV rows (`example_header`) where it ends in .csv or is "-"; all checked before
+    inputs are read, and the grid's size before it is drawn."""
+    drawing = analogies is not None or dataset is not None
+    _check_unused(drawing, **({"per_class": per_class, "seed": seed} if drawing else {"rows": rows,
+                                                                                       "data_dir": data_dir}))
+    per_class, rows, seed = 8 if per_class is None else per_class, 8 if rows is None else rows, seed or 0
     check_count("per_class", per_class, 1)
     check_count("rows", rows, 1)
     if isinstance(analogies, str) and analogies in BUILTIN and not Path(analogies).exists():
         raise DataError(f"analogies={analogies!r} names no file or folder: for the built-in data set, pass "
                         f"dataset={analogies!r}")
+    out, table = _generate_output(model, out, scale, drawing)
+    if drawing and (dataset is not None or isinstance(analogies, (str, Path))):
+        split = "test" if dataset is None else default_split(model)
+        analogies = checked_inputs(model, out, replace, analogies, dataset, split, data_dir, grid=not table)
+    else:
+        check_not_the_input(out, analogies)
+        (table_output if table else png_output)(out, replace)
+    if drawing:
+        ids, x = _first_inputs(as_inputs(model, analogies), rows)
+        grid_shape = (len(x), model.n_classes + 1)  # each input, then its style in every class
+    else:
+        grid_shape = (model.n_classes if model.conditional else 1, per_class)  # one row a class
+    scale = None if table else _grid_scale(model, *grid_shape, scale)
+    grid, drawn, ids, labels = _analogies(model, ids, x) if drawing else _samples(model, per_class, seed)
+    if table:
+        _write_examples(model, None if out == STDOUT else Path(out), ids, labels, drawn)
+        return Generated(out, len(ids))
+    return Generated(out, len(ids), _write_grid(grid, Path(out), scale, model))
+
+
+def _generate_output(model: ExportedModel, out: str | Path | None, scale: int | None,
+                     drawing: bool) -> tuple[str, bool]:
+    """`generate`'s file (or "-") and whether it takes CSV rows rather than a PNG grid, once the model can
+    draw it and ``scale`` fits it."""
+    if scale is not None:
+        check_count("scale", scale, 1)
     out = str(out or default_generate_out(model))
     table = out == STDOUT or Path(out).suffix.lower() == ".csv"
     if table and scale is not None:
         raise DataError(f"--scale (scale= in Python) sets a PNG grid's pixels, and "
                         f"{'standard output' if out == STDOUT else out} gets CSV rows: leave it out, or give a .png")
-    drawing = analogies is not None or dataset is not None
     check_drawable(model, analogies=drawing, picture=not table)
-    if not drawing and table:
-        return Generated(out, write_sample_table(model, out, per_class, seed, replace=replace))
-    if not drawing:
-        return Generated(out, (model.n_classes if model.conditional else 1) * per_class,
-                         write_samples(model, out, per_class, seed, scale, replace=replace))
-    if dataset is not None or isinstance(analogies, (str, Path)):
-        analogies = checked_inputs(model, out, replace, analogies, dataset,
-                                   "test" if dataset is None else default_split(model), data_dir, grid=not table)
-    if table:
-        return Generated(out, write_analogy_table(model, analogies, out, rows, replace=replace))
-    pixels = write_analogies(model, analogies, out, rows, scale, replace=replace)
-    return Generated(out, min(rows, len(as_inputs(model, analogies))) * model.n_classes, pixels)
+    return out, table
+
+
+Drawn = tuple[np.ndarray, np.ndarray, list[str], list[str]]  # a grid, its drawn examples, their ids and labels
+
+
+def _samples(model: ExportedModel, per_class: int, seed: int) -> Drawn:
+    """`sample_grid`, with the ids (a count) and labels (class names; empty for M1) of its examples in order."""
+    grid = sample_grid(model, per_class, seed)
+    labels = [name for name in (model.class_names if model.conditional else [""]) for _ in range(per_class)]
+    return grid, grid, [str(i) for i in range(len(labels))], labels
+
+
+def _analogies(model: ExportedModel, ids: list[str], x: np.ndarray) -> Drawn:
+    """The grid of inputs ``x`` each followed by its style in every class, the drawn examples alone, and their
+    ids (the input's) and labels (the class's) in order."""
+    drawn = model.analogies(x)
+    grid = np.concatenate([model.prepare(x)[:, None], drawn], axis=1)
+    return grid, drawn, [i for i in ids for _ in model.class_names], list(model.class_names) * len(x)
+
+
+def _check_unused(drawing: bool, **given: Any) -> None:
+    """A DataError where options are ``given`` that do nothing: ``rows`` and ``data_dir`` choose the inputs of
+    analogies, ``per_class`` and ``seed`` the samples drawn without them."""
+    named = [f"{option_flag(name)} ({name}= in Python)" for name, value in given.items() if value is not None]
+    if named:
+        raise DataError(f"{' and '.join(named)} {'do' if len(named) > 1 else 'does'} nothing "
+                        f"{'with' if drawing else 'without'} --analogies (analogies= or dataset= in Python): "
+                        f"--rows and --data-dir choose its inputs, --per-class and --seed the samples drawn "
+                        f"without it; leave {'them' if len(named) > 1 else 'it'} out")
+
+
+def _first_inputs(inputs: Inputs, rows: int) -> tuple[list[str], np.ndarray]:
+    """The ids and raw inputs of the first ``rows`` inputs to draw analogies of; at least one."""
+    x = np.asarray(inputs.x[:rows])
+    if not len(x):
+        raise DataError("no inputs to draw analogies of: give at least one")
+    return list(inputs.ids[:len(x)]), x
 
 
 def png_output(out: str | Path, replace: bool) -> Path:
@@ -467,7 +477,5 @@ def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel)
     return grid_size(images.shape, scale)
 
 
-__all__ = ["Generated", "as_inputs", "check_drawable", "check_not_the_input", "checked_inputs", "default_generate_out",
-           "default_split", "evaluate", "example_header", "generate", "model_inputs", "png_output", "predict",
-           "prediction_header", "sample_grid", "score", "table_output", "write_analogies", "write_analogy_table",
-           "write_sample_table", "write_samples"]
+__all__ = ["Generated", "Inputs", "STDOUT", "builtin_labelled", "check_drawable", "checked_inputs", "evaluate",
+           "generate", "model_inputs", "model_reading", "model_split", "predict", "sample_grid", "score"]

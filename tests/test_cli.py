@@ -285,10 +285,11 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     (["predict", "models/digits-m2", "--dataset", "digits", "--batch-size", "0"],
      "Invalid value for '--batch-size': 0 is not in the range x>=1"),
     (["generate", "models/digits-m2", "--per-class", "-1"], "Invalid value for '--per-class': -1 is not in the range"),
-    (["generate", "models/digits-m2", "--rows", "3"], "--rows does nothing without --analogies (--rows and "
-     "--data-dir choose its inputs; --per-class and --seed, the samples drawn without it): leave it out"),
-    (["generate", "models/digits-m2", "--analogies", "digits", "--per-class", "3", "--seed", "1"],
-     "--per-class and --seed do nothing with --analogies ("),
+    (["generate", str(ROOT / "models/digits-m2"), "--rows", "3"], "Error: --rows (rows= in Python) does nothing without "
+     "--analogies (analogies= or dataset= in Python): --rows and --data-dir choose its inputs, --per-class and "
+     "--seed the samples drawn without it; leave it out"),
+    (["generate", str(ROOT / "models/digits-m2"), "--analogies", "digits", "--per-class", "3", "--seed", "0"],
+     "Error: --per-class (per_class= in Python) and --seed (seed= in Python) do nothing with --analogies ("),
     (["export", "models/digits-m2", "--opset", "17"], "Invalid value for '--opset': 17 is not in the range x>=18"),
     (["train", "--threads", "0"], "Invalid value for '--threads': '0' is neither 'auto' nor a number of threads from 1 up"),
     (["export", "run", "--out", "-"],
@@ -600,14 +601,14 @@ def test_evaluate_baseline_logs_its_epochs_where_stderr_is_not_a_terminal_unless
 def test_generate_draws_with_the_precision_asked_for(runner, exported, tmp_path):
     """--precision int8 runs the int8 decoder: its grid is the runtime's int8 samples, not the float32 ones."""
     from ssvae import runtime
-    from ssvae.inference import write_samples
+    from ssvae.inference import generate
 
     grids = {}
     for precision in ("float32", "int8"):
         out = tmp_path / f"{precision}.png"
         result = runner.invoke(main, ["generate", str(exported[1]), "--precision", precision, "--out", str(out)])
         assert result.exit_code == 0, result.output
-        write_samples(runtime.load(exported[1], precision=precision), tmp_path / f"api-{precision}.png", 8, 0, None)
+        generate(runtime.load(exported[1], precision=precision), tmp_path / f"api-{precision}.png", per_class=8, seed=0)
         assert out.read_bytes() == (tmp_path / f"api-{precision}.png").read_bytes()
         grids[precision] = out.read_bytes()
     assert grids["int8"] != grids["float32"]

@@ -1082,26 +1082,32 @@ def test_messages_list_the_first_few_items_and_count_the_rest():
     assert listed(list("abcd"), 3) == "a, b, c and 1 more"
 
 
-def test_test_data_that_are_the_training_data_warn(tmp_path):
+def test_test_data_that_are_the_training_data_warn_once_when_the_run_is_made(tmp_path):
     """--test-data naming --data (or a copy) tested the run on its own training examples without a word.
-    Another file warns not, though its rows repeat training rows, as a coarse table's rows do."""
-    from ssvae.api import with_test_data
-    from ssvae.config import Config
+    Another file warns not, though its rows repeat training rows, as a coarse table's rows do. The run
+    warns when it is trained, not again each time it reads its data (evaluate, export)."""
+    import ssvae
 
     x = np.random.default_rng(0).random((20, 3)).astype(np.float32)
     y = np.array([0, 1] * 5 + [-1] * 10)
     np.savez(tmp_path / "data.npz", x=x, y=y)
     np.savez(tmp_path / "copy.npz", x=x, y=y)
     np.savez(tmp_path / "other.npz", x=x[:10], y=y[:10])
-    source = load_source(data=str(tmp_path / "data.npz"))
+    settings = dict(data=str(tmp_path / "data.npz"), labels=None, epochs=1, hidden=(8,), classifier_hidden=(8,),
+                    latent_dim=2, progress=False)
     for test in ("data.npz", "copy.npz"):
-        with pytest.warns(UserWarning, match=rf"^--test-data \S+{test} is --data \S+data.npz or a copy of it: the "
-                                             r"run trains on its examples, on their labels where --labels keeps them"):
-            with_test_data(source, Config(data=str(tmp_path / "data.npz"), test_data=str(tmp_path / test)))
+        with pytest.warns(UserWarning) as warned:
+            ssvae.train(**settings, test_data=str(tmp_path / test), out=tmp_path / test.replace(".", "_"))
+        assert [(str(w.message), w.filename) for w in warned] == [(
+            f"--test-data {tmp_path / test} is --data {tmp_path / 'data.npz'} or a copy of it: the run trains on its "
+            f"examples, on their labels where --labels keeps them, so its test accuracy is not held out; give "
+            f"labelled data it does not train on", __file__)]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        tested = with_test_data(source, Config(data=str(tmp_path / "data.npz"), test_data=str(tmp_path / "other.npz")))
-    assert len(tested.test) == 10
+        ssvae.evaluate(tmp_path / "copy_npz")
+        ssvae.export(tmp_path / "copy_npz", tmp_path / "model")
+        tested = ssvae.train(**settings, test_data=str(tmp_path / "other.npz"))
+    assert len(tested.partition().test) == 10
 
 
 def test_classes_named_like_missing_labels_warn(tmp_path):

@@ -544,9 +544,9 @@ def test_run_classify_takes_tensors_as_torch_users_hold_them(digits_run, digits_
 
 def test_analogies_of_an_empty_array_ask_for_one_input_and_write_nothing(digits_model, tmp_path):
     """An array of no rows from Python (a file of none is refused where it is read, naming the file)."""
-    for write, name in ((inference.write_analogies, "a.png"), (inference.write_analogy_table, "a.csv")):
+    for name in ("a.png", "a.csv"):
         with pytest.raises(DataError, match="^no inputs to draw analogies of: give at least one$"):
-            write(digits_model, np.zeros((0, 1, 8, 8), np.float32), tmp_path / name)
+            inference.generate(digits_model, tmp_path / name, analogies=np.zeros((0, 1, 8, 8), np.float32))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -919,16 +919,16 @@ def test_model_inputs_are_the_test_split_the_models_training_held_out(tmp_path):
 
 
 def test_inference_takes_an_array_or_a_path_as_well_as_model_inputs(digits_model, tmp_path):
-    """`ssvae.inference.predict`, `score` and `write_analogies` given an array write what they write for the same
-    rows saved as an .npz (ids: the row numbers), and predict the runtime's own probabilities."""
-    from ssvae.inference import model_inputs, predict, score, write_analogies
+    """`ssvae.inference.predict`, `score` and `generate` (analogies) given an array write what they write for the
+    same rows saved as an .npz (ids: the row numbers), and predict the runtime's own probabilities."""
+    from ssvae.inference import generate, model_inputs, predict, score
 
     x = np.asarray(model_inputs(digits_model, dataset="digits").x[:30])
     np.savez(tmp_path / "x.npz", x=x)
     for given, name in ((x, "array"), (str(tmp_path / "x.npz"), "path")):
         predict(digits_model, given, tmp_path / f"{name}.csv", progress=False)
         score(digits_model, given, tmp_path / f"{name}-scores.csv", progress=False)
-        write_analogies(digits_model, given, tmp_path / f"{name}.png", rows=3)
+        generate(digits_model, tmp_path / f"{name}.png", analogies=given, rows=3)
     for suffix in (".csv", "-scores.csv", ".png"):
         assert (tmp_path / f"array{suffix}").read_bytes() == (tmp_path / f"path{suffix}").read_bytes()
     rows = (tmp_path / "array.csv").read_text().splitlines()[1:]
@@ -954,7 +954,7 @@ def test_inference_refuses_to_write_over_its_own_input_file(digits_model, tmp_pa
         assert path.read_bytes() == before
 
 
-@pytest.mark.parametrize("write", ["predict", "score", "write_analogies"])
+@pytest.mark.parametrize("write", ["predict", "score", "generate"])
 def test_inference_refuses_to_write_over_an_image_of_its_input_folder_before_reading_it(digits_model, tmp_path,
                                                                                          monkeypatch, write):
     """An image of the folder, a link in it to an image elsewhere (an input), or a link outside it to one of
@@ -970,13 +970,15 @@ def test_inference_refuses_to_write_over_an_image_of_its_input_folder_before_rea
     (folder / "1.png").symlink_to(store / "1.png")
     (tmp_path / "outside.png").symlink_to(folder / "0.png")
     before = {path: path.read_bytes() for path in (folder / "0.png", store / "1.png")}
-    options = {} if write == "write_analogies" else {"progress": False}
     with monkeypatch.context() as patched:
         patched.setattr(inference, "model_inputs", lambda *args, **kwargs: pytest.fail("the inputs were read"))
         for out in (folder / "0.png", folder / "1.png", tmp_path / "outside.png"):
             with pytest.raises(RunError, match=f"^{re.escape(str(out))} is one of the input images in "
                                                f"{re.escape(str(folder))}: write the output elsewhere"):
-                getattr(inference, write)(digits_model, folder, out, replace=True, **options)
+                if write == "generate":
+                    inference.generate(digits_model, out, analogies=folder, replace=True)
+                else:
+                    getattr(inference, write)(digits_model, folder, out, replace=True, progress=False)
     assert {path: path.read_bytes() for path in before} == before
 
 
@@ -994,14 +996,14 @@ def test_the_analogy_grid_shows_each_input_first_then_every_class_in_order(tmp_p
     from ssvae import inference
 
     x = np.full((2, 1, 2, 2), 0.5, np.float32)
-    model = types.SimpleNamespace(input_shape=(1, 2, 2), n_classes=3, info={}, input_range=(0.0, 1.0),
-                                  require_analogies=lambda: None,
+    model = types.SimpleNamespace(input_shape=(1, 2, 2), n_classes=3, class_names=("0", "1", "2"), info={},
+                                  input_range=(0.0, 1.0), require_analogies=lambda: None,
                                   prepare=lambda a: np.asarray(a, np.float32),
                                   analogies=lambda a: np.stack([np.full((len(a), 1, 2, 2), k / 4, np.float32)
                                                                 for k in range(3)], 1))
     drawn = []
     monkeypatch.setattr(inference, "grid_png", lambda images, scale: drawn.append(images) or b"")
-    inference.write_analogies(model, inference.Inputs(["a", "b"], x), tmp_path / "g.png", rows=2)
+    inference.generate(model, tmp_path / "g.png", analogies=inference.Inputs(["a", "b"], x), rows=2)
     (images,) = drawn
     assert images.shape == (2, 4, 1, 2, 2)
     np.testing.assert_array_equal(images[:, 0], x)
@@ -1021,11 +1023,11 @@ def test_a_sample_grid_is_one_draw_of_the_classes_in_turn_and_stretches_real_val
         calls.append((y, n, seed))
         return (np.argmax(y, 1) - 1.0).reshape(n, 1, 1, 1) * np.ones((n, 1, 2, 2))  # class k's value: k - 1
 
-    model = types.SimpleNamespace(input_shape=(1, 2, 2), n_classes=3, conditional=True, info={}, input_range=None,
-                                  require_generative=lambda what: None, generate=generate)
+    model = types.SimpleNamespace(input_shape=(1, 2, 2), n_classes=3, class_names=("0", "1", "2"), conditional=True,
+                                  info={}, input_range=None, require_generative=lambda what: None, generate=generate)
     drawn = []
     monkeypatch.setattr(inference, "grid_png", lambda images, scale: drawn.append(images) or b"")
-    inference.write_samples(model, tmp_path / "g.png", per_class=2, seed=5)
+    inference.generate(model, tmp_path / "g.png", per_class=2, seed=5)
     (images,) = drawn
     ((y, n, seed),) = calls
     assert (n, seed) == (6, 5) and np.argmax(y, 1).tolist() == [0, 0, 1, 1, 2, 2] and y.sum() == 6
@@ -1042,33 +1044,34 @@ def test_generates_grid_is_the_runtimes_generate_of_the_classes_in_turn(digits_m
     assert sample_grid(digits_model, 1, seed=7).shape == (10, 1, 1, 8, 8)  # ten one-hot rows for ten: not indices
 
 
-def test_generate_writes_what_its_writer_for_the_output_writes(digits_model, tmp_path, monkeypatch):
+def test_generate_writes_the_runtimes_samples_and_analogies_as_a_grid_or_rows(digits_model, tmp_path, monkeypatch):
     """`ssvae.inference.generate` is `ssvae generate` in Python: samples or analogies (inputs, or a built-in
-    set's name), a PNG grid or CSV rows by the name of ``out`` (samples.png where none is named), each the
-    bytes its writer gives, with the examples and pixels counted."""
+    set's name), a PNG grid or CSV rows by the name of ``out`` (samples.png where none is named), each of the
+    runtime's examples, with the examples and pixels counted."""
     from ssvae import inference
+    from ssvae.grids import grid_png
 
     monkeypatch.chdir(tmp_path)
     x = np.asarray(inference.model_inputs(digits_model, dataset="digits").x[:5])
     # 32-pixel cells (scale 4) with 4 pixels between and around them: 3 * 32 + 4 * 4 wide, 10 * 32 + 11 * 4 high
     assert inference.generate(digits_model, per_class=3, seed=4) == inference.Generated("samples.png", 30, (112, 364))
-    inference.write_samples(digits_model, "writer.png", per_class=3, seed=4)
-    assert Path("samples.png").read_bytes() == Path("writer.png").read_bytes()
+    samples = inference.sample_grid(digits_model, 3, seed=4)
+    assert Path("samples.png").read_bytes() == grid_png(samples, 4)
     assert inference.generate(digits_model, "s.csv", per_class=3, seed=4) == inference.Generated("s.csv", 30)
-    inference.write_sample_table(digits_model, "writer.csv", per_class=3, seed=4)
-    assert Path("s.csv").read_bytes() == Path("writer.csv").read_bytes()
     rows = np.loadtxt("s.csv", delimiter=",", skiprows=1, usecols=range(2, 66), dtype=np.float32)
-    np.testing.assert_array_equal(rows, inference.sample_grid(digits_model, 3, seed=4).reshape(30, 64))  # exactly
+    np.testing.assert_array_equal(rows, samples.reshape(30, 64))  # exactly
+    assert [row.split(",")[:2] for row in Path("s.csv").read_text().splitlines()[1:]] == \
+        [[str(i), str(i // 3)] for i in range(30)]  # ids count the rows, labels name the classes
     assert inference.generate(digits_model, "a.png", analogies=x, rows=3) == inference.Generated("a.png", 30,
                                                                                                (400, 112))
-    inference.write_analogies(digits_model, x, "writer-a.png", rows=3)
-    assert Path("a.png").read_bytes() == Path("writer-a.png").read_bytes()
+    drawn = digits_model.analogies(x[:3])
+    assert Path("a.png").read_bytes() == grid_png(np.concatenate([x[:3, None], drawn], 1), 4)
     assert inference.generate(digits_model, "a.csv", dataset="digits", rows=2) == inference.Generated("a.csv", 20)
-    inference.write_analogy_table(digits_model, x, "writer-a.csv", rows=2)
-    by_name, by_array = (Path(name).read_text().splitlines() for name in ("a.csv", "writer-a.csv"))
-    assert [row.split(",", 1)[1] for row in by_name] == [row.split(",", 1)[1] for row in by_array]
+    by_name = Path("a.csv").read_text().splitlines()
+    np.testing.assert_array_equal(np.loadtxt("a.csv", delimiter=",", skiprows=1, usecols=range(2, 66),
+                                             dtype=np.float32), drawn[:2].reshape(20, 64))
     test_ids = inference.model_inputs(digits_model, dataset="digits").ids[:2]
-    assert [row.split(",", 1)[0] for row in by_name[1:]] == [i for i in test_ids for _ in range(10)]
+    assert [row.split(",")[:2] for row in by_name[1:]] == [[i, str(k)] for i in test_ids for k in range(10)]
     with pytest.raises(RunError, match=r"^a\.txt: the grid is a PNG image: give --out a name ending in \.png"):
         inference.generate(digits_model, "a.txt")
     for settings, message in (({"per_class": 0}, "per_class must be a whole number of at least 1, got 0"),
@@ -1090,7 +1093,7 @@ def test_a_grid_too_large_to_open_is_refused_before_any_drawing(digits_model, tm
     from ssvae import inference
 
     with pytest.raises(RunError, match=r"the grid would be 360004x364 pixels, more than 80,000,000: lower"):
-        inference.write_samples(digits_model, tmp_path / "big.png", per_class=10_000)  # 131 million pixels
+        inference.generate(digits_model, tmp_path / "big.png", per_class=10_000)  # 131 million pixels
     assert not (tmp_path / "big.png").exists()
 
 

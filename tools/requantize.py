@@ -15,9 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ssvae import runtime
-from ssvae.data.inputs import builtin_split
-from ssvae.data.sources import ModelInputs, labelled_examples
-from ssvae.inference import _model_split, model_inputs
+from ssvae.inference import builtin_labelled, model_inputs
 from ssvae.model_card import card_row
 from ssvae.precisions import calibration_rows, predicted_classes, quantize_int8
 from ssvae.runtime import ExportedModel, graph_file
@@ -32,9 +30,7 @@ def training_inputs(model: ExportedModel, data_dir: str | None) -> np.ndarray:
 def held_out_examples(model: ExportedModel, data_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
     """The labelled test split of ``model``'s data set, as `ssvae evaluate` reads it: inputs as its graphs take
     them, and labels."""
-    _, examples = builtin_split(model.info["dataset"], data_dir, "test", *_model_split(model))
-    reading = ModelInputs(model.input_shape, model.input_columns, model.uint8_divisor)
-    test = labelled_examples(examples, Path(model.info["dataset"]), reading, model.class_names)
+    test = builtin_labelled(model, model.info["dataset"], "test", data_dir)
     return model.prepare(test.x), test.y
 
 

@@ -176,12 +176,19 @@ def _hold_out_test(train: Dataset, labelled: np.ndarray, test_fraction: float,
         raise DataError(f"cannot hold out a class-balanced test share of {test_fraction:g} from "
                         f"{len(labelled)} labelled examples ({reason}): label more examples of each class, "
                         f"change --test-fraction, or give test data (--test-data FILE)") from error
-    if len(held_out) < SMALL_TEST * len(train.class_names):
-        warnings.warn(f"the test set is {len(held_out)} of the {len(labelled)} labelled examples (--test-fraction "
-                      f"{test_fraction:g}), held out of training: an accuracy on so few says little, and training "
-                      f"does without their labels; label more examples, or give labelled test data of your own "
-                      f"(--test-data FILE)", stacklevel=user_stacklevel())
+    warn_if_small_test(len(held_out), len(train.class_names),
+                       f"the test set is {len(held_out)} of the {len(labelled)} labelled examples (--test-fraction "
+                       f"{test_fraction:g}), held out of training",
+                       "training does without their labels, so label more examples, or give labelled test data of "
+                       "your own (--test-data FILE)")
     return np.sort(held_out), np.sort(keep)
+
+
+def warn_if_small_test(n: int, n_classes: int, what: str, fix: str) -> None:
+    """A warning where a test set of ``n`` labelled examples (``what`` names it) holds fewer than `SMALL_TEST`
+    a class on average, held out of the labels or given: an accuracy on so few says little."""
+    if n < SMALL_TEST * n_classes:
+        warnings.warn(f"{what}: an accuracy on so few says little; {fix}", stacklevel=user_stacklevel())
 
 
 def _classes_left_out(n: int, n_classes: int, test_fraction: float) -> str | None:
