@@ -1079,7 +1079,15 @@ def test_generate_writes_the_runtimes_samples_and_analogies_as_a_grid_or_rows(di
                               ({"rows": 2.0, "analogies": x}, "rows must be a whole number of at least 1, got 2.0 (a "
                                                               "float: pass an int)"),
                               ({"analogies": "digits"}, "analogies='digits' names no file or folder: for the "
-                                                        "built-in data set, pass dataset='digits'")):
+                                                        "built-in data set, pass dataset='digits'"),
+                              ({"scale": 0}, "scale must be a whole number of at least 1, got 0"),
+                              ({"scale": -2}, "scale must be a whole number of at least 1, got -2"),
+                              ({"scale": 1.5}, "scale must be a whole number of at least 1, got 1.5"),
+                              ({"seed": 3, "analogies": x}, "--seed (seed= in Python) does nothing with --analogies"),
+                              ({"per_class": 8, "dataset": "digits"}, "--per-class (per_class= in Python) does "
+                                                                      "nothing with --analogies"),
+                              ({"rows": 8, "data_dir": "."}, "--rows (rows= in Python) and --data-dir (data_dir= in "
+                                                             "Python) do nothing without --analogies")):
         with pytest.raises(ValueError, match=f"^{re.escape(message)}"):  # ModelError, DataError: ValueErrors
             inference.generate(digits_model, "checked.png", **settings)
     assert not Path("checked.png").exists()
