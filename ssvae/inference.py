@@ -238,8 +238,10 @@ def _warn_if_trained_on(model: ExportedModel, data: Path) -> None:
     digest = model.info.get("data_digest")
     if digest is None or not data.exists() or data_digest(data) != digest:
         return
-    if data.suffix.lower() == ".npz" and "x_test" in np.load(data).files:
-        return
+    if data.suffix.lower() == ".npz":
+        with np.load(data) as arrays:
+            if "x_test" in arrays.files:
+                return
     warn_not_held_out(str(data), "model", model.info.get("labels_seen"),
                       "test it on labelled data it did not train on")
 
