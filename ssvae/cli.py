@@ -26,10 +26,11 @@ from ssvae import __version__
 from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, EDITABLE_FOR_RESUME, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS,
                           OWN_DATA_PRESET, PRESETS, RECIPES, Config, TRAINING_PRECISIONS, ConfigError, config_for,
                           option_flag, option_text)
+from ssvae.data.inputs import SPLITS
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
 from ssvae.progress import redrawable
-from ssvae.runtime import (MIN_OPSET, OPSET, PRECISIONS, ModelError, held_precisions,
+from ssvae.runtime import (BATCH, DEVICES, MIN_OPSET, OPSET, PRECISIONS, ModelError, held_precisions,
                            load as load_model)
 
 DEFAULTS = Config()
@@ -537,7 +538,7 @@ def stacked(*options: Callable) -> Callable:
     return add
 
 
-split_option = click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True,
+split_option = click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True,
                             help="Which part of --dataset: the test split the model was evaluated on, or the rest.")
 data_dir_option = click.option("--data-dir", type=UserPath(), help="Where Fashion-MNIST/MNIST/KMNIST files are.")
 
@@ -555,7 +556,7 @@ def model_options(applies: str = "") -> Callable:
     """Which graphs predict, score, generate and evaluate run, and where; ``applies`` says to what, where the
     command takes other things too (evaluate: a run)."""
     return stacked(
-        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+        click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
                      help=f"onnxruntime device{applies}: auto uses a CUDA GPU when there is one."),
         click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,
                      help=f"Which copy of the graphs{applies} to run (int8/float16 need export --quantize/--fp16)."),
@@ -565,7 +566,7 @@ def model_options(applies: str = "") -> Callable:
 force_option = click.option("--force", is_flag=True, help="Replace an existing --out file.")
 
 run_options = stacked(  # how predict and score run the model, after their own options
-    click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True,
+    click.option("--batch-size", type=click.IntRange(min=1), default=BATCH, show_default=True,
                  help="Inputs per batch."),
     model_options(),
     force_option,
@@ -606,7 +607,8 @@ def evaluate(run_dir: str, data: str | None, dataset: str | None, split: str, da
     """
     from ssvae.api import evaluate as evaluate_folder
 
-    report = evaluate_folder(run_dir, data, dataset, split, data_dir, device, precision, with_baseline, not quiet)
+    report = evaluate_folder(run_dir, data=data, dataset=dataset, split=split, data_dir=data_dir, device=device,
+                             precision=precision, baseline=with_baseline, progress=not quiet)
     click.echo(json.dumps(_json_ready(report), allow_nan=False) if as_json else _format_report(report))
 
 

@@ -566,7 +566,6 @@ def config_for(dataset: str | None = None, data: str | None = None, recipe: str 
     return config
 
 
-__all__ = ["Config", "ConfigError", "check_names", "EDITABLE_FOR_RESUME", "FIELDS_WITHOUT_OPTION", "PYTHON_ONLY",
-           "python_only_changes", "MODEL_KINDS", "CONSISTENCY_MODELS", "LIKELIHOODS", "CLASSIFIERS", "AUGMENTATIONS",
-           "FORMAT_VERSION", "LATER_FIELDS", "TRAINING_PRECISIONS", "PRESETS", "RECIPES", "Recipe",
-           "OWN_DATA_PRESET", "config_for", "option_flag", "preset_for", "recipe_for", "supervised_counterpart"]
+__all__ = ["Config", "ConfigError", "EDITABLE_FOR_RESUME", "FIELDS_WITHOUT_OPTION", "python_only_changes", "MODEL_KINDS",
+           "LIKELIHOODS", "CLASSIFIERS", "AUGMENTATIONS", "LR_SCHEDULES", "TRAINING_PRECISIONS", "OWN_DATA_PRESET",
+           "both_spellings", "config_for", "option_flag", "option_text", "supervised_counterpart", "train_command"]

@@ -321,5 +321,5 @@ def file_digest(path: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
-__all__ = ["atomic_open", "write_atomic", "check_output", "check_writable", "given_path", "take_access", "usual_mode",
+__all__ = ["atomic_open", "write_atomic", "check_output", "check_writable", "given_path", "take_access",
            "OutputFolder", "sole_writer", "new_folders", "file_digest"]

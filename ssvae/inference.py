@@ -33,9 +33,8 @@ from ssvae.grids import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, write_atomic
 from ssvae.progress import bar as progress_bar
 from ssvae.report import evaluation_report, warn_not_held_out
-from ssvae.runtime import ExportedModel, InputRowError, ModelError, as_array, by_name, check_count, check_seed
+from ssvae.runtime import BATCH, ExportedModel, InputRowError, ModelError, as_array, by_name, check_count, check_seed
 
-BATCH = 1024
 T = TypeVar("T")
 STDOUT = "-"  # as the ``out`` of a CSV (predict, score, generate): standard output (a pipe), not a file
 MAX_GRID_PIXELS = 80_000_000  # a PNG grid: below the 89,478,485 pixels from which PIL warns of a decompression bomb
@@ -69,16 +68,16 @@ def model_inputs(model: ExportedModel, data: str | Path | None = None, dataset: 
     if dataset is not None:
         _check_dataset(model, dataset, split)
     return read_inputs(None if data is None else str(data), dataset, None if data_dir is None else str(data_dir),
-                       split, *model_split(model), model.input_shape if len(model.input_shape) == 3 else None,
+                       split, *_model_split(model), model.input_shape if len(model.input_shape) == 3 else None,
                        model.input_columns)
 
 
-def model_reading(model: ExportedModel) -> ModelInputs:
+def _model_reading(model: ExportedModel) -> ModelInputs:
     """How ``model`` reads labelled data (`ssvae.data.load_labelled`): its input shape, CSV columns and uint8 scale."""
     return ModelInputs(model.input_shape, model.input_columns, model.uint8_divisor)
 
 
-def model_split(model: ExportedModel) -> tuple[float | None, int]:
+def _model_split(model: ExportedModel) -> tuple[float | None, int]:
     """The test fraction and seed of the split ``model``'s run made of a built-in set (no fraction: it was
     tested on data of its own and split off none)."""
     info = model.info
@@ -218,7 +217,7 @@ def evaluate(model: ExportedModel, data: str | Path | None = None, dataset: str 
                               "the test split is held out")
         test, tested = builtin_labelled(model, dataset, split, data_dir), f"{dataset} {split} split"
     else:
-        test, tested = load_labelled(data, model_reading(model), model.class_names), str(Path(data).resolve())
+        test, tested = load_labelled(data, _model_reading(model), model.class_names), str(Path(data).resolve())
         _warn_if_trained_on(model, Path(data))
     return {**evaluation_report(model.info.get("model"), test.y, model.classify(test.x).argmax(-1), model.class_names,
                                 tested, model.info.get("labels_seen")), "precision": model.precision}
@@ -228,8 +227,8 @@ def builtin_labelled(model: ExportedModel, dataset: str, split: str = "test",
                      data_dir: str | Path | None = None) -> Dataset:
     """The labelled examples of ``split`` of the built-in ``dataset`` as ``model``'s run split it, read as the
     model reads its inputs: what `evaluate` tests it on."""
-    _, examples = builtin_split(dataset, None if data_dir is None else str(data_dir), split, *model_split(model))
-    return labelled_examples(examples, Path(dataset), model_reading(model), model.class_names)
+    _, examples = builtin_split(dataset, None if data_dir is None else str(data_dir), split, *_model_split(model))
+    return labelled_examples(examples, Path(dataset), _model_reading(model), model.class_names)
 
 
 def _warn_if_trained_on(model: ExportedModel, data: Path) -> None:
@@ -480,4 +479,4 @@ def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel)
 
 
 __all__ = ["Generated", "Inputs", "STDOUT", "builtin_labelled", "check_drawable", "checked_inputs", "evaluate",
-           "generate", "model_inputs", "model_reading", "model_split", "predict", "sample_grid", "score"]
+           "generate", "model_inputs", "predict", "sample_grid", "score"]

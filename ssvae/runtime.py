@@ -261,6 +261,10 @@ def graph_file(role: str, precision: str = "float32") -> str:
     return f"{role}.onnx" if precision == "float32" else f"{role}.{precision}.onnx"
 
 
+DEVICES = ("auto", "cpu", "cuda")  # where the graphs run: auto is CUDA where onnxruntime has it, else the CPU
+BATCH = 1024  # rows handed to onnxruntime at once: bounds memory on large inputs
+
+
 def providers_for(device: str) -> list[str]:
     """onnxruntime providers: ``auto`` tries CUDA, then the CPU."""
     available = ort.get_available_providers()
@@ -272,7 +276,7 @@ def providers_for(device: str) -> list[str]:
         raise ModelError("device cuda was asked for but this onnxruntime has no CUDA provider: install "
                          "onnxruntime-gpu, or run on the CPU (--device cpu; device='cpu' in Python)")
     if device != "auto":
-        raise ModelError(f"device {device!r} is not one of auto, cpu, cuda")
+        raise ModelError(f"device {device!r} is not one of {', '.join(DEVICES)}")
     return ["CPUExecutionProvider"]
 
 
@@ -498,7 +502,7 @@ def _input_columns(info: dict[str, Any]) -> tuple[str, ...] | None:
 class ExportedModel:
     """Classify, encode, decode, generate and score with the graphs of one model folder."""
 
-    batch_size = 1024  # rows handed to onnxruntime at once: bounds memory on large inputs
+    batch_size = BATCH
 
     def __init__(self, model_dir: Path, sessions: dict[str, ort.InferenceSession], info: dict[str, Any],
                  precision: str = "float32"):
@@ -798,5 +802,6 @@ class ExportedModel:
 
 
 __all__ = ["load", "ExportedModel", "ModelError", "InputRowError", "NonFiniteInputError", "PRECISIONS", "MODEL_JSON",
-           "graph_file", "held_precisions", "arrange", "by_name", "column_positions", "as_array", "check_count",
-           "check_seed", "check_values"]
+           "BATCH", "DEVICES", "FORMAT_VERSION", "METADATA_PREFIX", "MIN_OPSET", "NON_INPUT_COLUMNS", "OPSET", "ROLES",
+           "graph_file", "held_precisions", "arrange", "by_name", "column_positions", "as_array", "as_float32",
+           "check_count", "check_seed", "folder_of_folders", "prepare_inputs"]

@@ -242,4 +242,4 @@ def _read_images(files: list[Path], root: Path, image_shape: tuple[int, ...] | N
     return Inputs(ids, x)
 
 
-__all__ = ["Inputs", "builtin_split", "check_source", "read_inputs", "SPLITS"]
+__all__ = ["Inputs", "NumberedIds", "builtin_split", "check_source", "read_inputs", "SPLITS"]

@@ -213,4 +213,4 @@ def _warn_of_classes_without_labels(train: Dataset, labelled: np.ndarray, labels
                       f"can name them only by chance; {fix}", stacklevel=user_stacklevel())
 
 
-__all__ = ["Split", "choose_split", "balanced_sample"]
+__all__ = ["SMALL_TEST", "Split", "choose_split", "warn_if_small_test"]
