@@ -367,6 +367,12 @@ def option_text(value: Any, none: str) -> str:
     return none if value is None else ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
+def setting_name(field: str) -> str:
+    """A setting as advice names it to command-line and Python users alike, without a value:
+    ``--val-labels (val_labels= in Python)``."""
+    return f"{option_flag(field)} ({field}= in Python)"
+
+
 def both_spellings(field: str, value: Any) -> str:
     """A setting as advice names it to command-line and Python users alike: ``--lr 0.0001 (lr=0.0001 in Python)``
     (a float to 6 digits: a tenth of 0.003 is 0.0003 here)."""
@@ -568,4 +574,4 @@ def config_for(dataset: str | None = None, data: str | None = None, recipe: str 
 
 __all__ = ["Config", "ConfigError", "EDITABLE_FOR_RESUME", "FIELDS_WITHOUT_OPTION", "python_only_changes", "MODEL_KINDS",
            "LIKELIHOODS", "CLASSIFIERS", "AUGMENTATIONS", "LR_SCHEDULES", "TRAINING_PRECISIONS", "OWN_DATA_PRESET",
-           "both_spellings", "config_for", "option_flag", "option_text", "supervised_counterpart", "train_command"]
+           "both_spellings", "config_for", "option_flag", "setting_name", "option_text", "supervised_counterpart", "train_command"]

@@ -27,7 +27,7 @@ from ssvae.data.dataset import Dataset
 from ssvae.data.inputs import Inputs, NumberedIds, builtin_split, check_source, read_inputs
 from ssvae.data.images import is_image_file
 from ssvae.data.sources import BUILTIN, BUILTIN_SHAPES, ModelInputs, labelled_examples, load_labelled
-from ssvae.config import option_flag
+from ssvae.config import setting_name
 from ssvae.errors import DataError, RunError, user_stacklevel
 from ssvae.grids import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, write_atomic
@@ -433,7 +433,7 @@ def _analogies(model: ExportedModel, ids: list[str], x: np.ndarray) -> Drawn:
 def _check_unused(drawing: bool, **given: Any) -> None:
     """A DataError where options are ``given`` that do nothing: ``rows`` and ``data_dir`` choose the inputs of
     analogies, ``per_class`` and ``seed`` the samples drawn without them."""
-    named = [f"{option_flag(name)} ({name}= in Python)" for name, value in given.items() if value is not None]
+    named = [setting_name(name) for name, value in given.items() if value is not None]
     if named:
         raise DataError(f"{' and '.join(named)} {'do' if len(named) > 1 else 'does'} nothing "
                         f"{'with' if drawing else 'without'} --analogies (analogies= or dataset= in Python): "

@@ -266,7 +266,8 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["train", "--data", "missing.npz"], "Error: missing.npz: no such file or folder; check the path given to --data"),
-    (["train", "--labels", "5000", "--epochs", "1"], "Error: --labels 5000 asks for more labels than the 1347"),
+    (["train", "--labels", "5000", "--epochs", "1"], "Error: --labels 5000 (labels=5000 in Python) asks for more "
+     "labels than the 1347"),
     (["evaluate", "nowhere"], "Error: nowhere: no such run or model folder; give the --out folder of 'ssvae train' "
                               "or of 'ssvae export'"),
     (["evaluate", "nowhere", "--precision", "int8"], "Error: nowhere: no such run or model folder"),  # not "a run"

@@ -39,9 +39,9 @@ def _source(n_per_class=30, k=3, unlabelled=0):
 
 @pytest.mark.parametrize("labels, val_labels, message", [
     (2, 0, "1 of the 3 classes have no training label (a): the classifier can name them only by chance; raise "
-           "--labels to at least 3"),
+           "--labels (labels= in Python) to at least 3"),
     (6, 4, "1 of the 3 classes have no training label (c): the classifier can name them only by chance; raise "
-           "--labels to at least 7 or lower --val-labels"),
+           "--labels (labels= in Python) to at least 7 or lower --val-labels (val_labels= in Python)"),
 ])
 def test_too_few_labels_for_every_class_is_a_warning(labels, val_labels, message):
     with pytest.warns(UserWarning, match=re.escape(message)):
@@ -54,8 +54,9 @@ def test_too_few_labels_for_every_class_is_a_warning(labels, val_labels, message
 
 
 def test_a_test_set_held_out_of_few_labels_is_a_warning():
-    with pytest.warns(UserWarning, match=re.escape("the test set is 3 of the 12 labelled examples (--test-fraction "
-                                                   "0.25), held out of training: an accuracy on so few says little")):
+    with pytest.warns(UserWarning, match=re.escape("the test set is 3 of the 12 labelled examples, held out of "
+                                                   "training by --test-fraction 0.25 (test_fraction=0.25 in Python): "
+                                                   "an accuracy on so few says little")):
         split = choose_split(_source(n_per_class=4), labels=None, val_labels=0, test_fraction=0.25, split_seed=0,
                              seed=0)
     assert len(split.test) == 3 and len(split.labelled) == 9
@@ -112,7 +113,7 @@ def test_labels_all_keeps_missing_labels_missing():
 def test_too_many_labels_is_a_clear_error():
     with pytest.raises(DataError, match="more labels than the"):
         choose_split(_source(), labels=1000, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
-    with pytest.raises(DataError, match="^--val-labels 20 leaves no training label out of 20: lower it$"):
+    with pytest.raises(DataError, match="^--val-labels 20 \\(val_labels=20 in Python\\) leaves no training label out of 20: lower it$"):
         choose_split(_source(), labels=20, val_labels=20, test_fraction=0.25, split_seed=0, seed=0)
     with pytest.raises(DataError, match="^the training examples have no label: label at least one training example "
                                         "of each class$"):
@@ -128,14 +129,14 @@ def test_a_test_split_the_labels_cannot_fill_is_a_clear_error():
     for fraction in (0.1, 0.25, 0.9):
         with pytest.raises(DataError, match=r"^class 'c' has a single labelled example, and a class-balanced test "
                                             r"split needs two of each \(one to test, one to train on\): label "
-                                            r"another, or give test data \(--test-data FILE\)$"):
+                                            r"another, or give test data with --test-data \(test_data= in Python\)$"):
             choose_split(one_of_c, labels=None, val_labels=0, test_fraction=fraction, split_seed=0, seed=0)
     one_of_b_and_c = Source(Dataset(np.zeros((5, 4), np.float32), np.array([0, 0, 0, 1, 2]), ("a", "b", "c")), None)
     with pytest.raises(DataError, match=r"^classes 'b', 'c' have a single labelled example"):
         choose_split(one_of_b_and_c, labels=None, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
     with pytest.raises(DataError, match=r"^cannot hold out a class-balanced test share of 0.25 from 6 labelled "
                                         r"examples \(the 2 to test cannot hold one of each of the 3 classes\): label "
-                                        r"more examples of each class, change --test-fraction, or give test data"):
+                                        r"more examples of each class, change --test-fraction \(test_fraction= in Python\), or give test data"):
         choose_split(_source(n_per_class=2), labels=None, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
     with pytest.raises(DataError, match=r"\(the 1 left to train on cannot hold one of each of the 3 classes\)"):
         choose_split(_source(n_per_class=2), labels=None, val_labels=0, test_fraction=0.75, split_seed=0, seed=0)
@@ -588,10 +589,11 @@ def test_image_folders_are_read_with_their_sub_folders_and_linked_folders(tmp_pa
 
 
 @pytest.mark.parametrize("option, message", [
-    ({"labels": None, "val_labels": 9}, "class 'c1' has 2 labelled example.s. to draw from but --val-labels 9 asks "
-                                        "for 3 of it: lower --val-labels or add labelled examples of that class"),
-    ({"labels": 9, "val_labels": 0}, "class 'c1' has 2 labelled example.s. to draw from but --labels 9 asks for 3 "
-                                     "of it: lower --labels or add labelled examples of that class"),
+    ({"labels": None, "val_labels": 9}, "class 'c1' has 2 labelled example.s. to draw from but --val-labels 9 "
+                                        ".val_labels=9 in Python. asks for 3 of it: lower it or add labelled examples "
+                                        "of that class"),
+    ({"labels": 9, "val_labels": 0}, "class 'c1' has 2 labelled example.s. to draw from but --labels 9 .labels=9 in "
+                                     "Python. asks for 3 of it: lower it or add labelled examples of that class"),
 ])
 def test_a_class_short_of_labels_names_itself_and_the_option_to_change(option, message):
     source = Source(Dataset(np.zeros((12, 2), np.float32), np.array([0] * 5 + [1] * 2 + [2] * 5),
@@ -700,7 +702,8 @@ def test_the_files_of_one_data_set_given_for_another_are_refused(tmp_path, files
         _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", np.array(labels))
     with pytest.raises(DataError, match=f"holds {files_of}'s files \\(its test labels begin "
                                         f"{', '.join(map(str, first))}\\), not "
-                                        f"{given}'s: pass --dataset {files_of}, or a --data-dir with {given}'s files"):
+                                        f"{given}'s: pass --dataset {files_of} .dataset='{files_of}' in Python., or "
+                                        f"a --data-dir .data_dir= in Python. with {given}'s files"):
         load_source(given, data_dir=str(tmp_path))
     assert len(load_source(files_of, data_dir=str(tmp_path)).test) == 12
 

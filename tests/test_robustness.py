@@ -240,7 +240,8 @@ BAD_INPUT = [
      "labelled example: number the classes 0..K-1 with no gap (labels numbered from 1: subtract 1; -1 marks an "
      "unlabelled example, so classes -1 and 1 are written 0 and 1), or label"),
     (["train", "--data", "float_labels.npz", "--labels", "4"], "y must hold integer class indices"),
-    (["train", "--labels", "2000"], "Error: --labels 2000 asks for more labels than the 1347 available"),
+    (["train", "--labels", "2000"], "Error: --labels 2000 (labels=2000 in Python) asks for more labels "
+     "than the 1347 available"),
     (["train", "--data", "nan.npz"], "Error: nan.npz: 1 input row(s) contain NaN or inf, or numbers too large for float32 (first: row 5): clean or drop them"),
     (["train", "--data", "above_one.npz", "--likelihood", "bernoulli"],
      "but the bernoulli likelihood needs [0, 1]: scale them"),
@@ -347,16 +348,18 @@ BAD_INPUT = [
     (["score", "MODEL", "--out", "taken.csv"], "Error: no inputs given: pass --data FILE_OR_FOLDER or --dataset NAME"),
     (["evaluate", "MODEL", "--data", "missing.csv"], "Error: missing.csv: no such file or folder; check the path of "
      "the test data (--data)"),
-    (["predict", "MODEL", "--data", "small.npz", "--split", "train"], "Error: --split chooses a built-in data set's "
-     "examples, and small.npz is a file or folder of your own: leave it out"),
-    (["evaluate", "MODEL", "--data", "small.npz", "--data-dir", ".", "--split", "train"], "Error: --split and "
-     "--data-dir choose a built-in data set's examples, and small.npz is a file or folder of your own: leave them out"),
-    (["generate", "MODEL", "--analogies", "small.npz", "--data-dir", "."], "Error: --data-dir chooses a built-in data "
-     "set's examples, and small.npz is a file or folder of your own: leave it out"),
+    (["predict", "MODEL", "--data", "small.npz", "--split", "train"], "Error: --split (split= in Python) chooses a "
+     "built-in data set's examples, and small.npz is a file or folder of your own: leave it out"),
+    (["evaluate", "MODEL", "--data", "small.npz", "--data-dir", ".", "--split", "train"], "Error: --split (split= in "
+     "Python) and --data-dir (data_dir= in Python) choose a built-in data set's examples, and small.npz is a file or "
+     "folder of your own: leave them out"),
+    (["generate", "MODEL", "--analogies", "small.npz", "--data-dir", "."], "Error: --data-dir (data_dir= in Python) "
+     "chooses a built-in data set's examples, and small.npz is a file or folder of your own: leave it out"),
     (["generate", "MODEL", "--analogies", "missing.npy"],
      "Error: missing.npy: no such file or folder; check the path of the inputs"),
     (["predict", "MODEL", "--data", "small.npz", "--dataset", "digits"],
-     "Error: both --data small.npz and --dataset digits name inputs: pass one of them"),
+     "Error: both --data small.npz and --dataset digits (data=, dataset= in Python) name inputs: pass "
+     "one of them"),
     (["predict", "MODEL", "--dataset", "digits", "--out", "p.json"], "Error: p.json: the rows are written as CSV: give "
      "--out a name ending in .csv (spreadsheets and pandas go by the name), or - for standard output"),
     (["predict", "MODEL", "--dataset", "digits", "--out", "pipe.csv", "--force"],  # a FIFO: never a device here
@@ -372,7 +375,8 @@ BAD_INPUT = [
      "own with --data (data=), the built-in set it was trained on with --dataset (dataset=), or evaluate the run "
      "folder it was exported from"),
     (["evaluate", "model", "--data", "small.npz", "--dataset", "digits"],
-     "Error: both --data small.npz and --dataset digits name inputs: pass one of them"),
+     "Error: both --data small.npz and --dataset digits (data=, dataset= in Python) name inputs: pass "
+     "one of them"),
     (["evaluate", "RUN", "--dataset", "digits"], "Error: --dataset, --split and --data-dir (dataset=, split=, "
      "data_dir= in Python) test an exported model, and "),
     (["evaluate", "model", "--data", "small.npz", "--baseline"], "Error: --baseline (baseline= in Python) trains on a "

@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ssvae.config import both_spellings
 from ssvae.errors import SAVE_ARRAYS, DataError, type_name, user_stacklevel
 from ssvae.runtime import as_float32
 
@@ -145,7 +146,7 @@ def check_inputs(dataset: Dataset, name: str, likelihood: str, test_data: bool =
                         f"for float32 (first: row {int(np.flatnonzero(~finite)[0])}): clean or drop them")
     low, high = float(flat.min()), float(flat.max())
     if likelihood == "bernoulli" and (low < 0.0 or high > 1.0):
-        fix = "as the training data are" if test_data else "(uint8 images are divided by 255 for you) or use " \
-                                                            "--likelihood gaussian"
+        fix = "as the training data are" if test_data else \
+            f"(uint8 images are divided by 255 for you) or use {both_spellings('likelihood', 'gaussian')}"
         raise DataError(f"{name}: inputs range over [{low:g}, {high:g}] but the bernoulli likelihood needs [0, 1]: "
                         f"scale them {fix}")

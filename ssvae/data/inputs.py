@@ -16,6 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ssvae.config import setting_name
 from ssvae.data.csv_files import csv_inputs, read_csv_rows
 from ssvae.data.dataset import DataError, Dataset, data_path
 from ssvae.data.images import IMAGE_SUFFIXES, image_files, image_reading, read_images
@@ -63,10 +64,12 @@ def check_source(data: str | Path | None, dataset: str | None, split: str = "tes
     built-in set, whose ``split`` and ``data_dir`` a path leaves unused) names the inputs: cheap, so callers
     check it before other work."""
     if data is not None and dataset is not None:
-        raise DataError(f"both --data {data} and --dataset {dataset} name inputs: pass one of them")
+        raise DataError(f"both --data {data} and --dataset {dataset} (data=, dataset= in Python) name inputs: pass "
+                        f"one of them")
     if data is None and dataset is None:
-        raise DataError("no inputs given: pass --data FILE_OR_FOLDER or --dataset NAME")
-    given = [flag for flag, used in (("--split", split != "test"), ("--data-dir", data_dir is not None)) if used]
+        raise DataError("no inputs given: pass --data FILE_OR_FOLDER or --dataset NAME (data= or dataset= in Python)")
+    given = [setting_name(field) for field, used in (("split", split != "test"), ("data_dir", data_dir is not None))
+             if used]
     if data is not None and given:
         raise DataError(f"{' and '.join(given)} {'choose' if len(given) > 1 else 'chooses'} a built-in data set's "
                         f"examples, and {data} is a file or folder of your own: leave "

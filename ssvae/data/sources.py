@@ -19,6 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ssvae.config import both_spellings, setting_name
 from ssvae.data.csv_files import LABEL_LIKE, csv_inputs, csv_labels, read_csv_rows, warn_of_named_inputs, whole_number
 from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, check_inputs, data_path, index_names,
                                  looks_unlabelled, to_model_range, warn_of_minus_one_class)
@@ -81,7 +82,7 @@ def load_source(dataset: str = "digits", data: str | None = None, data_dir: str 
         return _load_digits()
     if dataset in TORCHVISION_SETS:
         return _load_idx_set(dataset, data_dir)
-    raise DataError(f"unknown data set {dataset!r}: choose one of {', '.join(BUILTIN)} or pass --data FILE")
+    raise DataError(f"unknown data set {dataset!r}: choose one of {', '.join(BUILTIN)} or pass --data FILE (data= in Python)")
 
 
 def load_labelled(data: str | Path, model: ModelInputs, class_names: Sequence[str]) -> Dataset:
@@ -142,7 +143,7 @@ def _load_path(path: Path, model: ModelInputs | None = None, class_names: tuple[
     if not path.exists():
         if model is not None:
             raise DataError(f"{path}: no such file or folder; check the path of the test data")
-        raise DataError(f"{path}: no such file or folder; check the path given to --data")
+        raise DataError(f"{path}: no such file or folder; check the path given to --data (data= in Python)")
     if path.is_dir():
         return _load_folder(path, model)
     if path.suffix.lower() == ".npz":
@@ -215,7 +216,8 @@ def _load_idx_set(name: str, data_dir: str | None) -> Source:
     first = tuple(splits["test"].y[:10].tolist())
     if other := next((other for other, labels in FIRST_TEST_LABELS.items() if labels == first and other != name), None):
         raise DataError(f"{folder}: holds {other}'s files (its test labels begin {', '.join(map(str, first))}), not "
-                        f"{name}'s: pass --dataset {other}, or a --data-dir with {name}'s files")
+                        f"{name}'s: pass {both_spellings('dataset', other)}, or a {setting_name('data_dir')} with "
+                        f"{name}'s files")
     if splits["train"].input_shape != splits["test"].input_shape:
         raise DataError(f"{folder}: the training images are {splits['train'].input_shape[1:]} but the test images "
                         f"{splits['test'].input_shape[1:]}: copy or download the files of one data set again")
@@ -225,8 +227,8 @@ def _load_idx_set(name: str, data_dir: str | None) -> Source:
 def _download(name: str, tv_class: str, root: Path | None) -> Path:
     files = ", ".join(IDX_GZ_FILES)
     if root is None:
-        raise DataError(f"{name} files not found: pass --data-dir DIR to download there, or put {files} in a folder "
-                        f"and pass it as --data-dir")
+        raise DataError(f"{name} files not found: pass --data-dir DIR (data_dir= in Python) to download there, or "
+                        f"put {files} in a folder and pass that folder as --data-dir")
     import torchvision
 
     raw = root / tv_class / "raw"

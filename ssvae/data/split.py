@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ssvae.config import both_spellings, setting_name
 from ssvae.data.dataset import Dataset, DataError, Partition
 from ssvae.errors import listed, user_stacklevel
 from ssvae.data.sources import Source
@@ -94,9 +95,9 @@ def _indices(values: dict, key: str) -> tuple[int, ...]:
 
 
 def balanced_sample(y: np.ndarray, pool: np.ndarray, n: int, class_names: tuple[str, ...], rng: np.random.Generator,
-                    option: str = "--labels") -> np.ndarray:
+                    field: str = "labels") -> np.ndarray:
     """``n`` indices from ``pool``, n // K of each class; the remainder goes one each to randomly chosen classes.
-    ``option`` is what asked for ``n``: the error for a class with too few names it."""
+    ``field`` is the setting that asked for ``n``: the error for a class with too few names it."""
     n_classes = len(class_names)
     counts = np.full(n_classes, n // n_classes)
     counts[rng.choice(n_classes, n % n_classes, replace=False)] += 1
@@ -104,9 +105,9 @@ def balanced_sample(y: np.ndarray, pool: np.ndarray, n: int, class_names: tuple[
     for k in range(n_classes):
         members = pool[y[pool] == k]
         if len(members) < counts[k]:
-            fix = f"lower {option} or add labelled examples of that class"
             raise DataError(f"class {class_names[k]!r} has {len(members)} labelled example(s) to draw from but "
-                            f"{option} {n} asks for {counts[k]} of it: {fix}")
+                            f"{both_spellings(field, n)} asks for {counts[k]} of it: lower it or add labelled "
+                            f"examples of that class")
         chosen.append(rng.choice(members, counts[k], replace=False))
     return np.sort(np.concatenate(chosen)).astype(np.int64)
 
@@ -123,7 +124,7 @@ def _check_two_labels_a_class(train: Dataset) -> None:
         named = listed([repr(name) for name in single])
         raise DataError(f"{'classes' if len(single) > 1 else 'class'} {named} {'have' if len(single) > 1 else 'has'} "
                         f"a single labelled example, and a class-balanced test split needs two of each (one to "
-                        f"test, one to train on): label another, or give test data (--test-data FILE)")
+                        f"test, one to train on): label another, or give test data with {setting_name('test_data')}")
 
 
 def choose_split(source: Source, labels: int | None, val_labels: int, test_fraction: float,
@@ -142,14 +143,15 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
     rng = np.random.default_rng(seed)
     if labels is not None:
         if labels > len(labelled):
-            raise DataError(f"--labels {labels} asks for more labels than the {len(labelled)} available for "
-                            f"training: lower it or use --labels all")
+            raise DataError(f"{both_spellings('labels', labels)} asks for more labels than the {len(labelled)} "
+                            f"available for training: lower it or use {both_spellings('labels', None)}")
         labelled = balanced_sample(train.y, labelled, labels, train.class_names, rng)
     validation = np.array([], dtype=np.int64)
     if val_labels:
         if val_labels >= len(labelled):
-            raise DataError(f"--val-labels {val_labels} leaves no training label out of {len(labelled)}: lower it")
-        validation = balanced_sample(train.y, labelled, val_labels, train.class_names, rng, "--val-labels")
+            raise DataError(f"{both_spellings('val_labels', val_labels)} leaves no training label out of "
+                            f"{len(labelled)}: lower it")
+        validation = balanced_sample(train.y, labelled, val_labels, train.class_names, rng, "val_labels")
         labelled = np.setdiff1d(labelled, validation)
     _warn_of_classes_without_labels(train, labelled, labels, val_labels)
     return Split(
@@ -175,12 +177,13 @@ def _hold_out_test(train: Dataset, labelled: np.ndarray, test_fraction: float,
         reason = _classes_left_out(len(labelled), len(np.unique(train.y[labelled])), test_fraction) or str(error)
         raise DataError(f"cannot hold out a class-balanced test share of {test_fraction:g} from "
                         f"{len(labelled)} labelled examples ({reason}): label more examples of each class, "
-                        f"change --test-fraction, or give test data (--test-data FILE)") from error
+                        f"change {setting_name('test_fraction')}, or give test data with {setting_name('test_data')}") \
+            from error
     warn_if_small_test(len(held_out), len(train.class_names),
-                       f"the test set is {len(held_out)} of the {len(labelled)} labelled examples (--test-fraction "
-                       f"{test_fraction:g}), held out of training",
-                       "training does without their labels, so label more examples, or give labelled test data of "
-                       "your own (--test-data FILE)")
+                       f"the test set is {len(held_out)} of the {len(labelled)} labelled examples, held out of "
+                       f"training by {both_spellings('test_fraction', test_fraction)}",
+                       f"training does without their labels, so label more examples, or give labelled test data of "
+                       f"your own with {setting_name('test_data')}")
     return np.sort(held_out), np.sort(keep)
 
 
@@ -208,7 +211,8 @@ def _warn_of_classes_without_labels(train: Dataset, labelled: np.ndarray, labels
     if missing := sorted(set(range(n_classes)) - set(train.y[labelled].tolist())):
         names = listed([train.class_names[k] for k in missing])
         fix = "label examples of each class" if labels is None else \
-            f"raise --labels to at least {n_classes + val_labels}" + (" or lower --val-labels" if val_labels else "")
+            f"raise {setting_name('labels')} to at least {n_classes + val_labels}" + \
+            (f" or lower {setting_name('val_labels')}" if val_labels else "")
         warnings.warn(f"{len(missing)} of the {n_classes} classes have no training label ({names}): the classifier "
                       f"can name them only by chance; {fix}", stacklevel=user_stacklevel())
 
