@@ -189,8 +189,9 @@ class Config:
                 sizes = option_text(getattr(self, name), "")
                 raise ConfigError(f"{name} must all be at least 1, got {sizes}", name)
         if not self.hidden or (self.classifier == "conv" and not self.classifier_channels):
-            raise ConfigError("hidden needs at least one layer size, and a conv classifier at least one channel "
-                              "count (e.g. --hidden 500, --classifier-channels 32,64)")
+            raise ConfigError(f"hidden needs at least one layer size, and a conv classifier at least one channel "
+                              f"count (e.g. {both_spellings('hidden', (500,))}, "
+                              f"{both_spellings('classifier_channels', (32, 64))})")
         if not 0.0 <= self.ema < 1.0:
             raise ConfigError(f"ema must lie in [0, 1) (0: off; 0.999 typical), got {self.ema}", "ema")
         if not 0.0 <= self.consistency_threshold <= 1.0:
@@ -199,34 +200,39 @@ class Config:
 
     def _check_combinations(self) -> None:
         """Settings that apply only to some models, inputs or other settings."""
+        consistency_off = both_spellings("consistency", 0.0)
         if self.vat > 0 and self.model not in VAT_MODELS:
-            raise ConfigError(f"vat applies to models {' and '.join(VAT_MODELS)}, not {self.model}: set vat to 0")
+            raise ConfigError(f"vat applies to models {' and '.join(VAT_MODELS)}, not {self.model}: set "
+                              f"{both_spellings('vat', 0.0)}")
         if self.classifier == "conv" and self.model not in CONV_MODELS:
             raise ConfigError(f"a conv classifier applies to models {', '.join(CONV_MODELS)}, not {self.model}: "
-                              f"use --classifier mlp")
+                              f"use {both_spellings('classifier', 'mlp')}")
         if self.consistency > 0 and self.model not in CONSISTENCY_MODELS:
             raise ConfigError(f"consistency applies to models {', '.join(CONSISTENCY_MODELS)}, not {self.model}: set "
-                              f"consistency to 0")
+                              f"{consistency_off}")
         if self.consistency > 0 and self.augment == "none":
-            raise ConfigError("consistency trains on shifted views of images: add --augment shift or shift-flip"
-                              + ("" if self.model == "fixmatch" else ", or set consistency to 0"))
+            raise ConfigError(f"consistency trains on shifted views of images: add {both_spellings('augment', 'shift')} "
+                              f"or shift-flip" + ("" if self.model == "fixmatch" else f", or set {consistency_off}"))
         if self.model == "fixmatch" and self.consistency == 0:
-            raise ConfigError("model fixmatch learns from unlabelled images by consistency alone: set --consistency "
-                              "above 0 (1.0 typical) with --augment shift or shift-flip (for a table, which has "
-                              "no shifted views, choose another --model, such as m2)")
+            raise ConfigError(f"model fixmatch learns from unlabelled images by consistency alone: set "
+                              f"{setting_name('consistency')} above 0 (1.0 typical) with {setting_name('augment')} "
+                              f"shift or shift-flip (for a table, which has no shifted views, choose another "
+                              f"{setting_name('model')}, such as m2)")
         if self.adaptive_threshold and self.consistency == 0:
-            raise ConfigError("adaptive_threshold applies to consistency training: set consistency above 0 "
-                              "or leave adaptive_threshold off")
+            raise ConfigError(f"adaptive_threshold applies to consistency training: set {setting_name('consistency')} "
+                              f"above 0, or turn it off: {both_spellings('adaptive_threshold', False)}")
         if self.input_shape and self.model == "fixmatch" and len(self.input_shape) != 3:
             raise ConfigError(f"model fixmatch learns from shifted views of images, but the inputs have shape "
-                              f"{self.input_shape}: choose another --model, such as m2", "model")
+                              f"{self.input_shape}: choose another {setting_name('model')}, such as m2", "model")
         if self.input_shape and (self.classifier == "conv" or self.augment != "none") and len(self.input_shape) != 3:
             raise ConfigError(f"--classifier conv and --augment need images (channels, height, width), but the "
-                              f"inputs have shape {self.input_shape}: use --classifier mlp --augment none")
+                              f"inputs have shape {self.input_shape}: use {both_spellings('classifier', 'mlp')} and "
+                              f"{both_spellings('augment', 'none')}")
         blocks = len(self.classifier_channels)
         if self.input_shape and self.classifier == "conv" and min(self.input_shape[1:]) < 2 ** (blocks - 1):
             raise ConfigError(f"the conv classifier halves the image between its {blocks} blocks, too often for "
-                              f"{self.input_shape[1]}x{self.input_shape[2]} images: give fewer --classifier-channels")
+                              f"{self.input_shape[1]}x{self.input_shape[2]} images: give fewer "
+                              f"{setting_name('classifier_channels')}")
 
     @property
     def n_classes(self) -> int:

@@ -592,7 +592,7 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
             Config.from_dict({**vars(tiny_config), name: value})
     as_json = Config.from_dict({**vars(tiny_config), "hidden": [8, 4], "lr": 1, "labels": None})  # JSON's forms
     assert (as_json.hidden, as_json.lr, as_json.labels) == ((8, 4), 1, None)
-    with pytest.raises(ConfigError, match="vat applies to models m2 and m1\\+m2, not supervised: set vat to 0"):
+    with pytest.raises(ConfigError, match=r"vat applies to models m2 and m1\+m2, not supervised: set --vat 0 \(vat=0 in Python\)$"):
         Config(model="supervised", vat=1.0)
     with pytest.raises(ConfigError, match=r"^vat_epsilon must be positive, got 0.0$"):
         Config(vat=1.0, vat_epsilon=0.0)
@@ -600,24 +600,25 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
         Config(lr=1e-3, weight_decay=1000.0)
     with pytest.raises(ConfigError, match="adaptive_threshold applies to consistency training"):
         Config(adaptive_threshold=True)
-    with pytest.raises(ConfigError, match="^consistency trains on shifted views of images: add --augment shift or "
-                                          "shift-flip, or set consistency to 0$"):
+    with pytest.raises(ConfigError, match=r"^consistency trains on shifted views of images: add --augment shift "
+                                          r"\(augment='shift' in Python\) or shift-flip, or set --consistency 0 "
+                                          r"\(consistency=0 in Python\)$"):
         Config(consistency=1.0)
-    with pytest.raises(ConfigError, match="^consistency trains on shifted views of images: add --augment shift or "
-                                          "shift-flip$"):  # fixmatch's consistency cannot be 0
+    with pytest.raises(ConfigError, match=r"^consistency trains on shifted views of images: add --augment shift "
+                                          r"\(augment='shift' in Python\) or shift-flip$"):  # fixmatch's cannot be 0
         Config(model="fixmatch", consistency=1.0)
-    with pytest.raises(ConfigError, match="^consistency applies to models m2, fixmatch, not supervised: set "
-                                          "consistency to 0$"):
+    with pytest.raises(ConfigError, match=r"^consistency applies to models m2, fixmatch, not supervised: set "
+                                          r"--consistency 0 \(consistency=0 in Python\)$"):
         Config(model="supervised", consistency=1.0, augment="shift")
     with pytest.raises(ConfigError, match="model fixmatch learns from unlabelled images by consistency alone: "
-                                          "set --consistency above 0"):
+                                          r"set --consistency \(consistency= in Python\) above 0"):
         Config(model="fixmatch", augment="shift")
     with pytest.raises(ConfigError, match="a conv classifier applies to models m2, supervised, fixmatch, not m1\\+m2"):
         Config(model="m1+m2", classifier="conv")
     with pytest.raises(ConfigError, match="need images .* inputs have shape \\(64,\\)"):
         Config(classifier="conv", input_shape=(64,))
     with pytest.raises(ConfigError, match=r"^model fixmatch learns from shifted views of images, but the inputs have "
-                                          r"shape \(4,\): choose another --model, such as m2$"):
+                                          r"shape \(4,\): choose another --model \(model= in Python\), such as m2$"):
         Config(model="fixmatch", consistency=1.0, augment="shift", input_shape=(4,))  # its other fix led here
     with pytest.raises(ConfigError, match="halves the image between its 5 blocks, too often for 8x8 images"):
         Config(classifier="conv", classifier_channels=(4, 4, 4, 4, 4), input_shape=(1, 8, 8))
