@@ -21,20 +21,19 @@ from torch import nn
 
 from ssvae import inference, runtime
 from ssvae.config import EDITABLE_FOR_RESUME, Config, ConfigError, config_for, supervised_counterpart
-from ssvae.data import (DataError, ModelInputs, Partition, Source, Split, check_inputs, choose_split, load_labelled,
-                        load_source)
+from ssvae.data import DataError, ModelInputs, Partition, Source, Split, load_labelled
 from ssvae.data.digests import same_data
 from ssvae.data.images import ColourImages
-from ssvae.data.split import SMALL_TEST, warn_if_small_test
-from ssvae.errors import RunError, user_stacklevel
+from ssvae.errors import RunError
 from ssvae.models import Model, Stage, build_model
 from ssvae.files import check_writable, given_path, sole_writer
 from ssvae.report import classification_report, evaluation_report, warn_not_held_out
+from ssvae.run_data import load_data, new_run_data
 from ssvae.run import (CHECKPOINT, CONFIG, LABELS, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
 from ssvae.runtime import MODEL_JSON, ModelError, check_count, folder_of_folders, prepare_inputs
 from ssvae.training import (Checkpoint, EpochHook, active_stages, denormals_flushed, fit, kept_epoch, predict_logits,
-                            resolve_device, stage_plan, threads_set)
+                            stage_plan, threads_set)
 
 
 @dataclass
@@ -113,67 +112,6 @@ class Run:
         return torch.softmax(predict_logits(self.model, self.inputs(x), batch_size), -1).cpu().numpy()
 
 
-def load_data(config: Config) -> Source:
-    """The data a run's ``config`` names: its source, with its test data (``test_data``) where it names some
-    (`with_test_data`)."""
-    return with_test_data(load_source(config.dataset, config.data, config.data_dir), config)
-
-
-def with_test_data(source: Source, config: Config) -> Source:
-    """``source`` with ``config.test_data`` as its test set where the config names some, read as the model of
-    the config reads its inputs (`load_labelled`: its shape, columns and uint8 scale)."""
-    if config.test_data is None:
-        return source
-    if source.test is not None:
-        has = "x_test and y_test" if config.data is not None else "a test split"
-        raise DataError(f"{config.data or config.dataset} has {has} of its own, and --test-data {config.test_data} "
-                        f"would be a second: give one of them")
-    if not Path(config.test_data).exists():
-        raise DataError(f"{config.test_data}: no such file or folder; check the path given to --test-data")
-    model = ModelInputs(source.train.input_shape, source.columns, config.uint8_divisor)
-    return dataclasses.replace(source, test=load_labelled(config.test_data, model, source.train.class_names))
-
-
-def _warn_if_trained_on_test(config: Config) -> None:
-    """A warning where ``--test-data`` names ``--data``'s file or folder, or a copy of its file: the run trains
-    on those examples (on their labels where ``--labels`` keeps them), so its test accuracy is no held-out one.
-    Files are compared by their bytes (`same_data`), as rows alone would also match the repeated rows of a
-    coarse table."""
-    if config.data is not None and same_data(config.data, config.test_data):
-        warnings.warn(f"--test-data {config.test_data} is --data {config.data} or a copy of it: the run trains on its "
-                      f"examples, on their labels where --labels keeps them, so its test accuracy is not held out; "
-                      f"give labelled data it does not train on", stacklevel=user_stacklevel())
-
-
-def pixel_inputs(config: Config, x: np.ndarray) -> bool:
-    """Whether a model of training inputs ``x`` (uint8 ones already scaled to [0, 1]) takes images in [0, 1]:
-    unless a table, where they all lie there. Else a model of real values (floats 0..255 too) takes uint8
-    inputs and image files as the numbers they are (`Config.uint8_divisor`)."""
-    return not config.table and _in_unit_range(x)
-
-
-def _in_unit_range(*inputs: np.ndarray) -> bool:
-    return all(float(x.min()) >= 0.0 and float(x.max()) <= 1.0 for x in inputs if x.size)
-
-
-def resolve_likelihood(config: Config, *inputs: np.ndarray) -> str:
-    """``auto``: Gaussian for a table (a CSV; its columns in [0, 1] are proportions or scaled numbers, whose
-    Bernoulli density fits them poorly: wine 89.6 % against 97.0 %, 12 labels), else Bernoulli where every
-    input given (the training data's, and a source's own test set's) lies in [0, 1] (images), Gaussian for
-    anything else."""
-    if config.likelihood != "auto":
-        return config.likelihood
-    if config.table:
-        return "gaussian"
-    return "bernoulli" if _in_unit_range(*inputs) else "gaussian"
-
-
-def cpu_threads(device: str) -> int | None:
-    """The thread count a run on ``device`` records when none was asked for: torch's for the CPU, none for a
-    GPU (whose sums do not depend on it)."""
-    return torch.get_num_threads() if resolve_device(device).type == "cpu" else None
-
-
 def train(config: Config | None = None, out: str | Path | None = None, progress: bool = True,
           replace: bool = False, on_epoch: EpochHook | None = None, **changes: Any) -> Run:
     """Train the model a config describes and return the trained `Run`.
@@ -205,41 +143,6 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
         _check_run_output(out, replace)  # again: another training may have written it while the data loaded
         with RUN_FOLDER.replacing(out) as keep_new:
             return _train_new(config, split, partition, out, progress, on_epoch, keep_new)
-
-
-def new_run_data(config: Config) -> tuple[Config, Source, Split]:
-    """What a new run of ``config`` trains and tests on, as `train` makes it: the config filled from the data
-    (`_fitted`), the data with their test set, and the label split. For tools that must see the very
-    examples a run sees, such as the benchmarks' scikit-learn baselines."""
-    source = load_source(config.dataset, config.data, config.data_dir)
-    config = config.replace(pixel_inputs=pixel_inputs(config, source.train.x))  # from these data, never a config's
-    source = with_test_data(source, config)  # read as the model will read inputs
-    if config.test_data is not None:  # said once, when a run is made, not each time it reads its data again
-        _warn_if_trained_on_test(config)
-        warn_if_small_test(len(source.test), len(source.test.class_names),
-                           f"--test-data {config.test_data} holds {len(source.test)} labelled example(s), fewer "
-                           f"than {SMALL_TEST} a class on average", "give more labelled test data")
-    config = _fitted(config, source)
-    split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
-                         config.seed)
-    return config, source, split
-
-
-def _fitted(config: Config, source: Source) -> Config:
-    """``config`` filled from the data it loaded, once they are checked: paths made absolute (so that the run
-    finds its data from anywhere), the inputs' shape, classes and columns, the likelihood "auto" chooses, and
-    the thread count."""
-    name, test_name = config.data or config.dataset, config.test_data  # as the user wrote them, for messages
-    check_inputs(source.train, name, config.likelihood)  # before "auto" looks at the range, which it then fits
-    own = [source.train.x] + ([source.test.x] if source.test is not None and test_name is None else [])
-    likelihood = resolve_likelihood(config, *own)  # test data of one's own take the training data's
-    if source.test is not None:
-        check_inputs(source.test, test_name or name, likelihood, test_data=test_name is not None)
-    paths = {field: str(Path(path).resolve()) for field in ("data", "data_dir", "test_data")
-             if (path := getattr(config, field)) is not None}
-    return config.replace(
-        **paths, input_shape=source.train.input_shape, class_names=source.train.class_names,
-        input_columns=source.columns, likelihood=likelihood, threads=config.threads or cpu_threads(config.device))
 
 
 def _check_run_output(out: Path, replace: bool) -> None:

@@ -137,12 +137,12 @@ def test_ctrl_c_while_training_says_how_to_resume(runner, tmp_path, monkeypatch,
 
 
 def test_ctrl_c_while_the_data_load_says_nothing_was_written(runner, tmp_path, monkeypatch):
-    from ssvae import api
+    from ssvae import run_data
 
     def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(api, "load_source", interrupted)
+    monkeypatch.setattr(run_data, "load_source", interrupted)
     result = runner.invoke(main, ["train", *TINY_ARGS, "--out", str(tmp_path / "run")])
     assert result.exit_code == 130 and not (tmp_path / "run").exists()
     assert result.output.strip() == f"Interrupted before training began: nothing was written to {tmp_path / 'run'}"

@@ -956,7 +956,7 @@ def test_a_folder_to_test_a_model_on_is_read_in_its_colours_and_size(tmp_path):
 
 
 def test_test_data_of_a_source_that_has_its_own_test_set_are_refused(tmp_path):
-    from ssvae.api import load_data
+    from ssvae.run_data import load_data
 
     rng = np.random.default_rng(0)
     x = rng.random((20, 3)).astype(np.float32)

@@ -19,7 +19,7 @@ import torch
 from torch._dynamo.testing import CompileCounter
 
 import ssvae
-from ssvae import api, training
+from ssvae import api, run_data, training
 from ssvae.augment import Transform
 from ssvae.cli import config_from_options
 from ssvae.config import MODEL_KINDS, PRESETS, Config, ConfigError, config_for, option_flag, supervised_counterpart
@@ -139,9 +139,9 @@ def test_a_run_computes_on_the_thread_count_it_records_and_resumes_on_it(tmp_pat
         assert ssvae.resume(tmp_path / "run", progress=False).config.threads == 1
         assert ssvae.resume(tmp_path / "older", progress=False).config.threads is None
         assert seen == [3, 1, 1, 2] and torch.get_num_threads() == 2
-        assert api.cpu_threads("cpu") == 2 and api.cpu_threads("auto") == 2
-        monkeypatch.setattr(api, "resolve_device", lambda name: torch.device("cuda"))
-        assert api.cpu_threads("auto") is None
+        assert run_data.cpu_threads("cpu") == 2 and run_data.cpu_threads("auto") == 2
+        monkeypatch.setattr(run_data, "resolve_device", lambda name: torch.device("cuda"))
+        assert run_data.cpu_threads("auto") is None
     finally:
         torch.set_num_threads(caller)
 
@@ -1024,10 +1024,10 @@ def test_auto_picks_gaussian_for_a_table_whatever_its_range_and_bernoulli_for_im
     """A CSV's columns in [0, 1] are proportions or scaled numbers, not grey levels: with 12 labels of wine
     scaled to [0, 1], the Bernoulli likelihood gave 89.6 % where the Gaussian gives 97.0 % (seeds 0-2)."""
     inside, outside = np.full((4, 3), 0.5, np.float32), np.full((4, 3), 2.0, np.float32)
-    assert api.resolve_likelihood(Config(data="wine.CSV"), inside) == "gaussian"
-    assert api.resolve_likelihood(Config(data="wine.npz"), inside) == "bernoulli"
-    assert api.resolve_likelihood(Config(data="wine.npz"), inside, outside) == "gaussian"
-    assert api.resolve_likelihood(Config(data="wine.csv", likelihood="bernoulli"), inside) == "bernoulli"
+    assert run_data.resolve_likelihood(Config(data="wine.CSV"), inside) == "gaussian"
+    assert run_data.resolve_likelihood(Config(data="wine.npz"), inside) == "bernoulli"
+    assert run_data.resolve_likelihood(Config(data="wine.npz"), inside, outside) == "gaussian"
+    assert run_data.resolve_likelihood(Config(data="wine.csv", likelihood="bernoulli"), inside) == "bernoulli"
 
 
 @pytest.mark.parametrize("settings, name, model, who", [

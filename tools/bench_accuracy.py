@@ -37,7 +37,7 @@ from sklearn.semi_supervised import LabelSpreading
 
 import ssvae
 from ssvae.config import Config, config_for
-from ssvae.api import new_run_data
+from ssvae.run_data import new_run_data
 from ssvae.data import UNLABELLED, Partition
 from ssvae.training import resolve_device
 from tools.benchlog import benchmarks_option, device_name, publish
@@ -47,7 +47,7 @@ BASELINES = ("logistic-regression", "label-spreading")
 
 def run_data(config: Config) -> tuple[Config, Partition]:
     """An ssvae run of ``config`` filled from its data, and the labelled, validation, unlabelled and test
-    examples it chooses: as `ssvae.train` makes them (`ssvae.api.new_run_data`), its --test-data too."""
+    examples it chooses: as `ssvae.train` makes them (`ssvae.run_data.new_run_data`), its --test-data too."""
     config, source, split = new_run_data(config)
     return config, split.apply(source)
 
