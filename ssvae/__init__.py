@@ -26,10 +26,20 @@ _LAZY = {
 }
 
 
+_MODULES = ("runtime", "inference", "config", "data")  # ssvae.runtime after a plain ``import ssvae`` too
+
+
 def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        return importlib.import_module(f"ssvae.{name}")
     if name not in _LAZY:
         raise AttributeError(f"module 'ssvae' has no attribute {name!r}")
     return getattr(importlib.import_module(_LAZY[name]), name)
+
+
+def __dir__() -> list[str]:
+    """What a REPL or notebook offers after ``ssvae.``: the lazy names too."""
+    return sorted([*__all__, *_MODULES])
 
 
 __all__ = [*_LAZY, "__version__"]

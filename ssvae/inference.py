@@ -28,12 +28,13 @@ from ssvae.data.inputs import Inputs, NumberedIds, builtin_split, check_source, 
 from ssvae.data.images import is_image_file
 from ssvae.data.sources import BUILTIN, BUILTIN_SHAPES, ModelInputs, labelled_examples, load_labelled
 from ssvae.config import setting_name
-from ssvae.errors import DataError, RunError, user_stacklevel
+from ssvae.errors import DataError, RunError, type_name, user_stacklevel
 from ssvae.grids import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, write_atomic
 from ssvae.progress import bar as progress_bar
 from ssvae.report import evaluation_report, warn_not_held_out
-from ssvae.runtime import BATCH, ExportedModel, InputRowError, ModelError, as_array, by_name, check_count, check_seed
+from ssvae.runtime import (BATCH, ExportedModel, InputRowError, ModelError, as_array, by_name, check_count, check_seed,
+                           load as load_model)
 
 T = TypeVar("T")
 STDOUT = "-"  # as the ``out`` of a CSV (predict, score, generate): standard output (a pipe), not a file
@@ -60,11 +61,23 @@ def _batches(inputs: Inputs, batch_size: int, progress: bool, what: str,
             yield ids, result
 
 
-def model_inputs(model: ExportedModel, data: str | Path | None = None, dataset: str | None = None,
+def loaded(model: ExportedModel | str | Path) -> ExportedModel:
+    """``model``, or the exported model of the folder it names (`ssvae.runtime.load`, its float32 graphs on
+    the device "auto" chooses): the functions here take either."""
+    if isinstance(model, ExportedModel):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        return load_model(model)
+    raise ModelError(f"model must be an exported model (ssvae.runtime.load(MODEL_DIR)) or its folder, got "
+                     f"{type_name(model)}")
+
+
+def model_inputs(model: ExportedModel | str | Path, data: str | Path | None = None, dataset: str | None = None,
                  split: str = "test", data_dir: str | Path | None = None) -> Inputs:
     """The inputs ``data`` (a path) or ``dataset`` name, read as ``model``'s own training read them: the test
     split it made (none for a model tested on data of its own: the data set is then all training examples),
     images in its channels and size, a CSV's columns by the names it was trained on."""
+    model = loaded(model)
     if dataset is not None:
         _check_dataset(model, dataset, split)
     return read_inputs(None if data is None else str(data), dataset, None if data_dir is None else str(data_dir),
@@ -181,6 +194,9 @@ def _table_job(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str
 def table_output(out: str | Path, replace: bool) -> Path | None:
     """The path of a CSV to write, ending in .csv and free unless ``replace``; None for standard output (an
     ``out`` of "-"), which must be open (a job started with ``>&-`` has none)."""
+    if not isinstance(out, (str, os.PathLike)):
+        raise RunError(f"out must be a file name, got {'None' if out is None else type_name(out)}: give a name "
+                       f"ending in .csv, or - for standard output")
     if out == STDOUT:
         if sys.stdout is None:
             raise RunError("standard output is closed, so --out - has nowhere to write: give --out a file name")
@@ -203,12 +219,13 @@ def _table_file(out: Path | None) -> Iterator[IO]:
         yield f
 
 
-def evaluate(model: ExportedModel, data: str | Path | None = None, dataset: str | None = None, split: str = "test",
+def evaluate(model: ExportedModel | str | Path, data: str | Path | None = None, dataset: str | None = None, split: str = "test",
              data_dir: str | Path | None = None) -> dict[str, Any]:
     """The report `ssvae.evaluate` gives of a run, of an exported model's graphs (of its precision) on the
     labelled examples of ``data`` (a path, read as the model reads inputs: `ssvae.data.load_labelled`) or of
     ``split`` of the built-in ``dataset`` as the model's run split it: a deployed model, int8 or float16
     copies too, checked without its run. No test ELBO: `score` has the graphs'."""
+    model = loaded(model)
     check_source(data, dataset, split, data_dir, "the test data (--data)")
     if dataset is not None:
         _check_dataset(model, dataset, split)
@@ -250,11 +267,12 @@ def prediction_header(model: ExportedModel) -> list[str]:
     return ["id", "predicted", "confidence", "entropy", *(f"p_{name}" for name in model.class_names)]
 
 
-def predict(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Path, batch_size: int = BATCH,
+def predict(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any, out: str | Path, batch_size: int = BATCH,
             progress: bool = True, replace: bool = False) -> int:
     """Write one CSV row an input: id, predicted class name, its probability, the entropy of q(y|x) in nats,
     then every class's probability, to the file ``out`` or, for "-", standard output. Returns the number
     of rows. ``inputs``: as `as_inputs` takes them."""
+    model = loaded(model)
     inputs, out = _table_job(model, inputs, out, replace, batch_size)
     with closing(_batches(inputs, batch_size, progress, "predict", model.classify)) as batches:
         first = next(batches, None)  # before the header: inputs the model refuses leave standard output empty
@@ -275,13 +293,14 @@ def _write_predictions(writer: Any, model: ExportedModel, ids: Sequence[str], p:
                          *(f"{v:.6g}" for v in row)])
 
 
-def score(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Path, samples: int | None = None,
+def score(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any, out: str | Path, samples: int | None = None,
           seed: int | np.random.Generator | None = 0, batch_size: int = BATCH, progress: bool = True,
           replace: bool = False) -> np.ndarray:
     """Write ``id,score`` rows, highest (most anomalous) first, to the file ``out`` or, for "-", standard
     output; returns the scores in input order. The file is opened before the work, so that a folder that
     cannot take it fails at once. ``inputs``: as `as_inputs` takes them. ``seed``: as `ExportedModel.score`
     takes it, a Generator's state copied for each batch (so it is not advanced)."""
+    model = loaded(model)
     model.require_generative("score")
     if samples is not None:
         check_count("samples", samples, 1)
@@ -359,7 +378,7 @@ def default_generate_out(model: ExportedModel) -> str:
     return "samples.png" if is_image_shape(model.input_shape) else "samples.csv"
 
 
-def generate(model: ExportedModel, out: str | Path | None = None, per_class: int | None = None,
+def generate(model: ExportedModel | str | Path, out: str | Path | None = None, per_class: int | None = None,
              analogies: Inputs | str | Path | Any | None = None, dataset: str | None = None, rows: int | None = None,
              seed: int | None = None, scale: int | None = None, replace: bool = False,
              data_dir: str | Path | None = None) -> Generated:
@@ -368,6 +387,7 @@ def generate(model: ExportedModel, out: str | Path | None = None, per_class: int
     style of the first ``rows`` (8) drawn in every class. A PNG grid (``scale`` output pixels a model pixel)
     where ``out`` ends in .png, CSV rows (`example_header`) where it ends in .csv or is "-"; all checked before
     inputs are read, and the grid's size before it is drawn."""
+    model = loaded(model)
     drawing = analogies is not None or dataset is not None
     _check_unused(drawing, **({"per_class": per_class, "seed": seed} if drawing else {"rows": rows,
                                                                                        "data_dir": data_dir}))
@@ -478,5 +498,5 @@ def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel)
     return grid_size(images.shape, scale)
 
 
-__all__ = ["Generated", "Inputs", "STDOUT", "builtin_labelled", "check_drawable", "checked_inputs", "evaluate",
+__all__ = ["Generated", "Inputs", "STDOUT", "builtin_labelled", "loaded", "check_drawable", "checked_inputs", "evaluate",
            "generate", "model_inputs", "predict", "sample_grid", "score"]

@@ -258,8 +258,8 @@ def test_runtime_runs_where_torch_cannot_be_imported(digits_run, digits_model, t
         sys.modules["torch"] = None  # any 'import torch' now fails
         sys.modules["onnx"] = None
         import numpy as np
-        from ssvae import runtime
-        model = runtime.load({str(digits_model.model_dir)!r})
+        import ssvae  # as the package's docstring shows: ssvae.runtime after a plain import
+        model = ssvae.runtime.load({str(digits_model.model_dir)!r})
         p = model.classify(np.load({str(tmp_path / 'x.npy')!r}))
         model.score(np.load({str(tmp_path / 'x.npy')!r}))
         np.save({str(tmp_path / 'p.npy')!r}, p)
@@ -269,6 +269,30 @@ def test_runtime_runs_where_torch_cannot_be_imported(digits_run, digits_model, t
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
     np.testing.assert_allclose(np.load(tmp_path / "p.npy"), digits_run.classify(x), atol=1e-5)
+
+
+def test_the_package_offers_its_lazy_names_and_modules_to_a_repl():
+    import ssvae
+
+    assert {"train", "evaluate", "export", "load", "Config", "runtime", "inference"} <= set(dir(ssvae))
+    assert ssvae.inference.predict is inference.predict and ssvae.runtime is runtime
+    with pytest.raises(AttributeError, match="module 'ssvae' has no attribute 'trian'"):
+        ssvae.trian
+
+
+def test_inference_takes_a_model_folder_for_its_model_and_names_what_else_it_got(digits_model, tmp_path):
+    """A path was read as a model (AttributeError: 'str' object has no attribute 'input_columns')."""
+    x = np.asarray(inference.model_inputs(digits_model, dataset="digits").x[:5])
+    assert inference.predict(str(digits_model.model_dir), x, tmp_path / "p.csv", progress=False) == 5
+    inference.predict(digits_model, x, tmp_path / "q.csv", progress=False)
+    assert (tmp_path / "p.csv").read_bytes() == (tmp_path / "q.csv").read_bytes()
+    assert len(inference.model_inputs(digits_model.model_dir, dataset="digits").x) == 450
+    with pytest.raises(ModelError, match=r"^model must be an exported model \(ssvae.runtime.load\(MODEL_DIR\)\) or "
+                                         r"its folder, got int$"):
+        inference.score(5, x, tmp_path / "s.csv")
+    with pytest.raises(RunError, match=r"^out must be a file name, got None: give a name ending in .csv, or - for "
+                                       r"standard output$"):
+        inference.predict(digits_model, x, None)
 
 
 def _shared_noise(monkeypatch, n, k, z_dim):
