@@ -1255,3 +1255,22 @@ def test_a_folder_is_the_same_data_as_its_copy_by_its_images_paths_and_bytes(tmp
     assert data_digest(tmp_path / "file.png") == data_digest(tmp_path / "data" / "a/0.png") != \
         data_digest(tmp_path / "data")
     assert re.fullmatch(r"[0-9a-f]{16}", data_digest(tmp_path / "data"))
+
+
+def test_a_csv_header_naming_label_or_id_twice_or_a_comment_above_it_is_named(tmp_path):
+    """Two 'label' columns trained on the first and dropped the second unseen; a '# note' line above the
+    header was read as a header of one column, and its message spoke only of the first row's fields."""
+    (tmp_path / "labels.csv").write_text("id,a,label,label\nr0,1,0,x\nr1,2,1,y\n")
+    (tmp_path / "ids.csv").write_text("id,a,id,label\nr0,1,s0,0\nr1,2,s1,1\n")
+    (tmp_path / "note.csv").write_text("# my data\nid,a,b,label\nr0,1,2,0\nr1,2,3,1\n")
+    for name, message in (("labels", "the header names 2 columns 'label' (columns 3, 4): keep one, and rename or "
+                                     "delete the others"),
+                          ("ids", "the header names 2 columns 'id' (columns 1, 3): keep one, and rename or delete "
+                                  "the others"),
+                          ("note", "row 0 (line 2) has 4 fields but the header names 1: line 1 ('# my data') was "
+                                   "read as the header: delete the comment lines above the header")):
+        with pytest.raises(DataError, match=f"^{re.escape(str(tmp_path / f'{name}.csv'))}: {re.escape(message)}$"):
+            load_source(data=str(tmp_path / f"{name}.csv"))
+    (tmp_path / "three.csv").write_text("a,b,c\n1,2\n")  # no comment: the usual fix
+    with pytest.raises(DataError, match="has 2 fields but the header names 3: give every row one value for each"):
+        csv_files.read_csv_rows(tmp_path / "three.csv")

@@ -56,11 +56,15 @@ def read_csv_rows(path: Path) -> CsvRows:
     if rows:
         rows[0] = [name.strip() for name in rows[0]]
     header = rows[0] if rows else []
+    _check_header(path, header)
     needed = max((k for k, name in enumerate(header) if name != "label"), default=-1) + 1
     bad = next((n for n, row in enumerate(rows[1:]) if not needed <= len(row) <= len(header)), None)
     if bad is not None:
+        comment = len(header) == 1 and header[0].startswith("#")  # a note above the header, read as the header
         raise DataError(f"{path}: {rows.place(bad)} has {len(rows[bad + 1])} fields but the header names "
-                        f"{len(header)}: give every row one value for each column")
+                        f"{len(header)}: " + (f"line {rows.lines[0]} ({header[0]!r}) was read as the header: delete "
+                                              f"the comment lines above the header" if comment else
+                                              "give every row one value for each column"))
     if len(rows) > 1 and len(rows[-1]) < len(header) and not _ends_a_line(path):
         warnings.warn(f"{path}: its last row (line {rows.lines[-1]}) ends before the 'label' column, with no line "
                       f"break after it, as a file cut short ends: it is read as unlabelled; if the file was cut, copy "
@@ -93,6 +97,15 @@ def _quote_left_open(path: Path, separator: str, start: int) -> bool:
     except csv.Error as error:
         return "unexpected end of data" in str(error)
     return False
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    """A header that names ``id`` or ``label`` twice is refused: which column names the rows, or holds the
+    classes, would be a guess, and the other would be dropped unseen."""
+    for name in ("id", "label"):
+        if len(at := [str(k + 1) for k, column in enumerate(header) if column == name]) > 1:
+            raise DataError(f"{path}: the header names {len(at)} columns {name!r} (columns {', '.join(at)}): keep "
+                            f"one, and rename or delete the others")
 
 
 class CsvRows(list):
