@@ -221,6 +221,8 @@ def _usage_error(error: click.UsageError, command: str = "ssvae") -> NoReturn:
     if extra and error.ctx and error.ctx.info_name in EXTRA_ARGUMENT and any(map(_looks_like_a_path,
                                                                                  extra[1].split())):
         message += f": {EXTRA_ARGUMENT[error.ctx.info_name]}"
+    if isinstance(error, click.NoSuchOption) and error.option_name == "--debug" and error.ctx:
+        message += f": --debug goes before the command, as in 'ssvae --debug {error.ctx.info_name} ...'"
     click.echo(f"Error: {message} (see '{where} --help')", err=True)
     sys.exit(error.exit_code)
 

@@ -285,6 +285,8 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
      "(augment='shift' in Python) or shift-flip, or set --consistency 0 (consistency=0 in Python)"),  # the preset's --augment none with it: no one option is at fault
     (["predict", "models/digits-m2", "--dataset", "digits", "--batch-size", "0"],
      "Invalid value for '--batch-size': 0 is not in the range x>=1"),
+    (["predict", "--debug", "models/digits-m2"], "No such option '--debug': --debug goes before the command, as in "
+     "'ssvae --debug predict ...'"),  # where the README puts it; after the command it was refused with no word
     (["generate", "models/digits-m2", "--per-class", "-1"], "Invalid value for '--per-class': -1 is not in the range"),
     (["generate", str(ROOT / "models/digits-m2"), "--rows", "3"], "Error: --rows (rows= in Python) does nothing without "
      "--analogies (analogies= or dataset= in Python): --rows and --data-dir choose its inputs, --per-class and "
