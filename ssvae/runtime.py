@@ -628,15 +628,16 @@ class ExportedModel:
             raise ModelError(f"class {label} is outside 0..{self.n_classes - 1}")
         return int(label)
 
-    def require_generative(self, what: str) -> None:
-        """A ModelError naming ``what`` where this model has no encoder and decoder (a classifier alone)."""
+    def require_generative(self, what: str, models: str = "m2, adgm, m1+m2 or m1") -> None:
+        """A ModelError naming ``what`` where this model has no encoder and decoder (a classifier alone), and
+        the ``models`` that have what it needs."""
         if not self.generative:
             raise ModelError(f"{self.model_dir} has no encoder and decoder ({self.info.get('model')} model): "
-                             f"{what} needs a generative model (m2, adgm, m1+m2 or m1)")
+                             f"{what} needs a generative model ({models})")
 
     def require_analogies(self) -> None:
         """A ModelError where this model cannot draw analogies: no decoder, or one that takes no class (M1)."""
-        self.require_generative("analogies")
+        self.require_generative("analogies", "m2, adgm or m1+m2, whose decoder takes the class")
         if not self.conditional:
             raise ModelError(f"{self.model_dir} is an {self.info.get('model')} model, whose decoder takes no class: "
                              f"analogies need a model whose decoder takes the class (m2, adgm, m1+m2)")

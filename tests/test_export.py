@@ -93,7 +93,9 @@ def test_every_model_kind_exports_checked_graphs(tmp_path, tiny_config, settings
                            (lambda: check_drawable(model), "generate"),
                            (lambda: check_drawable(model, analogies=True), "analogies"),
                            (lambda: model.latent_dim, "a latent size")):
-            with pytest.raises(ModelError, match=f"{what} needs a generative model"):
+            models = "m2, adgm or m1\\+m2, whose decoder takes the class" if what == "analogies" else \
+                "m2, adgm, m1\\+m2 or m1"  # m1 draws samples, but no analogies: its decoder takes no class
+            with pytest.raises(ModelError, match=f"{what} needs a generative model \\({models}\\)$"):
                 call()
         assert not {"latent_dim", "likelihood", "conditional"} & set(model.info)
         assert model.likelihood is None and not model.conditional
