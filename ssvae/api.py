@@ -48,6 +48,13 @@ class Run:
     history: list[dict] | None = None  # one record an epoch, as metrics.csv holds them
     loaded: Partition | None = field(default=None, repr=False)  # the partition, once read
 
+    def __repr__(self) -> str:
+        """What the run is, in a line (a dataclass's repr listed every index of the split and every layer)."""
+        c = self.config
+        where = None if self.run_dir is None else str(self.run_dir)
+        return (f"Run(model={c.model!r}, data={c.data or c.dataset!r}, labels_seen={self.split.labels_seen}, "
+                f"classes={len(c.class_names)}, run_dir={where!r})")
+
     def partition(self) -> Partition:
         """The run's data: the same labelled, validation, unlabelled and test examples. Read once and kept,
         so that evaluating a run just trained neither reads its files again nor repeats their warnings."""

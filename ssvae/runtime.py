@@ -520,6 +520,10 @@ class ExportedModel:
         self.input_columns: tuple[str, ...] | None = _input_columns(info)  # a CSV's, read by name
         self.uint8_divisor: int = info.get("uint8_divisor", 255)  # 1 for a table: its uint8 are numbers
 
+    def __repr__(self) -> str:
+        return (f"ExportedModel({str(self.model_dir)!r}, model={self.info.get('model')!r}, "
+                f"precision={self.precision!r}, input_shape={self.input_shape}, classes={self.n_classes})")
+
     @property
     def n_classes(self) -> int:
         return len(self.class_names)

@@ -480,7 +480,8 @@ def kept_epoch(history: list[EpochRecord], stage: Stage) -> EpochRecord | None:
 def epoch_line(record: EpochRecord, epochs: int) -> str:
     """An epoch's record as one line of a log, where no progress bar can be drawn."""
     validation = f", validation accuracy {record['val_accuracy']:.4f}" if "val_accuracy" in record else ""
-    return (f"{record['stage']} epoch {record['epoch']}/{epochs}: loss {record['loss']:#.4g}, train accuracy "
+    loss = f"{record['loss']:#.4g}".rstrip(".")  # four figures, 45.00 too; 1491, not "1491."
+    return (f"{record['stage']} epoch {record['epoch']}/{epochs}: loss {loss}, train accuracy "
             f"{record['train_accuracy']:.4f}{validation} ({record['seconds']:.1f} s)")
 
 

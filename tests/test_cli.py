@@ -71,8 +71,9 @@ def test_an_epoch_line_keeps_four_figures_of_the_loss_whatever_its_size():
     from ssvae.training import epoch_line
 
     record = {"stage": "train", "epoch": 3, "train_accuracy": 1.0, "seconds": 0.04}
-    assert [epoch_line({**record, "loss": loss}, 400) for loss in (45.0, 77.364, 1.32e-05)] == [
-        f"train epoch 3/400: loss {shown}, train accuracy 1.0000 (0.0 s)" for shown in ("45.00", "77.36", "1.320e-05")]
+    assert [epoch_line({**record, "loss": loss}, 400) for loss in (45.0, 77.364, 1.32e-05, 1491.2)] == [
+        f"train epoch 3/400: loss {shown}, train accuracy 1.0000 (0.0 s)"
+        for shown in ("45.00", "77.36", "1.320e-05", "1491")]  # not "1491.", as Fashion-MNIST's log showed
 
 
 def test_train_logs_a_plain_line_an_epoch_where_stderr_is_not_a_terminal(tmp_path):
@@ -84,8 +85,9 @@ def test_train_logs_a_plain_line_an_epoch_where_stderr_is_not_a_terminal(tmp_pat
     rows = read_metrics(out)
     assert [row["stage"] for row in rows] == ["m1", "m1", "m2"]
     assert result.stderr == "".join(
-        f"{row['stage']} epoch {row['epoch']}/{2 if row['stage'] == 'm1' else 1}: loss {row['loss']:#.4g}, train "
-        f"accuracy {row['train_accuracy']:.4f}, validation accuracy {row['val_accuracy']:.4f} ({row['seconds']:.1f} s)\n"
+        f"{row['stage']} epoch {row['epoch']}/{2 if row['stage'] == 'm1' else 1}: loss "
+        f"{format(row['loss'], '#.4g').rstrip('.')}, train accuracy {row['train_accuracy']:.4f}, validation accuracy "
+        f"{row['val_accuracy']:.4f} ({row['seconds']:.1f} s)\n"
         for row in rows)  # CliRunner's stderr is no terminal: no bar, no carriage return
     assert result.stdout.startswith(f"saved {out}  |") and result.stdout.count("\n") == 1
 

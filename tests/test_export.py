@@ -282,6 +282,14 @@ def test_the_package_offers_its_lazy_names_and_modules_to_a_repl():
         ssvae.trian
 
 
+def test_a_run_and_an_exported_model_show_themselves_in_a_line(digits_run, digits_model):
+    """A run's repr was 49 lines (every index of its split, every layer); a model's an address."""
+    assert repr(digits_run) == "Run(model='m2', data='digits', labels_seen=100, classes=10, run_dir=None)"
+    int8 = runtime.load(digits_model.model_dir, precision="int8")
+    assert repr(int8) == (f"ExportedModel({str(digits_model.model_dir)!r}, model='m2', precision='int8', "
+                          f"input_shape=(1, 8, 8), classes=10)")
+
+
 def test_inference_takes_a_model_folder_for_its_model_and_names_what_else_it_got(digits_model, tmp_path):
     """A path was read as a model (AttributeError: 'str' object has no attribute 'input_columns')."""
     x = np.asarray(inference.model_inputs(digits_model, dataset="digits").x[:5])
