@@ -24,7 +24,7 @@ from ssvae.config import EDITABLE_FOR_RESUME, Config, ConfigError, config_for, s
 from ssvae.data import DataError, ModelInputs, Partition, Source, Split, load_labelled
 from ssvae.data.digests import same_data
 from ssvae.data.images import ColourImages
-from ssvae.errors import RunError
+from ssvae.errors import RunError, check_flags
 from ssvae.models import Model, Stage, build_model
 from ssvae.files import check_writable, given_path, sole_writer
 from ssvae.report import classification_report, evaluation_report, warn_not_held_out
@@ -304,6 +304,7 @@ def evaluate(run: Run | str | Path, data: str | Path | None = None, dataset: str
     A model folder written by `ssvae export` is tested through its graphs instead (`ssvae.inference.evaluate`,
     no test ELBO), on ``data`` or on ``split`` of the built-in ``dataset``, with the graphs of ``precision``
     on ``device``: those five settings are an export's, and a run refuses them; an export has no baseline."""
+    check_flags(RunError, baseline=baseline, progress=progress)
     if not isinstance(run, Run) and _evaluated_folder(given_path(run, "run"), baseline) == "model":
         return _evaluate_export(Path(run), data, dataset, split, data_dir, device, precision)
     if (device, precision) != ("auto", "float32"):

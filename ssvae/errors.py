@@ -28,6 +28,14 @@ class ExportError(RuntimeError):
     """An exported graph failed its checks; nothing was written."""
 
 
+def check_flags(error: type[Exception], **flags: object) -> None:
+    """An ``error`` naming the first of ``flags`` given something other than True or False: "no" and "int8"
+    are both true, and would turn on what they were meant to say."""
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise error(f"{name} must be True or False, got {value!r}")
+
+
 def type_name(value: object) -> str:
     """A value's type as a message names it: ``tuple``, ``numpy.ndarray``."""
     kind = type(value)

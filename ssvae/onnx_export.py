@@ -43,7 +43,7 @@ from ssvae.model_card import data_name, export_command, model_card, preprocessin
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.precisions import calibration_inputs, cpu_session, predicted_classes, quantize_int8, to_float16
-from ssvae.errors import ExportError, RunError
+from ssvae.errors import ExportError, RunError, check_flags
 from ssvae.files import OutputFolder, check_writable, given_path, sole_writer, take_access
 from ssvae.runtime import (FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, MODEL_JSON, OPSET, PRECISIONS, ROLES,
                            graph_file)
@@ -302,10 +302,7 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
     """Write MODEL_DIR: the role graphs (plus int8 / float16 copies when asked), ``model.json`` (their
     metadata, for apps that cannot read a graph's) and ``model_card.md``; return what was measured on the way.
     Every graph is checked before anything is written, so a failed export leaves no partial model."""
-    for name, value in (("quantize", quantize), ("fp16", fp16)):
-        if not isinstance(value, bool):  # "none" or "int8" would both be true
-            raise ExportError(f"{name} must be True or False, got {value!r}"
-                              + (" (True writes the int8 copies)" if name == "quantize" else ""))
+    check_flags(ExportError, quantize=quantize, fp16=fp16)
     opset = _check_opset(opset)
     command = export_command(run.run_dir if isinstance(run, Run) else run, out, opset, quantize, fp16)
     run = load(run)

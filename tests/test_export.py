@@ -1401,14 +1401,19 @@ def test_data_held_in_memory_is_refused_with_the_way_to_save_it(digits_run, digi
         ssvae.train(data=np.zeros((50, 64)), epochs=1)
 
 
-def test_export_options_are_true_or_false(digits_run, tmp_path):
-    """quantize="none" wrote the int8 copies: any string is true."""
-    for options, message in (({"quantize": "none"}, "quantize must be True or False, got 'none' (True writes the "
-                                                      "int8 copies)"),
+def test_flags_of_the_api_are_true_or_false_and_paths_are_paths(digits_run, tmp_path):
+    """quantize="none" wrote the int8 copies, baseline="no" trained the baseline: any string is true. A number
+    given for a run's folder raised a TypeError from pathlib."""
+    for options, message in (({"quantize": "none"}, "quantize must be True or False, got 'none'"),
                              ({"fp16": 1}, "fp16 must be True or False, got 1")):
         with pytest.raises(onnx_export.ExportError, match=f"^{re.escape(message)}$"):
             ssvae.export(digits_run, tmp_path / "model", **options)
     assert not (tmp_path / "model").exists()
+    with pytest.raises(RunError, match="^baseline must be True or False, got 'no'$"):
+        ssvae.evaluate(digits_run, baseline="no")
+    for call in (lambda: ssvae.load(5), lambda: ssvae.export(5, tmp_path / "model")):
+        with pytest.raises(RunError, match="^run_dir must be a path, got int$"):
+            call()
 
 
 def test_generate_without_a_count_draws_one_example_a_class_given(digits_model):
