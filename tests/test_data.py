@@ -1274,3 +1274,23 @@ def test_a_csv_header_naming_label_or_id_twice_or_a_comment_above_it_is_named(tm
     (tmp_path / "three.csv").write_text("a,b,c\n1,2\n")  # no comment: the usual fix
     with pytest.raises(DataError, match="has 2 fields but the header names 3: give every row one value for each"):
         csv_files.read_csv_rows(tmp_path / "three.csv")
+
+
+def test_npz_labels_in_a_column_are_read_and_text_or_fractions_are_named(tmp_path):
+    """y of shape (N, 1) was refused; names were told only their dtype (<U1), fractions a dtype that whole
+    numbers of the same dtype pass with."""
+    x = np.random.default_rng(0).random((20, 4)).astype(np.float32)
+    np.savez(tmp_path / "column.npz", x=x, y=(np.arange(20) % 2)[:, None])
+    np.savez(tmp_path / "flat.npz", x=x, y=np.arange(20) % 2)
+    column, flat = (load_source(data=str(tmp_path / f"{name}.npz")).train for name in ("column", "flat"))
+    np.testing.assert_array_equal(column.y, flat.y)
+    assert column.class_names == flat.class_names == ("0", "1")
+    np.savez(tmp_path / "names.npz", x=x, y=np.array(["cat", "dog"] * 10))
+    with pytest.raises(DataError, match=r"names.npz: y holds text \(<U3\), and an .npz's labels are class indices: "
+                                        r"save them as integer class indices, -1 for unlabelled rows, with the names "
+                                        r"in class_names .* or give the data as a CSV, whose labels may be names$"):
+        load_source(data=str(tmp_path / "names.npz"))
+    np.savez(tmp_path / "halves.npz", x=x, y=np.arange(20) % 2 + np.where(np.arange(20) == 7, 0.25, 0.0))
+    with pytest.raises(DataError, match=r"halves.npz: y holds fractions \(first: 1.25\), not class indices: number "
+                                        r"the classes 0..K-1, -1 for unlabelled examples$"):
+        load_source(data=str(tmp_path / "halves.npz"))

@@ -210,7 +210,8 @@ BAD_INPUT = [
     (["predict", "MODEL", "--data", "gap.csv"], "Error: gap.csv: row 1 (line 3), column 'p3' holds '': every column"),
     (["train", "--data", "header_only.csv"], "Error: header_only.csv: has a header but no rows"),
     (["train", "--data", "empty.npz"], "Error: empty.npz: the data set is empty"),
-    (["train", "--data", "float_labels.npz"], "Error: float_labels.npz: y must hold integer class indices"),
+    (["train", "--data", "float_labels.npz"], "Error: float_labels.npz: y holds fractions (first: 0.5), not class "
+     "indices: number the classes 0..K-1, -1 for unlabelled examples"),
     (["train", "--data", "short_y.npz"], "Error: short_y.npz: x and y differ in length ("),  # it named no file
     (["train", "--data", "four_labels.csv"], "Error: cannot hold out a class-balanced test share of 0.25 from 4 "
      "labelled examples (the 1 to test cannot hold one of each of the 2 classes): label more"),  # scikit-learn's words
@@ -239,7 +240,7 @@ BAD_INPUT = [
     (["train", "--data", "one_class_labelled.npz", "--labels", "4"], "Error: one_class_labelled.npz: class 'c' has no "
      "labelled example: number the classes 0..K-1 with no gap (labels numbered from 1: subtract 1; -1 marks an "
      "unlabelled example, so classes -1 and 1 are written 0 and 1), or label"),
-    (["train", "--data", "float_labels.npz", "--labels", "4"], "y must hold integer class indices"),
+    (["train", "--data", "float_labels.npz", "--labels", "4"], "y holds fractions (first: 0.5), not class indices"),
     (["train", "--labels", "2000"], "Error: --labels 2000 (labels=2000 in Python) asks for more labels "
      "than the 1347 available"),
     (["train", "--data", "nan.npz"], "Error: nan.npz: 1 input row(s) contain NaN or inf, or numbers too large for float32 (first: row 5): clean or drop them"),

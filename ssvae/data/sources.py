@@ -280,13 +280,22 @@ def _npz_class_names(given: np.ndarray | None, n_classes: int, path: Path) -> tu
 
 
 def _npz_labels(y: np.ndarray, path: Path, key: str) -> np.ndarray:
+    """An .npz's labels ``y`` (the array ``key``) as int64 class indices, -1 for unlabelled; a DataError that
+    names what is wrong with them and the fix."""
+    if y.ndim == 2 and y.shape[1] == 1:  # a column, as y[:, None] or a table's one column keeps it
+        y = y[:, 0]
     if y.ndim != 1:
         raise DataError(f"{path}: {key} must be one label a row, shape (N,), got {y.shape}")
     if np.issubdtype(y.dtype, np.floating) and np.isnan(y).any():
         raise DataError(f"{path}: {key} holds NaN ({int(np.isnan(y).sum())} rows): mark unlabelled rows -1 instead "
                         f"({key} = np.nan_to_num({key}, nan=-1))")
-    if not np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.complexfloating) or (
-            np.issubdtype(y.dtype, np.floating) and not np.all(y == np.round(y))):
+    if y.dtype.kind in "USO":  # names, as a CSV's labels may be
+        raise DataError(f"{path}: {key} holds text ({y.dtype}), and an .npz's labels are class indices: save them as "
+                        f"{LABELS_AS}, or give the data as a CSV, whose labels may be names")
+    if np.issubdtype(y.dtype, np.floating) and not np.all(y == np.round(y)):
+        raise DataError(f"{path}: {key} holds fractions (first: {y[y != np.round(y)][0]:g}), not class indices: "
+                        f"number the classes 0..K-1, -1 for unlabelled examples")
+    if not np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.complexfloating):
         raise DataError(f"{path}: {key} must hold integer class indices (-1 for unlabelled), got dtype {y.dtype}")
     if np.issubdtype(y.dtype, np.unsignedinteger) and y.size and y.max() == np.iinfo(y.dtype).max and \
             len(np.unique(y)) <= y.max():  # classes left without a label: the top value is no class of its own
