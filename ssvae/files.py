@@ -256,29 +256,34 @@ def _lock(place: Path, folder: Path) -> Iterator[None]:
         Path(lock.lock_file).unlink(missing_ok=True)
 
 
-def check_writable(out: Path, follow_link: bool = True) -> None:
+def check_writable(out: Path, follow_link: bool = True, kind: str = "folder") -> None:
     """A RunError naming ``out`` where the folder that would hold it (its nearest existing parent; with
-    ``follow_link``, that of the folder a link names) takes no new folder: found by making one and removing
-    it, since permissions alone miss read-only mounts and /proc."""
+    ``follow_link``, that of the folder a link names) takes no new ``kind`` (folder or file): found by making
+    a folder and removing it, since permissions alone miss read-only mounts and /proc."""
     target = out.resolve() if follow_link and out.is_symlink() else out
     where = next(parent for parent in Path(os.path.abspath(target)).parents if parent.exists())
     try:
         os.rmdir(tempfile.mkdtemp(dir=where, prefix=f".{out.name}."))
     except OSError as error:
-        raise RunError(f"--out {out}: {where} takes no new folder ({error.strerror}): give --out a place you may "
+        raise RunError(f"--out {out}: {where} takes no new {kind} ({error.strerror}): give --out a place you may "
                        f"write to") from None
 
 
 def check_output(path: Path, replace: bool) -> None:
-    """Refuse to overwrite an existing output file unless ``replace``. A file output never replaces a folder,
-    a device, a pipe or a socket (whose replacement by a file would break what else uses it); a link to a file
-    not yet written is taken, since a write goes through it (`atomic_open`)."""
+    """Refuse to overwrite an existing output file unless ``replace``, or to write where no file can be made.
+    A file output never replaces a folder, a device, a pipe or a socket (whose replacement by a file would
+    break what else uses it); a link to a file not yet written is taken, since a write goes through it
+    (`atomic_open`)."""
     _check_parents(path)
     if path.is_symlink() and not path.exists():
         _check_dangling_link(path, replace)
-        return
-    if not path.exists():
-        return
+    elif path.exists():
+        _check_replaceable(path, replace)
+    check_writable(path, kind="file")  # before the work: /proc took predictions that could then not be saved
+
+
+def _check_replaceable(path: Path, replace: bool) -> None:
+    """An existing ``path`` is replaced only where it is a regular file and ``replace`` says so."""
     if path.is_dir():
         raise RunError(f"{path} is a folder: give --out the name of the file to write")
     if not path.is_file():

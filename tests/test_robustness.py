@@ -395,6 +395,8 @@ BAD_INPUT = [
      "probabilities is (N, 10) but the metadata says (N, 11): export the run again"),
     (["export", "RUN", "--out", "/proc/ssvae/model"], "Error: --out /proc/ssvae/model: /proc takes no new folder ("),
     # a folder that takes no file: the lock beside the run could not be made, and was taken for another writer's
+    (["predict", "MODEL", "--dataset", "digits", "--out", "/proc/ssvae.csv"], "Error: --out /proc/ssvae.csv: /proc "
+     "takes no new file ("),  # said before the inputs are read and predicted, not after
     (["train", "--out", "/proc/sys/run"], "Error: --out /proc/sys/run: /proc/sys takes no new folder ("),
     (["train", "--out", "/proc/ssvae/run"], "Error: --out /proc/ssvae/run: /proc takes no new folder ("),
     (["export", "RUN", "--out", "."], "Error: --out . is the current folder, which cannot be swapped for the model "
