@@ -638,7 +638,8 @@ def _json_ready(value: Any) -> Any:
 def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opset: int, force: bool) -> None:
     """Export a trained run as ONNX graphs (classifier.onnx, encoder.onnx, decoder.onnx) plus model.json
     (what an app needs to feed them) and model_card.md, checked against torch on real test inputs, for
-    `ssvae.runtime` or any onnxruntime app.
+    `ssvae.runtime` or any onnxruntime app. A run whose data are gone is exported with a warning, checked on
+    stand-in inputs and without a test accuracy (--quantize int8 needs the data).
 
     Example: ssvae export runs/digits-m2 --out models/digits --quantize int8
     """
@@ -652,7 +653,8 @@ def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opse
                + ", ".join(f"{role} {d:.1e}" for role, d in report.max_difference.items()))
     for precision, accuracy in report.accuracy.items():
         agreement = f"  (same class as float32: {report.agreement[precision]:.4f})" if precision != "float32" else ""
-        click.echo(f"{precision:<8} test accuracy {accuracy:.4f}{agreement}")
+        shown = "not measured (the run's data are not there)" if accuracy is None else f"{accuracy:.4f}"
+        click.echo(f"{precision:<8} test accuracy {shown}{agreement}")
 
 
 def _say_written(out: str, what: str) -> None:

@@ -43,7 +43,8 @@ from ssvae.model_card import data_name, export_command, model_card, preprocessin
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.precisions import calibration_inputs, cpu_session, predicted_classes, quantize_int8, to_float16
-from ssvae.errors import ExportError, RunError, check_flags
+from ssvae.data import Dataset, DataError
+from ssvae.errors import ExportError, RunError, check_flags, user_stacklevel
 from ssvae.files import OutputFolder, check_writable, given_path, sole_writer, take_access
 from ssvae.runtime import (FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, MODEL_JSON, OPSET, PRECISIONS, ROLES,
                            graph_file)
@@ -288,7 +289,7 @@ class ExportReport:
     model_dir: Path
     files: list[str] = field(default_factory=list)
     max_difference: dict[str, float] = field(default_factory=dict)  # role -> |onnxruntime - torch|
-    accuracy: dict[str, float] = field(default_factory=dict)  # precision -> test accuracy of its classifier
+    accuracy: dict[str, float | None] = field(default_factory=dict)  # precision -> its classifier's test accuracy
     agreement: dict[str, float] = field(default_factory=dict)  # precision -> argmax agreement with float32
 
 
@@ -308,18 +309,19 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
     run = load(run)
     out = _model_folder(out, replace)
     run.model.eval().cpu()
-    test = run.partition().labelled_test
-    torch_accuracy = float((run.classify(test.x).argmax(-1) == test.y).mean())
+    test = _test_examples(run, quantize)
+    x = test.x if test is not None else stand_in_inputs(run)
+    torch_accuracy = None if test is None else float((run.classify(test.x).argmax(-1) == test.y).mean())
     report = ExportReport(out)
     values = description(run, torch_accuracy, opset)
-    specs = graph_specs(run, trace_inputs(run, test.x))
+    specs = graph_specs(run, trace_inputs(run, x))
     graphs = _checked_graphs(specs, values, opset, report)
     variants = {"float32": graphs}
     if quantize:
         variants["int8"] = quantize_int8(graphs, calibration_inputs(run))
     if fp16:
         variants["float16"] = {role: to_float16(data) for role, data in graphs.items()}
-    _check_variants(specs, variants, test.x, test.y, report)
+    _check_variants(specs, variants, x, None if test is None else test.y, report)
     files = {graph_file(role, precision): data for precision, graphs_of in variants.items()
              for role, data in graphs_of.items()}
     report.files = [*files, MODEL_JSON, "model_card.md"]
@@ -330,6 +332,32 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
         MODEL_FOLDER.check(out, replace)  # again: another export may have written it meanwhile
         _write_folder(out, files)
     return report
+
+
+def _test_examples(run: Run, quantize: bool) -> Dataset | None:
+    """The run's labelled test examples, to check the graphs on and measure their accuracy; None, with a
+    warning, where the run's data are gone or changed (a run copied to another machine without them): the
+    graphs are then checked on stand-in inputs and no accuracy is measured. int8 copies cannot do without
+    them: their ranges are calibrated on the run's training inputs."""
+    try:
+        return run.partition().labelled_test
+    except DataError as error:
+        if quantize:
+            raise DataError(f"{error}; --quantize int8 (quantize=True in Python) calibrates on the run's training "
+                            f"inputs, so it needs them: export without it") from None
+        warnings.warn(f"{error}; exported without them: the graphs are checked against torch on {CHECK_BATCH} "
+                      f"stand-in inputs, and no test accuracy is measured (model.json and the model card say "
+                      f"so)", stacklevel=user_stacklevel())
+        return None
+
+
+def stand_in_inputs(run: Run) -> np.ndarray:
+    """`CHECK_BATCH` seeded inputs of the run's shape, uniform over its input range (normal where it has
+    none): what the graphs are traced and compared with torch on where the run's data are not there."""
+    rng, c = np.random.default_rng(0), run.config
+    shape = (CHECK_BATCH, *c.input_shape)
+    x = rng.uniform(*c.input_range, shape) if c.input_range else rng.standard_normal(shape)
+    return x.astype(np.float32)
 
 
 def _model_folder(out: str | Path, replace: bool) -> Path:
@@ -364,15 +392,15 @@ def _checked_graphs(specs: list[GraphSpec], values: dict[str, Any], opset: int,
     return graphs
 
 
-def _check_variants(specs: list[GraphSpec], variants: dict[str, dict[str, bytes]], x: np.ndarray, y: np.ndarray,
-                    report: ExportReport) -> None:
-    """Every precision's graphs give finite outputs; its classifier's test accuracy on (``x``, ``y``) and
-    agreement with float32's classes go into ``report``."""
+def _check_variants(specs: list[GraphSpec], variants: dict[str, dict[str, bytes]], x: np.ndarray,
+                    y: np.ndarray | None, report: ExportReport) -> None:
+    """Every precision's graphs give finite outputs; its classifier's test accuracy on (``x``, ``y``; none
+    without labels) and agreement with float32's classes go into ``report``."""
     classes = {precision: predicted_classes(graphs_of["classifier"], x) for precision, graphs_of in variants.items()}
     for precision, graphs_of in variants.items():
         for spec in specs if precision != "float32" else ():  # float32: max_difference checked it against torch
             check_finite(spec, graphs_of[spec.role], precision)
-        report.accuracy[precision] = float((classes[precision] == y).mean())
+        report.accuracy[precision] = None if y is None else float((classes[precision] == y).mean())
         report.agreement[precision] = float((classes[precision] == classes["float32"]).mean())
 
 

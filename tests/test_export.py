@@ -1504,3 +1504,45 @@ def test_a_grid_of_images_wider_than_high_puts_each_cell_in_its_place():
         pixels = np.asarray(Image.open(io.BytesIO(grid_png(images, scale))))
         np.testing.assert_array_equal(pixels, expected.repeat(scale, axis=0).repeat(scale, axis=1))
         assert pixels.shape[::-1] == grid_size(images.shape, scale)
+
+
+@pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
+def test_a_run_whose_data_are_gone_or_changed_exports_without_an_accuracy(tmp_path):
+    """A run copied to another machine without its data could never be exported ("put it back"): it is now,
+    checked against torch on stand-in inputs, its classes those of an export made with the data, its test
+    accuracy not measured (and said so); int8 copies, calibrated on the data, are refused without them."""
+    rng = np.random.default_rng(0)
+    rows = [f"{a:.3f},{b:.3f},{k % 2}" for k, (a, b) in enumerate(rng.standard_normal((40, 2)))]
+    (tmp_path / "t.csv").write_text("\n".join(["a,b,label", *rows]) + "\n")
+    run = ssvae.train(data=str(tmp_path / "t.csv"), labels=None, epochs=2, hidden=(8,), classifier_hidden=(8,),
+                      latent_dim=2, progress=False, out=tmp_path / "run")
+    with_data = ssvae.export(tmp_path / "run", tmp_path / "with")
+    assert with_data.accuracy["float32"] == ssvae.evaluate(run)["accuracy"]
+    (tmp_path / "t.csv").rename(tmp_path / "moved.csv")
+    with pytest.raises(DataError, match=r"t.csv: no such file or folder, and the run was trained on it: .*; "
+                                        r"--quantize int8 \(quantize=True in Python\) calibrates on the run's training "
+                                        r"inputs, so it needs them: export without it$"):
+        ssvae.export(tmp_path / "run", tmp_path / "int8", quantize=True)
+    with pytest.warns(UserWarning, match=r"t.csv: no such file or folder, and the run was trained on it: .*; exported "
+                                         r"without them: the graphs are checked against torch on 257 stand-in inputs"):
+        report = ssvae.export(tmp_path / "run", tmp_path / "without", fp16=True)
+    assert report.accuracy == {"float32": None, "float16": None} and report.agreement["float16"] > 0.9
+    assert max(report.max_difference.values()) < 1e-3
+    x = np.loadtxt(tmp_path / "moved.csv", delimiter=",", skiprows=1, usecols=(0, 1), dtype=np.float32)
+    without = runtime.load(tmp_path / "without")
+    np.testing.assert_allclose(without.classify(x), runtime.load(tmp_path / "with").classify(x), atol=1e-6)
+    assert without.info["test_accuracy"] is None and "data_digest" not in without.info
+    card = (tmp_path / "without" / "model_card.md").read_text()
+    assert "- Test accuracy: not measured, as the run's data were not there when it was exported" in card
+    assert "| float32 | classifier.onnx | not measured | 100.00 % |" in card
+    (tmp_path / "t.csv").write_text("\n".join(["a,b,label", *rows[:-1]]) + "\n")  # back, a row short: changed
+    with pytest.warns(UserWarning, match=r"not the data this run was trained on .*; exported without them"):
+        assert ssvae.export(tmp_path / "run", tmp_path / "changed").accuracy == {"float32": None}
+    from click.testing import CliRunner
+
+    from ssvae.cli import main
+
+    with pytest.warns(UserWarning, match="exported without them"):
+        result = CliRunner().invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "cli")])
+    assert result.exit_code == 0 and result.output.endswith(
+        "\nfloat32  test accuracy not measured (the run's data are not there)\n"), result.output

@@ -460,14 +460,15 @@ def test_a_run_folder_that_is_a_link_is_trained_into_where_the_folder_it_names_l
 
 def test_a_run_whose_data_moved_says_how_to_point_it_at_them(tmp_path):
     """The weights of a run whose data file was renamed need no new training: the error said to check --data,
-    which export has not; it names config.json's "data", and the run works once that names the new place."""
+    which evaluate has not; it names config.json's "data", and the run works once that names the new place
+    (export does without them: tests/test_export.py)."""
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "d.npz", x=rng.random((80, 4, 4)).astype(np.float32), y=np.arange(80) % 2)
     ssvae.train(data=str(tmp_path / "d.npz"), labels=20, epochs=1, hidden=(8,), classifier_hidden=(8,),
                 latent_dim=2, progress=False, out=tmp_path / "run")
     trained = ssvae.evaluate(tmp_path / "run")["accuracy"]
     (tmp_path / "d.npz").rename(tmp_path / "e.npz")
-    result = CliRunner().invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "model")])
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "run")])
     assert (result.exit_code, result.output) == (1, f"Error: {tmp_path / 'd.npz'}: no such file or folder, and the "
                                                     f"run was trained on it: put it back, or set \"data\" in "
                                                     f"{tmp_path / 'run' / 'config.json'} to where it is now\n")
