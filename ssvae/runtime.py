@@ -350,8 +350,8 @@ def load(model_dir: str | Path, device: str = "auto", precision: str = "float32"
                          "names, or run on the CPU (--device cpu; device='cpu' in Python)")
     values = {role: _metadata(session, model_dir / graph_file(role, precision)) for role, session in sessions.items()}
     info = values["classifier"]
-    generative = info.get("model") in GENERATIVE_MODELS or bool({"encoder", "decoder"} & set(sessions))
-    if missing := [role for role in ("encoder", "decoder") if generative and role not in sessions]:
+    missing = [role for role in ("encoder", "decoder") if role not in sessions]
+    if len(missing) == 1:  # both gone: a classifier shipped alone, to label data; one gone: a loss
         raise ModelError(f"{model_dir / graph_file(missing[0], precision)}: missing; {model_dir} is not a complete "
                          f"model folder: export the run again")
     for role in sessions:
@@ -634,7 +634,13 @@ class ExportedModel:
 
     def require_generative(self, what: str, models: str = "m2, adgm, m1+m2 or m1") -> None:
         """A ModelError naming ``what`` where this model has no encoder and decoder (a classifier alone), and
-        the ``models`` that have what it needs."""
+        the ``models`` that have what it needs; for a generative model's folder shipped with its classifier
+        alone, the graphs to copy in."""
+        kind = self.info.get("model")
+        if not self.generative and kind in GENERATIVE_MODELS:
+            raise ModelError(f"{self.model_dir} holds the classifier of an {kind} model without its "
+                             f"{graph_file('encoder', self.precision)} and {graph_file('decoder', self.precision)}: "
+                             f"{what} needs them: copy them in from its export, or export the run again")
         if not self.generative:
             raise ModelError(f"{self.model_dir} has no encoder and decoder ({self.info.get('model')} model): "
                              f"{what} needs a generative model ({models})")

@@ -282,6 +282,29 @@ def test_the_package_offers_its_lazy_names_and_modules_to_a_repl():
         ssvae.trian
 
 
+def test_a_generative_models_classifier_shipped_alone_predicts_and_evaluates(digits_model, tmp_path):
+    """A folder shipped with classifier.onnx (and model.json) alone, to label data, was "not a complete model
+    folder"; score and generate name the graphs they need. The encoder without its decoder is still refused."""
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    for name in ("classifier.onnx", "model.json"):
+        shutil.copy(digits_model.model_dir / name, alone / name)
+    model = runtime.load(alone)
+    x = np.asarray(inference.model_inputs(digits_model, dataset="digits").x[:20])
+    np.testing.assert_array_equal(model.classify(x), digits_model.classify(x))
+    assert inference.evaluate(model, dataset="digits")["accuracy"] == \
+        inference.evaluate(digits_model, dataset="digits")["accuracy"]
+    for call, what in ((lambda: model.score(x), "score"), (lambda: inference.generate(model, tmp_path / "g.png"),
+                                                          "generate")):
+        with pytest.raises(ModelError, match=f"^{re.escape(str(alone))} holds the classifier of an m2 model without "
+                                             f"its encoder.onnx and decoder.onnx: {what} needs them: copy them in from "
+                                             f"its export, or export the run again$"):
+            call()
+    shutil.copy(digits_model.model_dir / "encoder.onnx", alone)
+    with pytest.raises(ModelError, match="decoder.onnx: missing; .* is not a complete model folder"):
+        runtime.load(alone)
+
+
 def test_a_run_and_an_exported_model_show_themselves_in_a_line(digits_run, digits_model):
     """A run's repr was 49 lines (every index of its split, every layer); a model's an address."""
     assert repr(digits_run) == "Run(model='m2', data='digits', labels_seen=100, classes=10, run_dir=None)"

@@ -389,8 +389,9 @@ BAD_INPUT = [
     (["evaluate", "model/..", "--data", "small.npz"], "Error: model/.. holds run folders (bad_metrics_run"),
     (["export", "."], "Error: . holds run folders (bad_metrics_run, binary_metrics_run, early_run, fewer_epochs_run, "
      "foreign_checkpoint_run, ...), not a run's files: pass one of them, e.g. bad_metrics_run"),
-    (["score", "classifier_only_model", "--dataset", "digits"], "Error: classifier_only_model/encoder.onnx: missing; "
-     "classifier_only_model is not a complete model folder: export the run again"),
+    (["score", "classifier_only_model", "--dataset", "digits"], "Error: classifier_only_model holds the classifier "
+     "of an m2 model without its encoder.onnx and decoder.onnx: score needs them: copy them in from its export, or "
+     "export the run again"),  # predict and evaluate take it: tests/test_export.py
     (["predict", "eleven_classes_model", "--dataset", "digits"], "Error: eleven_classes_model/classifier.onnx: its "
      "probabilities is (N, 10) but the metadata says (N, 11): export the run again"),
     (["export", "RUN", "--out", "/proc/ssvae/model"], "Error: --out /proc/ssvae/model: /proc takes no new folder ("),
