@@ -35,7 +35,8 @@ VAT_MODELS = ("m2", "m1+m2")  # the models whose classifier q(y|x) virtual adver
 CONV_MODELS = ("m2", "supervised", "fixmatch")  # the models whose q(y|x) sees the images themselves
 CONSISTENCY_MODELS = ("m2", "fixmatch")  # the models that can train q(y|x) by consistency on unlabelled images
 # what None means, said where a type is wrong
-NONE_MEANS = {"labels": "every label, as --labels all or 'all'", "threads": "torch's default"}
+NONE_MEANS = {"labels": "every label, as --labels all or 'all'", "threads": "torch's default, as --threads auto or "
+                                                                          "'auto'"}
 M1_FEATURES = ("sample", "mean")  # what m1+m2's M2 stage sees of q(z1|x): a draw or the mean
 TRAINING_PRECISIONS = ("float32", "bfloat16")  # bfloat16: matmuls and convolutions under autocast
 LARGEST = 2**31 - 1  # the largest count or size a setting takes: torch's sizes and indices overflow past it
@@ -117,16 +118,22 @@ class Config:
     version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
-        if self.labels == "all":  # the command line's word, taken in Python too
+        if self.labels == "all":  # the command line's words, taken in Python too
             self.labels = None
+        if self.threads == "auto":
+            self.threads = None
+        for name in ("data", "test_data", "data_dir"):  # ~ as the shell (and pandas) reads it
+            if isinstance(value := getattr(self, name), str) and value.startswith("~"):
+                setattr(self, name, os.path.expanduser(value))
         if self.data is not None:  # one's own data: no built-in set (config.json said "digits")
             self.dataset = None
         hints = _field_types()
         for f in dataclasses.fields(self):
-            setattr(self, f.name, _plain(getattr(self, f.name)))
+            given = getattr(self, f.name)
+            setattr(self, f.name, _plain(given))
             if not _fits(getattr(self, f.name), hints[f.name]):
                 none = f" (None: {NONE_MEANS[f.name]})" if f.name in NONE_MEANS else ""
-                raise ConfigError(f"{f.name} must be of type {f.type}{none}, got {_shown(getattr(self, f.name))}"
+                raise ConfigError(f"{f.name} must be of type {f.type}{none}, got {_shown(given)}"
                                   + (f": {SAVE_ARRAYS}" if f.name in ("data", "test_data") else ""))
         for name in ("input_shape", "class_names", "input_columns", "hidden", "classifier_hidden", "classifier_channels",
                      "m1_hidden"):
@@ -292,9 +299,10 @@ class Config:
 
 
 def _shown(value: Any) -> str:
-    """A value in an error: its repr where short, else its type (an array's repr fills a screen)."""
+    """A value in an error: its repr where short and on one line, else its type (an array's repr fills a
+    screen)."""
     text = repr(value)
-    return text if len(text) <= 80 else f"a {type_name(value)}"
+    return text if len(text) <= 80 and "\n" not in text else f"a {type_name(value)}"
 
 
 @functools.cache

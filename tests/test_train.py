@@ -586,10 +586,14 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
             ssvae.train(**{name: True}, progress=False)
     for name, value, kind in (("epochs", "10", "int"), ("hidden", None, "tuple[int, ...]"), ("lr", True, "float"),
                               ("class_names", [1], "tuple[str, ...]"),
-                              ("threads", 2.0, "int | None (None: torch's default)"),
+                              ("threads", 2.0, "int | None (None: torch's default, as --threads auto or 'auto')"),
                               ("labels", "ten", "int | None (None: every label, as --labels all or 'all')")):
         with pytest.raises(ConfigError, match=re.escape(f"{name} must be of type {kind}, got {value!r}")):
             Config.from_dict({**vars(tiny_config), name: value})
+    assert Config(threads="auto").threads is None and Config(labels="all").labels is None  # the options' words
+    assert Config(data="~/wine.csv").data == os.path.expanduser("~/wine.csv")  # as the shell gives it to --data
+    with pytest.raises(ConfigError, match=r"^data must be of type str \| None, got a tuple: give a path"):
+        Config(data=(np.zeros((3, 2)), np.zeros(3)))  # named as given, not as the list JSON makes of it
     as_json = Config.from_dict({**vars(tiny_config), "hidden": [8, 4], "lr": 1, "labels": None})  # JSON's forms
     assert (as_json.hidden, as_json.lr, as_json.labels) == ((8, 4), 1, None)
     with pytest.raises(ConfigError, match=r"vat applies to models m2 and m1\+m2, not supervised: set --vat 0 \(vat=0 in Python\)$"):
