@@ -14,6 +14,7 @@ import torch
 from ssvae.config import Config
 from ssvae.data import DataError, ModelInputs, Source, Split, check_inputs, choose_split, load_labelled, load_source
 from ssvae.data.digests import same_data
+from ssvae.data.sources import warn_if_data_dir_unused
 from ssvae.data.split import SMALL_TEST, warn_if_small_test
 from ssvae.errors import user_stacklevel
 from ssvae.training import resolve_device
@@ -23,6 +24,7 @@ def new_run_data(config: Config) -> tuple[Config, Source, Split]:
     """What a new run of ``config`` trains and tests on, as `train` makes it: the config filled from the data
     (`_fitted`), the data with their test set, and the label split. For tools that must see the very
     examples a run sees, such as the benchmarks' scikit-learn baselines."""
+    warn_if_data_dir_unused(config.dataset, config.data_dir)
     source = load_source(config.dataset, config.data, config.data_dir)
     config = config.replace(pixel_inputs=pixel_inputs(config, source.train.x))  # from these data, never a config's
     source = with_test_data(source, config)  # read as the model will read inputs

@@ -1294,3 +1294,22 @@ def test_npz_labels_in_a_column_are_read_and_text_or_fractions_are_named(tmp_pat
     with pytest.raises(DataError, match=r"halves.npz: y holds fractions \(first: 1.25\), not class indices: number "
                                         r"the classes 0..K-1, -1 for unlabelled examples$"):
         load_source(data=str(tmp_path / "halves.npz"))
+
+
+def test_a_data_dir_given_for_digits_is_named_as_unread(tmp_path):
+    """scikit-learn bundles digits: --data-dir was accepted and ignored, hiding a --dataset left at its default."""
+    import ssvae
+    from ssvae.data.inputs import check_source
+
+    message = (f"digits comes with scikit-learn, so --data-dir (data_dir= in Python) {tmp_path} is not read: leave "
+               f"it out, or name the data set it holds with --dataset (dataset= in Python)")
+    with pytest.warns(UserWarning, match=f"^{re.escape(message)}$") as warned:
+        check_source(None, "digits", "test", tmp_path)
+    with pytest.warns(UserWarning, match=f"^{re.escape(message)}$") as warned:
+        ssvae.train(dataset="digits", data_dir=tmp_path, labels=20, epochs=1, hidden=(8,), classifier_hidden=(8,),
+                    latent_dim=2, progress=False)
+    assert [w.filename for w in warned if "scikit-learn" in str(w.message)] == [__file__]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_source(None, "fashion-mnist", "test", tmp_path)
+        check_source(None, "digits", "test", None)

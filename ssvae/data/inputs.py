@@ -20,7 +20,7 @@ from ssvae.config import setting_name
 from ssvae.data.csv_files import csv_inputs, read_csv_rows
 from ssvae.data.dataset import DataError, Dataset, data_path
 from ssvae.data.images import IMAGE_SUFFIXES, image_files, image_reading, read_images
-from ssvae.data.sources import load_source, npz_array
+from ssvae.data.sources import load_source, npz_array, warn_if_data_dir_unused
 from ssvae.data.split import choose_split
 
 SPLITS = ("test", "train")
@@ -76,6 +76,7 @@ def check_source(data: str | Path | None, dataset: str | None, split: str = "tes
                         f"{'them' if len(given) > 1 else 'it'} out")
     if data is not None and not data_path(data).exists():
         raise DataError(f"{data}: no such file or folder; check the path of {what}")
+    warn_if_data_dir_unused(dataset, data_dir)
 
 
 def builtin_split(dataset: str, data_dir: str | None = None, split: str = "test", test_fraction: float | None = 0.25,

@@ -85,6 +85,15 @@ def load_source(dataset: str = "digits", data: str | None = None, data_dir: str 
     raise DataError(f"unknown data set {dataset!r}: choose one of {', '.join(BUILTIN)} or pass --data FILE (data= in Python)")
 
 
+def warn_if_data_dir_unused(dataset: str | None, data_dir: str | Path | None) -> None:
+    """A warning where ``data_dir`` is given for digits, which scikit-learn bundles: the folder is not read,
+    and a mistyped --dataset would otherwise pass unseen."""
+    if dataset == "digits" and data_dir is not None:
+        warnings.warn(f"digits comes with scikit-learn, so {setting_name('data_dir')} {data_dir} is not read: leave "
+                      f"it out, or name the data set it holds with {setting_name('dataset')}",
+                      stacklevel=user_stacklevel())
+
+
 def load_labelled(data: str | Path, model: ModelInputs, class_names: Sequence[str]) -> Dataset:
     """The labelled examples of ``data`` (an .npz's x_test and y_test where it has them), read as ``model``
     reads its inputs and laid out as its examples, to test it on: its classes need not all be there, and
