@@ -63,11 +63,12 @@ def _batches(inputs: Inputs, batch_size: int, progress: bool, what: str,
 
 def loaded(model: ExportedModel | str | Path) -> ExportedModel:
     """``model``, or the exported model of the folder it names (`ssvae.runtime.load`, its float32 graphs on
-    the device "auto" chooses): the functions here take either."""
-    if isinstance(model, ExportedModel):
-        return model
+    the device "auto" chooses): `predict`, `score`, `generate`, `evaluate` and `model_inputs` take either.
+    Anything else with a model's metadata (``info``) is taken as one (a stand-in of a test, a wrapper)."""
     if isinstance(model, (str, os.PathLike)):
         return load_model(model)
+    if hasattr(model, "info"):
+        return model
     raise ModelError(f"model must be an exported model (ssvae.runtime.load(MODEL_DIR)) or its folder, got "
                      f"{type_name(model)}")
 
