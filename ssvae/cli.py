@@ -653,7 +653,7 @@ def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opse
                + ", ".join(f"{role} {d:.1e}" for role, d in report.max_difference.items()))
     for precision, accuracy in report.accuracy.items():
         agreement = f"  (same class as float32: {report.agreement[precision]:.4f})" if precision != "float32" else ""
-        shown = "not measured (the run's data are not there)" if accuracy is None else f"{accuracy:.4f}"
+        shown = "not measured (the run's data are missing or changed)" if accuracy is None else f"{accuracy:.4f}"
         click.echo(f"{precision:<8} test accuracy {shown}{agreement}")
 
 

@@ -64,7 +64,7 @@ def _python_only_text(config: Config) -> str:
 
 def card_row(precision: str, accuracy: float | None, agreement: float) -> str:
     """The model card's row of one precision: its classifier graph, test accuracy (None: not measured, the
-    run's data were not there) and agreement with float32."""
+    run's data were missing or changed) and agreement with float32."""
     shown = "not measured" if accuracy is None else f"{100 * accuracy:.2f} %"
     return f"| {precision} | {graph_file('classifier', precision)} | {shown} | {100 * agreement:.2f} % |"
 
@@ -89,8 +89,8 @@ def model_card(run: Run, report: ExportReport, command: str) -> str:
         "- onnxruntime vs torch, largest absolute difference: "
         + ", ".join(f"{role} {d:.1e}" for role, d in report.max_difference.items()),
         *([] if report.accuracy.get("float32") is not None else [
-            "- Test accuracy: not measured, as the run's data were not there when it was exported; the graphs were "
-            "checked on stand-in inputs."]),
+            "- Test accuracy: not measured, as the run's data were missing or changed when it was exported; the "
+            "graphs were checked on stand-in inputs."]),
         "",
         "| precision | classifier | test accuracy | same class as float32 |",
         "|---|---|---|---|",

@@ -150,7 +150,8 @@ def graph_specs(run: Run, x: Tensor) -> list[GraphSpec]:
 def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[str, Any]:
     """What an app needs to use the graphs without ssvae: classes, input shape and preprocessing, labels used,
     versions, and a generative model's latent size and likelihood. Stored in every graph's metadata and in
-    ``model.json``."""
+    ``model.json``. ``accuracy`` None: the run's data were missing or changed, so neither an accuracy nor a
+    digest of the data (which would name data it did not train on) is written."""
     c, model = run.config, run.model
     generative = {  # only a model with a decoder has a latent space and a likelihood
         "latent_dim": c.m1_latent_dim if c.model == "m1" else c.latent_dim,
@@ -171,7 +172,7 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[st
         "labels_seen": run.split.labels_seen,
         "test_accuracy": None if accuracy is None else round(accuracy, 4),
         "dataset": data_name(c),
-        **({"data_digest": data_digest(c.data)} if c.data and Path(c.data).exists() else {}),
+        **({"data_digest": data_digest(c.data)} if c.data and accuracy is not None else {}),
         **({"test_data": Path(c.test_data).name} if c.test_data else {"test_fraction": c.test_fraction}),
         "split_seed": c.split_seed,
         "weights": weights_digest(model),
@@ -294,7 +295,8 @@ class ExportReport:
 
 
 def trace_inputs(run: Run, x: np.ndarray) -> Tensor:
-    """`CHECK_BATCH` real test inputs (repeated if ``x`` is shorter) to trace and compare on."""
+    """`CHECK_BATCH` of inputs ``x`` (real test inputs, or stand-ins; repeated if ``x`` is shorter) to trace and
+    compare on."""
     return run.inputs(x[np.arange(CHECK_BATCH) % len(x)])
 
 
@@ -353,7 +355,7 @@ def _test_examples(run: Run, quantize: bool) -> Dataset | None:
 
 def stand_in_inputs(run: Run) -> np.ndarray:
     """`CHECK_BATCH` seeded inputs of the run's shape, uniform over its input range (normal where it has
-    none): what the graphs are traced and compared with torch on where the run's data are not there."""
+    none): what the graphs are traced and compared with torch on where the run's data are missing or changed."""
     rng, c = np.random.default_rng(0), run.config
     shape = (CHECK_BATCH, *c.input_shape)
     x = rng.uniform(*c.input_range, shape) if c.input_range else rng.standard_normal(shape)

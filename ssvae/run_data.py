@@ -78,7 +78,7 @@ def with_test_data(source: Source, config: Config) -> Source:
 
 
 def _warn_if_trained_on_test(config: Config) -> None:
-    """A warning where ``--test-data`` names ``--data``'s file or folder, or a copy of its file: the run trains
+    """A warning where ``--test-data`` names ``--data``'s file or folder, or a copy (`same_data`): the run trains
     on those examples (on their labels where ``--labels`` keeps them), so its test accuracy is no held-out one.
     Files are compared by their bytes (`same_data`), as rows alone would also match the repeated rows of a
     coarse table."""

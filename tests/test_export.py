@@ -1556,11 +1556,12 @@ def test_a_run_whose_data_are_gone_or_changed_exports_without_an_accuracy(tmp_pa
     np.testing.assert_allclose(without.classify(x), runtime.load(tmp_path / "with").classify(x), atol=1e-6)
     assert without.info["test_accuracy"] is None and "data_digest" not in without.info
     card = (tmp_path / "without" / "model_card.md").read_text()
-    assert "- Test accuracy: not measured, as the run's data were not there when it was exported" in card
+    assert "- Test accuracy: not measured, as the run's data were missing or changed when it was exported" in card
     assert "| float32 | classifier.onnx | not measured | 100.00 % |" in card
     (tmp_path / "t.csv").write_text("\n".join(["a,b,label", *rows[:-1]]) + "\n")  # back, a row short: changed
     with pytest.warns(UserWarning, match=r"not the data this run was trained on .*; exported without them"):
         assert ssvae.export(tmp_path / "run", tmp_path / "changed").accuracy == {"float32": None}
+    assert "data_digest" not in runtime.load(tmp_path / "changed").info  # it would name data it did not train on
     from click.testing import CliRunner
 
     from ssvae.cli import main
@@ -1568,4 +1569,4 @@ def test_a_run_whose_data_are_gone_or_changed_exports_without_an_accuracy(tmp_pa
     with pytest.warns(UserWarning, match="exported without them"):
         result = CliRunner().invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "cli")])
     assert result.exit_code == 0 and result.output.endswith(
-        "\nfloat32  test accuracy not measured (the run's data are not there)\n"), result.output
+        "\nfloat32  test accuracy not measured (the run's data are missing or changed)\n"), result.output
