@@ -745,8 +745,12 @@ def generate(model_dir: str, per_class: int | None, analogies: str | None, rows:
 
     Example: ssvae generate models/digits --per-class 8 --out samples.png
     """
-    from ssvae.inference import generate as generate_examples
+    from ssvae.inference import check_generate_options, generate as generate_examples
 
+    try:  # a usage error, before the model is loaded
+        check_generate_options(analogies is not None, per_class=per_class, seed=seed, rows=rows, data_dir=data_dir)
+    except DataError as error:
+        raise click.UsageError(str(error)) from None
     model = load_model(model_dir, device, precision)
     inputs, dataset = None, None
     if analogies is not None:  # a path (as UserPath takes one) or a built-in data set's name

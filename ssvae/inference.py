@@ -390,8 +390,7 @@ def generate(model: ExportedModel | str | Path, out: str | Path | None = None, p
     inputs are read, and the grid's size before it is drawn."""
     model = loaded(model)
     drawing = analogies is not None or dataset is not None
-    _check_unused(drawing, **({"per_class": per_class, "seed": seed} if drawing else {"rows": rows,
-                                                                                       "data_dir": data_dir}))
+    check_generate_options(drawing, per_class=per_class, seed=seed, rows=rows, data_dir=data_dir)
     per_class, rows, seed = 8 if per_class is None else per_class, 8 if rows is None else rows, seed or 0
     check_count("per_class", per_class, 1)
     check_count("rows", rows, 1)
@@ -451,10 +450,12 @@ def _analogies(model: ExportedModel, ids: list[str], x: np.ndarray) -> Drawn:
     return grid, drawn, [i for i in ids for _ in model.class_names], list(model.class_names) * len(x)
 
 
-def _check_unused(drawing: bool, **given: Any) -> None:
-    """A DataError where options are ``given`` that do nothing: ``rows`` and ``data_dir`` choose the inputs of
-    analogies, ``per_class`` and ``seed`` the samples drawn without them."""
-    named = [setting_name(name) for name, value in given.items() if value is not None]
+def check_generate_options(drawing: bool, **given: Any) -> None:
+    """A DataError, before any work, where `generate` is ``given`` options that do nothing (not None):
+    ``rows`` and ``data_dir`` choose the inputs of analogies (``drawing``), ``per_class`` and ``seed`` the
+    samples drawn without them."""
+    unused = ("per_class", "seed") if drawing else ("rows", "data_dir")
+    named = [setting_name(name) for name in unused if given.get(name) is not None]
     if named:
         raise DataError(f"{' and '.join(named)} {'do' if len(named) > 1 else 'does'} nothing "
                         f"{'with' if drawing else 'without'} --analogies (analogies= or dataset= in Python): "
@@ -499,5 +500,5 @@ def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel)
     return grid_size(images.shape, scale)
 
 
-__all__ = ["Generated", "Inputs", "STDOUT", "builtin_labelled", "loaded", "check_drawable", "checked_inputs", "evaluate",
+__all__ = ["Generated", "Inputs", "STDOUT", "builtin_labelled", "check_generate_options", "loaded", "check_drawable", "checked_inputs", "evaluate",
            "generate", "model_inputs", "predict", "sample_grid", "score"]

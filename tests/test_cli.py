@@ -290,11 +290,11 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     (["predict", "--debug", "models/digits-m2"], "No such option '--debug': --debug goes before the command, as in "
      "'ssvae --debug predict ...'"),  # where the README puts it; after the command it was refused with no word
     (["generate", "models/digits-m2", "--per-class", "-1"], "Invalid value for '--per-class': -1 is not in the range"),
-    (["generate", str(ROOT / "models/digits-m2"), "--rows", "3"], "Error: --rows (rows= in Python) does nothing without "
-     "--analogies (analogies= or dataset= in Python): --rows and --data-dir choose its inputs, --per-class and "
-     "--seed the samples drawn without it; leave it out"),
-    (["generate", str(ROOT / "models/digits-m2"), "--analogies", "digits", "--per-class", "3", "--seed", "0"],
-     "Error: --per-class (per_class= in Python) and --seed (seed= in Python) do nothing with --analogies ("),
+    (["generate", "nowhere", "--rows", "3"], "--rows (rows= in Python) does nothing without --analogies (analogies= "
+     "or dataset= in Python): --rows and --data-dir choose its inputs, --per-class and --seed the samples drawn "
+     "without it; leave it out"),  # a usage error, said before the model is looked for
+    (["generate", "models/digits-m2", "--analogies", "digits", "--per-class", "3", "--seed", "0"],
+     "--per-class (per_class= in Python) and --seed (seed= in Python) do nothing with --analogies ("),
     (["export", "models/digits-m2", "--opset", "17"], "Invalid value for '--opset': 17 is not in the range x>=18"),
     (["train", "--threads", "0"], "Invalid value for '--threads': '0' is neither 'auto' nor a number of threads from 1 up"),
     (["export", "run", "--out", "-"],
