@@ -1299,17 +1299,18 @@ def test_npz_labels_in_a_column_are_read_and_text_or_fractions_are_named(tmp_pat
 def test_a_data_dir_given_for_digits_is_named_as_unread(tmp_path):
     """scikit-learn bundles digits: --data-dir was accepted and ignored, hiding a --dataset left at its default."""
     import ssvae
-    from ssvae.data.inputs import check_source
+    from ssvae.data.inputs import read_inputs
 
-    message = (f"digits comes with scikit-learn, so --data-dir (data_dir= in Python) {tmp_path} is not read: leave "
-               f"it out, or name the data set it holds with --dataset (dataset= in Python)")
-    with pytest.warns(UserWarning, match=f"^{re.escape(message)}$") as warned:
-        check_source(None, "digits", "test", tmp_path)
+    message = (f"digits comes with scikit-learn, so --data-dir {tmp_path} (data_dir={str(tmp_path)!r} in Python) is "
+               f"not read: leave it out, or name the data set the folder holds instead of digits")
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        read_inputs(None, "digits", tmp_path)  # as predict reads them: checked, then read, and warned of once
+    assert [str(w.message) for w in warned] == [message]
     with pytest.warns(UserWarning, match=f"^{re.escape(message)}$") as warned:
         ssvae.train(dataset="digits", data_dir=tmp_path, labels=20, epochs=1, hidden=(8,), classifier_hidden=(8,),
                     latent_dim=2, progress=False)
     assert [w.filename for w in warned if "scikit-learn" in str(w.message)] == [__file__]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        check_source(None, "fashion-mnist", "test", tmp_path)
-        check_source(None, "digits", "test", None)
+        read_inputs(None, "digits", None)

@@ -76,7 +76,6 @@ def check_source(data: str | Path | None, dataset: str | None, split: str = "tes
                         f"{'them' if len(given) > 1 else 'it'} out")
     if data is not None and not data_path(data).exists():
         raise DataError(f"{data}: no such file or folder; check the path of {what}")
-    warn_if_data_dir_unused(dataset, data_dir)
 
 
 def builtin_split(dataset: str, data_dir: str | None = None, split: str = "test", test_fraction: float | None = 0.25,
@@ -85,6 +84,7 @@ def builtin_split(dataset: str, data_dir: str | None = None, split: str = "test"
     part of the set (the ids) and the examples."""
     if split not in SPLITS:
         raise DataError(f"split {split!r} is not one of {', '.join(SPLITS)}")
+    warn_if_data_dir_unused(dataset, data_dir)
     source = load_source(dataset, None, data_dir)
     if source.test is not None:
         chosen = source.test if split == "test" else source.train

@@ -89,8 +89,8 @@ def warn_if_data_dir_unused(dataset: str | None, data_dir: str | Path | None) ->
     """A warning where ``data_dir`` is given for digits, which scikit-learn bundles: the folder is not read,
     and a mistyped --dataset would otherwise pass unseen."""
     if dataset == "digits" and data_dir is not None:
-        warnings.warn(f"digits comes with scikit-learn, so {setting_name('data_dir')} {data_dir} is not read: leave "
-                      f"it out, or name the data set it holds with {setting_name('dataset')}",
+        warnings.warn(f"digits comes with scikit-learn, so {both_spellings('data_dir', str(data_dir))} is not "
+                      f"read: leave it out, or name the data set the folder holds instead of digits",
                       stacklevel=user_stacklevel())
 
 
