@@ -122,9 +122,6 @@ class Config:
             self.labels = None
         if self.threads == "auto":
             self.threads = None
-        for name in ("data", "test_data", "data_dir"):  # ~ as the shell (and pandas) reads it
-            if isinstance(value := getattr(self, name), str) and value.startswith("~"):
-                setattr(self, name, os.path.expanduser(value))
         if self.data is not None:  # one's own data: no built-in set (config.json said "digits")
             self.dataset = None
         hints = _field_types()
@@ -135,6 +132,9 @@ class Config:
                 none = f" (None: {NONE_MEANS[f.name]})" if f.name in NONE_MEANS else ""
                 raise ConfigError(f"{f.name} must be of type {f.type}{none}, got {_shown(given)}"
                                   + (f": {SAVE_ARRAYS}" if f.name in ("data", "test_data") else ""))
+        for name in ("data", "test_data", "data_dir"):  # ~ as the shell (and pandas) reads it; a Path's too
+            if (value := getattr(self, name)) is not None and value.startswith("~"):
+                setattr(self, name, os.path.expanduser(value))
         for name in ("input_shape", "class_names", "input_columns", "hidden", "classifier_hidden", "classifier_channels",
                      "m1_hidden"):
             if getattr(self, name) is not None:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import types
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -591,7 +592,7 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
         with pytest.raises(ConfigError, match=re.escape(f"{name} must be of type {kind}, got {value!r}")):
             Config.from_dict({**vars(tiny_config), name: value})
     assert Config(threads="auto").threads is None and Config(labels="all").labels is None  # the options' words
-    assert Config(data="~/wine.csv").data == os.path.expanduser("~/wine.csv")  # as the shell gives it to --data
+    assert Config(data="~/wine.csv").data == Config(data=Path("~/wine.csv")).data == os.path.expanduser("~/wine.csv")
     with pytest.raises(ConfigError, match=r"^data must be of type str \| None, got a tuple: give a path"):
         Config(data=(np.zeros((3, 2)), np.zeros(3)))  # named as given, not as the list JSON makes of it
     as_json = Config.from_dict({**vars(tiny_config), "hidden": [8, 4], "lr": 1, "labels": None})  # JSON's forms
