@@ -1228,9 +1228,10 @@ def test_npz_of_16_bit_images_is_named_in_a_warning(tmp_path):
         load_source(data=str(tmp_path / "d.npz"))
 
 
-def test_a_folder_is_the_same_data_as_its_copy_by_its_images_paths_and_bytes(tmp_path):
+def test_a_folder_is_the_same_data_as_its_copy_by_its_images_paths_and_sizes(tmp_path):
     """A copy of a folder is the same data; so is one with other files beside the images (a run folder that
-    `train --data .` wrote inside); a changed pixel, a renamed image or one more image is other data."""
+    `train --data .` wrote inside, a grid saved beside the class folders, which a run does not read); an image
+    of other pixels (another size), a renamed image or one more image is other data."""
     from ssvae.data.digests import data_digest, same_data
 
     rng = np.random.default_rng(0)
@@ -1241,8 +1242,9 @@ def test_a_folder_is_the_same_data_as_its_copy_by_its_images_paths_and_bytes(tmp
     (tmp_path / "copy" / "run").mkdir()
     (tmp_path / "copy" / "run" / "config.json").write_text("{}")
     (tmp_path / "copy" / "notes.txt").write_text("not an image")
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "copy" / "samples.png")
     assert same_data(tmp_path / "data", tmp_path / "copy") and same_data(tmp_path / "data", tmp_path / "data")
-    variants = {"pixel": lambda d: Image.fromarray(np.zeros((4, 4), np.uint8)).save(d / "a/0.png"),
+    variants = {"pixels": lambda d: Image.fromarray(np.zeros((4, 4), np.uint8)).save(d / "a/0.png"),
                 "renamed": lambda d: (d / "b/2.png").rename(d / "b/5.png"),
                 "added": lambda d: shutil.copy(d / "a/0.png", d / "unlabelled/4.png")}
     for name, change in variants.items():

@@ -1,5 +1,6 @@
-"""Whether two paths hold the same data, a copy under another name included: a file by its bytes, a folder by
-its images' paths and bytes. Evaluation warns with it where a model is tested on the examples it trained on."""
+"""Whether two paths hold the same data, a copy under another name included: a file by its bytes, a folder of
+images by its images' paths and sizes. Evaluation warns with it where a model is tested on the examples it
+trained on."""
 
 from __future__ import annotations
 
@@ -12,34 +13,28 @@ from ssvae.files import file_digest
 
 
 def data_digest(path: str | Path) -> str:
-    """A short digest (16 hex digits) of a file's bytes, or of a folder's images as a run reads them
-    (`image_files`: not hidden ones, nor the files a run folder inside it writes): their paths and bytes."""
+    """A short digest (16 hex digits) of a file's bytes, or of a folder's images in its sub-folders (its
+    classes and ``unlabelled/``, as `image_files` finds them: not hidden ones, nor images beside the
+    sub-folders, which a run does not read): their paths and sizes. Sizes, not bytes: a copy keeps both, and
+    reading every image of a large folder to compare it would cost as much as the evaluation it warns of."""
     path = Path(path)
     if path.is_file():
         return file_digest(path)
     digest = hashlib.sha256()
-    for file, name, size in _images(path):
-        digest.update(f"{name}\0{size}\0".encode("utf-8", "surrogateescape"))
-        digest.update(file.read_bytes())
+    for file in image_files(path, path):
+        name = file.relative_to(path).as_posix()
+        if "/" in name:
+            digest.update(f"{name}\0{file.stat().st_size}\0".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()[:16]
-
-
-def _images(folder: Path) -> list[tuple[Path, str, int]]:
-    """A folder's images (`image_files`), each with its path inside the folder and its size in bytes."""
-    return [(file, file.relative_to(folder).as_posix(), file.stat().st_size) for file in image_files(folder, folder)]
 
 
 def same_data(a: str | Path, b: str | Path) -> bool:
     """Whether ``a`` and ``b`` are one file or folder, or two of the same data (`data_digest`: a copy); False
-    where either is not there. Folders whose images differ in name or size are told apart before any is read."""
+    where either is not there."""
     a, b = Path(a), Path(b)
     if not (a.exists() and b.exists()):
         return False
-    if os.path.samefile(a, b):
-        return True
-    if a.is_dir() and b.is_dir() and [image[1:] for image in _images(a)] != [image[1:] for image in _images(b)]:
-        return False  # other names or sizes: told without reading the images
-    return a.is_file() == b.is_file() and data_digest(a) == data_digest(b)
+    return os.path.samefile(a, b) or (a.is_file() == b.is_file() and data_digest(a) == data_digest(b))
 
 
 __all__ = ["data_digest", "same_data"]
