@@ -647,7 +647,8 @@ class ExportedModel:
 
     def require_analogies(self) -> None:
         """A ModelError where this model cannot draw analogies: no decoder, or one that takes no class (M1)."""
-        self.require_generative("analogies", "m2, adgm or m1+m2, whose decoder takes the class")
+        if self.info.get("model") != "m1":  # an M1's graphs shipped or not, it draws none: said below
+            self.require_generative("analogies", "m2, adgm or m1+m2, whose decoder takes the class")
         if not self.conditional:
             raise ModelError(f"{self.model_dir} is an {self.info.get('model')} model, whose decoder takes no class: "
                              f"analogies need a model whose decoder takes the class (m2, adgm, m1+m2)")

@@ -300,6 +300,9 @@ def test_a_generative_models_classifier_shipped_alone_predicts_and_evaluates(dig
                                              f"its encoder.onnx and decoder.onnx: {what} needs them: copy them in from "
                                              f"its export, or export the run again$"):
             call()
+    m1 = runtime.ExportedModel(alone, {"classifier": model.sessions["classifier"]}, {**model.info, "model": "m1"})
+    with pytest.raises(ModelError, match="is an m1 model, whose decoder takes no class"):  # not "copy them in"
+        m1.require_analogies()
     shutil.copy(digits_model.model_dir / "encoder.onnx", alone)
     with pytest.raises(ModelError, match="decoder.onnx: missing; .* is not a complete model folder"):
         runtime.load(alone)
