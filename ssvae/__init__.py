@@ -39,7 +39,7 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     """What a REPL or notebook offers after ``ssvae.``: the lazy names too."""
-    return sorted([*__all__, *_MODULES])
+    return sorted({*globals(), *__all__, *_MODULES})
 
 
 __all__ = [*_LAZY, "__version__"]

@@ -218,8 +218,9 @@ class Config:
             raise ConfigError(f"consistency applies to models {', '.join(CONSISTENCY_MODELS)}, not {self.model}: set "
                               f"{consistency_off}")
         if self.consistency > 0 and self.augment == "none":
-            raise ConfigError(f"consistency trains on shifted views of images: add {both_spellings('augment', 'shift')} "
-                              f"or shift-flip" + ("" if self.model == "fixmatch" else f", or set {consistency_off}"))
+            raise ConfigError(f"consistency trains on shifted views of images: add "
+                              f"{both_spellings('augment', 'shift')} or shift-flip"
+                              + ("" if self.model == "fixmatch" else f", or set {consistency_off}"))
         if self.model == "fixmatch" and self.consistency == 0:
             raise ConfigError(f"model fixmatch learns from unlabelled images by consistency alone: set "
                               f"{setting_name('consistency')} above 0 (1.0 typical) with {setting_name('augment')} "
@@ -586,6 +587,7 @@ def config_for(dataset: str | None = None, data: str | None = None, recipe: str 
     return config
 
 
-__all__ = ["Config", "ConfigError", "EDITABLE_FOR_RESUME", "FIELDS_WITHOUT_OPTION", "python_only_changes", "MODEL_KINDS",
-           "LIKELIHOODS", "CLASSIFIERS", "AUGMENTATIONS", "LR_SCHEDULES", "TRAINING_PRECISIONS", "OWN_DATA_PRESET",
-           "both_spellings", "config_for", "option_flag", "setting_name", "option_text", "supervised_counterpart", "train_command"]
+__all__ = ["Config", "ConfigError", "EDITABLE_FOR_RESUME", "FIELDS_WITHOUT_OPTION", "python_only_changes",
+           "MODEL_KINDS", "LIKELIHOODS", "CLASSIFIERS", "AUGMENTATIONS", "LR_SCHEDULES", "TRAINING_PRECISIONS",
+           "OWN_DATA_PRESET", "PRESETS", "RECIPES", "both_spellings", "config_for", "option_flag", "option_text",
+           "setting_name", "supervised_counterpart", "train_command"]

@@ -329,4 +329,4 @@ def file_digest(path: str | Path) -> str:
 
 
 __all__ = ["atomic_open", "write_atomic", "check_output", "check_writable", "given_path", "take_access",
-           "OutputFolder", "sole_writer", "new_folders", "file_digest"]
+           "OutputFolder", "SET_ASIDE", "sole_writer", "new_folders", "file_digest"]

@@ -220,8 +220,8 @@ def _table_file(out: Path | None) -> Iterator[IO]:
         yield f
 
 
-def evaluate(model: ExportedModel | str | Path, data: str | Path | None = None, dataset: str | None = None, split: str = "test",
-             data_dir: str | Path | None = None) -> dict[str, Any]:
+def evaluate(model: ExportedModel | str | Path, data: str | Path | None = None, dataset: str | None = None,
+             split: str = "test", data_dir: str | Path | None = None) -> dict[str, Any]:
     """The report `ssvae.evaluate` gives of a run, of an exported model's graphs (of its precision) on the
     labelled examples of ``data`` (a path, read as the model reads inputs: `ssvae.data.load_labelled`) or of
     ``split`` of the built-in ``dataset`` as the model's run split it: a deployed model, int8 or float16
@@ -268,8 +268,8 @@ def prediction_header(model: ExportedModel) -> list[str]:
     return ["id", "predicted", "confidence", "entropy", *(f"p_{name}" for name in model.class_names)]
 
 
-def predict(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any, out: str | Path, batch_size: int = BATCH,
-            progress: bool = True, replace: bool = False) -> int:
+def predict(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any, out: str | Path,
+            batch_size: int = BATCH, progress: bool = True, replace: bool = False) -> int:
     """Write one CSV row an input: id, predicted class name, its probability, the entropy of q(y|x) in nats,
     then every class's probability, to the file ``out`` or, for "-", standard output. Returns the number
     of rows. ``inputs``: as `as_inputs` takes them."""
@@ -294,9 +294,9 @@ def _write_predictions(writer: Any, model: ExportedModel, ids: Sequence[str], p:
                          *(f"{v:.6g}" for v in row)])
 
 
-def score(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any, out: str | Path, samples: int | None = None,
-          seed: int | np.random.Generator | None = 0, batch_size: int = BATCH, progress: bool = True,
-          replace: bool = False) -> np.ndarray:
+def score(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any, out: str | Path,
+          samples: int | None = None, seed: int | np.random.Generator | None = 0, batch_size: int = BATCH,
+          progress: bool = True, replace: bool = False) -> np.ndarray:
     """Write ``id,score`` rows, highest (most anomalous) first, to the file ``out`` or, for "-", standard
     output; returns the scores in input order. The file is opened before the work, so that a folder that
     cannot take it fails at once. ``inputs``: as `as_inputs` takes them. ``seed``: as `ExportedModel.score`
@@ -500,5 +500,5 @@ def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel)
     return grid_size(images.shape, scale)
 
 
-__all__ = ["Generated", "Inputs", "STDOUT", "builtin_labelled", "check_generate_options", "loaded", "check_drawable", "checked_inputs", "evaluate",
-           "generate", "model_inputs", "predict", "sample_grid", "score"]
+__all__ = ["Generated", "Inputs", "STDOUT", "builtin_labelled", "check_drawable", "check_generate_options",
+           "checked_inputs", "evaluate", "generate", "loaded", "model_inputs", "predict", "sample_grid", "score"]

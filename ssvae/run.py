@@ -242,5 +242,5 @@ def read_metrics(run_dir: Path) -> list[dict[str, str | int | float | None]]:
     return records
 
 
-__all__ = ["CHECKPOINT", "CONFIG", "LABELS", "METRICS", "RUN_FOLDER", "WEIGHTS", "fit_weights", "load_checkpoint", "load_run", "load_spec", "read_metrics",
-           "save_checkpoint", "save_metrics", "save_run", "save_weights"]
+__all__ = ["CHECKPOINT", "CONFIG", "LABELS", "METRICS", "RUN_FOLDER", "WEIGHTS", "fit_weights", "load_checkpoint",
+           "load_run", "load_spec", "read_metrics", "save_checkpoint", "save_metrics", "save_run", "save_weights"]

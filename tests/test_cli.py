@@ -284,7 +284,8 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     (["train", "--classifier-channels", "8,0"],
      "Invalid value for '--classifier-channels': classifier_channels must all be at least 1, got 8,0"),
     (["train", "--consistency", "1"], "Error: consistency trains on shifted views of images: add --augment shift "
-     "(augment='shift' in Python) or shift-flip, or set --consistency 0 (consistency=0 in Python)"),  # the preset's --augment none with it: no one option is at fault
+     "(augment='shift' in Python) or shift-flip, or set --consistency 0 (consistency=0 in Python)"),
+    # the preset's --augment none with it: no one option is at fault
     (["predict", "models/digits-m2", "--dataset", "digits", "--batch-size", "0"],
      "Invalid value for '--batch-size': 0 is not in the range x>=1"),
     (["predict", "--debug", "models/digits-m2"], "No such option '--debug': --debug goes before the command, as in "

@@ -113,7 +113,8 @@ def test_labels_all_keeps_missing_labels_missing():
 def test_too_many_labels_is_a_clear_error():
     with pytest.raises(DataError, match="more labels than the"):
         choose_split(_source(), labels=1000, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
-    with pytest.raises(DataError, match="^--val-labels 20 \\(val_labels=20 in Python\\) leaves no training label out of 20: lower it$"):
+    with pytest.raises(DataError, match="^--val-labels 20 \\(val_labels=20 in Python\\) leaves no training label "
+                                        "out of 20: lower it$"):
         choose_split(_source(), labels=20, val_labels=20, test_fraction=0.25, split_seed=0, seed=0)
     with pytest.raises(DataError, match="^the training examples have no label: label at least one training example "
                                         "of each class$"):
@@ -136,7 +137,8 @@ def test_a_test_split_the_labels_cannot_fill_is_a_clear_error():
         choose_split(one_of_b_and_c, labels=None, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
     with pytest.raises(DataError, match=r"^cannot hold out a class-balanced test share of 0.25 from 6 labelled "
                                         r"examples \(the 2 to test cannot hold one of each of the 3 classes\): label "
-                                        r"more examples of each class, change --test-fraction \(test_fraction= in Python\), or give test data"):
+                                        r"more examples of each class, change --test-fraction \(test_fraction= in "
+                                        r"Python\), or give test data"):
         choose_split(_source(n_per_class=2), labels=None, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
     with pytest.raises(DataError, match=r"\(the 1 left to train on cannot hold one of each of the 3 classes\)"):
         choose_split(_source(n_per_class=2), labels=None, val_labels=0, test_fraction=0.75, split_seed=0, seed=0)
@@ -1265,12 +1267,15 @@ def test_a_csv_header_naming_label_or_id_twice_or_a_comment_above_it_is_named(tm
     (tmp_path / "labels.csv").write_text("id,a,label,label\nr0,1,0,x\nr1,2,1,y\n")
     (tmp_path / "ids.csv").write_text("id,a,id,label\nr0,1,s0,0\nr1,2,s1,1\n")
     (tmp_path / "note.csv").write_text("# my data\nid,a,b,label\nr0,1,2,0\nr1,2,3,1\n")
+    (tmp_path / "notes.csv").write_text("# my data, v2\nid,a,b,label\nr0,1,2,0\nr1,2,3,1\n")  # a comma: 2 names
     for name, message in (("labels", "the header names 2 columns 'label' (columns 3, 4): keep one, and rename or "
                                      "delete the others"),
                           ("ids", "the header names 2 columns 'id' (columns 1, 3): keep one, and rename or delete "
                                   "the others"),
                           ("note", "row 0 (line 2) has 4 fields but the header names 1: line 1 ('# my data') was "
-                                   "read as the header: delete the comment lines above the header")):
+                                   "read as the header: delete the comment lines above the header"),
+                          ("notes", "row 0 (line 2) has 4 fields but the header names 2: line 1 ('# my data') was "
+                                    "read as the header: delete the comment lines above the header")):
         with pytest.raises(DataError, match=f"^{re.escape(str(tmp_path / f'{name}.csv'))}: {re.escape(message)}$"):
             load_source(data=str(tmp_path / f"{name}.csv"))
     (tmp_path / "three.csv").write_text("a,b,c\n1,2\n")  # no comment: the usual fix

@@ -276,7 +276,8 @@ def test_runtime_runs_where_torch_cannot_be_imported(digits_run, digits_model, t
 def test_the_package_offers_its_lazy_names_and_modules_to_a_repl():
     import ssvae
 
-    assert {"train", "evaluate", "export", "load", "Config", "runtime", "inference"} <= set(dir(ssvae))
+    assert {"train", "evaluate", "export", "load", "Config", "runtime", "inference", "__version__", "__name__",
+            "__path__"} <= set(dir(ssvae))
     assert ssvae.inference.predict is inference.predict and ssvae.runtime is runtime
     with pytest.raises(AttributeError, match="module 'ssvae' has no attribute 'trian'"):
         ssvae.trian

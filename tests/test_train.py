@@ -597,7 +597,8 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
         Config(data=(np.zeros((3, 2)), np.zeros(3)))  # named as given, not as the list JSON makes of it
     as_json = Config.from_dict({**vars(tiny_config), "hidden": [8, 4], "lr": 1, "labels": None})  # JSON's forms
     assert (as_json.hidden, as_json.lr, as_json.labels) == ((8, 4), 1, None)
-    with pytest.raises(ConfigError, match=r"vat applies to models m2 and m1\+m2, not supervised: set --vat 0 \(vat=0 in Python\)$"):
+    with pytest.raises(ConfigError, match=r"vat applies to models m2 and m1\+m2, not supervised: set --vat 0 "
+                                          r"\(vat=0 in Python\)$"):
         Config(model="supervised", vat=1.0)
     with pytest.raises(ConfigError, match=r"^vat_epsilon must be positive, got 0.0$"):
         Config(vat=1.0, vat_epsilon=0.0)

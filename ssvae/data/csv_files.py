@@ -60,7 +60,7 @@ def read_csv_rows(path: Path) -> CsvRows:
     needed = max((k for k, name in enumerate(header) if name != "label"), default=-1) + 1
     bad = next((n for n, row in enumerate(rows[1:]) if not needed <= len(row) <= len(header)), None)
     if bad is not None:
-        comment = len(header) == 1 and header[0].startswith("#")  # a note above the header, read as the header
+        comment = header[0].startswith("#")  # a note above the header (with commas or not), read as the header
         raise DataError(f"{path}: {rows.place(bad)} has {len(rows[bad + 1])} fields but the header names "
                         f"{len(header)}: " + (f"line {rows.lines[0]} ({header[0]!r}) was read as the header: delete "
                                               f"the comment lines above the header" if comment else

@@ -82,7 +82,8 @@ def load_source(dataset: str = "digits", data: str | None = None, data_dir: str 
         return _load_digits()
     if dataset in TORCHVISION_SETS:
         return _load_idx_set(dataset, data_dir)
-    raise DataError(f"unknown data set {dataset!r}: choose one of {', '.join(BUILTIN)} or pass --data FILE (data= in Python)")
+    raise DataError(f"unknown data set {dataset!r}: choose one of {', '.join(BUILTIN)} or pass --data FILE (data= in "
+                    f"Python)")
 
 
 def warn_if_data_dir_unused(dataset: str | None, data_dir: str | Path | None) -> None:
