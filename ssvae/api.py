@@ -23,6 +23,7 @@ from ssvae import inference, runtime
 from ssvae.config import EDITABLE_FOR_RESUME, Config, ConfigError, config_for, supervised_counterpart
 from ssvae.data import DataError, ModelInputs, Partition, Source, Split, load_labelled
 from ssvae.data.digests import same_data
+from ssvae.data.sources import BUILTIN
 from ssvae.data.images import ColourImages
 from ssvae.errors import RunError, check_flags
 from ssvae.models import Model, Stage, build_model
@@ -359,12 +360,15 @@ def _named(run: Run | str | Path) -> str:
 
 def _evaluate_export(model_dir: Path, data: str | Path | None, dataset: str | None, split: str,
                      data_dir: str | Path | None, device: str, precision: str) -> dict[str, Any]:
-    """`evaluate` of an exported model: its graphs on labelled data of one's own or on a built-in set's split."""
+    """`evaluate` of an exported model: its graphs on labelled data of one's own or on a built-in set's split;
+    with neither, on the built-in set it was trained on, where it was."""
+    model = runtime.load(model_dir, device, precision)
     if data is None and dataset is None:
-        raise RunError(f"{model_dir} is an exported model, which keeps no test set: pass labelled data of your own "
-                       f"with --data (data=), the built-in set it was trained on with --dataset (dataset=), or "
-                       f"evaluate the run folder it was exported from")
-    return inference.evaluate(runtime.load(model_dir, device, precision), data, dataset, split, data_dir)
+        if model.info.get("dataset") not in BUILTIN:
+            raise RunError(f"{model_dir} is an exported model, which keeps no test set: pass labelled data of your "
+                           f"own with --data (data=), or evaluate the run folder it was exported from")
+        dataset = model.info["dataset"]
+    return inference.evaluate(model, data, dataset, split, data_dir)
 
 
 def _warn_if_trained_on(run: Run, data: str | Path) -> None:

@@ -601,7 +601,7 @@ def evaluate(run_dir: str, data: str | None, dataset: str | None, split: str, da
     """Test a trained run on its held-out test set (or on labelled data of your own, --data): accuracy,
     per-class recall and precision, confusion matrix, test ELBO, and with --val-labels the epoch they kept. Or test an
     exported model's graphs (--precision: its int8 or float16 copies) on labelled data of your own, or on a
-    built-in data set's test split as its run made it (--dataset).
+    built-in data set's test split as its run made it (--dataset; by default the one it was trained on).
 
     Example: ssvae evaluate runs/digits-m2 --baseline --json
 

@@ -716,6 +716,10 @@ def test_evaluate_on_the_file_a_run_trained_on_warns_that_it_is_not_held_out(tmp
         CliRunner().invoke(main, ["evaluate", str(tmp_path / "tested_run"), "--data", str(tmp_path / "t.csv")])
     # an exported model knows its data by their digest: the file, or a copy, warns; the .npz's x_test does not
     ssvae.export(run, tmp_path / "model")
+    with pytest.raises(RunError, match=r"model is an exported model, which keeps no test set: pass labelled data of "
+                                       r"your own with --data \(data=\), or evaluate the run folder it was exported "
+                                       r"from$"):  # trained on a file: no built-in set to test it on
+        ssvae.evaluate(tmp_path / "model")
     ssvae.export(tmp_path / "npz_run", tmp_path / "npz_model")
     shutil.copy(tmp_path / "t.csv", tmp_path / "copy.csv")
     model = runtime.load(tmp_path / "model")
@@ -798,7 +802,7 @@ def test_evaluate_an_exported_model_on_the_split_its_run_made_of_a_built_in_set(
     train on the rest of the set, with a warning that the model trained on it."""
     run, model = exported
     reports = {}
-    for name, args in (("run", [str(run)]), ("test", [str(model), "--dataset", "digits"]),
+    for name, args in (("run", [str(run)]), ("test", [str(model), "--dataset", "digits"]), ("own", [str(model)]),
                        ("train", [str(model), "--dataset", "digits", "--split", "train"])):
         with warnings.catch_warnings(record=True) as warned:
             warnings.simplefilter("always")
@@ -810,6 +814,7 @@ def test_evaluate_an_exported_model_on_the_split_its_run_made_of_a_built_in_set(
             "accuracy measured on them is not held out (the test split is held out)"])
     common = ("accuracy", "n_test", "per_class", "confusion", "labels_seen")
     assert {k: reports["test"][k] for k in common} == {k: reports["run"][k] for k in common}
+    assert reports["own"] == reports["test"]  # no --dataset: the built-in set model.json names
     assert reports["test"]["test_data"] == "digits test split" and reports["run"]["n_test"] == 450
     train = ssvae.load(run).partition()
     assert reports["train"]["n_test"] == 1797 - 450 == len(train.labelled) + len(train.unlabelled)

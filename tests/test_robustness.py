@@ -372,9 +372,6 @@ BAD_INPUT = [
      "'ssvae export run --out MODEL_DIR' and pass MODEL_DIR"),
     (["export", "model"], "Error: model is an exported model, not a training run: pass the run folder it was exported "
      "from ('ssvae info model' shows its test accuracy)"),
-    (["evaluate", "model"], "Error: model is an exported model, which keeps no test set: pass labelled data of your "
-     "own with --data (data=), the built-in set it was trained on with --dataset (dataset=), or evaluate the run "
-     "folder it was exported from"),
     (["evaluate", "model", "--data", "small.npz", "--dataset", "digits"],
      "Error: both --data small.npz and --dataset digits (data=, dataset= in Python) name inputs: pass "
      "one of them"),
