@@ -303,7 +303,8 @@ def evaluate(run: Run | str | Path, data: str | Path | None = None, dataset: str
     run's supervised baseline (`baseline`, trained here with a bar where ``progress``).
 
     A model folder written by `ssvae export` is tested through its graphs instead (`ssvae.inference.evaluate`,
-    no test ELBO), on ``data`` or on ``split`` of the built-in ``dataset``, with the graphs of ``precision``
+    no test ELBO), on ``data`` or on ``split`` of the built-in ``dataset`` (by default, the one it was trained
+    on, where it was), with the graphs of ``precision``
     on ``device``: those five settings are an export's, and a run refuses them; an export has no baseline."""
     check_flags(RunError, baseline=baseline, progress=progress)
     if not isinstance(run, Run) and _evaluated_folder(given_path(run, "run"), baseline) == "model":
