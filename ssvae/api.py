@@ -304,8 +304,8 @@ def evaluate(run: Run | str | Path, data: str | Path | None = None, dataset: str
 
     A model folder written by `ssvae export` is tested through its graphs instead (`ssvae.inference.evaluate`,
     no test ELBO), on ``data`` or on ``split`` of the built-in ``dataset`` (by default, the one it was trained
-    on, where it was), with the graphs of ``precision``
-    on ``device``: those five settings are an export's, and a run refuses them; an export has no baseline."""
+    on, where it was), with the graphs of ``precision`` on ``device``: those five settings are an export's,
+    and a run refuses them; an export has no baseline."""
     check_flags(RunError, baseline=baseline, progress=progress)
     if not isinstance(run, Run) and _evaluated_folder(given_path(run, "run"), baseline) == "model":
         return _evaluate_export(Path(run), data, dataset, split, data_dir, device, precision)
