@@ -1,6 +1,7 @@
 """Training: models learn, labels of unlabelled data never reach the loss, runs round-trip and repeat."""
 
 import copy
+import csv
 import dataclasses
 import functools
 import json
@@ -46,6 +47,22 @@ def test_every_model_trains_and_round_trips(tmp_path, tiny_config, settings_for,
     rows = read_metrics(tmp_path / "run")
     assert [row["stage"] for row in rows] == (["m1", "m2"] if model == "m1+m2" else ["train"])
     assert rows == [{column: record.get(column) for column in METRIC_COLUMNS} for record in run.history]
+
+
+def test_metrics_csv_holds_the_values_computed_and_no_more_digits(tmp_path, tiny_config):
+    """Loss terms are float32 means, written as the shortest decimal that reads back as the same float32;
+    accuracies are counts of the labelled examples; seconds are to the millisecond."""
+    run = ssvae.train(tiny_config, out=tmp_path / "run", progress=False, val_labels=10, epochs=2)
+    with open(tmp_path / "run" / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        for column in ("loss", "labelled_bound", "unlabelled_bound", "classification"):
+            assert str(np.float32(row[column])) == row[column]
+        for column, examples in (("train_accuracy", run.split.labels_seen - 10), ("val_accuracy", 10)):
+            correct = round(float(row[column]) * examples)
+            assert row[column] == str(correct / examples)
+        assert len(row["seconds"].partition(".")[2]) <= 3
+    assert len(rows) == 2
 
 
 @pytest.mark.parametrize("model", ["m2", "m1+m2"])
