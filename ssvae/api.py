@@ -174,11 +174,20 @@ def _train_new(config: Config, split: Split, partition: Partition, out: Path | N
         return _fit(Run(config, split, model, out, [], partition), progress, None, on_epoch, after_checkpoint)
 
 
-def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | None = None) -> Run:
+def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | None = None,
+           epochs: int | None = None) -> Run:
     """Continue an interrupted run from its last checkpoint, on the thread count it recorded; it ends where an
-    uninterrupted run would (the same epochs and, on the CPU, the same weights)."""
+    uninterrupted run would (the same epochs and, on the CPU, the same weights).
+
+    ``epochs`` ends it at another epoch of its last stage: later, to train longer, or as early as its
+    checkpoint's, to end it there (keeping what a run of that many epochs keeps: the best validation epoch's
+    weights, or the average's). It then ends as a run trained with that many epochs from the start would,
+    and config.json says so. A cosine or one-cycle learning rate was planned over the epochs the run had, so
+    such a run may only end at its checkpoint's epoch or as planned (`_check_length`)."""
     run_dir = given_path(run_dir, "run_dir")
     config, split = load_spec(run_dir)
+    if epochs is not None:
+        config = dataclasses.replace(config, epochs=epochs)
     with sole_writer(run_dir), denormals_flushed(), threads_set(config.threads):  # its own thread count: it repeats
         checkpoint = load_checkpoint(run_dir / CHECKPOINT)
         run = Run(config, split, build_model(config), run_dir, [])
@@ -187,7 +196,11 @@ def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | Non
         fit_weights(run.model, checkpoint.model, run_dir / CHECKPOINT)
         run.partition()  # read, and checked to be the data the run began on, before it trains on
         done = sum(stage.epochs for stage in stages[:checkpoint.stage])
-        run.history = read_metrics(run_dir)[: done + checkpoint.epoch] if (run_dir / METRICS).exists() else []
+        if (run_dir / METRICS).exists():  # without the epochs after the checkpoint, which train again or not at all
+            run.history = read_metrics(run_dir)[: done + checkpoint.epoch]
+            save_metrics(run_dir / METRICS, run.history)
+        if epochs is not None:
+            save_run(run_dir, config, split)  # the run's length as it now is, for a later resume and for load
         return _fit(run, progress, checkpoint, on_epoch)
 
 
@@ -199,6 +212,7 @@ def _check_unchanged(checkpoint: Checkpoint, config: Config, split: Split, stage
         raise RunError(f"{path}: taken after epoch {checkpoint.epoch} of stage {checkpoint.stage + 1} of a run "
                        f"that {CONFIG} ({edits}) no longer describes (edited since?): restore {CONFIG} as training "
                        f"wrote it, or train the run again")
+    _check_length(checkpoint, config, stages, path)
     if checkpoint.split is not None and checkpoint.split != split.digest():
         raise RunError(f"{path}: taken by a run that trained on other labels than {LABELS} names (edited or "
                        f"replaced since?): restore {LABELS} as training wrote it, or train the run again")
@@ -213,15 +227,34 @@ def _check_unchanged(checkpoint: Checkpoint, config: Config, split: Split, stage
 def _edits_since(checkpoint: Checkpoint, config: Config, stages: list[Stage]) -> str:
     """The settings of ``config`` that differ from those the checkpoint's run trained with ("" where none),
     but for `EDITABLE_FOR_RESUME`. Older checkpoints record no settings: their stages at least must be
-    ``config``'s; older ones still record neither (their place in training is checked alone)."""
+    ``config``'s, but for the last one's epochs; older ones still record neither (their place in training is
+    checked alone)."""
     if checkpoint.config is not None:
         then = checkpoint.config
         return "; ".join(f"{f.name} {getattr(then, f.name)!r} then, {getattr(config, f.name)!r} now"
                          for f in dataclasses.fields(config)
                          if f.name not in EDITABLE_FOR_RESUME and getattr(then, f.name) != getattr(config, f.name))
     plan = stage_plan(stages)
-    fits = checkpoint.plan is None or checkpoint.plan == plan
+    fits = checkpoint.plan is None or (checkpoint.plan[:-1], checkpoint.plan[-1][0]) == (plan[:-1], plan[-1][0])
     return "" if fits else ", ".join(f"{name} {epochs} epochs" for name, epochs in plan)
+
+
+def _check_length(checkpoint: Checkpoint, config: Config, stages: list[Stage], path: Path) -> None:
+    """Refuse a last stage's length (``config.epochs``) that the checkpoint's run cannot take: one short of
+    the epochs the stage has trained, or, under a cosine or one-cycle learning rate planned over the stage's
+    epochs, other than the checkpoint's epoch or the planned one. Older checkpoints record no plan to check."""
+    if checkpoint.plan is None or checkpoint.stage < len(stages) - 1 or config.epochs == checkpoint.plan[-1][1]:
+        return
+    planned, done = checkpoint.plan[-1][1], checkpoint.epoch
+    taken = f"{path}: taken after epoch {done} of {planned}" + (f" of stage {stages[-1].name}" if len(stages) > 1
+                                                                else "")
+    if config.epochs < done:
+        raise RunError(f"{taken}: the run can end there or later, not at epoch {config.epochs}: resume it with "
+                       f"--epochs {done} or more (epochs= in Python); {done} ends it at once")
+    if config.lr_schedule != "constant" and config.epochs != done:
+        raise RunError(f"{taken}, with its {config.lr_schedule} learning rate planned over those {planned}: the run "
+                       f"can end at once or as planned, not at epoch {config.epochs}: resume it with --epochs {done} "
+                       f"or {planned} (epochs= in Python), or train a new run of {config.epochs} epochs")
 
 
 def _fit(run: Run, progress: bool, checkpoint: Checkpoint | None, on_epoch: EpochHook | None,

@@ -17,7 +17,7 @@ import sys
 import unicodedata
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Iterator, NoReturn
+from typing import Any, Callable, Iterable, Iterator, NoReturn
 
 import click
 import numpy as np
@@ -365,10 +365,18 @@ def training_options(command: Callable) -> Callable:
 def config_from_options(options: dict[str, Any]) -> Config:
     """The Config of `ssvae train`'s data and training options: the data set's preset, then what was given."""
     given = {k: v for k, v in options.items() if v is not None}
-    try:
+    with _as_option_errors(given):
         return config_for(**given)
+
+
+@contextlib.contextmanager
+def _as_option_errors(given: Iterable[str]) -> Iterator[None]:
+    """A ConfigError of a setting the user gave as an option, as click's error naming that option; others (of
+    a preset, a recipe or several settings together) as they are."""
+    try:
+        yield
     except ConfigError as error:
-        if error.field not in given:  # from a preset, a recipe or several settings together
+        if error.field not in given:
             raise
         raise click.BadParameter(str(error), click.get_current_context(silent=True),
                                  param_hint=f"'{option_flag(error.field)}'") from None
@@ -392,7 +400,9 @@ def config_from_options(options: dict[str, Any]) -> Config:
 @click.option("--force", is_flag=True,
               help="Replace an existing run directory (only one that holds nothing but ssvae train's files).")
 @click.option("--resume", type=UserPath(file_okay=False),
-              help="Continue this interrupted run directory from its last checkpoint, with its own settings.")
+              help="Continue this interrupted run directory from its last checkpoint, with its own settings. With "
+                   "--epochs, end it at another epoch: later, to train longer, or as early as its checkpoint's, to "
+                   "end it there.")
 @click.option("--quiet", is_flag=True, help="No progress bar (nor, where stderr is not a terminal, its line an epoch).")
 def train(out: str | None, force: bool, resume: str | None, quiet: bool, **options) -> None:
     """Train a model on a few labels plus unlabelled data and write a run directory:
@@ -407,8 +417,8 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
 
     if resume is not None:
         _check_resume_alone(click.get_current_context())
-        with _resumable(Path(resume)):
-            run = resume_run(resume, progress=not quiet)
+        with _resumable(Path(resume)), _as_option_errors(["epochs"]):
+            run = resume_run(resume, progress=not quiet, epochs=options["epochs"])
         click.echo(_trained(f"resumed and finished {resume}", evaluate(run)))
         return
     config = config_from_options(options)
@@ -441,17 +451,18 @@ def _resumable(run_dir: Path) -> Iterator[None]:
 
 
 def _check_resume_alone(ctx: click.Context) -> None:
-    """--resume takes every setting from the run it continues: any option given beside it is a mistake."""
+    """--resume takes every setting from the run it continues but its length (--epochs): any other option
+    given beside it is a mistake."""
     from ssvae.run import CONFIG
 
-    given = [option_flag(name) for name in ctx.params if name not in ("resume", "quiet")
+    given = [option_flag(name) for name in ctx.params if name not in ("resume", "quiet", "epochs")
              and ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
     if given:
         editable = [name for name in EDITABLE_FOR_RESUME if option_flag(name) in given]
         how = (f"; {' and '.join(map(option_flag, editable))} may change: edit {' and '.join(editable)} in "
                f"{Path(ctx.params['resume']) / CONFIG}" if editable else "")
-        raise click.UsageError(f"--resume continues a run with its own settings: give no other options "
-                               f"(leave out {', '.join(given)}){how}")
+        raise click.UsageError(f"--resume continues a run with its own settings: give no other options than "
+                               f"--epochs (leave out {', '.join(given)}){how}")
 
 
 def _count(n: int, noun: str) -> str:

@@ -354,9 +354,10 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 # Settings a resume may find edited in config.json: where the data lie now (`ssvae.api.Run.partition` checks
-# they are the same data), how often to checkpoint, and the device, whose kind the checkpoint fixes anyway
-# (`ssvae.training.training_device`).
-EDITABLE_FOR_RESUME = ("data", "data_dir", "test_data", "checkpoint_every", "device")
+# they are the same data), how often to checkpoint, the device, whose kind the checkpoint fixes anyway
+# (`ssvae.training.training_device`), and the epochs of the last stage, which `ssvae.resume`'s ``epochs``
+# writes there (`ssvae.api._check_length` checks that the run can end at them).
+EDITABLE_FOR_RESUME = ("data", "data_dir", "test_data", "checkpoint_every", "device", "epochs")
 
 # settings that only the Python API sets: `ssvae train` has no option for them
 PYTHON_ONLY = ("split_seed", "aux_dim", "m1_latent_dim", "m1_hidden", "m1_features")

@@ -171,7 +171,8 @@ def load_run(run_dir: Path) -> tuple[Config, Split, Model]:
     config, split = load_spec(run_dir)
     if not (run_dir / WEIGHTS).is_file() and (run_dir / CHECKPOINT).is_file():
         raise RunError(f"{run_dir}: the run is unfinished (a checkpoint, no {WEIGHTS} yet): continue it with "
-                       f"'ssvae train --resume {run_dir}' (or let the training that writes it finish)")
+                       f"'ssvae train --resume {run_dir}', adding --epochs N to end it at epoch N, as early as its "
+                       f"checkpoint's (or let the training that writes it finish)")
     if not (run_dir / WEIGHTS).is_file() and (run_dir / SET_ASIDE / WEIGHTS).is_file():
         raise RunError(f"{run_dir}: holds no {WEIGHTS}: a training over the run there was killed before its "
                        f"first checkpoint, and that run's files wait in {run_dir / SET_ASIDE}: move them back, or "

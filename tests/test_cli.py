@@ -306,14 +306,16 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
      "give a file's name ("),
     (["export", "run", "--out", ""], "Invalid value for '--out': an empty path: give the name of a file or folder"),
     (["predict", "models/digits-m2", "--data", ""], "Invalid value for '--data': an empty path: give the name of"),
-    (["train", "--resume", "run", "--epochs", "3"], "--resume continues a run with its own settings: give no other"),
+    (["train", "--resume", "run", "--labels", "30"], "--resume continues a run with its own settings: give no other "
+     "options than --epochs (leave out --labels)"),
     (["train", "--resume", "run", "--recipe", "accurate"], "--resume continues a run with its own settings"),
     (["train", "--resume", "run", "--device", "cpu", "--seed", "1"], "--resume continues a run with its own "
-     "settings: give no other options (leave out --device, --seed); --device may change: edit device in "
+     "settings: give no other options than --epochs (leave out --device, --seed); --device may change: edit device in "
      "run/config.json"),
     (["predict", "m", "--out"], "Option '--out' requires an argument"),  # its command's --help, not ssvae's
     (["train", "--resume", "run", "--dataset", "mnist", "--force"],
-     "--resume continues a run with its own settings: give no other options (leave out --dataset, --force)"),
+     "--resume continues a run with its own settings: give no other options than --epochs (leave out --dataset, "
+     "--force)"),
     (["train", "--data", "mine.csv", "--dataset", "mnist"], "Invalid value for '--data': data (--data) names your "
      "own data, and dataset (--dataset) is for a built-in data set: give one or the other"),  # mnist was dropped
     (["train", "--data", "mine.csv", "--dataset", "digits", "--data-dir", "d"], "data (--data) names your own data, "
@@ -415,6 +417,31 @@ def test_train_resume_finishes_an_interrupted_run_as_if_never_stopped(runner, tm
     resumed, uninterrupted = (load_file(tmp_path / name / "weights.safetensors") for name in ("run", "whole"))
     for name, value in uninterrupted.items():
         torch.testing.assert_close(resumed[name], value, rtol=0, atol=0, msg=name)
+
+
+def test_train_resume_with_epochs_ends_an_interrupted_run_at_its_checkpoint(runner, tmp_path):
+    """--resume with --epochs ends a run stopped after its first epoch at once: its weights, metrics and
+    config.json are those of a one-epoch run's; --epochs 0 is a usage error naming the option."""
+    args = ["train", "--epochs", "1", "--hidden", "32", "--latent-dim", "4", "--batch-size", "200", "--quiet"]
+
+    def stop(record: dict, network: object) -> None:
+        if record["epoch"] == 2:  # before the second epoch's checkpoint
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ssvae.train(out=tmp_path / "run", epochs=3, hidden=(32,), latent_dim=4, batch_size=200, progress=False,
+                    on_epoch=stop)
+    zero = runner.invoke(main, ["train", "--resume", str(tmp_path / "run"), "--epochs", "0"], prog_name="ssvae")
+    assert (zero.exit_code, zero.output) == (2, "Error: Invalid value for '--epochs': epochs must be at least 1, got "
+                                                "0 (see 'ssvae train --help')\n")
+    result = runner.invoke(main, ["train", "--resume", str(tmp_path / "run"), "--epochs", "1", "--quiet"])
+    assert runner.invoke(main, [*args, "--out", str(tmp_path / "whole")]).exit_code == 0
+    accuracy = json.loads(runner.invoke(main, ["evaluate", str(tmp_path / "whole"), "--json"]).output)["accuracy"]
+    assert (result.exit_code, result.output) == (0, f"resumed and finished {tmp_path / 'run'}  |  test accuracy "
+                                                    f"{accuracy:.4f} on 450 examples  |  labels seen 100\n")
+    for name in ("config.json", "weights.safetensors"):
+        assert (tmp_path / "run" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+    assert [row["epoch"] for row in read_metrics(tmp_path / "run")] == [1]
 
 
 def test_the_version_is_written_once_and_read_by_the_package_metadata(runner):

@@ -279,9 +279,9 @@ BAD_INPUT = [
      "'ssvae train' wrote it, or train the run again"),
     (["train", "--resume", "refit_run"], "refit_run/checkpoint.safetensors: taken after epoch 2 of stage 1 of a run "
      "that config.json (hidden (16,) then, (17,) now) no longer describes"),  # was torch's size mismatch
-    (["train", "--resume", "fewer_epochs_run"], "fewer_epochs_run/checkpoint.safetensors: taken after epoch 2 of "
-     "stage 1 of a run that config.json (epochs 3 then, 1 now) no longer describes (edited since?): restore "
-     "config.json"),
+    (["train", "--resume", "fewer_epochs_run"], "Error: fewer_epochs_run/checkpoint.safetensors: taken after epoch "
+     "2 of 3: the run can end there or later, not at epoch 1: resume it with --epochs 2 or more (epochs= in "
+     "Python); 2 ends it at once"),  # config.json's epochs edited below the checkpoint's
     (["train", "--resume", "binary_metrics_run"], "binary_metrics_run/metrics.csv: not a CSV file as training wrote "
      "it ('utf-8' codec can't decode byte 0xff"),
     (["train", "--resume", "bad_metrics_run"], "bad_metrics_run/metrics.csv: row 1 is not as training wrote it "
@@ -320,9 +320,11 @@ BAD_INPUT = [
     (["export", "early_run", "--out", "m"], "Error: early_run: holds no weights.safetensors (the training that "
      "wrote it stopped before its first checkpoint, or the file was removed): train the run again, with --force"),
     (["info", "unfinished_run"], "Error: unfinished_run is a training run, not an exported model, and an "
-     "unfinished one: finish it with 'ssvae train --resume unfinished_run', then export it"),  # not "export it"
+     "unfinished one: finish it with 'ssvae train --resume unfinished_run' (adding --epochs N ends it at epoch N), "
+     "then export it"),  # not "export it"
     (["evaluate", "unfinished_run"], "Error: unfinished_run: the run is unfinished (a checkpoint, no "
-     "weights.safetensors yet): continue it with 'ssvae train --resume unfinished_run'"),
+     "weights.safetensors yet): continue it with 'ssvae train --resume unfinished_run', adding --epochs N to end it at "
+     "epoch N, as early as its checkpoint's"),
     (["train", "--out", "unfinished_run"], "Error: unfinished_run holds an unfinished run: continue it with "
      "'ssvae train --resume unfinished_run', or pass --force"),
     (["score", "mixed_model", "--dataset", "digits"], "Error: mixed_model/decoder.onnx: not from the export "
@@ -888,7 +890,8 @@ def test_resume_refuses_a_checkpoint_of_settings_config_json_no_longer_describes
             ssvae.resume(out, progress=False)
     checkpoint = load_checkpoint(out / CHECKPOINT)
     assert checkpoint.plan == (("m1", 3), ("m2", 2)) and checkpoint.config == Config.from_dict(config)
-    for edit in ({"checkpoint_every": 5}, {"device": "cpu"}):  # how to train, not what: a resume may take them
+    for edit in ({"checkpoint_every": 5}, {"device": "cpu"}, {"epochs": 9}):  # a resume may take them (epochs
+        # is checked against the checkpoint's place by _check_length)
         assert ssvae.api._edits_since(checkpoint, Config.from_dict({**config, **edit}), []) == ""
     (out / "config.json").write_text(json.dumps({**config, "m1_epochs": 0}))
     save_checkpoint(out / CHECKPOINT, dataclasses.replace(checkpoint, config=None))  # as older versions wrote it
@@ -898,6 +901,81 @@ def test_resume_refuses_a_checkpoint_of_settings_config_json_no_longer_describes
     save_checkpoint(out / CHECKPOINT, dataclasses.replace(checkpoint, config=None, plan=None))  # older still
     run = ssvae.resume(out, progress=False)
     assert [(r["stage"], r["epoch"]) for r in run.history] == [("m1", 1), ("m1", 2), ("m1", 3), ("m2", 1), ("m2", 2)]
+
+
+def _stopped_after_second_epoch(out: Path, **settings) -> None:
+    """A run of 3 epochs interrupted in its third, after the second epoch's checkpoint (``on_epoch`` comes
+    before an epoch's checkpoint), so that metrics.csv holds one row more than the checkpoint."""
+    def stop(record: dict, network: object) -> None:
+        if record["epoch"] == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ssvae.train(out=out, epochs=3, on_epoch=stop, **settings)
+
+
+RESUMED = dict(hidden=(16,), classifier_hidden=(16,), latent_dim=2, val_labels=10, ema=0.5, progress=False)
+
+
+@pytest.mark.parametrize("epochs", [2, 5])
+def test_a_resume_with_other_epochs_ends_as_a_run_trained_that_long(tmp_path, epochs):
+    """A 3-epoch run stopped after epoch 2, resumed to end at once (2) or later (5), ends with the weights,
+    records and config.json of a run trained for that many epochs from the start: the best validation
+    epoch's weights of a weight average, on the CPU bit for bit."""
+    _stopped_after_second_epoch(tmp_path / "run", **RESUMED)
+    whole = ssvae.train(out=tmp_path / "whole", epochs=epochs, **RESUMED)
+    resumed = ssvae.resume(tmp_path / "run", progress=False, epochs=epochs)
+    assert resumed.config == whole.config == ssvae.load(tmp_path / "run").config and whole.config.epochs == epochs
+    assert [row["epoch"] for row in read_metrics(tmp_path / "run")] == list(range(1, epochs + 1))
+    assert ([{**row, "seconds": None} for row in read_metrics(tmp_path / "run")] ==
+            [{**row, "seconds": None} for row in read_metrics(tmp_path / "whole")])
+    assert not (tmp_path / "run" / CHECKPOINT).exists()
+    mine, theirs = (load_file(tmp_path / name / WEIGHTS) for name in ("run", "whole"))
+    for name, value in theirs.items():
+        torch.testing.assert_close(mine[name], value, rtol=0, atol=0, msg=name)
+
+
+def test_a_resume_refuses_a_length_its_checkpoint_or_schedule_cannot_take(tmp_path):
+    """Fewer epochs than the checkpoint has trained, or, under a cosine learning rate planned over 3 epochs,
+    any end but the checkpoint's epoch or the third: refused in one line naming the lengths that work,
+    before anything is written. The ends it names work."""
+    out = tmp_path / "run"
+    _stopped_after_second_epoch(out, lr_schedule="cosine", **RESUMED)
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    taken = f"{out / CHECKPOINT}: taken after epoch 2 of 3"
+    for epochs, message in (
+            (1, f"{taken}: the run can end there or later, not at epoch 1: resume it with --epochs 2 or more "
+                f"(epochs= in Python); 2 ends it at once"),
+            (4, f"{taken}, with its cosine learning rate planned over those 3: the run can end at once or as "
+                f"planned, not at epoch 4: resume it with --epochs 2 or 3 (epochs= in Python), or train a new run "
+                f"of 4 epochs")):
+        with pytest.raises(RunError) as caught:
+            ssvae.resume(out, progress=False, epochs=epochs)
+        assert str(caught.value) == message
+        assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+    for epochs in (3, 2):  # as planned, from a copy; at once
+        shutil.copytree(out, tmp_path / f"copy{epochs}")
+        run = ssvae.resume(tmp_path / f"copy{epochs}", progress=False, epochs=epochs)
+        assert [row["epoch"] for row in run.history] == list(range(1, epochs + 1)) and run.config.epochs == epochs
+
+
+def test_a_resume_with_more_epochs_interrupted_again_goes_on_to_them(tmp_path):
+    """--epochs is written to config.json as the resume starts, so a second interruption before the next
+    checkpoint leaves a run that a plain resume takes on to the new length; m1+m2's last stage is M2's."""
+    out = tmp_path / "run"
+    settings = dict(RESUMED, model="m1+m2", m1_epochs=1, m1_hidden=(16,), m1_latent_dim=4)
+    _stopped_after_second_epoch(out, **settings)
+
+    def stop(record: dict, network: object) -> None:
+        raise KeyboardInterrupt  # in the first epoch after the checkpoint, before its own checkpoint
+
+    with pytest.raises(KeyboardInterrupt):
+        ssvae.resume(out, progress=False, epochs=4, on_epoch=stop)
+    assert json.loads((out / "config.json").read_text())["epochs"] == 4
+    assert [(r["stage"], r["epoch"]) for r in ssvae.resume(out, progress=False).history] == [
+        ("m1", 1), ("m2", 1), ("m2", 2), ("m2", 3), ("m2", 4)]
+    with pytest.raises(RunError, match="the run is finished"):
+        ssvae.resume(out, progress=False, epochs=5)
 
 
 def test_a_checkpoint_resumes_on_the_kind_of_device_that_wrote_it(tmp_path, monkeypatch):
