@@ -27,7 +27,7 @@ from ssvae.data.sources import BUILTIN
 from ssvae.data.images import ColourImages
 from ssvae.errors import RunError, check_flags
 from ssvae.models import Model, Stage, build_model
-from ssvae.files import check_writable, given_path, sole_writer
+from ssvae.files import check_writable, given_path, sole_writer, write_atomic
 from ssvae.report import classification_report, evaluation_report, warn_not_held_out
 from ssvae.run_data import load_data, new_run_data
 from ssvae.run import (CHECKPOINT, CONFIG, LABELS, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
@@ -181,9 +181,9 @@ def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | Non
 
     ``epochs`` ends it at another epoch of its last stage: later, to train longer, or as early as its
     checkpoint's, to end it there (keeping what a run of that many epochs keeps: the best validation epoch's
-    weights, or the average's). It then ends as a run trained with that many epochs from the start would,
-    and config.json says so. A cosine or one-cycle learning rate was planned over the epochs the run had, so
-    such a run may only end at its checkpoint's epoch or as planned (`_check_length`)."""
+    weights, or the average's). It then ends as a run trained that many epochs from the start would, and its
+    config.json says so from its first checkpoint on. A cosine or one-cycle learning rate was planned over
+    the last stage's epochs, so a run stopped in that stage keeps its length (`_check_length`)."""
     run_dir = given_path(run_dir, "run_dir")
     config, split = load_spec(run_dir)
     if epochs is not None:
@@ -192,19 +192,16 @@ def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | Non
         checkpoint = load_checkpoint(run_dir / CHECKPOINT)
         run = Run(config, split, build_model(config), run_dir, [])
         stages = active_stages(run.model, config)
-        _check_unchanged(checkpoint, config, split, stages, run_dir / CHECKPOINT)
+        _check_unchanged(checkpoint, config, split, stages, run_dir / CHECKPOINT, asked=epochs is not None)
         fit_weights(run.model, checkpoint.model, run_dir / CHECKPOINT)
         run.partition()  # read, and checked to be the data the run began on, before it trains on
         done = sum(stage.epochs for stage in stages[:checkpoint.stage])
-        if (run_dir / METRICS).exists():  # without the epochs after the checkpoint, which train again or not at all
-            run.history = read_metrics(run_dir)[: done + checkpoint.epoch]
-            save_metrics(run_dir / METRICS, run.history)
-        if epochs is not None:
-            save_run(run_dir, config, split)  # the run's length as it now is, for a later resume and for load
-        return _fit(run, progress, checkpoint, on_epoch)
+        run.history = read_metrics(run_dir)[: done + checkpoint.epoch] if (run_dir / METRICS).exists() else []
+        return _fit(run, progress, checkpoint, on_epoch, new_length=epochs is not None)
 
 
-def _check_unchanged(checkpoint: Checkpoint, config: Config, split: Split, stages: list[Stage], path: Path) -> None:
+def _check_unchanged(checkpoint: Checkpoint, config: Config, split: Split, stages: list[Stage], path: Path,
+                     asked: bool = False) -> None:
     """Refuse a checkpoint of a run whose config.json or labels.json was edited since: training would go on
     with other settings or labels than its first epochs had (a weight average added would not even load), or
     in the wrong stage, or call the run finished; or a checkpoint whose place in training the run has not."""
@@ -212,7 +209,7 @@ def _check_unchanged(checkpoint: Checkpoint, config: Config, split: Split, stage
         raise RunError(f"{path}: taken after epoch {checkpoint.epoch} of stage {checkpoint.stage + 1} of a run "
                        f"that {CONFIG} ({edits}) no longer describes (edited since?): restore {CONFIG} as training "
                        f"wrote it, or train the run again")
-    _check_length(checkpoint, config, stages, path)
+    _check_length(checkpoint, config, stages, path, asked)
     if checkpoint.split is not None and checkpoint.split != split.digest():
         raise RunError(f"{path}: taken by a run that trained on other labels than {LABELS} names (edited or "
                        f"replaced since?): restore {LABELS} as training wrote it, or train the run again")
@@ -235,34 +232,50 @@ def _edits_since(checkpoint: Checkpoint, config: Config, stages: list[Stage]) ->
                          for f in dataclasses.fields(config)
                          if f.name not in EDITABLE_FOR_RESUME and getattr(then, f.name) != getattr(config, f.name))
     plan = stage_plan(stages)
-    fits = checkpoint.plan is None or (checkpoint.plan[:-1], checkpoint.plan[-1][0]) == (plan[:-1], plan[-1][0])
+    fits = checkpoint.plan is None or _stages_before_last(checkpoint.plan) == _stages_before_last(plan)
     return "" if fits else ", ".join(f"{name} {epochs} epochs" for name, epochs in plan)
 
 
-def _check_length(checkpoint: Checkpoint, config: Config, stages: list[Stage], path: Path) -> None:
-    """Refuse a last stage's length (``config.epochs``) that the checkpoint's run cannot take: one short of
-    the epochs the stage has trained, or, under a cosine or one-cycle learning rate planned over the stage's
-    epochs, other than the checkpoint's epoch or the planned one. Older checkpoints record no plan to check."""
-    if checkpoint.plan is None or checkpoint.stage < len(stages) - 1 or config.epochs == checkpoint.plan[-1][1]:
+def _stages_before_last(plan: tuple[tuple[str, int], ...]) -> tuple:
+    """A plan's stages but for the last one's epochs, which a resume may change."""
+    return (plan[:-1], plan[-1][0]) if plan else ()
+
+
+def _check_length(checkpoint: Checkpoint, config: Config, stages: list[Stage], path: Path, asked: bool) -> None:
+    """Refuse a length of the last stage (``config.epochs``: given to `resume` where ``asked``, else as edited
+    in config.json) that a run stopped in that stage cannot end at: short of the epochs it has trained, or
+    another than planned under a cosine or one-cycle learning rate, whose weights would be those of no run of
+    that length. A run stopped in an earlier stage takes any. The oldest checkpoints record no plan to check
+    a length against: they keep theirs."""
+    if checkpoint.stage < len(stages) - 1:
         return
-    planned, done = checkpoint.plan[-1][1], checkpoint.epoch
-    taken = f"{path}: taken after epoch {done} of {planned}" + (f" of stage {stages[-1].name}" if len(stages) > 1
-                                                                else "")
+    planned, done = (checkpoint.plan[-1][1] if checkpoint.plan else None), checkpoint.epoch
+    if config.epochs == planned or (planned is None and not asked):  # plan-less: the place check alone
+        return
+    given = "--epochs" if asked else f"epochs in {CONFIG}"
+    taken = (f"{path}: taken after epoch {done}" + ("" if planned is None else f" of {planned}")
+             + (f" of stage {stages[-1].name}" if len(stages) > 1 else ""))
+    if planned is None:
+        raise RunError(f"{taken}, by an older ssvae that recorded no plan of the run's epochs to change: resume "
+                       f"it without --epochs (epochs= in Python)")
+    if config.lr_schedule != "constant":
+        raise RunError(f"{taken}, with its {config.lr_schedule} learning rate planned over those {planned}: it "
+                       f"cannot end at epoch {config.epochs} ({given}), which would leave the weights of no run of "
+                       f"that length: resume it with --epochs {planned} (epochs={planned} in Python), or train a new "
+                       f"run of {config.epochs} epochs")
     if config.epochs < done:
-        raise RunError(f"{taken}: the run can end there or later, not at epoch {config.epochs}: resume it with "
-                       f"--epochs {done} or more (epochs= in Python); {done} ends it at once")
-    if config.lr_schedule != "constant" and config.epochs != done:
-        raise RunError(f"{taken}, with its {config.lr_schedule} learning rate planned over those {planned}: the run "
-                       f"can end at once or as planned, not at epoch {config.epochs}: resume it with --epochs {done} "
-                       f"or {planned} (epochs= in Python), or train a new run of {config.epochs} epochs")
+        raise RunError(f"{taken}: the run can end there or later, not at epoch {config.epochs} ({given}): resume "
+                       f"it with --epochs {done} or more (epochs= in Python); {done} ends it at once")
 
 
 def _fit(run: Run, progress: bool, checkpoint: Checkpoint | None, on_epoch: EpochHook | None,
-         after_checkpoint: Callable[[], None] | None = None) -> Run:
+         after_checkpoint: Callable[[], None] | None = None, new_length: bool = False) -> Run:
     """Train ``run.model``, writing metrics and checkpoints as it goes when the run has a directory, and its
     weights at the end (when the checkpoint is removed: the run is finished). ``after_checkpoint`` is
     called after each checkpoint is written (`OutputFolder.replacing`'s waits for the first, from which the
-    run can go on, and does nothing after it)."""
+    run can go on, and does nothing after it). With ``new_length`` (a resume given other epochs) config.json
+    is written before each checkpoint and the weights: a resume that fails or is stopped before them leaves
+    the run as it was."""
     out = run.run_dir
 
     def record(row: dict, network: nn.Module) -> None:
@@ -273,6 +286,8 @@ def _fit(run: Run, progress: bool, checkpoint: Checkpoint | None, on_epoch: Epoc
             on_epoch(row, network)
 
     def keep(state: Checkpoint) -> None:
+        if new_length:
+            write_atomic(out / CONFIG, run.config.to_json())
         save_checkpoint(out / CHECKPOINT, dataclasses.replace(state, split=run.split.digest()))
         if after_checkpoint is not None:
             after_checkpoint()
@@ -281,6 +296,9 @@ def _fit(run: Run, progress: bool, checkpoint: Checkpoint | None, on_epoch: Epoc
         on_checkpoint=keep if out is not None else None, resume=checkpoint)
     run.model.cpu()
     if out is not None:
+        if new_length:
+            write_atomic(out / CONFIG, run.config.to_json())
+        save_metrics(out / METRICS, run.history)  # a run ended at its checkpoint: without the rows after it
         save_weights(out / WEIGHTS, run.model)
         (out / CHECKPOINT).unlink(missing_ok=True)
     return run

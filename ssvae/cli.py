@@ -417,7 +417,8 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
 
     if resume is not None:
         _check_resume_alone(click.get_current_context())
-        with _resumable(Path(resume)), _as_option_errors(["epochs"]):
+        given = ["epochs"] if options["epochs"] is not None else []
+        with _resumable(Path(resume), options["epochs"]), _as_option_errors(given):
             run = resume_run(resume, progress=not quiet, epochs=options["epochs"])
         click.echo(_trained(f"resumed and finished {resume}", evaluate(run)))
         return
@@ -430,15 +431,18 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
 
 
 @contextlib.contextmanager
-def _resumable(run_dir: Path) -> Iterator[None]:
-    """Ctrl-C while training: say how to go on from the last checkpoint (click alone prints "Aborted!")."""
+def _resumable(run_dir: Path, epochs: int | None = None) -> Iterator[None]:
+    """Ctrl-C while training: say how to go on from the last checkpoint (click alone prints "Aborted!"), with
+    the ``epochs`` a resume was given (config.json takes them only with the resume's first checkpoint)."""
     from ssvae.run import CHECKPOINT, WEIGHTS
 
     try:
         yield
     except KeyboardInterrupt as error:
         if (run_dir / CHECKPOINT).is_file():
-            _say_interrupted(f"Interrupted: continue from the last checkpoint with 'ssvae train --resume {run_dir}'")
+            length = "" if epochs is None else f" --epochs {epochs}"
+            _say_interrupted(f"Interrupted: continue from the last checkpoint with 'ssvae train --resume {run_dir}"
+                             f"{length}'")
         elif not run_dir.exists():
             _say_interrupted(f"Interrupted before training began: nothing was written to {run_dir}")
         elif (run_dir / WEIGHTS).is_file():

@@ -94,7 +94,8 @@ def load_checkpoint(path: Path) -> Checkpoint:
     there is none to resume from."""
     if not path.is_file() and (path.parent / WEIGHTS).is_file():
         raise RunError(f"{path.parent}: the run is finished (its {WEIGHTS} is there, and no checkpoint): there is "
-                       f"nothing to resume; evaluate or export it, or train a longer one (more --epochs)")
+                       f"nothing to resume or lengthen; evaluate or export it, or train a new, longer run (more "
+                       f"--epochs, with another --out or --force)")
     if not path.is_file():
         raise RunError(f"{path}: missing; there is nothing to resume (the run stopped before its first "
                        f"checkpoint): train it again")
@@ -171,8 +172,8 @@ def load_run(run_dir: Path) -> tuple[Config, Split, Model]:
     config, split = load_spec(run_dir)
     if not (run_dir / WEIGHTS).is_file() and (run_dir / CHECKPOINT).is_file():
         raise RunError(f"{run_dir}: the run is unfinished (a checkpoint, no {WEIGHTS} yet): continue it with "
-                       f"'ssvae train --resume {run_dir}', adding --epochs N to end it at epoch N, as early as its "
-                       f"checkpoint's (or let the training that writes it finish)")
+                       f"'ssvae train --resume {run_dir}', adding --epochs N to end its last stage at epoch N, as "
+                       f"early as its checkpoint's (or let the training that writes it finish)")
     if not (run_dir / WEIGHTS).is_file() and (run_dir / SET_ASIDE / WEIGHTS).is_file():
         raise RunError(f"{run_dir}: holds no {WEIGHTS}: a training over the run there was killed before its "
                        f"first checkpoint, and that run's files wait in {run_dir / SET_ASIDE}: move them back, or "

@@ -374,7 +374,7 @@ def _classifier_file(model_dir: Path, precision: str) -> Path:
         return first
     if (model_dir / "config.json").is_file() and (model_dir / "checkpoint.safetensors").is_file():  # not yet trained
         raise ModelError(f"{model_dir} is a training run, not an exported model, and an unfinished one: finish it "
-                         f"with 'ssvae train --resume {model_dir}' (adding --epochs N ends it at epoch N), then "
+                         f"with 'ssvae train --resume {model_dir}' (adding --epochs N ends its last stage at epoch N), then "
                          f"export it")
     if (model_dir / "config.json").is_file():  # what `ssvae train` writes first
         raise ModelError(f"{model_dir} is a training run, not an exported model: export it with 'ssvae export "

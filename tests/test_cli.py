@@ -419,9 +419,12 @@ def test_train_resume_finishes_an_interrupted_run_as_if_never_stopped(runner, tm
         torch.testing.assert_close(resumed[name], value, rtol=0, atol=0, msg=name)
 
 
-def test_train_resume_with_epochs_ends_an_interrupted_run_at_its_checkpoint(runner, tmp_path):
+def test_train_resume_with_epochs_ends_an_interrupted_run_at_its_checkpoint(runner, tmp_path, monkeypatch):
     """--resume with --epochs ends a run stopped after its first epoch at once: its weights, metrics and
-    config.json are those of a one-epoch run's; --epochs 0 is a usage error naming the option."""
+    config.json are those of a one-epoch run's; --epochs 0 is a usage error naming the option, and Ctrl-C
+    in a resume given --epochs says to give them again."""
+    from ssvae import api
+
     args = ["train", "--epochs", "1", "--hidden", "32", "--latent-dim", "4", "--batch-size", "200", "--quiet"]
 
     def stop(record: dict, network: object) -> None:
@@ -434,6 +437,11 @@ def test_train_resume_with_epochs_ends_an_interrupted_run_at_its_checkpoint(runn
     zero = runner.invoke(main, ["train", "--resume", str(tmp_path / "run"), "--epochs", "0"], prog_name="ssvae")
     assert (zero.exit_code, zero.output) == (2, "Error: Invalid value for '--epochs': epochs must be at least 1, got "
                                                 "0 (see 'ssvae train --help')\n")
+    with monkeypatch.context() as patched:
+        patched.setattr(api, "save_checkpoint", lambda path, state: stop({"epoch": 2}, None))
+        longer = runner.invoke(main, ["train", "--resume", str(tmp_path / "run"), "--epochs", "4", "--quiet"])
+    assert (longer.exit_code, longer.output) == (130, f"Interrupted: continue from the last checkpoint with 'ssvae "
+                                                      f"train --resume {tmp_path / 'run'} --epochs 4'\n")
     result = runner.invoke(main, ["train", "--resume", str(tmp_path / "run"), "--epochs", "1", "--quiet"])
     assert runner.invoke(main, [*args, "--out", str(tmp_path / "whole")]).exit_code == 0
     accuracy = json.loads(runner.invoke(main, ["evaluate", str(tmp_path / "whole"), "--json"]).output)["accuracy"]

@@ -25,7 +25,7 @@ from safetensors.torch import load_file, save_file
 import ssvae
 from ssvae import files
 from ssvae.cli import main
-from ssvae.config import Config
+from ssvae.config import Config, ConfigError
 from ssvae.data.images import ColourImages
 from ssvae.data.inputs import read_inputs
 from ssvae.errors import DataError, RunError
@@ -265,7 +265,7 @@ BAD_INPUT = [
     (["score", "MODEL", "--data", "wrong_shape.npz"], "Error: wrong_shape.npz: inputs of shape (5, 9, 9) do not fit "
      "this model"),
     (["train", "--resume", "RUN"], "the run is finished (its weights.safetensors is there, and no checkpoint): "
-     "there is nothing to resume; evaluate or export it"),
+     "there is nothing to resume or lengthen; evaluate or export it"),
     (["train", "--resume", "early_run"], "early_run/checkpoint.safetensors: missing; there is nothing to resume (the "
      "run stopped before its first checkpoint): train it again"),
     (["score", "MODEL", "--dataset", "digits", "--out", "taken.csv"], "Error: taken.csv already exists: choose another"),
@@ -280,8 +280,8 @@ BAD_INPUT = [
     (["train", "--resume", "refit_run"], "refit_run/checkpoint.safetensors: taken after epoch 2 of stage 1 of a run "
      "that config.json (hidden (16,) then, (17,) now) no longer describes"),  # was torch's size mismatch
     (["train", "--resume", "fewer_epochs_run"], "Error: fewer_epochs_run/checkpoint.safetensors: taken after epoch "
-     "2 of 3: the run can end there or later, not at epoch 1: resume it with --epochs 2 or more (epochs= in "
-     "Python); 2 ends it at once"),  # config.json's epochs edited below the checkpoint's
+     "2 of 3: the run can end there or later, not at epoch 1 (epochs in config.json): resume it with --epochs 2 or "
+     "more (epochs= in Python); 2 ends it at once"),  # config.json's epochs edited below the checkpoint's
     (["train", "--resume", "binary_metrics_run"], "binary_metrics_run/metrics.csv: not a CSV file as training wrote "
      "it ('utf-8' codec can't decode byte 0xff"),
     (["train", "--resume", "bad_metrics_run"], "bad_metrics_run/metrics.csv: row 1 is not as training wrote it "
@@ -320,11 +320,11 @@ BAD_INPUT = [
     (["export", "early_run", "--out", "m"], "Error: early_run: holds no weights.safetensors (the training that "
      "wrote it stopped before its first checkpoint, or the file was removed): train the run again, with --force"),
     (["info", "unfinished_run"], "Error: unfinished_run is a training run, not an exported model, and an "
-     "unfinished one: finish it with 'ssvae train --resume unfinished_run' (adding --epochs N ends it at epoch N), "
-     "then export it"),  # not "export it"
+     "unfinished one: finish it with 'ssvae train --resume unfinished_run' (adding --epochs N ends its last stage "
+     "at epoch N), then export it"),
     (["evaluate", "unfinished_run"], "Error: unfinished_run: the run is unfinished (a checkpoint, no "
-     "weights.safetensors yet): continue it with 'ssvae train --resume unfinished_run', adding --epochs N to end it at "
-     "epoch N, as early as its checkpoint's"),
+     "weights.safetensors yet): continue it with 'ssvae train --resume unfinished_run', adding --epochs N to end "
+     "its last stage at epoch N, as early as its checkpoint's"),
     (["train", "--out", "unfinished_run"], "Error: unfinished_run holds an unfinished run: continue it with "
      "'ssvae train --resume unfinished_run', or pass --force"),
     (["score", "mixed_model", "--dataset", "digits"], "Error: mixed_model/decoder.onnx: not from the export "
@@ -935,47 +935,70 @@ def test_a_resume_with_other_epochs_ends_as_a_run_trained_that_long(tmp_path, ep
         torch.testing.assert_close(mine[name], value, rtol=0, atol=0, msg=name)
 
 
-def test_a_resume_refuses_a_length_its_checkpoint_or_schedule_cannot_take(tmp_path):
-    """Fewer epochs than the checkpoint has trained, or, under a cosine learning rate planned over 3 epochs,
-    any end but the checkpoint's epoch or the third: refused in one line naming the lengths that work,
-    before anything is written. The ends it names work."""
-    out = tmp_path / "run"
-    _stopped_after_second_epoch(out, lr_schedule="cosine", **RESUMED)
-    before = {path.name: path.read_bytes() for path in out.iterdir()}
-    taken = f"{out / CHECKPOINT}: taken after epoch 2 of 3"
-    for epochs, message in (
-            (1, f"{taken}: the run can end there or later, not at epoch 1: resume it with --epochs 2 or more "
-                f"(epochs= in Python); 2 ends it at once"),
-            (4, f"{taken}, with its cosine learning rate planned over those 3: the run can end at once or as "
-                f"planned, not at epoch 4: resume it with --epochs 2 or 3 (epochs= in Python), or train a new run "
-                f"of 4 epochs")):
+def test_a_resume_refuses_a_length_its_checkpoint_or_schedule_cannot_take(tmp_path, monkeypatch):
+    """Fewer epochs than the checkpoint has trained; any but the planned ones under a cosine learning rate
+    (whose weights would be no run's of that length; a run stopped before the last stage takes any); a
+    plan-less checkpoint of an older ssvae; a finished run. Each is refused in one line naming what works,
+    before anything is written, and so is a resume that fails as training starts (no GPU for a device edited
+    to cuda): config.json and metrics.csv stay as they were."""
+    constant, cosine = tmp_path / "constant", tmp_path / "cosine"
+    _stopped_after_second_epoch(constant, **RESUMED)
+    _stopped_after_second_epoch(cosine, lr_schedule="cosine", **RESUMED)
+    before = {run: {path.name: path.read_bytes() for path in run.iterdir()} for run in (constant, cosine)}
+    plan_less = tmp_path / "plan_less"
+    shutil.copytree(constant, plan_less)
+    checkpoint = load_checkpoint(plan_less / CHECKPOINT)
+    save_checkpoint(plan_less / CHECKPOINT, dataclasses.replace(checkpoint, config=None, plan=None))
+    for run, epochs, message in (
+            (constant, 1, f"{constant / CHECKPOINT}: taken after epoch 2 of 3: the run can end there or later, not "
+                          f"at epoch 1 (--epochs): resume it with --epochs 2 or more (epochs= in Python); 2 ends it "
+                          f"at once"),
+            (cosine, 2, f"{cosine / CHECKPOINT}: taken after epoch 2 of 3, with its cosine learning rate planned "
+                        f"over those 3: it cannot end at epoch 2 (--epochs), which would leave the weights of no run "
+                        f"of that length: resume it with --epochs 3 (epochs=3 in Python), or train a new run of 2 "
+                        f"epochs"),
+            (cosine, 4, f"{cosine / CHECKPOINT}: taken after epoch 2 of 3, with its cosine learning rate planned "
+                        f"over those 3: it cannot end at epoch 4 (--epochs), which would leave the weights of no run "
+                        f"of that length: resume it with --epochs 3 (epochs=3 in Python), or train a new run of 4 "
+                        f"epochs"),
+            (plan_less, 5, f"{plan_less / CHECKPOINT}: taken after epoch 2, by an older ssvae that recorded no plan "
+                           f"of the run's epochs to change: resume it without --epochs (epochs= in Python)")):
         with pytest.raises(RunError) as caught:
-            ssvae.resume(out, progress=False, epochs=epochs)
+            ssvae.resume(run, progress=False, epochs=epochs)
         assert str(caught.value) == message
-        assert {path.name: path.read_bytes() for path in out.iterdir()} == before
-    for epochs in (3, 2):  # as planned, from a copy; at once
-        shutil.copytree(out, tmp_path / f"copy{epochs}")
-        run = ssvae.resume(tmp_path / f"copy{epochs}", progress=False, epochs=epochs)
-        assert [row["epoch"] for row in run.history] == list(range(1, epochs + 1)) and run.config.epochs == epochs
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    config = json.loads((constant / "config.json").read_text())
+    (constant / "config.json").write_text(json.dumps({**config, "device": "cuda"}))
+    with pytest.raises(ConfigError, match="device cuda was asked for but no CUDA GPU is visible"):
+        ssvae.resume(constant, progress=False, epochs=5)
+    (constant / "config.json").write_bytes(before[constant]["config.json"])
+    assert {run: {path.name: path.read_bytes() for path in run.iterdir()} for run in (constant, cosine)} == before
+    assert ssvae.resume(cosine, progress=False, epochs=3).config.epochs == 3  # as planned
+    with pytest.raises(RunError, match=r"cosine: the run is finished \(its weights.safetensors is there, and no "
+                                       r"checkpoint\): there is nothing to resume or lengthen; evaluate or export "
+                                       r"it, or train a new, longer run \(more --epochs, with another --out or "
+                                       r"--force\)$"):
+        ssvae.resume(cosine, progress=False, epochs=6)
 
 
-def test_a_resume_with_more_epochs_interrupted_again_goes_on_to_them(tmp_path):
-    """--epochs is written to config.json as the resume starts, so a second interruption before the next
-    checkpoint leaves a run that a plain resume takes on to the new length; m1+m2's last stage is M2's."""
-    out = tmp_path / "run"
+def test_a_resume_with_more_epochs_stopped_again_goes_on_from_its_last_checkpoint(tmp_path):
+    """config.json takes a resume's epochs with the resume's first checkpoint: a resume stopped after it
+    leaves a run that a plain resume takes on to the new length, one stopped before it the run as it was;
+    m1+m2's last stage is M2's."""
     settings = dict(RESUMED, model="m1+m2", m1_epochs=1, m1_hidden=(16,), m1_latent_dim=4)
-    _stopped_after_second_epoch(out, **settings)
+    for stopped, epochs in ((3, 3), (4, 5)):  # in M2's epoch 3, before its checkpoint; in epoch 4, after 3's
+        out = tmp_path / f"run{stopped}"
+        _stopped_after_second_epoch(out, **settings)
 
-    def stop(record: dict, network: object) -> None:
-        raise KeyboardInterrupt  # in the first epoch after the checkpoint, before its own checkpoint
+        def stop(record: dict, network: object) -> None:
+            if record["epoch"] == stopped:
+                raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
-        ssvae.resume(out, progress=False, epochs=4, on_epoch=stop)
-    assert json.loads((out / "config.json").read_text())["epochs"] == 4
-    assert [(r["stage"], r["epoch"]) for r in ssvae.resume(out, progress=False).history] == [
-        ("m1", 1), ("m2", 1), ("m2", 2), ("m2", 3), ("m2", 4)]
-    with pytest.raises(RunError, match="the run is finished"):
-        ssvae.resume(out, progress=False, epochs=5)
+        with pytest.raises(KeyboardInterrupt):
+            ssvae.resume(out, progress=False, epochs=5, on_epoch=stop)
+        assert json.loads((out / "config.json").read_text())["epochs"] == epochs
+        assert [(r["stage"], r["epoch"]) for r in ssvae.resume(out, progress=False).history] == [
+            ("m1", 1), *(("m2", e) for e in range(1, epochs + 1))]
 
 
 def test_a_checkpoint_resumes_on_the_kind_of_device_that_wrote_it(tmp_path, monkeypatch):
