@@ -109,17 +109,25 @@ class _Batches:
         return next(self.batches, None)
 
 
-def quantize_int8(graphs: dict[str, bytes], x: np.ndarray) -> dict[str, bytes]:
+# The type of an int8 copy's weights. uint8, as the activations are, so that every CPU computes the same
+# integers: onnxruntime multiplies uint8 by int8 on CPUs without VNNI instructions (AVX2 alone: AMD's before
+# Zen 4, Intel's before Cascade Lake) with an instruction that saturates pairs of products, and uint8 by
+# uint8 on a path that never does, a little slower (`tools/bench_int8_weights.py` measures both).
+WEIGHT_TYPES = ("uint8", "int8")
+
+
+def quantize_int8(graphs: dict[str, bytes], x: np.ndarray, weights: str = "uint8") -> dict[str, bytes]:
     """Static int8 copies of an export's float32 graphs (role -> bytes), calibrated on inputs ``x`` (training
-    inputs as the graphs take them, `calibration_inputs`). Activation ranges are fixed here, not measured on
-    each call's batch as dynamic quantisation does, so that a row's result does not depend on the rows beside
-    it (one outlier in a batch changed the others' classes); a conv model also runs faster than in float32."""
+    inputs as the graphs take them, `calibration_inputs`), with ``weights`` of a `WEIGHT_TYPES` type.
+    Activation ranges are fixed here, not measured on each call's batch as dynamic quantisation does, so that
+    a row's result does not depend on the rows beside it (one outlier in a batch changed the others' classes);
+    a conv model also runs faster than in float32."""
     feeds = calibration_feeds(graphs, x)
-    return {role: _quantize_static(data, feeds[role]) for role, data in graphs.items()}
+    return {role: _quantize_static(data, feeds[role], weights) for role, data in graphs.items()}
 
 
-def _quantize_static(model_bytes: bytes, feeds: dict[str, np.ndarray]) -> bytes:
-    """One graph in int8 (QDQ, uint8 activations, per-channel int8 weights, min-max ranges of ``feeds``), its
+def _quantize_static(model_bytes: bytes, feeds: dict[str, np.ndarray], weights: str) -> bytes:
+    """One graph in int8 (QDQ, uint8 activations, per-channel ``weights``, min-max ranges of ``feeds``), its
     last Gemms in float32 (`float_output_nodes`), with the float graph's metadata, doc string and IR version."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -135,7 +143,8 @@ def _quantize_static(model_bytes: bytes, feeds: dict[str, np.ndarray]) -> bytes:
             quant_pre_process(float_path, pre, skip_optimization=True)
             quantize_static(pre, target, _Batches(feeds), quant_format=QuantFormat.QDQ,
                             activation_type=QuantType.QUInt8,  # int8 activations keep the first Gemm from fusing
-                            weight_type=QuantType.QInt8, per_channel=True, calibrate_method=CalibrationMethod.MinMax,
+                            weight_type=QuantType.QUInt8 if weights == "uint8" else QuantType.QInt8,
+                            per_channel=True, calibrate_method=CalibrationMethod.MinMax,
                             op_types_to_quantize=list(QUANTIZED_OPS),
                             nodes_to_exclude=float_output_nodes(onnx.load(str(pre)).graph),
                             extra_options={"OpTypesToExcludeOutputQuantization": ["Gemm", "MatMul"]})
@@ -193,4 +202,4 @@ def predicted_classes(classifier: bytes, x: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["CALIBRATION_ROWS", "calibration_inputs", "calibration_rows", "cpu_session", "predicted_classes",
-           "quantize_int8", "standardisation_nodes", "to_float16"]
+           "quantize_int8", "standardisation_nodes", "to_float16", "WEIGHT_TYPES"]
