@@ -110,9 +110,9 @@ class _Batches:
 
 
 # The type of an int8 copy's weights. uint8, as the activations are, so that every CPU computes the same
-# integers: onnxruntime multiplies uint8 by int8 on CPUs without VNNI instructions (AVX2 alone: AMD's before
-# Zen 4, Intel's before Cascade Lake) with an instruction that saturates pairs of products, and uint8 by
-# uint8 on a path that never does, a little slower (`tools/bench_int8_weights.py` measures both).
+# integers: onnxruntime multiplies uint8 by int8 on CPUs without VNNI instructions (AVX2 alone, as on AMD's
+# before Zen 4) with an instruction that saturates pairs of products, and uint8 by uint8 on a path that never
+# does, a little slower (`tools/bench_int8_weights.py` measures both; README, "export", has the figures).
 WEIGHT_TYPES = ("uint8", "int8")
 
 

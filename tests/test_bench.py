@@ -32,7 +32,7 @@ from ssvae.averaging import recompute_batch_norm
 from ssvae.config import Config, config_for
 from ssvae.run import WEIGHTS, save_weights
 from ssvae.training import DeviceData
-from ssvae import runtime
+from ssvae import inference, runtime
 from ssvae.data import Dataset, Source, choose_split, load_source
 from tools import bench_accuracy
 from tools.bench_accuracy import run_data, run_job, run_jobs
@@ -749,6 +749,31 @@ def test_bench_int8_batches_finds_the_calibrated_int8_classes_independent_of_the
     float32_speed = float(speeds[1][1].replace(",", ""))
     int8_speed, ratio = re.fullmatch(r"(\S+) \((\S+)x float32\)", speeds[2][1]).groups()
     assert float(ratio) == pytest.approx(float(int8_speed.replace(",", "")) / float32_speed, abs=0.01)
+
+
+def test_bench_int8_weights_compares_uint8_and_int8_weights_on_the_shipped_digits_model(tmp_path, monkeypatch,
+                                                                                        capsys):
+    """The uint8-weight copy it makes is the shipped one (the same classes, so the card's accuracy); the
+    float32 row agrees with itself; each speed ratio is its own row's rate over float32's; the title says
+    whether this CPU has VNNI as /proc/cpuinfo does."""
+    from tools import bench_int8_weights
+
+    printed = run_tool(monkeypatch, capsys, bench_int8_weights, "--model", str(MODEL),
+                       "--benchmarks", str(tmp_path / "B.md"))
+    title, rows = published(tmp_path / "B.md", printed)
+    flags = Path("/proc/cpuinfo").read_text().split()
+    vnni = "with" if {"avx512_vnni", "avx_vnni"} & set(flags) else "without"
+    assert title == (f"int8 weights: uint8 against int8, digits-m2 (digits m2), 450 test images, CPU {cpu_model()} "
+                     f"({vnni} VNNI), one thread, onnxruntime {ort.__version__}")
+    assert [row[0] for row in rows] == ["float32", "int8, uint8 weights", "int8, int8 weights"]
+    shipped = runtime.load(MODEL, precision="int8")
+    test = inference.builtin_labelled(shipped, "digits", "test", None)
+    assert rows[1][1] == f"{100 * (shipped.classify(test.x).argmax(-1) == test.y).mean():.2f} %"
+    assert rows[0][2] == "100.00 %" and all(0 <= float(row[2].removesuffix(" %")) <= 100 for row in rows)
+    rates = [re.fullmatch(r"(\S+) \((\S+)x float32\)", row[3]).groups() for row in rows]
+    for rate, ratio in rates:
+        assert float(ratio) == pytest.approx(float(rate.replace(",", "")) / float(rates[0][0].replace(",", "")),
+                                             abs=0.01)
 
 
 def test_bench_memory_measures_predict_in_fresh_processes(tmp_path):
