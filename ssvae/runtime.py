@@ -181,10 +181,11 @@ def check_values(x: np.ndarray, input_range: tuple[float, float] | None) -> None
         raise NonFiniteInputError("inputs contain NaN or inf, or numbers too large for float32",
                                   "clean or drop those rows", _first(~np.isfinite(x)))
     if input_range is not None and (low < input_range[0] or high > input_range[1]):
+        levels = f" (x / {high:g} for levels 0..{high:g})" if low >= 0 and high < 255 and (x == x.round()).all() else ""
         raise InputRowError(f"inputs range over [{_number(low)}, {_number(high)}] but this model takes "
-                            f"[{input_range[0]:g}, {input_range[1]:g}]", "pass uint8 images (integers 0..255 as "
-                            ".astype(np.uint8), 16-bit ones as (x >> 8).astype(np.uint8)) or floats scaled to that "
-                            "range", _first((x < input_range[0]) | (x > input_range[1])))
+                            f"[{input_range[0]:g}, {input_range[1]:g}]", f"pass uint8 images (integers 0..255 as "
+                            f".astype(np.uint8), 16-bit ones as (x >> 8).astype(np.uint8)) or floats scaled to that "
+                            f"range{levels}", _first((x < input_range[0]) | (x > input_range[1])))
 
 
 def _finite(*outputs: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -234,6 +234,24 @@ def test_csv_label_names_on_two_lines_are_refused(tmp_path):
         load_source(data=str(tmp_path / "t.csv"))
 
 
+def test_npz_images_of_a_few_grey_levels_are_told_to_be_scaled_by_their_top_level(tmp_path):
+    """sklearn's digits hold levels 0..16: as floats they were told to be saved as uint8, which is divided by
+    255 (they reached 0.063 and trained to 25.6 %); as uint8 nothing was said. Both now say x / 16."""
+    x = (np.arange(6 * 9).reshape(6, 3, 3) % 17).astype(np.float64)
+    y = np.array([0, 1] * 3)
+    np.savez(tmp_path / "f.npz", x=x, y=y)
+    with pytest.warns(UserWarning, match=r"x holds whole numbers from 0 to 16 as float64, which are used as they "
+                                         r"are, .*: if they are images, save them as floats scaled to \[0, 1\] "
+                                         r"\(x / 16, for levels 0..16; uint8 would be divided by 255\)"):
+        load_source(data=str(tmp_path / "f.npz"))
+    np.savez(tmp_path / "u.npz", x=x.astype(np.uint8), y=y)
+    with pytest.warns(UserWarning, match=r"u.npz: x holds uint8 images of levels 0..16 at most, which are divided by "
+                                         r"255 as 8-bit images are, so that they reach 0.063, not 1: if their levels "
+                                         r"are 0..16, save them as floats scaled to \[0, 1\] \(x / 16\)$"):
+        source = load_source(data=str(tmp_path / "u.npz"))
+    assert source.train.x.max() == pytest.approx(16 / 255)
+
+
 @pytest.mark.parametrize("dtype", [np.int64, np.float32])
 def test_npz_pixels_0_to_255_in_another_dtype_than_uint8_are_named_in_a_warning(tmp_path, dtype):
     """They are taken as numbers on their scale (uint8 would be scaled to [0, 1], with the likelihood of grey

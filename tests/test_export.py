@@ -506,6 +506,10 @@ def test_raw_inputs_are_prepared_like_training(digits_model):
                                "(N, 8, 8, 1) or (N, 64); add a batch axis for a single example, e.g. x[None]"),
     (np.full((2, 64), 3.0), "inputs range over [3, 3] but this model takes [0, 1] (first in row 0): pass uint8 "
                             "images"),
+    (np.arange(128.0).reshape(2, 64) % 17, "inputs range over [0, 16] but this model takes [0, 1] (first in row 0): "
+                                           "pass uint8 images (integers 0..255 as .astype(np.uint8), 16-bit ones as "
+                                           "(x >> 8).astype(np.uint8)) or floats scaled to that range (x / 16 for "
+                                           "levels 0..16)"),  # sklearn's digits, whose uint8 would be 0..0.063
     (np.concatenate([np.zeros((1, 64)), np.full((1, 64), 1.5)]), "inputs range over [0, 1.5] but this model takes "
                                                                  "[0, 1] (first in row 1)"),
     (np.concatenate([np.ones((1, 64)), np.full((1, 64), -0.5)]), "inputs range over [-0.5, 1] but this model takes "

@@ -327,16 +327,29 @@ def _npz_inputs(x: np.ndarray, path: Path, key: str, model: ModelInputs | None =
         raise DataError(f"{path}: {key} holds {x.dtype}, not numbers: save uint8 images or floats (True/False as "
                         f"{key}.astype('float32'))")
     if x.ndim > 2 and x.dtype != np.uint8 and _looks_like_pixels(x):  # image-shaped: (N, H, W) or more
+        scaled = (f"as floats scaled to [0, 1] ({key} / {x.max():g}, for levels 0..{x.max():g}; uint8 would be "
+                  f"divided by 255)" if x.max() < FEW_LEVELS else f"as uint8 ({key}.astype(np.uint8)), which are "
+                  f"scaled to [0, 1]")
         warnings.warn(f"{path}: {key} holds whole numbers from {x.min():g} to {x.max():g} as {x.dtype}, which are "
                       f"used as they are, not as images (and so are the image files the model is given later): if "
-                      f"they are images, save them as uint8 ({key}.astype(np.uint8)), which are scaled to [0, 1] and "
-                      f"get the likelihood of grey levels", stacklevel=user_stacklevel())
+                      f"they are images, save them {scaled} and get the likelihood of grey levels",
+                      stacklevel=user_stacklevel())
+    elif x.ndim > 2 and x.dtype == np.uint8 and 0 < x.max() < FEW_LEVELS:  # images of a few grey levels
+        warnings.warn(f"{path}: {key} holds uint8 images of levels 0..{x.max()} at most, which are divided by 255 "
+                      f"as 8-bit images are, so that they reach {x.max() / 255:.3f}, not 1: if their levels are "
+                      f"0..{x.max()}, save them as floats scaled to [0, 1] ({key} / {x.max()})",
+                      stacklevel=user_stacklevel())
     elif x.ndim > 2 and x.dtype == np.uint16 and x.max() > 255:  # image-shaped 16-bit numbers
         warnings.warn(f"{path}: {key} holds uint16 values up to {x.max()}, which are used as they are, while a 16-bit "
                       f"image file is read as its top 8 bits: if they are 16-bit images, save them as "
                       f"({key} >> 8).astype(np.uint8), which are scaled to [0, 1] as image files are",
                       stacklevel=user_stacklevel())
     return to_model_range(_image_layout(x), model.uint8_divisor if model is not None else 255)
+
+
+# The top grey level below which whole-number images are taken for images of a few levels (sklearn's digits:
+# 0..16), not 8-bit ones that happen to be dark: no set of 8-bit photographs stays below it.
+FEW_LEVELS = 64
 
 
 def _looks_like_pixels(x: np.ndarray) -> bool:
