@@ -358,8 +358,8 @@ def evaluate(run: Run | str | Path, data: str | Path | None = None, dataset: str
     on, where it was), with the graphs of ``precision`` on ``device``: those five settings are an export's,
     and a run refuses them; an export has no baseline."""
     check_flags(RunError, baseline=baseline, progress=progress)
-    if not isinstance(run, Run) and _evaluated_folder(given_path(run, "run"), baseline) == "model":
-        return _evaluate_export(Path(run), data, dataset, split, data_dir, device, precision)
+    if not isinstance(run, Run) and _evaluated_folder(folder := given_path(run, "run"), baseline) == "model":
+        return _evaluate_export(folder, data, dataset, split, data_dir, device, precision)
     if (device, precision) != ("auto", "float32"):
         raise RunError(f"--device and --precision (device=, precision= in Python) choose an exported model's "
                        f"graphs, and {_named(run)} is a run: pass its export (ssvae export {_named(run)}) to test those")

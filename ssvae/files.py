@@ -211,13 +211,14 @@ class OutputFolder:
 
 
 def given_path(path: str | os.PathLike, name: str) -> Path:
-    """``path`` as a Path, or a RunError for an empty one, which pathlib reads as the current folder (the
+    """``path`` as a Path, ``~`` expanded as a shell expands it (a folder named "~" in the working folder would
+    wait for an ``rm -rf ~``), or a RunError for an empty one, which pathlib reads as the current folder (the
     command line refuses it before; this is the Python API's check), or one of another type."""
     if not isinstance(path, (str, os.PathLike)):
         raise RunError(f"{name} must be a path, got {type_name(path)}")
     if os.fspath(path) == "":
         raise RunError(f"{name} is an empty path: give the name of a folder")
-    return Path(path)
+    return Path(os.path.expanduser(path))
 
 
 @contextmanager

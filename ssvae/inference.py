@@ -202,11 +202,12 @@ def table_output(out: str | Path, replace: bool) -> Path | None:
         if sys.stdout is None:
             raise RunError("standard output is closed, so --out - has nowhere to write: give --out a file name")
         return None
-    if Path(out).suffix.lower() != ".csv":
+    out = Path(os.path.expanduser(out))
+    if out.suffix.lower() != ".csv":
         raise RunError(f"{out}: the rows are written as CSV: give --out a name ending in .csv (spreadsheets and "
                        f"pandas go by the name), or - for standard output")
-    check_output(Path(out), replace)
-    return Path(out)
+    check_output(out, replace)
+    return out
 
 
 @contextmanager
@@ -424,6 +425,7 @@ def _generate_output(model: ExportedModel, out: str | Path | None, scale: int | 
     if scale is not None:
         check_count("scale", scale, 1)
     out = str(out or default_generate_out(model))
+    out = out if out == STDOUT else os.path.expanduser(out)
     table = out == STDOUT or Path(out).suffix.lower() == ".csv"
     if table and scale is not None:
         raise DataError(f"--scale (scale= in Python) sets a PNG grid's pixels, and "

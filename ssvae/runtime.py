@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -326,6 +327,17 @@ def _metadata(session: ort.InferenceSession, path: Path) -> dict[str, Any]:
     return info
 
 
+def _model_folder(model_dir: Any) -> Path:
+    """``model_dir`` as a Path, ``~`` expanded as a shell expands it; the report `ssvae.export` returns names its
+    folder. Anything else is a ModelError: a training run, say, is exported first."""
+    model_dir = getattr(model_dir, "model_dir", model_dir)
+    if not isinstance(model_dir, (str, os.PathLike)):
+        kind = type(model_dir).__name__
+        run = " (a training run: export it first, ssvae.export(run, MODEL_DIR))" if kind == "Run" else ""
+        raise ModelError(f"model_dir must be the path of a folder written by ssvae export, got {kind}{run}")
+    return Path(os.path.expanduser(model_dir))
+
+
 def load(model_dir: str | Path, device: str = "auto", precision: str = "float32",
          threads: int | None = None) -> "ExportedModel":
     """The model of a folder written by ``ssvae export``, as an `ExportedModel` (classify, encode, decode,
@@ -335,7 +347,7 @@ def load(model_dir: str | Path, device: str = "auto", precision: str = "float32"
     where onnxruntime has it and it starts, else the CPU).
     ``precision``: "float32", or the export's "int8" (``--quantize int8``) or "float16" (``--fp16``) copies.
     ``threads``: onnxruntime's threads per graph (None: onnxruntime's default)."""
-    model_dir = Path(model_dir)
+    model_dir = _model_folder(model_dir)
     if precision not in PRECISIONS:
         raise ModelError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
     if threads is not None:

@@ -885,6 +885,32 @@ def test_a_tilde_the_shell_left_in_a_path_is_the_home_folder(runner, exported, t
     assert (tmp_path / "a.png").is_file()
 
 
+def test_a_tilde_in_a_python_path_is_the_home_folder(tmp_path, monkeypatch):
+    """ssvae.train(out="~/run") made a folder named ~ in the working folder (an ``rm -rf ~`` away from the
+    home folder's end); so did export, and load, runtime.load and the inference outputs looked there. A run
+    or an export's report given to runtime.load is told apart from a path."""
+    from ssvae import inference, runtime
+    from ssvae.runtime import ModelError
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    run = ssvae.train(out="~/run", epochs=1, hidden=(8,), latent_dim=2, classifier_hidden=(8,), progress=False)
+    assert run.run_dir == tmp_path / "home" / "run" and (run.run_dir / "weights.safetensors").is_file()
+    assert ssvae.load("~/run").config == run.config and ssvae.evaluate("~/run") == ssvae.evaluate(run)
+    report = ssvae.export("~/run", "~/model")
+    assert report.model_dir == tmp_path / "home" / "model"
+    model = runtime.load("~/model")
+    assert runtime.load(report).info == model.info
+    assert inference.predict("~/model", inference.model_inputs(model, dataset="digits"), "~/p.csv", progress=False) \
+        == 450
+    inference.generate(model, "~/g.png")
+    assert {p.name for p in (tmp_path / "home").iterdir()} == {"run", "model", "p.csv", "g.png"}
+    assert not (tmp_path / "~").exists()
+    with pytest.raises(ModelError, match=r"^model_dir must be the path of a folder written by ssvae export, got Run "
+                                         r"\(a training run: export it first, ssvae.export\(run, MODEL_DIR\)\)$"):
+        runtime.load(run)
+
+
 def test_predict_csv_agrees_with_evaluate(runner, exported, tmp_path):
     from ssvae.data import load_source
 
