@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from ssvae.data import DataError, ModelInputs, Partition, Source, Split, load_la
 from ssvae.data.digests import same_data
 from ssvae.data.sources import BUILTIN
 from ssvae.data.images import ColourImages
-from ssvae.errors import RunError, check_flags
+from ssvae.errors import RunError, check_flags, type_name
 from ssvae.models import Model, Stage, build_model
 from ssvae.files import check_writable, given_path, sole_writer, write_atomic
 from ssvae.report import classification_report, evaluation_report, warn_not_held_out
@@ -137,6 +138,7 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     if config is not None and not isinstance(config, Config):
         raise ConfigError(f"config must be an ssvae.Config, got {type(config).__name__}: give settings as keywords "
                           f"(ssvae.train(epochs=10)), or ssvae.train(**settings) for a dict")
+    _check_call(progress, on_epoch, replace=replace)
     config = config.replace(**changes) if config is not None else config_for(**changes)
     out = given_path(out, "out") if out is not None else None
     if out is not None:  # refused before the data load, which may be long (a download); a folder that another
@@ -153,6 +155,14 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
             return _train_new(config, split, partition, out, progress, on_epoch, keep_new)
 
 
+def _check_call(progress: bool, on_epoch: EpochHook | None, **flags: bool) -> None:
+    """A RunError for a training's options that would fail or mislead later: a flag other than True or False
+    ("no" is true), or an ``on_epoch`` that cannot be called (found only after the first epoch's work)."""
+    check_flags(RunError, progress=progress, **flags)
+    if on_epoch is not None and not callable(on_epoch):
+        raise RunError(f"on_epoch must be a function of an epoch's record and network, got {type_name(on_epoch)}")
+
+
 def _check_run_output(out: Path, replace: bool) -> None:
     """``out`` may take a new run: free, or with ``replace`` a run folder that holds only ssvae's files (an
     unfinished run too, which without ``replace`` is pointed to --resume)."""
@@ -162,11 +172,20 @@ def _check_run_output(out: Path, replace: bool) -> None:
     RUN_FOLDER.check(out, replace)
 
 
+@contextmanager
+def _training_process(config: Config) -> Iterator[None]:
+    """What a training changes of the process, while it trains only: denormals flushed (from before torch's
+    worker threads start, so that they take it too), ``config``'s thread count, and torch's random streams,
+    which the run seeds or restores and which the caller's own draws then go on from as they were."""
+    gpus = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with denormals_flushed(), threads_set(config.threads), torch.random.fork_rng(devices=gpus):
+        yield
+
+
 def _train_new(config: Config, split: Split, partition: Partition, out: Path | None, progress: bool,
                on_epoch: EpochHook | None, after_checkpoint: Callable[[], None] | None = None) -> Run:
     """A new model of ``config``, seeded by it, trained on ``partition``; with ``out``, its run directory."""
-    # denormals flushed from before torch's worker threads start, so that they take it too
-    with denormals_flushed(), threads_set(config.threads):
+    with _training_process(config):
         torch.manual_seed(config.seed)
         model = build_model(config)
         if out is not None:
@@ -184,11 +203,12 @@ def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | Non
     weights, or the average's). It then ends as a run trained that many epochs from the start would, and its
     config.json says so from its first checkpoint on. A cosine or one-cycle learning rate was planned over
     the last stage's epochs, so a run stopped in that stage keeps its length (`_check_length`)."""
+    _check_call(progress, on_epoch)
     run_dir = given_path(run_dir, "run_dir")
     config, split = load_spec(run_dir)
     if epochs is not None:
         config = dataclasses.replace(config, epochs=epochs)
-    with sole_writer(run_dir), denormals_flushed(), threads_set(config.threads):  # its own thread count: it repeats
+    with sole_writer(run_dir), _training_process(config):  # its own thread count: it repeats
         checkpoint = load_checkpoint(run_dir / CHECKPOINT)
         run = Run(config, split, build_model(config), run_dir, [])
         stages = active_stages(run.model, config)
@@ -329,6 +349,7 @@ def baseline(run: Run | str | Path, progress: bool = False) -> Run:
     """The run's supervised baseline, trained here (not saved): the same classifier with the same settings,
     trained on the run's labels alone and tested on its test set. What the unlabelled data added to the run
     is its test accuracy less the baseline's."""
+    check_flags(RunError, progress=progress)
     return _train_baseline(_baseline_of(load(run)), progress)
 
 

@@ -28,7 +28,7 @@ from ssvae.data.inputs import Inputs, NumberedIds, builtin_split, check_source, 
 from ssvae.data.images import is_image_file
 from ssvae.data.sources import BUILTIN, BUILTIN_SHAPES, ModelInputs, labelled_examples, load_labelled
 from ssvae.config import setting_name
-from ssvae.errors import DataError, RunError, type_name, user_stacklevel
+from ssvae.errors import DataError, RunError, check_flags, type_name, user_stacklevel
 from ssvae.grids import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, write_atomic
 from ssvae.progress import bar as progress_bar
@@ -183,10 +183,11 @@ def check_not_the_input(out: str | Path, inputs: Inputs | str | Path | Any) -> N
 
 
 def _table_job(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Path, replace: bool,
-               batch_size: int) -> tuple[Inputs, Path | None]:
+               batch_size: int, progress: bool) -> tuple[Inputs, Path | None]:
     """The inputs of a CSV that `predict` or `score` writes, and its path (`table_output`), checked before any
-    work: a batch size of at least 1, and not the inputs' own file."""
+    work: a batch size of at least 1, flags of True or False, and not the inputs' own file."""
     check_count("batch_size", batch_size, 1)
+    check_flags(RunError, replace=replace, progress=progress)
     check_not_the_input(out, inputs)
     out = table_output(out, replace)
     return as_inputs(model, inputs), out
@@ -275,7 +276,7 @@ def predict(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any
     then every class's probability, to the file ``out`` or, for "-", standard output. Returns the number
     of rows. ``inputs``: as `as_inputs` takes them."""
     model = loaded(model)
-    inputs, out = _table_job(model, inputs, out, replace, batch_size)
+    inputs, out = _table_job(model, inputs, out, replace, batch_size, progress)
     with closing(_batches(inputs, batch_size, progress, "predict", model.classify)) as batches:
         first = next(batches, None)  # before the header: inputs the model refuses leave standard output empty
         with _table_file(out) as f:
@@ -306,7 +307,7 @@ def score(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any, 
     model.require_generative("score")
     if samples is not None:
         check_count("samples", samples, 1)
-    inputs, out = _table_job(model, inputs, out, replace, batch_size)
+    inputs, out = _table_job(model, inputs, out, replace, batch_size, progress)
     # every batch draws from the same state, so every row gets the same noise: the scores do not depend on the
     # batch size (nor, for seed=None, on a batch's own fresh draw)
     check_seed(seed)
@@ -390,6 +391,7 @@ def generate(model: ExportedModel | str | Path, out: str | Path | None = None, p
     where ``out`` ends in .png, CSV rows (`example_header`) where it ends in .csv or is "-"; all checked before
     inputs are read, and the grid's size before it is drawn."""
     model = loaded(model)
+    check_flags(RunError, replace=replace)
     drawing = analogies is not None or dataset is not None
     check_generate_options(drawing, per_class=per_class, seed=seed, rows=rows, data_dir=data_dir)
     per_class, rows, seed = 8 if per_class is None else per_class, 8 if rows is None else rows, seed or 0

@@ -305,7 +305,7 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
     """Write MODEL_DIR: the role graphs (plus int8 / float16 copies when asked), ``model.json`` (their
     metadata, for apps that cannot read a graph's) and ``model_card.md``; return what was measured on the way.
     Every graph is checked before anything is written, so a failed export leaves no partial model."""
-    check_flags(ExportError, quantize=quantize, fp16=fp16)
+    check_flags(ExportError, quantize=quantize, fp16=fp16, replace=replace)
     opset = _check_opset(opset)
     command = export_command(run.run_dir if isinstance(run, Run) else run, out, opset, quantize, fp16)
     run = load(run)

@@ -1443,7 +1443,7 @@ def test_data_held_in_memory_is_refused_with_the_way_to_save_it(digits_run, digi
         ssvae.train(data=np.zeros((50, 64)), epochs=1)
 
 
-def test_flags_of_the_api_are_true_or_false_and_paths_are_paths(digits_run, tmp_path):
+def test_flags_of_the_api_are_true_or_false_and_paths_are_paths(digits_run, digits_model, tmp_path):
     """quantize="none" wrote the int8 copies, baseline="no" trained the baseline: any string is true. A number
     given for a run's folder raised a TypeError from pathlib."""
     for options, message in (({"quantize": "none"}, "quantize must be True or False, got 'none'"),
@@ -1453,6 +1453,26 @@ def test_flags_of_the_api_are_true_or_false_and_paths_are_paths(digits_run, tmp_
     assert not (tmp_path / "model").exists()
     with pytest.raises(RunError, match="^baseline must be True or False, got 'no'$"):
         ssvae.evaluate(digits_run, baseline="no")
+    (tmp_path / "p.csv").write_text("mine\n")  # replace="no" replaced it, and progress="no" drew a bar
+    x = digits_run.partition().test.x[:5]
+    for call, message in (
+            (lambda: ssvae.train(out=tmp_path / "run", replace="no"), "replace must be True or False, got 'no'"),
+            (lambda: ssvae.train(progress="no"), "progress must be True or False, got 'no'"),
+            (lambda: ssvae.train(on_epoch=5, out=tmp_path / "run"), "on_epoch must be a function of an epoch's "
+                                                                    "record and network, got int"),
+            (lambda: ssvae.resume(tmp_path / "run", progress=0), "progress must be True or False, got 0"),
+            (lambda: ssvae.baseline(digits_run, progress="yes"), "progress must be True or False, got 'yes'"),
+            (lambda: ssvae.export(digits_run, tmp_path / "model", replace="no"), "replace must be True or False, "
+                                                                                "got 'no'"),
+            (lambda: inference.predict(digits_model, x, tmp_path / "p.csv", replace="no"),
+             "replace must be True or False, got 'no'"),
+            (lambda: inference.score(digits_model, x, tmp_path / "s.csv", progress="no"),
+             "progress must be True or False, got 'no'"),
+            (lambda: inference.generate(digits_model, tmp_path / "g.png", replace=1),
+             "replace must be True or False, got 1")):
+        with pytest.raises((RunError, onnx_export.ExportError), match=f"^{re.escape(message)}$"):
+            call()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.csv"] and (tmp_path / "p.csv").read_text() == "mine\n"
     for call in (lambda: ssvae.load(5), lambda: ssvae.export(5, tmp_path / "model")):
         with pytest.raises(RunError, match="^run_dir must be a path, got int$"):
             call()

@@ -49,6 +49,26 @@ def test_every_model_trains_and_round_trips(tmp_path, tiny_config, settings_for,
     assert rows == [{column: record.get(column) for column in METRIC_COLUMNS} for record in run.history]
 
 
+def test_training_leaves_the_callers_random_stream_as_it_was(tmp_path, tiny_config):
+    """A notebook's own draws after ssvae.train (or a resume) go on from its own seed: training reseeded torch's
+    global stream with the run's seed, so that every seed gave the same draws after it."""
+    def stop(record: dict, network: object) -> None:
+        if record["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    for seed in (123, 999):
+        torch.manual_seed(seed)
+        expected = torch.rand(3)
+        torch.manual_seed(seed)
+        ssvae.train(tiny_config, progress=False)
+        assert torch.equal(torch.rand(3), expected)
+        torch.manual_seed(seed)
+        with pytest.raises(KeyboardInterrupt):
+            ssvae.train(tiny_config, out=tmp_path / str(seed), progress=False, epochs=2, on_epoch=stop)
+        ssvae.resume(tmp_path / str(seed), progress=False)
+        assert torch.equal(torch.rand(3), expected)
+
+
 def test_metrics_csv_holds_the_values_computed_and_no_more_digits(tmp_path, tiny_config):
     """Loss terms are float32 means, written as the shortest decimal that reads back as the same float32;
     accuracies are counts of the labelled examples; seconds are to the millisecond."""
