@@ -47,7 +47,7 @@ class Run:
     split: Split  # which examples were labelled, validation and test (labels.json)
     model: Model  # the torch network (eval mode for inference)
     run_dir: Path | None = None  # the run folder, if it was written to one
-    history: list[dict] | None = None  # one record an epoch, as metrics.csv holds them
+    history: list[dict] | None = None  # one record an epoch, as metrics.csv holds them (None: it is unreadable)
     loaded: Partition | None = field(default=None, repr=False)  # the partition, once read
 
     def __repr__(self) -> str:
@@ -330,7 +330,16 @@ def load(run_dir: Run | str | Path) -> Run:
         return run_dir
     run_dir = given_path(run_dir, "run_dir")
     config, split, model = load_run(run_dir)
-    return Run(config, split, model, run_dir)
+    return Run(config, split, model, run_dir, _recorded(run_dir))
+
+
+def _recorded(run_dir: Path) -> list[dict] | None:
+    """The run's metrics.csv as records ([] where it is gone), or None where it is unreadable: its weights and
+    reports need none of it."""
+    try:
+        return read_metrics(run_dir) if (run_dir / METRICS).is_file() else []
+    except RunError:
+        return None
 
 
 @torch.no_grad()
@@ -459,14 +468,9 @@ def _kept_epoch(run: Run) -> dict[str, Any] | None:
     them, or when the epochs' records are incomplete or metrics.csv unreadable: a report needs neither)."""
     if not run.config.val_labels:
         return None
-    history = run.history
-    if history is None:
-        try:
-            history = read_metrics(run.run_dir) if run.run_dir is not None and (run.run_dir / METRICS).is_file() \
-                else []
-        except RunError:
-            return None
+    if run.history is None:
+        return None
     last = active_stages(run.model, run.config)[-1]
-    record = kept_epoch(history, last)
+    record = kept_epoch(run.history, last)
     return None if record is None else {"epoch": record["epoch"], "epochs": last.epochs,
                                         "val_accuracy": record["val_accuracy"]}

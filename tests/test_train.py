@@ -47,6 +47,7 @@ def test_every_model_trains_and_round_trips(tmp_path, tiny_config, settings_for,
     rows = read_metrics(tmp_path / "run")
     assert [row["stage"] for row in rows] == (["m1", "m2"] if model == "m1+m2" else ["train"])
     assert rows == [{column: record.get(column) for column in METRIC_COLUMNS} for record in run.history]
+    assert loaded.history == rows  # a loaded run's learning curve, to plot; it was None
 
 
 def test_training_leaves_the_callers_random_stream_as_it_was(tmp_path, tiny_config):
@@ -233,8 +234,10 @@ def test_validation_selects_the_best_epoch(tiny_config, monkeypatch, tmp_path):
         assert ssvae.evaluate(run)["kept_epoch"] == kept == ssvae.evaluate(ssvae.load(tmp_path / f"run-{ema}"))[
             "kept_epoch"]
     metrics = tmp_path / "run-0.9" / "metrics.csv"  # a report needs no metrics.csv: one damaged is no kept epoch
-    for damaged in ("stage,epoch\ntrain,1,a field too many\n", "epoch,val_accuracy\n1,0.5\n"):
+    for damaged, history in (("stage,epoch\ntrain,1,a field too many\n", None),  # unreadable: none to plot
+                             ("epoch,val_accuracy\n1,0.5\n", [{"epoch": 1, "val_accuracy": 0.5}])):
         metrics.write_text(damaged)
+        assert ssvae.load(tmp_path / "run-0.9").history == history
         assert ssvae.evaluate(ssvae.load(tmp_path / "run-0.9"))["kept_epoch"] is None
 
 
