@@ -443,14 +443,11 @@ def _resumable(run_dir: Path, epochs: int | None = None) -> Iterator[None]:
             length = "" if epochs is None else f" --epochs {epochs}"
             _say_interrupted(f"Interrupted: continue from the last checkpoint with 'ssvae train --resume {run_dir}"
                              f"{length}'")
-        elif not run_dir.exists():
-            _say_interrupted(f"Interrupted before training began: nothing was written to {run_dir}")
         elif (run_dir / WEIGHTS).is_file():
             _say_interrupted(f"Interrupted before the first checkpoint: {run_dir} holds the run it held before, "
                              f"as it was")
         else:
-            _say_interrupted(f"Interrupted before the first checkpoint: there is nothing in {run_dir} to resume; "
-                             f"train again with --force to start over in it")
+            _say_interrupted(f"Interrupted before the first checkpoint: nothing of the run was kept in {run_dir}")
         sys.exit(_interrupted_status(error))
 
 

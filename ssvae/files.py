@@ -166,10 +166,12 @@ class OutputFolder:
         permissions, a link to it, a mount). The earlier files wait in a hidden subfolder (moved, not copied:
         the same file system) until the writer calls the function yielded, once its output can stand in for
         them (a run's first checkpoint; later calls do nothing); if it stops before (an error, Ctrl-C), its
-        files are removed and the earlier ones put back. What a writer killed before left half-done is put
-        right first: the subfolder's name says whether the files beside it are the earlier ones
-        (`SETTING_ASIDE`), new ones (`SET_ASIDE`), or new ones that stand in for them (`DISCARDED`)."""
+        files are removed and the earlier ones put back, and a folder it made is removed, so that training
+        there again needs no --force. What a writer killed before left half-done is put right first: the
+        subfolder's name says whether the files beside it are the earlier ones (`SETTING_ASIDE`), new ones
+        (`SET_ASIDE`), or new ones that stand in for them (`DISCARDED`)."""
         self._put_back(path)
+        made = not path.exists()
         kept = False
 
         def keep_new() -> None:
@@ -191,18 +193,22 @@ class OutputFolder:
             yield keep_new
         except BaseException:
             if not kept:
-                self._put_back(path)
+                self._put_back(path, remove_new=True)
+                if made and path.is_dir() and not any(path.iterdir()):
+                    path.rmdir()
             raise
         keep_new()
 
-    def _put_back(self, path: Path) -> None:
-        """The files `replacing` set aside in ``path``, back in their place, and new files beside them removed;
-        what a discard cut short left, removed."""
+    def _put_back(self, path: Path, remove_new: bool = False) -> None:
+        """The files `replacing` set aside in ``path``, back in their place, and new files beside them removed
+        (with ``remove_new``, also where none were set aside: a writer's own files in a folder it found
+        free); what a discard cut short left, removed."""
         shutil.rmtree(path / DISCARDED, ignore_errors=True)
-        if (path / SET_ASIDE).is_dir():
+        if (path / SET_ASIDE).is_dir() or (remove_new and path.is_dir()):
             for entry in path.iterdir():
                 if entry.is_file() and self.owns(entry):
                     entry.unlink()
+        if (path / SET_ASIDE).is_dir():
             (path / SET_ASIDE).rename(path / SETTING_ASIDE)
         if (path / SETTING_ASIDE).is_dir():
             for entry in (path / SETTING_ASIDE).iterdir():

@@ -117,8 +117,7 @@ def test_train_draws_a_bar_and_no_lines_on_a_terminal(tmp_path):
 
 @pytest.mark.parametrize("checkpoints_before, message", [
     (1, "Interrupted: continue from the last checkpoint with 'ssvae train --resume {out}'"),
-    (0, "Interrupted before the first checkpoint: there is nothing in {out} to resume; train again with --force "
-        "to start over in it"),
+    (0, "Interrupted before the first checkpoint: nothing of the run was kept in {out}"),  # the folder it made, gone
 ])
 def test_ctrl_c_while_training_says_how_to_resume(runner, tmp_path, monkeypatch, checkpoints_before, message):
     from ssvae import api
@@ -136,6 +135,7 @@ def test_ctrl_c_while_training_says_how_to_resume(runner, tmp_path, monkeypatch,
     result = runner.invoke(main, ["train", *TINY_ARGS, "--epochs", "3", "--out", str(out)])  # the last --epochs
     assert result.exit_code == 130
     assert result.output.strip() == message.format(out=out)
+    assert out.exists() == (checkpoints_before > 0)
 
 
 def test_ctrl_c_while_the_data_load_says_nothing_was_written(runner, tmp_path, monkeypatch):
@@ -147,7 +147,8 @@ def test_ctrl_c_while_the_data_load_says_nothing_was_written(runner, tmp_path, m
     monkeypatch.setattr(run_data, "load_source", interrupted)
     result = runner.invoke(main, ["train", *TINY_ARGS, "--out", str(tmp_path / "run")])
     assert result.exit_code == 130 and not (tmp_path / "run").exists()
-    assert result.output.strip() == f"Interrupted before training began: nothing was written to {tmp_path / 'run'}"
+    assert result.output.strip() == f"Interrupted before the first checkpoint: nothing of the run was kept in " \
+                                    f"{tmp_path / 'run'}"
 
 
 def test_sigterm_while_training_is_taken_as_ctrl_c(tmp_path):

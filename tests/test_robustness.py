@@ -1094,6 +1094,25 @@ def test_a_nan_loss_is_never_applied_and_stops_the_run(tmp_path, monkeypatch, ti
     assert len(read_metrics(tmp_path / "run")) == 1
 
 
+def test_a_run_stopped_before_its_first_checkpoint_leaves_its_folder_as_it_found_it(tmp_path, monkeypatch,
+                                                                                      tiny_config):
+    """A NaN loss in the first epoch left config.json, labels.json and metrics.csv in the folder it had made,
+    and training there again was told the folder 'already exists: pass --force'. A folder it made is now
+    removed, and one it found empty is left empty."""
+    from ssvae.models.m2 import M2
+
+    original = M2.loss
+    monkeypatch.setattr(M2, "loss", lambda self, *a, **k: {**(t := original(self, *a, **k)),
+                                                            "loss": t["loss"] * float("nan")})
+    (tmp_path / "mine").mkdir()
+    for out in (tmp_path / "new" / "run", tmp_path / "mine"):
+        with pytest.raises(TrainingError, match="train epoch 1: the loss was NaN"):
+            ssvae.train(tiny_config, out=out, progress=False)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["mine", "new"]
+    monkeypatch.setattr(M2, "loss", original)
+    assert ssvae.train(tiny_config, out=tmp_path / "new" / "run", progress=False).run_dir == tmp_path / "new" / "run"
+
+
 def test_runtime_is_safe_from_eight_threads(tmp_path, tiny_config):
     from ssvae import runtime
 
