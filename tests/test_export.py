@@ -320,8 +320,15 @@ def test_a_generative_models_classifier_shipped_alone_predicts_and_evaluates(dig
         runtime.load(alone)
 
 
-def test_a_run_and_an_exported_model_show_themselves_in_a_line(digits_run, digits_model):
-    """A run's repr was 49 lines (every index of its split, every layer); a model's an address."""
+def test_a_run_an_exported_model_and_inputs_show_themselves_in_a_line(digits_run, digits_model, tmp_path):
+    """A run's repr was 49 lines (every index of its split, every layer); a model's an address; inputs' every
+    id and value (5,844 characters for digits' 450 test rows)."""
+    test = inference.model_inputs(digits_model, dataset="digits")
+    assert repr(test) == f"Inputs(450 rows of shape (1, 8, 8), float32, ids {test.ids[0]!r}..{test.ids[-1]!r}, " \
+                         f"source=None)"
+    np.save(tmp_path / "x.npy", np.zeros((3, 8, 8), np.uint8))
+    assert repr(inference.model_inputs(digits_model, tmp_path / "x.npy")) == \
+        f"Inputs(3 rows of shape (8, 8), uint8, ids '0'..'2', source={str(tmp_path / 'x.npy')!r})"
     assert repr(digits_run) == "Run(model='m2', data='digits', labels_seen=100, classes=10, run_dir=None)"
     int8 = runtime.load(digits_model.model_dir, precision="int8")
     assert repr(int8) == (f"ExportedModel({str(digits_model.model_dir)!r}, model='m2', precision='int8', "

@@ -39,6 +39,12 @@ class Inputs:
     def __len__(self) -> int:
         return len(self.x)
 
+    def __repr__(self) -> str:
+        """What the inputs are, in a line (a dataclass's repr listed every id and every value)."""
+        ids = f"{self.ids[0]!r}..{self.ids[-1]!r}" if len(self.ids) else "none"
+        return (f"Inputs({len(self)} rows of shape {tuple(self.x.shape[1:])}, {self.x.dtype}, ids {ids}, "
+                f"source={None if self.source is None else str(self.source)!r})")
+
 
 def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: str | None = None,
                 split: str = "test", test_fraction: float | None = 0.25, split_seed: int = 0,
