@@ -23,6 +23,14 @@ _LAZY = {
     "baseline": "ssvae.api",
     "resume": "ssvae.api",
     "export": "ssvae.onnx_export",
+    # what they raise for input a user can fix, each with a message that says how (ValueErrors, but for
+    # TrainingError and ExportError)
+    "ConfigError": "ssvae.config",
+    "DataError": "ssvae.errors",
+    "RunError": "ssvae.errors",
+    "TrainingError": "ssvae.errors",
+    "ExportError": "ssvae.errors",
+    "ModelError": "ssvae.runtime",
 }
 
 

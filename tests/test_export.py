@@ -292,6 +292,15 @@ def test_the_package_offers_its_lazy_names_and_modules_to_a_repl():
     assert ssvae.inference.predict is inference.predict and ssvae.runtime is runtime
     with pytest.raises(AttributeError, match="module 'ssvae' has no attribute 'trian'"):
         ssvae.trian
+    # the errors to catch, from one place (ssvae.DataError was an AttributeError): what the API raises
+    errors = {ssvae.ConfigError, ssvae.DataError, ssvae.RunError, ssvae.TrainingError, ssvae.ExportError,
+              ssvae.ModelError}
+    assert {name.__name__ for name in errors} <= set(dir(ssvae)) and ssvae.ModelError is runtime.ModelError
+    for call in (lambda: ssvae.train(labels=0), lambda: ssvae.load(5), lambda: runtime.load("nowhere"),
+                 lambda: inference.as_inputs(inference.loaded(ROOT / "models" / "digits-m2"), "missing.npy"),
+                 lambda: ssvae.export(5, "m")):
+        with pytest.raises(tuple(errors)):
+            call()
 
 
 def test_a_generative_models_classifier_shipped_alone_predicts_and_evaluates(digits_model, tmp_path):
