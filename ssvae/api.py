@@ -139,7 +139,7 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
         raise ConfigError(f"config must be an ssvae.Config, got {type(config).__name__}: give settings as keywords "
                           f"(ssvae.train(epochs=10)), or ssvae.train(**settings) for a dict")
     _check_call(progress, on_epoch, replace=replace)
-    config = config.replace(**changes) if config is not None else config_for(**changes)
+    config = config.for_data(**changes) if config is not None else config_for(**changes)
     out = given_path(out, "out") if out is not None else None
     if out is not None:  # refused before the data load, which may be long (a download); a folder that another
         with sole_writer(out if out.exists() else None):  # training writes now is named as such, not as unfinished

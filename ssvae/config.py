@@ -273,6 +273,17 @@ class Config:
         check_names(changes)
         return dataclasses.replace(self, **changes)
 
+    def for_data(self, **changes: Any) -> Config:
+        """This config with ``changes``, where naming other data (``dataset`` in place of one's own ``data``,
+        or the reverse, or other files) also drops what the old data filled in (`FILLED_FROM_DATA`): the new
+        data fill it anew as a run starts. A run's config reused on other data kept its classes and the
+        likelihood "auto" had chosen for its own, or, given ``dataset``, kept training on its ``data``."""
+        if changes.get("dataset") is not None and "data" not in changes:
+            changes = {**changes, "data": None}
+        if any(name in changes and changes[name] != getattr(self, name) for name in ("dataset", "data")):
+            changes = {**FILLED_FROM_DATA, **changes}
+        return self.replace(**changes)
+
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2)
 
@@ -352,6 +363,10 @@ PRESETS: dict[str, dict[str, Any]] = {
                       "adaptive_threshold": True, "ema": 0.999},
 }
 
+
+# The fields a run fills from its data as it starts (the likelihood where "auto" chose it), at their unfilled values
+FILLED_FROM_DATA = {"input_shape": (), "class_names": (), "input_columns": (), "pixel_inputs": None,
+                    "likelihood": "auto"}
 
 # Settings a resume may find edited in config.json: where the data lie now (`ssvae.api.Run.partition` checks
 # they are the same data), how often to checkpoint, the device, whose kind the checkpoint fixes anyway

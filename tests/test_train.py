@@ -50,6 +50,23 @@ def test_every_model_trains_and_round_trips(tmp_path, tiny_config, settings_for,
     assert loaded.history == rows  # a loaded run's learning curve, to plot; it was None
 
 
+def test_a_runs_config_trains_on_other_data_named_beside_it(tmp_path, tiny_config):
+    """ssvae.train(run.config, dataset="digits") of a run on one's own data trained on those data again (the
+    config's data won); given data of one's own, a digits run's config kept the Bernoulli likelihood "auto" had
+    chosen for pixels, which refused the table. What the old data filled in is now read from the new ones."""
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "t.npz", x=rng.normal(5, 2, (60, 4)).astype(np.float32), y=np.arange(60) % 3,
+             class_names=np.array(["a", "b", "c"]))
+    own = ssvae.train(tiny_config, data=str(tmp_path / "t.npz"), labels=None, progress=False)
+    digits = ssvae.train(own.config, dataset="digits", labels=100, progress=False)
+    assert (digits.config.data, digits.config.dataset, digits.config.input_shape, digits.config.likelihood) == (
+        None, "digits", (1, 8, 8), "bernoulli") and digits.config.class_names == tuple(map(str, range(10)))
+    back = ssvae.train(digits.config, data=str(tmp_path / "t.npz"), labels=None, progress=False)
+    assert (back.config.class_names, back.config.input_shape, back.config.likelihood) == (
+        ("a", "b", "c"), (4,), "gaussian") == (own.config.class_names, own.config.input_shape, own.config.likelihood)
+    assert ssvae.train(back.config, progress=False).config == back.config  # the same data: nothing dropped
+
+
 def test_training_leaves_the_callers_random_stream_as_it_was(tmp_path, tiny_config):
     """A notebook's own draws after ssvae.train (or a resume) go on from its own seed: training reseeded torch's
     global stream with the run's seed, so that every seed gave the same draws after it."""
