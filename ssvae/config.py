@@ -62,7 +62,13 @@ LATER_FIELDS: dict[str, Any] = {"adaptive_threshold": False, "weight_decay": 0.0
 class Config:
     """Everything that defines a run: the data, the label split, the model and its training. Saved as
     config.json in every run folder and in every checkpoint (a resume refuses edits to it); the command
-    line's options and `ssvae.train`'s keywords are its fields."""
+    line's options and `ssvae.train`'s keywords are its fields, each described beside it in this module's
+    source and in ``ssvae train --help``.
+
+    The defaults here are the paper's. ``ssvae.train(**settings)`` and the command line start from the data
+    set's preset instead (`PRESETS`: digits trains 400 epochs with a latent_dim of 8), as does
+    ``config_for(dataset=..., recipe=..., **settings)``, which returns that config; ``Config(...)`` given to
+    ``ssvae.train`` is taken as it is, without a preset."""
 
     # --- data ---
     dataset: str | None = "digits"  # a built-in source; None where `data` names one's own
@@ -538,6 +544,10 @@ def check_names(changes: dict[str, Any]) -> None:
     option that is no setting (``quiet=True``: ssvae.train(progress=False))."""
     fields = [f.name for f in dataclasses.fields(Config)]
     for name in changes:
+        if name == "recipe":
+            raise ConfigError("recipe= starts a config from a data set's preset, and a config was given: leave "
+                              "the config out (ssvae.train(recipe='accurate', dataset=..., ...)), or make it "
+                              "with ssvae.config.config_for(dataset=..., recipe=...)")
         if name in COMMAND_ONLY:
             raise ConfigError(f"unknown setting {name!r}: --{name} of 'ssvae train' is {COMMAND_ONLY[name]} in "
                               f"Python")

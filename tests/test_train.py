@@ -637,6 +637,10 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
         ssvae.train(epoch=1, progress=False)  # a typo in the API, caught before any data is read
     with pytest.raises(ConfigError, match=r"^unknown setting 'zzz': settings"):
         tiny_config.replace(zzz=1)
+    with pytest.raises(ConfigError, match=r"^recipe= starts a config from a data set's preset, and a config was "
+                                          r"given: leave the config out .* or make it with "
+                                          r"ssvae.config.config_for\(dataset=..., recipe=...\)$"):
+        ssvae.train(tiny_config, recipe="accurate")  # was "unknown setting 'recipe'", which train(recipe=) takes
     for name, python in (("quiet", r"ssvae.train\(progress=False\)"), ("force", r"ssvae.train\(replace=True\)"),
                          ("resume", r"ssvae.resume\(RUN_DIR\)")):
         with pytest.raises(ConfigError, match=rf"^unknown setting '{name}': --{name} of 'ssvae train' is {python} in "
