@@ -205,8 +205,8 @@ def table_output(out: str | Path, replace: bool) -> Path | None:
         return None
     out = Path(os.path.expanduser(out))
     if out.suffix.lower() != ".csv":
-        raise RunError(f"{out}: the rows are written as CSV: give --out a name ending in .csv (spreadsheets and "
-                       f"pandas go by the name), or - for standard output")
+        raise RunError(f"{out}: the rows are written as CSV: give --out (out= in Python) a name ending in .csv "
+                       f"(spreadsheets and pandas go by the name), or - for standard output")
     check_output(out, replace)
     return out
 

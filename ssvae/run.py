@@ -95,7 +95,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
     if not path.is_file() and (path.parent / WEIGHTS).is_file():
         raise RunError(f"{path.parent}: the run is finished (its {WEIGHTS} is there, and no checkpoint): there is "
                        f"nothing to resume or lengthen; evaluate or export it, or train a new, longer run (more "
-                       f"--epochs, with another --out or --force)")
+                       f"--epochs, with another --out or --force; epochs=, out=, replace=True in Python)")
     if not path.is_file():
         raise RunError(f"{path}: missing; there is nothing to resume (the run stopped before its first "
                        f"checkpoint): train it again")
@@ -173,7 +173,8 @@ def load_run(run_dir: Path) -> tuple[Config, Split, Model]:
     if not (run_dir / WEIGHTS).is_file() and (run_dir / CHECKPOINT).is_file():
         raise RunError(f"{run_dir}: the run is unfinished (a checkpoint, no {WEIGHTS} yet): continue it with "
                        f"'ssvae train --resume {run_dir}', adding --epochs N to end its last stage at epoch N, as "
-                       f"early as its checkpoint's (or let the training that writes it finish)")
+                       f"early as its checkpoint's (in Python: ssvae.resume(RUN_DIR, epochs=N)), or let the training "
+                       f"that writes it finish")
     if not (run_dir / WEIGHTS).is_file() and (run_dir / SET_ASIDE / WEIGHTS).is_file():
         raise RunError(f"{run_dir}: holds no {WEIGHTS}: a training over the run there was killed before its "
                        f"first checkpoint, and that run's files wait in {run_dir / SET_ASIDE}: move them back, or "

@@ -387,11 +387,12 @@ def _classifier_file(model_dir: Path, precision: str) -> Path:
         return first
     if (model_dir / "config.json").is_file() and (model_dir / "checkpoint.safetensors").is_file():  # not yet trained
         raise ModelError(f"{model_dir} is a training run, not an exported model, and an unfinished one: finish it "
-                         f"with 'ssvae train --resume {model_dir}' (adding --epochs N ends its last stage at epoch N), then "
-                         f"export it")
+                         f"with 'ssvae train --resume {model_dir}' (adding --epochs N ends its last stage at epoch "
+                         f"N), then export it")
     if (model_dir / "config.json").is_file():  # what `ssvae train` writes first
         raise ModelError(f"{model_dir} is a training run, not an exported model: export it with 'ssvae export "
-                         f"{model_dir} --out MODEL_DIR' and pass MODEL_DIR")
+                         f"{model_dir} --out MODEL_DIR' (ssvae.export(RUN_DIR, MODEL_DIR) in Python) and pass "
+                         f"MODEL_DIR")
     if parent := folder_of_folders(model_dir, MODEL_JSON, "model"):
         raise ModelError(parent)
     if not (model_dir / MODEL_JSON).exists() and not any(model_dir.glob("*.onnx")):  # data, or a mistyped path

@@ -364,14 +364,15 @@ BAD_INPUT = [
      "Error: both --data small.npz and --dataset digits (data=, dataset= in Python) name inputs: pass "
      "one of them"),
     (["predict", "MODEL", "--dataset", "digits", "--out", "p.json"], "Error: p.json: the rows are written as CSV: give "
-     "--out a name ending in .csv (spreadsheets and pandas go by the name), or - for standard output"),
+     "--out (out= in Python) a name ending in .csv (spreadsheets and pandas go by the name), or - for standard "
+     "output"),
     (["predict", "MODEL", "--dataset", "digits", "--out", "pipe.csv", "--force"],  # a FIFO: never a device here
      "Error: pipe.csv is not a regular file (a device, pipe or socket): give --out the name of a file to write"),
     (["generate", "MODEL", "--per-class", "100000"], "Error: the grid would be 3600004x364 pixels, more than "
      "80,000,000: lower --per-class, --rows or --scale"),
     (["generate", "MODEL", "--analogies", "digits", "--scale", "5000"], "Error: the grid would be 500000x365000"),
     (["predict", "run", "--dataset", "digits"], "Error: run is a training run, not an exported model: export it with "
-     "'ssvae export run --out MODEL_DIR' and pass MODEL_DIR"),
+     "'ssvae export run --out MODEL_DIR' (ssvae.export(RUN_DIR, MODEL_DIR) in Python) and pass MODEL_DIR"),
     (["export", "model"], "Error: model is an exported model, not a training run: pass the run folder it was exported "
      "from ('ssvae info model' shows its test accuracy)"),
     (["evaluate", "model", "--data", "small.npz", "--dataset", "digits"],
@@ -977,7 +978,7 @@ def test_a_resume_refuses_a_length_its_checkpoint_or_schedule_cannot_take(tmp_pa
     with pytest.raises(RunError, match=r"cosine: the run is finished \(its weights.safetensors is there, and no "
                                        r"checkpoint\): there is nothing to resume or lengthen; evaluate or export "
                                        r"it, or train a new, longer run \(more --epochs, with another --out or "
-                                       r"--force\)$"):
+                                       r"--force; epochs=, out=, replace=True in Python\)$"):
         ssvae.resume(cosine, progress=False, epochs=6)
 
 
