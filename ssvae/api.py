@@ -374,20 +374,24 @@ def _train_baseline(run: Run, progress: bool) -> Run:
     return _train_new(supervised_counterpart(run.config), run.split, run.partition(), None, progress, None)
 
 
-def evaluate(run: Run | str | Path, data: str | Path | None = None, dataset: str | None = None, split: str = "test",
-             data_dir: str | Path | None = None, device: str = "auto", precision: str = "float32",
-             baseline: bool = False, progress: bool = False) -> dict[str, Any]:
+def evaluate(run: Run | runtime.ExportedModel | str | Path, data: str | Path | None = None,
+             dataset: str | None = None, split: str = "test", data_dir: str | Path | None = None,
+             device: str = "auto", precision: str = "float32", baseline: bool = False,
+             progress: bool = False) -> dict[str, Any]:
     """Test accuracy, per-class recall and precision, confusion matrix (rows: true class) and test ELBO; with validation
     labels, the epoch kept by them. The test set is the run's held-out one, or the labelled examples of
     ``data``: a file or folder as `ssvae.train` takes them (an .npz's x_test and y_test where it has them),
     whose classes are the run's by name. With ``baseline``, also the accuracy on the same test set of the
     run's supervised baseline (`baseline`, trained here with a bar where ``progress``).
 
-    A model folder written by `ssvae export` is tested through its graphs instead (`ssvae.inference.evaluate`,
+    A model folder written by `ssvae export`, or one loaded (`ssvae.runtime.load`, on its device and in its
+    precision), is tested through its graphs instead (`ssvae.inference.evaluate`,
     no test ELBO), on ``data`` or on ``split`` of the built-in ``dataset`` (by default, the one it was trained
     on, where it was), with the graphs of ``precision`` on ``device``: those five settings are an export's,
     and a run refuses them; an export has no baseline."""
     check_flags(RunError, baseline=baseline, progress=progress)
+    if isinstance(run, runtime.ExportedModel) and _evaluated_folder(run.model_dir, baseline) == "model":
+        return _evaluate_export(run, data, dataset, split, data_dir, device, precision)
     if not isinstance(run, Run) and _evaluated_folder(folder := given_path(run, "run"), baseline) == "model":
         return _evaluate_export(folder, data, dataset, split, data_dir, device, precision)
     if (device, precision) != ("auto", "float32"):
@@ -440,15 +444,20 @@ def _named(run: Run | str | Path) -> str:
     return "the run" if folder is None else str(folder)
 
 
-def _evaluate_export(model_dir: Path, data: str | Path | None, dataset: str | None, split: str,
+def _evaluate_export(model: runtime.ExportedModel | Path, data: str | Path | None, dataset: str | None, split: str,
                      data_dir: str | Path | None, device: str, precision: str) -> dict[str, Any]:
-    """`evaluate` of an exported model: its graphs on labelled data of one's own or on a built-in set's split;
-    with neither, on the built-in set it was trained on, where it was."""
-    model = runtime.load(model_dir, device, precision)
+    """`evaluate` of an exported model (a folder, or one loaded: on the device and in the precision it was
+    loaded with): its graphs on labelled data of one's own or on a built-in set's split; with neither, on the
+    built-in set it was trained on, where it was."""
+    if isinstance(model, Path):
+        model = runtime.load(model, device, precision)
+    elif (device, precision) != ("auto", "float32"):
+        raise RunError(f"{model!r} was loaded on its device in its precision: load its folder again with "
+                       f"ssvae.runtime.load(MODEL_DIR, device=, precision=) to test others, or pass the folder")
     if data is None and dataset is None:
         if model.info.get("dataset") not in BUILTIN:
-            raise RunError(f"{model_dir} is an exported model, which keeps no test set: pass labelled data of your "
-                           f"own with --data (data=), or evaluate the run folder it was exported from")
+            raise RunError(f"{model.model_dir} is an exported model, which keeps no test set: pass labelled data of "
+                           f"your own with --data (data=), or evaluate the run folder it was exported from")
         dataset = model.info["dataset"]
     return inference.evaluate(model, data, dataset, split, data_dir)
 

@@ -864,6 +864,14 @@ def test_evaluate_an_exported_model_on_the_split_its_run_made_of_a_built_in_set(
     # ssvae.evaluate is the command: a model folder is tested through its graphs, a run refuses their settings
     assert {k: ssvae.evaluate(model, dataset="digits")[k] for k in common} == {k: reports["test"][k] for k in common}
     assert ssvae.evaluate(model, dataset="digits", precision="int8")["precision"] == "int8"
+    # a model loaded in a notebook is tested as its folder is, in its own precision ("run must be a path")
+    int8 = runtime.load(model, precision="int8")
+    assert ssvae.evaluate(int8) == ssvae.evaluate(model, precision="int8")
+    with pytest.raises(RunError, match=r"was loaded on its device in its precision: load its folder again with "
+                                       r"ssvae.runtime.load\(MODEL_DIR, device=, precision=\) to test others"):
+        ssvae.evaluate(int8, precision="float16")
+    with pytest.raises(RunError, match=r"^--baseline \(baseline= in Python\) trains on a run's data"):
+        ssvae.evaluate(int8, baseline=True)
     with pytest.raises(RunError, match=r"^--device and --precision \(device=, precision= in Python\) choose an "
                                        rf"exported model's graphs, and {re.escape(str(run))} is a run: pass its export"):
         ssvae.evaluate(ssvae.load(run), precision="int8")
