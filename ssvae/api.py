@@ -21,7 +21,9 @@ import torch
 from torch import nn
 
 from ssvae import inference, runtime
-from ssvae.config import EDITABLE_FOR_RESUME, Config, ConfigError, config_for, supervised_counterpart
+from ssvae.config import (EDITABLE_FOR_RESUME, Config, ConfigError, config_for, supervised_counterpart,
+                          train_command)
+from ssvae.model_card import shown_config
 from ssvae.data import DataError, ModelInputs, Partition, Source, Split, load_labelled
 from ssvae.data.digests import same_data
 from ssvae.data.sources import BUILTIN
@@ -340,6 +342,29 @@ def _recorded(run_dir: Path) -> list[dict] | None:
         return read_metrics(run_dir) if (run_dir / METRICS).is_file() else []
     except RunError:
         return None
+
+
+def describe_run(run_dir: str | Path) -> dict[str, Any]:
+    """What a run folder holds, read without its data or weights (`ssvae info RUN_DIR`): its model, data and
+    labels, each stage's epochs and how many metrics.csv records, whether it is finished, and where an
+    unfinished one's checkpoint stands, the last epoch's record, and the `ssvae train` line that makes it."""
+    run_dir = given_path(run_dir, "run_dir")
+    config, split = load_spec(run_dir)
+    plan = stage_plan(active_stages(build_model(config), config))
+    history = _recorded(run_dir) or []
+    checkpoint = None
+    if not (run_dir / WEIGHTS).is_file() and (run_dir / CHECKPOINT).is_file():
+        saved = load_checkpoint(run_dir / CHECKPOINT)
+        stage, planned = plan[saved.stage] if 0 <= saved.stage < len(plan) else ("?", 0)
+        checkpoint = {"stage": stage, "epoch": saved.epoch, "epochs": planned}
+    state = ("finished" if (run_dir / WEIGHTS).is_file() else "unfinished" if checkpoint is not None else
+             "stopped before its first checkpoint")
+    shown = shown_config(config)  # paths below the working folder relative, as a model card shows them
+    return {"run_dir": str(run_dir), "state": state, "checkpoint": checkpoint, "model": config.model,
+            "data": shown.data or config.dataset, "labels_seen": split.labels_seen,
+            "class_names": list(config.class_names), "epochs": dict(plan),
+            "recorded": {name: sum(r.get("stage") == name for r in history) for name, _ in plan},
+            "last_epoch": history[-1] if history else None, "command": train_command(shown)}
 
 
 @torch.no_grad()

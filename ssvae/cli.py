@@ -782,8 +782,8 @@ def generate(model_dir: str, per_class: int | None, analogies: str | None, rows:
                                f"{model.n_classes} classes")
 
 
-@main.command(short_help="What an exported model is: metadata and graphs.")
-@click.argument("model_dir", type=UserPath(file_okay=False))
+@main.command(short_help="A model's metadata and graphs, or how far a run has trained.")
+@click.argument("model_dir", metavar="MODEL_OR_RUN_DIR", type=UserPath(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 def info(model_dir: str, as_json: bool) -> None:
     """What an exported model is: its metadata (classes, input shape and preprocessing, labels used,
@@ -791,8 +791,17 @@ def info(model_dir: str, as_json: bool) -> None:
     (float32, and int8 or float16 where exported: --precision of predict, score, generate) and the float32
     graphs' inputs and outputs (the first other precision's, in a folder shipped without them).
 
+    Given a run folder (ssvae train's --out): whether it is finished and, if not, where its checkpoint
+    stands; its model, data, labels and epochs; the last epoch's record; the command that trains it again.
+
     Example: ssvae info models/digits
     """
+    from ssvae.run import CONFIG
+    from ssvae.runtime import MODEL_JSON
+
+    if (Path(model_dir) / CONFIG).is_file() and not (Path(model_dir) / MODEL_JSON).is_file():
+        _run_info(model_dir, as_json)
+        return
     held = held_precisions(Path(model_dir))  # a folder shipped with its int8 graphs alone: those
     description = load_model(model_dir, "cpu", held[0] if held else "float32").describe()
     if as_json:
@@ -809,6 +818,32 @@ def info(model_dir: str, as_json: bool) -> None:
             lines += [f"  {kind[:-1]:<6} {io['name']:<14} {io['type']:<14} [{', '.join(map(str, io['shape']))}]"
                       for io in graph[kind]]
     click.echo("\n".join(lines))
+
+
+def _run_info(run_dir: str, as_json: bool) -> None:
+    """`ssvae info` of a run folder (`ssvae.api.describe_run`)."""
+    from ssvae.api import describe_run
+
+    run = describe_run(run_dir)
+    if as_json:
+        click.echo(json.dumps(run))
+        return
+    state = run["state"]
+    if (at := run["checkpoint"]) is not None:
+        stage = f" of stage {at['stage']}" if len(run["epochs"]) > 1 else ""
+        state += (f": its checkpoint is after epoch {at['epoch']} of {at['epochs']}{stage} ('ssvae train --resume "
+                  f"{run_dir}' goes on from it)")
+    last = run["last_epoch"]
+    rows = {"state": state, "model": run["model"], "data": run["data"], "labels_seen": run["labels_seen"],
+            "class_names": _plain(run["class_names"]),
+            "epochs": ", ".join(f"{name} {run['recorded'][name]} of {epochs}" for name, epochs in run["epochs"].items())
+            + " recorded in metrics.csv",
+            "last_epoch": "-" if last is None else f"{last['stage']} {last['epoch']}: loss {last['loss']:g}, train "
+                          f"accuracy {last['train_accuracy']:.4f}" + ("" if last.get("val_accuracy") is None else
+                                                                      f", validation {last['val_accuracy']:.4f}"),
+            "command": run["command"]}
+    width = max(map(len, rows))
+    click.echo("\n".join([f"{run_dir} (a training run)", *(f"  {k:<{width}}  {v}" for k, v in rows.items())]))
 
 
 INFO_ORDER = ("model", "dataset", "test_data", "class_names", "input_shape", "input_columns", "input_range",

@@ -44,6 +44,11 @@ def shown_path(path: str | None) -> str | None:
     return str(Path(path).relative_to(Path.cwd()))
 
 
+def shown_config(config: Config) -> Config:
+    """``config`` with its paths as a card or `ssvae info` shows them (`shown_path`)."""
+    return config.replace(**{name: shown_path(getattr(config, name)) for name in ("data", "data_dir", "test_data")})
+
+
 def float16_note(config: Config) -> str:
     """The card's word on its float16 row: measured on CPU, and the command that measures it on a GPU."""
     if config.data or config.test_data:
@@ -73,7 +78,7 @@ def model_card(run: Run, report: ExportReport, command: str) -> str:
     """model_card.md: the data, the labels used, the commands that made the model and the graphs' accuracy."""
     c = run.config
     data = data_name(c)
-    shown = c.replace(**{name: shown_path(getattr(c, name)) for name in ("data", "data_dir", "test_data")})
+    shown = shown_config(c)
     rows = [card_row(p, a, report.agreement[p]) for p, a in report.accuracy.items()]
     lines = [
         f"# ssvae model: {c.model} on {data}",

@@ -453,6 +453,44 @@ def test_train_resume_with_epochs_ends_an_interrupted_run_at_its_checkpoint(runn
     assert [row["epoch"] for row in read_metrics(tmp_path / "run")] == [1]
 
 
+def test_info_of_a_run_folder_says_how_far_it_has_trained(runner, tmp_path):
+    """A run folder was "a training run, not an exported model: export it": info now says whether it is
+    finished, where an unfinished one's checkpoint stands, its epochs and last record, and how to train it
+    again; a folder whose training stopped before its first checkpoint says so."""
+    def stop(record: dict, network: object) -> None:
+        if record["epoch"] == 2:  # before the second epoch's checkpoint
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ssvae.train(out=tmp_path / "run", epochs=3, hidden=(16,), latent_dim=2, val_labels=10, progress=False,
+                    on_epoch=stop)
+    command = "ssvae train --dataset digits --labels 100 --val-labels 10 --likelihood bernoulli --model m2 " \
+              f"--latent-dim 2 --hidden 16 --epochs 3 --seed 0 --threads {torch.get_num_threads()}"
+    rows = read_metrics(tmp_path / "run")
+    last = f"train 2: loss {rows[1]['loss']:g}, train accuracy {rows[1]['train_accuracy']:.4f}, validation " \
+           f"{rows[1]['val_accuracy']:.4f}"
+    result = runner.invoke(main, ["info", str(tmp_path / "run")])
+    assert (result.exit_code, result.output.splitlines()) == (0, [
+        f"{tmp_path / 'run'} (a training run)",
+        f"  state        unfinished: its checkpoint is after epoch 1 of 3 ('ssvae train --resume {tmp_path / 'run'}' "
+        f"goes on from it)",
+        "  model        m2", "  data         digits", "  labels_seen  100",
+        "  class_names  0, 1, 2, 3, 4, 5, 6, 7, 8, 9", "  epochs       train 2 of 3 recorded in metrics.csv",
+        f"  last_epoch   {last}", f"  command      {command}"])
+    ssvae.resume(tmp_path / "run", progress=False)
+    described = json.loads(runner.invoke(main, ["info", str(tmp_path / "run"), "--json"]).output)
+    assert described == {**ssvae.api.describe_run(tmp_path / "run"), "run_dir": str(tmp_path / "run")}
+    assert {k: described[k] for k in ("state", "checkpoint", "epochs", "recorded", "command")} == {
+        "state": "finished", "checkpoint": None, "epochs": {"train": 3}, "recorded": {"train": 3}, "command": command}
+    assert described["last_epoch"] == {**read_metrics(tmp_path / "run")[-1]}
+    (tmp_path / "early").mkdir()
+    for name in ("config.json", "labels.json"):  # a training killed before its first checkpoint leaves these
+        shutil.copy(tmp_path / "run" / name, tmp_path / "early" / name)
+    lines = runner.invoke(main, ["info", str(tmp_path / "early")]).output.splitlines()
+    assert lines[1:2] == ["  state        stopped before its first checkpoint"] and lines[6:8] == [
+        "  epochs       train 0 of 3 recorded in metrics.csv", "  last_epoch   -"]
+
+
 def test_the_version_is_written_once_and_read_by_the_package_metadata(runner):
     """pyproject.toml takes ssvae.__version__ (dynamic), which --version and every export's model.json show."""
     from importlib.metadata import version

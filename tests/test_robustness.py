@@ -319,7 +319,7 @@ BAD_INPUT = [
     (["evaluate", "shrunk_run"], "small.npz: not the data this run was trained on (the run's split names example "),
     (["export", "early_run", "--out", "m"], "Error: early_run: holds no weights.safetensors (the training that "
      "wrote it stopped before its first checkpoint, or the file was removed): train the run again, with --force"),
-    (["info", "unfinished_run"], "Error: unfinished_run is a training run, not an exported model, and an "
+    (["predict", "unfinished_run"], "Error: unfinished_run is a training run, not an exported model, and an "
      "unfinished one: finish it with 'ssvae train --resume unfinished_run' (adding --epochs N ends its last stage "
      "at epoch N), then export it"),
     (["evaluate", "unfinished_run"], "Error: unfinished_run: the run is unfinished (a checkpoint, no "
