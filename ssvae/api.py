@@ -37,7 +37,7 @@ from ssvae.run import (CHECKPOINT, CONFIG, LABELS, METRICS, RUN_FOLDER, WEIGHTS,
                        load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
 from ssvae.runtime import MODEL_JSON, ModelError, check_count, folder_of_folders, prepare_inputs
 from ssvae.training import (Checkpoint, EpochHook, active_stages, denormals_flushed, fit, kept_epoch, predict_logits,
-                            stage_plan, threads_set)
+                            resolve_device, stage_plan, threads_set)
 
 
 @dataclass
@@ -177,9 +177,11 @@ def _check_run_output(out: Path, replace: bool) -> None:
 @contextmanager
 def _training_process(config: Config) -> Iterator[None]:
     """What a training changes of the process, while it trains only: denormals flushed (from before torch's
-    worker threads start, so that they take it too), ``config``'s thread count, and torch's random streams,
-    which the run seeds or restores and which the caller's own draws then go on from as they were."""
-    gpus = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    worker threads start, so that they take it too), ``config``'s thread count, and torch's CPU random stream
+    and its device's (a CUDA GPU's), which the run seeds or restores and which the caller's own draws then go
+    on from as they were."""
+    device = resolve_device(config.device)
+    gpus = [device.index or 0] if device.type == "cuda" else []
     with denormals_flushed(), threads_set(config.threads), torch.random.fork_rng(devices=gpus):
         yield
 
@@ -415,7 +417,9 @@ def evaluate(run: Run | runtime.ExportedModel | str | Path, data: str | Path | N
     on, where it was), with the graphs of ``precision`` on ``device``: those five settings are an export's,
     and a run refuses them; an export has no baseline."""
     check_flags(RunError, baseline=baseline, progress=progress)
-    if isinstance(run, runtime.ExportedModel) and _evaluated_folder(run.model_dir, baseline) == "model":
+    if isinstance(run, runtime.ExportedModel):
+        if baseline:
+            raise _no_baseline(f"{run!r}")
         return _evaluate_export(run, data, dataset, split, data_dir, device, precision)
     if not isinstance(run, Run) and _evaluated_folder(folder := given_path(run, "run"), baseline) == "model":
         return _evaluate_export(folder, data, dataset, split, data_dir, device, precision)
@@ -446,6 +450,11 @@ def _evaluate_run(run: Run, data: str | Path | None, baseline: bool, progress: b
     return report
 
 
+def _no_baseline(model: str) -> RunError:
+    return RunError(f"--baseline (baseline= in Python) trains on a run's data, which {model}, an exported model, "
+                    f"does not keep: evaluate the run folder it was exported from")
+
+
 def _evaluated_folder(folder: Path, baseline: bool) -> str:
     """What ``folder`` holds for `evaluate`: "model" (an export) or "run"; a RunError, before the options are
     read as those of either, where it is neither (missing, or a folder of them) or is a model with ``baseline``."""
@@ -454,8 +463,7 @@ def _evaluated_folder(folder: Path, baseline: bool) -> str:
                        f"'ssvae export'")
     if (folder / MODEL_JSON).is_file():
         if baseline:
-            raise RunError(f"--baseline (baseline= in Python) trains on a run's data, which {folder}, an exported "
-                           f"model, does not keep: evaluate the run folder it was exported from")
+            raise _no_baseline(str(folder))
         return "model"
     if not (folder / CONFIG).is_file() and (inside := folder_of_folders(folder, CONFIG, "run")
                                             or folder_of_folders(folder, MODEL_JSON, "model")):
@@ -476,7 +484,7 @@ def _evaluate_export(model: runtime.ExportedModel | Path, data: str | Path | Non
     built-in set it was trained on, where it was."""
     if isinstance(model, Path):
         model = runtime.load(model, device, precision)
-    elif (device, precision) != ("auto", "float32"):
+    elif precision not in ("float32", model.precision) or device not in ("auto", _device_of(model)):
         raise RunError(f"{model!r} was loaded on its device in its precision: load its folder again with "
                        f"ssvae.runtime.load(MODEL_DIR, device=, precision=) to test others, or pass the folder")
     if data is None and dataset is None:
@@ -485,6 +493,12 @@ def _evaluate_export(model: runtime.ExportedModel | Path, data: str | Path | Non
                            f"your own with --data (data=), or evaluate the run folder it was exported from")
         dataset = model.info["dataset"]
     return inference.evaluate(model, data, dataset, split, data_dir)
+
+
+def _device_of(model: runtime.ExportedModel) -> str:
+    """The device a loaded model's graphs run on, as `ssvae.runtime.load` names it."""
+    providers = next(iter(model.sessions.values())).get_providers()
+    return "cuda" if "CUDAExecutionProvider" in providers else "cpu"
 
 
 def _warn_if_trained_on(run: Run, data: str | Path) -> None:

@@ -282,8 +282,9 @@ class Config:
     def for_data(self, **changes: Any) -> Config:
         """This config with ``changes``, where naming other data (``dataset`` in place of one's own ``data``,
         or the reverse, or other files) also drops what the old data filled in (`FILLED_FROM_DATA`): the new
-        data fill it anew as a run starts. A run's config reused on other data kept its classes and the
-        likelihood "auto" had chosen for its own, or, given ``dataset``, kept training on its ``data``."""
+        data fill it anew as a run starts. The likelihood is among them (a config cannot tell one "auto" chose
+        from one a user did), so "auto" chooses again unless ``changes`` name one. A run's config reused on
+        other data kept its classes and the likelihood of its own, or, given ``dataset``, its ``data``."""
         if changes.get("dataset") is not None and "data" not in changes:
             changes = {**changes, "data": None}
         if any(name in changes and changes[name] != getattr(self, name) for name in ("dataset", "data")):

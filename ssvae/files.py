@@ -19,6 +19,7 @@ from typing import IO, Callable, Iterator
 from filelock import FileLock, Timeout
 
 from ssvae.errors import RunError, listed, type_name
+from ssvae.runtime import user_path
 
 
 @contextmanager
@@ -171,8 +172,7 @@ class OutputFolder:
         subfolder's name says whether the files beside it are the earlier ones (`SETTING_ASIDE`), new ones
         (`SET_ASIDE`), or new ones that stand in for them (`DISCARDED`)."""
         self._put_back(path)
-        made = not path.exists()
-        kept = False
+        made, started, kept = not path.exists(), False, False
 
         def keep_new() -> None:
             nonlocal kept
@@ -190,10 +190,11 @@ class OutputFolder:
                 for entry in earlier:
                     entry.rename(path / SETTING_ASIDE / entry.name)
                 (path / SETTING_ASIDE).rename(path / SET_ASIDE)
+            started = True  # what the folder holds beside SET_ASIDE from now on is the writer's
             yield keep_new
         except BaseException:
             if not kept:
-                self._put_back(path, remove_new=True)
+                self._put_back(path, remove_new=started)
                 if made and path.is_dir() and not any(path.iterdir()):
                     path.rmdir()
             raise
@@ -217,14 +218,14 @@ class OutputFolder:
 
 
 def given_path(path: str | os.PathLike, name: str) -> Path:
-    """``path`` as a Path, ``~`` expanded as a shell expands it (a folder named "~" in the working folder would
-    wait for an ``rm -rf ~``), or a RunError for an empty one, which pathlib reads as the current folder (the
-    command line refuses it before; this is the Python API's check), or one of another type."""
+    """``path`` as a Path (`user_path`: ``~`` the home folder), or a RunError for an empty one, which pathlib
+    reads as the current folder (the command line refuses it before; this is the Python API's check), or one
+    of another type."""
     if not isinstance(path, (str, os.PathLike)):
         raise RunError(f"{name} must be a path, got {type_name(path)}")
     if os.fspath(path) == "":
         raise RunError(f"{name} is an empty path: give the name of a folder")
-    return Path(os.path.expanduser(path))
+    return user_path(path)
 
 
 @contextmanager

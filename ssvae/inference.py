@@ -34,7 +34,7 @@ from ssvae.files import atomic_open, check_output, write_atomic
 from ssvae.progress import bar as progress_bar
 from ssvae.report import evaluation_report, warn_not_held_out
 from ssvae.runtime import (BATCH, ExportedModel, InputRowError, ModelError, as_array, by_name, check_count, check_seed,
-                           load as load_model)
+                           load as load_model, user_path)
 
 T = TypeVar("T")
 STDOUT = "-"  # as the ``out`` of a CSV (predict, score, generate): standard output (a pipe), not a file
@@ -168,7 +168,10 @@ def check_not_the_input(out: str | Path, inputs: Inputs | str | Path | Any) -> N
     if out == STDOUT:
         return
     source = inputs.source if isinstance(inputs, Inputs) else inputs if isinstance(inputs, (str, Path)) else None
-    if source is None or not Path(out).exists() or not Path(source).exists():
+    if source is None:
+        return
+    out, source = user_path(out), user_path(source)
+    if not out.exists() or not source.exists():
         return
     if Path(source).is_dir():
         folder = Path(source).resolve()
@@ -203,7 +206,7 @@ def table_output(out: str | Path, replace: bool) -> Path | None:
         if sys.stdout is None:
             raise RunError("standard output is closed, so --out - has nowhere to write: give --out a file name")
         return None
-    out = Path(os.path.expanduser(out))
+    out = user_path(out)
     if out.suffix.lower() != ".csv":
         raise RunError(f"{out}: the rows are written as CSV: give --out (out= in Python) a name ending in .csv "
                        f"(spreadsheets and pandas go by the name), or - for standard output")
@@ -427,7 +430,7 @@ def _generate_output(model: ExportedModel, out: str | Path | None, scale: int | 
     if scale is not None:
         check_count("scale", scale, 1)
     out = str(out or default_generate_out(model))
-    out = out if out == STDOUT else os.path.expanduser(out)
+    out = out if out == STDOUT else str(user_path(out))
     table = out == STDOUT or Path(out).suffix.lower() == ".csv"
     if table and scale is not None:
         raise DataError(f"--scale (scale= in Python) sets a PNG grid's pixels, and "

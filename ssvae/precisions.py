@@ -20,10 +20,14 @@ if TYPE_CHECKING:  # annotations only: quantising a graph needs no torch
     from ssvae.api import Run
 
 
-def cpu_session(graph: bytes) -> ort.InferenceSession:
+def cpu_session(graph: bytes, threads: int | None = None) -> ort.InferenceSession:
     """onnxruntime's session over a graph held in memory, on the CPU: the export's checks, calibration and
-    figures run alike on any machine."""
-    return ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
+    figures run alike on any machine; on ``threads`` threads (None: onnxruntime's default), as benchmarks
+    pin them."""
+    options = ort.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = options.inter_op_num_threads = threads
+    return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
 
 CALIBRATION_ROWS = 2_000  # training inputs that set the int8 graphs' activation ranges

@@ -171,6 +171,11 @@ def _number(value: float) -> str:
     return text if len(text) <= 12 else f"{value:.8g}"
 
 
+# The top grey level below which whole-number images are taken for images of a few levels (sklearn's digits:
+# 0..16), to be scaled by it, not 8-bit ones that happen to be dark: no set of 8-bit photographs stays below it.
+FEW_LEVELS = 64
+
+
 def check_values(x: np.ndarray, input_range: tuple[float, float] | None) -> None:
     """Prepared inputs ``x`` finite and inside the model's ``input_range`` (None: any), or a ModelError that
     says what to change; min and max alone decide it (NaN propagates into both), so a valid batch costs two
@@ -182,7 +187,8 @@ def check_values(x: np.ndarray, input_range: tuple[float, float] | None) -> None
         raise NonFiniteInputError("inputs contain NaN or inf, or numbers too large for float32",
                                   "clean or drop those rows", _first(~np.isfinite(x)))
     if input_range is not None and (low < input_range[0] or high > input_range[1]):
-        levels = f" (x / {high:g} for levels 0..{high:g})" if low >= 0 and high < 255 and (x == x.round()).all() else ""
+        few = low >= 0 and high < FEW_LEVELS and (x == x.round()).all()  # sklearn's digits: 0..16
+        levels = f" (x / {high:g} for levels 0..{high:g})" if few else ""
         raise InputRowError(f"inputs range over [{_number(low)}, {_number(high)}] but this model takes "
                             f"[{input_range[0]:g}, {input_range[1]:g}]", f"pass uint8 images (integers 0..255 as "
                             f".astype(np.uint8), 16-bit ones as (x >> 8).astype(np.uint8)) or floats scaled to that "
@@ -327,6 +333,12 @@ def _metadata(session: ort.InferenceSession, path: Path) -> dict[str, Any]:
     return info
 
 
+def user_path(path: str | os.PathLike) -> Path:
+    """``path`` as a shell reads it, ``~`` the home folder: a folder named "~" in the working folder would wait
+    for an ``rm -rf ~``. Every path the API is given goes through here."""
+    return Path(os.path.expanduser(path))
+
+
 def _model_folder(model_dir: Any) -> Path:
     """``model_dir`` as a Path, ``~`` expanded as a shell expands it; the report `ssvae.export` returns names its
     folder. Anything else is a ModelError: a training run, say, is exported first."""
@@ -335,7 +347,7 @@ def _model_folder(model_dir: Any) -> Path:
         kind = type(model_dir).__name__
         run = " (a training run: export it first, ssvae.export(run, MODEL_DIR))" if kind == "Run" else ""
         raise ModelError(f"model_dir must be the path of a folder written by ssvae export, got {kind}{run}")
-    return Path(os.path.expanduser(model_dir))
+    return user_path(model_dir)
 
 
 def load(model_dir: str | Path, device: str = "auto", precision: str = "float32",

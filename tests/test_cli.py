@@ -138,7 +138,7 @@ def test_ctrl_c_while_training_says_how_to_resume(runner, tmp_path, monkeypatch,
     assert out.exists() == (checkpoints_before > 0)
 
 
-def test_ctrl_c_while_the_data_load_says_nothing_was_written(runner, tmp_path, monkeypatch):
+def test_ctrl_c_while_the_data_load_says_nothing_was_kept(runner, tmp_path, monkeypatch):
     from ssvae import run_data
 
     def interrupted(*args):
@@ -903,8 +903,9 @@ def test_evaluate_an_exported_model_on_the_split_its_run_made_of_a_built_in_set(
     assert {k: ssvae.evaluate(model, dataset="digits")[k] for k in common} == {k: reports["test"][k] for k in common}
     assert ssvae.evaluate(model, dataset="digits", precision="int8")["precision"] == "int8"
     # a model loaded in a notebook is tested as its folder is, in its own precision ("run must be a path")
-    int8 = runtime.load(model, precision="int8")
-    assert ssvae.evaluate(int8) == ssvae.evaluate(model, precision="int8")
+    int8 = runtime.load(model, precision="int8", device="cpu")
+    assert ssvae.evaluate(int8) == ssvae.evaluate(model, precision="int8") == \
+        ssvae.evaluate(int8, device="cpu", precision="int8")  # its own device and precision, named
     with pytest.raises(RunError, match=r"was loaded on its device in its precision: load its folder again with "
                                        r"ssvae.runtime.load\(MODEL_DIR, device=, precision=\) to test others"):
         ssvae.evaluate(int8, precision="float16")

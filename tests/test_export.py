@@ -179,11 +179,17 @@ def test_int8_copies_hold_uint8_weights_which_no_cpu_saturates(digits_model):
     """An export's int8 copies and the shipped ones quantise weights to uint8, as the activations are: onnxruntime
     multiplies uint8 by int8 weights with saturating pairs on CPUs without VNNI (the int8 initialisers of the
     earlier copies); of the integer weights only the int32 biases are not uint8."""
+    def integers(graph: onnx.ModelProto) -> set[str]:
+        return {onnx.TensorProto.DataType.Name(t.data_type) for t in graph.initializer
+                if t.data_type in (onnx.TensorProto.INT8, onnx.TensorProto.UINT8, onnx.TensorProto.INT32)}
+
     folders = [digits_model.model_dir, *(ROOT / "models").iterdir()]
     for path in (p for folder in folders if folder.is_dir() for p in folder.glob("*.int8.onnx")):
-        integers = {onnx.TensorProto.DataType.Name(t.data_type) for t in onnx.load(str(path)).graph.initializer
-                    if t.data_type in (onnx.TensorProto.INT8, onnx.TensorProto.UINT8, onnx.TensorProto.INT32)}
-        assert integers == {"UINT8", "INT32"}, path
+        assert integers(onnx.load(str(path)).graph) == {"UINT8", "INT32"}, path
+    float32 = {"classifier": (digits_model.model_dir / "classifier.onnx").read_bytes()}  # signed, as bench_int8_weights
+    x = digits_model.prepare(np.random.default_rng(0).integers(0, 256, (50, 8, 8), dtype=np.uint8))  # asks
+    signed = onnx.load_from_string(precisions.quantize_int8(float32, x, weights="int8")["classifier"])
+    assert integers(signed.graph) == {"INT8", "UINT8", "INT32"}  # int8 weights beside uint8 activations' zero points
 
 
 def test_int8_rows_do_not_depend_on_the_batch_they_come_in(digits_run, digits_model):
@@ -541,6 +547,16 @@ def test_bad_runtime_input_is_a_clear_error(digits_model, x, message):
     with pytest.raises(ModelError) as error:
         digits_model.classify(x)
     assert message in str(error.value)
+
+
+def test_the_runtime_advises_dividing_by_the_top_level_only_for_a_few_grey_levels(digits_model):
+    """Whole numbers below 64 are images of a few levels (sklearn's digits: 0..16), to be divided by their top;
+    200 is a dark 8-bit image's level (divide by 255), 16.5 no level at all."""
+    for x, advice in ((np.arange(128.0).reshape(2, 64) % 17, " (x / 16 for levels 0..16)"),
+                      (np.full((2, 64), 200.0), ""), (np.full((2, 64), 16.5), "")):
+        with pytest.raises(ModelError) as error:
+            digits_model.classify(x)
+        assert str(error.value).endswith(f"or floats scaled to that range{advice}")
 
 
 @pytest.mark.parametrize("call, message", [

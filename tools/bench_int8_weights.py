@@ -18,7 +18,7 @@ import numpy as np
 import onnxruntime as ort
 
 from ssvae import runtime
-from ssvae.precisions import WEIGHT_TYPES, quantize_int8
+from ssvae.precisions import WEIGHT_TYPES, cpu_session, quantize_int8
 from ssvae.runtime import graph_file
 from tools.benchlog import benchmarks_option, cpu_model, publish
 from tools.requantize import held_out_examples, training_inputs
@@ -37,7 +37,7 @@ def main() -> None:
                                                                                 weights)["classifier"]
                                      for weights in WEIGHT_TYPES}}
     x, y = held_out_examples(model, args.data_dir)
-    sessions = {name: one_thread_session(graph) for name, graph in graphs.items()}
+    sessions = {name: cpu_session(graph, threads=1) for name, graph in graphs.items()}
     classes = {name: _classes(session, x) for name, session in sessions.items()}
     speed = examples_per_second(sessions, x)
     rows = [f"| {name} | {100 * (classes[name] == y).mean():.2f} % | "
@@ -50,12 +50,6 @@ def main() -> None:
                                    f"{meta['model']}), {len(x):,} test images, CPU {cpu_model()} "
                                    f"({'with' if has_vnni() else 'without'} VNNI), one thread, onnxruntime "
                                    f"{ort.__version__}", table)
-
-
-def one_thread_session(graph: bytes) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
 
 def _classes(session: ort.InferenceSession, x: np.ndarray, batch: int = 1024) -> np.ndarray:

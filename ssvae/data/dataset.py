@@ -13,7 +13,7 @@ import numpy as np
 
 from ssvae.config import both_spellings
 from ssvae.errors import SAVE_ARRAYS, DataError, type_name, user_stacklevel
-from ssvae.runtime import as_float32
+from ssvae.runtime import as_float32, user_path
 
 UNLABELLED = -1
 MAX_CLASSES = 10_000  # a label beyond this is a numbering mistake, not a class
@@ -80,13 +80,13 @@ class Partition:
 
 
 def data_path(data: object) -> Path:
-    """``data`` as a path, or a DataError for data held in memory, which these readers do not take, or for an
-    empty path (which pathlib reads as the current folder)."""
+    """``data`` as a path (`user_path`: ``~`` the home folder), or a DataError for data held in memory, which
+    these readers do not take, or for an empty path (which pathlib reads as the current folder)."""
     if not isinstance(data, (str, os.PathLike)):
         raise DataError(f"data must be a path, got a {type_name(data)}: {SAVE_ARRAYS}")
     if os.fspath(data) == "":
         raise DataError("data is an empty path: give the name of a file or folder")
-    return Path(data)
+    return user_path(data)
 
 
 def index_names(n_classes: int, path: Path, key: str) -> tuple[str, ...]:

@@ -56,10 +56,11 @@ def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: s
     ``columns`` by name (a model trained on a CSV records them; without: every numeric column, in order)."""
     check_source(data, dataset, split, data_dir)
     if data is not None:
-        inputs = _read_path(Path(data), image_shape, columns)
+        path = data_path(data)
+        inputs = _read_path(path, image_shape, columns)
         if not len(inputs):
             raise DataError(f"{data}: holds no inputs (an array of shape {tuple(inputs.x.shape)}): give at least one")
-        return dataclasses.replace(inputs, source=Path(data))
+        return dataclasses.replace(inputs, source=path)
     rows, examples = builtin_split(dataset, data_dir, split, test_fraction, split_seed)
     return Inputs([str(i) for i in rows], examples.x)
 

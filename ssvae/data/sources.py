@@ -26,7 +26,7 @@ from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, check_inputs, da
 from ssvae.data.images import image_files, image_reading, is_hidden, is_image_file, read_images, within
 from ssvae.errors import listed, user_stacklevel
 from ssvae.files import new_folders
-from ssvae.runtime import ModelError, arrange
+from ssvae.runtime import FEW_LEVELS, ModelError, arrange
 
 UNLABELLED_FOLDER = "unlabelled"
 UNLABELLED_NAMES = ("unlabelled", "unlabeled")  # a folder of unlabelled images, in any case
@@ -345,11 +345,6 @@ def _npz_inputs(x: np.ndarray, path: Path, key: str, model: ModelInputs | None =
                       f"({key} >> 8).astype(np.uint8), which are scaled to [0, 1] as image files are",
                       stacklevel=user_stacklevel())
     return to_model_range(_image_layout(x), model.uint8_divisor if model is not None else 255)
-
-
-# The top grey level below which whole-number images are taken for images of a few levels (sklearn's digits:
-# 0..16), not 8-bit ones that happen to be dark: no set of 8-bit photographs stays below it.
-FEW_LEVELS = 64
 
 
 def _looks_like_pixels(x: np.ndarray) -> bool:
