@@ -729,6 +729,29 @@ def test_a_signal_while_the_earlier_files_are_deleted_keeps_the_new_ones(tmp_pat
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_signal_while_the_earlier_files_are_set_aside_puts_them_all_back(tmp_path, monkeypatch):
+    """Ctrl-C between two files' moves into the set-aside folder: those not yet moved are the earlier run's, not
+    a new run's files to remove (a training stopped before its first checkpoint removes its own)."""
+    folder = files.OutputFolder("run folder", ("config.json", "labels.json", "weights.safetensors"), sets_aside=True)
+    earlier = {name: f"old {name}".encode() for name in folder.files}
+    for name, data in earlier.items():
+        (tmp_path / name).write_bytes(data)
+    rename, moves = Path.rename, []
+
+    def interrupted(self, target):
+        moves.append(self.name)
+        if len(moves) == 2:
+            raise KeyboardInterrupt
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with folder.replacing(tmp_path):
+            pass
+    monkeypatch.setattr(Path, "rename", rename)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == earlier
+
+
 def test_only_a_run_folder_takes_a_set_aside_folder_and_only_one_of_its_files(tmp_path):
     """A model folder never sets files aside, and a link or a user's file in such a folder is no sign of
     ssvae's: each makes --force leave the folder alone."""
