@@ -170,17 +170,17 @@ def check_not_the_input(out: str | Path, inputs: Inputs | str | Path | Any) -> N
     source = inputs.source if isinstance(inputs, Inputs) else inputs if isinstance(inputs, (str, Path)) else None
     if source is None:
         return
-    out, source = user_path(out), user_path(source)
-    if not out.exists() or not source.exists():
+    written, read = user_path(out), user_path(source)  # the messages name them as given
+    if not written.exists() or not read.exists():
         return
-    if Path(source).is_dir():
-        folder = Path(source).resolve()
-        named = Path(out).parent.resolve() / Path(out).name  # a link's own name, an input where it is in the folder
+    if read.is_dir():
+        folder = read.resolve()
+        named = written.parent.resolve() / written.name  # a link's own name, an input where it is in the folder
         if any(target.is_relative_to(folder) and is_image_file(target, folder)  # and the file written through it
-               for target in (named, Path(out).resolve())):
+               for target in (named, written.resolve())):
             raise RunError(f"{out} is one of the input images in {source}: write the output elsewhere (another "
                            f"--out), so as to keep the inputs")
-    elif os.path.samefile(out, source):
+    elif os.path.samefile(written, read):
         raise RunError(f"{out} is the input file itself: write the output elsewhere (another --out), so as to keep "
                        f"the inputs")
 
