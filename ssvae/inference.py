@@ -206,10 +206,14 @@ def table_output(out: str | Path, replace: bool) -> Path | None:
         if sys.stdout is None:
             raise RunError("standard output is closed, so --out - has nowhere to write: give --out a file name")
         return None
-    out = user_path(out)
-    if out.suffix.lower() != ".csv":
-        raise RunError(f"{out}: the rows are written as CSV: give --out (out= in Python) a name ending in .csv "
-                       f"(spreadsheets and pandas go by the name), or - for standard output")
+    return _named_output(user_path(out), ".csv", "the rows are written as CSV: give --out (out= in Python) a name "
+                         "ending in .csv (spreadsheets and pandas go by the name), or - for standard output", replace)
+
+
+def _named_output(out: Path, suffix: str, fix: str, replace: bool) -> Path:
+    """``out``, whose name must end in ``suffix`` (``fix`` says so otherwise): free unless ``replace``."""
+    if out.suffix.lower() != suffix:
+        raise RunError(f"{out}: {fix}")
     check_output(out, replace)
     return out
 
@@ -481,12 +485,8 @@ def _first_inputs(inputs: Inputs, rows: int) -> tuple[list[str], np.ndarray]:
 def png_output(out: str | Path, replace: bool) -> Path:
     """``out``, checked before any work (callers that read inputs first check it before them too): a name
     ending in .png (viewers go by the name) that is free unless ``replace``."""
-    out = Path(out)
-    if out.suffix.lower() != ".png":
-        raise RunError(f"{out}: the grid is a PNG image: give --out a name ending in .png (or .csv, or - for "
-                       f"standard output, for the examples as rows of numbers)")
-    check_output(out, replace)
-    return out
+    return _named_output(Path(out), ".png", "the grid is a PNG image: give --out a name ending in .png (or .csv, or "
+                         "- for standard output, for the examples as rows of numbers)", replace)
 
 
 def _grid_scale(model: ExportedModel, rows: int, columns: int, scale: int | None) -> int:

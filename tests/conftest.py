@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+import ssvae
 from ssvae import Config
 
 # .ci/run installs every optional part (npm packages, chromium) and has Fashion-MNIST: there, any skip fails
@@ -31,6 +32,21 @@ TINY = dict(hidden=(32,), classifier_hidden=(32,), m1_hidden=(32,), latent_dim=4
 @pytest.fixture
 def tiny_config() -> Config:
     return Config(**TINY)
+
+
+@pytest.fixture
+def interrupted_run():
+    """Train a run into ``out`` and stop it (KeyboardInterrupt) in epoch ``stop_in`` of its last stage, after
+    the previous epoch's checkpoint and before its own (``on_epoch`` comes before an epoch's checkpoint), so
+    that metrics.csv holds one row more than the checkpoint."""
+    def train(out: Path, stop_in: int, **settings) -> None:
+        def stop(record: dict, network: object) -> None:
+            if record["epoch"] == stop_in:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            ssvae.train(out=out, on_epoch=stop, **settings)
+    return train
 
 
 # What a model kind needs on top of TINY: fixmatch learns from unlabelled images by consistency alone.

@@ -420,26 +420,23 @@ def test_train_resume_finishes_an_interrupted_run_as_if_never_stopped(runner, tm
         torch.testing.assert_close(resumed[name], value, rtol=0, atol=0, msg=name)
 
 
-def test_train_resume_with_epochs_ends_an_interrupted_run_at_its_checkpoint(runner, tmp_path, monkeypatch):
+def test_train_resume_with_epochs_ends_an_interrupted_run_at_its_checkpoint(runner, tmp_path, monkeypatch,
+                                                                            interrupted_run):
     """--resume with --epochs ends a run stopped after its first epoch at once: its weights, metrics and
     config.json are those of a one-epoch run's; --epochs 0 is a usage error naming the option, and Ctrl-C
     in a resume given --epochs says to give them again."""
     from ssvae import api
 
     args = ["train", "--epochs", "1", "--hidden", "32", "--latent-dim", "4", "--batch-size", "200", "--quiet"]
-
-    def stop(record: dict, network: object) -> None:
-        if record["epoch"] == 2:  # before the second epoch's checkpoint
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        ssvae.train(out=tmp_path / "run", epochs=3, hidden=(32,), latent_dim=4, batch_size=200, progress=False,
-                    on_epoch=stop)
+    interrupted_run(tmp_path / "run", 2, epochs=3, hidden=(32,), latent_dim=4, batch_size=200, progress=False)
     zero = runner.invoke(main, ["train", "--resume", str(tmp_path / "run"), "--epochs", "0"], prog_name="ssvae")
     assert (zero.exit_code, zero.output) == (2, "Error: Invalid value for '--epochs': epochs must be at least 1, got "
                                                 "0 (see 'ssvae train --help')\n")
+    def interrupted(path: Path, state: object) -> None:
+        raise KeyboardInterrupt
+
     with monkeypatch.context() as patched:
-        patched.setattr(api, "save_checkpoint", lambda path, state: stop({"epoch": 2}, None))
+        patched.setattr(api, "save_checkpoint", interrupted)
         longer = runner.invoke(main, ["train", "--resume", str(tmp_path / "run"), "--epochs", "4", "--quiet"])
     assert (longer.exit_code, longer.output) == (130, f"Interrupted: continue from the last checkpoint with 'ssvae "
                                                       f"train --resume {tmp_path / 'run'} --epochs 4'\n")
@@ -453,17 +450,11 @@ def test_train_resume_with_epochs_ends_an_interrupted_run_at_its_checkpoint(runn
     assert [row["epoch"] for row in read_metrics(tmp_path / "run")] == [1]
 
 
-def test_info_of_a_run_folder_says_how_far_it_has_trained(runner, tmp_path):
+def test_info_of_a_run_folder_says_how_far_it_has_trained(runner, tmp_path, interrupted_run):
     """A run folder was "a training run, not an exported model: export it": info now says whether it is
     finished, where an unfinished one's checkpoint stands, its epochs and last record, and how to train it
     again; a folder whose training stopped before its first checkpoint says so."""
-    def stop(record: dict, network: object) -> None:
-        if record["epoch"] == 2:  # before the second epoch's checkpoint
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        ssvae.train(out=tmp_path / "run", epochs=3, hidden=(16,), latent_dim=2, val_labels=10, progress=False,
-                    on_epoch=stop)
+    interrupted_run(tmp_path / "run", 2, epochs=3, hidden=(16,), latent_dim=2, val_labels=10, progress=False)
     command = "ssvae train --dataset digits --labels 100 --val-labels 10 --likelihood bernoulli --model m2 " \
               f"--latent-dim 2 --hidden 16 --epochs 3 --seed 0 --threads {torch.get_num_threads()}"
     rows = read_metrics(tmp_path / "run")

@@ -927,27 +927,17 @@ def test_resume_refuses_a_checkpoint_of_settings_config_json_no_longer_describes
     assert [(r["stage"], r["epoch"]) for r in run.history] == [("m1", 1), ("m1", 2), ("m1", 3), ("m2", 1), ("m2", 2)]
 
 
-def _stopped_after_second_epoch(out: Path, **settings) -> None:
-    """A run of 3 epochs interrupted in its third, after the second epoch's checkpoint (``on_epoch`` comes
-    before an epoch's checkpoint), so that metrics.csv holds one row more than the checkpoint."""
-    def stop(record: dict, network: object) -> None:
-        if record["epoch"] == 3:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        ssvae.train(out=out, epochs=3, on_epoch=stop, **settings)
-
-
-RESUMED = dict(hidden=(16,), classifier_hidden=(16,), latent_dim=2, val_labels=10, ema=0.5, progress=False)
+# a run of 3 epochs stopped in its third, after the second's checkpoint (the interrupted_run fixture)
+RESUMED = dict(hidden=(16,), classifier_hidden=(16,), latent_dim=2, val_labels=10, ema=0.5, progress=False, epochs=3)
 
 
 @pytest.mark.parametrize("epochs", [2, 5])
-def test_a_resume_with_other_epochs_ends_as_a_run_trained_that_long(tmp_path, epochs):
+def test_a_resume_with_other_epochs_ends_as_a_run_trained_that_long(tmp_path, interrupted_run, epochs):
     """A 3-epoch run stopped after epoch 2, resumed to end at once (2) or later (5), ends with the weights,
     records and config.json of a run trained for that many epochs from the start: the best validation
     epoch's weights of a weight average, on the CPU bit for bit."""
-    _stopped_after_second_epoch(tmp_path / "run", **RESUMED)
-    whole = ssvae.train(out=tmp_path / "whole", epochs=epochs, **RESUMED)
+    interrupted_run(tmp_path / "run", 3, **RESUMED)
+    whole = ssvae.train(out=tmp_path / "whole", **{**RESUMED, "epochs": epochs})
     resumed = ssvae.resume(tmp_path / "run", progress=False, epochs=epochs)
     assert resumed.config == whole.config == ssvae.load(tmp_path / "run").config and whole.config.epochs == epochs
     assert [row["epoch"] for row in read_metrics(tmp_path / "run")] == list(range(1, epochs + 1))
@@ -959,15 +949,15 @@ def test_a_resume_with_other_epochs_ends_as_a_run_trained_that_long(tmp_path, ep
         torch.testing.assert_close(mine[name], value, rtol=0, atol=0, msg=name)
 
 
-def test_a_resume_refuses_a_length_its_checkpoint_or_schedule_cannot_take(tmp_path, monkeypatch):
+def test_a_resume_refuses_a_length_its_checkpoint_or_schedule_cannot_take(tmp_path, monkeypatch, interrupted_run):
     """Fewer epochs than the checkpoint has trained; any but the planned ones under a cosine learning rate
     (whose weights would be no run's of that length; a run stopped before the last stage takes any); a
     plan-less checkpoint of an older ssvae; a finished run. Each is refused in one line naming what works,
     before anything is written, and so is a resume that fails as training starts (no GPU for a device edited
     to cuda): config.json and metrics.csv stay as they were."""
     constant, cosine = tmp_path / "constant", tmp_path / "cosine"
-    _stopped_after_second_epoch(constant, **RESUMED)
-    _stopped_after_second_epoch(cosine, lr_schedule="cosine", **RESUMED)
+    interrupted_run(constant, 3, **RESUMED)
+    interrupted_run(cosine, 3, lr_schedule="cosine", **RESUMED)
     before = {run: {path.name: path.read_bytes() for path in run.iterdir()} for run in (constant, cosine)}
     plan_less = tmp_path / "plan_less"
     shutil.copytree(constant, plan_less)
@@ -1005,14 +995,14 @@ def test_a_resume_refuses_a_length_its_checkpoint_or_schedule_cannot_take(tmp_pa
         ssvae.resume(cosine, progress=False, epochs=6)
 
 
-def test_a_resume_with_more_epochs_stopped_again_goes_on_from_its_last_checkpoint(tmp_path):
+def test_a_resume_with_more_epochs_stopped_again_goes_on_from_its_last_checkpoint(tmp_path, interrupted_run):
     """config.json takes a resume's epochs with the resume's first checkpoint: a resume stopped after it
     leaves a run that a plain resume takes on to the new length, one stopped before it the run as it was;
     m1+m2's last stage is M2's."""
     settings = dict(RESUMED, model="m1+m2", m1_epochs=1, m1_hidden=(16,), m1_latent_dim=4)
     for stopped, epochs in ((3, 3), (4, 5)):  # in M2's epoch 3, before its checkpoint; in epoch 4, after 3's
         out = tmp_path / f"run{stopped}"
-        _stopped_after_second_epoch(out, **settings)
+        interrupted_run(out, 3, **settings)
 
         def stop(record: dict, network: object) -> None:
             if record["epoch"] == stopped:
