@@ -24,9 +24,10 @@ import os
 import shutil
 import tempfile
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import onnx
@@ -51,6 +52,7 @@ from ssvae.runtime import (FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, MODEL_JSO
 
 CHECK_BATCH = 257  # odd and larger than any example batch: the batch axis must really be symbolic
 TOLERANCE = 1e-4  # onnxruntime vs torch: |ort - torch| <= TOLERANCE * (1 + |torch|)
+_TORCHLIB_TABLES: dict[tuple, Any] = {}  # (args, kwargs) -> torch's table of ONNX functions, built once
 MODEL_FOLDER = OutputFolder("model folder", (MODEL_JSON, "model_card.md",
                                              *(graph_file(role, p) for role in ROLES for p in PRECISIONS)))
 
@@ -196,6 +198,34 @@ def metadata(values: dict[str, Any], role: str) -> dict[str, str]:
     return {METADATA_PREFIX + key: json.dumps(value) for key, value in {**values, "role": role}.items()}
 
 
+@contextmanager
+def _torchlib_built_once() -> Iterator[None]:
+    """While graphs export, torch's exporter takes the table of ONNX functions it translates with (onnxscript's
+    torchlib) from one built once per opset in this process: it builds the table anew for every graph, which
+    takes about as long as exporting a small graph. It changes no table it is given but for custom
+    translations, which ssvae asks for none of. Where a torch builds the table elsewhere, graphs export as
+    they always did."""
+    try:
+        from torch.onnx._internal.exporter._registration import ONNXRegistry
+        torchs = ONNXRegistry.__dict__["from_torchlib"]
+        build = torchs.__func__
+    except (ImportError, KeyError, AttributeError):
+        yield
+        return
+
+    def built_once(cls: type, *args: Any, **kwargs: Any) -> Any:
+        key = (cls, args, tuple(sorted(kwargs.items())))
+        if key not in _TORCHLIB_TABLES:
+            _TORCHLIB_TABLES[key] = build(cls, *args, **kwargs)
+        return _TORCHLIB_TABLES[key]
+
+    ONNXRegistry.from_torchlib = classmethod(built_once)
+    try:
+        yield
+    finally:
+        ONNXRegistry.from_torchlib = torchs
+
+
 def _export_graph(spec: GraphSpec, opset: int) -> onnx.ModelProto:
     """``spec``'s graph from torch's dynamo exporter at ``opset`` (an ExportError where it writes another):
     batch axis symbolic, weights inside the file, without torch's debug metadata, at the opset's oldest IR
@@ -203,7 +233,7 @@ def _export_graph(spec: GraphSpec, opset: int) -> onnx.ModelProto:
     batch = torch.export.Dim("batch", min=1)
     example = tuple(t[:2] for t in spec.inputs.values())
     shapes = {name: {0: batch} for name in spec.inputs}
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(), _torchlib_built_once():
         warnings.simplefilter("ignore")  # the exporter's notes on its own internals, not the user's concern
         path = Path(tmp) / f"{spec.role}.onnx"
         torch.onnx.export(spec.module, example, str(path), dynamo=True, dynamic_shapes=shapes,

@@ -997,3 +997,27 @@ def test_requantize_remakes_the_int8_graphs_and_the_cards_int8_row(tmp_path, mon
               f"{100 * (int8 == float32).mean():.2f} % |"
     assert printed == f"{model}: {new_row}\n" and len(y) == 450
     assert (model / "model_card.md").read_text() == card.replace(row, new_row)  # only the int8 row changed
+
+
+def test_bench_export_times_exports_with_torchs_table_built_per_graph_and_once(tmp_path, monkeypatch, capsys,
+                                                                               tiny_config):
+    """One round on a tiny run's folder: the speed is the per-graph export's seconds over the built-once one's,
+    and torch's own builder is in place again after the rounds."""
+    from torch.onnx._internal.exporter._registration import ONNXRegistry
+
+    from tools import bench_export
+
+    builder = ONNXRegistry.__dict__["from_torchlib"]
+    ssvae.train(tiny_config, out=tmp_path / "run", progress=False)
+    printed = run_tool(monkeypatch, capsys, bench_export, "--run", str(tmp_path / "run"), "--repeats", "1",
+                       "--benchmarks", str(tmp_path / "B.md"))
+    title, rows = published(tmp_path / "B.md", printed)
+    assert title == (f"Export, {tmp_path / 'run'}, median of 1 interleaved rounds in one process, CPU {cpu_model()}, "
+                     f"{torch.get_num_threads()} threads")
+    assert [row[0] for row in rows] == ["built per graph (torch's exporter)", "built once (ssvae)",
+                                        "one build of the table"]
+    per_graph, once, build = (float(row[1]) for row in rows)
+    assert rows[0][2] == "1.00x" and rows[2][2] == ""
+    assert float(rows[1][2].removesuffix("x")) == pytest.approx(per_graph / once, abs=0.01 + 0.005 * per_graph / once)
+    assert 0 < build < per_graph and once > 0
+    assert ONNXRegistry.__dict__["from_torchlib"] is builder

@@ -120,6 +120,31 @@ def test_every_model_kind_exports_checked_graphs(tmp_path, tiny_config, settings
         assert width > 2 * height  # three cells across, one row (a conditional model's grid has a row a class)
 
 
+def test_exports_build_torchs_table_of_onnx_functions_once_and_write_the_same_graphs(tmp_path, tiny_config,
+                                                                                    monkeypatch):
+    """torch's exporter builds its table of ONNX functions for every graph it exports, about as long as a small
+    graph's export: two exports of three graphs build it once, write the same bytes, and leave torch's own
+    builder in place."""
+    from torch.onnx._internal.exporter._registration import ONNXRegistry
+
+    build = ONNXRegistry.__dict__["from_torchlib"].__func__
+    builds = []
+
+    def counted(cls, *args, **kwargs):
+        builds.append(kwargs)
+        return build(cls, *args, **kwargs)
+
+    monkeypatch.setattr(ONNXRegistry, "from_torchlib", classmethod(counted))
+    monkeypatch.setattr(onnx_export, "_TORCHLIB_TABLES", {})
+    run = ssvae.train(tiny_config, progress=False)
+    reports = [ssvae.export(run, tmp_path / name) for name in ("a", "b")]
+    assert len(builds) == 1
+    assert ONNXRegistry.__dict__["from_torchlib"].__func__ is counted
+    graphs = [name for name in reports[0].files if name.endswith(".onnx")]
+    assert len(graphs) == 3
+    assert all((tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes() for name in graphs)
+
+
 def test_conv_classifier_exports_with_its_convolutions(tmp_path, tiny_config):
     run = ssvae.train(tiny_config, progress=False, classifier="conv", classifier_channels=(4, 8), augment="shift",
                       consistency=1.0)
