@@ -175,7 +175,7 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[st
         "test_accuracy": None if accuracy is None else round(accuracy, 4),
         "dataset": data_name(c),
         **({"data_digest": data_digest(c.data)} if c.data and accuracy is not None else {}),
-        **({"test_data": Path(c.test_data).name} if c.test_data else {"test_fraction": c.test_fraction}),
+        **test_split(run),
         "split_seed": c.split_seed,
         "weights": weights_digest(model),
         "ssvae_version": __version__,
@@ -328,6 +328,15 @@ def trace_inputs(run: Run, x: np.ndarray) -> Tensor:
     """`CHECK_BATCH` of inputs ``x`` (real test inputs, or stand-ins; repeated if ``x`` is shorter) to trace and
     compare on."""
     return run.inputs(x[np.arange(CHECK_BATCH) % len(x)])
+
+
+def test_split(run: Run) -> dict[str, Any]:
+    """Where the run's test examples came from, for the metadata: its test data's file, or the share of its
+    training data it held out (no key where the data set has a test split of its own, such as Fashion-MNIST's,
+    which holds out nothing)."""
+    if run.config.test_data:
+        return {"test_data": Path(run.config.test_data).name}
+    return {} if run.split.test is None else {"test_fraction": run.config.test_fraction}
 
 
 def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize: bool = False, fp16: bool = False,

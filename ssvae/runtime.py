@@ -298,8 +298,9 @@ def _session(path: Path, providers: list[str], threads: int | None) -> ort.Infer
     except Exception as error:  # onnxruntime raises its own exception types for unreadable models
         if too_new := _too_new(str(error)):
             raise ModelError(f"{path}: onnxruntime {ort.__version__} is older than this graph needs ({too_new}): "
-                             f"upgrade onnxruntime, or export the run again with an older opset (ssvae export "
-                             f"--opset {MIN_OPSET})") from error
+                             f"upgrade onnxruntime (pip install -U onnxruntime), or export the run again with this "
+                             f"ssvae, whose graphs onnxruntime 1.17 loads (1.16 with ssvae export --opset "
+                             f"{MIN_OPSET})") from error
         raise ModelError(f"{path}: not a readable ONNX model ({str(error).splitlines()[0][:200]}); "
                          f"export it again with 'ssvae export'") from error
 
@@ -390,8 +391,10 @@ def _classifier_file(model_dir: Path, precision: str) -> Path:
     """The classifier graph of ``precision`` in ``model_dir``, the file every export has; else a ModelError
     that says what the path is instead (a file, nothing, a run, a folder of models, a folder without that
     precision) and what to pass."""
-    if model_dir.is_file():
+    if model_dir.is_file() and (model_dir.suffix.lower() == ".onnx" or model_dir.name == MODEL_JSON):
         raise ModelError(f"{model_dir} is a file: pass the model folder that holds it ({model_dir.parent})")
+    if model_dir.is_file():
+        raise ModelError(f"{model_dir} is a file, not a model folder: pass a folder written by 'ssvae export'")
     if not model_dir.is_dir():
         raise ModelError(f"{model_dir}: no such model folder; make one with 'ssvae export RUN_DIR --out {model_dir}'")
     first = model_dir / graph_file("classifier", precision)
@@ -720,8 +723,8 @@ class ExportedModel:
         self.require_generative(what)
         z = self._latent(z)
         y = self._classes(y, len(z), what)
-        return self._run_in_chunks(
-            "decoder", len(z), lambda s: {"z": z[s], **self._class_feed(None if y is None else y[s])})[0]
+        return _finite(self._run_in_chunks(
+            "decoder", len(z), lambda s: {"z": z[s], **self._class_feed(None if y is None else y[s])})[0])[0]
 
     def generate(self, y: Any = None, n: int | None = None, seed: int | None = 0) -> np.ndarray:
         """``n`` new examples of class ``y`` (none for M1): decoder means at z ~ N(0, I), seeded. Without

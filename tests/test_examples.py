@@ -7,12 +7,14 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 from click.testing import CliRunner
 from sklearn.datasets import load_digits
@@ -193,8 +195,36 @@ def test_plain_python_example_reads_folders_as_predict_does_and_refuses_bad_inpu
     assert result.returncode == 0 and _predicted(result.stdout) == expected, result.stderr
     result = subprocess.run([*example[:2], str(cut), str(data)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and result.stdout == "" and result.stderr.count("\n") == 1
-    assert result.stderr.startswith(f"{cut / 'classifier.onnx'}: onnxruntime cannot load it (")
-    assert result.stderr.endswith("): export the model again with 'ssvae export'\n")
+    assert result.stderr.startswith(f"{cut / 'classifier.onnx'}: onnxruntime {ort.__version__} cannot load it (")
+    assert result.stderr.endswith("): upgrade onnxruntime, or export the model again with 'ssvae export'\n")
+
+
+def test_plain_python_example_needs_pillow_for_images_only_and_ends_quietly_for_a_reader_that_stops(tmp_path,
+                                                                                                    images):
+    """Without Pillow a folder is one line naming the fix, arrays are read as ever; a reader that stops early
+    (| head) ends the example with the status of a closed pipe and no traceback."""
+    data, expected = images
+    example = [sys.executable, str(ROOT / "tools/examples/classify_with_onnxruntime.py"), str(MODEL)]
+    (tmp_path / "no-pillow" / "PIL").mkdir(parents=True)
+    (tmp_path / "no-pillow" / "PIL" / "__init__.py").write_text("raise ImportError('No module named PIL')\n")
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "a.png").write_bytes(b"")
+    without_pillow = {**os.environ, "PYTHONPATH": str(tmp_path / "no-pillow")}
+    result = subprocess.run([*example, str(tmp_path / "photos")], capture_output=True, text=True, timeout=120,
+                            env=without_pillow)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1, "", f"{tmp_path / 'photos' / 'a.png'}: reading images needs Pillow: pip install Pillow, or pass an .npz or "
+               f".npy\n")
+    result = subprocess.run([*example, str(data)], capture_output=True, text=True, timeout=120, env=without_pillow)
+    assert result.returncode == 0 and _predicted(result.stdout) == expected, result.stderr
+    np.save(tmp_path / "many.npy", np.tile(np.load(data), (20, 1, 1, 1)))  # far more lines than a pipe buffers
+    reader = subprocess.Popen([*example, str(tmp_path / "many.npy")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    assert reader.stdout.readline().split(",")[:2] == ["0", expected[0]]
+    reader.stdout.close()
+    assert reader.wait(timeout=120) == 128 + signal.SIGPIPE
+    assert reader.stderr.read() == ""
+    reader.stderr.close()
 
 
 def needs_npm(folder: Path, package: str):
@@ -393,6 +423,39 @@ def test_browser_demo_of_an_m1_model_offers_no_class_to_draw(tmp_path):
                              progress=False), tmp_path / "m1")
     page = drive_page(tmp_path / "m1", 0, tmp_path / "demo.png")
     assert page["errors"] == [] and page["changed"] and not page["classChoice"]  # its decoder takes no class
+
+
+@needs_npm(WEB_DEMO, "playwright-core")
+@needs_a_browser
+def test_browser_demo_of_a_generative_models_classifier_shipped_alone_classifies(tmp_path):
+    """A folder of classifier.onnx and model.json alone, as the README lets an app that only labels data ship
+    (its model.json still lists the decoder): the page classifies and offers nothing to generate."""
+    shutil.copytree(MODEL, tmp_path / "labels-only")
+    for graph in [*(tmp_path / "labels-only").glob("encoder*.onnx"), *(tmp_path / "labels-only").glob("decoder*.onnx")]:
+        graph.unlink()
+    assert "decoder" in json.loads((tmp_path / "labels-only" / "model.json").read_text())["graphs"]
+    page = drive_page(tmp_path / "labels-only", 3, tmp_path / "demo.png")
+    assert page["errors"] == [] and page["changed"] is None and not page["classChoice"]
+    assert page["probabilities"] == drive_page(MODEL, 3, tmp_path / "whole.png")["probabilities"]
+
+
+@needs_npm(WEB_DEMO, "onnxruntime-web")
+def test_the_demo_server_takes_a_model_folder_written_with_a_tilde(tmp_path, monkeypatch):
+    """``~/digits`` is the folder in the home folder, as runtime.load reads it: its model.json was said to be
+    missing, and the page's files were looked for in a folder named "~"."""
+    from urllib.request import urlopen
+
+    from serve import sample_images, serve_in_background
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    shutil.copytree(MODEL, tmp_path / "digits")
+    assert sample_images("~/digits", None) == sample_images(tmp_path / "digits", None)
+    server, url = serve_in_background("~/digits")
+    try:
+        with urlopen(f"{url}model/model.json", timeout=30) as response:
+            assert response.read() == (tmp_path / "digits" / "model.json").read_bytes()
+    finally:
+        server.shutdown()
 
 
 def test_the_demo_server_refuses_a_table_model_and_bad_arguments_in_one_line(tmp_path):

@@ -165,10 +165,26 @@ def test_metadata_round_trips(digits_run, digits_model):
     assert digits_model.info["latent_dim"] == c.latent_dim and digits_model.info["likelihood"] == "bernoulli"
     assert digits_model.info["labels_seen"] == 100 and digits_model.info["model"] == "m2"
     assert digits_model.info["opset"] == 20 and digits_model.info["ssvae_version"] == ssvae.__version__
+    assert digits_model.info["test_fraction"] == 0.25 and digits_model.info["split_seed"] == 0  # digits' held out
     card = (digits_model.model_dir / "model_card.md").read_text()
     assert "Labels used in training: 100" in card and "ssvae train --dataset digits --labels 100" in card
     encoder = onnx.load(digits_model.model_dir / "encoder.onnx", load_external_data=False)
     assert "A row of y that is all zeros means the predicted class" in encoder.doc_string  # for apps, not the README
+
+
+def test_a_model_of_data_with_a_test_split_of_their_own_names_no_share_held_out(tmp_path):
+    """An .npz with x_test and y_test (as Fashion-MNIST has its test split) holds nothing of x out: model.json
+    said test_fraction 0.25 all the same."""
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 2
+    x = (rng.random((60, 4)) + y[:, None]).astype(np.float32) / 2
+    np.savez(tmp_path / "own.npz", x=x[:40], y=y[:40], x_test=x[40:], y_test=y[40:])
+    run = ssvae.train(data=str(tmp_path / "own.npz"), model="supervised", labels=None, epochs=1,
+                      classifier_hidden=(8,), progress=False)
+    assert run.split.test is None and len(run.partition().test) == 20
+    ssvae.export(run, tmp_path / "model")
+    info = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert "test_fraction" not in info and "test_data" not in info and info["split_seed"] == 0
 
 
 def test_onnxruntime_matches_torch_at_batch_1_and_257(digits_run, digits_model):
@@ -433,9 +449,10 @@ def test_gaussian_score_is_a_density_of_the_raw_inputs(tmp_path, monkeypatch):
     np.testing.assert_allclose(weighted[[0, 2]], model.score(x[:3], samples=4)[[0, 2]], rtol=1e-6)
 
 
-def test_inputs_a_graph_overflows_on_are_refused_by_classify_and_score_inf(tmp_path):
+def test_inputs_a_graph_overflows_on_are_refused_by_classify_encode_and_decode_and_score_inf(tmp_path):
     """-3.4e38, a common "no data" mark, is finite, but standardised (wine's alcohol varies by 0.8) it is -inf,
-    and the layers after give NaN: classify gave NaN probabilities and score NaN, ranked last."""
+    and the layers after give NaN: classify gave NaN probabilities and score NaN, ranked last. Latent codes as
+    large overflow the decoder, which gave NaN examples."""
     from sklearn.datasets import load_wine
 
     wine = load_wine()
@@ -450,6 +467,12 @@ def test_inputs_a_graph_overflows_on_are_refused_by_classify_and_score_inf(tmp_p
         model.classify(marked)
     with pytest.raises(runtime.NonFiniteInputError, match=r"\(first in row 1\)"):
         model.encode(marked)
+    codes = np.zeros((3, model.latent_dim), np.float32)
+    codes[2] = 3e38
+    assert np.isfinite(model.decode(codes[:2], 0)).all()
+    with pytest.raises(runtime.NonFiniteInputError, match=r"^inputs overflow float32 inside the model .* \(first in "
+                                                          r"row 2\)"):
+        model.decode(codes, 0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         scores, weighted = model.score(marked), model.score(marked, samples=4)
@@ -673,6 +696,10 @@ def test_run_classify_takes_tensors_as_torch_users_hold_them(digits_run, digits_
     with pytest.raises(ModelError, match=f"^{digits_model.model_dir / 'classifier.onnx'} is a file: pass the model "
                                          f"folder that holds it \\({digits_model.model_dir}\\)$"):
         runtime.load(digits_model.model_dir / "classifier.onnx")
+    (tmp_path / "wine.csv").write_text("a,label\n1,0\n")
+    with pytest.raises(ModelError, match=f"^{tmp_path / 'wine.csv'} is a file, not a model folder: pass a folder "
+                                         f"written by 'ssvae export'$"):
+        runtime.load(tmp_path / "wine.csv")
 
 
 def test_analogies_of_an_empty_array_ask_for_one_input_and_write_nothing(digits_model, tmp_path):
@@ -753,8 +780,10 @@ def test_bad_model_folders_are_clear_errors(tmp_path, digits_model):
     onnx.save(newer, str(broken / "classifier.onnx"))
     with pytest.raises(ModelError, match=re.escape(
             f"classifier.onnx: onnxruntime {ort.__version__} is older than this graph needs (Unsupported model IR "
-            f"version: 99, max supported IR version: ") + r"\d+\): upgrade onnxruntime, or export the run again "
-                                                           r"with an older opset \(ssvae export --opset 18\)$"):
+            f"version: 99, max supported IR version: ") + r"\d+\): upgrade onnxruntime \(pip install -U onnxruntime\), "
+                                                           r"or export the run again with this ssvae, whose graphs "
+                                                           r"onnxruntime 1.17 loads \(1.16 with ssvae export --opset "
+                                                           r"18\)$"):
         runtime.load(broken)
     newer.ir_version = 9
     newer.opset_import[0].version = 99  # an opset this onnxruntime has not heard of

@@ -7,11 +7,14 @@ Prints one CSV line an input: id,predicted class,confidence. Nothing here comes 
 your app. Images are read upright, as viewers show them (a camera's EXIF orientation applied), as ssvae
 reads them. Kept short: a folder's images (hidden files aside) must all have the model's size and be 8-bit
 without transparency (`ssvae predict` skips other sizes, scales 16-bit grey and lays transparent pixels onto
-black); others are refused. A problem with the model or the inputs is one line on stderr and exit status 1.
+black); others are refused. A problem with the model or the inputs is one line on stderr and exit status 1;
+a reader that stops early (| head) ends it quietly.
 """
 
 import csv
 import json
+import os
+import signal
 import sys
 import zipfile
 from pathlib import Path
@@ -57,8 +60,10 @@ def read_image(file: Path, mode: str) -> np.ndarray:
     """The pixels of ``file`` upright, as viewers show it, in ``mode`` ("L" or "RGB"): an 8-bit (or 1-bit) image
     without transparency, which Pillow converts as it is; others would be clipped to 0..255 or lose their
     alpha channel without a word."""
-    from PIL import Image, ImageOps
-
+    try:
+        from PIL import Image, ImageOps
+    except ImportError:
+        sys.exit(f"{file}: reading images needs Pillow: pip install Pillow, or pass an .npz or .npy")
     try:
         with Image.open(file) as image:
             if image.mode not in EIGHT_BIT_MODES or "transparency" in image.info:
@@ -104,8 +109,8 @@ def main() -> None:
     try:
         session = ort.InferenceSession(str(model_dir / "classifier.onnx"), providers=["CPUExecutionProvider"])
     except Exception as error:  # onnxruntime's own kinds: cut short, not ONNX, an opset it does not know
-        sys.exit(f"{model_dir / 'classifier.onnx'}: onnxruntime cannot load it ({str(error).splitlines()[0]}): "
-                 f"export the model again with 'ssvae export'")
+        sys.exit(f"{model_dir / 'classifier.onnx'}: onnxruntime {ort.__version__} cannot load it "
+                 f"({str(error).splitlines()[0]}): upgrade onnxruntime, or export the model again with 'ssvae export'")
     meta = {k.removeprefix("ssvae."): json.loads(v) for k, v in session.get_modelmeta().custom_metadata_map.items()
             if k.startswith("ssvae.")}  # another tool's keys may hold plain text
     if not {"input_shape", "class_names", "uint8_divisor"} <= meta.keys():
@@ -120,4 +125,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BrokenPipeError:  # the reader of the lines (head) has gone: end quietly, as a shell command does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's last flush meets no pipe
+        sys.exit(128 + signal.SIGPIPE)

@@ -13,12 +13,22 @@ async function fetchJson(url) {
   return response.json();
 }
 
+async function decoderSession() {
+  // decoder.onnx where the model has one and the folder holds it: an app that only labels data may ship
+  // classifier.onnx and model.json alone, whose graphs still list the decoder; the page then only classifies
+  if (!meta.graphs.decoder) return null;
+  const response = await fetch("model/decoder.onnx");
+  if (response.status === 404) return null;
+  if (!response.ok) throw new Error(`model/decoder.onnx: ${response.status} ${response.statusText}`);
+  return ort.InferenceSession.create(new Uint8Array(await response.arrayBuffer()));
+}
+
 let meta, samples, classifier, decoder;
 try {
   meta = await fetchJson("model/model.json");
   samples = await fetchJson("samples.json");
   classifier = await ort.InferenceSession.create("model/classifier.onnx");
-  decoder = meta.graphs.decoder ? await ort.InferenceSession.create("model/decoder.onnx") : null;
+  decoder = await decoderSession();
 } catch (error) {
   $("status").textContent = `could not load the model: ${error.message}`;
   throw error;

@@ -32,9 +32,10 @@ def sample_images(model_dir: Path, data_dir: str | None, data: str | None = None
     from ssvae.data import BUILTIN, load_source
     from ssvae.inference import model_inputs
 
+    model_dir = runtime.user_path(model_dir)  # ~ the home folder, as runtime.load reads it
     model = runtime.load(model_dir)
     meta = model.info
-    if not (Path(model_dir) / "model.json").is_file():
+    if not (model_dir / "model.json").is_file():
         raise SystemExit(f"{model_dir}: no model.json in it (exports before ssvae wrote one), and the page reads "
                          f"it: export the run again with 'ssvae export'")
     if len(model.input_shape) != 3:
@@ -89,7 +90,9 @@ class DemoHandler(SimpleHTTPRequestHandler):
 def make_server(model_dir: str | Path, port: int = 8000, data_dir: str | None = None,
                 data: str | None = None) -> ThreadingHTTPServer:
     """A server (not yet started) for ``model_dir``; port 0 picks a free port."""
-    model_dir = Path(model_dir)
+    from ssvae.runtime import user_path
+
+    model_dir = user_path(model_dir)
     samples = sample_images(model_dir, data_dir, data)  # the model and its images first: the user's arguments
     if not VENDOR.is_dir():
         raise SystemExit(f"{VENDOR} is missing: run 'npm ci --ignore-scripts' in {HERE}")
