@@ -54,6 +54,9 @@ class TextType(click.ParamType):
             self.fail(f"{value!r} {self.problem}", param, ctx)
 
 
+SSVAE_FOLDER_SUFFIXES = (".onnx", ".json", ".safetensors", ".md")  # the files of run and model folders
+
+
 class UserPath(click.Path):
     """A path whose leading ~ is the home folder, even where the shell leaves it as it is (``--out=~/x``),
     rather than a new folder named ~. Refused: an empty one (``--out "$UNSET"`` would fall back on the
@@ -71,10 +74,20 @@ class UserPath(click.Path):
                       + (f", e.g. {value}{default}" if default else ""), param, ctx)
         path = os.path.expanduser(value) if isinstance(value, str) else value
         if not self.file_okay and os.path.isfile(path):
-            fix = "give a new folder's name" if param is not None and param.name == "out" else \
-                f"give the folder that holds it ({os.path.dirname(path) or '.'})"
-            self.fail(f"{value} is a file: {fix}", param, ctx)
+            self.fail(f"{value} is a file: {_folder_instead(path, param)}", param, ctx)
         return super().convert(path, param, ctx)
+
+
+def _folder_instead(file: str, param: click.Parameter | None) -> str:
+    """What to give for a folder instead of ``file``: a new one for --out; the folder that holds it for a file of
+    a run or model folder (classifier.onnx, config.json) or of a data set (--data-dir); else a folder that ssvae
+    wrote, since ``file`` (a CSV given for the model, say) belongs in another argument."""
+    name = param.name if param is not None else None
+    if name == "out":
+        return "give a new folder's name"
+    if name == "data_dir" or Path(file).suffix.lower() in SSVAE_FOLDER_SUFFIXES:
+        return f"give the folder that holds it ({os.path.dirname(file) or '.'})"
+    return "give a folder that 'ssvae train' or 'ssvae export' wrote"
 
 
 def _utf8_stdout() -> None:

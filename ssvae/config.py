@@ -611,7 +611,19 @@ def config_for(dataset: str | None = None, data: str | None = None, recipe: str 
                           f"threshold replaces it: leave consistency_threshold out, or turn adaptive_threshold off: "
                           f"{both_spellings('adaptive_threshold', False)}", "consistency_threshold")
     _warn_unread(config, changes)
+    _warn_of_unfinished_warm_up(config, changes)
     return config
+
+
+def _warn_of_unfinished_warm_up(config: Config, changes: dict[str, Any]) -> None:
+    """A warning where a KL warm-up or a length given leaves the warm-up unfinished at the last epoch: the KL
+    weight never reaches 1, so the model trains to its end on a bound looser than the ELBO."""
+    reads_warm_up = READ_WHEN["kl_warmup_epochs"][0](config)
+    if reads_warm_up and config.kl_warmup_epochs > config.epochs and {"epochs", "kl_warmup_epochs"} & changes.keys():
+        warnings.warn(f"{both_spellings('kl_warmup_epochs', config.kl_warmup_epochs)} outlasts "
+                      f"{both_spellings('epochs', config.epochs)}: the KL weight reaches only "
+                      f"{config.epochs / config.kl_warmup_epochs:.2g} by the last epoch; lower the warm-up or train "
+                      f"longer", stacklevel=user_stacklevel())
 
 
 __all__ = ["Config", "ConfigError", "EDITABLE_FOR_RESUME", "FIELDS_WITHOUT_OPTION", "python_only_changes",

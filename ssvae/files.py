@@ -147,17 +147,18 @@ class OutputFolder:
             return
         if not path.is_dir():
             raise RunError(f"{path} is a file, not a folder: give --out a new name for the {self.kind}")
+        # said as the answer to --force where it was given, else as what --force would do
+        kept = "so --force (replace=True) leaves it alone" if replace else "and --force (replace=True) would keep it"
         if not any((where / self.files[0]).is_file() for where in (path, path / SETTING_ASIDE, path / SET_ASIDE)):
             if not self.foreign(path):  # ssvae's files alone, its first removed since: the user's to settle
                 held = listed(sorted(p.name for p in path.iterdir()), 3)
-                raise RunError(f"{path} holds files of a {self.kind} ({held}) but not its {self.files[0]}, so --force "
-                               f"(replace=True) leaves it alone: restore {self.files[0]}, delete the folder, or choose "
-                               f"another --out")
-            raise RunError(f"{path} is not a {self.kind} written by ssvae (it has no {self.files[0]}), so --force "
-                           f"(replace=True) leaves it alone: choose another --out")
+                raise RunError(f"{path} holds files of a {self.kind} ({held}) but not its {self.files[0]}, {kept}: "
+                               f"restore {self.files[0]}, delete the folder, or choose another --out")
+            raise RunError(f"{path} is not a {self.kind} written by ssvae (it has no {self.files[0]}), {kept}: "
+                           f"choose another --out")
         if foreign := self.foreign(path):
-            raise RunError(f"{path} holds what ssvae does not write in a {self.kind} ({listed(foreign, 3)}), so "
-                           f"--force (replace=True) leaves it alone: move those out or choose another --out")
+            raise RunError(f"{path} holds what ssvae does not write in a {self.kind} ({listed(foreign, 3)}), {kept}: "
+                           f"move those out or choose another --out")
         if not replace:
             raise _taken(path)
 

@@ -257,11 +257,12 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     result = runner.invoke(main, ["train", *TINY_ARGS, "--data", str(tmp_path / "nowhere.npz"), "--out", str(out)])
     assert f"Error: {out} already exists" in result.output  # said before the data are read, not after
     (out / "keep.txt").write_text("mine")
-    for force in ([], ["--force"]):  # a user's file in a run folder is theirs: --force would not help, and keeps it
+    for force, kept in (([], "and --force (replace=True) would keep it"),  # theirs: --force would not help
+                        (["--force"], "so --force (replace=True) leaves it alone")):
         result = runner.invoke(main, ["train", *TINY_ARGS, "--out", str(out), *force])
         assert result.exit_code == 1 and result.output.strip() == (
-            f"Error: {out} holds what ssvae does not write in a run folder (keep.txt), so --force (replace=True) "
-            f"leaves it alone: move those out or choose another --out")
+            f"Error: {out} holds what ssvae does not write in a run folder (keep.txt), {kept}: move those out or "
+            f"choose another --out")
         assert (out / "keep.txt").read_text() == "mine"
     (out / "keep.txt").unlink()
     assert runner.invoke(main, ["train", *TINY_ARGS, "--out", str(out), "--force"]).exit_code == 0
@@ -366,6 +367,12 @@ def test_a_graph_file_given_for_its_model_folder_names_the_folder(runner, tmp_pa
     result = runner.invoke(main, ["train", "--out", "models/fl/classifier.onnx"])  # a folder to write: not its parent
     assert result.exit_code == 2 and "'--out': models/fl/classifier.onnx is a file: give a new folder's name" in \
         result.output
+    Path("t.csv").write_text("a,label\n1,0\n")  # the data given where the model goes: its folder is no model
+    for args, where in ((["predict", "t.csv", "--data", "models/fl"], "MODEL_DIR"), (["evaluate", "t.csv"], "RUN_DIR|MODEL_DIR")):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert f"Invalid value for '{where}': t.csv is a file: give a folder that 'ssvae train' or 'ssvae export' " \
+               f"wrote" in result.output
 
 
 def test_a_class_without_test_examples_is_null_in_the_json_report(runner, tmp_path):

@@ -451,7 +451,8 @@ def test_csv_separated_by_semicolons_with_decimal_commas_or_by_tabs(tmp_path):
     np.testing.assert_array_equal(source.train.x, np.array([[0.25, -3], [150, 4.5], [7, 0]], np.float32))
     assert source.columns == ("f1", "f2")
     (tmp_path / "tabs.csv").write_text("f1\tlabel\tf2\n0.5\ta\t1\n2,5\tb\t3\n")
-    with pytest.raises(DataError, match=r"tabs.csv: row 1 \(line 3\), column 'f1' holds '2,5': every column but"):
+    with pytest.raises(DataError, match=r"tabs.csv: row 1 \(line 3\), column 'f1' holds '2,5': a decimal comma is "
+                                        r"read where semicolons separate the fields"):
         load_source(data=str(tmp_path / "tabs.csv"))  # the decimal comma goes with semicolons only
     (tmp_path / "tabs.csv").write_text("f1\tlabel\tf2\n0.5\ta\t1\n2.5\tb\t3\n")
     np.testing.assert_array_equal(load_source(data=str(tmp_path / "tabs.csv")).train.x, [[0.5, 1], [2.5, 3]])
@@ -543,6 +544,28 @@ def test_inputs_from_a_folder_are_its_visible_image_files(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert list(read_inputs(str(tmp_path)).ids) == ["a.png"]
+
+
+def test_csv_ids_that_do_not_tell_the_rows_apart_are_named_in_a_warning(tmp_path):
+    """Repeated or empty ids went into predict's and score's rows without a word, and score sorts its rows: they
+    could not be joined back to the inputs. Unique ids, or none (rows numbered), say nothing."""
+    from ssvae.data.inputs import read_inputs
+
+    (tmp_path / "repeated.csv").write_text("id,a\nr0,1\nr1,2\nr0,3\n,4\n r1 ,5\nr1,6\n")
+    with pytest.warns(UserWarning, match=r"repeated.csv: the id column, which names the rows in the output, is empty "
+                                         r"in 1 row\(s\) and gives 2 id\(s\) to several rows \('r0' to 2\): give each "
+                                         r"row an id of its own, or drop the column to number the rows from 0$"):
+        assert list(read_inputs(str(tmp_path / "repeated.csv")).ids) == ["r0", "r1", "r0", "", " r1 ", "r1"]
+    (tmp_path / "pandas.csv").write_text(",a\n0,1\n0,2\n")  # pandas' index column, saved from a sliced frame
+    with pytest.warns(UserWarning, match=r"the first \(unnamed\) column, which names the rows in the output, gives 1 "
+                                         r"id\(s\) to several rows \('0' to 2\)"):
+        read_inputs(str(tmp_path / "pandas.csv"))
+    (tmp_path / "unique.csv").write_text("id,a\nr0,1\nr1,2\n")
+    (tmp_path / "none.csv").write_text("a\n1\n1\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert list(read_inputs(str(tmp_path / "unique.csv")).ids) == ["r0", "r1"]
+        assert list(read_inputs(str(tmp_path / "none.csv")).ids) == ["0", "1"]
 
 
 def test_image_folder_classes_are_its_visible_folders_of_images_and_unlabelled_takes_either_spelling(tmp_path):

@@ -72,6 +72,9 @@ def _write_cases(root: Path) -> None:
     (root / "short_id.csv").write_text("a,b,id\n1,2,first\n3,4\n")
     os.mkfifo(root / "pipe.csv")
     (root / "gap.csv").write_text("p0,p1,p2,p3\n0,0,0,0\n0,0,0,\n")
+    (root / "na.csv").write_text("a,b,label\n1,2,0\n3, NA ,1\n")  # R's and pandas' missing value, spaced
+    (root / "tabs.tsv").write_text("a\tb\tlabel\n0,029\t1\t0\n1\t2\t1\n")  # Excel's tab-separated text, decimal commas
+    (root / "tabs.csv").write_text((root / "tabs.tsv").read_text())
     digit_rows = [("a", "0"), ("b", "0"), ("c", "nan")]  # an id and one value for all 64 pixels
     (root / "nan_ids.csv").write_text("\n".join(["id," + ",".join(f"p{k}" for k in range(64)),
                                                  *(f"{name}," + ",".join([value] * 64) for name, value in digit_rows)]))
@@ -207,7 +210,17 @@ BAD_INPUT = [
      "decode byte 0xe9 in position 13: invalid continuation byte); save it as UTF-8 text (Excel: \"CSV UTF-8\")"),
     (["train", "--data", "text.csv"], "Error: text.csv: row 0 (line 2), column 'b' holds 'x': every column but 'id' and "
      "'label' must be numeric"),
-    (["predict", "MODEL", "--data", "gap.csv"], "Error: gap.csv: row 1 (line 3), column 'p3' holds '': every column"),
+    (["predict", "MODEL", "--data", "gap.csv"], "Error: gap.csv: row 1 (line 3), column 'p3' is empty, a missing "
+     "value, which a model cannot take: fill it in or drop the row"),
+    (["train", "--data", "tabs.tsv"], "Error: tabs.tsv: cannot read .tsv; give an .npz, a .csv or a folder (a table "
+     "separated by tabs is read as a .csv: rename it tabs.csv)"),
+    (["predict", "MODEL", "--data", "tabs.tsv"], "Error: tabs.tsv: cannot read .tsv; give an .npz, .npy, .csv, an "
+     "image or a folder of images (a table separated by tabs is read as a .csv: rename it tabs.csv)"),
+    (["train", "--data", "tabs.csv"], "Error: tabs.csv: row 0 (line 2), column 'a' holds '0,029': a decimal comma is "
+     "read where semicolons separate the fields (Excel's CSV where the decimal mark is a comma): write a decimal "
+     "point, or separate the fields by semicolons"),
+    (["train", "--data", "na.csv"], "Error: na.csv: row 1 (line 3), column 'b' holds ' NA ', a missing value, which a "
+     "model cannot take: fill it in or drop the row"),
     (["train", "--data", "header_only.csv"], "Error: header_only.csv: has a header but no rows"),
     (["train", "--data", "empty.npz"], "Error: empty.npz: the data set is empty"),
     (["train", "--data", "float_labels.npz"], "Error: float_labels.npz: y holds fractions (first: 0.5), not class "
@@ -231,8 +244,12 @@ BAD_INPUT = [
      "config.json, delete the folder, or choose another --out"),
     (["export", "RUN", "--out", "headless_model", "--force"], "Error: headless_model holds files of a model folder "
      "(classifier.onnx, decoder.onnx, encoder.onnx and 1 more) but not its model.json, so --force"),
-    (["train", "--out", "userdir"], "Error: userdir is not a run folder written by ssvae (it has no config.json), so "
-     "--force (replace=True) leaves it alone: choose another --out"),
+    (["train", "--out", "userdir"], "Error: userdir is not a run folder written by ssvae (it has no config.json), and "
+     "--force (replace=True) would keep it: choose another --out"),  # said as what --force would do: not given
+    (["train", "--out", "userdir", "--force"], "Error: userdir is not a run folder written by ssvae (it has no "
+     "config.json), so --force (replace=True) leaves it alone: choose another --out"),
+    (["export", "RUN", "--out", "RUN"], "run is not a model folder written by ssvae (it has no model.json), and "
+     "--force (replace=True) would keep it: choose another --out"),  # a run folder given for the model's
     (["predict", "other_json_model", "--dataset", "digits"], "Error: other_json_model/model.json: does not match the "
      "graphs (they differ in "),
     (["info", "bad_json_model"], "Error: bad_json_model/model.json: not readable JSON (Expecting property name "),

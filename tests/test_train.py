@@ -1119,6 +1119,23 @@ def test_a_setting_training_does_not_read_is_named_in_a_warning(settings, name, 
         config_for("digits", **settings)
 
 
+def test_a_kl_warm_up_longer_than_the_training_is_named_in_a_warning():
+    """--epochs 1 --kl-warmup 10 trained to its end with the KL term weighed 0.1, without a word; a warm-up that
+    ends within the training, or one of a model without a KL term (warned of as unread), says nothing of it."""
+    with pytest.warns(UserWarning, match=r"^--kl-warmup 10 \(kl_warmup_epochs=10 in Python\) outlasts --epochs 4 "
+                                         r"\(epochs=4 in Python\): the KL weight reaches only 0.4 by the last epoch; "
+                                         r"lower the warm-up or train longer$"):
+        config_for("digits", epochs=4, kl_warmup_epochs=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        config_for("digits", epochs=10, kl_warmup_epochs=10)
+    with pytest.warns(UserWarning) as caught:
+        config_for("digits", model="supervised", epochs=4, kl_warmup_epochs=10)
+    assert [str(w.message) for w in caught] == ["--kl-warmup (kl_warmup_epochs= in Python) does nothing for this "
+                                                "supervised model: it is read only by the models with a KL term; "
+                                                "leave it out"]
+
+
 @pytest.mark.parametrize("settings, model, who", [
     ({"aux_dim": 7}, "m2", r"model adgm \(its auxiliary variable's size\)"),
     ({"model": "adgm", "m1_latent_dim": 8}, "adgm", r"models m1 and m1\+m2"),

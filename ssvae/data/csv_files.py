@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 import warnings
 from pathlib import Path
 from typing import Callable, Sequence
@@ -18,7 +19,9 @@ from ssvae.errors import user_stacklevel
 from ssvae.runtime import NON_INPUT_COLUMNS, ModelError, column_positions
 
 LABEL_LIKE = ("label", "labels", "class", "target", "y")  # header names (in any case) a label column goes by
-MISSING_LABELS = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"}  # as pandas reads them
+TABLE_SUFFIXES = (".tsv", ".tab", ".txt")  # tables of text that ssvae reads once named .csv
+# a missing value as pandas writes and reads it (R's too): an unlabelled row's label, an input that must be filled
+MISSING_VALUES = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"}
 
 
 def read_csv_rows(path: Path) -> CsvRows:
@@ -161,8 +164,23 @@ def csv_inputs(path: Path, rows: CsvRows, columns: Sequence[str] | None = ()) ->
             return np.array([[number(row[k]) for k in keep] for row in body], dtype=np.float32), names
     except ValueError:
         row, column = next((r, k) for r, values in enumerate(body) for k in keep if not _is_number(values[k], number))
-        raise DataError(f"{path}: {rows.place(row)}, column {header[column]!r} holds {body[row][column]!r}: "
-                        f"every column but 'id' and 'label' must be numeric") from None
+        where, value = f"{path}: {rows.place(row)}, column {header[column]!r}", body[row][column]
+        if value.strip() in MISSING_VALUES:
+            held = "is empty" if not value.strip() else f"holds {value!r}"
+            raise DataError(f"{where} {held}, a missing value, which a model cannot take: fill it in or drop the "
+                            f"row") from None
+        decimal_comma = rows.number is float and re.fullmatch(r"[-+]?\d*,\d+", value.strip())
+        fix = ("a decimal comma is read where semicolons separate the fields (Excel's CSV where the decimal mark is a "
+               "comma): write a decimal point, or separate the fields by semicolons" if decimal_comma else
+               "every column but 'id' and 'label' must be numeric")
+        raise DataError(f"{where} holds {value!r}: {fix}") from None
+
+
+def as_csv_hint(path: Path) -> str:
+    """For a file of another suffix that may be a table (a .tsv), that ssvae reads it named .csv; else ""."""
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        return ""
+    return f" (a table separated by tabs is read as a .csv: rename it {path.stem}.csv)"
 
 
 def _check_unnamed(path: Path, rows: CsvRows) -> None:
@@ -201,13 +219,13 @@ def csv_labels(raw: list[str], path: Path, number: Callable[[str], float] = floa
     column with gaps as floats; 3,0 where ``number`` takes a decimal comma), else the names sorted. Labels
     that are all numbers but not all whole ones (2.5, inf: a typo, or a regression target) are refused,
     naming the row (``place`` says where a row stands), rather than read as names.
-    Missing: -1 (-1.0), empty, or one of `MISSING_LABELS` (pandas' and R's spellings of NA); among class
+    Missing: -1 (-1.0), empty, or one of `MISSING_VALUES` (pandas' and R's spellings of NA); among class
     names, a warning says how many of those spellings were read as missing, as one may be a class (None)."""
     numbers = [whole_number(v, number) for v in raw]
-    if known and all(v in known or v in MISSING_LABELS or n == UNLABELLED for v, n in zip(raw, numbers)):
+    if known and all(v in known or v in MISSING_VALUES or n == UNLABELLED for v, n in zip(raw, numbers)):
         index = {name: k for k, name in enumerate(known)}
         return np.array([index.get(v, UNLABELLED) for v in raw], dtype=np.int64), tuple(known)
-    missing = [v in MISSING_LABELS or n == UNLABELLED for v, n in zip(raw, numbers)]
+    missing = [v in MISSING_VALUES or n == UNLABELLED for v, n in zip(raw, numbers)]
     known = [(v, n) for v, n, gone in zip(raw, numbers, missing) if not gone]
     if known and all(_is_number(v, number) for v, _ in known) and any(n is None for _, n in known):
         k = next(k for k, (n, gone) in enumerate(zip(numbers, missing)) if not gone and n is None)
@@ -255,5 +273,5 @@ def warn_of_named_inputs(columns: Sequence[str], path: Path) -> None:
                           f"does not learn from it", stacklevel=user_stacklevel())
 
 
-__all__ = ["LABEL_LIKE", "MISSING_LABELS", "NON_INPUT_COLUMNS", "CsvRows", "csv_inputs", "csv_labels", "read_csv_rows",
+__all__ = ["LABEL_LIKE", "MISSING_VALUES", "as_csv_hint", "NON_INPUT_COLUMNS", "CsvRows", "csv_inputs", "csv_labels", "read_csv_rows",
            "warn_of_named_inputs", "whole_number"]

@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import warnings
 import zipfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -17,11 +19,12 @@ from typing import Sequence
 import numpy as np
 
 from ssvae.config import setting_name
-from ssvae.data.csv_files import csv_inputs, read_csv_rows
+from ssvae.data.csv_files import as_csv_hint, csv_inputs, read_csv_rows
 from ssvae.data.dataset import DataError, Dataset, data_path
 from ssvae.data.images import IMAGE_SUFFIXES, image_files, image_reading, read_images
 from ssvae.data.sources import load_source, npz_array, warn_if_data_dir_unused
 from ssvae.data.split import choose_split
+from ssvae.errors import user_stacklevel
 
 SPLITS = ("test", "train")
 NPY_MAGIC = b"\x93NUMPY"  # how every .npy file begins
@@ -111,7 +114,7 @@ def _read_path(path: Path, image_shape: tuple[int, ...] | None, columns: Sequenc
     readers = {".npz": _read_npz, ".npy": _read_npy}
     if path.suffix.lower() not in readers:
         raise DataError(f"{path}: cannot read {path.suffix or 'a file without suffix'}; "
-                        f"give an .npz, .npy, .csv, an image or a folder of images")
+                        f"give an .npz, .npy, .csv, an image or a folder of images{as_csv_hint(path)}")
     return readers[path.suffix.lower()](path)
 
 
@@ -237,7 +240,24 @@ def _read_csv(path: Path, columns: Sequence[str]) -> Inputs:
     header = rows[0]
     id_column = header.index("id") if "id" in header else 0 if header[0] == "" else None  # "": pandas' index
     ids = [str(i) for i in range(len(x))] if id_column is None else [row[id_column] for row in rows[1:]]
+    if id_column is not None:
+        _warn_of_ids_alike(path, header[id_column] or "first (unnamed)", ids)
     return Inputs(ids, x)
+
+
+def _warn_of_ids_alike(path: Path, column: str, ids: list[str]) -> None:
+    """A warning where a CSV's ids do not tell its rows apart (an empty id, or one given to several rows): the
+    rows of an output (which `score` sorts) could then not all be joined back to the inputs by id."""
+    counts = Counter(ids)
+    empty = sum(n for i, n in counts.items() if not i.strip())
+    repeated = [(i, n) for i, n in counts.items() if n > 1 and i.strip()]
+    if not empty and not repeated:
+        return
+    faults = ([f"is empty in {empty} row(s)"] if empty else []) + (
+        [f"gives {len(repeated)} id(s) to several rows ({repeated[0][0]!r} to {repeated[0][1]})"] if repeated else [])
+    warnings.warn(f"{path}: the {column} column, which names the rows in the output, {' and '.join(faults)}: give "
+                  f"each row an id of its own, or drop the column to number the rows from 0",
+                  stacklevel=user_stacklevel())
 
 
 def _read_images(files: list[Path], root: Path, image_shape: tuple[int, ...] | None,

@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from ssvae.config import both_spellings, setting_name
-from ssvae.data.csv_files import LABEL_LIKE, csv_inputs, csv_labels, read_csv_rows, warn_of_named_inputs, whole_number
+from ssvae.data.csv_files import LABEL_LIKE, as_csv_hint, csv_inputs, csv_labels, read_csv_rows, warn_of_named_inputs, whole_number
 from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, check_inputs, data_path, index_names,
                                  looks_unlabelled, to_model_range, warn_of_minus_one_class)
 from ssvae.data.images import image_files, image_reading, is_hidden, is_image_file, read_images, within
@@ -160,7 +160,8 @@ def _load_path(path: Path, model: ModelInputs | None = None, class_names: tuple[
         return _load_npz(path, model)
     if path.suffix.lower() == ".csv":
         return _load_csv(path, model, class_names)
-    raise DataError(f"{path}: cannot read {path.suffix or 'a file without suffix'}; give an .npz, a .csv or a folder")
+    raise DataError(f"{path}: cannot read {path.suffix or 'a file without suffix'}; give an .npz, a .csv or a folder"
+                    f"{as_csv_hint(path)}")
 
 
 def _load_digits() -> Source:
