@@ -367,7 +367,8 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
              for role, data in graphs_of.items()}
     report.files = [*files, MODEL_JSON, "model_card.md"]
     roles = {role: {p: graph_file(role, p) for p in variants} for role in graphs}
-    files[MODEL_JSON] = json.dumps({**values, "graphs": roles}, indent=2).encode()
+    docs = {role: ROLE_DOCS[role] for role in graphs}  # the graphs' doc_string, which onnxruntime-web cannot read
+    files[MODEL_JSON] = json.dumps({**values, "graphs": roles, "docs": docs}, indent=2).encode()
     files["model_card.md"] = model_card(run, report, command).encode()
     with sole_writer(out):
         MODEL_FOLDER.check(out, replace)  # again: another export may have written it meanwhile

@@ -987,10 +987,13 @@ def test_a_cuda_provider_that_does_not_start_is_an_error_not_a_silent_cpu_run(di
 
 def test_model_json_repeats_the_metadata_for_javascript_apps(digits_model):
     sidecar = json.loads((digits_model.model_dir / "model.json").read_text())
-    assert {k: v for k, v in sidecar.items() if k != "graphs"} == {
+    assert {k: v for k, v in sidecar.items() if k not in ("graphs", "docs")} == {
         k: v for k, v in digits_model.info.items() if k != "role"}
     assert sidecar["graphs"]["classifier"] == {"float32": "classifier.onnx", "int8": "classifier.int8.onnx",
                                                "float16": "classifier.float16.onnx"}
+    assert sidecar["docs"] == {role: onnx.load(digits_model.model_dir / f"{role}.onnx").doc_string
+                               for role in ("classifier", "encoder", "decoder")}  # what Netron shows of each
+    assert "A row of y that is all zeros means the predicted class" in sidecar["docs"]["encoder"]
 
 
 def test_an_export_that_differs_from_torch_fails_and_writes_nothing(tmp_path, tiny_config, monkeypatch):
