@@ -24,8 +24,8 @@ import numpy as np
 
 from ssvae import __version__
 from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, EDITABLE_FOR_RESUME, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS,
-                          OWN_DATA_PRESET, PRESETS, RECIPES, Config, TRAINING_PRECISIONS, ConfigError, config_for,
-                          option_flag, option_text)
+                          RECIPES, SETTING_HELP, Config, TRAINING_PRECISIONS, ConfigError, config_for, option_flag,
+                          shown_default)
 from ssvae.data.inputs import SPLITS
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
@@ -33,7 +33,6 @@ from ssvae.progress import redrawable
 from ssvae.runtime import (BATCH, DEVICES, MIN_OPSET, OPSET, PRECISIONS, ModelError, held_precisions,
                            load as load_model)
 
-DEFAULTS = Config()
 USER_ERRORS = (DataError, RunError, ConfigError, ModelError, TrainingError, ExportError)
 
 
@@ -274,104 +273,52 @@ def main(debug: bool) -> None:
     signal.signal(signal.SIGTERM, _terminate)
 
 
-def _shown_default(field: str) -> str:
-    """The default --help shows: Config's (None: auto, the option's text says what it picks), and any data set's
-    preset that differs (your own --data's too)."""
-    value = getattr(DEFAULTS, field)
-    text = option_text(value, none="auto")
-    presets = [f"{name}: {option_text(p[field], none='all')}" for name, p in
-               (*PRESETS.items(), ("--data", OWN_DATA_PRESET)) if field in p]
-    return text + (f"; {', '.join(presets)}" if presets else "")
-
-
-# (Config field, click type, help): the options of `ssvae train`, each named by `option_flag`
+# (Config field, click type): the options of `ssvae train`, each named by `option_flag`, described by SETTING_HELP
 TRAINING_OPTIONS = [
-    ("labels", LABELS, "Labels to train with, class-balanced (N/K per class), or 'all'."),
-    ("val_labels", int,
-     "Of those labels, how many to set aside to pick the best epoch (0: keep the last epoch)."),
-    ("test_fraction", float, "Held-out test share for data without a test split of its own (nor --test-data)."),
-    ("model", click.Choice(MODEL_KINDS),
-     "m2: the semi-supervised VAE; adgm: M2 with an auxiliary variable (Maaloe et al. 2016); m1+m2: M2 on a "
-     "VAE's codes; m1: a VAE plus a classifier on its codes; "
-     "supervised: the classifier on the labels alone (the baseline); fixmatch: the classifier on the labels and "
-     "by --consistency on unlabelled images, with no generative model (the baseline that shows what M2's "
-     "generative part adds)."),
-    ("epochs", int, "Passes over the unlabelled data."),
-    ("m1_epochs", int, "Epochs of the M1 stage of m1+m2."),
-    ("batch_size", int, "Unlabelled examples per step."),
-    ("labelled_batch_size", int, "Labelled examples per step (drawn again and again from the few)."),
-    ("lr", float, "Adam learning rate."),
-    ("lr_schedule", click.Choice(LR_SCHEDULES),
-     "constant; cosine: decay to 0 over training; one-cycle: warm up over the first tenth, then decay (use it "
-     "with --ema)."),
-    ("weight_decay", float,
-     "Decoupled (AdamW) weight decay of the classifier q(y|x)'s weight matrices and kernels: each step scales "
-     "them by 1 - lr * weight_decay, e.g. 0.05 (0: off); meant to keep q(y|x) from growing overconfident on the "
-     "few labels (no gain measured yet, README). The generative model is not decayed."),
-    ("alpha", float,
-     "Classification weight of the generative models (m2, adgm, m1+m2); the loss uses alpha * N_total / "
-     "N_labelled. supervised, fixmatch and m1 train q(y|x) on the labels' cross-entropy alone."),
-    ("vat", float,
-     "Virtual adversarial training of q(y|x) (m2, m1+m2): its weight relative to the classification term "
-     "(0: off)."),
-    ("vat_epsilon", float, "Length (L2) of the adversarial input perturbation of --vat."),
-    ("latent_dim", int, "Size of z (M2's in m1+m2; M1's, in m1 and m1+m2, is the Python API's m1_latent_dim)."),
-    ("hidden", SIZES,
-     "Hidden layer sizes of encoder and decoder, comma-separated (M2's in m1+m2; M1's are the Python API's "
-     "m1_hidden)."),
-    ("classifier", click.Choice(CLASSIFIERS),
-     "The classifier q(y|x): an MLP, or for images (m2, supervised, fixmatch) a small convolutional "
-     "network."),
-    ("classifier_hidden", SIZES, "Hidden layer sizes of the MLP classifier."),
-    ("classifier_channels", SIZES,
-     "Channels of the conv classifier's 3x3 blocks, comma-separated (2x2 pooling between them)."),
-    ("augment", click.Choice(AUGMENTATIONS),
-     "Train on randomly shifted views of image inputs, and with shift-flip also mirrored ones (mirroring "
-     "suits clothes or photos, not digits or text, whose mirror images are other things)."),
-    ("consistency", float,
-     "m2 or fixmatch, with --augment: weight of consistency training (FixMatch) relative to the classification "
-     "term: q(y|x) must give a heavily distorted view of an unlabelled image the class it confidently gives the "
-     "image (0: off). Classes q(y|x) over-predicts are made harder to become targets (distribution alignment)."),
-    ("consistency_threshold", float,
-     "Confidence (after distribution alignment) from which q(y|x)'s class for an unlabelled image becomes a "
-     "target of --consistency."),
-    ("adaptive_threshold", bool,
-     "With --consistency, replace the fixed --consistency-threshold by FreeMatch's self-adaptive one: it starts "
-     "low and follows q(y|x)'s running confidence, lower for the classes q(y|x) is still unsure of."),
-    ("ema", float,
-     "Keep and evaluate a moving average of the weights with this decay per step, e.g. 0.999 (0: the last "
-     "weights). Smooths the noise of consistency training; the decay warms up over the first steps, and "
-     "the average's batch-norm statistics are taken from the clean training images at the end."),
-    ("kl_warmup_epochs", int, "Epochs over which the KL weight rises linearly to 1: epoch e of W weighs it e/W "
-     "(0: none)."),
-    ("likelihood", click.Choice(LIKELIHOODS),
-     "p(x|y,z): bernoulli for inputs in [0, 1], gaussian for real values; auto picks by the inputs' range "
-     "(gaussian for a CSV's columns, whatever their range)."),
-    ("seed", int, "Seed of the label choice, initialisation and batches."),
-    ("checkpoint_every", int, "Epochs between checkpoints that --resume continues from."),
-    ("device", TRAINING_DEVICE, "auto: a CUDA GPU when there is one; cuda:N: the GPU numbered N."),
-    ("threads", THREADS,
-     "CPU threads to compute with (auto: torch's count, the cores or OMP_NUM_THREADS). config.json records "
-     "the count a CPU run used, and --resume takes it again: a seed repeats a run exactly only on the same "
-     "count."),
-    ("precision", click.Choice(TRAINING_PRECISIONS),
-     "bfloat16: matmuls and convolutions in bfloat16 under autocast (weights, losses and Adam stay float32); "
-     "faster where the hardware has bfloat16 units. BENCHMARKS.md has its speed and accuracy."),
-    ("compile", bool,
-     "Compile the loss with torch.compile (a slow first step, then fewer kernel launches); falls back, with a "
-     "warning, where no compiler works."),
+    ("labels", LABELS),
+    ("val_labels", int),
+    ("test_fraction", float),
+    ("model", click.Choice(MODEL_KINDS)),
+    ("epochs", int),
+    ("m1_epochs", int),
+    ("batch_size", int),
+    ("labelled_batch_size", int),
+    ("lr", float),
+    ("lr_schedule", click.Choice(LR_SCHEDULES)),
+    ("weight_decay", float),
+    ("alpha", float),
+    ("vat", float),
+    ("vat_epsilon", float),
+    ("latent_dim", int),
+    ("hidden", SIZES),
+    ("classifier", click.Choice(CLASSIFIERS)),
+    ("classifier_hidden", SIZES),
+    ("classifier_channels", SIZES),
+    ("augment", click.Choice(AUGMENTATIONS)),
+    ("consistency", float),
+    ("consistency_threshold", float),
+    ("adaptive_threshold", bool),
+    ("ema", float),
+    ("kl_warmup_epochs", int),
+    ("likelihood", click.Choice(LIKELIHOODS)),
+    ("seed", int),
+    ("checkpoint_every", int),
+    ("device", TRAINING_DEVICE),
+    ("threads", THREADS),
+    ("precision", click.Choice(TRAINING_PRECISIONS)),
+    ("compile", bool),
 ]
 
 
 def training_options(command: Callable) -> Callable:
     """Add every TRAINING_OPTIONS entry; an option left out stays None, so presets and Config fill it."""
-    for field, kind, text in reversed(TRAINING_OPTIONS):
+    for field, kind in reversed(TRAINING_OPTIONS):
         flag = option_flag(field)
         typed = {"type": kind}
         if kind is bool:
             flag, typed = f"{flag}/--no-{flag[2:]}", {}  # an on/off pair, e.g. --compile/--no-compile
-        command = click.option(flag, field, default=None, help=f"{text}  [default: {_shown_default(field)}]",
-                               **typed)(command)
+        command = click.option(flag, field, default=None,
+                               help=f"{SETTING_HELP[field]}  [default: {shown_default(field)}]", **typed)(command)
     return command
 
 
@@ -396,15 +343,10 @@ def _as_option_errors(given: Iterable[str]) -> Iterator[None]:
 
 
 @main.command(short_help="Train on a few labels plus unlabelled data; writes a run folder.")
-@click.option("--dataset", type=click.Choice(BUILTIN),
-              help=f"Built-in data set; {Config.dataset}, the default, is bundled and works offline.")
-@click.option("--data", type=UserPath(), help="Your own data instead: an .npz (x, y with -1 for unlabelled), "
-              "a .csv with a 'label' column, or a folder of class sub-folders plus 'unlabelled/'.")
-@click.option("--data-dir", type=UserPath(), help="Where Fashion-MNIST/MNIST/KMNIST files are, or go.")
-@click.option("--test-data", type=UserPath(),
-              help="Labelled data to test on, for --data without a test set of its own: every label of --data then "
-                   "trains (none is held out by --test-fraction). Read as --data is; classes matched by name (numbered "
-                   "labels of named classes by number, with a warning).")
+@click.option("--dataset", type=click.Choice(BUILTIN), help=SETTING_HELP["dataset"])
+@click.option("--data", type=UserPath(), help=SETTING_HELP["data"])
+@click.option("--data-dir", type=UserPath(), help=SETTING_HELP["data_dir"])
+@click.option("--test-data", type=UserPath(), help=SETTING_HELP["test_data"])
 @click.option("--recipe", type=click.Choice(list(RECIPES)),
               help="Settings measured together on a data set, applied over its preset (the options you give still "
                    "win). " + "; ".join(f"{name}: {r.summary}" for name, r in RECIPES.items()) + ".")

@@ -16,6 +16,7 @@ import numbers
 import os
 import re
 import shlex
+import textwrap
 import types
 import typing
 import warnings
@@ -62,8 +63,8 @@ LATER_FIELDS: dict[str, Any] = {"adaptive_threshold": False, "weight_decay": 0.0
 class Config:
     """Everything that defines a run: the data, the label split, the model and its training. Saved as
     config.json in every run folder and in every checkpoint (a resume refuses edits to it); the command
-    line's options and `ssvae.train`'s keywords are its fields, each described beside it in this module's
-    source and in ``ssvae train --help``.
+    line's options and `ssvae.train`'s keywords are its fields, each described in `SETTING_HELP`, which
+    the list of fields below and ``ssvae train --help`` show.
 
     The defaults here are the paper's. ``ssvae.train(**settings)`` and the command line start from the data
     set's preset instead (`PRESETS`: digits trains 400 epochs with a latent_dim of 8), as does
@@ -71,56 +72,54 @@ class Config:
     ``ssvae.train`` is taken as it is, without a preset."""
 
     # --- data ---
-    dataset: str | None = "digits"  # a built-in source; None where `data` names one's own
-    data: str | None = None  # path of an .npz, .csv or image folder
-    data_dir: str | None = None  # where torchvision data sets live or are downloaded
-    test_data: str | None = None  # labelled data to test on, for a source without a test split of its own
-    labels: int | None = 100  # labelled examples kept for training (None: every label in the source)
-    val_labels: int = 0  # taken from the `labels` budget for model selection
-    test_fraction: float = 0.25  # held-out share, for sources without a test split of their own or test_data
-    split_seed: int = 0  # seed of that test split: fixed, so runs with other seeds share it
+    dataset: str | None = "digits"
+    data: str | None = None
+    data_dir: str | None = None
+    test_data: str | None = None
+    labels: int | None = 100
+    val_labels: int = 0
+    test_fraction: float = 0.25
+    split_seed: int = 0
     # --- filled from the data when a run starts ---
     input_shape: tuple[int, ...] = ()
     class_names: tuple[str, ...] = ()
-    input_columns: tuple[str, ...] | None = ()  # a CSV's input columns by name, which predict finds in any order
-    #                                            (None: a CSV run from before ssvae kept them, which reads by position)
-    pixel_inputs: bool | None = None  # inputs are images in [0, 1] (uint8 scaled so); None: older runs (not a CSV)
-    likelihood: str = "auto"  # auto: bernoulli for inputs in [0, 1], gaussian for real-valued data
+    input_columns: tuple[str, ...] | None = ()
+    pixel_inputs: bool | None = None
+    likelihood: str = "auto"
     # --- model ---
     model: str = "m2"
     latent_dim: int = 50
-    aux_dim: int = 50  # auxiliary variable a of adgm
+    aux_dim: int = 50
     hidden: tuple[int, ...] = (500,)
-    classifier: str = "mlp"  # q(y|x): "mlp", or "conv" for images (m2, supervised, fixmatch)
-    classifier_hidden: tuple[int, ...] = (500,)  # of the mlp classifier
-    classifier_channels: tuple[int, ...] = (32, 64, 128)  # of the conv classifier, one 3x3 block each
-    m1_latent_dim: int = 50  # M1 stage of m1+m2
+    classifier: str = "mlp"
+    classifier_hidden: tuple[int, ...] = (500,)
+    classifier_channels: tuple[int, ...] = (32, 64, 128)
+    m1_latent_dim: int = 50
     m1_hidden: tuple[int, ...] = (600, 600)
-    m1_features: str = "sample"  # m1+m2 feeds M2 with samples ("sample") or means ("mean") of q(z1|x)
+    m1_features: str = "sample"
     # --- training ---
     epochs: int = 200
     m1_epochs: int = 100
-    batch_size: int = 100  # unlabelled examples per step
-    labelled_batch_size: int = 100  # labelled examples per step (drawn again and again from the few)
+    batch_size: int = 100
+    labelled_batch_size: int = 100
     lr: float = 1e-3
-    lr_schedule: str = "constant"  # "cosine": decays to 0 over each stage; "one-cycle": warms up, then decays
-    weight_decay: float = 0.0  # decoupled (AdamW) decay of q(y|x)'s weight matrices and kernels, per unit of lr
-    alpha: float = 0.1  # classification weight of m2, adgm and m1+m2 is alpha * N_total / N_labelled
-    vat: float = 0.0  # virtual adversarial training on q(y|x), a multiple of the classification weight (0: off)
-    vat_epsilon: float = 1.0  # L2 length of that adversarial perturbation, in the classifier's input space
-    augment: str = "none"  # train on randomly shifted (and mirrored) views of image inputs
-    consistency: float = 0.0  # weight of FixMatch consistency, x the labels' cross-entropy weight (m2: alpha N/N_l,
-    #                           fixmatch: 1), so one value keeps the two terms' balance in either model (0: off)
-    consistency_threshold: float = 0.95  # aligned confidence from which a weak view's class becomes the target
-    adaptive_threshold: bool = False  # FreeMatch: the threshold follows q(y|x)'s running confidence, per class
-    ema: float = 0.0  # decay of a moving average of the weights, which is evaluated and kept (0: off)
-    kl_warmup_epochs: int = 0  # the KL weight is e/W in epoch e of these W, then 1 (0: 1 throughout)
+    lr_schedule: str = "constant"
+    weight_decay: float = 0.0
+    alpha: float = 0.1
+    vat: float = 0.0
+    vat_epsilon: float = 1.0
+    augment: str = "none"
+    consistency: float = 0.0
+    consistency_threshold: float = 0.95
+    adaptive_threshold: bool = False
+    ema: float = 0.0
+    kl_warmup_epochs: int = 0
     seed: int = 0
     device: str = "auto"
-    precision: str = "float32"  # "bfloat16": autocast matmuls and convolutions (sums and losses stay float32)
-    compile: bool = False  # torch.compile the loss; falls back to eager, with a warning, where it cannot
-    checkpoint_every: int = 1  # epochs between checkpoints that `ssvae train --resume` continues from
-    threads: int | None = None  # CPU threads torch computes with (None: its default); a run records its count
+    precision: str = "float32"
+    compile: bool = False
+    checkpoint_every: int = 1
+    threads: int | None = None
     version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
@@ -626,7 +625,123 @@ def _warn_of_unfinished_warm_up(config: Config, changes: dict[str, Any]) -> None
                       f"longer", stacklevel=user_stacklevel())
 
 
+# What each Config field means, in the words of `ssvae train --help` (options spelled as the command line spells
+# them); the list of fields that help(ssvae.Config) shows has them in Python's spelling (`python_spelling`).
+SETTING_HELP: dict[str, str] = {
+    "dataset": "Built-in data set; digits, the default, is bundled and works offline.",
+    "data": ("Your own data instead: an .npz (x, y with -1 for unlabelled), a .csv with a 'label' column, or a "
+             "folder of class sub-folders plus 'unlabelled/'."),
+    "data_dir": "Where Fashion-MNIST/MNIST/KMNIST files are, or go.",
+    "test_data": ("Labelled data to test on, for --data without a test set of its own: every label of --data then "
+                  "trains (none is held out by --test-fraction). Read as --data is; classes matched by name "
+                  "(numbered labels of named classes by number, with a warning)."),
+    "labels": "Labels to train with, class-balanced (N/K per class), or 'all'.",
+    "val_labels": "Of those labels, how many to set aside to pick the best epoch (0: keep the last epoch).",
+    "test_fraction": "Held-out test share for data without a test split of its own (nor --test-data).",
+    "split_seed": ("Seed of the held-out test split of data without a test split of their own: fixed, so that runs "
+                   "of other seeds share it."),
+    "input_shape": "Filled from the data as a run starts: the shape of one input, (C, H, W) for images.",
+    "class_names": "Filled from the data as a run starts: the classes' names, in the order of their numbers.",
+    "input_columns": ("Filled from the data as a run starts: a CSV's input columns by name, which predict finds in "
+                      "any order (None: a CSV run from before ssvae kept them, which reads them by position)."),
+    "pixel_inputs": ("Filled from the data as a run starts: whether the inputs are images in [0, 1] (uint8 scaled "
+                     "so); None in runs older than it."),
+    "likelihood": ("p(x|y,z): bernoulli for inputs in [0, 1], gaussian for real values; auto picks by the inputs' "
+                   "range (gaussian for a CSV's columns, whatever their range)."),
+    "model": ("m2: the semi-supervised VAE; adgm: M2 with an auxiliary variable (Maaloe et al. 2016); m1+m2: M2 on a "
+              "VAE's codes; m1: a VAE plus a classifier on its codes; supervised: the classifier on the labels alone "
+              "(the baseline); fixmatch: the classifier on the labels and by --consistency on unlabelled images, "
+              "with no generative model (the baseline that shows what M2's generative part adds)."),
+    "latent_dim": "Size of z (M2's in m1+m2; M1's, in m1 and m1+m2, is the Python API's m1_latent_dim).",
+    "aux_dim": "Size of the auxiliary variable a of adgm.",
+    "hidden": ("Hidden layer sizes of encoder and decoder, comma-separated (M2's in m1+m2; M1's are the Python API's "
+               "m1_hidden)."),
+    "classifier": ("The classifier q(y|x): an MLP, or for images (m2, supervised, fixmatch) a small convolutional "
+                   "network."),
+    "classifier_hidden": "Hidden layer sizes of the MLP classifier.",
+    "classifier_channels": ("Channels of the conv classifier's 3x3 blocks, comma-separated (2x2 pooling between "
+                            "them)."),
+    "m1_latent_dim": "Size of M1's latent code (models m1 and m1+m2).",
+    "m1_hidden": "Hidden layer sizes of M1's encoder and decoder (models m1 and m1+m2).",
+    "m1_features": "What the M2 stage of m1+m2 sees of M1's codes: draws of q(z1|x) (sample) or their means (mean).",
+    "epochs": "Passes over the unlabelled data.",
+    "m1_epochs": "Epochs of the M1 stage of m1+m2.",
+    "batch_size": "Unlabelled examples per step.",
+    "labelled_batch_size": "Labelled examples per step (drawn again and again from the few).",
+    "lr": "Adam learning rate.",
+    "lr_schedule": ("constant; cosine: decay to 0 over training; one-cycle: warm up over the first tenth, then decay "
+                    "(use it with --ema)."),
+    "weight_decay": ("Decoupled (AdamW) weight decay of the classifier q(y|x)'s weight matrices and kernels: each "
+                     "step scales them by 1 - lr * weight_decay, e.g. 0.05 (0: off); meant to keep q(y|x) from "
+                     "growing overconfident on the few labels (no gain measured yet, README). The generative model "
+                     "is not decayed."),
+    "alpha": ("Classification weight of the generative models (m2, adgm, m1+m2); the loss uses alpha * N_total / "
+              "N_labelled. supervised, fixmatch and m1 train q(y|x) on the labels' cross-entropy alone."),
+    "vat": ("Virtual adversarial training of q(y|x) (m2, m1+m2): its weight relative to the classification term (0: "
+            "off)."),
+    "vat_epsilon": "Length (L2) of the adversarial input perturbation of --vat.",
+    "augment": ("Train on randomly shifted views of image inputs, and with shift-flip also mirrored ones (mirroring "
+                "suits clothes or photos, not digits or text, whose mirror images are other things)."),
+    "consistency": ("m2 or fixmatch, with --augment: weight of consistency training (FixMatch) relative to the "
+                    "classification term: q(y|x) must give a heavily distorted view of an unlabelled image the class "
+                    "it confidently gives the image (0: off). Classes q(y|x) over-predicts are made harder to become "
+                    "targets (distribution alignment)."),
+    "consistency_threshold": ("Confidence (after distribution alignment) from which q(y|x)'s class for an unlabelled "
+                              "image becomes a target of --consistency."),
+    "adaptive_threshold": ("With --consistency, replace the fixed --consistency-threshold by FreeMatch's "
+                           "self-adaptive one: it starts low and follows q(y|x)'s running confidence, lower for the "
+                           "classes q(y|x) is still unsure of."),
+    "ema": ("Keep and evaluate a moving average of the weights with this decay per step, e.g. 0.999 (0: the last "
+            "weights). Smooths the noise of consistency training; the decay warms up over the first steps, and the "
+            "average's batch-norm statistics are taken from the clean training images at the end."),
+    "kl_warmup_epochs": "Epochs over which the KL weight rises linearly to 1: epoch e of W weighs it e/W (0: none).",
+    "seed": "Seed of the label choice, initialisation and batches.",
+    "device": "auto: a CUDA GPU when there is one; cuda:N: the GPU numbered N.",
+    "precision": ("bfloat16: matmuls and convolutions in bfloat16 under autocast (weights, losses and Adam stay "
+                  "float32); faster where the hardware has bfloat16 units. BENCHMARKS.md has its speed and accuracy."),
+    "compile": ("Compile the loss with torch.compile (a slow first step, then fewer kernel launches); falls back, "
+                "with a warning, where no compiler works."),
+    "checkpoint_every": "Epochs between checkpoints that --resume continues from.",
+    "threads": ("CPU threads to compute with (auto: torch's count, the cores or OMP_NUM_THREADS). config.json "
+                "records the count a CPU run used, and --resume takes it again: a seed repeats a run exactly only on "
+                "the same count."),
+    "version": "The format of config.json.",
+}
+
+
+def shown_default(field: str, python: bool = False) -> str:
+    """A field's default as help shows it: Config's (on the command line None is auto, whose help says what
+    it picks), and any data set's preset that differs (your own --data's too); ``python``: as Python writes
+    the values."""
+    def shown(value: Any, none: str) -> str:
+        return repr(value) if python else option_text(value, none)
+
+    presets = [f"{name}: {shown(p[field], 'all')}" for name, p in
+               (*PRESETS.items(), ("your own data" if python else "--data", OWN_DATA_PRESET)) if field in p]
+    return shown(getattr(Config, field), "auto") + (f"; {', '.join(presets)}" if presets else "")
+
+
+def python_spelling(text: str) -> str:
+    """``text`` with the options it names (--kl-warmup, --data) as the Config fields they set."""
+    fields = {option_flag(f.name): f.name for f in dataclasses.fields(Config)}
+    return re.sub(r"--[a-z][a-z0-9-]*", lambda flag: fields.get(flag[0], flag[0]), text)
+
+
+def _fields_doc() -> str:
+    """Config's fields with what each means and, where a user sets it, its defaults: for help(ssvae.Config)."""
+    lines = ["", "", "    Fields (the defaults are Config's, then the presets' where they differ):", ""]
+    for f in dataclasses.fields(Config):
+        set_by_user = f.name not in FIELDS_WITHOUT_OPTION or f.name in PYTHON_ONLY
+        lines.append(f"    {f.name}" + (f" [default: {shown_default(f.name, python=True)}]" if set_by_user else ""))
+        lines += textwrap.wrap(python_spelling(SETTING_HELP[f.name]), 104, initial_indent=" " * 8,
+                               subsequent_indent=" " * 8)
+    return "\n".join(lines)
+
+
+Config.__doc__ += _fields_doc()
+
+
 __all__ = ["Config", "ConfigError", "EDITABLE_FOR_RESUME", "FIELDS_WITHOUT_OPTION", "python_only_changes",
            "MODEL_KINDS", "LIKELIHOODS", "CLASSIFIERS", "AUGMENTATIONS", "LR_SCHEDULES", "TRAINING_PRECISIONS",
            "OWN_DATA_PRESET", "PRESETS", "RECIPES", "both_spellings", "config_for", "option_flag", "option_text",
-           "setting_name", "supervised_counterpart", "train_command"]
+           "setting_name", "shown_default", "supervised_counterpart", "train_command", "SETTING_HELP"]

@@ -773,6 +773,27 @@ def test_a_users_own_data_takes_no_preset_and_every_presets_baseline_is_a_valid_
     assert option_flag("kl_warmup_epochs") == "--kl-warmup" and option_flag("val_labels") == "--val-labels"
 
 
+def test_help_of_config_says_what_every_field_means_as_python_spells_it():
+    """help(ssvae.Config) listed no field's meaning (they were comments in its source and `ssvae train --help`
+    texts): now every field's, with the options it names as fields and its defaults as Python writes them."""
+    import inspect
+
+    doc = inspect.getdoc(ssvae.Config)
+    fields = doc[doc.index("\nFields"):]
+    named = re.findall(r"^(\w+)(?: \[default: .*\])?$", fields, re.MULTILINE)
+    assert named == [f.name for f in dataclasses.fields(Config)]
+    flat = " ".join(fields.split())  # the text as read, its lines wrapped anywhere
+    assert "kl_warmup_epochs [default: 0] Epochs over which the KL weight rises linearly to 1: epoch e of W weighs " \
+           "it e/W (0: none)." in flat
+    assert "labels [default: 100; your own data: None] " in flat  # None, as Python gives 'all'
+    assert "hidden [default: (500,)] " in flat and "latent_dim [default: 50; digits: 8, fashion-mnist: 4] " in flat
+    assert "test_data Labelled data to test on, for data without a test set of its own: every label of data then " \
+           "trains (none is held out by test_fraction)." in flat
+    assert "\ninput_shape\n    Filled from the data as a run starts" in fields  # no default: not the user's to set
+    assert set(re.findall(r"--[a-z-]+", fields)) == {"--resume"}  # no option of a field spelt for the command line
+    assert all(len(line) <= 108 for line in fields.splitlines())
+
+
 def test_switching_off_what_a_preset_setting_needs_takes_that_setting_with_it():
     """Fashion-MNIST's preset trains m2 by consistency with the adaptive threshold on shift-flip views: one option
     turns consistency off, as on any data set, without a second error naming what it leaves behind."""
