@@ -136,7 +136,8 @@ class Config:
             if not _fits(getattr(self, f.name), hints[f.name]):
                 none = f" (None: {NONE_MEANS[f.name]})" if f.name in NONE_MEANS else ""
                 raise ConfigError(f"{f.name} must be of type {f.type}{none}, got {_shown(given)}"
-                                  + (f": {SAVE_ARRAYS}" if f.name in ("data", "test_data") else ""))
+                                  + {"data": f": {SAVE_ARRAYS}, or arrays as data=(x, y) with out= to ssvae.train",
+                                     "test_data": f": {SAVE_ARRAYS}"}.get(f.name, ""))
         for name in ("data", "test_data", "data_dir"):  # ~ as the shell (and pandas) reads it; a Path's too
             if (value := getattr(self, name)) is not None and value.startswith("~"):
                 setattr(self, name, os.path.expanduser(value))

@@ -32,7 +32,8 @@ from ssvae.training import Checkpoint
 
 CONFIG, WEIGHTS, LABELS, METRICS = "config.json", "weights.safetensors", "labels.json", "metrics.csv"
 CHECKPOINT = "checkpoint.safetensors"  # while training runs: what `ssvae train --resume` continues from
-RUN_FOLDER = OutputFolder("run folder", (CONFIG, WEIGHTS, LABELS, METRICS, CHECKPOINT), sets_aside=True)
+DATA = "data.npz"  # the data of a run trained on arrays held in memory (`ssvae.train(data=(x, y), out=...)`)
+RUN_FOLDER = OutputFolder("run folder", (CONFIG, WEIGHTS, LABELS, METRICS, CHECKPOINT, DATA), sets_aside=True)
 METRIC_COLUMNS = ("stage", "epoch", "loss", "labelled_bound", "unlabelled_bound", "classification", "adversarial",
                   "consistency", "kl_weight", "train_accuracy", "val_accuracy", "seconds")
 
@@ -245,5 +246,5 @@ def read_metrics(run_dir: Path) -> list[dict[str, str | int | float | None]]:
     return records
 
 
-__all__ = ["CHECKPOINT", "CONFIG", "LABELS", "METRICS", "RUN_FOLDER", "WEIGHTS", "fit_weights", "load_checkpoint",
+__all__ = ["CHECKPOINT", "CONFIG", "DATA", "LABELS", "METRICS", "RUN_FOLDER", "WEIGHTS", "fit_weights", "load_checkpoint",
            "load_run", "load_spec", "read_metrics", "save_checkpoint", "save_metrics", "save_run", "save_weights"]

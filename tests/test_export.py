@@ -1528,7 +1528,8 @@ def test_data_held_in_memory_is_refused_with_the_way_to_save_it(digits_run, digi
         with pytest.raises(DataError, match=re.escape(f": {hint}")) as raised:
             call()
         assert str(raised.value).startswith("data must be a path, got a ")
-    with pytest.raises(ConfigError, match=re.escape(f"data must be of type str | None, got a numpy.ndarray: {hint}")):
+    with pytest.raises(ConfigError, match=re.escape(f"data must be of type str | None, got a numpy.ndarray: {hint}, "
+                                                    f"or arrays as data=(x, y) with out= to ssvae.train")):
         ssvae.train(data=np.zeros((50, 64)), epochs=1)
 
 

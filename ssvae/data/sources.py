@@ -15,7 +15,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -416,6 +416,25 @@ def _check_test(test: Dataset, train: Dataset, path: Path) -> None:
 LABELS_AS = ("integer class indices, -1 for unlabelled rows, with the names in class_names (np.unique(labels"
              ".astype(str), return_inverse=True) gives both for labels with none missing)")
 NPZ_KINDS = {"y": LABELS_AS, "y_test": LABELS_AS, "class_names": "strings (.astype(str))"}
+NPZ_ARRAYS = ("x", "y", "x_test", "y_test", "class_names")  # what an .npz of data holds: x and y, the rest if any
+
+
+def arrays_given(data: Any) -> dict[str, np.ndarray] | None:
+    """``data`` held in memory as an .npz holds it, to be saved as one: a pair (x, y), or a dict of
+    `NPZ_ARRAYS` (x and y at least); None for anything else, such as a path. A DataError for a dict of other
+    names, or for arrays of Python objects, which an .npz holds only as pickles (never read)."""
+    if isinstance(data, tuple) and len(data) == 2:
+        data = {"x": data[0], "y": data[1]}
+    if not isinstance(data, Mapping):
+        return None
+    if not {"x", "y"} <= set(data) or set(data) - set(NPZ_ARRAYS):
+        raise DataError(f"data held in memory is (x, y), or a dict of x and y and, if any, x_test, y_test and "
+                        f"class_names, as an .npz holds them; got a dict of {', '.join(map(repr, data)) or 'nothing'}")
+    arrays = {name: np.asarray(value) for name, value in data.items()}
+    if objects := [name for name, array in arrays.items() if array.dtype == object]:
+        kind = NPZ_KINDS.get(objects[0], "numbers (.to_numpy(dtype='float32') of a table)")
+        raise DataError(f"data[{objects[0]!r}] holds Python objects: give it as {kind}")
+    return arrays
 
 
 def npz_array(arrays: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
