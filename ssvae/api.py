@@ -9,8 +9,6 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,20 +21,21 @@ import torch
 from torch import nn
 
 from ssvae import inference, runtime
-from ssvae.config import (EDITABLE_FOR_RESUME, Config, ConfigError, config_for, supervised_counterpart,
-                          train_command)
+from ssvae.config import (EDITABLE_FOR_RESUME, Config, ConfigError, config_for, setting_name,
+                          supervised_counterpart, train_command)
 from ssvae.model_card import shown_config
 from ssvae.data import DataError, ModelInputs, Partition, Source, Split, load_labelled
 from ssvae.data.digests import same_data
-from ssvae.data.sources import BUILTIN, arrays_given
+from ssvae.data.sources import BUILTIN, arrays_given, arrays_source
 from ssvae.data.images import ColourImages
-from ssvae.errors import RunError, check_flags, type_name
+from ssvae.errors import SAVE_ARRAYS, RunError, check_flags, type_name
 from ssvae.models import Model, Stage, build_model
 from ssvae.files import check_writable, given_path, sole_writer, write_atomic
 from ssvae.report import classification_report, evaluation_report, warn_not_held_out
 from ssvae.run_data import load_data, new_run_data
-from ssvae.run import (CHECKPOINT, CONFIG, DATA, LABELS, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint, load_run,
-                       load_spec, read_metrics, save_checkpoint, save_metrics, save_run, save_weights)
+from ssvae.run import (ARRAYS, CHECKPOINT, CONFIG, LABELS, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint,
+                       load_run, load_spec, read_metrics, save_arrays, save_checkpoint, save_metrics, save_run,
+                       save_weights)
 from ssvae.runtime import MODEL_JSON, ModelError, check_count, folder_of_folders, prepare_inputs
 from ssvae.training import (Checkpoint, EpochHook, active_stages, denormals_flushed, fit, kept_epoch, predict_logits,
                             resolve_device, stage_plan, threads_set)
@@ -146,52 +145,46 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
                           f"(ssvae.train(epochs=10)), or ssvae.train(**settings) for a dict")
     _check_call(progress, on_epoch, replace=replace)
     out = given_path(out, "out") if out is not None else None
-    with _arrays_saved(changes, out) as (changes, saved):
-        config = config.for_data(**changes) if config is not None else config_for(**changes)
-        if out is not None:  # refused before the data load, which may be long (a download); a folder that another
-            with sole_writer(out if out.exists() else None):  # training writes now is named so, not as unfinished
-                _check_run_output(out, replace)
-            check_writable(out, follow_link=False)  # the lock goes beside a link, the run's files through it
-        config, source, split = new_run_data(config)
-        partition = split.apply(source)
-        with sole_writer(out):
-            if out is None:
-                return _train_new(config, split, partition, out, progress, on_epoch)
-            _check_run_output(out, replace)  # again: another training may have written it while the data loaded
-            with RUN_FOLDER.replacing(out) as keep_new:
-                if saved is not None:
-                    config = config.replace(data=_moved_in(saved, out))
-                return _train_new(config, split, partition, out, progress, on_epoch, keep_new)
-
-
-@contextmanager
-def _arrays_saved(changes: dict[str, Any], out: Path | None) -> Iterator[tuple[dict[str, Any], Path | None]]:
-    """``changes`` with data held in memory (`arrays_given`) saved as an .npz in a folder of its own, and that
-    file, which the run folder takes in as its `DATA` (`_moved_in`); the folder is removed after. A run names
-    its data by path, so that it can be evaluated, exported and resumed later: without ``out`` there is no
-    folder to keep them in."""
     arrays = arrays_given(changes.get("data"))
-    if arrays is None:
-        yield changes, None
-        return
+    if arrays is not None:  # kept in the run folder, where the config names them
+        changes = {**changes, "data": str(_arrays_file(out))}
+    config = config.for_data(**changes) if config is not None else config_for(**changes)
+    if out is not None:  # refused before the data load, which may be long (a download); a folder that another
+        with sole_writer(out if out.exists() else None):  # training writes now is named as such, not as unfinished
+            _check_run_output(out, replace)
+        check_writable(out, follow_link=False)  # the lock goes beside a link, the run's files through it
+        if replace and arrays is None:
+            _check_data_kept(config, out)
+    config, source, split = new_run_data(config, None if arrays is None else arrays_source(arrays))
+    partition = split.apply(source)
+    with sole_writer(out):
+        if out is None:
+            return _train_new(config, split, partition, out, progress, on_epoch)
+        _check_run_output(out, replace)  # again: another training may have written it while the data loaded
+        with RUN_FOLDER.replacing(out) as keep_new:
+            if arrays is not None:
+                save_arrays(Path(config.data), arrays)
+            return _train_new(config, split, partition, out, progress, on_epoch, keep_new)
+
+
+def _arrays_file(out: Path | None) -> Path:
+    """Where the run folder ``out`` keeps data held in memory: a run names its data by path, so that it can be
+    evaluated, exported and resumed later; without ``out`` there is no folder to keep them in."""
     if out is None:
-        raise DataError(f"data held in memory are kept in the run folder (as {DATA}), so that the run can be "
-                        f"evaluated, exported and resumed: give out= a folder, or save them (np.savez('data.npz', "
-                        f"x=x, y=y)) and give data='data.npz'")
-    staging = Path(tempfile.mkdtemp(prefix="ssvae-arrays-"))
-    try:
-        np.savez(staging / DATA, **arrays)
-        yield {**changes, "data": str(staging / DATA)}, staging / DATA
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        raise DataError(f"data held in memory are kept in the run folder (as {ARRAYS}), so that the run can be "
+                        f"evaluated, exported and resumed: give out= a folder, or {SAVE_ARRAYS}")
+    return (out / ARRAYS).resolve()
 
 
-def _moved_in(saved: Path, out: Path) -> str:
-    """The data ``saved`` by `_arrays_saved`, moved into the run folder ``out`` (which `RUN_FOLDER.replacing`
-    has cleared of an earlier run's files): the path its config names them by."""
-    out.mkdir(parents=True, exist_ok=True)
-    shutil.move(saved, out / DATA)
-    return str((out / DATA).resolve())
+def _check_data_kept(config: Config, out: Path) -> None:
+    """A RunError where replacing the run folder ``out`` would set aside, then delete, a file the new run trains
+    or tests on: one of the folder's own, such as the arrays an earlier run kept (--data RUN_DIR/ssvae-arrays.npz,
+    as that run's train command names them)."""
+    for name in ("data", "test_data"):
+        path = getattr(config, name)
+        if path is not None and Path(path).resolve().parent == out.resolve() and Path(path).name in RUN_FOLDER.files:
+            raise RunError(f"{setting_name(name)} {path} is a file of the run folder {out}, which --force "
+                           f"(replace=True) replaces: copy it out of the folder and give the copy")
 
 
 def _check_call(progress: bool, on_epoch: EpochHook | None, **flags: bool) -> None:

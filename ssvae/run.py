@@ -17,6 +17,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load as load_safetensors
@@ -24,7 +25,7 @@ from safetensors.torch import save as save_safetensors
 
 from ssvae.config import Config, ConfigError
 from ssvae.errors import RunError
-from ssvae.files import SET_ASIDE, OutputFolder, write_atomic
+from ssvae.files import SET_ASIDE, OutputFolder, atomic_open, write_atomic
 from ssvae.data import Split
 from ssvae.models import Model, build_model
 from ssvae.runtime import MODEL_JSON, folder_of_folders
@@ -32,8 +33,10 @@ from ssvae.training import Checkpoint
 
 CONFIG, WEIGHTS, LABELS, METRICS = "config.json", "weights.safetensors", "labels.json", "metrics.csv"
 CHECKPOINT = "checkpoint.safetensors"  # while training runs: what `ssvae train --resume` continues from
-DATA = "data.npz"  # the data of a run trained on arrays held in memory (`ssvae.train(data=(x, y), out=...)`)
-RUN_FOLDER = OutputFolder("run folder", (CONFIG, WEIGHTS, LABELS, METRICS, CHECKPOINT, DATA), sets_aside=True)
+# the data of a run trained on arrays held in memory (`ssvae.train(data=(x, y), out=...)`), by a name that no
+# user's file of data is likely to have, since a replaced run folder's files go with it
+ARRAYS = "ssvae-arrays.npz"
+RUN_FOLDER = OutputFolder("run folder", (CONFIG, WEIGHTS, LABELS, METRICS, CHECKPOINT, ARRAYS), sets_aside=True)
 METRIC_COLUMNS = ("stage", "epoch", "loss", "labelled_bound", "unlabelled_bound", "classification", "adversarial",
                   "consistency", "kl_weight", "train_accuracy", "val_accuracy", "seconds")
 
@@ -49,6 +52,12 @@ def save_metrics(path: Path, history: list[dict]) -> None:
     writer.writeheader()
     writer.writerows(history)
     write_atomic(path, buffer.getvalue())
+
+
+def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Arrays held in memory as the .npz at ``path`` that the run's config names as its data."""
+    with atomic_open(path, "wb") as f:
+        np.savez(f, **arrays)
 
 
 def save_run(run_dir: Path, config: Config, split: Split) -> None:
@@ -246,5 +255,6 @@ def read_metrics(run_dir: Path) -> list[dict[str, str | int | float | None]]:
     return records
 
 
-__all__ = ["CHECKPOINT", "CONFIG", "DATA", "LABELS", "METRICS", "RUN_FOLDER", "WEIGHTS", "fit_weights", "load_checkpoint",
-           "load_run", "load_spec", "read_metrics", "save_checkpoint", "save_metrics", "save_run", "save_weights"]
+__all__ = ["ARRAYS", "CHECKPOINT", "CONFIG", "LABELS", "METRICS", "RUN_FOLDER", "WEIGHTS", "fit_weights",
+           "load_checkpoint", "load_run", "load_spec", "read_metrics", "save_arrays", "save_checkpoint", "save_metrics",
+           "save_run", "save_weights"]

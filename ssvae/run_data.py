@@ -20,12 +20,13 @@ from ssvae.errors import user_stacklevel
 from ssvae.training import resolve_device
 
 
-def new_run_data(config: Config) -> tuple[Config, Source, Split]:
+def new_run_data(config: Config, source: Source | None = None) -> tuple[Config, Source, Split]:
     """What a new run of ``config`` trains and tests on, as `train` makes it: the config filled from the data
-    (`_fitted`), the data with their test set, and the label split. For tools that must see the very
-    examples a run sees, such as the benchmarks' scikit-learn baselines."""
+    (`_fitted`), the data with their test set, and the label split. The data are those the config names, or
+    ``source`` where given (arrays held in memory, which the run folder keeps where the config names them).
+    For tools that must see the very examples a run sees, such as the benchmarks' scikit-learn baselines."""
     warn_if_data_dir_unused(config.dataset, config.data_dir)
-    source = load_source(config.dataset, config.data, config.data_dir)
+    source = load_source(config.dataset, config.data, config.data_dir) if source is None else source
     config = config.replace(pixel_inputs=pixel_inputs(config, source.train.x))  # from these data, never a config's
     source = with_test_data(source, config)  # read as the model will read inputs
     if config.test_data is not None:  # said once, when a run is made, not each time it reads its data again

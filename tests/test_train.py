@@ -1213,19 +1213,15 @@ def _wine_arrays() -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_arrays_held_in_memory_train_a_run_that_keeps_them_as_the_npz_of_them_would(tmp_path):
-    """``data=(x, y)`` with ``out``: the run folder keeps the arrays as data.npz, which its config names, and the
-    run trains, evaluates and loads as a run of that .npz; a dict takes x_test, y_test and class_names too.
-    Nothing is left in the temporary folder the arrays are saved in first."""
-    import glob
-    import tempfile
-
-    staged = os.path.join(tempfile.gettempdir(), "ssvae-arrays-*")
-    before = set(glob.glob(staged))
+    """``data=(x, y)`` with ``out``: the run folder keeps the arrays as ssvae-arrays.npz, which its config names,
+    and the run trains, evaluates and loads as a run of that .npz; a dict takes x_test, y_test and class_names
+    too. --force with --data naming the kept file is refused: replacing the folder would delete it."""
     x, y = _wine_arrays()
     settings = dict(labels=12, epochs=2, progress=False, seed=3)
+    kept = tmp_path / "run" / "ssvae-arrays.npz"
     run = ssvae.train(data=(x, y), out=tmp_path / "run", **settings)
-    assert run.config.data == str((tmp_path / "run" / "data.npz").resolve())
-    with np.load(tmp_path / "run" / "data.npz") as saved:
+    assert run.config.data == str(kept.resolve())
+    with np.load(kept) as saved:
         assert sorted(saved.files) == ["x", "y"]
         np.testing.assert_array_equal(saved["x"], x)
         np.testing.assert_array_equal(saved["y"], y)
@@ -1233,26 +1229,33 @@ def test_arrays_held_in_memory_train_a_run_that_keeps_them_as_the_npz_of_them_wo
     from_file = ssvae.train(data=str(tmp_path / "wine.npz"), **settings)
     assert run.split == from_file.split
     assert ssvae.evaluate(ssvae.load(tmp_path / "run")) == ssvae.evaluate(from_file) == ssvae.evaluate(run)
+    with pytest.raises(RunError, match=rf"^--data \(data= in Python\) {re.escape(str(kept.resolve()))} is a file of "
+                                       rf"the run folder .*run, which --force \(replace=True\) replaces: copy it out"):
+        ssvae.train(data=str(kept), out=tmp_path / "run", replace=True, **settings)
+    assert kept.is_file()
     names = ["barolo", "grignolino", "barbera"]
     named = ssvae.train(data={"x": x[:150], "y": y[:150], "x_test": x[150:], "y_test": y[150:], "class_names": names},
                         out=tmp_path / "run", replace=True, **settings)
     assert named.config.class_names == tuple(names) and ssvae.evaluate(named)["n_test"] == 28
-    assert set(glob.glob(staged)) == before
+    with np.load(kept) as saved:
+        assert sorted(saved.files) == ["class_names", "x", "x_test", "y", "y_test"]
 
 
 def test_arrays_held_in_memory_need_a_folder_and_an_npz_s_names_and_write_nothing_else(tmp_path, interrupted_run):
     """Refused in one line before anything is written: arrays without ``out`` (a run names its data by path),
-    a dict of other names, Python objects (an .npz would pickle them). A run stopped before its first
-    checkpoint leaves no folder; one stopped after resumes from the arrays it kept."""
+    a dict of other names, Python objects (an .npz would pickle them), and what an .npz of them would be refused
+    for, said of "data". A run stopped before its first checkpoint leaves no folder; one stopped after resumes
+    from the arrays it kept."""
     x, y = _wine_arrays()
     for data, out, message in (
-            ((x, y), None, r"^data held in memory are kept in the run folder \(as data.npz\), so that the run can be "
-                           r"evaluated, exported and resumed: give out= a folder, or save them"),
+            ((x, y), None, r"^data held in memory are kept in the run folder \(as ssvae-arrays.npz\), so that the "
+                           r"run can be evaluated, exported and resumed: give out= a folder, or give a path"),
             ({"x": x, "labels": y}, tmp_path / "run", r"^data held in memory is \(x, y\), or a dict of x and y and, "
                                                       r"if any, x_test, y_test and class_names, as an .npz holds "
                                                       r"them; got a dict of 'x', 'labels'$"),
             ({"x": x, "y": y.astype(object)}, tmp_path / "run", r"^data\['y'\] holds Python objects: give it as "
-                                                               r"integer class indices")):
+                                                               r"integer class indices"),
+            ((x, y[:100]), tmp_path / "run", r"^data: x and y differ in length \(178 inputs, 100 labels\)")):
         with pytest.raises(ssvae.DataError, match=message):
             ssvae.train(data=data, out=out, epochs=1, progress=False)
     assert not (tmp_path / "run").exists()
@@ -1260,7 +1263,7 @@ def test_arrays_held_in_memory_need_a_folder_and_an_npz_s_names_and_write_nothin
     interrupted_run(tmp_path / "run", 1, **settings)  # in its first epoch: before the first checkpoint
     assert not (tmp_path / "run").exists()
     interrupted_run(tmp_path / "run", 3, **settings)
-    assert (tmp_path / "run" / CHECKPOINT).is_file() and (tmp_path / "run" / "data.npz").is_file()
+    assert (tmp_path / "run" / CHECKPOINT).is_file() and (tmp_path / "run" / "ssvae-arrays.npz").is_file()
     resumed = ssvae.resume(tmp_path / "run", progress=False)
     whole = ssvae.train(out=tmp_path / "whole", **settings)
     for name, tensor in whole.model.state_dict().items():

@@ -273,5 +273,5 @@ def warn_of_named_inputs(columns: Sequence[str], path: Path) -> None:
                           f"does not learn from it", stacklevel=user_stacklevel())
 
 
-__all__ = ["LABEL_LIKE", "MISSING_VALUES", "as_csv_hint", "NON_INPUT_COLUMNS", "CsvRows", "csv_inputs", "csv_labels", "read_csv_rows",
-           "warn_of_named_inputs", "whole_number"]
+__all__ = ["LABEL_LIKE", "MISSING_VALUES", "NON_INPUT_COLUMNS", "CsvRows", "as_csv_hint", "csv_inputs", "csv_labels",
+           "read_csv_rows", "warn_of_named_inputs", "whole_number"]

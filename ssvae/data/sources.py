@@ -20,7 +20,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ssvae.config import both_spellings, setting_name
-from ssvae.data.csv_files import LABEL_LIKE, as_csv_hint, csv_inputs, csv_labels, read_csv_rows, warn_of_named_inputs, whole_number
+from ssvae.data.csv_files import (LABEL_LIKE, as_csv_hint, csv_inputs, csv_labels, read_csv_rows, warn_of_named_inputs,
+                                  whole_number)
 from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, check_inputs, data_path, index_names,
                                  looks_unlabelled, to_model_range, warn_of_minus_one_class)
 from ssvae.data.images import image_files, image_reading, is_hidden, is_image_file, read_images, within
@@ -367,23 +368,30 @@ def _load_npz(path: Path, model: ModelInputs | None = None) -> Source:
         raise DataError(f"{path}: holds one .npy array, not an .npz archive: save inputs and labels together with "
                         f"numpy.savez('{path.name}', x=x, y=y)")
     with arrays:
-        if "x" not in arrays.files or "y" not in arrays.files:
-            raise DataError(f"{path}: needs arrays 'x' and 'y' (found {', '.join(arrays.files) or 'none'})")
-        raw_x = npz_array(arrays, "x", path)
-        x = _npz_inputs(raw_x, path, "x", model)
-        y = _npz_labels(npz_array(arrays, "y", path), path, "y")
-        has_test = "x_test" in arrays.files
-        if has_test != ("y_test" in arrays.files):
-            raise DataError(f"{path}: has only one of x_test and y_test: give both (a test set) or neither (a "
-                            f"share of the labelled x is held out)")
-        raw_test = npz_array(arrays, "x_test", path) if has_test else None
-        if raw_test is not None and (raw_x.dtype == np.uint8) != (raw_test.dtype == np.uint8):
-            raise DataError(f"{path}: x is {raw_x.dtype} but x_test is {raw_test.dtype}, and uint8 inputs are images "
-                            f"0..255 scaled to [0, 1] while floats are taken as they are: save both as uint8 or "
-                            f"both as floats on one scale")
-        x_test = _npz_inputs(raw_test, path, "x_test", model) if has_test else None
-        y_test = _npz_labels(npz_array(arrays, "y_test", path), path, "y_test") if has_test else None
-        given_names = npz_array(arrays, "class_names", path) if "class_names" in arrays.files else None
+        return _npz_source(arrays, path, model)
+
+
+def _npz_source(arrays: Mapping[str, np.ndarray], path: Path, model: ModelInputs | None = None) -> Source:
+    """The `Source` of an .npz's ``arrays`` (or of arrays held in memory as one holds them), named ``path`` in
+    messages: x and y (-1: unlabelled), optionally x_test and y_test (a test set) and class_names."""
+    names_given = list(arrays)
+    if "x" not in names_given or "y" not in names_given:
+        raise DataError(f"{path}: needs arrays 'x' and 'y' (found {', '.join(names_given) or 'none'})")
+    raw_x = npz_array(arrays, "x", path)
+    x = _npz_inputs(raw_x, path, "x", model)
+    y = _npz_labels(npz_array(arrays, "y", path), path, "y")
+    has_test = "x_test" in names_given
+    if has_test != ("y_test" in names_given):
+        raise DataError(f"{path}: has only one of x_test and y_test: give both (a test set) or neither (a "
+                        f"share of the labelled x is held out)")
+    raw_test = npz_array(arrays, "x_test", path) if has_test else None
+    if raw_test is not None and (raw_x.dtype == np.uint8) != (raw_test.dtype == np.uint8):
+        raise DataError(f"{path}: x is {raw_x.dtype} but x_test is {raw_test.dtype}, and uint8 inputs are images "
+                        f"0..255 scaled to [0, 1] while floats are taken as they are: save both as uint8 or "
+                        f"both as floats on one scale")
+    x_test = _npz_inputs(raw_test, path, "x_test", model) if has_test else None
+    y_test = _npz_labels(npz_array(arrays, "y_test", path), path, "y_test") if has_test else None
+    given_names = npz_array(arrays, "class_names", path) if "class_names" in names_given else None
     for inputs, given, arrays_named in ((x, y, "x and y"), (x_test, y_test, "x_test and y_test")):
         if inputs is not None and len(inputs) != len(given):
             raise DataError(f"{path}: {arrays_named} differ in length ({len(inputs)} inputs, {len(given)} "
@@ -420,9 +428,9 @@ NPZ_ARRAYS = ("x", "y", "x_test", "y_test", "class_names")  # what an .npz of da
 
 
 def arrays_given(data: Any) -> dict[str, np.ndarray] | None:
-    """``data`` held in memory as an .npz holds it, to be saved as one: a pair (x, y), or a dict of
-    `NPZ_ARRAYS` (x and y at least); None for anything else, such as a path. A DataError for a dict of other
-    names, or for arrays of Python objects, which an .npz holds only as pickles (never read)."""
+    """``data`` held in memory as an .npz holds it: a pair (x, y), or a dict of `NPZ_ARRAYS` (x and y at
+    least); None for anything else, such as a path. A DataError for a dict of other names, or for arrays of
+    Python objects, which an .npz holds only as pickles (never read)."""
     if isinstance(data, tuple) and len(data) == 2:
         data = {"x": data[0], "y": data[1]}
     if not isinstance(data, Mapping):
@@ -435,6 +443,12 @@ def arrays_given(data: Any) -> dict[str, np.ndarray] | None:
         kind = NPZ_KINDS.get(objects[0], "numbers (.to_numpy(dtype='float32') of a table)")
         raise DataError(f"data[{objects[0]!r}] holds Python objects: give it as {kind}")
     return arrays
+
+
+def arrays_source(arrays: dict[str, np.ndarray]) -> Source:
+    """The `Source` of arrays held in memory (`arrays_given`), read as the .npz of them would be; messages name
+    them "data", as the keyword that took them."""
+    return _npz_source(arrays, Path("data"))
 
 
 def npz_array(arrays: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
