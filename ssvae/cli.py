@@ -30,7 +30,7 @@ from ssvae.data.inputs import SPLITS
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
 from ssvae.progress import redrawable
-from ssvae.runtime import (BATCH, DEVICES, MIN_OPSET, OPSET, PRECISIONS, ModelError, held_precisions,
+from ssvae.runtime import (BATCH, DEVICES, MIN_OPSET, MODEL_FILES, OPSET, PRECISIONS, ModelError, held_precisions,
                            load as load_model)
 
 USER_ERRORS = (DataError, RunError, ConfigError, ModelError, TrainingError, ExportError)
@@ -51,9 +51,6 @@ class TextType(click.ParamType):
             return self.parse(value) if isinstance(value, str) else value
         except ValueError:
             self.fail(f"{value!r} {self.problem}", param, ctx)
-
-
-SSVAE_FOLDER_SUFFIXES = (".onnx", ".json", ".safetensors", ".md")  # the files of run and model folders
 
 
 class UserPath(click.Path):
@@ -81,10 +78,12 @@ def _folder_instead(file: str, param: click.Parameter | None) -> str:
     """What to give for a folder instead of ``file``: a new one for --out; the folder that holds it for a file of
     a run or model folder (classifier.onnx, config.json) or of a data set (--data-dir); else a folder that ssvae
     wrote, since ``file`` (a CSV given for the model, say) belongs in another argument."""
-    name = param.name if param is not None else None
-    if name == "out":
+    from ssvae.run import RUN_FOLDER  # torch, for this message only
+
+    option = param.name if param is not None else None
+    if option == "out":
         return "give a new folder's name"
-    if name == "data_dir" or Path(file).suffix.lower() in SSVAE_FOLDER_SUFFIXES:
+    if option == "data_dir" or Path(file).name in (*RUN_FOLDER.files, *MODEL_FILES):
         return f"give the folder that holds it ({os.path.dirname(file) or '.'})"
     return "give a folder that 'ssvae train' or 'ssvae export' wrote"
 
@@ -211,7 +210,7 @@ def _end_for_a_closed_pipe() -> NoReturn:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a stream with no file descriptor (a test's capture)
             os.dup2(devnull, stream.fileno())
-    sys.exit(128 + signal.SIGPIPE)
+    sys.exit(128 + getattr(signal, "SIGPIPE", 13))  # 13: POSIX's number; Windows has none
 
 
 # where the words of a command line given as one argument too many belong: a path given without its option

@@ -616,14 +616,18 @@ def config_for(dataset: str | None = None, data: str | None = None, recipe: str 
 
 
 def _warn_of_unfinished_warm_up(config: Config, changes: dict[str, Any]) -> None:
-    """A warning where a KL warm-up or a length given leaves the warm-up unfinished at the last epoch: the KL
-    weight never reaches 1, so the model trains to its end on a bound looser than the ELBO."""
-    reads_warm_up = READ_WHEN["kl_warmup_epochs"][0](config)
-    if reads_warm_up and config.kl_warmup_epochs > config.epochs and {"epochs", "kl_warmup_epochs"} & changes.keys():
+    """A warning where a KL warm-up or a length given leaves the warm-up unfinished at the last epoch of a
+    stage (each stage warms up anew: M1's of m1+m2 too): the KL weight never reaches 1 there, so that stage
+    trains to its end on a bound looser than the ELBO. A config taken as it is (`Config.for_data`) is not
+    checked: its settings were chosen once already."""
+    lengths = {"epochs": config.epochs, **({"m1_epochs": config.m1_epochs} if config.model == "m1+m2" else {})}
+    shortest = min((name for name in lengths if lengths[name] > 0), key=lengths.get)
+    given = {"epochs", "m1_epochs", "kl_warmup_epochs"} & changes.keys()
+    if READ_WHEN["kl_warmup_epochs"][0](config) and config.kl_warmup_epochs > lengths[shortest] and given:
         warnings.warn(f"{both_spellings('kl_warmup_epochs', config.kl_warmup_epochs)} outlasts "
-                      f"{both_spellings('epochs', config.epochs)}: the KL weight reaches only "
-                      f"{config.epochs / config.kl_warmup_epochs:.2g} by the last epoch; lower the warm-up or train "
-                      f"longer", stacklevel=user_stacklevel())
+                      f"{both_spellings(shortest, lengths[shortest])}: the KL weight reaches only "
+                      f"{lengths[shortest] / config.kl_warmup_epochs:.2g} by its last epoch; lower the warm-up or "
+                      f"train longer", stacklevel=user_stacklevel())
 
 
 # What each Config field means, in the words of `ssvae train --help` (options spelled as the command line spells

@@ -23,6 +23,7 @@ import numbers
 import os
 import shutil
 import tempfile
+import threading
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,14 +48,14 @@ from ssvae.precisions import calibration_inputs, cpu_session, predicted_classes,
 from ssvae.data import Dataset, DataError
 from ssvae.errors import ExportError, RunError, check_flags, user_stacklevel
 from ssvae.files import OutputFolder, check_writable, given_path, sole_writer, take_access
-from ssvae.runtime import (FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, MODEL_JSON, OPSET, PRECISIONS, ROLES,
+from ssvae.runtime import (FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, MODEL_FILES, MODEL_JSON, OPSET,
                            graph_file)
 
 CHECK_BATCH = 257  # odd and larger than any example batch: the batch axis must really be symbolic
 TOLERANCE = 1e-4  # onnxruntime vs torch: |ort - torch| <= TOLERANCE * (1 + |torch|)
 _TORCHLIB_TABLES: dict[tuple, Any] = {}  # (args, kwargs) -> torch's table of ONNX functions, built once
-MODEL_FOLDER = OutputFolder("model folder", (MODEL_JSON, "model_card.md",
-                                             *(graph_file(role, p) for role in ROLES for p in PRECISIONS)))
+_TORCHLIB_LOCK = threading.Lock()  # held by the export that patches torch's builder of those tables
+MODEL_FOLDER = OutputFolder("model folder", MODEL_FILES)
 
 
 def one_hot_of_argmax(probabilities: Tensor) -> Tensor:
@@ -203,27 +204,41 @@ def _torchlib_built_once() -> Iterator[None]:
     """While graphs export, torch's exporter takes the table of ONNX functions it translates with (onnxscript's
     torchlib) from one built once per opset in this process: it builds the table anew for every graph, which
     takes about as long as exporting a small graph. It changes no table it is given but for custom
-    translations, which ssvae asks for none of. Where a torch builds the table elsewhere, graphs export as
-    they always did."""
-    try:
-        from torch.onnx._internal.exporter._registration import ONNXRegistry
-        torchs = ONNXRegistry.__dict__["from_torchlib"]
-        build = torchs.__func__
-    except (ImportError, KeyError, AttributeError):
-        yield
-        return
+    translations, which ssvae asks for none of; an export of another thread meanwhile builds its own. One
+    export at a time patches torch's builder, and puts it back after. Where a torch builds the table
+    elsewhere, graphs export as they always did."""
+    with _TORCHLIB_LOCK:  # torch's own builder read and put back by one export at a time
+        try:
+            from torch.onnx._internal.exporter._registration import ONNXRegistry
+            torchs = ONNXRegistry.__dict__["from_torchlib"]
+        except (ImportError, KeyError):
+            torchs = None
+        if not isinstance(torchs, classmethod):
+            yield
+            return
+        build, exporting = torchs.__func__, threading.get_ident()
 
-    def built_once(cls: type, *args: Any, **kwargs: Any) -> Any:
-        key = (cls, args, tuple(sorted(kwargs.items())))
-        if key not in _TORCHLIB_TABLES:
-            _TORCHLIB_TABLES[key] = build(cls, *args, **kwargs)
-        return _TORCHLIB_TABLES[key]
+        def built_once(cls: type, *args: Any, **kwargs: Any) -> Any:
+            key = (cls, args, tuple(sorted(kwargs.items())))
+            if threading.get_ident() != exporting or not _hashable(key):  # another thread's export; new arguments
+                return build(cls, *args, **kwargs)
+            if key not in _TORCHLIB_TABLES:
+                _TORCHLIB_TABLES[key] = build(cls, *args, **kwargs)
+            return _TORCHLIB_TABLES[key]
 
-    ONNXRegistry.from_torchlib = classmethod(built_once)
+        ONNXRegistry.from_torchlib = classmethod(built_once)
+        try:
+            yield
+        finally:
+            ONNXRegistry.from_torchlib = torchs
+
+
+def _hashable(key: tuple) -> bool:
     try:
-        yield
-    finally:
-        ONNXRegistry.from_torchlib = torchs
+        hash(key)
+    except TypeError:
+        return False
+    return True
 
 
 def _export_graph(spec: GraphSpec, opset: int) -> onnx.ModelProto:

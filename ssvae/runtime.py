@@ -269,6 +269,8 @@ def graph_file(role: str, precision: str = "float32") -> str:
     return f"{role}.onnx" if precision == "float32" else f"{role}.{precision}.onnx"
 
 
+# what `ssvae export` writes in a model folder: the graphs of every role and precision, their metadata, the card
+MODEL_FILES = (MODEL_JSON, "model_card.md", *(graph_file(role, p) for role in ROLES for p in PRECISIONS))
 DEVICES = ("auto", "cpu", "cuda")  # where the graphs run: auto is CUDA where onnxruntime has it, else the CPU
 BATCH = 1024  # rows handed to onnxruntime at once: bounds memory on large inputs
 
@@ -844,6 +846,6 @@ class ExportedModel:
 
 
 __all__ = ["load", "ExportedModel", "ModelError", "InputRowError", "NonFiniteInputError", "PRECISIONS", "MODEL_JSON",
-           "BATCH", "DEVICES", "FORMAT_VERSION", "METADATA_PREFIX", "MIN_OPSET", "NON_INPUT_COLUMNS", "OPSET", "ROLES",
-           "graph_file", "held_precisions", "arrange", "by_name", "column_positions", "as_array", "as_float32",
-           "check_count", "check_seed", "folder_of_folders", "prepare_inputs"]
+           "MODEL_FILES", "BATCH", "DEVICES", "FORMAT_VERSION", "METADATA_PREFIX", "MIN_OPSET", "NON_INPUT_COLUMNS",
+           "OPSET", "ROLES", "graph_file", "held_precisions", "arrange", "by_name", "column_positions", "as_array",
+           "as_float32", "check_count", "check_seed", "folder_of_folders", "prepare_inputs"]

@@ -120,11 +120,15 @@ def test_every_model_kind_exports_checked_graphs(tmp_path, tiny_config, settings
         assert width > 2 * height  # three cells across, one row (a conditional model's grid has a row a class)
 
 
-def test_exports_build_torchs_table_of_onnx_functions_once_and_write_the_same_graphs(tmp_path, tiny_config,
-                                                                                    monkeypatch):
+def test_exports_build_torchs_table_of_onnx_functions_once_and_write_the_graphs_torch_does(tmp_path, tiny_config,
+                                                                                           monkeypatch):
     """torch's exporter builds its table of ONNX functions for every graph it exports, about as long as a small
-    graph's export: two exports of three graphs build it once, write the same bytes, and leave torch's own
-    builder in place."""
+    graph's export: two exports of three graphs build it once and write the bytes of an export that builds it
+    per graph, as torch does; an export of another thread meanwhile builds its own; torch's builder is back
+    in place after."""
+    import contextlib
+    import threading
+
     from torch.onnx._internal.exporter._registration import ONNXRegistry
 
     build = ONNXRegistry.__dict__["from_torchlib"].__func__
@@ -137,12 +141,26 @@ def test_exports_build_torchs_table_of_onnx_functions_once_and_write_the_same_gr
     monkeypatch.setattr(ONNXRegistry, "from_torchlib", classmethod(counted))
     monkeypatch.setattr(onnx_export, "_TORCHLIB_TABLES", {})
     run = ssvae.train(tiny_config, progress=False)
-    reports = [ssvae.export(run, tmp_path / name) for name in ("a", "b")]
-    assert len(builds) == 1
+    once = onnx_export._torchlib_built_once
+    monkeypatch.setattr(onnx_export, "_torchlib_built_once", contextlib.nullcontext)
+    graphs = [name for name in ssvae.export(run, tmp_path / "torchs").files if name.endswith(".onnx")]
+    assert len(graphs) == len(builds) == 3
+    monkeypatch.setattr(onnx_export, "_torchlib_built_once", once)
+    for name in ("a", "b"):
+        ssvae.export(run, tmp_path / name)
+    assert len(builds) == 4
+    for name in graphs:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes() == \
+               (tmp_path / "torchs" / name).read_bytes()
+    with once():
+        mine = ONNXRegistry.from_torchlib(opset_version=onnx_export.OPSET)
+        theirs = []
+        other = threading.Thread(target=lambda: theirs.append(ONNXRegistry.from_torchlib(
+            opset_version=onnx_export.OPSET)))
+        other.start()
+        other.join()
+        assert ONNXRegistry.from_torchlib(opset_version=onnx_export.OPSET) is mine and theirs[0] is not mine
     assert ONNXRegistry.__dict__["from_torchlib"].__func__ is counted
-    graphs = [name for name in reports[0].files if name.endswith(".onnx")]
-    assert len(graphs) == 3
-    assert all((tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes() for name in graphs)
 
 
 def test_conv_classifier_exports_with_its_convolutions(tmp_path, tiny_config):

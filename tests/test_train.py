@@ -1144,9 +1144,12 @@ def test_a_kl_warm_up_longer_than_the_training_is_named_in_a_warning():
     """--epochs 1 --kl-warmup 10 trained to its end with the KL term weighed 0.1, without a word; a warm-up that
     ends within the training, or one of a model without a KL term (warned of as unread), says nothing of it."""
     with pytest.warns(UserWarning, match=r"^--kl-warmup 10 \(kl_warmup_epochs=10 in Python\) outlasts --epochs 4 "
-                                         r"\(epochs=4 in Python\): the KL weight reaches only 0.4 by the last epoch; "
+                                         r"\(epochs=4 in Python\): the KL weight reaches only 0.4 by its last epoch; "
                                          r"lower the warm-up or train longer$"):
         config_for("digits", epochs=4, kl_warmup_epochs=10)
+    with pytest.warns(UserWarning, match=r"^--kl-warmup 10 \(kl_warmup_epochs=10 in Python\) outlasts --m1-epochs 5 "
+                                         r"\(m1_epochs=5 in Python\): the KL weight reaches only 0.5 by its last"):
+        config_for("digits", model="m1+m2", m1_epochs=5, epochs=100, kl_warmup_epochs=10)  # M1's stage warms up too
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         config_for("digits", epochs=10, kl_warmup_epochs=10)

@@ -129,4 +129,4 @@ if __name__ == "__main__":
         main()
     except BrokenPipeError:  # the reader of the lines (head) has gone: end quietly, as a shell command does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's last flush meets no pipe
-        sys.exit(128 + signal.SIGPIPE)
+        sys.exit(128 + getattr(signal, "SIGPIPE", 13))  # 13: POSIX's number; Windows has none

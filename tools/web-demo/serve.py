@@ -24,7 +24,7 @@ TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "applicat
          ".html": "text/html", ".onnx": "application/octet-stream"}
 
 
-def sample_images(model_dir: Path, data_dir: str | None, data: str | None = None, n: int = 20) -> bytes:
+def sample_images(model_dir: str | Path, data_dir: str | None, data: str | None = None, n: int = 20) -> bytes:
     """As JSON: the first ``n`` images of the model's test split, or of ``data``; how the page names them
     ("test image 3 (Dress)", or an id of ``data``); and the range of values it shows black to white (the
     model's input range; [0, 1] for pixels, whose uint8 it divides by 255; else the images' own)."""
