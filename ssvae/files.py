@@ -234,19 +234,27 @@ def sole_writer(folder: Path | None) -> Iterator[None]:
     """Hold ``folder``'s lock while writing it (None: nothing to hold), so that a second writer, another process
     given the same folder (by any path or link), is refused instead of mixing its files in. The lock is a
     hidden file beside the folder as given, removed at the end (a killed writer's stays, and the system
-    releases its lock); for a link, also one beside the folder it names, where that folder's parent takes one."""
+    releases its lock); for a link, also one beside the folder it names, where that folder's parent takes one.
+    The folders made to hold the lock are removed after where they are left empty (the writer stopped before
+    writing the folder): a mistyped --out leaves no trace."""
     if folder is None:
         yield
         return
     given = Path(os.path.abspath(folder))  # "." too has a name and a parent
+    missing = [parent for parent in given.parents if not parent.exists()]  # deepest first
     given.parent.mkdir(parents=True, exist_ok=True)
     named = Path(os.path.realpath(folder))
-    with contextlib.ExitStack() as locks:
-        locks.enter_context(_lock(given, folder))
-        if named != given and named.parent.is_dir():
-            with contextlib.suppress(PermissionError):  # a parent the user may not write in: the link's own lock stands
-                locks.enter_context(_lock(named, folder))
-        yield
+    try:
+        with contextlib.ExitStack() as locks:
+            locks.enter_context(_lock(given, folder))
+            if named != given and named.parent.is_dir():
+                with contextlib.suppress(PermissionError):  # a parent the user may not write in: the link's own stands
+                    locks.enter_context(_lock(named, folder))
+            yield
+    finally:
+        for parent in missing:  # one that holds anything fails, as then do those above it
+            with contextlib.suppress(OSError):
+                parent.rmdir()
 
 
 @contextmanager

@@ -131,11 +131,11 @@ def test_ctrl_c_while_training_says_how_to_resume(runner, tmp_path, monkeypatch,
         saved.append(path)
 
     monkeypatch.setattr(api, "save_checkpoint", interrupted)
-    out = tmp_path / "run"
+    out = tmp_path / "runs" / "new" / "run"  # neither runs nor new was there: a run stopped first leaves neither
     result = runner.invoke(main, ["train", *TINY_ARGS, "--epochs", "3", "--out", str(out)])  # the last --epochs
     assert result.exit_code == 130
     assert result.output.strip() == message.format(out=out)
-    assert out.exists() == (checkpoints_before > 0)
+    assert out.exists() == (tmp_path / "runs").exists() == (checkpoints_before > 0)
 
 
 def test_ctrl_c_while_the_data_load_says_nothing_was_kept(runner, tmp_path, monkeypatch):

@@ -1129,7 +1129,7 @@ def test_a_run_stopped_before_its_first_checkpoint_leaves_its_folder_as_it_found
                                                                                       tiny_config):
     """A NaN loss in the first epoch left config.json, labels.json and metrics.csv in the folder it had made,
     and training there again was told the folder 'already exists: pass --force'. A folder it made is now
-    removed, and one it found empty is left empty."""
+    removed, with the folders above it that it made (new/ stayed), and one it found empty is left empty."""
     from ssvae.models.m2 import M2
 
     original = M2.loss
@@ -1139,7 +1139,7 @@ def test_a_run_stopped_before_its_first_checkpoint_leaves_its_folder_as_it_found
     for out in (tmp_path / "new" / "run", tmp_path / "mine"):
         with pytest.raises(TrainingError, match="train epoch 1: the loss was NaN"):
             ssvae.train(tiny_config, out=out, progress=False)
-    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["mine", "new"]
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["mine"]
     monkeypatch.setattr(M2, "loss", original)
     assert ssvae.train(tiny_config, out=tmp_path / "new" / "run", progress=False).run_dir == tmp_path / "new" / "run"
 
