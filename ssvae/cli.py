@@ -30,8 +30,8 @@ from ssvae.data.inputs import SPLITS
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
 from ssvae.progress import redrawable
-from ssvae.runtime import (BATCH, DEVICES, MIN_OPSET, MODEL_FILES, OPSET, PRECISIONS, ModelError, held_precisions,
-                           load as load_model)
+from ssvae.runtime import (BATCH, DEVICES, MIN_OPSET, MODEL_FILES, MODEL_JSON, OPSET, PRECISIONS, RUN_CONFIG,
+                           ModelError, held_precisions, load as load_model)
 
 USER_ERRORS = (DataError, RunError, ConfigError, ModelError, TrainingError, ExportError)
 
@@ -408,14 +408,12 @@ def _resumable(run_dir: Path, epochs: int | None = None) -> Iterator[None]:
 def _check_resume_alone(ctx: click.Context) -> None:
     """--resume takes every setting from the run it continues but its length (--epochs): any other option
     given beside it is a mistake."""
-    from ssvae.run import CONFIG
-
     given = [option_flag(name) for name in ctx.params if name not in ("resume", "quiet", "epochs")
              and ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
     if given:
         editable = [name for name in EDITABLE_FOR_RESUME if option_flag(name) in given]
         how = (f"; {' and '.join(map(option_flag, editable))} may change: edit {' and '.join(editable)} in "
-               f"{Path(ctx.params['resume']) / CONFIG}" if editable else "")
+               f"{Path(ctx.params['resume']) / RUN_CONFIG}" if editable else "")
         raise click.UsageError(f"--resume continues a run with its own settings: give no other options than "
                                f"--epochs (leave out {', '.join(given)}){how}")
 
@@ -750,10 +748,7 @@ def info(model_dir: str, as_json: bool) -> None:
 
     Example: ssvae info models/digits
     """
-    from ssvae.run import CONFIG
-    from ssvae.runtime import MODEL_JSON
-
-    if (Path(model_dir) / CONFIG).is_file() and not (Path(model_dir) / MODEL_JSON).is_file():
+    if (Path(model_dir) / RUN_CONFIG).is_file() and not (Path(model_dir) / MODEL_JSON).is_file():
         _run_info(model_dir, as_json)
         return
     held = held_precisions(Path(model_dir))  # a folder shipped with its int8 graphs alone: those

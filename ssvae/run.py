@@ -28,10 +28,10 @@ from ssvae.errors import RunError
 from ssvae.files import SET_ASIDE, OutputFolder, atomic_open, write_atomic
 from ssvae.data import Split
 from ssvae.models import Model, build_model
-from ssvae.runtime import MODEL_JSON, folder_of_folders
+from ssvae.runtime import MODEL_JSON, RUN_CONFIG, folder_of_folders
 from ssvae.training import Checkpoint
 
-CONFIG, WEIGHTS, LABELS, METRICS = "config.json", "weights.safetensors", "labels.json", "metrics.csv"
+CONFIG, WEIGHTS, LABELS, METRICS = RUN_CONFIG, "weights.safetensors", "labels.json", "metrics.csv"
 CHECKPOINT = "checkpoint.safetensors"  # while training runs: what `ssvae train --resume` continues from
 # the data of a run trained on arrays held in memory (`ssvae.train(data=(x, y), out=...)`), by a name that no
 # user's file of data is likely to have, since a replaced run folder's files go with it

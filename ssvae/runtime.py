@@ -33,6 +33,7 @@ ROLES = ("classifier", "encoder", "decoder")
 NON_INPUT_COLUMNS = ("id", "label", "")  # a table's row names and classes; "": the index pandas' to_csv writes
 GENERATIVE_MODELS = ("m2", "adgm", "m1+m2", "m1")  # exported with an encoder and a decoder beside the classifier
 MODEL_JSON = "model.json"  # what `ssvae export` writes beside the graphs: their metadata, for other tools
+RUN_CONFIG = "config.json"  # what `ssvae train` writes first in a run folder: how one is told from a model folder
 LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -402,11 +403,11 @@ def _classifier_file(model_dir: Path, precision: str) -> Path:
     first = model_dir / graph_file("classifier", precision)
     if first.is_file():
         return first
-    if (model_dir / "config.json").is_file() and (model_dir / "checkpoint.safetensors").is_file():  # not yet trained
+    if (model_dir / RUN_CONFIG).is_file() and (model_dir / "checkpoint.safetensors").is_file():  # not yet trained
         raise ModelError(f"{model_dir} is a training run, not an exported model, and an unfinished one: finish it "
                          f"with 'ssvae train --resume {model_dir}' (adding --epochs N ends its last stage at epoch "
                          f"N), then export it")
-    if (model_dir / "config.json").is_file():  # what `ssvae train` writes first
+    if (model_dir / RUN_CONFIG).is_file():
         raise ModelError(f"{model_dir} is a training run, not an exported model: export it with 'ssvae export "
                          f"{model_dir} --out MODEL_DIR' (ssvae.export(RUN_DIR, MODEL_DIR) in Python) and pass "
                          f"MODEL_DIR")
@@ -846,6 +847,6 @@ class ExportedModel:
 
 
 __all__ = ["load", "ExportedModel", "ModelError", "InputRowError", "NonFiniteInputError", "PRECISIONS", "MODEL_JSON",
-           "MODEL_FILES", "BATCH", "DEVICES", "FORMAT_VERSION", "METADATA_PREFIX", "MIN_OPSET", "NON_INPUT_COLUMNS",
+           "MODEL_FILES", "RUN_CONFIG", "BATCH", "DEVICES", "FORMAT_VERSION", "METADATA_PREFIX", "MIN_OPSET", "NON_INPUT_COLUMNS",
            "OPSET", "ROLES", "graph_file", "held_precisions", "arrange", "by_name", "column_positions", "as_array",
            "as_float32", "check_count", "check_seed", "folder_of_folders", "prepare_inputs"]

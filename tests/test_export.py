@@ -349,6 +349,22 @@ def test_runtime_runs_where_torch_cannot_be_imported(digits_run, digits_model, t
     np.testing.assert_allclose(np.load(tmp_path / "p.npy"), digits_run.classify(x), atol=1e-5)
 
 
+def test_the_commands_of_an_exported_model_run_where_torch_cannot_be_imported(digits_model, tmp_path):
+    """info, predict, score and generate of an export read it with the runtime alone, so each starts in a
+    fraction of torch's import (info imported torch for the name of a run's config.json)."""
+    model, inputs = str(digits_model.model_dir), str(tmp_path / "x.npy")
+    np.save(inputs, np.zeros((5, 1, 8, 8), np.float32))  # a file: scipy (the built-in digits) probes for torch
+    script = "import sys; sys.modules['torch'] = None; from ssvae.cli import main; main()"
+    for args in (["info", model], ["predict", model, "--data", inputs, "--out", str(tmp_path / "p.csv")],
+                 ["score", model, "--data", inputs, "--out", str(tmp_path / "s.csv")],
+                 ["generate", model, "--out", str(tmp_path / "g.png")]):
+        quiet = ["--quiet"] if args[0] in ("predict", "score") else []
+        result = subprocess.run([sys.executable, "-c", script, *args, *quiet], capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 0, f"{args[0]}: {result.stderr}"
+    assert (tmp_path / "p.csv").is_file() and (tmp_path / "s.csv").is_file() and (tmp_path / "g.png").is_file()
+
+
 def test_the_package_offers_its_lazy_names_and_modules_to_a_repl():
     import ssvae
 
