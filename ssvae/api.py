@@ -131,7 +131,7 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     ``changes`` are Config fields, the `ssvae train` options with underscores: ``ssvae.train(epochs=10,
     labels=100, dataset="fashion-mnist", data_dir="DIR")``; without ``config`` they start from the data
     set's preset, as the command line does. ``data`` is a path, or arrays held in memory with an ``out`` to
-    keep them in (as its data.npz): ``(x, y)``, y -1 for unlabelled, or a dict of x and y and, if any, x_test,
+    keep them in (as its ssvae-arrays.npz): ``(x, y)``, y -1 for unlabelled, or a dict of x and y and, if any, x_test,
     y_test and class_names, the arrays of an .npz. ``progress`` shows a bar; ``on_epoch`` (`EpochHook`) is called
     after every epoch. With ``out``, the run directory is written as training goes: config and split first,
     metrics every epoch, weights at the end.
