@@ -688,9 +688,10 @@ SETTING_HELP: dict[str, str] = {
     "augment": ("Train on randomly shifted views of image inputs, and with shift-flip also mirrored ones (mirroring "
                 "suits clothes or photos, not digits or text, whose mirror images are other things)."),
     "consistency": ("m2 or fixmatch, with --augment: weight of consistency training (FixMatch) relative to the "
-                    "classification term: q(y|x) must give a heavily distorted view of an unlabelled image the class "
-                    "it confidently gives the image (0: off). Classes q(y|x) over-predicts are made harder to become "
-                    "targets (distribution alignment)."),
+                    "classification term (m2's alpha * N_total / N_labelled, fixmatch's 1), so that one value keeps "
+                    "the two terms' balance in either model: q(y|x) must give a heavily distorted view of an "
+                    "unlabelled image the class it confidently gives the image (0: off). Classes q(y|x) over-predicts "
+                    "are made harder to become targets (distribution alignment)."),
     "consistency_threshold": ("Confidence (after distribution alignment) from which q(y|x)'s class for an unlabelled "
                               "image becomes a target of --consistency."),
     "adaptive_threshold": ("With --consistency, replace the fixed --consistency-threshold by FreeMatch's "
