@@ -74,7 +74,8 @@ def with_test_data(source: Source, config: Config) -> Source:
                         f"would be a second: give one of them")
     if not Path(config.test_data).exists():
         raise DataError(f"{config.test_data}: no such file or folder; check the path given to --test-data")
-    model = ModelInputs(source.train.input_shape, source.columns, config.uint8_divisor)
+    model = ModelInputs(source.train.input_shape, source.columns, config.uint8_divisor,
+                        f"the model trained on {config.data or config.dataset}")
     return dataclasses.replace(source, test=load_labelled(config.test_data, model, source.train.class_names))
 
 

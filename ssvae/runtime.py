@@ -60,8 +60,9 @@ class NonFiniteInputError(InputRowError):
     """Inputs that hold NaN or inf (or numbers beyond float32)."""
 
 
-def arrange(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """A batch ``x`` laid out as (N, *shape), the model's examples, or a ModelError that says what fits. Also
+def arrange(x: np.ndarray, shape: tuple[int, ...], model: str = "this model") -> np.ndarray:
+    """A batch ``x`` laid out as (N, *shape), the examples of ``model`` (named so in the error), or a ModelError
+    that says what fits. Also
     taken: (N, H, W) for one-channel images, images channel-last (N, H, W, C) as image libraries give them
     (where C, H and W are all equal the layout cannot tell, and channel-first is assumed), and flattened rows
     (N, prod(shape)), whose values must then be in the model's order (channel-first)."""
@@ -85,7 +86,7 @@ def arrange(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         forms.append((math.prod(shape),))
     written = [f"(N, {', '.join(map(str, form))})" for form in forms]
     taken = written[0] if len(written) == 1 else f"{', '.join(written[:-1])} or {written[-1]}"
-    raise ModelError(f"inputs of shape {x.shape} do not fit this model: it takes {taken}{hint}")
+    raise ModelError(f"inputs of shape {x.shape} do not fit {model}: it takes {taken}{hint}")
 
 
 def by_name(x: Any, columns: Sequence[str] | None) -> Any:
@@ -112,7 +113,7 @@ def column_positions(table: str, names: Sequence[str], columns: Sequence[str]) -
     each must be there, once, or a ModelError names ``table`` and the column."""
     counts = Counter(names)
     if missing := [name for name in columns if name not in counts]:
-        raise ModelError(f"{table} has no column {', '.join(map(repr, missing))}: the model was trained on columns "
+        raise ModelError(f"{table} has no column {', '.join(map(repr, missing))}: the model reads columns "
                          f"{', '.join(columns)}, found by name in any order")
     if repeated := [name for name in columns if counts[name] > 1]:
         raise ModelError(f"{table} has column {', '.join(map(repr, repeated))} more than once: give each column its "

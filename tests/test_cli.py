@@ -1367,15 +1367,15 @@ def test_predict_reads_a_csv_by_the_column_names_the_model_was_trained_on(runner
         model.classify(NamedColumns({**spaced, "a": table["a"]}))
     run = ssvae.load(tmp_path / "run")
     np.testing.assert_allclose(run.classify(NamedColumns(shuffled)), run.classify(in_order), rtol=1e-6)
-    with pytest.raises(runtime.ModelError, match=r"^the table has no column 'b': the model was trained on "
-                                                       r"columns a, b, c, found by name in any order$"):
+    with pytest.raises(runtime.ModelError, match=r"^the table has no column 'b': the model reads columns "
+                                                       r"a, b, c, found by name in any order$"):
         model.classify(NamedColumns({"a": table["a"], "c": table["c"]}))
     with pytest.raises(runtime.ModelError, match=r"it takes \(N, 3\)$"):  # a table's shape, once
         model.classify(np.zeros((2, 4)))
     _write_csv(tmp_path / "no_b.csv", {"a": table["a"], "c": table["c"]})
     result = runner.invoke(main, ["predict", str(tmp_path / "model"), "--data", str(tmp_path / "no_b.csv")])
     assert result.exit_code == 1
-    assert result.output.strip().endswith("no_b.csv has no column 'b': the model was trained on columns a, b, c, "
+    assert result.output.strip().endswith("no_b.csv has no column 'b': the model reads columns a, b, c, "
                                           "found by name in any order")
 
 

@@ -946,7 +946,7 @@ def test_labelled_data_to_test_a_model_on_are_read_its_way(tmp_path):
     with pytest.raises(DataError, match=r"test.csv: class 'dog' is not one of the model's classes \(bird, cat\): "
                                         r"label the examples with those names$"):
         load_labelled(tmp_path / "test.csv", ModelInputs((2,), ("a", "b")), ("bird", "cat"))
-    with pytest.raises(DataError, match=r"test.csv has no column 'c': the model was trained on columns a, c"):
+    with pytest.raises(DataError, match=r"test.csv has no column 'c': the model reads columns a, c"):
         load_labelled(tmp_path / "test.csv", ModelInputs((2,), ("a", "c")), ("cat", "dog"))
     (tmp_path / "one.csv").write_text("a,b,label\n1,2,cat\n3,4,cat\n")  # one class will do to test on
     assert load_labelled(tmp_path / "one.csv", ModelInputs((2,), ("a", "b")), ("cat", "dog")).y.tolist() == [0, 0]
@@ -1016,6 +1016,20 @@ def test_test_data_of_a_source_that_has_its_own_test_set_are_refused(tmp_path):
         _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", np.arange(n) % 10)
     with pytest.raises(DataError, match=r"^fashion-mnist has a test split of its own, and --test-data"):
         load_data(Config(dataset="fashion-mnist", data_dir=str(tmp_path), test_data=str(tmp_path / "plain.npz")))
+
+
+def test_test_data_of_another_shape_name_the_training_data_as_what_they_must_fit(tmp_path):
+    """Before training no model exists: test data of another shape are measured against the training data's."""
+    from ssvae.run_data import load_data
+
+    np.savez(tmp_path / "train.npz", x=np.zeros((8, 5), np.float32), y=np.arange(8) % 2)
+    np.savez(tmp_path / "test.npz", x=np.zeros((4, 4), np.float32), y=np.arange(4) % 2)
+    with pytest.raises(DataError, match=r"^\S*test.npz: inputs of shape \(4, 4\) do not fit the model trained on "
+                                        r"\S*train.npz: it takes \(N, 5\)$"):
+        load_data(Config(data=str(tmp_path / "train.npz"), test_data=str(tmp_path / "test.npz")))
+    with pytest.raises(DataError, match=r"^\S*test.npz: inputs of shape \(4, 4\) do not fit the model trained on "
+                                        r"digits: it takes \(N, 1, 8, 8\), "):
+        load_data(Config(test_data=str(tmp_path / "test.npz")))
 
 
 def test_test_data_are_read_as_the_model_reads_its_inputs(tmp_path):

@@ -73,6 +73,7 @@ class ModelInputs:
     input_shape: tuple[int, ...]
     columns: tuple[str, ...] | None = ()  # None, as none: a CSV run from before ssvae kept them
     uint8_divisor: int = 255
+    name: str = "this model"  # as errors call it: a model about to be trained is named by its training data
 
 
 def load_source(dataset: str = "digits", data: str | None = None, data_dir: str | None = None) -> Source:
@@ -110,7 +111,7 @@ def labelled_examples(part: Dataset, path: Path, model: ModelInputs, class_names
     laid out as `load_labelled` returns them."""
     check_inputs(part, str(path), "auto")  # rows with NaN, counted as the file has them
     try:
-        x = arrange(part.x, model.input_shape)
+        x = arrange(part.x, model.input_shape, model.name)
     except ModelError as error:
         raise DataError(f"{path}: {error}") from None
     labelled = part.labelled
