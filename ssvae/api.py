@@ -24,9 +24,10 @@ from ssvae import inference, runtime
 from ssvae.config import (EDITABLE_FOR_RESUME, Config, ConfigError, config_for, setting_name,
                           supervised_counterpart, train_command)
 from ssvae.model_card import shown_config
-from ssvae.data import DataError, ModelInputs, Partition, Source, Split, load_labelled
+from ssvae.data import DataError, ModelInputs, Partition, Source, Split
 from ssvae.data.digests import same_data
-from ssvae.data.sources import BUILTIN, arrays_given, arrays_source
+from ssvae.data.sources import (BUILTIN, arrays_given, arrays_source, load_for_testing, source_name, tested_name,
+                                tested_part)
 from ssvae.data.images import ColourImages
 from ssvae.errors import SAVE_ARRAYS, RunError, check_flags, type_name
 from ssvae.models import Model, Stage, build_model
@@ -431,14 +432,14 @@ def _train_baseline(run: Run, progress: bool) -> Run:
     return _train_new(supervised_counterpart(run.config), run.split, run.partition(), None, progress, None)
 
 
-def evaluate(run: Run | runtime.ExportedModel | str | Path, data: str | Path | None = None,
+def evaluate(run: Run | runtime.ExportedModel | str | Path, data: str | Path | Any = None,
              dataset: str | None = None, split: str = "test", data_dir: str | Path | None = None,
              device: str = "auto", precision: str = "float32", baseline: bool = False,
              progress: bool = False) -> dict[str, Any]:
     """Test accuracy, per-class recall and precision, confusion matrix (rows: true class) and test ELBO; with validation
     labels, the epoch kept by them. The test set is the run's held-out one, or the labelled examples of
-    ``data``: a file or folder as `ssvae.train` takes them (an .npz's x_test and y_test where it has them),
-    whose classes are the run's by name. With ``baseline``, also the accuracy on the same test set of the
+    ``data``: a file or folder or arrays held in memory, as `ssvae.train` takes them (an .npz's x_test and
+    y_test where it has them), whose classes are the run's by name. With ``baseline``, also the accuracy on the same test set of the
     run's supervised baseline (`baseline`, trained here with a bar where ``progress``).
 
     A model folder written by `ssvae export`, or one loaded (`ssvae.runtime.load`, on its device and in its
@@ -463,16 +464,19 @@ def evaluate(run: Run | runtime.ExportedModel | str | Path, data: str | Path | N
     return _evaluate_run(_baseline_of(load(run)) if baseline else load(run), data, baseline, progress)
 
 
-def _evaluate_run(run: Run, data: str | Path | None, baseline: bool, progress: bool) -> dict[str, Any]:
+def _evaluate_run(run: Run, data: str | Path | Any, baseline: bool, progress: bool) -> dict[str, Any]:
     """`evaluate` of a run: on its held-out split or on ``data``, with its baseline's accuracy on the same
     examples where ``baseline``."""
     c = run.config
-    test = run.partition().labelled_test if data is None else \
-        load_labelled(data, ModelInputs(c.input_shape, c.input_columns, c.uint8_divisor), c.class_names)
-    if data is not None:
-        _warn_if_trained_on(run, data)
-    report = evaluation_report(c.model, test.y, run.classify(test.x).argmax(-1), c.class_names,
-                               str(Path(data).resolve()) if data is not None else c.test_data, run.split.labels_seen,
+    if data is None:
+        test, tested = run.partition().labelled_test, c.test_data
+    else:
+        reading = ModelInputs(c.input_shape, c.input_columns, c.uint8_divisor)
+        source, name = load_for_testing(data, reading, c.class_names), source_name(data)
+        test, tested = tested_part(source, name, reading, c.class_names), tested_name(data)
+        _warn_if_trained_on(run, source, data)
+    report = evaluation_report(c.model, test.y, run.classify(test.x).argmax(-1), c.class_names, tested,
+                               run.split.labels_seen,
                                test_elbo(run.model, run.inputs(test.x)), _kept_epoch(run))
     if baseline:
         predicted = _train_baseline(run, progress).classify(test.x).argmax(-1)
@@ -507,7 +511,7 @@ def _named(run: Run | str | Path) -> str:
     return "the run" if folder is None else str(folder)
 
 
-def _evaluate_export(model: runtime.ExportedModel | Path, data: str | Path | None, dataset: str | None, split: str,
+def _evaluate_export(model: runtime.ExportedModel | Path, data: str | Path | Any, dataset: str | None, split: str,
                      data_dir: str | Path | None, device: str, precision: str) -> dict[str, Any]:
     """`evaluate` of an exported model (a folder, or one loaded: on the device and in the precision it was
     loaded with): its graphs on labelled data of one's own or on a built-in set's split; with neither, on the
@@ -531,14 +535,19 @@ def _device_of(model: runtime.ExportedModel) -> str:
     return "cuda" if "CUDAExecutionProvider" in providers else "cpu"
 
 
-def _warn_if_trained_on(run: Run, data: str | Path) -> None:
-    """A warning where ``data`` is the file or folder the run trained on, or a copy (`same_data`), read for its
-    training examples (not its own x_test)."""
-    trained_on, own_test = run.config.data, run.split.test is None and run.config.test_data is None
-    if own_test or trained_on is None or not same_data(data, trained_on):
+def _warn_if_trained_on(run: Run, source: Source, data: Any) -> None:
+    """A warning where ``source``, the whole of the ``data`` the run is tested on, has no test set of its own
+    and holds the examples the run trained on: a path that is the run's file or folder, or a copy
+    (`same_data`); arrays held in memory that are its training data, as its split's fingerprints tell."""
+    if source.test is not None:
         return
-    warn_not_held_out(str(data), "run", run.split.labels_seen,
-                      f"'ssvae evaluate {run.run_dir or 'RUN'}' without --data tests the run's held-out split")
+    if arrays_given(data) is not None:
+        trained_on = run.split.data is not None and run.split.made_from(source)
+    else:
+        trained_on = run.config.data is not None and same_data(source_name(data), run.config.data)
+    if trained_on:
+        warn_not_held_out(str(source_name(data)), "run", run.split.labels_seen,
+                          f"'ssvae evaluate {run.run_dir or 'RUN'}' without --data tests the run's held-out split")
 
 
 def _kept_epoch(run: Run) -> dict[str, Any] | None:

@@ -23,10 +23,11 @@ from typing import IO, Any, Callable, Iterator, Sequence, TypeVar
 import numpy as np
 
 from ssvae.data.digests import data_digest
-from ssvae.data.dataset import Dataset
+from ssvae.data.dataset import Dataset, data_path
 from ssvae.data.inputs import Inputs, NumberedIds, builtin_split, check_source, read_inputs
 from ssvae.data.images import is_image_file
-from ssvae.data.sources import BUILTIN, BUILTIN_SHAPES, ModelInputs, labelled_examples, load_labelled
+from ssvae.data.sources import (BUILTIN, BUILTIN_SHAPES, ModelInputs, arrays_given, labelled_examples, load_labelled,
+                                tested_name)
 from ssvae.config import setting_name
 from ssvae.errors import DataError, RunError, check_flags, type_name, user_stacklevel
 from ssvae.grids import default_scale, grid_png, grid_size, is_image_shape
@@ -229,12 +230,12 @@ def _table_file(out: Path | None) -> Iterator[IO]:
         yield f
 
 
-def evaluate(model: ExportedModel | str | Path, data: str | Path | None = None, dataset: str | None = None,
+def evaluate(model: ExportedModel | str | Path, data: str | Path | Any = None, dataset: str | None = None,
              split: str = "test", data_dir: str | Path | None = None) -> dict[str, Any]:
     """The report `ssvae.evaluate` gives of a run, of an exported model's graphs (of its precision) on the
-    labelled examples of ``data`` (a path, read as the model reads inputs: `ssvae.data.load_labelled`) or of
-    ``split`` of the built-in ``dataset`` as the model's run split it: a deployed model, int8 or float16
-    copies too, checked without its run. No test ELBO: `score` has the graphs'."""
+    labelled examples of ``data`` (a path or arrays held in memory, read as the model reads inputs:
+    `ssvae.data.load_labelled`) or of ``split`` of the built-in ``dataset`` as the model's run split it: a
+    deployed model, int8 or float16 copies too, checked without its run. No test ELBO: `score` has the graphs'."""
     model = loaded(model)
     check_source(data, dataset, split, data_dir, "the test data (--data)")
     if dataset is not None:
@@ -244,8 +245,9 @@ def evaluate(model: ExportedModel | str | Path, data: str | Path | None = None, 
                               "the test split is held out")
         test, tested = builtin_labelled(model, dataset, split, data_dir), f"{dataset} {split} split"
     else:
-        test, tested = load_labelled(data, _model_reading(model), model.class_names), str(Path(data).resolve())
-        _warn_if_trained_on(model, Path(data))
+        test, tested = load_labelled(data, _model_reading(model), model.class_names), tested_name(data)
+        if arrays_given(data) is None:
+            _warn_if_trained_on(model, data_path(data))
     return {**evaluation_report(model.info.get("model"), test.y, model.classify(test.x).argmax(-1), model.class_names,
                                 tested, model.info.get("labels_seen")), "precision": model.precision}
 

@@ -25,7 +25,7 @@ from safetensors.torch import load_file
 import ssvae
 from ssvae import api, inference, runtime
 from ssvae.cli import Terminated, _gain_text, main
-from ssvae.data import load_labelled
+from ssvae.data.sources import load_for_testing
 from ssvae.errors import DataError, RunError
 from ssvae.files import check_output
 from ssvae.run import read_metrics
@@ -742,7 +742,7 @@ def test_evaluate_with_its_baseline_reads_the_data_and_warns_of_them_once(tmp_pa
     run = ssvae.train(data=str(tmp_path / "t.csv"), labels=None, epochs=1, hidden=(8,), classifier_hidden=(8,),
                       latent_dim=2, progress=False, out=tmp_path / "run")
     reads = []
-    monkeypatch.setattr(api, "load_labelled", lambda *args: reads.append(args[0]) or load_labelled(*args))
+    monkeypatch.setattr(api, "load_for_testing", lambda *args: reads.append(args[0]) or load_for_testing(*args))
     with pytest.warns(UserWarning) as warned:
         report = ssvae.evaluate(tmp_path / "run", data=tmp_path / "t.csv", baseline=True)
     trained_on = [w for w in warned if "holds the examples this run trained on" in str(w.message)]
@@ -811,6 +811,35 @@ def test_evaluate_on_the_file_a_run_trained_on_warns_that_it_is_not_held_out(tmp
     rows = np.array([[0.1, -0.2]], np.float32)
     drawn = model.analogies(rows)
     np.testing.assert_array_equal(drawn, np.stack([model.decode(model.encode(rows)[1], [k]) for k in (0, 1)], 1))
+
+
+@pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
+def test_evaluate_takes_arrays_held_in_memory_as_it_takes_the_npz_of_them(tmp_path):
+    """ssvae.evaluate(run or export, data=(x, y)) gives the report of data= their .npz but for what it says it
+    tested; the run's own training arrays warn that they are not held out, and bad arrays are named data."""
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((40, 2)).astype(np.float32), np.where(np.arange(40) < 30, np.arange(40) % 2, -1)
+    run = ssvae.train(data=(x, y), labels=None, epochs=1, hidden=(8,), classifier_hidden=(8,), latent_dim=2,
+                      progress=False, out=tmp_path / "run")
+    ssvae.export(run, tmp_path / "model")
+    other_x, other_y = rng.standard_normal((10, 2)).astype(np.float32), np.arange(10) % 2
+    np.savez(tmp_path / "other.npz", x=other_x, y=other_y)
+    for evaluated in (tmp_path / "run", tmp_path / "model"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            from_file = ssvae.evaluate(evaluated, data=tmp_path / "other.npz")
+            in_memory = ssvae.evaluate(evaluated, data=(other_x, other_y))
+        assert from_file["test_data"] == str((tmp_path / "other.npz").resolve()) and from_file["n_test"] == 10
+        assert in_memory == {**from_file, "test_data": "arrays held in memory"}
+    assert ssvae.evaluate(run, data={"x": other_x, "y": other_y})["accuracy"] == in_memory["accuracy"]
+    with pytest.warns(UserWarning, match=rf"^data holds the examples this run trained on, {run.split.labels_seen} "
+                                         r"of them with their labels: the accuracy measured on them is not held out"):
+        ssvae.evaluate(run, data=(x, y))
+    with pytest.raises(DataError, match=r"^both --data data and --dataset digits \(data=, dataset= in Python\) name "
+                                        r"inputs: pass one of them$"):
+        ssvae.evaluate(tmp_path / "model", data=(other_x, other_y), dataset="digits")
+    with pytest.raises(DataError, match=r"^data: inputs of shape \(10, 3\) do not fit this model: it takes \(N, 2\)$"):
+        ssvae.evaluate(run, data=(np.zeros((10, 3), np.float32), other_y))
 
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant

@@ -14,7 +14,7 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from ssvae.config import setting_name
 from ssvae.data.csv_files import as_csv_hint, csv_inputs, read_csv_rows
 from ssvae.data.dataset import DataError, Dataset, data_path
 from ssvae.data.images import IMAGE_SUFFIXES, image_files, image_reading, read_images
-from ssvae.data.sources import load_source, npz_array, warn_if_data_dir_unused
+from ssvae.data.sources import arrays_given, load_source, npz_array, source_name, warn_if_data_dir_unused
 from ssvae.data.split import choose_split
 from ssvae.errors import user_stacklevel
 
@@ -68,23 +68,24 @@ def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: s
     return Inputs([str(i) for i in rows], examples.x)
 
 
-def check_source(data: str | Path | None, dataset: str | None, split: str = "test", data_dir: str | Path | None = None,
+def check_source(data: Any, dataset: str | None, split: str = "test", data_dir: str | Path | None = None,
                  what: str = "the inputs") -> None:
-    """A DataError unless exactly one of ``data`` (a path to ``what``, which must exist) and ``dataset`` (a
-    built-in set, whose ``split`` and ``data_dir`` a path leaves unused) names the inputs: cheap, so callers
-    check it before other work."""
-    if data is not None and dataset is not None:
-        raise DataError(f"both --data {data} and --dataset {dataset} (data=, dataset= in Python) name inputs: pass "
+    """A DataError unless exactly one of ``data`` (a path to ``what``, which must exist, or arrays held in
+    memory where the caller takes them) and ``dataset`` (a built-in set, whose ``split`` and ``data_dir`` data
+    of one's own leave unused) names the inputs: cheap, so callers check it before other work."""
+    name, in_memory = (None, False) if data is None else (source_name(data), arrays_given(data) is not None)
+    if name is not None and dataset is not None:
+        raise DataError(f"both --data {name} and --dataset {dataset} (data=, dataset= in Python) name inputs: pass "
                         f"one of them")
     if data is None and dataset is None:
         raise DataError("no inputs given: pass --data FILE_OR_FOLDER or --dataset NAME (data= or dataset= in Python)")
     given = [setting_name(field) for field, used in (("split", split != "test"), ("data_dir", data_dir is not None))
              if used]
-    if data is not None and given:
+    if name is not None and given:
         raise DataError(f"{' and '.join(given)} {'choose' if len(given) > 1 else 'chooses'} a built-in data set's "
-                        f"examples, and {data} is a file or folder of your own: leave "
-                        f"{'them' if len(given) > 1 else 'it'} out")
-    if data is not None and not data_path(data).exists():
+                        f"examples, and {name} {'are examples' if in_memory else 'is a file or folder'} of "
+                        f"your own: leave {'them' if len(given) > 1 else 'it'} out")
+    if name is not None and not in_memory and not name.exists():
         raise DataError(f"{data}: no such file or folder; check the path of {what}")
 
 

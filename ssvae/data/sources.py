@@ -97,13 +97,36 @@ def warn_if_data_dir_unused(dataset: str | None, data_dir: str | Path | None) ->
                       stacklevel=user_stacklevel())
 
 
-def load_labelled(data: str | Path, model: ModelInputs, class_names: Sequence[str]) -> Dataset:
-    """The labelled examples of ``data`` (an .npz's x_test and y_test where it has them), read as ``model``
-    reads its inputs and laid out as its examples, to test it on: its classes need not all be there, and
-    the labels are renumbered as ``class_names`` number them (see `_class_numbers`)."""
-    path = data_path(data)
-    source = _load_path(path, model, tuple(class_names))
-    return labelled_examples(source.test if source.test is not None else source.train, path, model, class_names)
+def load_labelled(data: Any, model: ModelInputs, class_names: Sequence[str]) -> Dataset:
+    """The labelled examples of ``data`` (a path, or arrays held in memory as `arrays_given` takes them; an
+    .npz's x_test and y_test where it has them), read as ``model`` reads its inputs and laid out as its
+    examples, to test it on: its classes need not all be there, and the labels are renumbered as
+    ``class_names`` number them (see `_class_numbers`)."""
+    return tested_part(load_for_testing(data, model, class_names), source_name(data), model, class_names)
+
+
+def load_for_testing(data: Any, model: ModelInputs, class_names: Sequence[str]) -> Source:
+    """The whole of ``data`` as `load_labelled` reads it, before its labelled examples are taken
+    (`tested_part`): a caller can then tell whether they are the data a run trained on."""
+    arrays = arrays_given(data)
+    if arrays is not None:
+        return arrays_source(arrays, model)
+    return _load_path(data_path(data), model, tuple(class_names))
+
+
+def tested_part(source: Source, name: Path, model: ModelInputs, class_names: Sequence[str]) -> Dataset:
+    """The labelled examples of ``source`` (named ``name`` in messages), of its test set where it has one."""
+    return labelled_examples(source.test if source.test is not None else source.train, name, model, class_names)
+
+
+def source_name(data: Any) -> Path:
+    """How messages name ``data``: its path, or "data" for arrays held in memory (the keyword that took them)."""
+    return ARRAYS_NAME if arrays_given(data) is not None else data_path(data)
+
+
+def tested_name(data: Any) -> str:
+    """What a report says it tested on, for ``data``: its whole path, or that arrays were given."""
+    return "arrays held in memory" if arrays_given(data) is not None else str(data_path(data).resolve())
 
 
 def labelled_examples(part: Dataset, path: Path, model: ModelInputs, class_names: Sequence[str]) -> Dataset:
@@ -426,6 +449,7 @@ LABELS_AS = ("integer class indices, -1 for unlabelled rows, with the names in c
              ".astype(str), return_inverse=True) gives both for labels with none missing)")
 NPZ_KINDS = {"y": LABELS_AS, "y_test": LABELS_AS, "class_names": "strings (.astype(str))"}
 NPZ_ARRAYS = ("x", "y", "x_test", "y_test", "class_names")  # what an .npz of data holds: x and y, the rest if any
+ARRAYS_NAME = Path("data")  # arrays held in memory, in messages: the keyword that took them
 
 
 def arrays_given(data: Any) -> dict[str, np.ndarray] | None:
@@ -446,10 +470,10 @@ def arrays_given(data: Any) -> dict[str, np.ndarray] | None:
     return arrays
 
 
-def arrays_source(arrays: dict[str, np.ndarray]) -> Source:
-    """The `Source` of arrays held in memory (`arrays_given`), read as the .npz of them would be; messages name
-    them "data", as the keyword that took them."""
-    return _npz_source(arrays, Path("data"))
+def arrays_source(arrays: dict[str, np.ndarray], model: ModelInputs | None = None) -> Source:
+    """The `Source` of arrays held in memory (`arrays_given`), read as the .npz of them would be (with
+    ``model``, as that model reads inputs); messages name them "data", as the keyword that took them."""
+    return _npz_source(arrays, ARRAYS_NAME, model)
 
 
 def npz_array(arrays: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
