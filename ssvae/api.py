@@ -25,6 +25,7 @@ from ssvae.config import (EDITABLE_FOR_RESUME, Config, ConfigError, config_for, 
                           supervised_counterpart, train_command)
 from ssvae.model_card import shown_config
 from ssvae.data import DataError, ModelInputs, Partition, Source, Split
+from ssvae.data.dataset import as_data_error
 from ssvae.data.digests import same_data
 from ssvae.data.sources import (BUILTIN, arrays_given, arrays_source, load_for_testing, source_name, tested_name,
                                 tested_part)
@@ -37,7 +38,7 @@ from ssvae.run_data import load_data, new_run_data
 from ssvae.run import (ARRAYS, CHECKPOINT, CONFIG, LABELS, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint,
                        load_run, load_spec, read_metrics, save_arrays, save_checkpoint, save_metrics, save_run,
                        save_weights)
-from ssvae.runtime import MODEL_JSON, ModelError, check_count, folder_of_folders, prepare_inputs
+from ssvae.runtime import MODEL_JSON, check_count, folder_of_folders, prepare_inputs
 from ssvae.training import (Checkpoint, EpochHook, active_stages, denormals_flushed, fit, kept_epoch, predict_logits,
                             resolve_device, stage_plan, threads_set)
 
@@ -100,28 +101,25 @@ class Run:
             raise DataError(f"{c.data or c.dataset}: not the data this run was trained on ({'; '.join(reasons)}): "
                             f"restore them, or train a new run on the data as they are")
 
-    def inputs(self, x: np.ndarray) -> torch.Tensor:
+    def inputs(self, x: Any) -> torch.Tensor:
         """Raw inputs (uint8 0..255 or floats) as the model's float tensor, prepared by the rule the exported
         model follows (`ssvae.runtime.prepare_inputs`: layout, columns, scale; finite, and in [0, 1] for a
-        Bernoulli likelihood), or a DataError that says what to change. A torch tensor is taken as a torch user
-        holds it: on a GPU, needing grad, in bfloat16."""
+        Bernoulli likelihood), or a DataError that says what to change: an array, a DataFrame (its columns by
+        name where the model reads them so), or a torch tensor as a torch user holds it: on a GPU, needing
+        grad, in bfloat16."""
         c = self.config
         if isinstance(x, torch.Tensor):
             x = x.detach().cpu()
             x = (x if x.dtype == torch.uint8 else x.float()).numpy()
-        try:
+        with as_data_error():
             x = prepare_inputs(x, c.input_shape, c.input_columns, c.input_range, c.uint8_divisor)
-        except ModelError as error:
-            raise DataError(str(error)) from None
         device = next(self.model.buffers()).device
         return torch.tensor(x, device=device)  # a copy: the caller's array may be read-only (np.load mmap_mode)
 
-    def classify(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
-        """Class probabilities q(y|x), (N, K)."""
-        try:
+    def classify(self, x: Any, batch_size: int = 4096) -> np.ndarray:
+        """Class probabilities q(y|x), (N, K), of inputs as `inputs` takes them."""
+        with as_data_error():
             check_count("batch_size", batch_size, 1)
-        except ModelError as error:
-            raise DataError(str(error)) from None
         return torch.softmax(predict_logits(self.model, self.inputs(x), batch_size), -1).cpu().numpy()
 
 
@@ -274,8 +272,6 @@ def _check_unchanged(checkpoint: Checkpoint, config: Config, split: Split, stage
                        f"again")
 
 
-
-
 def _edits_since(checkpoint: Checkpoint, config: Config, stages: list[Stage]) -> str:
     """The settings of ``config`` that differ from those the checkpoint's run trained with ("" where none),
     but for `EDITABLE_FOR_RESUME`. Older checkpoints record no settings: their stages at least must be
@@ -401,12 +397,12 @@ def describe_run(run_dir: str | Path) -> dict[str, Any]:
 
 
 @torch.no_grad()
-def test_elbo(model: Model, x: torch.Tensor, seed: int = 0, batch_size: int = 1024) -> float | None:
+def test_elbo(model: Model, x: torch.Tensor) -> float | None:
     """Mean single-sample bound on log p(x) over ``x`` (nats an example), or None for a model without one. Its
-    noise comes from ``seed``, in a forked generator: the caller's random stream is left as it was."""
+    noise comes from a fixed seed, in a forked generator: the caller's random stream is left as it was."""
     with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
-        torch.manual_seed(seed)
-        bounds = [model.elbo(b) for b in x.split(batch_size)]
+        torch.manual_seed(0)
+        bounds = [model.elbo(b) for b in x.split(1024)]
     if any(b is None for b in bounds):
         return None
     return torch.cat(bounds).mean().item()
@@ -436,11 +432,12 @@ def evaluate(run: Run | runtime.ExportedModel | str | Path, data: str | Path | A
              dataset: str | None = None, split: str = "test", data_dir: str | Path | None = None,
              device: str = "auto", precision: str = "float32", baseline: bool = False,
              progress: bool = False) -> dict[str, Any]:
-    """Test accuracy, per-class recall and precision, confusion matrix (rows: true class) and test ELBO; with validation
-    labels, the epoch kept by them. The test set is the run's held-out one, or the labelled examples of
-    ``data``: a file or folder or arrays held in memory, as `ssvae.train` takes them (an .npz's x_test and
-    y_test where it has them), whose classes are the run's by name. With ``baseline``, also the accuracy on the same test set of the
-    run's supervised baseline (`baseline`, trained here with a bar where ``progress``).
+    """Test accuracy, per-class recall and precision, confusion matrix (rows: true class) and test ELBO; with
+    validation labels, the epoch kept by them. The test set is the run's held-out one, or the labelled
+    examples of ``data``: a file or folder or arrays held in memory, as `ssvae.train` takes them (an .npz's
+    x_test and y_test where it has them), whose classes are the run's by name. With ``baseline``, also the
+    accuracy on the same test set of the run's supervised baseline (`baseline`, trained here with a bar where
+    ``progress``).
 
     A model folder written by `ssvae export`, or one loaded (`ssvae.runtime.load`, on its device and in its
     precision), is tested through its graphs instead (`ssvae.inference.evaluate`,

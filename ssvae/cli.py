@@ -23,12 +23,12 @@ import click
 import numpy as np
 
 from ssvae import __version__
-from ssvae.config import (AUGMENTATIONS, CLASSIFIERS, EDITABLE_FOR_RESUME, LIKELIHOODS, LR_SCHEDULES, MODEL_KINDS,
-                          RECIPES, SETTING_HELP, Config, TRAINING_PRECISIONS, ConfigError, config_for, option_flag,
-                          shown_default)
+from ssvae.config import (CHOICES, EDITABLE_FOR_RESUME, RECIPES, SETTING_HELP, Config, ConfigError, config_for,
+                          option_flag, shown_default)
 from ssvae.data.inputs import SPLITS
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
+from ssvae.model_card import difference_text
 from ssvae.progress import redrawable
 from ssvae.runtime import (BATCH, DEVICES, MIN_OPSET, MODEL_FILES, MODEL_JSON, OPSET, PRECISIONS, RUN_CONFIG,
                            ModelError, held_precisions, load as load_model)
@@ -277,34 +277,34 @@ TRAINING_OPTIONS = [
     ("labels", LABELS),
     ("val_labels", int),
     ("test_fraction", float),
-    ("model", click.Choice(MODEL_KINDS)),
+    ("model", click.Choice(CHOICES["model"])),
     ("epochs", int),
     ("m1_epochs", int),
     ("batch_size", int),
     ("labelled_batch_size", int),
     ("lr", float),
-    ("lr_schedule", click.Choice(LR_SCHEDULES)),
+    ("lr_schedule", click.Choice(CHOICES["lr_schedule"])),
     ("weight_decay", float),
     ("alpha", float),
     ("vat", float),
     ("vat_epsilon", float),
     ("latent_dim", int),
     ("hidden", SIZES),
-    ("classifier", click.Choice(CLASSIFIERS)),
+    ("classifier", click.Choice(CHOICES["classifier"])),
     ("classifier_hidden", SIZES),
     ("classifier_channels", SIZES),
-    ("augment", click.Choice(AUGMENTATIONS)),
+    ("augment", click.Choice(CHOICES["augment"])),
     ("consistency", float),
     ("consistency_threshold", float),
     ("adaptive_threshold", bool),
     ("ema", float),
     ("kl_warmup_epochs", int),
-    ("likelihood", click.Choice(LIKELIHOODS)),
+    ("likelihood", click.Choice(CHOICES["likelihood"])),
     ("seed", int),
     ("checkpoint_every", int),
     ("device", TRAINING_DEVICE),
     ("threads", THREADS),
-    ("precision", click.Choice(TRAINING_PRECISIONS)),
+    ("precision", click.Choice(CHOICES["precision"])),
     ("compile", bool),
 ]
 
@@ -613,8 +613,7 @@ def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opse
     report = export_run(run_dir, out_dir, opset=opset, quantize=quantize == "int8", fp16=fp16,
                         replace=force)
     click.echo(f"saved {out_dir}: {', '.join(report.files)}")
-    click.echo("onnxruntime vs torch, largest absolute difference: "
-               + ", ".join(f"{role} {d:.1e}" for role, d in report.max_difference.items()))
+    click.echo(difference_text(report))
     for precision, accuracy in report.accuracy.items():
         agreement = f"  (same class as float32: {report.agreement[precision]:.4f})" if precision != "float32" else ""
         shown = "not measured (the run's data are missing or changed)" if accuracy is None else f"{accuracy:.4f}"

@@ -40,6 +40,17 @@ NONE_MEANS = {"labels": "every label, as --labels all or 'all'", "threads": "tor
                                                                           "'auto'"}
 M1_FEATURES = ("sample", "mean")  # what m1+m2's M2 stage sees of q(z1|x): a draw or the mean
 TRAINING_PRECISIONS = ("float32", "bfloat16")  # bfloat16: matmuls and convolutions under autocast
+# the settings that name one of a few options, with those options: what Config accepts and the command line offers
+CHOICES = {"model": MODEL_KINDS, "likelihood": LIKELIHOODS, "lr_schedule": LR_SCHEDULES, "classifier": CLASSIFIERS,
+           "precision": TRAINING_PRECISIONS, "augment": AUGMENTATIONS, "m1_features": M1_FEATURES}
+# the numeric settings with a lower bound: (the settings, the test of a value below it, what the error says)
+LOWER_BOUNDS = (
+    (("epochs", "batch_size", "labelled_batch_size", "latent_dim", "aux_dim", "m1_latent_dim", "checkpoint_every"),
+     lambda value: value < 1, "must be at least 1"),
+    (("lr", "vat_epsilon"), lambda value: value <= 0, "must be positive"),
+    (("alpha", "vat", "consistency", "m1_epochs", "kl_warmup_epochs", "val_labels"), lambda value: value < 0,
+     "cannot be negative"),
+)
 LARGEST = 2**31 - 1  # the largest count or size a setting takes: torch's sizes and indices overflow past it
 SEEDS = ("seed", "split_seed")  # 0..2**32 - 1: the range numpy's and torch's generators all take
 
@@ -62,7 +73,8 @@ LATER_FIELDS: dict[str, Any] = {"adaptive_threshold": False, "weight_decay": 0.0
 @dataclass
 class Config:
     """Everything that defines a run: the data, the label split, the model and its training. Saved as
-    config.json in every run folder and in every checkpoint (a resume refuses edits to it); the command
+    config.json in every run folder and in every checkpoint (a resume refuses edits to it, but for those
+    of `EDITABLE_FOR_RESUME`: where the data are, checkpointing, the device and the epochs); the command
     line's options and `ssvae.train`'s keywords are its fields, each described in `SETTING_HELP`, which
     the list of fields below and ``ssvae train --help`` show.
 
@@ -162,9 +174,7 @@ class Config:
         for name in SEEDS:
             if not 0 <= getattr(self, name) < 2**32:
                 raise ConfigError(f"{name} must lie in 0..{2**32 - 1}, got {getattr(self, name)}", name)
-        for name, allowed in (("model", MODEL_KINDS), ("likelihood", LIKELIHOODS), ("lr_schedule", LR_SCHEDULES),
-                              ("classifier", CLASSIFIERS), ("precision", TRAINING_PRECISIONS),
-                              ("augment", AUGMENTATIONS), ("m1_features", M1_FEATURES)):
+        for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} {getattr(self, name)!r} is not one of {', '.join(allowed)}", name)
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):  # torch's raw error for the rest
@@ -175,19 +185,12 @@ class Config:
                 raise ConfigError(f"{name} is an empty path: give the name of a file or folder", name)
         if self.version != FORMAT_VERSION:
             raise ConfigError(f"config version {self.version} is not the supported version {FORMAT_VERSION}")
-        for name in ("epochs", "batch_size", "labelled_batch_size", "latent_dim", "aux_dim", "m1_latent_dim",
-                     "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}", name)
+        for names, below, words in LOWER_BOUNDS:
+            if wrong := next((name for name in names if below(getattr(self, name))), None):
+                raise ConfigError(f"{wrong} {words}, got {getattr(self, wrong)}", wrong)
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"threads must be at least 1 (or left out for torch's default), got {self.threads}",
                               "threads")
-        for name in ("lr", "vat_epsilon"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}", name)
-        for name in ("alpha", "vat", "consistency", "m1_epochs", "kl_warmup_epochs", "val_labels"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} cannot be negative, got {getattr(self, name)}", name)
         if self.labels is not None and self.labels < 1:
             raise ConfigError(f"labels must be at least 1 (or 'all'), got {self.labels}", "labels")
         if not 0.0 < self.test_fraction < 1.0:
@@ -467,7 +470,7 @@ def _for_model(settings: dict[str, Any], model: str) -> dict[str, Any]:
 OWN_DATA_PRESET = {"labels": None}  # a user's own data keep every label: 100 of them are for the built-in benchmarks
 
 
-def preset_for(dataset: str, data: str | None, model: str) -> dict[str, Any]:
+def preset_for(dataset: str | None, data: str | None, model: str) -> dict[str, Any]:
     """The preset settings a data set gives ``model`` (`OWN_DATA_PRESET` for a user's own ``data``)."""
     return _for_model(PRESETS.get(dataset, {}) if data is None else OWN_DATA_PRESET, model)
 

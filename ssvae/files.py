@@ -1,11 +1,10 @@
 """Writing files so that a process stopped mid-write never leaves half a file, and nothing is overwritten by
-surprise; one writer at a time in a folder (`sole_writer`); and a short digest of a file's bytes (`file_digest`)."""
+surprise; and one writer at a time in a folder (`sole_writer`)."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 import shutil
 import stat
@@ -335,15 +334,5 @@ def _taken(path: Path) -> RunError:
                     f"another out, or replace=True)")
 
 
-def file_digest(path: str | Path) -> str:
-    """A short digest of a file's bytes (16 hex digits, as the weights' digest): it tells a copy of a file
-    under another name or path from other data."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()[:16]
-
-
 __all__ = ["atomic_open", "write_atomic", "check_output", "check_writable", "given_path", "take_access",
-           "OutputFolder", "SET_ASIDE", "sole_writer", "new_folders", "file_digest"]
+           "OutputFolder", "SET_ASIDE", "sole_writer", "new_folders"]

@@ -74,6 +74,13 @@ def card_row(precision: str, accuracy: float | None, agreement: float) -> str:
     return f"| {precision} | {graph_file('classifier', precision)} | {shown} | {100 * agreement:.2f} % |"
 
 
+def difference_text(report: ExportReport) -> str:
+    """The line that says how far onnxruntime's outputs are from torch's, graph by graph: `ssvae export`
+    prints it and the card keeps it."""
+    return "onnxruntime vs torch, largest absolute difference: " + ", ".join(
+        f"{role} {d:.1e}" for role, d in report.max_difference.items())
+
+
 def model_card(run: Run, report: ExportReport, command: str) -> str:
     """model_card.md: the data, the labels used, the commands that made the model and the graphs' accuracy."""
     c = run.config
@@ -91,8 +98,7 @@ def model_card(run: Run, report: ExportReport, command: str) -> str:
         f"the other training examples were used without labels.",
         f"- Trained with: `{train_command(shown)}`" + _python_only_text(c),
         f"- Exported with: `{command}`",
-        "- onnxruntime vs torch, largest absolute difference: "
-        + ", ".join(f"{role} {d:.1e}" for role, d in report.max_difference.items()),
+        f"- {difference_text(report)}",
         *([] if report.accuracy.get("float32") is not None else [
             "- Test accuracy: not measured, as the run's data were missing or changed when it was exported; the "
             "graphs were checked on stand-in inputs."]),

@@ -48,7 +48,7 @@ from ssvae.precisions import calibration_inputs, cpu_session, predicted_classes,
 from ssvae.data import Dataset, DataError
 from ssvae.errors import ExportError, RunError, check_flags, user_stacklevel
 from ssvae.files import OutputFolder, check_writable, given_path, sole_writer, take_access
-from ssvae.runtime import (FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, MODEL_FILES, MODEL_JSON, OPSET,
+from ssvae.runtime import (FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, MODEL_CARD, MODEL_FILES, MODEL_JSON, OPSET,
                            graph_file)
 
 CHECK_BATCH = 257  # odd and larger than any example batch: the batch axis must really be symbolic
@@ -380,11 +380,11 @@ def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize:
     _check_variants(specs, variants, x, None if test is None else test.y, report)
     files = {graph_file(role, precision): data for precision, graphs_of in variants.items()
              for role, data in graphs_of.items()}
-    report.files = [*files, MODEL_JSON, "model_card.md"]
+    report.files = [*files, MODEL_JSON, MODEL_CARD]
     roles = {role: {p: graph_file(role, p) for p in variants} for role in graphs}
     docs = {role: ROLE_DOCS[role] for role in graphs}  # the graphs' doc_string, which onnxruntime-web cannot read
     files[MODEL_JSON] = json.dumps({**values, "graphs": roles, "docs": docs}, indent=2).encode()
-    files["model_card.md"] = model_card(run, report, command).encode()
+    files[MODEL_CARD] = model_card(run, report, command).encode()
     with sole_writer(out):
         MODEL_FOLDER.check(out, replace)  # again: another export may have written it meanwhile
         _write_folder(out, files)

@@ -35,17 +35,17 @@ CALIBRATION_BATCH = 100  # rows a calibration call: memory stays bounded whateve
 QUANTIZED_OPS = ("Gemm", "MatMul", "Conv")  # the ops with weights; the rest stay float32
 
 
-def calibration_picks(n: int, seed: int = 0) -> np.ndarray:
+def calibration_picks(n: int) -> np.ndarray:
     """Which of ``n`` training inputs (never test ones) calibrate: up to `CALIBRATION_ROWS`, chosen with a
     fixed seed so that an export quantises alike each time."""
     if n <= CALIBRATION_ROWS:
         return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, CALIBRATION_ROWS, replace=False))
+    return np.sort(np.random.default_rng(0).choice(n, CALIBRATION_ROWS, replace=False))
 
 
-def calibration_rows(x: np.ndarray, seed: int = 0) -> np.ndarray:
+def calibration_rows(x: np.ndarray) -> np.ndarray:
     """The rows of ``x`` that `calibration_picks` chooses."""
-    return x[calibration_picks(len(x), seed)]
+    return x[calibration_picks(len(x))]
 
 
 def calibration_inputs(run: Run) -> np.ndarray:

@@ -5,6 +5,7 @@
     labels.json          the chosen indices (labelled, validation, test) so the run can be repeated exactly
     metrics.csv          one row an epoch
     checkpoint.safetensors  while training: model, optimiser, RNG states and epoch (removed at the end)
+    ssvae-arrays.npz     a run trained on arrays held in memory: those arrays, which config.json names as its data
 
 Every file is written to a temporary name and renamed, so an interrupted write never leaves half a file.
 """
@@ -28,11 +29,11 @@ from ssvae.errors import RunError
 from ssvae.files import SET_ASIDE, OutputFolder, atomic_open, write_atomic
 from ssvae.data import Split
 from ssvae.models import Model, build_model
-from ssvae.runtime import MODEL_JSON, RUN_CONFIG, folder_of_folders
+from ssvae.runtime import MODEL_JSON, RUN_CHECKPOINT, RUN_CONFIG, folder_of_folders
 from ssvae.training import Checkpoint
 
 CONFIG, WEIGHTS, LABELS, METRICS = RUN_CONFIG, "weights.safetensors", "labels.json", "metrics.csv"
-CHECKPOINT = "checkpoint.safetensors"  # while training runs: what `ssvae train --resume` continues from
+CHECKPOINT = RUN_CHECKPOINT
 # the data of a run trained on arrays held in memory (`ssvae.train(data=(x, y), out=...)`), by a name that no
 # user's file of data is likely to have, since a replaced run folder's files go with it
 ARRAYS = "ssvae-arrays.npz"

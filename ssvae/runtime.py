@@ -34,6 +34,8 @@ NON_INPUT_COLUMNS = ("id", "label", "")  # a table's row names and classes; "": 
 GENERATIVE_MODELS = ("m2", "adgm", "m1+m2", "m1")  # exported with an encoder and a decoder beside the classifier
 MODEL_JSON = "model.json"  # what `ssvae export` writes beside the graphs: their metadata, for other tools
 RUN_CONFIG = "config.json"  # what `ssvae train` writes first in a run folder: how one is told from a model folder
+RUN_CHECKPOINT = "checkpoint.safetensors"  # in a run folder while it trains: what `ssvae train --resume` goes on from
+MODEL_CARD = "model_card.md"  # beside an export's graphs: what the model is, for people
 LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -272,7 +274,7 @@ def graph_file(role: str, precision: str = "float32") -> str:
 
 
 # what `ssvae export` writes in a model folder: the graphs of every role and precision, their metadata, the card
-MODEL_FILES = (MODEL_JSON, "model_card.md", *(graph_file(role, p) for role in ROLES for p in PRECISIONS))
+MODEL_FILES = (MODEL_JSON, MODEL_CARD, *(graph_file(role, p) for role in ROLES for p in PRECISIONS))
 DEVICES = ("auto", "cpu", "cuda")  # where the graphs run: auto is CUDA where onnxruntime has it, else the CPU
 BATCH = 1024  # rows handed to onnxruntime at once: bounds memory on large inputs
 
@@ -404,7 +406,7 @@ def _classifier_file(model_dir: Path, precision: str) -> Path:
     first = model_dir / graph_file("classifier", precision)
     if first.is_file():
         return first
-    if (model_dir / RUN_CONFIG).is_file() and (model_dir / "checkpoint.safetensors").is_file():  # not yet trained
+    if (model_dir / RUN_CONFIG).is_file() and (model_dir / RUN_CHECKPOINT).is_file():  # not yet trained
         raise ModelError(f"{model_dir} is a training run, not an exported model, and an unfinished one: finish it "
                          f"with 'ssvae train --resume {model_dir}' (adding --epochs N ends its last stage at epoch "
                          f"N), then export it")

@@ -14,9 +14,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ssvae.data.dataset import UNLABELLED, DataError, index_names, looks_unlabelled, warn_of_minus_one_class
+from ssvae.data.dataset import (UNLABELLED, DataError, as_data_error, index_names, looks_unlabelled,
+                                 warn_of_minus_one_class)
 from ssvae.errors import user_stacklevel
-from ssvae.runtime import NON_INPUT_COLUMNS, ModelError, column_positions
+from ssvae.runtime import NON_INPUT_COLUMNS, column_positions
 
 LABEL_LIKE = ("label", "labels", "class", "target", "y")  # header names (in any case) a label column goes by
 TABLE_SUFFIXES = (".tsv", ".tab", ".txt")  # tables of text that ssvae reads once named .csv
@@ -196,10 +197,8 @@ def _check_unnamed(path: Path, rows: CsvRows) -> None:
 
 def _columns_by_name(path: Path, header: list[str], columns: Sequence[str]) -> list[int]:
     """Where each of a model's ``columns`` stands in ``header`` (`column_positions`), as a DataError."""
-    try:
+    with as_data_error():
         return column_positions(str(path), header, columns)
-    except ModelError as error:
-        raise DataError(str(error)) from None
 
 
 def _is_number(text: str, number: Callable[[str], float]) -> bool:

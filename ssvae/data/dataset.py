@@ -5,15 +5,16 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
 from ssvae.config import both_spellings
 from ssvae.errors import SAVE_ARRAYS, DataError, type_name, user_stacklevel
-from ssvae.runtime import as_float32, user_path
+from ssvae.runtime import ModelError, as_float32, user_path
 
 UNLABELLED = -1
 MAX_CLASSES = 10_000  # a label beyond this is a numbering mistake, not a class
@@ -87,6 +88,16 @@ def data_path(data: object) -> Path:
     if os.fspath(data) == "":
         raise DataError("data is an empty path: give the name of a file or folder")
     return user_path(data)
+
+
+@contextmanager
+def as_data_error(where: str | Path | None = None) -> Iterator[None]:
+    """The runtime's ModelError of bad inputs raised as the DataError that data readers and the API raise,
+    after ``where`` (the file) where given: the runtime's checks, in the training side's terms."""
+    try:
+        yield
+    except ModelError as error:
+        raise DataError(str(error) if where is None else f"{where}: {error}") from None
 
 
 def index_names(n_classes: int, path: Path, key: str) -> tuple[str, ...]:

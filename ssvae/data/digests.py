@@ -9,7 +9,16 @@ import os
 from pathlib import Path
 
 from ssvae.data.images import image_files
-from ssvae.files import file_digest
+
+
+def file_digest(path: str | Path) -> str:
+    """A short digest of a file's bytes (16 hex digits, as the weights' digest): it tells a copy of a file
+    under another name or path from other data."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
 
 
 def data_digest(path: str | Path) -> str:
@@ -37,4 +46,4 @@ def same_data(a: str | Path, b: str | Path) -> bool:
     return os.path.samefile(a, b) or (a.is_file() == b.is_file() and data_digest(a) == data_digest(b))
 
 
-__all__ = ["data_digest", "same_data"]
+__all__ = ["data_digest", "file_digest", "same_data"]

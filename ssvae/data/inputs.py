@@ -231,7 +231,7 @@ def _npz_member(path: Path, name: str) -> RowFile | None:
     return _row_file(path, start, name)
 
 
-def _read_csv(path: Path, columns: Sequence[str]) -> Inputs:
+def _read_csv(path: Path, columns: Sequence[str] | None) -> Inputs:
     """``columns`` (or, with none, every numeric column) are the inputs; an ``id`` column (else the unnamed
     index column of pandas' to_csv) names the rows and a ``label`` column is ignored."""
     rows = read_csv_rows(path)

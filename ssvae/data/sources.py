@@ -22,12 +22,12 @@ import numpy as np
 from ssvae.config import both_spellings, setting_name
 from ssvae.data.csv_files import (LABEL_LIKE, as_csv_hint, csv_inputs, csv_labels, read_csv_rows, warn_of_named_inputs,
                                   whole_number)
-from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, check_inputs, data_path, index_names,
+from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, as_data_error, check_inputs, data_path, index_names,
                                  looks_unlabelled, to_model_range, warn_of_minus_one_class)
 from ssvae.data.images import image_files, image_reading, is_hidden, is_image_file, read_images, within
 from ssvae.errors import listed, user_stacklevel
 from ssvae.files import new_folders
-from ssvae.runtime import FEW_LEVELS, ModelError, arrange
+from ssvae.runtime import FEW_LEVELS, arrange
 
 UNLABELLED_FOLDER = "unlabelled"
 UNLABELLED_NAMES = ("unlabelled", "unlabeled")  # a folder of unlabelled images, in any case
@@ -76,7 +76,7 @@ class ModelInputs:
     name: str = "this model"  # as errors call it: a model about to be trained is named by its training data
 
 
-def load_source(dataset: str = "digits", data: str | None = None, data_dir: str | None = None) -> Source:
+def load_source(dataset: str | None = "digits", data: str | None = None, data_dir: str | None = None) -> Source:
     """Load ``data`` (a path) if given, else the built-in ``dataset``."""
     if data is not None:
         return _load_path(data_path(data))
@@ -133,10 +133,8 @@ def labelled_examples(part: Dataset, path: Path, model: ModelInputs, class_names
     """The labelled examples of ``part`` (read from ``path``, or a built-in set of that name), checked and
     laid out as `load_labelled` returns them."""
     check_inputs(part, str(path), "auto")  # rows with NaN, counted as the file has them
-    try:
+    with as_data_error(path):
         x = arrange(part.x, model.input_shape, model.name)
-    except ModelError as error:
-        raise DataError(f"{path}: {error}") from None
     labelled = part.labelled
     if not len(labelled):
         raise DataError(f"{path}: has no labelled example to test on: label some (a 'label' column, y, or class "

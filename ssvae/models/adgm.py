@@ -42,7 +42,7 @@ class ADGM(Model):
         aux = reparameterize(mu, logvar) if sample else mu
         return aux, gaussian_log_density(aux, mu, logvar)
 
-    def bound(self, a: Tensor, aux: Tensor, y_onehot: Tensor, kl_weight: float = 1.0) -> Tensor:
+    def bound(self, a: Tensor, aux: Tensor, y_onehot: Tensor, kl_weight: float | Tensor = 1.0) -> Tensor:
         """L(x, y) given the auxiliary draw, without -log q(a|x); with ``a`` and ``aux`` (B, 1, ·) and
         ``y = eye(K)`` it is (B, K), every class."""
         mu, logvar = self.encoder(torch.cat([a, aux], -1), y_onehot)
@@ -52,7 +52,7 @@ class ADGM(Model):
         log_pa = gaussian_log_density(aux, *self.aux_decoder(xz, y_onehot))
         return labelled_bound(log_px + kl_weight * log_pa, gaussian_kl(mu, logvar), self.n_classes, kl_weight)
 
-    def unlabelled(self, a: Tensor, kl_weight: float = 1.0) -> Tensor:
+    def unlabelled(self, a: Tensor, kl_weight: float | Tensor = 1.0) -> Tensor:
         aux, log_qa = self.auxiliary(a)
         per_class = self.bound(a[:, None, :], aux[:, None, :], eye_like(self.n_classes, a), kl_weight)
         return unlabelled_bound(per_class, self.classifier(torch.cat([a, aux], -1))) - kl_weight * log_qa

@@ -60,8 +60,11 @@ class Model(nn.Module):
         """(shift, scale) that ``prepare`` applies to flattened inputs; decoders work in that space."""
         return self.input_shift, self.input_scale
 
-    def loss(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights) -> dict[str, Tensor]:
-        """The training objective on a labelled and an unlabelled batch: ``loss`` plus terms to log."""
+    def loss(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights,
+             strong_u: Tensor | None = None) -> dict[str, Tensor]:
+        """The training objective on a labelled and an unlabelled batch: ``loss`` plus terms to log.
+        ``strong_u``: a strong view of each image of ``x_u``, given where ``weights.consistency`` > 0 (the
+        models that train by consistency take it)."""
         raise NotImplementedError
 
     def classify(self, x: Tensor) -> Tensor:

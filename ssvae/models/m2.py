@@ -37,13 +37,13 @@ class M2(Model):
         self.encoder = DiagonalGaussian(ConditionedMLP(input_dim, n_classes, hidden, 2 * latent_dim))
         self.decoder = ConditionedMLP(latent_dim, n_classes, tuple(reversed(hidden)), out_dim)
 
-    def bound(self, a: Tensor, y_onehot: Tensor, kl_weight: float = 1.0) -> Tensor:
+    def bound(self, a: Tensor, y_onehot: Tensor, kl_weight: float | Tensor = 1.0) -> Tensor:
         """L(x, y) for prepared inputs ``a``; with ``a`` (B, 1, D) and ``y = eye(K)`` it is (B, K), every class."""
         mu, logvar = self.encoder(a, y_onehot)
         log_px = log_likelihood(a, self.decoder(reparameterize(mu, logvar), y_onehot), self.likelihood)
         return labelled_bound(log_px, gaussian_kl(mu, logvar), self.n_classes, kl_weight)
 
-    def unlabelled(self, a: Tensor, kl_weight: float = 1.0, logits: Tensor | None = None) -> Tensor:
+    def unlabelled(self, a: Tensor, kl_weight: float | Tensor = 1.0, logits: Tensor | None = None) -> Tensor:
         """U(x) for prepared inputs ``a`` (B, D); ``logits`` of q(y|x) when already computed."""
         per_class = self.bound(a[:, None, :], eye_like(self.n_classes, a), kl_weight)
         return unlabelled_bound(per_class, self.classifier(a) if logits is None else logits)

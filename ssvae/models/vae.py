@@ -36,11 +36,11 @@ class M1(Model):
     def decode(self, z: Tensor, y_onehot: Tensor | None = None) -> Tensor:
         return self.decoder(z)
 
-    def bound(self, a: Tensor, kl_weight: float = 1.0) -> Tensor:
+    def bound(self, a: Tensor, kl_weight: float | Tensor = 1.0) -> Tensor:
         """ELBO of prepared inputs ``a``."""
         return self._bound(a, *self.encoder(a), kl_weight)
 
-    def _bound(self, a: Tensor, mu: Tensor, logvar: Tensor, kl_weight: float) -> Tensor:
+    def _bound(self, a: Tensor, mu: Tensor, logvar: Tensor, kl_weight: float | Tensor) -> Tensor:
         log_px = log_likelihood(a, self.decoder(reparameterize(mu, logvar)), self.likelihood)
         return log_px - kl_weight * gaussian_kl(mu, logvar)
 
