@@ -1555,10 +1555,11 @@ def test_a_certain_prediction_has_an_entropy_of_zero_not_minus_zero():
 
 
 def test_data_held_in_memory_is_refused_with_the_way_to_save_it(digits_run, digits_model):
-    """evaluate took arrays to a traceback from pathlib, train to a message holding the array's whole repr."""
-    x, y = np.zeros((3, 64), np.float32), np.zeros(3, int)
+    """evaluate took arrays to a traceback from pathlib, train to a message holding the array's whole repr.
+    Arrays without their labels cannot be tested on (evaluate takes (x, y), as train does)."""
+    x = np.zeros((3, 64), np.float32)
     hint = "give a path to a file or folder (save arrays with np.savez('data.npz', x=x, y=y))"
-    for call in (lambda: ssvae.evaluate(digits_run, data=x), lambda: inference.evaluate(digits_model, data=(x, y))):
+    for call in (lambda: ssvae.evaluate(digits_run, data=x), lambda: inference.evaluate(digits_model, data=x)):
         with pytest.raises(DataError, match=re.escape(f": {hint}")) as raised:
             call()
         assert str(raised.value).startswith("data must be a path, got a ")
