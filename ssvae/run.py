@@ -175,7 +175,15 @@ def load_spec(run_dir: Path) -> tuple[Config, Split]:
         raise RunError(f"{run_dir}: {LABELS} names {split.labels_seen} labels, {len(split.validation)} of them "
                        f"for validation, where {CONFIG} says {config.labels or 'all'} and {config.val_labels}: "
                        f"restore both files as training wrote them, or train the run again")
-    return config, split
+    return _with_own_arrays(config, run_dir), split
+
+
+def _with_own_arrays(config: Config, run_dir: Path) -> Config:
+    """A run trained on arrays held in memory keeps them in its folder (`ARRAYS`), which its config names by
+    a whole path: where the folder was moved or copied since, the arrays beside the config are its data."""
+    if config.data is None or Path(config.data).name != ARRAYS or not (run_dir / ARRAYS).is_file():
+        return config
+    return config.replace(data=str((run_dir / ARRAYS).resolve()))
 
 
 def load_run(run_dir: Path) -> tuple[Config, Split, Model]:

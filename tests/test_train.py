@@ -1232,6 +1232,12 @@ def test_arrays_held_in_memory_train_a_run_that_keeps_them_as_the_npz_of_them_wo
     from_file = ssvae.train(data=str(tmp_path / "wine.npz"), **settings)
     assert run.split == from_file.split
     assert ssvae.evaluate(ssvae.load(tmp_path / "run")) == ssvae.evaluate(from_file) == ssvae.evaluate(run)
+    (tmp_path / "run").rename(tmp_path / "moved")  # the arrays go with their folder, and config.json names them
+    moved = ssvae.load(tmp_path / "moved")
+    assert moved.config.data == str((tmp_path / "moved" / "ssvae-arrays.npz").resolve())
+    assert ssvae.evaluate(moved) == ssvae.evaluate(run)
+    assert ssvae.export(tmp_path / "moved", tmp_path / "model").accuracy["float32"] == ssvae.evaluate(run)["accuracy"]
+    (tmp_path / "moved").rename(tmp_path / "run")
     with pytest.raises(RunError, match=rf"^--data \(data= in Python\) {re.escape(str(kept.resolve()))} is a file of "
                                        rf"the run folder .*run, which --force \(replace=True\) replaces: copy it out"):
         ssvae.train(data=str(kept), out=tmp_path / "run", replace=True, **settings)
