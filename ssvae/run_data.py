@@ -14,7 +14,7 @@ import torch
 from ssvae.config import Config
 from ssvae.data import DataError, ModelInputs, Source, Split, check_inputs, choose_split, load_labelled, load_source
 from ssvae.data.digests import same_data
-from ssvae.data.sources import warn_if_data_dir_unused
+from ssvae.data.sources import ARRAYS_NAME, warn_if_data_dir_unused
 from ssvae.data.split import SMALL_TEST, warn_if_small_test
 from ssvae.errors import user_stacklevel
 from ssvae.training import resolve_device
@@ -26,6 +26,7 @@ def new_run_data(config: Config, source: Source | None = None) -> tuple[Config, 
     ``source`` where given (arrays held in memory, which the run folder keeps where the config names them).
     For tools that must see the very examples a run sees, such as the benchmarks' scikit-learn baselines."""
     warn_if_data_dir_unused(config.dataset, config.data_dir)
+    in_memory = source is not None
     source = load_source(config.dataset, config.data, config.data_dir) if source is None else source
     config = config.replace(pixel_inputs=pixel_inputs(config, source.train.x))  # from these data, never a config's
     source = with_test_data(source, config)  # read as the model will read inputs
@@ -34,17 +35,18 @@ def new_run_data(config: Config, source: Source | None = None) -> tuple[Config, 
         warn_if_small_test(len(source.test), len(source.test.class_names),
                            f"--test-data {config.test_data} holds {len(source.test)} labelled example(s), fewer "
                            f"than {SMALL_TEST} a class on average", "give more labelled test data")
-    config = _fitted(config, source)
+    config = _fitted(config, source, in_memory)
     split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
                          config.seed)
     return config, source, split
 
 
-def _fitted(config: Config, source: Source) -> Config:
+def _fitted(config: Config, source: Source, in_memory: bool = False) -> Config:
     """``config`` filled from the data it loaded, once they are checked: paths made absolute (so that the run
     finds its data from anywhere), the inputs' shape, classes and columns, the likelihood "auto" chooses, and
-    the thread count."""
-    name, test_name = config.data or config.dataset, config.test_data  # as the user wrote them, for messages
+    the thread count. Data ``in_memory`` are named as the keyword that took them, not as the file kept of them."""
+    name = str(ARRAYS_NAME) if in_memory else config.data or config.dataset  # as the user gave them, for messages
+    test_name = config.test_data
     check_inputs(source.train, name, config.likelihood)  # before "auto" looks at the range, which it then fits
     own = [source.train.x] + ([source.test.x] if source.test is not None and test_name is None else [])
     likelihood = resolve_likelihood(config, *own)  # test data of one's own take the training data's

@@ -1250,11 +1250,22 @@ def test_arrays_held_in_memory_train_a_run_that_keeps_them_as_the_npz_of_them_wo
         assert sorted(saved.files) == ["class_names", "x", "x_test", "y", "y_test"]
 
 
+class Table:
+    """What a pandas DataFrame has that tells it from an array: named columns (pandas is not installed here)."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.columns, self.x = [f"c{k}" for k in range(x.shape[1])], x
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        return self.x
+
+
 def test_arrays_held_in_memory_need_a_folder_and_an_npz_s_names_and_write_nothing_else(tmp_path, interrupted_run):
     """Refused in one line before anything is written: arrays without ``out`` (a run names its data by path),
-    a dict of other names, Python objects (an .npz would pickle them), and what an .npz of them would be refused
-    for, said of "data". A run stopped before its first checkpoint leaves no folder; one stopped after resumes
-    from the arrays it kept."""
+    a dict of other names, Python objects (an .npz would pickle them), text labels, a DataFrame (whose column
+    names would be lost), ragged lists, and what an .npz of them would be refused for, said of "data" (not of
+    the file the run would keep). Numbers held as Python objects or in lists are numbers. A run stopped before
+    its first checkpoint leaves no folder; one stopped after resumes from the arrays it kept."""
     x, y = _wine_arrays()
     for data, out, message in (
             ((x, y), None, r"^data held in memory are kept in the run folder \(as ssvae-arrays.npz\), so that the "
@@ -1262,12 +1273,25 @@ def test_arrays_held_in_memory_need_a_folder_and_an_npz_s_names_and_write_nothin
             ({"x": x, "labels": y}, tmp_path / "run", r"^data held in memory is \(x, y\), or a dict of x and y and, "
                                                       r"if any, x_test, y_test and class_names, as an .npz holds "
                                                       r"them; got a dict of 'x', 'labels'$"),
-            ({"x": x, "y": y.astype(object)}, tmp_path / "run", r"^data\['y'\] holds Python objects: give it as "
-                                                               r"integer class indices"),
+            ({"x": x, "y": np.where(y > 0, y, None)}, tmp_path / "run", r"^data\['y'\] holds Python objects: give "
+                                                                      r"it as integer class indices"),
+            ((x, y.astype(str)), tmp_path / "run", r"^data: y holds text \(<U21\), and labels held in memory are "
+                                                   r"class indices: give them as integer class indices, .* e\.g\. "
+                                                   r"data=\{'x': x, 'y': indices, 'class_names': names\}$"),
+            ((np.where(np.arange(178)[:, None] == 3, np.nan, x), y), tmp_path / "run",
+             r"^data: 1 input row\(s\) contain NaN or inf, or numbers too large for float32 \(first: row 3\)"),
+            ((Table(x), y), tmp_path / "run", r"^data\['x'\] is a table \(a DataFrame\), whose column names held in "
+                                              r"memory would be lost: save it as a CSV with a 'label' column"),
+            (([[1.0, 2.0], [3.0]], [0, 1]), tmp_path / "run", r"^data\['x'\] has rows of unequal length: give rows "
+                                                              r"of one length$"),
             ((x, y[:100]), tmp_path / "run", r"^data: x and y differ in length \(178 inputs, 100 labels\)")):
         with pytest.raises(ssvae.DataError, match=message):
             ssvae.train(data=data, out=out, epochs=1, progress=False)
     assert not (tmp_path / "run").exists()
+    as_objects = ssvae.train(data=(x.astype(object).tolist(), y.astype(object)), out=tmp_path / "objects", labels=12,
+                             epochs=1, progress=False, seed=3)
+    as_arrays = ssvae.train(data=(x, y), labels=12, epochs=1, progress=False, seed=3, out=tmp_path / "arrays")
+    assert as_objects.split == as_arrays.split and ssvae.evaluate(as_objects) == ssvae.evaluate(as_arrays)
     settings = dict(data=(x, y), labels=12, epochs=3, progress=False)
     interrupted_run(tmp_path / "run", 1, **settings)  # in its first epoch: before the first checkpoint
     assert not (tmp_path / "run").exists()

@@ -323,6 +323,9 @@ def _npz_labels(y: np.ndarray, path: Path, key: str) -> np.ndarray:
     if np.issubdtype(y.dtype, np.floating) and np.isnan(y).any():
         raise DataError(f"{path}: {key} holds NaN ({int(np.isnan(y).sum())} rows): mark unlabelled rows -1 instead "
                         f"({key} = np.nan_to_num({key}, nan=-1))")
+    if y.dtype.kind in "USO" and path == ARRAYS_NAME:  # names held in memory
+        raise DataError(f"{path}: {key} holds text ({y.dtype}), and labels held in memory are class indices: give "
+                        f"them as {LABELS_AS}, e.g. data={{'x': x, 'y': indices, 'class_names': names}}")
     if y.dtype.kind in "USO":  # names, as a CSV's labels may be
         raise DataError(f"{path}: {key} holds text ({y.dtype}), and an .npz's labels are class indices: save them as "
                         f"{LABELS_AS}, or give the data as a CSV, whose labels may be names")
@@ -461,11 +464,25 @@ def arrays_given(data: Any) -> dict[str, np.ndarray] | None:
     if not {"x", "y"} <= set(data) or set(data) - set(NPZ_ARRAYS):
         raise DataError(f"data held in memory is (x, y), or a dict of x and y and, if any, x_test, y_test and "
                         f"class_names, as an .npz holds them; got a dict of {', '.join(map(repr, data)) or 'nothing'}")
-    arrays = {name: np.asarray(value) for name, value in data.items()}
+    if tables := [name for name, value in data.items() if hasattr(value, "columns")]:
+        raise DataError(f"data[{tables[0]!r}] is a table (a DataFrame), whose column names held in memory would be "
+                        f"lost: save it as a CSV with a 'label' column (df.to_csv('data.csv')), whose columns are "
+                        f"read by name, or give .to_numpy(dtype='float32') to read them by position")
+    arrays = {name: _plain_array(value, name) for name, value in data.items()}
     if objects := [name for name, array in arrays.items() if array.dtype == object]:
         kind = NPZ_KINDS.get(objects[0], "numbers (.to_numpy(dtype='float32') of a table)")
         raise DataError(f"data[{objects[0]!r}] holds Python objects: give it as {kind}")
     return arrays
+
+
+def _plain_array(value: Any, name: str) -> np.ndarray:
+    """``value`` as an array of numbers or text where it holds only those, as Python objects (pandas' object
+    columns) or in lists; a DataError for rows of unequal length. Anything else is left as objects."""
+    try:
+        array = np.asarray(value)
+        return np.array(array.tolist()) if array.dtype == object and array.size else array
+    except ValueError:  # numpy's "inhomogeneous shape"
+        raise DataError(f"data[{name!r}] has rows of unequal length: give rows of one length") from None
 
 
 def arrays_source(arrays: dict[str, np.ndarray], model: ModelInputs | None = None) -> Source:
