@@ -233,9 +233,7 @@ def fit_weights(model: Model, state: dict[str, torch.Tensor], path: Path) -> Non
                        f"training wrote it, or train the run again")
 
 
-def _metric(column: str, cell: str) -> str | int | float | None:
-    if cell == "":
-        return None
+def _metric(column: str, cell: str) -> str | int | float:
     if column == "stage":
         return cell
     try:
@@ -244,8 +242,9 @@ def _metric(column: str, cell: str) -> str | int | float | None:
         raise ValueError(f"column {column} holds {cell!r}, not a number") from None
 
 
-def read_metrics(run_dir: Path) -> list[dict[str, str | int | float | None]]:
-    """The rows of ``metrics.csv`` as training recorded them: numbers as numbers, empty cells as None."""
+def read_metrics(run_dir: Path) -> list[dict[str, str | int | float]]:
+    """The rows of ``metrics.csv`` as training recorded them: numbers as numbers, and no key for an empty
+    cell (a column the run does not measure), as in the records training makes."""
     path = run_dir / METRICS
     fix = "restore the file, or delete it to resume without the earlier epochs' records"
     try:
@@ -258,7 +257,7 @@ def read_metrics(run_dir: Path) -> list[dict[str, str | int | float | None]]:
         try:
             if None in row or None in row.values():
                 raise ValueError("a field too many or too few")
-            records.append({column: _metric(column, cell) for column, cell in row.items()})
+            records.append({column: _metric(column, cell) for column, cell in row.items() if cell != ""})
         except ValueError as error:
             raise RunError(f"{path}: row {number} is not as training wrote it ({error}): {fix}") from error
     return records

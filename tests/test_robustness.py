@@ -1175,13 +1175,14 @@ def test_runtime_is_safe_from_eight_threads(tmp_path, tiny_config):
             np.testing.assert_array_equal(part, same)
 
 
-def test_metrics_keep_their_types_through_a_round_trip(tmp_path):
+def test_metrics_keep_their_types_and_keys_through_a_round_trip(tmp_path):
+    """A record read back is the record training wrote: a column the run does not measure (an empty cell) has
+    no key, as in the records `on_epoch` gets and a trained Run's history holds (it read as None)."""
     from ssvae.run import METRICS, save_metrics
 
-    save_metrics(tmp_path / METRICS, [{"stage": "m2", "epoch": 3, "loss": 1.5, "val_accuracy": None}])
+    save_metrics(tmp_path / METRICS, [{"stage": "m2", "epoch": 3, "loss": 1.5}])
     (row,) = read_metrics(tmp_path)
-    assert type(row["epoch"]) is int and row["epoch"] == 3
-    assert row["stage"] == "m2" and row["loss"] == 1.5 and row["val_accuracy"] is None and row["seconds"] is None
+    assert type(row["epoch"]) is int and row == {"stage": "m2", "epoch": 3, "loss": 1.5}
 
 
 def test_a_metrics_row_with_too_few_fields_is_a_run_error(tmp_path):
