@@ -74,6 +74,9 @@ def _read(run_dir: Path, name: str) -> bytes:
                        f"exported from ('ssvae info {run_dir}' shows its test accuracy)")
     if not path.is_file() and run_dir.is_dir() and (parent := folder_of_folders(run_dir, CONFIG, "run")):
         raise RunError(parent)
+    if not path.is_file() and run_dir.is_dir() and folder_of_folders(run_dir, MODEL_JSON, "model"):
+        raise RunError(f"{run_dir} holds exported models' folders, not a run's files: give the run folder (the --out "
+                       f"of 'ssvae train') that one was exported from")
     if not path.is_file():
         raise RunError(f"{path}: missing; {run_dir} is not a complete run directory (train one with 'ssvae train')")
     return path.read_bytes()
@@ -158,6 +161,8 @@ def _plan(saved: list | None) -> tuple[tuple[str, int], ...] | None:
 
 def load_spec(run_dir: Path) -> tuple[Config, Split]:
     """The config and label split of a run directory: enough to rebuild its data and untrained model."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunError(f"{run_dir}: a file, not a run directory; give the --out folder of 'ssvae train'")
     if not run_dir.is_dir():
         raise RunError(f"{run_dir}: no such run directory; give the --out folder of 'ssvae train'")
     try:

@@ -1108,6 +1108,22 @@ def test_evaluate_in_python_names_a_folder_that_is_neither_a_run_nor_a_model_as_
         assert str(caught.value) == message
 
 
+def test_load_names_a_file_or_a_folder_of_models_for_what_it_is(tmp_path):
+    """ssvae.load of a file said "no such run directory", of a folder of exported models that its config.json
+    was missing."""
+    (tmp_path / "models" / "digits").mkdir(parents=True)
+    (tmp_path / "models" / "digits" / "model.json").write_text("{}")
+    (tmp_path / "notes.txt").write_text("")
+    for given, message in ((tmp_path / "notes.txt", f"{tmp_path / 'notes.txt'}: a file, not a run directory; give "
+                                                    f"the --out folder of 'ssvae train'"),
+                           (tmp_path / "models", f"{tmp_path / 'models'} holds exported models' folders, not a run's "
+                                                 f"files: give the run folder (the --out of 'ssvae train') that one "
+                                                 f"was exported from")):
+        with pytest.raises(ssvae.RunError) as caught:
+            ssvae.load(given)
+        assert str(caught.value) == message
+
+
 def test_auto_picks_gaussian_for_a_table_whatever_its_range_and_bernoulli_for_images_in_range():
     """A CSV's columns in [0, 1] are proportions or scaled numbers, not grey levels: with 12 labels of wine
     scaled to [0, 1], the Bernoulli likelihood gave 89.6 % where the Gaussian gives 97.0 % (seeds 0-2)."""
