@@ -1,7 +1,8 @@
 """ssvae: semi-supervised variational autoencoders that learn from few labels and export to ONNX.
 
-    run = ssvae.train(labels=100)                     # torch: train, then evaluate and export
-    ssvae.export(run, "models/digits")
+    run = ssvae.train(labels=100, out="runs/digits")  # torch: M2 on the bundled digits (their preset)
+    report = ssvae.evaluate(run)                      # the command line's names: train, evaluate, export,
+    ssvae.export(run, "models/digits")                # describe_run (ssvae info RUN_DIR), load, resume
     model = ssvae.runtime.load("models/digits")       # numpy + onnxruntime only: what an app embeds
 
 The names below load on first use, so that ``import ssvae.runtime`` never pulls in torch.
@@ -22,6 +23,7 @@ _LAZY = {
     "evaluate": "ssvae.api",
     "baseline": "ssvae.api",
     "resume": "ssvae.api",
+    "describe_run": "ssvae.api",
     "export": "ssvae.onnx_export",
     # what they raise for input a user can fix, each with a message that says how (ValueErrors, but for
     # TrainingError and ExportError)

@@ -394,7 +394,8 @@ def generate(model: ExportedModel | str | Path, out: str | Path | None = None, p
              analogies: Inputs | str | Path | Any | None = None, dataset: str | None = None, rows: int | None = None,
              seed: int | None = None, scale: int | None = None, replace: bool = False,
              data_dir: str | Path | None = None) -> Generated:
-    """`ssvae generate`: ``per_class`` (8) new examples of every class (latent draws of ``seed``, 0) or, given
+    """`ssvae generate`: ``per_class`` (8) new examples of every class (latent draws of ``seed``; None, as left
+    out, is 0, so that a file is drawn alike each time, where `ExportedModel.generate` draws anew) or, given
     inputs (``analogies``, as `as_inputs` takes them, or a built-in ``dataset``'s split shown to the model), the
     style of the first ``rows`` (8) drawn in every class. A PNG grid (``scale`` output pixels a model pixel)
     where ``out`` ends in .png, CSV rows (`example_header`) where it ends in .csv or is "-"; all checked before

@@ -27,7 +27,7 @@ from torch.distributions import Normal
 
 import ssvae
 from ssvae import runtime
-from ssvae import inference, model_card, onnx_export, precisions
+from ssvae import api, inference, model_card, onnx_export, precisions
 from ssvae.config import FIELDS_WITHOUT_OPTION, MODEL_KINDS, Config, ConfigError, config_for, train_command
 from ssvae.onnx_export import CHECK_BATCH
 from ssvae.errors import DataError, RunError
@@ -377,10 +377,15 @@ def test_the_package_offers_its_lazy_names_and_modules_to_a_repl():
     errors = {ssvae.ConfigError, ssvae.DataError, ssvae.RunError, ssvae.TrainingError, ssvae.ExportError,
               ssvae.ModelError}
     assert {name.__name__ for name in errors} <= set(dir(ssvae)) and ssvae.ModelError is runtime.ModelError
-    for call in (lambda: ssvae.train(labels=0), lambda: ssvae.load(5), lambda: runtime.load("nowhere"),
-                 lambda: inference.as_inputs(inference.loaded(ROOT / "models" / "digits-m2"), "missing.npy"),
-                 lambda: ssvae.export(5, "m")):
-        with pytest.raises(tuple(errors)):
+    assert ssvae.describe_run is api.describe_run  # ssvae info RUN_DIR, as ExportedModel.describe is of a model
+    for call, error, message in (
+            (lambda: ssvae.train(labels=0), ssvae.ConfigError, r"^labels must be at least 1 \(or 'all'\), got 0$"),
+            (lambda: ssvae.load(5), ssvae.RunError, r"^run_dir must be a path, got int$"),
+            (lambda: runtime.load("nowhere"), ssvae.ModelError, r"^nowhere: no such model folder; make one with "),
+            (lambda: inference.as_inputs(inference.loaded(ROOT / "models" / "digits-m2"), "missing.npy"),
+             ssvae.DataError, r"^missing.npy: no such file or folder; check the path of the inputs$"),
+            (lambda: ssvae.export(5, "m"), ssvae.RunError, r"^run_dir must be a path, got int$")):
+        with pytest.raises(error, match=message):
             call()
 
 
