@@ -609,10 +609,8 @@ def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opse
     """
     from ssvae.onnx_export import export as export_run
 
-    out_dir = Path(out or f"models/{Path(run_dir).resolve().name}")
-    report = export_run(run_dir, out_dir, opset=opset, quantize=quantize == "int8", fp16=fp16,
-                        replace=force)
-    click.echo(f"saved {out_dir}: {', '.join(report.files)}")
+    report = export_run(run_dir, out, opset=opset, quantize=quantize == "int8", fp16=fp16, replace=force)
+    click.echo(f"saved {report.model_dir}: {', '.join(report.files)}")
     click.echo(difference_text(report))
     for precision, accuracy in report.accuracy.items():
         agreement = f"  (same class as float32: {report.agreement[precision]:.4f})" if precision != "float32" else ""

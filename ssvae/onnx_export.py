@@ -354,13 +354,15 @@ def test_split(run: Run) -> dict[str, Any]:
     return {} if run.split.test is None else {"test_fraction": run.config.test_fraction}
 
 
-def export(run: Run | str | Path, out: str | Path, opset: int = OPSET, quantize: bool = False, fp16: bool = False,
-           replace: bool = False) -> ExportReport:
-    """Write MODEL_DIR: the role graphs (plus int8 / float16 copies when asked), ``model.json`` (their
-    metadata, for apps that cannot read a graph's) and ``model_card.md``; return what was measured on the way.
-    Every graph is checked before anything is written, so a failed export leaves no partial model."""
+def export(run: Run | str | Path, out: str | Path | None = None, opset: int = OPSET, quantize: bool = False,
+           fp16: bool = False, replace: bool = False) -> ExportReport:
+    """Write MODEL_DIR, ``out`` (by default models/ and the run folder's name, as `ssvae export` without --out):
+    the role graphs (plus int8 / float16 copies when asked), ``model.json`` (their metadata, for apps that
+    cannot read a graph's) and ``model_card.md``; return what was measured on the way. Every graph is checked
+    before anything is written, so a failed export leaves no partial model."""
     check_flags(ExportError, quantize=quantize, fp16=fp16, replace=replace)
     opset = _check_opset(opset)
+    out = default_model_folder(run) if out is None else out
     command = export_command(run.run_dir if isinstance(run, Run) else run, out, opset, quantize, fp16)
     run = load(run)
     out = _model_folder(out, replace)
@@ -415,6 +417,15 @@ def stand_in_inputs(run: Run) -> np.ndarray:
     shape = (CHECK_BATCH, *c.input_shape)
     x = rng.uniform(*c.input_range, shape) if c.input_range else rng.standard_normal(shape)
     return x.astype(np.float32)
+
+
+def default_model_folder(run: Run | str | Path) -> Path:
+    """Where a run's model goes without --out (out=): models/ and the name of the run's folder."""
+    run_dir = run.run_dir if isinstance(run, Run) else given_path(run, "run_dir")
+    if run_dir is None:
+        raise RunError("this run was trained without out=, so it has no folder to name its model folder after: "
+                       "give out= the model folder to write")
+    return Path("models") / Path(run_dir).resolve().name
 
 
 def _model_folder(out: str | Path, replace: bool) -> Path:

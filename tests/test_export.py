@@ -1573,6 +1573,26 @@ def test_data_held_in_memory_is_refused_with_the_way_to_save_it(digits_run, digi
         ssvae.train(data=np.zeros((50, 64)), epochs=1)
 
 
+def test_export_without_out_writes_models_and_the_run_folders_name_as_the_command_does(digits_run, tmp_path,
+                                                                                         monkeypatch):
+    """ssvae.export(run) was a TypeError (out was required) where `ssvae export RUN` writes models/RUN's name; a
+    run held in memory has no folder to name it after."""
+    from click.testing import CliRunner
+
+    from ssvae.cli import main
+
+    ssvae.train(epochs=1, hidden=(8,), classifier_hidden=(8,), latent_dim=2, labels=20, progress=False,
+                out=tmp_path / "runs" / "tiny")
+    monkeypatch.chdir(tmp_path)
+    report = ssvae.export(tmp_path / "runs" / "tiny")
+    assert report.model_dir == Path("models/tiny") and runtime.load("models/tiny").info["labels_seen"] == 20
+    result = CliRunner().invoke(main, ["export", "runs/tiny", "--force"])
+    assert result.exit_code == 0 and result.output.startswith("saved models/tiny: classifier.onnx, "), result.output
+    with pytest.raises(ssvae.RunError, match=r"^this run was trained without out=, so it has no folder to name its "
+                                             r"model folder after: give out= the model folder to write$"):
+        ssvae.export(digits_run)
+
+
 def test_flags_of_the_api_are_true_or_false_and_paths_are_paths(digits_run, digits_model, tmp_path):
     """quantize="none" wrote the int8 copies, baseline="no" trained the baseline: any string is true. A number
     given for a run's folder raised a TypeError from pathlib."""
