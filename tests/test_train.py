@@ -279,14 +279,26 @@ def test_the_kept_epoch_is_the_last_stages_and_only_with_validation_labels(tiny_
     assert ssvae.evaluate(ssvae.train(tiny_config, progress=False, epochs=1))["kept_epoch"] is None
 
 
-def test_kl_warm_up_and_the_classification_weight_follow_their_formulas(tiny_config):
+def test_kl_warm_up_and_the_classification_weight_follow_their_formulas_into_every_step(tiny_config, monkeypatch):
     """The KL weight is e/W in epoch e of W = 2 warm-up epochs, then 1; the classification weight is
-    alpha * N / N_labelled, counted by hand: 1,797 digits less 450 held out for testing, 100 of them labelled."""
+    alpha * N / N_labelled, counted by hand: 1,797 digits less 450 held out for testing, 100 of them labelled.
+    Both reach the loss of every step, not only the record (which a weight never passed on would still show)."""
+    weights_seen = []
+    loss = M2.loss
+
+    def recorded(self, x_l, y_l, x_u, weights, strong_u=None):
+        weights_seen.append((float(weights.kl), weights.classification))
+        return loss(self, x_l, y_l, x_u, weights, strong_u)
+
+    monkeypatch.setattr(M2, "loss", recorded)
     run = ssvae.train(tiny_config, progress=False, epochs=3, kl_warmup_epochs=2)
     assert [row["kl_weight"] for row in run.history] == [0.5, 1.0, 1.0]
     partition = run.partition()
     assert (len(partition.labelled), len(partition.unlabelled)) == (100, 1247)
     assert training.classification_weight(partition, 0.1) == pytest.approx(0.1 * 1347 / 100)
+    steps = -(-1247 // tiny_config.batch_size)  # one pass over the unlabelled pool an epoch
+    assert [kl for kl, _ in weights_seen] == [0.5] * steps + [1.0] * 2 * steps
+    assert [weight for _, weight in weights_seen] == [pytest.approx(tiny_config.alpha * 1347 / 100)] * 3 * steps
 
 
 @pytest.mark.parametrize("uses_unlabelled", [True, False])
