@@ -460,6 +460,16 @@ def test_score_is_torchs_negative_elbo_with_the_same_noise(digits_run, digits_mo
     np.testing.assert_allclose(digits_model.score(x, seed=0), want, rtol=1e-4, atol=1e-3)
 
 
+def test_the_reported_test_elbo_is_the_mean_of_the_bounds_the_graphs_score(digits_run, digits_model, monkeypatch):
+    """evaluate's test_elbo, given the noise the runtime draws, is minus the mean score of the test set: a mean
+    over its 450 examples, each bounded once (a sum, or one batch's mean, would be another number)."""
+    test = digits_run.partition().labelled_test
+    _shared_noise(monkeypatch, len(test), 10, digits_run.config.latent_dim)
+    report = ssvae.evaluate(digits_run)
+    assert report["n_test"] == len(test) == 450
+    assert report["test_elbo"] == pytest.approx(-digits_model.score(test.x, seed=0).mean(), rel=1e-5)
+
+
 def test_gaussian_score_is_a_density_of_the_raw_inputs(tmp_path, monkeypatch):
     """For real-valued data the decoder un-standardises, so the score is -ELBO of x itself, as torch's
     bound is (the bound on standardised inputs less sum(log scale))."""
