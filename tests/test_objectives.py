@@ -8,9 +8,10 @@ import torch.nn.functional as F
 
 from ssvae import objectives
 from ssvae.consistency import Consistency
-from ssvae.models import ADGM, M2, Supervised
+from ssvae.models import ADGM, M1, M2, Supervised
 from ssvae.models import adgm as adgm_module
 from ssvae.models import m2 as m2_module
+from ssvae.models import vae as vae_module
 from ssvae.models.networks import ENCODER_LOGVAR_RANGE, ConvNet, DiagonalGaussian, mlp
 from ssvae.objectives import (LossWeights, gaussian_kl, labelled_bound, log_likelihood, unlabelled_bound)
 
@@ -440,6 +441,27 @@ def test_loss_terms_under_kl_warm_up_by_hand(monkeypatch):
     torch.testing.assert_close(terms["labelled_bound"], adgm_bound(x, onehot).mean())
     torch.testing.assert_close(terms["unlabelled_bound"], unlabelled.mean())
     torch.testing.assert_close(terms["classification"], F.cross_entropy(adgm_logits(x), y))
+
+
+def test_m1_loss_by_hand_and_its_classifier_trains_apart_from_the_vae(monkeypatch):
+    """M1 at KL weight 0.3 (z at its mean): the bound is the mean over the labelled and unlabelled rows together
+    of log p(x|z) - 0.3 KL, the classification term the cross-entropy of the classifier on the labelled rows'
+    posterior means; the classifier's gradient stops at those means (the paper's M1 learns without labels)."""
+    monkeypatch.setattr(vae_module, "reparameterize", lambda mu, logvar: mu)
+    torch.manual_seed(4)
+    x, y, x_u = torch.rand(5, 6), torch.tensor([0, 1, 2, 0, 1]), torch.rand(4, 6)
+    m1 = M1(input_dim=6, n_classes=3, latent_dim=2, hidden=(5,), classifier_hidden=(4,), likelihood="bernoulli")
+    both = torch.cat([x, x_u])
+    mu, logvar = m1.encoder(both)
+    bound = log_likelihood(both, m1.decoder(mu), "bernoulli") - 0.3 * gaussian_kl(mu, logvar)
+    terms = m1.loss(x, y, x_u, LossWeights(kl=0.3, classification=2.0))
+    torch.testing.assert_close(terms["unlabelled_bound"], bound.mean())
+    torch.testing.assert_close(terms["classification"], F.cross_entropy(m1.classifier(mu[:5]), y))
+    torch.testing.assert_close(terms["loss"], -bound.mean() + terms["classification"])
+    m1.zero_grad()
+    terms["classification"].backward()
+    assert all(p.grad is None for p in [*m1.encoder.parameters(), *m1.decoder.parameters()])
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in m1.classifier.parameters())
 
 
 def test_adgm_enumerated_bound_equals_loop_over_classes(monkeypatch):
