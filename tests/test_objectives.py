@@ -152,6 +152,30 @@ def test_virtual_adversarial_loss_of_a_linear_classifier_by_hand():
     torch.testing.assert_close(got, expected.expand(6), rtol=1e-6, atol=0)
 
 
+def test_virtual_adversarial_loss_trains_the_classifier_through_the_perturbed_prediction_only():
+    """Off the boundary the direction of a two-class linear classifier is still +-eps w/|w|, its sign told by
+    the loss it gives; the classifier's gradient is that of KL(target || q(y|a + r)) with the clean prediction
+    a fixed target, as the paper's VAT: letting gradients through the target too changes it."""
+    torch.manual_seed(1)
+    weight = torch.tensor([[0.5, -1.0, 2.0], [1.5, 1.0, 0.0]], requires_grad=True)
+    x, eps = torch.randn(8, 3), 0.7
+    got = objectives.virtual_adversarial_loss(lambda a: a @ weight.T, x, eps)
+    (grad,) = torch.autograd.grad(got.sum(), weight)
+    w = (weight[1] - weight[0]).detach()
+    target = F.log_softmax(x @ weight.T, -1).detach()
+
+    def fixed_target_loss(r: torch.Tensor) -> torch.Tensor:
+        return F.kl_div(F.log_softmax((x + r) @ weight.T, -1), target, log_target=True, reduction="none").sum(-1)
+
+    plus, minus = (fixed_target_loss(sign * eps * w / w.norm()) for sign in (1, -1))
+    took_plus = (got - plus).abs() < (got - minus).abs()  # each row took one sign: the one whose loss it gave
+    assert torch.all(torch.minimum((got - plus).abs(), (got - minus).abs()) < 1e-5)
+    assert torch.all((plus - minus).abs() > 1e-3)  # off the boundary the signs differ, so the loss tells them
+    sign = torch.where(took_plus, 1.0, -1.0)[:, None]
+    (want,) = torch.autograd.grad(fixed_target_loss(sign * eps * w / w.norm()).sum(), weight)
+    torch.testing.assert_close(grad, want, rtol=1e-5, atol=1e-6)
+
+
 def test_virtual_adversarial_direction_survives_bfloat16_autocast():
     # The same boundary case under bfloat16 autocast, with inputs of a few units, where bfloat16's spacing
     # (1/128 to 1/32) dwarfs the 1e-3 probe: rounding a + d to bfloat16 used to erase the probe, leaving a zero
