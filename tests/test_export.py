@@ -55,7 +55,7 @@ def _dims(value_info):
 
 
 @pytest.mark.parametrize("kind", MODEL_KINDS)
-def test_every_model_kind_exports_checked_graphs(tmp_path, tiny_config, settings_for, kind):
+def test_every_model_kind_exports_checked_graphs(tmp_path, tiny_config, settings_for, kind, monkeypatch):
     run = ssvae.train(tiny_config, progress=False, **settings_for(kind))
     report = ssvae.export(run, tmp_path / "model", quantize=True)
     roles = ["classifier", "encoder", "decoder"] if run.model.generative else ["classifier"]
@@ -86,6 +86,11 @@ def test_every_model_kind_exports_checked_graphs(tmp_path, tiny_config, settings
                                atol=1e-6)
     if model.generative:
         np.testing.assert_allclose(int8.score(x[:1]), int8.score(x)[:1], rtol=1e-6)
+    if kind == "m1":  # its score is minus torch's bound with the same noise (M2's: test_score_is_torchs_...)
+        _shared_noise(monkeypatch, len(x), 1, model.latent_dim)
+        with torch.no_grad():
+            want = -run.model.elbo(torch.as_tensor(x)).numpy()
+        np.testing.assert_allclose(model.score(x, seed=0), want, rtol=1e-4, atol=1e-3)
     if not model.generative:  # nothing said of a latent space or a likelihood it does not have
         with pytest.raises(ModelError, match=f"has no encoder and decoder \\({kind} model\\): score needs a "):
             model.score(x)
