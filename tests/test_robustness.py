@@ -608,9 +608,20 @@ def test_a_run_on_the_current_folder_is_named_after_that_folder(cases, tmp_path,
 
 
 def test_debug_shows_the_traceback(cases, monkeypatch):
+    """--debug prints Python's traceback of the error, ending in its message; without it, the one line alone."""
     monkeypatch.chdir(cases)
     result = CliRunner().invoke(main, ["--debug", "train", "--data", "missing.npz"])
     assert result.exit_code == 1 and isinstance(result.exception, ssvae.api.DataError)
+    message = "missing.npz: no such file or folder; check the path given to --data (data= in Python)"
+    for debug in (["--debug"], []):
+        shown = subprocess.run([sys.executable, "-m", "ssvae", *debug, "train", "--data", "missing.npz"], cwd=cases,
+                               capture_output=True, text=True, timeout=120)
+        assert shown.returncode == 1 and shown.stdout == ""
+        if debug:
+            assert shown.stderr.startswith("Traceback (most recent call last):\n")
+            assert shown.stderr.endswith(f"ssvae.errors.DataError: {message}\n"), shown.stderr[-300:]
+        else:
+            assert shown.stderr == f"Error: {message}\n"
 
 
 KILL_SCRIPT = """
