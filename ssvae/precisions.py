@@ -16,6 +16,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+from ssvae.runtime import session_options
+
 if TYPE_CHECKING:  # annotations only: quantising a graph needs no torch
     from ssvae.api import Run
 
@@ -24,10 +26,7 @@ def cpu_session(graph: bytes, threads: int | None = None) -> ort.InferenceSessio
     """onnxruntime's session over a graph held in memory, on the CPU: the export's checks, calibration and
     figures run alike on any machine; on ``threads`` threads (None: onnxruntime's default), as benchmarks
     pin them."""
-    options = ort.SessionOptions()
-    if threads is not None:
-        options.intra_op_num_threads = options.inter_op_num_threads = threads
-    return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(graph, session_options(threads), providers=["CPUExecutionProvider"])
 
 
 CALIBRATION_ROWS = 2_000  # training inputs that set the int8 graphs' activation ranges

@@ -294,13 +294,19 @@ def providers_for(device: str) -> list[str]:
     return ["CPUExecutionProvider"]
 
 
-def _session(path: Path, providers: list[str], threads: int | None) -> ort.InferenceSession:
+def session_options(threads: int | None) -> ort.SessionOptions:
+    """onnxruntime's options for a session on ``threads`` threads (None or 0: onnxruntime's default): they
+    share each operator's work; the graph's operators run one after the other."""
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+    return options
+
+
+def _session(path: Path, providers: list[str], threads: int | None) -> ort.InferenceSession:
     try:
-        return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+        return ort.InferenceSession(str(path), sess_options=session_options(threads), providers=providers)
     except Exception as error:  # onnxruntime raises its own exception types for unreadable models
         if too_new := _too_new(str(error)):
             raise ModelError(f"{path}: onnxruntime {ort.__version__} is older than this graph needs ({too_new}): "
