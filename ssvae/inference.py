@@ -35,7 +35,7 @@ from ssvae.files import atomic_open, check_output, write_atomic
 from ssvae.progress import bar as progress_bar
 from ssvae.report import evaluation_report, warn_not_held_out
 from ssvae.runtime import (BATCH, ExportedModel, InputRowError, ModelError, as_array, by_name, check_count, check_seed,
-                           load as load_model, user_path)
+                           export_first, load as load_model, user_path)
 
 T = TypeVar("T")
 STDOUT = "-"  # as the ``out`` of a CSV (predict, score, generate): standard output (a pipe), not a file
@@ -63,15 +63,16 @@ def _batches(inputs: Inputs, batch_size: int, progress: bool, what: str,
 
 
 def loaded(model: ExportedModel | str | Path) -> ExportedModel:
-    """``model``, or the exported model of the folder it names (`ssvae.runtime.load`, its float32 graphs on
-    the device "auto" chooses): `predict`, `score`, `generate`, `evaluate` and `model_inputs` take either.
+    """``model``, or the exported model of the folder it names or the report `ssvae.export` returned names
+    (`ssvae.runtime.load`, its float32 graphs on the device "auto" chooses): `predict`, `score`, `generate`,
+    `evaluate` and `model_inputs` take any of them.
     Anything else with a model's metadata (``info``) is taken as one (a stand-in of a test, a wrapper)."""
-    if isinstance(model, (str, os.PathLike)):
-        return load_model(model)
+    if isinstance(model, (str, os.PathLike)) or hasattr(model, "model_dir") and not hasattr(model, "info"):
+        return load_model(model)  # a folder, or the report `ssvae.export` returns, which names it
     if hasattr(model, "info"):
         return model
     raise ModelError(f"model must be an exported model (ssvae.runtime.load(MODEL_DIR)) or its folder, got "
-                     f"{type_name(model)}")
+                     f"{type_name(model)}{export_first(model)}")
 
 
 def model_inputs(model: ExportedModel | str | Path, data: str | Path | None = None, dataset: str | None = None,

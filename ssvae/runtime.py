@@ -357,10 +357,14 @@ def _model_folder(model_dir: Any) -> Path:
     folder. Anything else is a ModelError: a training run, say, is exported first."""
     model_dir = getattr(model_dir, "model_dir", model_dir)
     if not isinstance(model_dir, (str, os.PathLike)):
-        kind = type(model_dir).__name__
-        run = " (a training run: export it first, ssvae.export(run, MODEL_DIR))" if kind == "Run" else ""
-        raise ModelError(f"model_dir must be the path of a folder written by ssvae export, got {kind}{run}")
+        raise ModelError(f"model_dir must be the path of a folder written by ssvae export, got "
+                         f"{type(model_dir).__name__}{export_first(model_dir)}")
     return user_path(model_dir)
+
+
+def export_first(value: Any) -> str:
+    """What an error adds where ``value``, given for an exported model, is a training run: to export it."""
+    return " (a training run: export it first, ssvae.export(run, MODEL_DIR))" if type(value).__name__ == "Run" else ""
 
 
 def load(model_dir: str | Path, device: str = "auto", precision: str = "float32",

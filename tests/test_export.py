@@ -435,16 +435,25 @@ def test_a_run_an_exported_model_and_inputs_show_themselves_in_a_line(digits_run
                           f"input_shape=(1, 8, 8), classes=10)")
 
 
-def test_inference_takes_a_model_folder_for_its_model_and_names_what_else_it_got(digits_model, tmp_path):
-    """A path was read as a model (AttributeError: 'str' object has no attribute 'input_columns')."""
+def test_inference_takes_a_model_folder_for_its_model_and_names_what_else_it_got(digits_run, digits_model,
+                                                                                  tmp_path):
+    """A path was read as a model (AttributeError: 'str' object has no attribute 'input_columns'); the report
+    ssvae.export returns names its folder, and a training run is told to be exported first."""
     x = np.asarray(inference.model_inputs(digits_model, dataset="digits").x[:5])
     assert inference.predict(str(digits_model.model_dir), x, tmp_path / "p.csv", progress=False) == 5
     inference.predict(digits_model, x, tmp_path / "q.csv", progress=False)
     assert (tmp_path / "p.csv").read_bytes() == (tmp_path / "q.csv").read_bytes()
+    report = ssvae.export(digits_run, tmp_path / "model")
+    inference.predict(report, x, tmp_path / "r.csv", progress=False)
+    assert (tmp_path / "r.csv").read_bytes() == (tmp_path / "q.csv").read_bytes()
     assert len(inference.model_inputs(digits_model.model_dir, dataset="digits").x) == 450
     with pytest.raises(ModelError, match=r"^model must be an exported model \(ssvae.runtime.load\(MODEL_DIR\)\) or "
                                          r"its folder, got int$"):
         inference.score(5, x, tmp_path / "s.csv")
+    with pytest.raises(ModelError, match=r"^model must be an exported model \(ssvae.runtime.load\(MODEL_DIR\)\) or "
+                                         r"its folder, got ssvae.api.Run \(a training run: export it first, "
+                                         r"ssvae.export\(run, MODEL_DIR\)\)$"):
+        inference.predict(digits_run, x, tmp_path / "s.csv")
     with pytest.raises(RunError, match=r"^out must be a file name, got None: give a name ending in .csv, or - for "
                                        r"standard output$"):
         inference.predict(digits_model, x, None)
