@@ -1,8 +1,8 @@
 """ssvae: semi-supervised variational autoencoders that learn from few labels and export to ONNX.
 
     run = ssvae.train(labels=100, out="runs/digits")  # torch: M2 on the bundled digits (their preset)
-    report = ssvae.evaluate(run)                      # the command line's names: train, evaluate, export,
-    ssvae.export(run, "models/digits")                # describe_run (ssvae info RUN_DIR), load, resume
+    report = ssvae.evaluate(run)                      # as ssvae evaluate; ssvae.describe_run is ssvae info of
+    ssvae.export(run, "models/digits")                # a run folder, ssvae.load and ssvae.resume read one
     model = ssvae.runtime.load("models/digits")       # numpy + onnxruntime only: what an app embeds
 
 The names below load on first use, so that ``import ssvae.runtime`` never pulls in torch.

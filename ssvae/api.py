@@ -35,9 +35,9 @@ from ssvae.models import Model, Stage, build_model
 from ssvae.files import check_writable, given_path, sole_writer, write_atomic
 from ssvae.report import classification_report, evaluation_report, warn_not_held_out
 from ssvae.run_data import load_data, new_run_data
-from ssvae.run import (ARRAYS, CHECKPOINT, CONFIG, LABELS, METRICS, RUN_FOLDER, WEIGHTS, fit_weights, load_checkpoint,
-                       load_run, load_spec, read_metrics, save_arrays, save_checkpoint, save_metrics, save_run,
-                       save_weights)
+from ssvae.run import (ARRAYS, CHECKPOINT, CONFIG, LABELS, METRIC_COLUMNS, METRICS, RUN_FOLDER, WEIGHTS, fit_weights,
+                       load_checkpoint, load_run, load_spec, read_metrics, save_arrays, save_checkpoint, save_metrics,
+                       save_run, save_weights)
 from ssvae.runtime import MODEL_JSON, check_count, folder_of_folders, prepare_inputs
 from ssvae.training import (Checkpoint, EpochHook, active_stages, denormals_flushed, fit, kept_epoch, predict_logits,
                             resolve_device, stage_plan, threads_set)
@@ -152,8 +152,8 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
         with sole_writer(out if out.exists() else None):  # training writes now is named as such, not as unfinished
             _check_run_output(out, replace)
         check_writable(out, follow_link=False)  # the lock goes beside a link, the run's files through it
-        if replace and arrays is None:
-            _check_data_kept(config, out)
+        if replace:  # arrays held in memory are written there anew: only test data could be the folder's
+            _check_data_kept(config, out, ("test_data",) if arrays is not None else ("data", "test_data"))
     config, source, split = new_run_data(config, None if arrays is None else arrays_source(arrays))
     partition = split.apply(source)
     with sole_writer(out):
@@ -175,11 +175,11 @@ def _arrays_file(out: Path | None) -> Path:
     return (out / ARRAYS).resolve()
 
 
-def _check_data_kept(config: Config, out: Path) -> None:
+def _check_data_kept(config: Config, out: Path, fields: tuple[str, ...]) -> None:
     """A RunError where replacing the run folder ``out`` would set aside, then delete, a file the new run trains
-    or tests on: one of the folder's own, such as the arrays an earlier run kept (--data RUN_DIR/ssvae-arrays.npz,
-    as that run's train command names them)."""
-    for name in ("data", "test_data"):
+    or tests on (the paths of ``fields``): one of the folder's own, such as the arrays an earlier run kept (--data
+    RUN_DIR/ssvae-arrays.npz, as that run's train command names them)."""
+    for name in fields:
         path = getattr(config, name)
         if path is not None and Path(path).resolve().parent == out.resolve() and Path(path).name in RUN_FOLDER.files:
             raise RunError(f"{setting_name(name)} {path} is a file of the run folder {out}, which --force "
@@ -393,7 +393,8 @@ def describe_run(run_dir: str | Path) -> dict[str, Any]:
             "data": shown.data or config.dataset, "labels_seen": split.labels_seen,
             "class_names": list(config.class_names), "epochs": dict(plan),
             "recorded": {name: sum(r.get("stage") == name for r in history) for name, _ in plan},
-            "last_epoch": history[-1] if history else None, "command": train_command(shown)}
+            "last_epoch": {column: history[-1].get(column) for column in METRIC_COLUMNS} if history else None,
+            "command": train_command(shown)}
 
 
 @torch.no_grad()
@@ -445,6 +446,7 @@ def evaluate(run: Run | runtime.ExportedModel | str | Path, data: str | Path | A
     on, where it was), with the graphs of ``precision`` on ``device``: those five settings are an export's,
     and a run refuses them; an export has no baseline."""
     check_flags(RunError, baseline=baseline, progress=progress)
+    data = held if (held := arrays_given(data)) is not None else data  # arrays converted once, not at each use
     if isinstance(run, runtime.ExportedModel):
         if baseline:
             raise _no_baseline(f"{run!r}")
@@ -489,6 +491,9 @@ def _no_baseline(model: str) -> RunError:
 def _evaluated_folder(folder: Path, baseline: bool) -> str:
     """What ``folder`` holds for `evaluate`: "model" (an export) or "run"; a RunError, before the options are
     read as those of either, where it is neither (missing, or a folder of them) or is a model with ``baseline``."""
+    if folder.exists() and not folder.is_dir():
+        raise RunError(f"{folder}: a file, not a run or model folder; give the --out folder of 'ssvae train' or of "
+                       f"'ssvae export'")
     if not folder.is_dir():
         raise RunError(f"{folder}: no such run or model folder; give the --out folder of 'ssvae train' or of "
                        f"'ssvae export'")

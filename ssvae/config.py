@@ -40,7 +40,8 @@ NONE_MEANS = {"labels": "every label, as --labels all or 'all'", "threads": "tor
                                                                           "'auto'"}
 M1_FEATURES = ("sample", "mean")  # what m1+m2's M2 stage sees of q(z1|x): a draw or the mean
 TRAINING_PRECISIONS = ("float32", "bfloat16")  # bfloat16: matmuls and convolutions under autocast
-# the settings that name one of a few options, with those options: what Config accepts and the command line offers
+# the settings that name one of a few options, with those options: what Config accepts (and the command line offers,
+# for those it has an option of)
 CHOICES = {"model": MODEL_KINDS, "likelihood": LIKELIHOODS, "lr_schedule": LR_SCHEDULES, "classifier": CLASSIFIERS,
            "precision": TRAINING_PRECISIONS, "augment": AUGMENTATIONS, "m1_features": M1_FEATURES}
 # the numeric settings with a lower bound: (the settings, the test of a value below it, what the error says)

@@ -83,7 +83,7 @@ def model_inputs(model: ExportedModel | str | Path, data: str | Path | None = No
     model = loaded(model)
     if dataset is not None:
         _check_dataset(model, dataset, split)
-    return read_inputs(None if data is None else str(data), dataset, None if data_dir is None else str(data_dir),
+    return read_inputs(data, dataset, None if data_dir is None else str(data_dir),
                        split, *_model_split(model), model.input_shape if len(model.input_shape) == 3 else None,
                        model.input_columns)
 
@@ -238,7 +238,8 @@ def evaluate(model: ExportedModel | str | Path, data: str | Path | Any = None, d
     `ssvae.data.load_labelled`) or of ``split`` of the built-in ``dataset`` as the model's run split it: a
     deployed model, int8 or float16 copies too, checked without its run. No test ELBO: `score` has the graphs'."""
     model = loaded(model)
-    check_source(data, dataset, split, data_dir, "the test data (--data)")
+    data = held if (held := arrays_given(data)) is not None else data  # arrays converted once, not at each use
+    check_source(data, dataset, split, data_dir, "the test data (--data)", arrays=True)
     if dataset is not None:
         _check_dataset(model, dataset, split)
         if split == "train" and dataset == model.info.get("dataset"):

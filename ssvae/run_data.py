@@ -26,26 +26,25 @@ def new_run_data(config: Config, source: Source | None = None) -> tuple[Config, 
     ``source`` where given (arrays held in memory, which the run folder keeps where the config names them).
     For tools that must see the very examples a run sees, such as the benchmarks' scikit-learn baselines."""
     warn_if_data_dir_unused(config.dataset, config.data_dir)
-    in_memory = source is not None
+    name = str(ARRAYS_NAME) if source is not None else config.data or config.dataset  # as given, for messages
     source = load_source(config.dataset, config.data, config.data_dir) if source is None else source
     config = config.replace(pixel_inputs=pixel_inputs(config, source.train.x))  # from these data, never a config's
-    source = with_test_data(source, config)  # read as the model will read inputs
+    source = with_test_data(source, config, name)  # read as the model will read inputs
     if config.test_data is not None:  # said once, when a run is made, not each time it reads its data again
         _warn_if_trained_on_test(config)
         warn_if_small_test(len(source.test), len(source.test.class_names),
                            f"--test-data {config.test_data} holds {len(source.test)} labelled example(s), fewer "
                            f"than {SMALL_TEST} a class on average", "give more labelled test data")
-    config = _fitted(config, source, in_memory)
+    config = _fitted(config, source, name)
     split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
                          config.seed)
     return config, source, split
 
 
-def _fitted(config: Config, source: Source, in_memory: bool = False) -> Config:
-    """``config`` filled from the data it loaded, once they are checked: paths made absolute (so that the run
-    finds its data from anywhere), the inputs' shape, classes and columns, the likelihood "auto" chooses, and
-    the thread count. Data ``in_memory`` are named as the keyword that took them, not as the file kept of them."""
-    name = str(ARRAYS_NAME) if in_memory else config.data or config.dataset  # as the user gave them, for messages
+def _fitted(config: Config, source: Source, name: str) -> Config:
+    """``config`` filled from the data it loaded (``name`` in messages), once they are checked: paths made
+    absolute (so that the run finds its data from anywhere), the inputs' shape, classes and columns, the
+    likelihood "auto" chooses, and the thread count."""
     test_name = config.test_data
     check_inputs(source.train, name, config.likelihood)  # before "auto" looks at the range, which it then fits
     own = [source.train.x] + ([source.test.x] if source.test is not None and test_name is None else [])
@@ -65,19 +64,21 @@ def load_data(config: Config) -> Source:
     return with_test_data(load_source(config.dataset, config.data, config.data_dir), config)
 
 
-def with_test_data(source: Source, config: Config) -> Source:
-    """``source`` with ``config.test_data`` as its test set where the config names some, read as the model of
-    the config reads its inputs (`load_labelled`: its shape, columns and uint8 scale)."""
+def with_test_data(source: Source, config: Config, name: str | None = None) -> Source:
+    """``source`` (``name`` in messages: by default the config's data) with ``config.test_data`` as its test set
+    where the config names some, read as the model of the config reads its inputs (`load_labelled`: its shape,
+    columns and uint8 scale)."""
     if config.test_data is None:
         return source
+    name = name or config.data or config.dataset
     if source.test is not None:
         has = "x_test and y_test" if config.data is not None else "a test split"
-        raise DataError(f"{config.data or config.dataset} has {has} of its own, and --test-data {config.test_data} "
-                        f"would be a second: give one of them")
+        raise DataError(f"{name} has {has} of its own, and --test-data {config.test_data} would be a second: give "
+                        f"one of them")
     if not Path(config.test_data).exists():
         raise DataError(f"{config.test_data}: no such file or folder; check the path given to --test-data")
     model = ModelInputs(source.train.input_shape, source.columns, config.uint8_divisor,
-                        f"the model trained on {config.data or config.dataset}")
+                        f"the model trained on {name}")
     return dataclasses.replace(source, test=load_labelled(config.test_data, model, source.train.class_names))
 
 

@@ -64,10 +64,9 @@ class NonFiniteInputError(InputRowError):
 
 def arrange(x: np.ndarray, shape: tuple[int, ...], model: str = "this model") -> np.ndarray:
     """A batch ``x`` laid out as (N, *shape), the examples of ``model`` (named so in the error), or a ModelError
-    that says what fits. Also
-    taken: (N, H, W) for one-channel images, images channel-last (N, H, W, C) as image libraries give them
-    (where C, H and W are all equal the layout cannot tell, and channel-first is assumed), and flattened rows
-    (N, prod(shape)), whose values must then be in the model's order (channel-first)."""
+    that says what fits. Also taken: (N, H, W) for one-channel images, images channel-last (N, H, W, C) as image
+    libraries give them (where C, H and W are all equal the layout cannot tell, and channel-first is assumed),
+    and flattened rows (N, prod(shape)), whose values must then be in the model's order (channel-first)."""
     if x.ndim == len(shape) + 1 and x.shape[1:] == shape:
         return x
     if x.ndim == len(shape) and shape[0] == 1 and x.shape[1:] == shape[1:]:

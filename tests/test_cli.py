@@ -28,7 +28,7 @@ from ssvae.cli import Terminated, _gain_text, main
 from ssvae.data.sources import load_for_testing
 from ssvae.errors import DataError, RunError
 from ssvae.files import check_output
-from ssvae.run import read_metrics
+from ssvae.run import METRIC_COLUMNS, read_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -480,7 +480,9 @@ def test_info_of_a_run_folder_says_how_far_it_has_trained(runner, tmp_path, inte
     assert described == {**ssvae.api.describe_run(tmp_path / "run"), "run_dir": str(tmp_path / "run")}
     assert {k: described[k] for k in ("state", "checkpoint", "epochs", "recorded", "command")} == {
         "state": "finished", "checkpoint": None, "epochs": {"train": 3}, "recorded": {"train": 3}, "command": command}
-    assert described["last_epoch"] == {**read_metrics(tmp_path / "run")[-1]}
+    last_record = read_metrics(tmp_path / "run")[-1]  # every column of metrics.csv: null where not measured
+    assert described["last_epoch"] == {column: last_record.get(column) for column in METRIC_COLUMNS}
+    assert described["last_epoch"]["val_accuracy"] is None and described["last_epoch"]["loss"] == last_record["loss"]
     (tmp_path / "early").mkdir()
     for name in ("config.json", "labels.json"):  # a training killed before its first checkpoint leaves these
         shutil.copy(tmp_path / "run" / name, tmp_path / "early" / name)
@@ -832,6 +834,13 @@ def test_evaluate_takes_arrays_held_in_memory_as_it_takes_the_npz_of_them(tmp_pa
         assert from_file["test_data"] == str((tmp_path / "other.npz").resolve()) and from_file["n_test"] == 10
         assert in_memory == {**from_file, "test_data": "arrays held in memory"}
     assert ssvae.evaluate(run, data={"x": other_x, "y": other_y})["accuracy"] == in_memory["accuracy"]
+    as_torch = (torch.tensor(other_x, requires_grad=True), torch.tensor(other_y))  # as a torch user holds them
+    assert ssvae.evaluate(run, data=as_torch) == ssvae.evaluate(run, data=(other_x, other_y))
+    rounded = torch.tensor(other_x).bfloat16()
+    assert ssvae.evaluate(run, data=(rounded, other_y)) == ssvae.evaluate(run, data=(rounded.float().numpy(), other_y))
+    with pytest.raises(DataError, match=r"^data must be a path or labelled arrays, got a numpy.ndarray: give a path to "
+                                        r"a file or folder, or arrays as data=\(x, y\) \(y -1 for unlabelled rows\)$"):
+        ssvae.evaluate(run, data=other_x)  # no labels to test on
     with pytest.warns(UserWarning, match=rf"^data holds the examples this run trained on, {run.split.labels_seen} "
                                          r"of them with their labels: the accuracy measured on them is not held out"):
         ssvae.evaluate(run, data=(x, y))

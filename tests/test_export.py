@@ -30,7 +30,7 @@ from ssvae import runtime
 from ssvae import api, inference, model_card, onnx_export, precisions
 from ssvae.config import FIELDS_WITHOUT_OPTION, MODEL_KINDS, Config, ConfigError, config_for, train_command
 from ssvae.onnx_export import CHECK_BATCH
-from ssvae.errors import DataError, RunError
+from ssvae.errors import DataError, RunError, type_name
 from ssvae.inference import check_drawable, predict
 from ssvae.runtime import ModelError
 
@@ -476,7 +476,7 @@ def test_score_is_torchs_negative_elbo_with_the_same_noise(digits_run, digits_mo
 
 def test_the_reported_test_elbo_is_the_mean_of_the_bounds_the_graphs_score(digits_run, digits_model, monkeypatch):
     """evaluate's test_elbo, given the noise the runtime draws, is minus the mean score of the test set: a mean
-    over its 450 examples, each bounded once (a sum, or one batch's mean, would be another number)."""
+    over its 450 examples, each bounded once (a sum would be another number)."""
     test = digits_run.partition().labelled_test
     _shared_noise(monkeypatch, len(test), 10, digits_run.config.latent_dim)
     report = ssvae.evaluate(digits_run)
@@ -1585,13 +1585,17 @@ def test_a_certain_prediction_has_an_entropy_of_zero_not_minus_zero():
 
 def test_data_held_in_memory_is_refused_with_the_way_to_save_it(digits_run, digits_model):
     """evaluate took arrays to a traceback from pathlib, train to a message holding the array's whole repr.
-    Arrays without their labels cannot be tested on (evaluate takes (x, y), as train does)."""
+    Arrays without their labels cannot be tested on (evaluate takes (x, y), as train does); the inputs of
+    predict are arrays given as inputs, not as data."""
     x = np.zeros((3, 64), np.float32)
     hint = "give a path to a file or folder (save arrays with np.savez('data.npz', x=x, y=y))"
     for call in (lambda: ssvae.evaluate(digits_run, data=x), lambda: inference.evaluate(digits_model, data=x)):
-        with pytest.raises(DataError, match=re.escape(f": {hint}")) as raised:
+        with pytest.raises(DataError, match=r"^data must be a path or labelled arrays, got a numpy.ndarray: give a "
+                                            r"path to a file or folder, or arrays as data=\(x, y\)"):
             call()
-        assert str(raised.value).startswith("data must be a path, got a ")
+    for data in (x, (x, np.zeros(3, int))):
+        with pytest.raises(DataError, match=re.escape(f"data must be a path, got a {type_name(data)}: {hint}")):
+            inference.model_inputs(digits_model, data=data)
     with pytest.raises(ConfigError, match=re.escape(f"data must be of type str | None, got a numpy.ndarray: {hint}, "
                                                     f"or arrays as data=(x, y) with out= to ssvae.train")):
         ssvae.train(data=np.zeros((50, 64)), epochs=1)

@@ -1126,6 +1126,9 @@ def test_load_names_a_file_or_a_folder_of_models_for_what_it_is(tmp_path):
     (tmp_path / "models" / "digits").mkdir(parents=True)
     (tmp_path / "models" / "digits" / "model.json").write_text("{}")
     (tmp_path / "notes.txt").write_text("")
+    with pytest.raises(ssvae.RunError, match=r"notes.txt: a file, not a run or model folder; give the --out folder "
+                                             r"of 'ssvae train' or of 'ssvae export'$"):
+        ssvae.evaluate(tmp_path / "notes.txt")
     for given, message in ((tmp_path / "notes.txt", f"{tmp_path / 'notes.txt'}: a file, not a run directory; give "
                                                     f"the --out folder of 'ssvae train'"),
                            (tmp_path / "models", f"{tmp_path / 'models'} holds exported models' folders, not a run's "
@@ -1320,6 +1323,24 @@ def test_arrays_held_in_memory_need_a_folder_and_an_npz_s_names_and_write_nothin
                              epochs=1, progress=False, seed=3)
     as_arrays = ssvae.train(data=(x, y), labels=12, epochs=1, progress=False, seed=3, out=tmp_path / "arrays")
     assert as_objects.split == as_arrays.split and ssvae.evaluate(as_objects) == ssvae.evaluate(as_arrays)
+    label_column = ssvae.train(data=(x, Table(y[:, None])), labels=12, epochs=1, progress=False, seed=3,
+                               out=tmp_path / "column")  # a table of one column is labels, not inputs to name
+    assert label_column.split == as_arrays.split
+    np.savez(tmp_path / "narrow.npz", x=x[:, :4], y=y)
+    np.savez(tmp_path / "own_test.npz", x=x, y=y)
+    for data, test, message in (
+            ((x, y), "narrow.npz", r"^\S*narrow.npz: inputs of shape \(178, 4\) do not fit the model trained on data: "
+                                   r"it takes \(N, 13\)$"),
+            ({"x": x, "y": y, "x_test": x, "y_test": y}, "own_test.npz", r"^data has x_test and y_test of its own, "
+                                                                         r"and --test-data \S*own_test.npz would be a "
+                                                                         r"second: give one of them$")):
+        with pytest.raises(ssvae.DataError, match=message):  # the arrays, not the file the run would keep of them
+            ssvae.train(data=data, test_data=str(tmp_path / test), out=tmp_path / "refused", epochs=1, progress=False)
+    with pytest.raises(RunError, match=r"^--test-data \(test_data= in Python\) \S*ssvae-arrays.npz is a file of the "
+                                       r"run folder \S*arrays, which --force \(replace=True\) replaces"):
+        ssvae.train(data=(x, y), test_data=str(tmp_path / "arrays" / "ssvae-arrays.npz"), out=tmp_path / "arrays",
+                    replace=True, epochs=1, progress=False)
+    assert not (tmp_path / "refused").exists() and (tmp_path / "arrays" / "ssvae-arrays.npz").is_file()
     settings = dict(data=(x, y), labels=12, epochs=3, progress=False)
     interrupted_run(tmp_path / "run", 1, **settings)  # in its first epoch: before the first checkpoint
     assert not (tmp_path / "run").exists()

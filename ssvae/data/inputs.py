@@ -49,7 +49,7 @@ class Inputs:
                 f"source={None if self.source is None else str(self.source)!r})")
 
 
-def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: str | None = None,
+def read_inputs(data: str | Path | None = None, dataset: str | None = None, data_dir: str | None = None,
                 split: str = "test", test_fraction: float | None = 0.25, split_seed: int = 0,
                 image_shape: tuple[int, ...] | None = None, columns: Sequence[str] | None = ()) -> Inputs:
     """``data`` (a path) if given, else ``split`` of the built-in ``dataset``: its own test set, or the test
@@ -69,11 +69,12 @@ def read_inputs(data: str | None = None, dataset: str | None = None, data_dir: s
 
 
 def check_source(data: Any, dataset: str | None, split: str = "test", data_dir: str | Path | None = None,
-                 what: str = "the inputs") -> None:
-    """A DataError unless exactly one of ``data`` (a path to ``what``, which must exist, or arrays held in
-    memory where the caller takes them) and ``dataset`` (a built-in set, whose ``split`` and ``data_dir`` data
-    of one's own leave unused) names the inputs: cheap, so callers check it before other work."""
-    name, in_memory = (None, False) if data is None else (source_name(data), arrays_given(data) is not None)
+                 what: str = "the inputs", arrays: bool = False) -> None:
+    """A DataError unless exactly one of ``data`` (a path to ``what``, which must exist, or, where the caller
+    takes ``arrays``, arrays held in memory) and ``dataset`` (a built-in set, whose ``split`` and ``data_dir``
+    data of one's own leave unused) names the inputs: cheap, so callers check it before other work."""
+    in_memory = arrays and arrays_given(data) is not None
+    name = None if data is None else source_name(data) if arrays else data_path(data)
     if name is not None and dataset is not None:
         raise DataError(f"both --data {name} and --dataset {dataset} (data=, dataset= in Python) name inputs: pass "
                         f"one of them")

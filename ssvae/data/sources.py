@@ -25,7 +25,7 @@ from ssvae.data.csv_files import (LABEL_LIKE, as_csv_hint, csv_inputs, csv_label
 from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, as_data_error, check_inputs, data_path, index_names,
                                  looks_unlabelled, to_model_range, warn_of_minus_one_class)
 from ssvae.data.images import image_files, image_reading, is_hidden, is_image_file, read_images, within
-from ssvae.errors import listed, user_stacklevel
+from ssvae.errors import listed, type_name, user_stacklevel
 from ssvae.files import new_folders
 from ssvae.runtime import FEW_LEVELS, arrange
 
@@ -111,7 +111,7 @@ def load_for_testing(data: Any, model: ModelInputs, class_names: Sequence[str]) 
     arrays = arrays_given(data)
     if arrays is not None:
         return arrays_source(arrays, model)
-    return _load_path(data_path(data), model, tuple(class_names))
+    return _load_path(source_name(data), model, tuple(class_names))
 
 
 def tested_part(source: Source, name: Path, model: ModelInputs, class_names: Sequence[str]) -> Dataset:
@@ -120,8 +120,14 @@ def tested_part(source: Source, name: Path, model: ModelInputs, class_names: Seq
 
 
 def source_name(data: Any) -> Path:
-    """How messages name ``data``: its path, or "data" for arrays held in memory (the keyword that took them)."""
-    return ARRAYS_NAME if arrays_given(data) is not None else data_path(data)
+    """How messages name ``data`` where arrays held in memory are taken too: its path, or "data" for arrays (the
+    keyword that took them); a DataError for anything else."""
+    if arrays_given(data) is not None:
+        return ARRAYS_NAME
+    if not isinstance(data, (str, os.PathLike)):
+        raise DataError(f"data must be a path or labelled arrays, got a {type_name(data)}: give a path to a file or "
+                        f"folder, or arrays as data=(x, y) (y -1 for unlabelled rows)")
+    return data_path(data)
 
 
 def tested_name(data: Any) -> str:
@@ -351,8 +357,8 @@ def _npz_inputs(x: np.ndarray, path: Path, key: str, model: ModelInputs | None =
         raise DataError(f"{path}: the data set is empty ({key} has shape {x.shape}): give at least one example "
                         f"of each class")
     if x.dtype.kind not in "uif":
-        raise DataError(f"{path}: {key} holds {x.dtype}, not numbers: save uint8 images or floats (True/False as "
-                        f"{key}.astype('float32'))")
+        raise DataError(f"{path}: {key} holds {x.dtype}, not numbers: {'give' if path == ARRAYS_NAME else 'save'} "
+                        f"uint8 images or floats (True/False as {key}.astype('float32'))")
     if x.ndim > 2 and x.dtype != np.uint8 and _looks_like_pixels(x):  # image-shaped: (N, H, W) or more
         scaled = (f"as floats scaled to [0, 1] ({key} / {x.max():g}, for levels 0..{x.max():g}; uint8 would be "
                   f"divided by 255)" if x.max() < FEW_LEVELS else f"as uint8 ({key}.astype(np.uint8)), which are "
@@ -464,7 +470,7 @@ def arrays_given(data: Any) -> dict[str, np.ndarray] | None:
     if not {"x", "y"} <= set(data) or set(data) - set(NPZ_ARRAYS):
         raise DataError(f"data held in memory is (x, y), or a dict of x and y and, if any, x_test, y_test and "
                         f"class_names, as an .npz holds them; got a dict of {', '.join(map(repr, data)) or 'nothing'}")
-    if tables := [name for name, value in data.items() if hasattr(value, "columns")]:
+    if tables := [name for name, value in data.items() if hasattr(value, "columns") and name in ("x", "x_test")]:
         raise DataError(f"data[{tables[0]!r}] is a table (a DataFrame), whose column names held in memory would be "
                         f"lost: save it as a CSV with a 'label' column (df.to_csv('data.csv')), whose columns are "
                         f"read by name, or give .to_numpy(dtype='float32') to read them by position")
@@ -477,7 +483,11 @@ def arrays_given(data: Any) -> dict[str, np.ndarray] | None:
 
 def _plain_array(value: Any, name: str) -> np.ndarray:
     """``value`` as an array of numbers or text where it holds only those, as Python objects (pandas' object
-    columns) or in lists; a DataError for rows of unequal length. Anything else is left as objects."""
+    columns) or in lists, or as a torch tensor (on any device, needing grad, in bfloat16: read as float32); a
+    DataError for rows of unequal length. Anything else is left as objects."""
+    if hasattr(value, "detach"):  # a torch tensor, without importing torch
+        value = value.detach().cpu()
+        value = value.float() if value.is_floating_point() else value
     try:
         array = np.asarray(value)
         return np.array(array.tolist()) if array.dtype == object and array.size else array
