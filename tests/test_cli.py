@@ -482,7 +482,7 @@ def test_info_of_a_run_folder_says_how_far_it_has_trained(runner, tmp_path, inte
         "state": "finished", "checkpoint": None, "epochs": {"train": 3}, "recorded": {"train": 3}, "command": command}
     last_record = read_metrics(tmp_path / "run")[-1]  # every column of metrics.csv: null where not measured
     assert described["last_epoch"] == {column: last_record.get(column) for column in METRIC_COLUMNS}
-    assert described["last_epoch"]["val_accuracy"] is None and described["last_epoch"]["loss"] == last_record["loss"]
+    assert described["last_epoch"]["consistency"] is None and described["last_epoch"]["loss"] == last_record["loss"]
     (tmp_path / "early").mkdir()
     for name in ("config.json", "labels.json"):  # a training killed before its first checkpoint leaves these
         shutil.copy(tmp_path / "run" / name, tmp_path / "early" / name)
