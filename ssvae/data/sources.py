@@ -461,8 +461,9 @@ ARRAYS_NAME = Path("data")  # arrays held in memory, in messages: the keyword th
 
 def arrays_given(data: Any) -> dict[str, np.ndarray] | None:
     """``data`` held in memory as an .npz holds it: a pair (x, y), or a dict of `NPZ_ARRAYS` (x and y at
-    least); None for anything else, such as a path. A DataError for a dict of other names, or for arrays of
-    Python objects, which an .npz holds only as pickles (never read)."""
+    least), each as `_plain_array` reads it; None for anything else, such as a path. A DataError for a dict of
+    other names, for inputs in a table (whose column names would be lost), or for arrays of Python objects,
+    which an .npz holds only as pickles (never read)."""
     if isinstance(data, tuple) and len(data) == 2:
         data = {"x": data[0], "y": data[1]}
     if not isinstance(data, Mapping):
