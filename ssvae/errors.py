@@ -30,10 +30,12 @@ class ExportError(RuntimeError):
 
 def check_flags(error: type[Exception], **flags: object) -> None:
     """An ``error`` naming the first of ``flags`` given something other than True or False: "no" and "int8"
-    are both true, and would turn on what they were meant to say."""
+    are both true, and would turn on what they were meant to say. A string is the command line's spelling
+    (--quantize int8), so its message says how Python spells it."""
     for name, value in flags.items():
         if not isinstance(value, bool):
-            raise error(f"{name} must be True or False, got {value!r}")
+            spelling = f" (write {name}=True or {name}=False)" if isinstance(value, str) else ""
+            raise error(f"{name} must be True or False, got {value!r}{spelling}")
 
 
 def type_name(value: object) -> str:

@@ -1624,30 +1624,35 @@ def test_export_without_out_writes_models_and_the_run_folders_name_as_the_comman
 def test_flags_of_the_api_are_true_or_false_and_paths_are_paths(digits_run, digits_model, tmp_path):
     """quantize="none" wrote the int8 copies, baseline="no" trained the baseline: any string is true. A number
     given for a run's folder raised a TypeError from pathlib."""
-    for options, message in (({"quantize": "none"}, "quantize must be True or False, got 'none'"),
+    for options, message in (({"quantize": "int8"}, "quantize must be True or False, got 'int8' (write "
+                                                     "quantize=True or quantize=False)"),
                              ({"fp16": 1}, "fp16 must be True or False, got 1")):
         with pytest.raises(onnx_export.ExportError, match=f"^{re.escape(message)}$"):
             ssvae.export(digits_run, tmp_path / "model", **options)
     assert not (tmp_path / "model").exists()
-    with pytest.raises(RunError, match="^baseline must be True or False, got 'no'$"):
+    with pytest.raises(RunError, match=r"^baseline must be True or False, got 'no' \(write baseline=True or "
+                                       r"baseline=False\)$"):
         ssvae.evaluate(digits_run, baseline="no")
     (tmp_path / "p.csv").write_text("mine\n")  # replace="no" replaced it, and progress="no" drew a bar
     x = digits_run.partition().test.x[:5]
+    no = "got 'no' (write {0}=True or {0}=False)"  # a string is told how Python spells a flag
     for call, message in (
-            (lambda: ssvae.train(out=tmp_path / "run", replace="no"), "replace must be True or False, got 'no'"),
-            (lambda: ssvae.train(progress="no"), "progress must be True or False, got 'no'"),
+            (lambda: ssvae.train(out=tmp_path / "run", replace="no"), "replace must be True or False, " + no),
+            (lambda: ssvae.train(progress="no"), "progress must be True or False, " + no),
             (lambda: ssvae.train(on_epoch=5, out=tmp_path / "run"), "on_epoch must be a function of an epoch's "
                                                                     "record and network, got int"),
             (lambda: ssvae.resume(tmp_path / "run", progress=0), "progress must be True or False, got 0"),
-            (lambda: ssvae.baseline(digits_run, progress="yes"), "progress must be True or False, got 'yes'"),
+            (lambda: ssvae.baseline(digits_run, progress="yes"), "progress must be True or False, got 'yes' "
+                                                                 "(write progress=True or progress=False)"),
             (lambda: ssvae.export(digits_run, tmp_path / "model", replace="no"), "replace must be True or False, "
-                                                                                "got 'no'"),
+                                                                                + no),
             (lambda: inference.predict(digits_model, x, tmp_path / "p.csv", replace="no"),
-             "replace must be True or False, got 'no'"),
+             "replace must be True or False, " + no),
             (lambda: inference.score(digits_model, x, tmp_path / "s.csv", progress="no"),
-             "progress must be True or False, got 'no'"),
+             "progress must be True or False, " + no),
             (lambda: inference.generate(digits_model, tmp_path / "g.png", replace=1),
              "replace must be True or False, got 1")):
+        message = message.format(message.split()[0])
         with pytest.raises((RunError, onnx_export.ExportError), match=f"^{re.escape(message)}$"):
             call()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.csv"] and (tmp_path / "p.csv").read_text() == "mine\n"
