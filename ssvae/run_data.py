@@ -26,12 +26,13 @@ def new_run_data(config: Config, source: Source | None = None) -> tuple[Config, 
     ``source`` where given (arrays held in memory, which the run folder keeps where the config names them).
     For tools that must see the very examples a run sees, such as the benchmarks' scikit-learn baselines."""
     warn_if_data_dir_unused(config.dataset, config.data_dir)
-    name = str(ARRAYS_NAME) if source is not None else config.data or config.dataset  # as given, for messages
+    in_memory = source is not None
+    name = str(ARRAYS_NAME) if in_memory else config.data or config.dataset  # as given, for messages
     source = load_source(config.dataset, config.data, config.data_dir) if source is None else source
     config = config.replace(pixel_inputs=pixel_inputs(config, source.train.x))  # from these data, never a config's
     source = with_test_data(source, config, name)  # read as the model will read inputs
     if config.test_data is not None:  # said once, when a run is made, not each time it reads its data again
-        _warn_if_trained_on_test(config)
+        _warn_if_trained_on_test(config, source, in_memory)
         warn_if_small_test(len(source.test), len(source.test.class_names),
                            f"--test-data {config.test_data} holds {len(source.test)} labelled example(s), fewer "
                            f"than {SMALL_TEST} a class on average", "give more labelled test data")
@@ -82,15 +83,21 @@ def with_test_data(source: Source, config: Config, name: str | None = None) -> S
     return dataclasses.replace(source, test=load_labelled(config.test_data, model, source.train.class_names))
 
 
-def _warn_if_trained_on_test(config: Config) -> None:
+def _warn_if_trained_on_test(config: Config, source: Source, in_memory: bool) -> None:
     """A warning where ``--test-data`` names ``--data``'s file or folder, or a copy (`same_data`): the run trains
     on those examples (on their labels where ``--labels`` keeps them), so its test accuracy is no held-out one.
     Files are compared by their bytes (`same_data`), as rows alone would also match the repeated rows of a
-    coarse table."""
-    if config.data is not None and same_data(config.data, config.test_data):
-        warnings.warn(f"--test-data {config.test_data} is --data {config.data} or a copy of it: the run trains on its "
-                      f"examples, on their labels where --labels keeps them, so its test accuracy is not held out; "
-                      f"give labelled data it does not train on", stacklevel=user_stacklevel())
+    coarse table; arrays held in memory, whose file the run has not written yet, by all their inputs."""
+    train, test = source.train.x, source.test.x
+    if in_memory and train.shape == test.shape and np.array_equal(train, test):
+        given = f"holds the inputs of the arrays held in memory ({ARRAYS_NAME})"
+    elif not in_memory and config.data is not None and same_data(config.data, config.test_data):
+        given = f"is --data {config.data} or a copy of it"
+    else:
+        return
+    warnings.warn(f"--test-data {config.test_data} {given}: the run trains on its examples, on their labels where "
+                  f"--labels keeps them, so its test accuracy is not held out; give labelled data it does not "
+                  f"train on", stacklevel=user_stacklevel())
 
 
 def pixel_inputs(config: Config, x: np.ndarray) -> bool:

@@ -1170,6 +1170,29 @@ def test_test_data_that_are_the_training_data_warn_once_when_the_run_is_made(tmp
     assert len(tested.partition().test) == 10
 
 
+def test_test_data_of_the_arrays_held_in_memory_warn(tmp_path):
+    """train(data=(x, y), test_data=FILE) of the same inputs warned not: the check compared files, and the
+    arrays' file is written after it. Replacing a run, it compared the test data with the arrays the old run
+    kept, and warned of those."""
+    import ssvae
+
+    x = np.random.default_rng(0).random((20, 3)).astype(np.float32)
+    y = np.array([0, 1] * 5 + [-1] * 10)
+    np.savez(tmp_path / "same.npz", x=x, y=np.array([0, 1] * 10))
+    settings = dict(labels=None, epochs=1, hidden=(8,), classifier_hidden=(8,), latent_dim=2, progress=False)
+    with pytest.warns(UserWarning) as warned:
+        ssvae.train(data=(x, y), test_data=str(tmp_path / "same.npz"), out=tmp_path / "run", **settings)
+    assert [(str(w.message), w.filename) for w in warned] == [(
+        f"--test-data {tmp_path / 'same.npz'} holds the inputs of the arrays held in memory (data): the run trains "
+        f"on its examples, on their labels where --labels keeps them, so its test accuracy is not held out; give "
+        f"labelled data it does not train on", __file__)]
+    shutil.copy(tmp_path / "run" / "ssvae-arrays.npz", tmp_path / "kept.npz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ssvae.train(data=(x[::-1].copy(), y), test_data=str(tmp_path / "kept.npz"), out=tmp_path / "run",
+                    replace=True, **settings)  # other arrays: not those the replaced run kept
+
+
 def test_classes_named_like_missing_labels_warn(tmp_path):
     """UCI's "?" for a missing label, or a folder "unlabelled_images", became a class without a word."""
     from PIL import Image
