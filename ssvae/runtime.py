@@ -191,11 +191,25 @@ def check_values(x: np.ndarray, input_range: tuple[float, float] | None) -> None
                                   "clean or drop those rows", _first(~np.isfinite(x)))
     if input_range is not None and (low < input_range[0] or high > input_range[1]):
         few = low >= 0 and high < FEW_LEVELS and (x == x.round()).all()  # sklearn's digits: 0..16
-        levels = f" (x / {high:g} for levels 0..{high:g})" if few else ""
+        fix = (f"pass them as floats scaled to that range (images of grey levels 0..L as x / L; these reach "
+               f"{high:g})" if few else "pass 8-bit images (0..255) as uint8 (x.astype(np.uint8)), 16-bit ones as "
+               "(x >> 8).astype(np.uint8), or floats scaled to that range")
         raise InputRowError(f"inputs range over [{_number(low)}, {_number(high)}] but this model takes "
-                            f"[{input_range[0]:g}, {input_range[1]:g}]", f"pass uint8 images (integers 0..255 as "
-                            f".astype(np.uint8), 16-bit ones as (x >> 8).astype(np.uint8)) or floats scaled to that "
-                            f"range{levels}", _first((x < input_range[0]) | (x > input_range[1])))
+                            f"[{input_range[0]:g}, {input_range[1]:g}]", fix,
+                            _first((x < input_range[0]) | (x > input_range[1])))
+
+
+def check_grey_levels(x: np.ndarray) -> None:
+    """uint8 images given to a model of 8-bit images (divided by 255) that reach no higher than a few grey levels
+    (0 < max < `FEW_LEVELS`), or an InputRowError: sklearn's digits (0..16) or 0/1 masks cast to uint8 would
+    reach 0.063 or 0.004 and be classified as nearly black images, wrongly and without a word. Said of the
+    batch, as a dark 8-bit image alone may stay that low; the first such row is named."""
+    high = int(x.max()) if x.size else 0
+    if 0 < high < FEW_LEVELS:
+        rows = x.reshape(len(x), -1).max(-1)
+        raise InputRowError(f"uint8 inputs reach {high} at most, and are divided by 255 as 8-bit images are",
+                            "pass images of grey levels 0..L (such as sklearn's digits, 0..16) as floats x / L, "
+                            "or dark 8-bit images as floats x / 255", int(np.flatnonzero(rows > 0)[0]))
 
 
 def _finite(*outputs: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -227,7 +241,10 @@ def prepare_inputs(x: Any, shape: tuple[int, ...], columns: Sequence[str] | None
     if x.dtype.kind not in "uif":
         raise ModelError(f"inputs of dtype {x.dtype} are not numbers{_first_text_cell(table)}: pass numbers "
                          f"(uint8 images, or floats)")
-    x = as_float32(arrange(x, shape), uint8_divisor)
+    x = arrange(x, shape)
+    if x.dtype == np.uint8 and uint8_divisor == 255:  # a model of images: a table's uint8 are numbers
+        check_grey_levels(x)
+    x = as_float32(x, uint8_divisor)
     check_values(x, input_range)
     return x
 

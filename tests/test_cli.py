@@ -1715,7 +1715,7 @@ def test_force_replaces_only_what_ssvae_wrote(runner, exported, tmp_path):
     (["predict", "MODEL"], "Error: no inputs given: pass --data FILE_OR_FOLDER or --dataset NAME"),
     (["predict", "MODEL", "--data", "missing.npz"], "Error: missing.npz: no such file or folder"),
     (["score", "MODEL", "--data", "bad.npz"],
-     "Error: bad.npz: inputs range over [255, 255] but this model takes [0, 1] (first in row 0): pass uint8"),  # the file
+     "Error: bad.npz: inputs range over [255, 255] but this model takes [0, 1] (first in row 0): pass 8-bit"),  # the file
     (["export", "nowhere"], "Error: nowhere: no such run directory"),
 ])
 def test_bad_inference_input_is_one_clear_line(runner, exported, tmp_path, monkeypatch, args, message):

@@ -278,7 +278,7 @@ BAD_INPUT = [
     (["predict", "MODEL", "--data", "nan_digits.npy", "--batch-size", "2"], "(first in row 2): clean or drop those rows"),
     (["score", "MODEL", "--data", "nan_ids.csv", "--batch-size", "2"], "(first in row 2, id c): clean or drop"),
     (["score", "MODEL", "--data", "bright_row.npy", "--batch-size", "2"], "Error: bright_row.npy: inputs range over "
-     "[0, 2] but this model takes [0, 1] (first in row 3): pass uint8 images"),  # the row in the whole input
+     "[0, 2] but this model takes [0, 1] (first in row 3): pass them as floats"),  # the row in the whole input
     (["score", "MODEL", "--data", "wrong_shape.npz"], "Error: wrong_shape.npz: inputs of shape (5, 9, 9) do not fit "
      "this model"),
     (["train", "--resume", "RUN"], "the run is finished (its weights.safetensors is there, and no checkpoint): "
