@@ -665,8 +665,7 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
           samples: int | None, seed: int, batch_size: int, device: str, precision: str, force: bool,
           quiet: bool) -> None:
     """Anomaly scores: the negative ELBO of each input in nats (higher: less like the training data).
-    For m1+m2 and adgm models, whose graphs hold M1's codes or the auxiliary a at their means, a score but
-    not a bound on -log p(x).
+    For m1+m2 models, whose graphs hold M1's codes at their means, a score but not a bound on -log p(x).
 
     Example: ssvae score models/digits --data new_images/ --out scores.csv
     """

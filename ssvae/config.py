@@ -622,7 +622,8 @@ def config_for(dataset: str | None = None, data: str | None = None, recipe: str 
 def _warn_of_unfinished_warm_up(config: Config, changes: dict[str, Any]) -> None:
     """A warning where a KL warm-up or a length given leaves the warm-up unfinished at the last epoch of a
     stage (each stage warms up anew: M1's of m1+m2 too): the KL weight never reaches 1 there, so that stage
-    trains to its end on a bound looser than the ELBO. A config taken as it is (`Config.for_data`) is not
+    trains to its end on an objective above the ELBO, no bound on log p(x) at all (as are metrics.csv's
+    bounds until the weight reaches 1). A config taken as it is (`Config.for_data`) is not
     checked: its settings were chosen once already."""
     lengths = {"epochs": config.epochs, **({"m1_epochs": config.m1_epochs} if config.model == "m1+m2" else {})}
     shortest = min((name for name in lengths if lengths[name] > 0), key=lengths.get)
@@ -672,7 +673,8 @@ SETTING_HELP: dict[str, str] = {
                             "them)."),
     "m1_latent_dim": "Size of M1's latent code (models m1 and m1+m2).",
     "m1_hidden": "Hidden layer sizes of M1's encoder and decoder (models m1 and m1+m2).",
-    "m1_features": "What the M2 stage of m1+m2 sees of M1's codes: draws of q(z1|x) (sample) or their means (mean).",
+    "m1_features": "What the M2 stage of m1+m2 trains on of M1's codes: draws of q(z1|x) (sample) or their means "
+                   "(mean). Predicting, encoding and the export take the means either way.",
     "epochs": "Passes over the unlabelled data.",
     "m1_epochs": "Epochs of the M1 stage of m1+m2.",
     "batch_size": "Unlabelled examples per step.",

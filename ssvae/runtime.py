@@ -784,7 +784,8 @@ class ExportedModel:
         the classes exactly and tightens towards -log p(x) as S grows. Higher means less like the training data.
         An m1+m2 export holds M1's codes at their means, in and out, so its score leaves out M1's noise and KL
         term: a score, not a bound on -log p(x), and not `ssvae evaluate`'s test ELBO (M1's own bound). An adgm
-        export likewise holds the auxiliary a at the mean of q(a|x) and leaves out its terms: a score, not a bound.
+        export holds the auxiliary a at the mean of q(a|x) and leaves out its terms: still a bound (a leaves the
+        model of x unchanged), but not the test ELBO, which keeps them.
         Every row takes the same draws of noise from ``seed`` (a draw a class and sample): a row's score is a
         function of the row alone, the same (up to float rounding) alone, in any batch and at any position, and
         copies of an input score alike; another seed gives other draws (an ``np.random.Generator`` gives those
