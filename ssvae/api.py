@@ -32,7 +32,7 @@ from ssvae.data.sources import (BUILTIN, arrays_given, arrays_source, load_for_t
 from ssvae.data.images import ColourImages
 from ssvae.errors import SAVE_ARRAYS, RunError, check_flags, type_name
 from ssvae.models import Model, Stage, build_model
-from ssvae.files import check_writable, given_path, sole_writer, write_atomic
+from ssvae.files import being_written, check_writable, given_path, sole_writer, write_atomic
 from ssvae.report import classification_report, evaluation_report, warn_not_held_out
 from ssvae.run_data import load_data, new_run_data
 from ssvae.run import (ARRAYS, CHECKPOINT, CONFIG, LABELS, METRIC_COLUMNS, METRICS, RUN_FOLDER, WEIGHTS, fit_weights,
@@ -151,7 +151,7 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     if out is not None:  # refused before the data load, which may be long (a download); a folder that another
         with sole_writer(out if out.exists() else None):  # training writes now is named as such, not as unfinished
             _check_run_output(out, replace)
-        check_writable(out, follow_link=False)  # the lock goes beside a link, the run's files through it
+        check_writable(out, follow_link=False, in_place=True)  # the lock goes beside a link, the files through it
         if replace:  # arrays held in memory are written there anew: only test data could be the folder's
             _check_data_kept(config, out, ("test_data",) if arrays is not None else ("data", "test_data"))
     config, source, split = new_run_data(config, None if arrays is None else arrays_source(arrays))
@@ -243,6 +243,8 @@ def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | Non
         config = dataclasses.replace(config, epochs=epochs)
     with sole_writer(run_dir), _training_process(config):  # its own thread count: it repeats
         checkpoint = load_checkpoint(run_dir / CHECKPOINT)
+        check_writable(run_dir, in_place=True, option="--resume", fix="make it writable: a resume writes its "
+                       "checkpoints, metrics and weights there")  # before the first epoch, not after it
         run = Run(config, split, build_model(config), run_dir, [])
         stages = active_stages(run.model, config)
         _check_unchanged(checkpoint, config, split, stages, run_dir / CHECKPOINT, asked=epochs is not None)
@@ -386,8 +388,8 @@ def describe_run(run_dir: str | Path) -> dict[str, Any]:
         saved = load_checkpoint(run_dir / CHECKPOINT)
         stage, planned = plan[saved.stage] if 0 <= saved.stage < len(plan) else ("?", 0)
         checkpoint = {"stage": stage, "epoch": saved.epoch, "epochs": planned}
-    state = ("finished" if (run_dir / WEIGHTS).is_file() else "unfinished" if checkpoint is not None else
-             "stopped before its first checkpoint")
+    state = ("finished" if (run_dir / WEIGHTS).is_file() else "being trained now" if being_written(run_dir) else
+             "unfinished" if checkpoint is not None else "stopped before its first checkpoint")
     shown = shown_config(config)  # paths below the working folder relative, as a model card shows them
     return {"run_dir": str(run_dir), "state": state, "checkpoint": checkpoint, "model": config.model,
             "data": shown.data or config.dataset, "labels_seen": split.labels_seen,

@@ -387,16 +387,22 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
 @contextlib.contextmanager
 def _resumable(run_dir: Path, epochs: int | None = None) -> Iterator[None]:
     """Ctrl-C while training: say how to go on from the last checkpoint (click alone prints "Aborted!"), with
-    the ``epochs`` a resume was given (config.json takes them only with the resume's first checkpoint)."""
+    the ``epochs`` a resume was given (config.json takes them only with the resume's first checkpoint); so
+    does a file that cannot be written (a full disk), once the problem is mended."""
+    from ssvae.errors import RunError
     from ssvae.run import CHECKPOINT, WEIGHTS
 
+    resume = f"'ssvae train --resume {run_dir}{'' if epochs is None else f' --epochs {epochs}'}'"
     try:
         yield
+    except OSError as error:
+        if not (run_dir / CHECKPOINT).is_file():
+            raise
+        raise RunError(f"{_one_line(error)}; the last checkpoint stands: once that is mended, continue from it "
+                       f"with {resume}") from error
     except KeyboardInterrupt as error:
         if (run_dir / CHECKPOINT).is_file():
-            length = "" if epochs is None else f" --epochs {epochs}"
-            _say_interrupted(f"Interrupted: continue from the last checkpoint with 'ssvae train --resume {run_dir}"
-                             f"{length}'")
+            _say_interrupted(f"Interrupted: continue from the last checkpoint with {resume}")
         elif (run_dir / WEIGHTS).is_file():
             _say_interrupted(f"Interrupted before the first checkpoint: {run_dir} holds the run it held before, "
                              f"as it was")
@@ -776,8 +782,8 @@ def _run_info(run_dir: str, as_json: bool) -> None:
     state = run["state"]
     if (at := run["checkpoint"]) is not None:
         stage = f" of stage {at['stage']}" if len(run["epochs"]) > 1 else ""
-        state += (f": its checkpoint is after epoch {at['epoch']} of {at['epochs']}{stage} ('ssvae train --resume "
-                  f"{run_dir}' goes on from it)")
+        state += f": its checkpoint is after epoch {at['epoch']} of {at['epochs']}{stage}"
+        state += f" ('ssvae train --resume {run_dir}' goes on from it)" if run["state"] == "unfinished" else ""
     last = run["last_epoch"]
     rows = {"state": state, "model": run["model"], "data": run["data"], "labels_seen": run["labels_seen"],
             "class_names": _plain(run["class_names"]),

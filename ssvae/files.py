@@ -107,6 +107,8 @@ def write_atomic(path: Path, data: bytes | str) -> None:
 # (`OutputFolder.replacing`): named the first while they move there, the second once all have, the third
 # while they are deleted once the new files stand in for them.
 SETTING_ASIDE, SET_ASIDE, DISCARDED = ".setting-aside", ".set-aside", ".discarded"
+# A folder's lock inside it, where the folder above takes no file (`sole_writer`): neither ssvae's nor the user's.
+LOCK_INSIDE = ".ssvae.lock"
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ class OutputFolder:
     def foreign(self, path: Path) -> list[str]:
         """What in the folder ``path`` ssvae would not have written there: subfolders and files of other
         names, sorted."""
-        return sorted(f"{p.name}/" if p.is_dir() else p.name for p in path.iterdir() if not self.owns(p))
+        return sorted(f"{p.name}/" if p.is_dir() else p.name for p in _entries(path) if not self.owns(p))
 
     def check(self, path: Path, replace: bool) -> None:
         """Refuse to overwrite an existing output folder unless ``replace``, which takes only a folder of this
@@ -142,7 +144,7 @@ class OutputFolder:
         if path.is_symlink() and not path.exists():  # no folder is made at the far end of a link
             raise RunError(f"{path} is a link to {os.path.realpath(path)}, which does not exist: make that folder or "
                            f"give --out another name")
-        if not path.exists() or (path.is_dir() and not any(path.iterdir())):
+        if not path.exists() or (path.is_dir() and not _entries(path)):
             return
         if not path.is_dir():
             raise RunError(f"{path} is a file, not a folder: give --out a new name for the {self.kind}")
@@ -150,7 +152,7 @@ class OutputFolder:
         kept = "so --force (replace=True) leaves it alone" if replace else "and --force (replace=True) would keep it"
         if not any((where / self.files[0]).is_file() for where in (path, path / SETTING_ASIDE, path / SET_ASIDE)):
             if not self.foreign(path):  # ssvae's files alone, its first removed since: the user's to settle
-                held = listed(sorted(p.name for p in path.iterdir()), 3)
+                held = listed(sorted(p.name for p in _entries(path)), 3)
                 raise RunError(f"{path} holds files of a {self.kind} ({held}) but not its {self.files[0]}, {kept}: "
                                f"restore {self.files[0]}, delete the folder, or choose another --out")
             raise RunError(f"{path} is not a {self.kind} written by ssvae (it has no {self.files[0]}), {kept}: "
@@ -217,6 +219,11 @@ class OutputFolder:
             (path / SETTING_ASIDE).rmdir()
 
 
+def _entries(path: Path) -> list[Path]:
+    """What the folder ``path`` holds, but for its lock (`LOCK_INSIDE`), which a writer may hold there now."""
+    return [entry for entry in path.iterdir() if entry.name != LOCK_INSIDE]
+
+
 def given_path(path: str | os.PathLike, name: str) -> Path:
     """``path`` as a Path (`user_path`: ``~`` the home folder), or a RunError for an empty one, which pathlib
     reads as the current folder (the command line refuses it before; this is the Python API's check), or one
@@ -233,7 +240,9 @@ def sole_writer(folder: Path | None) -> Iterator[None]:
     """Hold ``folder``'s lock while writing it (None: nothing to hold), so that a second writer, another process
     given the same folder (by any path or link), is refused instead of mixing its files in. The lock is a
     hidden file beside the folder as given, removed at the end (a killed writer's stays, and the system
-    releases its lock); for a link, also one beside the folder it names, where that folder's parent takes one.
+    releases its lock), or inside an existing folder whose parent takes no file (a mount point such as
+    docker's -v, a folder of one's own in another user's: `LOCK_INSIDE`); for a link, also one beside the
+    folder it names, where that folder's parent takes one.
     The folders made to hold the lock are removed after where they are left empty (the writer stopped before
     writing the folder): a mistyped --out leaves no trace."""
     if folder is None:
@@ -258,13 +267,9 @@ def sole_writer(folder: Path | None) -> Iterator[None]:
 
 @contextmanager
 def _lock(place: Path, folder: Path) -> Iterator[None]:
-    """The lock file beside ``place``, held (a RunError naming ``folder`` where another process holds it)."""
-    lock = FileLock(place.parent / f".{place.name}.lock")
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise RunError(f"{folder} is being written by another ssvae process now (a training, a --resume of it, "
-                       f"or an export): let it finish, or choose another --out") from None
+    """The lock file of ``place`` held: beside it, else inside it where it is a folder (`lock_files`); a
+    RunError naming ``folder`` where another process holds it, or where neither place takes a file."""
+    lock = _held(place, folder)
     try:
         yield
     finally:
@@ -272,17 +277,62 @@ def _lock(place: Path, folder: Path) -> Iterator[None]:
         Path(lock.lock_file).unlink(missing_ok=True)
 
 
-def check_writable(out: Path, follow_link: bool = True, kind: str = "folder") -> None:
+def _held(place: Path, folder: Path) -> FileLock:
+    denied = None
+    for file in lock_files(place)[: 2 if place.is_dir() else 1]:
+        lock = FileLock(file)
+        try:
+            lock.acquire(timeout=0)
+            return lock
+        except Timeout:
+            raise RunError(f"{folder} is being written by another ssvae process now (a training, a --resume of it, "
+                           f"or an export): let it finish, or choose another --out") from None
+        except OSError as error:  # no permission, or a read-only mount: the next place, if any
+            if error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise
+            denied = error
+    where = "neither the folder above nor the folder itself takes one" if place.is_dir() else \
+        f"{place.parent} takes none"
+    raise RunError(f"{folder}: ssvae keeps a lock file beside the folder it writes or in it, and {where} "
+                   f"({denied.strerror}): give a folder you may write to")
+
+
+def lock_files(place: Path) -> tuple[Path, Path]:
+    """Where the lock of the folder ``place`` is: the hidden file beside it, or the one inside it (`_lock`)."""
+    return place.parent / f".{place.name}.lock", place / LOCK_INSIDE
+
+
+def being_written(folder: Path) -> bool:
+    """Whether another process holds ``folder``'s lock now (`sole_writer`): a training or an export writing it.
+    Only lock files already there are tried, so that a reader leaves none behind."""
+    for file in lock_files(Path(os.path.abspath(folder))):
+        if not file.is_file():
+            continue
+        lock = FileLock(file)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return True
+        except OSError:  # a lock file the reader may not open: not its to judge
+            continue
+        lock.release()
+    return False
+
+
+def check_writable(out: Path, follow_link: bool = True, kind: str = "folder", in_place: bool = False,
+                   fix: str = "give --out a place you may write to", option: str = "--out") -> None:
     """A RunError naming ``out`` where the folder that would hold it (its nearest existing parent; with
-    ``follow_link``, that of the folder a link names) takes no new ``kind`` (folder or file): found by making
-    a folder and removing it, since permissions alone miss read-only mounts and /proc."""
+    ``follow_link``, that of the folder a link names) takes no new ``kind`` (folder or file), with the ``fix``
+    and the ``option`` that gave it;
+    ``in_place``: a folder written in place (a run's), whose files go into ``out`` itself where it exists.
+    Found by making a folder and removing it, since permissions alone miss read-only mounts and /proc."""
     target = out.resolve() if follow_link and out.is_symlink() else out
     where = next(parent for parent in Path(os.path.abspath(target)).parents if parent.exists())
+    where = out if in_place and out.is_dir() else where
     try:
         os.rmdir(tempfile.mkdtemp(dir=where, prefix=f".{out.name}."))
     except OSError as error:
-        raise RunError(f"--out {out}: {where} takes no new {kind} ({error.strerror}): give --out a place you may "
-                       f"write to") from None
+        raise RunError(f"{option} {out}: {where} takes no new {kind} ({error.strerror}): {fix}") from None
 
 
 def check_output(path: Path, replace: bool) -> None:
@@ -334,5 +384,5 @@ def _taken(path: Path) -> RunError:
                     f"another out, or replace=True)")
 
 
-__all__ = ["atomic_open", "write_atomic", "check_output", "check_writable", "given_path", "take_access",
-           "OutputFolder", "SET_ASIDE", "sole_writer", "new_folders"]
+__all__ = ["atomic_open", "write_atomic", "being_written", "check_output", "check_writable", "given_path",
+           "take_access", "OutputFolder", "SET_ASIDE", "sole_writer", "new_folders"]

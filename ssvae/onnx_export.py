@@ -440,7 +440,9 @@ def _model_folder(out: str | Path, replace: bool) -> Path:
         raise RunError(f"--out {out} is the current folder, which cannot be swapped for the model folder: give "
                        f"--out the name of a folder to write, e.g. --out models/{Path.cwd().name}")
     MODEL_FOLDER.check(out, replace)
-    check_writable(out)
+    inside = (f"give --out a new folder inside it, such as {out / 'model'} (an export is written beside its "
+              f"folder, then swapped in)" if out.is_dir() else "give --out a place you may write to")
+    check_writable(out, fix=inside)
     return out
 
 

@@ -26,7 +26,7 @@ from safetensors.torch import save as save_safetensors
 
 from ssvae.config import Config, ConfigError
 from ssvae.errors import RunError
-from ssvae.files import SET_ASIDE, OutputFolder, atomic_open, write_atomic
+from ssvae.files import SET_ASIDE, OutputFolder, atomic_open, being_written, write_atomic
 from ssvae.data import Split
 from ssvae.models import Model, build_model
 from ssvae.runtime import MODEL_JSON, RUN_CHECKPOINT, RUN_CONFIG, folder_of_folders
@@ -194,6 +194,9 @@ def _with_own_arrays(config: Config, run_dir: Path) -> Config:
 def load_run(run_dir: Path) -> tuple[Config, Split, Model]:
     """Config, split and the trained model (on the CPU, in eval mode) of a run directory."""
     config, split = load_spec(run_dir)
+    if not (run_dir / WEIGHTS).is_file() and being_written(run_dir):
+        raise RunError(f"{run_dir}: being trained by another ssvae process now, which has not written its "
+                       f"{WEIGHTS} yet: let it finish")
     if not (run_dir / WEIGHTS).is_file() and (run_dir / CHECKPOINT).is_file():
         raise RunError(f"{run_dir}: the run is unfinished (a checkpoint, no {WEIGHTS} yet): continue it with "
                        f"'ssvae train --resume {run_dir}', adding --epochs N to end its last stage at epoch N, as "

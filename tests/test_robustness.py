@@ -476,6 +476,110 @@ def test_a_run_folder_that_is_a_link_is_trained_into_where_the_folder_it_names_l
                                                     f"you may write to\n")
 
 
+def test_a_folder_of_ones_own_in_a_closed_one_is_trained_resumed_and_locked_inside(tmp_path, monkeypatch,
+                                                                                   interrupted_run):
+    """docker run -v out:/out, or a folder of one's own in another user's: the folder takes files, its parent
+    none. The lock beside it was refused ("/shared/.mine.lock: Permission denied"), so nothing trained or
+    resumed there; the lock now goes inside, and no trace of it stays. An export into such a folder is told
+    to name one inside it, as an export is swapped in beside its folder."""
+    import tempfile
+
+    closed, made, lock_class = tmp_path / "shared", tempfile.mkdtemp, files.FileLock
+    (closed / "mine").mkdir(parents=True)
+
+    def mkdtemp(dir=None, prefix=None):
+        if Path(dir) == closed:
+            raise PermissionError(13, "Permission denied")
+        return made(dir=dir, prefix=prefix)
+
+    class ClosedParentLock(lock_class):
+        def acquire(self, *args, **kwargs):
+            if Path(self.lock_file).parent in (closed, closed / "shut"):
+                raise PermissionError(13, "Permission denied", self.lock_file)
+            return super().acquire(*args, **kwargs)
+
+    monkeypatch.setattr(files.tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(files, "FileLock", ClosedParentLock)
+    mine = closed / "mine"
+    for force in ([], ["--force"]):
+        result = CliRunner().invoke(main, ["train", *TINY, "--out", str(mine), *force])
+        assert result.exit_code == 0, result.output
+        assert sorted(p.name for p in mine.iterdir()) == ["config.json", "labels.json", "metrics.csv",
+                                                         "weights.safetensors"]
+    (closed / "models").mkdir()
+    result = CliRunner().invoke(main, ["export", str(mine), "--out", str(closed / "models")])
+    assert (result.exit_code, result.output) == (1, f"Error: --out {closed / 'models'}: {closed} takes no new folder "
+                                                    f"(Permission denied): give --out a new folder inside it, such as "
+                                                    f"{closed / 'models' / 'model'} (an export is written beside its "
+                                                    f"folder, then swapped in)\n")
+    (closed / "st").mkdir()
+    interrupted_run(closed / "st", 2, epochs=3, hidden=(16,), classifier_hidden=(16,), latent_dim=2, progress=False)
+    result = CliRunner().invoke(main, ["train", "--resume", str(closed / "st"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert len(read_metrics(closed / "st")) == 3 and not (closed / "st" / files.LOCK_INSIDE).exists()
+    (closed / "shut").mkdir()  # and a folder that takes no file either
+    result = CliRunner().invoke(main, ["train", *TINY, "--out", str(closed / "shut")])
+    assert (result.exit_code, result.output) == (1, f"Error: {closed / 'shut'}: ssvae keeps a lock file beside the "
+                                                    f"folder it writes or in it, and neither the folder above nor the "
+                                                    f"folder itself takes one (Permission denied): give a folder you "
+                                                    f"may write to\n")
+
+
+def test_a_folder_being_trained_is_said_to_be_so_not_killed_nor_resumable(tmp_path, interrupted_run):
+    """While a training held a run's lock, evaluate said it had been killed (and to move its files back, which
+    would mix two runs) or was unfinished, and info said to resume it."""
+    run = tmp_path / "run"
+    interrupted_run(run, 2, epochs=3, hidden=(16,), classifier_hidden=(16,), latent_dim=2, progress=False)
+    held = files.FileLock(tmp_path / ".run.lock")
+    with held:  # another process's lock: a lock file held through another descriptor refuses this one
+        evaluated = CliRunner().invoke(main, ["evaluate", str(run)])
+        info = CliRunner().invoke(main, ["info", str(run)])
+        resumed = CliRunner().invoke(main, ["train", "--resume", str(run), "--quiet"])
+    assert (evaluated.exit_code, evaluated.output) == (1, f"Error: {run}: being trained by another ssvae process "
+                                                          f"now, which has not written its weights.safetensors yet: "
+                                                          f"let it finish\n")
+    assert info.exit_code == 0 and "  state        being trained now: its checkpoint is after epoch 1 of 3\n" in \
+        info.output, info.output
+    assert resumed.output.startswith(f"Error: {run} is being written by another ssvae process now"), resumed.output
+    assert "the run is unfinished" in CliRunner().invoke(main, ["evaluate", str(run)]).output  # once it is free
+    assert "('ssvae train --resume" in CliRunner().invoke(main, ["info", str(run)]).output
+
+
+def test_a_resume_that_cannot_write_says_so_before_training_and_a_full_disk_says_how_to_go_on(tmp_path, monkeypatch,
+                                                                                              interrupted_run):
+    """A resume of a folder that takes no file trained an epoch before its metrics.csv was refused; a disk
+    that fills up after a checkpoint said to write elsewhere, not that the checkpoint stands to resume from."""
+    import tempfile
+
+    run, made = tmp_path / "run", tempfile.mkdtemp
+    interrupted_run(run, 2, epochs=3, hidden=(16,), classifier_hidden=(16,), latent_dim=2, progress=False)
+    before = (run / "metrics.csv").read_bytes()
+
+    def mkdtemp(dir=None, prefix=None):
+        if Path(dir) == run:
+            raise PermissionError(13, "Permission denied")
+        return made(dir=dir, prefix=prefix)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(files.tempfile, "mkdtemp", mkdtemp)
+        result = CliRunner().invoke(main, ["train", "--resume", str(run), "--quiet"])
+    assert (result.exit_code, result.output) == (1, f"Error: --resume {run}: {run} takes no new folder (Permission "
+                                                    f"denied): make it writable: a resume writes its checkpoints, "
+                                                    f"metrics and weights there\n")
+    assert (run / "metrics.csv").read_bytes() == before
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(ssvae.api, "save_checkpoint", lambda path, state: full(path, b""))
+    result = CliRunner().invoke(main, ["train", "--resume", str(run), "--quiet", "--epochs", "3"])
+    assert (result.exit_code, result.output) == (1, f"Error: {run / CHECKPOINT}: No space left on device (free some "
+                                                    f"space, or write elsewhere); the last checkpoint stands: once "
+                                                    f"that is mended, continue from it with 'ssvae train --resume "
+                                                    f"{run} --epochs 3'\n")
+    assert load_checkpoint(run / CHECKPOINT).epoch == 1
+
+
 def test_a_run_whose_data_moved_says_how_to_point_it_at_them(tmp_path):
     """The weights of a run whose data file was renamed need no new training: the error said to check --data,
     which evaluate has not; it names config.json's "data", and the run works once that names the new place
