@@ -37,7 +37,7 @@ from ssvae.report import classification_report, evaluation_report, warn_not_held
 from ssvae.run_data import load_data, new_run_data
 from ssvae.run import (ARRAYS, CHECKPOINT, CONFIG, LABELS, METRIC_COLUMNS, METRICS, RUN_FOLDER, WEIGHTS, fit_weights,
                        load_checkpoint, load_run, load_spec, read_metrics, save_arrays, save_checkpoint, save_metrics,
-                       save_run, save_weights)
+                       save_run, save_weights, set_aside_files, weights_problem)
 from ssvae.runtime import MODEL_JSON, check_count, folder_of_folders, prepare_inputs
 from ssvae.training import (Checkpoint, EpochHook, active_stages, denormals_flushed, fit, kept_epoch, predict_logits,
                             resolve_device, stage_plan, threads_set)
@@ -363,26 +363,29 @@ def load(run_dir: Run | str | Path) -> Run:
         return run_dir
     run_dir = given_path(run_dir, "run_dir")
     config, split, model = load_run(run_dir)
-    return Run(config, split, model, run_dir, _recorded(run_dir))
+    return Run(config, split, model, run_dir, _recorded(run_dir)[0])
 
 
-def _recorded(run_dir: Path) -> list[dict] | None:
-    """The run's metrics.csv as records ([] where it is gone), or None where it is unreadable: its weights and
-    reports need none of it."""
+def _recorded(run_dir: Path) -> tuple[list[dict] | None, str | None]:
+    """The run's metrics.csv as records ([] where it is gone), or None and what is wrong where it is
+    unreadable: its weights and reports need none of it."""
     try:
-        return read_metrics(run_dir) if (run_dir / METRICS).is_file() else []
-    except RunError:
-        return None
+        return read_metrics(run_dir) if (run_dir / METRICS).is_file() else [], None
+    except RunError as error:
+        return None, str(error)
 
 
 def describe_run(run_dir: str | Path) -> dict[str, Any]:
     """What a run folder holds, read without its data or weights (`ssvae info RUN_DIR`): its model, data and
     labels, each stage's epochs and how many metrics.csv records, whether it is finished, and where an
-    unfinished one's checkpoint stands, the last epoch's record, and the `ssvae train` line that makes it."""
+    unfinished one's checkpoint stands, the last epoch's record, the `ssvae train` line that makes it, and
+    what is wrong with files it reads past (``problems``: a weights file or metrics.csv cut short, an
+    earlier run's files set aside by a training killed since), which `evaluate` and `--resume` refuse."""
     run_dir = given_path(run_dir, "run_dir")
     config, split = load_spec(run_dir)
     plan = stage_plan(active_stages(build_model(config), config))
-    history = _recorded(run_dir) or []
+    history, metrics_problem = _recorded(run_dir)
+    history = history or []
     checkpoint = None
     if not (run_dir / WEIGHTS).is_file() and (run_dir / CHECKPOINT).is_file():
         saved = load_checkpoint(run_dir / CHECKPOINT)
@@ -396,7 +399,8 @@ def describe_run(run_dir: str | Path) -> dict[str, Any]:
             "class_names": list(config.class_names), "epochs": dict(plan),
             "recorded": {name: sum(r.get("stage") == name for r in history) for name, _ in plan},
             "last_epoch": {column: history[-1].get(column) for column in METRIC_COLUMNS} if history else None,
-            "command": train_command(shown)}
+            "command": train_command(shown),
+            "problems": [p for p in (weights_problem(run_dir), metrics_problem, set_aside_files(run_dir)) if p]}
 
 
 @torch.no_grad()

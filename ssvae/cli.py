@@ -792,7 +792,8 @@ def _run_info(run_dir: str, as_json: bool) -> None:
             "last_epoch": "-" if last is None else f"{last['stage']} {last['epoch']}: loss {last['loss']:g}, train "
                           f"accuracy {last['train_accuracy']:.4f}" + ("" if last.get("val_accuracy") is None else
                                                                       f", validation {last['val_accuracy']:.4f}"),
-            "command": run["command"]}
+            "command": run["command"],
+            **({"problems": "; ".join(run["problems"])} if run["problems"] else {})}
     width = max(map(len, rows))
     click.echo("\n".join([f"{run_dir} (a training run)", *(f"  {k:<{width}}  {v}" for k, v in rows.items())]))
 

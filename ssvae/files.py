@@ -109,6 +109,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
 SETTING_ASIDE, SET_ASIDE, DISCARDED = ".setting-aside", ".set-aside", ".discarded"
 # A folder's lock inside it, where the folder above takes no file (`sole_writer`): neither ssvae's nor the user's.
 LOCK_INSIDE = ".ssvae.lock"
+HELD_HERE: set[Path] = set()  # the lock files this process holds, which `being_written` does not count
 
 
 @dataclass(frozen=True)
@@ -270,9 +271,11 @@ def _lock(place: Path, folder: Path) -> Iterator[None]:
     """The lock file of ``place`` held: beside it, else inside it where it is a folder (`lock_files`); a
     RunError naming ``folder`` where another process holds it, or where neither place takes a file."""
     lock = _held(place, folder)
+    HELD_HERE.add(Path(lock.lock_file))
     try:
         yield
     finally:
+        HELD_HERE.discard(Path(lock.lock_file))
         lock.release()
         Path(lock.lock_file).unlink(missing_ok=True)
 
@@ -304,9 +307,10 @@ def lock_files(place: Path) -> tuple[Path, Path]:
 
 def being_written(folder: Path) -> bool:
     """Whether another process holds ``folder``'s lock now (`sole_writer`): a training or an export writing it.
-    Only lock files already there are tried, so that a reader leaves none behind."""
+    Only lock files already there are tried, so that a reader leaves none behind; this process's own are not
+    (a resume reading the folder it holds)."""
     for file in lock_files(Path(os.path.abspath(folder))):
-        if not file.is_file():
+        if not file.is_file() or file in HELD_HERE:
             continue
         lock = FileLock(file)
         try:

@@ -111,8 +111,9 @@ def load_checkpoint(path: Path) -> Checkpoint:
                        f"nothing to resume or lengthen; evaluate or export it, or train a new, longer run (more "
                        f"--epochs, with another --out or --force; epochs=, out=, replace=True in Python)")
     if not path.is_file():
+        set_aside = set_aside_files(path.parent)
         raise RunError(f"{path}: missing; there is nothing to resume (the run stopped before its first "
-                       f"checkpoint): train it again")
+                       f"checkpoint): {set_aside or 'train it again'}")
     try:
         with safe_open(str(path), framework="pt") as f:
             saved = (f.metadata() or {}).get("ssvae_checkpoint")  # before the tensors: another program's file
@@ -126,6 +127,31 @@ def load_checkpoint(path: Path) -> Checkpoint:
         return _checkpoint(json.loads(saved), tensors)
     except (KeyError, ValueError, TypeError, AttributeError) as error:
         raise _unreadable(path, error) from error
+
+
+def set_aside_files(run_dir: Path) -> str | None:
+    """What to say of the earlier run's files that wait in ``run_dir``'s `SET_ASIDE` folder, where a training
+    over it was killed before its first checkpoint (one that runs now holds the lock: `being_written`)."""
+    if not (run_dir / SET_ASIDE).is_dir() or being_written(run_dir):
+        return None
+    return (f"a training over the run there was killed before its first checkpoint, and that run's files wait in "
+            f"{run_dir / SET_ASIDE}: move them back, or train there again with --force")
+
+
+def weights_problem(run_dir: Path) -> str | None:
+    """What is wrong with a run's weights file, read from its header alone (cut short, not safetensors), or
+    None where it is sound or not there."""
+    try:
+        with safe_open(str(run_dir / WEIGHTS), framework="pt"):
+            return None
+    except FileNotFoundError:
+        return None
+    except (SafetensorError, ValueError, OSError) as error:
+        return _unreadable_weights(run_dir, error)
+
+
+def _unreadable_weights(run_dir: Path, error: Exception) -> str:
+    return f"{run_dir / WEIGHTS}: unreadable, corrupt or cut short ({error}); restore the file or train the run again"
 
 
 def _unreadable(path: Path, error: Exception) -> RunError:
@@ -202,10 +228,8 @@ def load_run(run_dir: Path) -> tuple[Config, Split, Model]:
                        f"'ssvae train --resume {run_dir}', adding --epochs N to end its last stage at epoch N, as "
                        f"early as its checkpoint's (in Python: ssvae.resume(RUN_DIR, epochs=N)), or let the training "
                        f"that writes it finish")
-    if not (run_dir / WEIGHTS).is_file() and (run_dir / SET_ASIDE / WEIGHTS).is_file():
-        raise RunError(f"{run_dir}: holds no {WEIGHTS}: a training over the run there was killed before its "
-                       f"first checkpoint, and that run's files wait in {run_dir / SET_ASIDE}: move them back, or "
-                       f"train there again with --force")
+    if not (run_dir / WEIGHTS).is_file() and (set_aside := set_aside_files(run_dir)):
+        raise RunError(f"{run_dir}: holds no {WEIGHTS}: {set_aside}")
     if not (run_dir / WEIGHTS).is_file():
         raise RunError(f"{run_dir}: holds no {WEIGHTS} (the training that wrote it stopped before its first "
                        f"checkpoint, or the file was removed): train the run again, with --force over this folder")
@@ -213,8 +237,7 @@ def load_run(run_dir: Path) -> tuple[Config, Split, Model]:
     try:
         state = load_safetensors(_read(run_dir, WEIGHTS))
     except (ValueError, SafetensorError) as error:
-        raise RunError(f"{run_dir / WEIGHTS}: unreadable, corrupt or cut short ({error}); restore the file or "
-                       f"train the run again") from error
+        raise RunError(_unreadable_weights(run_dir, error)) from error
     fit_weights(model, state, run_dir / WEIGHTS)
     model.eval()
     return config, split, model
@@ -273,4 +296,4 @@ def read_metrics(run_dir: Path) -> list[dict[str, str | int | float]]:
 
 __all__ = ["ARRAYS", "CHECKPOINT", "CONFIG", "LABELS", "METRICS", "RUN_FOLDER", "WEIGHTS", "fit_weights",
            "load_checkpoint", "load_run", "load_spec", "read_metrics", "save_arrays", "save_checkpoint", "save_metrics",
-           "save_run", "save_weights"]
+           "save_run", "save_weights", "set_aside_files", "weights_problem"]

@@ -491,6 +491,41 @@ def test_info_of_a_run_folder_says_how_far_it_has_trained(runner, tmp_path, inte
         "  epochs       train 0 of 3 recorded in metrics.csv", "  last_epoch   -"]
 
 
+def test_info_names_damaged_files_and_a_run_set_aside_by_a_killed_training(runner, tmp_path):
+    """info said "finished" of a run whose weights were cut short, "0 of 5 recorded" of one whose metrics.csv
+    was, and nothing of an earlier run's files waiting in .set-aside after a training over it was killed
+    (which --resume called "nothing to resume: train it again", and training again would delete)."""
+    base, run = tmp_path / "base", tmp_path / "run"
+    ssvae.train(out=base, epochs=1, hidden=(16,), classifier_hidden=(16,), latent_dim=2, progress=False)
+    shutil.copytree(base, run)
+    with open(run / "weights.safetensors", "r+b") as f:
+        f.truncate(1000)
+    with open(run / "metrics.csv", "r+b") as f:
+        f.truncate(200)
+    described = ssvae.api.describe_run(run)
+    assert described["state"] == "finished" and [p.split(":")[0] for p in described["problems"]] == [
+        str(run / "weights.safetensors"), str(run / "metrics.csv")]
+    assert described["problems"][0].endswith("; restore the file or train the run again")
+    evaluated = runner.invoke(main, ["evaluate", str(run)]).output  # the same words as evaluate's refusal
+    assert evaluated.startswith(f"Error: {run / 'weights.safetensors'}: unreadable, corrupt or cut short (Error "
+                                f"while deserializing") and evaluated.endswith("invalid header length); restore the "
+                                                                               "file or train the run again\n")
+    lines = runner.invoke(main, ["info", str(run)]).output.splitlines()
+    assert lines[-1] == f"  problems     {'; '.join(described['problems'])}"
+    killed = tmp_path / "killed"  # a training with --force over a run, killed before its first checkpoint
+    shutil.copytree(base, killed / ".set-aside")
+    for name in ("config.json", "labels.json"):
+        shutil.copy(base / name, killed / name)
+    waiting = (f"a training over the run there was killed before its first checkpoint, and that run's files wait "
+               f"in {killed / '.set-aside'}: move them back, or train there again with --force")
+    assert ssvae.api.describe_run(killed)["problems"] == [waiting]
+    resumed = runner.invoke(main, ["train", "--resume", str(killed)]).output
+    assert resumed == f"Error: {killed / 'checkpoint.safetensors'}: missing; there is nothing to resume (the run " \
+                      f"stopped before its first checkpoint): {waiting}\n"
+    assert runner.invoke(main, ["evaluate", str(killed)]).output == f"Error: {killed}: holds no " \
+                                                                    f"weights.safetensors: {waiting}\n"
+
+
 def test_the_version_is_written_once_and_read_by_the_package_metadata(runner):
     """pyproject.toml takes ssvae.__version__ (dynamic), which --version and every export's model.json show."""
     from importlib.metadata import version
