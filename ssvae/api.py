@@ -352,7 +352,7 @@ def _fit(run: Run, progress: bool, checkpoint: Checkpoint | None, on_epoch: Epoc
         if new_length:
             write_atomic(out / CONFIG, run.config.to_json())
         save_metrics(out / METRICS, run.history)  # a run ended at its checkpoint: without the rows after it
-        save_weights(out / WEIGHTS, run.model)
+        save_weights(out / WEIGHTS, run.model, run.config, run.split)
         (out / CHECKPOINT).unlink(missing_ok=True)
     return run
 

@@ -17,7 +17,6 @@ are made by `ssvae.precisions`, the model card by `ssvae.model_card`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import numbers
 import os
@@ -40,6 +39,7 @@ from torch import Tensor, nn
 
 from ssvae import __version__
 from ssvae.api import Run, load
+from ssvae.run import tensors_digest
 from ssvae.data.digests import data_digest
 from ssvae.model_card import data_name, export_command, model_card, preprocessing
 from ssvae.models import Model
@@ -187,11 +187,7 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[st
 def weights_digest(model: nn.Module) -> str:
     """A short digest of every weight and buffer: graphs of one export share it, so the runtime can tell a
     graph copied in from another training of the same settings (whose other metadata may all agree)."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()[:16]
+    return tensors_digest(model.state_dict())
 
 
 def metadata(values: dict[str, Any], role: str) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """The run directory: everything needed to use, evaluate or repeat a training run.
 
     config.json          the Config (model, data, training settings)
-    weights.safetensors  the model's tensors
+    weights.safetensors  the model's tensors, with their digest and the seed and split of their run
     labels.json          the chosen indices (labelled, validation, test) so the run can be repeated exactly
     metrics.csv          one row an epoch
     checkpoint.safetensors  while training: model, optimiser, RNG states and epoch (removed at the end)
@@ -13,6 +13,7 @@ Every file is written to a temporary name and renamed, so an interrupted write n
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
@@ -42,9 +43,25 @@ METRIC_COLUMNS = ("stage", "epoch", "loss", "labelled_bound", "unlabelled_bound"
                   "consistency", "kl_weight", "train_accuracy", "val_accuracy", "seconds")
 
 
-def save_weights(path: Path, model: Model) -> None:
+# safetensors metadata: the digest of a file's tensors (`tensors_digest`), and the run its weights are of
+TENSORS_DIGEST, WEIGHTS_RUN = "ssvae_tensors", "ssvae_run"
+
+
+def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """A short digest (16 hex digits) of named tensors' bytes, kept in the file that holds them so that bytes
+    changed since (a damaged disk, a copy cut short) are told apart from the tensors training wrote."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(tensors.items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def save_weights(path: Path, model: Model, config: Config, split: Split) -> None:
+    """The model's tensors, with their digest and the seed and split of the run they are of (`check_weights`)."""
     tensors = {name: t.detach().cpu().contiguous() for name, t in model.state_dict().items()}
-    write_atomic(path, save_safetensors(tensors))
+    run = json.dumps({"seed": config.seed, "split": split.digest()})
+    write_atomic(path, save_safetensors(tensors, metadata={TENSORS_DIGEST: tensors_digest(tensors), WEIGHTS_RUN: run}))
 
 
 def save_metrics(path: Path, history: list[dict]) -> None:
@@ -98,8 +115,9 @@ def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
             "param_groups": checkpoint.optimizer["param_groups"], "plan": checkpoint.plan,
             "config": None if checkpoint.config is None else json.loads(checkpoint.config.to_json()),
             "split": checkpoint.split}
-    data = save_safetensors({k: v.detach().cpu().contiguous() for k, v in tensors.items()},
-                            metadata={"ssvae_checkpoint": json.dumps(info)})
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    data = save_safetensors(tensors, metadata={"ssvae_checkpoint": json.dumps(info),
+                                               TENSORS_DIGEST: tensors_digest(tensors)})
     write_atomic(path, data)
 
 
@@ -116,13 +134,15 @@ def load_checkpoint(path: Path) -> Checkpoint:
                        f"checkpoint): {set_aside or 'train it again'}")
     try:
         with safe_open(str(path), framework="pt") as f:
-            saved = (f.metadata() or {}).get("ssvae_checkpoint")  # before the tensors: another program's file
+            meta = f.metadata() or {}
+            saved = meta.get("ssvae_checkpoint")  # before the tensors: another program's file
             tensors = {k: f.get_tensor(k) for k in f.keys()} if saved is not None else {}
     except (SafetensorError, ValueError) as error:
         raise _unreadable(path, error) from error
     if saved is None:
         raise RunError(f"{path}: a safetensors file, but not a checkpoint 'ssvae train' wrote (it holds no "
                        f"ssvae_checkpoint metadata): restore the run's own, or train the run again")
+    _check_digest(meta, tensors, path)
     try:
         return _checkpoint(json.loads(saved), tensors)
     except (KeyError, ValueError, TypeError, AttributeError) as error:
@@ -236,11 +256,35 @@ def load_run(run_dir: Path) -> tuple[Config, Split, Model]:
     model = build_model(config)
     try:
         state = load_safetensors(_read(run_dir, WEIGHTS))
+        with safe_open(str(run_dir / WEIGHTS), framework="pt") as f:
+            meta = f.metadata() or {}
     except (ValueError, SafetensorError) as error:
         raise RunError(_unreadable_weights(run_dir, error)) from error
+    _check_weights(meta, state, config, split, run_dir / WEIGHTS)
     fit_weights(model, state, run_dir / WEIGHTS)
     model.eval()
     return config, split, model
+
+
+def _check_digest(meta: dict[str, str], tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """A RunError where the tensors of the safetensors file ``path`` differ from the digest its metadata
+    ``meta`` holds: bytes changed since it was written. A file of an older ssvae holds none."""
+    if TENSORS_DIGEST in meta and meta[TENSORS_DIGEST] != tensors_digest(tensors):
+        raise RunError(f"{path}: damaged (its tensors no longer match the digest written with them): restore it "
+                       f"as training wrote it, or train the run again")
+
+
+def _check_weights(meta: dict[str, str], state: dict[str, torch.Tensor], config: Config, split: Split,
+                   path: Path) -> None:
+    """A RunError where a weights file's tensors differ from the digest written with them (damaged since), or
+    where it is of another run than config.json and labels.json describe (another seed or labels: a file
+    copied in). Files of an older ssvae, without these marks, are taken as they are."""
+    _check_digest(meta, state, path)
+    run = json.loads(meta.get(WEIGHTS_RUN, "{}"))
+    if run and (run.get("seed"), run.get("split")) != (config.seed, split.digest()):
+        which = f"seed {run.get('seed')}" if run.get("seed") != config.seed else "other labels"
+        raise RunError(f"{path}: the weights of another run ({which}) than {CONFIG} and {LABELS} describe: "
+                       f"restore this run's own, or the files of the run they are of")
 
 
 def fit_weights(model: Model, state: dict[str, torch.Tensor], path: Path) -> None:
@@ -296,4 +340,4 @@ def read_metrics(run_dir: Path) -> list[dict[str, str | int | float]]:
 
 __all__ = ["ARRAYS", "CHECKPOINT", "CONFIG", "LABELS", "METRICS", "RUN_FOLDER", "WEIGHTS", "fit_weights",
            "load_checkpoint", "load_run", "load_spec", "read_metrics", "save_arrays", "save_checkpoint", "save_metrics",
-           "save_run", "save_weights", "set_aside_files", "weights_problem"]
+           "save_run", "save_weights", "set_aside_files", "tensors_digest", "weights_problem"]

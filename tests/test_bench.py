@@ -496,7 +496,7 @@ def test_bench_batch_norm_recomputes_the_statistics_a_run_trained_with(tmp_path)
     for name, buffer in run.model.named_buffers():  # stale statistics, as runs before recomputing kept them
         if "running_var" in name:
             buffer.mul_(4.0)
-    save_weights(tmp_path / "run" / WEIGHTS, run.model)
+    save_weights(tmp_path / "run" / WEIGHTS, run.model, run.config, run.split)
     result = accuracies(tmp_path / "run")
     assert result["saved"] == ssvae.evaluate(tmp_path / "run")["accuracy"] != trained
     assert result["clean images"] == trained

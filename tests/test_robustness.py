@@ -5,6 +5,7 @@ import dataclasses
 import errno
 import json
 import os
+import re
 import shutil
 import subprocess
 import stat
@@ -938,6 +939,40 @@ def _edit_checkpoint(path: Path, info: dict | None = None, tensors: dict | None 
     saved = {k: v for k, v in {**saved, **(info or {})}.items() if v is not ...}
     held = {k: v for k, v in {**held, **(tensors or {})}.items() if v is not ...}
     save_file(held, path, metadata={"ssvae_checkpoint": json.dumps(saved)})
+
+
+def test_changed_bytes_in_a_run_file_and_another_runs_weights_are_refused(tmp_path):
+    """Flipped bits in a checkpoint resumed without a word, and a weights file copied in from another run
+    (another seed, or other labels) evaluated as this run, with that run's accuracy. Files an older ssvae
+    wrote, without a digest or the run they are of, still load."""
+    stopped = _stopped_run(tmp_path / "stopped")
+    flipped = bytearray((stopped / CHECKPOINT).read_bytes())
+    flipped[-100] ^= 1  # a tensor's byte: the header lies at the start
+    (stopped / CHECKPOINT).write_bytes(bytes(flipped))
+    with pytest.raises(RunError, match=rf"^{re.escape(str(stopped / CHECKPOINT))}: damaged \(its tensors no longer "
+                                       rf"match the digest written with them\): restore it as training wrote it, or "
+                                       rf"train the run again$"):
+        ssvae.resume(stopped, progress=False)
+    settings = dict(epochs=1, hidden=(16,), classifier_hidden=(16,), latent_dim=2, progress=False)
+    for name, seed, labels in (("a", 1, 100), ("b", 2, 100), ("c", 1, 50)):
+        ssvae.train(out=tmp_path / name, seed=seed, labels=labels, **settings)
+    own = {name: (tmp_path / name / WEIGHTS).read_bytes() for name in "bc"}
+    for name, which in (("b", "seed 1"), ("c", "other labels")):
+        shutil.copy(tmp_path / "a" / WEIGHTS, tmp_path / name / WEIGHTS)
+        with pytest.raises(RunError, match=rf"{WEIGHTS}: the weights of another run \({which}\) than config.json and "
+                                           rf"labels.json describe: restore this run's own, or the files of the run "
+                                           rf"they are of$"):
+            ssvae.load(tmp_path / name)
+        (tmp_path / name / WEIGHTS).write_bytes(own[name])
+    flipped = bytearray(own["b"])
+    flipped[-100] ^= 1
+    (tmp_path / "b" / WEIGHTS).write_bytes(bytes(flipped))
+    with pytest.raises(RunError, match=rf"{WEIGHTS}: damaged \(its tensors no longer match the digest"):
+        ssvae.evaluate(tmp_path / "b")
+    (tmp_path / "b" / WEIGHTS).write_bytes(own["b"])
+    expected = ssvae.evaluate(tmp_path / "b")["accuracy"]
+    save_file(load_file(tmp_path / "b" / WEIGHTS), tmp_path / "b" / WEIGHTS)  # as an older ssvae wrote them
+    assert ssvae.evaluate(tmp_path / "b")["accuracy"] == expected
 
 
 def test_resume_refuses_a_damaged_or_edited_checkpoint_in_one_line(tmp_path):
