@@ -1,7 +1,10 @@
 """The command line's entry point: the `ssvae` script, and `python -m ssvae` where the script is not on PATH.
 The command line is imported here, under a guard: Ctrl-C while its libraries load (onnxruntime, numpy: about
-half a second) ends with one line and status 130, as it does once a command runs."""
+half a second) ends with one line and status 130, as it does once a command runs. Once the command has
+ended, Ctrl-C and SIGTERM are ignored: one arriving while the interpreter exits (torch's finalisers) printed
+a traceback after the command's own last line."""
 
+import signal
 import sys
 
 
@@ -14,7 +17,11 @@ def main() -> None:
             raise
         print("Interrupted", file=sys.stderr)
         sys.exit(130)
-    command_line(prog_name="ssvae")
+    try:
+        command_line(prog_name="ssvae")
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
 
 
 if __name__ == "__main__":

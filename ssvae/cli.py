@@ -374,14 +374,28 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
         given = ["epochs"] if options["epochs"] is not None else []
         with _resumable(Path(resume), options["epochs"]), _as_option_errors(given):
             run = resume_run(resume, progress=not quiet, epochs=options["epochs"])
-        click.echo(_trained(f"resumed and finished {resume}", evaluate(run)))
+        with _finished(Path(resume)):
+            click.echo(_trained(f"resumed and finished {resume}", evaluate(run)))
         return
     config = config_from_options(options)
     name = Path(os.path.abspath(config.data)).stem if config.data else config.dataset  # "." after its folder
     out_dir = Path(out or f"runs/{name}-{config.model.replace('+', '')}")
     with _resumable(out_dir):
         run = train_run(config, out=out_dir, progress=not quiet, replace=force)
-    click.echo(_trained(f"saved {out_dir}", evaluate(run)))
+    with _finished(out_dir):
+        click.echo(_trained(f"saved {out_dir}", evaluate(run)))
+
+
+@contextlib.contextmanager
+def _finished(run_dir: Path) -> Iterator[None]:
+    """Ctrl-C during the summary of a run that has finished training: the run is whole, and the summary is
+    one command away (it said that outputs not finished were discarded)."""
+    try:
+        yield
+    except KeyboardInterrupt as error:
+        _say_interrupted(f"Interrupted after training: {run_dir} is finished; 'ssvae evaluate {run_dir}' shows its "
+                         f"summary")
+        sys.exit(_interrupted_status(error))
 
 
 @contextlib.contextmanager

@@ -167,6 +167,29 @@ def test_sigterm_while_training_is_taken_as_ctrl_c(tmp_path):
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_ctrl_c_in_the_summary_of_a_finished_run_says_it_is_finished(runner, tmp_path, monkeypatch):
+    """Ctrl-C once the weights were written, in the closing evaluation, said "outputs not finished were
+    discarded" of a whole run; and one while the process exited printed a traceback after that line."""
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ssvae.api, "evaluate", interrupted)
+    run = tmp_path / "run"
+    result = runner.invoke(main, ["train", *TINY_ARGS, "--out", str(run)])
+    assert (result.exit_code, result.output) == (130, f"Interrupted after training: {run} is finished; 'ssvae "
+                                                      f"evaluate {run}' shows its summary\n")
+    assert (run / "weights.safetensors").is_file() and not (run / "checkpoint.safetensors").exists()
+    script = ("import signal, sys\n"
+              "sys.argv = ['ssvae', '--version']\n"
+              "from ssvae.__main__ import main\n"
+              "try:\n"
+              "    main()\n"
+              "except SystemExit:\n"
+              "    print(all(signal.getsignal(s) is signal.SIG_IGN for s in (signal.SIGINT, signal.SIGTERM)))\n")
+    ended = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert ended.stdout.splitlines()[-1] == "True", ended  # what comes after the command ignores them
+
+
 @pytest.mark.parametrize("signal_error, status", [(KeyboardInterrupt, 130), (Terminated, 143)])
 def test_an_interrupted_command_says_so_and_writes_no_half_file(runner, tmp_path, monkeypatch, signal_error, status):
     from ssvae import inference
