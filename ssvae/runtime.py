@@ -221,7 +221,8 @@ def _finite(*outputs: np.ndarray) -> tuple[np.ndarray, ...]:
             if math.isfinite(float(out.sum())) or np.isfinite(out).all():
                 continue
             raise NonFiniteInputError("inputs overflow float32 inside the model (numbers far too large for it)",
-                                      "clean or drop those rows", _first(~np.isfinite(out)))
+                                      "clean or drop those rows; if they are sound, the model's graphs may be "
+                                      "damaged: export them again", _first(~np.isfinite(out)))
     return outputs
 
 

@@ -526,7 +526,9 @@ def test_inputs_a_graph_overflows_on_are_refused_by_classify_encode_and_decode_a
     marked = x[:3].copy()
     marked[1, 0] = np.finfo(np.float32).min
     with pytest.raises(runtime.NonFiniteInputError, match=r"^inputs overflow float32 inside the model \(numbers far "
-                                                          r"too large for it\) \(first in row 1\): clean or drop"):
+                                                          r"too large for it\) \(first in row 1\): clean or drop "
+                                                          r"those rows; if they are sound, the model's graphs may be "
+                                                          r"damaged: export them again$"):
         model.classify(marked)
     with pytest.raises(runtime.NonFiniteInputError, match=r"\(first in row 1\)"):
         model.encode(marked)
