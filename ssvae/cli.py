@@ -696,8 +696,12 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
     scores = score_rows(model, inputs, out, samples=samples, seed=seed, batch_size=batch_size,
                         progress=not quiet, replace=force)
     top = int(scores.argmax()) if len(scores) else None
+    reference = model.test_scores if samples is None and seed == 0 else None  # scored as those were
+    rare = "" if reference is None or top is None else (
+        f"; {int((scores > reference['quantiles']['0.99']).sum())} above the 99th percentile of the model's test "
+        f"examples ({reference['quantiles']['0.99']:.2f})")
     _say_written(out, _count(len(scores), "score") + (
-        f" in nats, median {float(np.median(scores)):.2f}, highest {scores[top]:.2f} (id {inputs.ids[top]})"
+        f" in nats, median {float(np.median(scores)):.2f}, highest {scores[top]:.2f} (id {inputs.ids[top]}){rare}"
         if top is not None else ""))
 
 
@@ -813,7 +817,8 @@ def _run_info(run_dir: str, as_json: bool) -> None:
 
 
 INFO_ORDER = ("model", "dataset", "test_data", "class_names", "input_shape", "input_columns", "input_range",
-              "preprocessing", "likelihood", "latent_dim", "conditional", "labels_seen", "test_accuracy", "precisions")
+              "preprocessing", "likelihood", "latent_dim", "conditional", "labels_seen", "test_accuracy", "test_scores",
+              "precisions")
 
 
 def _info_rank(key: str) -> tuple[int, str]:
@@ -823,7 +828,9 @@ def _info_rank(key: str) -> tuple[int, str]:
 
 def _plain(value: Any) -> str:
     """A metadata value as `ssvae info` shows it: a list's items joined (each in JSON's quotes where one holds
-    a comma, so that the items stay apart), None (no input range) as "-"."""
+    a comma, so that the items stay apart), None (no input range) as "-", a table (test_scores) as JSON."""
+    if isinstance(value, dict):
+        return json.dumps(value)
     if isinstance(value, list):
         return ", ".join(json.dumps(v, ensure_ascii=False) if "," in str(v) else str(v) for v in value)
     return "-" if value is None else str(value)

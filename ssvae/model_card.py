@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ssvae.config import Config, python_only_changes, train_command
 from ssvae.runtime import OPSET, graph_file
@@ -81,6 +81,15 @@ def difference_text(report: ExportReport) -> str:
         f"{role} {d:.1e}" for role, d in report.max_difference.items())
 
 
+def scores_text(summary: dict[str, Any]) -> str:
+    """The test examples' anomaly scores in short (`score_summary`), as the model card says them."""
+    q = summary["quantiles"]
+    return (f"Anomaly scores (`ssvae score`, seed {summary['seed']}, one sample) of the {summary['n']} test examples: "
+            f"median {q['0.5']:.2f}, 90th percentile {q['0.9']:.2f}, 95th {q['0.95']:.2f}, 99th {q['0.99']:.2f}, "
+            f"highest {summary['max']:.2f} nats (`test_scores` in model.json): a score measured with the same seed "
+            f"and samples above the 99th is rarer than 1 in 100 of them.")
+
+
 def model_card(run: Run, report: ExportReport, command: str) -> str:
     """model_card.md: the data, the labels used, the commands that made the model and the graphs' accuracy."""
     c = run.config
@@ -99,6 +108,7 @@ def model_card(run: Run, report: ExportReport, command: str) -> str:
         f"- Trained with: `{train_command(shown)}`" + _python_only_text(c),
         f"- Exported with: `{command}`",
         f"- {difference_text(report)}",
+        *([] if report.test_scores is None else [f"- {scores_text(report.test_scores)}"]),
         *([] if report.accuracy.get("float32") is not None else [
             "- Test accuracy: not measured, as the run's data were missing or changed when it was exported; the "
             "graphs were checked on stand-in inputs."]),

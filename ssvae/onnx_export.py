@@ -49,13 +49,14 @@ from ssvae.data import Dataset, DataError
 from ssvae.errors import ExportError, RunError, check_flags, user_stacklevel
 from ssvae.files import OutputFolder, check_writable, given_path, sole_writer, take_access
 from ssvae.runtime import (FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, MODEL_CARD, MODEL_FILES, MODEL_JSON, OPSET,
-                           graph_file)
+                           ExportedModel, graph_file)
 
 CHECK_BATCH = 257  # odd and larger than any example batch: the batch axis must really be symbolic
 TOLERANCE = 1e-4  # onnxruntime vs torch: |ort - torch| <= TOLERANCE * (1 + |torch|)
 _TORCHLIB_TABLES: dict[tuple, Any] = {}  # (args, kwargs) -> torch's table of ONNX functions, built once
 _TORCHLIB_LOCK = threading.Lock()  # held by the export that patches torch's builder of those tables
 MODEL_FOLDER = OutputFolder("model folder", MODEL_FILES)
+SCORE_QUANTILES = (0.5, 0.9, 0.95, 0.99)  # of the test examples' anomaly scores, kept in model.json
 
 
 def one_hot_of_argmax(probabilities: Tensor) -> Tensor:
@@ -333,6 +334,7 @@ class ExportReport:
     max_difference: dict[str, float] = field(default_factory=dict)  # role -> |onnxruntime - torch|
     accuracy: dict[str, float | None] = field(default_factory=dict)  # precision -> its classifier's test accuracy
     agreement: dict[str, float] = field(default_factory=dict)  # precision -> argmax agreement with float32
+    test_scores: dict[str, Any] | None = None  # the test examples' anomaly scores in short (`score_summary`)
 
 
 def trace_inputs(run: Run, x: np.ndarray) -> Tensor:
@@ -370,6 +372,10 @@ def export(run: Run | str | Path, out: str | Path | None = None, opset: int = OP
     values = description(run, torch_accuracy, opset)
     specs = graph_specs(run, trace_inputs(run, x))
     graphs = _checked_graphs(specs, values, opset, report)
+    report.test_scores = None if test is None else score_summary(graphs, values, test.x)
+    if report.test_scores is not None:  # in every graph's metadata, as the runtime reads it: before the copies
+        values = {**values, "test_scores": report.test_scores}
+        graphs = {role: _with_metadata(data, values, role) for role, data in graphs.items()}
     variants = {"float32": graphs}
     if quantize:
         variants["int8"] = quantize_int8(graphs, calibration_inputs(run))
@@ -387,6 +393,28 @@ def export(run: Run | str | Path, out: str | Path | None = None, opset: int = OP
         MODEL_FOLDER.check(out, replace)  # again: another export may have written it meanwhile
         _write_folder(out, files)
     return report
+
+
+def _with_metadata(graph: bytes, values: dict[str, Any], role: str) -> bytes:
+    """``graph`` with ``values`` as its metadata (`metadata`) in place of what it held: nothing it computes
+    changes, so the checks it passed still hold."""
+    proto = onnx.load_from_string(graph)
+    onnx.helper.set_model_props(proto, metadata(values, role))  # which replaces the metadata it held
+    return proto.SerializeToString()
+
+
+def score_summary(graphs: dict[str, bytes], values: dict[str, Any], x: np.ndarray) -> dict[str, Any] | None:
+    """The anomaly scores the float32 ``graphs`` give the run's test inputs ``x`` (`ExportedModel.score` with
+    its defaults: seed 0, one sample), in short: their count, `SCORE_QUANTILES` and highest. An app sets a
+    score it measures (with the same seed and samples) against them: a threshold, or how unusual an input
+    is. None for a classifier alone, which scores nothing."""
+    if not {"encoder", "decoder"} <= graphs.keys():
+        return None
+    model = ExportedModel(Path(), {role: cpu_session(data) for role, data in graphs.items()}, values)
+    scores = model.score(x).astype(np.float64)
+    return {"n": len(scores), "seed": 0, "samples": None,
+            "quantiles": {f"{q:g}": round(float(np.quantile(scores, q)), 4) for q in SCORE_QUANTILES},
+            "max": round(float(scores.max()), 4)}
 
 
 def _test_examples(run: Run, quantize: bool) -> Dataset | None:

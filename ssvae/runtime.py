@@ -600,6 +600,13 @@ class ExportedModel:
         self.require_generative("a latent size")
         return int(self.info["latent_dim"])
 
+    @property
+    def test_scores(self) -> dict[str, Any] | None:
+        """The export's test examples' anomaly scores in short (``n``, ``quantiles`` "0.5" to "0.99", ``max``,
+        and the ``seed`` and ``samples`` they were scored with), to set a score against; None where the export
+        measured none (a classifier alone, a run exported without its data, or an export older than this)."""
+        return self.info.get("test_scores")
+
     # --- inputs ---
     def prepare(self, x: Any) -> np.ndarray:
         """Raw inputs as the graphs' float32 (N, *input_shape), or a ModelError that says what to change. A

@@ -1071,6 +1071,40 @@ def test_model_json_repeats_the_metadata_for_javascript_apps(digits_model):
     assert "A row of y that is all zeros means the predicted class" in sidecar["docs"]["encoder"]
 
 
+def test_an_export_keeps_its_test_examples_scores_to_set_a_score_against(digits_run, digits_model, tmp_path):
+    """An app had nothing to set an anomaly score against: the export now keeps the quantiles of its test
+    examples' scores (seed 0, one sample) in every graph's metadata, model.json and the model card, and
+    `ssvae score` counts the inputs above the 99th percentile when it scores as they were scored."""
+    from click.testing import CliRunner
+
+    from ssvae.cli import main
+
+    scores = digits_model.score(digits_run.partition().labelled_test.x).astype(np.float64)
+    expected = {"n": 450, "seed": 0, "samples": None, "max": round(float(scores.max()), 4),
+                "quantiles": {key: round(float(np.quantile(scores, q)), 4)
+                              for key, q in (("0.5", 0.5), ("0.9", 0.9), ("0.95", 0.95), ("0.99", 0.99))}}
+    assert digits_model.test_scores == expected
+    assert json.loads((digits_model.model_dir / "model.json").read_text())["test_scores"] == expected
+    assert runtime.load(digits_model.model_dir, precision="int8").test_scores == expected  # float32's, for all
+    card = (digits_model.model_dir / "model_card.md").read_text()
+    q = expected["quantiles"]
+    assert (f"- Anomaly scores (`ssvae score`, seed 0, one sample) of the 450 test examples: median {q['0.5']:.2f}, "
+            f"90th percentile {q['0.9']:.2f}, 95th {q['0.95']:.2f}, 99th {q['0.99']:.2f}, highest "
+            f"{expected['max']:.2f} nats") in card
+    above = int((scores > q["0.99"]).sum())
+    assert 1 <= above <= 5  # the top 1 % of 450, less ties and the score's float32 rounding
+    said = CliRunner().invoke(main, ["score", str(digits_model.model_dir), "--dataset", "digits", "--out", "-"])
+    assert said.exit_code == 0 and said.output.splitlines()[-1].endswith(
+        f"; {above} above the 99th percentile of the model's test examples ({q['0.99']:.2f})"), said.output
+    for other in (["--seed", "1"], ["--samples", "2"]):  # scored otherwise: no such count
+        said = CliRunner().invoke(main, ["score", str(digits_model.model_dir), "--dataset", "digits", "--out", "-",
+                                         *other])
+        assert said.exit_code == 0 and "percentile" not in said.output
+    run = ssvae.train(model="supervised", epochs=1, classifier_hidden=(8,), progress=False)
+    ssvae.export(run, tmp_path / "classifier")  # scores nothing: no such key
+    assert "test_scores" not in json.loads((tmp_path / "classifier" / "model.json").read_text())
+
+
 def test_an_export_that_differs_from_torch_fails_and_writes_nothing(tmp_path, tiny_config, monkeypatch):
     import ssvae.onnx_export
     from ssvae.errors import ExportError
