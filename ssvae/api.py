@@ -376,11 +376,12 @@ def _recorded(run_dir: Path) -> tuple[list[dict] | None, str | None]:
 
 
 def describe_run(run_dir: str | Path) -> dict[str, Any]:
-    """What a run folder holds, read without its data or weights (`ssvae info RUN_DIR`): its model, data and
-    labels, each stage's epochs and how many metrics.csv records, whether it is finished, and where an
-    unfinished one's checkpoint stands, the last epoch's record, the `ssvae train` line that makes it, and
-    what is wrong with files it reads past (``problems``: a weights file or metrics.csv cut short, an
-    earlier run's files set aside by a training killed since), which `evaluate` and `--resume` refuse."""
+    """What a run folder holds, read without its data (`ssvae info RUN_DIR`; its weights only to check them):
+    its model, data and labels, each stage's epochs and how many metrics.csv records, whether it is finished,
+    and where an unfinished one's checkpoint stands, the last epoch's record, the `ssvae train` line that
+    makes it, and what is wrong with files it reads past (``problems``: a weights file cut short, damaged or
+    another run's, a metrics.csv cut short, an earlier run's files set aside by a training killed since),
+    which `evaluate` and `--resume` refuse."""
     run_dir = given_path(run_dir, "run_dir")
     config, split = load_spec(run_dir)
     plan = stage_plan(active_stages(build_model(config), config))
@@ -400,7 +401,8 @@ def describe_run(run_dir: str | Path) -> dict[str, Any]:
             "recorded": {name: sum(r.get("stage") == name for r in history) for name, _ in plan},
             "last_epoch": {column: history[-1].get(column) for column in METRIC_COLUMNS} if history else None,
             "command": train_command(shown),
-            "problems": [p for p in (weights_problem(run_dir), metrics_problem, set_aside_files(run_dir)) if p]}
+            "problems": [p for p in (weights_problem(run_dir, config, split), metrics_problem, set_aside_files(run_dir))
+                         if p]}
 
 
 @torch.no_grad()

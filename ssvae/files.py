@@ -237,28 +237,30 @@ def given_path(path: str | os.PathLike, name: str) -> Path:
 
 
 @contextmanager
-def sole_writer(folder: Path | None) -> Iterator[None]:
+def sole_writer(folder: Path | None, inside: bool = True) -> Iterator[None]:
     """Hold ``folder``'s lock while writing it (None: nothing to hold), so that a second writer, another process
-    given the same folder (by any path or link), is refused instead of mixing its files in. The lock is a
-    hidden file beside the folder as given, removed at the end (a killed writer's stays, and the system
-    releases its lock), or inside an existing folder whose parent takes no file (a mount point such as
-    docker's -v, a folder of one's own in another user's: `LOCK_INSIDE`); for a link, also one beside the
-    folder it names, where that folder's parent takes one.
-    The folders made to hold the lock are removed after where they are left empty (the writer stopped before
-    writing the folder): a mistyped --out leaves no trace."""
+    given the same folder (by any path or link), is refused instead of mixing its files in. The lock is held in
+    each place of `_lock_places` that takes a file: beside the folder as given and beside the folder a link
+    names, and, with ``inside`` (a folder written in place, as a run's is, not swapped), inside the folder
+    where it exists (`LOCK_INSIDE`). Two writers of which one cannot write beside the folder (a mount point
+    such as docker's -v, a folder of one's own in another user's) so still meet in one place. The files are
+    removed at the end (a killed writer's stay, and the system releases their locks). The folders made to hold
+    the lock are removed after where they are left empty (the writer stopped before writing the folder): a
+    mistyped --out leaves no trace."""
     if folder is None:
         yield
         return
     given = Path(os.path.abspath(folder))  # "." too has a name and a parent
     missing = [parent for parent in given.parents if not parent.exists()]  # deepest first
     given.parent.mkdir(parents=True, exist_ok=True)
-    named = Path(os.path.realpath(folder))
     try:
         with contextlib.ExitStack() as locks:
-            locks.enter_context(_lock(given, folder))
-            if named != given and named.parent.is_dir():
-                with contextlib.suppress(PermissionError):  # a parent the user may not write in: the link's own stands
-                    locks.enter_context(_lock(named, folder))
+            places = _lock_places(folder, inside)
+            denied = [error for place in places if (error := locks.enter_context(_lock(place, folder)))]
+            if len(denied) == len(places):
+                where = "beside the folder it writes or in it" if inside else "beside the folder it writes"
+                raise RunError(f"{folder}: ssvae keeps a lock file {where}, and none of those places takes one "
+                               f"({denied[0].strerror}): make the folder writable, or give another")
             yield
     finally:
         for parent in missing:  # one that holds anything fails, as then do those above it
@@ -266,61 +268,76 @@ def sole_writer(folder: Path | None) -> Iterator[None]:
                 parent.rmdir()
 
 
+def _lock_places(folder: Path, inside: bool = True) -> list[Path]:
+    """The lock files of ``folder`` (`sole_writer`), as real paths, each once: beside it as given, beside the
+    folder a link names (where that folder's parent is there) and, with ``inside``, inside it."""
+    given, named = Path(os.path.abspath(folder)), Path(os.path.realpath(folder))
+    places = [given.parent / f".{given.name}.lock"]
+    places += [named.parent / f".{named.name}.lock"] if named != given and named.parent.is_dir() else []
+    places += [named / LOCK_INSIDE] if inside and named.is_dir() else []
+    return list(dict.fromkeys(Path(os.path.realpath(place)) for place in places))  # a link among the parents
+
+
 @contextmanager
-def _lock(place: Path, folder: Path) -> Iterator[None]:
-    """The lock file of ``place`` held: beside it, else inside it where it is a folder (`lock_files`); a
-    RunError naming ``folder`` where another process holds it, or where neither place takes a file."""
-    lock = _held(place, folder)
-    HELD_HERE.add(Path(lock.lock_file))
+def _lock(place: Path, folder: Path) -> Iterator[OSError | None]:
+    """The lock file ``place`` held; a RunError naming ``folder`` where another process holds it. Yields the
+    error where ``place`` takes no file (no permission, a read-only mount), None where it is held."""
+    lock, denied = FileLock(place), None
     try:
-        yield
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise RunError(f"{folder} is being written by another ssvae process now (a training, a --resume of it, "
+                       f"or an export): let it finish, or choose another --out") from None
+    except OSError as error:
+        if error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        denied = error
+    if denied is not None:
+        yield denied
+        return
+    HELD_HERE.add(place)
+    try:
+        yield None
     finally:
-        HELD_HERE.discard(Path(lock.lock_file))
+        HELD_HERE.discard(place)
         lock.release()
-        Path(lock.lock_file).unlink(missing_ok=True)
-
-
-def _held(place: Path, folder: Path) -> FileLock:
-    denied = None
-    for file in lock_files(place)[: 2 if place.is_dir() else 1]:
-        lock = FileLock(file)
-        try:
-            lock.acquire(timeout=0)
-            return lock
-        except Timeout:
-            raise RunError(f"{folder} is being written by another ssvae process now (a training, a --resume of it, "
-                           f"or an export): let it finish, or choose another --out") from None
-        except OSError as error:  # no permission, or a read-only mount: the next place, if any
-            if error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
-                raise
-            denied = error
-    where = "neither the folder above nor the folder itself takes one" if place.is_dir() else \
-        f"{place.parent} takes none"
-    raise RunError(f"{folder}: ssvae keeps a lock file beside the folder it writes or in it, and {where} "
-                   f"({denied.strerror}): give a folder you may write to")
-
-
-def lock_files(place: Path) -> tuple[Path, Path]:
-    """Where the lock of the folder ``place`` is: the hidden file beside it, or the one inside it (`_lock`)."""
-    return place.parent / f".{place.name}.lock", place / LOCK_INSIDE
+        place.unlink(missing_ok=True)
 
 
 def being_written(folder: Path) -> bool:
     """Whether another process holds ``folder``'s lock now (`sole_writer`): a training or an export writing it.
     Only lock files already there are tried, so that a reader leaves none behind; this process's own are not
     (a resume reading the folder it holds)."""
-    for file in lock_files(Path(os.path.abspath(folder))):
-        if not file.is_file() or file in HELD_HERE:
-            continue
-        lock = FileLock(file)
+    return any(place.is_file() and place not in HELD_HERE and _locked_elsewhere(place)
+               for place in _lock_places(folder))
+
+
+def _locked_elsewhere(place: Path) -> bool:
+    """Whether another process holds the lock file ``place``: asked with a shared lock on a read-only open, so
+    that a reader may ask of another user's lock file (POSIX); elsewhere by taking it (`FileLock`)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        lock = FileLock(place)
         try:
             lock.acquire(timeout=0)
         except Timeout:
             return True
-        except OSError:  # a lock file the reader may not open: not its to judge
-            continue
+        except OSError:
+            return False
         lock.release()
-    return False
+        return False
+    try:
+        fd = os.open(place, os.O_RDONLY)
+    except OSError:  # gone meanwhile, or unreadable: nothing to tell
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # which releases a shared lock taken
 
 
 def check_writable(out: Path, follow_link: bool = True, kind: str = "folder", in_place: bool = False,

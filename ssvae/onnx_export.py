@@ -389,7 +389,7 @@ def export(run: Run | str | Path, out: str | Path | None = None, opset: int = OP
     docs = {role: ROLE_DOCS[role] for role in graphs}  # the graphs' doc_string, which onnxruntime-web cannot read
     files[MODEL_JSON] = json.dumps({**values, "graphs": roles, "docs": docs}, indent=2).encode()
     files[MODEL_CARD] = model_card(run, report, command).encode()
-    with sole_writer(out):
+    with sole_writer(out, inside=False):  # a model folder is swapped, with what it holds
         MODEL_FOLDER.check(out, replace)  # again: another export may have written it meanwhile
         _write_folder(out, files)
     return report

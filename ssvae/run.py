@@ -18,6 +18,7 @@ import io
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -43,8 +44,8 @@ METRIC_COLUMNS = ("stage", "epoch", "loss", "labelled_bound", "unlabelled_bound"
                   "consistency", "kl_weight", "train_accuracy", "val_accuracy", "seconds")
 
 
-# safetensors metadata: the digest of a file's tensors (`tensors_digest`), and the run its weights are of
-TENSORS_DIGEST, WEIGHTS_RUN = "ssvae_tensors", "ssvae_run"
+# the weights file's one metadata key (one: safetensors writes several in an order that differs between runs)
+WEIGHTS_MARKS = "ssvae_weights"
 
 
 def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
@@ -58,10 +59,10 @@ def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
 
 
 def save_weights(path: Path, model: Model, config: Config, split: Split) -> None:
-    """The model's tensors, with their digest and the seed and split of the run they are of (`check_weights`)."""
+    """The model's tensors, with their digest and the seed and split of the run they are of (`_read_weights`)."""
     tensors = {name: t.detach().cpu().contiguous() for name, t in model.state_dict().items()}
-    run = json.dumps({"seed": config.seed, "split": split.digest()})
-    write_atomic(path, save_safetensors(tensors, metadata={TENSORS_DIGEST: tensors_digest(tensors), WEIGHTS_RUN: run}))
+    marks = {"tensors": tensors_digest(tensors), "seed": config.seed, "split": split.digest()}
+    write_atomic(path, save_safetensors(tensors, metadata={WEIGHTS_MARKS: json.dumps(marks)}))
 
 
 def save_metrics(path: Path, history: list[dict]) -> None:
@@ -116,9 +117,8 @@ def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
             "config": None if checkpoint.config is None else json.loads(checkpoint.config.to_json()),
             "split": checkpoint.split}
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    data = save_safetensors(tensors, metadata={"ssvae_checkpoint": json.dumps(info),
-                                               TENSORS_DIGEST: tensors_digest(tensors)})
-    write_atomic(path, data)
+    info["tensors"] = tensors_digest(tensors)
+    write_atomic(path, save_safetensors(tensors, metadata={"ssvae_checkpoint": json.dumps(info)}))
 
 
 def load_checkpoint(path: Path) -> Checkpoint:
@@ -134,17 +134,20 @@ def load_checkpoint(path: Path) -> Checkpoint:
                        f"checkpoint): {set_aside or 'train it again'}")
     try:
         with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-            saved = meta.get("ssvae_checkpoint")  # before the tensors: another program's file
+            saved = (f.metadata() or {}).get("ssvae_checkpoint")  # before the tensors: another program's file
             tensors = {k: f.get_tensor(k) for k in f.keys()} if saved is not None else {}
     except (SafetensorError, ValueError) as error:
         raise _unreadable(path, error) from error
     if saved is None:
         raise RunError(f"{path}: a safetensors file, but not a checkpoint 'ssvae train' wrote (it holds no "
                        f"ssvae_checkpoint metadata): restore the run's own, or train the run again")
-    _check_digest(meta, tensors, path)
     try:
-        return _checkpoint(json.loads(saved), tensors)
+        info = json.loads(saved)
+    except ValueError as error:
+        raise _unreadable(path, error) from error
+    _check_digest(info if isinstance(info, dict) else {}, tensors, path)
+    try:
+        return _checkpoint(info, tensors)
     except (KeyError, ValueError, TypeError, AttributeError) as error:
         raise _unreadable(path, error) from error
 
@@ -158,16 +161,36 @@ def set_aside_files(run_dir: Path) -> str | None:
             f"{run_dir / SET_ASIDE}: move them back, or train there again with --force")
 
 
-def weights_problem(run_dir: Path) -> str | None:
-    """What is wrong with a run's weights file, read from its header alone (cut short, not safetensors), or
-    None where it is sound or not there."""
+def weights_problem(run_dir: Path, config: Config, split: Split) -> str | None:
+    """What is wrong with a run's weights file (`_read_weights`: cut short, damaged, another run's), or None
+    where it is sound or not there."""
     try:
-        with safe_open(str(run_dir / WEIGHTS), framework="pt"):
-            return None
-    except FileNotFoundError:
-        return None
-    except (SafetensorError, ValueError, OSError) as error:
-        return _unreadable_weights(run_dir, error)
+        _read_weights(run_dir, config, split) if (run_dir / WEIGHTS).is_file() else None
+    except RunError as error:
+        return str(error)
+    return None
+
+
+def _read_weights(run_dir: Path, config: Config, split: Split) -> dict[str, torch.Tensor]:
+    """The tensors of a run's weights file, or a RunError where it cannot be read, its tensors differ from the
+    digest written with them (damaged since), or it is of another run than config.json and labels.json
+    describe (another seed or labels: a file copied in). Files of an older ssvae, without these marks, are
+    taken as they are."""
+    path = run_dir / WEIGHTS
+    try:
+        state = load_safetensors(_read(run_dir, WEIGHTS))
+        with safe_open(str(path), framework="pt") as f:
+            marks = json.loads((f.metadata() or {}).get(WEIGHTS_MARKS, "{}"))
+        if not isinstance(marks, dict) or (marks and not {"tensors", "seed", "split"} <= marks.keys()):
+            raise ValueError(f"its {WEIGHTS_MARKS} metadata is not as training wrote it")
+    except (ValueError, SafetensorError) as error:
+        raise RunError(_unreadable_weights(run_dir, error)) from error
+    _check_digest(marks, state, path)
+    if marks and (marks["seed"], marks["split"]) != (config.seed, split.digest()):
+        which = f"seed {marks['seed']}" if marks["seed"] != config.seed else "other labels"
+        raise RunError(f"{path}: the weights of another run ({which}) than {CONFIG} and {LABELS} describe: "
+                       f"restore this run's own, or the files of the run they are of")
+    return state
 
 
 def _unreadable_weights(run_dir: Path, error: Exception) -> str:
@@ -254,37 +277,17 @@ def load_run(run_dir: Path) -> tuple[Config, Split, Model]:
         raise RunError(f"{run_dir}: holds no {WEIGHTS} (the training that wrote it stopped before its first "
                        f"checkpoint, or the file was removed): train the run again, with --force over this folder")
     model = build_model(config)
-    try:
-        state = load_safetensors(_read(run_dir, WEIGHTS))
-        with safe_open(str(run_dir / WEIGHTS), framework="pt") as f:
-            meta = f.metadata() or {}
-    except (ValueError, SafetensorError) as error:
-        raise RunError(_unreadable_weights(run_dir, error)) from error
-    _check_weights(meta, state, config, split, run_dir / WEIGHTS)
-    fit_weights(model, state, run_dir / WEIGHTS)
+    fit_weights(model, _read_weights(run_dir, config, split), run_dir / WEIGHTS)
     model.eval()
     return config, split, model
 
 
-def _check_digest(meta: dict[str, str], tensors: dict[str, torch.Tensor], path: Path) -> None:
+def _check_digest(marks: dict[str, Any], tensors: dict[str, torch.Tensor], path: Path) -> None:
     """A RunError where the tensors of the safetensors file ``path`` differ from the digest its metadata
-    ``meta`` holds: bytes changed since it was written. A file of an older ssvae holds none."""
-    if TENSORS_DIGEST in meta and meta[TENSORS_DIGEST] != tensors_digest(tensors):
+    holds (``marks["tensors"]``): bytes changed since it was written. A file of an older ssvae holds none."""
+    if "tensors" in marks and marks["tensors"] != tensors_digest(tensors):
         raise RunError(f"{path}: damaged (its tensors no longer match the digest written with them): restore it "
                        f"as training wrote it, or train the run again")
-
-
-def _check_weights(meta: dict[str, str], state: dict[str, torch.Tensor], config: Config, split: Split,
-                   path: Path) -> None:
-    """A RunError where a weights file's tensors differ from the digest written with them (damaged since), or
-    where it is of another run than config.json and labels.json describe (another seed or labels: a file
-    copied in). Files of an older ssvae, without these marks, are taken as they are."""
-    _check_digest(meta, state, path)
-    run = json.loads(meta.get(WEIGHTS_RUN, "{}"))
-    if run and (run.get("seed"), run.get("split")) != (config.seed, split.digest()):
-        which = f"seed {run.get('seed')}" if run.get("seed") != config.seed else "other labels"
-        raise RunError(f"{path}: the weights of another run ({which}) than {CONFIG} and {LABELS} describe: "
-                       f"restore this run's own, or the files of the run they are of")
 
 
 def fit_weights(model: Model, state: dict[str, torch.Tensor], path: Path) -> None:

@@ -521,9 +521,31 @@ def test_a_folder_of_ones_own_in_a_closed_one_is_trained_resumed_and_locked_insi
     (closed / "shut").mkdir()  # and a folder that takes no file either
     result = CliRunner().invoke(main, ["train", *TINY, "--out", str(closed / "shut")])
     assert (result.exit_code, result.output) == (1, f"Error: {closed / 'shut'}: ssvae keeps a lock file beside the "
-                                                    f"folder it writes or in it, and neither the folder above nor the "
-                                                    f"folder itself takes one (Permission denied): give a folder you "
-                                                    f"may write to\n")
+                                                    f"folder it writes or in it, and none of those places takes one "
+                                                    f"(Permission denied): make the folder writable, or give "
+                                                    f"another\n")
+
+
+def test_writers_meet_at_the_lock_inside_a_folder_and_a_path_through_a_linked_folder_locks_once(tmp_path):
+    """A writer that could lock beside a run folder did not see one that could lock only inside it (a
+    container's user in a -v mount, beside the host's): both trained, and mixed their files. And --out
+    through a linked folder (/home -> /mnt/home, macOS's /tmp) locked one file by two names, and refused
+    itself as "being written by another ssvae process"."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "alias").symlink_to(tmp_path / "real")
+    run = tmp_path / "alias" / "run"
+    result = CliRunner().invoke(main, ["train", *TINY, "--out", str(run)])
+    assert result.exit_code == 0 and (tmp_path / "real" / "run" / "weights.safetensors").is_file(), result.output
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["run"]  # no lock file stays
+    (tmp_path / "model").mkdir()
+    assert CliRunner().invoke(main, ["export", str(run), "--out", str(tmp_path / "alias" / "model")]).exit_code == 0
+    with files.FileLock(tmp_path / "real" / "run" / files.LOCK_INSIDE):  # another process's, through another open
+        assert files.being_written(run) and files.being_written(tmp_path / "real" / "run")
+        result = CliRunner().invoke(main, ["train", *TINY, "--out", str(run), "--force"])
+    assert (result.exit_code, result.output) == (1, f"Error: {run} is being written by another ssvae process now (a "
+                                                    f"training, a --resume of it, or an export): let it finish, or "
+                                                    f"choose another --out\n")
+    assert not files.being_written(run) and ssvae.evaluate(run)["n_test"] == 450  # the run as it was
 
 
 def test_a_folder_being_trained_is_said_to_be_so_not_killed_nor_resumable(tmp_path, interrupted_run):
@@ -931,12 +953,13 @@ def _stopped_run(out: Path, seed: int = 0, **settings) -> Path:
 
 def _edit_checkpoint(path: Path, info: dict | None = None, tensors: dict | None = None) -> None:
     """Rewrite the checkpoint file ``path`` with ``info`` merged into its metadata and ``tensors`` into its
-    tensors (a value of ... drops a key), as a damaged or hand-edited file would be."""
+    tensors (a value of ... drops a key), as a damaged or hand-edited file would be; without the digest of its
+    tensors, as an older ssvae wrote it, which would refuse any edit before the checks these edits meet."""
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as f:
         saved, held = json.loads(f.metadata()["ssvae_checkpoint"]), {k: f.get_tensor(k) for k in f.keys()}
-    saved = {k: v for k, v in {**saved, **(info or {})}.items() if v is not ...}
+    saved = {k: v for k, v in {**saved, **(info or {}), "tensors": ...}.items() if v is not ...}
     held = {k: v for k, v in {**held, **(tensors or {})}.items() if v is not ...}
     save_file(held, path, metadata={"ssvae_checkpoint": json.dumps(saved)})
 
@@ -967,8 +990,14 @@ def test_changed_bytes_in_a_run_file_and_another_runs_weights_are_refused(tmp_pa
     flipped = bytearray(own["b"])
     flipped[-100] ^= 1
     (tmp_path / "b" / WEIGHTS).write_bytes(bytes(flipped))
-    with pytest.raises(RunError, match=rf"{WEIGHTS}: damaged \(its tensors no longer match the digest"):
+    with pytest.raises(RunError, match=rf"{WEIGHTS}: damaged \(its tensors no longer match the digest") as refused:
         ssvae.evaluate(tmp_path / "b")
+    assert ssvae.api.describe_run(tmp_path / "b")["problems"] == [str(refused.value)]  # info says so too
+    for marks in ("[1]", '{"tensors": "0", "sied": 2}'):  # damaged marks: no traceback, no "seed None"
+        save_file(load_file(tmp_path / "b" / WEIGHTS), tmp_path / "b" / WEIGHTS, metadata={"ssvae_weights": marks})
+        with pytest.raises(RunError, match=rf"{WEIGHTS}: unreadable, corrupt or cut short \(its ssvae_weights "
+                                           rf"metadata is not as training wrote it\)"):
+            ssvae.evaluate(tmp_path / "b")
     (tmp_path / "b" / WEIGHTS).write_bytes(own["b"])
     expected = ssvae.evaluate(tmp_path / "b")["accuracy"]
     save_file(load_file(tmp_path / "b" / WEIGHTS), tmp_path / "b" / WEIGHTS)  # as an older ssvae wrote them
