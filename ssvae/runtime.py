@@ -17,6 +17,7 @@ import math
 import numbers
 import os
 import re
+import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -199,17 +200,17 @@ def check_values(x: np.ndarray, input_range: tuple[float, float] | None) -> None
                             _first((x < input_range[0]) | (x > input_range[1])))
 
 
-def check_grey_levels(x: np.ndarray) -> None:
-    """uint8 images given to a model of 8-bit images (divided by 255) that reach no higher than a few grey levels
-    (0 < max < `FEW_LEVELS`), or an InputRowError: sklearn's digits (0..16) or 0/1 masks cast to uint8 would
-    reach 0.063 or 0.004 and be classified as nearly black images, wrongly and without a word. Said of the
-    batch, as a dark 8-bit image alone may stay that low; the first such row is named."""
+def warn_of_grey_levels(x: np.ndarray) -> None:
+    """A warning where uint8 images given to a model of 8-bit images (divided by 255) reach no higher than a
+    few grey levels (0 < max < `FEW_LEVELS`): sklearn's digits (0..16) or 0/1 masks cast to uint8 reach 0.063
+    or 0.004 and are classified as nearly black images, wrongly and without a word. A warning, not an error: a
+    batch of dark 8-bit images may stay that low too (and a model trained on such uint8 takes them so). One
+    text for every batch, which Python then shows once."""
     high = int(x.max()) if x.size else 0
     if 0 < high < FEW_LEVELS:
-        rows = x.reshape(len(x), -1).max(-1)
-        raise InputRowError(f"uint8 inputs reach {high} at most, and are divided by 255 as 8-bit images are",
-                            "pass images of grey levels 0..L (such as sklearn's digits, 0..16) as floats x / L, "
-                            "or dark 8-bit images as floats x / 255", int(np.flatnonzero(rows > 0)[0]))
+        warnings.warn(f"uint8 inputs that stay below {FEW_LEVELS} are divided by 255 as 8-bit images are, and read "
+                      f"as nearly black images: if they are images of grey levels 0..L (such as sklearn's digits, "
+                      f"0..16), pass them as floats x / L", stacklevel=5)  # prepare_inputs, prepare, classify
 
 
 def _finite(*outputs: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -244,7 +245,7 @@ def prepare_inputs(x: Any, shape: tuple[int, ...], columns: Sequence[str] | None
                          f"(uint8 images, or floats)")
     x = arrange(x, shape)
     if x.dtype == np.uint8 and uint8_divisor == 255:  # a model of images: a table's uint8 are numbers
-        check_grey_levels(x)
+        warn_of_grey_levels(x)
     x = as_float32(x, uint8_divisor)
     check_values(x, input_range)
     return x

@@ -644,9 +644,6 @@ def test_raw_inputs_are_prepared_like_training(digits_model):
     (np.arange(128.0).reshape(2, 64) % 17, "inputs range over [0, 16] but this model takes [0, 1] (first in row 0): "
                                            "pass them as floats scaled to that range (images of grey levels 0..L as "
                                            "x / L; these reach 16)"),  # sklearn's digits, whose uint8 reach 0.063
-    (np.stack([np.zeros(64), np.arange(64) % 17]).astype(np.uint8),  # and so they are refused: nearly black images
-     "uint8 inputs reach 16 at most, and are divided by 255 as 8-bit images are (first in row 1): pass images of "
-     "grey levels 0..L (such as sklearn's digits, 0..16) as floats x / L, or dark 8-bit images as floats x / 255"),
     (np.concatenate([np.zeros((1, 64)), np.full((1, 64), 1.5)]), "inputs range over [0, 1.5] but this model takes "
                                                                  "[0, 1] (first in row 1)"),
     (np.concatenate([np.ones((1, 64)), np.full((1, 64), -0.5)]), "inputs range over [-0.5, 1] but this model takes "
@@ -678,8 +675,15 @@ def test_the_runtime_advises_dividing_by_the_top_level_only_for_a_few_grey_level
         with pytest.raises(ModelError) as error:
             digits_model.classify(x)
         assert str(error.value).endswith(advice)
+    few = np.stack([np.zeros(64), np.arange(64) % 17]).astype(np.uint8)  # as uint8: nearly black images, said so
+    with pytest.warns(UserWarning, match=r"^uint8 inputs that stay below 64 are divided by 255 as 8-bit images "
+                                         r"are, and read as nearly black images: if they are images of grey levels "
+                                         r"0..L \(such as sklearn's digits, 0..16\), pass them as floats x / L$"):
+        np.testing.assert_array_equal(digits_model.classify(few), digits_model.classify(few / 255.0))
     for quiet in (np.full((2, 64), 64, np.uint8), np.zeros((2, 64), np.uint8), np.zeros((0, 64), np.uint8)):
-        np.testing.assert_array_equal(digits_model.classify(quiet), digits_model.classify(quiet / 255.0))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            np.testing.assert_array_equal(digits_model.classify(quiet), digits_model.classify(quiet / 255.0))
 
 
 @pytest.mark.parametrize("call, message", [
