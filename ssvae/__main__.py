@@ -1,9 +1,11 @@
 """The command line's entry point: the `ssvae` script, and `python -m ssvae` where the script is not on PATH.
 The command line is imported here, under a guard: Ctrl-C while its libraries load (onnxruntime, numpy: about
 half a second) ends with one line and status 130, as it does once a command runs. Once the command has
-ended, Ctrl-C and SIGTERM are ignored: one arriving while the interpreter exits (torch's finalisers) printed
-a traceback after the command's own last line."""
+ended, Ctrl-C and SIGTERM end the process at once, quietly, with the shell's status (130, 143): one
+arriving while the interpreter exits (torch's finalisers) printed a traceback after the command's own last
+line, and an exit that hangs still stops."""
 
+import os
 import signal
 import sys
 
@@ -21,7 +23,11 @@ def main() -> None:
         command_line(prog_name="ssvae")
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, signal.SIG_IGN)
+            signal.signal(signum, _exit_quietly)
+
+
+def _exit_quietly(signum: int, frame: object) -> None:
+    os._exit(128 + signum)
 
 
 if __name__ == "__main__":

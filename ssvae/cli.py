@@ -372,7 +372,7 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
     if resume is not None:
         _check_resume_alone(click.get_current_context())
         given = ["epochs"] if options["epochs"] is not None else []
-        with _resumable(Path(resume), options["epochs"]), _as_option_errors(given):
+        with _resumable(Path(resume), options["epochs"], resuming=True), _as_option_errors(given):
             run = resume_run(resume, progress=not quiet, epochs=options["epochs"])
         with _finished(Path(resume)):
             click.echo(_trained(f"resumed and finished {resume}", evaluate(run)))
@@ -399,30 +399,49 @@ def _finished(run_dir: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _resumable(run_dir: Path, epochs: int | None = None) -> Iterator[None]:
+def _resumable(run_dir: Path, epochs: int | None = None, resuming: bool = False) -> Iterator[None]:
     """Ctrl-C while training: say how to go on from the last checkpoint (click alone prints "Aborted!"), with
     the ``epochs`` a resume was given (config.json takes them only with the resume's first checkpoint); so
-    does a file that cannot be written (a full disk), once the problem is mended."""
+    does a file that cannot be written (a full disk), once the problem is mended. Only a checkpoint of this
+    run counts: the one a resume goes on from, or one this training wrote, not that of an unfinished run a
+    training with --force stopped before its first checkpoint put back."""
     from ssvae.errors import RunError
     from ssvae.run import CHECKPOINT, WEIGHTS
 
     resume = f"'ssvae train --resume {run_dir}{'' if epochs is None else f' --epochs {epochs}'}'"
+    before = _file_stamp(run_dir / CHECKPOINT)
+
+    def own_checkpoint() -> bool:
+        now = _file_stamp(run_dir / CHECKPOINT)
+        return now is not None and (resuming or now != before)
+
     try:
         yield
     except OSError as error:
-        if not (run_dir / CHECKPOINT).is_file():
+        if isinstance(error, BrokenPipeError) or not own_checkpoint():  # a closed pipe ends quietly (`invoke`)
             raise
-        raise RunError(f"{_one_line(error)}; the last checkpoint stands: once that is mended, continue from it "
-                       f"with {resume}") from error
+        where = f"{error.filename}: " if error.filename else ""
+        raise RunError(f"{where}{error.strerror}; the last checkpoint stands: once that is mended (free some "
+                       f"space, or check permissions), continue from it with {resume}") from error
     except KeyboardInterrupt as error:
-        if (run_dir / CHECKPOINT).is_file():
+        if own_checkpoint():
             _say_interrupted(f"Interrupted: continue from the last checkpoint with {resume}")
-        elif (run_dir / WEIGHTS).is_file():
+        elif (run_dir / WEIGHTS).is_file() or before is not None:
             _say_interrupted(f"Interrupted before the first checkpoint: {run_dir} holds the run it held before, "
                              f"as it was")
         else:
             _say_interrupted(f"Interrupted before the first checkpoint: nothing of the run was kept in {run_dir}")
         sys.exit(_interrupted_status(error))
+
+
+def _file_stamp(path: Path) -> tuple[int, int] | None:
+    """A file's inode and modification time, which a file written anew (`atomic_open`: renamed over it)
+    changes; None where there is none."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return None
+    return status.st_ino, status.st_mtime_ns
 
 
 def _check_resume_alone(ctx: click.Context) -> None:

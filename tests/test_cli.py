@@ -185,9 +185,12 @@ def test_ctrl_c_in_the_summary_of_a_finished_run_says_it_is_finished(runner, tmp
               "try:\n"
               "    main()\n"
               "except SystemExit:\n"
-              "    print(all(signal.getsignal(s) is signal.SIG_IGN for s in (signal.SIGINT, signal.SIGTERM)))\n")
+              "    sys.stdout.flush()\n"
+              "    signal.raise_signal(signal.SIGTERM)\n"
+              "    print('not ended')\n")
     ended = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert ended.stdout.splitlines()[-1] == "True", ended  # what comes after the command ignores them
+    assert (ended.returncode, ended.stderr) == (143, ""), ended  # after the command: ended at once, no traceback
+    assert "not ended" not in ended.stdout
 
 
 @pytest.mark.parametrize("signal_error, status", [(KeyboardInterrupt, 130), (Terminated, 143)])

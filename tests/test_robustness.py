@@ -596,11 +596,31 @@ def test_a_resume_that_cannot_write_says_so_before_training_and_a_full_disk_says
 
     monkeypatch.setattr(ssvae.api, "save_checkpoint", lambda path, state: full(path, b""))
     result = CliRunner().invoke(main, ["train", "--resume", str(run), "--quiet", "--epochs", "3"])
-    assert (result.exit_code, result.output) == (1, f"Error: {run / CHECKPOINT}: No space left on device (free some "
-                                                    f"space, or write elsewhere); the last checkpoint stands: once "
-                                                    f"that is mended, continue from it with 'ssvae train --resume "
-                                                    f"{run} --epochs 3'\n")
+    assert (result.exit_code, result.output) == (1, f"Error: {run / CHECKPOINT}: No space left on device; the last "
+                                                    f"checkpoint stands: once that is mended (free some space, or "
+                                                    f"check permissions), continue from it with 'ssvae train "
+                                                    f"--resume {run} --epochs 3'\n")
     assert load_checkpoint(run / CHECKPOINT).epoch == 1
+    # a training with --force over that unfinished run, stopped before a checkpoint of its own, puts the run
+    # back: its checkpoint is not this training's, to be resumed with this training's settings
+    result = CliRunner().invoke(main, ["train", *TINY, "--out", str(run), "--force", "--labels", "50"])
+    assert (result.exit_code, result.output) == (1, f"Error: {run / CHECKPOINT}: No space left on device (free some "
+                                                    f"space, or write elsewhere)\n")
+
+    def stop(path, state):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ssvae.api, "save_checkpoint", stop)
+    result = CliRunner().invoke(main, ["train", *TINY, "--out", str(run), "--force", "--labels", "50"])
+    assert (result.exit_code, result.output) == (130, f"Interrupted before the first checkpoint: {run} holds the run "
+                                                      f"it held before, as it was\n")
+    assert load_checkpoint(run / CHECKPOINT).epoch == 1
+
+    def closed(path, state):
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    monkeypatch.setattr(ssvae.api, "save_checkpoint", closed)  # a reader that stopped early: | head
+    assert CliRunner().invoke(main, ["train", "--resume", str(run), "--quiet"]).exit_code == 141
 
 
 def test_a_run_whose_data_moved_says_how_to_point_it_at_them(tmp_path):
