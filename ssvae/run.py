@@ -324,12 +324,15 @@ def read_metrics(run_dir: Path) -> list[dict[str, str | int | float]]:
     """The rows of ``metrics.csv`` as training recorded them: numbers as numbers, and no key for an empty
     cell (a column the run does not measure), as in the records training makes."""
     path = run_dir / METRICS
-    fix = "restore the file, or delete it to resume without the earlier epochs' records"
+    fix = "restore the file, or delete it (the run goes without the earlier epochs' records)"
     try:
         with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
+            reader = csv.DictReader(f)
+            rows = list(reader)
     except (UnicodeDecodeError, csv.Error) as error:
         raise RunError(f"{path}: not a CSV file as training wrote it ({error}): {fix}") from error
+    if unknown := [column for column in reader.fieldnames or [""] if column not in METRIC_COLUMNS]:
+        raise RunError(f"{path}: its header is not as training wrote it (column {unknown[0]!r}; cut short?): {fix}")
     records = []
     for number, row in enumerate(rows, 1):
         try:

@@ -538,6 +538,11 @@ def test_info_names_damaged_files_and_a_run_set_aside_by_a_killed_training(runne
                                                                                "file or train the run again\n")
     lines = runner.invoke(main, ["info", str(run)]).output.splitlines()
     assert lines[-1] == f"  problems     {'; '.join(described['problems'])}"
+    with open(run / "metrics.csv", "r+b") as f:
+        f.truncate(40)  # inside its header: it read as a run of no epochs
+    assert ssvae.api.describe_run(run)["problems"][1] == (
+        f"{run / 'metrics.csv'}: its header is not as training wrote it (column 'unlabell'; cut short?): restore "
+        f"the file, or delete it (the run goes without the earlier epochs' records)")
     killed = tmp_path / "killed"  # a training with --force over a run, killed before its first checkpoint
     shutil.copytree(base, killed / ".set-aside")
     for name in ("config.json", "labels.json"):
