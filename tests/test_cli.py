@@ -1532,11 +1532,16 @@ def test_score_lists_the_most_anomalous_first(runner, exported, tmp_path):
     scores = [float(r[1]) for r in rows[1:]]
     assert scores == sorted(scores, reverse=True)
     assert {r[0] for r in rows[1:6]} == {"45", "46", "47", "48", "49"}  # the noise images
+    q99 = runtime.load(exported[1]).test_scores["quantiles"]["0.99"]  # the export's test examples' 99th percentile
     assert result.output.strip() == (f"saved {out}: 50 scores in nats, median {np.median(scores):.2f}, highest "
-                                     f"{scores[0]:.2f} (id {rows[1][0]})")
+                                     f"{scores[0]:.2f} (id {rows[1][0]}); {sum(s > q99 for s in scores)} above the "
+                                     f"99th percentile of the model's test examples ({q99:.2f})")
+    assert sum(s > q99 for s in scores) >= 5  # the noise images at least
     np.savez(tmp_path / "one.npz", x=real[:1])
     first = float(next(r[1] for r in rows[1:] if r[0] == "0"))  # its noise is drawn first, alone or not
-    for command, line in (("score", f"1 score in nats, median {first:.2f}, highest {first:.2f} (id 0)"),
+    for command, line in (("score", f"1 score in nats, median {first:.2f}, highest {first:.2f} (id 0); "
+                                    f"{int(first > q99)} above the 99th percentile of the model's test examples "
+                                    f"({q99:.2f})"),
                           ("predict", "1 prediction")):
         result = runner.invoke(main, [command, str(exported[1]), "--data", str(tmp_path / "one.npz"), "--out",
                                       str(tmp_path / f"one-{command}.csv"), "--quiet"])
@@ -1709,7 +1714,8 @@ def test_info_shows_metadata_and_graphs(runner, exported, tmp_path):
     assert info["precisions"] == ["float32", "int8"]  # exported with --quantize int8
     text = runner.invoke(main, ["info", str(exported[1])]).output
     assert "input  x              tensor(float)  [batch, 1, 8, 8]" in text
-    assert re.search(r"^  test_accuracy +0\.\d{4}\n  precisions +float32, int8\n", text, re.MULTILINE)
+    assert re.search(r"^  test_accuracy +0\.\d{4}\n  test_scores +\{\"n\": 450, \"seed\": 0, \"samples\": null, "
+                     r"\"quantiles\": \{\"0.5\": [\d.]+, .*\}\n  precisions +float32, int8\n", text, re.MULTILINE)
     assert info["metadata"]["input_columns"] == [] and "input_columns" not in text  # an empty list, no line
     shutil.copytree(exported[1], tmp_path / "model", ignore=shutil.ignore_patterns("*.int8.onnx"))
     assert json.loads(runner.invoke(main, ["info", str(tmp_path / "model"), "--json"]).output)["precisions"] == [

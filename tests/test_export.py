@@ -1168,7 +1168,8 @@ def test_model_card_command_makes_the_same_config_again():
 
 
 def test_graphs_of_two_trainings_alike_in_all_else_do_not_mix(digits_run, digits_model, tmp_path):
-    """The weights' digest tells apart graphs whose other metadata (settings, data, even accuracy) agree."""
+    """The weights' digest tells apart graphs whose other metadata (settings, data, even accuracy) agree: all
+    but the test examples' scores, which a decoder of other weights changes too."""
     other = dataclasses.replace(digits_run, model=copy.deepcopy(digits_run.model))
     with torch.no_grad():
         next(other.model.decoder.parameters()).view(-1)[0] += 1.0  # another training, in one weight
@@ -1179,7 +1180,7 @@ def test_graphs_of_two_trainings_alike_in_all_else_do_not_mix(digits_run, digits
     shutil.copytree(digits_model.model_dir, tmp_path / "mixed")
     shutil.copy(tmp_path / "other" / "decoder.onnx", tmp_path / "mixed" / "decoder.onnx")
     with pytest.raises(ModelError, match=r"mixed/decoder.onnx: not from the export classifier.onnx is from \(they "
-                                         r"differ in weights\)"):
+                                         r"differ in test_scores, weights\)"):
         runtime.load(tmp_path / "mixed")
 
 
