@@ -107,7 +107,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
 # (`OutputFolder.replacing`): named the first while they move there, the second once all have, the third
 # while they are deleted once the new files stand in for them.
 SETTING_ASIDE, SET_ASIDE, DISCARDED = ".setting-aside", ".set-aside", ".discarded"
-# A folder's lock inside it, where the folder above takes no file (`sole_writer`): neither ssvae's nor the user's.
+# A run folder's lock inside it, held with the one beside it (`sole_writer`): neither ssvae's file nor the user's.
 LOCK_INSIDE = ".ssvae.lock"
 HELD_HERE: set[Path] = set()  # the lock files this process holds, which `being_written` does not count
 
