@@ -479,6 +479,14 @@ def test_the_demo_server_refuses_a_table_model_and_bad_arguments_in_one_line(tmp
     with pytest.raises(SystemExit, match=r"old: no model.json in it \(exports before ssvae wrote one\), and the page "
                                          r"reads it: export the run again with 'ssvae export'$"):
         sample_images(tmp_path / "old", None)
+    without = ("import runpy, sys; sys.modules['filelock'] = None; sys.argv = ['serve.py', sys.argv[1]]; "
+               "runpy.run_path('serve.py', run_name='__main__')")  # numpy and onnxruntime alone: a traceback
+    result = subprocess.run([sys.executable, "-c", without, str(MODEL)], cwd=WEB_DEMO, capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert (result.returncode, result.stderr) == (1, "this server reads the model's test images with ssvae, which "
+                                                     "cannot be imported here (import of filelock halted; None in "
+                                                     "sys.modules): run it in ssvae's environment (pip install -e . "
+                                                     "in the repository)\n")
 
 
 def test_the_demo_names_its_images_and_shows_a_model_of_real_values_from_their_lowest_to_their_highest(tmp_path):

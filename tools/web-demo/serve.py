@@ -122,6 +122,9 @@ def main() -> None:
         server = make_server(args.model_dir, args.port, args.data_dir, args.data)
     except ValueError as error:  # ssvae's own errors (a folder that is no model, unreadable data) say what to do
         raise SystemExit(str(error)) from None
+    except ImportError as error:  # the page needs none of ssvae; this server reads the test images with it
+        raise SystemExit(f"this server reads the model's test images with ssvae, which cannot be imported here "
+                         f"({error}): run it in ssvae's environment (pip install -e . in the repository)") from None
     print(f"serving the ssvae demo of {args.model_dir} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
     server.serve_forever()
 
