@@ -114,7 +114,7 @@ class DecoderGraph(nn.Module):
 
 ROLE_DOCS = {  # each graph's doc_string, which Netron and onnx.load show an app developer
     "classifier": "q(y|x): x (N, *input_shape) -> probabilities (N, K). Inputs as the ssvae.preprocessing metadata "
-                  "says; class names in ssvae.class_names.",
+                  "(model.json's preprocessing) says; class names in ssvae.class_names (model.json's class_names).",
     "encoder": "q(z|x,y): x, y (N, K) -> probabilities, z_mean, z_logvar (N, latent_dim). A row of y that is all "
                "zeros means the predicted class; M1 takes no y.",
     "decoder": "p(x|y,z): z (N, latent_dim), y (N, K) -> x_mean and x_logits (Bernoulli) or x_logvar (Gaussian), "

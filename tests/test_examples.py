@@ -144,6 +144,7 @@ def test_plain_python_example_reads_folders_as_predict_does_and_refuses_bad_inpu
     (tmp_path / "broken" / "0.png").write_bytes(b"not an image")
     np.save(tmp_path / "bool.npy", x > 3)  # became 0s and 1s
     np.save(tmp_path / "mislaid.npy", x.reshape(3, 2, 32))  # 64 values a row, in no layout the model takes
+    np.save(tmp_path / "one.npy", x.reshape(3, 8, 8)[0])  # a single image, without its batch axis
     nan = x[:, None] / 255.0
     nan[1, 0, 2, 2] = np.nan
     np.save(tmp_path / "nan.npy", nan)
@@ -153,7 +154,10 @@ def test_plain_python_example_reads_folders_as_predict_does_and_refuses_bad_inpu
                           (tmp_path / "floats.npy", "inputs must be within [0.0, 1.0], as the model was trained"),
                           (tmp_path / "bool.npy", "inputs of dtype bool are not numbers: pass uint8 images or floats"),
                           (tmp_path / "mislaid.npy", "inputs of shape (3, 2, 32) do not fit the model: it takes (N, 1, "
-                                                     "8, 8), channel-last images or flat rows of 64 numbers"),
+                                                     "8, 8), channel-last images or flat rows of 64 numbers\n"),
+                          (tmp_path / "one.npy", "inputs of shape (8, 8) do not fit the model: it takes (N, 1, 8, 8), "
+                                                 "channel-last images or flat rows of 64 numbers; add a batch axis for "
+                                                 "a single example (x[None])"),
                           (tmp_path / "nan.npy", "inputs must be finite: drop or mend the rows with NaN or inf"),
                           (tmp_path / "huge.npy", "inputs must be finite: drop or mend the rows with NaN or inf"),
                           (tmp_path / "x.csv", f"{tmp_path / 'x.csv'}: pass an .npz (array x), an .npy (numpy.save) or a "
@@ -261,9 +265,13 @@ def test_node_example_reads_float64_quotes_class_names_and_refuses_bad_inputs_in
     (tmp_path / "cut.npy").write_bytes((tmp_path / "floats.npy").read_bytes()[:300])
     (tmp_path / "header.npy").write_bytes(b"\x93NUMPY\x01\x00")  # the magic and version alone
     np.save(tmp_path / "mislaid.npy", np.load(data)[:3].reshape(3, 2, 32))
+    np.save(tmp_path / "one.npy", np.load(data)[0].reshape(64))  # a single flat row, without its batch axis
     for path, message in ((tmp_path / "floats.npy", "inputs must be within [0, 1], as the model was trained"),
                           (tmp_path / "mislaid.npy", "inputs of shape (3, 2, 32) do not fit the model: it takes (N, 1, "
-                                                     "8, 8), channel-last images or flat rows of 64 numbers"),
+                                                     "8, 8), channel-last images or flat rows of 64 numbers\n"),
+                          (tmp_path / "one.npy", "inputs of shape (64) do not fit the model: it takes (N, 1, 8, 8), "
+                                                 "channel-last images or flat rows of 64 numbers; save a single "
+                                                 "example with a batch axis (x[None])"),
                           (tmp_path, f"{tmp_path}: a folder: pass an .npy file (numpy.save)"),
                           (model / "model.json", f"{model / 'model.json'}: not an .npy file: save the array with "
                                                  f"numpy.save"),

@@ -85,9 +85,10 @@ def prepare(x: np.ndarray, meta: dict) -> np.ndarray:
         x = x.astype(np.float32) / meta["uint8_divisor"] if x.dtype == np.uint8 else x.astype(np.float32)
     if len(shape) == 3 and x.shape[1:] != shape and x.shape[1:] == (*shape[1:], shape[0]):
         x = np.moveaxis(x, -1, 1)  # images channel-last, as image libraries give them
-    elif x.shape[1:] not in (shape, (int(np.prod(shape)),), shape[1:] if shape[0] == 1 else None):  # grey: no C
+    elif x.shape[1:] not in (layouts := (shape, (int(np.prod(shape)),), shape[1:] if shape[0] == 1 else None)):
+        one = "; add a batch axis for a single example (x[None])" if x.shape in layouts else ""
         sys.exit(f"inputs of shape {x.shape} do not fit the model: it takes (N, {', '.join(map(str, shape))}), "
-                 f"channel-last images or flat rows of {np.prod(shape)} numbers")
+                 f"channel-last images or flat rows of {np.prod(shape)} numbers{one}")
     x = x.reshape(len(x), *shape)
     if not np.isfinite(x).all():
         sys.exit("inputs must be finite: drop or mend the rows with NaN or inf")

@@ -77,8 +77,10 @@ function layout(shape, inputShape) {
   const rest = shape.slice(1);
   if (same(rest, inputShape)) return "first";
   if (inputShape.length === 3 && same(rest, [...pixels, channels])) return "last";
-  if (same(rest, [inputShape.reduce((a, b) => a * b, 1)]) || (channels === 1 && same(rest, pixels))) return "first";
-  throw new InputError(`inputs of shape (${shape.join(", ")}) do not fit the model: it takes (N, ${inputShape.join(", ")}), channel-last images or flat rows of ${inputShape.reduce((a, b) => a * b, 1)} numbers`);
+  const size = inputShape.reduce((a, b) => a * b, 1);
+  if (same(rest, [size]) || (channels === 1 && same(rest, pixels))) return "first";
+  const one = same(shape, inputShape) || same(shape, [size]) || (channels === 1 && same(shape, pixels)) ? "; save a single example with a batch axis (x[None])" : "";
+  throw new InputError(`inputs of shape (${shape.join(", ")}) do not fit the model: it takes (N, ${inputShape.join(", ")}), channel-last images or flat rows of ${size} numbers${one}`);
 }
 
 function readModel(modelDir) {
