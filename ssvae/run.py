@@ -328,10 +328,12 @@ def read_metrics(run_dir: Path) -> list[dict[str, str | int | float]]:
     try:
         with open(path, newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
-            rows = list(reader)
+            rows, header = list(reader), reader.fieldnames  # read while open: an empty file has none
     except (UnicodeDecodeError, csv.Error) as error:
         raise RunError(f"{path}: not a CSV file as training wrote it ({error}): {fix}") from error
-    if unknown := [column for column in reader.fieldnames or [""] if column not in METRIC_COLUMNS]:
+    if header is None:
+        raise RunError(f"{path}: empty, where training writes a header line (cut short?): {fix}")
+    if unknown := [column for column in header if column not in METRIC_COLUMNS]:
         raise RunError(f"{path}: its header is not as training wrote it (column {unknown[0]!r}; cut short?): {fix}")
     records = []
     for number, row in enumerate(rows, 1):

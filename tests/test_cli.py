@@ -167,7 +167,7 @@ def test_sigterm_while_training_is_taken_as_ctrl_c(tmp_path):
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_ctrl_c_in_the_summary_of_a_finished_run_says_it_is_finished(runner, tmp_path, monkeypatch):
+def test_ctrl_c_in_the_summary_of_a_finished_run_says_it_is_finished(runner, tmp_path, monkeypatch, interrupted_run):
     """Ctrl-C once the weights were written, in the closing evaluation, said "outputs not finished were
     discarded" of a whole run; and one while the process exited printed a traceback after that line."""
     def interrupted(*args, **kwargs):
@@ -179,6 +179,11 @@ def test_ctrl_c_in_the_summary_of_a_finished_run_says_it_is_finished(runner, tmp
     assert (result.exit_code, result.output) == (130, f"Interrupted after training: {run} is finished; 'ssvae "
                                                       f"evaluate {run}' shows its summary\n")
     assert (run / "weights.safetensors").is_file() and not (run / "checkpoint.safetensors").exists()
+    resumed = tmp_path / "resumed"
+    interrupted_run(resumed, 2, epochs=3, hidden=(16,), latent_dim=2, progress=False)
+    result = runner.invoke(main, ["train", "--resume", str(resumed), "--quiet"])  # the same after a resume
+    assert (result.exit_code, result.output) == (130, f"Interrupted after training: {resumed} is finished; 'ssvae "
+                                                      f"evaluate {resumed}' shows its summary\n")
     script = ("import signal, sys\n"
               "sys.argv = ['ssvae', '--version']\n"
               "from ssvae.__main__ import main\n"
@@ -186,11 +191,14 @@ def test_ctrl_c_in_the_summary_of_a_finished_run_says_it_is_finished(runner, tmp
               "    main()\n"
               "except SystemExit:\n"
               "    sys.stdout.flush()\n"
-              "    signal.raise_signal(signal.SIGTERM)\n"
+              "    try:\n"
+              "        signal.raise_signal(signal.SIGTERM)\n"
+              "    except BaseException:\n"  # an exception would run Python's exit, which may hang: not one
+              "        print('caught')\n"
               "    print('not ended')\n")
     ended = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert (ended.returncode, ended.stderr) == (143, ""), ended  # after the command: ended at once, no traceback
-    assert "not ended" not in ended.stdout
+    assert "not ended" not in ended.stdout and "caught" not in ended.stdout
 
 
 @pytest.mark.parametrize("signal_error, status", [(KeyboardInterrupt, 130), (Terminated, 143)])
@@ -543,6 +551,10 @@ def test_info_names_damaged_files_and_a_run_set_aside_by_a_killed_training(runne
     assert ssvae.api.describe_run(run)["problems"][1] == (
         f"{run / 'metrics.csv'}: its header is not as training wrote it (column 'unlabell'; cut short?): restore "
         f"the file, or delete it (the run goes without the earlier epochs' records)")
+    (run / "metrics.csv").write_bytes(b"")  # was a traceback: the empty file's header read once it was closed
+    assert ssvae.api.describe_run(run)["problems"][1] == (
+        f"{run / 'metrics.csv'}: empty, where training writes a header line (cut short?): restore the file, or "
+        f"delete it (the run goes without the earlier epochs' records)")
     killed = tmp_path / "killed"  # a training with --force over a run, killed before its first checkpoint
     shutil.copytree(base, killed / ".set-aside")
     for name in ("config.json", "labels.json"):

@@ -1162,8 +1162,10 @@ def test_test_data_that_are_the_training_data_warn_once_when_the_run_is_made(tmp
             f"--test-data {tmp_path / test} is --data {tmp_path / 'data.npz'} or a copy of it: the run trains on its "
             f"examples, on their labels where --labels keeps them, so its test accuracy is not held out; give "
             f"labelled data it does not train on", __file__)]
+    np.savez(tmp_path / "relabelled.npz", x=x, y=np.array([1, 0] * 10))  # the inputs, not the file: no warning
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        ssvae.train(**settings, test_data=str(tmp_path / "relabelled.npz"))
         ssvae.evaluate(tmp_path / "copy_npz")
         ssvae.export(tmp_path / "copy_npz", tmp_path / "model")
         tested = ssvae.train(**settings, test_data=str(tmp_path / "other.npz"))

@@ -671,6 +671,7 @@ def test_the_runtime_advises_dividing_by_the_top_level_only_for_a_few_grey_level
     for x, advice in ((np.arange(128.0).reshape(2, 64) % 16, "pass them as floats scaled to that range (images of "
                                                              "grey levels 0..L as x / L; these reach 15)"),
                       (np.full((2, 64), 200.0), eight_bit + "or floats scaled to that range"),
+                      (np.full((2, 64), 64.0), eight_bit + "or floats scaled to that range"),  # 64 levels: 8-bit
                       (np.full((2, 64), 16.5), eight_bit + "or floats scaled to that range")):
         with pytest.raises(ModelError) as error:
             digits_model.classify(x)
@@ -684,6 +685,17 @@ def test_the_runtime_advises_dividing_by_the_top_level_only_for_a_few_grey_level
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             np.testing.assert_array_equal(digits_model.classify(quiet), digits_model.classify(quiet / 255.0))
+
+
+def test_uint8_inputs_of_a_model_of_numbers_are_numbers_and_warn_not(tmp_path):
+    """A model of numbers outside [0, 1] reads uint8 as the numbers they are: levels 0..9 are no dark image."""
+    x = np.random.default_rng(0).integers(0, 10, (60, 4)).astype(np.float64)
+    np.savez(tmp_path / "numbers.npz", x=x, y=np.arange(60) % 2)
+    run = ssvae.train(data=str(tmp_path / "numbers.npz"), labels=None, epochs=1, hidden=(8,), classifier_hidden=(8,),
+                      latent_dim=2, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(run.classify(x.astype(np.uint8)), run.classify(x), rtol=1e-6)
 
 
 @pytest.mark.parametrize("call, message", [
@@ -1107,6 +1119,7 @@ def test_an_export_keeps_its_test_examples_scores_to_set_a_score_against(digits_
     run = ssvae.train(model="supervised", epochs=1, classifier_hidden=(8,), progress=False)
     ssvae.export(run, tmp_path / "classifier")  # scores nothing: no such key
     assert "test_scores" not in json.loads((tmp_path / "classifier" / "model.json").read_text())
+    assert runtime.load(tmp_path / "classifier").test_scores is None
 
 
 def test_an_export_that_differs_from_torch_fails_and_writes_nothing(tmp_path, tiny_config, monkeypatch):

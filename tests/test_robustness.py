@@ -566,6 +566,14 @@ def test_a_folder_being_trained_is_said_to_be_so_not_killed_nor_resumable(tmp_pa
     assert resumed.output.startswith(f"Error: {run} is being written by another ssvae process now"), resumed.output
     assert "the run is unfinished" in CliRunner().invoke(main, ["evaluate", str(run)]).output  # once it is free
     assert "('ssvae train --resume" in CliRunner().invoke(main, ["info", str(run)]).output
+    (run / "checkpoint.safetensors").rename(tmp_path / "checkpoint")  # a --force training before its checkpoint:
+    shutil.copytree(run, run / ".set-aside")  # the files it set aside are no killed training's while it runs
+    with held:
+        described = ssvae.api.describe_run(run)
+    assert (described["state"], described["problems"]) == ("being trained now", [])
+    assert ssvae.api.describe_run(run)["problems"] == [
+        f"a training over the run there was killed before its first checkpoint, and that run's files wait in "
+        f"{run / '.set-aside'}: move them back, or train there again with --force"]
 
 
 def test_a_resume_that_cannot_write_says_so_before_training_and_a_full_disk_says_how_to_go_on(tmp_path, monkeypatch,
