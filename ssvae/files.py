@@ -7,7 +7,9 @@ import contextlib
 import errno
 import os
 import shutil
+import signal
 import stat
+import threading
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -197,9 +199,10 @@ class OutputFolder:
             yield keep_new
         except BaseException:
             if not kept:
-                self._put_back(path, remove_new=started)
-                if made and path.is_dir() and not any(path.iterdir()):
-                    path.rmdir()
+                with uninterrupted():  # a second Ctrl-C would leave the earlier files half put back
+                    self._put_back(path, remove_new=started)
+                    if made and path.is_dir() and not any(path.iterdir()):
+                        path.rmdir()
             raise
         keep_new()
 
@@ -218,6 +221,28 @@ class OutputFolder:
             for entry in (path / SETTING_ASIDE).iterdir():
                 entry.rename(path / entry.name)
             (path / SETTING_ASIDE).rmdir()
+
+
+@contextmanager
+def uninterrupted() -> Iterator[None]:
+    """Ctrl-C and SIGTERM held back until the block ends, then delivered: for undoing a write that a first
+    one stopped, which a second (a user pressing again) would leave half undone. Only Python's main thread
+    sets handlers; elsewhere, and where a handler was not set from Python, the block runs as it is."""
+    signums = (signal.SIGINT, signal.SIGTERM)
+    handlers = {signum: signal.getsignal(signum) for signum in signums}
+    if threading.current_thread() is not threading.main_thread() or None in handlers.values():
+        yield
+        return
+    held: list[int] = []
+    for signum in signums:
+        signal.signal(signum, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        if held:
+            signal.raise_signal(held[0])
 
 
 def _entries(path: Path) -> list[Path]:

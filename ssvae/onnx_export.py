@@ -47,7 +47,7 @@ from ssvae.objectives import split_gaussian
 from ssvae.precisions import calibration_inputs, cpu_session, predicted_classes, quantize_int8, to_float16
 from ssvae.data import Dataset, DataError
 from ssvae.errors import ExportError, RunError, check_flags, user_stacklevel
-from ssvae.files import OutputFolder, check_writable, given_path, sole_writer, take_access
+from ssvae.files import OutputFolder, check_writable, given_path, sole_writer, take_access, uninterrupted
 from ssvae.runtime import (FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, MODEL_CARD, MODEL_FILES, MODEL_JSON, OPSET,
                            ExportedModel, graph_file)
 
@@ -514,9 +514,10 @@ def _write_folder(out: Path, files: dict[str, bytes]) -> None:
             os.replace(out, old / out.name)
         os.replace(staging, out)
     except BaseException:
-        if (old / out.name).exists() and not out.exists():
-            os.replace(old / out.name, out)
-        shutil.rmtree(staging, ignore_errors=True)
+        with uninterrupted():  # a second Ctrl-C would leave no model folder where there was one
+            if (old / out.name).exists() and not out.exists():
+                os.replace(old / out.name, out)
+            shutil.rmtree(staging, ignore_errors=True)
         raise
     finally:
         shutil.rmtree(old, ignore_errors=True)

@@ -7,10 +7,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import stat
 import sys
 import threading
+import time
 import warnings
 import zipfile
 from pathlib import Path
@@ -933,6 +935,75 @@ def test_a_signal_while_the_earlier_files_are_set_aside_puts_them_all_back(tmp_p
             pass
     monkeypatch.setattr(Path, "rename", rename)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == earlier
+
+
+def test_a_second_ctrl_c_while_the_earlier_files_are_put_back_waits_for_them(tmp_path, monkeypatch):
+    """Ctrl-C pressed again while a stopped writer puts the earlier files back: they all go back first, then
+    the second Ctrl-C ends the process (it used to stop the putting back halfway)."""
+    folder = files.OutputFolder("run folder", ("config.json", "labels.json", "weights.safetensors"), sets_aside=True)
+    earlier = {name: f"old {name}".encode() for name in folder.files}
+    for name, data in earlier.items():
+        (tmp_path / name).write_bytes(data)
+    rename, handler = Path.rename, signal.getsignal(signal.SIGINT)
+
+    def pressed_again(self, target):
+        if self.parent.name == ".setting-aside":  # putting back: Ctrl-C arrives now, not after the block
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)
+        return rename(self, target)
+
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        with folder.replacing(tmp_path):
+            (tmp_path / "config.json").write_bytes(b"new")
+            monkeypatch.setattr(Path, "rename", pressed_again)
+            raise KeyboardInterrupt("first")
+    monkeypatch.setattr(Path, "rename", rename)
+    assert str(stopped.value) == ""  # the second, delivered once the files were back
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == earlier
+    assert signal.getsignal(signal.SIGINT) is handler
+
+
+def test_a_second_ctrl_c_while_an_export_is_swapped_back_keeps_the_model_folder(tmp_path, monkeypatch):
+    """Ctrl-C between an export's two moves (the old folder aside, the new one in), then again while the old
+    one is moved back: the old model folder stands, and no staging folder is left beside it."""
+    from ssvae import onnx_export
+
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "model.json").write_text("old")
+    replace, moves = os.replace, []
+
+    def stopped(source, target):
+        moves.append(Path(source).name)
+        if len(moves) == 2:
+            raise KeyboardInterrupt("first")
+        if len(moves) == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)
+        return replace(source, target)
+
+    monkeypatch.setattr(onnx_export.os, "replace", stopped)
+    with pytest.raises(KeyboardInterrupt) as interrupted:
+        onnx_export._write_folder(tmp_path / "model", {"model.json": b"new"})
+    assert str(interrupted.value) == "" and len(moves) == 3
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+    assert (tmp_path / "model" / "model.json").read_text() == "old"
+
+
+def test_signals_held_back_by_uninterrupted_arrive_after_it(tmp_path):
+    """`uninterrupted` delivers a held SIGTERM to the handler that was set before it, once; none is made up."""
+    received = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    try:
+        with files.uninterrupted():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.01)
+            assert received == []
+        assert received == [signal.SIGTERM]
+        with files.uninterrupted():
+            pass
+        assert received == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def test_only_a_run_folder_takes_a_set_aside_folder_and_only_one_of_its_files(tmp_path):
