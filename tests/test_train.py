@@ -24,7 +24,8 @@ import ssvae
 from ssvae import api, run_data, training
 from ssvae.augment import Transform
 from ssvae.cli import config_from_options
-from ssvae.config import MODEL_KINDS, PRESETS, Config, ConfigError, config_for, option_flag, supervised_counterpart
+from ssvae.config import (LATER_FIELDS, MODEL_KINDS, PRESETS, Config, ConfigError, config_for, option_flag,
+                          supervised_counterpart)
 from ssvae.data import Dataset, Source, choose_split
 from ssvae.models import build_model
 from ssvae.models.m2 import M2
@@ -621,6 +622,18 @@ def test_m1m2_standardises_the_codes_m2_models_and_decodes_them_back(tiny_config
     z, y = torch.randn(3, tiny_config.latent_dim), torch.eye(10)[:3]
     mean = m2.decode(z, y)[:, :tiny_config.m1_latent_dim]
     torch.testing.assert_close(run.model.decode(z, y), run.model.m1.decode(mean * m2.input_scale + m2.input_shift))
+
+
+def test_a_config_written_before_the_later_fields_loads_as_it_was():
+    """tests/data holds the config.json of a digits run as ssvae wrote it before the first field of LATER_FIELDS
+    (at commit a2228f8's parent). It loads with its values unchanged, and every field added since is one of
+    LATER_FIELDS: a new field left out of it would make every earlier run fail to load ("missing config
+    fields")."""
+    text = (Path(__file__).parent / "data" / "config-before-later-fields.json").read_text()
+    written, config = json.loads(text), Config.from_json(text)
+    assert {f.name for f in dataclasses.fields(Config)} - set(written) == set(LATER_FIELDS)
+    assert {name: value for name, value in json.loads(config.to_json()).items() if name in written} == written
+    assert config.adaptive_threshold is False and config.weight_decay == 0.0 and config.input_columns == ()
 
 
 def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
