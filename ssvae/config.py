@@ -65,6 +65,8 @@ class ConfigError(ValueError):
         self.field = field
 
 
+PATH_FIELDS = ("data", "test_data", "data_dir")  # the fields that name a file or folder
+
 # Fields added since files of this FORMAT_VERSION were first written, with the value that means what a file
 # written before them did: such a file still loads, and trains or evaluates as it did.
 LATER_FIELDS: dict[str, Any] = {"adaptive_threshold": False, "weight_decay": 0.0, "threads": None, "input_columns": None,
@@ -151,11 +153,10 @@ class Config:
                 raise ConfigError(f"{f.name} must be of type {f.type}{none}, got {_shown(given)}"
                                   + {"data": f": {SAVE_ARRAYS}, or arrays as data=(x, y) with out= to ssvae.train",
                                      "test_data": f": {SAVE_ARRAYS}"}.get(f.name, ""))
-        for name in ("data", "test_data", "data_dir"):  # ~ as the shell (and pandas) reads it; a Path's too
+        for name in PATH_FIELDS:  # ~ as the shell (and pandas) reads it; a Path's too
             if (value := getattr(self, name)) is not None and value.startswith("~"):
                 setattr(self, name, os.path.expanduser(value))
-        for name in ("input_shape", "class_names", "input_columns", "hidden", "classifier_hidden", "classifier_channels",
-                     "m1_hidden"):
+        for name in _tuple_fields():  # JSON gives them as lists
             if getattr(self, name) is not None:
                 setattr(self, name, tuple(getattr(self, name)))
         if self.input_columns is None and not self.table:  # a run older than the field: only a CSV's had names
@@ -181,7 +182,7 @@ class Config:
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):  # torch's raw error for the rest
             raise ConfigError(f"device {self.device!r} is not one of auto, cpu, cuda, cuda:N (the GPU numbered N)",
                               "device")
-        for name in ("data", "test_data", "data_dir"):  # pathlib reads "" as the current folder
+        for name in PATH_FIELDS:  # pathlib reads "" as the current folder
             if getattr(self, name) == "":
                 raise ConfigError(f"{name} is an empty path: give the name of a file or folder", name)
         if self.version != FORMAT_VERSION:
@@ -201,7 +202,7 @@ class Config:
         if not 0.0 <= self.weight_decay < 1.0 / self.lr:
             raise ConfigError(f"weight_decay must lie in [0, 1 / lr) (0: off; 0.05 typical), got {self.weight_decay}: "
                               f"each step scales q(y|x)'s weights by 1 - lr * weight_decay", "weight_decay")
-        for name in ("hidden", "classifier_hidden", "classifier_channels", "m1_hidden", "input_shape"):
+        for name in (name for name, item in _tuple_fields().items() if item is int):  # sizes
             if any(size < 1 for size in getattr(self, name)):
                 sizes = option_text(getattr(self, name), "")
                 raise ConfigError(f"{name} must all be at least 1, got {sizes}", name)
@@ -331,6 +332,17 @@ def _shown(value: Any) -> str:
 @functools.cache
 def _field_types() -> dict[str, Any]:
     return typing.get_type_hints(Config)
+
+
+@functools.cache
+def _tuple_fields() -> dict[str, type]:
+    """The fields whose values are tuples (or None, where a field takes it), each with its items' type."""
+    found = {}
+    for name, hint in _field_types().items():
+        for option in typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,):
+            if typing.get_origin(option) is tuple:
+                found[name] = typing.get_args(option)[0]
+    return found
 
 
 def _plain(value: Any) -> Any:
@@ -753,7 +765,8 @@ def _fields_doc() -> str:
 Config.__doc__ += _fields_doc()
 
 
-__all__ = ["Config", "ConfigError", "EDITABLE_FOR_RESUME", "FIELDS_WITHOUT_OPTION", "python_only_changes",
-           "MODEL_KINDS", "LIKELIHOODS", "CLASSIFIERS", "AUGMENTATIONS", "LR_SCHEDULES", "TRAINING_PRECISIONS",
-           "OWN_DATA_PRESET", "PRESETS", "RECIPES", "both_spellings", "config_for", "option_flag", "option_text",
-           "setting_name", "shown_default", "supervised_counterpart", "train_command", "SETTING_HELP"]
+__all__ = ["Config", "ConfigError", "EDITABLE_FOR_RESUME", "FIELDS_WITHOUT_OPTION", "PATH_FIELDS",
+           "python_only_changes", "MODEL_KINDS", "LIKELIHOODS", "CLASSIFIERS", "AUGMENTATIONS", "LR_SCHEDULES",
+           "TRAINING_PRECISIONS", "OWN_DATA_PRESET", "PRESETS", "RECIPES", "both_spellings", "config_for",
+           "option_flag", "option_text", "setting_name", "shown_default", "supervised_counterpart", "train_command",
+           "SETTING_HELP"]

@@ -7,7 +7,7 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ssvae.config import Config, python_only_changes, train_command
+from ssvae.config import PATH_FIELDS, Config, python_only_changes, train_command
 from ssvae.runtime import OPSET, graph_file
 
 if TYPE_CHECKING:  # annotations only: the card's words need no torch
@@ -46,7 +46,7 @@ def shown_path(path: str | None) -> str | None:
 
 def shown_config(config: Config) -> Config:
     """``config`` with its paths as a card or `ssvae info` shows them (`shown_path`)."""
-    return config.replace(**{name: shown_path(getattr(config, name)) for name in ("data", "data_dir", "test_data")})
+    return config.replace(**{name: shown_path(getattr(config, name)) for name in PATH_FIELDS})
 
 
 def float16_note(config: Config) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ssvae.config import Config
+from ssvae.config import PATH_FIELDS, Config
 from ssvae.data import DataError, ModelInputs, Source, Split, check_inputs, choose_split, load_labelled, load_source
 from ssvae.data.digests import same_data
 from ssvae.data.sources import ARRAYS_NAME, warn_if_data_dir_unused
@@ -52,7 +52,7 @@ def _fitted(config: Config, source: Source, name: str) -> Config:
     likelihood = resolve_likelihood(config, *own)  # test data of one's own take the training data's
     if source.test is not None:
         check_inputs(source.test, test_name or name, likelihood, test_data=test_name is not None)
-    paths = {field: str(Path(path).resolve()) for field in ("data", "data_dir", "test_data")
+    paths = {field: str(Path(path).resolve()) for field in PATH_FIELDS
              if (path := getattr(config, field)) is not None}
     return config.replace(
         **paths, input_shape=source.train.input_shape, class_names=source.train.class_names,
