@@ -75,6 +75,26 @@ def test_bernoulli_and_gaussian_log_likelihood():
     assert log_likelihood(x, torch.cat([mean, logvar], -1), "gaussian").item() == pytest.approx(reference.item())
 
 
+def test_the_runtimes_numpy_log_likelihoods_are_the_objectives():
+    """ssvae.runtime scores with numpy copies of the log-likelihoods (it imports no torch): in float64 they
+    give the objectives' values, for logits far out (+-800, where exp overflows float64) and for
+    images of any rank, summed per example."""
+    import numpy as np
+
+    from ssvae import runtime
+
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(3, 1, 4, 5, generator=generator)
+    logits = torch.cat([torch.tensor([800.0, -800.0]), 8 * torch.randn(58, generator=generator)]).reshape(3, 1, 4, 5)
+    expected = log_likelihood(x.flatten(1), logits.flatten(1), "bernoulli")
+    assert np.allclose(runtime.log_bernoulli(x.numpy(), logits.numpy()), expected.numpy(), rtol=1e-12, atol=0)
+    mean, logvar = torch.randn(2, 3, 1, 4, 5, generator=generator)
+    expected = log_likelihood(x.flatten(1), torch.cat([mean.flatten(1), logvar.flatten(1)], -1), "gaussian")
+    assert np.allclose(runtime.log_gaussian(x.numpy(), mean.numpy(), logvar.numpy()), expected.numpy(), rtol=1e-12,
+                       atol=0)
+    assert runtime.log_bernoulli(np.zeros((0, 4)), np.zeros((0, 4))).shape == (0,)
+
+
 def test_unlabelled_bound_by_hand():
     # q(y|x) = (0.25, 0.75), L = (-10, -20): U = 0.25*-10 + 0.75*-20 + H, H = -(0.25 ln .25 + 0.75 ln .75)
     logits = torch.log(torch.tensor([[0.25, 0.75]]))
