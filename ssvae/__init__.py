@@ -36,7 +36,7 @@ _LAZY = {
 }
 
 
-_MODULES = ("runtime", "inference", "config", "data")  # ssvae.runtime after a plain ``import ssvae`` too
+_MODULES = ("runtime", "inference", "config", "settings", "data")  # ssvae.runtime after a plain ``import ssvae`` too
 
 
 def __getattr__(name: str) -> Any:

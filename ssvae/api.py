@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from ssvae import inference, runtime
-from ssvae.config import (EDITABLE_FOR_RESUME, Config, ConfigError, config_for, setting_name,
-                          supervised_counterpart, train_command)
+from ssvae.config import EDITABLE_FOR_RESUME, Config, ConfigError, setting_name
+from ssvae.settings import config_for, supervised_counterpart, train_command
 from ssvae.model_card import shown_config
 from ssvae.data import DataError, ModelInputs, Partition, Source, Split
 from ssvae.data.dataset import as_data_error

@@ -23,8 +23,8 @@ import click
 import numpy as np
 
 from ssvae import __version__
-from ssvae.config import (CHOICES, EDITABLE_FOR_RESUME, RECIPES, SETTING_HELP, Config, ConfigError, config_for,
-                          option_flag, shown_default)
+from ssvae.config import CHOICES, EDITABLE_FOR_RESUME, SETTING_HELP, Config, ConfigError, option_flag, shown_default
+from ssvae.settings import RECIPES, config_for
 from ssvae.data.inputs import SPLITS
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError

@@ -7,7 +7,8 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ssvae.config import PATH_FIELDS, Config, python_only_changes, train_command
+from ssvae.config import PATH_FIELDS, Config
+from ssvae.settings import python_only_changes, train_command
 from ssvae.runtime import OPSET, graph_file
 
 if TYPE_CHECKING:  # annotations only: the card's words need no torch

@@ -29,7 +29,8 @@ from ssvae.objectives import LossWeights
 import ssvae
 from ssvae.augment import WEAK, augment
 from ssvae.averaging import recompute_batch_norm
-from ssvae.config import Config, config_for
+from ssvae.config import Config
+from ssvae.settings import config_for
 from ssvae.run import WEIGHTS, save_weights
 from ssvae.training import DeviceData
 from ssvae import inference, runtime

@@ -23,7 +23,8 @@ import ssvae
 from ssvae import runtime
 from ssvae.data import choose_split, load_source
 from ssvae.cli import config_from_options, main, train
-from ssvae.config import Config, config_for
+from ssvae.config import Config
+from ssvae.settings import config_for
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "digits-m2"

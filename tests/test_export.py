@@ -28,7 +28,8 @@ from torch.distributions import Normal
 import ssvae
 from ssvae import runtime
 from ssvae import api, inference, model_card, onnx_export, precisions
-from ssvae.config import FIELDS_WITHOUT_OPTION, MODEL_KINDS, Config, ConfigError, config_for, train_command
+from ssvae.config import FIELDS_WITHOUT_OPTION, MODEL_KINDS, Config, ConfigError
+from ssvae.settings import config_for, train_command
 from ssvae.onnx_export import CHECK_BATCH
 from ssvae.errors import DataError, RunError, type_name
 from ssvae.inference import check_drawable, predict
@@ -1773,7 +1774,7 @@ def test_an_empty_path_is_refused_not_read_as_the_current_folder(digits_run, dig
 def test_the_model_card_names_the_settings_only_python_sets():
     """Run as written, the card's `ssvae train` line built aux_dim 50 on another test split: the settings no
     option sets are named beside it where they are off the preset, and only then."""
-    from ssvae.config import python_only_changes
+    from ssvae.settings import python_only_changes
     from ssvae.model_card import model_card
 
     report = onnx_export.ExportReport(Path("m"), max_difference={"classifier": 1e-6}, accuracy={"float32": 0.9},

@@ -24,7 +24,7 @@ from PIL import Image
 from sklearn.datasets import load_digits, load_wine
 
 import ssvae
-from ssvae.config import config_for
+from ssvae.settings import config_for
 from tools.make_tables import write_table
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -24,8 +24,8 @@ import ssvae
 from ssvae import api, run_data, training
 from ssvae.augment import Transform
 from ssvae.cli import config_from_options
-from ssvae.config import (LATER_FIELDS, MODEL_KINDS, PRESETS, Config, ConfigError, config_for, option_flag,
-                          supervised_counterpart)
+from ssvae.config import LATER_FIELDS, MODEL_KINDS, PRESETS, Config, ConfigError, option_flag
+from ssvae.settings import config_for, supervised_counterpart
 from ssvae.data import Dataset, Source, choose_split
 from ssvae.models import build_model
 from ssvae.models.m2 import M2
@@ -664,7 +664,7 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
         tiny_config.replace(zzz=1)
     with pytest.raises(ConfigError, match=r"^recipe= starts a config from a data set's preset, and a config was "
                                           r"given: leave the config out .* or make it with "
-                                          r"ssvae.config.config_for\(dataset=..., recipe=...\)$"):
+                                          r"ssvae.settings.config_for\(dataset=..., recipe=...\)$"):
         ssvae.train(tiny_config, recipe="accurate")  # was "unknown setting 'recipe'", which train(recipe=) takes
     for name, python in (("quiet", r"ssvae.train\(progress=False\)"), ("force", r"ssvae.train\(replace=True\)"),
                          ("resume", r"ssvae.resume\(RUN_DIR\)")):

@@ -36,7 +36,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.semi_supervised import LabelSpreading
 
 import ssvae
-from ssvae.config import Config, config_for
+from ssvae.config import Config
+from ssvae.settings import config_for
 from ssvae.run_data import new_run_data
 from ssvae.data import UNLABELLED, Partition
 from ssvae.training import resolve_device
@@ -181,7 +182,7 @@ def main() -> None:
     parser.add_argument("--baselines", nargs="*", default=list(BASELINES),
                         help="scikit-learn baselines to run on the same labels (default: both); "
                              "the flag alone, with no names, runs none")
-    parser.add_argument("--recipe", help="a named recipe of ssvae.config.RECIPES, applied over the preset as "
+    parser.add_argument("--recipe", help="a named recipe of ssvae.settings.RECIPES, applied over the preset as "
                                          "`ssvae train --recipe` does (each model takes what applies to it)")
     parser.add_argument("--epochs", type=int, help="override the preset's epochs, M1's too (a reduced protocol)")
     add_set_option(parser)

@@ -21,7 +21,8 @@ import torch
 from torch import nn
 
 import ssvae
-from ssvae.config import Config, config_for
+from ssvae.config import Config
+from ssvae.settings import config_for
 from ssvae.training import accuracy, resolve_device
 from tools.bench_accuracy import add_set_option, run_data, set_changes
 from tools.benchlog import benchmarks_option, device_name, publish
@@ -57,7 +58,7 @@ def main() -> None:
     parser.add_argument("--labels", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default="m2")
-    parser.add_argument("--recipe", help="a named recipe of ssvae.config.RECIPES, as `ssvae train --recipe`")
+    parser.add_argument("--recipe", help="a named recipe of ssvae.settings.RECIPES, as `ssvae train --recipe`")
     parser.add_argument("--epochs", type=int, help="override the preset's epochs")
     parser.add_argument("--every", type=int, default=10, help="epochs between two evaluations")
     add_set_option(parser)

@@ -55,7 +55,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssvae.config import Config, config_for
+from ssvae.config import Config
+from ssvae.settings import config_for
 from ssvae.data import Partition, Source, choose_split, load_source
 from ssvae.models import Model, build_model
 from ssvae.objectives import LossWeights
