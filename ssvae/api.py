@@ -31,7 +31,7 @@ from ssvae.data.sources import (BUILTIN, arrays_given, arrays_source, load_for_t
                                 tested_part)
 from ssvae.data.images import ColourImages
 from ssvae.errors import SAVE_ARRAYS, RunError, check_flags, type_name
-from ssvae.models import Model, Stage, build_model
+from ssvae.models import Model, Stage, build_model, float32_default, model_to_load
 from ssvae.files import being_written, check_writable, given_path, sole_writer, write_atomic
 from ssvae.report import classification_report, evaluation_report, warn_not_held_out
 from ssvae.run_data import load_data, new_run_data
@@ -206,12 +206,12 @@ def _check_run_output(out: Path, replace: bool) -> None:
 @contextmanager
 def _training_process(config: Config) -> Iterator[None]:
     """What a training changes of the process, while it trains only: denormals flushed (from before torch's
-    worker threads start, so that they take it too), ``config``'s thread count, and torch's CPU random stream
-    and its device's (a CUDA GPU's), which the run seeds or restores and which the caller's own draws then go
-    on from as they were."""
+    worker threads start, so that they take it too), ``config``'s thread count, torch's default dtype
+    (float32: `float32_default`), and torch's CPU random stream and its device's (a CUDA GPU's), which the run
+    seeds or restores and which the caller's own draws then go on from as they were."""
     device = resolve_device(config.device)
     gpus = [device.index or 0] if device.type == "cuda" else []
-    with denormals_flushed(), threads_set(config.threads), torch.random.fork_rng(devices=gpus):
+    with denormals_flushed(), threads_set(config.threads), torch.random.fork_rng(devices=gpus), float32_default():
         yield
 
 
@@ -384,7 +384,7 @@ def describe_run(run_dir: str | Path) -> dict[str, Any]:
     which `evaluate` and `--resume` refuse."""
     run_dir = given_path(run_dir, "run_dir")
     config, split = load_spec(run_dir)
-    plan = stage_plan(active_stages(build_model(config), config))
+    plan = stage_plan(active_stages(model_to_load(config), config))
     history, metrics_problem = _recorded(run_dir)
     history = history or []
     checkpoint = None

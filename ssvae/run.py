@@ -30,7 +30,7 @@ from ssvae.config import Config, ConfigError
 from ssvae.errors import RunError
 from ssvae.files import SET_ASIDE, OutputFolder, atomic_open, being_written, write_atomic
 from ssvae.data import Split
-from ssvae.models import Model, build_model
+from ssvae.models import Model, model_to_load
 from ssvae.runtime import MODEL_JSON, RUN_CHECKPOINT, RUN_CONFIG, folder_of_folders
 from ssvae.training import Checkpoint
 
@@ -276,7 +276,7 @@ def load_run(run_dir: Path) -> tuple[Config, Split, Model]:
     if not (run_dir / WEIGHTS).is_file():
         raise RunError(f"{run_dir}: holds no {WEIGHTS} (the training that wrote it stopped before its first "
                        f"checkpoint, or the file was removed): train the run again, with --force over this folder")
-    model = build_model(config)
+    model = model_to_load(config)
     fit_weights(model, _read_weights(run_dir, config, split), run_dir / WEIGHTS)
     model.eval()
     return config, split, model

@@ -60,14 +60,20 @@ def denormals_flushed() -> Iterator[None]:
     They appear as M2 trains (over epochs 21-30 of the Fashion-MNIST preset an epoch on one thread of the
     Intel Xeon of BENCHMARKS.md took 52.2 s instead of 17.6 s, `tools/bench_denormals.py`), and each one sends
     the CPU down a slow microcode path. The setting belongs to a thread: the calling thread has it until the
-    block ends (torch has no getter, so it is then switched off, its default), and torch's worker threads copy
-    it when they start, so `ssvae.train` enters the block before any parallel torch work; worker threads
-    started inside keep it. Such numbers are 1e38 times smaller than the terms they are added to."""
+    block ends, when it goes back to what it was, and torch's worker threads copy it when they start, so
+    `ssvae.train` enters the block before any parallel torch work; worker threads started inside keep it.
+    Such numbers are 1e38 times smaller than the terms they are added to."""
+    before = _flushing_denormals()
     torch.set_flush_denormal(True)
     try:
         yield
     finally:
-        torch.set_flush_denormal(False)
+        torch.set_flush_denormal(before)
+
+
+def _flushing_denormals() -> bool:
+    """Whether this thread counts float32 numbers below the normal range as zero now: 1e-39 times 1 is 0."""
+    return torch.tensor([1e-39], dtype=torch.float32).mul(1.0).item() == 0.0
 
 
 @contextmanager

@@ -86,6 +86,44 @@ def test_training_leaves_the_callers_random_stream_as_it_was(tmp_path, tiny_conf
             ssvae.train(tiny_config, out=tmp_path / str(seed), progress=False, epochs=2, on_epoch=stop)
         ssvae.resume(tmp_path / str(seed), progress=False)
         assert torch.equal(torch.rand(3), expected)
+        torch.manual_seed(seed)
+        ssvae.load(tmp_path / str(seed))  # its networks' first weights are drawn before the file's replace them
+        ssvae.describe_run(tmp_path / str(seed))
+        assert torch.equal(torch.rand(3), expected)
+
+
+def test_a_callers_float64_default_dtype_changes_no_run_and_stays(tmp_path, tiny_config):
+    """A notebook that set torch's default dtype to float64 (for gpytorch, say) trains, loads and evaluates
+    the same float32 run as under float32, and keeps its default: training failed inside torch ("mat1 and
+    mat2 must have the same dtype"), and loading blamed the run's files."""
+    expected = ssvae.train(tiny_config, out=tmp_path / "float32", progress=False, epochs=2)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        run = ssvae.train(tiny_config, out=tmp_path / "float64", progress=False, epochs=2)
+        assert torch.get_default_dtype() == torch.float64
+        loaded = ssvae.load(tmp_path / "float64")
+        assert torch.get_default_dtype() == torch.float64
+        for name, weights in _weights(expected).items():
+            assert _weights(loaded)[name].dtype == torch.float32
+            torch.testing.assert_close(_weights(run)[name], weights, rtol=0, atol=0, msg=name)
+            torch.testing.assert_close(_weights(loaded)[name], weights, rtol=0, atol=0, msg=name)
+        assert ssvae.evaluate(loaded)["accuracy"] == ssvae.evaluate(expected)["accuracy"]
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def test_training_gives_the_caller_its_own_denormal_setting_back():
+    """A caller who flushes denormals keeps flushing after training, and one who does not, does not (torch has
+    no getter: training switched it off whatever it had been)."""
+    for caller in (True, False):
+        torch.set_flush_denormal(caller)
+        try:
+            with training.denormals_flushed():
+                assert torch.tensor([1e-39]).mul(1.0).item() == 0.0
+            assert (torch.tensor([1e-39]).mul(1.0).item() == 0.0) is caller
+        finally:
+            torch.set_flush_denormal(False)
 
 
 def test_metrics_csv_holds_the_values_computed_and_no_more_digits(tmp_path, tiny_config):
