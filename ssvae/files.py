@@ -24,14 +24,16 @@ from ssvae.runtime import user_path
 
 
 @contextmanager
-def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
+def atomic_open(path: Path, mode: str = "w", follow_link: bool = False) -> Iterator[IO]:
     """A file that appears at ``path`` only once it is complete: written under a temporary name in the same
     folder and renamed; on an error the temporary file is removed and ``path`` is untouched. A link at ``path``
-    stays: the file it points to is the one written. A file replaced keeps its permissions and group, as
-    after the shell's ``>`` (`take_access`)."""
+    is replaced itself (a file of a folder ssvae writes, which a link placed there must not turn into a write
+    elsewhere), or with ``follow_link`` stays, and the file it points to is the one written (the file a user
+    names as --out, as the shell's ``>`` writes). A file replaced keeps its permissions and group, as after
+    the shell's ``>`` (`take_access`)."""
     shown = path
     with new_folders(shown.parent):  # the folders asked for, not those a link at path names
-        path = Path(os.path.realpath(shown))
+        path = Path(os.path.realpath(shown)) if follow_link else Path(os.path.realpath(shown.parent)) / shown.name
         try:
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         except OSError as error:  # name the file asked for, not the temporary one
@@ -88,10 +90,13 @@ def usual_mode(directory: bool) -> int:
 def take_access(path: Path, replaced: Path, directory: bool) -> None:
     """Give ``path``, about to replace ``replaced``, that one's permissions and group (a group the user is not
     in stays the user's), so that a file or folder kept private stays so; where nothing is replaced, the
-    usual ones of a new file or folder (`usual_mode`). A file takes no setuid or setgid bit."""
+    usual ones of a new file or folder (`usual_mode`), as where a link is replaced (not what it names). A file
+    takes no setuid or setgid bit."""
     try:
-        status = replaced.stat()
+        status = replaced.stat() if not replaced.is_symlink() else None
     except FileNotFoundError:
+        status = None
+    if status is None:
         path.chmod(usual_mode(directory))
         return
     with contextlib.suppress(PermissionError):
@@ -99,9 +104,9 @@ def take_access(path: Path, replaced: Path, directory: bool) -> None:
     path.chmod(stat.S_IMODE(status.st_mode) & (0o7777 if directory else 0o777))
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
+def write_atomic(path: Path, data: bytes | str, follow_link: bool = False) -> None:
     """Write ``data`` to ``path`` atomically (see `atomic_open`)."""
-    with atomic_open(path, "wb") as f:
+    with atomic_open(path, "wb", follow_link) as f:
         f.write(data.encode() if isinstance(data, str) else data)
 
 
@@ -300,13 +305,19 @@ def _lock_places(folder: Path, inside: bool = True) -> list[Path]:
     places = [given.parent / f".{given.name}.lock"]
     places += [named.parent / f".{named.name}.lock"] if named != given and named.parent.is_dir() else []
     places += [named / LOCK_INSIDE] if inside and named.is_dir() else []
-    return list(dict.fromkeys(Path(os.path.realpath(place)) for place in places))  # a link among the parents
+    # a link among the parents resolved, but not one at the lock file's own name, which `_lock` refuses
+    return list(dict.fromkeys(Path(os.path.realpath(place.parent)) / place.name for place in places))
 
 
 @contextmanager
 def _lock(place: Path, folder: Path) -> Iterator[OSError | None]:
     """The lock file ``place`` held; a RunError naming ``folder`` where another process holds it. Yields the
-    error where ``place`` takes no file (no permission, a read-only mount), None where it is held."""
+    error where ``place`` takes no file (no permission, a read-only mount), None where it is held. A link or
+    a folder by the lock file's name is refused: the lock would open (and truncate) the file a link names,
+    and then delete it."""
+    if place.is_symlink() or (place.exists() and not place.is_file()):
+        raise RunError(f"{place} is a {'link' if place.is_symlink() else 'folder'} where ssvae keeps a lock file "
+                       f"of {folder} (ssvae makes no such thing): remove it, or choose another --out")
     lock, denied = FileLock(place), None
     try:
         lock.acquire(timeout=0)
@@ -353,7 +364,7 @@ def _locked_elsewhere(place: Path) -> bool:
         lock.release()
         return False
     try:
-        fd = os.open(place, os.O_RDONLY)
+        fd = os.open(place, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:  # gone meanwhile, or unreadable: nothing to tell
         return False
     try:

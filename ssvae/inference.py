@@ -227,7 +227,7 @@ def _table_file(out: Path | None) -> Iterator[IO]:
         yield sys.stdout
         sys.stdout.flush()
         return
-    with atomic_open(out) as f:
+    with atomic_open(out, follow_link=True) as f:
         yield f
 
 
@@ -508,7 +508,7 @@ def _grid_scale(model: ExportedModel, rows: int, columns: int, scale: int | None
 def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel) -> tuple[int, int]:
     if model.input_range is None:  # real-valued data: stretch to [0, 1] to show it
         images = (images - images.min()) / max(float(images.max() - images.min()), 1e-12)
-    write_atomic(out, grid_png(images, scale))
+    write_atomic(out, grid_png(images, scale), follow_link=True)
     return grid_size(images.shape, scale)
 
 

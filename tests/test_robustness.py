@@ -550,6 +550,48 @@ def test_writers_meet_at_the_lock_inside_a_folder_and_a_path_through_a_linked_fo
     assert not files.being_written(run) and ssvae.evaluate(run)["n_test"] == 450  # the run as it was
 
 
+def test_a_link_by_a_lock_files_name_is_refused_and_what_it_names_kept(tmp_path):
+    """A run or model folder unpacked from someone else's archive (tar keeps links) with a link where ssvae keeps
+    its lock file: the lock opened, truncated and at its end deleted the file the link named, even where the
+    command itself was refused. It is now refused first, naming the link."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("secret")
+    run = tmp_path / "run"
+    assert CliRunner().invoke(main, ["train", *TINY, "--out", str(run)]).exit_code == 0
+    model = tmp_path / "model"
+    for link, folder, command in ((run / files.LOCK_INSIDE, run, ["train", *TINY, "--out", str(run), "--force"]),
+                                  (run / files.LOCK_INSIDE, run, ["train", *TINY, "--out", str(run)]),
+                                  (tmp_path / ".run.lock", run, ["train", *TINY, "--out", str(run), "--force"]),
+                                  (tmp_path / ".model.lock", model, ["export", str(run), "--out", str(model)])):
+        link.symlink_to(victim)
+        result = CliRunner().invoke(main, command)
+        assert (result.exit_code, result.output) == (1, f"Error: {link} is a link where ssvae keeps a lock file of "
+                                                        f"{folder} (ssvae makes no such thing): remove it, or choose "
+                                                        f"another --out\n")
+        assert victim.read_text() == "secret" and link.is_symlink()
+        link.unlink()
+    assert ssvae.evaluate(run)["n_test"] == 450  # the run as it was
+
+
+def test_a_resume_replaces_links_among_a_runs_files_and_writes_nothing_through_them(tmp_path, interrupted_run):
+    """A run's files are written in place as it resumes: links put among them (to a copy of the checkpoint and
+    of metrics.csv, say, or to ~/.bashrc) were written through, overwriting the files they named. The links are
+    replaced by the run's own files; what they named stays as it was."""
+    run = tmp_path / "run"
+    interrupted_run(run, 2, epochs=3, hidden=(16,), classifier_hidden=(16,), latent_dim=2, progress=False)
+    named = {}
+    for name in ("checkpoint.safetensors", "metrics.csv"):
+        named[name] = tmp_path / f"elsewhere-{name}"
+        shutil.copyfile(run / name, named[name])
+        (run / name).unlink()
+        (run / name).symlink_to(named[name])
+    before = {name: path.read_bytes() for name, path in named.items()}
+    ssvae.resume(run, progress=False)
+    assert {name: path.read_bytes() for name, path in named.items()} == before
+    assert all(not (run / name).is_symlink() for name in named) and (run / "weights.safetensors").is_file()
+    assert len(read_metrics(run)) == 3
+
+
 def test_a_folder_being_trained_is_said_to_be_so_not_killed_nor_resumable(tmp_path, interrupted_run):
     """While a training held a run's lock, evaluate said it had been killed (and to move its files back, which
     would mix two runs) or was unfinished, and info said to resume it."""
