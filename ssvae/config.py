@@ -200,6 +200,8 @@ class Config:
         if not 0.0 <= self.weight_decay < 1.0 / self.lr:
             raise ConfigError(f"weight_decay must lie in [0, 1 / lr) (0: off; 0.05 typical), got {self.weight_decay}: "
                               f"each step scales q(y|x)'s weights by 1 - lr * weight_decay", "weight_decay")
+        if bad := [name for name in self.class_names if not one_line_name(name)]:
+            raise ConfigError(f"class_names must be names on one line, got {bad[0]!r}", "class_names")
         for name in (name for name, item in _tuple_fields().items() if item is int):  # sizes
             if any(size < 1 for size in getattr(self, name)):
                 sizes = option_text(getattr(self, name), "")
@@ -313,11 +315,16 @@ class Config:
     def from_json(cls, text: str) -> Config:
         try:
             values = json.loads(text)
-        except json.JSONDecodeError as error:
+        except (json.JSONDecodeError, RecursionError) as error:  # RecursionError: arrays nested thousands deep
             raise ConfigError(f"config is not valid JSON ({error})") from error
         if not isinstance(values, dict):
             raise ConfigError("config must be a JSON object")
         return cls.from_dict(values)
+
+
+def one_line_name(name: str) -> bool:
+    """Whether ``name`` can head a CSV column and a table's row: not empty, on one line."""
+    return bool(name.strip()) and not any(c in name for c in "\r\n")
 
 
 def _shown(value: Any) -> str:

@@ -49,14 +49,13 @@ from ssvae.data import Dataset, DataError
 from ssvae.errors import ExportError, RunError, check_flags, user_stacklevel
 from ssvae.files import OutputFolder, check_writable, given_path, sole_writer, take_access, uninterrupted
 from ssvae.runtime import (FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, MODEL_CARD, MODEL_FILES, MODEL_JSON, OPSET,
-                           ExportedModel, graph_file)
+                           SCORE_QUANTILES, ExportedModel, graph_file)
 
 CHECK_BATCH = 257  # odd and larger than any example batch: the batch axis must really be symbolic
 TOLERANCE = 1e-4  # onnxruntime vs torch: |ort - torch| <= TOLERANCE * (1 + |torch|)
 _TORCHLIB_TABLES: dict[tuple, Any] = {}  # (args, kwargs) -> torch's table of ONNX functions, built once
 _TORCHLIB_LOCK = threading.Lock()  # held by the export that patches torch's builder of those tables
 MODEL_FOLDER = OutputFolder("model folder", MODEL_FILES)
-SCORE_QUANTILES = (0.5, 0.9, 0.95, 0.99)  # of the test examples' anomaly scores, kept in model.json
 
 
 def one_hot_of_argmax(probabilities: Tensor) -> Tensor:

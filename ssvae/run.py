@@ -143,7 +143,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
                        f"ssvae_checkpoint metadata): restore the run's own, or train the run again")
     try:
         info = json.loads(saved)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise _unreadable(path, error) from error
     _check_digest(info if isinstance(info, dict) else {}, tensors, path)
     try:
@@ -183,7 +183,7 @@ def _read_weights(run_dir: Path, config: Config, split: Split) -> dict[str, torc
             marks = json.loads((f.metadata() or {}).get(WEIGHTS_MARKS, "{}"))
         if not isinstance(marks, dict) or (marks and not {"tensors", "seed", "split"} <= marks.keys()):
             raise ValueError(f"its {WEIGHTS_MARKS} metadata is not as training wrote it")
-    except (ValueError, SafetensorError) as error:
+    except (ValueError, SafetensorError, RecursionError) as error:
         raise RunError(_unreadable_weights(run_dir, error)) from error
     _check_digest(marks, state, path)
     if marks and (marks["seed"], marks["split"]) != (config.seed, split.digest()):
@@ -242,7 +242,7 @@ def load_spec(run_dir: Path) -> tuple[Config, Split]:
     labels = _read(run_dir, LABELS)
     try:
         split = Split.from_json(labels.decode())
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, RecursionError) as error:
         raise RunError(f"{run_dir / LABELS}: not as training wrote it ({error}): restore it, or train the run "
                        f"again") from error
     if (config.labels not in (None, split.labels_seen)) or len(split.validation) != config.val_labels:

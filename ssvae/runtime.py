@@ -25,11 +25,14 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import onnxruntime as ort
 
+_ORT_ERRORS = ort.capi.onnxruntime_pybind11_state
+RUN_FAILURES = (_ORT_ERRORS.Fail, _ORT_ERRORS.RuntimeException, _ORT_ERRORS.InvalidArgument)  # of a graph's run
 METADATA_PREFIX = "ssvae."
 FORMAT_VERSION = 1  # of the graphs' inputs, outputs and metadata; `ssvae export` writes it
 OPSET = 20  # the ONNX opset `ssvae export` writes unless told another
 MIN_OPSET = 18  # torch's dynamo exporter writes opset 18 and converts from there; below, operators lack attributes
 PRECISIONS = ("float32", "int8", "float16")
+SCORE_QUANTILES = (0.5, 0.9, 0.95, 0.99)  # of an export's test examples' anomaly scores, in its metadata
 ROLES = ("classifier", "encoder", "decoder")
 NON_INPUT_COLUMNS = ("id", "label", "")  # a table's row names and classes; "": the index pandas' to_csv writes
 GENERATIVE_MODELS = ("m2", "adgm", "m1+m2", "m1")  # exported with an encoder and a decoder beside the classifier
@@ -344,6 +347,39 @@ def _too_new(message: str) -> str | None:
     return None
 
 
+def _names(value: Any) -> bool:
+    """Names of one line each, as ssvae's data sources take them (`ssvae.config.one_line_name`)."""
+    return isinstance(value, list) and all(isinstance(v, str) and v.strip() and not any(c in v for c in "\r\n")
+                                           for v in value)
+
+
+def _size(value: Any) -> bool:
+    return type(value) is int and value > 0
+
+
+def _finite_number(value: Any) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+# What the metadata keys the runtime reads must hold: a folder edited by hand, or made to harm, is refused in one
+# line where its values would otherwise fail deep inside (a TypeError) or write names of several lines to a CSV
+METADATA_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "class_names": ("a list of two or more one-line names", lambda v: _names(v) and len(v) >= 2),
+    "input_shape": ("a list of sizes", lambda v: isinstance(v, list) and len(v) > 0 and all(map(_size, v))),
+    "input_columns": ("a list of column names", lambda v: isinstance(v, list) and all(isinstance(c, str) for c in v)),
+    "input_range": ("null or [low, high]", lambda v: v is None or (
+        isinstance(v, list) and len(v) == 2 and all(map(_finite_number, v)) and v[0] < v[1])),
+    "latent_dim": ("a size", _size),
+    "uint8_divisor": ("1 or 255", lambda v: type(v) is int and v in (1, 255)),
+    "likelihood": ("bernoulli or gaussian", lambda v: v in ("bernoulli", "gaussian")),
+    "conditional": ("true or false", lambda v: isinstance(v, bool)),
+    "test_scores": ("null or scores in short (n, quantiles 0.5 to 0.99, max)", lambda v: v is None or (
+        isinstance(v, dict) and isinstance(v.get("quantiles"), dict)
+        and {f"{q:g}" for q in SCORE_QUANTILES} <= v["quantiles"].keys()
+        and all(map(_finite_number, v["quantiles"].values())) and _finite_number(v.get("max")))),
+}
+
+
 def _metadata(session: ort.InferenceSession, path: Path) -> dict[str, Any]:
     props = session.get_modelmeta().custom_metadata_map
     values = {k[len(METADATA_PREFIX):]: v for k, v in props.items() if k.startswith(METADATA_PREFIX)}
@@ -352,8 +388,11 @@ def _metadata(session: ort.InferenceSession, path: Path) -> dict[str, Any]:
                          f"with it, or read the graph with onnxruntime directly)")
     try:
         info = {k: json.loads(v) for k, v in values.items()}
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, RecursionError) as error:  # RecursionError: arrays nested thousands deep
         raise ModelError(f"{path}: its ssvae metadata is not valid JSON ({error}); export it again") from error
+    if wrong := next((key for key, (_, fits) in METADATA_KINDS.items() if key in info and not fits(info[key])), None):
+        raise ModelError(f"{path}: its metadata's {wrong} is not {METADATA_KINDS[wrong][0]} (it is "
+                         f"{json.dumps(info[wrong])[:60]}): export the run again")
     written = info.get("format")
     if isinstance(written, int) and written > FORMAT_VERSION:
         raise ModelError(f"{path}: model format {written}, written by a newer ssvae, but this one reads format "
@@ -515,7 +554,7 @@ def _check_model_json(path: Path, info: dict[str, Any]) -> None:
         return  # the graphs carry all this runtime reads
     try:
         values = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise ModelError(f"{path}: not readable JSON ({error}); export the run again") from error
     if not isinstance(values, dict):
         raise ModelError(f"{path}: holds no object of metadata; export the run again")
@@ -725,7 +764,13 @@ class ExportedModel:
                              f"analogies need a model whose decoder takes the class (m2, adgm, m1+m2)")
 
     def _run(self, role: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        return self.sessions[role].run(None, feeds)
+        try:
+            return self.sessions[role].run(None, feeds)
+        except RUN_FAILURES as error:  # inputs `prepare` let through: the graph's fault, or too little memory
+            reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+            raise ModelError(f"{self.model_dir / graph_file(role, self.precision)}: onnxruntime could not run it "
+                             f"({reason}): for a batch too large for memory, pass fewer inputs at a time; else "
+                             f"the graph is not as ssvae exported it: export the run again") from error
 
     def _class_feed(self, y: np.ndarray | None) -> dict[str, np.ndarray]:
         return {"y": y} if self.conditional else {}

@@ -1575,21 +1575,54 @@ def test_an_export_of_ones_own_file_names_the_file_not_where_it_lay(tmp_path):
                                            "in weights\\)"),
     ({role: {"ssvae.latent_dim": "9"} for role in ("classifier", "encoder", "decoder")},
      "encoder.onnx: its z_mean is \\(N, 8\\) but the metadata says \\(N, 9\\): export the run again"),
+    *(({role: {f"ssvae.{key}": value} for role in ("classifier", "encoder", "decoder")},
+       f"classifier.onnx: its metadata's {key} is not {re.escape(kind)} \\(it is {re.escape(value[:60])}\\): "
+       f"export the run again$")  # each was a TypeError deep inside, or a message that contradicted itself
+      for key, value, kind in (("input_columns", "5", "a list of column names"),
+                               ("input_range", '"x"', "null or [low, high]"),
+                               ("input_range", "[1, 0]", "null or [low, high]"),
+                               ("test_scores", '{"n": 3}', "null or scores in short (n, quantiles 0.5 to 0.99, max)"),
+                               ("class_names", "[1, 2]", "a list of two or more one-line names"),
+                               ("class_names", '["cat\\nnine", "dog"]', "a list of two or more one-line names"),
+                               ("latent_dim", '"8"', "a size"),
+                               ("uint8_divisor", "16", "1 or 255"))),
+    ({"classifier": {"ssvae.dataset": "[" * 100_000 + "]" * 100_000}},  # a RecursionError in json
+     "classifier.onnx: its ssvae metadata is not valid JSON \\(maximum recursion depth"),
 ])
 def test_metadata_that_does_not_fit_the_graphs_or_each_other_is_refused(digits_run, tmp_path, edit, message):
-    """A key taken out of one graph, or a latent size edited alike in all three, is named, not left to
-    onnxruntime or a KeyError."""
+    """A key taken out of one graph, a latent size edited alike in all three, or a value of the wrong kind, is
+    named, not left to onnxruntime or a TypeError."""
     ssvae.export(digits_run, tmp_path / "m")
     for role, changes in edit.items():
         graph = onnx.load(tmp_path / "m" / f"{role}.onnx")
-        kept = [p for p in graph.metadata_props if changes.get(p.key, "") is not None]
-        for prop in kept:
-            prop.value = changes.get(prop.key, prop.value)
+        values = {**{p.key: p.value for p in graph.metadata_props}, **changes}
         del graph.metadata_props[:]
-        graph.metadata_props.extend(kept)
+        onnx.helper.set_model_props(graph, {key: value for key, value in values.items() if value is not None})
         onnx.save(graph, tmp_path / "m" / f"{role}.onnx")
     with pytest.raises(ModelError, match=message):
         runtime.load(tmp_path / "m")
+
+
+def test_a_graph_that_fails_as_it_runs_is_named_in_one_line(digits_model, monkeypatch, tmp_path):
+    """onnxruntime's own errors while a graph runs (a graph edited to allocate petabytes, say) were a traceback
+    of onnxruntime's: they name the graph and what to do."""
+    from click.testing import CliRunner
+
+    from ssvae.cli import main
+
+    def fails(self, *args, **kwargs):
+        raise ort.capi.onnxruntime_pybind11_state.Fail("bad allocation\nand more lines")
+
+    folder = digits_model.model_dir
+    monkeypatch.setattr(ort.InferenceSession, "run", fails)
+    message = (f"{folder / 'classifier.onnx'}: onnxruntime could not run it (bad allocation): for a batch too large "
+               f"for memory, pass fewer inputs at a time; else the graph is not as ssvae exported it: export the run "
+               f"again")
+    with pytest.raises(ModelError, match=f"^{re.escape(message)}$"):
+        runtime.load(folder).classify(np.zeros((2, 64), np.float32))
+    result = CliRunner().invoke(main, ["predict", str(folder), "--dataset", "digits", "--out", str(tmp_path / "p.csv")])
+    assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
+    assert not (tmp_path / "p.csv").exists()
 
 
 def test_graphs_whose_inner_dims_are_symbolic_load_and_give_the_same_answers(digits_run, tmp_path):

@@ -136,6 +136,12 @@ def _write_cases(root: Path) -> None:
     save_file({"w": torch.zeros(2)}, root / "foreign_checkpoint_run" / CHECKPOINT, metadata={"format": "pt"})
     shutil.copytree(root / "run", root / "list_config_run")
     (root / "list_config_run" / "config.json").write_text("[]")
+    deep = "[" * 100_000 + "]" * 100_000  # json.loads: a RecursionError, not a ValueError
+    for name, file, text in (("deep_config_run", "config.json", deep), ("deep_labels_run", "labels.json", deep),
+                             ("two_line_class_run", "config.json",
+                              json.dumps({**run_config, "class_names": ["0\n=1+1", *run_config["class_names"][1:]]}))):
+        shutil.copytree(root / "run", root / name)
+        (root / name / file).write_text(text)
     shutil.copytree(root / "run", root / "no_layers_run")
     (root / "no_layers_run" / "config.json").write_text(json.dumps({**run_config, "hidden": []}))
     shutil.copytree(root / "run", root / "tmp_of_mine_run")
@@ -311,6 +317,12 @@ BAD_INPUT = [
     (["evaluate", "negative_labels_run"], "labels.json: not as training wrote it (labelled must be a list of "
      "example indices"),
     (["evaluate", "no_layers_run"], "no_layers_run/config.json: hidden needs at least one layer size"),
+    (["evaluate", "deep_config_run"], "Error: deep_config_run/config.json: config is not valid JSON (maximum "
+     "recursion depth exceeded"),
+    (["evaluate", "deep_labels_run"], "Error: deep_labels_run/labels.json: not as training wrote it (maximum "
+     "recursion depth exceeded"),
+    (["export", "two_line_class_run", "--out", "m"], "Error: two_line_class_run/config.json: class_names must be "
+     "names on one line, got '0\\n=1+1'"),
     (["evaluate", "torn_json_run"], "Error: torn_json_run/config.json: config is not valid JSON (Expecting value: "
      "line 1 column 27 (char 26)); correct the file as 'ssvae train' wrote it, or train the run "
      "again with this version of ssvae"),
@@ -407,8 +419,8 @@ BAD_INPUT = [
     (["info", "."], "Error: . holds model folders (bad_json_model, classifier_only_model, eleven_classes_model, "
      "mixed_model, model, ...), not a model's files: pass one of them, e.g. bad_json_model"),
     (["evaluate", "model/..", "--data", "small.npz"], "Error: model/.. holds run folders (bad_metrics_run"),
-    (["export", "."], "Error: . holds run folders (bad_metrics_run, binary_metrics_run, early_run, fewer_epochs_run, "
-     "foreign_checkpoint_run, ...), not a run's files: pass one of them, e.g. bad_metrics_run"),
+    (["export", "."], "Error: . holds run folders (bad_metrics_run, binary_metrics_run, deep_config_run, "
+     "deep_labels_run, early_run, ...), not a run's files: pass one of them, e.g. bad_metrics_run"),
     (["score", "classifier_only_model", "--dataset", "digits"], "Error: classifier_only_model holds the classifier "
      "of an m2 model without its encoder.onnx and decoder.onnx: score needs them: copy them in from its export, or "
      "export the run again"),  # predict and evaluate take it: tests/test_export.py

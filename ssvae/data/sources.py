@@ -19,7 +19,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ssvae.config import both_spellings, setting_name
+from ssvae.config import both_spellings, one_line_name, setting_name
 from ssvae.data.csv_files import (LABEL_LIKE, as_csv_hint, csv_inputs, csv_labels, read_csv_rows, warn_of_named_inputs,
                                   whole_number)
 from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, as_data_error, check_inputs, data_path, index_names,
@@ -521,7 +521,7 @@ def _check_class_names(names: Sequence[str], path: Path) -> None:
     if repeated := sorted({n for n in names if names.count(n) > 1}):
         raise DataError(f"{path}: class_names repeats {', '.join(map(repr, repeated))}: give each class its own "
                         f"name (predictions have a column per class)")
-    if bad := [n for n in names if not n.strip() or any(c in n for c in "\r\n")]:
+    if bad := [n for n in names if not one_line_name(n)]:
         raise DataError(f"{path}: class name {bad[0]!r} is empty or breaks a line: give each class a name on one "
                         f"line (predictions and tables show it)")
     if bad := [n for n in names if not _utf8(n)]:
