@@ -3,6 +3,7 @@ applied, and the runtime is safe from many threads."""
 
 import dataclasses
 import errno
+import io
 import json
 import os
 import re
@@ -92,6 +93,14 @@ def _write_cases(root: Path) -> None:
     (root / "other_weights_run" / "config.json").write_text(json.dumps({**run_config, "hidden": [17]}))
     (root / "notes.txt").write_text("hi\n")
     np.savez(root / "no_x.npz", z=np.zeros(3))
+    with zipfile.ZipFile(root / "lying.npz", "w") as archive:  # 800 bytes whose header declares 51 GB
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False,
+                                                      "shape": (200_000_000, 8, 8)})
+        archive.writestr("x.npy", header.getvalue() + np.zeros(64, np.float32).tobytes())
+        labels = io.BytesIO()
+        np.lib.format.write_array(labels, np.zeros(1, np.int64))
+        archive.writestr("y.npy", labels.getvalue())
     np.savez(root / "no_y.npz", x=x)
     (root / "only_label.csv").write_text("label\n0\n1\n")
     np.save(root / "no_digits.npy", np.zeros((0, 1, 8, 8), np.float32))
@@ -336,6 +345,9 @@ BAD_INPUT = [
      ".npy, .csv, an image or a folder of images"),
     (["predict", "MODEL", "--data", "no_x.npz", "--out", "-"], "Error: no_x.npz: needs an array 'x' (found z)"),
     (["train", "--data", "no_y.npz"], "Error: no_y.npz: needs arrays 'x' and 'y' (found x)"),
+    (["train", "--data", "lying.npz"], "Error: lying.npz: array 'x' ends early: its header declares (200000000, 8, "
+     "8) (51,200,000,000 bytes) but the archive holds 256 (truncated?): save it again with numpy.savez"),  # was out of
+    # memory ("lower --batch-size"), or "never as Python objects"
     (["evaluate", "list_config_run"], "Error: list_config_run/config.json: config must be a JSON object; correct "
      "the file as 'ssvae train' wrote it"),
     (["train", "--resume", "foreign_checkpoint_run"], "Error: foreign_checkpoint_run/checkpoint.safetensors: "

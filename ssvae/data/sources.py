@@ -8,6 +8,7 @@ Images are channel-first, (C, H, W), in [0, 1]; tabular rows are (D,) floats.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import warnings
 import zipfile
@@ -503,7 +504,13 @@ def arrays_source(arrays: dict[str, np.ndarray], model: ModelInputs | None = Non
 
 
 def npz_array(arrays: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
-    """One array of an .npz; one of Python objects (pandas' object columns) would need unpickling, never done."""
+    """One array of an .npz; one of Python objects (pandas' object columns) would need unpickling, never done.
+    One whose header declares more than the archive holds (a file cut short, or made to fill memory) is
+    refused before numpy allocates what it declares."""
+    if beyond := _declared_beyond_member(arrays, key):
+        shape, declared, held = beyond
+        raise DataError(f"{path}: array '{key}' ends early: its header declares {shape} ({declared:,} bytes) but the "
+                        f"archive holds {held:,} (truncated?): save it again with numpy.savez")
     try:
         array = arrays[key]
     except (ValueError, OSError, zipfile.BadZipFile) as error:
@@ -514,6 +521,23 @@ def npz_array(arrays: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
         raise DataError(f"{path}: '{key}' is no .npy array in the archive (its member is no .npy file): save the "
                         f"arrays with numpy.savez")
     return array
+
+
+def _declared_beyond_member(arrays: np.lib.npyio.NpzFile, key: str) -> tuple[tuple[int, ...], int, int] | None:
+    """The shape that member ``key``'s .npy header declares, its size in bytes and the bytes the member holds
+    after its header, where the header declares more; None where it does not, or the member is no plain
+    .npy array (numpy's own reading then says what it is)."""
+    try:
+        info = arrays.zip.getinfo(f"{key}.npy")
+        with arrays.zip.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = header(f)
+            held = info.file_size - f.tell()
+    except Exception:  # any fault is for numpy's own reading to name
+        return None
+    declared = math.prod(shape) * dtype.itemsize
+    return (shape, declared, held) if declared > held and not dtype.hasobject else None
 
 
 def _check_class_names(names: Sequence[str], path: Path) -> None:
