@@ -36,7 +36,8 @@ _LAZY = {
 }
 
 
-_MODULES = ("runtime", "inference", "config", "settings", "data")  # ssvae.runtime after a plain ``import ssvae`` too
+# modules a user reaches as ssvae.NAME after a plain ``import ssvae`` (the README's ssvae.training.accuracy, say)
+_MODULES = ("runtime", "inference", "config", "settings", "data", "training")
 
 
 def __getattr__(name: str) -> Any:
@@ -48,8 +49,9 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    """What a REPL or notebook offers after ``ssvae.``: the lazy names too."""
-    return sorted({*globals(), *__all__, *_MODULES})
+    """What a REPL or notebook offers after ``ssvae.``: the lazy names, the modules and the module's own
+    ``__name__``s, not this file's imports (``importlib``, ``Any``)."""
+    return sorted({*__all__, *_MODULES, *(name for name in globals() if name.startswith("__"))})
 
 
 __all__ = [*_LAZY, "__version__"]

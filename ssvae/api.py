@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -192,6 +193,20 @@ def _check_call(progress: bool, on_epoch: EpochHook | None, **flags: bool) -> No
     check_flags(RunError, progress=progress, **flags)
     if on_epoch is not None and not callable(on_epoch):
         raise RunError(f"on_epoch must be a function of an epoch's record and network, got {type_name(on_epoch)}")
+    if on_epoch is not None and not _takes_two(on_epoch):
+        raise RunError(f"on_epoch must take two arguments, an epoch's record and the network (def on_epoch(record, "
+                       f"network): ...), and {getattr(on_epoch, '__name__', type_name(on_epoch))} does not")
+
+
+def _takes_two(function: Callable) -> bool:
+    """Whether ``function`` can be called with two positional arguments (as far as its signature tells)."""
+    try:
+        inspect.signature(function).bind(None, None)
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read (some built-ins): let the call tell
+        return True
+    return True
 
 
 def _check_run_output(out: Path, replace: bool) -> None:

@@ -4,12 +4,9 @@ prints them as one line; they live here, free of torch, so that commands which d
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
 from typing import Sequence
 
-PACKAGE = str(Path(__file__).resolve().parent) + os.sep  # with the separator: not ssvae_demo.py beside it
+from ssvae.runtime import user_stacklevel  # what the package warns with: the runtime warns alone, too
 
 
 class DataError(ValueError):
@@ -50,13 +47,6 @@ def listed(items: Sequence[str], most: int = 5) -> str:
     return shown + (f" and {len(items) - most} more" if len(items) > most else "")
 
 
-def user_stacklevel() -> int:
-    """The ``stacklevel`` that makes a warning, warned by the function that calls this, name the first line
-    outside ssvae: the user's script however deep in ssvae it was warned (Python 3.12's skip_file_prefixes)."""
-    level, frame = 1, sys._getframe(1)
-    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(PACKAGE):
-        level, frame = level + 1, frame.f_back
-    return level
 
 
 SAVE_ARRAYS = "give a path to a file or folder (save arrays with np.savez('data.npz', x=x, y=y))"  # data in memory

@@ -17,6 +17,7 @@ import math
 import numbers
 import os
 import re
+import sys
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -203,6 +204,20 @@ def check_values(x: np.ndarray, input_range: tuple[float, float] | None) -> None
                             _first((x < input_range[0]) | (x > input_range[1])))
 
 
+# where ssvae's code lies: its package's folder, or this file alone where an app copied it in beside its own
+OWN_CODE = str(Path(__file__).resolve().parent) + os.sep if __package__ == "ssvae" else str(Path(__file__).resolve())
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning, warned by the function that calls this, name the first line
+    outside ssvae (`OWN_CODE`): the user's script however deep in ssvae it was warned (Python 3.12's
+    skip_file_prefixes)."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(OWN_CODE):
+        level, frame = level + 1, frame.f_back
+    return level
+
+
 def warn_of_grey_levels(x: np.ndarray) -> None:
     """A warning where uint8 images given to a model of 8-bit images (divided by 255) reach no higher than a
     few grey levels (0 < max < `FEW_LEVELS`): sklearn's digits (0..16) or 0/1 masks cast to uint8 reach 0.063
@@ -213,7 +228,7 @@ def warn_of_grey_levels(x: np.ndarray) -> None:
     if 0 < high < FEW_LEVELS:
         warnings.warn(f"uint8 inputs that stay below {FEW_LEVELS} are divided by 255 as 8-bit images are, and read "
                       f"as nearly black images: if they are images of grey levels 0..L (such as sklearn's digits, "
-                      f"0..16), pass them as floats x / L", stacklevel=5)  # prepare_inputs, prepare, classify
+                      f"0..16), pass them as floats x / L", stacklevel=user_stacklevel())
 
 
 def _finite(*outputs: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -622,6 +637,14 @@ class ExportedModel:
         self.input_range: tuple[float, float] | None = tuple(range_) if range_ else None
         self.input_columns: tuple[str, ...] | None = _input_columns(info)  # a CSV's, read by name
         self.uint8_divisor: int = info.get("uint8_divisor", 255)  # 1 for a table: its uint8 are numbers
+
+    def __reduce__(self) -> tuple:
+        """A copy for another process (joblib, multiprocessing) or ``copy.deepcopy``: onnxruntime's sessions
+        cannot be pickled, so the copy loads the folder again, on the device, precision and threads of these."""
+        session = self.sessions["classifier"]
+        device = "cuda" if "CUDAExecutionProvider" in session.get_providers() else "cpu"
+        threads = session.get_session_options().intra_op_num_threads or None
+        return load, (self.model_dir, device, self.precision, threads)
 
     def __repr__(self) -> str:
         return (f"ExportedModel({str(self.model_dir)!r}, model={self.info.get('model')!r}, "

@@ -895,6 +895,13 @@ def test_a_split_sees_a_value_changed_in_any_row_and_a_runs_older_fingerprint_st
         assert older.made_from(other) == (not sampled)
 
 
+def test_a_split_shows_its_counts_not_its_indices():
+    """A notebook cell showing run.split printed every index: 129,000 characters for 20,000 rows."""
+    assert repr(Split(tuple(range(100)), (100, 101), tuple(range(200, 20_000)))) == (
+        "Split(labelled=100, validation=2, test=19800)")
+    assert repr(Split((0,), (), None)) == "Split(labelled=1, validation=0, test=its source's)"
+
+
 def test_numbered_ids_index_as_a_sequence_does():
     from ssvae.data.inputs import NumberedIds
 
@@ -1065,9 +1072,9 @@ def test_a_data_warning_names_the_callers_line_however_deep_in_ssvae_it_is_raise
 def test_only_files_inside_the_package_folder_count_as_ssvaes_own():
     """Code of a file whose path merely begins like the package's (ssvae_demo.py beside ssvae/) is the user's:
     its line is the one a warning names; code of a file inside the package is skipped to its caller."""
-    from ssvae import errors
+    from ssvae import errors, runtime
 
-    package = errors.PACKAGE.rstrip(os.sep)
+    package = runtime.OWN_CODE.rstrip(os.sep)
     for filename, level in ((package + "_demo.py", 1), (os.path.join(package, "inside.py"), 2)):
         scope = {"user_stacklevel": errors.user_stacklevel}
         exec(compile("level = user_stacklevel()", filename, "exec"), scope)

@@ -375,7 +375,10 @@ def test_the_package_offers_its_lazy_names_and_modules_to_a_repl():
     import ssvae
 
     assert {"train", "evaluate", "export", "load", "Config", "runtime", "inference", "__version__", "__name__",
-            "__path__"} <= set(dir(ssvae))
+            "__path__"} <= set(dir(ssvae)) and not {"importlib", "Any", "annotations"} & set(dir(ssvae))
+    reached = subprocess.run([sys.executable, "-c", "import ssvae; print(ssvae.training.accuracy.__name__)"],
+                             capture_output=True, text=True, timeout=120)  # the README's, before anything imports it
+    assert (reached.returncode, reached.stdout) == (0, "accuracy\n"), reached.stderr
     assert ssvae.inference.predict is inference.predict and ssvae.runtime is runtime
     with pytest.raises(AttributeError, match="module 'ssvae' has no attribute 'trian'"):
         ssvae.trian
@@ -1603,6 +1606,40 @@ def test_metadata_that_does_not_fit_the_graphs_or_each_other_is_refused(digits_r
         runtime.load(tmp_path / "m")
 
 
+def test_the_few_grey_levels_warning_names_the_callers_line_however_it_is_reached(digits_run, digits_model,
+                                                                                  tmp_path, monkeypatch):
+    """The warning named the line of a fixed depth (classify's caller): through prepare or a run's inputs it
+    named sys:1 or ssvae's own lines, and Python then hid its later copies as warned there already. Where an
+    app copied runtime.py in beside its own files, the app's lines are the user's."""
+    import importlib.util
+
+    few = np.full((2, 1, 8, 8), 9, np.uint8)
+    shutil.copyfile(ROOT / "ssvae" / "runtime.py", tmp_path / "copied_runtime.py")
+    spec = importlib.util.spec_from_file_location("copied_runtime", tmp_path / "copied_runtime.py")
+    copied = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(copied)
+    alone = copied.load(digits_model.model_dir, device="cpu")
+    for call in (digits_model.prepare, digits_model.classify, digits_model.score, digits_run.inputs, alone.classify):
+        with pytest.warns(UserWarning, match="uint8 inputs that stay below 64") as warned:
+            call(few)
+        assert [w.filename for w in warned] == [__file__], call
+
+
+def test_an_exported_model_goes_to_another_process_by_loading_its_folder_again(digits_model):
+    """joblib and multiprocessing pickle what they send: onnxruntime's sessions cannot be, so a model was a
+    TypeError there. A copy loads the folder again, with the original's precision and threads."""
+    import copy
+    import pickle
+
+    x = np.random.default_rng(0).random((5, 64), np.float32)
+    for model in (digits_model, runtime.load(digits_model.model_dir, device="cpu", precision="int8", threads=1)):
+        for copied in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+            assert copied is not model and repr(copied) == repr(model)
+            assert [s.get_session_options().intra_op_num_threads for s in copied.sessions.values()] == [
+                s.get_session_options().intra_op_num_threads for s in model.sessions.values()]
+            np.testing.assert_array_equal(copied.classify(x), model.classify(x))
+
+
 def test_a_graph_that_fails_as_it_runs_is_named_in_one_line(digits_model, monkeypatch, tmp_path):
     """onnxruntime's own errors while a graph runs (a graph edited to allocate petabytes, say) were a traceback
     of onnxruntime's: they name the graph and what to do."""
@@ -1739,6 +1776,9 @@ def test_flags_of_the_api_are_true_or_false_and_paths_are_paths(digits_run, digi
             (lambda: ssvae.train(progress="no"), "progress must be True or False, " + no),
             (lambda: ssvae.train(on_epoch=5, out=tmp_path / "run"), "on_epoch must be a function of an epoch's "
                                                                     "record and network, got int"),
+            (lambda: ssvae.train(on_epoch=lambda record: None, out=tmp_path / "run"),  # failed after an epoch
+             "on_epoch must take two arguments, an epoch's record and the network (def on_epoch(record, network): "
+             "...), and <lambda> does not"),
             (lambda: ssvae.resume(tmp_path / "run", progress=0), "progress must be True or False, got 0"),
             (lambda: ssvae.baseline(digits_run, progress="yes"), "progress must be True or False, got 'yes' "
                                                                  "(write progress=True or progress=False)"),

@@ -55,6 +55,10 @@ class Split:
             test=test,
         )
 
+    def __repr__(self) -> str:  # the dataclass's lists every index: 100,000 characters for 20,000 rows
+        test = "its source's" if self.test is None else len(self.test)
+        return f"Split(labelled={len(self.labelled)}, validation={len(self.validation)}, test={test})"
+
     @property
     def labels_seen(self) -> int:
         """Every label the run could use: training labels plus validation labels."""
