@@ -120,6 +120,9 @@ def _thread_count(text: str) -> int | None:
 THREADS = TextType("auto|N", _thread_count, "is neither 'auto' nor a number of threads from 1 up")
 
 
+WORKFLOW = ("train", "evaluate", "export", "info", "predict", "score", "generate")  # as `ssvae --help` lists them
+
+
 class Group(click.Group):
     """Turns the errors a user can fix into one line on stderr, unless --debug is given: exit status 1 for
     input that cannot be used, 2 for a command's mistyped option or value (click's usage errors, which it
@@ -134,6 +137,10 @@ class Group(click.Group):
             if not given:  # plain `ssvae`: click >= 8.2 shows the help by way of a usage error
                 raise
             _usage_error(error)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """The commands in the order of the work (`WORKFLOW`), not alphabetical: train first, generate last."""
+        return sorted(self.commands, key=lambda name: WORKFLOW.index(name) if name in WORKFLOW else len(WORKFLOW))
 
     def invoke(self, ctx: click.Context) -> Any:
         _utf8_stdout()
@@ -362,6 +369,7 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
     """Train a model on a few labels plus unlabelled data and write a run directory:
     config.json, weights.safetensors, labels.json (the chosen examples), metrics.csv, and while it
     trains checkpoint.safetensors (every --checkpoint-every epochs; --resume continues from it).
+    In the options below, q(y|x) is the classifier, q(z|x,y) the encoder and p(x|y,z) the decoder.
 
     Example: ssvae train --labels 100 --out runs/digits
 
@@ -602,9 +610,10 @@ run_options = stacked(  # how predict and score run the model, after their own o
 def evaluate(run_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, as_json: bool,
              with_baseline: bool, quiet: bool, device: str, precision: str) -> None:
     """Test a trained run on its held-out test set (or on labelled data of your own, --data): accuracy,
-    per-class recall and precision, confusion matrix, test ELBO, and with --val-labels the epoch they kept. Or test an
-    exported model's graphs (--precision: its int8 or float16 copies) on labelled data of your own, or on a
-    built-in data set's test split as its run made it (--dataset; by default the one it was trained on).
+    per-class recall and precision, confusion matrix, test ELBO (the evidence lower bound on log p(x), in nats
+    an example: higher, the data more alike), and with --val-labels the epoch they kept. Or test an exported
+    model's graphs (--precision: its int8 or float16 copies) on labelled data of your own, or on a built-in
+    data set's test split as its run made it (--dataset; by default the one it was trained on).
 
     Example: ssvae evaluate runs/digits-m2 --baseline --json
 
@@ -703,8 +712,9 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
 def score(model_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, out: str,
           samples: int | None, seed: int, batch_size: int, device: str, precision: str, force: bool,
           quiet: bool) -> None:
-    """Anomaly scores: the negative ELBO of each input in nats (higher: less like the training data).
-    For m1+m2 models, whose graphs hold M1's codes at their means, a score but not a bound on -log p(x).
+    """Anomaly scores: the negative ELBO (evidence lower bound on log p(x)) of each input in nats, a bound on
+    -log p(x) (higher: less like the training data). For m1+m2 models, whose graphs hold M1's codes at their
+    means, a score but not a bound on -log p(x).
 
     Example: ssvae score models/digits --data new_images/ --out scores.csv
     """

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from ssvae.config import (CONSISTENCY_MODELS, CONV_MODELS, FIELDS_WITHOUT_OPTION, OWN_DATA_PRESET, PRESETS,
                           PYTHON_ONLY, VAT_MODELS, Config, ConfigError, both_spellings, check_names, option_flag,
                           option_text, switch_flag)
+from ssvae.data.sources import TORCHVISION_SETS
 from ssvae.errors import user_stacklevel
 
 
@@ -134,6 +135,10 @@ def config_for(dataset: str | None = None, data: str | None = None, recipe: str 
                           f"{' and '.join(f'{name} ({option_flag(name)})' for name in built_in)} "
                           f"{'are' if len(built_in) > 1 else 'is'} for a built-in data set: give one or the other",
                           "data")
+    if dataset is None and data is None and changes.get("data_dir") is not None:  # digits, by default, reads none
+        raise ConfigError(f"data_dir (--data-dir) is read by the data sets ssvae does not bundle "
+                          f"({', '.join(TORCHVISION_SETS)}), and no data set is named: name the one the folder holds, "
+                          f"e.g. {both_spellings('dataset', 'fashion-mnist')}", "data_dir")
     dataset = dataset or Config.dataset
     model = changes.get("model", Config.model)
     preset = preset_for(dataset, data, model)

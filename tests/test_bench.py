@@ -948,6 +948,34 @@ def test_make_holdout_writes_an_npz_that_ssvae_reads_with_its_held_out_images_as
     assert all(bytes(image) in training for image in held)  # training images, not the data set's own test set
 
 
+def test_make_examples_writes_held_out_scans_and_the_bad_inputs_the_readme_shows(tmp_path, monkeypatch, capsys):
+    """The README's scans are 6 digits a class from the default run's test split, so that its evaluation of them
+    is held out (they were the first digits of each class, 7 of them labelled training examples of that run);
+    the bad inputs are the files the README's errors name."""
+    from PIL import Image
+
+    from ssvae.data import choose_split
+    from ssvae.settings import config_for
+    from tools import make_examples
+
+    printed = run_tool(monkeypatch, capsys, make_examples, str(tmp_path))
+    assert printed == (f"wrote {tmp_path / 'scans'}, {tmp_path / 'images'}, {tmp_path / 'nan.npz'} and "
+                       f"{tmp_path / 'photos.npz'}\n")
+    config, source = config_for(dataset="digits"), load_source("digits")
+    split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
+                         config.seed)
+    eight_bit = np.round(source.train.x * 255).astype(np.uint8)[:, 0]
+    tested = {bytes(eight_bit[i]): int(source.train.y[i]) for i in split.test}
+    trained = {bytes(eight_bit[i]) for i in set(range(len(eight_bit))) - set(split.test)}
+    scans = sorted((tmp_path / "scans").glob("*/*.png"))
+    assert len(scans) == 60 and sorted({path.parent.name for path in scans}) == [str(k) for k in range(10)]
+    for path in scans:
+        pixels = bytes(np.asarray(Image.open(path)))
+        assert tested[pixels] == int(path.parent.name) and pixels not in trained, path
+    assert load_source(data=str(tmp_path / "scans")).train.x.shape == (60, 1, 8, 8)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["images", "nan.npz", "photos.npz", "scans"]
+
+
 def test_make_tables_writes_each_scikit_learn_table_as_a_csv_ssvae_reads_and_scaled_to_0_1(tmp_path, monkeypatch,
                                                                                           capsys):
     """Six files: each table as scikit-learn gives it (to 6 digits) and min-max scaled, read back by ssvae with

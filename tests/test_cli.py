@@ -604,6 +604,9 @@ def test_json_reports_write_non_finite_numbers_as_null():
 def test_ssvae_alone_shows_the_help(runner):
     result = runner.invoke(main, [], prog_name="ssvae")  # click >= 8.2 shows it by way of a usage error
     assert result.output.startswith("Usage: ssvae [OPTIONS] COMMAND") and "Commands:" in result.output
+    listed = [line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.startswith("  ")
+              and not line.startswith("   ")]
+    assert listed == ["train", "evaluate", "export", "info", "predict", "score", "generate"]  # the work's order
 
 
 def test_python_dash_m_ssvae_runs_the_command_line():

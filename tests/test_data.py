@@ -1408,3 +1408,8 @@ def test_a_data_dir_given_for_digits_is_named_as_unread(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_inputs(None, "digits", None)
+    # no data set named at all: --data-dir of Fashion-MNIST's files trained digits, 400 epochs, after a warning
+    with pytest.raises(ssvae.ConfigError, match=r"^data_dir \(--data-dir\) is read by the data sets ssvae does not "
+                                                r"bundle \(fashion-mnist, mnist, kmnist\), and no data set is named: "
+                                                r"name the one the folder holds, e.g. --dataset fashion-mnist "):
+        ssvae.train(data_dir=tmp_path, progress=False)

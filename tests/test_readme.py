@@ -20,12 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-from sklearn.datasets import load_digits, load_wine
+from sklearn.datasets import load_digits
 
 import ssvae
 from ssvae.settings import config_for
-from tools.make_tables import write_table
+from tools.make_examples import write_bad_inputs, write_scans
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -98,35 +97,6 @@ def quick(command: str) -> str:
     return command.replace("ssvae train", f"ssvae train {QUICK_TRAINING}")
 
 
-def write_scans(folder: Path) -> None:
-    """The README's labelled images of one's own (``evaluate --data scans``): the first 6 digits of each
-    class as 8x8 PNG files in class sub-folders."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    for k in range(10):
-        (folder / "scans" / str(k)).mkdir(parents=True)
-        for n, image in enumerate(digits.images[digits.target == k][:6]):
-            pixels = (image * 255 / 16).round().astype(np.uint8)  # the digits' 0..16 as 8-bit grey
-            Image.fromarray(pixels).save(folder / "scans" / str(k) / f"{n}.png")
-
-
-def _write_bad_inputs(folder: Path) -> None:
-    """The files of the README's bad-input examples: an image folder with a broken and an odd-sized image,
-    inputs with a NaN, and images of a size the digits model does not take."""
-    rng = np.random.default_rng(0)
-    for name in ("a", "b"):
-        (folder / "images" / name).mkdir(parents=True)
-        for k in range(6):
-            Image.fromarray(rng.integers(0, 256, (4, 4), dtype=np.uint8)).save(folder / "images" / name / f"{k}.png")
-    (folder / "images" / "a" / "broken.png").write_bytes(b"\x89PNG truncated")
-    Image.new("L", (5, 5)).save(folder / "images" / "b" / "big.png")
-    x = rng.random((40, 4, 4)).astype(np.float32)
-    np.savez(folder / "nan.npz", x=np.where(np.arange(40)[:, None, None] == 5, np.nan, x),
-             y=np.repeat(np.arange(2), 20))
-    np.savez(folder / "photos.npz", x=rng.random((5, 9, 9)).astype(np.float32))
-
-
 def with_the_digits_model(folder: Path) -> Path:
     """``folder`` as a fresh clone has it for the examples: with the shipped digits model."""
     shutil.copytree(ROOT / "models" / "digits-m2", folder / "models" / "digits-m2")
@@ -138,14 +108,13 @@ def folder(tmp_path_factory) -> Path:
     """The console examples' folder: the shipped digits model, the bad inputs, and an ``ssvae`` command of
     this interpreter first on PATH."""
     folder = with_the_digits_model(tmp_path_factory.mktemp("readme"))
-    _write_bad_inputs(folder)
-    write_scans(folder)
-    (folder / "tables").mkdir()  # what `python -m tools.make_tables tables` writes, wine.csv of it
-    write_table(folder / "tables" / "wine.csv", load_wine)
-    command = folder / "bin" / "ssvae"
-    command.parent.mkdir()
-    command.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m ssvae "$@"\n')
-    command.chmod(command.stat().st_mode | stat.S_IXUSR)
+    write_scans(folder)  # what `python -m tools.make_examples .` writes
+    write_bad_inputs(folder)
+    (folder / "bin").mkdir()
+    for name, runs in (("ssvae", "-m ssvae "), ("python", "")):  # as in an activated environment
+        command = folder / "bin" / name
+        command.write_text(f'#!/bin/sh\nexec "{sys.executable}" {runs}"$@"\n')
+        command.chmod(command.stat().st_mode | stat.S_IXUSR)
     return folder
 
 
