@@ -31,7 +31,7 @@ from ssvae.errors import DataError, ExportError, RunError, TrainingError
 from ssvae.model_card import difference_text
 from ssvae.progress import redrawable
 from ssvae.runtime import (BATCH, DEVICES, MIN_OPSET, MODEL_FILES, MODEL_JSON, OPSET, PRECISIONS, RUN_CONFIG,
-                           ModelError, held_precisions, load as load_model)
+                           ModelError, folder_of_folders, held_precisions, load as load_model)
 
 USER_ERRORS = (DataError, RunError, ConfigError, ModelError, TrainingError, ExportError)
 
@@ -800,6 +800,7 @@ def info(model_dir: str, as_json: bool) -> None:
     if (Path(model_dir) / RUN_CONFIG).is_file() and not (Path(model_dir) / MODEL_JSON).is_file():
         _run_info(model_dir, as_json)
         return
+    _check_info_folder(Path(model_dir))
     held = held_precisions(Path(model_dir))  # a folder shipped with its int8 graphs alone: those
     description = load_model(model_dir, "cpu", held[0] if held else "float32").describe()
     if as_json:
@@ -816,6 +817,19 @@ def info(model_dir: str, as_json: bool) -> None:
             lines += [f"  {kind[:-1]:<6} {io['name']:<14} {io['type']:<14} [{', '.join(map(str, io['shape']))}]"
                       for io in graph[kind]]
     click.echo("\n".join(lines))
+
+
+def _check_info_folder(folder: Path) -> None:
+    """A RunError where ``folder`` is no folder info reads: one of run or model folders (``runs/`` given for
+    ``runs/digits-m2``), or neither kind (a folder of data); a missing one is load's to name."""
+    if not folder.is_dir():
+        return
+    for name, kind in ((MODEL_JSON, "model"), (RUN_CONFIG, "run")):
+        if parent := folder_of_folders(folder, name, kind):
+            raise RunError(parent)
+    if not (folder / MODEL_JSON).exists() and not any(folder.glob("*.onnx")):
+        raise RunError(f"{folder} is neither a model folder nor a run folder (it holds no {MODEL_JSON}, no .onnx "
+                       f"graph and no {RUN_CONFIG}): pass the --out folder of 'ssvae export' or of 'ssvae train'")
 
 
 def _run_info(run_dir: str, as_json: bool) -> None:

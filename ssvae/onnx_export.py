@@ -51,6 +51,7 @@ from ssvae.files import OutputFolder, check_writable, given_path, sole_writer, t
 from ssvae.runtime import (FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, MODEL_CARD, MODEL_FILES, MODEL_JSON, OPSET,
                            SCORE_QUANTILES, ExportedModel, graph_file)
 
+FILE_SUFFIXES = (".onnx", ".json", ".md", ".csv", ".zip")  # of an --out meant as a file, not the model folder
 CHECK_BATCH = 257  # odd and larger than any example batch: the batch axis must really be symbolic
 TOLERANCE = 1e-4  # onnxruntime vs torch: |ort - torch| <= TOLERANCE * (1 + |torch|)
 _TORCHLIB_TABLES: dict[tuple, Any] = {}  # (args, kwargs) -> torch's table of ONNX functions, built once
@@ -459,6 +460,9 @@ def _model_folder(out: str | Path, replace: bool) -> Path:
     if os.path.ismount(out):
         raise RunError(f"--out {out} is a mount point, which cannot be swapped for the model folder: give --out a "
                        f"folder inside it")
+    if out.suffix.lower() in FILE_SUFFIXES and not out.is_dir():  # a folder named wine.onnx: the graphs inside
+        raise RunError(f"--out {out} names a file, but an export writes a folder (its graphs, {MODEL_JSON} and "
+                       f"{MODEL_CARD}): give a folder's name, e.g. --out {out.with_suffix('')}")
     if Path(os.path.abspath(out)) == Path.cwd():
         raise RunError(f"--out {out} is the current folder, which cannot be swapped for the model folder: give "
                        f"--out the name of a folder to write, e.g. --out models/{Path.cwd().name}")

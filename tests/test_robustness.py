@@ -93,6 +93,7 @@ def _write_cases(root: Path) -> None:
     (root / "other_weights_run" / "config.json").write_text(json.dumps({**run_config, "hidden": [17]}))
     (root / "notes.txt").write_text("hi\n")
     np.savez(root / "no_x.npz", z=np.zeros(3))
+    shutil.copytree(root / "run", root / "some_runs" / "run")
     with zipfile.ZipFile(root / "lying.npz", "w") as archive:  # 800 bytes whose header declares 51 GB
         header = io.BytesIO()
         np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False,
@@ -375,8 +376,10 @@ BAD_INPUT = [
      "classifier.onnx is from (they differ in class_names, dataset, input_columns, input_shape, "),
     (["info", "torn_metadata_model"], "Error: torn_metadata_model/classifier.onnx: its ssvae metadata is not valid "
      "JSON (Unterminated string starting at: line 1 column 1 (char 0)); export it again"),
-    (["info", "digit_pngs"], "Error: digit_pngs is no model folder (it holds no model.json and no .onnx graph): "
-     "pass the --out folder of 'ssvae export'"),  # images given where the model goes
+    (["info", "digit_pngs"], "Error: digit_pngs is neither a model folder nor a run folder (it holds no model.json, "
+     "no .onnx graph and no config.json): pass the --out folder of 'ssvae export' or of 'ssvae train'"),  # images
+    (["info", "some_runs"], "Error: some_runs holds run folders (run), not a run's files: pass one of them, e.g. "
+     "some_runs/run"),  # it said to pass an export's folder
     (["score", "no_logits_model", "--dataset", "digits"], "Error: no_logits_model/decoder.onnx: has no output "
      "x_logits, which the metadata's bernoulli likelihood needs: export the run again"),
     (["score", "renamed_model", "--dataset", "digits"], "Error: renamed_model/decoder.onnx: holds the encoder graph, "
@@ -431,6 +434,8 @@ BAD_INPUT = [
     (["info", "."], "Error: . holds model folders (bad_json_model, classifier_only_model, eleven_classes_model, "
      "mixed_model, model, ...), not a model's files: pass one of them, e.g. bad_json_model"),
     (["evaluate", "model/..", "--data", "small.npz"], "Error: model/.. holds run folders (bad_metrics_run"),
+    (["export", "RUN", "--out", "model.onnx"], "Error: --out model.onnx names a file, but an export writes a folder "
+     "(its graphs, model.json and model_card.md): give a folder's name, e.g. --out model"),  # made a folder model.onnx
     (["export", "."], "Error: . holds run folders (bad_metrics_run, binary_metrics_run, deep_config_run, "
      "deep_labels_run, early_run, ...), not a run's files: pass one of them, e.g. bad_metrics_run"),
     (["score", "classifier_only_model", "--dataset", "digits"], "Error: classifier_only_model holds the classifier "
