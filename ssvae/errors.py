@@ -4,9 +4,7 @@ prints them as one line; they live here, free of torch, so that commands which d
 
 from __future__ import annotations
 
-from typing import Sequence
-
-from ssvae.runtime import user_stacklevel  # what the package warns with: the runtime warns alone, too
+from ssvae.runtime import listed, user_stacklevel  # the runtime's own, which it needs alone too
 
 
 class DataError(ValueError):
@@ -39,14 +37,6 @@ def type_name(value: object) -> str:
     """A value's type as a message names it: ``tuple``, ``numpy.ndarray``."""
     kind = type(value)
     return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
-
-
-def listed(items: Sequence[str], most: int = 5) -> str:
-    """The first ``most`` of ``items`` as a message lists them, and how many it leaves out: "a, b and 3 more"."""
-    shown = ", ".join(items[:most])
-    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
-
-
 
 
 SAVE_ARRAYS = "give a path to a file or folder (save arrays with np.savez('data.npz', x=x, y=y))"  # data in memory

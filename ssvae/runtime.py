@@ -114,11 +114,20 @@ def by_name(x: Any, columns: Sequence[str] | None) -> Any:
     return x[[x.columns[k] for k in column_positions("the table", names, columns)]]
 
 
+def listed(items: Sequence[str], most: int = 5) -> str:
+    """The first ``most`` of ``items`` as a message lists them, and how many it leaves out: "a, b and 3 more"."""
+    shown = ", ".join(items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
 def column_positions(table: str, names: Sequence[str], columns: Sequence[str]) -> list[int]:
     """Where each of a model's ``columns`` stands among ``names``, a table's (a DataFrame's, a CSV header's);
     each must be there, once, or a ModelError names ``table`` and the column."""
     counts = Counter(names)
-    if missing := [name for name in columns if name not in counts]:
+    if len(missing := [name for name in columns if name not in counts]) == len(columns):  # another model's data
+        raise ModelError(f"{table} has none of the model's {len(columns)} input columns ({listed(columns, 3)}): is it data "
+                         f"of another model? The model reads its columns by name, in any order")
+    if missing:
         raise ModelError(f"{table} has no column {', '.join(map(repr, missing))}: the model reads columns "
                          f"{', '.join(columns)}, found by name in any order")
     if repeated := [name for name in columns if counts[name] > 1]:

@@ -1489,6 +1489,10 @@ def test_predict_reads_a_csv_by_the_column_names_the_model_was_trained_on(runner
     with pytest.raises(runtime.ModelError, match=r"^the table has no column 'b': the model reads columns "
                                                        r"a, b, c, found by name in any order$"):
         model.classify(NamedColumns({"a": table["a"], "c": table["c"]}))
+    with pytest.raises(runtime.ModelError, match=r"^the table has none of the model's 3 input columns \(a, b, c\): is "
+                                                       r"it data of another model\? The model reads its columns by "
+                                                       r"name, in any order$"):  # it listed them twice
+        model.classify(NamedColumns({"x": table["a"], "y": table["c"]}))
     with pytest.raises(runtime.ModelError, match=r"it takes \(N, 3\)$"):  # a table's shape, once
         model.classify(np.zeros((2, 4)))
     _write_csv(tmp_path / "no_b.csv", {"a": table["a"], "c": table["c"]})
