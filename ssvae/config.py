@@ -243,10 +243,13 @@ class Config:
         if self.input_shape and self.model == "fixmatch" and len(self.input_shape) != 3:
             raise ConfigError(f"model fixmatch learns from shifted views of images, but the inputs have shape "
                               f"{self.input_shape}: choose another {setting_name('model')}, such as m2", "model")
-        if self.input_shape and (self.classifier == "conv" or self.augment != "none") and len(self.input_shape) != 3:
-            raise ConfigError(f"--classifier conv and --augment need images (channels, height, width), but the "
-                              f"inputs have shape {self.input_shape}: use {both_spellings('classifier', 'mlp')} and "
-                              f"{both_spellings('augment', 'none')}")
+        imaging = {"classifier": "mlp"} if self.classifier == "conv" else {}
+        imaging |= {"augment": "none"} if self.augment != "none" else {}
+        if self.input_shape and imaging and len(self.input_shape) != 3:  # only those given are named
+            given = " and ".join(f"{option_flag(name)} {getattr(self, name)}" for name in imaging)
+            raise ConfigError(f"{given} need{'s' if len(imaging) == 1 else ''} images (channels, height, width), but "
+                              f"the inputs have shape {self.input_shape}: use "
+                              f"{' and '.join(both_spellings(name, off) for name, off in imaging.items())}")
         blocks = len(self.classifier_channels)
         if self.input_shape and self.classifier == "conv" and min(self.input_shape[1:]) < 2 ** (blocks - 1):
             raise ConfigError(f"the conv classifier halves the image between its {blocks} blocks, too often for "

@@ -745,7 +745,9 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
         Config(model="fixmatch", augment="shift")
     with pytest.raises(ConfigError, match="a conv classifier applies to models m2, supervised, fixmatch, not m1\\+m2"):
         Config(model="m1+m2", classifier="conv")
-    with pytest.raises(ConfigError, match="need images .* inputs have shape \\(64,\\)"):
+    with pytest.raises(ConfigError, match=r"^--classifier conv needs images \(channels, height, width\), but the "
+                                          r"inputs have shape \(64,\): use --classifier mlp \(classifier='mlp' in "
+                                          r"Python\)$"):  # it named --augment too, which was not given
         Config(classifier="conv", input_shape=(64,))
     with pytest.raises(ConfigError, match=r"^model fixmatch learns from shifted views of images, but the inputs have "
                                           r"shape \(4,\): choose another --model \(model= in Python\), such as m2$"):
@@ -807,7 +809,10 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     ({"consistency_threshold": 1.5}, "^consistency_threshold must lie in \\[0, 1\\], got 1.5$"),
     ({"m1_features": "median"}, "^m1_features 'median' is not one of sample, mean$"),
     ({"version": 2}, "^config version 2 is not the supported version 1$"),
-    ({"augment": "shift", "input_shape": (64,)}, "need images .* inputs have shape \\(64,\\)"),
+    ({"augment": "shift", "input_shape": (64,)}, "^--augment shift needs images .* inputs have shape \\(64,\\): use "
+                                                 "--augment none \\(augment='none' in Python\\)$"),
+    ({"augment": "shift", "classifier": "conv", "input_shape": (64,)}, "^--classifier conv and --augment shift need "
+                                                                       "images .* and --augment none"),
 ])
 def test_config_refuses_a_value_out_of_its_range(settings, message):
     with pytest.raises(ConfigError, match=message):
