@@ -32,7 +32,7 @@ from ssvae.data.sources import (BUILTIN, arrays_given, arrays_source, load_for_t
                                 tested_part)
 from ssvae.data.images import ColourImages
 from ssvae.errors import SAVE_ARRAYS, RunError, check_flags, type_name
-from ssvae.models import Model, Stage, build_model, float32_default, model_to_load
+from ssvae.models import Model, Stage, build_model, model_to_load
 from ssvae.files import being_written, check_writable, given_path, sole_writer, write_atomic
 from ssvae.report import classification_report, evaluation_report, warn_not_held_out
 from ssvae.run_data import load_data, new_run_data
@@ -40,8 +40,8 @@ from ssvae.run import (ARRAYS, CHECKPOINT, CONFIG, LABELS, METRIC_COLUMNS, METRI
                        load_checkpoint, load_run, load_spec, read_metrics, save_arrays, save_checkpoint, save_metrics,
                        save_run, save_weights, set_aside_files, weights_problem)
 from ssvae.runtime import MODEL_JSON, check_count, folder_of_folders, prepare_inputs
-from ssvae.training import (Checkpoint, EpochHook, active_stages, denormals_flushed, fit, kept_epoch, predict_logits,
-                            resolve_device, stage_plan, threads_set)
+from ssvae.training import (Checkpoint, EpochHook, active_stages, denormals_flushed, fit, float32_default, kept_epoch,
+                            predict_logits, resolve_device, stage_plan, threads_set)
 
 
 @dataclass

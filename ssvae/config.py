@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ssvae.errors import SAVE_ARRAYS, type_name
+from ssvae.runtime import one_line_name
 
 FORMAT_VERSION = 1
 MODEL_KINDS = ("m2", "adgm", "m1+m2", "m1", "supervised", "fixmatch")
@@ -323,11 +324,6 @@ class Config:
         if not isinstance(values, dict):
             raise ConfigError("config must be a JSON object")
         return cls.from_dict(values)
-
-
-def one_line_name(name: str) -> bool:
-    """Whether ``name`` can head a CSV column and a table's row: not empty, on one line."""
-    return bool(name.strip()) and not any(c in name for c in "\r\n")
 
 
 def _shown(value: Any) -> str:

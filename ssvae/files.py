@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import IO, Callable, Iterator
+from typing import IO, Any, Callable, Iterator
 
 from filelock import FileLock, Timeout
 
@@ -230,24 +230,54 @@ class OutputFolder:
 
 @contextmanager
 def uninterrupted() -> Iterator[None]:
-    """Ctrl-C and SIGTERM held back until the block ends, then delivered: for undoing a write that a first
-    one stopped, which a second (a user pressing again) would leave half undone. Only Python's main thread
-    sets handlers; elsewhere, and where a handler was not set from Python, the block runs as it is."""
+    """Ctrl-C and SIGTERM held back until the block ends, then each kind held delivered once, to the handler
+    set before: for undoing a write that a first one stopped, which a second (a user pressing again) would
+    leave half undone. The handler set meanwhile passes signals on as the one before would once the block is
+    over, so one that arrives while the handlers are put back is not lost, nor is a handler left behind that
+    swallows signals. Only Python's main thread sets handlers; elsewhere, and where a handler was not set
+    from Python, the block runs as it is."""
     signums = (signal.SIGINT, signal.SIGTERM)
     handlers = {signum: signal.getsignal(signum) for signum in signums}
     if threading.current_thread() is not threading.main_thread() or None in handlers.values():
         yield
         return
     held: list[int] = []
-    for signum in signums:
-        signal.signal(signum, lambda signum, frame: held.append(signum))
+    holding = True
+
+    def hold(signum: int, frame: Any) -> None:
+        if holding:
+            held.append(signum)
+        else:
+            _deliver(signum, handlers[signum], frame)
+
     try:
+        for signum in signums:
+            signal.signal(signum, hold)
         yield
     finally:
+        holding = False
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
-        if held:
-            signal.raise_signal(held[0])
+        _deliver_each(list(dict.fromkeys(held)), handlers)
+
+
+def _deliver_each(signums: list[int], handlers: dict[int, Any]) -> None:
+    """Deliver each of ``signums`` to its handler in ``handlers``, even where an earlier one raised."""
+    if signums:
+        try:
+            _deliver(signums[0], handlers[signums[0]], None)
+        finally:
+            _deliver_each(signums[1:], handlers)
+
+
+def _deliver(signum: int, handler: Any, frame: Any) -> None:
+    """What ``handler``, as `signal.getsignal` gives it, does with ``signum``: call it, ignore it, or the
+    system's default (end the process)."""
+    if callable(handler):
+        handler(signum, frame)
+    elif handler == signal.SIG_DFL:
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
 
 
 def _entries(path: Path) -> list[Path]:
@@ -317,7 +347,7 @@ def _lock(place: Path, folder: Path) -> Iterator[OSError | None]:
     and then delete it."""
     if place.is_symlink() or (place.exists() and not place.is_file()):
         raise RunError(f"{place} is a {'link' if place.is_symlink() else 'folder'} where ssvae keeps a lock file "
-                       f"of {folder} (ssvae makes no such thing): remove it, or choose another --out")
+                       f"of {folder} (ssvae makes no such thing): remove it, then run the command again")
     lock, denied = FileLock(place), None
     try:
         lock.acquire(timeout=0)

@@ -460,13 +460,13 @@ def _model_folder(out: str | Path, replace: bool) -> Path:
     if os.path.ismount(out):
         raise RunError(f"--out {out} is a mount point, which cannot be swapped for the model folder: give --out a "
                        f"folder inside it")
-    if out.suffix.lower() in FILE_SUFFIXES and not out.is_dir():  # a folder named wine.onnx: the graphs inside
-        raise RunError(f"--out {out} names a file, but an export writes a folder (its graphs, {MODEL_JSON} and "
-                       f"{MODEL_CARD}): give a folder's name, e.g. --out {out.with_suffix('')}")
     if Path(os.path.abspath(out)) == Path.cwd():
         raise RunError(f"--out {out} is the current folder, which cannot be swapped for the model folder: give "
                        f"--out the name of a folder to write, e.g. --out models/{Path.cwd().name}")
     MODEL_FOLDER.check(out, replace)
+    if out.suffix.lower() in FILE_SUFFIXES and not out.is_dir():  # a folder named wine.onnx: the graphs inside
+        raise RunError(f"--out {out} names a file, but an export writes a folder (its graphs, {MODEL_JSON} and "
+                       f"{MODEL_CARD}): give a folder's name, e.g. --out {out.with_suffix('')}")
     inside = (f"give --out a new folder inside it, such as {out / 'model'} (an export is written beside its "
               f"folder, then swapped in)" if out.is_dir() else "give --out a place you may write to")
     check_writable(out, fix=inside)

@@ -125,8 +125,8 @@ def column_positions(table: str, names: Sequence[str], columns: Sequence[str]) -
     each must be there, once, or a ModelError names ``table`` and the column."""
     counts = Counter(names)
     if len(missing := [name for name in columns if name not in counts]) == len(columns):  # another model's data
-        raise ModelError(f"{table} has none of the model's {len(columns)} input columns ({listed(columns, 3)}): is it data "
-                         f"of another model? The model reads its columns by name, in any order")
+        raise ModelError(f"{table} has none of the model's {len(columns)} input columns ({listed(columns, 3)}): is "
+                         f"it data of another model? The model reads its columns by name, in any order")
     if missing:
         raise ModelError(f"{table} has no column {', '.join(map(repr, missing))}: the model reads columns "
                          f"{', '.join(columns)}, found by name in any order")
@@ -371,10 +371,14 @@ def _too_new(message: str) -> str | None:
     return None
 
 
+def one_line_name(name: str) -> bool:
+    """Whether ``name`` can head a CSV column and a table's row: not empty, on one line (the rule of class names
+    in data, a run's config and an export's metadata)."""
+    return bool(name.strip()) and not any(c in name for c in "\r\n")
+
+
 def _names(value: Any) -> bool:
-    """Names of one line each, as ssvae's data sources take them (`ssvae.config.one_line_name`)."""
-    return isinstance(value, list) and all(isinstance(v, str) and v.strip() and not any(c in v for c in "\r\n")
-                                           for v in value)
+    return isinstance(value, list) and all(isinstance(v, str) and one_line_name(v) for v in value)
 
 
 def _size(value: Any) -> bool:
@@ -383,6 +387,11 @@ def _size(value: Any) -> bool:
 
 def _finite_number(value: Any) -> bool:
     return type(value) in (int, float) and math.isfinite(value)
+
+
+def _score(value: Any) -> bool:
+    """A score as `ExportedModel.score` gives it: a number, inf where an input overflows float32, never NaN."""
+    return type(value) in (int, float) and not math.isnan(value)
 
 
 # What the metadata keys the runtime reads must hold: a folder edited by hand, or made to harm, is refused in one
@@ -400,8 +409,17 @@ METADATA_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "test_scores": ("null or scores in short (n, quantiles 0.5 to 0.99, max)", lambda v: v is None or (
         isinstance(v, dict) and isinstance(v.get("quantiles"), dict)
         and {f"{q:g}" for q in SCORE_QUANTILES} <= v["quantiles"].keys()
-        and all(map(_finite_number, v["quantiles"].values())) and _finite_number(v.get("max")))),
+        and all(map(_score, v["quantiles"].values())) and _score(v.get("max")))),
 }
+
+
+def _shown_json(value: Any) -> str:
+    """A metadata value in an error: its JSON where short, else what it is made of (a long one, cut, would hide
+    the part at fault)."""
+    text = json.dumps(value)
+    if len(text) <= 60:
+        return text
+    return f"an object of keys {', '.join(value)}" if isinstance(value, dict) else f"{text[:60]}..."
 
 
 def _metadata(session: ort.InferenceSession, path: Path) -> dict[str, Any]:
@@ -416,7 +434,7 @@ def _metadata(session: ort.InferenceSession, path: Path) -> dict[str, Any]:
         raise ModelError(f"{path}: its ssvae metadata is not valid JSON ({error}); export it again") from error
     if wrong := next((key for key, (_, fits) in METADATA_KINDS.items() if key in info and not fits(info[key])), None):
         raise ModelError(f"{path}: its metadata's {wrong} is not {METADATA_KINDS[wrong][0]} (it is "
-                         f"{json.dumps(info[wrong])[:60]}): export the run again")
+                         f"{_shown_json(info[wrong])}): export the run again")
     written = info.get("format")
     if isinstance(written, int) and written > FORMAT_VERSION:
         raise ModelError(f"{path}: model format {written}, written by a newer ssvae, but this one reads format "
@@ -634,6 +652,7 @@ class ExportedModel:
     def __init__(self, model_dir: Path, sessions: dict[str, ort.InferenceSession], info: dict[str, Any],
                  precision: str = "float32"):
         self.model_dir = model_dir
+        self._absolute_dir = model_dir.absolute()  # where a copy loads it again (`__reduce__`), wherever it works
         self.precision = precision
         self.sessions = sessions
         self.info = info
@@ -649,11 +668,12 @@ class ExportedModel:
 
     def __reduce__(self) -> tuple:
         """A copy for another process (joblib, multiprocessing) or ``copy.deepcopy``: onnxruntime's sessions
-        cannot be pickled, so the copy loads the folder again, on the device, precision and threads of these."""
+        cannot be pickled, so the copy loads the folder again (by its absolute path: a worker may work in
+        another folder), on the device, precision and threads of these, with this model's batch size."""
         session = self.sessions["classifier"]
         device = "cuda" if "CUDAExecutionProvider" in session.get_providers() else "cpu"
         threads = session.get_session_options().intra_op_num_threads or None
-        return load, (self.model_dir, device, self.precision, threads)
+        return load, (self._absolute_dir, device, self.precision, threads), {"batch_size": self.batch_size}
 
     def __repr__(self) -> str:
         return (f"ExportedModel({str(self.model_dir)!r}, model={self.info.get('model')!r}, "
@@ -801,8 +821,9 @@ class ExportedModel:
         except RUN_FAILURES as error:  # inputs `prepare` let through: the graph's fault, or too little memory
             reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
             raise ModelError(f"{self.model_dir / graph_file(role, self.precision)}: onnxruntime could not run it "
-                             f"({reason}): for a batch too large for memory, pass fewer inputs at a time; else "
-                             f"the graph is not as ssvae exported it: export the run again") from error
+                             f"({reason}): for a batch too large for memory, lower the batch size (--batch-size, "
+                             f"ExportedModel.batch_size); else the graph is not as ssvae exported it: export the run "
+                             f"again") from error
 
     def _class_feed(self, y: np.ndarray | None) -> dict[str, np.ndarray]:
         return {"y": y} if self.conditional else {}

@@ -77,6 +77,20 @@ def _flushing_denormals() -> bool:
 
 
 @contextmanager
+def float32_default() -> Iterator[None]:
+    """torch's default dtype float32 until the block ends, then the caller's again: ssvae's networks and data
+    are float32, and under a default of float64 (a notebook that also runs gpytorch, say) its networks would
+    be built in float64, which neither its data nor a run's weights fit. The default is the process's: as
+    with the thread count, other threads see it while a training runs."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(before)
+
+
+@contextmanager
 def threads_set(threads: int | None) -> Iterator[None]:
     """Compute with ``threads`` CPU threads (None: as before) until the block ends, then go back to the
     caller's count. A seed repeats a run exactly only on the same count: another one sums in another order."""

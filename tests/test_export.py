@@ -1625,16 +1625,21 @@ def test_the_few_grey_levels_warning_names_the_callers_line_however_it_is_reache
         assert [w.filename for w in warned] == [__file__], call
 
 
-def test_an_exported_model_goes_to_another_process_by_loading_its_folder_again(digits_model):
+def test_an_exported_model_goes_to_another_process_by_loading_its_folder_again(digits_model, tmp_path, monkeypatch):
     """joblib and multiprocessing pickle what they send: onnxruntime's sessions cannot be, so a model was a
     TypeError there. A copy loads the folder again, with the original's precision and threads."""
     import copy
     import pickle
 
     x = np.random.default_rng(0).random((5, 64), np.float32)
-    for model in (digits_model, runtime.load(digits_model.model_dir, device="cpu", precision="int8", threads=1)):
+    relative = runtime.load(os.path.relpath(digits_model.model_dir), device="cpu", precision="int8", threads=1)
+    relative.batch_size = 7
+    folder = digits_model.model_dir.absolute()
+    monkeypatch.chdir(tmp_path)  # a worker that works in another folder: the copy loads by the absolute path
+    for model in (digits_model, relative):
         for copied in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
-            assert copied is not model and repr(copied) == repr(model)
+            assert copied is not model and copied.batch_size == model.batch_size
+            assert (copied.model_dir.resolve(), copied.precision) == (folder.resolve(), model.precision)
             assert [s.get_session_options().intra_op_num_threads for s in copied.sessions.values()] == [
                 s.get_session_options().intra_op_num_threads for s in model.sessions.values()]
             np.testing.assert_array_equal(copied.classify(x), model.classify(x))
@@ -1653,13 +1658,41 @@ def test_a_graph_that_fails_as_it_runs_is_named_in_one_line(digits_model, monkey
     folder = digits_model.model_dir
     monkeypatch.setattr(ort.InferenceSession, "run", fails)
     message = (f"{folder / 'classifier.onnx'}: onnxruntime could not run it (bad allocation): for a batch too large "
-               f"for memory, pass fewer inputs at a time; else the graph is not as ssvae exported it: export the run "
-               f"again")
+               f"for memory, lower the batch size (--batch-size, ExportedModel.batch_size); else the graph is not as "
+               f"ssvae exported it: export the run again")
     with pytest.raises(ModelError, match=f"^{re.escape(message)}$"):
         runtime.load(folder).classify(np.zeros((2, 64), np.float32))
     result = CliRunner().invoke(main, ["predict", str(folder), "--dataset", "digits", "--out", str(tmp_path / "p.csv")])
     assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_an_export_whose_test_scores_reach_inf_loads_and_nan_is_refused(digits_run, tmp_path):
+    """A test input that overflows float32 scores inf, so an export keeps inf in its test_scores: the check of
+    the metadata's kinds refused such a folder, which no command could then load. NaN is no score."""
+    ssvae.export(digits_run, tmp_path / "m")
+
+    def with_top_score(top: float) -> None:
+        for path in [tmp_path / "m" / f"{role}.onnx" for role in ("classifier", "encoder", "decoder")]:
+            graph = onnx.load(path)
+            values = {p.key: p.value for p in graph.metadata_props}
+            scores = json.loads(values["ssvae.test_scores"])
+            values["ssvae.test_scores"] = json.dumps({**scores, "max": top, "quantiles": {**scores["quantiles"],
+                                                                                        "0.99": top}})
+            del graph.metadata_props[:]
+            onnx.helper.set_model_props(graph, values)
+            onnx.save(graph, path)
+        card = json.loads((tmp_path / "m" / "model.json").read_text())
+        card["test_scores"] = {**card["test_scores"], "max": top, "quantiles": {**card["test_scores"]["quantiles"],
+                                                                                "0.99": top}}
+        (tmp_path / "m" / "model.json").write_text(json.dumps(card))
+
+    with_top_score(math.inf)
+    assert runtime.load(tmp_path / "m").test_scores["max"] == math.inf
+    with_top_score(math.nan)
+    with pytest.raises(ModelError, match=r"classifier.onnx: its metadata's test_scores is not null or scores in short "
+                                         r"\(n, quantiles 0.5 to 0.99, max\) \(it is an object of keys n, seed, "):
+        runtime.load(tmp_path / "m")
 
 
 def test_graphs_whose_inner_dims_are_symbolic_load_and_give_the_same_answers(digits_run, tmp_path):

@@ -595,8 +595,8 @@ def test_a_link_by_a_lock_files_name_is_refused_and_what_it_names_kept(tmp_path)
         link.symlink_to(victim)
         result = CliRunner().invoke(main, command)
         assert (result.exit_code, result.output) == (1, f"Error: {link} is a link where ssvae keeps a lock file of "
-                                                        f"{folder} (ssvae makes no such thing): remove it, or choose "
-                                                        f"another --out\n")
+                                                        f"{folder} (ssvae makes no such thing): remove it, then run "
+                                                        f"the command again\n")
         assert victim.read_text() == "secret" and link.is_symlink()
         link.unlink()
     assert ssvae.evaluate(run)["n_test"] == 450  # the run as it was
@@ -1060,21 +1060,33 @@ def test_a_second_ctrl_c_while_an_export_is_swapped_back_keeps_the_model_folder(
     assert (tmp_path / "model" / "model.json").read_text() == "old"
 
 
-def test_signals_held_back_by_uninterrupted_arrive_after_it(tmp_path):
-    """`uninterrupted` delivers a held SIGTERM to the handler that was set before it, once; none is made up."""
+def test_signals_held_back_by_uninterrupted_arrive_after_it_each_kind_once():
+    """`uninterrupted` delivers each kind of signal held (SIGTERM and SIGINT: it delivered the first alone) to
+    the handler set before, once, and gives that handler back; its own handler, were it left in place by a
+    signal that arrived while the handlers were put back, passes signals on instead of swallowing them."""
     received = []
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+
+    def record(signum, frame):
+        received.append(signum)
+
+    previous = {signum: signal.signal(signum, record) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         with files.uninterrupted():
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(0.01)
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGTERM):
+                os.kill(os.getpid(), signum)
+                time.sleep(0.01)
             assert received == []
-        assert received == [signal.SIGTERM]
+            hold = signal.getsignal(signal.SIGTERM)
+        assert received == [signal.SIGTERM, signal.SIGINT]
+        assert signal.getsignal(signal.SIGINT) is record and signal.getsignal(signal.SIGTERM) is record
+        hold(signal.SIGTERM, None)
+        assert received == [signal.SIGTERM, signal.SIGINT, signal.SIGTERM]
         with files.uninterrupted():
             pass
-        assert received == [signal.SIGTERM]
+        assert len(received) == 3
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def test_only_a_run_folder_takes_a_set_aside_folder_and_only_one_of_its_files(tmp_path):

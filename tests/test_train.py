@@ -663,10 +663,10 @@ def test_m1m2_standardises_the_codes_m2_models_and_decodes_them_back(tiny_config
 
 
 def test_a_config_written_before_the_later_fields_loads_as_it_was():
-    """tests/data holds the config.json of a digits run as ssvae wrote it before the first field of LATER_FIELDS
-    (at commit a2228f8's parent). It loads with its values unchanged, and every field added since is one of
-    LATER_FIELDS: a new field left out of it would make every earlier run fail to load ("missing config
-    fields")."""
+    """tests/data holds a config.json as ssvae's Config wrote it before the first field of LATER_FIELDS (at
+    commit a2228f8's parent: Config(dataset="digits", input_shape=(1, 8, 8), class_names=("0", ..., "9"))
+    .to_json()). It loads with its values unchanged, and every field added since is one of LATER_FIELDS: a
+    new field left out of it would make every earlier run fail to load ("missing config fields")."""
     text = (Path(__file__).parent / "data" / "config-before-later-fields.json").read_text()
     written, config = json.loads(text), Config.from_json(text)
     assert {f.name for f in dataclasses.fields(Config)} - set(written) == set(LATER_FIELDS)

@@ -20,7 +20,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ssvae.config import both_spellings, one_line_name, setting_name
+from ssvae.config import both_spellings, setting_name
 from ssvae.data.csv_files import (LABEL_LIKE, as_csv_hint, csv_inputs, csv_labels, read_csv_rows, warn_of_named_inputs,
                                   whole_number)
 from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, as_data_error, check_inputs, data_path, index_names,
@@ -28,7 +28,7 @@ from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, as_data_error, c
 from ssvae.data.images import image_files, image_reading, is_hidden, is_image_file, read_images, within
 from ssvae.errors import listed, type_name, user_stacklevel
 from ssvae.files import new_folders
-from ssvae.runtime import FEW_LEVELS, arrange
+from ssvae.runtime import FEW_LEVELS, arrange, one_line_name
 
 UNLABELLED_FOLDER = "unlabelled"
 UNLABELLED_NAMES = ("unlabelled", "unlabeled")  # a folder of unlabelled images, in any case

@@ -4,8 +4,6 @@ model (supervised, fixmatch)."""
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 from torch import nn
@@ -54,25 +52,12 @@ def build_model(config: Config) -> Model:
     return M1M2(m1, m2, sample_features=config.m1_features == "sample")
 
 
-@contextmanager
-def float32_default() -> Iterator[None]:
-    """torch's default dtype float32 until the block ends, then the caller's again: ssvae's networks and data
-    are float32, and under a default of float64 (a notebook that also runs gpytorch, say) its networks would
-    be built in float64, which neither its data nor a run's weights fit."""
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float32)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(before)
-
-
 def model_to_load(config: Config) -> Model:
-    """The networks of ``config`` for weights that a file then gives them: built in float32 and from a forked
-    random stream, so that loading a run leaves the caller's default dtype and random draws as they were."""
-    with torch.random.fork_rng(devices=[]), float32_default():
-        return build_model(config)
+    """The networks of ``config`` for weights that a file then gives them: in float32 whatever torch's default
+    dtype (cast, not by setting the default, which other threads share), and drawn from a forked random
+    stream, so that loading a run leaves the caller's random draws as they were."""
+    with torch.random.fork_rng(devices=[]):
+        return build_model(config).float()
 
 
-__all__ = ["Model", "Stage", "ADGM", "M1", "M2", "M1M2", "Supervised", "build_model", "float32_default",
-           "model_to_load"]
+__all__ = ["Model", "Stage", "ADGM", "M1", "M2", "M1M2", "Supervised", "build_model", "model_to_load"]
