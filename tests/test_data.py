@@ -217,6 +217,23 @@ def test_npz_class_names_that_cannot_head_a_column_are_refused(tmp_path, names, 
         load_source(data=str(tmp_path / "d.npz"))
 
 
+def test_class_names_a_spreadsheet_takes_for_formulas_are_warned_of_and_numbers_are_not(tmp_path):
+    """A class name such as '=HYPERLINK(...)' reaches the CSVs ssvae writes (predictions, generated rows) as it
+    is, where a spreadsheet runs it as a formula: it trains, with a warning (an escaped name would no longer be
+    the class's name when the file is read back); a negative or signed number is a name like any other."""
+    np.savez(tmp_path / "d.npz", x=np.zeros((4, 2)), y=np.array([0, 1, 0, 1]),
+             class_names=np.array(['=HYPERLINK("http://example.com")', "@SUM(1)"]))
+    with pytest.warns(UserWarning, match=r"class name '=HYPERLINK\(\"http://example.com\"\)' begins with '=', which a "
+                                         r"spreadsheet opening ssvae's CSVs \(predictions, generated rows\) takes for a "
+                                         r"formula: rename the class if those files go to a spreadsheet$") as warned:
+        assert load_source(data=str(tmp_path / "d.npz")).train.class_names[1] == "@SUM(1)"
+    assert [w.filename for w in warned] == [__file__]
+    np.savez(tmp_path / "n.npz", x=np.zeros((4, 2)), y=np.array([0, 1, 0, 1]), class_names=np.array(["-2", "+0.5"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_source(data=str(tmp_path / "n.npz")).train.class_names == ("-2", "+0.5")
+
+
 def test_a_class_folder_named_in_another_encoding_is_refused_before_its_images_are_read(tmp_path):
     """Linux keeps a folder name's bytes; one that is not UTF-8 trained, then failed the export (its class name
     cannot be written to model.json)."""

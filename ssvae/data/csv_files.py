@@ -164,7 +164,7 @@ def csv_inputs(path: Path, rows: CsvRows, columns: Sequence[str] | None = ()) ->
         with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which the checks report
             return np.array([[number(row[k]) for k in keep] for row in body], dtype=np.float32), names
     except ValueError:
-        row, column = next((r, k) for r, values in enumerate(body) for k in keep if not _is_number(values[k], number))
+        row, column = next((r, k) for r, values in enumerate(body) for k in keep if not is_number(values[k], number))
         where, value = f"{path}: {rows.place(row)}, column {header[column]!r}", body[row][column]
         if value.strip() in MISSING_VALUES:
             held = "is empty" if not value.strip() else f"holds {value!r}"
@@ -201,7 +201,8 @@ def _columns_by_name(path: Path, header: list[str], columns: Sequence[str]) -> l
         return column_positions(str(path), header, columns)
 
 
-def _is_number(text: str, number: Callable[[str], float]) -> bool:
+def is_number(text: str, number: Callable[[str], float] = float) -> bool:
+    """Whether ``text`` reads as a number by ``number`` (float, or a reader of decimal commas)."""
     try:
         number(text)
     except ValueError:
@@ -226,7 +227,7 @@ def csv_labels(raw: list[str], path: Path, number: Callable[[str], float] = floa
         return np.array([index.get(v, UNLABELLED) for v in raw], dtype=np.int64), tuple(known)
     missing = [v in MISSING_VALUES or n == UNLABELLED for v, n in zip(raw, numbers)]
     known = [(v, n) for v, n, gone in zip(raw, numbers, missing) if not gone]
-    if known and all(_is_number(v, number) for v, _ in known) and any(n is None for _, n in known):
+    if known and all(is_number(v, number) for v, _ in known) and any(n is None for _, n in known):
         k = next(k for k, (n, gone) in enumerate(zip(numbers, missing)) if not gone and n is None)
         raise DataError(f"{path}: {place(k)} has label {raw[k]!r}, a number but not a whole one: number the classes "
                         f"0..K-1, or name them with text")
@@ -273,4 +274,4 @@ def warn_of_named_inputs(columns: Sequence[str], path: Path) -> None:
 
 
 __all__ = ["LABEL_LIKE", "MISSING_VALUES", "NON_INPUT_COLUMNS", "CsvRows", "as_csv_hint", "csv_inputs", "csv_labels",
-           "read_csv_rows", "warn_of_named_inputs", "whole_number"]
+           "is_number", "read_csv_rows", "warn_of_named_inputs", "whole_number"]
