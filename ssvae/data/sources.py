@@ -49,7 +49,7 @@ BUILTIN_SHAPES = {"digits": (1, 8, 8), **dict.fromkeys(TORCHVISION_SETS, (1, 28,
 # The first ten test labels of the data sets whose files share their names: one's files given for another
 # would otherwise train without a word under the other's class names.
 FIRST_TEST_LABELS = {"mnist": (7, 2, 1, 0, 4, 1, 4, 9, 5, 9), "fashion-mnist": (9, 2, 1, 1, 6, 1, 4, 6, 5, 7)}
-FORMULA_STARTS = "=+-@"  # a spreadsheet takes a cell that begins so for a formula (CSV injection)
+FORMULA_STARTS = "=+-@"  # a spreadsheet takes a cell that begins so, and goes on, for a formula
 GZIP_MAGIC = b"\x1f\x8b"  # how a gzipped file begins
 
 
@@ -552,7 +552,7 @@ def _check_class_names(names: Sequence[str], path: Path) -> None:
     if bad := [n for n in names if not _utf8(n)]:
         raise DataError(f"{path}: class name {bad[0]!r} is not UTF-8 text (a folder named in another encoding): "
                         f"rename it, since model.json and predictions are UTF-8")
-    if risky := [n for n in names if n.strip()[0] in FORMULA_STARTS and not is_number(n)]:
+    if risky := [n for n in names if n.strip()[0] in FORMULA_STARTS and len(n.strip()) > 1 and not is_number(n)]:
         warnings.warn(f"{path}: class name {risky[0]!r} begins with {risky[0].strip()[0]!r}, which a spreadsheet "
                       f"opening ssvae's CSVs (predictions, generated rows) takes for a formula: rename the class if "
                       f"those files go to a spreadsheet", stacklevel=user_stacklevel())
