@@ -1741,6 +1741,31 @@ def test_info_shows_metadata_and_graphs(runner, exported, tmp_path):
         "float32"]
 
 
+def test_info_shows_a_folder_of_bare_graphs_and_names_a_missing_folder(runner, exported, tmp_path):
+    """Graphs copied without model.json still carry their metadata, so info reads them; a mistyped folder is
+    named with the command that makes one."""
+    shutil.copytree(exported[1], tmp_path / "bare", ignore=shutil.ignore_patterns("model.json", "model_card.md"))
+    result = runner.invoke(main, ["info", str(tmp_path / "bare")])
+    assert result.exit_code == 0 and re.search(r"^  class_names +0, 1, 2, 3, 4, 5, 6, 7, 8, 9$", result.output,
+                                               re.MULTILINE), result.output
+    missing = tmp_path / "nothere"
+    result = runner.invoke(main, ["info", str(missing)])
+    assert (result.exit_code, result.output) == (1, f"Error: {missing}: no such model folder; make one with 'ssvae "
+                                                    f"export RUN_DIR --out {missing}'\n")
+
+
+def test_force_exports_over_a_model_folder_whose_name_ends_like_a_file(runner, exported, tmp_path):
+    """--out wine.onnx is refused as a file's name, but a model folder already so named (made before that check)
+    is a folder: --force writes the export over it."""
+    run, model = exported
+    shutil.copytree(model, tmp_path / "wine.onnx")
+    (tmp_path / "wine.onnx" / "model.json").write_text("{}")
+    result = runner.invoke(main, ["export", str(run), "--out", str(tmp_path / "wine.onnx"), "--force"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "wine.onnx" / "model.json").read_text())["weights"] == json.loads(
+        (model / "model.json").read_text())["weights"]
+
+
 def test_export_and_outputs_refuse_to_overwrite(runner, exported, tmp_path):
     run, model = exported
     result = runner.invoke(main, ["export", str(run), "--out", str(model)])

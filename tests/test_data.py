@@ -810,6 +810,32 @@ def test_uncompressed_npz_and_npy_are_read_a_batch_at_a_time(tmp_path):
         read_inputs(str(tmp_path / "cut.npy")).x[40:50]
 
 
+def test_an_npz_array_of_python_objects_is_named_unreadable_not_cut_short(tmp_path):
+    """A pickled object array holds fewer bytes than its header declares (8 a reference, memoised): that is no
+    sign of a file cut short, and the error says what the array is."""
+    np.savez(tmp_path / "objects.npz", x=np.array([["a"] * 8] * 1000, dtype=object), y=np.arange(1000) % 2,
+             allow_pickle=True)
+    with pytest.raises(DataError, match=r"objects.npz: array 'x' cannot be read \(Object arrays cannot be loaded "
+                                        r"when allow_pickle=False\); save it as numbers"):
+        load_source(None, str(tmp_path / "objects.npz"))
+
+
+def test_a_run_keeps_its_data_and_test_data_absolute_and_finds_them_from_another_folder(tmp_path, monkeypatch):
+    import ssvae
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "train.npz", x=rng.random((40, 3)).astype(np.float32), y=np.arange(40) % 2)
+    np.savez(tmp_path / "test.npz", x=rng.random((10, 3)).astype(np.float32), y=np.arange(10) % 2)
+    monkeypatch.chdir(tmp_path)
+    ssvae.train(data="train.npz", test_data="test.npz", labels=10, epochs=1, hidden=(8,), classifier_hidden=(8,),
+                latent_dim=2, progress=False, out="run")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    run = ssvae.load(tmp_path / "run")
+    assert (run.config.data, run.config.test_data) == (str(tmp_path / "train.npz"), str(tmp_path / "test.npz"))
+    assert ssvae.evaluate(run)["n_test"] == 10
+
+
 def test_npz_channel_last_images_become_channel_first_pixel_for_pixel(tmp_path):
     """(N, H, W, C) moves its channels to axis 1, pixel for pixel: a reshape to that shape would scramble them."""
     x = np.arange(2 * 5 * 4 * 3, dtype=np.uint8).reshape(2, 5, 4, 3)  # H = 5: not a channel count

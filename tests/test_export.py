@@ -374,8 +374,8 @@ def test_the_commands_of_an_exported_model_run_where_torch_cannot_be_imported(di
 def test_the_package_offers_its_lazy_names_and_modules_to_a_repl():
     import ssvae
 
-    assert {"train", "evaluate", "export", "load", "Config", "runtime", "inference", "__version__", "__name__",
-            "__path__"} <= set(dir(ssvae)) and not {"importlib", "Any", "annotations"} & set(dir(ssvae))
+    assert {"train", "evaluate", "export", "load", "Config", "runtime", "inference", "config", "settings", "data",
+            "training", "__version__", "__name__", "__path__"} <= set(dir(ssvae)) and not {"importlib", "Any", "annotations"} & set(dir(ssvae))
     reached = subprocess.run([sys.executable, "-c", "import ssvae; print(ssvae.training.accuracy.__name__)"],
                              capture_output=True, text=True, timeout=120)  # the README's, before anything imports it
     assert (reached.returncode, reached.stdout) == (0, "accuracy\n"), reached.stderr
@@ -1584,6 +1584,12 @@ def test_an_export_of_ones_own_file_names_the_file_not_where_it_lay(tmp_path):
       for key, value, kind in (("input_columns", "5", "a list of column names"),
                                ("input_range", '"x"', "null or [low, high]"),
                                ("input_range", "[1, 0]", "null or [low, high]"),
+                               ("input_range", "[1, 1]", "null or [low, high]"),
+                               ("input_range", '["a", "b"]', "null or [low, high]"),
+                               ("test_scores", '{"n": 3, "quantiles": {}, "max": 1}',
+                                "null or scores in short (n, quantiles 0.5 to 0.99, max)"),
+                               ("conditional", '"no"', "true or false"),
+                               ("likelihood", '"poisson"', "bernoulli or gaussian"),
                                ("test_scores", '{"n": 3}', "null or scores in short (n, quantiles 0.5 to 0.99, max)"),
                                ("class_names", "[1, 2]", "a list of two or more one-line names"),
                                ("class_names", '["cat\\nnine", "dog"]', "a list of two or more one-line names"),
@@ -1611,18 +1617,33 @@ def test_the_few_grey_levels_warning_names_the_callers_line_however_it_is_reache
     """The warning named the line of a fixed depth (classify's caller): through prepare or a run's inputs it
     named sys:1 or ssvae's own lines, and Python then hid its later copies as warned there already. Where an
     app copied runtime.py in beside its own files, the app's lines are the user's."""
-    import importlib.util
-
     few = np.full((2, 1, 8, 8), 9, np.uint8)
     shutil.copyfile(ROOT / "ssvae" / "runtime.py", tmp_path / "copied_runtime.py")
-    spec = importlib.util.spec_from_file_location("copied_runtime", tmp_path / "copied_runtime.py")
-    copied = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(copied)
-    alone = copied.load(digits_model.model_dir, device="cpu")
+    alone = _module_at(tmp_path / "copied_runtime.py").load(digits_model.model_dir, device="cpu")
     for call in (digits_model.prepare, digits_model.classify, digits_model.score, digits_run.inputs, alone.classify):
         with pytest.warns(UserWarning, match="uint8 inputs that stay below 64") as warned:
             call(few)
         assert [w.filename for w in warned] == [__file__], call
+    (tmp_path / "app_helper.py").write_text("def classify(model, x):\n    return model.classify(x)\n")
+    helper = _module_at(tmp_path / "app_helper.py")  # the app's own file beside the copy: the user's line
+    with pytest.warns(UserWarning, match="uint8 inputs that stay below 64") as warned:
+        helper.classify(alone, few)
+    assert [w.filename for w in warned] == [str(tmp_path / "app_helper.py")]
+    (tmp_path / "alias").symlink_to(tmp_path)  # the copy imported through a link: still ssvae's own code
+    linked = _module_at(tmp_path / "alias" / "copied_runtime.py").load(digits_model.model_dir, device="cpu")
+    with pytest.warns(UserWarning, match="uint8 inputs that stay below 64") as warned:
+        linked.classify(few)
+    assert [w.filename for w in warned] == [__file__]
+
+
+def _module_at(path: Path) -> types.ModuleType:
+    """The module of the Python file ``path``, imported under its file's name."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_an_exported_model_goes_to_another_process_by_loading_its_folder_again(digits_model, tmp_path, monkeypatch):
@@ -1665,6 +1686,21 @@ def test_a_graph_that_fails_as_it_runs_is_named_in_one_line(digits_model, monkey
     result = CliRunner().invoke(main, ["predict", str(folder), "--dataset", "digits", "--out", str(tmp_path / "p.csv")])
     assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
     assert not (tmp_path / "p.csv").exists()
+
+
+@pytest.mark.parametrize("error, reason", [
+    (ort.capi.onnxruntime_pybind11_state.InvalidArgument("Got invalid dimensions for input: x"),
+     "Got invalid dimensions for input: x"),
+    (ort.capi.onnxruntime_pybind11_state.RuntimeException(""), "RuntimeException"),  # no words: its kind
+])
+def test_each_kind_of_onnxruntime_error_while_a_graph_runs_is_named(digits_model, monkeypatch, error, reason):
+    def fails(self, *args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(ort.InferenceSession, "run", fails)
+    with pytest.raises(ModelError, match=f"^{re.escape(str(digits_model.model_dir / 'encoder.onnx'))}: onnxruntime "
+                                         f"could not run it \\({reason}\\): for a batch too large"):
+        runtime.load(digits_model.model_dir).encode(np.zeros((2, 64), np.float32))
 
 
 def test_an_export_whose_test_scores_reach_inf_loads_and_nan_is_refused(digits_run, tmp_path):

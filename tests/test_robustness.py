@@ -436,6 +436,8 @@ BAD_INPUT = [
     (["evaluate", "model/..", "--data", "small.npz"], "Error: model/.. holds run folders (bad_metrics_run"),
     (["export", "RUN", "--out", "model.onnx"], "Error: --out model.onnx names a file, but an export writes a folder "
      "(its graphs, model.json and model_card.md): give a folder's name, e.g. --out model"),  # made a folder model.onnx
+    (["export", "RUN", "--out", "model.ONNX"], "Error: --out model.ONNX names a file, but an export writes a folder "
+     "(its graphs, model.json and model_card.md): give a folder's name, e.g. --out model"),  # any case of suffix
     (["export", "."], "Error: . holds run folders (bad_metrics_run, binary_metrics_run, deep_config_run, "
      "deep_labels_run, early_run, ...), not a run's files: pass one of them, e.g. bad_metrics_run"),
     (["score", "classifier_only_model", "--dataset", "digits"], "Error: classifier_only_model holds the classifier "
@@ -1087,6 +1089,63 @@ def test_signals_held_back_by_uninterrupted_arrive_after_it_each_kind_once():
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+@pytest.mark.parametrize("body", [
+    "os.kill(os.getpid(), signal.SIGTERM)",  # held, then the system's default: the process ends
+    "os.kill(os.getpid(), signal.SIGINT); os.kill(os.getpid(), signal.SIGTERM)",  # KeyboardInterrupt first
+    "hold = signal.getsignal(signal.SIGTERM)",  # its own handler, were it left in place: passes SIGTERM on
+])
+def test_a_sigterm_held_by_uninterrupted_ends_the_process_as_it_would_have(body):
+    """SIGTERM at the system's default (a process manager stopping ssvae) is held while files are put back, and
+    then ends the process with its usual status 143 (-15 here), even where a Ctrl-C held with it raised first;
+    and the hold handler, were it left behind, passes SIGTERM on to that default instead of swallowing it."""
+    script = (f"import os, signal, time\nfrom ssvae import files\nwith files.uninterrupted():\n    {body}\n"
+              f"    time.sleep(0.05)\n    print('held', flush=True)\n"
+              f"if 'hold' in dir():\n    hold(signal.SIGTERM, None)\nprint('not ended', flush=True)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert (result.returncode, result.stdout) == (-signal.SIGTERM, "held\n"), result.stderr
+
+
+def test_uninterrupted_leaves_signals_alone_where_a_handler_was_not_set_from_python(monkeypatch):
+    """`signal.getsignal` gives None for a handler set outside Python (an embedding app's): it cannot be put
+    back, so none is set over it and the block runs as it is."""
+    real = signal.getsignal
+    before = real(signal.SIGINT)
+    monkeypatch.setattr(signal, "getsignal", lambda signum: None if signum == signal.SIGTERM else real(signum))
+    with files.uninterrupted():
+        assert real(signal.SIGINT) is before
+    assert real(signal.SIGINT) is before
+
+
+def test_a_replaced_link_among_a_runs_files_takes_the_usual_mode_not_that_of_what_it_named(tmp_path):
+    """A file written in place of a link (`atomic_open`) is a new file: it takes a new file's permissions, not
+    those of the file the link named (someone else's, private or world-writable)."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_text("theirs")
+    elsewhere.chmod(0o600)
+    (tmp_path / "metrics.csv").symlink_to(elsewhere)
+    files.write_atomic(tmp_path / "metrics.csv", "ours")
+    assert not (tmp_path / "metrics.csv").is_symlink() and elsewhere.read_text() == "theirs"
+    assert stat.S_IMODE((tmp_path / "metrics.csv").stat().st_mode) == files.usual_mode(directory=False) != 0o600
+
+
+def test_a_linked_lock_file_is_not_taken_for_a_writer_and_a_folder_there_is_refused(tmp_path):
+    """A link at a lock file's place, naming a lock another process holds, is no sign that this folder is being
+    written (it is not opened through); a folder there is refused as a link is."""
+    run = tmp_path / "run"
+    assert CliRunner().invoke(main, ["train", *TINY, "--out", str(run)]).exit_code == 0
+    held = tmp_path / "held.lock"
+    (run / files.LOCK_INSIDE).symlink_to(held)
+    with files.FileLock(held):
+        assert not files.being_written(run)
+    (run / files.LOCK_INSIDE).unlink()
+    (run / files.LOCK_INSIDE).mkdir()
+    result = CliRunner().invoke(main, ["train", *TINY, "--out", str(run), "--force"])
+    assert (result.exit_code, result.output) == (1, f"Error: {run / files.LOCK_INSIDE} is a folder where ssvae keeps "
+                                                    f"a lock file of {run} (ssvae makes no such thing): remove it, "
+                                                    f"then run the command again\n")
+    assert ssvae.evaluate(run)["n_test"] == 450
 
 
 def test_only_a_run_folder_takes_a_set_aside_folder_and_only_one_of_its_files(tmp_path):
