@@ -375,7 +375,7 @@ def _fits(value: Any, hint: Any) -> bool:
     return isinstance(value, (int, float) if hint is float else hint)
 
 
-# Settings measured to work better than the paper's on a data set (README, "Models and defaults"); any field
+# Settings measured to work better than the paper's on a data set (docs/models.md); any field
 # set explicitly wins over these.
 PRESETS: dict[str, dict[str, Any]] = {
     # a small z leaves the class to y; M1's paper-sized 600-600 networks collapse (KL 0) on 64 pixels, and its
@@ -516,8 +516,8 @@ SETTING_HELP: dict[str, str] = {
                     "(use it with --ema)."),
     "weight_decay": ("Decoupled (AdamW) weight decay of the classifier q(y|x)'s weight matrices and kernels: each "
                      "step scales them by 1 - lr * weight_decay, e.g. 0.05 (0: off); meant to keep q(y|x) from "
-                     "growing overconfident on the few labels (no gain measured yet, README). The generative model "
-                     "is not decayed."),
+                     "growing overconfident on the few labels (no gain measured yet: docs/models.md). The generative "
+                     "model is not decayed."),
     "alpha": ("Classification weight of the generative models (m2, adgm, m1+m2); the loss uses alpha * N_total / "
               "N_labelled. supervised, fixmatch and m1 train q(y|x) on the labels' cross-entropy alone."),
     "vat": ("Virtual adversarial training of q(y|x) (m2, m1+m2): its weight relative to the classification term (0: "

@@ -41,7 +41,7 @@ from torch import Tensor
 LOG_2PI = math.log(2.0 * math.pi)
 # a decoder variance (of standardised inputs) cannot shrink below e^-6.9, about 0.001: stops the density running
 # to infinity, and a column that is nearly always one value from costing 10^4 to 10^7 nats where it is not (at
-# e^-10 such columns of a table turned a third of the runs NaN; README, "Models and defaults")
+# e^-10 such columns of a table turned a third of the runs NaN; docs/results.md)
 GAUSSIAN_LOGVAR_MIN = -6.9
 
 

@@ -63,7 +63,8 @@ def recipe_for(name: str, dataset: str, data: str | None, model: str) -> dict[st
     recipe = RECIPES[name]
     if data is not None or dataset != recipe.dataset:
         raise ConfigError(f"recipe {name} was measured on --dataset {recipe.dataset}, not on {data or dataset}: "
-                          f"leave --recipe out (its settings are in the README, to try one by one)")
+                          f"leave --recipe out, and give its settings to try them one by one: "
+                          f"{shlex.join(option_words(recipe.settings))}")
     if model not in recipe.models:
         raise ConfigError(f"recipe {name} was measured with models {', '.join(recipe.models)}, not {model}: "
                           f"choose one of them with --model, or leave --recipe out")
@@ -194,15 +195,20 @@ def train_command(config: Config) -> str:
         words += ["--data-dir", config.data_dir]
     if config.test_data:
         words += ["--test-data", config.test_data]
-    for name, value in off_preset(config).items():
-        if name in FIELDS_WITHOUT_OPTION:
-            continue
-        if isinstance(value, bool):
-            words.append(switch_flag(name, value))
-        else:
-            words += [option_flag(name), option_text(value, none="all")]
+    words += option_words({name: value for name, value in off_preset(config).items()
+                           if name not in FIELDS_WITHOUT_OPTION})
     return shlex.join(words)
 
 
-__all__ = ["RECIPES", "Recipe", "config_for", "off_preset", "preset_for", "python_only_changes", "recipe_for",
-           "supervised_counterpart", "train_command"]
+def option_words(settings: dict[str, Any]) -> list[str]:
+    """``settings`` (Config fields and values) as `ssvae train`'s options: an on/off field as its flag, any
+    other as its option and value."""
+    words: list[str] = []
+    for name, value in settings.items():
+        words += [switch_flag(name, value)] if isinstance(value, bool) else [option_flag(name),
+                                                                            option_text(value, none="all")]
+    return words
+
+
+__all__ = ["RECIPES", "Recipe", "config_for", "off_preset", "option_words", "preset_for", "python_only_changes",
+           "recipe_for", "supervised_counterpart", "train_command"]

@@ -891,7 +891,7 @@ def test_switching_off_what_a_preset_setting_needs_takes_that_setting_with_it():
 
 @pytest.mark.filterwarnings("ignore:--alpha .*does nothing for this:UserWarning")  # the recipe's own, given
 def test_a_recipe_is_its_settings_over_the_preset_for_the_models_it_was_measured_with():
-    # the settings of the measured command line in the README (fashion-mnist, four blocks, consistency)
+    # the settings of the measured command line in docs/models.md (fashion-mnist, four blocks, consistency)
     measured = dict(classifier="conv", classifier_channels=(32, 64, 128, 256), augment="shift-flip", consistency=1.0,
                     adaptive_threshold=True, lr_schedule="one-cycle", ema=0.999, batch_size=128,
                     labelled_batch_size=64, epochs=30, precision="bfloat16", alpha=10.0)
@@ -909,7 +909,12 @@ def test_a_recipe_is_its_settings_over_the_preset_for_the_models_it_was_measured
     assert (mine.epochs, mine.precision, mine.consistency, mine.ema) == (5, "float32", 2.0, 0.999)
     with pytest.raises(ConfigError, match="recipe 'fastest' is not one of accurate"):
         config_for("fashion-mnist", recipe="fastest")
-    with pytest.raises(ConfigError, match="recipe accurate was measured on --dataset fashion-mnist, not on mnist"):
+    with pytest.raises(ConfigError, match="^recipe accurate was measured on --dataset fashion-mnist, not on mnist: "
+                                          "leave --recipe out, and give its settings to try them one by one: "
+                                          "--classifier conv --classifier-channels 32,64,128,256 --augment shift-flip "
+                                          "--consistency 1.0 --adaptive-threshold --lr-schedule one-cycle --ema "
+                                          "0.999 --batch-size 128 --labelled-batch-size 64 --epochs 30 --precision "
+                                          "bfloat16 --alpha 10.0$"):
         config_for("mnist", recipe="accurate")
     with pytest.raises(ConfigError, match="measured on --dataset fashion-mnist, not on shoes.npz"):
         config_for(data="shoes.npz", recipe="accurate")

@@ -1,11 +1,11 @@
 """A built-in data set's training images split into training images and a held-out test set, as an .npz that
 `ssvae train --data` and `tools/bench_accuracy.py --data` read (x, y and x_test, y_test, uint8 images and
 their class names). The held-out images were never a test set while settings were chosen: a check of a
-preset chosen on the data set's own test set (README, "Results"), on images it was not chosen on.
+preset chosen on the data set's own test set (docs/results.md), on images it was not chosen on.
 
     python -m tools.make_holdout runs/fashion-holdout.npz --dataset fashion-mnist --data-dir DIR
     python -m tools.bench_accuracy --data runs/fashion-holdout.npz --labels 100 --seeds 0 1 2 --epochs 10 \\
-        --models m2 --set latent_dim=4 ...          # the preset's settings, given one by one (README, "Results")
+        --models m2 --set latent_dim=4 ...          # the preset's settings, given one by one (docs/results.md)
 """
 
 from __future__ import annotations
