@@ -117,6 +117,28 @@ def test_plain_python_example_agrees_with_predict(images):
     assert _predicted(result.stdout) == expected and len(expected) == 1000
 
 
+FEW_LEVELS_WARNING = ("warning: uint8 inputs that stay below 64 are divided by 255 as 8-bit images are, and read as "
+                      "nearly black images: if they are images of grey levels 0..L (such as sklearn's digits, 0..16), "
+                      "{} them as floats x / L\n")
+
+
+def _check_the_few_levels_warning(tmp_path: Path, command: list[str], verb: str) -> None:
+    """sklearn's digits as uint8 (0..16) divided by 255 are nearly black images: `ssvae predict` warns, and the
+    examples, which apps copy, said nothing. They warn too, and still classify; 8-bit images get no warning."""
+    digits = load_digits().images[:5, None]  # grey levels 0..16
+    for name, x, warning in (("levels.npy", digits.astype(np.uint8), FEW_LEVELS_WARNING.format(verb)),
+                             ("bytes.npy", np.round(digits * 255 / 16).astype(np.uint8), "")):
+        np.save(tmp_path / name, x)
+        result = subprocess.run([*command, str(MODEL), str(tmp_path / name)], capture_output=True, text=True,
+                                timeout=120)
+        assert (result.returncode, result.stderr) == (0, warning) and len(_predicted(result.stdout)) == 5
+
+
+def test_plain_python_example_warns_of_uint8_inputs_of_a_few_grey_levels(tmp_path):
+    _check_the_few_levels_warning(tmp_path, [sys.executable, str(ROOT / "tools/examples/classify_with_onnxruntime.py")],
+                                  "pass")
+
+
 def test_plain_python_example_reads_folders_as_predict_does_and_refuses_bad_inputs_in_one_line(tmp_path, images):
     from PIL import Image
 
@@ -238,6 +260,11 @@ def needs_npm(folder: Path, package: str):
         return pytest.mark.skipif(True, reason="node is not installed on this machine")
     return pytest.mark.skipif(not (folder / "node_modules" / package).is_dir(),
                               reason=f"run 'npm ci --ignore-scripts' in {folder} first (.ci/run does)")
+
+
+@needs_npm(NODE_EXAMPLE, "onnxruntime-node")
+def test_node_example_warns_of_uint8_inputs_of_a_few_grey_levels(tmp_path):
+    _check_the_few_levels_warning(tmp_path, ["node", str(NODE_EXAMPLE / "classify.mjs")], "save")
 
 
 @needs_npm(NODE_EXAMPLE, "onnxruntime-node")

@@ -8,7 +8,7 @@ your app. Images are read upright, as viewers show them (a camera's EXIF orienta
 reads them. Kept short: a folder's images (hidden files aside) must all have the model's size and be 8-bit
 without transparency (`ssvae predict` skips other sizes, scales 16-bit grey and lays transparent pixels onto
 black); others are refused. A problem with the model or the inputs is one line on stderr and exit status 1;
-a reader that stops early (| head) ends it quietly.
+uint8 inputs of a few grey levels (0..16) a warning there; a reader that stops early (| head) ends it quietly.
 """
 
 import csv
@@ -24,6 +24,7 @@ import onnxruntime as ort
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 EIGHT_BIT_MODES = {"1", "L", "P", "RGB", "CMYK", "YCbCr"}  # Pillow's modes of 8-bit images (or 1-bit)
+FEW_LEVELS = 64  # uint8 inputs below this are grey levels 0..L more likely than 8-bit images (ssvae warns alike)
 USAGE = "usage: python classify_with_onnxruntime.py MODEL_DIR INPUTS (an .npz of array x, an .npy or a folder of images)"
 
 
@@ -81,6 +82,10 @@ def prepare(x: np.ndarray, meta: dict) -> np.ndarray:
     shape = tuple(meta["input_shape"])
     if x.dtype.kind not in "uif":
         sys.exit(f"inputs of dtype {x.dtype} are not numbers: pass uint8 images or floats")
+    if x.dtype == np.uint8 and meta["uint8_divisor"] == 255 and 0 < x.max(initial=0) < FEW_LEVELS:
+        print(f"warning: uint8 inputs that stay below {FEW_LEVELS} are divided by 255 as 8-bit images are, and read "
+              f"as nearly black images: if they are images of grey levels 0..L (such as sklearn's digits, 0..16), "
+              f"pass them as floats x / L", file=sys.stderr)
     with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which the check below refuses
         x = x.astype(np.float32) / meta["uint8_divisor"] if x.dtype == np.uint8 else x.astype(np.float32)
     if len(shape) == 3 and x.shape[1:] != shape and x.shape[1:] == (*shape[1:], shape[0]):

@@ -6,7 +6,8 @@
 // inputs.npy: an array (N, ...) of uint8 0..255 or floats (float32 or float64) in [0, 1], saved with
 // numpy.save; colour images channel-first (N, 3, H, W) or channel-last (N, H, W, 3).
 // Prints one CSV line an input: id,predicted class,confidence (as tools/examples/classify_with_onnxruntime.py).
-// A problem with the inputs is one line on stderr and exit status 1.
+// A problem with the inputs is one line on stderr and exit status 1; uint8 inputs of a few grey levels (0..16)
+// get a warning there.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import ort from "onnxruntime-node";
@@ -40,11 +41,23 @@ function readNpy(path, divisor) {
     throw new InputError(`${path}: holds ${data.length} bytes of data where shape (${shape}) needs ${count * itemSize}: the file is cut short; save it again`);
   }
   const copy = new Uint8Array(data).buffer;  // aligned for the typed array views
-  if (descr === "|u1") return { shape, values: Float32Array.from(new Uint8Array(copy, 0, count), (v) => v / divisor) };
+  if (descr === "|u1") {
+    const levels = new Uint8Array(copy, 0, count);
+    warnOfFewLevels(levels, divisor);
+    return { shape, values: Float32Array.from(levels, (v) => v / divisor) };
+  }
   if (descr === "<f4") return { shape, values: new Float32Array(copy, 0, count) };
   if (descr === "<f8") return { shape, values: Float32Array.from(new Float64Array(copy, 0, count)) };
   const advice = /^[<>|][iu]/.test(descr) ? `x.astype("uint8") for images 0..255, or x.astype("float32") for numbers in the model's range` : `x.astype("float32")`;
   throw new InputError(`${path}: dtype ${descr} is not uint8, float32 or float64: save ${advice}`);
+}
+
+function warnOfFewLevels(levels, divisor) {
+  // uint8 inputs below 64 are grey levels 0..L (sklearn's digits, 0/1 masks) more likely than 8-bit images
+  const top = levels.reduce((a, b) => Math.max(a, b), 0);
+  if (divisor === 255 && top > 0 && top < 64) {
+    console.error("warning: uint8 inputs that stay below 64 are divided by 255 as 8-bit images are, and read as nearly black images: if they are images of grey levels 0..L (such as sklearn's digits, 0..16), save them as floats x / L");
+  }
 }
 
 function channelFirst(values, n, pixels, channels) {
