@@ -14,7 +14,6 @@ import os
 import re
 import signal
 import sys
-import unicodedata
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, NoReturn
@@ -30,6 +29,7 @@ from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
 from ssvae.model_card import difference_text
 from ssvae.progress import redrawable
+from ssvae.report_text import count, evaluation_text, model_info_text, run_info_text, trained_line
 from ssvae.runtime import (BATCH, DEVICES, MIN_OPSET, MODEL_FILES, MODEL_JSON, OPSET, PRECISIONS, RUN_CONFIG,
                            ModelError, folder_of_folders, held_precisions, load as load_model)
 
@@ -383,7 +383,7 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
         with _resumable(Path(resume), options["epochs"], resuming=True), _as_option_errors(given):
             run = resume_run(resume, progress=not quiet, epochs=options["epochs"])
         with _finished(Path(resume)):
-            click.echo(_trained(f"resumed and finished {resume}", evaluate(run)))
+            click.echo(trained_line(f"resumed and finished {resume}", evaluate(run)))
         return
     config = config_from_options(options)
     name = Path(os.path.abspath(config.data)).stem if config.data else config.dataset  # "." after its folder
@@ -391,7 +391,7 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
     with _resumable(out_dir):
         run = train_run(config, out=out_dir, progress=not quiet, replace=force)
     with _finished(out_dir):
-        click.echo(_trained(f"saved {out_dir}", evaluate(run)))
+        click.echo(trained_line(f"saved {out_dir}", evaluate(run)))
 
 
 @contextlib.contextmanager
@@ -463,82 +463,6 @@ def _check_resume_alone(ctx: click.Context) -> None:
                f"{Path(ctx.params['resume']) / RUN_CONFIG}" if editable else "")
         raise click.UsageError(f"--resume continues a run with its own settings: give no other options than "
                                f"--epochs (leave out {', '.join(given)}){how}")
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def _gain_text(points: float) -> str:
-    """What the unlabelled data did to the accuracy, in words that read right either way."""
-    return f"add {points:+.2f} points" if points >= 0 else f"cost {-points:.2f} points"
-
-
-def _share_text(share: float | None, none: str) -> str:
-    return none if share is None else f"{share:.4f}"
-
-
-def _trained(done: str, report: dict) -> str:
-    """The line `ssvae train` ends with: what it did, the test accuracy, and the epoch kept by validation."""
-    kept, of = report["kept_epoch"], f" of {Path(report['test_data']).name}" if report["test_data"] else ""
-    return (f"{done}  |  test accuracy {report['accuracy']:.4f} on {report['n_test']} examples{of}  |  labels seen "
-            f"{report['labels_seen']}" + (f"  |  kept epoch {_kept_text(kept)}" if kept else ""))
-
-
-def _kept_text(kept: dict) -> str:
-    return f"{kept['epoch']} of {kept['epochs']} (the best validation accuracy, {kept['val_accuracy']:.4f})"
-
-
-def _format_report(report: dict) -> str:
-    """`ssvae evaluate`'s report as text: a run's, or an exported model's (with its graphs' precision, and no
-    test ELBO)."""
-    names = report["class_names"]
-    rows = _confusion_row_names(names)
-    width = max(6, *(_columns(n) for n in names))
-    row_width = max(width, *(_columns(n) for n in rows))
-    elbo, graphs = report["test_elbo"], report.get("precision")
-    recalls = [_share_text(report["per_class"][n], "no test example") for n in names]
-    precisions = [_share_text(report["per_class_precision"][n], "never predicted") for n in names]
-    recall_width = max(6, *map(len, recalls))
-    lines = [
-        f"model          {report['model']}",
-        *([f"graphs         {graphs} (exported)"] if graphs else []),
-        f"labels seen    {report['labels_seen']}",
-        f"test examples  {report['n_test']}" + (f" ({Path(report['test_data']).name})" if report["test_data"] else ""),
-        f"test accuracy  {report['accuracy']:.4f}",
-        *([f"baseline       {report['baseline_accuracy']:.4f} (supervised on the same labels: the unlabelled data "
-           f"{_gain_text(100 * (report['accuracy'] - report['baseline_accuracy']))})"]
-          if "baseline_accuracy" in report else []),
-        *([] if graphs else [f"test ELBO      {elbo:.2f} nats an example" if elbo is not None else
-                              "test ELBO      - (no generative model)"]),
-        *([f"kept epoch     {_kept_text(report['kept_epoch'])}"] if report["kept_epoch"] else []),
-        "",
-        f"{'class':<{width}}  {'recall':<{recall_width}}  precision",
-        *(f"{_padded(n, width)}  {r:<{recall_width}}  {p}" for n, r, p in zip(names, recalls, precisions)),
-        "",
-        "confusion (rows: true class, columns: predicted)",
-        " " * row_width + " " + " ".join(f"{k:>5}" for k in range(len(names))),
-        *(f"{_padded(n, row_width)} " + " ".join(f"{c:>5}" for c in row) for n, row in zip(rows, report["confusion"])),
-    ]
-    return "\n".join(lines)
-
-
-def _confusion_row_names(names: list[str]) -> list[str]:
-    """The confusion matrix's row labels: the class names, each after its column's number unless the names are
-    those numbers already ("0".."9"), so that a column can be told by its row."""
-    if names == [str(k) for k in range(len(names))]:
-        return names
-    return [f"{k} {name}" for k, name in enumerate(names)]
-
-
-def _columns(text: str) -> int:
-    """The terminal columns ``text`` takes: two a wide character (Chinese, Japanese, Korean), one the others."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _padded(text: str, width: int) -> str:
-    """``text`` padded with spaces to ``width`` terminal columns, so that a table's columns line up."""
-    return text + " " * (width - _columns(text))
 
 
 def stacked(*options: Callable) -> Callable:
@@ -623,7 +547,7 @@ def evaluate(run_dir: str, data: str | None, dataset: str | None, split: str, da
 
     report = evaluate_folder(run_dir, data=data, dataset=dataset, split=split, data_dir=data_dir, device=device,
                              precision=precision, baseline=with_baseline, progress=not quiet)
-    click.echo(json.dumps(_json_ready(report), allow_nan=False) if as_json else _format_report(report))
+    click.echo(json.dumps(_json_ready(report), allow_nan=False) if as_json else evaluation_text(report))
 
 
 def _json_ready(value: Any) -> Any:
@@ -692,7 +616,7 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
     model = load_model(model_dir, device, precision)
     inputs = checked_inputs(model, out, force, data, dataset, split, data_dir)
     n = predict_rows(model, inputs, out, batch_size=batch_size, progress=not quiet, replace=force)
-    _say_written(out, _count(n, "prediction"))
+    _say_written(out, count(n, "prediction"))
 
 
 @main.command(short_help="Anomaly scores of inputs (negative ELBO, nats): a CSV.")
@@ -729,7 +653,7 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
     rare = "" if reference is None or top is None else (
         f"; {int((scores > reference['quantiles']['0.99']).sum())} above the 99th percentile of the model's test "
         f"examples ({reference['quantiles']['0.99']:.2f})")
-    _say_written(out, _count(len(scores), "score") + (
+    _say_written(out, count(len(scores), "score") + (
         f" in nats, median {float(np.median(scores)):.2f}, highest {scores[top]:.2f} (id {inputs.ids[top]}){rare}"
         if top is not None else ""))
 
@@ -775,11 +699,11 @@ def generate(model_dir: str, per_class: int | None, analogies: str | None, rows:
     if done.pixels is not None:
         click.echo(f"saved {done.out}: {done.pixels[0]}x{done.pixels[1]} pixels")
     elif analogies is None:
-        _say_written(done.out, _count(done.examples, "example")
+        _say_written(done.out, count(done.examples, "example")
                      + (f", {done.examples // model.n_classes} of each class" if model.conditional else ""))
     else:
-        _say_written(done.out, f"{_count(done.examples, 'example')}: "
-                               f"{_count(done.examples // model.n_classes, 'input')}, each drawn in the "
+        _say_written(done.out, f"{count(done.examples, 'example')}: "
+                               f"{count(done.examples // model.n_classes, 'input')}, each drawn in the "
                                f"{model.n_classes} classes")
 
 
@@ -798,25 +722,15 @@ def info(model_dir: str, as_json: bool) -> None:
     Example: ssvae info models/digits
     """
     if (Path(model_dir) / RUN_CONFIG).is_file() and not (Path(model_dir) / MODEL_JSON).is_file():
-        _run_info(model_dir, as_json)
+        from ssvae.api import describe_run
+
+        run = describe_run(model_dir)
+        click.echo(json.dumps(run) if as_json else run_info_text(model_dir, run))
         return
     _check_info_folder(Path(model_dir))
     held = held_precisions(Path(model_dir))  # a folder shipped with its int8 graphs alone: those
     description = load_model(model_dir, "cpu", held[0] if held else "float32").describe()
-    if as_json:
-        click.echo(json.dumps(description))
-        return
-    shown = {key: value for key, value in {**description["metadata"], "precisions": description["precisions"]}.items()
-             if value != []}  # an image model's input_columns: no names, no line
-    meta = dict(sorted(shown.items(), key=lambda item: _info_rank(item[0])))
-    width = max(len(k) for k in meta)
-    lines = [f"{description['model_dir']}", *(f"  {k:<{width}}  {_plain(v)}" for k, v in meta.items()), ""]
-    for role, graph in description["graphs"].items():
-        lines.append(f"{graph['file']}")
-        for kind in ("inputs", "outputs"):
-            lines += [f"  {kind[:-1]:<6} {io['name']:<14} {io['type']:<14} [{', '.join(map(str, io['shape']))}]"
-                      for io in graph[kind]]
-    click.echo("\n".join(lines))
+    click.echo(json.dumps(description) if as_json else model_info_text(description))
 
 
 def _check_info_folder(folder: Path) -> None:
@@ -830,50 +744,3 @@ def _check_info_folder(folder: Path) -> None:
     if not (folder / MODEL_JSON).exists() and not any(folder.glob("*.onnx")):
         raise RunError(f"{folder} is neither a model folder nor a run folder (it holds no {MODEL_JSON}, no .onnx "
                        f"graph and no {RUN_CONFIG}): pass the --out folder of 'ssvae export' or of 'ssvae train'")
-
-
-def _run_info(run_dir: str, as_json: bool) -> None:
-    """`ssvae info` of a run folder (`ssvae.api.describe_run`)."""
-    from ssvae.api import describe_run
-
-    run = describe_run(run_dir)
-    if as_json:
-        click.echo(json.dumps(run))
-        return
-    state = run["state"]
-    if (at := run["checkpoint"]) is not None:
-        stage = f" of stage {at['stage']}" if len(run["epochs"]) > 1 else ""
-        state += f": its checkpoint is after epoch {at['epoch']} of {at['epochs']}{stage}"
-        state += f" ('ssvae train --resume {run_dir}' goes on from it)" if run["state"] == "unfinished" else ""
-    last = run["last_epoch"]
-    rows = {"state": state, "model": run["model"], "data": run["data"], "labels_seen": run["labels_seen"],
-            "class_names": _plain(run["class_names"]),
-            "epochs": ", ".join(f"{name} {run['recorded'][name]} of {epochs}" for name, epochs in run["epochs"].items())
-            + " recorded in metrics.csv",
-            "last_epoch": "-" if last is None else f"{last['stage']} {last['epoch']}: loss {last['loss']:g}, train "
-                          f"accuracy {last['train_accuracy']:.4f}" + ("" if last.get("val_accuracy") is None else
-                                                                      f", validation {last['val_accuracy']:.4f}"),
-            "command": run["command"],
-            **({"problems": "; ".join(run["problems"])} if run["problems"] else {})}
-    width = max(map(len, rows))
-    click.echo("\n".join([f"{run_dir} (a training run)", *(f"  {k:<{width}}  {v}" for k, v in rows.items())]))
-
-
-INFO_ORDER = ("model", "dataset", "test_data", "class_names", "input_shape", "input_columns", "input_range",
-              "preprocessing", "likelihood", "latent_dim", "conditional", "labels_seen", "test_accuracy", "test_scores",
-              "precisions")
-
-
-def _info_rank(key: str) -> tuple[int, str]:
-    """Metadata in INFO_ORDER first, then the rest alphabetically."""
-    return (INFO_ORDER.index(key) if key in INFO_ORDER else len(INFO_ORDER), key)
-
-
-def _plain(value: Any) -> str:
-    """A metadata value as `ssvae info` shows it: a list's items joined (each in JSON's quotes where one holds
-    a comma, so that the items stay apart), None (no input range) as "-", a table (test_scores) as JSON."""
-    if isinstance(value, dict):
-        return json.dumps(value)
-    if isinstance(value, list):
-        return ", ".join(json.dumps(v, ensure_ascii=False) if "," in str(v) else str(v) for v in value)
-    return "-" if value is None else str(value)

@@ -24,10 +24,11 @@ from safetensors.torch import load_file
 
 import ssvae
 from ssvae import api, inference, runtime
-from ssvae.cli import Terminated, _gain_text, main
+from ssvae.cli import Terminated, main
 from ssvae.data.sources import load_for_testing
 from ssvae.errors import DataError, RunError
 from ssvae.files import check_output
+from ssvae.report_text import columns, evaluation_text, gain_text, plain
 from ssvae.run import METRIC_COLUMNS, read_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -740,8 +741,8 @@ def test_evaluate_with_baseline_adds_the_supervised_accuracy_and_the_gain(runner
     gain = 100 * (plain["accuracy"] - expected)
     table = runner.invoke(main, ["evaluate", str(run), "--baseline"]).stdout
     assert (f"baseline       {expected:.4f} (supervised on the same labels: the unlabelled data "
-            f"{_gain_text(gain)})") in table.splitlines()  # a tiny run's may be a loss
-    assert (_gain_text(10.22), _gain_text(0.0), _gain_text(-1.56)) == (
+            f"{gain_text(gain)})") in table.splitlines()  # a tiny run's may be a loss
+    assert (gain_text(10.22), gain_text(0.0), gain_text(-1.56)) == (
         "add +10.22 points", "add +0.00 points", "cost 1.56 points")  # "add -1.56 points" read oddly
 
 
@@ -788,10 +789,9 @@ def test_classification_report_by_hand():
 def test_evaluates_table_shows_each_class_recall_and_precision_apart():
     """Labels a, a, b predicted a, a, a: a's recall 2/2 and precision 2/3 (three predicted a, two of them a);
     b's recall 0/1 and no precision, as nothing was predicted b. The test accuracy is 2/3."""
-    from ssvae.cli import _format_report
     from ssvae.report import evaluation_report
 
-    text = _format_report(evaluation_report("m2", np.array([0, 0, 1]), np.array([0, 0, 0]), ("a", "b"), None, 3))
+    text = evaluation_text(evaluation_report("m2", np.array([0, 0, 1]), np.array([0, 0, 0]), ("a", "b"), None, 3))
     lines = text.splitlines()
     assert "test accuracy  0.6667" in lines
     table = lines.index("class   recall  precision")
@@ -801,18 +801,16 @@ def test_evaluates_table_shows_each_class_recall_and_precision_apart():
 
 def test_the_report_lines_up_class_names_of_wide_characters():
     """二 takes two terminal columns: padded as one, the tables' columns drifted under Japanese class names."""
-    from ssvae.cli import _columns, _format_report
-
     names = ["二", "three", "四つ"]
     report = {"class_names": names, "test_elbo": None, "model": "m2", "labels_seen": 3, "n_test": 2,
               "test_data": None, "accuracy": 1.0, "kept_epoch": None, "per_class": dict(zip(names, (1.0, 1.0, None))),
               "per_class_precision": dict(zip(names, (1.0, 1.0, None))),
               "confusion": [[1, 0, 0], [0, 1, 0], [0, 0, 0]]}
-    lines = _format_report(report).splitlines()
+    lines = evaluation_text(report).splitlines()
     rows = lines[-3:]
     assert [row.split()[:2] for row in rows] == [["0", "二"], ["1", "three"], ["2", "四つ"]]  # a column's class
-    assert {_columns(row) for row in rows} == {_columns(lines[-4])} == {7 + 3 * 6}  # "1 three" + 3 columns of 6
-    assert [_columns(re.match(r"\S+ +", row).group()) for row in lines[7:10]] == [8, 8, 8]  # accuracies line up
+    assert {columns(row) for row in rows} == {columns(lines[-4])} == {7 + 3 * 6}  # "1 three" + 3 columns of 6
+    assert [columns(re.match(r"\S+ +", row).group()) for row in lines[7:10]] == [8, 8, 8]  # accuracies line up
 
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
@@ -1717,10 +1715,8 @@ def test_a_folder_shipped_with_its_int8_graphs_alone_is_shown_and_named(runner, 
 
 
 def test_info_keeps_list_items_apart_where_one_holds_a_comma():
-    from ssvae.cli import _plain
-
-    assert _plain(["2", "class,1", "class_0"]) == '2, "class,1", class_0'
-    assert _plain(["a", "b"]) == "a, b" and _plain(None) == "-" and _plain(0.5) == "0.5"
+    assert plain(["2", "class,1", "class_0"]) == '2, "class,1", class_0'
+    assert plain(["a", "b"]) == "a, b" and plain(None) == "-" and plain(0.5) == "0.5"
 
 
 def test_info_shows_metadata_and_graphs(runner, exported, tmp_path):
