@@ -37,18 +37,30 @@ IDX_FILES = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 IDX_GZ_FILES = tuple(name + ".gz" for pair in IDX_FILES.values() for name in pair)  # as they are downloaded
-# name -> (torchvision class, class names, Debian's folder)
+
+
+@dataclass(frozen=True)
+class IdxSet:
+    """A built-in data set of 28x28 images in IDX files (torchvision's raw files)."""
+    torchvision_class: str  # torchvision's class of it, which also names its folder under --data-dir
+    class_names: tuple[str, ...]
+    system_folder: str  # where Debian's package puts its files
+    # its first ten test labels, where known: the data sets' files share their names, and one's files given for
+    # another would otherwise train without a word under the other's class names
+    first_test_labels: tuple[int, ...] | None = None
+
+
 TORCHVISION_SETS = {
-    "fashion-mnist": ("FashionMNIST", ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                                       "Sneaker", "Bag", "Ankle boot"), "/usr/share/datasets/fashion-mnist"),
-    "mnist": ("MNIST", tuple(str(d) for d in range(10)), "/usr/share/datasets/mnist"),
-    "kmnist": ("KMNIST", ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"), "/usr/share/datasets/kmnist"),
+    "fashion-mnist": IdxSet("FashionMNIST", ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                                             "Sneaker", "Bag", "Ankle boot"), "/usr/share/datasets/fashion-mnist",
+                            (9, 2, 1, 1, 6, 1, 4, 6, 5, 7)),
+    "mnist": IdxSet("MNIST", tuple(str(d) for d in range(10)), "/usr/share/datasets/mnist",
+                    (7, 2, 1, 0, 4, 1, 4, 9, 5, 9)),
+    "kmnist": IdxSet("KMNIST", ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
+                     "/usr/share/datasets/kmnist"),  # its first test labels are not known here
 }
 BUILTIN = ("digits", *TORCHVISION_SETS)
 BUILTIN_SHAPES = {"digits": (1, 8, 8), **dict.fromkeys(TORCHVISION_SETS, (1, 28, 28))}  # known before a download
-# The first ten test labels of the data sets whose files share their names: one's files given for another
-# would otherwise train without a word under the other's class names.
-FIRST_TEST_LABELS = {"mnist": (7, 2, 1, 0, 4, 1, 4, 9, 5, 9), "fashion-mnist": (9, 2, 1, 1, 6, 1, 4, 6, 5, 7)}
 FORMULA_STARTS = "=+-@"  # a spreadsheet takes a cell that begins so, and goes on, for a formula
 GZIP_MAGIC = b"\x1f\x8b"  # how a gzipped file begins
 
@@ -239,12 +251,13 @@ def _idx_file(folder: Path, name: str) -> Path:
 
 
 def _load_idx_set(name: str, data_dir: str | None) -> Source:
-    tv_class, class_names, system_folder = TORCHVISION_SETS[name]
+    kind = TORCHVISION_SETS[name]
+    class_names = kind.class_names
     root = Path(data_dir) if data_dir else None
-    folders = ([root, root / tv_class / "raw"] if root else []) + [Path(system_folder)]
+    folders = ([root, root / kind.torchvision_class / "raw"] if root else []) + [Path(kind.system_folder)]
     folder = _find_idx_folder(folders)
     if folder is None:
-        folder = _download(name, tv_class, root)
+        folder = _download(name, kind.torchvision_class, root)
     splits = {}
     for split, (images, labels) in IDX_FILES.items():
         x, y = (_read_idx(_idx_file(folder, file)) for file in (images, labels))
@@ -256,7 +269,8 @@ def _load_idx_set(name: str, data_dir: str | None) -> Source:
                             f"0..{len(class_names) - 1}: copy or download the file again")
         splits[split] = Dataset(to_model_range(x)[:, None], y.astype(np.int64), class_names)
     first = tuple(splits["test"].y[:10].tolist())
-    if other := next((other for other, labels in FIRST_TEST_LABELS.items() if labels == first and other != name), None):
+    if other := next((other for other, kind in TORCHVISION_SETS.items()
+                      if kind.first_test_labels == first and other != name), None):
         raise DataError(f"{folder}: holds {other}'s files (its test labels begin {', '.join(map(str, first))}), not "
                         f"{name}'s: pass {both_spellings('dataset', other)}, or a {setting_name('data_dir')} with "
                         f"{name}'s files")
