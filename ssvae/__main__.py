@@ -1,9 +1,9 @@
 """The command line's entry point: the `ssvae` script, and `python -m ssvae` where the script is not on PATH.
 The command line is imported here, under a guard: Ctrl-C while its libraries load (onnxruntime, numpy: about
 half a second) ends with one line and status 130, as it does once a command runs. Once the command has
-ended, Ctrl-C and SIGTERM end the process at once, quietly, with the shell's status (130, 143): one
-arriving while the interpreter exits (torch's finalisers) printed a traceback after the command's own last
-line, and an exit that hangs still stops."""
+ended, Ctrl-C, SIGTERM and SIGHUP end the process at once, quietly, with the shell's status (130, 143,
+129): one arriving while the interpreter exits (torch's finalisers) printed a traceback after the command's
+own last line, and an exit that hangs still stops."""
 
 import os
 import signal
@@ -22,7 +22,9 @@ def main() -> None:
     try:
         command_line(prog_name="ssvae")
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        from ssvae.files import ENDING_SIGNALS
+
+        for signum in (signal.SIGINT, *ENDING_SIGNALS):
             signal.signal(signum, _exit_quietly)
 
 

@@ -27,6 +27,7 @@ from ssvae.settings import RECIPES, config_for
 from ssvae.data.inputs import SPLITS
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
+from ssvae.files import ENDING_SIGNALS
 from ssvae.model_card import difference_text
 from ssvae.progress import redrawable
 from ssvae.report_text import count, evaluation_text, model_info_text, run_info_text, trained_line
@@ -191,12 +192,17 @@ def _memory_asked(error: BaseException) -> str:
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM (docker stop, SLURM, systemd) taken as Ctrl-C is: files being written are discarded, and an
-    interrupted training says how to resume, where the signal's default would end the process on the spot."""
+    """SIGTERM (docker stop, SLURM, systemd) or SIGHUP (a closed terminal or ssh session), ``signum``, taken as
+    Ctrl-C is: files being written are discarded, and an interrupted training says how to resume, where the
+    signal's default would end the process on the spot."""
+
+    def __init__(self, signum: int = signal.SIGTERM):
+        super().__init__()
+        self.signum = signum
 
 
 def _terminate(signum: int, frame: Any) -> NoReturn:
-    raise Terminated
+    raise Terminated(signum)
 
 
 def _say_interrupted(message: str) -> None:
@@ -205,8 +211,8 @@ def _say_interrupted(message: str) -> None:
 
 
 def _interrupted_status(error: KeyboardInterrupt) -> int:
-    """The shell's status of a process ended by the signal: 128 + SIGTERM's 15 or SIGINT's 2."""
-    return 128 + (signal.SIGTERM if isinstance(error, Terminated) else signal.SIGINT)
+    """The shell's status of a process ended by the signal: 128 + SIGTERM's 15, SIGHUP's 1 or SIGINT's 2."""
+    return 128 + (error.signum if isinstance(error, Terminated) else signal.SIGINT)
 
 
 def _end_for_a_closed_pipe() -> NoReturn:
@@ -276,7 +282,8 @@ def main(debug: bool) -> None:
     `ssvae export runs/digits-m2 --out models/digits` and `ssvae predict models/digits --dataset digits`.
     """
     warnings.formatwarning = lambda message, *args, **kwargs: f"Warning: {message}\n"
-    signal.signal(signal.SIGTERM, _terminate)
+    for signum in ENDING_SIGNALS:
+        signal.signal(signum, _terminate)
 
 
 # (Config field, click type): the options of `ssvae train`, each named by `option_flag`, described by SETTING_HELP

@@ -228,15 +228,20 @@ class OutputFolder:
             (path / SETTING_ASIDE).rmdir()
 
 
+# Signals that end a process and that ssvae takes as Ctrl-C (`ssvae.cli`): SIGTERM (docker stop, SLURM,
+# systemd) and SIGHUP (a terminal or ssh session closed), where the system has it
+ENDING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
 @contextmanager
 def uninterrupted() -> Iterator[None]:
-    """Ctrl-C and SIGTERM held back until the block ends, then each kind held delivered once, to the handler
-    set before: for undoing a write that a first one stopped, which a second (a user pressing again) would
-    leave half undone. The handler set meanwhile passes signals on as the one before would once the block is
+    """Ctrl-C and the `ENDING_SIGNALS` held back until the block ends, then each kind held delivered once, to
+    the handler set before: for undoing a write that a first one stopped, which a second (a user pressing
+    again) would leave half undone. The handler set meanwhile passes signals on as the one before would once the block is
     over, so one that arrives while the handlers are put back is not lost, nor is a handler left behind that
     swallows signals. Only Python's main thread sets handlers; elsewhere, and where a handler was not set
     from Python, the block runs as it is."""
-    signums = (signal.SIGINT, signal.SIGTERM)
+    signums = (signal.SIGINT, *ENDING_SIGNALS)
     handlers = {signum: signal.getsignal(signum) for signum in signums}
     if threading.current_thread() is not threading.main_thread() or None in handlers.values():
         yield

@@ -152,17 +152,19 @@ def test_ctrl_c_while_the_data_load_says_nothing_was_kept(runner, tmp_path, monk
                                     f"{tmp_path / 'run'}"
 
 
-def test_sigterm_while_training_is_taken_as_ctrl_c(tmp_path):
-    """docker stop, SLURM and systemd send SIGTERM: the run says how to resume, with the shell's status 143."""
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_or_sighup_while_training_is_taken_as_ctrl_c(tmp_path, signum):
+    """docker stop, SLURM and systemd send SIGTERM, a closed terminal or ssh session SIGHUP: the run says how to
+    resume, with the shell's status (143, 129). SIGHUP ended the process on the spot, leaving its .tmp files."""
     out = tmp_path / "run"
     process = subprocess.Popen([sys.executable, "-m", "ssvae", "train", *TINY_ARGS, "--epochs", "100000", "--out",
                                 str(out)], stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     deadline = time.monotonic() + 120
     while not (out / "checkpoint.safetensors").exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 143, stderr
+    assert process.returncode == 128 + signum, stderr
     assert stderr.endswith(f"Interrupted: continue from the last checkpoint with 'ssvae train --resume {out}'\n")
     assert not stderr.startswith("\n") and "\n\n" not in stderr  # no bar to end in a log: no blank line
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
@@ -202,7 +204,8 @@ def test_ctrl_c_in_the_summary_of_a_finished_run_says_it_is_finished(runner, tmp
     assert "not ended" not in ended.stdout and "caught" not in ended.stdout
 
 
-@pytest.mark.parametrize("signal_error, status", [(KeyboardInterrupt, 130), (Terminated, 143)])
+@pytest.mark.parametrize("signal_error, status", [(KeyboardInterrupt, 130), (Terminated, 143),
+                                                  (Terminated(signal.SIGHUP), 129)])
 def test_an_interrupted_command_says_so_and_writes_no_half_file(runner, tmp_path, monkeypatch, signal_error, status):
     from ssvae import inference
 
