@@ -732,12 +732,12 @@ def info(model_dir: str, as_json: bool) -> None:
         from ssvae.api import describe_run
 
         run = describe_run(model_dir)
-        click.echo(json.dumps(run) if as_json else run_info_text(model_dir, run))
+        click.echo(json.dumps(_json_ready(run), allow_nan=False) if as_json else run_info_text(model_dir, run))
         return
     _check_info_folder(Path(model_dir))
     held = held_precisions(Path(model_dir))  # a folder shipped with its int8 graphs alone: those
     description = load_model(model_dir, "cpu", held[0] if held else "float32").describe()
-    click.echo(json.dumps(description) if as_json else model_info_text(description))
+    click.echo(json.dumps(_json_ready(description), allow_nan=False) if as_json else model_info_text(description))
 
 
 def _check_info_folder(folder: Path) -> None:

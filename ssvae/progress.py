@@ -13,7 +13,7 @@ from tqdm.std import tqdm as plain_tqdm
 
 def redrawable() -> bool:
     """Whether a bar can be redrawn where it shows: in a notebook (tqdm's widget), or on a terminal's stderr."""
-    return tqdm is not plain_tqdm or sys.stderr.isatty()
+    return tqdm is not plain_tqdm or (sys.stderr is not None and sys.stderr.isatty())
 
 
 def bar(iterable: Iterable, show: bool, **options: Any) -> tqdm:
@@ -22,8 +22,10 @@ def bar(iterable: Iterable, show: bool, **options: Any) -> tqdm:
 
 
 def log_line(text: str) -> None:
-    """``text`` as one line on stderr, at once: where no bar can be drawn, a long job's record of its steps."""
-    print(text, file=sys.stderr, flush=True)
+    """``text`` as one line on stderr, at once: where no bar can be drawn, a long job's record of its steps.
+    Nothing where stderr is closed (``2>&-``): print would write it to stdout, among a command's results."""
+    if sys.stderr is not None:
+        print(text, file=sys.stderr, flush=True)
 
 
 __all__ = ["bar", "log_line", "redrawable"]

@@ -7,7 +7,8 @@
     scores = model.score(images)                     # anomaly score: -ELBO per example, in nats
 
 This module imports nothing of ssvae, torch or onnx: copy it next to the .onnx files and it works.
-Sessions are created once at load and are safe to call from several threads at once.
+Sessions are created once at load and are safe to call from several threads at once. Importing it turns
+onnxruntime's telemetry off (ORT_DISABLE_TELEMETRY=1) unless the environment sets ORT_DISABLE_TELEMETRY.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
-import onnxruntime as ort
+
+# onnxruntime's official builds send usage events to Microsoft and keep a device id in ~/.cache (where that
+# cannot be written, every command warned of it): off unless the environment says otherwise
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+import onnxruntime as ort  # after the setting above, which it reads as it loads
 
 _ORT_ERRORS = ort.capi.onnxruntime_pybind11_state
 RUN_FAILURES = (_ORT_ERRORS.Fail, _ORT_ERRORS.RuntimeException, _ORT_ERRORS.InvalidArgument)  # of a graph's run

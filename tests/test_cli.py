@@ -6,6 +6,7 @@ import json
 import math
 import os
 import re
+import shlex
 import shutil
 import signal
 import stat
@@ -150,6 +151,18 @@ def test_ctrl_c_while_the_data_load_says_nothing_was_kept(runner, tmp_path, monk
     assert result.exit_code == 130 and not (tmp_path / "run").exists()
     assert result.output.strip() == f"Interrupted before the first checkpoint: nothing of the run was kept in " \
                                     f"{tmp_path / 'run'}"
+
+
+def test_a_closed_stderr_leaves_the_commands_working_and_their_results_alone(tmp_path):
+    """With stderr closed (2>&-) predict and training ended with status 1 and no word, where tqdm asked the
+    missing stream whether it was a terminal; and an epoch's line would have gone to stdout."""
+    model = ROOT / "models" / "digits-m2"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    for command, out in ((f"predict {model} --dataset digits --out p.csv", "saved p.csv: 450 predictions"),
+                         ("train --epochs 2 --hidden 16 --latent-dim 2 --out run", "saved run  |  test accuracy")):
+        done = subprocess.run(f"{shlex.quote(sys.executable)} -m ssvae {command} 2>&-", shell=True, cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0 and done.stdout.startswith(out) and len(done.stdout.splitlines()) == 1, done
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])

@@ -371,11 +371,29 @@ def test_the_commands_of_an_exported_model_run_where_torch_cannot_be_imported(di
     assert (tmp_path / "p.csv").is_file() and (tmp_path / "s.csv").is_file() and (tmp_path / "g.png").is_file()
 
 
+def test_onnxruntimes_telemetry_is_off_unless_the_environment_says_otherwise(tmp_path):
+    """onnxruntime's official builds send usage events to Microsoft and keep a device id under ~/.cache, and
+    every command warned where that could not be written (a container's user): ssvae turns it off, and leaves
+    a setting of the user's as it is."""
+    script = "import os, ssvae.runtime; print(os.environ['ORT_DISABLE_TELEMETRY'])"
+    env = {key: value for key, value in os.environ.items() if key != "ORT_DISABLE_TELEMETRY"}
+    for given, expected in ((None, "1"), ("0", "0")):
+        home = tmp_path / f"home-{given}"
+        home.mkdir()
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT,
+                              env={**env, "HOME": str(home),
+                                   **({} if given is None else {"ORT_DISABLE_TELEMETRY": given})})
+        assert (done.returncode, done.stdout, done.stderr) == (0, f"{expected}\n", ""), done.stderr
+        if given is None:
+            assert list(home.iterdir()) == []  # no ~/.cache/Microsoft
+
+
 def test_the_package_offers_its_lazy_names_and_modules_to_a_repl():
     import ssvae
 
     assert {"train", "evaluate", "export", "load", "Config", "runtime", "inference", "config", "settings", "data",
-            "training", "__version__", "__name__", "__path__"} <= set(dir(ssvae)) and not {"importlib", "Any", "annotations"} & set(dir(ssvae))
+            "training", "__version__", "__name__", "__path__"} <= set(dir(ssvae))
+    assert not {"importlib", "Any", "annotations"} & set(dir(ssvae))
     reached = subprocess.run([sys.executable, "-c", "import ssvae; print(ssvae.training.accuracy.__name__)"],
                              capture_output=True, text=True, timeout=120)  # the README's, before anything imports it
     assert (reached.returncode, reached.stdout) == (0, "accuracy\n"), reached.stderr
@@ -1725,6 +1743,12 @@ def test_an_export_whose_test_scores_reach_inf_loads_and_nan_is_refused(digits_r
 
     with_top_score(math.inf)
     assert runtime.load(tmp_path / "m").test_scores["max"] == math.inf
+    from click.testing import CliRunner
+
+    from ssvae.cli import main
+
+    shown = CliRunner().invoke(main, ["info", str(tmp_path / "m"), "--json"]).output  # strict JSON, as jq reads it
+    assert json.loads(shown, parse_constant=pytest.fail)["metadata"]["test_scores"]["max"] is None
     with_top_score(math.nan)
     with pytest.raises(ModelError, match=r"classifier.onnx: its metadata's test_scores is not null or scores in short "
                                          r"\(n, quantiles 0.5 to 0.99, max\) \(it is an object of keys n, seed, "):
