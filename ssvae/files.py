@@ -24,13 +24,14 @@ from ssvae.runtime import user_path
 
 
 @contextmanager
-def atomic_open(path: Path, mode: str = "w", follow_link: bool = False) -> Iterator[IO]:
+def atomic_open(path: Path, mode: str = "w", follow_link: bool = False, replace: bool = True) -> Iterator[IO]:
     """A file that appears at ``path`` only once it is complete: written under a temporary name in the same
     folder and renamed; on an error the temporary file is removed and ``path`` is untouched. A link at ``path``
     is replaced itself (a file of a folder ssvae writes, which a link placed there must not turn into a write
     elsewhere), or with ``follow_link`` stays, and the file it points to is the one written (the file a user
     names as --out, as the shell's ``>`` writes). A file replaced keeps its permissions and group, as after
-    the shell's ``>`` (`take_access`)."""
+    the shell's ``>`` (`take_access`). Without ``replace`` a file that appeared at ``path`` meanwhile (another
+    job's of the same --out) is kept, and the RunError says it exists (`_publish`)."""
     shown = path
     with new_folders(shown.parent):  # the folders asked for, not those a link at path names
         path = Path(os.path.realpath(shown)) if follow_link else Path(os.path.realpath(shown.parent)) / shown.name
@@ -42,7 +43,7 @@ def atomic_open(path: Path, mode: str = "w", follow_link: bool = False) -> Itera
             take_access(Path(tmp), path, directory=False)
             with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": "", "encoding": "utf-8"})) as f:
                 yield f
-            os.replace(tmp, path)
+            _publish(Path(tmp), path, replace, shown)
         except OSError as error:
             Path(tmp).unlink(missing_ok=True)
             if error.filename is None and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):  # name it
@@ -51,6 +52,25 @@ def atomic_open(path: Path, mode: str = "w", follow_link: bool = False) -> Itera
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _publish(tmp: Path, path: Path, replace: bool, shown: Path) -> None:
+    """Rename the complete file ``tmp`` to ``path``; without ``replace``, never over a file there (one that
+    appeared after the check before the work), which a hard link tells atomically; on a file system without
+    hard links, as far as a look before the rename can tell. ``shown``: the path as the user gave it."""
+    if replace:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise _taken(shown) from None
+    except OSError:  # no hard links here (FAT, some network file systems)
+        if os.path.lexists(path):
+            raise _taken(shown) from None
+        os.replace(tmp, path)
+        return
+    tmp.unlink()
 
 
 @contextmanager
@@ -104,9 +124,9 @@ def take_access(path: Path, replaced: Path, directory: bool) -> None:
     path.chmod(stat.S_IMODE(status.st_mode) & (0o7777 if directory else 0o777))
 
 
-def write_atomic(path: Path, data: bytes | str, follow_link: bool = False) -> None:
+def write_atomic(path: Path, data: bytes | str, follow_link: bool = False, replace: bool = True) -> None:
     """Write ``data`` to ``path`` atomically (see `atomic_open`)."""
-    with atomic_open(path, "wb", follow_link) as f:
+    with atomic_open(path, "wb", follow_link, replace) as f:
         f.write(data.encode() if isinstance(data, str) else data)
 
 

@@ -221,13 +221,14 @@ def _named_output(out: Path, suffix: str, fix: str, replace: bool) -> Path:
 
 
 @contextmanager
-def _table_file(out: Path | None) -> Iterator[IO]:
-    """``out``, which appears only once complete, or (None) standard output, where rows go as they come."""
+def _table_file(out: Path | None, replace: bool) -> Iterator[IO]:
+    """``out``, which appears only once complete (over a file there only with ``replace``), or (None) standard
+    output, where rows go as they come."""
     if out is None:
         yield sys.stdout
         sys.stdout.flush()
         return
-    with atomic_open(out, follow_link=True) as f:
+    with atomic_open(out, follow_link=True, replace=replace) as f:
         yield f
 
 
@@ -290,7 +291,7 @@ def predict(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any
     inputs, out = _table_job(model, inputs, out, replace, batch_size, progress)
     with closing(_batches(inputs, batch_size, progress, "predict", model.classify)) as batches:
         first = next(batches, None)  # before the header: inputs the model refuses leave standard output empty
-        with _table_file(out) as f:
+        with _table_file(out, replace) as f:
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(prediction_header(model))
             for ids, p in itertools.chain([first] if first else [], batches):
@@ -325,7 +326,7 @@ def score(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any, 
     rng = np.random.default_rng(seed)
     batches = _batches(inputs, batch_size, progress, "score",
                        lambda x: model.score(x, samples=samples, seed=copy.deepcopy(rng)))
-    with _table_file(out) as f, closing(batches):
+    with _table_file(out, replace) as f, closing(batches):
         scores = np.concatenate([s for _, s in batches] or [np.zeros(0)])
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["id", "score"])
@@ -367,11 +368,11 @@ def example_header(model: ExportedModel) -> list[str]:
 
 
 def _write_examples(model: ExportedModel, out: Path | None, ids: Sequence[str], labels: Sequence[str],
-                    examples: np.ndarray) -> None:
+                    examples: np.ndarray, replace: bool) -> None:
     """One CSV row an example: its id, label and inputs (flattened), under `example_header`; each value in the
     shortest digits that read back as the same float32 (6 digits moved a column of values near 1.7e9 by
     thousands)."""
-    with _table_file(out) as f:
+    with _table_file(out, replace) as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(example_header(model))
         for i, x in enumerate(examples.astype(np.float32).reshape(len(ids), -1)):
@@ -427,9 +428,9 @@ def generate(model: ExportedModel | str | Path, out: str | Path | None = None, p
     scale = None if table else _grid_scale(model, *grid_shape, scale)
     grid, drawn, ids, labels = _analogies(model, ids, x) if drawing else _samples(model, per_class, seed)
     if table:
-        _write_examples(model, None if out == STDOUT else Path(out), ids, labels, drawn)
+        _write_examples(model, None if out == STDOUT else Path(out), ids, labels, drawn, replace)
         return Generated(out, len(ids))
-    return Generated(out, len(ids), _write_grid(grid, Path(out), scale, model))
+    return Generated(out, len(ids), _write_grid(grid, Path(out), scale, model, replace))
 
 
 def _generate_output(model: ExportedModel, out: str | Path | None, scale: int | None,
@@ -505,10 +506,10 @@ def _grid_scale(model: ExportedModel, rows: int, columns: int, scale: int | None
     return scale
 
 
-def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel) -> tuple[int, int]:
+def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel, replace: bool) -> tuple[int, int]:
     if model.input_range is None:  # real-valued data: stretch to [0, 1] to show it
         images = (images - images.min()) / max(float(images.max() - images.min()), 1e-12)
-    write_atomic(out, grid_png(images, scale), follow_link=True)
+    write_atomic(out, grid_png(images, scale), follow_link=True, replace=replace)
     return grid_size(images.shape, scale)
 
 
