@@ -455,7 +455,7 @@ def _train_baseline(run: Run, progress: bool) -> Run:
 def evaluate(run: Run | runtime.ExportedModel | str | Path, data: str | Path | Any = None,
              dataset: str | None = None, split: str = "test", data_dir: str | Path | None = None,
              device: str = "auto", precision: str = "float32", baseline: bool = False,
-             progress: bool = False) -> dict[str, Any]:
+             progress: bool = False, threads: int | None = None) -> dict[str, Any]:
     """Test accuracy, per-class recall and precision, confusion matrix (rows: true class) and test ELBO; with
     validation labels, the epoch kept by them. The test set is the run's held-out one, or the labelled
     examples of ``data``: a file or folder or arrays held in memory, as `ssvae.train` takes them (an .npz's
@@ -466,19 +466,21 @@ def evaluate(run: Run | runtime.ExportedModel | str | Path, data: str | Path | A
     A model folder written by `ssvae export`, or one loaded (`ssvae.runtime.load`, on its device and in its
     precision), is tested through its graphs instead (`ssvae.inference.evaluate`,
     no test ELBO), on ``data`` or on ``split`` of the built-in ``dataset`` (by default, the one it was trained
-    on, where it was), with the graphs of ``precision`` on ``device``: those five settings are an export's,
-    and a run refuses them; an export has no baseline."""
+    on, where it was), with the graphs of ``precision`` on ``device`` and ``threads`` CPU threads (None:
+    onnxruntime's default, every core): those six settings are an export's, and a run refuses them; an export
+    has no baseline."""
     check_flags(RunError, baseline=baseline, progress=progress)
     data = held if (held := arrays_given(data)) is not None else data  # arrays converted once, not at each use
     if isinstance(run, runtime.ExportedModel):
         if baseline:
             raise _no_baseline(f"{run!r}")
-        return _evaluate_export(run, data, dataset, split, data_dir, device, precision)
+        return _evaluate_export(run, data, dataset, split, data_dir, device, precision, threads)
     if not isinstance(run, Run) and _evaluated_folder(folder := given_path(run, "run"), baseline) == "model":
-        return _evaluate_export(folder, data, dataset, split, data_dir, device, precision)
-    if (device, precision) != ("auto", "float32"):
-        raise RunError(f"--device and --precision (device=, precision= in Python) choose an exported model's "
-                       f"graphs, and {_named(run)} is a run: pass its export (ssvae export {_named(run)}) to test those")
+        return _evaluate_export(folder, data, dataset, split, data_dir, device, precision, threads)
+    if (device, precision, threads) != ("auto", "float32", None):
+        raise RunError(f"--device, --precision and --threads (device=, precision=, threads= in Python) choose how an "
+                       f"exported model's graphs run, and {_named(run)} is a run: pass its export (ssvae export "
+                       f"{_named(run)}) to test those")
     if dataset is not None or data_dir is not None or split != "test":
         raise RunError(f"--dataset, --split and --data-dir (dataset=, split=, data_dir= in Python) test an exported "
                        f"model, and {_named(run)} is a run, tested on its own test split: drop them, or pass labelled "
@@ -537,15 +539,17 @@ def _named(run: Run | str | Path) -> str:
 
 
 def _evaluate_export(model: runtime.ExportedModel | Path, data: str | Path | Any, dataset: str | None, split: str,
-                     data_dir: str | Path | None, device: str, precision: str) -> dict[str, Any]:
-    """`evaluate` of an exported model (a folder, or one loaded: on the device and in the precision it was
-    loaded with): its graphs on labelled data of one's own or on a built-in set's split; with neither, on the
-    built-in set it was trained on, where it was."""
+                     data_dir: str | Path | None, device: str, precision: str, threads: int | None) -> dict[str, Any]:
+    """`evaluate` of an exported model (a folder, or one loaded: on the device, in the precision and with the
+    threads it was loaded with): its graphs on labelled data of one's own or on a built-in set's split; with
+    neither, on the built-in set it was trained on, where it was."""
     if isinstance(model, Path):
-        model = runtime.load(model, device, precision)
-    elif precision not in ("float32", model.precision) or device not in ("auto", _device_of(model)):
-        raise RunError(f"{model!r} was loaded on its device in its precision: load its folder again with "
-                       f"ssvae.runtime.load(MODEL_DIR, device=, precision=) to test others, or pass the folder")
+        model = runtime.load(model, device, precision, threads)
+    elif precision not in ("float32", model.precision) or device not in ("auto", _device_of(model)) \
+            or threads is not None:
+        raise RunError(f"{model!r} was loaded on its device, in its precision and with its threads: load its folder "
+                       f"again with ssvae.runtime.load(MODEL_DIR, device=, precision=, threads=) to test others, or "
+                       f"pass the folder")
     if data is None and dataset is None:
         if model.info.get("dataset") not in BUILTIN:
             raise RunError(f"{model.model_dir} is an exported model, which keeps no test set: pass labelled data of "

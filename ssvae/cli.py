@@ -504,6 +504,10 @@ def model_options(applies: str = "") -> Callable:
                      help=f"onnxruntime device{applies}: auto uses a CUDA GPU when there is one."),
         click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,
                      help=f"Which copy of the graphs{applies} to run (int8/float16 need export --quantize/--fp16)."),
+        click.option("--threads", type=THREADS, default=None,
+                     help=f"CPU threads onnxruntime computes{applies} with: auto, every core it sees (it does not "
+                          f"read OMP_NUM_THREADS), or N, for a shared machine or a container's CPU limit "
+                          f"[default: auto]."),
     )
 
 
@@ -539,7 +543,7 @@ run_options = stacked(  # how predict and score run the model, after their own o
               "terminal, its line an epoch).")
 @model_options(" of an exported model (not a run)")
 def evaluate(run_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, as_json: bool,
-             with_baseline: bool, quiet: bool, device: str, precision: str) -> None:
+             with_baseline: bool, quiet: bool, device: str, precision: str, threads: int | None) -> None:
     """Test a trained run on its held-out test set (or on labelled data of your own, --data): accuracy,
     per-class recall and precision, confusion matrix, test ELBO (the evidence lower bound on log p(x), in nats
     an example: higher, the data more alike), and with --val-labels the epoch they kept. Or test an exported
@@ -553,7 +557,7 @@ def evaluate(run_dir: str, data: str | None, dataset: str | None, split: str, da
     from ssvae.api import evaluate as evaluate_folder
 
     report = evaluate_folder(run_dir, data=data, dataset=dataset, split=split, data_dir=data_dir, device=device,
-                             precision=precision, baseline=with_baseline, progress=not quiet)
+                             precision=precision, threads=threads, baseline=with_baseline, progress=not quiet)
     click.echo(json.dumps(_json_ready(report), allow_nan=False) if as_json else evaluation_text(report))
 
 
@@ -612,7 +616,7 @@ def _say_written(out: str, what: str) -> None:
                    "rows there, with status 1): id, predicted, confidence, entropy, p_<class> for every class.")
 @run_options
 def predict(model_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, out: str,
-            batch_size: int, device: str, precision: str, force: bool, quiet: bool) -> None:
+            batch_size: int, device: str, precision: str, threads: int | None, force: bool, quiet: bool) -> None:
     """Label data with an exported model: one CSV row an input with the predicted class, its probability,
     the entropy of the prediction and every class's probability.
 
@@ -620,7 +624,7 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
     """
     from ssvae.inference import checked_inputs, predict as predict_rows
 
-    model = load_model(model_dir, device, precision)
+    model = load_model(model_dir, device, precision, threads)
     inputs = checked_inputs(model, out, force, data, dataset, split, data_dir)
     n = predict_rows(model, inputs, out, batch_size=batch_size, progress=not quiet, replace=force)
     _say_written(out, count(n, "prediction"))
@@ -641,8 +645,8 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
                    "is its own, whatever its row or batch.")
 @run_options
 def score(model_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, out: str,
-          samples: int | None, seed: int, batch_size: int, device: str, precision: str, force: bool,
-          quiet: bool) -> None:
+          samples: int | None, seed: int, batch_size: int, device: str, precision: str, threads: int | None,
+          force: bool, quiet: bool) -> None:
     """Anomaly scores: the negative ELBO (evidence lower bound on log p(x)) of each input in nats, a bound on
     -log p(x) (higher: less like the training data). For m1+m2 models, whose graphs hold M1's codes at their
     means, a score but not a bound on -log p(x).
@@ -651,7 +655,7 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
     """
     from ssvae.inference import checked_inputs, score as score_rows
 
-    model = load_model(model_dir, device, precision)
+    model = load_model(model_dir, device, precision, threads)
     inputs = checked_inputs(model, out, force, data, dataset, split, data_dir)
     scores = score_rows(model, inputs, out, samples=samples, seed=seed, batch_size=batch_size,
                         progress=not quiet, replace=force)
@@ -682,7 +686,8 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
 @model_options()
 @force_option
 def generate(model_dir: str, per_class: int | None, analogies: str | None, rows: int | None, data_dir: str | None,
-             out: str | None, scale: int | None, seed: int | None, device: str, precision: str, force: bool) -> None:
+             out: str | None, scale: int | None, seed: int | None, device: str, precision: str, threads: int | None,
+             force: bool) -> None:
     """New examples of each class as a PNG grid, one row a class in the model's order of classes (ssvae info
     lists them); or, with --analogies, each input's style (first column) drawn in every class, in that order.
     With --out NAME.csv (or -), the same examples as rows of numbers: a model of tables has no picture.
@@ -695,7 +700,7 @@ def generate(model_dir: str, per_class: int | None, analogies: str | None, rows:
         check_generate_options(analogies is not None, per_class=per_class, seed=seed, rows=rows, data_dir=data_dir)
     except DataError as error:
         raise click.UsageError(str(error)) from None
-    model = load_model(model_dir, device, precision)
+    model = load_model(model_dir, device, precision, threads)
     inputs, dataset = None, None
     if analogies is not None:  # a path (as UserPath takes one) or a built-in data set's name
         inputs = os.path.expanduser(analogies)

@@ -1038,14 +1038,42 @@ def test_evaluate_an_exported_model_on_the_split_its_run_made_of_a_built_in_set(
     int8 = runtime.load(model, precision="int8", device="cpu")
     assert ssvae.evaluate(int8) == ssvae.evaluate(model, precision="int8") == \
         ssvae.evaluate(int8, device="cpu", precision="int8")  # its own device and precision, named
-    with pytest.raises(RunError, match=r"was loaded on its device in its precision: load its folder again with "
-                                       r"ssvae.runtime.load\(MODEL_DIR, device=, precision=\) to test others"):
-        ssvae.evaluate(int8, precision="float16")
+    for other in ({"precision": "float16"}, {"threads": 1}):
+        with pytest.raises(RunError, match=r"was loaded on its device, in its precision and with its threads: load its "
+                                           r"folder again with ssvae.runtime.load\(MODEL_DIR, device=, precision=, "
+                                           r"threads=\) to test others"):
+            ssvae.evaluate(int8, **other)
     with pytest.raises(RunError, match=r"^--baseline \(baseline= in Python\) trains on a run's data"):
         ssvae.evaluate(int8, baseline=True)
-    with pytest.raises(RunError, match=r"^--device and --precision \(device=, precision= in Python\) choose an "
-                                       rf"exported model's graphs, and {re.escape(str(run))} is a run: pass its export"):
-        ssvae.evaluate(ssvae.load(run), precision="int8")
+    for other in ({"precision": "int8"}, {"threads": 1}):
+        with pytest.raises(RunError, match=r"^--device, --precision and --threads \(device=, precision=, threads= in "
+                                           rf"Python\) choose how an exported model's graphs run, and "
+                                           rf"{re.escape(str(run))} is a run: pass its export"):
+            ssvae.evaluate(ssvae.load(run), **other)
+
+
+def test_threads_limits_onnxruntimes_threads_in_every_command_that_runs_graphs(runner, tmp_path, monkeypatch):
+    """onnxruntime takes every core it sees and reads no OMP_NUM_THREADS: a batch job on a shared machine or in
+    a container with a CPU limit had no way to hold it to fewer."""
+    loaded = []
+    load = runtime.load
+
+    def recorded(*args, **kwargs):
+        model = load(*args, **kwargs)
+        loaded.append({s.get_session_options().intra_op_num_threads for s in model.sessions.values()})
+        return model
+
+    monkeypatch.setattr(runtime, "load", recorded)
+    monkeypatch.setattr("ssvae.cli.load_model", recorded)
+    model = str(ROOT / "models" / "digits-m2")
+    for command in (["predict", model, "--dataset", "digits", "--out", str(tmp_path / "p.csv"), "--quiet"],
+                    ["score", model, "--dataset", "digits", "--out", str(tmp_path / "s.csv"), "--quiet"],
+                    ["generate", model, "--out", str(tmp_path / "g.png")],
+                    ["evaluate", model, "--dataset", "digits"]):
+        result = runner.invoke(main, [*command, "--threads", "1"])
+        assert result.exit_code == 0 and loaded.pop() == {1}, result.output
+    result = runner.invoke(main, ["predict", model, "--dataset", "digits", "--out", "-", "--threads", "0"])
+    assert result.exit_code == 2 and "'0' is neither 'auto' nor a number of threads from 1 up" in result.output
 
 
 def test_a_tilde_the_shell_left_in_a_path_is_the_home_folder(runner, exported, tmp_path, monkeypatch):

@@ -429,8 +429,10 @@ BAD_INPUT = [
      "data_dir= in Python) test an exported model, and "),
     (["evaluate", "model", "--data", "small.npz", "--baseline"], "Error: --baseline (baseline= in Python) trains on a "
      "run's data, which model, an exported model, does not keep: evaluate the run folder it was exported from"),
-    (["evaluate", "RUN", "--precision", "int8"], "Error: --device and --precision (device=, precision= in Python) "
-     "choose an exported model's graphs, and"),
+    (["evaluate", "RUN", "--precision", "int8"], "Error: --device, --precision and --threads (device=, precision=, "
+     "threads= in Python) choose how an exported model's graphs run, and"),
+    (["evaluate", "RUN", "--threads", "2"], "Error: --device, --precision and --threads (device=, precision=, "
+     "threads= in Python) choose how an exported model's graphs run, and"),
     (["info", "."], "Error: . holds model folders (bad_json_model, classifier_only_model, eleven_classes_model, "
      "mixed_model, model, ...), not a model's files: pass one of them, e.g. bad_json_model"),
     (["evaluate", "model/..", "--data", "small.npz"], "Error: model/.. holds run folders (bad_metrics_run"),
