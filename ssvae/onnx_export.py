@@ -504,7 +504,8 @@ def _check_variants(specs: list[GraphSpec], variants: dict[str, dict[str, bytes]
 def _write_folder(out: Path, files: dict[str, bytes]) -> None:
     """Write every file into a fresh folder beside ``out``, then swap it in: never half a model directory. A
     link to a folder keeps naming it (the folder it names is swapped), and a folder replaced passes on its
-    permissions and, where the user may set it, its group."""
+    permissions and, where the user may set it, its group, once the new one stands in its place: a staging
+    folder made read-only before a swap that failed could not be emptied, and stayed, a whole hidden model."""
     out = out.resolve() if out.is_symlink() else out
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
@@ -512,10 +513,10 @@ def _write_folder(out: Path, files: dict[str, bytes]) -> None:
     try:
         for name, data in files.items():
             (staging / name).write_bytes(data)
-        take_access(staging, out, directory=True)  # once written: the folder replaced may be read-only
         if out.exists():
             os.replace(out, old / out.name)
         os.replace(staging, out)
+        take_access(out, old / out.name, directory=True)
     except BaseException:
         with uninterrupted():  # a second Ctrl-C would leave no model folder where there was one
             if (old / out.name).exists() and not out.exists():

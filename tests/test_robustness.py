@@ -1497,6 +1497,34 @@ def test_outputs_get_the_usual_permissions_not_owner_only(tmp_path):
     assert stat.S_IMODE((tmp_path / "p.csv").stat().st_mode) == 0o604
 
 
+def test_a_failed_swap_over_a_read_only_model_folder_leaves_no_hidden_copy(tmp_path, monkeypatch):
+    """--force over a read-only model folder, which the system would not let move: the staging folder had
+    taken its read-only permissions before the swap, so it could not be emptied afterwards (by anyone but
+    root), and each try left a whole hidden copy of the model. It takes them once swapped in."""
+    from ssvae.onnx_export import _write_folder
+
+    _write_folder(tmp_path / "model", {"model.json": b"old"})
+    (tmp_path / "model").chmod(0o555)
+    staged, replace = [], os.replace
+
+    def moved(source, target, refuse: bool):  # refuse: the system's answer to moving a read-only folder
+        staged.append(stat.S_IMODE(os.stat(source).st_mode))
+        if refuse and Path(source) == tmp_path / "model":
+            raise PermissionError(errno.EACCES, "Permission denied", str(source))
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", lambda source, target: moved(source, target, refuse=True))
+    with pytest.raises(PermissionError):
+        _write_folder(tmp_path / "model", {"model.json": b"new"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    assert (tmp_path / "model" / "model.json").read_bytes() == b"old"
+    monkeypatch.setattr(os, "replace", lambda source, target: moved(source, target, refuse=False))
+    _write_folder(tmp_path / "model", {"model.json": b"new"})
+    assert staged[-1] & stat.S_IWUSR  # the staging folder stays writable until it is swapped in
+    assert stat.S_IMODE((tmp_path / "model").stat().st_mode) == 0o555  # then takes the folder's permissions
+    assert (tmp_path / "model" / "model.json").read_bytes() == b"new"
+
+
 def test_a_replaced_file_keeps_its_group_and_drops_setuid(tmp_path):
     """A file shared with one group (chgrp staff; chmod 640) stays readable by that group alone once
     replaced, not by the user's own group; no setuid bit passes to new contents."""
