@@ -131,13 +131,19 @@ class Group(click.Group):
 
     def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
                      **extra: Any) -> click.Context:
+        _check_surroundings()
         given = bool(args)  # parsing consumes the list
-        try:  # the group's own options (a mistyped --debug)
+        try:  # the group's own options (a mistyped --debug), and --help and --version, which print here
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as error:
             if not given:  # plain `ssvae`: click >= 8.2 shows the help by way of a usage error
                 raise
             _usage_error(error)
+        except BrokenPipeError:  # ssvae --version | true
+            _end_for_a_closed_pipe()
+        except OSError as error:  # ssvae --help > /dev/full
+            click.echo(f"Error: {_one_line(error)}", err=True)
+            sys.exit(1)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """The commands in the order of the work (`WORKFLOW`), not alphabetical: train first, generate last."""
@@ -189,6 +195,23 @@ def _memory_asked(error: BaseException) -> str:
         return f" (one allocation of {int(found.group(1)) / 1e9:.1f} GB)"
     found = re.search(r"allocate ([\d.]+) ([KMGT]iB)", str(error))
     return f" (one allocation of {float(found.group(1)):.1f} {found.group(2)})" if found else ""
+
+
+def _check_surroundings() -> None:
+    """Refuse, before any work, to run where results would be lost or paths cannot be read: standard output
+    closed (``>&-``: results printed there, such as evaluate's report, vanished with status 0), or a working
+    folder deleted or moved away since the shell entered it (relative paths then name nothing, and torch
+    fails to load with an error of its own, as a usage error)."""
+    if sys.stdout is None:
+        click.echo("Error: standard output is closed (>&-), where ssvae prints its results: redirect it to a file or "
+                   "to /dev/null instead", err=True)
+        sys.exit(1)
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        click.echo("Error: the current folder no longer exists (deleted or moved since the shell entered it): cd "
+                   "to one that does, then run the command again", err=True)
+        sys.exit(1)
 
 
 class Terminated(KeyboardInterrupt):

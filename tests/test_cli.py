@@ -1246,14 +1246,45 @@ def test_a_built_in_data_set_that_does_not_fit_the_model_is_refused_before_it_is
         assert len(inference.model_inputs(runtime.load(model), dataset="digits")) == 450
 
 
-def test_out_dash_with_standard_output_closed_is_a_one_line_error(tmp_path):
-    """A job started with ``>&-`` (cron, a daemon) has no standard output: Python's sys.stdout is None."""
+def test_a_closed_stdout_or_a_deleted_working_folder_is_refused_before_any_work(tmp_path, monkeypatch):
+    """A job started with ``>&-`` (cron, a daemon) has no standard output (Python's sys.stdout is None): the
+    results printed there (evaluate's report, info, --version) vanished with status 0. A working folder
+    deleted since the shell entered it gave torch's own fatal error, as a usage error. Both are one line and
+    status 1 before anything runs; the Python API names the closed output where it would write there."""
     model = ROOT / "models" / "digits-m2"
-    for command in (f"predict {model} --dataset digits --quiet", f"generate {model} --per-class 1"):
-        result = subprocess.run(f"'{sys.executable}' -m ssvae {command} --out - >&-", shell=True, cwd=tmp_path,
-                                capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
-        assert (result.returncode, result.stderr) == (
-            1, "Error: standard output is closed, so --out - has nowhere to write: give --out a file name\n")
+    closed = "Error: standard output is closed (>&-), where ssvae prints its results: redirect it to a file or to " \
+             "/dev/null instead\n"
+    gone = "Error: the current folder no longer exists (deleted or moved since the shell entered it): cd to one " \
+           "that does, then run the command again\n"
+    (tmp_path / "gone").mkdir()
+    for command, ending, message in (("--version", " >&-", closed), (f"info {model}", " >&-", closed),
+                                     (f"predict {model} --dataset digits --out -", " >&-", closed),
+                                     (f"evaluate {model} --dataset digits", " >&-", closed),
+                                     (f"info {model}", "", gone)):
+        where = "cd gone && rmdir ../gone && " if message == gone else ""
+        result = subprocess.run(f"{where}'{sys.executable}' -m ssvae {command}{ending}", shell=True, cwd=tmp_path,
+                                capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1",
+                                                                     "PYTHONPATH": str(ROOT)})
+        assert (result.returncode, result.stderr) == (1, message), command
+    monkeypatch.setattr(sys, "stdout", None)
+    with pytest.raises(RunError, match="^standard output is closed, so --out - has nowhere to write: give --out a "
+                                       "file name$"):
+        inference.predict(runtime.load(model), np.zeros((1, 64), np.float32), out="-", progress=False)
+
+
+def test_help_and_version_into_a_closed_pipe_or_a_full_disk_end_as_other_output_does(tmp_path):
+    """click printed --help and --version outside ssvae's handling: into a closed pipe it ended with status 1,
+    into a full disk with a traceback."""
+    for command in ("--version", "--help"):
+        piped = subprocess.run(f"'{sys.executable}' -m ssvae {command} | true; exit ${{PIPESTATUS[0]}}",
+                               shell=True, executable="bash", capture_output=True, text=True, cwd=tmp_path,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert (piped.returncode, piped.stderr) == (141, ""), piped.stderr
+        if Path("/dev/full").exists():
+            full = subprocess.run(f"'{sys.executable}' -m ssvae {command} > /dev/full", shell=True, cwd=tmp_path,
+                                  capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            assert (full.returncode, full.stderr) == (1, "Error: No space left on device (free some space, or write "
+                                                         "elsewhere)\n"), full.stderr
 
 
 def click_major_minor() -> tuple[int, ...]:
