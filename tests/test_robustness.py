@@ -48,6 +48,7 @@ def _write_cases(root: Path) -> None:
     x = rng.random((40, 4, 4)).astype(np.float32)
     y = np.repeat(np.arange(2), 20)
     (root / "corrupt.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    os.mkfifo(root / "fifo.csv")  # a named pipe, as a shell's <(...) gives one: no writer, so never read
     (root / "text.npz").write_text("x,y\n1,0\n")  # numpy takes it for a pickle
     with zipfile.ZipFile(root / "raw_members.npz", "w") as archive:  # raw bytes, no .npy: numpy gives them as bytes
         for name, array in (("x", x), ("y", y)):
@@ -221,6 +222,10 @@ BAD_INPUT = [
     (["train", "--data", "raw_members.npz"], "Error: raw_members.npz: 'x' is no .npy array in the archive (its member "
      "is no .npy file): save the arrays with numpy.savez"),
     (["predict", "MODEL", "--data", "raw_members.npz"], "Error: raw_members.npz: 'x' is no .npy array in the archive"),
+    (["predict", "MODEL", "--data", "-", "--out", "-"], "Error: - (standard input) is no data ssvae reads: save the "
+     "inputs to a file (.csv, .npz or .npy) and give its path"),  # it said "no such file"
+    (["train", "--data", "fifo.csv"], "Error: fifo.csv is a pipe or a device, which ssvae cannot read twice: save the "
+     "inputs to a file (.csv, .npz or .npy) and give its path"),  # it said "underlying stream is not seekable"
     (["train", "--data", "bool.npz"], "Error: bool.npz: x holds bool, not numbers: save uint8 images or floats "
      "(True/False as x.astype('float32'))"),
     (["train", "--data", "npy_named.npz"], "Error: npy_named.npz: holds one .npy array, not an .npz archive: save "

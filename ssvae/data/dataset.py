@@ -82,12 +82,21 @@ class Partition:
 
 def data_path(data: object) -> Path:
     """``data`` as a path (`user_path`: ``~`` the home folder), or a DataError for data held in memory, which
-    these readers do not take, or for an empty path (which pathlib reads as the current folder)."""
+    these readers do not take, for an empty path (which pathlib reads as the current folder), or for standard
+    input or a pipe (``-``, ``<(...)``, a FIFO), which the readers cannot go back over (they read a file's
+    start to learn its layout, an .npy a batch at a time)."""
     if not isinstance(data, (str, os.PathLike)):
         raise DataError(f"data must be a path, got a {type_name(data)}: {SAVE_ARRAYS}")
     if os.fspath(data) == "":
         raise DataError("data is an empty path: give the name of a file or folder")
-    return user_path(data)
+    path = user_path(data)
+    if os.fspath(data) == "-" and not path.exists():
+        raise DataError("- (standard input) is no data ssvae reads: save the inputs to a file (.csv, .npz or .npy) "
+                        "and give its path")
+    if path.exists() and not (path.is_file() or path.is_dir()):
+        raise DataError(f"{path} is a pipe or a device, which ssvae cannot read twice: save the inputs to a file "
+                        f"(.csv, .npz or .npy) and give its path")
+    return path
 
 
 @contextmanager
