@@ -198,20 +198,23 @@ def _memory_asked(error: BaseException) -> str:
 
 
 def _check_surroundings() -> None:
-    """Refuse, before any work, to run where results would be lost or paths cannot be read: standard output
-    closed (``>&-``: results printed there, such as evaluate's report, vanished with status 0), or a working
-    folder deleted or moved away since the shell entered it (relative paths then name nothing, and torch
-    fails to load with an error of its own, as a usage error)."""
-    if sys.stdout is None:
-        click.echo("Error: standard output is closed (>&-), where ssvae prints its results: redirect it to a file or "
-                   "to /dev/null instead", err=True)
-        sys.exit(1)
+    """Refuse, before any work, to run in a working folder deleted or moved away since the shell entered it:
+    relative paths name nothing there, and torch fails to load with an error of its own, as a usage error."""
     try:
         os.getcwd()
     except FileNotFoundError:
         click.echo("Error: the current folder no longer exists (deleted or moved since the shell entered it): cd "
                    "to one that does, then run the command again", err=True)
         sys.exit(1)
+
+
+def _require_stdout() -> None:
+    """A RunError where standard output is closed (``>&-``, as cron or a daemon may start a job): a command whose
+    results print there (evaluate's report, info) would otherwise end with status 0 and nothing shown. Commands
+    that write files work on; their line saying so is lost."""
+    if sys.stdout is None:
+        raise RunError("standard output is closed (>&-), where this command prints its results: redirect it to a "
+                       "file or to /dev/null instead")
 
 
 class Terminated(KeyboardInterrupt):
@@ -579,6 +582,7 @@ def evaluate(run_dir: str, data: str | None, dataset: str | None, split: str, da
     """
     from ssvae.api import evaluate as evaluate_folder
 
+    _require_stdout()
     report = evaluate_folder(run_dir, data=data, dataset=dataset, split=split, data_dir=data_dir, device=device,
                              precision=precision, threads=threads, baseline=with_baseline, progress=not quiet)
     click.echo(json.dumps(_json_ready(report), allow_nan=False) if as_json else evaluation_text(report))
@@ -756,6 +760,7 @@ def info(model_dir: str, as_json: bool) -> None:
 
     Example: ssvae info models/digits
     """
+    _require_stdout()
     if (Path(model_dir) / RUN_CONFIG).is_file() and not (Path(model_dir) / MODEL_JSON).is_file():
         from ssvae.api import describe_run
 

@@ -1248,28 +1248,28 @@ def test_a_built_in_data_set_that_does_not_fit_the_model_is_refused_before_it_is
 
 def test_a_closed_stdout_or_a_deleted_working_folder_is_refused_before_any_work(tmp_path, monkeypatch):
     """A job started with ``>&-`` (cron, a daemon) has no standard output (Python's sys.stdout is None): the
-    results printed there (evaluate's report, info, --version) vanished with status 0. A working folder
-    deleted since the shell entered it gave torch's own fatal error, as a usage error. Both are one line and
-    status 1 before anything runs; the Python API names the closed output where it would write there."""
+    reports printed there (evaluate, info) vanished with status 0; commands that write files work on. A working
+    folder deleted since the shell entered it gave torch's own fatal error, as a usage error. Each refusal is
+    one line and status 1 before anything runs."""
     model = ROOT / "models" / "digits-m2"
-    closed = "Error: standard output is closed (>&-), where ssvae prints its results: redirect it to a file or to " \
-             "/dev/null instead\n"
+    closed = "Error: standard output is closed (>&-), where this command prints its results: redirect it to a " \
+             "file or to /dev/null instead\n"
+    dash = "Error: standard output is closed, so --out - has nowhere to write: give --out a file name\n"
     gone = "Error: the current folder no longer exists (deleted or moved since the shell entered it): cd to one " \
            "that does, then run the command again\n"
     (tmp_path / "gone").mkdir()
-    for command, ending, message in (("--version", " >&-", closed), (f"info {model}", " >&-", closed),
-                                     (f"predict {model} --dataset digits --out -", " >&-", closed),
-                                     (f"evaluate {model} --dataset digits", " >&-", closed),
-                                     (f"info {model}", "", gone)):
+    for command, ending, status, message in (
+            (f"info {model}", " >&-", 1, closed), (f"evaluate {model} --dataset digits", " >&-", 1, closed),
+            (f"predict {model} --dataset digits --out - --quiet", " >&-", 1, dash),
+            (f"generate {model} --per-class 1 --out -", " >&-", 1, dash),
+            (f"predict {model} --dataset digits --out p.csv --quiet", " >&-", 0, ""),
+            (f"info {model}", "", 1, gone)):
         where = "cd gone && rmdir ../gone && " if message == gone else ""
         result = subprocess.run(f"{where}'{sys.executable}' -m ssvae {command}{ending}", shell=True, cwd=tmp_path,
                                 capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1",
                                                                      "PYTHONPATH": str(ROOT)})
-        assert (result.returncode, result.stderr) == (1, message), command
-    monkeypatch.setattr(sys, "stdout", None)
-    with pytest.raises(RunError, match="^standard output is closed, so --out - has nowhere to write: give --out a "
-                                       "file name$"):
-        inference.predict(runtime.load(model), np.zeros((1, 64), np.float32), out="-", progress=False)
+        assert (result.returncode, result.stderr) == (status, message), command
+    assert len((tmp_path / "p.csv").read_text().splitlines()) == 451
 
 
 def test_help_and_version_into_a_closed_pipe_or_a_full_disk_end_as_other_output_does(tmp_path):
