@@ -11,7 +11,12 @@ The names below load on first use, so that ``import ssvae.runtime`` never pulls 
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
+
+# onnxruntime's official builds send usage events to Microsoft: off unless the environment says otherwise, set
+# before any module of the package loads onnxruntime (ssvae.runtime sets it too, for a copy of it alone)
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 __version__ = "0.1.0"
 

@@ -11,6 +11,7 @@ import sys
 
 
 def main() -> None:
+    _hold_closed_descriptors()
     try:
         from ssvae.cli import main as command_line
     except (KeyboardInterrupt, ImportError) as error:
@@ -25,7 +26,22 @@ def main() -> None:
         from ssvae.files import ENDING_SIGNALS
 
         for signum in (signal.SIGINT, *ENDING_SIGNALS):
-            signal.signal(signum, _exit_quietly)
+            if signal.getsignal(signum) is not signal.SIG_IGN:  # nohup's SIGHUP stays ignored
+                signal.signal(signum, _exit_quietly)
+
+
+def _hold_closed_descriptors() -> None:
+    """Point standard input, output and error, where the process started with them closed (``2>&-``), at
+    /dev/null: the next file opened would take the number, and what a C library (onnxruntime, torch) writes
+    to "stderr" would land in that file, an output being written. Python's own streams stay None."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            held = os.open(os.devnull, os.O_RDWR)  # the lowest number free: fd itself, as those below are open
+            if held != fd:
+                os.dup2(held, fd)
+                os.close(held)
 
 
 def _exit_quietly(signum: int, frame: object) -> None:

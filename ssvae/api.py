@@ -545,8 +545,8 @@ def _evaluate_export(model: runtime.ExportedModel | Path, data: str | Path | Any
     neither, on the built-in set it was trained on, where it was."""
     if isinstance(model, Path):
         model = runtime.load(model, device, precision, threads)
-    elif precision not in ("float32", model.precision) or device not in ("auto", _device_of(model)) \
-            or threads is not None:
+    elif precision not in ("float32", model.precision) or device not in ("auto", model.device) \
+            or threads not in (None, model.threads):
         raise RunError(f"{model!r} was loaded on its device, in its precision and with its threads: load its folder "
                        f"again with ssvae.runtime.load(MODEL_DIR, device=, precision=, threads=) to test others, or "
                        f"pass the folder")
@@ -556,12 +556,6 @@ def _evaluate_export(model: runtime.ExportedModel | Path, data: str | Path | Any
                            f"your own with --data (data=), or evaluate the run folder it was exported from")
         dataset = model.info["dataset"]
     return inference.evaluate(model, data, dataset, split, data_dir)
-
-
-def _device_of(model: runtime.ExportedModel) -> str:
-    """The device a loaded model's graphs run on, as `ssvae.runtime.load` names it."""
-    providers = next(iter(model.sessions.values())).get_providers()
-    return "cuda" if "CUDAExecutionProvider" in providers else "cpu"
 
 
 def _warn_if_trained_on(run: Run, source: Source, data: Any) -> None:

@@ -110,7 +110,8 @@ TRAINING_DEVICE = TextType("auto|cpu|cuda|cuda:N", str, "")  # Config checks the
 
 
 def _thread_count(text: str) -> int | None:
-    """--threads: a count of at least 1, or "auto" (None: torch's count), as --help shows the default."""
+    """--threads: a count of at least 1, or "auto" (None: the library's own count, torch's or onnxruntime's),
+    as --help shows the default."""
     if text == "auto":
         return None
     if (count := int(text)) < 1:
@@ -131,7 +132,7 @@ class Group(click.Group):
 
     def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
                      **extra: Any) -> click.Context:
-        _check_surroundings()
+        _check_working_folder(args)
         given = bool(args)  # parsing consumes the list
         try:  # the group's own options (a mistyped --debug), and --help and --version, which print here
             return super().make_context(info_name, args, parent, **extra)
@@ -197,14 +198,26 @@ def _memory_asked(error: BaseException) -> str:
     return f" (one allocation of {float(found.group(1)):.1f} {found.group(2)})" if found else ""
 
 
-def _check_surroundings() -> None:
-    """Refuse, before any work, to run in a working folder deleted or moved away since the shell entered it:
-    relative paths name nothing there, and torch fails to load with an error of its own, as a usage error."""
+WORKING_FOLDER_GONE = ("the current folder no longer exists (deleted since the shell entered it): cd to one that "
+                       "does, then run the command again")
+TORCH_COMMANDS = ("train", "evaluate", "export")  # those that load torch, which a deleted working folder stops
+
+
+def _working_folder_gone() -> bool:
     try:
         os.getcwd()
     except FileNotFoundError:
-        click.echo("Error: the current folder no longer exists (deleted or moved since the shell entered it): cd "
-                   "to one that does, then run the command again", err=True)
+        return True
+    return False
+
+
+def _check_working_folder(args: list[str]) -> None:
+    """Refuse, before any work, a command that loads torch in a working folder deleted since the shell entered
+    it: torch ends the process there with a fatal error of its own and status 2, as if the command line were
+    wrong. Other commands run (absolute paths still name their files; a relative one gets `_one_line`'s word)."""
+    command = next((word for word in args if not word.startswith("-")), None)
+    if command in TORCH_COMMANDS and _working_folder_gone():
+        click.echo(f"Error: {WORKING_FOLDER_GONE}", err=True)
         sys.exit(1)
 
 
@@ -246,7 +259,7 @@ def _end_for_a_closed_pipe() -> NoReturn:
     an error that no one can read. Both streams then point at /dev/null, so that Python's last flush does not
     meet the closed pipe again."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    for stream in (sys.stdout, sys.stderr):
+    for stream in filter(None, (sys.stdout, sys.stderr)):  # None: a stream closed as the process started
         with contextlib.suppress(OSError, ValueError):  # a stream with no file descriptor (a test's capture)
             os.dup2(devnull, stream.fileno())
     sys.exit(128 + getattr(signal, "SIGPIPE", 13))  # 13: POSIX's number; Windows has none
@@ -288,7 +301,10 @@ def _looks_like_a_path(word: str) -> bool:
 
 
 def _one_line(error: Exception) -> str:
-    """The message of a user's error; for an OSError the path and the system's reason, without the errno."""
+    """The message of a user's error; for an OSError the path and the system's reason, without the errno (a
+    relative path in a deleted working folder, which the system names no path of, the folder's absence)."""
+    if isinstance(error, FileNotFoundError) and error.filename is None and _working_folder_gone():
+        return WORKING_FOLDER_GONE
     if isinstance(error, OSError) and error.strerror:
         where = f"{error.filename}: " if error.filename else ""
         fix = {errno.ENOSPC: "free some space, or write elsewhere", errno.EROFS: "write elsewhere",
@@ -309,7 +325,8 @@ def main(debug: bool) -> None:
     """
     warnings.formatwarning = lambda message, *args, **kwargs: f"Warning: {message}\n"
     for signum in ENDING_SIGNALS:
-        signal.signal(signum, _terminate)
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # nohup's SIGHUP stays ignored
+            signal.signal(signum, _terminate)
 
 
 # (Config field, click type): the options of `ssvae train`, each named by `option_flag`, described by SETTING_HELP
@@ -530,10 +547,9 @@ def model_options(applies: str = "") -> Callable:
                      help=f"onnxruntime device{applies}: auto uses a CUDA GPU when there is one."),
         click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,
                      help=f"Which copy of the graphs{applies} to run (int8/float16 need export --quantize/--fp16)."),
-        click.option("--threads", type=THREADS, default=None,
-                     help=f"CPU threads onnxruntime computes{applies} with: auto, every core it sees (it does not "
-                          f"read OMP_NUM_THREADS), or N, for a shared machine or a container's CPU limit "
-                          f"[default: auto]."),
+        click.option("--threads", type=THREADS, default="auto", show_default=True,
+                     help=f"CPU threads onnxruntime runs the graphs{applies} on: auto (every core it sees; it reads "
+                          f"no OMP_NUM_THREADS) or N, for a shared machine or a container's CPU limit."),
     )
 
 

@@ -57,20 +57,23 @@ def atomic_open(path: Path, mode: str = "w", follow_link: bool = False, replace:
 def _publish(tmp: Path, path: Path, replace: bool, shown: Path) -> None:
     """Rename the complete file ``tmp`` to ``path``; without ``replace``, never over a file there (one that
     appeared after the check before the work), which a hard link tells atomically; on a file system without
-    hard links, as far as a look before the rename can tell. ``shown``: the path as the user gave it."""
-    if replace:
-        os.replace(tmp, path)
-        return
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise _taken(shown) from None
-    except OSError:  # no hard links here (FAT, some network file systems)
-        if os.path.lexists(path):
+    hard links, an empty file made there first (O_EXCL) does, and the rename replaces it. ``shown``: the path
+    as the user gave it."""
+    if not replace:
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
             raise _taken(shown) from None
-        os.replace(tmp, path)
-        return
-    tmp.unlink()
+        except OSError:  # no hard links here (FAT, some network file systems)
+            try:
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                raise _taken(shown) from None
+        else:
+            with contextlib.suppress(OSError):  # published: a temporary name left over is no failure
+                tmp.unlink()
+            return
+    os.replace(tmp, path)
 
 
 @contextmanager
@@ -257,10 +260,10 @@ ENDING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") i
 def uninterrupted() -> Iterator[None]:
     """Ctrl-C and the `ENDING_SIGNALS` held back until the block ends, then each kind held delivered once, to
     the handler set before: for undoing a write that a first one stopped, which a second (a user pressing
-    again) would leave half undone. The handler set meanwhile passes signals on as the one before would once the block is
-    over, so one that arrives while the handlers are put back is not lost, nor is a handler left behind that
-    swallows signals. Only Python's main thread sets handlers; elsewhere, and where a handler was not set
-    from Python, the block runs as it is."""
+    again) would leave half undone. The handler set meanwhile passes signals on as the one before would once
+    the block is over, so one that arrives while the handlers are put back is not lost, nor is a handler left
+    behind that swallows signals. Only Python's main thread sets handlers; elsewhere, and where a handler was
+    not set from Python, the block runs as it is."""
     signums = (signal.SIGINT, *ENDING_SIGNALS)
     handlers = {signum: signal.getsignal(signum) for signum in signums}
     if threading.current_thread() is not threading.main_thread() or None in handlers.values():

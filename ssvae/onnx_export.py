@@ -17,6 +17,7 @@ are made by `ssvae.precisions`, the model card by `ssvae.model_card`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import numbers
 import os
@@ -504,8 +505,8 @@ def _check_variants(specs: list[GraphSpec], variants: dict[str, dict[str, bytes]
 def _write_folder(out: Path, files: dict[str, bytes]) -> None:
     """Write every file into a fresh folder beside ``out``, then swap it in: never half a model directory. A
     link to a folder keeps naming it (the folder it names is swapped), and a folder replaced passes on its
-    permissions and, where the user may set it, its group, once the new one stands in its place: a staging
-    folder made read-only before a swap that failed could not be emptied, and stayed, a whole hidden model."""
+    permissions and, where the user may set it, its group (before the swap, so that readers never meet the
+    new folder private; a staging folder so made read-only is made writable again before it is removed)."""
     out = out.resolve() if out.is_symlink() else out
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
@@ -513,14 +514,16 @@ def _write_folder(out: Path, files: dict[str, bytes]) -> None:
     try:
         for name, data in files.items():
             (staging / name).write_bytes(data)
+        take_access(staging, out, directory=True)  # once written: the folder replaced may be read-only
         if out.exists():
             os.replace(out, old / out.name)
         os.replace(staging, out)
-        take_access(out, old / out.name, directory=True)
     except BaseException:
         with uninterrupted():  # a second Ctrl-C would leave no model folder where there was one
             if (old / out.name).exists() and not out.exists():
                 os.replace(old / out.name, out)
+            with contextlib.suppress(OSError):  # a user other than root could not empty it read-only
+                staging.chmod(0o700)
             shutil.rmtree(staging, ignore_errors=True)
         raise
     finally:

@@ -675,10 +675,17 @@ class ExportedModel:
         """A copy for another process (joblib, multiprocessing) or ``copy.deepcopy``: onnxruntime's sessions
         cannot be pickled, so the copy loads the folder again (by its absolute path: a worker may work in
         another folder), on the device, precision and threads of these, with this model's batch size."""
-        session = self.sessions["classifier"]
-        device = "cuda" if "CUDAExecutionProvider" in session.get_providers() else "cpu"
-        threads = session.get_session_options().intra_op_num_threads or None
-        return load, (self._absolute_dir, device, self.precision, threads), {"batch_size": self.batch_size}
+        return load, (self._absolute_dir, self.device, self.precision, self.threads), {"batch_size": self.batch_size}
+
+    @property
+    def device(self) -> str:
+        """Where the graphs run, as `load` names it: "cuda" or "cpu"."""
+        return "cuda" if "CUDAExecutionProvider" in next(iter(self.sessions.values())).get_providers() else "cpu"
+
+    @property
+    def threads(self) -> int | None:
+        """The CPU threads the graphs run on, as `load` took them (None: onnxruntime's default)."""
+        return next(iter(self.sessions.values())).get_session_options().intra_op_num_threads or None
 
     def __repr__(self) -> str:
         return (f"ExportedModel({str(self.model_dir)!r}, model={self.info.get('model')!r}, "

@@ -166,13 +166,15 @@ def test_a_closed_stderr_leaves_the_commands_working_and_their_results_alone(tmp
         assert done.returncode == 0 and done.stdout.startswith(out) and len(done.stdout.splitlines()) == 1, done
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("signum", files.ENDING_SIGNALS)
 def test_sigterm_or_sighup_while_training_is_taken_as_ctrl_c(tmp_path, signum):
     """docker stop, SLURM and systemd send SIGTERM, a closed terminal or ssh session SIGHUP: the run says how to
     resume, with the shell's status (143, 129). SIGHUP ended the process on the spot, leaving its .tmp files."""
     out = tmp_path / "run"
     process = subprocess.Popen([sys.executable, "-m", "ssvae", "train", *TINY_ARGS, "--epochs", "100000", "--out",
-                                str(out)], stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                                str(out)], stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "OMP_NUM_THREADS": "1"},
+                               preexec_fn=lambda: signal.signal(signum, signal.SIG_DFL))  # pytest may run under nohup
     deadline = time.monotonic() + 120
     while not (out / "checkpoint.safetensors").exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -218,8 +220,8 @@ def test_ctrl_c_in_the_summary_of_a_finished_run_says_it_is_finished(runner, tmp
     assert "not ended" not in ended.stdout and "caught" not in ended.stdout
 
 
-@pytest.mark.parametrize("signal_error, status", [(KeyboardInterrupt, 130), (Terminated, 143),
-                                                  (Terminated(signal.SIGHUP), 129)])
+@pytest.mark.parametrize("signal_error, status", [
+    (KeyboardInterrupt, 130), *((Terminated(signum), 128 + signum) for signum in files.ENDING_SIGNALS)])
 def test_an_interrupted_command_says_so_and_writes_no_half_file(runner, tmp_path, monkeypatch, signal_error, status):
     from ssvae import inference
 
@@ -535,6 +537,12 @@ def test_info_of_a_run_folder_says_how_far_it_has_trained(runner, tmp_path, inte
     last_record = read_metrics(tmp_path / "run")[-1]  # every column of metrics.csv: null where not measured
     assert described["last_epoch"] == {column: last_record.get(column) for column in METRIC_COLUMNS}
     assert described["last_epoch"]["consistency"] is None and described["last_epoch"]["loss"] == last_record["loss"]
+    lines = (tmp_path / "run" / "metrics.csv").read_text().splitlines()  # a loss that diverged: strict JSON still
+    loss = lines[0].split(",").index("loss")
+    lines[-1] = ",".join("nan" if k == loss else v for k, v in enumerate(lines[-1].split(",")))
+    (tmp_path / "run" / "metrics.csv").write_text("\n".join(lines) + "\n")
+    shown = runner.invoke(main, ["info", str(tmp_path / "run"), "--json"]).output
+    assert json.loads(shown, parse_constant=pytest.fail)["last_epoch"]["loss"] is None
     (tmp_path / "early").mkdir()
     for name in ("config.json", "labels.json"):  # a training killed before its first checkpoint leaves these
         shutil.copy(tmp_path / "run" / name, tmp_path / "early" / name)
@@ -1038,6 +1046,8 @@ def test_evaluate_an_exported_model_on_the_split_its_run_made_of_a_built_in_set(
     int8 = runtime.load(model, precision="int8", device="cpu")
     assert ssvae.evaluate(int8) == ssvae.evaluate(model, precision="int8") == \
         ssvae.evaluate(int8, device="cpu", precision="int8")  # its own device and precision, named
+    two = runtime.load(model, threads=2)
+    assert ssvae.evaluate(two, threads=2) == ssvae.evaluate(two)  # its own threads, named
     for other in ({"precision": "float16"}, {"threads": 1}):
         with pytest.raises(RunError, match=r"was loaded on its device, in its precision and with its threads: load its "
                                            r"folder again with ssvae.runtime.load\(MODEL_DIR, device=, precision=, "
@@ -1246,30 +1256,64 @@ def test_a_built_in_data_set_that_does_not_fit_the_model_is_refused_before_it_is
         assert len(inference.model_inputs(runtime.load(model), dataset="digits")) == 450
 
 
-def test_a_closed_stdout_or_a_deleted_working_folder_is_refused_before_any_work(tmp_path, monkeypatch):
+def test_a_closed_stdout_is_refused_where_the_results_print_there(tmp_path):
     """A job started with ``>&-`` (cron, a daemon) has no standard output (Python's sys.stdout is None): the
-    reports printed there (evaluate, info) vanished with status 0; commands that write files work on. A working
-    folder deleted since the shell entered it gave torch's own fatal error, as a usage error. Each refusal is
-    one line and status 1 before anything runs."""
+    reports printed there (evaluate, info) vanished with status 0; commands that write files work on. Each
+    refusal is one line and status 1 before anything runs."""
     model = ROOT / "models" / "digits-m2"
     closed = "Error: standard output is closed (>&-), where this command prints its results: redirect it to a " \
              "file or to /dev/null instead\n"
     dash = "Error: standard output is closed, so --out - has nowhere to write: give --out a file name\n"
-    gone = "Error: the current folder no longer exists (deleted or moved since the shell entered it): cd to one " \
-           "that does, then run the command again\n"
-    (tmp_path / "gone").mkdir()
-    for command, ending, status, message in (
-            (f"info {model}", " >&-", 1, closed), (f"evaluate {model} --dataset digits", " >&-", 1, closed),
-            (f"predict {model} --dataset digits --out - --quiet", " >&-", 1, dash),
-            (f"generate {model} --per-class 1 --out -", " >&-", 1, dash),
-            (f"predict {model} --dataset digits --out p.csv --quiet", " >&-", 0, ""),
-            (f"info {model}", "", 1, gone)):
-        where = "cd gone && rmdir ../gone && " if message == gone else ""
-        result = subprocess.run(f"{where}'{sys.executable}' -m ssvae {command}{ending}", shell=True, cwd=tmp_path,
+    for command, status, message in ((f"info {model}", 1, closed), (f"evaluate {model} --dataset digits", 1, closed),
+                                     (f"predict {model} --dataset digits --out - --quiet", 1, dash),
+                                     (f"generate {model} --per-class 1 --out -", 1, dash),
+                                     (f"predict {model} --dataset digits --out p.csv --quiet", 0, "")):
+        result = subprocess.run(f"'{sys.executable}' -m ssvae {command} >&-", shell=True, cwd=tmp_path,
                                 capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1",
                                                                      "PYTHONPATH": str(ROOT)})
         assert (result.returncode, result.stderr) == (status, message), command
     assert len((tmp_path / "p.csv").read_text().splitlines()) == 451
+
+
+def test_a_deleted_working_folder_refuses_torchs_commands_and_names_itself_for_a_relative_path(tmp_path):
+    """Commands that load torch are refused (torch ends with a fatal error of its own there); others run on
+    absolute paths, and a relative one is told the folder is gone, not "No such file or directory"."""
+    model = ROOT / "models" / "digits-m2"
+    gone = "Error: the current folder no longer exists (deleted since the shell entered it): cd to one that " \
+           "does, then run the command again\n"
+    for command, status, message in ((f"evaluate {model} --dataset digits", 1, gone),
+                                     (f"predict {model} --dataset digits --out {tmp_path / 'p.csv'} --quiet", 0, ""),
+                                     (f"predict {model} --dataset digits --out p.csv --quiet", 1, gone)):
+        (tmp_path / "gone").mkdir()
+        result = subprocess.run(f"cd gone && rmdir ../gone && '{sys.executable}' -m ssvae {command}", shell=True,
+                                cwd=tmp_path, capture_output=True, text=True,
+                                env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)})
+        assert (result.returncode, result.stderr) == (status, message), command
+    assert len((tmp_path / "p.csv").read_text().splitlines()) == 451
+
+
+def test_nohups_ignored_sighup_stays_ignored_and_a_closed_pipe_ends_with_141_whatever_stderr(tmp_path):
+    """ssvae set its own handler over a SIGHUP that nohup had ignored, so a training started under nohup
+    stopped when its terminal closed; and a reader that stopped early ended a command with stderr closed with
+    status 0, where ending the streams met the missing stderr."""
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "ssvae", "train", *TINY_ARGS, "--epochs", "100000", "--out",
+                                str(out)], stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                               env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)},
+                               preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # as nohup does
+    deadline = time.monotonic() + 120
+    while not (out / "checkpoint.safetensors").exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGHUP)
+    time.sleep(1)
+    still = process.poll() is None
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert still and process.returncode == 143, stderr
+    piped = subprocess.run(f"'{sys.executable}' -m ssvae predict {ROOT / 'models' / 'digits-m2'} --dataset digits "
+                           f"--out - --quiet 2>&- | head -1 > /dev/null; exit ${{PIPESTATUS[0]}}", shell=True,
+                           executable="bash", cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert piped.returncode == 141
 
 
 def test_help_and_version_into_a_closed_pipe_or_a_full_disk_end_as_other_output_does(tmp_path):
@@ -1859,11 +1903,13 @@ def test_an_output_that_another_job_wrote_meanwhile_is_kept_without_force(runner
                 generated.write_text("theirs\n"), real(*args))[1])
         result = runner.invoke(main, [*command, *(["--out", str(out)] if generated == out else [])])
         assert (result.exit_code, result.output) == (1, f"Error: {generated} already exists: choose another --out or "
-                                                        f"pass --force to replace it (in Python: another out, or replace=True)\n")
+                                                        f"pass --force to replace it (in Python: another out, or "
+                                                        f"replace=True)\n")
         assert generated.read_text() == "theirs\n" and [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
         generated.unlink()
     out.write_text("mine\n")
-    result = runner.invoke(main, ["predict", str(model), "--dataset", "digits", "--quiet", "--out", str(out), "--force"])
+    result = runner.invoke(main, ["predict", str(model), "--dataset", "digits", "--quiet", "--out", str(out),
+                                  "--force"])
     assert result.exit_code == 0 and out.read_text().startswith("id,predicted,")
 
 

@@ -48,7 +48,6 @@ def _write_cases(root: Path) -> None:
     x = rng.random((40, 4, 4)).astype(np.float32)
     y = np.repeat(np.arange(2), 20)
     (root / "corrupt.npz").write_bytes(b"PK\x03\x04 not really a zip")
-    os.mkfifo(root / "fifo.csv")  # a named pipe, as a shell's <(...) gives one: no writer, so never read
     (root / "text.npz").write_text("x,y\n1,0\n")  # numpy takes it for a pickle
     with zipfile.ZipFile(root / "raw_members.npz", "w") as archive:  # raw bytes, no .npy: numpy gives them as bytes
         for name, array in (("x", x), ("y", y)):
@@ -224,7 +223,7 @@ BAD_INPUT = [
     (["predict", "MODEL", "--data", "raw_members.npz"], "Error: raw_members.npz: 'x' is no .npy array in the archive"),
     (["predict", "MODEL", "--data", "-", "--out", "-"], "Error: - (standard input) is no data ssvae reads: save the "
      "inputs to a file (.csv, .npz or .npy) and give its path"),  # it said "no such file"
-    (["train", "--data", "fifo.csv"], "Error: fifo.csv is a pipe or a device, which ssvae cannot read twice: save the "
+    (["train", "--data", "pipe.csv"], "Error: pipe.csv is a pipe or a device, which ssvae cannot read twice: save the "
      "inputs to a file (.csv, .npz or .npy) and give its path"),  # it said "underlying stream is not seekable"
     (["train", "--data", "bool.npz"], "Error: bool.npz: x holds bool, not numbers: save uint8 images or floats "
      "(True/False as x.astype('float32'))"),
@@ -1130,11 +1129,11 @@ def test_a_replaced_link_among_a_runs_files_takes_the_usual_mode_not_that_of_wha
     those of the file the link named (someone else's, private or world-writable)."""
     elsewhere = tmp_path / "elsewhere"
     elsewhere.write_text("theirs")
-    elsewhere.chmod(0o600)
+    elsewhere.chmod(0o700)  # an executable bit no umask gives a new file
     (tmp_path / "metrics.csv").symlink_to(elsewhere)
     files.write_atomic(tmp_path / "metrics.csv", "ours")
     assert not (tmp_path / "metrics.csv").is_symlink() and elsewhere.read_text() == "theirs"
-    assert stat.S_IMODE((tmp_path / "metrics.csv").stat().st_mode) == files.usual_mode(directory=False) != 0o600
+    assert stat.S_IMODE((tmp_path / "metrics.csv").stat().st_mode) == files.usual_mode(directory=False)
 
 
 def test_a_linked_lock_file_is_not_taken_for_a_writer_and_a_folder_there_is_refused(tmp_path):
@@ -1503,31 +1502,32 @@ def test_outputs_get_the_usual_permissions_not_owner_only(tmp_path):
 
 
 def test_a_failed_swap_over_a_read_only_model_folder_leaves_no_hidden_copy(tmp_path, monkeypatch):
-    """--force over a read-only model folder, which the system would not let move: the staging folder had
-    taken its read-only permissions before the swap, so it could not be emptied afterwards (by anyone but
-    root), and each try left a whole hidden copy of the model. It takes them once swapped in."""
-    from ssvae.onnx_export import _write_folder
+    """--force over a read-only model folder, which the system will not let a user other than root move: the
+    staging folder had taken its read-only permissions for the swap, and could then not be emptied (but by
+    root), so each try left a whole hidden copy of the model. It is made writable again before removal."""
+    from ssvae import onnx_export
 
-    _write_folder(tmp_path / "model", {"model.json": b"old"})
+    onnx_export._write_folder(tmp_path / "model", {"model.json": b"old"})
     (tmp_path / "model").chmod(0o555)
-    staged, replace = [], os.replace
+    replace, rmtree, removed = os.replace, shutil.rmtree, []
 
-    def moved(source, target, refuse: bool):  # refuse: the system's answer to moving a read-only folder
-        staged.append(stat.S_IMODE(os.stat(source).st_mode))
-        if refuse and Path(source) == tmp_path / "model":
+    def refused(source, target):  # the system's answer to moving a read-only folder to another parent
+        if Path(source) == tmp_path / "model":
             raise PermissionError(errno.EACCES, "Permission denied", str(source))
         replace(source, target)
 
-    monkeypatch.setattr(os, "replace", lambda source, target: moved(source, target, refuse=True))
+    def remove(path, **kwargs):
+        if Path(path).exists():
+            removed.append(stat.S_IMODE(os.stat(path).st_mode))
+        rmtree(path, **kwargs)
+
+    monkeypatch.setattr(os, "replace", refused)
+    monkeypatch.setattr(onnx_export.shutil, "rmtree", remove)
     with pytest.raises(PermissionError):
-        _write_folder(tmp_path / "model", {"model.json": b"new"})
+        onnx_export._write_folder(tmp_path / "model", {"model.json": b"new"})
+    assert removed and all(mode & stat.S_IWUSR for mode in removed)  # each folder removed was writable
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
     assert (tmp_path / "model" / "model.json").read_bytes() == b"old"
-    monkeypatch.setattr(os, "replace", lambda source, target: moved(source, target, refuse=False))
-    _write_folder(tmp_path / "model", {"model.json": b"new"})
-    assert staged[-1] & stat.S_IWUSR  # the staging folder stays writable until it is swapped in
-    assert stat.S_IMODE((tmp_path / "model").stat().st_mode) == 0o555  # then takes the folder's permissions
-    assert (tmp_path / "model" / "model.json").read_bytes() == b"new"
 
 
 def test_a_replaced_file_keeps_its_group_and_drops_setuid(tmp_path):

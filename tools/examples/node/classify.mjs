@@ -56,7 +56,9 @@ function warnOfFewLevels(levels, divisor) {
   // uint8 inputs below 64 are grey levels 0..L (sklearn's digits, 0/1 masks) more likely than 8-bit images
   const top = levels.reduce((a, b) => Math.max(a, b), 0);
   if (divisor === 255 && top > 0 && top < 64) {
-    console.error("warning: uint8 inputs that stay below 64 are divided by 255 as 8-bit images are, and read as nearly black images: if they are images of grey levels 0..L (such as sklearn's digits, 0..16), save them as floats x / L");
+    console.error("warning: uint8 inputs that stay below 64 are divided by 255 as 8-bit images are, and read as " +
+      "nearly black images: if they are images of grey levels 0..L (such as sklearn's digits, 0..16), save them " +
+      "as floats x / L");
   }
 }
 
