@@ -164,6 +164,13 @@ def test_a_closed_stderr_leaves_the_commands_working_and_their_results_alone(tmp
         done = subprocess.run(f"{shlex.quote(sys.executable)} -m ssvae {command} 2>&-", shell=True, cwd=tmp_path,
                               env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0 and done.stdout.startswith(out) and len(done.stdout.splitlines()) == 1, done
+    script = ("import os, sys, tempfile; from ssvae.__main__ import _hold_closed_descriptors\n"
+              "_hold_closed_descriptors()\n"
+              "fd, name = tempfile.mkstemp()\n"  # an output being written: it must not be number 2
+              "print(sys.stderr is None, fd != 2, os.path.realpath('/proc/self/fd/2'))\n")
+    done = subprocess.run(f"{shlex.quote(sys.executable)} -c {shlex.quote(script)} 2>&-", shell=True, cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.stdout == "True True /dev/null\n", done
 
 
 @pytest.mark.parametrize("signum", files.ENDING_SIGNALS)
