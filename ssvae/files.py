@@ -56,24 +56,34 @@ def atomic_open(path: Path, mode: str = "w", follow_link: bool = False, replace:
 
 def _publish(tmp: Path, path: Path, replace: bool, shown: Path) -> None:
     """Rename the complete file ``tmp`` to ``path``; without ``replace``, never over a file there (one that
-    appeared after the check before the work), which a hard link tells atomically; on a file system without
-    hard links, an empty file made there first (O_EXCL) does, and the rename replaces it. ``shown``: the path
-    as the user gave it."""
-    if not replace:
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            raise _taken(shown) from None
-        except OSError:  # no hard links here (FAT, some network file systems)
-            try:
-                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-            except FileExistsError:
-                raise _taken(shown) from None
-        else:
-            with contextlib.suppress(OSError):  # published: a temporary name left over is no failure
-                tmp.unlink()
-            return
-    os.replace(tmp, path)
+    appeared after the check before the work), which a hard link tells atomically. ``shown``: the path as the
+    user gave it."""
+    if replace:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise _taken(shown) from None
+    except OSError:  # no hard links here (FAT, some network file systems)
+        _publish_exclusively(tmp, path, shown)
+        return
+    with contextlib.suppress(OSError):  # published: a temporary name left over is no failure
+        tmp.unlink()
+
+
+def _publish_exclusively(tmp: Path, path: Path, shown: Path) -> None:
+    """`_publish` without hard links: an empty file made at ``path`` first (O_EXCL: only where none is), then
+    the rename over it, or the empty file removed again."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        raise _taken(shown) from None
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
 
 
 @contextmanager

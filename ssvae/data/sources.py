@@ -269,8 +269,8 @@ def _load_idx_set(name: str, data_dir: str | None) -> Source:
                             f"0..{len(class_names) - 1}: copy or download the file again")
         splits[split] = Dataset(to_model_range(x)[:, None], y.astype(np.int64), class_names)
     first = tuple(splits["test"].y[:10].tolist())
-    if other := next((other for other, kind in TORCHVISION_SETS.items()
-                      if kind.first_test_labels == first and other != name), None):
+    if other := next((other for other, idx_set in TORCHVISION_SETS.items()
+                      if idx_set.first_test_labels == first and other != name), None):
         raise DataError(f"{folder}: holds {other}'s files (its test labels begin {', '.join(map(str, first))}), not "
                         f"{name}'s: pass {both_spellings('dataset', other)}, or a {setting_name('data_dir')} with "
                         f"{name}'s files")
