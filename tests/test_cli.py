@@ -1889,37 +1889,6 @@ def test_force_exports_over_a_model_folder_whose_name_ends_like_a_file(runner, e
         (model / "model.json").read_text())["weights"]
 
 
-def test_an_output_that_another_job_wrote_meanwhile_is_kept_without_force(runner, tmp_path, monkeypatch):
-    """Two jobs given one --out both passed the check before their work, and the second to finish replaced the
-    first's file without a word. The one that finishes second now keeps the other's file and says it exists;
-    with --force it replaces it, as asked."""
-    out = tmp_path / "p.csv"
-    classify = inference.ExportedModel.classify
-
-    def another_job_writes(model, x):  # another process's predict, finishing while this one works
-        if not out.exists():
-            out.write_text("theirs\n")
-        return classify(model, x)
-
-    monkeypatch.setattr(inference.ExportedModel, "classify", another_job_writes)
-    model = ROOT / "models" / "digits-m2"
-    for command, generated in ((["predict", str(model), "--dataset", "digits", "--quiet"], out),
-                               (["generate", str(model), "--out", str(tmp_path / "g.png")], tmp_path / "g.png")):
-        if generated != out:  # generate classifies nothing: the other job's file appears as it draws
-            monkeypatch.setattr(inference, "grid_png", lambda *args, real=inference.grid_png: (
-                generated.write_text("theirs\n"), real(*args))[1])
-        result = runner.invoke(main, [*command, *(["--out", str(out)] if generated == out else [])])
-        assert (result.exit_code, result.output) == (1, f"Error: {generated} already exists: choose another --out or "
-                                                        f"pass --force to replace it (in Python: another out, or "
-                                                        f"replace=True)\n")
-        assert generated.read_text() == "theirs\n" and [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
-        generated.unlink()
-    out.write_text("mine\n")
-    result = runner.invoke(main, ["predict", str(model), "--dataset", "digits", "--quiet", "--out", str(out),
-                                  "--force"])
-    assert result.exit_code == 0 and out.read_text().startswith("id,predicted,")
-
-
 @pytest.mark.parametrize("links", [True, False])  # False: a file system without hard links (FAT)
 def test_a_file_written_without_replace_never_lands_on_one_that_appeared(tmp_path, monkeypatch, links):
     if not links:

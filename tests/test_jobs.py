@@ -47,30 +47,33 @@ def test_uninterrupted_holds_sighup_back_too():
         signal.signal(signal.SIGHUP, previous)
 
 
-@pytest.mark.parametrize("command", [["score", str(MODEL), "--dataset", "digits", "--quiet"],
-                                     ["generate", str(MODEL)]])
-def test_score_and_generates_csv_keep_a_file_another_job_wrote_meanwhile(tmp_path, monkeypatch, command):
-    out = tmp_path / "o.csv"
-    if command[0] == "score":
-        real = inference.ExportedModel.score
+@pytest.mark.parametrize("command, working, name", [
+    (["predict", str(MODEL), "--dataset", "digits", "--quiet"], (inference.ExportedModel, "classify"), "o.csv"),
+    (["score", str(MODEL), "--dataset", "digits", "--quiet"], (inference.ExportedModel, "score"), "o.csv"),
+    (["generate", str(MODEL)], (inference, "sample_grid"), "o.csv"),
+    (["generate", str(MODEL)], (inference, "sample_grid"), "o.png"),
+])
+def test_an_output_another_job_wrote_meanwhile_is_kept_without_force(tmp_path, monkeypatch, command, working, name):
+    """Two jobs given one --out both passed the check before their work, and the second to finish replaced the
+    first's file without a word. The one that finishes second now keeps the other's file and says it exists;
+    with --force it replaces it, as asked."""
+    out = tmp_path / name
+    owner, attribute = working
+    real = getattr(owner, attribute)
 
-        def other_job(model, *args, **kwargs):
-            if not out.exists():
-                out.write_text("theirs\n")
-            return real(model, *args, **kwargs)
-
-        monkeypatch.setattr(inference.ExportedModel, "score", other_job)
-    else:
-        real = inference.sample_grid
-
-        def other_job(*args, **kwargs):
+    def another_job_writes(*args, **kwargs):  # another process given the same --out, ending while this one works
+        if not out.exists():
             out.write_text("theirs\n")
-            return real(*args, **kwargs)
+        return real(*args, **kwargs)
 
-        monkeypatch.setattr(inference, "sample_grid", other_job)
+    monkeypatch.setattr(owner, attribute, another_job_writes)
     result = CliRunner().invoke(main, [*command, "--out", str(out)])
-    assert result.exit_code == 1 and f"Error: {out} already exists" in result.output, result.output
-    assert out.read_text() == "theirs\n"
+    assert (result.exit_code, result.output) == (1, f"Error: {out} already exists: choose another --out or pass "
+                                                    f"--force to replace it (in Python: another out, or "
+                                                    f"replace=True)\n")
+    assert out.read_text() == "theirs\n" and [p.name for p in tmp_path.iterdir()] == [name]  # no .tmp left
+    result = CliRunner().invoke(main, [*command, "--out", str(out), "--force"])
+    assert result.exit_code == 0 and out.read_bytes() != b"theirs\n", result.output
 
 
 @pytest.mark.parametrize("command", ["train --epochs 1 --out r", "export nowhere --out m",
