@@ -122,16 +122,35 @@ FEW_LEVELS_WARNING = ("warning: uint8 inputs that stay below 64 are divided by 2
                       "{} them as floats x / L\n")
 
 
+def _numbers_model(tmp_path: Path) -> Path:
+    """The digits model, its metadata (the graph's for Python, model.json for Node) saying that uint8 inputs are the
+    numbers they are (uint8_divisor 1, a model of a table) and admitting any range."""
+    folder = tmp_path / "numbers-model"
+    shutil.copytree(MODEL, folder)
+    graph = onnx.load(folder / "classifier.onnx")
+    for entry in graph.metadata_props:
+        entry.value = {"ssvae.uint8_divisor": "1", "ssvae.input_range": "null"}.get(entry.key, entry.value)
+    onnx.save(graph, folder / "classifier.onnx")
+    meta = json.loads((folder / "model.json").read_text())
+    (folder / "model.json").write_text(json.dumps({**meta, "uint8_divisor": 1, "input_range": None}))
+    return folder
+
+
 def _check_the_few_levels_warning(tmp_path: Path, command: list[str], verb: str) -> None:
     """sklearn's digits as uint8 (0..16) divided by 255 are nearly black images: `ssvae predict` warns, and the
-    examples, which apps copy, said nothing. They warn too, and still classify; 8-bit images get no warning."""
+    examples, which apps copy, said nothing. They warn too, and still classify, up to a top value of 63; 8-bit
+    images (64 and up) and a model whose uint8 are numbers get no warning."""
     digits = load_digits().images[:5, None]  # grey levels 0..16
-    for name, x, warning in (("levels.npy", digits.astype(np.uint8), FEW_LEVELS_WARNING.format(verb)),
-                             ("bytes.npy", np.round(digits * 255 / 16).astype(np.uint8), "")):
+    warning = FEW_LEVELS_WARNING.format(verb)
+    for model, name, top, expected in ((MODEL, "levels.npy", 16, warning), (MODEL, "below.npy", 63, warning),
+                                       (MODEL, "edge.npy", 64, ""), (MODEL, "bytes.npy", 255, ""),
+                                       (_numbers_model(tmp_path), "numbers.npy", 16, "")):
+        x = np.round(digits * top / 16).astype(np.uint8)
+        assert x.max() == top
         np.save(tmp_path / name, x)
-        result = subprocess.run([*command, str(MODEL), str(tmp_path / name)], capture_output=True, text=True,
+        result = subprocess.run([*command, str(model), str(tmp_path / name)], capture_output=True, text=True,
                                 timeout=120)
-        assert (result.returncode, result.stderr) == (0, warning) and len(_predicted(result.stdout)) == 5
+        assert (result.returncode, result.stderr) == (0, expected) and len(_predicted(result.stdout)) == 5, name
 
 
 def test_plain_python_example_warns_of_uint8_inputs_of_a_few_grey_levels(tmp_path):
