@@ -479,7 +479,7 @@ def _check_replaceable(path: Path, replace: bool) -> None:
         raise RunError(f"{path} is a folder: give --out the name of the file to write")
     if not path.is_file():
         raise RunError(f"{path} is not a regular file (a device, pipe or socket): give --out the name of a file "
-                       f"to write")
+                       f"to write, or - for standard output (then > {path} or | a reader)")
     if not replace:
         raise _taken(path)
 

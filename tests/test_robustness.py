@@ -418,7 +418,8 @@ BAD_INPUT = [
      "--out (out= in Python) a name ending in .csv (spreadsheets and pandas go by the name), or - for standard "
      "output"),
     (["predict", "MODEL", "--dataset", "digits", "--out", "pipe.csv", "--force"],  # a FIFO: never a device here
-     "Error: pipe.csv is not a regular file (a device, pipe or socket): give --out the name of a file to write"),
+     "Error: pipe.csv is not a regular file (a device, pipe or socket): give --out the name of a file to write, or - "
+     "for standard output (then > pipe.csv or | a reader)"),
     (["generate", "MODEL", "--per-class", "100000"], "Error: the grid would be 3600004x364 pixels, more than "
      "80,000,000: lower --per-class, --rows or --scale"),
     (["generate", "MODEL", "--analogies", "digits", "--scale", "5000"], "Error: the grid would be 500000x365000"),
