@@ -42,7 +42,7 @@ from ssvae import __version__
 from ssvae.api import Run, load
 from ssvae.run import tensors_digest
 from ssvae.data.digests import data_digest
-from ssvae.model_card import data_name, export_command, model_card, preprocessing
+from ssvae.model_card import data_name, export_command, interface, model_card, preprocessing
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.precisions import calibration_inputs, cpu_session, predicted_classes, quantize_int8, to_float16
@@ -115,7 +115,8 @@ class DecoderGraph(nn.Module):
 
 ROLE_DOCS = {  # each graph's doc_string, which Netron and onnx.load show an app developer
     "classifier": "q(y|x): x (N, *input_shape) -> probabilities (N, K). Inputs as the ssvae.preprocessing metadata "
-                  "(model.json's preprocessing) says; class names in ssvae.class_names (model.json's class_names).",
+                  "(model.json's preprocessing) says, a table's columns in the order of ssvae.input_columns where "
+                  "given; class names in ssvae.class_names (model.json's class_names).",
     "encoder": "q(z|x,y): x, y (N, K) -> probabilities, z_mean, z_logvar (N, latent_dim). A row of y that is all "
                "zeros means the predicted class; M1 takes no y.",
     "decoder": "p(x|y,z): z (N, latent_dim), y (N, K) -> x_mean and x_logits (Bernoulli) or x_logvar (Gaussian), "
@@ -336,6 +337,7 @@ class ExportReport:
     accuracy: dict[str, float | None] = field(default_factory=dict)  # precision -> its classifier's test accuracy
     agreement: dict[str, float] = field(default_factory=dict)  # precision -> argmax agreement with float32
     test_scores: dict[str, Any] | None = None  # the test examples' anomaly scores in short (`score_summary`)
+    interfaces: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # role -> `interface`
 
 
 def trace_inputs(run: Run, x: np.ndarray) -> Tensor:
@@ -487,6 +489,7 @@ def _checked_graphs(specs: list[GraphSpec], values: dict[str, Any], opset: int,
         _check_no_randomness(proto, spec.role)
         graphs[spec.role] = proto.SerializeToString()
         report.max_difference[spec.role] = max_difference(spec, graphs[spec.role])
+        report.interfaces[spec.role] = interface(graphs[spec.role])
     return graphs
 
 

@@ -196,6 +196,44 @@ def test_metadata_round_trips(digits_run, digits_model):
     assert "A row of y that is all zeros means the predicted class" in encoder.doc_string  # for apps, not the README
 
 
+def test_the_model_card_tables_every_graphs_inputs_and_outputs_for_apps_in_any_language(digits_model):
+    """The card gave no tensor names, shapes or meanings (only `ssvae info`, which needs ssvae, printed them), and
+    said nothing of what the graphs leave unchecked nor of the images' polarity (digits inverted, dark ink on
+    light, all lie in [0, 1] and are classified wrong)."""
+    card = (digits_model.model_dir / "model_card.md").read_text()
+    section = card[card.index("## Using the graphs"):]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| graph")]
+    assert [row.split(" | ")[:4] for row in rows] == [
+        ["| classifier.onnx", "input", "x", "batch x 1 x 8 x 8"], ["| classifier.onnx", "output", "probabilities",
+                                                                   "batch x 10"],
+        ["| encoder.onnx", "input", "x", "batch x 1 x 8 x 8"], ["| encoder.onnx", "input", "y", "batch x 10"],
+        ["| encoder.onnx", "output", "probabilities", "batch x 10"], ["| encoder.onnx", "output", "z_mean", "batch x 8"],
+        ["| encoder.onnx", "output", "z_logvar", "batch x 8"], ["| decoder.onnx", "input", "z", "batch x 8"],
+        ["| decoder.onnx", "input", "y", "batch x 10"], ["| decoder.onnx", "output", "x_mean", "batch x 1 x 8 x 8"],
+        ["| decoder.onnx", "output", "x_logits", "batch x 1 x 8 x 8"]]
+    assert all(re.sub(r"\\\|", "", row).count("|") == 6 and row.split(" | ")[4] for row in rows)  # q(y\|x) escaped
+    assert "as in digits: a bright object on a black (0) background" in section
+    assert "a NaN gives NaN probabilities in the float32 graphs" in section and "OrtSession.getMetadata()" in section
+    nan = np.full((1, 1, 8, 8), np.nan, np.float32)
+    float32 = ort.InferenceSession(digits_model.model_dir / "classifier.onnx").run(None, {"x": nan})[0]
+    int8 = ort.InferenceSession(digits_model.model_dir / "classifier.int8.onnx").run(None, {"x": nan})[0]
+    assert np.isnan(float32).all() and np.isfinite(int8).all()  # as the card says
+
+
+@pytest.mark.parametrize("info, expected", [
+    ({"input_shape": [3], "input_columns": ["a", "b", "c"]}, "Each row's values in the order of `input_columns`: a, b, c."),
+    ({"input_shape": [5], "dataset": "rows.npz"}, "Each row's 5 values in the order the training data had them."),
+    ({"input_shape": [1, 28, 28], "dataset": "fashion-mnist"}, "Images of 1 x 28 x 28 (channels, height, width) as in "
+                                                              "fashion-mnist: a bright object on a black (0) background"),
+    ({"input_shape": [3, 32, 32], "dataset": "scans"}, "Images of 3 x 32 x 32 (channels, height, width), as the "
+                                                       "training images were: the same polarity"),
+])
+def test_the_model_card_says_how_inputs_are_laid_out(info, expected):
+    from ssvae.model_card import layout_text
+
+    assert layout_text(info).startswith(expected)
+
+
 def test_a_model_of_data_with_a_test_split_of_their_own_names_no_share_held_out(tmp_path):
     """An .npz with x_test and y_test (as Fashion-MNIST has its test split) holds nothing of x out: model.json
     said test_fraction 0.25 all the same."""
