@@ -132,8 +132,9 @@ def take_access(path: Path, replaced: Path, directory: bool) -> None:
     if status is None:
         path.chmod(usual_mode(directory))
         return
-    with contextlib.suppress(PermissionError):
-        os.chown(path, -1, status.st_gid)
+    if hasattr(os, "chown"):  # Windows has no groups to keep
+        with contextlib.suppress(PermissionError):
+            os.chown(path, -1, status.st_gid)
     path.chmod(stat.S_IMODE(status.st_mode) & (0o7777 if directory else 0o777))
 
 

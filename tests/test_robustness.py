@@ -1547,6 +1547,19 @@ def test_a_replaced_file_keeps_its_group_and_drops_setuid(tmp_path):
     assert (path.read_text(), path.stat().st_gid, stat.S_IMODE(path.stat().st_mode)) == ("new", group, 0o640)
 
 
+def test_a_file_is_replaced_where_the_system_has_no_chown_as_on_windows(tmp_path, monkeypatch):
+    """Windows has no os.chown: every file ssvae replaced (metrics.csv after a training's first epoch, an --out
+    with --force) raised AttributeError there."""
+    from ssvae.files import write_atomic
+
+    path = tmp_path / "metrics.csv"
+    path.write_text("old")
+    path.chmod(0o600)
+    monkeypatch.delattr(os, "chown")
+    write_atomic(path, "new")
+    assert (path.read_text(), stat.S_IMODE(path.stat().st_mode)) == ("new", 0o600)
+
+
 LR_CAUSE = r"Likely cause: a learning rate too high for these data \(try --lr 0.0001 \(lr=0.0001 in Python\)\)"
 
 
