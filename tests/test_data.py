@@ -616,6 +616,19 @@ def test_image_folder_classes_are_numbered_in_the_text_order_of_their_names_as_t
     assert train.class_names == ("10", "2", "B", "a") and train.y.tolist() == [0, 1, 2, 3]
 
 
+def test_a_folders_images_take_one_order_and_ids_with_slashes_on_every_system():
+    """Windows compares paths regardless of case, so the same folder's images came in another order there
+    (and a seed labelled other ones, and the folder's digest differed), and ids held backslashes."""
+    from pathlib import PurePosixPath, PureWindowsPath
+
+    names = ["b.png", "B2.png", "a/c.png", "C.png", "a-b.png", "a.png"]
+    expected = ["B2.png", "C.png", "a/c.png", "a-b.png", "a.png", "b.png"]  # part by part, capitals first
+    for kind in (PurePosixPath, PureWindowsPath):
+        root = kind("r")
+        ordered = images.in_one_order([root / name for name in names])
+        assert [images.file_id(f, root) for f in ordered] == expected, kind
+
+
 def test_image_folders_are_read_with_their_sub_folders_and_linked_folders(tmp_path):
     """Images in sub-folders of a class or of unlabelled/ (batches, days) were skipped without a word, so a
     run could train with no unlabelled image; predict read them, but not a class folder that is a link.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections import Counter
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Callable
 
 import numpy as np
@@ -49,7 +49,19 @@ def image_files(folder: Path, root: Path) -> list[Path]:
         walked.add(real)
         folders[:] = sorted(name for name in folders if not is_hidden(name))  # one order
         found += [Path(top, name) for name in files]
-    return sorted(f for f in found if is_image_file(f, root))
+    return in_one_order([f for f in found if is_image_file(f, root)])
+
+
+def in_one_order(files: list[PurePath]) -> list[PurePath]:
+    """``files`` in order of their paths, part by part and case by case on every system: Windows compares paths
+    regardless of case, so a folder's images came in another order there, and a seed labelled other ones."""
+    return sorted(files, key=lambda f: f.parts)
+
+
+def file_id(file: PurePath, root: PurePath) -> str:
+    """``file``'s id: its path below ``root`` with '/' on every system, a name's bytes that are not UTF-8
+    written as escapes (so that a CSV can hold it)."""
+    return os.fsencode(file.relative_to(root).as_posix()).decode("utf-8", "backslashreplace")
 
 
 def within(path: str, folder: str) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import warnings
 import zipfile
 from collections import Counter
@@ -21,7 +20,7 @@ import numpy as np
 from ssvae.config import setting_name
 from ssvae.data.csv_files import as_csv_hint, csv_inputs, read_csv_rows
 from ssvae.data.dataset import DataError, Dataset, data_path
-from ssvae.data.images import IMAGE_SUFFIXES, image_files, image_reading, read_images
+from ssvae.data.images import IMAGE_SUFFIXES, file_id, image_files, image_reading, read_images
 from ssvae.data.sources import arrays_given, load_source, npz_array, source_name, warn_if_data_dir_unused
 from ssvae.data.split import choose_split
 from ssvae.errors import user_stacklevel
@@ -264,14 +263,13 @@ def _warn_of_ids_alike(path: Path, column: str, ids: list[str]) -> None:
 
 def _read_images(files: list[Path], root: Path, image_shape: tuple[int, ...] | None,
                  where: Path | None = None) -> Inputs:
-    """Image ``files`` (a folder's, see `image_files`; or one image), ids relative to ``root`` (a name's bytes
-    that are not UTF-8 written as escapes, so the CSV can hold it), named in messages from ``where`` (the
-    folder, or the one image). Read in the channels of ``image_shape`` (the model's (C, H, W)); images of
+    """Image ``files`` (a folder's, see `image_files`; or one image), ids relative to ``root`` (`file_id`),
+    named in messages from ``where`` (the folder, or the one image). Read in the channels of ``image_shape`` (the model's (C, H, W)); images of
     another size are skipped with a warning that counts them (without ``image_shape``: grey, and the size
     most images have)."""
     mode, size = image_reading(image_shape, where or root)
     x, kept = read_images(files, where or root, mode or "L", size)
-    ids = [os.fsencode(files[i].relative_to(root)).decode("utf-8", "backslashreplace") for i in kept]
+    ids = [file_id(files[i], root) for i in kept]
     return Inputs(ids, x)
 
 
