@@ -50,7 +50,7 @@ from ssvae.data import Dataset, DataError
 from ssvae.errors import ExportError, RunError, check_flags, user_stacklevel
 from ssvae.files import OutputFolder, check_writable, given_path, sole_writer, take_access, uninterrupted
 from ssvae.runtime import (FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, MODEL_CARD, MODEL_FILES, MODEL_JSON, OPSET,
-                           SCORE_QUANTILES, ExportedModel, graph_file)
+                           SCORE_QUANTILES, ExportedModel, graph_file, score_noise)
 
 FILE_SUFFIXES = (".onnx", ".json", ".md", ".csv", ".zip")  # of an --out meant as a file, not the model folder
 CHECK_BATCH = 257  # odd and larger than any example batch: the batch axis must really be symbolic
@@ -258,11 +258,16 @@ def _export_graph(spec: GraphSpec, opset: int) -> onnx.ModelProto:
     if written != opset:  # the exporter falls back to its own opset where it cannot convert, and says so quietly
         raise ExportError(f"opset {opset} cannot be written by this torch's exporter (it wrote {written}): "
                           f"choose one from {MIN_OPSET} to {onnx.defs.onnx_opset_version()}")
+    return without_weight_shapes(for_older_runtimes(proto))
+
+
+def for_older_runtimes(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """``proto`` at its opset's oldest IR version, without torch's debug metadata (`without_debug_metadata`):
+    the exporter stamps its newest IR version, which onnxruntimes before 1.18 refuse ("Unsupported model IR
+    version"), those old enough to want --opset 18 too."""
     proto = without_debug_metadata(proto)
-    # the oldest IR version of the opset: the exporter stamps its newest, which onnxruntimes old enough to
-    # want --opset 18 refuse ("Unsupported model IR version")
     proto.ir_version = onnx.helper.find_min_ir_version_for(proto.opset_import, ignore_unknown=True)
-    return without_weight_shapes(proto)
+    return proto
 
 
 def without_debug_metadata(proto: onnx.ModelProto) -> onnx.ModelProto:
@@ -378,7 +383,7 @@ def export(run: Run | str | Path, out: str | Path | None = None, opset: int = OP
     report.test_scores = None if test is None else score_summary(graphs, values, test.x)
     if report.test_scores is not None:  # in every graph's metadata, as the runtime reads it: before the copies
         values = {**values, "test_scores": report.test_scores}
-        graphs = {role: _with_metadata(data, values, role) for role, data in graphs.items()}
+        graphs = {role: with_metadata(data, values, role) for role, data in graphs.items()}
     variants = {"float32": graphs}
     if quantize:
         variants["int8"] = quantize_int8(graphs, calibration_inputs(run))
@@ -389,8 +394,7 @@ def export(run: Run | str | Path, out: str | Path | None = None, opset: int = OP
              for role, data in graphs_of.items()}
     report.files = [*files, MODEL_JSON, MODEL_CARD]
     roles = {role: {p: graph_file(role, p) for p in variants} for role in graphs}
-    docs = {role: ROLE_DOCS[role] for role in graphs}  # the graphs' doc_string, which onnxruntime-web cannot read
-    files[MODEL_JSON] = json.dumps({**values, "graphs": roles, "docs": docs}, indent=2).encode()
+    files[MODEL_JSON] = model_json(values, roles).encode()
     files[MODEL_CARD] = model_card(run, report, command).encode()
     with sole_writer(out, inside=False):  # a model folder is swapped, with what it holds
         MODEL_FOLDER.check(out, replace)  # again: another export may have written it meanwhile
@@ -398,7 +402,18 @@ def export(run: Run | str | Path, out: str | Path | None = None, opset: int = OP
     return report
 
 
-def _with_metadata(graph: bytes, values: dict[str, Any], role: str) -> bytes:
+def model_json(values: dict[str, Any], roles: dict[str, dict[str, str]]) -> str:
+    """model.json: the graphs' metadata ``values`` for apps that cannot read it (onnxruntime-web, -node), the
+    files of each role and precision (``roles``), the graphs' doc strings, and for a generative model the noise
+    `ssvae score` draws with its defaults (`score_noise`), so that another language scores as it does."""
+    extra: dict[str, Any] = {"docs": {role: ROLE_DOCS[role] for role in roles}}
+    if "latent_dim" in values:
+        classes = len(values["class_names"]) if values["conditional"] else 1
+        extra["score_noise"] = score_noise(0, 1, classes, values["latent_dim"])[0].tolist()
+    return json.dumps({**values, "graphs": roles, **extra}, indent=2)
+
+
+def with_metadata(graph: bytes, values: dict[str, Any], role: str) -> bytes:
     """``graph`` with ``values`` as its metadata (`metadata`) in place of what it held: nothing it computes
     changes, so the checks it passed still hold."""
     proto = onnx.load_from_string(graph)

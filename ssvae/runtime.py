@@ -610,6 +610,12 @@ def _check_model_json(path: Path, info: dict[str, Any]) -> None:
                          f"again (--force) so that the folder holds one export")
 
 
+def score_noise(seed: int | np.random.Generator | None, samples: int, classes: int, latent_dim: int) -> np.ndarray:
+    """The standard normal draws `ExportedModel.score` gives every row, (samples, classes, latent_dim) float32:
+    those of seed 0 and one sample are ``score_noise`` in model.json, for apps that score in other languages."""
+    return np.random.default_rng(seed).standard_normal((samples, classes, latent_dim), dtype=np.float32)
+
+
 def log_bernoulli(x: np.ndarray, logits: np.ndarray) -> np.ndarray:
     """log p(x | logits) summed per example: x log s(l) + (1-x) log(1-s(l)), in a stable form."""
     per_unit = x * logits - np.maximum(logits, 0.0) - np.log1p(np.exp(-np.abs(logits)))
@@ -915,8 +921,7 @@ class ExportedModel:
             samples = check_count("samples", samples, 1)
         check_seed(seed)
         x = self.prepare(x)
-        noise = np.random.default_rng(seed).standard_normal((samples or 1, self._enumerated, self.latent_dim),
-                                                            dtype=np.float32)
+        noise = score_noise(seed, samples or 1, self._enumerated, self.latent_dim)
         chunk = max(1, self.batch_size // (self._enumerated * (samples or 1)))  # rows of one decoder call
         with np.errstate(over="ignore", invalid="ignore"):  # an input the model's arithmetic overflows on
             scores = np.concatenate([self._negative_bound(x[s], noise, samples) for s in self._chunks(len(x), chunk)])

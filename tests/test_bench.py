@@ -1028,6 +1028,40 @@ def test_requantize_remakes_the_int8_graphs_and_the_cards_int8_row(tmp_path, mon
     assert (model / "model_card.md").read_text() == card.replace(row, new_row)  # only the int8 row changed
 
 
+def test_refresh_model_brings_an_old_export_to_todays_format_computing_what_it_did(tmp_path, monkeypatch, capsys):
+    """The shipped digits folder made as it was before its refresh (IR 10, which onnxruntime 1.17 refuses; no doc
+    strings; no test scores; the card's old tail) and refreshed again: its float32 graphs and model.json are the
+    shipped ones byte for byte, at IR 9, and its card is the shipped one but for the int8 row, measured here."""
+    import onnx
+
+    from tools import refresh_model
+
+    model = tmp_path / "digits-m2"
+    shutil.copytree(MODEL, model)
+    for role in ("classifier", "encoder", "decoder"):
+        proto = onnx.load(model / f"{role}.onnx")
+        assert proto.ir_version == 9 and proto.doc_string  # as the refresh left the shipped graphs
+        proto.ir_version, proto.doc_string = 10, ""
+        kept = [entry for entry in proto.metadata_props if entry.key != "ssvae.test_scores"]
+        del proto.metadata_props[:]
+        proto.metadata_props.extend(kept)
+        onnx.save(proto, model / f"{role}.onnx")
+        (model / f"{role}.int8.onnx").write_bytes(b"not a graph")
+    meta = json.loads((model / "model.json").read_text())
+    (model / "model.json").write_text(json.dumps({k: v for k, v in meta.items() if k not in ("test_scores", "docs")}))
+    card = (model / "model_card.md").read_text()
+    old_card = "\n".join(line for line in card[:card.index("## Using the graphs")].splitlines()
+                         if not line.startswith("- Anomaly scores")) + "\nInputs: as before.\nLoad it so.\n"
+    (model / "model_card.md").write_text(old_card)
+    printed = run_tool(monkeypatch, capsys, refresh_model, str(model))
+    assert printed.startswith(f"{model}: refreshed; Anomaly scores (`ssvae score`, seed 0, one sample) of the 450 ")
+    for file in ("classifier.onnx", "encoder.onnx", "decoder.onnx", "model.json"):
+        assert (model / file).read_bytes() == (MODEL / file).read_bytes(), file
+    int8_row = re.compile(r"^\| int8 \| .*$", re.MULTILINE)
+    assert int8_row.sub("", (model / "model_card.md").read_text()) == int8_row.sub("", card)
+    assert runtime.load(model, device="cpu", precision="int8").test_scores == meta["test_scores"]
+
+
 def test_bench_export_times_exports_with_torchs_table_built_per_graph_and_once(tmp_path, monkeypatch, capsys,
                                                                                tiny_config):
     """One round on a tiny run's folder: the speed is the per-graph export's seconds over the built-once one's,

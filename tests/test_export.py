@@ -194,6 +194,9 @@ def test_metadata_round_trips(digits_run, digits_model):
     assert "Labels used in training: 100" in card and "ssvae train --dataset digits --labels 100" in card
     encoder = onnx.load(digits_model.model_dir / "encoder.onnx", load_external_data=False)
     assert "A row of y that is all zeros means the predicted class" in encoder.doc_string  # for apps, not the README
+    noise = json.loads((digits_model.model_dir / "model.json").read_text())["score_noise"]  # the draws of score()
+    np.testing.assert_array_equal(np.float32(noise), np.random.default_rng(0).standard_normal((10, c.latent_dim),
+                                                                                               dtype=np.float32))
 
 
 def test_the_model_card_tables_every_graphs_inputs_and_outputs_for_apps_in_any_language(digits_model):
