@@ -86,36 +86,50 @@ def _score_as_the_readme_says(model_dir: Path, x: np.ndarray) -> np.ndarray:
     with model.json's score_noise: what an app in another language would write."""
     info = json.loads((model_dir / "model.json").read_text())
     encoder, decoder = (ort.InferenceSession(model_dir / f"{role}.onnx") for role in ("encoder", "decoder"))
-    k, f64 = len(info["class_names"]), np.float64
+    k, f64 = len(info["class_names"]) if info["conditional"] else 1, np.float64
     scores = []
     for row in x[:, None]:
         b, q = np.zeros(k), None
         for c in range(k):
-            y = np.eye(k, dtype=np.float32)[c:c + 1]
-            q, mu, v = (o.astype(f64) for o in encoder.run(None, {"x": row, "y": y}))
+            y = {"y": np.eye(k, dtype=np.float32)[c:c + 1]} if info["conditional"] else {}
+            q, mu, v = (o.astype(f64) for o in encoder.run(None, {"x": row, **y}))
             z = mu + np.exp(v / 2) * np.array(info["score_noise"][c], np.float32)
-            mean, second = (o.astype(f64) for o in decoder.run(None, {"z": z.astype(np.float32), "y": y}))
+            mean, second = (o.astype(f64) for o in decoder.run(None, {"z": z.astype(np.float32), **y}))
             if info["likelihood"] == "bernoulli":
                 log_px = (row * second - np.maximum(second, 0) - np.log1p(np.exp(-np.abs(second)))).sum()
             else:
                 log_px = (-(np.log(2 * np.pi) + second + (row - mean) ** 2 / np.exp(second)) / 2).sum()
             b[c] = log_px - ((mu ** 2 + np.exp(v) - 1 - v) / 2).sum() - np.log(k)
         q = np.maximum(q[0], 1e-30)
-        scores.append(-(q * (b - np.log(q))).sum())
+        scores.append(-(q * (b - np.log(q))).sum() if info["conditional"] else -b[0])
     return np.array(scores)
 
 
-@pytest.mark.parametrize("model_dir", SHIPPED, ids=lambda path: path.name)
-def test_the_readmes_score_recipe_with_model_json_noise_gives_ssvae_scores(model_dir):
+@pytest.fixture(scope="module")
+def scored_exports(tmp_path_factory) -> dict[str, Path]:
+    """The shipped models, and tiny exports of the other cases the score's steps tell apart: an m1 model (no
+    class: one row of noise, no y, no q) and an m2 of a Gaussian likelihood (x_logvar, inputs in their units)."""
+    from conftest import TINY
+
+    folder = tmp_path_factory.mktemp("scored")
+    for name, settings in (("m1", dict(model="m1")), ("gaussian", dict(model="m2", likelihood="gaussian"))):
+        ssvae.export(ssvae.train(Config(**TINY), progress=False, **settings), folder / name)
+    return {**{path.name: path for path in SHIPPED}, "m1": folder / "m1", "gaussian": folder / "gaussian"}
+
+
+@pytest.mark.parametrize("name", [path.name for path in SHIPPED] + ["m1", "gaussian"])
+def test_the_readmes_score_recipe_with_model_json_noise_gives_ssvae_scores(scored_exports, name):
     """An app in Node, C# or Java could not reproduce `ssvae score` (numpy's draws were in ssvae's source
     alone), so the shipped test_scores held there only roughly: model.json holds the draws, and the README's
     steps give the same scores."""
+    model_dir = scored_exports[name]
     info = json.loads((model_dir / "model.json").read_text())
     x = np.random.default_rng(1).random((3, *info["input_shape"]), dtype=np.float32)
     x[0] = 0.0
     expected = runtime.load(model_dir).score(x)
     np.testing.assert_allclose(_score_as_the_readme_says(model_dir, x), expected, rtol=1e-6)
-    assert np.array(info["score_noise"]).shape == (len(info["class_names"]), info["latent_dim"])
+    classes = len(info["class_names"]) if info["conditional"] else 1
+    assert np.array(info["score_noise"]).shape == (classes, info["latent_dim"])
 
 
 def test_the_shipped_conv_model_was_trained_by_the_accurate_recipe():
@@ -316,6 +330,38 @@ def needs_npm(folder: Path, package: str):
         return pytest.mark.skipif(True, reason="node is not installed on this machine")
     return pytest.mark.skipif(not (folder / "node_modules" / package).is_dir(),
                               reason=f"run 'npm ci --ignore-scripts' in {folder} first (.ci/run does)")
+
+
+@needs_npm(NODE_EXAMPLE, "onnxruntime-node")
+@pytest.mark.parametrize("name", [path.name for path in SHIPPED] + ["m1", "gaussian"])
+def test_the_node_score_example_gives_ssvae_scores(scored_exports, name, tmp_path):
+    """score.mjs, the README's steps in Node.js with model.json's noise: `ssvae score`'s scores to float rounding
+    (the 4 decimals it prints; the 6th digit of the tiny Gaussian model's millions of nats, as JavaScript
+    computes in float64 what numpy computes in float32), for 300 inputs (two batches of its own, one short)."""
+    model_dir = scored_exports[name]
+    info = json.loads((model_dir / "model.json").read_text())
+    x = np.random.default_rng(2).random((300, *info["input_shape"]), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    result = subprocess.run(["node", str(NODE_EXAMPLE / "score.mjs"), str(model_dir), str(tmp_path / "x.npy")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    ids, scores = zip(*(line.split(",") for line in result.stdout.splitlines()))
+    assert ids == tuple(map(str, range(300)))
+    np.testing.assert_allclose(np.float64(scores), runtime.load(model_dir).score(x), rtol=1e-5, atol=6e-5)
+
+
+@needs_npm(NODE_EXAMPLE, "onnxruntime-node")
+def test_the_node_score_example_says_what_a_folder_without_score_noise_lacks(tmp_path):
+    folder = tmp_path / "old"
+    shutil.copytree(MODEL, folder)
+    meta = json.loads((folder / "model.json").read_text())
+    (folder / "model.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "score_noise"}))
+    np.save(tmp_path / "x.npy", np.zeros((2, 1, 8, 8), np.float32))
+    result = subprocess.run(["node", str(NODE_EXAMPLE / "score.mjs"), str(folder), str(tmp_path / "x.npy")],
+                            capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (f"{folder}: model.json holds no score_noise (a classifier alone, or an export before "
+                             f"ssvae wrote it): export the run again with 'ssvae export'\n")
 
 
 @needs_npm(NODE_EXAMPLE, "onnxruntime-node")

@@ -1,0 +1,148 @@
+// ssvae.mjs: an ssvae export in Node.js with onnxruntime-node, for classify.mjs and score.mjs and for apps to
+// copy: read model.json and .npy inputs, and prepare the inputs as the graphs take them. A problem with a model
+// folder or the inputs is an InputError, whose message is one line that says what to change.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import ort from "onnxruntime-node";
+
+export class InputError extends Error {}
+
+export function readNpy(path, divisor) {
+  let bytes;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    const problem = { EISDIR: "a folder", ENOENT: "no such file" }[error.code] ?? "cannot be read";
+    throw new InputError(`${path}: ${problem}: pass an .npy file (numpy.save)`);
+  }
+  if (bytes.toString("latin1", 0, 6) !== "\x93NUMPY") throw new InputError(`${path}: not an .npy file: save the array with numpy.save`);
+  const major = bytes[6];
+  const start = major === 1 ? 10 : 12;
+  const cutShort = new InputError(`${path}: its .npy header is cut short or damaged: save the array again with numpy.save`);
+  if (bytes.length < start) throw cutShort;
+  const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
+  if (bytes.length < start + headerLength) throw cutShort;
+  const header = bytes.toString("latin1", start, start + headerLength);
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1].split(",").filter((s) => s.trim()).map(Number);
+  if (!descr || !shape) throw cutShort;
+  if (/'fortran_order':\s*True/.test(header)) throw new InputError(`${path}: save it in C order (np.ascontiguousarray)`);
+  const data = bytes.subarray(start + headerLength);
+  const count = shape.reduce((a, b) => a * b, 1);
+  const itemSize = { "|u1": 1, "<f4": 4, "<f8": 8 }[descr];
+  if (itemSize && data.length < count * itemSize) {
+    throw new InputError(`${path}: holds ${data.length} bytes of data where shape (${shape}) needs ${count * itemSize}: the file is cut short; save it again`);
+  }
+  const copy = new Uint8Array(data).buffer;  // aligned for the typed array views
+  if (descr === "|u1") {
+    const levels = new Uint8Array(copy, 0, count);
+    warnOfFewLevels(levels, divisor);
+    return { shape, values: Float32Array.from(levels, (v) => v / divisor) };
+  }
+  if (descr === "<f4") return { shape, values: new Float32Array(copy, 0, count) };
+  if (descr === "<f8") return { shape, values: Float32Array.from(new Float64Array(copy, 0, count)) };
+  const advice = /^[<>|][iu]/.test(descr) ? `x.astype("uint8") for images 0..255, or x.astype("float32") for numbers in the model's range` : `x.astype("float32")`;
+  throw new InputError(`${path}: dtype ${descr} is not uint8, float32 or float64: save ${advice}`);
+}
+
+function warnOfFewLevels(levels, divisor) {
+  // uint8 inputs below 64 are grey levels 0..L (sklearn's digits, 0/1 masks) more likely than 8-bit images
+  const top = levels.reduce((a, b) => Math.max(a, b), 0);
+  if (divisor === 255 && top > 0 && top < 64) {
+    console.error("warning: uint8 inputs that stay below 64 are divided by 255 as 8-bit images are, and read as " +
+      "nearly black images: if they are images of grey levels 0..L (such as sklearn's digits, 0..16), save them " +
+      "as floats x / L");
+  }
+}
+
+function channelFirst(values, n, pixels, channels) {
+  // (N, H, W, C) to the graphs' (N, C, H, W)
+  const out = new Float32Array(values.length);
+  for (let i = 0; i < n; i++) for (let p = 0; p < pixels; p++) for (let c = 0; c < channels; c++) {
+    out[(i * channels + c) * pixels + p] = values[(i * pixels + p) * channels + c];
+  }
+  return out;
+}
+
+export function csvField(text) {
+  // quoted where a comma, quote or line break would split it
+  return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+function checkRange(values, [low, high] = [-Infinity, Infinity]) {
+  for (const v of values) {
+    if (!Number.isFinite(v)) throw new InputError("inputs must be finite: drop or mend the rows with NaN or inf");
+    if (v < low || v > high) {
+      throw new InputError(`inputs must be within [${low}, ${high}], as the model was trained: pass uint8 images 0..255 or floats scaled to that range`);
+    }
+  }
+}
+
+function layout(shape, inputShape) {
+  // "first" (N, C, H, W), or a grey (N, H, W), or flat rows; "last": images channel-last (N, H, W, C)
+  const [channels, ...pixels] = inputShape;
+  const same = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
+  const rest = shape.slice(1);
+  if (same(rest, inputShape)) return "first";
+  if (inputShape.length === 3 && same(rest, [...pixels, channels])) return "last";
+  const size = inputShape.reduce((a, b) => a * b, 1);
+  if (same(rest, [size]) || (channels === 1 && same(rest, pixels))) return "first";
+  const one = same(shape, inputShape) || same(shape, [size]) || (channels === 1 && same(shape, pixels)) ? "; save a single example with a batch axis (x[None])" : "";
+  throw new InputError(`inputs of shape (${shape.join(", ")}) do not fit the model: it takes (N, ${inputShape.join(", ")}), channel-last images or flat rows of ${size} numbers${one}`);
+}
+
+export function readModel(modelDir) {
+  // model.json: the graphs' metadata, which onnxruntime-node does not read
+  if (!existsSync(join(modelDir, "classifier.onnx"))) {
+    throw new InputError(`${modelDir}: no classifier.onnx in it: pass a folder written by 'ssvae export'`);
+  }
+  if (!existsSync(join(modelDir, "model.json"))) {
+    throw new InputError(`${modelDir}: no model.json in it (exports before ssvae wrote one): export the run again with 'ssvae export'`);
+  }
+  let meta;
+  try {
+    meta = JSON.parse(readFileSync(join(modelDir, "model.json"), "utf8"));
+  } catch (error) {
+    throw new InputError(`${join(modelDir, "model.json")}: not readable JSON (${error.message}): export the run again with 'ssvae export'`);
+  }
+  if (!Array.isArray(meta?.input_shape) || !Array.isArray(meta.class_names) || typeof meta.uint8_divisor !== "number") {
+    throw new InputError(`${join(modelDir, "model.json")}: no input_shape, class_names or uint8_divisor in it: export the run again with 'ssvae export'`);
+  }
+  return meta;
+}
+
+export function readInputs(path, meta) {
+  // the inputs of an .npy as the graphs take them: n rows of float32 (N, ...input_shape), checked for range
+  const { shape, values: read } = readNpy(path, meta.uint8_divisor); // uint8 / divisor: model.json's preprocessing
+  const order = layout(shape, meta.input_shape);
+  checkRange(read, meta.input_range ?? undefined);
+  const [channels, height, width] = meta.input_shape;
+  return { n: shape[0], values: order === "last" ? channelFirst(read, shape[0], height * width, channels) : read };
+}
+
+export async function loadGraph(modelDir, role) {
+  // one graph of the folder as an onnxruntime session
+  return ort.InferenceSession.create(join(modelDir, `${role}.onnx`)).catch((error) => {
+    throw new InputError(`${join(modelDir, `${role}.onnx`)}: onnxruntime cannot load it (${error.message.split("\n")[0]}): export the model again with 'ssvae export'`);
+  });
+}
+
+export function batch(inputs, meta, start, rows) {
+  // rows start.. of the inputs as the graphs' x
+  const size = meta.input_shape.reduce((a, b) => a * b, 1);
+  return new ort.Tensor("float32", inputs.values.subarray(start * size, (start + rows) * size), [rows, ...meta.input_shape]);
+}
+
+export async function runCommand(usage, argc, work) {
+  // run work(...arguments) as a command: a wrong count of arguments or an InputError is one line on stderr and
+  // status 1; CSV lines of the result on stdout
+  try {
+    if (process.argv.length !== argc + 2) throw new InputError(usage);
+    const lines = await work(...process.argv.slice(2));
+    if (lines.length) console.log(lines.join("\n"));
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+}
