@@ -7,12 +7,14 @@ import os
 import warnings
 from collections import Counter
 from pathlib import Path, PurePath
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
 from ssvae.data.dataset import DataError
 from ssvae.errors import listed, user_stacklevel
+
+P = TypeVar("P", bound=PurePath)  # Path, or PureWindowsPath in a test of Windows' order
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 EXIF_ORIENTATION = 0x0112  # how a camera's image is turned: viewers show it turned back, and so it is read
@@ -52,7 +54,7 @@ def image_files(folder: Path, root: Path) -> list[Path]:
     return in_one_order([f for f in found if is_image_file(f, root)])
 
 
-def in_one_order(files: list[PurePath]) -> list[PurePath]:
+def in_one_order(files: list[P]) -> list[P]:
     """``files`` in order of their paths, part by part and case by case on every system: Windows compares paths
     regardless of case, so a folder's images came in another order there, and a seed labelled other ones."""
     return sorted(files, key=lambda f: f.parts)

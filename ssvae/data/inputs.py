@@ -264,9 +264,9 @@ def _warn_of_ids_alike(path: Path, column: str, ids: list[str]) -> None:
 def _read_images(files: list[Path], root: Path, image_shape: tuple[int, ...] | None,
                  where: Path | None = None) -> Inputs:
     """Image ``files`` (a folder's, see `image_files`; or one image), ids relative to ``root`` (`file_id`),
-    named in messages from ``where`` (the folder, or the one image). Read in the channels of ``image_shape`` (the model's (C, H, W)); images of
-    another size are skipped with a warning that counts them (without ``image_shape``: grey, and the size
-    most images have)."""
+    named in messages from ``where`` (the folder, or the one image). Read in the channels of ``image_shape``
+    (the model's (C, H, W)); images of another size are skipped with a warning that counts them (without
+    ``image_shape``: grey, and the size most images have)."""
     mode, size = image_reading(image_shape, where or root)
     x, kept = read_images(files, where or root, mode or "L", size)
     ids = [file_id(files[i], root) for i in kept]

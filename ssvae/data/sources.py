@@ -678,5 +678,5 @@ def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
     if model is None:
         _check_trainable(y, names, path, "its images were all skipped (above): add readable images of "
                                                     "the size of the others")
-    files = tuple(str(entries[i][0].relative_to(path)) for i in kept)
+    files = tuple(entries[i][0].relative_to(path).as_posix() for i in kept)  # '/' on every system
     return Source(Dataset(to_model_range(x, model.uint8_divisor if model is not None else 255), y, names), None, files)
