@@ -461,26 +461,27 @@ def check_writable(out: Path, follow_link: bool = True, kind: str = "folder", in
         raise RunError(f"{option} {out}: {where} takes no new {kind} ({error.strerror}): {fix}") from None
 
 
-def check_output(path: Path, replace: bool) -> None:
+def check_output(path: Path, replace: bool, streamable: bool = False) -> None:
     """Refuse to overwrite an existing output file unless ``replace``, or to write where no file can be made.
     A file output never replaces a folder, a device, a pipe or a socket (whose replacement by a file would
-    break what else uses it); a link to a file not yet written is taken, since a write goes through it
-    (`atomic_open`)."""
+    break what else uses it: for a ``streamable`` output, the refusal says that --out - streams it); a link to
+    a file not yet written is taken, since a write goes through it (`atomic_open`)."""
     _check_parents(path)
     if path.is_symlink() and not path.exists():
         _check_dangling_link(path, replace)
     elif path.exists():
-        _check_replaceable(path, replace)
+        _check_replaceable(path, replace, streamable)
     check_writable(path, kind="file")  # before the work: /proc took predictions that could then not be saved
 
 
-def _check_replaceable(path: Path, replace: bool) -> None:
+def _check_replaceable(path: Path, replace: bool, streamable: bool) -> None:
     """An existing ``path`` is replaced only where it is a regular file and ``replace`` says so."""
     if path.is_dir():
         raise RunError(f"{path} is a folder: give --out the name of the file to write")
     if not path.is_file():
+        stream = f", or - for standard output (then > {path} or | a reader)" if streamable else ""
         raise RunError(f"{path} is not a regular file (a device, pipe or socket): give --out the name of a file "
-                       f"to write, or - for standard output (then > {path} or | a reader)")
+                       f"to write{stream}")
     if not replace:
         raise _taken(path)
 

@@ -213,10 +213,11 @@ def table_output(out: str | Path, replace: bool) -> Path | None:
 
 
 def _named_output(out: Path, suffix: str, fix: str, replace: bool) -> Path:
-    """``out``, whose name must end in ``suffix`` (``fix`` says so otherwise): free unless ``replace``."""
+    """``out``, whose name must end in ``suffix`` (``fix`` says so otherwise): free unless ``replace``. A CSV
+    may go to standard output (--out -) instead."""
     if out.suffix.lower() != suffix:
         raise RunError(f"{out}: {fix}")
-    check_output(out, replace)
+    check_output(out, replace, streamable=suffix == ".csv")
     return out
 
 

@@ -489,6 +489,15 @@ def test_bad_input_is_one_line_with_status_1(cases, monkeypatch, args, message):
         assert np.asarray(Image.open(cases / "digit_pngs" / f"{k}.png")).shape == (8, 8)
 
 
+def test_a_pipe_named_for_a_png_is_refused_without_a_word_of_standard_output(cases, monkeypatch):
+    """--out - streams CSV rows only: a grid's PNG has no such way, so its refusal does not offer one."""
+    monkeypatch.chdir(cases)
+    os.mkfifo("grid.png")
+    result = CliRunner().invoke(main, ["generate", str(cases / "model"), "--out", "grid.png", "--force"])
+    assert (result.exit_code, result.output) == (1, "Error: grid.png is not a regular file (a device, pipe or "
+                                                    "socket): give --out the name of a file to write\n")
+
+
 def test_a_run_folder_that_is_a_link_is_trained_into_where_the_folder_it_names_lies_in_a_closed_one(tmp_path,
                                                                                                     monkeypatch):
     """runs/alice -> /data/alice, where /data takes no new folder: the run is written inside alice and its lock
