@@ -23,6 +23,7 @@ SHAPES = hnp.array_shapes(min_dims=0, max_dims=5, min_side=0, max_side=9)
 FUZZ = settings(max_examples=int(os.environ.get("SSVAE_FUZZ_EXAMPLES", 150)), derandomize=True, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 HANG = 300  # seconds: a test of 150 examples takes a few
+pytestmark = pytest.mark.timeout(0)  # the alarm below stops a hang instead
 
 
 class Hang(BaseException):
@@ -33,7 +34,9 @@ class Hang(BaseException):
 @pytest.fixture(autouse=True)
 def alarm():
     """A hang fails its test instead of stalling the suite (hypothesis' deadline is measured only after an
-    example returns, and on a busy machine a slow example is no fault)."""
+    example returns, and on a busy machine a slow example is no fault). It takes SIGALRM from pytest-timeout
+    (whose failure hypothesis would catch, and then run the hanging example again to shrink it, with no
+    timer left), which `pytestmark` turns off here."""
     def hung(signum, frame):
         raise Hang(f"a fuzz test ran for over {HANG} s: an input hangs")
 
