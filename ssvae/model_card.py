@@ -8,10 +8,7 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-import onnx
-
 from ssvae.config import PATH_FIELDS, Config
-from ssvae.data.sources import BUILTIN
 from ssvae.settings import python_only_changes, train_command
 from ssvae.runtime import OPSET, graph_file
 
@@ -34,38 +31,38 @@ def preprocessing(config: Config) -> str:
                     " (the graph standardises them)")
 
 
-TENSOR_MEANINGS = {  # what each input and output of the graphs is, as the card's table says it
+TENSOR_MEANINGS = {  # by (role, name) or name, as the card's table says them; {x} and {z}: what q and p are given
+    ("encoder", "y"): "one-hot class, in class_names' order; a row of zeros means the classifier's class",
+    ("decoder", "y"): "class, in class_names' order: one-hot, or a mixture of classes that sums to 1",
     "x": "the inputs, prepared as above",
-    "y": "one-hot class, in class_names' order; in the encoder a row of zeros means the classifier's class",
     "z": "latent code: draws of N(0, I) generate new examples",
     "probabilities": "q(y|x): each class's probability, in class_names' order",
-    "z_mean": "mean of q(z|x,y)",
-    "z_logvar": "log-variance of q(z|x,y)",
-    "x_mean": "mean of p(x|y,z), shaped like the inputs, in their units",
-    "x_logits": "logits of p(x|y,z), Bernoulli per input value",
-    "x_logvar": "log-variance of p(x|y,z), in the inputs' units",
+    "z_mean": "mean of q(z|{x})",
+    "z_logvar": "log-variance of q(z|{x})",
+    "x_mean": "mean of p(x|{z}), shaped like the inputs, in their units",
+    "x_logits": "logits of p(x|{z}), Bernoulli per input value",
+    "x_logvar": "log-variance of p(x|{z}), in the inputs' units",
 }
 METADATA_READERS = ("`get_modelmeta().custom_metadata_map` in Python, `ModelMetadata.CustomMetadataMap` in C#, "
                     "`OrtSession.getMetadata().getCustomMetadata()` in Java, `Ort::Session::GetModelMetadata()` in C++")
 
 
-def interface(graph: bytes) -> list[tuple[str, str, str]]:
-    """(``input`` or ``output``, name, shape) of each of a graph's inputs and outputs, the batch axis named."""
-    proto = onnx.load_from_string(graph)
-    return [(kind, value.name, " x ".join(d.dim_param or str(d.dim_value) for d in value.type.tensor_type.shape.dim))
-            for kind, values in (("input", proto.graph.input), ("output", proto.graph.output)) for value in values]
+def meaning(role: str, name: str, conditional: bool) -> str:
+    """What input or output ``name`` of graph ``role`` is, for a model whose graphs take the class or not."""
+    text = TENSOR_MEANINGS.get((role, name), TENSOR_MEANINGS.get(name, ""))
+    return text.format(x="x,y" if conditional else "x", z="y,z" if conditional else "z")
 
 
-def layout_text(info: Mapping[str, Any]) -> str:
+def layout_text(info: Mapping[str, Any], builtin: bool) -> str:
     """How an app lays its inputs out and what they must look like, from the metadata ``info``: columns by name,
-    images as the data set's (a built-in set's polarity said, which nothing can check), or rows by position."""
+    images as the data set's (a ``builtin`` set's polarity said, which nothing can check), or rows by position."""
     shape = tuple(info["input_shape"])
     if info.get("input_columns"):
         return f"Each row's values in the order of `input_columns`: {', '.join(info['input_columns'])}."
     if len(shape) != 3:
         return f"Each row's {math.prod(shape)} values in the order the training data had them."
     size = f"{shape[0]} x {shape[1]} x {shape[2]} (channels, height, width)"
-    if info.get("dataset") in BUILTIN:
+    if builtin:
         return (f"Images of {size} as in {info['dataset']}: a bright object on a black (0) background, centred in "
                 f"the frame; invert dark-on-light images first (255 - x of uint8), or most classes come out wrong.")
     return (f"Images of {size}, as the training images were: the same polarity (bright on dark or dark on "
@@ -77,15 +74,18 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def usage_lines(info: Mapping[str, Any], interfaces: Mapping[str, list[tuple[str, str, str]]]) -> list[str]:
-    """The card's "Using the graphs" section: inputs, what the graphs leave to the app, each input and output
-    (role -> `interface`), and where the metadata is, in any language onnxruntime serves."""
-    rows = [f"| {graph_file(role)} | {kind} | {name} | {shape} | {_cell(TENSOR_MEANINGS.get(name, ''))} |"
+def usage_lines(info: Mapping[str, Any], interfaces: Mapping[str, list[tuple[str, str, str]]],
+                builtin: bool) -> list[str]:
+    """The card's "Using the graphs" section: inputs (of a ``builtin`` data set or not), what the graphs leave
+    to the app, each input and output (role -> (``input`` or ``output``, name, shape)), and where the metadata
+    is, in any language onnxruntime serves."""
+    conditional = bool(info.get("conditional"))
+    rows = [f"| {graph_file(role)} | {kind} | {name} | {shape} | {_cell(meaning(role, name, conditional))} |"
             for role, values in interfaces.items() for kind, name, shape in values]
     return [
         "## Using the graphs",
         "",
-        f"Inputs: {info['preprocessing']}. {layout_text(info)}",
+        f"Inputs: {info['preprocessing']}. {layout_text(info, builtin)}",
         "The graphs check nothing: an app refuses inputs that are not finite, or outside `input_range` where it is "
         "given, before running them (a NaN gives NaN probabilities in the float32 graphs, and in the int8 ones a "
         "class as if the input were real); `ssvae.runtime` and the examples in `tools/examples` do.",
@@ -186,8 +186,8 @@ def model_card(run: Run, report: ExportReport, command: str) -> str:
         *rows,
         *(["", float16_note(c)] if "float16" in report.accuracy else []),
         "",
-        *usage_lines({"preprocessing": preprocessing(c), "input_shape": c.input_shape,
-                      "input_columns": c.input_columns, "dataset": data_name(c)}, report.interfaces),
+        *usage_lines({"preprocessing": preprocessing(c), "input_shape": c.input_shape, "input_columns": c.input_columns,
+                      "dataset": data_name(c), "conditional": c.model != "m1"}, report.interfaces, not c.data),
         "",
     ]
     return "\n".join(lines)

@@ -42,7 +42,7 @@ from ssvae import __version__
 from ssvae.api import Run, load
 from ssvae.run import tensors_digest
 from ssvae.data.digests import data_digest
-from ssvae.model_card import data_name, export_command, interface, model_card, preprocessing
+from ssvae.model_card import data_name, export_command, model_card, preprocessing
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.precisions import calibration_inputs, cpu_session, predicted_classes, quantize_int8, to_float16
@@ -242,8 +242,7 @@ def _hashable(key: tuple) -> bool:
 
 def _export_graph(spec: GraphSpec, opset: int) -> onnx.ModelProto:
     """``spec``'s graph from torch's dynamo exporter at ``opset`` (an ExportError where it writes another):
-    batch axis symbolic, weights inside the file, without torch's debug metadata, at the opset's oldest IR
-    version, and without the weights' value_info (`without_weight_shapes`)."""
+    batch axis symbolic, weights inside the file, `finished`."""
     batch = torch.export.Dim("batch", min=1)
     example = tuple(t[:2] for t in spec.inputs.values())
     shapes = {name: {0: batch} for name in spec.inputs}
@@ -258,16 +257,25 @@ def _export_graph(spec: GraphSpec, opset: int) -> onnx.ModelProto:
     if written != opset:  # the exporter falls back to its own opset where it cannot convert, and says so quietly
         raise ExportError(f"opset {opset} cannot be written by this torch's exporter (it wrote {written}): "
                           f"choose one from {MIN_OPSET} to {onnx.defs.onnx_opset_version()}")
-    return without_weight_shapes(for_older_runtimes(proto))
+    return finished(proto)
 
 
-def for_older_runtimes(proto: onnx.ModelProto) -> onnx.ModelProto:
-    """``proto`` at its opset's oldest IR version, without torch's debug metadata (`without_debug_metadata`):
-    the exporter stamps its newest IR version, which onnxruntimes before 1.18 refuse ("Unsupported model IR
+def finished(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """``proto`` as torch's exporter wrote it, made as ssvae ships graphs: without torch's debug metadata
+    (`without_debug_metadata`) and the weights' value_info (`without_weight_shapes`), at its opset's oldest IR
+    version: the exporter stamps its newest, which onnxruntimes before 1.18 refuse ("Unsupported model IR
     version"), those old enough to want --opset 18 too."""
-    proto = without_debug_metadata(proto)
+    proto = without_weight_shapes(without_debug_metadata(proto))
     proto.ir_version = onnx.helper.find_min_ir_version_for(proto.opset_import, ignore_unknown=True)
     return proto
+
+
+def interface(graph: bytes) -> list[tuple[str, str, str]]:
+    """(``input`` or ``output``, name, shape) of each of a graph's inputs and outputs, the batch axis named: the
+    model card's table (`usage_lines`)."""
+    proto = onnx.load_from_string(graph)
+    return [(kind, value.name, " x ".join(d.dim_param or str(d.dim_value) for d in value.type.tensor_type.shape.dim))
+            for kind, values in (("input", proto.graph.input), ("output", proto.graph.output)) for value in values]
 
 
 def without_debug_metadata(proto: onnx.ModelProto) -> onnx.ModelProto:
@@ -407,7 +415,7 @@ def model_json(values: dict[str, Any], roles: dict[str, dict[str, str]]) -> str:
     files of each role and precision (``roles``), the graphs' doc strings, and for a generative model the noise
     `ssvae score` draws with its defaults (`score_noise`), so that another language scores as it does."""
     extra: dict[str, Any] = {"docs": {role: ROLE_DOCS[role] for role in roles}}
-    if "latent_dim" in values:
+    if {"encoder", "decoder"} <= roles.keys():  # not a classifier's alone, whose older metadata held a latent size
         classes = len(values["class_names"]) if values["conditional"] else 1
         extra["score_noise"] = score_noise(0, 1, classes, values["latent_dim"])[0].tolist()
     return json.dumps({**values, "graphs": roles, **extra}, indent=2)

@@ -1042,6 +1042,8 @@ def test_refresh_model_brings_an_old_export_to_todays_format_computing_what_it_d
         proto = onnx.load(model / f"{role}.onnx")
         assert proto.ir_version == 9 and proto.doc_string  # as the refresh left the shipped graphs
         proto.ir_version, proto.doc_string = 10, ""
+        weight = proto.graph.initializer[0]  # a weight's shape repeated in value_info, as torch's exporter wrote it
+        proto.graph.value_info.append(onnx.helper.make_tensor_value_info(weight.name, weight.data_type, weight.dims))
         kept = [entry for entry in proto.metadata_props if entry.key != "ssvae.test_scores"]
         del proto.metadata_props[:]
         proto.metadata_props.extend(kept)
@@ -1060,6 +1062,21 @@ def test_refresh_model_brings_an_old_export_to_todays_format_computing_what_it_d
     int8_row = re.compile(r"^\| int8 \| .*$", re.MULTILINE)
     assert int8_row.sub("", (model / "model_card.md").read_text()) == int8_row.sub("", card)
     assert runtime.load(model, device="cpu", precision="int8").test_scores == meta["test_scores"]
+
+
+def test_refresh_model_refuses_a_model_of_ones_own_data_before_writing(tmp_path):
+    """Its test split cannot be rebuilt without the run's data file: the refresh would have loaded a built-in set
+    of the same name, or stopped with a traceback."""
+    from tools import refresh_model
+
+    model = tmp_path / "mine"
+    shutil.copytree(MODEL, model)
+    meta = json.loads((model / "model.json").read_text())
+    (model / "model.json").write_text(json.dumps({**meta, "dataset": "digits", "data_digest": "0123456789abcdef"}))
+    before = {f.name: f.read_bytes() for f in model.iterdir()}
+    with pytest.raises(SystemExit, match=r"mine: refreshes models of a built-in data set \(digits, fashion-mnist, "):
+        refresh_model.refresh(model, None)
+    assert {f.name: f.read_bytes() for f in model.iterdir()} == before
 
 
 def test_bench_export_times_exports_with_torchs_table_built_per_graph_and_once(tmp_path, monkeypatch, capsys,

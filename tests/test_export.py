@@ -206,14 +206,15 @@ def test_the_model_card_tables_every_graphs_inputs_and_outputs_for_apps_in_any_l
     card = (digits_model.model_dir / "model_card.md").read_text()
     section = card[card.index("## Using the graphs"):]
     rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| graph")]
+    x, y, k, z = "batch x 1 x 8 x 8", "batch x 10", "batch x 10", "batch x 8"
     assert [row.split(" | ")[:4] for row in rows] == [
-        ["| classifier.onnx", "input", "x", "batch x 1 x 8 x 8"], ["| classifier.onnx", "output", "probabilities",
-                                                                   "batch x 10"],
-        ["| encoder.onnx", "input", "x", "batch x 1 x 8 x 8"], ["| encoder.onnx", "input", "y", "batch x 10"],
-        ["| encoder.onnx", "output", "probabilities", "batch x 10"], ["| encoder.onnx", "output", "z_mean", "batch x 8"],
-        ["| encoder.onnx", "output", "z_logvar", "batch x 8"], ["| decoder.onnx", "input", "z", "batch x 8"],
-        ["| decoder.onnx", "input", "y", "batch x 10"], ["| decoder.onnx", "output", "x_mean", "batch x 1 x 8 x 8"],
-        ["| decoder.onnx", "output", "x_logits", "batch x 1 x 8 x 8"]]
+        ["| classifier.onnx", "input", "x", x], ["| classifier.onnx", "output", "probabilities", k],
+        ["| encoder.onnx", "input", "x", x], ["| encoder.onnx", "input", "y", y],
+        ["| encoder.onnx", "output", "probabilities", k], ["| encoder.onnx", "output", "z_mean", z],
+        ["| encoder.onnx", "output", "z_logvar", z], ["| decoder.onnx", "input", "z", z],
+        ["| decoder.onnx", "input", "y", y], ["| decoder.onnx", "output", "x_mean", x],
+        ["| decoder.onnx", "output", "x_logits", x]]
+    assert "| z_mean | batch x 8 | mean of q(z\\|x,y) |" in section and "sums to 1 |" in section  # the decoder's y
     assert all(re.sub(r"\\\|", "", row).count("|") == 6 and row.split(" | ")[4] for row in rows)  # q(y\|x) escaped
     assert "as in digits: a bright object on a black (0) background" in section
     assert "a NaN gives NaN probabilities in the float32 graphs" in section and "OrtSession.getMetadata()" in section
@@ -223,18 +224,29 @@ def test_the_model_card_tables_every_graphs_inputs_and_outputs_for_apps_in_any_l
     assert np.isnan(float32).all() and np.isfinite(int8).all()  # as the card says
 
 
-@pytest.mark.parametrize("info, expected", [
-    ({"input_shape": [3], "input_columns": ["a", "b", "c"]}, "Each row's values in the order of `input_columns`: a, b, c."),
-    ({"input_shape": [5], "dataset": "rows.npz"}, "Each row's 5 values in the order the training data had them."),
-    ({"input_shape": [1, 28, 28], "dataset": "fashion-mnist"}, "Images of 1 x 28 x 28 (channels, height, width) as in "
-                                                              "fashion-mnist: a bright object on a black (0) background"),
-    ({"input_shape": [3, 32, 32], "dataset": "scans"}, "Images of 3 x 32 x 32 (channels, height, width), as the "
-                                                       "training images were: the same polarity"),
+@pytest.mark.parametrize("info, builtin, expected", [
+    ({"input_shape": [3], "input_columns": ["a", "b"]}, False, "Each row's values in the order of `input_columns`: a, b."),
+    ({"input_shape": [5], "dataset": "rows.npz"}, False, "Each row's 5 values in the order the training data had them."),
+    ({"input_shape": [1, 28, 28], "dataset": "fashion-mnist"}, True,
+     "Images of 1 x 28 x 28 (channels, height, width) as in fashion-mnist: a bright object on a black (0) background"),
+    ({"input_shape": [1, 28, 28], "dataset": "fashion-mnist"}, False,  # a folder of one's own of that name
+     "Images of 1 x 28 x 28 (channels, height, width), as the training images were: the same polarity"),
 ])
-def test_the_model_card_says_how_inputs_are_laid_out(info, expected):
+def test_the_model_card_says_how_inputs_are_laid_out(info, builtin, expected):
     from ssvae.model_card import layout_text
 
-    assert layout_text(info).startswith(expected)
+    assert layout_text(info, builtin).startswith(expected)
+
+
+def test_the_model_card_of_an_m1_model_gives_no_class_to_q_nor_p():
+    from ssvae.model_card import usage_lines
+
+    interfaces = {"encoder": [("output", "z_mean", "batch x 4")], "decoder": [("output", "x_mean", "batch x 64")]}
+    info = {"preprocessing": "as given", "input_shape": [64], "dataset": "rows.npz"}
+    rows = [line for line in usage_lines({**info, "conditional": False}, interfaces, builtin=False) if "batch" in line]
+    assert rows == ["| encoder.onnx | output | z_mean | batch x 4 | mean of q(z\\|x) |",
+                    "| decoder.onnx | output | x_mean | batch x 64 | mean of p(x\\|z), shaped like the inputs, in their "
+                    "units |"]
 
 
 def test_a_model_of_data_with_a_test_split_of_their_own_names_no_share_held_out(tmp_path):
@@ -398,10 +410,11 @@ def test_runtime_runs_where_torch_cannot_be_imported(digits_run, digits_model, t
 
 def test_the_commands_of_an_exported_model_run_where_torch_cannot_be_imported(digits_model, tmp_path):
     """info, predict, score and generate of an export read it with the runtime alone, so each starts in a
-    fraction of torch's import (info imported torch for the name of a run's config.json)."""
+    fraction of torch's import (info imported torch for the name of a run's config.json), nor onnx's (a
+    second here: the model card's table of a graph's inputs once imported it for every command)."""
     model, inputs = str(digits_model.model_dir), str(tmp_path / "x.npy")
     np.save(inputs, np.zeros((5, 1, 8, 8), np.float32))  # a file: scipy (the built-in digits) probes for torch
-    script = "import sys; sys.modules['torch'] = None; from ssvae.cli import main; main()"
+    script = "import sys; sys.modules['torch'] = sys.modules['onnx'] = None; from ssvae.cli import main; main()"
     for args in (["info", model], ["predict", model, "--data", inputs, "--out", str(tmp_path / "p.csv")],
                  ["score", model, "--data", inputs, "--out", str(tmp_path / "s.csv")],
                  ["generate", model, "--out", str(tmp_path / "g.png")]):
@@ -1142,7 +1155,7 @@ def test_a_cuda_provider_that_does_not_start_is_an_error_not_a_silent_cpu_run(di
 
 def test_model_json_repeats_the_metadata_for_javascript_apps(digits_model):
     sidecar = json.loads((digits_model.model_dir / "model.json").read_text())
-    assert {k: v for k, v in sidecar.items() if k not in ("graphs", "docs")} == {
+    assert {k: v for k, v in sidecar.items() if k not in ("graphs", "docs", "score_noise")} == {
         k: v for k, v in digits_model.info.items() if k != "role"}
     assert sidecar["graphs"]["classifier"] == {"float32": "classifier.onnx", "int8": "classifier.int8.onnx",
                                                "float16": "classifier.float16.onnx"}

@@ -1,18 +1,18 @@
-"""A model folder exported before today's format brought up to it without the run that made it: its graphs at
-their opset's oldest IR version (onnxruntime 1.17 loads them; the IR 10 of older exports needs 1.18), without
-torch's notes on where each node came from, each with its role's doc string; its test examples' anomaly scores
-in short (`test_scores`) in the graphs' metadata, model.json and the card; the noise `ssvae score` draws
+"""A model folder of a built-in data set, exported before today's format, brought up to it without the run that
+made it: its graphs `finished` as an export finishes them (at their opset's oldest IR version, which
+onnxruntime 1.17 loads where the IR 10 of older exports needs 1.18; without torch's notes on where each node
+came from, nor the weights' value_info), each with its role's doc string; its test examples' anomaly scores in
+short (`test_scores`) in the graphs' metadata, model.json and the card; the noise `ssvae score` draws
 (`score_noise`) in model.json; the card's "Using the graphs" section; and its int8 copies made again from the
 new float32 graphs (`tools.requantize`). What the graphs compute does not change: their classes and scores on
-the test split are checked equal before anything is written. A digest of the weights (`weights`) needs the
-run, so the folder stays without one.
+the test split are checked equal, and everything is computed before a file is written. A digest of the
+weights (`weights`) needs the run, so the folder stays without one.
 
     python -m tools.refresh_model models/fashion-mnist-m2 --data-dir DIR
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -21,21 +21,28 @@ import numpy as np
 import onnx
 
 from ssvae import runtime
-from ssvae.model_card import interface, scores_text, usage_lines
-from ssvae.onnx_export import ROLE_DOCS, for_older_runtimes, model_json, score_summary, with_metadata
+from ssvae.data.sources import BUILTIN
+from ssvae.model_card import scores_text, usage_lines
+from ssvae.onnx_export import ROLE_DOCS, finished, interface, model_json, score_summary, with_metadata
 from ssvae.precisions import cpu_session
 from ssvae.runtime import METADATA_PREFIX, MODEL_CARD, MODEL_JSON, ExportedModel, graph_file
-from tools.requantize import held_out_examples, requantize
+from tools.requantize import held_out_examples, int8_copies, model_folder_arguments, with_int8_row, write_files
 
 CARD_TAILS = ("Inputs: ", "## Using the graphs")  # where a card's words on using the graphs begin, old and new
 
 
 def refreshed(graph: bytes, role: str) -> bytes:
-    """``graph`` for older onnxruntimes (`for_older_runtimes`), with its role's doc string, checked by onnx."""
-    proto = for_older_runtimes(onnx.load_from_string(graph))
+    """``graph`` `finished` as an export finishes it, with its role's doc string, checked by onnx."""
+    proto = finished(onnx.load_from_string(graph))
     proto.doc_string = ROLE_DOCS[role]
     onnx.checker.check_model(proto, full_check=True)
     return proto.SerializeToString()
+
+
+def graph_metadata(graph: bytes) -> dict[str, Any]:
+    """``graph``'s ``ssvae.`` metadata, in its order (an export's, which the refreshed graphs keep)."""
+    return {entry.key.removeprefix(METADATA_PREFIX): json.loads(entry.value)
+            for entry in onnx.load_from_string(graph).metadata_props if entry.key.startswith(METADATA_PREFIX)}
 
 
 def refreshed_card(card: str, scores: dict[str, Any] | None, usage: list[str]) -> str:
@@ -48,12 +55,6 @@ def refreshed_card(card: str, scores: dict[str, Any] | None, usage: list[str]) -
     return "\n".join([*lines, *usage, ""])
 
 
-def graph_metadata(graph: bytes) -> dict[str, Any]:
-    """``graph``'s ``ssvae.`` metadata, in its order (an export's, which the refreshed graphs keep)."""
-    return {entry.key.removeprefix(METADATA_PREFIX): json.loads(entry.value)
-            for entry in onnx.load_from_string(graph).metadata_props if entry.key.startswith(METADATA_PREFIX)}
-
-
 def same_results(old: dict[str, bytes], new: dict[str, bytes], info: dict[str, Any], x: np.ndarray) -> bool:
     """Whether graphs ``old`` and ``new`` give ``x`` the same probabilities and, where they score, scores."""
     models = [ExportedModel(Path(), {role: cpu_session(data) for role, data in graphs.items()}, info)
@@ -63,11 +64,15 @@ def same_results(old: dict[str, bytes], new: dict[str, bytes], info: dict[str, A
     return "decoder" not in old or np.array_equal(models[0].score(x), models[1].score(x))
 
 
-def refresh(model_dir: Path, data_dir: str | None) -> dict[str, Any] | None:
-    """Rewrite ``model_dir`` as the module says; return its test scores in short (None: it scores nothing)."""
+def refreshed_files(model_dir: Path, data_dir: str | None) -> tuple[dict[str, bytes | str], dict[str, Any] | None]:
+    """Every file of ``model_dir`` as the refresh writes it (name -> contents), and its test scores in short
+    (None: it scores nothing). SystemExit for a folder it cannot refresh."""
     meta = json.loads((model_dir / MODEL_JSON).read_text())
     if set(meta["graphs"]["classifier"]) != {"float32", "int8"}:
         raise SystemExit(f"{model_dir}: refreshes folders of float32 and int8 graphs alone, as models/ ships")
+    if meta.get("dataset") not in BUILTIN or "data_digest" in meta:
+        raise SystemExit(f"{model_dir}: refreshes models of a built-in data set ({', '.join(BUILTIN)}) alone: "
+                         f"export the run of a model of your own data again with 'ssvae export'")
     model = runtime.load(model_dir, device="cpu")
     old = {role: (model_dir / graph_file(role)).read_bytes() for role in model.sessions}
     info = {key: value for key, value in graph_metadata(old["classifier"]).items()
@@ -78,21 +83,28 @@ def refresh(model_dir: Path, data_dir: str | None) -> dict[str, Any] | None:
     new = {role: with_metadata(refreshed(data, role), values, role) for role, data in old.items()}
     if not same_results(old, new, info, x):
         raise SystemExit(f"{model_dir}: the refreshed graphs compute otherwise; nothing was written")
+    int8, row = int8_copies(model, new, data_dir)
     card = refreshed_card((model_dir / MODEL_CARD).read_text(), scores,
-                          usage_lines(values, {role: interface(data) for role, data in new.items()}))
-    for role, data in new.items():
-        (model_dir / graph_file(role)).write_bytes(data)
-    (model_dir / MODEL_JSON).write_text(model_json(values, meta["graphs"]))
-    (model_dir / MODEL_CARD).write_text(card)
-    requantize(model_dir, data_dir)  # the int8 copies of the new graphs, and the card's int8 row
+                          usage_lines(values, {role: interface(data) for role, data in new.items()}, builtin=True))
+    described = json.loads(model_json(values, meta["graphs"]))
+    own = {key: value for key, value in meta.items() if key not in described}  # keys an app added stay
+    files: dict[str, bytes | str] = {graph_file(role): data for role, data in new.items()}
+    files |= {graph_file(role, "int8"): data for role, data in int8.items()}
+    files[MODEL_JSON] = json.dumps({**described, **own}, indent=2)
+    files[MODEL_CARD] = with_int8_row(card, row)
+    return files, scores
+
+
+def refresh(model_dir: Path, data_dir: str | None) -> dict[str, Any] | None:
+    """Rewrite ``model_dir`` as the module says, each file whole; return its test scores in short (None: it
+    scores nothing)."""
+    files, scores = refreshed_files(model_dir, data_dir)
+    write_files(model_dir, files)
     return scores
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("model_dir", type=Path, help="a model folder with float32 and int8 graphs")
-    parser.add_argument("--data-dir", help="where the data set's files are (Fashion-MNIST's raw files)")
-    args = parser.parse_args()
+    args = model_folder_arguments(__doc__)
     scores = refresh(args.model_dir, args.data_dir)
     print(f"{args.model_dir}: refreshed" + ("" if scores is None else f"; {scores_text(scores)}"))
 

@@ -18,7 +18,8 @@ from ssvae import runtime
 from ssvae.inference import builtin_labelled, model_inputs
 from ssvae.model_card import card_row
 from ssvae.precisions import calibration_rows, predicted_classes, quantize_int8
-from ssvae.runtime import ExportedModel, graph_file
+from ssvae.files import uninterrupted, write_atomic
+from ssvae.runtime import MODEL_CARD, ExportedModel, graph_file
 
 
 def training_inputs(model: ExportedModel, data_dir: str | None) -> np.ndarray:
@@ -34,37 +35,56 @@ def held_out_examples(model: ExportedModel, data_dir: str | None) -> tuple[np.nd
     return model.prepare(test.x), test.y
 
 
-def with_int8_row(card: str, accuracy: float, agreement: float) -> str:
-    """``card`` with its int8 row replaced by one of ``accuracy`` and ``agreement`` (SystemExit without one)."""
-    row = re.compile(r"^\| int8 \| .*$", re.MULTILINE)
-    if not row.search(card):
+def with_int8_row(card: str, row: str) -> str:
+    """``card`` with its int8 row replaced by ``row`` (SystemExit without one)."""
+    int8_row = re.compile(r"^\| int8 \| .*$", re.MULTILINE)
+    if not int8_row.search(card):
         raise SystemExit("the model card has no int8 row: export the model with --quantize int8")
-    return row.sub(card_row("int8", accuracy, agreement), card, count=1)
+    return int8_row.sub(row, card, count=1)
+
+
+def int8_copies(model: ExportedModel, graphs: dict[str, bytes], data_dir: str | None) -> tuple[dict[str, bytes], str]:
+    """int8 copies of float32 ``graphs`` (role -> bytes) of ``model``'s data set, calibrated on its training
+    inputs, and the card's row of their test accuracy and agreement with float32."""
+    int8 = quantize_int8(graphs, training_inputs(model, data_dir))
+    x, y = held_out_examples(model, data_dir)
+    classes = predicted_classes(int8["classifier"], x)
+    accuracy = float((classes == y).mean())
+    agreement = float((classes == predicted_classes(graphs["classifier"], x)).mean())
+    return int8, card_row("int8", accuracy, agreement)
 
 
 def requantize(model_dir: Path, data_dir: str | None) -> str:
     """Rewrite ``model_dir``'s int8 graphs and its card's int8 row; return the row."""
     model = runtime.load(model_dir, device="cpu")
     graphs = {role: (model_dir / graph_file(role)).read_bytes() for role in model.sessions}
-    int8 = quantize_int8(graphs, training_inputs(model, data_dir))
-    x, y = held_out_examples(model, data_dir)
-    classes = predicted_classes(int8["classifier"], x)
-    accuracy = float((classes == y).mean())
-    agreement = float((classes == predicted_classes(graphs["classifier"], x)).mean())
-    card = model_dir / "model_card.md"
-    updated = with_int8_row(card.read_text(), accuracy, agreement)
-    for role, data in int8.items():
-        (model_dir / graph_file(role, "int8")).write_bytes(data)
-    card.write_text(updated)
-    runtime.load(model_dir, device="cpu", precision="int8")  # the folder's checks pass on the new copies
-    return card_row("int8", accuracy, agreement)
+    int8, row = int8_copies(model, graphs, data_dir)
+    files: dict[str, bytes | str] = {graph_file(role, "int8"): data for role, data in int8.items()}
+    files[MODEL_CARD] = with_int8_row((model_dir / MODEL_CARD).read_text(), row)
+    write_files(model_dir, files)
+    return row
+
+
+def write_files(model_dir: Path, files: dict[str, bytes | str]) -> None:
+    """Write ``files`` (name -> contents) into ``model_dir``, each whole (Ctrl-C waits for the last), and check
+    that the folder loads, its int8 copies too."""
+    with uninterrupted():
+        for name, data in files.items():
+            write_atomic(model_dir / name, data)
+    runtime.load(model_dir, device="cpu", precision="int8")
+
+
+def model_folder_arguments(doc: str) -> argparse.Namespace:
+    """The arguments of `python -m tools.requantize` and `tools.refresh_model` (whose module ``doc`` says what it
+    does): a model folder, and where its data set's files are."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("model_dir", type=Path, help="a model folder with float32 and int8 graphs")
+    parser.add_argument("--data-dir", help="where the data set's files are (Fashion-MNIST's raw files)")
+    return parser.parse_args()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("model_dir", type=Path, help="a model folder with float32 and int8 graphs")
-    parser.add_argument("--data-dir", help="where the data set's files are (Fashion-MNIST's raw files)")
-    args = parser.parse_args()
+    args = model_folder_arguments(__doc__)
     print(f"{args.model_dir}: {requantize(args.model_dir, args.data_dir)}")
 
 

@@ -42,7 +42,8 @@ async function scoreBatch(graphs, meta, x, rows) {
       z[i] = m + Math.exp(v / 2) * meta.score_noise[c][i % latent];
       kl[Math.floor(i / latent)] += (m * m + Math.exp(v) - 1 - v) / 2;
     }
-    const { x_mean: mean, ...rest } = await graphs.decoder.run({ z: new ort.Tensor("float32", z, [rows, latent]), ...classFeed });
+    const zFeed = new ort.Tensor("float32", z, [rows, latent]);
+    const { x_mean: mean, ...rest } = await graphs.decoder.run({ z: zFeed, ...classFeed });
     const second = (rest.x_logits ?? rest.x_logvar).data;
     for (let i = 0; i < rows; i++) {
       bounds[c][i] = logLikelihood(meta, x.data, mean.data, second, i, size) - kl[i] - Math.log(k);
@@ -64,7 +65,8 @@ async function scoreBatch(graphs, meta, x, rows) {
 async function score(modelDir, inputPath) {
   const meta = readModel(modelDir);
   if (!Array.isArray(meta.score_noise)) {
-    throw new InputError(`${modelDir}: model.json holds no score_noise (a classifier alone, or an export before ssvae wrote it): export the run again with 'ssvae export'`);
+    throw new InputError(`${modelDir}: model.json holds no score_noise (a classifier alone, or an export before ` +
+      "ssvae wrote it): export the run again with 'ssvae export'");
   }
   const inputs = readInputs(inputPath, meta);
   const graphs = { encoder: await loadGraph(modelDir, "encoder"), decoder: await loadGraph(modelDir, "decoder") };
