@@ -1189,10 +1189,12 @@ def test_an_export_keeps_its_test_examples_scores_to_set_a_score_against(digits_
     said = CliRunner().invoke(main, ["score", str(digits_model.model_dir), "--dataset", "digits", "--out", "-"])
     assert said.exit_code == 0 and said.output.splitlines()[-1].endswith(
         f"; {above} above the 99th percentile of the model's test examples ({q['0.99']:.2f})"), said.output
-    for other in (["--seed", "1"], ["--samples", "2"]):  # scored otherwise: no such count
+    for other in (["--seed", "1"], ["--samples", "2"]):  # scored otherwise: no count, and a word why
         said = CliRunner().invoke(main, ["score", str(digits_model.model_dir), "--dataset", "digits", "--out", "-",
                                          *other])
-        assert said.exit_code == 0 and "percentile" not in said.output
+        assert said.exit_code == 0 and said.output.splitlines()[-1].endswith(
+            f"; no count above the model's test examples' 99th percentile ({q['0.99']:.2f}): those were scored "
+            f"with seed 0 and one sample, which a threshold needs"), said.output
     run = ssvae.train(model="supervised", epochs=1, classifier_hidden=(8,), progress=False)
     ssvae.export(run, tmp_path / "classifier")  # scores nothing: no such key
     assert "test_scores" not in json.loads((tmp_path / "classifier" / "model.json").read_text())

@@ -46,10 +46,11 @@ def graph_metadata(graph: bytes) -> dict[str, Any]:
 
 
 def refreshed_card(card: str, scores: dict[str, Any] | None, usage: list[str]) -> str:
-    """``card`` with the test scores' line (where it had none) and ``usage`` in place of its tail."""
+    """``card`` with today's line on the test scores and ``usage`` in place of its tail."""
     lines = card.splitlines()
-    lines = lines[:next(i for i, line in enumerate(lines) if line.startswith(CARD_TAILS))]
-    if scores is not None and not any(line.startswith("- Anomaly scores") for line in lines):
+    lines = [line for line in lines[:next(i for i, line in enumerate(lines) if line.startswith(CARD_TAILS))]
+             if not line.startswith("- Anomaly scores")]
+    if scores is not None:
         after = next(i for i, line in enumerate(lines) if line.startswith("- onnxruntime vs torch"))
         lines.insert(after + 1, f"- {scores_text(scores)}")
     return "\n".join([*lines, *usage, ""])
