@@ -1059,8 +1059,10 @@ def test_refresh_model_brings_an_old_export_to_todays_format_computing_what_it_d
     assert printed.startswith(f"{model}: refreshed; Anomaly scores (`ssvae score`, seed 0, one sample) of the 450 ")
     for file in ("classifier.onnx", "encoder.onnx", "decoder.onnx", "model.json"):
         assert (model / file).read_bytes() == (MODEL / file).read_bytes(), file
-    int8_row = re.compile(r"^\| int8 \| .*$", re.MULTILINE)
-    assert int8_row.sub("", (model / "model_card.md").read_text()) == int8_row.sub("", card)
+    made_here = re.compile(r"^(\| int8 \| |- Brought to today's export format with: ).*$", re.MULTILINE)
+    assert made_here.sub("", (model / "model_card.md").read_text()) == made_here.sub("", card)
+    assert (f"- Brought to today's export format with: `python -m tools.refresh_model {model}` (its graphs compute "
+            f"what they did)\n") in (model / "model_card.md").read_text()
     assert runtime.load(model, device="cpu", precision="int8").test_scores == meta["test_scores"]
 
 

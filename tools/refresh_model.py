@@ -14,6 +14,7 @@ weights (`weights`) needs the run, so the folder stays without one.
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from ssvae.runtime import METADATA_PREFIX, MODEL_CARD, MODEL_JSON, ExportedModel
 from tools.requantize import held_out_examples, int8_copies, model_folder_arguments, with_int8_row, write_files
 
 CARD_TAILS = ("Inputs: ", "## Using the graphs")  # where a card's words on using the graphs begin, old and new
+REFRESHED = "- Brought to today's export format with: "
 
 
 def refreshed(graph: bytes, role: str) -> bytes:
@@ -45,11 +47,20 @@ def graph_metadata(graph: bytes) -> dict[str, Any]:
             for entry in onnx.load_from_string(graph).metadata_props if entry.key.startswith(METADATA_PREFIX)}
 
 
-def refreshed_card(card: str, scores: dict[str, Any] | None, usage: list[str]) -> str:
-    """``card`` with today's line on the test scores and ``usage`` in place of its tail."""
+def refresh_command(model_dir: Path, dataset: str) -> str:
+    """The command line that refreshes ``model_dir``, for its card (DIR: where the data set's files are)."""
+    return shlex.join(["python", "-m", "tools.refresh_model", str(model_dir),
+                       *(["--data-dir", "DIR"] if dataset != "digits" else [])])
+
+
+def refreshed_card(card: str, command: str, scores: dict[str, Any] | None, usage: list[str]) -> str:
+    """``card`` with the refresh's ``command`` after the export's, today's line on the test scores, and ``usage``
+    in place of its tail."""
     lines = card.splitlines()
     lines = [line for line in lines[:next(i for i, line in enumerate(lines) if line.startswith(CARD_TAILS))]
-             if not line.startswith("- Anomaly scores")]
+             if not line.startswith(("- Anomaly scores", REFRESHED))]
+    exported = next(i for i, line in enumerate(lines) if line.startswith("- Exported with: "))
+    lines.insert(exported + 1, f"{REFRESHED}`{command}` (its graphs compute what they did)")
     if scores is not None:
         after = next(i for i, line in enumerate(lines) if line.startswith("- onnxruntime vs torch"))
         lines.insert(after + 1, f"- {scores_text(scores)}")
@@ -85,7 +96,7 @@ def refreshed_files(model_dir: Path, data_dir: str | None) -> tuple[dict[str, by
     if not same_results(old, new, info, x):
         raise SystemExit(f"{model_dir}: the refreshed graphs compute otherwise; nothing was written")
     int8, row = int8_copies(model, new, data_dir)
-    card = refreshed_card((model_dir / MODEL_CARD).read_text(), scores,
+    card = refreshed_card((model_dir / MODEL_CARD).read_text(), refresh_command(model_dir, meta["dataset"]), scores,
                           usage_lines(values, {role: interface(data) for role, data in new.items()}, builtin=True))
     described = json.loads(model_json(values, meta["graphs"]))
     own = {key: value for key, value in meta.items() if key not in described}  # keys an app added stay
