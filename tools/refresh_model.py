@@ -90,9 +90,10 @@ def refreshed_files(model_dir: Path, data_dir: str | None) -> tuple[dict[str, by
     info = {key: value for key, value in graph_metadata(old["classifier"]).items()
             if key not in ("role", "test_scores")}
     x, _ = held_out_examples(model, data_dir)
-    scores = score_summary({role: refreshed(data, role) for role, data in old.items()}, info, x)
+    finished_graphs = {role: refreshed(data, role) for role, data in old.items()}
+    scores = score_summary(finished_graphs, info, x)
     values = info if scores is None else {**info, "test_scores": scores}
-    new = {role: with_metadata(refreshed(data, role), values, role) for role, data in old.items()}
+    new = {role: with_metadata(data, values, role) for role, data in finished_graphs.items()}
     if not same_results(old, new, info, x):
         raise SystemExit(f"{model_dir}: the refreshed graphs compute otherwise; nothing was written")
     int8, row = int8_copies(model, new, data_dir)
