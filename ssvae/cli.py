@@ -726,6 +726,9 @@ def _threshold_text(reference: dict[str, Any] | None, scores: np.ndarray, alike:
 @main.command(short_help="New examples of every class, or analogies: a PNG grid or a CSV.")
 @click.argument("model_dir", type=UserPath(file_okay=False))
 @click.option("--per-class", type=click.IntRange(min=1), help="Samples in each class's row [default: 8].")
+@click.option("--class", "classes", metavar="NAME", multiple=True,
+              help="Draw this class alone (its row of samples, or its column of analogies): a class name as ssvae "
+                   "info lists them; repeat it for more, in the order wanted [default: every class].")
 @click.option("--analogies", "analogies", metavar="INPUTS",
               help="Instead: render the style of these inputs in every class. A path (as --data of predict) or a "
                    "built-in data set name (its test split; all of it for a model tested on data of its own).")
@@ -739,14 +742,18 @@ def _threshold_text(reference: dict[str, Any] | None, scores: np.ndarray, alike:
 @click.option("--seed", type=click.IntRange(min=0), help="Seed of the latent draws [default: 0].")
 @model_options()
 @force_option
-def generate(model_dir: str, per_class: int | None, analogies: str | None, rows: int | None, data_dir: str | None,
-             out: str | None, scale: int | None, seed: int | None, device: str, precision: str, threads: int | None,
-             force: bool) -> None:
+def generate(model_dir: str, per_class: int | None, classes: tuple[str, ...], analogies: str | None, rows: int | None,
+             data_dir: str | None, out: str | None, scale: int | None, seed: int | None, device: str, precision: str,
+             threads: int | None, force: bool) -> None:
     """New examples of each class as a PNG grid, one row a class in the model's order of classes (ssvae info
-    lists them); or, with --analogies, each input's style (first column) drawn in every class, in that order.
-    With --out NAME.csv (or -), the same examples as rows of numbers: a model of tables has no picture.
+    lists them); every row decodes the same latent draws, so a column shows one style in every class. Or, with
+    --analogies, each input's style (first column) drawn in every class, in that order. --class draws the
+    classes named alone, in the order given. With --out NAME.csv (or -), the same examples as rows of numbers:
+    a model of tables has no picture.
 
     Example: ssvae generate models/digits --per-class 8 --out samples.png
+
+    Example: ssvae generate models/digits --class 3 --per-class 500 --out 3s.csv
     """
     from ssvae.inference import check_generate_options, generate as generate_examples
 
@@ -761,16 +768,20 @@ def generate(model_dir: str, per_class: int | None, analogies: str | None, rows:
         if inputs in BUILTIN and not Path(inputs).exists():
             inputs, dataset = None, inputs
     done = generate_examples(model, out, per_class=per_class, analogies=inputs, dataset=dataset, rows=rows, seed=seed,
-                             scale=scale, replace=force, data_dir=data_dir)
+                             scale=scale, replace=force, data_dir=data_dir, classes=classes or None)
+    every = len(done.classes) == model.n_classes
+    named = ", ".join(done.classes)
     if done.pixels is not None:
-        click.echo(f"saved {done.out}: {done.pixels[0]}x{done.pixels[1]} pixels")
+        order = "" if not done.classes else (f"; columns: the input, then {named}" if analogies else f"; rows: {named}")
+        click.echo(f"saved {done.out}: {done.pixels[0]}x{done.pixels[1]} pixels{order}")
     elif analogies is None:
-        _say_written(done.out, count(done.examples, "example")
-                     + (f", {done.examples // model.n_classes} of each class" if model.conditional else ""))
+        per = done.examples // max(len(done.classes), 1)
+        _say_written(done.out, count(done.examples, "example") + (
+            "" if not done.classes else f", {per} of each class" if every else f", {per} of each of {named}"))
     else:
         _say_written(done.out, f"{count(done.examples, 'example')}: "
-                               f"{count(done.examples // model.n_classes, 'input')}, each drawn in the "
-                               f"{model.n_classes} classes")
+                               f"{count(done.examples // len(done.classes), 'input')}, each drawn in "
+                               f"{f'the {model.n_classes} classes' if every else named}")
 
 
 @main.command(short_help="A model's metadata and graphs, or how far a run has trained.")

@@ -16,7 +16,7 @@ import os
 import sys
 import warnings
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence, TypeVar
 
@@ -349,16 +349,37 @@ def check_drawable(model: ExportedModel, analogies: bool = False, picture: bool 
                          f"(or - for standard output) to have the examples as rows of numbers")
 
 
-def sample_grid(model: ExportedModel, per_class: int, seed: int = 0) -> np.ndarray:
-    """(K, per_class, *input_shape): row k holds class k's samples (one row for M1). One draw of noise for the
-    whole grid, ``model.generate`` of the classes in turn (``per_class`` of each) with ``seed``: an app gets
-    the same samples from the runtime, and another seed gives other draws in every row (a seed a row, seed + k,
-    gave seed 1's row k the latent draws of seed 0's row k + 1)."""
+def sample_grid(model: ExportedModel, per_class: int, seed: int = 0,
+                classes: Sequence[int] | None = None) -> np.ndarray:
+    """(rows, per_class, *input_shape): row r holds ``model.generate(classes[r], per_class, seed)``, every
+    class's by default (one row with no class for M1). The rows share their latent draws, so that a column shows
+    one style in every class (the paper's figure) and a class's row is the same whichever rows go with it, and
+    an app gets the same samples from the runtime."""
     if not model.conditional:
         return model.generate(None, per_class, seed)[None]
-    k = model.n_classes
-    rows = np.eye(k, dtype=np.float32)[np.repeat(np.arange(k), per_class)]  # one-hot: never read as indices
-    return model.generate(rows, k * per_class, seed).reshape(k, per_class, *model.input_shape)
+    return np.stack([model.generate(k, per_class, seed) for k in _drawn_classes(model, classes)])
+
+
+def _chosen_classes(model: ExportedModel, classes: Any) -> list[int] | None:
+    """The indices of ``classes`` (names or indices, or one of them) that `generate` draws, in the order given;
+    None (every class) for None. A ModelError for an unknown class, one named twice or none at all, and for a
+    model that draws from no class (m1)."""
+    if classes is None:
+        return None
+    named = [classes] if isinstance(classes, (str, int, np.integer)) else list(classes)
+    if not model.conditional:
+        raise ModelError("an m1 model draws from no class: leave --class (classes= in Python) out")
+    if not named:
+        raise ModelError("--class (classes= in Python) names no class: name one, or leave it out for every class")
+    indices = [model.class_index(c) for c in named]
+    twice = [model.class_names[i] for i in indices if indices.count(i) > 1]
+    if twice:
+        raise ModelError(f"class {twice[0]!r} is named twice in --class (classes= in Python): name each class once")
+    return indices
+
+
+def _drawn_classes(model: ExportedModel, classes: Sequence[int] | None) -> Sequence[int]:
+    return range(model.n_classes) if classes is None else classes
 
 
 def example_header(model: ExportedModel) -> list[str]:
@@ -382,11 +403,12 @@ def _write_examples(model: ExportedModel, out: Path | None, ids: Sequence[str], 
 
 @dataclass(frozen=True)
 class Generated:
-    """What `generate` wrote: the file (or "-", standard output), its examples, and a PNG grid's
-    (width, height) in pixels (None for CSV rows)."""
+    """What `generate` wrote: the file (or "-", standard output), its examples, a PNG grid's (width, height)
+    in pixels (None for CSV rows), and the names of the classes drawn, in order (none for an m1 model)."""
     out: str
     examples: int
     pixels: tuple[int, int] | None = None
+    classes: list[str] = field(default_factory=list)
 
 
 def default_generate_out(model: ExportedModel) -> str:
@@ -397,11 +419,12 @@ def default_generate_out(model: ExportedModel) -> str:
 def generate(model: ExportedModel | str | Path, out: str | Path | None = None, per_class: int | None = None,
              analogies: Inputs | str | Path | Any | None = None, dataset: str | None = None, rows: int | None = None,
              seed: int | None = None, scale: int | None = None, replace: bool = False,
-             data_dir: str | Path | None = None) -> Generated:
+             data_dir: str | Path | None = None, classes: Any = None) -> Generated:
     """`ssvae generate`: ``per_class`` (8) new examples of every class (latent draws of ``seed``; None, as left
     out, is 0, so that a file is drawn alike each time, where `ExportedModel.generate` draws anew) or, given
     inputs (``analogies``, as `as_inputs` takes them, or a built-in ``dataset``'s split shown to the model), the
-    style of the first ``rows`` (8) drawn in every class. A PNG grid (``scale`` output pixels a model pixel)
+    style of the first ``rows`` (8) drawn in every class; ``classes`` (names or indices, in the order wanted)
+    draws those classes alone, the same draws as in the whole grid (`sample_grid`). A PNG grid (``scale`` output pixels a model pixel)
     where ``out`` ends in .png, CSV rows (`example_header`) where it ends in .csv or is "-"; all checked before
     inputs are read, and the grid's size before it is drawn."""
     model = loaded(model)
@@ -415,6 +438,8 @@ def generate(model: ExportedModel | str | Path, out: str | Path | None = None, p
         raise DataError(f"analogies={analogies!r} names no file or folder: for the built-in data set, pass "
                         f"dataset={analogies!r}")
     out, table = _generate_output(model, out, scale, drawing)
+    classes = _chosen_classes(model, classes)
+    drawn_classes = _drawn_classes(model, classes)
     if drawing and (dataset is not None or isinstance(analogies, (str, Path))):
         split = "test" if dataset is None else default_split(model)
         analogies = checked_inputs(model, out, replace, analogies, dataset, split, data_dir, grid=not table)
@@ -423,15 +448,17 @@ def generate(model: ExportedModel | str | Path, out: str | Path | None = None, p
         (table_output if table else png_output)(out, replace)
     if drawing:
         ids, x = _first_inputs(as_inputs(model, analogies), rows)
-        grid_shape = (len(x), model.n_classes + 1)  # each input, then its style in every class
+        grid_shape = (len(x), len(drawn_classes) + 1)  # each input, then its style in every class
     else:
-        grid_shape = (model.n_classes if model.conditional else 1, per_class)  # one row a class
+        grid_shape = (len(drawn_classes) if model.conditional else 1, per_class)  # one row a class
     scale = None if table else _grid_scale(model, *grid_shape, scale)
-    grid, drawn, ids, labels = _analogies(model, ids, x) if drawing else _samples(model, per_class, seed)
+    grid, drawn, ids, labels = (_analogies(model, ids, x, drawn_classes) if drawing
+                                else _samples(model, per_class, seed, classes))
+    names = [model.class_names[k] for k in drawn_classes] if model.conditional else []
     if table:
         _write_examples(model, None if out == STDOUT else Path(out), ids, labels, drawn, replace)
-        return Generated(out, len(ids))
-    return Generated(out, len(ids), _write_grid(grid, Path(out), scale, model, replace))
+        return Generated(out, len(ids), classes=names)
+    return Generated(out, len(ids), _write_grid(grid, Path(out), scale, model, replace), names)
 
 
 def _generate_output(model: ExportedModel, out: str | Path | None, scale: int | None,
@@ -453,19 +480,21 @@ def _generate_output(model: ExportedModel, out: str | Path | None, scale: int | 
 Drawn = tuple[np.ndarray, np.ndarray, list[str], list[str]]  # a grid, its drawn examples, their ids and labels
 
 
-def _samples(model: ExportedModel, per_class: int, seed: int) -> Drawn:
+def _samples(model: ExportedModel, per_class: int, seed: int, classes: list[int] | None) -> Drawn:
     """`sample_grid`, with the ids (a count) and labels (class names; empty for M1) of its examples in order."""
-    grid = sample_grid(model, per_class, seed)
-    labels = [name for name in (model.class_names if model.conditional else [""]) for _ in range(per_class)]
+    grid = sample_grid(model, per_class, seed, classes)
+    names = [model.class_names[k] for k in _drawn_classes(model, classes)] if model.conditional else [""]
+    labels = [name for name in names for _ in range(per_class)]
     return grid, grid, [str(i) for i in range(len(labels))], labels
 
 
-def _analogies(model: ExportedModel, ids: list[str], x: np.ndarray) -> Drawn:
-    """The grid of inputs ``x`` each followed by its style in every class, the drawn examples alone, and their
-    ids (the input's) and labels (the class's) in order."""
-    drawn = model.analogies(x)
+def _analogies(model: ExportedModel, ids: list[str], x: np.ndarray, classes: Sequence[int]) -> Drawn:
+    """The grid of inputs ``x`` each followed by its style in each of ``classes``, the drawn examples alone,
+    and their ids (the input's) and labels (the class's) in order."""
+    drawn = model.analogies(x)[:, list(classes)]
     grid = np.concatenate([model.prepare(x)[:, None], drawn], axis=1)
-    return grid, drawn, [i for i in ids for _ in model.class_names], list(model.class_names) * len(x)
+    names = [model.class_names[k] for k in classes]
+    return grid, drawn, [i for i in ids for _ in names], names * len(x)
 
 
 def check_generate_options(drawing: bool, **given: Any) -> None:

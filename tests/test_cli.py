@@ -1734,9 +1734,15 @@ def test_generate_writes_a_png_grid_of_the_right_size(runner, exported, tmp_path
 
     out = tmp_path / "grid.png"
     result = runner.invoke(main, ["generate", str(exported[1]), "--per-class", "6", "--scale", "3", "--out", str(out)])
-    assert result.exit_code == 0, result.output
+    assert result.output == f"saved {out}: 165x273 pixels; rows: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9\n"
     with Image.open(out) as image:  # 10 rows of 6 cells of 8 pixels, 1-pixel lines, times 3
         assert image.size == ((6 * 9 + 1) * 3, (10 * 9 + 1) * 3) and image.mode == "L"
+    result = runner.invoke(main, ["generate", str(exported[1]), "--class", "8", "--class", "1", "--out", str(out),
+                                  "--force"])
+    assert result.output == f"saved {out}: 292x76 pixels; rows: 8, 1\n"  # 2 rows of 8 cells, scale 4
+    result = runner.invoke(main, ["generate", str(exported[1]), "--analogies", "digits", "--class", "4", "--out",
+                                  str(out), "--force"])
+    assert result.output == f"saved {out}: 76x292 pixels; columns: the input, then 4\n"
     out = tmp_path / "analogies.png"
     result = runner.invoke(main, ["generate", str(exported[1]), "--analogies", "digits", "--rows", "4", "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -1781,6 +1787,20 @@ def test_generate_writes_samples_and_analogies_as_csv_rows_that_evaluate_reads(r
     assert [row[:2] for row in rows[1:]] == [[inputs.ids[i], str(k)] for i in range(2) for k in range(10)]
     np.testing.assert_allclose(np.array([row[2:] for row in rows[1:]], float),
                                model.analogies(inputs.x[:2]).reshape(20, 64), rtol=5e-6, atol=1e-30)
+    assert result.output == f"saved {out}: 20 examples: 2 inputs, each drawn in the 10 classes\n"
+
+    result = runner.invoke(main, ["generate", str(exported[1]), "--per-class", "3", "--seed", "5", "--class", "9",
+                                  "--class", "3", "--out", "-"])
+    rows = list(csv.reader(result.stdout.splitlines()))
+    assert [row[:2] for row in rows[1:]] == [[str(i), "93"[i // 3]] for i in range(6)]
+    np.testing.assert_allclose(np.array([row[2:] for row in rows[1:]], float), expected.reshape(10, 3, 64)[[9, 3]]
+                               .reshape(6, 64), rtol=5e-6, atol=1e-30)  # the rows of the whole grid
+    result = runner.invoke(main, ["generate", str(exported[1]), "--class", "9", "--class", "3", "--out", str(out),
+                                  "--force"])
+    assert result.output == f"saved {out}: 16 examples, 8 of each of 9, 3\n"
+    result = runner.invoke(main, ["generate", str(exported[1]), "--class", "nine", "--out", str(out), "--force"])
+    assert result.exit_code == 1 and result.output == "Error: class 'nine' is not one of 0, 1, 2, 3, 4, 5, 6, 7, 8, 9\n"
+    assert len(list(csv.reader(out.open()))) == 17  # the file written before is kept
 
 
 def test_generate_draws_a_table_models_examples_in_its_columns_and_units(runner, tmp_path, monkeypatch):

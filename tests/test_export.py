@@ -124,6 +124,9 @@ def test_every_model_kind_exports_checked_graphs(tmp_path, tiny_config, settings
                                       model.generate(None, 3, 2).reshape(3, -1))
         width, height = inference.generate(model, tmp_path / "m1.png", per_class=3, seed=2).pixels
         assert width > 2 * height  # three cells across, one row (a conditional model's grid has a row a class)
+        with pytest.raises(ModelError, match=r"^an m1 model draws from no class: leave --class \(classes= in "):
+            inference.generate(model, tmp_path / "m1-class.csv", classes=["1"])
+        assert not (tmp_path / "m1-class.csv").exists()
 
 
 def test_exports_build_torchs_table_of_onnx_functions_once_and_write_the_graphs_torch_does(tmp_path, tiny_config,
@@ -1381,38 +1384,79 @@ def test_the_analogy_grid_shows_each_input_first_then_every_class_in_order(tmp_p
     np.testing.assert_array_equal(images[0, 1:, 0, 0, 0], [0.0, 0.25, 0.5])
 
 
-def test_a_sample_grid_is_one_draw_of_the_classes_in_turn_and_stretches_real_values_to_show_them(tmp_path,
-                                                                                                  monkeypatch):
-    """The grid is one `generate` call over the classes in turn, with the seed given (a seed a row, seed + k,
-    gave seed 1's rows the latent draws of seed 0's next rows); a model of real-valued images (no input range)
-    has its grid stretched from its lowest value to its highest."""
+def test_a_sample_grid_is_the_generate_of_each_class_in_turn_and_stretches_real_values_to_show_them(tmp_path,
+                                                                                                     monkeypatch):
+    """Row k of the grid is ``model.generate(k, per_class, seed)``, with the seed given; a model of real-valued
+    images (no input range) has its grid stretched from its lowest value to its highest."""
     from ssvae import inference
 
     calls = []
 
     def generate(y, n, seed):
         calls.append((y, n, seed))
-        return (np.argmax(y, 1) - 1.0).reshape(n, 1, 1, 1) * np.ones((n, 1, 2, 2))  # class k's value: k - 1
+        return (y - 1.0) * np.ones((n, 1, 2, 2))  # class k's value: k - 1
 
     model = types.SimpleNamespace(input_shape=(1, 2, 2), n_classes=3, class_names=("0", "1", "2"), conditional=True,
                                   info={}, input_range=None, require_generative=lambda what: None, generate=generate)
     drawn = []
     monkeypatch.setattr(inference, "grid_png", lambda images, scale: drawn.append(images) or b"")
-    inference.generate(model, tmp_path / "g.png", per_class=2, seed=5)
+    assert inference.generate(model, tmp_path / "g.png", per_class=2, seed=5).classes == ["0", "1", "2"]
     (images,) = drawn
-    ((y, n, seed),) = calls
-    assert (n, seed) == (6, 5) and np.argmax(y, 1).tolist() == [0, 0, 1, 1, 2, 2] and y.sum() == 6
+    assert calls == [(0, 2, 5), (1, 2, 5), (2, 2, 5)]
     assert images.shape == (3, 2, 1, 2, 2)
     np.testing.assert_allclose(images[:, :, 0, 0, 0], [[0.0, 0.0], [0.5, 0.5], [1.0, 1.0]])  # -1, 0, 1 stretched
 
 
-def test_generates_grid_is_the_runtimes_generate_of_the_classes_in_turn(digits_model):
+def test_a_sample_grids_columns_share_their_latent_draws_and_a_class_drawn_alone_keeps_its_row(digits_model):
+    """Column j of every row decodes the same z_j ~ N(0, I) (the seed's first draws), so a column shows one style
+    in every class; the rows of classes asked for alone, in any order, are those of the whole grid."""
     from ssvae.inference import sample_grid
 
     grid = sample_grid(digits_model, 3, seed=7)
-    as_readme_says = digits_model.generate(np.eye(10)[np.repeat(np.arange(10), 3)], seed=7)
-    np.testing.assert_array_equal(grid.reshape(30, 1, 8, 8), as_readme_says)
-    assert sample_grid(digits_model, 1, seed=7).shape == (10, 1, 1, 8, 8)  # ten one-hot rows for ten: not indices
+    assert grid.shape == (10, 3, 1, 8, 8)
+    z = np.random.default_rng(7).standard_normal((3, digits_model.latent_dim)).astype(np.float32)
+    for k in range(10):
+        np.testing.assert_array_equal(grid[k], digits_model.generate(k, 3, seed=7))
+        np.testing.assert_allclose(grid[k], digits_model.decode(z, np.full(3, k)), rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(sample_grid(digits_model, 3, seed=7, classes=[7, 2]), grid[[7, 2]])
+    assert not np.array_equal(sample_grid(digits_model, 3, seed=8), grid)
+
+
+def test_generate_draws_the_classes_named_alone_in_the_order_given(digits_model, tmp_path):
+    """``classes`` (names or indices; --class NAME on the command line): their rows of samples, or their columns
+    of analogies, in the order given, the same examples as in the whole grid; CSV labels name them."""
+    from ssvae import inference
+
+    done = inference.generate(digits_model, tmp_path / "s.csv", per_class=2, seed=4, classes=["7", 2])
+    assert done == inference.Generated(str(tmp_path / "s.csv"), 4, classes=["7", "2"])
+    rows = [line.split(",") for line in (tmp_path / "s.csv").read_text().splitlines()[1:]]
+    assert [row[:2] for row in rows] == [["0", "7"], ["1", "7"], ["2", "2"], ["3", "2"]]
+    np.testing.assert_array_equal(np.array([row[2:] for row in rows], np.float32),
+                                  inference.sample_grid(digits_model, 2, seed=4)[[7, 2]].reshape(4, 64))
+    width, height = inference.generate(digits_model, tmp_path / "s.png", per_class=2, classes="3").pixels
+    assert (width, height) == (2 * 32 + 3 * 4, 32 + 2 * 4)  # one row of two cells at scale 4
+
+    x = np.asarray(inference.model_inputs(digits_model, dataset="digits").x[:2])
+    done = inference.generate(digits_model, tmp_path / "a.csv", analogies=x, classes=["9", "0"])
+    assert done.examples == 4 and done.classes == ["9", "0"]
+    rows = [line.split(",") for line in (tmp_path / "a.csv").read_text().splitlines()[1:]]
+    assert [row[1] for row in rows] == ["9", "0", "9", "0"]
+    np.testing.assert_array_equal(np.array([row[2:] for row in rows], np.float32),
+                                  digits_model.analogies(x)[:, [9, 0]].reshape(4, 64))
+
+
+@pytest.mark.parametrize("classes, message", [
+    (["7", "ten"], "class 'ten' is not one of 0, 1, 2, 3, 4, 5, 6, 7, 8, 9$"),
+    ([3, "3"], r"class '3' is named twice in --class \(classes= in Python\): name each class once$"),
+    ([], r"--class \(classes= in Python\) names no class: name one, or leave it out for every class$"),
+    ([10], "class 10 is outside 0..9$")])
+def test_generate_refuses_classes_it_cannot_draw_before_writing(digits_model, tmp_path, classes, message):
+    from ssvae import inference
+
+    (tmp_path / "s.csv").write_text("kept\n")
+    with pytest.raises(ModelError, match=message):
+        inference.generate(digits_model, tmp_path / "s.csv", classes=classes, replace=True)
+    assert (tmp_path / "s.csv").read_text() == "kept\n"
 
 
 def test_generate_writes_the_runtimes_samples_and_analogies_as_a_grid_or_rows(digits_model, tmp_path, monkeypatch):
@@ -1425,19 +1469,23 @@ def test_generate_writes_the_runtimes_samples_and_analogies_as_a_grid_or_rows(di
     monkeypatch.chdir(tmp_path)
     x = np.asarray(inference.model_inputs(digits_model, dataset="digits").x[:5])
     # 32-pixel cells (scale 4) with 4 pixels between and around them: 3 * 32 + 4 * 4 wide, 10 * 32 + 11 * 4 high
-    assert inference.generate(digits_model, per_class=3, seed=4) == inference.Generated("samples.png", 30, (112, 364))
+    digits = [str(k) for k in range(10)]
+    assert inference.generate(digits_model, per_class=3, seed=4) == inference.Generated("samples.png", 30, (112, 364),
+                                                                                        digits)
     samples = inference.sample_grid(digits_model, 3, seed=4)
     assert Path("samples.png").read_bytes() == grid_png(samples, 4)
-    assert inference.generate(digits_model, "s.csv", per_class=3, seed=4) == inference.Generated("s.csv", 30)
+    assert inference.generate(digits_model, "s.csv", per_class=3, seed=4) == inference.Generated("s.csv", 30,
+                                                                                                 classes=digits)
     rows = np.loadtxt("s.csv", delimiter=",", skiprows=1, usecols=range(2, 66), dtype=np.float32)
     np.testing.assert_array_equal(rows, samples.reshape(30, 64))  # exactly
     assert [row.split(",")[:2] for row in Path("s.csv").read_text().splitlines()[1:]] == \
         [[str(i), str(i // 3)] for i in range(30)]  # ids count the rows, labels name the classes
     assert inference.generate(digits_model, "a.png", analogies=x, rows=3) == inference.Generated("a.png", 30,
-                                                                                               (400, 112))
+                                                                                               (400, 112), digits)
     drawn = digits_model.analogies(x[:3])
     assert Path("a.png").read_bytes() == grid_png(np.concatenate([x[:3, None], drawn], 1), 4)
-    assert inference.generate(digits_model, "a.csv", dataset="digits", rows=2) == inference.Generated("a.csv", 20)
+    assert inference.generate(digits_model, "a.csv", dataset="digits", rows=2) == inference.Generated("a.csv", 20,
+                                                                                                    classes=digits)
     by_name = Path("a.csv").read_text().splitlines()
     np.testing.assert_array_equal(np.loadtxt("a.csv", delimiter=",", skiprows=1, usecols=range(2, 66),
                                              dtype=np.float32), drawn[:2].reshape(20, 64))
