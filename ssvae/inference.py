@@ -424,9 +424,9 @@ def generate(model: ExportedModel | str | Path, out: str | Path | None = None, p
     out, is 0, so that a file is drawn alike each time, where `ExportedModel.generate` draws anew) or, given
     inputs (``analogies``, as `as_inputs` takes them, or a built-in ``dataset``'s split shown to the model), the
     style of the first ``rows`` (8) drawn in every class; ``classes`` (names or indices, in the order wanted)
-    draws those classes alone, the same draws as in the whole grid (`sample_grid`). A PNG grid (``scale`` output pixels a model pixel)
-    where ``out`` ends in .png, CSV rows (`example_header`) where it ends in .csv or is "-"; all checked before
-    inputs are read, and the grid's size before it is drawn."""
+    draws those classes alone, as in the whole grid (`sample_grid`). A PNG grid (``scale`` output pixels a model
+    pixel) where ``out`` ends in .png, CSV rows (`example_header`) where it ends in .csv or is "-"; all checked
+    before inputs are read, and the grid's size before it is drawn."""
     model = loaded(model)
     check_flags(RunError, replace=replace)
     drawing = analogies is not None or dataset is not None
