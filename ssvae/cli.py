@@ -16,7 +16,7 @@ import signal
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, NoReturn
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NoReturn
 
 import click
 import numpy as np
@@ -33,6 +33,9 @@ from ssvae.progress import redrawable
 from ssvae.report_text import count, evaluation_text, model_info_text, run_info_text, trained_line
 from ssvae.runtime import (BATCH, DEVICES, MIN_OPSET, MODEL_FILES, MODEL_JSON, OPSET, PRECISIONS, RUN_CONFIG,
                            ModelError, folder_of_folders, held_precisions, load as load_model)
+
+if TYPE_CHECKING:  # at run time, imported where a command needs it: the CLI starts faster
+    from ssvae.inference import Scores
 
 USER_ERRORS = (DataError, RunError, ConfigError, ModelError, TrainingError, ExportError)
 
@@ -677,8 +680,8 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
 @click.argument("model_dir", type=UserPath(file_okay=False))
 @input_options
 @click.option("--out", type=UserPath(dir_okay=False), default="scores.csv", show_default=True,
-              help="CSV to write ('-': standard output): id, score; highest score (most anomalous) first (join "
-                   "it with predict's CSV on id).")
+              help="CSV to write ('-': standard output): id, score, entropy (of the predicted classes, as "
+                   "predict writes it); highest score (most anomalous) first (join it with predict's CSV on id).")
 @click.option("--samples", type=click.IntRange(min=1), default=None,
               help="Importance samples a class, for a bound on -log p(x) tighter on average over seeds; default: "
                    "the ELBO, whose single draw of noise moves an image's score between seeds (standard deviation "
@@ -693,7 +696,10 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
           force: bool, quiet: bool) -> None:
     """Anomaly scores: the negative ELBO (evidence lower bound on log p(x)) of each input in nats, a bound on
     -log p(x) (higher: less like the training data). For m1+m2 models, whose graphs hold M1's codes at their
-    means, a score but not a bound on -log p(x).
+    means, a score but not a bound on -log p(x). Each row has the classifier's entropy too: an input plainer
+    than the training data (a blank image, another data set's) can score as usual but leave the classifier
+    unsure. The last line counts the inputs above the 99th percentile of the model's test examples' scores, of
+    their entropies, and of either.
 
     Example: ssvae score models/digits --data new_images/ --out scores.csv
     """
@@ -703,24 +709,34 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
     inputs = checked_inputs(model, out, force, data, dataset, split, data_dir)
     scores = score_rows(model, inputs, out, samples=samples, seed=seed, batch_size=batch_size,
                         progress=not quiet, replace=force)
-    top = int(scores.argmax()) if len(scores) else None
+    top = int(scores.score.argmax()) if len(scores.score) else None
     rare = "" if top is None else _threshold_text(model.test_scores, scores, samples is None and seed == 0)
-    _say_written(out, count(len(scores), "score") + (
-        f" in nats, median {float(np.median(scores)):.2f}, highest {scores[top]:.2f} (id {inputs.ids[top]}){rare}"
-        if top is not None else ""))
+    _say_written(out, count(len(scores.score), "score") + (
+        f" in nats, median {float(np.median(scores.score)):.2f}, highest {scores.score[top]:.2f} (id "
+        f"{inputs.ids[top]}){rare}" if top is not None else ""))
 
 
-def _threshold_text(reference: dict[str, Any] | None, scores: np.ndarray, alike: bool) -> str:
-    """How many ``scores`` lie above the 99th percentile of the model's test examples' (``reference``), where
-    they were scored ``alike`` (seed 0, one sample); where not, that the threshold does not hold for them (the
-    count went without a word, as users followed --samples' advice)."""
+def _threshold_text(reference: dict[str, Any] | None, scores: Scores, alike: bool) -> str:
+    """How many ``scores`` lie above the 99th percentile of the model's test examples' scores (``reference``),
+    where they were scored ``alike`` (seed 0, one sample), and of their entropies, which draw no noise; and
+    how many above either. Where not alike, that the score's threshold does not hold for them (the count went
+    without a word, as users followed --samples' advice)."""
     if reference is None:
         return ""
     q99 = reference["quantiles"]["0.99"]
-    if not alike:
-        return (f"; no count above the model's test examples' 99th percentile ({q99:.2f}): those were scored with "
-                f"seed 0 and one sample, which a threshold needs")
-    return f"; {int((scores > q99).sum())} above the 99th percentile of the model's test examples ({q99:.2f})"
+    above = scores.score > q99
+    if alike:
+        text = f"; {int(above.sum())} above the 99th percentile of the model's test examples' scores ({q99:.2f})"
+    else:
+        above[:] = False
+        text = (f"; no count above the model's test examples' 99th percentile of scores ({q99:.2f}): those were "
+                f"scored with seed 0 and one sample, which a threshold needs")
+    if "entropy" not in reference:  # an export from before the entropies were kept
+        return text
+    h99 = reference["entropy"]["quantiles"]["0.99"]
+    unsure = scores.entropy > h99
+    text += f"; {int(unsure.sum())} above that of their entropies ({h99:.2f})"
+    return text + (f"; {int((above | unsure).sum())} above either" if alike else "")
 
 
 @main.command(short_help="New examples of every class, or analogies: a PNG grid or a CSV.")

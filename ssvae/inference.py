@@ -18,7 +18,7 @@ import warnings
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator, Sequence, TypeVar
+from typing import IO, Any, Callable, Iterator, NamedTuple, Sequence, TypeVar
 
 import numpy as np
 
@@ -35,7 +35,7 @@ from ssvae.files import atomic_open, check_output, write_atomic
 from ssvae.progress import bar as progress_bar
 from ssvae.report import evaluation_report, warn_not_held_out
 from ssvae.runtime import (BATCH, ExportedModel, InputRowError, ModelError, as_array, by_name, check_count, check_seed,
-                           export_first, load as load_model, user_path)
+                           entropy, export_first, load as load_model, user_path)
 
 T = TypeVar("T")
 STDOUT = "-"  # as the ``out`` of a CSV (predict, score, generate): standard output (a pipe), not a file
@@ -302,20 +302,28 @@ def predict(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any
 
 def _write_predictions(writer: Any, model: ExportedModel, ids: Sequence[str], p: np.ndarray) -> None:
     """One row an input of a batch, from its class probabilities ``p`` (N, K)."""
-    entropy = -(p * np.log(np.maximum(p, 1e-30))).sum(-1) + 0.0  # + 0.0: a certain prediction's -0 becomes 0
+    unsure = entropy(p)
     top = p.argmax(-1)
     for i, row in enumerate(p):
-        writer.writerow([ids[i], model.class_names[top[i]], f"{row[top[i]]:.6g}", f"{entropy[i]:.6g}",
+        writer.writerow([ids[i], model.class_names[top[i]], f"{row[top[i]]:.6g}", f"{unsure[i]:.6g}",
                          *(f"{v:.6g}" for v in row)])
+
+
+class Scores(NamedTuple):
+    """What `score` wrote, in input order: each input's anomaly score and its classifier's entropy (nats)."""
+    score: np.ndarray
+    entropy: np.ndarray
 
 
 def score(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any, out: str | Path,
           samples: int | None = None, seed: int | np.random.Generator | None = 0, batch_size: int = BATCH,
-          progress: bool = True, replace: bool = False) -> np.ndarray:
-    """Write ``id,score`` rows, highest (most anomalous) first, to the file ``out`` or, for "-", standard
-    output; returns the scores in input order. The file is opened before the work, so that a folder that
-    cannot take it fails at once. ``inputs``: as `as_inputs` takes them. ``seed``: as `ExportedModel.score`
-    takes it, a Generator's state copied for each batch (so it is not advanced)."""
+          progress: bool = True, replace: bool = False) -> Scores:
+    """Write ``id,score,entropy`` rows, highest score (most anomalous) first, to the file ``out`` or, for "-",
+    standard output; returns the scores and entropies in input order. The entropy of q(y|x) flags inputs the
+    score can miss (an input plainer than the training data: a blank image, or one of another data set).
+    The file is opened before the work, so that a folder that cannot take it fails at once. ``inputs``: as
+    `as_inputs` takes them. ``seed``: as `ExportedModel.score` takes it, a Generator's state copied for each
+    batch (so it is not advanced)."""
     model = loaded(model)
     model.require_generative("score")
     if samples is not None:
@@ -325,14 +333,16 @@ def score(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any, 
     # batch size (nor, for seed=None, on a batch's own fresh draw)
     check_seed(seed)
     rng = np.random.default_rng(seed)
-    batches = _batches(inputs, batch_size, progress, "score",
-                       lambda x: model.score(x, samples=samples, seed=copy.deepcopy(rng)))
+    batches = _batches(inputs, batch_size, progress, "score", lambda x: Scores(
+        model.score(x, samples=samples, seed=copy.deepcopy(rng)), entropy(model.classify(x))))
     with _table_file(out, replace) as f, closing(batches):
-        scores = np.concatenate([s for _, s in batches] or [np.zeros(0)])
+        parts = [part for _, part in batches]
+        scores = Scores(*(np.concatenate([getattr(part, name) for part in parts] or [np.zeros(0)])
+                          for name in Scores._fields))
         writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(["id", "score"])
-        for i in np.argsort(-scores, kind="stable"):
-            writer.writerow([inputs.ids[i], f"{scores[i]:.6g}"])
+        writer.writerow(["id", "score", "entropy"])
+        for i in np.argsort(-scores.score, kind="stable"):
+            writer.writerow([inputs.ids[i], f"{scores.score[i]:.6g}", f"{scores.entropy[i]:.6g}"])
     return scores
 
 
@@ -543,5 +553,5 @@ def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel,
     return grid_size(images.shape, scale)
 
 
-__all__ = ["Generated", "Inputs", "STDOUT", "builtin_labelled", "check_drawable", "check_generate_options",
+__all__ = ["Generated", "Inputs", "STDOUT", "Scores", "builtin_labelled", "check_drawable", "check_generate_options",
            "checked_inputs", "evaluate", "generate", "loaded", "model_inputs", "predict", "sample_grid", "score"]

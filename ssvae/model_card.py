@@ -155,7 +155,17 @@ def scores_text(summary: dict[str, Any]) -> str:
     return (f"Anomaly scores (`ssvae score`, seed {summary['seed']}, one sample) of the {summary['n']} test examples: "
             f"median {q['0.5']:.2f}, 90th percentile {q['0.9']:.2f}, 95th {q['0.95']:.2f}, 99th {q['0.99']:.2f}, "
             f"highest {summary['max']:.2f} nats (`test_scores` in model.json): a score measured with the same seed "
-            f"and samples above the 99th is as rare as about 1 in 100 of them.")
+            f"and samples above the 99th is as rare as about 1 in 100 of them." + _entropy_text(summary))
+
+
+def _entropy_text(summary: dict[str, Any]) -> str:
+    """The test examples' entropies in short, where the summary holds them (an export before did not)."""
+    if "entropy" not in summary:
+        return ""
+    q = summary["entropy"]["quantiles"]
+    return (f" Their classifier's entropies (`ssvae score`'s and `predict`'s `entropy`): median {q['0.5']:.3f}, "
+            f"99th percentile {q['0.99']:.3f}, highest {summary['entropy']['max']:.3f} nats; an entropy above the "
+            f"99th flags inputs the score can miss, such as blank images or images of another data set.")
 
 
 def model_card(run: Run, report: ExportReport, command: str) -> str:

@@ -50,7 +50,7 @@ from ssvae.data import Dataset, DataError
 from ssvae.errors import ExportError, RunError, check_flags, user_stacklevel
 from ssvae.files import OutputFolder, check_writable, given_path, sole_writer, take_access, uninterrupted
 from ssvae.runtime import (FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, MODEL_CARD, MODEL_FILES, MODEL_JSON, OPSET,
-                           SCORE_QUANTILES, ExportedModel, graph_file, score_noise)
+                           SCORE_QUANTILES, ExportedModel, entropy, graph_file, score_noise)
 
 FILE_SUFFIXES = (".onnx", ".json", ".md", ".csv", ".zip")  # of an --out meant as a file, not the model folder
 CHECK_BATCH = 257  # odd and larger than any example batch: the batch axis must really be symbolic
@@ -431,16 +431,22 @@ def with_metadata(graph: bytes, values: dict[str, Any], role: str) -> bytes:
 
 def score_summary(graphs: dict[str, bytes], values: dict[str, Any], x: np.ndarray) -> dict[str, Any] | None:
     """The anomaly scores the float32 ``graphs`` give the run's test inputs ``x`` (`ExportedModel.score` with
-    its defaults: seed 0, one sample), in short: their count, `SCORE_QUANTILES` and highest. An app sets a
-    score it measures (with the same seed and samples) against them: a threshold, or how unusual an input
-    is. None for a classifier alone, which scores nothing."""
+    its defaults: seed 0, one sample), in short: their count, `SCORE_QUANTILES` and highest, and under
+    ``entropy`` the same of their classifier's entropies (which flag inputs the score misses). An app sets an
+    input's score and entropy against them: a threshold, or how unusual an input is. None for a classifier
+    alone, which scores nothing."""
     if not {"encoder", "decoder"} <= graphs.keys():
         return None
     model = ExportedModel(Path(), {role: cpu_session(data) for role, data in graphs.items()}, values)
-    scores = model.score(x).astype(np.float64)
-    return {"n": len(scores), "seed": 0, "samples": None,
-            "quantiles": {f"{q:g}": round(float(np.quantile(scores, q)), 4) for q in SCORE_QUANTILES},
-            "max": round(float(scores.max()), 4)}
+    return {"n": len(x), "seed": 0, "samples": None, **_in_short(model.score(x)),
+            "entropy": _in_short(entropy(model.classify(x)))}
+
+
+def _in_short(values: np.ndarray) -> dict[str, Any]:
+    """`SCORE_QUANTILES` and the highest of ``values``, to 4 decimals."""
+    values = values.astype(np.float64)
+    return {"quantiles": {f"{q:g}": round(float(np.quantile(values, q)), 4) for q in SCORE_QUANTILES},
+            "max": round(float(values.max()), 4)}
 
 
 def _test_examples(run: Run, quantize: bool) -> Dataset | None:

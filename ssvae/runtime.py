@@ -399,6 +399,20 @@ def _score(value: Any) -> bool:
     return type(value) in (int, float) and not math.isnan(value)
 
 
+def _in_short(summary: Any) -> bool:
+    """Values in short as an export keeps its test examples' scores and entropies: `SCORE_QUANTILES`, max."""
+    return (isinstance(summary, dict) and isinstance(summary.get("quantiles"), dict)
+            and {f"{q:g}" for q in SCORE_QUANTILES} <= summary["quantiles"].keys()
+            and all(map(_score, summary["quantiles"].values())) and _score(summary.get("max")))
+
+
+def entropy(probabilities: np.ndarray) -> np.ndarray:
+    """The entropy in nats of each row of class probabilities (N, K): how unsure q(y|x) is, from 0 (one class)
+    to log K (all alike); `ssvae predict` and `ssvae score` write it."""
+    p = np.asarray(probabilities)
+    return -(p * np.log(np.maximum(p, 1e-30))).sum(-1) + 0.0  # + 0.0: a certain prediction's -0 becomes 0
+
+
 # What the metadata keys the runtime reads must hold: a folder edited by hand, or made to harm, is refused in one
 # line where its values would otherwise fail deep inside (a TypeError) or write names of several lines to a CSV
 METADATA_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
@@ -411,10 +425,8 @@ METADATA_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "uint8_divisor": ("1 or 255", lambda v: type(v) is int and v in (1, 255)),
     "likelihood": ("bernoulli or gaussian", lambda v: v in ("bernoulli", "gaussian")),
     "conditional": ("true or false", lambda v: isinstance(v, bool)),
-    "test_scores": ("null or scores in short (n, quantiles 0.5 to 0.99, max)", lambda v: v is None or (
-        isinstance(v, dict) and isinstance(v.get("quantiles"), dict)
-        and {f"{q:g}" for q in SCORE_QUANTILES} <= v["quantiles"].keys()
-        and all(map(_score, v["quantiles"].values())) and _score(v.get("max")))),
+    "test_scores": ("null or scores in short (n, quantiles 0.5 to 0.99, max; entropy, likewise)",
+                    lambda v: v is None or (_in_short(v) and ("entropy" not in v or _in_short(v["entropy"])))),
 }
 
 
@@ -713,8 +725,9 @@ class ExportedModel:
     @property
     def test_scores(self) -> dict[str, Any] | None:
         """The export's test examples' anomaly scores in short (``n``, ``quantiles`` "0.5" to "0.99", ``max``,
-        and the ``seed`` and ``samples`` they were scored with), to set a score against; None where the export
-        measured none (a classifier alone, a run exported without its data, or an export older than this)."""
+        and the ``seed`` and ``samples`` they were scored with), and under ``entropy`` their entropies' (`entropy`:
+        no key in an export older than that), to set a score against; None where the export measured none (a
+        classifier alone, a run exported without its data, or an export older than this)."""
         return self.info.get("test_scores")
 
     # --- inputs ---
@@ -1003,4 +1016,4 @@ class ExportedModel:
 __all__ = ["load", "ExportedModel", "ModelError", "InputRowError", "NonFiniteInputError", "PRECISIONS", "MODEL_JSON",
            "MODEL_FILES", "RUN_CONFIG", "BATCH", "DEVICES", "FORMAT_VERSION", "METADATA_PREFIX", "MIN_OPSET", "NON_INPUT_COLUMNS",
            "OPSET", "ROLES", "graph_file", "held_precisions", "arrange", "by_name", "column_positions", "as_array",
-           "as_float32", "check_count", "check_seed", "folder_of_folders", "prepare_inputs"]
+           "as_float32", "check_count", "check_seed", "entropy", "folder_of_folders", "prepare_inputs"]

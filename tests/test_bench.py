@@ -7,6 +7,7 @@ import csv
 import datetime
 import itertools
 import json
+import math
 import os
 import re
 import shutil
@@ -921,6 +922,37 @@ def test_bench_score_tabulates_the_noise_of_the_scores_of_each_setting(tmp_path,
         assert 0 <= float(kept.removesuffix(" of 10")) <= 10
         assert 0.9 < float(auc) <= 1 and float(per_image.removesuffix(" ms")) > 0  # digits against uniform noise
     assert rows[0][-1] == "1.0x"  # the ELBO's time against itself
+
+
+def test_bench_anomalies_tabulates_which_foreign_inputs_each_rule_flags(tmp_path, monkeypatch, capsys):
+    """The shipped digits model, thresholds set on half its 450 test images: about 1 in 100 of the other half
+    flagged by the score, every noise and every inverted image flagged (ROC AUC 1); no other data set without
+    --data-dir."""
+    from tools import bench_anomalies
+
+    printed = run_tool(monkeypatch, capsys, bench_anomalies, "--model", str(MODEL), "--n", "40", "--benchmarks",
+                       str(tmp_path / "B.md"))
+    title, rows = published(tmp_path / "B.md", printed)
+    assert title.startswith("Foreign inputs flagged, digits-m2 (digits m2): thresholds set on 225 test images ")
+    assert [row[0] for row in rows] == ["test images, second half (false alarms)", "uniform noise", "all black",
+                                        "inverted", "upside down", "shifted 1 px right", "two blended"]
+    share = {row[0]: [float(cell.removesuffix(" %")) for cell in row[2:7]] for row in rows}
+    score, _, entropy, either, either_995 = share["test images, second half (false alarms)"]
+    assert score <= 3 and entropy <= 3 and max(score, entropy) <= either <= score + entropy and either_995 <= either
+    for name in ("uniform noise", "inverted"):
+        assert share[name][0] == 100.0 and share[name][3] == 100.0 and rows[[r[0] for r in rows].index(name)][7] == \
+            "1.000"
+    assert rows[0][1] == "225" and rows[1][1] == "40" and rows[0][7:] == ["-", "-"]
+
+
+def test_bench_anomalies_resizes_and_frames_images_as_mnist_frames_its_digits():
+    from tools.bench_anomalies import entropy, resized
+
+    framed = resized(np.full((2, 1, 8, 8), 0.5, np.float32), 20, 28)
+    assert framed.shape == (2, 1, 28, 28)
+    np.testing.assert_allclose(framed[:, :, 4:24, 4:24], 0.5, rtol=1e-6)  # a flat image stays flat
+    assert framed.sum() == pytest.approx(2 * 400 * 0.5, rel=1e-6)  # and black around it
+    np.testing.assert_allclose(entropy(np.array([[1.0, 0.0], [0.5, 0.5]])), [0.0, math.log(2)])
 
 
 def test_make_holdout_writes_an_npz_that_ssvae_reads_with_its_held_out_images_as_test_set(tmp_path, monkeypatch,

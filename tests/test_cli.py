@@ -1672,20 +1672,26 @@ def test_score_lists_the_most_anomalous_first(runner, exported, tmp_path):
                                   "--quiet"])
     assert result.exit_code == 0, result.output
     rows = [line.split(",") for line in out.read_text().splitlines()]
-    assert rows[0] == ["id", "score"] and len(rows) == 51
+    assert rows[0] == ["id", "score", "entropy"] and len(rows) == 51
     scores = [float(r[1]) for r in rows[1:]]
     assert scores == sorted(scores, reverse=True)
     assert {r[0] for r in rows[1:6]} == {"45", "46", "47", "48", "49"}  # the noise images
-    q99 = runtime.load(exported[1]).test_scores["quantiles"]["0.99"]  # the export's test examples' 99th percentile
+    reference = runtime.load(exported[1]).test_scores  # the export's test examples' 99th percentiles
+    q99, h99 = reference["quantiles"]["0.99"], reference["entropy"]["quantiles"]["0.99"]
+    above = {r[0] for r in rows[1:] if float(r[1]) > q99}
+    unsure = {r[0] for r in rows[1:] if float(r[2]) > h99}
     assert result.output.strip() == (f"saved {out}: 50 scores in nats, median {np.median(scores):.2f}, highest "
-                                     f"{scores[0]:.2f} (id {rows[1][0]}); {sum(s > q99 for s in scores)} above the "
-                                     f"99th percentile of the model's test examples ({q99:.2f})")
-    assert sum(s > q99 for s in scores) >= 5  # the noise images at least
+                                     f"{scores[0]:.2f} (id {rows[1][0]}); {len(above)} above the 99th percentile "
+                                     f"of the model's test examples' scores ({q99:.2f}); {len(unsure)} above that "
+                                     f"of their entropies ({h99:.2f}); {len(above | unsure)} above either")
+    assert len(above) >= 5  # the noise images at least
     np.savez(tmp_path / "one.npz", x=real[:1])
-    first = float(next(r[1] for r in rows[1:] if r[0] == "0"))  # its noise is drawn first, alone or not
+    first, unsure = (next(r[1:] for r in rows[1:] if r[0] == "0"))  # its noise is drawn first, alone or not
+    first, flags = float(first), (float(first) > q99, float(unsure) > h99)
     for command, line in (("score", f"1 score in nats, median {first:.2f}, highest {first:.2f} (id 0); "
-                                    f"{int(first > q99)} above the 99th percentile of the model's test examples "
-                                    f"({q99:.2f})"),
+                                    f"{int(flags[0])} above the 99th percentile of the model's test examples' "
+                                    f"scores ({q99:.2f}); {int(flags[1])} above that of their entropies "
+                                    f"({h99:.2f}); {int(any(flags))} above either"),
                           ("predict", "1 prediction")):
         result = runner.invoke(main, [command, str(exported[1]), "--data", str(tmp_path / "one.npz"), "--out",
                                       str(tmp_path / f"one-{command}.csv"), "--quiet"])
@@ -1720,7 +1726,7 @@ def test_predict_and_score_in_small_batches_write_what_one_batch_writes(runner, 
 
 def read_scores(path: Path) -> dict[str, float]:
     """A scores CSV as id -> score."""
-    return {id_: float(value) for id_, value in (line.split(",") for line in path.read_text().splitlines()[1:])}
+    return {id_: float(value) for id_, value, _ in (line.split(",") for line in path.read_text().splitlines()[1:])}
 
 
 def load_digits_test():

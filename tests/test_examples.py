@@ -335,8 +335,8 @@ def needs_npm(folder: Path, package: str):
 @needs_npm(NODE_EXAMPLE, "onnxruntime-node")
 @pytest.mark.parametrize("name", [path.name for path in SHIPPED] + ["m1", "gaussian"])
 def test_the_node_score_example_gives_ssvae_scores(scored_exports, name, tmp_path):
-    """score.mjs, the README's steps in Node.js with model.json's noise: `ssvae score`'s scores to float rounding
-    (the 4 decimals it prints; the 6th digit of the tiny Gaussian model's millions of nats, as JavaScript
+    """score.mjs, the README's steps in Node.js with model.json's noise: `ssvae score`'s scores and entropies to
+    float rounding (the 4 decimals it prints; the 6th digit of the tiny Gaussian model's millions of nats, as JavaScript
     computes in float64 what numpy computes in float32), for 300 inputs (two batches of its own, one short)."""
     model_dir = scored_exports[name]
     info = json.loads((model_dir / "model.json").read_text())
@@ -345,9 +345,11 @@ def test_the_node_score_example_gives_ssvae_scores(scored_exports, name, tmp_pat
     result = subprocess.run(["node", str(NODE_EXAMPLE / "score.mjs"), str(model_dir), str(tmp_path / "x.npy")],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stderr == "", result.stderr
-    ids, scores = zip(*(line.split(",") for line in result.stdout.splitlines()))
+    ids, scores, entropies = zip(*(line.split(",") for line in result.stdout.splitlines()))
     assert ids == tuple(map(str, range(300)))
-    np.testing.assert_allclose(np.float64(scores), runtime.load(model_dir).score(x), rtol=1e-5, atol=6e-5)
+    model = runtime.load(model_dir)
+    np.testing.assert_allclose(np.float64(scores), model.score(x), rtol=1e-5, atol=6e-5)
+    np.testing.assert_allclose(np.float64(entropies), runtime.entropy(model.classify(x)), atol=1e-6)
 
 
 @needs_npm(NODE_EXAMPLE, "onnxruntime-node")

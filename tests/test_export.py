@@ -910,10 +910,44 @@ def test_inference_score_takes_the_seeds_the_runtime_takes(digits_model, tmp_pat
     x = digits_model.generate(3, n=6)
     by_number = inference.score(digits_model, x, tmp_path / "a.csv", seed=4, progress=False)
     by_generator = inference.score(digits_model, x, tmp_path / "b.csv", seed=np.random.default_rng(4), progress=False)
-    np.testing.assert_array_equal(by_generator, by_number)
-    assert inference.score(digits_model, x, tmp_path / "c.csv", seed=None, progress=False).shape == (6,)
+    np.testing.assert_array_equal(by_generator.score, by_number.score)
+    np.testing.assert_array_equal(by_number.score, digits_model.score(x, seed=4))
+    assert inference.score(digits_model, x, tmp_path / "c.csv", seed=None, progress=False).score.shape == (6,)
     with pytest.raises(ModelError, match="^seed must be a whole number of at least 0, got -1$"):
         inference.score(digits_model, x, tmp_path / "d.csv", seed=-1, progress=False)
+
+
+def _set_test_scores(folder: Path, value: object) -> None:
+    """``folder``'s test_scores set to ``value`` in every graph's metadata and in model.json alike."""
+    for path in folder.glob("*.onnx"):
+        graph = onnx.load(path)
+        values = {p.key: p.value for p in graph.metadata_props}
+        values["ssvae.test_scores"] = json.dumps(value)
+        del graph.metadata_props[:]
+        onnx.helper.set_model_props(graph, values)
+        onnx.save(graph, path)
+    meta = json.loads((folder / "model.json").read_text())
+    (folder / "model.json").write_text(json.dumps({**meta, "test_scores": value}))
+
+
+def test_score_writes_each_inputs_entropy_as_predict_does_beside_its_score(digits_model, tmp_path):
+    """The score CSV's third column is the entropy of q(y|x) in nats (worked out here in float64), the same
+    as predict's; rows go highest score first, and `score` returns both in input order."""
+    x = np.asarray(inference.model_inputs(digits_model, dataset="digits").x[:7])
+    x[3] = 0.0  # a blank image: a plain input, which the classifier is unsure of
+    got = inference.score(digits_model, x, tmp_path / "s.csv", progress=False)
+    p = digits_model.classify(x).astype(np.float64)
+    np.testing.assert_allclose(got.entropy, -(p * np.log(p)).sum(1), rtol=1e-6)
+    assert got.entropy.argmax() == 3 and got.entropy[3] > 0.5
+    rows = [line.split(",") for line in (tmp_path / "s.csv").read_text().splitlines()]
+    assert rows[0] == ["id", "score", "entropy"]
+    order = np.argsort(-got.score, kind="stable")
+    assert [int(row[0]) for row in rows[1:]] == order.tolist()
+    np.testing.assert_allclose(np.float64([row[1:] for row in rows[1:]]), np.c_[got.score, got.entropy][order],
+                               rtol=1e-5)
+    inference.predict(digits_model, x, tmp_path / "p.csv", progress=False)
+    predicted = {row[0]: row[3] for row in (line.split(",") for line in (tmp_path / "p.csv").read_text().splitlines())}
+    assert all(predicted[row[0]] == row[2] for row in rows[1:])  # the same text
 
 
 def test_settings_take_paths_and_numpy_numbers_as_python_gives_them(tmp_path):
@@ -1169,35 +1203,58 @@ def test_model_json_repeats_the_metadata_for_javascript_apps(digits_model):
 
 def test_an_export_keeps_its_test_examples_scores_to_set_a_score_against(digits_run, digits_model, tmp_path):
     """An app had nothing to set an anomaly score against: the export now keeps the quantiles of its test
-    examples' scores (seed 0, one sample) in every graph's metadata, model.json and the model card, and
-    `ssvae score` counts the inputs above the 99th percentile when it scores as they were scored."""
+    examples' scores (seed 0, one sample) and of their entropies in every graph's metadata, model.json and the
+    model card, and `ssvae score` counts the inputs above each 99th percentile, and above either (the score's
+    only when it scores as they were scored; an export from before the entropies gets the score's alone)."""
     from click.testing import CliRunner
 
     from ssvae.cli import main
 
-    scores = digits_model.score(digits_run.partition().labelled_test.x).astype(np.float64)
+    x = digits_run.partition().labelled_test.x
+    scores = digits_model.score(x).astype(np.float64)
+    p = digits_model.classify(x).astype(np.float64)
+    entropies = -(p * np.log(np.maximum(p, 1e-30))).sum(1)
+    quantiles = (("0.5", 0.5), ("0.9", 0.9), ("0.95", 0.95), ("0.99", 0.99))
     expected = {"n": 450, "seed": 0, "samples": None, "max": round(float(scores.max()), 4),
-                "quantiles": {key: round(float(np.quantile(scores, q)), 4)
-                              for key, q in (("0.5", 0.5), ("0.9", 0.9), ("0.95", 0.95), ("0.99", 0.99))}}
-    assert digits_model.test_scores == expected
+                "quantiles": {key: round(float(np.quantile(scores, q)), 4) for key, q in quantiles}}
+    assert {k: v for k, v in digits_model.test_scores.items() if k != "entropy"} == expected
+    got = digits_model.test_scores["entropy"]
+    assert got.keys() == {"quantiles", "max"} and got["max"] == pytest.approx(entropies.max(), abs=2e-4)
+    assert got["quantiles"] == pytest.approx({key: np.quantile(entropies, q) for key, q in quantiles}, abs=2e-4)
+    expected["entropy"] = got
     assert json.loads((digits_model.model_dir / "model.json").read_text())["test_scores"] == expected
     assert runtime.load(digits_model.model_dir, precision="int8").test_scores == expected  # float32's, for all
     card = (digits_model.model_dir / "model_card.md").read_text()
-    q = expected["quantiles"]
+    q, h = expected["quantiles"], got["quantiles"]
     assert (f"- Anomaly scores (`ssvae score`, seed 0, one sample) of the 450 test examples: median {q['0.5']:.2f}, "
             f"90th percentile {q['0.9']:.2f}, 95th {q['0.95']:.2f}, 99th {q['0.99']:.2f}, highest "
             f"{expected['max']:.2f} nats") in card
-    above = int((scores > q["0.99"]).sum())
-    assert 1 <= above <= 5  # the top 1 % of 450, less ties and the score's float32 rounding
+    assert (f" Their classifier's entropies (`ssvae score`'s and `predict`'s `entropy`): median {h['0.5']:.3f}, "
+            f"99th percentile {h['0.99']:.3f}, highest {got['max']:.3f} nats; ") in card
+    above, unsure = scores > q["0.99"], entropies > h["0.99"]
+    assert 1 <= above.sum() <= 5 and 1 <= unsure.sum() <= 5  # the top 1 % of 450, less ties and float32 rounding
     said = CliRunner().invoke(main, ["score", str(digits_model.model_dir), "--dataset", "digits", "--out", "-"])
     assert said.exit_code == 0 and said.output.splitlines()[-1].endswith(
-        f"; {above} above the 99th percentile of the model's test examples ({q['0.99']:.2f})"), said.output
-    for other in (["--seed", "1"], ["--samples", "2"]):  # scored otherwise: no count, and a word why
+        f"; {above.sum()} above the 99th percentile of the model's test examples' scores ({q['0.99']:.2f}); "
+        f"{unsure.sum()} above that of their entropies ({h['0.99']:.2f}); {(above | unsure).sum()} above either"), \
+        said.output
+    for other in (["--seed", "1"], ["--samples", "2"]):  # scored otherwise: no count of scores, and a word why
         said = CliRunner().invoke(main, ["score", str(digits_model.model_dir), "--dataset", "digits", "--out", "-",
                                          *other])
         assert said.exit_code == 0 and said.output.splitlines()[-1].endswith(
-            f"; no count above the model's test examples' 99th percentile ({q['0.99']:.2f}): those were scored "
-            f"with seed 0 and one sample, which a threshold needs"), said.output
+            f"; no count above the model's test examples' 99th percentile of scores ({q['0.99']:.2f}): those were "
+            f"scored with seed 0 and one sample, which a threshold needs; {unsure.sum()} above that of their "
+            f"entropies ({h['0.99']:.2f})"), said.output
+    older = tmp_path / "older"
+    shutil.copytree(digits_model.model_dir, older)
+    _set_test_scores(older, {**expected, "entropy": None})
+    with pytest.raises(ModelError, match="test_scores is not null or scores in short"):
+        runtime.load(older)
+    _set_test_scores(older, {k: v for k, v in expected.items() if k != "entropy"})  # as an export before wrote it
+    said = CliRunner().invoke(main, ["score", str(older), "--dataset", "digits", "--out", "-"])
+    assert said.exit_code == 0 and said.output.splitlines()[-1].endswith(
+        f"; {above.sum()} above the 99th percentile of the model's test examples' scores ({q['0.99']:.2f})"), \
+        said.output
     run = ssvae.train(model="supervised", epochs=1, classifier_hidden=(8,), progress=False)
     ssvae.export(run, tmp_path / "classifier")  # scores nothing: no such key
     assert "test_scores" not in json.loads((tmp_path / "classifier" / "model.json").read_text())
@@ -1371,7 +1428,7 @@ def test_the_analogy_grid_shows_each_input_first_then_every_class_in_order(tmp_p
 
     x = np.full((2, 1, 2, 2), 0.5, np.float32)
     model = types.SimpleNamespace(input_shape=(1, 2, 2), n_classes=3, class_names=("0", "1", "2"), info={},
-                                  input_range=(0.0, 1.0), require_analogies=lambda: None,
+                                  conditional=True, input_range=(0.0, 1.0), require_analogies=lambda: None,
                                   prepare=lambda a: np.asarray(a, np.float32),
                                   analogies=lambda a: np.stack([np.full((len(a), 1, 2, 2), k / 4, np.float32)
                                                                 for k in range(3)], 1))
@@ -1710,10 +1767,11 @@ def test_an_export_of_ones_own_file_names_the_file_not_where_it_lay(tmp_path):
                                ("input_range", "[1, 1]", "null or [low, high]"),
                                ("input_range", '["a", "b"]', "null or [low, high]"),
                                ("test_scores", '{"n": 3, "quantiles": {}, "max": 1}',
-                                "null or scores in short (n, quantiles 0.5 to 0.99, max)"),
+                                "null or scores in short (n, quantiles 0.5 to 0.99, max; entropy, likewise)"),
                                ("conditional", '"no"', "true or false"),
                                ("likelihood", '"poisson"', "bernoulli or gaussian"),
-                               ("test_scores", '{"n": 3}', "null or scores in short (n, quantiles 0.5 to 0.99, max)"),
+                               ("test_scores", '{"n": 3}',
+                                "null or scores in short (n, quantiles 0.5 to 0.99, max; entropy, likewise)"),
                                ("class_names", "[1, 2]", "a list of two or more one-line names"),
                                ("class_names", '["cat\\nnine", "dog"]', "a list of two or more one-line names"),
                                ("latent_dim", '"8"', "a size"),
@@ -1856,7 +1914,8 @@ def test_an_export_whose_test_scores_reach_inf_loads_and_nan_is_refused(digits_r
     assert json.loads(shown, parse_constant=pytest.fail)["metadata"]["test_scores"]["max"] is None
     with_top_score(math.nan)
     with pytest.raises(ModelError, match=r"classifier.onnx: its metadata's test_scores is not null or scores in short "
-                                         r"\(n, quantiles 0.5 to 0.99, max\) \(it is an object of keys n, seed, "):
+                                         r"\(n, quantiles 0.5 to 0.99, max; entropy, likewise\) \(it is an object of "
+                                         r"keys n, seed, "):
         runtime.load(tmp_path / "m")
 
 

@@ -4,8 +4,8 @@
 //
 //   node score.mjs ../../../models/digits-m2 inputs.npy
 //
-// Inputs as classify.mjs takes them. Prints one CSV line an input, in their order: id,score (nats; higher:
-// less like the training data).
+// Inputs as classify.mjs takes them. Prints one CSV line an input, in their order: id,score,entropy (nats;
+// a higher score: less like the training data; a higher entropy: a classifier less sure of its class).
 import ort from "onnxruntime-node";
 import { InputError, batch, loadGraph, readInputs, readModel, runCommand } from "./ssvae.mjs";
 
@@ -62,6 +62,18 @@ async function scoreBatch(graphs, meta, x, rows) {
   });
 }
 
+function entropies(probabilities, rows, k) {
+  // -sum_k q_k log q_k of each row of the classifier's probabilities, as `ssvae score` and `predict` write it
+  return Array.from({ length: rows }, (_, i) => {
+    let h = 0;
+    for (let c = 0; c < k; c++) {
+      const p = probabilities[i * k + c];
+      h -= p * Math.log(Math.max(p, 1e-30));
+    }
+    return h;
+  });
+}
+
 async function score(modelDir, inputPath) {
   const meta = readModel(modelDir);
   if (!Array.isArray(meta.score_noise)) {
@@ -69,12 +81,16 @@ async function score(modelDir, inputPath) {
       "ssvae wrote it): export the run again with 'ssvae export'");
   }
   const inputs = readInputs(inputPath, meta);
-  const graphs = { encoder: await loadGraph(modelDir, "encoder"), decoder: await loadGraph(modelDir, "decoder") };
+  const graphs = {};
+  for (const role of ["classifier", "encoder", "decoder"]) graphs[role] = await loadGraph(modelDir, role);
   const lines = [];
   for (let start = 0; start < inputs.n; start += ROWS) {
     const rows = Math.min(ROWS, inputs.n - start);
-    const scores = await scoreBatch(graphs, meta, batch(inputs, meta, start, rows), rows);
-    scores.forEach((s, i) => lines.push(`${start + i},${s.toFixed(4)}`));
+    const x = batch(inputs, meta, start, rows);
+    const scores = await scoreBatch(graphs, meta, x, rows);
+    const { probabilities } = await graphs.classifier.run({ x });
+    const h = entropies(probabilities.data, rows, meta.class_names.length);
+    scores.forEach((s, i) => lines.push(`${start + i},${s.toFixed(4)},${h[i].toFixed(6)}`));
   }
   return lines;
 }
