@@ -500,11 +500,11 @@ def _samples(model: ExportedModel, per_class: int, seed: int, classes: list[int]
 
 def _analogies(model: ExportedModel, ids: list[str], x: np.ndarray, classes: Sequence[int]) -> Drawn:
     """The grid of inputs ``x`` each followed by its style in each of ``classes``, the drawn examples alone,
-    and their ids (the input's) and labels (the class's) in order."""
+    and their ids ("ID as CLASS": one a row, so that predict can join its rows back) and labels in order."""
     drawn = model.analogies(x)[:, list(classes)]
     grid = np.concatenate([model.prepare(x)[:, None], drawn], axis=1)
     names = [model.class_names[k] for k in classes]
-    return grid, drawn, [i for i in ids for _ in names], names * len(x)
+    return grid, drawn, [f"{i} as {name}" for i in ids for name in names], names * len(x)
 
 
 def check_generate_options(drawing: bool, **given: Any) -> None:

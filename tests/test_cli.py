@@ -1790,10 +1790,13 @@ def test_generate_writes_samples_and_analogies_as_csv_rows_that_evaluate_reads(r
     assert result.exit_code == 0, result.output
     inputs = model_inputs(model, dataset="digits")
     rows = list(csv.reader(out.open()))
-    assert [row[:2] for row in rows[1:]] == [[inputs.ids[i], str(k)] for i in range(2) for k in range(10)]
+    assert [row[:2] for row in rows[1:]] == [[f"{inputs.ids[i]} as {k}", str(k)] for i in range(2) for k in range(10)]
     np.testing.assert_allclose(np.array([row[2:] for row in rows[1:]], float),
                                model.analogies(inputs.x[:2]).reshape(20, 64), rtol=5e-6, atol=1e-30)
     assert result.output == f"saved {out}: 20 examples: 2 inputs, each drawn in the 10 classes\n"
+    result = runner.invoke(main, ["predict", str(exported[1]), "--data", str(out), "--out", "-", "--quiet"])
+    assert result.exit_code == 0 and "Warning" not in result.output  # an id a row: no repeated ids to warn of
+    assert [row[0] for row in csv.reader(result.stdout.splitlines()[1:])] == [row[0] for row in rows[1:]]
 
     result = runner.invoke(main, ["generate", str(exported[1]), "--per-class", "3", "--seed", "5", "--class", "9",
                                   "--class", "3", "--out", "-"])

@@ -1497,7 +1497,7 @@ def test_generate_draws_the_classes_named_alone_in_the_order_given(digits_model,
     done = inference.generate(digits_model, tmp_path / "a.csv", analogies=x, classes=["9", "0"])
     assert done.examples == 4 and done.classes == ["9", "0"]
     rows = [line.split(",") for line in (tmp_path / "a.csv").read_text().splitlines()[1:]]
-    assert [row[1] for row in rows] == ["9", "0", "9", "0"]
+    assert [row[:2] for row in rows] == [["0 as 9", "9"], ["0 as 0", "0"], ["1 as 9", "9"], ["1 as 0", "0"]]
     np.testing.assert_array_equal(np.array([row[2:] for row in rows], np.float32),
                                   digits_model.analogies(x)[:, [9, 0]].reshape(4, 64))
 
@@ -1547,7 +1547,7 @@ def test_generate_writes_the_runtimes_samples_and_analogies_as_a_grid_or_rows(di
     np.testing.assert_array_equal(np.loadtxt("a.csv", delimiter=",", skiprows=1, usecols=range(2, 66),
                                              dtype=np.float32), drawn[:2].reshape(20, 64))
     test_ids = inference.model_inputs(digits_model, dataset="digits").ids[:2]
-    assert [row.split(",")[:2] for row in by_name[1:]] == [[i, str(k)] for i in test_ids for k in range(10)]
+    assert [row.split(",")[:2] for row in by_name[1:]] == [[f"{i} as {k}", str(k)] for i in test_ids for k in range(10)]
     with pytest.raises(RunError, match=r"^a\.txt: the grid is a PNG image: give --out a name ending in \.png"):
         inference.generate(digits_model, "a.txt")
     for settings, message in (({"per_class": 0}, "per_class must be a whole number of at least 1, got 0"),

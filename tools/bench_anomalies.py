@@ -112,7 +112,8 @@ def main() -> None:
     args = parser.parse_args()
     model = runtime.load(args.model, device="cpu")
     dataset = model.info["dataset"]  # --data-dir is for the other data set where the model's is sklearn's digits
-    test = model.prepare(model_inputs(model, dataset=dataset, data_dir=None if dataset == "digits" else args.data_dir).x)
+    own_dir = None if dataset == "digits" else args.data_dir
+    test = model.prepare(model_inputs(model, dataset=dataset, data_dir=own_dir).x)
     test = test[np.random.default_rng(0).permutation(len(test))]
     first, second = test[:len(test) // 2], test[len(test) // 2:]
     if len(second) < 2 * args.n:

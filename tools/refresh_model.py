@@ -3,10 +3,10 @@ made it: its graphs `finished` as an export finishes them (at their opset's olde
 onnxruntime 1.17 loads where the IR 10 of older exports needs 1.18; without torch's notes on where each node
 came from, nor the weights' value_info), each with its role's doc string; its test examples' anomaly scores in
 short (`test_scores`, with their entropies) in the graphs' metadata, model.json and the card; the noise `ssvae
-score` draws (`score_noise`) in model.json; the card's "Using the graphs" section; and its int8 copies made again from the
-new float32 graphs (`tools.requantize`). What the graphs compute does not change: their classes and scores on
-the test split are checked equal, and everything is computed before a file is written. A digest of the
-weights (`weights`) needs the run, so the folder stays without one.
+score` draws (`score_noise`) in model.json; the card's "Using the graphs" section; and its int8 copies made again
+from the new float32 graphs (`tools.requantize`). What the graphs compute does not change: their classes and
+scores on the test split are checked equal, and everything is computed before a file is written. A digest of
+the weights (`weights`) needs the run, so the folder stays without one.
 
     python -m tools.refresh_model models/fashion-mnist-m2 --data-dir DIR
 """
