@@ -151,21 +151,31 @@ def difference_text(report: ExportReport) -> str:
 
 def scores_text(summary: dict[str, Any]) -> str:
     """The test examples' anomaly scores in short (`score_summary`), as the model card says them."""
-    q = summary["quantiles"]
     return (f"Anomaly scores (`ssvae score`, seed {summary['seed']}, one sample) of the {summary['n']} test examples: "
-            f"median {q['0.5']:.2f}, 90th percentile {q['0.9']:.2f}, 95th {q['0.95']:.2f}, 99th {q['0.99']:.2f}, "
-            f"highest {summary['max']:.2f} nats (`test_scores` in model.json): a score measured with the same seed "
+            f"{quantiles_text(summary)} (`test_scores` in model.json): a score measured with the same seed "
             f"and samples above the 99th is as rare as about 1 in 100 of them." + _entropy_text(summary))
+
+
+def quantiles_text(summary: dict[str, Any]) -> str:
+    """The quantiles and highest of the test examples' scores (`score_summary`) in words, in nats."""
+    q = summary["quantiles"]
+    return (f"median {q['0.5']:.2f}, 90th percentile {q['0.9']:.2f}, 95th {q['0.95']:.2f}, 99th {q['0.99']:.2f}, "
+            f"highest {summary['max']:.2f} nats")
+
+
+def entropies_text(summary: dict[str, Any]) -> str:
+    """The median, 99th percentile and highest of the test examples' entropies (`score_summary`'s ``entropy``)."""
+    q = summary["quantiles"]
+    return f"median {q['0.5']:.3f}, 99th percentile {q['0.99']:.3f}, highest {summary['max']:.3f} nats"
 
 
 def _entropy_text(summary: dict[str, Any]) -> str:
     """The test examples' entropies in short, where the summary holds them (an export before did not)."""
     if "entropy" not in summary:
         return ""
-    q = summary["entropy"]["quantiles"]
-    return (f" Their classifier's entropies (`ssvae score`'s and `predict`'s `entropy`): median {q['0.5']:.3f}, "
-            f"99th percentile {q['0.99']:.3f}, highest {summary['entropy']['max']:.3f} nats; an entropy above the "
-            f"99th flags inputs the score can miss, such as blank images or images of another data set.")
+    return (f" Their classifier's entropies (`ssvae score`'s and `predict`'s `entropy`): "
+            f"{entropies_text(summary['entropy'])}; an entropy above the 99th flags inputs the score can miss, such "
+            f"as blank images or images of another data set.")
 
 
 def model_card(run: Run, report: ExportReport, command: str) -> str:

@@ -9,6 +9,8 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+from ssvae.model_card import entropies_text, quantiles_text
+
 # the metadata `ssvae info` shows first, in this order; the rest follow alphabetically
 INFO_ORDER = ("model", "dataset", "test_data", "class_names", "input_shape", "input_columns", "input_range",
               "preprocessing", "likelihood", "latent_dim", "conditional", "labels_seen", "test_accuracy", "test_scores",
@@ -73,7 +75,8 @@ def model_info_text(description: dict) -> str:
              if value != []}  # an image model's input_columns: no names, no line
     meta = dict(sorted(shown.items(), key=lambda item: _info_rank(item[0])))
     width = max(len(k) for k in meta)
-    lines = [f"{description['model_dir']}", *(f"  {k:<{width}}  {plain(v)}" for k, v in meta.items()), ""]
+    lines = [f"{description['model_dir']}", *(f"  {k:<{width}}  {_info_value(k, v)}" for k, v in meta.items()),
+             ""]
     for graph in description["graphs"].values():
         lines.append(f"{graph['file']}")
         for kind in ("inputs", "outputs"):
@@ -104,9 +107,18 @@ def run_info_text(run_dir: str, run: dict) -> str:
     return "\n".join([f"{run_dir} (a training run)", *(f"  {k:<{width}}  {v}" for k, v in rows.items())])
 
 
+def _info_value(key: str, value: Any) -> str:
+    """A metadata value as `ssvae info` shows it: the test examples' scores in words (``--json`` has them all),
+    any other `plain`."""
+    if key != "test_scores" or not isinstance(value, dict):
+        return plain(value)
+    text = f"{value['n']} test examples (seed {value['seed']}, one sample): {quantiles_text(value)}"
+    return text + (f"; entropies {entropies_text(value['entropy'])}" if "entropy" in value else "")
+
+
 def plain(value: Any) -> str:
     """A metadata value as `ssvae info` shows it: a list's items joined (each in JSON's quotes where one holds
-    a comma, so that the items stay apart), None (no input range) as "-", a table (test_scores) as JSON."""
+    a comma, so that the items stay apart), None (no input range) as "-", a table as JSON."""
     if isinstance(value, dict):
         return json.dumps(value)
     if isinstance(value, list):

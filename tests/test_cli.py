@@ -1885,8 +1885,12 @@ def test_info_shows_metadata_and_graphs(runner, exported, tmp_path):
     assert info["precisions"] == ["float32", "int8"]  # exported with --quantize int8
     text = runner.invoke(main, ["info", str(exported[1])]).output
     assert "input  x              tensor(float)  [batch, 1, 8, 8]" in text
-    assert re.search(r"^  test_accuracy +0\.\d{4}\n  test_scores +\{\"n\": 450, \"seed\": 0, \"samples\": null, "
-                     r"\"quantiles\": \{\"0.5\": [\d.]+, .*\}\n  precisions +float32, int8\n", text, re.MULTILINE)
+    scores = info["metadata"]["test_scores"]  # in words, in the order of the card
+    assert re.search(rf"^  test_accuracy +0\.\d{{4}}\n  test_scores +450 test examples \(seed 0, one sample\): median "
+                     rf"{scores['quantiles']['0.5']:.2f}, 90th percentile [\d.]+, 95th [\d.]+, 99th "
+                     rf"{scores['quantiles']['0.99']:.2f}, highest {scores['max']:.2f} nats; entropies median "
+                     rf"{scores['entropy']['quantiles']['0.5']:.3f}, 99th percentile [\d.]+, highest [\d.]+ nats\n"
+                     rf"  precisions +float32, int8\n", text, re.MULTILINE)
     assert info["metadata"]["input_columns"] == [] and "input_columns" not in text  # an empty list, no line
     shutil.copytree(exported[1], tmp_path / "model", ignore=shutil.ignore_patterns("*.int8.onnx"))
     assert json.loads(runner.invoke(main, ["info", str(tmp_path / "model"), "--json"]).output)["precisions"] == [
