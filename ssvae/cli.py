@@ -680,8 +680,8 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
 @click.argument("model_dir", type=UserPath(file_okay=False))
 @input_options
 @click.option("--out", type=UserPath(dir_okay=False), default="scores.csv", show_default=True,
-              help="CSV to write ('-': standard output): id, score, entropy (of the predicted classes, as "
-                   "predict writes it); highest score (most anomalous) first (join it with predict's CSV on id).")
+              help="CSV to write ('-': standard output): id, score, entropy (of q(y|x), as predict writes it); "
+                   "highest score (most anomalous) first (join it with predict's CSV on id).")
 @click.option("--samples", type=click.IntRange(min=1), default=None,
               help="Importance samples a class, for a bound on -log p(x) tighter on average over seeds; default: "
                    "the ELBO, whose single draw of noise moves an image's score between seeds (standard deviation "
@@ -698,8 +698,8 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
     -log p(x) (higher: less like the training data). For m1+m2 models, whose graphs hold M1's codes at their
     means, a score but not a bound on -log p(x). Each row has the classifier's entropy too: an input plainer
     than the training data (a blank image, another data set's) can score as usual but leave the classifier
-    unsure. The last line counts the inputs above the 99th percentile of the model's test examples' scores, of
-    their entropies, and of either.
+    unsure. The last line counts the inputs above the 99th percentile of the model's test examples' scores (with
+    the default --seed and --samples, as those were scored), of their entropies, and of either.
 
     Example: ssvae score models/digits --data new_images/ --out scores.csv
     """
@@ -718,24 +718,21 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
 
 def _threshold_text(reference: dict[str, Any] | None, scores: Scores, alike: bool) -> str:
     """How many ``scores`` lie above the 99th percentile of the model's test examples' scores (``reference``),
-    where they were scored ``alike`` (seed 0, one sample), and of their entropies, which draw no noise; and
-    how many above either. Where not alike, that the score's threshold does not hold for them (the count went
-    without a word, as users followed --samples' advice)."""
+    where they were scored ``alike`` (seed 0, one sample; where not, that the threshold does not hold for them:
+    the count went without a word, as users followed --samples' advice); above that of their entropies, which
+    draw no noise; and, where both hold, above either."""
     if reference is None:
         return ""
     q99 = reference["quantiles"]["0.99"]
     above = scores.score > q99
-    if alike:
-        text = f"; {int(above.sum())} above the 99th percentile of the model's test examples' scores ({q99:.2f})"
-    else:
-        above[:] = False
-        text = (f"; no count above the model's test examples' 99th percentile of scores ({q99:.2f}): those were "
-                f"scored with seed 0 and one sample, which a threshold needs")
+    text = (f"; {int(above.sum())} above the 99th percentile of the model's test examples' scores ({q99:.2f})"
+            if alike else f"; no count above the model's test examples' 99th percentile of scores ({q99:.2f}): "
+                          f"those were scored with seed 0 and one sample, which a threshold needs")
     if "entropy" not in reference:  # an export from before the entropies were kept
         return text
     h99 = reference["entropy"]["quantiles"]["0.99"]
     unsure = scores.entropy > h99
-    text += f"; {int(unsure.sum())} above that of their entropies ({h99:.2f})"
+    text += f"; {int(unsure.sum())} above the 99th percentile of their entropies ({h99:.2f})"
     return text + (f"; {int((above | unsure).sum())} above either" if alike else "")
 
 
@@ -785,19 +782,27 @@ def generate(model_dir: str, per_class: int | None, classes: tuple[str, ...], an
             inputs, dataset = None, inputs
     done = generate_examples(model, out, per_class=per_class, analogies=inputs, dataset=dataset, rows=rows, seed=seed,
                              scale=scale, replace=force, data_dir=data_dir, classes=classes or None)
-    every = len(done.classes) == model.n_classes
-    named = ", ".join(done.classes)
     if done.pixels is not None:
+        named = ", ".join(done.classes)
         order = "" if not done.classes else (f"; columns: the input, then {named}" if analogies else f"; rows: {named}")
         click.echo(f"saved {done.out}: {done.pixels[0]}x{done.pixels[1]} pixels{order}")
     elif analogies is None:
-        per = done.examples // max(len(done.classes), 1)
-        _say_written(done.out, count(done.examples, "example") + (
-            "" if not done.classes else f", {per} of each class" if every else f", {per} of each of {named}"))
+        drawn = ""
+        if done.classes:  # an m1 model's examples have none
+            drawn = f", {done.examples // len(done.classes)} of {_classes_text(model, done.classes, 'each class')}"
+        _say_written(done.out, count(done.examples, "example") + drawn)
     else:
         _say_written(done.out, f"{count(done.examples, 'example')}: "
                                f"{count(done.examples // len(done.classes), 'input')}, each drawn in "
-                               f"{f'the {model.n_classes} classes' if every else named}")
+                               f"{_classes_text(model, done.classes, f'the {model.n_classes} classes')}")
+
+
+def _classes_text(model: Any, classes: tuple[str, ...], every: str) -> str:
+    """The classes `generate` drew, as its last line names them: ``every`` where they are all the model's in its
+    order, else "class 3" or "each of classes 3, 8"."""
+    if list(classes) == list(model.class_names):
+        return every
+    return f"class {classes[0]}" if len(classes) == 1 else f"each of classes {', '.join(classes)}"
 
 
 @main.command(short_help="A model's metadata and graphs, or how far a run has trained.")

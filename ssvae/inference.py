@@ -16,9 +16,9 @@ import os
 import sys
 import warnings
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator, NamedTuple, Sequence, TypeVar
+from typing import IO, Any, Callable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
@@ -309,8 +309,10 @@ def _write_predictions(writer: Any, model: ExportedModel, ids: Sequence[str], p:
                          *(f"{v:.6g}" for v in row)])
 
 
-class Scores(NamedTuple):
-    """What `score` wrote, in input order: each input's anomaly score and its classifier's entropy (nats)."""
+@dataclass(frozen=True)
+class Scores:
+    """What `score` wrote, in input order: each input's anomaly score and its classifier's entropy (nats,
+    float64). Not a tuple: code that took `score`'s return for the scores alone fails, not mixes them."""
     score: np.ndarray
     entropy: np.ndarray
 
@@ -333,12 +335,11 @@ def score(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any, 
     # batch size (nor, for seed=None, on a batch's own fresh draw)
     check_seed(seed)
     rng = np.random.default_rng(seed)
-    batches = _batches(inputs, batch_size, progress, "score", lambda x: Scores(
-        model.score(x, samples=samples, seed=copy.deepcopy(rng)), entropy(model.classify(x))))
+    batches = _batches(inputs, batch_size, progress, "score", lambda x: (
+        model.score(x, samples=samples, seed=copy.deepcopy(rng)), model.entropy(x)))
     with _table_file(out, replace) as f, closing(batches):
         parts = [part for _, part in batches]
-        scores = Scores(*(np.concatenate([getattr(part, name) for part in parts] or [np.zeros(0)])
-                          for name in Scores._fields))
+        scores = Scores(*(np.concatenate([part[i] for part in parts] or [np.zeros(0)]) for i in (0, 1)))
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["id", "score", "entropy"])
         for i in np.argsort(-scores.score, kind="stable"):
@@ -359,37 +360,36 @@ def check_drawable(model: ExportedModel, analogies: bool = False, picture: bool 
                          f"(or - for standard output) to have the examples as rows of numbers")
 
 
-def sample_grid(model: ExportedModel, per_class: int, seed: int = 0,
-                classes: Sequence[int] | None = None) -> np.ndarray:
-    """(rows, per_class, *input_shape): row r holds ``model.generate(classes[r], per_class, seed)``, every
-    class's by default (one row with no class for M1). The rows share their latent draws, so that a column shows
-    one style in every class (the paper's figure) and a class's row is the same whichever rows go with it, and
-    an app gets the same samples from the runtime."""
+def sample_grid(model: ExportedModel, per_class: int, seed: int = 0, classes: Any = None) -> np.ndarray:
+    """(rows, per_class, *input_shape): row r holds ``model.generate(classes[r], per_class, seed)`` (``classes``:
+    names or indices, every class by default; one row with no class for M1). The rows share their latent draws,
+    so that a column shows one style in every class (the paper's figure) and a class's row is the same whichever
+    rows go with it, and an app gets the same samples from the runtime."""
+    chosen = _chosen_classes(model, classes)
     if not model.conditional:
         return model.generate(None, per_class, seed)[None]
-    return np.stack([model.generate(k, per_class, seed) for k in _drawn_classes(model, classes)])
+    return np.stack([model.generate(k, per_class, seed) for k in chosen])
 
 
-def _chosen_classes(model: ExportedModel, classes: Any) -> list[int] | None:
+def _chosen_classes(model: ExportedModel, classes: Any) -> list[int]:
     """The indices of ``classes`` (names or indices, or one of them) that `generate` draws, in the order given;
-    None (every class) for None. A ModelError for an unknown class, one named twice or none at all, and for a
-    model that draws from no class (m1)."""
+    for None every class, in the model's order (none for m1, which draws from no class). A ModelError for an
+    unknown class, one named twice or none at all, and for any class given to an m1 model."""
     if classes is None:
-        return None
-    named = [classes] if isinstance(classes, (str, int, np.integer)) else list(classes)
+        return list(range(model.n_classes)) if model.conditional else []
     if not model.conditional:
         raise ModelError("an m1 model draws from no class: leave --class (classes= in Python) out")
+    named = [classes] if np.ndim(classes) == 0 else list(classes)
     if not named:
         raise ModelError("--class (classes= in Python) names no class: name one, or leave it out for every class")
-    indices = [model.class_index(c) for c in named]
+    try:
+        indices = [model.class_index(c) for c in named]
+    except ModelError as error:
+        raise ModelError(f"{error}: give --class (classes= in Python) the classes as ssvae info lists them") from None
     twice = [model.class_names[i] for i in indices if indices.count(i) > 1]
     if twice:
         raise ModelError(f"class {twice[0]!r} is named twice in --class (classes= in Python): name each class once")
     return indices
-
-
-def _drawn_classes(model: ExportedModel, classes: Sequence[int] | None) -> Sequence[int]:
-    return range(model.n_classes) if classes is None else classes
 
 
 def example_header(model: ExportedModel) -> list[str]:
@@ -418,7 +418,7 @@ class Generated:
     out: str
     examples: int
     pixels: tuple[int, int] | None = None
-    classes: list[str] = field(default_factory=list)
+    classes: tuple[str, ...] = ()
 
 
 def default_generate_out(model: ExportedModel) -> str:
@@ -448,8 +448,8 @@ def generate(model: ExportedModel | str | Path, out: str | Path | None = None, p
         raise DataError(f"analogies={analogies!r} names no file or folder: for the built-in data set, pass "
                         f"dataset={analogies!r}")
     out, table = _generate_output(model, out, scale, drawing)
-    classes = _chosen_classes(model, classes)
-    drawn_classes = _drawn_classes(model, classes)
+    chosen = _chosen_classes(model, classes)
+    names = tuple(model.class_names[k] for k in chosen)
     if drawing and (dataset is not None or isinstance(analogies, (str, Path))):
         split = "test" if dataset is None else default_split(model)
         analogies = checked_inputs(model, out, replace, analogies, dataset, split, data_dir, grid=not table)
@@ -458,13 +458,12 @@ def generate(model: ExportedModel | str | Path, out: str | Path | None = None, p
         (table_output if table else png_output)(out, replace)
     if drawing:
         ids, x = _first_inputs(as_inputs(model, analogies), rows)
-        grid_shape = (len(x), len(drawn_classes) + 1)  # each input, then its style in every class
+        grid_shape = (len(x), len(chosen) + 1)  # each input, then its style in every class
     else:
-        grid_shape = (len(drawn_classes) if model.conditional else 1, per_class)  # one row a class
+        grid_shape = (max(len(chosen), 1), per_class)  # one row a class (one for m1)
     scale = None if table else _grid_scale(model, *grid_shape, scale)
-    grid, drawn, ids, labels = (_analogies(model, ids, x, drawn_classes) if drawing
-                                else _samples(model, per_class, seed, classes))
-    names = [model.class_names[k] for k in drawn_classes] if model.conditional else []
+    grid, drawn, ids, labels = (_analogies(model, ids, x, chosen, names) if drawing
+                                else _samples(model, per_class, seed, chosen, names))
     if table:
         _write_examples(model, None if out == STDOUT else Path(out), ids, labels, drawn, replace)
         return Generated(out, len(ids), classes=names)
@@ -490,21 +489,22 @@ def _generate_output(model: ExportedModel, out: str | Path | None, scale: int | 
 Drawn = tuple[np.ndarray, np.ndarray, list[str], list[str]]  # a grid, its drawn examples, their ids and labels
 
 
-def _samples(model: ExportedModel, per_class: int, seed: int, classes: list[int] | None) -> Drawn:
-    """`sample_grid`, with the ids (a count) and labels (class names; empty for M1) of its examples in order."""
-    grid = sample_grid(model, per_class, seed, classes)
-    names = [model.class_names[k] for k in _drawn_classes(model, classes)] if model.conditional else [""]
-    labels = [name for name in names for _ in range(per_class)]
+def _samples(model: ExportedModel, per_class: int, seed: int, chosen: list[int], names: tuple[str, ...]) -> Drawn:
+    """`sample_grid` of the ``chosen`` classes (named ``names``), with the ids (a count) and labels (class
+    names; empty for M1) of its examples in order."""
+    grid = sample_grid(model, per_class, seed, chosen if model.conditional else None)
+    labels = [name for name in (names or ("",)) for _ in range(per_class)]
     return grid, grid, [str(i) for i in range(len(labels))], labels
 
 
-def _analogies(model: ExportedModel, ids: list[str], x: np.ndarray, classes: Sequence[int]) -> Drawn:
-    """The grid of inputs ``x`` each followed by its style in each of ``classes``, the drawn examples alone,
-    and their ids ("ID as CLASS": one a row, so that predict can join its rows back) and labels in order."""
-    drawn = model.analogies(x)[:, list(classes)]
+def _analogies(model: ExportedModel, ids: list[str], x: np.ndarray, chosen: list[int],
+               names: tuple[str, ...]) -> Drawn:
+    """The grid of inputs ``x`` each followed by its style in each of the ``chosen`` classes (named ``names``),
+    the drawn examples alone, and their ids ("ID as CLASS": one a row, so that predict can join its rows back)
+    and labels in order."""
+    drawn = model.analogies(x)[:, chosen]
     grid = np.concatenate([model.prepare(x)[:, None], drawn], axis=1)
-    names = [model.class_names[k] for k in classes]
-    return grid, drawn, [f"{i} as {name}" for i in ids for name in names], names * len(x)
+    return grid, drawn, [f"{i} as {name}" for i in ids for name in names], list(names) * len(x)
 
 
 def check_generate_options(drawing: bool, **given: Any) -> None:

@@ -174,8 +174,8 @@ def _entropy_text(summary: dict[str, Any]) -> str:
     if "entropy" not in summary:
         return ""
     return (f" Their classifier's entropies (`ssvae score`'s and `predict`'s `entropy`): "
-            f"{entropies_text(summary['entropy'])}; an entropy above the 99th flags inputs the score can miss, such "
-            f"as blank images or images of another data set.")
+            f"{entropies_text(summary['entropy'])}; an entropy above the 99th flags some inputs that the score "
+            f"misses (`tools/bench_anomalies.py` in the ssvae repository measures which).")
 
 
 def model_card(run: Run, report: ExportReport, command: str) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import numbers
 import os
 import shutil
@@ -50,7 +51,7 @@ from ssvae.data import Dataset, DataError
 from ssvae.errors import ExportError, RunError, check_flags, user_stacklevel
 from ssvae.files import OutputFolder, check_writable, given_path, sole_writer, take_access, uninterrupted
 from ssvae.runtime import (FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, MODEL_CARD, MODEL_FILES, MODEL_JSON, OPSET,
-                           SCORE_QUANTILES, ExportedModel, entropy, graph_file, score_noise)
+                           SCORE_QUANTILES, ExportedModel, graph_file, score_noise)
 
 FILE_SUFFIXES = (".onnx", ".json", ".md", ".csv", ".zip")  # of an --out meant as a file, not the model folder
 CHECK_BATCH = 257  # odd and larger than any example batch: the batch axis must really be symbolic
@@ -438,15 +439,22 @@ def score_summary(graphs: dict[str, bytes], values: dict[str, Any], x: np.ndarra
     if not {"encoder", "decoder"} <= graphs.keys():
         return None
     model = ExportedModel(Path(), {role: cpu_session(data) for role, data in graphs.items()}, values)
-    return {"n": len(x), "seed": 0, "samples": None, **_in_short(model.score(x)),
-            "entropy": _in_short(entropy(model.classify(x)))}
+    return {"n": len(x), "seed": 0, "samples": None, **_summary(model.score(x)), "entropy": _summary(model.entropy(x))}
 
 
-def _in_short(values: np.ndarray) -> dict[str, Any]:
+def _summary(values: np.ndarray) -> dict[str, Any]:
     """`SCORE_QUANTILES` and the highest of ``values``, to 4 decimals."""
     values = values.astype(np.float64)
-    return {"quantiles": {f"{q:g}": round(float(np.quantile(values, q)), 4) for q in SCORE_QUANTILES},
+    return {"quantiles": {f"{q:g}": round(_quantile(values, q), 4) for q in SCORE_QUANTILES},
             "max": round(float(values.max()), 4)}
+
+
+def _quantile(values: np.ndarray, q: float) -> float:
+    """numpy's quantile (linear between the two nearest values), but inf where the upper one is inf (an input
+    that overflows scores inf), where numpy's arithmetic gives NaN (inf - inf, or 0 * inf)."""
+    with np.errstate(invalid="ignore"):
+        value = float(np.quantile(values, q))
+    return float(np.quantile(values, q, method="higher")) if math.isnan(value) else value
 
 
 def _test_examples(run: Run, quantize: bool) -> Dataset | None:

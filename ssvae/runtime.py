@@ -878,6 +878,16 @@ class ExportedModel:
         x = self.prepare(x)
         return _finite(*self._run_in_chunks("classifier", len(x), lambda s: {"x": x[s]}))[0]
 
+    def entropy(self, x: Any) -> np.ndarray:
+        """The entropy of q(y|x) in nats, (N,) float64 (`entropy` of `classify`'s probabilities): log K for an
+        input so far from the training data that the classifier's float32 arithmetic overflows, as unsure as a
+        classifier can be, where `classify` refuses it and `score` gives it inf."""
+        x = self.prepare(x)
+        p = self._run_in_chunks("classifier", len(x), lambda s: {"x": x[s]})[0]
+        with np.errstate(invalid="ignore"):
+            h = entropy(p).astype(np.float64)
+        return np.where(np.isfinite(h), h, math.log(self.n_classes))
+
     def encode(self, x: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(probabilities, z_mean, z_logvar) of q(z|x,y), for the given classes ``y`` or, when None, the
         predicted ones."""

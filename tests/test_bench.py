@@ -7,7 +7,6 @@ import csv
 import datetime
 import itertools
 import json
-import math
 import os
 import re
 import shutil
@@ -938,21 +937,27 @@ def test_bench_anomalies_tabulates_which_foreign_inputs_each_rule_flags(tmp_path
                                         "inverted", "upside down", "shifted 1 px right", "two blended"]
     share = {row[0]: [float(cell.removesuffix(" %")) for cell in row[2:7]] for row in rows}
     score, _, entropy, either, either_995 = share["test images, second half (false alarms)"]
-    assert score <= 3 and entropy <= 3 and max(score, entropy) <= either <= score + entropy and either_995 <= either
+    assert 0 < score <= 3 and 0 < entropy <= 3 and 0 < either_995 <= either <= 5  # about 1 % each, 2 % for either
     for name in ("uniform noise", "inverted"):
         assert share[name][0] == 100.0 and share[name][3] == 100.0 and rows[[r[0] for r in rows].index(name)][7] == \
             "1.000"
     assert rows[0][1] == "225" and rows[1][1] == "40" and rows[0][7:] == ["-", "-"]
 
 
-def test_bench_anomalies_resizes_and_frames_images_as_mnist_frames_its_digits():
-    from tools.bench_anomalies import entropy, resized
+def test_bench_anomalies_resizes_and_frames_images_as_mnist_frames_its_digits(monkeypatch, capsys):
+    """A flat image stays flat, in a black field; --n beyond what the blends can pair is refused at once."""
+    from tools import bench_anomalies
 
-    framed = resized(np.full((2, 1, 8, 8), 0.5, np.float32), 20, 28)
+    framed = bench_anomalies.resized(np.full((2, 1, 8, 8), 0.5, np.float32), 20, 28)
     assert framed.shape == (2, 1, 28, 28)
-    np.testing.assert_allclose(framed[:, :, 4:24, 4:24], 0.5, rtol=1e-6)  # a flat image stays flat
-    assert framed.sum() == pytest.approx(2 * 400 * 0.5, rel=1e-6)  # and black around it
-    np.testing.assert_allclose(entropy(np.array([[1.0, 0.0], [0.5, 0.5]])), [0.0, math.log(2)])
+    np.testing.assert_allclose(framed[:, :, 4:24, 4:24], 0.5, rtol=1e-6)
+    assert framed.sum() == pytest.approx(2 * 400 * 0.5, rel=1e-6)
+    monkeypatch.setattr("sys.argv", ["bench_anomalies", "--model", str(MODEL), "--n", "113"])
+    with pytest.raises(SystemExit):
+        bench_anomalies.main()
+    assert capsys.readouterr().err.endswith("error: --n takes 1 to 112 for this model: the blends pair 2n of its 225 "
+                                            "held-out test images\n")
+
 
 
 def test_make_holdout_writes_an_npz_that_ssvae_reads_with_its_held_out_images_as_test_set(tmp_path, monkeypatch,

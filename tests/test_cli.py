@@ -1682,16 +1682,17 @@ def test_score_lists_the_most_anomalous_first(runner, exported, tmp_path):
     unsure = {r[0] for r in rows[1:] if float(r[2]) > h99}
     assert result.output.strip() == (f"saved {out}: 50 scores in nats, median {np.median(scores):.2f}, highest "
                                      f"{scores[0]:.2f} (id {rows[1][0]}); {len(above)} above the 99th percentile "
-                                     f"of the model's test examples' scores ({q99:.2f}); {len(unsure)} above that "
-                                     f"of their entropies ({h99:.2f}); {len(above | unsure)} above either")
+                                     f"of the model's test examples' scores ({q99:.2f}); {len(unsure)} above the "
+                                     f"99th percentile of their entropies ({h99:.2f}); {len(above | unsure)} above "
+                                     f"either")
     assert len(above) >= 5  # the noise images at least
     np.savez(tmp_path / "one.npz", x=real[:1])
-    first, unsure = (next(r[1:] for r in rows[1:] if r[0] == "0"))  # its noise is drawn first, alone or not
-    first, flags = float(first), (float(first) > q99, float(unsure) > h99)
+    first, first_entropy = (float(v) for v in next(r[1:] for r in rows[1:] if r[0] == "0"))  # noise drawn first
+    flags = first > q99, first_entropy > h99
     for command, line in (("score", f"1 score in nats, median {first:.2f}, highest {first:.2f} (id 0); "
                                     f"{int(flags[0])} above the 99th percentile of the model's test examples' "
-                                    f"scores ({q99:.2f}); {int(flags[1])} above that of their entropies "
-                                    f"({h99:.2f}); {int(any(flags))} above either"),
+                                    f"scores ({q99:.2f}); {int(flags[1])} above the 99th percentile of their "
+                                    f"entropies ({h99:.2f}); {int(any(flags))} above either"),
                           ("predict", "1 prediction")):
         result = runner.invoke(main, [command, str(exported[1]), "--data", str(tmp_path / "one.npz"), "--out",
                                       str(tmp_path / f"one-{command}.csv"), "--quiet"])
@@ -1806,10 +1807,22 @@ def test_generate_writes_samples_and_analogies_as_csv_rows_that_evaluate_reads(r
                                .reshape(6, 64), rtol=5e-6, atol=1e-30)  # the rows of the whole grid
     result = runner.invoke(main, ["generate", str(exported[1]), "--class", "9", "--class", "3", "--out", str(out),
                                   "--force"])
-    assert result.output == f"saved {out}: 16 examples, 8 of each of 9, 3\n"
+    assert result.output == f"saved {out}: 16 examples, 8 of each of classes 9, 3\n"
+    result = runner.invoke(main, ["generate", str(exported[1]), "--class", "4", "--per-class", "5", "--out", str(out),
+                                  "--force"])
+    assert result.output == f"saved {out}: 5 examples, 5 of class 4\n"
+    every = [arg for k in reversed(range(10)) for arg in ("--class", str(k))]  # all ten, in another order: named
+    result = runner.invoke(main, ["generate", str(exported[1]), *every, "--per-class", "1", "--out", str(out),
+                                  "--force"])
+    assert result.output == f"saved {out}: 10 examples, 1 of each of classes 9, 8, 7, 6, 5, 4, 3, 2, 1, 0\n"
+    result = runner.invoke(main, ["generate", str(exported[1]), "--analogies", "digits", "--rows", "2", "--class",
+                                  "4", "--out", str(out), "--force"])
+    assert result.output == f"saved {out}: 2 examples: 2 inputs, each drawn in class 4\n"
     result = runner.invoke(main, ["generate", str(exported[1]), "--class", "nine", "--out", str(out), "--force"])
-    assert result.exit_code == 1 and result.output == "Error: class 'nine' is not one of 0, 1, 2, 3, 4, 5, 6, 7, 8, 9\n"
-    assert len(list(csv.reader(out.open()))) == 17  # the file written before is kept
+    assert result.exit_code == 1 and result.output == ("Error: class 'nine' is not one of 0, 1, 2, 3, 4, 5, 6, 7, 8, "
+                                                       "9: give --class (classes= in Python) the classes as ssvae "
+                                                       "info lists them\n")
+    assert len(list(csv.reader(out.open()))) == 3  # the file written before is kept
 
 
 def test_generate_draws_a_table_models_examples_in_its_columns_and_units(runner, tmp_path, monkeypatch):

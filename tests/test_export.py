@@ -623,6 +623,20 @@ def test_inputs_a_graph_overflows_on_are_refused_by_classify_encode_and_decode_a
         scores, weighted = model.score(marked), model.score(marked, samples=4)
     assert scores[1] == weighted[1] == np.inf
     np.testing.assert_allclose(scores[[0, 2]], model.score(x[:3])[[0, 2]], rtol=1e-6)  # the others as they were
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        entropies = model.entropy(marked)  # as unsure as can be: log K, where classify refuses the row
+    assert entropies.dtype == np.float64 and entropies[1] == pytest.approx(math.log(3))
+    np.testing.assert_allclose(entropies[[0, 2]], runtime.entropy(model.classify(x[[0, 2]])), rtol=1e-6)
+    written = inference.score(model, marked, tmp_path / "s.csv", progress=False)  # ranked first, not refused
+    assert (tmp_path / "s.csv").read_text().splitlines()[1] == f"1,inf,{math.log(3):.6g}"
+    np.testing.assert_array_equal(written.score, scores)
+    np.savez(tmp_path / "marked.npz", x=x, y=wine.target, x_test=marked, y_test=wine.target[:3])
+    ssvae.export(ssvae.train(data=str(tmp_path / "marked.npz"), labels=30, epochs=1, progress=False),
+                 tmp_path / "marked")  # its test set holds the row: the export keeps inf, and log K
+    kept = runtime.load(tmp_path / "marked").test_scores  # 3 test rows: the 90th percentile lies next to inf
+    assert kept["max"] == kept["quantiles"]["0.9"] == math.inf and math.isfinite(kept["quantiles"]["0.5"])
+    assert kept["entropy"]["max"] == pytest.approx(math.log(3), abs=1e-4)
 
 
 def test_log_sum_exp_is_minus_infinity_where_every_term_is():
@@ -928,6 +942,12 @@ def _set_test_scores(folder: Path, value: object) -> None:
         onnx.save(graph, path)
     meta = json.loads((folder / "model.json").read_text())
     (folder / "model.json").write_text(json.dumps({**meta, "test_scores": value}))
+
+
+def test_runtime_entropy_is_that_of_each_row_of_probabilities_in_nats():
+    got = runtime.entropy(np.array([[1.0, 0.0], [0.5, 0.5], [0.25, 0.75]]))
+    np.testing.assert_allclose(got, [0.0, math.log(2), -0.25 * math.log(0.25) - 0.75 * math.log(0.75)])
+    assert str(got[0]) == "0.0"  # not -0.0, which a CSV would show
 
 
 def test_score_writes_each_inputs_entropy_as_predict_does_beside_its_score(digits_model, tmp_path):
@@ -1236,15 +1256,16 @@ def test_an_export_keeps_its_test_examples_scores_to_set_a_score_against(digits_
     said = CliRunner().invoke(main, ["score", str(digits_model.model_dir), "--dataset", "digits", "--out", "-"])
     assert said.exit_code == 0 and said.output.splitlines()[-1].endswith(
         f"; {above.sum()} above the 99th percentile of the model's test examples' scores ({q['0.99']:.2f}); "
-        f"{unsure.sum()} above that of their entropies ({h['0.99']:.2f}); {(above | unsure).sum()} above either"), \
+        f"{unsure.sum()} above the 99th percentile of their entropies ({h['0.99']:.2f}); {(above | unsure).sum()} "
+        f"above either"), \
         said.output
     for other in (["--seed", "1"], ["--samples", "2"]):  # scored otherwise: no count of scores, and a word why
         said = CliRunner().invoke(main, ["score", str(digits_model.model_dir), "--dataset", "digits", "--out", "-",
                                          *other])
         assert said.exit_code == 0 and said.output.splitlines()[-1].endswith(
             f"; no count above the model's test examples' 99th percentile of scores ({q['0.99']:.2f}): those were "
-            f"scored with seed 0 and one sample, which a threshold needs; {unsure.sum()} above that of their "
-            f"entropies ({h['0.99']:.2f})"), said.output
+            f"scored with seed 0 and one sample, which a threshold needs; {unsure.sum()} above the 99th percentile "
+            f"of their entropies ({h['0.99']:.2f})"), said.output
     older = tmp_path / "older"
     shutil.copytree(digits_model.model_dir, older)
     _set_test_scores(older, {**expected, "entropy": None})
@@ -1454,10 +1475,11 @@ def test_a_sample_grid_is_the_generate_of_each_class_in_turn_and_stretches_real_
         return (y - 1.0) * np.ones((n, 1, 2, 2))  # class k's value: k - 1
 
     model = types.SimpleNamespace(input_shape=(1, 2, 2), n_classes=3, class_names=("0", "1", "2"), conditional=True,
-                                  info={}, input_range=None, require_generative=lambda what: None, generate=generate)
+                                  info={}, input_range=None, require_generative=lambda what: None, generate=generate,
+                                  class_index=int)
     drawn = []
     monkeypatch.setattr(inference, "grid_png", lambda images, scale: drawn.append(images) or b"")
-    assert inference.generate(model, tmp_path / "g.png", per_class=2, seed=5).classes == ["0", "1", "2"]
+    assert inference.generate(model, tmp_path / "g.png", per_class=2, seed=5).classes == ("0", "1", "2")
     (images,) = drawn
     assert calls == [(0, 2, 5), (1, 2, 5), (2, 2, 5)]
     assert images.shape == (3, 2, 1, 2, 2)
@@ -1475,7 +1497,9 @@ def test_a_sample_grids_columns_share_their_latent_draws_and_a_class_drawn_alone
     for k in range(10):
         np.testing.assert_array_equal(grid[k], digits_model.generate(k, 3, seed=7))
         np.testing.assert_allclose(grid[k], digits_model.decode(z, np.full(3, k)), rtol=1e-6, atol=1e-7)
-    np.testing.assert_array_equal(sample_grid(digits_model, 3, seed=7, classes=[7, 2]), grid[[7, 2]])
+    np.testing.assert_array_equal(sample_grid(digits_model, 3, seed=7, classes=[7, "2"]), grid[[7, 2]])
+    with pytest.raises(ModelError, match="names no class"):
+        sample_grid(digits_model, 3, classes=[])
     assert not np.array_equal(sample_grid(digits_model, 3, seed=8), grid)
 
 
@@ -1485,7 +1509,7 @@ def test_generate_draws_the_classes_named_alone_in_the_order_given(digits_model,
     from ssvae import inference
 
     done = inference.generate(digits_model, tmp_path / "s.csv", per_class=2, seed=4, classes=["7", 2])
-    assert done == inference.Generated(str(tmp_path / "s.csv"), 4, classes=["7", "2"])
+    assert done == inference.Generated(str(tmp_path / "s.csv"), 4, classes=("7", "2"))
     rows = [line.split(",") for line in (tmp_path / "s.csv").read_text().splitlines()[1:]]
     assert [row[:2] for row in rows] == [["0", "7"], ["1", "7"], ["2", "2"], ["3", "2"]]
     np.testing.assert_array_equal(np.array([row[2:] for row in rows], np.float32),
@@ -1495,7 +1519,7 @@ def test_generate_draws_the_classes_named_alone_in_the_order_given(digits_model,
 
     x = np.asarray(inference.model_inputs(digits_model, dataset="digits").x[:2])
     done = inference.generate(digits_model, tmp_path / "a.csv", analogies=x, classes=["9", "0"])
-    assert done.examples == 4 and done.classes == ["9", "0"]
+    assert done.examples == 4 and done.classes == ("9", "0")
     rows = [line.split(",") for line in (tmp_path / "a.csv").read_text().splitlines()[1:]]
     assert [row[:2] for row in rows] == [["0 as 9", "9"], ["0 as 0", "0"], ["1 as 9", "9"], ["1 as 0", "0"]]
     np.testing.assert_array_equal(np.array([row[2:] for row in rows], np.float32),
@@ -1503,10 +1527,13 @@ def test_generate_draws_the_classes_named_alone_in_the_order_given(digits_model,
 
 
 @pytest.mark.parametrize("classes, message", [
-    (["7", "ten"], "class 'ten' is not one of 0, 1, 2, 3, 4, 5, 6, 7, 8, 9$"),
+    (["7", "ten"], r"^class 'ten' is not one of 0, 1, 2, 3, 4, 5, 6, 7, 8, 9: give --class \(classes= in Python\) "
+                   "the classes as ssvae info lists them$"),
+    (3.5, "^class 3.5 is not a whole number"),
+    ({3, 4}, r"^class \{3, 4\} is neither an index"),
     ([3, "3"], r"class '3' is named twice in --class \(classes= in Python\): name each class once$"),
     ([], r"--class \(classes= in Python\) names no class: name one, or leave it out for every class$"),
-    ([10], "class 10 is outside 0..9$")])
+    ([10], "class 10 is outside 0..9: ")])
 def test_generate_refuses_classes_it_cannot_draw_before_writing(digits_model, tmp_path, classes, message):
     from ssvae import inference
 
@@ -1526,7 +1553,7 @@ def test_generate_writes_the_runtimes_samples_and_analogies_as_a_grid_or_rows(di
     monkeypatch.chdir(tmp_path)
     x = np.asarray(inference.model_inputs(digits_model, dataset="digits").x[:5])
     # 32-pixel cells (scale 4) with 4 pixels between and around them: 3 * 32 + 4 * 4 wide, 10 * 32 + 11 * 4 high
-    digits = [str(k) for k in range(10)]
+    digits = tuple(str(k) for k in range(10))
     assert inference.generate(digits_model, per_class=3, seed=4) == inference.Generated("samples.png", 30, (112, 364),
                                                                                         digits)
     samples = inference.sample_grid(digits_model, 3, seed=4)

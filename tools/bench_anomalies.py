@@ -1,11 +1,11 @@
 """Which foreign inputs an exported model's anomaly score flags, and what predict's entropy adds.
 
-The model's test images are split in two halves at random: thresholds are set on the first (each rule flags
-1 % of it), false alarms and ROC AUC are measured on the second. Foreign inputs, each as many as --n:
-uniform noise, all-black images, the second half's images inverted, upside down, shifted right by a seventh
-of their width, and blended in pairs, and images of the other built-in data set resized to the model's (sklearn's
-digits framed as MNIST's, 20x20 in a 28x28 field, for a 28x28 model; Fashion-MNIST for the 8x8 digits model,
-with --data-dir). The rules, with thresholds at percentiles of the first half:
+The model's test images are split in two halves at random: thresholds are set on the first, false alarms and
+ROC AUC are measured on the second. Foreign inputs, each as many as --n: uniform noise, all-black images, the
+second half's images inverted, upside down, shifted right by a seventh of their width, and blended in pairs,
+and images of the other built-in data set resized to the model's (sklearn's digits framed as MNIST's, 20x20 in
+a 28x28 field, for a 28x28 model; Fashion-MNIST for the 8x8 digits model, with --data-dir). The rules, with
+thresholds at percentiles of the first half:
   - score above the 99th percentile (`ssvae score` counts these against the model's test_scores);
   - score above the 99th percentile of the inputs of the same predicted class;
   - entropy of q(y|x) (score's and predict's `entropy` column) above its 99th percentile (counted too);
@@ -15,7 +15,7 @@ Prints the share of each set each rule flags and the ROC AUC of score and entrop
 appends the table to BENCHMARKS.md.
 
     python -m tools.bench_anomalies --model models/fashion-mnist-m2 --data-dir ../shared/datasets/fashion-mnist
-    python -m tools.bench_anomalies --model models/digits-m2 --data-dir ../shared/datasets/fashion-mnist
+    python -m tools.bench_anomalies --model models/digits-m2 --data-dir ../shared/datasets/fashion-mnist --n 100
 """
 
 from __future__ import annotations
@@ -37,11 +37,6 @@ from tools.benchlog import benchmarks_option, cpu_model, publish
 Rule = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (scores, entropies, classes) -> flagged
 
 
-def entropy(p: np.ndarray) -> np.ndarray:
-    """The entropy of each row of class probabilities, in nats, as `ssvae predict` writes it."""
-    return -(p * np.log(np.maximum(p, 1e-30))).sum(-1)
-
-
 def resized(images: np.ndarray, size: int, field: int | None = None) -> np.ndarray:
     """(N, 1, H, W) images in [0, 1] resized to ``size`` pixels square (bilinear), centred in a black square of
     ``field`` pixels where given."""
@@ -57,12 +52,10 @@ def resized(images: np.ndarray, size: int, field: int | None = None) -> np.ndarr
 def other_data_set(model: runtime.ExportedModel, data_dir: str | None, n: int) -> tuple[str, np.ndarray] | None:
     """Images of the other built-in data set at the model's size; None where none can be had (the 8x8 model
     without --data-dir, or a model of another shape)."""
-    height = model.input_shape[-1]
     if model.input_shape == (1, 28, 28):
         return "sklearn's digits, framed as MNIST", resized(load_source("digits").train.x[:n], 20, 28)
     if model.input_shape == (1, 8, 8) and data_dir is not None:
-        test = load_source("fashion-mnist", data_dir=data_dir).test
-        return "Fashion-MNIST, resized", resized(test.x[:n], height)
+        return "Fashion-MNIST, resized", resized(load_source("fashion-mnist", data_dir=data_dir).test.x[:n], 8)
     return None
 
 
@@ -100,14 +93,15 @@ def rules(scores: np.ndarray, entropies: np.ndarray, classes: np.ndarray, k: int
 def measured(model: runtime.ExportedModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The score (seed 0, one sample: `ssvae score`'s defaults), the entropy and predicted class of each input."""
     p = model.classify(x)
-    return model.score(x), entropy(p), p.argmax(-1)
+    return model.score(x), runtime.entropy(p), p.argmax(-1)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="a model folder written by ssvae export (image inputs)")
     parser.add_argument("--data-dir", help="where the Fashion-MNIST files are")
-    parser.add_argument("--n", type=int, default=500, help="inputs in each foreign set")
+    parser.add_argument("--n", type=int, help="inputs in each foreign set (default: 500, or a quarter of the "
+                                                "model's test images where fewer)")
     benchmarks_option(parser)
     args = parser.parse_args()
     model = runtime.load(args.model, device="cpu")
@@ -116,12 +110,14 @@ def main() -> None:
     test = model.prepare(model_inputs(model, dataset=dataset, data_dir=own_dir).x)
     test = test[np.random.default_rng(0).permutation(len(test))]
     first, second = test[:len(test) // 2], test[len(test) // 2:]
-    if len(second) < 2 * args.n:
-        parser.error(f"--n {args.n} needs {4 * args.n} test images; the model has {len(test)}")
+    n = min(500, len(second) // 2) if args.n is None else args.n
+    if not 0 < n <= len(second) // 2:
+        parser.error(f"--n takes 1 to {len(second) // 2} for this model: the blends pair 2n of its "
+                     f"{len(second)} held-out test images")
     flags = rules(*measured(model, first), model.n_classes)
     held = measured(model, second)
     rows = [table_row("test images, second half (false alarms)", held, flags)]
-    for name, inputs in foreign_inputs(model, second, args.data_dir, args.n).items():
+    for name, inputs in foreign_inputs(model, second, args.data_dir, n).items():
         got = measured(model, inputs)
         truth = np.r_[np.zeros(len(second)), np.ones(len(inputs))]
         rows.append(table_row(name, got, flags, [roc_auc_score(truth, np.r_[held[i], got[i]]) for i in (0, 1)]))
@@ -140,6 +136,7 @@ def table_row(name: str, measures: tuple[np.ndarray, ...], flags: dict[str, Rule
     shares = " | ".join(f"{100 * rule(*measures).mean():.1f} %" for rule in flags.values())
     shown = "- | -" if aucs is None else " | ".join(f"{auc:.3f}" for auc in aucs)
     return f"| {name} | {len(measures[0]):,} | {shares} | {shown} |"
+
 
 if __name__ == "__main__":
     main()

@@ -90,7 +90,7 @@ async function score(modelDir, inputPath) {
     const scores = await scoreBatch(graphs, meta, x, rows);
     const { probabilities } = await graphs.classifier.run({ x });
     const h = entropies(probabilities.data, rows, meta.class_names.length);
-    scores.forEach((s, i) => lines.push(`${start + i},${s.toFixed(4)},${h[i].toFixed(6)}`));
+    scores.forEach((s, i) => lines.push(`${start + i},${s.toFixed(4)},${h[i].toPrecision(6)}`));
   }
   return lines;
 }
