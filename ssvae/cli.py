@@ -32,7 +32,7 @@ from ssvae.model_card import difference_text
 from ssvae.progress import redrawable
 from ssvae.report_text import count, evaluation_text, model_info_text, run_info_text, trained_line
 from ssvae.runtime import (BATCH, DEVICES, MIN_OPSET, MODEL_FILES, MODEL_JSON, OPSET, PRECISIONS, RUN_CONFIG,
-                           ModelError, folder_of_folders, held_precisions, load as load_model)
+                           ExportedModel, ModelError, folder_of_folders, held_precisions, load as load_model)
 
 if TYPE_CHECKING:  # at run time, imported where a command needs it: the CLI starts faster
     from ssvae.inference import Scores
@@ -797,7 +797,7 @@ def generate(model_dir: str, per_class: int | None, classes: tuple[str, ...], an
                                f"{_classes_text(model, done.classes, f'the {model.n_classes} classes')}")
 
 
-def _classes_text(model: Any, classes: tuple[str, ...], every: str) -> str:
+def _classes_text(model: ExportedModel, classes: tuple[str, ...], every: str) -> str:
     """The classes `generate` drew, as its last line names them: ``every`` where they are all the model's in its
     order, else "class 3" or "each of classes 3, 8"."""
     if list(classes) == list(model.class_names):
