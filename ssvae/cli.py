@@ -753,11 +753,14 @@ def _threshold_text(reference: dict[str, Any] | None, scores: Scores, alike: boo
 @click.option("--scale", type=click.IntRange(min=1), default=None,
               help="Output pixels per model pixel [default: cells at least 32 pixels high].")
 @click.option("--seed", type=click.IntRange(min=0), help="Seed of the latent draws [default: 0].")
+@click.option("--temperature", type=click.FloatRange(min=0, min_open=True), metavar="T",
+              help="Spread of the latent draws, z ~ N(0, T² I): below 1 (such as 0.7) less varied samples, nearer "
+                   "each class's example at z = 0; above 1 more varied ones [default: 1].")
 @model_options()
 @force_option
 def generate(model_dir: str, per_class: int | None, classes: tuple[str, ...], analogies: str | None, rows: int | None,
-             data_dir: str | None, out: str | None, scale: int | None, seed: int | None, device: str, precision: str,
-             threads: int | None, force: bool) -> None:
+             data_dir: str | None, out: str | None, scale: int | None, seed: int | None, temperature: float | None,
+             device: str, precision: str, threads: int | None, force: bool) -> None:
     """New examples of each class as a PNG grid, one row a class in the model's order of classes (ssvae info
     lists them); every row decodes the same latent draws, so a column shows one style in every class. Or, with
     --analogies, each input's style (first column) drawn in every class, in that order. --class draws the
@@ -771,7 +774,8 @@ def generate(model_dir: str, per_class: int | None, classes: tuple[str, ...], an
     from ssvae.inference import check_generate_options, generate as generate_examples
 
     try:  # a usage error, before the model is loaded
-        check_generate_options(analogies is not None, per_class=per_class, seed=seed, rows=rows, data_dir=data_dir)
+        check_generate_options(analogies is not None, per_class=per_class, seed=seed, temperature=temperature,
+                               rows=rows, data_dir=data_dir)
     except DataError as error:
         raise click.UsageError(str(error)) from None
     model = load_model(model_dir, device, precision, threads)
@@ -781,7 +785,8 @@ def generate(model_dir: str, per_class: int | None, classes: tuple[str, ...], an
         if inputs in BUILTIN and not Path(inputs).exists():
             inputs, dataset = None, inputs
     done = generate_examples(model, out, per_class=per_class, analogies=inputs, dataset=dataset, rows=rows, seed=seed,
-                             scale=scale, replace=force, data_dir=data_dir, classes=classes or None)
+                             scale=scale, replace=force, data_dir=data_dir, classes=classes or None,
+                             temperature=temperature)
     if done.pixels is not None:
         named = ", ".join(done.classes)
         order = "" if not done.classes else (f"; columns: the input, then {named}" if analogies else f"; rows: {named}")

@@ -360,15 +360,16 @@ def check_drawable(model: ExportedModel, analogies: bool = False, picture: bool 
                          f"(or - for standard output) to have the examples as rows of numbers")
 
 
-def sample_grid(model: ExportedModel, per_class: int, seed: int = 0, classes: Any = None) -> np.ndarray:
-    """(rows, per_class, *input_shape): row r holds ``model.generate(classes[r], per_class, seed)`` (``classes``:
-    names or indices, every class by default; one row with no class for M1). The rows share their latent draws,
-    so that a column shows one style in every class (the paper's figure) and a class's row is the same whichever
-    rows go with it, and an app gets the same samples from the runtime."""
+def sample_grid(model: ExportedModel, per_class: int, seed: int = 0, classes: Any = None,
+                temperature: float = 1.0) -> np.ndarray:
+    """(rows, per_class, *input_shape): row r holds ``model.generate(classes[r], per_class, seed, temperature)``
+    (``classes``: names or indices, every class by default; one row with no class for M1). The rows share their
+    latent draws, so that a column shows one style in every class (the paper's figure) and a class's row is the
+    same whichever rows go with it, and an app gets the same samples from the runtime."""
     chosen = _chosen_classes(model, classes)
     if not model.conditional:
-        return model.generate(None, per_class, seed)[None]
-    return np.stack([model.generate(k, per_class, seed) for k in chosen])
+        return model.generate(None, per_class, seed, temperature)[None]
+    return np.stack([model.generate(k, per_class, seed, temperature) for k in chosen])
 
 
 def _chosen_classes(model: ExportedModel, classes: Any) -> list[int]:
@@ -429,18 +430,20 @@ def default_generate_out(model: ExportedModel) -> str:
 def generate(model: ExportedModel | str | Path, out: str | Path | None = None, per_class: int | None = None,
              analogies: Inputs | str | Path | Any | None = None, dataset: str | None = None, rows: int | None = None,
              seed: int | None = None, scale: int | None = None, replace: bool = False,
-             data_dir: str | Path | None = None, classes: Any = None) -> Generated:
+             data_dir: str | Path | None = None, classes: Any = None, temperature: float | None = None) -> Generated:
     """`ssvae generate`: ``per_class`` (8) new examples of every class (latent draws of ``seed``; None, as left
     out, is 0, so that a file is drawn alike each time, where `ExportedModel.generate` draws anew) or, given
     inputs (``analogies``, as `as_inputs` takes them, or a built-in ``dataset``'s split shown to the model), the
     style of the first ``rows`` (8) drawn in every class; ``classes`` (names or indices, in the order wanted)
-    draws those classes alone, as in the whole grid (`sample_grid`). A PNG grid (``scale`` output pixels a model
+    draws those classes alone, as in the whole grid (`sample_grid`); ``temperature`` (1) scales the samples'
+    latent draws. A PNG grid (``scale`` output pixels a model
     pixel) where ``out`` ends in .png, CSV rows (`example_header`) where it ends in .csv or is "-"; all checked
     before inputs are read, and the grid's size before it is drawn."""
     model = loaded(model)
     check_flags(RunError, replace=replace)
     drawing = analogies is not None or dataset is not None
-    check_generate_options(drawing, per_class=per_class, seed=seed, rows=rows, data_dir=data_dir)
+    check_generate_options(drawing, per_class=per_class, seed=seed, temperature=temperature, rows=rows,
+                           data_dir=data_dir)
     per_class, rows, seed = 8 if per_class is None else per_class, 8 if rows is None else rows, seed or 0
     check_count("per_class", per_class, 1)
     check_count("rows", rows, 1)
@@ -462,8 +465,9 @@ def generate(model: ExportedModel | str | Path, out: str | Path | None = None, p
     else:
         grid_shape = (max(len(chosen), 1), per_class)  # one row a class (one for m1)
     scale = None if table else _grid_scale(model, *grid_shape, scale)
+    temperature = 1.0 if temperature is None else temperature
     grid, drawn, ids, labels = (_analogies(model, ids, x, chosen, names) if drawing
-                                else _samples(model, per_class, seed, chosen, names))
+                                else _samples(model, per_class, seed, temperature, chosen, names))
     if table:
         _write_examples(model, None if out == STDOUT else Path(out), ids, labels, drawn, replace)
         return Generated(out, len(ids), classes=names)
@@ -489,10 +493,11 @@ def _generate_output(model: ExportedModel, out: str | Path | None, scale: int | 
 Drawn = tuple[np.ndarray, np.ndarray, list[str], list[str]]  # a grid, its drawn examples, their ids and labels
 
 
-def _samples(model: ExportedModel, per_class: int, seed: int, chosen: list[int], names: tuple[str, ...]) -> Drawn:
+def _samples(model: ExportedModel, per_class: int, seed: int, temperature: float, chosen: list[int],
+             names: tuple[str, ...]) -> Drawn:
     """`sample_grid` of the ``chosen`` classes (named ``names``), with the ids (a count) and labels (class
     names; empty for M1) of its examples in order."""
-    grid = sample_grid(model, per_class, seed, chosen if model.conditional else None)
+    grid = sample_grid(model, per_class, seed, chosen if model.conditional else None, temperature)
     labels = [name for name in (names or ("",)) for _ in range(per_class)]
     return grid, grid, [str(i) for i in range(len(labels))], labels
 
@@ -509,15 +514,15 @@ def _analogies(model: ExportedModel, ids: list[str], x: np.ndarray, chosen: list
 
 def check_generate_options(drawing: bool, **given: Any) -> None:
     """A DataError, before any work, where `generate` is ``given`` options that do nothing (not None):
-    ``rows`` and ``data_dir`` choose the inputs of analogies (``drawing``), ``per_class`` and ``seed`` the
-    samples drawn without them."""
-    unused = ("per_class", "seed") if drawing else ("rows", "data_dir")
+    ``rows`` and ``data_dir`` choose the inputs of analogies (``drawing``), ``per_class``, ``seed`` and
+    ``temperature`` the samples drawn without them."""
+    unused = ("per_class", "seed", "temperature") if drawing else ("rows", "data_dir")
     named = [setting_name(name) for name in unused if given.get(name) is not None]
     if named:
         raise DataError(f"{' and '.join(named)} {'do' if len(named) > 1 else 'does'} nothing "
                         f"{'with' if drawing else 'without'} --analogies (analogies= or dataset= in Python): "
-                        f"--rows and --data-dir choose its inputs, --per-class and --seed the samples drawn "
-                        f"without it; leave {'them' if len(named) > 1 else 'it'} out")
+                        f"--rows and --data-dir choose its inputs, --per-class, --seed and --temperature the "
+                        f"samples drawn without it; leave {'them' if len(named) > 1 else 'it'} out")
 
 
 def _first_inputs(inputs: Inputs, rows: int) -> tuple[list[str], np.ndarray]:

@@ -906,14 +906,20 @@ class ExportedModel:
         return _finite(self._run_in_chunks(
             "decoder", len(z), lambda s: {"z": z[s], **self._class_feed(None if y is None else y[s])})[0])[0]
 
-    def generate(self, y: Any = None, n: int | None = None, seed: int | None = 0) -> np.ndarray:
-        """``n`` new examples of class ``y`` (none for M1): decoder means at z ~ N(0, I), seeded. Without
-        ``n``, one example a class given: 1 for one class (or none), 3 for ``[1, 2, 3]`` or three one-hot rows."""
+    def generate(self, y: Any = None, n: int | None = None, seed: int | None = 0,
+                 temperature: float = 1.0) -> np.ndarray:
+        """``n`` new examples of class ``y`` (none for M1): decoder means at z ~ N(0, T² I), T the
+        ``temperature`` (below 1: less varied, nearer the class's example at z = 0), seeded. Without ``n``, one
+        example a class given: 1 for one class (or none), 3 for ``[1, 2, 3]`` or three one-hot rows."""
         self.require_generative("generate")
         n = check_count("n", n if n is not None else _rows_given(y), 0)
         check_seed(seed)
-        z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
-        return self.decode(z, y, "generate")
+        if isinstance(temperature, (bool, np.bool_)) or not isinstance(temperature, numbers.Real) \
+                or not 0 < float(temperature) < math.inf:
+            raise ModelError(f"temperature must be a number above 0, such as 0.7 or 1 (the default), got "
+                             f"{temperature!r}")
+        z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)) * float(temperature)
+        return self.decode(z.astype(np.float32), y, "generate")
 
     def analogies(self, x: Any) -> np.ndarray:
         """The style of each input rendered in every class: z from q(z|x, predicted y), decoded with each y;

@@ -355,8 +355,12 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
      "'ssvae --debug predict ...'"),  # where the README puts it; after the command it was refused with no word
     (["generate", "models/digits-m2", "--per-class", "-1"], "Invalid value for '--per-class': -1 is not in the range"),
     (["generate", "nowhere", "--rows", "3"], "--rows (rows= in Python) does nothing without --analogies (analogies= "
-     "or dataset= in Python): --rows and --data-dir choose its inputs, --per-class and --seed the samples drawn "
-     "without it; leave it out"),  # a usage error, said before the model is looked for
+     "or dataset= in Python): --rows and --data-dir choose its inputs, --per-class, --seed and --temperature the "
+     "samples drawn without it; leave it out"),  # a usage error, said before the model is looked for
+    (["generate", "models/digits-m2", "--analogies", "digits", "--temperature", "0.5"],
+     "--temperature (temperature= in Python) does nothing with --analogies ("),
+    (["generate", "models/digits-m2", "--temperature", "0"], "Invalid value for '--temperature': 0.0 is not in the "
+     "range x>0"),
     (["generate", "models/digits-m2", "--analogies", "digits", "--per-class", "3", "--seed", "0"],
      "--per-class (per_class= in Python) and --seed (seed= in Python) do nothing with --analogies ("),
     (["export", "models/digits-m2", "--opset", "17"], "Invalid value for '--opset': 17 is not in the range x>=18"),

@@ -1464,14 +1464,14 @@ def test_the_analogy_grid_shows_each_input_first_then_every_class_in_order(tmp_p
 
 def test_a_sample_grid_is_the_generate_of_each_class_in_turn_and_stretches_real_values_to_show_them(tmp_path,
                                                                                                      monkeypatch):
-    """Row k of the grid is ``model.generate(k, per_class, seed)``, with the seed given; a model of real-valued
+    """Row k of the grid is ``model.generate(k, per_class, seed, temperature)``, as given; a model of real-valued
     images (no input range) has its grid stretched from its lowest value to its highest."""
     from ssvae import inference
 
     calls = []
 
-    def generate(y, n, seed):
-        calls.append((y, n, seed))
+    def generate(y, n, seed, temperature):
+        calls.append((y, n, seed, temperature))
         return (y - 1.0) * np.ones((n, 1, 2, 2))  # class k's value: k - 1
 
     model = types.SimpleNamespace(input_shape=(1, 2, 2), n_classes=3, class_names=("0", "1", "2"), conditional=True,
@@ -1479,9 +1479,10 @@ def test_a_sample_grid_is_the_generate_of_each_class_in_turn_and_stretches_real_
                                   class_index=int)
     drawn = []
     monkeypatch.setattr(inference, "grid_png", lambda images, scale: drawn.append(images) or b"")
-    assert inference.generate(model, tmp_path / "g.png", per_class=2, seed=5).classes == ("0", "1", "2")
+    assert inference.generate(model, tmp_path / "g.png", per_class=2, seed=5, temperature=0.5).classes == \
+        ("0", "1", "2")
     (images,) = drawn
-    assert calls == [(0, 2, 5), (1, 2, 5), (2, 2, 5)]
+    assert calls == [(0, 2, 5, 0.5), (1, 2, 5, 0.5), (2, 2, 5, 0.5)]
     assert images.shape == (3, 2, 1, 2, 2)
     np.testing.assert_allclose(images[:, :, 0, 0, 0], [[0.0, 0.0], [0.5, 0.5], [1.0, 1.0]])  # -1, 0, 1 stretched
 
@@ -1498,6 +1499,12 @@ def test_a_sample_grids_columns_share_their_latent_draws_and_a_class_drawn_alone
         np.testing.assert_array_equal(grid[k], digits_model.generate(k, 3, seed=7))
         np.testing.assert_allclose(grid[k], digits_model.decode(z, np.full(3, k)), rtol=1e-6, atol=1e-7)
     np.testing.assert_array_equal(sample_grid(digits_model, 3, seed=7, classes=[7, "2"]), grid[[7, 2]])
+    cooler = sample_grid(digits_model, 3, seed=7, classes=[5], temperature=0.5)  # z ~ N(0, 0.25 I): the same draws
+    np.testing.assert_allclose(cooler[0], digits_model.decode(0.5 * z, np.full(3, 5)), rtol=1e-6, atol=1e-7)
+    for temperature in (-1.0, math.inf, math.nan, True, "0.5"):
+        with pytest.raises(ModelError, match=r"^temperature must be a number above 0, such as 0.7 or 1 \(the "
+                                             r"default\), got "):
+            digits_model.generate(5, 2, temperature=temperature)
     with pytest.raises(ModelError, match="names no class"):
         sample_grid(digits_model, 3, classes=[])
     assert not np.array_equal(sample_grid(digits_model, 3, seed=8), grid)
@@ -1587,6 +1594,8 @@ def test_generate_writes_the_runtimes_samples_and_analogies_as_a_grid_or_rows(di
                               ({"scale": -2}, "scale must be a whole number of at least 1, got -2"),
                               ({"scale": 1.5}, "scale must be a whole number of at least 1, got 1.5"),
                               ({"seed": 3, "analogies": x}, "--seed (seed= in Python) does nothing with --analogies"),
+                              ({"temperature": 0}, "temperature must be a number above 0, such as 0.7 or 1 (the "
+                                                   "default), got 0"),  # not taken for the default
                               ({"per_class": 8, "dataset": "digits"}, "--per-class (per_class= in Python) does "
                                                                       "nothing with --analogies"),
                               ({"rows": 8, "data_dir": "."}, "--rows (rows= in Python) and --data-dir (data_dir= in "
