@@ -1925,20 +1925,10 @@ def test_an_export_whose_test_scores_reach_inf_loads_and_nan_is_refused(digits_r
     the metadata's kinds refused such a folder, which no command could then load. NaN is no score."""
     ssvae.export(digits_run, tmp_path / "m")
 
+    exported = runtime.load(tmp_path / "m").test_scores
+
     def with_top_score(top: float) -> None:
-        for path in [tmp_path / "m" / f"{role}.onnx" for role in ("classifier", "encoder", "decoder")]:
-            graph = onnx.load(path)
-            values = {p.key: p.value for p in graph.metadata_props}
-            scores = json.loads(values["ssvae.test_scores"])
-            values["ssvae.test_scores"] = json.dumps({**scores, "max": top, "quantiles": {**scores["quantiles"],
-                                                                                        "0.99": top}})
-            del graph.metadata_props[:]
-            onnx.helper.set_model_props(graph, values)
-            onnx.save(graph, path)
-        card = json.loads((tmp_path / "m" / "model.json").read_text())
-        card["test_scores"] = {**card["test_scores"], "max": top, "quantiles": {**card["test_scores"]["quantiles"],
-                                                                                "0.99": top}}
-        (tmp_path / "m" / "model.json").write_text(json.dumps(card))
+        _set_test_scores(tmp_path / "m", {**exported, "max": top, "quantiles": {**exported["quantiles"], "0.99": top}})
 
     with_top_score(math.inf)
     assert runtime.load(tmp_path / "m").test_scores["max"] == math.inf
