@@ -25,7 +25,7 @@ _LAZY = {
     "Run": "ssvae.api",
     "train": "ssvae.api",
     "load": "ssvae.api",
-    "evaluate": "ssvae.api",
+    "evaluate": "ssvae.evaluation",
     "baseline": "ssvae.api",
     "resume": "ssvae.api",
     "describe_run": "ssvae.api",

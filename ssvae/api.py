@@ -21,15 +21,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from ssvae import inference, runtime
 from ssvae.config import EDITABLE_FOR_RESUME, Config, ConfigError, setting_name
 from ssvae.settings import config_for, supervised_counterpart, train_command
 from ssvae.model_card import shown_config
 from ssvae.data import DataError, ModelInputs, Partition, Source, Split
 from ssvae.data.dataset import as_data_error
 from ssvae.data.digests import same_data
-from ssvae.data.sources import (BUILTIN, arrays_given, arrays_source, load_for_testing, source_name, tested_name,
-                                tested_part)
+from ssvae.data.sources import arrays_given, arrays_source, load_for_testing, source_name, tested_name, tested_part
 from ssvae.data.images import ColourImages
 from ssvae.errors import SAVE_ARRAYS, RunError, check_flags, type_name
 from ssvae.models import Model, Stage, build_model, model_to_load
@@ -39,7 +37,7 @@ from ssvae.run_data import load_data, new_run_data
 from ssvae.run import (ARRAYS, CHECKPOINT, CONFIG, LABELS, METRIC_COLUMNS, METRICS, RUN_FOLDER, WEIGHTS, fit_weights,
                        load_checkpoint, load_run, load_spec, read_metrics, save_arrays, save_checkpoint, save_metrics,
                        save_run, save_weights, set_aside_files, weights_problem)
-from ssvae.runtime import MODEL_JSON, check_count, folder_of_folders, prepare_inputs
+from ssvae.runtime import check_count, prepare_inputs
 from ssvae.training import (Checkpoint, EpochHook, active_stages, denormals_flushed, fit, float32_default, kept_epoch,
                             predict_logits, resolve_device, stage_plan, threads_set)
 
@@ -452,31 +450,12 @@ def _train_baseline(run: Run, progress: bool) -> Run:
     return _train_new(supervised_counterpart(run.config), run.split, run.partition(), None, progress, None)
 
 
-def evaluate(run: Run | runtime.ExportedModel | str | Path, data: str | Path | Any = None,
-             dataset: str | None = None, split: str = "test", data_dir: str | Path | None = None,
-             device: str = "auto", precision: str = "float32", baseline: bool = False,
-             progress: bool = False, threads: int | None = None) -> dict[str, Any]:
-    """Test accuracy, per-class recall and precision, confusion matrix (rows: true class) and test ELBO; with
-    validation labels, the epoch kept by them. The test set is the run's held-out one, or the labelled
-    examples of ``data``: a file or folder or arrays held in memory, as `ssvae.train` takes them (an .npz's
-    x_test and y_test where it has them), whose classes are the run's by name. With ``baseline``, also the
-    accuracy on the same test set of the run's supervised baseline (`baseline`, trained here with a bar where
-    ``progress``).
-
-    A model folder written by `ssvae export`, or one loaded (`ssvae.runtime.load`, on its device and in its
-    precision), is tested through its graphs instead (`ssvae.inference.evaluate`,
-    no test ELBO), on ``data`` or on ``split`` of the built-in ``dataset`` (by default, the one it was trained
-    on, where it was), with the graphs of ``precision`` on ``device`` and ``threads`` CPU threads (None:
-    onnxruntime's default, every core): those six settings are an export's, and a run refuses them; an export
-    has no baseline."""
-    check_flags(RunError, baseline=baseline, progress=progress)
-    data = held if (held := arrays_given(data)) is not None else data  # arrays converted once, not at each use
-    if isinstance(run, runtime.ExportedModel):
-        if baseline:
-            raise _no_baseline(f"{run!r}")
-        return _evaluate_export(run, data, dataset, split, data_dir, device, precision, threads)
-    if not isinstance(run, Run) and _evaluated_folder(folder := given_path(run, "run"), baseline) == "model":
-        return _evaluate_export(folder, data, dataset, split, data_dir, device, precision, threads)
+def evaluate_run(run: Run | str | Path, data: str | Path | Any, dataset: str | None, split: str,
+                 data_dir: str | Path | None, device: str, precision: str, threads: int | None, baseline: bool,
+                 progress: bool) -> dict[str, Any]:
+    """`ssvae.evaluate` of a run (`ssvae.evaluation` says what it reports): on its held-out split or on
+    ``data``, with its baseline's accuracy on the same examples where ``baseline``. A RunError for the options
+    of an exported model."""
     if (device, precision, threads) != ("auto", "float32", None):
         raise RunError(f"--device, --precision and --threads (device=, precision=, threads= in Python) choose how an "
                        f"exported model's graphs run, and {_named(run)} is a run: pass its export (ssvae export "
@@ -485,12 +464,7 @@ def evaluate(run: Run | runtime.ExportedModel | str | Path, data: str | Path | A
         raise RunError(f"--dataset, --split and --data-dir (dataset=, split=, data_dir= in Python) test an exported "
                        f"model, and {_named(run)} is a run, tested on its own test split: drop them, or pass labelled "
                        f"data of your own with --data (data=)")
-    return _evaluate_run(_baseline_of(load(run)) if baseline else load(run), data, baseline, progress)
-
-
-def _evaluate_run(run: Run, data: str | Path | Any, baseline: bool, progress: bool) -> dict[str, Any]:
-    """`evaluate` of a run: on its held-out split or on ``data``, with its baseline's accuracy on the same
-    examples where ``baseline``."""
+    run = _baseline_of(load(run)) if baseline else load(run)
     c = run.config
     if data is None:
         test, tested = run.partition().labelled_test, c.test_data
@@ -508,54 +482,10 @@ def _evaluate_run(run: Run, data: str | Path | Any, baseline: bool, progress: bo
     return report
 
 
-def _no_baseline(model: str) -> RunError:
-    return RunError(f"--baseline (baseline= in Python) trains on a run's data, which {model}, an exported model, "
-                    f"does not keep: evaluate the run folder it was exported from")
-
-
-def _evaluated_folder(folder: Path, baseline: bool) -> str:
-    """What ``folder`` holds for `evaluate`: "model" (an export) or "run"; a RunError, before the options are
-    read as those of either, where it is neither (missing, or a folder of them) or is a model with ``baseline``."""
-    if folder.exists() and not folder.is_dir():
-        raise RunError(f"{folder}: a file, not a run or model folder; give the --out folder of 'ssvae train' or of "
-                       f"'ssvae export'")
-    if not folder.is_dir():
-        raise RunError(f"{folder}: no such run or model folder; give the --out folder of 'ssvae train' or of "
-                       f"'ssvae export'")
-    if (folder / MODEL_JSON).is_file():
-        if baseline:
-            raise _no_baseline(str(folder))
-        return "model"
-    if not (folder / CONFIG).is_file() and (inside := folder_of_folders(folder, CONFIG, "run")
-                                            or folder_of_folders(folder, MODEL_JSON, "model")):
-        raise RunError(inside)
-    return "run"
-
-
 def _named(run: Run | str | Path) -> str:
     """A run as messages name it: its folder, or "the run" for one held in memory."""
     folder = run.run_dir if isinstance(run, Run) else run
     return "the run" if folder is None else str(folder)
-
-
-def _evaluate_export(model: runtime.ExportedModel | Path, data: str | Path | Any, dataset: str | None, split: str,
-                     data_dir: str | Path | None, device: str, precision: str, threads: int | None) -> dict[str, Any]:
-    """`evaluate` of an exported model (a folder, or one loaded: on the device, in the precision and with the
-    threads it was loaded with): its graphs on labelled data of one's own or on a built-in set's split; with
-    neither, on the built-in set it was trained on, where it was."""
-    if isinstance(model, Path):
-        model = runtime.load(model, device, precision, threads)
-    elif precision not in ("float32", model.precision) or device not in ("auto", model.device) \
-            or threads not in (None, model.threads):
-        raise RunError(f"{model!r} was loaded on its device, in its precision and with its threads: load its folder "
-                       f"again with ssvae.runtime.load(MODEL_DIR, device=, precision=, threads=) to test others, or "
-                       f"pass the folder")
-    if data is None and dataset is None:
-        if model.info.get("dataset") not in BUILTIN:
-            raise RunError(f"{model.model_dir} is an exported model, which keeps no test set: pass labelled data of "
-                           f"your own with --data (data=), or evaluate the run folder it was exported from")
-        dataset = model.info["dataset"]
-    return inference.evaluate(model, data, dataset, split, data_dir)
 
 
 def _warn_if_trained_on(run: Run, source: Source, data: Any) -> None:

@@ -126,6 +126,13 @@ THREADS = TextType("auto|N", _thread_count, "is neither 'auto' nor a number of t
 
 
 WORKFLOW = ("train", "evaluate", "export", "info", "predict", "score", "generate")  # as `ssvae --help` lists them
+# the dependencies that a machine which only applies exported models can go without (README: "Without torch"),
+# by the name Python imports and the name pip installs, and what to do when one is missing
+OPTIONAL_PACKAGES = {"torch": "torch", "torchvision": "torchvision", "onnx": "onnx", "onnxscript": "onnxscript",
+                     "safetensors": "safetensors", "sklearn": "scikit-learn"}
+TRAINING_REMEDY = ("install ssvae with its dependencies (pip install ssvae, or pip install -e . in its source "
+                   "folder); predict, score, generate, and info and evaluate of an exported model run without them")
+MISSING_REMEDY = {"scikit-learn": "pip install scikit-learn (the built-in digits are scikit-learn's)"}
 
 
 class Group(click.Group):
@@ -171,6 +178,12 @@ class Group(click.Group):
             if ctx.params.get("debug"):
                 raise
             _usage_error(error, " ".join(filter(None, (ctx.command_path, ctx.invoked_subcommand))))
+        except ModuleNotFoundError as error:  # a machine set up to apply models alone (README: without torch)
+            if ctx.params.get("debug") or (package := OPTIONAL_PACKAGES.get((error.name or "").split(".")[0])) is None:
+                raise
+            click.echo(f"Error: ssvae {ctx.invoked_subcommand} needs {package}, which is not installed here: "
+                       f"{MISSING_REMEDY.get(package, TRAINING_REMEDY)}", err=True)
+            sys.exit(1)
         except (MemoryError, RuntimeError) as error:
             if ctx.params.get("debug") or not _out_of_memory(error):
                 raise
@@ -428,7 +441,8 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
 
     The most accurate on Fashion-MNIST: ssvae train --dataset fashion-mnist --data-dir DIR --recipe accurate
     """
-    from ssvae.api import evaluate, resume as resume_run, train as train_run
+    from ssvae.api import resume as resume_run, train as train_run
+    from ssvae.evaluation import evaluate
 
     if resume is not None:
         _check_resume_alone(click.get_current_context())
@@ -599,7 +613,7 @@ def evaluate(run_dir: str, data: str | None, dataset: str | None, split: str, da
 
     An export's int8 graphs: ssvae evaluate models/digits-m2 --dataset digits --precision int8
     """
-    from ssvae.api import evaluate as evaluate_folder
+    from ssvae.evaluation import evaluate as evaluate_folder
 
     _require_stdout()
     report = evaluate_folder(run_dir, data=data, dataset=dataset, split=split, data_dir=data_dir, device=device,

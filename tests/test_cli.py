@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from safetensors.torch import load_file
 
 import ssvae
-from ssvae import api, inference, runtime
+from ssvae import api, evaluation, inference, runtime
 from ssvae.cli import Terminated, main
 from ssvae.data.sources import load_for_testing
 from ssvae.errors import DataError, RunError
@@ -199,7 +199,7 @@ def test_ctrl_c_in_the_summary_of_a_finished_run_says_it_is_finished(runner, tmp
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ssvae.api, "evaluate", interrupted)
+    monkeypatch.setattr(evaluation, "evaluate", interrupted)
     run = tmp_path / "run"
     result = runner.invoke(main, ["train", *TINY_ARGS, "--out", str(run)])
     assert (result.exit_code, result.output) == (130, f"Interrupted after training: {run} is finished; 'ssvae "
