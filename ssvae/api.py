@@ -29,7 +29,7 @@ from ssvae.data.dataset import as_data_error
 from ssvae.data.digests import same_data
 from ssvae.data.sources import arrays_given, arrays_source, load_for_testing, source_name, tested_name, tested_part
 from ssvae.data.images import ColourImages
-from ssvae.errors import SAVE_ARRAYS, RunError, check_flags, type_name
+from ssvae.errors import SAVE_ARRAYS, RunError, check_flags, type_name, user_stacklevel
 from ssvae.models import Model, Stage, build_model, model_to_load
 from ssvae.files import being_written, check_writable, given_path, sole_writer, write_atomic
 from ssvae.report import classification_report, evaluation_report, warn_not_held_out
@@ -53,6 +53,7 @@ class Run:
     run_dir: Path | None = None  # the run folder, if it was written to one
     history: list[dict] | None = None  # one record an epoch, as metrics.csv holds them (None: it is unreadable)
     loaded: Partition | None = field(default=None, repr=False)  # the partition, once read
+    unlabelled_changed: bool = field(default=False, repr=False)  # since it trained (`partition`)
 
     def __repr__(self) -> str:
         """What the run is, in a line (a dataclass's repr listed every index of the split and every layer)."""
@@ -61,17 +62,29 @@ class Run:
         return (f"Run(model={c.model!r}, data={c.data or c.dataset!r}, labels_seen={self.split.labels_seen}, "
                 f"classes={len(c.class_names)}, run_dir={where!r})")
 
-    def partition(self) -> Partition:
+    def partition(self, training: bool = False) -> Partition:
         """The run's data: the same labelled, validation, unlabelled and test examples. Read once and kept,
-        so that evaluating a run just trained neither reads its files again nor repeats their warnings."""
+        so that evaluating a run just trained neither reads its files again nor repeats their warnings. Its
+        examples it trained on without labels may have changed since (images added to ``unlabelled/``) where
+        those it trained or was tested on with their labels have not: a warning says so, and ``training`` (a
+        resume) refuses them."""
+        c = self.config
         if self.loaded is None:
-            c = self.config
             self._check_data_there()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ColourImages)  # the model takes colour now: said when it trained
                 source = load_data(c)
-            self._check_same_data(source)
+            self.unlabelled_changed = self._check_same_data(source)
+            if self.unlabelled_changed and not training:
+                warnings.warn(f"{c.data or c.dataset}: examples the run trained on without labels changed since "
+                              f"(added, removed, or labelled since; {len(source.train)} examples now), and those "
+                              f"it trained or was tested on with their labels did not: train a new run to learn "
+                              f"from the new ones", stacklevel=user_stacklevel())
             self.loaded = self.split.apply(source)
+        if training and self.unlabelled_changed:
+            raise DataError(f"{c.data or c.dataset}: examples the run trained on without labels changed since it "
+                            f"began (added, removed, or labelled since), and a resume must train on the same ones: "
+                            f"restore them, or train a new run on the data as they are")
         return self.loaded
 
     def _check_data_there(self) -> None:
@@ -83,9 +96,10 @@ class Run:
                 raise DataError(f"{path}: no such file or folder, and the run was trained on it: put it back, or "
                                 f"set \"{option}\" in {where} to where it is now")
 
-    def _check_same_data(self, source: Source) -> None:
+    def _check_same_data(self, source: Source) -> bool:
         """Refuse data changed since the run was trained (a file cut short, another file of the same name,
-        images added to a folder), whose examples the split's indices would no longer name."""
+        images added to a class folder), whose examples the split's indices would no longer name; whether
+        only the examples it trained on without labels changed (images added to ``unlabelled/``)."""
         c, split, train = self.config, self.split, source.train
         last = max((*split.labelled, *split.validation, *(split.test or ())), default=-1)
         reasons = [f"the run's split names example {last} but the data have {len(train)}"] if last >= len(train) \
@@ -95,10 +109,13 @@ class Run:
         if train.class_names != c.class_names:
             reasons.append(f"classes {', '.join(train.class_names)}, the run's were {', '.join(c.class_names)}")
         if not reasons and not split.made_from(source):
+            if split.names_the_same_examples(source):
+                return True
             reasons.append(f"examples added, removed, changed or relabelled since; {len(train)} now")
         if reasons:
             raise DataError(f"{c.data or c.dataset}: not the data this run was trained on ({'; '.join(reasons)}): "
                             f"restore them, or train a new run on the data as they are")
+        return False
 
     def inputs(self, x: Any) -> torch.Tensor:
         """Raw inputs (uint8 0..255 or floats) as the model's float tensor, prepared by the rule the exported
@@ -262,7 +279,7 @@ def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | Non
         stages = active_stages(run.model, config)
         _check_unchanged(checkpoint, config, split, stages, run_dir / CHECKPOINT, asked=epochs is not None)
         fit_weights(run.model, checkpoint.model, run_dir / CHECKPOINT)
-        run.partition()  # read, and checked to be the data the run began on, before it trains on
+        run.partition(training=True)  # read, and checked to be the data the run began on, before it trains on
         done = sum(stage.epochs for stage in stages[:checkpoint.stage])
         run.history = read_metrics(run_dir)[: done + checkpoint.epoch] if (run_dir / METRICS).exists() else []
         return _fit(run, progress, checkpoint, on_epoch, new_length=epochs is not None)
@@ -358,7 +375,7 @@ def _fit(run: Run, progress: bool, checkpoint: Checkpoint | None, on_epoch: Epoc
         if after_checkpoint is not None:
             after_checkpoint()
 
-    fit(run.model, run.partition(), run.config, progress=progress, on_epoch=record,
+    fit(run.model, run.partition(training=True), run.config, progress=progress, on_epoch=record,
         on_checkpoint=keep if out is not None else None, resume=checkpoint)
     run.model.cpu()
     if out is not None:
@@ -469,7 +486,7 @@ def evaluate_run(run: Run | str | Path, data: str | Path | Any, dataset: str | N
     if data is None:
         test, tested = run.partition().labelled_test, c.test_data
     else:
-        reading = ModelInputs(c.input_shape, c.input_columns, c.uint8_divisor)
+        reading = ModelInputs(c.input_shape, c.input_columns, c.uint8_divisor, resize=c.image_size is not None)
         source, name = load_for_testing(data, reading, c.class_names), source_name(data)
         test, tested = tested_part(source, name, reading, c.class_names), tested_name(data)
         _warn_if_trained_on(run, source, data)

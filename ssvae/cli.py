@@ -28,7 +28,7 @@ from ssvae.data.inputs import SPLITS
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError
 from ssvae.files import ENDING_SIGNALS
-from ssvae.model_card import difference_text
+from ssvae.model_card import FEW_FOR_Q99, difference_text, rarity_text
 from ssvae.progress import redrawable
 from ssvae.report_text import count, evaluation_text, model_info_text, run_info_text, trained_line
 from ssvae.runtime import (BATCH, DEVICES, MIN_OPSET, MODEL_FILES, MODEL_JSON, OPSET, PRECISIONS, RUN_CONFIG,
@@ -110,6 +110,17 @@ SIZES = TextType("N,N,...", lambda text: tuple(int(v) for v in text.split(",")),
                  "is not a comma-separated list of layer sizes, e.g. 500 or 600,600")
 LABELS = TextType("N|all", lambda text: text if text == "all" else int(text), "is neither a number of labels nor 'all'")
 TRAINING_DEVICE = TextType("auto|cpu|cuda|cuda:N", str, "")  # Config checks the name (cuda:N too)
+
+
+def _image_size(text: str) -> tuple[int, int]:
+    """--image-size: N for N x N, or WIDTH,HEIGHT (as the command a run prints writes it), or WIDTHxHEIGHT."""
+    sizes = tuple(int(v) for v in re.split(r"[,x]", text))
+    if len(sizes) not in (1, 2):
+        raise ValueError(text)
+    return sizes * 2 if len(sizes) == 1 else sizes
+
+
+IMAGE_SIZE = TextType("N|W,H", _image_size, "is neither a size N (N x N pixels) nor a width and height, e.g. 32,24")
 
 
 def _thread_count(text: str) -> int | None:
@@ -350,6 +361,7 @@ TRAINING_OPTIONS = [
     ("labels", LABELS),
     ("val_labels", int),
     ("test_fraction", float),
+    ("image_size", IMAGE_SIZE),
     ("model", click.Choice(CHOICES["model"])),
     ("epochs", int),
     ("m1_epochs", int),
@@ -742,12 +754,12 @@ def _threshold_text(reference: dict[str, Any] | None, scores: Scores, alike: boo
     text = (f"; {int(above.sum())} above the 99th percentile of the model's test examples' scores ({q99:.2f})"
             if alike else f"; no count above the model's test examples' 99th percentile of scores ({q99:.2f}): "
                           f"those were scored with seed 0 and one sample, which a threshold needs")
-    if "entropy" not in reference:  # an export from before the entropies were kept
-        return text
-    h99 = reference["entropy"]["quantiles"]["0.99"]
-    unsure = scores.entropy > h99
-    text += f"; {int(unsure.sum())} above the 99th percentile of their entropies ({h99:.2f})"
-    return text + (f"; {int((above | unsure).sum())} above either" if alike else "")
+    if "entropy" in reference:  # not in an export from before the entropies were kept
+        h99 = reference["entropy"]["quantiles"]["0.99"]
+        unsure = scores.entropy > h99
+        text += f"; {int(unsure.sum())} above the 99th percentile of their entropies ({h99:.2f})"
+        text += f"; {int((above | unsure).sum())} above either" if alike else ""
+    return text + ("" if reference["n"] >= FEW_FOR_Q99 else f" (the test examples: {rarity_text(reference['n'])})")
 
 
 @main.command(short_help="New examples of every class, or analogies: a PNG grid or a CSV.")

@@ -36,7 +36,8 @@ CONV_MODELS = ("m2", "supervised", "fixmatch")  # the models whose q(y|x) sees t
 CONSISTENCY_MODELS = ("m2", "fixmatch")  # the models that can train q(y|x) by consistency on unlabelled images
 # what None means, said where a type is wrong
 NONE_MEANS = {"labels": "every label, as --labels all or 'all'", "threads": "torch's default, as --threads auto or "
-                                                                          "'auto'"}
+                                                                          "'auto'",
+              "image_size": "the size most of the images have"}
 M1_FEATURES = ("sample", "mean")  # what m1+m2's M2 stage sees of q(z1|x): a draw or the mean
 TRAINING_PRECISIONS = ("float32", "bfloat16")  # bfloat16: matmuls and convolutions under autocast
 # the settings that name one of a few options, with those options: what Config accepts (and the command line offers,
@@ -69,7 +70,7 @@ PATH_FIELDS = ("data", "test_data", "data_dir")  # the fields that name a file o
 # Fields added since files of this FORMAT_VERSION were first written, with the value that means what a file
 # written before them did: such a file still loads, and trains or evaluates as it did.
 LATER_FIELDS: dict[str, Any] = {"adaptive_threshold": False, "weight_decay": 0.0, "threads": None,
-                                "input_columns": None, "test_data": None, "pixel_inputs": None}
+                                "input_columns": None, "test_data": None, "pixel_inputs": None, "image_size": None}
 
 
 @dataclass
@@ -90,6 +91,7 @@ class Config:
     data: str | None = None
     data_dir: str | None = None
     test_data: str | None = None
+    image_size: tuple[int, ...] | None = None  # (width, height), or N for N x N: a folder's images, resized
     labels: int | None = 100
     val_labels: int = 0
     test_fraction: float = 0.25
@@ -141,6 +143,8 @@ class Config:
             self.labels = None
         if self.threads == "auto":
             self.threads = None
+        if type(self.image_size) is int:  # N, as --image-size N: N x N
+            self.image_size = (self.image_size, self.image_size)
         if self.data is not None:  # one's own data: no built-in set (config.json said "digits")
             self.dataset = None
         hints = _field_types()
@@ -204,9 +208,12 @@ class Config:
         if bad := [name for name in self.class_names if not one_line_name(name)]:
             raise ConfigError(f"class_names must be names on one line, got {bad[0]!r}", "class_names")
         for name in (name for name, item in _tuple_fields().items() if item is int):  # sizes
-            if any(size < 1 for size in getattr(self, name)):
+            if any(size < 1 for size in getattr(self, name) or ()):
                 sizes = option_text(getattr(self, name), "")
                 raise ConfigError(f"{name} must all be at least 1, got {sizes}", name)
+        if self.image_size is not None and len(self.image_size) != 2:
+            raise ConfigError(f"image_size must be a width and a height, got {option_text(self.image_size, '')}",
+                              "image_size")
         if not self.hidden or (self.classifier == "conv" and not self.classifier_channels):
             raise ConfigError(f"hidden needs at least one layer size, and a conv classifier at least one channel "
                               f"count (e.g. {both_spellings('hidden', (500,))}, "
@@ -477,6 +484,9 @@ SETTING_HELP: dict[str, str] = {
     "test_data": ("Labelled data to test on, for --data without a test set of its own: every label of --data then "
                   "trains (none is held out by --test-fraction). Read as --data is; classes matched by name "
                   "(numbered labels of named classes by number, with a warning)."),
+    "image_size": ("Read every image of a --data folder at this size, WIDTH,HEIGHT or N for NxN, resizing those of "
+                   "other sizes (its model's predict, score and evaluate then resize theirs too). Without it, images "
+                   "of another size than most are skipped."),
     "labels": "Labels to train with, class-balanced (N/K per class), or 'all'.",
     "val_labels": "Of those labels, how many to set aside to pick the best epoch (0: keep the last epoch).",
     "test_fraction": "Held-out test share for data without a test split of its own (nor --test-data).",

@@ -85,12 +85,18 @@ def model_inputs(model: ExportedModel | str | Path, data: str | Path | None = No
         _check_dataset(model, dataset, split)
     return read_inputs(data, dataset, None if data_dir is None else str(data_dir),
                        split, *_model_split(model), model.input_shape if len(model.input_shape) == 3 else None,
-                       model.input_columns)
+                       model.input_columns, _resizes(model))
+
+
+def _resizes(model: ExportedModel) -> bool:
+    """Whether ``model`` (trained with --image-size) reads image files of another size resized, not skipped."""
+    return model.info.get("resize_images", False)
 
 
 def _model_reading(model: ExportedModel) -> ModelInputs:
-    """How ``model`` reads labelled data (`ssvae.data.load_labelled`): its input shape, CSV columns and uint8 scale."""
-    return ModelInputs(model.input_shape, model.input_columns, model.uint8_divisor)
+    """How ``model`` reads labelled data (`ssvae.data.load_labelled`): its input shape, CSV columns, uint8 scale
+    and whether it resizes images."""
+    return ModelInputs(model.input_shape, model.input_columns, model.uint8_divisor, resize=_resizes(model))
 
 
 def _model_split(model: ExportedModel) -> tuple[float | None, int]:

@@ -27,8 +27,11 @@ def preprocessing(config: Config) -> str:
     """What the graphs' inputs must be, in words, for the model card and apps."""
     scale = ("inputs, uint8 too, are used as the numbers they are" if config.uint8_divisor == 1 else
              "uint8 inputs are divided by 255; float inputs are used as given")
+    resized = "" if config.image_size is None else (
+        "; image files of another size are resized to {}x{} (bilinear, as Pillow's resize) by ssvae's readers, "
+        "which an app resizes itself".format(*config.image_size))
     return scale + (" and must lie in [0, 1]; no binarisation" if config.likelihood == "bernoulli" else
-                    " (the graph standardises them)")
+                    " (the graph standardises them)") + resized
 
 
 TENSOR_MEANINGS = {  # by (role, name) or name, as the card's table says them; {x} and {z}: what q and p are given
@@ -152,8 +155,27 @@ def difference_text(report: ExportReport) -> str:
 def scores_text(summary: dict[str, Any]) -> str:
     """The test examples' anomaly scores in short (`score_summary`), as the model card says them."""
     return (f"Anomaly scores (`ssvae score`, seed {summary['seed']}, one sample) of the {summary['n']} test examples: "
-            f"{quantiles_text(summary)} (`test_scores` in model.json): a score measured with the same seed "
-            f"and samples above the 99th is as rare as about 1 in 100 of them." + _entropy_text(summary))
+            f"{quantiles_text(summary)} (`test_scores` in model.json): {rarity_text(summary['n'])}."
+            + _entropy_text(summary))
+
+
+def above_q99(n: int) -> float:
+    """How often an example like ``n`` test examples lies above their 99th percentile (numpy's, interpolated):
+    it sits (n - 1) * 0.99 of the way up their order, and a new example (exchangeable with them) lies above
+    the one at place k, from 0, with probability (n - k) / (n + 1), and between two places in proportion:
+    1.2 % for 450, 4.8 % for 25."""
+    return (0.01 * n + 0.99) / (n + 1)
+
+
+FEW_FOR_Q99 = 195  # test examples below which that is above 1.5 %, and "about 1 in 100" would mislead
+
+
+def rarity_text(n: int) -> str:
+    """How rare a score above the 99th percentile of ``n`` test examples is, in words (`above_q99`)."""
+    if n >= FEW_FOR_Q99:
+        return "a score measured with the same seed and samples above the 99th is as rare as about 1 in 100 of them"
+    return (f"{n} are few for a 99th percentile: an example like them lies above it about 1 time in "
+            f"{round(1 / above_q99(n))}, not 1 in 100")
 
 
 def quantiles_text(summary: dict[str, Any]) -> str:

@@ -175,6 +175,7 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[st
         "input_range": list(c.input_range) if c.input_range else None,
         "uint8_divisor": c.uint8_divisor,
         "preprocessing": preprocessing(c),
+        **({"resize_images": True} if c.image_size is not None else {}),
         **generative,
         "labels_seen": run.split.labels_seen,
         "test_accuracy": None if accuracy is None else round(accuracy, 4),

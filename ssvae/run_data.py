@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ssvae.config import PATH_FIELDS, Config
+from ssvae.config import PATH_FIELDS, Config, setting_name
 from ssvae.data import DataError, ModelInputs, Source, Split, check_inputs, choose_split, load_labelled, load_source
 from ssvae.data.digests import same_data
 from ssvae.data.sources import ARRAYS_NAME, warn_if_data_dir_unused
@@ -28,7 +28,10 @@ def new_run_data(config: Config, source: Source | None = None) -> tuple[Config, 
     warn_if_data_dir_unused(config.dataset, config.data_dir)
     in_memory = source is not None
     name = str(ARRAYS_NAME) if in_memory else config.data or config.dataset  # as given, for messages
-    source = load_source(config.dataset, config.data, config.data_dir) if source is None else source
+    if in_memory and config.image_size is not None:
+        raise DataError(f"{setting_name('image_size')} reads a folder of images, and the data are arrays held in "
+                        f"memory: leave it out")
+    source = load_source(config.dataset, config.data, config.data_dir, config.image_size) if source is None else source
     config = config.replace(pixel_inputs=pixel_inputs(config, source.train.x))  # from these data, never a config's
     source = with_test_data(source, config, name)  # read as the model will read inputs
     if config.test_data is not None:  # said once, when a run is made, not each time it reads its data again
@@ -62,7 +65,7 @@ def _fitted(config: Config, source: Source, name: str) -> Config:
 def load_data(config: Config) -> Source:
     """The data a run's ``config`` names: its source, with its test data (``test_data``) where it names some
     (`with_test_data`)."""
-    return with_test_data(load_source(config.dataset, config.data, config.data_dir), config)
+    return with_test_data(load_source(config.dataset, config.data, config.data_dir, config.image_size), config)
 
 
 def with_test_data(source: Source, config: Config, name: str | None = None) -> Source:
@@ -79,7 +82,7 @@ def with_test_data(source: Source, config: Config, name: str | None = None) -> S
     if not Path(config.test_data).exists():
         raise DataError(f"{config.test_data}: no such file or folder; check the path given to --test-data")
     model = ModelInputs(source.train.input_shape, source.columns, config.uint8_divisor,
-                        f"the model trained on {name}")
+                        f"the model trained on {name}", resize=config.image_size is not None)
     return dataclasses.replace(source, test=load_labelled(config.test_data, model, source.train.class_names))
 
 

@@ -72,6 +72,27 @@ class NonFiniteInputError(InputRowError):
     """Inputs that hold NaN or inf (or numbers beyond float32)."""
 
 
+def _channels_hint(given: tuple[int, ...], shape: tuple[int, ...]) -> str:
+    """What to do with images of the model's size in other channels (colour for a grey model, grey or with
+    transparency for a colour one), as an image library loads them, a batch or one image without its batch
+    axis; "" for any other shape."""
+    if len(shape) != 3 or shape[0] not in (1, 3):
+        return ""
+    for batch in (given, (1, *given)):
+        if len(batch) == 3:  # (N, H, W): grey
+            channels, image = 1, batch[1:]
+        elif len(batch) == 4:  # channel-first where the last two axes are the model's size, else channel-last
+            channels = batch[1] if batch[2:] == shape[1:] else batch[3]
+            image = batch[2:] if batch[2:] == shape[1:] else batch[1:3]
+        else:
+            continue
+        if image == shape[1:] and channels in (1, 3, 4) and channels != shape[0]:
+            kind, mode = ("grey", "L") if shape[0] == 1 else ("colour", "RGB")
+            single = "" if batch is given else "; add a batch axis for a single image, e.g. x[None]"
+            return f"; this model takes {kind} images: convert yours first (Pillow: image.convert({mode!r})){single}"
+    return ""
+
+
 def arrange(x: np.ndarray, shape: tuple[int, ...], model: str = "this model") -> np.ndarray:
     """A batch ``x`` laid out as (N, *shape), the examples of ``model`` (named so in the error), or a ModelError
     that says what fits. Also taken: (N, H, W) for one-channel images, images channel-last (N, H, W, C) as image
@@ -87,7 +108,7 @@ def arrange(x: np.ndarray, shape: tuple[int, ...], model: str = "this model") ->
         return x.reshape(len(x), *shape)
     single = x.shape in (shape, (math.prod(shape),)) or (shape[0] == 1 and x.shape == shape[1:]) or (
         len(shape) == 3 and x.shape == (*shape[1:], shape[0]))
-    hint = "; add a batch axis for a single example, e.g. x[None]" if single else ""
+    hint = "; add a batch axis for a single example, e.g. x[None]" if single else _channels_hint(x.shape, shape)
     forms = [shape]
     if len(shape) == 3 and shape[0] == 1:
         forms.append(shape[1:])
@@ -425,6 +446,7 @@ METADATA_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "uint8_divisor": ("1 or 255", lambda v: type(v) is int and v in (1, 255)),
     "likelihood": ("bernoulli or gaussian", lambda v: v in ("bernoulli", "gaussian")),
     "conditional": ("true or false", lambda v: isinstance(v, bool)),
+    "resize_images": ("true or false", lambda v: isinstance(v, bool)),
     "test_scores": ("null or scores in short (n, quantiles 0.5 to 0.99, max; entropy, likewise)",
                     lambda v: v is None or (_in_short(v) and ("entropy" not in v or _in_short(v["entropy"])))),
 }

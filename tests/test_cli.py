@@ -341,6 +341,12 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
     (["train", "--hidden", "500,a"],
      "Invalid value for '--hidden': '500,a' is not a comma-separated list of layer sizes, e.g. 500 or 600,600"),
     (["train", "--epochs", "0"], "Invalid value for '--epochs': epochs must be at least 1, got 0"),
+    (["train", "--image-size", "28,28,3"], "Invalid value for '--image-size': '28,28,3' is neither a size N (N x N "
+     "pixels) nor a width and height, e.g. 32,24"),
+    (["train", "--image-size", "32x0"],
+     "Invalid value for '--image-size': image_size must all be at least 1, got 32,0"),
+    (["train", "--image-size", "28"], "Error: --image-size (image_size= in Python) reads a folder of images, and "
+     "digits is not one: leave it out"),
     (["train", "--seed", "-1"], "Invalid value for '--seed': seed must lie in 0..4294967295, got -1"),
     (["train", "--alpha", "nan"], "Invalid value for '--alpha': alpha must be a finite number, got nan"),
     (["train", "--lr", "-1"], "Invalid value for '--lr': lr must be positive, got -1.0"),

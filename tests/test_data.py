@@ -111,8 +111,16 @@ def test_labels_all_keeps_missing_labels_missing():
 
 
 def test_too_many_labels_is_a_clear_error():
-    with pytest.raises(DataError, match="more labels than the"):
+    with pytest.raises(DataError) as error:
         choose_split(_source(), labels=1000, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
+    assert str(error.value) == (  # 90 labels, of which a stratified quarter (23) is the test set
+        "--labels 1000 (labels=1000 in Python) asks for more labels than the 67 available for training (23 of the 90 "
+        "labelled examples are held out as the test set: give test data of your own with --test-data (test_data= in "
+        "Python) to train on every label): lower it or use --labels all (labels=None in Python)")
+    with_test = Source(_source().train, _source(n_per_class=2).train)  # a test set of its own: nothing held out
+    with pytest.raises(DataError, match=r"^--labels 1000 \(labels=1000 in Python\) asks for more labels than the 90 "
+                                        r"available for training: lower it"):
+        choose_split(with_test, labels=1000, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
     with pytest.raises(DataError, match="^--val-labels 20 \\(val_labels=20 in Python\\) leaves no training label "
                                         "out of 20: lower it$"):
         choose_split(_source(), labels=20, val_labels=20, test_fraction=0.25, split_seed=0, seed=0)
@@ -536,7 +544,8 @@ def test_images_none_of_which_can_be_used_are_one_error_that_says_why(tmp_path):
         tiffs.append(folder / f"f{k}.tif")
         Image.fromarray(np.zeros((6, 6), np.float32)).save(tiffs[-1])
     cases = [((sizes + junk[:1], (8, 4)), r"cat: none of its 3 readable image\(s\) is 8x4 pixels, the model's size: "
-                                         r"resize them to it$"),
+                                         r"resize them to it \(a model trained with --image-size resizes them "
+                                         r"itself\)$"),
              ((truncated, (6, 6)), r"no readable images \(.*\); skipped cat/t0.png \(unreadable\), cat/t1.png "
                                    r"\(unreadable\), cat/t2.png \(unreadable\)$"),
              ((junk, None), r"no readable images \(.*\); skipped cat/j0.png \(unreadable\)"),
@@ -1043,6 +1052,25 @@ def test_a_data_files_classes_are_the_models_by_name_or_by_number(names, present
         ["t.npz: its labels are numbers, taken as the model's class numbers: 0 = cat, 1 = dog"] if by_number else [])
 
 
+def test_images_of_other_sizes_are_resized_as_pillow_resizes_them_where_asked(tmp_path):
+    """--image-size: every image at (width, height) 6x4, by Pillow's bilinear resize, the one of that size as
+    it is; without it, those of another size are skipped."""
+    rng = np.random.default_rng(0)
+    shapes = {"small.png": (2, 3), "big.png": (9, 12), "same.png": (4, 6)}  # (height, width) as numpy has them
+    for name, shape in shapes.items():
+        Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8)).save(tmp_path / name)
+    files = [tmp_path / name for name in shapes]
+    x, kept = images.read_images(files, tmp_path, "L", (6, 4), resize=True)
+    assert x.shape == (3, 1, 4, 6) and kept == [0, 1, 2]
+    for row, file in zip(x, files):
+        expected = Image.open(file).convert("L")
+        expected = expected if expected.size == (6, 4) else expected.resize((6, 4), Image.Resampling.BILINEAR)
+        np.testing.assert_array_equal(row[0], np.asarray(expected))
+    with pytest.warns(UserWarning, match=r"skipped 2 image\(s\): small.png \(3x2, not 6x4\), big.png \(12x9, "
+                                         r"not 6x4\)"):
+        assert images.read_images(files, tmp_path, "L", (6, 4))[1] == [2]
+
+
 def test_a_folder_to_test_a_model_on_is_read_in_its_colours_and_size(tmp_path):
     """One class folder will do, colour images become grey as the model's, an image of another size is
     skipped and unlabelled/ is not read."""
@@ -1060,6 +1088,35 @@ def test_a_folder_to_test_a_model_on_is_read_in_its_colours_and_size(tmp_path):
     assert test.y.tolist() == [1]
     with pytest.raises(DataError, match=r"needs one sub-folder of images per class \(at least one\)$"):
         load_labelled(tmp_path / "b", ModelInputs((1, 8, 8)), ("a", "b"))
+
+
+def test_class_folders_one_level_too_deep_are_named_with_the_fix(tmp_path):
+    """labelled/CLASS/ beside unlabelled/, as other tools lay data out: the error says to move them up, where
+    it said only that class folders were needed."""
+    for folder in ("labelled/cat", "labelled/dog", "unlabelled"):
+        (tmp_path / folder).mkdir(parents=True)
+        Image.new("L", (8, 8)).save(tmp_path / folder / "a.png")
+    with pytest.warns(UserWarning, match="folder.s. with no image directly inside are not classes: labelled"), \
+            pytest.raises(DataError) as error:
+        load_source(data=str(tmp_path))
+    assert str(error.value) == (f"{tmp_path}: needs one sub-folder of images per class (at least two) and optionally "
+                                f"'unlabelled/': labelled/ holds folders of images (cat, dog): if they are the "
+                                f"classes, move them up into {tmp_path}")
+    shutil.rmtree(tmp_path / "labelled" / "dog")  # a single folder inside is no set of classes: no hint
+    with pytest.warns(UserWarning), pytest.raises(DataError, match="optionally 'unlabelled/'$"):
+        load_source(data=str(tmp_path))
+    layout = tmp_path / "split"  # torchvision's layout: two sets of the classes
+    for folder in ("train/cat", "train/dog", "test/cat", "test/dog", "other/cat", "other/dog"):
+        (layout / folder).mkdir(parents=True)
+        Image.new("L", (8, 8)).save(layout / folder / "a.png")
+    with pytest.warns(UserWarning), pytest.raises(DataError) as error:
+        load_source(data=str(layout))
+    assert str(error.value).endswith(f"optionally 'unlabelled/': train/ and test/ hold folders of images: if they "
+                                     f"are the classes, pass --data {layout / 'train'} --test-data {layout / 'test'} "
+                                     f"(data=, test_data= in Python)")
+    shutil.rmtree(layout / "test")  # other/ beside train/, and no unlabelled/: nothing says they are the classes
+    with pytest.warns(UserWarning), pytest.raises(DataError, match="optionally 'unlabelled/'$"):
+        load_source(data=str(layout))
 
 
 def test_test_data_of_a_source_that_has_its_own_test_set_are_refused(tmp_path):

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from sklearn.datasets import load_digits
 
 import ssvae
-from ssvae import runtime
+from ssvae import inference, runtime
 from ssvae.data import choose_split, load_source
 from ssvae.cli import config_from_options, main, train
 from ssvae.config import Config
@@ -294,6 +294,31 @@ def test_plain_python_example_reads_folders_as_predict_does_and_refuses_bad_inpu
     assert result.returncode == 1 and result.stdout == "" and result.stderr.count("\n") == 1
     assert result.stderr.startswith(f"{cut / 'classifier.onnx'}: onnxruntime {ort.__version__} cannot load it (")
     assert result.stderr.endswith("): upgrade onnxruntime, or export the model again with 'ssvae export'\n")
+
+
+@pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
+def test_plain_python_example_resizes_images_for_a_model_trained_with_image_size(tmp_path):
+    """A model trained with --image-size 6,4 (resize_images in its metadata): the example reads a folder of
+    images of other sizes as `ssvae predict` does, resized, where it refuses them for other models."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for folder in ("a", "b", "unlabelled"):
+        (tmp_path / "data" / folder).mkdir(parents=True)
+        for k, shape in enumerate([(3, 5), (4, 6), (9, 7)] * 2):  # (height, width)
+            Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8)).save(tmp_path / "data" / folder / f"{k}.png")
+    run = ssvae.train(data=str(tmp_path / "data"), image_size=(6, 4), labels=None, epochs=2, hidden=(8,),
+                      classifier_hidden=(8,), latent_dim=2, progress=False)
+    ssvae.export(run, tmp_path / "model")
+    inputs = tmp_path / "data" / "unlabelled"
+    result = subprocess.run([sys.executable, str(ROOT / "tools/examples/classify_with_onnxruntime.py"),
+                             str(tmp_path / "model"), str(inputs)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    inference.predict(runtime.load(tmp_path / "model"), inputs, tmp_path / "p.csv", progress=False)
+    predicted = [row[:3] for row in csv.reader((tmp_path / "p.csv").read_text().splitlines()[1:])]
+    assert [row[:2] for row in csv.reader(result.stdout.splitlines())] == [row[:2] for row in predicted]
+    assert [float(row[2]) for row in csv.reader(result.stdout.splitlines())] == pytest.approx(
+        [float(row[2]) for row in predicted], abs=1e-5)
 
 
 def test_plain_python_example_needs_pillow_for_images_only_and_ends_quietly_for_a_reader_that_stops(tmp_path,

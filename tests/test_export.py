@@ -749,6 +749,12 @@ def test_raw_inputs_are_prepared_like_training(digits_model):
     (np.full((1, 64), -0.0001, np.float32), "inputs range over [-0.0001, -0.0001]"),
     (np.full((2, 64), np.nan), "inputs contain NaN or inf, or numbers too large for float32 (first in row 0)"),
     (np.array([["a"] * 64]), "inputs of dtype <U1 are not numbers"),
+    (np.zeros((1, 8, 8, 3), np.uint8), "inputs of shape (1, 8, 8, 3) do not fit this model: it takes (N, 1, 8, 8), "
+                                       "(N, 8, 8), (N, 8, 8, 1) or (N, 64); this model takes grey images: convert "
+                                       "yours first (Pillow: image.convert('L'))"),  # PIL's RGB, as np.asarray gives
+    (np.zeros((2, 4, 8, 8), np.float32), "or (N, 64); this model takes grey images: convert yours first"),
+    (np.zeros((8, 8, 3), np.uint8), "or (N, 64); this model takes grey images: convert yours first (Pillow: "
+                                    "image.convert('L')); add a batch axis for a single image, e.g. x[None]"),
 ])
 def test_bad_runtime_input_is_a_clear_error(digits_model, x, message):
     with pytest.raises(ModelError) as error:
@@ -942,6 +948,21 @@ def _set_test_scores(folder: Path, value: object) -> None:
         onnx.save(graph, path)
     meta = json.loads((folder / "model.json").read_text())
     (folder / "model.json").write_text(json.dumps({**meta, "test_scores": value}))
+
+
+@pytest.mark.parametrize("n", [2, 25, 100, 194, 195, 450])
+def test_how_often_an_example_lies_above_a_99th_percentile_of_n_is_its_share_of_the_gaps(n):
+    """`above_q99`, which the card and `ssvae score` state where it is well above 1 in 100 (from 25 test
+    examples, 1 in 21), against a count of the places of a new example among ``n`` others, in float64: it lies
+    in any of the n + 1 gaps alike, and in the gap that holds the interpolated percentile, above it by the share
+    of the gap above it."""
+    from ssvae.model_card import FEW_FOR_Q99, above_q99
+
+    h = (n - 1) * 0.99  # numpy's linear 99th percentile sits h of the way up the sorted values (0-based places)
+    below, share = math.floor(h), h - math.floor(h)
+    exact = (n - 1 - below + (1 - share)) / (n + 1)  # the gaps above place below + 1, and that above h in its own
+    assert above_q99(n) == pytest.approx(exact, rel=1e-12)
+    assert (above_q99(n) > 0.015) == (n < FEW_FOR_Q99)
 
 
 def test_runtime_entropy_is_that_of_each_row_of_probabilities_in_nats():
@@ -1276,10 +1297,63 @@ def test_an_export_keeps_its_test_examples_scores_to_set_a_score_against(digits_
     assert said.exit_code == 0 and said.output.splitlines()[-1].endswith(
         f"; {above.sum()} above the 99th percentile of the model's test examples' scores ({q['0.99']:.2f})"), \
         said.output
+    _set_test_scores(older, {**expected, "n": 25})  # as few as a folder of 100 labelled images holds out
+    said = CliRunner().invoke(main, ["score", str(older), "--dataset", "digits", "--out", "-"])
+    assert said.exit_code == 0 and said.output.splitlines()[-1].endswith(
+        f"{(above | unsure).sum()} above either (the test examples: 25 are few for a 99th percentile: an example "
+        f"like them lies above it about 1 time in 21, not 1 in 100)"), said.output
     run = ssvae.train(model="supervised", epochs=1, classifier_hidden=(8,), progress=False)
     ssvae.export(run, tmp_path / "classifier")  # scores nothing: no such key
     assert "test_scores" not in json.loads((tmp_path / "classifier" / "model.json").read_text())
     assert runtime.load(tmp_path / "classifier").test_scores is None
+
+
+@pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
+@pytest.mark.filterwarnings("ignore:.* holds the examples this:UserWarning")  # tested on its training folder
+@pytest.mark.filterwarnings("ignore:--test-data .* holds 2 labelled:UserWarning")  # one image a class, as meant
+def test_image_size_reads_every_image_resized_and_so_do_the_models_readers(tmp_path):
+    """--image-size 8,6 (width, height): images of three sizes all train, where most-common-size reading
+    skipped two thirds; the model takes (1, 6, 8), and its run's and its export's readers (evaluate --data,
+    predict) resize image files as training did; the card says so, and the run's command repeats it."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "images"
+    for folder in ("cat", "dog", "unlabelled"):
+        (data / folder).mkdir(parents=True)
+        for k, shape in enumerate([(5, 7), (6, 8), (12, 16)] * 2):  # (height, width)
+            Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8)).save(data / folder / f"{k}.png")
+    run = ssvae.train(data=str(data), image_size=(8, 6), labels=None, epochs=1, hidden=(8,), classifier_hidden=(8,),
+                      latent_dim=2, progress=False, out=tmp_path / "run")
+    part = run.partition()
+    assert run.config.input_shape == (1, 6, 8) and len(part.labelled) + len(part.test) + len(part.unlabelled) == 18
+    assert "--image-size 8,6" in train_command(run.config)
+    ssvae.export(run, tmp_path / "model")
+    model = runtime.load(tmp_path / "model")
+    assert model.info["resize_images"] is True and "resized to 8x6" in model.info["preprocessing"]
+    files = sorted((data / "unlabelled").iterdir())
+    resized = np.stack([np.asarray(Image.open(f).convert("L").resize((8, 6), Image.Resampling.BILINEAR))
+                        for f in files])
+    assert inference.predict(model, data / "unlabelled", tmp_path / "p.csv", progress=False) == 6
+    rows = [line.split(",") for line in (tmp_path / "p.csv").read_text().splitlines()[1:]]
+    assert [r[0] for r in rows] == [f.name for f in files]
+    np.testing.assert_allclose([[float(v) for v in r[4:]] for r in rows], model.classify(resized), atol=1e-5)
+    assert ssvae.evaluate(tmp_path / "model", data=data)["n_test"] == 12  # every labelled image, resized
+    assert ssvae.evaluate(run, data=str(data))["n_test"] == 12
+    scores = inference.score(model, data / "unlabelled", tmp_path / "s.csv", progress=False)
+    np.testing.assert_allclose(scores.score, model.score(resized, seed=0), rtol=1e-6)
+    assert inference.generate(model, tmp_path / "a.csv", analogies=data / "unlabelled", rows=2).examples == 4
+    tests = tmp_path / "tests"  # --test-data of yet other sizes, read as the model reads its inputs
+    for folder, shape in (("cat", (4, 4)), ("dog", (10, 12))):
+        (tests / folder).mkdir(parents=True)
+        Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8)).save(tests / folder / "0.png")
+    square = ssvae.train(data=str(data), test_data=str(tests), image_size=8, labels=None, epochs=1, hidden=(8,),
+                         classifier_hidden=(8,), latent_dim=2, progress=False)  # N, as --image-size N
+    assert square.config.image_size == (8, 8) and square.config.input_shape == (1, 8, 8)
+    assert ssvae.evaluate(square)["n_test"] == 2
+    with pytest.raises(DataError, match=r"^--image-size \(image_size= in Python\) reads a folder of images, and "
+                                        r"digits is not one: leave it out$"):
+        ssvae.train(image_size=(8, 8), epochs=1, progress=False)
 
 
 def test_an_export_that_differs_from_torch_fails_and_writes_nothing(tmp_path, tiny_config, monkeypatch):
@@ -1761,6 +1835,14 @@ def test_the_runtime_takes_integer_arrays_and_refuses_a_colourless_shape_for_col
     with pytest.raises(ModelError, match=r"^inputs of shape \(2, 6, 6\) do not fit this model: it takes "
                                          r"\(N, 3, 6, 6\), \(N, 6, 6, 3\) or \(N, 108\)"):
         runtime.arrange(np.zeros((2, 6, 6), np.uint8), (3, 6, 6))
+    colour = "; this model takes colour images: convert yours first (Pillow: image.convert('RGB'))"
+    one = "; add a batch axis for a single image, e.g. x[None]"
+    for shape, hint in (((2, 6, 6), colour), ((2, 6, 6, 4), colour), ((2, 1, 6, 6), colour),  # grey, RGBA
+                        ((6, 6), colour + one), ((6, 6, 4), colour + one),  # one image of them, as Pillow gives it
+                        ((2, 6, 6, 5), ""), ((2, 7, 6, 3), ""), ((2, 5, 5), "")):  # no image library's, or too small
+        with pytest.raises(ModelError) as error:
+            runtime.arrange(np.zeros(shape, np.uint8), (3, 6, 6))
+        assert str(error.value).endswith(f"or (N, 108){hint}")
 
 
 def test_a_class_index_must_be_a_whole_number_of_the_models(digits_model):

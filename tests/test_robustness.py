@@ -778,6 +778,59 @@ def test_a_run_refuses_data_that_changed_since_it_trained(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
+def test_images_added_to_unlabelled_leave_a_run_tested_and_exported_but_not_resumed(tmp_path, interrupted_run):
+    """A folder's labelled images come first in its order, so images added to unlabelled/ (where a user puts
+    new ones) leave the split naming the same examples: the run is evaluated and exported as before, with a
+    warning, where both refused it; a resume, which would train on other unlabelled images, is refused."""
+    data = tmp_path / "images"
+    for name in ("a", "b", "unlabelled"):
+        (data / name).mkdir(parents=True)
+        for k in range(6):
+            Image.fromarray(np.full((4, 4), 40 * k + (name == "b"), np.uint8)).save(data / name / f"{k}.png")
+    settings = dict(data=str(data), labels=4, epochs=2, hidden=(8,), classifier_hidden=(8,), latent_dim=2,
+                    progress=False)
+    ssvae.train(out=tmp_path / "run", **settings)
+    interrupted_run(tmp_path / "stopped", 2, **settings)
+    before = ssvae.evaluate(tmp_path / "run")
+    Image.fromarray(np.full((4, 4), 7, np.uint8)).save(data / "unlabelled" / "new.png")
+    warned = (f"^{re.escape(str(data))}: examples the run trained on without labels changed since \\(added, "
+              f"removed, or labelled since; 19 examples now\\), and those it trained or was tested on with their "
+              f"labels did not: train a new run to learn from the new ones$")
+    with pytest.warns(UserWarning, match=warned):
+        assert ssvae.evaluate(tmp_path / "run") == before
+    with pytest.warns(UserWarning, match=warned):
+        assert ssvae.export(tmp_path / "run", tmp_path / "model").accuracy == {"float32": before["accuracy"]}
+    with warnings.catch_warnings(), pytest.raises(DataError) as error:
+        warnings.simplefilter("error")  # the error alone, not the warning before it too
+        ssvae.resume(tmp_path / "stopped", progress=False)
+    assert str(error.value) == (f"{data}: examples the run trained on without labels changed since it began (added, "
+                                f"removed, or labelled since), and a resume must train on the same ones: restore "
+                                f"them, or train a new run on the data as they are")
+
+
+@pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
+def test_rows_added_to_a_table_leave_a_run_tested_unless_its_own_test_set_changed(tmp_path):
+    """Unlabelled rows added at the end of an .npz keep the split's rows in place: the run is still evaluated,
+    with a warning; where its own test set (x_test) changed too, it is refused, since its accuracy would be
+    another one."""
+    rng = np.random.default_rng(0)
+    x, y = rng.random((24, 3)).astype(np.float32), np.arange(24) % 2
+    xt, yt = rng.random((8, 3)).astype(np.float32), np.arange(8) % 2
+    np.savez(tmp_path / "d.npz", x=x, y=y, x_test=xt, y_test=yt)
+    ssvae.train(data=str(tmp_path / "d.npz"), labels=4, epochs=1, hidden=(8,), classifier_hidden=(8,), latent_dim=2,
+                progress=False, out=tmp_path / "run")
+    before = ssvae.evaluate(tmp_path / "run")
+    more = dict(x=np.concatenate([x, x[:2]]), y=np.concatenate([y, [-1, -1]]))
+    np.savez(tmp_path / "d.npz", **more, x_test=xt, y_test=yt)
+    with pytest.warns(UserWarning, match="examples the run trained on without labels changed since"):
+        assert ssvae.evaluate(tmp_path / "run") == before
+    np.savez(tmp_path / "d.npz", **more, x_test=xt, y_test=1 - yt)
+    with pytest.raises(DataError, match=r"not the data this run was trained on \(examples added, removed, changed or "
+                                        r"relabelled since; 26 now\)"):
+        ssvae.evaluate(tmp_path / "run")
+
+
+@pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
 @pytest.mark.parametrize("changed, reason", [
     ({"x": np.zeros((12, 5), np.float32)}, "examples of shape (5,), the run's were (4,)"),
     ({"class_names": np.array(["cat", "cow"])}, "classes cat, cow, the run's were cat, dog"),

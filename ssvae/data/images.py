@@ -88,14 +88,15 @@ class ColourImages(UserWarning):
     its data again (its model takes colour by then)."""
 
 
-def read_images(files: list[Path], where: Path, mode: str | None = None,
-                size: tuple[int, int] | None = None) -> tuple[np.ndarray, list[int]]:
+def read_images(files: list[Path], where: Path, mode: str | None = None, size: tuple[int, int] | None = None,
+                resize: bool = False) -> tuple[np.ndarray, list[int]]:
     """The images of ``files`` as one uint8 array (N, C, H, W), and which of ``files`` they are. ``mode`` is
     PIL's "L" (grey) or "RGB"; None picks RGB when any image has colour. Images are read upright, as viewers
     show them (a camera's EXIF orientation applied); transparent pixels count as black and 16-bit grey as its
     top 8 bits; 32-bit pixels (float or integer TIFFs), whose scale is unknown, are
-    skipped. Unreadable images and those of another (width, height) than ``size``
-    (None: the size most readable images have) are skipped, with one warning that names the first few."""
+    skipped. Images of another (width, height) than ``size`` (None: the size most readable images have) are
+    resized to it where ``resize`` (`--image-size`; bilinear, smoothed when shrunk), else skipped; unreadable
+    ones are skipped. One warning names the first few skipped."""
 
     def shown(file: Path) -> str:  # a class folder's image is named with its folder; ``where`` itself, by name
         return str(file.relative_to(where)) if file != where and file.is_relative_to(where) else file.name
@@ -109,17 +110,17 @@ def read_images(files: list[Path], where: Path, mode: str | None = None,
         raise none_readable()
     grey = ("L", "1", "LA", "La")  # and every "I" mode: 16- and 32-bit grey
     size = size or Counter(image_size for _, _, image_size, _ in headers).most_common(1)[0][0]
-    sized = [(index, m) for index, m, image_size, _ in headers if image_size == size]  # the others are skipped
+    sized = [(index, m) for index, m, image_size, _ in headers if resize or image_size == size]  # others skipped
     colour = [index for index, m in sized if m not in grey and not m.startswith("I")]
     if mode is None and 0 < len(colour) < len(sized):  # one stray colour image triples the model's inputs
         warnings.warn(ColourImages(f"{where}: {len(colour)} of {len(sized)} images {'is' if len(colour) == 1 else 'are'}"
                                    f" in colour (e.g. {shown(files[colour[0]])}), so all are read in colour (RGB, 3 "
                                    f"channels): to train on grey images, save these in grey first"),
                       stacklevel=user_stacklevel())
-    arrays, kept = _pixels(files, headers, size, mode or ("RGB" if colour else "L"), shown, skipped)
+    arrays, kept = _pixels(files, headers, size, mode or ("RGB" if colour else "L"), shown, skipped, resize)
     if not arrays and all(image_size != size for _, _, image_size, _ in headers):  # only with a size asked for
         raise DataError(f"{where}: none of its {len(headers)} readable image(s) is {size[0]}x{size[1]} pixels, the "
-                        f"model's size: resize them to it")
+                        f"model's size: resize them to it (a model trained with --image-size resizes them itself)")
     if not arrays:
         raise none_readable()
     if skipped:
@@ -159,20 +160,23 @@ def _grey_palette(image: Any) -> bool:
 
 
 def _pixels(files: list[Path], headers: list[Header], size: tuple[int, int], mode: str,
-            shown: Callable[[Path], str], skipped: list[str]) -> tuple[list[np.ndarray], list[int]]:
-    """The uint8 pixels, upright and in ``mode``, of the images of ``size``, and their indices in ``files``;
-    those of another size, and those whose pixels do not read, are added to ``skipped``."""
+            shown: Callable[[Path], str], skipped: list[str], resize: bool) -> tuple[list[np.ndarray], list[int]]:
+    """The uint8 pixels, upright and in ``mode``, of the images of ``size`` (of every image, resized to it,
+    where ``resize``), and their indices in ``files``; those of another size that are not resized, and those
+    whose pixels do not read, are added to ``skipped``."""
     from PIL import Image, ImageOps
 
     arrays, kept = [], []
     for index, _, (width, height), turned in headers:
-        if (width, height) != size:
+        if (width, height) != size and not resize:
             skipped.append(f"{shown(files[index])} ({width}x{height}, not {size[0]}x{size[1]})")
             continue
         try:
             with Image.open(files[index]) as image:
                 upright = ImageOps.exif_transpose(image) if turned != 1 else image
-                pixels = np.asarray(_eight_bit(_opaque(upright)).convert(mode), dtype=np.uint8)
+                read = _eight_bit(_opaque(upright)).convert(mode)
+                sized = read if read.size == size else read.resize(size, Image.Resampling.BILINEAR)
+                pixels = np.asarray(sized, dtype=np.uint8)
         except Exception:  # a header that reads, pixels that do not (a truncated file)
             skipped.append(f"{shown(files[index])} (unreadable)")
             continue

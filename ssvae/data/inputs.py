@@ -50,16 +50,18 @@ class Inputs:
 
 def read_inputs(data: str | Path | None = None, dataset: str | None = None, data_dir: str | None = None,
                 split: str = "test", test_fraction: float | None = 0.25, split_seed: int = 0,
-                image_shape: tuple[int, ...] | None = None, columns: Sequence[str] | None = ()) -> Inputs:
+                image_shape: tuple[int, ...] | None = None, columns: Sequence[str] | None = (),
+                resize: bool = False) -> Inputs:
     """``data`` (a path) if given, else ``split`` of the built-in ``dataset``: its own test set, or the test
     split a training run made with ``test_fraction`` and ``split_seed`` (an exported model's metadata; None:
     the run held none out, and every example is a training one). A
-    folder of images is read in the channels and size of ``image_shape``, the model's (C, H, W); a CSV's
-    ``columns`` by name (a model trained on a CSV records them; without: every numeric column, in order)."""
+    folder of images is read in the channels and size of ``image_shape``, the model's (C, H, W), those of
+    another size skipped or, where the model ``resize``s them, resized; a CSV's ``columns`` by name (a model
+    trained on a CSV records them; without: every numeric column, in order)."""
     check_source(data, dataset, split, data_dir)
     if data is not None:
         path = data_path(data)
-        inputs = _read_path(path, image_shape, columns)
+        inputs = _read_path(path, image_shape, columns, resize)
         if not len(inputs):
             raise DataError(f"{data}: holds no inputs (an array of shape {tuple(inputs.x.shape)}): give at least one")
         return dataclasses.replace(inputs, source=path)
@@ -105,11 +107,12 @@ def builtin_split(dataset: str, data_dir: str | None = None, split: str = "test"
     return rows, source.train.subset(rows)
 
 
-def _read_path(path: Path, image_shape: tuple[int, ...] | None, columns: Sequence[str] | None) -> Inputs:
+def _read_path(path: Path, image_shape: tuple[int, ...] | None, columns: Sequence[str] | None,
+               resize: bool) -> Inputs:
     if path.is_dir():
-        return _read_images(image_files(path, path), path, image_shape)
+        return _read_images(image_files(path, path), path, image_shape, resize)
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        return _read_images([path], path.parent, image_shape, where=path)
+        return _read_images([path], path.parent, image_shape, resize, where=path)
     if path.suffix.lower() == ".csv":
         return _read_csv(path, columns)
     readers = {".npz": _read_npz, ".npy": _read_npy}
@@ -261,14 +264,14 @@ def _warn_of_ids_alike(path: Path, column: str, ids: list[str]) -> None:
                   stacklevel=user_stacklevel())
 
 
-def _read_images(files: list[Path], root: Path, image_shape: tuple[int, ...] | None,
+def _read_images(files: list[Path], root: Path, image_shape: tuple[int, ...] | None, resize: bool,
                  where: Path | None = None) -> Inputs:
     """Image ``files`` (a folder's, see `image_files`; or one image), ids relative to ``root`` (`file_id`),
     named in messages from ``where`` (the folder, or the one image). Read in the channels of ``image_shape``
-    (the model's (C, H, W)); images of another size are skipped with a warning that counts them (without
-    ``image_shape``: grey, and the size most images have)."""
+    (the model's (C, H, W)); images of another size are resized to it where ``resize``, else skipped with a
+    warning that counts them (without ``image_shape``: grey, and the size most images have)."""
     mode, size = image_reading(image_shape, where or root)
-    x, kept = read_images(files, where or root, mode or "L", size)
+    x, kept = read_images(files, where or root, mode or "L", size, resize and size is not None)
     ids = [file_id(files[i], root) for i in kept]
     return Inputs(ids, x)
 

@@ -77,23 +77,39 @@ class Source:
         ``every_value``): kept with the split, so that a run refuses data that changed under it."""
         return self.train.fingerprint(self.files, every_value)
 
+    def labelled_fingerprint(self, rows: Sequence[int]) -> str:
+        """The fingerprint of every value of the training set's ``rows`` (a split's labelled, validation and
+        test examples) and of the source's own test set: what a run trains and tests on with labels, which its
+        other (unlabelled) examples may change around."""
+        rows = np.asarray(rows, dtype=np.int64)
+        names = tuple(self.files[i] for i in rows) if self.files else ()
+        own_test = "" if self.test is None else self.test.fingerprint(every_value=True)
+        return self.train.subset(rows).fingerprint(names, every_value=True) + own_test
+
 
 @dataclass(frozen=True)
 class ModelInputs:
     """What a trained model reads, so that data to test it on are read its way: a CSV's ``columns`` by name
-    (none: every numeric column, in order), a folder's images in the channels and size of ``input_shape``,
-    uint8 arrays divided by ``uint8_divisor`` (255 for images, 1 for a table's numbers)."""
+    (none: every numeric column, in order), a folder's images in the channels and size of ``input_shape``
+    (those of another size skipped, or resized where ``resize``: a model trained with --image-size), uint8
+    arrays divided by ``uint8_divisor`` (255 for images, 1 for a table's numbers)."""
 
     input_shape: tuple[int, ...]
     columns: tuple[str, ...] | None = ()  # None, as none: a CSV run from before ssvae kept them
     uint8_divisor: int = 255
     name: str = "this model"  # as errors call it: a model about to be trained is named by its training data
+    resize: bool = False
 
 
-def load_source(dataset: str | None = "digits", data: str | None = None, data_dir: str | None = None) -> Source:
-    """Load ``data`` (a path) if given, else the built-in ``dataset``."""
+def load_source(dataset: str | None = "digits", data: str | None = None, data_dir: str | None = None,
+                image_size: tuple[int, ...] | None = None) -> Source:
+    """Load ``data`` (a path) if given, else the built-in ``dataset``; a folder's images all at ``image_size``
+    (width, height), resized, where given (`--image-size`), which nothing else takes."""
+    if image_size is not None and (data is None or not data_path(data).is_dir()):
+        raise DataError(f"{setting_name('image_size')} reads a folder of images, and {data or dataset} is not one: "
+                        f"leave it out")
     if data is not None:
-        return _load_path(data_path(data))
+        return _load_path(data_path(data), image_size=image_size)
     if dataset == "digits":
         return _load_digits()
     if dataset in TORCHVISION_SETS:
@@ -190,15 +206,17 @@ def _class_numbers(names: tuple[str, ...], present: np.ndarray, model_names: tup
     return numbers
 
 
-def _load_path(path: Path, model: ModelInputs | None = None, class_names: tuple[str, ...] = ()) -> Source:
-    """The data at ``path``, to train on; or, with ``model``, to test that model on (`load_labelled`), a CSV's
-    labels read as the model's ``class_names`` where they write them."""
+def _load_path(path: Path, model: ModelInputs | None = None, class_names: tuple[str, ...] = (),
+               image_size: tuple[int, ...] | None = None) -> Source:
+    """The data at ``path``, to train on (a folder's images at ``image_size``, where given); or, with ``model``,
+    to test that model on (`load_labelled`), a CSV's labels read as the model's ``class_names`` where they
+    write them."""
     if not path.exists():
         if model is not None:
             raise DataError(f"{path}: no such file or folder; check the path of the test data")
         raise DataError(f"{path}: no such file or folder; check the path given to --data (data= in Python)")
     if path.is_dir():
-        return _load_folder(path, model)
+        return _load_folder(path, model, image_size)
     if path.suffix.lower() == ".npz":
         return _load_npz(path, model)
     if path.suffix.lower() == ".csv":
@@ -638,12 +656,35 @@ def _load_csv(path: Path, model: ModelInputs | None = None, class_names: tuple[s
     return Source(Dataset(x, y, names), None, columns=columns)
 
 
-def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
+def _nested_classes_hint(path: Path, imageless: list[Path], unlabelled: bool) -> str:
+    """Where the class folders sit one level too deep, what to do: ``train/`` and ``test/`` of class folders
+    each (torchvision's layout) are --data and --test-data; ``labelled/CLASS/`` (or any folder of them beside
+    an ``unlabelled/``, a layout other tools use) moves up; else nothing."""
+    nested = {d.name.lower(): (d, inside) for d in imageless if len(inside := _image_folders(d, path)) >= 2}
+    if {"train", "test"} <= nested.keys():
+        train, test = nested["train"][0], nested["test"][0]
+        return (f": {train.name}/ and {test.name}/ hold folders of images: if they are the classes, pass --data "
+                f"{train} --test-data {test} (data=, test_data= in Python)")
+    for name, (folder, inside) in nested.items():
+        if unlabelled or name in ("labelled", "labeled"):
+            return (f": {folder.name}/ holds folders of images ({listed([d.name for d in inside])}): if they are the "
+                    f"classes, move them up into {path}")
+    return ""
+
+
+def _image_folders(folder: Path, root: Path) -> list[Path]:
+    """The sub-folders of ``folder`` (in ``root``) with images directly inside, by name."""
+    return sorted((d for d in folder.iterdir() if d.is_dir() and any(is_image_file(f, root) for f in d.iterdir())),
+                  key=lambda d: d.name)
+
+
+def _load_folder(path: Path, model: ModelInputs | None = None, image_size: tuple[int, ...] | None = None) -> Source:
     """One sub-folder of images per class, plus ``unlabelled/`` (any case, or ``unlabeled/``), each read with
     its sub-folders (`image_files`). Hidden folders, macOS's ``__MACOSX`` and folders with no image directly
     inside (a run folder that ``ssvae train --data .`` wrote there, a virtual environment) are no classes;
     the last are named in a warning, as are images outside the sub-folders. Images of another size than most
-    (than ``model``'s) are skipped. To test a ``model``, one class will do, and ``unlabelled/`` is not read."""
+    (than ``model``'s) are skipped, or resized to ``image_size`` (to the model's, where it ``resize``s). To
+    test a ``model``, one class will do, and ``unlabelled/`` is not read."""
     folders = sorted((d for d in path.iterdir() if d.is_dir() and not is_hidden(d.name)),
                      key=lambda d: d.name)  # by name, as on every system (Windows orders paths in any case)
     base, real = os.path.realpath(path), {d: os.path.realpath(d) for d in folders}
@@ -664,7 +705,8 @@ def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
     needed = 2 if model is None else 1
     if len(class_dirs) < needed:
         raise DataError(f"{path}: needs one sub-folder of images per class (at least {'two' if needed == 2 else 'one'})"
-                        + (f" and optionally '{UNLABELLED_FOLDER}/'" if model is None else ""))
+                        + (f" and optionally '{UNLABELLED_FOLDER}/'" if model is None else "")
+                        + _nested_classes_hint(path, [d for d in folders if d.name in imageless], bool(unlabelled)))
     if strays := [f.name for f in path.iterdir() if is_image_file(f, path)]:
         warnings.warn(f"{path}: {len(strays)} image(s) outside the class folders are not read (e.g. {strays[0]}): "
                       f"move them into a class folder, or into {UNLABELLED_FOLDER}/", stacklevel=user_stacklevel())
@@ -673,10 +715,13 @@ def _load_folder(path: Path, model: ModelInputs | None = None) -> Source:
     entries = [(f, k) for k, d in enumerate(class_dirs) for f in image_files(d, path)]
     if model is None:  # a model is tested on labelled images only
         entries += [(f, UNLABELLED) for d in unlabelled for f in image_files(d, path)]
-    x, kept = read_images([f for f, _ in entries], path, *image_reading(model and model.input_shape, path))
+    mode, size = image_reading(model and model.input_shape, path)
+    resize = model.resize if model is not None else image_size is not None
+    x, kept = read_images([f for f, _ in entries], path, mode, size or image_size, resize)
     y = np.array([entries[i][1] for i in kept], dtype=np.int64)
     if model is None:
-        _check_trainable(y, names, path, "its images were all skipped (above): add readable images of "
-                                                    "the size of the others")
+        _check_trainable(y, names, path, f"its images were all skipped (above): add readable images of the size "
+                                         f"of the others, or read them all at one size with "
+                                         f"{setting_name('image_size')}")
     files = tuple(entries[i][0].relative_to(path).as_posix() for i in kept)  # '/' on every system
     return Source(Dataset(to_model_range(x, model.uint8_divisor if model is not None else 255), y, names), None, files)

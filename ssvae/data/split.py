@@ -7,6 +7,7 @@ indices are saved in the run directory (`labels.json`) so a run can be repeated 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -27,18 +28,34 @@ class Split:
     """Indices into the source's training set; ``test`` is None where the source has its own test set.
     ``data`` is that training set's `Source.fingerprint` (None in runs older than it), ``data_values`` its
     fingerprint of every value (None in runs older than it): a run checks both where it has them; an older
-    ssvae, which reads ``data`` alone, still reads the run."""
+    ssvae, which reads ``data`` alone, still reads the run. ``named`` is the `Source.labelled_fingerprint` of
+    the examples the split names (`named_rows`) and of the source's own test set (None in runs older than
+    it): a run whose other examples, those it trained on without labels, changed since (images added to
+    ``unlabelled/``) is still tested on them."""
 
     labelled: tuple[int, ...]
     validation: tuple[int, ...]
     test: tuple[int, ...] | None
     data: str | None = None
     data_values: str | None = None
+    named: str | None = None
 
     def made_from(self, source: Source) -> bool:
         """Whether ``source`` holds the data this split was made from, as far as its fingerprints tell."""
         return (self.data is None or self.data == source.fingerprint()) and (
             self.data_values is None or self.data_values == source.fingerprint(every_value=True))
+
+    @property
+    def named_rows(self) -> tuple[int, ...]:
+        """The examples the split names (labelled, validation and test), in the order of the training set."""
+        return tuple(sorted((*self.labelled, *self.validation, *(self.test or ()))))
+
+    def names_the_same_examples(self, source: Source) -> bool:
+        """Whether ``source`` holds, at the split's indices, the examples it named when it was made, and the
+        same test set of its own (False for a split older than ``named``), whatever its other examples."""
+        rows = self.named_rows
+        return self.named is not None and rows[-1] < len(source.train) and \
+            self.named == source.labelled_fingerprint(rows)
 
     def apply(self, source: Source) -> Partition:
         train = source.train
@@ -78,7 +95,8 @@ class Split:
         values = json.loads(text)
         test = values["test"]
         split = cls(_indices(values, "labelled"), _indices(values, "validation"),
-                    None if test is None else _indices(values, "test"), values.get("data"), values.get("data_values"))
+                    None if test is None else _indices(values, "test"), values.get("data"), values.get("data_values"),
+                    values.get("named"))
         sets = {"labelled": split.labelled, "validation": split.validation, "test": split.test or ()}
         if shared := [f"{a} and {b}" for a, b in itertools.combinations(sets, 2) if set(sets[a]) & set(sets[b])]:
             raise ValueError(f"{listed(shared)} share examples")
@@ -147,8 +165,11 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
     rng = np.random.default_rng(seed)
     if labels is not None:
         if labels > len(labelled):
+            held = "" if test is None else (
+                f" ({len(test)} of the {len(test) + len(labelled)} labelled examples are held out as the test set: "
+                f"give test data of your own with {setting_name('test_data')} to train on every label)")
             raise DataError(f"{both_spellings('labels', labels)} asks for more labels than the {len(labelled)} "
-                            f"available for training: lower it or use {both_spellings('labels', None)}")
+                            f"available for training{held}: lower it or use {both_spellings('labels', None)}")
         labelled = balanced_sample(train.y, labelled, labels, train.class_names, rng)
     validation = np.array([], dtype=np.int64)
     if val_labels:
@@ -158,13 +179,14 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
         validation = balanced_sample(train.y, labelled, val_labels, train.class_names, rng, "val_labels")
         labelled = np.setdiff1d(labelled, validation)
     _warn_of_classes_without_labels(train, labelled, labels, val_labels)
-    return Split(
+    split = Split(
         labelled=tuple(int(i) for i in labelled),
         validation=tuple(int(i) for i in validation),
         test=None if test is None else tuple(int(i) for i in test),
         data=source.fingerprint(),
         data_values=source.fingerprint(every_value=True),
     )
+    return dataclasses.replace(split, named=source.labelled_fingerprint(split.named_rows))
 
 
 def _hold_out_test(train: Dataset, labelled: np.ndarray, test_fraction: float,

@@ -5,10 +5,11 @@
 
 Prints one CSV line an input: id,predicted class,confidence. Nothing here comes from ssvae: copy it into
 your app. Images are read upright, as viewers show them (a camera's EXIF orientation applied), as ssvae
-reads them. Kept short: a folder's images (hidden files aside) must all have the model's size and be 8-bit
-without transparency (`ssvae predict` skips other sizes, scales 16-bit grey and lays transparent pixels onto
-black); others are refused. A problem with the model or the inputs is one line on stderr and exit status 1;
-uint8 inputs of a few grey levels (0..16) a warning there; a reader that stops early (| head) ends it quietly.
+reads them. Kept short: a folder's images (hidden files aside) must all have the model's size (a model
+trained with --image-size has them resized, as ssvae does) and be 8-bit without transparency (`ssvae predict`
+skips other sizes, scales 16-bit grey and lays transparent pixels onto black); others are refused. A problem
+with the model or the inputs is one line on stderr and exit status 1; uint8 inputs of a few grey levels
+(0..16) a warning there; a reader that stops early (| head) ends it quietly.
 """
 
 import csv
@@ -28,8 +29,9 @@ FEW_LEVELS = 64  # uint8 inputs below this are grey levels 0..L more likely than
 USAGE = "usage: python classify_with_onnxruntime.py MODEL_DIR INPUTS (an .npz of array x, an .npy or a folder of images)"
 
 
-def load_inputs(path: Path, shape: list[int]) -> tuple[list[str], np.ndarray]:
-    """(ids, inputs as stored) of an .npz (array x), an .npy or a folder of images."""
+def load_inputs(path: Path, shape: list[int], resize: bool) -> tuple[list[str], np.ndarray]:
+    """(ids, inputs as stored) of an .npz (array x), an .npy or a folder of images (of the model's size, or
+    ``resize``d to it)."""
     if path.is_dir():
         if len(shape) != 3:
             sys.exit(f"{path}: a folder of images, but the model takes rows of {shape[0]} numbers: pass an .npz or .npy")
@@ -37,7 +39,8 @@ def load_inputs(path: Path, shape: list[int]) -> tuple[list[str], np.ndarray]:
                        and not any(part.startswith(".") for part in f.relative_to(path).parts))
         if not files:
             sys.exit(f"{path}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in it")
-        images = [read_image(f, "L" if shape[0] == 1 else "RGB") for f in files]
+        size = (shape[2], shape[1]) if resize else None  # (width, height), as Pillow takes it
+        images = [read_image(f, "L" if shape[0] == 1 else "RGB", size) for f in files]
         for f, image in zip(files, images):
             if image.shape[:2] != tuple(shape[1:]):
                 sys.exit(f"{f}: {image.shape[1]}x{image.shape[0]} pixels, the model takes {shape[2]}x{shape[1]}")
@@ -57,10 +60,10 @@ def load_inputs(path: Path, shape: list[int]) -> tuple[list[str], np.ndarray]:
     return [str(i) for i in range(len(x))], x
 
 
-def read_image(file: Path, mode: str) -> np.ndarray:
-    """The pixels of ``file`` upright, as viewers show it, in ``mode`` ("L" or "RGB"): an 8-bit (or 1-bit) image
-    without transparency, which Pillow converts as it is; others would be clipped to 0..255 or lose their
-    alpha channel without a word."""
+def read_image(file: Path, mode: str, size: tuple[int, int] | None = None) -> np.ndarray:
+    """The pixels of ``file`` upright, as viewers show it, in ``mode`` ("L" or "RGB"), resized to ``size``
+    (width, height; bilinear) where given: an 8-bit (or 1-bit) image without transparency, which Pillow converts
+    as it is; others would be clipped to 0..255 or lose their alpha channel without a word."""
     try:
         from PIL import Image, ImageOps
     except ImportError:
@@ -71,7 +74,8 @@ def read_image(file: Path, mode: str) -> np.ndarray:
                 sys.exit(f"{file}: an image of mode {image.mode}"
                          f"{' with transparency' if 'transparency' in image.info else ''}, and this example reads "
                          f"8-bit images without transparency only: convert it, or label it with 'ssvae predict'")
-            return np.asarray(ImageOps.exif_transpose(image).convert(mode))
+            pixels = ImageOps.exif_transpose(image).convert(mode)
+            return np.asarray(pixels if size in (None, pixels.size) else pixels.resize(size, Image.Resampling.BILINEAR))
     except OSError as error:  # not an image, or cut short
         sys.exit(f"{file}: cannot be read as an image ({error})")
 
@@ -121,7 +125,7 @@ def main() -> None:
             if k.startswith("ssvae.")}  # another tool's keys may hold plain text
     if not {"input_shape", "class_names", "uint8_divisor"} <= meta.keys():
         sys.exit(f"{model_dir / 'classifier.onnx'}: no ssvae metadata in it: pass a folder written by 'ssvae export'")
-    ids, x = load_inputs(data, meta["input_shape"])
+    ids, x = load_inputs(data, meta["input_shape"], meta.get("resize_images", False))
     x = prepare(x, meta)
     out = csv.writer(sys.stdout, lineterminator="\n")  # quotes an id or a class name that holds a comma
     for start in range(0, len(x), 1024):
