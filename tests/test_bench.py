@@ -1140,3 +1140,19 @@ def test_bench_export_times_exports_with_torchs_table_built_per_graph_and_once(t
     assert float(rows[1][2].removesuffix("x")) == pytest.approx(per_graph / once, abs=0.01 + 0.005 * per_graph / once)
     assert 0 < build < per_graph and once > 0
     assert ONNXRegistry.__dict__["from_torchlib"] is builder
+
+
+def test_bench_image_sizes_reads_a_folder_of_three_sizes_both_ways(tmp_path, monkeypatch, capsys, fashion_mnist_dir):
+    """20 labels, 60 unlabelled and 30 test images at 28, 36 and 44 pixels: read by default, a third of each
+    (the most common size) or the run refused where a class lost its labels; with --image-size 28, all."""
+    from tools import bench_image_sizes
+
+    printed = run_tool(monkeypatch, capsys, bench_image_sizes, "--data-dir", str(fashion_mnist_dir), "--labels", "20",
+                       "--unlabelled", "60", "--test", "30", "--epochs", "1", "--benchmarks", str(tmp_path / "B.md"))
+    title, rows = published(tmp_path / "B.md", printed)
+    assert title == f"A folder of images of sizes 28, 36, 44, default M2, 1 epochs, seed 0; CPU {cpu_model()}"
+    default, resized = rows
+    assert default[0] == "default: the size most images have, others skipped" and (
+        default[1].startswith("refused: ") or int(default[2].split()[0]) < 20)
+    assert resized[:6] == ["--image-size 28: every image resized", "28x28", "20 of 20", "60 of 60", "30 of 30",
+                           resized[5]] and 0 <= float(resized[5]) <= 100
