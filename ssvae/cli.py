@@ -112,8 +112,11 @@ LABELS = TextType("N|all", lambda text: text if text == "all" else int(text), "i
 TRAINING_DEVICE = TextType("auto|cpu|cuda|cuda:N", str, "")  # Config checks the name (cuda:N too)
 
 
-def _image_size(text: str) -> tuple[int, int]:
-    """--image-size: N for N x N, or WIDTH,HEIGHT (as the command a run prints writes it), or WIDTHxHEIGHT."""
+def _image_size(text: str) -> tuple[int, int] | None:
+    """--image-size: N for N x N, or WIDTH,HEIGHT (as the command a run prints writes it), or WIDTHxHEIGHT; auto,
+    as --help shows the default, for none (the size most images have)."""
+    if text == "auto":
+        return None
     sizes = tuple(int(v) for v in re.split(r"[,x]", text))
     if len(sizes) not in (1, 2):
         raise ValueError(text)
@@ -141,8 +144,9 @@ WORKFLOW = ("train", "evaluate", "export", "info", "predict", "score", "generate
 # by the name Python imports and the name pip installs, and what to do when one is missing
 OPTIONAL_PACKAGES = {"torch": "torch", "torchvision": "torchvision", "onnx": "onnx", "onnxscript": "onnxscript",
                      "safetensors": "safetensors", "sklearn": "scikit-learn"}
-TRAINING_REMEDY = ("install ssvae with its dependencies (pip install ssvae, or pip install -e . in its source "
-                   "folder); predict, score, generate, and info and evaluate of an exported model run without them")
+TRAINING_REMEDY = ("install ssvae with its dependencies, as the README's set-up does (pip install -c constraints.txt "
+                   "-e . in its source folder); predict, score, generate, and info and evaluate of an exported model "
+                   "run without them")
 MISSING_REMEDY = {"scikit-learn": "pip install scikit-learn (the built-in digits are scikit-learn's)"}
 
 

@@ -66,6 +66,7 @@ class ConfigError(ValueError):
 
 
 PATH_FIELDS = ("data", "test_data", "data_dir")  # the fields that name a file or folder
+MAX_IMAGE_PIXELS = 512 * 512  # --image-size: 786,432 inputs in colour, 393 million weights in a layer of 500
 
 # Fields added since files of this FORMAT_VERSION were first written, with the value that means what a file
 # written before them did: such a file still loads, and trains or evaluates as it did.
@@ -214,6 +215,10 @@ class Config:
         if self.image_size is not None and len(self.image_size) != 2:
             raise ConfigError(f"image_size must be a width and a height, got {option_text(self.image_size, '')}",
                               "image_size")
+        if self.image_size is not None and math.prod(self.image_size) > MAX_IMAGE_PIXELS:
+            raise ConfigError(f"image_size {option_text(self.image_size, '')} is {math.prod(self.image_size):,} "
+                              f"pixels an image, more than 512x512: the encoder and decoder are fully connected to "
+                              f"every pixel; photos train at 32 to 128 pixels a side", "image_size")
         if not self.hidden or (self.classifier == "conv" and not self.classifier_channels):
             raise ConfigError(f"hidden needs at least one layer size, and a conv classifier at least one channel "
                               f"count (e.g. {both_spellings('hidden', (500,))}, "

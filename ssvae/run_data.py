@@ -63,9 +63,10 @@ def _fitted(config: Config, source: Source, name: str) -> Config:
 
 
 def load_data(config: Config) -> Source:
-    """The data a run's ``config`` names: its source, with its test data (``test_data``) where it names some
-    (`with_test_data`)."""
-    return with_test_data(load_source(config.dataset, config.data, config.data_dir, config.image_size), config)
+    """The data a run's ``config`` names: its source (a folder's images read in the channels and size of its
+    input shape), with its test data (``test_data``) where it names some (`with_test_data`)."""
+    return with_test_data(load_source(config.dataset, config.data, config.data_dir, config.image_size,
+                                      config.input_shape), config)
 
 
 def with_test_data(source: Source, config: Config, name: str | None = None) -> Source:

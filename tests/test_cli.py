@@ -347,6 +347,9 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
      "Invalid value for '--image-size': image_size must all be at least 1, got 32,0"),
     (["train", "--image-size", "28"], "Error: --image-size (image_size= in Python) reads a folder of images, and "
      "digits is not one: leave it out"),
+    (["train", "--image-size", "513,512"], "Invalid value for '--image-size': image_size 513,512 is 262,656 pixels an "
+     "image, more than 512x512: the encoder and decoder are fully connected to every pixel; photos train at 32 to "
+     "128 pixels a side"),
     (["train", "--seed", "-1"], "Invalid value for '--seed': seed must lie in 0..4294967295, got -1"),
     (["train", "--alpha", "nan"], "Invalid value for '--alpha': alpha must be a finite number, got nan"),
     (["train", "--lr", "-1"], "Invalid value for '--lr': lr must be positive, got -1.0"),

@@ -806,6 +806,14 @@ def test_images_added_to_unlabelled_leave_a_run_tested_and_exported_but_not_resu
     assert str(error.value) == (f"{data}: examples the run trained on without labels changed since it began (added, "
                                 f"removed, or labelled since), and a resume must train on the same ones: restore "
                                 f"them, or train a new run on the data as they are")
+    for name in ("a", "b", "c"):  # a new most common size: the run still reads its own, and its grey
+        Image.new("L", (5, 5)).save(data / "unlabelled" / f"other-size-{name}.png")
+    Image.new("RGB", (4, 4), (200, 0, 0)).save(data / "unlabelled" / "colour.png")
+    with pytest.warns(UserWarning) as seen:
+        assert ssvae.evaluate(tmp_path / "run") == before
+    said = [str(w.message) for w in seen]
+    assert len(said) == 2 and said[0].startswith(f"{data}: skipped 3 image(s): unlabelled/other-size-a.png (5x5, "
+                                                  f"not 4x4)") and "; 20 examples now)" in said[1]
 
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
@@ -887,6 +895,8 @@ def test_a_folder_with_broken_and_odd_images_trains_and_says_once_what_it_skippe
         report = ssvae.evaluate(run)  # as `ssvae train` does: the data it read, not read again
     assert run.config.input_shape == (3, 4, 4)  # one colour image: every image is read as RGB, and said so
     assert report["n_test"] > 0
+    assert [str(w.message) for w in seen if "skipped" in str(w.message)][0].endswith(
+        "; --image-size 4,4 (image_size= in Python) reads every image, resized")  # the size read, for all
     assert sum("skipped" in str(w.message) for w in seen) == 1
     assert [str(w.message) for w in seen if "colour" in str(w.message)] == [
         f"{cases / 'images'}: 1 of 13 images is in colour (e.g. b/colour.png), so all are read in colour (RGB, 3 "

@@ -76,8 +76,9 @@ def test_what_needs_a_missing_package_names_it_in_one_line(tmp_path, args, packa
     """Training (and the digits, which come with scikit-learn) say what to install, without a traceback, and
     write nothing."""
     done = without_torch(tmp_path, *args)
-    remedy = ("install ssvae with its dependencies (pip install ssvae, or pip install -e . in its source folder); "
-              "predict, score, generate, and info and evaluate of an exported model run without them"
+    remedy = ("install ssvae with its dependencies, as the README's set-up does (pip install -c constraints.txt -e . "
+              "in its source folder); predict, score, generate, and info and evaluate of an exported model run "
+              "without them"
               if package == "torch" else
               "pip install scikit-learn (the built-in digits are scikit-learn's)")
     assert (done.returncode, done.stdout, done.stderr) == (
@@ -95,3 +96,19 @@ def test_the_python_api_evaluates_a_model_without_torch(digits_files):
     import ssvae
 
     assert done.stdout == f"{ssvae.evaluate(MODEL, data=digits_files / 'digits.npz')['accuracy']} False\n"
+
+
+def test_the_readme_installs_every_dependency_but_those_at_their_floors():
+    """README's "Without torch" and tools/torch_free.sh install pyproject's dependencies less the ones a model
+    goes without, at pyproject's floors: an environment set up so is one the tests above stand for."""
+    import re
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    optional = {"torch", "torchvision", "onnx", "onnxscript", "safetensors", "scikit-learn"}
+    assert set(OPTIONAL_PACKAGES.values()) == optional
+    expected = sorted(d for d in declared if re.split("[<>=]", d)[0] not in optional)
+    readme = (ROOT / "README.md").read_text().split("### Without torch", 1)[1].split("### ", 1)[0]
+    for text in (readme, (ROOT / "tools" / "torch_free.sh").read_text()):
+        line = next(line for line in text.splitlines() if "'numpy>=" in line)  # the one that installs them
+        assert sorted(re.findall(r"'([a-z-]+>=[0-9.]+)'", line)) == expected, line

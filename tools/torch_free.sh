@@ -9,7 +9,7 @@ env=${ENV:-/tmp/ssvae-apply}
 root=$(pwd)
 rm -rf "$env"
 python3 -m venv "$env"
-"$env/bin/pip" install -q numpy onnxruntime click tqdm pillow filelock
+"$env/bin/pip" install -q 'numpy>=1.24' 'onnxruntime>=1.24' 'click>=8.1' 'tqdm>=4.66' 'pillow>=10' 'filelock>=3.12'
 "$env/bin/pip" install -q --no-deps "$root"
 work=$(mktemp -d)
 cd "$work"

@@ -109,6 +109,7 @@ def read_images(files: list[Path], where: Path, mode: str | None = None, size: t
     if not headers:
         raise none_readable()
     grey = ("L", "1", "LA", "La")  # and every "I" mode: 16- and 32-bit grey
+    chosen = size is None  # by the images themselves, as a new run's are: --image-size would read them all
     size = size or Counter(image_size for _, _, image_size, _ in headers).most_common(1)[0][0]
     sized = [(index, m) for index, m, image_size, _ in headers if resize or image_size == size]  # others skipped
     colour = [index for index, m in sized if m not in grey and not m.startswith("I")]
@@ -124,7 +125,10 @@ def read_images(files: list[Path], where: Path, mode: str | None = None, size: t
     if not arrays:
         raise none_readable()
     if skipped:
-        warnings.warn(f"{where}: skipped {len(skipped)} image(s): {listed(skipped)}", stacklevel=user_stacklevel())
+        sizes = chosen and any(image_size != size for _, _, image_size, _ in headers)
+        hint = f"; --image-size {size[0]},{size[1]} (image_size= in Python) reads every image, resized" if sizes else ""
+        warnings.warn(f"{where}: skipped {len(skipped)} image(s): {listed(skipped)}{hint}",
+                      stacklevel=user_stacklevel())
     stacked = np.stack(arrays)  # (N, H, W) grey or (N, H, W, 3) colour
     return (stacked[:, None] if stacked.ndim == 3 else np.moveaxis(stacked, -1, 1)), kept
 

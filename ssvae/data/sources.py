@@ -102,14 +102,16 @@ class ModelInputs:
 
 
 def load_source(dataset: str | None = "digits", data: str | None = None, data_dir: str | None = None,
-                image_size: tuple[int, ...] | None = None) -> Source:
+                image_size: tuple[int, ...] | None = None, input_shape: tuple[int, ...] = ()) -> Source:
     """Load ``data`` (a path) if given, else the built-in ``dataset``; a folder's images all at ``image_size``
-    (width, height), resized, where given (`--image-size`), which nothing else takes."""
+    (width, height), resized, where given (`--image-size`), which nothing else takes. A run that reads its
+    folder again gives its ``input_shape``: the images are read in its channels and size, so that images
+    added since (another size, colour) do not change how the others are read."""
     if image_size is not None and (data is None or not data_path(data).is_dir()):
         raise DataError(f"{setting_name('image_size')} reads a folder of images, and {data or dataset} is not one: "
                         f"leave it out")
     if data is not None:
-        return _load_path(data_path(data), image_size=image_size)
+        return _load_path(data_path(data), image_size=image_size, input_shape=input_shape)
     if dataset == "digits":
         return _load_digits()
     if dataset in TORCHVISION_SETS:
@@ -207,7 +209,7 @@ def _class_numbers(names: tuple[str, ...], present: np.ndarray, model_names: tup
 
 
 def _load_path(path: Path, model: ModelInputs | None = None, class_names: tuple[str, ...] = (),
-               image_size: tuple[int, ...] | None = None) -> Source:
+               image_size: tuple[int, ...] | None = None, input_shape: tuple[int, ...] = ()) -> Source:
     """The data at ``path``, to train on (a folder's images at ``image_size``, where given); or, with ``model``,
     to test that model on (`load_labelled`), a CSV's labels read as the model's ``class_names`` where they
     write them."""
@@ -216,7 +218,7 @@ def _load_path(path: Path, model: ModelInputs | None = None, class_names: tuple[
             raise DataError(f"{path}: no such file or folder; check the path of the test data")
         raise DataError(f"{path}: no such file or folder; check the path given to --data (data= in Python)")
     if path.is_dir():
-        return _load_folder(path, model, image_size)
+        return _load_folder(path, model, image_size, input_shape)
     if path.suffix.lower() == ".npz":
         return _load_npz(path, model)
     if path.suffix.lower() == ".csv":
@@ -678,13 +680,14 @@ def _image_folders(folder: Path, root: Path) -> list[Path]:
                   key=lambda d: d.name)
 
 
-def _load_folder(path: Path, model: ModelInputs | None = None, image_size: tuple[int, ...] | None = None) -> Source:
+def _load_folder(path: Path, model: ModelInputs | None = None, image_size: tuple[int, ...] | None = None,
+                 input_shape: tuple[int, ...] = ()) -> Source:
     """One sub-folder of images per class, plus ``unlabelled/`` (any case, or ``unlabeled/``), each read with
     its sub-folders (`image_files`). Hidden folders, macOS's ``__MACOSX`` and folders with no image directly
     inside (a run folder that ``ssvae train --data .`` wrote there, a virtual environment) are no classes;
     the last are named in a warning, as are images outside the sub-folders. Images of another size than most
-    (than ``model``'s) are skipped, or resized to ``image_size`` (to the model's, where it ``resize``s). To
-    test a ``model``, one class will do, and ``unlabelled/`` is not read."""
+    (than ``model``'s, or than a run's ``input_shape``) are skipped, or resized to ``image_size`` (to the
+    model's, where it ``resize``s). To test a ``model``, one class will do, and ``unlabelled/`` is not read."""
     folders = sorted((d for d in path.iterdir() if d.is_dir() and not is_hidden(d.name)),
                      key=lambda d: d.name)  # by name, as on every system (Windows orders paths in any case)
     base, real = os.path.realpath(path), {d: os.path.realpath(d) for d in folders}
@@ -715,7 +718,7 @@ def _load_folder(path: Path, model: ModelInputs | None = None, image_size: tuple
     entries = [(f, k) for k, d in enumerate(class_dirs) for f in image_files(d, path)]
     if model is None:  # a model is tested on labelled images only
         entries += [(f, UNLABELLED) for d in unlabelled for f in image_files(d, path)]
-    mode, size = image_reading(model and model.input_shape, path)
+    mode, size = image_reading(model.input_shape if model is not None else input_shape or None, path)
     resize = model.resize if model is not None else image_size is not None
     x, kept = read_images([f for f, _ in entries], path, mode, size or image_size, resize)
     y = np.array([entries[i][1] for i in kept], dtype=np.int64)
