@@ -676,8 +676,12 @@ def _nested_classes_hint(path: Path, imageless: list[Path], unlabelled: bool) ->
 
 def _image_folders(folder: Path, root: Path) -> list[Path]:
     """The sub-folders of ``folder`` (in ``root``) with images directly inside, by name."""
-    return sorted((d for d in folder.iterdir() if d.is_dir() and any(is_image_file(f, root) for f in d.iterdir())),
-                  key=lambda d: d.name)
+    return sorted((d for d in folder.iterdir() if d.is_dir() and _holds_images(d, root)), key=lambda d: d.name)
+
+
+def _holds_images(folder: Path, root: Path) -> bool:
+    """Whether ``folder`` (in ``root``) has an image directly inside: what makes a folder a class's."""
+    return any(is_image_file(f, root) for f in folder.iterdir())
 
 
 def _load_folder(path: Path, model: ModelInputs | None = None, image_size: tuple[int, ...] | None = None,
@@ -696,7 +700,7 @@ def _load_folder(path: Path, model: ModelInputs | None = None, image_size: tuple
                       f"(their images would take two labels)", stacklevel=user_stacklevel())
         folders = [d for d in folders if d not in aliases]
     unlabelled = [d for d in folders if d.name.lower() in UNLABELLED_NAMES]
-    class_dirs = [d for d in folders if d not in unlabelled and any(is_image_file(f, path) for f in d.iterdir())]
+    class_dirs = [d for d in folders if d not in unlabelled and _holds_images(d, path)]
     if imageless := [d.name for d in folders if d not in unlabelled and d not in class_dirs]:
         warnings.warn(f"{path}: {len(imageless)} folder(s) with no image directly inside are not classes: "
                       f"{listed(imageless)} (a class folder needs images of its own; its sub-folders are read with "
