@@ -88,10 +88,18 @@ def _evaluate_export(model: runtime.ExportedModel | Path, data: str | Path | Any
                        f"pass the folder")
     if data is None and dataset is None:
         if model.info.get("dataset") not in BUILTIN:
-            raise RunError(f"{model.model_dir} is an exported model, which keeps no test set: pass labelled data of "
-                           f"your own with --data (data=), or evaluate the run folder it was exported from")
+            raise RunError(_no_test_set(model))
         dataset = model.info["dataset"]
     return inference.evaluate(model, data, dataset, split, data_dir)
+
+
+def _no_test_set(model: runtime.ExportedModel) -> str:
+    """Why an exported model trained on data of one's own needs test data given, and which: those its run was
+    tested on (``--test-data``), where it had any."""
+    tested_on = model.info.get("test_data")
+    data = f"{tested_on}, which its run was tested on," if tested_on else "labelled data of your own"
+    return (f"{model.model_dir} is an exported model, which keeps no test set: pass {data} with --data (data=), "
+            f"or evaluate the run folder it was exported from")
 
 
 __all__ = ["evaluate"]

@@ -918,6 +918,10 @@ def test_evaluate_on_the_file_a_run_trained_on_warns_that_it_is_not_held_out(tmp
                                        r"your own with --data \(data=\), or evaluate the run folder it was exported "
                                        r"from$"):  # trained on a file: no built-in set to test it on
         ssvae.evaluate(tmp_path / "model")
+    ssvae.export(tmp_path / "tested_run", tmp_path / "tested_model")
+    with pytest.raises(RunError, match=r"tested_model is an exported model, which keeps no test set: pass "
+                                       r"x_test.npz, which its run was tested on, with --data \(data=\), or"):
+        ssvae.evaluate(tmp_path / "tested_model")
     ssvae.export(tmp_path / "npz_run", tmp_path / "npz_model")
     shutil.copy(tmp_path / "t.csv", tmp_path / "copy.csv")
     model = runtime.load(tmp_path / "model")
