@@ -791,8 +791,8 @@ def _threshold_text(reference: dict[str, Any] | None, scores: Scores, alike: boo
 def generate(model_dir: str, per_class: int | None, classes: tuple[str, ...], analogies: str | None, rows: int | None,
              data_dir: str | None, out: str | None, scale: int | None, seed: int | None, temperature: float | None,
              device: str, precision: str, threads: int | None, force: bool) -> None:
-    """New examples of each class as a PNG grid, one row a class in the model's order of classes (ssvae info
-    lists them); every row decodes the same latent draws, so a column shows one style in every class. Or, with
+    """New examples of each class as a PNG grid, one row a class in the model's order of classes, its name at
+    its left; every row decodes the same latent draws, so a column shows one style in every class. Or, with
     --analogies, each input's style (first column) drawn in every class, in that order. --class draws the
     classes named alone, in the order given. With --out NAME.csv (or -), the same examples as rows of numbers:
     a model of tables has no picture.

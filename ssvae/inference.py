@@ -470,14 +470,15 @@ def generate(model: ExportedModel | str | Path, out: str | Path | None = None, p
         grid_shape = (len(x), len(chosen) + 1)  # each input, then its style in every class
     else:
         grid_shape = (max(len(chosen), 1), per_class)  # one row a class (one for m1)
-    scale = None if table else _grid_scale(model, *grid_shape, scale)
+    captions = Captions(columns=("input", *names)) if drawing else Captions(rows=names if model.conditional else ())
+    scale = None if table else _grid_scale(model, *grid_shape, scale, captions)
     temperature = 1.0 if temperature is None else temperature
     grid, drawn, ids, labels = (_analogies(model, ids, x, chosen, names) if drawing
                                 else _samples(model, per_class, seed, temperature, chosen, names))
     if table:
         _write_examples(model, None if out == STDOUT else Path(out), ids, labels, drawn, replace)
         return Generated(out, len(ids), classes=names)
-    return Generated(out, len(ids), _write_grid(grid, Path(out), scale, model, replace), names)
+    return Generated(out, len(ids), _write_grid(grid, Path(out), scale, captions, model, replace), names)
 
 
 def _generate_output(model: ExportedModel, out: str | Path | None, scale: int | None,
@@ -497,6 +498,13 @@ def _generate_output(model: ExportedModel, out: str | Path | None, scale: int | 
 
 
 Drawn = tuple[np.ndarray, np.ndarray, list[str], list[str]]  # a grid, its drawn examples, their ids and labels
+
+
+@dataclass(frozen=True)
+class Captions:
+    """The names a grid shows beside its rows (samples: their classes) and above its columns (analogies)."""
+    rows: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()
 
 
 def _samples(model: ExportedModel, per_class: int, seed: int, temperature: float, chosen: list[int],
@@ -546,22 +554,23 @@ def png_output(out: str | Path, replace: bool) -> Path:
                          "- for standard output, for the examples as rows of numbers)", replace)
 
 
-def _grid_scale(model: ExportedModel, rows: int, columns: int, scale: int | None) -> int:
+def _grid_scale(model: ExportedModel, rows: int, columns: int, scale: int | None, captions: Captions) -> int:
     """``scale``, or the default for the model's images, once the grid it gives is known to be of a size a PNG
     viewer opens: checked before any work, as drawing one too big would exhaust the memory."""
     scale = scale or default_scale(model.input_shape)
-    width, height = grid_size((rows, columns, *model.input_shape), scale)
+    width, height = grid_size((rows, columns, *model.input_shape), scale, captions.rows, captions.columns)
     if width * height > MAX_GRID_PIXELS:
         raise RunError(f"the grid would be {width}x{height} pixels, more than {MAX_GRID_PIXELS:,}: lower "
                        f"--per-class, --rows or --scale")
     return scale
 
 
-def _write_grid(images: np.ndarray, out: Path, scale: int, model: ExportedModel, replace: bool) -> tuple[int, int]:
+def _write_grid(images: np.ndarray, out: Path, scale: int, captions: Captions, model: ExportedModel,
+                replace: bool) -> tuple[int, int]:
     if model.input_range is None:  # real-valued data: stretch to [0, 1] to show it
         images = (images - images.min()) / max(float(images.max() - images.min()), 1e-12)
-    write_atomic(out, grid_png(images, scale), follow_link=True, replace=replace)
-    return grid_size(images.shape, scale)
+    write_atomic(out, grid_png(images, scale, captions.rows, captions.columns), follow_link=True, replace=replace)
+    return grid_size(images.shape, scale, captions.rows, captions.columns)
 
 
 __all__ = ["Generated", "Inputs", "STDOUT", "Scores", "builtin_labelled", "check_drawable", "check_generate_options",

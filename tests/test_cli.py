@@ -1754,24 +1754,31 @@ def load_digits_test():
 
 
 def test_generate_writes_a_png_grid_of_the_right_size(runner, exported, tmp_path, monkeypatch):
-    from PIL import Image
+    """Cells of 8 pixels with 1-pixel lines, times the scale; beside the rows, their class names in Pillow's
+    font (4 pixels either side); above the analogies' columns, "input" upwards (the longest of their names)."""
+    from PIL import Image, ImageFont
 
+    font = ImageFont.load_default()
+    digit, word = font.getbbox("0")[2] + 8, font.getbbox("input")[2] + 8  # each caption's margin
     out = tmp_path / "grid.png"
     result = runner.invoke(main, ["generate", str(exported[1]), "--per-class", "6", "--scale", "3", "--out", str(out)])
-    assert result.output == f"saved {out}: 165x273 pixels; rows: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9\n"
+    assert result.output == f"saved {out}: {(6 * 9 + 1) * 3 + digit}x273 pixels; rows: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9\n"
     with Image.open(out) as image:  # 10 rows of 6 cells of 8 pixels, 1-pixel lines, times 3
-        assert image.size == ((6 * 9 + 1) * 3, (10 * 9 + 1) * 3) and image.mode == "L"
+        assert image.size == ((6 * 9 + 1) * 3 + digit, (10 * 9 + 1) * 3) and image.mode == "L"
     result = runner.invoke(main, ["generate", str(exported[1]), "--class", "8", "--class", "1", "--out", str(out),
                                   "--force"])
-    assert result.output == f"saved {out}: 292x76 pixels; rows: 8, 1\n"  # 2 rows of 8 cells, scale 4
+    assert result.output == f"saved {out}: {292 + digit}x76 pixels; rows: 8, 1\n"  # 2 rows of 8 cells, scale 4
     result = runner.invoke(main, ["generate", str(exported[1]), "--analogies", "digits", "--class", "4", "--out",
                                   str(out), "--force"])
-    assert result.output == f"saved {out}: 76x292 pixels; columns: the input, then 4\n"
+    assert result.output == f"saved {out}: 76x{292 + word} pixels; columns: the input, then 4\n"
+    result = runner.invoke(main, ["generate", str(exported[1]), "--per-class", "6", "--scale", "1", "--out", str(out),
+                                  "--force"])
+    assert result.output == f"saved {out}: 55x91 pixels; rows: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9\n"  # no line fits
     out = tmp_path / "analogies.png"
     result = runner.invoke(main, ["generate", str(exported[1]), "--analogies", "digits", "--rows", "4", "--out", str(out)])
     assert result.exit_code == 0, result.output
     with Image.open(out) as image:  # 4 inputs, each with its 10 classes; 8x8 cells scaled 4x
-        assert image.size == ((11 * 9 + 1) * 4, (4 * 9 + 1) * 4)
+        assert image.size == ((11 * 9 + 1) * 4, (4 * 9 + 1) * 4 + word)
     (tmp_path / "digits").mkdir()  # a folder of one's own named as the built-in set is read as the folder
     for name in ("a.png", "b.png"):
         Image.fromarray(np.full((8, 8), 200, np.uint8)).save(tmp_path / "digits" / name)
@@ -1780,7 +1787,7 @@ def test_generate_writes_a_png_grid_of_the_right_size(runner, exported, tmp_path
                                   "own.png"])
     assert result.exit_code == 0, result.output
     with Image.open(tmp_path / "own.png") as image:  # its 2 images, not 4 of the built-in set
-        assert image.size == ((11 * 9 + 1) * 4, (2 * 9 + 1) * 4)
+        assert image.size == ((11 * 9 + 1) * 4, (2 * 9 + 1) * 4 + word)
 
 
 def test_generate_writes_samples_and_analogies_as_csv_rows_that_evaluate_reads(runner, exported, tmp_path):

@@ -1528,9 +1528,10 @@ def test_the_analogy_grid_shows_each_input_first_then_every_class_in_order(tmp_p
                                   analogies=lambda a: np.stack([np.full((len(a), 1, 2, 2), k / 4, np.float32)
                                                                 for k in range(3)], 1))
     drawn = []
-    monkeypatch.setattr(inference, "grid_png", lambda images, scale: drawn.append(images) or b"")
+    monkeypatch.setattr(inference, "grid_png", lambda *grid: drawn.append(grid) or b"")
     inference.generate(model, tmp_path / "g.png", analogies=inference.Inputs(["a", "b"], x), rows=2)
-    (images,) = drawn
+    ((images, _, rows, columns),) = drawn
+    assert rows == () and columns == ("input", "0", "1", "2")  # the columns named, upwards above them
     assert images.shape == (2, 4, 1, 2, 2)
     np.testing.assert_array_equal(images[:, 0], x)
     np.testing.assert_array_equal(images[0, 1:, 0, 0, 0], [0.0, 0.25, 0.5])
@@ -1552,10 +1553,11 @@ def test_a_sample_grid_is_the_generate_of_each_class_in_turn_and_stretches_real_
                                   info={}, input_range=None, require_generative=lambda what: None, generate=generate,
                                   class_index=int)
     drawn = []
-    monkeypatch.setattr(inference, "grid_png", lambda images, scale: drawn.append(images) or b"")
+    monkeypatch.setattr(inference, "grid_png", lambda *grid: drawn.append(grid) or b"")
     assert inference.generate(model, tmp_path / "g.png", per_class=2, seed=5, temperature=0.5).classes == \
         ("0", "1", "2")
-    (images,) = drawn
+    ((images, _, rows, columns),) = drawn
+    assert rows == ("0", "1", "2") and columns == ()  # each row named by its class
     assert calls == [(0, 2, 5, 0.5), (1, 2, 5, 0.5), (2, 2, 5, 0.5)]
     assert images.shape == (3, 2, 1, 2, 2)
     np.testing.assert_allclose(images[:, :, 0, 0, 0], [[0.0, 0.0], [0.5, 0.5], [1.0, 1.0]])  # -1, 0, 1 stretched
@@ -1587,6 +1589,8 @@ def test_a_sample_grids_columns_share_their_latent_draws_and_a_class_drawn_alone
 def test_generate_draws_the_classes_named_alone_in_the_order_given(digits_model, tmp_path):
     """``classes`` (names or indices; --class NAME on the command line): their rows of samples, or their columns
     of analogies, in the order given, the same examples as in the whole grid; CSV labels name them."""
+    from PIL import ImageFont
+
     from ssvae import inference
 
     done = inference.generate(digits_model, tmp_path / "s.csv", per_class=2, seed=4, classes=["7", 2])
@@ -1596,7 +1600,8 @@ def test_generate_draws_the_classes_named_alone_in_the_order_given(digits_model,
     np.testing.assert_array_equal(np.array([row[2:] for row in rows], np.float32),
                                   inference.sample_grid(digits_model, 2, seed=4)[[7, 2]].reshape(4, 64))
     width, height = inference.generate(digits_model, tmp_path / "s.png", per_class=2, classes="3").pixels
-    assert (width, height) == (2 * 32 + 3 * 4, 32 + 2 * 4)  # one row of two cells at scale 4
+    # one row of two cells at scale 4, and its class's name: as wide as "3", and 4 pixels either side
+    assert (width, height) == (2 * 32 + 3 * 4 + ImageFont.load_default().getbbox("3")[2] + 8, 32 + 2 * 4)
 
     x = np.asarray(inference.model_inputs(digits_model, dataset="digits").x[:2])
     done = inference.generate(digits_model, tmp_path / "a.csv", analogies=x, classes=["9", "0"])
@@ -1628,27 +1633,32 @@ def test_generate_writes_the_runtimes_samples_and_analogies_as_a_grid_or_rows(di
     """`ssvae.inference.generate` is `ssvae generate` in Python: samples or analogies (inputs, or a built-in
     set's name), a PNG grid or CSV rows by the name of ``out`` (samples.png where none is named), each of the
     runtime's examples, with the examples and pixels counted."""
+    from PIL import ImageFont
+
     from ssvae import inference
     from ssvae.grids import grid_png
 
     monkeypatch.chdir(tmp_path)
     x = np.asarray(inference.model_inputs(digits_model, dataset="digits").x[:5])
-    # 32-pixel cells (scale 4) with 4 pixels between and around them: 3 * 32 + 4 * 4 wide, 10 * 32 + 11 * 4 high
+    # 32-pixel cells (scale 4) with 4 pixels between and around them: 3 * 32 + 4 * 4 wide, 10 * 32 + 11 * 4 high,
+    # and the captions' margins: the widest class name, or "input", and 4 pixels either side
     digits = tuple(str(k) for k in range(10))
-    assert inference.generate(digits_model, per_class=3, seed=4) == inference.Generated("samples.png", 30, (112, 364),
-                                                                                        digits)
+    font = ImageFont.load_default()
+    digit, word = font.getbbox("0")[2] + 8, font.getbbox("input")[2] + 8
+    assert inference.generate(digits_model, per_class=3, seed=4) == inference.Generated("samples.png", 30,
+                                                                                        (112 + digit, 364), digits)
     samples = inference.sample_grid(digits_model, 3, seed=4)
-    assert Path("samples.png").read_bytes() == grid_png(samples, 4)
+    assert Path("samples.png").read_bytes() == grid_png(samples, 4, digits)
     assert inference.generate(digits_model, "s.csv", per_class=3, seed=4) == inference.Generated("s.csv", 30,
                                                                                                  classes=digits)
     rows = np.loadtxt("s.csv", delimiter=",", skiprows=1, usecols=range(2, 66), dtype=np.float32)
     np.testing.assert_array_equal(rows, samples.reshape(30, 64))  # exactly
     assert [row.split(",")[:2] for row in Path("s.csv").read_text().splitlines()[1:]] == \
         [[str(i), str(i // 3)] for i in range(30)]  # ids count the rows, labels name the classes
-    assert inference.generate(digits_model, "a.png", analogies=x, rows=3) == inference.Generated("a.png", 30,
-                                                                                               (400, 112), digits)
+    assert inference.generate(digits_model, "a.png", analogies=x, rows=3) == \
+        inference.Generated("a.png", 30, (400, 112 + word), digits)
     drawn = digits_model.analogies(x[:3])
-    assert Path("a.png").read_bytes() == grid_png(np.concatenate([x[:3, None], drawn], 1), 4)
+    assert Path("a.png").read_bytes() == grid_png(np.concatenate([x[:3, None], drawn], 1), 4, (), ("input", *digits))
     assert inference.generate(digits_model, "a.csv", dataset="digits", rows=2) == inference.Generated("a.csv", 20,
                                                                                                     classes=digits)
     by_name = Path("a.csv").read_text().splitlines()
@@ -1686,7 +1696,7 @@ def test_generate_writes_the_runtimes_samples_and_analogies_as_a_grid_or_rows(di
 def test_a_grid_too_large_to_open_is_refused_before_any_drawing(digits_model, tmp_path):
     from ssvae import inference
 
-    with pytest.raises(RunError, match=r"the grid would be 360004x364 pixels, more than 80,000,000: lower"):
+    with pytest.raises(RunError, match=r"the grid would be 360018x364 pixels, more than 80,000,000: lower"):
         inference.generate(digits_model, tmp_path / "big.png", per_class=10_000)  # 131 million pixels
     assert not (tmp_path / "big.png").exists()
 
@@ -2252,6 +2262,46 @@ def test_a_grid_of_images_wider_than_high_puts_each_cell_in_its_place():
         pixels = np.asarray(Image.open(io.BytesIO(grid_png(images, scale))))
         np.testing.assert_array_equal(pixels, expected.repeat(scale, axis=0).repeat(scale, axis=1))
         assert pixels.shape[::-1] == grid_size(images.shape, scale)
+
+
+def test_a_grid_names_each_row_at_its_left_and_each_column_above_it_where_a_line_fits():
+    """Grey 8x8 cells at scale 4 (32 pixels, 4 between): the captioned grid is the plain one with margins as
+    wide as the longest name and 4 pixels either side; each name's dark pixels lie beside (or above) the cells
+    it names, in its margin, and nowhere else. Colour grids take black captions; at scale 1 a line of text is
+    higher than a cell, so the grid has none; a name longer than 24 characters is cut."""
+    import io
+
+    from PIL import Image, ImageFont
+
+    from ssvae.grids import grid_png, grid_size
+
+    def pixels(png):
+        return np.asarray(Image.open(io.BytesIO(png)))
+
+    font = ImageFont.load_default()
+    images = np.full((2, 3, 1, 8, 8), 0.75, np.float32)
+    rows, columns = ("a", "Ankle boot"), ("x", "input", "z")
+    left, top = font.getbbox("Ankle boot")[2] + 8, font.getbbox("input")[2] + 8
+    plain, named = pixels(grid_png(images, 4)), pixels(grid_png(images, 4, rows, columns))
+    assert named.shape == (plain.shape[0] + top, plain.shape[1] + left)
+    assert named.shape[::-1] == grid_size(images.shape, 4, rows, columns)
+    np.testing.assert_array_equal(named[top:, left:], plain)  # the cells, moved
+    dark_y, dark_x = np.nonzero(named < 128)
+    beside = dark_x < left
+    for r in range(2):  # row r's cells span y = top + 4 + 36 r ... + 32
+        in_row = beside & (dark_y >= top + 4 + 36 * r) & (dark_y < top + 36 + 36 * r)
+        assert in_row.any() and (dark_x[in_row] >= 4).all() and (dark_x[in_row] < left - 4).all()
+    above = dark_y < top
+    for c in range(3):
+        in_column = above & (dark_x >= left + 4 + 36 * c) & (dark_x < left + 36 + 36 * c)
+        assert in_column.any() and (dark_y[in_column] >= 4).all() and (dark_y[in_column] < top - 4).all()
+    in_a_row = (dark_y - top - 4) % 36 < 32
+    in_a_column = (dark_x - left - 4) % 36 < 32
+    assert (beside & ~above & in_a_row | above & ~beside & in_a_column | ~beside & ~above).all()  # nothing else
+    colour = pixels(grid_png(np.repeat(images, 3, axis=2), 4, rows, columns))
+    np.testing.assert_array_equal(colour, np.repeat(named[..., None], 3, axis=-1))  # grey cells, black names
+    assert grid_png(images, 1, rows, columns) == grid_png(images, 1)  # 9-pixel rows: no line of text fits
+    assert grid_size(images.shape, 4, ("b" * 30,)) == grid_size(images.shape, 4, ("b" * 22 + "..",))
 
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
