@@ -508,14 +508,12 @@ def _named(run: Run | str | Path) -> str:
 def _warn_if_trained_on(run: Run, source: Source, data: Any) -> None:
     """A warning where ``source``, the whole of the ``data`` the run is tested on, has no test set of its own
     and holds the examples the run trained on: a path that is the run's file or folder, or a copy
-    (`same_data`); arrays held in memory that are its training data, as its split's fingerprints tell."""
+    (`same_data`); data whose inputs are its training inputs, whatever their labels (arrays held in memory
+    with every true label, say), as its split's fingerprints tell."""
     if source.test is not None:
         return
-    if arrays_given(data) is not None:
-        trained_on = run.split.data is not None and run.split.made_from(source)
-    else:
-        trained_on = run.config.data is not None and same_data(source_name(data), run.config.data)
-    if trained_on:
+    path = arrays_given(data) is None and run.config.data is not None
+    if run.split.holds_inputs_of(source) or path and same_data(source_name(data), run.config.data):
         warn_not_held_out(str(source_name(data)), "run", run.split.labels_seen,
                           f"'ssvae evaluate {run.run_dir or 'RUN'}' without --data tests the run's held-out split")
 

@@ -603,7 +603,8 @@ run_options = stacked(  # how predict and score run the model, after their own o
               help="Test on the labelled examples of this file or folder instead (as train's --data takes them: an "
                    ".npz, its x_test and y_test where it has them, a .csv with a 'label' column, or class sub-folders "
                    "of images), their classes matched to the run's by name (numbered labels of named classes by "
-                   "number, with a warning). An exported model needs this or --dataset.")
+                   "number, with a warning). An exported model of data of your own needs this (or --dataset); "
+                   "one of a built-in set is tested on its test split without it.")
 @click.option("--dataset", type=click.Choice(BUILTIN), help="An exported model: test its graphs on a built-in data "
               "set's --split, as its run split the set (the test split gives its model card's accuracy).")
 @split_option

@@ -26,8 +26,8 @@ from ssvae.data.digests import data_digest
 from ssvae.data.dataset import Dataset, data_path
 from ssvae.data.inputs import Inputs, NumberedIds, builtin_split, check_source, read_inputs
 from ssvae.data.images import is_image_file
-from ssvae.data.sources import (BUILTIN, BUILTIN_SHAPES, ModelInputs, arrays_given, labelled_examples, load_labelled,
-                                tested_name)
+from ssvae.data.sources import (BUILTIN, BUILTIN_SHAPES, ModelInputs, Source, arrays_given, labelled_examples,
+                                load_for_testing, source_name, tested_name, tested_part)
 from ssvae.config import setting_name
 from ssvae.errors import DataError, RunError, check_flags, type_name, user_stacklevel
 from ssvae.grids import default_scale, grid_png, grid_size, is_image_shape
@@ -255,9 +255,10 @@ def evaluate(model: ExportedModel | str | Path, data: str | Path | Any = None, d
                               "the test split is held out")
         test, tested = builtin_labelled(model, dataset, split, data_dir), f"{dataset} {split} split"
     else:
-        test, tested = load_labelled(data, _model_reading(model), model.class_names), tested_name(data)
-        if arrays_given(data) is None:
-            _warn_if_trained_on(model, data_path(data))
+        reading = _model_reading(model)
+        source = load_for_testing(data, reading, model.class_names)
+        test, tested = tested_part(source, source_name(data), reading, model.class_names), tested_name(data)
+        _warn_if_trained_on(model, data, source)
     return {**evaluation_report(model.info.get("model"), test.y, model.classify(test.x).argmax(-1), model.class_names,
                                 tested, model.info.get("labels_seen")), "precision": model.precision}
 
@@ -270,18 +271,19 @@ def builtin_labelled(model: ExportedModel, dataset: str, split: str = "test",
     return labelled_examples(examples, Path(dataset), _model_reading(model), model.class_names)
 
 
-def _warn_if_trained_on(model: ExportedModel, data: Path) -> None:
-    """A warning where ``data`` is the file or folder the model trained on, or a copy (its `data_digest` in
-    ``model.json``), read for its training examples (an .npz's own x_test are held out)."""
-    digest = model.info.get("data_digest")
-    if digest is None or not data.exists() or data_digest(data) != digest:
+def _warn_if_trained_on(model: ExportedModel, data: Any, source: Source) -> None:
+    """A warning where ``source``, the whole of the ``data`` the model is tested on, has no test set of its own
+    (an .npz's x_test are held out) and holds the examples the model trained on: the file or folder, or a copy
+    (its `data_digest` in ``model.json``), or data whose inputs are its training inputs, whatever their labels
+    (``inputs_digest``: arrays held in memory with every true label, say)."""
+    if source.test is not None:
         return
-    if data.suffix.lower() == ".npz":
-        with np.load(data) as arrays:
-            if "x_test" in arrays.files:
-                return
-    warn_not_held_out(str(data), "model", model.info.get("labels_seen"),
-                      "test it on labelled data it did not train on")
+    digest, path = model.info.get("data_digest"), None if arrays_given(data) is not None else data_path(data)
+    same_file = digest is not None and path is not None and data_digest(path) == digest
+    inputs = model.info.get("inputs_digest")
+    if same_file or inputs is not None and inputs == source.train.fingerprint(every_value=True, labels=False):
+        warn_not_held_out(str(source_name(data)), "model", model.info.get("labels_seen"),
+                          "test it on labelled data it did not train on")
 
 
 def prediction_header(model: ExportedModel) -> list[str]:

@@ -181,6 +181,7 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[st
         "test_accuracy": None if accuracy is None else round(accuracy, 4),
         "dataset": data_name(c),
         **({"data_digest": data_digest(c.data)} if c.data and accuracy is not None else {}),
+        **({"inputs_digest": run.split.inputs} if run.split.inputs is not None else {}),
         **test_split(run),
         "split_seed": c.split_seed,
         "weights": weights_digest(model),

@@ -34,8 +34,9 @@ def new_run_data(config: Config, source: Source | None = None) -> tuple[Config, 
     source = load_source(config.dataset, config.data, config.data_dir, config.image_size) if source is None else source
     config = config.replace(pixel_inputs=pixel_inputs(config, source.train.x))  # from these data, never a config's
     source = with_test_data(source, config, name)  # read as the model will read inputs
-    if config.test_data is not None:  # said once, when a run is made, not each time it reads its data again
-        _warn_if_trained_on_test(config, source, in_memory)
+    if source.test is not None and config.dataset is None:  # said once, when a run is made, not at each read
+        _warn_if_trained_on_test(config, source, in_memory, name)
+    if config.test_data is not None:
         warn_if_small_test(len(source.test), len(source.test.class_names),
                            f"--test-data {config.test_data} holds {len(source.test)} labelled example(s), fewer "
                            f"than {SMALL_TEST} a class on average", "give more labelled test data")
@@ -87,21 +88,25 @@ def with_test_data(source: Source, config: Config, name: str | None = None) -> S
     return dataclasses.replace(source, test=load_labelled(config.test_data, model, source.train.class_names))
 
 
-def _warn_if_trained_on_test(config: Config, source: Source, in_memory: bool) -> None:
-    """A warning where ``--test-data`` names ``--data``'s file or folder, or a copy (`same_data`): the run trains
-    on those examples (on their labels where ``--labels`` keeps them), so its test accuracy is no held-out one.
-    Files are compared by their bytes (`same_data`), as rows alone would also match the repeated rows of a
-    coarse table; arrays held in memory, whose file the run has not written yet, by all their inputs."""
+def _warn_if_trained_on_test(config: Config, source: Source, in_memory: bool, name: str) -> None:
+    """A warning where the test set is the training set: ``--test-data`` names ``--data``'s file or folder, or
+    a copy (`same_data`), or the test inputs (``--test-data``'s, or the data's own x_test) are all the training
+    inputs. The run trains on those examples (on their labels where ``--labels`` keeps them), so its test
+    accuracy is no held-out one. Files are compared by their bytes, as rows alone would also match the
+    repeated rows of a coarse table; arrays, whose file the run may not have written yet, by all their inputs."""
     train, test = source.train.x, source.test.x
-    if in_memory and train.shape == test.shape and np.array_equal(train, test):
-        given = f"holds the inputs of the arrays held in memory ({ARRAYS_NAME})"
-    elif not in_memory and config.data is not None and same_data(config.data, config.test_data):
+    tested = f"--test-data {config.test_data}" if config.test_data is not None else f"x_test of {name}"
+    if (in_memory or config.test_data is None) and train.shape == test.shape and np.array_equal(train, test):
+        given = "holds the inputs of x" if config.test_data is None else \
+            f"holds the inputs of the arrays held in memory ({ARRAYS_NAME})"
+    elif not in_memory and config.test_data is not None and config.data is not None \
+            and same_data(config.data, config.test_data):
         given = f"is --data {config.data} or a copy of it"
     else:
         return
-    warnings.warn(f"--test-data {config.test_data} {given}: the run trains on its examples, on their labels where "
-                  f"--labels keeps them, so its test accuracy is not held out; give labelled data it does not "
-                  f"train on", stacklevel=user_stacklevel())
+    warnings.warn(f"{tested} {given}: the run trains on its examples, on their labels where --labels keeps them, "
+                  f"so its test accuracy is not held out; give labelled data it does not train on",
+                  stacklevel=user_stacklevel())
 
 
 def pixel_inputs(config: Config, x: np.ndarray) -> bool:

@@ -972,6 +972,15 @@ def test_evaluate_takes_arrays_held_in_memory_as_it_takes_the_npz_of_them(tmp_pa
     with pytest.warns(UserWarning, match=rf"^data holds the examples this run trained on, {run.split.labels_seen} "
                                          r"of them with their labels: the accuracy measured on them is not held out"):
         ssvae.evaluate(run, data=(x, y))
+    every_label = np.arange(40) % 2  # the same inputs with their true labels, as a notebook tests them
+    for evaluated in (run, tmp_path / "run", tmp_path / "model"):
+        with pytest.warns(UserWarning, match=r"^data holds the examples this (run|model) trained on"):
+            assert ssvae.evaluate(evaluated, data=(x, every_label))["n_test"] == 40
+    assert json.loads((tmp_path / "model" / "model.json").read_text())["inputs_digest"] == run.split.inputs
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a part of them, or other inputs, are no copy of the training set
+        ssvae.evaluate(run, data=(x[:20], every_label[:20]))
+        ssvae.evaluate(tmp_path / "model", data=(x + 1, every_label))
     with pytest.raises(DataError, match=r"^both --data data and --dataset digits \(data=, dataset= in Python\) name "
                                         r"inputs: pass one of them$"):
         ssvae.evaluate(tmp_path / "model", data=(other_x, other_y), dataset="digits")

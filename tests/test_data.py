@@ -616,6 +616,38 @@ def test_image_folder_classes_are_its_visible_folders_of_images_and_unlabelled_t
     assert source.train.class_names == ("cat", "dog") and source.train.y.tolist() == [0, 1, -1]
 
 
+def test_netpbm_and_jfif_images_are_read_and_heic_or_raw_photos_are_named_in_one_warning(tmp_path):
+    """A phone's HEIC photos and a camera's raw files were left out without a word: a class folder of them was
+    merely "no class". One warning now names how many, their kinds and the fix, before the folder's other
+    warnings; a single such file is refused with the fix. Netpbm (.pgm, as some face data sets come) and
+    .jfif (JPEGs as some browsers save them) are read."""
+    from ssvae.data.inputs import read_inputs
+
+    for name in ("cat/a.pgm", "cat/b.png", "dog/c.jfif", "dog/d.ppm", "unlabelled/e.pbm"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        Image.fromarray(np.full((4, 4), 255, np.uint8)).save(tmp_path / name, format="JPEG" if ".jfif" in name
+                                                             else None)
+    for name in ("cat/IMG_1.HEIC", "phone/IMG_2.heic", "phone/IMG_3.heic", "unlabelled/raw/f.CR2", "dog/.x.heic"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"not read")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        source = load_source(data=str(tmp_path))
+    assert [str(w.message) for w in seen][:2] == [
+        f"{tmp_path}: 4 file(s) in image formats ssvae does not read are left out (.cr2, .heic; e.g. "
+        f"{Path('cat', 'IMG_1.HEIC')}): convert them to PNG or JPEG to use them",
+        f"{tmp_path}: 1 folder(s) with no image directly inside are not classes: phone (a class folder needs images "
+        f"of its own; its sub-folders are read with it)"]
+    assert source.files == ("cat/a.pgm", "cat/b.png", "dog/c.jfif", "dog/d.ppm", "unlabelled/e.pbm")
+    assert source.train.y.tolist() == [0, 0, 1, 1, -1] and source.train.x.min() > 0.99  # white, as written
+    with pytest.warns(UserWarning, match=r"phone: 2 file\(s\) in image formats ssvae does not read are left out "
+                                         r"\(\.heic; e\.g\. IMG_2\.heic\)"):
+        with pytest.raises(DataError, match="phone: no readable images"):
+            read_inputs(str(tmp_path / "phone"))
+    with pytest.raises(DataError, match=r"IMG_2.heic: ssvae does not read .heic images: convert it to PNG or JPEG$"):
+        read_inputs(str(tmp_path / "phone" / "IMG_2.heic"))
+
+
 def test_image_folder_classes_are_numbered_in_the_text_order_of_their_names_as_the_readme_says(tmp_path):
     """As torchvision's ImageFolder numbers them: folders 2 and 10 are classes "10" (0) and "2" (1)."""
     for name in ("2", "10", "B", "a"):
@@ -1314,6 +1346,12 @@ def test_test_data_of_the_arrays_held_in_memory_warn(tmp_path):
         warnings.simplefilter("error")
         ssvae.train(data=(x[::-1].copy(), y), test_data=str(tmp_path / "kept.npz"), out=tmp_path / "run",
                     replace=True, **settings)  # other arrays: not those the replaced run kept
+    with pytest.warns(UserWarning) as warned:  # the data's own test set, the training inputs again
+        ssvae.train(data={"x": x, "y": y, "x_test": x, "y_test": np.array([0, 1] * 10)}, out=tmp_path / "own",
+                    **settings)
+    assert [(str(w.message), w.filename) for w in warned] == [(
+        "x_test of data holds the inputs of x: the run trains on its examples, on their labels where --labels keeps "
+        "them, so its test accuracy is not held out; give labelled data it does not train on", __file__)]
 
 
 def test_classes_named_like_missing_labels_warn(tmp_path):

@@ -50,13 +50,15 @@ class Dataset:
     def without_labels(self) -> Dataset:
         return Dataset(self.x, np.full_like(self.y, UNLABELLED), self.class_names)
 
-    def fingerprint(self, names: Sequence[str] = (), every_value: bool = False) -> str:
+    def fingerprint(self, names: Sequence[str] = (), every_value: bool = False, labels: bool = True) -> str:
         """A short digest of the shape, every label and either the examples' ``names`` (a folder's files, whose
         pixels a new Pillow may decode a little differently) or about 1,000 evenly spaced examples: enough to
         tell that examples were added, removed or relabelled, and cheap on 60,000 images. With
-        ``every_value``, of every example instead (0.3 s for 60,000 images): a value changed anywhere."""
+        ``every_value``, of every example instead (0.3 s for 60,000 images): a value changed anywhere. Without
+        ``labels``, of the inputs alone: the same examples, whatever labels they are given."""
         digest = hashlib.sha256(np.asarray(self.x.shape, dtype=np.int64).tobytes())
-        digest.update(np.ascontiguousarray(self.y, dtype=np.int64).tobytes())
+        if labels:
+            digest.update(np.ascontiguousarray(self.y, dtype=np.int64).tobytes())
         if names:
             digest.update("\n".join(names).encode("utf-8", "surrogateescape"))
         else:

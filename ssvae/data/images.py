@@ -16,7 +16,10 @@ from ssvae.errors import listed, user_stacklevel
 
 P = TypeVar("P", bound=PurePath)  # Path, or PureWindowsPath in a test of Windows' order
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".gif", ".tif", ".tiff", ".webp",
+                  ".pgm", ".ppm", ".pbm", ".pnm"}  # the last: Netpbm, as some image data sets come
+# images Pillow cannot read without plug-ins: a phone's HEIC photos, cameras' raw files, drawings
+UNREAD_SUFFIXES = {".heic", ".heif", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2", ".raf", ".svg"}
 EXIF_ORIENTATION = 0x0112  # how a camera's image is turned: viewers show it turned back, and so it is read
 SIDEWAYS = (5, 6, 7, 8)  # the orientations that turn an image by 90 degrees
 
@@ -36,9 +39,15 @@ def image_reading(input_shape: tuple[int, ...] | None, where: Path) -> tuple[str
 
 def image_files(folder: Path, root: Path) -> list[Path]:
     """The image files under ``folder`` (a folder of ``root``, or ``root``), its sub-folders' and linked
-    folders' too, in order of their paths; hidden ones not (`is_image_file`). A link is not followed to a
-    folder walked already (a loop), to another part of ``root`` (a class's images are not another's), nor
-    to a folder that holds ``root`` (the whole disk)."""
+    folders' too, in order of their paths; hidden ones not (`is_image_file`)."""
+    return [f for f in files_under(folder, root) if is_image_file(f, root)]
+
+
+def files_under(folder: Path, root: Path) -> list[Path]:
+    """Every file under ``folder`` (a folder of ``root``, or ``root``), its sub-folders' and linked folders' too,
+    in order of their paths, but those in hidden folders. A link is not followed to a folder walked already
+    (a loop), to another part of ``root`` (a class's images are not another's), nor to a folder that holds
+    ``root`` (the whole disk)."""
     base = os.path.realpath(root)
     found, walked = [], set()
     for top, folders, files in os.walk(folder, followlinks=True):
@@ -51,7 +60,17 @@ def image_files(folder: Path, root: Path) -> list[Path]:
         walked.add(real)
         folders[:] = sorted(name for name in folders if not is_hidden(name))  # one order
         found += [Path(top, name) for name in files]
-    return in_one_order([f for f in found if is_image_file(f, root)])
+    return in_one_order(found)
+
+
+def warn_of_unread_images(files: list[Path], where: Path) -> None:
+    """One warning naming ``files`` (under ``where``) of image formats that are not read (`UNREAD_SUFFIXES`):
+    without it, a class folder of a phone's HEIC photos was merely "no class"."""
+    if unread := [f for f in files if f.suffix.lower() in UNREAD_SUFFIXES and not is_hidden(f.name)]:
+        kinds = ", ".join(sorted({f.suffix.lower() for f in unread}))
+        warnings.warn(f"{where}: {len(unread)} file(s) in image formats ssvae does not read are left out ({kinds}; "
+                      f"e.g. {unread[0].relative_to(where)}): convert them to PNG or JPEG to use them",
+                      stacklevel=user_stacklevel())
 
 
 def in_one_order(files: list[P]) -> list[P]:
@@ -221,5 +240,5 @@ def _eight_bit(image: Any) -> Any:
     return Image.fromarray((np.asarray(image, dtype=np.float64) / 257.0).round().clip(0, 255).astype(np.uint8))
 
 
-__all__ = ["ColourImages", "EXIF_ORIENTATION", "IMAGE_SUFFIXES", "image_files", "image_reading", "is_hidden",
-           "is_image_file", "read_images", "within"]
+__all__ = ["ColourImages", "EXIF_ORIENTATION", "IMAGE_SUFFIXES", "UNREAD_SUFFIXES", "files_under", "image_files",
+           "image_reading", "is_hidden", "is_image_file", "read_images", "warn_of_unread_images", "within"]

@@ -20,7 +20,8 @@ import numpy as np
 from ssvae.config import setting_name
 from ssvae.data.csv_files import as_csv_hint, csv_inputs, read_csv_rows
 from ssvae.data.dataset import DataError, Dataset, data_path
-from ssvae.data.images import IMAGE_SUFFIXES, file_id, image_files, image_reading, read_images
+from ssvae.data.images import (IMAGE_SUFFIXES, UNREAD_SUFFIXES, file_id, files_under, image_reading, is_image_file,
+                               read_images, warn_of_unread_images)
 from ssvae.data.sources import arrays_given, load_source, npz_array, source_name, warn_if_data_dir_unused
 from ssvae.data.split import choose_split
 from ssvae.errors import user_stacklevel
@@ -110,9 +111,13 @@ def builtin_split(dataset: str, data_dir: str | None = None, split: str = "test"
 def _read_path(path: Path, image_shape: tuple[int, ...] | None, columns: Sequence[str] | None,
                resize: bool) -> Inputs:
     if path.is_dir():
-        return _read_images(image_files(path, path), path, image_shape, resize)
+        files = files_under(path, path)
+        warn_of_unread_images(files, path)
+        return _read_images([f for f in files if is_image_file(f, path)], path, image_shape, resize)
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return _read_images([path], path.parent, image_shape, resize, where=path)
+    if path.suffix.lower() in UNREAD_SUFFIXES:
+        raise DataError(f"{path}: ssvae does not read {path.suffix} images: convert it to PNG or JPEG")
     if path.suffix.lower() == ".csv":
         return _read_csv(path, columns)
     readers = {".npz": _read_npz, ".npy": _read_npy}

@@ -25,7 +25,8 @@ from ssvae.data.csv_files import (LABEL_LIKE, as_csv_hint, csv_inputs, csv_label
                                   warn_of_named_inputs, whole_number)
 from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, as_data_error, check_inputs, data_path, index_names,
                                  looks_unlabelled, to_model_range, warn_of_minus_one_class)
-from ssvae.data.images import image_files, image_reading, is_hidden, is_image_file, read_images, within
+from ssvae.data.images import (files_under, image_reading, is_hidden, is_image_file, read_images,
+                               warn_of_unread_images, within)
 from ssvae.errors import listed, type_name, user_stacklevel
 from ssvae.files import new_folders
 from ssvae.runtime import FEW_LEVELS, arrange, one_line_name
@@ -700,6 +701,8 @@ def _load_folder(path: Path, model: ModelInputs | None = None, image_size: tuple
                       f"(their images would take two labels)", stacklevel=user_stacklevel())
         folders = [d for d in folders if d not in aliases]
     unlabelled = [d for d in folders if d.name.lower() in UNLABELLED_NAMES]
+    found = {d: files_under(d, path) for d in folders if model is None or d not in unlabelled}  # what is read
+    warn_of_unread_images([f for files in found.values() for f in files], path)
     class_dirs = [d for d in folders if d not in unlabelled and _holds_images(d, path)]
     if imageless := [d.name for d in folders if d not in unlabelled and d not in class_dirs]:
         warnings.warn(f"{path}: {len(imageless)} folder(s) with no image directly inside are not classes: "
@@ -719,9 +722,9 @@ def _load_folder(path: Path, model: ModelInputs | None = None, image_size: tuple
                       f"move them into a class folder, or into {UNLABELLED_FOLDER}/", stacklevel=user_stacklevel())
     names = tuple(d.name for d in class_dirs)
     _check_class_names(names, path)  # before the images are read
-    entries = [(f, k) for k, d in enumerate(class_dirs) for f in image_files(d, path)]
+    entries = [(f, k) for k, d in enumerate(class_dirs) for f in found[d] if is_image_file(f, path)]
     if model is None:  # a model is tested on labelled images only
-        entries += [(f, UNLABELLED) for d in unlabelled for f in image_files(d, path)]
+        entries += [(f, UNLABELLED) for d in unlabelled for f in found[d] if is_image_file(f, path)]
     mode, size = image_reading(model.input_shape if model is not None else input_shape or None, path)
     resize = model.resize if model is not None else image_size is not None
     x, kept = read_images([f for f, _ in entries], path, mode, size or image_size, resize)

@@ -31,7 +31,9 @@ class Split:
     ssvae, which reads ``data`` alone, still reads the run. ``named`` is the `Source.labelled_fingerprint` of
     the examples the split names (`named_rows`) and of the source's own test set (None in runs older than
     it): a run whose other examples, those it trained on without labels, changed since (images added to
-    ``unlabelled/``) is still tested on them."""
+    ``unlabelled/``) is still tested on them. ``inputs`` is the fingerprint of every input of the training set
+    without its labels (None in runs older than it): data to test on that hold those inputs, whatever their
+    labels, are no held-out data."""
 
     labelled: tuple[int, ...]
     validation: tuple[int, ...]
@@ -39,11 +41,20 @@ class Split:
     data: str | None = None
     data_values: str | None = None
     named: str | None = None
+    inputs: str | None = None
 
     def made_from(self, source: Source) -> bool:
         """Whether ``source`` holds the data this split was made from, as far as its fingerprints tell."""
         return (self.data is None or self.data == source.fingerprint()) and (
             self.data_values is None or self.data_values == source.fingerprint(every_value=True))
+
+    def holds_inputs_of(self, source: Source) -> bool:
+        """Whether ``source``'s training set holds every input this split's did (``inputs``), whatever their
+        labels: data to test on that are the run's training examples. A split older than ``inputs`` tells it
+        by all its fingerprints, labels included."""
+        if self.inputs is not None:
+            return self.inputs == source.train.fingerprint(every_value=True, labels=False)
+        return self.data is not None and self.made_from(source)
 
     @property
     def named_rows(self) -> tuple[int, ...]:
@@ -96,7 +107,7 @@ class Split:
         test = values["test"]
         split = cls(_indices(values, "labelled"), _indices(values, "validation"),
                     None if test is None else _indices(values, "test"), values.get("data"), values.get("data_values"),
-                    values.get("named"))
+                    values.get("named"), values.get("inputs"))
         sets = {"labelled": split.labelled, "validation": split.validation, "test": split.test or ()}
         if shared := [f"{a} and {b}" for a, b in itertools.combinations(sets, 2) if set(sets[a]) & set(sets[b])]:
             raise ValueError(f"{listed(shared)} share examples")
@@ -185,6 +196,7 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
         test=None if test is None else tuple(int(i) for i in test),
         data=source.fingerprint(),
         data_values=source.fingerprint(every_value=True),
+        inputs=source.train.fingerprint(every_value=True, labels=False),
     )
     return dataclasses.replace(split, named=source.labelled_fingerprint(split.named_rows))
 

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm",
+                  ".pnm"}
 EIGHT_BIT_MODES = {"1", "L", "P", "RGB", "CMYK", "YCbCr"}  # Pillow's modes of 8-bit images (or 1-bit)
 FEW_LEVELS = 64  # uint8 inputs below this are grey levels 0..L more likely than 8-bit images (ssvae warns alike)
 USAGE = "usage: python classify_with_onnxruntime.py MODEL_DIR INPUTS (an .npz of array x, an .npy or a folder of images)"
