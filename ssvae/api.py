@@ -24,10 +24,11 @@ from torch import nn
 from ssvae.config import EDITABLE_FOR_RESUME, Config, ConfigError, setting_name
 from ssvae.settings import config_for, supervised_counterpart, train_command
 from ssvae.model_card import shown_config
-from ssvae.data import DataError, ModelInputs, Partition, Source, Split
+from ssvae.data import DataError, Dataset, ModelInputs, Partition, Source, Split
 from ssvae.data.dataset import as_data_error
 from ssvae.data.digests import same_data
-from ssvae.data.sources import arrays_given, arrays_source, load_for_testing, source_name, tested_name, tested_part
+from ssvae.data.sources import (arrays_given, arrays_source, load_for_testing, load_labelled, source_name,
+                                tested_name, tested_part)
 from ssvae.data.images import ColourImages
 from ssvae.errors import SAVE_ARRAYS, RunError, check_flags, type_name, user_stacklevel
 from ssvae.models import Model, Stage, build_model, model_to_load
@@ -484,11 +485,10 @@ def evaluate_run(run: Run | str | Path, data: str | Path | Any, dataset: str | N
     run = _baseline_of(load(run)) if baseline else load(run)
     c = run.config
     if data is None:
-        test, tested = run.partition().labelled_test, c.test_data
+        test, tested = _held_out(run), c.test_data
     else:
-        reading = ModelInputs(c.input_shape, c.input_columns, c.uint8_divisor, resize=c.image_size is not None)
-        source, name = load_for_testing(data, reading, c.class_names), source_name(data)
-        test, tested = tested_part(source, name, reading, c.class_names), tested_name(data)
+        source, name = load_for_testing(data, _reading(c), c.class_names), source_name(data)
+        test, tested = tested_part(source, name, _reading(c), c.class_names), tested_name(data)
         _warn_if_trained_on(run, source, data)
     report = evaluation_report(c.model, test.y, run.classify(test.x).argmax(-1), c.class_names, tested,
                                run.split.labels_seen,
@@ -497,6 +497,27 @@ def evaluate_run(run: Run | str | Path, data: str | Path | Any, dataset: str | N
         predicted = _train_baseline(run, progress).classify(test.x).argmax(-1)
         report["baseline_accuracy"] = classification_report(test.y, predicted, c.class_names)["accuracy"]
     return report
+
+
+def _reading(config: Config) -> ModelInputs:
+    """How the model of ``config`` reads labelled data to test on: its shape, columns, uint8 scale, resizing."""
+    return ModelInputs(config.input_shape, config.input_columns, config.uint8_divisor,
+                       resize=config.image_size is not None)
+
+
+def _held_out(run: Run) -> Dataset:
+    """The run's labelled test examples. Where its training data are gone or changed since (images of
+    ``unlabelled/`` labelled in an active-learning loop) but it was tested on data of its own
+    (``--test-data``), those, with a warning: its test accuracy needs them alone."""
+    try:
+        return run.partition().labelled_test
+    except DataError as error:
+        test_data = run.config.test_data
+        if test_data is None or not Path(test_data).exists():
+            raise
+        warnings.warn(f"{error}; tested on its --test-data {test_data} alone, as --data {test_data} tests it",
+                      stacklevel=user_stacklevel())
+    return load_labelled(test_data, _reading(run.config), run.config.class_names)
 
 
 def _named(run: Run | str | Path) -> str:

@@ -691,19 +691,26 @@ def _say_written(out: str, what: str) -> None:
 @click.option("--out", type=UserPath(dir_okay=False), default="predictions.csv", show_default=True,
               help="CSV to write ('-': standard output, a batch at a time: an input refused part-way ends the "
                    "rows there, with status 1): id, predicted, confidence, entropy, p_<class> for every class.")
+@click.option("--uncertain-first", is_flag=True,
+              help="Rows by entropy, highest first (ties in input order): the inputs the model is least sure of, "
+                   "the ones to label next. Written once the last input is predicted.")
 @run_options
 def predict(model_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, out: str,
-            batch_size: int, device: str, precision: str, threads: int | None, force: bool, quiet: bool) -> None:
+            uncertain_first: bool, batch_size: int, device: str, precision: str, threads: int | None, force: bool,
+            quiet: bool) -> None:
     """Label data with an exported model: one CSV row an input with the predicted class, its probability,
     the entropy of the prediction and every class's probability.
 
     Example: ssvae predict models/digits --dataset digits --out predictions.csv
+
+    What to label next: ssvae predict models/mine --data DIR/unlabelled --uncertain-first --out next.csv
     """
     from ssvae.inference import checked_inputs, predict as predict_rows
 
     model = load_model(model_dir, device, precision, threads)
     inputs = checked_inputs(model, out, force, data, dataset, split, data_dir)
-    n = predict_rows(model, inputs, out, batch_size=batch_size, progress=not quiet, replace=force)
+    n = predict_rows(model, inputs, out, batch_size=batch_size, progress=not quiet, replace=force,
+                     uncertain_first=uncertain_first)
     _say_written(out, count(n, "prediction"))
 
 

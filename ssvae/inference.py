@@ -292,20 +292,34 @@ def prediction_header(model: ExportedModel) -> list[str]:
 
 
 def predict(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any, out: str | Path,
-            batch_size: int = BATCH, progress: bool = True, replace: bool = False) -> int:
+            batch_size: int = BATCH, progress: bool = True, replace: bool = False,
+            uncertain_first: bool = False) -> int:
     """Write one CSV row an input: id, predicted class name, its probability, the entropy of q(y|x) in nats,
-    then every class's probability, to the file ``out`` or, for "-", standard output. Returns the number
-    of rows. ``inputs``: as `as_inputs` takes them."""
+    then every class's probability, to the file ``out`` or, for "-", standard output; in input order, a batch
+    at a time, or with ``uncertain_first`` highest entropy first (ties in input order), once the last is
+    predicted: the inputs the model is least sure of, to label next. Returns the number of rows.
+    ``inputs``: as `as_inputs` takes them."""
     model = loaded(model)
     inputs, out = _table_job(model, inputs, out, replace, batch_size, progress)
     with closing(_batches(inputs, batch_size, progress, "predict", model.classify)) as batches:
         first = next(batches, None)  # before the header: inputs the model refuses leave standard output empty
+        chunks = itertools.chain([first] if first else [], batches)
         with _table_file(out, replace) as f:
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(prediction_header(model))
-            for ids, p in itertools.chain([first] if first else [], batches):
+            for ids, p in _most_uncertain_first(list(chunks)) if uncertain_first else chunks:
                 _write_predictions(writer, model, ids, p)
     return len(inputs)
+
+
+def _most_uncertain_first(chunks: list[tuple[Sequence[str], np.ndarray]]) -> list[tuple[list[str], np.ndarray]]:
+    """The rows of every chunk (ids, class probabilities) as one, highest entropy first, ties in input order."""
+    if not chunks:
+        return []
+    ids = [id_ for chunk, _ in chunks for id_ in chunk]
+    p = np.concatenate([p for _, p in chunks])
+    order = np.argsort(-entropy(p), kind="stable")
+    return [([ids[i] for i in order], p[order])]
 
 
 def _write_predictions(writer: Any, model: ExportedModel, ids: Sequence[str], p: np.ndarray) -> None:

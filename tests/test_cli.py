@@ -1183,6 +1183,34 @@ def test_predict_csv_agrees_with_evaluate(runner, exported, tmp_path):
     np.testing.assert_allclose([float(r[3]) for r in rows], -(p * np.log(p)).sum(1), rtol=1e-4, atol=1e-5)
 
 
+def test_predict_uncertain_first_writes_the_same_rows_highest_entropy_first(runner, exported, tmp_path):
+    """What to label next: the rows of a plain predict, ordered by their entropy, highest first, in any batch
+    size; to standard output too."""
+    plain, unsure = tmp_path / "plain.csv", tmp_path / "unsure.csv"
+    runner.invoke(main, ["predict", str(exported[1]), "--dataset", "digits", "--out", str(plain), "--quiet"])
+    result = runner.invoke(main, ["predict", str(exported[1]), "--dataset", "digits", "--out", str(unsure),
+                                  "--uncertain-first", "--batch-size", "7", "--quiet"])
+    assert result.exit_code == 0 and result.output == f"saved {unsure}: 450 predictions\n", result.output
+    header, *rows = plain.read_text().splitlines()
+    written, *ordered = unsure.read_text().splitlines()
+    entropies = [float(row.split(",")[3]) for row in ordered]
+    assert written == header and sorted(ordered) == sorted(rows)  # the same rows
+    assert entropies == sorted(entropies, reverse=True) and entropies[0] > 0.5  # the least sure of 450 digits first
+    piped = runner_with_stderr_apart().invoke(main, ["predict", str(exported[1]), "--dataset", "digits", "--out", "-",
+                                                     "--uncertain-first", "--quiet"])
+    assert piped.stdout == unsure.read_text()
+    from ssvae.inference import Inputs, predict
+
+    from ssvae.data.inputs import read_inputs
+
+    digits = read_inputs(dataset="digits")
+    sure, least = (list(digits.ids).index(row.split(",")[0]) for row in (rows[0], ordered[0]))
+    twice = Inputs(["a", "b", "c", "d"], np.asarray(digits.x)[[sure, least, sure, least]])
+    predict(runtime.load(exported[1]), twice, tmp_path / "ties.csv", batch_size=3, progress=False,
+            uncertain_first=True)  # copies of an input tie: in input order
+    assert [row.split(",")[0] for row in (tmp_path / "ties.csv").read_text().splitlines()[1:]] == ["b", "d", "a", "c"]
+
+
 @pytest.mark.parametrize("args, what", [
     (["predict", "--dataset", "digits", "--quiet"], "450 predictions"),
     (["score", "--dataset", "digits", "--quiet"], "450 scores in nats"),

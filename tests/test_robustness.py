@@ -778,6 +778,43 @@ def test_a_run_refuses_data_that_changed_since_it_trained(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
+def test_a_run_tested_on_data_of_its_own_is_still_evaluated_once_unlabelled_images_are_labelled(tmp_path):
+    """An active-learning loop moves images of unlabelled/ into class folders after each round: the earlier
+    rounds' runs refused `evaluate`, though their --test-data were there to test them on. They are now tested
+    on those alone, with a warning (the same report as --data TESTDIR gives); without test data of their own,
+    or with those gone too, they refuse as before, and the baseline, trained on the run's labels, refuses."""
+    data, tests = tmp_path / "images", tmp_path / "tests"
+    for root, names in ((data, ("a", "b", "unlabelled")), (tests, ("a", "b"))):
+        for name in names:
+            (root / name).mkdir(parents=True)
+            for k in range(6):
+                Image.fromarray(np.full((4, 4), 40 * k + (name == "b") * 20, np.uint8)).save(root / name / f"{k}.png")
+    settings = dict(data=str(data), labels=None, epochs=1, hidden=(8,), classifier_hidden=(8,), latent_dim=2,
+                    progress=False)
+    ssvae.train(test_data=str(tests), out=tmp_path / "run", **settings)
+    ssvae.train(out=tmp_path / "split_run", **settings)
+    before = ssvae.evaluate(tmp_path / "run")
+    (data / "unlabelled" / "0.png").rename(data / "a" / "labelled-since.png")
+    with pytest.warns(UserWarning, match=rf"^{re.escape(str(data))}: not the data this run was trained on \(examples "
+                                         rf"added, removed, changed or relabelled since; 18 now\): restore them, or "
+                                         rf"train a new run on the data as they are; tested on its --test-data "
+                                         rf"{re.escape(str(tests))} alone, as --data {re.escape(str(tests))} tests it$"):
+        assert ssvae.evaluate(tmp_path / "run") == before
+    assert ssvae.evaluate(tmp_path / "run", data=tests) == before
+    with pytest.raises(DataError, match="not the data this run was trained on"):
+        ssvae.evaluate(tmp_path / "split_run")  # its test examples are among the changed ones
+    with pytest.warns(UserWarning, match="tested on its --test-data"), pytest.raises(DataError, match="not the data"):
+        ssvae.evaluate(tmp_path / "run", baseline=True)
+    shutil.rmtree(data)
+    with pytest.warns(UserWarning, match=r"no such file or folder, and the run was trained on it: .*; tested on its "
+                                         r"--test-data"):
+        assert ssvae.evaluate(tmp_path / "run") == before
+    shutil.rmtree(tests)
+    with pytest.raises(DataError, match="no such file or folder, and the run was trained on it"):
+        ssvae.evaluate(tmp_path / "run")
+
+
+@pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
 def test_images_added_to_unlabelled_leave_a_run_tested_and_exported_but_not_resumed(tmp_path, interrupted_run):
     """A folder's labelled images come first in its order, so images added to unlabelled/ (where a user puts
     new ones) leave the split naming the same examples: the run is evaluated and exported as before, with a
