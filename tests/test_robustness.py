@@ -795,10 +795,11 @@ def test_a_run_tested_on_data_of_its_own_is_still_evaluated_once_unlabelled_imag
     ssvae.train(out=tmp_path / "split_run", **settings)
     before = ssvae.evaluate(tmp_path / "run")
     (data / "unlabelled" / "0.png").rename(data / "a" / "labelled-since.png")
+    given = re.escape(str(tests))
     with pytest.warns(UserWarning, match=rf"^{re.escape(str(data))}: not the data this run was trained on \(examples "
                                          rf"added, removed, changed or relabelled since; 18 now\): restore them, or "
                                          rf"train a new run on the data as they are; tested on its --test-data "
-                                         rf"{re.escape(str(tests))} alone, as --data {re.escape(str(tests))} tests it$"):
+                                         rf"{given} alone, as --data {given} tests it$"):
         assert ssvae.evaluate(tmp_path / "run") == before
     assert ssvae.evaluate(tmp_path / "run", data=tests) == before
     with pytest.raises(DataError, match="not the data this run was trained on"):
