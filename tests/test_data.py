@@ -337,6 +337,25 @@ def test_csv_class_names_that_pandas_reads_as_missing_are_named_in_a_warning(tmp
     assert source.train.y.tolist() == [1, -1, 2, 0, -1, -1]
 
 
+def test_classes_whose_names_differ_in_case_alone_are_named_in_a_warning(tmp_path):
+    """A folder typed `sneaker/` beside `Sneaker/` (or a label typed so) made an eleventh class without a word."""
+    for folder in ("Sneaker", "sneaker", "Bag"):
+        (tmp_path / "images" / folder).mkdir(parents=True)
+        for k in range(2):
+            Image.fromarray(np.full((4, 4), k, np.uint8)).save(tmp_path / "images" / folder / f"{k}.png")
+    with pytest.warns(UserWarning, match=r"images: classes 'Sneaker' and 'sneaker' differ in case or spaces alone, so "
+                                         r"they are 2 classes: if they are one \(a typo in a folder's or label's "
+                                         r"name\), give them one name$"):
+        assert load_source(data=str(tmp_path / "images")).train.class_names == ("Bag", "Sneaker", "sneaker")
+    (tmp_path / "t.csv").write_text("f,label\n0,cat\n1,dog\n2,Dog\n")
+    with pytest.warns(UserWarning, match=r"t.csv: classes 'Dog' and 'dog' differ in case"):
+        load_source(data=str(tmp_path / "t.csv"))
+    (tmp_path / "t.csv").write_text("f,label\n0,cat\n1,dog\n2,cat\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_source(data=str(tmp_path / "t.csv"))
+
+
 @pytest.mark.parametrize("labels, message", [
     (["1", "2", "1", "2"], "t.csv: class '0' has no labelled example: number the classes 0..K-1 with no gap "
                            r"\(labels numbered from 1: subtract 1; -1 marks an unlabelled example, so classes -1 "

@@ -577,7 +577,8 @@ def _declared_beyond_member(arrays: np.lib.npyio.NpzFile, key: str) -> tuple[tup
 
 
 def _check_class_names(names: Sequence[str], path: Path) -> None:
-    """Names that can head a CSV column and a table's row each: none repeated, empty or on two lines."""
+    """Names that can head a CSV column and a table's row each: none repeated, empty or on two lines; a warning
+    for two that differ in case alone (a folder typed `sneaker/` beside `Sneaker/`)."""
     if repeated := sorted({n for n in names if names.count(n) > 1}):
         raise DataError(f"{path}: class_names repeats {', '.join(map(repr, repeated))}: give each class its own "
                         f"name (predictions have a column per class)")
@@ -587,6 +588,13 @@ def _check_class_names(names: Sequence[str], path: Path) -> None:
     if bad := [n for n in names if not _utf8(n)]:
         raise DataError(f"{path}: class name {bad[0]!r} is not UTF-8 text (a folder named in another encoding): "
                         f"rename it, since model.json and predictions are UTF-8")
+    alike: dict[str, list[str]] = {}
+    for name in names:
+        alike.setdefault(name.strip().casefold(), []).append(name)
+    if twins := next((group for group in alike.values() if len(group) > 1), None):
+        warnings.warn(f"{path}: classes {' and '.join(map(repr, twins))} differ in case or spaces alone, so they are "
+                      f"{len(twins)} classes: if they are one (a typo in a folder's or label's name), give them one "
+                      f"name", stacklevel=user_stacklevel())
     if risky := [n for n in names if n.strip()[0] in FORMULA_STARTS and len(n.strip()) > 1 and not is_number(n)]:
         warnings.warn(f"{path}: class name {risky[0]!r} begins with {risky[0].strip()[0]!r}, which a spreadsheet "
                       f"opening ssvae's CSVs (predictions, generated rows) takes for a formula: rename the class if "
