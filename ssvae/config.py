@@ -156,7 +156,8 @@ class Config:
                 none = f" (None: {NONE_MEANS[f.name]})" if f.name in NONE_MEANS else ""
                 raise ConfigError(f"{f.name} must be of type {f.type}{none}, got {_shown(given)}"
                                   + {"data": f": {SAVE_ARRAYS}, or arrays as data=(x, y) with out= to ssvae.train",
-                                     "test_data": f": {SAVE_ARRAYS}"}.get(f.name, ""))
+                                     "test_data": f": {SAVE_ARRAYS}, or test arrays with the data's, as data={{'x': "
+                                                  f"x, 'y': y, 'x_test': x_test, 'y_test': y_test}}"}.get(f.name, ""))
         for name in PATH_FIELDS:  # ~ as the shell (and pandas) reads it; a Path's too
             if (value := getattr(self, name)) is not None and value.startswith("~"):
                 setattr(self, name, os.path.expanduser(value))

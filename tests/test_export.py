@@ -2109,6 +2109,10 @@ def test_data_held_in_memory_is_refused_with_the_way_to_save_it(digits_run, digi
     with pytest.raises(ConfigError, match=re.escape(f"data must be of type str | None, got a numpy.ndarray: {hint}, "
                                                     f"or arrays as data=(x, y) with out= to ssvae.train")):
         ssvae.train(data=np.zeros((50, 64)), epochs=1)
+    with pytest.raises(ConfigError, match=re.escape(f"test_data must be of type str | None, got a tuple: {hint}, or "
+                                                    f"test arrays with the data's, as data={{'x': x, 'y': y, 'x_test': "
+                                                    f"x_test, 'y_test': y_test}}")):
+        ssvae.train(data="d.npz", test_data=(x, np.zeros(3, int)), epochs=1)  # a notebook's test arrays
 
 
 def test_export_without_out_writes_models_and_the_run_folders_name_as_the_command_does(digits_run, tmp_path,
