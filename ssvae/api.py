@@ -484,13 +484,13 @@ def evaluate_run(run: Run | str | Path, data: str | Path | Any, dataset: str | N
                        f"data of your own with --data (data=)")
     run = _baseline_of(load(run)) if baseline else load(run)
     c = run.config
-    if data is None:
-        test, tested = _held_out(run), c.test_data
+    if data is None:  # the baseline trains on the run's labels: their data must be there as they were
+        test, tested = run.partition().labelled_test if baseline else _held_out(run), c.test_data
     else:
         source, name = load_for_testing(data, _reading(c), c.class_names), source_name(data)
         test, tested = tested_part(source, name, _reading(c), c.class_names), tested_name(data)
         _warn_if_trained_on(run, source, data)
-    report = evaluation_report(c.model, test.y, run.classify(test.x).argmax(-1), c.class_names, tested,
+    report = evaluation_report(c.model, test.y, run.classify(test.x), c.class_names, tested,
                                run.split.labels_seen,
                                test_elbo(run.model, run.inputs(test.x)), _kept_epoch(run))
     if baseline:

@@ -24,7 +24,8 @@ def evaluate(run: Run | runtime.ExportedModel | str | Path, data: str | Path | A
              dataset: str | None = None, split: str = "test", data_dir: str | Path | None = None,
              device: str = "auto", precision: str = "float32", baseline: bool = False,
              progress: bool = False, threads: int | None = None) -> dict[str, Any]:
-    """Test accuracy, per-class recall and precision, confusion matrix (rows: true class) and test ELBO; with
+    """Test accuracy, per-class recall and precision, confusion matrix (rows: true class), the predictions at
+    least 0.999, 0.99 and 0.9 confident and how right they are (``by_confidence``) and test ELBO; with
     validation labels, the epoch kept by them. The test set is the run's held-out one, or the labelled
     examples of ``data``: a file or folder or arrays held in memory, as `ssvae.train` takes them (an .npz's
     x_test and y_test where it has them), whose classes are the run's by name. With ``baseline``, also the
@@ -97,7 +98,7 @@ def _no_test_set(model: runtime.ExportedModel) -> str:
     """Why an exported model trained on data of one's own needs test data given, and which: those its run was
     tested on (``--test-data``), where it had any."""
     tested_on = model.info.get("test_data")
-    data = f"{tested_on}, which its run was tested on," if tested_on else "labelled data of your own"
+    data = f"the test data its run was tested on ({tested_on})" if tested_on else "labelled data of your own"
     return (f"{model.model_dir} is an exported model, which keeps no test set: pass {data} with --data (data=), "
             f"or evaluate the run folder it was exported from")
 

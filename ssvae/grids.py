@@ -39,7 +39,7 @@ def grid_size(shape: tuple[int, ...], scale: int, rows: Sequence[str] = (),
 def grid_png(images: np.ndarray, scale: int = 1, rows: Sequence[str] = (), columns: Sequence[str] = ()) -> bytes:
     """``images`` (rows, columns, C, H, W) with values in [0, 1] as one PNG, cells separated by a line; each
     row's name from ``rows`` on its left and each column's from ``columns`` above it, read upwards, where a
-    line of text fits in a cell (not at the smallest scales)."""
+    line of text fits in a cell (not at the smallest scales) and the font draws every name (ASCII)."""
     from PIL import Image
 
     n_rows, n_cols, channels, h, w = images.shape
@@ -68,10 +68,20 @@ def _font() -> Any:
 
 
 def _shown(name: str) -> str:
-    """``name`` as its caption: at most `LONGEST` characters, and in Latin-1 where the font is Pillow's bitmap
-    font (Pillow without FreeType), which has no other characters."""
-    name = name if len(name) <= LONGEST else name[:LONGEST - 2] + ".."
-    return name if hasattr(_font(), "getmetrics") else name.encode("latin-1", "replace").decode("latin-1")
+    """``name`` as its caption: at most `LONGEST` characters."""
+    return name if len(name) <= LONGEST else name[:LONGEST - 2] + ".."
+
+
+@cache
+def _drawable(character: str) -> bool:
+    """Whether Pillow's font draws ``character`` as itself, not as the box of a missing glyph: it holds ASCII
+    alone (no é, no 猫)."""
+    try:
+        mask = _font().getmask(character)
+    except UnicodeEncodeError:  # Pillow's bitmap font, without FreeType: Latin-1 alone
+        return False
+    missing = _font().getmask("\U0010FFFD")  # a private-use character: no font draws it
+    return character.isspace() or mask.size != missing.size or bytes(mask) != bytes(missing)
 
 
 def _width(name: str) -> int:
@@ -85,11 +95,16 @@ def _line_height() -> int:
 
 def _fitting(shape: tuple[int, ...], scale: int, rows: Sequence[str],
              columns: Sequence[str]) -> tuple[Sequence[str], Sequence[str]]:
-    """The captions of the rows and of the columns of a grid of ``shape`` at ``scale``, or none of either where a
-    line of text is higher than its cells (names at the side of a row, upwards above a column)."""
+    """The captions of the rows and of the columns of a grid of ``shape`` at ``scale``: none of either where a
+    line of text is higher than its cells (names at the side of a row, upwards above a column), or where the
+    font cannot draw a name (boxes in place of some names would mislead)."""
     _, _, _, h, w = shape
     line = _line_height()
-    return (rows if line <= (h + PAD) * scale else ()), (columns if line <= (w + PAD) * scale else ())
+
+    def shown(names: Sequence[str], room: int) -> Sequence[str]:
+        return names if line <= room and all(map(_drawable, "".join(map(_shown, names)))) else ()
+
+    return shown(rows, (h + PAD) * scale), shown(columns, (w + PAD) * scale)
 
 
 def _margin(names: Sequence[str]) -> int:

@@ -259,7 +259,7 @@ def evaluate(model: ExportedModel | str | Path, data: str | Path | Any = None, d
         source = load_for_testing(data, reading, model.class_names)
         test, tested = tested_part(source, source_name(data), reading, model.class_names), tested_name(data)
         _warn_if_trained_on(model, data, source)
-    return {**evaluation_report(model.info.get("model"), test.y, model.classify(test.x).argmax(-1), model.class_names,
+    return {**evaluation_report(model.info.get("model"), test.y, model.classify(test.x), model.class_names,
                                 tested, model.info.get("labels_seen")), "precision": model.precision}
 
 

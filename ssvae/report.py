@@ -30,15 +30,28 @@ def _shares(hits: np.ndarray, totals: np.ndarray, class_names: Sequence[str]) ->
     return {name: float(h / t) if t else None for name, h, t in zip(class_names, hits, totals)}
 
 
-def evaluation_report(model: str | None, y: np.ndarray, predicted: np.ndarray, class_names: Sequence[str],
+CONFIDENCE_LEVELS = (0.999, 0.99, 0.9)  # the least confidences a report counts the predictions of
+
+
+def evaluation_report(model: str | None, y: np.ndarray, p: np.ndarray, class_names: Sequence[str],
                       test_data: str | None, labels_seen: int | None, test_elbo: float | None = None,
                       kept_epoch: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The report of a ``model`` kind's ``predicted`` classes against ``y``: `classification_report`, what
-    it was tested on (``test_data``: a file, a built-in set's split as "fashion-mnist test split", or None
-    for a run's own test split), the labels it saw, its test ELBO and, with validation labels, the epoch it kept
-    (a run's alone)."""
-    return {"model": model, **classification_report(y, predicted, class_names), "test_data": test_data,
-            "labels_seen": labels_seen, "test_elbo": test_elbo, "kept_epoch": kept_epoch}
+    """The report of a ``model`` kind's class probabilities ``p`` (N, K) against ``y``: `classification_report`
+    of its classes, `confidence_report`, what it was tested on (``test_data``: a file, a built-in set's split
+    as "fashion-mnist test split", or None for a run's own test split), the labels it saw, its test ELBO and,
+    with validation labels, the epoch it kept (a run's alone)."""
+    return {"model": model, **classification_report(y, p.argmax(-1), class_names),
+            "by_confidence": confidence_report(y, p), "test_data": test_data, "labels_seen": labels_seen,
+            "test_elbo": test_elbo, "kept_epoch": kept_epoch}
+
+
+def confidence_report(y: np.ndarray, p: np.ndarray) -> list[dict[str, Any]]:
+    """For each of `CONFIDENCE_LEVELS`, the predictions at least that confident (``predict``'s confidence: the
+    class's probability): how many, and the share of them that are right (None where there are none). How
+    far a threshold on confidence can be trusted to label data: a model is often surer than it is right."""
+    confidence, right = p.max(-1), p.argmax(-1) == np.asarray(y)
+    return [{"confidence": level, "n": int((kept := confidence >= level).sum()),
+             "accuracy": float(right[kept].mean()) if kept.any() else None} for level in CONFIDENCE_LEVELS]
 
 
 def warn_not_held_out(tested: str, trained: str, labels_seen: int | None, fix: str) -> None:
@@ -48,4 +61,5 @@ def warn_not_held_out(tested: str, trained: str, labels_seen: int | None, fix: s
                   f"the accuracy measured on them is not held out ({fix})", stacklevel=user_stacklevel())
 
 
-__all__ = ["classification_report", "evaluation_report", "warn_not_held_out"]
+__all__ = ["CONFIDENCE_LEVELS", "classification_report", "confidence_report", "evaluation_report",
+           "warn_not_held_out"]

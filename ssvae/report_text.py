@@ -64,8 +64,21 @@ def evaluation_text(report: dict) -> str:
         "confusion (rows: true class, columns: predicted)",
         " " * row_width + " " + " ".join(f"{k:>5}" for k in range(len(names))),
         *(f"{_padded(n, row_width)} " + " ".join(f"{c:>5}" for c in row) for n, row in zip(rows, report["confusion"])),
+        *_confidence_lines(report),
     ]
     return "\n".join(lines)
+
+
+def _confidence_lines(report: dict) -> list[str]:
+    """How many predictions are at least so confident, and how right they are: what a threshold on
+    ``predict``'s confidence keeps. No lines for a report without them."""
+    levels, total = report.get("by_confidence"), report["n_test"]
+    if not levels:
+        return []
+    width = max(len("examples"), len(f"{total} of {total}"))
+    return ["", f"{'confidence':<10}  {'examples':<{width}}  accuracy",
+            *(f"{'>= ' + str(row['confidence']):<10}  {str(row['n']) + ' of ' + str(total):<{width}}  "
+              f"{_share_text(row['accuracy'], '-')}" for row in levels)]
 
 
 def model_info_text(description: dict) -> str:

@@ -14,7 +14,7 @@ import torch
 from ssvae.config import PATH_FIELDS, Config, setting_name
 from ssvae.data import DataError, ModelInputs, Source, Split, check_inputs, choose_split, load_labelled, load_source
 from ssvae.data.digests import same_data
-from ssvae.data.sources import ARRAYS_NAME, warn_if_data_dir_unused
+from ssvae.data.sources import ARRAYS_NAME, warn_if_data_dir_unused, warn_of_alike_class_names
 from ssvae.data.split import SMALL_TEST, warn_if_small_test
 from ssvae.errors import user_stacklevel
 from ssvae.training import resolve_device
@@ -33,6 +33,7 @@ def new_run_data(config: Config, source: Source | None = None) -> tuple[Config, 
                         f"memory: leave it out")
     source = load_source(config.dataset, config.data, config.data_dir, config.image_size) if source is None else source
     config = config.replace(pixel_inputs=pixel_inputs(config, source.train.x))  # from these data, never a config's
+    warn_of_alike_class_names(source.train.class_names, name)
     source = with_test_data(source, config, name)  # read as the model will read inputs
     if source.test is not None and config.dataset is None:  # said once, when a run is made, not at each read
         _warn_if_trained_on_test(config, source, in_memory, name)
@@ -91,17 +92,17 @@ def with_test_data(source: Source, config: Config, name: str | None = None) -> S
 def _warn_if_trained_on_test(config: Config, source: Source, in_memory: bool, name: str) -> None:
     """A warning where the test set is the training set: ``--test-data`` names ``--data``'s file or folder, or
     a copy (`same_data`), or the test inputs (``--test-data``'s, or the data's own x_test) are all the training
-    inputs. The run trains on those examples (on their labels where ``--labels`` keeps them), so its test
-    accuracy is no held-out one. Files are compared by their bytes, as rows alone would also match the
-    repeated rows of a coarse table; arrays, whose file the run may not have written yet, by all their inputs."""
+    inputs, in order (a CSV's columns in another order, other labels). The run trains on those examples (on
+    their labels where ``--labels`` keeps them), so its test accuracy is no held-out one. Inputs are compared
+    whole, as rows alone would also match the repeated rows of a coarse table."""
     train, test = source.train.x, source.test.x
     tested = f"--test-data {config.test_data}" if config.test_data is not None else f"x_test of {name}"
-    if (in_memory or config.test_data is None) and train.shape == test.shape and np.array_equal(train, test):
-        given = "holds the inputs of x" if config.test_data is None else \
-            f"holds the inputs of the arrays held in memory ({ARRAYS_NAME})"
-    elif not in_memory and config.test_data is not None and config.data is not None \
+    if not in_memory and config.test_data is not None and config.data is not None \
             and same_data(config.data, config.test_data):
         given = f"is --data {config.data} or a copy of it"
+    elif train.shape == test.shape and np.array_equal(train, test):
+        data = f"the arrays held in memory ({ARRAYS_NAME})" if in_memory else f"--data {name}"
+        given = "holds the inputs of x" if config.test_data is None else f"holds the inputs of {data}"
     else:
         return
     warnings.warn(f"{tested} {given}: the run trains on its examples, on their labels where --labels keeps them, "

@@ -833,15 +833,25 @@ def test_classification_report_by_hand():
 
 def test_evaluates_table_shows_each_class_recall_and_precision_apart():
     """Labels a, a, b predicted a, a, a: a's recall 2/2 and precision 2/3 (three predicted a, two of them a);
-    b's recall 0/1 and no precision, as nothing was predicted b. The test accuracy is 2/3."""
+    b's recall 0/1 and no precision, as nothing was predicted b. The test accuracy is 2/3. By confidence: the
+    first (0.9995) is right, the third (0.995) wrong, the second (0.6) below every level: 1 of 1 at 0.999, 1
+    of 2 at 0.99 and 0.9."""
     from ssvae.report import evaluation_report
 
-    text = evaluation_text(evaluation_report("m2", np.array([0, 0, 1]), np.array([0, 0, 0]), ("a", "b"), None, 3))
-    lines = text.splitlines()
+    p = np.array([[0.9995, 0.0005], [0.6, 0.4], [0.995, 0.005]])
+    report = evaluation_report("m2", np.array([0, 0, 1]), p, ("a", "b"), None, 3)
+    assert report["by_confidence"] == [{"confidence": 0.999, "n": 1, "accuracy": 1.0},
+                                       {"confidence": 0.99, "n": 2, "accuracy": 0.5},
+                                       {"confidence": 0.9, "n": 2, "accuracy": 0.5}]
+    lines = evaluation_text(report).splitlines()
     assert "test accuracy  0.6667" in lines
     table = lines.index("class   recall  precision")
     assert lines[table + 1:table + 3] == ["a       1.0000  0.6667", "b       0.0000  never predicted"]
-    assert lines[-3:] == ["           0     1", "0 a        2     0", "1 b        1     0"]
+    assert lines[-8:-5] == ["           0     1", "0 a        2     0", "1 b        1     0"]
+    assert lines[-4:] == ["confidence  examples  accuracy", ">= 0.999    1 of 3    1.0000",
+                          ">= 0.99     2 of 3    0.5000", ">= 0.9      2 of 3    0.5000"]
+    none_sure = evaluation_report("m2", np.array([0, 1]), np.full((2, 2), 0.5), ("a", "b"), None, 3)
+    assert evaluation_text(none_sure).splitlines()[-1] == ">= 0.9      0 of 2    -"
 
 
 def test_the_report_lines_up_class_names_of_wide_characters():
@@ -919,8 +929,8 @@ def test_evaluate_on_the_file_a_run_trained_on_warns_that_it_is_not_held_out(tmp
                                        r"from$"):  # trained on a file: no built-in set to test it on
         ssvae.evaluate(tmp_path / "model")
     ssvae.export(tmp_path / "tested_run", tmp_path / "tested_model")
-    with pytest.raises(RunError, match=r"tested_model is an exported model, which keeps no test set: pass "
-                                       r"x_test.npz, which its run was tested on, with --data \(data=\), or"):
+    with pytest.raises(RunError, match=r"tested_model is an exported model, which keeps no test set: pass the test "
+                                       r"data its run was tested on \(x_test.npz\) with --data \(data=\), or"):
         ssvae.evaluate(tmp_path / "tested_model")
     ssvae.export(tmp_path / "npz_run", tmp_path / "npz_model")
     shutil.copy(tmp_path / "t.csv", tmp_path / "copy.csv")

@@ -337,23 +337,36 @@ def test_csv_class_names_that_pandas_reads_as_missing_are_named_in_a_warning(tmp
     assert source.train.y.tolist() == [1, -1, 2, 0, -1, -1]
 
 
-def test_classes_whose_names_differ_in_case_alone_are_named_in_a_warning(tmp_path):
-    """A folder typed `sneaker/` beside `Sneaker/` (or a label typed so) made an eleventh class without a word."""
-    for folder in ("Sneaker", "sneaker", "Bag"):
+@pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
+def test_classes_whose_names_differ_in_case_alone_are_named_in_a_warning_once_when_a_run_is_made(tmp_path):
+    """A folder typed `sneaker/` beside `Sneaker/` (or a label typed so) made another class without a word. Every
+    such group is named, once, when the run is made: not again when the run reads its data to be tested."""
+    import ssvae
+    from ssvae.run_data import new_run_data
+    from ssvae.settings import config_for
+
+    for folder in ("Sneaker", "sneaker", "Bag", "bag", "Coat"):
         (tmp_path / "images" / folder).mkdir(parents=True)
-        for k in range(2):
-            Image.fromarray(np.full((4, 4), k, np.uint8)).save(tmp_path / "images" / folder / f"{k}.png")
-    with pytest.warns(UserWarning, match=r"images: classes 'Sneaker' and 'sneaker' differ in case or spaces alone, so "
-                                         r"they are 2 classes: if they are one \(a typo in a folder's or label's "
-                                         r"name\), give them one name$"):
-        assert load_source(data=str(tmp_path / "images")).train.class_names == ("Bag", "Sneaker", "sneaker")
-    (tmp_path / "t.csv").write_text("f,label\n0,cat\n1,dog\n2,Dog\n")
-    with pytest.warns(UserWarning, match=r"t.csv: classes 'Dog' and 'dog' differ in case"):
-        load_source(data=str(tmp_path / "t.csv"))
-    (tmp_path / "t.csv").write_text("f,label\n0,cat\n1,dog\n2,cat\n")
+        for k in range(4):
+            Image.fromarray(np.full((4, 4), 60 * k, np.uint8)).save(tmp_path / "images" / folder / f"{k}.png")
+    settings = dict(labels=None, epochs=1, hidden=(8,), classifier_hidden=(8,), latent_dim=2, progress=False)
+    with pytest.warns(UserWarning) as warned:
+        ssvae.train(data=str(tmp_path / "images"), out=tmp_path / "run", **settings)
+    assert [str(w.message) for w in warned if "differ in case" in str(w.message)] == [
+        f"{tmp_path / 'images'}: classes 'Bag' and 'bag'; 'Sneaker' and 'sneaker' differ in case alone, so each is "
+        f"a class of its own: if they are one (a typo in a folder's or a label's name), give them one name"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        load_source(data=str(tmp_path / "t.csv"))
+        ssvae.evaluate(tmp_path / "run")
+    (tmp_path / "t.csv").write_text("f,label\n" + "".join(f"{k},{label}\n" for k, label in enumerate(["cat", "dog",
+                                                                                                    "Dog"] * 2)))
+    with pytest.warns(UserWarning, match=r"t.csv: classes 'Dog' and 'dog' differ in case alone"):
+        new_run_data(config_for(data=str(tmp_path / "t.csv"), test_fraction=0.5))
+    (tmp_path / "t.csv").write_text("f,label\n0,cat\n1,dog\n2,cat\n3,dog\n")
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        new_run_data(config_for(data=str(tmp_path / "t.csv"), test_fraction=0.5))
+    assert not [w for w in warned if "differ in case" in str(w.message)]
 
 
 @pytest.mark.parametrize("labels, message", [
@@ -637,17 +650,22 @@ def test_image_folder_classes_are_its_visible_folders_of_images_and_unlabelled_t
 
 def test_netpbm_and_jfif_images_are_read_and_heic_or_raw_photos_are_named_in_one_warning(tmp_path):
     """A phone's HEIC photos and a camera's raw files were left out without a word: a class folder of them was
-    merely "no class". One warning now names how many, their kinds and the fix, before the folder's other
-    warnings; a single such file is refused with the fix. Netpbm (.pgm, as some face data sets come) and
-    .jfif (JPEGs as some browsers save them) are read."""
+    merely "no class". One warning now names how many of the files read (or directly in a folder that is no
+    class), their kinds and the fix, before the folder's other warnings; a single such file is refused with
+    the fix. Netpbm (.pgm, as some face data sets come; 16-bit grey as its top 8 bits, as a PNG's; .pbm's 1 is
+    black) and .jfif (JPEGs as some browsers save them) are read."""
     from ssvae.data.inputs import read_inputs
 
-    for name in ("cat/a.pgm", "cat/b.png", "dog/c.jfif", "dog/d.ppm", "unlabelled/e.pbm"):
+    for name in ("cat/b.png", "dog/c.jfif", "dog/d.ppm"):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         Image.fromarray(np.full((4, 4), 255, np.uint8)).save(tmp_path / name, format="JPEG" if ".jfif" in name
                                                              else None)
-    for name in ("cat/IMG_1.HEIC", "phone/IMG_2.heic", "phone/IMG_3.heic", "unlabelled/raw/f.CR2", "dog/.x.heic"):
-        (tmp_path / name).parent.mkdir(exist_ok=True)
+    (tmp_path / "unlabelled").mkdir()
+    (tmp_path / "cat" / "a.pgm").write_bytes(b"P5\n4 4\n65535\n" + np.full(16, 65535, ">u2").tobytes())  # 16-bit
+    (tmp_path / "unlabelled" / "e.pbm").write_bytes(b"P1\n4 4\n" + b"0 0 0 0\n" * 3 + b"1 0 0 0\n")  # one black
+    for name in ("cat/IMG_1.HEIC", "phone/IMG_2.heic", "phone/IMG_3.heic", "unlabelled/raw/f.CR2", "dog/.x.heic",
+                 "venv/share/icons/a.svg"):  # a folder that is no class is looked into no deeper than its files
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"not read")
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
@@ -655,10 +673,13 @@ def test_netpbm_and_jfif_images_are_read_and_heic_or_raw_photos_are_named_in_one
     assert [str(w.message) for w in seen][:2] == [
         f"{tmp_path}: 4 file(s) in image formats ssvae does not read are left out (.cr2, .heic; e.g. "
         f"{Path('cat', 'IMG_1.HEIC')}): convert them to PNG or JPEG to use them",
-        f"{tmp_path}: 1 folder(s) with no image directly inside are not classes: phone (a class folder needs images "
-        f"of its own; its sub-folders are read with it)"]
+        f"{tmp_path}: 2 folder(s) with no image directly inside are not classes: phone, venv (a class folder needs "
+        f"images of its own; its sub-folders are read with it)"]
     assert source.files == ("cat/a.pgm", "cat/b.png", "dog/c.jfif", "dog/d.ppm", "unlabelled/e.pbm")
-    assert source.train.y.tolist() == [0, 0, 1, 1, -1] and source.train.x.min() > 0.99  # white, as written
+    assert source.train.y.tolist() == [0, 0, 1, 1, -1]
+    white = np.ones((5, 1, 4, 4), np.float32)
+    white[4, 0, 3, 0] = 0.0  # the .pbm's one black pixel
+    np.testing.assert_array_equal(source.train.x, white)  # every other pixel white, 16-bit and JPEG's too
     with pytest.warns(UserWarning, match=r"phone: 2 file\(s\) in image formats ssvae does not read are left out "
                                          r"\(\.heic; e\.g\. IMG_2\.heic\)"):
         with pytest.raises(DataError, match="phone: no readable images"):
@@ -1315,9 +1336,9 @@ def test_messages_list_the_first_few_items_and_count_the_rest():
 
 
 def test_test_data_that_are_the_training_data_warn_once_when_the_run_is_made(tmp_path):
-    """--test-data naming --data (or a copy) tested the run on its own training examples without a word.
-    Another file warns not, though its rows repeat training rows, as a coarse table's rows do. The run
-    warns when it is trained, not again each time it reads its data (evaluate, export)."""
+    """--test-data naming --data (or a copy, or its inputs with other labels) tested the run on its own training
+    examples without a word. Another file warns not, though its rows repeat training rows, as a coarse table's
+    rows do. The run warns when it is trained, not again each time it reads its data (evaluate, export)."""
     import ssvae
 
     x = np.random.default_rng(0).random((20, 3)).astype(np.float32)
@@ -1334,10 +1355,15 @@ def test_test_data_that_are_the_training_data_warn_once_when_the_run_is_made(tmp
             f"--test-data {tmp_path / test} is --data {tmp_path / 'data.npz'} or a copy of it: the run trains on its "
             f"examples, on their labels where --labels keeps them, so its test accuracy is not held out; give "
             f"labelled data it does not train on", __file__)]
-    np.savez(tmp_path / "relabelled.npz", x=x, y=np.array([1, 0] * 10))  # the inputs, not the file: no warning
+    np.savez(tmp_path / "relabelled.npz", x=x, y=np.array([1, 0] * 10))  # the inputs, with every label
+    with pytest.warns(UserWarning) as warned:
+        ssvae.train(**settings, test_data=str(tmp_path / "relabelled.npz"))
+    assert [str(w.message) for w in warned] == [
+        f"--test-data {tmp_path / 'relabelled.npz'} holds the inputs of --data {tmp_path / 'data.npz'}: the run "
+        f"trains on its examples, on their labels where --labels keeps them, so its test accuracy is not held out; "
+        f"give labelled data it does not train on"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        ssvae.train(**settings, test_data=str(tmp_path / "relabelled.npz"))
         ssvae.evaluate(tmp_path / "copy_npz")
         ssvae.export(tmp_path / "copy_npz", tmp_path / "model")
         tested = ssvae.train(**settings, test_data=str(tmp_path / "other.npz"))

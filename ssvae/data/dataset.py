@@ -55,8 +55,10 @@ class Dataset:
         pixels a new Pillow may decode a little differently) or about 1,000 evenly spaced examples: enough to
         tell that examples were added, removed or relabelled, and cheap on 60,000 images. With
         ``every_value``, of every example instead (0.3 s for 60,000 images): a value changed anywhere. Without
-        ``labels``, of the inputs alone: the same examples, whatever labels they are given."""
-        digest = hashlib.sha256(np.asarray(self.x.shape, dtype=np.int64).tobytes())
+        ``labels``, of the inputs alone, each flattened: the same examples, whatever labels they are given and
+        whether images or their rows of pixels."""
+        shape = self.x.shape if labels else (len(self.x), int(np.prod(self.x.shape[1:])))
+        digest = hashlib.sha256(np.asarray(shape, dtype=np.int64).tobytes())
         if labels:
             digest.update(np.ascontiguousarray(self.y, dtype=np.int64).tobytes())
         if names:

@@ -20,6 +20,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".gif", ".tif", ".ti
                   ".pgm", ".ppm", ".pbm", ".pnm"}  # the last: Netpbm, as some image data sets come
 # images Pillow cannot read without plug-ins: a phone's HEIC photos, cameras' raw files, drawings
 UNREAD_SUFFIXES = {".heic", ".heif", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2", ".raf", ".svg"}
+GREY_16_FORMATS = ("PNG", "PPM")  # whose grey Pillow opens in mode I, 32-bit, though the file's is 16-bit
 EXIF_ORIENTATION = 0x0112  # how a camera's image is turned: viewers show it turned back, and so it is read
 SIDEWAYS = (5, 6, 7, 8)  # the orientations that turn an image by 90 degrees
 
@@ -164,7 +165,7 @@ def _headers(files: list[Path], shown: Callable[[Path], str]) -> tuple[list[Head
     for index, file in enumerate(files):
         try:
             with Image.open(file) as image:  # reads the header only
-                if image.mode == "F" or (image.mode == "I" and image.format != "PNG"):
+                if image.mode == "F" or (image.mode == "I" and image.format not in GREY_16_FORMATS):
                     skipped.append(f"{shown(file)} (32-bit pixels: save it with 8 or 16 bits a channel)")
                     continue
                 turned = _orientation(image)
@@ -232,10 +233,11 @@ def _opaque(image: Any) -> Any:
 
 def _eight_bit(image: Any) -> Any:
     """A PIL image with 16-bit grey scaled to 8 bits, as a viewer shows it; PIL's conversion clips it instead,
-    which turns most of such an image white. A PNG's grey is 16-bit in mode I;16 and, in older Pillows, I."""
+    which turns most of such an image white. A PNG's grey is 16-bit in mode I;16 and, in older Pillows, I, as is
+    a 16-bit Netpbm's."""
     from PIL import Image
 
-    if not (image.mode.startswith("I;16") or (image.mode == "I" and image.format == "PNG")):
+    if not (image.mode.startswith("I;16") or (image.mode == "I" and image.format in GREY_16_FORMATS)):
         return image
     return Image.fromarray((np.asarray(image, dtype=np.float64) / 257.0).round().clip(0, 255).astype(np.uint8))
 

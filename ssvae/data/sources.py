@@ -577,8 +577,7 @@ def _declared_beyond_member(arrays: np.lib.npyio.NpzFile, key: str) -> tuple[tup
 
 
 def _check_class_names(names: Sequence[str], path: Path) -> None:
-    """Names that can head a CSV column and a table's row each: none repeated, empty or on two lines; a warning
-    for two that differ in case alone (a folder typed `sneaker/` beside `Sneaker/`)."""
+    """Names that can head a CSV column and a table's row each: none repeated, empty or on two lines."""
     if repeated := sorted({n for n in names if names.count(n) > 1}):
         raise DataError(f"{path}: class_names repeats {', '.join(map(repr, repeated))}: give each class its own "
                         f"name (predictions have a column per class)")
@@ -588,17 +587,22 @@ def _check_class_names(names: Sequence[str], path: Path) -> None:
     if bad := [n for n in names if not _utf8(n)]:
         raise DataError(f"{path}: class name {bad[0]!r} is not UTF-8 text (a folder named in another encoding): "
                         f"rename it, since model.json and predictions are UTF-8")
-    alike: dict[str, list[str]] = {}
-    for name in names:
-        alike.setdefault(name.strip().casefold(), []).append(name)
-    if twins := next((group for group in alike.values() if len(group) > 1), None):
-        warnings.warn(f"{path}: classes {' and '.join(map(repr, twins))} differ in case or spaces alone, so they are "
-                      f"{len(twins)} classes: if they are one (a typo in a folder's or label's name), give them one "
-                      f"name", stacklevel=user_stacklevel())
     if risky := [n for n in names if n.strip()[0] in FORMULA_STARTS and len(n.strip()) > 1 and not is_number(n)]:
         warnings.warn(f"{path}: class name {risky[0]!r} begins with {risky[0].strip()[0]!r}, which a spreadsheet "
                       f"opening ssvae's CSVs (predictions, generated rows) takes for a formula: rename the class if "
                       f"those files go to a spreadsheet", stacklevel=user_stacklevel())
+
+
+def warn_of_alike_class_names(names: Sequence[str], where: str) -> None:
+    """A warning naming the classes whose names differ in case alone (a folder typed `sneaker/` beside
+    `Sneaker/`): each is a class of its own, where one was meant."""
+    alike: dict[str, list[str]] = {}
+    for name in names:
+        alike.setdefault(name.casefold(), []).append(name)
+    if twins := [" and ".join(map(repr, group)) for group in alike.values() if len(group) > 1]:
+        warnings.warn(f"{where}: classes {'; '.join(twins)} differ in case alone, so each is a class of its own: if "
+                      f"they are one (a typo in a folder's or a label's name), give them one name",
+                      stacklevel=user_stacklevel())
 
 
 def _utf8(text: str) -> bool:
@@ -709,10 +713,12 @@ def _load_folder(path: Path, model: ModelInputs | None = None, image_size: tuple
                       f"(their images would take two labels)", stacklevel=user_stacklevel())
         folders = [d for d in folders if d not in aliases]
     unlabelled = [d for d in folders if d.name.lower() in UNLABELLED_NAMES]
-    found = {d: files_under(d, path) for d in folders if model is None or d not in unlabelled}  # what is read
-    warn_of_unread_images([f for files in found.values() for f in files], path)
     class_dirs = [d for d in folders if d not in unlabelled and _holds_images(d, path)]
-    if imageless := [d.name for d in folders if d not in unlabelled and d not in class_dirs]:
+    found = {d: files_under(d, path) for d in class_dirs + (unlabelled if model is None else [])}  # what is read
+    others = [d for d in folders if d not in unlabelled and d not in class_dirs]  # a class folder of HEIC alone
+    warn_of_unread_images([f for files in found.values() for f in files]
+                          + [f for d in others for f in sorted(d.iterdir()) if f.is_file()], path)
+    if imageless := [d.name for d in others]:
         warnings.warn(f"{path}: {len(imageless)} folder(s) with no image directly inside are not classes: "
                       f"{listed(imageless)} (a class folder needs images of its own; its sub-folders are read with "
                       f"it)", stacklevel=user_stacklevel())
