@@ -114,8 +114,9 @@ class Run:
                 return True
             reasons.append(f"examples added, removed, changed or relabelled since; {len(train)} now")
         if reasons:
-            raise DataError(f"{c.data or c.dataset}: not the data this run was trained on ({'; '.join(reasons)}): "
-                            f"restore them, or train a new run on the data as they are")
+            raise DataError(f"{c.data or c.dataset}: not the data this run was trained on ({'; '.join(reasons)}"
+                            f"{_moved_text(*split.moved_files(source))}): restore them, or train a new run on the "
+                            f"data as they are")
         return False
 
     def inputs(self, x: Any) -> torch.Tensor:
@@ -497,6 +498,16 @@ def evaluate_run(run: Run | str | Path, data: str | Path | Any, dataset: str | N
         predicted = _train_baseline(run, progress).classify(test.x).argmax(-1)
         report["baseline_accuracy"] = classification_report(test.y, predicted, c.class_names)["accuracy"]
     return report
+
+
+def _moved_text(gone: list[str], moved: list[str]) -> str:
+    """What became of the images a run named with labels (`Split.moved_files`), as a data-changed error says it."""
+    if gone:
+        return f"; {len(gone)} of the labelled images it trained or was tested on are gone, e.g. {gone[0]}"
+    if moved:
+        return (f"; {len(moved)} of the labelled images it trained or was tested on are at other places in the "
+                f"folder's order, as images were added to or removed from the class folders, e.g. {moved[0]}")
+    return ""
 
 
 def _reading(config: Config) -> ModelInputs:

@@ -769,12 +769,24 @@ def test_a_run_refuses_data_that_changed_since_it_trained(tmp_path):
                 progress=False, out=tmp_path / "run")
     Image.fromarray(np.full((4, 4), 41, np.uint8)).save(data / "a" / "1.png")  # 40 before
     assert CliRunner().invoke(main, ["evaluate", str(tmp_path / "run")]).exit_code == 0
+    split = json.loads((tmp_path / "run" / "labels.json").read_text())
+    files = [f"{name}/{k}.png" for name in "ab" for k in range(6)]  # the folder's order
+    assert split["files"] == {role: [files[i] for i in split[role]] for role in ("labelled", "validation", "test")}
     Image.fromarray(np.full((4, 4), 7, np.uint8)).save(data / "a" / "00.png")
     result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "run")])
     assert result.exit_code == 1
-    assert result.output.splitlines()[-1] == (f"Error: {data}: not the data this run was trained on (examples "
-                                              f"added, removed, changed or relabelled since; 13 now): restore them, or "
-                                              f"train a new run on the data as they are")
+    named = split["files"]["labelled"] + split["files"]["test"]
+    moved = [name for name in named if name != "a/0.png"]  # every one after a/00.png: in a/, or in b/ after a/
+    first = moved[0]
+    assert result.output.splitlines()[-1] == (
+        f"Error: {data}: not the data this run was trained on (examples added, removed, changed or relabelled since; "
+        f"13 now; {len(moved)} of the labelled images it trained or was tested on are at other places in the folder's "
+        f"order, as images were added to or removed from the class folders, e.g. {first}): restore them, or train a "
+        f"new run on the data as they are")
+    (data / "a" / "00.png").unlink()
+    (data / first).unlink()
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "run")])
+    assert f"; 1 of the labelled images it trained or was tested on are gone, e.g. {first}): restore" in result.output
 
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
@@ -797,9 +809,11 @@ def test_a_run_tested_on_data_of_its_own_is_still_evaluated_once_unlabelled_imag
     (data / "unlabelled" / "0.png").rename(data / "a" / "labelled-since.png")
     given = re.escape(str(tests))
     with pytest.warns(UserWarning, match=rf"^{re.escape(str(data))}: not the data this run was trained on \(examples "
-                                         rf"added, removed, changed or relabelled since; 18 now\): restore them, or "
-                                         rf"train a new run on the data as they are; tested on its --test-data "
-                                         rf"{given} alone, as --data {given} tests it$"):
+                                         rf"added, removed, changed or relabelled since; 18 now; 6 of the labelled "
+                                         rf"images it trained or was tested on are at other places in the folder's "
+                                         rf"order, as images were added to or removed from the class folders, e\.g\. "
+                                         rf"b/0\.png\): restore them, or train a new run on the data as they are; "
+                                         rf"tested on its --test-data {given} alone, as --data {given} tests it$"):
         assert ssvae.evaluate(tmp_path / "run") == before
     assert ssvae.evaluate(tmp_path / "run", data=tests) == before
     with pytest.raises(DataError, match="not the data this run was trained on"):

@@ -14,6 +14,7 @@ import json
 import math
 import warnings
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,10 @@ class Split:
     it): a run whose other examples, those it trained on without labels, changed since (images added to
     ``unlabelled/``) is still tested on them. ``inputs`` is the fingerprint of every input of the training set
     without its labels (None in runs older than it): data to test on that hold those inputs, whatever their
-    labels, are no held-out data."""
+    labels, are no held-out data. ``files`` names the examples of ``labelled``, ``validation`` and ``test`` by
+    their ids, in the same order, where the source has file names (a folder's images; None otherwise, and in
+    runs older than it): which images a run trained and was tested on with labels, to read in labels.json and
+    to name those that moved."""
 
     labelled: tuple[int, ...]
     validation: tuple[int, ...]
@@ -42,6 +46,7 @@ class Split:
     data_values: str | None = None
     named: str | None = None
     inputs: str | None = None
+    files: dict[str, tuple[str, ...]] | None = None
 
     def made_from(self, source: Source) -> bool:
         """Whether ``source`` holds the data this split was made from, as far as its fingerprints tell."""
@@ -67,6 +72,22 @@ class Split:
         rows = self.named_rows
         return self.named is not None and rows[-1] < len(source.train) and \
             self.named == source.labelled_fingerprint(rows)
+
+    @property
+    def roles(self) -> dict[str, tuple[int, ...]]:
+        """The examples of each role, by its name in labels.json: labelled, validation and test (none where the
+        source has its own test set)."""
+        return {"labelled": self.labelled, "validation": self.validation, "test": self.test or ()}
+
+    def moved_files(self, source: Source) -> tuple[list[str], list[str]]:
+        """The files the split names that ``source`` no longer holds, and those it holds at another place in its
+        order (images added to or removed from the class folders before them); none without ``files``."""
+        if not self.files or not source.files:
+            return [], []
+        held = set(source.files)
+        named = [(i, name) for role, rows in self.roles.items() for i, name in zip(rows, self.files.get(role, ()))]
+        gone = [name for _, name in named if name not in held]
+        return gone, [name for i, name in named if name in held and (i >= len(source.files) or source.files[i] != name)]
 
     def apply(self, source: Source) -> Partition:
         train = source.train
@@ -107,11 +128,20 @@ class Split:
         test = values["test"]
         split = cls(_indices(values, "labelled"), _indices(values, "validation"),
                     None if test is None else _indices(values, "test"), values.get("data"), values.get("data_values"),
-                    values.get("named"), values.get("inputs"))
-        sets = {"labelled": split.labelled, "validation": split.validation, "test": split.test or ()}
+                    values.get("named"), values.get("inputs"), _file_names(values.get("files")))
+        sets = split.roles
         if shared := [f"{a} and {b}" for a, b in itertools.combinations(sets, 2) if set(sets[a]) & set(sets[b])]:
             raise ValueError(f"{listed(shared)} share examples")
         return split
+
+
+def _file_names(files: Any) -> dict[str, tuple[str, ...]] | None:
+    """A split's ``files`` as labels.json holds them, or None where they are not lists of names by role: they
+    only name examples in messages, which a hand-edited file need not stop."""
+    if not isinstance(files, dict) or not all(isinstance(names, list) and all(isinstance(n, str) for n in names)
+                                              for names in files.values()):
+        return None
+    return {role: tuple(names) for role, names in files.items()}
 
 
 def _indices(values: dict, key: str) -> tuple[int, ...]:
@@ -198,6 +228,9 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
         data_values=source.fingerprint(every_value=True),
         inputs=source.train.fingerprint(every_value=True, labels=False),
     )
+    if source.files:
+        split = dataclasses.replace(split, files={role: tuple(source.files[i] for i in rows)
+                                                  for role, rows in split.roles.items()})
     return dataclasses.replace(split, named=source.labelled_fingerprint(split.named_rows))
 
 
