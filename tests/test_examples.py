@@ -243,7 +243,7 @@ def test_plain_python_example_reads_folders_as_predict_does_and_refuses_bad_inpu
     np.save(tmp_path / "nan.npy", nan)
     np.save(tmp_path / "huge.npy", np.full((1, 64), 1e300))  # float64 past float32: numpy's warning took two lines
     for path, message in ((folder, f"{folder / 'big.png'}: 5x5 pixels, the model takes 8x8"),
-                          (tmp_path / "empty", f"{tmp_path / 'empty'}: no images (.bmp, .gif, .jpeg, .jpg, .png, "),
+                          (tmp_path / "empty", f"{tmp_path / 'empty'}: no images (.bmp, .gif, .jfif, .jpeg, .jpg, "),
                           (tmp_path / "floats.npy", "inputs must be within [0.0, 1.0], as the model was trained"),
                           (tmp_path / "bool.npy", "inputs of dtype bool are not numbers: pass uint8 images or floats"),
                           (tmp_path / "mislaid.npy", "inputs of shape (3, 2, 32) do not fit the model: it takes (N, 1, "
