@@ -22,6 +22,7 @@ from typing import IO, Any, Callable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
+from ssvae.data.csv_files import reads_as_formula
 from ssvae.data.digests import data_digest
 from ssvae.data.dataset import Dataset, data_path
 from ssvae.data.inputs import Inputs, NumberedIds, builtin_split, check_source, read_inputs
@@ -201,7 +202,18 @@ def _table_job(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str
     check_flags(RunError, replace=replace, progress=progress)
     check_not_the_input(out, inputs)
     out = table_output(out, replace)
-    return as_inputs(model, inputs), out
+    inputs = as_inputs(model, inputs)
+    _warn_of_formula_ids(inputs.ids)
+    return inputs, out
+
+
+def _warn_of_formula_ids(ids: Sequence[str]) -> None:
+    """A warning where ids (a folder's file names, a CSV's id column) begin as a spreadsheet's formulas do: in
+    a spreadsheet, the CSV's cell would be computed, not shown. Row numbers need no look."""
+    if not isinstance(ids, NumberedIds) and (risky := [i for i in ids if reads_as_formula(i)]):
+        warnings.warn(f"{len(risky)} input id(s) begin with =, +, - or @ (e.g. {risky[0]!r}), which a spreadsheet "
+                      f"opening the CSV takes for a formula: rename those inputs if the CSV goes to a spreadsheet",
+                      stacklevel=user_stacklevel())
 
 
 def table_output(out: str | Path, replace: bool) -> Path | None:

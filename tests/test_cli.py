@@ -1691,6 +1691,33 @@ def test_predict_reads_a_csv_by_the_column_names_the_model_was_trained_on(runner
                                           "found by name in any order")
 
 
+def test_predict_and_score_warn_of_ids_a_spreadsheet_takes_for_formulas(exported, tmp_path):
+    """A file named `=1+1.png` went into the CSV as a formula a spreadsheet computes (so would `-1.png`); a CSV's
+    id -1 is a number there, and rows numbered from 0 need no look."""
+    from PIL import Image
+
+    from ssvae.inference import predict, score
+
+    (tmp_path / "images").mkdir()
+    for name in ("=1+1.png", "@SUM(A1).png", "-1.png", "a.png"):
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "images" / name)
+    model = runtime.load(exported[1])
+    for write in (predict, score):
+        with pytest.warns(UserWarning, match=r"^3 input id\(s\) begin with =, \+, - or @ \(e.g. '-1.png'\), which a "
+                                             r"spreadsheet opening the CSV takes for a formula: rename those inputs if "
+                                             r"the CSV goes to a spreadsheet$"):
+            write(model, tmp_path / "images", tmp_path / f"{write.__name__}.csv", progress=False)
+    columns = ",".join(f"x{k}" for k in range(64))
+    (tmp_path / "rows.csv").write_text(f"id,{columns}\n" + "".join(f"{i},{','.join(['0'] * 64)}\n"
+                                                                  for i in ("-1", "2", "=A1")))
+    with pytest.warns(UserWarning, match=r"^1 input id\(s\) begin with .* \(e.g. '=A1'\)"):
+        predict(model, tmp_path / "rows.csv", tmp_path / "p.csv", progress=False)
+    np.save(tmp_path / "x.npy", np.zeros((3, 64), np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        predict(model, tmp_path / "x.npy", tmp_path / "rows.csv", progress=False, replace=True)
+
+
 def test_predict_a_folder_of_images_names_rows_by_file(runner, exported, tmp_path):
     """Images of the model's size are kept whatever the first file's; 16-bit grey counts as its top 8 bits
     (PIL's conversion clipped it to white); transparent pixels count as black, whatever colour lies under

@@ -201,6 +201,16 @@ def _columns_by_name(path: Path, header: list[str], columns: Sequence[str]) -> l
         return column_positions(str(path), header, columns)
 
 
+FORMULA_STARTS = "=+-@"  # a spreadsheet takes a cell that begins so, and goes on, for a formula
+
+
+def reads_as_formula(text: str) -> bool:
+    """Whether a spreadsheet opening a CSV would take the cell ``text`` for a formula and compute it: it begins
+    with =, +, - or @ and goes on, and is no number."""
+    text = text.strip()
+    return len(text) > 1 and text[0] in FORMULA_STARTS and not is_number(text)
+
+
 def is_number(text: str, number: Callable[[str], float] = float) -> bool:
     """Whether ``text`` reads as a number by ``number`` (float, or a reader of decimal commas)."""
     try:
@@ -274,4 +284,4 @@ def warn_of_named_inputs(columns: Sequence[str], path: Path) -> None:
 
 
 __all__ = ["LABEL_LIKE", "MISSING_VALUES", "NON_INPUT_COLUMNS", "CsvRows", "as_csv_hint", "csv_inputs", "csv_labels",
-           "is_number", "read_csv_rows", "warn_of_named_inputs", "whole_number"]
+           "is_number", "read_csv_rows", "reads_as_formula", "warn_of_named_inputs", "whole_number"]

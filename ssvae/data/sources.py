@@ -21,8 +21,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ssvae.config import both_spellings, setting_name
-from ssvae.data.csv_files import (LABEL_LIKE, as_csv_hint, csv_inputs, csv_labels, is_number, read_csv_rows,
-                                  warn_of_named_inputs, whole_number)
+from ssvae.data.csv_files import (LABEL_LIKE, as_csv_hint, csv_inputs, csv_labels, read_csv_rows,
+                                  reads_as_formula, warn_of_named_inputs, whole_number)
 from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, as_data_error, check_inputs, data_path, index_names,
                                  looks_unlabelled, to_model_range, warn_of_minus_one_class)
 from ssvae.data.images import (files_under, image_reading, is_hidden, is_image_file, read_images,
@@ -62,7 +62,6 @@ TORCHVISION_SETS = {
 }
 BUILTIN = ("digits", *TORCHVISION_SETS)
 BUILTIN_SHAPES = {"digits": (1, 8, 8), **dict.fromkeys(TORCHVISION_SETS, (1, 28, 28))}  # known before a download
-FORMULA_STARTS = "=+-@"  # a spreadsheet takes a cell that begins so, and goes on, for a formula
 GZIP_MAGIC = b"\x1f\x8b"  # how a gzipped file begins
 
 
@@ -587,7 +586,7 @@ def _check_class_names(names: Sequence[str], path: Path) -> None:
     if bad := [n for n in names if not _utf8(n)]:
         raise DataError(f"{path}: class name {bad[0]!r} is not UTF-8 text (a folder named in another encoding): "
                         f"rename it, since model.json and predictions are UTF-8")
-    if risky := [n for n in names if n.strip()[0] in FORMULA_STARTS and len(n.strip()) > 1 and not is_number(n)]:
+    if risky := [n for n in names if reads_as_formula(n)]:
         warnings.warn(f"{path}: class name {risky[0]!r} begins with {risky[0].strip()[0]!r}, which a spreadsheet "
                       f"opening ssvae's CSVs (predictions, generated rows) takes for a formula: rename the class if "
                       f"those files go to a spreadsheet", stacklevel=user_stacklevel())
