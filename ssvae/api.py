@@ -503,10 +503,12 @@ def evaluate_run(run: Run | str | Path, data: str | Path | Any, dataset: str | N
 def _moved_text(gone: list[str], moved: list[str]) -> str:
     """What became of the images a run named with labels (`Split.moved_files`), as a data-changed error says it."""
     if gone:
-        return f"; {len(gone)} of the labelled images it trained or was tested on are gone, e.g. {gone[0]}"
+        return (f"; {len(gone)} of the labelled images it trained or was tested on {'is' if len(gone) == 1 else 'are'} "
+                f"gone or not read, e.g. {gone[0]}")
     if moved:
-        return (f"; {len(moved)} of the labelled images it trained or was tested on are at other places in the "
-                f"folder's order, as images were added to or removed from the class folders, e.g. {moved[0]}")
+        return (f"; {len(moved)} of the labelled images it trained or was tested on "
+                f"{'is at another place' if len(moved) == 1 else 'are at other places'} in the folder's order, as "
+                f"images were added to or removed from the class folders, e.g. {moved[0]}")
     return ""
 
 

@@ -621,8 +621,10 @@ run_options = stacked(  # how predict and score run the model, after their own o
 def evaluate(run_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, as_json: bool,
              with_baseline: bool, quiet: bool, device: str, precision: str, threads: int | None) -> None:
     """Test a trained run on its held-out test set (or on labelled data of your own, --data): accuracy,
-    per-class recall and precision, confusion matrix, test ELBO (the evidence lower bound on log p(x), in nats
-    an example: higher, the data more alike), and with --val-labels the epoch they kept. Or test an exported
+    per-class recall and precision, confusion matrix, how many predictions are at least 0.999, 0.99 and 0.9
+    confident and how right those are (what a threshold on predict's confidence keeps), test ELBO (the
+    evidence lower bound on log p(x), in nats an example: higher, the data more alike), and with --val-labels
+    the epoch they kept. Or test an exported
     model's graphs (--precision: its int8 or float16 copies) on labelled data of your own, or on a built-in
     data set's test split as its run made it (--dataset; by default the one it was trained on).
 

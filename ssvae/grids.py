@@ -39,7 +39,7 @@ def grid_size(shape: tuple[int, ...], scale: int, rows: Sequence[str] = (),
 def grid_png(images: np.ndarray, scale: int = 1, rows: Sequence[str] = (), columns: Sequence[str] = ()) -> bytes:
     """``images`` (rows, columns, C, H, W) with values in [0, 1] as one PNG, cells separated by a line; each
     row's name from ``rows`` on its left and each column's from ``columns`` above it, read upwards, where a
-    line of text fits in a cell (not at the smallest scales) and the font draws every name (ASCII)."""
+    line of text fits in a cell (not at the smallest scales) and the font draws every name (`_drawable`)."""
     from PIL import Image
 
     n_rows, n_cols, channels, h, w = images.shape
@@ -74,14 +74,15 @@ def _shown(name: str) -> str:
 
 @cache
 def _drawable(character: str) -> bool:
-    """Whether Pillow's font draws ``character`` as itself, not as the box of a missing glyph: it holds ASCII
-    alone (no é, no 猫)."""
-    try:
-        mask = _font().getmask(character)
-    except UnicodeEncodeError:  # Pillow's bitmap font, without FreeType: Latin-1 alone
-        return False
-    missing = _font().getmask("\U0010FFFD")  # a private-use character: no font draws it
-    return character.isspace() or mask.size != missing.size or bytes(mask) != bytes(missing)
+    """Whether Pillow's font draws ``character`` as itself, not as the box of a missing glyph: ASCII and a few
+    signs such as ’ and ©, no é, no 猫, no space but the plain one."""
+    font = _font()
+    if character == " ":
+        return True
+    if not hasattr(font, "getmetrics"):  # Pillow's bitmap font (Pillow 10.0, or one without FreeType): ASCII
+        return " " < character < "\x7f"
+    mask, missing = font.getmask(character), font.getmask("\U0010FFFD")  # private use: no font draws it
+    return mask.size != missing.size or bytes(mask) != bytes(missing)
 
 
 def _width(name: str) -> int:

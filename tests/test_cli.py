@@ -999,6 +999,23 @@ def test_evaluate_takes_arrays_held_in_memory_as_it_takes_the_npz_of_them(tmp_pa
 
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
+def test_evaluate_on_a_runs_training_images_as_rows_of_pixels_warns_too(tmp_path):
+    """Images (N, 8, 8) trained on, tested as their rows of 64 pixels with every label: the same inputs,
+    which the fingerprint of the inputs alone (flattened) tells; other images warn not."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x, y = (digits.images[:60] * 15).astype(np.uint8), digits.target[:60]
+    run = ssvae.train(data=(x, np.where(np.arange(60) < 40, y, -1)), epochs=1, hidden=(8,), classifier_hidden=(8,),
+                      latent_dim=2, progress=False, out=tmp_path / "run")
+    with pytest.warns(UserWarning, match=r"^data holds the examples this run trained on"):
+        ssvae.evaluate(run, data=(x.reshape(60, 64), y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ssvae.evaluate(run, data=((digits.images[60:120] * 15).astype(np.uint8).reshape(60, 64), digits.target[60:120]))
+
+
+@pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
 def test_evaluate_on_the_image_folder_a_run_trained_on_or_a_copy_warns_as_its_model_does(tmp_path):
     """A folder is known by its images' paths and bytes: the run and its export warn of the folder and of a
     copy (`unlabelled/` left out: its labelled images are those trained on), not of a folder with one image

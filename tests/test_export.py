@@ -2272,8 +2272,8 @@ def test_a_grid_names_each_row_at_its_left_and_each_column_above_it_where_a_line
     """Grey 8x8 cells at scale 4 (32 pixels, 4 between): the captioned grid is the plain one with margins as
     wide as the longest name and 4 pixels either side; each name's dark pixels lie beside (or above) the cells
     it names, in its margin, and nowhere else. Colour grids take black captions; at scale 1 a line of text is
-    higher than a cell, so the grid has none, nor where a name has letters the font lacks (it has ASCII alone);
-    a name longer than 24 characters is cut."""
+    higher than a cell, so the grid has none, nor where a name has characters the font lacks (é, 猫, a
+    no-break space); a name longer than 24 characters is cut."""
     import io
 
     from PIL import Image, ImageFont
@@ -2306,7 +2306,7 @@ def test_a_grid_names_each_row_at_its_left_and_each_column_above_it_where_a_line
     colour = pixels(grid_png(np.repeat(images, 3, axis=2), 4, rows, columns))
     np.testing.assert_array_equal(colour, np.repeat(named[..., None], 3, axis=-1))  # grey cells, black names
     assert grid_png(images, 1, rows, columns) == grid_png(images, 1)  # 9-pixel rows: no line of text fits
-    for names in (("a", "Café"), ("猫", "犬")):  # the font has no é, no 猫: boxes would stand for them
+    for names in (("a", "Café"), ("猫", "犬"), ("a", "T-shirt\u00a0top")):  # boxes would stand for them
         assert grid_png(images, 4, names) == grid_png(images, 4, (), columns=()) != grid_png(images, 4, ("a", "b"))
     assert grid_size(images.shape, 4, ("b" * 30,)) == grid_size(images.shape, 4, ("b" * 22 + "..",))
 

@@ -13,7 +13,7 @@ import itertools
 import json
 import math
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,7 +46,7 @@ class Split:
     data_values: str | None = None
     named: str | None = None
     inputs: str | None = None
-    files: dict[str, tuple[str, ...]] | None = None
+    files: dict[str, tuple[str, ...]] | None = field(default=None, hash=False)  # a dict: not hashed
 
     def made_from(self, source: Source) -> bool:
         """Whether ``source`` holds the data this split was made from, as far as its fingerprints tell."""
@@ -228,9 +228,10 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
         data_values=source.fingerprint(every_value=True),
         inputs=source.train.fingerprint(every_value=True, labels=False),
     )
-    if source.files:
+    if source.files:  # test data of their own (--test-data) are no part of them
         split = dataclasses.replace(split, files={role: tuple(source.files[i] for i in rows)
-                                                  for role, rows in split.roles.items()})
+                                                  for role, rows in split.roles.items()
+                                                  if role != "test" or split.test is not None})
     return dataclasses.replace(split, named=source.labelled_fingerprint(split.named_rows))
 
 
