@@ -827,18 +827,20 @@ def generate(model_dir: str, per_class: int | None, classes: tuple[str, ...], an
     done = generate_examples(model, out, per_class=per_class, analogies=inputs, dataset=dataset, rows=rows, seed=seed,
                              scale=scale, replace=force, data_dir=data_dir, classes=classes or None,
                              temperature=temperature)
+    shown = done.examples // max(len(done.classes), 1)  # inputs drawn in analogies
+    left_out = f" (the first of {done.given}: --rows for more)" if done.given > shown else ""
     if done.pixels is not None:
         named = ", ".join(done.classes)
         order = "" if not done.classes else (f"; columns: the input, then {named}" if analogies else f"; rows: {named}")
-        click.echo(f"saved {done.out}: {done.pixels[0]}x{done.pixels[1]} pixels{order}")
+        rows = f"; rows: {count(shown, 'input')}{left_out}" if analogies else ""
+        click.echo(f"saved {done.out}: {done.pixels[0]}x{done.pixels[1]} pixels{order}{rows}")
     elif analogies is None:
         drawn = ""
         if done.classes:  # an m1 model's examples have none
             drawn = f", {done.examples // len(done.classes)} of {_classes_text(model, done.classes, 'each class')}"
         _say_written(done.out, count(done.examples, "example") + drawn)
     else:
-        _say_written(done.out, f"{count(done.examples, 'example')}: "
-                               f"{count(done.examples // len(done.classes), 'input')}, each drawn in "
+        _say_written(done.out, f"{count(done.examples, 'example')}: {count(shown, 'input')}{left_out}, each drawn in "
                                f"{_classes_text(model, done.classes, f'the {model.n_classes} classes')}")
 
 

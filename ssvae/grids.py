@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -14,6 +15,8 @@ PAD = 1  # pixels between cells, before scaling
 CELL = 32  # the least height in pixels of a cell at the default scale: 8x8 digits become 32x32
 GAP = 4  # pixels between a caption and the cells it names
 LONGEST = 24  # the most characters of a caption; a longer name is cut and ends in ".."
+FONT_SIZE = 10  # Pillow's own; captions grow with cells more than 4 times as large (--scale 12, for slides)
+LARGEST_FONT = 72  # pixels: a larger font says no more
 
 
 def is_image_shape(shape: tuple[int, ...]) -> bool:
@@ -29,17 +32,17 @@ def default_scale(shape: tuple[int, ...]) -> int:
 def grid_size(shape: tuple[int, ...], scale: int, rows: Sequence[str] = (),
               columns: Sequence[str] = ()) -> tuple[int, int]:
     """(width, height) in pixels of the grid `grid_png` draws for images of ``shape`` (rows, columns, C, H, W),
-    with the captions of its ``rows`` and ``columns`` that fit."""
+    with the captions of its ``rows`` and ``columns`` that it shows (`_Captions`)."""
     n_rows, n_cols, _, h, w = shape
-    rows, columns = _fitting(shape, scale, rows, columns)
-    return ((n_cols * (w + PAD) + PAD) * scale + _margin(rows),
-            (n_rows * (h + PAD) + PAD) * scale + _margin(columns))
+    captions = _Captions.of(shape, scale, rows, columns)
+    return ((n_cols * (w + PAD) + PAD) * scale + captions.left,
+            (n_rows * (h + PAD) + PAD) * scale + captions.top)
 
 
 def grid_png(images: np.ndarray, scale: int = 1, rows: Sequence[str] = (), columns: Sequence[str] = ()) -> bytes:
     """``images`` (rows, columns, C, H, W) with values in [0, 1] as one PNG, cells separated by a line; each
-    row's name from ``rows`` on its left and each column's from ``columns`` above it, read upwards, where a
-    line of text fits in a cell (not at the smallest scales) and the font draws every name (`_drawable`)."""
+    row's name from ``rows`` on its left and each column's from ``columns`` above it, where they fit and the
+    font draws them (`_Captions`)."""
     from PIL import Image
 
     n_rows, n_cols, channels, h, w = images.shape
@@ -51,20 +54,24 @@ def grid_png(images: np.ndarray, scale: int = 1, rows: Sequence[str] = (), colum
     pixels = (np.clip(canvas, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     pixels = pixels.repeat(scale, axis=0).repeat(scale, axis=1)
     image = Image.fromarray(pixels[..., 0] if channels == 1 else pixels)
-    rows, columns = _fitting(images.shape, scale, rows, columns)
-    if rows or columns:
-        image = _captioned(image, h * scale, w * scale, PAD * scale, rows, columns)
+    captions = _Captions.of(images.shape, scale, rows, columns)
+    if captions.rows or captions.columns:
+        image = captions.drawn(image, h * scale, w * scale, PAD * scale)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
 @cache
-def _font() -> Any:
-    """Pillow's own font: no font file need be installed."""
+def _font(size: int) -> Any:
+    """Pillow's own font (no font file need be installed) at ``size`` pixels; Pillow 10.0's is a bitmap font
+    of one size."""
     from PIL import ImageFont
 
-    return ImageFont.load_default()
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:
+        return ImageFont.load_default()
 
 
 def _shown(name: str) -> str:
@@ -73,10 +80,9 @@ def _shown(name: str) -> str:
 
 
 @cache
-def _drawable(character: str) -> bool:
-    """Whether Pillow's font draws ``character`` as itself, not as the box of a missing glyph: ASCII and a few
-    signs such as ’ and ©, no é, no 猫, no space but the plain one."""
-    font = _font()
+def _drawable(font: Any, character: str) -> bool:
+    """Whether ``font`` draws ``character`` as itself, not as the box of a missing glyph: Pillow's font has
+    ASCII and a few signs such as ’ and ©, no é, no 猫, no space but the plain one."""
     if character == " ":
         return True
     if not hasattr(font, "getmetrics"):  # Pillow's bitmap font (Pillow 10.0, or one without FreeType): ASCII
@@ -85,50 +91,72 @@ def _drawable(character: str) -> bool:
     return mask.size != missing.size or bytes(mask) != bytes(missing)
 
 
-def _width(name: str) -> int:
-    return int(math.ceil(_font().getbbox(_shown(name))[2]))
+@dataclass(frozen=True)
+class _Captions:
+    """The names a grid shows and where: rows' at their left, columns' above them, upright where every one is
+    narrower than its column, else read upwards. None of either where a line of text is higher than its cells
+    (not at the smallest scales) or the font cannot draw a name (boxes in place of some names would mislead).
+    The font is Pillow's 10 pixels, or a quarter of a cell's side where that is larger, up to 72."""
+
+    font: Any
+    rows: Sequence[str]
+    columns: Sequence[str]
+    upright: bool
+
+    @classmethod
+    def of(cls, shape: tuple[int, ...], scale: int, rows: Sequence[str], columns: Sequence[str]) -> _Captions:
+        _, _, _, h, w = shape
+        height, width = (h + PAD) * scale, (w + PAD) * scale
+        font = _font(min(LARGEST_FONT, max(FONT_SIZE, min(height, width) // 4)))
+        line = _line_height(font)
+
+        def shown(names: Sequence[str], room: int) -> Sequence[str]:
+            return names if line <= room and all(_drawable(font, c) for c in "".join(map(_shown, names))) else ()
+
+        columns = shown(columns, width)
+        upright = all(_width(font, name) <= width - 2 * PAD * scale for name in columns)
+        return cls(font, shown(rows, height), columns, upright)
+
+    @property
+    def left(self) -> int:
+        """The pixels at the left of the cells that hold the rows' names: none without names."""
+        return max(_width(self.font, name) for name in self.rows) + 2 * GAP if self.rows else 0
+
+    @property
+    def top(self) -> int:
+        """The pixels above the cells that hold the columns' names: a line where upright, else the longest."""
+        if not self.columns:
+            return 0
+        tallest = _line_height(self.font) if self.upright else max(_width(self.font, n) for n in self.columns)
+        return tallest + 2 * GAP
+
+    def drawn(self, cells: Any, height: int, width: int, pad: int) -> Any:
+        """The image ``cells`` (each ``height`` x ``width`` pixels, ``pad`` between and around them) with the
+        names, black on white, in the middle of the cells they name."""
+        from PIL import Image, ImageDraw
+
+        line, black = _line_height(self.font), 0 if cells.mode == "L" else (0, 0, 0)
+        image = Image.new(cells.mode, (cells.width + self.left, cells.height + self.top), "white")
+        image.paste(cells, (self.left, self.top))
+        draw = ImageDraw.Draw(image)
+        for r, name in enumerate(self.rows):
+            middle = self.top + pad + r * (height + pad) + height // 2
+            draw.text((self.left - GAP - _width(self.font, name), middle - line // 2), _shown(name), fill=black,
+                      font=self.font)
+        for c, name in enumerate(self.columns):
+            middle = self.left + pad + c * (width + pad) + width // 2
+            caption = Image.new(cells.mode, (_width(self.font, name), line), "white")
+            ImageDraw.Draw(caption).text((0, 0), _shown(name), fill=black, font=self.font)
+            if not self.upright:
+                caption = caption.transpose(Image.Transpose.ROTATE_90)
+            image.paste(caption, (middle - caption.width // 2, self.top - GAP - caption.height))
+        return image
 
 
-def _line_height() -> int:
+def _width(font: Any, name: str) -> int:
+    return int(math.ceil(font.getbbox(_shown(name))[2]))
+
+
+def _line_height(font: Any) -> int:
     """The height of a line of captions, from its top to below its lowest letters."""
-    return int(math.ceil(_font().getbbox("Ag/|")[3]))
-
-
-def _fitting(shape: tuple[int, ...], scale: int, rows: Sequence[str],
-             columns: Sequence[str]) -> tuple[Sequence[str], Sequence[str]]:
-    """The captions of the rows and of the columns of a grid of ``shape`` at ``scale``: none of either where a
-    line of text is higher than its cells (names at the side of a row, upwards above a column), or where the
-    font cannot draw a name (boxes in place of some names would mislead)."""
-    _, _, _, h, w = shape
-    line = _line_height()
-
-    def shown(names: Sequence[str], room: int) -> Sequence[str]:
-        return names if line <= room and all(map(_drawable, "".join(map(_shown, names)))) else ()
-
-    return shown(rows, (h + PAD) * scale), shown(columns, (w + PAD) * scale)
-
-
-def _margin(names: Sequence[str]) -> int:
-    """The pixels beside (or above) the cells that hold the longest of ``names``: none without names."""
-    return max(_width(name) for name in names) + 2 * GAP if names else 0
-
-
-def _captioned(cells: Any, height: int, width: int, pad: int, rows: Sequence[str], columns: Sequence[str]) -> Any:
-    """The image ``cells`` (each ``height`` x ``width`` pixels, ``pad`` between and around them) with each row's
-    name at its left, and each column's above it, black on white, in the middle of the cells they name."""
-    from PIL import Image, ImageDraw
-
-    left, top, line = _margin(rows), _margin(columns), _line_height()
-    black = 0 if cells.mode == "L" else (0, 0, 0)
-    image = Image.new(cells.mode, (cells.width + left, cells.height + top), "white")
-    image.paste(cells, (left, top))
-    draw = ImageDraw.Draw(image)
-    for r, name in enumerate(rows):
-        middle = top + pad + r * (height + pad) + height // 2
-        draw.text((left - GAP - _width(name), middle - line // 2), _shown(name), fill=black, font=_font())
-    for c, name in enumerate(columns):
-        caption = Image.new(cells.mode, (_width(name), line), "white")
-        ImageDraw.Draw(caption).text((0, 0), _shown(name), fill=black, font=_font())
-        middle = left + pad + c * (width + pad) + width // 2
-        image.paste(caption.transpose(Image.Transpose.ROTATE_90), (middle - line // 2, top - GAP - caption.width))
-    return image
+    return int(math.ceil(font.getbbox("Ag/|")[3]))

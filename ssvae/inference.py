@@ -449,11 +449,13 @@ def _write_examples(model: ExportedModel, out: Path | None, ids: Sequence[str], 
 @dataclass(frozen=True)
 class Generated:
     """What `generate` wrote: the file (or "-", standard output), its examples, a PNG grid's (width, height)
-    in pixels (None for CSV rows), and the names of the classes drawn, in order (none for an m1 model)."""
+    in pixels (None for CSV rows), the names of the classes drawn, in order (none for an m1 model), and for
+    analogies how many inputs were given, of which the first ``rows`` are drawn (0 without analogies)."""
     out: str
     examples: int
     pixels: tuple[int, int] | None = None
     classes: tuple[str, ...] = ()
+    given: int = 0
 
 
 def default_generate_out(model: ExportedModel) -> str:
@@ -493,8 +495,10 @@ def generate(model: ExportedModel | str | Path, out: str | Path | None = None, p
     else:
         check_not_the_input(out, analogies)
         (table_output if table else png_output)(out, replace)
+    given = 0
     if drawing:
-        ids, x = _first_inputs(as_inputs(model, analogies), rows)
+        analogies = as_inputs(model, analogies)
+        given, (ids, x) = len(analogies), _first_inputs(analogies, rows)
         grid_shape = (len(x), len(chosen) + 1)  # each input, then its style in every class
     else:
         grid_shape = (max(len(chosen), 1), per_class)  # one row a class (one for m1)
@@ -505,8 +509,8 @@ def generate(model: ExportedModel | str | Path, out: str | Path | None = None, p
                                 else _samples(model, per_class, seed, temperature, chosen, names))
     if table:
         _write_examples(model, None if out == STDOUT else Path(out), ids, labels, drawn, replace)
-        return Generated(out, len(ids), classes=names)
-    return Generated(out, len(ids), _write_grid(grid, Path(out), scale, captions, model, replace), names)
+        return Generated(out, len(ids), classes=names, given=given)
+    return Generated(out, len(ids), _write_grid(grid, Path(out), scale, captions, model, replace), names, given)
 
 
 def _generate_output(model: ExportedModel, out: str | Path | None, scale: int | None,

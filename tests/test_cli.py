@@ -1242,7 +1242,8 @@ def test_predict_uncertain_first_writes_the_same_rows_highest_entropy_first(runn
     (["predict", "--dataset", "digits", "--quiet"], "450 predictions"),
     (["score", "--dataset", "digits", "--quiet"], "450 scores in nats"),
     (["generate", "--per-class", "3"], "30 examples, 3 of each class"),
-    (["generate", "--analogies", "digits", "--rows", "2"], "20 examples: 2 inputs, each drawn in the 10 classes")])
+    (["generate", "--analogies", "digits", "--rows", "2"], "20 examples: 2 inputs (the first of 450: --rows for more), "
+                                                           "each drawn in the 10 classes")])
 def test_out_dash_writes_the_table_to_standard_output_and_says_so_on_stderr(exported, tmp_path, args, what):
     """The same CSV as the file, for a pipe (``| head``, ``| sort``); the line that says what it holds goes to
     stderr, so that standard output is the CSV alone."""
@@ -1846,11 +1847,11 @@ def load_digits_test():
 
 def test_generate_writes_a_png_grid_of_the_right_size(runner, exported, tmp_path, monkeypatch):
     """Cells of 8 pixels with 1-pixel lines, times the scale; beside the rows, their class names in Pillow's
-    font (4 pixels either side); above the analogies' columns, "input" upwards (the longest of their names)."""
+    font (4 pixels either side); above the analogies' columns, a line of their names, which fit upright."""
     from PIL import Image, ImageFont
 
     font = ImageFont.load_default()
-    digit, word = font.getbbox("0")[2] + 8, font.getbbox("input")[2] + 8  # each caption's margin
+    digit, word = font.getbbox("0")[2] + 8, font.getbbox("Ag/|")[3] + 8  # a line above: "input" fits its column
     out = tmp_path / "grid.png"
     result = runner.invoke(main, ["generate", str(exported[1]), "--per-class", "6", "--scale", "3", "--out", str(out)])
     assert result.output == f"saved {out}: {(6 * 9 + 1) * 3 + digit}x273 pixels; rows: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9\n"
@@ -1861,7 +1862,8 @@ def test_generate_writes_a_png_grid_of_the_right_size(runner, exported, tmp_path
     assert result.output == f"saved {out}: {292 + digit}x76 pixels; rows: 8, 1\n"  # 2 rows of 8 cells, scale 4
     result = runner.invoke(main, ["generate", str(exported[1]), "--analogies", "digits", "--class", "4", "--out",
                                   str(out), "--force"])
-    assert result.output == f"saved {out}: 76x{292 + word} pixels; columns: the input, then 4\n"
+    assert result.output == f"saved {out}: 76x{292 + word} pixels; columns: the input, then 4; rows: 8 inputs (the " \
+                            f"first of 450: --rows for more)\n"
     result = runner.invoke(main, ["generate", str(exported[1]), "--per-class", "6", "--scale", "1", "--out", str(out),
                                   "--force"])
     assert result.output == f"saved {out}: 55x91 pixels; rows: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9\n"  # no line fits
@@ -1909,7 +1911,8 @@ def test_generate_writes_samples_and_analogies_as_csv_rows_that_evaluate_reads(r
     assert [row[:2] for row in rows[1:]] == [[f"{inputs.ids[i]} as {k}", str(k)] for i in range(2) for k in range(10)]
     np.testing.assert_allclose(np.array([row[2:] for row in rows[1:]], float),
                                model.analogies(inputs.x[:2]).reshape(20, 64), rtol=5e-6, atol=1e-30)
-    assert result.output == f"saved {out}: 20 examples: 2 inputs, each drawn in the 10 classes\n"
+    assert result.output == f"saved {out}: 20 examples: 2 inputs (the first of 450: --rows for more), each drawn in " \
+                            f"the 10 classes\n"
     result = runner.invoke(main, ["predict", str(exported[1]), "--data", str(out), "--out", "-", "--quiet"])
     assert result.exit_code == 0 and "Warning" not in result.output  # an id a row: no repeated ids to warn of
     assert [row[0] for row in csv.reader(result.stdout.splitlines()[1:])] == [row[0] for row in rows[1:]]
@@ -1932,7 +1935,8 @@ def test_generate_writes_samples_and_analogies_as_csv_rows_that_evaluate_reads(r
     assert result.output == f"saved {out}: 10 examples, 1 of each of classes 9, 8, 7, 6, 5, 4, 3, 2, 1, 0\n"
     result = runner.invoke(main, ["generate", str(exported[1]), "--analogies", "digits", "--rows", "2", "--class",
                                   "4", "--out", str(out), "--force"])
-    assert result.output == f"saved {out}: 2 examples: 2 inputs, each drawn in class 4\n"
+    assert result.output == f"saved {out}: 2 examples: 2 inputs (the first of 450: --rows for more), each drawn in " \
+                            f"class 4\n"
     result = runner.invoke(main, ["generate", str(exported[1]), "--class", "nine", "--out", str(out), "--force"])
     assert result.exit_code == 1 and result.output == ("Error: class 'nine' is not one of 0, 1, 2, 3, 4, 5, 6, 7, 8, "
                                                        "9: give --class (classes= in Python) the classes as ssvae "

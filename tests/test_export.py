@@ -1641,10 +1641,10 @@ def test_generate_writes_the_runtimes_samples_and_analogies_as_a_grid_or_rows(di
     monkeypatch.chdir(tmp_path)
     x = np.asarray(inference.model_inputs(digits_model, dataset="digits").x[:5])
     # 32-pixel cells (scale 4) with 4 pixels between and around them: 3 * 32 + 4 * 4 wide, 10 * 32 + 11 * 4 high,
-    # and the captions' margins: the widest class name, or "input", and 4 pixels either side
+    # and the captions' margins: the widest class name, or a line of the columns' names, and 4 pixels either side
     digits = tuple(str(k) for k in range(10))
     font = ImageFont.load_default()
-    digit, word = font.getbbox("0")[2] + 8, font.getbbox("input")[2] + 8
+    digit, word = font.getbbox("0")[2] + 8, font.getbbox("Ag/|")[3] + 8  # "input" and the digits fit upright
     assert inference.generate(digits_model, per_class=3, seed=4) == inference.Generated("samples.png", 30,
                                                                                         (112 + digit, 364), digits)
     samples = inference.sample_grid(digits_model, 3, seed=4)
@@ -1656,11 +1656,11 @@ def test_generate_writes_the_runtimes_samples_and_analogies_as_a_grid_or_rows(di
     assert [row.split(",")[:2] for row in Path("s.csv").read_text().splitlines()[1:]] == \
         [[str(i), str(i // 3)] for i in range(30)]  # ids count the rows, labels name the classes
     assert inference.generate(digits_model, "a.png", analogies=x, rows=3) == \
-        inference.Generated("a.png", 30, (400, 112 + word), digits)
+        inference.Generated("a.png", 30, (400, 112 + word), digits, given=5)  # 3 of the 5 inputs drawn
     drawn = digits_model.analogies(x[:3])
     assert Path("a.png").read_bytes() == grid_png(np.concatenate([x[:3, None], drawn], 1), 4, (), ("input", *digits))
-    assert inference.generate(digits_model, "a.csv", dataset="digits", rows=2) == inference.Generated("a.csv", 20,
-                                                                                                    classes=digits)
+    assert inference.generate(digits_model, "a.csv", dataset="digits", rows=2) == \
+        inference.Generated("a.csv", 20, classes=digits, given=450)
     by_name = Path("a.csv").read_text().splitlines()
     np.testing.assert_array_equal(np.loadtxt("a.csv", delimiter=",", skiprows=1, usecols=range(2, 66),
                                              dtype=np.float32), drawn[:2].reshape(20, 64))
@@ -2270,10 +2270,11 @@ def test_a_grid_of_images_wider_than_high_puts_each_cell_in_its_place():
 
 def test_a_grid_names_each_row_at_its_left_and_each_column_above_it_where_a_line_fits():
     """Grey 8x8 cells at scale 4 (32 pixels, 4 between): the captioned grid is the plain one with margins as
-    wide as the longest name and 4 pixels either side; each name's dark pixels lie beside (or above) the cells
-    it names, in its margin, and nowhere else. Colour grids take black captions; at scale 1 a line of text is
-    higher than a cell, so the grid has none, nor where a name has characters the font lacks (é, 猫, a
-    no-break space); a name longer than 24 characters is cut."""
+    wide as the longest row name, and as high as a line where every column name fits its column (upright), else
+    as the longest (read upwards), 4 pixels either side; each name's dark pixels lie beside (or above) the
+    cells it names, in its margin, and nowhere else. Colour grids take black captions; at scale 1 a line of
+    text is higher than a cell, so the grid has none, nor where a name has characters the font lacks (é, 猫, a
+    no-break space); a name longer than 24 characters is cut; at scale 12 the font is a quarter of a cell."""
     import io
 
     from PIL import Image, ImageFont
@@ -2284,31 +2285,37 @@ def test_a_grid_names_each_row_at_its_left_and_each_column_above_it_where_a_line
         return np.asarray(Image.open(io.BytesIO(png)))
 
     font = ImageFont.load_default()
+    line = font.getbbox("Ag/|")[3]
     images = np.full((2, 3, 1, 8, 8), 0.75, np.float32)
-    rows, columns = ("a", "Ankle boot"), ("x", "input", "z")
-    left, top = font.getbbox("Ankle boot")[2] + 8, font.getbbox("input")[2] + 8
-    plain, named = pixels(grid_png(images, 4)), pixels(grid_png(images, 4, rows, columns))
-    assert named.shape == (plain.shape[0] + top, plain.shape[1] + left)
-    assert named.shape[::-1] == grid_size(images.shape, 4, rows, columns)
-    np.testing.assert_array_equal(named[top:, left:], plain)  # the cells, moved
-    dark_y, dark_x = np.nonzero(named < 128)
-    beside = dark_x < left
-    for r in range(2):  # row r's cells span y = top + 4 + 36 r ... + 32
-        in_row = beside & (dark_y >= top + 4 + 36 * r) & (dark_y < top + 36 + 36 * r)
-        assert in_row.any() and (dark_x[in_row] >= 4).all() and (dark_x[in_row] < left - 4).all()
-    above = dark_y < top
-    for c in range(3):
-        in_column = above & (dark_x >= left + 4 + 36 * c) & (dark_x < left + 36 + 36 * c)
-        assert in_column.any() and (dark_y[in_column] >= 4).all() and (dark_y[in_column] < top - 4).all()
-    in_a_row = (dark_y - top - 4) % 36 < 32
-    in_a_column = (dark_x - left - 4) % 36 < 32
-    assert (beside & ~above & in_a_row | above & ~beside & in_a_column | ~beside & ~above).all()  # nothing else
-    colour = pixels(grid_png(np.repeat(images, 3, axis=2), 4, rows, columns))
-    np.testing.assert_array_equal(colour, np.repeat(named[..., None], 3, axis=-1))  # grey cells, black names
+    rows = ("a", "Ankle boot")
+    left = font.getbbox("Ankle boot")[2] + 8
+    plain = pixels(grid_png(images, 4))
+    for columns, top in ((("x", "input", "z"), line + 8), (("x", "Ankle boot", "z"), left)):  # upright, upwards
+        named = pixels(grid_png(images, 4, rows, columns))
+        assert named.shape == (plain.shape[0] + top, plain.shape[1] + left)
+        assert named.shape[::-1] == grid_size(images.shape, 4, rows, columns)
+        np.testing.assert_array_equal(named[top:, left:], plain)  # the cells, moved
+        dark_y, dark_x = np.nonzero(named < 128)
+        beside = dark_x < left
+        for r in range(2):  # row r's cells span y = top + 4 + 36 r ... + 32
+            in_row = beside & (dark_y >= top + 4 + 36 * r) & (dark_y < top + 36 + 36 * r)
+            assert in_row.any() and (dark_x[in_row] >= 4).all() and (dark_x[in_row] < left - 4).all()
+        above = dark_y < top
+        for c in range(3):
+            in_column = above & (dark_x >= left + 4 + 36 * c) & (dark_x < left + 36 + 36 * c)
+            assert in_column.any() and (dark_y[in_column] >= 4).all() and (dark_y[in_column] < top - 4).all()
+        in_a_row = (dark_y - top - 4) % 36 < 32
+        in_a_column = (dark_x - left - 4) % 36 < 32
+        assert (beside & ~above & in_a_row | above & ~beside & in_a_column | ~beside & ~above).all()  # nothing else
+        colour = pixels(grid_png(np.repeat(images, 3, axis=2), 4, rows, columns))
+        np.testing.assert_array_equal(colour, np.repeat(named[..., None], 3, axis=-1))  # grey cells, black names
     assert grid_png(images, 1, rows, columns) == grid_png(images, 1)  # 9-pixel rows: no line of text fits
     for names in (("a", "Café"), ("猫", "犬"), ("a", "T-shirt\u00a0top")):  # boxes would stand for them
         assert grid_png(images, 4, names) == grid_png(images, 4, (), columns=()) != grid_png(images, 4, ("a", "b"))
     assert grid_size(images.shape, 4, ("b" * 30,)) == grid_size(images.shape, 4, ("b" * 22 + "..",))
+    if hasattr(font, "getmetrics"):  # Pillow's FreeType font, of any size (10.0's bitmap font has one)
+        large = ImageFont.load_default(size=108 // 4)  # cells of 9 x 12 pixels
+        assert grid_size(images.shape, 12, rows) == (3 * 108 + 12 + large.getbbox("Ankle boot")[2] + 8, 2 * 108 + 12)
 
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant

@@ -422,7 +422,7 @@ BAD_INPUT = [
      "for standard output (then > pipe.csv or | a reader)"),
     (["generate", "MODEL", "--per-class", "100000"], "Error: the grid would be 3600018x364 pixels, more than "
      "80,000,000: lower --per-class, --rows or --scale"),
-    (["generate", "MODEL", "--analogies", "digits", "--scale", "5000"], "Error: the grid would be 500000x365034"),
+    (["generate", "MODEL", "--analogies", "digits", "--scale", "5000"], "Error: the grid would be 500000x365093"),
     (["predict", "run", "--dataset", "digits"], "Error: run is a training run, not an exported model: export it with "
      "'ssvae export run --out MODEL_DIR' (ssvae.export(RUN_DIR, MODEL_DIR) in Python) and pass MODEL_DIR"),
     (["export", "model"], "Error: model is an exported model, not a training run: pass the run folder it was exported "
