@@ -648,6 +648,27 @@ def test_image_folder_classes_are_its_visible_folders_of_images_and_unlabelled_t
     assert source.train.class_names == ("cat", "dog") and source.train.y.tolist() == [0, 1, -1]
 
 
+def test_images_drawn_in_dark_ink_on_a_transparent_background_are_named_as_read_all_black(tmp_path):
+    """Transparent pixels count as black, so black ink on a transparent background (a drawing app's export)
+    read as an empty image without a word. One warning names such images; light ink on transparent, and
+    opaque images however dark, read as they show."""
+    from ssvae.data.inputs import read_inputs
+
+    ink = np.zeros((8, 8), np.uint8)
+    ink[2:6, 3] = 255  # a stroke, in the opacity
+    for name, (colour, alpha) in {"black-ink.png": (0, ink), "grey-ink.png": (10, ink), "white-ink.png": (255, ink),
+                                  "dark.png": (5, np.full((8, 8), 255, np.uint8))}.items():
+        Image.fromarray(np.dstack([np.full((8, 8), colour, np.uint8)] * 3 + [alpha])).save(tmp_path / name)
+    with pytest.warns(UserWarning) as warned:
+        inputs = read_inputs(str(tmp_path))
+    assert [str(w.message) for w in warned] == [
+        f"{tmp_path}: 2 image(s) drawn in dark ink on a transparent background read as all black, as transparent "
+        f"pixels count as black (e.g. black-ink.png): save them on a background of their own (light ink on black, "
+        f"as such data sets come, or dark on white) to use them"]
+    assert list(inputs.ids) == ["black-ink.png", "dark.png", "grey-ink.png", "white-ink.png"]
+    assert np.asarray(inputs.x)[3].max() == 255 and np.asarray(inputs.x)[0].max() == 0  # the white stroke shows
+
+
 def test_netpbm_and_jfif_images_are_read_and_heic_or_raw_photos_are_named_in_one_warning(tmp_path):
     """A phone's HEIC photos and a camera's raw files were left out without a word: a class folder of them was
     merely "no class". One warning now names how many of the files read (or directly in a folder that is no

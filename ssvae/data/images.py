@@ -20,6 +20,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".gif", ".tif", ".ti
                   ".pgm", ".ppm", ".pbm", ".pnm"}  # the last: Netpbm, as some image data sets come
 # images Pillow cannot read without plug-ins: a phone's HEIC photos, cameras' raw files, drawings
 UNREAD_SUFFIXES = {".heic", ".heif", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2", ".raf", ".svg"}
+DARK = 16  # of 255: an image whose every pixel is below reads as black
 GREY_16_FORMATS = ("PNG", "PPM")  # whose grey Pillow opens in mode I, 32-bit, though the file's is 16-bit
 EXIF_ORIENTATION = 0x0112  # how a camera's image is turned: viewers show it turned back, and so it is read
 SIDEWAYS = (5, 6, 7, 8)  # the orientations that turn an image by 90 degrees
@@ -138,7 +139,13 @@ def read_images(files: list[Path], where: Path, mode: str | None = None, size: t
                                    f" in colour (e.g. {shown(files[colour[0]])}), so all are read in colour (RGB, 3 "
                                    f"channels): to train on grey images, save these in grey first"),
                       stacklevel=user_stacklevel())
-    arrays, kept = _pixels(files, headers, size, mode or ("RGB" if colour else "L"), shown, skipped, resize)
+    blank: list[str] = []  # drawn in dark ink on a transparent background
+    arrays, kept = _pixels(files, headers, size, mode or ("RGB" if colour else "L"), shown, skipped, blank, resize)
+    if blank:
+        warnings.warn(f"{where}: {len(blank)} image(s) drawn in dark ink on a transparent background read as all "
+                      f"black, as transparent pixels count as black (e.g. {blank[0]}): save them on a background of "
+                      f"their own (light ink on black, as such data sets come, or dark on white) to use them",
+                      stacklevel=user_stacklevel())
     if not arrays and all(image_size != size for _, _, image_size, _ in headers):  # only with a size asked for
         raise DataError(f"{where}: none of its {len(headers)} readable image(s) is {size[0]}x{size[1]} pixels, the "
                         f"model's size: resize them to it (a model trained with --image-size resizes them itself)")
@@ -184,10 +191,11 @@ def _grey_palette(image: Any) -> bool:
 
 
 def _pixels(files: list[Path], headers: list[Header], size: tuple[int, int], mode: str,
-            shown: Callable[[Path], str], skipped: list[str], resize: bool) -> tuple[list[np.ndarray], list[int]]:
+            shown: Callable[[Path], str], skipped: list[str], blank: list[str],
+            resize: bool) -> tuple[list[np.ndarray], list[int]]:
     """The uint8 pixels, upright and in ``mode``, of the images of ``size`` (of every image, resized to it,
     where ``resize``), and their indices in ``files``; those of another size that are not resized, and those
-    whose pixels do not read, are added to ``skipped``."""
+    whose pixels do not read, are added to ``skipped``, and those drawn in their opacity alone to ``blank``."""
     from PIL import Image, ImageOps
 
     arrays, kept = [], []
@@ -198,7 +206,8 @@ def _pixels(files: list[Path], headers: list[Header], size: tuple[int, int], mod
         try:
             with Image.open(files[index]) as image:
                 upright = ImageOps.exif_transpose(image) if turned != 1 else image
-                read = _eight_bit(_opaque(upright)).convert(mode)
+                opaque, lost = _opaque(upright)
+                read = _eight_bit(opaque).convert(mode)
                 sized = read if read.size == size else read.resize(size, Image.Resampling.BILINEAR)
                 pixels = np.asarray(sized, dtype=np.uint8)
         except Exception:  # a header that reads, pixels that do not (a truncated file)
@@ -206,6 +215,8 @@ def _pixels(files: list[Path], headers: list[Header], size: tuple[int, int], mod
             continue
         arrays.append(pixels)
         kept.append(index)
+        if lost:
+            blank.append(shown(files[index]))
     return arrays, kept
 
 
@@ -219,16 +230,19 @@ def _orientation(image: Any) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def _opaque(image: Any) -> Any:
+def _opaque(image: Any) -> tuple[Any, bool]:
     """A PIL image with transparency laid onto black: a pixel's colour times its opacity. PIL's conversion
     drops the opacity and keeps whatever colour lies under a transparent pixel, which is no part of the
-    picture (often black, but any colour an editor left there)."""
+    picture (often black, but any colour an editor left there). And whether the picture was lost so: drawn in
+    dark ink on a transparent background, in its opacity alone, it is black on black."""
     from PIL import Image
 
     if image.mode not in ("RGBA", "LA", "PA", "RGBa", "La") and "transparency" not in image.info:
-        return image
+        return image, False
     rgba = np.asarray(image.convert("RGBA"), dtype=np.float64)
-    return Image.fromarray((rgba[..., :3] * rgba[..., 3:] / 255.0).round().astype(np.uint8), "RGB")
+    on_black = (rgba[..., :3] * rgba[..., 3:] / 255.0).round()
+    lost = np.ptp(rgba[..., 3]) > 128 and on_black.max() < DARK
+    return Image.fromarray(on_black.astype(np.uint8), "RGB"), bool(lost)
 
 
 def _eight_bit(image: Any) -> Any:
