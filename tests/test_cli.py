@@ -1756,7 +1756,8 @@ def test_predict_a_folder_of_images_names_rows_by_file(runner, exported, tmp_pat
     Image.new("L", (16, 16)).save(inbox / "0_big.png")  # the first file: its size is not the model's
     Image.fromarray(pixels).save(os.fsencode(inbox) + b"/caf\xe9.png", format="PNG")  # Pillow 10 reads no suffix of bytes
     out = tmp_path / "p.csv"
-    with pytest.warns(UserWarning, match=r"skipped 1 image\(s\): 0_big.png \(16x16, not 8x8\)$"):
+    with pytest.warns(UserWarning, match=r"skipped 1 image\(s\): 0_big.png \(16x16, not 8x8\); resize them to 8x8, "
+                                         r"the model's size, to use them$"):
         result = runner.invoke(main, ["predict", str(exported[1]), "--data", str(inbox), "--out", str(out)])
     assert result.exit_code == 0, result.output
     rows = {line.split(",")[0]: line.split(",")[1:] for line in out.read_text(encoding="utf-8").splitlines()[1:]}

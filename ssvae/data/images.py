@@ -152,8 +152,10 @@ def read_images(files: list[Path], where: Path, mode: str | None = None, size: t
     if not arrays:
         raise none_readable()
     if skipped:
-        sizes = chosen and any(image_size != size for _, _, image_size, _ in headers)
-        hint = f"; --image-size {size[0]},{size[1]} (image_size= in Python) reads every image, resized" if sizes else ""
+        sizes = not resize and any(image_size != size for _, _, image_size, _ in headers)
+        hint = "" if not sizes else (
+            f"; --image-size {size[0]},{size[1]} (image_size= in Python) reads every image, resized" if chosen else
+            f"; resize them to {size[0]}x{size[1]}, the model's size, to use them")
         warnings.warn(f"{where}: skipped {len(skipped)} image(s): {listed(skipped)}{hint}",
                       stacklevel=user_stacklevel())
     stacked = np.stack(arrays)  # (N, H, W) grey or (N, H, W, 3) colour
