@@ -836,7 +836,9 @@ class ExportedModel:
         if isinstance(label, (str, np.str_)):
             if label in self.class_names:
                 return self.class_names.index(label)
-            raise ModelError(f"class {label!r} is not one of {', '.join(self.class_names)}")
+            alike = [name for name in self.class_names if name.casefold() == label.strip().casefold()]
+            meant = f" (did you mean {alike[0]!r}? names are matched case by case)" if alike else ""
+            raise ModelError(f"class {label!r} is not one of {', '.join(self.class_names)}{meant}")
         if isinstance(label, (bool, np.bool_)) or not isinstance(label, numbers.Real):
             raise ModelError(f"class {label!r} is neither an index (0..{self.n_classes - 1}) nor a name "
                              f"({', '.join(self.class_names)})")

@@ -1612,6 +1612,20 @@ def test_generate_draws_the_classes_named_alone_in_the_order_given(digits_model,
                                   digits_model.analogies(x)[:, [9, 0]].reshape(4, 64))
 
 
+def test_a_class_named_in_another_case_is_refused_with_the_name_it_meant(tmp_path):
+    """`--class "ankle boot"` was refused with every name listed; the name that differs in case alone is said."""
+    from ssvae import inference
+
+    model = runtime.load(ROOT / "models" / "fashion-mnist-m2")
+    names = ", ".join(model.class_names)
+    with pytest.raises(ModelError, match=re.escape(f"class 'ankle boot' is not one of {names} (did you mean 'Ankle "
+                                                   f"boot'? names are matched case by case): give --class")):
+        inference.generate(model, tmp_path / "s.png", classes=["ankle boot"])
+    with pytest.raises(ModelError, match=re.escape(f"class 'boot' is not one of {names}") + "$"):
+        model.class_index("boot")
+    assert model.class_index("Ankle boot") == 9
+
+
 @pytest.mark.parametrize("classes, message", [
     (["7", "ten"], r"^class 'ten' is not one of 0, 1, 2, 3, 4, 5, 6, 7, 8, 9: give --class \(classes= in Python\) "
                    "the classes as ssvae info lists them$"),
