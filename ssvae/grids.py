@@ -15,7 +15,7 @@ PAD = 1  # pixels between cells, before scaling
 CELL = 32  # the least height in pixels of a cell at the default scale: 8x8 digits become 32x32
 GAP = 4  # pixels between a caption and the cells it names
 LONGEST = 24  # the most characters of a caption; a longer name is cut and ends in ".."
-FONT_SIZE = 10  # Pillow's own; captions grow with cells more than 4 times as large (--scale 12, for slides)
+FONT_SIZE = 10  # Pillow's own; captions grow with cells (their side and a line, scaled) more than 4 times as large
 LARGEST_FONT = 72  # pixels: a larger font says no more
 
 
@@ -64,13 +64,13 @@ def grid_png(images: np.ndarray, scale: int = 1, rows: Sequence[str] = (), colum
 
 @cache
 def _font(size: int) -> Any:
-    """Pillow's own font (no font file need be installed) at ``size`` pixels; Pillow 10.0's is a bitmap font
-    of one size."""
+    """Pillow's own font (no font file need be installed) at ``size`` pixels; that of Pillow 10.0, or of one
+    built without FreeType, is a bitmap font of one size."""
     from PIL import ImageFont
 
     try:
         return ImageFont.load_default(size=size)
-    except TypeError:
+    except (TypeError, ImportError, OSError):  # Pillow 10.0, or one without FreeType: the bitmap font
         return ImageFont.load_default()
 
 
@@ -133,28 +133,41 @@ class _Captions:
     def drawn(self, cells: Any, height: int, width: int, pad: int) -> Any:
         """The image ``cells`` (each ``height`` x ``width`` pixels, ``pad`` between and around them) with the
         names, black on white, in the middle of the cells they name."""
-        from PIL import Image, ImageDraw
+        from PIL import Image
 
-        line, black = _line_height(self.font), 0 if cells.mode == "L" else (0, 0, 0)
+        line = _line_height(self.font)
         image = Image.new(cells.mode, (cells.width + self.left, cells.height + self.top), "white")
         image.paste(cells, (self.left, self.top))
-        draw = ImageDraw.Draw(image)
         for r, name in enumerate(self.rows):
             middle = self.top + pad + r * (height + pad) + height // 2
-            draw.text((self.left - GAP - _width(self.font, name), middle - line // 2), _shown(name), fill=black,
-                      font=self.font)
+            caption = _caption(self.font, name, cells.mode)
+            image.paste(caption, (self.left - GAP - caption.width, middle - line // 2))
         for c, name in enumerate(self.columns):
             middle = self.left + pad + c * (width + pad) + width // 2
-            caption = Image.new(cells.mode, (_width(self.font, name), line), "white")
-            ImageDraw.Draw(caption).text((0, 0), _shown(name), fill=black, font=self.font)
-            if not self.upright:
+            caption = _caption(self.font, name, cells.mode)
+            if not self.upright:  # centred on its letters, which a line's height holds with room above
+                _, top, _, bottom = self.font.getbbox(_shown(name))
+                caption = caption.crop((0, int(top), caption.width, int(math.ceil(bottom))))
                 caption = caption.transpose(Image.Transpose.ROTATE_90)
             image.paste(caption, (middle - caption.width // 2, self.top - GAP - caption.height))
         return image
 
 
+def _caption(font: Any, name: str, mode: str) -> Any:
+    """``name`` black on white, as wide as its letters (some, such as a comma, begin left of where it is
+    drawn) and a line high."""
+    from PIL import Image, ImageDraw
+
+    caption = Image.new(mode, (_width(font, name), _line_height(font)), "white")
+    ImageDraw.Draw(caption).text((-min(font.getbbox(_shown(name))[0], 0), 0), _shown(name),
+                                 fill=0 if mode == "L" else (0, 0, 0), font=font)
+    return caption
+
+
 def _width(font: Any, name: str) -> int:
-    return int(math.ceil(font.getbbox(_shown(name))[2]))
+    """The pixels ``name``'s caption takes across: from the first letter's left, or where it is drawn."""
+    left, _, right, _ = font.getbbox(_shown(name))
+    return int(math.ceil(right - min(left, 0)))
 
 
 def _line_height(font: Any) -> int:

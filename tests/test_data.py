@@ -656,17 +656,21 @@ def test_images_drawn_in_dark_ink_on_a_transparent_background_are_named_as_read_
 
     ink = np.zeros((8, 8), np.uint8)
     ink[2:6, 3] = 255  # a stroke, in the opacity
+    opaque = np.full((8, 8), 255, np.uint8)
     for name, (colour, alpha) in {"black-ink.png": (0, ink), "grey-ink.png": (10, ink), "white-ink.png": (255, ink),
-                                  "dark.png": (5, np.full((8, 8), 255, np.uint8))}.items():
+                                  "soft-ink.png": (0, ink // 3), "dark.png": (5, opaque)}.items():
         Image.fromarray(np.dstack([np.full((8, 8), colour, np.uint8)] * 3 + [alpha])).save(tmp_path / name)
+    navy = np.dstack([np.zeros((8, 8), np.uint8)] * 2 + [np.full((8, 8), 128, np.uint8), ink])  # grey: 15 at most
+    Image.fromarray(navy).save(tmp_path / "navy-ink.png")
     with pytest.warns(UserWarning) as warned:
         inputs = read_inputs(str(tmp_path))
     assert [str(w.message) for w in warned] == [
-        f"{tmp_path}: 2 image(s) drawn in dark ink on a transparent background read as all black, as transparent "
-        f"pixels count as black (e.g. black-ink.png): save them on a background of their own (light ink on black, "
-        f"as such data sets come, or dark on white) to use them"]
-    assert list(inputs.ids) == ["black-ink.png", "dark.png", "grey-ink.png", "white-ink.png"]
-    assert np.asarray(inputs.x)[3].max() == 255 and np.asarray(inputs.x)[0].max() == 0  # the white stroke shows
+        f"{tmp_path}: 4 image(s) drawn in dark ink on a transparent background are read as all black, as "
+        f"transparent pixels count as black (e.g. black-ink.png): save them on an opaque background, in the colours "
+        f"of the images the model knows (light ink on black for digits like MNIST's), to have them read as they look"]
+    assert list(inputs.ids) == ["black-ink.png", "dark.png", "grey-ink.png", "navy-ink.png", "soft-ink.png",
+                                "white-ink.png"]
+    assert np.asarray(inputs.x)[5].max() == 255 and np.asarray(inputs.x)[0].max() == 0  # the white stroke shows
 
 
 def test_netpbm_and_jfif_images_are_read_and_heic_or_raw_photos_are_named_in_one_warning(tmp_path):

@@ -870,6 +870,7 @@ def test_images_added_to_unlabelled_leave_a_run_tested_and_exported_but_not_resu
     said = [str(w.message) for w in seen]
     assert len(said) == 2 and said[0].startswith(f"{data}: skipped 3 image(s): unlabelled/other-size-a.png (5x5, "
                                                   f"not 4x4)") and "; 20 examples now)" in said[1]
+    assert "resize" not in said[0]  # a run's own images, resized, would be other data: no advice to
 
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant

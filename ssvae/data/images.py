@@ -110,14 +110,15 @@ class ColourImages(UserWarning):
 
 
 def read_images(files: list[Path], where: Path, mode: str | None = None, size: tuple[int, int] | None = None,
-                resize: bool = False) -> tuple[np.ndarray, list[int]]:
+                resize: bool = False, for_model: bool = False) -> tuple[np.ndarray, list[int]]:
     """The images of ``files`` as one uint8 array (N, C, H, W), and which of ``files`` they are. ``mode`` is
     PIL's "L" (grey) or "RGB"; None picks RGB when any image has colour. Images are read upright, as viewers
     show them (a camera's EXIF orientation applied); transparent pixels count as black and 16-bit grey as its
     top 8 bits; 32-bit pixels (float or integer TIFFs), whose scale is unknown, are
     skipped. Images of another (width, height) than ``size`` (None: the size most readable images have) are
     resized to it where ``resize`` (`--image-size`; bilinear, smoothed when shrunk), else skipped; unreadable
-    ones are skipped. One warning names the first few skipped."""
+    ones are skipped. One warning names the first few skipped, and where ``size`` is a model's (``for_model``:
+    its inputs, not a run's training images read again), says to resize them to it."""
 
     def shown(file: Path) -> str:  # a class folder's image is named with its folder; ``where`` itself, by name
         return str(file.relative_to(where)) if file != where and file.is_relative_to(where) else file.name
@@ -142,10 +143,10 @@ def read_images(files: list[Path], where: Path, mode: str | None = None, size: t
     blank: list[str] = []  # drawn in dark ink on a transparent background
     arrays, kept = _pixels(files, headers, size, mode or ("RGB" if colour else "L"), shown, skipped, blank, resize)
     if blank:
-        warnings.warn(f"{where}: {len(blank)} image(s) drawn in dark ink on a transparent background read as all "
-                      f"black, as transparent pixels count as black (e.g. {blank[0]}): save them on a background of "
-                      f"their own (light ink on black, as such data sets come, or dark on white) to use them",
-                      stacklevel=user_stacklevel())
+        warnings.warn(f"{where}: {len(blank)} image(s) drawn in dark ink on a transparent background are read as "
+                      f"all black, as transparent pixels count as black (e.g. {blank[0]}): save them on an opaque "
+                      f"background, in the colours of the images the model knows (light ink on black for digits "
+                      f"like MNIST's), to have them read as they look", stacklevel=user_stacklevel())
     if not arrays and all(image_size != size for _, _, image_size, _ in headers):  # only with a size asked for
         raise DataError(f"{where}: none of its {len(headers)} readable image(s) is {size[0]}x{size[1]} pixels, the "
                         f"model's size: resize them to it (a model trained with --image-size resizes them itself)")
@@ -155,7 +156,7 @@ def read_images(files: list[Path], where: Path, mode: str | None = None, size: t
         sizes = not resize and any(image_size != size for _, _, image_size, _ in headers)
         hint = "" if not sizes else (
             f"; --image-size {size[0]},{size[1]} (image_size= in Python) reads every image, resized" if chosen else
-            f"; resize them to {size[0]}x{size[1]}, the model's size, to use them")
+            f"; resize them to {size[0]}x{size[1]}, the model's size, to use them" if for_model else "")
         warnings.warn(f"{where}: skipped {len(skipped)} image(s): {listed(skipped)}{hint}",
                       stacklevel=user_stacklevel())
     stacked = np.stack(arrays)  # (N, H, W) grey or (N, H, W, 3) colour
@@ -208,7 +209,7 @@ def _pixels(files: list[Path], headers: list[Header], size: tuple[int, int], mod
         try:
             with Image.open(files[index]) as image:
                 upright = ImageOps.exif_transpose(image) if turned != 1 else image
-                opaque, lost = _opaque(upright)
+                opaque, drawn_in_opacity = _opaque(upright)
                 read = _eight_bit(opaque).convert(mode)
                 sized = read if read.size == size else read.resize(size, Image.Resampling.BILINEAR)
                 pixels = np.asarray(sized, dtype=np.uint8)
@@ -217,7 +218,7 @@ def _pixels(files: list[Path], headers: list[Header], size: tuple[int, int], mod
             continue
         arrays.append(pixels)
         kept.append(index)
-        if lost:
+        if drawn_in_opacity and pixels.max() < DARK:  # a picture in its opacity alone: black on black
             blank.append(shown(files[index]))
     return arrays, kept
 
@@ -235,16 +236,15 @@ def _orientation(image: Any) -> int:
 def _opaque(image: Any) -> tuple[Any, bool]:
     """A PIL image with transparency laid onto black: a pixel's colour times its opacity. PIL's conversion
     drops the opacity and keeps whatever colour lies under a transparent pixel, which is no part of the
-    picture (often black, but any colour an editor left there). And whether the picture was lost so: drawn in
-    dark ink on a transparent background, in its opacity alone, it is black on black."""
+    picture (often black, but any colour an editor left there). And whether its opacity varies, so that it
+    may hold the picture: dark ink on a transparent background is black on black."""
     from PIL import Image
 
     if image.mode not in ("RGBA", "LA", "PA", "RGBa", "La") and "transparency" not in image.info:
         return image, False
     rgba = np.asarray(image.convert("RGBA"), dtype=np.float64)
-    on_black = (rgba[..., :3] * rgba[..., 3:] / 255.0).round()
-    lost = np.ptp(rgba[..., 3]) > 128 and on_black.max() < DARK
-    return Image.fromarray(on_black.astype(np.uint8), "RGB"), bool(lost)
+    on_black = (rgba[..., :3] * rgba[..., 3:] / 255.0).round().astype(np.uint8)
+    return Image.fromarray(on_black, "RGB"), bool(np.ptp(rgba[..., 3]) > 0)
 
 
 def _eight_bit(image: Any) -> Any:

@@ -276,7 +276,7 @@ def _read_images(files: list[Path], root: Path, image_shape: tuple[int, ...] | N
     (the model's (C, H, W)); images of another size are resized to it where ``resize``, else skipped with a
     warning that counts them (without ``image_shape``: grey, and the size most images have)."""
     mode, size = image_reading(image_shape, where or root)
-    x, kept = read_images(files, where or root, mode or "L", size, resize and size is not None)
+    x, kept = read_images(files, where or root, mode or "L", size, resize and size is not None, size is not None)
     ids = [file_id(files[i], root) for i in kept]
     return Inputs(ids, x)
 

@@ -740,7 +740,7 @@ def _load_folder(path: Path, model: ModelInputs | None = None, image_size: tuple
         entries += [(f, UNLABELLED) for d in unlabelled for f in found[d] if is_image_file(f, path)]
     mode, size = image_reading(model.input_shape if model is not None else input_shape or None, path)
     resize = model.resize if model is not None else image_size is not None
-    x, kept = read_images([f for f, _ in entries], path, mode, size or image_size, resize)
+    x, kept = read_images([f for f, _ in entries], path, mode, size or image_size, resize, model is not None)
     y = np.array([entries[i][1] for i in kept], dtype=np.int64)
     if model is None:
         _check_trainable(y, names, path, f"its images were all skipped (above): add readable images of the size "
