@@ -30,7 +30,7 @@ from ssvae.errors import DataError, ExportError, RunError, TrainingError
 from ssvae.files import ENDING_SIGNALS
 from ssvae.model_card import FEW_FOR_Q99, difference_text, rarity_text
 from ssvae.progress import redrawable
-from ssvae.report_text import count, evaluation_text, model_info_text, run_info_text, trained_line
+from ssvae.report_text import confident_text, count, evaluation_text, model_info_text, run_info_text, trained_line
 from ssvae.runtime import (BATCH, DEVICES, MIN_OPSET, MODEL_FILES, MODEL_JSON, OPSET, PRECISIONS, RUN_CONFIG,
                            ExportedModel, ModelError, folder_of_folders, held_precisions, load as load_model)
 
@@ -711,9 +711,10 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
 
     model = load_model(model_dir, device, precision, threads)
     inputs = checked_inputs(model, out, force, data, dataset, split, data_dir)
-    n = predict_rows(model, inputs, out, batch_size=batch_size, progress=not quiet, replace=force,
-                     uncertain_first=uncertain_first)
-    _say_written(out, count(n, "prediction"))
+    done = predict_rows(model, inputs, out, batch_size=batch_size, progress=not quiet, replace=force,
+                        uncertain_first=uncertain_first)
+    confident = f"; {confident_text(done.confident, model.test_confidence)}" if done.rows else ""
+    _say_written(out, count(done.rows, "prediction") + confident)
 
 
 @main.command(short_help="Anomaly scores of inputs (negative ELBO, nats): a CSV.")

@@ -34,7 +34,7 @@ from ssvae.errors import DataError, RunError, check_flags, type_name, user_stack
 from ssvae.grids import default_scale, grid_png, grid_size, is_image_shape
 from ssvae.files import atomic_open, check_output, write_atomic
 from ssvae.progress import bar as progress_bar
-from ssvae.report import evaluation_report, warn_not_held_out
+from ssvae.report import CONFIDENCE_LEVELS, confidence_counts, evaluation_report, warn_not_held_out
 from ssvae.runtime import (BATCH, ExportedModel, InputRowError, ModelError, as_array, by_name, check_count, check_seed,
                            entropy, export_first, load as load_model, user_path)
 
@@ -303,16 +303,24 @@ def prediction_header(model: ExportedModel) -> list[str]:
     return ["id", "predicted", "confidence", "entropy", *(f"p_{name}" for name in model.class_names)]
 
 
+@dataclass(frozen=True)
+class Predictions:
+    """What `predict` wrote: how many rows, and how many of them are at least as confident as each of
+    `CONFIDENCE_LEVELS` (``confident``: level -> rows), to set against the model's `test_confidence`."""
+    rows: int
+    confident: dict[float, int]
+
+
 def predict(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any, out: str | Path,
             batch_size: int = BATCH, progress: bool = True, replace: bool = False,
-            uncertain_first: bool = False) -> int:
+            uncertain_first: bool = False) -> Predictions:
     """Write one CSV row an input: id, predicted class name, its probability, the entropy of q(y|x) in nats,
     then every class's probability, to the file ``out`` or, for "-", standard output; in input order, a batch
     at a time, or with ``uncertain_first`` highest entropy first (ties in input order), once the last is
-    predicted: the inputs the model is least sure of, to label next. Returns the number of rows.
-    ``inputs``: as `as_inputs` takes them."""
+    predicted: the inputs the model is least sure of, to label next. ``inputs``: as `as_inputs` takes them."""
     model = loaded(model)
     inputs, out = _table_job(model, inputs, out, replace, batch_size, progress)
+    confident = dict.fromkeys(CONFIDENCE_LEVELS, 0)
     with closing(_batches(inputs, batch_size, progress, "predict", model.classify)) as batches:
         first = next(batches, None)  # before the header: inputs the model refuses leave standard output empty
         chunks = itertools.chain([first] if first else [], batches)
@@ -321,7 +329,9 @@ def predict(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any
             writer.writerow(prediction_header(model))
             for ids, p in _most_uncertain_first(list(chunks)) if uncertain_first else chunks:
                 _write_predictions(writer, model, ids, p)
-    return len(inputs)
+                for level, n in confidence_counts(p).items():
+                    confident[level] += n
+    return Predictions(len(inputs), confident)
 
 
 def _most_uncertain_first(chunks: list[tuple[Sequence[str], np.ndarray]]) -> list[tuple[list[str], np.ndarray]]:
@@ -605,5 +615,6 @@ def _write_grid(images: np.ndarray, out: Path, scale: int, captions: Captions, m
     return grid_size(images.shape, scale, captions.rows, captions.columns)
 
 
-__all__ = ["Generated", "Inputs", "STDOUT", "Scores", "builtin_labelled", "check_drawable", "check_generate_options",
-           "checked_inputs", "evaluate", "generate", "loaded", "model_inputs", "predict", "sample_grid", "score"]
+__all__ = ["Generated", "Inputs", "Predictions", "STDOUT", "Scores", "builtin_labelled", "check_drawable",
+           "check_generate_options", "checked_inputs", "evaluate", "generate", "loaded", "model_inputs", "predict",
+           "sample_grid", "score"]

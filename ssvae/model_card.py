@@ -159,6 +159,29 @@ def scores_text(summary: dict[str, Any]) -> str:
             + _entropy_text(summary))
 
 
+def confidence_text(summary: dict[str, Any]) -> str:
+    """The test examples' predictions by confidence (`confidence_summary`), as the model card says them."""
+    return (f"Predictions of the {summary['n']} test examples by confidence (`test_confidence` in model.json), what "
+            f"a threshold on `ssvae predict`'s confidence keeps, with the share of them right: {levels_text(summary)}.")
+
+
+def levels_text(summary: dict[str, Any]) -> str:
+    """The test examples' predictions by confidence (`confidence_summary`) in words."""
+    return by_confidence_text({row["confidence"]: row["n"] for row in summary["levels"]},
+                              {row["confidence"]: row["accuracy"] for row in summary["levels"]})
+
+
+def by_confidence_text(counts: dict[float, int], right: dict[float, float | None] | None) -> str:
+    """How many predictions reach each confidence (``counts``) and, in brackets where known, the share ``right``
+    of the test examples as confident whose class was right ("none as confident" where none was)."""
+    def share(level: float) -> str:
+        if right is None or level not in right:
+            return ""
+        return " (none as confident)" if right[level] is None else f" ({100 * right[level]:.2f} %)"
+
+    return ", ".join(f"{n} at least {level:g}{share(level)}" for level, n in counts.items())
+
+
 def above_q99(n: int) -> float:
     """How often an example like ``n`` test examples lies above their 99th percentile (numpy's, interpolated):
     it sits (n - 1) * 0.99 of the way up their order, and a new example (exchangeable with them) lies above
@@ -218,6 +241,7 @@ def model_card(run: Run, report: ExportReport, command: str) -> str:
         f"- Trained with: `{train_command(shown)}`" + _python_only_text(c),
         f"- Exported with: `{command}`",
         f"- {difference_text(report)}",
+        *([] if report.test_confidence is None else [f"- {confidence_text(report.test_confidence)}"]),
         *([] if report.test_scores is None else [f"- {scores_text(report.test_scores)}"]),
         *([] if report.accuracy.get("float32") is not None else [
             "- Test accuracy: not measured, as the run's data were missing or changed when it was exported; the "

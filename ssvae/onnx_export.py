@@ -47,6 +47,7 @@ from ssvae.model_card import data_name, export_command, model_card, preprocessin
 from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.precisions import calibration_inputs, cpu_session, predicted_classes, quantize_int8, to_float16
+from ssvae.report import confidence_summary
 from ssvae.data import Dataset, DataError
 from ssvae.errors import ExportError, RunError, check_flags, user_stacklevel
 from ssvae.files import OutputFolder, check_writable, given_path, sole_writer, take_access, uninterrupted
@@ -352,6 +353,7 @@ class ExportReport:
     max_difference: dict[str, float] = field(default_factory=dict)  # role -> |onnxruntime - torch|
     accuracy: dict[str, float | None] = field(default_factory=dict)  # precision -> its classifier's test accuracy
     agreement: dict[str, float] = field(default_factory=dict)  # precision -> argmax agreement with float32
+    test_confidence: dict[str, Any] | None = None  # the test examples' predictions by confidence (`confidence_summary`)
     test_scores: dict[str, Any] | None = None  # the test examples' anomaly scores in short (`score_summary`)
     interfaces: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # role -> `interface`
 
@@ -386,14 +388,16 @@ def export(run: Run | str | Path, out: str | Path | None = None, opset: int = OP
     run.model.eval().cpu()
     test = _test_examples(run, quantize)
     x = test.x if test is not None else stand_in_inputs(run)
-    torch_accuracy = None if test is None else float((run.classify(test.x).argmax(-1) == test.y).mean())
+    p = None if test is None else run.classify(test.x)
+    torch_accuracy = None if test is None else float((p.argmax(-1) == test.y).mean())
     report = ExportReport(out)
     values = description(run, torch_accuracy, opset)
     specs = graph_specs(run, trace_inputs(run, x))
     graphs = _checked_graphs(specs, values, opset, report)
-    report.test_scores = None if test is None else score_summary(graphs, values, test.x)
-    if report.test_scores is not None:  # in every graph's metadata, as the runtime reads it: before the copies
-        values = {**values, "test_scores": report.test_scores}
+    if test is not None:  # in every graph's metadata, as the runtime reads it: before the copies
+        report.test_confidence = confidence_summary(test.y, p)
+        report.test_scores = score_summary(graphs, values, test.x)
+        values = {**values, **test_summaries(report.test_confidence, report.test_scores)}
         graphs = {role: with_metadata(data, values, role) for role, data in graphs.items()}
     variants = {"float32": graphs}
     if quantize:
@@ -430,6 +434,12 @@ def with_metadata(graph: bytes, values: dict[str, Any], role: str) -> bytes:
     proto = onnx.load_from_string(graph)
     onnx.helper.set_model_props(proto, metadata(values, role))  # which replaces the metadata it held
     return proto.SerializeToString()
+
+
+def test_summaries(confidence: dict[str, Any], scores: dict[str, Any] | None) -> dict[str, Any]:
+    """The metadata of the test examples' summaries: their predictions by confidence and, for a model that
+    scores, their scores."""
+    return {"test_confidence": confidence, **({} if scores is None else {"test_scores": scores})}
 
 
 def score_summary(graphs: dict[str, bytes], values: dict[str, Any], x: np.ndarray) -> dict[str, Any] | None:

@@ -49,9 +49,29 @@ def confidence_report(y: np.ndarray, p: np.ndarray) -> list[dict[str, Any]]:
     """For each of `CONFIDENCE_LEVELS`, the predictions at least that confident (``predict``'s confidence: the
     class's probability): how many, and the share of them that are right (None where there are none). How
     far a threshold on confidence can be trusted to label data: a model is often surer than it is right."""
-    confidence, right = p.max(-1), p.argmax(-1) == np.asarray(y)
-    return [{"confidence": level, "n": int((kept := confidence >= level).sum()),
-             "accuracy": float(right[kept].mean()) if kept.any() else None} for level in CONFIDENCE_LEVELS]
+    right = p.argmax(-1) == np.asarray(y)
+    return [{"confidence": level, "n": int(kept.sum()), "accuracy": float(right[kept].mean()) if kept.any() else None}
+            for level, kept in _reaching(p).items()]
+
+
+def confidence_counts(p: np.ndarray) -> dict[float, int]:
+    """How many rows of class probabilities ``p`` (N, K) are at least as confident as each of
+    `CONFIDENCE_LEVELS`: what `ssvae predict` counts of its inputs."""
+    return {level: int(kept.sum()) for level, kept in _reaching(p).items()}
+
+
+def _reaching(p: np.ndarray) -> dict[float, np.ndarray]:
+    """Each of `CONFIDENCE_LEVELS` -> which rows' confidence (their top class's probability) reaches it."""
+    confidence = p.max(-1)
+    return {level: confidence >= level for level in CONFIDENCE_LEVELS}
+
+
+def confidence_summary(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
+    """`confidence_report` of a model's test examples as an export keeps it (``test_confidence``), accuracies to
+    4 decimals, with the examples' count ``n``: what `ssvae predict` sets its own inputs' confidences against."""
+    rounded = [{**row, "accuracy": None if row["accuracy"] is None else round(row["accuracy"], 4)}
+               for row in confidence_report(y, p)]
+    return {"n": int(len(y)), "levels": rounded}
 
 
 def warn_not_held_out(tested: str, trained: str, labels_seen: int | None, fix: str) -> None:
@@ -61,5 +81,5 @@ def warn_not_held_out(tested: str, trained: str, labels_seen: int | None, fix: s
                   f"the accuracy measured on them is not held out ({fix})", stacklevel=user_stacklevel())
 
 
-__all__ = ["CONFIDENCE_LEVELS", "classification_report", "confidence_report", "evaluation_report",
-           "warn_not_held_out"]
+__all__ = ["CONFIDENCE_LEVELS", "classification_report", "confidence_counts", "confidence_report", "confidence_summary",
+           "evaluation_report", "warn_not_held_out"]

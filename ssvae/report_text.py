@@ -9,12 +9,12 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from ssvae.model_card import entropies_text, quantiles_text
+from ssvae.model_card import by_confidence_text, entropies_text, levels_text, quantiles_text
 
 # the metadata `ssvae info` shows first, in this order; the rest follow alphabetically
 INFO_ORDER = ("model", "dataset", "test_data", "class_names", "input_shape", "input_columns", "input_range",
-              "preprocessing", "likelihood", "latent_dim", "conditional", "labels_seen", "test_accuracy", "test_scores",
-              "precisions")
+              "preprocessing", "likelihood", "latent_dim", "conditional", "labels_seen", "test_accuracy",
+              "test_confidence", "test_scores", "precisions")
 
 
 def count(n: int, noun: str) -> str:
@@ -81,6 +81,17 @@ def _confidence_lines(report: dict) -> list[str]:
               f"{_share_text(row['accuracy'], '-')}" for row in levels)]
 
 
+def confident_text(confident: dict[float, int], reference: dict | None) -> str:
+    """How many predictions reach each confidence (`Predictions.confident`) and, where the model measured it
+    (``reference``: its ``test_confidence``), the share of its test examples as confident that were right:
+    `ssvae predict`'s word on how far its labels can be trusted."""
+    if reference is None:
+        return f"by confidence: {by_confidence_text(confident, None)}"
+    right = {row["confidence"]: row["accuracy"] for row in reference["levels"]}
+    return (f"by confidence, with the share of the model's test examples as confident that were right: "
+            f"{by_confidence_text(confident, right)}")
+
+
 def model_info_text(description: dict) -> str:
     """`ssvae info` of a model folder (`ExportedModel.describe`): its metadata, then each graph's inputs and
     outputs."""
@@ -121,8 +132,10 @@ def run_info_text(run_dir: str, run: dict) -> str:
 
 
 def _info_value(key: str, value: Any) -> str:
-    """A metadata value as `ssvae info` shows it: the test examples' scores in words (``--json`` has them all),
-    any other `plain`."""
+    """A metadata value as `ssvae info` shows it: the test examples' predictions by confidence and scores in
+    words (``--json`` has them all), any other `plain`."""
+    if key == "test_confidence" and isinstance(value, dict):
+        return f"{value['n']} test examples by confidence, with the share of them right: {levels_text(value)}"
     if key != "test_scores" or not isinstance(value, dict):
         return plain(value)
     text = f"{value['n']} test examples (seed {value['seed']}, one sample): {quantiles_text(value)}"
@@ -170,4 +183,5 @@ def _confusion_row_names(names: list[str]) -> list[str]:
     return [f"{k} {name}" for k, name in enumerate(names)]
 
 
-__all__ = ["count", "evaluation_text", "gain_text", "model_info_text", "plain", "run_info_text", "trained_line"]
+__all__ = ["confident_text", "count", "evaluation_text", "gain_text", "model_info_text", "plain", "run_info_text",
+           "trained_line"]

@@ -427,6 +427,19 @@ def _in_short(summary: Any) -> bool:
             and all(map(_score, summary["quantiles"].values())) and _score(summary.get("max")))
 
 
+def _by_confidence(summary: Any) -> bool:
+    """Predictions by confidence as an export keeps its test examples' (``test_confidence``): their count ``n``,
+    and ``levels``, each a least ``confidence`` in (0, 1], how many reach it, and the share of those right."""
+    return (isinstance(summary, dict) and type(summary.get("n")) is int and isinstance(summary.get("levels"), list)
+            and all(isinstance(row, dict) and _share(row.get("confidence")) and row["confidence"] > 0
+                    and type(row.get("n")) is int and 0 <= row["n"] <= summary["n"]
+                    and (row.get("accuracy") is None or _share(row["accuracy"])) for row in summary["levels"]))
+
+
+def _share(value: Any) -> bool:
+    return _finite_number(value) and 0 <= value <= 1
+
+
 def entropy(probabilities: np.ndarray) -> np.ndarray:
     """The entropy in nats of each row of class probabilities (N, K): how unsure q(y|x) is, from 0 (one class)
     to log K (all alike); `ssvae predict` and `ssvae score` write it."""
@@ -447,6 +460,8 @@ METADATA_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "likelihood": ("bernoulli or gaussian", lambda v: v in ("bernoulli", "gaussian")),
     "conditional": ("true or false", lambda v: isinstance(v, bool)),
     "resize_images": ("true or false", lambda v: isinstance(v, bool)),
+    "test_confidence": ("null or predictions by confidence (n; levels, each of confidence, n and accuracy)",
+                        lambda v: v is None or _by_confidence(v)),
     "test_scores": ("null or scores in short (n, quantiles 0.5 to 0.99, max; entropy, likewise)",
                     lambda v: v is None or (_in_short(v) and ("entropy" not in v or _in_short(v["entropy"])))),
 }
@@ -743,6 +758,15 @@ class ExportedModel:
     def latent_dim(self) -> int:
         self.require_generative("a latent size")
         return int(self.info["latent_dim"])
+
+    @property
+    def test_confidence(self) -> dict[str, Any] | None:
+        """The export's test examples' predictions by confidence: their count ``n``, and under ``levels`` for
+        each least ``confidence`` (0.999, 0.99, 0.9) how many reach it (``n``) and the share of those whose
+        class is right (``accuracy``; None where none reach it): how far a threshold on the confidence can be
+        trusted to label data. None where the export measured none (a run exported without its data, or an
+        export older than this)."""
+        return self.info.get("test_confidence")
 
     @property
     def test_scores(self) -> dict[str, Any] | None:

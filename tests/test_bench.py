@@ -1067,7 +1067,7 @@ def test_requantize_remakes_the_int8_graphs_and_the_cards_int8_row(tmp_path, mon
 
 def test_refresh_model_brings_an_old_export_to_todays_format_computing_what_it_did(tmp_path, monkeypatch, capsys):
     """The shipped digits folder made as it was before its refresh (IR 10, which onnxruntime 1.17 refuses; no doc
-    strings; no test scores; the card's old tail) and refreshed again: its float32 graphs and model.json are the
+    strings; no test scores nor confidences; the card's old tail) and refreshed again: its float32 graphs and model.json are the
     shipped ones byte for byte, at IR 9, and its card is the shipped one but for the int8 row, measured here."""
     import onnx
 
@@ -1081,26 +1081,31 @@ def test_refresh_model_brings_an_old_export_to_todays_format_computing_what_it_d
         proto.ir_version, proto.doc_string = 10, ""
         weight = proto.graph.initializer[0]  # a weight's shape repeated in value_info, as torch's exporter wrote it
         proto.graph.value_info.append(onnx.helper.make_tensor_value_info(weight.name, weight.data_type, weight.dims))
-        kept = [entry for entry in proto.metadata_props if entry.key != "ssvae.test_scores"]
+        kept = [entry for entry in proto.metadata_props
+                if entry.key not in ("ssvae.test_scores", "ssvae.test_confidence")]
         del proto.metadata_props[:]
         proto.metadata_props.extend(kept)
         onnx.save(proto, model / f"{role}.onnx")
         (model / f"{role}.int8.onnx").write_bytes(b"not a graph")
     meta = json.loads((model / "model.json").read_text())
-    (model / "model.json").write_text(json.dumps({k: v for k, v in meta.items() if k not in ("test_scores", "docs")}))
+    (model / "model.json").write_text(json.dumps({k: v for k, v in meta.items()
+                                                  if k not in ("test_confidence", "test_scores", "docs")}))
     card = (model / "model_card.md").read_text()
     old_card = "\n".join(line for line in card[:card.index("## Using the graphs")].splitlines()
-                         if not line.startswith("- Anomaly scores")) + "\nInputs: as before.\nLoad it so.\n"
+                         if not line.startswith(("- Predictions of the", "- Anomaly scores")))
+    old_card += "\nInputs: as before.\nLoad it so.\n"
     (model / "model_card.md").write_text(old_card)
     printed = run_tool(monkeypatch, capsys, refresh_model, str(model))
-    assert printed.startswith(f"{model}: refreshed; Anomaly scores (`ssvae score`, seed 0, one sample) of the 450 ")
+    assert printed.startswith(f"{model}: refreshed; Predictions of the 450 test examples by confidence ")
+    assert " Anomaly scores (`ssvae score`, seed 0, one sample) of the 450 " in printed
     for file in ("classifier.onnx", "encoder.onnx", "decoder.onnx", "model.json"):
         assert (model / file).read_bytes() == (MODEL / file).read_bytes(), file
     made_here = re.compile(r"^(\| int8 \| |- Brought to today's export format with: ).*$", re.MULTILINE)
     assert made_here.sub("", (model / "model_card.md").read_text()) == made_here.sub("", card)
     assert (f"- Brought to today's export format with: `python -m tools.refresh_model {model}` (its graphs compute "
             f"what they did)\n") in (model / "model_card.md").read_text()
-    assert runtime.load(model, device="cpu", precision="int8").test_scores == meta["test_scores"]
+    refreshed = runtime.load(model, device="cpu", precision="int8")
+    assert refreshed.test_scores == meta["test_scores"] and refreshed.test_confidence == meta["test_confidence"]
 
 
 def test_refresh_model_refuses_a_model_of_ones_own_data_before_writing(tmp_path):

@@ -1155,7 +1155,7 @@ def test_a_tilde_the_shell_left_in_a_path_is_the_home_folder(runner, exported, t
     shutil.copytree(exported[1], home_model)
     result = runner.invoke(main, ["predict", "~/model", "--dataset", "digits", "--out=~/p.csv", "--quiet"])
     assert result.exit_code == 0, result.output
-    assert result.output == f"saved {tmp_path / 'home' / 'p.csv'}: 450 predictions\n"
+    assert result.output.startswith(f"saved {tmp_path / 'home' / 'p.csv'}: 450 predictions; ")
     assert (tmp_path / "home" / "p.csv").read_text().count("\n") == 451 and not (tmp_path / "~").exists()
     np.save(tmp_path / "home" / "x.npy", np.zeros((3, 8, 8), np.uint8))
     result = runner.invoke(main, ["generate", "~/model", "--analogies=~/x.npy", "--out", "a.png"])
@@ -1179,8 +1179,8 @@ def test_a_tilde_in_a_python_path_is_the_home_folder(tmp_path, monkeypatch):
     assert report.model_dir == tmp_path / "home" / "model"
     model = runtime.load("~/model")
     assert runtime.load(report).info == model.info
-    assert inference.predict("~/model", inference.model_inputs(model, dataset="digits"), "~/p.csv", progress=False) \
-        == 450
+    assert inference.predict("~/model", inference.model_inputs(model, dataset="digits"), "~/p.csv",
+                             progress=False).rows == 450
     inference.generate(model, "~/g.png")
     assert {p.name for p in (tmp_path / "home").iterdir()} == {"run", "model", "p.csv", "g.png"}
     assert not (tmp_path / "~").exists()
@@ -1196,7 +1196,6 @@ def test_predict_csv_agrees_with_evaluate(runner, exported, tmp_path):
     out = tmp_path / "preds.csv"
     result = runner.invoke(main, ["predict", str(model), "--dataset", "digits", "--out", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == f"saved {out}: 450 predictions"
     lines = out.read_text().splitlines()
     assert lines[0] == "id,predicted,confidence,entropy," + ",".join(f"p_{k}" for k in range(10))
     rows = [line.split(",") for line in lines[1:]]
@@ -1204,6 +1203,14 @@ def test_predict_csv_agrees_with_evaluate(runner, exported, tmp_path):
     accuracy = np.mean([int(r[1]) == truth[int(r[0])] for r in rows])
     report = json.loads(runner.invoke(main, ["evaluate", str(run), "--json"]).output.splitlines()[-1])
     assert accuracy == pytest.approx(report["accuracy"], abs=1e-12)
+    # the same test examples: as many at each confidence as evaluate counts, each beside the export's accuracy
+    said = re.fullmatch(rf"saved {re.escape(str(out))}: 450 predictions; by confidence, with the share of the model's "
+                        rf"test examples as confident that were right: (\d+) at least 0\.999 \((.*?)\), (\d+) at least "
+                        rf"0\.99 \((.*?)\), (\d+) at least 0\.9 \((.*?)\)\n", result.output)
+    assert said, result.output
+    assert [int(said[k]) for k in (1, 3, 5)] == [row["n"] for row in report["by_confidence"]]
+    for row, share in zip(report["by_confidence"], (said[2], said[4], said[6])):
+        assert share == ("none as confident" if row["accuracy"] is None else f"{100 * row['accuracy']:.2f} %")
     p = np.array([[float(v) for v in r[4:]] for r in rows])
     np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-5)
     np.testing.assert_allclose([float(r[2]) for r in rows], p.max(1), rtol=1e-5)
@@ -1217,7 +1224,9 @@ def test_predict_uncertain_first_writes_the_same_rows_highest_entropy_first(runn
     runner.invoke(main, ["predict", str(exported[1]), "--dataset", "digits", "--out", str(plain), "--quiet"])
     result = runner.invoke(main, ["predict", str(exported[1]), "--dataset", "digits", "--out", str(unsure),
                                   "--uncertain-first", "--batch-size", "7", "--quiet"])
-    assert result.exit_code == 0 and result.output == f"saved {unsure}: 450 predictions\n", result.output
+    plain_said = runner.invoke(main, ["predict", str(exported[1]), "--dataset", "digits", "--out", str(plain),
+                                      "--quiet", "--force"]).output
+    assert result.exit_code == 0 and result.output == plain_said.replace(str(plain), str(unsure)), result.output
     header, *rows = plain.read_text().splitlines()
     written, *ordered = unsure.read_text().splitlines()
     entropies = [float(row.split(",")[3]) for row in ordered]
@@ -1667,7 +1676,7 @@ def test_predict_reads_a_csv_by_the_column_names_the_model_was_trained_on(runner
     assert json.loads((tmp_path / "run" / "config.json").read_text())["input_columns"] == ["a", "b", "c"]
     assert runner.invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "model")]).exit_code == 0
     info = runner.invoke(main, ["info", str(tmp_path / "model")]).output
-    assert "  input_columns  a, b, c\n" in info and "  input_range    -\n" in info  # any values: standardised
+    assert re.search(r"\n  input_columns +a, b, c\n", info) and re.search(r"\n  input_range +-\n", info)  # standardised
     assert "(columns a, b, c, read by name)" in (tmp_path / "model" / "model_card.md").read_text()
     shuffled = {"c": table["c"], "extra": [0] * 60, "id": table["id"], "b": table["b"], "a": table["a"]}
     _write_csv(tmp_path / "shuffled.csv", shuffled)
@@ -1797,13 +1806,19 @@ def test_score_lists_the_most_anomalous_first(runner, exported, tmp_path):
                                      f"either")
     assert len(above) >= 5  # the noise images at least
     np.savez(tmp_path / "one.npz", x=real[:1])
+    reached = runtime.load(exported[1]).classify(real[:1]).max() >= np.array([0.999, 0.99, 0.9])
+    shares = [" (none as confident)" if row["accuracy"] is None else f" ({100 * row['accuracy']:.2f} %)"
+              for row in runtime.load(exported[1]).test_confidence["levels"]]
+    predict_confidence = ("by confidence, with the share of the model's test examples as confident that were right: "
+                          + ", ".join(f"{int(r)} at least {level}{share}"
+                                      for r, level, share in zip(reached, ("0.999", "0.99", "0.9"), shares)))
     first, first_entropy = (float(v) for v in next(r[1:] for r in rows[1:] if r[0] == "0"))  # noise drawn first
     flags = first > q99, first_entropy > h99
     for command, line in (("score", f"1 score in nats, median {first:.2f}, highest {first:.2f} (id 0); "
                                     f"{int(flags[0])} above the 99th percentile of the model's test examples' "
                                     f"scores ({q99:.2f}); {int(flags[1])} above the 99th percentile of their "
                                     f"entropies ({h99:.2f}); {int(any(flags))} above either"),
-                          ("predict", "1 prediction")):
+                          ("predict", f"1 prediction; {predict_confidence}")):
         result = runner.invoke(main, [command, str(exported[1]), "--data", str(tmp_path / "one.npz"), "--out",
                                       str(tmp_path / f"one-{command}.csv"), "--quiet"])
         assert result.output.strip() == f"saved {tmp_path / f'one-{command}.csv'}: {line}", result.output
@@ -2019,7 +2034,9 @@ def test_info_shows_metadata_and_graphs(runner, exported, tmp_path):
     text = runner.invoke(main, ["info", str(exported[1])]).output
     assert "input  x              tensor(float)  [batch, 1, 8, 8]" in text
     scores = info["metadata"]["test_scores"]  # in words, in the order of the card
-    assert re.search(rf"^  test_accuracy +0\.\d{{4}}\n  test_scores +450 test examples \(seed 0, one sample\): median "
+    assert re.search(rf"^  test_accuracy +0\.\d{{4}}\n  test_confidence +450 test examples by confidence, with the "
+                     rf"share of them right: \d+ at least 0\.999 .*\n"
+                     rf"  test_scores +450 test examples \(seed 0, one sample\): median "
                      rf"{scores['quantiles']['0.5']:.2f}, 90th percentile [\d.]+, 95th [\d.]+, 99th "
                      rf"{scores['quantiles']['0.99']:.2f}, highest {scores['max']:.2f} nats; entropies median "
                      rf"{scores['entropy']['quantiles']['0.5']:.3f}, 99th percentile [\d.]+, highest [\d.]+ nats\n"

@@ -29,6 +29,7 @@ import ssvae
 from ssvae import runtime
 from ssvae import api, inference, model_card, onnx_export, precisions
 from ssvae.config import FIELDS_WITHOUT_OPTION, MODEL_KINDS, Config, ConfigError
+from ssvae.report_text import confident_text
 from ssvae.settings import config_for, train_command
 from ssvae.onnx_export import CHECK_BATCH
 from ssvae.errors import DataError, RunError, type_name
@@ -520,7 +521,7 @@ def test_inference_takes_a_model_folder_for_its_model_and_names_what_else_it_got
     """A path was read as a model (AttributeError: 'str' object has no attribute 'input_columns'); the report
     ssvae.export returns names its folder, and a training run is told to be exported first."""
     x = np.asarray(inference.model_inputs(digits_model, dataset="digits").x[:5])
-    assert inference.predict(str(digits_model.model_dir), x, tmp_path / "p.csv", progress=False) == 5
+    assert inference.predict(str(digits_model.model_dir), x, tmp_path / "p.csv", progress=False).rows == 5
     inference.predict(digits_model, x, tmp_path / "q.csv", progress=False)
     assert (tmp_path / "p.csv").read_bytes() == (tmp_path / "q.csv").read_bytes()
     report = ssvae.export(digits_run, tmp_path / "model")
@@ -937,17 +938,18 @@ def test_inference_score_takes_the_seeds_the_runtime_takes(digits_model, tmp_pat
         inference.score(digits_model, x, tmp_path / "d.csv", seed=-1, progress=False)
 
 
-def _set_test_scores(folder: Path, value: object) -> None:
-    """``folder``'s test_scores set to ``value`` in every graph's metadata and in model.json alike."""
+def _set_test_scores(folder: Path, value: object, key: str = "test_scores") -> None:
+    """``folder``'s test_scores (or another ``key``) set to ``value`` in every graph's metadata and in
+    model.json alike."""
     for path in folder.glob("*.onnx"):
         graph = onnx.load(path)
         values = {p.key: p.value for p in graph.metadata_props}
-        values["ssvae.test_scores"] = json.dumps(value)
+        values[f"ssvae.{key}"] = json.dumps(value)
         del graph.metadata_props[:]
         onnx.helper.set_model_props(graph, values)
         onnx.save(graph, path)
     meta = json.loads((folder / "model.json").read_text())
-    (folder / "model.json").write_text(json.dumps({**meta, "test_scores": value}))
+    (folder / "model.json").write_text(json.dumps({**meta, key: value}))
 
 
 @pytest.mark.parametrize("n", [2, 25, 100, 194, 195, 450])
@@ -1306,6 +1308,60 @@ def test_an_export_keeps_its_test_examples_scores_to_set_a_score_against(digits_
     ssvae.export(run, tmp_path / "classifier")  # scores nothing: no such key
     assert "test_scores" not in json.loads((tmp_path / "classifier" / "model.json").read_text())
     assert runtime.load(tmp_path / "classifier").test_scores is None
+    assert runtime.load(tmp_path / "classifier").test_confidence["n"] == 450  # but it classifies
+
+
+def test_an_export_keeps_its_test_examples_predictions_by_confidence(digits_run, digits_model, tmp_path):
+    """How many test predictions are at least 0.999, 0.99 and 0.9 confident and how many of those are right,
+    worked out here in float64 from the run's probabilities: in model.json, every graph's metadata, the card,
+    `ssvae info`, and as what `ssvae predict` sets its own counts against."""
+    from click.testing import CliRunner
+
+    from ssvae.cli import main
+
+    test = digits_run.partition().labelled_test
+    p = digits_run.classify(test.x).astype(np.float64)
+    confidence, right = p.max(1), p.argmax(1) == test.y
+    levels = [{"confidence": level, "n": int((confidence >= level).sum()),
+               "accuracy": round(float(right[confidence >= level].mean()), 4) if (confidence >= level).any() else None}
+              for level in (0.999, 0.99, 0.9)]
+    assert levels[0]["n"] == 0 < levels[1]["n"] < levels[2]["n"] < 450  # a short training: none 0.999 confident
+    expected = {"n": 450, "levels": levels}
+    assert digits_model.test_confidence == expected
+    assert json.loads((digits_model.model_dir / "model.json").read_text())["test_confidence"] == expected
+    assert runtime.load(digits_model.model_dir, precision="int8").test_confidence == expected  # float32's, for all
+    assert [{**row, "accuracy": row["accuracy"] and round(row["accuracy"], 4)}
+            for row in ssvae.evaluate(digits_run)["by_confidence"]] == levels
+    shares = [f"{100 * row['accuracy']:.2f} %" for row in levels[1:]]
+    words = f"0 at least 0.999 (none as confident), {levels[1]['n']} at least 0.99 ({shares[0]}), " \
+            f"{levels[2]['n']} at least 0.9 ({shares[1]})"
+    card = (digits_model.model_dir / "model_card.md").read_text()
+    assert (f"\n- Predictions of the 450 test examples by confidence (`test_confidence` in model.json), what a "
+            f"threshold on `ssvae predict`'s confidence keeps, with the share of them right: {words}.\n") in card
+    info = CliRunner().invoke(main, ["info", str(digits_model.model_dir)]).output
+    assert f"\n  test_confidence  450 test examples by confidence, with the share of them right: {words}\n" in info
+    predicted = CliRunner().invoke(main, ["predict", str(digits_model.model_dir), "--dataset", "digits", "--out",
+                                          str(tmp_path / "p.csv"), "--quiet"])
+    assert predicted.output == (f"saved {tmp_path / 'p.csv'}: 450 predictions; by confidence, with the share of the "
+                                f"model's test examples as confident that were right: {words}\n")
+    bare = tmp_path / "bare"  # another model's figures: a level no test example reached, one none was right at
+    shutil.copytree(digits_model.model_dir, bare)
+    _set_test_scores(bare, {"n": 3, "levels": [{"confidence": 0.999, "n": 0, "accuracy": None},
+                                               {"confidence": 0.99, "n": 1, "accuracy": 0.0},
+                                               {"confidence": 0.9, "n": 2, "accuracy": 0.5}]}, "test_confidence")
+    x = test.x[:2]
+    model = runtime.load(bare)
+    made = inference.predict(model, x, tmp_path / "q.csv", progress=False)
+    n = [int((digits_model.classify(x).max(1) >= level).sum()) for level in (0.999, 0.99, 0.9)]
+    assert made == inference.Predictions(2, {0.999: n[0], 0.99: n[1], 0.9: n[2]})
+    assert confident_text(made.confident, model.test_confidence) == (
+        f"by confidence, with the share of the model's test examples as confident that were right: {n[0]} at least "
+        f"0.999 (none as confident), {n[1]} at least 0.99 (0.00 %), {n[2]} at least 0.9 (50.00 %)")
+    assert confident_text(made.confident, None) == (
+        f"by confidence: {n[0]} at least 0.999, {n[1]} at least 0.99, {n[2]} at least 0.9")
+    _set_test_scores(bare, {"n": 3, "levels": [{"confidence": 0.9, "n": 2, "accuracy": 1.5}]}, "test_confidence")
+    with pytest.raises(ModelError, match="its metadata's test_confidence is not null or predictions by confidence"):
+        runtime.load(bare)
 
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
@@ -1334,7 +1390,7 @@ def test_image_size_reads_every_image_resized_and_so_do_the_models_readers(tmp_p
     files = sorted((data / "unlabelled").iterdir())
     resized = np.stack([np.asarray(Image.open(f).convert("L").resize((8, 6), Image.Resampling.BILINEAR))
                         for f in files])
-    assert inference.predict(model, data / "unlabelled", tmp_path / "p.csv", progress=False) == 6
+    assert inference.predict(model, data / "unlabelled", tmp_path / "p.csv", progress=False).rows == 6
     rows = [line.split(",") for line in (tmp_path / "p.csv").read_text().splitlines()[1:]]
     assert [r[0] for r in rows] == [f.name for f in files]
     np.testing.assert_allclose([[float(v) for v in r[4:]] for r in rows], model.classify(resized), atol=1e-5)
@@ -1914,6 +1970,12 @@ def test_an_export_of_ones_own_file_names_the_file_not_where_it_lay(tmp_path):
                                ("likelihood", '"poisson"', "bernoulli or gaussian"),
                                ("test_scores", '{"n": 3}',
                                 "null or scores in short (n, quantiles 0.5 to 0.99, max; entropy, likewise)"),
+                               ("test_confidence", '{"n": 3, "levels": [{"confidence": 0.9, "n": 4}]}',
+                                "null or predictions by confidence (n; levels, each of confidence, n and accuracy)"),
+                               ("test_confidence", '{"n": 3, "levels": [{"confidence": 0, "n": 1}]}',
+                                "null or predictions by confidence (n; levels, each of confidence, n and accuracy)"),
+                               ("test_confidence", '[0.9]',
+                                "null or predictions by confidence (n; levels, each of confidence, n and accuracy)"),
                                ("class_names", "[1, 2]", "a list of two or more one-line names"),
                                ("class_names", '["cat\\nnine", "dog"]', "a list of two or more one-line names"),
                                ("latent_dim", '"8"', "a size"),
@@ -2358,6 +2420,7 @@ def test_a_run_whose_data_are_gone_or_changed_exports_without_an_accuracy(tmp_pa
     without = runtime.load(tmp_path / "without")
     np.testing.assert_allclose(without.classify(x), runtime.load(tmp_path / "with").classify(x), atol=1e-6)
     assert without.info["test_accuracy"] is None and "data_digest" not in without.info
+    assert without.test_confidence is None and without.test_scores is None  # nothing measured: no such keys
     card = (tmp_path / "without" / "model_card.md").read_text()
     assert "- Test accuracy: not measured, as the run's data were missing or changed when it was exported" in card
     assert "| float32 | classifier.onnx | not measured | 100.00 % |" in card

@@ -71,8 +71,9 @@ def console_examples() -> list[Example]:
 def shape(line: str) -> list[str]:
     """A line's words with every number as '#': what must not change between machines and runs. A class that
     a model of two epochs never predicts has a precision of "never predicted" where the README's has a number,
-    and a confidence it never reaches an accuracy of "-"."""
-    return ["#" if word == "-" else NUMBER.sub("#", word) for word in line.replace("never predicted", "0").split()]
+    and a confidence it never reaches an accuracy of "-" (`evaluate`) or "none as confident" (`predict`)."""
+    line = line.replace("never predicted", "0").replace("(none as confident)", "(0 %)")
+    return ["#" if word == "-" else NUMBER.sub("#", word) for word in line.split()]
 
 
 def mismatch(expected: tuple[str, ...], actual: list[str]) -> str | None:
@@ -182,6 +183,9 @@ def test_the_comparison_lets_numbers_move_but_not_words_or_lines():
     bar = "train: 100%|█████| 400/400"
     assert mismatch((bar, "a 1", "..."), ["train epoch 1/2: loss 3", "a 2", "b"]) is None
     assert mismatch(("train epoch 1/3: loss 3.5",), ["train epoch 1/3: loss 2"]) is None
+    confident = "9 at least 0.99 ({}), 3 at least 0.9 (97.69 %)"  # a short training: no test example so confident
+    assert mismatch((confident.format("98.74 %"),), [confident.format("none as confident")]) is None
+    assert mismatch((confident.format("98.74 %"),), [confident.format("none right")]) is not None
 
 
 def api_calls(source: str) -> list[tuple[str, ast.Call]]:

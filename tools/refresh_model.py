@@ -2,9 +2,10 @@
 made it: its graphs `finished` as an export finishes them (at their opset's oldest IR version, which
 onnxruntime 1.17 loads where the IR 10 of older exports needs 1.18; without torch's notes on where each node
 came from, nor the weights' value_info), each with its role's doc string; its test examples' anomaly scores in
-short (`test_scores`, with their entropies) in the graphs' metadata, model.json and the card; the noise `ssvae
-score` draws (`score_noise`) in model.json; the card's "Using the graphs" section; and its int8 copies made again
-from the new float32 graphs (`tools.requantize`). What the graphs compute does not change: their classes and
+short (`test_scores`, with their entropies) and their predictions by confidence (`test_confidence`, from the
+float32 graphs' probabilities, where an export takes torch's) in the graphs' metadata, model.json and the card;
+the noise `ssvae score` draws (`score_noise`) in model.json; the card's "Using the graphs" section; and its int8
+copies made again from the new float32 graphs (`tools.requantize`). What the graphs compute does not change: their classes and
 scores on the test split are checked equal, and everything is computed before a file is written. A digest of
 the weights (`weights`) needs the run, so the folder stays without one.
 
@@ -23,9 +24,10 @@ import onnx
 
 from ssvae import runtime
 from ssvae.data.sources import BUILTIN
-from ssvae.model_card import scores_text, usage_lines
-from ssvae.onnx_export import ROLE_DOCS, finished, interface, model_json, score_summary, with_metadata
+from ssvae.model_card import confidence_text, scores_text, usage_lines
+from ssvae.onnx_export import ROLE_DOCS, finished, interface, model_json, score_summary, test_summaries, with_metadata
 from ssvae.precisions import cpu_session
+from ssvae.report import confidence_summary
 from ssvae.runtime import METADATA_PREFIX, MODEL_CARD, MODEL_JSON, ExportedModel, graph_file
 from tools.requantize import held_out_examples, int8_copies, model_folder_arguments, with_int8_row, write_files
 
@@ -53,17 +55,17 @@ def refresh_command(model_dir: Path, dataset: str) -> str:
                        *(["--data-dir", "DIR"] if dataset != "digits" else [])])
 
 
-def refreshed_card(card: str, command: str, scores: dict[str, Any] | None, usage: list[str]) -> str:
-    """``card`` with the refresh's ``command`` after the export's, today's line on the test scores, and ``usage``
-    in place of its tail."""
+def refreshed_card(card: str, command: str, summaries: dict[str, Any], usage: list[str]) -> str:
+    """``card`` with the refresh's ``command`` after the export's, today's lines on the test examples'
+    predictions by confidence and scores (``summaries``: `test_summaries`), and ``usage`` in place of its tail."""
     lines = card.splitlines()
     lines = [line for line in lines[:next(i for i, line in enumerate(lines) if line.startswith(CARD_TAILS))]
-             if not line.startswith(("- Anomaly scores", REFRESHED))]
+             if not line.startswith(("- Predictions of the", "- Anomaly scores", REFRESHED))]
     exported = next(i for i, line in enumerate(lines) if line.startswith("- Exported with: "))
     lines.insert(exported + 1, f"{REFRESHED}`{command}` (its graphs compute what they did)")
-    if scores is not None:
-        after = next(i for i, line in enumerate(lines) if line.startswith("- onnxruntime vs torch"))
-        lines.insert(after + 1, f"- {scores_text(scores)}")
+    after = next(i for i, line in enumerate(lines) if line.startswith("- onnxruntime vs torch"))
+    scores = [f"- {scores_text(summaries['test_scores'])}"] if "test_scores" in summaries else []
+    lines[after + 1:after + 1] = [f"- {confidence_text(summaries['test_confidence'])}", *scores]
     return "\n".join([*lines, *usage, ""])
 
 
@@ -76,9 +78,9 @@ def same_results(old: dict[str, bytes], new: dict[str, bytes], info: dict[str, A
     return "decoder" not in old or np.array_equal(models[0].score(x), models[1].score(x))
 
 
-def refreshed_files(model_dir: Path, data_dir: str | None) -> tuple[dict[str, bytes | str], dict[str, Any] | None]:
-    """Every file of ``model_dir`` as the refresh writes it (name -> contents), and its test scores in short
-    (None: it scores nothing). SystemExit for a folder it cannot refresh."""
+def refreshed_files(model_dir: Path, data_dir: str | None) -> tuple[dict[str, bytes | str], dict[str, Any]]:
+    """Every file of ``model_dir`` as the refresh writes it (name -> contents), and its test examples' summaries
+    (`test_summaries`). SystemExit for a folder it cannot refresh."""
     meta = json.loads((model_dir / MODEL_JSON).read_text())
     if set(meta["graphs"]["classifier"]) != {"float32", "int8"}:
         raise SystemExit(f"{model_dir}: refreshes folders of float32 and int8 graphs alone, as models/ ships")
@@ -88,16 +90,17 @@ def refreshed_files(model_dir: Path, data_dir: str | None) -> tuple[dict[str, by
     model = runtime.load(model_dir, device="cpu")
     old = {role: (model_dir / graph_file(role)).read_bytes() for role in model.sessions}
     info = {key: value for key, value in graph_metadata(old["classifier"]).items()
-            if key not in ("role", "test_scores")}
-    x, _ = held_out_examples(model, data_dir)
+            if key not in ("role", "test_confidence", "test_scores")}
+    x, y = held_out_examples(model, data_dir)
     finished_graphs = {role: refreshed(data, role) for role, data in old.items()}
     scores = score_summary(finished_graphs, info, x)
-    values = info if scores is None else {**info, "test_scores": scores}
+    summaries = test_summaries(confidence_summary(y, model.classify(x)), scores)
+    values = {**info, **summaries}
     new = {role: with_metadata(data, values, role) for role, data in finished_graphs.items()}
     if not same_results(old, new, info, x):
         raise SystemExit(f"{model_dir}: the refreshed graphs compute otherwise; nothing was written")
     int8, row = int8_copies(model, new, data_dir)
-    card = refreshed_card((model_dir / MODEL_CARD).read_text(), refresh_command(model_dir, meta["dataset"]), scores,
+    card = refreshed_card((model_dir / MODEL_CARD).read_text(), refresh_command(model_dir, meta["dataset"]), summaries,
                           usage_lines(values, {role: interface(data) for role, data in new.items()}, builtin=True))
     described = json.loads(model_json(values, meta["graphs"]))
     own = {key: value for key, value in meta.items() if key not in described}  # keys an app added stay
@@ -105,21 +108,22 @@ def refreshed_files(model_dir: Path, data_dir: str | None) -> tuple[dict[str, by
     files |= {graph_file(role, "int8"): data for role, data in int8.items()}
     files[MODEL_JSON] = json.dumps({**described, **own}, indent=2)
     files[MODEL_CARD] = with_int8_row(card, row)
-    return files, scores
+    return files, summaries
 
 
-def refresh(model_dir: Path, data_dir: str | None) -> dict[str, Any] | None:
-    """Rewrite ``model_dir`` as the module says, each file whole; return its test scores in short (None: it
-    scores nothing)."""
-    files, scores = refreshed_files(model_dir, data_dir)
+def refresh(model_dir: Path, data_dir: str | None) -> dict[str, Any]:
+    """Rewrite ``model_dir`` as the module says, each file whole; return its test examples' summaries
+    (`test_summaries`)."""
+    files, summaries = refreshed_files(model_dir, data_dir)
     write_files(model_dir, files)
-    return scores
+    return summaries
 
 
 def main() -> None:
     args = model_folder_arguments(__doc__)
-    scores = refresh(args.model_dir, args.data_dir)
-    print(f"{args.model_dir}: refreshed" + ("" if scores is None else f"; {scores_text(scores)}"))
+    summaries = refresh(args.model_dir, args.data_dir)
+    print(f"{args.model_dir}: refreshed; {confidence_text(summaries['test_confidence'])}"
+          + (f" {scores_text(summaries['test_scores'])}" if "test_scores" in summaries else ""))
 
 
 if __name__ == "__main__":
