@@ -134,6 +134,8 @@ def run_info_text(run_dir: str, run: dict) -> str:
 def _info_value(key: str, value: Any) -> str:
     """A metadata value as `ssvae info` shows it: the test examples' predictions by confidence and scores in
     words (``--json`` has them all), any other `plain`."""
+    if key == "test_accuracy" and isinstance(value, float):
+        return f"{value:.4f}"  # as every other command shows an accuracy: 0.6000, not 0.6
     if key == "test_confidence" and isinstance(value, dict):
         return f"{value['n']} test examples by confidence, with the share of them right: {levels_text(value)}"
     if key != "test_scores" or not isinstance(value, dict):

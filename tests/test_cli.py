@@ -2021,6 +2021,9 @@ def test_a_folder_shipped_with_its_int8_graphs_alone_is_shown_and_named(runner, 
 def test_info_keeps_list_items_apart_where_one_holds_a_comma():
     assert plain(["2", "class,1", "class_0"]) == '2, "class,1", class_0'
     assert plain(["a", "b"]) == "a, b" and plain(None) == "-" and plain(0.5) == "0.5"
+    from ssvae.report_text import _info_value
+
+    assert _info_value("test_accuracy", 0.6) == "0.6000" and _info_value("test_accuracy", None) == "-"
 
 
 def test_info_shows_metadata_and_graphs(runner, exported, tmp_path):

@@ -514,6 +514,16 @@ def test_csv_separated_by_semicolons_with_decimal_commas_or_by_tabs(tmp_path):
         load_source(data=str(tmp_path / "tabs.csv"))  # the decimal comma goes with semicolons only
     (tmp_path / "tabs.csv").write_text("f1\tlabel\tf2\n0.5\ta\t1\n2.5\tb\t3\n")
     np.testing.assert_array_equal(load_source(data=str(tmp_path / "tabs.csv")).train.x, [[0.5, 1], [2.5, 3]])
+    # thousands separators: not a decimal comma, whose advice would read 1,000 as 1.0
+    for separator, cell, fix in ((",", '"1,000"', "(1000), or, if its comma is a decimal mark, separate the fields "
+                                                  "by semicolons"),
+                                 (",", '"1,200.50"', "(1200.50)"), (",", "1 200", "(1200)"),
+                                 (";", "1.200,50", "(1200,50)"), (";", "1.000.000", "(1000000)")):
+        (tmp_path / "grouped.csv").write_text(f"f1{separator}label\n0{separator}a\n{cell}{separator}b\n")
+        with pytest.raises(DataError, match=rf"grouped.csv: row 1 \(line 3\), column 'f1' holds "
+                                            rf"'{re.escape(cell.strip(chr(34)))}': write numbers without thousands "
+                                            rf"separators {re.escape(fix)}$"):
+            load_source(data=str(tmp_path / "grouped.csv"))
     # the separator that splits the header into the most names: a name may hold a comma, quoted or not;
     # whole-number labels may have a decimal comma too, as pandas' to_csv(sep=";", decimal=",") writes them
     (tmp_path / "names.csv").write_text('weight, kg;"a,b";label\n0,5;1,5;1,0\n0,25;2;-1,0\n1;3;0,0\n')
@@ -711,6 +721,15 @@ def test_netpbm_and_jfif_images_are_read_and_heic_or_raw_photos_are_named_in_one
             read_inputs(str(tmp_path / "phone"))
     with pytest.raises(DataError, match=r"IMG_2.heic: ssvae does not read .heic images: convert it to PNG or JPEG$"):
         read_inputs(str(tmp_path / "phone" / "IMG_2.heic"))
+    (tmp_path / "unlabelled" / "usb.png").symlink_to("/mnt/usb/photo1.png")  # on a drive not mounted
+    (tmp_path / "unlabelled" / ".x.png").symlink_to("/mnt/usb/photo2.png")  # hidden: not read, not said
+    for where, link, read in ((tmp_path, Path("unlabelled", "usb.png"), lambda: load_source(data=str(tmp_path))),
+                              (tmp_path / "unlabelled", "usb.png", lambda: read_inputs(str(tmp_path / "unlabelled")))):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            read()
+        assert (f"{where}: 1 link(s) to images that are not there are left out (e.g. {link} -> /mnt/usb/photo1.png): "
+                f"mount the drive they are on, or copy the images in") in [str(w.message) for w in seen]
 
 
 def test_image_folder_classes_are_numbered_in_the_text_order_of_their_names_as_the_readme_says(tmp_path):
@@ -1432,10 +1451,17 @@ def test_classes_named_like_missing_labels_warn(tmp_path):
     with pytest.warns(UserWarning, match=r"q.csv: label\(s\) '\?' are read as classes, though written like missing "
                                          r"labels: leave the label empty \(or NA\)"):
         assert load_source(data=str(tmp_path / "q.csv")).train.class_names == ("?", "cat", "dog")
+    for mark in ("unknown", "TBD", "none", "N/a "):  # a spreadsheet's word for a label not given yet
+        (tmp_path / "m.csv").write_text(f"f1,label\n0.5,cat\n1.5,{mark}\n2.5,dog\n3.5,{mark}\n")
+        with pytest.warns(UserWarning, match=rf"m.csv: label\(s\) '{mark.strip()}' are read as classes, though "
+                                             rf"written like missing labels"):
+            assert mark.strip() in load_source(data=str(tmp_path / "m.csv")).train.class_names
     (tmp_path / "signs.csv").write_text("f1,label\n0.5,+\n1.5,-\n2.5,+\n3.5,-\n")  # UCI's classes + and -
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert load_source(data=str(tmp_path / "signs.csv")).train.class_names == ("+", "-")
+        (tmp_path / "known.csv").write_text("f1,label\n0.5,unknown soldier\n1.5,nonet\n")  # names that hold one
+        assert load_source(data=str(tmp_path / "known.csv")).train.class_names == ("nonet", "unknown soldier")
     for name in ("cat", "dog", "Unlabelled_Images"):
         (tmp_path / "pictures" / name).mkdir(parents=True)
         for i in range(2):
@@ -1447,6 +1473,13 @@ def test_classes_named_like_missing_labels_warn(tmp_path):
         warnings.simplefilter("error")
         (tmp_path / "pictures" / "Unlabelled_Images").rename(tmp_path / "pictures" / "Unlabelled")
         assert load_source(data=str(tmp_path / "pictures")).train.class_names == ("cat", "dog")
+    for name in ("a", "b"):  # the unlabelled images sorted into folders: read as classes, where given as --data
+        (tmp_path / "pictures" / "Unlabelled" / name).mkdir()
+        Image.fromarray(np.full((4, 4), 9, np.uint8)).save(tmp_path / "pictures" / "Unlabelled" / name / "0.png")
+    with pytest.raises(DataError, match=rf"^{re.escape(str(tmp_path))}/pictures/Unlabelled: is the folder of "
+                                        rf"unlabelled images, whose sub-folders are no classes: give the folder that "
+                                        rf"holds it beside the class folders \({re.escape(str(tmp_path))}/pictures\)$"):
+        load_source(data=str(tmp_path / "pictures" / "Unlabelled") + "/")
 
 
 def test_a_failed_download_names_the_networks_reason_and_leaves_no_folder_it_made(tmp_path, monkeypatch):
@@ -1493,7 +1526,8 @@ def test_a_model_of_four_channel_arrays_refuses_image_files_in_one_line(tmp_path
 
 def test_palette_images_of_greys_are_grey_and_of_colours_colour(tmp_path):
     """A GIF or an indexed PNG is a palette image whatever its colours: one of greys is read as grey (it made a
-    folder of grey GIFs three channels), one with a colour in its palette as colour, with the warning."""
+    folder of grey GIFs three channels), one with a colour in its palette as colour, with the warning. Among
+    grey images, one saved as RGB or RGBA whose pixels are greys (a screenshot) is grey too."""
     grey = (np.arange(16).reshape(4, 4) * 16).astype(np.uint8)
     for name in ("a", "b"):
         (tmp_path / "grey" / name).mkdir(parents=True)
@@ -1509,6 +1543,14 @@ def test_palette_images_of_greys_are_grey_and_of_colours_colour(tmp_path):
     Image.fromarray(red).convert("P").save(tmp_path / "grey" / "a" / "2.png")
     with pytest.warns(images.ColourImages, match="1 of 5 images is in colour"):
         assert load_source(data=str(tmp_path / "grey")).train.input_shape == (3, 4, 4)
+    (tmp_path / "grey" / "a" / "2.png").unlink()
+    Image.fromarray(np.repeat(grey[..., None], 3, -1)).save(tmp_path / "grey" / "b" / "3.png")  # greys saved as RGB
+    Image.fromarray(np.repeat(grey[..., None], 4, -1)).save(tmp_path / "grey" / "b" / "4.png")  # and as RGBA
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no colour warning: their pixels are grey
+        source = load_source(data=str(tmp_path / "grey"))
+    assert source.train.input_shape == (1, 4, 4) and len(source.train) == 6
+    np.testing.assert_array_equal(source.train.x[source.files.index("b/3.png"), 0], (grey / 255).astype(np.float32))
 
 
 def test_a_csv_quote_never_closed_is_named_as_such(tmp_path):

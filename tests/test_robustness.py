@@ -208,7 +208,7 @@ def _write_cases(root: Path) -> None:
     shutil.copytree(root / "model", root / "bad_json_model")
     (root / "bad_json_model" / "model.json").write_text("{not json")
     Image.new("L", (5, 5)).save(folder / "b" / "big.png")
-    Image.new("RGB", (4, 4)).save(folder / "b" / "colour.png")
+    Image.new("RGB", (4, 4), (0, 90, 0)).save(folder / "b" / "colour.png")  # green: colour, not grey
 
 
 # (arguments, the line expected on stderr): every case exits with status 1 and no traceback

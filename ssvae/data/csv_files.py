@@ -20,6 +20,8 @@ from ssvae.errors import user_stacklevel
 from ssvae.runtime import NON_INPUT_COLUMNS, column_positions
 
 LABEL_LIKE = ("label", "labels", "class", "target", "y")  # header names (in any case) a label column goes by
+# a number grouped in thousands ("1,200", "1.200", "1 200", "1'200"), and its decimal mark and fraction if any
+THOUSANDS = re.compile(r"([-+]?[1-9]\d{0,2}(?:([,.' ])\d{3})+)(?:([.,])(\d+))?")
 TABLE_SUFFIXES = (".tsv", ".tab", ".txt")  # tables of text that ssvae reads once named .csv
 # a missing value as pandas writes and reads it (R's too): an unlabelled row's label, an input that must be filled
 MISSING_VALUES = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"}
@@ -170,11 +172,24 @@ def csv_inputs(path: Path, rows: CsvRows, columns: Sequence[str] | None = ()) ->
             held = "is empty" if not value.strip() else f"holds {value!r}"
             raise DataError(f"{where} {held}, a missing value, which a model cannot take: fill it in or drop the "
                             f"row") from None
-        decimal_comma = rows.number is float and re.fullmatch(r"[-+]?\d*,\d+", value.strip())
-        fix = ("a decimal comma is read where semicolons separate the fields (Excel's CSV where the decimal mark is a "
-               "comma): write a decimal point, or separate the fields by semicolons" if decimal_comma else
-               "every column but 'id' and 'label' must be numeric")
-        raise DataError(f"{where} holds {value!r}: {fix}") from None
+        raise DataError(f"{where} holds {value!r}: {_number_fix(value.strip(), rows.number is float)}") from None
+
+
+def _number_fix(value: str, decimal_point: bool) -> str:
+    """What to do with a cell that is not a number as the file writes them (``decimal_point``: commas separate
+    the fields, else semicolons, with a decimal comma), where it reads as one written otherwise: with thousands
+    separators ("1,200.50"; "1.200,50"), or a decimal comma where the file's mark is a point."""
+    mark = "." if decimal_point else ","
+    grouped = THOUSANDS.fullmatch(value)
+    if grouped and grouped[2] != mark and grouped[3] in (None, mark):
+        plain = re.sub(r"[,.' ]", "", grouped[1]) + ("" if grouped[3] is None else mark + grouped[4])
+        comma = decimal_point and grouped[3] is None and value.count(",") == 1  # "1,000": or one with 3 decimals
+        return (f"write numbers without thousands separators ({plain})"
+                + (", or, if its comma is a decimal mark, separate the fields by semicolons" if comma else ""))
+    if decimal_point and re.fullmatch(r"[-+]?\d*,\d+", value):
+        return ("a decimal comma is read where semicolons separate the fields (Excel's CSV where the decimal mark "
+                "is a comma): write a decimal point, or separate the fields by semicolons")
+    return "every column but 'id' and 'label' must be numeric"
 
 
 def as_csv_hint(path: Path) -> str:

@@ -134,11 +134,16 @@ def to_model_range(x: np.ndarray, uint8_divisor: int = 255) -> np.ndarray:
     return as_float32(x, uint8_divisor)
 
 
+# class names that read as a mark of a missing label, in any case ("?": UCI's); "none" may be a class (no
+# disease), so a name is warned of, never refused
+MISSING_LABEL_MARKS = {"?", "??", "unknown", "unk", "tbd", "todo", "pending", "missing", "none", "null", "na", "n/a"}
+
+
 def looks_unlabelled(name: str) -> bool:
-    """Whether a class name reads like a mark of missing labels ("?", UCI's; "unlabelled_images"): a class of
-    such examples would teach the model a class that is none. Not "-", which UCI's sets also use for a class
-    beside "+"."""
-    return name.strip() == "?" or "unlabel" in name.lower()
+    """Whether a class name reads like a mark of missing labels ("?", "unknown", "TBD", "unlabelled_images"): a
+    class of such examples would teach the model a class that is none. Not "-", which UCI's sets also use for a
+    class beside "+"."""
+    return name.strip().lower() in MISSING_LABEL_MARKS or "unlabel" in name.lower()
 
 
 def warn_of_minus_one_class(y: np.ndarray, written: int, path: Path) -> None:

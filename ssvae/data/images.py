@@ -66,13 +66,19 @@ def files_under(folder: Path, root: Path) -> list[Path]:
 
 
 def warn_of_unread_images(files: list[Path], where: Path) -> None:
-    """One warning naming ``files`` (under ``where``) of image formats that are not read (`UNREAD_SUFFIXES`):
-    without it, a class folder of a phone's HEIC photos was merely "no class"."""
+    """A warning naming ``files`` (under ``where``) of image formats that are not read (`UNREAD_SUFFIXES`):
+    without it, a class folder of a phone's HEIC photos was merely "no class"; and one naming links to images
+    that are not there (on a drive not mounted), which were left out without a word."""
     if unread := [f for f in files if f.suffix.lower() in UNREAD_SUFFIXES and not is_hidden(f.name)]:
         kinds = ", ".join(sorted({f.suffix.lower() for f in unread}))
         warnings.warn(f"{where}: {len(unread)} file(s) in image formats ssvae does not read are left out ({kinds}; "
                       f"e.g. {unread[0].relative_to(where)}): convert them to PNG or JPEG to use them",
                       stacklevel=user_stacklevel())
+    if dangling := [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES and f.is_symlink() and not f.exists()
+                    and not is_hidden(f.name)]:
+        warnings.warn(f"{where}: {len(dangling)} link(s) to images that are not there are left out (e.g. "
+                      f"{dangling[0].relative_to(where)} -> {os.readlink(dangling[0])}): mount the drive they are "
+                      f"on, or copy the images in", stacklevel=user_stacklevel())
 
 
 def in_one_order(files: list[P]) -> list[P]:
@@ -135,6 +141,8 @@ def read_images(files: list[Path], where: Path, mode: str | None = None, size: t
     size = size or Counter(image_size for _, _, image_size, _ in headers).most_common(1)[0][0]
     sized = [(index, m) for index, m, image_size, _ in headers if resize or image_size == size]  # others skipped
     colour = [index for index, m in sized if m not in grey and not m.startswith("I")]
+    if mode is None and 0 < len(colour) < len(sized):  # stray colour files among grey: greys saved as RGB?
+        colour = [index for index in colour if not _grey_pixels(files[index])]
     if mode is None and 0 < len(colour) < len(sized):  # one stray colour image triples the model's inputs
         warnings.warn(ColourImages(f"{where}: {len(colour)} of {len(sized)} images {'is' if len(colour) == 1 else 'are'}"
                                    f" in colour (e.g. {shown(files[colour[0]])}), so all are read in colour (RGB, 3 "
@@ -184,6 +192,19 @@ def _headers(files: list[Path], shown: Callable[[Path], str]) -> tuple[list[Head
         except Exception:
             skipped.append(f"{shown(file)} (unreadable)")
     return headers, skipped
+
+
+def _grey_pixels(file: Path) -> bool:
+    """Whether an image saved in colour holds greys alone (each pixel's red, green and blue alike), as a
+    screenshot or a phone's copy of a grey image does: read in grey, it is the same image."""
+    from PIL import Image
+
+    try:
+        with Image.open(file) as image:
+            rgb = np.asarray(image.convert("RGB"))
+    except Exception:  # unreadable: skipped, and said, where its pixels are read
+        return False
+    return bool((rgb == rgb[..., :1]).all())
 
 
 def _grey_palette(image: Any) -> bool:

@@ -704,6 +704,9 @@ def _load_folder(path: Path, model: ModelInputs | None = None, image_size: tuple
     the last are named in a warning, as are images outside the sub-folders. Images of another size than most
     (than ``model``'s, or than a run's ``input_shape``) are skipped, or resized to ``image_size`` (to the
     model's, where it ``resize``s). To test a ``model``, one class will do, and ``unlabelled/`` is not read."""
+    if path.resolve().name.lower() in UNLABELLED_NAMES:  # its sub-folders would be read as classes
+        raise DataError(f"{path}: is the folder of unlabelled images, whose sub-folders are no classes: give the "
+                        f"folder that holds it beside the class folders ({path.resolve().parent})")
     folders = sorted((d for d in path.iterdir() if d.is_dir() and not is_hidden(d.name)),
                      key=lambda d: d.name)  # by name, as on every system (Windows orders paths in any case)
     base, real = os.path.realpath(path), {d: os.path.realpath(d) for d in folders}
