@@ -349,6 +349,63 @@ def test_plain_python_example_needs_pillow_for_images_only_and_ends_quietly_for_
     reader.stderr.close()
 
 
+
+@pytest.fixture(scope="module")
+def overflowing_row(tmp_path_factory) -> tuple[Path, Path]:
+    """A model of wine's table (no input range), and three of its rows in an .npy, row 1's alcohol -3.4e38 (a
+    common "no data" mark): finite, but standardised inside the graphs it overflows float32 (NaN probabilities)."""
+    from sklearn.datasets import load_wine
+
+    root = tmp_path_factory.mktemp("overflow")
+    wine = load_wine()
+    np.savez(root / "wine.npz", x=wine.data.astype(np.float32), y=wine.target)
+    ssvae.export(ssvae.train(data=str(root / "wine.npz"), labels=30, epochs=1, progress=False), root / "model")
+    x = wine.data[:3].astype(np.float32)
+    x[1, 0] = np.finfo(np.float32).min
+    np.save(root / "marked.npy", x)
+    return root / "model", root / "marked.npy"
+
+
+OVERFLOW = ("inputs overflow float32 inside the model (numbers far too large for it) (first in row 1): clean or drop "
+            "those rows")
+
+
+def _check_the_overflowing_row_is_refused(command: list[str], overflowing_row: tuple[Path, Path]) -> None:
+    """`ssvae predict` refuses a row that overflows float32 inside the model; the examples printed a class for it
+    with the confidence NaN, and status 0. They refuse it as predict does, naming the row, and print no line."""
+    model, data = overflowing_row
+    predicted = CliRunner().invoke(main, ["predict", str(model), "--data", str(data), "--out", "-", "--quiet"])
+    assert predicted.exit_code == 1 and f"{OVERFLOW}; if they are sound" in predicted.output
+    result = subprocess.run([*command, str(model), str(data)], capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", f"{OVERFLOW}\n")
+
+
+def test_plain_python_example_refuses_a_row_that_overflows_float32_inside_the_model(overflowing_row):
+    _check_the_overflowing_row_is_refused([sys.executable, str(ROOT / "tools/examples/classify_with_onnxruntime.py")],
+                                          overflowing_row)
+
+
+INT8_ONLY = ("{}: no classifier.onnx in it, only classifier.int8.onnx: this example loads the float32 graphs "
+             "(classifier.onnx); ship them too, or change the file names in your copy of it\n")
+
+
+def _int8_only(tmp_path: Path) -> Path:
+    """The digits model as an app may ship it after `export --quantize int8`: its int8 graphs and model.json."""
+    folder = tmp_path / "int8-only"
+    folder.mkdir()
+    for file in (*MODEL.glob("*.int8.onnx"), MODEL / "model.json"):
+        shutil.copy(file, folder)
+    return folder
+
+
+def test_plain_python_example_says_what_a_folder_of_int8_graphs_alone_holds(tmp_path):
+    """It said "no classifier.onnx in it: pass a folder written by 'ssvae export'" of a folder that is one."""
+    np.save(tmp_path / "x.npy", np.zeros((2, 1, 8, 8), np.float32))
+    folder = _int8_only(tmp_path)
+    result = subprocess.run([sys.executable, str(ROOT / "tools/examples/classify_with_onnxruntime.py"), str(folder),
+                             str(tmp_path / "x.npy")], capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", INT8_ONLY.format(folder))
+
 def needs_npm(folder: Path, package: str):
     """Skip, saying the fix, where node or the folder's npm packages are absent (.ci/run installs both)."""
     if shutil.which("node") is None:
@@ -361,8 +418,9 @@ def needs_npm(folder: Path, package: str):
 @pytest.mark.parametrize("name", [path.name for path in SHIPPED] + ["m1", "gaussian"])
 def test_the_node_score_example_gives_ssvae_scores(scored_exports, name, tmp_path):
     """score.mjs, the README's steps in Node.js with model.json's noise: `ssvae score`'s scores and entropies to
-    float rounding (the 4 decimals it prints; the 6th digit of the tiny Gaussian model's millions of nats, as JavaScript
-    computes in float64 what numpy computes in float32), for 300 inputs (two batches of its own, one short)."""
+    float rounding (the 6th digit of the tiny Gaussian model's millions of nats, as JavaScript computes in float64
+    what numpy computes in float32), for 300 inputs (two batches of its own, one short), in its lines (it wrote
+    4 decimals, 252.5134 where the CLI writes 252.513, and 0.00000 for 0)."""
     model_dir = scored_exports[name]
     info = json.loads((model_dir / "model.json").read_text())
     x = np.random.default_rng(2).random((300, *info["input_shape"]), dtype=np.float32)
@@ -375,6 +433,27 @@ def test_the_node_score_example_gives_ssvae_scores(scored_exports, name, tmp_pat
     model = runtime.load(model_dir)
     np.testing.assert_allclose(np.float64(scores), model.score(x), rtol=1e-5, atol=6e-5)
     np.testing.assert_allclose(np.float64(entropies), model.entropy(x), rtol=1e-5, atol=1e-12)  # 6 digits
+    if name != "gaussian":  # its millions of nats part by a few units of the 6th digit
+        _check_as_the_cli_writes(result.stdout.splitlines(), _cli_score_lines(model_dir, tmp_path / "x.npy", tmp_path))
+
+
+def _cli_score_lines(model_dir: Path, data: Path, tmp_path: Path) -> list[str]:
+    """`ssvae score`'s lines of ``data``, less its header, in input order (it writes the highest score first)."""
+    result = CliRunner().invoke(main, ["score", str(model_dir), "--data", str(data), "--out", str(tmp_path / "s.csv"),
+                                       "--quiet"])
+    assert result.exit_code == 0, result.output
+    return sorted((tmp_path / "s.csv").read_text().splitlines()[1:], key=lambda line: int(line.split(",")[0]))
+
+
+def _check_as_the_cli_writes(ours: list[str], cli: list[str]) -> None:
+    """Lines of score.mjs are the CLI's byte for byte (%.6g), but for a 6th digit one apart, where its float64
+    sums and numpy's float32 ones round to either side (a few lines in a hundred)."""
+    assert len(ours) == len(cli)
+    for line, written in zip(ours, cli):
+        for field, expected in zip(line.split(","), written.split(","), strict=True):
+            unit = 10.0 ** (np.floor(np.log10(abs(float(expected)) or 1)) - 5)  # one in the 6th digit
+            close = field == expected or abs(float(field) - float(expected)) <= 1.01 * unit
+            assert field == f"{float(field):.6g}" and close, (line, written)
 
 
 @needs_npm(NODE_EXAMPLE, "onnxruntime-node")
@@ -390,6 +469,33 @@ def test_the_node_score_example_says_what_a_folder_without_score_noise_lacks(tmp
     assert result.stderr == (f"{folder}: model.json holds no score_noise (a classifier alone, or an export before "
                              f"ssvae wrote it): export the run again with 'ssvae export'\n")
 
+
+@needs_npm(NODE_EXAMPLE, "onnxruntime-node")
+def test_the_node_score_example_scores_a_row_that_overflows_float32_inf_as_ssvae_does(overflowing_row, tmp_path):
+    """The README's recipe and `ssvae score` rank such a row first: score inf, entropy log K (as unsure as can be).
+    score.mjs wrote "Infinity" and "NaN"."""
+    model, data = overflowing_row
+    result = subprocess.run(["node", str(NODE_EXAMPLE / "score.mjs"), str(model), str(data)], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    written = _cli_score_lines(model, data, tmp_path)
+    assert result.stdout.splitlines()[1] == written[1] == f"1,inf,{np.log(3):.6g}"
+    _check_as_the_cli_writes(result.stdout.splitlines(), written)
+
+
+@needs_npm(NODE_EXAMPLE, "onnxruntime-node")
+def test_node_example_refuses_a_row_that_overflows_float32_inside_the_model(overflowing_row):
+    _check_the_overflowing_row_is_refused(["node", str(NODE_EXAMPLE / "classify.mjs")], overflowing_row)
+
+
+@needs_npm(NODE_EXAMPLE, "onnxruntime-node")
+@pytest.mark.parametrize("example", ["classify.mjs", "score.mjs"])
+def test_node_examples_say_what_a_folder_of_int8_graphs_alone_holds(tmp_path, example):
+    np.save(tmp_path / "x.npy", np.zeros((2, 1, 8, 8), np.float32))
+    folder = _int8_only(tmp_path)
+    result = subprocess.run(["node", str(NODE_EXAMPLE / example), str(folder), str(tmp_path / "x.npy")],
+                            capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", INT8_ONLY.format(folder))
 
 @needs_npm(NODE_EXAMPLE, "onnxruntime-node")
 def test_node_example_warns_of_uint8_inputs_of_a_few_grey_levels(tmp_path):

@@ -8,8 +8,9 @@ your app. Images are read upright, as viewers show them (a camera's EXIF orienta
 reads them. Kept short: a folder's images (hidden files aside) must all have the model's size (a model
 trained with --image-size has them resized, as ssvae does) and be 8-bit without transparency (`ssvae predict`
 skips other sizes, scales 16-bit grey and lays transparent pixels onto black); others are refused. A problem
-with the model or the inputs is one line on stderr and exit status 1; uint8 inputs of a few grey levels
-(0..16) a warning there; a reader that stops early (| head) ends it quietly.
+with the model or the inputs (rows that overflow float32 inside the model among them) is one line on stderr
+and exit status 1; uint8 inputs of a few grey levels (0..16) a warning there; a reader that stops early (| head)
+ends it quietly.
 """
 
 import csv
@@ -109,12 +110,37 @@ def prepare(x: np.ndarray, meta: dict) -> np.ndarray:
     return x
 
 
+def missing_classifier(model_dir: Path) -> str:
+    """Why ``model_dir`` cannot be used: it holds other precisions' graphs alone (``export --quantize int8``,
+    then the float32 files removed), or it is no export."""
+    held = sorted(f.name for f in model_dir.glob("classifier.*.onnx"))
+    if held:
+        return (f"{model_dir}: no classifier.onnx in it, only {', '.join(held)}: this example loads the float32 "
+                f"graphs (classifier.onnx); ship them too, or change the file names in your copy of it")
+    return f"{model_dir}: no classifier.onnx in it: pass a folder written by 'ssvae export'"
+
+
+def classify(session: ort.InferenceSession, x: np.ndarray, ids: list[str], classes: int) -> np.ndarray:
+    """The class probabilities of ``x``, 1,024 rows a run, all before a line is printed: a row whose
+    probabilities come out NaN or inf (finite inputs so far from the training data that float32 overflows
+    inside the graph) is refused, as `ssvae predict` refuses it."""
+    batches = [session.run(None, {"x": x[start:start + 1024]})[0] for start in range(0, len(x), 1024)]
+    probabilities = np.concatenate(batches) if batches else np.zeros((0, classes), np.float32)
+    bad = np.flatnonzero(~np.isfinite(probabilities).all(1))
+    if bad.size:
+        row = int(bad[0])
+        where = f"row {row}" if ids[row] == str(row) else f"row {row}, id {ids[row]}"
+        sys.exit(f"inputs overflow float32 inside the model (numbers far too large for it) (first in {where}): "
+                 f"clean or drop those rows")
+    return probabilities
+
+
 def main() -> None:
     if len(sys.argv) != 3:
         sys.exit(USAGE)
     model_dir, data = Path(sys.argv[1]), Path(sys.argv[2])
     if not (model_dir / "classifier.onnx").is_file():
-        sys.exit(f"{model_dir}: no classifier.onnx in it: pass a folder written by 'ssvae export'")
+        sys.exit(missing_classifier(model_dir))
     if not data.exists():
         sys.exit(f"{data}: no such file or folder")
     try:
@@ -128,11 +154,10 @@ def main() -> None:
         sys.exit(f"{model_dir / 'classifier.onnx'}: no ssvae metadata in it: pass a folder written by 'ssvae export'")
     ids, x = load_inputs(data, meta["input_shape"], meta.get("resize_images", False))
     x = prepare(x, meta)
+    probabilities = classify(session, x, ids, len(meta["class_names"]))
     out = csv.writer(sys.stdout, lineterminator="\n")  # quotes an id or a class name that holds a comma
-    for start in range(0, len(x), 1024):
-        probabilities = session.run(None, {"x": x[start:start + 1024]})[0]
-        for i, p in zip(ids[start:start + 1024], probabilities):
-            out.writerow([i, meta["class_names"][int(p.argmax())], f"{p.max():.6f}"])
+    for i, p in zip(ids, probabilities):
+        out.writerow([i, meta["class_names"][int(p.argmax())], f"{p.max():.6f}"])
 
 
 if __name__ == "__main__":

@@ -63,15 +63,27 @@ async function scoreBatch(graphs, meta, x, rows) {
 }
 
 function entropies(probabilities, rows, k) {
-  // -sum_k q_k log q_k of each row of the classifier's probabilities, as `ssvae score` and `predict` write it
+  // -sum_k q_k log q_k of each row of the classifier's probabilities, as `ssvae score` writes it: log K (as unsure
+  // as can be) where they come out NaN, for an input that overflows float32 inside the model
   return Array.from({ length: rows }, (_, i) => {
     let h = 0;
     for (let c = 0; c < k; c++) {
       const p = probabilities[i * k + c];
       h -= p * Math.log(Math.max(p, 1e-30));
     }
-    return h;
+    return Number.isFinite(h) ? h : Math.log(k);
   });
+}
+
+function g6(v) {
+  // v as Python's f"{v:.6g}" writes it, as `ssvae score` does: 6 significant digits without trailing zeros,
+  // in exponent form (two digits or more) below 1e-4 or from 1e6 on (a tie at the 7th digit, rare in float64
+  // sums, rounds up where Python rounds to even)
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf";
+  const trim = (text) => (text.includes(".") ? text.replace(/\.?0+$/, "") : text);
+  const [mantissa, e] = v.toExponential(5).split("e").map((part, i) => (i ? Number(part) : trim(part)));
+  if (e >= -4 && e < 6) return trim(v.toFixed(5 - e));
+  return `${mantissa}e${e < 0 ? "-" : "+"}${String(Math.abs(e)).padStart(2, "0")}`;
 }
 
 async function score(modelDir, inputPath) {
@@ -90,7 +102,7 @@ async function score(modelDir, inputPath) {
     const scores = await scoreBatch(graphs, meta, x, rows);
     const { probabilities } = await graphs.classifier.run({ x });
     const h = entropies(probabilities.data, rows, meta.class_names.length);
-    scores.forEach((s, i) => lines.push(`${start + i},${s.toFixed(4)},${h[i].toPrecision(6)}`));
+    scores.forEach((s, i) => lines.push(`${start + i},${g6(s)},${g6(h[i])}`));
   }
   return lines;
 }

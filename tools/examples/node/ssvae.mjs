@@ -1,7 +1,7 @@
 // ssvae.mjs: an ssvae export in Node.js with onnxruntime-node, for classify.mjs and score.mjs and for apps to
 // copy: read model.json and .npy inputs, and prepare the inputs as the graphs take them. A problem with a model
 // folder or the inputs is an InputError, whose message is one line that says what to change.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import ort from "onnxruntime-node";
 
@@ -91,11 +91,19 @@ function layout(shape, inputShape) {
   throw new InputError(`inputs of shape (${shape.join(", ")}) do not fit the model: it takes (N, ${inputShape.join(", ")}), channel-last images or flat rows of ${size} numbers${one}`);
 }
 
+function missingClassifier(modelDir) {
+  // why a folder without classifier.onnx cannot be used: other precisions' graphs alone (export --quantize int8,
+  // then the float32 files removed), or no export at all
+  const isFolder = statSync(modelDir, { throwIfNoEntry: false })?.isDirectory();
+  const held = isFolder ? readdirSync(modelDir).filter((f) => /^classifier\..+\.onnx$/.test(f)).sort() : [];
+  if (!held.length) return `${modelDir}: no classifier.onnx in it: pass a folder written by 'ssvae export'`;
+  return `${modelDir}: no classifier.onnx in it, only ${held.join(", ")}: this example loads the float32 graphs ` +
+    "(classifier.onnx); ship them too, or change the file names in your copy of it";
+}
+
 export function readModel(modelDir) {
   // model.json: the graphs' metadata, which onnxruntime-node does not read
-  if (!existsSync(join(modelDir, "classifier.onnx"))) {
-    throw new InputError(`${modelDir}: no classifier.onnx in it: pass a folder written by 'ssvae export'`);
-  }
+  if (!existsSync(join(modelDir, "classifier.onnx"))) throw new InputError(missingClassifier(modelDir));
   if (!existsSync(join(modelDir, "model.json"))) {
     throw new InputError(`${modelDir}: no model.json in it (exports before ssvae wrote one): export the run again with 'ssvae export'`);
   }
