@@ -207,6 +207,48 @@ def _table_job(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str
     return inputs, out
 
 
+@dataclass
+class _FarRows:
+    """The rows of a job's inputs that hold a value far outside the model's training range
+    (`ExportedModel.far_outside`), counted a batch at a time as they pass (batches come in input order), the
+    first one's place kept to name it in a warning once the job is done."""
+
+    model: ExportedModel
+    rows: int = 0
+    seen: int = 0
+    first: tuple[int, int, float] | None = None  # (row, input, value) of the first far value
+
+    def watch(self, compute: Callable[[np.ndarray], T]) -> Callable[[np.ndarray], T]:
+        """``compute``, counting the far rows of each batch it is given after it (which refuses NaN first)."""
+        if self.model.training_range is None:
+            return compute
+
+        def watched(x: np.ndarray) -> T:
+            result = compute(x)
+            x = self.model.prepare(x)
+            far = self.model.far_outside(x).reshape(len(x), -1)
+            rows = np.flatnonzero(far.any(1))
+            if len(rows) and self.first is None:
+                column = int(np.flatnonzero(far[rows[0]])[0])
+                self.first = (self.seen + int(rows[0]), column, float(x.reshape(len(x), -1)[rows[0], column]))
+            self.rows, self.seen = self.rows + len(rows), self.seen + len(x)
+            return result
+
+        return watched
+
+    def warn(self, inputs: Inputs, what: str) -> None:
+        """A warning naming the rows counted and the first far value, with the range training saw there."""
+        if self.first is None or self.model.training_range is None:
+            return
+        row, column, value = self.first
+        low, high = (bound.reshape(-1)[column] for bound in self.model.training_range)
+        name = repr(self.model.input_columns[column]) if self.model.input_columns else f"input {column}"
+        warnings.warn(f"{inputs.source or 'the inputs'}: {self.rows} row(s) hold values far outside those the model "
+                      f"was trained on (first: id {inputs.ids[row]}, {name} {value:g}, where training saw {low:g} "
+                      f"to {high:g}): a 'no data' mark such as -9999? {what}: check or drop those rows",
+                      stacklevel=user_stacklevel())
+
+
 def _warn_of_formula_ids(ids: Sequence[str]) -> None:
     """A warning where ids (a folder's file names, a CSV's id column) begin as a spreadsheet's formulas do: in
     a spreadsheet, the CSV's cell would be computed, not shown. Row numbers need no look."""
@@ -320,8 +362,8 @@ def predict(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any
     predicted: the inputs the model is least sure of, to label next. ``inputs``: as `as_inputs` takes them."""
     model = loaded(model)
     inputs, out = _table_job(model, inputs, out, replace, batch_size, progress)
-    confident = dict.fromkeys(CONFIDENCE_LEVELS, 0)
-    with closing(_batches(inputs, batch_size, progress, "predict", model.classify)) as batches:
+    confident, far = dict.fromkeys(CONFIDENCE_LEVELS, 0), _FarRows(model)
+    with closing(_batches(inputs, batch_size, progress, "predict", far.watch(model.classify))) as batches:
         first = next(batches, None)  # before the header: inputs the model refuses leave standard output empty
         chunks = itertools.chain([first] if first else [], batches)
         with _table_file(out, replace) as f:
@@ -331,6 +373,7 @@ def predict(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any
                 _write_predictions(writer, model, ids, p)
                 for level, n in confidence_counts(p).items():
                     confident[level] += n
+    far.warn(inputs, "The classifier gives them a class all the same, often a confident one")
     return Predictions(len(inputs), confident)
 
 
@@ -378,9 +421,9 @@ def score(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any, 
     # every batch draws from the same state, so every row gets the same noise: the scores do not depend on the
     # batch size (nor, for seed=None, on a batch's own fresh draw)
     check_seed(seed)
-    rng = np.random.default_rng(seed)
-    batches = _batches(inputs, batch_size, progress, "score", lambda x: (
-        model.score(x, samples=samples, seed=copy.deepcopy(rng)), model.entropy(x)))
+    rng, far = np.random.default_rng(seed), _FarRows(model)
+    batches = _batches(inputs, batch_size, progress, "score", far.watch(lambda x: (
+        model.score(x, samples=samples, seed=copy.deepcopy(rng)), model.entropy(x))))
     with _table_file(out, replace) as f, closing(batches):
         parts = [part for _, part in batches]
         scores = Scores(*(np.concatenate([part[i] for part in parts] or [np.zeros(0)]) for i in (0, 1)))
@@ -388,6 +431,7 @@ def score(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any, 
         writer.writerow(["id", "score", "entropy"])
         for i in np.argsort(-scores.score, kind="stable"):
             writer.writerow([inputs.ids[i], f"{scores.score[i]:.6g}", f"{scores.entropy[i]:.6g}"])
+    far.warn(inputs, "Their scores rank them as unlike the training data, whatever the cause")
     return scores
 
 

@@ -392,6 +392,8 @@ def export(run: Run | str | Path, out: str | Path | None = None, opset: int = OP
     torch_accuracy = None if test is None else float((p.argmax(-1) == test.y).mean())
     report = ExportReport(out)
     values = description(run, torch_accuracy, opset)
+    if test is not None and run.config.input_range is None:  # inputs of no range of their own: a table's
+        values["training_range"] = training_range(run)
     specs = graph_specs(run, trace_inputs(run, x))
     graphs = _checked_graphs(specs, values, opset, report)
     if test is not None:  # in every graph's metadata, as the runtime reads it: before the copies
@@ -434,6 +436,15 @@ def with_metadata(graph: bytes, values: dict[str, Any], role: str) -> bytes:
     proto = onnx.load_from_string(graph)
     onnx.helper.set_model_props(proto, metadata(values, role))  # which replaces the metadata it held
     return proto.SerializeToString()
+
+
+def training_range(run: Run) -> dict[str, list[float]]:
+    """The least and greatest value of each input (flattened) over the run's training inputs, labelled and
+    not, each the shortest decimal that reads back as its float32: what `ExportedModel.far_outside` holds
+    inputs against, to flag a "no data" mark such as -9999 that the classifier would give a class."""
+    partition, size = run.partition(), math.prod(run.config.input_shape)
+    x = np.concatenate([run.inputs(d.x).numpy().reshape(-1, size) for d in (partition.labelled, partition.unlabelled)])
+    return {end: [float(str(v)) for v in reduce(x, axis=0)] for end, reduce in (("low", np.min), ("high", np.max))}
 
 
 def test_summaries(confidence: dict[str, Any], scores: dict[str, Any] | None) -> dict[str, Any]:

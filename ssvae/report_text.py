@@ -136,6 +136,9 @@ def _info_value(key: str, value: Any) -> str:
     words (``--json`` has them all), any other `plain`."""
     if key == "test_accuracy" and isinstance(value, float):
         return f"{value:.4f}"  # as every other command shows an accuracy: 0.6000, not 0.6
+    if key == "training_range" and isinstance(value, dict):
+        return (f"the least and greatest value of each of the {len(value['low'])} inputs in training (--json has "
+                f"them), to flag inputs far outside them")
     if key == "test_confidence" and isinstance(value, dict):
         return f"{value['n']} test examples by confidence, with the share of them right: {levels_text(value)}"
     if key != "test_scores" or not isinstance(value, dict):

@@ -460,6 +460,9 @@ METADATA_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "likelihood": ("bernoulli or gaussian", lambda v: v in ("bernoulli", "gaussian")),
     "conditional": ("true or false", lambda v: isinstance(v, bool)),
     "resize_images": ("true or false", lambda v: isinstance(v, bool)),
+    "training_range": ("an object of low and high, lists of numbers as many as the inputs' values",
+                       lambda v: isinstance(v, dict) and all(isinstance(v.get(end), list) and all(map(
+                           _finite_number, v[end])) for end in ("low", "high")) and len(v["low"]) == len(v["high"])),
     "test_confidence": ("null or predictions by confidence (n; levels, each of confidence, n and accuracy)",
                         lambda v: v is None or _by_confidence(v)),
     "test_scores": ("null or scores in short (n, quantiles 0.5 to 0.99, max; entropy, likewise)",
@@ -623,6 +626,10 @@ def _check_shapes(sessions: dict[str, ort.InferenceSession], info: dict[str, Any
                 raise ModelError(f"{model_dir / graph_file(role, precision)}: its {arg.name} is (N, "
                                  f"{', '.join(map(str, dims))}) but the metadata says (N, "
                                  f"{', '.join(map(str, expected[arg.name]))}): export the run again")
+    if "training_range" in info and len(info["training_range"]["low"]) != math.prod(shape):
+        raise ModelError(f"{model_dir / graph_file('classifier', precision)}: its metadata's training_range holds "
+                         f"{len(info['training_range']['low'])} values a bound, but the inputs have "
+                         f"{math.prod(shape)}: export the run again")
     if "decoder" in sessions and "likelihood" in info:
         second = "x_logits" if info["likelihood"] == "bernoulli" else "x_logvar"
         if second not in {arg.name for arg in sessions["decoder"].get_outputs()}:
@@ -725,6 +732,9 @@ class ExportedModel:
         self.input_range: tuple[float, float] | None = tuple(range_) if range_ else None
         self.input_columns: tuple[str, ...] | None = _input_columns(info)  # a CSV's, read by name
         self.uint8_divisor: int = info.get("uint8_divisor", 255)  # 1 for a table: its uint8 are numbers
+        bounds = info.get("training_range")
+        self.training_range: tuple[np.ndarray, np.ndarray] | None = None if bounds is None else tuple(
+            np.asarray(bounds[end], np.float32).reshape(self.input_shape) for end in ("low", "high"))
 
     def __reduce__(self) -> tuple:
         """A copy for another process (joblib, multiprocessing) or ``copy.deepcopy``: onnxruntime's sessions
@@ -925,6 +935,19 @@ class ExportedModel:
         """q(y|x): class probabilities, (N, K)."""
         x = self.prepare(x)
         return _finite(*self._run_in_chunks("classifier", len(x), lambda s: {"x": x[s]}))[0]
+
+    def far_outside(self, x: Any) -> np.ndarray:
+        """Which values of inputs ``x`` lie beyond the range the model's training inputs took by more than its
+        width (booleans shaped as the prepared inputs, (N, *input_shape)): far from anything the model saw,
+        such as a "no data" mark (-9999), which `classify` still gives a class, often a confident one. A
+        model of inputs with a range of their own ([0, 1] images), an input that never varied in training,
+        and an export older than this flag nothing (``training_range`` None)."""
+        x = self.prepare(x)
+        if self.training_range is None:
+            return np.zeros(x.shape, bool)
+        low, high = self.training_range
+        width = high - low
+        return (width > 0) & ((x < low - width) | (x > high + width))
 
     def entropy(self, x: Any) -> np.ndarray:
         """The entropy of q(y|x) in nats, (N,) float64 (`entropy` of `classify`'s probabilities): log K for an

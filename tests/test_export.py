@@ -2436,3 +2436,63 @@ def test_a_run_whose_data_are_gone_or_changed_exports_without_an_accuracy(tmp_pa
         result = CliRunner().invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "cli")])
     assert result.exit_code == 0 and result.output.endswith(
         "\nfloat32  test accuracy not measured (the run's data are missing or changed)\n"), result.output
+
+
+@pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # 20 labels: a tiny test set, as meant
+def test_a_table_model_keeps_its_training_range_and_flags_inputs_far_outside_it(tmp_path):
+    """A "no data" mark (-9999) in a column of 70 to 162 gave a confident class without a word: the export keeps
+    each column's least and greatest training value, `far_outside` flags values beyond them by more than their
+    width, and predict and score say how many rows hold one, naming the first."""
+    from click.testing import CliRunner
+
+    from ssvae.cli import main
+
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.uniform(70, 162, 60), rng.normal(0, 1, 60), np.full(60, 5.0)])  # the last constant
+    rows = [f"r{k},{a},{b},{c},{'' if k % 3 else k % 2}" for k, (a, b, c) in enumerate(x.tolist())]
+    (tmp_path / "t.csv").write_text("\n".join(["id,magnesium,b,c,label", *rows]) + "\n")
+    run = ssvae.train(data=str(tmp_path / "t.csv"), epochs=2, hidden=(8,), classifier_hidden=(8,), latent_dim=2,
+                      progress=False, out=tmp_path / "run")
+    ssvae.export(run, tmp_path / "model")
+    model = runtime.load(tmp_path / "model")
+    trained = np.concatenate([run.partition().labelled.x, run.partition().unlabelled.x]).astype(np.float32)
+    low, high = trained.min(0), trained.max(0)
+    assert len(trained) < 60  # the test rows are held out: training saw the others alone
+    meta = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert meta["training_range"] == {"low": [float(str(v)) for v in low], "high": [float(str(v)) for v in high]}
+    np.testing.assert_array_equal(model.training_range[0], low)
+    np.testing.assert_array_equal(model.training_range[1], high)
+    width = high - low
+    probes = np.array([low, high + 0.99 * width, low - 1.01 * width, [100.0, 0.0, 5 + 1e6]], np.float32)
+    probes[1, 2] = probes[2, 2] = 5.0
+    assert model.far_outside(probes).tolist() == [[False] * 3, [False] * 3, [True, True, False], [False] * 3]
+    bad = tmp_path / "bad.csv"  # two rows with a mark: the first named, with its column's training range
+    lines = ["id,magnesium,b,c", "a,100,0,5", "b,-9999,0,5", "c,120,0.5,5", "d,100,-3.4e38,5"]
+    bad.write_text("\n".join(lines) + "\n")
+    for command, what in (("predict", "The classifier gives them a class all the same, often a confident one"),
+                          ("score", "Their scores rank them as unlike the training data, whatever the cause")):
+        with pytest.warns(UserWarning) as warned:
+            result = CliRunner().invoke(main, [command, str(tmp_path / "model"), "--data", str(bad), "--out",
+                                               str(tmp_path / f"{command}.csv"), "--quiet", "--batch-size", "2"])
+        assert result.exit_code == 0, result.output
+        assert [str(w.message) for w in warned if "far outside" in str(w.message)] == [
+            f"{bad}: 2 row(s) hold values far outside those the model was trained on (first: id b, 'magnesium' "
+            f"-9999, where training saw {low[0]:g} to {high[0]:g}): a 'no data' mark such as -9999? {what}: check "
+            f"or drop those rows"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # inputs within range: no word
+        inference.predict(model, x[:5], tmp_path / "fine.csv", progress=False)
+    info = CliRunner().invoke(main, ["info", str(tmp_path / "model")]).output
+    assert ("\n  training_range   the least and greatest value of each of the 3 inputs in training (--json has "
+            "them), to flag inputs far outside them\n") in info
+    digits = ssvae.export(ssvae.train(epochs=1, hidden=(8,), classifier_hidden=(8,), progress=False),
+                          tmp_path / "digits").model_dir  # images: a range of their own, [0, 1]
+    assert "training_range" not in json.loads((digits / "model.json").read_text())
+    assert not runtime.load(digits).far_outside(np.ones((2, 1, 8, 8), np.float32)).any()
+    _set_test_scores(tmp_path / "model", {"low": low.tolist()[:2], "high": high.tolist()[:2]}, "training_range")
+    with pytest.raises(ModelError, match=r"classifier.onnx: its metadata's training_range holds 2 values a bound, "
+                                         r"but the inputs have 3: export the run again$"):
+        runtime.load(tmp_path / "model")
+    _set_test_scores(tmp_path / "model", {"low": [0, 0, "x"], "high": [1, 1, 1]}, "training_range")
+    with pytest.raises(ModelError, match=r"its metadata's training_range is not an object of low and high"):
+        runtime.load(tmp_path / "model")
