@@ -157,6 +157,8 @@ def test_the_doc_says_when_keys_are_present(exports):
     assert np.shape(m1["score_noise"]) == (1, 8) and np.shape(table["score_noise"]) == (3, table["latent_dim"])
     assert no_data["test_accuracy"] is None and "data_digest" in table
     assert {"data_digest", "test_scores", "test_confidence"}.isdisjoint(no_data) and "inputs_digest" in no_data
+    assert len(table["training_range"]["low"]) == len(table["input_columns"])  # a table's: no range of its own
+    assert "training_range" not in classifier and "training_range" not in no_data  # images; no data to measure
     for values in (table, classifier, m1, no_data):
         assert "role" not in values and values["format"] == runtime.FORMAT_VERSION
         assert "resize_images" not in values  # none of them trained with --image-size
