@@ -230,13 +230,23 @@ def check_values(x: np.ndarray, input_range: tuple[float, float] | None) -> None
         raise NonFiniteInputError("inputs contain NaN or inf, or numbers too large for float32",
                                   "clean or drop those rows", _first(~np.isfinite(x)))
     if input_range is not None and (low < input_range[0] or high > input_range[1]):
-        few = low >= 0 and high < FEW_LEVELS and (x == x.round()).all()  # sklearn's digits: 0..16
-        fix = (f"pass them as floats scaled to that range (images of grey levels 0..L as x / L; these reach "
-               f"{high:g})" if few else "pass 8-bit images (0..255) as uint8 (x.astype(np.uint8)), 16-bit ones as "
-               "(x >> 8).astype(np.uint8), or floats scaled to that range")
         raise InputRowError(f"inputs range over [{_number(low)}, {_number(high)}] but this model takes "
-                            f"[{input_range[0]:g}, {input_range[1]:g}]", fix,
+                            f"[{input_range[0]:g}, {input_range[1]:g}]", _range_fix(x, low, high, input_range),
                             _first((x < input_range[0]) | (x > input_range[1])))
+
+
+def _range_fix(x: np.ndarray, low: float, high: float, input_range: tuple[float, float]) -> str:
+    """What to do with inputs ``x`` (from ``low`` to ``high``) outside ``input_range``: clip those past it by
+    rounding alone (a resampled or normalised image's -1e-12), scale images of a few grey levels (sklearn's
+    digits, 0..16), else pass 8-bit images as uint8 or floats scaled to the range."""
+    slack = 1e-3 * (input_range[1] - input_range[0])
+    if input_range[0] - slack <= low and high <= input_range[1] + slack:
+        return (f"clip them to it (np.clip(x, {input_range[0]:g}, {input_range[1]:g})): they pass it by no more "
+                f"than rounding, as resampling or normalising leaves images")
+    if low >= 0 and high < FEW_LEVELS and (x == x.round()).all():
+        return f"pass them as floats scaled to that range (images of grey levels 0..L as x / L; these reach {high:g})"
+    return ("pass 8-bit images (0..255) as uint8 (x.astype(np.uint8)), 16-bit ones as (x >> 8).astype(np.uint8), "
+            "or floats scaled to that range")
 
 
 # where ssvae's code lies: its package's folder, or this file alone where an app copied it in beside its own
@@ -291,11 +301,15 @@ def prepare_inputs(x: Any, shape: tuple[int, ...], columns: Sequence[str] | None
     """Raw inputs (uint8 images, or numbers used as given) as float32 (N, *shape), read by ``columns`` where
     they name theirs and checked against ``input_range``, or a ModelError that says what to change. One rule
     for an export's graphs and for a run's model in torch."""
+    series = type(x).__name__ == "Series"  # a DataFrame's row, df.iloc[k], with its id among its cells
     table = by_name(x, columns)
     x = as_array(table)
     if x.dtype.kind not in "uif":
+        wanted = ("a row as a DataFrame, df.iloc[[k]], not a Series, df.iloc[k]" if series else
+                  f"an array (N, {shape[0]}) of floats, the columns in the model's order, or a pandas DataFrame"
+                  if len(shape) == 1 else "uint8 images, or floats")
         raise ModelError(f"inputs of dtype {x.dtype} are not numbers{_first_text_cell(table)}: pass numbers "
-                         f"(uint8 images, or floats)")
+                         f"({wanted})")
     x = arrange(x, shape)
     if x.dtype == np.uint8 and uint8_divisor == 255:  # a model of images: a table's uint8 are numbers
         warn_of_grey_levels(x)

@@ -767,13 +767,17 @@ def test_the_runtime_advises_dividing_by_the_top_level_only_for_a_few_grey_level
     """Whole numbers below 64 are images of a few levels (sklearn's digits: 0..16), to be divided by their top
     level (the batch's highest is shown, not put in the fix: a batch may lack the top level); 200 is a dark
     8-bit image's level (pass uint8), 16.5 no level at all. uint8 of 64 levels or more are 8-bit images, and
-    so is a batch of black ones."""
+    so is a batch of black ones. Values past the range by no more than rounding (-1e-12) are to be clipped."""
     eight_bit = "pass 8-bit images (0..255) as uint8 (x.astype(np.uint8)), 16-bit ones as (x >> 8).astype(np.uint8), "
     for x, advice in ((np.arange(128.0).reshape(2, 64) % 16, "pass them as floats scaled to that range (images of "
                                                              "grey levels 0..L as x / L; these reach 15)"),
                       (np.full((2, 64), 200.0), eight_bit + "or floats scaled to that range"),
                       (np.full((2, 64), 64.0), eight_bit + "or floats scaled to that range"),  # 64 levels: 8-bit
-                      (np.full((2, 64), 16.5), eight_bit + "or floats scaled to that range")):
+                      (np.full((2, 64), 16.5), eight_bit + "or floats scaled to that range"),
+                      (np.full((2, 64), 1.002), eight_bit + "or floats scaled to that range"),  # past the slack
+                      *((np.full((2, 64), v), "clip them to it (np.clip(x, 0, 1)): they pass it by no more than "
+                                              "rounding, as resampling or normalising leaves images")
+                        for v in (-1e-12, 1 + 1e-7, 1.0009, -0.0009))):  # a resampled image's rounding
         with pytest.raises(ModelError) as error:
             digits_model.classify(x)
         assert str(error.value).endswith(advice)
@@ -2482,6 +2486,16 @@ def test_a_table_model_keeps_its_training_range_and_flags_inputs_far_outside_it(
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # inputs within range: no word
         inference.predict(model, x[:5], tmp_path / "fine.csv", progress=False)
+    with pytest.raises(ModelError, match=r"^inputs of dtype object are not numbers: pass numbers \(an array \(N, 3\) "
+                                         r"of floats, the columns in the model's order, or a pandas DataFrame\)$"):
+        model.classify(np.array([["1", 2.0, None]], dtype=object))  # a table's words, not an image's
+
+    class Series(list):  # pandas' row of a DataFrame, df.iloc[k], its id among its cells
+        pass
+
+    with pytest.raises(ModelError, match=r"not numbers: pass numbers \(a row as a DataFrame, df.iloc\[\[k\]\], not "
+                                         r"a Series, df.iloc\[k\]\)$"):
+        model.classify(Series(["r1", 100.0, 0.0, 5.0]))
     info = CliRunner().invoke(main, ["info", str(tmp_path / "model")]).output
     assert ("\n  training_range   the least and greatest value of each of the 3 inputs in training (--json has "
             "them), to flag inputs far outside them\n") in info

@@ -79,6 +79,9 @@ def _write_cases(root: Path) -> None:
     (root / "na.csv").write_text("a,b,label\n1,2,0\n3, NA ,1\n")  # R's and pandas' missing value, spaced
     (root / "tabs.tsv").write_text("a\tb\tlabel\n0,029\t1\t0\n1\t2\t1\n")  # Excel's tab-separated text, decimal commas
     (root / "tabs.csv").write_text((root / "tabs.tsv").read_text())
+    (root / "named.csv").write_text("ID,a,label\nflower-0,1,0\nflower-1,2,1\n")  # row names, named in capitals
+    (root / "table.csv.gz").write_bytes(b"\x1f\x8b")  # compressed, as downloads come
+    (root / "table.xlsx").write_bytes(b"PK")  # a spreadsheet
     digit_rows = [("a", "0"), ("b", "0"), ("c", "nan")]  # an id and one value for all 64 pixels
     (root / "nan_ids.csv").write_text("\n".join(["id," + ",".join(f"p{k}" for k in range(64)),
                                                  *(f"{name}," + ",".join([value] * 64) for name, value in digit_rows)]))
@@ -242,6 +245,12 @@ BAD_INPUT = [
     (["train", "--data", "tabs.csv"], "Error: tabs.csv: row 0 (line 2), column 'a' holds '0,029': a decimal comma is "
      "read where semicolons separate the fields (Excel's CSV where the decimal mark is a comma): write a decimal "
      "point, or separate the fields by semicolons"),
+    (["train", "--data", "named.csv"], "Error: named.csv: row 0 (line 2), column 'ID' holds 'flower-0': name a column "
+     "of row names 'id', which is no input, or drop it"),
+    (["train", "--data", "table.csv.gz"], "Error: table.csv.gz: cannot read .gz; give an .npz, a .csv or a folder (a "
+     "compressed file: unpack it first, and give what it holds, such as table.csv)"),
+    (["predict", "MODEL", "--data", "table.xlsx"], "Error: table.xlsx: cannot read .xlsx; give an .npz, .npy, .csv, an "
+     "image or a folder of images (a spreadsheet: save it from its program as CSV UTF-8, and give that)"),
     (["train", "--data", "na.csv"], "Error: na.csv: row 1 (line 3), column 'b' holds ' NA ', a missing value, which a "
      "model cannot take: fill it in or drop the row"),
     (["train", "--data", "header_only.csv"], "Error: header_only.csv: has a header but no rows"),

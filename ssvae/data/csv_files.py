@@ -23,6 +23,8 @@ LABEL_LIKE = ("label", "labels", "class", "target", "y")  # header names (in any
 # a number grouped in thousands ("1,200", "1.200", "1 200", "1'200"), and its decimal mark and fraction if any
 THOUSANDS = re.compile(r"([-+]?[1-9]\d{0,2}(?:([,.' ])\d{3})+)(?:([.,])(\d+))?")
 TABLE_SUFFIXES = (".tsv", ".tab", ".txt")  # tables of text that ssvae reads once named .csv
+SPREADSHEET_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods", ".numbers")  # tables ssvae reads once saved as CSV
+COMPRESSED_SUFFIXES = (".gz", ".zip", ".bz2", ".xz", ".zst", ".7z", ".tar")  # files ssvae reads once unpacked
 # a missing value as pandas writes and reads it (R's too): an unlabelled row's label, an input that must be filled
 MISSING_VALUES = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"}
 
@@ -172,7 +174,8 @@ def csv_inputs(path: Path, rows: CsvRows, columns: Sequence[str] | None = ()) ->
             held = "is empty" if not value.strip() else f"holds {value!r}"
             raise DataError(f"{where} {held}, a missing value, which a model cannot take: fill it in or drop the "
                             f"row") from None
-        raise DataError(f"{where} holds {value!r}: {_number_fix(value.strip(), rows.number is float)}") from None
+        fix = (ROW_NAMES_FIX if _names_rows(header[column]) else _number_fix(value.strip(), rows.number is float))
+        raise DataError(f"{where} holds {value!r}: {fix}") from None
 
 
 def _number_fix(value: str, decimal_point: bool) -> str:
@@ -193,10 +196,16 @@ def _number_fix(value: str, decimal_point: bool) -> str:
 
 
 def as_csv_hint(path: Path) -> str:
-    """For a file of another suffix that may be a table (a .tsv), that ssvae reads it named .csv; else ""."""
-    if path.suffix.lower() not in TABLE_SUFFIXES:
-        return ""
-    return f" (a table separated by tabs is read as a .csv: rename it {path.stem}.csv)"
+    """For a file of another suffix that may hold a table, how ssvae reads it: a .tsv named .csv, a
+    spreadsheet saved as CSV, a compressed file unpacked; else ""."""
+    suffix = path.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        return f" (a table separated by tabs is read as a .csv: rename it {path.stem}.csv)"
+    if suffix in SPREADSHEET_SUFFIXES:
+        return " (a spreadsheet: save it from its program as CSV UTF-8, and give that)"
+    if suffix in COMPRESSED_SUFFIXES:
+        return f" (a compressed file: unpack it first, and give what it holds, such as {path.stem})"
+    return ""
 
 
 def _check_unnamed(path: Path, rows: CsvRows) -> None:
@@ -283,13 +292,20 @@ def whole_number(text: str, number: Callable[[str], float] = float) -> int | Non
     return int(value) if value.is_integer() else None
 
 
+ROW_NAMES_FIX = "name a column of row names 'id', which is no input, or drop it"
+
+
+def _names_rows(name: str) -> bool:
+    """Whether a column's name says it holds row names (``ID``, ``index``) or is pandas' saved index."""
+    return name.lower() in ("id", "index") or name.startswith("Unnamed:")
+
+
 def warn_of_named_inputs(columns: Sequence[str], path: Path) -> None:
     """Input columns whose names say they hold row names (``ID``, pandas' saved index ``Unnamed: 0``) or
     classes (``Label``, ``target``; not ``y``, a common feature): a model would learn from them."""
-    row_names = [name for name in columns if name.lower() in ("id", "index") or name.startswith("Unnamed:")]
+    row_names = [name for name in columns if _names_rows(name)]
     classes = [name for name in columns if name.lower() in LABEL_LIKE and name.lower() != "y"]
-    for found, kind, fix in ((row_names, "row names or pandas' saved index", "name a column of row names 'id', "
-                              "which is no input, or drop it"),
+    for found, kind, fix in ((row_names, "row names or pandas' saved index", ROW_NAMES_FIX),
                              (classes, "classes", "drop it if it holds them (the 'label' column gives the classes)")):
         if found:
             many = len(found) > 1
