@@ -98,13 +98,14 @@ class Run:
                                 f"set \"{option}\" in {where} to where it is now")
 
     def _check_same_data(self, source: Source) -> bool:
-        """Refuse data changed since the run was trained (a file cut short, another file of the same name,
-        images added to a class folder), whose examples the split's indices would no longer name; whether
-        only the examples it trained on without labels changed (images added to ``unlabelled/``)."""
+        """Refuse data changed since the run was trained (a file cut short, another file of the same name, an
+        image changed), whose examples the split's indices would no longer name; whether only the examples it
+        trained on without labels changed (images added to ``unlabelled/``, or moved into class folders once
+        labelled, where the split's images are found by name at their new places: the run's split then names
+        them there)."""
         c, split, train = self.config, self.split, source.train
         last = max((*split.labelled, *split.validation, *(split.test or ())), default=-1)
-        reasons = [f"the run's split names example {last} but the data have {len(train)}"] if last >= len(train) \
-            else []
+        reasons = []
         if train.input_shape != c.input_shape:
             reasons.append(f"examples of shape {train.input_shape}, the run's were {c.input_shape}")
         if train.class_names != c.class_names:
@@ -112,11 +113,17 @@ class Run:
         if not reasons and not split.made_from(source):
             if split.names_the_same_examples(source):
                 return True
-            reasons.append(f"examples added, removed, changed or relabelled since; {len(train)} now")
+            found = split.found_by_name(source)
+            if found is not None and found.names_the_same_examples(source):
+                self.split = found
+                return True
+            reasons.append(f"the run's split names example {last} but the data have {len(train)}"
+                           if last >= len(train) else
+                           f"examples added, removed, changed or relabelled since; {len(train)} now")
         if reasons:
             raise DataError(f"{c.data or c.dataset}: not the data this run was trained on ({'; '.join(reasons)}"
-                            f"{_moved_text(*split.moved_files(source))}): restore them, or train a new run on the "
-                            f"data as they are")
+                            f"{_gone_text(split.gone_files(source))}): restore them, or train a new run on the data "
+                            f"as they are")
         return False
 
     def inputs(self, x: Any) -> torch.Tensor:
@@ -500,16 +507,12 @@ def evaluate_run(run: Run | str | Path, data: str | Path | Any, dataset: str | N
     return report
 
 
-def _moved_text(gone: list[str], moved: list[str]) -> str:
-    """What became of the images a run named with labels (`Split.moved_files`), as a data-changed error says it."""
-    if gone:
-        return (f"; {len(gone)} of the labelled images it trained or was tested on {'is' if len(gone) == 1 else 'are'} "
-                f"gone or not read, e.g. {gone[0]}")
-    if moved:
-        return (f"; {len(moved)} of the labelled images it trained or was tested on "
-                f"{'is at another place' if len(moved) == 1 else 'are at other places'} in the folder's order, as "
-                f"images were added to or removed from the class folders, e.g. {moved[0]}")
-    return ""
+def _gone_text(gone: list[str]) -> str:
+    """The images a run named with labels that are gone (`Split.gone_files`), as a data-changed error says."""
+    if not gone:
+        return ""
+    return (f"; {len(gone)} of the labelled images it trained or was tested on {'is' if len(gone) == 1 else 'are'} "
+            f"gone or not read, e.g. {gone[0]}")
 
 
 def _reading(config: Config) -> ModelInputs:

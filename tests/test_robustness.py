@@ -764,11 +764,13 @@ def test_a_run_whose_data_moved_says_how_to_point_it_at_them(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
-def test_a_run_refuses_data_that_changed_since_it_trained(tmp_path):
+def test_a_run_finds_its_images_by_name_and_refuses_data_that_changed_since_it_trained(tmp_path):
     """One image added to a class folder shifts every index after it: the split would name other images,
-    and test images the model trained on (the checks of count, shape and classes all passed). A folder's
-    fingerprint is its files' names and labels, so that an image decoded a little differently (another Pillow)
-    is still the same example."""
+    and test images the model trained on (the checks of count, shape and classes all passed). The run finds
+    the images it named by their file names at their new places (an image labelled since, in an active-learning
+    loop, is one such), and refuses the folder where one of them is gone or in another class folder. A
+    folder's fingerprint is its files' names and labels, so that an image decoded a little differently (another
+    Pillow) is still the same example."""
     data = tmp_path / "images"
     for name in ("a", "b"):
         (data / name).mkdir(parents=True)
@@ -778,33 +780,33 @@ def test_a_run_refuses_data_that_changed_since_it_trained(tmp_path):
                 progress=False, out=tmp_path / "run")
     Image.fromarray(np.full((4, 4), 41, np.uint8)).save(data / "a" / "1.png")  # 40 before
     assert CliRunner().invoke(main, ["evaluate", str(tmp_path / "run")]).exit_code == 0
+    before = ssvae.evaluate(tmp_path / "run")
     split = json.loads((tmp_path / "run" / "labels.json").read_text())
     files = [f"{name}/{k}.png" for name in "ab" for k in range(6)]  # the folder's order
     assert split["files"] == {role: [files[i] for i in split[role]] for role in ("labelled", "validation", "test")}
-    Image.fromarray(np.full((4, 4), 7, np.uint8)).save(data / "a" / "00.png")
+    Image.fromarray(np.full((4, 4), 7, np.uint8)).save(data / "a" / "00.png")  # first in the folder's order
+    for _ in range(2):  # by evaluate, and by export, which measures the same test accuracy
+        with pytest.warns(UserWarning, match=rf"^{re.escape(str(data))}: examples the run trained on without labels "
+                                             rf"changed since \(added, removed, or labelled since; 13 examples now\)"):
+            assert ssvae.evaluate(tmp_path / "run") == before
+            assert ssvae.export(tmp_path / "run", tmp_path / "model", replace=True).accuracy["float32"] == \
+                before["accuracy"]
+    named = [*split["files"]["labelled"], *split["files"]["test"]]
+    (data / named[-1]).rename(data / ("a" if named[-1].startswith("b") else "b") / "relabelled.png")
     result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "run")])
-    assert result.exit_code == 1
-    named = split["files"]["labelled"] + split["files"]["test"]
-    moved = [name for name in named if name != "a/0.png"]  # every one after a/00.png: in a/, or in b/ after a/
-    first = moved[0]
-    assert result.output.splitlines()[-1] == (
+    assert result.exit_code == 1 and result.output.splitlines()[-1] == (
         f"Error: {data}: not the data this run was trained on (examples added, removed, changed or relabelled since; "
-        f"13 now; {len(moved)} of the labelled images it trained or was tested on are at other places in the folder's "
-        f"order, as images were added to or removed from the class folders, e.g. {first}): restore them, or train a "
-        f"new run on the data as they are")
-    (data / "a" / "00.png").unlink()
-    (data / first).unlink()
-    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "run")])
-    assert f"; 1 of the labelled images it trained or was tested on is gone or not read, e.g. {first}): restore" in \
-        result.output
+        f"13 now; 1 of the labelled images it trained or was tested on is gone or not read, e.g. {named[-1]}): "
+        f"restore them, or train a new run on the data as they are")
 
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
 def test_a_run_tested_on_data_of_its_own_is_still_evaluated_once_unlabelled_images_are_labelled(tmp_path):
     """An active-learning loop moves images of unlabelled/ into class folders after each round: the earlier
-    rounds' runs refused `evaluate`, though their --test-data were there to test them on. They are now tested
-    on those alone, with a warning (the same report as --data TESTDIR gives); without test data of their own,
-    or with those gone too, they refuse as before, and the baseline, trained on the run's labels, refuses."""
+    rounds' runs refused `evaluate`. They find the images they named by name, and are evaluated as before (the
+    baseline too, trained on their labels), with a warning. Where one of those images is gone, a run with test
+    data of its own is tested on those alone (the same report as --data TESTDIR gives); without them, or with
+    those gone too, it refuses, and the baseline, trained on the run's labels, refuses."""
     data, tests = tmp_path / "images", tmp_path / "tests"
     for root, names in ((data, ("a", "b", "unlabelled")), (tests, ("a", "b"))):
         for name in names:
@@ -817,19 +819,25 @@ def test_a_run_tested_on_data_of_its_own_is_still_evaluated_once_unlabelled_imag
     ssvae.train(out=tmp_path / "split_run", **settings)
     files = json.loads((tmp_path / "run" / "labels.json").read_text())["files"]
     assert files == {"labelled": [f"{name}/{k}.png" for name in "ab" for k in range(6)], "validation": []}  # no test
-    before = ssvae.evaluate(tmp_path / "run")
-    (data / "unlabelled" / "0.png").rename(data / "a" / "labelled-since.png")
+    before, split_before = ssvae.evaluate(tmp_path / "run"), ssvae.evaluate(tmp_path / "split_run")
+    with_baseline = ssvae.evaluate(tmp_path / "run", baseline=True)
+    (data / "unlabelled" / "0.png").rename(data / "a" / "labelled-since.png")  # b's images all move one on
+    for run, report in (("run", before), ("split_run", split_before)):  # found by name: the same test examples
+        with pytest.warns(UserWarning, match="examples the run trained on without labels changed since"):
+            assert ssvae.evaluate(tmp_path / run) == report
+    with pytest.warns(UserWarning, match="examples the run trained on without labels changed since"):
+        assert ssvae.evaluate(tmp_path / "run", baseline=True) == with_baseline  # trained on the run's labels
+    assert ssvae.evaluate(tmp_path / "run", data=tests) == before
+    (data / "a" / "0.png").unlink()  # an image it trained on with its label, gone: its test data alone
     given = re.escape(str(tests))
     with pytest.warns(UserWarning, match=rf"^{re.escape(str(data))}: not the data this run was trained on \(examples "
-                                         rf"added, removed, changed or relabelled since; 18 now; 6 of the labelled "
-                                         rf"images it trained or was tested on are at other places in the folder's "
-                                         rf"order, as images were added to or removed from the class folders, e\.g\. "
-                                         rf"b/0\.png\): restore them, or train a new run on the data as they are; "
-                                         rf"tested on its --test-data {given} alone, as --data {given} tests it$"):
+                                         rf"added, removed, changed or relabelled since; 17 now; 1 of the labelled "
+                                         rf"images it trained or was tested on is gone or not read, e\.g\. a/0\.png\): "
+                                         rf"restore them, or train a new run on the data as they are; tested on its "
+                                         rf"--test-data {given} alone, as --data {given} tests it$"):
         assert ssvae.evaluate(tmp_path / "run") == before
-    assert ssvae.evaluate(tmp_path / "run", data=tests) == before
     with pytest.raises(DataError, match="not the data this run was trained on"):
-        ssvae.evaluate(tmp_path / "split_run")  # its test examples are among the changed ones
+        ssvae.evaluate(tmp_path / "split_run")  # no test data of its own
     with warnings.catch_warnings(), pytest.raises(DataError, match="not the data this run was trained on"):
         warnings.simplefilter("error")  # refused at once, not tested first
         ssvae.evaluate(tmp_path / "run", baseline=True)

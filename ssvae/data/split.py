@@ -79,15 +79,26 @@ class Split:
         source has its own test set)."""
         return {"labelled": self.labelled, "validation": self.validation, "test": self.test or ()}
 
-    def moved_files(self, source: Source) -> tuple[list[str], list[str]]:
-        """The files the split names that ``source`` no longer holds, and those it holds at another place in its
-        order (images added to or removed from the class folders before them); none without ``files``."""
+    def gone_files(self, source: Source) -> list[str]:
+        """The files the split names that ``source`` no longer holds (none without ``files``)."""
         if not self.files or not source.files:
-            return [], []
+            return []
         held = set(source.files)
-        named = [(i, name) for role, rows in self.roles.items() for i, name in zip(rows, self.files.get(role, ()))]
-        gone = [name for _, name in named if name not in held]
-        return gone, [name for i, name in named if name in held and (i >= len(source.files) or source.files[i] != name)]
+        return [name for names in self.files.values() for name in names if name not in held]
+
+    def found_by_name(self, source: Source) -> Split | None:
+        """This split with each example it names found by its file name in ``source``, where images were added
+        to or moved between a folder's class folders since (labelled in an active-learning loop), which moves
+        every example after them to another place in the folder's order; None where it names no files or one
+        is gone. Whether they are the examples it named, `names_the_same_examples` of the result tells."""
+        if not self.files or not source.files:
+            return None
+        place = {name: i for i, name in enumerate(source.files)}
+        found = {role: tuple(place.get(name, -1) for name in self.files.get(role, ())) for role in self.roles}
+        if any(-1 in rows or len(rows) != len(self.roles[role]) for role, rows in found.items()):
+            return None
+        return dataclasses.replace(self, labelled=found["labelled"], validation=found["validation"],
+                                   test=None if self.test is None else found["test"])
 
     def apply(self, source: Source) -> Partition:
         train = source.train
