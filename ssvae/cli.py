@@ -713,8 +713,7 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
     inputs = checked_inputs(model, out, force, data, dataset, split, data_dir)
     done = predict_rows(model, inputs, out, batch_size=batch_size, progress=not quiet, replace=force,
                         uncertain_first=uncertain_first)
-    confident = f"; {confident_text(done.confident, model.test_confidence)}" if done.rows else ""
-    _say_written(out, count(done.rows, "prediction") + confident)
+    _say_written(out, f"{count(done.rows, 'prediction')}; {confident_text(done.confident, model.test_confidence)}")
 
 
 @main.command(short_help="Anomaly scores of inputs (negative ELBO, nats): a CSV.")

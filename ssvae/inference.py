@@ -236,17 +236,22 @@ class _FarRows:
 
         return watched
 
-    def warn(self, inputs: Inputs, what: str) -> None:
-        """A warning naming the rows counted and the first far value, with the range training saw there."""
-        if self.first is None or self.model.training_range is None:
-            return
-        row, column, value = self.first
-        low, high = (bound.reshape(-1)[column] for bound in self.model.training_range)
-        name = repr(self.model.input_columns[column]) if self.model.input_columns else f"input {column}"
-        warnings.warn(f"{inputs.source or 'the inputs'}: {self.rows} row(s) hold values far outside those the model "
-                      f"was trained on (first: id {inputs.ids[row]}, {name} {value:g}, where training saw {low:g} "
-                      f"to {high:g}): a 'no data' mark such as -9999? {what}: check or drop those rows",
-                      stacklevel=user_stacklevel())
+    @contextmanager
+    def said(self, inputs: Inputs, what: str) -> Iterator[None]:
+        """A warning, once the job is done or stopped (a later row refused), naming the rows counted and the
+        first far value, with what training saw there; ``what`` says what it means for the job's results."""
+        try:
+            yield
+        finally:
+            if self.first is not None and self.model.training_range is not None:
+                row, column, value = self.first
+                low, high = (bound.reshape(-1)[column] for bound in self.model.training_range)
+                name = repr(self.model.input_columns[column]) if self.model.input_columns else f"input {column}"
+                seen = f"{low:g} to {high:g}" if low < high else f"{low:g} alone"
+                warnings.warn(f"{inputs.source or 'the inputs'}: {self.rows} row(s) hold values far outside those "
+                              f"the model was trained on (first in row {row}, id {inputs.ids[row]}: {name} {value:g}, "
+                              f"where training saw {seen}): a 'no data' mark such as -9999? {what}: check or drop "
+                              f"those rows", stacklevel=user_stacklevel())
 
 
 def _warn_of_formula_ids(ids: Sequence[str]) -> None:
@@ -363,7 +368,8 @@ def predict(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any
     model = loaded(model)
     inputs, out = _table_job(model, inputs, out, replace, batch_size, progress)
     confident, far = dict.fromkeys(CONFIDENCE_LEVELS, 0), _FarRows(model)
-    with closing(_batches(inputs, batch_size, progress, "predict", far.watch(model.classify))) as batches:
+    with far.said(inputs, "The classifier gives them a class all the same, often a confident one"), \
+            closing(_batches(inputs, batch_size, progress, "predict", far.watch(model.classify))) as batches:
         first = next(batches, None)  # before the header: inputs the model refuses leave standard output empty
         chunks = itertools.chain([first] if first else [], batches)
         with _table_file(out, replace) as f:
@@ -373,7 +379,6 @@ def predict(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any
                 _write_predictions(writer, model, ids, p)
                 for level, n in confidence_counts(p).items():
                     confident[level] += n
-    far.warn(inputs, "The classifier gives them a class all the same, often a confident one")
     return Predictions(len(inputs), confident)
 
 
@@ -424,14 +429,14 @@ def score(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any, 
     rng, far = np.random.default_rng(seed), _FarRows(model)
     batches = _batches(inputs, batch_size, progress, "score", far.watch(lambda x: (
         model.score(x, samples=samples, seed=copy.deepcopy(rng)), model.entropy(x))))
-    with _table_file(out, replace) as f, closing(batches):
+    with far.said(inputs, "Their scores rank them as unlike the training data, whatever the cause"), \
+            _table_file(out, replace) as f, closing(batches):
         parts = [part for _, part in batches]
         scores = Scores(*(np.concatenate([part[i] for part in parts] or [np.zeros(0)]) for i in (0, 1)))
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["id", "score", "entropy"])
         for i in np.argsort(-scores.score, kind="stable"):
             writer.writerow([inputs.ids[i], f"{scores.score[i]:.6g}", f"{scores.entropy[i]:.6g}"])
-    far.warn(inputs, "Their scores rank them as unlike the training data, whatever the cause")
     return scores
 
 

@@ -392,7 +392,7 @@ def export(run: Run | str | Path, out: str | Path | None = None, opset: int = OP
     torch_accuracy = None if test is None else float((p.argmax(-1) == test.y).mean())
     report = ExportReport(out)
     values = description(run, torch_accuracy, opset)
-    if test is not None and run.config.input_range is None:  # inputs of no range of their own: a table's
+    if test is not None and run.config.input_range is None and len(run.config.input_shape) == 1:  # a table's
         values["training_range"] = training_range(run)
     specs = graph_specs(run, trace_inputs(run, x))
     graphs = _checked_graphs(specs, values, opset, report)

@@ -451,6 +451,7 @@ def _by_confidence(summary: Any) -> bool:
 
 
 def _share(value: Any) -> bool:
+    """A share, such as an accuracy: a number from 0 to 1."""
     return _finite_number(value) and 0 <= value <= 1
 
 
@@ -953,15 +954,17 @@ class ExportedModel:
     def far_outside(self, x: Any) -> np.ndarray:
         """Which values of inputs ``x`` lie beyond the range the model's training inputs took by more than its
         width (booleans shaped as the prepared inputs, (N, *input_shape)): far from anything the model saw,
-        such as a "no data" mark (-9999), which `classify` still gives a class, often a confident one. A
-        model of inputs with a range of their own ([0, 1] images), an input that never varied in training,
-        and an export older than this flag nothing (``training_range`` None)."""
+        such as a "no data" mark (-9999), which `classify` still gives a class, often a confident one. An
+        input that never varied in training is far from its value by more than that value's size, or 1. A
+        model of images, of inputs with a range of their own, and an export older than this flag nothing
+        (``training_range`` None)."""
         x = self.prepare(x)
         if self.training_range is None:
             return np.zeros(x.shape, bool)
         low, high = self.training_range
         width = high - low
-        return (width > 0) & ((x < low - width) | (x > high + width))
+        margin = np.where(width > 0, width, np.maximum(np.maximum(abs(low), abs(high)), 1))
+        return (x < low - margin) | (x > high + margin)
 
     def entropy(self, x: Any) -> np.ndarray:
         """The entropy of q(y|x) in nats, (N,) float64 (`entropy` of `classify`'s probabilities): log K for an

@@ -1067,8 +1067,9 @@ def test_requantize_remakes_the_int8_graphs_and_the_cards_int8_row(tmp_path, mon
 
 def test_refresh_model_brings_an_old_export_to_todays_format_computing_what_it_did(tmp_path, monkeypatch, capsys):
     """The shipped digits folder made as it was before its refresh (IR 10, which onnxruntime 1.17 refuses; no doc
-    strings; no test scores nor confidences; the card's old tail) and refreshed again: its float32 graphs and model.json are the
-    shipped ones byte for byte, at IR 9, and its card is the shipped one but for the int8 row, measured here."""
+    strings; no test scores nor confidences; the card's old tail) and refreshed again: its float32 graphs and
+    model.json are the shipped ones byte for byte, at IR 9, and its card is the shipped one but for the int8 row,
+    measured here."""
     import onnx
 
     from tools import refresh_model

@@ -1476,7 +1476,7 @@ def test_classes_named_like_missing_labels_warn(tmp_path):
     for name in ("a", "b"):  # the unlabelled images sorted into folders: read as classes, where given as --data
         (tmp_path / "pictures" / "Unlabelled" / name).mkdir()
         Image.fromarray(np.full((4, 4), 9, np.uint8)).save(tmp_path / "pictures" / "Unlabelled" / name / "0.png")
-    with pytest.raises(DataError, match=rf"^{re.escape(str(tmp_path))}/pictures/Unlabelled: is the folder of "
+    with pytest.raises(DataError, match=rf"^{re.escape(str(tmp_path))}/pictures/Unlabelled is the folder of "
                                         rf"unlabelled images, whose sub-folders are no classes: give the folder that "
                                         rf"holds it beside the class folders \({re.escape(str(tmp_path))}/pictures\)$"):
         load_source(data=str(tmp_path / "pictures" / "Unlabelled") + "/")
@@ -1545,12 +1545,14 @@ def test_palette_images_of_greys_are_grey_and_of_colours_colour(tmp_path):
         assert load_source(data=str(tmp_path / "grey")).train.input_shape == (3, 4, 4)
     (tmp_path / "grey" / "a" / "2.png").unlink()
     Image.fromarray(np.repeat(grey[..., None], 3, -1)).save(tmp_path / "grey" / "b" / "3.png")  # greys saved as RGB
-    Image.fromarray(np.repeat(grey[..., None], 4, -1)).save(tmp_path / "grey" / "b" / "4.png")  # and as RGBA
+    opaque = np.concatenate([np.repeat(grey[..., None], 3, -1), np.full((4, 4, 1), 255, np.uint8)], -1)
+    Image.fromarray(opaque).save(tmp_path / "grey" / "b" / "4.png")  # and as RGBA
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no colour warning: their pixels are grey
         source = load_source(data=str(tmp_path / "grey"))
     assert source.train.input_shape == (1, 4, 4) and len(source.train) == 6
-    np.testing.assert_array_equal(source.train.x[source.files.index("b/3.png"), 0], (grey / 255).astype(np.float32))
+    for name in ("b/3.png", "b/4.png"):
+        np.testing.assert_array_equal(source.train.x[source.files.index(name), 0], (grey / 255).astype(np.float32))
 
 
 def test_a_csv_quote_never_closed_is_named_as_such(tmp_path):

@@ -349,7 +349,6 @@ def test_plain_python_example_needs_pillow_for_images_only_and_ends_quietly_for_
     reader.stderr.close()
 
 
-
 @pytest.fixture(scope="module")
 def overflowing_row(tmp_path_factory) -> tuple[Path, Path]:
     """A model of wine's table (no input range), and three of its rows in an .npy, row 1's alcohol -3.4e38 (a
@@ -405,6 +404,7 @@ def test_plain_python_example_says_what_a_folder_of_int8_graphs_alone_holds(tmp_
     result = subprocess.run([sys.executable, str(ROOT / "tools/examples/classify_with_onnxruntime.py"), str(folder),
                              str(tmp_path / "x.npy")], capture_output=True, text=True, timeout=120)
     assert (result.returncode, result.stdout, result.stderr) == (1, "", INT8_ONLY.format(folder))
+
 
 def needs_npm(folder: Path, package: str):
     """Skip, saying the fix, where node or the folder's npm packages are absent (.ci/run installs both)."""
@@ -496,6 +496,7 @@ def test_node_examples_say_what_a_folder_of_int8_graphs_alone_holds(tmp_path, ex
     result = subprocess.run(["node", str(NODE_EXAMPLE / example), str(folder), str(tmp_path / "x.npy")],
                             capture_output=True, text=True, timeout=120)
     assert (result.returncode, result.stdout, result.stderr) == (1, "", INT8_ONLY.format(folder))
+
 
 @needs_npm(NODE_EXAMPLE, "onnxruntime-node")
 def test_node_example_warns_of_uint8_inputs_of_a_few_grey_levels(tmp_path):

@@ -2466,23 +2466,28 @@ def test_a_table_model_keeps_its_training_range_and_flags_inputs_far_outside_it(
     assert meta["training_range"] == {"low": [float(str(v)) for v in low], "high": [float(str(v)) for v in high]}
     np.testing.assert_array_equal(model.training_range[0], low)
     np.testing.assert_array_equal(model.training_range[1], high)
-    width = high - low
-    probes = np.array([low, high + 0.99 * width, low - 1.01 * width, [100.0, 0.0, 5 + 1e6]], np.float32)
+    width = high - low  # the constant column's margin is its value, 5: beyond 0 to 10
+    probes = np.array([low, high + 0.99 * width, low - 1.01 * width, [100.0, 0.0, 9.9], [100.0, 0.0, 10.1]],
+                      np.float32)
     probes[1, 2] = probes[2, 2] = 5.0
-    assert model.far_outside(probes).tolist() == [[False] * 3, [False] * 3, [True, True, False], [False] * 3]
+    assert model.far_outside(probes).tolist() == [[False] * 3, [False] * 3, [True, True, False], [False] * 3,
+                                                  [False, False, True]]
     bad = tmp_path / "bad.csv"  # two rows with a mark: the first named, with its column's training range
     lines = ["id,magnesium,b,c", "a,100,0,5", "b,-9999,0,5", "c,120,0.5,5", "d,100,-3.4e38,5"]
     bad.write_text("\n".join(lines) + "\n")
     for command, what in (("predict", "The classifier gives them a class all the same, often a confident one"),
                           ("score", "Their scores rank them as unlike the training data, whatever the cause")):
-        with pytest.warns(UserWarning) as warned:
-            result = CliRunner().invoke(main, [command, str(tmp_path / "model"), "--data", str(bad), "--out",
-                                               str(tmp_path / f"{command}.csv"), "--quiet", "--batch-size", "2"])
-        assert result.exit_code == 0, result.output
-        assert [str(w.message) for w in warned if "far outside" in str(w.message)] == [
-            f"{bad}: 2 row(s) hold values far outside those the model was trained on (first: id b, 'magnesium' "
-            f"-9999, where training saw {low[0]:g} to {high[0]:g}): a 'no data' mark such as -9999? {what}: check "
-            f"or drop those rows"]
+        for rows, status in ((lines, 0), ([*lines, "e,100,0,inf"], 1)):  # a later row refused: said all the same
+            bad.write_text("\n".join(rows) + "\n")
+            with pytest.warns(UserWarning) as warned:
+                result = CliRunner().invoke(main, [command, str(tmp_path / "model"), "--data", str(bad), "--out",
+                                                   str(tmp_path / f"{command}.csv"), "--quiet", "--batch-size", "2",
+                                                   "--force"])
+            assert result.exit_code == status, result.output
+            assert [str(w.message) for w in warned if "far outside" in str(w.message)] == [
+                f"{bad}: 2 row(s) hold values far outside those the model was trained on (first in row 1, id b: "
+                f"'magnesium' -9999, where training saw {low[0]:g} to {high[0]:g}): a 'no data' mark such as -9999? "
+                f"{what}: check or drop those rows"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # inputs within range: no word
         inference.predict(model, x[:5], tmp_path / "fine.csv", progress=False)

@@ -5,9 +5,9 @@ came from, nor the weights' value_info), each with its role's doc string; its te
 short (`test_scores`, with their entropies) and their predictions by confidence (`test_confidence`, from the
 float32 graphs' probabilities, where an export takes torch's) in the graphs' metadata, model.json and the card;
 the noise `ssvae score` draws (`score_noise`) in model.json; the card's "Using the graphs" section; and its int8
-copies made again from the new float32 graphs (`tools.requantize`). What the graphs compute does not change: their classes and
-scores on the test split are checked equal, and everything is computed before a file is written. A digest of
-the weights (`weights`) needs the run, so the folder stays without one.
+copies made again from the new float32 graphs (`tools.requantize`). What the graphs compute does not change:
+their classes and scores on the test split are checked equal, and everything is computed before a file is
+written. A digest of the weights (`weights`) needs the run, so the folder stays without one.
 
     python -m tools.refresh_model models/fashion-mnist-m2 --data-dir DIR
 """

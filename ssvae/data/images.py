@@ -141,7 +141,7 @@ def read_images(files: list[Path], where: Path, mode: str | None = None, size: t
     size = size or Counter(image_size for _, _, image_size, _ in headers).most_common(1)[0][0]
     sized = [(index, m) for index, m, image_size, _ in headers if resize or image_size == size]  # others skipped
     colour = [index for index, m in sized if m not in grey and not m.startswith("I")]
-    if mode is None and 0 < len(colour) < len(sized):  # stray colour files among grey: greys saved as RGB?
+    if mode is None and 0 < len(colour) <= len(sized) // 2:  # a few colour files among grey: greys as RGB?
         colour = [index for index in colour if not _grey_pixels(files[index])]
     if mode is None and 0 < len(colour) < len(sized):  # one stray colour image triples the model's inputs
         warnings.warn(ColourImages(f"{where}: {len(colour)} of {len(sized)} images {'is' if len(colour) == 1 else 'are'}"

@@ -705,7 +705,7 @@ def _load_folder(path: Path, model: ModelInputs | None = None, image_size: tuple
     (than ``model``'s, or than a run's ``input_shape``) are skipped, or resized to ``image_size`` (to the
     model's, where it ``resize``s). To test a ``model``, one class will do, and ``unlabelled/`` is not read."""
     if path.resolve().name.lower() in UNLABELLED_NAMES:  # its sub-folders would be read as classes
-        raise DataError(f"{path}: is the folder of unlabelled images, whose sub-folders are no classes: give the "
+        raise DataError(f"{path} is the folder of unlabelled images, whose sub-folders are no classes: give the "
                         f"folder that holds it beside the class folders ({path.resolve().parent})")
     folders = sorted((d for d in path.iterdir() if d.is_dir() and not is_hidden(d.name)),
                      key=lambda d: d.name)  # by name, as on every system (Windows orders paths in any case)
@@ -719,7 +719,7 @@ def _load_folder(path: Path, model: ModelInputs | None = None, image_size: tuple
     found = {d: files_under(d, path) for d in class_dirs + (unlabelled if model is None else [])}  # what is read
     others = [d for d in folders if d not in unlabelled and d not in class_dirs]  # a class folder of HEIC alone
     warn_of_unread_images([f for files in found.values() for f in files]
-                          + [f for d in others for f in sorted(d.iterdir()) if f.is_file()], path)
+                          + [f for d in others for f in sorted(d.iterdir()) if f.is_file() or f.is_symlink()], path)
     if imageless := [d.name for d in others]:
         warnings.warn(f"{path}: {len(imageless)} folder(s) with no image directly inside are not classes: "
                       f"{listed(imageless)} (a class folder needs images of its own; its sub-folders are read with "
