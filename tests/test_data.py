@@ -534,6 +534,13 @@ def test_csv_separated_by_semicolons_with_decimal_commas_or_by_tabs(tmp_path):
     assert load_source(data=str(tmp_path / "tab-names.csv")).columns == ("a,b", "c;d")
     (tmp_path / "one.csv").write_text("label\nx\ny\n")  # nothing to separate
     assert load_source(data=str(tmp_path / "one.csv")).train.class_names == ("x", "y")
+    # inputs to predict, with no label to tell: names with commas split alike by commas, as its numbers do;
+    # the separator that finds the model's columns wins
+    from ssvae.data.inputs import read_inputs
+
+    (tmp_path / "new.csv").write_text("id;L\u00e4nge, cm;Breite, cm\nr0;0,84;0,76\nr1;1,42;0,26\n")
+    inputs = read_inputs(str(tmp_path / "new.csv"), columns=("L\u00e4nge, cm", "Breite, cm"))
+    assert list(inputs.ids) == ["r0", "r1"] and inputs.x.tolist() == np.float32([[0.84, 0.76], [1.42, 0.26]]).tolist()
 
 
 def test_csv_input_columns_are_named_without_spaces_and_kept_only_when_unique(tmp_path):

@@ -29,10 +29,10 @@ COMPRESSED_SUFFIXES = (".gz", ".zip", ".bz2", ".xz", ".zst", ".7z", ".tar")  # f
 MISSING_VALUES = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"}
 
 
-def read_csv_rows(path: Path) -> CsvRows:
+def read_csv_rows(path: Path, columns: Sequence[str] | None = ()) -> CsvRows:
     """Every non-blank row (blank: no field holds more than spaces, as Excel writes ";;;;" after formatted
     cells) of a UTF-8 CSV file (with or without Excel's byte-order mark and "sep=;" line; fields separated by
-    commas, semicolons or tabs, see `_separator`), each with a field
+    commas, semicolons or tabs, see `_separator`, which looks for a model's ``columns``), each with a field
     for every column of the header but a ``label`` column at the end (an unknown label), or a DataError.
     The header's names lose the spaces around them ("a, b" names columns a and b)."""
     try:
@@ -41,7 +41,8 @@ def read_csv_rows(path: Path) -> CsvRows:
             if declared is None:
                 f.seek(0)
             start = f.tell()
-            separator = declared or _separator(list(itertools.islice((line for line in f if line.strip()), 2)))
+            separator = declared or _separator(list(itertools.islice((line for line in f if line.strip()), 2)),
+                                               columns or ())
             f.seek(start)
             reader, skipped = csv.reader(f, delimiter=separator), int(declared is not None)
             read = [(row, reader.line_num + skipped) for row in reader if any(field.strip() for field in row)]
@@ -132,16 +133,19 @@ class CsvRows(list):
         return f"row {row} (line {self.lines[row + 1]})"
 
 
-def _separator(lines: list[str]) -> str:
+def _separator(lines: list[str], columns: Sequence[str] = ()) -> str:
     """What separates the fields of a CSV whose first lines are ``lines``: the comma, the semicolon (Excel's
     CSV where the decimal mark is a comma) or the tab, whichever splits the header into several names and
     the first row into as many fields (a name may hold a comma, and so may a number), among those the one
-    that splits off a name "label", else the header into the most names; the comma where none splits it."""
+    that splits off the most of a model's ``columns``, then a name "label", else the header into the most
+    names; the comma where none splits it."""
     header, first_row = (*lines, "", "")[:2]
 
-    def split(separator: str) -> tuple[bool, bool, int]:
+    def split(separator: str) -> tuple[bool, int, bool, int]:
         names, fields = (next(csv.reader([line], delimiter=separator), []) for line in (header, first_row))
-        return len(names) > 1 and len(names) == len(fields), "label" in map(str.strip, names), len(names)
+        stripped = {name.strip() for name in names}
+        return (len(names) > 1 and len(names) == len(fields), sum(name in stripped for name in columns),
+                "label" in stripped, len(names))
 
     return max(",;\t", key=split)
 

@@ -242,7 +242,7 @@ def _npz_member(path: Path, name: str) -> RowFile | None:
 def _read_csv(path: Path, columns: Sequence[str] | None) -> Inputs:
     """``columns`` (or, with none, every numeric column) are the inputs; an ``id`` column (else the unnamed
     index column of pandas' to_csv) names the rows and a ``label`` column is ignored."""
-    rows = read_csv_rows(path)
+    rows = read_csv_rows(path, columns)
     if len(rows) < 2:
         raise DataError(f"{path}: needs a header row and at least one row of numbers")
     x, _ = csv_inputs(path, rows, columns)

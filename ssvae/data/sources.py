@@ -643,7 +643,7 @@ def _load_csv(path: Path, model: ModelInputs | None = None, class_names: tuple[s
     """A header row; the ``label`` column holds a class (index or name, or one of a model's ``class_names``:
     see `csv_labels`), empty or -1 when unknown. The inputs are every other column but ``id``, or ``model``'s
     columns."""
-    rows = read_csv_rows(path)
+    rows = read_csv_rows(path, None if model is None else model.columns)
     if not rows or "label" not in rows[0]:
         near = [name for name in (rows[0] if rows else []) if name.lower() in LABEL_LIKE]
         raise DataError(f"{path}: needs a header row with a 'label' column" + (
