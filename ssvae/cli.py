@@ -767,7 +767,7 @@ def _threshold_text(reference: dict[str, Any] | None, scores: Scores, alike: boo
     above = scores.score > q99
     text = (f"; {int(above.sum())} above the 99th percentile of the model's test examples' scores ({q99:.2f})"
             if alike else f"; no count above the model's test examples' 99th percentile of scores ({q99:.2f}): "
-                          f"those were scored with seed 0 and one sample, which a threshold needs")
+                          f"those were scored by the ELBO (no --samples) with seed 0, as a threshold needs")
     if "entropy" in reference:  # not in an export from before the entropies were kept
         h99 = reference["entropy"]["quantiles"]["0.99"]
         unsure = scores.entropy > h99

@@ -94,8 +94,9 @@ def _drawable(font: Any, character: str) -> bool:
 @dataclass(frozen=True)
 class _Captions:
     """The names a grid shows and where: rows' at their left, columns' above them, upright where every one is
-    narrower than its column, else read upwards. None of either where a line of text is higher than its cells
-    (not at the smallest scales) or the font cannot draw a name (boxes in place of some names would mislead).
+    narrower than its column, else read upwards. A character the font cannot draw is a "?" ("Caf?"), where
+    boxes in its place would look like letters; none of either where a line of text is higher than its cells
+    (not at the smallest scales), or where that leaves two names alike or a name of no letter ("猫", "犬").
     The font is Pillow's 10 pixels, or a quarter of a cell's side where that is larger, up to 72."""
 
     font: Any
@@ -111,7 +112,9 @@ class _Captions:
         line = _line_height(font)
 
         def shown(names: Sequence[str], room: int) -> Sequence[str]:
-            return names if line <= room and all(_drawable(font, c) for c in "".join(map(_shown, names))) else ()
+            drawn = ["".join(c if _drawable(font, c) else "?" for c in _shown(name)) for name in names]
+            legible = len(set(drawn)) == len(drawn) and all(set(name) - {"?", " "} for name in drawn)
+            return drawn if line <= room and legible else ()
 
         columns = shown(columns, width)
         upright = all(_width(font, name) <= width - 2 * PAD * scale for name in columns)

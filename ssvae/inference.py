@@ -207,6 +207,9 @@ def _table_job(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str
     return inputs, out
 
 
+CLASSED_ALL_THE_SAME = "The classifier gives them a class all the same, often a confident one"
+
+
 @dataclass
 class _FarRows:
     """The rows of a job's inputs that hold a value far outside the model's training range
@@ -219,8 +222,9 @@ class _FarRows:
     first: tuple[int, int, float] | None = None  # (row, input, value) of the first far value
 
     def watch(self, compute: Callable[[np.ndarray], T]) -> Callable[[np.ndarray], T]:
-        """``compute``, counting the far rows of each batch it is given after it (which refuses NaN first)."""
-        if self.model.training_range is None:
+        """``compute``, counting the far rows of each batch it is given after it (which refuses NaN first); a
+        stand-in model without a training range (a wrapper of `loaded`'s) counts none."""
+        if getattr(self.model, "training_range", None) is None:
             return compute
 
         def watched(x: np.ndarray) -> T:
@@ -237,21 +241,23 @@ class _FarRows:
         return watched
 
     @contextmanager
-    def said(self, inputs: Inputs, what: str) -> Iterator[None]:
+    def said(self, where: Any, ids: Sequence[str], what: str) -> Iterator[None]:
         """A warning, once the job is done or stopped (a later row refused), naming the rows counted and the
-        first far value, with what training saw there; ``what`` says what it means for the job's results."""
+        first far value (by its row and its id in ``ids``), with what training saw there; ``where`` names the
+        inputs (None: held in memory), ``what`` says what the far values mean for the job's results."""
         try:
             yield
         finally:
-            if self.first is not None and self.model.training_range is not None:
+            if self.first is not None:  # counted with a training range alone
                 row, column, value = self.first
                 low, high = (bound.reshape(-1)[column] for bound in self.model.training_range)
                 name = repr(self.model.input_columns[column]) if self.model.input_columns else f"input {column}"
                 seen = f"{low:g} to {high:g}" if low < high else f"{low:g} alone"
-                warnings.warn(f"{inputs.source or 'the inputs'}: {self.rows} row(s) hold values far outside those "
-                              f"the model was trained on (first in row {row}, id {inputs.ids[row]}: {name} {value:g}, "
-                              f"where training saw {seen}): a 'no data' mark such as -9999? {what}: check or drop "
-                              f"those rows", stacklevel=user_stacklevel())
+                place = f"row {row}" + ("" if ids[row] == str(row) else f", id {ids[row]}")
+                warnings.warn(f"{where or 'the inputs'}: {self.rows} row(s) hold values far outside those the model "
+                              f"was trained on (first in {place}: {name} {value:g}, where training saw {seen}): a "
+                              f"'no data' mark such as -9999? {what}: check or drop those rows",
+                              stacklevel=user_stacklevel())
 
 
 def _warn_of_formula_ids(ids: Sequence[str]) -> None:
@@ -318,8 +324,11 @@ def evaluate(model: ExportedModel | str | Path, data: str | Path | Any = None, d
         source = load_for_testing(data, reading, model.class_names)
         test, tested = tested_part(source, source_name(data), reading, model.class_names), tested_name(data)
         _warn_if_trained_on(model, data, source)
-    return {**evaluation_report(model.info.get("model"), test.y, model.classify(test.x), model.class_names,
-                                tested, model.info.get("labels_seen")), "precision": model.precision}
+    far = _FarRows(model)
+    with far.said(tested, NumberedIds(len(test)), f"{CLASSED_ALL_THE_SAME}, and the accuracy counts it"):
+        p = far.watch(model.classify)(test.x)
+    return {**evaluation_report(model.info.get("model"), test.y, p, model.class_names, tested,
+                                model.info.get("labels_seen")), "precision": model.precision}
 
 
 def builtin_labelled(model: ExportedModel, dataset: str, split: str = "test",
@@ -368,7 +377,7 @@ def predict(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any
     model = loaded(model)
     inputs, out = _table_job(model, inputs, out, replace, batch_size, progress)
     confident, far = dict.fromkeys(CONFIDENCE_LEVELS, 0), _FarRows(model)
-    with far.said(inputs, "The classifier gives them a class all the same, often a confident one"), \
+    with far.said(inputs.source, inputs.ids, CLASSED_ALL_THE_SAME), \
             closing(_batches(inputs, batch_size, progress, "predict", far.watch(model.classify))) as batches:
         first = next(batches, None)  # before the header: inputs the model refuses leave standard output empty
         chunks = itertools.chain([first] if first else [], batches)
@@ -429,7 +438,8 @@ def score(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any, 
     rng, far = np.random.default_rng(seed), _FarRows(model)
     batches = _batches(inputs, batch_size, progress, "score", far.watch(lambda x: (
         model.score(x, samples=samples, seed=copy.deepcopy(rng)), model.entropy(x))))
-    with far.said(inputs, "Their scores rank them as unlike the training data, whatever the cause"), \
+    with far.said(inputs.source, inputs.ids, "Their scores rank them as unlike the training data, whatever the "
+                                             "cause"), \
             _table_file(out, replace) as f, closing(batches):
         parts = [part for _, part in batches]
         scores = Scores(*(np.concatenate([part[i] for part in parts] or [np.zeros(0)]) for i in (0, 1)))
@@ -612,7 +622,9 @@ def _analogies(model: ExportedModel, ids: list[str], x: np.ndarray, chosen: list
     """The grid of inputs ``x`` each followed by its style in each of the ``chosen`` classes (named ``names``),
     the drawn examples alone, and their ids ("ID as CLASS": one a row, so that predict can join its rows back)
     and labels in order."""
-    drawn = model.analogies(x)[:, chosen]
+    far = _FarRows(model)
+    with far.said("the inputs of the analogies", ids, "Their styles are drawn all the same, far from any example"):
+        drawn = far.watch(model.analogies)(x)[:, chosen]
     grid = np.concatenate([model.prepare(x)[:, None], drawn], axis=1)
     return grid, drawn, [f"{i} as {name}" for i in ids for name in names], list(names) * len(x)
 

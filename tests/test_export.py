@@ -1291,8 +1291,8 @@ def test_an_export_keeps_its_test_examples_scores_to_set_a_score_against(digits_
                                          *other])
         assert said.exit_code == 0 and said.output.splitlines()[-1].endswith(
             f"; no count above the model's test examples' 99th percentile of scores ({q['0.99']:.2f}): those were "
-            f"scored with seed 0 and one sample, which a threshold needs; {unsure.sum()} above the 99th percentile "
-            f"of their entropies ({h['0.99']:.2f})"), said.output
+            f"scored by the ELBO (no --samples) with seed 0, as a threshold needs; {unsure.sum()} above the 99th "
+            f"percentile of their entropies ({h['0.99']:.2f})"), said.output
     older = tmp_path / "older"
     shutil.copytree(digits_model.model_dir, older)
     _set_test_scores(older, {**expected, "entropy": None})
@@ -2353,8 +2353,9 @@ def test_a_grid_names_each_row_at_its_left_and_each_column_above_it_where_a_line
     wide as the longest row name, and as high as a line where every column name fits its column (upright), else
     as the longest (read upwards), 4 pixels either side; each name's dark pixels lie beside (or above) the
     cells it names, in its margin, and nowhere else. Colour grids take black captions; at scale 1 a line of
-    text is higher than a cell, so the grid has none, nor where a name has characters the font lacks (é, 猫, a
-    no-break space); a name longer than 24 characters is cut; at scale 12 the font is a quarter of a cell."""
+    text is higher than a cell, so the grid has none; a character the font lacks (é, a no-break space) is a "?",
+    and where that leaves a name no letter (猫) or two names alike, the grid has none; a name longer than 24
+    characters is cut; at scale 12 the font is a quarter of a cell."""
     import io
 
     from PIL import Image, ImageFont
@@ -2390,7 +2391,9 @@ def test_a_grid_names_each_row_at_its_left_and_each_column_above_it_where_a_line
         colour = pixels(grid_png(np.repeat(images, 3, axis=2), 4, rows, columns))
         np.testing.assert_array_equal(colour, np.repeat(named[..., None], 3, axis=-1))  # grey cells, black names
     assert grid_png(images, 1, rows, columns) == grid_png(images, 1)  # 9-pixel rows: no line of text fits
-    for names in (("a", "Café"), ("猫", "犬"), ("a", "T-shirt\u00a0top")):  # boxes would stand for them
+    for names, drawn in ((("a", "Café"), ("a", "Caf?")), (("a", "T-shirt\u00a0top"), ("a", "T-shirt?top"))):
+        assert grid_png(images, 4, names) == grid_png(images, 4, drawn) != grid_png(images, 4, ("a", "b"))
+    for names in (("猫", "犬"), ("Café", "Cafè")):  # no letter left, or two names alike: no names
         assert grid_png(images, 4, names) == grid_png(images, 4, (), columns=()) != grid_png(images, 4, ("a", "b"))
     assert grid_size(images.shape, 4, ("b" * 30,)) == grid_size(images.shape, 4, ("b" * 22 + "..",))
     if hasattr(font, "getmetrics"):  # Pillow's FreeType font, of any size (10.0's bitmap font has one)
@@ -2488,6 +2491,17 @@ def test_a_table_model_keeps_its_training_range_and_flags_inputs_far_outside_it(
                 f"{bad}: 2 row(s) hold values far outside those the model was trained on (first in row 1, id b: "
                 f"'magnesium' -9999, where training saw {low[0]:g} to {high[0]:g}): a 'no data' mark such as -9999? "
                 f"{what}: check or drop those rows"]
+    bad.write_text("\n".join(lines) + "\n")  # where else inputs are read: analogies, and labelled data to test on
+    with pytest.warns(UserWarning, match=rf"^the inputs of the analogies: 2 row\(s\) hold values far outside those "
+                                         rf"the model was trained on \(first in row 1, id b: 'magnesium' -9999, .*"
+                                         rf"Their styles are drawn all the same"):
+        inference.generate(model, tmp_path / "analogies.csv", analogies=str(bad))
+    (tmp_path / "labelled.csv").write_text("magnesium,b,c,label\n100,0,5,0\n100,0,-9999,1\n")
+    with pytest.warns(UserWarning, match=r"/labelled.csv: 1 row\(s\) hold values far outside those the model was "
+                                         r"trained on \(first in row 1: 'c' -9999, where training saw 5 alone\): .*"
+                                         r"often a confident one, and the accuracy counts it: check or drop those "
+                                         r"rows$"):
+        inference.evaluate(model, str(tmp_path / "labelled.csv"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # inputs within range: no word
         inference.predict(model, x[:5], tmp_path / "fine.csv", progress=False)
