@@ -314,7 +314,13 @@ def prepare_inputs(x: Any, shape: tuple[int, ...], columns: Sequence[str] | None
     if x.dtype == np.uint8 and uint8_divisor == 255:  # a model of images: a table's uint8 are numbers
         warn_of_grey_levels(x)
     x = as_float32(x, uint8_divisor)
-    check_values(x, input_range)
+    try:
+        check_values(x, input_range)
+    except NonFiniteInputError as error:
+        if not columns:
+            raise
+        column = columns[int(np.flatnonzero(~np.isfinite(x[error.row]))[0])]  # a table's: name it
+        raise NonFiniteInputError(f"{error.problem}, in column {column!r}", error.fix, error.row) from None
     return x
 
 

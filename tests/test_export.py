@@ -2487,6 +2487,9 @@ def test_a_table_model_keeps_its_training_range_and_flags_inputs_far_outside_it(
                                                    str(tmp_path / f"{command}.csv"), "--quiet", "--batch-size", "2",
                                                    "--force"])
             assert result.exit_code == status, result.output
+            assert not status or result.output.endswith(  # a table's column named, as for a missing cell
+                "inputs contain NaN or inf, or numbers too large for float32, in column 'c' (first in row 4, id e): "
+                "clean or drop those rows\n")
             assert [str(w.message) for w in warned if "far outside" in str(w.message)] == [
                 f"{bad}: 2 row(s) hold values far outside those the model was trained on (first in row 1, id b: "
                 f"'magnesium' -9999, where training saw {low[0]:g} to {high[0]:g}): a 'no data' mark such as -9999? "
