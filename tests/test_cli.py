@@ -1494,8 +1494,8 @@ def test_a_csv_model_from_before_column_names_refuses_a_table_of_named_columns(e
     """Such a model (trained on a CSV before ssvae kept its column names: no input_columns key in model.json,
     none in config.json) would read a DataFrame's columns by their place, whatever their names: it is refused
     by the runtime, by `ssvae.inference` and by the run alike, and an array is still read. Exporting such a run
-    again keeps the key out. Today's export of a CSV read by position (a name repeated) writes the key, empty,
-    and reads a table by position."""
+    again keeps the key out. An export of unnamed inputs (an .npz) writes the key, empty, and reads a table by
+    position."""
     from ssvae import inference
 
     refused = (r"^this model was trained on a CSV before ssvae kept its column names, so a table's columns cannot "
@@ -1529,13 +1529,12 @@ def test_a_csv_model_from_before_column_names_refuses_a_table_of_named_columns(e
         reexported.classify(NamedColumns({"a": list(x[:, 0]), "b": list(x[:, 1])}))
     np.testing.assert_allclose(reexported.classify(x), old.classify(x), atol=1e-5)
 
-    rows = ["a,a,b,label", *(f"{k % 5},{k % 3},{k},{k % 2}" for k in range(40))]
-    (tmp_path / "twice.csv").write_text("\n".join(rows) + "\n")
-    with pytest.warns(UserWarning, match="more than once"):
-        run = ssvae.train(data=str(tmp_path / "twice.csv"), model="supervised", epochs=1, progress=False)
-    ssvae.export(run, tmp_path / "twice")
-    by_position = runtime.load(tmp_path / "twice")
-    assert by_position.info["input_columns"] == [] and by_position.info["dataset"] == "twice.csv"
+    k = np.arange(40)
+    np.savez(tmp_path / "unnamed.npz", x=np.column_stack([k % 5, k % 3, k]).astype(np.float32), y=k % 2)
+    run = ssvae.train(data=str(tmp_path / "unnamed.npz"), model="supervised", epochs=1, progress=False)
+    ssvae.export(run, tmp_path / "unnamed")
+    by_position = runtime.load(tmp_path / "unnamed")
+    assert by_position.info["input_columns"] == [] and by_position.info["dataset"] == "unnamed.npz"
     x = np.array([[1.0, 2.0, 3.0], [4.0, 0.0, 1.0]])
     renamed = NullableColumns({"p": list(x[:, 0]), "q": list(x[:, 1]), "r": list(x[:, 2])})  # names it never saw
     np.testing.assert_array_equal(by_position.classify(renamed), by_position.classify(x))

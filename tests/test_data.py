@@ -543,15 +543,14 @@ def test_csv_separated_by_semicolons_with_decimal_commas_or_by_tabs(tmp_path):
     assert list(inputs.ids) == ["r0", "r1"] and inputs.x.tolist() == np.float32([[0.84, 0.76], [1.42, 0.26]]).tolist()
 
 
-def test_csv_input_columns_are_named_without_spaces_and_kept_only_when_unique(tmp_path):
+def test_csv_input_columns_are_named_without_spaces_and_refused_where_one_repeats(tmp_path):
     (tmp_path / "spaced.csv").write_text("id, a ,b , label\nr0,1,2,0\nr1,3,4,1\n")
     source = load_source(data=str(tmp_path / "spaced.csv"))
     assert source.columns == ("a", "b") and source.train.y.tolist() == [0, 1]
     (tmp_path / "twice.csv").write_text("a,a,b,label\n1,2,3,0\n4,5,6,1\n")
-    with pytest.warns(UserWarning, match="column 'a' appears more than once, so a model of it reads CSV columns by "
-                                         "position: give each column its own name"):
-        source = load_source(data=str(tmp_path / "twice.csv"))
-    assert source.columns == () and source.train.x.tolist() == [[1, 2, 3], [4, 5, 6]]
+    with pytest.raises(DataError, match=r"twice.csv: column 'a' appears more than once: give each column its own "
+                                        r"name, as its model finds its columns by name in the files it reads later$"):
+        load_source(data=str(tmp_path / "twice.csv"))  # columns in another order would be read wrongly, unsaid
     rows = csv_files.read_csv_rows(tmp_path / "twice.csv")
     x, names = csv_files.csv_inputs(tmp_path / "twice.csv", rows, ("b",))
     assert x.tolist() == [[3], [6]] and names == ("b",)

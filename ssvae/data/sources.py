@@ -662,11 +662,9 @@ def _load_csv(path: Path, model: ModelInputs | None = None, class_names: tuple[s
     _check_trainable(y, names, path)
     x, columns = csv_inputs(path, rows)
     warn_of_named_inputs(columns, path)
-    if repeated := sorted({name for name, count in Counter(columns).items() if count > 1}):
-        warnings.warn(f"{path}: column {', '.join(map(repr, repeated))} appears more than once, so a model of it "
-                      f"reads CSV columns by position: give each column its own name to have them found by name",
-                      stacklevel=user_stacklevel())
-        columns = ()
+    if repeated := sorted({name for name, count in Counter(columns).items() if count > 1}):  # which would be which?
+        raise DataError(f"{path}: column {', '.join(map(repr, repeated))} appears more than once: give each column "
+                        f"its own name, as its model finds its columns by name in the files it reads later")
     return Source(Dataset(x, y, names), None, columns=columns)
 
 
