@@ -2495,9 +2495,9 @@ def test_a_table_model_keeps_its_training_range_and_flags_inputs_far_outside_it(
                 f"'magnesium' -9999, where training saw {low[0]:g} to {high[0]:g}): a 'no data' mark such as -9999? "
                 f"{what}: check or drop those rows"]
     bad.write_text("\n".join(lines) + "\n")  # where else inputs are read: analogies, and labelled data to test on
-    with pytest.warns(UserWarning, match=rf"^the inputs of the analogies: 2 row\(s\) hold values far outside those "
-                                         rf"the model was trained on \(first in row 1, id b: 'magnesium' -9999, .*"
-                                         rf"Their styles are drawn all the same"):
+    with pytest.warns(UserWarning, match=r"^the inputs of the analogies: 2 row\(s\) hold values far outside those "
+                                         r"the model was trained on \(first in row 1, id b: 'magnesium' -9999, .*"
+                                         r"Their styles are drawn all the same"):
         inference.generate(model, tmp_path / "analogies.csv", analogies=str(bad))
     (tmp_path / "labelled.csv").write_text("magnesium,b,c,label\n100,0,5,0\n100,0,-9999,1\n")
     with pytest.warns(UserWarning, match=r"/labelled.csv: 1 row\(s\) hold values far outside those the model was "
