@@ -96,7 +96,8 @@ class _Captions:
     """The names a grid shows and where: rows' at their left, columns' above them, upright where every one is
     narrower than its column, else read upwards. A character the font cannot draw is a "?" ("Caf?"), where
     boxes in its place would look like letters; none of either where a line of text is higher than its cells
-    (not at the smallest scales), or where that leaves two names alike or a name of no letter ("猫", "犬").
+    (not at the smallest scales), where a name has no character the font draws ("猫"), or where the "?"s
+    leave two names alike ("Café", "Cafè").
     The font is Pillow's 10 pixels, or a quarter of a cell's side where that is larger, up to 72."""
 
     font: Any
@@ -112,9 +113,10 @@ class _Captions:
         line = _line_height(font)
 
         def shown(names: Sequence[str], room: int) -> Sequence[str]:
-            drawn = ["".join(c if _drawable(font, c) else "?" for c in _shown(name)) for name in names]
-            legible = len(set(drawn)) == len(drawn) and all(set(name) - {"?", " "} for name in drawn)
-            return drawn if line <= room and legible else ()
+            cut = [_shown(name) for name in names]
+            drawn = ["".join(c if _drawable(font, c) else "?" for c in name) for name in cut]
+            lettered = all(any(c != " " and _drawable(font, c) for c in name) for name in cut)
+            return drawn if line <= room and lettered and (drawn == cut or len(set(drawn)) == len(drawn)) else ()
 
         columns = shown(columns, width)
         upright = all(_width(font, name) <= width - 2 * PAD * scale for name in columns)

@@ -8,6 +8,7 @@ once complete.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import itertools
@@ -241,23 +242,31 @@ class _FarRows:
         return watched
 
     @contextmanager
-    def said(self, where: Any, ids: Sequence[str], what: str) -> Iterator[None]:
-        """A warning, once the job is done or stopped (a later row refused), naming the rows counted and the
-        first far value (by its row and its id in ``ids``), with what training saw there; ``where`` names the
-        inputs (None: held in memory), ``what`` says what the far values mean for the job's results."""
+    def said(self, where: Any, ids: Sequence[str] | None, what: str) -> Iterator[None]:
+        """A warning, once the job is done or stopped (a later row refused: its error stays the one raised),
+        naming the rows counted and the first far value (by its row and its id in ``ids``; None: the labelled
+        examples of data to test on, by their count), with what training saw there; ``where`` names the inputs
+        (None: held in memory), ``what`` says what the far values mean for the job's results."""
         try:
             yield
-        finally:
-            if self.first is not None:  # counted with a training range alone
-                row, column, value = self.first
-                low, high = (bound.reshape(-1)[column] for bound in self.model.training_range)
-                name = repr(self.model.input_columns[column]) if self.model.input_columns else f"input {column}"
-                seen = f"{low:g} to {high:g}" if low < high else f"{low:g} alone"
-                place = f"row {row}" + ("" if ids[row] == str(row) else f", id {ids[row]}")
-                warnings.warn(f"{where or 'the inputs'}: {self.rows} row(s) hold values far outside those the model "
-                              f"was trained on (first in {place}: {name} {value:g}, where training saw {seen}): a "
-                              f"'no data' mark such as -9999? {what}: check or drop those rows",
-                              stacklevel=user_stacklevel())
+        except BaseException:
+            with contextlib.suppress(Warning):  # warnings made errors: the error that stopped the job goes on
+                self._warn(where, ids, what)
+            raise
+        self._warn(where, ids, what)
+
+    def _warn(self, where: Any, ids: Sequence[str] | None, what: str) -> None:
+        if self.first is None:  # nothing counted (no training range, or nothing far)
+            return
+        row, column, value = self.first
+        low, high = (bound.reshape(-1)[column] for bound in self.model.training_range)
+        name = repr(self.model.input_columns[column]) if self.model.input_columns else f"input {column}"
+        seen = f"{low:g} to {high:g}" if low < high else f"{low:g} alone"
+        place = f"labelled example {row}" if ids is None else f"row {row}" + (
+            "" if ids[row] == str(row) else f", id {ids[row]}")
+        warnings.warn(f"{where or 'the inputs'}: {self.rows} row(s) hold values far outside those the model was "
+                      f"trained on (first in {place}: {name} {value:g}, where training saw {seen}): a 'no data' "
+                      f"mark such as -9999? {what}: check or drop those rows", stacklevel=user_stacklevel())
 
 
 def _warn_of_formula_ids(ids: Sequence[str]) -> None:
@@ -325,7 +334,7 @@ def evaluate(model: ExportedModel | str | Path, data: str | Path | Any = None, d
         test, tested = tested_part(source, source_name(data), reading, model.class_names), tested_name(data)
         _warn_if_trained_on(model, data, source)
     far = _FarRows(model)
-    with far.said(tested, NumberedIds(len(test)), f"{CLASSED_ALL_THE_SAME}, and the accuracy counts it"):
+    with far.said(tested, None, f"{CLASSED_ALL_THE_SAME}, and the accuracy counts it"):
         p = far.watch(model.classify)(test.x)
     return {**evaluation_report(model.info.get("model"), test.y, p, model.class_names, tested,
                                 model.info.get("labels_seen")), "precision": model.precision}
@@ -574,7 +583,7 @@ def generate(model: ExportedModel | str | Path, out: str | Path | None = None, p
     captions = Captions(columns=("input", *names)) if drawing else Captions(rows=names if model.conditional else ())
     scale = None if table else _grid_scale(model, *grid_shape, scale, captions)
     temperature = 1.0 if temperature is None else temperature
-    grid, drawn, ids, labels = (_analogies(model, ids, x, chosen, names) if drawing
+    grid, drawn, ids, labels = (_analogies(model, ids, x, chosen, names, analogies.source) if drawing
                                 else _samples(model, per_class, seed, temperature, chosen, names))
     if table:
         _write_examples(model, None if out == STDOUT else Path(out), ids, labels, drawn, replace)
@@ -617,13 +626,13 @@ def _samples(model: ExportedModel, per_class: int, seed: int, temperature: float
     return grid, grid, [str(i) for i in range(len(labels))], labels
 
 
-def _analogies(model: ExportedModel, ids: list[str], x: np.ndarray, chosen: list[int],
-               names: tuple[str, ...]) -> Drawn:
+def _analogies(model: ExportedModel, ids: list[str], x: np.ndarray, chosen: list[int], names: tuple[str, ...],
+               source: Path | None) -> Drawn:
     """The grid of inputs ``x`` each followed by its style in each of the ``chosen`` classes (named ``names``),
     the drawn examples alone, and their ids ("ID as CLASS": one a row, so that predict can join its rows back)
     and labels in order."""
     far = _FarRows(model)
-    with far.said("the inputs of the analogies", ids, "Their styles are drawn all the same, far from any example"):
+    with far.said(source, ids, "Their styles are drawn all the same, far from any example"):
         drawn = far.watch(model.analogies)(x)[:, chosen]
     grid = np.concatenate([model.prepare(x)[:, None], drawn], axis=1)
     return grid, drawn, [f"{i} as {name}" for i in ids for name in names], list(names) * len(x)

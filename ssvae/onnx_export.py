@@ -439,11 +439,13 @@ def with_metadata(graph: bytes, values: dict[str, Any], role: str) -> bytes:
 
 
 def training_range(run: Run) -> dict[str, list[float]]:
-    """The least and greatest value of each input (flattened) over the run's training inputs, labelled and
-    not, each the shortest decimal that reads back as its float32: what `ExportedModel.far_outside` holds
-    inputs against, to flag a "no data" mark such as -9999 that the classifier would give a class."""
+    """The least and greatest value of each input (flattened) over the run's training inputs (labelled,
+    validation and unlabelled), each the shortest decimal that reads back as its float32: what
+    `ExportedModel.far_outside` holds inputs against, to flag a "no data" mark such as -9999 that the
+    classifier would give a class."""
     partition, size = run.partition(), math.prod(run.config.input_shape)
-    x = np.concatenate([run.inputs(d.x).numpy().reshape(-1, size) for d in (partition.labelled, partition.unlabelled)])
+    parts = (partition.labelled, partition.validation, partition.unlabelled)
+    x = np.concatenate([run.inputs(d.x).numpy().reshape(-1, size) for d in parts if d is not None])
     return {end: [float(str(v)) for v in reduce(x, axis=0)] for end, reduce in (("low", np.min), ("high", np.max))}
 
 

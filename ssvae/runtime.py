@@ -960,16 +960,15 @@ class ExportedModel:
     def far_outside(self, x: Any) -> np.ndarray:
         """Which values of inputs ``x`` lie beyond the range the model's training inputs took by more than its
         width (booleans shaped as the prepared inputs, (N, *input_shape)): far from anything the model saw,
-        such as a "no data" mark (-9999), which `classify` still gives a class, often a confident one. An
-        input that never varied in training is far from its value by more than that value's size, or 1. A
-        model of images, of inputs with a range of their own, and an export older than this flag nothing
-        (``training_range`` None)."""
+        such as a "no data" mark (-9999), which `classify` still gives a class, often a confident one. The
+        margin is the range's width or its values' size (at least 1), the larger: a year of 2019 to 2020 is
+        not far at 2022, nor an input that never varied (5) at 9. A model of images, of inputs with a range of
+        their own, and an export older than this flag nothing (``training_range`` None)."""
         x = self.prepare(x)
         if self.training_range is None:
             return np.zeros(x.shape, bool)
         low, high = self.training_range
-        width = high - low
-        margin = np.where(width > 0, width, np.maximum(np.maximum(abs(low), abs(high)), 1))
+        margin = np.maximum(high - low, np.maximum(np.maximum(abs(low), abs(high)), 1))
         return (x < low - margin) | (x > high + margin)
 
     def entropy(self, x: Any) -> np.ndarray:

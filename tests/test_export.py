@@ -2395,6 +2395,8 @@ def test_a_grid_names_each_row_at_its_left_and_each_column_above_it_where_a_line
         assert grid_png(images, 4, names) == grid_png(images, 4, drawn) != grid_png(images, 4, ("a", "b"))
     for names in (("猫", "犬"), ("Café", "Cafè")):  # no letter left, or two names alike: no names
         assert grid_png(images, 4, names) == grid_png(images, 4, (), columns=()) != grid_png(images, 4, ("a", "b"))
+    for names in (("?", "yes"), ("a" * 30, "a" * 31)):  # a class named "?"; two names alike once cut: as ever
+        assert grid_png(images, 4, names) != grid_png(images, 4, (), columns=())
     assert grid_size(images.shape, 4, ("b" * 30,)) == grid_size(images.shape, 4, ("b" * 22 + "..",))
     if hasattr(font, "getmetrics"):  # Pillow's FreeType font, of any size (10.0's bitmap font has one)
         large = ImageFont.load_default(size=108 // 4)  # cells of 9 x 12 pixels
@@ -2469,11 +2471,11 @@ def test_a_table_model_keeps_its_training_range_and_flags_inputs_far_outside_it(
     assert meta["training_range"] == {"low": [float(str(v)) for v in low], "high": [float(str(v)) for v in high]}
     np.testing.assert_array_equal(model.training_range[0], low)
     np.testing.assert_array_equal(model.training_range[1], high)
-    width = high - low  # the constant column's margin is its value, 5: beyond 0 to 10
-    probes = np.array([low, high + 0.99 * width, low - 1.01 * width, [100.0, 0.0, 9.9], [100.0, 0.0, 10.1]],
+    margin = np.maximum(high - low, np.maximum(np.maximum(abs(low), abs(high)), 1))  # width or size, the larger
+    assert margin[0] == high[0] and margin[2] == 5  # magnesium's size; the constant column's value: 0 to 10
+    probes = np.array([low, high + 0.99 * margin, low - 1.01 * margin, [100.0, 0.0, 9.9], [100.0, 0.0, 10.1]],
                       np.float32)
-    probes[1, 2] = probes[2, 2] = 5.0
-    assert model.far_outside(probes).tolist() == [[False] * 3, [False] * 3, [True, True, False], [False] * 3,
+    assert model.far_outside(probes).tolist() == [[False] * 3, [False] * 3, [True] * 3, [False] * 3,
                                                   [False, False, True]]
     bad = tmp_path / "bad.csv"  # two rows with a mark: the first named, with its column's training range
     lines = ["id,magnesium,b,c", "a,100,0,5", "b,-9999,0,5", "c,120,0.5,5", "d,100,-3.4e38,5"]
@@ -2494,16 +2496,19 @@ def test_a_table_model_keeps_its_training_range_and_flags_inputs_far_outside_it(
                 f"{bad}: 2 row(s) hold values far outside those the model was trained on (first in row 1, id b: "
                 f"'magnesium' -9999, where training saw {low[0]:g} to {high[0]:g}): a 'no data' mark such as -9999? "
                 f"{what}: check or drop those rows"]
+    with warnings.catch_warnings(), pytest.raises(runtime.NonFiniteInputError, match="in column 'c'"):
+        warnings.simplefilter("error")  # warnings made errors: the error that stopped the job is the one raised
+        inference.predict(model, str(bad), tmp_path / "stopped.csv", progress=False, batch_size=2)
     bad.write_text("\n".join(lines) + "\n")  # where else inputs are read: analogies, and labelled data to test on
-    with pytest.warns(UserWarning, match=r"^the inputs of the analogies: 2 row\(s\) hold values far outside those "
+    with pytest.warns(UserWarning, match=r"bad.csv: 2 row\(s\) hold values far outside those "
                                          r"the model was trained on \(first in row 1, id b: 'magnesium' -9999, .*"
                                          r"Their styles are drawn all the same"):
         inference.generate(model, tmp_path / "analogies.csv", analogies=str(bad))
     (tmp_path / "labelled.csv").write_text("magnesium,b,c,label\n100,0,5,0\n100,0,-9999,1\n")
     with pytest.warns(UserWarning, match=r"/labelled.csv: 1 row\(s\) hold values far outside those the model was "
-                                         r"trained on \(first in row 1: 'c' -9999, where training saw 5 alone\): .*"
-                                         r"often a confident one, and the accuracy counts it: check or drop those "
-                                         r"rows$"):
+                                         r"trained on \(first in labelled example 1: 'c' -9999, where training saw 5 "
+                                         r"alone\): .*often a confident one, and the accuracy counts it: check or "
+                                         r"drop those rows$"):
         inference.evaluate(model, str(tmp_path / "labelled.csv"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # inputs within range: no word

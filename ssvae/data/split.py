@@ -36,8 +36,9 @@ class Split:
     without its labels (None in runs older than it): data to test on that hold those inputs, whatever their
     labels, are no held-out data. ``files`` names the examples of ``labelled``, ``validation`` and ``test`` by
     their ids, in the same order, where the source has file names (a folder's images; None otherwise, and in
-    runs older than it): which images a run trained and was tested on with labels, to read in labels.json and
-    to name those that moved."""
+    runs older than it): which images a run trained and was tested on with labels, to read in labels.json, to
+    find them where images labelled since moved them in the folder's order (`found_by_name`, which ``named``
+    still checks) and to name those that are gone."""
 
     labelled: tuple[int, ...]
     validation: tuple[int, ...]
@@ -147,8 +148,8 @@ class Split:
 
 
 def _file_names(files: Any) -> dict[str, tuple[str, ...]] | None:
-    """A split's ``files`` as labels.json holds them, or None where they are not lists of names by role: they
-    only name examples in messages, which a hand-edited file need not stop."""
+    """A split's ``files`` as labels.json holds them, or None where they are not lists of names by role (a
+    hand-edited file): the run then finds its examples by their places alone, as one older than them."""
     if not isinstance(files, dict) or not all(isinstance(names, list) and all(isinstance(n, str) for n in names)
                                               for names in files.values()):
         return None
