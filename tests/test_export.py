@@ -744,9 +744,8 @@ def test_raw_inputs_are_prepared_like_training(digits_model):
     (np.concatenate([np.ones((1, 64)), np.full((1, 64), -0.5)]), "inputs range over [-0.5, 1] but this model takes "
                                                                  "[0, 1] (first in row 1)"),
     (np.full((1, 64), 1.0000001, np.float32), "inputs range over [1.0000001, 1.0000001] but this model takes [0, 1] "
-                                              "(first in row 0): pass 8-bit images (0..255) as uint8 "
-                                              "(x.astype(np.uint8)), 16-bit ones as (x >> 8).astype(np.uint8), or "
-                                              "floats"),  # :g showed "[1, 1]", within [0, 1]
+                                              "(first in row 0): clip them to it (np.clip(x, 0, 1))"),  # :g showed
+                                              # "[1, 1]", within [0, 1]; past it by rounding alone: clip
     (np.full((1, 64), -0.0001, np.float32), "inputs range over [-0.0001, -0.0001]"),
     (np.full((2, 64), np.nan), "inputs contain NaN or inf, or numbers too large for float32 (first in row 0)"),
     (np.array([["a"] * 64]), "inputs of dtype <U1 are not numbers"),
