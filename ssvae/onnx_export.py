@@ -427,7 +427,25 @@ def model_json(values: dict[str, Any], roles: dict[str, dict[str, str]]) -> str:
     if {"encoder", "decoder"} <= roles.keys():  # not a classifier's alone, whose older metadata held a latent size
         classes = len(values["class_names"]) if values["conditional"] else 1
         extra["score_noise"] = score_noise(0, 1, classes, values["latent_dim"])[0].tolist()
-    return json.dumps({**values, "graphs": roles, **extra}, indent=2)
+    return json_text({**values, "graphs": roles, **extra})
+
+
+INFINITY = "\x00ssvae infinity\x00"  # a string no metadata holds: where json_text writes an infinite number
+
+
+def json_text(value: Any) -> str:
+    """``value`` as indented JSON that strict readers take (JavaScript's JSON.parse, jq): an infinite number
+    (a test example's score where float32 overflows) as 1e999, which they and Python read as infinity, where
+    Python's json writes Infinity, which they refuse."""
+    def marked(v: Any) -> Any:
+        if isinstance(v, float) and math.isinf(v):
+            return ("-" if v < 0 else "") + INFINITY
+        if isinstance(v, dict):
+            return {key: marked(item) for key, item in v.items()}
+        return [marked(item) for item in v] if isinstance(v, (list, tuple)) else v
+
+    text = json.dumps(marked(value), indent=2)
+    return text.replace(f'"-{json.dumps(INFINITY)[1:-1]}"', "-1e999").replace(json.dumps(INFINITY), "1e999")
 
 
 def with_metadata(graph: bytes, values: dict[str, Any], role: str) -> bytes:

@@ -2109,6 +2109,13 @@ def test_an_export_whose_test_scores_reach_inf_loads_and_nan_is_refused(digits_r
 
     shown = CliRunner().invoke(main, ["info", str(tmp_path / "m"), "--json"]).output  # strict JSON, as jq reads it
     assert json.loads(shown, parse_constant=pytest.fail)["metadata"]["test_scores"]["max"] is None
+    info = {k: v for k, v in runtime.load(tmp_path / "m").info.items() if k != "role"}
+    text = onnx_export.model_json(info, {role: {"float32": f"{role}.onnx"} for role in ("classifier", "encoder",
+                                                                                          "decoder")})
+    assert '"max": 1e999' in text  # which JSON.parse reads as Infinity, where Python's Infinity is refused
+    assert json.loads(text, parse_constant=pytest.fail)["test_scores"]["max"] == math.inf
+    (tmp_path / "m" / "model.json").write_text(text)
+    assert runtime.load(tmp_path / "m").test_scores["max"] == math.inf  # model.json agrees with the graphs
     with_top_score(math.nan)
     with pytest.raises(ModelError, match=r"classifier.onnx: its metadata's test_scores is not null or scores in short "
                                          r"\(n, quantiles 0.5 to 0.99, max; entropy, likewise\) \(it is an object of "

@@ -25,7 +25,8 @@ import onnx
 from ssvae import runtime
 from ssvae.data.sources import BUILTIN
 from ssvae.model_card import confidence_text, scores_text, usage_lines
-from ssvae.onnx_export import ROLE_DOCS, finished, interface, model_json, score_summary, test_summaries, with_metadata
+from ssvae.onnx_export import (ROLE_DOCS, finished, interface, json_text, model_json, score_summary, test_summaries,
+                               with_metadata)
 from ssvae.precisions import cpu_session
 from ssvae.report import confidence_summary
 from ssvae.runtime import METADATA_PREFIX, MODEL_CARD, MODEL_JSON, ExportedModel, graph_file
@@ -106,7 +107,7 @@ def refreshed_files(model_dir: Path, data_dir: str | None) -> tuple[dict[str, by
     own = {key: value for key, value in meta.items() if key not in described}  # keys an app added stay
     files: dict[str, bytes | str] = {graph_file(role): data for role, data in new.items()}
     files |= {graph_file(role, "int8"): data for role, data in int8.items()}
-    files[MODEL_JSON] = json.dumps({**described, **own}, indent=2)
+    files[MODEL_JSON] = json_text({**described, **own})
     files[MODEL_CARD] = with_int8_row(card, row)
     return files, summaries
 
