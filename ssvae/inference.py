@@ -230,13 +230,13 @@ class _FarRows:
 
         def watched(x: np.ndarray) -> T:
             result = compute(x)
-            x = self.model.prepare(x)
             far = self.model.far_outside(x).reshape(len(x), -1)
             rows = np.flatnonzero(far.any(1))
-            if len(rows) and self.first is None:
+            if len(rows) and self.first is None:  # its value as the model reads it: prepared, that row alone
                 column = int(np.flatnonzero(far[rows[0]])[0])
-                self.first = (self.seen + int(rows[0]), column, float(x.reshape(len(x), -1)[rows[0], column]))
-            self.rows, self.seen = self.rows + len(rows), self.seen + len(x)
+                value = self.model.prepare(x[rows[0]:rows[0] + 1]).reshape(-1)[column]
+                self.first = (self.seen + int(rows[0]), column, float(value))
+            self.rows, self.seen = self.rows + len(rows), self.seen + len(far)
             return result
 
         return watched
