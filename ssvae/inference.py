@@ -352,13 +352,14 @@ def _warn_if_trained_on(model: ExportedModel, data: Any, source: Source) -> None
     """A warning where ``source``, the whole of the ``data`` the model is tested on, has no test set of its own
     (an .npz's x_test are held out) and holds the examples the model trained on: the file or folder, or a copy
     (its `data_digest` in ``model.json``), or data whose inputs are its training inputs, whatever their labels
-    (``inputs_digest``: arrays held in memory with every true label, say)."""
+    and order (``inputs_digest``: arrays held in memory with every true label, or the folder after some of its
+    unlabelled images were labelled)."""
     if source.test is not None:
         return
     digest, path = model.info.get("data_digest"), None if arrays_given(data) is not None else data_path(data)
     same_file = digest is not None and path is not None and data_digest(path) == digest
     inputs = model.info.get("inputs_digest")
-    if same_file or inputs is not None and inputs == source.train.fingerprint(every_value=True, labels=False):
+    if same_file or inputs is not None and inputs == source.train.inputs_digest():
         warn_not_held_out(str(source_name(data)), "model", model.info.get("labels_seen"),
                           "test it on labelled data it did not train on")
 

@@ -92,15 +92,15 @@ def with_test_data(source: Source, config: Config, name: str | None = None) -> S
 def _warn_if_trained_on_test(config: Config, source: Source, in_memory: bool, name: str) -> None:
     """A warning where the test set is the training set: ``--test-data`` names ``--data``'s file or folder, or
     a copy (`same_data`), or the test inputs (``--test-data``'s, or the data's own x_test) are all the training
-    inputs, in order (a CSV's columns in another order, other labels). The run trains on those examples (on
-    their labels where ``--labels`` keeps them), so its test accuracy is no held-out one. Inputs are compared
-    whole, as rows alone would also match the repeated rows of a coarse table."""
-    train, test = source.train.x, source.test.x
+    inputs, in any order (a CSV's columns or rows in another order, other labels). The run trains on those
+    examples (on their labels where ``--labels`` keeps them), so its test accuracy is no held-out one. Inputs
+    are compared whole (`Dataset.inputs_digest`), as rows alone would also match the repeated rows of a coarse
+    table."""
     tested = f"--test-data {config.test_data}" if config.test_data is not None else f"x_test of {name}"
     if not in_memory and config.test_data is not None and config.data is not None \
             and same_data(config.data, config.test_data):
         given = f"is --data {config.data} or a copy of it"
-    elif train.shape == test.shape and np.array_equal(train, test):
+    elif source.train.inputs_digest() == source.test.inputs_digest():
         data = f"the arrays held in memory ({ARRAYS_NAME})" if in_memory else f"--data {name}"
         given = "holds the inputs of x" if config.test_data is None else f"holds the inputs of {data}"
     else:

@@ -991,6 +991,10 @@ def test_evaluate_takes_arrays_held_in_memory_as_it_takes_the_npz_of_them(tmp_pa
         warnings.simplefilter("error")  # a part of them, or other inputs, are no copy of the training set
         ssvae.evaluate(run, data=(x[:20], every_label[:20]))
         ssvae.evaluate(tmp_path / "model", data=(x + 1, every_label))
+    shuffled = np.random.default_rng(1).permutation(40)  # the same inputs in another order are no held-out data
+    for evaluated in (run, tmp_path / "model"):
+        with pytest.warns(UserWarning, match=r"^data holds the examples this (run|model) trained on"):
+            ssvae.evaluate(evaluated, data=(x[shuffled], every_label[shuffled]))
     with pytest.raises(DataError, match=r"^both --data data and --dataset digits \(data=, dataset= in Python\) name "
                                         r"inputs: pass one of them$"):
         ssvae.evaluate(tmp_path / "model", data=(other_x, other_y), dataset="digits")
@@ -1017,9 +1021,9 @@ def test_evaluate_on_a_runs_training_images_as_rows_of_pixels_warns_too(tmp_path
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
 def test_evaluate_on_the_image_folder_a_run_trained_on_or_a_copy_warns_as_its_model_does(tmp_path):
-    """A folder is known by its images' paths and bytes: the run and its export warn of the folder and of a
-    copy (`unlabelled/` left out: its labelled images are those trained on), not of a folder with one image
-    changed."""
+    """A folder is known by its images' paths and bytes, and its inputs in any order: the run and its export
+    warn of the folder, of a copy and of the folder after an unlabelled image was labelled (moved into a class
+    folder, which moves the others in the folder's order), not of a folder with one image changed."""
     from PIL import Image
     from sklearn.datasets import load_digits
 
@@ -1034,12 +1038,14 @@ def test_evaluate_on_the_image_folder_a_run_trained_on_or_a_copy_warns_as_its_mo
     shutil.copytree(tmp_path / "scans", tmp_path / "copy")
     shutil.copytree(tmp_path / "scans", tmp_path / "changed")
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "changed" / "0" / "0.png")
+    shutil.copytree(tmp_path / "scans", tmp_path / "labelled")
+    (tmp_path / "labelled" / "unlabelled" / "31.png").rename(tmp_path / "labelled" / "0" / "31.png")
     for evaluated, trained in (("run", "run"), ("model", "model")):
-        for folder in ("scans", "copy"):
+        for folder, n_test in (("scans", 30), ("copy", 30), ("labelled", 31)):
             with pytest.warns(UserWarning, match=rf"^\S+{folder} holds the examples this {trained} trained on, "
                                                  rf"{run.split.labels_seen} of them with their labels"):
                 report = ssvae.evaluate(tmp_path / evaluated, data=tmp_path / folder)
-            assert report["n_test"] == 30
+            assert report["n_test"] == n_test
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             ssvae.evaluate(tmp_path / evaluated, data=tmp_path / "changed")

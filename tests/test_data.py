@@ -1386,9 +1386,10 @@ def test_messages_list_the_first_few_items_and_count_the_rest():
 
 
 def test_test_data_that_are_the_training_data_warn_once_when_the_run_is_made(tmp_path):
-    """--test-data naming --data (or a copy, or its inputs with other labels) tested the run on its own training
-    examples without a word. Another file warns not, though its rows repeat training rows, as a coarse table's
-    rows do. The run warns when it is trained, not again each time it reads its data (evaluate, export)."""
+    """--test-data naming --data (or a copy, or its inputs with other labels or in another order) tested the run on
+    its own training examples without a word. Another file warns not, though its rows repeat training rows, as a
+    coarse table's rows do. The run warns when it is trained, not again each time it reads its data (evaluate,
+    export)."""
     import ssvae
 
     x = np.random.default_rng(0).random((20, 3)).astype(np.float32)
@@ -1406,12 +1407,14 @@ def test_test_data_that_are_the_training_data_warn_once_when_the_run_is_made(tmp
             f"examples, on their labels where --labels keeps them, so its test accuracy is not held out; give "
             f"labelled data it does not train on", __file__)]
     np.savez(tmp_path / "relabelled.npz", x=x, y=np.array([1, 0] * 10))  # the inputs, with every label
-    with pytest.warns(UserWarning) as warned:
-        ssvae.train(**settings, test_data=str(tmp_path / "relabelled.npz"))
-    assert [str(w.message) for w in warned] == [
-        f"--test-data {tmp_path / 'relabelled.npz'} holds the inputs of --data {tmp_path / 'data.npz'}: the run "
-        f"trains on its examples, on their labels where --labels keeps them, so its test accuracy is not held out; "
-        f"give labelled data it does not train on"]
+    np.savez(tmp_path / "shuffled.npz", x=x[::-1], y=np.array([1, 0] * 10))  # and in another order
+    for test in ("relabelled.npz", "shuffled.npz"):
+        with pytest.warns(UserWarning) as warned:
+            ssvae.train(**settings, test_data=str(tmp_path / test))
+        assert [str(w.message) for w in warned] == [
+            f"--test-data {tmp_path / test} holds the inputs of --data {tmp_path / 'data.npz'}: the run trains on "
+            f"its examples, on their labels where --labels keeps them, so its test accuracy is not held out; give "
+            f"labelled data it does not train on"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ssvae.evaluate(tmp_path / "copy_npz")
@@ -1439,7 +1442,7 @@ def test_test_data_of_the_arrays_held_in_memory_warn(tmp_path):
     shutil.copy(tmp_path / "run" / "ssvae-arrays.npz", tmp_path / "kept.npz")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        ssvae.train(data=(x[::-1].copy(), y), test_data=str(tmp_path / "kept.npz"), out=tmp_path / "run",
+        ssvae.train(data=(x + 1, y), test_data=str(tmp_path / "kept.npz"), out=tmp_path / "run",
                     replace=True, **settings)  # other arrays: not those the replaced run kept
     with pytest.warns(UserWarning) as warned:  # the data's own test set, the training inputs again
         ssvae.train(data={"x": x, "y": y, "x_test": x, "y_test": np.array([0, 1] * 10)}, out=tmp_path / "own",
@@ -1589,10 +1592,11 @@ def test_npz_of_16_bit_images_is_named_in_a_warning(tmp_path):
         load_source(data=str(tmp_path / "d.npz"))
 
 
-def test_a_folder_is_the_same_data_as_its_copy_by_its_images_paths_and_sizes(tmp_path):
+def test_a_folder_is_the_same_data_as_its_copy_by_its_images_names_and_sizes(tmp_path):
     """A copy of a folder is the same data; so is one with other files beside the images (a run folder that
-    `train --data .` wrote inside, a grid saved beside the class folders, which a run does not read); an image
-    of other pixels (another size), a renamed image or one more image is other data."""
+    `train --data .` wrote inside, a grid saved beside the class folders, which a run does not read), and one
+    whose images were labelled or relabelled (moved between sub-folders); an image of other pixels (another
+    size), a renamed image or one more image is other data."""
     from ssvae.data.digests import data_digest, same_data
 
     rng = np.random.default_rng(0)
@@ -1605,6 +1609,9 @@ def test_a_folder_is_the_same_data_as_its_copy_by_its_images_paths_and_sizes(tmp
     (tmp_path / "copy" / "notes.txt").write_text("not an image")
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "copy" / "samples.png")
     assert same_data(tmp_path / "data", tmp_path / "copy") and same_data(tmp_path / "data", tmp_path / "data")
+    (tmp_path / "copy" / "unlabelled" / "3.png").rename(tmp_path / "copy" / "b" / "3.png")  # labelled
+    (tmp_path / "copy" / "a" / "1.png").rename(tmp_path / "copy" / "b" / "1.png")  # relabelled
+    assert same_data(tmp_path / "data", tmp_path / "copy")
     variants = {"pixels": lambda d: Image.fromarray(np.zeros((4, 4), np.uint8)).save(d / "a/0.png"),
                 "renamed": lambda d: (d / "b/2.png").rename(d / "b/5.png"),
                 "added": lambda d: shutil.copy(d / "a/0.png", d / "unlabelled/4.png")}

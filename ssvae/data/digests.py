@@ -24,16 +24,18 @@ def file_digest(path: str | Path) -> str:
 def data_digest(path: str | Path) -> str:
     """A short digest (16 hex digits) of a file's bytes, or of a folder's images in its sub-folders (its
     classes and ``unlabelled/``, as `image_files` finds them: not hidden ones, nor images beside the
-    sub-folders, which a run does not read): their paths and sizes. Sizes, not bytes: a copy keeps both, and
-    reading every image of a large folder to compare it would cost as much as the evaluation it warns of."""
+    sub-folders, which a run does not read): their file names and sizes, whatever sub-folder holds them, so
+    that the folder is the same data after images were labelled (moved from ``unlabelled/`` into a class
+    folder) or relabelled. Sizes, not bytes: a copy keeps both, and reading every image of a large folder to
+    compare it would cost as much as the evaluation it warns of."""
     path = Path(path)
     if path.is_file():
         return file_digest(path)
+    images = sorted((file.name, file.stat().st_size) for file in image_files(path, path)
+                    if file.parent != path)
     digest = hashlib.sha256()
-    for file in image_files(path, path):
-        name = file.relative_to(path).as_posix()
-        if "/" in name:
-            digest.update(f"{name}\0{file.stat().st_size}\0".encode("utf-8", "surrogateescape"))
+    for name, size in images:
+        digest.update(f"{name}\0{size}\0".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()[:16]
 
 

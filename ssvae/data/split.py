@@ -26,19 +26,19 @@ from ssvae.data.sources import Source
 
 @dataclass(frozen=True)
 class Split:
-    """Indices into the source's training set; ``test`` is None where the source has its own test set.
-    ``data`` is that training set's `Source.fingerprint` (None in runs older than it), ``data_values`` its
-    fingerprint of every value (None in runs older than it): a run checks both where it has them; an older
-    ssvae, which reads ``data`` alone, still reads the run. ``named`` is the `Source.labelled_fingerprint` of
-    the examples the split names (`named_rows`) and of the source's own test set (None in runs older than
-    it): a run whose other examples, those it trained on without labels, changed since (images added to
-    ``unlabelled/``) is still tested on them. ``inputs`` is the fingerprint of every input of the training set
-    without its labels (None in runs older than it): data to test on that hold those inputs, whatever their
-    labels, are no held-out data. ``files`` names the examples of ``labelled``, ``validation`` and ``test`` by
-    their ids, in the same order, where the source has file names (a folder's images; None otherwise, and in
-    runs older than it): which images a run trained and was tested on with labels, to read in labels.json, to
-    find them where images labelled since moved them in the folder's order (`found_by_name`, which ``named``
-    still checks) and to name those that are gone."""
+    """Indices into the source's training set; ``test`` is None where the source has its own test set. ``data`` is
+    that training set's `Source.fingerprint` (None in runs older than it), ``data_values`` its fingerprint of every
+    value (None in runs older than it): a run checks both where it has them; an older ssvae, which reads ``data``
+    alone, still reads the run. ``named`` is the `Source.labelled_fingerprint` of the examples the split names
+    (`named_rows`) and of the source's own test set (None in runs older than it): a run whose other examples, those
+    it trained on without labels, changed since (images added to ``unlabelled/``) is still tested on them.
+    ``inputs`` is the `Dataset.inputs_digest` of the training set: of every input without its labels, in any order
+    (None in runs older than it): data to test on that hold those inputs, whatever their labels and order, are no
+    held-out data. ``files`` names the examples of ``labelled``, ``validation`` and ``test`` by their ids, in the
+    same order, where the source has file names (a folder's images; None otherwise, and in runs older than it):
+    which images a run trained and was tested on with labels, to read in labels.json, to find them where images
+    labelled since moved them in the folder's order (`found_by_name`, which ``named`` still checks) and to name
+    those that are gone."""
 
     labelled: tuple[int, ...]
     validation: tuple[int, ...]
@@ -55,11 +55,11 @@ class Split:
             self.data_values is None or self.data_values == source.fingerprint(every_value=True))
 
     def holds_inputs_of(self, source: Source) -> bool:
-        """Whether ``source``'s training set holds every input this split's did (``inputs``), whatever their
-        labels: data to test on that are the run's training examples. A split older than ``inputs`` tells it
-        by all its fingerprints, labels included."""
+        """Whether ``source``'s training set holds every input this split's did (``inputs``), whatever their labels
+        and order: data to test on that are the run's training examples. A split older than ``inputs`` tells it by
+        all its fingerprints, labels included."""
         if self.inputs is not None:
-            return self.inputs == source.train.fingerprint(every_value=True, labels=False)
+            return self.inputs == source.train.inputs_digest()
         return self.data is not None and self.made_from(source)
 
     @property
@@ -238,7 +238,7 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
         test=None if test is None else tuple(int(i) for i in test),
         data=source.fingerprint(),
         data_values=source.fingerprint(every_value=True),
-        inputs=source.train.fingerprint(every_value=True, labels=False),
+        inputs=source.train.inputs_digest(),
     )
     if source.files:  # test data of their own (--test-data) are no part of them
         split = dataclasses.replace(split, files={role: tuple(source.files[i] for i in rows)
