@@ -1285,6 +1285,15 @@ def test_an_export_keeps_its_test_examples_scores_to_set_a_score_against(digits_
         f"{unsure.sum()} above the 99th percentile of their entropies ({h['0.99']:.2f}); {(above | unsure).sum()} "
         f"above either"), \
         said.output
+    int8 = runtime.load(digits_model.model_dir, precision="int8")
+    int8_scores, int8_entropies = int8.score(x), int8.entropy(x)
+    said = CliRunner().invoke(main, ["score", str(digits_model.model_dir), "--dataset", "digits", "--out", "-",
+                                     "--precision", "int8"])  # counted against the float32 graphs' percentiles
+    assert said.exit_code == 0 and said.output.splitlines()[-1].endswith(
+        f"; {(int8_scores > q['0.99']).sum()} above the 99th percentile of the model's test examples' float32 scores "
+        f"({q['0.99']:.2f}); {(int8_entropies > h['0.99']).sum()} above the 99th percentile of their float32 "
+        f"entropies ({h['0.99']:.2f}); {((int8_scores > q['0.99']) | (int8_entropies > h['0.99'])).sum()} above "
+        f"either"), said.output
     for other in (["--seed", "1"], ["--samples", "2"]):  # scored otherwise: no count of scores, and a word why
         said = CliRunner().invoke(main, ["score", str(digits_model.model_dir), "--dataset", "digits", "--out", "-",
                                          *other])
