@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -189,6 +190,13 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
             if arrays is not None:
                 save_arrays(Path(config.data), arrays)
             return _train_new(config, split, partition, out, progress, on_epoch, keep_new)
+
+
+def default_run_folder(config: Config) -> Path:
+    """Where `ssvae train` writes a run without --out: runs/ and the data's name (a file's or folder's, else
+    the built-in set's), then the model's, such as runs/digits-m2 or runs/scans-m1m2."""
+    name = Path(os.path.abspath(config.data)).stem if config.data else config.dataset  # "." after its folder
+    return Path("runs") / f"{name}-{config.model.replace('+', '')}"
 
 
 def _arrays_file(out: Path | None) -> Path:

@@ -457,7 +457,7 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
 
     The most accurate on Fashion-MNIST: ssvae train --dataset fashion-mnist --data-dir DIR --recipe accurate
     """
-    from ssvae.api import resume as resume_run, train as train_run
+    from ssvae.api import default_run_folder, resume as resume_run, train as train_run
     from ssvae.evaluation import evaluate
 
     if resume is not None:
@@ -469,8 +469,7 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
             click.echo(trained_line(f"resumed and finished {resume}", evaluate(run)))
         return
     config = config_from_options(options)
-    name = Path(os.path.abspath(config.data)).stem if config.data else config.dataset  # "." after its folder
-    out_dir = Path(out or f"runs/{name}-{config.model.replace('+', '')}")
+    out_dir = Path(out) if out else default_run_folder(config)
     with _resumable(out_dir):
         run = train_run(config, out=out_dir, progress=not quiet, replace=force)
     with _finished(out_dir):

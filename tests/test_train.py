@@ -1413,3 +1413,12 @@ def test_arrays_held_in_memory_need_a_folder_and_an_npz_s_names_and_write_nothin
     whole = ssvae.train(out=tmp_path / "whole", **settings)
     for name, tensor in whole.model.state_dict().items():
         torch.testing.assert_close(resumed.model.state_dict()[name], tensor, rtol=0, atol=0)
+
+
+def test_default_run_folder_names_the_data_and_the_model(tmp_path, monkeypatch):
+    """`ssvae train` without --out writes runs/DATA-MODEL: the built-in set's name, or the stem of one's own
+    file or folder ("." read as the folder it names), and the model without its "+"."""
+    assert api.default_run_folder(Config()) == Path("runs") / "digits-m2"
+    assert api.default_run_folder(Config(data="tables/scans.csv", model="m1+m2")) == Path("runs") / "scans-m1m2"
+    monkeypatch.chdir(tmp_path)
+    assert api.default_run_folder(Config(data=".", model="adgm")) == Path("runs") / f"{tmp_path.name}-adgm"
