@@ -355,8 +355,8 @@ def folder_of_folders(folder: Path, name: str, kind: str) -> str | None:
     found = sorted(d.name for d in folder.iterdir() if (d / name).is_file())
     if not found:
         return None
-    listed = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
-    return f"{folder} holds {kind} folders ({listed}), not a {kind}'s files: pass one of them, e.g. {folder / found[0]}"
+    return (f"{folder} holds {kind} folders ({listed(found)}), not a {kind}'s files: pass one of them, e.g. "
+            f"{folder / found[0]}")
 
 
 def graph_file(role: str, precision: str = "float32") -> str:
@@ -867,9 +867,8 @@ class ExportedModel:
         if y is None and blank:
             return np.zeros((n, self.n_classes), np.float32)
         if y is None:
-            names = ", ".join(self.class_names[:3]) + (", ..." if self.n_classes > 3 else "")
-            raise ModelError(f"{what} needs the class y, as an index or a name ({names}), or one-hot rows: this "
-                             f"model's decoder takes one")
+            raise ModelError(f"{what} needs the class y, as an index or a name ({listed(self.class_names, 3)}), or "
+                             f"one-hot rows: this model's decoder takes one")
         return self.onehot(y, n, blank)
 
     def _latent(self, z: Any) -> np.ndarray:

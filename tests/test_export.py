@@ -807,8 +807,8 @@ def test_uint8_inputs_of_a_model_of_numbers_are_numbers_and_warn_not(tmp_path):
     (lambda m: m.decode(np.zeros((2, m.latent_dim)), y=10), "class 10 is outside 0..9"),
     (lambda m: m.decode(np.zeros((2, m.latent_dim)), y=np.zeros((2, 9))),
      "one-hot classes of shape (2, 9) do not fit: need (2, 10)"),
-    (lambda m: m.decode(np.zeros((2, m.latent_dim))), "decode needs the class y, as an index or a name (0, 1, 2, "
-                                                      "...), or one-hot rows: this model's decoder takes one"),
+    (lambda m: m.decode(np.zeros((2, m.latent_dim))), "decode needs the class y, as an index or a name (0, 1, 2 and "
+                                                      "7 more), or one-hot rows: this model's decoder takes one"),
     (lambda m: m.decode(np.zeros((2, m.latent_dim + 1)), y=0), "latent codes of shape (2, 9) do not fit: need (N, 8)"),
     (lambda m: m.score(np.zeros((2, 64)), samples=0), "samples must be a whole number of at least 1, got 0"),
     (lambda m: m.score(np.zeros((2, 64)), samples=2.0), "samples must be a whole number of at least 1, got 2.0 (a "
@@ -847,8 +847,8 @@ def test_uint8_inputs_of_a_model_of_numbers_are_numbers_and_warn_not(tmp_path):
     (lambda m: m.classify([[0.0] * 64, [0.0]]), "inputs cannot be read as an array ("),
     (lambda m: m.generate([1, 2], n=3), "classes of shape (2,) do not fit 3 rows"),
     (lambda m: runtime.load(m.model_dir, precision="int4"), "precision 'int4' is not one of float32, int8, float16"),
-    (lambda m: m.generate(n=3), "generate needs the class y, as an index or a name (0, 1, 2, ...), or one-hot rows: this "
-                                "model's decoder takes one"),
+    (lambda m: m.generate(n=3), "generate needs the class y, as an index or a name (0, 1, 2 and 7 more), or "
+                                "one-hot rows: this model's decoder takes one"),
 ])
 def test_bad_runtime_arguments_are_clear_errors(digits_model, call, message):
     with pytest.raises(ModelError) as error:

@@ -448,14 +448,14 @@ BAD_INPUT = [
     (["evaluate", "RUN", "--threads", "2"], "Error: --device, --precision and --threads (device=, precision=, "
      "threads= in Python) choose how an exported model's graphs run, and"),
     (["info", "."], "Error: . holds model folders (bad_json_model, classifier_only_model, eleven_classes_model, "
-     "mixed_model, model, ...), not a model's files: pass one of them, e.g. bad_json_model"),
+     "mixed_model, model and 5 more), not a model's files: pass one of them, e.g. bad_json_model"),
     (["evaluate", "model/..", "--data", "small.npz"], "Error: model/.. holds run folders (bad_metrics_run"),
     (["export", "RUN", "--out", "model.onnx"], "Error: --out model.onnx names a file, but an export writes a folder "
      "(its graphs, model.json and model_card.md): give a folder's name, e.g. --out model"),  # made a folder model.onnx
     (["export", "RUN", "--out", "model.ONNX"], "Error: --out model.ONNX names a file, but an export writes a folder "
      "(its graphs, model.json and model_card.md): give a folder's name, e.g. --out model"),  # any case of suffix
     (["export", "."], "Error: . holds run folders (bad_metrics_run, binary_metrics_run, deep_config_run, "
-     "deep_labels_run, early_run, ...), not a run's files: pass one of them, e.g. bad_metrics_run"),
+     "deep_labels_run, early_run and 18 more), not a run's files: pass one of them, e.g. bad_metrics_run"),
     (["score", "classifier_only_model", "--dataset", "digits"], "Error: classifier_only_model holds the classifier "
      "of an m2 model without its encoder.onnx and decoder.onnx: score needs them: copy them in from its export, or "
      "export the run again"),  # predict and evaluate take it: tests/test_export.py
