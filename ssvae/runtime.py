@@ -1113,8 +1113,9 @@ class ExportedModel:
             return [{"name": a.name, "shape": [d if isinstance(d, int) else str(d) for d in a.shape],
                      "type": a.type} for a in args]
 
-        graphs = {role: {"file": graph_file(role, self.precision), "inputs": io(s.get_inputs()), "outputs": io(s.get_outputs()),
-                         "providers": s.get_providers()} for role, s in self.sessions.items()}
+        graphs = {role: {"file": graph_file(role, self.precision), "inputs": io(s.get_inputs()),
+                         "outputs": io(s.get_outputs()), "providers": s.get_providers()}
+                  for role, s in self.sessions.items()}
         shared = {key: value for key, value in self.info.items() if key != "role"}  # the classifier's own
         return {"model_dir": str(self.model_dir), "precision": self.precision,
                 "precisions": held_precisions(self.model_dir),
@@ -1122,6 +1123,7 @@ class ExportedModel:
 
 
 __all__ = ["load", "ExportedModel", "ModelError", "InputRowError", "NonFiniteInputError", "PRECISIONS", "MODEL_JSON",
-           "MODEL_FILES", "RUN_CONFIG", "BATCH", "DEVICES", "FORMAT_VERSION", "METADATA_PREFIX", "MIN_OPSET", "NON_INPUT_COLUMNS",
-           "OPSET", "ROLES", "graph_file", "held_precisions", "arrange", "by_name", "column_positions", "as_array",
-           "as_float32", "check_count", "check_seed", "entropy", "folder_of_folders", "prepare_inputs"]
+           "MODEL_FILES", "RUN_CONFIG", "BATCH", "DEVICES", "FORMAT_VERSION", "METADATA_PREFIX", "MIN_OPSET",
+           "NON_INPUT_COLUMNS", "OPSET", "ROLES", "graph_file", "held_precisions", "arrange", "by_name",
+           "column_positions", "as_array", "as_float32", "check_count", "check_seed", "entropy", "folder_of_folders",
+           "prepare_inputs"]

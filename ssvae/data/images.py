@@ -144,9 +144,10 @@ def read_images(files: list[Path], where: Path, mode: str | None = None, size: t
     if mode is None and 0 < len(colour) <= len(sized) // 2:  # a few colour files among grey: greys as RGB?
         colour = [index for index in colour if not _grey_pixels(files[index])]
     if mode is None and 0 < len(colour) < len(sized):  # one stray colour image triples the model's inputs
-        warnings.warn(ColourImages(f"{where}: {len(colour)} of {len(sized)} images {'is' if len(colour) == 1 else 'are'}"
-                                   f" in colour (e.g. {shown(files[colour[0]])}), so all are read in colour (RGB, 3 "
-                                   f"channels): to train on grey images, save these in grey first"),
+        warnings.warn(ColourImages(f"{where}: {len(colour)} of {len(sized)} images "
+                                   f"{'is' if len(colour) == 1 else 'are'} in colour (e.g. {shown(files[colour[0]])}), "
+                                   f"so all are read in colour (RGB, 3 channels): to train on grey images, save these "
+                                   f"in grey first"),
                       stacklevel=user_stacklevel())
     blank: list[str] = []  # drawn in dark ink on a transparent background
     arrays, kept = _pixels(files, headers, size, mode or ("RGB" if colour else "L"), shown, skipped, blank, resize)

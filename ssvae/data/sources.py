@@ -635,7 +635,8 @@ def _check_trainable(y: np.ndarray, names: tuple[str, ...], path: Path, hint: st
         raise DataError(f"{path}: at least two classes are needed, found {len(names)}: label examples of two or "
                         f"more classes")
     if empty := [names[k] for k in range(len(names)) if not np.any(y == k)]:
-        which = f"classes {listed([repr(name) for name in empty])} have" if len(empty) > 1 else f"class {empty[0]!r} has"
+        which = (f"classes {listed([repr(name) for name in empty])} have" if len(empty) > 1 else
+                 f"class {empty[0]!r} has")
         raise DataError(f"{path}: {which} no labelled example: {hint}")
 
 
