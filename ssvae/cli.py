@@ -749,31 +749,30 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
     scores = score_rows(model, inputs, out, samples=samples, seed=seed, batch_size=batch_size,
                         progress=not quiet, replace=force)
     top = int(scores.score.argmax()) if len(scores.score) else None
-    rare = "" if top is None else _threshold_text(model.test_scores, scores, samples is None and seed == 0,
-                                                  model.precision)
+    rare = "" if top is None else _threshold_text(model.test_scores, scores, model.precision)
     _say_written(out, count(len(scores.score), "score") + (
         f" in nats, median {float(np.median(scores.score)):.2f}, highest {scores.score[top]:.2f} (id "
         f"{inputs.ids[top]}){rare}" if top is not None else ""))
 
 
-def _threshold_text(reference: dict[str, Any] | None, scores: Scores, alike: bool, precision: str) -> str:
+def _threshold_text(reference: dict[str, Any] | None, scores: Scores, precision: str) -> str:
     """How many ``scores`` lie above the 99th percentile of the model's test examples' scores (``reference``),
-    where they were scored ``alike`` (seed 0, one sample; where not, that the threshold does not hold for them:
+    where they were scored alike (seed 0, one sample; where not, that the threshold does not hold for them:
     the count went without a word, as users followed --samples' advice); above that of their entropies, which
     draw no noise; and, where both hold, above either. Those percentiles are the float32 graphs', which the
     line says where the scores are another ``precision``'s (int8's move a score by a fraction of a percent)."""
     if reference is None:
         return ""
     q99, own = reference["quantiles"]["0.99"], "" if precision == "float32" else "float32 "
-    above = scores.score > q99
+    above, unsure = scores.above_score, scores.above_entropy
     text = (f"; {int(above.sum())} above the 99th percentile of the model's test examples' {own}scores ({q99:.2f})"
-            if alike else f"; no count above the model's test examples' 99th percentile of scores ({q99:.2f}): "
-                          f"those were scored by the ELBO (no --samples) with seed 0, as a threshold needs")
-    if "entropy" in reference:  # not in an export from before the entropies were kept
+            if above is not None else
+            f"; no count above the model's test examples' 99th percentile of scores ({q99:.2f}): those were scored "
+            f"by the ELBO (no --samples) with seed 0, as a threshold needs")
+    if unsure is not None:
         h99 = reference["entropy"]["quantiles"]["0.99"]
-        unsure = scores.entropy > h99
         text += f"; {int(unsure.sum())} above the 99th percentile of their {own}entropies ({h99:.2f})"
-        text += f"; {int((above | unsure).sum())} above either" if alike else ""
+        text += f"; {int((above | unsure).sum())} above either" if above is not None else ""
     return text + ("" if reference["n"] >= FEW_FOR_Q99 else f" (the test examples: {rarity_text(reference['n'])})")
 
 

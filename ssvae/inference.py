@@ -423,9 +423,25 @@ def _write_predictions(writer: Any, model: ExportedModel, ids: Sequence[str], p:
 @dataclass(frozen=True)
 class Scores:
     """What `score` wrote, in input order: each input's anomaly score and its classifier's entropy (nats,
-    float64). Not a tuple: code that took `score`'s return for the scores alone fails, not mixes them."""
+    float64), and whether each lies above the 99th percentile of the model's test examples' (`test_scores`):
+    ``above_score`` (None where the model keeps none, or where the inputs were scored otherwise than those,
+    with seed 0 and one sample) and ``above_entropy`` (None where it keeps none). Not a tuple: code that took
+    `score`'s return for the scores alone fails, not mixes them."""
     score: np.ndarray
     entropy: np.ndarray
+    above_score: np.ndarray | None = None
+    above_entropy: np.ndarray | None = None
+
+    @classmethod
+    def against(cls, score: np.ndarray, entropy: np.ndarray, reference: dict[str, Any] | None,
+                alike: bool) -> Scores:
+        """``score`` and ``entropy`` with which lie above the 99th percentiles of ``reference`` (a model's
+        `test_scores`), the scores' where they were scored ``alike`` (seed 0, one sample)."""
+        if reference is None:
+            return cls(score, entropy)
+        unlike = score > reference["quantiles"]["0.99"] if alike else None
+        unsure = entropy > reference["entropy"]["quantiles"]["0.99"] if "entropy" in reference else None
+        return cls(score, entropy, unlike, unsure)  # no entropy in an export from before they were kept
 
 
 def score(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any, out: str | Path,
@@ -446,13 +462,15 @@ def score(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any, 
     # batch size (nor, for seed=None, on a batch's own fresh draw)
     check_seed(seed)
     rng, far = np.random.default_rng(seed), _FarRows(model)
+    alike = samples is None and not isinstance(seed, np.random.Generator) and seed == 0  # as test_scores were
     batches = _batches(inputs, batch_size, progress, "score", far.watch(lambda x: (
         model.score(x, samples=samples, seed=copy.deepcopy(rng)), model.entropy(x))))
     with far.said(inputs.source, inputs.ids, "Their scores rank them as unlike the training data, whatever the "
                                              "cause"), \
             _table_file(out, replace) as f, closing(batches):
         parts = [part for _, part in batches]
-        scores = Scores(*(np.concatenate([part[i] for part in parts] or [np.zeros(0)]) for i in (0, 1)))
+        scores = Scores.against(*(np.concatenate([part[i] for part in parts] or [np.zeros(0)]) for i in (0, 1)),
+                                model.test_scores, alike)
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["id", "score", "entropy"])
         for i in np.argsort(-scores.score, kind="stable"):

@@ -284,6 +284,13 @@ def test_onnxruntime_matches_torch_at_batch_1_and_257(digits_run, digits_model):
 
 
 def test_int8_copy_agrees_with_float_on_held_out_data(digits_run, digits_model):
+    from ssvae import inference  # in Python: which inputs lie above, in input order
+
+    flagged = inference.score(digits_model, x, tmp_path / "s.csv", progress=False)
+    np.testing.assert_array_equal(flagged.above_score, above)
+    np.testing.assert_array_equal(flagged.above_entropy, unsure)
+    other = inference.score(digits_model, x, tmp_path / "s.csv", seed=1, progress=False, replace=True)
+    assert other.above_score is None and (other.above_entropy == unsure).all()
     int8 = runtime.load(digits_model.model_dir, precision="int8")
     x = digits_run.partition().test.x
     agreement = (int8.classify(x).argmax(-1) == digits_model.classify(x).argmax(-1)).mean()
@@ -318,6 +325,13 @@ def test_int8_rows_do_not_depend_on_the_batch_they_come_in(digits_run, digits_mo
     """Activation ranges calibrated at export, not measured on each call's batch (dynamic quantisation): a row
     classified or scored alone gives what it gives among 200 others."""
     assert _is_static_int8(digits_model.model_dir)
+    from ssvae import inference  # in Python: which inputs lie above, in input order
+
+    flagged = inference.score(digits_model, x, tmp_path / "s.csv", progress=False)
+    np.testing.assert_array_equal(flagged.above_score, above)
+    np.testing.assert_array_equal(flagged.above_entropy, unsure)
+    other = inference.score(digits_model, x, tmp_path / "s.csv", seed=1, progress=False, replace=True)
+    assert other.above_score is None and (other.above_entropy == unsure).all()
     int8 = runtime.load(digits_model.model_dir, precision="int8")
     x = digits_run.partition().test.x[:200]
     alone = np.concatenate([int8.classify(x[i:i + 1]) for i in range(len(x))])
@@ -511,6 +525,13 @@ def test_a_run_an_exported_model_and_inputs_show_themselves_in_a_line(digits_run
     assert repr(inference.model_inputs(digits_model, tmp_path / "x.npy")) == \
         f"Inputs(3 rows of shape (8, 8), uint8, ids '0'..'2', source={str(tmp_path / 'x.npy')!r})"
     assert repr(digits_run) == "Run(model='m2', data='digits', labels_seen=100, classes=10, run_dir=None)"
+    from ssvae import inference  # in Python: which inputs lie above, in input order
+
+    flagged = inference.score(digits_model, x, tmp_path / "s.csv", progress=False)
+    np.testing.assert_array_equal(flagged.above_score, above)
+    np.testing.assert_array_equal(flagged.above_entropy, unsure)
+    other = inference.score(digits_model, x, tmp_path / "s.csv", seed=1, progress=False, replace=True)
+    assert other.above_score is None and (other.above_entropy == unsure).all()
     int8 = runtime.load(digits_model.model_dir, precision="int8")
     assert repr(int8) == (f"ExportedModel({str(digits_model.model_dir)!r}, model='m2', precision='int8', "
                           f"input_shape=(1, 8, 8), classes=10)")
@@ -1285,6 +1306,13 @@ def test_an_export_keeps_its_test_examples_scores_to_set_a_score_against(digits_
         f"{unsure.sum()} above the 99th percentile of their entropies ({h['0.99']:.2f}); {(above | unsure).sum()} "
         f"above either"), \
         said.output
+    from ssvae import inference  # in Python: which inputs lie above, in input order
+
+    flagged = inference.score(digits_model, x, tmp_path / "s.csv", progress=False)
+    np.testing.assert_array_equal(flagged.above_score, above)
+    np.testing.assert_array_equal(flagged.above_entropy, unsure)
+    other = inference.score(digits_model, x, tmp_path / "s.csv", seed=1, progress=False, replace=True)
+    assert other.above_score is None and (other.above_entropy == unsure).all()
     int8 = runtime.load(digits_model.model_dir, precision="int8")
     int8_scores, int8_entropies = int8.score(x), int8.entropy(x)
     said = CliRunner().invoke(main, ["score", str(digits_model.model_dir), "--dataset", "digits", "--out", "-",
@@ -1307,6 +1335,7 @@ def test_an_export_keeps_its_test_examples_scores_to_set_a_score_against(digits_
     with pytest.raises(ModelError, match="test_scores is not null or scores in short"):
         runtime.load(older)
     _set_test_scores(older, {k: v for k, v in expected.items() if k != "entropy"})  # as an export before wrote it
+    assert inference.score(older, x, tmp_path / "s.csv", progress=False, replace=True).above_entropy is None
     said = CliRunner().invoke(main, ["score", str(older), "--dataset", "digits", "--out", "-"])
     assert said.exit_code == 0 and said.output.splitlines()[-1].endswith(
         f"; {above.sum()} above the 99th percentile of the model's test examples' scores ({q['0.99']:.2f})"), \
