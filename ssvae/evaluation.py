@@ -18,9 +18,10 @@ from ssvae.runtime import MODEL_JSON, RUN_CONFIG, folder_of_folders
 
 if TYPE_CHECKING:
     from ssvae.api import Run
+    from ssvae.onnx_export import ExportReport
 
 
-def evaluate(run: Run | runtime.ExportedModel | str | Path, data: str | Path | Any = None,
+def evaluate(run: Run | runtime.ExportedModel | ExportReport | str | Path, data: str | Path | Any = None,
              dataset: str | None = None, split: str = "test", data_dir: str | Path | None = None,
              device: str = "auto", precision: str = "float32", baseline: bool = False,
              progress: bool = False, threads: int | None = None) -> dict[str, Any]:
@@ -32,18 +33,19 @@ def evaluate(run: Run | runtime.ExportedModel | str | Path, data: str | Path | A
     accuracy on the same test set of the run's supervised baseline (`ssvae.baseline`, trained here with a bar
     where ``progress``).
 
-    A model folder written by `ssvae export`, or one loaded (`ssvae.runtime.load`, on its device and in its
-    precision), is tested through its graphs instead (`ssvae.inference.evaluate`, no test ELBO, no torch),
-    on ``data`` or on ``split`` of the built-in ``dataset`` (by default, the one it was trained on, where it
-    was), with the graphs of ``precision`` on ``device`` and ``threads`` CPU threads (None: onnxruntime's
-    default, every core): those six settings are an export's, and a run refuses them; an export has no
-    baseline."""
+    A model folder written by `ssvae export` (or the report `ssvae.export` returns, which names it), or one
+    loaded (`ssvae.runtime.load`, on its device and in its precision), is tested through its graphs instead
+    (`ssvae.inference.evaluate`, no test ELBO, no torch), on ``data`` or on ``split`` of the built-in
+    ``dataset`` (by default, the one it was trained on, where it was), with the graphs of ``precision`` on
+    ``device`` and ``threads`` CPU threads (None: onnxruntime's default, every core): those six settings are
+    an export's, and a run refuses them; an export has no baseline."""
     check_flags(RunError, baseline=baseline, progress=progress)
     data = held if (held := arrays_given(data)) is not None else data  # arrays converted once, not at each use
     if isinstance(run, runtime.ExportedModel):
         if baseline:
             raise _no_baseline(f"{run!r}")
         return _evaluate_export(run, data, dataset, split, data_dir, device, precision, threads)
+    run = getattr(run, "model_dir", run)  # the report of `ssvae.export`, as `ssvae.inference` takes it: its folder
     if isinstance(run, (str, os.PathLike)) and _evaluated_folder(folder := given_path(run, "run"), baseline) == "model":
         return _evaluate_export(folder, data, dataset, split, data_dir, device, precision, threads)
     from ssvae.api import evaluate_run  # torch, which a run needs and a model does not

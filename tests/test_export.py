@@ -561,6 +561,18 @@ def test_inference_takes_a_model_folder_for_its_model_and_names_what_else_it_got
         inference.predict(digits_model, x, None)
 
 
+def test_ssvae_evaluate_takes_the_report_ssvae_export_returns(digits_run, tmp_path):
+    """ssvae.evaluate(ssvae.export(run, DIR)) said "run_dir must be a path, got
+    ssvae.onnx_export.ExportReport", where ssvae.inference and ssvae.runtime.load take the report for its folder."""
+    report = ssvae.export(digits_run, tmp_path / "model")
+    evaluated = ssvae.evaluate(report)
+    assert evaluated == ssvae.evaluate(tmp_path / "model")
+    assert evaluated["accuracy"] == report.accuracy["float32"] and evaluated["test_data"] == "digits test split"
+    with pytest.raises(RunError, match=r"^--baseline \(baseline= in Python\) trains on a run's data, which "
+                                       rf"{re.escape(str(tmp_path / 'model'))}, an exported model, does not keep"):
+        ssvae.evaluate(report, baseline=True)
+
+
 def _shared_noise(monkeypatch, n, k, z_dim):
     """The standard normals the runtime draws with seed 0, a row of them a class, the same for each of the ``n``
     rows, handed to torch's reparameterisation (rows repeated once a class, classes fastest)."""
