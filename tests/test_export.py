@@ -1824,6 +1824,20 @@ def test_a_grid_too_large_to_open_is_refused_before_any_drawing(digits_model, tm
     assert not (tmp_path / "big.png").exists()
 
 
+def test_an_export_report_shows_itself_in_a_line():
+    """Its dataclass repr ran to 2,000 characters in a notebook: every graph's interface, the test scores'
+    quantiles; the line keeps the files and the measures, short, and the fields keep everything."""
+    report = onnx_export.ExportReport(Path("models/d"), ["classifier.onnx", "model.json"],
+                                      max_difference={"classifier": 2.384185791015625e-07},
+                                      accuracy={"float32": 0.7044444444444444, "int8": None},
+                                      agreement={"float32": 1.0, "int8": 0.9866666666666667},
+                                      test_scores={"quantiles": {"0.5": 27.6}}, interfaces={"classifier": []})
+    assert repr(report) == ("ExportReport(model_dir='models/d', files=['classifier.onnx', 'model.json'], "
+                            "accuracy={'float32': 0.7044, 'int8': None}, agreement={'float32': 1.0, 'int8': 0.9867}, "
+                            "max_difference={'classifier': 2.4e-07})")
+    assert report.accuracy["float32"] == 0.7044444444444444 and report.test_scores == {"quantiles": {"0.5": 27.6}}
+
+
 def test_the_model_card_shows_each_precisions_accuracy_and_agreement():
     from ssvae.model_card import model_card
 
