@@ -273,7 +273,7 @@ def _train_new(config: Config, split: Split, partition: Partition, out: Path | N
         return _fit(Run(config, split, model, out, [], partition), progress, None, on_epoch, after_checkpoint)
 
 
-def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | None = None,
+def resume(run_dir: Run | str | Path, progress: bool = True, on_epoch: EpochHook | None = None,
            epochs: int | None = None) -> Run:
     """Continue an interrupted run from its last checkpoint, on the thread count it recorded; it ends where an
     uninterrupted run would (the same epochs and, on the CPU, the same weights).
@@ -284,7 +284,7 @@ def resume(run_dir: str | Path, progress: bool = True, on_epoch: EpochHook | Non
     config.json says so from its first checkpoint on. A cosine or one-cycle learning rate was planned over
     the last stage's epochs, so a run stopped in that stage keeps its length (`_check_length`)."""
     _check_call(progress, on_epoch)
-    run_dir = given_path(run_dir, "run_dir")
+    run_dir = run_folder(run_dir, "to resume: train it again with out= to have its checkpoints kept")
     config, split = load_spec(run_dir)
     if epochs is not None:
         config = dataclasses.replace(config, epochs=epochs)
@@ -422,14 +422,26 @@ def _recorded(run_dir: Path) -> tuple[list[dict] | None, str | None]:
         return None, str(error)
 
 
-def describe_run(run_dir: str | Path) -> dict[str, Any]:
+def run_folder(run: Run | str | Path, purpose: str) -> Path:
+    """The folder of a `Run`, or the path given (`given_path`); a RunError for a run held in memory, which has
+    none, naming what it was wanted for (``purpose``) and what to do instead."""
+    if not isinstance(run, Run):
+        return given_path(run, "run_dir")
+    if run.run_dir is None:
+        raise RunError(f"this run was trained without out=, so it has no folder {purpose}")
+    return run.run_dir
+
+
+def describe_run(run_dir: Run | str | Path) -> dict[str, Any]:
     """What a run folder holds, read without its data (`ssvae info RUN_DIR`; its weights only to check them):
     its model, data and labels, each stage's epochs and how many metrics.csv records, whether it is finished,
     and where an unfinished one's checkpoint stands, the last epoch's record, the `ssvae train` line that
     makes it, and what is wrong with files it reads past (``problems``: a weights file cut short, damaged or
     another run's, a metrics.csv cut short, an earlier run's files set aside by a training killed since),
-    which `evaluate` and `--resume` refuse."""
-    run_dir = given_path(run_dir, "run_dir")
+    which `evaluate` and `--resume` refuse. A `Run` is described by its folder, as `load` and `ssvae.export` take
+    one."""
+    run_dir = run_folder(run_dir, "to describe: its settings, split and epochs are run.config, run.split and "
+                                  "run.history")
     config, split = load_spec(run_dir)
     plan = stage_plan(active_stages(model_to_load(config), config))
     history, metrics_problem = _recorded(run_dir)

@@ -40,7 +40,7 @@ import torch._dynamo  # loaded here, before any output is staged, not inside tor
 from torch import Tensor, nn
 
 from ssvae import __version__
-from ssvae.api import Run, load
+from ssvae.api import Run, load, run_folder
 from ssvae.run import tensors_digest
 from ssvae.data.digests import data_digest
 from ssvae.model_card import data_name, export_command, model_card, preprocessing
@@ -541,11 +541,8 @@ def stand_in_inputs(run: Run) -> np.ndarray:
 
 def default_model_folder(run: Run | str | Path) -> Path:
     """Where a run's model goes without --out (out=): models/ and the name of the run's folder."""
-    run_dir = run.run_dir if isinstance(run, Run) else given_path(run, "run_dir")
-    if run_dir is None:
-        raise RunError("this run was trained without out=, so it has no folder to name its model folder after: "
-                       "give out= the model folder to write")
-    return Path("models") / Path(run_dir).resolve().name
+    run_dir = run_folder(run, "to name its model folder after: give out= the model folder to write")
+    return Path("models") / run_dir.resolve().name
 
 
 def _model_folder(out: str | Path, replace: bool) -> Path:

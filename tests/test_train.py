@@ -68,6 +68,24 @@ def test_a_runs_config_trains_on_other_data_named_beside_it(tmp_path, tiny_confi
     assert ssvae.train(back.config, progress=False).config == back.config  # the same data: nothing dropped
 
 
+def test_describe_run_and_resume_take_a_run_for_its_folder(tmp_path, tiny_config):
+    """describe_run(run) and resume(run) said "run_dir must be a path, got ssvae.api.Run", where load, evaluate,
+    baseline and export take a Run; one held in memory has no folder, and is told so."""
+    run = ssvae.train(tiny_config, out=tmp_path / "run", progress=False)
+    assert ssvae.describe_run(run) == ssvae.describe_run(tmp_path / "run")
+    assert ssvae.describe_run(run)["state"] == "finished"
+    with pytest.raises(ssvae.RunError, match=r"the run is finished \(its weights.safetensors is there"):
+        ssvae.resume(run, progress=False)
+    in_memory = ssvae.train(tiny_config, progress=False)
+    with pytest.raises(ssvae.RunError, match=r"^this run was trained without out=, so it has no folder to describe: "
+                                             r"its settings, split and epochs are run.config, run.split and "
+                                             r"run.history$"):
+        ssvae.describe_run(in_memory)
+    with pytest.raises(ssvae.RunError, match=r"^this run was trained without out=, so it has no folder to resume: "
+                                             r"train it again with out= to have its checkpoints kept$"):
+        ssvae.resume(in_memory, progress=False)
+
+
 def test_training_leaves_the_callers_random_stream_as_it_was(tmp_path, tiny_config):
     """A notebook's own draws after ssvae.train (or a resume) go on from its own seed: training reseeded torch's
     global stream with the run's seed, so that every seed gave the same draws after it."""
