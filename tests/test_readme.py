@@ -23,6 +23,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 import ssvae
+from ssvae.report import evaluation_report
 from ssvae.settings import config_for
 from tools.make_examples import write_bad_inputs, write_scans
 
@@ -211,3 +212,24 @@ def test_the_python_api_example_calls_the_api_as_it_is():
         if function is ssvae.train:
             own = inspect.signature(ssvae.train).parameters
             config_for(**{key: value for key, value in keywords.items() if key not in own})
+
+
+def python_api_section() -> list[str]:
+    """The lines of the README's "Python API" section, up to the next section."""
+    lines = README.read_text(encoding="utf-8").splitlines()
+    start = lines.index("## Python API")
+    return lines[start:next(i for i in range(start + 1, len(lines)) if lines[i].startswith("## "))]
+
+
+def test_the_python_api_section_wraps_within_120_columns():
+    """Its paragraph on ssvae.inference broke mid-sentence ("`generate(model, "s.csv",` / `analogies=inputs)`
+    or `dataset=NAME`: a PNG grid or CSV" / "rows by the name of the file) and") and ran to 186 columns."""
+    assert [line for line in python_api_section() if len(line) > 120] == []
+
+
+def test_the_python_api_example_names_every_key_of_a_runs_report():
+    """The keys listed beside ssvae.evaluate(run) left out by_confidence."""
+    code = "\n".join(python_api_section())
+    listed = re.search(r"# dict: (.*?) \(with val_labels\)", re.sub(r"\n +# ", " ", code)).group(1)
+    report = evaluation_report("m2", np.array([0, 1]), np.eye(2), ["a", "b"], None, 2)
+    assert sorted(listed.split(", ")) == sorted(report)
