@@ -990,6 +990,18 @@ def test_a_run_on_the_current_folder_is_named_after_that_folder(cases, tmp_path,
     assert result.exit_code == 0 and "saved runs/pics-m2  |" in result.output, result.output  # not runs/-m2
 
 
+def test_a_built_in_sets_name_given_as_data_says_to_pass_it_as_dataset(tmp_path, monkeypatch):
+    """ssvae.train(data="digits"), a notebook's first guess, said only "no such file or folder; check the path"."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataError, match=r"^digits: no such file or folder; check the path given to --data \(data= "
+                                        r"in Python\), or pass --dataset digits \(dataset='digits' in Python\) for "
+                                        r"the built-in set$"):
+        ssvae.train(data="digits", epochs=1, progress=False)
+    with pytest.raises(DataError, match=r"^mnist.npz: no such file or folder; check the path given to --data "
+                                        r"\(data= in Python\)$"):
+        ssvae.train(data="mnist.npz", epochs=1, progress=False)
+
+
 def test_debug_shows_the_traceback(cases, monkeypatch):
     """--debug prints Python's traceback of the error, ending in its message; without it, the one line alone."""
     monkeypatch.chdir(cases)
