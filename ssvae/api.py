@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ssvae.config import EDITABLE_FOR_RESUME, Config, ConfigError, setting_name
+from ssvae.config import EDITABLE_FOR_RESUME, Config, ConfigError, check_names, setting_name
 from ssvae.settings import config_for, supervised_counterpart, train_command
 from ssvae.model_card import shown_config
 from ssvae.data import DataError, Dataset, ModelInputs, Partition, Source, Split
@@ -168,6 +168,7 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     if config is not None and not isinstance(config, Config):
         raise ConfigError(f"config must be an ssvae.Config, got {type(config).__name__}: give settings as keywords "
                           f"(ssvae.train(epochs=10)), or ssvae.train(**settings) for a dict")
+    check_names(changes, [name for name in inspect.signature(train).parameters if name != "changes"])
     _check_call(progress, on_epoch, replace=replace)
     out = given_path(out, "out") if out is not None else None
     arrays = arrays_given(changes.get("data"))

@@ -20,7 +20,7 @@ import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ssvae.errors import SAVE_ARRAYS, type_name
 from ssvae.runtime import one_line_name
@@ -461,10 +461,11 @@ COMMAND_ONLY = {"quiet": "ssvae.train(progress=False)", "force": "ssvae.train(re
                 "resume": "ssvae.resume(RUN_DIR)"}
 
 
-def check_names(changes: dict[str, Any]) -> None:
+def check_names(changes: dict[str, Any], keywords: Sequence[str] = ()) -> None:
     """A ConfigError for a setting Config has no field of (a typo in ``ssvae.train(epoch=5)``), with the
-    nearest field, as the command line suggests the nearest option, or the Python spelling of a command-line
-    option that is no setting (``quiet=True``: ssvae.train(progress=False))."""
+    nearest field or caller's own ``keywords`` (``progres=False``: progress), as the command line suggests the
+    nearest option, or the Python spelling of a command-line option that is no setting (``quiet=True``:
+    ssvae.train(progress=False))."""
     fields = [f.name for f in dataclasses.fields(Config)]
     for name in changes:
         if name == "recipe":
@@ -475,7 +476,7 @@ def check_names(changes: dict[str, Any]) -> None:
             raise ConfigError(f"unknown setting {name!r}: --{name} of 'ssvae train' is {COMMAND_ONLY[name]} in "
                               f"Python")
         if name not in fields:
-            near = difflib.get_close_matches(name, fields, n=1)
+            near = difflib.get_close_matches(name, [*fields, *keywords], n=1)
             raise ConfigError(f"unknown setting {name!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
                               + ": settings are Config's fields, the 'ssvae train' options with underscores")
 

@@ -716,6 +716,9 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     with pytest.raises(ConfigError, match=r"^unknown setting 'epoch' \(did you mean 'epochs'\?\): settings are "
                                           r"Config's fields, the 'ssvae train' options with underscores$"):
         ssvae.train(epoch=1, progress=False)  # a typo in the API, caught before any data is read
+    for typo, meant in (("progres", "progress"), ("on_epochs", "on_epoch"), ("replase", "replace")):  # train's own
+        with pytest.raises(ConfigError, match=rf"^unknown setting '{typo}' \(did you mean '{meant}'\?\)"):
+            ssvae.train(**{typo: False})
     with pytest.raises(ConfigError, match=r"^unknown setting 'zzz': settings"):
         tiny_config.replace(zzz=1)
     with pytest.raises(ConfigError, match=r"^recipe= starts a config from a data set's preset, and a config was "
