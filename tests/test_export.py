@@ -284,13 +284,6 @@ def test_onnxruntime_matches_torch_at_batch_1_and_257(digits_run, digits_model):
 
 
 def test_int8_copy_agrees_with_float_on_held_out_data(digits_run, digits_model):
-    from ssvae import inference  # in Python: which inputs lie above, in input order
-
-    flagged = inference.score(digits_model, x, tmp_path / "s.csv", progress=False)
-    np.testing.assert_array_equal(flagged.above_score, above)
-    np.testing.assert_array_equal(flagged.above_entropy, unsure)
-    other = inference.score(digits_model, x, tmp_path / "s.csv", seed=1, progress=False, replace=True)
-    assert other.above_score is None and (other.above_entropy == unsure).all()
     int8 = runtime.load(digits_model.model_dir, precision="int8")
     x = digits_run.partition().test.x
     agreement = (int8.classify(x).argmax(-1) == digits_model.classify(x).argmax(-1)).mean()
@@ -325,13 +318,6 @@ def test_int8_rows_do_not_depend_on_the_batch_they_come_in(digits_run, digits_mo
     """Activation ranges calibrated at export, not measured on each call's batch (dynamic quantisation): a row
     classified or scored alone gives what it gives among 200 others."""
     assert _is_static_int8(digits_model.model_dir)
-    from ssvae import inference  # in Python: which inputs lie above, in input order
-
-    flagged = inference.score(digits_model, x, tmp_path / "s.csv", progress=False)
-    np.testing.assert_array_equal(flagged.above_score, above)
-    np.testing.assert_array_equal(flagged.above_entropy, unsure)
-    other = inference.score(digits_model, x, tmp_path / "s.csv", seed=1, progress=False, replace=True)
-    assert other.above_score is None and (other.above_entropy == unsure).all()
     int8 = runtime.load(digits_model.model_dir, precision="int8")
     x = digits_run.partition().test.x[:200]
     alone = np.concatenate([int8.classify(x[i:i + 1]) for i in range(len(x))])
@@ -525,13 +511,6 @@ def test_a_run_an_exported_model_and_inputs_show_themselves_in_a_line(digits_run
     assert repr(inference.model_inputs(digits_model, tmp_path / "x.npy")) == \
         f"Inputs(3 rows of shape (8, 8), uint8, ids '0'..'2', source={str(tmp_path / 'x.npy')!r})"
     assert repr(digits_run) == "Run(model='m2', data='digits', labels_seen=100, classes=10, run_dir=None)"
-    from ssvae import inference  # in Python: which inputs lie above, in input order
-
-    flagged = inference.score(digits_model, x, tmp_path / "s.csv", progress=False)
-    np.testing.assert_array_equal(flagged.above_score, above)
-    np.testing.assert_array_equal(flagged.above_entropy, unsure)
-    other = inference.score(digits_model, x, tmp_path / "s.csv", seed=1, progress=False, replace=True)
-    assert other.above_score is None and (other.above_entropy == unsure).all()
     int8 = runtime.load(digits_model.model_dir, precision="int8")
     assert repr(int8) == (f"ExportedModel({str(digits_model.model_dir)!r}, model='m2', precision='int8', "
                           f"input_shape=(1, 8, 8), classes=10)")
@@ -1318,9 +1297,8 @@ def test_an_export_keeps_its_test_examples_scores_to_set_a_score_against(digits_
         f"{unsure.sum()} above the 99th percentile of their entropies ({h['0.99']:.2f}); {(above | unsure).sum()} "
         f"above either"), \
         said.output
-    from ssvae import inference  # in Python: which inputs lie above, in input order
-
-    flagged = inference.score(digits_model, x, tmp_path / "s.csv", progress=False)
+    flagged = inference.score(  # in Python: which inputs lie above, in input order
+        digits_model, x, tmp_path / "s.csv", progress=False)
     np.testing.assert_array_equal(flagged.above_score, above)
     np.testing.assert_array_equal(flagged.above_entropy, unsure)
     other = inference.score(digits_model, x, tmp_path / "s.csv", seed=1, progress=False, replace=True)
