@@ -526,10 +526,11 @@ def _resumable(run_dir: Path, epochs: int | None = None, resuming: bool = False)
 
 def _file_stamp(path: Path) -> tuple[int, int] | None:
     """A file's inode and modification time, which a file written anew (`atomic_open`: renamed over it)
-    changes; None where there is none."""
+    changes; None where there is none, also where a file or device stands for a folder above it (--out
+    notes.txt/run, --resume /dev/null): the training's own checks name that in one line, not this stat."""
     try:
         status = path.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     return status.st_ino, status.st_mtime_ns
 

@@ -372,6 +372,12 @@ BAD_INPUT = [
      "run folder (.mydata.tmp)"),
     (["predict", "MODEL", "--dataset", "digits", "--out", "taken.csv/p.csv"],
      "Error: taken.csv is a file, so it cannot hold taken.csv/p.csv: give --out a path through folders"),
+    # a file or device where a run folder's parent or the run folder is: the check of a checkpoint's stamp said
+    # "taken.csv/run/checkpoint.safetensors: Not a directory (check the path and its permissions)"
+    (["train", "--out", "taken.csv/run"], "Error: taken.csv is a file, so it cannot hold taken.csv/run: give --out a "
+     "path through folders"),
+    (["train", "--resume", "taken.csv/run"], "Error: taken.csv/run: no such run directory"),
+    (["train", "--resume", "/dev/null"], "Error: /dev/null: a file, not a run directory"),
     (["train", "--data", "only_label.csv"], "Error: only_label.csv: the examples have no input values (shape (0,)): "
      "give at least one input column or pixel beside the labels"),
     (["evaluate", "shrunk_run"], "small.npz: not the data this run was trained on (the run's split names example "),
