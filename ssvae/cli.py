@@ -524,6 +524,21 @@ def _resumable(run_dir: Path, epochs: int | None = None, resuming: bool = False)
         sys.exit(_interrupted_status(error))
 
 
+@contextlib.contextmanager
+def _streamed(out: str | None) -> Iterator[None]:
+    """Ctrl-C while a table goes to standard output (--out -), a batch at a time: the rows written before it
+    are there (in the file a shell's > names, say), so the line says so, not that outputs were discarded."""
+    from ssvae.inference import STDOUT
+
+    try:
+        yield
+    except KeyboardInterrupt as error:
+        if out != STDOUT:
+            raise
+        _say_interrupted("Interrupted: standard output holds the rows written before it, not the rest")
+        sys.exit(_interrupted_status(error))
+
+
 def _file_stamp(path: Path) -> tuple[int, int] | None:
     """A file's inode and modification time, which a file written anew (`atomic_open`: renamed over it)
     changes; None where there is none, also where a file or device stands for a folder above it (--out
@@ -711,8 +726,9 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
 
     model = load_model(model_dir, device, precision, threads)
     inputs = checked_inputs(model, out, force, data, dataset, split, data_dir)
-    done = predict_rows(model, inputs, out, batch_size=batch_size, progress=not quiet, replace=force,
-                        uncertain_first=uncertain_first)
+    with _streamed(out):
+        done = predict_rows(model, inputs, out, batch_size=batch_size, progress=not quiet, replace=force,
+                            uncertain_first=uncertain_first)
     _say_written(out, f"{count(done.rows, 'prediction')}; {confident_text(done.confident, model.test_confidence)}")
 
 
@@ -747,8 +763,9 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
 
     model = load_model(model_dir, device, precision, threads)
     inputs = checked_inputs(model, out, force, data, dataset, split, data_dir)
-    scores = score_rows(model, inputs, out, samples=samples, seed=seed, batch_size=batch_size,
-                        progress=not quiet, replace=force)
+    with _streamed(out):
+        scores = score_rows(model, inputs, out, samples=samples, seed=seed, batch_size=batch_size,
+                            progress=not quiet, replace=force)
     top = int(scores.score.argmax()) if len(scores.score) else None
     rare = "" if top is None else _threshold_text(model.test_scores, scores, model.precision)
     _say_written(out, count(len(scores.score), "score") + (
@@ -825,9 +842,10 @@ def generate(model_dir: str, per_class: int | None, classes: tuple[str, ...], an
         inputs = os.path.expanduser(analogies)
         if inputs in BUILTIN and not Path(inputs).exists():
             inputs, dataset = None, inputs
-    done = generate_examples(model, out, per_class=per_class, analogies=inputs, dataset=dataset, rows=rows, seed=seed,
-                             scale=scale, replace=force, data_dir=data_dir, classes=classes or None,
-                             temperature=temperature)
+    with _streamed(out):
+        done = generate_examples(model, out, per_class=per_class, analogies=inputs, dataset=dataset, rows=rows,
+                                 seed=seed, scale=scale, replace=force, data_dir=data_dir, classes=classes or None,
+                                 temperature=temperature)
     shown = done.examples // max(len(done.classes), 1)  # inputs drawn in analogies
     left_out = f" (the first of {done.given}: --rows for more)" if done.given > shown else ""
     if done.pixels is not None:

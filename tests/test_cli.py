@@ -244,6 +244,30 @@ def test_an_interrupted_command_says_so_and_writes_no_half_file(runner, tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
+def test_ctrl_c_while_rows_go_to_standard_output_says_those_rows_are_there(monkeypatch):
+    """predict --out - writes a batch at a time: rows stand in the file a shell's > names by the time Ctrl-C
+    comes, which the line said were discarded."""
+    from ssvae import inference
+
+    batches = []
+
+    def interrupted_at_the_third(model, x):
+        batches.append(len(x))
+        if len(batches) == 3:
+            raise KeyboardInterrupt
+        return real(model, x)
+
+    real = inference.ExportedModel.classify
+    monkeypatch.setattr(inference.ExportedModel, "classify", interrupted_at_the_third)
+    model = ROOT / "models" / "digits-m2"
+    result = runner_with_stderr_apart().invoke(main, ["predict", str(model), "--dataset", "digits", "--out", "-",
+                                                      "--batch-size", "100", "--quiet"])
+    assert result.exit_code == 130
+    assert result.stderr.strip() == "Interrupted: standard output holds the rows written before it, not the rest"
+    rows = result.stdout.splitlines()
+    assert len(rows) == 1 + 200 and rows[0].startswith("id,predicted") and all(row.count(",") == 13 for row in rows)
+
+
 @pytest.mark.filterwarnings("ignore:.*x holds whole numbers from 0 to 240:UserWarning")  # the data meant, as said
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
 @pytest.mark.filterwarnings("ignore:--test-data .* fewer than 5 a class:UserWarning")  # tiny test data, as meant
