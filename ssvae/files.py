@@ -36,7 +36,7 @@ def atomic_open(path: Path, mode: str = "w", follow_link: bool = False, replace:
     with new_folders(shown.parent):  # the folders asked for, not those a link at path names
         path = Path(os.path.realpath(shown)) if follow_link else Path(os.path.realpath(shown.parent)) / shown.name
         try:
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=hidden_prefix(path.name), suffix=".tmp")
         except OSError as error:  # name the file asked for, not the temporary one
             raise OSError(error.errno, error.strerror, str(shown)) from error
         try:
@@ -52,6 +52,18 @@ def atomic_open(path: Path, mode: str = "w", follow_link: bool = False, replace:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+# the most bytes of a name that a temporary name beside it keeps: the system takes 255 in a name (NAME_MAX),
+# and the temporary name adds a dot before, and a dot, 8 random characters and ".tmp" after
+KEPT_OF_A_NAME = 200
+
+
+def hidden_prefix(name: str) -> str:
+    """The start of a temporary name beside the file or folder ``name``: hidden, and naming it, cut to
+    `KEPT_OF_A_NAME` bytes (not within a character), so that a name the system takes (up to 255 bytes) is
+    not refused as too long for its temporary name's sake."""
+    return "." + name.encode(errors="surrogateescape")[:KEPT_OF_A_NAME].decode(errors="ignore") + "."
 
 
 def _publish(tmp: Path, path: Path, replace: bool, shown: Path) -> None:
@@ -369,10 +381,11 @@ def sole_writer(folder: Path | None, inside: bool = True) -> Iterator[None]:
 
 def _lock_places(folder: Path, inside: bool = True) -> list[Path]:
     """The lock files of ``folder`` (`sole_writer`), as real paths, each once: beside it as given, beside the
-    folder a link names (where that folder's parent is there) and, with ``inside``, inside it."""
+    folder a link names (where that folder's parent is there) and, with ``inside``, inside it: ``.NAME.lock``,
+    the name cut as `hidden_prefix` cuts it."""
     given, named = Path(os.path.abspath(folder)), Path(os.path.realpath(folder))
-    places = [given.parent / f".{given.name}.lock"]
-    places += [named.parent / f".{named.name}.lock"] if named != given and named.parent.is_dir() else []
+    places = [given.parent / f"{hidden_prefix(given.name)}lock"]
+    places += [named.parent / f"{hidden_prefix(named.name)}lock"] if named != given and named.parent.is_dir() else []
     places += [named / LOCK_INSIDE] if inside and named.is_dir() else []
     # a link among the parents resolved, but not one at the lock file's own name, which `_lock` refuses
     return list(dict.fromkeys(Path(os.path.realpath(place.parent)) / place.name for place in places))
@@ -456,7 +469,7 @@ def check_writable(out: Path, follow_link: bool = True, kind: str = "folder", in
     where = next(parent for parent in Path(os.path.abspath(target)).parents if parent.exists())
     where = out if in_place and out.is_dir() else where
     try:
-        os.rmdir(tempfile.mkdtemp(dir=where, prefix=f".{out.name}."))
+        os.rmdir(tempfile.mkdtemp(dir=where, prefix=hidden_prefix(out.name)))
     except OSError as error:
         raise RunError(f"{option} {out}: {where} takes no new {kind} ({error.strerror}): {fix}") from None
 
@@ -512,4 +525,4 @@ def _taken(path: Path) -> RunError:
 
 
 __all__ = ["atomic_open", "write_atomic", "being_written", "check_output", "check_writable", "given_path",
-           "take_access", "OutputFolder", "SET_ASIDE", "sole_writer", "new_folders"]
+           "hidden_prefix", "take_access", "OutputFolder", "SET_ASIDE", "sole_writer", "new_folders"]

@@ -50,7 +50,8 @@ from ssvae.precisions import calibration_inputs, cpu_session, predicted_classes,
 from ssvae.report import confidence_summary
 from ssvae.data import Dataset, DataError
 from ssvae.errors import ExportError, RunError, check_flags, user_stacklevel
-from ssvae.files import OutputFolder, check_writable, given_path, sole_writer, take_access, uninterrupted
+from ssvae.files import (OutputFolder, check_writable, given_path, hidden_prefix, sole_writer, take_access,
+                         uninterrupted)
 from ssvae.runtime import (FORMAT_VERSION, METADATA_PREFIX, MIN_OPSET, MODEL_CARD, MODEL_FILES, MODEL_JSON, OPSET,
                            SCORE_QUANTILES, ExportedModel, graph_file, score_noise)
 
@@ -602,8 +603,8 @@ def _write_folder(out: Path, files: dict[str, bytes]) -> None:
     new folder private; a staging folder so made read-only is made writable again before it is removed)."""
     out = out.resolve() if out.is_symlink() else out
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old."))  # holds the folder replaced
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=hidden_prefix(out.name)))
+    old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f"{hidden_prefix(out.name)}old."))  # holds the folder replaced
     try:
         for name, data in files.items():
             (staging / name).write_bytes(data)

@@ -1835,6 +1835,22 @@ def test_replacing_a_folder_sets_aside_only_what_ssvae_wrote_there(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
 
 
+def test_a_name_of_up_to_255_bytes_is_written_though_its_temporary_name_is_longer(tmp_path, monkeypatch):
+    """A temporary name adds 14 bytes to the name it stands for, and a lock file 6: an --out of 242 to 255
+    bytes, which the shell's > takes, was refused as "File name too long" or as a place that "takes no new
+    file". Those names keep the first 200 bytes of it (`hidden_prefix`), not within a character."""
+    monkeypatch.chdir(tmp_path)
+    model = str(ROOT / "models" / "digits-m2")
+    csv, png, run = "p" * 251 + ".csv", "é" * 125 + ".png", "r" * 255  # é: two bytes
+    runner = CliRunner()
+    for args in (["predict", model, "--dataset", "digits", "--out", csv, "--quiet"], ["generate", model, "--out", png],
+                 ["train", *TINY, "--out", run], ["export", run, "--out", run[:-1]]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([csv, png, run, run[:-1]])
+    assert files.hidden_prefix(png) == "." + "é" * 100 + "." and files.hidden_prefix("a.csv") == ".a.csv."
+
+
 def test_an_error_while_writing_leaves_the_old_file_and_no_temporary_one(tmp_path):
     (tmp_path / "out.csv").write_text("old")
     with pytest.raises(RuntimeError):
