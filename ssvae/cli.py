@@ -351,8 +351,12 @@ def main(debug: bool) -> None:
     """Semi-supervised VAEs: train a classifier and a generative model from a few labels and many
     unlabelled examples, evaluate it, export it to ONNX and use the export to label, generate and score.
 
-    Start with `ssvae train` (8x8 digits, 100 labels, offline), `ssvae evaluate runs/digits-m2`, then
-    `ssvae export runs/digits-m2 --out models/digits` and `ssvae predict models/digits --dataset digits`.
+    \b
+    Start with (8x8 digits, 100 labels, offline):
+      ssvae train
+      ssvae evaluate runs/digits-m2
+      ssvae export runs/digits-m2 --out models/digits
+      ssvae predict models/digits --dataset digits
     """
     warnings.formatwarning = lambda message, *args, **kwargs: f"Warning: {message}\n"
     for signum in ENDING_SIGNALS:
@@ -455,7 +459,9 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
 
     Example: ssvae train --labels 100 --out runs/digits
 
-    The most accurate on Fashion-MNIST: ssvae train --dataset fashion-mnist --data-dir DIR --recipe accurate
+    \b
+    The most accurate on Fashion-MNIST:
+      ssvae train --dataset fashion-mnist --data-dir DIR --recipe accurate
     """
     from ssvae.api import default_run_folder, resume as resume_run, train as train_run
     from ssvae.evaluation import evaluate
@@ -645,7 +651,9 @@ def evaluate(run_dir: str, data: str | None, dataset: str | None, split: str, da
 
     Example: ssvae evaluate runs/digits-m2 --baseline --json
 
-    An export's int8 graphs: ssvae evaluate models/digits-m2 --dataset digits --precision int8
+    \b
+    An export's int8 graphs:
+      ssvae evaluate models/digits-m2 --dataset digits --precision int8
     """
     from ssvae.evaluation import evaluate as evaluate_folder
 
@@ -720,7 +728,9 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
 
     Example: ssvae predict models/digits --dataset digits --out predictions.csv
 
-    What to label next: ssvae predict models/mine --data DIR/unlabelled --uncertain-first --out next.csv
+    \b
+    What to label next:
+      ssvae predict models/mine --data DIR/unlabelled --uncertain-first --out next.csv
     """
     from ssvae.inference import checked_inputs, predict as predict_rows
 

@@ -662,6 +662,18 @@ def test_help_explains_every_command(runner):
     assert "--labels N|all " in train_help and "--hidden N,N,... " in train_help and " TEXT " not in train_help
 
 
+def test_help_shows_each_example_on_one_line(runner):
+    """An example after a title ("What to label next: ssvae predict ...") was wrapped by click, its last options
+    on the next line, as were the commands `ssvae --help` starts with: none could be copied whole."""
+    for command in [main, *main.commands.values()]:
+        args = [] if command is main else [command.name]
+        output = runner.invoke(main, [*args, "--help"], terminal_width=80).output
+        lines = [line.strip() for line in output.splitlines()]
+        examples = re.findall(r"^\s*(?:[^\n:]*: )?(ssvae(?: [^\s`]+)+)\s*$", command.help, re.MULTILINE)
+        assert examples, command.name
+        assert all(any(line.endswith(example) for line in lines) for example in examples), output
+
+
 def test_json_reports_write_non_finite_numbers_as_null():
     """A test ELBO of NaN (inputs beyond what the model saw) made `evaluate --json` a traceback."""
     from ssvae.cli import _json_ready
