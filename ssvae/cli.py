@@ -457,7 +457,7 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
     trains checkpoint.safetensors (every --checkpoint-every epochs; --resume continues from it).
     In the options below, q(y|x) is the classifier, q(z|x,y) the encoder and p(x|y,z) the decoder.
 
-    Example: ssvae train --labels 100 --out runs/digits
+    Example: ssvae train --labels 100 --out runs/digits-m2
 
     \b
     The most accurate on Fashion-MNIST:

@@ -674,6 +674,21 @@ def test_help_shows_each_example_on_one_line(runner):
         assert all(any(line.endswith(example) for line in lines) for example in examples), output
 
 
+def test_help_examples_follow_on_from_one_another():
+    """train's example writes the run folder that evaluate's and export's read, and export's the model folder
+    that predict's, score's, generate's and info's read: it wrote runs/digits, and evaluate's then failed."""
+    def example(command: str) -> str:
+        return re.search(rf"Example: (ssvae {command} .*)", main.commands[command].help)[1]
+
+    def folder(command: str) -> str:
+        return example(command).split()[2]
+
+    run = re.search(r"--out (\S+)", example("train"))[1]
+    model = re.search(r"--out (\S+)", example("export"))[1]
+    assert folder("evaluate") == folder("export") == run
+    assert all(folder(command) == model for command in ("predict", "score", "generate", "info"))
+
+
 def test_json_reports_write_non_finite_numbers_as_null():
     """A test ELBO of NaN (inputs beyond what the model saw) made `evaluate --json` a traceback."""
     from ssvae.cli import _json_ready
