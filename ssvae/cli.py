@@ -882,7 +882,7 @@ def _classes_text(model: ExportedModel, classes: tuple[str, ...], every: str) ->
 
 
 @main.command(short_help="A model's metadata and graphs, or how far a run has trained.")
-@click.argument("model_dir", metavar="MODEL_OR_RUN_DIR", type=UserPath(file_okay=False))
+@click.argument("model_dir", metavar="RUN_DIR|MODEL_DIR", type=UserPath(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 def info(model_dir: str, as_json: bool) -> None:
     """What an exported model is: its metadata (classes, input shape and preprocessing, labels used,

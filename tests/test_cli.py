@@ -466,7 +466,8 @@ def test_a_graph_file_given_for_its_model_folder_names_the_folder(runner, tmp_pa
     assert result.exit_code == 2 and "'--out': models/fl/classifier.onnx is a file: give a new folder's name" in \
         result.output
     Path("t.csv").write_text("a,label\n1,0\n")  # the data given where the model goes: its folder is no model
-    for args, where in ((["predict", "t.csv", "--data", "models/fl"], "MODEL_DIR"), (["evaluate", "t.csv"], "RUN_DIR|MODEL_DIR")):
+    for args, where in ((["predict", "t.csv", "--data", "models/fl"], "MODEL_DIR"),
+                        (["evaluate", "t.csv"], "RUN_DIR|MODEL_DIR"), (["info", "t.csv"], "RUN_DIR|MODEL_DIR")):
         result = runner.invoke(main, args)
         assert result.exit_code == 2, result.output
         assert f"Invalid value for '{where}': t.csv is a file: give a folder that 'ssvae train' or 'ssvae export' " \
