@@ -806,7 +806,8 @@ def _threshold_text(reference: dict[str, Any] | None, scores: Scores, precision:
 
 @main.command(short_help="New examples of every class, or analogies: a PNG grid or a CSV.")
 @click.argument("model_dir", type=UserPath(file_okay=False))
-@click.option("--per-class", type=click.IntRange(min=1), help="Samples in each class's row [default: 8].")
+@click.option("--per-class", type=click.IntRange(min=1),
+              help="Samples in each class's row (not with --analogies) [default: 8].")
 @click.option("--class", "classes", metavar="NAME", multiple=True,
               help="Draw this class alone (its row of samples, or its column of analogies): a class name as ssvae "
                    "info lists them; repeat it for more, in the order wanted [default: every class].")
@@ -814,16 +815,18 @@ def _threshold_text(reference: dict[str, Any] | None, scores: Scores, precision:
               help="Instead: render the style of these inputs in every class. A path (as --data of predict) or a "
                    "built-in data set name (its test split; all of it for a model tested on data of its own).")
 @click.option("--rows", type=click.IntRange(min=1), help="Inputs shown with --analogies [default: 8].")
-@data_dir_option
+@click.option("--data-dir", type=UserPath(),
+              help="With --analogies NAME: where the Fashion-MNIST/MNIST/KMNIST files are.")
 @click.option("--out", type=UserPath(dir_okay=False),
               help="A .png grid (image models), or a .csv ('-': standard output) of rows id, label, inputs, which "
                    "train, predict and evaluate read. [default: samples.png; samples.csv for a model of tables]")
 @click.option("--scale", type=click.IntRange(min=1), default=None,
               help="Output pixels per model pixel [default: cells at least 32 pixels high].")
-@click.option("--seed", type=click.IntRange(min=0), help="Seed of the latent draws [default: 0].")
+@click.option("--seed", type=click.IntRange(min=0),
+              help="Seed of the latent draws (not with --analogies) [default: 0].")
 @click.option("--temperature", type=click.FloatRange(min=0, min_open=True), metavar="T",
               help="Spread of the latent draws, z ~ N(0, T² I): below 1 (such as 0.7) less varied samples, nearer "
-                   "each class's example at z = 0; above 1 more varied ones [default: 1].")
+                   "each class's example at z = 0; above 1 more varied ones (not with --analogies) [default: 1].")
 @model_options()
 @force_option
 def generate(model_dir: str, per_class: int | None, classes: tuple[str, ...], analogies: str | None, rows: int | None,

@@ -690,6 +690,24 @@ def test_help_examples_follow_on_from_one_another():
     assert all(folder(command) == model for command in ("predict", "score", "generate", "info"))
 
 
+def test_generate_help_says_which_options_go_with_analogies():
+    """generate refuses --per-class, --seed and --temperature with --analogies, and --rows and --data-dir without
+    it; the help of --seed, --per-class, --temperature and --data-dir did not say so."""
+    refused = [option for option in main.commands["generate"].params
+               if _refuses(True, option.name) or _refuses(False, option.name)]
+    assert {option.name for option in refused} == {"per_class", "seed", "temperature", "rows", "data_dir"}
+    assert all("--analogies" in option.help for option in refused), [option.help for option in refused]
+
+
+def _refuses(drawing: bool, name: str) -> bool:
+    """Whether generate refuses the option ``name`` where it draws analogies (``drawing``), or samples."""
+    try:
+        inference.check_generate_options(drawing, **{name: 1})
+    except DataError:
+        return True
+    return False
+
+
 def test_json_reports_write_non_finite_numbers_as_null():
     """A test ELBO of NaN (inputs beyond what the model saw) made `evaluate --json` a traceback."""
     from ssvae.cli import _json_ready
