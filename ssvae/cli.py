@@ -150,10 +150,45 @@ TRAINING_REMEDY = ("install ssvae with its dependencies, as the README's set-up 
 MISSING_REMEDY = {"scikit-learn": "pip install scikit-learn (the built-in digits are scikit-learn's)"}
 
 
+NO_BREAK_HYPHEN = "\u2011"  # a hyphen that Python's textwrap, which click wraps help with, does not break at
+
+
+class HelpFormatter(click.HelpFormatter):
+    """click's, but a help line never ends at a hyphen inside a word: at 80 columns "--test-fraction" and
+    "fashion-mnist" broke in two, their halves read as another option or value."""
+
+    def write_dl(self, rows: Iterable[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
+        super().write_dl([(term, _unbreakable(text)) for term, text in rows], col_max, col_spacing)
+
+    def write_text(self, text: str) -> None:
+        super().write_text(_unbreakable(text))
+
+    def getvalue(self) -> str:
+        return super().getvalue().replace(NO_BREAK_HYPHEN, "-")
+
+
+def _unbreakable(text: str) -> str:
+    """``text`` with each hyphen inside a word (--test-fraction, fashion-mnist) one that textwrap keeps whole."""
+    return re.sub(r"(?<=\S)-(?=\S)", NO_BREAK_HYPHEN, text)
+
+
+class Context(click.Context):
+    """A command's context, whose --help `HelpFormatter` writes."""
+    formatter_class = HelpFormatter
+
+
+class Command(click.Command):
+    """Each `ssvae` command: its --help as `HelpFormatter` wraps it."""
+    context_class = Context
+
+
 class Group(click.Group):
     """Turns the errors a user can fix into one line on stderr, unless --debug is given: exit status 1 for
     input that cannot be used, 2 for a command's mistyped option or value (click's usage errors, which it
     prints as four lines with the usage)."""
+
+    context_class = Context
+    command_class = Command
 
     def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
                      **extra: Any) -> click.Context:

@@ -675,6 +675,18 @@ def test_help_shows_each_example_on_one_line(runner):
         assert all(any(line.endswith(example) for line in lines) for example in examples), output
 
 
+def test_help_lines_never_end_inside_a_hyphenated_word(runner):
+    """At 80 columns click broke "--test-fraction" and "fashion-mnist" at their hyphens ("--test-" at a line's
+    end): the halves read as another option or value."""
+    for args in ([], *([name] for name in main.commands)):
+        for width in (60, 80, 100):
+            output = runner.invoke(main, [*args, "--help"], terminal_width=width).output
+            assert not re.search(r"[^\s-]-$", output, re.MULTILINE), (args, width, output)
+            assert "\u2011" not in output
+    words = runner.invoke(main, ["train", "--help"], terminal_width=80).output.split()
+    assert "--test-fraction)." in words and "--consistency-threshold" in words
+
+
 def test_help_examples_follow_on_from_one_another():
     """train's example writes the run folder that evaluate's and export's read, and export's the model folder
     that predict's, score's, generate's and info's read: it wrote runs/digits, and evaluate's then failed."""
