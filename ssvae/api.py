@@ -168,7 +168,9 @@ def train(config: Config | None = None, out: str | Path | None = None, progress:
     if config is not None and not isinstance(config, Config):
         raise ConfigError(f"config must be an ssvae.Config, got {type(config).__name__}: give settings as keywords "
                           f"(ssvae.train(epochs=10)), or ssvae.train(**settings) for a dict")
-    check_names(changes, [name for name in inspect.signature(train).parameters if name != "changes"])
+    # recipe= is config_for's, taken where no config is given (ssvae.train(recipe="accurate", ...))
+    check_names({name: value for name, value in changes.items() if config is not None or name != "recipe"},
+                [name for name in inspect.signature(train).parameters if name != "changes"])
     _check_call(progress, on_epoch, replace=replace)
     out = given_path(out, "out") if out is not None else None
     arrays = arrays_given(changes.get("data"))

@@ -719,6 +719,10 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     for typo, meant in (("progres", "progress"), ("on_epochs", "on_epoch"), ("replase", "replace")):  # train's own
         with pytest.raises(ConfigError, match=rf"^unknown setting '{typo}' \(did you mean '{meant}'\?\)"):
             ssvae.train(**{typo: False})
+    # recipe= without a config starts from the preset, as the README's ssvae.train(recipe="accurate", ...) does:
+    # the check of train's own keywords refused it as given with a config
+    with pytest.raises(ConfigError, match=r"^recipe 'nope' is not one of "):
+        ssvae.train(recipe="nope", progress=False)
     with pytest.raises(ConfigError, match=r"^unknown setting 'zzz': settings"):
         tiny_config.replace(zzz=1)
     with pytest.raises(ConfigError, match=r"^recipe= starts a config from a data set's preset, and a config was "
