@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import shutil
 import signal
@@ -60,10 +61,21 @@ KEPT_OF_A_NAME = 200
 
 
 def hidden_prefix(name: str) -> str:
-    """The start of a temporary name beside the file or folder ``name``: hidden, and naming it, cut to
-    `KEPT_OF_A_NAME` bytes (not within a character), so that a name the system takes (up to 255 bytes) is
-    not refused as too long for its temporary name's sake."""
-    return "." + name.encode(errors="surrogateescape")[:KEPT_OF_A_NAME].decode(errors="ignore") + "."
+    """The start of a temporary name beside the file or folder ``name``: hidden, and naming it, so that a name the
+    system takes (up to 255 bytes) is not refused as too long for its temporary name's sake. A name of more than
+    `KEPT_OF_A_NAME` bytes keeps its first 183 (not within a character) and 16 hex digits of a digest of the whole,
+    so that two names alike in their first bytes keep lock files of their own (`_lock_places`); bytes that are
+    no UTF-8 (surrogate escapes) are kept as they are, not dropped, for the same reason."""
+    whole = name.encode(errors="surrogateescape")
+    if len(whole) <= KEPT_OF_A_NAME:
+        return f".{name}."
+    kept, size = [], 0
+    for char in name:
+        size += len(char.encode(errors="surrogateescape"))
+        if size > KEPT_OF_A_NAME - 17:
+            break
+        kept.append(char)
+    return "." + "".join(kept) + "~" + hashlib.sha256(whole).hexdigest()[:16] + "."
 
 
 def _publish(tmp: Path, path: Path, replace: bool, shown: Path) -> None:
@@ -382,7 +394,7 @@ def sole_writer(folder: Path | None, inside: bool = True) -> Iterator[None]:
 def _lock_places(folder: Path, inside: bool = True) -> list[Path]:
     """The lock files of ``folder`` (`sole_writer`), as real paths, each once: beside it as given, beside the
     folder a link names (where that folder's parent is there) and, with ``inside``, inside it: ``.NAME.lock``,
-    the name cut as `hidden_prefix` cuts it."""
+    a long name cut as `hidden_prefix` cuts it."""
     given, named = Path(os.path.abspath(folder)), Path(os.path.realpath(folder))
     places = [given.parent / f"{hidden_prefix(given.name)}lock"]
     places += [named.parent / f"{hidden_prefix(named.name)}lock"] if named != given and named.parent.is_dir() else []

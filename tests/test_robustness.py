@@ -1838,7 +1838,7 @@ def test_replacing_a_folder_sets_aside_only_what_ssvae_wrote_there(tmp_path):
 def test_a_name_of_up_to_255_bytes_is_written_though_its_temporary_name_is_longer(tmp_path, monkeypatch):
     """A temporary name adds 14 bytes to the name it stands for, and a lock file 6: an --out of 242 to 255
     bytes, which the shell's > takes, was refused as "File name too long" or as a place that "takes no new
-    file". Those names keep the first 200 bytes of it (`hidden_prefix`), not within a character."""
+    file". Those names keep its first 183 bytes and a digest of it (`hidden_prefix`), not within a character."""
     monkeypatch.chdir(tmp_path)
     model = str(ROOT / "models" / "digits-m2")
     csv, png, run = "p" * 251 + ".csv", "é" * 125 + ".png", "r" * 255  # é: two bytes
@@ -1848,7 +1848,23 @@ def test_a_name_of_up_to_255_bytes_is_written_though_its_temporary_name_is_longe
         result = runner.invoke(main, args)
         assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([csv, png, run, run[:-1]])
-    assert files.hidden_prefix(png) == "." + "é" * 100 + "." and files.hidden_prefix("a.csv") == ".a.csv."
+    assert files.hidden_prefix(png).startswith("." + "é" * 91 + "~") and len(files.hidden_prefix(png).encode()) == 201
+    assert files.hidden_prefix("a.csv") == ".a.csv."
+
+
+def test_folders_alike_in_their_first_bytes_or_but_for_bytes_of_no_utf_8_keep_locks_of_their_own(tmp_path):
+    """Lock files beside a folder kept the first 200 bytes of its name and dropped bytes that are no UTF-8: a
+    training into one of two such folders (r * 210 + "-a" and "-b"; run and run\\xe9) refused one into the other
+    as "being written by another ssvae process", and `being_written` took the one for the other."""
+    pairs = [("r" * 210 + "-a", "r" * 210 + "-b"), ("run", os.fsdecode(b"run\xe9")), ("run\udce8", "run\udce9")]
+    for first, second in pairs:
+        with files.sole_writer(tmp_path / first), files.sole_writer(tmp_path / second):
+            pass
+        assert list(tmp_path.iterdir()) == []
+        with files.FileLock(tmp_path / f"{files.hidden_prefix(first)}lock"):  # another process's training
+            assert files.being_written(tmp_path / first) and not files.being_written(tmp_path / second)
+        (tmp_path / f"{files.hidden_prefix(first)}lock").unlink(missing_ok=True)
+    assert files.hidden_prefix(os.fsdecode(b"run\xe9")) == os.fsdecode(b".run\xe9.")
 
 
 def test_an_error_while_writing_leaves_the_old_file_and_no_temporary_one(tmp_path):
