@@ -1008,6 +1008,18 @@ def test_a_fingerprint_changes_when_only_labels_change():
     assert a.fingerprint() == Dataset(x.copy(), np.array([0, 1, 0, 1]), ("a", "b")).fingerprint()
 
 
+def test_the_inputs_digest_is_of_the_inputs_alone_in_any_order_and_of_no_inputs_too():
+    """The same inputs whatever their labels, order or layout (images or rows of pixels); duplicates count; a
+    dataset of no rows has a digest too, where reshape(0, -1) raised "cannot reshape array of size 0"."""
+    x = np.arange(12, dtype=np.float32).reshape(3, 1, 2, 2)
+    digest = Dataset(x, np.array([0, 1, 0]), ("a", "b")).inputs_digest()
+    assert Dataset(x[::-1].reshape(3, 4), np.array([-1, -1, 1]), ("a", "b")).inputs_digest() == digest
+    assert Dataset(x[[0, 0, 1]], np.array([0, 1, 0]), ("a", "b")).inputs_digest() != digest
+    empty = Dataset(np.zeros((0, 1, 2, 2), np.float32), np.zeros(0, np.int64), ("a", "b")).inputs_digest()
+    assert empty == Dataset(np.zeros((0, 4), np.float32), np.zeros(0, np.int64), ("a", "b")).inputs_digest()
+    assert empty != Dataset(np.zeros((0, 5), np.float32), np.zeros(0, np.int64), ("a", "b")).inputs_digest()
+
+
 def test_a_built_in_set_with_a_test_file_reads_its_train_or_test_file(tmp_path):
     from ssvae.data.inputs import read_inputs
 

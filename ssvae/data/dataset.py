@@ -69,7 +69,8 @@ class Dataset:
         they are given, whether images or their rows of pixels, and however they are ordered (a shuffled copy,
         or a folder whose unlabelled images were moved into class folders). Each input's float32 bytes are
         digested on their own, and the sorted digests together."""
-        rows = np.ascontiguousarray(self.x, dtype=np.float32).reshape(len(self), -1)
+        size = int(np.prod(self.x.shape[1:]))  # not -1, which numpy cannot work out for no rows
+        rows = np.ascontiguousarray(self.x, dtype=np.float32).reshape(len(self), size)
         each = sorted(hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in rows)
         digest = hashlib.sha256(np.asarray(rows.shape, dtype=np.int64).tobytes())
         digest.update(b"".join(each))
