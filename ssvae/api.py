@@ -568,8 +568,8 @@ def _named(run: Run | str | Path) -> str:
 def _warn_if_trained_on(run: Run, source: Source, data: Any) -> None:
     """A warning where ``source``, the whole of the ``data`` the run is tested on, has no test set of its own
     and holds the examples the run trained on: a path that is the run's file or folder, or a copy
-    (`same_data`); data whose inputs are its training inputs, whatever their labels (arrays held in memory
-    with every true label, say), as its split's fingerprints tell."""
+    (`same_data`); data whose inputs are its training inputs, whatever their labels and order (arrays held in
+    memory with every true label, say), as its split's fingerprints tell."""
     if source.test is not None:
         return
     path = arrays_given(data) is None and run.config.data is not None

@@ -351,9 +351,10 @@ def builtin_labelled(model: ExportedModel, dataset: str, split: str = "test",
 def _warn_if_trained_on(model: ExportedModel, data: Any, source: Source) -> None:
     """A warning where ``source``, the whole of the ``data`` the model is tested on, has no test set of its own
     (an .npz's x_test are held out) and holds the examples the model trained on: the file or folder, or a copy
-    (its `data_digest` in ``model.json``), or data whose inputs are its training inputs, whatever their labels
-    and order (``inputs_digest``: arrays held in memory with every true label, or the folder after some of its
-    unlabelled images were labelled)."""
+    (its `data_digest` in ``model.json``, which also knows the folder after some of its unlabelled images were
+    labelled), or data whose inputs are its training inputs, whatever their labels and order (``inputs_digest``:
+    arrays held in memory with every true label, shuffled; a folder is read without its ``unlabelled/``, so its
+    inputs are the training inputs only once every image is labelled)."""
     if source.test is not None:
         return
     digest, path = model.info.get("data_digest"), None if arrays_given(data) is not None else data_path(data)

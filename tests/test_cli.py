@@ -1103,7 +1103,7 @@ def test_evaluate_on_a_runs_training_images_as_rows_of_pixels_warns_too(tmp_path
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
 def test_evaluate_on_the_image_folder_a_run_trained_on_or_a_copy_warns_as_its_model_does(tmp_path):
-    """A folder is known by its images' paths and bytes, and its inputs in any order: the run and its export
+    """A folder is known by its images' names and sizes, and its inputs in any order: the run and its export
     warn of the folder, of a copy and of the folder after an unlabelled image was labelled (moved into a class
     folder, which moves the others in the folder's order), not of a folder with one image changed."""
     from PIL import Image

@@ -1,6 +1,6 @@
 """Whether two paths hold the same data, a copy under another name included: a file by its bytes, a folder of
-images by its images' paths and sizes. Evaluation warns with it where a model is tested on the examples it
-trained on."""
+images by its images' file names and sizes, whatever sub-folder holds them. Evaluation warns with it where a
+model is tested on the examples it trained on."""
 
 from __future__ import annotations
 
