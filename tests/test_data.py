@@ -1607,8 +1607,8 @@ def test_npz_of_16_bit_images_is_named_in_a_warning(tmp_path):
 def test_a_folder_is_the_same_data_as_its_copy_by_its_images_names_and_sizes(tmp_path):
     """A copy of a folder is the same data; so is one with other files beside the images (a run folder that
     `train --data .` wrote inside, a grid saved beside the class folders, which a run does not read), and one
-    whose images were labelled or relabelled (moved between sub-folders); an image of other pixels (another
-    size), a renamed image or one more image is other data."""
+    whose images were labelled or relabelled (moved between sub-folders); an image of other pixels (of another
+    size, or of the same: uncompressed), a renamed image or one more image is other data."""
     from ssvae.data.digests import data_digest, same_data
 
     rng = np.random.default_rng(0)
@@ -1631,6 +1631,11 @@ def test_a_folder_is_the_same_data_as_its_copy_by_its_images_names_and_sizes(tmp
         shutil.copytree(tmp_path / "data", tmp_path / name)
         change(tmp_path / name)
         assert not same_data(tmp_path / "data", tmp_path / name), name
+    for name in ("pgm", "other_pgm"):  # uncompressed images of one size: each file's size is the same
+        for k in range(4):
+            (tmp_path / name / "a").mkdir(parents=True, exist_ok=True)
+            Image.fromarray(rng.integers(0, 256, (64, 64), dtype=np.uint8)).save(tmp_path / name / "a" / f"{k}.pgm")
+    assert not same_data(tmp_path / "pgm", tmp_path / "other_pgm")  # other pixels, told by the files' ends
     (tmp_path / "file.png").write_bytes((tmp_path / "data" / "a/0.png").read_bytes())
     assert not same_data(tmp_path / "data", tmp_path / "file.png")  # a file is no folder, whatever the digests
     assert not same_data(tmp_path / "data", tmp_path / "missing")
