@@ -925,7 +925,7 @@ def _classes_text(model: ExportedModel, classes: tuple[str, ...], every: str) ->
 def info(model_dir: str, as_json: bool) -> None:
     """What an exported model is: its metadata (classes, input shape and preprocessing, labels used,
     accuracy, versions; latent size and likelihood for a generative model), the precisions it holds graphs of
-    (float32, and int8 or float16 where exported: --precision of predict, score, generate) and the float32
+    (float32, and int8 or float16 where exported: --precision of predict, score, generate and evaluate) and the float32
     graphs' inputs and outputs (the first other precision's, in a folder shipped without them).
 
     Given a run folder (ssvae train's --out): whether it is finished and, if not, where its checkpoint
