@@ -77,6 +77,7 @@ def _write_cases(root: Path) -> None:
     os.mkfifo(root / "pipe.csv")
     (root / "gap.csv").write_text("p0,p1,p2,p3\n0,0,0,0\n0,0,0,\n")
     (root / "na.csv").write_text("a,b,label\n1,2,0\n3, NA ,1\n")  # R's and pandas' missing value, spaced
+    (root / "gaps.csv").write_text("a,b,label\n1,2,0\n,2,1\n1,nan,0\n1,2,\n1,NA,\n")  # a label's gap is none
     (root / "tabs.tsv").write_text("a\tb\tlabel\n0,029\t1\t0\n1\t2\t1\n")  # Excel's tab-separated text, decimal commas
     (root / "tabs.csv").write_text((root / "tabs.tsv").read_text())
     (root / "named.csv").write_text("ID,a,label\nflower-0,1,0\nflower-1,2,1\n")  # row names, named in capitals
@@ -253,6 +254,8 @@ BAD_INPUT = [
      "image or a folder of images (a spreadsheet: save it from its program as CSV UTF-8, and give that)"),
     (["train", "--data", "na.csv"], "Error: na.csv: row 1 (line 3), column 'b' holds ' NA ', a missing value, which a "
      "model cannot take: fill it in or drop the row"),
+    (["train", "--data", "gaps.csv"], "Error: gaps.csv: row 1 (line 3), column 'a' is empty, a missing value, which a "
+     "model cannot take: fill it in or drop the row (3 of the 5 rows hold one)"),  # told at once, not a row a try
     (["train", "--data", "header_only.csv"], "Error: header_only.csv: has a header but no rows"),
     (["train", "--data", "empty.npz"], "Error: empty.npz: the data set is empty"),
     (["train", "--data", "float_labels.npz"], "Error: float_labels.npz: y holds fractions (first: 0.5), not class "

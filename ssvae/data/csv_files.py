@@ -177,9 +177,16 @@ def csv_inputs(path: Path, rows: CsvRows, columns: Sequence[str] | None = ()) ->
         if value.strip() in MISSING_VALUES:
             held = "is empty" if not value.strip() else f"holds {value!r}"
             raise DataError(f"{where} {held}, a missing value, which a model cannot take: fill it in or drop the "
-                            f"row") from None
+                            f"row{_gaps_text(body, keep)}") from None
         fix = (ROW_NAMES_FIX if _names_rows(header[column]) else _number_fix(value.strip(), rows.number is float))
         raise DataError(f"{where} holds {value!r}: {fix}") from None
+
+
+def _gaps_text(body: Sequence[Sequence[str]], keep: Sequence[int]) -> str:
+    """How many of the rows ``body`` hold a missing value in the columns ``keep``, where more than one does: so
+    that a table with many gaps is told so at once, not a row at each attempt."""
+    gaps = sum(any(values[k].strip() in MISSING_VALUES for k in keep) for values in body)
+    return f" ({gaps:,} of the {len(body):,} rows hold one)" if gaps > 1 else ""
 
 
 def _number_fix(value: str, decimal_point: bool) -> str:
