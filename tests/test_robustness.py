@@ -968,6 +968,38 @@ def test_inputs_read_capital_suffixes_pandas_index_columns_and_numbers_beyond_fl
         assert np.isinf(read_inputs(str(cases / "huge.csv")).x[0, 1])
 
 
+def _npy_declaring(shape: tuple[int, ...], fortran: bool = False) -> bytes:
+    """An .npy file whose header declares ``shape`` of float32 and which holds 256 bytes after it."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": fortran, "shape": shape})
+    return header.getvalue() + bytes(256)
+
+
+@pytest.mark.parametrize("name, shape, fortran", [("row.npy", (1, 10 ** 12), False), ("square.npy", (10 ** 5,) * 2,
+                                                  True), ("row.npz", (1, 10 ** 12), False)])
+def test_inputs_whose_header_declares_more_than_the_file_holds_are_refused_before_any_allocation(tmp_path, name,
+                                                                                                  shape, fortran):
+    """An .npy (or an .npz's uncompressed x) whose header declares a row of 4 TB, or a column-major array of
+    40 GB, in a file of a few hundred bytes: numpy was asked for all of it before the file's end was found
+    ("out of memory (one allocation of 3.6 TiB): lower --batch-size"); refused from the header instead."""
+    data = _npy_declaring(shape, fortran)
+    if name.endswith(".npz"):
+        with zipfile.ZipFile(tmp_path / name, "w") as archive:  # stored, as numpy.savez writes
+            archive.writestr("x.npy", data)
+    else:
+        (tmp_path / name).write_bytes(data)
+    with pytest.raises(DataError, match=rf"{name}: (the array|array 'x') ends early: its header declares "
+                                        rf"\({shape[0]}, {shape[1]}\) \({4 * shape[0] * shape[1]:,} bytes\)"):
+        read_inputs(str(tmp_path / name))
+
+
+def test_an_npy_whose_header_declares_a_size_below_0_is_one_line_not_a_traceback(tmp_path):
+    (tmp_path / "negative.npy").write_bytes(_npy_declaring((-5, 64)))
+    with pytest.raises(DataError, match=r"negative.npy: the array declares the shape \(-5, 64\) in its header, "
+                                        r"with a size below 0"):  # was numpy's ValueError, a traceback
+        read_inputs(str(tmp_path / "negative.npy"))
+
+
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant
 @pytest.mark.filterwarnings("ignore:.*(in colour|skipped 2 image):UserWarning")  # asserted below, then read again
 def test_a_folder_with_broken_and_odd_images_trains_and_says_once_what_it_skipped(cases, tmp_path):

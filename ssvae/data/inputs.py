@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import warnings
 import zipfile
 from collections import Counter
@@ -177,12 +178,26 @@ def _row_file(path: Path, offset: int, name: str | None) -> RowFile | None:
         major, _ = np.lib.format.read_magic(f)
         read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
         shape, fortran, dtype = read_header(f)
+        array = "the array" if name is None else f"array '{name}'"
         if dtype.hasobject:
-            array = "the array" if name is None else f"array '{name}'"
             raise DataError(f"{path}: {array} holds Python objects; save numbers (pickles are never loaded)")
+        _check_held(path, array, shape, dtype, os.fstat(f.fileno()).st_size - f.tell())
         if fortran or not shape:
             return None
         return RowFile(path, f.tell(), dtype, shape)
+
+
+def _check_held(path: Path, array: str, shape: tuple[int, ...], dtype: np.dtype, held: int) -> None:
+    """A DataError where ``array``'s header declares more bytes than the ``held`` ones after it: a file cut
+    short, or one made to fill memory (a row of a terabyte), refused before numpy allocates what it declares;
+    or a size below 0, which no array has (numpy's own reading raised a bare ValueError)."""
+    if any(size < 0 for size in shape):
+        raise DataError(f"{path}: {array} declares the shape {shape} in its header, with a size below 0, which no "
+                        f"array has: save it again with numpy")
+    declared = math.prod(shape) * dtype.itemsize
+    if declared > held:
+        raise DataError(f"{path}: {array} ends early: its header declares {shape} ({declared:,} bytes) but the file "
+                        f"holds {held:,} after it (truncated?): save it again with numpy")
 
 
 def _read_npy(path: Path) -> Inputs:
