@@ -26,7 +26,7 @@ from ssvae.config import CHOICES, EDITABLE_FOR_RESUME, SETTING_HELP, Config, Con
 from ssvae.settings import RECIPES, config_for
 from ssvae.data.inputs import SPLITS
 from ssvae.data.sources import BUILTIN
-from ssvae.errors import DataError, ExportError, RunError, TrainingError
+from ssvae.errors import DataError, ExportError, RunError, TrainingError, terminal_text
 from ssvae.files import ENDING_SIGNALS
 from ssvae.model_card import FEW_FOR_Q99, difference_text, rarity_text
 from ssvae.progress import redrawable
@@ -203,7 +203,7 @@ class Group(click.Group):
         except BrokenPipeError:  # ssvae --version | true
             _end_for_a_closed_pipe()
         except OSError as error:  # ssvae --help > /dev/full
-            click.echo(f"Error: {_one_line(error)}", err=True)
+            _echo(f"Error: {_one_line(error)}", err=True)
             sys.exit(1)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -222,7 +222,7 @@ class Group(click.Group):
         except (*USER_ERRORS, OSError) as error:  # OSError: a path that cannot be read or written, a full disk
             if ctx.params.get("debug"):
                 raise
-            click.echo(f"Error: {_one_line(error)}", err=True)
+            _echo(f"Error: {_one_line(error)}", err=True)
             sys.exit(1)
         except click.UsageError as error:  # a command's options, or the command's name
             if ctx.params.get("debug"):
@@ -231,14 +231,14 @@ class Group(click.Group):
         except ModuleNotFoundError as error:  # a machine set up to apply models alone (README: without torch)
             if ctx.params.get("debug") or (package := OPTIONAL_PACKAGES.get((error.name or "").split(".")[0])) is None:
                 raise
-            click.echo(f"Error: ssvae {ctx.invoked_subcommand} needs {package}, which is not installed here: "
+            _echo(f"Error: ssvae {ctx.invoked_subcommand} needs {package}, which is not installed here: "
                        f"{MISSING_REMEDY.get(package, TRAINING_REMEDY)}", err=True)
             sys.exit(1)
         except (MemoryError, RuntimeError) as error:
             if ctx.params.get("debug") or not _out_of_memory(error):
                 raise
             sizes = MEMORY_SIZES.get(ctx.invoked_subcommand, "the sizes its options give")
-            click.echo(f"Error: out of memory{_memory_asked(error)}: lower {sizes}", err=True)
+            _echo(f"Error: out of memory{_memory_asked(error)}: lower {sizes}", err=True)
             sys.exit(1)
 
 
@@ -283,7 +283,7 @@ def _check_working_folder(args: list[str]) -> None:
     wrong. Other commands run (absolute paths still name their files; a relative one gets `_one_line`'s word)."""
     command = next((word for word in args if not word.startswith("-")), None)
     if command in TORCH_COMMANDS and _working_folder_gone():
-        click.echo(f"Error: {WORKING_FOLDER_GONE}", err=True)
+        _echo(f"Error: {WORKING_FOLDER_GONE}", err=True)
         sys.exit(1)
 
 
@@ -294,6 +294,12 @@ def _require_stdout() -> None:
     if sys.stdout is None:
         raise RunError("standard output is closed (>&-), where this command prints its results: redirect it to a "
                        "file or to /dev/null instead")
+
+
+def _echo(message: str, err: bool = False) -> None:
+    """``message`` printed as click prints it, its control characters escaped (`terminal_text`): the names and
+    metadata it shows may come from a model folder or data someone else made."""
+    click.echo(terminal_text(message), err=err)
 
 
 class Terminated(KeyboardInterrupt):
@@ -312,7 +318,7 @@ def _terminate(signum: int, frame: Any) -> NoReturn:
 
 def _say_interrupted(message: str) -> None:
     """``message`` on stderr, on a line of its own after a progress bar's (in a log, right after the last line)."""
-    click.echo(("\n" if redrawable() else "") + message, err=True)
+    _echo(("\n" if redrawable() else "") + message, err=True)
 
 
 def _interrupted_status(error: KeyboardInterrupt) -> int:
@@ -352,7 +358,7 @@ def _usage_error(error: click.UsageError, command: str = "ssvae") -> NoReturn:
         message += f": {EXTRA_ARGUMENT[error.ctx.info_name]}"
     if isinstance(error, click.NoSuchOption) and error.option_name == "--debug" and error.ctx:
         message += f": --debug goes before the command, as in 'ssvae --debug {error.ctx.info_name} ...'"
-    click.echo(f"Error: {message} (see '{where} --help')", err=True)
+    _echo(f"Error: {message} (see '{where} --help')", err=True)
     sys.exit(error.exit_code)
 
 
@@ -393,7 +399,7 @@ def main(debug: bool) -> None:
       ssvae export runs/digits-m2 --out models/digits
       ssvae predict models/digits --dataset digits
     """
-    warnings.formatwarning = lambda message, *args, **kwargs: f"Warning: {message}\n"
+    warnings.formatwarning = lambda message, *args, **kwargs: f"Warning: {terminal_text(str(message))}\n"
     for signum in ENDING_SIGNALS:
         if signal.getsignal(signum) is not signal.SIG_IGN:  # nohup's SIGHUP stays ignored
             signal.signal(signum, _terminate)
@@ -507,14 +513,14 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
         with _resumable(Path(resume), options["epochs"], resuming=True), _as_option_errors(given):
             run = resume_run(resume, progress=not quiet, epochs=options["epochs"])
         with _finished(Path(resume)):
-            click.echo(trained_line(f"resumed and finished {resume}", evaluate(run)))
+            _echo(trained_line(f"resumed and finished {resume}", evaluate(run)))
         return
     config = config_from_options(options)
     out_dir = Path(out) if out else default_run_folder(config)
     with _resumable(out_dir):
         run = train_run(config, out=out_dir, progress=not quiet, replace=force)
     with _finished(out_dir):
-        click.echo(trained_line(f"saved {out_dir}", evaluate(run)))
+        _echo(trained_line(f"saved {out_dir}", evaluate(run)))
 
 
 @contextlib.contextmanager
@@ -695,7 +701,7 @@ def evaluate(run_dir: str, data: str | None, dataset: str | None, split: str, da
     _require_stdout()
     report = evaluate_folder(run_dir, data=data, dataset=dataset, split=split, data_dir=data_dir, device=device,
                              precision=precision, threads=threads, baseline=with_baseline, progress=not quiet)
-    click.echo(json.dumps(_json_ready(report), allow_nan=False) if as_json else evaluation_text(report))
+    _echo(json.dumps(_json_ready(report), allow_nan=False) if as_json else evaluation_text(report))
 
 
 def _json_ready(value: Any) -> Any:
@@ -730,19 +736,19 @@ def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opse
     from ssvae.onnx_export import export as export_run
 
     report = export_run(run_dir, out, opset=opset, quantize=quantize == "int8", fp16=fp16, replace=force)
-    click.echo(f"saved {report.model_dir}: {', '.join(report.files)}")
-    click.echo(difference_text(report))
+    _echo(f"saved {report.model_dir}: {', '.join(report.files)}")
+    _echo(difference_text(report))
     for precision, accuracy in report.accuracy.items():
         agreement = f"  (same class as float32: {report.agreement[precision]:.4f})" if precision != "float32" else ""
         shown = "not measured (the run's data are missing or changed)" if accuracy is None else f"{accuracy:.4f}"
-        click.echo(f"{precision:<8} test accuracy {shown}{agreement}")
+        _echo(f"{precision:<8} test accuracy {shown}{agreement}")
 
 
 def _say_written(out: str, what: str) -> None:
     """What a table holds, after the table: on stderr where the table itself went to standard output."""
     from ssvae.inference import STDOUT
 
-    click.echo(f"wrote to standard output: {what}" if out == STDOUT else f"saved {out}: {what}", err=out == STDOUT)
+    _echo(f"wrote to standard output: {what}" if out == STDOUT else f"saved {out}: {what}", err=out == STDOUT)
 
 
 @main.command(short_help="Label inputs with an exported model: a CSV of classes.")
@@ -900,7 +906,7 @@ def generate(model_dir: str, per_class: int | None, classes: tuple[str, ...], an
         named = ", ".join(done.classes)
         order = "" if not done.classes else (f"; columns: the input, then {named}" if analogies else f"; rows: {named}")
         rows = f"; rows: {count(shown, 'input')}{left_out}" if analogies else ""
-        click.echo(f"saved {done.out}: {done.pixels[0]}x{done.pixels[1]} pixels{order}{rows}")
+        _echo(f"saved {done.out}: {done.pixels[0]}x{done.pixels[1]} pixels{order}{rows}")
     elif analogies is None:
         drawn = ""
         if done.classes:  # an m1 model's examples have none
@@ -938,12 +944,12 @@ def info(model_dir: str, as_json: bool) -> None:
         from ssvae.api import describe_run
 
         run = describe_run(model_dir)
-        click.echo(json.dumps(_json_ready(run), allow_nan=False) if as_json else run_info_text(model_dir, run))
+        _echo(json.dumps(_json_ready(run), allow_nan=False) if as_json else run_info_text(model_dir, run))
         return
     _check_info_folder(Path(model_dir))
     held = held_precisions(Path(model_dir))  # a folder shipped with its int8 graphs alone: those
     description = load_model(model_dir, "cpu", held[0] if held else "float32").describe()
-    click.echo(json.dumps(_json_ready(description), allow_nan=False) if as_json else model_info_text(description))
+    _echo(json.dumps(_json_ready(description), allow_nan=False) if as_json else model_info_text(description))
 
 
 def _check_info_folder(folder: Path) -> None:

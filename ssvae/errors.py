@@ -4,6 +4,8 @@ prints them as one line; they live here, free of torch, so that commands which d
 
 from __future__ import annotations
 
+import re
+
 from ssvae.runtime import listed, user_stacklevel  # the runtime's own, which it needs alone too
 
 
@@ -39,8 +41,20 @@ def type_name(value: object) -> str:
     return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
 
 
+# What a terminal takes for a command, not a character to show: C0 controls but the tab and the line break, DEL
+# and C1 controls. ESC begins the sequences that clear the screen, move the cursor or set the window's title.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_text(text: str) -> str:
+    """``text`` as the command line prints it: each control character (`CONTROL_CHARACTERS`) written as its
+    escape (ESC as \\x1b), so that a class name, a file name or metadata from a model folder or data someone
+    else made is shown, and cannot clear the screen, recolour it or retitle the window."""
+    return CONTROL_CHARACTERS.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+
+
 SAVE_ARRAYS = "give a path to a file or folder (save arrays with np.savez('data.npz', x=x, y=y))"  # data in memory
 
 
-__all__ = ["DataError", "ExportError", "RunError", "TrainingError", "SAVE_ARRAYS", "listed", "type_name",
-           "user_stacklevel"]
+__all__ = ["DataError", "ExportError", "RunError", "TrainingError", "SAVE_ARRAYS", "listed", "terminal_text",
+           "type_name", "user_stacklevel"]

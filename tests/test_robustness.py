@@ -968,6 +968,40 @@ def test_inputs_read_capital_suffixes_pandas_index_columns_and_numbers_beyond_fl
         assert np.isinf(read_inputs(str(cases / "huge.csv")).x[0, 1])
 
 
+def _with_class_name(model: Path, first: str) -> Path:
+    """``model`` (a model folder) with its first class renamed ``first`` in every float32 graph and model.json,
+    as someone who shares a model folder may name it."""
+    for role in ("classifier", "encoder", "decoder"):
+        graph = onnx.load(model / f"{role}.onnx")
+        values = {p.key: p.value for p in graph.metadata_props}
+        values["ssvae.class_names"] = json.dumps([first, *json.loads(values["ssvae.class_names"])[1:]])
+        del graph.metadata_props[:]
+        onnx.helper.set_model_props(graph, values)
+        onnx.save(graph, model / f"{role}.onnx")
+    written = json.loads((model / "model.json").read_text())
+    (model / "model.json").write_text(json.dumps({**written, "class_names": [first, *written["class_names"][1:]]}))
+    return model
+
+
+def test_control_characters_of_a_model_or_a_file_name_are_printed_escaped_not_sent_to_the_terminal(tmp_path):
+    """A class name or a file name holding ESC sequences (clear the screen, set the window's title) was
+    printed raw by info, and by the warning that names a skipped image: a model folder or images from someone
+    else commanded the terminal. They are printed as escapes."""
+    model = _with_class_name(shutil.copytree(ROOT / "models" / "digits-m2", tmp_path / "model", ignore=shutil
+                                             .ignore_patterns("*.int8.onnx")), "zero\x1b]0;owned\x07\x1b[2J")
+    shown = CliRunner().invoke(main, ["info", str(model)])
+    assert shown.exit_code == 0 and "\x1b" not in shown.output and "\x07" not in shown.output, shown.output
+    assert "class_names      zero\\x1b]0;owned\\x07\\x1b[2J, 1, 2" in shown.output
+    (tmp_path / "scans").mkdir()
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "scans" / "blank.png")
+    (tmp_path / "scans" / "a\x1b[2J.png").write_bytes(b"no image")
+    warned = subprocess.run([sys.executable, "-m", "ssvae", "predict", str(model), "--data", str(tmp_path / "scans"),
+                             "--out", "-", "--quiet"], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})  # this checkout's ssvae
+    assert warned.returncode == 0 and "\x1b" not in warned.stderr, warned.stderr
+    assert "skipped 1 image(s): a\\x1b[2J.png (unreadable)" in warned.stderr
+
+
 def _npy_declaring(shape: tuple[int, ...], fortran: bool = False) -> bytes:
     """An .npy file whose header declares ``shape`` of float32 and which holds 256 bytes after it."""
     header = io.BytesIO()
