@@ -278,6 +278,18 @@ def _warn_of_formula_ids(ids: Sequence[str]) -> None:
                       stacklevel=user_stacklevel())
 
 
+def _warn_of_formula_classes(model: ExportedModel) -> None:
+    """A warning where a model's class names begin as a spreadsheet's formulas do: `predict` writes them in
+    its predicted column, where a spreadsheet would compute them (a model folder someone else made may name a
+    class =HYPERLINK(...)). Names of one's own data are warned of as they are read."""
+    if risky := [name for name in model.class_names if reads_as_formula(name)]:
+        warnings.warn(f"{getattr(model, 'model_dir', 'the model')}: class name {risky[0]!r} begins with "
+                      f"{risky[0].strip()[0]!r}, which a spreadsheet opening the CSV takes for a formula (the "
+                      f"predicted column holds it): open the CSV in a spreadsheet as text only (an import that "
+                      f"reads every column as text), or rename the class in the run and export it again",
+                      stacklevel=user_stacklevel())
+
+
 def table_output(out: str | Path, replace: bool) -> Path | None:
     """The path of a CSV to write, ending in .csv and free unless ``replace``; None for standard output (an
     ``out`` of "-"), which must be open (a job started with ``>&-`` has none)."""
@@ -387,6 +399,7 @@ def predict(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any
     predicted: the inputs the model is least sure of, to label next. ``inputs``: as `as_inputs` takes them."""
     model = loaded(model)
     inputs, out = _table_job(model, inputs, out, replace, batch_size, progress)
+    _warn_of_formula_classes(model)
     confident, far = dict.fromkeys(CONFIDENCE_LEVELS, 0), _FarRows(model)
     with far.said(inputs.source, inputs.ids, CLASSED_ALL_THE_SAME), \
             closing(_batches(inputs, batch_size, progress, "predict", far.watch(model.classify))) as batches:

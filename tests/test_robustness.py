@@ -1002,6 +1002,21 @@ def test_control_characters_of_a_model_or_a_file_name_are_printed_escaped_not_se
     assert "skipped 1 image(s): a\\x1b[2J.png (unreadable)" in warned.stderr
 
 
+def test_a_models_class_name_that_a_spreadsheet_computes_is_warned_of_where_predict_writes_it(tmp_path):
+    """A model folder whose class is named =HYPERLINK(...) had predict write that into its predicted column
+    without a word, where a spreadsheet computes it; names of one's own data were warned of, a model's not."""
+    from ssvae.inference import predict
+
+    model = _with_class_name(shutil.copytree(ROOT / "models" / "digits-m2", tmp_path / "model", ignore=shutil
+                                             .ignore_patterns("*.int8.onnx")), '=HYPERLINK("http://x","y")')
+    with pytest.warns(UserWarning, match=r"model: class name '=HYPERLINK\(\"http://x\",\"y\"\)' begins with '=', "
+                                         r"which a spreadsheet opening the CSV takes for a formula"):
+        predict(model, np.zeros((2, 1, 8, 8), np.float32), tmp_path / "p.csv", progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the shipped model's classes, 0 to 9, are numbers: no warning
+        predict(ROOT / "models" / "digits-m2", np.zeros((2, 1, 8, 8), np.float32), tmp_path / "q.csv", progress=False)
+
+
 def _npy_declaring(shape: tuple[int, ...], fortran: bool = False) -> bytes:
     """An .npy file whose header declares ``shape`` of float32 and which holds 256 bytes after it."""
     header = io.BytesIO()
