@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import csv
+import io
 import itertools
 import math
 import os
+import re
 import sys
 import warnings
 from contextlib import closing, contextmanager
@@ -409,7 +411,7 @@ def predict(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(prediction_header(model))
             for ids, p in _most_uncertain_first(list(chunks)) if uncertain_first else chunks:
-                _write_predictions(writer, model, ids, p)
+                _write_predictions(f, model, ids, p)
                 for level, n in confidence_counts(p).items():
                     confident[level] += n
     return Predictions(len(inputs), confident)
@@ -425,13 +427,28 @@ def _most_uncertain_first(chunks: list[tuple[Sequence[str], np.ndarray]]) -> lis
     return [([ids[i] for i in order], p[order])]
 
 
-def _write_predictions(writer: Any, model: ExportedModel, ids: Sequence[str], p: np.ndarray) -> None:
-    """One row an input of a batch, from its class probabilities ``p`` (N, K)."""
-    unsure = entropy(p)
-    top = p.argmax(-1)
-    for i, row in enumerate(p):
-        writer.writerow([ids[i], model.class_names[top[i]], f"{row[top[i]]:.6g}", f"{unsure[i]:.6g}",
-                         *(f"{v:.6g}" for v in row)])
+def _write_predictions(f: IO, model: ExportedModel, ids: Sequence[str], p: np.ndarray) -> None:
+    """One row an input of a batch, from its class probabilities ``p`` (N, K), to ``f`` as ``csv.writer`` writes
+    it, in one write: the numbers go through Python floats (``tolist``; a float32 formats as its float does), a
+    row's in one ``%``; ids and class names are quoted by the csv module where they need it (`_csv_cell`)."""
+    line = "%s,%s," + "%.6g," * (p.shape[1] + 1) + "%.6g\n"  # confidence, entropy, every class's probability
+    names = [_csv_cell(name) for name in model.class_names]
+    cells = ids if not _QUOTED.search("".join(ids)) else [_csv_cell(i) for i in ids]
+    f.write("".join([line % (cells[i], names[top], row[top], unsure, *row) for i, (row, top, unsure) in
+                     enumerate(zip(p.tolist(), p.argmax(-1).tolist(), entropy(p).tolist()))]))
+
+
+_QUOTED = re.compile(r'[,"\r\n]')  # what csv.writer (its excel dialect) quotes a cell for: any other goes as it is
+
+
+def _csv_cell(text: str) -> str:
+    """``text`` as ``csv.writer`` writes it as one cell of a row (quoted where it holds a comma, quote or line
+    break)."""
+    if not _QUOTED.search(text):
+        return text
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow([text, ""])
+    return buffer.getvalue()[:-2]  # less the empty cell after it: ",\n"
 
 
 @dataclass(frozen=True)

@@ -2209,15 +2209,13 @@ def test_model_json_must_agree_with_the_graphs_where_it_is_there(digits_run, tmp
 
 
 def test_a_certain_prediction_has_an_entropy_of_zero_not_minus_zero():
-    import csv
     import io
 
     from ssvae.inference import _write_predictions
 
     text = io.StringIO()
     model = types.SimpleNamespace(class_names=("a", "b"))
-    _write_predictions(csv.writer(text, lineterminator="\n"), model, ["x", "y"],
-                       np.array([[1.0, 0.0], [0.5, 0.5]], np.float32))
+    _write_predictions(text, model, ["x", "y"], np.array([[1.0, 0.0], [0.5, 0.5]], np.float32))
     assert text.getvalue().splitlines() == ["x,a,1,0,1,0", f"y,a,0.5,{np.log(2):.6g},0.5,0.5"]
 
 
