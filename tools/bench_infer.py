@@ -6,6 +6,9 @@ Measures, for a trained run (exported here to a temporary folder, with int8 copi
     many calls, interleaved so that the shared machine's load falls on all alike; the raw session, `ssvae.runtime`'s classify, which also checks and prepares the input, and
     the int8 copy's session);
   - throughput: batches of 1024 on one thread, torch eager vs onnxruntime float32 and int8;
+  - predict end to end: `ssvae.inference.predict` of the test set to a CSV (what `ssvae predict` does: the
+    checks, entropies, confidences and CSV rows beside the graph) against a bare loop of the classifier's
+    session over the same batches of 1024, on the machine's threads (a ratio, both timed interleaved);
   - anomaly scores: ROC AUC of `score` separating test images from uniform-noise images (and from
     the test images inverted, 1 - x).
 Prints a table and appends it to BENCHMARKS.md.
@@ -17,6 +20,7 @@ Prints a table and appends it to BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 from pathlib import Path
 
@@ -26,9 +30,9 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 import ssvae
-from ssvae import runtime
+from ssvae import inference, runtime
 from tools.benchlog import benchmarks_option, device_name, publish
-from tools.timing import median_seconds, timed
+from tools.timing import median_seconds, timed, timed_rounds
 
 
 def main() -> None:
@@ -72,6 +76,16 @@ def main() -> None:
                 "float32": timed(lambda: float32.classify(batch)),
                 "int8": timed(lambda: int8.classify(batch))}, 30, warmup=3)
 
+        bulk = runtime.load(report.model_dir, device="cpu")
+        bulk_session, prepared, rows = bulk.sessions["classifier"], bulk.prepare(x), len(x)
+        written = Path(tmp) / "predictions.csv"
+        end_to_end = timed_rounds({
+            "session": timed(lambda: [bulk_session.run(None, {"x": prepared[i:i + 1024]})
+                                      for i in range(0, rows, 1024)]),
+            "predict": timed(lambda: inference.predict(bulk, x, written, batch_size=1024, progress=False,
+                                                       replace=True))}, 5, warmup=1)
+        predict_ratio = statistics.median(p / s for p, s in zip(end_to_end["predict"], end_to_end["session"]))
+
         n = min(2000, len(x))
         rng = np.random.default_rng(0)
         real = x[:n]
@@ -97,6 +111,9 @@ def main() -> None:
         *((f"throughput, batch 1024, onnxruntime {name}", f"{1024 / throughput[name]:,.0f} examples/s "
                                                           f"({throughput['torch'] / throughput[name]:.2f}x torch)")
           for name in ("float32", "int8")),
+        (f"predict to CSV, {len(x)} rows, end to end", f"{predict_ratio:.2f}x a bare session loop "
+                                                         f"({len(x) / statistics.median(end_to_end['predict']):,.0f} "
+                                                         f"rows/s)"),
         ("score ROC AUC, test vs uniform noise", f"{auc_noise:.4f} ({n} + {n} images)"),
         ("score ROC AUC, test vs inverted test images", f"{auc_inverted:.4f}"),
     ]
