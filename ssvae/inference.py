@@ -288,7 +288,7 @@ def _warn_of_formula_classes(model: ExportedModel) -> None:
         warnings.warn(f"{getattr(model, 'model_dir', 'the model')}: class name {risky[0]!r} begins with "
                       f"{risky[0].strip()[0]!r}, which a spreadsheet opening the CSV takes for a formula (the "
                       f"predicted column holds it): open the CSV in a spreadsheet as text only (an import that "
-                      f"reads every column as text), or rename the class in the run and export it again",
+                      f"reads every column as text)",
                       stacklevel=user_stacklevel())
 
 

@@ -1010,7 +1010,9 @@ def test_a_models_class_name_that_a_spreadsheet_computes_is_warned_of_where_pred
     model = _with_class_name(shutil.copytree(ROOT / "models" / "digits-m2", tmp_path / "model", ignore=shutil
                                              .ignore_patterns("*.int8.onnx")), '=HYPERLINK("http://x","y")')
     with pytest.warns(UserWarning, match=r"model: class name '=HYPERLINK\(\"http://x\",\"y\"\)' begins with '=', "
-                                         r"which a spreadsheet opening the CSV takes for a formula"):
+                                         r"which a spreadsheet opening the CSV takes for a formula \(the predicted "
+                                         r"column holds it\): open the CSV in a spreadsheet as text only \(an import "
+                                         r"that reads every column as text\)$"):
         predict(model, np.zeros((2, 1, 8, 8), np.float32), tmp_path / "p.csv", progress=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the shipped model's classes, 0 to 9, are numbers: no warning
