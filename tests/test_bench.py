@@ -711,9 +711,12 @@ def test_bench_infer_finds_the_exported_graphs_giving_torchs_classes_and_times_t
         "int8 same class as float32", "latency, 1 example, torch eager", "latency, 1 example, onnxruntime session",
         "latency, 1 example, ssvae.runtime classify", "latency, 1 example, onnxruntime int8 session",
         "throughput, batch 1024, torch eager", "throughput, batch 1024, onnxruntime float32",
-        "throughput, batch 1024, onnxruntime int8", "score ROC AUC, test vs uniform noise",
-        "score ROC AUC, test vs inverted test images"]
+        "throughput, batch 1024, onnxruntime int8", "predict to CSV, 450 rows, end to end",
+        "score ROC AUC, test vs uniform noise", "score ROC AUC, test vs inverted test images"]
     assert values["same class as torch, onnxruntime float32"] == "100.00 % of 450"  # digits' test share
+    ratio, rate = re.fullmatch(r"(\S+)x a bare session loop \((\S+) rows/s\)",
+                               values["predict to CSV, 450 rows, end to end"]).groups()
+    assert float(ratio) > 0 and float(rate.replace(",", "")) > 0
     torch_accuracy, ort_accuracy, int8_accuracy = map(float, re.fullmatch(
         r"(\S+) / (\S+) / (\S+) %", values["test accuracy torch / onnxruntime / int8"]).groups())
     assert torch_accuracy == ort_accuracy and 0 <= int8_accuracy <= 100
