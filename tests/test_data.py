@@ -330,9 +330,13 @@ def test_csv_labels_as_pandas_and_r_write_them(tmp_path):
 
 def test_csv_class_names_that_pandas_reads_as_missing_are_named_in_a_warning(tmp_path):
     (tmp_path / "t.csv").write_text("f,label\n0,mild\n1,None\n2,severe\n3,Na\n4,\n5,NA\n")
-    with pytest.warns(UserWarning, match=r"t.csv: 2 label\(s\) 'NA', 'None' read as missing \(unlabelled\), as "
-                                         r"pandas reads them: rename the class if one of them is a class"):
+    with pytest.warns(UserWarning) as warned:
         source = load_source(data=str(tmp_path / "t.csv"))
+    assert [str(w.message).split(": ", 1)[1] for w in warned] == [  # after the file's path
+        "2 label(s) 'NA', 'None' read as missing (unlabelled), as pandas reads them: rename the class if one of "
+        "them is a class",
+        "label(s) 'Na' are read as classes, though written like missing labels: leave the label empty (or NA) where "
+        "an example has none"]  # the warning of marks such as '?' and 'unknown'; a class of sodium may ignore it
     assert source.train.class_names == ("Na", "mild", "severe")  # sodium: pandas keeps "Na" a value too
     assert source.train.y.tolist() == [1, -1, 2, 0, -1, -1]
 

@@ -641,7 +641,9 @@ def test_inputs_a_graph_overflows_on_are_refused_by_classify_encode_and_decode_a
         entropies = model.entropy(marked)  # as unsure as can be: log K, where classify refuses the row
     assert entropies.dtype == np.float64 and entropies[1] == pytest.approx(math.log(3))
     np.testing.assert_allclose(entropies[[0, 2]], runtime.entropy(model.classify(x[[0, 2]])), rtol=1e-6)
-    written = inference.score(model, marked, tmp_path / "s.csv", progress=False)  # ranked first, not refused
+    with pytest.warns(UserWarning, match=r"^the inputs: 1 row\(s\) hold values far outside those the model was "
+                                         r"trained on \(first in row 1: input 0 -3.40282e\+38"):
+        written = inference.score(model, marked, tmp_path / "s.csv", progress=False)  # ranked first, not refused
     assert (tmp_path / "s.csv").read_text().splitlines()[1] == f"1,inf,{math.log(3):.6g}"
     np.testing.assert_array_equal(written.score, scores)
     np.savez(tmp_path / "marked.npz", x=x, y=wine.target, x_test=marked, y_test=wine.target[:3])
