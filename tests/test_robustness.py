@@ -32,6 +32,7 @@ from ssvae.cli import main
 from ssvae.config import Config, ConfigError
 from ssvae.data.images import ColourImages
 from ssvae.data.inputs import read_inputs
+from ssvae.data.sources import load_source
 from ssvae.errors import DataError, RunError
 from ssvae.run import CHECKPOINT, WEIGHTS, load_checkpoint, read_metrics, save_checkpoint
 from ssvae.runtime import ExportedModel
@@ -363,8 +364,8 @@ BAD_INPUT = [
     (["predict", "MODEL", "--data", "no_x.npz", "--out", "-"], "Error: no_x.npz: needs an array 'x' (found z)"),
     (["train", "--data", "no_y.npz"], "Error: no_y.npz: needs arrays 'x' and 'y' (found x)"),
     (["train", "--data", "lying.npz"], "Error: lying.npz: array 'x' ends early: its header declares (200000000, 8, "
-     "8) (51,200,000,000 bytes) but the archive holds 256 (truncated?): save it again with numpy.savez"),  # was out of
-    # memory ("lower --batch-size"), or "never as Python objects"
+     "8) (51,200,000,000 bytes) but the archive holds 256 after it (truncated?): save it again with numpy.savez"),
+    # was out of memory ("lower --batch-size"), or "never as Python objects"
     (["evaluate", "list_config_run"], "Error: list_config_run/config.json: config must be a JSON object; correct "
      "the file as 'ssvae train' wrote it"),
     (["train", "--resume", "foreign_checkpoint_run"], "Error: foreign_checkpoint_run/checkpoint.safetensors: "
@@ -1047,8 +1048,14 @@ def test_inputs_whose_header_declares_more_than_the_file_holds_are_refused_befor
 def test_an_npy_whose_header_declares_a_size_below_0_is_one_line_not_a_traceback(tmp_path):
     (tmp_path / "negative.npy").write_bytes(_npy_declaring((-5, 64)))
     with pytest.raises(DataError, match=r"negative.npy: the array declares the shape \(-5, 64\) in its header, "
-                                        r"with a size below 0"):  # was numpy's ValueError, a traceback
-        read_inputs(str(tmp_path / "negative.npy"))
+                                        r"with a size below 0, which no array has: save it again with numpy$"):
+        read_inputs(str(tmp_path / "negative.npy"))  # was numpy's ValueError, a traceback
+    with zipfile.ZipFile(tmp_path / "negative.npz", "w") as archive:  # the same check of an .npz to train on
+        archive.writestr("x.npy", _npy_declaring((-5, 64)))
+        archive.writestr("y.npy", _npy_declaring((5,)))
+    with pytest.raises(DataError, match=r"negative.npz: array 'x' declares the shape \(-5, 64\) in its header, "
+                                        r"with a size below 0, which no array has: save it again with numpy.savez$"):
+        load_source(data=str(tmp_path / "negative.npz"))
 
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # tiny data: a tiny test set, as meant

@@ -23,7 +23,8 @@ from ssvae.data.csv_files import as_csv_hint, csv_inputs, read_csv_rows
 from ssvae.data.dataset import DataError, Dataset, data_path
 from ssvae.data.images import (IMAGE_SUFFIXES, UNREAD_SUFFIXES, file_id, files_under, image_reading, is_image_file,
                                read_images, warn_of_unread_images)
-from ssvae.data.sources import arrays_given, load_source, npz_array, source_name, warn_if_data_dir_unused
+from ssvae.data.sources import (arrays_given, check_declared, load_source, npz_array, source_name,
+                                warn_if_data_dir_unused)
 from ssvae.data.split import choose_split
 from ssvae.errors import user_stacklevel
 
@@ -181,23 +182,11 @@ def _row_file(path: Path, offset: int, name: str | None) -> RowFile | None:
         array = "the array" if name is None else f"array '{name}'"
         if dtype.hasobject:
             raise DataError(f"{path}: {array} holds Python objects; save numbers (pickles are never loaded)")
-        _check_held(path, array, shape, dtype, os.fstat(f.fileno()).st_size - f.tell())
+        check_declared(path, array, shape, dtype, os.fstat(f.fileno()).st_size - f.tell(), "file",
+                       "save it again with numpy")
         if fortran or not shape:
             return None
         return RowFile(path, f.tell(), dtype, shape)
-
-
-def _check_held(path: Path, array: str, shape: tuple[int, ...], dtype: np.dtype, held: int) -> None:
-    """A DataError where ``array``'s header declares more bytes than the ``held`` ones after it: a file cut
-    short, or one made to fill memory (a row of a terabyte), refused before numpy allocates what it declares;
-    or a size below 0, which no array has (numpy's own reading raised a bare ValueError)."""
-    if any(size < 0 for size in shape):
-        raise DataError(f"{path}: {array} declares the shape {shape} in its header, with a size below 0, which no "
-                        f"array has: save it again with numpy")
-    declared = math.prod(shape) * dtype.itemsize
-    if declared > held:
-        raise DataError(f"{path}: {array} ends early: its header declares {shape} ({declared:,} bytes) but the file "
-                        f"holds {held:,} after it (truncated?): save it again with numpy")
 
 
 def _read_npy(path: Path) -> Inputs:

@@ -549,11 +549,9 @@ def arrays_source(arrays: dict[str, np.ndarray], model: ModelInputs | None = Non
 def npz_array(arrays: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
     """One array of an .npz; one of Python objects (pandas' object columns) would need unpickling, never done.
     One whose header declares more than the archive holds (a file cut short, or made to fill memory) is
-    refused before numpy allocates what it declares."""
-    if beyond := _declared_beyond_member(arrays, key):
-        shape, declared, held = beyond
-        raise DataError(f"{path}: array '{key}' ends early: its header declares {shape} ({declared:,} bytes) but the "
-                        f"archive holds {held:,} (truncated?): save it again with numpy.savez")
+    refused before numpy allocates what it declares (`check_declared`)."""
+    if (header := _member_header(arrays, key)) is not None:
+        check_declared(path, f"array '{key}'", *header, "archive", "save it again with numpy.savez")
     try:
         array = arrays[key]
     except (ValueError, OSError, zipfile.BadZipFile) as error:
@@ -566,10 +564,10 @@ def npz_array(arrays: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
     return array
 
 
-def _declared_beyond_member(arrays: np.lib.npyio.NpzFile, key: str) -> tuple[tuple[int, ...], int, int] | None:
-    """The shape that member ``key``'s .npy header declares, its size in bytes and the bytes the member holds
-    after its header, where the header declares more; None where it does not, or the member is no plain
-    .npy array (numpy's own reading then says what it is)."""
+def _member_header(arrays: np.lib.npyio.NpzFile, key: str) -> tuple[tuple[int, ...], np.dtype, int] | None:
+    """The shape and dtype that member ``key``'s .npy header declares, and the bytes the member holds after
+    its header; None where the member is no plain .npy array of numbers (numpy's own reading then says what
+    it is)."""
     try:
         info = arrays.zip.getinfo(f"{key}.npy")
         with arrays.zip.open(info) as f:
@@ -579,8 +577,22 @@ def _declared_beyond_member(arrays: np.lib.npyio.NpzFile, key: str) -> tuple[tup
             held = info.file_size - f.tell()
     except Exception:  # any fault is for numpy's own reading to name
         return None
+    return None if dtype.hasobject else (shape, dtype, held)
+
+
+def check_declared(path: Path, array: str, shape: tuple[int, ...], dtype: np.dtype, held: int, holder: str,
+                   fix: str) -> None:
+    """A DataError where ``array``'s .npy header declares more bytes than the ``held`` ones after it in its
+    ``holder`` (the file, or an .npz's archive): a file cut short, or one made to fill memory (a row of a
+    terabyte), refused before numpy allocates what it declares; or a size below 0, which no array has (numpy's
+    own reading raised a bare ValueError)."""
+    if any(size < 0 for size in shape):
+        raise DataError(f"{path}: {array} declares the shape {shape} in its header, with a size below 0, which no "
+                        f"array has: {fix}")
     declared = math.prod(shape) * dtype.itemsize
-    return (shape, declared, held) if declared > held and not dtype.hasobject else None
+    if declared > held:
+        raise DataError(f"{path}: {array} ends early: its header declares {shape} ({declared:,} bytes) but the "
+                        f"{holder} holds {held:,} after it (truncated?): {fix}")
 
 
 def _check_class_names(names: Sequence[str], path: Path) -> None:
