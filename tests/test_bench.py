@@ -780,15 +780,16 @@ def test_bench_int8_weights_compares_uint8_and_int8_weights_on_the_shipped_digit
                                              abs=0.01)
 
 
-def test_bench_memory_measures_predict_in_fresh_processes(tmp_path):
+@pytest.mark.parametrize("kind, inputs", [("npz", "uint8"), ("csv", "CSV of 4-decimal numbers")])
+def test_bench_memory_measures_predict_in_fresh_processes(tmp_path, kind, inputs):
     """In a process of its own, as run: its children would inherit this one's peak memory (pytest's, torch's)."""
     result = subprocess.run([sys.executable, "-m", "tools.bench_memory", "--model", str(MODEL), "--rows", "10", "1000",
-                             "--benchmarks", str(tmp_path / "B.md")], cwd=ROOT, capture_output=True, text=True,
-                            timeout=120)
+                             "--format", kind, "--benchmarks", str(tmp_path / "B.md")], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     title, rows = published(tmp_path / "B.md", result.stdout)
     device = this_gpu_or(rf"CPU {re.escape(cpu_model())}, \d+ threads")  # its own process's threads
-    assert re.fullmatch(rf"Memory of ssvae predict, inputs \[1, 8, 8\] uint8, {device}", title), title
+    assert re.fullmatch(rf"Memory of ssvae predict, inputs \[1, 8, 8\] {inputs}, {device}", title), title
     assert [row[0] for row in rows] == ["10", "1,000"]
     for _, size, peak, seconds in rows:
         assert size == "0 MiB" and 20 < float(peak.removesuffix(" MiB").replace(",", "")) < 2000

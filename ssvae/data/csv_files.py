@@ -4,13 +4,15 @@ indices or names (missing where unknown), and numeric input columns found by pos
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
 import re
 import warnings
+from array import array
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence, TextIO
 
 import numpy as np
 
@@ -29,23 +31,28 @@ COMPRESSED_SUFFIXES = (".gz", ".zip", ".bz2", ".xz", ".zst", ".7z", ".tar")  # f
 MISSING_VALUES = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"}
 
 
-def read_csv_rows(path: Path, columns: Sequence[str] | None = ()) -> CsvRows:
-    """Every non-blank row (blank: no field holds more than spaces, as Excel writes ";;;;" after formatted
-    cells) of a UTF-8 CSV file (with or without Excel's byte-order mark and "sep=;" line; fields separated by
-    commas, semicolons or tabs, see `_separator`, which looks for a model's ``columns``), each with a field
-    for every column of the header but a ``label`` column at the end (an unknown label), or a DataError.
-    The header's names lose the spaces around them ("a, b" names columns a and b)."""
+def read_csv(path: Path, columns: Sequence[str] | None = ()) -> CsvTable:
+    """A UTF-8 CSV file (with or without Excel's byte-order mark and "sep=;" line; fields separated by commas,
+    semicolons or tabs, see `_separator`, which looks for a model's ``columns``) read row by row into a
+    `CsvTable`, its inputs (``columns``, else every column but `NON_INPUT_COLUMNS`) as float32 from the start:
+    a large file is never held as text. Blank rows (no field holds more than spaces, as Excel writes ";;;;"
+    after formatted cells) are skipped. A fault of the file's shape is a DataError here; one of its input
+    values, when `CsvTable.inputs` is asked, after its labels have been read."""
+    with _read_errors(path), open(path, newline="", encoding="utf-8-sig") as f:
+        rows, separator = _rows(f, columns or ())
+        first, line = next(rows, ([], 1))
+        table = CsvTable(path, first, line, separator, columns)
+        for row, line in rows:
+            table.add(row, line)
+    table.finish()
+    return table
+
+
+@contextlib.contextmanager
+def _read_errors(path: Path) -> Iterator[None]:
+    """Python's csv and UTF-8 errors while ``path`` is read, as DataErrors that say what to do."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            declared = _declared_separator(f.readline())
-            if declared is None:
-                f.seek(0)
-            start = f.tell()
-            separator = declared or _separator(list(itertools.islice((line for line in f if line.strip()), 2)),
-                                               columns or ())
-            f.seek(start)
-            reader, skipped = csv.reader(f, delimiter=separator), int(declared is not None)
-            read = [(row, reader.line_num + skipped) for row in reader if any(field.strip() for field in row)]
+        yield
     except csv.Error as error:
         if "field larger than field limit" in str(error):  # Python's csv stops a field at 131,072 characters
             raise DataError(f"{path}: a field runs on past {csv.field_size_limit():,} characters, most likely from "
@@ -55,30 +62,148 @@ def read_csv_rows(path: Path, columns: Sequence[str] | None = ()) -> CsvRows:
     except UnicodeDecodeError as error:
         raise DataError(f"{path}: not a readable UTF-8 CSV file ({error}); save it as UTF-8 text (Excel: "
                         f"\"CSV UTF-8\")") from error
-    start = read[-2][1] + 1 if len(read) > 1 else 1  # the line the last row begins on
-    if read and any("\n" in field or "\r" in field for field in read[-1][0]) and _quote_left_open(path, separator,
-                                                                                                   start):
-        raise DataError(f"{path}: a quote (\") opened on line {start} or after is never closed, so the rest of the "
-                        f"file is read as one value: check the quotes there")
-    rows = CsvRows([row for row, _ in read], [line for _, line in read],
-                   _decimal_comma if separator == ";" else float)
-    if rows:
-        rows[0] = [name.strip() for name in rows[0]]
-    header = rows[0] if rows else []
-    _check_header(path, header)
-    needed = max((k for k, name in enumerate(header) if name != "label"), default=-1) + 1
-    bad = next((n for n, row in enumerate(rows[1:]) if not needed <= len(row) <= len(header)), None)
-    if bad is not None:
-        comment = header[0].startswith("#")  # a note above the header (with commas or not), read as the header
-        raise DataError(f"{path}: {rows.place(bad)} has {len(rows[bad + 1])} fields but the header names "
-                        f"{len(header)}: " + (f"line {rows.lines[0]} ({header[0]!r}) was read as the header: delete "
-                                              f"the comment lines above the header" if comment else
-                                              "give every row one value for each column"))
-    if len(rows) > 1 and len(rows[-1]) < len(header) and not _ends_a_line(path):
-        warnings.warn(f"{path}: its last row (line {rows.lines[-1]}) ends before the 'label' column, with no line "
-                      f"break after it, as a file cut short ends: it is read as unlabelled; if the file was cut, copy "
-                      f"it again", stacklevel=user_stacklevel())
-    return rows
+
+
+def _rows(f: TextIO, columns: Sequence[str] = (), separator: str | None = None
+          ) -> tuple[Iterator[tuple[list[str], int]], str]:
+    """The non-blank rows of the open CSV ``f``, header first, each with the line of the file it ends on, and
+    the separator of its fields: the one its "sep=" line names, else ``separator`` where known, else
+    `_separator`'s choice."""
+    declared = _declared_separator(f.readline())
+    if declared is None:
+        f.seek(0)
+    start = f.tell()
+    separator = declared or separator or _separator(list(itertools.islice((line for line in f if line.strip()), 2)),
+                                                    columns)
+    f.seek(start)
+    reader, skipped = csv.reader(f, delimiter=separator), int(declared is not None)
+    return ((row, reader.line_num + skipped) for row in reader if any(field.strip() for field in row)), separator
+
+
+class CsvTable:
+    """A CSV as `read_csv` reads it: its header (names without the spaces around them: "a, b" names columns a
+    and b), the line of the file each row ends on (a message names a data row, counted from 0, the first after
+    the header, and its line as an editor shows it), the text of the columns that are no inputs
+    (`NON_INPUT_COLUMNS`: ids, labels) and the inputs as float32. ``number`` reads a value as a number:
+    ``float``, or for a file separated by semicolons (Excel's CSV where the decimal mark is a comma), one that
+    takes 0,25 as 0.25. Its ``len`` is the number of data rows."""
+
+    BLOCK = 4096  # rows of inputs held in one array while a file is read
+
+    def __init__(self, path: Path, header: list[str], line: int, separator: str, columns: Sequence[str] | None):
+        """A table of no rows yet, whose ``header`` ends on ``line``; its inputs are a model's ``columns``
+        found by name wherever they stand (`column_positions`), else every column but `NON_INPUT_COLUMNS`."""
+        self.path, self.header, self.separator = path, [name.strip() for name in header], separator
+        _check_header(path, self.header)
+        self.number: Callable[[str], float] = _decimal_comma if separator == ";" else float
+        self.lines = array("q", [line])
+        self.text: dict[int, list[str]] = {k: [] for k, name in enumerate(self.header) if name in NON_INPUT_COLUMNS}
+        self._by_name = bool(columns)
+        self._needed = max((k for k, name in enumerate(self.header) if name != "label"), default=-1) + 1
+        self._blocks: list[np.ndarray] = []
+        self._last = header  # the last row read, to check how the file ends
+        self._misshapen: tuple[int, int] | None = None  # the first data row whose fields do not fit the header
+        self._fault: DataError | None = None  # a model's columns not found, which `inputs` raises
+        self._unreadable: tuple[int, list[str]] | None = None  # the first row with an input that is no number
+        try:
+            self.keep = _columns_by_name(path, self.header, columns) if columns else [
+                k for k, name in enumerate(self.header) if name not in NON_INPUT_COLUMNS]
+        except DataError as error:
+            self.keep, self._fault = [], error
+
+    def __len__(self) -> int:
+        return len(self.lines) - 1
+
+    def place(self, row: int) -> str:
+        """Data row ``row`` (0: the first after the header) as a message names it."""
+        return f"row {row} (line {self.lines[row + 1]})"
+
+    def column(self, name: str) -> list[str]:
+        """The text of the column ``name`` (one of `NON_INPUT_COLUMNS`) in each data row; "" where a row ends
+        before it."""
+        return self.text[self.header.index(name)]
+
+    def add(self, row: list[str], line: int) -> None:
+        """The next data row, which ends on ``line``: its inputs read as numbers, the rest kept as text."""
+        n = len(self)
+        self.lines.append(line)
+        self._last = row
+        for k, values in self.text.items():
+            values.append(row[k] if k < len(row) else "")
+        if not self._needed <= len(row) <= len(self.header):
+            self._misshapen = self._misshapen or (n, len(row))
+        elif self._fault is None and self._unreadable is None:
+            if n % self.BLOCK == 0:
+                self._blocks.append(np.empty((self.BLOCK, len(self.keep)), dtype=np.float32))
+            try:
+                with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which the checks report
+                    self._blocks[-1][n % self.BLOCK] = [self.number(row[k]) for k in self.keep]
+            except ValueError:
+                self._unreadable = n, row
+
+    def finish(self) -> None:
+        """The checks that need the whole file read: a quote left open to its end, a row whose fields do not fit
+        the header (refused), a last row cut short (a warning)."""
+        start = self.lines[-2] + 1 if len(self.lines) > 1 else 1  # the line the last row begins on
+        if any("\n" in field or "\r" in field for field in self._last) and _quote_left_open(self.path,
+                                                                                               self.separator, start):
+            raise DataError(f"{self.path}: a quote (\") opened on line {start} or after is never closed, so the rest "
+                            f"of the file is read as one value: check the quotes there")
+        if self._misshapen is not None:
+            row, fields = self._misshapen
+            comment = self.header[0].startswith("#")  # a note above the header (with commas or not), read as it
+            raise DataError(f"{self.path}: {self.place(row)} has {fields} fields but the header names "
+                            f"{len(self.header)}: " + (
+                                f"line {self.lines[0]} ({self.header[0]!r}) was read as the header: delete the comment "
+                                f"lines above the header" if comment else "give every row one value for each column"))
+        if len(self) and len(self._last) < len(self.header) and not _ends_a_line(self.path):
+            warnings.warn(f"{self.path}: its last row (line {self.lines[-1]}) ends before the 'label' column, with no "
+                          f"line break after it, as a file cut short ends: it is read as unlabelled; if the file was "
+                          f"cut, copy it again", stacklevel=user_stacklevel())
+
+    def inputs(self) -> tuple[np.ndarray, tuple[str, ...]]:
+        """The inputs as float32 (N, D) and the names of their columns, or the first fault among them as a
+        DataError: a model's column missing, a column without a name that holds values, a value that is not
+        a number (named by row and column)."""
+        if self._fault is not None:
+            raise self._fault
+        if not self._by_name:
+            self._check_unnamed()
+        if self._unreadable is not None:
+            raise self._value_error(*self._unreadable)
+        x = np.concatenate([*self._blocks, np.empty((0, len(self.keep)), dtype=np.float32)])[:len(self)]
+        return x, tuple(self.header[k] for k in self.keep)
+
+    def _check_unnamed(self) -> None:
+        """A column without a name in the header is no input where it is pandas' saved index (the first
+        column) or empty throughout (a comma at the end of every line); any other is refused, not dropped
+        unseen."""
+        for k, name in enumerate(self.header[1:], start=1):
+            held = self.text.get(k, [])
+            if name == "" and (row := next((r for r, value in enumerate(held) if value.strip()), None)) is not None:
+                raise DataError(f"{self.path}: column {k + 1} has no name in the header but {self.place(row)} holds "
+                                f"{held[row]!r} there: name it, or delete it if it is no input")
+
+    def _value_error(self, n: int, row: list[str]) -> DataError:
+        """Why data row ``n``, ``row``, holds an input that is not a number, naming the first such column."""
+        column = next(k for k in self.keep if not is_number(row[k], self.number))
+        where, value = f"{self.path}: {self.place(n)}, column {self.header[column]!r}", row[column]
+        if value.strip() in MISSING_VALUES:
+            held = "is empty" if not value.strip() else f"holds {value!r}"
+            return DataError(f"{where} {held}, a missing value, which a model cannot take: fill it in or drop the "
+                             f"row{self._gaps_text()}")
+        fix = ROW_NAMES_FIX if _names_rows(self.header[column]) else _number_fix(value.strip(), self.number is float)
+        return DataError(f"{where} holds {value!r}: {fix}")
+
+    def _gaps_text(self) -> str:
+        """How many rows hold a missing value among the inputs, where more than one does: so that a table with
+        many gaps is told so at once, not a row at each attempt. The file is read again for it, as a table of
+        numbers keeps no text."""
+        with open(self.path, newline="", encoding="utf-8-sig") as f:
+            rows, _ = _rows(f, separator=self.separator)
+            body = itertools.islice(rows, 1, None)
+            counts = [any(row[k].strip() in MISSING_VALUES for k in self.keep if k < len(row)) for row, _ in body]
+        return f" ({sum(counts):,} of the {len(counts):,} rows hold one)" if sum(counts) > 1 else ""
 
 
 def _declared_separator(line: str) -> str | None:
@@ -117,22 +242,6 @@ def _check_header(path: Path, header: list[str]) -> None:
                             f"one, and rename or delete the others")
 
 
-class CsvRows(list):
-    """A CSV's non-blank rows, header first, and the line of the file each ends on: a message names a data row
-    as the others do, counted from 0 (the first after the header), and its line as an editor shows it.
-    ``number`` reads a value as a number: ``float``, or for a file separated by semicolons (Excel's CSV where
-    the decimal mark is a comma), one that takes 0,25 as 0.25."""
-
-    def __init__(self, rows: list[list[str]], lines: list[int], number: Callable[[str], float] = float):
-        super().__init__(rows)
-        self.lines = lines
-        self.number = number
-
-    def place(self, row: int) -> str:
-        """Data row ``row`` (0: the first after the header) as a message names it."""
-        return f"row {row} (line {self.lines[row + 1]})"
-
-
 def _separator(lines: list[str], columns: Sequence[str] = ()) -> str:
     """What separates the fields of a CSV whose first lines are ``lines``: the comma, the semicolon (Excel's
     CSV where the decimal mark is a comma) or the tab, whichever splits the header into several names and
@@ -153,40 +262,6 @@ def _separator(lines: list[str], columns: Sequence[str] = ()) -> str:
 def _decimal_comma(text: str) -> float:
     """A number written with a decimal comma, as Excel saves it where that is the decimal mark: 0,25."""
     return float(text.replace(",", "."))
-
-
-def csv_inputs(path: Path, rows: CsvRows, columns: Sequence[str] | None = ()) -> tuple[np.ndarray, tuple[str, ...]]:
-    """The inputs of a CSV's rows (header first, as `read_csv_rows` gives them) as float32 (N, D), and the
-    names of their columns: ``columns`` (a model's, found by name wherever they stand, other columns ignored)
-    or else every column but those named in ``NON_INPUT_COLUMNS``. A value that is not a number is named by
-    row and column."""
-    header, body = rows[0], rows[1:]
-    if columns:
-        keep = _columns_by_name(path, header, columns)
-    else:
-        _check_unnamed(path, rows)
-        keep = [k for k, name in enumerate(header) if name not in NON_INPUT_COLUMNS]
-    names = tuple(header[k] for k in keep)
-    number = rows.number
-    try:
-        with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which the checks report
-            return np.array([[number(row[k]) for k in keep] for row in body], dtype=np.float32), names
-    except ValueError:
-        row, column = next((r, k) for r, values in enumerate(body) for k in keep if not is_number(values[k], number))
-        where, value = f"{path}: {rows.place(row)}, column {header[column]!r}", body[row][column]
-        if value.strip() in MISSING_VALUES:
-            held = "is empty" if not value.strip() else f"holds {value!r}"
-            raise DataError(f"{where} {held}, a missing value, which a model cannot take: fill it in or drop the "
-                            f"row{_gaps_text(body, keep)}") from None
-        fix = (ROW_NAMES_FIX if _names_rows(header[column]) else _number_fix(value.strip(), rows.number is float))
-        raise DataError(f"{where} holds {value!r}: {fix}") from None
-
-
-def _gaps_text(body: Sequence[Sequence[str]], keep: Sequence[int]) -> str:
-    """How many of the rows ``body`` hold a missing value in the columns ``keep``, where more than one does: so
-    that a table with many gaps is told so at once, not a row at each attempt."""
-    gaps = sum(any(values[k].strip() in MISSING_VALUES for k in keep) for values in body)
-    return f" ({gaps:,} of the {len(body):,} rows hold one)" if gaps > 1 else ""
 
 
 def _number_fix(value: str, decimal_point: bool) -> str:
@@ -217,17 +292,6 @@ def as_csv_hint(path: Path) -> str:
     if suffix in COMPRESSED_SUFFIXES:
         return f" (a compressed file: unpack it first, and give what it holds, such as {path.stem})"
     return ""
-
-
-def _check_unnamed(path: Path, rows: CsvRows) -> None:
-    """A column without a name in the header is no input where it is pandas' saved index (the first column)
-    or empty throughout (a comma at the end of every line); any other is refused, not dropped unseen."""
-    header, body = rows[0], rows[1:]
-    for k, name in enumerate(header[1:], start=1):
-        if name == "" and (row := next((r for r, values in enumerate(body) if k < len(values) and values[k].strip()),
-                                       None)) is not None:
-            raise DataError(f"{path}: column {k + 1} has no name in the header but {rows.place(row)} holds "
-                            f"{body[row][k]!r} there: name it, or delete it if it is no input")
 
 
 def _columns_by_name(path: Path, header: list[str], columns: Sequence[str]) -> list[int]:
@@ -325,5 +389,5 @@ def warn_of_named_inputs(columns: Sequence[str], path: Path) -> None:
                           f"does not learn from it", stacklevel=user_stacklevel())
 
 
-__all__ = ["LABEL_LIKE", "MISSING_VALUES", "NON_INPUT_COLUMNS", "CsvRows", "as_csv_hint", "csv_inputs", "csv_labels",
-           "is_number", "read_csv_rows", "reads_as_formula", "warn_of_named_inputs", "whole_number"]
+__all__ = ["LABEL_LIKE", "MISSING_VALUES", "NON_INPUT_COLUMNS", "CsvTable", "as_csv_hint", "csv_labels", "is_number",
+           "read_csv", "reads_as_formula", "warn_of_named_inputs", "whole_number"]

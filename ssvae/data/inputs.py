@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ssvae.config import setting_name
-from ssvae.data.csv_files import as_csv_hint, csv_inputs, read_csv_rows
+from ssvae.data.csv_files import as_csv_hint, read_csv
 from ssvae.data.dataset import DataError, Dataset, data_path
 from ssvae.data.images import (IMAGE_SUFFIXES, UNREAD_SUFFIXES, file_id, files_under, image_reading, is_image_file,
                                read_images, warn_of_unread_images)
@@ -246,15 +246,15 @@ def _npz_member(path: Path, name: str) -> RowFile | None:
 def _read_csv(path: Path, columns: Sequence[str] | None) -> Inputs:
     """``columns`` (or, with none, every numeric column) are the inputs; an ``id`` column (else the unnamed
     index column of pandas' to_csv) names the rows and a ``label`` column is ignored."""
-    rows = read_csv_rows(path, columns)
-    if len(rows) < 2:
+    table = read_csv(path, columns)
+    if not len(table):
         raise DataError(f"{path}: needs a header row and at least one row of numbers")
-    x, _ = csv_inputs(path, rows, columns)
-    header = rows[0]
-    id_column = header.index("id") if "id" in header else 0 if header[0] == "" else None  # "": pandas' index
-    ids = [str(i) for i in range(len(x))] if id_column is None else [row[id_column] for row in rows[1:]]
+    x, _ = table.inputs()
+    header = table.header
+    id_column = "id" if "id" in header else "" if header[0] == "" else None  # "": pandas' index
+    ids = [str(i) for i in range(len(x))] if id_column is None else table.column(id_column)
     if id_column is not None:
-        _warn_of_ids_alike(path, header[id_column] or "first (unnamed)", ids)
+        _warn_of_ids_alike(path, id_column or "first (unnamed)", ids)
     return Inputs(ids, x)
 
 

@@ -21,8 +21,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ssvae.config import both_spellings, setting_name
-from ssvae.data.csv_files import (LABEL_LIKE, as_csv_hint, csv_inputs, csv_labels, read_csv_rows,
-                                  reads_as_formula, warn_of_named_inputs, whole_number)
+from ssvae.data.csv_files import (LABEL_LIKE, as_csv_hint, csv_labels, read_csv, reads_as_formula,
+                                  warn_of_named_inputs, whole_number)
 from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, as_data_error, check_inputs, data_path, index_names,
                                  looks_unlabelled, to_model_range, warn_of_minus_one_class)
 from ssvae.data.images import (files_under, image_reading, is_hidden, is_image_file, read_images,
@@ -664,24 +664,22 @@ def _load_csv(path: Path, model: ModelInputs | None = None, class_names: tuple[s
     """A header row; the ``label`` column holds a class (index or name, or one of a model's ``class_names``:
     see `csv_labels`), empty or -1 when unknown. The inputs are every other column but ``id``, or ``model``'s
     columns."""
-    rows = read_csv_rows(path, None if model is None else model.columns)
-    if not rows or "label" not in rows[0]:
-        near = [name for name in (rows[0] if rows else []) if name.lower() in LABEL_LIKE]
+    table = read_csv(path, None if model is None else model.columns)
+    if "label" not in table.header:
+        near = [name for name in table.header if name.lower() in LABEL_LIKE]
         raise DataError(f"{path}: needs a header row with a 'label' column" + (
             f" (found {near[0]!r}: if it holds the classes, rename it 'label')" if near else ""))
-    header, body = rows[0], rows[1:]
-    if not body:
+    if not len(table):
         raise DataError(f"{path}: has a header but no rows")
-    li = header.index("label")
-    y, names = csv_labels([row[li].strip() if li < len(row) else "" for row in body], path, rows.number, class_names,
-                          rows.place)
+    y, names = csv_labels([label.strip() for label in table.column("label")], path, table.number, class_names,
+                          table.place)
     _check_class_names(names, path)
     _check_labels(y, len(names), path)
     if model is not None:
-        x, columns = csv_inputs(path, rows, model.columns)
+        x, columns = table.inputs()
         return Source(Dataset(x, y, names), None, columns=columns)
     _check_trainable(y, names, path)
-    x, columns = csv_inputs(path, rows)
+    x, columns = table.inputs()
     warn_of_named_inputs(columns, path)
     if repeated := sorted({name for name, count in Counter(columns).items() if count > 1}):  # which would be which?
         raise DataError(f"{path}: column {', '.join(map(repr, repeated))} appears more than once: give each column "
