@@ -59,9 +59,11 @@ def test_rotation_scale_and_shear_have_the_geometry_they_are_named_for():
     factor = grow[:, 0, 0]  # affine_grid maps output to input coordinates: 1 / scale
     torch.testing.assert_close(grow, torch.diag_embed(torch.stack([factor, factor], -1)))
     assert (1 / factor).min() >= 0.8 and (1 / factor).max() <= 1.2
+    assert (1 / factor).min() < 0.85 and (1 / factor).max() > 1.15  # the whole range is drawn, not a fixed scale
     slant = affine_matrices(512, Transform(shift=0.0, shear=0.3), flip=False, like=like)[:, :, :2]
     torch.testing.assert_close(torch.linalg.det(slant), torch.ones(512))  # shear keeps areas
     assert slant[:, 0, 1].abs().max() <= 0.3 and slant[:, 1, 0].abs().max() == 0
+    assert slant[:, 0, 1].min() < -0.25 and slant[:, 0, 1].max() > 0.25  # both ways, up to the bound
 
 
 def test_cut_out_zeroes_one_square_at_most():

@@ -1165,6 +1165,7 @@ def test_float16_copy_standardises_in_float32(tmp_path, far_from_zero_run):
     run, x = far_from_zero_run
     ssvae.export(run, tmp_path / "model", fp16=True)
     full, half = runtime.load(tmp_path / "model"), runtime.load(tmp_path / "model", precision="float16")
+    assert holds_float16_weights(tmp_path / "model", "encoder") and holds_float16_weights(tmp_path / "model", "decoder")
     probabilities, z, _ = full.encode(x)
     y = probabilities.argmax(-1)
     np.testing.assert_allclose(half.encode(x)[1], z, atol=0.01 * z.std())
@@ -1213,9 +1214,18 @@ def test_a_copy_that_overflows_is_refused_and_the_card_names_the_export_options(
     assert "float16" not in card
 
 
+def holds_float16_weights(model_dir: str | Path, role: str) -> bool:
+    """Whether the float16 copy of graph ``role`` holds float16 weights: a copy of the float32 graph under that
+    name would agree with float32 in every test."""
+    graph = onnx.load(str(Path(model_dir) / runtime.graph_file(role, "float16"))).graph
+    return onnx.TensorProto.FLOAT16 in {weight.data_type for weight in graph.initializer}
+
+
 def test_float16_copy_agrees_with_float(digits_run, digits_model):
     half = runtime.load(digits_model.model_dir, precision="float16")
     x = digits_run.partition().test.x
+    assert holds_float16_weights(digits_model.model_dir, "classifier")
+    assert not np.array_equal(half.classify(x), digits_model.classify(x))  # rounded: close, not the same
     assert (half.classify(x).argmax(-1) == digits_model.classify(x).argmax(-1)).mean() >= 0.99
     np.testing.assert_allclose(half.classify(x[:5]), digits_model.classify(x[:5]), atol=1e-2)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from torch._dynamo.testing import CompileCounter
+from torch._dynamo.testing import CompileCounter, CompileCounterWithBackend
 
 import ssvae
 from ssvae import api, run_data, training
@@ -1113,8 +1113,12 @@ def test_bfloat16_on_a_gpu_without_it_is_a_clear_error(monkeypatch):
     training.check_precision("bfloat16", torch.device("cpu"))
 
 
-def test_compiled_loss_matches_the_eager_loss(tiny_config):
-    """torch.compile changes how the loss runs, not what it computes (inductor told to draw eager's noise)."""
+def test_compiled_loss_matches_the_eager_loss(tiny_config, monkeypatch):
+    """torch.compile changes how the loss runs, not what it computes (inductor told to draw eager's noise); a
+    counter around inductor shows that it compiled, or the eager loss would be compared with itself."""
+    counter = CompileCounterWithBackend("inductor")
+    monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend=counter))
+    torch._dynamo.reset()
     model, x_l, y_l, x_u = _digits_m2(tiny_config)
     torch.manual_seed(1)
     eager = model.loss(x_l, y_l, x_u, LossWeights(1.0, 10.0))
@@ -1122,6 +1126,7 @@ def test_compiled_loss_matches_the_eager_loss(tiny_config):
     with warnings.catch_warnings(), torch._inductor.config.patch(fallback_random=True):
         warnings.simplefilter("error", RuntimeWarning)  # a fallback to eager would make this test pointless
         compiled = training.stage_loss(model, tiny_config.replace(compile=True))(x_l, y_l, x_u, LossWeights(1.0, 10.0))
+    assert counter.frame_count >= 1
     for name, value in eager.items():
         torch.testing.assert_close(compiled[name], value, rtol=1e-4, atol=1e-4, msg=name)
 
