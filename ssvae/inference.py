@@ -285,7 +285,7 @@ def _warn_of_formula_classes(model: ExportedModel) -> None:
     its predicted column, where a spreadsheet would compute them (a model folder someone else made may name a
     class =HYPERLINK(...)). Names of one's own data are warned of as they are read."""
     if risky := [name for name in model.class_names if reads_as_formula(name)]:
-        warnings.warn(f"{getattr(model, 'model_dir', 'the model')}: class name {risky[0]!r} begins with "
+        warnings.warn(f"{model.model_dir}: class name {risky[0]!r} begins with "
                       f"{risky[0].strip()[0]!r}, which a spreadsheet opening the CSV takes for a formula (the "
                       f"predicted column holds it): open the CSV in a spreadsheet as text only (an import that "
                       f"reads every column as text)",
