@@ -1090,7 +1090,8 @@ def test_a_run_on_the_current_folder_is_named_after_that_folder(cases, tmp_path,
 
 
 def test_a_built_in_sets_name_given_as_data_says_to_pass_it_as_dataset(tmp_path, monkeypatch):
-    """ssvae.train(data="digits"), a notebook's first guess, said only "no such file or folder; check the path"."""
+    """ssvae.train(data="digits"), a notebook's first guess, said only "no such file or folder; check the path";
+    so did predict, score and evaluate of --data digits."""
     monkeypatch.chdir(tmp_path)
     with pytest.raises(DataError, match=r"^digits: no such file or folder; check the path given to --data \(data= "
                                         r"in Python\), or pass --dataset digits \(dataset='digits' in Python\) for "
@@ -1099,6 +1100,14 @@ def test_a_built_in_sets_name_given_as_data_says_to_pass_it_as_dataset(tmp_path,
     with pytest.raises(DataError, match=r"^mnist.npz: no such file or folder; check the path given to --data "
                                         r"\(data= in Python\)$"):
         ssvae.train(data="mnist.npz", epochs=1, progress=False)
+    hint = r", or pass --dataset digits \(dataset='digits' in Python\) for the built-in set$"
+    commands = (("predict", "the inputs"), ("score", "the inputs"), ("evaluate", r"the test data \(--data\)"))
+    for command, what in commands:
+        result = CliRunner().invoke(main, [command, str(ROOT / "models" / "digits-m2"), "--data", "digits"])
+        assert result.exit_code == 1 and re.search(rf"^Error: digits: no such file or folder; check the path of "
+                                                   rf"{what}{hint}", result.output), result.output
+    result = CliRunner().invoke(main, ["predict", str(ROOT / "models" / "digits-m2"), "--data", "./digits"])
+    assert result.output == "Error: ./digits: no such file or folder; check the path of the inputs\n"  # a path
 
 
 def test_debug_shows_the_traceback(cases, monkeypatch):

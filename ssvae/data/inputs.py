@@ -23,7 +23,7 @@ from ssvae.data.csv_files import as_csv_hint, read_csv
 from ssvae.data.dataset import DataError, Dataset, data_path
 from ssvae.data.images import (IMAGE_SUFFIXES, UNREAD_SUFFIXES, file_id, files_under, image_reading, is_image_file,
                                read_images, warn_of_unread_images)
-from ssvae.data.sources import (arrays_given, check_declared, load_source, npz_array, source_name,
+from ssvae.data.sources import (arrays_given, builtin_hint, check_declared, load_source, npz_array, source_name,
                                 warn_if_data_dir_unused)
 from ssvae.data.split import choose_split
 from ssvae.errors import user_stacklevel
@@ -91,7 +91,7 @@ def check_source(data: Any, dataset: str | None, split: str = "test", data_dir: 
                         f"examples, and {name} {'are examples' if in_memory else 'is a file or folder'} of "
                         f"your own: leave {'them' if len(given) > 1 else 'it'} out")
     if name is not None and not in_memory and not name.exists():
-        raise DataError(f"{data}: no such file or folder; check the path of {what}")
+        raise DataError(f"{data}: no such file or folder; check the path of {what}{builtin_hint(str(data))}")
 
 
 def builtin_split(dataset: str, data_dir: str | None = None, split: str = "test", test_fraction: float | None = 0.25,

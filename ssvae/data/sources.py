@@ -208,9 +208,9 @@ def _class_numbers(names: tuple[str, ...], present: np.ndarray, model_names: tup
     return numbers
 
 
-def _builtin_hint(path: Path) -> str:
-    """What a missing ``--data`` adds where it names a built-in data set (``ssvae.train(data="digits")``):
-    those are chosen by --dataset (dataset=), not read from a path."""
+def builtin_hint(path: Path | str) -> str:
+    """What a missing ``--data`` adds where it names a built-in data set (``ssvae.train(data="digits")``,
+    ``ssvae predict MODEL --data digits``): those are chosen by --dataset (dataset=), not read from a path."""
     name = str(path)
     return f", or pass --dataset {name} (dataset={name!r} in Python) for the built-in set" if name in BUILTIN else ""
 
@@ -222,9 +222,9 @@ def _load_path(path: Path, model: ModelInputs | None = None, class_names: tuple[
     write them."""
     if not path.exists():
         if model is not None:
-            raise DataError(f"{path}: no such file or folder; check the path of the test data")
+            raise DataError(f"{path}: no such file or folder; check the path of the test data{builtin_hint(path)}")
         raise DataError(f"{path}: no such file or folder; check the path given to --data (data= in Python)"
-                        f"{_builtin_hint(path)}")
+                        f"{builtin_hint(path)}")
     if path.is_dir():
         return _load_folder(path, model, image_size, input_shape)
     if path.suffix.lower() == ".npz":
