@@ -1967,8 +1967,8 @@ def test_a_swap_that_fails_midway_puts_the_old_model_folder_back(digits_run, tmp
 def test_the_runtime_takes_integer_arrays_and_refuses_a_colourless_shape_for_colour_images(digits_model):
     """Integer inputs (0/1 images as int64, say) are numbers like any other; an (N, H, W) array fits only a
     model of one channel."""
-    zeros = np.zeros((2, 64), np.float32)
-    np.testing.assert_array_equal(digits_model.classify(zeros.astype(np.int64)), digits_model.classify(zeros))
+    masks = (np.random.default_rng(0).random((2, 64)) < 0.5).astype(np.float32)  # 0/1 images: 1 stays 1, not 1/255
+    np.testing.assert_array_equal(digits_model.classify(masks.astype(np.int64)), digits_model.classify(masks))
     with pytest.raises(ModelError, match=r"^inputs of shape \(2, 6, 6\) do not fit this model: it takes "
                                          r"\(N, 3, 6, 6\), \(N, 6, 6, 3\) or \(N, 108\)"):
         runtime.arrange(np.zeros((2, 6, 6), np.uint8), (3, 6, 6))
