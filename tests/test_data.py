@@ -1169,6 +1169,28 @@ def test_csv_label_and_id_columns_spelt_otherwise_are_named(tmp_path):
         assert load_source(data=str(tmp_path / "ok.csv")).columns == ("x", "y")
 
 
+def test_csv_columns_of_row_names_under_other_names_or_counting_the_rows_are_warned_of(tmp_path):
+    """patient_id, PatientID or a column one up each row (ids numbered by a database) were learnt from without
+    a word: new rows' ids lie beyond the training ones, and a model that leant on them was lost (95.5 % fell
+    to 43.3 % on a reviewer's wine table). Names ending so but no id (valid, acid) and a column one up each
+    row over fewer than 20 rows (too few to tell from a measurement) are no matter."""
+    rows = [f"{k % 3},{100_000 + k},{k},{k * k},{k},{k},{k % 2}" for k in range(20)]
+    (tmp_path / "t.csv").write_text("a,n,patient_id,valid,PatientID,acid,label\n" + "\n".join(rows) + "\n")
+    with pytest.warns(UserWarning) as seen:
+        source = load_source(data=str(tmp_path / "t.csv"))
+    assert [str(w.message).split(": ", 1)[1] for w in seen] == [
+        "columns 'patient_id', 'PatientID' are read as inputs, though named like row names or pandas' saved index: "
+        "name a column of row names 'id', which is no input, or drop it, so that the model does not learn from it",
+        "columns 'n', 'acid' are read as inputs, though counting the rows, one up each row, as ids do: name a column "
+        "of row names 'id', which is no input, or drop it, so that the model does not learn from it"]
+    assert source.columns == ("a", "n", "patient_id", "valid", "PatientID", "acid")
+    (tmp_path / "few.csv").write_text("a,n,valid,label\n" + "\n".join(f"{k % 3},{k},{k * k},{k % 2}" for k in range(19))
+                                      + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_source(data=str(tmp_path / "few.csv")).columns == ("a", "n", "valid")
+
+
 def test_training_examples_without_a_label_are_named_apart_from_a_labelled_test_set(tmp_path):
     np.savez(tmp_path / "d.npz", x=np.zeros((4, 2)), y=np.full(4, -1), x_test=np.zeros((2, 2)), y_test=np.arange(2))
     with pytest.raises(DataError, match=r"^the training examples have no label \(a test set's labels only test the "

@@ -368,25 +368,39 @@ def whole_number(text: str, number: Callable[[str], float] = float) -> int | Non
 
 
 ROW_NAMES_FIX = "name a column of row names 'id', which is no input, or drop it"
+ROW_NAME_WORDS = ("id", "idx", "index", "uuid", "guid")  # the last word of a name of row names: patient_id, Row ID
+COUNTED_ROWS = 20  # rows from which a column one up each row is taken for a count of them, not a measurement
 
 
 def _names_rows(name: str) -> bool:
-    """Whether a column's name says it holds row names (``ID``, ``index``) or is pandas' saved index."""
-    return name.lower() in ("id", "index") or name.startswith("Unnamed:")
+    """Whether a column's name says it holds row names (``ID``, ``index``, ``patient_id``, ``PatientID``, ``Row
+    Id``: its last word is one of `ROW_NAME_WORDS`) or is pandas' saved index."""
+    words = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)  # PatientID: Patient, ID; patient_id: patient, id
+    return name.startswith("Unnamed:") or bool(words) and words[-1].lower() in ROW_NAME_WORDS
 
 
-def warn_of_named_inputs(columns: Sequence[str], path: Path) -> None:
-    """Input columns whose names say they hold row names (``ID``, pandas' saved index ``Unnamed: 0``) or
-    classes (``Label``, ``target``; not ``y``, a common feature): a model would learn from them."""
+def _counts_rows(values: np.ndarray) -> bool:
+    """Whether a column's ``values`` count the rows, one up each (100000, 100001, ...) over `COUNTED_ROWS` or
+    more, as ids numbered by a database do: a model that learnt from them would be lost on new rows."""
+    return len(values) >= COUNTED_ROWS and bool(np.all(np.diff(values.astype(np.float64)) == 1))
+
+
+def warn_of_named_inputs(x: np.ndarray, columns: Sequence[str], path: Path) -> None:
+    """Input ``columns`` (of the inputs ``x``) whose names say they hold row names (``ID``, ``patient_id``,
+    pandas' saved index ``Unnamed: 0``) or whose values count the rows, and those named like classes
+    (``Label``, ``target``; not ``y``, a common feature): a model would learn from them."""
     row_names = [name for name in columns if _names_rows(name)]
+    counts = [name for k, name in enumerate(columns) if name not in row_names and _counts_rows(x[:, k])]
     classes = [name for name in columns if name.lower() in LABEL_LIKE and name.lower() != "y"]
-    for found, kind, fix in ((row_names, "row names or pandas' saved index", ROW_NAMES_FIX),
-                             (classes, "classes", "drop it if it holds them (the 'label' column gives the classes)")):
+    for found, kind, fix in ((row_names, "named like row names or pandas' saved index", ROW_NAMES_FIX),
+                             (counts, "counting the rows, one up each row, as ids do", ROW_NAMES_FIX),
+                             (classes, "named like classes",
+                              "drop it if it holds them (the 'label' column gives the classes)")):
         if found:
             many = len(found) > 1
             warnings.warn(f"{path}: column{'s' if many else ''} {', '.join(map(repr, found))} {'are' if many else 'is'}"
-                          f" read as input{'s' if many else ''}, though named like {kind}: {fix}, so that the model "
-                          f"does not learn from it", stacklevel=user_stacklevel())
+                          f" read as input{'s' if many else ''}, though {kind}: {fix}, so that the model does not "
+                          f"learn from it", stacklevel=user_stacklevel())
 
 
 __all__ = ["LABEL_LIKE", "MISSING_VALUES", "NON_INPUT_COLUMNS", "CsvTable", "as_csv_hint", "csv_labels", "is_number",
