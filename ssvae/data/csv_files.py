@@ -94,13 +94,13 @@ class CsvTable:
         """A table of no rows yet, whose ``header`` ends on ``line``; its inputs are a model's ``columns``
         found by name wherever they stand (`column_positions`), else every column but `NON_INPUT_COLUMNS`."""
         self.path, self.header, self.separator = path, [name.strip() for name in header], separator
-        _check_header(path, self.header)
         self.number: Callable[[str], float] = _decimal_comma if separator == ";" else float
         self.lines = array("q", [line])
         self.text: dict[int, list[str]] = {k: [] for k, name in enumerate(self.header) if name in NON_INPUT_COLUMNS}
         self._by_name = bool(columns)
         self._needed = max((k for k, name in enumerate(self.header) if name != "label"), default=-1) + 1
-        self._blocks: list[np.ndarray] = []
+        self._blocks: list[np.ndarray] = []  # the inputs as read, BLOCK rows each, until `inputs` joins them
+        self._x: np.ndarray | None = None
         self._last = header  # the last row read, to check how the file ends
         self._misshapen: tuple[int, int] | None = None  # the first data row whose fields do not fit the header
         self._fault: DataError | None = None  # a model's columns not found, which `inputs` raises
@@ -132,23 +132,26 @@ class CsvTable:
             values.append(row[k] if k < len(row) else "")
         if not self._needed <= len(row) <= len(self.header):
             self._misshapen = self._misshapen or (n, len(row))
-        elif self._fault is None and self._unreadable is None:
-            if n % self.BLOCK == 0:
+        elif self._misshapen is None and self._fault is None and self._unreadable is None:  # rows 0..n-1 read
+            block, at = divmod(n, self.BLOCK)
+            if block == len(self._blocks):
                 self._blocks.append(np.empty((self.BLOCK, len(self.keep)), dtype=np.float32))
             try:
                 with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which the checks report
-                    self._blocks[-1][n % self.BLOCK] = [self.number(row[k]) for k in self.keep]
+                    self._blocks[block][at] = [self.number(row[k]) for k in self.keep]
             except ValueError:
                 self._unreadable = n, row
 
     def finish(self) -> None:
-        """The checks that need the whole file read: a quote left open to its end, a row whose fields do not fit
-        the header (refused), a last row cut short (a warning)."""
+        """The checks of the file's shape, once it is read, in this order: a quote left open to its end, a
+        header that names ``id`` or ``label`` twice, a row whose fields do not fit the header (refused), a last
+        row cut short (a warning). Those of the inputs wait for `inputs`, after the labels' (`_load_csv`)."""
         start = self.lines[-2] + 1 if len(self.lines) > 1 else 1  # the line the last row begins on
         if any("\n" in field or "\r" in field for field in self._last) and _quote_left_open(self.path,
                                                                                                self.separator, start):
             raise DataError(f"{self.path}: a quote (\") opened on line {start} or after is never closed, so the rest "
                             f"of the file is read as one value: check the quotes there")
+        _check_header(self.path, self.header)
         if self._misshapen is not None:
             row, fields = self._misshapen
             comment = self.header[0].startswith("#")  # a note above the header (with commas or not), read as it
@@ -171,18 +174,21 @@ class CsvTable:
             self._check_unnamed()
         if self._unreadable is not None:
             raise self._value_error(*self._unreadable)
-        x = np.concatenate([*self._blocks, np.empty((0, len(self.keep)), dtype=np.float32)])[:len(self)]
-        return x, tuple(self.header[k] for k in self.keep)
+        if self._x is None:
+            self._x = np.empty((len(self), len(self.keep)), dtype=np.float32)
+            for start in range(0, len(self), self.BLOCK):  # each block freed once copied: the inputs held once
+                part = self._x[start:start + self.BLOCK]
+                part[...] = self._blocks.pop(0)[:len(part)]
+        return self._x, tuple(self.header[k] for k in self.keep)
 
     def _check_unnamed(self) -> None:
         """A column without a name in the header is no input where it is pandas' saved index (the first
         column) or empty throughout (a comma at the end of every line); any other is refused, not dropped
         unseen."""
-        for k, name in enumerate(self.header[1:], start=1):
-            held = self.text.get(k, [])
-            if name == "" and (row := next((r for r, value in enumerate(held) if value.strip()), None)) is not None:
+        for k in [k for k, name in enumerate(self.header) if k and name == ""]:
+            if (row := next((r for r, value in enumerate(self.text[k]) if value.strip()), None)) is not None:
                 raise DataError(f"{self.path}: column {k + 1} has no name in the header but {self.place(row)} holds "
-                                f"{held[row]!r} there: name it, or delete it if it is no input")
+                                f"{self.text[k][row]!r} there: name it, or delete it if it is no input")
 
     def _value_error(self, n: int, row: list[str]) -> DataError:
         """Why data row ``n``, ``row``, holds an input that is not a number, naming the first such column."""
