@@ -167,17 +167,26 @@ def confidence_text(summary: dict[str, Any]) -> str:
 
 def levels_text(summary: dict[str, Any]) -> str:
     """The test examples' predictions by confidence (`confidence_summary`) in words."""
-    return by_confidence_text({row["confidence"]: row["n"] for row in summary["levels"]},
-                              {row["confidence"]: row["accuracy"] for row in summary["levels"]})
+    return by_confidence_text({row["confidence"]: row["n"] for row in summary["levels"]}, summary["levels"])
 
 
-def by_confidence_text(counts: dict[float, int], right: dict[float, float | None] | None) -> str:
-    """How many predictions reach each confidence (``counts``) and, in brackets where known, the share ``right``
-    of the test examples as confident whose class was right ("none as confident" where none was)."""
+FEW_TESTED = 100  # test examples below which a share is told as a count: "3 of 5 right", not "60.00 %"
+
+
+def by_confidence_text(counts: dict[float, int], levels: list[dict[str, Any]] | None) -> str:
+    """How many predictions reach each confidence (``counts``) and, in brackets where known, the share of the
+    test examples as confident whose class was right (``levels``, as `confidence_summary` gives them): "none
+    as confident" where none was, and for fewer than `FEW_TESTED`, how many of how many, so that 0.00 % of
+    one example does not read as a measurement."""
+    tested = {row["confidence"]: row for row in levels or ()}
+
     def share(level: float) -> str:
-        if right is None or level not in right:
+        if level not in tested:
             return ""
-        return " (none as confident)" if right[level] is None else f" ({100 * right[level]:.2f} %)"
+        n, right = tested[level]["n"], tested[level]["accuracy"]
+        if right is None:
+            return " (none as confident)"
+        return f" ({round(right * n)} of {n} right)" if n < FEW_TESTED else f" ({100 * right:.2f} %)"
 
     return ", ".join(f"{n} at least {level:g}{share(level)}" for level, n in counts.items())
 

@@ -87,9 +87,8 @@ def confident_text(confident: dict[float, int], reference: dict | None) -> str:
     `ssvae predict`'s word on how far its labels can be trusted."""
     if reference is None:
         return f"by confidence: {by_confidence_text(confident, None)}"
-    right = {row["confidence"]: row["accuracy"] for row in reference["levels"]}
     return (f"by confidence, with the share of the model's test examples as confident that were right: "
-            f"{by_confidence_text(confident, right)}")
+            f"{by_confidence_text(confident, reference['levels'])}")
 
 
 def model_info_text(description: dict) -> str:

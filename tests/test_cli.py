@@ -1298,7 +1298,8 @@ def test_predict_csv_agrees_with_evaluate(runner, exported, tmp_path):
     assert said, result.output
     assert [int(said[k]) for k in (1, 3, 5)] == [row["n"] for row in report["by_confidence"]]
     for row, share in zip(report["by_confidence"], (said[2], said[4], said[6])):
-        assert share == ("none as confident" if row["accuracy"] is None else f"{100 * row['accuracy']:.2f} %")
+        assert share == ("none as confident" if row["accuracy"] is None else f"{100 * row['accuracy']:.2f} %"
+                         if row["n"] >= 100 else f"{round(row['accuracy'] * row['n'])} of {row['n']} right")
     p = np.array([[float(v) for v in r[4:]] for r in rows])
     np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-5)
     np.testing.assert_allclose([float(r[2]) for r in rows], p.max(1), rtol=1e-5)
@@ -1897,6 +1898,7 @@ def test_score_lists_the_most_anomalous_first(runner, exported, tmp_path):
     np.savez(tmp_path / "one.npz", x=real[:1])
     reached = runtime.load(exported[1]).classify(real[:1]).max() >= np.array([0.999, 0.99, 0.9])
     shares = [" (none as confident)" if row["accuracy"] is None else f" ({100 * row['accuracy']:.2f} %)"
+              if row["n"] >= 100 else f" ({round(row['accuracy'] * row['n'])} of {row['n']} right)"
               for row in runtime.load(exported[1]).test_confidence["levels"]]
     predict_confidence = ("by confidence, with the share of the model's test examples as confident that were right: "
                           + ", ".join(f"{int(r)} at least {level}{share}"

@@ -1375,7 +1375,9 @@ def test_an_export_keeps_its_test_examples_predictions_by_confidence(digits_run,
     assert runtime.load(digits_model.model_dir, precision="int8").test_confidence == expected  # float32's, for all
     assert [{**row, "accuracy": row["accuracy"] and round(row["accuracy"], 4)}
             for row in ssvae.evaluate(digits_run)["by_confidence"]] == levels
-    shares = [f"{100 * row['accuracy']:.2f} %" for row in levels[1:]]
+    reached = [confidence >= level for level in (0.99, 0.9)]  # fewer than 100 test examples: how many right
+    shares = [f"{int(right[kept].sum())} of {int(kept.sum())} right" if kept.sum() < 100 else
+              f"{100 * row['accuracy']:.2f} %" for kept, row in zip(reached, levels[1:])]
     words = f"0 at least 0.999 (none as confident), {levels[1]['n']} at least 0.99 ({shares[0]}), " \
             f"{levels[2]['n']} at least 0.9 ({shares[1]})"
     card = (digits_model.model_dir / "model_card.md").read_text()
@@ -1399,7 +1401,7 @@ def test_an_export_keeps_its_test_examples_predictions_by_confidence(digits_run,
     assert made == inference.Predictions(2, {0.999: n[0], 0.99: n[1], 0.9: n[2]})
     assert confident_text(made.confident, model.test_confidence) == (
         f"by confidence, with the share of the model's test examples as confident that were right: {n[0]} at least "
-        f"0.999 (none as confident), {n[1]} at least 0.99 (0.00 %), {n[2]} at least 0.9 (50.00 %)")
+        f"0.999 (none as confident), {n[1]} at least 0.99 (0 of 1 right), {n[2]} at least 0.9 (1 of 2 right)")
     assert confident_text(made.confident, None) == (
         f"by confidence: {n[0]} at least 0.999, {n[1]} at least 0.99, {n[2]} at least 0.9")
     _set_test_scores(bare, {"n": 3, "levels": [{"confidence": 0.9, "n": 2, "accuracy": 1.5}]}, "test_confidence")
