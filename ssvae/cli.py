@@ -868,11 +868,15 @@ def _threshold_text(reference: dict[str, Any] | None, scores: Scores, precision:
 @click.option("--temperature", type=click.FloatRange(min=0, min_open=True), metavar="T",
               help="Spread of the latent draws, z ~ N(0, T² I): below 1 (such as 0.7) less varied samples, nearer "
                    "each class's example at z = 0; above 1 more varied ones (not with --analogies) [default: 1].")
+@click.option("--noise", is_flag=True,
+              help="Draw each sample from p(x|y,z) around the decoder's mean, not the mean itself: a table's rows "
+                   "as spread as its data (the means are smoother), an image's pixels speckled (not with "
+                   "--analogies).")
 @model_options()
 @force_option
 def generate(model_dir: str, per_class: int | None, classes: tuple[str, ...], analogies: str | None, rows: int | None,
              data_dir: str | None, out: str | None, scale: int | None, seed: int | None, temperature: float | None,
-             device: str, precision: str, threads: int | None, force: bool) -> None:
+             noise: bool, device: str, precision: str, threads: int | None, force: bool) -> None:
     """New examples of each class as a PNG grid, one row a class in the model's order of classes, its name at
     its left; every row decodes the same latent draws, so a column shows one style in every class. Or, with
     --analogies, each input's style (first column) drawn in every class, in that order. --class draws the
@@ -887,7 +891,7 @@ def generate(model_dir: str, per_class: int | None, classes: tuple[str, ...], an
 
     try:  # a usage error, before the model is loaded
         check_generate_options(analogies is not None, per_class=per_class, seed=seed, temperature=temperature,
-                               rows=rows, data_dir=data_dir)
+                               noise=noise or None, rows=rows, data_dir=data_dir)
     except DataError as error:
         raise click.UsageError(str(error)) from None
     model = load_model(model_dir, device, precision, threads)
@@ -899,7 +903,7 @@ def generate(model_dir: str, per_class: int | None, classes: tuple[str, ...], an
     with _streamed(out):
         done = generate_examples(model, out, per_class=per_class, analogies=inputs, dataset=dataset, rows=rows,
                                  seed=seed, scale=scale, replace=force, data_dir=data_dir, classes=classes or None,
-                                 temperature=temperature)
+                                 temperature=temperature, noise=noise)
     shown = done.examples // max(len(done.classes), 1)  # inputs drawn in analogies
     left_out = f" (the first of {done.given}: --rows for more)" if done.given > shown else ""
     if done.pixels is not None:

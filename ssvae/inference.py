@@ -523,15 +523,16 @@ def check_drawable(model: ExportedModel, analogies: bool = False, picture: bool 
 
 
 def sample_grid(model: ExportedModel, per_class: int, seed: int = 0, classes: Any = None,
-                temperature: float = 1.0) -> np.ndarray:
-    """(rows, per_class, *input_shape): row r holds ``model.generate(classes[r], per_class, seed, temperature)``
+                temperature: float = 1.0, noise: bool = False) -> np.ndarray:
+    """(rows, per_class, *input_shape): row r holds ``model.generate(classes[r], per_class, seed, temperature,
+    noise)``
     (``classes``: names or indices, every class by default; one row with no class for M1). The rows share their
     latent draws, so that a column shows one style in every class (the paper's figure) and a class's row is the
     same whichever rows go with it, and an app gets the same samples from the runtime."""
     chosen = _chosen_classes(model, classes)
     if not model.conditional:
-        return model.generate(None, per_class, seed, temperature)[None]
-    return np.stack([model.generate(k, per_class, seed, temperature) for k in chosen])
+        return model.generate(None, per_class, seed, temperature, noise)[None]
+    return np.stack([model.generate(k, per_class, seed, temperature, noise) for k in chosen])
 
 
 def _chosen_classes(model: ExportedModel, classes: Any) -> list[int]:
@@ -594,20 +595,22 @@ def default_generate_out(model: ExportedModel) -> str:
 def generate(model: ExportedModel | str | Path, out: str | Path | None = None, per_class: int | None = None,
              analogies: Inputs | str | Path | Any | None = None, dataset: str | None = None, rows: int | None = None,
              seed: int | None = None, scale: int | None = None, replace: bool = False,
-             data_dir: str | Path | None = None, classes: Any = None, temperature: float | None = None) -> Generated:
+             data_dir: str | Path | None = None, classes: Any = None, temperature: float | None = None,
+             noise: bool = False) -> Generated:
     """`ssvae generate`: ``per_class`` (8) new examples of every class (latent draws of ``seed``; None, as left
     out, is 0, so that a file is drawn alike each time, where `ExportedModel.generate` draws anew) or, given
     inputs (``analogies``, as `as_inputs` takes them, or a built-in ``dataset``'s split shown to the model), the
     style of the first ``rows`` (8) drawn in every class; ``classes`` (names or indices, in the order wanted)
     draws those classes alone, as in the whole grid (`sample_grid`); ``temperature`` (1) scales the samples'
-    latent draws. A PNG grid (``scale`` output pixels a model
+    latent draws, and ``noise`` draws each sample from p(x|y,z) around the decoder's mean (`ExportedModel.generate`).
+    A PNG grid (``scale`` output pixels a model
     pixel) where ``out`` ends in .png, CSV rows (`example_header`) where it ends in .csv or is "-"; all checked
     before inputs are read, and the grid's size before it is drawn."""
     model = loaded(model)
-    check_flags(RunError, replace=replace)
+    check_flags(RunError, replace=replace, noise=noise)
     drawing = analogies is not None or dataset is not None
-    check_generate_options(drawing, per_class=per_class, seed=seed, temperature=temperature, rows=rows,
-                           data_dir=data_dir)
+    check_generate_options(drawing, per_class=per_class, seed=seed, temperature=temperature, noise=noise or None,
+                           rows=rows, data_dir=data_dir)
     per_class, rows, seed = 8 if per_class is None else per_class, 8 if rows is None else rows, seed or 0
     check_count("per_class", per_class, 1)
     check_count("rows", rows, 1)
@@ -634,7 +637,7 @@ def generate(model: ExportedModel | str | Path, out: str | Path | None = None, p
     scale = None if table else _grid_scale(model, *grid_shape, scale, captions)
     temperature = 1.0 if temperature is None else temperature
     grid, drawn, ids, labels = (_analogies(model, ids, x, chosen, names, analogies.source) if drawing
-                                else _samples(model, per_class, seed, temperature, chosen, names))
+                                else _samples(model, per_class, seed, temperature, noise, chosen, names))
     if table:
         _write_examples(model, None if out == STDOUT else Path(out), ids, labels, drawn, replace)
         return Generated(out, len(ids), classes=names, given=given)
@@ -667,11 +670,11 @@ class Captions:
     columns: tuple[str, ...] = ()
 
 
-def _samples(model: ExportedModel, per_class: int, seed: int, temperature: float, chosen: list[int],
+def _samples(model: ExportedModel, per_class: int, seed: int, temperature: float, noise: bool, chosen: list[int],
              names: tuple[str, ...]) -> Drawn:
     """`sample_grid` of the ``chosen`` classes (named ``names``), with the ids (a count) and labels (class
     names; empty for M1) of its examples in order."""
-    grid = sample_grid(model, per_class, seed, chosen if model.conditional else None, temperature)
+    grid = sample_grid(model, per_class, seed, chosen if model.conditional else None, temperature, noise)
     labels = [name for name in (names or ("",)) for _ in range(per_class)]
     return grid, grid, [str(i) for i in range(len(labels))], labels
 
@@ -690,14 +693,14 @@ def _analogies(model: ExportedModel, ids: list[str], x: np.ndarray, chosen: list
 
 def check_generate_options(drawing: bool, **given: Any) -> None:
     """A DataError, before any work, where `generate` is ``given`` options that do nothing (not None):
-    ``rows`` and ``data_dir`` choose the inputs of analogies (``drawing``), ``per_class``, ``seed`` and
-    ``temperature`` the samples drawn without them."""
-    unused = ("per_class", "seed", "temperature") if drawing else ("rows", "data_dir")
+    ``rows`` and ``data_dir`` choose the inputs of analogies (``drawing``), ``per_class``, ``seed``,
+    ``temperature`` and ``noise`` the samples drawn without them."""
+    unused = ("per_class", "seed", "temperature", "noise") if drawing else ("rows", "data_dir")
     named = [setting_name(name) for name in unused if given.get(name) is not None]
     if named:
         raise DataError(f"{' and '.join(named)} {'do' if len(named) > 1 else 'does'} nothing "
                         f"{'with' if drawing else 'without'} --analogies (analogies= or dataset= in Python): "
-                        f"--rows and --data-dir choose its inputs, --per-class, --seed and --temperature the "
+                        f"--rows and --data-dir choose its inputs, --per-class, --seed, --temperature and --noise the "
                         f"samples drawn without it; leave {'them' if len(named) > 1 else 'it'} out")
 
 

@@ -699,6 +699,18 @@ def log_bernoulli(x: np.ndarray, logits: np.ndarray) -> np.ndarray:
     return _sum_per_example(per_unit)
 
 
+def observed(likelihood: str, mean: np.ndarray, second: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One draw from p(x|y,z) of the decoder's outputs (``mean`` and its x_logvar or x_logits, ``second``),
+    with ``rng`` after the latent draws: a Gaussian's mean + exp(x_logvar / 2) times float64 standard normal
+    noise, a Bernoulli's 1 where a float64 uniform draw in [0, 1) falls below the mean (its probability),
+    else 0; float32, shaped as ``mean``."""
+    if likelihood == "bernoulli":
+        return (rng.random(mean.shape) < mean).astype(np.float32)
+    with np.errstate(over="ignore"):  # a spread beyond float32 becomes inf, refused as the decoder's would be
+        return _finite((mean + np.exp(0.5 * second.astype(np.float64)) * rng.standard_normal(mean.shape))
+                       .astype(np.float32))[0]
+
+
 def log_gaussian(x: np.ndarray, mean: np.ndarray, logvar: np.ndarray) -> np.ndarray:
     """log N(x; mean, diag(exp(logvar))) summed per example."""
     per_unit = -0.5 * (LOG_2PI + logvar + (x - mean) ** 2 / np.exp(logvar))
@@ -992,17 +1004,24 @@ class ExportedModel:
     def decode(self, z: Any, y: Any = None, what: str = "decode") -> np.ndarray:
         """The mean of p(x|y,z), shaped as the model takes its inputs: (N, *input_shape), e.g. (N, 1, 8, 8).
         ``what`` names the caller in errors."""
+        return self._decoded(z, y, what)[0]
+
+    def _decoded(self, z: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
+        """The decoder's outputs for ``z`` and ``y``: p(x|y,z)'s mean and its x_logits or x_logvar."""
         self.require_generative(what)
         z = self._latent(z)
         y = self._classes(y, len(z), what)
-        return _finite(self._run_in_chunks(
-            "decoder", len(z), lambda s: {"z": z[s], **self._class_feed(None if y is None else y[s])})[0])[0]
+        mean, second = self._run_in_chunks(
+            "decoder", len(z), lambda s: {"z": z[s], **self._class_feed(None if y is None else y[s])})[:2]
+        return _finite(mean)[0], second
 
     def generate(self, y: Any = None, n: int | None = None, seed: int | None = 0,
-                 temperature: float = 1.0) -> np.ndarray:
+                 temperature: float = 1.0, noise: bool = False) -> np.ndarray:
         """``n`` new examples of class ``y`` (none for M1): decoder means at z ~ N(0, T² I), T the
         ``temperature`` (below 1: less varied, nearer the class's example at z = 0), seeded. Without ``n``, one
-        example a class given: 1 for one class (or none), 3 for ``[1, 2, 3]`` or three one-hot rows."""
+        example a class given: 1 for one class (or none), 3 for ``[1, 2, 3]`` or three one-hot rows. With
+        ``noise``, each a draw from p(x|y,z) itself (`observed`), as varied as the data where the means are
+        smoother: a table's rows with its columns' spread. The draws' order: docs/model-json.md."""
         self.require_generative("generate")
         n = check_count("n", n if n is not None else _rows_given(y), 0)
         check_seed(seed)
@@ -1010,8 +1029,13 @@ class ExportedModel:
                 or not 0 < float(temperature) < math.inf:
             raise ModelError(f"temperature must be a number above 0, such as 0.7 or 1 (the default), got "
                              f"{temperature!r}")
-        z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)) * float(temperature)
-        return self.decode(z.astype(np.float32), y, "generate")
+        if not isinstance(noise, (bool, np.bool_)):
+            raise ModelError(f"noise must be True or False, got {noise!r}")
+        rng = np.random.default_rng(seed)
+        z = (rng.standard_normal((n, self.latent_dim)) * float(temperature)).astype(np.float32)
+        if not noise:
+            return self.decode(z, y, "generate")
+        return observed(self.likelihood, *self._decoded(z, y, "generate"), rng)
 
     def analogies(self, x: Any) -> np.ndarray:
         """The style of each input rendered in every class: z from q(z|x, predicted y), decoded with each y;

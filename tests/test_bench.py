@@ -1166,3 +1166,25 @@ def test_bench_image_sizes_reads_a_folder_of_three_sizes_both_ways(tmp_path, mon
         default[1].startswith("refused: ") or int(default[2].split()[0]) < 20)
     assert resized[:6] == ["--image-size 28: every image resized", "28x28", "20 of 20", "60 of 60", "30 of 30",
                            resized[5]] and 0 <= float(resized[5]) <= 100
+
+
+def test_bench_spread_compares_generated_rows_with_the_data_class_by_class(tmp_path, monkeypatch, capsys):
+    """Worked by hand: data columns of SDs 2 and 4 (a constant third left out), drawn rows offset by 1 and 2
+    and half as spread: offsets 0.5 and 0.5 SDs, ratios 0.5. Then the tool on a table model: a row a class for
+    the means and for --noise, whose draws are more spread than the means."""
+    from tools import bench_spread, make_tables
+
+    real = np.array([[0.0, 0.0, 7.0], [4.0, 8.0, 7.0]])  # SDs 2 and 4
+    drawn = np.array([[2.0, 4.0, 1.0], [4.0, 8.0, 9.0]])  # means 3 and 6 (1 and 2 off), SDs 1 and 2
+    assert bench_spread.spread(real, drawn) == (0.5, 0.5)
+    make_tables.write_table(tmp_path / "wine.csv", make_tables.TABLES["wine"])
+    run = ssvae.train(data=str(tmp_path / "wine.csv"), labels=12, epochs=20, out=tmp_path / "run", progress=False)
+    ssvae.export(run, tmp_path / "model")
+    printed = run_tool(monkeypatch, capsys, bench_spread, "--model", str(tmp_path / "model"), "--data",
+                       str(tmp_path / "wine.csv"), "--per-class", "100", "--benchmarks", str(tmp_path / "B.md"))
+    title, rows = published(tmp_path / "B.md", printed)
+    assert title == "Spread of generated rows, model against wine.csv, 100 a class, seed 0"
+    assert [row[:2] for row in rows] == [[k, kind] for kind in ("decoder means", "draws around the means (--noise)")
+                                         for k in ("0", "1", "2")]
+    ratios = np.array([float(row[3]) for row in rows]).reshape(2, 3)
+    assert (ratios[1] > ratios[0]).all() and all(float(row[2]) >= 0 for row in rows)

@@ -703,11 +703,11 @@ def test_help_examples_follow_on_from_one_another():
 
 
 def test_generate_help_says_which_options_go_with_analogies():
-    """generate refuses --per-class, --seed and --temperature with --analogies, and --rows and --data-dir without
-    it; the help of --seed, --per-class, --temperature and --data-dir did not say so."""
+    """generate refuses --per-class, --seed, --temperature and --noise with --analogies, and --rows and --data-dir
+    without it; the help of --seed, --per-class, --temperature and --data-dir did not say so."""
     refused = [option for option in main.commands["generate"].params
                if _refuses(True, option.name) or _refuses(False, option.name)]
-    assert {option.name for option in refused} == {"per_class", "seed", "temperature", "rows", "data_dir"}
+    assert {option.name for option in refused} == {"per_class", "seed", "temperature", "noise", "rows", "data_dir"}
     assert all("--analogies" in option.help for option in refused), [option.help for option in refused]
 
 
@@ -2074,6 +2074,13 @@ def test_generate_draws_a_table_models_examples_in_its_columns_and_units(runner,
     drawn = np.array([line.split(",")[2:] for line in lines[1:]], float).reshape(3, 20, 2).mean(1)
     data = np.array([[np.mean(np.array(table[column])[y == k]) for column in "ac"] for k in range(3)])
     assert (np.abs(drawn - data) < [1.0, 60.0]).all()  # the classes' means lie 3 and 300 apart
+    spreads = {}
+    for noise in ([], ["--noise"]):  # draws from p(x|y,z), around the means: more spread (the recipe's test is exact)
+        result = runner.invoke(main, ["generate", "model", "--per-class", "200", "--out", "s.csv", "--force", *noise])
+        assert result.exit_code == 0, result.output
+        rows = [line.split(",") for line in (tmp_path / "s.csv").read_text().splitlines()[1:]]
+        spreads[bool(noise)] = np.array([row[2:] for row in rows], float).reshape(3, 200, 2).std(1)
+    assert (spreads[True] > 1.5 * spreads[False]).all()
     for more in ([], ["--analogies", "no-such-folder"]):  # said before any input is read
         result = runner.invoke(main, ["generate", "model", "--out", "s.png", *more])
         assert result.exit_code == 1 and result.output == (

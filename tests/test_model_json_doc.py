@@ -166,35 +166,52 @@ def test_the_doc_says_when_keys_are_present(exports):
         (1, 3, table["latent_dim"]), dtype=np.float32)[0].tolist()
 
 
-def recipe(folder: Path, classes, n: int, seed: int, temperature: float = 1.0) -> np.ndarray:
+def recipe(folder: Path, classes, n: int, seed: int, temperature: float = 1.0, noise: bool = False) -> np.ndarray:
     """The doc's recipe for generate's samples, with numpy and onnxruntime alone: (classes, n, *input_shape)."""
     meta = model_json(folder)
-    z = (np.random.default_rng(seed).standard_normal((n, meta["latent_dim"])) * temperature).astype(np.float32)
+    generator = np.random.default_rng(seed)
+    z = (generator.standard_normal((n, meta["latent_dim"])) * temperature).astype(np.float32)
     decoder = ort.InferenceSession(str(folder / "decoder.onnx"), providers=["CPUExecutionProvider"])
-    if not meta["conditional"]:
-        return decoder.run(["x_mean"], {"z": z})[0][None]
-    eye = np.eye(len(meta["class_names"]), dtype=np.float32)
-    return np.stack([decoder.run(["x_mean"], {"z": z, "y": np.tile(eye[k], (n, 1))})[0] for k in classes])
+    feeds = [{"z": z}] if not meta["conditional"] else [
+        {"z": z, "y": np.tile(np.eye(len(meta["class_names"]), dtype=np.float32)[k], (n, 1))} for k in classes]
+    shape = (n, *meta["input_shape"])
+    draws = (generator.random(shape) if meta["likelihood"] == "bernoulli" else generator.standard_normal(shape))
+    samples = []
+    for feed in feeds:
+        mean, second = decoder.run(None, feed)
+        if noise:
+            mean = ((draws < mean) if meta["likelihood"] == "bernoulli" else
+                    mean + np.exp(second.astype(np.float64) / 2) * draws).astype(np.float32)
+        samples.append(mean)
+    return np.stack(samples)
 
 
-@pytest.mark.parametrize("seed, n, temperature", [(0, 8, 1.0), (7, 3, 0.7), (123, 1, 2.5)])
-def test_the_generate_recipe_draws_the_runtimes_samples(seed, n, temperature):
-    folder = ROOT / "models" / "digits-m2"
+@pytest.mark.parametrize("seed, n, temperature, noise", [(0, 8, 1.0, False), (7, 3, 0.7, False),
+                                                          (123, 1, 2.5, False), (4, 50, 1.0, True)])
+def test_the_generate_recipe_draws_the_runtimes_samples(seed, n, temperature, noise):
+    folder = ROOT / "models" / "digits-m2"  # bernoulli: with noise, pixels 0 or 1, each 1 as often as its mean
     model = runtime.load(folder, device="cpu")
-    expected = recipe(folder, range(model.n_classes), n, seed, temperature)
+    expected = recipe(folder, range(model.n_classes), n, seed, temperature, noise)
     for k in range(model.n_classes):
-        np.testing.assert_array_equal(model.generate(k, n=n, seed=seed, temperature=temperature), expected[k])
+        np.testing.assert_array_equal(model.generate(k, n=n, seed=seed, temperature=temperature, noise=noise),
+                                      expected[k])
+    if noise:
+        means = recipe(folder, range(model.n_classes), n, seed, temperature)
+        assert set(np.unique(expected)) == {0.0, 1.0}
+        assert abs(expected.mean() - means.mean()) < 0.02  # 32,000 pixels: the mean's error is about 0.002
 
 
 def test_the_generate_recipe_draws_the_csv_of_ssvae_generate(exports, tmp_path):
     """`ssvae generate --out s.csv` (through `inference.generate`, as the command calls it), of a table model
     and of an m1 model, against the recipe: each value the same float32."""
-    for name, classes, labels in (("table", [2, 0], ["2", "0"]), ("m1", None, [""])):
+    for name, classes, labels, noise in (("table", [2, 0], ["2", "0"], False), ("table", [1], ["1"], True),
+                                         ("m1", None, [""], False), ("m1", None, [""], True)):
         out = tmp_path / f"{name}.csv"
-        inference.generate(runtime.load(exports[name], device="cpu"), out, per_class=3, seed=5, classes=classes)
+        inference.generate(runtime.load(exports[name], device="cpu"), out, per_class=3, seed=5, classes=classes,
+                           noise=noise, replace=True)
         with open(out, newline="") as f:
             rows = list(csv.reader(f))[1:]
-        expected = recipe(exports[name], classes, 3, 5).reshape(len(labels) * 3, -1)
+        expected = recipe(exports[name], classes, 3, 5, noise=noise).reshape(len(labels) * 3, -1)
         assert [row[0] for row in rows] == [str(i) for i in range(len(rows))]
         assert [row[1] for row in rows] == [label for label in labels for _ in range(3)]
         np.testing.assert_array_equal(np.array([row[2:] for row in rows], dtype=np.float32), expected)
