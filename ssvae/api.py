@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ssvae.config import EDITABLE_FOR_RESUME, Config, ConfigError, check_names, setting_name
+from ssvae.config import EDITABLE_FOR_RESUME, Config, ConfigError, both_spellings, check_names, setting_name
 from ssvae.settings import config_for, supervised_counterpart, train_command
 from ssvae.model_card import shown_config
 from ssvae.data import DataError, Dataset, ModelInputs, Partition, Source, Split
@@ -463,14 +463,19 @@ def run_folder(run: Run | str | Path, purpose: str) -> Path:
     return run.run_dir
 
 
+# `describe_run`'s word on a run that held out no test set (its ``test``, a key no other run's description has)
+UNTESTED_RUN = ("none held out (--test-fraction 0): 'ssvae evaluate RUN_DIR --data FILE' tests it on labelled data "
+                "of your own")
+
+
 def describe_run(run_dir: Run | str | Path) -> dict[str, Any]:
     """What a run folder holds, read without its data (`ssvae info RUN_DIR`; its weights only to check them):
     its model, data and labels, each stage's epochs and how many metrics.csv records, whether it is finished,
-    and where an unfinished one's checkpoint stands, the last epoch's record, the `ssvae train` line that
-    makes it, and what is wrong with files it reads past (``problems``: a weights file cut short, damaged or
-    another run's, a metrics.csv cut short, an earlier run's files set aside by a training killed since),
-    which `evaluate` and `--resume` refuse. A `Run` is described by its folder, as `load` and `ssvae.export` take
-    one."""
+    and where an unfinished one's checkpoint stands, the last epoch's record, that it held out no test set where
+    it did not (``test``), the `ssvae train` line that makes it, and what is wrong with files it reads past
+    (``problems``: a weights file cut short, damaged or another run's, a metrics.csv cut short, an earlier run's
+    files set aside by a training killed since), which `evaluate` and `--resume` refuse. A `Run` is described by
+    its folder, as `load` and `ssvae.export` take one."""
     run_dir = run_folder(run_dir, "to describe: its settings, split and epochs are run.config, run.split and "
                                   "run.history")
     config, split = load_spec(run_dir)
@@ -490,6 +495,7 @@ def describe_run(run_dir: Run | str | Path) -> dict[str, Any]:
             "class_names": list(config.class_names), "epochs": dict(plan),
             "recorded": {name: sum(r.get("stage") == name for r in history) for name, _ in plan},
             "last_epoch": {column: history[-1].get(column) for column in METRIC_COLUMNS} if history else None,
+            **({"test": UNTESTED_RUN} if split.untested else {}),
             "command": train_command(shown),
             "problems": [p for p in (weights_problem(run_dir, config, split), metrics_problem, set_aside_files(run_dir))
                          if p]}
@@ -543,6 +549,8 @@ def evaluate_run(run: Run | str | Path, data: str | Path | Any, dataset: str | N
                        f"data of your own with --data (data=)")
     run = _baseline_of(load(run)) if baseline else load(run)
     c = run.config
+    if data is None and run.split.untested:
+        raise RunError(untested_text(_named(run)))
     if data is None:  # the baseline trains on the run's labels: their data must be there as they were
         test, tested = run.partition().labelled_test if baseline else _held_out(run), c.test_data
     else:
@@ -556,6 +564,20 @@ def evaluate_run(run: Run | str | Path, data: str | Path | Any, dataset: str | N
         predicted = _train_baseline(run, progress).classify(test.x).argmax(-1)
         report["baseline_accuracy"] = classification_report(test.y, predicted, c.class_names)["accuracy"]
     return report
+
+
+def untested_text(run: str) -> str:
+    """Why ``run`` (as messages name it), which held out no test set, has no test accuracy, and how to get one."""
+    return (f"{run} was trained with {both_spellings('test_fraction', 0)}, which holds out no test set, so it has "
+            f"no test accuracy: test it on labelled data of your own, which it did not train on, with --data FILE "
+            f"(data= in Python)")
+
+
+def untested_summary(run: Run) -> dict[str, Any]:
+    """What `ssvae train` sums up a run that held out no test set with, in place of `evaluate`'s report: the
+    labels it saw and the epoch it kept, with no accuracy (``accuracy`` None), which nothing measured."""
+    return {"accuracy": None, "n_test": 0, "test_data": None, "labels_seen": run.split.labels_seen,
+            "kept_epoch": _kept_epoch(run)}
 
 
 def _gone_text(gone: list[str]) -> str:
@@ -602,8 +624,10 @@ def _warn_if_trained_on(run: Run, source: Source, data: Any) -> None:
         return
     path = arrays_given(data) is None and run.config.data is not None
     if run.split.holds_inputs_of(source) or path and same_data(source_name(data), run.config.data):
-        warn_not_held_out(str(source_name(data)), "run", run.split.labels_seen,
-                          f"'ssvae evaluate {run.run_dir or 'RUN'}' without --data tests the run's held-out split")
+        fix = ("the run held out no test set: give labelled data it did not train on"
+               if run.split.untested else
+               f"'ssvae evaluate {run.run_dir or 'RUN'}' without --data tests the run's held-out split")
+        warn_not_held_out(str(source_name(data)), "run", run.split.labels_seen, fix)
 
 
 def _kept_epoch(run: Run) -> dict[str, Any] | None:

@@ -35,6 +35,7 @@ from ssvae.runtime import (BATCH, DEVICES, MIN_OPSET, MODEL_FILES, MODEL_JSON, O
                            ExportedModel, ModelError, folder_of_folders, held_precisions, load as load_model)
 
 if TYPE_CHECKING:  # at run time, imported where a command needs it: the CLI starts faster
+    from ssvae.api import Run
     from ssvae.inference import Scores
 
 USER_ERRORS = (DataError, RunError, ConfigError, ModelError, TrainingError, ExportError)
@@ -505,7 +506,6 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
       ssvae train --dataset fashion-mnist --data-dir DIR --recipe accurate
     """
     from ssvae.api import default_run_folder, resume as resume_run, train as train_run
-    from ssvae.evaluation import evaluate
 
     if resume is not None:
         _check_resume_alone(click.get_current_context())
@@ -513,14 +513,23 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
         with _resumable(Path(resume), options["epochs"], resuming=True), _as_option_errors(given):
             run = resume_run(resume, progress=not quiet, epochs=options["epochs"])
         with _finished(Path(resume)):
-            _echo(trained_line(f"resumed and finished {resume}", evaluate(run)))
+            _echo(trained_line(f"resumed and finished {resume}", _summary(run)))
         return
     config = config_from_options(options)
     out_dir = Path(out) if out else default_run_folder(config)
     with _resumable(out_dir):
         run = train_run(config, out=out_dir, progress=not quiet, replace=force)
     with _finished(out_dir):
-        _echo(trained_line(f"saved {out_dir}", evaluate(run)))
+        _echo(trained_line(f"saved {out_dir}", _summary(run)))
+
+
+def _summary(run: Run) -> dict[str, Any]:
+    """What `train` ends with of a finished ``run``: its test report, or the figures of one that held out no
+    test set, which has no accuracy to report (`untested_summary`)."""
+    from ssvae.api import untested_summary
+    from ssvae.evaluation import evaluate
+
+    return untested_summary(run) if run.split.untested else evaluate(run)
 
 
 @contextlib.contextmanager
@@ -740,7 +749,8 @@ def export(run_dir: str, out: str | None, quantize: str | None, fp16: bool, opse
     _echo(difference_text(report))
     for precision, accuracy in report.accuracy.items():
         agreement = f"  (same class as float32: {report.agreement[precision]:.4f})" if precision != "float32" else ""
-        shown = "not measured (the run's data are missing or changed)" if accuracy is None else f"{accuracy:.4f}"
+        shown = f"{accuracy:.4f}" if accuracy is not None else "not measured (" + (
+            "the run's data are missing or changed" if report.held_out else "no test set: --test-fraction 0") + ")"
         _echo(f"{precision:<8} test accuracy {shown}{agreement}")
 
 

@@ -200,9 +200,9 @@ class Config:
                               "threads")
         if self.labels is not None and self.labels < 1:
             raise ConfigError(f"labels must be at least 1 (or 'all'), got {self.labels}", "labels")
-        if not 0.0 < self.test_fraction < 1.0:
-            raise ConfigError(f"test_fraction must lie strictly between 0 and 1, got {self.test_fraction} (to hold "
-                              f"out no label, give labelled test data of your own: "
+        if not 0.0 <= self.test_fraction < 1.0:
+            raise ConfigError(f"test_fraction must lie in [0, 1), got {self.test_fraction} (0 holds out no test "
+                              f"set, so that every label trains; or give labelled test data of your own: "
                               f"{both_spellings('test_data', 'FILE')})", "test_fraction")
         if not 0.0 <= self.weight_decay < 1.0 / self.lr:
             raise ConfigError(f"weight_decay must lie in [0, 1 / lr) (0: off; 0.05 typical), got {self.weight_decay}: "
@@ -496,7 +496,9 @@ SETTING_HELP: dict[str, str] = {
                    "of another size than most are skipped."),
     "labels": "Labels to train with, class-balanced (N/K per class), or 'all'.",
     "val_labels": "Of those labels, how many to set aside to pick the best epoch (0: keep the last epoch).",
-    "test_fraction": "Held-out test share for data without a test split of its own (nor --test-data).",
+    "test_fraction": ("Held-out test share for data without a test split of its own (nor --test-data); 0: no test "
+                      "set, so that every label trains, and no test accuracy until the run is evaluated on labelled "
+                      "data of your own."),
     "split_seed": ("Seed of the held-out test split of data without a test split of their own: fixed, so that runs "
                    "of other seeds share it."),
     "input_shape": "Filled from the data as a run starts: the shape of one input, (C, H, W) for images.",

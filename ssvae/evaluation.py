@@ -98,8 +98,11 @@ def _evaluate_export(model: runtime.ExportedModel | Path, data: str | Path | Any
 
 def _no_test_set(model: runtime.ExportedModel) -> str:
     """Why an exported model trained on data of one's own needs test data given, and which: those its run was
-    tested on (``--test-data``), where it had any."""
+    tested on (``--test-data``), where it had any; any but its training data, where its run held out none."""
     tested_on = model.info.get("test_data")
+    if inference.held_out_none(model):
+        return (f"{model.model_dir} is an exported model whose run held out no test set (--test-fraction 0): pass "
+                f"labelled data of your own, which it did not train on, with --data (data=)")
     data = f"the test data its run was tested on ({tested_on})" if tested_on else "labelled data of your own"
     return (f"{model.model_dir} is an exported model, which keeps no test set: pass {data} with --data (data=), "
             f"or evaluate the run folder it was exported from")

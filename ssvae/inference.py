@@ -120,6 +120,10 @@ def _check_dataset(model: ExportedModel, dataset: str, split: str) -> None:
                         f"{model.input_shape}: pass a file or folder of inputs of that shape instead")
     trained_on = model.info.get("dataset")
     tested_on = model.info.get("test_data")
+    if held_out_none(model) and split == "test" and trained_on == dataset:
+        raise DataError(f"the model's run held out no test split of {dataset} (--test-fraction 0): pass labelled "
+                        f"data it did not train on with --data (--split train gives every example of {dataset}, "
+                        f"all of which it trained on)")
     if tested_on is not None and split == "test":
         every = "all of which it trained on" if trained_on == dataset else "none of which it trained on"
         raise DataError(f"the model was tested on {tested_on}, not on a test split of {dataset}: pass those data "
@@ -132,8 +136,14 @@ def _check_dataset(model: ExportedModel, dataset: str, split: str) -> None:
 
 def default_split(model: ExportedModel) -> str:
     """The split of a built-in data set to show ``model``: its test split, or all of the set ("train") for a
-    model tested on data of its own (``--test-data``), which split off none."""
-    return "train" if "test_data" in model.info else "test"
+    model tested on data of its own (``--test-data``) or on none (`held_out_none`), which split off none."""
+    return "train" if "test_data" in model.info or held_out_none(model) else "test"
+
+
+def held_out_none(model: ExportedModel) -> bool:
+    """Whether ``model``'s run held out no test set (``test_fraction`` 0): every label trained, and nothing
+    measured its accuracy."""
+    return model.info.get("test_fraction") == 0
 
 
 def checked_inputs(model: ExportedModel, out: str | Path, replace: bool, data: str | Path | None = None,
@@ -340,7 +350,7 @@ def evaluate(model: ExportedModel | str | Path, data: str | Path | Any = None, d
         _check_dataset(model, dataset, split)
         if split == "train" and dataset == model.info.get("dataset"):
             warn_not_held_out(f"the train split of {dataset}", "model", model.info.get("labels_seen"),
-                              "the test split is held out")
+                              "it held out no test split" if held_out_none(model) else "the test split is held out")
         test, tested = builtin_labelled(model, dataset, split, data_dir), f"{dataset} {split} split"
     else:
         reading = _model_reading(model)

@@ -232,6 +232,16 @@ def _entropy_text(summary: dict[str, Any]) -> str:
             f"misses (`tools/bench_anomalies.py` in the ssvae repository measures which).")
 
 
+def unmeasured_text(report: ExportReport) -> str:
+    """Why the card has no test accuracy, and what the graphs were checked on instead."""
+    if not report.held_out:
+        return ("Test accuracy: not measured, as no test set was held out (`--test-fraction 0`); the graphs were "
+                "checked on the run's training inputs. `ssvae evaluate MODEL_DIR --data FILE` measures it on labelled "
+                "data of your own.")
+    return ("Test accuracy: not measured, as the run's data were missing or changed when it was exported; the "
+            "graphs were checked on stand-in inputs.")
+
+
 def model_card(run: Run, report: ExportReport, command: str) -> str:
     """model_card.md: the data, the labels used, the commands that made the model and the graphs' accuracy."""
     c = run.config
@@ -252,9 +262,7 @@ def model_card(run: Run, report: ExportReport, command: str) -> str:
         f"- {difference_text(report)}",
         *([] if report.test_confidence is None else [f"- {confidence_text(report.test_confidence)}"]),
         *([] if report.test_scores is None else [f"- {scores_text(report.test_scores)}"]),
-        *([] if report.accuracy.get("float32") is not None else [
-            "- Test accuracy: not measured, as the run's data were missing or changed when it was exported; the "
-            "graphs were checked on stand-in inputs."]),
+        *([] if report.accuracy.get("float32") is not None else [f"- {unmeasured_text(report)}"]),
         "",
         "| precision | classifier | test accuracy | same class as float32 |",
         "|---|---|---|---|",

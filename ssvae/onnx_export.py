@@ -48,7 +48,7 @@ from ssvae.models import Model
 from ssvae.objectives import split_gaussian
 from ssvae.precisions import calibration_inputs, cpu_session, predicted_classes, quantize_int8, to_float16
 from ssvae.report import confidence_summary
-from ssvae.data import Dataset, DataError
+from ssvae.data import Dataset, DataError, Partition
 from ssvae.errors import ExportError, RunError, check_flags, user_stacklevel
 from ssvae.files import (OutputFolder, check_writable, given_path, hidden_prefix, sole_writer, take_access,
                          uninterrupted)
@@ -156,11 +156,13 @@ def graph_specs(run: Run, x: Tensor) -> list[GraphSpec]:
     return specs
 
 
-def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[str, Any]:
+def description(run: Run, accuracy: float | None, opset: int = OPSET, data_found: bool | None = None) -> dict[str, Any]:
     """What an app needs to use the graphs without ssvae: classes, input shape and preprocessing, labels used,
     versions, and a generative model's latent size and likelihood. Stored in every graph's metadata and in
-    ``model.json``. ``accuracy`` None: the run's data were missing or changed, so neither an accuracy nor a
-    digest of the data (which would name data it did not train on) is written."""
+    ``model.json``. ``accuracy`` None: not measured, as the run held out no test set or its data were missing
+    or changed; ``data_found`` False (by default, where ``accuracy`` is None): the latter, so that no digest of
+    the data (which would name data it did not train on) is written."""
+    data_found = accuracy is not None if data_found is None else data_found
     c, model = run.config, run.model
     generative = {  # only a model with a decoder has a latent space and a likelihood
         "latent_dim": c.m1_latent_dim if c.model == "m1" else c.latent_dim,
@@ -182,7 +184,7 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET) -> dict[st
         "labels_seen": run.split.labels_seen,
         "test_accuracy": None if accuracy is None else round(accuracy, 4),
         "dataset": data_name(c),
-        **({"data_digest": data_digest(c.data)} if c.data and accuracy is not None else {}),
+        **({"data_digest": data_digest(c.data)} if c.data and data_found else {}),
         **({"inputs_digest": run.split.inputs} if run.split.inputs is not None else {}),
         **test_split(run),
         "split_seed": c.split_seed,
@@ -353,6 +355,7 @@ class ExportReport:
     files: list[str] = field(default_factory=list)
     max_difference: dict[str, float] = field(default_factory=dict)  # role -> |onnxruntime - torch|
     accuracy: dict[str, float | None] = field(default_factory=dict)  # precision -> its classifier's test accuracy
+    held_out: bool = True  # whether the run held out a test set (False: test_fraction 0, so no accuracy)
     agreement: dict[str, float] = field(default_factory=dict)  # precision -> argmax agreement with float32
     test_confidence: dict[str, Any] | None = None  # the test examples' predictions by confidence (`confidence_summary`)
     test_scores: dict[str, Any] | None = None  # the test examples' anomaly scores in short (`score_summary`)
@@ -400,14 +403,17 @@ def export(run: Run | str | Path, out: str | Path | None = None, opset: int = OP
     run = load(run)
     out = _model_folder(out, replace)
     run.model.eval().cpu()
-    test = _test_examples(run, quantize)
-    x = test.x if test is not None else stand_in_inputs(run)
+    partition = _run_partition(run, quantize)
+    test = None if partition is None else partition.labelled_test
+    x = checked_inputs(run, partition, test)
     p = None if test is None else run.classify(test.x)
     torch_accuracy = None if test is None else float((p.argmax(-1) == test.y).mean())
-    report = ExportReport(out)
-    values = description(run, torch_accuracy, opset)
-    if test is not None and run.config.input_range is None and len(run.config.input_shape) == 1:  # a table's
+    report = ExportReport(out, held_out=not run.split.untested)
+    values = description(run, torch_accuracy, opset, data_found=partition is not None)
+    if partition is not None and run.config.input_range is None and len(run.config.input_shape) == 1:  # a table's
         values["training_range"] = training_range(run)
+    if not report.held_out:  # measured on no test set: said as null, not left out as by an older export
+        values = {**values, **UNTESTED_SUMMARIES}
     specs = graph_specs(run, trace_inputs(run, x))
     graphs = _checked_graphs(specs, values, opset, report)
     if test is not None:  # in every graph's metadata, as the runtime reads it: before the copies
@@ -475,9 +481,7 @@ def training_range(run: Run) -> dict[str, list[float]]:
     validation and unlabelled), each the shortest decimal that reads back as its float32: what
     `ExportedModel.far_outside` holds inputs against, to flag a "no data" mark such as -9999 that the
     classifier would give a class."""
-    partition, size = run.partition(), math.prod(run.config.input_shape)
-    parts = (partition.labelled, partition.validation, partition.unlabelled)
-    x = np.concatenate([run.inputs(d.x).numpy().reshape(-1, size) for d in parts if d is not None])
+    x = run.inputs(training_inputs(run.partition())).numpy().reshape(-1, math.prod(run.config.input_shape))
     return {end: [float(str(v)) for v in reduce(x, axis=0)] for end, reduce in (("low", np.min), ("high", np.max))}
 
 
@@ -514,13 +518,32 @@ def _quantile(values: np.ndarray, q: float) -> float:
     return float(np.quantile(values, q, method="higher")) if math.isnan(value) else value
 
 
-def _test_examples(run: Run, quantize: bool) -> Dataset | None:
-    """The run's labelled test examples, to check the graphs on and measure their accuracy; None, with a
-    warning, where the run's data are gone or changed (a run copied to another machine without them): the
-    graphs are then checked on stand-in inputs and no accuracy is measured. int8 copies cannot do without
-    them: their ranges are calibrated on the run's training inputs."""
+# the test examples' summaries of a run that held out no test set: none measured
+UNTESTED_SUMMARIES = {"test_confidence": None, "test_scores": None}
+
+
+def checked_inputs(run: Run, partition: Partition | None, test: Dataset | None) -> np.ndarray:
+    """The inputs the graphs are traced and checked against torch on: the run's labelled ``test`` examples'; its
+    training inputs where it held out no test set; stand-ins (`stand_in_inputs`) where its data are missing or
+    changed (``partition`` None)."""
+    if test is not None:
+        return test.x
+    return stand_in_inputs(run) if partition is None else training_inputs(partition)
+
+
+def training_inputs(partition: Partition) -> np.ndarray:
+    """The run's training inputs, labelled, validation and unlabelled, as the data hold them."""
+    return np.concatenate([d.x for d in (partition.labelled, partition.validation, partition.unlabelled)
+                           if d is not None])
+
+
+def _run_partition(run: Run, quantize: bool) -> Partition | None:
+    """The run's data, to check the graphs on and measure their accuracy on its labelled test examples; None,
+    with a warning, where they are gone or changed (a run copied to another machine without them): the graphs
+    are then checked on stand-in inputs and no accuracy is measured. int8 copies cannot do without them: their
+    ranges are calibrated on the run's training inputs."""
     try:
-        return run.partition().labelled_test
+        return run.partition()
     except DataError as error:
         if quantize:
             raise DataError(f"{error}; --quantize int8 (quantize=True in Python) calibrates on the run's training "

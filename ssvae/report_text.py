@@ -28,10 +28,13 @@ def gain_text(points: float) -> str:
 
 
 def trained_line(done: str, report: dict) -> str:
-    """The line `ssvae train` ends with: what it did, the test accuracy, and the epoch kept by validation."""
+    """The line `ssvae train` ends with: what it did, the test accuracy (None: a run that held out no test set),
+    and the epoch kept by validation."""
     kept, of = report["kept_epoch"], f" of {Path(report['test_data']).name}" if report["test_data"] else ""
-    return (f"{done}  |  test accuracy {report['accuracy']:.4f} on {report['n_test']} examples{of}  |  labels seen "
-            f"{report['labels_seen']}" + (f"  |  kept epoch {_kept_text(kept)}" if kept else ""))
+    tested = (f"test accuracy {report['accuracy']:.4f} on {report['n_test']} examples{of}" if report["accuracy"]
+              is not None else "test accuracy not measured (--test-fraction 0: no test set held out)")
+    return (f"{done}  |  {tested}  |  labels seen {report['labels_seen']}"
+            + (f"  |  kept epoch {_kept_text(kept)}" if kept else ""))
 
 
 def evaluation_text(report: dict) -> str:
@@ -96,6 +99,8 @@ def model_info_text(description: dict) -> str:
     outputs."""
     shown = {key: value for key, value in {**description["metadata"], "precisions": description["precisions"]}.items()
              if value != []}  # an image model's input_columns: no names, no line
+    if shown.get("test_fraction") == 0 and shown.get("test_accuracy") is None:
+        shown["test_accuracy"] = "not measured: no test set held out (test_fraction 0)"
     meta = dict(sorted(shown.items(), key=lambda item: _info_rank(item[0])))
     width = max(len(k) for k in meta)
     lines = [f"{description['model_dir']}", *(f"  {k:<{width}}  {_info_value(k, v)}" for k, v in meta.items()),
@@ -124,6 +129,7 @@ def run_info_text(run_dir: str, run: dict) -> str:
             "last_epoch": "-" if last is None else f"{last['stage']} {last['epoch']}: loss {last['loss']:g}, train "
                           f"accuracy {last['train_accuracy']:.4f}" + ("" if last.get("val_accuracy") is None else
                                                                       f", validation {last['val_accuracy']:.4f}"),
+            **({"test": run["test"]} if "test" in run else {}),
             "command": run["command"],
             **({"problems": "; ".join(run["problems"])} if run["problems"] else {})}
     width = max(map(len, rows))

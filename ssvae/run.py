@@ -242,6 +242,8 @@ def load_spec(run_dir: Path) -> tuple[Config, Split]:
     labels = _read(run_dir, LABELS)
     try:
         split = Split.from_json(labels.decode())
+        if split.untested and config.test_fraction:  # none held out, where the run held a share out
+            raise ValueError("test names no example")
     except (ValueError, KeyError, TypeError, RecursionError) as error:
         raise RunError(f"{run_dir / LABELS}: not as training wrote it ({error}): restore it, or train the run "
                        f"again") from error

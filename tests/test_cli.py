@@ -2314,3 +2314,74 @@ def test_ctrl_c_while_the_command_line_loads_is_one_line(raised, status, stderr)
                             cwd=ROOT)
     assert result.returncode == status
     assert result.stderr == stderr if status == 130 else result.stderr.rstrip().endswith(stderr)
+
+
+def _few_labels_csv(path: Path) -> Path:
+    """A table of 3 well-apart classes, 2 rows of each labelled and 60 unlabelled: too few labels to hold a
+    class-balanced test quarter out of (as iris with 6 labels)."""
+    rng = np.random.default_rng(0)
+    centres = np.array([[5.0, -3.0, 10.0], [-5.0, 3.0, 0.0], [0.0, 8.0, -6.0]])
+    y = np.r_[np.repeat(np.arange(3), 2), rng.integers(0, 3, 60)]
+    x = centres[y] + rng.normal(size=(len(y), 3))
+    labels = [str(k) if i < 6 else "" for i, k in enumerate(y)]
+    path.write_text("\n".join(["a,b,c,label", *(",".join([*map(str, row), k]) for row, k in zip(x, labels))]) + "\n")
+    return path
+
+
+def test_test_fraction_0_trains_on_every_label_and_every_command_says_there_is_no_test_set(runner, tmp_path,
+                                                                                         monkeypatch):
+    """6 labels, 2 a class, too few to hold a test quarter out of: --test-fraction 0 trains on all 6, and train, evaluate (--baseline too), info, export, predict and score of the export say
+    that no test set was held out, or leave out the test figures, where they printed a made-up accuracy."""
+    monkeypatch.chdir(tmp_path)
+    _few_labels_csv(tmp_path / "few.csv")
+    args = ["train", "--data", "few.csv", *TINY_ARGS, "--out", "run"]
+    result = runner.invoke(main, [*args, "--test-fraction", "0"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("saved run  |  test accuracy not measured (--test-fraction 0: no test set "
+                                          "held out)  |  labels seen 6")
+    assert json.loads((tmp_path / "run" / "labels.json").read_text())["labelled"] == list(range(6))
+    assert json.loads((tmp_path / "run" / "labels.json").read_text())["test"] == []
+    for extra in ([], ["--baseline"]):
+        result = runner.invoke(main, ["evaluate", "run", *extra])
+        assert result.exit_code == 1 and result.output.startswith("Error: run was trained with --test-fraction 0 ")
+        assert "test it on labelled data of your own, which it did not train on, with --data FILE" in result.output
+    with pytest.warns(UserWarning, match=r"the accuracy measured on them is not held out \(the run held out no test "
+                                         r"set: give labelled data it did not train on\)"):
+        tested = runner.invoke(main, ["evaluate", "run", "--data", "few.csv", "--baseline", "--json"])
+    assert tested.exit_code == 0
+    assert json.loads(tested.output.splitlines()[-1])["n_test"] == 6
+    assert "  test         none held out (--test-fraction 0): 'ssvae evaluate RUN_DIR --data FILE' tests it" \
+        in runner.invoke(main, ["info", "run"]).output
+    exported = runner.invoke(main, ["export", "run", "--out", "model"])
+    assert exported.exit_code == 0, exported.output
+    assert "float32  test accuracy not measured (no test set: --test-fraction 0)" in exported.output
+    meta = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert meta["test_fraction"] == 0 and "training_range" in meta and "data_digest" in meta  # the data were there
+    assert meta["test_accuracy"] is meta["test_confidence"] is meta["test_scores"] is None
+    assert "- Test accuracy: not measured, as no test set was held out (`--test-fraction 0`); the graphs were " \
+           "checked on the run's training inputs." in (tmp_path / "model" / "model_card.md").read_text()
+    assert "test_accuracy    not measured: no test set held out (test_fraction 0)" \
+        in runner.invoke(main, ["info", "model"]).output
+    refused = runner.invoke(main, ["evaluate", "model"])
+    assert refused.exit_code == 1 and "model is an exported model whose run held out no test set " \
+        "(--test-fraction 0): pass labelled data of your own" in refused.output
+    predicted = runner.invoke(main, ["predict", "model", "--data", "few.csv"])
+    assert predicted.exit_code == 0 and re.search(r"saved predictions.csv: 66 predictions; by confidence: \d+ at "
+                                                  r"least 0.999, \d+ at least 0.99, \d+ at least 0.9\n$",
+                                                  predicted.output)
+    scored = runner.invoke(main, ["score", "model", "--data", "few.csv"])
+    assert scored.exit_code == 0 and "percentile" not in scored.output, scored.output
+
+
+def test_a_run_without_a_test_set_resumes_and_says_it_has_no_test_accuracy(runner, tmp_path, interrupted_run):
+    """--resume of a run trained with --test-fraction 0 ends with the line that says so, its kept epoch too,
+    where it would have printed the accuracy of a test set it never held out."""
+    interrupted_run(tmp_path / "run", 2, epochs=3, hidden=(16,), latent_dim=2, labels=30, val_labels=10,
+                    test_fraction=0, progress=False)
+    described = runner.invoke(main, ["info", str(tmp_path / "run")]).output
+    assert "  test         none held out (--test-fraction 0)" in described
+    result = runner.invoke(main, ["train", "--resume", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(rf"resumed and finished {re.escape(str(tmp_path / 'run'))}  \|  test accuracy not measured "
+                        r"\(--test-fraction 0: no test set held out\)  \|  labels seen 30  \|  kept epoch \d of 3 "
+                        r"\(the best validation accuracy, [\d.]+\)\n", result.output)

@@ -2597,3 +2597,24 @@ def test_a_table_model_keeps_its_training_range_and_flags_inputs_far_outside_it(
     _set_test_scores(tmp_path / "model", {"low": [0, 0, "x"], "high": [1, 1, 1]}, "training_range")
     with pytest.raises(ModelError, match=r"its metadata's training_range is not an object of low and high"):
         runtime.load(tmp_path / "model")
+
+
+def test_an_export_of_a_run_without_a_test_set_says_so_and_has_no_test_split_of_its_data_set(tmp_path):
+    """A digits run with test_fraction 0 held out none of digits: its export is checked on the training inputs,
+    its test figures are null (as an older export's may be, which the runtime reads), and a test split of
+    digits, which would be training examples, is refused by evaluate and predict; --split train is all of it."""
+    run = ssvae.train(epochs=1, hidden=(16,), classifier_hidden=(16,), latent_dim=2, labels=30, test_fraction=0,
+                      progress=False, out=tmp_path / "run")
+    report = ssvae.export(run, tmp_path / "model")
+    assert report.accuracy == {"float32": None} and not report.held_out and report.test_confidence is None
+    model = runtime.load(tmp_path / "model")
+    assert model.info["test_fraction"] == 0 and model.info["test_accuracy"] is None
+    assert model.test_confidence is None and model.test_scores is None and "data_digest" not in model.info
+    assert inference.default_split(model) == "train"
+    no_split = r"^the model's run held out no test split of digits \(--test-fraction 0\): pass labelled data it did "
+    for call in (lambda: ssvae.evaluate(tmp_path / "model"), lambda: inference.model_inputs(model, dataset="digits")):
+        with pytest.raises(DataError, match=no_split):
+            call()
+    with pytest.warns(UserWarning, match=r"not held out \(it held out no test split\)"):
+        assert ssvae.evaluate(model, dataset="digits", split="train")["n_test"] == 1797
+    assert "(`--test-fraction 0`)" in (tmp_path / "model" / "model_card.md").read_text()

@@ -818,9 +818,10 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
 @pytest.mark.parametrize("settings, message", [
     ({"val_labels": -1}, "^val_labels cannot be negative, got -1$"),
     ({"labels": 0}, "^labels must be at least 1 \\(or 'all'\\), got 0$"),
-    ({"test_fraction": 0.0}, r"^test_fraction must lie strictly between 0 and 1, got 0.0 \(to hold out no label, give "
-                             r"labelled test data of your own: --test-data FILE \(test_data='FILE' in Python\)\)$"),
-    ({"test_fraction": 1.0}, "^test_fraction must lie strictly between 0 and 1, got 1.0 "),
+    ({"test_fraction": -0.1}, r"^test_fraction must lie in \[0, 1\), got -0.1 \(0 holds out no test set, so that every "
+                              r"label trains; or give labelled test data of your own: --test-data FILE "
+                              r"\(test_data='FILE' in Python\)\)$"),
+    ({"test_fraction": 1.0}, r"^test_fraction must lie in \[0, 1\), got 1.0 "),
     ({"weight_decay": -0.1}, "^weight_decay must lie in \\[0, 1 / lr\\) .* got -0.1"),
     ({"hidden": (0,)}, "^hidden must all be at least 1, got 0$"),
     ({"classifier_channels": (4, -8)}, "^classifier_channels must all be at least 1, got 4,-8$"),
@@ -1480,3 +1481,23 @@ def test_a_class_given_to_almost_no_unlabelled_example_is_warned_of(tmp_path):
         warnings.simplefilter("error", UserWarning)
         warnings.filterwarnings("ignore", "the test set is")  # 20 labels: a small test set, as meant
         ssvae.train(data=(x, np.where(np.arange(800) < 20, y, -1)), out=tmp_path / "blobs", epochs=3, **small)
+def test_test_fraction_0_holds_out_no_test_set_and_validation_labels_still_pick_the_epoch(tiny_config, tmp_path):
+    """test_fraction 0: none of the labels is held out as a test set (digits has none of its own), so every
+    label the run chose trains, and --val-labels still sets some aside to pick the epoch by (the test set
+    never chose the epoch). The run has no test accuracy: evaluate refuses it without data to test on."""
+    run = ssvae.train(tiny_config, progress=False, out=tmp_path / "run", labels=60, val_labels=20, test_fraction=0,
+                      epochs=2)
+    split, partition = run.split, run.partition()
+    assert split.untested and split.test == () and (len(split.labelled), len(split.validation)) == (40, 20)
+    assert partition.test is None and partition.labelled_test is None
+    assert len(partition.unlabelled) == 1797 - 60  # every other example, none held out
+    assert json.loads((tmp_path / "run" / "labels.json").read_text())["test"] == []
+    assert ssvae.load(tmp_path / "run").split == split  # labels.json's empty test set reads back
+    assert api.untested_summary(run) == {"accuracy": None, "n_test": 0, "test_data": None, "labels_seen": 60,
+                                         "kept_epoch": api._kept_epoch(run)}
+    assert api._kept_epoch(run)["epochs"] == 2
+    for baseline in (False, True):
+        with pytest.raises(RunError, match=r"run was trained with --test-fraction 0 \(test_fraction=0 in Python\), "
+                                           r"which holds out no test set, so it has no test accuracy: test it on "
+                                           r"labelled data of your own, which it did not train on, with --data FILE"):
+            ssvae.evaluate(tmp_path / "run", baseline=baseline)

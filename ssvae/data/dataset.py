@@ -84,12 +84,12 @@ class Partition:
     labelled: Dataset
     unlabelled: Dataset  # labels hidden (all UNLABELLED)
     validation: Dataset | None
-    test: Dataset
+    test: Dataset | None  # None: the run held out no test set (test_fraction 0)
 
     @property
-    def labelled_test(self) -> Dataset:
-        """The test examples that carry a label: what accuracy is measured on."""
-        return self.test.subset(self.test.labelled)
+    def labelled_test(self) -> Dataset | None:
+        """The test examples that carry a label: what accuracy is measured on (None without a test set)."""
+        return None if self.test is None else self.test.subset(self.test.labelled)
 
 
 def data_path(data: object) -> Path:

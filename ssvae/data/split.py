@@ -26,7 +26,8 @@ from ssvae.data.sources import Source
 
 @dataclass(frozen=True)
 class Split:
-    """Indices into the source's training set; ``test`` is None where the source has its own test set. ``data`` is
+    """Indices into the source's training set; ``test`` is None where the source has its own test set, and empty
+    where the run held out none (``test_fraction`` 0: every label trains, and no test set is measured). ``data`` is
     that training set's `Source.fingerprint` (None in runs older than it), ``data_values`` its fingerprint of every
     value (None in runs older than it): a run checks both where it has them; an older ssvae, which reads ``data``
     alone, still reads the run. ``named`` is the `Source.labelled_fingerprint` of the examples the split names
@@ -75,6 +76,12 @@ class Split:
             self.named == source.labelled_fingerprint(rows)
 
     @property
+    def untested(self) -> bool:
+        """Whether the run held out no test set (``test_fraction`` 0, data without one of their own): it has no
+        test accuracy until it is tested on labelled data of one's own."""
+        return self.test == ()
+
+    @property
     def roles(self) -> dict[str, tuple[int, ...]]:
         """The examples of each role, by its name in labels.json: labelled, validation and test (none where the
         source has its own test set)."""
@@ -105,8 +112,8 @@ class Split:
         train = source.train
         used = set(self.labelled) | set(self.validation) | set(self.test or ())
         pool = np.array([i for i in range(len(train)) if i not in used], dtype=np.int64)
-        test = train.subset(np.array(self.test, dtype=np.int64)) if self.test is not None else source.test
-        if test is None:
+        test = self._test_set(source)
+        if test is None and not self.untested:
             raise DataError("the split names no test examples and the source has no test set")
         validation = train.subset(np.array(self.validation, dtype=np.int64)) if self.validation else None
         return Partition(
@@ -116,8 +123,14 @@ class Split:
             test=test,
         )
 
+    def _test_set(self, source: Source) -> Dataset | None:
+        """The examples the split tests on: those it held out, else the source's own test set (None: neither)."""
+        if self.test is None:
+            return source.test
+        return None if self.untested else source.train.subset(np.array(self.test, dtype=np.int64))
+
     def __repr__(self) -> str:  # the dataclass's lists every index: 100,000 characters for 20,000 rows
-        test = "its source's" if self.test is None else len(self.test)
+        test = "its source's" if self.test is None else len(self.test) or "none held out"
         return f"Split(labelled={len(self.labelled)}, validation={len(self.validation)}, test={test})"
 
     @property
@@ -158,13 +171,13 @@ def _file_names(files: Any) -> dict[str, tuple[str, ...]] | None:
 
 def _indices(values: dict, key: str) -> tuple[int, ...]:
     """``values[key]`` as example indices: a list of distinct whole numbers from 0, at least one where a run
-    needs one (its labels; its test examples, where it names them)."""
+    needs one (its labels); the test examples may be none (a run that held out no test set)."""
     indices = values[key]
     if not isinstance(indices, list) or not all(type(i) is int and i >= 0 for i in indices):
         raise ValueError(f"{key} must be a list of example indices (whole numbers from 0)")
     if len(set(indices)) < len(indices):
         raise ValueError(f"{key} names an example twice")
-    if not indices and key != "validation":
+    if not indices and key == "labelled":
         raise ValueError(f"{key} names no example")
     return tuple(indices)
 
@@ -214,11 +227,12 @@ def choose_split(source: Source, labels: int | None, val_labels: int, test_fract
                         f"each class")
     test = None
     if source.test is None:
-        test, labelled = _hold_out_test(train, labelled, test_fraction, split_seed)
+        test, labelled = _hold_out_test(train, labelled, test_fraction, split_seed) if test_fraction else \
+            (np.array([], dtype=np.int64), labelled)
     rng = np.random.default_rng(seed)
     if labels is not None:
         if labels > len(labelled):
-            held = "" if test is None else (
+            held = "" if test is None or not len(test) else (
                 f" ({len(test)} of the {len(test) + len(labelled)} labelled examples are held out as the test set: "
                 f"give test data of your own with {setting_name('test_data')} to train on every label)")
             raise DataError(f"{both_spellings('labels', labels)} asks for more labels than the {len(labelled)} "
