@@ -2330,11 +2330,17 @@ def _few_labels_csv(path: Path) -> Path:
 
 def test_test_fraction_0_trains_on_every_label_and_every_command_says_there_is_no_test_set(runner, tmp_path,
                                                                                          monkeypatch):
-    """6 labels, 2 a class, too few to hold a test quarter out of: --test-fraction 0 trains on all 6, and train, evaluate (--baseline too), info, export, predict and score of the export say
+    """6 labels, 2 a class: the default test quarter is refused with the fractions that work; --test-fraction 0
+    trains on all 6, and train, evaluate (--baseline too), info, export, predict and score of the export say
     that no test set was held out, or leave out the test figures, where they printed a made-up accuracy."""
     monkeypatch.chdir(tmp_path)
     _few_labels_csv(tmp_path / "few.csv")
     args = ["train", "--data", "few.csv", *TINY_ARGS, "--out", "run"]
+    refused = runner.invoke(main, args)
+    assert refused.exit_code == 1 and "Error: cannot hold out a class-balanced test share of 0.25 from 6 labelled " \
+        "examples (the 2 to test cannot hold one of each of the 3 classes): --test-fraction 0.34 (test_fraction=0.34 " \
+        "in Python) holds out 3 of them and trains on 3, and --test-fraction 0 (test_fraction=0 in Python) holds out " \
+        "no test set and trains on every label;" in refused.output
     result = runner.invoke(main, [*args, "--test-fraction", "0"])
     assert result.exit_code == 0, result.output
     assert result.output.strip().endswith("saved run  |  test accuracy not measured (--test-fraction 0: no test set "

@@ -138,18 +138,28 @@ def test_a_test_split_the_labels_cannot_fill_is_a_clear_error():
     for fraction in (0.1, 0.25, 0.9):
         with pytest.raises(DataError, match=r"^class 'c' has a single labelled example, and a class-balanced test "
                                             r"split needs two of each \(one to test, one to train on\): label "
-                                            r"another, or give test data with --test-data \(test_data= in Python\)$"):
+                                            r"another, give --test-fraction 0 \(test_fraction=0 in Python\) to hold "
+                                            r"out no test set and train on every label, or give test data with "
+                                            r"--test-data \(test_data= in Python\)$"):
             choose_split(one_of_c, labels=None, val_labels=0, test_fraction=fraction, split_seed=0, seed=0)
     one_of_b_and_c = Source(Dataset(np.zeros((5, 4), np.float32), np.array([0, 0, 0, 1, 2]), ("a", "b", "c")), None)
     with pytest.raises(DataError, match=r"^classes 'b', 'c' have a single labelled example"):
         choose_split(one_of_b_and_c, labels=None, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
+    # the refusal names the least test fraction that splits them, and 0, which holds out none
+    advice = (r"--test-fraction 0.34 \(test_fraction=0.34 in Python\) holds out 3 of them and trains on 3, and "
+              r"--test-fraction 0 \(test_fraction=0 in Python\) holds out no test set and trains on every label; "
+              r"else label more examples of each class, or give test data with --test-data \(test_data= in Python\)$")
     with pytest.raises(DataError, match=r"^cannot hold out a class-balanced test share of 0.25 from 6 labelled "
-                                        r"examples \(the 2 to test cannot hold one of each of the 3 classes\): label "
-                                        r"more examples of each class, change --test-fraction \(test_fraction= in "
-                                        r"Python\), or give test data"):
+                                        r"examples \(the 2 to test cannot hold one of each of the 3 classes\): "
+                                        + advice):
         choose_split(_source(n_per_class=2), labels=None, val_labels=0, test_fraction=0.25, split_seed=0, seed=0)
-    with pytest.raises(DataError, match=r"\(the 1 left to train on cannot hold one of each of the 3 classes\)"):
+    with pytest.raises(DataError, match=r"\(the 1 left to train on cannot hold one of each of the 3 classes\): "
+                                        + advice):
         choose_split(_source(n_per_class=2), labels=None, val_labels=0, test_fraction=0.75, split_seed=0, seed=0)
+    for fraction, trained in ((0.34, 3), (0, 6)):  # as advised
+        split = choose_split(_source(n_per_class=2), labels=None, val_labels=0, test_fraction=fraction,
+                             split_seed=0, seed=0)
+        assert len(split.labelled) == trained and len(split.test) == 6 - trained
 
 
 def test_npz_with_uint8_images_and_test_split(tmp_path):

@@ -200,19 +200,22 @@ def balanced_sample(y: np.ndarray, pool: np.ndarray, n: int, class_names: tuple[
     return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
+# the setting that holds out no test set, advised where the labels are too few to hold one out of
+NO_TEST_SET = both_spellings("test_fraction", 0)
 SMALL_TEST = 5  # held-out examples a class below which a test accuracy says little, and its labels are missed
 
 
 def _check_two_labels_a_class(train: Dataset) -> None:
     """A class-balanced test split takes a labelled example of every class with any, and leaves one to train
-    on: a class with a single label cannot be split, whatever the test fraction (scikit-learn's own error
-    numbers the class and suggests nothing)."""
+    on: a class with a single label cannot be split, whatever the test fraction above 0 (scikit-learn's own
+    error numbers the class and suggests nothing)."""
     counts = np.bincount(train.y[train.labelled], minlength=len(train.class_names))
     if single := [train.class_names[k] for k in np.flatnonzero(counts == 1)]:
         named = listed([repr(name) for name in single])
         raise DataError(f"{'classes' if len(single) > 1 else 'class'} {named} {'have' if len(single) > 1 else 'has'} "
                         f"a single labelled example, and a class-balanced test split needs two of each (one to "
-                        f"test, one to train on): label another, or give test data with {setting_name('test_data')}")
+                        f"test, one to train on): label another, give {NO_TEST_SET} to hold out no test set and "
+                        f"train on every label, or give test data with {setting_name('test_data')}")
 
 
 def choose_split(source: Source, labels: int | None, val_labels: int, test_fraction: float,
@@ -272,10 +275,12 @@ def _hold_out_test(train: Dataset, labelled: np.ndarray, test_fraction: float,
         keep, held_out = train_test_split(labelled, test_size=test_fraction, random_state=split_seed,
                                           stratify=train.y[labelled])
     except ValueError as error:  # too few labelled examples for every class to be in both parts
-        reason = _classes_left_out(len(labelled), len(np.unique(train.y[labelled])), test_fraction) or str(error)
+        n_classes = len(np.unique(train.y[labelled]))
+        reason = _classes_left_out(len(labelled), n_classes, test_fraction) or str(error)
         raise DataError(f"cannot hold out a class-balanced test share of {test_fraction:g} from "
-                        f"{len(labelled)} labelled examples ({reason}): label more examples of each class, "
-                        f"change {setting_name('test_fraction')}, or give test data with {setting_name('test_data')}") \
+                        f"{len(labelled)} labelled examples ({reason}): {_fraction_advice(len(labelled), n_classes)}; "
+                        f"else label more examples of each class, or give test data with "
+                        f"{setting_name('test_data')}") \
             from error
     warn_if_small_test(len(held_out), len(train.class_names),
                        f"the test set is {len(held_out)} of the {len(labelled)} labelled examples, held out of "
@@ -290,6 +295,17 @@ def warn_if_small_test(n: int, n_classes: int, what: str, fix: str) -> None:
     a class on average, held out of the labels or given: an accuracy on so few says little."""
     if n < SMALL_TEST * n_classes:
         warnings.warn(f"{what}: an accuracy on so few says little; {fix}", stacklevel=user_stacklevel())
+
+
+def _fraction_advice(n: int, n_classes: int) -> str:
+    """Which test fraction of ``n`` labelled examples of ``n_classes`` classes would split them (the least of two
+    decimals whose test and training parts each hold one of every class, as `_classes_left_out` counts them:
+    0.5 does where every class has two, as `_check_two_labels_a_class` makes sure), and that 0 trains on every
+    label."""
+    works = next((f / 100 for f in range(1, 100) if _classes_left_out(n, n_classes, f / 100) is None), 0.5)
+    held = math.ceil(works * n)
+    return (f"{both_spellings('test_fraction', works)} holds out {held} of them and trains on {n - held}, and "
+            f"{NO_TEST_SET} holds out no test set and trains on every label")
 
 
 def _classes_left_out(n: int, n_classes: int, test_fraction: float) -> str | None:
