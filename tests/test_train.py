@@ -1481,6 +1481,8 @@ def test_a_class_given_to_almost_no_unlabelled_example_is_warned_of(tmp_path):
         warnings.simplefilter("error", UserWarning)
         warnings.filterwarnings("ignore", "the test set is")  # 20 labels: a small test set, as meant
         ssvae.train(data=(x, np.where(np.arange(800) < 20, y, -1)), out=tmp_path / "blobs", epochs=3, **small)
+
+
 def test_test_fraction_0_holds_out_no_test_set_and_validation_labels_still_pick_the_epoch(tiny_config, tmp_path):
     """test_fraction 0: none of the labels is held out as a test set (digits has none of its own), so every
     label the run chose trains, and --val-labels still sets some aside to pick the epoch by (the test set
