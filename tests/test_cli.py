@@ -388,8 +388,8 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
      "'ssvae --debug predict ...'"),  # where the README puts it; after the command it was refused with no word
     (["generate", "models/digits-m2", "--per-class", "-1"], "Invalid value for '--per-class': -1 is not in the range"),
     (["generate", "nowhere", "--rows", "3"], "--rows (rows= in Python) does nothing without --analogies (analogies= "
-     "or dataset= in Python): --rows and --data-dir choose its inputs, --per-class, --seed and --temperature the "
-     "samples drawn without it; leave it out"),  # a usage error, said before the model is looked for
+     "or dataset= in Python): --rows and --data-dir choose its inputs, --per-class, --seed, --temperature and "
+     "--noise the samples drawn without it; leave it out"),  # a usage error, said before the model is looked for
     (["generate", "models/digits-m2", "--analogies", "digits", "--temperature", "0.5"],
      "--temperature (temperature= in Python) does nothing with --analogies ("),
     (["generate", "models/digits-m2", "--temperature", "0"], "Invalid value for '--temperature': 0.0 is not in the "

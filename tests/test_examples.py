@@ -735,7 +735,7 @@ def test_the_demo_server_takes_a_model_folder_written_with_a_tilde(tmp_path, mon
 def test_the_demo_server_refuses_a_table_model_and_bad_arguments_in_one_line(tmp_path):
     from serve import sample_images
 
-    rows = ["a,b,c,label", *(f"{k},{k % 3},{-k},{k % 2}" for k in range(40))]
+    rows = ["a,b,c,label", *(f"{k * 7 % 40},{k % 3},{-k},{k % 2}" for k in range(40))]  # a: no count of the rows
     (tmp_path / "table.csv").write_text("\n".join(rows) + "\n")
     ssvae.export(ssvae.train(data=str(tmp_path / "table.csv"), model="supervised", labels=None, epochs=2,
                              progress=False),

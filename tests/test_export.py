@@ -1646,8 +1646,8 @@ def test_a_sample_grid_is_the_generate_of_each_class_in_turn_and_stretches_real_
 
     calls = []
 
-    def generate(y, n, seed, temperature):
-        calls.append((y, n, seed, temperature))
+    def generate(y, n, seed, temperature, noise):
+        calls.append((y, n, seed, temperature, noise))
         return (y - 1.0) * np.ones((n, 1, 2, 2))  # class k's value: k - 1
 
     model = types.SimpleNamespace(input_shape=(1, 2, 2), n_classes=3, class_names=("0", "1", "2"), conditional=True,
@@ -1659,7 +1659,7 @@ def test_a_sample_grid_is_the_generate_of_each_class_in_turn_and_stretches_real_
         ("0", "1", "2")
     ((images, _, rows, columns),) = drawn
     assert rows == ("0", "1", "2") and columns == ()  # each row named by its class
-    assert calls == [(0, 2, 5, 0.5), (1, 2, 5, 0.5), (2, 2, 5, 0.5)]
+    assert calls == [(0, 2, 5, 0.5, False), (1, 2, 5, 0.5, False), (2, 2, 5, 0.5, False)]
     assert images.shape == (3, 2, 1, 2, 2)
     np.testing.assert_allclose(images[:, :, 0, 0, 0], [[0.0, 0.0], [0.5, 0.5], [1.0, 1.0]])  # -1, 0, 1 stretched
 

@@ -263,7 +263,9 @@ BAD_INPUT = [
      "indices: number the classes 0..K-1, -1 for unlabelled examples"),
     (["train", "--data", "short_y.npz"], "Error: short_y.npz: x and y differ in length ("),  # it named no file
     (["train", "--data", "four_labels.csv"], "Error: cannot hold out a class-balanced test share of 0.25 from 4 "
-     "labelled examples (the 1 to test cannot hold one of each of the 2 classes): label more"),  # scikit-learn's words
+     "labelled examples (the 1 to test cannot hold one of each of the 2 classes): --test-fraction 0.26 "
+     "(test_fraction=0.26 in Python) holds out 2 of them and trains on 2, and --test-fraction 0 (test_fraction=0 in "
+     "Python) holds out no test set and trains on every label; else label more"),
     (["train", "--data", "nan_labels.npz"], "Error: nan_labels.npz: y holds NaN (14 rows): mark unlabelled rows -1 "
      "instead (y = np.nan_to_num(y, nan=-1))"),
     (["train", "--data", "label_7.npz"], "Error: label_7.npz: label 7 needs 8 classes but class_names names 2: correct "
