@@ -52,6 +52,14 @@ def digits_model(digits_run, tmp_path_factory):
     return runtime.load(out, device="cpu")
 
 
+@pytest.fixture(scope="module")
+def digits_export(digits_run, tmp_path_factory) -> Path:
+    """digits_run exported once with no options: a test that edits or replaces an export works on a copy."""
+    out = tmp_path_factory.mktemp("export") / "plain"
+    ssvae.export(digits_run, out)
+    return out
+
+
 def _dims(value_info):
     return [d.dim_param or d.dim_value for d in value_info.type.tensor_type.shape.dim]
 
@@ -1861,11 +1869,11 @@ def test_the_model_card_names_data_below_the_export_folder_relatively_and_others
         assert card.startswith(f"# ssvae model: m2 on {name}\n") and f"- Data: {name}; inputs of shape" in card
 
 
-def test_an_export_refuses_a_folder_another_export_wrote_while_it_worked(digits_run, tmp_path, monkeypatch):
+def test_an_export_refuses_a_folder_another_export_wrote_while_it_worked(digits_run, digits_export, tmp_path,
+                                                                          monkeypatch):
     """The folder was checked only before the minutes of work: two exports to one --out both said "saved",
     and the last one's files stood."""
-    other = tmp_path / "other"
-    ssvae.export(digits_run, other)
+    other = shutil.copytree(digits_export, tmp_path / "other")
     check_variants = onnx_export._check_variants
 
     def another_export_meanwhile(*args, **kwargs) -> None:
@@ -1928,11 +1936,12 @@ def test_the_export_refuses_a_graph_off_by_more_than_its_tolerance_or_not_finite
                        square_root_of_minus)
 
 
-def test_export_over_a_link_swaps_the_folder_it_names_and_keeps_its_permissions(digits_run, tmp_path):
+def test_export_over_a_link_swaps_the_folder_it_names_and_keeps_its_permissions(digits_run, digits_export,
+                                                                                 tmp_path):
     """--force over a link to a model folder swaps the folder (a new one, by its inode) and keeps the link, and
     the new folder has the permissions of the one it replaced; a mount point, which cannot be swapped, is
     refused before any work."""
-    ssvae.export(digits_run, tmp_path / "real")
+    shutil.copytree(digits_export, tmp_path / "real")
     (tmp_path / "real").chmod(0o750)
     before = (tmp_path / "real").stat().st_ino
     (tmp_path / "link").symlink_to("real")
@@ -1945,10 +1954,10 @@ def test_export_over_a_link_swaps_the_folder_it_names_and_keeps_its_permissions(
         ssvae.export(digits_run, "/", replace=True)
 
 
-def test_a_swap_that_fails_midway_puts_the_old_model_folder_back(digits_run, tmp_path, monkeypatch):
+def test_a_swap_that_fails_midway_puts_the_old_model_folder_back(digits_run, digits_export, tmp_path, monkeypatch):
     """--force moves the old folder aside, then the new one in: where the second move fails (a full disk, a
     permission), the old folder returns to its name and nothing of the attempt is left."""
-    ssvae.export(digits_run, tmp_path / "m")
+    shutil.copytree(digits_export, tmp_path / "m")
     before = (tmp_path / "m" / "classifier.onnx").read_bytes()
     moves, replace = [], os.replace
 
@@ -2042,10 +2051,10 @@ def test_an_export_of_ones_own_file_names_the_file_not_where_it_lay(tmp_path):
     ({"classifier": {"ssvae.dataset": "[" * 100_000 + "]" * 100_000}},  # a RecursionError in json
      "classifier.onnx: its ssvae metadata is not valid JSON \\(maximum recursion depth"),
 ])
-def test_metadata_that_does_not_fit_the_graphs_or_each_other_is_refused(digits_run, tmp_path, edit, message):
+def test_metadata_that_does_not_fit_the_graphs_or_each_other_is_refused(digits_export, tmp_path, edit, message):
     """A key taken out of one graph, a latent size edited alike in all three, or a value of the wrong kind, is
     named, not left to onnxruntime or a TypeError."""
-    ssvae.export(digits_run, tmp_path / "m")
+    shutil.copytree(digits_export, tmp_path / "m")
     for role, changes in edit.items():
         graph = onnx.load(tmp_path / "m" / f"{role}.onnx")
         values = {**{p.key: p.value for p in graph.metadata_props}, **changes}
@@ -2147,10 +2156,10 @@ def test_each_kind_of_onnxruntime_error_while_a_graph_runs_is_named(digits_model
         runtime.load(digits_model.model_dir).encode(np.zeros((2, 64), np.float32))
 
 
-def test_an_export_whose_test_scores_reach_inf_loads_and_nan_is_refused(digits_run, tmp_path):
+def test_an_export_whose_test_scores_reach_inf_loads_and_nan_is_refused(digits_export, tmp_path):
     """A test input that overflows float32 scores inf, so an export keeps inf in its test_scores: the check of
     the metadata's kinds refused such a folder, which no command could then load. NaN is no score."""
-    ssvae.export(digits_run, tmp_path / "m")
+    shutil.copytree(digits_export, tmp_path / "m")
 
     exported = runtime.load(tmp_path / "m").test_scores
 
@@ -2179,10 +2188,10 @@ def test_an_export_whose_test_scores_reach_inf_loads_and_nan_is_refused(digits_r
         runtime.load(tmp_path / "m")
 
 
-def test_graphs_whose_inner_dims_are_symbolic_load_and_give_the_same_answers(digits_run, tmp_path):
+def test_graphs_whose_inner_dims_are_symbolic_load_and_give_the_same_answers(digits_export, tmp_path):
     """The shape check compares only the dims a graph fixes: a graph edited (or written by another tool) to
     take (N, C, H, W) with named H and W still fits the metadata, so the runtime must not refuse it."""
-    ssvae.export(digits_run, tmp_path / "m")
+    shutil.copytree(digits_export, tmp_path / "m")
     expected = runtime.load(tmp_path / "m").classify(np.zeros((2, 1, 8, 8), np.float32))
     graph = onnx.load(tmp_path / "m" / "classifier.onnx")
     for dim, name in zip(graph.graph.input[0].type.tensor_type.shape.dim[1:], ("c", "h", "w")):
@@ -2193,10 +2202,10 @@ def test_graphs_whose_inner_dims_are_symbolic_load_and_give_the_same_answers(dig
         runtime.load(tmp_path / "m").classify(np.zeros((2, 1, 8, 8), np.float32)), expected)
 
 
-def test_model_json_must_agree_with_the_graphs_where_it_is_there(digits_run, tmp_path):
+def test_model_json_must_agree_with_the_graphs_where_it_is_there(digits_export, tmp_path):
     """Apps without ONNX metadata (onnxruntime-web, -node) read model.json: one edited or of another export is
     refused; the graphs alone (model.json left out) load as before."""
-    ssvae.export(digits_run, tmp_path / "m")
+    shutil.copytree(digits_export, tmp_path / "m")
     path = tmp_path / "m" / "model.json"
     values = json.loads(path.read_text())
     expected = runtime.load(tmp_path / "m").classify(np.zeros((1, 64), np.float32))
