@@ -535,10 +535,9 @@ def check_drawable(model: ExportedModel, analogies: bool = False, picture: bool 
 def sample_grid(model: ExportedModel, per_class: int, seed: int = 0, classes: Any = None,
                 temperature: float = 1.0, noise: bool = False) -> np.ndarray:
     """(rows, per_class, *input_shape): row r holds ``model.generate(classes[r], per_class, seed, temperature,
-    noise)``
-    (``classes``: names or indices, every class by default; one row with no class for M1). The rows share their
-    latent draws, so that a column shows one style in every class (the paper's figure) and a class's row is the
-    same whichever rows go with it, and an app gets the same samples from the runtime."""
+    noise)`` (``classes``: names or indices, every class by default; one row with no class for M1). The rows
+    share their latent draws, so that a column shows one style in every class (the paper's figure) and a class's
+    row is the same whichever rows go with it, and an app gets the same samples from the runtime."""
     chosen = _chosen_classes(model, classes)
     if not model.conditional:
         return model.generate(None, per_class, seed, temperature, noise)[None]
@@ -612,10 +611,10 @@ def generate(model: ExportedModel | str | Path, out: str | Path | None = None, p
     inputs (``analogies``, as `as_inputs` takes them, or a built-in ``dataset``'s split shown to the model), the
     style of the first ``rows`` (8) drawn in every class; ``classes`` (names or indices, in the order wanted)
     draws those classes alone, as in the whole grid (`sample_grid`); ``temperature`` (1) scales the samples'
-    latent draws, and ``noise`` draws each sample from p(x|y,z) around the decoder's mean (`ExportedModel.generate`).
-    A PNG grid (``scale`` output pixels a model
-    pixel) where ``out`` ends in .png, CSV rows (`example_header`) where it ends in .csv or is "-"; all checked
-    before inputs are read, and the grid's size before it is drawn."""
+    latent draws, and ``noise`` draws each sample from p(x|y,z) around the decoder's mean
+    (`ExportedModel.generate`). A PNG grid (``scale`` output pixels a model pixel) where ``out`` ends in .png,
+    CSV rows (`example_header`) where it ends in .csv or is "-"; all checked before inputs are read, and the
+    grid's size before it is drawn."""
     model = loaded(model)
     check_flags(RunError, replace=replace, noise=noise)
     drawing = analogies is not None or dataset is not None

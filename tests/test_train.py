@@ -1387,7 +1387,7 @@ class Table:
 
 def test_arrays_held_in_memory_need_a_folder_and_an_npz_s_names_and_write_nothing_else(tmp_path, interrupted_run):
     """Refused in one line before anything is written: arrays without ``out`` (a run names its data by path),
-    a dict of other names, Python objects (an .npz would pickle them), text labels, a DataFrame (whose column
+    a dict of other names, Python objects (an .npz would pickle them), a DataFrame (whose column
     names would be lost), ragged lists, and what an .npz of them would be refused for, said of "data" (not of
     the file the run would keep). Numbers held as Python objects or in lists are numbers. A run stopped before
     its first checkpoint leaves no folder; one stopped after resumes from the arrays it kept."""
@@ -1400,9 +1400,6 @@ def test_arrays_held_in_memory_need_a_folder_and_an_npz_s_names_and_write_nothin
                                                       r"them; got a dict of 'x', 'labels'$"),
             ({"x": x, "y": np.where(y > 0, y, None)}, tmp_path / "run", r"^data\['y'\] holds Python objects: give "
                                                                       r"it as integer class indices"),
-            ((x, y.astype(str)), tmp_path / "run", r"^data: y holds text \(<U21\), and labels held in memory are "
-                                                   r"class indices: give them as integer class indices, .* e\.g\. "
-                                                   r"data=\{'x': x, 'y': indices, 'class_names': names\}$"),
             ((np.where(np.arange(178)[:, None] == 3, np.nan, x), y), tmp_path / "run",
              r"^data: 1 input row\(s\) contain NaN or inf, or numbers too large for float32 \(first: row 3\)"),
             ((Table(x), y), tmp_path / "run", r"^data\['x'\] is a table \(a DataFrame\), whose column names held in "
@@ -1417,6 +1414,19 @@ def test_arrays_held_in_memory_need_a_folder_and_an_npz_s_names_and_write_nothin
                              epochs=1, progress=False, seed=3)
     as_arrays = ssvae.train(data=(x, y), labels=12, epochs=1, progress=False, seed=3, out=tmp_path / "arrays")
     assert as_objects.split == as_arrays.split and ssvae.evaluate(as_objects) == ssvae.evaluate(as_arrays)
+    # labels as text, as a CSV's: whole numbers are the classes 0..K-1; names are sorted; "", None and NaN unlabelled
+    as_text = ssvae.train(data=(x, y.astype(str)), labels=12, epochs=1, progress=False, seed=3, out=tmp_path / "text")
+    assert as_text.split == as_arrays.split and as_text.config.class_names == ("0", "1", "2")
+    wines = np.array(["barolo", "grignolino", "barbera"], dtype=object)[y]
+    wines[::5], wines[1::5] = "", None  # 72 rows unlabelled
+    named = ssvae.train(data=(x, wines), out=tmp_path / "named", labels=None, epochs=1, progress=False)
+    assert named.config.class_names == ("barbera", "barolo", "grignolino")
+    labelled = np.flatnonzero([w not in ("", None) for w in wines])
+    assert sorted(named.split.labelled + named.split.test) == labelled.tolist()
+    assert [named.config.class_names[k] for k in named.partition().test.y] == [wines[i] for i in named.split.test]
+    with pytest.raises(ssvae.DataError, match=r"^data\['y_test'\] holds class names that y does not name \(merlot\)"):
+        ssvae.train(data={"x": x, "y": wines, "x_test": x[:2], "y_test": ["barolo", "merlot"]}, out=tmp_path / "t",
+                    epochs=1, progress=False)
     label_column = ssvae.train(data=(x, Table(y[:, None])), labels=12, epochs=1, progress=False, seed=3,
                                out=tmp_path / "column")  # a table of one column is labels, not inputs to name
     assert label_column.split == as_arrays.split

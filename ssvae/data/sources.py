@@ -373,9 +373,6 @@ def _npz_labels(y: np.ndarray, path: Path, key: str) -> np.ndarray:
     if np.issubdtype(y.dtype, np.floating) and np.isnan(y).any():
         raise DataError(f"{path}: {key} holds NaN ({int(np.isnan(y).sum())} rows): mark unlabelled rows -1 instead "
                         f"({key} = np.nan_to_num({key}, nan=-1))")
-    if y.dtype.kind in "USO" and path == ARRAYS_NAME:  # names held in memory
-        raise DataError(f"{path}: {key} holds text ({y.dtype}), and labels held in memory are class indices: give "
-                        f"them as {LABELS_AS}, e.g. data={{'x': x, 'y': indices, 'class_names': names}}")
     if y.dtype.kind in "USO":  # names, as a CSV's labels may be
         raise DataError(f"{path}: {key} holds text ({y.dtype}), and an .npz's labels are class indices: save them as "
                         f"{LABELS_AS}, or give the data as a CSV, whose labels may be names")
@@ -519,11 +516,41 @@ def arrays_given(data: Any) -> dict[str, np.ndarray] | None:
         raise DataError(f"data[{tables[0]!r}] is a table (a DataFrame), whose column names held in memory would be "
                         f"lost: save it as a CSV with a 'label' column (df.to_csv('data.csv')), whose columns are "
                         f"read by name, or give .to_numpy(dtype='float32') to read them by position")
-    arrays = {name: _plain_array(value, name) for name, value in data.items()}
+    arrays = _labels_by_name({name: _plain_array(value, name) for name, value in data.items()})
     if objects := [name for name, array in arrays.items() if array.dtype == object]:
         kind = NPZ_KINDS.get(objects[0], "numbers (.to_numpy(dtype='float32') of a table)")
         raise DataError(f"data[{objects[0]!r}] holds Python objects: give it as {kind}")
     return arrays
+
+
+def _labels_by_name(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``arrays`` whose labels are class names held in memory (text, with "", None, NaN or NA for unlabelled,
+    as a CSV's labels may be written) as an .npz holds them: class indices, -1 for unlabelled, and the names
+    in ``class_names`` (`csv_labels` reads them: sorted, or "0".."K-1" where all are whole numbers). Given
+    class names must name every label; a test set's labels are read by the training labels' names."""
+    if not any(_holds_names(arrays[key]) for key in ("y", "y_test") if key in arrays):
+        return arrays
+    given = tuple(str(name) for name in arrays.get("class_names", ()))
+    names = given
+    for key in ("y", "y_test"):
+        if key in arrays:
+            raw = ["" if value is None or isinstance(value, float) and math.isnan(value) else str(value).strip()
+                   for value in arrays[key].ravel()]
+            y, found = csv_labels(raw, Path(f"data[{key!r}]"), known=names)
+            if names and found != names:
+                raise DataError(f"data[{key!r}] holds class names that {'class_names' if given else 'y'} does not "
+                                f"name ({', '.join(sorted(set(found) - set(names))[:3])}): name every class there")
+            arrays, names = {**arrays, key: y}, found
+    return {**arrays, "class_names": np.array(names)}
+
+
+def _holds_names(labels: np.ndarray) -> bool:
+    """Whether ``labels`` are text (class names), None and NaN aside: not numbers."""
+    if labels.dtype.kind in "US":
+        return True
+    values = labels.ravel().tolist() if labels.dtype == object else []
+    return any(isinstance(v, str) for v in values) and all(
+        v is None or isinstance(v, str) or isinstance(v, float) and math.isnan(v) for v in values)
 
 
 def _plain_array(value: Any, name: str) -> np.ndarray:
