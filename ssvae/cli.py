@@ -109,6 +109,7 @@ def _utf8_stdout() -> None:
 
 SIZES = TextType("N,N,...", lambda text: tuple(int(v) for v in text.split(",")),
                  "is not a comma-separated list of layer sizes, e.g. 500 or 600,600")
+COLUMN_NAMES = TextType("NAME,NAME,...", lambda text: tuple(text.split(",")), "")  # Config checks the names
 LABELS = TextType("N|all", lambda text: text if text == "all" else int(text), "is neither a number of labels nor 'all'")
 TRAINING_DEVICE = TextType("auto|cpu|cuda|cuda:N", str, "")  # Config checks the name (cuda:N too)
 
@@ -412,6 +413,8 @@ TRAINING_OPTIONS = [
     ("val_labels", int),
     ("test_fraction", float),
     ("image_size", IMAGE_SIZE),
+    ("label_column", TextType("NAME", str, "")),
+    ("ignore_columns", COLUMN_NAMES),
     ("model", click.Choice(CHOICES["model"])),
     ("epochs", int),
     ("m1_epochs", int),

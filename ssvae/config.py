@@ -71,7 +71,8 @@ MAX_IMAGE_PIXELS = 512 * 512  # --image-size: 786,432 inputs in colour, 393 mill
 # Fields added since files of this FORMAT_VERSION were first written, with the value that means what a file
 # written before them did: such a file still loads, and trains or evaluates as it did.
 LATER_FIELDS: dict[str, Any] = {"adaptive_threshold": False, "weight_decay": 0.0, "threads": None,
-                                "input_columns": None, "test_data": None, "pixel_inputs": None, "image_size": None}
+                                "input_columns": None, "test_data": None, "pixel_inputs": None, "image_size": None,
+                                "label_column": "label", "ignore_columns": ()}
 
 
 @dataclass
@@ -93,6 +94,8 @@ class Config:
     data_dir: str | None = None
     test_data: str | None = None
     image_size: tuple[int, ...] | None = None  # (width, height), or N for N x N: a folder's images, resized
+    label_column: str = "label"  # a CSV's column of classes
+    ignore_columns: tuple[str, ...] = ()  # a CSV's columns that are no inputs (but for id, which never is)
     labels: int | None = 100
     val_labels: int = 0
     test_fraction: float = 0.25
@@ -146,6 +149,8 @@ class Config:
             self.threads = None
         if type(self.image_size) is int:  # N, as --image-size N: N x N
             self.image_size = (self.image_size, self.image_size)
+        if isinstance(self.ignore_columns, str):  # one name, as ignore_columns="name"
+            self.ignore_columns = (self.ignore_columns,)
         if self.data is not None:  # one's own data: no built-in set (config.json said "digits")
             self.dataset = None
         hints = _field_types()
@@ -167,6 +172,7 @@ class Config:
         if self.input_columns is None and not self.table:  # a run older than the field: only a CSV's had names
             self.input_columns = ()
         self._check_values()  # values that cannot work are refused, naming the field and what it accepts
+        self._check_columns()
         self._check_combinations()
 
     def _check_values(self) -> None:
@@ -229,6 +235,19 @@ class Config:
         if not 0.0 <= self.consistency_threshold <= 1.0:
             raise ConfigError(f"consistency_threshold must lie in [0, 1], got {self.consistency_threshold}",
                               "consistency_threshold")
+
+    def _check_columns(self) -> None:
+        """A CSV's column names as its header has them (without the spaces around them), none empty or ``id``
+        (the rows' names), and the label column not among those ignored."""
+        self.label_column = self.label_column.strip()
+        self.ignore_columns = tuple(name.strip() for name in self.ignore_columns)
+        for field, names in (("label_column", (self.label_column,)), ("ignore_columns", self.ignore_columns)):
+            if "" in names or "id" in names:
+                wrong = "an empty name" if "" in names else "'id', whose column names the rows and is never an input"
+                raise ConfigError(f"{field} must name columns of the CSV, got {wrong}", field)
+        if self.label_column in self.ignore_columns:
+            raise ConfigError(f"ignore_columns names {self.label_column!r}, the label column: leave it out of "
+                              f"ignore_columns", "ignore_columns")
 
     def _check_combinations(self) -> None:
         """Settings that apply only to some models, inputs or other settings."""
@@ -485,8 +504,8 @@ def check_names(changes: dict[str, Any], keywords: Sequence[str] = ()) -> None:
 # them); the list of fields that help(ssvae.Config) shows has them in Python's spelling (`python_spelling`).
 SETTING_HELP: dict[str, str] = {
     "dataset": "Built-in data set; digits, the default, is bundled and works offline.",
-    "data": ("Your own data instead: an .npz (x, y with -1 for unlabelled), a .csv with a 'label' column, or a "
-             "folder of class sub-folders plus 'unlabelled/'."),
+    "data": ("Your own data instead: an .npz (x, y with -1 for unlabelled), a .csv with a 'label' column (or "
+             "--label-column's), or a folder of class sub-folders plus 'unlabelled/'."),
     "data_dir": "Where Fashion-MNIST/MNIST/KMNIST files are, or go.",
     "test_data": ("Labelled data to test on, for --data without a test set of its own: every label of --data then "
                   "trains (none is held out by --test-fraction). Read as --data is; classes matched by name "
@@ -494,6 +513,9 @@ SETTING_HELP: dict[str, str] = {
     "image_size": ("Read every image of a --data folder at this size, WIDTH,HEIGHT or N for NxN, resizing those of "
                    "other sizes (its model's predict, score and evaluate then resize theirs too). Without it, images "
                    "of another size than most are skipped."),
+    "label_column": "The column of a --data CSV that holds the classes (blank for unlabelled rows).",
+    "ignore_columns": ("Columns of a --data CSV that are no inputs, comma-separated, e.g. name,date: text, dates, "
+                       "row numbers (an 'id' column never is one)."),
     "labels": "Labels to train with, class-balanced (N/K per class), or 'all'.",
     "val_labels": "Of those labels, how many to set aside to pick the best epoch (0: keep the last epoch).",
     "test_fraction": ("Held-out test share for data without a test split of its own (nor --test-data); 0: no test "
@@ -577,7 +599,7 @@ def shown_default(field: str, python: bool = False) -> str:
     it picks), and any data set's preset that differs (your own --data's too); ``python``: as Python writes
     the values."""
     def shown(value: Any, none: str) -> str:
-        return repr(value) if python else option_text(value, none)
+        return repr(value) if python else option_text(value, none) or "none"  # () as none
 
     presets = [f"{name}: {shown(p[field], 'all')}" for name, p in
                (*PRESETS.items(), ("your own data" if python else "--data", OWN_DATA_PRESET)) if field in p]

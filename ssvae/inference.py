@@ -98,9 +98,10 @@ def _resizes(model: ExportedModel) -> bool:
 
 
 def _model_reading(model: ExportedModel) -> ModelInputs:
-    """How ``model`` reads labelled data (`ssvae.data.load_labelled`): its input shape, CSV columns, uint8 scale
-    and whether it resizes images."""
-    return ModelInputs(model.input_shape, model.input_columns, model.uint8_divisor, resize=_resizes(model))
+    """How ``model`` reads labelled data (`ssvae.data.load_labelled`): its input shape, CSV columns (the label
+    column too), uint8 scale and whether it resizes images."""
+    return ModelInputs(model.input_shape, model.input_columns, model.uint8_divisor, resize=_resizes(model),
+                       label_column=model.label_column)
 
 
 def _model_split(model: ExportedModel) -> tuple[float | None, int]:
@@ -566,10 +567,11 @@ def _chosen_classes(model: ExportedModel, classes: Any) -> list[int]:
 
 
 def example_header(model: ExportedModel) -> list[str]:
-    """The columns of `generate`'s CSV: id, label (a class name), then the inputs: the model's CSV columns, or
-    x0, x1, ... in the order of its flattened inputs. ``ssvae train``, ``predict`` and ``evaluate`` read it."""
+    """The columns of `generate`'s CSV: id, the model's label column (a class name), then the inputs: its CSV
+    columns, or x0, x1, ... in the order of its flattened inputs. ``ssvae train``, ``predict`` and ``evaluate``
+    read it."""
     columns = model.input_columns or [f"x{i}" for i in range(int(np.prod(model.input_shape)))]
-    return ["id", "label", *columns]
+    return ["id", model.label_column, *columns]
 
 
 def _write_examples(model: ExportedModel, out: Path | None, ids: Sequence[str], labels: Sequence[str],

@@ -180,6 +180,7 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET, data_found
         "uint8_divisor": c.uint8_divisor,
         "preprocessing": preprocessing(c),
         **({"resize_images": True} if c.image_size is not None else {}),
+        **({"label_column": c.label_column} if c.label_column != "label" else {}),  # the CSV column of classes
         **generative,
         "labels_seen": run.split.labels_seen,
         "test_accuracy": None if accuracy is None else round(accuracy, 4),

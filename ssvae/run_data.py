@@ -13,6 +13,7 @@ import torch
 
 from ssvae.config import PATH_FIELDS, Config, setting_name
 from ssvae.data import DataError, ModelInputs, Source, Split, check_inputs, choose_split, load_labelled, load_source
+from ssvae.data.csv_files import CsvColumns
 from ssvae.data.digests import same_data
 from ssvae.data.sources import ARRAYS_NAME, warn_if_data_dir_unused, warn_of_alike_class_names
 from ssvae.data.split import SMALL_TEST, warn_if_small_test
@@ -28,10 +29,13 @@ def new_run_data(config: Config, source: Source | None = None) -> tuple[Config, 
     warn_if_data_dir_unused(config.dataset, config.data_dir)
     in_memory = source is not None
     name = str(ARRAYS_NAME) if in_memory else config.data or config.dataset  # as given, for messages
-    if in_memory and config.image_size is not None:
-        raise DataError(f"{setting_name('image_size')} reads a folder of images, and the data are arrays held in "
-                        f"memory: leave it out")
-    source = load_source(config.dataset, config.data, config.data_dir, config.image_size) if source is None else source
+    for field, unset, what in (("image_size", None, "reads a folder of images"),
+                               ("label_column", "label", "names a column of a CSV"),
+                               ("ignore_columns", (), "names columns of a CSV")):
+        if in_memory and getattr(config, field) != unset:
+            raise DataError(f"{setting_name(field)} {what}, and the data are arrays held in memory: leave it out")
+    if source is None:
+        source = load_source(config.dataset, config.data, config.data_dir, config.image_size, roles=csv_roles(config))
     config = config.replace(pixel_inputs=pixel_inputs(config, source.train.x))  # from these data, never a config's
     warn_of_alike_class_names(source.train.class_names, name)
     source = with_test_data(source, config, name)  # read as the model will read inputs
@@ -68,7 +72,12 @@ def load_data(config: Config) -> Source:
     """The data a run's ``config`` names: its source (a folder's images read in the channels and size of its
     input shape), with its test data (``test_data``) where it names some (`with_test_data`)."""
     return with_test_data(load_source(config.dataset, config.data, config.data_dir, config.image_size,
-                                      config.input_shape), config)
+                                      config.input_shape, csv_roles(config)), config)
+
+
+def csv_roles(config: Config) -> CsvColumns:
+    """The columns of a CSV that ``config``'s run reads as no inputs: its label column and those it ignores."""
+    return CsvColumns(config.label_column, config.ignore_columns)
 
 
 def with_test_data(source: Source, config: Config, name: str | None = None) -> Source:
@@ -85,7 +94,8 @@ def with_test_data(source: Source, config: Config, name: str | None = None) -> S
     if not Path(config.test_data).exists():
         raise DataError(f"{config.test_data}: no such file or folder; check the path given to --test-data")
     model = ModelInputs(source.train.input_shape, source.columns, config.uint8_divisor,
-                        f"the model trained on {name}", resize=config.image_size is not None)
+                        f"the model trained on {name}", resize=config.image_size is not None,
+                        label_column=config.label_column)
     return dataclasses.replace(source, test=load_labelled(config.test_data, model, source.train.class_names))
 
 

@@ -481,6 +481,7 @@ METADATA_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "likelihood": ("bernoulli or gaussian", lambda v: v in ("bernoulli", "gaussian")),
     "conditional": ("true or false", lambda v: isinstance(v, bool)),
     "resize_images": ("true or false", lambda v: isinstance(v, bool)),
+    "label_column": ("a column name", lambda v: isinstance(v, str) and v == v.strip() != ""),
     "training_range": ("an object of low and high, lists of numbers as many as the inputs' values",
                        lambda v: isinstance(v, dict) and all(isinstance(v.get(end), list) and all(map(
                            _finite_number, v[end])) for end in ("low", "high")) and len(v["low"]) == len(v["high"])),
@@ -765,6 +766,7 @@ class ExportedModel:
         self.input_range: tuple[float, float] | None = tuple(range_) if range_ else None
         self.input_columns: tuple[str, ...] | None = _input_columns(info)  # a CSV's, read by name
         self.uint8_divisor: int = info.get("uint8_divisor", 255)  # 1 for a table: its uint8 are numbers
+        self.label_column: str = info.get("label_column", "label")  # where a CSV of this model's data has classes
         bounds = info.get("training_range")
         self.training_range: tuple[np.ndarray, np.ndarray] | None = None if bounds is None else tuple(
             np.asarray(bounds[end], np.float32).reshape(self.input_shape) for end in ("low", "high"))

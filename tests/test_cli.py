@@ -144,7 +144,7 @@ def test_ctrl_c_while_training_says_how_to_resume(runner, tmp_path, monkeypatch,
 def test_ctrl_c_while_the_data_load_says_nothing_was_kept(runner, tmp_path, monkeypatch):
     from ssvae import run_data
 
-    def interrupted(*args):
+    def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(run_data, "load_source", interrupted)
@@ -376,6 +376,12 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
      "128 pixels a side"),
     (["train", "--seed", "-1"], "Invalid value for '--seed': seed must lie in 0..4294967295, got -1"),
     (["train", "--alpha", "nan"], "Invalid value for '--alpha': alpha must be a finite number, got nan"),
+    (["train", "--label-column", "id"], "Invalid value for '--label-column': label_column must name columns of the "
+     "CSV, got 'id', whose column names the rows and is never an input"),
+    (["train", "--ignore-columns", "a,,b"], "Invalid value for '--ignore-columns': ignore_columns must name columns "
+     "of the CSV, got an empty name"),
+    (["train", "--label-column", "kind", "--ignore-columns", "name,kind"], "Invalid value for '--ignore-columns': "
+     "ignore_columns names 'kind', the label column: leave it out of ignore_columns"),
     (["train", "--lr", "-1"], "Invalid value for '--lr': lr must be positive, got -1.0"),
     (["train", "--classifier-channels", "8,0"],
      "Invalid value for '--classifier-channels': classifier_channels must all be at least 1, got 8,0"),
@@ -1656,6 +1662,44 @@ def test_a_table_model_reads_uint8_inputs_as_the_numbers_they_are(runner, tmp_pa
         as_floats = classify(x.astype(np.float32))
         np.testing.assert_array_equal(classify(x.astype(np.uint8)), as_floats)
         assert (as_floats.argmax(1) == digits.target[:300]).mean() > 0.8
+
+
+def test_a_csv_as_it_comes_trains_with_its_label_column_named_and_its_text_columns_left_out(runner, tmp_path):
+    """Classes in 'species', names and dates beside the numbers: --label-column and --ignore-columns train on
+    the file as it is. The run keeps them (the model card's command says them), its model reads its labels
+    from 'species' in evaluate, and generate writes that column."""
+    rng = np.random.default_rng(0)
+
+    def table(n: int, labelled: int) -> dict[str, list]:
+        y = np.arange(n) % 2
+        return {"name": [f"plant {i}" for i in range(n)], "a": (rng.normal(size=n) + 4 * y).tolist(),
+                "species": [("iris", "rose")[k] if i < labelled else "" for i, k in enumerate(y)],
+                "date": [f"2026-05-{1 + i % 28:02d}" for i in range(n)], "b": rng.normal(size=n).tolist()}
+
+    _write_csv(tmp_path / "train.csv", table(200, 12))
+    _write_csv(tmp_path / "test.csv", table(40, 40))
+    run, model = tmp_path / "run", tmp_path / "model"
+    result = runner.invoke(main, ["train", "--data", str(tmp_path / "train.csv"), "--label-column", "species",
+                                  "--ignore-columns", "name,date", "--test-data", str(tmp_path / "test.csv"),
+                                  "--labels", "all", "--epochs", "30", "--lr", "0.01", "--hidden", "8",
+                                  "--classifier-hidden", "8", "--latent-dim", "2", "--quiet", "--out", str(run)])
+    assert result.exit_code == 0, result.output
+    config = json.loads((run / "config.json").read_text())
+    assert (config["label_column"], config["ignore_columns"], config["input_columns"]) == ("species", ["name", "date"],
+                                                                                           ["a", "b"])
+    assert "on 40 examples of test.csv  |  labels seen 12" in result.output
+    accuracy = json.loads(runner.invoke(main, ["evaluate", str(run), "--json"]).stdout)["accuracy"]
+    assert accuracy > 0.75  # it learnt (chance: 0.5)
+    assert runner.invoke(main, ["export", str(run), "--out", str(model)]).exit_code == 0
+    assert json.loads((model / "model.json").read_text())["label_column"] == "species"
+    assert "--label-column species --ignore-columns name,date" in (model / "model_card.md").read_text()
+    report = json.loads(runner.invoke(main, ["evaluate", str(model), "--data", str(tmp_path / "test.csv"),
+                                             "--json"]).stdout)
+    assert (report["n_test"], report["accuracy"]) == (40, accuracy)
+    result = runner.invoke(main, ["generate", str(model), "--per-class", "2", "--out", str(tmp_path / "new.csv")])
+    assert result.exit_code == 0, result.output
+    lines = (tmp_path / "new.csv").read_text().splitlines()
+    assert lines[0] == "id,species,a,b" and [line.split(",")[1] for line in lines[1:]] == ["iris"] * 2 + ["rose"] * 2
 
 
 def test_a_csv_trains_on_every_label_and_is_tested_on_test_data_of_its_own(runner, tmp_path):

@@ -16,6 +16,7 @@ from PIL import Image
 from ssvae.data import UNLABELLED, DataError, Dataset, ModelInputs, Source, choose_split, load_labelled, load_source
 from ssvae.config import Config
 from ssvae.data import csv_files, images, sources
+from ssvae.data.csv_files import CsvColumns
 from ssvae.data.split import Split
 
 # the first ten labels of each set's t10k file: MNIST's as published with it, Fashion-MNIST's as its file has
@@ -1176,29 +1177,37 @@ def test_numbered_ids_index_as_a_sequence_does():
 
 
 def test_csv_label_and_id_columns_spelt_otherwise_are_named(tmp_path):
-    """'Label' is no label column (the error says to rename it where it holds the classes); 'ID', pandas'
-    'Unnamed: 0', 'patient_id', a column counting the rows or 'target' would be learnt from as inputs (a
-    warning says so); 'y' is a feature like any."""
+    """'Label' is no label column (the error says to name it with --label-column where it holds the classes);
+    'ID', pandas' 'Unnamed: 0', 'patient_id', a column counting the rows or 'target' would be learnt from as
+    inputs (a warning says so, and how to leave them out); 'y' is a feature like any."""
     for name in ("Label", "class", "Target", "y"):
         (tmp_path / "l.csv").write_text(f"f,{name}\n1,0\n2,1\n")
         with pytest.raises(DataError, match=rf"l.csv: needs a header row with a 'label' column \(found '{name}': if it "
-                                            rf"holds the classes, rename it 'label'\)$"):
+                                            rf"holds the classes, pass --label-column {name} \(label_column='{name}' "
+                                            rf"in Python\)\)$"):
             load_source(data=str(tmp_path / "l.csv"))
-    fix = "name a column of row names 'id', which is no input, or drop it, so that the model does not learn from it"
+
+    def fix(option: str, python: str) -> str:
+        return (f"name a column of row names 'id', which is no input, or leave them out with --ignore-columns "
+                f"{option} (ignore_columns={python} in Python), so that the model does not learn from them")
     counted = [f"{k % 3},{100_000 + k},{k},{k * k},{k},{k},{k % 2}" for k in range(20)]
     cases = (  # the file, what it is warned of, its inputs
         ("Unnamed: 0,ID,y,target,label\n0,7,1,0,0\n1,8,2,1,1\n2,9,3,0,0\n3,10,4,1,1\n",
-         [f"columns 'Unnamed: 0', 'ID' are read as inputs, though named like row names or pandas' saved index: {fix}",
-          "column 'target' is read as input, though named like classes: drop it if it holds them (the 'label' column "
-          "gives the classes), so that the model does not learn from it"], ("Unnamed: 0", "ID", "y", "target")),
+         ["columns 'Unnamed: 0', 'ID' are read as inputs, though named like row names or pandas' saved index: "
+          + fix("'Unnamed: 0,ID'", "['Unnamed: 0', 'ID']"),
+          "column 'target' is read as input, though named like classes: if it holds them (the 'label' column gives "
+          "the classes), leave it out with --ignore-columns target (ignore_columns=['target'] in Python), so that "
+          "the model does not learn from it"], ("Unnamed: 0", "ID", "y", "target")),
         ("id,x,y,label\n7,1,2,0\n8,2,3,1\n", [], ("x", "y")),
         # patient_id, PatientID or a column one up each row (ids numbered by a database) were learnt from without
         # a word: a reviewer's wine table with new ids fell from 95.5 % to 43.3 %; valid and acid end so but are
         # no ids, and a column one up each row over fewer than 20 rows is too few to tell from a measurement
         ("a,n,patient_id,valid,PatientID,acid,label\n" + "\n".join(counted) + "\n",
-         [f"columns 'patient_id', 'PatientID' are read as inputs, though named like row names or pandas' saved "
-          f"index: {fix}", f"columns 'n', 'acid' are read as inputs, though counting the rows, one up each row, as "
-                           f"ids do: {fix}"], ("a", "n", "patient_id", "valid", "PatientID", "acid")),
+         ["columns 'patient_id', 'PatientID' are read as inputs, though named like row names or pandas' saved "
+          "index: " + fix("patient_id,PatientID", "['patient_id', 'PatientID']"),
+          "columns 'n', 'acid' are read as inputs, though counting the rows, one up each row, as ids do: "
+          + fix("n,acid", "['n', 'acid']")],
+         ("a", "n", "patient_id", "valid", "PatientID", "acid")),
         ("a,n,valid,label\n" + "\n".join(f"{k % 3},{k},{k * k},{k % 2}" for k in range(19)) + "\n", [],
          ("a", "n", "valid")))
     for text, warned, columns in cases:
@@ -1214,6 +1223,51 @@ def test_training_examples_without_a_label_are_named_apart_from_a_labelled_test_
     with pytest.raises(DataError, match=r"^the training examples have no label \(a test set's labels only test the "
                                         r"model\): label at least one training example of each class$"):
         choose_split(load_source(data=str(tmp_path / "d.npz")), 2, 0, 0.25, 0, 0)
+
+
+def test_a_csv_names_its_label_column_and_the_columns_to_leave_out(tmp_path):
+    """A table as it comes: classes in 'species', names and dates in columns of text, a column 'label' that is
+    a feature here. --label-column and --ignore-columns read it as it is; a name not in the header is refused,
+    not passed over; a model reads its own label column, and a file without it is told to rename one."""
+    (tmp_path / "t.csv").write_text("name,size,label,species,date,weight\n"
+                                    "ann,1.5,7,cat,2026-01-02,3\nbo,2,8,,2026-01-03,4\ncy,2.5,9,dog,2026-01-04,5\n")
+    with pytest.warns(UserWarning, match=r"column 'label' is read as input, though named like classes: if it holds "
+                                         r"them \(the 'species' column gives the classes\), leave it out with "
+                                         r"--ignore-columns label"):
+        source = load_source(data=str(tmp_path / "t.csv"), roles=CsvColumns("species", ("name", "date")))
+    assert source.columns == ("size", "label", "weight")
+    np.testing.assert_array_equal(source.train.x, np.array([[1.5, 7, 3], [2, 8, 4], [2.5, 9, 5]], np.float32))
+    assert source.train.y.tolist() == [0, UNLABELLED, 1] and source.train.class_names == ("cat", "dog")
+    with pytest.raises(DataError, match=r"t.csv: row 0 \(line 2\), column 'date' holds '2026-01-02': every column "
+                                        r"but 'id' and 'species' must be numeric: if this one is no input, leave it "
+                                        r"out with --ignore-columns date \(ignore_columns=\['date'\] in Python\)$"):
+        load_source(data=str(tmp_path / "t.csv"), roles=CsvColumns("species", ("name",)))
+    with pytest.raises(DataError, match=r"t.csv: has no column 'Date' to ignore \(--ignore-columns, ignore_columns= "
+                                        r"in Python\): its columns are name, size, label, species, date, weight$"):
+        load_source(data=str(tmp_path / "t.csv"), roles=CsvColumns("species", ("name", "Date")))
+    with pytest.raises(DataError, match=r"t.csv: needs a header row with a 'kind' column \(found 'label': if it holds "
+                                        r"the classes, pass --label-column label \(label_column='label' in "
+                                        r"Python\)\)$"):
+        load_source(data=str(tmp_path / "t.csv"), roles=CsvColumns("kind", ("name", "date")))
+    (tmp_path / "plain.csv").write_text("size,weight,kind\n1,2,cat\n")
+    with pytest.raises(DataError, match=r"plain.csv: needs a header row with a 'label' column: name the column of "
+                                        r"classes with --label-column NAME \(label_column= in Python\)$"):
+        load_source(data=str(tmp_path / "plain.csv"))
+    with pytest.raises(DataError, match=r"t.csv: needs a header row with a 'specie' column \(found 'species': if it "
+                                        r"holds the classes, pass --label-column species"):  # a close spelling
+        load_source(data=str(tmp_path / "t.csv"), roles=CsvColumns("specie", ("name", "date")))
+    with pytest.raises(DataError, match=r"--label-column \(label_column= in Python\) names a column of a CSV, and "
+                                        r"\S*/d.npz is not one: leave it out$"):
+        load_source(data=str(tmp_path / "d.npz"), roles=CsvColumns("species"))
+    model = ModelInputs((2,), ("weight", "size"), 1, label_column="species")
+    test = load_labelled(tmp_path / "t.csv", model, ("cat", "dog"))
+    np.testing.assert_array_equal(test.x, np.array([[3, 1.5], [5, 2.5]], np.float32))
+    assert test.y.tolist() == [0, 1]
+    (tmp_path / "plain.csv").write_text("size,weight,Species\n1,2,cat\n")
+    with pytest.raises(DataError, match=r"plain.csv: needs a header row with a 'species' column \(found 'Species': if "
+                                        r"it holds the classes, rename it 'species', as the model reads its labels "
+                                        r"there\)$"):
+        load_labelled(tmp_path / "plain.csv", model, ("cat", "dog"))
 
 
 def test_labelled_data_to_test_a_model_on_are_read_its_way(tmp_path):

@@ -77,6 +77,7 @@ def _write_cases(root: Path) -> None:
     (root / "short_id.csv").write_text("a,b,id\n1,2,first\n3,4\n")
     os.mkfifo(root / "pipe.csv")
     (root / "gap.csv").write_text("p0,p1,p2,p3\n0,0,0,0\n0,0,0,\n")
+    (root / "text_p.csv").write_text("p0,p1,p2,p3\n0,0,0,0\n0,0,high,0\n")
     (root / "na.csv").write_text("a,b,label\n1,2,0\n3, NA ,1\n")  # R's and pandas' missing value, spaced
     (root / "gaps.csv").write_text("a,b,label\n1,2,0\n,2,1\n1,nan,0\n1,2,\n1,NA,\n")  # a label's gap is none
     (root / "tabs.tsv").write_text("a\tb\tlabel\n0,029\t1\t0\n1\t2\t1\n")  # Excel's tab-separated text, decimal commas
@@ -237,7 +238,16 @@ BAD_INPUT = [
     (["train", "--data", "latin1.csv"], "Error: latin1.csv: not a readable UTF-8 CSV file ('utf-8' codec can't "
      "decode byte 0xe9 in position 13: invalid continuation byte); save it as UTF-8 text (Excel: \"CSV UTF-8\")"),
     (["train", "--data", "text.csv"], "Error: text.csv: row 0 (line 2), column 'b' holds 'x': every column but 'id' and "
-     "'label' must be numeric"),
+     "'label' must be numeric: if this one is no input, leave it out with --ignore-columns b (ignore_columns=['b'] in "
+     "Python)"),
+    (["train", "--data", "text.csv", "--ignore-columns", "B"], "Error: text.csv: has no column 'B' to ignore "
+     "(--ignore-columns, ignore_columns= in Python): its columns are a, b, label"),
+    (["train", "--data", "text.csv", "--label-column", "Label"], "Error: text.csv: needs a header row with a 'Label' "
+     "column (found 'label': if it holds the classes, pass --label-column label (label_column='label' in Python))"),
+    (["train", "--label-column", "kind"], "Error: --label-column (label_column= in Python) names a column of a CSV, "
+     "and digits is not one: leave it out"),
+    (["predict", "MODEL", "--data", "text_p.csv"], "Error: text_p.csv: row 1 (line 3), column 'p2' holds 'high': the "
+     "model reads this column as numbers, as it trained on them: correct the value"),
     (["predict", "MODEL", "--data", "gap.csv"], "Error: gap.csv: row 1 (line 3), column 'p3' is empty, a missing "
      "value, which a model cannot take: fill it in or drop the row"),
     (["train", "--data", "tabs.tsv"], "Error: tabs.tsv: cannot read .tsv; give an .npz, a .csv or a folder (a table "
@@ -248,7 +258,8 @@ BAD_INPUT = [
      "read where semicolons separate the fields (Excel's CSV where the decimal mark is a comma): write a decimal "
      "point, or separate the fields by semicolons"),
     (["train", "--data", "named.csv"], "Error: named.csv: row 0 (line 2), column 'ID' holds 'flower-0': name a column "
-     "of row names 'id', which is no input, or drop it"),
+     "of row names 'id', which is no input, or leave it out with --ignore-columns ID (ignore_columns=['ID'] in "
+     "Python)"),
     (["train", "--data", "table.csv.gz"], "Error: table.csv.gz: cannot read .gz; give an .npz, a .csv or a folder (a "
      "compressed file: unpack it first, and give what it holds, such as table.csv)"),
     (["predict", "MODEL", "--data", "table.xlsx"], "Error: table.xlsx: cannot read .xlsx; give an .npz, .npy, .csv, an "

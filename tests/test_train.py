@@ -713,6 +713,8 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
                                           r"N\)$"):  # torch's raw RuntimeError listed its own 20 kinds
         Config(device="tpu")
     assert Config(device="cuda:1").device == "cuda:1"
+    named = Config(data="t.csv", label_column=" kind ", ignore_columns="name")  # as a header's names are read
+    assert (named.label_column, named.ignore_columns) == ("kind", ("name",))
     with pytest.raises(ConfigError, match=r"^unknown setting 'epoch' \(did you mean 'epochs'\?\): settings are "
                                           r"Config's fields, the 'ssvae train' options with underscores$"):
         ssvae.train(epoch=1, progress=False)  # a typo in the API, caught before any data is read
@@ -1409,6 +1411,12 @@ def test_arrays_held_in_memory_need_a_folder_and_an_npz_s_names_and_write_nothin
             ((x, y[:100]), tmp_path / "run", r"^data: x and y differ in length \(178 inputs, 100 labels\)")):
         with pytest.raises(ssvae.DataError, match=message):
             ssvae.train(data=data, out=out, epochs=1, progress=False)
+    for setting, flag in ((dict(label_column="kind"), "--label-column"), (dict(ignore_columns="name"),
+                                                                           "--ignore-columns")):
+        with pytest.raises(ssvae.DataError, match=rf"^{flag} \({next(iter(setting))}= in Python\) names (a column|"
+                                                  rf"columns) of a CSV, and the data are arrays held in memory: leave "
+                                                  rf"it out$"):
+            ssvae.train(data=(x, y), out=tmp_path / "run", epochs=1, progress=False, **setting)
     assert not (tmp_path / "run").exists()
     as_objects = ssvae.train(data=(x.astype(object).tolist(), y.astype(object)), out=tmp_path / "objects", labels=12,
                              epochs=1, progress=False, seed=3)

@@ -1,6 +1,7 @@
 """Reading CSV files as ssvae takes them: a header row, fields separated by commas, semicolons (with a
-decimal comma, as Excel saves them where that is the decimal mark) or tabs, a ``label`` column of class
-indices or names (missing where unknown), and numeric input columns found by position or by name."""
+decimal comma, as Excel saves them where that is the decimal mark) or tabs, a ``label`` column (or another
+`CsvColumns` names) of class indices or names (missing where unknown), and numeric input columns found by
+position or by name."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import csv
 import io
 import itertools
 import re
+import shlex
 import warnings
 from array import array
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence, TextIO
 
@@ -18,8 +21,8 @@ import numpy as np
 
 from ssvae.data.dataset import (UNLABELLED, DataError, as_data_error, index_names, looks_unlabelled,
                                  warn_of_minus_one_class)
-from ssvae.errors import user_stacklevel
-from ssvae.runtime import NON_INPUT_COLUMNS, column_positions
+from ssvae.errors import listed, user_stacklevel
+from ssvae.runtime import column_positions
 
 LABEL_LIKE = ("label", "labels", "class", "target", "y")  # header names (in any case) a label column goes by
 # a number grouped in thousands ("1,200", "1.200", "1 200", "1'200"), and its decimal mark and fraction if any
@@ -31,17 +34,50 @@ COMPRESSED_SUFFIXES = (".gz", ".zip", ".bz2", ".xz", ".zst", ".7z", ".tar")  # f
 MISSING_VALUES = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"}
 
 
-def read_csv(path: Path, columns: Sequence[str] | None = ()) -> CsvTable:
+def ignore_fix(names: Sequence[str]) -> str:
+    """How to leave the columns ``names`` out of the inputs, on the command line and in Python."""
+    them = "them" if len(names) > 1 else "it"
+    return (f"leave {them} out with --ignore-columns {shlex.quote(','.join(names))} (ignore_columns={list(names)!r} "
+            f"in Python)")
+
+
+@dataclass(frozen=True)
+class CsvColumns:
+    """The columns of a CSV that are no inputs: ``label`` holds the classes (``--label-column``), ``ignored``
+    are left out (``--ignore-columns``: names, dates, notes), ``id`` names the rows, and so does a first column
+    without a name (pandas' saved index)."""
+
+    label: str = "label"
+    ignored: tuple[str, ...] = ()
+
+    @property
+    def kept_as_text(self) -> tuple[str, ...]:
+        """The columns whose text a table keeps: the row names and the labels."""
+        return "id", "", self.label
+
+    @property
+    def not_inputs(self) -> tuple[str, ...]:
+        return (*self.kept_as_text, *self.ignored)
+
+    def numeric_fix(self, column: str) -> str:
+        """What to do with the ``column`` of text read as an input."""
+        return (f"every column but 'id' and {self.label!r} must be numeric: if this one is no input, "
+                f"{ignore_fix([column])}")
+
+
+def read_csv(path: Path, columns: Sequence[str] | None = (), roles: CsvColumns = CsvColumns(),
+             training: bool = False) -> CsvTable:
     """A UTF-8 CSV file (with or without Excel's byte-order mark and "sep=;" line; fields separated by commas,
     semicolons or tabs, see `_separator`, which looks for a model's ``columns``) read row by row into a
-    `CsvTable`, its inputs (``columns``, else every column but `NON_INPUT_COLUMNS`) as float32 from the start:
+    `CsvTable`, its inputs (``columns``, else every column but ``roles``' others) as float32 from the start:
     a large file is never held as text. Blank rows (no field holds more than spaces, as Excel writes ";;;;"
     after formatted cells) are skipped. A fault of the file's shape is a DataError here; one of its input
-    values, when `CsvTable.inputs` is asked, after its labels have been read."""
+    values, when `CsvTable.inputs` is asked, after its labels have been read. ``training``: the file is a run's
+    data, whose columns ``roles`` may leave out; else a model's inputs, which it reads all."""
     with _read_errors(path), open(path, newline="", encoding="utf-8-sig") as f:
-        rows, separator = _rows(f, columns or ())
+        rows, separator = _rows(f, columns or (), label=roles.label)
         first, line = next(rows, ([], 1))
-        table = CsvTable(path, first, line, separator, columns)
+        table = CsvTable(path, first, line, separator, columns, roles, training)
         for row, line in rows:
             table.add(row, line)
     table.finish()
@@ -64,17 +100,17 @@ def _read_errors(path: Path) -> Iterator[None]:
                         f"\"CSV UTF-8\")") from error
 
 
-def _rows(f: TextIO, columns: Sequence[str] = (), separator: str | None = None
+def _rows(f: TextIO, columns: Sequence[str] = (), separator: str | None = None, label: str = "label"
           ) -> tuple[Iterator[tuple[list[str], int]], str]:
     """The non-blank rows of the open CSV ``f``, header first, each with the line of the file it ends on, and
     the separator of its fields: the one its "sep=" line names, else ``separator`` where known, else
-    `_separator`'s choice."""
+    `_separator`'s choice (which looks for a model's ``columns`` and the ``label`` column)."""
     declared = _declared_separator(f.readline())
     if declared is None:
         f.seek(0)
     start = f.tell()
     separator = declared or separator or _separator(list(itertools.islice((line for line in f if line.strip()), 2)),
-                                                    columns)
+                                                    columns, label)
     f.seek(start)
     reader, skipped = csv.reader(f, delimiter=separator), int(declared is not None)
     return ((row, reader.line_num + skipped) for row in reader if any(field.strip() for field in row)), separator
@@ -83,22 +119,25 @@ def _rows(f: TextIO, columns: Sequence[str] = (), separator: str | None = None
 class CsvTable:
     """A CSV as `read_csv` reads it: its header (names without the spaces around them: "a, b" names columns a
     and b), the line of the file each row ends on (a message names a data row, counted from 0, the first after
-    the header, and its line as an editor shows it), the text of the columns that are no inputs
-    (`NON_INPUT_COLUMNS`: ids, labels) and the inputs as float32. ``number`` reads a value as a number:
-    ``float``, or for a file separated by semicolons (Excel's CSV where the decimal mark is a comma), one that
-    takes 0,25 as 0.25. Its ``len`` is the number of data rows."""
+    the header, and its line as an editor shows it), the text of the ids and labels (`CsvColumns`) and the
+    inputs as float32. ``number`` reads a value as a number: ``float``, or for a file separated by semicolons
+    (Excel's CSV where the decimal mark is a comma), one that takes 0,25 as 0.25. Its ``len`` is the number of
+    data rows."""
 
     BLOCK = 4096  # rows of inputs held in one array while a file is read
 
-    def __init__(self, path: Path, header: list[str], line: int, separator: str, columns: Sequence[str] | None):
+    def __init__(self, path: Path, header: list[str], line: int, separator: str, columns: Sequence[str] | None,
+                 roles: CsvColumns = CsvColumns(), training: bool = False):
         """A table of no rows yet, whose ``header`` ends on ``line``; its inputs are a model's ``columns``
-        found by name wherever they stand (`column_positions`), else every column but `NON_INPUT_COLUMNS`."""
+        found by name wherever they stand (`column_positions`), else every column but those ``roles`` gives
+        others. ``training``: see `read_csv`."""
         self.path, self.header, self.separator = path, [name.strip() for name in header], separator
+        self.roles, self.training = roles, training
         self.number: Callable[[str], float] = _decimal_comma if separator == ";" else float
         self.lines = array("q", [line])
-        self.text: dict[int, list[str]] = {k: [] for k, name in enumerate(self.header) if name in NON_INPUT_COLUMNS}
+        self.text: dict[int, list[str]] = {k: [] for k, name in enumerate(self.header) if name in roles.kept_as_text}
         self._by_name = bool(columns)
-        self._needed = max((k for k, name in enumerate(self.header) if name != "label"), default=-1) + 1
+        self._needed = max((k for k, name in enumerate(self.header) if name != roles.label), default=-1) + 1
         self._blocks: list[np.ndarray] = []  # the inputs as read, BLOCK rows each, until `inputs` joins them
         self._x: np.ndarray | None = None
         self._last = header  # the last row read, to check how the file ends
@@ -107,7 +146,7 @@ class CsvTable:
         self._unreadable: tuple[int, list[str]] | None = None  # the first row with an input that is no number
         try:
             self.keep = _columns_by_name(path, self.header, columns) if columns else [
-                k for k, name in enumerate(self.header) if name not in NON_INPUT_COLUMNS]
+                k for k, name in enumerate(self.header) if name not in roles.not_inputs]
         except DataError as error:
             self.keep, self._fault = [], error
 
@@ -119,8 +158,8 @@ class CsvTable:
         return f"row {row} (line {self.lines[row + 1]})"
 
     def column(self, name: str) -> list[str]:
-        """The text of the column ``name`` (one of `NON_INPUT_COLUMNS`) in each data row; "" where a row ends
-        before it."""
+        """The text of the column ``name`` (the ids' or labels', `CsvColumns.kept_as_text`) in each data row; ""
+        where a row ends before it."""
         return self.text[self.header.index(name)]
 
     def add(self, row: list[str], line: int) -> None:
@@ -144,14 +183,17 @@ class CsvTable:
 
     def finish(self) -> None:
         """The checks of the file's shape, once it is read, in this order: a quote left open to its end, a
-        header that names ``id`` or ``label`` twice, a row whose fields do not fit the header (refused), a last
-        row cut short (a warning). Those of the inputs wait for `inputs`, after the labels' (`_load_csv`)."""
+        header that names ``id`` or the label column twice, or lacks a column to ignore, a row whose fields do
+        not fit the header (refused), a last row cut short (a warning). Those of the inputs wait for `inputs`,
+        after the labels' (`_load_csv`)."""
         start = self.lines[-2] + 1 if len(self.lines) > 1 else 1  # the line the last row begins on
         if any("\n" in field or "\r" in field for field in self._last) and _quote_left_open(self.path,
                                                                                                self.separator, start):
             raise DataError(f"{self.path}: a quote (\") opened on line {start} or after is never closed, so the rest "
                             f"of the file is read as one value: check the quotes there")
-        _check_header(self.path, self.header)
+        _check_header(self.path, self.header, self.roles.label)
+        if self.training:
+            _check_ignored(self.path, self.header, self.roles.ignored)
         if self._misshapen is not None:
             row, fields = self._misshapen
             comment = self.header[0].startswith("#")  # a note above the header (with commas or not), read as it
@@ -160,9 +202,9 @@ class CsvTable:
                                 f"line {self.lines[0]} ({self.header[0]!r}) was read as the header: delete the comment "
                                 f"lines above the header" if comment else "give every row one value for each column"))
         if len(self) and len(self._last) < len(self.header) and not _ends_a_line(self.path):
-            warnings.warn(f"{self.path}: its last row (line {self.lines[-1]}) ends before the 'label' column, with no "
-                          f"line break after it, as a file cut short ends: it is read as unlabelled; if the file was "
-                          f"cut, copy it again", stacklevel=user_stacklevel())
+            warnings.warn(f"{self.path}: its last row (line {self.lines[-1]}) ends before the {self.roles.label!r} "
+                          f"column, with no line break after it, as a file cut short ends: it is read as unlabelled; "
+                          f"if the file was cut, copy it again", stacklevel=user_stacklevel())
 
     def inputs(self) -> tuple[np.ndarray, tuple[str, ...]]:
         """The inputs as float32 (N, D) and the names of their columns, or the first fault among them as a
@@ -198,8 +240,17 @@ class CsvTable:
             held = "is empty" if not value.strip() else f"holds {value!r}"
             return DataError(f"{where} {held}, a missing value, which a model cannot take: fill it in or drop the "
                              f"row{self._gaps_text()}")
-        fix = ROW_NAMES_FIX if _names_rows(self.header[column]) else _number_fix(value.strip(), self.number is float)
-        return DataError(f"{where} holds {value!r}: {fix}")
+        return DataError(f"{where} holds {value!r}: {self._fix(self.header[column], value.strip())}")
+
+    def _fix(self, column: str, value: str) -> str:
+        """What to do with the ``value`` of ``column`` that is not a number: `_number_fix`'s, where it is
+        one written otherwise; else, in a model's inputs, correct it; else leave a column of row names or text
+        out of the data to train on."""
+        if written_otherwise := _number_fix(value, self.number is float):
+            return written_otherwise
+        if not self.training:
+            return "the model reads this column as numbers, as it trained on them: correct the value"
+        return ROW_NAMES_FIX + ignore_fix([column]) if _names_rows(column) else self.roles.numeric_fix(column)
 
     def _gaps_text(self) -> str:
         """How many rows hold a missing value among the inputs, where more than one does: so that a table with
@@ -239,20 +290,27 @@ def _quote_left_open(path: Path, separator: str, start: int) -> bool:
     return False
 
 
-def _check_header(path: Path, header: list[str]) -> None:
-    """A header that names ``id`` or ``label`` twice is refused: which column names the rows, or holds the
-    classes, would be a guess, and the other would be dropped unseen."""
-    for name in ("id", "label"):
+def _check_header(path: Path, header: list[str], label: str) -> None:
+    """A header that names ``id`` or ``label`` (the label column) twice is refused: which column names the
+    rows, or holds the classes, would be a guess, and the other would be dropped unseen."""
+    for name in ("id", label):
         if len(at := [str(k + 1) for k, column in enumerate(header) if column == name]) > 1:
             raise DataError(f"{path}: the header names {len(at)} columns {name!r} (columns {', '.join(at)}): keep "
                             f"one, and rename or delete the others")
 
 
-def _separator(lines: list[str], columns: Sequence[str] = ()) -> str:
+def _check_ignored(path: Path, header: list[str], ignored: Sequence[str]) -> None:
+    """Columns to ignore must be in the header: a misspelt name would leave its column among the inputs."""
+    if missing := [name for name in ignored if name not in header]:
+        raise DataError(f"{path}: has no column {', '.join(map(repr, missing))} to ignore (--ignore-columns, "
+                        f"ignore_columns= in Python): its columns are {listed(header, 8)}")
+
+
+def _separator(lines: list[str], columns: Sequence[str] = (), label: str = "label") -> str:
     """What separates the fields of a CSV whose first lines are ``lines``: the comma, the semicolon (Excel's
     CSV where the decimal mark is a comma) or the tab, whichever splits the header into several names and
     the first row into as many fields (a name may hold a comma, and so may a number), among those the one
-    that splits off the most of a model's ``columns``, then a name "label", else the header into the most
+    that splits off the most of a model's ``columns``, then a name ``label``, else the header into the most
     names; the comma where none splits it."""
     header, first_row = (*lines, "", "")[:2]
 
@@ -260,7 +318,7 @@ def _separator(lines: list[str], columns: Sequence[str] = ()) -> str:
         names, fields = (next(csv.reader([line], delimiter=separator), []) for line in (header, first_row))
         stripped = {name.strip() for name in names}
         return (len(names) > 1 and len(names) == len(fields), sum(name in stripped for name in columns),
-                "label" in stripped, len(names))
+                label in stripped, len(names))
 
     return max(",;\t", key=split)
 
@@ -273,7 +331,7 @@ def _decimal_comma(text: str) -> float:
 def _number_fix(value: str, decimal_point: bool) -> str:
     """What to do with a cell that is not a number as the file writes them (``decimal_point``: commas separate
     the fields, else semicolons, with a decimal comma), where it reads as one written otherwise: with thousands
-    separators ("1,200.50"; "1.200,50"), or a decimal comma where the file's mark is a point."""
+    separators ("1,200.50"; "1.200,50"), or a decimal comma where the file's mark is a point; else ""."""
     mark = "." if decimal_point else ","
     grouped = THOUSANDS.fullmatch(value)
     if grouped and grouped[2] != mark and grouped[3] in (None, mark):
@@ -284,7 +342,7 @@ def _number_fix(value: str, decimal_point: bool) -> str:
     if decimal_point and re.fullmatch(r"[-+]?\d*,\d+", value):
         return ("a decimal comma is read where semicolons separate the fields (Excel's CSV where the decimal mark "
                 "is a comma): write a decimal point, or separate the fields by semicolons")
-    return "every column but 'id' and 'label' must be numeric"
+    return ""
 
 
 def as_csv_hint(path: Path) -> str:
@@ -373,7 +431,7 @@ def whole_number(text: str, number: Callable[[str], float] = float) -> int | Non
     return int(value) if value.is_integer() else None
 
 
-ROW_NAMES_FIX = "name a column of row names 'id', which is no input, or drop it"
+ROW_NAMES_FIX = "name a column of row names 'id', which is no input, or "  # then how to ignore it
 ROW_NAME_WORDS = ("id", "idx", "index", "uuid", "guid")  # the last word of a name of row names: patient_id, Row ID
 COUNTED_ROWS = 20  # rows from which a column one up each row is taken for a count of them, not a measurement
 
@@ -391,23 +449,24 @@ def _counts_rows(values: np.ndarray) -> bool:
     return len(values) >= COUNTED_ROWS and bool(np.all(np.diff(values.astype(np.float64)) == 1))
 
 
-def warn_of_named_inputs(x: np.ndarray, columns: Sequence[str], path: Path) -> None:
+def warn_of_named_inputs(x: np.ndarray, columns: Sequence[str], path: Path, label: str = "label") -> None:
     """Input ``columns`` (of the inputs ``x``) whose names say they hold row names (``ID``, ``patient_id``,
     pandas' saved index ``Unnamed: 0``) or whose values count the rows, and those named like classes
-    (``Label``, ``target``; not ``y``, a common feature): a model would learn from them."""
+    (``Label``, ``target``; not ``y``, a common feature), beside the ``label`` column: a model would learn
+    from them."""
     row_names = [name for name in columns if _names_rows(name)]
     counts = [name for k, name in enumerate(columns) if name not in row_names and _counts_rows(x[:, k])]
     classes = [name for name in columns if name.lower() in LABEL_LIKE and name.lower() != "y"]
     for found, kind, fix in ((row_names, "named like row names or pandas' saved index", ROW_NAMES_FIX),
                              (counts, "counting the rows, one up each row, as ids do", ROW_NAMES_FIX),
                              (classes, "named like classes",
-                              "drop it if it holds them (the 'label' column gives the classes)")):
+                              f"if it holds them (the {label!r} column gives the classes), ")):
         if found:
             many = len(found) > 1
             warnings.warn(f"{path}: column{'s' if many else ''} {', '.join(map(repr, found))} {'are' if many else 'is'}"
-                          f" read as input{'s' if many else ''}, though {kind}: {fix}, so that the model does not "
-                          f"learn from it", stacklevel=user_stacklevel())
+                          f" read as input{'s' if many else ''}, though {kind}: {fix}{ignore_fix(found)}, so that the "
+                          f"model does not learn from {'them' if many else 'it'}", stacklevel=user_stacklevel())
 
 
-__all__ = ["LABEL_LIKE", "MISSING_VALUES", "NON_INPUT_COLUMNS", "CsvTable", "as_csv_hint", "csv_labels", "is_number",
-           "read_csv", "reads_as_formula", "warn_of_named_inputs", "whole_number"]
+__all__ = ["LABEL_LIKE", "MISSING_VALUES", "CsvColumns", "CsvTable", "as_csv_hint", "csv_labels", "ignore_fix",
+           "is_number", "read_csv", "reads_as_formula", "warn_of_named_inputs", "whole_number"]

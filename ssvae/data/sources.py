@@ -7,9 +7,11 @@ Images are channel-first, (C, H, W), in [0, 1]; tabular rows are (D,) floats.
 
 from __future__ import annotations
 
+import difflib
 import gzip
 import math
 import os
+import shlex
 import warnings
 import zipfile
 import zlib
@@ -21,7 +23,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ssvae.config import both_spellings, setting_name
-from ssvae.data.csv_files import (LABEL_LIKE, as_csv_hint, csv_labels, read_csv, reads_as_formula,
+from ssvae.data.csv_files import (LABEL_LIKE, CsvColumns, as_csv_hint, csv_labels, read_csv, reads_as_formula,
                                   warn_of_named_inputs, whole_number)
 from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, as_data_error, check_inputs, data_path, index_names,
                                  looks_unlabelled, to_model_range, warn_of_minus_one_class)
@@ -92,26 +94,34 @@ class ModelInputs:
     """What a trained model reads, so that data to test it on are read its way: a CSV's ``columns`` by name
     (none: every numeric column, in order), a folder's images in the channels and size of ``input_shape``
     (those of another size skipped, or resized where ``resize``: a model trained with --image-size), uint8
-    arrays divided by ``uint8_divisor`` (255 for images, 1 for a table's numbers)."""
+    arrays divided by ``uint8_divisor`` (255 for images, 1 for a table's numbers), a CSV's classes in its
+    ``label_column``."""
 
     input_shape: tuple[int, ...]
     columns: tuple[str, ...] | None = ()  # None, as none: a CSV run from before ssvae kept them
     uint8_divisor: int = 255
     name: str = "this model"  # as errors call it: a model about to be trained is named by its training data
     resize: bool = False
+    label_column: str = "label"
 
 
 def load_source(dataset: str | None = "digits", data: str | None = None, data_dir: str | None = None,
-                image_size: tuple[int, ...] | None = None, input_shape: tuple[int, ...] = ()) -> Source:
+                image_size: tuple[int, ...] | None = None, input_shape: tuple[int, ...] = (),
+                roles: CsvColumns = CsvColumns()) -> Source:
     """Load ``data`` (a path) if given, else the built-in ``dataset``; a folder's images all at ``image_size``
-    (width, height), resized, where given (`--image-size`), which nothing else takes. A run that reads its
-    folder again gives its ``input_shape``: the images are read in its channels and size, so that images
-    added since (another size, colour) do not change how the others are read."""
+    (width, height), resized, where given (`--image-size`), which nothing else takes; a CSV's columns as
+    ``roles`` gives their parts (`--label-column`, `--ignore-columns`), which nothing else takes. A run that
+    reads its folder again gives its ``input_shape``: the images are read in its channels and size, so that
+    images added since (another size, colour) do not change how the others are read."""
     if image_size is not None and (data is None or not data_path(data).is_dir()):
         raise DataError(f"{setting_name('image_size')} reads a folder of images, and {data or dataset} is not one: "
                         f"leave it out")
+    if roles != CsvColumns() and (data is None or data_path(data).suffix.lower() != ".csv"):
+        field = "label_column" if roles.label != CsvColumns.label else "ignore_columns"
+        raise DataError(f"{setting_name(field)} names a column of a CSV, and {data or dataset} is not one: leave "
+                        f"it out")
     if data is not None:
-        return _load_path(data_path(data), image_size=image_size, input_shape=input_shape)
+        return _load_path(data_path(data), image_size=image_size, input_shape=input_shape, roles=roles)
     if dataset == "digits":
         return _load_digits()
     if dataset in TORCHVISION_SETS:
@@ -216,10 +226,11 @@ def builtin_hint(path: Path | str) -> str:
 
 
 def _load_path(path: Path, model: ModelInputs | None = None, class_names: tuple[str, ...] = (),
-               image_size: tuple[int, ...] | None = None, input_shape: tuple[int, ...] = ()) -> Source:
-    """The data at ``path``, to train on (a folder's images at ``image_size``, where given); or, with ``model``,
-    to test that model on (`load_labelled`), a CSV's labels read as the model's ``class_names`` where they
-    write them."""
+               image_size: tuple[int, ...] | None = None, input_shape: tuple[int, ...] = (),
+               roles: CsvColumns = CsvColumns()) -> Source:
+    """The data at ``path``, to train on (a folder's images at ``image_size``, where given; a CSV's columns as
+    ``roles`` gives them); or, with ``model``, to test that model on (`load_labelled`), a CSV's labels read as
+    the model's ``class_names`` where they write them."""
     if not path.exists():
         if model is not None:
             raise DataError(f"{path}: no such file or folder; check the path of the test data{builtin_hint(path)}")
@@ -230,7 +241,7 @@ def _load_path(path: Path, model: ModelInputs | None = None, class_names: tuple[
     if path.suffix.lower() == ".npz":
         return _load_npz(path, model)
     if path.suffix.lower() == ".csv":
-        return _load_csv(path, model, class_names)
+        return _load_csv(path, model, class_names, roles)
     raise DataError(f"{path}: cannot read {path.suffix or 'a file without suffix'}; give an .npz, a .csv or a folder"
                     f"{as_csv_hint(path)}")
 
@@ -687,18 +698,20 @@ def _check_trainable(y: np.ndarray, names: tuple[str, ...], path: Path, hint: st
         raise DataError(f"{path}: {which} no labelled example: {hint}")
 
 
-def _load_csv(path: Path, model: ModelInputs | None = None, class_names: tuple[str, ...] = ()) -> Source:
-    """A header row; the ``label`` column holds a class (index or name, or one of a model's ``class_names``:
-    see `csv_labels`), empty or -1 when unknown. The inputs are every other column but ``id``, or ``model``'s
-    columns."""
-    table = read_csv(path, None if model is None else model.columns)
-    if "label" not in table.header:
-        near = [name for name in table.header if name.lower() in LABEL_LIKE]
-        raise DataError(f"{path}: needs a header row with a 'label' column" + (
-            f" (found {near[0]!r}: if it holds the classes, rename it 'label')" if near else ""))
+def _load_csv(path: Path, model: ModelInputs | None = None, class_names: tuple[str, ...] = (),
+              roles: CsvColumns = CsvColumns()) -> Source:
+    """A header row; the label column (``roles``', or ``model``'s) holds a class (index or name, or one of a
+    model's ``class_names``: see `csv_labels`), empty or -1 when unknown. The inputs are every other column but
+    ``id`` and those ``roles`` ignores, or ``model``'s columns."""
+    if model is not None:
+        roles = CsvColumns(model.label_column)
+    table = read_csv(path, None if model is None else model.columns, roles, training=model is None)
+    if roles.label not in table.header:
+        raise DataError(f"{path}: needs a header row with a {roles.label!r} column"
+                        + _label_column_hint(table.header, roles.label, model is None))
     if not len(table):
         raise DataError(f"{path}: has a header but no rows")
-    y, names = csv_labels([label.strip() for label in table.column("label")], path, table.number, class_names,
+    y, names = csv_labels([label.strip() for label in table.column(roles.label)], path, table.number, class_names,
                           table.place)
     _check_class_names(names, path)
     _check_labels(y, len(names), path)
@@ -707,11 +720,24 @@ def _load_csv(path: Path, model: ModelInputs | None = None, class_names: tuple[s
         return Source(Dataset(x, y, names), None, columns=columns)
     _check_trainable(y, names, path)
     x, columns = table.inputs()
-    warn_of_named_inputs(x, columns, path)
+    warn_of_named_inputs(x, columns, path, roles.label)
     if repeated := sorted({name for name, count in Counter(columns).items() if count > 1}):  # which would be which?
         raise DataError(f"{path}: column {', '.join(map(repr, repeated))} appears more than once: give each column "
                         f"its own name, as its model finds its columns by name in the files it reads later")
     return Source(Dataset(x, y, names), None, columns=columns)
+
+
+def _label_column_hint(header: Sequence[str], label: str, training: bool) -> str:
+    """For a CSV whose ``header`` lacks the ``label`` column, the column that may hold the classes (named like
+    it in another case or spelling, else like labels) and what to do: name it with --label-column when
+    ``training``; else (a model reads its own label column) rename it."""
+    near = ([name for name in header if name.lower() == label.lower()] or difflib.get_close_matches(label, header, n=1)
+            or [name for name in header if name.lower() in LABEL_LIKE])
+    if not near:
+        return ": name the column of classes with --label-column NAME (label_column= in Python)" if training else ""
+    fix = (f"pass --label-column {shlex.quote(near[0])} (label_column={near[0]!r} in Python)" if training
+           else f"rename it {label!r}, as the model reads its labels there")
+    return f" (found {near[0]!r}: if it holds the classes, {fix})"
 
 
 def _nested_classes_hint(path: Path, imageless: list[Path], unlabelled: bool) -> str:
