@@ -638,8 +638,8 @@ data_dir_option = click.option("--data-dir", type=UserPath(), help="Where Fashio
 
 input_options = stacked(  # where the inputs of predict, score and generate --analogies come from
     click.option("--data", type=UserPath(), help="Inputs: an .npz (array x), an .npy, a .csv of numeric "
-                 "columns (an 'id' column names rows; 'label' is ignored), an image or a folder of images. The "
-                 "output's id: the row number, the CSV's id, or the image's path in the folder (its name)."),
+                 "columns (an 'id' column names rows; the label column is ignored), an image or a folder of images. "
+                 "The output's id: the row number, the CSV's id, or the image's path in the folder (its name)."),
     click.option("--dataset", type=click.Choice(BUILTIN), help="Or a built-in data set's --split (ids: each "
                  "example's index in the data set, or in its own test file where it has one)."),
     split_option,
@@ -773,10 +773,13 @@ def _say_written(out: str, what: str) -> None:
 @click.option("--uncertain-first", is_flag=True,
               help="Rows by entropy, highest first (ties in input order): the inputs the model is least sure of, "
                    "the ones to label next. Written once the last input is predicted.")
+@click.option("--unlabelled-only", is_flag=True,
+              help="Only the inputs without a label, each with its id among all: a CSV's rows whose label column "
+                   "is empty (or NA, -1), an .npz's whose y is -1, a training folder's unlabelled/ images.")
 @run_options
 def predict(model_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, out: str,
-            uncertain_first: bool, batch_size: int, device: str, precision: str, threads: int | None, force: bool,
-            quiet: bool) -> None:
+            uncertain_first: bool, unlabelled_only: bool, batch_size: int, device: str, precision: str,
+            threads: int | None, force: bool, quiet: bool) -> None:
     """Label data with an exported model: one CSV row an input with the predicted class, its probability,
     the entropy of the prediction and every class's probability.
 
@@ -785,11 +788,13 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
     \b
     What to label next:
       ssvae predict models/mine --data DIR/unlabelled --uncertain-first --out next.csv
+    Labels for the rows of a table that have none:
+      ssvae predict models/mine --data table.csv --unlabelled-only --out labels.csv
     """
     from ssvae.inference import checked_inputs, predict as predict_rows
 
     model = load_model(model_dir, device, precision, threads)
-    inputs = checked_inputs(model, out, force, data, dataset, split, data_dir)
+    inputs = checked_inputs(model, out, force, data, dataset, split, data_dir, unlabelled_only=unlabelled_only)
     with _streamed(out):
         done = predict_rows(model, inputs, out, batch_size=batch_size, progress=not quiet, replace=force,
                             uncertain_first=uncertain_first)

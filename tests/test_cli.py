@@ -1667,7 +1667,8 @@ def test_a_table_model_reads_uint8_inputs_as_the_numbers_they_are(runner, tmp_pa
 def test_a_csv_as_it_comes_trains_with_its_label_column_named_and_its_text_columns_left_out(runner, tmp_path):
     """Classes in 'species', names and dates beside the numbers: --label-column and --ignore-columns train on
     the file as it is. The run keeps them (the model card's command says them), its model reads its labels
-    from 'species' in evaluate, and generate writes that column."""
+    from 'species' in evaluate, generate writes that column, and predict --unlabelled-only labels the rows
+    without one there."""
     rng = np.random.default_rng(0)
 
     def table(n: int, labelled: int) -> dict[str, list]:
@@ -1700,6 +1701,15 @@ def test_a_csv_as_it_comes_trains_with_its_label_column_named_and_its_text_colum
     assert result.exit_code == 0, result.output
     lines = (tmp_path / "new.csv").read_text().splitlines()
     assert lines[0] == "id,species,a,b" and [line.split(",")[1] for line in lines[1:]] == ["iris"] * 2 + ["rose"] * 2
+    for flags, out in (([], "all.csv"), (["--unlabelled-only"], "unlabelled.csv")):  # labels for the 188 without
+        result = runner.invoke(main, ["predict", str(model), "--data", str(tmp_path / "train.csv"), *flags,
+                                      "--out", str(tmp_path / out)])
+        assert result.exit_code == 0, result.output
+    every, unlabelled = ((tmp_path / out).read_text().splitlines() for out in ("all.csv", "unlabelled.csv"))
+    assert [line.split(",")[0] for line in unlabelled[1:]] == [str(k) for k in range(12, 200)]  # ids among all rows
+    assert unlabelled == every[:1] + every[13:]
+    with pytest.raises(ssvae.DataError, match=r"^unlabelled_only reads the labels of a file"):
+        ssvae.inference.predict(model, np.zeros((2, 2), np.float32), tmp_path / "p.csv", unlabelled_only=True)
 
 
 def test_a_csv_trains_on_every_label_and_is_tested_on_test_data_of_its_own(runner, tmp_path):

@@ -1836,3 +1836,44 @@ def test_a_data_dir_given_for_digits_is_named_as_unread(tmp_path):
                                                 r"bundle \(fashion-mnist, mnist, kmnist\), and no data set is named: "
                                                 r"name the one the folder holds, e.g. --dataset fashion-mnist "):
         ssvae.train(data_dir=tmp_path, progress=False)
+
+
+def test_unlabelled_only_keeps_the_rows_without_a_label_with_their_ids_among_all(tmp_path):
+    """What `ssvae predict --unlabelled-only` reads: a CSV's rows whose label column is empty, NA or -1 (any
+    other text is a class), an .npz's whose y is -1 (NaN in floats; a missing mark in names), a training
+    folder's unlabelled/ images; ids are the rows' numbers among all, or their id column. A source without
+    labels is all unlabelled; one without an unlabelled row, and a built-in set, are refused."""
+    from ssvae.data.inputs import read_inputs
+
+    (tmp_path / "t.csv").write_text("a,species\n0,\n1,cat\n2,NA\n3,-1\n4,-1.0\n5, \n6,dog\n7,None\n")
+    inputs = read_inputs(tmp_path / "t.csv", label_column="species", unlabelled_only=True)
+    assert list(inputs.ids) == ["0", "2", "3", "4", "5", "7"] and inputs.x[:, 0].tolist() == [0, 2, 3, 4, 5, 7]
+    (tmp_path / "ids.csv").write_text("id,a,label\nr0,0,x\nr1,1,\nr2,2,y\n")
+    inputs = read_inputs(tmp_path / "ids.csv", unlabelled_only=True)
+    assert (list(inputs.ids), inputs.x.tolist()) == (["r1"], [[1.0]])
+    assert read_inputs(tmp_path / "ids.csv").x.shape == (3, 1)  # without the flag: every row
+    x = np.arange(12, dtype=np.float32).reshape(6, 2)
+    for y, kept in ((np.array([-1, 0, 1, -1, 2, -1]), [0, 3, 5]), (np.array([np.nan, 0, 1, -1, 2, 0]), [0, 3]),
+                    (np.array(["", "cat", "NA", "dog", "-1", "cat"]), [0, 2, 4])):
+        np.savez(tmp_path / "d.npz", x=x, y=y)  # stored raw: read a batch at a time
+        inputs = read_inputs(tmp_path / "d.npz", unlabelled_only=True)
+        assert list(inputs.ids) == [str(k) for k in kept]
+        np.testing.assert_array_equal(inputs.x, x[kept])
+    np.savez(tmp_path / "x.npz", x=x)
+    assert len(read_inputs(tmp_path / "x.npz", unlabelled_only=True)) == 6  # no labels: all unlabelled
+    np.savez(tmp_path / "short.npz", x=x, y=np.zeros(5))
+    with pytest.raises(DataError, match=r"short.npz: y is of shape \(5,\) for 6 inputs: give one label an input, -1 "
+                                        r"where none$"):
+        read_inputs(tmp_path / "short.npz", unlabelled_only=True)
+    for folder in ("cat", "dog", "Unlabelled"):
+        (tmp_path / "images" / folder).mkdir(parents=True)
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "images" / folder / "a.png")
+    assert list(read_inputs(tmp_path / "images", unlabelled_only=True).ids) == ["Unlabelled/a.png"]
+    assert len(read_inputs(tmp_path / "images")) == 3
+    assert list(read_inputs(tmp_path / "images" / "cat", unlabelled_only=True).ids) == ["a.png"]  # a flat folder
+    (tmp_path / "all.csv").write_text("a,label\n1,x\n2,y\n")
+    with pytest.raises(DataError, match=r"all.csv: every row has a label, so --unlabelled-only \(unlabelled_only= in "
+                                        r"Python\) leaves none to predict: leave it out to predict every row$"):
+        read_inputs(tmp_path / "all.csv", unlabelled_only=True)
+    with pytest.raises(DataError, match=r"^every example of digits is labelled, so --unlabelled-only"):
+        read_inputs(dataset="digits", unlabelled_only=True)

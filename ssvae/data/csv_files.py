@@ -395,10 +395,10 @@ def csv_labels(raw: list[str], path: Path, number: Callable[[str], float] = floa
     Missing: -1 (-1.0), empty, or one of `MISSING_VALUES` (pandas' and R's spellings of NA); among class
     names, a warning says how many of those spellings were read as missing, as one may be a class (None)."""
     numbers = [whole_number(v, number) for v in raw]
-    if known and all(v in known or v in MISSING_VALUES or n == UNLABELLED for v, n in zip(raw, numbers)):
+    missing = [missing_label(v, n) for v, n in zip(raw, numbers)]
+    if known and all(v in known or gone for v, gone in zip(raw, missing)):
         index = {name: k for k, name in enumerate(known)}
         return np.array([index.get(v, UNLABELLED) for v in raw], dtype=np.int64), tuple(known)
-    missing = [v in MISSING_VALUES or n == UNLABELLED for v, n in zip(raw, numbers)]
     known = [(v, n) for v, n, gone in zip(raw, numbers, missing) if not gone]
     if known and all(is_number(v, number) for v, _ in known) and any(n is None for _, n in known):
         k = next(k for k, (n, gone) in enumerate(zip(numbers, missing)) if not gone and n is None)
@@ -420,6 +420,12 @@ def csv_labels(raw: list[str], path: Path, number: Callable[[str], float] = floa
                       stacklevel=user_stacklevel())
     index = {name: k for k, name in enumerate(names)}
     return np.array([UNLABELLED if gone else index[v] for v, gone in zip(raw, missing)], dtype=np.int64), names
+
+
+def missing_label(text: str, number: int | None) -> bool:
+    """Whether a CSV's label ``text`` (stripped), the whole ``number`` it writes if any, marks an unlabelled
+    row: -1 (-1.0), empty, or one of `MISSING_VALUES`."""
+    return text in MISSING_VALUES or number == UNLABELLED
 
 
 def whole_number(text: str, number: Callable[[str], float] = float) -> int | None:
@@ -469,4 +475,4 @@ def warn_of_named_inputs(x: np.ndarray, columns: Sequence[str], path: Path, labe
 
 
 __all__ = ["LABEL_LIKE", "MISSING_VALUES", "CsvColumns", "CsvTable", "as_csv_hint", "csv_labels", "ignore_fix",
-           "is_number", "read_csv", "reads_as_formula", "warn_of_named_inputs", "whole_number"]
+           "is_number", "missing_label", "read_csv", "reads_as_formula", "warn_of_named_inputs", "whole_number"]

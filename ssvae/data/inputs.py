@@ -19,12 +19,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from ssvae.config import setting_name
-from ssvae.data.csv_files import as_csv_hint, read_csv
+from ssvae.data.csv_files import CsvColumns, as_csv_hint, missing_label, read_csv, whole_number
 from ssvae.data.dataset import DataError, Dataset, data_path
 from ssvae.data.images import (IMAGE_SUFFIXES, UNREAD_SUFFIXES, file_id, files_under, image_reading, is_image_file,
                                read_images, warn_of_unread_images)
-from ssvae.data.sources import (arrays_given, builtin_hint, check_declared, load_source, npz_array, source_name,
-                                warn_if_data_dir_unused)
+from ssvae.data.sources import (UNLABELLED_NAMES, arrays_given, builtin_hint, check_declared, load_source,
+                                npz_array, source_name, warn_if_data_dir_unused)
 from ssvae.data.split import choose_split
 from ssvae.errors import user_stacklevel
 
@@ -35,11 +35,13 @@ NPY_MAGIC = b"\x93NUMPY"  # how every .npy file begins
 @dataclass(frozen=True)
 class Inputs:
     """``x`` (N, ...) as stored (uint8 or float; a `RowFile` reads big files a batch at a time), one id a row,
-    and the file or folder they were read from (None for a built-in data set or an array)."""
+    the file or folder they were read from (None for a built-in data set or an array), and which rows have
+    no label where the source says (a CSV with a label column; None: it holds no labels, or was not asked)."""
 
     ids: Sequence[str]
     x: np.ndarray | RowFile
     source: Path | None = None
+    unlabelled: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.x)
@@ -54,22 +56,45 @@ class Inputs:
 def read_inputs(data: str | Path | None = None, dataset: str | None = None, data_dir: str | None = None,
                 split: str = "test", test_fraction: float | None = 0.25, split_seed: int = 0,
                 image_shape: tuple[int, ...] | None = None, columns: Sequence[str] | None = (),
-                resize: bool = False) -> Inputs:
+                resize: bool = False, label_column: str = "label", unlabelled_only: bool = False) -> Inputs:
     """``data`` (a path) if given, else ``split`` of the built-in ``dataset``: its own test set, or the test
     split a training run made with ``test_fraction`` and ``split_seed`` (an exported model's metadata; None:
     the run held none out, and every example is a training one). A
     folder of images is read in the channels and size of ``image_shape``, the model's (C, H, W), those of
     another size skipped or, where the model ``resize``s them, resized; a CSV's ``columns`` by name (a model
-    trained on a CSV records them; without: every numeric column, in order)."""
+    trained on a CSV records them; without: every numeric column but ``label_column``, in order).
+    ``unlabelled_only``: the rows without a label alone (`_unlabelled_rows`), with the ids they have among all."""
     check_source(data, dataset, split, data_dir)
-    if data is not None:
-        path = data_path(data)
-        inputs = _read_path(path, image_shape, columns, resize)
-        if not len(inputs):
-            raise DataError(f"{data}: holds no inputs (an array of shape {tuple(inputs.x.shape)}): give at least one")
-        return dataclasses.replace(inputs, source=path)
-    rows, examples = builtin_split(dataset, data_dir, split, test_fraction, split_seed)
-    return Inputs([str(i) for i in rows], examples.x)
+    if data is None:
+        rows, examples = builtin_split(dataset, data_dir, split, test_fraction, split_seed)
+        if unlabelled_only:
+            raise DataError(f"every example of {dataset} is labelled, so --unlabelled-only (unlabelled_only= in "
+                            f"Python) leaves none to predict: leave it out")
+        return Inputs([str(i) for i in rows], examples.x)
+    path = data_path(data)
+    inputs = dataclasses.replace(_read_path(path, image_shape, columns, resize, label_column, unlabelled_only),
+                                 source=path)
+    if not len(inputs):
+        raise DataError(f"{data}: holds no inputs (an array of shape {tuple(inputs.x.shape)}): give at least one")
+    return _unlabelled_rows(inputs) if unlabelled_only else inputs
+
+
+def _unlabelled_rows(inputs: Inputs) -> Inputs:
+    """The ``inputs`` without a label (all, where their source holds no labels), each with its id among all:
+    the rows a user wants labels for, left in their order. A source of labelled rows alone is refused, as a
+    table without one to label would be no answer."""
+    if inputs.unlabelled is None:
+        return inputs
+    rows = np.flatnonzero(inputs.unlabelled)
+    if not len(rows):
+        raise DataError(f"{inputs.source}: every row has a label, so --unlabelled-only (unlabelled_only= in Python) "
+                        f"leaves none to predict: leave it out to predict every row")
+    if isinstance(inputs.x, RowFile):
+        x = np.concatenate([inputs.x[start:start + RowFile.BATCH][inputs.unlabelled[start:start + RowFile.BATCH]]
+                            for start in range(0, len(inputs), RowFile.BATCH)])
+    else:
+        x = inputs.x[rows]
+    return dataclasses.replace(inputs, ids=[inputs.ids[i] for i in rows], x=x, unlabelled=None)
 
 
 def check_source(data: Any, dataset: str | None, split: str = "test", data_dir: str | Path | None = None,
@@ -111,22 +136,44 @@ def builtin_split(dataset: str, data_dir: str | None = None, split: str = "test"
 
 
 def _read_path(path: Path, image_shape: tuple[int, ...] | None, columns: Sequence[str] | None,
-               resize: bool) -> Inputs:
+               resize: bool, label_column: str = "label", unlabelled_only: bool = False) -> Inputs:
+    """The inputs at ``path``; with ``unlabelled_only``, which of them have no label where the source has
+    labels: a CSV's ``label_column``, an .npz's ``y``, a training folder's images outside ``unlabelled/``
+    (those left unread)."""
     if path.is_dir():
         files = files_under(path, path)
         warn_of_unread_images(files, path)
+        if unlabelled_only and any(f.relative_to(path).parts[0].lower() in UNLABELLED_NAMES for f in files):
+            files = [f for f in files if f.relative_to(path).parts[0].lower() in UNLABELLED_NAMES]
         return _read_images([f for f in files if is_image_file(f, path)], path, image_shape, resize)
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return _read_images([path], path.parent, image_shape, resize, where=path)
     if path.suffix.lower() in UNREAD_SUFFIXES:
         raise DataError(f"{path}: ssvae does not read {path.suffix} images: convert it to PNG or JPEG")
     if path.suffix.lower() == ".csv":
-        return _read_csv(path, columns)
+        return _read_csv(path, columns, label_column)
     readers = {".npz": _read_npz, ".npy": _read_npy}
     if path.suffix.lower() not in readers:
         raise DataError(f"{path}: cannot read {path.suffix or 'a file without suffix'}; "
                         f"give an .npz, .npy, .csv, an image or a folder of images{as_csv_hint(path)}")
-    return readers[path.suffix.lower()](path)
+    inputs = readers[path.suffix.lower()](path)
+    if unlabelled_only and path.suffix.lower() == ".npz":
+        return dataclasses.replace(inputs, unlabelled=_npz_unlabelled(path, len(inputs)))
+    return inputs
+
+
+def _npz_unlabelled(path: Path, n: int) -> np.ndarray | None:
+    """Which of an .npz's ``n`` inputs its ``y`` leaves unlabelled (-1, or a missing name as a CSV writes
+    one); None where it has no ``y``."""
+    with np.load(path, allow_pickle=False) as arrays:
+        if "y" not in arrays.files:
+            return None
+        y = npz_array(arrays, "y", path)
+    if y.shape != (n,):
+        raise DataError(f"{path}: y is of shape {y.shape} for {n} inputs: give one label an input, -1 where none")
+    if y.dtype.kind in "US":
+        return np.array([missing_label(text, whole_number(text)) for text in y.astype(str)])
+    return (y == -1) | (np.isnan(y) if y.dtype.kind == "f" else False)
 
 
 class NumberedIds(Sequence[str]):
@@ -155,6 +202,7 @@ class RowFile:
     offset: int
     dtype: np.dtype
     shape: tuple[int, ...]
+    BATCH = 4096  # rows read at once where the whole file is gone through
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -243,10 +291,10 @@ def _npz_member(path: Path, name: str) -> RowFile | None:
     return _row_file(path, start, name)
 
 
-def _read_csv(path: Path, columns: Sequence[str] | None) -> Inputs:
+def _read_csv(path: Path, columns: Sequence[str] | None, label_column: str = "label") -> Inputs:
     """``columns`` (or, with none, every numeric column) are the inputs; an ``id`` column (else the unnamed
-    index column of pandas' to_csv) names the rows and a ``label`` column is ignored."""
-    table = read_csv(path, columns)
+    index column of pandas' to_csv) names the rows, and the ``label_column`` says which have no label."""
+    table = read_csv(path, columns, CsvColumns(label_column))
     if not len(table):
         raise DataError(f"{path}: needs a header row and at least one row of numbers")
     x, _ = table.inputs()
@@ -255,7 +303,9 @@ def _read_csv(path: Path, columns: Sequence[str] | None) -> Inputs:
     ids = [str(i) for i in range(len(x))] if id_column is None else table.column(id_column)
     if id_column is not None:
         _warn_of_ids_alike(path, id_column or "first (unnamed)", ids)
-    return Inputs(ids, x)
+    labels = [text.strip() for text in table.column(label_column)] if label_column in header else None
+    return Inputs(ids, x, unlabelled=None if labels is None else np.array(
+        [missing_label(text, whole_number(text, table.number)) for text in labels], dtype=bool))
 
 
 def _warn_of_ids_alike(path: Path, column: str, ids: list[str]) -> None:
