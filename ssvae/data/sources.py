@@ -117,9 +117,8 @@ def load_source(dataset: str | None = "digits", data: str | None = None, data_di
         raise DataError(f"{setting_name('image_size')} reads a folder of images, and {data or dataset} is not one: "
                         f"leave it out")
     if roles != CsvColumns() and (data is None or data_path(data).suffix.lower() != ".csv"):
-        field = "label_column" if roles.label != CsvColumns.label else "ignore_columns"
-        raise DataError(f"{setting_name(field)} names a column of a CSV, and {data or dataset} is not one: leave "
-                        f"it out")
+        field, what = ("label_column", "a column") if roles.label != CsvColumns.label else ("ignore_columns", "columns")
+        raise DataError(f"{setting_name(field)} names {what} of a CSV, and {data or dataset} is not one: leave it out")
     if data is not None:
         return _load_path(data_path(data), image_size=image_size, input_shape=input_shape, roles=roles)
     if dataset == "digits":
