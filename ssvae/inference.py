@@ -582,14 +582,16 @@ def example_header(model: ExportedModel) -> list[str]:
 
 def _write_examples(model: ExportedModel, out: Path | None, ids: Sequence[str], labels: Sequence[str],
                     examples: np.ndarray, replace: bool) -> None:
-    """One CSV row an example: its id, label and inputs (flattened), under `example_header`; each value in the
-    shortest digits that read back as the same float32 (6 digits moved a column of values near 1.7e9 by
-    thousands)."""
+    """One CSV row an example: its id, label and inputs (flattened), under `example_header`, as the training
+    data wrote them (`ExportedModel.as_data`: whole numbers, written without a decimal point, where they were);
+    each other value in the shortest digits that read back as the same float32 (6 digits moved a column of
+    values near 1.7e9 by thousands)."""
     with _table_file(out, replace) as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(example_header(model))
-        for i, x in enumerate(examples.astype(np.float32).reshape(len(ids), -1)):
-            writer.writerow([ids[i], labels[i], *map(str, x)])
+        whole = set(model.whole_inputs)
+        for i, x in enumerate(model.as_data(examples).reshape(len(ids), -1)):
+            writer.writerow([ids[i], labels[i], *(str(int(v)) if k in whole else str(v) for k, v in enumerate(x))])
 
 
 @dataclass(frozen=True)

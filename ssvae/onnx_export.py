@@ -412,7 +412,7 @@ def export(run: Run | str | Path, out: str | Path | None = None, opset: int = OP
     report = ExportReport(out, held_out=not run.split.untested)
     values = description(run, torch_accuracy, opset, data_found=partition is not None)
     if partition is not None and run.config.input_range is None and len(run.config.input_shape) == 1:  # a table's
-        values["training_range"] = training_range(run)
+        values.update(training_range(run))
     if not report.held_out:  # measured on no test set: said as null, not left out as by an older export
         values = {**values, **UNTESTED_SUMMARIES}
     specs = graph_specs(run, trace_inputs(run, x))
@@ -477,13 +477,15 @@ def with_metadata(graph: bytes, values: dict[str, Any], role: str) -> bytes:
     return proto.SerializeToString()
 
 
-def training_range(run: Run) -> dict[str, list[float]]:
-    """The least and greatest value of each input (flattened) over the run's training inputs (labelled,
-    validation and unlabelled), each the shortest decimal that reads back as its float32: what
-    `ExportedModel.far_outside` holds inputs against, to flag a "no data" mark such as -9999 that the
-    classifier would give a class."""
+def training_range(run: Run) -> dict[str, Any]:
+    """What a table's training inputs (labelled, validation and unlabelled; flattened) were, as metadata:
+    ``training_range``, the least and greatest value of each input, each the shortest decimal that reads back
+    as its float32, which `ExportedModel.far_outside` holds inputs against, to flag a "no data" mark such as
+    -9999 that the classifier would give a class; and ``whole_inputs``, the inputs whose every value was a
+    whole number (counts, years, 0/1 flags), which `ExportedModel.as_data` rounds generated values of."""
     x = run.inputs(training_inputs(run.partition())).numpy().reshape(-1, math.prod(run.config.input_shape))
-    return {end: [float(str(v)) for v in reduce(x, axis=0)] for end, reduce in (("low", np.min), ("high", np.max))}
+    bounds = {end: [float(str(v)) for v in reduce(x, axis=0)] for end, reduce in (("low", np.min), ("high", np.max))}
+    return {"training_range": bounds, "whole_inputs": np.flatnonzero(np.all(x == np.round(x), axis=0)).tolist()}
 
 
 def test_summaries(confidence: dict[str, Any], scores: dict[str, Any] | None) -> dict[str, Any]:

@@ -485,6 +485,8 @@ METADATA_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "training_range": ("an object of low and high, lists of numbers as many as the inputs' values",
                        lambda v: isinstance(v, dict) and all(isinstance(v.get(end), list) and all(map(
                            _finite_number, v[end])) for end in ("low", "high")) and len(v["low"]) == len(v["high"])),
+    "whole_inputs": ("a list of input indices", lambda v: isinstance(v, list) and all(
+        type(k) is int and k >= 0 for k in v)),
     "test_confidence": ("null or predictions by confidence (n; levels, each of confidence, n and accuracy)",
                         lambda v: v is None or _by_confidence(v)),
     "test_scores": ("null or scores in short (n, quantiles 0.5 to 0.99, max; entropy, likewise)",
@@ -652,6 +654,9 @@ def _check_shapes(sessions: dict[str, ort.InferenceSession], info: dict[str, Any
         raise ModelError(f"{model_dir / graph_file('classifier', precision)}: its metadata's training_range holds "
                          f"{len(info['training_range']['low'])} values a bound, but the inputs have "
                          f"{math.prod(shape)}: export the run again")
+    if any(k >= math.prod(shape) for k in info.get("whole_inputs", ())):
+        raise ModelError(f"{model_dir / graph_file('classifier', precision)}: its metadata's whole_inputs names an "
+                         f"input beyond the {math.prod(shape)} there are: export the run again")
     if "decoder" in sessions and "likelihood" in info:
         second = "x_logits" if info["likelihood"] == "bernoulli" else "x_logvar"
         if second not in {arg.name for arg in sessions["decoder"].get_outputs()}:
@@ -770,6 +775,7 @@ class ExportedModel:
         bounds = info.get("training_range")
         self.training_range: tuple[np.ndarray, np.ndarray] | None = None if bounds is None else tuple(
             np.asarray(bounds[end], np.float32).reshape(self.input_shape) for end in ("low", "high"))
+        self.whole_inputs: tuple[int, ...] = tuple(info.get("whole_inputs", ()))  # flattened indices
 
     def __reduce__(self) -> tuple:
         """A copy for another process (joblib, multiprocessing) or ``copy.deepcopy``: onnxruntime's sessions
@@ -983,6 +989,17 @@ class ExportedModel:
         low, high = self.training_range
         margin = np.maximum(high - low, np.maximum(np.maximum(abs(low), abs(high)), 1))
         return (x < low - margin) | (x > high + margin)
+
+    def as_data(self, x: np.ndarray) -> np.ndarray:
+        """Generated inputs ``x`` (..., *input_shape) as the training data wrote them: each input whose every
+        training value was a whole number (`whole_inputs`: a count, a year, a 0/1 flag) rounded to one and
+        held within the values it took (`training_range`); the rest as they are. A copy, float32."""
+        flat = np.array(x, np.float32).reshape(-1, math.prod(self.input_shape))
+        if self.whole_inputs:
+            columns = list(self.whole_inputs)
+            low, high = (bound.reshape(-1)[columns] for bound in self.training_range)
+            flat[:, columns] = np.clip(np.rint(flat[:, columns]), low, high)
+        return flat.reshape(np.shape(x))
 
     def entropy(self, x: Any) -> np.ndarray:
         """The entropy of q(y|x) in nats, (N,) float64 (`entropy` of `classify`'s probabilities): log K for an

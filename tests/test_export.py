@@ -2517,6 +2517,38 @@ def test_a_run_whose_data_are_gone_or_changed_exports_without_an_accuracy(tmp_pa
 
 
 @pytest.mark.filterwarnings("ignore:the test set is:UserWarning")  # 20 labels: a tiny test set, as meant
+def test_a_table_models_generated_rows_are_whole_numbers_where_its_data_were(tmp_path):
+    """Counts, 0/1 flags and years came out of generate as 2.73 children and a flag of 0.4: the export lists the
+    inputs whose training values were whole numbers alone, and generate's CSV rounds them (halves to even),
+    holds them within their training range and writes them without a decimal point; the rest are untouched."""
+    rng = np.random.default_rng(0)
+    y = np.arange(80) % 2
+    table = {"a": np.round(rng.normal(size=80) + 3 * y, 3), "count": rng.poisson(3 + 5 * y), "flag": y,
+             "year": 2000 + rng.integers(0, 20, 80), "x": np.arange(80) * 0.5 + 0.25}
+    rows = [",".join(map(str, [*(table[c][k] for c in table), y[k] if k < 40 else ""])) for k in range(80)]
+    (tmp_path / "t.csv").write_text("\n".join([",".join([*table, "label"]), *rows]) + "\n")
+    run = ssvae.train(data=str(tmp_path / "t.csv"), epochs=2, hidden=(8,), classifier_hidden=(8,), latent_dim=2,
+                      progress=False, out=tmp_path / "run")
+    ssvae.export(run, tmp_path / "model")
+    model = runtime.load(tmp_path / "model")
+    assert json.loads((tmp_path / "model" / "model.json").read_text())["whole_inputs"] == [1, 2, 3]
+    assert model.whole_inputs == (1, 2, 3)
+    low, high = model.training_range
+    assert (low[2], high[2]) == (0, 1)
+    x = np.array([[[0.5, 2.5, 1.7, 1990.2, 0.3]], [[-1.25, 3.5, -0.4, 2019.5, 7.75]]], np.float32)  # (2, 1, 5)
+    np.testing.assert_array_equal(model.as_data(x), np.array([[[0.5, 2, 1, low[3], 0.3]],
+                                                             [[-1.25, 4, 0, high[3], 7.75]]], np.float32))
+    assert x[0, 0, 1] == 2.5  # a copy: the draws are left as they were
+    inference.generate(model, tmp_path / "new.csv", per_class=50, noise=True)  # as ssvae generate --noise
+    lines = (tmp_path / "new.csv").read_text().splitlines()
+    cells = np.array([line.split(",")[2:] for line in lines[1:]])
+    assert all(text.lstrip("-").isdigit() for text in cells[:, 1:4].ravel())
+    values = cells.astype(np.float32)
+    assert ((values[:, 1:4] >= low[1:4]) & (values[:, 1:4] <= high[1:4])).all()
+    assert not np.all(values[:, [0, 4]] == np.round(values[:, [0, 4]]))  # the others keep their fractions
+    assert set(values[:, 2]) == {0, 1}  # a flag is 0 or 1, both drawn
+
+
 def test_a_table_model_keeps_its_training_range_and_flags_inputs_far_outside_it(tmp_path):
     """A "no data" mark (-9999) in a column of 70 to 162 gave a confident class without a word: the export keeps
     each column's least and greatest training value, `far_outside` flags values beyond them by more than their

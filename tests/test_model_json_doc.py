@@ -212,9 +212,16 @@ def test_the_generate_recipe_draws_the_csv_of_ssvae_generate(exports, tmp_path):
         with open(out, newline="") as f:
             rows = list(csv.reader(f))[1:]
         expected = recipe(exports[name], classes, 3, 5, noise=noise).reshape(len(labels) * 3, -1)
+        meta, whole = model_json(exports[name]), []
+        if "whole_inputs" in meta:  # step 6: whole numbers within the training range, without a decimal point
+            whole = meta["whole_inputs"]
+            low, high = (np.array(meta["training_range"][end], np.float32)[whole] for end in ("low", "high"))
+            expected[:, whole] = np.clip(np.rint(expected[:, whole]), low, high)
         assert [row[0] for row in rows] == [str(i) for i in range(len(rows))]
         assert [row[1] for row in rows] == [label for label in labels for _ in range(3)]
         np.testing.assert_array_equal(np.array([row[2:] for row in rows], dtype=np.float32), expected)
+        assert all(row[2 + k].lstrip("-").isdigit() for row in rows for k in whole)
+    assert model_json(exports["table"])["whole_inputs"]  # wine's magnesium and proline: the step was taken
 
 
 def test_the_docs_check_numbers_are_numpys_draws():
