@@ -2520,7 +2520,12 @@ def test_a_run_whose_data_are_gone_or_changed_exports_without_an_accuracy(tmp_pa
 def test_a_table_models_generated_rows_are_whole_numbers_where_its_data_were(tmp_path):
     """Counts, 0/1 flags and years came out of generate as 2.73 children and a flag of 0.4: the export lists the
     inputs whose training values were whole numbers alone, and generate's CSV rounds them (halves to even),
-    holds them within their training range and writes them without a decimal point; the rest are untouched."""
+    holds them within their training range and writes them without a decimal point; the rest are untouched.
+    ssvae info says which; a list that names an input beyond the inputs is refused at load."""
+    from click.testing import CliRunner
+
+    from ssvae.cli import main
+
     rng = np.random.default_rng(0)
     y = np.arange(80) % 2
     table = {"a": np.round(rng.normal(size=80) + 3 * y, 3), "count": rng.poisson(3 + 5 * y), "flag": y,
@@ -2547,6 +2552,14 @@ def test_a_table_models_generated_rows_are_whole_numbers_where_its_data_were(tmp
     assert ((values[:, 1:4] >= low[1:4]) & (values[:, 1:4] <= high[1:4])).all()
     assert not np.all(values[:, [0, 4]] == np.round(values[:, [0, 4]]))  # the others keep their fractions
     assert set(values[:, 2]) == {0, 1}  # a flag is 0 or 1, both drawn
+    info = CliRunner().invoke(main, ["info", str(tmp_path / "model")]).output
+    assert "\n  whole_inputs     inputs 1, 2, 3 (0 first) held whole numbers alone in training, as generate writes " \
+           "them\n" in info
+    for wrong, message in (([5], "its metadata's whole_inputs names an input beyond the 5 there are: export the run "
+                                 "again$"), ([-1], "its metadata's whole_inputs is not a list of input indices")):
+        _set_test_scores(tmp_path / "model", wrong, "whole_inputs")
+        with pytest.raises(ModelError, match=message):
+            runtime.load(tmp_path / "model")
 
 
 def test_a_table_model_keeps_its_training_range_and_flags_inputs_far_outside_it(tmp_path):
