@@ -424,6 +424,7 @@ TRAINING_OPTIONS = [
     ("lr_schedule", click.Choice(CHOICES["lr_schedule"])),
     ("weight_decay", float),
     ("alpha", float),
+    ("labelled_bound", click.Choice(CHOICES["labelled_bound"])),
     ("vat", float),
     ("vat_epsilon", float),
     ("latent_dim", int),

@@ -6,13 +6,15 @@ negated mean over the batch.
 
     L(x, y) = E_q(z|x,y)[log p(x|y,z)] + log p(y) - KL(q(z|x,y) || p(z))      labelled bound
     U(x)    = sum_y q(y|x) L(x, y) + H(q(y|x))                                unlabelled bound, enumerated
-    J       = -mean L(x_l, y_l) - mean U(x_u) + w * mean(-log q(y_l|x_l)),   w = alpha * N_total / N_labelled
+    J       = -v * mean L(x_l, y_l) - mean U(x_u) + w * mean(-log q(y_l|x_l)),  w = alpha * N_total / N_labelled
 
 Means, not the paper's sums over the data set: each step averages its labelled batch and its unlabelled batch
-apart, and labelled examples are drawn afresh every step, so over an epoch one labelled example's bound weighs
-N_unlabelled / N_labelled times an unlabelled one's. Up to a constant factor, J is the paper's objective with
-its labelled bounds scaled up by that ratio and its weight c * N (the paper's alpha = 0.1 N) at c = this
-alpha * N_unlabelled / N_labelled; the presets were tuned this way.
+apart, and labelled examples are drawn afresh every step. With v = 1 (``labelled_bound`` "batch", the built-in
+presets') one labelled example's bound weighs N_unlabelled / N_labelled times an unlabelled one's over an
+epoch: up to a constant factor, J is the paper's objective with its labelled bounds scaled up by that ratio
+and its weight c * N (the paper's alpha = 0.1 N) at c = this alpha * N_unlabelled / N_labelled; the presets
+were tuned this way. With v = N_labelled / N_unlabelled ("share", a table's preset) every example weighs
+alike, as in the paper's sums: the generative model cannot fit a few labelled rows at the others' expense.
 
 Two optional regularisers of q(y|x), each added as w * (its weight) * (its mean), spread the few labels along
 the data manifold the unlabelled examples trace:
@@ -51,6 +53,7 @@ class LossWeights:
     classification: float = 1.0  # alpha * N_total / N_labelled
     adversarial: float = 0.0  # virtual adversarial term, as a multiple of the classification weight (0: off)
     consistency: float = 0.0  # consistency term, as a multiple of the classification weight (0: off)
+    labelled: float = 1.0  # v, the labelled bound's weight: 1, or N_labelled / N_unlabelled (`labelled_bound_weight`)
 
 
 def widen(t: Tensor) -> Tensor:
@@ -168,5 +171,6 @@ def semi_supervised_loss(bound_labelled: Tensor, bound_unlabelled: Tensor, class
     for name, values in (regularisers or {}).items():
         terms[name] = values.mean()
         classifier_loss = classifier_loss + getattr(weights, name) * terms[name]
-    terms["loss"] = -terms["labelled_bound"] - terms["unlabelled_bound"] + weights.classification * classifier_loss
+    terms["loss"] = (-weights.labelled * terms["labelled_bound"] - terms["unlabelled_bound"]
+                     + weights.classification * classifier_loss)
     return terms

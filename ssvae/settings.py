@@ -11,15 +11,17 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ssvae.config import (CONSISTENCY_MODELS, CONV_MODELS, FIELDS_WITHOUT_OPTION, OWN_DATA_PRESET, PRESETS,
-                          PYTHON_ONLY, VAT_MODELS, Config, ConfigError, both_spellings, check_names, option_flag,
-                          option_text, switch_flag)
+                          PYTHON_ONLY, TABLE_PRESET, VAT_MODELS, Config, ConfigError, both_spellings, check_names,
+                          is_table, option_flag, option_text, switch_flag)
 from ssvae.data.sources import TORCHVISION_SETS
 from ssvae.errors import user_stacklevel
 
 
+GENERATIVE_M2 = ("m2", "adgm", "m1+m2")  # the models with M2's z: latent_dim and hidden are theirs
 # preset and recipe fields that only some models take, and those models: the others are not given them
 MODEL_SPECIFIC = {"vat": VAT_MODELS, "vat_epsilon": VAT_MODELS, "classifier": CONV_MODELS,
-                  "consistency": CONSISTENCY_MODELS, "adaptive_threshold": CONSISTENCY_MODELS}
+                  "consistency": CONSISTENCY_MODELS, "adaptive_threshold": CONSISTENCY_MODELS,
+                  "labelled_bound": GENERATIVE_M2}
 
 
 def _for_model(settings: dict[str, Any], model: str) -> dict[str, Any]:
@@ -28,8 +30,11 @@ def _for_model(settings: dict[str, Any], model: str) -> dict[str, Any]:
 
 
 def preset_for(dataset: str | None, data: str | None, model: str) -> dict[str, Any]:
-    """The preset settings a data set gives ``model`` (`OWN_DATA_PRESET` for a user's own ``data``)."""
-    return _for_model(PRESETS.get(dataset, {}) if data is None else OWN_DATA_PRESET, model)
+    """The preset settings a data set gives ``model`` (`OWN_DATA_PRESET` for a user's own ``data``, with
+    `TABLE_PRESET` over it for a table)."""
+    if data is None:
+        return _for_model(PRESETS.get(dataset, {}), model)
+    return _for_model({**OWN_DATA_PRESET, **(TABLE_PRESET if is_table(data) else {})}, model)
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,6 @@ def supervised_counterpart(config: Config) -> Config:
     return config.replace(model="supervised", **dropped)
 
 
-GENERATIVE_M2 = ("m2", "adgm", "m1+m2")  # the models with M2's z: latent_dim and hidden are theirs
 # settings that training reads only under some others: (whether it reads them, who does); given where it
 # does not, a warning says so (a refusal would stop scripts that pass one set of settings to several models)
 READ_WHEN: dict[str, tuple[Callable[[Config], bool], str]] = {
@@ -103,6 +107,7 @@ READ_WHEN: dict[str, tuple[Callable[[Config], bool], str]] = {
     "latent_dim": (lambda c: c.model in GENERATIVE_M2, "models m2, adgm and m1+m2 (m1's is m1_latent_dim)"),
     "hidden": (lambda c: c.model in GENERATIVE_M2, "models m2, adgm and m1+m2 (m1's is m1_hidden)"),
     "alpha": (lambda c: c.model in GENERATIVE_M2, "models m2, adgm and m1+m2 (their classification weight)"),
+    "labelled_bound": (lambda c: c.model in GENERATIVE_M2, "models m2, adgm and m1+m2 (their labelled bound)"),
     "aux_dim": (lambda c: c.model == "adgm", "model adgm (its auxiliary variable's size)"),
     "m1_latent_dim": (lambda c: c.model in ("m1", "m1+m2"), "models m1 and m1+m2"),
     "m1_hidden": (lambda c: c.model in ("m1", "m1+m2"), "models m1 and m1+m2"),

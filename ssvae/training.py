@@ -437,13 +437,23 @@ def classification_weight(partition: Partition, alpha: float) -> float:
     return alpha * (len(partition.labelled) + len(partition.unlabelled)) / len(partition.labelled)
 
 
+def labelled_bound_weight(partition: Partition, labelled_bound: str) -> float:
+    """The weight of the labelled bound's batch mean against the unlabelled one's: 1 ("batch"), or each
+    labelled example weighing as much as an unlabelled one ("share": N_labelled / N_unlabelled; 1 where every
+    example is labelled, whose bounds then both terms average)."""
+    if labelled_bound == "batch" or not len(partition.unlabelled):
+        return 1.0
+    return len(partition.labelled) / len(partition.unlabelled)
+
+
 def _train_epoch(run: StageRun, epoch: int, data: DeviceData, config: Config, class_weight: float,
-                 generator: torch.Generator, keep_best: bool) -> tuple[EpochRecord, nn.Module]:
+                 labelled_weight: float, generator: torch.Generator,
+                 keep_best: bool) -> tuple[EpochRecord, nn.Module]:
     """One epoch of ``run``, its record and the network evaluated (`StageRun.evaluated`); with ``keep_best``,
     remembers the best validation weights."""
     start = time.perf_counter()
     kl_weight = min(1.0, epoch / config.kl_warmup_epochs) if config.kl_warmup_epochs else 1.0
-    weights = LossWeights(kl_weight, class_weight, config.vat, config.consistency)
+    weights = LossWeights(kl_weight, class_weight, config.vat, config.consistency, labelled_weight)
     terms, skipped = run_epoch(run, data, config, weights, generator)
     if skipped or not _finite(run.stage.module):
         what = (f"the loss was NaN or infinite in {skipped} step(s); those steps were not applied" if skipped else
@@ -542,6 +552,7 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
     if resume is not None:
         _restore(resume, model, generator, device)
     class_weight = classification_weight(partition, config.alpha)
+    labelled_weight = labelled_bound_weight(partition, config.labelled_bound)
     stages = active_stages(model, config)
     first_stage = resume.stage if resume is not None else 0
     for number in range(first_stage, len(stages)):
@@ -553,7 +564,7 @@ def fit(model: Model, partition: Partition, config: Config, progress: bool = Tru
         bar = progress_bar(range(run.first_epoch, stage.epochs + 1), progress, desc=stage.name, unit="epoch",
                            dynamic_ncols=True, leave=True, initial=run.first_epoch - 1, total=stage.epochs)
         for epoch in bar:
-            record, evaluated = _train_epoch(run, epoch, data, config, class_weight, generator,
+            record, evaluated = _train_epoch(run, epoch, data, config, class_weight, labelled_weight, generator,
                                              keep_best=number == len(stages) - 1)
             _show_epoch(bar, record, stage.epochs, progress)
             if on_epoch is not None:

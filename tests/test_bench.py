@@ -1042,6 +1042,24 @@ def test_make_tables_writes_each_scikit_learn_table_as_a_csv_ssvae_reads_and_sca
             np.testing.assert_allclose(read.train.x, expected, rtol=1e-5, atol=1e-6, err_msg=path.name)  # 6 digits
 
 
+def test_make_tables_classification_writes_the_four_synthetic_tables_after_the_others(tmp_path, monkeypatch, capsys):
+    """--classification adds the make_classification tables of docs/results.md, as they are: 3,000 rows of 20
+    columns in 4 classes, read back by ssvae with scikit-learn's labels."""
+    from sklearn.datasets import make_classification
+
+    from tools import make_tables
+
+    printed = run_tool(monkeypatch, capsys, make_tables, str(tmp_path), "--classification").splitlines()
+    names = [f"classification-i{informative}-s{seed}" for informative in (4, 10) for seed in (0, 1)]
+    assert printed[6:] == [f"wrote {tmp_path / name}.csv" for name in names]
+    read = load_source(data=str(tmp_path / "classification-i10-s1.csv"))
+    x, y = make_classification(n_samples=3000, n_features=20, n_informative=10, n_classes=4, class_sep=1.0,
+                               random_state=1)
+    assert read.train.input_shape == (20,) and read.train.class_names == ("0", "1", "2", "3")
+    np.testing.assert_array_equal(read.train.y, y)
+    np.testing.assert_allclose(read.train.x, x, rtol=1e-5, atol=1e-5)  # 6 digits
+
+
 def test_requantize_remakes_the_int8_graphs_and_the_cards_int8_row(tmp_path, monkeypatch, capsys):
     """A copy of the shipped digits folder with int8 graphs that are not graphs and a card row that is wrong:
     its int8 copies load again, and the card's row is their accuracy and agreement on its test split."""

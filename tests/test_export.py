@@ -1513,7 +1513,8 @@ def test_model_card_command_makes_the_same_config_again():
             data="/data/my images/x.npz", labels=None, val_labels=5, test_fraction=0.3,
             likelihood="gaussian", latent_dim=7, hidden=(30, 20), classifier="conv", classifier_hidden=(40,),
             classifier_channels=(4, 8), epochs=3, m1_epochs=2, batch_size=50, labelled_batch_size=20, lr=0.002,
-            lr_schedule="one-cycle", weight_decay=0.03, alpha=0.5, vat=2.0, vat_epsilon=0.3, augment="shift",
+            lr_schedule="one-cycle", weight_decay=0.03, alpha=0.5, labelled_bound="share", vat=2.0, vat_epsilon=0.3,
+            augment="shift",
             consistency=1.5, ema=0.99, kl_warmup_epochs=2, seed=7, device="cuda:1", precision="bfloat16",
             compile=True, checkpoint_every=2, threads=3, **threshold)
         words = shlex.split(train_command(config))

@@ -156,6 +156,15 @@ def test_loss_weights_classification_term():
     assert a["loss"].item() == pytest.approx(-(a["labelled_bound"] + a["unlabelled_bound"]).item())
 
 
+def test_loss_weights_labelled_bound_term():
+    """The labelled bound's weight (a table's N_labelled / N_unlabelled) scales that term of the loss alone."""
+    a, b = _losses_with_the_same_noise(_tiny_m2(), LossWeights(1.0, 2.0), LossWeights(1.0, 2.0, labelled=0.25))
+    assert all(torch.equal(a[term], b[term]) for term in ("labelled_bound", "unlabelled_bound", "classification"))
+    assert (b["loss"] - a["loss"]).item() == pytest.approx(0.75 * a["labelled_bound"].item())
+    assert b["loss"].item() == pytest.approx(-(0.25 * b["labelled_bound"] + b["unlabelled_bound"]
+                                               - 2.0 * b["classification"]).item())
+
+
 def test_virtual_adversarial_loss_of_a_linear_classifier_by_hand():
     # Two classes, logits W x: q(y|x) changes only along w = W1 - W0, so the most sensitive direction of length
     # eps is +-eps w/|w| and shifts the logit difference by +-eps |w|. On the boundary (equal logits) either

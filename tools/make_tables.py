@@ -2,22 +2,40 @@
 feature columns and a label column, every row labelled (`--labels N` then keeps N of them, and the rest of
 the training rows are used unlabelled), and each again as NAME-01.csv with every column scaled to [0, 1] (as
 proportions or min-max scaled features are): what a likelihood chosen by the values' range would take for
-grey levels. For `tools/bench_accuracy.py --data`.
+grey levels. With ``--classification``, also four synthetic tables of scikit-learn's `make_classification`
+(3,000 rows, 20 columns, 4 classes of two clusters each; 4 or 10 informative columns, seeds 0 and 1), as
+they are: the tables on which M2 lost a class when its labelled bound weighed as much as the unlabelled one
+(docs/results.md). For `tools/bench_accuracy.py --data`.
 
     python -m tools.make_tables runs/tables      # wine.csv (178 rows), breast-cancer.csv (569), digits-table.csv (1,797)
+    python -m tools.make_tables runs/tables --classification   # and classification-i4-s0.csv ... -i10-s1.csv
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import functools
 from pathlib import Path
 
 import numpy as np
 
-from sklearn.datasets import load_breast_cancer, load_digits, load_wine
+from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_classification
+from sklearn.utils import Bunch
 
 TABLES = {"wine": load_wine, "breast-cancer": load_breast_cancer, "digits-table": load_digits}
+
+
+def classification(informative: int, seed: int) -> Bunch:
+    """A `make_classification` table of 3,000 rows, 20 columns (``informative`` of them informative) and 4
+    classes, each two clusters, class_sep 1: harder than the bundled tables, as many a user's own are."""
+    x, y = make_classification(n_samples=3000, n_features=20, n_informative=informative, n_classes=4,
+                               class_sep=1.0, random_state=seed)
+    return Bunch(data=x, target=y)
+
+
+CLASSIFICATION = {f"classification-i{informative}-s{seed}": functools.partial(classification, informative, seed)
+                  for informative in (4, 10) for seed in (0, 1)}
 
 
 def write_table(path: Path, loader, scaled: bool = False) -> None:
@@ -41,12 +59,18 @@ def main() -> None:
                                                  "CSVs for ssvae train --data, each again scaled to [0, 1].")
     parser.add_argument("folder", nargs="?", type=Path, default=Path("runs/tables"),
                         help="where to write them (default: runs/tables)")
-    folder = parser.parse_args().folder
+    parser.add_argument("--classification", action="store_true",
+                        help="also write four make_classification tables (3,000 rows, 20 columns, 4 classes)")
+    args = parser.parse_args()
+    folder = args.folder
     folder.mkdir(parents=True, exist_ok=True)
     for name, loader in TABLES.items():
         for suffix, scaled in (("", False), ("-01", True)):
             write_table(folder / f"{name}{suffix}.csv", loader, scaled)
             print(f"wrote {folder / name}{suffix}.csv")
+    for name, loader in CLASSIFICATION.items() if args.classification else ():
+        write_table(folder / f"{name}.csv", loader)
+        print(f"wrote {folder / name}.csv")
 
 
 if __name__ == "__main__":
