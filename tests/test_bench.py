@@ -35,6 +35,7 @@ from ssvae.run import WEIGHTS, save_weights
 from ssvae.training import DeviceData
 from ssvae import inference, runtime
 from ssvae.data import Dataset, Source, choose_split, load_source
+from ssvae.data.csv_files import CsvColumns
 from tools import bench_accuracy
 from tools.bench_accuracy import run_data, run_job, run_jobs
 from tools.bench_batch_norm import accuracies
@@ -1019,15 +1020,16 @@ def test_make_examples_writes_held_out_scans_and_the_bad_inputs_the_readme_shows
 
 def test_make_tables_writes_each_scikit_learn_table_as_a_csv_ssvae_reads_and_scaled_to_0_1(tmp_path, monkeypatch,
                                                                                           capsys):
-    """Six files: each table as scikit-learn gives it (to 6 digits) and min-max scaled, read back by ssvae with
-    its labels and without the id column."""
+    """Seven files: each table as scikit-learn gives it (to 6 digits) and min-max scaled, read back by ssvae with
+    its labels and without the id column; and wine as it comes (names, dates, 40 classes named in 'cultivar'),
+    which --label-column and --ignore-columns read as wine."""
     from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 
     from tools import make_tables
 
     printed = run_tool(monkeypatch, capsys, make_tables, str(tmp_path))
     tables = {"wine": load_wine(), "breast-cancer": load_breast_cancer(), "digits-table": load_digits()}
-    files = [f"{name}{suffix}.csv" for name in tables for suffix in ("", "-01")]
+    files = [f"{name}{suffix}.csv" for name in tables for suffix in ("", "-01")] + ["wine-as-it-comes.csv"]
     assert printed.splitlines() == [f"wrote {tmp_path / file}" for file in files]
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(files)
     for name, data in tables.items():
@@ -1040,6 +1042,12 @@ def test_make_tables_writes_each_scikit_learn_table_as_a_csv_ssvae_reads_and_sca
             assert read.test is None and read.train.class_names == tuple(map(str, np.unique(data.target)))
             np.testing.assert_array_equal(read.train.y, data.target)
             np.testing.assert_allclose(read.train.x, expected, rtol=1e-5, atol=1e-6, err_msg=path.name)  # 6 digits
+    raw = load_source(data=str(tmp_path / "wine-as-it-comes.csv"), roles=CsvColumns("cultivar", ("name", "bottled")))
+    np.testing.assert_allclose(raw.train.x, tables["wine"].data, rtol=1e-5)
+    assert raw.columns == tuple(tables["wine"].feature_names) and (raw.train.y >= 0).sum() == 40
+    names = np.array(make_tables.CULTIVARS)[tables["wine"].target]
+    labelled = raw.train.y >= 0
+    assert np.array(raw.train.class_names)[raw.train.y[labelled]].tolist() == names[labelled].tolist()
 
 
 def test_make_tables_classification_writes_the_four_synthetic_tables_after_the_others(tmp_path, monkeypatch, capsys):
@@ -1051,7 +1059,7 @@ def test_make_tables_classification_writes_the_four_synthetic_tables_after_the_o
 
     printed = run_tool(monkeypatch, capsys, make_tables, str(tmp_path), "--classification").splitlines()
     names = [f"classification-i{informative}-s{seed}" for informative in (4, 10) for seed in (0, 1)]
-    assert printed[6:] == [f"wrote {tmp_path / name}.csv" for name in names]
+    assert printed[7:] == [f"wrote {tmp_path / name}.csv" for name in names]
     read = load_source(data=str(tmp_path / "classification-i10-s1.csv"))
     x, y = make_classification(n_samples=3000, n_features=20, n_informative=10, n_classes=4, class_sep=1.0,
                                random_state=1)

@@ -2,12 +2,16 @@
 feature columns and a label column, every row labelled (`--labels N` then keeps N of them, and the rest of
 the training rows are used unlabelled), and each again as NAME-01.csv with every column scaled to [0, 1] (as
 proportions or min-max scaled features are): what a likelihood chosen by the values' range would take for
-grey levels. With ``--classification``, also four synthetic tables of scikit-learn's `make_classification`
-(3,000 rows, 20 columns, 4 classes of two clusters each; 4 or 10 informative columns, seeds 0 and 1), as
-they are: the tables on which M2 lost a class when its labelled bound weighed as much as the unlabelled one
-(docs/results.md). For `tools/bench_accuracy.py --data`.
+grey levels. wine-as-it-comes.csv is wine as a table of one's own often comes: a text column of names and one
+of bottling dates beside the measurements, the classes named (barolo, grignolino, barbera) in a column
+``cultivar``, and 40 rows labelled, the rest blank (`ssvae train --label-column cultivar --ignore-columns
+name,bottled` reads it as it is). With ``--classification``, also four synthetic tables of scikit-learn's
+`make_classification` (3,000 rows, 20 columns, 4 classes of two clusters each; 4 or 10 informative columns,
+seeds 0 and 1), as they are: the tables on which M2 lost a class when its labelled bound weighed as much as
+the unlabelled one (docs/results.md). For `tools/bench_accuracy.py --data`.
 
     python -m tools.make_tables runs/tables      # wine.csv (178 rows), breast-cancer.csv (569), digits-table.csv (1,797)
+                                                 # and wine-as-it-comes.csv
     python -m tools.make_tables runs/tables --classification   # and classification-i4-s0.csv ... -i10-s1.csv
 """
 
@@ -54,6 +58,22 @@ def write_table(path: Path, loader, scaled: bool = False) -> None:
             writer.writerow([f"r{i}", *(f"{v:g}" for v in row), int(y)])
 
 
+CULTIVARS = ("barolo", "grignolino", "barbera")  # wine's three classes, as the UCI data's notes name them
+AS_IT_COMES_LABELS = 40  # rows of wine-as-it-comes.csv with their class; the others' cultivar cells are blank
+
+
+def write_as_it_comes(path: Path) -> None:
+    """Wine as a table of one's own often comes (see the module's docstring): 40 rows labelled, drawn with seed 0."""
+    data = load_wine()
+    labelled = set(np.random.default_rng(0).choice(len(data.target), AS_IT_COMES_LABELS, replace=False).tolist())
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["name", "bottled", *data.feature_names, "cultivar"])
+        for i, (row, y) in enumerate(zip(data.data, data.target)):
+            bottled = f"{2010 + i % 9}-{1 + i % 12:02d}-{1 + i % 28:02d}"
+            writer.writerow([f"wine {i + 1}", bottled, *(f"{v:g}" for v in row), CULTIVARS[y] if i in labelled else ""])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Write scikit-learn's wine, breast cancer and digits tables as "
                                                  "CSVs for ssvae train --data, each again scaled to [0, 1].")
@@ -68,6 +88,8 @@ def main() -> None:
         for suffix, scaled in (("", False), ("-01", True)):
             write_table(folder / f"{name}{suffix}.csv", loader, scaled)
             print(f"wrote {folder / name}{suffix}.csv")
+    write_as_it_comes(folder / "wine-as-it-comes.csv")
+    print(f"wrote {folder / 'wine-as-it-comes.csv'}")
     for name, loader in CLASSIFICATION.items() if args.classification else ():
         write_table(folder / f"{name}.csv", loader)
         print(f"wrote {folder / name}.csv")
