@@ -254,6 +254,10 @@ class Config:
             if "" in names or "id" in names:
                 wrong = "an empty name" if "" in names else "'id', whose column names the rows and is never an input"
                 raise ConfigError(f"{field} must name columns of the CSV, got {wrong}", field)
+            if commas := [name for name in names if "," in name]:  # --ignore-columns a,b is two names
+                raise ConfigError(f"{field} names {commas[0]!r}, with a comma, which the command line reads as two "
+                                  f"names: give the names apart (ignore_columns=['a', 'b']), and rename a column "
+                                  f"whose name holds a comma", field)
         if self.label_column in self.ignore_columns:
             raise ConfigError(f"ignore_columns names {self.label_column!r}, the label column: leave it out of "
                               f"ignore_columns", "ignore_columns")
@@ -339,6 +343,8 @@ class Config:
             changes = {**changes, "data": None}
         if any(name in changes and changes[name] != getattr(self, name) for name in ("dataset", "data")):
             changes = {**FILLED_FROM_DATA, **changes}
+            if not is_table(changes.get("data", self.data)):  # a CSV's column names name nothing in other data
+                changes = {"label_column": "label", "ignore_columns": (), **changes}
         return self.replace(**changes)
 
     def to_json(self) -> str:

@@ -482,10 +482,12 @@ def training_range(run: Run) -> dict[str, Any]:
     ``training_range``, the least and greatest value of each input, each the shortest decimal that reads back
     as its float32, which `ExportedModel.far_outside` holds inputs against, to flag a "no data" mark such as
     -9999 that the classifier would give a class; and ``whole_inputs``, the inputs whose every value was a
-    whole number (counts, years, 0/1 flags), which `ExportedModel.as_data` rounds generated values of."""
+    whole number (counts, years, 0/1 flags), which `ExportedModel.as_data` rounds generated values of; not
+    those of values from 2^24 up, where every float32 is whole (timestamps, large amounts)."""
     x = run.inputs(training_inputs(run.partition())).numpy().reshape(-1, math.prod(run.config.input_shape))
     bounds = {end: [float(str(v)) for v in reduce(x, axis=0)] for end, reduce in (("low", np.min), ("high", np.max))}
-    return {"training_range": bounds, "whole_inputs": np.flatnonzero(np.all(x == np.round(x), axis=0)).tolist()}
+    whole = np.all(x == np.round(x), axis=0) & (np.abs(x).max(axis=0) < 2**24)
+    return {"training_range": bounds, "whole_inputs": np.flatnonzero(whole).tolist()}
 
 
 def test_summaries(confidence: dict[str, Any], scores: dict[str, Any] | None) -> dict[str, Any]:

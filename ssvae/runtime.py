@@ -654,9 +654,11 @@ def _check_shapes(sessions: dict[str, ort.InferenceSession], info: dict[str, Any
         raise ModelError(f"{model_dir / graph_file('classifier', precision)}: its metadata's training_range holds "
                          f"{len(info['training_range']['low'])} values a bound, but the inputs have "
                          f"{math.prod(shape)}: export the run again")
-    if any(k >= math.prod(shape) for k in info.get("whole_inputs", ())):
+    if any(k >= math.prod(shape) for k in info.get("whole_inputs", ())) or (
+            info.get("whole_inputs") and "training_range" not in info):  # rounded within the range: none
         raise ModelError(f"{model_dir / graph_file('classifier', precision)}: its metadata's whole_inputs names an "
-                         f"input beyond the {math.prod(shape)} there are: export the run again")
+                         f"input beyond the {math.prod(shape)} there are, or comes without training_range: export "
+                         f"the run again")
     if "decoder" in sessions and "likelihood" in info:
         second = "x_logits" if info["likelihood"] == "bernoulli" else "x_logvar"
         if second not in {arg.name for arg in sessions["decoder"].get_outputs()}:

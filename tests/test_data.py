@@ -1260,6 +1260,10 @@ def test_a_csv_names_its_label_column_and_the_columns_to_leave_out(tmp_path):
                                         r"\S*/d.npz is not one: leave it out$"):
         load_source(data=str(tmp_path / "d.npz"), roles=CsvColumns("species"))
     model = ModelInputs((2,), ("weight", "size"), 1, label_column="species")
+    with pytest.raises(DataError, match=r"typo.csv: row 0 \(line 2\), column 'weight' holds 'heavy': the model reads "
+                                        r"this column as numbers, as it trained on them: correct the value$"):
+        (tmp_path / "typo.csv").write_text("size,weight,species\n1,heavy,cat\n")
+        load_labelled(tmp_path / "typo.csv", model, ("cat", "dog"))
     test = load_labelled(tmp_path / "t.csv", model, ("cat", "dog"))
     np.testing.assert_array_equal(test.x, np.array([[3, 1.5], [5, 2.5]], np.float32))
     assert test.y.tolist() == [0, 1]
@@ -1838,12 +1842,13 @@ def test_a_data_dir_given_for_digits_is_named_as_unread(tmp_path):
         ssvae.train(data_dir=tmp_path, progress=False)
 
 
-def test_unlabelled_only_keeps_the_rows_without_a_label_with_their_ids_among_all(tmp_path):
+def test_unlabelled_only_keeps_the_rows_without_a_label_with_their_ids_among_all(tmp_path, monkeypatch):
     """What `ssvae predict --unlabelled-only` reads: a CSV's rows whose label column is empty, NA or -1 (any
-    other text is a class), an .npz's whose y is -1 (NaN in floats; a missing mark in names), a training
-    folder's unlabelled/ images; ids are the rows' numbers among all, or their id column. A source without
-    labels is all unlabelled; one without an unlabelled row, and a built-in set, are refused."""
-    from ssvae.data.inputs import read_inputs
+    other text is a class), an .npz's whose y is -1 (read as training reads y: a column too; a file larger
+    than a batch a batch at a time), a training folder's unlabelled/ images; ids are the rows' numbers among
+    all, or their id column. A source that cannot tell which inputs lack a label, and one whose inputs all
+    have one, are refused: predicting them all would pass labelled inputs off as unlabelled."""
+    from ssvae.data.inputs import RowFile, read_inputs
 
     (tmp_path / "t.csv").write_text("a,species\n0,\n1,cat\n2,NA\n3,-1\n4,-1.0\n5, \n6,dog\n7,None\n")
     inputs = read_inputs(tmp_path / "t.csv", label_column="species", unlabelled_only=True)
@@ -1852,28 +1857,36 @@ def test_unlabelled_only_keeps_the_rows_without_a_label_with_their_ids_among_all
     inputs = read_inputs(tmp_path / "ids.csv", unlabelled_only=True)
     assert (list(inputs.ids), inputs.x.tolist()) == (["r1"], [[1.0]])
     assert read_inputs(tmp_path / "ids.csv").x.shape == (3, 1)  # without the flag: every row
+    monkeypatch.setattr(RowFile, "BATCH", 2)  # stored raw, read a batch at a time: 6 rows in 3 batches
     x = np.arange(12, dtype=np.float32).reshape(6, 2)
-    for y, kept in ((np.array([-1, 0, 1, -1, 2, -1]), [0, 3, 5]), (np.array([np.nan, 0, 1, -1, 2, 0]), [0, 3]),
-                    (np.array(["", "cat", "NA", "dog", "-1", "cat"]), [0, 2, 4])):
-        np.savez(tmp_path / "d.npz", x=x, y=y)  # stored raw: read a batch at a time
+    for y, kept in ((np.array([-1, 0, 1, -1, 2, -1]), [0, 3, 5]),
+                    (np.array([[-1.0], [0], [1], [-1], [2], [0]]), [0, 3])):  # a column of floats, as training reads
+        np.savez(tmp_path / "d.npz", x=x, y=y)
         inputs = read_inputs(tmp_path / "d.npz", unlabelled_only=True)
         assert list(inputs.ids) == [str(k) for k in kept]
         np.testing.assert_array_equal(inputs.x, x[kept])
-    np.savez(tmp_path / "x.npz", x=x)
-    assert len(read_inputs(tmp_path / "x.npz", unlabelled_only=True)) == 6  # no labels: all unlabelled
-    np.savez(tmp_path / "short.npz", x=x, y=np.zeros(5))
-    with pytest.raises(DataError, match=r"short.npz: y is of shape \(5,\) for 6 inputs: give one label an input, -1 "
-                                        r"where none$"):
-        read_inputs(tmp_path / "short.npz", unlabelled_only=True)
     for folder in ("cat", "dog", "Unlabelled"):
         (tmp_path / "images" / folder).mkdir(parents=True)
         Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "images" / folder / "a.png")
     assert list(read_inputs(tmp_path / "images", unlabelled_only=True).ids) == ["Unlabelled/a.png"]
     assert len(read_inputs(tmp_path / "images")) == 3
-    assert list(read_inputs(tmp_path / "images" / "cat", unlabelled_only=True).ids) == ["a.png"]  # a flat folder
+    np.savez(tmp_path / "x.npz", x=x)
+    np.save(tmp_path / "x.npy", x)
     (tmp_path / "all.csv").write_text("a,label\n1,x\n2,y\n")
-    with pytest.raises(DataError, match=r"all.csv: every row has a label, so --unlabelled-only \(unlabelled_only= in "
-                                        r"Python\) leaves none to predict: leave it out to predict every row$"):
-        read_inputs(tmp_path / "all.csv", unlabelled_only=True)
-    with pytest.raises(DataError, match=r"^every example of digits is labelled, so --unlabelled-only"):
+    (tmp_path / "other.csv").write_text("a,Species\n1,cat\n2,\n")
+    fix = r", so --unlabelled-only \(unlabelled_only= in Python\) finds no input known to lack a label: leave it " \
+          r"out to predict every input$"
+    for data, label_column, why in (
+            ("all.csv", "label", "every input has a label"),
+            ("other.csv", "species", r"has no 'species' column, the model's column of classes \(found 'Species': if "
+                                     r"it holds the classes, rename it 'species', as the model reads its labels "
+                                     r"there\)"),
+            ("x.npz", "label", "holds no array y of labels"),
+            ("x.npy", "label", "holds inputs alone, an array without labels"),
+            ("images/cat", "label", "has no unlabelled/ folder of images, as a training folder's images without a "
+                                    "label are kept"),
+            ("images/cat/a.png", "label", "an image alone holds no label")):
+        with pytest.raises(DataError, match=rf"{re.escape(data)}: {why}{fix}"):
+            read_inputs(tmp_path / data, columns=("a",), label_column=label_column, unlabelled_only=True)
+    with pytest.raises(DataError, match=rf"^digits: every example of a built-in data set is labelled{fix}"):
         read_inputs(dataset="digits", unlabelled_only=True)

@@ -2530,7 +2530,8 @@ def test_a_table_models_generated_rows_are_whole_numbers_where_its_data_were(tmp
     rng = np.random.default_rng(0)
     y = np.arange(80) % 2
     table = {"a": np.round(rng.normal(size=80) + 3 * y, 3), "count": rng.poisson(3 + 5 * y), "flag": y,
-             "year": 2000 + rng.integers(0, 20, 80), "x": np.arange(80) * 0.5 + 0.25}
+             "year": 2000 + rng.integers(0, 20, 80), "x": np.arange(80) * 0.5 + 0.25,
+             "stamp": 1_700_000_000 + 1000 * np.arange(80)}  # whole, as every float32 from 2^24 up is: not listed
     rows = [",".join(map(str, [*(table[c][k] for c in table), y[k] if k < 40 else ""])) for k in range(80)]
     (tmp_path / "t.csv").write_text("\n".join([",".join([*table, "label"]), *rows]) + "\n")
     run = ssvae.train(data=str(tmp_path / "t.csv"), epochs=2, hidden=(8,), classifier_hidden=(8,), latent_dim=2,
@@ -2541,9 +2542,9 @@ def test_a_table_models_generated_rows_are_whole_numbers_where_its_data_were(tmp
     assert model.whole_inputs == (1, 2, 3)
     low, high = model.training_range
     assert (low[2], high[2]) == (0, 1)
-    x = np.array([[[0.5, 2.5, 1.7, 1990.2, 0.3]], [[-1.25, 3.5, -0.4, 2019.5, 7.75]]], np.float32)  # (2, 1, 5)
-    np.testing.assert_array_equal(model.as_data(x), np.array([[[0.5, 2, 1, low[3], 0.3]],
-                                                             [[-1.25, 4, 0, high[3], 7.75]]], np.float32))
+    x = np.array([[[0.5, 2.5, 1.7, 1990.2, 0.3, 5e8]], [[-1.25, 3.5, -0.4, 2019.5, 7.75, 2e9]]], np.float32)
+    np.testing.assert_array_equal(model.as_data(x), np.array([[[0.5, 2, 1, low[3], 0.3, 5e8]],  # (2, 1, 6)
+                                                             [[-1.25, 4, 0, high[3], 7.75, 2e9]]], np.float32))
     assert x[0, 0, 1] == 2.5  # a copy: the draws are left as they were
     inference.generate(model, tmp_path / "new.csv", per_class=50, noise=True)  # as ssvae generate --noise
     lines = (tmp_path / "new.csv").read_text().splitlines()
@@ -2552,12 +2553,14 @@ def test_a_table_models_generated_rows_are_whole_numbers_where_its_data_were(tmp
     values = cells.astype(np.float32)
     assert ((values[:, 1:4] >= low[1:4]) & (values[:, 1:4] <= high[1:4])).all()
     assert not np.all(values[:, [0, 4]] == np.round(values[:, [0, 4]]))  # the others keep their fractions
+    assert all("e+" in text for text in cells[:, 5])  # the stamps as float32 writes them, not as exact integers
     assert set(values[:, 2]) == {0, 1}  # a flag is 0 or 1, both drawn
     info = CliRunner().invoke(main, ["info", str(tmp_path / "model")]).output
     assert "\n  whole_inputs     inputs 1, 2, 3 (0 first) held whole numbers alone in training, as generate writes " \
            "them\n" in info
-    for wrong, message in (([5], "its metadata's whole_inputs names an input beyond the 5 there are: export the run "
-                                 "again$"), ([-1], "its metadata's whole_inputs is not a list of input indices")):
+    for wrong, message in (([6], "its metadata's whole_inputs names an input beyond the 6 there are, or comes "
+                                 "without training_range"), ([-1], "its metadata's whole_inputs is not a list of "
+                                                                   "input indices")):
         _set_test_scores(tmp_path / "model", wrong, "whole_inputs")
         with pytest.raises(ModelError, match=message):
             runtime.load(tmp_path / "model")
@@ -2645,6 +2648,10 @@ def test_a_table_model_keeps_its_training_range_and_flags_inputs_far_outside_it(
                           tmp_path / "digits").model_dir  # images: a range of their own, [0, 1]
     assert "training_range" not in json.loads((digits / "model.json").read_text())
     assert not runtime.load(digits).far_outside(np.ones((2, 1, 8, 8), np.float32)).any()
+    _set_test_scores(digits, [0], "whole_inputs")  # no range to round within
+    with pytest.raises(ModelError, match=r"its metadata's whole_inputs names an input beyond the 64 there are, or "
+                                         r"comes without training_range: export the run again$"):
+        runtime.load(digits)
     _set_test_scores(tmp_path / "model", {"low": low.tolist()[:2], "high": high.tolist()[:2]}, "training_range")
     with pytest.raises(ModelError, match=r"classifier.onnx: its metadata's training_range holds 2 values a bound, "
                                          r"but the inputs have 3: export the run again$"):

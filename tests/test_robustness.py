@@ -246,8 +246,11 @@ BAD_INPUT = [
      "column (found 'label': if it holds the classes, pass --label-column label (label_column='label' in Python))"),
     (["train", "--label-column", "kind"], "Error: --label-column (label_column= in Python) names a column of a CSV, "
      "and digits is not one: leave it out"),
-    (["predict", "MODEL", "--data", "text_p.csv"], "Error: text_p.csv: row 1 (line 3), column 'p2' holds 'high': the "
-     "model reads this column as numbers, as it trained on them: correct the value"),
+    (["predict", "MODEL", "--data", "text_p.csv"], "Error: text_p.csv: row 1 (line 3), column 'p2' holds 'high': every "
+     "column but 'id' and 'label' must be numeric"),  # a model of arrays, which reads every column: no option to give
+    (["predict", "MODEL", "--data", "text_p.csv", "--unlabelled-only"], "Error: text_p.csv: has no 'label' column, the "
+     "model's column of classes, so --unlabelled-only (unlabelled_only= in Python) finds no input known to lack a "
+     "label: leave it out to predict every input"),
     (["predict", "MODEL", "--data", "gap.csv"], "Error: gap.csv: row 1 (line 3), column 'p3' is empty, a missing "
      "value, which a model cannot take: fill it in or drop the row"),
     (["train", "--data", "tabs.tsv"], "Error: tabs.tsv: cannot read .tsv; give an .npz, a .csv or a folder (a table "

@@ -715,6 +715,13 @@ def test_config_rejects_unknown_and_missing_fields(tiny_config, monkeypatch):
     assert Config(device="cuda:1").device == "cuda:1"
     named = Config(data="t.csv", label_column=" kind ", ignore_columns="name")  # as a header's names are read
     assert (named.label_column, named.ignore_columns) == ("kind", ("name",))
+    with pytest.raises(ConfigError, match=r"^ignore_columns names 'name,date', with a comma, which the command line "
+                                          r"reads as two names: give the names apart"):
+        Config(data="t.csv", ignore_columns="name,date")
+    for other, kept in ((dict(data="u.npz"), ("label", ())), (dict(dataset="digits"), ("label", ())),
+                        (dict(data="u.csv"), ("kind", ("name",)))):  # a CSV's columns name nothing in other data
+        again = named.for_data(**other)
+        assert (again.label_column, again.ignore_columns) == kept
     with pytest.raises(ConfigError, match=r"^unknown setting 'epoch' \(did you mean 'epochs'\?\): settings are "
                                           r"Config's fields, the 'ssvae train' options with underscores$"):
         ssvae.train(epoch=1, progress=False)  # a typo in the API, caught before any data is read

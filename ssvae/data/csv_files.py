@@ -57,6 +57,7 @@ class CsvColumns:
 
     @property
     def not_inputs(self) -> tuple[str, ...]:
+        """The columns that are no inputs: those kept as text, and those ignored."""
         return (*self.kept_as_text, *self.ignored)
 
     def numeric_fix(self, column: str) -> str:
@@ -244,13 +245,16 @@ class CsvTable:
 
     def _fix(self, column: str, value: str) -> str:
         """What to do with the ``value`` of ``column`` that is not a number: `_number_fix`'s, where it is
-        one written otherwise; else, in a model's inputs, correct it; else leave a column of row names or text
-        out of the data to train on."""
+        one written otherwise; else, in a column a model found by name, correct it; else leave a column of row
+        names or text out (of data to train on, with --ignore-columns)."""
         if written_otherwise := _number_fix(value, self.number is float):
             return written_otherwise
-        if not self.training:
+        if self._by_name:
             return "the model reads this column as numbers, as it trained on them: correct the value"
-        return ROW_NAMES_FIX + ignore_fix([column]) if _names_rows(column) else self.roles.numeric_fix(column)
+        if _names_rows(column):
+            return ROW_NAMES_FIX + (ignore_fix([column]) if self.training else "drop it")
+        return self.roles.numeric_fix(column) if self.training else (f"every column but 'id' and "
+                                                                     f"{self.roles.label!r} must be numeric")
 
     def _gaps_text(self) -> str:
         """How many rows hold a missing value among the inputs, where more than one does: so that a table with

@@ -20,11 +20,12 @@ import numpy as np
 
 from ssvae.config import setting_name
 from ssvae.data.csv_files import CsvColumns, as_csv_hint, missing_label, read_csv, whole_number
-from ssvae.data.dataset import DataError, Dataset, data_path
+from ssvae.data.dataset import UNLABELLED, DataError, Dataset, data_path
 from ssvae.data.images import (IMAGE_SUFFIXES, UNREAD_SUFFIXES, file_id, files_under, image_reading, is_image_file,
                                read_images, warn_of_unread_images)
-from ssvae.data.sources import (UNLABELLED_NAMES, arrays_given, builtin_hint, check_declared, load_source,
-                                npz_array, source_name, warn_if_data_dir_unused)
+from ssvae.data.sources import (UNLABELLED_FOLDER, UNLABELLED_NAMES, arrays_given, builtin_hint, check_declared,
+                                label_column_hint, load_source, npz_array, npz_labels, source_name,
+                                warn_if_data_dir_unused)
 from ssvae.data.split import choose_split
 from ssvae.errors import user_stacklevel
 
@@ -36,7 +37,7 @@ NPY_MAGIC = b"\x93NUMPY"  # how every .npy file begins
 class Inputs:
     """``x`` (N, ...) as stored (uint8 or float; a `RowFile` reads big files a batch at a time), one id a row,
     the file or folder they were read from (None for a built-in data set or an array), and which rows have
-    no label where the source says (a CSV with a label column; None: it holds no labels, or was not asked)."""
+    no label, where a reader was asked (``unlabelled_only``)."""
 
     ids: Sequence[str]
     x: np.ndarray | RowFile
@@ -66,10 +67,9 @@ def read_inputs(data: str | Path | None = None, dataset: str | None = None, data
     ``unlabelled_only``: the rows without a label alone (`_unlabelled_rows`), with the ids they have among all."""
     check_source(data, dataset, split, data_dir)
     if data is None:
-        rows, examples = builtin_split(dataset, data_dir, split, test_fraction, split_seed)
         if unlabelled_only:
-            raise DataError(f"every example of {dataset} is labelled, so --unlabelled-only (unlabelled_only= in "
-                            f"Python) leaves none to predict: leave it out")
+            raise _unlabelled_refusal(dataset, "every example of a built-in data set is labelled")
+        rows, examples = builtin_split(dataset, data_dir, split, test_fraction, split_seed)
         return Inputs([str(i) for i in rows], examples.x)
     path = data_path(data)
     inputs = dataclasses.replace(_read_path(path, image_shape, columns, resize, label_column, unlabelled_only),
@@ -79,16 +79,20 @@ def read_inputs(data: str | Path | None = None, dataset: str | None = None, data
     return _unlabelled_rows(inputs) if unlabelled_only else inputs
 
 
+def _unlabelled_refusal(where: Any, why: str) -> DataError:
+    """Why --unlabelled-only finds nothing in ``where``: a source whose labels do not tell which inputs lack
+    one (no label column, no y, no unlabelled/ folder), or that has none without a label. Predicting every
+    input instead would pass off labelled ones as the unlabelled."""
+    return DataError(f"{where}: {why}, so --unlabelled-only (unlabelled_only= in Python) finds no input known to "
+                     f"lack a label: leave it out to predict every input")
+
+
 def _unlabelled_rows(inputs: Inputs) -> Inputs:
-    """The ``inputs`` without a label (all, where their source holds no labels), each with its id among all:
-    the rows a user wants labels for, left in their order. A source of labelled rows alone is refused, as a
-    table without one to label would be no answer."""
-    if inputs.unlabelled is None:
-        return inputs
+    """The ``inputs`` without a label (their source's ``unlabelled``), each with its id among all: the rows a
+    user wants labels for, left in their order. A source of labelled rows alone is refused."""
     rows = np.flatnonzero(inputs.unlabelled)
     if not len(rows):
-        raise DataError(f"{inputs.source}: every row has a label, so --unlabelled-only (unlabelled_only= in Python) "
-                        f"leaves none to predict: leave it out to predict every row")
+        raise _unlabelled_refusal(inputs.source, "every input has a label")
     if isinstance(inputs.x, RowFile):
         x = np.concatenate([inputs.x[start:start + RowFile.BATCH][inputs.unlabelled[start:start + RowFile.BATCH]]
                             for start in range(0, len(inputs), RowFile.BATCH)])
@@ -137,43 +141,56 @@ def builtin_split(dataset: str, data_dir: str | None = None, split: str = "test"
 
 def _read_path(path: Path, image_shape: tuple[int, ...] | None, columns: Sequence[str] | None,
                resize: bool, label_column: str = "label", unlabelled_only: bool = False) -> Inputs:
-    """The inputs at ``path``; with ``unlabelled_only``, which of them have no label where the source has
-    labels: a CSV's ``label_column``, an .npz's ``y``, a training folder's images outside ``unlabelled/``
-    (those left unread)."""
+    """The inputs at ``path``; with ``unlabelled_only``, which of them have no label (`Inputs.unlabelled`),
+    as the source says: a CSV's ``label_column``, an .npz's ``y``, a training folder's ``unlabelled/`` (the
+    class folders' images left unread); a source that cannot say is refused (`_unlabelled_refusal`)."""
     if path.is_dir():
         files = files_under(path, path)
+        if unlabelled_only:
+            files = _unlabelled_files(files, path)
         warn_of_unread_images(files, path)
-        if unlabelled_only and any(f.relative_to(path).parts[0].lower() in UNLABELLED_NAMES for f in files):
-            files = [f for f in files if f.relative_to(path).parts[0].lower() in UNLABELLED_NAMES]
-        return _read_images([f for f in files if is_image_file(f, path)], path, image_shape, resize)
+        inputs = _read_images([f for f in files if is_image_file(f, path)], path, image_shape, resize)
+        return dataclasses.replace(inputs, unlabelled=np.ones(len(inputs), bool)) if unlabelled_only else inputs
     if path.suffix.lower() in IMAGE_SUFFIXES:
+        if unlabelled_only:
+            raise _unlabelled_refusal(path, "an image alone holds no label")
         return _read_images([path], path.parent, image_shape, resize, where=path)
     if path.suffix.lower() in UNREAD_SUFFIXES:
         raise DataError(f"{path}: ssvae does not read {path.suffix} images: convert it to PNG or JPEG")
     if path.suffix.lower() == ".csv":
-        return _read_csv(path, columns, label_column)
+        return _read_csv(path, columns, label_column, unlabelled_only)
     readers = {".npz": _read_npz, ".npy": _read_npy}
     if path.suffix.lower() not in readers:
         raise DataError(f"{path}: cannot read {path.suffix or 'a file without suffix'}; "
                         f"give an .npz, .npy, .csv, an image or a folder of images{as_csv_hint(path)}")
     inputs = readers[path.suffix.lower()](path)
-    if unlabelled_only and path.suffix.lower() == ".npz":
+    if unlabelled_only:
         return dataclasses.replace(inputs, unlabelled=_npz_unlabelled(path, len(inputs)))
     return inputs
 
 
-def _npz_unlabelled(path: Path, n: int) -> np.ndarray | None:
-    """Which of an .npz's ``n`` inputs its ``y`` leaves unlabelled (-1, or a missing name as a CSV writes
-    one); None where it has no ``y``."""
+def _unlabelled_files(files: list[Path], folder: Path) -> list[Path]:
+    """Of a training folder's ``files``, those of its ``unlabelled/`` (any case): the images without a label."""
+    kept = [f for f in files if f.relative_to(folder).parts[0].lower() in UNLABELLED_NAMES]
+    if not kept:
+        raise _unlabelled_refusal(folder, f"has no {UNLABELLED_FOLDER}/ folder of images, as a training folder's "
+                                          f"images without a label are kept")
+    return kept
+
+
+def _npz_unlabelled(path: Path, n: int) -> np.ndarray:
+    """Which of an .npz's ``n`` inputs its labels ``y`` (read as training reads them) mark -1, unlabelled; an
+    .npy, or an .npz without ``y``, is refused (`_unlabelled_refusal`)."""
+    with open(path, "rb") as f:
+        if f.read(len(NPY_MAGIC)) == NPY_MAGIC:  # an .npy, named .npz or not
+            raise _unlabelled_refusal(path, "holds inputs alone, an array without labels")
     with np.load(path, allow_pickle=False) as arrays:
         if "y" not in arrays.files:
-            return None
-        y = npz_array(arrays, "y", path)
-    if y.shape != (n,):
-        raise DataError(f"{path}: y is of shape {y.shape} for {n} inputs: give one label an input, -1 where none")
-    if y.dtype.kind in "US":
-        return np.array([missing_label(text, whole_number(text)) for text in y.astype(str)])
-    return (y == -1) | (np.isnan(y) if y.dtype.kind == "f" else False)
+            raise _unlabelled_refusal(path, "holds no array y of labels")
+        y = npz_labels(npz_array(arrays, "y", path), path, "y")
+    if len(y) != n:
+        raise DataError(f"{path}: y holds {len(y)} labels for {n} inputs: give one label an input, -1 where none")
+    return y == UNLABELLED
 
 
 class NumberedIds(Sequence[str]):
@@ -291,21 +308,28 @@ def _npz_member(path: Path, name: str) -> RowFile | None:
     return _row_file(path, start, name)
 
 
-def _read_csv(path: Path, columns: Sequence[str] | None, label_column: str = "label") -> Inputs:
+def _read_csv(path: Path, columns: Sequence[str] | None, label_column: str = "label",
+              unlabelled_only: bool = False) -> Inputs:
     """``columns`` (or, with none, every numeric column) are the inputs; an ``id`` column (else the unnamed
-    index column of pandas' to_csv) names the rows, and the ``label_column`` says which have no label."""
+    index column of pandas' to_csv) names the rows, and with ``unlabelled_only`` the ``label_column`` says
+    which have no label (a file without it is refused)."""
     table = read_csv(path, columns, CsvColumns(label_column))
     if not len(table):
         raise DataError(f"{path}: needs a header row and at least one row of numbers")
-    x, _ = table.inputs()
     header = table.header
+    if unlabelled_only and label_column not in header:  # before the inputs: no row of them would be predicted
+        raise _unlabelled_refusal(path, f"has no {label_column!r} column, the model's column of classes"
+                                        f"{label_column_hint(header, label_column, training=False)}")
+    x, _ = table.inputs()
     id_column = "id" if "id" in header else "" if header[0] == "" else None  # "": pandas' index
     ids = [str(i) for i in range(len(x))] if id_column is None else table.column(id_column)
     if id_column is not None:
         _warn_of_ids_alike(path, id_column or "first (unnamed)", ids)
-    labels = [text.strip() for text in table.column(label_column)] if label_column in header else None
-    return Inputs(ids, x, unlabelled=None if labels is None else np.array(
-        [missing_label(text, whole_number(text, table.number)) for text in labels], dtype=bool))
+    if not unlabelled_only:
+        return Inputs(ids, x)
+    labels = [text.strip() for text in table.column(label_column)]
+    return Inputs(ids, x, unlabelled=np.array([missing_label(text, whole_number(text, table.number))
+                                               for text in labels], dtype=bool))
 
 
 def _warn_of_ids_alike(path: Path, column: str, ids: list[str]) -> None:

@@ -373,7 +373,7 @@ def _npz_class_names(given: np.ndarray | None, n_classes: int, path: Path) -> tu
     return names
 
 
-def _npz_labels(y: np.ndarray, path: Path, key: str) -> np.ndarray:
+def npz_labels(y: np.ndarray, path: Path, key: str) -> np.ndarray:
     """An .npz's labels ``y`` (the array ``key``) as int64 class indices, -1 for unlabelled; a DataError that
     names what is wrong with them and the fix."""
     if y.ndim == 2 and y.shape[1] == 1:  # a column, as y[:, None] or a table's one column keeps it
@@ -461,7 +461,7 @@ def _npz_source(arrays: Mapping[str, np.ndarray], path: Path, model: ModelInputs
         raise DataError(f"{path}: needs arrays 'x' and 'y' (found {', '.join(names_given) or 'none'})")
     raw_x = npz_array(arrays, "x", path)
     x = _npz_inputs(raw_x, path, "x", model)
-    y = _npz_labels(npz_array(arrays, "y", path), path, "y")
+    y = npz_labels(npz_array(arrays, "y", path), path, "y")
     has_test = "x_test" in names_given
     if has_test != ("y_test" in names_given):
         raise DataError(f"{path}: has only one of x_test and y_test: give both (a test set) or neither (a "
@@ -472,7 +472,7 @@ def _npz_source(arrays: Mapping[str, np.ndarray], path: Path, model: ModelInputs
                         f"0..255 scaled to [0, 1] while floats are taken as they are: save both as uint8 or "
                         f"both as floats on one scale")
     x_test = _npz_inputs(raw_test, path, "x_test", model) if has_test else None
-    y_test = _npz_labels(npz_array(arrays, "y_test", path), path, "y_test") if has_test else None
+    y_test = npz_labels(npz_array(arrays, "y_test", path), path, "y_test") if has_test else None
     given_names = npz_array(arrays, "class_names", path) if "class_names" in names_given else None
     for inputs, given, arrays_named in ((x, y, "x and y"), (x_test, y_test, "x_test and y_test")):
         if inputs is not None and len(inputs) != len(given):
@@ -707,7 +707,7 @@ def _load_csv(path: Path, model: ModelInputs | None = None, class_names: tuple[s
     table = read_csv(path, None if model is None else model.columns, roles, training=model is None)
     if roles.label not in table.header:
         raise DataError(f"{path}: needs a header row with a {roles.label!r} column"
-                        + _label_column_hint(table.header, roles.label, model is None))
+                        + label_column_hint(table.header, roles.label, model is None))
     if not len(table):
         raise DataError(f"{path}: has a header but no rows")
     y, names = csv_labels([label.strip() for label in table.column(roles.label)], path, table.number, class_names,
@@ -726,7 +726,7 @@ def _load_csv(path: Path, model: ModelInputs | None = None, class_names: tuple[s
     return Source(Dataset(x, y, names), None, columns=columns)
 
 
-def _label_column_hint(header: Sequence[str], label: str, training: bool) -> str:
+def label_column_hint(header: Sequence[str], label: str, training: bool) -> str:
     """For a CSV whose ``header`` lacks the ``label`` column, the column that may hold the classes (named like
     it in another case or spelling, else like labels) and what to do: name it with --label-column when
     ``training``; else (a model reads its own label column) rename it."""
