@@ -60,8 +60,9 @@ SEEDS = ("seed", "split_seed")  # 0..2**32 - 1: the range numpy's and torch's ge
 
 
 def is_table(data: str | None) -> bool:
-    """Whether one's own ``data`` (a path) are a table, a CSV's columns: what `Config.table` says of a run."""
-    return data is not None and Path(data).suffix.lower() == ".csv"
+    """Whether one's own ``data`` (a path) are a table, a CSV's columns: what `Config.table` says of a run. Not
+    a path (arrays given where a config wants one, which it then refuses): no table."""
+    return isinstance(data, (str, os.PathLike)) and Path(data).suffix.lower() == ".csv"
 
 
 class ConfigError(ValueError):

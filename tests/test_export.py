@@ -2578,8 +2578,9 @@ def test_a_table_model_keeps_its_training_range_and_flags_inputs_far_outside_it(
     x = np.column_stack([rng.uniform(70, 162, 60), rng.normal(0, 1, 60), np.full(60, 5.0)])  # the last constant
     rows = [f"r{k},{a},{b},{c},{'' if k % 3 else k % 2}" for k, (a, b, c) in enumerate(x.tolist())]
     (tmp_path / "t.csv").write_text("\n".join(["id,magnesium,b,c,label", *rows]) + "\n")
-    run = ssvae.train(data=str(tmp_path / "t.csv"), epochs=2, hidden=(8,), classifier_hidden=(8,), latent_dim=2,
-                      progress=False, out=tmp_path / "run")
+    with pytest.warns(UserWarning, match="the test set is 5 of the 20 labelled examples"):  # a small table's lot
+        run = ssvae.train(data=str(tmp_path / "t.csv"), epochs=2, hidden=(8,), classifier_hidden=(8,), latent_dim=2,
+                          progress=False, out=tmp_path / "run")
     ssvae.export(run, tmp_path / "model")
     model = runtime.load(tmp_path / "model")
     trained = np.concatenate([run.partition().labelled.x, run.partition().unlabelled.x]).astype(np.float32)
