@@ -138,7 +138,7 @@ class Run:
             x = x.detach().cpu()
             x = (x if x.dtype == torch.uint8 else x.float()).numpy()
         with as_data_error():
-            x = prepare_inputs(x, c.input_shape, c.input_columns, c.input_range, c.uint8_divisor)
+            x = prepare_inputs(x, c.input_shape, c.input_columns, c.input_range, c.uint8_divisor, c.fills_missing)
         device = next(self.model.buffers()).device
         return torch.tensor(x, device=device)  # a copy: the caller's array may be read-only (np.load mmap_mode)
 

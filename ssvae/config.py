@@ -323,6 +323,12 @@ class Config:
         return (0.0, 1.0) if self.likelihood == "bernoulli" else None
 
     @property
+    def fills_missing(self) -> bool:
+        """Whether the model takes missing inputs (NaN), filling each with its training mean: a Gaussian
+        likelihood's, whose inputs are standardised (`ssvae.models.base.Model.prepare`)."""
+        return self.likelihood == "gaussian"
+
+    @property
     def uint8_divisor(self) -> int:
         """What uint8 inputs are divided by: 255 for a model of images in [0, 1] (`pixel_inputs`), as pixels
         0..255 scaled to [0, 1]; else 1, as the numbers they are: a table's, or those of real values outside

@@ -89,6 +89,9 @@ def usage_lines(info: Mapping[str, Any], interfaces: Mapping[str, list[tuple[str
         "## Using the graphs",
         "",
         f"Inputs: {info['preprocessing']}. {layout_text(info, builtin)}",
+        "The graphs take NaN for a missing input and fill it with that input's training mean (`fills_missing`); "
+        "they check nothing else: an app refuses inf before running them; `ssvae.runtime` and the examples in "
+        "`tools/examples` do." if info.get("fills_missing") else
         "The graphs check nothing: an app refuses inputs that are not finite, or outside `input_range` where it is "
         "given, before running them (a NaN gives NaN probabilities in the float32 graphs, and in the int8 ones a "
         "class as if the input were real); `ssvae.runtime` and the examples in `tools/examples` do.",

@@ -80,8 +80,13 @@ def split_gaussian(params: Tensor) -> tuple[Tensor, Tensor]:
 
 def gaussian_log_density(x: Tensor, mean: Tensor, logvar: Tensor) -> Tensor:
     """log N(x; mean, diag(exp(logvar))), summed over the last axis."""
+    return _gaussian_terms(x, mean, logvar).sum(-1)
+
+
+def _gaussian_terms(x: Tensor, mean: Tensor, logvar: Tensor) -> Tensor:
+    """log N(x; mean, exp(logvar)) of each unit."""
     x, mean, logvar = widen(x), widen(mean), widen(logvar)
-    return -0.5 * (LOG_2PI + logvar + (x - mean).pow(2) / logvar.exp()).sum(-1)
+    return -0.5 * (LOG_2PI + logvar + (x - mean).pow(2) / logvar.exp())
 
 
 def likelihood_size(input_dim: int, likelihood: str) -> int:
@@ -89,15 +94,23 @@ def likelihood_size(input_dim: int, likelihood: str) -> int:
     return input_dim if likelihood == "bernoulli" else 2 * input_dim
 
 
-def log_likelihood(x: Tensor, params: Tensor, likelihood: str) -> Tensor:
+def log_likelihood(x: Tensor, params: Tensor, likelihood: str, observed: Tensor | None = None) -> Tensor:
     """log p(x | params), summed over the last axis; ``params`` are logits (bernoulli) or mean ‖ logvar.
+    ``observed`` (booleans shaped as ``x`` without the axes ``params`` adds before the last): the inputs a
+    row holds, the others (missing from a table) left out of the sum, so that it is the density of the
+    observed inputs with the missing ones integrated out; None: every input observed.
     The Bernoulli term of a grey value in (0, 1) is a cross-entropy, not a normalised density (the continuous
     Bernoulli's normaliser is left out), so it bounds no true log-likelihood of grey images."""
     params = widen(params)
     x = widen(x).expand(params.shape[:-1] + x.shape[-1:])
     if likelihood == "bernoulli":
-        return -F.binary_cross_entropy_with_logits(params, x, reduction="none").sum(-1)
-    return gaussian_log_density(x, *split_gaussian(params))
+        terms = -F.binary_cross_entropy_with_logits(params, x, reduction="none")
+    else:
+        terms = _gaussian_terms(x, *split_gaussian(params))
+    if observed is not None:
+        terms = terms * observed.reshape(observed.shape[:1] + (1,) * (terms.dim() - observed.dim())
+                                         + observed.shape[1:])
+    return terms.sum(-1)
 
 
 def labelled_bound(log_px: Tensor, kl: Tensor, n_classes: int, kl_weight: float | Tensor = 1.0) -> Tensor:

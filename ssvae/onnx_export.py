@@ -178,6 +178,7 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET, data_found
         **({} if c.input_columns is None else {"input_columns": list(c.input_columns)}),
         "input_range": list(c.input_range) if c.input_range else None,
         "uint8_divisor": c.uint8_divisor,
+        "fills_missing": c.fills_missing,  # its graphs take NaN for a missing input, filled with the training mean
         "preprocessing": preprocessing(c),
         **({"resize_images": True} if c.image_size is not None else {}),
         **({"label_column": c.label_column} if c.label_column != "label" else {}),  # the CSV column of classes
@@ -483,10 +484,12 @@ def training_range(run: Run) -> dict[str, Any]:
     as its float32, which `ExportedModel.far_outside` holds inputs against, to flag a "no data" mark such as
     -9999 that the classifier would give a class; and ``whole_inputs``, the inputs whose every value was a
     whole number (counts, years, 0/1 flags), which `ExportedModel.as_data` rounds generated values of; not
-    those of values from 2^24 up, where every float32 is whole (timestamps, large amounts)."""
+    those of values from 2^24 up, where every float32 is whole (timestamps, large amounts). Missing values
+    (NaN) are left out: training refuses an input that holds none."""
     x = run.inputs(training_inputs(run.partition())).numpy().reshape(-1, math.prod(run.config.input_shape))
-    bounds = {end: [float(str(v)) for v in reduce(x, axis=0)] for end, reduce in (("low", np.min), ("high", np.max))}
-    whole = np.all(x == np.round(x), axis=0) & (np.abs(x).max(axis=0) < 2**24)
+    bounds = {end: [float(str(v)) for v in reduce.reduce(x, axis=0)] for end, reduce in (("low", np.fmin),
+                                                                                       ("high", np.fmax))}
+    whole = np.all((x == np.round(x)) | np.isnan(x), axis=0) & (np.fmax.reduce(np.abs(x), axis=0) < 2**24)
     return {"training_range": bounds, "whole_inputs": np.flatnonzero(whole).tolist()}
 
 

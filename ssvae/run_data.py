@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 from ssvae.config import PATH_FIELDS, Config, setting_name
-from ssvae.data import DataError, ModelInputs, Source, Split, check_inputs, choose_split, load_labelled, load_source
+from ssvae.data import (DataError, ModelInputs, Source, Split, check_gaps, check_inputs, choose_split, load_labelled,
+                        load_source, observed_range)
 from ssvae.data.csv_files import CsvColumns
 from ssvae.data.digests import same_data
 from ssvae.data.sources import ARRAYS_NAME, warn_if_data_dir_unused, warn_of_alike_class_names
@@ -59,6 +60,7 @@ def _fitted(config: Config, source: Source, name: str) -> Config:
     check_inputs(source.train, name, config.likelihood)  # before "auto" looks at the range, which it then fits
     own = [source.train.x] + ([source.test.x] if source.test is not None and test_name is None else [])
     likelihood = resolve_likelihood(config, *own)  # test data of one's own take the training data's
+    check_gaps(source.train, name, likelihood, source.columns)
     if source.test is not None:
         check_inputs(source.test, test_name or name, likelihood, test_data=test_name is not None)
     paths = {field: str(Path(path).resolve()) for field in PATH_FIELDS
@@ -128,7 +130,8 @@ def pixel_inputs(config: Config, x: np.ndarray) -> bool:
 
 
 def _in_unit_range(*inputs: np.ndarray) -> bool:
-    return all(float(x.min()) >= 0.0 and float(x.max()) <= 1.0 for x in inputs if x.size)
+    """Whether every value the ``inputs`` hold (missing ones aside) lies in [0, 1]."""
+    return all(low >= 0.0 and high <= 1.0 for low, high in map(observed_range, inputs) if low == low)
 
 
 def resolve_likelihood(config: Config, *inputs: np.ndarray) -> str:

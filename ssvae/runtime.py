@@ -219,20 +219,26 @@ def _number(value: float) -> str:
 FEW_LEVELS = 64
 
 
-def check_values(x: np.ndarray, input_range: tuple[float, float] | None) -> None:
-    """Prepared inputs ``x`` finite and inside the model's ``input_range`` (None: any), or a ModelError that
-    says what to change; min and max alone decide it (NaN propagates into both), so a valid batch costs two
-    passes over it."""
+def check_values(x: np.ndarray, input_range: tuple[float, float] | None, fills_missing: bool = False) -> None:
+    """Prepared inputs ``x`` finite (but for missing ones, NaN, where the model ``fills_missing``) and inside the
+    model's ``input_range`` (None: any), or a ModelError that says what to change; min and max alone decide
+    it (NaN propagates into both), so a valid batch costs two passes over it."""
     if not x.size:
         return
     low, high = float(x.min()), float(x.max())
-    if not (math.isfinite(low) and math.isfinite(high)):
-        raise NonFiniteInputError("inputs contain NaN or inf, or numbers too large for float32",
-                                  "clean or drop those rows", _first(~np.isfinite(x)))
+    if not (math.isfinite(low) and math.isfinite(high)) and (bad := unreadable_values(x, fills_missing)).any():
+        raise NonFiniteInputError("inputs contain inf, or numbers too large for float32" if fills_missing else
+                                  "inputs contain NaN or inf, or numbers too large for float32",
+                                  "clean or drop those rows", _first(bad))
     if input_range is not None and (low < input_range[0] or high > input_range[1]):
         raise InputRowError(f"inputs range over [{_number(low)}, {_number(high)}] but this model takes "
                             f"[{input_range[0]:g}, {input_range[1]:g}]", _range_fix(x, low, high, input_range),
                             _first((x < input_range[0]) | (x > input_range[1])))
+
+
+def unreadable_values(x: np.ndarray, fills_missing: bool) -> np.ndarray:
+    """Which values of ``x`` a model cannot read: inf, and NaN too unless it ``fills_missing`` (a gap)."""
+    return np.isinf(x) if fills_missing else ~np.isfinite(x)
 
 
 def _range_fix(x: np.ndarray, low: float, high: float, input_range: tuple[float, float]) -> str:
@@ -297,10 +303,12 @@ def _first(bad: np.ndarray) -> int:
 
 
 def prepare_inputs(x: Any, shape: tuple[int, ...], columns: Sequence[str] | None = (),
-                   input_range: tuple[float, float] | None = None, uint8_divisor: float = 255) -> np.ndarray:
+                   input_range: tuple[float, float] | None = None, uint8_divisor: float = 255,
+                   fills_missing: bool = False) -> np.ndarray:
     """Raw inputs (uint8 images, or numbers used as given) as float32 (N, *shape), read by ``columns`` where
-    they name theirs and checked against ``input_range``, or a ModelError that says what to change. One rule
-    for an export's graphs and for a run's model in torch."""
+    they name theirs and checked against ``input_range`` (`check_values`: NaN, a missing input, only for a
+    model that ``fills_missing``), or a ModelError that says what to change. One rule for an export's graphs
+    and for a run's model in torch."""
     series = type(x).__name__ == "Series"  # a DataFrame's row, df.iloc[k], with its id among its cells
     table = by_name(x, columns)
     x = as_array(table)
@@ -315,11 +323,11 @@ def prepare_inputs(x: Any, shape: tuple[int, ...], columns: Sequence[str] | None
         warn_of_grey_levels(x)
     x = as_float32(x, uint8_divisor)
     try:
-        check_values(x, input_range)
+        check_values(x, input_range, fills_missing)
     except NonFiniteInputError as error:
         if not columns:
             raise
-        column = columns[int(np.flatnonzero(~np.isfinite(x[error.row]))[0])]  # a table's: name it
+        column = columns[int(np.flatnonzero(unreadable_values(x[error.row], fills_missing))[0])]  # a table's: name it
         raise NonFiniteInputError(f"{error.problem}, in column {column!r}", error.fix, error.row) from None
     return x
 
@@ -485,6 +493,7 @@ METADATA_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "training_range": ("an object of low and high, lists of numbers as many as the inputs' values",
                        lambda v: isinstance(v, dict) and all(isinstance(v.get(end), list) and all(map(
                            _finite_number, v[end])) for end in ("low", "high")) and len(v["low"]) == len(v["high"])),
+    "fills_missing": ("true or false", lambda v: isinstance(v, bool)),
     "whole_inputs": ("a list of input indices", lambda v: isinstance(v, list) and all(
         type(k) is int and k >= 0 for k in v)),
     "test_confidence": ("null or predictions by confidence (n; levels, each of confidence, n and accuracy)",
@@ -720,9 +729,10 @@ def observed(likelihood: str, mean: np.ndarray, second: np.ndarray, rng: np.rand
 
 
 def log_gaussian(x: np.ndarray, mean: np.ndarray, logvar: np.ndarray) -> np.ndarray:
-    """log N(x; mean, diag(exp(logvar))) summed per example."""
+    """log N(x; mean, diag(exp(logvar))) summed per example over the inputs ``x`` holds: a missing one (NaN)
+    is left out, so that it is the density of the observed inputs, the missing ones integrated out."""
     per_unit = -0.5 * (LOG_2PI + logvar + (x - mean) ** 2 / np.exp(logvar))
-    return _sum_per_example(per_unit)
+    return _sum_per_example(np.where(np.isnan(x), 0.0, per_unit))
 
 
 def _sum_per_example(per_unit: np.ndarray) -> np.ndarray:
@@ -773,6 +783,7 @@ class ExportedModel:
         self.input_range: tuple[float, float] | None = tuple(range_) if range_ else None
         self.input_columns: tuple[str, ...] | None = _input_columns(info)  # a CSV's, read by name
         self.uint8_divisor: int = info.get("uint8_divisor", 255)  # 1 for a table: its uint8 are numbers
+        self.fills_missing: bool = info.get("fills_missing", False)  # graphs that take NaN for a missing input
         self.label_column: str = info.get("label_column", "label")  # where a CSV of this model's data has classes
         bounds = info.get("training_range")
         self.training_range: tuple[np.ndarray, np.ndarray] | None = None if bounds is None else tuple(
@@ -834,8 +845,10 @@ class ExportedModel:
         """Raw inputs as the graphs' float32 (N, *input_shape), or a ModelError that says what to change. A
         table with named columns (a pandas DataFrame) is read by the names the model was trained on. Float32
         inputs are not copied (large ones would take twice the memory): the result may be ``x`` itself, so copy
-        it before changing it in place."""
-        return prepare_inputs(x, self.input_shape, self.input_columns, self.input_range, self.uint8_divisor)
+        it before changing it in place. A model that ``fills_missing`` takes NaN for a missing input (a table's
+        gap), which its graphs fill with the training mean."""
+        return prepare_inputs(x, self.input_shape, self.input_columns, self.input_range, self.uint8_divisor,
+                              self.fills_missing)
 
     def onehot(self, y: Any, n: int, blank: bool = False) -> np.ndarray:
         """Classes (index, name, (n,) indices or names, or (n, K) rows of class weights: one-hot, or a mixture
@@ -1073,6 +1086,8 @@ class ExportedModel:
         """Anomaly score per example, in nats: -ELBO (one sample of z a class, q(y|x) over the classes), or
         with ``samples`` = S the negative importance-weighted bound with S samples, which sums p(x|y) over
         the classes exactly and tightens towards -log p(x) as S grows. Higher means less like the training data.
+        A row with missing inputs (a model that ``fills_missing``) is scored on the inputs it holds: a bound on
+        their density, lower than a whole row's of its kind, so compare rows with the same gaps.
         An m1+m2 export holds M1's codes at their means, in and out, so its score leaves out M1's noise and KL
         term: a score, not a bound on -log p(x), and not `ssvae evaluate`'s test ELBO (M1's own bound). An adgm
         export holds the auxiliary a at the mean of q(a|x) and leaves out its terms: still a bound (a leaves the

@@ -68,6 +68,7 @@ def _write_cases(root: Path) -> None:
     np.savez(root / "unlabelled.npz", x=x, y=np.full(40, -1))
     np.savez(root / "one_class_labelled.npz", x=x, y=y, class_names=np.array(["a", "b", "c"]))  # no example of c
     np.savez(root / "nan.npz", x=np.where(np.arange(40)[:, None, None] == 5, np.nan, x), y=y)
+    np.savez(root / "inf.npz", x=np.where(np.arange(40)[:, None, None] == 3, np.inf, x * 3), y=y)  # gaussian
     np.savez(root / "above_one.npz", x=x * 3, y=y)
     np.save(root / "nan_digits.npy", np.where(np.arange(4)[:, None, None, None] == 2, np.nan, np.zeros((4, 1, 8, 8))))
     np.save(root / "bright_row.npy", np.where(np.arange(4)[:, None, None, None] == 3, 2.0, np.zeros((4, 1, 8, 8))))
@@ -76,10 +77,10 @@ def _write_cases(root: Path) -> None:
     np.savez(root / "unlabelled_test.npz", x=x, y=y, x_test=x[:4], y_test=np.full(4, -1))
     (root / "short_id.csv").write_text("a,b,id\n1,2,first\n3,4\n")
     os.mkfifo(root / "pipe.csv")
-    (root / "gap.csv").write_text("p0,p1,p2,p3\n0,0,0,0\n0,0,0,\n")
+    (root / "gap.csv").write_text(",".join(f"p{k}" for k in range(64)) + "\n" + "0," * 63 + "0\n" + "0," * 63 + "\n")
     (root / "text_p.csv").write_text("p0,p1,p2,p3\n0,0,0,0\n0,0,high,0\n")
     (root / "na.csv").write_text("a,b,label\n1,2,0\n3, NA ,1\n")  # R's and pandas' missing value, spaced
-    (root / "gaps.csv").write_text("a,b,label\n1,2,0\n,2,1\n1,nan,0\n1,2,\n1,NA,\n")  # a label's gap is none
+    (root / "hollow.csv").write_text("a,b,label\n1,,0\n2,NA,1\n3,,\n1,nan,0\n")  # b: a column of gaps alone
     (root / "tabs.tsv").write_text("a\tb\tlabel\n0,029\t1\t0\n1\t2\t1\n")  # Excel's tab-separated text, decimal commas
     (root / "tabs.csv").write_text((root / "tabs.tsv").read_text())
     (root / "named.csv").write_text("ID,a,label\nflower-0,1,0\nflower-1,2,1\n")  # row names, named in capitals
@@ -251,8 +252,8 @@ BAD_INPUT = [
     (["predict", "MODEL", "--data", "text_p.csv", "--unlabelled-only"], "Error: text_p.csv: has no 'label' column, the "
      "model's column of classes, so --unlabelled-only (unlabelled_only= in Python) finds no input known to lack a "
      "label: leave it out to predict every input"),
-    (["predict", "MODEL", "--data", "gap.csv"], "Error: gap.csv: row 1 (line 3), column 'p3' is empty, a missing "
-     "value, which a model cannot take: fill it in or drop the row"),
+    (["predict", "MODEL", "--data", "gap.csv"], "Error: gap.csv: inputs contain NaN or inf, or numbers too large for "
+     "float32 (first in row 1): clean or drop those rows"),  # an empty cell, which a model of images takes as no gap
     (["train", "--data", "tabs.tsv"], "Error: tabs.tsv: cannot read .tsv; give an .npz, a .csv or a folder (a table "
      "separated by tabs is read as a .csv: rename it tabs.csv)"),
     (["predict", "MODEL", "--data", "tabs.tsv"], "Error: tabs.tsv: cannot read .tsv; give an .npz, .npy, .csv, an "
@@ -267,10 +268,11 @@ BAD_INPUT = [
      "compressed file: unpack it first, and give what it holds, such as table.csv)"),
     (["predict", "MODEL", "--data", "table.xlsx"], "Error: table.xlsx: cannot read .xlsx; give an .npz, .npy, .csv, an "
      "image or a folder of images (a spreadsheet: save it from its program as CSV UTF-8, and give that)"),
-    (["train", "--data", "na.csv"], "Error: na.csv: row 1 (line 3), column 'b' holds ' NA ', a missing value, which a "
-     "model cannot take: fill it in or drop the row"),
-    (["train", "--data", "gaps.csv"], "Error: gaps.csv: row 1 (line 3), column 'a' is empty, a missing value, which a "
-     "model cannot take: fill it in or drop the row (3 of the 5 rows hold one)"),  # told at once, not a row a try
+    (["train", "--data", "na.csv", "--likelihood", "bernoulli"], "Error: na.csv: 1 input row(s) hold NaN, a missing "
+     "value (first: row 1): a model of inputs in [0, 1] (the bernoulli likelihood) takes none: fill or drop them, or "
+     "train with --likelihood gaussian (likelihood='gaussian' in Python), whose model fills each with its mean"),
+    (["train", "--data", "hollow.csv"], "Error: hollow.csv: column 'b' holds no value in any row: leave it out with "
+     "--ignore-columns b"),
     (["train", "--data", "header_only.csv"], "Error: header_only.csv: has a header but no rows"),
     (["train", "--data", "empty.npz"], "Error: empty.npz: the data set is empty"),
     (["train", "--data", "float_labels.npz"], "Error: float_labels.npz: y holds fractions (first: 0.5), not class "
@@ -312,7 +314,11 @@ BAD_INPUT = [
     (["train", "--data", "float_labels.npz", "--labels", "4"], "y holds fractions (first: 0.5), not class indices"),
     (["train", "--labels", "2000"], "Error: --labels 2000 (labels=2000 in Python) asks for more labels "
      "than the 1347 available"),
-    (["train", "--data", "nan.npz"], "Error: nan.npz: 1 input row(s) contain NaN or inf, or numbers too large for float32 (first: row 5): clean or drop them"),
+    (["train", "--data", "nan.npz"], "Error: nan.npz: 1 input row(s) hold NaN, a missing value (first: row 5): a "
+     "model of inputs in [0, 1] (the bernoulli likelihood) takes none: fill or drop them, or train with --likelihood "
+     "gaussian (likelihood='gaussian' in Python), whose model fills each with its mean"),
+    (["train", "--data", "inf.npz"], "Error: inf.npz: 1 input row(s) contain inf, or numbers too large for float32 "
+     "(first: row 3): clean or drop them"),
     (["train", "--data", "above_one.npz", "--likelihood", "bernoulli"],
      "but the bernoulli likelihood needs [0, 1]: scale them"),
     (["evaluate", "nowhere"], "Error: nowhere: no such run or model folder"),
@@ -412,7 +418,7 @@ BAD_INPUT = [
     (["train", "--out", "unfinished_run"], "Error: unfinished_run holds an unfinished run: continue it with "
      "'ssvae train --resume unfinished_run', or pass --force"),
     (["score", "mixed_model", "--dataset", "digits"], "Error: mixed_model/decoder.onnx: not from the export "
-     "classifier.onnx is from (they differ in class_names, dataset, input_columns, input_shape, "),
+     "classifier.onnx is from (they differ in class_names, dataset, fills_missing, input_columns, input_shape, "),
     (["info", "torn_metadata_model"], "Error: torn_metadata_model/classifier.onnx: its ssvae metadata is not valid "
      "JSON (Unterminated string starting at: line 1 column 1 (char 0)); export it again"),
     (["info", "digit_pngs"], "Error: digit_pngs is neither a model folder nor a run folder (it holds no model.json, "

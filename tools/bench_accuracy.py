@@ -13,6 +13,9 @@ test split. Prints a table and appends it to BENCHMARKS.md with the device, torc
         --recipe accurate --models m2 --baselines --jobs 5        # five runs side by side on one GPU
     python -m tools.make_tables runs/tables && python -m tools.bench_accuracy --data runs/tables/wine.csv \\
         --labels 12 --seeds 0 1 2 --models supervised m2            # a table of your own: a CSV, all labelled
+    python -m tools.make_tables runs/tables --gaps 0.2 && python -m tools.bench_accuracy \\
+        --data runs/tables/wine-gaps20.csv --labels 12 --seeds 0 1 2 --models m2    # a fifth of its values missing
+                                                     # (the baselines fill each gap with its column's mean)
 """
 
 from __future__ import annotations
@@ -59,9 +62,9 @@ def sklearn_accuracy(name: str, config: Config) -> tuple[float, float]:
     test set, as ssvae's leave out evaluating."""
     config, part = run_data(config)
     flat = lambda d: d.x.reshape(len(d), -1)  # noqa: E731
-    if config.likelihood == "gaussian":  # standardised, as ssvae's Gaussian model takes them
+    if config.likelihood == "gaussian":  # standardised, as ssvae's Gaussian model takes them, a gap at the mean, 0
         scaler = StandardScaler().fit(np.concatenate([flat(d) for d in (part.labelled, part.unlabelled)]))
-        flat = lambda d: scaler.transform(d.x.reshape(len(d), -1))  # noqa: E731
+        flat = lambda d: np.nan_to_num(scaler.transform(d.x.reshape(len(d), -1)), nan=0.0)  # noqa: E731
     start = time.perf_counter()
     # every label of the budget: the run's validation labels too, which the baselines have no epochs to choose by
     labelled = [d for d in (part.labelled, part.validation) if d is not None]

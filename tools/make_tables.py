@@ -8,11 +8,14 @@ of bottling dates beside the measurements, the classes named (barolo, grignolino
 name,bottled` reads it as it is). With ``--classification``, also four synthetic tables of scikit-learn's
 `make_classification` (3,000 rows, 20 columns, 4 classes of two clusters each; 4 or 10 informative columns,
 seeds 0 and 1), as they are: the tables on which M2 lost a class when its labelled bound weighed as much as
-the unlabelled one (docs/results.md). For `tools/bench_accuracy.py --data`.
+the unlabelled one (docs/results.md). With ``--gaps P``, also each table (not scaled) again as
+NAME-gapsPP.csv with a share P of its input cells left empty, drawn at random (seed 0): missing values, which
+ssvae fills and leaves out of its likelihood. For `tools/bench_accuracy.py --data`.
 
     python -m tools.make_tables runs/tables      # wine.csv (178 rows), breast-cancer.csv (569), digits-table.csv (1,797)
                                                  # and wine-as-it-comes.csv
     python -m tools.make_tables runs/tables --classification   # and classification-i4-s0.csv ... -i10-s1.csv
+    python -m tools.make_tables runs/tables --gaps 0.2         # and wine-gaps20.csv ... digits-table-gaps20.csv
 """
 
 from __future__ import annotations
@@ -42,20 +45,22 @@ CLASSIFICATION = {f"classification-i{informative}-s{seed}": functools.partial(cl
                   for informative in (4, 10) for seed in (0, 1)}
 
 
-def write_table(path: Path, loader, scaled: bool = False) -> None:
+def write_table(path: Path, loader, scaled: bool = False, gaps: float = 0.0) -> None:
     """One CSV row an example; digits' 64 pixel columns stay the whole numbers 0..16 they are. ``scaled``:
-    every column min-max scaled to [0, 1] over all rows (a constant column to 0)."""
+    every column min-max scaled to [0, 1] over all rows (a constant column to 0). ``gaps``: the share of input
+    cells left empty, each drawn alike (seed 0)."""
     data = loader()
     names = [str(name) for name in getattr(data, "feature_names", [])] or [f"f{k}" for k in range(data.data.shape[1])]
     x = data.data
     if scaled:
         low, span = x.min(0), np.ptp(x, 0)
         x = (x - low) / np.where(span > 0, span, 1)
+    missing = np.random.default_rng(0).random(x.shape) < gaps
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["id", *names, "label"])
-        for i, (row, y) in enumerate(zip(x, data.target)):
-            writer.writerow([f"r{i}", *(f"{v:g}" for v in row), int(y)])
+        for i, (row, gone, y) in enumerate(zip(x, missing, data.target)):
+            writer.writerow([f"r{i}", *("" if g else f"{v:g}" for v, g in zip(row, gone)), int(y)])
 
 
 CULTIVARS = ("barolo", "grignolino", "barbera")  # wine's three classes, as the UCI data's notes name them
@@ -81,7 +86,11 @@ def main() -> None:
                         help="where to write them (default: runs/tables)")
     parser.add_argument("--classification", action="store_true",
                         help="also write four make_classification tables (3,000 rows, 20 columns, 4 classes)")
+    parser.add_argument("--gaps", type=float, metavar="P",
+                        help="also write each table again with a share P (0 to 1) of its input cells empty")
     args = parser.parse_args()
+    if args.gaps is not None and not 0 < args.gaps < 1:
+        parser.error(f"--gaps {args.gaps}: give a share between 0 and 1, such as 0.2")
     folder = args.folder
     folder.mkdir(parents=True, exist_ok=True)
     for name, loader in TABLES.items():
@@ -90,9 +99,13 @@ def main() -> None:
             print(f"wrote {folder / name}{suffix}.csv")
     write_as_it_comes(folder / "wine-as-it-comes.csv")
     print(f"wrote {folder / 'wine-as-it-comes.csv'}")
+    tables = {**TABLES, **(CLASSIFICATION if args.classification else {})}
     for name, loader in CLASSIFICATION.items() if args.classification else ():
         write_table(folder / f"{name}.csv", loader)
         print(f"wrote {folder / name}.csv")
+    for name, loader in tables.items() if args.gaps else ():
+        write_table(folder / f"{name}-gaps{round(100 * args.gaps):02d}.csv", loader, gaps=args.gaps)
+        print(f"wrote {folder / name}-gaps{round(100 * args.gaps):02d}.csv")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Reading CSV files as ssvae takes them: a header row, fields separated by commas, semicolons (with a
 decimal comma, as Excel saves them where that is the decimal mark) or tabs, a ``label`` column (or another
 `CsvColumns` names) of class indices or names (missing where unknown), and numeric input columns found by
-position or by name."""
+position or by name, missing values among them read as NaN."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import contextlib
 import csv
 import io
 import itertools
+import math
 import re
 import shlex
 import warnings
@@ -30,7 +31,7 @@ THOUSANDS = re.compile(r"([-+]?[1-9]\d{0,2}(?:([,.' ])\d{3})+)(?:([.,])(\d+))?")
 TABLE_SUFFIXES = (".tsv", ".tab", ".txt")  # tables of text that ssvae reads once named .csv
 SPREADSHEET_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods", ".numbers")  # tables ssvae reads once saved as CSV
 COMPRESSED_SUFFIXES = (".gz", ".zip", ".bz2", ".xz", ".zst", ".7z", ".tar")  # files ssvae reads once unpacked
-# a missing value as pandas writes and reads it (R's too): an unlabelled row's label, an input that must be filled
+# a missing value as pandas writes and reads it (R's too): an unlabelled row's label, a gap among the inputs
 MISSING_VALUES = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"}
 
 
@@ -177,10 +178,22 @@ class CsvTable:
             if block == len(self._blocks):
                 self._blocks.append(np.empty((self.BLOCK, len(self.keep)), dtype=np.float32))
             try:
-                with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which the checks report
-                    self._blocks[block][at] = [self.number(row[k]) for k in self.keep]
+                values = [self.number(row[k]) for k in self.keep]
             except ValueError:
+                values = self._with_gaps(row)
+            if values is None:
                 self._unreadable = n, row
+            else:
+                with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which the checks report
+                    self._blocks[block][at] = values
+
+    def _with_gaps(self, row: list[str]) -> list[float] | None:
+        """The inputs of ``row`` where some are missing (empty, NA: `MISSING_VALUES`), those as NaN; None where
+        one is neither a number nor missing. The slow way, taken only for a row the plain one failed on."""
+        try:
+            return [math.nan if row[k].strip() in MISSING_VALUES else self.number(row[k]) for k in self.keep]
+        except ValueError:
+            return None
 
     def finish(self) -> None:
         """The checks of the file's shape, once it is read, in this order: a quote left open to its end, a
@@ -235,12 +248,9 @@ class CsvTable:
 
     def _value_error(self, n: int, row: list[str]) -> DataError:
         """Why data row ``n``, ``row``, holds an input that is not a number, naming the first such column."""
-        column = next(k for k in self.keep if not is_number(row[k], self.number))
+        column = next(k for k in self.keep if not is_number(row[k], self.number) and
+                      row[k].strip() not in MISSING_VALUES)
         where, value = f"{self.path}: {self.place(n)}, column {self.header[column]!r}", row[column]
-        if value.strip() in MISSING_VALUES:
-            held = "is empty" if not value.strip() else f"holds {value!r}"
-            return DataError(f"{where} {held}, a missing value, which a model cannot take: fill it in or drop the "
-                             f"row{self._gaps_text()}")
         return DataError(f"{where} holds {value!r}: {self._fix(self.header[column], value.strip())}")
 
     def _fix(self, column: str, value: str) -> str:
@@ -255,16 +265,6 @@ class CsvTable:
             return ROW_NAMES_FIX + (ignore_fix([column]) if self.training else "drop it")
         return self.roles.numeric_fix(column) if self.training else (f"every column but 'id' and "
                                                                      f"{self.roles.label!r} must be numeric")
-
-    def _gaps_text(self) -> str:
-        """How many rows hold a missing value among the inputs, where more than one does: so that a table with
-        many gaps is told so at once, not a row at each attempt. The file is read again for it, as a table of
-        numbers keeps no text."""
-        with open(self.path, newline="", encoding="utf-8-sig") as f:
-            rows, _ = _rows(f, separator=self.separator)
-            body = itertools.islice(rows, 1, None)
-            counts = [any(row[k].strip() in MISSING_VALUES for k in self.keep if k < len(row)) for row, _ in body]
-        return f" ({sum(counts):,} of the {len(counts):,} rows hold one)" if sum(counts) > 1 else ""
 
 
 def _declared_separator(line: str) -> str | None:

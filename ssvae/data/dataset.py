@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import warnings
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from ssvae.config import both_spellings
-from ssvae.errors import SAVE_ARRAYS, DataError, type_name, user_stacklevel
+from ssvae.errors import SAVE_ARRAYS, DataError, listed, type_name, user_stacklevel
 from ssvae.runtime import ModelError, as_float32, user_path
 
 UNLABELLED = -1
@@ -167,10 +168,10 @@ def warn_of_minus_one_class(y: np.ndarray, written: int, path: Path) -> None:
 
 
 def check_inputs(dataset: Dataset, name: str, likelihood: str, test_data: bool = False) -> None:
-    """Refuse data a model cannot learn from: none at all, NaN or inf, or values outside [0, 1] for a
-    Bernoulli likelihood asked for by name (``auto`` picks Bernoulli only for inputs inside [0, 1]). For
-    ``test_data`` of one's own, which the training data's likelihood is chosen without, the fix of a range
-    is their scale alone."""
+    """Refuse data a model cannot learn from: none at all, inf (or numbers too large for float32), missing
+    inputs (NaN) or values outside [0, 1] for a Bernoulli likelihood asked for by name (``auto`` picks
+    Bernoulli only for inputs inside [0, 1]; `check_gaps` then checks its choice). For ``test_data`` of one's
+    own, which the training data's likelihood is chosen without, the fix is in their values alone."""
     if len(dataset) == 0:
         raise DataError(f"{name}: the data set is empty: give at least one example of each class")
     flat = dataset.x.reshape(len(dataset), -1)
@@ -179,11 +180,51 @@ def check_inputs(dataset: Dataset, name: str, likelihood: str, test_data: bool =
                         f"input column or pixel beside the labels")
     finite = np.isfinite(flat).all(-1)
     if not finite.all():
-        raise DataError(f"{name}: {int((~finite).sum())} input row(s) contain NaN or inf, or numbers too large "
-                        f"for float32 (first: row {int(np.flatnonzero(~finite)[0])}): clean or drop them")
-    low, high = float(flat.min()), float(flat.max())
+        _check_not_finite(flat, name, likelihood, test_data)
+    low, high = observed_range(flat)
     if likelihood == "bernoulli" and (low < 0.0 or high > 1.0):
         fix = "as the training data are" if test_data else \
             f"(uint8 images are divided by 255 for you) or use {both_spellings('likelihood', 'gaussian')}"
         raise DataError(f"{name}: inputs range over [{low:g}, {high:g}] but the bernoulli likelihood needs [0, 1]: "
                         f"scale them {fix}")
+
+
+def _check_not_finite(flat: np.ndarray, name: str, likelihood: str, test_data: bool) -> None:
+    """Refuse inputs ``flat`` (N, D) that hold inf anywhere, or a missing input (NaN) for a ``likelihood`` that
+    takes none: Bernoulli, whose inputs are not standardised and so have no mean to fill a gap with."""
+    for bad, what in ((np.isinf(flat), "contain inf, or numbers too large for float32"),
+                      (np.isnan(flat) if likelihood == "bernoulli" else None, "hold NaN, a missing value")):
+        rows = None if bad is None else bad.any(-1)
+        if rows is not None and rows.any():
+            fix = "clean or drop them" if what.endswith("float32") else (
+                "a model of inputs in [0, 1] (the bernoulli likelihood) takes none: fill or drop them" + (
+                    "" if test_data else f", or train with {both_spellings('likelihood', 'gaussian')}, whose model "
+                                         f"fills each with its mean"))
+            raise DataError(f"{name}: {int(rows.sum())} input row(s) {what} (first: row "
+                            f"{int(np.flatnonzero(rows)[0])}): {fix}")
+
+
+def check_gaps(dataset: Dataset, name: str, likelihood: str, columns: Sequence[str] = ()) -> None:
+    """Refuse training inputs with gaps (NaN: a table's missing values) that the model of the ``likelihood``
+    chosen for them cannot take (`_check_not_finite`), or an input missing in every row, which leaves the model
+    no mean to fill it with (named by ``columns``, a CSV's, where given)."""
+    flat = dataset.x.reshape(len(dataset), -1)
+    gaps = np.isnan(flat)
+    if not gaps.any():
+        return
+    _check_not_finite(flat, name, likelihood, test_data=False)
+    if len(empty := np.flatnonzero(gaps.all(0))):
+        many = len(empty) > 1
+        named = (f"column{'s' * many} {listed([repr(columns[k]) for k in empty])}" if columns else
+                 f"input{'s' * many} {listed([str(k) for k in empty])}")
+        fix = f"leave {'them' if many else 'it'} out" + (
+            f" with --ignore-columns {','.join(columns[k] for k in empty)}" if columns else " of the inputs")
+        raise DataError(f"{name}: {named} {'hold' if many else 'holds'} no value in any row: {fix}")
+
+
+def observed_range(x: np.ndarray) -> tuple[float, float]:
+    """The least and greatest of the values ``x`` holds, its missing ones (NaN) aside; NaN where it holds
+    none."""
+    if not x.size:
+        return math.nan, math.nan
+    return float(np.fmin.reduce(x, axis=None)), float(np.fmax.reduce(x, axis=None))

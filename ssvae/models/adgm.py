@@ -42,19 +42,20 @@ class ADGM(Model):
         aux = reparameterize(mu, logvar) if sample else mu
         return aux, gaussian_log_density(aux, mu, logvar)
 
-    def bound(self, a: Tensor, aux: Tensor, y_onehot: Tensor, kl_weight: float | Tensor = 1.0) -> Tensor:
-        """L(x, y) given the auxiliary draw, without -log q(a|x); with ``a`` and ``aux`` (B, 1, ·) and
-        ``y = eye(K)`` it is (B, K), every class."""
+    def bound(self, a: Tensor, aux: Tensor, y_onehot: Tensor, kl_weight: float | Tensor = 1.0,
+              observed: Tensor | None = None) -> Tensor:
+        """L(x, y) given the auxiliary draw, without -log q(a|x), of the inputs ``observed`` (`Model.observed`);
+        with ``a`` and ``aux`` (B, 1, ·) and ``y = eye(K)`` it is (B, K), every class."""
         mu, logvar = self.encoder(torch.cat([a, aux], -1), y_onehot)
         z = reparameterize(mu, logvar)
-        log_px = log_likelihood(a, self.decoder(z, y_onehot), self.likelihood)
+        log_px = log_likelihood(a, self.decoder(z, y_onehot), self.likelihood, observed)
         xz = torch.cat([a.expand(z.shape[:-1] + a.shape[-1:]), z], -1)
         log_pa = gaussian_log_density(aux, *self.aux_decoder(xz, y_onehot))
         return labelled_bound(log_px + kl_weight * log_pa, gaussian_kl(mu, logvar), self.n_classes, kl_weight)
 
-    def unlabelled(self, a: Tensor, kl_weight: float | Tensor = 1.0) -> Tensor:
+    def unlabelled(self, a: Tensor, kl_weight: float | Tensor = 1.0, observed: Tensor | None = None) -> Tensor:
         aux, log_qa = self.auxiliary(a)
-        per_class = self.bound(a[:, None, :], aux[:, None, :], eye_like(self.n_classes, a), kl_weight)
+        per_class = self.bound(a[:, None, :], aux[:, None, :], eye_like(self.n_classes, a), kl_weight, observed)
         return unlabelled_bound(per_class, self.classifier(torch.cat([a, aux], -1))) - kl_weight * log_qa
 
     def classify(self, x: Tensor) -> Tensor:
@@ -69,13 +70,14 @@ class ADGM(Model):
     def decode(self, z: Tensor, y_onehot: Tensor | None) -> Tensor:
         return self.decoder(z, y_onehot)
 
-    def prepared_elbo(self, a: Tensor) -> Tensor:
-        return self.unlabelled(a)
+    def prepared_elbo(self, a: Tensor, observed: Tensor | None = None) -> Tensor:
+        return self.unlabelled(a, observed=observed)
 
     def loss(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights) -> dict[str, Tensor]:
         a_l, a_u = self.prepare(x_l), self.prepare(x_u)
         aux, log_qa = self.auxiliary(a_l)
         onehot = F.one_hot(y_l, self.n_classes).to(a_l.dtype)
-        bound_l = self.bound(a_l, aux, onehot, weights.kl) - weights.kl * log_qa
+        bound_l = self.bound(a_l, aux, onehot, weights.kl, self.observed(x_l)) - weights.kl * log_qa
         class_loss = classification_loss(self.classifier(torch.cat([a_l, aux], -1)), y_l)
-        return semi_supervised_loss(bound_l, self.unlabelled(a_u, weights.kl), class_loss, weights)
+        return semi_supervised_loss(bound_l, self.unlabelled(a_u, weights.kl, self.observed(x_u)), class_loss,
+                                    weights)

@@ -28,7 +28,9 @@ class Stage:
 class Model(nn.Module):
     """Inputs arrive as (B, *input_shape) floats; ``prepare`` flattens them and, for Gaussian data
     (``standardise``), standardises them with statistics fitted once on the training inputs (kept as buffers,
-    so they travel with the weights). Inputs in [0, 1] are used as they are."""
+    so they travel with the weights), and fills a missing input (NaN, a table's gap) with 0, its training
+    mean: the networks see that, and ``observed`` tells the likelihood to leave it out. Inputs in [0, 1] are
+    used as they are, and hold no gaps (`ssvae.data.dataset.check_inputs`)."""
 
     uses_unlabelled = True
     generative = True  # has an encoder q(z|x,...) and a decoder p(x|z,...)
@@ -45,16 +47,30 @@ class Model(nn.Module):
         """Zero mean and unit variance per input. An input whose spread is within float32's rounding of its
         size (a constant) keeps scale 1, as in scikit-learn's StandardScaler, so that unseen values there stay
         finite; the test is relative, so inputs measured in large units (all values tiny) are scaled too.
-        Computed in float64: the squares of values beyond about 1e19 overflow float32."""
+        Computed in float64: the squares of values beyond about 1e19 overflow float32. Missing inputs (NaN) are
+        left out; an input seen in fewer than two rows is taken as a constant."""
         flat = x.flatten(1).double()
-        std = flat.std(0)
-        constant = std <= 1e-6 * flat.abs().amax(0)
-        self.input_shift.copy_(flat.mean(0))
+        seen = ~flat.isnan()
+        count = seen.sum(0)
+        mean = flat.nansum(0) / count.clamp_min(1)
+        spread = (flat - mean).where(seen, 0.0)
+        std = (spread.pow(2).sum(0) / (count - 1).clamp_min(1)).sqrt()
+        constant = (std <= 1e-6 * flat.abs().where(seen, 0.0).amax(0)) | (count < 2)
+        self.input_shift.copy_(mean)
         self.input_scale.copy_(torch.where(constant, torch.ones_like(std), std))
 
     def prepare(self, x: Tensor) -> Tensor:
+        """Flattened inputs, standardised with their gaps filled where ``standardise``, else as they are."""
         flat = x.flatten(1)
-        return (flat - self.input_shift) / self.input_scale if self.standardise else flat
+        if not self.standardise:
+            return flat
+        a = (flat - self.input_shift) / self.input_scale
+        return a.masked_fill(a.isnan(), 0.0)
+
+    def observed(self, x: Tensor) -> Tensor | None:
+        """Which of the flattened inputs ``x`` a row holds (False: missing, NaN), for a model that takes gaps
+        (``standardise``); None for one that does not, whose inputs are all observed."""
+        return ~x.flatten(1).isnan() if self.standardise else None
 
     def standardisation(self) -> tuple[Tensor, Tensor]:
         """(shift, scale) that ``prepare`` applies to flattened inputs; decoders work in that space."""
@@ -85,14 +101,17 @@ class Model(nn.Module):
 
     def elbo(self, x: Tensor) -> Tensor | None:
         """A lower bound on log p(x) per example (one sample), or None for a model without one: the bound on
-        the prepared inputs less the log-determinant of standardising them, so a density of x itself."""
-        bound = self.prepared_elbo(self.prepare(x))
-        if bound is None or not self.standardise:
+        the prepared inputs less the log-determinant of standardising them, so a density of x itself (of its
+        observed inputs, where some are missing)."""
+        observed = self.observed(x)
+        bound = self.prepared_elbo(self.prepare(x), observed)
+        if bound is None or observed is None:
             return bound
-        return bound - self.input_scale.log().sum()
+        return bound - (self.input_scale.log() * observed).sum(-1)
 
-    def prepared_elbo(self, a: Tensor) -> Tensor | None:
-        """The bound on log p(a) of prepared inputs ``a`` (one sample), or None for a model without one."""
+    def prepared_elbo(self, a: Tensor, observed: Tensor | None = None) -> Tensor | None:
+        """The bound on log p(a) of prepared inputs ``a`` (one sample; of those ``observed``, see
+        `ssvae.objectives.log_likelihood`), or None for a model without one."""
         return None
 
     def stages(self, epochs: int, m1_epochs: int) -> list[Stage]:

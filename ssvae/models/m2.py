@@ -37,15 +37,18 @@ class M2(Model):
         self.encoder = DiagonalGaussian(ConditionedMLP(input_dim, n_classes, hidden, 2 * latent_dim))
         self.decoder = ConditionedMLP(latent_dim, n_classes, tuple(reversed(hidden)), out_dim)
 
-    def bound(self, a: Tensor, y_onehot: Tensor, kl_weight: float | Tensor = 1.0) -> Tensor:
-        """L(x, y) for prepared inputs ``a``; with ``a`` (B, 1, D) and ``y = eye(K)`` it is (B, K), every class."""
+    def bound(self, a: Tensor, y_onehot: Tensor, kl_weight: float | Tensor = 1.0,
+              observed: Tensor | None = None) -> Tensor:
+        """L(x, y) for prepared inputs ``a`` (of those ``observed``, `Model.observed`); with ``a`` (B, 1, D) and
+        ``y = eye(K)`` it is (B, K), every class."""
         mu, logvar = self.encoder(a, y_onehot)
-        log_px = log_likelihood(a, self.decoder(reparameterize(mu, logvar), y_onehot), self.likelihood)
+        log_px = log_likelihood(a, self.decoder(reparameterize(mu, logvar), y_onehot), self.likelihood, observed)
         return labelled_bound(log_px, gaussian_kl(mu, logvar), self.n_classes, kl_weight)
 
-    def unlabelled(self, a: Tensor, kl_weight: float | Tensor = 1.0, logits: Tensor | None = None) -> Tensor:
+    def unlabelled(self, a: Tensor, kl_weight: float | Tensor = 1.0, logits: Tensor | None = None,
+                   observed: Tensor | None = None) -> Tensor:
         """U(x) for prepared inputs ``a`` (B, D); ``logits`` of q(y|x) when already computed."""
-        per_class = self.bound(a[:, None, :], eye_like(self.n_classes, a), kl_weight)
+        per_class = self.bound(a[:, None, :], eye_like(self.n_classes, a), kl_weight, observed)
         return unlabelled_bound(per_class, self.classifier(a) if logits is None else logits)
 
     def classify(self, x: Tensor) -> Tensor:
@@ -57,8 +60,8 @@ class M2(Model):
     def decode(self, z: Tensor, y_onehot: Tensor | None) -> Tensor:
         return self.decoder(z, y_onehot)
 
-    def prepared_elbo(self, a: Tensor) -> Tensor:
-        return self.unlabelled(a)
+    def prepared_elbo(self, a: Tensor, observed: Tensor | None = None) -> Tensor:
+        return self.unlabelled(a, observed=observed)
 
     def loss(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights,
              strong_u: Tensor | None = None) -> dict[str, Tensor]:
@@ -71,8 +74,8 @@ class M2(Model):
                 raise ValueError("consistency training needs an M2 built with a Consistency and strong views")
             views.append(self.prepare(strong_u))
         logits_l, logits_u, *strong = classify_together(self.classifier, views)
-        bound_l = self.bound(a_l, F.one_hot(y_l, self.n_classes).to(a_l.dtype), weights.kl)
-        bound_u = self.unlabelled(a_u, weights.kl, logits_u)
+        bound_l = self.bound(a_l, F.one_hot(y_l, self.n_classes).to(a_l.dtype), weights.kl, self.observed(x_l))
+        bound_u = self.unlabelled(a_u, weights.kl, logits_u, self.observed(x_u))
         regularisers = {}
         if weights.adversarial > 0:
             with running_statistics_kept(self.classifier):  # its three passes are probes, not batches

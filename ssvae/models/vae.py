@@ -36,16 +36,17 @@ class M1(Model):
     def decode(self, z: Tensor, y_onehot: Tensor | None = None) -> Tensor:
         return self.decoder(z)
 
-    def bound(self, a: Tensor, kl_weight: float | Tensor = 1.0) -> Tensor:
-        """ELBO of prepared inputs ``a``."""
-        return self._bound(a, *self.encoder(a), kl_weight)
+    def bound(self, a: Tensor, kl_weight: float | Tensor = 1.0, observed: Tensor | None = None) -> Tensor:
+        """ELBO of prepared inputs ``a`` (of those ``observed``, `Model.observed`)."""
+        return self._bound(a, *self.encoder(a), kl_weight, observed)
 
-    def _bound(self, a: Tensor, mu: Tensor, logvar: Tensor, kl_weight: float | Tensor) -> Tensor:
-        log_px = log_likelihood(a, self.decoder(reparameterize(mu, logvar)), self.likelihood)
+    def _bound(self, a: Tensor, mu: Tensor, logvar: Tensor, kl_weight: float | Tensor,
+               observed: Tensor | None) -> Tensor:
+        log_px = log_likelihood(a, self.decoder(reparameterize(mu, logvar)), self.likelihood, observed)
         return log_px - kl_weight * gaussian_kl(mu, logvar)
 
-    def prepared_elbo(self, a: Tensor) -> Tensor:
-        return self.bound(a)
+    def prepared_elbo(self, a: Tensor, observed: Tensor | None = None) -> Tensor:
+        return self.bound(a, observed=observed)
 
     def classify(self, x: Tensor) -> Tensor:
         return self.classifier(self.encode(x)[0])
@@ -53,8 +54,9 @@ class M1(Model):
     def loss(self, x_l: Tensor, y_l: Tensor, x_u: Tensor | None, weights: LossWeights) -> dict[str, Tensor]:
         """The bound over the labelled and unlabelled batches together (its column in metrics.csv is
         unlabelled_bound), and the classifier's loss on the labelled rows' posterior means, encoded once."""
-        a = self.prepare(x_l if x_u is None else torch.cat([x_l, x_u]))
+        x = x_l if x_u is None else torch.cat([x_l, x_u])
+        a = self.prepare(x)
         mu, logvar = self.encoder(a)
-        bound = self._bound(a, mu, logvar, weights.kl).mean()
+        bound = self._bound(a, mu, logvar, weights.kl, self.observed(x)).mean()
         ce = classification_loss(self.classifier(mu[: len(x_l)].detach()), y_l).mean()
         return {"loss": -bound + ce, "unlabelled_bound": bound, "classification": ce}
