@@ -1068,6 +1068,26 @@ def test_make_tables_classification_writes_the_four_synthetic_tables_after_the_o
     np.testing.assert_allclose(read.train.x, x, rtol=1e-5, atol=1e-5)  # 6 digits
 
 
+def test_make_tables_gaps_writes_each_table_again_with_that_share_of_its_cells_empty(tmp_path, monkeypatch, capsys):
+    """--gaps 0.2: NAME-gaps20.csv, the table with about a fifth of its input cells empty (read back as NaN) and
+    the others as they are; the labels all kept. A share outside (0, 1) is refused."""
+    from sklearn.datasets import load_wine
+
+    from tools import make_tables
+
+    printed = run_tool(monkeypatch, capsys, make_tables, str(tmp_path), "--gaps", "0.2").splitlines()
+    assert printed[7:] == [f"wrote {tmp_path / name}-gaps20.csv" for name in make_tables.TABLES]
+    read = load_source(data=str(tmp_path / "wine-gaps20.csv"))
+    wine = load_wine()
+    gaps = np.isnan(read.train.x)
+    assert 0.17 < gaps.mean() < 0.23 and not gaps.all(0).any()
+    np.testing.assert_array_equal(read.train.y, wine.target)
+    np.testing.assert_allclose(read.train.x[~gaps], wine.data[~gaps], rtol=1e-5)
+    with pytest.raises(SystemExit):
+        run_tool(monkeypatch, capsys, make_tables, str(tmp_path), "--gaps", "1")
+    assert "--gaps 1.0: give a share between 0 and 1, such as 0.2" in capsys.readouterr().err
+
+
 def test_requantize_remakes_the_int8_graphs_and_the_cards_int8_row(tmp_path, monkeypatch, capsys):
     """A copy of the shipped digits folder with int8 graphs that are not graphs and a card row that is wrong:
     its int8 copies load again, and the card's row is their accuracy and agreement on its test split."""

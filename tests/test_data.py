@@ -1423,8 +1423,8 @@ def test_test_data_of_another_shape_name_the_training_data_as_what_they_must_fit
 
 
 def test_test_data_are_read_as_the_model_reads_its_inputs(tmp_path):
-    """uint8 numbers of a table model are not divided by 255; test data of another shape, or with NaN (counted
-    over the file's rows, the unlabelled ones too), are refused with the file's name."""
+    """uint8 numbers of a table model are not divided by 255; test data of another shape, or with inf (counted
+    over the file's rows, the unlabelled ones too), are refused with the file's name; NaN is a gap, kept."""
     rows = np.array([[3, 200], [16, 0], [1, 2]], np.uint8)
     np.savez(tmp_path / "u8.npz", x=rows, y=np.array([1, -1, 0]))
     with pytest.warns(UserWarning, match="u8.npz: its labels are numbers, taken as the model's class numbers: "
@@ -1436,9 +1436,13 @@ def test_test_data_are_read_as_the_model_reads_its_inputs(tmp_path):
     with pytest.raises(DataError, match=r"u8.npz: inputs of shape \(3, 2\) do not fit this model: it takes "
                                         r"\(N, 1, 8, 8\)"):
         load_labelled(tmp_path / "u8.npz", ModelInputs((1, 8, 8)), ("x", "y"))
-    np.savez(tmp_path / "nan.npz", x=np.array([[0.0, 1], [2, 3], [np.nan, 4]]), y=np.array([-1, 0, 1]))
-    with pytest.raises(DataError, match=r"nan.npz: 1 input row\(s\) contain NaN .* \(first: row 2\)"):
-        load_labelled(tmp_path / "nan.npz", ModelInputs((2,)), ("x", "y"))
+    np.savez(tmp_path / "inf.npz", x=np.array([[0.0, 1], [2, 3], [np.inf, 4]]), y=np.array([-1, 0, 1]))
+    with pytest.raises(DataError, match=r"inf.npz: 1 input row\(s\) contain inf, .* \(first: row 2\)"):
+        load_labelled(tmp_path / "inf.npz", ModelInputs((2,)), ("x", "y"))
+    np.savez(tmp_path / "gaps.npz", x=np.array([[0.0, 1], [2, 3], [np.nan, 4]]), y=np.array([-1, 0, 1]))
+    with pytest.warns(UserWarning, match="gaps.npz: its labels are numbers"):  # a gap, which a table model fills
+        gaps = load_labelled(tmp_path / "gaps.npz", ModelInputs((2,)), ("x", "y"))
+    np.testing.assert_array_equal(gaps.x, np.array([[2, 3], [np.nan, 4]], np.float32))
     with pytest.raises(DataError, match=r"gone.csv: no such file or folder; check the path of the test data"):
         load_labelled(tmp_path / "gone.csv", ModelInputs((2,)), ("x", "y"))
 

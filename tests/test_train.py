@@ -1447,8 +1447,8 @@ def test_arrays_held_in_memory_need_a_folder_and_an_npz_s_names_and_write_nothin
                                                       r"them; got a dict of 'x', 'labels'$"),
             ({"x": x, "y": np.where(y > 0, y, None)}, tmp_path / "run", r"^data\['y'\] holds Python objects: give "
                                                                       r"it as integer class indices"),
-            ((np.where(np.arange(178)[:, None] == 3, np.nan, x), y), tmp_path / "run",
-             r"^data: 1 input row\(s\) contain NaN or inf, or numbers too large for float32 \(first: row 3\)"),
+            ((np.where(np.arange(178)[:, None] == 3, np.inf, x), y), tmp_path / "run",
+             r"^data: 1 input row\(s\) contain inf, or numbers too large for float32 \(first: row 3\)"),
             ((Table(x), y), tmp_path / "run", r"^data\['x'\] is a table \(a DataFrame\), whose column names held in "
                                               r"memory would be lost: save it as a CSV with a 'label' column"),
             (([[1.0, 2.0], [3.0]], [0, 1]), tmp_path / "run", r"^data\['x'\] has rows of unequal length: give rows "
