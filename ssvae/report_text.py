@@ -144,6 +144,9 @@ def _info_value(key: str, value: Any) -> str:
     if key == "training_range" and isinstance(value, dict):
         return (f"the least and greatest value of each of the {len(value['low'])} inputs in training (--json has "
                 f"them), to flag inputs far outside them")
+    if key == "fills_missing" and isinstance(value, bool):
+        return ("yes: a missing input (NaN, an empty CSV cell) is filled with its training mean" if value else
+                "no: a missing input (NaN) is refused")
     if key == "whole_inputs" and isinstance(value, list):
         return (f"inputs {plain(value)} (0 first) held whole numbers alone in training, as generate writes them"
                 if value else "none: no input held whole numbers alone in training")

@@ -98,7 +98,8 @@ def _score_as_the_readme_says(model_dir: Path, x: np.ndarray) -> np.ndarray:
             if info["likelihood"] == "bernoulli":
                 log_px = (row * second - np.maximum(second, 0) - np.log1p(np.exp(-np.abs(second)))).sum()
             else:
-                log_px = (-(np.log(2 * np.pi) + second + (row - mean) ** 2 / np.exp(second)) / 2).sum()
+                terms = -(np.log(2 * np.pi) + second + (row - mean) ** 2 / np.exp(second)) / 2
+                log_px = terms[~np.isnan(row)].sum()  # a missing input left out
             b[c] = log_px - ((mu ** 2 + np.exp(v) - 1 - v) / 2).sum() - np.log(k)
         q = np.maximum(q[0], 1e-30)
         scores.append(-(q * (b - np.log(q))).sum() if info["conditional"] else -b[0])
@@ -126,6 +127,8 @@ def test_the_readmes_score_recipe_with_model_json_noise_gives_ssvae_scores(score
     info = json.loads((model_dir / "model.json").read_text())
     x = np.random.default_rng(1).random((3, *info["input_shape"]), dtype=np.float32)
     x[0] = 0.0
+    if info.get("fills_missing"):  # a gap in a row, which the graphs fill and the sum leaves out
+        x[2].reshape(-1)[[3, 40]] = np.nan
     expected = runtime.load(model_dir).score(x)
     np.testing.assert_allclose(_score_as_the_readme_says(model_dir, x), expected, rtol=1e-6)
     classes = len(info["class_names"]) if info["conditional"] else 1
@@ -424,6 +427,8 @@ def test_the_node_score_example_gives_ssvae_scores(scored_exports, name, tmp_pat
     model_dir = scored_exports[name]
     info = json.loads((model_dir / "model.json").read_text())
     x = np.random.default_rng(2).random((300, *info["input_shape"]), dtype=np.float32)
+    if info.get("fills_missing"):  # gaps in some rows, which the graphs fill and the sum leaves out
+        x.reshape(300, -1)[::7, 5] = np.nan
     np.save(tmp_path / "x.npy", x)
     result = subprocess.run(["node", str(NODE_EXAMPLE / "score.mjs"), str(model_dir), str(tmp_path / "x.npy")],
                             capture_output=True, text=True, timeout=120)
@@ -454,6 +459,28 @@ def _check_as_the_cli_writes(ours: list[str], cli: list[str]) -> None:
             unit = 10.0 ** (np.floor(np.log10(abs(float(expected)) or 1)) - 5)  # one in the 6th digit
             close = field == expected or abs(float(field) - float(expected)) <= 1.01 * unit
             assert field == f"{float(field):.6g}" and close, (line, written)
+
+
+@needs_npm(NODE_EXAMPLE, "onnxruntime-node")
+def test_the_examples_take_gaps_where_the_model_fills_them_and_refuse_inf(scored_exports, tmp_path):
+    """A model that fills_missing: both examples classify rows with NaN as the runtime does, and refuse inf in one
+    line; a model that does not still refuses NaN."""
+    model_dir = scored_exports["gaussian"]
+    x = np.random.default_rng(3).random((20, 1, 8, 8), dtype=np.float32)
+    x.reshape(20, -1)[::3, [2, 30]] = np.nan
+    np.save(tmp_path / "gaps.npy", x)
+    expected = [str(k) for k in runtime.load(model_dir).classify(x).argmax(-1)]
+    np.save(tmp_path / "inf.npy", np.where(np.isnan(x), np.inf, x))
+    for command in ([sys.executable, str(ROOT / "tools/examples/classify_with_onnxruntime.py")],
+                    ["node", str(NODE_EXAMPLE / "classify.mjs")]):
+        result = subprocess.run([*command, str(model_dir), str(tmp_path / "gaps.npy")], capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 0 and _predicted(result.stdout) == expected, result.stderr
+        for model, data, message in ((model_dir, "inf.npy", "inputs must hold no inf: drop or mend the rows with inf\n"),
+                                     (MODEL, "gaps.npy", "inputs must be finite: drop or mend the rows with NaN or inf\n")):
+            result = subprocess.run([*command, str(model), str(tmp_path / data)], capture_output=True, text=True,
+                                    timeout=120)
+            assert (result.returncode, result.stdout, result.stderr) == (1, "", message)
 
 
 @needs_npm(NODE_EXAMPLE, "onnxruntime-node")

@@ -8,14 +8,17 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from click.testing import CliRunner
 
 import ssvae
 from ssvae import runtime
+from ssvae.cli import main
 from ssvae.data import DataError, Dataset, check_gaps
 from ssvae.data.csv_files import read_csv
 from ssvae.models.m2 import M2
 from ssvae.models.networks import mlp
 from ssvae.objectives import log_likelihood
+from ssvae.report_text import _info_value
 
 
 def _blobs(rng: np.random.Generator, n: int = 300, gaps: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
@@ -103,6 +106,9 @@ def test_a_table_with_gaps_learns_exports_and_its_graphs_fill_them_as_torch_does
         np.testing.assert_array_equal(np.float32(info["training_range"][end]), least_or_most(x, 0))
     assert info["whole_inputs"] == [5]  # the gaps of the others do not make them whole
     model = runtime.load(tmp_path / "model")
+    assert model.fills_missing
+    info = CliRunner().invoke(main, ["info", str(tmp_path / "model")]).output
+    assert "\n  fills_missing    yes: a missing input (NaN, an empty CSV cell) is filled with its training mean\n" in info
     np.testing.assert_allclose(model.classify(test_x), run.classify(test_x), atol=1e-5)
     from tests.test_export import _shared_noise
     _shared_noise(monkeypatch, 40, 3, 2)
@@ -114,6 +120,10 @@ def test_a_table_with_gaps_learns_exports_and_its_graphs_fill_them_as_torch_does
     with pytest.raises(runtime.NonFiniteInputError, match=r"^inputs contain inf, or numbers too large for float32 "
                                                           r"\(first in row 1\): clean or drop those rows$"):
         model.classify(infinite)
+
+
+def test_info_says_whether_a_model_takes_gaps():
+    assert _info_value("fills_missing", False) == "no: a missing input (NaN) is refused"
 
 
 def test_the_runtime_scores_the_observed_inputs_alone():

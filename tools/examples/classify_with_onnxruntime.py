@@ -101,10 +101,13 @@ def prepare(x: np.ndarray, meta: dict) -> np.ndarray:
         sys.exit(f"inputs of shape {x.shape} do not fit the model: it takes (N, {', '.join(map(str, shape))}), "
                  f"channel-last images or flat rows of {np.prod(shape)} numbers{one}")
     x = x.reshape(len(x), *shape)
-    if not np.isfinite(x).all():
+    if meta.get("fills_missing"):  # NaN is a missing input, which the graphs fill with its training mean
+        if np.isinf(x).any():
+            sys.exit("inputs must hold no inf: drop or mend the rows with inf")
+    elif not np.isfinite(x).all():
         sys.exit("inputs must be finite: drop or mend the rows with NaN or inf")
     low, high = meta.get("input_range") or (-np.inf, np.inf)
-    if x.size and not (low <= x.min() and x.max() <= high):
+    if x.size and meta.get("input_range") and not (low <= x.min() and x.max() <= high):
         sys.exit(f"inputs must be within [{low}, {high}], as the model was trained: pass uint8 images 0..255 or "
                  f"floats scaled to that range")
     return x

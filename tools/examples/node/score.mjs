@@ -12,10 +12,12 @@ import { InputError, batch, loadGraph, readInputs, readModel, runCommand } from 
 const ROWS = 256; // inputs a batch: the encoder and decoder run once a class on each batch
 
 function logLikelihood(meta, x, mean, second, row, size) {
-  // log p(x|y,z) of one row: Bernoulli of logits `second`, or Gaussian of mean and log-variance `second`
+  // log p(x|y,z) of one row: Bernoulli of logits `second`, or Gaussian of mean and log-variance `second`; a
+  // missing input (NaN, for a model that fills_missing) is left out
   let sum = 0;
   for (let i = row * size; i < (row + 1) * size; i++) {
     const l = second[i];
+    if (Number.isNaN(x[i])) continue;
     sum += meta.likelihood === "bernoulli" ? x[i] * l - Math.max(l, 0) - Math.log1p(Math.exp(-Math.abs(l)))
       : -(Math.log(2 * Math.PI) + l + (x[i] - mean[i]) ** 2 / Math.exp(l)) / 2;
   }

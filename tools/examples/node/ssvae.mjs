@@ -69,9 +69,14 @@ export function csvField(text) {
   return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-function checkRange(values, [low, high] = [-Infinity, Infinity]) {
+function checkRange(values, [low, high] = [-Infinity, Infinity], gaps = false) {
+  // finite values in [low, high]; NaN, a missing input, too where the model fills gaps (fills_missing)
   for (const v of values) {
-    if (!Number.isFinite(v)) throw new InputError("inputs must be finite: drop or mend the rows with NaN or inf");
+    if (gaps && Number.isNaN(v)) continue;
+    if (!Number.isFinite(v)) {
+      throw new InputError(gaps ? "inputs must hold no inf: drop or mend the rows with inf"
+        : "inputs must be finite: drop or mend the rows with NaN or inf");
+    }
     if (v < low || v > high) {
       throw new InputError(`inputs must be within [${low}, ${high}], as the model was trained: pass uint8 images 0..255 or floats scaled to that range`);
     }
@@ -120,10 +125,11 @@ export function readModel(modelDir) {
 }
 
 export function readInputs(path, meta) {
-  // the inputs of an .npy as the graphs take them: n rows of float32 (N, ...input_shape), checked for range
+  // the inputs of an .npy as the graphs take them: n rows of float32 (N, ...input_shape), checked for range (NaN:
+  // a missing input, taken by a model that fills_missing)
   const { shape, values: read } = readNpy(path, meta.uint8_divisor); // uint8 / divisor: model.json's preprocessing
   const order = layout(shape, meta.input_shape);
-  checkRange(read, meta.input_range ?? undefined);
+  checkRange(read, meta.input_range ?? undefined, meta.fills_missing === true);
   const [channels, height, width] = meta.input_shape;
   return { n: shape[0], values: order === "last" ? channelFirst(read, shape[0], height * width, channels) : read };
 }
