@@ -476,8 +476,9 @@ def test_the_examples_take_gaps_where_the_model_fills_them_and_refuse_inf(scored
         result = subprocess.run([*command, str(model_dir), str(tmp_path / "gaps.npy")], capture_output=True, text=True,
                                 timeout=120)
         assert result.returncode == 0 and _predicted(result.stdout) == expected, result.stderr
-        for model, data, message in ((model_dir, "inf.npy", "inputs must hold no inf: drop or mend the rows with inf\n"),
-                                     (MODEL, "gaps.npy", "inputs must be finite: drop or mend the rows with NaN or inf\n")):
+        for model, data, message in (
+                (model_dir, "inf.npy", "inputs must hold no inf: drop or mend the rows with inf\n"),
+                (MODEL, "gaps.npy", "inputs must be finite: drop or mend the rows with NaN or inf\n")):
             result = subprocess.run([*command, str(model), str(tmp_path / data)], capture_output=True, text=True,
                                     timeout=120)
             assert (result.returncode, result.stdout, result.stderr) == (1, "", message)

@@ -108,7 +108,8 @@ def test_a_table_with_gaps_learns_exports_and_its_graphs_fill_them_as_torch_does
     model = runtime.load(tmp_path / "model")
     assert model.fills_missing
     info = CliRunner().invoke(main, ["info", str(tmp_path / "model")]).output
-    assert "\n  fills_missing    yes: a missing input (NaN, an empty CSV cell) is filled with its training mean\n" in info
+    assert "\n  fills_missing    yes: a missing input (NaN, an empty CSV cell) is filled with its training " \
+           "mean\n" in info
     np.testing.assert_allclose(model.classify(test_x), run.classify(test_x), atol=1e-5)
     from tests.test_export import _shared_noise
     _shared_noise(monkeypatch, 40, 3, 2)
