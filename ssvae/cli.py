@@ -662,6 +662,9 @@ def model_options(applies: str = "") -> Callable:
 
 
 force_option = click.option("--force", is_flag=True, help="Replace an existing --out file.")
+id_option = click.option("--id-column", metavar="NAME",
+                         help="The column of a --data CSV whose values name the rows in the output (names, sample "
+                              "codes); default: its 'id' column where it has one, else the row number from 0.")
 
 run_options = stacked(  # how predict and score run the model, after their own options
     click.option("--batch-size", type=click.IntRange(min=1), default=BATCH, show_default=True,
@@ -777,10 +780,11 @@ def _say_written(out: str, what: str) -> None:
 @click.option("--unlabelled-only", is_flag=True,
               help="Only the inputs without a label, each with its id among all: a CSV's rows whose label column "
                    "is empty (or NA, -1), an .npz's whose y is -1, a training folder's unlabelled/ images.")
+@id_option
 @run_options
 def predict(model_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, out: str,
-            uncertain_first: bool, unlabelled_only: bool, batch_size: int, device: str, precision: str,
-            threads: int | None, force: bool, quiet: bool) -> None:
+            uncertain_first: bool, unlabelled_only: bool, id_column: str | None, batch_size: int, device: str,
+            precision: str, threads: int | None, force: bool, quiet: bool) -> None:
     """Label data with an exported model: one CSV row an input with the predicted class, its probability,
     the entropy of the prediction and every class's probability.
 
@@ -789,13 +793,14 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
     \b
     What to label next:
       ssvae predict models/mine --data DIR/unlabelled --uncertain-first --out next.csv
-    Labels for the rows of a table that have none:
-      ssvae predict models/mine --data table.csv --unlabelled-only --out labels.csv
+    Labels for the rows of a table that have none, each named by its column 'name':
+      ssvae predict models/mine --data table.csv --unlabelled-only --id-column name --out labels.csv
     """
     from ssvae.inference import checked_inputs, predict as predict_rows
 
     model = load_model(model_dir, device, precision, threads)
-    inputs = checked_inputs(model, out, force, data, dataset, split, data_dir, unlabelled_only=unlabelled_only)
+    inputs = checked_inputs(model, out, force, data, dataset, split, data_dir, unlabelled_only=unlabelled_only,
+                            id_column=id_column)
     with _streamed(out):
         done = predict_rows(model, inputs, out, batch_size=batch_size, progress=not quiet, replace=force,
                             uncertain_first=uncertain_first)
@@ -816,10 +821,11 @@ def predict(model_dir: str, data: str | None, dataset: str | None, split: str, d
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the noise the bound draws: every input gets the same draws, so an input's score "
                    "is its own, whatever its row or batch.")
+@id_option
 @run_options
 def score(model_dir: str, data: str | None, dataset: str | None, split: str, data_dir: str | None, out: str,
-          samples: int | None, seed: int, batch_size: int, device: str, precision: str, threads: int | None,
-          force: bool, quiet: bool) -> None:
+          samples: int | None, seed: int, id_column: str | None, batch_size: int, device: str, precision: str,
+          threads: int | None, force: bool, quiet: bool) -> None:
     """Anomaly scores: the negative ELBO (evidence lower bound on log p(x)) of each input in nats, a bound on
     -log p(x) (higher: less like the training data). For m1+m2 models, whose graphs hold M1's codes at their
     means, a score but not a bound on -log p(x). Each row has the classifier's entropy too: an input plainer
@@ -832,7 +838,7 @@ def score(model_dir: str, data: str | None, dataset: str | None, split: str, dat
     from ssvae.inference import checked_inputs, score as score_rows
 
     model = load_model(model_dir, device, precision, threads)
-    inputs = checked_inputs(model, out, force, data, dataset, split, data_dir)
+    inputs = checked_inputs(model, out, force, data, dataset, split, data_dir, id_column=id_column)
     with _streamed(out):
         scores = score_rows(model, inputs, out, samples=samples, seed=seed, batch_size=batch_size,
                             progress=not quiet, replace=force)

@@ -80,17 +80,19 @@ def loaded(model: ExportedModel | str | Path) -> ExportedModel:
 
 
 def model_inputs(model: ExportedModel | str | Path, data: str | Path | None = None, dataset: str | None = None,
-                 split: str = "test", data_dir: str | Path | None = None, unlabelled_only: bool = False) -> Inputs:
+                 split: str = "test", data_dir: str | Path | None = None, unlabelled_only: bool = False,
+                 id_column: str | None = None) -> Inputs:
     """The inputs ``data`` (a path) or ``dataset`` name, read as ``model``'s own training read them: the test
     split it made (none for a model tested on data of its own: the data set is then all training examples),
     images in its channels and size, a CSV's columns by the names it was trained on; with ``unlabelled_only``,
-    those without a label alone (in its label column, `ssvae.data.read_inputs`)."""
+    those without a label alone (in its label column, `ssvae.data.read_inputs`); ``id_column``: a CSV's
+    column that names the rows."""
     model = loaded(model)
     if dataset is not None:
         _check_dataset(model, dataset, split)
     return read_inputs(data, dataset, None if data_dir is None else str(data_dir),
                        split, *_model_split(model), model.input_shape if len(model.input_shape) == 3 else None,
-                       model.input_columns, _resizes(model), model.label_column, unlabelled_only)
+                       model.input_columns, _resizes(model), model.label_column, unlabelled_only, id_column)
 
 
 def _resizes(model: ExportedModel) -> bool:
@@ -150,7 +152,7 @@ def held_out_none(model: ExportedModel) -> bool:
 
 def checked_inputs(model: ExportedModel, out: str | Path, replace: bool, data: str | Path | None = None,
                    dataset: str | None = None, split: str = "test", data_dir: str | Path | None = None,
-                   grid: bool = False, unlabelled_only: bool = False) -> Inputs:
+                   grid: bool = False, unlabelled_only: bool = False, id_column: str | None = None) -> Inputs:
     """`model_inputs`, read once ``out`` is known to take the output (a CSV, or with ``grid`` a PNG): not the
     inputs' own file and free unless ``replace``. Reading may take long (a large folder, a download); the
     inputs are named rightly (`check_source`) before the output is looked at."""
@@ -160,20 +162,24 @@ def checked_inputs(model: ExportedModel, out: str | Path, replace: bool, data: s
         png_output(out, replace)
     else:
         table_output(out, replace)
-    return model_inputs(model, data, dataset, split, data_dir, unlabelled_only)
+    return model_inputs(model, data, dataset, split, data_dir, unlabelled_only, id_column)
 
 
-def as_inputs(model: ExportedModel, inputs: Inputs | str | Path | Any, unlabelled_only: bool = False) -> Inputs:
+def as_inputs(model: ExportedModel, inputs: Inputs | str | Path | Any, unlabelled_only: bool = False,
+              id_column: str | None = None) -> Inputs:
     """``inputs`` as `Inputs`: a path read by `model_inputs` (the rows without a label alone, with
-    ``unlabelled_only``); an array, or a table with named columns (a pandas DataFrame, its columns taken by the
-    names the model was trained on), with ids as `_row_ids` gives them."""
+    ``unlabelled_only``; named by a CSV's ``id_column``); an array, or a table with named columns (a pandas
+    DataFrame, its columns taken by the names the model was trained on), with ids as `_row_ids` gives them."""
     if unlabelled_only and not isinstance(inputs, (str, Path)):
         raise DataError("unlabelled_only reads the labels of a file (a CSV's label column, an .npz's y, a folder's "
                         "unlabelled/): give the path, or the unlabelled inputs alone")
+    if id_column is not None and not isinstance(inputs, (str, Path)):
+        raise DataError("id_column names a column of a CSV file: give the path (a DataFrame's rows are named by its "
+                        "index)")
     if isinstance(inputs, Inputs):
         return inputs
     if isinstance(inputs, (str, Path)):
-        return model_inputs(model, data=inputs, unlabelled_only=unlabelled_only)
+        return model_inputs(model, data=inputs, unlabelled_only=unlabelled_only, id_column=id_column)
     x = np.atleast_1d(as_array(by_name(inputs, model.input_columns)))
     return Inputs(_row_ids(inputs, len(x)), x)
 
@@ -214,14 +220,15 @@ def check_not_the_input(out: str | Path, inputs: Inputs | str | Path | Any) -> N
 
 
 def _table_job(model: ExportedModel, inputs: Inputs | str | Path | Any, out: str | Path, replace: bool,
-               batch_size: int, progress: bool, unlabelled_only: bool = False) -> tuple[Inputs, Path | None]:
+               batch_size: int, progress: bool, unlabelled_only: bool = False,
+               id_column: str | None = None) -> tuple[Inputs, Path | None]:
     """The inputs of a CSV that `predict` or `score` writes (`as_inputs`), and its path (`table_output`),
     checked before any work: a batch size of at least 1, flags of True or False, and not the inputs' own file."""
     check_count("batch_size", batch_size, 1)
     check_flags(RunError, replace=replace, progress=progress, unlabelled_only=unlabelled_only)
     check_not_the_input(out, inputs)
     out = table_output(out, replace)
-    inputs = as_inputs(model, inputs, unlabelled_only)
+    inputs = as_inputs(model, inputs, unlabelled_only, id_column)
     _warn_of_formula_ids(inputs.ids)
     return inputs, out
 
@@ -410,14 +417,15 @@ class Predictions:
 
 def predict(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any, out: str | Path,
             batch_size: int = BATCH, progress: bool = True, replace: bool = False,
-            uncertain_first: bool = False, unlabelled_only: bool = False) -> Predictions:
+            uncertain_first: bool = False, unlabelled_only: bool = False, id_column: str | None = None) -> Predictions:
     """Write one CSV row an input: id, predicted class name, its probability, the entropy of q(y|x) in nats,
     then every class's probability, to the file ``out`` or, for "-", standard output; in input order, a batch
     at a time, or with ``uncertain_first`` highest entropy first (ties in input order), once the last is
     predicted: the inputs the model is least sure of, to label next. ``inputs``: as `as_inputs` takes them;
-    ``unlabelled_only``: of a file, the rows without a label alone (a CSV's whose label column is empty)."""
+    ``unlabelled_only``: of a file, the rows without a label alone (a CSV's whose label column is empty);
+    ``id_column``: the column of a CSV whose values are the ids (default: ``id``, else row numbers)."""
     model = loaded(model)
-    inputs, out = _table_job(model, inputs, out, replace, batch_size, progress, unlabelled_only)
+    inputs, out = _table_job(model, inputs, out, replace, batch_size, progress, unlabelled_only, id_column)
     _warn_of_formula_classes(model)
     confident, far = dict.fromkeys(CONFIDENCE_LEVELS, 0), _FarRows(model)
     with far.said(inputs.source, inputs.ids, CLASSED_ALL_THE_SAME), \
@@ -494,18 +502,19 @@ class Scores:
 
 def score(model: ExportedModel | str | Path, inputs: Inputs | str | Path | Any, out: str | Path,
           samples: int | None = None, seed: int | np.random.Generator | None = 0, batch_size: int = BATCH,
-          progress: bool = True, replace: bool = False) -> Scores:
+          progress: bool = True, replace: bool = False, id_column: str | None = None) -> Scores:
     """Write ``id,score,entropy`` rows, highest score (most anomalous) first, to the file ``out`` or, for "-",
     standard output; returns the scores and entropies in input order. The entropy of q(y|x) flags inputs the
     score can miss (an input plainer than the training data: a blank image, or one of another data set).
     The file is opened before the work, so that a folder that cannot take it fails at once. ``inputs``: as
-    `as_inputs` takes them. ``seed``: as `ExportedModel.score` takes it, a Generator's state copied for each
-    batch (so it is not advanced)."""
+    `as_inputs` takes them, a CSV's rows named by its ``id_column`` (default: ``id``, else row numbers).
+    ``seed``: as `ExportedModel.score` takes it, a Generator's state copied for each batch (so it is not
+    advanced)."""
     model = loaded(model)
     model.require_generative("score")
     if samples is not None:
         check_count("samples", samples, 1)
-    inputs, out = _table_job(model, inputs, out, replace, batch_size, progress)
+    inputs, out = _table_job(model, inputs, out, replace, batch_size, progress, id_column=id_column)
     # every batch draws from the same state, so every row gets the same noise: the scores do not depend on the
     # batch size (nor, for seed=None, on a batch's own fresh draw)
     check_seed(seed)

@@ -1710,6 +1710,27 @@ def test_a_csv_as_it_comes_trains_with_its_label_column_named_and_its_text_colum
     assert unlabelled == every[:1] + every[13:]
     with pytest.raises(ssvae.DataError, match=r"^unlabelled_only reads the labels of a file"):
         ssvae.inference.predict(model, np.zeros((2, 2), np.float32), tmp_path / "p.csv", unlabelled_only=True)
+    for command, out in (("predict", "named.csv"), ("score", "named-scores.csv")):  # the rows named by 'name'
+        result = runner.invoke(main, [command, str(model), "--data", str(tmp_path / "train.csv"), "--id-column",
+                                      "name", "--out", str(tmp_path / out), "--quiet"])
+        assert result.exit_code == 0, result.output
+    named = (tmp_path / "named.csv").read_text().splitlines()
+    assert [line.split(",", 1)[1] for line in named] == [line.split(",", 1)[1] for line in every]
+    assert [line.split(",")[0] for line in named[1:]] == [f"plant {i}" for i in range(200)]
+    scored = (tmp_path / "named-scores.csv").read_text().splitlines()
+    assert sorted(line.split(",")[0] for line in scored[1:]) == sorted(f"plant {i}" for i in range(200))
+    for args, message in ((["--data", str(tmp_path / "train.csv"), "--id-column", "Name"],
+                           f"Error: {tmp_path / 'train.csv'}: has no column 'Name' to name the rows by (--id-column, "
+                           f"id_column= in Python): its columns are name, a, species, date, b\n"),
+                          (["--data", str(tmp_path / "x.npy"), "--id-column", "name"],
+                           f"Error: {tmp_path / 'x.npy'}: --id-column name (id_column= in Python) names a column of a "
+                           f"CSV, and these inputs are none: leave it out (images are named by their files, other "
+                           f"rows by their number)\n")):
+        np.save(tmp_path / "x.npy", np.zeros((2, 2), np.float32))
+        result = runner.invoke(main, ["predict", str(model), *args, "--out", str(tmp_path / "p.csv"), "--force"])
+        assert (result.exit_code, result.output) == (1, message)
+    with pytest.raises(ssvae.DataError, match=r"^id_column names a column of a CSV file: give the path"):
+        ssvae.inference.score(model, np.zeros((2, 2), np.float32), tmp_path / "s.csv", id_column="name")
 
 
 def test_a_csv_trains_on_every_label_and_is_tested_on_test_data_of_its_own(runner, tmp_path):

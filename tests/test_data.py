@@ -702,6 +702,12 @@ def test_csv_ids_that_do_not_tell_the_rows_apart_are_named_in_a_warning(tmp_path
     with pytest.warns(UserWarning, match=r"the first \(unnamed\) column, which names the rows in the output, gives 1 "
                                          r"id\(s\) to several rows \('0' to 2\)"):
         read_inputs(str(tmp_path / "pandas.csv"))
+    (tmp_path / "kinds.csv").write_text("id,kind,a\nr0,x,1\nr1,x,2\n")  # a column --id-column chose
+    with pytest.warns(UserWarning, match=r"kinds.csv: the 'kind' column, which names the rows in the output, gives 1 "
+                                         r"id\(s\) to several rows \('x' to 2\): give each row an id of its own, or "
+                                         r"name another column with --id-column, or leave it out to number the rows "
+                                         r"from 0$"):
+        assert list(read_inputs(str(tmp_path / "kinds.csv"), columns=("a",), id_column="kind").ids) == ["x", "x"]
     (tmp_path / "unique.csv").write_text("id,a\nr0,1\nr1,2\n")
     (tmp_path / "none.csv").write_text("a\n1\n1\n")
     with warnings.catch_warnings():

@@ -45,16 +45,17 @@ def ignore_fix(names: Sequence[str]) -> str:
 @dataclass(frozen=True)
 class CsvColumns:
     """The columns of a CSV that are no inputs: ``label`` holds the classes (``--label-column``), ``ignored``
-    are left out (``--ignore-columns``: names, dates, notes), ``id`` names the rows, and so does a first column
-    without a name (pandas' saved index)."""
+    are left out (``--ignore-columns``: names, dates, notes), ``id`` names the rows (``predict --id-column``),
+    and so does a first column without a name (pandas' saved index)."""
 
     label: str = "label"
     ignored: tuple[str, ...] = ()
+    id: str = "id"
 
     @property
     def kept_as_text(self) -> tuple[str, ...]:
         """The columns whose text a table keeps: the row names and the labels."""
-        return "id", "", self.label
+        return self.id, "", self.label
 
     @property
     def not_inputs(self) -> tuple[str, ...]:
@@ -205,7 +206,7 @@ class CsvTable:
                                                                                                self.separator, start):
             raise DataError(f"{self.path}: a quote (\") opened on line {start} or after is never closed, so the rest "
                             f"of the file is read as one value: check the quotes there")
-        _check_header(self.path, self.header, self.roles.label)
+        _check_header(self.path, self.header, self.roles)
         if self.training:
             _check_ignored(self.path, self.header, self.roles.ignored)
         if self._misshapen is not None:
@@ -294,10 +295,10 @@ def _quote_left_open(path: Path, separator: str, start: int) -> bool:
     return False
 
 
-def _check_header(path: Path, header: list[str], label: str) -> None:
-    """A header that names ``id`` or ``label`` (the label column) twice is refused: which column names the
+def _check_header(path: Path, header: list[str], roles: CsvColumns) -> None:
+    """A header that names the id or the label column (``roles``) twice is refused: which column names the
     rows, or holds the classes, would be a guess, and the other would be dropped unseen."""
-    for name in ("id", label):
+    for name in (roles.id, roles.label):
         if len(at := [str(k + 1) for k, column in enumerate(header) if column == name]) > 1:
             raise DataError(f"{path}: the header names {len(at)} columns {name!r} (columns {', '.join(at)}): keep "
                             f"one, and rename or delete the others")

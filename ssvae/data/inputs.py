@@ -27,7 +27,7 @@ from ssvae.data.sources import (UNLABELLED_FOLDER, UNLABELLED_NAMES, arrays_give
                                 label_column_hint, load_source, npz_array, npz_labels, source_name,
                                 warn_if_data_dir_unused)
 from ssvae.data.split import choose_split
-from ssvae.errors import user_stacklevel
+from ssvae.errors import listed, user_stacklevel
 
 SPLITS = ("test", "train")
 NPY_MAGIC = b"\x93NUMPY"  # how every .npy file begins
@@ -57,23 +57,29 @@ class Inputs:
 def read_inputs(data: str | Path | None = None, dataset: str | None = None, data_dir: str | None = None,
                 split: str = "test", test_fraction: float | None = 0.25, split_seed: int = 0,
                 image_shape: tuple[int, ...] | None = None, columns: Sequence[str] | None = (),
-                resize: bool = False, label_column: str = "label", unlabelled_only: bool = False) -> Inputs:
+                resize: bool = False, label_column: str = "label", unlabelled_only: bool = False,
+                id_column: str | None = None) -> Inputs:
     """``data`` (a path) if given, else ``split`` of the built-in ``dataset``: its own test set, or the test
     split a training run made with ``test_fraction`` and ``split_seed`` (an exported model's metadata; None:
     the run held none out, and every example is a training one). A
     folder of images is read in the channels and size of ``image_shape``, the model's (C, H, W), those of
     another size skipped or, where the model ``resize``s them, resized; a CSV's ``columns`` by name (a model
     trained on a CSV records them; without: every numeric column but ``label_column``, in order).
-    ``unlabelled_only``: the rows without a label alone (`_unlabelled_rows`), with the ids they have among all."""
+    ``unlabelled_only``: the rows without a label alone (`_unlabelled_rows`), with the ids they have among all.
+    ``id_column``: a CSV's column that names its rows (default: ``id`` where it has one, else row numbers)."""
     check_source(data, dataset, split, data_dir)
+    if id_column is not None and (data is None or data_path(data).suffix.lower() != ".csv"):
+        raise DataError(f"{data or dataset}: --id-column {id_column} (id_column= in Python) names a column of a CSV, "
+                        f"and these inputs are none: leave it out (images are named by their files, other rows by "
+                        f"their number)")
     if data is None:
         if unlabelled_only:
             raise _unlabelled_refusal(dataset, "every example of a built-in data set is labelled")
         rows, examples = builtin_split(dataset, data_dir, split, test_fraction, split_seed)
         return Inputs([str(i) for i in rows], examples.x)
     path = data_path(data)
-    inputs = dataclasses.replace(_read_path(path, image_shape, columns, resize, label_column, unlabelled_only),
-                                 source=path)
+    inputs = dataclasses.replace(_read_path(path, image_shape, columns, resize, label_column, unlabelled_only,
+                                            id_column), source=path)
     if not len(inputs):
         raise DataError(f"{data}: holds no inputs (an array of shape {tuple(inputs.x.shape)}): give at least one")
     return _unlabelled_rows(inputs) if unlabelled_only else inputs
@@ -140,7 +146,8 @@ def builtin_split(dataset: str, data_dir: str | None = None, split: str = "test"
 
 
 def _read_path(path: Path, image_shape: tuple[int, ...] | None, columns: Sequence[str] | None,
-               resize: bool, label_column: str = "label", unlabelled_only: bool = False) -> Inputs:
+               resize: bool, label_column: str = "label", unlabelled_only: bool = False,
+               id_column: str | None = None) -> Inputs:
     """The inputs at ``path``; with ``unlabelled_only``, which of them have no label (`Inputs.unlabelled`),
     as the source says: a CSV's ``label_column``, an .npz's ``y``, a training folder's ``unlabelled/`` (the
     class folders' images left unread); a source that cannot say is refused (`_unlabelled_refusal`)."""
@@ -158,7 +165,7 @@ def _read_path(path: Path, image_shape: tuple[int, ...] | None, columns: Sequenc
     if path.suffix.lower() in UNREAD_SUFFIXES:
         raise DataError(f"{path}: ssvae does not read {path.suffix} images: convert it to PNG or JPEG")
     if path.suffix.lower() == ".csv":
-        return _read_csv(path, columns, label_column, unlabelled_only)
+        return _read_csv(path, columns, label_column, unlabelled_only, id_column)
     readers = {".npz": _read_npz, ".npy": _read_npy}
     if path.suffix.lower() not in readers:
         raise DataError(f"{path}: cannot read {path.suffix or 'a file without suffix'}; "
@@ -309,22 +316,26 @@ def _npz_member(path: Path, name: str) -> RowFile | None:
 
 
 def _read_csv(path: Path, columns: Sequence[str] | None, label_column: str = "label",
-              unlabelled_only: bool = False) -> Inputs:
-    """``columns`` (or, with none, every numeric column) are the inputs; an ``id`` column (else the unnamed
-    index column of pandas' to_csv) names the rows, and with ``unlabelled_only`` the ``label_column`` says
-    which have no label (a file without it is refused)."""
-    table = read_csv(path, columns, CsvColumns(label_column))
+              unlabelled_only: bool = False, id_column: str | None = None) -> Inputs:
+    """``columns`` (or, with none, every numeric column) are the inputs; the ``id_column`` names the rows
+    (default: ``id``, else the unnamed index column of pandas' to_csv, else their numbers), and with
+    ``unlabelled_only`` the ``label_column`` says which have no label (a file without it is refused)."""
+    table = read_csv(path, columns, CsvColumns(label_column, id=id_column or "id"))
     if not len(table):
         raise DataError(f"{path}: needs a header row and at least one row of numbers")
     header = table.header
+    if id_column is not None and id_column not in header:
+        raise DataError(f"{path}: has no column {id_column!r} to name the rows by (--id-column, id_column= in "
+                        f"Python): its columns are {listed(header, 8)}")
     if unlabelled_only and label_column not in header:  # before the inputs: no row of them would be predicted
         raise _unlabelled_refusal(path, f"has no {label_column!r} column, the model's column of classes"
                                         f"{label_column_hint(header, label_column, training=False)}")
     x, _ = table.inputs()
-    id_column = "id" if "id" in header else "" if header[0] == "" else None  # "": pandas' index
+    chosen = id_column is not None
+    id_column = id_column or ("id" if "id" in header else "" if header[0] == "" else None)  # "": pandas' index
     ids = [str(i) for i in range(len(x))] if id_column is None else table.column(id_column)
     if id_column is not None:
-        _warn_of_ids_alike(path, id_column or "first (unnamed)", ids)
+        _warn_of_ids_alike(path, repr(id_column) if chosen else id_column or "first (unnamed)", ids, chosen)
     if not unlabelled_only:
         return Inputs(ids, x)
     labels = [text.strip() for text in table.column(label_column)]
@@ -332,9 +343,10 @@ def _read_csv(path: Path, columns: Sequence[str] | None, label_column: str = "la
                                                for text in labels], dtype=bool))
 
 
-def _warn_of_ids_alike(path: Path, column: str, ids: list[str]) -> None:
+def _warn_of_ids_alike(path: Path, column: str, ids: list[str], chosen: bool = False) -> None:
     """A warning where a CSV's ids do not tell its rows apart (an empty id, or one given to several rows): the
-    rows of an output (which `score` sorts) could then not all be joined back to the inputs by id."""
+    rows of an output (which `score` sorts) could then not all be joined back to the inputs by id. ``chosen``:
+    the column was named by --id-column, which the fix then names."""
     counts = Counter(ids)
     empty = sum(n for i, n in counts.items() if not i.strip())
     repeated = [(i, n) for i, n in counts.items() if n > 1 and i.strip()]
@@ -342,9 +354,9 @@ def _warn_of_ids_alike(path: Path, column: str, ids: list[str]) -> None:
         return
     faults = ([f"is empty in {empty} row(s)"] if empty else []) + (
         [f"gives {len(repeated)} id(s) to several rows ({repeated[0][0]!r} to {repeated[0][1]})"] if repeated else [])
+    fix = "name another column with --id-column, or leave it out" if chosen else "drop the column"
     warnings.warn(f"{path}: the {column} column, which names the rows in the output, {' and '.join(faults)}: give "
-                  f"each row an id of its own, or drop the column to number the rows from 0",
-                  stacklevel=user_stacklevel())
+                  f"each row an id of its own, or {fix} to number the rows from 0", stacklevel=user_stacklevel())
 
 
 def _read_images(files: list[Path], root: Path, image_shape: tuple[int, ...] | None, resize: bool,
