@@ -590,9 +590,10 @@ def _gone_text(gone: list[str]) -> str:
 
 def _reading(config: Config) -> ModelInputs:
     """How the model of ``config`` reads labelled data to test on: its shape, columns (the label column too),
-    uint8 scale, resizing."""
+    uint8 scale, resizing, filling of missing inputs."""
     return ModelInputs(config.input_shape, config.input_columns, config.uint8_divisor,
-                       resize=config.image_size is not None, label_column=config.label_column)
+                       resize=config.image_size is not None, label_column=config.label_column,
+                       fills_missing=config.fills_missing)
 
 
 def _held_out(run: Run) -> Dataset:

@@ -325,8 +325,9 @@ class Config:
     @property
     def fills_missing(self) -> bool:
         """Whether the model takes missing inputs (NaN), filling each with its training mean: a Gaussian
-        likelihood's, whose inputs are standardised (`ssvae.models.base.Model.prepare`)."""
-        return self.likelihood == "gaussian"
+        likelihood's of flat rows (a table's), whose inputs are standardised (`ssvae.models.base.Model.prepare`);
+        not one of images, whose views a gap would spread over (`ssvae.augment`)."""
+        return self.likelihood == "gaussian" and len(self.input_shape) == 1
 
     @property
     def uint8_divisor(self) -> int:

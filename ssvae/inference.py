@@ -102,9 +102,9 @@ def _resizes(model: ExportedModel) -> bool:
 
 def _model_reading(model: ExportedModel) -> ModelInputs:
     """How ``model`` reads labelled data (`ssvae.data.load_labelled`): its input shape, CSV columns (the label
-    column too), uint8 scale and whether it resizes images."""
+    column too), uint8 scale, whether it resizes images and whether it fills missing inputs."""
     return ModelInputs(model.input_shape, model.input_columns, model.uint8_divisor, resize=_resizes(model),
-                       label_column=model.label_column)
+                       label_column=model.label_column, fills_missing=model.fills_missing)
 
 
 def _model_split(model: ExportedModel) -> tuple[float | None, int]:

@@ -49,6 +49,7 @@ def new_run_data(config: Config, source: Source | None = None) -> tuple[Config, 
     config = _fitted(config, source, name)
     split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
                          config.seed)
+    check_gaps(source.train, name, config.likelihood, source.columns, split.test or ())
     return config, source, split
 
 
@@ -60,7 +61,6 @@ def _fitted(config: Config, source: Source, name: str) -> Config:
     check_inputs(source.train, name, config.likelihood)  # before "auto" looks at the range, which it then fits
     own = [source.train.x] + ([source.test.x] if source.test is not None and test_name is None else [])
     likelihood = resolve_likelihood(config, *own)  # test data of one's own take the training data's
-    check_gaps(source.train, name, likelihood, source.columns)
     if source.test is not None:
         check_inputs(source.test, test_name or name, likelihood, test_data=test_name is not None)
     paths = {field: str(Path(path).resolve()) for field in PATH_FIELDS
@@ -97,7 +97,7 @@ def with_test_data(source: Source, config: Config, name: str | None = None) -> S
         raise DataError(f"{config.test_data}: no such file or folder; check the path given to --test-data")
     model = ModelInputs(source.train.input_shape, source.columns, config.uint8_divisor,
                         f"the model trained on {name}", resize=config.image_size is not None,
-                        label_column=config.label_column)
+                        label_column=config.label_column, fills_missing=config.likelihood != "bernoulli")
     return dataclasses.replace(source, test=load_labelled(config.test_data, model, source.train.class_names))
 
 

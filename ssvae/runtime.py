@@ -1087,7 +1087,7 @@ class ExportedModel:
         with ``samples`` = S the negative importance-weighted bound with S samples, which sums p(x|y) over
         the classes exactly and tightens towards -log p(x) as S grows. Higher means less like the training data.
         A row with missing inputs (a model that ``fills_missing``) is scored on the inputs it holds: a bound on
-        their density, lower than a whole row's of its kind, so compare rows with the same gaps.
+        their density, not comparable with a whole row's, so compare rows with the same gaps.
         An m1+m2 export holds M1's codes at their means, in and out, so its score leaves out M1's noise and KL
         term: a score, not a bound on -log p(x), and not `ssvae evaluate`'s test ELBO (M1's own bound). An adgm
         export holds the auxiliary a at the mean of q(a|x) and leaves out its terms: still a bound (a leaves the

@@ -109,16 +109,20 @@ def _score_as_the_readme_says(model_dir: Path, x: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def scored_exports(tmp_path_factory) -> dict[str, Path]:
     """The shipped models, and tiny exports of the other cases the score's steps tell apart: an m1 model (no
-    class: one row of noise, no y, no q) and an m2 of a Gaussian likelihood (x_logvar, inputs in their units)."""
+    class: one row of noise, no y, no q), an m2 of a Gaussian likelihood (x_logvar, inputs in their units) and
+    one of a table (the digits as 64 columns), whose graphs fill missing inputs."""
     from conftest import TINY
 
     folder = tmp_path_factory.mktemp("scored")
-    for name, settings in (("m1", dict(model="m1")), ("gaussian", dict(model="m2", likelihood="gaussian"))):
+    digits = load_digits()
+    np.savez(folder / "table.npz", x=digits.data, y=digits.target)
+    for name, settings in (("m1", dict(model="m1")), ("gaussian", dict(model="m2", likelihood="gaussian")),
+                           ("table", dict(data=str(folder / "table.npz")))):
         ssvae.export(ssvae.train(Config(**TINY), progress=False, **settings), folder / name)
-    return {**{path.name: path for path in SHIPPED}, "m1": folder / "m1", "gaussian": folder / "gaussian"}
+    return {**{path.name: path for path in SHIPPED}, **{name: folder / name for name in ("m1", "gaussian", "table")}}
 
 
-@pytest.mark.parametrize("name", [path.name for path in SHIPPED] + ["m1", "gaussian"])
+@pytest.mark.parametrize("name", [path.name for path in SHIPPED] + ["m1", "gaussian", "table"])
 def test_the_readmes_score_recipe_with_model_json_noise_gives_ssvae_scores(scored_exports, name):
     """An app in Node, C# or Java could not reproduce `ssvae score` (numpy's draws were in ssvae's source
     alone), so the shipped test_scores held there only roughly: model.json holds the draws, and the README's
@@ -418,7 +422,7 @@ def needs_npm(folder: Path, package: str):
 
 
 @needs_npm(NODE_EXAMPLE, "onnxruntime-node")
-@pytest.mark.parametrize("name", [path.name for path in SHIPPED] + ["m1", "gaussian"])
+@pytest.mark.parametrize("name", [path.name for path in SHIPPED] + ["m1", "gaussian", "table"])
 def test_the_node_score_example_gives_ssvae_scores(scored_exports, name, tmp_path):
     """score.mjs, the README's steps in Node.js with model.json's noise: `ssvae score`'s scores and entropies to
     float rounding (the 6th digit of the tiny Gaussian model's millions of nats, as JavaScript computes in float64
@@ -438,7 +442,7 @@ def test_the_node_score_example_gives_ssvae_scores(scored_exports, name, tmp_pat
     model = runtime.load(model_dir)
     np.testing.assert_allclose(np.float64(scores), model.score(x), rtol=1e-5, atol=6e-5)
     np.testing.assert_allclose(np.float64(entropies), model.entropy(x), rtol=1e-5, atol=1e-12)  # 6 digits
-    if name != "gaussian":  # its millions of nats part by a few units of the 6th digit
+    if name not in ("gaussian", "table"):  # their millions of nats part by a few units of the 6th digit
         _check_as_the_cli_writes(result.stdout.splitlines(), _cli_score_lines(model_dir, tmp_path / "x.npy", tmp_path))
 
 
@@ -465,8 +469,8 @@ def _check_as_the_cli_writes(ours: list[str], cli: list[str]) -> None:
 def test_the_examples_take_gaps_where_the_model_fills_them_and_refuse_inf(scored_exports, tmp_path):
     """A model that fills_missing: both examples classify rows with NaN as the runtime does, and refuse inf in one
     line; a model that does not still refuses NaN."""
-    model_dir = scored_exports["gaussian"]
-    x = np.random.default_rng(3).random((20, 1, 8, 8), dtype=np.float32)
+    model_dir = scored_exports["table"]
+    x = np.random.default_rng(3).random((20, 64), dtype=np.float32)
     x.reshape(20, -1)[::3, [2, 30]] = np.nan
     np.save(tmp_path / "gaps.npy", x)
     expected = [str(k) for k in runtime.load(model_dir).classify(x).argmax(-1)]

@@ -159,10 +159,40 @@ def test_a_csvs_empty_and_na_cells_are_read_as_gaps_and_text_is_still_refused(tm
         read_csv(path, training=True).inputs()
 
 
-def test_an_input_held_by_no_row_is_refused_by_its_number_for_arrays():
-    x = np.array([[1.0, np.nan, np.nan], [2.0, np.nan, np.nan]], np.float32)
-    with pytest.raises(DataError, match=r"^d: inputs 1, 2 hold no value in any row: leave them out of the inputs$"):
-        check_gaps(Dataset(x, np.array([0, 1]), ("a", "b")), "d", "gaussian")
+def test_an_input_held_by_fewer_than_two_training_rows_is_refused_by_its_number_for_arrays():
+    """A mean and spread need two values among the rows the model trains on: those held out for the test set
+    do not count."""
+    x = np.array([[1.0, np.nan, np.nan], [2.0, 5.0, np.nan], [3.0, 6.0, 7.0]], np.float32)
+    with pytest.raises(DataError, match=r"^d: inputs 1, 2 hold fewer than two values in the training rows \(those the "
+                                        r"test set leaves\), too few for a mean and spread to fill gaps by: leave them "
+                                        r"out of the inputs$"):
+        check_gaps(Dataset(x, np.array([0, 1, 0]), ("a", "b")), "d", "gaussian", held_out=[2])
+    with pytest.raises(DataError, match=r"^d: input 2 holds fewer than two values"):
+        check_gaps(Dataset(x, np.array([0, 1, 0]), ("a", "b")), "d", "gaussian")
+    x = np.array([[1.0, 4.0], [np.nan, np.nan], [3.0, 6.0], [2.0, np.nan]], np.float32)
+    with pytest.warns(UserWarning, match=r"^d: 1 row\(s\) hold no input at all \(first: row 1\): the model learns "
+                                         r"nothing of them"):
+        check_gaps(Dataset(x, np.array([0, 1, 0, 1]), ("a", "b")), "d", "gaussian")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        check_gaps(Dataset(x[:, :1], np.array([0, 1]), ("a", "b")), "d", "bernoulli")  # no gap: nothing to say
+        check_gaps(Dataset(x[[0, 2], :1], np.array([0, 1]), ("a", "b")), "d", "bernoulli")  # no gap: nothing to say
+
+
+def test_labelled_data_with_gaps_are_refused_by_a_model_that_does_not_fill_them_naming_the_files_row(tmp_path):
+    """A Bernoulli model of flat rows (or an export from before gaps were filled): evaluate --data names the file
+    and the row as the file counts them, unlabelled ones too (not the row among the labelled alone)."""
+    rng = np.random.default_rng(0)
+    x, y = rng.random((60, 5)).astype(np.float32), np.arange(60) % 2
+    np.savez(tmp_path / "unit.npz", x=x, y=y)
+    run = ssvae.train(data=str(tmp_path / "unit.npz"), likelihood="bernoulli", epochs=1, hidden=(8,),
+                      classifier_hidden=(8,), latent_dim=2, progress=False)
+    assert not run.config.fills_missing
+    ssvae.export(run, tmp_path / "model")
+    assert json.loads((tmp_path / "model" / "model.json").read_text())["fills_missing"] is False
+    x[15, 2] = np.nan
+    np.savez(tmp_path / "gap.npz", x=x, y=np.where(np.arange(60) < 10, -1, y))
+    for model in (run, tmp_path / "model"):
+        with pytest.raises(DataError, match=r"gap.npz: 1 input row\(s\) hold NaN, a missing value \(first: row 15\): "
+                                            r"this model takes none \(its graphs do not fill them\): fill or drop "
+                                            r"them$"):
+            ssvae.evaluate(model, data=str(tmp_path / "gap.npz"))

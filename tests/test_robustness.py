@@ -271,8 +271,9 @@ BAD_INPUT = [
     (["train", "--data", "na.csv", "--likelihood", "bernoulli"], "Error: na.csv: 1 input row(s) hold NaN, a missing "
      "value (first: row 1): a model of inputs in [0, 1] (the bernoulli likelihood) takes none: fill or drop them, or "
      "train with --likelihood gaussian (likelihood='gaussian' in Python), whose model fills each with its mean"),
-    (["train", "--data", "hollow.csv"], "Error: hollow.csv: column 'b' holds no value in any row: leave it out with "
-     "--ignore-columns b"),
+    (["train", "--data", "hollow.csv", "--test-fraction", "0"], "Error: hollow.csv: column 'b' holds fewer than two "
+     "values in the training rows (those the test set leaves), too few for a mean and spread to fill gaps by: leave it "
+     "out with --ignore-columns b (ignore_columns=['b'] in Python)"),
     (["train", "--data", "header_only.csv"], "Error: header_only.csv: has a header but no rows"),
     (["train", "--data", "empty.npz"], "Error: empty.npz: the data set is empty"),
     (["train", "--data", "float_labels.npz"], "Error: float_labels.npz: y holds fractions (first: 0.5), not class "
@@ -315,8 +316,7 @@ BAD_INPUT = [
     (["train", "--labels", "2000"], "Error: --labels 2000 (labels=2000 in Python) asks for more labels "
      "than the 1347 available"),
     (["train", "--data", "nan.npz"], "Error: nan.npz: 1 input row(s) hold NaN, a missing value (first: row 5): a "
-     "model of inputs in [0, 1] (the bernoulli likelihood) takes none: fill or drop them, or train with --likelihood "
-     "gaussian (likelihood='gaussian' in Python), whose model fills each with its mean"),
+     "model of images takes none: fill or drop them"),
     (["train", "--data", "inf.npz"], "Error: inf.npz: 1 input row(s) contain inf, or numbers too large for float32 "
      "(first: row 3): clean or drop them"),
     (["train", "--data", "above_one.npz", "--likelihood", "bernoulli"],

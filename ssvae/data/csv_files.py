@@ -11,7 +11,6 @@ import io
 import itertools
 import math
 import re
-import shlex
 import warnings
 from array import array
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import Callable, Iterator, Sequence, TextIO
 
 import numpy as np
 
-from ssvae.data.dataset import (UNLABELLED, DataError, as_data_error, index_names, looks_unlabelled,
+from ssvae.data.dataset import (UNLABELLED, DataError, as_data_error, ignore_fix, index_names, looks_unlabelled,
                                  warn_of_minus_one_class)
 from ssvae.errors import listed, user_stacklevel
 from ssvae.runtime import column_positions
@@ -33,13 +32,6 @@ SPREADSHEET_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods", ".numbers")  # tables 
 COMPRESSED_SUFFIXES = (".gz", ".zip", ".bz2", ".xz", ".zst", ".7z", ".tar")  # files ssvae reads once unpacked
 # a missing value as pandas writes and reads it (R's too): an unlabelled row's label, a gap among the inputs
 MISSING_VALUES = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"}
-
-
-def ignore_fix(names: Sequence[str]) -> str:
-    """How to leave the columns ``names`` out of the inputs, on the command line and in Python."""
-    them = "them" if len(names) > 1 else "it"
-    return (f"leave {them} out with --ignore-columns {shlex.quote(','.join(names))} (ignore_columns={list(names)!r} "
-            f"in Python)")
 
 
 @dataclass(frozen=True)

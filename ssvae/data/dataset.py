@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import shlex
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -169,18 +170,20 @@ def warn_of_minus_one_class(y: np.ndarray, written: int, path: Path) -> None:
 
 def check_inputs(dataset: Dataset, name: str, likelihood: str, test_data: bool = False) -> None:
     """Refuse data a model cannot learn from: none at all, inf (or numbers too large for float32), missing
-    inputs (NaN) or values outside [0, 1] for a Bernoulli likelihood asked for by name (``auto`` picks
-    Bernoulli only for inputs inside [0, 1]; `check_gaps` then checks its choice). For ``test_data`` of one's
-    own, which the training data's likelihood is chosen without, the fix is in their values alone."""
+    inputs (NaN) that a model of them cannot fill (`gaps_fix`), or values outside [0, 1] for a Bernoulli
+    likelihood asked for by name (``auto`` picks Bernoulli only for inputs inside [0, 1]; `check_gaps` then
+    checks its choice). For ``test_data`` of one's own, which the training data's likelihood is chosen without,
+    the fix is in their values alone."""
     if len(dataset) == 0:
         raise DataError(f"{name}: the data set is empty: give at least one example of each class")
     flat = dataset.x.reshape(len(dataset), -1)
     if flat.shape[1] == 0:
         raise DataError(f"{name}: the examples have no input values (shape {dataset.x.shape[1:]}): give at least one "
                         f"input column or pixel beside the labels")
-    finite = np.isfinite(flat).all(-1)
-    if not finite.all():
-        _check_not_finite(flat, name, likelihood, test_data)
+    if not np.isfinite(flat).all():
+        _refuse_rows(np.isinf(flat), name, "contain inf, or numbers too large for float32", "clean or drop them")
+        if (fix := gaps_fix(dataset.x.ndim, likelihood, test_data)) is not None:
+            refuse_gaps(dataset, name, fix)
     low, high = observed_range(flat)
     if likelihood == "bernoulli" and (low < 0.0 or high > 1.0):
         fix = "as the training data are" if test_data else \
@@ -189,37 +192,66 @@ def check_inputs(dataset: Dataset, name: str, likelihood: str, test_data: bool =
                         f"scale them {fix}")
 
 
-def _check_not_finite(flat: np.ndarray, name: str, likelihood: str, test_data: bool) -> None:
-    """Refuse inputs ``flat`` (N, D) that hold inf anywhere, or a missing input (NaN) for a ``likelihood`` that
-    takes none: Bernoulli, whose inputs are not standardised and so have no mean to fill a gap with."""
-    for bad, what in ((np.isinf(flat), "contain inf, or numbers too large for float32"),
-                      (np.isnan(flat) if likelihood == "bernoulli" else None, "hold NaN, a missing value")):
-        rows = None if bad is None else bad.any(-1)
-        if rows is not None and rows.any():
-            fix = "clean or drop them" if what.endswith("float32") else (
-                "a model of inputs in [0, 1] (the bernoulli likelihood) takes none: fill or drop them" + (
-                    "" if test_data else f", or train with {both_spellings('likelihood', 'gaussian')}, whose model "
-                                         f"fills each with its mean"))
-            raise DataError(f"{name}: {int(rows.sum())} input row(s) {what} (first: row "
-                            f"{int(np.flatnonzero(rows)[0])}): {fix}")
+def gaps_fix(ndim: int, likelihood: str, test_data: bool = False) -> str | None:
+    """What to do with missing inputs (NaN) in data of ``ndim`` axes that a model of the ``likelihood`` cannot
+    take; None where it fills them: a Gaussian model (or "auto", which picks one for a table) of flat rows,
+    whose inputs are standardised and so have a mean to fill a gap with. Images take none."""
+    if ndim > 2:
+        return "a model of images takes none: fill or drop them"
+    if likelihood == "bernoulli":
+        return "a model of inputs in [0, 1] (the bernoulli likelihood) takes none: fill or drop them" + (
+            "" if test_data else f", or train with {both_spellings('likelihood', 'gaussian')}, whose model fills "
+                                 f"each with its mean")
+    return None
 
 
-def check_gaps(dataset: Dataset, name: str, likelihood: str, columns: Sequence[str] = ()) -> None:
+def refuse_gaps(dataset: Dataset, name: str, fix: str) -> None:
+    """A DataError, naming the rows and saying ``fix``, where ``dataset`` holds missing inputs (NaN)."""
+    _refuse_rows(np.isnan(dataset.x.reshape(len(dataset), -1)), name, "hold NaN, a missing value", fix)
+
+
+def _refuse_rows(bad: np.ndarray, name: str, what: str, fix: str) -> None:
+    """A DataError where a row of ``bad`` (N, D) marks a value: how many rows, ``what`` they hold, the first's
+    number and the ``fix``."""
+    rows = bad.any(-1)
+    if rows.any():
+        raise DataError(f"{name}: {int(rows.sum())} input row(s) {what} (first: row {int(np.flatnonzero(rows)[0])}): "
+                        f"{fix}")
+
+
+def check_gaps(dataset: Dataset, name: str, likelihood: str, columns: Sequence[str] = (),
+               held_out: Sequence[int] = ()) -> None:
     """Refuse training inputs with gaps (NaN: a table's missing values) that the model of the ``likelihood``
-    chosen for them cannot take (`_check_not_finite`), or an input missing in every row, which leaves the model
-    no mean to fill it with (named by ``columns``, a CSV's, where given)."""
+    chosen for them cannot take (`gaps_fix`), or an input held by fewer than two of the training rows (all
+    but those ``held_out`` for the test set), which leaves the model no mean and spread to standardise it by
+    (named by ``columns``, a CSV's, where given); warn of rows that hold no input at all."""
     flat = dataset.x.reshape(len(dataset), -1)
     gaps = np.isnan(flat)
     if not gaps.any():
         return
-    _check_not_finite(flat, name, likelihood, test_data=False)
-    if len(empty := np.flatnonzero(gaps.all(0))):
-        many = len(empty) > 1
-        named = (f"column{'s' * many} {listed([repr(columns[k]) for k in empty])}" if columns else
-                 f"input{'s' * many} {listed([str(k) for k in empty])}")
-        fix = f"leave {'them' if many else 'it'} out" + (
-            f" with --ignore-columns {','.join(columns[k] for k in empty)}" if columns else " of the inputs")
-        raise DataError(f"{name}: {named} {'hold' if many else 'holds'} no value in any row: {fix}")
+    if (fix := gaps_fix(dataset.x.ndim, likelihood)) is not None:
+        refuse_gaps(dataset, name, fix)
+    if len(empty := np.flatnonzero(gaps.all(-1))):
+        warnings.warn(f"{name}: {len(empty)} row(s) hold no input at all (first: row {empty[0]}): the model learns "
+                      f"nothing of them (a labelled one but that its class is the mean row) and gives them a class "
+                      f"all the same: drop them", stacklevel=user_stacklevel())
+    training = np.ones(len(flat), bool)
+    training[np.asarray(held_out, dtype=np.int64)] = False
+    if not len(sparse := np.flatnonzero((~gaps[training]).sum(0) < 2)):
+        return
+    many = len(sparse) > 1
+    names = [columns[k] for k in sparse] if columns else [str(k) for k in sparse]
+    named = f"column{'s' * many} {listed(list(map(repr, names)))}" if columns else f"input{'s' * many} {listed(names)}"
+    raise DataError(f"{name}: {named} {'hold' if many else 'holds'} fewer than two values in the training rows (those "
+                    f"the test set leaves), too few for a mean and spread to fill gaps by: "
+                    + (ignore_fix(names) if columns else f"leave {'them' if many else 'it'} out of the inputs"))
+
+
+def ignore_fix(names: Sequence[str]) -> str:
+    """How to leave the columns ``names`` out of the inputs, on the command line and in Python."""
+    them = "them" if len(names) > 1 else "it"
+    return (f"leave {them} out with --ignore-columns {shlex.quote(','.join(names))} (ignore_columns={list(names)!r} "
+            f"in Python)")
 
 
 def observed_range(x: np.ndarray) -> tuple[float, float]:

@@ -26,7 +26,7 @@ from ssvae.config import both_spellings, setting_name
 from ssvae.data.csv_files import (LABEL_LIKE, CsvColumns, as_csv_hint, csv_labels, read_csv, reads_as_formula,
                                   warn_of_named_inputs, whole_number)
 from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, as_data_error, check_inputs, data_path, index_names,
-                                 looks_unlabelled, to_model_range, warn_of_minus_one_class)
+                                 looks_unlabelled, refuse_gaps, to_model_range, warn_of_minus_one_class)
 from ssvae.data.images import (files_under, image_reading, is_hidden, is_image_file, read_images,
                                warn_of_unread_images, within)
 from ssvae.errors import listed, type_name, user_stacklevel
@@ -95,7 +95,7 @@ class ModelInputs:
     (none: every numeric column, in order), a folder's images in the channels and size of ``input_shape``
     (those of another size skipped, or resized where ``resize``: a model trained with --image-size), uint8
     arrays divided by ``uint8_divisor`` (255 for images, 1 for a table's numbers), a CSV's classes in its
-    ``label_column``."""
+    ``label_column``, missing inputs (NaN) taken where it ``fills_missing``."""
 
     input_shape: tuple[int, ...]
     columns: tuple[str, ...] | None = ()  # None, as none: a CSV run from before ssvae kept them
@@ -103,6 +103,7 @@ class ModelInputs:
     name: str = "this model"  # as errors call it: a model about to be trained is named by its training data
     resize: bool = False
     label_column: str = "label"
+    fills_missing: bool = False
 
 
 def load_source(dataset: str | None = "digits", data: str | None = None, data_dir: str | None = None,
@@ -179,7 +180,9 @@ def tested_name(data: Any) -> str:
 def labelled_examples(part: Dataset, path: Path, model: ModelInputs, class_names: Sequence[str]) -> Dataset:
     """The labelled examples of ``part`` (read from ``path``, or a built-in set of that name), checked and
     laid out as `load_labelled` returns them."""
-    check_inputs(part, str(path), "auto")  # rows with NaN, counted as the file has them
+    check_inputs(part, str(path), "auto")  # rows with inf or gaps, counted as the file has them
+    if not model.fills_missing:
+        refuse_gaps(part, str(path), "this model takes none (its graphs do not fill them): fill or drop them")
     with as_data_error(path):
         x = arrange(part.x, model.input_shape, model.name)
     labelled = part.labelled
