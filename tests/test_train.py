@@ -1566,3 +1566,27 @@ def test_test_fraction_0_holds_out_no_test_set_and_validation_labels_still_pick_
                                            r"which holds out no test set, so it has no test accuracy: test it on "
                                            r"labelled data of your own, which it did not train on, with --data FILE"):
             ssvae.evaluate(tmp_path / "run", baseline=baseline)
+
+
+@pytest.mark.parametrize("n_labelled, n_unlabelled", [(300, 100), (20, 200)])
+def test_the_share_bound_weighs_a_labelled_row_as_an_unlabelled_one_whichever_are_more(n_labelled, n_unlabelled):
+    """--labelled-bound share: v = N_labelled / N_unlabelled. Over an epoch (a pass over the unlabelled rows,
+    labelled rows drawn afresh each step) a labelled row's expected weight in the bound, draws x v / labelled
+    batch size, is an unlabelled row's, 1 / its batch's size: with more labelled rows than unlabelled too."""
+    partition = types.SimpleNamespace(labelled=range(n_labelled), unlabelled=range(n_unlabelled))
+    v = training.labelled_bound_weight(partition, "share")
+    assert v == pytest.approx(n_labelled / n_unlabelled)
+    assert training.labelled_bound_weight(partition, "batch") == 1.0
+    assert training.labelled_bound_weight(types.SimpleNamespace(labelled=range(5), unlabelled=range(0)), "share") == 1
+    data = types.SimpleNamespace(x_l=torch.zeros(n_labelled, 1), x_u=torch.zeros(n_unlabelled, 1))
+    config = types.SimpleNamespace(batch_size=10, labelled_batch_size=7)
+    labelled_weight, unlabelled_weight = torch.zeros(n_labelled, dtype=torch.float64), torch.zeros(n_unlabelled,
+                                                                                                  dtype=torch.float64)
+    generator, epochs = torch.Generator().manual_seed(0), 400
+    for _ in range(epochs):
+        for rows_l, rows_u in training._batches(data, types.SimpleNamespace(uses_unlabelled=True), config, generator):
+            labelled_weight.index_add_(0, rows_l, torch.full((len(rows_l),), v / len(rows_l), dtype=torch.float64))
+            unlabelled_weight[rows_u] += 1 / len(rows_u)
+    assert unlabelled_weight.mean().item() == pytest.approx(epochs / config.batch_size)
+    assert labelled_weight.mean().item() == pytest.approx(unlabelled_weight.mean().item(), rel=1e-9)
+    assert (labelled_weight / labelled_weight.mean() - 1).abs().max() < 0.5  # every row its share, as drawn
