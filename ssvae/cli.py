@@ -664,7 +664,8 @@ def model_options(applies: str = "") -> Callable:
 force_option = click.option("--force", is_flag=True, help="Replace an existing --out file.")
 id_option = click.option("--id-column", metavar="NAME",
                          help="The column of a --data CSV whose values name the rows in the output (names, sample "
-                              "codes); default: its 'id' column where it has one, else the row number from 0.")
+                              "codes); default: its 'id' column, else the unnamed first column pandas writes, else "
+                              "the row number from 0.")
 
 run_options = stacked(  # how predict and score run the model, after their own options
     click.option("--batch-size", type=click.IntRange(min=1), default=BATCH, show_default=True,

@@ -708,6 +708,16 @@ def test_csv_ids_that_do_not_tell_the_rows_apart_are_named_in_a_warning(tmp_path
                                          r"name another column with --id-column, or leave it out to number the rows "
                                          r"from 0$"):
         assert list(read_inputs(str(tmp_path / "kinds.csv"), columns=("a",), id_column="kind").ids) == ["x", "x"]
+    (tmp_path / "named.csv").write_text("id,name,a,b\nr0,x,1,5\nr1,y,2,6\n")  # read by position
+    inputs = read_inputs(str(tmp_path / "named.csv"), columns=(), id_column=" name ")  # spaced, as headers may be
+    assert list(inputs.ids) == ["x", "y"] and inputs.x.tolist() == [[1, 5], [2, 6]]  # 'id' is no input either
+    (tmp_path / "dated.csv").write_text("id,name,a,when\nr0,x,1,today\nr1,y,2,today\n")
+    with pytest.raises(DataError, match=r"dated.csv: row 0 \(line 2\), column 'when' holds 'today': every column but "
+                                        r"'id', 'name' and 'label' must be numeric$"):
+        read_inputs(str(tmp_path / "dated.csv"), columns=(), id_column="name")
+    with pytest.raises(DataError, match=r"^--id-column \(id_column= in Python\) needs the name of a column of the "
+                                        r"CSV$"):
+        read_inputs(str(tmp_path / "named.csv"), id_column=" ")
     (tmp_path / "unique.csv").write_text("id,a\nr0,1\nr1,2\n")
     (tmp_path / "none.csv").write_text("a\n1\n1\n")
     with warnings.catch_warnings():

@@ -46,18 +46,24 @@ class CsvColumns:
 
     @property
     def kept_as_text(self) -> tuple[str, ...]:
-        """The columns whose text a table keeps: the row names and the labels."""
-        return self.id, "", self.label
+        """The columns whose text a table keeps: the row names (``id`` always, another where one is named) and
+        the labels."""
+        return tuple(dict.fromkeys(("id", self.id, "", self.label)))
 
     @property
     def not_inputs(self) -> tuple[str, ...]:
         """The columns that are no inputs: those kept as text, and those ignored."""
         return (*self.kept_as_text, *self.ignored)
 
+    @property
+    def numeric_rule(self) -> str:
+        """Which columns must hold numbers: every one but those kept as text."""
+        *others, last = [repr(name) for name in self.kept_as_text if name]
+        return f"every column but {', '.join(others)}{' and ' if others else ''}{last} must be numeric"
+
     def numeric_fix(self, column: str) -> str:
         """What to do with the ``column`` of text read as an input."""
-        return (f"every column but 'id' and {self.label!r} must be numeric: if this one is no input, "
-                f"{ignore_fix([column])}")
+        return f"{self.numeric_rule}: if this one is no input, {ignore_fix([column])}"
 
 
 def read_csv(path: Path, columns: Sequence[str] | None = (), roles: CsvColumns = CsvColumns(),
@@ -256,8 +262,7 @@ class CsvTable:
             return "the model reads this column as numbers, as it trained on them: correct the value"
         if _names_rows(column):
             return ROW_NAMES_FIX + (ignore_fix([column]) if self.training else "drop it")
-        return self.roles.numeric_fix(column) if self.training else (f"every column but 'id' and "
-                                                                     f"{self.roles.label!r} must be numeric")
+        return self.roles.numeric_fix(column) if self.training else self.roles.numeric_rule
 
 
 def _declared_separator(line: str) -> str | None:

@@ -68,6 +68,9 @@ def read_inputs(data: str | Path | None = None, dataset: str | None = None, data
     ``unlabelled_only``: the rows without a label alone (`_unlabelled_rows`), with the ids they have among all.
     ``id_column``: a CSV's column that names its rows (default: ``id`` where it has one, else row numbers)."""
     check_source(data, dataset, split, data_dir)
+    if id_column is not None and not id_column.strip():
+        raise DataError("--id-column (id_column= in Python) needs the name of a column of the CSV")
+    id_column = None if id_column is None else id_column.strip()  # as the header's names are read
     if id_column is not None and (data is None or data_path(data).suffix.lower() != ".csv"):
         raise DataError(f"{data or dataset}: --id-column {id_column} (id_column= in Python) names a column of a CSV, "
                         f"and these inputs are none: leave it out (images are named by their files, other rows by "
