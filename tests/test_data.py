@@ -1440,7 +1440,8 @@ def test_test_data_of_another_shape_name_the_training_data_as_what_they_must_fit
 
 def test_test_data_are_read_as_the_model_reads_its_inputs(tmp_path):
     """uint8 numbers of a table model are not divided by 255; test data of another shape, or with inf (counted
-    over the file's rows, the unlabelled ones too), are refused with the file's name; NaN is a gap, kept."""
+    over the file's rows, the unlabelled ones too), are refused with the file's name; NaN is a gap, kept where
+    the model fills gaps."""
     rows = np.array([[3, 200], [16, 0], [1, 2]], np.uint8)
     np.savez(tmp_path / "u8.npz", x=rows, y=np.array([1, -1, 0]))
     with pytest.warns(UserWarning, match="u8.npz: its labels are numbers, taken as the model's class numbers: "
@@ -1457,7 +1458,10 @@ def test_test_data_are_read_as_the_model_reads_its_inputs(tmp_path):
         load_labelled(tmp_path / "inf.npz", ModelInputs((2,)), ("x", "y"))
     np.savez(tmp_path / "gaps.npz", x=np.array([[0.0, 1], [2, 3], [np.nan, 4]]), y=np.array([-1, 0, 1]))
     with pytest.warns(UserWarning, match="gaps.npz: its labels are numbers"):  # a gap, which a table model fills
-        gaps = load_labelled(tmp_path / "gaps.npz", ModelInputs((2,)), ("x", "y"))
+        gaps = load_labelled(tmp_path / "gaps.npz", ModelInputs((2,), fills_missing=True), ("x", "y"))
+    with pytest.raises(DataError, match=r"gaps.npz: 1 input row\(s\) hold NaN, a missing value \(first: row 2\): this "
+                                        r"model takes none"):
+        load_labelled(tmp_path / "gaps.npz", ModelInputs((2,)), ("x", "y"))
     np.testing.assert_array_equal(gaps.x, np.array([[2, 3], [np.nan, 4]], np.float32))
     with pytest.raises(DataError, match=r"gone.csv: no such file or folder; check the path of the test data"):
         load_labelled(tmp_path / "gone.csv", ModelInputs((2,)), ("x", "y"))
