@@ -49,7 +49,7 @@ def new_run_data(config: Config, source: Source | None = None) -> tuple[Config, 
     config = _fitted(config, source, name)
     split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
                          config.seed)
-    check_gaps(source.train, name, config.likelihood, source.columns, split.test or ())
+    check_gaps(source.train, name, config.likelihood, source.columns, split.test or (), config.ignore_columns)
     return config, source, split
 
 

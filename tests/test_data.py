@@ -1260,7 +1260,8 @@ def test_a_csv_names_its_label_column_and_the_columns_to_leave_out(tmp_path):
     assert source.train.y.tolist() == [0, UNLABELLED, 1] and source.train.class_names == ("cat", "dog")
     with pytest.raises(DataError, match=r"t.csv: row 0 \(line 2\), column 'date' holds '2026-01-02': every column "
                                         r"but 'id' and 'species' must be numeric: if this one is no input, leave it "
-                                        r"out with --ignore-columns date \(ignore_columns=\['date'\] in Python\)$"):
+                                        r"out with --ignore-columns name,date \(ignore_columns=\['name', 'date'\] in "
+                                        r"Python\)$"):  # the option names again the column it already ignores
         load_source(data=str(tmp_path / "t.csv"), roles=CsvColumns("species", ("name",)))
     with pytest.raises(DataError, match=r"t.csv: has no column 'Date' to ignore \(--ignore-columns, ignore_columns= "
                                         r"in Python\): its columns are name, size, label, species, date, weight$"):

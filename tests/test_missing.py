@@ -169,6 +169,11 @@ def test_an_input_held_by_fewer_than_two_training_rows_is_refused_by_its_number_
         check_gaps(Dataset(x, np.array([0, 1, 0]), ("a", "b")), "d", "gaussian", held_out=[2])
     with pytest.raises(DataError, match=r"^d: input 2 holds fewer than two values"):
         check_gaps(Dataset(x, np.array([0, 1, 0]), ("a", "b")), "d", "gaussian")
+    with pytest.raises(DataError, match=r"^d: column 'c' holds fewer than two values in the training rows \(those the "
+                                        r"test set leaves\), too few for a mean and spread to fill gaps by: leave it "
+                                        r"out with --ignore-columns name,c \(ignore_columns=\['name', 'c'\] in "
+                                        r"Python\)$"):  # beside the column already left out
+        check_gaps(Dataset(x, np.array([0, 1, 0]), ("a", "b")), "d", "gaussian", ("a", "b", "c"), [0], ("name",))
     x = np.array([[1.0, 4.0], [np.nan, np.nan], [3.0, 6.0], [2.0, np.nan]], np.float32)
     with pytest.warns(UserWarning, match=r"^d: 1 row\(s\) hold no input at all \(first: row 1\): the model learns "
                                          r"nothing of them"):

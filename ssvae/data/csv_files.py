@@ -63,7 +63,7 @@ class CsvColumns:
 
     def numeric_fix(self, column: str) -> str:
         """What to do with the ``column`` of text read as an input."""
-        return f"{self.numeric_rule}: if this one is no input, {ignore_fix([column])}"
+        return f"{self.numeric_rule}: if this one is no input, {ignore_fix([column], self.ignored)}"
 
 
 def read_csv(path: Path, columns: Sequence[str] | None = (), roles: CsvColumns = CsvColumns(),
@@ -261,7 +261,7 @@ class CsvTable:
         if self._by_name:
             return "the model reads this column as numbers, as it trained on them: correct the value"
         if _names_rows(column):
-            return ROW_NAMES_FIX + (ignore_fix([column]) if self.training else "drop it")
+            return ROW_NAMES_FIX + (ignore_fix([column], self.roles.ignored) if self.training else "drop it")
         return self.roles.numeric_fix(column) if self.training else self.roles.numeric_rule
 
 

@@ -220,11 +220,12 @@ def _refuse_rows(bad: np.ndarray, name: str, what: str, fix: str) -> None:
 
 
 def check_gaps(dataset: Dataset, name: str, likelihood: str, columns: Sequence[str] = (),
-               held_out: Sequence[int] = ()) -> None:
+               held_out: Sequence[int] = (), ignored: Sequence[str] = ()) -> None:
     """Refuse training inputs with gaps (NaN: a table's missing values) that the model of the ``likelihood``
     chosen for them cannot take (`gaps_fix`), or an input held by fewer than two of the training rows (all
     but those ``held_out`` for the test set), which leaves the model no mean and spread to standardise it by
-    (named by ``columns``, a CSV's, where given); warn of rows that hold no input at all."""
+    (named by ``columns``, a CSV's, where given, beside those already ``ignored``); warn of rows that hold no
+    input at all."""
     flat = dataset.x.reshape(len(dataset), -1)
     gaps = np.isnan(flat)
     if not gaps.any():
@@ -242,15 +243,17 @@ def check_gaps(dataset: Dataset, name: str, likelihood: str, columns: Sequence[s
     many = len(sparse) > 1
     names = [columns[k] for k in sparse] if columns else [str(k) for k in sparse]
     named = f"column{'s' * many} {listed(list(map(repr, names)))}" if columns else f"input{'s' * many} {listed(names)}"
+    fix = ignore_fix(names, ignored) if columns else f"leave {'them' if many else 'it'} out of the inputs"
     raise DataError(f"{name}: {named} {'hold' if many else 'holds'} fewer than two values in the training rows (those "
-                    f"the test set leaves), too few for a mean and spread to fill gaps by: "
-                    + (ignore_fix(names) if columns else f"leave {'them' if many else 'it'} out of the inputs"))
+                    f"the test set leaves), too few for a mean and spread to fill gaps by: {fix}")
 
 
-def ignore_fix(names: Sequence[str]) -> str:
-    """How to leave the columns ``names`` out of the inputs, on the command line and in Python."""
+def ignore_fix(names: Sequence[str], ignored: Sequence[str] = ()) -> str:
+    """How to leave the columns ``names`` out of the inputs, on the command line and in Python, beside those
+    already ``ignored`` (which the option, given again, must name too)."""
     them = "them" if len(names) > 1 else "it"
-    return (f"leave {them} out with --ignore-columns {shlex.quote(','.join(names))} (ignore_columns={list(names)!r} "
+    every = [*ignored, *(name for name in names if name not in ignored)]
+    return (f"leave {them} out with --ignore-columns {shlex.quote(','.join(every))} (ignore_columns={every!r} "
             f"in Python)")
 
 
