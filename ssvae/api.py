@@ -138,7 +138,8 @@ class Run:
             x = x.detach().cpu()
             x = (x if x.dtype == torch.uint8 else x.float()).numpy()
         with as_data_error():
-            x = prepare_inputs(x, c.input_shape, c.input_columns, c.input_range, c.uint8_divisor, c.fills_missing)
+            x = prepare_inputs(x, c.input_shape, c.input_columns, c.input_range, c.uint8_divisor, c.fills_missing,
+                               c.categories)
         device = next(self.model.buffers()).device
         return torch.tensor(x, device=device)  # a copy: the caller's array may be read-only (np.load mmap_mode)
 
@@ -593,7 +594,7 @@ def _reading(config: Config) -> ModelInputs:
     uint8 scale, resizing, filling of missing inputs."""
     return ModelInputs(config.input_shape, config.input_columns, config.uint8_divisor,
                        resize=config.image_size is not None, label_column=config.label_column,
-                       fills_missing=config.fills_missing)
+                       fills_missing=config.fills_missing, categories=config.categories)
 
 
 def _held_out(run: Run) -> Dataset:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ssvae.errors import SAVE_ARRAYS, type_name
-from ssvae.runtime import one_line_name
+from ssvae.runtime import category_spans, one_line_name
 
 FORMAT_VERSION = 1
 MODEL_KINDS = ("m2", "adgm", "m1+m2", "m1", "supervised", "fixmatch")
@@ -81,7 +81,8 @@ MAX_IMAGE_PIXELS = 512 * 512  # --image-size: 786,432 inputs in colour, 393 mill
 # written before them did: such a file still loads, and trains or evaluates as it did.
 LATER_FIELDS: dict[str, Any] = {"adaptive_threshold": False, "weight_decay": 0.0, "threads": None,
                                 "input_columns": None, "test_data": None, "pixel_inputs": None, "image_size": None,
-                                "label_column": "label", "ignore_columns": (), "labelled_bound": "batch"}
+                                "label_column": "label", "ignore_columns": (), "labelled_bound": "batch",
+                                "categories": {}}
 
 
 @dataclass
@@ -113,6 +114,7 @@ class Config:
     input_shape: tuple[int, ...] = ()
     class_names: tuple[str, ...] = ()
     input_columns: tuple[str, ...] | None = ()
+    categories: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     pixel_inputs: bool | None = None
     likelihood: str = "auto"
     # --- model ---
@@ -179,6 +181,7 @@ class Config:
         for name in _tuple_fields():  # JSON gives them as lists
             if getattr(self, name) is not None:
                 setattr(self, name, tuple(getattr(self, name)))
+        self.categories = {column: tuple(known) for column, known in self.categories.items()}
         if self.input_columns is None and not self.table:  # a run older than the field: only a CSV's had names
             self.input_columns = ()
         self._check_values()  # values that cannot work are refused, naming the field and what it accepts
@@ -330,6 +333,11 @@ class Config:
         return self.likelihood == "gaussian" and len(self.input_shape) == 1
 
     @property
+    def category_spans(self) -> tuple[tuple[int, int], ...]:
+        """Where each column of categories' one-hot inputs stands among the inputs: (start, end) each."""
+        return category_spans(self.input_columns or (), self.categories)
+
+    @property
     def uint8_divisor(self) -> int:
         """What uint8 inputs are divided by: 255 for a model of images in [0, 1] (`pixel_inputs`), as pixels
         0..255 scaled to [0, 1]; else 1, as the numbers they are: a table's, or those of real values outside
@@ -409,6 +417,8 @@ def _plain(value: Any) -> Any:
     ``ssvae.train(data=Path(...), epochs=np.int64(5))`` means), in a list too."""
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if isinstance(value, numbers.Integral) and not isinstance(value, (bool, int)):
@@ -425,6 +435,9 @@ def _fits(value: Any, hint: Any) -> bool:
         return any(_fits(value, option) for option in typing.get_args(hint))
     if typing.get_origin(hint) is tuple:
         return isinstance(value, (list, tuple)) and all(_fits(v, typing.get_args(hint)[0]) for v in value)
+    if typing.get_origin(hint) is dict:
+        keys, items = typing.get_args(hint)
+        return isinstance(value, dict) and all(_fits(k, keys) and _fits(v, items) for k, v in value.items())
     if isinstance(value, bool) and hint is not bool:
         return False
     return isinstance(value, (int, float) if hint is float else hint)
@@ -453,8 +466,8 @@ TABLE_PRESET = {"labelled_bound": "share"}
 
 
 # The fields a run fills from its data as it starts (the likelihood where "auto" chose it), at their unfilled values
-FILLED_FROM_DATA = {"input_shape": (), "class_names": (), "input_columns": (), "pixel_inputs": None,
-                    "likelihood": "auto"}
+FILLED_FROM_DATA = {"input_shape": (), "class_names": (), "input_columns": (), "categories": {},
+                    "pixel_inputs": None, "likelihood": "auto"}
 
 # Settings a resume may find edited in config.json: where the data lie now (`ssvae.api.Run.partition` checks
 # they are the same data), how often to checkpoint, the device, whose kind the checkpoint fixes anyway
@@ -467,7 +480,7 @@ PYTHON_ONLY = ("split_seed", "aux_dim", "m1_latent_dim", "m1_hidden", "m1_featur
 # Config fields that `ssvae train` has no option for: the data's own (set by --data, --dataset, --data-dir or
 # read from the data), PYTHON_ONLY, and the format's version
 FIELDS_WITHOUT_OPTION = ("dataset", "data", "data_dir", "test_data", "input_shape", "class_names", "input_columns",
-                         "pixel_inputs", *PYTHON_ONLY, "version")
+                         "categories", "pixel_inputs", *PYTHON_ONLY, "version")
 
 
 def option_flag(field: str) -> str:
@@ -554,6 +567,8 @@ SETTING_HELP: dict[str, str] = {
     "class_names": "Filled from the data as a run starts: the classes' names, in the order of their numbers.",
     "input_columns": ("Filled from the data as a run starts: a CSV's input columns by name, which predict finds in "
                       "any order (None: a CSV run from before ssvae kept them, which reads them by position)."),
+    "categories": ("Filled from the data as a run starts: a CSV's input columns of text, each with its categories, "
+                   "read as one-hot input columns (colour=red, colour=white)."),
     "pixel_inputs": ("Filled from the data as a run starts: whether the inputs are images in [0, 1] (uint8 scaled "
                      "so); None in runs older than it."),
     "likelihood": ("p(x|y,z): bernoulli for inputs in [0, 1], gaussian for real values; auto picks by the inputs' "

@@ -92,7 +92,8 @@ def model_inputs(model: ExportedModel | str | Path, data: str | Path | None = No
         _check_dataset(model, dataset, split)
     return read_inputs(data, dataset, None if data_dir is None else str(data_dir),
                        split, *_model_split(model), model.input_shape if len(model.input_shape) == 3 else None,
-                       model.input_columns, _resizes(model), model.label_column, unlabelled_only, id_column)
+                       model.input_columns, _resizes(model), model.label_column, unlabelled_only, id_column,
+                       model.categories)
 
 
 def _resizes(model: ExportedModel) -> bool:
@@ -104,7 +105,8 @@ def _model_reading(model: ExportedModel) -> ModelInputs:
     """How ``model`` reads labelled data (`ssvae.data.load_labelled`): its input shape, CSV columns (the label
     column too), uint8 scale, whether it resizes images and whether it fills missing inputs."""
     return ModelInputs(model.input_shape, model.input_columns, model.uint8_divisor, resize=_resizes(model),
-                       label_column=model.label_column, fills_missing=model.fills_missing)
+                       label_column=model.label_column, fills_missing=model.fills_missing,
+                       categories=model.categories)
 
 
 def _model_split(model: ExportedModel) -> tuple[float | None, int]:
@@ -180,7 +182,7 @@ def as_inputs(model: ExportedModel, inputs: Inputs | str | Path | Any, unlabelle
         return inputs
     if isinstance(inputs, (str, Path)):
         return model_inputs(model, data=inputs, unlabelled_only=unlabelled_only, id_column=id_column)
-    x = np.atleast_1d(as_array(by_name(inputs, model.input_columns)))
+    x = np.atleast_1d(as_array(by_name(inputs, model.input_columns, model.categories)))
     return Inputs(_row_ids(inputs, len(x)), x)
 
 
@@ -583,10 +585,20 @@ def _chosen_classes(model: ExportedModel, classes: Any) -> list[int]:
 
 def example_header(model: ExportedModel) -> list[str]:
     """The columns of `generate`'s CSV: id, the model's label column (a class name), then the inputs: its CSV
-    columns, or x0, x1, ... in the order of its flattened inputs. ``ssvae train``, ``predict`` and ``evaluate``
-    read it."""
+    columns (one of categories for its one-hot columns), or x0, x1, ... in the order of its flattened inputs.
+    ``ssvae train``, ``predict`` and ``evaluate`` read it."""
+    return ["id", model.label_column, *_table_inputs(model)]
+
+
+def _table_inputs(model: ExportedModel) -> dict[str, list[int]]:
+    """Each input column of the model's table (x0, x1, ... without names) with the places of the flattened
+    inputs it is read into: its own, or a column of categories' one-hot columns."""
     columns = model.input_columns or [f"x{i}" for i in range(int(np.prod(model.input_shape)))]
-    return ["id", model.label_column, *columns]
+    of = {f"{name}={value}": name for name, known in model.categories.items() for value in known}
+    places: dict[str, list[int]] = {}
+    for k, name in enumerate(columns):
+        places.setdefault(of.get(name, name), []).append(k)
+    return places
 
 
 def _write_examples(model: ExportedModel, out: Path | None, ids: Sequence[str], labels: Sequence[str],
@@ -594,13 +606,16 @@ def _write_examples(model: ExportedModel, out: Path | None, ids: Sequence[str], 
     """One CSV row an example: its id, label and inputs (flattened), under `example_header`, as the training
     data wrote them (`ExportedModel.as_data`: whole numbers, written without a decimal point, where they were);
     each other value in the shortest digits that read back as the same float32 (6 digits moved a column of
-    values near 1.7e9 by thousands)."""
+    values near 1.7e9 by thousands); a column of categories as the category of its largest one-hot value."""
     with _table_file(out, replace) as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(example_header(model))
-        whole = set(model.whole_inputs)
+        whole, places = set(model.whole_inputs), _table_inputs(model)
+        means = examples.reshape(len(ids), -1)
         for i, x in enumerate(model.as_data(examples).reshape(len(ids), -1)):
-            writer.writerow([ids[i], labels[i], *(str(int(v)) if k in whole else str(v) for k, v in enumerate(x))])
+            writer.writerow([ids[i], labels[i], *(
+                model.categories[name][int(np.argmax(means[i, at]))] if name in model.categories else
+                str(int(x[at[0]])) if at[0] in whole else str(x[at[0]]) for name, at in places.items())])
 
 
 @dataclass(frozen=True)

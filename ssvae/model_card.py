@@ -61,7 +61,11 @@ def layout_text(info: Mapping[str, Any], builtin: bool) -> str:
     images as the data set's (a ``builtin`` set's polarity said, which nothing can check), or rows by position."""
     shape = tuple(info["input_shape"])
     if info.get("input_columns"):
-        return f"Each row's values in the order of `input_columns`: {', '.join(info['input_columns'])}."
+        columns = f"Each row's values in the order of `input_columns`: {', '.join(info['input_columns'])}."
+        return columns + "".join(
+            f" Column `{column}` of categories comes as its one-hot columns "
+            f"{', '.join(f'`{column}={value}`' for value in known)}: 1 for the row's category, 0 for the others, NaN "
+            f"in each where it is missing (`categories`)." for column, known in info.get("categories", {}).items())
     if len(shape) != 3:
         return f"Each row's {math.prod(shape)} values in the order the training data had them."
     size = f"{shape[0]} x {shape[1]} x {shape[2]} (channels, height, width)"
@@ -273,7 +277,8 @@ def model_card(run: Run, report: ExportReport, command: str) -> str:
         *(["", float16_note(c)] if "float16" in report.accuracy else []),
         "",
         *usage_lines({"preprocessing": preprocessing(c), "input_shape": c.input_shape, "input_columns": c.input_columns,
-                      "dataset": data_name(c), "conditional": c.model != "m1"}, report.interfaces, not c.data),
+                      "categories": c.categories, "dataset": data_name(c), "conditional": c.model != "m1"},
+                     report.interfaces, not c.data),
         "",
     ]
     return "\n".join(lines)

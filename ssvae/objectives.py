@@ -89,16 +89,43 @@ def _gaussian_terms(x: Tensor, mean: Tensor, logvar: Tensor) -> Tensor:
     return -0.5 * (LOG_2PI + logvar + (x - mean).pow(2) / logvar.exp())
 
 
+def _category_terms(x: Tensor, logits: Tensor, terms: Tensor, categories: tuple[tuple[int, int], ...]) -> Tensor:
+    """``terms`` with those of each span of one-hot inputs in ``categories`` replaced by x log softmax(logits):
+    summed over a span, the log-probability of the row's category. A Gaussian density there would grow without
+    bound as the decoder learnt 0 and 1 exactly, and its classes would follow the categories, not the data."""
+    return replace_spans(terms, categories, lambda start, end: widen(x[..., start:end]) * F.log_softmax(
+        widen(logits[..., start:end]), -1))
+
+
+def category_probabilities(mean: Tensor, categories: tuple[tuple[int, int], ...]) -> Tensor:
+    """A Gaussian decoder's means with each span of one-hot inputs' logits as its categories' probabilities."""
+    return replace_spans(mean, categories, lambda start, end: torch.softmax(mean[..., start:end], -1))
+
+
+def replace_spans(values: Tensor, spans: tuple[tuple[int, int], ...], part: Callable[[int, int], Tensor]) -> Tensor:
+    """``values`` with each (start, end) of ``spans`` along the last axis replaced by part(start, end)."""
+    if not spans:
+        return values
+    pieces, end = [], 0
+    for start, stop in spans:
+        pieces += [values[..., end:start], part(start, stop)]
+        end = stop
+    return torch.cat([*pieces, values[..., end:]], -1)
+
+
 def likelihood_size(input_dim: int, likelihood: str) -> int:
     """How many numbers a decoder outputs for ``input_dim`` inputs: logits, or mean and log-variance."""
     return input_dim if likelihood == "bernoulli" else 2 * input_dim
 
 
-def log_likelihood(x: Tensor, params: Tensor, likelihood: str, observed: Tensor | None = None) -> Tensor:
+def log_likelihood(x: Tensor, params: Tensor, likelihood: str, observed: Tensor | None = None,
+                   categories: tuple[tuple[int, int], ...] = ()) -> Tensor:
     """log p(x | params), summed over the last axis; ``params`` are logits (bernoulli) or mean ‖ logvar.
     ``observed`` (booleans shaped as ``x`` without the axes ``params`` adds before the last): the inputs a
     row holds, the others (missing from a table) left out of the sum, so that it is the density of the
     observed inputs with the missing ones integrated out; None: every input observed.
+    ``categories``: the (start, end) of each column of categories' one-hot inputs, which a Gaussian model
+    gives a categorical likelihood, its means there the logits (`_category_terms`).
     The Bernoulli term of a grey value in (0, 1) is a cross-entropy, not a normalised density (the continuous
     Bernoulli's normaliser is left out), so it bounds no true log-likelihood of grey images."""
     params = widen(params)
@@ -106,7 +133,8 @@ def log_likelihood(x: Tensor, params: Tensor, likelihood: str, observed: Tensor 
     if likelihood == "bernoulli":
         terms = -F.binary_cross_entropy_with_logits(params, x, reduction="none")
     else:
-        terms = _gaussian_terms(x, *split_gaussian(params))
+        mean, logvar = split_gaussian(params)
+        terms = _category_terms(x, mean, _gaussian_terms(x, mean, logvar), categories)
     if observed is not None:
         terms = terms * observed.reshape(observed.shape[:1] + (1,) * (terms.dim() - observed.dim())
                                          + observed.shape[1:])

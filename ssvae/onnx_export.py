@@ -45,7 +45,7 @@ from ssvae.run import tensors_digest
 from ssvae.data.digests import data_digest
 from ssvae.model_card import data_name, export_command, model_card, preprocessing
 from ssvae.models import Model
-from ssvae.objectives import split_gaussian
+from ssvae.objectives import category_probabilities, split_gaussian
 from ssvae.precisions import calibration_inputs, cpu_session, predicted_classes, quantize_int8, to_float16
 from ssvae.report import confidence_summary
 from ssvae.data import Dataset, DataError, Partition
@@ -112,6 +112,7 @@ class DecoderGraph(nn.Module):
             shift, scale = self.model.standardisation()
             mean, logvar = split_gaussian(params)
             mean, second = mean * scale + shift, logvar + 2.0 * torch.log(scale)
+            mean = category_probabilities(mean, self.model.categories)  # of one-hot inputs: shift 0, scale 1
         shape = (-1, *self.input_shape)
         return mean.reshape(shape), second.reshape(shape)
 
@@ -176,6 +177,8 @@ def description(run: Run, accuracy: float | None, opset: int = OPSET, data_found
         "input_shape": list(c.input_shape),
         # empty: inputs read by position (images, arrays, some CSVs); no key for a CSV run too old to know them
         **({} if c.input_columns is None else {"input_columns": list(c.input_columns)}),
+        # a CSV's columns of text, each with its categories: input column "colour=red" is 1 where colour is red
+        **({"categories": {column: list(known) for column, known in c.categories.items()}} if c.categories else {}),
         "input_range": list(c.input_range) if c.input_range else None,
         "uint8_divisor": c.uint8_divisor,
         "fills_missing": c.fills_missing,  # its graphs take NaN for a missing input, filled with the training mean
@@ -484,12 +487,15 @@ def training_range(run: Run) -> dict[str, Any]:
     as its float32, which `ExportedModel.far_outside` holds inputs against, to flag a "no data" mark such as
     -9999 that the classifier would give a class; and ``whole_inputs``, the inputs whose every value was a
     whole number (counts, years, 0/1 flags), which `ExportedModel.as_data` rounds generated values of; not
-    those of values from 2^24 up, where every float32 is whole (timestamps, large amounts). Missing values
-    (NaN) are left out: training refuses an input that holds none."""
+    those of values from 2^24 up, where every float32 is whole (timestamps, large amounts), nor one-hot inputs,
+    whose generated values are their categories' probabilities. Missing values (NaN) are left out: training
+    refuses an input that holds none."""
     x = run.inputs(training_inputs(run.partition())).numpy().reshape(-1, math.prod(run.config.input_shape))
     bounds = {end: [float(str(v)) for v in reduce.reduce(x, axis=0)] for end, reduce in (("low", np.fmin),
                                                                                        ("high", np.fmax))}
     whole = np.all((x == np.round(x)) | np.isnan(x), axis=0) & (np.fmax.reduce(np.abs(x), axis=0) < 2**24)
+    for start, end in run.config.category_spans:
+        whole[start:end] = False
     return {"training_range": bounds, "whole_inputs": np.flatnonzero(whole).tolist()}
 
 

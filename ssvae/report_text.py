@@ -12,9 +12,9 @@ from typing import Any
 from ssvae.model_card import by_confidence_text, entropies_text, levels_text, quantiles_text
 
 # the metadata `ssvae info` shows first, in this order; the rest follow alphabetically
-INFO_ORDER = ("model", "dataset", "test_data", "class_names", "input_shape", "input_columns", "input_range",
-              "preprocessing", "likelihood", "latent_dim", "conditional", "labels_seen", "test_accuracy",
-              "test_confidence", "test_scores", "precisions")
+INFO_ORDER = ("model", "dataset", "test_data", "class_names", "input_shape", "input_columns", "categories",
+              "input_range", "preprocessing", "likelihood", "latent_dim", "conditional", "labels_seen",
+              "test_accuracy", "test_confidence", "test_scores", "precisions")
 
 
 def count(n: int, noun: str) -> str:
@@ -98,7 +98,7 @@ def model_info_text(description: dict) -> str:
     """`ssvae info` of a model folder (`ExportedModel.describe`): its metadata, then each graph's inputs and
     outputs."""
     shown = {key: value for key, value in {**description["metadata"], "precisions": description["precisions"]}.items()
-             if value != []}  # an image model's input_columns: no names, no line
+             if value not in ([], {})}  # an image model's input_columns, a model's categories without text: no line
     if shown.get("test_fraction") == 0 and shown.get("test_accuracy") is None:
         shown["test_accuracy"] = "not measured: no test set held out (test_fraction 0)"
     meta = dict(sorted(shown.items(), key=lambda item: _info_rank(item[0])))
@@ -144,6 +144,8 @@ def _info_value(key: str, value: Any) -> str:
     if key == "training_range" and isinstance(value, dict):
         return (f"the least and greatest value of each of the {len(value['low'])} inputs in training (--json has "
                 f"them), to flag inputs far outside them")
+    if key == "categories" and isinstance(value, dict):
+        return "; ".join(f"{column}: {plain(known)}" for column, known in value.items())
     if key == "fills_missing" and isinstance(value, bool):
         return ("yes: a missing input (NaN, an empty CSV cell) is filled with its training mean" if value else
                 "no: a missing input (NaN) is refused")

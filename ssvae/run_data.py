@@ -67,7 +67,8 @@ def _fitted(config: Config, source: Source, name: str) -> Config:
              if (path := getattr(config, field)) is not None}
     return config.replace(
         **paths, input_shape=source.train.input_shape, class_names=source.train.class_names,
-        input_columns=source.columns, likelihood=likelihood, threads=config.threads or cpu_threads(config.device))
+        input_columns=source.columns, categories=source.categories, likelihood=likelihood,
+        threads=config.threads or cpu_threads(config.device))
 
 
 def load_data(config: Config) -> Source:
@@ -78,8 +79,9 @@ def load_data(config: Config) -> Source:
 
 
 def csv_roles(config: Config) -> CsvColumns:
-    """The columns of a CSV that ``config``'s run reads as no inputs: its label column and those it ignores."""
-    return CsvColumns(config.label_column, config.ignore_columns)
+    """The roles of the columns of ``config``'s CSV: its label column, those it ignores, and those of categories,
+    read again with the categories the run found, so that its inputs keep their columns."""
+    return CsvColumns(config.label_column, config.ignore_columns, categories=config.categories)
 
 
 def with_test_data(source: Source, config: Config, name: str | None = None) -> Source:
@@ -97,7 +99,8 @@ def with_test_data(source: Source, config: Config, name: str | None = None) -> S
         raise DataError(f"{config.test_data}: no such file or folder; check the path given to --test-data")
     model = ModelInputs(source.train.input_shape, source.columns, config.uint8_divisor,
                         f"the model trained on {name}", resize=config.image_size is not None,
-                        label_column=config.label_column, fills_missing=config.likelihood != "bernoulli")
+                        label_column=config.label_column, fills_missing=config.likelihood != "bernoulli",
+                        categories=source.categories)
     return dataclasses.replace(source, test=load_labelled(config.test_data, model, source.train.class_names))
 
 

@@ -41,6 +41,8 @@ PRECISIONS = ("float32", "int8", "float16")
 SCORE_QUANTILES = (0.5, 0.9, 0.95, 0.99)  # of an export's test examples' anomaly scores, in its metadata
 ROLES = ("classifier", "encoder", "decoder")
 NON_INPUT_COLUMNS = ("id", "label", "")  # a table's row names and classes; "": the index pandas' to_csv writes
+# a missing value as pandas writes and reads it (R's too): an unlabelled row's label, a gap among the inputs
+MISSING_VALUES = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"}
 GENERATIVE_MODELS = ("m2", "adgm", "m1+m2", "m1")  # exported with an encoder and a decoder beside the classifier
 MODEL_JSON = "model.json"  # what `ssvae export` writes beside the graphs: their metadata, for other tools
 RUN_CONFIG = "config.json"  # what `ssvae train` writes first in a run folder: how one is told from a model folder
@@ -121,12 +123,14 @@ def arrange(x: np.ndarray, shape: tuple[int, ...], model: str = "this model") ->
     raise ModelError(f"inputs of shape {x.shape} do not fit {model}: it takes {taken}{hint}")
 
 
-def by_name(x: Any, columns: Sequence[str] | None) -> Any:
+def by_name(x: Any, columns: Sequence[str] | None, categories: dict[str, Sequence[str]] | None = None) -> Any:
     """A table's ``columns`` in that order, where ``x`` has named columns (a pandas DataFrame) and the model
     was trained on a CSV that named them; without them, every column but `NON_INPUT_COLUMNS`, as a CSV's are
     read; anything else as it is. Names are compared as a CSV's header reads them: as text, without spaces
     around (a DataFrame's column 0 is the CSV's "0"). ``columns`` None: a model trained on a CSV before ssvae
-    kept its column names, which would read a table's columns by their place, whatever their names: refused."""
+    kept its column names, which would read a table's columns by their place, whatever their names: refused.
+    With ``categories``, an array: each column of categories read as text and given as its one-hot columns
+    (`one_hot`), among the others' numbers."""
     if not hasattr(x, "columns"):
         return x
     if columns is None:
@@ -137,7 +141,59 @@ def by_name(x: Any, columns: Sequence[str] | None) -> Any:
     if not columns:
         inputs = [column for column, name in zip(x.columns, names) if name not in NON_INPUT_COLUMNS]
         return x if len(inputs) == len(names) else x[inputs]
-    return x[[x.columns[k] for k in column_positions("the table", names, columns)]]
+    if not categories:
+        return x[[x.columns[k] for k in column_positions("the table", names, columns)]]
+    read = table_columns(columns, categories)
+    found = {name: x.columns[k] for name, k in zip(read, column_positions("the table", names, read))}
+    numeric = [name for name in read if name not in categories]
+    numbers = as_array(x[[found[name] for name in numeric]]) if numeric else np.empty((0, 0))
+    if numbers.dtype.kind not in "uif":  # text among them: `prepare_inputs` refuses it, naming where it is
+        return x[[found[name] for name in numeric]]
+    parts = {name: numbers[:, [k]] for k, name in enumerate(numeric)}
+    parts.update((name, one_hot(np.asarray(x[found[name]]), categories[name], name, "the table"))
+                 for name in categories)
+    return np.concatenate([np.asarray(parts[name], np.float32) for name in read], axis=1)
+
+
+def table_columns(columns: Sequence[str], categories: dict[str, Sequence[str]]) -> list[str]:
+    """The columns of a table that a model of input ``columns`` reads: each of ``categories`` once, where its
+    first one-hot column ("colour=red") stands, the others as they are."""
+    of = {f"{name}={value}": name for name, known in categories.items() for value in known}
+    return list(dict.fromkeys(of.get(name, name) for name in columns))
+
+
+def category_spans(columns: Sequence[str], categories: dict[str, Sequence[str]]) -> tuple[tuple[int, int], ...]:
+    """Where the one-hot columns of each of ``categories`` stand among a model's input ``columns``: (start,
+    end) each, in order, the columns of one category column side by side."""
+    spans = []
+    for name, known in categories.items():
+        start = list(columns).index(f"{name}={known[0]}")
+        spans.append((start, start + len(known)))
+    return tuple(sorted(spans))
+
+
+def one_hot(values: Sequence[Any], known: Sequence[str], column: str, table: str,
+            place: Callable[[int], str] = "row {}".format) -> np.ndarray:
+    """A table's ``column`` of categories (``values``: text, or what a DataFrame holds) as float32 (N, K), 1
+    where a row holds the ``known`` category of that place: a model's input columns "colour=blue",
+    "colour=red". A missing value (`MISSING_VALUES`, None, NaN) is NaN throughout, a gap; so is a category the
+    model never trained on, with a warning that names it (``place`` says where a row stands in ``table``)."""
+    index = {name: k for k, name in enumerate(known)}
+    text = [str(value).strip() for value in values]
+    rows = np.full((len(text), len(known)), np.nan, dtype=np.float32)
+    unknown: dict[str, int] = {}
+    for row, value in enumerate(text):
+        if value in index:
+            rows[row] = 0.0
+            rows[row, index[value]] = 1.0
+        elif value not in MISSING_VALUES:
+            unknown.setdefault(value, row)
+    if unknown:
+        first = min(unknown.values())
+        warnings.warn(f"{table}: column {column!r} holds {len(unknown)} categor{'y' if len(unknown) == 1 else 'ies'} "
+                      f"the model never trained on ({listed([repr(v) for v in unknown], 3)}, first in {place(first)}; "
+                      f"it knows {listed([repr(v) for v in known], 5)}): read as missing", stacklevel=user_stacklevel())
+    return rows
 
 
 def listed(items: Sequence[str], most: int = 5) -> str:
@@ -304,13 +360,13 @@ def _first(bad: np.ndarray) -> int:
 
 def prepare_inputs(x: Any, shape: tuple[int, ...], columns: Sequence[str] | None = (),
                    input_range: tuple[float, float] | None = None, uint8_divisor: float = 255,
-                   fills_missing: bool = False) -> np.ndarray:
+                   fills_missing: bool = False, categories: dict[str, Sequence[str]] | None = None) -> np.ndarray:
     """Raw inputs (uint8 images, or numbers used as given) as float32 (N, *shape), read by ``columns`` where
-    they name theirs and checked against ``input_range`` (`check_values`: NaN, a missing input, only for a
-    model that ``fills_missing``), or a ModelError that says what to change. One rule for an export's graphs
-    and for a run's model in torch."""
+    they name theirs (those of ``categories`` as one-hot columns) and checked against ``input_range``
+    (`check_values`: NaN, a missing input, only for a model that ``fills_missing``), or a ModelError that says
+    what to change. One rule for an export's graphs and for a run's model in torch."""
     series = type(x).__name__ == "Series"  # a DataFrame's row, df.iloc[k], with its id among its cells
-    table = by_name(x, columns)
+    table = by_name(x, columns, categories)
     x = as_array(table)
     if x.dtype.kind not in "uif":
         wanted = ("a row as a DataFrame, df.iloc[[k]], not a Series, df.iloc[k]" if series else
@@ -494,6 +550,8 @@ METADATA_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
                        lambda v: isinstance(v, dict) and all(isinstance(v.get(end), list) and all(map(
                            _finite_number, v[end])) for end in ("low", "high")) and len(v["low"]) == len(v["high"])),
     "fills_missing": ("true or false", lambda v: isinstance(v, bool)),
+    "categories": ("an object of column names, each with a list of its categories", lambda v: isinstance(v, dict)
+                   and all(isinstance(known, list) and _names(known) for known in v.values())),
     "whole_inputs": ("a list of input indices", lambda v: isinstance(v, list) and all(
         type(k) is int and k >= 0 for k in v)),
     "test_confidence": ("null or predictions by confidence (n; levels, each of confidence, n and accuracy)",
@@ -716,22 +774,35 @@ def log_bernoulli(x: np.ndarray, logits: np.ndarray) -> np.ndarray:
     return _sum_per_example(per_unit)
 
 
-def observed(likelihood: str, mean: np.ndarray, second: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def observed(likelihood: str, mean: np.ndarray, second: np.ndarray, rng: np.random.Generator,
+             categories: tuple[tuple[int, int], ...] = ()) -> np.ndarray:
     """One draw from p(x|y,z) of the decoder's outputs (``mean`` and its x_logvar or x_logits, ``second``),
     with ``rng`` after the latent draws: a Gaussian's mean + exp(x_logvar / 2) times float64 standard normal
     noise, a Bernoulli's 1 where a float64 uniform draw in [0, 1) falls below the mean (its probability),
-    else 0; float32, shaped as ``mean``."""
+    else 0; float32, shaped as ``mean``. Then, where a Gaussian model's inputs hold ``categories`` (spans of
+    one-hot columns, whose means are probabilities), a float64 uniform draw a row and span, in that order,
+    picks its category: the first whose running sum of probabilities exceeds it."""
     if likelihood == "bernoulli":
         return (rng.random(mean.shape) < mean).astype(np.float32)
     with np.errstate(over="ignore"):  # a spread beyond float32 becomes inf, refused as the decoder's would be
-        return _finite((mean + np.exp(0.5 * second.astype(np.float64)) * rng.standard_normal(mean.shape))
-                       .astype(np.float32))[0]
+        x = _finite((mean + np.exp(0.5 * second.astype(np.float64)) * rng.standard_normal(mean.shape))
+                    .astype(np.float32))[0]
+    draws = rng.random((len(mean), len(categories)))
+    for k, (start, end) in enumerate(categories):
+        chosen = np.minimum((np.cumsum(mean[:, start:end], -1) <= draws[:, k:k + 1]).sum(-1), end - start - 1)
+        x[:, start:end] = np.eye(end - start, dtype=np.float32)[chosen]
+    return x
 
 
-def log_gaussian(x: np.ndarray, mean: np.ndarray, logvar: np.ndarray) -> np.ndarray:
+def log_gaussian(x: np.ndarray, mean: np.ndarray, logvar: np.ndarray,
+                 categories: tuple[tuple[int, int], ...] = ()) -> np.ndarray:
     """log N(x; mean, diag(exp(logvar))) summed per example over the inputs ``x`` holds: a missing one (NaN)
-    is left out, so that it is the density of the observed inputs, the missing ones integrated out."""
+    is left out, so that it is the density of the observed inputs, the missing ones integrated out. Each span
+    of one-hot inputs in ``categories`` (a table's; ``mean`` there its categories' probabilities) gives
+    x log p instead: summed, the log-probability of the row's category."""
     per_unit = -0.5 * (LOG_2PI + logvar + (x - mean) ** 2 / np.exp(logvar))
+    for start, end in categories:
+        per_unit[:, start:end] = x[:, start:end] * np.log(np.maximum(mean[:, start:end], 1e-30))
     return _sum_per_example(np.where(np.isnan(x), 0.0, per_unit))
 
 
@@ -784,6 +855,9 @@ class ExportedModel:
         self.input_columns: tuple[str, ...] | None = _input_columns(info)  # a CSV's, read by name
         self.uint8_divisor: int = info.get("uint8_divisor", 255)  # 1 for a table: its uint8 are numbers
         self.fills_missing: bool = info.get("fills_missing", False)  # graphs that take NaN for a missing input
+        self.categories: dict[str, tuple[str, ...]] = {  # a CSV's columns of text, as one-hot input columns
+            name: tuple(known) for name, known in info.get("categories", {}).items()}
+        self.category_spans = category_spans(self.input_columns or (), self.categories)
         self.label_column: str = info.get("label_column", "label")  # where a CSV of this model's data has classes
         bounds = info.get("training_range")
         self.training_range: tuple[np.ndarray, np.ndarray] | None = None if bounds is None else tuple(
@@ -848,7 +922,7 @@ class ExportedModel:
         it before changing it in place. A model that ``fills_missing`` takes NaN for a missing input (a table's
         gap), which its graphs fill with the training mean."""
         return prepare_inputs(x, self.input_shape, self.input_columns, self.input_range, self.uint8_divisor,
-                              self.fills_missing)
+                              self.fills_missing, self.categories)
 
     def onehot(self, y: Any, n: int, blank: bool = False) -> np.ndarray:
         """Classes (index, name, (n,) indices or names, or (n, K) rows of class weights: one-hot, or a mixture
@@ -1069,7 +1143,7 @@ class ExportedModel:
         z = (rng.standard_normal((n, self.latent_dim)) * float(temperature)).astype(np.float32)
         if not noise:
             return self.decode(z, y, "generate")
-        return observed(self.likelihood, *self._decoded(z, y, "generate"), rng)
+        return observed(self.likelihood, *self._decoded(z, y, "generate"), rng, self.category_spans)
 
     def analogies(self, x: Any) -> np.ndarray:
         """The style of each input rendered in every class: z from q(z|x, predicted y), decoded with each y;
@@ -1164,7 +1238,8 @@ class ExportedModel:
         mean, second = self._run("decoder", {"z": z.astype(np.float32), **self._class_feed(y)})
         if self.likelihood == "bernoulli":
             return log_bernoulli(x.astype(np.float64), second.astype(np.float64))
-        return log_gaussian(x.astype(np.float64), mean.astype(np.float64), second.astype(np.float64))
+        return log_gaussian(x.astype(np.float64), mean.astype(np.float64), second.astype(np.float64),
+                            self.category_spans)
 
     def describe(self) -> dict[str, Any]:
         """The metadata, every graph's inputs and outputs (name, shape, type) and the precisions whose graphs
@@ -1184,6 +1259,6 @@ class ExportedModel:
 
 __all__ = ["load", "ExportedModel", "ModelError", "InputRowError", "NonFiniteInputError", "PRECISIONS", "MODEL_JSON",
            "MODEL_FILES", "RUN_CONFIG", "BATCH", "DEVICES", "FORMAT_VERSION", "METADATA_PREFIX", "MIN_OPSET",
-           "NON_INPUT_COLUMNS", "OPSET", "ROLES", "graph_file", "held_precisions", "arrange", "by_name",
-           "column_positions", "as_array", "as_float32", "check_count", "check_seed", "entropy", "folder_of_folders",
-           "prepare_inputs"]
+           "MISSING_VALUES", "NON_INPUT_COLUMNS", "OPSET", "ROLES", "graph_file", "held_precisions", "arrange",
+           "by_name", "category_spans", "one_hot", "table_columns", "column_positions", "as_array", "as_float32",
+           "check_count", "check_seed", "entropy", "folder_of_folders", "prepare_inputs"]

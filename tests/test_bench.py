@@ -1088,6 +1088,23 @@ def test_make_tables_gaps_writes_each_table_again_with_that_share_of_its_cells_e
     assert "--gaps 1.0: give a share between 0 and 1, such as 0.2" in capsys.readouterr().err
 
 
+def test_make_tables_penguins_copies_the_palmer_penguins_whose_categories_ssvae_reads(tmp_path, monkeypatch, capsys):
+    """--penguins: penguins.csv as the package ships it (344 rows), read with its islands and sexes as columns of
+    categories, its 11 missing values as gaps, its classes in 'species'; without the package, the fix."""
+    from tools import make_tables
+
+    printed = run_tool(monkeypatch, capsys, make_tables, str(tmp_path), "--penguins").splitlines()
+    assert printed[-1] == f"wrote {tmp_path / 'penguins.csv'}"
+    source = load_source(data=str(tmp_path / "penguins.csv"), roles=CsvColumns("species"))
+    assert source.categories == {"island": ("Biscoe", "Dream", "Torgersen"), "sex": ("female", "male")}
+    assert source.train.class_names == ("Adelie", "Chinstrap", "Gentoo") and len(source.train) == 344
+    assert np.isnan(source.train.x[:, source.columns.index("sex=male")]).sum() == 11
+    monkeypatch.setitem(sys.modules, "palmerpenguins", None)  # as if it were not installed
+    with pytest.raises(SystemExit, match=r"^--penguins copies the table of the package palmerpenguins: pip install "
+                                         r"palmerpenguins$"):
+        run_tool(monkeypatch, capsys, make_tables, str(tmp_path), "--penguins")
+
+
 def test_requantize_remakes_the_int8_graphs_and_the_cards_int8_row(tmp_path, monkeypatch, capsys):
     """A copy of the shipped digits folder with int8 graphs that are not graphs and a card row that is wrong:
     its int8 copies load again, and the card's row is their accuracy and agreement on its test split."""

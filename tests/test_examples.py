@@ -87,6 +87,8 @@ def _score_as_the_readme_says(model_dir: Path, x: np.ndarray) -> np.ndarray:
     info = json.loads((model_dir / "model.json").read_text())
     encoder, decoder = (ort.InferenceSession(model_dir / f"{role}.onnx") for role in ("encoder", "decoder"))
     k, f64 = len(info["class_names"]) if info["conditional"] else 1, np.float64
+    hot = {f"{column}={value}" for column, known in info.get("categories", {}).items() for value in known}
+    one_hot = np.array([name in hot for name in info["input_columns"]]) if hot else False  # a category's inputs
     scores = []
     for row in x[:, None]:
         b, q = np.zeros(k), None
@@ -99,6 +101,7 @@ def _score_as_the_readme_says(model_dir: Path, x: np.ndarray) -> np.ndarray:
                 log_px = (row * second - np.maximum(second, 0) - np.log1p(np.exp(-np.abs(second)))).sum()
             else:
                 terms = -(np.log(2 * np.pi) + second + (row - mean) ** 2 / np.exp(second)) / 2
+                terms = np.where(one_hot, row * np.log(np.maximum(mean, 1e-30)), terms)  # a category's x log p
                 log_px = terms[~np.isnan(row)].sum()  # a missing input left out
             b[c] = log_px - ((mu ** 2 + np.exp(v) - 1 - v) / 2).sum() - np.log(k)
         q = np.maximum(q[0], 1e-30)
@@ -110,19 +113,28 @@ def _score_as_the_readme_says(model_dir: Path, x: np.ndarray) -> np.ndarray:
 def scored_exports(tmp_path_factory) -> dict[str, Path]:
     """The shipped models, and tiny exports of the other cases the score's steps tell apart: an m1 model (no
     class: one row of noise, no y, no q), an m2 of a Gaussian likelihood (x_logvar, inputs in their units) and
-    one of a table (the digits as 64 columns), whose graphs fill missing inputs."""
+    one of a table (the digits as 64 columns), whose graphs fill missing inputs, and one of a table with a
+    column of categories (their parity, "even" or "odd", beside the 64 columns)."""
     from conftest import TINY
 
     folder = tmp_path_factory.mktemp("scored")
     digits = load_digits()
     np.savez(folder / "table.npz", x=digits.data, y=digits.target)
+    with open(folder / "categories.csv", "w") as f:
+        f.write(",".join([*map(str, range(64)), "parity", "label"]) + "\n")
+        f.writelines(",".join([*map(str, row.astype(int)), ("even", "odd")[y % 2], str(y)]) + "\n"
+                     for row, y in zip(digits.data, digits.target))
     for name, settings in (("m1", dict(model="m1")), ("gaussian", dict(model="m2", likelihood="gaussian")),
-                           ("table", dict(data=str(folder / "table.npz")))):
+                           ("table", dict(data=str(folder / "table.npz"))),
+                           ("categories", dict(data=str(folder / "categories.csv")))):
         ssvae.export(ssvae.train(Config(**TINY), progress=False, **settings), folder / name)
-    return {**{path.name: path for path in SHIPPED}, **{name: folder / name for name in ("m1", "gaussian", "table")}}
+    return {**{path.name: path for path in SHIPPED}, **{name: folder / name for name in SCORED}}
 
 
-@pytest.mark.parametrize("name", [path.name for path in SHIPPED] + ["m1", "gaussian", "table"])
+SCORED = ("m1", "gaussian", "table", "categories")  # the tiny exports of `scored_exports`
+
+
+@pytest.mark.parametrize("name", [path.name for path in SHIPPED] + list(SCORED))
 def test_the_readmes_score_recipe_with_model_json_noise_gives_ssvae_scores(scored_exports, name):
     """An app in Node, C# or Java could not reproduce `ssvae score` (numpy's draws were in ssvae's source
     alone), so the shipped test_scores held there only roughly: model.json holds the draws, and the README's
@@ -422,7 +434,7 @@ def needs_npm(folder: Path, package: str):
 
 
 @needs_npm(NODE_EXAMPLE, "onnxruntime-node")
-@pytest.mark.parametrize("name", [path.name for path in SHIPPED] + ["m1", "gaussian", "table"])
+@pytest.mark.parametrize("name", [path.name for path in SHIPPED] + list(SCORED))
 def test_the_node_score_example_gives_ssvae_scores(scored_exports, name, tmp_path):
     """score.mjs, the README's steps in Node.js with model.json's noise: `ssvae score`'s scores and entropies to
     float rounding (the 6th digit of the tiny Gaussian model's millions of nats, as JavaScript computes in float64
@@ -442,7 +454,7 @@ def test_the_node_score_example_gives_ssvae_scores(scored_exports, name, tmp_pat
     model = runtime.load(model_dir)
     np.testing.assert_allclose(np.float64(scores), model.score(x), rtol=1e-5, atol=6e-5)
     np.testing.assert_allclose(np.float64(entropies), model.entropy(x), rtol=1e-5, atol=1e-12)  # 6 digits
-    if name not in ("gaussian", "table"):  # their millions of nats part by a few units of the 6th digit
+    if name not in ("gaussian", "table", "categories"):  # millions of nats: a few units of the 6th digit apart
         _check_as_the_cli_writes(result.stdout.splitlines(), _cli_score_lines(model_dir, tmp_path / "x.npy", tmp_path))
 
 

@@ -147,15 +147,15 @@ def test_only_a_model_that_fills_gaps_takes_nan_and_neither_takes_inf():
         runtime.prepare_inputs(x, (3,), ("a", "b", "c"), fills_missing=True)
 
 
-def test_a_csvs_empty_and_na_cells_are_read_as_gaps_and_text_is_still_refused(tmp_path):
+def test_a_csvs_empty_and_na_cells_are_read_as_gaps_and_a_word_alone_is_refused(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a,b,c,label\n1,,3,0\n NA ,2,nan,1\n4,N/A,6,\n")
     x, columns = read_csv(path, training=True).inputs()
     np.testing.assert_array_equal(x, np.array([[1, np.nan, 3], [np.nan, 2, np.nan], [4, np.nan, 6]], np.float32))
     assert columns == ("a", "b", "c")
     path.write_text("a,b,label\n1,,0\n2,high,1\n")
-    with pytest.raises(DataError, match=r"row 1 \(line 3\), column 'b' holds 'high': every column but 'id' and "
-                                        r"'label' must be numeric"):
+    with pytest.raises(DataError, match=r"row 1 \(line 3\), column 'b' holds 'high', and each row a text of its "
+                                        r"own, as names and dates do, not categories that rows share"):
         read_csv(path, training=True).inputs()
 
 

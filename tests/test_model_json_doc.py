@@ -101,17 +101,20 @@ def write_wine(folder: Path) -> tuple[Path, Path]:
     names = wine.feature_names
     files = folder / "wine.csv", folder / "wine-test.csv"
     test = np.arange(len(wine.target)) % 3 == 0
+    shade = np.array(["light", "medium", "dark"])[np.digitize(wine.data[:, 9], [3.5, 6])]  # a column of categories
     for path, rows in zip(files, (~test, test)):
         with open(path, "w", newline="") as f:
             writer = csv.writer(f)
-            writer.writerow([*names, "label"])
-            writer.writerows([*map(float, x), int(y)] for x, y in zip(wine.data[rows], wine.target[rows]))
+            writer.writerow([*names, "shade", "label"])
+            writer.writerows([*map(float, x), s, int(y)] for x, s, y in zip(wine.data[rows], shade[rows],
+                                                                            wine.target[rows]))
     return files
 
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory) -> dict[str, Path]:
-    """Model folders exported now: ``table`` (m2 of a CSV, tested on a file of its own, with int8 copies),
+    """Model folders exported now: ``table`` (m2 of a CSV with a column of categories, tested on a file of its
+    own, with int8 copies),
     ``classifier`` (supervised, digits), ``m1`` (digits) and ``no_data`` (the table run, its data gone)."""
     root = tmp_path_factory.mktemp("model_json_doc")
     train_csv, test_csv = write_wine(root)
@@ -148,6 +151,7 @@ def test_the_doc_says_when_keys_are_present(exports):
     table, classifier, m1, no_data = (model_json(exports[name]) for name in ("table", "classifier", "m1", "no_data"))
     assert table["test_data"] == "wine-test.csv" and "test_fraction" not in table
     assert table["input_columns"] and table["input_range"] is None and table["uint8_divisor"] == 1
+    assert table["categories"] == {"shade": ["dark", "light", "medium"]} and "categories" not in classifier
     assert set(table["graphs"]["classifier"]) == {"float32", "int8"}
     assert {"latent_dim", "conditional", "likelihood", "test_scores", "score_noise"}.isdisjoint(classifier)
     assert set(classifier["graphs"]) == set(classifier["docs"]) == {"classifier"}
@@ -176,12 +180,19 @@ def recipe(folder: Path, classes, n: int, seed: int, temperature: float = 1.0, n
         {"z": z, "y": np.tile(np.eye(len(meta["class_names"]), dtype=np.float32)[k], (n, 1))} for k in classes]
     shape = (n, *meta["input_shape"])
     draws = (generator.random(shape) if meta["likelihood"] == "bernoulli" else generator.standard_normal(shape))
+    spans = runtime.category_spans(meta.get("input_columns", []), meta.get("categories", {}))
+    picks = generator.random((n, len(spans)))  # step 5: then a draw a row and column of categories
     samples = []
     for feed in feeds:
         mean, second = decoder.run(None, feed)
         if noise:
-            mean = ((draws < mean) if meta["likelihood"] == "bernoulli" else
-                    mean + np.exp(second.astype(np.float64) / 2) * draws).astype(np.float32)
+            drawn = ((draws < mean) if meta["likelihood"] == "bernoulli" else
+                     mean + np.exp(second.astype(np.float64) / 2) * draws).astype(np.float32)
+            for j, (start, end) in enumerate(spans):  # the first category whose running sum exceeds the draw
+                first = np.argmax(np.cumsum(mean[:, start:end], -1) > picks[:, j:j + 1], -1)
+                drawn[:, start:end] = np.eye(end - start)[np.where(
+                    np.cumsum(mean[:, start:end], -1)[:, -1] > picks[:, j], first, end - start - 1)]
+            mean = drawn
         samples.append(mean)
     return np.stack(samples)
 
@@ -210,7 +221,7 @@ def test_the_generate_recipe_draws_the_csv_of_ssvae_generate(exports, tmp_path):
         inference.generate(runtime.load(exports[name], device="cpu"), out, per_class=3, seed=5, classes=classes,
                            noise=noise, replace=True)
         with open(out, newline="") as f:
-            rows = list(csv.reader(f))[1:]
+            header, *rows = list(csv.reader(f))
         expected = recipe(exports[name], classes, 3, 5, noise=noise).reshape(len(labels) * 3, -1)
         meta, whole = model_json(exports[name]), []
         if "whole_inputs" in meta:  # step 6: whole numbers within the training range, without a decimal point
@@ -219,8 +230,18 @@ def test_the_generate_recipe_draws_the_csv_of_ssvae_generate(exports, tmp_path):
             expected[:, whole] = np.clip(np.rint(expected[:, whole]), low, high)
         assert [row[0] for row in rows] == [str(i) for i in range(len(rows))]
         assert [row[1] for row in rows] == [label for label in labels for _ in range(3)]
-        np.testing.assert_array_equal(np.array([row[2:] for row in rows], dtype=np.float32), expected)
-        assert all(row[2 + k].lstrip("-").isdigit() for row in rows for k in whole)
+        columns, categories = meta["input_columns"] or [f"x{k}" for k in range(expected.shape[1])], \
+            meta.get("categories", {})
+        for j, column in enumerate(header[2:], start=2):
+            cells = [row[j] for row in rows]
+            if column in categories:  # step 6: the category of the largest value of its one-hot columns
+                start = columns.index(f"{column}={categories[column][0]}")
+                picked = expected[:, start:start + len(categories[column])].argmax(-1)
+                assert cells == [categories[column][k] for k in picked]
+            else:
+                np.testing.assert_array_equal(np.array(cells, dtype=np.float32), expected[:, columns.index(column)])
+        assert all(row[header.index(columns[k])].lstrip("-").isdigit() for row in rows for k in whole)
+        assert ("shade" in header) == (name == "table")  # a column of categories, written as one
     assert model_json(exports["table"])["whole_inputs"]  # wine's magnesium and proline: the step was taken
 
 

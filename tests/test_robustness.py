@@ -238,9 +238,9 @@ BAD_INPUT = [
      "inputs and labels together with numpy.savez('npy_named.npz', x=x, y=y)"),
     (["train", "--data", "latin1.csv"], "Error: latin1.csv: not a readable UTF-8 CSV file ('utf-8' codec can't "
      "decode byte 0xe9 in position 13: invalid continuation byte); save it as UTF-8 text (Excel: \"CSV UTF-8\")"),
-    (["train", "--data", "text.csv"], "Error: text.csv: row 0 (line 2), column 'b' holds 'x': every column but 'id' and "
-     "'label' must be numeric: if this one is no input, leave it out with --ignore-columns b (ignore_columns=['b'] in "
-     "Python)"),
+    (["train", "--data", "text.csv"], "Error: text.csv: row 0 (line 2), column 'b' holds 'x': the column holds numbers "
+     "in at least half its rows: correct the value (empty where it is unknown), or if it is no input, leave it out "
+     "with --ignore-columns b (ignore_columns=['b'] in Python)"),
     (["train", "--data", "text.csv", "--ignore-columns", "B"], "Error: text.csv: has no column 'B' to ignore "
      "(--ignore-columns, ignore_columns= in Python): its columns are a, b, label"),
     (["train", "--data", "text.csv", "--label-column", "Label"], "Error: text.csv: needs a header row with a 'Label' "
@@ -261,9 +261,9 @@ BAD_INPUT = [
     (["train", "--data", "tabs.csv"], "Error: tabs.csv: row 0 (line 2), column 'a' holds '0,029': a decimal comma is "
      "read where semicolons separate the fields (Excel's CSV where the decimal mark is a comma): write a decimal "
      "point, or separate the fields by semicolons"),
-    (["train", "--data", "named.csv"], "Error: named.csv: row 0 (line 2), column 'ID' holds 'flower-0': name a column "
-     "of row names 'id', which is no input, or leave it out with --ignore-columns ID (ignore_columns=['ID'] in "
-     "Python)"),
+    (["train", "--data", "named.csv"], "Error: named.csv: row 0 (line 2), column 'ID' holds 'flower-0', and each row a "
+     "text of its own, as names and dates do, not categories that rows share: name a column of row names 'id', which "
+     "is no input, or leave it out with --ignore-columns ID (ignore_columns=['ID'] in Python)"),
     (["train", "--data", "table.csv.gz"], "Error: table.csv.gz: cannot read .gz; give an .npz, a .csv or a folder (a "
      "compressed file: unpack it first, and give what it holds, such as table.csv)"),
     (["predict", "MODEL", "--data", "table.xlsx"], "Error: table.xlsx: cannot read .xlsx; give an .npz, .npy, .csv, an "

@@ -10,12 +10,16 @@ name,bottled` reads it as it is). With ``--classification``, also four synthetic
 seeds 0 and 1), as they are: the tables on which M2 lost a class when its labelled bound weighed as much as
 the unlabelled one (docs/results.md). With ``--gaps P``, also each table (not scaled) again as
 NAME-gapsPP.csv with a share P of its input cells left empty, drawn at random (seed 0): missing values, which
-ssvae fills and leaves out of its likelihood. For `tools/bench_accuracy.py --data`.
+ssvae fills and leaves out of its likelihood. With ``--penguins``, also penguins.csv, the Palmer penguins (344
+rows, CC0; the package palmerpenguins holds them) as they come: the class in ``species``, two columns of
+categories (``island``, ``sex``) beside the measurements, and missing values. For
+`tools/bench_accuracy.py --data`.
 
     python -m tools.make_tables runs/tables      # wine.csv (178 rows), breast-cancer.csv (569), digits-table.csv (1,797)
                                                  # and wine-as-it-comes.csv
     python -m tools.make_tables runs/tables --classification   # and classification-i4-s0.csv ... -i10-s1.csv
     python -m tools.make_tables runs/tables --gaps 0.2         # and wine-gaps20.csv ... digits-table-gaps20.csv
+    python -m tools.make_tables runs/tables --penguins         # and penguins.csv (pip install palmerpenguins)
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from __future__ import annotations
 import argparse
 import csv
 import functools
+import importlib.resources
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +85,18 @@ def write_as_it_comes(path: Path) -> None:
             writer.writerow([f"wine {i + 1}", bottled, *(f"{v:g}" for v in row), CULTIVARS[y] if i in labelled else ""])
 
 
+def write_penguins(path: Path) -> None:
+    """The Palmer penguins as the package palmerpenguins ships them (its CSV, copied as it is), or a SystemExit
+    that says how to install it."""
+    try:
+        source = importlib.resources.files("palmerpenguins") / "data" / "penguins.csv"
+    except ModuleNotFoundError:
+        raise SystemExit("--penguins copies the table of the package palmerpenguins: pip install palmerpenguins") \
+            from None
+    with importlib.resources.as_file(source) as found:
+        shutil.copyfile(found, path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Write scikit-learn's wine, breast cancer and digits tables as "
                                                  "CSVs for ssvae train --data, each again scaled to [0, 1].")
@@ -88,6 +106,8 @@ def main() -> None:
                         help="also write four make_classification tables (3,000 rows, 20 columns, 4 classes)")
     parser.add_argument("--gaps", type=float, metavar="P",
                         help="also write each table again with a share P (0 to 1) of its input cells empty")
+    parser.add_argument("--penguins", action="store_true",
+                        help="also write penguins.csv: species, islands and sexes as text (pip install palmerpenguins)")
     args = parser.parse_args()
     if args.gaps is not None and not 0 < args.gaps < 1:
         parser.error(f"--gaps {args.gaps}: give a share between 0 and 1, such as 0.2")
@@ -106,6 +126,9 @@ def main() -> None:
     for name, loader in tables.items() if args.gaps else ():
         write_table(folder / f"{name}-gaps{round(100 * args.gaps):02d}.csv", loader, gaps=args.gaps)
         print(f"wrote {folder / name}-gaps{round(100 * args.gaps):02d}.csv")
+    if args.penguins:
+        write_penguins(folder / "penguins.csv")
+        print(f"wrote {folder / 'penguins.csv'}")
 
 
 if __name__ == "__main__":

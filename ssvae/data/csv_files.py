@@ -1,7 +1,8 @@
 """Reading CSV files as ssvae takes them: a header row, fields separated by commas, semicolons (with a
 decimal comma, as Excel saves them where that is the decimal mark) or tabs, a ``label`` column (or another
-`CsvColumns` names) of class indices or names (missing where unknown), and numeric input columns found by
-position or by name, missing values among them read as NaN."""
+`CsvColumns` names) of class indices or names (missing where unknown), and input columns found by position or
+by name: numbers, missing values among them read as NaN, or categories (text that rows share: "red", "white"),
+read as one-hot columns."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import math
 import re
 import warnings
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence, TextIO
 
@@ -22,7 +23,7 @@ import numpy as np
 from ssvae.data.dataset import (UNLABELLED, DataError, as_data_error, ignore_fix, index_names, looks_unlabelled,
                                  warn_of_minus_one_class)
 from ssvae.errors import listed, user_stacklevel
-from ssvae.runtime import column_positions
+from ssvae.runtime import MISSING_VALUES, column_positions, one_hot, table_columns
 
 LABEL_LIKE = ("label", "labels", "class", "target", "y")  # header names (in any case) a label column goes by
 # a number grouped in thousands ("1,200", "1.200", "1 200", "1'200"), and its decimal mark and fraction if any
@@ -30,19 +31,20 @@ THOUSANDS = re.compile(r"([-+]?[1-9]\d{0,2}(?:([,.' ])\d{3})+)(?:([.,])(\d+))?")
 TABLE_SUFFIXES = (".tsv", ".tab", ".txt")  # tables of text that ssvae reads once named .csv
 SPREADSHEET_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods", ".numbers")  # tables ssvae reads once saved as CSV
 COMPRESSED_SUFFIXES = (".gz", ".zip", ".bz2", ".xz", ".zst", ".7z", ".tar")  # files ssvae reads once unpacked
-# a missing value as pandas writes and reads it (R's too): an unlabelled row's label, a gap among the inputs
-MISSING_VALUES = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"}
+MAX_CATEGORIES = 100  # a column of text with more different values is read as names or notes, not categories
 
 
 @dataclass(frozen=True)
 class CsvColumns:
-    """The columns of a CSV that are no inputs: ``label`` holds the classes (``--label-column``), ``ignored``
-    are left out (``--ignore-columns``: names, dates, notes), ``id`` names the rows (``predict --id-column``),
-    and so does a first column without a name (pandas' saved index)."""
+    """The roles of a CSV's columns: ``label`` holds the classes (``--label-column``), ``ignored`` are left out
+    (``--ignore-columns``: names, dates, notes), ``id`` names the rows (``predict --id-column``), and so does a
+    first column without a name (pandas' saved index); ``categories`` are inputs of text, each with the
+    categories a model knows (a training run finds those of any other column of text)."""
 
     label: str = "label"
     ignored: tuple[str, ...] = ()
     id: str = "id"
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def kept_as_text(self) -> tuple[str, ...]:
@@ -61,9 +63,9 @@ class CsvColumns:
         *others, last = [repr(name) for name in self.kept_as_text if name]
         return f"every column but {', '.join(others)}{' and ' if others else ''}{last} must be numeric"
 
-    def numeric_fix(self, column: str) -> str:
-        """What to do with the ``column`` of text read as an input."""
-        return f"{self.numeric_rule}: if this one is no input, {ignore_fix([column], self.ignored)}"
+    def ignore_fix(self, column: str) -> str:
+        """What to do with the ``column`` of text that is no input."""
+        return f"if it is no input, {ignore_fix([column], self.ignored)}"
 
 
 def read_csv(path: Path, columns: Sequence[str] | None = (), roles: CsvColumns = CsvColumns(),
@@ -71,16 +73,23 @@ def read_csv(path: Path, columns: Sequence[str] | None = (), roles: CsvColumns =
     """A UTF-8 CSV file (with or without Excel's byte-order mark and "sep=;" line; fields separated by commas,
     semicolons or tabs, see `_separator`, which looks for a model's ``columns``) read row by row into a
     `CsvTable`, its inputs (``columns``, else every column but ``roles``' others) as float32 from the start:
-    a large file is never held as text. Blank rows (no field holds more than spaces, as Excel writes ";;;;"
-    after formatted cells) are skipped. A fault of the file's shape is a DataError here; one of its input
-    values, when `CsvTable.inputs` is asked, after its labels have been read. ``training``: the file is a run's
-    data, whose columns ``roles`` may leave out; else a model's inputs, which it reads all."""
-    with _read_errors(path), open(path, newline="", encoding="utf-8-sig") as f:
-        rows, separator = _rows(f, columns or (), label=roles.label)
-        first, line = next(rows, ([], 1))
-        table = CsvTable(path, first, line, separator, columns, roles, training)
-        for row, line in rows:
-            table.add(row, line)
+    a large file is never held as text but for its columns of categories (``roles``'; in a run's data, those
+    columns of text found as it is read, which it reads again as such). Blank rows (no field holds more than
+    spaces, as Excel writes ";;;;" after formatted cells) are skipped. A fault of the file's shape is a
+    DataError here; one of its input values, when `CsvTable.inputs` is asked, after its labels have been read.
+    ``training``: the file is a run's data, whose columns ``roles`` may leave out; else a model's inputs,
+    which it reads all."""
+    text: tuple[str, ...] = tuple(roles.categories)
+    while True:
+        with _read_errors(path), open(path, newline="", encoding="utf-8-sig") as f:
+            rows, separator = _rows(f, columns or (), label=roles.label)
+            first, line = next(rows, ([], 1))
+            table = CsvTable(path, first, line, separator, columns, roles, training, text)
+            for row, line in rows:
+                table.add(row, line)
+        if not (found := table.text_found()):
+            break
+        text += found
     table.finish()
     return table
 
@@ -128,15 +137,16 @@ class CsvTable:
     BLOCK = 4096  # rows of inputs held in one array while a file is read
 
     def __init__(self, path: Path, header: list[str], line: int, separator: str, columns: Sequence[str] | None,
-                 roles: CsvColumns = CsvColumns(), training: bool = False):
+                 roles: CsvColumns = CsvColumns(), training: bool = False, text: Sequence[str] = ()):
         """A table of no rows yet, whose ``header`` ends on ``line``; its inputs are a model's ``columns``
-        found by name wherever they stand (`column_positions`), else every column but those ``roles`` gives
-        others. ``training``: see `read_csv`."""
+        found by name wherever they stand (`column_positions`; one-hot columns by their column of categories,
+        `table_columns`), else every column but those ``roles`` gives others; those the ``text`` names are
+        read as text (categories), the others as numbers. ``training``: see `read_csv`."""
         self.path, self.header, self.separator = path, [name.strip() for name in header], separator
         self.roles, self.training = roles, training
         self.number: Callable[[str], float] = _decimal_comma if separator == ";" else float
         self.lines = array("q", [line])
-        self.text: dict[int, list[str]] = {k: [] for k, name in enumerate(self.header) if name in roles.kept_as_text}
+        self.categories: dict[str, tuple[str, ...]] = {}  # of the columns of text, once `inputs` has read them
         self._by_name = bool(columns)
         self._needed = max((k for k, name in enumerate(self.header) if name != roles.label), default=-1) + 1
         self._blocks: list[np.ndarray] = []  # the inputs as read, BLOCK rows each, until `inputs` joins them
@@ -146,10 +156,13 @@ class CsvTable:
         self._fault: DataError | None = None  # a model's columns not found, which `inputs` raises
         self._unreadable: tuple[int, list[str]] | None = None  # the first row with an input that is no number
         try:
-            self.keep = _columns_by_name(path, self.header, columns) if columns else [
-                k for k, name in enumerate(self.header) if name not in roles.not_inputs]
+            self.sources = _columns_by_name(path, self.header, table_columns(columns, roles.categories)) \
+                if columns else [k for k, name in enumerate(self.header) if name not in roles.not_inputs]
         except DataError as error:
-            self.keep, self._fault = [], error
+            self.sources, self._fault = [], error
+        self.keep = [k for k in self.sources if self.header[k] not in text]  # the columns read as numbers
+        self.text: dict[int, list[str]] = {k: [] for k, name in enumerate(self.header)
+                                           if name in roles.kept_as_text or k in self.sources and name in text}
 
     def __len__(self) -> int:
         return len(self.lines) - 1
@@ -194,6 +207,18 @@ class CsvTable:
         except ValueError:
             return None
 
+    def text_found(self) -> tuple[str, ...]:
+        """In a run's data (``training``), the input columns of text in the first row whose inputs were not all
+        numbers: columns of categories to read again as text, or of numbers mistyped, which `inputs` tells
+        apart; else none."""
+        if not self.training or self._unreadable is None:
+            return ()
+        return tuple(self.header[k] for k in self._text_in(self._unreadable[1]))
+
+    def _text_in(self, row: list[str]) -> list[int]:
+        """The columns read as numbers in which ``row`` holds text: neither a number nor missing."""
+        return [k for k in self.keep if not is_number(row[k], self.number) and row[k].strip() not in MISSING_VALUES]
+
     def finish(self) -> None:
         """The checks of the file's shape, once it is read, in this order: a quote left open to its end, a
         header that names ``id`` or the label column twice, or lacks a column to ignore, a row whose fields do
@@ -220,21 +245,54 @@ class CsvTable:
                           f"if the file was cut, copy it again", stacklevel=user_stacklevel())
 
     def inputs(self) -> tuple[np.ndarray, tuple[str, ...]]:
-        """The inputs as float32 (N, D) and the names of their columns, or the first fault among them as a
+        """The inputs as float32 (N, D) and the names of their columns (a column of categories as its one-hot
+        columns, "colour=red", its categories then in `categories`), or the first fault among them as a
         DataError: a model's column missing, a column without a name that holds values, a value that is not
-        a number (named by row and column)."""
+        a number (named by row and column), a column of text that holds no categories (`_found_categories`)."""
         if self._fault is not None:
             raise self._fault
         if not self._by_name:
             self._check_unnamed()
         if self._unreadable is not None:
-            raise self._value_error(*self._unreadable)
+            n, row = self._unreadable
+            k = self._text_in(row)[0]
+            raise self._value_error(n, row[k], k)
         if self._x is None:
-            self._x = np.empty((len(self), len(self.keep)), dtype=np.float32)
+            numbers = np.empty((len(self), len(self.keep)), dtype=np.float32)
             for start in range(0, len(self), self.BLOCK):  # each block freed once copied: the inputs held once
-                part = self._x[start:start + self.BLOCK]
+                part = numbers[start:start + self.BLOCK]
                 part[...] = self._blocks.pop(0)[:len(part)]
-        return self._x, tuple(self.header[k] for k in self.keep)
+            self.categories = {self.header[k]: self.roles.categories.get(self.header[k]) or self._found_categories(k)
+                               for k in self.sources if k not in self.keep}
+            self._x = numbers if not self.categories else np.concatenate(
+                [numbers[:, [self.keep.index(k)]] if k in self.keep else
+                 one_hot(self.text[k], self.categories[self.header[k]], self.header[k], str(self.path), self.place)
+                 for k in self.sources], axis=1)
+        names = [[self.header[k]] if k in self.keep else [f"{self.header[k]}={value}" for value in
+                                                           self.categories[self.header[k]]] for k in self.sources]
+        return self._x, tuple(itertools.chain.from_iterable(names))
+
+    def _found_categories(self, k: int) -> tuple[str, ...]:
+        """The categories of the input column ``k`` of text in a run's data, sorted: its values but the missing
+        ones, where most are text (else it is a column of numbers with a mistyped value) and rows share them
+        (else they are names, dates or notes: no input), at most `MAX_CATEGORIES`. Else a DataError."""
+        present = [(row, value.strip()) for row, value in enumerate(self.text[k])
+                   if value.strip() not in MISSING_VALUES]
+        numbers = sum(is_number(value, self.number) or bool(_number_fix(value, self.number is float))
+                      for _, value in present)
+        found = sorted({value for _, value in present})
+        row, value = next((row, value) for row, value in present if not is_number(value, self.number))
+        if 2 * numbers >= len(present):
+            raise self._value_error(row, value, k)
+        if len(found) == len(present) or len(found) > MAX_CATEGORIES:
+            why = ("and each row a text of its own, as names and dates do" if len(found) == len(present) else
+                   f"one of {len(found)} different texts, more than the {MAX_CATEGORIES} categories a column may have")
+            column = self.header[k]
+            fix = ROW_NAMES_FIX + ignore_fix([column], self.roles.ignored) if _names_rows(column) else \
+                self.roles.ignore_fix(column)
+            raise DataError(f"{self.path}: {self.place(row)}, column {column!r} holds {value!r}, {why}, not "
+                            f"categories that rows share: {fix}")
+        return tuple(found)
 
     def _check_unnamed(self) -> None:
         """A column without a name in the header is no input where it is pandas' saved index (the first
@@ -245,24 +303,24 @@ class CsvTable:
                 raise DataError(f"{self.path}: column {k + 1} has no name in the header but {self.place(row)} holds "
                                 f"{self.text[k][row]!r} there: name it, or delete it if it is no input")
 
-    def _value_error(self, n: int, row: list[str]) -> DataError:
-        """Why data row ``n``, ``row``, holds an input that is not a number, naming the first such column."""
-        column = next(k for k in self.keep if not is_number(row[k], self.number) and
-                      row[k].strip() not in MISSING_VALUES)
-        where, value = f"{self.path}: {self.place(n)}, column {self.header[column]!r}", row[column]
-        return DataError(f"{where} holds {value!r}: {self._fix(self.header[column], value.strip())}")
+    def _value_error(self, n: int, value: str, k: int) -> DataError:
+        """Why data row ``n`` holds ``value``, no number, in the input column ``k``, read as numbers."""
+        column = self.header[k]
+        return DataError(f"{self.path}: {self.place(n)}, column {column!r} holds {value!r}: "
+                         f"{self._fix(column, value.strip())}")
 
     def _fix(self, column: str, value: str) -> str:
         """What to do with the ``value`` of ``column`` that is not a number: `_number_fix`'s, where it is
-        one written otherwise; else, in a column a model found by name, correct it; else leave a column of row
-        names or text out (of data to train on, with --ignore-columns)."""
+        one written otherwise; else, in a column a model found by name, or in a run's data among numbers,
+        correct it; else leave a column of row names or text out."""
         if written_otherwise := _number_fix(value, self.number is float):
             return written_otherwise
         if self._by_name:
             return "the model reads this column as numbers, as it trained on them: correct the value"
-        if _names_rows(column):
-            return ROW_NAMES_FIX + (ignore_fix([column], self.roles.ignored) if self.training else "drop it")
-        return self.roles.numeric_fix(column) if self.training else self.roles.numeric_rule
+        if self.training:
+            return (f"the column holds numbers in at least half its rows: correct the value (empty where it is "
+                    f"unknown), or {self.roles.ignore_fix(column)}")
+        return ROW_NAMES_FIX + "drop it" if _names_rows(column) else self.roles.numeric_rule
 
 
 def _declared_separator(line: str) -> str | None:

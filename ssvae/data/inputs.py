@@ -58,7 +58,7 @@ def read_inputs(data: str | Path | None = None, dataset: str | None = None, data
                 split: str = "test", test_fraction: float | None = 0.25, split_seed: int = 0,
                 image_shape: tuple[int, ...] | None = None, columns: Sequence[str] | None = (),
                 resize: bool = False, label_column: str = "label", unlabelled_only: bool = False,
-                id_column: str | None = None) -> Inputs:
+                id_column: str | None = None, categories: dict[str, tuple[str, ...]] | None = None) -> Inputs:
     """``data`` (a path) if given, else ``split`` of the built-in ``dataset``: its own test set, or the test
     split a training run made with ``test_fraction`` and ``split_seed`` (an exported model's metadata; None:
     the run held none out, and every example is a training one). A
@@ -66,7 +66,8 @@ def read_inputs(data: str | Path | None = None, dataset: str | None = None, data
     another size skipped or, where the model ``resize``s them, resized; a CSV's ``columns`` by name (a model
     trained on a CSV records them; without: every numeric column but ``label_column``, in order).
     ``unlabelled_only``: the rows without a label alone (`_unlabelled_rows`), with the ids they have among all.
-    ``id_column``: a CSV's column that names its rows (default: ``id`` where it has one, else row numbers)."""
+    ``id_column``: a CSV's column that names its rows (default: ``id`` where it has one, else row numbers).
+    ``categories``: a CSV's columns of text, each with the categories the model knows (its one-hot columns)."""
     check_source(data, dataset, split, data_dir)
     if id_column is not None and not id_column.strip():
         raise DataError("--id-column (id_column= in Python) needs the name of a column of the CSV")
@@ -82,7 +83,7 @@ def read_inputs(data: str | Path | None = None, dataset: str | None = None, data
         return Inputs([str(i) for i in rows], examples.x)
     path = data_path(data)
     inputs = dataclasses.replace(_read_path(path, image_shape, columns, resize, label_column, unlabelled_only,
-                                            id_column), source=path)
+                                            id_column, categories), source=path)
     if not len(inputs):
         raise DataError(f"{data}: holds no inputs (an array of shape {tuple(inputs.x.shape)}): give at least one")
     return _unlabelled_rows(inputs) if unlabelled_only else inputs
@@ -150,10 +151,11 @@ def builtin_split(dataset: str, data_dir: str | None = None, split: str = "test"
 
 def _read_path(path: Path, image_shape: tuple[int, ...] | None, columns: Sequence[str] | None,
                resize: bool, label_column: str = "label", unlabelled_only: bool = False,
-               id_column: str | None = None) -> Inputs:
-    """The inputs at ``path``; with ``unlabelled_only``, which of them have no label (`Inputs.unlabelled`),
-    as the source says: a CSV's ``label_column``, an .npz's ``y``, a training folder's ``unlabelled/`` (the
-    class folders' images left unread); a source that cannot say is refused (`_unlabelled_refusal`)."""
+               id_column: str | None = None, categories: dict[str, tuple[str, ...]] | None = None) -> Inputs:
+    """The inputs at ``path`` (a CSV's ``categories`` read as `read_inputs` says); with ``unlabelled_only``,
+    which of them have no label (`Inputs.unlabelled`), as the source says: a CSV's ``label_column``, an .npz's
+    ``y``, a training folder's ``unlabelled/`` (the class folders' images left unread); a source that cannot
+    say is refused (`_unlabelled_refusal`)."""
     if path.is_dir():
         files = files_under(path, path)
         if unlabelled_only:
@@ -168,7 +170,7 @@ def _read_path(path: Path, image_shape: tuple[int, ...] | None, columns: Sequenc
     if path.suffix.lower() in UNREAD_SUFFIXES:
         raise DataError(f"{path}: ssvae does not read {path.suffix} images: convert it to PNG or JPEG")
     if path.suffix.lower() == ".csv":
-        return _read_csv(path, columns, label_column, unlabelled_only, id_column)
+        return _read_csv(path, columns, label_column, unlabelled_only, id_column, categories)
     readers = {".npz": _read_npz, ".npy": _read_npy}
     if path.suffix.lower() not in readers:
         raise DataError(f"{path}: cannot read {path.suffix or 'a file without suffix'}; "
@@ -319,11 +321,13 @@ def _npz_member(path: Path, name: str) -> RowFile | None:
 
 
 def _read_csv(path: Path, columns: Sequence[str] | None, label_column: str = "label",
-              unlabelled_only: bool = False, id_column: str | None = None) -> Inputs:
-    """``columns`` (or, with none, every numeric column) are the inputs; the ``id_column`` names the rows
+              unlabelled_only: bool = False, id_column: str | None = None,
+              categories: dict[str, tuple[str, ...]] | None = None) -> Inputs:
+    """``columns`` (or, with none, every numeric column) are the inputs, those of ``categories`` read as
+    one-hot columns; the ``id_column`` names the rows
     (default: ``id``, else the unnamed index column of pandas' to_csv, else their numbers), and with
     ``unlabelled_only`` the ``label_column`` says which have no label (a file without it is refused)."""
-    table = read_csv(path, columns, CsvColumns(label_column, id=id_column or "id"))
+    table = read_csv(path, columns, CsvColumns(label_column, id=id_column or "id", categories=categories or {}))
     if not len(table):
         raise DataError(f"{path}: needs a header row and at least one row of numbers")
     header = table.header

@@ -16,7 +16,7 @@ import warnings
 import zipfile
 import zlib
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -73,6 +73,7 @@ class Source:
     test: Dataset | None  # None: the source has no test split of its own
     files: tuple[str, ...] = ()  # a folder's training images, as paths relative to it, in the order of train
     columns: tuple[str, ...] = ()  # a CSV's input columns, in the order of the inputs
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)  # its columns of text, read as one-hot
 
     def fingerprint(self, every_value: bool = False) -> str:
         """What a run's split indexes, in short (`Dataset.fingerprint`, of a folder's file names or of its
@@ -95,7 +96,8 @@ class ModelInputs:
     (none: every numeric column, in order), a folder's images in the channels and size of ``input_shape``
     (those of another size skipped, or resized where ``resize``: a model trained with --image-size), uint8
     arrays divided by ``uint8_divisor`` (255 for images, 1 for a table's numbers), a CSV's classes in its
-    ``label_column``, missing inputs (NaN) taken where it ``fills_missing``."""
+    ``label_column``, missing inputs (NaN) taken where it ``fills_missing``, a CSV's columns of ``categories``
+    read as one-hot columns."""
 
     input_shape: tuple[int, ...]
     columns: tuple[str, ...] | None = ()  # None, as none: a CSV run from before ssvae kept them
@@ -104,6 +106,7 @@ class ModelInputs:
     resize: bool = False
     label_column: str = "label"
     fills_missing: bool = False
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def load_source(dataset: str | None = "digits", data: str | None = None, data_dir: str | None = None,
@@ -706,7 +709,7 @@ def _load_csv(path: Path, model: ModelInputs | None = None, class_names: tuple[s
     model's ``class_names``: see `csv_labels`), empty or -1 when unknown. The inputs are every other column but
     ``id`` and those ``roles`` ignores, or ``model``'s columns."""
     if model is not None:
-        roles = CsvColumns(model.label_column)
+        roles = CsvColumns(model.label_column, categories=model.categories)
     table = read_csv(path, None if model is None else model.columns, roles, training=model is None)
     if roles.label not in table.header:
         raise DataError(f"{path}: needs a header row with a {roles.label!r} column"
@@ -719,14 +722,14 @@ def _load_csv(path: Path, model: ModelInputs | None = None, class_names: tuple[s
     _check_labels(y, len(names), path)
     if model is not None:
         x, columns = table.inputs()
-        return Source(Dataset(x, y, names), None, columns=columns)
+        return Source(Dataset(x, y, names), None, columns=columns, categories=table.categories)
     _check_trainable(y, names, path)
     x, columns = table.inputs()
     warn_of_named_inputs(x, columns, path, roles.label)
     if repeated := sorted({name for name, count in Counter(columns).items() if count > 1}):  # which would be which?
         raise DataError(f"{path}: column {', '.join(map(repr, repeated))} appears more than once: give each column "
                         f"its own name, as its model finds its columns by name in the files it reads later")
-    return Source(Dataset(x, y, names), None, columns=columns)
+    return Source(Dataset(x, y, names), None, columns=columns, categories=table.categories)
 
 
 def label_column_hint(header: Sequence[str], label: str, training: bool) -> str:

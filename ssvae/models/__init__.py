@@ -36,15 +36,17 @@ def build_model(config: Config) -> Model:
     """The networks a config describes, freshly initialised."""
     input_dim = math.prod(config.input_shape)
     k = config.n_classes
+    categories = config.category_spans
     if config.model in ("supervised", "fixmatch"):
         return Supervised(input_dim, _classifier(config), config.likelihood == "gaussian", _consistency(config))
     if config.model == "adgm":
         return ADGM(input_dim, k, config.latent_dim, config.aux_dim, config.hidden, config.classifier_hidden,
-                    config.likelihood)
+                    config.likelihood, categories)
     if config.model == "m2":
         return M2(input_dim, k, config.latent_dim, config.hidden, _classifier(config), config.likelihood,
-                  config.vat_epsilon, _consistency(config))
-    m1 = M1(input_dim, k, config.m1_latent_dim, config.m1_hidden, config.classifier_hidden, config.likelihood)
+                  config.vat_epsilon, _consistency(config), categories)
+    m1 = M1(input_dim, k, config.m1_latent_dim, config.m1_hidden, config.classifier_hidden, config.likelihood,
+            categories)
     if config.model == "m1":
         return m1
     classifier = mlp((config.m1_latent_dim, *config.classifier_hidden, k))  # q(y|z1), on M1's codes

@@ -17,7 +17,7 @@ from torch import Tensor
 from ssvae.models.base import Model
 from ssvae.models.networks import ConditionedMLP, DiagonalGaussian, eye_like, mlp
 from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, gaussian_log_density, labelled_bound,
-                              likelihood_size, log_likelihood, reparameterize, semi_supervised_loss,
+                              likelihood_size, reparameterize, semi_supervised_loss,
                               unlabelled_bound)
 
 
@@ -25,8 +25,8 @@ class ADGM(Model):
     """M2 with the auxiliary variable a: q(a|x), q(y|a,x), q(z|a,x,y), p(x|y,z) and p(a|x,y,z)."""
 
     def __init__(self, input_dim: int, n_classes: int, latent_dim: int, aux_dim: int, hidden: tuple[int, ...],
-                 classifier_hidden: tuple[int, ...], likelihood: str):
-        super().__init__(input_dim, standardise=likelihood == "gaussian")
+                 classifier_hidden: tuple[int, ...], likelihood: str, categories: tuple[tuple[int, int], ...] = ()):
+        super().__init__(input_dim, standardise=likelihood == "gaussian", categories=categories)
         self.n_classes = n_classes
         self.likelihood = likelihood
         out_dim = likelihood_size(input_dim, likelihood)
@@ -48,7 +48,7 @@ class ADGM(Model):
         with ``a`` and ``aux`` (B, 1, ·) and ``y = eye(K)`` it is (B, K), every class."""
         mu, logvar = self.encoder(torch.cat([a, aux], -1), y_onehot)
         z = reparameterize(mu, logvar)
-        log_px = log_likelihood(a, self.decoder(z, y_onehot), self.likelihood, observed)
+        log_px = self.log_px(a, self.decoder(z, y_onehot), observed)
         xz = torch.cat([a.expand(z.shape[:-1] + a.shape[-1:]), z], -1)
         log_pa = gaussian_log_density(aux, *self.aux_decoder(xz, y_onehot))
         return labelled_bound(log_px + kl_weight * log_pa, gaussian_kl(mu, logvar), self.n_classes, kl_weight)

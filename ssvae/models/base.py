@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from ssvae.objectives import LossWeights
+from ssvae.objectives import LossWeights, log_likelihood
 
 
 @dataclass
@@ -37,9 +37,10 @@ class Model(nn.Module):
     conditional = True  # its encoder and decoder take the class y (M1's do not)
     likelihood = "bernoulli"  # of p(x|...), set by each generative model
 
-    def __init__(self, input_dim: int, standardise: bool = False):
+    def __init__(self, input_dim: int, standardise: bool = False, categories: tuple[tuple[int, int], ...] = ()):
         super().__init__()
         self.standardise = standardise
+        self.categories = categories  # (start, end) of each column of categories' one-hot inputs
         self.register_buffer("input_shift", torch.zeros(input_dim))
         self.register_buffer("input_scale", torch.ones(input_dim))
 
@@ -48,7 +49,8 @@ class Model(nn.Module):
         size (a constant) keeps scale 1, as in scikit-learn's StandardScaler, so that unseen values there stay
         finite; the test is relative, so inputs measured in large units (all values tiny) are scaled too.
         Computed in float64: the squares of values beyond about 1e19 overflow float32. Missing inputs (NaN) are
-        left out; an input seen in fewer than two rows is taken as a constant."""
+        left out; an input seen in fewer than two rows is taken as a constant. One-hot inputs (``categories``)
+        stay 0 and 1, a gap all 0s, as their categorical likelihood takes them."""
         flat = x.flatten(1).double()
         seen = ~flat.isnan()
         count = seen.sum(0)
@@ -58,6 +60,8 @@ class Model(nn.Module):
         constant = (std <= 1e-6 * flat.abs().where(seen, 0.0).amax(0)) | (count < 2)
         self.input_shift.copy_(mean)
         self.input_scale.copy_(torch.where(constant, torch.ones_like(std), std))
+        for start, end in self.categories:
+            self.input_shift[start:end], self.input_scale[start:end] = 0.0, 1.0
 
     def prepare(self, x: Tensor) -> Tensor:
         """Flattened inputs, standardised with their gaps filled where ``standardise``, else as they are."""
@@ -71,6 +75,11 @@ class Model(nn.Module):
         """Which of the flattened inputs ``x`` a row holds (False: missing, NaN), for a model that takes gaps
         (``standardise``); None for one that does not, whose inputs are all observed."""
         return ~x.flatten(1).isnan() if self.standardise else None
+
+    def log_px(self, a: Tensor, params: Tensor, observed: Tensor | None) -> Tensor:
+        """log p(a | params) of prepared inputs ``a`` (those ``observed``) in this model's likelihood, its
+        one-hot inputs' categorical (`ssvae.objectives.log_likelihood`)."""
+        return log_likelihood(a, params, self.likelihood, observed, self.categories)
 
     def standardisation(self) -> tuple[Tensor, Tensor]:
         """(shift, scale) that ``prepare`` applies to flattened inputs; decoders work in that space."""

@@ -16,7 +16,7 @@ from ssvae.models.base import Model
 from ssvae.models.networks import (ConditionedMLP, DiagonalGaussian, classify_together, eye_like,
                                    running_statistics_kept)
 from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, labelled_bound,
-                              likelihood_size, log_likelihood, reparameterize, semi_supervised_loss,
+                              likelihood_size, reparameterize, semi_supervised_loss,
                               unlabelled_bound, virtual_adversarial_loss)
 
 
@@ -26,8 +26,8 @@ class M2(Model):
 
     def __init__(self, input_dim: int, n_classes: int, latent_dim: int, hidden: tuple[int, ...],
                  classifier: nn.Module, likelihood: str, vat_epsilon: float,
-                 consistency: Consistency | None = None):
-        super().__init__(input_dim, standardise=likelihood == "gaussian")
+                 consistency: Consistency | None = None, categories: tuple[tuple[int, int], ...] = ()):
+        super().__init__(input_dim, standardise=likelihood == "gaussian", categories=categories)
         self.n_classes = n_classes
         self.vat_epsilon = vat_epsilon
         self.likelihood = likelihood
@@ -42,7 +42,7 @@ class M2(Model):
         """L(x, y) for prepared inputs ``a`` (of those ``observed``, `Model.observed`); with ``a`` (B, 1, D) and
         ``y = eye(K)`` it is (B, K), every class."""
         mu, logvar = self.encoder(a, y_onehot)
-        log_px = log_likelihood(a, self.decoder(reparameterize(mu, logvar), y_onehot), self.likelihood, observed)
+        log_px = self.log_px(a, self.decoder(reparameterize(mu, logvar), y_onehot), observed)
         return labelled_bound(log_px, gaussian_kl(mu, logvar), self.n_classes, kl_weight)
 
     def unlabelled(self, a: Tensor, kl_weight: float | Tensor = 1.0, logits: Tensor | None = None,

@@ -17,7 +17,7 @@ class M1M2(Model):
     """M1 and the M2 that models its codes, trained one after the other (`stages`), used as one model."""
 
     def __init__(self, m1: M1, m2: M2, sample_features: bool):
-        super().__init__(0, standardise=m1.standardise)
+        super().__init__(0, standardise=m1.standardise, categories=m1.categories)
         self.m1, self.m2 = m1, m2
         self.sample_features = sample_features
         self.likelihood = m1.likelihood

@@ -12,8 +12,7 @@ from torch import Tensor
 
 from ssvae.models.base import Model
 from ssvae.models.networks import DiagonalGaussian, mlp
-from ssvae.objectives import (LossWeights, classification_loss, gaussian_kl, likelihood_size, log_likelihood,
-                              reparameterize)
+from ssvae.objectives import LossWeights, classification_loss, gaussian_kl, likelihood_size, reparameterize
 
 
 class M1(Model):
@@ -22,8 +21,8 @@ class M1(Model):
     conditional = False
 
     def __init__(self, input_dim: int, n_classes: int, latent_dim: int, hidden: tuple[int, ...],
-                 classifier_hidden: tuple[int, ...], likelihood: str):
-        super().__init__(input_dim, standardise=likelihood == "gaussian")
+                 classifier_hidden: tuple[int, ...], likelihood: str, categories: tuple[tuple[int, int], ...] = ()):
+        super().__init__(input_dim, standardise=likelihood == "gaussian", categories=categories)
         self.likelihood = likelihood
         out_dim = likelihood_size(input_dim, likelihood)
         self.encoder = DiagonalGaussian(mlp((input_dim, *hidden, 2 * latent_dim)))
@@ -42,7 +41,7 @@ class M1(Model):
 
     def _bound(self, a: Tensor, mu: Tensor, logvar: Tensor, kl_weight: float | Tensor,
                observed: Tensor | None) -> Tensor:
-        log_px = log_likelihood(a, self.decoder(reparameterize(mu, logvar)), self.likelihood, observed)
+        log_px = self.log_px(a, self.decoder(reparameterize(mu, logvar)), observed)
         return log_px - kl_weight * gaussian_kl(mu, logvar)
 
     def prepared_elbo(self, a: Tensor, observed: Tensor | None = None) -> Tensor:

@@ -11,14 +11,26 @@ import { InputError, batch, loadGraph, readInputs, readModel, runCommand } from 
 
 const ROWS = 256; // inputs a batch: the encoder and decoder run once a class on each batch
 
-function logLikelihood(meta, x, mean, second, row, size) {
-  // log p(x|y,z) of one row: Bernoulli of logits `second`, or Gaussian of mean and log-variance `second`; a
-  // missing input (NaN, for a model that fills_missing) is left out
+function oneHotInputs(meta, size) {
+  // which inputs are the one-hot columns of a column of categories (model.json's categories: "colour" with
+  // "red" is input column "colour=red"), whose x_mean is that category's probability
+  const oneHot = new Uint8Array(size);
+  for (const [column, known] of Object.entries(meta.categories ?? {})) {
+    for (const value of known) oneHot[meta.input_columns.indexOf(`${column}=${value}`)] = 1;
+  }
+  return oneHot;
+}
+
+function logLikelihood(meta, x, mean, second, row, size, oneHot) {
+  // log p(x|y,z) of one row: Bernoulli of logits `second`, or Gaussian of mean and log-variance `second`, but
+  // x log p for a one-hot input (p its category's probability); a missing input (NaN, for a model that
+  // fills_missing) is left out
   let sum = 0;
   for (let i = row * size; i < (row + 1) * size; i++) {
     const l = second[i];
     if (Number.isNaN(x[i])) continue;
-    sum += meta.likelihood === "bernoulli" ? x[i] * l - Math.max(l, 0) - Math.log1p(Math.exp(-Math.abs(l)))
+    if (oneHot[i - row * size]) sum += x[i] * Math.log(Math.max(mean[i], 1e-30));
+    else sum += meta.likelihood === "bernoulli" ? x[i] * l - Math.max(l, 0) - Math.log1p(Math.exp(-Math.abs(l)))
       : -(Math.log(2 * Math.PI) + l + (x[i] - mean[i]) ** 2 / Math.exp(l)) / 2;
   }
   return sum;
@@ -29,6 +41,7 @@ async function scoreBatch(graphs, meta, x, rows) {
   const k = meta.conditional ? meta.class_names.length : 1;
   const size = meta.input_shape.reduce((a, b) => a * b, 1);
   const latent = meta.latent_dim;
+  const oneHot = oneHotInputs(meta, size);
   const bounds = Array.from({ length: k }, () => new Float64Array(rows));
   let q;
   for (let c = 0; c < k; c++) {
@@ -48,7 +61,7 @@ async function scoreBatch(graphs, meta, x, rows) {
     const { x_mean: mean, ...rest } = await graphs.decoder.run({ z: zFeed, ...classFeed });
     const second = (rest.x_logits ?? rest.x_logvar).data;
     for (let i = 0; i < rows; i++) {
-      bounds[c][i] = logLikelihood(meta, x.data, mean.data, second, i, size) - kl[i] - Math.log(k);
+      bounds[c][i] = logLikelihood(meta, x.data, mean.data, second, i, size, oneHot) - kl[i] - Math.log(k);
     }
   }
   return Array.from({ length: rows }, (_, i) => {
