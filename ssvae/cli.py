@@ -517,14 +517,14 @@ def train(out: str | None, force: bool, resume: str | None, quiet: bool, **optio
         with _resumable(Path(resume), options["epochs"], resuming=True), _as_option_errors(given):
             run = resume_run(resume, progress=not quiet, epochs=options["epochs"])
         with _finished(Path(resume)):
-            _echo(trained_line(f"resumed and finished {resume}", _summary(run)))
+            _echo(trained_line(f"resumed and finished {resume}", _summary(run), tuple(run.config.categories)))
         return
     config = config_from_options(options)
     out_dir = Path(out) if out else default_run_folder(config)
     with _resumable(out_dir):
         run = train_run(config, out=out_dir, progress=not quiet, replace=force)
     with _finished(out_dir):
-        _echo(trained_line(f"saved {out_dir}", _summary(run)))
+        _echo(trained_line(f"saved {out_dir}", _summary(run), tuple(run.config.categories)))
 
 
 def _summary(run: Run) -> dict[str, Any]:
@@ -638,8 +638,9 @@ split_option = click.option("--split", type=click.Choice(SPLITS), default="test"
 data_dir_option = click.option("--data-dir", type=UserPath(), help="Where Fashion-MNIST/MNIST/KMNIST files are.")
 
 input_options = stacked(  # where the inputs of predict, score and generate --analogies come from
-    click.option("--data", type=UserPath(), help="Inputs: an .npz (array x), an .npy, a .csv of numeric "
-                 "columns (an 'id' column names rows; the label column is ignored), an image or a folder of images. "
+    click.option("--data", type=UserPath(), help="Inputs: an .npz (array x), an .npy, a .csv of the model's "
+                 "columns (numbers, or the text of its columns of categories; an 'id' column names rows; the label "
+                 "column is ignored), an image or a folder of images. "
                  "The output's id: the row number, the CSV's id, or the image's path in the folder (its name)."),
     click.option("--dataset", type=click.Choice(BUILTIN), help="Or a built-in data set's --split (ids: each "
                  "example's index in the data set, or in its own test file where it has one)."),

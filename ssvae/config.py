@@ -545,7 +545,8 @@ def check_names(changes: dict[str, Any], keywords: Sequence[str] = ()) -> None:
 SETTING_HELP: dict[str, str] = {
     "dataset": "Built-in data set; digits, the default, is bundled and works offline.",
     "data": ("Your own data instead: an .npz (x, y with -1 for unlabelled), a .csv with a 'label' column (or "
-             "--label-column's), or a folder of class sub-folders plus 'unlabelled/'."),
+             "--label-column's) and columns of numbers or of categories (text that rows share, such as a colour), "
+             "or a folder of class sub-folders plus 'unlabelled/'."),
     "data_dir": "Where Fashion-MNIST/MNIST/KMNIST files are, or go.",
     "test_data": ("Labelled data to test on, for --data without a test set of its own: every label of --data then "
                   "trains (none is held out by --test-fraction). Read as --data is; classes matched by name "

@@ -39,7 +39,7 @@ from ssvae.files import atomic_open, check_output, write_atomic
 from ssvae.progress import bar as progress_bar
 from ssvae.report import CONFIDENCE_LEVELS, confidence_counts, evaluation_report, warn_not_held_out
 from ssvae.runtime import (BATCH, ExportedModel, InputRowError, ModelError, as_array, by_name, check_count, check_seed,
-                           entropy, export_first, load as load_model, user_path)
+                           column_sources, entropy, export_first, load as load_model, user_path)
 
 T = TypeVar("T")
 STDOUT = "-"  # as the ``out`` of a CSV (predict, score, generate): standard output (a pipe), not a file
@@ -101,7 +101,7 @@ def _resizes(model: ExportedModel) -> bool:
     return model.info.get("resize_images", False)
 
 
-def _model_reading(model: ExportedModel) -> ModelInputs:
+def model_reading(model: ExportedModel) -> ModelInputs:
     """How ``model`` reads labelled data (`ssvae.data.load_labelled`): its input shape, CSV columns (the label
     column too), uint8 scale, whether it resizes images and whether it fills missing inputs."""
     return ModelInputs(model.input_shape, model.input_columns, model.uint8_divisor, resize=_resizes(model),
@@ -368,7 +368,7 @@ def evaluate(model: ExportedModel | str | Path, data: str | Path | Any = None, d
                               "it held out no test split" if held_out_none(model) else "the test split is held out")
         test, tested = builtin_labelled(model, dataset, split, data_dir), f"{dataset} {split} split"
     else:
-        reading = _model_reading(model)
+        reading = model_reading(model)
         source = load_for_testing(data, reading, model.class_names)
         test, tested = tested_part(source, source_name(data), reading, model.class_names), tested_name(data)
         _warn_if_trained_on(model, data, source)
@@ -384,7 +384,7 @@ def builtin_labelled(model: ExportedModel, dataset: str, split: str = "test",
     """The labelled examples of ``split`` of the built-in ``dataset`` as ``model``'s run split it, read as the
     model reads its inputs: what `evaluate` tests it on."""
     _, examples = builtin_split(dataset, None if data_dir is None else str(data_dir), split, *_model_split(model))
-    return labelled_examples(examples, Path(dataset), _model_reading(model), model.class_names)
+    return labelled_examples(examples, Path(dataset), model_reading(model), model.class_names)
 
 
 def _warn_if_trained_on(model: ExportedModel, data: Any, source: Source) -> None:
@@ -594,10 +594,9 @@ def _table_inputs(model: ExportedModel) -> dict[str, list[int]]:
     """Each input column of the model's table (x0, x1, ... without names) with the places of the flattened
     inputs it is read into: its own, or a column of categories' one-hot columns."""
     columns = model.input_columns or [f"x{i}" for i in range(int(np.prod(model.input_shape)))]
-    of = {f"{name}={value}": name for name, known in model.categories.items() for value in known}
     places: dict[str, list[int]] = {}
-    for k, name in enumerate(columns):
-        places.setdefault(of.get(name, name), []).append(k)
+    for k, name in enumerate(column_sources(columns, model.categories)):
+        places.setdefault(name, []).append(k)
     return places
 
 
@@ -782,5 +781,5 @@ def _write_grid(images: np.ndarray, out: Path, scale: int, captions: Captions, m
 
 
 __all__ = ["Generated", "Inputs", "Predictions", "STDOUT", "Scores", "builtin_labelled", "check_drawable",
-           "check_generate_options", "checked_inputs", "evaluate", "generate", "loaded", "model_inputs", "predict",
-           "sample_grid", "score"]
+           "check_generate_options", "checked_inputs", "evaluate", "generate", "loaded", "model_inputs", "model_reading",
+           "predict", "sample_grid", "score"]

@@ -277,7 +277,8 @@ def model_card(run: Run, report: ExportReport, command: str) -> str:
         *(["", float16_note(c)] if "float16" in report.accuracy else []),
         "",
         *usage_lines({"preprocessing": preprocessing(c), "input_shape": c.input_shape, "input_columns": c.input_columns,
-                      "categories": c.categories, "dataset": data_name(c), "conditional": c.model != "m1"},
+                      "categories": c.categories, "fills_missing": c.fills_missing, "dataset": data_name(c),
+                      "conditional": c.model != "m1"},
                      report.interfaces, not c.data),
         "",
     ]

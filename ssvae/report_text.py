@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ssvae.model_card import by_confidence_text, entropies_text, levels_text, quantiles_text
 
@@ -27,14 +27,16 @@ def gain_text(points: float) -> str:
     return f"add {points:+.2f} points" if points >= 0 else f"cost {-points:.2f} points"
 
 
-def trained_line(done: str, report: dict) -> str:
+def trained_line(done: str, report: dict, categories: Sequence[str] = ()) -> str:
     """The line `ssvae train` ends with: what it did, the test accuracy (None: a run that held out no test set),
-    and the epoch kept by validation."""
+    the epoch kept by validation, and the columns read as ``categories``, where a table has some (a column of
+    text, such as notes, that was no input is then seen at once)."""
     kept, of = report["kept_epoch"], f" of {Path(report['test_data']).name}" if report["test_data"] else ""
     tested = (f"test accuracy {report['accuracy']:.4f} on {report['n_test']} examples{of}" if report["accuracy"]
               is not None else "test accuracy not measured (--test-fraction 0: no test set held out)")
     return (f"{done}  |  {tested}  |  labels seen {report['labels_seen']}"
-            + (f"  |  kept epoch {_kept_text(kept)}" if kept else ""))
+            + (f"  |  kept epoch {_kept_text(kept)}" if kept else "")
+            + (f"  |  categories {', '.join(categories)}" if categories else ""))
 
 
 def evaluation_text(report: dict) -> str:

@@ -49,7 +49,8 @@ def new_run_data(config: Config, source: Source | None = None) -> tuple[Config, 
     config = _fitted(config, source, name)
     split = choose_split(source, config.labels, config.val_labels, config.test_fraction, config.split_seed,
                          config.seed)
-    check_gaps(source.train, name, config.likelihood, source.columns, split.test or (), config.ignore_columns)
+    check_gaps(source.train, name, config.likelihood, source.columns, split.test or (), config.ignore_columns,
+               source.categories)
     return config, source, split
 
 
@@ -61,6 +62,10 @@ def _fitted(config: Config, source: Source, name: str) -> Config:
     check_inputs(source.train, name, config.likelihood)  # before "auto" looks at the range, which it then fits
     own = [source.train.x] + ([source.test.x] if source.test is not None and test_name is None else [])
     likelihood = resolve_likelihood(config, *own)  # test data of one's own take the training data's
+    if source.categories and likelihood == "bernoulli":
+        raise DataError(f"{name}: columns of categories ({', '.join(source.categories)}) take the categorical "
+                        f"likelihood of a Gaussian model: leave {setting_name('likelihood')} out, or set it to "
+                        f"gaussian")
     if source.test is not None:
         check_inputs(source.test, test_name or name, likelihood, test_data=test_name is not None)
     paths = {field: str(Path(path).resolve()) for field in PATH_FIELDS

@@ -130,7 +130,7 @@ def by_name(x: Any, columns: Sequence[str] | None, categories: dict[str, Sequenc
     around (a DataFrame's column 0 is the CSV's "0"). ``columns`` None: a model trained on a CSV before ssvae
     kept its column names, which would read a table's columns by their place, whatever their names: refused.
     With ``categories``, an array: each column of categories read as text and given as its one-hot columns
-    (`one_hot`), among the others' numbers."""
+    (`one_hot`), among the others' numbers; unless the table holds the one-hot columns themselves."""
     if not hasattr(x, "columns"):
         return x
     if columns is None:
@@ -141,7 +141,7 @@ def by_name(x: Any, columns: Sequence[str] | None, categories: dict[str, Sequenc
     if not columns:
         inputs = [column for column, name in zip(x.columns, names) if name not in NON_INPUT_COLUMNS]
         return x if len(inputs) == len(names) else x[inputs]
-    if not categories:
+    if not categories or set(columns) <= set(names):  # no categories, or their one-hot columns made already
         return x[[x.columns[k] for k in column_positions("the table", names, columns)]]
     read = table_columns(columns, categories)
     found = {name: x.columns[k] for name, k in zip(read, column_positions("the table", names, read))}
@@ -152,24 +152,28 @@ def by_name(x: Any, columns: Sequence[str] | None, categories: dict[str, Sequenc
     parts = {name: numbers[:, [k]] for k, name in enumerate(numeric)}
     parts.update((name, one_hot(np.asarray(x[found[name]]), categories[name], name, "the table"))
                  for name in categories)
-    return np.concatenate([np.asarray(parts[name], np.float32) for name in read], axis=1)
+    with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which `prepare_inputs` refuses
+        return np.concatenate([np.asarray(parts[name], np.float32) for name in read], axis=1)
+
+
+def column_sources(columns: Sequence[str], categories: dict[str, Sequence[str]]) -> list[str]:
+    """The column of a table that each of a model's input ``columns`` is read from: a one-hot column's
+    ("colour=red") column of ``categories`` ("colour"), any other's itself."""
+    of = {f"{name}={value}": name for name, known in categories.items() for value in known}
+    return [of.get(name, name) for name in columns]
 
 
 def table_columns(columns: Sequence[str], categories: dict[str, Sequence[str]]) -> list[str]:
-    """The columns of a table that a model of input ``columns`` reads: each of ``categories`` once, where its
-    first one-hot column ("colour=red") stands, the others as they are."""
-    of = {f"{name}={value}": name for name, known in categories.items() for value in known}
-    return list(dict.fromkeys(of.get(name, name) for name in columns))
+    """The columns of a table that a model of input ``columns`` reads, in order: each of ``categories`` once,
+    where its one-hot columns stand (`column_sources`)."""
+    return list(dict.fromkeys(column_sources(columns, categories)))
 
 
 def category_spans(columns: Sequence[str], categories: dict[str, Sequence[str]]) -> tuple[tuple[int, int], ...]:
     """Where the one-hot columns of each of ``categories`` stand among a model's input ``columns``: (start,
     end) each, in order, the columns of one category column side by side."""
-    spans = []
-    for name, known in categories.items():
-        start = list(columns).index(f"{name}={known[0]}")
-        spans.append((start, start + len(known)))
-    return tuple(sorted(spans))
+    sources = column_sources(columns, categories)
+    return tuple(sorted((start := sources.index(name), start + len(known)) for name, known in categories.items()))
 
 
 def one_hot(values: Sequence[Any], known: Sequence[str], column: str, table: str,
@@ -177,9 +181,15 @@ def one_hot(values: Sequence[Any], known: Sequence[str], column: str, table: str
     """A table's ``column`` of categories (``values``: text, or what a DataFrame holds) as float32 (N, K), 1
     where a row holds the ``known`` category of that place: a model's input columns "colour=blue",
     "colour=red". A missing value (`MISSING_VALUES`, None, NaN) is NaN throughout, a gap; so is a category the
-    model never trained on, with a warning that names it (``place`` says where a row stands in ``table``)."""
+    model never trained on, with a warning that names it (``place`` says where a row stands in ``table``).
+    What pandas made of a CSV's text is read as that text: a whole float (1.0) as 1, True as true, TRUE or
+    True, whichever the model knows."""
     index = {name: k for k, name in enumerate(known)}
-    text = [str(value).strip() for value in values]
+    for k, name in enumerate(known):  # pandas reads TRUE and true as True
+        if name.lower() in ("true", "false"):
+            index.setdefault(name.capitalize(), k)
+    text = [str(int(value)) if isinstance(value, float) and value.is_integer() else str(value).strip()
+            for value in values]
     rows = np.full((len(text), len(known)), np.nan, dtype=np.float32)
     unknown: dict[str, int] = {}
     for row, value in enumerate(text):
@@ -1260,5 +1270,5 @@ class ExportedModel:
 __all__ = ["load", "ExportedModel", "ModelError", "InputRowError", "NonFiniteInputError", "PRECISIONS", "MODEL_JSON",
            "MODEL_FILES", "RUN_CONFIG", "BATCH", "DEVICES", "FORMAT_VERSION", "METADATA_PREFIX", "MIN_OPSET",
            "MISSING_VALUES", "NON_INPUT_COLUMNS", "OPSET", "ROLES", "graph_file", "held_precisions", "arrange",
-           "by_name", "category_spans", "one_hot", "table_columns", "column_positions", "as_array", "as_float32",
-           "check_count", "check_seed", "entropy", "folder_of_folders", "prepare_inputs"]
+           "by_name", "category_spans", "column_sources", "one_hot", "table_columns", "column_positions", "as_array",
+           "as_float32", "check_count", "check_seed", "entropy", "folder_of_folders", "prepare_inputs"]

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 import ssvae
 from ssvae import runtime
 from ssvae.cli import main
-from ssvae.data import DataError, load_source
+from ssvae.data import DataError, Dataset, check_gaps, load_source
 from ssvae.data.csv_files import MAX_CATEGORIES, CsvColumns, read_csv
 from ssvae.models.m2 import M2
 from ssvae.models.networks import mlp
@@ -39,6 +39,9 @@ def test_one_hot_and_the_columns_a_model_reads_of_a_table():
                                          r"'y', first in row 1; it knows 'a', 'b'\): read as missing$"):
         rows = runtime.one_hot(["a", "z", "y", "z"], ("a", "b"), "c", "t")
     np.testing.assert_array_equal(rows, [[1, 0]] + [[np.nan, np.nan]] * 3)
+    # what pandas makes of a CSV's text: TRUE and true as True, 2 as 2.0 in a column with gaps
+    rows = runtime.one_hot([True, False, 2.0, np.float64(3.0)], ("2", "3", "FALSE", "TRUE"), "c", "t")
+    np.testing.assert_array_equal(rows, np.eye(4)[[3, 2, 0, 1]])
 
 
 def _gaussian(x: float, mean: float, logvar: float) -> float:
@@ -94,8 +97,8 @@ def _names(n: int) -> str:
 
 
 @pytest.mark.parametrize("text, message", [
-    ("name,a,label\n" + _names(3), r"t.csv: row 0 \(line 2\), column 'name' holds 'name0', and each row a text of "
-     r"its own, as names and dates do, not categories that rows share: if it is no input, leave it out with "
+    ("name,a,label\n" + _names(3), r"t.csv: row 0 \(line 2\), column 'name' holds 'name0', and most rows a text of "
+     r"their own, as names and dates have, not categories that rows share: if it is no input, leave it out with "
      r"--ignore-columns name \(ignore_columns=\['name'\] in Python\)$"),
     ("name,a,label\n" + _names(MAX_CATEGORIES + 1) * 2, r"t.csv: row 0 \(line 2\), column 'name' holds 'name0', one "
      r"of 101 different texts, more than the 100 categories a column may have, not categories that rows share"),
@@ -105,11 +108,37 @@ def _names(n: int) -> str:
     ('a,label\n"1,200",0\n"1,300",1\n"1,200",0\n', r"t.csv: row 0 \(line 2\), column 'a' holds '1,200': write "
      r"numbers without thousands separators \(1200\)"),  # numbers written otherwise are no categories
     ("colour,colour=red,label\nred,1,0\nblue,2,1\nred,3,0\n", r"t.csv: column 'colour=red' appears more than once"),
+    ("name,a,label\n" + _names(10) + "name0,1,0\n", r"t.csv: row 0 \(line 2\), column 'name' holds 'name0', and most "
+     r"rows a text of their own"),  # names, one of them twice
+    ("ID,label\n1,0\n2,1\nx,0\n", r"t.csv: row 2 \(line 4\), column 'ID' holds 'x': name a column of row names 'id', "
+     r"which is no input, or leave it out with --ignore-columns ID"),  # a typo among ids
 ])
 def test_a_column_of_text_that_holds_no_categories_is_refused_with_the_fix(tmp_path, text, message):
     (tmp_path / "t.csv").write_text(text)
     with pytest.raises(DataError, match=message):
         load_source(data=str(tmp_path / "t.csv"))
+
+
+def test_a_column_of_categories_named_like_classes_is_warned_of_and_one_hot_columns_need_no_spread(tmp_path):
+    """'target' of text beside the label column would leak the class, as a column of numbers so named would;
+    a one-hot column with one value among the training rows needs no mean and spread, a column of numbers
+    does."""
+    (tmp_path / "t.csv").write_text("target,a,label\nx,1,0\ny,2,1\nx,3,0\ny,4,1\n")
+    with pytest.warns(UserWarning, match=r"column 'target' is read as input, though named like classes"):
+        assert load_source(data=str(tmp_path / "t.csv")).columns == ("target=x", "target=y", "a")
+    rows = Dataset(np.array([[1, 0, 1], [2, np.nan, np.nan], [3, np.nan, np.nan]], np.float32), np.zeros(3, np.int64),
+                   ("k",))
+    check_gaps(rows, "d", "gaussian", ("a", "c=x", "c=y"), categories={"c": ("x", "y")})
+    with pytest.raises(DataError, match=r"columns 'c=x', 'c=y' hold fewer than two values"):
+        check_gaps(rows, "d", "gaussian", ("a", "c=x", "c=y"))  # as numbers
+
+
+def test_a_bernoulli_model_of_categories_is_refused_with_the_fix(tmp_path):
+    (tmp_path / "t.csv").write_text("colour,a,label\nred,0.1,0\nblue,0.2,1\nred,0.3,0\nblue,0.4,1\n")
+    with pytest.raises(DataError, match=r"t.csv: columns of categories \(colour\) take the categorical likelihood "
+                                        r"of a Gaussian model: leave --likelihood \(likelihood= in Python\) out, or "
+                                        r"set it to gaussian$"):
+        ssvae.train(data=str(tmp_path / "t.csv"), likelihood="bernoulli", epochs=1, progress=False)
 
 
 def test_a_model_reads_its_categories_by_name_and_an_unknown_one_as_missing(tmp_path):
@@ -160,6 +189,8 @@ def test_a_table_of_categories_learns_exports_and_is_read_alike_everywhere(tmp_p
     model = runtime.load(tmp_path / "model")
     by_runtime = model.classify(inputs[["shape", "b", "a"]])
     np.testing.assert_allclose(by_runtime, run.classify(inputs), atol=1e-5)
+    one_hot_made = pd.DataFrame(model.prepare(inputs), columns=list(model.input_columns))  # read as they are
+    np.testing.assert_allclose(model.classify(one_hot_made), by_runtime, atol=1e-6)
     from tests.test_export import _shared_noise
     with monkeypatch.context() as patched, torch.no_grad():
         _shared_noise(patched, 40, 3, 2)
@@ -175,6 +206,9 @@ def test_a_table_of_categories_learns_exports_and_is_read_alike_everywhere(tmp_p
     np.testing.assert_allclose(predicted[["p_0", "p_1", "p_2"]].to_numpy(), by_runtime, atol=1e-5)
     assert "\n  categories       shape: circle, square, star\n" in runner.invoke(main, ["info",
                                                                                     str(tmp_path / "model")]).output
+    result = runner.invoke(main, ["train", "--data", str(tmp_path / "train.csv"), "--labels", "6", "--epochs", "1",
+                                  "--out", str(tmp_path / "again")])
+    assert result.exit_code == 0 and result.output.endswith("  |  labels seen 6  |  categories shape\n"), result.output
     result = runner.invoke(main, ["generate", str(tmp_path / "model"), "--per-class", "20", "--out",
                                   str(tmp_path / "g.csv")])
     assert result.exit_code == 0, result.output

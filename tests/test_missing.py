@@ -154,8 +154,8 @@ def test_a_csvs_empty_and_na_cells_are_read_as_gaps_and_a_word_alone_is_refused(
     np.testing.assert_array_equal(x, np.array([[1, np.nan, 3], [np.nan, 2, np.nan], [4, np.nan, 6]], np.float32))
     assert columns == ("a", "b", "c")
     path.write_text("a,b,label\n1,,0\n2,high,1\n")
-    with pytest.raises(DataError, match=r"row 1 \(line 3\), column 'b' holds 'high', and each row a text of its "
-                                        r"own, as names and dates do, not categories that rows share"):
+    with pytest.raises(DataError, match=r"row 1 \(line 3\), column 'b' holds 'high', and most rows a text of their "
+                                        r"own, as names and dates have, not categories that rows share"):
         read_csv(path, training=True).inputs()
 
 

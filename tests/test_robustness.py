@@ -261,9 +261,9 @@ BAD_INPUT = [
     (["train", "--data", "tabs.csv"], "Error: tabs.csv: row 0 (line 2), column 'a' holds '0,029': a decimal comma is "
      "read where semicolons separate the fields (Excel's CSV where the decimal mark is a comma): write a decimal "
      "point, or separate the fields by semicolons"),
-    (["train", "--data", "named.csv"], "Error: named.csv: row 0 (line 2), column 'ID' holds 'flower-0', and each row a "
-     "text of its own, as names and dates do, not categories that rows share: name a column of row names 'id', which "
-     "is no input, or leave it out with --ignore-columns ID (ignore_columns=['ID'] in Python)"),
+    (["train", "--data", "named.csv"], "Error: named.csv: row 0 (line 2), column 'ID' holds 'flower-0', and most rows "
+     "a text of their own, as names and dates have, not categories that rows share: name a column of row names 'id', "
+     "which is no input, or leave it out with --ignore-columns ID (ignore_columns=['ID'] in Python)"),
     (["train", "--data", "table.csv.gz"], "Error: table.csv.gz: cannot read .gz; give an .npz, a .csv or a folder (a "
      "compressed file: unpack it first, and give what it holds, such as table.csv)"),
     (["predict", "MODEL", "--data", "table.xlsx"], "Error: table.xlsx: cannot read .xlsx; give an .npz, .npy, .csv, an "

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ssvae import inference, runtime
-from ssvae.data import ModelInputs, load_labelled
+from ssvae.data import load_labelled
 from tools.benchlog import benchmarks_option, publish
 
 
@@ -39,7 +39,7 @@ def main() -> None:
     benchmarks_option(parser)
     args = parser.parse_args()
     model = runtime.load(args.model, device="cpu")
-    data = load_labelled(args.data, ModelInputs(model.input_shape, model.input_columns, 1), model.class_names)
+    data = load_labelled(args.data, inference.model_reading(model), model.class_names)
     rows = []
     for noise in (False, True):
         grid = inference.sample_grid(model, args.per_class, seed=0, noise=noise)

@@ -7,6 +7,7 @@ read as one-hot columns."""
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 import csv
 import io
 import itertools
@@ -82,7 +83,7 @@ def read_csv(path: Path, columns: Sequence[str] | None = (), roles: CsvColumns =
     text: tuple[str, ...] = tuple(roles.categories)
     while True:
         with _read_errors(path), open(path, newline="", encoding="utf-8-sig") as f:
-            rows, separator = _rows(f, columns or (), label=roles.label)
+            rows, separator = _rows(f, table_columns(columns or (), roles.categories), label=roles.label)
             first, line = next(rows, ([], 1))
             table = CsvTable(path, first, line, separator, columns, roles, training, text)
             for row, line in rows:
@@ -258,41 +259,52 @@ class CsvTable:
             k = self._text_in(row)[0]
             raise self._value_error(n, row[k], k)
         if self._x is None:
-            numbers = np.empty((len(self), len(self.keep)), dtype=np.float32)
-            for start in range(0, len(self), self.BLOCK):  # each block freed once copied: the inputs held once
-                part = numbers[start:start + self.BLOCK]
-                part[...] = self._blocks.pop(0)[:len(part)]
             self.categories = {self.header[k]: self.roles.categories.get(self.header[k]) or self._found_categories(k)
                                for k in self.sources if k not in self.keep}
-            self._x = numbers if not self.categories else np.concatenate(
-                [numbers[:, [self.keep.index(k)]] if k in self.keep else
-                 one_hot(self.text[k], self.categories[self.header[k]], self.header[k], str(self.path), self.place)
-                 for k in self.sources], axis=1)
-        names = [[self.header[k]] if k in self.keep else [f"{self.header[k]}={value}" for value in
-                                                           self.categories[self.header[k]]] for k in self.sources]
-        return self._x, tuple(itertools.chain.from_iterable(names))
+            numeric = set(self.keep)
+            widths = [1 if k in numeric else len(self.categories[self.header[k]]) for k in self.sources]
+            at = dict(zip(self.sources, itertools.accumulate(widths, initial=0)))  # where each column's inputs start
+            self._x = np.empty((len(self), sum(widths)), dtype=np.float32)
+            numbers = [at[k] for k in self.keep] if self.categories else slice(None)
+            for start in range(0, len(self), self.BLOCK):  # each block freed once copied: the inputs held once
+                part = self._x[start:start + self.BLOCK]
+                part[:, numbers] = self._blocks.pop(0)[:len(part)]
+            for k in self.sources:
+                if (known := self.categories.get(column := self.header[k])) is not None:
+                    self._x[:, at[k]:at[k] + len(known)] = one_hot(self.text[k], known, column, str(self.path),
+                                                                   self.place)
+        return self._x, self._names()
+
+    def _names(self) -> tuple[str, ...]:
+        """The names of the inputs' columns, in order: a column of categories as its one-hot columns."""
+        return tuple(itertools.chain.from_iterable(
+            [f"{self.header[k]}={value}" for value in self.categories[self.header[k]]]
+            if self.header[k] in self.categories else [self.header[k]] for k in self.sources))
 
     def _found_categories(self, k: int) -> tuple[str, ...]:
         """The categories of the input column ``k`` of text in a run's data, sorted: its values but the missing
-        ones, where most are text (else it is a column of numbers with a mistyped value) and rows share them
-        (else they are names, dates or notes: no input), at most `MAX_CATEGORIES`. Else a DataError."""
+        ones, where most are text (else it is a column of numbers with a mistyped value) and most rows share
+        theirs with another row (else they are names, dates or notes: no input), at most `MAX_CATEGORIES`. Else a
+        DataError."""
         present = [(row, value.strip()) for row, value in enumerate(self.text[k])
                    if value.strip() not in MISSING_VALUES]
         numbers = sum(is_number(value, self.number) or bool(_number_fix(value, self.number is float))
                       for _, value in present)
-        found = sorted({value for _, value in present})
+        counts = Counter(value for _, value in present)
         row, value = next((row, value) for row, value in present if not is_number(value, self.number))
         if 2 * numbers >= len(present):
             raise self._value_error(row, value, k)
-        if len(found) == len(present) or len(found) > MAX_CATEGORIES:
-            why = ("and each row a text of its own, as names and dates do" if len(found) == len(present) else
-                   f"one of {len(found)} different texts, more than the {MAX_CATEGORIES} categories a column may have")
+        own = sum(n for n in counts.values() if n == 1)  # rows whose text no other row holds
+        if 2 * own > len(present) or len(counts) > MAX_CATEGORIES:
+            why = ("and most rows a text of their own, as names and dates have" if 2 * own > len(present) else
+                   f"one of {len(counts)} different texts, more than the {MAX_CATEGORIES} categories a column may "
+                   f"have")
             column = self.header[k]
             fix = ROW_NAMES_FIX + ignore_fix([column], self.roles.ignored) if _names_rows(column) else \
                 self.roles.ignore_fix(column)
             raise DataError(f"{self.path}: {self.place(row)}, column {column!r} holds {value!r}, {why}, not "
                             f"categories that rows share: {fix}")
-        return tuple(found)
+        return tuple(sorted(counts))
 
     def _check_unnamed(self) -> None:
         """A column without a name in the header is no input where it is pandas' saved index (the first
@@ -317,10 +329,12 @@ class CsvTable:
             return written_otherwise
         if self._by_name:
             return "the model reads this column as numbers, as it trained on them: correct the value"
+        if _names_rows(column):
+            return ROW_NAMES_FIX + (ignore_fix([column], self.roles.ignored) if self.training else "drop it")
         if self.training:
             return (f"the column holds numbers in at least half its rows: correct the value (empty where it is "
                     f"unknown), or {self.roles.ignore_fix(column)}")
-        return ROW_NAMES_FIX + "drop it" if _names_rows(column) else self.roles.numeric_rule
+        return self.roles.numeric_rule
 
 
 def _declared_separator(line: str) -> str | None:
@@ -515,14 +529,17 @@ def _counts_rows(values: np.ndarray) -> bool:
     return len(values) >= COUNTED_ROWS and bool(np.all(np.diff(values.astype(np.float64)) == 1))
 
 
-def warn_of_named_inputs(x: np.ndarray, columns: Sequence[str], path: Path, label: str = "label") -> None:
-    """Input ``columns`` (of the inputs ``x``) whose names say they hold row names (``ID``, ``patient_id``,
-    pandas' saved index ``Unnamed: 0``) or whose values count the rows, and those named like classes
-    (``Label``, ``target``; not ``y``, a common feature), beside the ``label`` column: a model would learn
-    from them."""
-    row_names = [name for name in columns if _names_rows(name)]
-    counts = [name for k, name in enumerate(columns) if name not in row_names and _counts_rows(x[:, k])]
-    classes = [name for name in columns if name.lower() in LABEL_LIKE and name.lower() != "y"]
+def warn_of_named_inputs(x: np.ndarray, columns: Sequence[str], path: Path, label: str = "label",
+                         categories: dict[str, tuple[str, ...]] | None = None) -> None:
+    """Input ``columns`` (of the inputs ``x``; a column of ``categories`` by its own name, not its one-hot
+    columns') whose names say they hold row names (``ID``, ``patient_id``, pandas' saved index ``Unnamed: 0``)
+    or whose values count the rows, and those named like classes (``Label``, ``target``; not ``y``, a common
+    feature), beside the ``label`` column: a model would learn from them."""
+    names = table_columns(columns, categories or {})
+    row_names = [name for name in names if _names_rows(name)]
+    counts = [name for k, name in enumerate(columns) if name in names and name not in row_names
+              and _counts_rows(x[:, k])]
+    classes = [name for name in names if name.lower() in LABEL_LIKE and name.lower() != "y"]
     for found, kind, fix in ((row_names, "named like row names or pandas' saved index", ROW_NAMES_FIX),
                              (counts, "counting the rows, one up each row, as ids do", ROW_NAMES_FIX),
                              (classes, "named like classes",

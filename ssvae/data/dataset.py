@@ -16,7 +16,7 @@ import numpy as np
 
 from ssvae.config import both_spellings
 from ssvae.errors import SAVE_ARRAYS, DataError, listed, type_name, user_stacklevel
-from ssvae.runtime import ModelError, as_float32, user_path
+from ssvae.runtime import ModelError, as_float32, category_spans, user_path
 
 UNLABELLED = -1
 MAX_CLASSES = 10_000  # a label beyond this is a numbering mistake, not a class
@@ -220,12 +220,13 @@ def _refuse_rows(bad: np.ndarray, name: str, what: str, fix: str) -> None:
 
 
 def check_gaps(dataset: Dataset, name: str, likelihood: str, columns: Sequence[str] = (),
-               held_out: Sequence[int] = (), ignored: Sequence[str] = ()) -> None:
+               held_out: Sequence[int] = (), ignored: Sequence[str] = (),
+               categories: dict[str, tuple[str, ...]] | None = None) -> None:
     """Refuse training inputs with gaps (NaN: a table's missing values) that the model of the ``likelihood``
     chosen for them cannot take (`gaps_fix`), or an input held by fewer than two of the training rows (all
     but those ``held_out`` for the test set), which leaves the model no mean and spread to standardise it by
-    (named by ``columns``, a CSV's, where given, beside those already ``ignored``); warn of rows that hold no
-    input at all."""
+    (named by ``columns``, a CSV's, where given, beside those already ``ignored``; the one-hot columns of
+    ``categories``, which are not standardised, aside); warn of rows that hold no input at all."""
     flat = dataset.x.reshape(len(dataset), -1)
     gaps = np.isnan(flat)
     if not gaps.any():
@@ -238,7 +239,10 @@ def check_gaps(dataset: Dataset, name: str, likelihood: str, columns: Sequence[s
                       f"all the same: drop them", stacklevel=user_stacklevel())
     training = np.ones(len(flat), bool)
     training[np.asarray(held_out, dtype=np.int64)] = False
-    if not len(sparse := np.flatnonzero((~gaps[training]).sum(0) < 2)):
+    scaled = np.ones(flat.shape[1], bool)
+    for start, end in category_spans(columns, categories or {}):
+        scaled[start:end] = False
+    if not len(sparse := np.flatnonzero(scaled & ((~gaps[training]).sum(0) < 2))):
         return
     many = len(sparse) > 1
     names = [columns[k] for k in sparse] if columns else [str(k) for k in sparse]

@@ -725,7 +725,7 @@ def _load_csv(path: Path, model: ModelInputs | None = None, class_names: tuple[s
         return Source(Dataset(x, y, names), None, columns=columns, categories=table.categories)
     _check_trainable(y, names, path)
     x, columns = table.inputs()
-    warn_of_named_inputs(x, columns, path, roles.label)
+    warn_of_named_inputs(x, columns, path, roles.label, table.categories)
     if repeated := sorted({name for name, count in Counter(columns).items() if count > 1}):  # which would be which?
         raise DataError(f"{path}: column {', '.join(map(repr, repeated))} appears more than once: give each column "
                         f"its own name, as its model finds its columns by name in the files it reads later")
