@@ -781,5 +781,5 @@ def _write_grid(images: np.ndarray, out: Path, scale: int, captions: Captions, m
 
 
 __all__ = ["Generated", "Inputs", "Predictions", "STDOUT", "Scores", "builtin_labelled", "check_drawable",
-           "check_generate_options", "checked_inputs", "evaluate", "generate", "loaded", "model_inputs", "model_reading",
-           "predict", "sample_grid", "score"]
+           "check_generate_options", "checked_inputs", "evaluate", "generate", "loaded", "model_inputs",
+           "model_reading", "predict", "sample_grid", "score"]
