@@ -65,7 +65,8 @@ def layout_text(info: Mapping[str, Any], builtin: bool) -> str:
         return columns + "".join(
             f" Column `{column}` of categories comes as its one-hot columns "
             f"{', '.join(f'`{column}={value}`' for value in known)}: 1 for the row's category, 0 for the others, NaN "
-            f"in each where it is missing (`categories`)." for column, known in info.get("categories", {}).items())
+            f"in each where it is missing, which the graphs read as 0s; the decoder's `x_mean` there is each "
+            f"category's probability (`categories`)." for column, known in info.get("categories", {}).items())
     if len(shape) != 3:
         return f"Each row's {math.prod(shape)} values in the order the training data had them."
     size = f"{shape[0]} x {shape[1]} x {shape[2]} (channels, height, width)"

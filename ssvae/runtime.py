@@ -188,8 +188,8 @@ def one_hot(values: Sequence[Any], known: Sequence[str], column: str, table: str
     for k, name in enumerate(known):  # pandas reads TRUE and true as True
         if name.lower() in ("true", "false"):
             index.setdefault(name.capitalize(), k)
-    text = [str(int(value)) if isinstance(value, float) and value.is_integer() else str(value).strip()
-            for value in values]
+    text = [str(int(value)) if isinstance(value, (float, np.floating)) and float(value).is_integer()
+            else str(value).strip() for value in values]
     rows = np.full((len(text), len(known)), np.nan, dtype=np.float32)
     unknown: dict[str, int] = {}
     for row, value in enumerate(text):

@@ -1090,7 +1090,7 @@ def test_make_tables_gaps_writes_each_table_again_with_that_share_of_its_cells_e
 
 def test_make_tables_penguins_copies_the_palmer_penguins_whose_categories_ssvae_reads(tmp_path, monkeypatch, capsys):
     """--penguins: penguins.csv as the package ships it (344 rows), read with its islands and sexes as columns of
-    categories, its 11 missing values as gaps, its classes in 'species'; without the package, the fix."""
+    categories, its 11 missing sexes as gaps, its classes in 'species'; without the package, the fix."""
     from tools import make_tables
 
     printed = run_tool(monkeypatch, capsys, make_tables, str(tmp_path), "--penguins").splitlines()

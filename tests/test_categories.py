@@ -15,10 +15,12 @@ import ssvae
 from ssvae import runtime
 from ssvae.cli import main
 from ssvae.data import DataError, Dataset, check_gaps, load_source
+from ssvae.data import csv_files
 from ssvae.data.csv_files import MAX_CATEGORIES, CsvColumns, read_csv
 from ssvae.models.m2 import M2
 from ssvae.models.networks import mlp
 from ssvae.objectives import log_likelihood
+from ssvae.run_data import load_data
 
 
 def test_a_column_of_text_that_rows_share_is_read_as_one_hot_columns_in_its_place(tmp_path):
@@ -117,6 +119,25 @@ def test_a_column_of_text_that_holds_no_categories_is_refused_with_the_fix(tmp_p
     (tmp_path / "t.csv").write_text(text)
     with pytest.raises(DataError, match=message):
         load_source(data=str(tmp_path / "t.csv"))
+
+
+def test_columns_of_text_are_found_in_one_more_read_wherever_their_first_text_stands(tmp_path, monkeypatch):
+    """Text first in row 5 of one column and in row 8 of another, blocks of 2 rows: every column of text is
+    found in the first read, and the second reads them as categories, the numbers before them exact. 100
+    categories are taken, as many as a column may have."""
+    rows = [f"{k / 4},{'NA' if k < 5 else 'abc'[k % 3]},{'' if k < 8 else 'xy'[k % 2]},{k % 2}" for k in range(12)]
+    (tmp_path / "t.csv").write_text("a,c,d,label\n" + "\n".join(rows) + "\n")
+    monkeypatch.setattr(csv_files.CsvTable, "BLOCK", 2)
+    reads, found = [], csv_files.CsvTable.text_found
+    monkeypatch.setattr(csv_files.CsvTable, "text_found", lambda table: reads.append(found(table)) or reads[-1])
+    source = load_source(data=str(tmp_path / "t.csv"))
+    assert reads == [("c", "d"), ()]  # what each read found: both in the first
+    assert source.columns == ("a", "c=a", "c=b", "c=c", "d=x", "d=y")
+    np.testing.assert_array_equal(source.train.x[:, 0], np.arange(12, dtype=np.float32) / 4)
+    np.testing.assert_array_equal(source.train.x[[4, 5, 8], 1:], [[np.nan] * 5, [0, 0, 1, np.nan, np.nan],
+                                                                    [0, 0, 1, 1, 0]])
+    (tmp_path / "many.csv").write_text("c,label\n" + "".join(f"v{k % MAX_CATEGORIES},{k % 2}\n" for k in range(200)))
+    assert len(load_source(data=str(tmp_path / "many.csv")).categories["c"]) == MAX_CATEGORIES
 
 
 def test_a_column_of_categories_named_like_classes_is_warned_of_and_one_hot_columns_need_no_spread(tmp_path):
@@ -222,7 +243,8 @@ def test_a_table_of_categories_learns_exports_and_is_read_alike_everywhere(tmp_p
         f.write("0.5,hexagon,0.1,\n")  # an unlabelled row added since, of a shape not seen in training
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
-        again = ssvae.evaluate(tmp_path / "run")
-    assert again["accuracy"] == accuracy
+        again = load_data(run.config).train.x  # the run's data read again, in its columns
     assert any("column 'shape' holds 1 category the model never trained on ('hexagon'" in str(w.message)
                for w in seen)
+    np.testing.assert_array_equal(again[-1], np.float32([0.5, np.nan, np.nan, np.nan, 0.1]))
+    np.testing.assert_array_equal(again[:-1, 1:4], np.eye(3)[pd.Categorical(_shapes(300, 0)["shape"]).codes])

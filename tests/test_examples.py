@@ -109,6 +109,16 @@ def _score_as_the_readme_says(model_dir: Path, x: np.ndarray) -> np.ndarray:
     return np.array(scores)
 
 
+def _with_categories(x: np.ndarray, info: dict) -> None:
+    """The one-hot columns of a model's columns of categories in ``x`` (N, D) made one-hot, a category a row in
+    turn, and missing (NaN in each) in every third row."""
+    columns = info.get("input_columns", [])
+    for name, known in info.get("categories", {}).items():
+        start = columns.index(f"{name}={known[0]}")
+        x[:, start:start + len(known)] = np.eye(len(known))[np.arange(len(x)) % len(known)]
+        x[::3, start:start + len(known)] = np.nan
+
+
 @pytest.fixture(scope="module")
 def scored_exports(tmp_path_factory) -> dict[str, Path]:
     """The shipped models, and tiny exports of the other cases the score's steps tell apart: an m1 model (no
@@ -145,6 +155,7 @@ def test_the_readmes_score_recipe_with_model_json_noise_gives_ssvae_scores(score
     x[0] = 0.0
     if info.get("fills_missing"):  # a gap in a row, which the graphs fill and the sum leaves out
         x[2].reshape(-1)[[3, 40]] = np.nan
+    _with_categories(x, info)
     expected = runtime.load(model_dir).score(x)
     np.testing.assert_allclose(_score_as_the_readme_says(model_dir, x), expected, rtol=1e-6)
     classes = len(info["class_names"]) if info["conditional"] else 1
@@ -445,6 +456,7 @@ def test_the_node_score_example_gives_ssvae_scores(scored_exports, name, tmp_pat
     x = np.random.default_rng(2).random((300, *info["input_shape"]), dtype=np.float32)
     if info.get("fills_missing"):  # gaps in some rows, which the graphs fill and the sum leaves out
         x.reshape(300, -1)[::7, 5] = np.nan
+    _with_categories(x, info)
     np.save(tmp_path / "x.npy", x)
     result = subprocess.run(["node", str(NODE_EXAMPLE / "score.mjs"), str(model_dir), str(tmp_path / "x.npy")],
                             capture_output=True, text=True, timeout=120)

@@ -101,13 +101,14 @@ def write_wine(folder: Path) -> tuple[Path, Path]:
     names = wine.feature_names
     files = folder / "wine.csv", folder / "wine-test.csv"
     test = np.arange(len(wine.target)) % 3 == 0
-    shade = np.array(["light", "medium", "dark"])[np.digitize(wine.data[:, 9], [3.5, 6])]  # a column of categories
+    shade = np.array(["light", "medium", "dark"])[np.digitize(wine.data[:, 9], [3.5, 6])]  # columns of categories
+    tint = np.array(["blue", "red"])[(wine.data[:, 10] > 0.9).astype(int)]
     for path, rows in zip(files, (~test, test)):
         with open(path, "w", newline="") as f:
             writer = csv.writer(f)
-            writer.writerow([*names, "shade", "label"])
-            writer.writerows([*map(float, x), s, int(y)] for x, s, y in zip(wine.data[rows], shade[rows],
-                                                                            wine.target[rows]))
+            writer.writerow(["shade", *names, "tint", "label"])
+            writer.writerows([s, *map(float, x), h, int(y)] for s, x, h, y in zip(shade[rows], wine.data[rows],
+                                                                                  tint[rows], wine.target[rows]))
     return files
 
 
@@ -151,7 +152,8 @@ def test_the_doc_says_when_keys_are_present(exports):
     table, classifier, m1, no_data = (model_json(exports[name]) for name in ("table", "classifier", "m1", "no_data"))
     assert table["test_data"] == "wine-test.csv" and "test_fraction" not in table
     assert table["input_columns"] and table["input_range"] is None and table["uint8_divisor"] == 1
-    assert table["categories"] == {"shade": ["dark", "light", "medium"]} and "categories" not in classifier
+    assert table["categories"] == {"shade": ["dark", "light", "medium"], "tint": ["blue", "red"]}
+    assert "categories" not in classifier
     assert set(table["graphs"]["classifier"]) == {"float32", "int8"}
     assert {"latent_dim", "conditional", "likelihood", "test_scores", "score_noise"}.isdisjoint(classifier)
     assert set(classifier["graphs"]) == set(classifier["docs"]) == {"classifier"}
@@ -180,7 +182,9 @@ def recipe(folder: Path, classes, n: int, seed: int, temperature: float = 1.0, n
         {"z": z, "y": np.tile(np.eye(len(meta["class_names"]), dtype=np.float32)[k], (n, 1))} for k in classes]
     shape = (n, *meta["input_shape"])
     draws = (generator.random(shape) if meta["likelihood"] == "bernoulli" else generator.standard_normal(shape))
-    spans = runtime.category_spans(meta.get("input_columns", []), meta.get("categories", {}))
+    columns = meta.get("input_columns", [])
+    spans = sorted((columns.index(f"{name}={known[0]}"), columns.index(f"{name}={known[0]}") + len(known))
+                   for name, known in meta.get("categories", {}).items())  # in the order they stand
     picks = generator.random((n, len(spans)))  # step 5: then a draw a row and column of categories
     samples = []
     for feed in feeds:
@@ -215,21 +219,22 @@ def test_the_generate_recipe_draws_the_runtimes_samples(seed, n, temperature, no
 def test_the_generate_recipe_draws_the_csv_of_ssvae_generate(exports, tmp_path):
     """`ssvae generate --out s.csv` (through `inference.generate`, as the command calls it), of a table model
     and of an m1 model, against the recipe: each value the same float32."""
+    drawn_otherwise = 0  # rows whose drawn category is not the most probable one
     for name, classes, labels, noise in (("table", [2, 0], ["2", "0"], False), ("table", [1], ["1"], True),
                                          ("m1", None, [""], False), ("m1", None, [""], True)):
-        out = tmp_path / f"{name}.csv"
-        inference.generate(runtime.load(exports[name], device="cpu"), out, per_class=3, seed=5, classes=classes,
+        out, n = tmp_path / f"{name}.csv", 40 if noise else 3
+        inference.generate(runtime.load(exports[name], device="cpu"), out, per_class=n, seed=5, classes=classes,
                            noise=noise, replace=True)
         with open(out, newline="") as f:
             header, *rows = list(csv.reader(f))
-        expected = recipe(exports[name], classes, 3, 5, noise=noise).reshape(len(labels) * 3, -1)
+        expected = recipe(exports[name], classes, n, 5, noise=noise).reshape(len(labels) * n, -1)
         meta, whole = model_json(exports[name]), []
         if "whole_inputs" in meta:  # step 6: whole numbers within the training range, without a decimal point
             whole = meta["whole_inputs"]
             low, high = (np.array(meta["training_range"][end], np.float32)[whole] for end in ("low", "high"))
             expected[:, whole] = np.clip(np.rint(expected[:, whole]), low, high)
         assert [row[0] for row in rows] == [str(i) for i in range(len(rows))]
-        assert [row[1] for row in rows] == [label for label in labels for _ in range(3)]
+        assert [row[1] for row in rows] == [label for label in labels for _ in range(n)]
         columns, categories = meta["input_columns"] or [f"x{k}" for k in range(expected.shape[1])], \
             meta.get("categories", {})
         for j, column in enumerate(header[2:], start=2):
@@ -238,11 +243,14 @@ def test_the_generate_recipe_draws_the_csv_of_ssvae_generate(exports, tmp_path):
                 start = columns.index(f"{column}={categories[column][0]}")
                 picked = expected[:, start:start + len(categories[column])].argmax(-1)
                 assert cells == [categories[column][k] for k in picked]
+                means = recipe(exports[name], classes, n, 5).reshape(len(rows), -1)[:, start:start + len(picked)]
+                drawn_otherwise += int((means.argmax(-1) != picked).sum()) if noise else 0
             else:
                 np.testing.assert_array_equal(np.array(cells, dtype=np.float32), expected[:, columns.index(column)])
         assert all(row[header.index(columns[k])].lstrip("-").isdigit() for row in rows for k in whole)
-        assert ("shade" in header) == (name == "table")  # a column of categories, written as one
+        assert ("shade" in header and "tint" in header) == (name == "table")  # columns of categories, as such
     assert model_json(exports["table"])["whole_inputs"]  # wine's magnesium and proline: the step was taken
+    assert drawn_otherwise > 0  # with --noise the CSV holds the categories drawn, not the most probable
 
 
 def test_the_docs_check_numbers_are_numpys_draws():

@@ -156,6 +156,7 @@ class CsvTable:
         self._misshapen: tuple[int, int] | None = None  # the first data row whose fields do not fit the header
         self._fault: DataError | None = None  # a model's columns not found, which `inputs` raises
         self._unreadable: tuple[int, list[str]] | None = None  # the first row with an input that is no number
+        self._text_found: set[int] = set()  # the columns read as numbers that hold text, from that row on
         try:
             self.sources = _columns_by_name(path, self.header, table_columns(columns, roles.categories)) \
                 if columns else [k for k, name in enumerate(self.header) if name not in roles.not_inputs]
@@ -186,6 +187,8 @@ class CsvTable:
             values.append(row[k] if k < len(row) else "")
         if not self._needed <= len(row) <= len(self.header):
             self._misshapen = self._misshapen or (n, len(row))
+        elif self._unreadable is not None and self.training:  # every column of text, found in one read
+            self._text_found.update(self._text_in(row))
         elif self._misshapen is None and self._fault is None and self._unreadable is None:  # rows 0..n-1 read
             block, at = divmod(n, self.BLOCK)
             if block == len(self._blocks):
@@ -196,6 +199,7 @@ class CsvTable:
                 values = self._with_gaps(row)
             if values is None:
                 self._unreadable = n, row
+                self._text_found.update(self._text_in(row))
             else:
                 with np.errstate(over="ignore"):  # beyond float32's range becomes inf, which the checks report
                     self._blocks[block][at] = values
@@ -209,12 +213,10 @@ class CsvTable:
             return None
 
     def text_found(self) -> tuple[str, ...]:
-        """In a run's data (``training``), the input columns of text in the first row whose inputs were not all
-        numbers: columns of categories to read again as text, or of numbers mistyped, which `inputs` tells
-        apart; else none."""
-        if not self.training or self._unreadable is None:
-            return ()
-        return tuple(self.header[k] for k in self._text_in(self._unreadable[1]))
+        """In a run's data (``training``), the input columns that hold text from the first row whose inputs were
+        not all numbers on: columns of categories to read again as text, or of numbers mistyped, which `inputs`
+        tells apart; else none."""
+        return tuple(self.header[k] for k in sorted(self._text_found)) if self.training else ()
 
     def _text_in(self, row: list[str]) -> list[int]:
         """The columns read as numbers in which ``row`` holds text: neither a number nor missing."""
@@ -259,8 +261,10 @@ class CsvTable:
             k = self._text_in(row)[0]
             raise self._value_error(n, row[k], k)
         if self._x is None:
+            self._check_repeated([self.header[k] for k in self.sources])
             self.categories = {self.header[k]: self.roles.categories.get(self.header[k]) or self._found_categories(k)
                                for k in self.sources if k not in self.keep}
+            self._check_repeated(self._names())
             numeric = set(self.keep)
             widths = [1 if k in numeric else len(self.categories[self.header[k]]) for k in self.sources]
             at = dict(zip(self.sources, itertools.accumulate(widths, initial=0)))  # where each column's inputs start
@@ -274,6 +278,13 @@ class CsvTable:
                     self._x[:, at[k]:at[k] + len(known)] = one_hot(self.text[k], known, column, str(self.path),
                                                                    self.place)
         return self._x, self._names()
+
+    def _check_repeated(self, names: Sequence[str]) -> None:
+        """In a run's data, a name of the inputs' columns that repeats is refused: which would be which, in the
+        files its model reads later? (A model's columns, found by name, are refused so by `column_positions`.)"""
+        if self.training and (repeated := sorted({name for name, count in Counter(names).items() if count > 1})):
+            raise DataError(f"{self.path}: column {', '.join(map(repr, repeated))} appears more than once: give each "
+                            f"column its own name, as its model finds its columns by name in the files it reads later")
 
     def _names(self) -> tuple[str, ...]:
         """The names of the inputs' columns, in order: a column of categories as its one-hot columns."""

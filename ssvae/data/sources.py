@@ -15,7 +15,6 @@ import shlex
 import warnings
 import zipfile
 import zlib
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -726,9 +725,6 @@ def _load_csv(path: Path, model: ModelInputs | None = None, class_names: tuple[s
     _check_trainable(y, names, path)
     x, columns = table.inputs()
     warn_of_named_inputs(x, columns, path, roles.label, table.categories)
-    if repeated := sorted({name for name, count in Counter(columns).items() if count > 1}):  # which would be which?
-        raise DataError(f"{path}: column {', '.join(map(repr, repeated))} appears more than once: give each column "
-                        f"its own name, as its model finds its columns by name in the files it reads later")
     return Source(Dataset(x, y, names), None, columns=columns, categories=table.categories)
 
 

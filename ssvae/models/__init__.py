@@ -38,7 +38,8 @@ def build_model(config: Config) -> Model:
     k = config.n_classes
     categories = config.category_spans
     if config.model in ("supervised", "fixmatch"):
-        return Supervised(input_dim, _classifier(config), config.likelihood == "gaussian", _consistency(config))
+        return Supervised(input_dim, _classifier(config), config.likelihood == "gaussian", _consistency(config),
+                          categories)
     if config.model == "adgm":
         return ADGM(input_dim, k, config.latent_dim, config.aux_dim, config.hidden, config.classifier_hidden,
                     config.likelihood, categories)

@@ -20,8 +20,8 @@ class Supervised(Model):
     generative = False
 
     def __init__(self, input_dim: int, classifier: nn.Module, standardise: bool,
-                 consistency: Consistency | None = None):
-        super().__init__(input_dim, standardise)
+                 consistency: Consistency | None = None, categories: tuple[tuple[int, int], ...] = ()):
+        super().__init__(input_dim, standardise, categories)
         self.classifier = classifier
         self.consistency = consistency
         self.uses_unlabelled = consistency is not None
