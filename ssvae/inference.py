@@ -610,11 +610,16 @@ def _write_examples(model: ExportedModel, out: Path | None, ids: Sequence[str], 
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(example_header(model))
         whole, places = set(model.whole_inputs), _table_inputs(model)
-        means = examples.reshape(len(ids), -1)
-        for i, x in enumerate(model.as_data(examples).reshape(len(ids), -1)):
-            writer.writerow([ids[i], labels[i], *(
-                model.categories[name][int(np.argmax(means[i, at]))] if name in model.categories else
-                str(int(x[at[0]])) if at[0] in whole else str(x[at[0]]) for name, at in places.items())])
+
+        def cell(name: str, at: list[int], drawn: np.ndarray, data: np.ndarray) -> str:
+            """Column ``name`` of one example, whose inputs ``at`` are ``drawn``, and ``data`` as data write them."""
+            if name in model.categories:
+                return model.categories[name][int(np.argmax(drawn[at]))]
+            return str(int(data[at[0]])) if at[0] in whole else str(data[at[0]])
+
+        rows = zip(examples.reshape(len(ids), -1), model.as_data(examples).reshape(len(ids), -1))
+        for i, (drawn, data) in enumerate(rows):
+            writer.writerow([ids[i], labels[i], *(cell(name, at, drawn, data) for name, at in places.items())])
 
 
 @dataclass(frozen=True)
