@@ -7,7 +7,6 @@ read as one-hot columns."""
 from __future__ import annotations
 
 import contextlib
-from collections import Counter
 import csv
 import io
 import itertools
@@ -15,6 +14,7 @@ import math
 import re
 import warnings
 from array import array
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence, TextIO
@@ -80,17 +80,17 @@ def read_csv(path: Path, columns: Sequence[str] | None = (), roles: CsvColumns =
     DataError here; one of its input values, when `CsvTable.inputs` is asked, after its labels have been read.
     ``training``: the file is a run's data, whose columns ``roles`` may leave out; else a model's inputs,
     which it reads all."""
-    text: tuple[str, ...] = tuple(roles.categories)
+    text_columns: tuple[str, ...] = tuple(roles.categories)
     while True:
         with _read_errors(path), open(path, newline="", encoding="utf-8-sig") as f:
             rows, separator = _rows(f, table_columns(columns or (), roles.categories), label=roles.label)
             first, line = next(rows, ([], 1))
-            table = CsvTable(path, first, line, separator, columns, roles, training, text)
+            table = CsvTable(path, first, line, separator, columns, roles, training, text_columns)
             for row, line in rows:
                 table.add(row, line)
         if not (found := table.text_found()):
             break
-        text += found
+        text_columns += found
     table.finish()
     return table
 
@@ -138,11 +138,11 @@ class CsvTable:
     BLOCK = 4096  # rows of inputs held in one array while a file is read
 
     def __init__(self, path: Path, header: list[str], line: int, separator: str, columns: Sequence[str] | None,
-                 roles: CsvColumns = CsvColumns(), training: bool = False, text: Sequence[str] = ()):
+                 roles: CsvColumns = CsvColumns(), training: bool = False, text_columns: Sequence[str] = ()):
         """A table of no rows yet, whose ``header`` ends on ``line``; its inputs are a model's ``columns``
         found by name wherever they stand (`column_positions`; one-hot columns by their column of categories,
-        `table_columns`), else every column but those ``roles`` gives others; those the ``text`` names are
-        read as text (categories), the others as numbers. ``training``: see `read_csv`."""
+        `table_columns`), else every column but those ``roles`` gives others; those ``text_columns`` names
+        are read as text (categories), the others as numbers. ``training``: see `read_csv`."""
         self.path, self.header, self.separator = path, [name.strip() for name in header], separator
         self.roles, self.training = roles, training
         self.number: Callable[[str], float] = _decimal_comma if separator == ";" else float
@@ -162,9 +162,9 @@ class CsvTable:
                 if columns else [k for k, name in enumerate(self.header) if name not in roles.not_inputs]
         except DataError as error:
             self.sources, self._fault = [], error
-        self.keep = [k for k in self.sources if self.header[k] not in text]  # the columns read as numbers
-        self.text: dict[int, list[str]] = {k: [] for k, name in enumerate(self.header)
-                                           if name in roles.kept_as_text or k in self.sources and name in text}
+        self.keep = [k for k in self.sources if self.header[k] not in text_columns]  # the columns read as numbers
+        self.text: dict[int, list[str]] = {k: [] for k, name in enumerate(self.header) if name in roles.kept_as_text
+                                           or k in self.sources and name in text_columns}
 
     def __len__(self) -> int:
         return len(self.lines) - 1
