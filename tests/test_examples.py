@@ -710,15 +710,15 @@ needs_a_browser = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromi
 @needs_npm(WEB_DEMO, "playwright-core")
 @needs_a_browser
 def test_browser_demo_classifies_like_python_and_regenerates(tmp_path, images):
-    from serve import sample_images
+    from serve import sample_inputs
 
     data, expected_classes = images
     batch = tmp_path / "images.json"
-    batch.write_text(json.dumps({"images": (np.load(data).reshape(1000, -1) / 255).round(6).tolist()}))
+    batch.write_text(json.dumps({"inputs": (np.load(data).reshape(1000, -1) / 255).round(6).tolist()}))
     screenshot = tmp_path / "demo.png"
     page = drive_page(MODEL, 3, screenshot, batch)
     assert page["errors"] == []
-    sample = np.array(json.loads(sample_images(MODEL, None))["images"][3], dtype=np.float32)
+    sample = np.array(json.loads(sample_inputs(MODEL, None))["inputs"][3], dtype=np.float32)
     expected = runtime.load(MODEL).classify(sample.reshape(1, 1, 8, 8))[0]
     assert page["top"] == str(int(expected.argmax()))
     np.testing.assert_allclose(page["probabilities"], expected, atol=1e-4)
@@ -732,18 +732,19 @@ def test_browser_demo_classifies_like_python_and_regenerates(tmp_path, images):
 @needs_npm(WEB_DEMO, "playwright-core")
 @needs_a_browser
 def test_browser_demo_of_a_classifier_of_your_own_data(tmp_path, colour_classifier):
-    from serve import sample_images
+    from serve import sample_inputs
 
     model_dir, data, _, _ = colour_classifier
     with pytest.raises(SystemExit, match="trained on colours.npz, not a built-in data set: pass --data"):
-        sample_images(model_dir, None)
+        sample_inputs(model_dir, None)
     page = drive_page(model_dir, 3, tmp_path / "demo.png", data=str(data))
     x = np.load(data)["x"]
-    expected = runtime.load(model_dir).classify(x[3:4])[0]
+    expected = runtime.load(model_dir).classify(x[14:15])[0]  # the page's 4th image: rows spread over 90
     assert page["errors"] == [] and page["changed"] is None  # no decoder: the Generate panel is hidden
     np.testing.assert_allclose(page["probabilities"], expected, atol=1e-4)
-    shown = json.loads(sample_images(model_dir, None, str(data)))
-    assert shown["captions"][:4] == ["0", "1", "2", "3"] and shown["range"] == [0, 1]  # row ids; uint8 images
+    shown = json.loads(sample_inputs(model_dir, None, str(data)))
+    assert shown["captions"][:4] == ["0", "5", "9", "14"] and shown["captions"][-1] == "89"  # row ids, 89/19 apart
+    assert len(shown["captions"]) == 20 and shown["range"] == [0, 1]  # uint8 images
 
 
 @needs_npm(WEB_DEMO, "playwright-core")
@@ -775,11 +776,11 @@ def test_the_demo_server_takes_a_model_folder_written_with_a_tilde(tmp_path, mon
     missing, and the page's files were looked for in a folder named "~"."""
     from urllib.request import urlopen
 
-    from serve import sample_images, serve_in_background
+    from serve import sample_inputs, serve_in_background
 
     monkeypatch.setenv("HOME", str(tmp_path))
     shutil.copytree(MODEL, tmp_path / "digits")
-    assert sample_images("~/digits", None) == sample_images(tmp_path / "digits", None)
+    assert sample_inputs("~/digits", None) == sample_inputs(tmp_path / "digits", None)
     server, url = serve_in_background("~/digits")
     try:
         with urlopen(f"{url}model/model.json", timeout=30) as response:
@@ -788,17 +789,96 @@ def test_the_demo_server_takes_a_model_folder_written_with_a_tilde(tmp_path, mon
         server.shutdown()
 
 
-def test_the_demo_server_refuses_a_table_model_and_bad_arguments_in_one_line(tmp_path):
-    from serve import sample_images
+def _sizes_table(path: Path) -> None:
+    """120 rows of three classes (small, medium, large) in turn: two numbers (weight whole) and a column of
+    categories (shade) that follow the class, with gaps (row 0 has two)."""
+    rng = np.random.default_rng(0)
+    with open(path, "w") as f:
+        f.write("length,weight,shade,label\n")
+        for k in range(120):
+            y = k % 3
+            length = "" if k % 7 == 0 else f"{10 * y + rng.normal():.2f}"
+            shade = "" if k % 11 == 0 else ("light", "mid", "dark")[y if rng.random() < 0.8 else (y + 1) % 3]
+            f.write(f"{length},{-5 * y + 3 * rng.normal():.0f},{shade},{('small', 'medium', 'large')[y]}\n")
+
+
+def _as_rows(inputs: list[list[float | None]]) -> np.ndarray:
+    """samples.json's rows as the runtime takes them: null, a missing input, as NaN."""
+    return np.array([[np.nan if v is None else v for v in row] for row in inputs], dtype=np.float32)
+
+
+@needs_npm(WEB_DEMO, "playwright-core")
+@needs_a_browser
+def test_browser_demo_of_a_table_fills_its_form_classifies_like_python_and_generates_rows(tmp_path):
+    """A model of a table with a column of categories and gaps: the page shows rows of --data in a form of the
+    model's columns and classifies them as the runtime does, once edited too (a number left out, another
+    category); it generates rows as the decoder gives them, a column of categories by its likeliest category."""
+    from serve import sample_inputs
+
+    from conftest import TINY
+
+    _sizes_table(tmp_path / "sizes.csv")
+    ssvae.export(ssvae.train(Config(**{**TINY, "epochs": 30, "labels": 15}), data=str(tmp_path / "sizes.csv"),
+                             progress=False),
+                 tmp_path / "sizes")
+    model = runtime.load(tmp_path / "sizes")
+    assert model.input_columns == ("length", "weight", "shade=dark", "shade=light", "shade=mid")
+    shown = json.loads(sample_inputs(tmp_path / "sizes", None, str(tmp_path / "sizes.csv")))
+    assert shown["range"] is None and shown["captions"][:4] == ["0", "6", "13", "19"]  # rows 119/19 apart
+    assert shown["inputs"][0][0] is None and shown["inputs"][0][2:] == [None] * 3  # row 0's gaps
+    batch = tmp_path / "rows.json"
+    batch.write_text(json.dumps({"inputs": shown["inputs"]}))
+    page = drive_page(tmp_path / "sizes", 2, tmp_path / "demo.png", batch, data=str(tmp_path / "sizes.csv"))
+    assert page["errors"] == [] and page["changed"] and page["classChoice"]
+    rows = _as_rows(shown["inputs"])
+    np.testing.assert_allclose(page["probabilities"], model.classify(rows[2:3])[0], atol=1e-4)
+    assert page["top"] == model.class_names[model.classify(rows[2:3])[0].argmax()]
+    edited = rows[2:3].copy()
+    edited[0, 0], edited[0, 2:] = np.nan, [0, 0, 1]  # length left out, shade "mid", the last of the choice
+    np.testing.assert_allclose(page["edited"], model.classify(edited)[0], atol=1e-4)
+    assert np.abs(np.subtract(page["edited"], page["probabilities"])).max() > 1e-3
+    assert page["batch"] == [model.class_names[k] for k in model.classify(rows).argmax(1)]
+    z = np.array([[2.5, 0, 0, 0]], dtype=np.float32)
+    mean = model.decode(z, model.class_names[0])[0]  # the page's Generate panel: its first class, z0 at 2.5
+    np.testing.assert_allclose(page["generated"]["values"], mean, atol=1e-4)
+    names, values = zip(*(line.split("\t") for line in page["generated"]["row"]))
+    assert names == ("length", "weight", "shade")
+    assert float(values[0]) == pytest.approx(mean[0], rel=1e-3)  # four significant digits
+    assert model.whole_inputs == (1,) and values[1] == str(int(model.as_data(mean)[1]))  # as generate writes it
+    likeliest = mean[2:].argmax()
+    assert values[2] == f"{('dark', 'light', 'mid')[likeliest]} ({round(100 * mean[2 + likeliest])} %)"
+
+
+@needs_npm(WEB_DEMO, "playwright-core")
+@needs_a_browser
+def test_browser_demo_of_a_table_whose_model_takes_no_gaps_asks_for_every_value(tmp_path):
+    from serve import sample_inputs
+
+    rng = np.random.default_rng(0)
+    rows = ["a,b,label", *(f"{v:.3f},{rng.random():.3f},{int(v > 0.5)}" for v in rng.random(60))]
+    (tmp_path / "unit.csv").write_text("\n".join(rows) + "\n")
+    ssvae.export(ssvae.train(data=str(tmp_path / "unit.csv"), likelihood="bernoulli", labels=None, epochs=2,
+                             progress=False),
+                 tmp_path / "unit")
+    page = drive_page(tmp_path / "unit", 1, tmp_path / "demo.png", data=str(tmp_path / "unit.csv"))
+    assert page["errors"] == [] and page["changed"]
+    shown = json.loads(sample_inputs(tmp_path / "unit", None, str(tmp_path / "unit.csv")))
+    np.testing.assert_allclose(page["probabilities"],
+                               runtime.load(tmp_path / "unit").classify(_as_rows(shown["inputs"][1:2]))[0], atol=1e-4)
+    assert page["edited"] == "fill in a: this model takes no missing values"
+
+
+def test_the_demo_server_asks_for_a_tables_rows_and_refuses_bad_arguments_in_one_line(tmp_path):
+    from serve import sample_inputs
 
     rows = ["a,b,c,label", *(f"{k * 7 % 40},{k % 3},{-k},{k % 2}" for k in range(40))]  # a: no count of the rows
     (tmp_path / "table.csv").write_text("\n".join(rows) + "\n")
     ssvae.export(ssvae.train(data=str(tmp_path / "table.csv"), model="supervised", labels=None, epochs=2,
                              progress=False),
                  tmp_path / "table")
-    with pytest.raises(SystemExit, match="table takes rows of 3 numbers, not images, and the page draws images: "
-                                         "label tables with 'ssvae predict' or ssvae.runtime"):
-        sample_images(tmp_path / "table", None)
+    with pytest.raises(SystemExit, match="table was trained on table.csv, not a built-in data set: pass --data "
+                                         "FILE_OR_FOLDER with rows of its table for the page$"):
+        sample_inputs(tmp_path / "table", None)
     result = subprocess.run([sys.executable, "serve.py", str(tmp_path / "nowhere")], cwd=WEB_DEMO,
                             capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 1
@@ -808,12 +888,12 @@ def test_the_demo_server_refuses_a_table_model_and_bad_arguments_in_one_line(tmp
     (tmp_path / "old" / "model.json").unlink()  # an export before model.json: the runtime loads it, the page cannot
     with pytest.raises(SystemExit, match=r"old: no model.json in it \(exports before ssvae wrote one\), and the page "
                                          r"reads it: export the run again with 'ssvae export'$"):
-        sample_images(tmp_path / "old", None)
+        sample_inputs(tmp_path / "old", None)
     without = ("import runpy, sys; sys.modules['filelock'] = None; sys.argv = ['serve.py', sys.argv[1]]; "
                "runpy.run_path('serve.py', run_name='__main__')")  # numpy and onnxruntime alone: a traceback
     result = subprocess.run([sys.executable, "-c", without, str(MODEL)], cwd=WEB_DEMO, capture_output=True, text=True,
                             timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert (result.returncode, result.stderr) == (1, "this server reads the model's test images with ssvae, which "
+    assert (result.returncode, result.stderr) == (1, "this server reads the inputs the page shows with ssvae, which "
                                                      "cannot be imported here (import of filelock halted; None in "
                                                      "sys.modules): run it in ssvae's environment (pip install -e . "
                                                      "in the repository)\n")
@@ -822,9 +902,9 @@ def test_the_demo_server_refuses_a_table_model_and_bad_arguments_in_one_line(tmp
 def test_the_demo_names_its_images_and_shows_a_model_of_real_values_from_their_lowest_to_their_highest(tmp_path):
     """A built-in set's images are named by their class; a model of float images 0..240 (no input range) has
     its images shown black to white over their own values, not clipped to [0, 1]."""
-    from serve import sample_images
+    from serve import sample_inputs
 
-    shown = json.loads(sample_images(MODEL, None))
+    shown = json.loads(sample_inputs(MODEL, None))
     assert shown["range"] == [0, 1] and len(shown["captions"]) == 20
     assert all(re.fullmatch(rf"test image {k} \(\d\)", shown["captions"][k]) for k in range(20))
     x = np.random.default_rng(0).integers(0, 241, (60, 1, 4, 4)).astype(np.float32)
@@ -833,6 +913,6 @@ def test_the_demo_names_its_images_and_shows_a_model_of_real_values_from_their_l
     with pytest.warns(UserWarning, match="holds whole numbers from 0 to 240 as float32, which are used as they are"):
         run = ssvae.train(data=str(tmp_path / "bright.npz"), model="supervised", epochs=1, progress=False)
     ssvae.export(run, tmp_path / "bright")
-    shown = json.loads(sample_images(tmp_path / "bright", None, str(tmp_path / "bright.npz")))
-    assert shown["range"] == [0.0, 240.0] and np.max(shown["images"]) == 240
+    shown = json.loads(sample_inputs(tmp_path / "bright", None, str(tmp_path / "bright.npz")))
+    assert shown["range"] == [0.0, 240.0] and np.max(shown["inputs"]) == 240
 

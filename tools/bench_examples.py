@@ -56,7 +56,7 @@ def main() -> None:
                                          model, str(data)], capture_output=True, text=True, check=True).stdout)
         node = classes(subprocess.run(["node", "classify.mjs", model, str(data)], cwd=ROOT / "tools/examples/node",
                                       capture_output=True, text=True, check=True).stdout)
-        batch.write_text(json.dumps({"images": (images.reshape(len(images), -1) / 255).round(6).tolist()}))
+        batch.write_text(json.dumps({"inputs": (images.reshape(len(images), -1) / 255).round(6).tolist()}))
         sys.path.insert(0, str(ROOT / "tools/web-demo"))
         from serve import serve_in_background
 

@@ -1,6 +1,9 @@
-// The ssvae browser demo: classify a drawn or chosen image with classifier.onnx, and draw decoder.onnx's
-// image for a class and a few latent coordinates. onnxruntime-web runs both, offline, in WebAssembly.
+// The ssvae browser demo: classify an input with classifier.onnx, and show decoder.onnx's input for a class and
+// a few latent coordinates. onnxruntime-web runs both, offline, in WebAssembly. The input is an image
+// (images.js: drawn or chosen) or a table's row (tables.js: a form of the model's columns).
 import * as ort from "./vendor/ort.wasm.bundle.min.mjs";
+import { imageView } from "./images.js";
+import { tableView } from "./tables.js";
 
 ort.env.wasm.wasmPaths = new URL("vendor/", location.href).href; // beside the page, not the module
 ort.env.wasm.numThreads = 1; // a plain localhost page is not cross-origin isolated: no wasm threads
@@ -33,61 +36,37 @@ try {
   $("status").textContent = `could not load the model: ${error.message}`;
   throw error;
 }
-const [channels, height, width] = meta.input_shape;
-const [low, high] = samples.range; // the values shown black and white: the model's input range
-const pixels = new Float32Array(channels * height * width).fill(low); // the model's input, in its units
+const makeView = meta.input_shape.length === 3 ? imageView : tableView;
+const view = makeView(meta, samples, $("input-view"), $("generated-view"), () => classify());
+$("hint").textContent = view.hint;
 
-function paint(canvas, values) {
-  // values: channels x height x width, from low (black) to high (white), scaled up to the canvas
-  const small = new ImageData(width, height);
-  const scale = 255 / Math.max(high - low, 1e-12);
-  for (let i = 0; i < height * width; i++) {
-    for (let c = 0; c < 3; c++) small.data[4 * i + c] = scale * (values[(channels === 3 ? c : 0) * height * width + i] - low);
-    small.data[4 * i + 3] = 255;
-  }
-  const buffer = new OffscreenCanvas(width, height);
-  buffer.getContext("2d").putImageData(small, 0, 0);
-  const context = canvas.getContext("2d");
-  context.imageSmoothingEnabled = false;
-  context.drawImage(buffer, 0, 0, canvas.width, canvas.height);
+// samples.json's inputs as float32, a missing input (null) as NaN, which the graphs of a table model fill
+const asInputs = (rows) => Float32Array.from(rows.flat(), (v) => v ?? NaN);
+
+async function probabilities(x, n) {
+  return (await classifier.run({ x: new ort.Tensor("float32", x, [n, ...meta.input_shape]) })).probabilities.data;
 }
 
 async function classify() {
-  const x = new ort.Tensor("float32", pixels, [1, ...meta.input_shape]);
-  const p = (await classifier.run({ x })).probabilities.data;
+  const x = view.read(); // the model's input, or a sentence that says what it lacks
+  if (typeof x === "string") {
+    $("top-class").textContent = x;
+    $("bars").replaceChildren();
+    delete $("bars").dataset.probabilities;
+    return;
+  }
+  const p = await probabilities(x, 1);
   const top = p.indexOf(Math.max(...p));
   $("top-class").textContent = meta.class_names[top];
   $("bars").dataset.probabilities = JSON.stringify(Array.from(p));
   $("bars").replaceChildren(...meta.class_names.map((name, k) => {
     const row = document.createElement("div");
     row.className = k === top ? "bar top" : "bar";
-    row.innerHTML = `<span></span><div style="width:${Math.round(200 * p[k])}px"></div><span>${(100 * p[k]).toFixed(1)} %</span>`;
+    const share = `<div style="width:${Math.round(200 * p[k])}px"></div><span>${(100 * p[k]).toFixed(1)} %</span>`;
+    row.innerHTML = `<span></span>${share}`;
     row.firstChild.textContent = name;
     return row;
   }));
-}
-
-function showSample(index) {
-  pixels.set(samples.images[index]);
-  paint($("draw"), pixels);
-  return classify();
-}
-
-function drawAt(event) {
-  // a soft round brush on the model's grid: each pixel near the pointer brightens
-  const box = $("draw").getBoundingClientRect();
-  const px = ((event.clientX - box.left) / box.width) * width;
-  const py = ((event.clientY - box.top) / box.height) * height;
-  const radius = Math.max(0.8, width / 14);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-    const d = Math.hypot(x + 0.5 - px, y + 0.5 - py);
-    const ink = Math.max(0, 1 - d / (radius + 0.5));
-    for (let c = 0; c < channels; c++) {
-      const i = c * height * width + y * width + x;
-      pixels[i] = Math.min(high, pixels[i] + ink * (high - low));
-    }
-  }
-  paint($("draw"), pixels);
 }
 
 async function generate() {
@@ -100,17 +79,15 @@ async function generate() {
     y[Number($("gen-class").value)] = 1;
     feeds.y = new ort.Tensor("float32", y, [1, y.length]);
   }
-  paint($("generated"), (await decoder.run(feeds)).x_mean.data);
+  const mean = (await decoder.run(feeds)).x_mean.data;
+  $("generated-view").dataset.values = JSON.stringify(Array.from(mean));
+  view.showGenerated(mean);
 }
 
 $("model-name").textContent = `${meta.model} on ${meta.dataset} (${meta.labels_seen} labels)`;
 $("sample").replaceChildren(...samples.captions.map((caption, i) => new Option(caption, i)));
-$("sample").onchange = () => showSample(Number($("sample").value));
-$("clear").onclick = () => { pixels.fill(low); paint($("draw"), pixels); classify(); };
-let drawing = false;
-$("draw").onpointerdown = (e) => { drawing = true; drawAt(e); };
-$("draw").onpointermove = (e) => { if (drawing) drawAt(e); };
-window.onpointerup = () => { if (drawing) { drawing = false; classify(); } };
+$("sample").onchange = () => { view.show(samples.inputs[Number($("sample").value)]); return classify(); };
+$("clear").onclick = () => { view.clear(); return classify(); };
 $("generate").hidden = !decoder; // a classifier alone (supervised, fixmatch) has nothing to generate
 $("gen-class").replaceChildren(...meta.class_names.map((name, k) => new Option(name, k)));
 $("gen-class").closest("label").hidden = !meta.conditional; // an m1 decoder takes no class
@@ -121,18 +98,20 @@ for (let k = 0; k < (decoder ? Math.min(SLIDERS, meta.latent_dim) : 0); k++) {
   $("sliders").append(label);
   label.querySelector("input").oninput = generate;
 }
-await showSample(0);
+view.show(samples.inputs[0]);
+await classify();
 await generate();
-$("status").textContent = `ready: onnxruntime-web ${ort.env.versions.web}, first prediction after ${Math.round(performance.now())} ms`;
+const loaded = Math.round(performance.now());
+$("status").textContent = `ready: onnxruntime-web ${ort.env.versions.web}, first prediction after ${loaded} ms`;
 $("status").dataset.ready = "true";
 
-// For tests and scripts: the page's own classifier on many images at once (flat, in the model's units).
+// For tests and scripts: the page's own classifier on many inputs at once (flat rows in the model's units, as
+// samples.json holds them: null for a missing input).
 window.ssvaeDemo = {
-  async predict(images) {
-    const x = new ort.Tensor("float32", Float32Array.from(images.flat()), [images.length, ...meta.input_shape]);
-    const p = (await classifier.run({ x })).probabilities.data;
+  async predict(inputs) {
+    const p = await probabilities(asInputs(inputs), inputs.length);
     const k = meta.class_names.length;
-    return images.map((_, i) => {
+    return inputs.map((_, i) => {
       const row = Array.from(p.subarray(i * k, (i + 1) * k));
       return meta.class_names[row.indexOf(Math.max(...row))];
     });

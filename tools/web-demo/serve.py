@@ -3,16 +3,19 @@
     python tools/web-demo/serve.py models/digits-m2            # then open http://127.0.0.1:8000
     python tools/web-demo/serve.py models/fashion-mnist-m2 --data-dir ../shared/datasets/fashion-mnist
     python tools/web-demo/serve.py MODEL_DIR --data my-images/      # a model of your own data: its images
+    python tools/web-demo/serve.py MODEL_DIR --data penguins.csv    # a model of a table: rows of it
 
 Needs `npm ci --ignore-scripts` once in tools/web-demo (onnxruntime-web's JavaScript and WebAssembly).
 The page's test images are the model's own test split, read with ssvae's loaders; for a model trained on
-your own data (`ssvae train --data`), the first images of `--data` (a file or folder `ssvae predict` reads).
+your own data (`ssvae train --data`), inputs spread over `--data` (a file or folder `ssvae predict` reads):
+images, or a table's rows, which the page shows in a form of the model's columns.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -24,10 +27,14 @@ TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "applicat
          ".html": "text/html", ".onnx": "application/octet-stream"}
 
 
-def sample_images(model_dir: str | Path, data_dir: str | None, data: str | None = None, n: int = 20) -> bytes:
-    """As JSON: the first ``n`` images of the model's test split, or of ``data``; how the page names them
-    ("test image 3 (Dress)", or an id of ``data``); and the range of values it shows black to white (the
-    model's input range; [0, 1] for pixels, whose uint8 it divides by 255; else the images' own)."""
+def sample_inputs(model_dir: str | Path, data_dir: str | None, data: str | None = None, n: int = 20) -> bytes:
+    """As JSON: the first ``n`` images of the model's test split, or ``n`` inputs spread evenly over ``data``
+    (a file sorted by class shows each), in the model's units, a missing input (a table's gap) as null; how
+    the page names them ("test image 3 (Dress)", or an id of ``data``); and the range of values it shows
+    black to white (the model's input range; [0, 1] for pixels, whose uint8 it divides by 255; else the
+    images' own)."""
+    import numpy as np
+
     from ssvae import runtime
     from ssvae.data import BUILTIN, load_source
     from ssvae.inference import model_inputs
@@ -38,25 +45,26 @@ def sample_images(model_dir: str | Path, data_dir: str | None, data: str | None 
     if not (model_dir / "model.json").is_file():
         raise SystemExit(f"{model_dir}: no model.json in it (exports before ssvae wrote one), and the page reads "
                          f"it: export the run again with 'ssvae export'")
-    if len(model.input_shape) != 3:
-        raise SystemExit(f"{model_dir} takes rows of {model.input_shape[0]} numbers, not images, and the page draws "
-                         f"images: label tables with 'ssvae predict' or ssvae.runtime")
+    table = len(model.input_shape) == 1
     if data is not None:
         inputs = model_inputs(model, data=data)
-        captions = [str(i) for i in inputs.ids[:n]]
+        rows = np.unique(np.linspace(0, len(inputs) - 1, min(n, len(inputs))).round().astype(int))
+        x = np.concatenate([inputs.x[i:i + 1] for i in rows])  # a slice each: a big CSV is read a batch at a time
+        captions = [str(inputs.ids[i]) for i in rows]
     elif meta["dataset"] not in BUILTIN:
         raise SystemExit(f"{model_dir} was trained on {meta['dataset']}, not a built-in data set: pass --data "
-                         f"FILE_OR_FOLDER with images for the page")
+                         f"FILE_OR_FOLDER with {'rows of its table' if table else 'images'} for the page")
     else:
         inputs = model_inputs(model, dataset=meta["dataset"], data_dir=data_dir)
         source = load_source(meta["dataset"], None, data_dir)
         labels = (source.test if source.test is not None else source.train).y
+        x = inputs.x[:n]
         captions = [f"test image {k} ({meta['class_names'][labels[int(i)]]})" for k, i in enumerate(inputs.ids[:n])]
-    x = model.prepare(inputs.x[:n])  # the model's layout and units, as predict feeds it
-    images = [[round(float(v), 4) for v in image.reshape(-1)] for image in x]
+    x = model.prepare(x)  # the model's layout and units, as predict feeds it
+    values = [[None if math.isnan(v) else float(str(v)) for v in row.reshape(-1)] for row in x]  # float32's digits
     shown = model.input_range or ((0.0, 1.0) if model.uint8_divisor == 255 or not len(x) else  # pixels
-                                  (float(x.min()), max(float(x.max()), float(x.min()) + 1.0)))  # its own numbers
-    return json.dumps({"images": images, "captions": captions, "range": list(shown)}).encode()
+                                  (float(np.nanmin(x)), max(float(np.nanmax(x)), float(np.nanmin(x)) + 1.0)))
+    return json.dumps({"inputs": values, "captions": captions, "range": None if table else list(shown)}).encode()
 
 
 class DemoHandler(SimpleHTTPRequestHandler):
@@ -93,7 +101,7 @@ def make_server(model_dir: str | Path, port: int = 8000, data_dir: str | None = 
     from ssvae.runtime import user_path
 
     model_dir = user_path(model_dir)
-    samples = sample_images(model_dir, data_dir, data)  # the model and its images first: the user's arguments
+    samples = sample_inputs(model_dir, data_dir, data)  # the model and its inputs first: the user's arguments
     if not VENDOR.is_dir():
         raise SystemExit(f"{VENDOR} is missing: run 'npm ci --ignore-scripts' in {HERE}")
     routes = {"/vendor/": VENDOR, "/model/": model_dir, "/": HERE}
@@ -116,14 +124,14 @@ def main() -> None:
     parser.add_argument("model_dir")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--data-dir", help="where the model's data set lives (Fashion-MNIST and the like)")
-    parser.add_argument("--data", help="images to show, for a model trained on your own data")
+    parser.add_argument("--data", help="images or a table's rows to show, for a model trained on your own data")
     args = parser.parse_args()
     try:
         server = make_server(args.model_dir, args.port, args.data_dir, args.data)
     except ValueError as error:  # ssvae's own errors (a folder that is no model, unreadable data) say what to do
         raise SystemExit(str(error)) from None
-    except ImportError as error:  # the page needs none of ssvae; this server reads the test images with it
-        raise SystemExit(f"this server reads the model's test images with ssvae, which cannot be imported here "
+    except ImportError as error:  # the page needs none of ssvae; this server reads the inputs it shows with it
+        raise SystemExit(f"this server reads the inputs the page shows with ssvae, which cannot be imported here "
                          f"({error}): run it in ssvae's environment (pip install -e . in the repository)") from None
     print(f"serving the ssvae demo of {args.model_dir} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
     server.serve_forever()
