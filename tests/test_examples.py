@@ -718,10 +718,17 @@ def test_browser_demo_classifies_like_python_and_regenerates(tmp_path, images):
     screenshot = tmp_path / "demo.png"
     page = drive_page(MODEL, 3, screenshot, batch)
     assert page["errors"] == []
-    sample = np.array(json.loads(sample_inputs(MODEL, None))["inputs"][3], dtype=np.float32)
-    expected = runtime.load(MODEL).classify(sample.reshape(1, 1, 8, 8))[0]
+    sample = np.array(json.loads(sample_inputs(MODEL, None))["inputs"][3], dtype=np.float32).reshape(1, 1, 8, 8)
+    expected = runtime.load(MODEL).classify(sample)[0]
     assert page["top"] == str(int(expected.argmax()))
     np.testing.assert_allclose(page["probabilities"], expected, atol=1e-4)
+    assert page["score"] == pytest.approx(runtime.load(MODEL).score(sample)[0], rel=1e-5)  # ssvae score's
+    q99 = runtime.load(MODEL).test_scores["quantiles"]["0.99"]
+    assert page["scoreLine"] == (f"Anomaly score: {page['score']:.1f} nats, below the 99th percentile of the test "
+                                 f"examples' ({q99:.1f})")
+    assert page["scribble"]["score"] > q99  # a cross drawn with the mouse: unlike any digit
+    assert page["scribble"]["line"] == (f"Anomaly score: {page['scribble']['score']:.1f} nats, above the 99th "
+                                        f"percentile of the test examples' ({q99:.1f})")
     assert page["changed"], "moving the z0 slider did not change the generated image"
     assert page["classChoice"]  # an m2 decoder draws the class picked
     assert page["batch"] == expected_classes  # the page's classifier on the same 1,000 images
@@ -741,6 +748,7 @@ def test_browser_demo_of_a_classifier_of_your_own_data(tmp_path, colour_classifi
     x = np.load(data)["x"]
     expected = runtime.load(model_dir).classify(x[14:15])[0]  # the page's 4th image: rows spread over 90
     assert page["errors"] == [] and page["changed"] is None  # no decoder: the Generate panel is hidden
+    assert page["score"] is None  # nor a score
     np.testing.assert_allclose(page["probabilities"], expected, atol=1e-4)
     shown = json.loads(sample_inputs(model_dir, None, str(data)))
     assert shown["captions"][:4] == ["0", "5", "9", "14"] and shown["captions"][-1] == "89"  # row ids, 89/19 apart
@@ -750,10 +758,14 @@ def test_browser_demo_of_a_classifier_of_your_own_data(tmp_path, colour_classifi
 @needs_npm(WEB_DEMO, "playwright-core")
 @needs_a_browser
 def test_browser_demo_of_an_m1_model_offers_no_class_to_draw(tmp_path):
+    from serve import sample_inputs
+
     ssvae.export(ssvae.train(model="m1", epochs=10, m1_hidden=(16,), m1_latent_dim=4,
                              progress=False), tmp_path / "m1")
     page = drive_page(tmp_path / "m1", 0, tmp_path / "demo.png")
     assert page["errors"] == [] and page["changed"] and not page["classChoice"]  # its decoder takes no class
+    sample = np.array(json.loads(sample_inputs(tmp_path / "m1", None))["inputs"][0], np.float32).reshape(1, 1, 8, 8)
+    assert page["score"] == pytest.approx(runtime.load(tmp_path / "m1").score(sample)[0], rel=1e-5)  # a class
 
 
 @needs_npm(WEB_DEMO, "playwright-core")
@@ -766,7 +778,7 @@ def test_browser_demo_of_a_generative_models_classifier_shipped_alone_classifies
         graph.unlink()
     assert "decoder" in json.loads((tmp_path / "labels-only" / "model.json").read_text())["graphs"]
     page = drive_page(tmp_path / "labels-only", 3, tmp_path / "demo.png")
-    assert page["errors"] == [] and page["changed"] is None and not page["classChoice"]
+    assert page["errors"] == [] and page["changed"] is None and not page["classChoice"] and page["score"] is None
     assert page["probabilities"] == drive_page(MODEL, 3, tmp_path / "whole.png")["probabilities"]
 
 
@@ -833,10 +845,12 @@ def test_browser_demo_of_a_table_fills_its_form_classifies_like_python_and_gener
     rows = _as_rows(shown["inputs"])
     np.testing.assert_allclose(page["probabilities"], model.classify(rows[2:3])[0], atol=1e-4)
     assert page["top"] == model.class_names[model.classify(rows[2:3])[0].argmax()]
+    assert page["score"] == pytest.approx(model.score(rows[2:3])[0], rel=1e-5)
     edited = rows[2:3].copy()
     edited[0, 0], edited[0, 2:] = np.nan, [0, 0, 1]  # length left out, shade "mid", the last of the choice
-    np.testing.assert_allclose(page["edited"], model.classify(edited)[0], atol=1e-4)
-    assert np.abs(np.subtract(page["edited"], page["probabilities"])).max() > 1e-3
+    np.testing.assert_allclose(page["edited"]["probabilities"], model.classify(edited)[0], atol=1e-4)
+    assert np.abs(np.subtract(page["edited"]["probabilities"], page["probabilities"])).max() > 1e-3
+    assert page["edited"]["score"] == pytest.approx(model.score(edited)[0], rel=1e-5)  # of the values it holds
     assert page["batch"] == [model.class_names[k] for k in model.classify(rows).argmax(1)]
     z = np.array([[2.5, 0, 0, 0]], dtype=np.float32)
     mean = model.decode(z, model.class_names[0])[0]  # the page's Generate panel: its first class, z0 at 2.5
@@ -863,8 +877,9 @@ def test_browser_demo_of_a_table_whose_model_takes_no_gaps_asks_for_every_value(
     page = drive_page(tmp_path / "unit", 1, tmp_path / "demo.png", data=str(tmp_path / "unit.csv"))
     assert page["errors"] == [] and page["changed"]
     shown = json.loads(sample_inputs(tmp_path / "unit", None, str(tmp_path / "unit.csv")))
-    np.testing.assert_allclose(page["probabilities"],
-                               runtime.load(tmp_path / "unit").classify(_as_rows(shown["inputs"][1:2]))[0], atol=1e-4)
+    model, row = runtime.load(tmp_path / "unit"), _as_rows(shown["inputs"][1:2])
+    np.testing.assert_allclose(page["probabilities"], model.classify(row)[0], atol=1e-4)
+    assert page["score"] == pytest.approx(model.score(row)[0], rel=1e-5)  # of a Bernoulli likelihood
     assert page["edited"] == "fill in a: this model takes no missing values"
 
 

@@ -1,8 +1,10 @@
-// The ssvae browser demo: classify an input with classifier.onnx, and show decoder.onnx's input for a class and
-// a few latent coordinates. onnxruntime-web runs both, offline, in WebAssembly. The input is an image
-// (images.js: drawn or chosen) or a table's row (tables.js: a form of the model's columns).
+// The ssvae browser demo: classify an input with classifier.onnx, score it (`ssvae score`'s anomaly score, with
+// encoder.onnx and decoder.onnx), and show decoder.onnx's input for a class and a few latent coordinates.
+// onnxruntime-web runs them, offline, in WebAssembly. The input is an image (images.js: drawn or chosen) or a
+// table's row (tables.js: a form of the model's columns).
 import * as ort from "./vendor/ort.wasm.bundle.min.mjs";
 import { imageView } from "./images.js";
+import { negativeBounds } from "./scoring.mjs";
 import { tableView } from "./tables.js";
 
 ort.env.wasm.wasmPaths = new URL("vendor/", location.href).href; // beside the page, not the module
@@ -16,28 +18,39 @@ async function fetchJson(url) {
   return response.json();
 }
 
-async function decoderSession() {
-  // decoder.onnx where the model has one and the folder holds it: an app that only labels data may ship
-  // classifier.onnx and model.json alone, whose graphs still list the decoder; the page then only classifies
-  if (!meta.graphs.decoder) return null;
-  const response = await fetch("model/decoder.onnx");
+async function optionalSession(role) {
+  // encoder.onnx or decoder.onnx where the model has one and the folder holds it: an app that only labels data
+  // may ship classifier.onnx and model.json alone, whose graphs still list the others; the page then only
+  // classifies
+  if (!meta.graphs[role]) return null;
+  const response = await fetch(`model/${role}.onnx`);
   if (response.status === 404) return null;
-  if (!response.ok) throw new Error(`model/decoder.onnx: ${response.status} ${response.statusText}`);
+  if (!response.ok) throw new Error(`model/${role}.onnx: ${response.status} ${response.statusText}`);
   return ort.InferenceSession.create(new Uint8Array(await response.arrayBuffer()));
 }
 
-let meta, samples, classifier, decoder;
+let meta, samples, classifier, encoder, decoder;
 try {
   meta = await fetchJson("model/model.json");
   samples = await fetchJson("samples.json");
   classifier = await ort.InferenceSession.create("model/classifier.onnx");
-  decoder = await decoderSession();
+  decoder = await optionalSession("decoder");
+  encoder = Array.isArray(meta.score_noise) && decoder ? await optionalSession("encoder") : null;
 } catch (error) {
   $("status").textContent = `could not load the model: ${error.message}`;
   throw error;
 }
 const makeView = meta.input_shape.length === 3 ? imageView : tableView;
-const view = makeView(meta, samples, $("input-view"), $("generated-view"), () => classify());
+let classified = Promise.resolve(); // one classification at a time, in the order of the changes
+let queued = 0; // classifications not yet done: the status line's data-settled is "true" once none is
+function update() {
+  queued += 1;
+  $("status").dataset.settled = "false";
+  classified = classified.then(classify).catch((error) => { $("status").textContent = `error: ${error.message}`; })
+    .then(() => { queued -= 1; $("status").dataset.settled = String(queued === 0); });
+  return classified;
+}
+const view = makeView(meta, samples, $("input-view"), $("generated-view"), update);
 $("hint").textContent = view.hint;
 
 // samples.json's inputs as float32, a missing input (null) as NaN, which the graphs of a table model fill
@@ -47,12 +60,28 @@ async function probabilities(x, n) {
   return (await classifier.run({ x: new ort.Tensor("float32", x, [n, ...meta.input_shape]) })).probabilities.data;
 }
 
+async function showScore(x) {
+  // the input's anomaly score against the 99th percentile of the model's test examples' (scored alike); a
+  // row with gaps is scored on the values it holds, a bound on their density that no whole row's compares with
+  const tensor = new ort.Tensor("float32", x, [1, ...meta.input_shape]);
+  const [score] = await negativeBounds(ort, { encoder, decoder }, meta, tensor, 1);
+  const q99 = meta.test_scores?.quantiles["0.99"]; // none for an export whose data were gone
+  const where = score > q99 ? "above" : "below";
+  const against = q99 === undefined ? "" : `, ${where} the 99th percentile of the test examples' (${q99.toFixed(1)})`;
+  $("score").textContent = x.some(Number.isNaN)
+    ? `Anomaly score of the values it holds: ${score.toFixed(1)} nats (compare it with rows of the same gaps)`
+    : `Anomaly score: ${score.toFixed(1)} nats${against}`;
+  $("score").dataset.score = String(score);
+}
+
 async function classify() {
   const x = view.read(); // the model's input, or a sentence that says what it lacks
   if (typeof x === "string") {
     $("top-class").textContent = x;
     $("bars").replaceChildren();
+    $("score").textContent = "";
     delete $("bars").dataset.probabilities;
+    delete $("score").dataset.score;
     return;
   }
   const p = await probabilities(x, 1);
@@ -67,6 +96,7 @@ async function classify() {
     row.firstChild.textContent = name;
     return row;
   }));
+  if (encoder) await showScore(x);
 }
 
 async function generate() {
@@ -86,8 +116,8 @@ async function generate() {
 
 $("model-name").textContent = `${meta.model} on ${meta.dataset} (${meta.labels_seen} labels)`;
 $("sample").replaceChildren(...samples.captions.map((caption, i) => new Option(caption, i)));
-$("sample").onchange = () => { view.show(samples.inputs[Number($("sample").value)]); return classify(); };
-$("clear").onclick = () => { view.clear(); return classify(); };
+$("sample").onchange = () => { view.show(samples.inputs[Number($("sample").value)]); return update(); };
+$("clear").onclick = () => { view.clear(); return update(); };
 $("generate").hidden = !decoder; // a classifier alone (supervised, fixmatch) has nothing to generate
 $("gen-class").replaceChildren(...meta.class_names.map((name, k) => new Option(name, k)));
 $("gen-class").closest("label").hidden = !meta.conditional; // an m1 decoder takes no class
@@ -99,7 +129,7 @@ for (let k = 0; k < (decoder ? Math.min(SLIDERS, meta.latent_dim) : 0); k++) {
   label.querySelector("input").oninput = generate;
 }
 view.show(samples.inputs[0]);
-await classify();
+await update();
 await generate();
 const loaded = Math.round(performance.now());
 $("status").textContent = `ready: onnxruntime-web ${ort.env.versions.web}, first prediction after ${loaded} ms`;

@@ -23,6 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 VENDOR = HERE / "node_modules" / "onnxruntime-web" / "dist"
+SCORING = HERE.parent / "examples" / "node" / "scoring.mjs"  # the anomaly score's steps, which Node's example takes too
 TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json",
          ".html": "text/html", ".onnx": "application/octet-stream"}
 
@@ -77,10 +78,10 @@ class DemoHandler(SimpleHTTPRequestHandler):
         if path == "/samples.json":
             return self._send(self.samples, ".json")
         name = "/index.html" if path == "/" else path
-        for prefix, folder in self.routes.items():
+        for prefix, target in self.routes.items():  # a folder, or a file named by the whole path
             if name.startswith(prefix):
-                file = (folder / name[len(prefix):]).resolve()
-                if file.is_relative_to(folder.resolve()) and file.is_file():
+                file = (target / name[len(prefix):]).resolve()
+                if file.is_relative_to(target.resolve()) and file.is_file():
                     return self._send(file.read_bytes(), file.suffix)
         self.send_error(404)
 
@@ -104,7 +105,7 @@ def make_server(model_dir: str | Path, port: int = 8000, data_dir: str | None = 
     samples = sample_inputs(model_dir, data_dir, data)  # the model and its inputs first: the user's arguments
     if not VENDOR.is_dir():
         raise SystemExit(f"{VENDOR} is missing: run 'npm ci --ignore-scripts' in {HERE}")
-    routes = {"/vendor/": VENDOR, "/model/": model_dir, "/": HERE}
+    routes = {"/vendor/": VENDOR, "/model/": model_dir, "/scoring.mjs": SCORING, "/": HERE}  # a folder or a file
     handler = partial(DemoHandler, routes=routes, samples=samples)
     try:
         return ThreadingHTTPServer(("127.0.0.1", port), handler)
