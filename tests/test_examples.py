@@ -690,15 +690,23 @@ def test_node_example_reads_channel_last_colour_images(tmp_path, colour_classifi
     np.testing.assert_allclose(confidences, probabilities.max(1), atol=1e-5)
 
 
-def drive_page(model_dir: Path, sample: int, screenshot: Path, images: Path | None = None, data: str | None = None):
-    """What the demo page of ``model_dir`` shows in headless Chromium (tools/web-demo/test/drive.mjs)."""
+def drive_page(model_dir: Path, sample: int, screenshot: Path, inputs: list | None = None, edits: list | None = None,
+               data: str | None = None) -> dict:
+    """What the demo page of ``model_dir`` shows in headless Chromium (tools/web-demo/test/drive.mjs): of its
+    input ``sample``, and given them, the class of each of ``inputs`` (flat rows) and what it shows after each
+    of ``edits`` of its form (lists of [column, value])."""
     from serve import serve_in_background
 
+    options = []
+    for name, value in (("inputs", None if inputs is None else {"inputs": inputs}), ("edits", edits)):
+        if value is not None:
+            path = screenshot.with_name(f"{screenshot.stem}-{name}.json")
+            path.write_text(json.dumps(value))
+            options += [f"--{name}", str(path)]
     server, url = serve_in_background(model_dir, data=data)
     try:
-        result = subprocess.run(["node", "test/drive.mjs", url, str(sample), str(screenshot),
-                                 *([str(images)] if images else [])], cwd=WEB_DEMO, capture_output=True, text=True,
-                                timeout=180, env={**os.environ, "CHROMIUM": CHROMIUM})
+        result = subprocess.run(["node", "test/drive.mjs", url, str(sample), str(screenshot), *options], cwd=WEB_DEMO,
+                                capture_output=True, text=True, timeout=180, env={**os.environ, "CHROMIUM": CHROMIUM})
     finally:
         server.shutdown()
     assert result.returncode == 0, result.stderr
@@ -713,10 +721,8 @@ def test_browser_demo_classifies_like_python_and_regenerates(tmp_path, images):
     from serve import sample_inputs
 
     data, expected_classes = images
-    batch = tmp_path / "images.json"
-    batch.write_text(json.dumps({"inputs": (np.load(data).reshape(1000, -1) / 255).round(6).tolist()}))
     screenshot = tmp_path / "demo.png"
-    page = drive_page(MODEL, 3, screenshot, batch)
+    page = drive_page(MODEL, 3, screenshot, (np.load(data).reshape(1000, -1) / 255).round(6).tolist())
     assert page["errors"] == []
     sample = np.array(json.loads(sample_inputs(MODEL, None))["inputs"][3], dtype=np.float32).reshape(1, 1, 8, 8)
     expected = runtime.load(MODEL).classify(sample)[0]
@@ -821,10 +827,11 @@ def _as_rows(inputs: list[list[float | None]]) -> np.ndarray:
 
 @needs_npm(WEB_DEMO, "playwright-core")
 @needs_a_browser
-def test_browser_demo_of_a_table_fills_its_form_classifies_like_python_and_generates_rows(tmp_path):
+def test_browser_demo_of_a_table_fills_its_form_classifies_and_scores_like_python_and_generates_rows(tmp_path):
     """A model of a table with a column of categories and gaps: the page shows rows of --data in a form of the
-    model's columns and classifies them as the runtime does, once edited too (a number left out, another
-    category); it generates rows as the decoder gives them, a column of categories by its likeliest category."""
+    model's columns (row 0 with two gaps) and classifies and scores them as the runtime does, once edited too
+    (gaps filled, a number or a category left out; a number too large for float32 named); it generates rows as
+    the decoder gives them, a column of categories by its likeliest category."""
     from serve import sample_inputs
 
     from conftest import TINY
@@ -838,19 +845,26 @@ def test_browser_demo_of_a_table_fills_its_form_classifies_like_python_and_gener
     shown = json.loads(sample_inputs(tmp_path / "sizes", None, str(tmp_path / "sizes.csv")))
     assert shown["range"] is None and shown["captions"][:4] == ["0", "6", "13", "19"]  # rows 119/19 apart
     assert shown["inputs"][0][0] is None and shown["inputs"][0][2:] == [None] * 3  # row 0's gaps
-    batch = tmp_path / "rows.json"
-    batch.write_text(json.dumps({"inputs": shown["inputs"]}))
-    page = drive_page(tmp_path / "sizes", 2, tmp_path / "demo.png", batch, data=str(tmp_path / "sizes.csv"))
+    edits = [[["length", "12.5"], ["shade", "mid"]], [["length", "3"], ["shade", "(missing)"]], [["weight", "1e39"]]]
+    page = drive_page(tmp_path / "sizes", 0, tmp_path / "demo.png", shown["inputs"], edits, str(tmp_path / "sizes.csv"))
     assert page["errors"] == [] and page["changed"] and page["classChoice"]
     rows = _as_rows(shown["inputs"])
-    np.testing.assert_allclose(page["probabilities"], model.classify(rows[2:3])[0], atol=1e-4)
-    assert page["top"] == model.class_names[model.classify(rows[2:3])[0].argmax()]
-    assert page["score"] == pytest.approx(model.score(rows[2:3])[0], rel=1e-5)
-    edited = rows[2:3].copy()
-    edited[0, 0], edited[0, 2:] = np.nan, [0, 0, 1]  # length left out, shade "mid", the last of the choice
-    np.testing.assert_allclose(page["edited"]["probabilities"], model.classify(edited)[0], atol=1e-4)
-    assert np.abs(np.subtract(page["edited"]["probabilities"], page["probabilities"])).max() > 1e-3
-    assert page["edited"]["score"] == pytest.approx(model.score(edited)[0], rel=1e-5)  # of the values it holds
+    np.testing.assert_allclose(page["probabilities"], model.classify(rows[:1])[0], atol=1e-4)
+    assert page["top"] == model.class_names[model.classify(rows[:1])[0].argmax()]
+    assert page["score"] == pytest.approx(model.score(rows[:1])[0], rel=1e-5)  # of the values it holds
+    assert page["scoreLine"] == (f"Anomaly score of the values it holds: {page['score']:.1f} nats (compare it with "
+                                 f"rows of the same gaps)")
+    filled, half = rows[:1].copy(), rows[:1].copy()
+    filled[0, 0], filled[0, 2:] = 12.5, [0, 0, 1]  # the gaps filled: shade "mid"
+    half[0, 0] = 3  # shade still missing
+    q99 = model.test_scores["quantiles"]["0.99"]
+    for edited, expected in zip(page["edits"], (filled, half)):
+        np.testing.assert_allclose(edited["probabilities"], model.classify(expected)[0], atol=1e-4)
+        assert edited["score"] == pytest.approx(model.score(expected)[0], rel=1e-5)
+    assert page["edits"][0]["scoreLine"] == (f"Anomaly score: {page['edits'][0]['score']:.1f} nats, "
+                                             f"{'above' if page['edits'][0]['score'] > q99 else 'below'} the 99th "
+                                             f"percentile of the test examples' ({q99:.1f})")
+    assert page["edits"][2] == {"problem": "weight: too large for float32, the model's numbers"}
     assert page["batch"] == [model.class_names[k] for k in model.classify(rows).argmax(1)]
     z = np.array([[2.5, 0, 0, 0]], dtype=np.float32)
     mean = model.decode(z, model.class_names[0])[0]  # the page's Generate panel: its first class, z0 at 2.5
@@ -865,7 +879,7 @@ def test_browser_demo_of_a_table_fills_its_form_classifies_like_python_and_gener
 
 @needs_npm(WEB_DEMO, "playwright-core")
 @needs_a_browser
-def test_browser_demo_of_a_table_whose_model_takes_no_gaps_asks_for_every_value(tmp_path):
+def test_browser_demo_of_a_table_whose_model_takes_no_gaps_asks_for_every_value_in_its_range(tmp_path):
     from serve import sample_inputs
 
     rng = np.random.default_rng(0)
@@ -874,13 +888,38 @@ def test_browser_demo_of_a_table_whose_model_takes_no_gaps_asks_for_every_value(
     ssvae.export(ssvae.train(data=str(tmp_path / "unit.csv"), likelihood="bernoulli", labels=None, epochs=2,
                              progress=False),
                  tmp_path / "unit")
-    page = drive_page(tmp_path / "unit", 1, tmp_path / "demo.png", data=str(tmp_path / "unit.csv"))
+    edits = [[["a", ""]], [["a", "2"]], [["a", "0.25"]]]
+    page = drive_page(tmp_path / "unit", 1, tmp_path / "demo.png", edits=edits, data=str(tmp_path / "unit.csv"))
     assert page["errors"] == [] and page["changed"]
     shown = json.loads(sample_inputs(tmp_path / "unit", None, str(tmp_path / "unit.csv")))
     model, row = runtime.load(tmp_path / "unit"), _as_rows(shown["inputs"][1:2])
     np.testing.assert_allclose(page["probabilities"], model.classify(row)[0], atol=1e-4)
     assert page["score"] == pytest.approx(model.score(row)[0], rel=1e-5)  # of a Bernoulli likelihood
-    assert page["edited"] == "fill in a: this model takes no missing values"
+    assert page["edits"][:2] == [{"problem": "fill in a: this model takes no missing values"},
+                                 {"problem": "a: outside the model's input range [0, 1]"}]
+    row[0, 0] = 0.25
+    np.testing.assert_allclose(page["edits"][2]["probabilities"], model.classify(row)[0], atol=1e-4)
+
+
+@needs_npm(WEB_DEMO, "playwright-core")
+@needs_a_browser
+def test_browser_demo_of_rows_of_an_npz_names_their_columns_x0_x1_and_so_on(tmp_path):
+    """Rows of an .npz have no column names (model.json's input_columns is empty): the form and the generated
+    row name them as generate's CSV does."""
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 2
+    np.savez(tmp_path / "rows.npz", x=(rng.normal(size=(60, 3)) + 2 * y[:, None]).astype(np.float32), y=y)
+    ssvae.export(ssvae.train(data=str(tmp_path / "rows.npz"), labels=None, epochs=2, progress=False), tmp_path / "rows")
+    model = runtime.load(tmp_path / "rows")
+    assert json.loads((tmp_path / "rows" / "model.json").read_text())["input_columns"] == []
+    page = drive_page(tmp_path / "rows", 5, tmp_path / "demo.png", edits=[[["x1", "0.5"]]],
+                      data=str(tmp_path / "rows.npz"))
+    assert page["errors"] == []
+    x = np.load(tmp_path / "rows.npz")["x"]
+    np.testing.assert_allclose(page["probabilities"], model.classify(x[16:17])[0], atol=1e-4)  # 59/19 apart
+    x[16, 1] = 0.5
+    np.testing.assert_allclose(page["edits"][0]["probabilities"], model.classify(x[16:17])[0], atol=1e-4)
+    assert [line.split("\t")[0] for line in page["generated"]["row"]] == ["x0", "x1", "x2"]
 
 
 def test_the_demo_server_asks_for_a_tables_rows_and_refuses_bad_arguments_in_one_line(tmp_path):

@@ -62,8 +62,8 @@ def main() -> None:
 
         server, url = serve_in_background(model, args.data_dir)
         try:
-            page = json.loads(subprocess.run(["node", "test/drive.mjs", url, "0", str(Path(tmp) / "s.png"), str(batch)],
-                                             cwd=ROOT / "tools/web-demo", capture_output=True, text=True,
+            drive = ["node", "test/drive.mjs", url, "0", str(Path(tmp) / "s.png"), "--inputs", str(batch)]
+            page = json.loads(subprocess.run(drive, cwd=ROOT / "tools/web-demo", capture_output=True, text=True,
                                              check=True).stdout)
         finally:
             server.shutdown()

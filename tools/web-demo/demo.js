@@ -40,24 +40,53 @@ try {
   $("status").textContent = `could not load the model: ${error.message}`;
   throw error;
 }
-const makeView = meta.input_shape.length === 3 ? imageView : tableView;
-let classified = Promise.resolve(); // one classification at a time, in the order of the changes
-let queued = 0; // classifications not yet done: the status line's data-settled is "true" once none is
-function update() {
-  queued += 1;
+
+// One task at a time, in the order of the changes that asked for it, so that the page shows the latest state:
+// the status line's data-settled is "true" once every task asked for is done.
+let tasks = Promise.resolve();
+let waiting = 0;
+function inTurn(task) {
+  waiting += 1;
   $("status").dataset.settled = "false";
-  classified = classified.then(classify).catch((error) => { $("status").textContent = `error: ${error.message}`; })
-    .then(() => { queued -= 1; $("status").dataset.settled = String(queued === 0); });
-  return classified;
+  tasks = tasks.then(task).catch((error) => { $("status").textContent = `error: ${error.message}`; })
+    .then(() => { waiting -= 1; $("status").dataset.settled = String(waiting === 0); });
+  return tasks;
 }
-const view = makeView(meta, samples, $("input-view"), $("generated-view"), update);
+const update = () => inTurn(classify);
+const regenerate = () => inTurn(generate);
+
+const makeView = meta.input_shape.length === 3 ? imageView : tableView;
+const view = makeView({ meta, samples, input: $("input-view"), generated: $("generated-view"), changed: update });
 $("hint").textContent = view.hint;
+let generated = null; // the decoder's last output, for window.ssvaeDemo
 
 // samples.json's inputs as float32, a missing input (null) as NaN, which the graphs of a table model fill
 const asInputs = (rows) => Float32Array.from(rows.flat(), (v) => v ?? NaN);
 
 async function probabilities(x, n) {
   return (await classifier.run({ x: new ort.Tensor("float32", x, [n, ...meta.input_shape]) })).probabilities.data;
+}
+
+function showProblem(text) {
+  // what keeps the page from classifying the input, in place of its class, probabilities and score
+  $("problem").textContent = text;
+  $("problem").hidden = !text;
+  $("predicted").hidden = $("bars").hidden = Boolean(text);
+  $("score").hidden = Boolean(text) || !encoder; // a classifier alone (supervised, fixmatch) scores nothing
+}
+
+function showProbabilities(p) {
+  const top = p.indexOf(Math.max(...p));
+  $("top-class").textContent = meta.class_names[top];
+  $("bars").dataset.probabilities = JSON.stringify(Array.from(p));
+  $("bars").replaceChildren(...meta.class_names.map((name, k) => {
+    const row = document.createElement("div");
+    row.className = k === top ? "bar top" : "bar";
+    const share = `<div style="width:${Math.round(200 * p[k])}px"></div><span>${(100 * p[k]).toFixed(1)} %</span>`;
+    row.innerHTML = `<span></span>${share}`;
+    row.firstChild.textContent = name;
+    return row;
+  }));
 }
 
 async function showScore(x) {
@@ -76,26 +105,13 @@ async function showScore(x) {
 
 async function classify() {
   const x = view.read(); // the model's input, or a sentence that says what it lacks
-  if (typeof x === "string") {
-    $("top-class").textContent = x;
-    $("bars").replaceChildren();
-    $("score").textContent = "";
-    delete $("bars").dataset.probabilities;
-    delete $("score").dataset.score;
-    return;
-  }
+  if (typeof x === "string") return showProblem(x);
   const p = await probabilities(x, 1);
-  const top = p.indexOf(Math.max(...p));
-  $("top-class").textContent = meta.class_names[top];
-  $("bars").dataset.probabilities = JSON.stringify(Array.from(p));
-  $("bars").replaceChildren(...meta.class_names.map((name, k) => {
-    const row = document.createElement("div");
-    row.className = k === top ? "bar top" : "bar";
-    const share = `<div style="width:${Math.round(200 * p[k])}px"></div><span>${(100 * p[k]).toFixed(1)} %</span>`;
-    row.innerHTML = `<span></span>${share}`;
-    row.firstChild.textContent = name;
-    return row;
-  }));
+  if (!p.every(Number.isFinite)) {
+    return showProblem("too far from the training data: the model's float32 arithmetic overflows on it");
+  }
+  showProblem("");
+  showProbabilities(p);
   if (encoder) await showScore(x);
 }
 
@@ -109,34 +125,33 @@ async function generate() {
     y[Number($("gen-class").value)] = 1;
     feeds.y = new ort.Tensor("float32", y, [1, y.length]);
   }
-  const mean = (await decoder.run(feeds)).x_mean.data;
-  $("generated-view").dataset.values = JSON.stringify(Array.from(mean));
-  view.showGenerated(mean);
+  generated = (await decoder.run(feeds)).x_mean.data;
+  view.showGenerated(generated);
 }
 
 $("model-name").textContent = `${meta.model} on ${meta.dataset} (${meta.labels_seen} labels)`;
 $("sample").replaceChildren(...samples.captions.map((caption, i) => new Option(caption, i)));
 $("sample").onchange = () => { view.show(samples.inputs[Number($("sample").value)]); return update(); };
 $("clear").onclick = () => { view.clear(); return update(); };
-$("generate").hidden = !decoder; // a classifier alone (supervised, fixmatch) has nothing to generate
+$("generate").hidden = !decoder; // a classifier alone has nothing to generate
 $("gen-class").replaceChildren(...meta.class_names.map((name, k) => new Option(name, k)));
 $("gen-class").closest("label").hidden = !meta.conditional; // an m1 decoder takes no class
-$("gen-class").onchange = generate;
+$("gen-class").onchange = regenerate;
 for (let k = 0; k < (decoder ? Math.min(SLIDERS, meta.latent_dim) : 0); k++) {
   const label = document.createElement("label");
   label.innerHTML = `z<sub>${k}</sub> <input id="z${k}" type="range" min="-3" max="3" step="0.05" value="0">`;
   $("sliders").append(label);
-  label.querySelector("input").oninput = generate;
+  label.querySelector("input").oninput = regenerate;
 }
 view.show(samples.inputs[0]);
 await update();
-await generate();
+await regenerate();
 const loaded = Math.round(performance.now());
 $("status").textContent = `ready: onnxruntime-web ${ort.env.versions.web}, first prediction after ${loaded} ms`;
 $("status").dataset.ready = "true";
 
 // For tests and scripts: the page's own classifier on many inputs at once (flat rows in the model's units, as
-// samples.json holds them: null for a missing input).
+// samples.json holds them: null for a missing input), and the decoder's output the Generate panel shows.
 window.ssvaeDemo = {
   async predict(inputs) {
     const p = await probabilities(asInputs(inputs), inputs.length);
@@ -146,4 +161,5 @@ window.ssvaeDemo = {
       return meta.class_names[row.indexOf(Math.max(...row))];
     });
   },
+  generated: () => (generated === null ? null : Array.from(generated)),
 };

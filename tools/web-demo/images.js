@@ -9,7 +9,7 @@ function canvas(id) {
 
 // meta: model.json; samples: samples.json (its range: the values shown black and white); input and generated:
 // the elements to fill; changed: called when a stroke of drawing ends
-export function imageView(meta, samples, input, generated, changed) {
+export function imageView({ meta, samples, input, generated, changed }) {
   const [channels, height, width] = meta.input_shape;
   const [low, high] = samples.range;
   const pixels = new Float32Array(channels * height * width).fill(low); // the model's input, in its units

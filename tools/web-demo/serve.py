@@ -20,6 +20,7 @@ import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 VENDOR = HERE / "node_modules" / "onnxruntime-web" / "dist"
@@ -29,15 +30,12 @@ TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "applicat
 
 
 def sample_inputs(model_dir: str | Path, data_dir: str | None, data: str | None = None, n: int = 20) -> bytes:
-    """As JSON: the first ``n`` images of the model's test split, or ``n`` inputs spread evenly over ``data``
-    (a file sorted by class shows each), in the model's units, a missing input (a table's gap) as null; how
-    the page names them ("test image 3 (Dress)", or an id of ``data``); and the range of values it shows
-    black to white (the model's input range; [0, 1] for pixels, whose uint8 it divides by 255; else the
-    images' own)."""
-    import numpy as np
-
+    """As JSON, the page's samples.json: ``inputs``, the first ``n`` images of the model's test split or ``n``
+    inputs spread over ``data`` (`spread`), flat, in the model's units, a missing input (a table's gap) as
+    null; ``captions``, how the page names them ("test image 3 (Dress)", or an id of ``data``); ``range``, the
+    values an image is shown from black to white (`shown_range`; null for a table's rows)."""
     from ssvae import runtime
-    from ssvae.data import BUILTIN, load_source
+    from ssvae.data import BUILTIN
     from ssvae.inference import model_inputs
 
     model_dir = runtime.user_path(model_dir)  # ~ the home folder, as runtime.load reads it
@@ -48,24 +46,49 @@ def sample_inputs(model_dir: str | Path, data_dir: str | None, data: str | None 
                          f"it: export the run again with 'ssvae export'")
     table = len(model.input_shape) == 1
     if data is not None:
-        inputs = model_inputs(model, data=data)
-        rows = np.unique(np.linspace(0, len(inputs) - 1, min(n, len(inputs))).round().astype(int))
-        x = np.concatenate([inputs.x[i:i + 1] for i in rows])  # a slice each: a big CSV is read a batch at a time
-        captions = [str(inputs.ids[i]) for i in rows]
+        x, captions = spread(model_inputs(model, data=data), n)
     elif meta["dataset"] not in BUILTIN:
         raise SystemExit(f"{model_dir} was trained on {meta['dataset']}, not a built-in data set: pass --data "
                          f"FILE_OR_FOLDER with {'rows of its table' if table else 'images'} for the page")
     else:
-        inputs = model_inputs(model, dataset=meta["dataset"], data_dir=data_dir)
-        source = load_source(meta["dataset"], None, data_dir)
-        labels = (source.test if source.test is not None else source.train).y
-        x = inputs.x[:n]
-        captions = [f"test image {k} ({meta['class_names'][labels[int(i)]]})" for k, i in enumerate(inputs.ids[:n])]
+        x, captions = first_test_images(model, data_dir, n)
     x = model.prepare(x)  # the model's layout and units, as predict feeds it
     values = [[None if math.isnan(v) else float(str(v)) for v in row.reshape(-1)] for row in x]  # float32's digits
-    shown = model.input_range or ((0.0, 1.0) if model.uint8_divisor == 255 or not len(x) else  # pixels
-                                  (float(np.nanmin(x)), max(float(np.nanmax(x)), float(np.nanmin(x)) + 1.0)))
-    return json.dumps({"inputs": values, "captions": captions, "range": None if table else list(shown)}).encode()
+    return json.dumps({"inputs": values, "captions": captions,
+                       "range": None if table else shown_range(model, x)}).encode()
+
+
+def spread(inputs: Any, n: int) -> tuple[Any, list[str]]:
+    """``n`` of ``inputs`` (`ssvae.data.Inputs`) spread evenly over them, the first and the last among them (a
+    file sorted by class shows each), and their ids."""
+    import numpy as np
+
+    rows = np.linspace(0, len(inputs) - 1, min(n, len(inputs))).round().astype(int)
+    x = np.concatenate([inputs.x[i:i + 1] for i in rows])  # a slice each: a big .npy is read only where sliced
+    return x, [str(inputs.ids[i]) for i in rows]
+
+
+def first_test_images(model: Any, data_dir: str | None, n: int) -> tuple[Any, list[str]]:
+    """The first ``n`` images of the built-in data set ``model`` was trained on, of the test split its run
+    made, and their names ("test image 3 (Dress)")."""
+    from ssvae.data import load_source
+    from ssvae.inference import model_inputs
+
+    inputs = model_inputs(model, dataset=model.info["dataset"], data_dir=data_dir)
+    source = load_source(model.info["dataset"], None, data_dir)
+    labels = (source.test if source.test is not None else source.train).y
+    names = model.class_names
+    return inputs.x[:n], [f"test image {k} ({names[labels[int(i)]]})" for k, i in enumerate(inputs.ids[:n])]
+
+
+def shown_range(model: Any, x: Any) -> list[float]:
+    """The values the page shows images ``x`` from black to white: the model's input range; [0, 1] for pixels,
+    whose uint8 it divides by 255; else the images' own."""
+    if model.input_range:
+        return list(model.input_range)
+    if model.uint8_divisor == 255 or not len(x):
+        return [0.0, 1.0]
+    return [float(x.min()), max(float(x.max()), float(x.min()) + 1.0)]
 
 
 class DemoHandler(SimpleHTTPRequestHandler):

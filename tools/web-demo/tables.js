@@ -4,7 +4,8 @@
 // The form's fields in the model's column order: a column of numbers (its input's index), or a column of
 // categories (the index of its first one-hot input, "island=Biscoe", and its categories, in model.json's order)
 function fields(meta) {
-  const names = meta.input_columns ?? Array.from({ length: meta.input_shape[0] }, (_, i) => `column ${i}`);
+  const names = meta.input_columns?.length ? meta.input_columns  // none for rows of an .npz or .npy: x0, x1, ...
+    : Array.from({ length: meta.input_shape[0] }, (_, i) => `x${i}`);
   const oneHot = new Map(); // an input column's name -> [its column of categories, its category's position]
   for (const [name, known] of Object.entries(meta.categories ?? {})) {
     known.forEach((value, k) => oneHot.set(`${name}=${value}`, [name, k]));
@@ -16,12 +17,15 @@ function fields(meta) {
   });
 }
 
+// To the nearest whole number, a half to the even one, as numpy's rint
+const rint = (value) => (Math.abs(value % 1) === 0.5 ? 2 * Math.round(value / 2) : Math.round(value));
+
 // A generated input as the page shows it: one whose every training value was a whole number (a count, a year) as
 // `ssvae generate` writes it, rounded and held within the values it took; another to four significant digits
 function shown(meta, value, index) {
   if (!meta.whole_inputs?.includes(index)) return String(Number(value.toPrecision(4)));
   const { low, high } = meta.training_range;
-  return String(Math.min(high[index], Math.max(low[index], Math.round(value))));
+  return String(Math.min(high[index], Math.max(low[index], rint(value))));
 }
 
 function control(field, fillsMissing) {
@@ -37,9 +41,10 @@ function control(field, fillsMissing) {
 }
 
 // meta: model.json; input and generated: the elements to fill; changed: called when a value changes
-export function tableView(meta, samples, input, generated, changed) {
+export function tableView({ meta, input, generated, changed }) {
   const fillsMissing = meta.fills_missing === true; // its graphs take NaN for a missing input
   const form = fields(meta).map((field) => ({ ...field, element: control(field, fillsMissing) }));
+  for (const { name, element } of form) element.dataset.column = name; // for scripts and tests
   const rows = document.createElement("div");
   rows.id = "row";
   rows.append(...form.map(({ name, element }) => {
@@ -66,6 +71,7 @@ export function tableView(meta, samples, input, generated, changed) {
         x[index + Number(element.value)] = 1;
       } else {
         x[index] = Number(element.value);
+        if (!Number.isFinite(x[index])) return `${name}: too large for float32, the model's numbers`;
         const [low, high] = meta.input_range ?? [-Infinity, Infinity];
         if (x[index] < low || x[index] > high) return `${name}: outside the model's input range [${low}, ${high}]`;
       }
