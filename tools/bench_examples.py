@@ -1,5 +1,7 @@
-"""The three embedding examples against `ssvae predict` on the same test images, with the browser demo's
-page load to first prediction. Prints a table and appends it to BENCHMARKS.md.
+"""The three embedding examples against `ssvae predict` on the same test images, and the two that score
+(Node's score.mjs and the browser demo, both with tools/examples/node/scoring.mjs) against `ssvae score`'s
+scores (the runtime's, in float64: the largest relative difference, Node's after its 6 printed digits), with
+the browser demo's page load to first prediction. Prints a table and appends it to BENCHMARKS.md.
 
     python -m tools.bench_examples --model models/fashion-mnist-m2 --data-dir ../shared/datasets/fashion-mnist
     python -m tools.bench_examples --model models/digits-m2
@@ -56,7 +58,10 @@ def main() -> None:
                                          model, str(data)], capture_output=True, text=True, check=True).stdout)
         node = classes(subprocess.run(["node", "classify.mjs", model, str(data)], cwd=ROOT / "tools/examples/node",
                                       capture_output=True, text=True, check=True).stdout)
-        batch.write_text(json.dumps({"inputs": (images.reshape(len(images), -1) / 255).round(6).tolist()}))
+        node_scores = [float(line.split(",")[1]) for line in subprocess.run(
+            ["node", "score.mjs", model, str(data)], cwd=ROOT / "tools/examples/node", capture_output=True,
+            text=True, check=True).stdout.split()]
+        batch.write_text(json.dumps({"inputs": exported.prepare(images).reshape(len(images), -1).tolist()}))
         sys.path.insert(0, str(ROOT / "tools/web-demo"))
         from serve import serve_in_background
 
@@ -68,10 +73,14 @@ def main() -> None:
         finally:
             server.shutdown()
     agree = lambda got: f"{sum(a == b for a, b in zip(got, expected))} / {len(expected)}"  # noqa: E731
-    rows = [("plain Python (onnxruntime)", agree(python)), ("Node.js (onnxruntime-node)", agree(node)),
-            ("browser (onnxruntime-web, headless Chromium)", agree(page["batch"])),
-            ("browser: page load to first prediction", f"{page['loadToFirstPrediction']} ms")]
-    table = ["| example | same class as ssvae predict |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows)]
+    scores = exported.score(images)
+    apart = lambda got: f"{np.max(np.abs(np.subtract(got, scores)) / np.abs(scores)):.1e}"  # noqa: E731
+    rows = [("plain Python (onnxruntime)", agree(python), "(classifies only)"),
+            ("Node.js (onnxruntime-node)", agree(node), apart(node_scores)),
+            ("browser (onnxruntime-web, headless Chromium)", agree(page["batch"]), apart(page["batchScores"])),
+            ("browser: page load to first prediction", f"{page['loadToFirstPrediction']} ms", "")]
+    table = ["| example | same class as ssvae predict | anomaly score: largest relative difference from ssvae score |",
+             "|---|---|---|", *(f"| {a} | {b} | {c} |" for a, b, c in rows)]
     publish(Path(args.benchmarks), f"Embedding examples, {meta['dataset']} {meta['model']}, {len(expected)} "
                                    f"test images, CPU {cpu_model()}", table)
 

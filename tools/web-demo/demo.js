@@ -150,8 +150,10 @@ const loaded = Math.round(performance.now());
 $("status").textContent = `ready: onnxruntime-web ${ort.env.versions.web}, first prediction after ${loaded} ms`;
 $("status").dataset.ready = "true";
 
-// For tests and scripts: the page's own classifier on many inputs at once (flat rows in the model's units, as
-// samples.json holds them: null for a missing input), and the decoder's output the Generate panel shows.
+// For tests and scripts: the page's own classes and anomaly scores of many inputs at once (flat rows in the
+// model's units, as samples.json holds them: null for a missing input), and the decoder's output the Generate
+// panel shows.
+const SCORED_ROWS = 256; // inputs a batch of scores: the encoder and decoder run once a class on each batch
 window.ssvaeDemo = {
   async predict(inputs) {
     const p = await probabilities(asInputs(inputs), inputs.length);
@@ -160,6 +162,15 @@ window.ssvaeDemo = {
       const row = Array.from(p.subarray(i * k, (i + 1) * k));
       return meta.class_names[row.indexOf(Math.max(...row))];
     });
+  },
+  async score(inputs) {
+    const scores = [];
+    for (let start = 0; start < inputs.length; start += SCORED_ROWS) {
+      const rows = inputs.slice(start, start + SCORED_ROWS);
+      const x = new ort.Tensor("float32", asInputs(rows), [rows.length, ...meta.input_shape]);
+      scores.push(...await negativeBounds(ort, { encoder, decoder }, meta, x, rows.length));
+    }
+    return scores;
   },
   generated: () => (generated === null ? null : Array.from(generated)),
 };

@@ -11,8 +11,8 @@
 //     text, or a category's name, "" or "(missing)" for a gap), what the page shows once each is made to the
 //     row SAMPLE_INDEX: { probabilities, score, scoreLine }, or { problem } where it classifies nothing
 //   scribble: for images, the score and its line once a cross is drawn with the mouse on the cleared canvas
-//   batch: with INPUTS.json ({"inputs": [[...], ...]}, flat rows in the model's units, null for a missing
-//     input), the class the page's classifier gives each of them
+//   batch, batchScores: with INPUTS.json ({"inputs": [[...], ...]}, flat rows in the model's units, null for a
+//     missing input), the class the page's classifier gives each of them, and their scores where it scores
 //   errors: the page's uncaught errors
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -115,11 +115,12 @@ try {
   }
   await page.screenshot({ path: screenshot, fullPage: true });
   const drawn = (await page.$("canvas#draw")) && score !== null ? await scribble(page) : null;
-  const batch = options.inputs
-    ? await page.evaluate((inputs) => window.ssvaeDemo.predict(inputs), JSON.parse(readFileSync(options.inputs)).inputs)
+  const inputs = options.inputs ? JSON.parse(readFileSync(options.inputs)).inputs : null;
+  const batch = inputs && await page.evaluate((rows) => window.ssvaeDemo.predict(rows), inputs);
+  const batchScores = inputs && score !== null ? await page.evaluate((rows) => window.ssvaeDemo.score(rows), inputs)
     : null;
   console.log(JSON.stringify({ top, probabilities, score, scoreLine, loadToFirstPrediction, changed, generated,
-                               classChoice, edits, scribble: drawn, errors, batch }));
+                               classChoice, edits, scribble: drawn, errors, batch, batchScores }));
 } finally {
   await browser.close();
 }
