@@ -835,6 +835,7 @@ def test_browser_demo_of_a_table_fills_its_form_classifies_and_scores_like_pytho
     from serve import sample_inputs
 
     from conftest import TINY
+    from ssvae.model_card import above_q99
 
     _sizes_table(tmp_path / "sizes.csv")
     ssvae.export(ssvae.train(Config(**{**TINY, "epochs": 30, "labels": 15}), data=str(tmp_path / "sizes.csv"),
@@ -861,9 +862,12 @@ def test_browser_demo_of_a_table_fills_its_form_classifies_and_scores_like_pytho
     for edited, expected in zip(page["edits"], (filled, half)):
         np.testing.assert_allclose(edited["probabilities"], model.classify(expected)[0], atol=1e-4)
         assert edited["score"] == pytest.approx(model.score(expected)[0], rel=1e-5)
+    n = model.test_scores["n"]  # too few for "1 in 100" (ssvae.model_card.above_q99)
+    assert n == 30 and round(1 / above_q99(n)) == 24
     assert page["edits"][0]["scoreLine"] == (f"Anomaly score: {page['edits'][0]['score']:.1f} nats, "
                                              f"{'above' if page['edits'][0]['score'] > q99 else 'below'} the 99th "
-                                             f"percentile of the test examples' ({q99:.1f})")
+                                             f"percentile of the test examples' ({q99:.1f}): from 30 test examples, "
+                                             f"an example like them lies above it about 1 time in 24")
     assert page["edits"][2] == {"problem": "weight: too large for float32, the model's numbers"}
     assert page["batch"] == [model.class_names[k] for k in model.classify(rows).argmax(1)]
     z = np.array([[2.5, 0, 0, 0]], dtype=np.float32)

@@ -89,6 +89,14 @@ function showProbabilities(p) {
   }));
 }
 
+function fewTested(n) {
+  // how rare a score above the 99th percentile of n test examples is, where n are too few for "1 in 100": an
+  // example like them lies above it with probability (0.01 n + 0.99) / (n + 1) (ssvae.model_card.above_q99)
+  if (!(n < 195)) return "";
+  const times = Math.round((n + 1) / (0.01 * n + 0.99));
+  return `: from ${n} test examples, an example like them lies above it about 1 time in ${times}`;
+}
+
 async function showScore(x) {
   // the input's anomaly score against the 99th percentile of the model's test examples' (scored alike); a
   // row with gaps is scored on the values it holds, a bound on their density that no whole row's compares with
@@ -96,7 +104,8 @@ async function showScore(x) {
   const [score] = await negativeBounds(ort, { encoder, decoder }, meta, tensor, 1);
   const q99 = meta.test_scores?.quantiles["0.99"]; // none for an export whose data were gone
   const where = score > q99 ? "above" : "below";
-  const against = q99 === undefined ? "" : `, ${where} the 99th percentile of the test examples' (${q99.toFixed(1)})`;
+  const against = q99 === undefined ? "" : `, ${where} the 99th percentile of the test examples' (${q99.toFixed(1)})`
+    + fewTested(meta.test_scores?.n);
   $("score").textContent = x.some(Number.isNaN)
     ? `Anomaly score of the values it holds: ${score.toFixed(1)} nats (compare it with rows of the same gaps)`
     : `Anomaly score: ${score.toFixed(1)} nats${against}`;
