@@ -470,6 +470,96 @@ def test_the_node_score_example_gives_ssvae_scores(scored_exports, name, tmp_pat
         _check_as_the_cli_writes(result.stdout.splitlines(), _cli_score_lines(model_dir, tmp_path / "x.npy", tmp_path))
 
 
+def _node(script: str, model_dir: Path, data: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["node", str(NODE_EXAMPLE / script), str(model_dir), str(data)], capture_output=True,
+                          text=True, timeout=120)
+
+
+@needs_npm(NODE_EXAMPLE, "onnxruntime-node")
+def test_the_node_examples_read_a_tables_records_as_ssvae_reads_its_csv(scored_exports, tmp_path):
+    """classify.mjs and score.mjs take a .json of records keyed by the model's column names (records.mjs): a
+    number or its text, a category's text, "", "NA" or null for a gap. Their classes, confidences and scores
+    are the runtime's of the same rows written as a CSV and read by ssvae; a category the model never trained
+    on is read as missing with a warning, as ssvae reads it."""
+    model_dir = scored_exports["categories"]  # the digits as columns "0".."63", and "parity": even or odd
+    with open(model_dir.parent / "categories.csv") as f:
+        records = [{k: v for k, v in row.items() if k != "label"} for row, _ in zip(csv.DictReader(f), range(12))]
+    records[1]["3"], records[2]["parity"], records[3]["parity"], records[4]["5"] = "", "NA", "prime", None
+    records[5]["7"] = float(records[5]["7"])  # a number, not its text
+    (tmp_path / "rows.json").write_text(json.dumps(records))
+    with open(tmp_path / "rows.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(records[0]))
+        writer.writeheader()
+        writer.writerows(records)
+    model = runtime.load(model_dir)
+    with pytest.warns(UserWarning, match=r"column 'parity' holds 1 category the model never trained on \('prime'"):
+        x = inference.model_inputs(model, data=tmp_path / "rows.csv").x
+    assert np.isnan(x[1, 3]) and np.isnan(x[2, 64:]).all() and np.isnan(x[3, 64:]).all() and np.isnan(x[4, 5])
+    classified, scored = _node("classify.mjs", model_dir, tmp_path / "rows.json"), _node("score.mjs", model_dir,
+                                                                                       tmp_path / "rows.json")
+    warning = (f"warning: {tmp_path / 'rows.json'}: 'parity' holds categories the model never trained on (first "
+               f"\"prime\"; it knows even, odd): read as missing\n")
+    assert (classified.returncode, classified.stderr, scored.returncode, scored.stderr) == (0, warning, 0, warning)
+    probabilities = model.classify(x)
+    assert _predicted(classified.stdout) == [model.class_names[k] for k in probabilities.argmax(1)]
+    confidences = [float(line.split(",")[2]) for line in classified.stdout.split()]
+    np.testing.assert_allclose(confidences, probabilities.max(1), atol=1e-5)
+    scores = [float(line.split(",")[1]) for line in scored.stdout.split()]
+    np.testing.assert_allclose(scores, model.score(x), rtol=1e-5)
+
+
+@needs_npm(NODE_EXAMPLE, "onnxruntime-node")
+def test_the_node_example_gives_ssvae_predicts_class_of_every_penguin_given_as_a_record(tmp_path):
+    """The README's figure: the penguins' 344 rows (gaps, NA, islands and sexes) as records, the CSV's rows
+    less the class, get the class `ssvae predict` gives the CSV."""
+    from tools.make_tables import write_penguins
+
+    from conftest import TINY
+
+    write_penguins(tmp_path / "penguins.csv")
+    ssvae.export(ssvae.train(Config(**{**TINY, "epochs": 30}), data=str(tmp_path / "penguins.csv"),
+                             label_column="species", labels=6, progress=False), tmp_path / "penguins")
+    with open(tmp_path / "penguins.csv") as f:
+        records = [{k: v for k, v in row.items() if k != "species"} for row in csv.DictReader(f)]
+    (tmp_path / "penguins.json").write_text(json.dumps(records))
+    result = _node("classify.mjs", tmp_path / "penguins", tmp_path / "penguins.json")
+    predicted = CliRunner().invoke(main, ["predict", str(tmp_path / "penguins"), "--data", str(tmp_path / "penguins.csv"),
+                                          "--out", str(tmp_path / "labels.csv"), "--quiet"])
+    assert result.returncode == 0 and predicted.exit_code == 0, result.stderr + predicted.output
+    with open(tmp_path / "labels.csv") as f:
+        expected = [row["predicted"] for row in csv.DictReader(f)]
+    assert len(records) == 344 and _predicted(result.stdout) == expected and len(set(expected)) == 3
+
+
+@needs_npm(NODE_EXAMPLE, "onnxruntime-node")
+@pytest.mark.parametrize("records, problem", [
+    ([{"parity": "odd"}], "record 0: no '0' in it: give every column the model takes"),
+    ([{**{str(k): 1 for k in range(64)}, "parity": "odd", "3": "three"}], "record 0: '3' is not a number: \"three\""),
+    ([{**{str(k): 1 for k in range(64)}, "parity": "odd", "3": "1e39"}],
+     "record 0: '3' is 1e39: too large for float32, the model's numbers"),
+    ({"0": 1}, "holds no array of records: write objects keyed by the model's column names, [{\"0\": ...}, ...]")])
+def test_the_node_examples_refuse_records_they_cannot_read_in_one_line(scored_exports, tmp_path, records, problem):
+    (tmp_path / "rows.json").write_text(json.dumps(records))
+    result = _node("classify.mjs", scored_exports["categories"], tmp_path / "rows.json")
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", f"{tmp_path / 'rows.json'}: {problem}\n")
+
+
+@needs_npm(NODE_EXAMPLE, "onnxruntime-node")
+def test_the_node_examples_refuse_records_for_a_model_of_images_and_unreadable_json(tmp_path):
+    (tmp_path / "rows.json").write_text('[{"a": 1}')
+    result = _node("classify.mjs", MODEL, tmp_path / "rows.json")
+    assert (result.returncode, result.stderr) == (1, f"{tmp_path / 'rows.json'}: records are a table's rows, and the "
+                                                     f"model takes images: pass an .npy of them\n")
+    model_dir = tmp_path / "table"
+    rows = ["a,b,label", *(f"{k % 5},{k % 3},{k % 2}" for k in range(40))]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    ssvae.export(ssvae.train(data=str(tmp_path / "t.csv"), model="supervised", labels=None, epochs=1, progress=False),
+                 model_dir)
+    result = _node("classify.mjs", model_dir, tmp_path / "rows.json")
+    assert result.returncode == 1 and result.stderr.startswith(f"{tmp_path / 'rows.json'}: not readable JSON (")
+    assert result.stderr.endswith("): write an array of records\n")
+
+
 def _cli_score_lines(model_dir: Path, data: Path, tmp_path: Path) -> list[str]:
     """`ssvae score`'s lines of ``data``, less its header, in input order (it writes the highest score first)."""
     result = CliRunner().invoke(main, ["score", str(model_dir), "--data", str(data), "--out", str(tmp_path / "s.csv"),
@@ -868,7 +958,7 @@ def test_browser_demo_of_a_table_fills_its_form_classifies_and_scores_like_pytho
                                              f"{'above' if page['edits'][0]['score'] > q99 else 'below'} the 99th "
                                              f"percentile of the test examples' ({q99:.1f}): from 30 test examples, "
                                              f"an example like them lies above it about 1 time in 24")
-    assert page["edits"][2] == {"problem": "weight: too large for float32, the model's numbers"}
+    assert page["edits"][2] == {"problem": "'weight' is 1e39: too large for float32, the model's numbers"}
     assert page["batch"] == [model.class_names[k] for k in model.classify(rows).argmax(1)]
     z = np.array([[2.5, 0, 0, 0]], dtype=np.float32)
     mean = model.decode(z, model.class_names[0])[0]  # the page's Generate panel: its first class, z0 at 2.5
@@ -899,8 +989,8 @@ def test_browser_demo_of_a_table_whose_model_takes_no_gaps_asks_for_every_value_
     model, row = runtime.load(tmp_path / "unit"), _as_rows(shown["inputs"][1:2])
     np.testing.assert_allclose(page["probabilities"], model.classify(row)[0], atol=1e-4)
     assert page["score"] == pytest.approx(model.score(row)[0], rel=1e-5)  # of a Bernoulli likelihood
-    assert page["edits"][:2] == [{"problem": "fill in a: this model takes no missing values"},
-                                 {"problem": "a: outside the model's input range [0, 1]"}]
+    assert page["edits"][:2] == [{"problem": "'a' is missing, and this model fills no gaps: give it a value"},
+                                 {"problem": "'a' is 2, outside the model's range [0, 1]"}]
     row[0, 0] = 0.25
     np.testing.assert_allclose(page["edits"][2]["probabilities"], model.classify(row)[0], atol=1e-4)
 

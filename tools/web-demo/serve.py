@@ -24,7 +24,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 VENDOR = HERE / "node_modules" / "onnxruntime-web" / "dist"
-SCORING = HERE.parent / "examples" / "node" / "scoring.mjs"  # the anomaly score's steps, which Node's example takes too
+NODE = HERE.parent / "examples" / "node"  # the modules the page shares with Node's examples
+SHARED = {f"/{name}": NODE / name for name in ("records.mjs", "scoring.mjs")}  # a table's records; the score's steps
 TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json",
          ".html": "text/html", ".onnx": "application/octet-stream"}
 
@@ -128,7 +129,7 @@ def make_server(model_dir: str | Path, port: int = 8000, data_dir: str | None = 
     samples = sample_inputs(model_dir, data_dir, data)  # the model and its inputs first: the user's arguments
     if not VENDOR.is_dir():
         raise SystemExit(f"{VENDOR} is missing: run 'npm ci --ignore-scripts' in {HERE}")
-    routes = {"/vendor/": VENDOR, "/model/": model_dir, "/scoring.mjs": SCORING, "/": HERE}  # a folder or a file
+    routes = {"/vendor/": VENDOR, "/model/": model_dir, **SHARED, "/": HERE}  # a folder or a file
     handler = partial(DemoHandler, routes=routes, samples=samples)
     try:
         return ThreadingHTTPServer(("127.0.0.1", port), handler)

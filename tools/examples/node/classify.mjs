@@ -4,7 +4,9 @@
 //   node classify.mjs ../../../models/digits-m2 inputs.npy
 //
 // inputs.npy: an array (N, ...) of uint8 0..255 or floats (float32 or float64) in [0, 1], saved with
-// numpy.save; colour images channel-first (N, 3, H, W) or channel-last (N, H, W, 3).
+// numpy.save; colour images channel-first (N, 3, H, W) or channel-last (N, H, W, 3). For a model of a table,
+// rows.json too: an array of records keyed by its column names, [{"island": "Biscoe", "bill_length_mm": 39.1,
+// ...}, ...], null or "NA" for a gap (records.mjs).
 // Prints one CSV line an input: id,predicted class,confidence (as tools/examples/classify_with_onnxruntime.py).
 // A problem with the inputs (rows that overflow float32 inside the model among them) is one line on stderr and
 // exit status 1; uint8 inputs of a few grey levels (0..16) get a warning there. ssvae.mjs reads the model and

@@ -4,8 +4,9 @@
 //
 //   node score.mjs ../../../models/digits-m2 inputs.npy
 //
-// Inputs as classify.mjs takes them. Prints one CSV line an input, in their order: id,score,entropy (nats;
-// a higher score: less like the training data; a higher entropy: a classifier less sure of its class).
+// Inputs as classify.mjs takes them (an .npy, or a table's records in a .json). Prints one CSV line an input,
+// in their order: id,score,entropy (nats; a higher score: less like the training data; a higher entropy: a
+// classifier less sure of its class).
 import ort from "onnxruntime-node";
 import { negativeBounds } from "./scoring.mjs";
 import { InputError, batch, loadGraph, readInputs, readModel, runCommand } from "./ssvae.mjs";

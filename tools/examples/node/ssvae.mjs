@@ -1,9 +1,11 @@
 // ssvae.mjs: an ssvae export in Node.js with onnxruntime-node, for classify.mjs and score.mjs and for apps to
-// copy: read model.json and .npy inputs, and prepare the inputs as the graphs take them. A problem with a model
-// folder or the inputs is an InputError, whose message is one line that says what to change.
+// copy: read model.json, and .npy inputs or a .json array of a table's records (records.mjs), and prepare the
+// inputs as the graphs take them. A problem with a model folder or the inputs is an InputError, whose message
+// is one line that says what to change.
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import ort from "onnxruntime-node";
+import { fillRow, tableFields } from "./records.mjs";
 
 export class InputError extends Error {}
 
@@ -124,9 +126,40 @@ export function readModel(modelDir) {
   return meta;
 }
 
+export function readRecords(path, meta) {
+  // the records of a .json file (an array of objects keyed by the model's column names) as the graphs take them;
+  // a category the model never trained on is read as missing, with a warning, as `ssvae predict` does
+  if (meta.input_shape.length !== 1) {
+    throw new InputError(`${path}: records are a table's rows, and the model takes images: pass an .npy of them`);
+  }
+  let records;
+  try {
+    records = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new InputError(`${path}: not readable JSON (${error.message.split("\n")[0]}): write an array of records`);
+  }
+  if (!Array.isArray(records) || !records.every((r) => r !== null && typeof r === "object" && !Array.isArray(r))) {
+    throw new InputError(`${path}: holds no array of records: write objects keyed by the model's column names, [{"${tableFields(meta)[0].name}": ...}, ...]`);
+  }
+  const fields = tableFields(meta);
+  const size = meta.input_shape[0];
+  const values = new Float32Array(records.length * size);
+  const unknown = new Map();
+  records.forEach((record, i) => {
+    const problem = fillRow(meta, fields, record, values, i * size, unknown);
+    if (problem) throw new InputError(`${path}: record ${i}: ${problem}`);
+  });
+  for (const [name, value] of unknown) {
+    const known = fields.find((field) => field.name === name).values.join(", ");
+    console.error(`warning: ${path}: '${name}' holds categories the model never trained on (first ${JSON.stringify(value)}; it knows ${known}): read as missing`);
+  }
+  return { n: records.length, values };
+}
+
 export function readInputs(path, meta) {
-  // the inputs of an .npy as the graphs take them: n rows of float32 (N, ...input_shape), checked for range (NaN:
-  // a missing input, taken by a model that fills_missing)
+  // the inputs of an .npy (or a .json of records: readRecords) as the graphs take them: n rows of float32
+  // (N, ...input_shape), checked for range (NaN: a missing input, taken by a model that fills_missing)
+  if (path.toLowerCase().endsWith(".json")) return readRecords(path, meta);
   const { shape, values: read } = readNpy(path, meta.uint8_divisor); // uint8 / divisor: model.json's preprocessing
   const order = layout(shape, meta.input_shape);
   checkRange(read, meta.input_range ?? undefined, meta.fills_missing === true);

@@ -1,0 +1,73 @@
+// A table's records as the inputs of an ssvae model: objects keyed by the model's column names (model.json's
+// input_columns, a column of categories by its own name), a number or its text for a column of numbers, a
+// category's text for a column of categories, read as `ssvae predict` reads a CSV's cells. A gap (null, NaN,
+// or a text predict reads as missing: "", NA, ...) is NaN, which the graphs of a model that fills_missing fill;
+// a category the model never trained on is a gap too, which the caller warns of. classify.mjs and score.mjs
+// read .json files of records with it, and the browser demo (tools/web-demo) its form. It imports nothing.
+
+export const MISSING = new Set(["", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"]);
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i; // as Python's float() reads a cell (no inf: refused)
+
+// The model's columns in its order: a column of numbers (its input's index), or a column of categories (the
+// index of its first one-hot input, "island=Biscoe", and its categories in model.json's order). Rows of an .npz
+// or .npy have no names (input_columns is empty): x0, x1, ..., as `ssvae generate` names them.
+export function tableFields(meta) {
+  const names = meta.input_columns?.length ? meta.input_columns
+    : Array.from({ length: meta.input_shape[0] }, (_, i) => `x${i}`);
+  const oneHot = new Map(); // an input column's name -> [its column of categories, its category's position]
+  for (const [name, known] of Object.entries(meta.categories ?? {})) {
+    known.forEach((value, k) => oneHot.set(`${name}=${value}`, [name, k]));
+  }
+  return names.flatMap((column, index) => {
+    if (!oneHot.has(column)) return [{ name: column, index }];
+    const [name, k] = oneHot.get(column);
+    return k === 0 ? [{ name, index, values: meta.categories[name] }] : [];
+  });
+}
+
+function isGap(value) {
+  return value === null || Number.isNaN(value) || (typeof value === "string" && MISSING.has(value.trim()));
+}
+
+function categoryText(value, known) {
+  // a value of a column of categories as the text of a CSV's cell: JSON's true as the TRUE, True or true the
+  // model knows, 2.0 as 2
+  const text = String(value).trim();
+  return typeof value === "boolean" ? known.find((k) => k.toLowerCase() === text) ?? text : text;
+}
+
+function number(value, name) {
+  // a column of numbers' value: a number, or a sentence that says why it is none
+  if (typeof value === "number") return value;
+  const text = String(value).trim();
+  return NUMBER.test(text) ? Number(text) : `'${name}' is not a number: ${JSON.stringify(value)}`;
+}
+
+// One record as the model's inputs, written into x from offset; a sentence that names the column which keeps it
+// from being one, or null. unknown: a Map to which a category the model never trained on is added (column ->
+// its first such value), read as a gap.
+export function fillRow(meta, fields, record, x, offset, unknown) {
+  const fillsGaps = meta.fills_missing === true;
+  const [low, high] = meta.input_range ?? [-Infinity, Infinity];
+  for (const { name, index, values } of fields) {
+    if (!(name in record)) return `no '${name}' in it: give every column the model takes`;
+    const value = record[name];
+    const at = offset + index;
+    if (isGap(value)) {
+      if (!fillsGaps) return `'${name}' is missing, and this model fills no gaps: give it a value`;
+      x.fill(NaN, at, at + (values?.length ?? 1));
+    } else if (values) {
+      const k = values.indexOf(categoryText(value, values));
+      x.fill(k < 0 ? NaN : 0, at, at + values.length);
+      if (k >= 0) x[at + k] = 1;
+      else if (!unknown.has(name)) unknown.set(name, String(value));
+    } else {
+      const v = number(value, name);
+      if (typeof v === "string") return v;
+      x[at] = v;
+      if (!Number.isFinite(x[at])) return `'${name}' is ${value}: too large for float32, the model's numbers`;
+      if (x[at] < low || x[at] > high) return `'${name}' is ${value}, outside the model's range [${low}, ${high}]`;
+    }
+  }
+  return null;
+}
