@@ -523,8 +523,9 @@ def test_the_node_example_gives_ssvae_predicts_class_of_every_penguin_given_as_a
         records = [{k: v for k, v in row.items() if k != "species"} for row in csv.DictReader(f)]
     (tmp_path / "penguins.json").write_text(json.dumps(records))
     result = _node("classify.mjs", tmp_path / "penguins", tmp_path / "penguins.json")
-    predicted = CliRunner().invoke(main, ["predict", str(tmp_path / "penguins"), "--data", str(tmp_path / "penguins.csv"),
-                                          "--out", str(tmp_path / "labels.csv"), "--quiet"])
+    predicted = CliRunner().invoke(main, ["predict", str(tmp_path / "penguins"), "--data",
+                                          str(tmp_path / "penguins.csv"), "--out", str(tmp_path / "labels.csv"),
+                                          "--quiet"])
     assert result.returncode == 0 and predicted.exit_code == 0, result.stderr + predicted.output
     with open(tmp_path / "labels.csv") as f:
         expected = [row["predicted"] for row in csv.DictReader(f)]

@@ -139,7 +139,8 @@ export function readRecords(path, meta) {
     throw new InputError(`${path}: not readable JSON (${error.message.split("\n")[0]}): write an array of records`);
   }
   if (!Array.isArray(records) || !records.every((r) => r !== null && typeof r === "object" && !Array.isArray(r))) {
-    throw new InputError(`${path}: holds no array of records: write objects keyed by the model's column names, [{"${tableFields(meta)[0].name}": ...}, ...]`);
+    const example = `[{"${tableFields(meta)[0].name}": ...}, ...]`;
+    throw new InputError(`${path}: holds no array of records: write objects keyed by the model's column names, ${example}`);
   }
   const fields = tableFields(meta);
   const size = meta.input_shape[0];
@@ -151,7 +152,8 @@ export function readRecords(path, meta) {
   });
   for (const [name, value] of unknown) {
     const known = fields.find((field) => field.name === name).values.join(", ");
-    console.error(`warning: ${path}: '${name}' holds categories the model never trained on (first ${JSON.stringify(value)}; it knows ${known}): read as missing`);
+    console.error(`warning: ${path}: '${name}' holds categories the model never trained on ` +
+      `(first ${JSON.stringify(value)}; it knows ${known}): read as missing`);
   }
   return { n: records.length, values };
 }
