@@ -483,10 +483,12 @@ def test_the_node_examples_read_a_tables_records_as_ssvae_reads_its_csv(scored_e
     on is read as missing with a warning, as ssvae reads it."""
     model_dir = scored_exports["categories"]  # the digits as columns "0".."63", and "parity": even or odd
     with open(model_dir.parent / "categories.csv") as f:
-        records = [{k: v for k, v in row.items() if k != "label"} for row, _ in zip(csv.DictReader(f), range(12))]
+        records = [{"id": f"r{k}", **row} for row, k in zip(csv.DictReader(f), range(12))]  # and the label, ignored
     records[1]["3"], records[2]["parity"], records[3]["parity"], records[4]["5"] = "", "NA", "prime", None
     records[5]["7"] = float(records[5]["7"])  # a number, not its text
-    (tmp_path / "rows.json").write_text(json.dumps(records))
+    records[6]["9"], records[7]["10"], records[8]["parity"] = "-NaN", "1_0", " odd "  # float()'s nan, 10; spaces
+    (tmp_path / "rows.json").write_text(json.dumps([records[0], {f" {k} ": v for k, v in records[1].items()},
+                                                    *records[2:]]))  # keys with spaces around, as a header's
     with open(tmp_path / "rows.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(records[0]))
         writer.writeheader()
@@ -495,6 +497,7 @@ def test_the_node_examples_read_a_tables_records_as_ssvae_reads_its_csv(scored_e
     with pytest.warns(UserWarning, match=r"column 'parity' holds 1 category the model never trained on \('prime'"):
         x = inference.model_inputs(model, data=tmp_path / "rows.csv").x
     assert np.isnan(x[1, 3]) and np.isnan(x[2, 64:]).all() and np.isnan(x[3, 64:]).all() and np.isnan(x[4, 5])
+    assert np.isnan(x[6, 9]) and x[7, 10] == 10 and x[8, 64:].tolist() == [0, 1]
     classified, scored = _node("classify.mjs", model_dir, tmp_path / "rows.json"), _node("score.mjs", model_dir,
                                                                                        tmp_path / "rows.json")
     warning = (f"warning: {tmp_path / 'rows.json'}: 'parity' holds categories the model never trained on (first "
@@ -502,6 +505,7 @@ def test_the_node_examples_read_a_tables_records_as_ssvae_reads_its_csv(scored_e
     assert (classified.returncode, classified.stderr, scored.returncode, scored.stderr) == (0, warning, 0, warning)
     probabilities = model.classify(x)
     assert _predicted(classified.stdout) == [model.class_names[k] for k in probabilities.argmax(1)]
+    assert [line.split(",")[0] for line in classified.stdout.split()] == [f"r{k}" for k in range(12)]
     confidences = [float(line.split(",")[2]) for line in classified.stdout.split()]
     np.testing.assert_allclose(confidences, probabilities.max(1), atol=1e-5)
     scores = [float(line.split(",")[1]) for line in scored.stdout.split()]
@@ -538,11 +542,58 @@ def test_the_node_example_gives_ssvae_predicts_class_of_every_penguin_given_as_a
     ([{**{str(k): 1 for k in range(64)}, "parity": "odd", "3": "three"}], "record 0: '3' is not a number: \"three\""),
     ([{**{str(k): 1 for k in range(64)}, "parity": "odd", "3": "1e39"}],
      "record 0: '3' is 1e39: too large for float32, the model's numbers"),
-    ({"0": 1}, "holds no array of records: write objects keyed by the model's column names, [{\"0\": ...}, ...]")])
+    ([{**{str(k): 1 for k in range(64)}, "parity": "odd", "3": [2]}],
+     "record 0: '3' is [2]: give a number, a text, or null for a gap"),
+    ({"0": 1}, "holds no array of records: write objects keyed by the model's column names, [{\"0\": ...}, ...]"),
+    ([], "holds no array of records: write objects keyed by the model's column names, [{\"0\": ...}, ...]")])
 def test_the_node_examples_refuse_records_they_cannot_read_in_one_line(scored_exports, tmp_path, records, problem):
     (tmp_path / "rows.json").write_text(json.dumps(records))
     result = _node("classify.mjs", scored_exports["categories"], tmp_path / "rows.json")
     assert (result.returncode, result.stdout, result.stderr) == (1, "", f"{tmp_path / 'rows.json'}: {problem}\n")
+
+
+@needs_npm(NODE_EXAMPLE, "onnxruntime-node")
+def test_records_read_categories_as_the_runtime_reads_a_tables_text():
+    """records.mjs's categories as `runtime.one_hot` reads text and what pandas makes of it: True for a model
+    that knows TRUE, 2.0 as 2, spaces around aside; an unknown category a gap."""
+    known = ["2", "FALSE", "TRUE"]
+    values = [True, "True", " TRUE ", False, 2.0, "2", "no"]
+    script = ("import { fillRow, tableFields } from './records.mjs';"
+              "const meta = { input_columns: ['f=2', 'f=FALSE', 'f=TRUE'], categories: { f: %s }, input_shape: [3],"
+              " fills_missing: true };"
+              "const rows = %s.map((f) => { const x = new Float32Array(3);"
+              " fillRow(meta, tableFields(meta), { f }, x, 0, new Map()); return Array.from(x); });"
+              "console.log(JSON.stringify(rows));") % (json.dumps(known), json.dumps(values))
+    result = subprocess.run(["node", "--input-type=module", "-e", script], cwd=NODE_EXAMPLE, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    with pytest.warns(UserWarning, match="never trained on \\('no'"):
+        expected = runtime.one_hot([True, "True", " TRUE ", False, 2.0, "2", "no"], known, "f", "the table")
+    np.testing.assert_array_equal(np.array(json.loads(result.stdout), dtype=np.float32), expected)
+
+
+def test_the_javascript_keeps_the_runtimes_missing_values_and_few_test_examples():
+    """records.mjs's texts of a gap are the runtime's MISSING_VALUES, and the page's count of test examples too
+    few for "1 in 100" is the model card's FEW_FOR_Q99: copies in another language, held to the originals."""
+    from ssvae.model_card import FEW_FOR_Q99
+
+    records = (NODE_EXAMPLE / "records.mjs").read_text()
+    missing = re.search(r"export const MISSING = new Set\((\[.*?\])\);", records)[1]
+    assert set(json.loads(missing)) == runtime.MISSING_VALUES
+    assert re.search(r"if \(!\(n < (\d+)\)\) return", (WEB_DEMO / "demo.js").read_text())[1] == str(FEW_FOR_Q99)
+
+
+@needs_npm(NODE_EXAMPLE, "onnxruntime-node")
+def test_the_node_examples_refuse_records_for_a_model_without_column_names(scored_exports, tmp_path):
+    shutil.copytree(scored_exports["categories"], tmp_path / "old")
+    meta = json.loads((tmp_path / "old" / "model.json").read_text())
+    (tmp_path / "old" / "model.json").write_text(json.dumps({**meta, "input_columns": None}))
+    (tmp_path / "rows.json").write_text("[{}]")
+    result = _node("classify.mjs", tmp_path / "old", tmp_path / "rows.json")
+    assert (result.returncode, result.stderr) == (1, f"{tmp_path / 'rows.json'}: this model was trained on a CSV "
+                                                     f"before ssvae kept its column names, so records cannot be read "
+                                                     f"by name: train it again, or pass an .npy of the columns in "
+                                                     f"the training CSV's order\n")
 
 
 @needs_npm(NODE_EXAMPLE, "onnxruntime-node")
@@ -821,11 +872,11 @@ def test_browser_demo_classifies_like_python_and_regenerates(tmp_path, images):
     np.testing.assert_allclose(page["probabilities"], expected, atol=1e-4)
     assert page["score"] == pytest.approx(runtime.load(MODEL).score(sample)[0], rel=1e-5)  # ssvae score's
     q99 = runtime.load(MODEL).test_scores["quantiles"]["0.99"]
-    assert page["scoreLine"] == (f"Anomaly score: {page['score']:.1f} nats, below the 99th percentile of the test "
-                                 f"examples' ({q99:.1f})")
+    assert page["scoreLine"] == (f"Anomaly score: {page['score']:.2f} nats, below the 99th percentile of the test "
+                                 f"examples' ({q99:.2f})")
     assert page["scribble"]["score"] > q99  # a cross drawn with the mouse: unlike any digit
-    assert page["scribble"]["line"] == (f"Anomaly score: {page['scribble']['score']:.1f} nats, above the 99th "
-                                        f"percentile of the test examples' ({q99:.1f})")
+    assert page["scribble"]["line"] == (f"Anomaly score: {page['scribble']['score']:.2f} nats, above the 99th "
+                                        f"percentile of the test examples' ({q99:.2f})")
     assert page["changed"], "moving the z0 slider did not change the generated image"
     assert page["classChoice"]  # an m2 decoder draws the class picked
     assert page["batch"] == expected_classes  # the page's classifier on the same 1,000 images
@@ -862,7 +913,7 @@ def test_browser_demo_of_an_m1_model_offers_no_class_to_draw(tmp_path):
     page = drive_page(tmp_path / "m1", 0, tmp_path / "demo.png")
     assert page["errors"] == [] and page["changed"] and not page["classChoice"]  # its decoder takes no class
     sample = np.array(json.loads(sample_inputs(tmp_path / "m1", None))["inputs"][0], np.float32).reshape(1, 1, 8, 8)
-    assert page["score"] == pytest.approx(runtime.load(tmp_path / "m1").score(sample)[0], rel=1e-5)  # a class
+    assert page["score"] == pytest.approx(runtime.load(tmp_path / "m1").score(sample)[0], rel=1e-5)  # no y, no q
 
 
 @needs_npm(WEB_DEMO, "playwright-core")
@@ -944,7 +995,7 @@ def test_browser_demo_of_a_table_fills_its_form_classifies_and_scores_like_pytho
     np.testing.assert_allclose(page["probabilities"], model.classify(rows[:1])[0], atol=1e-4)
     assert page["top"] == model.class_names[model.classify(rows[:1])[0].argmax()]
     assert page["score"] == pytest.approx(model.score(rows[:1])[0], rel=1e-5)  # of the values it holds
-    assert page["scoreLine"] == (f"Anomaly score of the values it holds: {page['score']:.1f} nats (compare it with "
+    assert page["scoreLine"] == (f"Anomaly score of the values it holds: {page['score']:.2f} nats (compare it with "
                                  f"rows of the same gaps)")
     filled, half = rows[:1].copy(), rows[:1].copy()
     filled[0, 0], filled[0, 2:] = 12.5, [0, 0, 1]  # the gaps filled: shade "mid"
@@ -955,9 +1006,9 @@ def test_browser_demo_of_a_table_fills_its_form_classifies_and_scores_like_pytho
         assert edited["score"] == pytest.approx(model.score(expected)[0], rel=1e-5)
     n = model.test_scores["n"]  # too few for "1 in 100" (ssvae.model_card.above_q99)
     assert n == 30 and round(1 / above_q99(n)) == 24
-    assert page["edits"][0]["scoreLine"] == (f"Anomaly score: {page['edits'][0]['score']:.1f} nats, "
+    assert page["edits"][0]["scoreLine"] == (f"Anomaly score: {page['edits'][0]['score']:.2f} nats, "
                                              f"{'above' if page['edits'][0]['score'] > q99 else 'below'} the 99th "
-                                             f"percentile of the test examples' ({q99:.1f}): from 30 test examples, "
+                                             f"percentile of the test examples' ({q99:.2f}): from 30 test examples, "
                                              f"an example like them lies above it about 1 time in 24")
     assert page["edits"][2] == {"problem": "'weight' is 1e39: too large for float32, the model's numbers"}
     assert page["batch"] == [model.class_names[k] for k in model.classify(rows).argmax(1)]
@@ -1015,6 +1066,15 @@ def test_browser_demo_of_rows_of_an_npz_names_their_columns_x0_x1_and_so_on(tmp_
     x[16, 1] = 0.5
     np.testing.assert_allclose(page["edits"][0]["probabilities"], model.classify(x[16:17])[0], atol=1e-4)
     assert [line.split("\t")[0] for line in page["generated"]["row"]] == ["x0", "x1", "x2"]
+
+
+@needs_npm(WEB_DEMO, "playwright-core")
+@needs_a_browser
+def test_browser_demo_names_an_input_that_overflows_float32_inside_the_model(overflowing_row, tmp_path):
+    model, data = overflowing_row
+    page = drive_page(model, 1, tmp_path / "demo.png", data=str(data))
+    assert page["errors"] == [] and page["probabilities"] is None and page["score"] is None
+    assert page["problem"] == "too far from the training data: the model's float32 arithmetic overflows on it"
 
 
 def test_the_demo_server_asks_for_a_tables_rows_and_refuses_bad_arguments_in_one_line(tmp_path):

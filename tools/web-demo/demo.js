@@ -1,10 +1,11 @@
 // The ssvae browser demo: classify an input with classifier.onnx, score it (`ssvae score`'s anomaly score, with
-// encoder.onnx and decoder.onnx), and show decoder.onnx's input for a class and a few latent coordinates.
+// encoder.onnx and decoder.onnx), and show the input decoder.onnx generates for a class and a few latent
+// coordinates.
 // onnxruntime-web runs them, offline, in WebAssembly. The input is an image (images.js: drawn or chosen) or a
 // table's row (tables.js: a form of the model's columns).
 import * as ort from "./vendor/ort.wasm.bundle.min.mjs";
 import { imageView } from "./images.js";
-import { negativeBounds } from "./scoring.mjs";
+import { SCORED_ROWS, negativeBounds } from "./scoring.mjs";
 import { tableView } from "./tables.js";
 
 ort.env.wasm.wasmPaths = new URL("vendor/", location.href).href; // beside the page, not the module
@@ -41,16 +42,23 @@ try {
   throw error;
 }
 
-// One task at a time, in the order of the changes that asked for it, so that the page shows the latest state:
-// the status line's data-settled is "true" once every task asked for is done.
+// The sessions' work, one piece at a time, in the order asked: a classification or generation is asked for again
+// only once the one waiting has begun, as it reads the latest state (typing or sliding piles up no backlog). The
+// status line's data-settled is "true" once all are done.
 let tasks = Promise.resolve();
-let waiting = 0;
+const waiting = new Set();
+function afterTasks(work) {
+  const done = tasks.then(work);
+  tasks = done.catch(() => {});
+  return done;
+}
 function inTurn(task) {
-  waiting += 1;
+  if (waiting.has(task)) return tasks;
+  waiting.add(task);
   $("status").dataset.settled = "false";
-  tasks = tasks.then(task).catch((error) => { $("status").textContent = `error: ${error.message}`; })
-    .then(() => { waiting -= 1; $("status").dataset.settled = String(waiting === 0); });
-  return tasks;
+  return afterTasks(() => { waiting.delete(task); return task(); })
+    .catch((error) => showProblem(`error: ${error.message}`))
+    .finally(() => { $("status").dataset.settled = String(waiting.size === 0); });
 }
 const update = () => inTurn(classify);
 const regenerate = () => inTurn(generate);
@@ -104,11 +112,11 @@ async function showScore(x) {
   const [score] = await negativeBounds(ort, { encoder, decoder }, meta, tensor, 1);
   const q99 = meta.test_scores?.quantiles["0.99"]; // none for an export whose data were gone
   const where = score > q99 ? "above" : "below";
-  const against = q99 === undefined ? "" : `, ${where} the 99th percentile of the test examples' (${q99.toFixed(1)})`
+  const against = q99 === undefined ? "" : `, ${where} the 99th percentile of the test examples' (${q99.toFixed(2)})`
     + fewTested(meta.test_scores?.n);
   $("score").textContent = x.some(Number.isNaN)
-    ? `Anomaly score of the values it holds: ${score.toFixed(1)} nats (compare it with rows of the same gaps)`
-    : `Anomaly score: ${score.toFixed(1)} nats${against}`;
+    ? `Anomaly score of the values it holds: ${score.toFixed(2)} nats (compare it with rows of the same gaps)`
+    : `Anomaly score: ${score.toFixed(2)} nats${against}`;
   $("score").dataset.score = String(score);
 }
 
@@ -160,19 +168,18 @@ $("status").textContent = `ready: onnxruntime-web ${ort.env.versions.web}, first
 $("status").dataset.ready = "true";
 
 // For tests and scripts: the page's own classes and anomaly scores of many inputs at once (flat rows in the
-// model's units, as samples.json holds them: null for a missing input), and the decoder's output the Generate
-// panel shows.
-const SCORED_ROWS = 256; // inputs a batch of scores: the encoder and decoder run once a class on each batch
+// model's units, as samples.json holds them: null for a missing input), in turn with the page's own work, and
+// the decoder's output the Generate panel shows.
 window.ssvaeDemo = {
-  async predict(inputs) {
+  predict: (inputs) => afterTasks(async () => {
     const p = await probabilities(asInputs(inputs), inputs.length);
     const k = meta.class_names.length;
     return inputs.map((_, i) => {
       const row = Array.from(p.subarray(i * k, (i + 1) * k));
       return meta.class_names[row.indexOf(Math.max(...row))];
     });
-  },
-  async score(inputs) {
+  }),
+  score: (inputs) => afterTasks(async () => {
     const scores = [];
     for (let start = 0; start < inputs.length; start += SCORED_ROWS) {
       const rows = inputs.slice(start, start + SCORED_ROWS);
@@ -180,6 +187,6 @@ window.ssvaeDemo = {
       scores.push(...await negativeBounds(ort, { encoder, decoder }, meta, x, rows.length));
     }
     return scores;
-  },
+  }),
   generated: () => (generated === null ? null : Array.from(generated)),
 };

@@ -60,7 +60,7 @@ export function imageView({ meta, samples, input, generated, changed }) {
     hint: "Draw with the mouse, or pick a test image:",
     show(values) { pixels.set(values); paint(draw, pixels); },
     clear() { pixels.fill(low); paint(draw, pixels); },
-    read: () => pixels,
+    read: () => pixels.slice(), // a copy: drawing goes on while the page classifies
     showGenerated(values) { paint(shown, values); },
   };
 }

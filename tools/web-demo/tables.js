@@ -22,7 +22,7 @@ function control(field, fillsMissing) {
   }
   const element = document.createElement("select");
   if (fillsMissing) element.append(new Option("(missing)", ""));
-  element.append(...field.values.map((value) => new Option(value)));
+  element.append(...field.values.map((value) => new Option(value, value))); // the text as it is, spaces and all
   return element;
 }
 
@@ -51,7 +51,9 @@ export function tableView({ meta, input, generated, changed }) {
     if (bad) return `'${bad.name}' is not a number`;
     const x = new Float32Array(meta.input_shape[0]);
     const record = Object.fromEntries(form.map(({ name, element }) => [name, element.value]));
-    return fillRow(meta, fields, record, x, 0, new Map()) ?? x; // a choice holds no unknown category
+    const unknown = new Map();
+    const problem = fillRow(meta, fields, record, x, 0, unknown);
+    return problem ?? (unknown.size ? `'${[...unknown.keys()][0]}' holds a category the model does not know` : x);
   }
 
   return {

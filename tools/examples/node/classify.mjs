@@ -30,7 +30,8 @@ async function classify(modelDir, inputPath) {
       }
       let best = 0;
       for (let c = 1; c < k; c++) if (p[c] > p[best]) best = c;
-      lines.push(`${start + i},${csvField(meta.class_names[best])},${p[best].toFixed(6)}`);
+      const id = inputs.ids ? csvField(inputs.ids[start + i]) : start + i; // a record's id, or the row's place
+      lines.push(`${id},${csvField(meta.class_names[best])},${p[best].toFixed(6)}`);
     }
   }
   return lines;

@@ -1,12 +1,17 @@
 // A table's records as the inputs of an ssvae model: objects keyed by the model's column names (model.json's
-// input_columns, a column of categories by its own name), a number or its text for a column of numbers, a
-// category's text for a column of categories, read as `ssvae predict` reads a CSV's cells. A gap (null, NaN,
-// or a text predict reads as missing: "", NA, ...) is NaN, which the graphs of a model that fills_missing fill;
-// a category the model never trained on is a gap too, which the caller warns of. classify.mjs and score.mjs
-// read .json files of records with it, and the browser demo (tools/web-demo) its form. It imports nothing.
+// input_columns, a column of categories by its own name; spaces around a key aside, other keys ignored), a number
+// or its text for a column of numbers, a category's text for a column of categories, read as `ssvae predict`
+// reads a CSV's cells. A gap (null, NaN, or a text predict reads as missing: "", NA, nan, ...) is NaN, which the
+// graphs of a model that fills_missing fill; a category the model never trained on is a gap too, which the
+// caller warns of. classify.mjs and score.mjs read .json files of records with it, and the browser demo
+// (tools/web-demo) its form. It imports nothing.
 
 export const MISSING = new Set(["", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"]);
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i; // as Python's float() reads a cell (no inf: refused)
+const NOT_A_NUMBER = /^[+-]?nan$/i; // Python's float() reads NAN and -nan too: a gap
+// A number as Python's float() reads a cell's text, 1_000 and 1e-3 among them; not inf (which predict refuses)
+// nor digits of other scripts (which predict reads)
+const DIGITS = String.raw`\d(?:_?\d)*`;
+const NUMBER = new RegExp(String.raw`^[+-]?(?:${DIGITS}(?:\.(?:${DIGITS})?)?|\.${DIGITS})(?:e[+-]?${DIGITS})?$`, "i");
 
 // The model's columns in its order: a column of numbers (its input's index), or a column of categories (the
 // index of its first one-hot input, "island=Biscoe", and its categories in model.json's order). Rows of an .npz
@@ -21,26 +26,45 @@ export function tableFields(meta) {
   return names.flatMap((column, index) => {
     if (!oneHot.has(column)) return [{ name: column, index }];
     const [name, k] = oneHot.get(column);
-    return k === 0 ? [{ name, index, values: meta.categories[name] }] : [];
+    return k === 0 ? [{ name, index, values: meta.categories[name], lookup: categoryLookup(meta.categories[name]) }]
+      : [];
   });
 }
 
-function isGap(value) {
-  return value === null || Number.isNaN(value) || (typeof value === "string" && MISSING.has(value.trim()));
+function categoryLookup(known) {
+  // a category's text -> its position, as ssvae reads it: True and False too where the model knows TRUE or true
+  const lookup = new Map(known.map((name, k) => [name, k]));
+  known.forEach((name, k) => {
+    const capitalised = name.charAt(0).toUpperCase() + name.slice(1).toLowerCase();
+    if (["true", "false"].includes(name.toLowerCase()) && !lookup.has(capitalised)) lookup.set(capitalised, k);
+  });
+  return lookup;
 }
 
-function categoryText(value, known) {
-  // a value of a column of categories as the text of a CSV's cell: JSON's true as the TRUE, True or true the
-  // model knows, 2.0 as 2
-  const text = String(value).trim();
-  return typeof value === "boolean" ? known.find((k) => k.toLowerCase() === text) ?? text : text;
+function isGap(value) {
+  const text = typeof value === "string" ? value.trim() : null;
+  return value === null || Number.isNaN(value) || MISSING.has(text) || NOT_A_NUMBER.test(text);
 }
+
+// A value of a column of categories as the text of a CSV's cell: JSON's true as True, 2.0 as 2
+const categoryText = (value) => (typeof value === "boolean" ? (value ? "True" : "False") : String(value).trim());
 
 function number(value, name) {
   // a column of numbers' value: a number, or a sentence that says why it is none
   if (typeof value === "number") return value;
   const text = String(value).trim();
-  return NUMBER.test(text) ? Number(text) : `'${name}' is not a number: ${JSON.stringify(value)}`;
+  return NUMBER.test(text) ? Number(text.replaceAll("_", "")) : `'${name}' is not a number: ${JSON.stringify(value)}`;
+}
+
+function ownValues(record) {
+  // a record's values by its keys without spaces around them, as a CSV's header is read
+  return new Map(Object.entries(record).map(([key, value]) => [key.trim(), value]));
+}
+
+// A record's id, as `ssvae predict` writes a CSV row's: its "id", else its place
+export function recordId(record, place) {
+  const own = ownValues(record);
+  return String(own.has("id") ? own.get("id") : place);
 }
 
 // One record as the model's inputs, written into x from offset; a sentence that names the column which keeps it
@@ -49,15 +73,19 @@ function number(value, name) {
 export function fillRow(meta, fields, record, x, offset, unknown) {
   const fillsGaps = meta.fills_missing === true;
   const [low, high] = meta.input_range ?? [-Infinity, Infinity];
-  for (const { name, index, values } of fields) {
-    if (!(name in record)) return `no '${name}' in it: give every column the model takes`;
-    const value = record[name];
+  const own = ownValues(record);
+  for (const { name, index, values, lookup } of fields) {
+    if (!own.has(name)) return `no '${name}' in it: give every column the model takes`;
+    const value = own.get(name);
     const at = offset + index;
+    if (typeof value === "object" && value !== null) {
+      return `'${name}' is ${JSON.stringify(value)}: give a number, a text, or null for a gap`;
+    }
     if (isGap(value)) {
       if (!fillsGaps) return `'${name}' is missing, and this model fills no gaps: give it a value`;
       x.fill(NaN, at, at + (values?.length ?? 1));
     } else if (values) {
-      const k = values.indexOf(categoryText(value, values));
+      const k = lookup.get(categoryText(value)) ?? -1;
       x.fill(k < 0 ? NaN : 0, at, at + values.length);
       if (k >= 0) x[at + k] = 1;
       else if (!unknown.has(name)) unknown.set(name, String(value));

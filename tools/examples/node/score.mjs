@@ -8,10 +8,8 @@
 // in their order: id,score,entropy (nats; a higher score: less like the training data; a higher entropy: a
 // classifier less sure of its class).
 import ort from "onnxruntime-node";
-import { negativeBounds } from "./scoring.mjs";
-import { InputError, batch, loadGraph, readInputs, readModel, runCommand } from "./ssvae.mjs";
-
-const ROWS = 256; // inputs a batch: the encoder and decoder run once a class on each batch
+import { SCORED_ROWS, negativeBounds } from "./scoring.mjs";
+import { InputError, batch, csvField, loadGraph, readInputs, readModel, runCommand } from "./ssvae.mjs";
 
 function entropies(probabilities, rows, k) {
   // -sum_k q_k log q_k of each row of the classifier's probabilities, as `ssvae score` writes it: log K (as unsure
@@ -47,13 +45,14 @@ async function score(modelDir, inputPath) {
   const graphs = {};
   for (const role of ["classifier", "encoder", "decoder"]) graphs[role] = await loadGraph(modelDir, role);
   const lines = [];
-  for (let start = 0; start < inputs.n; start += ROWS) {
-    const rows = Math.min(ROWS, inputs.n - start);
+  for (let start = 0; start < inputs.n; start += SCORED_ROWS) {
+    const rows = Math.min(SCORED_ROWS, inputs.n - start);
     const x = batch(inputs, meta, start, rows);
     const scores = await negativeBounds(ort, graphs, meta, x, rows);
     const { probabilities } = await graphs.classifier.run({ x });
     const h = entropies(probabilities.data, rows, meta.class_names.length);
-    scores.forEach((s, i) => lines.push(`${start + i},${g6(s)},${g6(h[i])}`));
+    const id = (i) => (inputs.ids ? csvField(inputs.ids[start + i]) : start + i); // a record's id, or the place
+    scores.forEach((s, i) => lines.push(`${id(i)},${g6(s)},${g6(h[i])}`));
   }
   return lines;
 }

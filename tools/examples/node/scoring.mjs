@@ -2,6 +2,8 @@
 // scores in other languages" gives them, with the noise model.json holds (score_noise): score.mjs and the
 // browser demo (tools/web-demo) import it. It imports nothing: either onnxruntime package runs it.
 
+export const SCORED_ROWS = 256; // inputs a batch: the encoder and decoder run once a class on each batch
+
 function oneHotInputs(meta, size) {
   // which inputs are the one-hot columns of a column of categories (model.json's categories: "colour" with
   // "red" is input column "colour=red"), whose x_mean is that category's probability

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import ort from "onnxruntime-node";
-import { fillRow, tableFields } from "./records.mjs";
+import { fillRow, recordId, tableFields } from "./records.mjs";
 
 export class InputError extends Error {}
 
@@ -127,10 +127,15 @@ export function readModel(modelDir) {
 }
 
 export function readRecords(path, meta) {
-  // the records of a .json file (an array of objects keyed by the model's column names) as the graphs take them;
-  // a category the model never trained on is read as missing, with a warning, as `ssvae predict` does
+  // the records of a .json file (an array of objects keyed by the model's column names) as the graphs take them,
+  // and their ids (a record's "id", else its place); a category the model never trained on is read as missing,
+  // with a warning, as `ssvae predict` does
   if (meta.input_shape.length !== 1) {
     throw new InputError(`${path}: records are a table's rows, and the model takes images: pass an .npy of them`);
+  }
+  if (meta.input_columns === null) {
+    throw new InputError(`${path}: this model was trained on a CSV before ssvae kept its column names, so records ` +
+      "cannot be read by name: train it again, or pass an .npy of the columns in the training CSV's order");
   }
   let records;
   try {
@@ -138,11 +143,12 @@ export function readRecords(path, meta) {
   } catch (error) {
     throw new InputError(`${path}: not readable JSON (${error.message.split("\n")[0]}): write an array of records`);
   }
-  if (!Array.isArray(records) || !records.every((r) => r !== null && typeof r === "object" && !Array.isArray(r))) {
-    const example = `[{"${tableFields(meta)[0].name}": ...}, ...]`;
+  const fields = tableFields(meta);
+  const isRecord = (r) => r !== null && typeof r === "object" && !Array.isArray(r);
+  if (!Array.isArray(records) || !records.length || !records.every(isRecord)) {
+    const example = `[{"${fields[0].name}": ...}, ...]`;
     throw new InputError(`${path}: holds no array of records: write objects keyed by the model's column names, ${example}`);
   }
-  const fields = tableFields(meta);
   const size = meta.input_shape[0];
   const values = new Float32Array(records.length * size);
   const unknown = new Map();
@@ -155,7 +161,8 @@ export function readRecords(path, meta) {
     console.error(`warning: ${path}: '${name}' holds categories the model never trained on ` +
       `(first ${JSON.stringify(value)}; it knows ${known}): read as missing`);
   }
-  return { n: records.length, values };
+  const ids = records.map(recordId);
+  return { n: records.length, values, ids };
 }
 
 export function readInputs(path, meta) {

@@ -2,7 +2,8 @@
 //   node test/drive.mjs URL SAMPLE_INDEX SCREENSHOT.png [--inputs INPUTS.json] [--edits EDITS.json]
 // Prints one JSON object:
 //   top, probabilities, score, scoreLine: the class, probabilities and anomaly score (null where the page shows
-//     none; scoreLine the line that says it) the page shows for its input SAMPLE_INDEX
+//     none; scoreLine the line that says it) the page shows for its input SAMPLE_INDEX, or problem: the line
+//     that says why it shows none
 //   loadToFirstPrediction: milliseconds from opening the page to its first prediction
 //   changed: whether moving the latent slider z0 changed the generated image or row (null where none is shown);
 //     generated: the decoder's x_mean then, and a table's generated row as shown, a line a column
@@ -104,7 +105,7 @@ try {
   const loadToFirstPrediction = Date.now() - start;
   await pickSample(page, sampleIndex);
   const top = await page.textContent("#top-class");
-  const { probabilities, score, scoreLine } = await shownInput(page);
+  const { probabilities = null, score = null, scoreLine = null, problem = null } = await shownInput(page);
   const classChoice = await page.isVisible("#gen-class");
   const { changed, generated } = await page.isVisible("#generate") ? await moveSlider(page)
     : { changed: null, generated: null };
@@ -119,8 +120,8 @@ try {
   const batch = inputs && await page.evaluate((rows) => window.ssvaeDemo.predict(rows), inputs);
   const batchScores = inputs && score !== null ? await page.evaluate((rows) => window.ssvaeDemo.score(rows), inputs)
     : null;
-  console.log(JSON.stringify({ top, probabilities, score, scoreLine, loadToFirstPrediction, changed, generated,
-                               classChoice, edits, scribble: drawn, errors, batch, batchScores }));
+  console.log(JSON.stringify({ top, probabilities, score, scoreLine, problem, loadToFirstPrediction, changed,
+                               generated, classChoice, edits, scribble: drawn, errors, batch, batchScores }));
 } finally {
   await browser.close();
 }
