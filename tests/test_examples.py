@@ -487,6 +487,7 @@ def test_the_node_examples_read_a_tables_records_as_ssvae_reads_its_csv(scored_e
     records[1]["3"], records[2]["parity"], records[3]["parity"], records[4]["5"] = "", "NA", "prime", None
     records[5]["7"] = float(records[5]["7"])  # a number, not its text
     records[6]["9"], records[7]["10"], records[8]["parity"] = "-NaN", "1_0", " odd "  # float()'s nan, 10; spaces
+    records[11]["id"] = None  # an empty id, as a CSV's empty cell
     (tmp_path / "rows.json").write_text(json.dumps([records[0], {f" {k} ": v for k, v in records[1].items()},
                                                     *records[2:]]))  # keys with spaces around, as a header's
     with open(tmp_path / "rows.csv", "w", newline="") as f:
@@ -494,8 +495,11 @@ def test_the_node_examples_read_a_tables_records_as_ssvae_reads_its_csv(scored_e
         writer.writeheader()
         writer.writerows(records)
     model = runtime.load(model_dir)
-    with pytest.warns(UserWarning, match=r"column 'parity' holds 1 category the model never trained on \('prime'"):
+    with pytest.warns(UserWarning) as caught:
         x = inference.model_inputs(model, data=tmp_path / "rows.csv").x
+    warned = " ".join(str(warning.message) for warning in caught)
+    assert "column 'parity' holds 1 category the model never trained on ('prime'" in warned
+    assert "the id column, which names the rows in the output, is empty in 1 row(s)" in warned
     assert np.isnan(x[1, 3]) and np.isnan(x[2, 64:]).all() and np.isnan(x[3, 64:]).all() and np.isnan(x[4, 5])
     assert np.isnan(x[6, 9]) and x[7, 10] == 10 and x[8, 64:].tolist() == [0, 1]
     classified, scored = _node("classify.mjs", model_dir, tmp_path / "rows.json"), _node("score.mjs", model_dir,
@@ -505,11 +509,12 @@ def test_the_node_examples_read_a_tables_records_as_ssvae_reads_its_csv(scored_e
     assert (classified.returncode, classified.stderr, scored.returncode, scored.stderr) == (0, warning, 0, warning)
     probabilities = model.classify(x)
     assert _predicted(classified.stdout) == [model.class_names[k] for k in probabilities.argmax(1)]
-    assert [line.split(",")[0] for line in classified.stdout.split()] == [f"r{k}" for k in range(12)]
+    assert [line.split(",")[0] for line in classified.stdout.split()] == [*(f"r{k}" for k in range(11)), ""]
     confidences = [float(line.split(",")[2]) for line in classified.stdout.split()]
     np.testing.assert_allclose(confidences, probabilities.max(1), atol=1e-5)
-    scores = [float(line.split(",")[1]) for line in scored.stdout.split()]
-    np.testing.assert_allclose(scores, model.score(x), rtol=1e-5)
+    ids, scores = zip(*(line.split(",")[:2] for line in scored.stdout.split()))
+    np.testing.assert_allclose(np.float64(scores), model.score(x), rtol=1e-5)
+    assert ids == (*(f"r{k}" for k in range(11)), "")
 
 
 @needs_npm(NODE_EXAMPLE, "onnxruntime-node")
@@ -545,7 +550,10 @@ def test_the_node_example_gives_ssvae_predicts_class_of_every_penguin_given_as_a
     ([{**{str(k): 1 for k in range(64)}, "parity": "odd", "3": [2]}],
      "record 0: '3' is [2]: give a number, a text, or null for a gap"),
     ({"0": 1}, "holds no array of records: write objects keyed by the model's column names, [{\"0\": ...}, ...]"),
-    ([], "holds no array of records: write objects keyed by the model's column names, [{\"0\": ...}, ...]")])
+    ([], "holds no array of records: write objects keyed by the model's column names, [{\"0\": ...}, ...]"),
+    ([{"0": 1, " 0 ": 2}], "record 0: '0' is a key twice, spaces around aside: keep one"),
+    ([{**{str(k): 1 for k in range(64)}, "parity": "odd", "id": {"a": 1}}],
+     "record 0: its id is {\"a\":1}: give a text or a number")])
 def test_the_node_examples_refuse_records_they_cannot_read_in_one_line(scored_exports, tmp_path, records, problem):
     (tmp_path / "rows.json").write_text(json.dumps(records))
     result = _node("classify.mjs", scored_exports["categories"], tmp_path / "rows.json")
@@ -572,6 +580,37 @@ def test_records_read_categories_as_the_runtime_reads_a_tables_text():
     np.testing.assert_array_equal(np.array(json.loads(result.stdout), dtype=np.float32), expected)
 
 
+CELLS = ["1.", ".5", "-0", "+3", "1e5", "1E-3", "1_000", "1.5_0", "1__0", "_1", "1_", "0x10", " 2 ", "1,5", "1 000",
+         "-nan", "NAN", "NA", "", "inf", "1e400", "abc", "1e", "."]
+
+
+@needs_npm(NODE_EXAMPLE, "onnxruntime-node")
+def test_records_read_a_number_as_ssvae_reads_a_csv_cell():
+    """records.mjs's numbers as ssvae's CSV reader takes a cell: Python's float() (1_000, 1., -nan), a missing
+    value a gap; what float() refuses is no number, and so are inf and numbers beyond float32 (which predict
+    refuses as inf)."""
+    script = ("import { fillRow, tableFields } from './records.mjs';"
+              "const meta = { input_columns: ['a'], input_shape: [1], fills_missing: true };"
+              "console.log(JSON.stringify(%s.map((a) => { const x = new Float32Array(1);"
+              " if (fillRow(meta, tableFields(meta), { a }, x, 0, new Map()) !== null) return null;"
+              " return Number.isNaN(x[0]) ? 'gap' : x[0]; })));") % json.dumps(CELLS)
+    result = subprocess.run(["node", "--input-type=module", "-e", script], cwd=NODE_EXAMPLE, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+    def cell(text: str) -> float | str | None:
+        """What ssvae makes of a cell: a float32 number, a gap, or nothing it takes (None)."""
+        if text.strip() in runtime.MISSING_VALUES:
+            return "gap"
+        try:
+            value = np.float32(float(text))
+        except ValueError:
+            return None
+        return "gap" if np.isnan(value) else None if np.isinf(value) else float(value)
+
+    assert json.loads(result.stdout) == [cell(text) for text in CELLS]
+
+
 def test_the_javascript_keeps_the_runtimes_missing_values_and_few_test_examples():
     """records.mjs's texts of a gap are the runtime's MISSING_VALUES, and the page's count of test examples too
     few for "1 in 100" is the model card's FEW_FOR_Q99: copies in another language, held to the originals."""
@@ -587,7 +626,8 @@ def test_the_javascript_keeps_the_runtimes_missing_values_and_few_test_examples(
 def test_the_node_examples_refuse_records_for_a_model_without_column_names(scored_exports, tmp_path):
     shutil.copytree(scored_exports["categories"], tmp_path / "old")
     meta = json.loads((tmp_path / "old" / "model.json").read_text())
-    (tmp_path / "old" / "model.json").write_text(json.dumps({**meta, "input_columns": None}))
+    del meta["input_columns"]  # as an export of a CSV run too old to know its columns' names writes it
+    (tmp_path / "old" / "model.json").write_text(json.dumps({**meta, "dataset": "old.csv"}))
     (tmp_path / "rows.json").write_text("[{}]")
     result = _node("classify.mjs", tmp_path / "old", tmp_path / "rows.json")
     assert (result.returncode, result.stderr) == (1, f"{tmp_path / 'rows.json'}: this model was trained on a CSV "

@@ -56,9 +56,16 @@ function inTurn(task) {
   if (waiting.has(task)) return tasks;
   waiting.add(task);
   $("status").dataset.settled = "false";
-  return afterTasks(() => { waiting.delete(task); return task(); })
-    .catch((error) => showProblem(`error: ${error.message}`))
-    .finally(() => { $("status").dataset.settled = String(waiting.size === 0); });
+  return afterTasks(async () => {
+    waiting.delete(task);
+    try {
+      await task();
+    } catch (error) {
+      $("status").textContent = `error: ${error.message}`;
+    } finally {
+      $("status").dataset.settled = String(waiting.size === 0); // before the next task begins
+    }
+  });
 }
 const update = () => inTurn(classify);
 const regenerate = () => inTurn(generate);
@@ -123,7 +130,8 @@ async function showScore(x) {
 async function classify() {
   const x = view.read(); // the model's input, or a sentence that says what it lacks
   if (typeof x === "string") return showProblem(x);
-  const p = await probabilities(x, 1);
+  const p = await probabilities(x, 1).catch((error) => error);
+  if (p instanceof Error) return showProblem(`error: ${p.message}`);
   if (!p.every(Number.isFinite)) {
     return showProblem("too far from the training data: the model's float32 arithmetic overflows on it");
   }

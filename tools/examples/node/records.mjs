@@ -41,9 +41,11 @@ function categoryLookup(known) {
   return lookup;
 }
 
-function isGap(value) {
+function isGap(value, numeric) {
+  // null, NaN or a text ssvae reads as missing; for a column of numbers, a text Python's float() reads as nan too
+  if (value === null || Number.isNaN(value)) return true;
   const text = typeof value === "string" ? value.trim() : null;
-  return value === null || Number.isNaN(value) || MISSING.has(text) || NOT_A_NUMBER.test(text);
+  return MISSING.has(text) || (numeric && NOT_A_NUMBER.test(text));
 }
 
 // A value of a column of categories as the text of a CSV's cell: JSON's true as True, 2.0 as 2
@@ -57,45 +59,65 @@ function number(value, name) {
 }
 
 function ownValues(record) {
-  // a record's values by its keys without spaces around them, as a CSV's header is read
-  return new Map(Object.entries(record).map(([key, value]) => [key.trim(), value]));
+  // a record's values by its keys without spaces around them, as a CSV's header is read; a key twice so is an
+  // Error, as a header that names a column twice
+  const own = new Map();
+  for (const [key, value] of Object.entries(record)) {
+    if (own.has(key.trim())) throw new Error(`'${key.trim()}' is a key twice, spaces around aside: keep one`);
+    own.set(key.trim(), value);
+  }
+  return own;
 }
 
-// A record's id, as `ssvae predict` writes a CSV row's: its "id", else its place
+// A record's id, as `ssvae predict` writes a CSV row's: its "id" (null: empty), else its place; or an Error
 export function recordId(record, place) {
   const own = ownValues(record);
-  return String(own.has("id") ? own.get("id") : place);
+  const id = own.has("id") ? own.get("id") : place;
+  if (typeof id === "object" && id !== null) {
+    throw new Error(`its id is ${JSON.stringify(id)}: give a text or a number`);
+  }
+  return id === null ? "" : String(id);
 }
 
 // One record as the model's inputs, written into x from offset; a sentence that names the column which keeps it
 // from being one, or null. unknown: a Map to which a category the model never trained on is added (column ->
 // its first such value), read as a gap.
 export function fillRow(meta, fields, record, x, offset, unknown) {
-  const fillsGaps = meta.fills_missing === true;
-  const [low, high] = meta.input_range ?? [-Infinity, Infinity];
-  const own = ownValues(record);
-  for (const { name, index, values, lookup } of fields) {
-    if (!own.has(name)) return `no '${name}' in it: give every column the model takes`;
-    const value = own.get(name);
-    const at = offset + index;
-    if (typeof value === "object" && value !== null) {
-      return `'${name}' is ${JSON.stringify(value)}: give a number, a text, or null for a gap`;
-    }
-    if (isGap(value)) {
-      if (!fillsGaps) return `'${name}' is missing, and this model fills no gaps: give it a value`;
-      x.fill(NaN, at, at + (values?.length ?? 1));
-    } else if (values) {
-      const k = lookup.get(categoryText(value)) ?? -1;
-      x.fill(k < 0 ? NaN : 0, at, at + values.length);
-      if (k >= 0) x[at + k] = 1;
-      else if (!unknown.has(name)) unknown.set(name, String(value));
-    } else {
-      const v = number(value, name);
-      if (typeof v === "string") return v;
-      x[at] = v;
-      if (!Number.isFinite(x[at])) return `'${name}' is ${value}: too large for float32, the model's numbers`;
-      if (x[at] < low || x[at] > high) return `'${name}' is ${value}, outside the model's range [${low}, ${high}]`;
-    }
+  let own;
+  try {
+    own = ownValues(record);
+  } catch (error) {
+    return error.message;
+  }
+  for (const field of fields) {
+    if (!own.has(field.name)) return `no '${field.name}' in it: give every column the model takes`;
+    const problem = fillValue(meta, field, own.get(field.name), x, offset + field.index, unknown);
+    if (problem) return problem;
+  }
+  return null;
+}
+
+function fillValue(meta, { name, values, lookup }, value, x, at, unknown) {
+  // one column's value written into x at `at` (a column of categories': its one-hot inputs from there), or a
+  // sentence that says why it cannot be
+  if (typeof value === "object" && value !== null) {
+    return `'${name}' is ${JSON.stringify(value)}: give a number, a text, or null for a gap`;
+  }
+  if (isGap(value, !values)) {
+    if (meta.fills_missing !== true) return `'${name}' is missing, and this model fills no gaps: give it a value`;
+    x.fill(NaN, at, at + (values?.length ?? 1));
+  } else if (values) {
+    const k = lookup.get(categoryText(value)) ?? -1;
+    x.fill(k < 0 ? NaN : 0, at, at + values.length);
+    if (k >= 0) x[at + k] = 1;
+    else if (!unknown.has(name)) unknown.set(name, String(value));
+  } else {
+    const v = number(value, name);
+    if (typeof v === "string") return v;
+    x[at] = v;
+    const [low, high] = meta.input_range ?? [-Infinity, Infinity];
+    if (!Number.isFinite(x[at])) return `'${name}' is ${value}: too large for float32, the model's numbers`;
+    if (x[at] < low || x[at] > high) return `'${name}' is ${value}, outside the model's range [${low}, ${high}]`;
   }
   return null;
 }

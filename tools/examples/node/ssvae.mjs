@@ -68,7 +68,7 @@ function channelFirst(values, n, pixels, channels) {
 
 export function csvField(text) {
   // quoted where a comma, quote or line break would split it
-  return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 function checkRange(values, [low, high] = [-Infinity, Infinity], gaps = false) {
@@ -133,7 +133,9 @@ export function readRecords(path, meta) {
   if (meta.input_shape.length !== 1) {
     throw new InputError(`${path}: records are a table's rows, and the model takes images: pass an .npy of them`);
   }
-  if (meta.input_columns === null) {
+  const columns = "input_columns" in meta ? meta.input_columns  // none: an export of a CSV run too old to name them
+    : (String(meta.dataset).toLowerCase().endsWith(".csv") ? null : []);
+  if (columns === null) {
     throw new InputError(`${path}: this model was trained on a CSV before ssvae kept its column names, so records ` +
       "cannot be read by name: train it again, or pass an .npy of the columns in the training CSV's order");
   }
@@ -161,7 +163,13 @@ export function readRecords(path, meta) {
     console.error(`warning: ${path}: '${name}' holds categories the model never trained on ` +
       `(first ${JSON.stringify(value)}; it knows ${known}): read as missing`);
   }
-  const ids = records.map(recordId);
+  const ids = records.map((record, i) => {
+    try {
+      return recordId(record, i);
+    } catch (error) {
+      throw new InputError(`${path}: record ${i}: ${error.message}`);
+    }
+  });
   return { n: records.length, values, ids };
 }
 
