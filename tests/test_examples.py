@@ -777,8 +777,8 @@ def test_node_example_reads_float64_quotes_class_names_and_refuses_bad_inputs_in
                                                  "channel-last images or flat rows of 64 numbers; save a single "
                                                  "example with a batch axis (x[None])"),
                           (tmp_path, f"{tmp_path}: a folder: pass an .npy file (numpy.save)"),
-                          (model / "model.json", f"{model / 'model.json'}: not an .npy file: save the array with "
-                                                 f"numpy.save"),
+                          (model / "model_card.md", f"{model / 'model_card.md'}: not an .npy file: save the array "
+                                                    f"with numpy.save"),
                           (tmp_path / "nowhere.npy", f"{tmp_path / 'nowhere.npy'}: no such file: pass an .npy file"),
                           (tmp_path / "cut.npy", f"{tmp_path / 'cut.npy'}: holds 172 bytes of data where shape "
                                                  f"(4,1,8,8) needs 1024: the file is cut short; save it again"),
