@@ -32,7 +32,8 @@ from ssvae.model_card import FEW_FOR_Q99, difference_text, rarity_text
 from ssvae.progress import redrawable
 from ssvae.report_text import confident_text, count, evaluation_text, model_info_text, run_info_text, trained_line
 from ssvae.runtime import (BATCH, DEVICES, MIN_OPSET, MODEL_FILES, MODEL_JSON, OPSET, PRECISIONS, RUN_CONFIG,
-                           ExportedModel, ModelError, folder_of_folders, held_precisions, load as load_model)
+                           ExportedModel, ModelError, folder_of_folders, held_precisions, is_model_folder,
+                           load as load_model)
 
 if TYPE_CHECKING:  # at run time, imported where a command needs it: the CLI starts faster
     from ssvae.api import Run
@@ -555,7 +556,6 @@ def _resumable(run_dir: Path, epochs: int | None = None, resuming: bool = False)
     does a file that cannot be written (a full disk), once the problem is mended. Only a checkpoint of this
     run counts: the one a resume goes on from, or one this training wrote, not that of an unfinished run a
     training with --force stopped before its first checkpoint put back."""
-    from ssvae.errors import RunError
     from ssvae.run import CHECKPOINT, WEIGHTS
 
     resume = f"'ssvae train --resume {run_dir}{'' if epochs is None else f' --epochs {epochs}'}'"
@@ -971,7 +971,7 @@ def info(model_dir: str, as_json: bool) -> None:
     Example: ssvae info models/digits
     """
     _require_stdout()
-    if (Path(model_dir) / RUN_CONFIG).is_file() and not (Path(model_dir) / MODEL_JSON).is_file():
+    if (Path(model_dir) / RUN_CONFIG).is_file() and not is_model_folder(Path(model_dir)):
         from ssvae.api import describe_run
 
         run = describe_run(model_dir)

@@ -67,7 +67,7 @@ def _evaluated_folder(folder: Path, baseline: bool) -> str:
     if not folder.is_dir():
         raise RunError(f"{folder}: no such run or model folder; give the --out folder of 'ssvae train' or of "
                        f"'ssvae export'")
-    if (folder / MODEL_JSON).is_file():
+    if runtime.is_model_folder(folder):
         if baseline:
             raise _no_baseline(str(folder))
         return "model"

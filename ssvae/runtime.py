@@ -567,7 +567,12 @@ METADATA_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "test_confidence": ("null or predictions by confidence (n; levels, each of confidence, n and accuracy)",
                         lambda v: v is None or _by_confidence(v)),
     "test_scores": ("null or scores in short (n, quantiles 0.5 to 0.99, max; entropy, likewise)",
-                    lambda v: v is None or (_in_short(v) and ("entropy" not in v or _in_short(v["entropy"])))),
+                    lambda v: v is None or (_in_short(v) and type(v.get("n")) is int and v["n"] >= 0
+                                            and ("entropy" not in v or _in_short(v["entropy"])))),
+    "dataset": ("a data set's name or file name", lambda v: isinstance(v, str)),  # "" for a folder given as "."
+    "test_data": ("a file name", lambda v: isinstance(v, str)),
+    "test_fraction": ("a share from 0 to below 1", lambda v: _finite_number(v) and 0 <= v < 1),
+    "split_seed": ("a seed (a whole number from 0)", lambda v: type(v) is int and v >= 0),
 }
 
 
@@ -706,6 +711,12 @@ def _missing_precision(first: Path, model_dir: Path, precision: str) -> str:
     return f"{first}: missing; {model_dir} holds the {' and '.join(held)} graphs only: {other}"
 
 
+def is_model_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds an export: its model.json, or a classifier graph of any precision (an app may
+    ship the graphs without model.json, and the runtime reads them alone). A run folder holds neither."""
+    return (folder / MODEL_JSON).is_file() or bool(held_precisions(folder))
+
+
 def held_precisions(model_dir: Path) -> list[str]:
     """The precisions whose classifier graph ``model_dir`` holds, in `PRECISIONS`' order (float32 first)."""
     return [p for p in PRECISIONS if (Path(model_dir) / graph_file("classifier", p)).is_file()]
@@ -736,11 +747,23 @@ def _check_shapes(sessions: dict[str, ort.InferenceSession], info: dict[str, Any
         raise ModelError(f"{model_dir / graph_file('classifier', precision)}: its metadata's whole_inputs names an "
                          f"input beyond the {math.prod(shape)} there are, or comes without training_range: export "
                          f"the run again")
+    columns = info.get("input_columns", [])
+    if misplaced := [name for name, known in info.get("categories", {}).items()
+                     if not _side_by_side([f"{name}={value}" for value in known], columns)]:
+        raise ModelError(f"{model_dir / graph_file('classifier', precision)}: its metadata's input_columns do not "
+                         f"hold the one-hot columns of its categories {listed(misplaced)} side by side: export the "
+                         f"run again")
     if "decoder" in sessions and "likelihood" in info:
         second = "x_logits" if info["likelihood"] == "bernoulli" else "x_logvar"
         if second not in {arg.name for arg in sessions["decoder"].get_outputs()}:
             raise ModelError(f"{model_dir / graph_file('decoder', precision)}: has no output {second}, which the "
                              f"metadata's {info['likelihood']} likelihood needs: export the run again")
+
+
+def _side_by_side(part: list[str], whole: list[str]) -> bool:
+    """Whether ``part`` (not empty) stands in ``whole`` in order, side by side: how a category's one-hot
+    columns stand among a model's input columns (`category_spans`)."""
+    return bool(part) and any(whole[start:start + len(part)] == part for start in range(len(whole)))
 
 
 def _check_same_export(path: Path, values: dict[str, Any], role: str, info: dict[str, Any], first: Path) -> None:
@@ -1119,13 +1142,13 @@ class ExportedModel:
         return _finite(*self._run_in_chunks(  # type: ignore[return-value]
             "encoder", len(x), lambda s: {"x": x[s], **self._class_feed(None if y is None else y[s])}))
 
-    def decode(self, z: Any, y: Any = None, what: str = "decode") -> np.ndarray:
-        """The mean of p(x|y,z), shaped as the model takes its inputs: (N, *input_shape), e.g. (N, 1, 8, 8).
-        ``what`` names the caller in errors."""
-        return self._decoded(z, y, what)[0]
+    def decode(self, z: Any, y: Any = None) -> np.ndarray:
+        """The mean of p(x|y,z), shaped as the model takes its inputs: (N, *input_shape), e.g. (N, 1, 8, 8)."""
+        return self._decoded(z, y, "decode")[0]
 
     def _decoded(self, z: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
-        """The decoder's outputs for ``z`` and ``y``: p(x|y,z)'s mean and its x_logits or x_logvar."""
+        """The decoder's outputs for ``z`` and ``y``: p(x|y,z)'s mean and its x_logits or x_logvar; ``what``
+        names the caller in errors."""
         self.require_generative(what)
         z = self._latent(z)
         y = self._classes(y, len(z), what)
@@ -1151,9 +1174,8 @@ class ExportedModel:
             raise ModelError(f"noise must be True or False, got {noise!r}")
         rng = np.random.default_rng(seed)
         z = (rng.standard_normal((n, self.latent_dim)) * float(temperature)).astype(np.float32)
-        if not noise:
-            return self.decode(z, y, "generate")
-        return observed(self.likelihood, *self._decoded(z, y, "generate"), rng, self.category_spans)
+        mean, second = self._decoded(z, y, "generate")
+        return observed(self.likelihood, mean, second, rng, self.category_spans) if noise else mean
 
     def analogies(self, x: Any) -> np.ndarray:
         """The style of each input rendered in every class: z from q(z|x, predicted y), decoded with each y;

@@ -2223,13 +2223,17 @@ def test_info_shows_metadata_and_graphs(runner, exported, tmp_path):
         "float32"]
 
 
-def test_info_shows_a_folder_of_bare_graphs_and_names_a_missing_folder(runner, exported, tmp_path):
-    """Graphs copied without model.json still carry their metadata, so info reads them; a mistyped folder is
-    named with the command that makes one."""
+def test_info_and_evaluate_read_a_folder_of_bare_graphs_and_name_a_missing_folder(runner, exported, tmp_path):
+    """Graphs copied without model.json still carry their metadata, so info reads them and evaluate tests them
+    (it took the folder for a run: "bare/config.json: missing"); a mistyped folder is named with the command that
+    makes one."""
     shutil.copytree(exported[1], tmp_path / "bare", ignore=shutil.ignore_patterns("model.json", "model_card.md"))
     result = runner.invoke(main, ["info", str(tmp_path / "bare")])
     assert result.exit_code == 0 and re.search(r"^  class_names +0, 1, 2, 3, 4, 5, 6, 7, 8, 9$", result.output,
                                                re.MULTILINE), result.output
+    reports = [json.loads(runner.invoke(main, ["evaluate", str(folder), "--dataset", "digits", "--json"]).stdout)
+               for folder in (exported[1], tmp_path / "bare")]
+    assert reports[1] == reports[0] and reports[0]["n_test"] == 450
     missing = tmp_path / "nothere"
     result = runner.invoke(main, ["info", str(missing)])
     assert (result.exit_code, result.output) == (1, f"Error: {missing}: no such model folder; make one with 'ssvae "

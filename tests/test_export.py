@@ -2049,7 +2049,19 @@ def test_an_export_of_ones_own_file_names_the_file_not_where_it_lay(tmp_path):
                                ("class_names", "[1, 2]", "a list of two or more one-line names"),
                                ("class_names", '["cat\\nnine", "dog"]', "a list of two or more one-line names"),
                                ("latent_dim", '"8"', "a size"),
-                               ("uint8_divisor", "16", "1 or 255"))),
+                               ("uint8_divisor", "16", "1 or 255"),
+                               ("dataset", "7", "a data set's name or file name"),
+                               ("test_data", "null", "a file name"),
+                               ("test_fraction", '"0.25"', "a share from 0 to below 1"),
+                               ("test_fraction", "1", "a share from 0 to below 1"),
+                               ("split_seed", "-1", "a seed (a whole number from 0)"))),
+    ({role: {"ssvae.test_scores": '{"n": "many", "quantiles": {"0.5": 1, "0.9": 2, "0.95": 3, "0.99": 4}, '
+                                  '"max": 5}'} for role in ("classifier", "encoder", "decoder")},
+     r"classifier.onnx: its metadata's test_scores is not null or scores in short \(n, quantiles 0.5 to 0.99, max; "
+     r"entropy, likewise\) \(it is an object of keys n, quantiles, max\): export the run again$"),  # a TypeError
+    ({role: {"ssvae.categories": '{"colour": ["red", "blue"]}'} for role in ("classifier", "encoder", "decoder")},
+     "classifier.onnx: its metadata's input_columns do not hold the one-hot columns of its categories colour side "
+     "by side: export the run again$"),  # a ValueError inside category_spans
     ({"classifier": {"ssvae.dataset": "[" * 100_000 + "]" * 100_000}},  # a RecursionError in json
      "classifier.onnx: its ssvae metadata is not valid JSON \\(maximum recursion depth"),
 ])
