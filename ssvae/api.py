@@ -429,11 +429,13 @@ def _warn_of_lost_classes(run: Run) -> None:
     if lost := [k for k, n in enumerate(given) if n < LOST_SHARE * len(unlabelled)]:
         which = ", ".join(f"{names[k]!r} to {given[k]}" for k in lost)
         them = "them" if len(lost) > 1 else "it"
+        of = (f"examples without labels (which a supervised model does not train on): it has not learnt {them}"
+              if run.config.model == "supervised" else f"examples it trained on without labels: it has not learnt "
+              f"{them}, or has lost {them} (M2 can over a long training)")
         warnings.warn(f"the model gives class{'es' if len(lost) > 1 else ''} {which} of the {len(unlabelled):,} "
-                      f"examples it trained on without labels: it has not learnt {them}, or has lost {them} (M2 can "
-                      f"over a long training); see the recall in 'ssvae evaluate', and keep the best epoch on "
-                      f"held-out labels (--val-labels N), train for more or fewer --epochs, or label more examples "
-                      f"of {them}", stacklevel=user_stacklevel())
+                      f"{of}; see the recall in 'ssvae evaluate', and keep the best epoch on held-out labels "
+                      f"(--val-labels N), train for more or fewer --epochs, or label more examples of {them}",
+                      stacklevel=user_stacklevel())
 
 
 def load(run_dir: Run | str | Path) -> Run:
@@ -488,8 +490,10 @@ def describe_run(run_dir: Run | str | Path) -> dict[str, Any]:
         saved = load_checkpoint(run_dir / CHECKPOINT)
         stage, planned = plan[saved.stage] if 0 <= saved.stage < len(plan) else ("?", 0)
         checkpoint = {"stage": stage, "epoch": saved.epoch, "epochs": planned}
+    removed = _removed_file(run_dir, checkpoint, len(history), sum(epochs for _, epochs in plan))
     state = ("finished" if (run_dir / WEIGHTS).is_file() else "being trained now" if being_written(run_dir) else
-             "unfinished" if checkpoint is not None else "stopped before its first checkpoint")
+             "unfinished" if checkpoint is not None else "weights removed" if removed else
+             "stopped before its first checkpoint")
     shown = shown_config(config)  # paths below the working folder relative, as a model card shows them
     return {"run_dir": str(run_dir), "state": state, "checkpoint": checkpoint, "model": config.model,
             "data": shown.data or config.dataset, "labels_seen": split.labels_seen,
@@ -498,8 +502,22 @@ def describe_run(run_dir: Run | str | Path) -> dict[str, Any]:
             "last_epoch": {column: history[-1].get(column) for column in METRIC_COLUMNS} if history else None,
             **({"test": UNTESTED_RUN} if split.untested else {}),
             "command": train_command(shown),
-            "problems": [p for p in (weights_problem(run_dir, config, split), metrics_problem, set_aside_files(run_dir))
-                         if p]}
+            "problems": [p for p in (weights_problem(run_dir, config, split), metrics_problem, removed,
+                                     set_aside_files(run_dir)) if p]}
+
+
+def _removed_file(run_dir: Path, checkpoint: dict | None, recorded: int, planned: int) -> str | None:
+    """What `describe_run` says of a file of a run that was removed since it trained: the weights of a run whose
+    metrics.csv records every epoch (no training stopped before its first checkpoint), or the metrics.csv of a
+    finished run; else None."""
+    if (run_dir / WEIGHTS).is_file():
+        return None if (run_dir / METRICS).is_file() else (
+            f"{run_dir / METRICS}: missing, and with it the record of the run's epochs (evaluate and export need "
+            f"none of it)")
+    if checkpoint is None and recorded >= planned > 0 and not being_written(run_dir):
+        return (f"{run_dir / WEIGHTS}: missing, though {METRICS} records every epoch of the run ({planned}): restore "
+                f"the file, or train the run again with --force over this folder")
+    return None
 
 
 @torch.no_grad()

@@ -449,11 +449,16 @@ TRAINING_OPTIONS = [
 ]
 
 
+# options of lists that, given again, add to the list (--ignore-columns name --ignore-columns date); any other
+# option given twice takes its last value, as in most tools
+ADDED_UP = ("ignore_columns",)
+
+
 def training_options(command: Callable) -> Callable:
     """Add every TRAINING_OPTIONS entry; an option left out stays None, so presets and Config fill it."""
     for field, kind in reversed(TRAINING_OPTIONS):
         flag = option_flag(field)
-        typed = {"type": kind}
+        typed = {"type": kind, "multiple": field in ADDED_UP}
         if kind is bool:
             flag, typed = f"{flag}/--no-{flag[2:]}", {}  # an on/off pair, e.g. --compile/--no-compile
         command = click.option(flag, field, default=None,
@@ -463,6 +468,7 @@ def training_options(command: Callable) -> Callable:
 
 def config_from_options(options: dict[str, Any]) -> Config:
     """The Config of `ssvae train`'s data and training options: the data set's preset, then what was given."""
+    options = {k: (sum(v, ()) or None if k in ADDED_UP else v) for k, v in options.items()}  # () when not given
     given = {k: v for k, v in options.items() if v is not None}
     with _as_option_errors(given):
         return config_for(**given)
@@ -901,9 +907,10 @@ def _threshold_text(reference: dict[str, Any] | None, scores: Scores, precision:
                    "--analogies).")
 @model_options()
 @force_option
+@click.option("--quiet", is_flag=True, help="No progress bar while CSV rows are written.")
 def generate(model_dir: str, per_class: int | None, classes: tuple[str, ...], analogies: str | None, rows: int | None,
              data_dir: str | None, out: str | None, scale: int | None, seed: int | None, temperature: float | None,
-             noise: bool, device: str, precision: str, threads: int | None, force: bool) -> None:
+             noise: bool, device: str, precision: str, threads: int | None, force: bool, quiet: bool) -> None:
     """New examples of each class as a PNG grid, one row a class in the model's order of classes, its name at
     its left; every row decodes the same latent draws, so a column shows one style in every class. Or, with
     --analogies, each input's style (first column) drawn in every class, in that order. --class draws the
@@ -930,7 +937,7 @@ def generate(model_dir: str, per_class: int | None, classes: tuple[str, ...], an
     with _streamed(out):
         done = generate_examples(model, out, per_class=per_class, analogies=inputs, dataset=dataset, rows=rows,
                                  seed=seed, scale=scale, replace=force, data_dir=data_dir, classes=classes or None,
-                                 temperature=temperature, noise=noise)
+                                 temperature=temperature, noise=noise, progress=not quiet)
     shown = done.examples // max(len(done.classes), 1)  # inputs drawn in analogies
     left_out = f" (the first of {done.given}: --rows for more)" if done.given > shown else ""
     if done.pixels is not None:
@@ -984,8 +991,11 @@ def info(model_dir: str, as_json: bool) -> None:
 
 
 def _check_info_folder(folder: Path) -> None:
-    """A RunError where ``folder`` is no folder info reads: one of run or model folders (``runs/`` given for
-    ``runs/digits-m2``), or neither kind (a folder of data); a missing one is load's to name."""
+    """A RunError where ``folder`` is no folder info reads: missing, one of run or model folders (``runs/``
+    given for ``runs/digits-m2``), or neither kind (a folder of data); a file is load's to name."""
+    if not folder.exists():
+        raise RunError(f"{folder}: no such model or run folder; give the --out folder of 'ssvae export' or of "
+                       f"'ssvae train'")
     if not folder.is_dir():
         return
     for name, kind in ((MODEL_JSON, "model"), (RUN_CONFIG, "run")):

@@ -601,7 +601,7 @@ def _table_inputs(model: ExportedModel) -> dict[str, list[int]]:
 
 
 def _write_examples(model: ExportedModel, out: Path | None, ids: Sequence[str], labels: Sequence[str],
-                    examples: np.ndarray, replace: bool) -> None:
+                    examples: np.ndarray, replace: bool, progress: bool) -> None:
     """One CSV row an example: its id, label and inputs (flattened), under `example_header`, as the training
     data wrote them (`ExportedModel.as_data`: whole numbers, written without a decimal point, where they were);
     each other value in the shortest digits that read back as the same float32 (6 digits moved a column of
@@ -618,7 +618,8 @@ def _write_examples(model: ExportedModel, out: Path | None, ids: Sequence[str], 
             return str(int(data[at[0]])) if at[0] in whole else str(data[at[0]])
 
         rows = zip(examples.reshape(len(ids), -1), model.as_data(examples).reshape(len(ids), -1))
-        for i, (drawn, data) in enumerate(rows):
+        for i, (drawn, data) in enumerate(progress_bar(rows, progress, total=len(ids), desc="generate", unit="row",
+                                                       leave=False)):
             writer.writerow([ids[i], labels[i], *(cell(name, at, drawn, data) for name, at in places.items())])
 
 
@@ -643,7 +644,7 @@ def generate(model: ExportedModel | str | Path, out: str | Path | None = None, p
              analogies: Inputs | str | Path | Any | None = None, dataset: str | None = None, rows: int | None = None,
              seed: int | None = None, scale: int | None = None, replace: bool = False,
              data_dir: str | Path | None = None, classes: Any = None, temperature: float | None = None,
-             noise: bool = False) -> Generated:
+             noise: bool = False, progress: bool = True) -> Generated:
     """`ssvae generate`: ``per_class`` (8) new examples of every class (latent draws of ``seed``; None, as left
     out, is 0, so that a file is drawn alike each time, where `ExportedModel.generate` draws anew) or, given
     inputs (``analogies``, as `as_inputs` takes them, or a built-in ``dataset``'s split shown to the model), the
@@ -652,9 +653,9 @@ def generate(model: ExportedModel | str | Path, out: str | Path | None = None, p
     latent draws, and ``noise`` draws each sample from p(x|y,z) around the decoder's mean
     (`ExportedModel.generate`). A PNG grid (``scale`` output pixels a model pixel) where ``out`` ends in .png,
     CSV rows (`example_header`) where it ends in .csv or is "-"; all checked before inputs are read, and the
-    grid's size before it is drawn."""
+    grid's size before it is drawn. ``progress``: a bar while CSV rows are written (a million take a minute)."""
     model = loaded(model)
-    check_flags(RunError, replace=replace, noise=noise)
+    check_flags(RunError, replace=replace, noise=noise, progress=progress)
     drawing = analogies is not None or dataset is not None
     check_generate_options(drawing, per_class=per_class, seed=seed, temperature=temperature, noise=noise or None,
                            rows=rows, data_dir=data_dir)
@@ -686,7 +687,7 @@ def generate(model: ExportedModel | str | Path, out: str | Path | None = None, p
     grid, drawn, ids, labels = (_analogies(model, ids, x, chosen, names, analogies.source) if drawing
                                 else _samples(model, per_class, seed, temperature, noise, chosen, names))
     if table:
-        _write_examples(model, None if out == STDOUT else Path(out), ids, labels, drawn, replace)
+        _write_examples(model, None if out == STDOUT else Path(out), ids, labels, drawn, replace, progress)
         return Generated(out, len(ids), classes=names, given=given)
     return Generated(out, len(ids), _write_grid(grid, Path(out), scale, captions, model, replace), names, given)
 

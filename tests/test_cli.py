@@ -95,8 +95,9 @@ def test_train_logs_a_plain_line_an_epoch_where_stderr_is_not_a_terminal(tmp_pat
     assert result.stdout.startswith(f"saved {out}  |") and result.stdout.count("\n") == 1
 
 
-def test_train_draws_a_bar_and_no_lines_on_a_terminal(tmp_path):
-    """Under a terminal (a pseudo-terminal of 100 columns here) the epochs show as one redrawn bar."""
+def _stderr_on_a_terminal(*args: str) -> bytes:
+    """What ``ssvae ARGS`` shows on its stderr where that is a terminal (a pseudo-terminal of 100 columns), once
+    it has ended well."""
     import fcntl
     import pty
     import struct
@@ -104,18 +105,33 @@ def test_train_draws_a_bar_and_no_lines_on_a_terminal(tmp_path):
 
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
-    args = [arg for arg in TINY_ARGS if arg != "--quiet"]
-    process = subprocess.run([sys.executable, "-m", "ssvae", "train", *args, "--epochs", "2", "--out",
-                              str(tmp_path / "run")], stdout=subprocess.PIPE, stderr=follower, timeout=120,
-                             env={**os.environ, "OMP_NUM_THREADS": "1"})
+    process = subprocess.run([sys.executable, "-m", "ssvae", *args], stdout=subprocess.PIPE, stderr=follower,
+                             timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
     os.close(follower)
     shown = b""
     with contextlib.suppress(OSError):  # Linux ends a pseudo-terminal's output with EIO
         while chunk := os.read(leader, 65536):
             shown += chunk
     os.close(leader)
-    assert process.returncode == 0
+    assert process.returncode == 0, shown
+    return shown
+
+
+def test_train_draws_a_bar_and_no_lines_on_a_terminal(tmp_path):
+    """Under a terminal the epochs show as one redrawn bar."""
+    args = [arg for arg in TINY_ARGS if arg != "--quiet"]
+    shown = _stderr_on_a_terminal("train", *args, "--epochs", "2", "--out", str(tmp_path / "run"))
     assert b"\rtrain: 100%" in shown and b"2/2 [" in shown and b"train epoch 1/2:" not in shown
+
+
+def test_generate_draws_a_bar_while_it_writes_rows_on_a_terminal_unless_quiet(tmp_path):
+    """A million rows took a minute to write, with nothing shown; a picture is drawn at once, with no bar."""
+    command = ["generate", str(ROOT / "models/digits-m2"), "--per-class", "30"]
+    shown = _stderr_on_a_terminal(*command, "--out", str(tmp_path / "g.csv"))
+    assert b"\rgenerate:" in shown and b"/300 [" in shown and shown.endswith(b"\r")  # left no bar behind
+    assert b"generate:" not in _stderr_on_a_terminal(*command, "--out", str(tmp_path / "q.csv"), "--quiet")
+    assert (tmp_path / "q.csv").read_bytes() == (tmp_path / "g.csv").read_bytes()
+    assert b"generate:" not in _stderr_on_a_terminal(*command, "--out", str(tmp_path / "g.png"))
 
 
 @pytest.mark.parametrize("checkpoints_before, message", [
@@ -382,6 +398,8 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
      "of the CSV, got an empty name"),
     (["train", "--label-column", "kind", "--ignore-columns", "name,kind"], "Invalid value for '--ignore-columns': "
      "ignore_columns names 'kind', the label column: leave it out of ignore_columns"),
+    (["train", "--label-column", "kind", "--ignore-columns", "kind", "--ignore-columns", "name"], "Invalid value for "
+     "'--ignore-columns': ignore_columns names 'kind', the label column"),  # the first given counts, not the last
     (["train", "--lr", "-1"], "Invalid value for '--lr': lr must be positive, got -1.0"),
     (["train", "--classifier-channels", "8,0"],
      "Invalid value for '--classifier-channels': classifier_channels must all be at least 1, got 8,0"),
@@ -605,7 +623,8 @@ def test_info_of_a_run_folder_says_how_far_it_has_trained(runner, tmp_path, inte
 def test_info_names_damaged_files_and_a_run_set_aside_by_a_killed_training(runner, tmp_path):
     """info said "finished" of a run whose weights were cut short, "0 of 5 recorded" of one whose metrics.csv
     was, and nothing of an earlier run's files waiting in .set-aside after a training over it was killed
-    (which --resume called "nothing to resume: train it again", and training again would delete)."""
+    (which --resume called "nothing to resume: train it again", and training again would delete), nor of
+    weights or a metrics.csv removed from a finished run."""
     base, run = tmp_path / "base", tmp_path / "run"
     ssvae.train(out=base, epochs=1, hidden=(16,), classifier_hidden=(16,), latent_dim=2, progress=False)
     shutil.copytree(base, run)
@@ -644,6 +663,16 @@ def test_info_names_damaged_files_and_a_run_set_aside_by_a_killed_training(runne
                       f"stopped before its first checkpoint): {waiting}\n"
     assert runner.invoke(main, ["evaluate", str(killed)]).output == f"Error: {killed}: holds no " \
                                                                     f"weights.safetensors: {waiting}\n"
+    for gone in ("weights.safetensors", "metrics.csv"):  # info said "stopped before its first checkpoint" beside
+        shutil.copytree(base, tmp_path / gone)     # "train 1 of 1 recorded", and "finished" beside "0 of 1" alone
+        (tmp_path / gone / gone).unlink()
+    assert {k: ssvae.api.describe_run(tmp_path / "weights.safetensors")[k] for k in ("state", "problems")} == {
+        "state": "weights removed", "problems": [
+            f"{tmp_path / 'weights.safetensors' / 'weights.safetensors'}: missing, though metrics.csv records every "
+            f"epoch of the run (1): restore the file, or train the run again with --force over this folder"]}
+    assert {k: ssvae.api.describe_run(tmp_path / "metrics.csv")[k] for k in ("state", "problems")} == {
+        "state": "finished", "problems": [f"{tmp_path / 'metrics.csv' / 'metrics.csv'}: missing, and with it the "
+                                          f"record of the run's epochs (evaluate and export need none of it)"]}
 
 
 def test_the_version_is_written_once_and_read_by_the_package_metadata(runner):
@@ -1665,8 +1694,8 @@ def test_a_table_model_reads_uint8_inputs_as_the_numbers_they_are(runner, tmp_pa
 
 
 def test_a_csv_as_it_comes_trains_with_its_label_column_named_and_its_text_columns_left_out(runner, tmp_path):
-    """Classes in 'species', names and dates beside the numbers: --label-column and --ignore-columns train on
-    the file as it is. The run keeps them (the model card's command says them), its model reads its labels
+    """Classes in 'species', names and dates beside the numbers: --label-column and --ignore-columns (given
+    once a column: the last alone counted) train on the file as it is. The run keeps them (the model card's command says them), its model reads its labels
     from 'species' in evaluate, generate writes that column, and predict --unlabelled-only labels the rows
     without one there."""
     rng = np.random.default_rng(0)
@@ -1681,7 +1710,8 @@ def test_a_csv_as_it_comes_trains_with_its_label_column_named_and_its_text_colum
     _write_csv(tmp_path / "test.csv", table(40, 40))
     run, model = tmp_path / "run", tmp_path / "model"
     result = runner.invoke(main, ["train", "--data", str(tmp_path / "train.csv"), "--label-column", "species",
-                                  "--ignore-columns", "name,date", "--test-data", str(tmp_path / "test.csv"),
+                                  "--ignore-columns", "name", "--ignore-columns", "date",  # as name,date
+                                  "--test-data", str(tmp_path / "test.csv"),
                                   "--labels", "all", "--epochs", "30", "--lr", "0.01", "--hidden", "8",
                                   "--classifier-hidden", "8", "--latent-dim", "2", "--quiet", "--out", str(run)])
     assert result.exit_code == 0, result.output
@@ -2225,8 +2255,8 @@ def test_info_shows_metadata_and_graphs(runner, exported, tmp_path):
 
 def test_info_and_evaluate_read_a_folder_of_bare_graphs_and_name_a_missing_folder(runner, exported, tmp_path):
     """Graphs copied without model.json still carry their metadata, so info reads them and evaluate tests them
-    (it took the folder for a run: "bare/config.json: missing"); a mistyped folder is named with the command that
-    makes one."""
+    (it took the folder for a run: "bare/config.json: missing"); a mistyped folder is named as a model or run
+    folder (info reads both; it said "no such model folder; make one with 'ssvae export'")."""
     shutil.copytree(exported[1], tmp_path / "bare", ignore=shutil.ignore_patterns("model.json", "model_card.md"))
     result = runner.invoke(main, ["info", str(tmp_path / "bare")])
     assert result.exit_code == 0 and re.search(r"^  class_names +0, 1, 2, 3, 4, 5, 6, 7, 8, 9$", result.output,
@@ -2236,8 +2266,8 @@ def test_info_and_evaluate_read_a_folder_of_bare_graphs_and_name_a_missing_folde
     assert reports[1] == reports[0] and reports[0]["n_test"] == 450
     missing = tmp_path / "nothere"
     result = runner.invoke(main, ["info", str(missing)])
-    assert (result.exit_code, result.output) == (1, f"Error: {missing}: no such model folder; make one with 'ssvae "
-                                                    f"export RUN_DIR --out {missing}'\n")
+    assert (result.exit_code, result.output) == (1, f"Error: {missing}: no such model or run folder; give the --out "
+                                                    f"folder of 'ssvae export' or of 'ssvae train'\n")
 
 
 def test_force_exports_over_a_model_folder_whose_name_ends_like_a_file(runner, exported, tmp_path):

@@ -401,6 +401,9 @@ def test_classes_whose_names_differ_in_case_alone_are_named_in_a_warning_once_wh
                              r"classes 0..K-1, or name them with text$"),  # a typo was a class named '2.5'
     (["0", "inf", "1", "1.0"], r"t.csv: row 1 \(line 3\) has label 'inf', a number but not a whole one"),
     (["0", "2.5", "cat", "cat"], None),  # among names, a number is a name: ("0", "2.5", "cat")
+    (["0", "1", "zebra", "1", "0"], r"t.csv: row 2 \(line 4\) has label 'zebra', a text no other row holds where "
+                                    r"most labels are class numbers: correct it, or name every class with text$"),
+    (["0", "1", "other", "other", "1", "0"], None),  # a class of text that rows share, beside classes 0 and 1
 ])
 def test_csv_labels_that_cannot_be_learnt_are_refused_on_loading(tmp_path, labels, message):
     (tmp_path / "t.csv").write_text("f,label\n" + "".join(f"{k},{label}\n" for k, label in enumerate(labels)))
@@ -527,7 +530,7 @@ def test_csv_separated_by_semicolons_with_decimal_commas_or_by_tabs(tmp_path):
     assert source.columns == ("f1", "f2")
     (tmp_path / "tabs.csv").write_text("f1\tlabel\tf2\n0.5\ta\t1\n2,5\tb\t3\n")
     with pytest.raises(DataError, match=r"tabs.csv: row 1 \(line 3\), column 'f1' holds '2,5': a decimal comma is "
-                                        r"read where semicolons separate the fields"):
+                                        r"read only where semicolons separate the fields"):
         load_source(data=str(tmp_path / "tabs.csv"))  # the decimal comma goes with semicolons only
     (tmp_path / "tabs.csv").write_text("f1\tlabel\tf2\n0.5\ta\t1\n2.5\tb\t3\n")
     np.testing.assert_array_equal(load_source(data=str(tmp_path / "tabs.csv")).train.x, [[0.5, 1], [2.5, 3]])
@@ -695,16 +698,16 @@ def test_csv_ids_that_do_not_tell_the_rows_apart_are_named_in_a_warning(tmp_path
 
     (tmp_path / "repeated.csv").write_text("id,a\nr0,1\nr1,2\nr0,3\n,4\n r1 ,5\nr1,6\n")
     with pytest.warns(UserWarning, match=r"repeated.csv: the id column, which names the rows in the output, is empty "
-                                         r"in 1 row\(s\) and gives 2 id\(s\) to several rows \('r0' to 2\): give each "
+                                         r"in 1 row\(s\) and gives 2 id\(s\) to several rows \('r0' to 2 rows\): give each "
                                          r"row an id of its own, or drop the column to number the rows from 0$"):
         assert list(read_inputs(str(tmp_path / "repeated.csv")).ids) == ["r0", "r1", "r0", "", " r1 ", "r1"]
     (tmp_path / "pandas.csv").write_text(",a\n0,1\n0,2\n")  # pandas' index column, saved from a sliced frame
     with pytest.warns(UserWarning, match=r"the first \(unnamed\) column, which names the rows in the output, gives 1 "
-                                         r"id\(s\) to several rows \('0' to 2\)"):
+                                         r"id\(s\) to several rows \('0' to 2 rows\)"):
         read_inputs(str(tmp_path / "pandas.csv"))
     (tmp_path / "kinds.csv").write_text("id,kind,a\nr0,x,1\nr1,x,2\n")  # a column --id-column chose
     with pytest.warns(UserWarning, match=r"kinds.csv: the 'kind' column, which names the rows in the output, gives 1 "
-                                         r"id\(s\) to several rows \('x' to 2\): give each row an id of its own, or "
+                                         r"id\(s\) to several rows \('x' to 2 rows\): give each row an id of its own, or "
                                          r"name another column with --id-column, or leave it out to number the rows "
                                          r"from 0$"):
         assert list(read_inputs(str(tmp_path / "kinds.csv"), columns=("a",), id_column="kind").ids) == ["x", "x"]

@@ -2331,7 +2331,9 @@ def test_flags_of_the_api_are_true_or_false_and_paths_are_paths(digits_run, digi
             (lambda: inference.score(digits_model, x, tmp_path / "s.csv", progress="no"),
              "progress must be True or False, " + no),
             (lambda: inference.generate(digits_model, tmp_path / "g.png", replace=1),
-             "replace must be True or False, got 1")):
+             "replace must be True or False, got 1"),
+            (lambda: inference.generate(digits_model, tmp_path / "g.csv", progress="no"),
+             "progress must be True or False, " + no)):
         message = message.format(message.split()[0])
         with pytest.raises((RunError, onnx_export.ExportError), match=f"^{re.escape(message)}$"):
             call()

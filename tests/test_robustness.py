@@ -259,7 +259,7 @@ BAD_INPUT = [
     (["predict", "MODEL", "--data", "tabs.tsv"], "Error: tabs.tsv: cannot read .tsv; give an .npz, .npy, .csv, an "
      "image or a folder of images (a table separated by tabs is read as a .csv: rename it tabs.csv)"),
     (["train", "--data", "tabs.csv"], "Error: tabs.csv: row 0 (line 2), column 'a' holds '0,029': a decimal comma is "
-     "read where semicolons separate the fields (Excel's CSV where the decimal mark is a comma): write a decimal "
+     "read only where semicolons separate the fields (Excel's CSV where the decimal mark is a comma): write a decimal "
      "point, or separate the fields by semicolons"),
     (["train", "--data", "named.csv"], "Error: named.csv: row 0 (line 2), column 'ID' holds 'flower-0', and most rows "
      "a text of their own, as names and dates have, not categories that rows share: name a column of row names 'id', "

@@ -425,7 +425,7 @@ def _number_fix(value: str, decimal_point: bool) -> str:
         return (f"write numbers without thousands separators ({plain})"
                 + (", or, if its comma is a decimal mark, separate the fields by semicolons" if comma else ""))
     if decimal_point and re.fullmatch(r"[-+]?\d*,\d+", value):
-        return ("a decimal comma is read where semicolons separate the fields (Excel's CSV where the decimal mark "
+        return ("a decimal comma is read only where semicolons separate the fields (Excel's CSV where the decimal mark "
                 "is a comma): write a decimal point, or separate the fields by semicolons")
     return ""
 
@@ -494,6 +494,7 @@ def csv_labels(raw: list[str], path: Path, number: Callable[[str], float] = floa
         y = np.array([UNLABELLED if gone else n for n, gone in zip(numbers, missing)], dtype=np.int64)
         warn_of_minus_one_class(y, numbers.count(UNLABELLED), path)
         return y, names
+    _check_stray_name(raw, numbers, missing, path, place)
     if spelled := [v for v, n, gone in zip(raw, numbers, missing) if gone and v and n != UNLABELLED]:
         warnings.warn(f"{path}: {len(spelled)} label(s) {', '.join(map(repr, sorted(set(spelled))))} read as missing "
                       f"(unlabelled), as pandas reads them: rename the class if one of them is a class",
@@ -505,6 +506,18 @@ def csv_labels(raw: list[str], path: Path, number: Callable[[str], float] = floa
                       stacklevel=user_stacklevel())
     index = {name: k for k, name in enumerate(names)}
     return np.array([UNLABELLED if gone else index[v] for v, gone in zip(raw, missing)], dtype=np.int64), names
+
+
+def _check_stray_name(raw: list[str], numbers: list[int | None], missing: list[bool], path: Path,
+                      place: Callable[[int], str]) -> None:
+    """A DataError where a label is text that no other row holds while most labels are class numbers: a typo
+    (a "zebra" among 0..K-1), which would otherwise become a class of one example."""
+    given = [(k, v, n) for k, (v, n, gone) in enumerate(zip(raw, numbers, missing)) if not gone]
+    counts = Counter(v for _, v, _ in given)
+    stray = next((k for k, v, n in given if n is None and counts[v] == 1), None)
+    if stray is not None and 2 * sum(n is not None for _, _, n in given) > len(given):
+        raise DataError(f"{path}: {place(stray)} has label {raw[stray]!r}, a text no other row holds where most "
+                        f"labels are class numbers: correct it, or name every class with text")
 
 
 def missing_label(text: str, number: int | None) -> bool:

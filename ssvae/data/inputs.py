@@ -360,7 +360,8 @@ def _warn_of_ids_alike(path: Path, column: str, ids: list[str], chosen: bool = F
     if not empty and not repeated:
         return
     faults = ([f"is empty in {empty} row(s)"] if empty else []) + (
-        [f"gives {len(repeated)} id(s) to several rows ({repeated[0][0]!r} to {repeated[0][1]})"] if repeated else [])
+        [f"gives {len(repeated)} id(s) to several rows ({repeated[0][0]!r} to {repeated[0][1]} rows)"]
+        if repeated else [])
     fix = "name another column with --id-column, or leave it out" if chosen else "drop the column"
     warnings.warn(f"{path}: the {column} column, which names the rows in the output, {' and '.join(faults)}: give "
                   f"each row an id of its own, or {fix} to number the rows from 0", stacklevel=user_stacklevel())
