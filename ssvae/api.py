@@ -414,6 +414,7 @@ def _fit(run: Run, progress: bool, checkpoint: Checkpoint | None, on_epoch: Epoc
 
 
 LOST_SHARE = 0.002  # a class given to fewer than this share of the examples trained on without labels is lost
+LABELS_ALONE = ("supervised", "m1")  # models whose classifier trains on the labelled examples alone
 
 
 def _warn_of_lost_classes(run: Run) -> None:
@@ -429,9 +430,9 @@ def _warn_of_lost_classes(run: Run) -> None:
     if lost := [k for k, n in enumerate(given) if n < LOST_SHARE * len(unlabelled)]:
         which = ", ".join(f"{names[k]!r} to {given[k]}" for k in lost)
         them = "them" if len(lost) > 1 else "it"
-        of = (f"examples without labels (which a supervised model does not train on): it has not learnt {them}"
-              if run.config.model == "supervised" else f"examples it trained on without labels: it has not learnt "
-              f"{them}, or has lost {them} (M2 can over a long training)")
+        of = (f"examples without labels (which the {run.config.model} model's classifier does not train on): it has "
+              f"not learnt {them}" if run.config.model in LABELS_ALONE else f"examples it trained on without labels: "
+              f"it has not learnt {them}, or has lost {them} (M2 can over a long training)")
         warnings.warn(f"the model gives class{'es' if len(lost) > 1 else ''} {which} of the {len(unlabelled):,} "
                       f"{of}; see the recall in 'ssvae evaluate', and keep the best epoch on held-out labels "
                       f"(--val-labels N), train for more or fewer --epochs, or label more examples of {them}",

@@ -459,16 +459,18 @@ def training_options(command: Callable) -> Callable:
     for field, kind in reversed(TRAINING_OPTIONS):
         flag = option_flag(field)
         typed = {"type": kind, "multiple": field in ADDED_UP}
+        again = " Give it again to add more." if field in ADDED_UP else ""
         if kind is bool:
             flag, typed = f"{flag}/--no-{flag[2:]}", {}  # an on/off pair, e.g. --compile/--no-compile
         command = click.option(flag, field, default=None,
-                               help=f"{SETTING_HELP[field]}  [default: {shown_default(field)}]", **typed)(command)
+                               help=f"{SETTING_HELP[field]}{again}  [default: {shown_default(field)}]",
+                               **typed)(command)
     return command
 
 
 def config_from_options(options: dict[str, Any]) -> Config:
     """The Config of `ssvae train`'s data and training options: the data set's preset, then what was given."""
-    options = {k: (sum(v, ()) or None if k in ADDED_UP else v) for k, v in options.items()}  # () when not given
+    options = {k: ((sum(v, ()) or None) if k in ADDED_UP else v) for k, v in options.items()}  # () when not given
     given = {k: v for k, v in options.items() if v is not None}
     with _as_option_errors(given):
         return config_for(**given)
@@ -1001,6 +1003,6 @@ def _check_info_folder(folder: Path) -> None:
     for name, kind in ((MODEL_JSON, "model"), (RUN_CONFIG, "run")):
         if parent := folder_of_folders(folder, name, kind):
             raise RunError(parent)
-    if not (folder / MODEL_JSON).exists() and not any(folder.glob("*.onnx")):
+    if not is_model_folder(folder):
         raise RunError(f"{folder} is neither a model folder nor a run folder (it holds no {MODEL_JSON}, no .onnx "
                        f"graph and no {RUN_CONFIG}): pass the --out folder of 'ssvae export' or of 'ssvae train'")

@@ -606,7 +606,8 @@ def _write_examples(model: ExportedModel, out: Path | None, ids: Sequence[str], 
     data wrote them (`ExportedModel.as_data`: whole numbers, written without a decimal point, where they were);
     each other value in the shortest digits that read back as the same float32 (6 digits moved a column of
     values near 1.7e9 by thousands); a column of categories as the category of its largest one-hot value."""
-    with _table_file(out, replace) as f:
+    with _table_file(out, replace) as f, progress_bar(range(len(ids)), progress, desc="generate", unit="row",
+                                                     leave=False) as bar:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(example_header(model))
         whole, places = set(model.whole_inputs), _table_inputs(model)
@@ -617,9 +618,8 @@ def _write_examples(model: ExportedModel, out: Path | None, ids: Sequence[str], 
                 return model.categories[name][int(np.argmax(drawn[at]))]
             return str(int(data[at[0]])) if at[0] in whole else str(data[at[0]])
 
-        rows = zip(examples.reshape(len(ids), -1), model.as_data(examples).reshape(len(ids), -1))
-        for i, (drawn, data) in enumerate(progress_bar(rows, progress, total=len(ids), desc="generate", unit="row",
-                                                       leave=False)):
+        rows = zip(bar, examples.reshape(len(ids), -1), model.as_data(examples).reshape(len(ids), -1))
+        for i, drawn, data in rows:
             writer.writerow([ids[i], labels[i], *(cell(name, at, drawn, data) for name, at in places.items())])
 
 

@@ -561,7 +561,7 @@ METADATA_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
                            _finite_number, v[end])) for end in ("low", "high")) and len(v["low"]) == len(v["high"])),
     "fills_missing": ("true or false", lambda v: isinstance(v, bool)),
     "categories": ("an object of column names, each with a list of its categories", lambda v: isinstance(v, dict)
-                   and all(isinstance(known, list) and _names(known) for known in v.values())),
+                   and all(isinstance(known, list) and _names(known) and known for known in v.values())),
     "whole_inputs": ("a list of input indices", lambda v: isinstance(v, list) and all(
         type(k) is int and k >= 0 for k in v)),
     "test_confidence": ("null or predictions by confidence (n; levels, each of confidence, n and accuracy)",
@@ -572,7 +572,7 @@ METADATA_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "dataset": ("a data set's name or file name", lambda v: isinstance(v, str)),  # "" for a folder given as "."
     "test_data": ("a file name", lambda v: isinstance(v, str)),
     "test_fraction": ("a share from 0 to below 1", lambda v: _finite_number(v) and 0 <= v < 1),
-    "split_seed": ("a seed (a whole number from 0)", lambda v: type(v) is int and v >= 0),
+    "split_seed": ("a seed (a whole number 0..4294967295)", lambda v: type(v) is int and 0 <= v < 2**32),
 }
 
 
@@ -598,6 +598,9 @@ def _metadata(session: ort.InferenceSession, path: Path) -> dict[str, Any]:
     if wrong := next((key for key, (_, fits) in METADATA_KINDS.items() if key in info and not fits(info[key])), None):
         raise ModelError(f"{path}: its metadata's {wrong} is not {METADATA_KINDS[wrong][0]} (it is "
                          f"{_shown_json(info[wrong])}): export the run again")
+    if misplaced := _misplaced_categories(info):
+        raise ModelError(f"{path}: its metadata's input_columns do not hold the one-hot columns of its categories "
+                         f"{listed(misplaced)} side by side: export the run again")
     written = info.get("format")
     if isinstance(written, int) and written > FORMAT_VERSION:
         raise ModelError(f"{path}: model format {written}, written by a newer ssvae, but this one reads format "
@@ -688,7 +691,7 @@ def _classifier_file(model_dir: Path, precision: str) -> Path:
                          f"MODEL_DIR")
     if parent := folder_of_folders(model_dir, MODEL_JSON, "model"):
         raise ModelError(parent)
-    if not (model_dir / MODEL_JSON).exists() and not any(model_dir.glob("*.onnx")):  # data, or a mistyped path
+    if not is_model_folder(model_dir):  # data, or a mistyped path
         raise ModelError(f"{model_dir} is no model folder (it holds no {MODEL_JSON} and no .onnx graph): pass the "
                          f"--out folder of 'ssvae export'")
     raise ModelError(_missing_precision(first, model_dir, precision))
@@ -712,9 +715,9 @@ def _missing_precision(first: Path, model_dir: Path, precision: str) -> str:
 
 
 def is_model_folder(folder: Path) -> bool:
-    """Whether ``folder`` holds an export: its model.json, or a classifier graph of any precision (an app may
-    ship the graphs without model.json, and the runtime reads them alone). A run folder holds neither."""
-    return (folder / MODEL_JSON).is_file() or bool(held_precisions(folder))
+    """Whether ``folder`` holds an export, whole or not: its model.json, or a graph (an app may ship the graphs
+    without model.json, and the runtime reads them alone). A run folder holds neither."""
+    return (folder / MODEL_JSON).is_file() or any(folder.glob("*.onnx"))
 
 
 def held_precisions(model_dir: Path) -> list[str]:
@@ -747,12 +750,6 @@ def _check_shapes(sessions: dict[str, ort.InferenceSession], info: dict[str, Any
         raise ModelError(f"{model_dir / graph_file('classifier', precision)}: its metadata's whole_inputs names an "
                          f"input beyond the {math.prod(shape)} there are, or comes without training_range: export "
                          f"the run again")
-    columns = info.get("input_columns", [])
-    if misplaced := [name for name, known in info.get("categories", {}).items()
-                     if not _side_by_side([f"{name}={value}" for value in known], columns)]:
-        raise ModelError(f"{model_dir / graph_file('classifier', precision)}: its metadata's input_columns do not "
-                         f"hold the one-hot columns of its categories {listed(misplaced)} side by side: export the "
-                         f"run again")
     if "decoder" in sessions and "likelihood" in info:
         second = "x_logits" if info["likelihood"] == "bernoulli" else "x_logvar"
         if second not in {arg.name for arg in sessions["decoder"].get_outputs()}:
@@ -760,10 +757,16 @@ def _check_shapes(sessions: dict[str, ort.InferenceSession], info: dict[str, Any
                              f"metadata's {info['likelihood']} likelihood needs: export the run again")
 
 
-def _side_by_side(part: list[str], whole: list[str]) -> bool:
-    """Whether ``part`` (not empty) stands in ``whole`` in order, side by side: how a category's one-hot
-    columns stand among a model's input columns (`category_spans`)."""
-    return bool(part) and any(whole[start:start + len(part)] == part for start in range(len(whole)))
+def _misplaced_categories(info: dict[str, Any]) -> list[str]:
+    """The columns of categories in a model's metadata whose one-hot columns ("colour=red", ...) do not stand
+    side by side, in order, among its input columns, as `category_spans` finds them."""
+    columns, misplaced = info.get("input_columns", []), []
+    for name, known in info.get("categories", {}).items():  # each with a category at least (`METADATA_KINDS`)
+        one_hot = [f"{name}={value}" for value in known]
+        start = columns.index(one_hot[0]) if one_hot[0] in columns else -1
+        if start < 0 or columns[start:start + len(one_hot)] != one_hot:
+            misplaced.append(name)
+    return misplaced
 
 
 def _check_same_export(path: Path, values: dict[str, Any], role: str, info: dict[str, Any], first: Path) -> None:

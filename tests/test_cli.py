@@ -1695,9 +1695,9 @@ def test_a_table_model_reads_uint8_inputs_as_the_numbers_they_are(runner, tmp_pa
 
 def test_a_csv_as_it_comes_trains_with_its_label_column_named_and_its_text_columns_left_out(runner, tmp_path):
     """Classes in 'species', names and dates beside the numbers: --label-column and --ignore-columns (given
-    once a column: the last alone counted) train on the file as it is. The run keeps them (the model card's command says them), its model reads its labels
-    from 'species' in evaluate, generate writes that column, and predict --unlabelled-only labels the rows
-    without one there."""
+    once a column, which kept the last alone) train on the file as it is. The run keeps them (the model card's
+    command says them), its model reads its labels from 'species' in evaluate, generate writes that column,
+    and predict --unlabelled-only labels the rows without one there."""
     rng = np.random.default_rng(0)
 
     def table(n: int, labelled: int) -> dict[str, list]:
@@ -2264,6 +2264,10 @@ def test_info_and_evaluate_read_a_folder_of_bare_graphs_and_name_a_missing_folde
     reports = [json.loads(runner.invoke(main, ["evaluate", str(folder), "--dataset", "digits", "--json"]).stdout)
                for folder in (exported[1], tmp_path / "bare")]
     assert reports[1] == reports[0] and reports[0]["n_test"] == 450
+    (tmp_path / "bare" / "classifier.onnx").unlink()  # evaluate said "bare/config.json: missing": a run's file
+    assert runner.invoke(main, ["evaluate", str(tmp_path / "bare"), "--dataset", "digits"]).output == (
+        f"Error: {tmp_path / 'bare' / 'classifier.onnx'}: missing; {tmp_path / 'bare'} is not a complete model "
+        f"folder: export the run again, or pass --precision int8 (precision='int8' in Python), whose graphs it holds\n")
     missing = tmp_path / "nothere"
     result = runner.invoke(main, ["info", str(missing)])
     assert (result.exit_code, result.output) == (1, f"Error: {missing}: no such model or run folder; give the --out "

@@ -401,9 +401,6 @@ def test_classes_whose_names_differ_in_case_alone_are_named_in_a_warning_once_wh
                              r"classes 0..K-1, or name them with text$"),  # a typo was a class named '2.5'
     (["0", "inf", "1", "1.0"], r"t.csv: row 1 \(line 3\) has label 'inf', a number but not a whole one"),
     (["0", "2.5", "cat", "cat"], None),  # among names, a number is a name: ("0", "2.5", "cat")
-    (["0", "1", "zebra", "1", "0"], r"t.csv: row 2 \(line 4\) has label 'zebra', a text no other row holds where "
-                                    r"most labels are class numbers: correct it, or name every class with text$"),
-    (["0", "1", "other", "other", "1", "0"], None),  # a class of text that rows share, beside classes 0 and 1
 ])
 def test_csv_labels_that_cannot_be_learnt_are_refused_on_loading(tmp_path, labels, message):
     (tmp_path / "t.csv").write_text("f,label\n" + "".join(f"{k},{label}\n" for k, label in enumerate(labels)))
@@ -412,6 +409,28 @@ def test_csv_labels_that_cannot_be_learnt_are_refused_on_loading(tmp_path, label
         return
     with pytest.raises(DataError, match=message):
         load_source(data=str(tmp_path / "t.csv"))
+
+
+@pytest.mark.parametrize("labels, stray", [
+    (["0", "1", "zebra", "1", "0"], "row 2 (line 4) has label 'zebra'"),  # a typo, or a class given one label
+    (["0", "1", "other", "", "", ""], "row 2 (line 4) has label 'other'"),  # one label a class
+    (["0", "1", "other", "other", "1", "0"], None),  # a class of text that rows share, beside classes 0 and 1
+    (["0", "1", "0", "1", "2.5", "cat", "cat"], None),  # among names, a number is a name
+    (["0", "1", "0", "1", "?"], None),  # warned of as written like a missing label, not as a typo
+    (["a", "b", "c", "0", "1"], None),  # most labels are text
+])
+def test_a_label_of_text_no_other_row_holds_among_class_numbers_is_warned_of(tmp_path, labels, stray):
+    """A "zebra" among 0..K-1 became a class of one example, with nothing said; it is still a class (one label
+    a class is how few labels go), with a warning that names its row."""
+    (tmp_path / "t.csv").write_text("f,label\n" + "".join(f"{k},{label}\n" for k, label in enumerate(labels)))
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        names = load_source(data=str(tmp_path / "t.csv")).train.class_names
+    assert names == tuple(sorted({label for label in labels if label}))
+    said = [str(w.message) for w in warned if "a class of its own" in str(w.message)]
+    assert said == ([] if stray is None else [f"{tmp_path / 't.csv'}: {stray}, a class of its own that no other row "
+                                              f"holds, where most labels are class numbers: correct it if it is a "
+                                              f"typo"])
 
 
 def test_npz_classes_need_a_labelled_example_and_one_scale(tmp_path):

@@ -2054,11 +2054,15 @@ def test_an_export_of_ones_own_file_names_the_file_not_where_it_lay(tmp_path):
                                ("test_data", "null", "a file name"),
                                ("test_fraction", '"0.25"', "a share from 0 to below 1"),
                                ("test_fraction", "1", "a share from 0 to below 1"),
-                               ("split_seed", "-1", "a seed (a whole number from 0)"))),
+                               ("split_seed", "-1", "a seed (a whole number 0..4294967295)"),
+                               ("split_seed", str(2**62), "a seed (a whole number 0..4294967295)"))),
     ({role: {"ssvae.test_scores": '{"n": "many", "quantiles": {"0.5": 1, "0.9": 2, "0.95": 3, "0.99": 4}, '
                                   '"max": 5}'} for role in ("classifier", "encoder", "decoder")},
      r"classifier.onnx: its metadata's test_scores is not null or scores in short \(n, quantiles 0.5 to 0.99, max; "
      r"entropy, likewise\) \(it is an object of keys n, quantiles, max\): export the run again$"),  # a TypeError
+    ({role: {"ssvae.categories": '{"colour": []}'} for role in ("classifier", "encoder", "decoder")},
+     "classifier.onnx: its metadata's categories is not an object of column names, each with a list of its "
+     "categories"),  # a column of no category at all
     ({role: {"ssvae.categories": '{"colour": ["red", "blue"]}'} for role in ("classifier", "encoder", "decoder")},
      "classifier.onnx: its metadata's input_columns do not hold the one-hot columns of its categories colour side "
      "by side: export the run again$"),  # a ValueError inside category_spans

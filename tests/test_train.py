@@ -1537,12 +1537,13 @@ def test_a_class_given_to_almost_no_unlabelled_example_is_warned_of(tmp_path):
         f"labels: it has not learnt {them}, or has lost {them} (M2 can over a long training); see the recall in "
         f"'ssvae evaluate', and keep the best epoch on held-out labels (--val-labels N), train for more or fewer "
         f"--epochs, or label more examples of {them}"]
-    with pytest.warns(UserWarning, match=r"^the model gives class") as seen:  # it trains on the labels alone
-        ssvae.train(dataset="digits", labels=20, epochs=1, model="supervised", classifier_hidden=(32,),
-                    batch_size=200, progress=False)
-    assert [str(w.message).split(": it has not learnt")[0].split(" of the ")[1] for w in seen
-            if "gives class" in str(w.message)] == ["1,327 examples without labels (which a supervised model does not "
-                                                   "train on)"]
+    for model, only in (("supervised", {}), ("m1", {"m1_hidden": (32,), "m1_latent_dim": 4})):  # labels alone
+        with pytest.warns(UserWarning, match=r"^the model gives class") as seen:
+            ssvae.train(dataset="digits", labels=20, epochs=1, model=model, classifier_hidden=(32,),
+                        batch_size=200, progress=False, **only)
+        assert [str(w.message).split(": it has not learnt")[0].split(" of the ")[1] for w in seen
+                if "gives class" in str(w.message)] == [f"1,327 examples without labels (which the {model} model's "
+                                                       f"classifier does not train on)"]
     rng = np.random.default_rng(0)
     y = np.arange(800) % 2
     x = (rng.normal(size=(800, 3)) + 8.0 * y[:, None]).astype(np.float32)

@@ -494,7 +494,7 @@ def csv_labels(raw: list[str], path: Path, number: Callable[[str], float] = floa
         y = np.array([UNLABELLED if gone else n for n, gone in zip(numbers, missing)], dtype=np.int64)
         warn_of_minus_one_class(y, numbers.count(UNLABELLED), path)
         return y, names
-    _check_stray_name(raw, numbers, missing, path, place)
+    _warn_of_stray_name(raw, numbers, missing, path, place, number)
     if spelled := [v for v, n, gone in zip(raw, numbers, missing) if gone and v and n != UNLABELLED]:
         warnings.warn(f"{path}: {len(spelled)} label(s) {', '.join(map(repr, sorted(set(spelled))))} read as missing "
                       f"(unlabelled), as pandas reads them: rename the class if one of them is a class",
@@ -508,16 +508,19 @@ def csv_labels(raw: list[str], path: Path, number: Callable[[str], float] = floa
     return np.array([UNLABELLED if gone else index[v] for v, gone in zip(raw, missing)], dtype=np.int64), names
 
 
-def _check_stray_name(raw: list[str], numbers: list[int | None], missing: list[bool], path: Path,
-                      place: Callable[[int], str]) -> None:
-    """A DataError where a label is text that no other row holds while most labels are class numbers: a typo
-    (a "zebra" among 0..K-1), which would otherwise become a class of one example."""
+def _warn_of_stray_name(raw: list[str], numbers: list[int | None], missing: list[bool], path: Path,
+                        place: Callable[[int], str], number: Callable[[str], float]) -> None:
+    """A warning where a label is text that no other row holds while most labels are class numbers: a typo (a
+    "zebra" among 0..K-1) becomes a class of one example, but so does a class given one label, as few labels
+    go. A mark like a missing label's ("?") has its own warning (`looks_unlabelled`)."""
     given = [(k, v, n) for k, (v, n, gone) in enumerate(zip(raw, numbers, missing)) if not gone]
     counts = Counter(v for _, v, _ in given)
-    stray = next((k for k, v, n in given if n is None and counts[v] == 1), None)
+    stray = next((k for k, v, n in given if counts[v] == 1 and not is_number(v, number) and not looks_unlabelled(v)),
+                 None)
     if stray is not None and 2 * sum(n is not None for _, _, n in given) > len(given):
-        raise DataError(f"{path}: {place(stray)} has label {raw[stray]!r}, a text no other row holds where most "
-                        f"labels are class numbers: correct it, or name every class with text")
+        warnings.warn(f"{path}: {place(stray)} has label {raw[stray]!r}, a class of its own that no other row "
+                      f"holds, where most labels are class numbers: correct it if it is a typo",
+                      stacklevel=user_stacklevel())
 
 
 def missing_label(text: str, number: int | None) -> bool:
