@@ -59,10 +59,13 @@ LARGEST = 2**31 - 1  # the largest count or size a setting takes: torch's sizes 
 SEEDS = ("seed", "split_seed")  # 0..2**32 - 1: the range numpy's and torch's generators all take
 
 
+TABLE_FILES = (".csv", ".tsv")  # tables of text that ssvae reads: a CSV, or a .tsv, whose fields tabs separate
+
+
 def is_table(data: str | None) -> bool:
     """Whether one's own ``data`` (a path) are a table, a CSV's columns: what `Config.table` says of a run. Not
     a path (arrays given where a config wants one, which it then refuses): no table."""
-    return isinstance(data, (str, os.PathLike)) and Path(data).suffix.lower() == ".csv"
+    return isinstance(data, (str, os.PathLike)) and Path(data).suffix.lower() in TABLE_FILES
 
 
 class ConfigError(ValueError):
@@ -677,5 +680,5 @@ Config.__doc__ += _fields_doc()
 
 __all__ = ["Config", "ConfigError", "EDITABLE_FOR_RESUME", "FIELDS_WITHOUT_OPTION", "PATH_FIELDS", "MODEL_KINDS",
            "LIKELIHOODS", "CLASSIFIERS", "AUGMENTATIONS", "LR_SCHEDULES", "TRAINING_PRECISIONS", "OWN_DATA_PRESET",
-           "TABLE_PRESET", "LABELLED_BOUNDS", "PRESETS", "is_table", "both_spellings", "option_flag", "option_text",
-           "setting_name", "shown_default", "SETTING_HELP"]
+           "TABLE_PRESET", "TABLE_FILES", "LABELLED_BOUNDS", "PRESETS", "is_table", "both_spellings", "option_flag",
+           "option_text", "setting_name", "shown_default", "SETTING_HELP"]

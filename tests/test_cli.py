@@ -1671,6 +1671,38 @@ def _write_csv(path: Path, columns: dict[str, list]) -> None:
     path.write_text("\n".join([",".join(columns), *(",".join(map(str, row)) for row in rows)]) + "\n")
 
 
+def test_a_tsv_is_read_as_a_csv_whose_fields_tabs_separate(runner, tmp_path):
+    """A .tsv (as bioinformatics tools and spreadsheets' text export write tables) was refused with "rename it
+    .csv": it trains as the CSV of the same rows does, and its model labels either alike, commas in its fields
+    and all."""
+    import csv
+
+    rng = np.random.default_rng(0)
+    y = np.arange(120) % 2
+    rows = [["name", "a", "b", "kind"], *([f"plant {i}, pot {i % 7}", round(rng.normal() + 4 * k, 3),
+                                           round(rng.normal(), 3), ("iris", "rose")[k] if i < 40 else ""]
+                                          for i, k in enumerate(y))]
+    for table, separator in (("t.tsv", "\t"), ("t.csv", ",")):
+        with open(tmp_path / table, "w", newline="") as f:
+            csv.writer(f, delimiter=separator, lineterminator="\n").writerows(rows)
+        result = runner.invoke(main, ["train", "--data", str(tmp_path / table), "--label-column", "kind",
+                                      "--ignore-columns", "name", "--epochs", "5", "--hidden", "8",
+                                      "--classifier-hidden", "8", "--latent-dim", "2", "--quiet", "--out",
+                                      str(tmp_path / f"{table}-run")])
+        assert result.exit_code == 0, result.output
+    runs = [ssvae.load(tmp_path / f"{table}-run") for table in ("t.tsv", "t.csv")]
+    np.testing.assert_array_equal(runs[0].partition().unlabelled.x, runs[1].partition().unlabelled.x)
+    assert runs[0].config.input_columns == runs[1].config.input_columns == ("a", "b")
+    assert runs[0].split == runs[1].split and runs[0].config.class_names == ("iris", "rose")
+    assert runner.invoke(main, ["export", str(tmp_path / "t.tsv-run"), "--out", str(tmp_path / "m")]).exit_code == 0
+    for table in ("t.tsv", "t.csv"):
+        result = runner.invoke(main, ["predict", str(tmp_path / "m"), "--data", str(tmp_path / table), "--id-column",
+                                      "name", "--out", str(tmp_path / f"{table}-labels.csv"), "--quiet"])
+        assert result.exit_code == 0, result.output
+    labels = [(tmp_path / f"{table}-labels.csv").read_text() for table in ("t.tsv", "t.csv")]
+    assert labels[0] == labels[1] and labels[0].count("\n") == 121 and '\n"plant 0, pot 0",' in labels[0]
+
+
 def test_a_table_model_reads_uint8_inputs_as_the_numbers_they_are(runner, tmp_path):
     """A CSV's columns are numbers, never pixels: its model must not divide uint8 inputs by 255 as an image
     model does (it labelled every digit of a table 4)."""

@@ -553,6 +553,10 @@ def test_csv_separated_by_semicolons_with_decimal_commas_or_by_tabs(tmp_path):
         load_source(data=str(tmp_path / "tabs.csv"))  # the decimal comma goes with semicolons only
     (tmp_path / "tabs.csv").write_text("f1\tlabel\tf2\n0.5\ta\t1\n2.5\tb\t3\n")
     np.testing.assert_array_equal(load_source(data=str(tmp_path / "tabs.csv")).train.x, [[0.5, 1], [2.5, 3]])
+    (tmp_path / "tabs.tsv").write_text("f1\tlabel\tf2\n0.5\ta,b\t1\n2.5\tc\t3\n")  # .tsv: read, by tabs alone
+    tsv = load_source(data=str(tmp_path / "tabs.tsv"))  # (the header splits alike by none, "a,b" by a comma)
+    assert tsv.train.class_names == ("a,b", "c") and tsv.columns == ("f1", "f2")
+    np.testing.assert_array_equal(tsv.train.x, [[0.5, 1], [2.5, 3]])
     # thousands separators: not a decimal comma, whose advice would read 1,000 as 1.0
     for separator, cell, fix in ((",", '"1,000"', "(1000), or, if its comma is a decimal mark, separate the fields "
                                                   "by semicolons"),

@@ -83,6 +83,7 @@ def _write_cases(root: Path) -> None:
     (root / "hollow.csv").write_text("a,b,label\n1,,0\n2,NA,1\n3,,\n1,nan,0\n")  # b: a column of gaps alone
     (root / "tabs.tsv").write_text("a\tb\tlabel\n0,029\t1\t0\n1\t2\t1\n")  # Excel's tab-separated text, decimal commas
     (root / "tabs.csv").write_text((root / "tabs.tsv").read_text())
+    (root / "tabs.tab").write_text((root / "tabs.tsv").read_text())
     (root / "named.csv").write_text("ID,a,label\nflower-0,1,0\nflower-1,2,1\n")  # row names, named in capitals
     (root / "table.csv.gz").write_bytes(b"\x1f\x8b")  # compressed, as downloads come
     (root / "table.xlsx").write_bytes(b"PK")  # a spreadsheet
@@ -254,10 +255,12 @@ BAD_INPUT = [
      "label: leave it out to predict every input"),
     (["predict", "MODEL", "--data", "gap.csv"], "Error: gap.csv: inputs contain NaN or inf, or numbers too large for "
      "float32 (first in row 1): clean or drop those rows"),  # an empty cell, which a model of images takes as no gap
-    (["train", "--data", "tabs.tsv"], "Error: tabs.tsv: cannot read .tsv; give an .npz, a .csv or a folder (a table "
+    (["train", "--data", "tabs.tab"], "Error: tabs.tab: cannot read .tab; give an .npz, a .csv or a folder (a table "
      "separated by tabs is read as a .csv: rename it tabs.csv)"),
-    (["predict", "MODEL", "--data", "tabs.tsv"], "Error: tabs.tsv: cannot read .tsv; give an .npz, .npy, .csv, an "
+    (["predict", "MODEL", "--data", "tabs.tab"], "Error: tabs.tab: cannot read .tab; give an .npz, .npy, .csv, an "
      "image or a folder of images (a table separated by tabs is read as a .csv: rename it tabs.csv)"),
+    (["train", "--data", "tabs.tsv"], "Error: tabs.tsv: row 0 (line 2), column 'a' holds '0,029': a decimal comma is "
+     "read only where semicolons separate the fields"),  # a .tsv is read as a CSV is
     (["train", "--data", "tabs.csv"], "Error: tabs.csv: row 0 (line 2), column 'a' holds '0,029': a decimal comma is "
      "read only where semicolons separate the fields (Excel's CSV where the decimal mark is a comma): write a decimal "
      "point, or separate the fields by semicolons"),

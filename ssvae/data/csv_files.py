@@ -29,7 +29,7 @@ from ssvae.runtime import MISSING_VALUES, column_positions, one_hot, table_colum
 LABEL_LIKE = ("label", "labels", "class", "target", "y")  # header names (in any case) a label column goes by
 # a number grouped in thousands ("1,200", "1.200", "1 200", "1'200"), and its decimal mark and fraction if any
 THOUSANDS = re.compile(r"([-+]?[1-9]\d{0,2}(?:([,.' ])\d{3})+)(?:([.,])(\d+))?")
-TABLE_SUFFIXES = (".tsv", ".tab", ".txt")  # tables of text that ssvae reads once named .csv
+TABLE_SUFFIXES = (".tab", ".txt")  # tables of text that ssvae reads once named .csv (or .tsv)
 SPREADSHEET_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods", ".numbers")  # tables ssvae reads once saved as CSV
 COMPRESSED_SUFFIXES = (".gz", ".zip", ".bz2", ".xz", ".zst", ".7z", ".tar")  # files ssvae reads once unpacked
 MAX_CATEGORIES = 100  # a column of text with more different values is read as names or notes, not categories
@@ -72,8 +72,8 @@ class CsvColumns:
 def read_csv(path: Path, columns: Sequence[str] | None = (), roles: CsvColumns = CsvColumns(),
              training: bool = False) -> CsvTable:
     """A UTF-8 CSV file (with or without Excel's byte-order mark and "sep=;" line; fields separated by commas,
-    semicolons or tabs, see `_separator`, which looks for a model's ``columns``) read row by row into a
-    `CsvTable`, its inputs (``columns``, else every column but ``roles``' others) as float32 from the start:
+    semicolons or tabs, see `_separator`, which looks for a model's ``columns``; a .tsv's by tabs) read row by
+    row into a `CsvTable`, its inputs (``columns``, else every column but ``roles``' others) as float32 from the start:
     a large file is never held as text but for its columns of categories (``roles``'; in a run's data, those
     columns of text found as it is read, which it reads again as such). Blank rows (no field holds more than
     spaces, as Excel writes ";;;;" after formatted cells) are skipped. A fault of the file's shape is a
@@ -83,7 +83,8 @@ def read_csv(path: Path, columns: Sequence[str] | None = (), roles: CsvColumns =
     text_columns: tuple[str, ...] = tuple(roles.categories)
     while True:
         with _read_errors(path), open(path, newline="", encoding="utf-8-sig") as f:
-            rows, separator = _rows(f, table_columns(columns or (), roles.categories), label=roles.label)
+            rows, separator = _rows(f, table_columns(columns or (), roles.categories),
+                                    "\t" if path.suffix.lower() == ".tsv" else None, roles.label)
             first, line = next(rows, ([], 1))
             table = CsvTable(path, first, line, separator, columns, roles, training, text_columns)
             for row, line in rows:

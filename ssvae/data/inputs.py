@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ssvae.config import setting_name
+from ssvae.config import is_table, setting_name
 from ssvae.data.csv_files import CsvColumns, as_csv_hint, missing_label, read_csv, whole_number
 from ssvae.data.dataset import UNLABELLED, DataError, Dataset, data_path
 from ssvae.data.images import (IMAGE_SUFFIXES, UNREAD_SUFFIXES, file_id, files_under, image_reading, is_image_file,
@@ -72,7 +72,7 @@ def read_inputs(data: str | Path | None = None, dataset: str | None = None, data
     if id_column is not None and not id_column.strip():
         raise DataError("--id-column (id_column= in Python) needs the name of a column of the CSV")
     id_column = None if id_column is None else id_column.strip()  # as the header's names are read
-    if id_column is not None and (data is None or data_path(data).suffix.lower() != ".csv"):
+    if id_column is not None and (data is None or not is_table(data_path(data))):
         raise DataError(f"{data or dataset}: --id-column {id_column} (id_column= in Python) names a column of a CSV, "
                         f"and these inputs are none: leave it out (images are named by their files, other rows by "
                         f"their number)")
@@ -169,7 +169,7 @@ def _read_path(path: Path, image_shape: tuple[int, ...] | None, columns: Sequenc
         return _read_images([path], path.parent, image_shape, resize, where=path)
     if path.suffix.lower() in UNREAD_SUFFIXES:
         raise DataError(f"{path}: ssvae does not read {path.suffix} images: convert it to PNG or JPEG")
-    if path.suffix.lower() == ".csv":
+    if is_table(path):
         return _read_csv(path, columns, label_column, unlabelled_only, id_column, categories)
     readers = {".npz": _read_npz, ".npy": _read_npy}
     if path.suffix.lower() not in readers:

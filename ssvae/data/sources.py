@@ -21,7 +21,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ssvae.config import both_spellings, setting_name
+from ssvae.config import both_spellings, is_table, setting_name
 from ssvae.data.csv_files import (LABEL_LIKE, CsvColumns, as_csv_hint, csv_labels, read_csv, reads_as_formula,
                                   warn_of_named_inputs, whole_number)
 from ssvae.data.dataset import (UNLABELLED, Dataset, DataError, as_data_error, check_inputs, data_path, index_names,
@@ -119,7 +119,7 @@ def load_source(dataset: str | None = "digits", data: str | None = None, data_di
     if image_size is not None and (data is None or not data_path(data).is_dir()):
         raise DataError(f"{setting_name('image_size')} reads a folder of images, and {data or dataset} is not one: "
                         f"leave it out")
-    if roles != CsvColumns() and (data is None or data_path(data).suffix.lower() != ".csv"):
+    if roles != CsvColumns() and (data is None or not is_table(data_path(data))):
         field, what = ("label_column", "a column") if roles.label != CsvColumns.label else ("ignore_columns", "columns")
         raise DataError(f"{setting_name(field)} names {what} of a CSV, and {data or dataset} is not one: leave it out")
     if data is not None:
@@ -244,7 +244,7 @@ def _load_path(path: Path, model: ModelInputs | None = None, class_names: tuple[
         return _load_folder(path, model, image_size, input_shape)
     if path.suffix.lower() == ".npz":
         return _load_npz(path, model)
-    if path.suffix.lower() == ".csv":
+    if is_table(path):
         return _load_csv(path, model, class_names, roles)
     raise DataError(f"{path}: cannot read {path.suffix or 'a file without suffix'}; give an .npz, a .csv or a folder"
                     f"{as_csv_hint(path)}")
