@@ -433,6 +433,40 @@ def test_a_label_of_text_no_other_row_holds_among_class_numbers_is_warned_of(tmp
                                               f"typo"])
 
 
+def test_labels_of_nan_or_pandas_na_are_unlabelled_as_minus_one_is(tmp_path):
+    """A float column of labels with NaN gaps (or pandas' nullable Int64 with <NA>), as pandas holds a column of
+    labels only some rows have, was refused ("y holds NaN: mark unlabelled rows -1"): its gaps are unlabelled."""
+    import pandas as pd
+
+    from ssvae.data.sources import arrays_given, arrays_source
+
+    x = np.random.default_rng(0).random((12, 3)).astype(np.float32)
+    y = np.array([0, 1, 2, 0, 1, 2, -1, -1, -1, -1, -1, -1])
+    with_gaps = np.where(y < 0, np.nan, y)
+    np.savez(tmp_path / "gaps.npz", x=x, y=with_gaps)
+    read = [load_source(data=str(tmp_path / "gaps.npz")).train] + [
+        arrays_source(arrays_given((x, labels))).train for labels in (
+            y, with_gaps, pd.Series(with_gaps), pd.Series(np.where(y < 0, None, y), dtype="Int64"))]
+    assert all(r.y.tolist() == y.tolist() and r.class_names == ("0", "1", "2") for r in read)
+
+
+def test_a_labelled_dataframe_is_told_to_be_saved_as_a_csv(tmp_path):
+    """evaluate(data=DataFrame) was told to pass "arrays as data=(x, y)", which a table of categories cannot
+    become, and train was told to df.to_csv('data.csv'), which writes the index as a column of inputs."""
+    import pandas as pd
+
+    import ssvae
+
+    df = pd.DataFrame({"a": np.arange(10.0), "label": [0, 1] * 5})
+    fix = ("save it with its column of classes as a CSV (df.to_csv('data.csv', index=False)), whose columns are read "
+           "by name, and give its path")
+    with pytest.raises(DataError, match=f"^data is a table \\(a DataFrame\\): {re.escape(fix)}$"):
+        ssvae.evaluate(Path(__file__).resolve().parents[1] / "models/digits-m2", data=df)
+    with pytest.raises(DataError, match=f"^data\\['x'\\] is a table \\(a DataFrame\\), whose column names held in "
+                                        f"memory would be lost: {re.escape(fix)}, or give "):
+        ssvae.train(data=(df[["a"]], df.label), out=tmp_path / "run")
+
+
 def test_npz_classes_need_a_labelled_example_and_one_scale(tmp_path):
     x = np.zeros((4, 2, 2), np.uint8)
     np.savez(tmp_path / "d.npz", x=x, y=np.array([1, 2, 1, 2]))  # numbered from 1

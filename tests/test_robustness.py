@@ -63,7 +63,6 @@ def _write_cases(root: Path) -> None:
     np.savez(root / "float_labels.npz", x=x, y=y + 0.5)
     np.savez(root / "short_y.npz", x=x, y=y[:-1])
     (root / "four_labels.csv").write_text("a,label\n1,0\n2,0\n3,1\n4,1\n5,\n6,\n")
-    np.savez(root / "nan_labels.npz", x=x, y=np.where(np.arange(40) % 3 == 0, np.nan, y))
     np.savez(root / "label_7.npz", x=x, y=np.where(np.arange(40) == 3, 7, y), class_names=np.array(["a", "b"]))
     np.savez(root / "unlabelled.npz", x=x, y=np.full(40, -1))
     np.savez(root / "one_class_labelled.npz", x=x, y=y, class_names=np.array(["a", "b", "c"]))  # no example of c
@@ -286,8 +285,6 @@ BAD_INPUT = [
      "labelled examples (the 1 to test cannot hold one of each of the 2 classes): --test-fraction 0.26 "
      "(test_fraction=0.26 in Python) holds out 2 of them and trains on 2, and --test-fraction 0 (test_fraction=0 in "
      "Python) holds out no test set and trains on every label; else label more"),
-    (["train", "--data", "nan_labels.npz"], "Error: nan_labels.npz: y holds NaN (14 rows): mark unlabelled rows -1 "
-     "instead (y = np.nan_to_num(y, nan=-1))"),
     (["train", "--data", "label_7.npz"], "Error: label_7.npz: label 7 needs 8 classes but class_names names 2: correct "
      "the label (-1 for unlabelled examples) or give class_names a name for every class"),
     (["predict", "MODEL", "--data", "digit_pngs", "--out", "digit_pngs/0.png", "--force"],

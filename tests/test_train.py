@@ -1450,7 +1450,8 @@ def test_arrays_held_in_memory_need_a_folder_and_an_npz_s_names_and_write_nothin
             ((np.where(np.arange(178)[:, None] == 3, np.inf, x), y), tmp_path / "run",
              r"^data: 1 input row\(s\) contain inf, or numbers too large for float32 \(first: row 3\)"),
             ((Table(x), y), tmp_path / "run", r"^data\['x'\] is a table \(a DataFrame\), whose column names held in "
-                                              r"memory would be lost: save it as a CSV with a 'label' column"),
+                                              r"memory would be lost: save it with its column of classes as a "
+                                              r"CSV \(df.to_csv\('data.csv', index=False\)\)"),
             (([[1.0, 2.0], [3.0]], [0, 1]), tmp_path / "run", r"^data\['x'\] has rows of unequal length: give rows "
                                                               r"of one length$"),
             ((x, y[:100]), tmp_path / "run", r"^data: x and y differ in length \(178 inputs, 100 labels\)")):

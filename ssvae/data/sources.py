@@ -7,6 +7,7 @@ Images are channel-first, (C, H, W), in [0, 1]; tabular rows are (D,) floats.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import gzip
 import math
@@ -163,11 +164,18 @@ def tested_part(source: Source, name: Path, model: ModelInputs, class_names: Seq
     return labelled_examples(source.test if source.test is not None else source.train, name, model, class_names)
 
 
+# how a table held in memory is given to train or evaluate: the CSV of it, whose columns are read by name
+TABLE_AS_CSV = ("save it with its column of classes as a CSV (df.to_csv('data.csv', index=False)), whose columns "
+                "are read by name, and give its path")
+
+
 def source_name(data: Any) -> Path:
     """How messages name ``data`` where arrays held in memory are taken too: its path, or "data" for arrays (the
     keyword that took them); a DataError for anything else."""
     if arrays_given(data) is not None:
         return ARRAYS_NAME
+    if hasattr(data, "columns"):
+        raise DataError(f"data is a table (a DataFrame): {TABLE_AS_CSV}")
     if not isinstance(data, (str, os.PathLike)):
         raise DataError(f"data must be a path or labelled arrays, got a {type_name(data)}: give a path to a file or "
                         f"folder, or arrays as data=(x, y) (y -1 for unlabelled rows)")
@@ -379,15 +387,14 @@ def _npz_class_names(given: np.ndarray | None, n_classes: int, path: Path) -> tu
 
 
 def npz_labels(y: np.ndarray, path: Path, key: str) -> np.ndarray:
-    """An .npz's labels ``y`` (the array ``key``) as int64 class indices, -1 for unlabelled; a DataError that
-    names what is wrong with them and the fix."""
+    """An .npz's labels ``y`` (the array ``key``) as int64 class indices, -1 (or NaN) for unlabelled; a
+    DataError that names what is wrong with them and the fix."""
     if y.ndim == 2 and y.shape[1] == 1:  # a column, as y[:, None] or a table's one column keeps it
         y = y[:, 0]
     if y.ndim != 1:
         raise DataError(f"{path}: {key} must be one label a row, shape (N,), got {y.shape}")
-    if np.issubdtype(y.dtype, np.floating) and np.isnan(y).any():
-        raise DataError(f"{path}: {key} holds NaN ({int(np.isnan(y).sum())} rows): mark unlabelled rows -1 instead "
-                        f"({key} = np.nan_to_num({key}, nan=-1))")
+    if np.issubdtype(y.dtype, np.floating):  # NaN: no label, as pandas holds a column of labels with gaps
+        y = np.where(np.isnan(y), -1.0, y)
     if y.dtype.kind in "USO":  # names, as a CSV's labels may be
         raise DataError(f"{path}: {key} holds text ({y.dtype}), and an .npz's labels are class indices: save them as "
                         f"{LABELS_AS}, or give the data as a CSV, whose labels may be names")
@@ -529,8 +536,7 @@ def arrays_given(data: Any) -> dict[str, np.ndarray] | None:
                         f"class_names, as an .npz holds them; got a dict of {', '.join(map(repr, data)) or 'nothing'}")
     if tables := [name for name, value in data.items() if hasattr(value, "columns") and name in ("x", "x_test")]:
         raise DataError(f"data[{tables[0]!r}] is a table (a DataFrame), whose column names held in memory would be "
-                        f"lost: save it as a CSV with a 'label' column (df.to_csv('data.csv')), whose columns are "
-                        f"read by name, or give .to_numpy(dtype='float32') to read them by position")
+                        f"lost: {TABLE_AS_CSV}, or give .to_numpy(dtype='float32') to read them by position")
     arrays = _labels_by_name({name: _plain_array(value, name) for name, value in data.items()})
     if objects := [name for name, array in arrays.items() if array.dtype == object]:
         kind = NPZ_KINDS.get(objects[0], "numbers (.to_numpy(dtype='float32') of a table)")
@@ -577,6 +583,9 @@ def _plain_array(value: Any, name: str) -> np.ndarray:
         value = value.float() if value.is_floating_point() else value
     try:
         array = np.asarray(value)
+        if array.dtype == object and hasattr(value, "to_numpy"):  # pandas' nullable numbers (Int64), <NA> in gaps
+            with contextlib.suppress(TypeError, ValueError):  # not numbers: read below
+                return value.to_numpy(dtype=np.float64, na_value=np.nan)
         return np.array(array.tolist()) if array.dtype == object and array.size else array
     except ValueError:  # numpy's "inhomogeneous shape"
         raise DataError(f"data[{name!r}] has rows of unequal length: give rows of one length") from None
