@@ -1083,10 +1083,14 @@ class ExportedModel:
         return {"y": y} if self.conditional else {}
 
     def _chunks(self, n: int, size: int | None = None) -> list[slice]:
-        """Slices of at most ``size`` rows covering ``n``; one empty slice for no rows, since the graphs take
-        a batch of 0 and give correctly shaped empty outputs."""
-        size = max(1, size or self.batch_size)
+        """Slices of at most ``size`` rows (else `batch_size`, which an app may set) covering ``n``; one empty
+        slice for no rows, since the graphs take a batch of 0 and give correctly shaped empty outputs."""
+        size = max(1, size) if size is not None else self._batch_rows()
         return [slice(i, min(i + size, n)) for i in range(0, max(n, 1), size)]
+
+    def _batch_rows(self) -> int:
+        """`batch_size`, which an app may set, checked: the rows of one run of a graph at most."""
+        return check_count("batch_size", self.batch_size, 1)
 
     def _run_in_chunks(self, role: str, n: int,
                        feeds: Callable[[slice], dict[str, np.ndarray]]) -> tuple[np.ndarray, ...]:
@@ -1212,7 +1216,7 @@ class ExportedModel:
         check_seed(seed)
         x = self.prepare(x)
         noise = score_noise(seed, samples or 1, self._enumerated, self.latent_dim)
-        chunk = max(1, self.batch_size // (self._enumerated * (samples or 1)))  # rows of one decoder call
+        chunk = max(1, self._batch_rows() // (self._enumerated * (samples or 1)))  # rows of one decoder call
         with np.errstate(over="ignore", invalid="ignore"):  # an input the model's arithmetic overflows on
             scores = np.concatenate([self._negative_bound(x[s], noise, samples) for s in self._chunks(len(x), chunk)])
         return np.where(np.isnan(scores), np.inf, scores)  # scores inf (not NaN): ranked first
@@ -1263,7 +1267,7 @@ class ExportedModel:
     def _log_px_of_samples(self, x: np.ndarray, z: np.ndarray, y: np.ndarray | None) -> np.ndarray:
         """log p(x|y,z) of each sample of z (samples, rows, latent) for the rows ``x`` and ``y``: (samples, rows).
         As many samples go into one decoder call as fit in a batch, so that memory stays bounded."""
-        group = max(1, self.batch_size // max(1, len(x)))
+        group = max(1, self._batch_rows() // max(1, len(x)))
         return np.concatenate([
             self._log_px(np.concatenate([x] * len(part)), part.reshape(-1, part.shape[-1]),
                          None if y is None else np.concatenate([y] * len(part))).reshape(len(part), len(x))

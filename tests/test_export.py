@@ -2135,6 +2135,11 @@ def test_an_exported_model_goes_to_another_process_by_loading_its_folder_again(d
             assert [s.get_session_options().intra_op_num_threads for s in copied.sessions.values()] == [
                 s.get_session_options().intra_op_num_threads for s in model.sessions.values()]
             np.testing.assert_array_equal(copied.classify(x), model.classify(x))
+    for wrong in (0, 2000.0):  # 0 was taken as 1 without a word, 2000.0 a TypeError inside range()
+        relative.batch_size = wrong
+        for call in (relative.classify, relative.score):
+            with pytest.raises(ModelError, match=f"^batch_size must be a whole number of at least 1, got {wrong}"):
+                call(x)
 
 
 def test_a_graph_that_fails_as_it_runs_is_named_in_one_line(digits_model, monkeypatch, tmp_path):
