@@ -755,8 +755,9 @@ def test_csv_ids_that_do_not_tell_the_rows_apart_are_named_in_a_warning(tmp_path
 
     (tmp_path / "repeated.csv").write_text("id,a\nr0,1\nr1,2\nr0,3\n,4\n r1 ,5\nr1,6\n")
     with pytest.warns(UserWarning, match=r"repeated.csv: the id column, which names the rows in the output, is empty "
-                                         r"in 1 row\(s\) and gives 2 id\(s\) to several rows \('r0' to 2 rows\): give each "
-                                         r"row an id of its own, or drop the column to number the rows from 0$"):
+                                         r"in 1 row\(s\) and gives 2 id\(s\) to several rows \('r0' to 2 rows\): "
+                                         r"give each row an id of its own, or drop the column to number the rows "
+                                         r"from 0$"):
         assert list(read_inputs(str(tmp_path / "repeated.csv")).ids) == ["r0", "r1", "r0", "", " r1 ", "r1"]
     (tmp_path / "pandas.csv").write_text(",a\n0,1\n0,2\n")  # pandas' index column, saved from a sliced frame
     with pytest.warns(UserWarning, match=r"the first \(unnamed\) column, which names the rows in the output, gives 1 "
@@ -764,9 +765,9 @@ def test_csv_ids_that_do_not_tell_the_rows_apart_are_named_in_a_warning(tmp_path
         read_inputs(str(tmp_path / "pandas.csv"))
     (tmp_path / "kinds.csv").write_text("id,kind,a\nr0,x,1\nr1,x,2\n")  # a column --id-column chose
     with pytest.warns(UserWarning, match=r"kinds.csv: the 'kind' column, which names the rows in the output, gives 1 "
-                                         r"id\(s\) to several rows \('x' to 2 rows\): give each row an id of its own, or "
-                                         r"name another column with --id-column, or leave it out to number the rows "
-                                         r"from 0$"):
+                                         r"id\(s\) to several rows \('x' to 2 rows\): give each row an id of its "
+                                         r"own, or name another column with --id-column, or leave it out to number "
+                                         r"the rows from 0$"):
         assert list(read_inputs(str(tmp_path / "kinds.csv"), columns=("a",), id_column="kind").ids) == ["x", "x"]
     (tmp_path / "named.csv").write_text("id,name,a,b\nr0,x,1,5\nr1,y,2,6\n")  # read by position
     inputs = read_inputs(str(tmp_path / "named.csv"), columns=(), id_column=" name ")  # spaced, as headers may be
