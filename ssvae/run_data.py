@@ -59,7 +59,8 @@ def _fitted(config: Config, source: Source, name: str) -> Config:
     absolute (so that the run finds its data from anywhere), the inputs' shape, classes and columns, the
     likelihood "auto" chooses, and the thread count."""
     test_name = config.test_data
-    check_inputs(source.train, name, config.likelihood)  # before "auto" looks at the range, which it then fits
+    # before "auto" looks at the range, which it then fits
+    check_inputs(source.train, name, config.likelihood, columns=source.columns)
     own = [source.train.x] + ([source.test.x] if source.test is not None and test_name is None else [])
     likelihood = resolve_likelihood(config, *own)  # test data of one's own take the training data's
     if source.categories and likelihood == "bernoulli":
@@ -67,7 +68,8 @@ def _fitted(config: Config, source: Source, name: str) -> Config:
                         f"likelihood of a Gaussian model: leave {setting_name('likelihood')} out, or set it to "
                         f"gaussian")
     if source.test is not None:
-        check_inputs(source.test, test_name or name, likelihood, test_data=test_name is not None)
+        check_inputs(source.test, test_name or name, likelihood, test_data=test_name is not None,
+                     columns=source.columns)
     paths = {field: str(Path(path).resolve()) for field in PATH_FIELDS
              if (path := getattr(config, field)) is not None}
     return config.replace(

@@ -1519,6 +1519,9 @@ def test_test_data_are_read_as_the_model_reads_its_inputs(tmp_path):
     np.savez(tmp_path / "inf.npz", x=np.array([[0.0, 1], [2, 3], [np.inf, 4]]), y=np.array([-1, 0, 1]))
     with pytest.raises(DataError, match=r"inf.npz: 1 input row\(s\) contain inf, .* \(first: row 2\)"):
         load_labelled(tmp_path / "inf.npz", ModelInputs((2,)), ("x", "y"))
+    (tmp_path / "inf.csv").write_text("b,a,label\n0,1,0\n2,inf,1\n")  # read by the model's columns, in its order
+    with pytest.raises(DataError, match=r"inf.csv: 1 input row\(s\) contain inf, .* \(first: row 1, column 'a'\)"):
+        load_labelled(tmp_path / "inf.csv", ModelInputs((2,), ("a", "b"), uint8_divisor=1), ("x", "y"))
     np.savez(tmp_path / "gaps.npz", x=np.array([[0.0, 1], [2, 3], [np.nan, 4]]), y=np.array([-1, 0, 1]))
     with pytest.warns(UserWarning, match="gaps.npz: its labels are numbers"):  # a gap, which a table model fills
         gaps = load_labelled(tmp_path / "gaps.npz", ModelInputs((2,), fills_missing=True), ("x", "y"))

@@ -79,6 +79,7 @@ def _write_cases(root: Path) -> None:
     (root / "gap.csv").write_text(",".join(f"p{k}" for k in range(64)) + "\n" + "0," * 63 + "0\n" + "0," * 63 + "\n")
     (root / "text_p.csv").write_text("p0,p1,p2,p3\n0,0,0,0\n0,0,high,0\n")
     (root / "na.csv").write_text("a,b,label\n1,2,0\n3, NA ,1\n")  # R's and pandas' missing value, spaced
+    (root / "inf.csv").write_text("a,b,label\n1,2,0\n3,4,1\n5,-inf,0\n1e39,1,1\n")  # 1e39: beyond float32
     (root / "hollow.csv").write_text("a,b,label\n1,,0\n2,NA,1\n3,,\n1,nan,0\n")  # b: a column of gaps alone
     (root / "tabs.tsv").write_text("a\tb\tlabel\n0,029\t1\t0\n1\t2\t1\n")  # Excel's tab-separated text, decimal commas
     (root / "tabs.csv").write_text((root / "tabs.tsv").read_text())
@@ -271,8 +272,11 @@ BAD_INPUT = [
     (["predict", "MODEL", "--data", "table.xlsx"], "Error: table.xlsx: cannot read .xlsx; give an .npz, .npy, .csv, an "
      "image or a folder of images (a spreadsheet: save it from its program as CSV UTF-8, and give that)"),
     (["train", "--data", "na.csv", "--likelihood", "bernoulli"], "Error: na.csv: 1 input row(s) hold NaN, a missing "
-     "value (first: row 1): a model of inputs in [0, 1] (the bernoulli likelihood) takes none: fill or drop them, or "
-     "train with --likelihood gaussian (likelihood='gaussian' in Python), whose model fills each with its mean"),
+     "value (first: row 1, column 'b'): a model of inputs in [0, 1] (the bernoulli likelihood) takes none: fill or "
+     "drop them, or train with --likelihood gaussian (likelihood='gaussian' in Python), whose model fills each with "
+     "its mean"),
+    (["train", "--data", "inf.csv"], "Error: inf.csv: 2 input row(s) contain inf, or numbers too large for float32 "
+     "(first: row 2, column 'b'): clean or drop them"),  # a table's rows name their column
     (["train", "--data", "hollow.csv", "--test-fraction", "0"], "Error: hollow.csv: column 'b' holds fewer than two "
      "values in the training rows (those the test set leaves), too few for a mean and spread to fill gaps by: leave it "
      "out with --ignore-columns b (ignore_columns=['b'] in Python)"),

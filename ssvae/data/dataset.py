@@ -168,12 +168,13 @@ def warn_of_minus_one_class(y: np.ndarray, written: int, path: Path) -> None:
                       stacklevel=user_stacklevel())
 
 
-def check_inputs(dataset: Dataset, name: str, likelihood: str, test_data: bool = False) -> None:
+def check_inputs(dataset: Dataset, name: str, likelihood: str, test_data: bool = False,
+                 columns: Sequence[str] | None = ()) -> None:
     """Refuse data a model cannot learn from: none at all, inf (or numbers too large for float32), missing
     inputs (NaN) that a model of them cannot fill (`gaps_fix`), or values outside [0, 1] for a Bernoulli
     likelihood asked for by name (``auto`` picks Bernoulli only for inputs inside [0, 1]; `check_gaps` then
     checks its choice). For ``test_data`` of one's own, which the training data's likelihood is chosen without,
-    the fix is in their values alone."""
+    the fix is in their values alone. A table's ``columns`` name where a refused row's first bad value is."""
     if len(dataset) == 0:
         raise DataError(f"{name}: the data set is empty: give at least one example of each class")
     flat = dataset.x.reshape(len(dataset), -1)
@@ -181,9 +182,10 @@ def check_inputs(dataset: Dataset, name: str, likelihood: str, test_data: bool =
         raise DataError(f"{name}: the examples have no input values (shape {dataset.x.shape[1:]}): give at least one "
                         f"input column or pixel beside the labels")
     if not np.isfinite(flat).all():
-        _refuse_rows(np.isinf(flat), name, "contain inf, or numbers too large for float32", "clean or drop them")
+        _refuse_rows(np.isinf(flat), name, "contain inf, or numbers too large for float32", "clean or drop them",
+                     columns)
         if (fix := gaps_fix(dataset.x.ndim, likelihood, test_data)) is not None:
-            refuse_gaps(dataset, name, fix)
+            refuse_gaps(dataset, name, fix, columns)
     low, high = observed_range(flat)
     if likelihood == "bernoulli" and (low < 0.0 or high > 1.0):
         fix = "as the training data are" if test_data else \
@@ -205,18 +207,20 @@ def gaps_fix(ndim: int, likelihood: str, test_data: bool = False) -> str | None:
     return None
 
 
-def refuse_gaps(dataset: Dataset, name: str, fix: str) -> None:
-    """A DataError, naming the rows and saying ``fix``, where ``dataset`` holds missing inputs (NaN)."""
-    _refuse_rows(np.isnan(dataset.x.reshape(len(dataset), -1)), name, "hold NaN, a missing value", fix)
+def refuse_gaps(dataset: Dataset, name: str, fix: str, columns: Sequence[str] | None = ()) -> None:
+    """A DataError, naming the rows (and a table's ``columns``) and saying ``fix``, where ``dataset`` holds
+    missing inputs (NaN)."""
+    _refuse_rows(np.isnan(dataset.x.reshape(len(dataset), -1)), name, "hold NaN, a missing value", fix, columns)
 
 
-def _refuse_rows(bad: np.ndarray, name: str, what: str, fix: str) -> None:
+def _refuse_rows(bad: np.ndarray, name: str, what: str, fix: str, columns: Sequence[str] | None = ()) -> None:
     """A DataError where a row of ``bad`` (N, D) marks a value: how many rows, ``what`` they hold, the first's
-    number and the ``fix``."""
+    number (and, given a table's ``columns``, the column of its first such value) and the ``fix``."""
     rows = bad.any(-1)
     if rows.any():
-        raise DataError(f"{name}: {int(rows.sum())} input row(s) {what} (first: row {int(np.flatnonzero(rows)[0])}): "
-                        f"{fix}")
+        first = int(np.flatnonzero(rows)[0])
+        column = f", column {columns[int(np.flatnonzero(bad[first])[0])]!r}" if columns else ""
+        raise DataError(f"{name}: {int(rows.sum())} input row(s) {what} (first: row {first}{column}): {fix}")
 
 
 def check_gaps(dataset: Dataset, name: str, likelihood: str, columns: Sequence[str] = (),
@@ -232,7 +236,7 @@ def check_gaps(dataset: Dataset, name: str, likelihood: str, columns: Sequence[s
     if not gaps.any():
         return
     if (fix := gaps_fix(dataset.x.ndim, likelihood)) is not None:
-        refuse_gaps(dataset, name, fix)
+        refuse_gaps(dataset, name, fix, columns)
     if len(empty := np.flatnonzero(gaps.all(-1))):
         warnings.warn(f"{name}: {len(empty)} row(s) hold no input at all (first: row {empty[0]}): the model learns "
                       f"nothing of them (a labelled one but that its class is the mean row) and gives them a class "

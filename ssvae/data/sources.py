@@ -190,9 +190,10 @@ def tested_name(data: Any) -> str:
 def labelled_examples(part: Dataset, path: Path, model: ModelInputs, class_names: Sequence[str]) -> Dataset:
     """The labelled examples of ``part`` (read from ``path``, or a built-in set of that name), checked and
     laid out as `load_labelled` returns them."""
-    check_inputs(part, str(path), "auto")  # rows with inf or gaps, counted as the file has them
+    check_inputs(part, str(path), "auto", columns=model.columns)  # rows counted as the file has them
     if not model.fills_missing:
-        refuse_gaps(part, str(path), "this model takes none (its graphs do not fill them): fill or drop them")
+        refuse_gaps(part, str(path), "this model takes none (its graphs do not fill them): fill or drop them",
+                    model.columns)
     with as_data_error(path):
         x = arrange(part.x, model.input_shape, model.name)
     labelled = part.labelled
