@@ -188,10 +188,12 @@ def as_inputs(model: ExportedModel, inputs: Inputs | str | Path | Any, unlabelle
 
 def _row_ids(table: Any, n: int) -> Sequence[str]:
     """The ids of ``n`` rows as `ssvae predict` reads them from a CSV: a table's ``id`` column (which `by_name`
-    leaves out of the inputs), else a pandas DataFrame's index; else row numbers."""
+    leaves out of the inputs), else a first column of pandas' saved index (as pandas reads it back: "Unnamed: 0"),
+    else a pandas DataFrame's index; else row numbers."""
     names = [str(name).strip() for name in getattr(table, "columns", ())]
-    if "id" in names:
-        return [str(row) for row in np.asarray(table[table.columns[names.index("id")]])]
+    named_by = "id" if "id" in names else "Unnamed: 0" if names[:1] == ["Unnamed: 0"] else None
+    if named_by is not None:
+        return [str(row) for row in np.asarray(table[table.columns[names.index(named_by)]])]
     if names and len(getattr(table, "index", ())) == n:
         return [str(row) for row in table.index]
     return NumberedIds(n)

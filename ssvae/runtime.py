@@ -41,6 +41,7 @@ PRECISIONS = ("float32", "int8", "float16")
 SCORE_QUANTILES = (0.5, 0.9, 0.95, 0.99)  # of an export's test examples' anomaly scores, in its metadata
 ROLES = ("classifier", "encoder", "decoder")
 NON_INPUT_COLUMNS = ("id", "label", "")  # a table's row names and classes; "": the index pandas' to_csv writes
+PANDAS_UNNAMED = re.compile(r"Unnamed: \d+")  # pandas' name for a header's empty cell, such as that index's
 # a missing value as pandas writes and reads it (R's too): an unlabelled row's label, a gap among the inputs
 MISSING_VALUES = {"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A"}
 GENERATIVE_MODELS = ("m2", "adgm", "m1+m2", "m1")  # exported with an encoder and a decoder beside the classifier
@@ -126,8 +127,9 @@ def arrange(x: np.ndarray, shape: tuple[int, ...], model: str = "this model") ->
 def by_name(x: Any, columns: Sequence[str] | None, categories: dict[str, Sequence[str]] | None = None) -> Any:
     """A table's ``columns`` in that order, where ``x`` has named columns (a pandas DataFrame) and the model
     was trained on a CSV that named them; without them, every column but `NON_INPUT_COLUMNS`, as a CSV's are
-    read; anything else as it is. Names are compared as a CSV's header reads them: as text, without spaces
-    around (a DataFrame's column 0 is the CSV's "0"). ``columns`` None: a model trained on a CSV before ssvae
+    read (pandas' `PANDAS_UNNAMED` columns as the empty header cells they were read from); anything else as it
+    is. Names are compared as a CSV's header reads them: as text, without spaces around (a DataFrame's column 0
+    is the CSV's "0"). ``columns`` None: a model trained on a CSV before ssvae
     kept its column names, which would read a table's columns by their place, whatever their names: refused.
     With ``categories``, an array: each column of categories read as text and given as its one-hot columns
     (`one_hot`), among the others' numbers; unless the table holds the one-hot columns themselves."""
@@ -139,7 +141,8 @@ def by_name(x: Any, columns: Sequence[str] | None, categories: dict[str, Sequenc
                          "of the columns in the training CSV's order")
     names = [str(name).strip() for name in x.columns]
     if not columns:
-        inputs = [column for column, name in zip(x.columns, names) if name not in NON_INPUT_COLUMNS]
+        inputs = [column for column, name in zip(x.columns, names)
+                  if name not in NON_INPUT_COLUMNS and not PANDAS_UNNAMED.fullmatch(name)]
         return x if len(inputs) == len(names) else x[inputs]
     if not categories or set(columns) <= set(names):  # no categories, or their one-hot columns made already
         return x[[x.columns[k] for k in column_positions("the table", names, columns)]]

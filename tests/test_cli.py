@@ -2,6 +2,7 @@
 
 import contextlib
 import importlib
+import io
 import json
 import math
 import os
@@ -1588,6 +1589,13 @@ def test_a_table_is_read_by_its_names_as_a_csv_header_gives_them():
     from ssvae.inference import _row_ids
 
     assert list(_row_ids(framed, 2)) == ["r0", "r1"]  # the id column names the rows, as predict's CSV ids do
+    import pandas as pd
+
+    saved = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]}, index=[7, 9]).to_csv()  # index=False left out
+    read_back = pd.read_csv(io.StringIO(saved))  # the index in a column pandas names "Unnamed: 0"
+    assert list(read_back.columns) == ["Unnamed: 0", "a", "b"]
+    np.testing.assert_array_equal(by_name(read_back, ()), [[1, 3], [2, 4]])  # as predict reads the CSV itself
+    assert list(_row_ids(read_back, 2)) == ["7", "9"]
 
 
 class NullableColumns(NamedColumns):
