@@ -570,10 +570,13 @@ def _run_partition(run: Run, quantize: bool) -> Partition | None:
 
 def stand_in_inputs(run: Run) -> np.ndarray:
     """`CHECK_BATCH` seeded inputs of the run's shape, uniform over its input range (normal where it has
-    none): what the graphs are traced and compared with torch on where the run's data are missing or changed."""
+    none; a category drawn for each column of categories, as its one-hot inputs): what the graphs are traced
+    and compared with torch on where the run's data are missing or changed."""
     rng, c = np.random.default_rng(0), run.config
     shape = (CHECK_BATCH, *c.input_shape)
     x = rng.uniform(*c.input_range, shape) if c.input_range else rng.standard_normal(shape)
+    for start, end in c.category_spans:
+        x[:, start:end] = np.eye(end - start)[rng.integers(0, end - start, CHECK_BATCH)]
     return x.astype(np.float32)
 
 

@@ -1,14 +1,15 @@
 """Run an exported ssvae model with onnxruntime and numpy alone: this is what an app embeds.
 
     from ssvae import runtime
-    model = runtime.load("models/digits")            # a folder written by `ssvae export`
+    model = runtime.load("models/digits-m2")         # a folder written by `ssvae export`
     probabilities = model.classify(images)           # uint8 0..255 or floats in [0, 1], (N, *input_shape)
     samples = model.generate("7", n=16, seed=0)      # class-conditional means of p(x|y,z), z ~ N(0, I)
     scores = model.score(images)                     # anomaly score: -ELBO per example, in nats
 
 This module imports nothing of ssvae, torch or onnx: copy it next to the .onnx files and it works.
-Sessions are created once at load and are safe to call from several threads at once. Importing it turns
-onnxruntime's telemetry off (ORT_DISABLE_TELEMETRY=1) unless the environment sets ORT_DISABLE_TELEMETRY.
+Sessions are created once at load and are safe to call from several threads at once. Importing it before
+onnxruntime is imported turns onnxruntime's telemetry off (ORT_DISABLE_TELEMETRY=1) unless the environment
+sets ORT_DISABLE_TELEMETRY.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numbers
 import os
 import re
 import sys
+import unicodedata
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -235,7 +237,10 @@ def column_positions(table: str, names: Sequence[str], columns: Sequence[str]) -
 def as_array(x: Any) -> np.ndarray:
     """``x`` as a numpy array, or a ModelError that says what to pass. A table of pandas' nullable or Arrow
     columns (``convert_dtypes()``, ``dtype_backend="pyarrow"``), which numpy reads as objects, is read as
-    float64 with its missing values as NaN, which the checks then name by row."""
+    float64 with its missing values as NaN, which the checks then name by row; so is a numpy masked array with
+    values masked (not the numbers under its mask)."""
+    if isinstance(x, np.ma.MaskedArray) and x.dtype.kind in "uif":
+        return x.astype(np.float64).filled(np.nan) if np.ma.is_masked(x) else x.data
     try:
         array = np.asarray(x)
     except (TypeError, ValueError, RuntimeError) as error:  # ragged rows; a torch tensor that needs grad, or on a GPU
@@ -248,6 +253,12 @@ def as_array(x: Any) -> np.ndarray:
         except (TypeError, ValueError):
             pass  # not numbers: refused below as such
     return array
+
+
+def same_letters(name: str) -> str:
+    """A name in one Unicode form (NFC), so that names written alike compare equal: a macOS folder's "café"
+    holds "e" and a combining accent where a keyboard types "é"."""
+    return unicodedata.normalize("NFC", name)
 
 
 def check_count(name: str, value: Any, minimum: int) -> int:
@@ -378,6 +389,9 @@ def prepare_inputs(x: Any, shape: tuple[int, ...], columns: Sequence[str] | None
     they name theirs (those of ``categories`` as one-hot columns) and checked against ``input_range``
     (`check_values`: NaN, a missing input, only for a model that ``fills_missing``), or a ModelError that says
     what to change. One rule for an export's graphs and for a run's model in torch."""
+    if isinstance(x, (str, os.PathLike)):
+        raise ModelError(f"inputs are a path ({os.fspath(x)!r}), not numbers: pass them as an array (a file read "
+                         f"as ssvae predict reads it: ssvae.inference.model_inputs(MODEL_DIR, data=PATH).x)")
     series = type(x).__name__ == "Series"  # a DataFrame's row, df.iloc[k], with its id among its cells
     table = by_name(x, columns, categories)
     x = as_array(table)
@@ -398,7 +412,25 @@ def prepare_inputs(x: Any, shape: tuple[int, ...], columns: Sequence[str] | None
             raise
         column = columns[int(np.flatnonzero(unreadable_values(x[error.row], fills_missing))[0])]  # a table's: name it
         raise NonFiniteInputError(f"{error.problem}, in column {column!r}", error.fix, error.row) from None
+    if categories:
+        check_one_hot(x, columns or (), categories)
     return x
+
+
+def check_one_hot(x: np.ndarray, columns: Sequence[str], categories: dict[str, Sequence[str]]) -> None:
+    """Each column of ``categories`` given in prepared rows ``x`` (N, columns) as its one-hot columns: values in
+    [0, 1] that sum to 1 (one 1 among 0s; probabilities, as `ExportedModel.generate` gives them), or 0s or NaN in
+    them all (a missing category, as pandas' get_dummies gives one), or an InputRowError naming it: an array,
+    unlike a table's text, could hold a 7 or two 1s there."""
+    sources = column_sources(columns, categories)
+    for start, end in category_spans(columns, categories):
+        block = x[:, start:end]
+        total = block.sum(-1, dtype=np.float64)
+        sound = ((block >= 0) & (block <= 1)).all(-1) & ((np.abs(total - 1) < 1e-3) | (total == 0))
+        if (bad := ~sound & ~np.isnan(block).all(-1)).any():
+            raise InputRowError(f"the one-hot columns of {sources[start]!r} hold other than a category", "give "
+                                "each row a 1 in its category's column and 0 in the others, or 0s or NaN in them "
+                                "all for a missing category", _first(bad))
 
 
 def _first_text_cell(table: Any) -> str:
@@ -1034,10 +1066,11 @@ class ExportedModel:
         return z
 
     def class_index(self, label: Any) -> int:
-        """The index of a class given by index or name."""
+        """The index of a class given by index or name (written alike, in either Unicode form: `same_letters`)."""
         if isinstance(label, (str, np.str_)):
-            if label in self.class_names:
-                return self.class_names.index(label)
+            written = [same_letters(name) for name in self.class_names]
+            if same_letters(label) in written:
+                return written.index(same_letters(label))
             alike = [name for name in self.class_names if name.casefold() == label.strip().casefold()]
             meant = f" (did you mean {alike[0]!r}? names are matched case by case)" if alike else ""
             raise ModelError(f"class {label!r} is not one of {', '.join(self.class_names)}{meant}")
@@ -1183,7 +1216,11 @@ class ExportedModel:
         if not isinstance(noise, (bool, np.bool_)):
             raise ModelError(f"noise must be True or False, got {noise!r}")
         rng = np.random.default_rng(seed)
-        z = (rng.standard_normal((n, self.latent_dim)) * float(temperature)).astype(np.float32)
+        with np.errstate(over="ignore"):  # beyond float32: inf, refused below
+            z = (rng.standard_normal((n, self.latent_dim)) * float(temperature)).astype(np.float32)
+        if not np.isfinite(z).all():
+            raise ModelError(f"temperature {temperature!r} draws latent codes beyond float32's range: use a "
+                             f"temperature such as 0.7 or 1 (the default)")
         mean, second = self._decoded(z, y, "generate")
         return observed(self.likelihood, mean, second, rng, self.category_spans) if noise else mean
 
@@ -1303,4 +1340,4 @@ __all__ = ["load", "ExportedModel", "ModelError", "InputRowError", "NonFiniteInp
            "MODEL_FILES", "RUN_CONFIG", "BATCH", "DEVICES", "FORMAT_VERSION", "METADATA_PREFIX", "MIN_OPSET",
            "MISSING_VALUES", "NON_INPUT_COLUMNS", "OPSET", "ROLES", "graph_file", "held_precisions", "arrange",
            "by_name", "category_spans", "column_sources", "one_hot", "table_columns", "column_positions", "as_array",
-           "as_float32", "check_count", "check_seed", "entropy", "folder_of_folders", "prepare_inputs"]
+           "as_float32", "check_count", "check_seed", "entropy", "same_letters", "folder_of_folders", "prepare_inputs"]

@@ -178,6 +178,24 @@ def test_a_model_reads_its_categories_by_name_and_an_unknown_one_as_missing(tmp_
         read_csv(tmp_path / "old.csv", model_columns, roles).inputs()
 
 
+@pytest.mark.parametrize("given", [[7, 0], [1, 1], [0.2, 0.2], [np.nan, 0], [-1, 2]])
+def test_one_hot_inputs_given_as_numbers_must_hold_a_category_or_none(given):
+    """An array (or a DataFrame of the one-hot columns) could hold anything in a column of categories' inputs:
+    values in [0, 1] that sum to 1 are a category (one 1 among 0s, or probabilities as generate gives them),
+    0s or NaN in them all a missing one (as pandas' get_dummies and onehot encoders give it); anything else
+    is refused, naming the column and the row."""
+    columns, categories = ("a", "shape=circle", "shape=square", "b"), {"shape": ("circle", "square")}
+    good = np.array([[0.5, 1, 0, 2], [0.1, np.nan, np.nan, 3], [0.2, 0, 0, np.nan], [0, 0.25, 0.75, 1]], np.float32)
+    np.testing.assert_array_equal(runtime.prepare_inputs(good, (4,), columns, None, 1, True, categories), good)
+    bad = good.copy()
+    bad[2, 1:3] = given
+    with pytest.raises(runtime.InputRowError, match=r"^the one-hot columns of 'shape' hold other than a category "
+                                                    r"\(first in row 2\): give each row a 1 in its category's column "
+                                                    r"and 0 in the others, or 0s or NaN in them all for a missing "
+                                                    r"category$"):
+        runtime.prepare_inputs(bad, (4,), columns, None, 1, True, categories)
+
+
 def _shapes(n: int, seed: int) -> pd.DataFrame:
     """Three classes told apart by a column of categories alone ("shape"; 5 % of rows another one), beside
     two columns of noise, one with gaps."""
@@ -212,6 +230,11 @@ def test_a_table_of_categories_learns_exports_and_is_read_alike_everywhere(tmp_p
     np.testing.assert_allclose(by_runtime, run.classify(inputs), atol=1e-5)
     one_hot_made = pd.DataFrame(model.prepare(inputs), columns=list(model.input_columns))  # read as they are
     np.testing.assert_allclose(model.classify(one_hot_made), by_runtime, atol=1e-6)
+    two_shapes = one_hot_made.assign(**{"shape=star": 1.0})  # the export and the run refuse it alike
+    np.testing.assert_allclose(model.classify(model.generate(0, n=5)).sum(-1), 1, rtol=1e-5)  # probabilities: taken
+    for reader, error in ((model, runtime.InputRowError), (run, DataError)):  # the run's errors are DataErrors
+        with pytest.raises(error, match=r"^the one-hot columns of 'shape' .* \(first in row 0\)"):
+            reader.classify(two_shapes)
     from tests.test_export import _shared_noise
     with monkeypatch.context() as patched, torch.no_grad():
         _shared_noise(patched, 40, 3, 2)

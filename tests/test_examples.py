@@ -695,6 +695,68 @@ def test_the_examples_take_gaps_where_the_model_fills_them_and_refuse_inf(scored
 
 
 @needs_npm(NODE_EXAMPLE, "onnxruntime-node")
+def test_the_examples_take_a_category_as_one_1_among_0s_or_nan_and_refuse_other_one_hot_inputs(scored_exports,
+                                                                                               tmp_path):
+    """An .npy of a table with a column of categories: its one-hot inputs as the runtime takes them (one 1
+    among 0s, or probabilities, or NaN in them all for a missing category); two 1s refused in one line, as the
+    runtime does."""
+    model_dir = scored_exports["categories"]
+    x = np.zeros((3, 66), np.float32)
+    x[:, :64] = load_digits().data[:3]
+    x[0, 64], x[1, 65], x[2, 64:] = 0.3, 1, np.nan  # mostly odd (as generate gives them), odd, missing
+    x[0, 65] = 0.7
+    np.save(tmp_path / "rows.npy", x)
+    expected = [str(k) for k in runtime.load(model_dir).classify(x).argmax(-1)]
+    x[1, 64] = 1
+    np.save(tmp_path / "both.npy", x)
+    with pytest.raises(runtime.InputRowError, match=r"^the one-hot columns of 'parity' .* \(first in row 1\)"):
+        runtime.load(model_dir).classify(x)
+    message = ("row 1: the one-hot inputs of 'parity' hold other than a category: give each row a 1 in its "
+               "category's column and 0 in the others, or 0s or NaN in them all for a missing category\n")
+    for command in ([sys.executable, str(ROOT / "tools/examples/classify_with_onnxruntime.py")],
+                    ["node", str(NODE_EXAMPLE / "classify.mjs")]):
+        result = subprocess.run([*command, str(model_dir), str(tmp_path / "rows.npy")], capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 0 and _predicted(result.stdout) == expected, result.stderr
+        result = subprocess.run([*command, str(model_dir), str(tmp_path / "both.npy")], capture_output=True,
+                                text=True, timeout=120)
+        assert (result.returncode, result.stdout, result.stderr) == (1, "", message)
+
+
+@needs_npm(NODE_EXAMPLE, "onnxruntime-node")
+def test_the_node_examples_refuse_a_model_format_they_do_not_read_and_score_no_classifier_alone(tmp_path):
+    """A model.json of another format is refused, as the runtime refuses it; score.mjs of a supervised model
+    says it needs a generative one, where it said to export the run again, which gives no encoder either."""
+    np.save(tmp_path / "x.npy", np.zeros((2, 1, 8, 8), np.float32))
+    meta = json.loads((MODEL / "model.json").read_text())
+    for name, changed, script, message in (
+            ("newer", {"format": 2}, "classify.mjs", f"{tmp_path / 'newer' / 'model.json'}: model format 2, but this "
+             "example reads format 1: use the examples of the ssvae that exported it, or export the run again\n"),
+            ("supervised", {"model": "supervised"}, "score.mjs", f"{tmp_path / 'supervised'} has no encoder and "
+             "decoder (supervised model): scores need a generative model (m2, adgm, m1+m2 or m1)\n")):
+        shutil.copytree(MODEL, tmp_path / name)
+        (tmp_path / name / "model.json").write_text(json.dumps({**meta, **changed}))
+        result = _node(script, tmp_path / name, tmp_path / "x.npy")
+        assert (result.returncode, result.stdout, result.stderr) == (1, "", message)
+
+
+@needs_npm(NODE_EXAMPLE, "onnxruntime-node")
+def test_the_examples_send_onnxruntime_no_usage_events_and_keep_no_device_id(tmp_path):
+    """onnxruntime's official builds keep a device id and a database of usage events under ~/.cache unless
+    ORT_DISABLE_TELEMETRY is set before they load: the examples an app copies set it, as ssvae.runtime does."""
+    np.save(tmp_path / "x.npy", np.zeros((2, 1, 8, 8), np.float32))
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**{k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}, "HOME": str(home)}
+    for command in ([sys.executable, str(ROOT / "tools/examples/classify_with_onnxruntime.py")],
+                    ["node", str(NODE_EXAMPLE / "classify.mjs")], ["node", str(NODE_EXAMPLE / "score.mjs")]):
+        result = subprocess.run([*command, str(MODEL), str(tmp_path / "x.npy")], capture_output=True, text=True,
+                                timeout=120, env=env)
+        assert result.returncode == 0 and len(result.stdout.splitlines()) == 2, result.stderr
+    assert [path.relative_to(home) for path in home.rglob("*") if path.is_file()] == []
+
+
+@needs_npm(NODE_EXAMPLE, "onnxruntime-node")
 def test_the_node_score_example_says_what_a_folder_without_score_noise_lacks(tmp_path):
     folder = tmp_path / "old"
     shutil.copytree(MODEL, folder)

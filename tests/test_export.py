@@ -1692,6 +1692,11 @@ def test_a_sample_grids_columns_share_their_latent_draws_and_a_class_drawn_alone
         with pytest.raises(ModelError, match=r"^temperature must be a number above 0, such as 0.7 or 1 \(the "
                                              r"default\), got "):
             digits_model.generate(5, 2, temperature=temperature)
+    with warnings.catch_warnings(), pytest.raises(ModelError, match=r"^temperature 1e\+300 draws latent codes beyond "
+                                                                    r"float32's range: use a temperature such as 0.7 "
+                                                                    r"or 1 \(the default\)$"):
+        warnings.simplefilter("error")  # numpy's overflow warning was raised in its place
+        digits_model.generate(5, 2, temperature=1e300)
     with pytest.raises(ModelError, match="names no class"):
         sample_grid(digits_model, 3, classes=[])
     assert not np.array_equal(sample_grid(digits_model, 3, seed=8), grid)
@@ -2369,6 +2374,19 @@ def test_the_exporter_loads_torchs_export_modules_before_it_exports():
     assert result.stdout.split() == ["True"]
 
 
+def test_a_masked_arrays_masked_values_are_missing_inputs_not_the_numbers_under_the_mask(digits_model):
+    """numpy's masked array: what its mask hides is no input (NaN: a gap for a model that fills them, refused,
+    naming its row, by one that does not); with nothing masked, its data as they are (uint8 images scaled)."""
+    table = np.ma.masked_array([[1.0, 2.0], [3.0, 4.0]], mask=[[False, False], [False, True]])
+    filled = runtime.prepare_inputs(table, (2,), ("a", "b"), None, 1, True)
+    np.testing.assert_array_equal(filled, np.array([[1, 2], [3, np.nan]], np.float32))
+    images = np.ma.masked_array(np.full((3, 8, 8), 255, np.uint8))
+    np.testing.assert_array_equal(digits_model.classify(images), digits_model.classify(np.ones((3, 8, 8))))
+    images[1, 4, 4] = np.ma.masked
+    with pytest.raises(runtime.NonFiniteInputError, match=r"\(first in row 1\)"):
+        digits_model.classify(images)
+
+
 def test_predict_to_standard_output_streams_its_batches_and_stops_at_a_refused_one(digits_model, capsys):
     """Rows on standard output go a batch at a time (a file is written whole or not at all): an input refused
     in a later batch ends them there, with the error naming its row in the whole input."""
@@ -2666,6 +2684,11 @@ def test_a_table_model_keeps_its_training_range_and_flags_inputs_far_outside_it(
     with pytest.raises(ModelError, match=r"not numbers: pass numbers \(a row as a DataFrame, df.iloc\[\[k\]\], not "
                                          r"a Series, df.iloc\[k\]\)$"):
         model.classify(Series(["r1", 100.0, 0.0, 5.0]))
+    for path in ("img.png", tmp_path / "img.png"):  # a path is no input of the runtime's: said so, with the fix
+        with pytest.raises(ModelError, match=r"^inputs are a path \('.*img.png'\), not numbers: pass them as an "
+                                             r"array \(a file read as ssvae predict reads it: "
+                                             r"ssvae.inference.model_inputs\(MODEL_DIR, data=PATH\).x\)$"):
+            model.classify(path)
     info = CliRunner().invoke(main, ["info", str(tmp_path / "model")]).output
     assert ("\n  training_range   the least and greatest value of each of the 3 inputs in training (--json has "
             "them), to flag inputs far outside them\n") in info

@@ -22,7 +22,9 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
+
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # before onnxruntime loads: no usage events sent to Microsoft
+import onnxruntime as ort  # noqa: E402
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm",
                   ".pnm"}
@@ -106,6 +108,14 @@ def prepare(x: np.ndarray, meta: dict) -> np.ndarray:
             sys.exit("inputs must hold no inf: drop or mend the rows with inf")
     elif not np.isfinite(x).all():
         sys.exit("inputs must be finite: drop or mend the rows with NaN or inf")
+    for column, known in meta.get("categories", {}).items():  # its one-hot inputs, side by side
+        start = meta["input_columns"].index(f"{column}={known[0]}")
+        block = x[:, start:start + len(known)]  # in [0, 1] summing to 1 (or to 0, or NaN: a missing category)
+        total = block.sum(-1, dtype=np.float64)
+        sound = ((block >= 0) & (block <= 1)).all(-1) & ((np.abs(total - 1) < 1e-3) | (total == 0))
+        if len(bad := np.flatnonzero(~sound & ~np.isnan(block).all(-1))):
+            sys.exit(f"row {bad[0]}: the one-hot inputs of {column!r} hold other than a category: give each row a 1 "
+                     f"in its category's column and 0 in the others, or 0s or NaN in them all for a missing category")
     low, high = meta.get("input_range") or (-np.inf, np.inf)
     if x.size and meta.get("input_range") and not (low <= x.min() and x.max() <= high):
         sys.exit(f"inputs must be within [{low}, {high}], as the model was trained: pass uint8 images 0..255 or "

@@ -7,9 +7,12 @@
 // Inputs as classify.mjs takes them (an .npy, or a table's records in a .json). Prints one CSV line an input,
 // in their order: id,score,entropy (nats; a higher score: less like the training data; a higher entropy: a
 // classifier less sure of its class).
+import "./telemetry.mjs"; // before onnxruntime-node loads
 import ort from "onnxruntime-node";
 import { SCORED_ROWS, negativeBounds } from "./scoring.mjs";
 import { InputError, batch, csvField, loadGraph, readInputs, readModel, runCommand } from "./ssvae.mjs";
+
+const GENERATIVE_MODELS = ["m2", "adgm", "m1+m2", "m1"]; // exported with an encoder and a decoder beside the classifier
 
 function entropies(probabilities, rows, k) {
   // -sum_k q_k log q_k of each row of the classifier's probabilities, as `ssvae score` writes it: log K (as unsure
@@ -37,6 +40,10 @@ function g6(v) {
 
 async function score(modelDir, inputPath) {
   const meta = readModel(modelDir);
+  if (!GENERATIVE_MODELS.includes(meta.model)) {
+    throw new InputError(`${modelDir} has no encoder and decoder (${meta.model} model): scores need a generative ` +
+      `model (${GENERATIVE_MODELS.slice(0, -1).join(", ")} or ${GENERATIVE_MODELS.at(-1)})`);
+  }
   if (!Array.isArray(meta.score_noise)) {
     throw new InputError(`${modelDir}: model.json holds no score_noise (a classifier alone, or an export before ` +
       "ssvae wrote it): export the run again with 'ssvae export'");

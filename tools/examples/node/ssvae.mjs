@@ -4,10 +4,13 @@
 // is one line that says what to change.
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import "./telemetry.mjs"; // before onnxruntime-node loads
 import ort from "onnxruntime-node";
 import { fillRow, recordId, tableFields } from "./records.mjs";
 
 export class InputError extends Error {}
+
+const FORMAT = 1; // of model.json and the graphs, as ssvae.runtime's FORMAT_VERSION
 
 export function readNpy(path, divisor) {
   let bytes;
@@ -85,6 +88,24 @@ function checkRange(values, [low, high] = [-Infinity, Infinity], gaps = false) {
   }
 }
 
+function checkOneHot(values, n, meta) {
+  // each column of categories as its one-hot inputs, as ssvae.runtime takes them: values in [0, 1] that sum to 1
+  // (one 1 among 0s, or probabilities), or 0s or NaN in them all (a missing category); an array, unlike a
+  // record's text, could hold a 7 or two 1s there
+  const size = meta.input_shape.reduce((a, b) => a * b, 1);
+  for (const { name, index, values: known } of tableFields(meta).filter((field) => field.values)) {
+    for (let row = 0; row < n; row++) {
+      const block = Array.from(values.subarray(row * size + index, row * size + index + known.length));
+      const total = block.reduce((a, b) => a + b, 0);
+      const sound = block.every((v) => v >= 0 && v <= 1) && (Math.abs(total - 1) < 1e-3 || total === 0);
+      if (!sound && !block.every(Number.isNaN)) {
+        throw new InputError(`row ${row}: the one-hot inputs of '${name}' hold other than a category: give each ` +
+          "row a 1 in its category's column and 0 in the others, or 0s or NaN in them all for a missing category");
+      }
+    }
+  }
+}
+
 function layout(shape, inputShape) {
   // "first" (N, C, H, W), or a grey (N, H, W), or flat rows; "last": images channel-last (N, H, W, C)
   const [channels, ...pixels] = inputShape;
@@ -120,9 +141,13 @@ export function readModel(modelDir) {
   } catch (error) {
     throw new InputError(`${join(modelDir, "model.json")}: not readable JSON (${error.message}): export the run again with 'ssvae export'`);
   }
+  const format = `${join(modelDir, "model.json")}: model format ${meta?.format ?? "missing"}, but this example reads ` +
+    `format ${FORMAT}: use the examples of the ssvae that exported it, or export the run again`;
+  if (typeof meta?.format === "number" && meta.format !== FORMAT) throw new InputError(format); // before its keys
   if (!Array.isArray(meta?.input_shape) || !Array.isArray(meta.class_names) || typeof meta.uint8_divisor !== "number") {
     throw new InputError(`${join(modelDir, "model.json")}: no input_shape, class_names or uint8_divisor in it: export the run again with 'ssvae export'`);
   }
+  if (meta.format !== FORMAT) throw new InputError(format);
   return meta;
 }
 
@@ -180,6 +205,7 @@ export function readInputs(path, meta) {
   const { shape, values: read } = readNpy(path, meta.uint8_divisor); // uint8 / divisor: model.json's preprocessing
   const order = layout(shape, meta.input_shape);
   checkRange(read, meta.input_range ?? undefined, meta.fills_missing === true);
+  checkOneHot(read, shape[0], meta);
   const [channels, height, width] = meta.input_shape;
   return { n: shape[0], values: order === "last" ? channelFirst(read, shape[0], height * width, channels) : read };
 }
