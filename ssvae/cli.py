@@ -24,6 +24,7 @@ import numpy as np
 from ssvae import __version__
 from ssvae.config import CHOICES, EDITABLE_FOR_RESUME, SETTING_HELP, Config, ConfigError, option_flag, shown_default
 from ssvae.settings import RECIPES, config_for
+from ssvae.data.images import is_image_file
 from ssvae.data.inputs import SPLITS
 from ssvae.data.sources import BUILTIN
 from ssvae.errors import DataError, ExportError, RunError, TrainingError, terminal_text
@@ -358,11 +359,27 @@ def _usage_error(error: click.UsageError, command: str = "ssvae") -> NoReturn:
     extra = re.fullmatch(r"Got unexpected extra arguments? \((.*)\)", message)
     if extra and error.ctx and error.ctx.info_name in EXTRA_ARGUMENT and any(map(_looks_like_a_path,
                                                                                  extra[1].split())):
-        message += f": {EXTRA_ARGUMENT[error.ctx.info_name]}"
+        hint = _pattern_hint(error.ctx.params.get("data"), extra[1].split())
+        message += f": {EXTRA_ARGUMENT[error.ctx.info_name]}{hint}"
     if isinstance(error, click.NoSuchOption) and error.option_name == "--debug" and error.ctx:
         message += f": --debug goes before the command, as in 'ssvae --debug {error.ctx.info_name} ...'"
     _echo(f"Error: {message} (see '{where} --help')", err=True)
     sys.exit(error.exit_code)
+
+
+def _pattern_hint(data: str | None, words: list[str]) -> str:
+    """Where --data ``data`` and the extra ``words`` are images of one folder, as a shell pattern (``--data
+    new/*.png``) gives them: that ssvae takes their folder instead; else ""."""
+    given = [data, *words] if data is not None else []
+    if not given or not all(is_image_file(Path(word), Path(word).parent) for word in given):
+        return ""
+    folders = {os.path.dirname(word) for word in given}
+    suffixes = {Path(word).suffix for word in given}
+    if len(folders) != 1:
+        return ""
+    folder = folders.pop() or "."
+    pattern = os.path.join(folder, f"*{suffixes.pop() if len(suffixes) == 1 else ''}")
+    return f" (a shell pattern such as {pattern} gives each file apart: give their folder, {folder})"
 
 
 def _looks_like_a_path(word: str) -> bool:

@@ -241,7 +241,7 @@ class Config:
         if self.image_size is not None and math.prod(self.image_size) > MAX_IMAGE_PIXELS:
             raise ConfigError(f"image_size {option_text(self.image_size, '')} is {math.prod(self.image_size):,} "
                               f"pixels an image, more than 512x512: the encoder and decoder are fully connected to "
-                              f"every pixel; photos train at 32 to 128 pixels a side", "image_size")
+                              f"every pixel; photos train at 32 to 96 pixels a side", "image_size")
         if not self.hidden or (self.classifier == "conv" and not self.classifier_channels):
             raise ConfigError(f"hidden needs at least one layer size, and a conv classifier at least one channel "
                               f"count (e.g. {both_spellings('hidden', (500,))}, "

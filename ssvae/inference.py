@@ -135,9 +135,9 @@ def _check_dataset(model: ExportedModel, dataset: str, split: str) -> None:
         raise DataError(f"the model was tested on {tested_on}, not on a test split of {dataset}: pass those data "
                         f"with --data (--split train gives every example of {dataset}, {every})")
     if shape is not None and trained_on != dataset:
+        share = ", and its test split is only a share of them (its train split holds the rest)" * (split == "test")
         warnings.warn(f"the model was trained on {trained_on}, not on {dataset}: every example of {dataset} is new "
-                      f"to it, and its test split is only a share of them (--split train gives the rest)",
-                      stacklevel=user_stacklevel())
+                      f"to it{share}", stacklevel=user_stacklevel())
 
 
 def default_split(model: ExportedModel) -> str:

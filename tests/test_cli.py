@@ -390,7 +390,7 @@ def test_existing_run_directory_is_kept_without_force(runner, tmp_path):
      "digits is not one: leave it out"),
     (["train", "--image-size", "513,512"], "Invalid value for '--image-size': image_size 513,512 is 262,656 pixels an "
      "image, more than 512x512: the encoder and decoder are fully connected to every pixel; photos train at 32 to "
-     "128 pixels a side"),
+     "96 pixels a side"),
     (["train", "--seed", "-1"], "Invalid value for '--seed': seed must lie in 0..4294967295, got -1"),
     (["train", "--alpha", "nan"], "Invalid value for '--alpha': alpha must be a finite number, got nan"),
     (["train", "--label-column", "id"], "Invalid value for '--label-column': label_column must name columns of the "
@@ -478,6 +478,23 @@ def test_bad_input_is_one_clear_line(runner, tmp_path, monkeypatch, args, messag
     if usage:
         command = args[0] if args[0] in main.commands else None  # else a mistyped command or top-level option
         assert result.output.strip().endswith(f" (see '{' '.join(['ssvae', *([command] if command else [])])} --help')")
+
+
+def test_files_a_shell_pattern_gave_are_told_to_be_given_as_their_folder(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("new").mkdir()
+    for name in ("a.png", "b.png", "c.png"):
+        Path("new", name).write_bytes(b"")
+    result = runner.invoke(main, ["predict", "models/m", "--data", "new/a.png", "new/b.png", "new/c.png"],
+                           prog_name="ssvae")
+    assert result.exit_code == 2 and result.output == (
+        "Error: Got unexpected extra arguments (new/b.png new/c.png): give the inputs with --data FILE_OR_FOLDER (a "
+        "shell pattern such as new/*.png gives each file apart: give their folder, new) (see 'ssvae predict --help')\n")
+    Path("a.csv").write_text("x\n1\n")
+    Path("b.csv").write_text("x\n1\n")
+    for args in (["--data", "new/a.png", "new/b.png", "other.png"], ["new/a.png"], ["--data", "a.csv", "b.csv"]):
+        result = runner.invoke(main, ["predict", "models/m", *args])  # not images of one folder, given to --data
+        assert result.exit_code == 2 and "FILE_OR_FOLDER (see" in result.output, result.output
 
 
 def test_a_graph_file_given_for_its_model_folder_names_the_folder(runner, tmp_path, monkeypatch):
@@ -1472,8 +1489,12 @@ def test_a_built_in_data_set_that_does_not_fit_the_model_is_refused_before_it_is
     other = runtime.load(model)
     other.info = {**other.info, "dataset": "mine.npz"}
     with pytest.warns(UserWarning, match="^the model was trained on mine.npz, not on digits: every example of digits "
-                                         "is new to it"):
+                                         r"is new to it, and its test split is only a share of them \(its train "
+                                         r"split holds the rest\)$"):  # no option named: generate has no --split
         assert len(inference.model_inputs(other, dataset="digits")) == 450
+    with pytest.warns(UserWarning, match="^the model was trained on mine.npz, not on digits: every example of digits "
+                                         "is new to it$"):  # its train split: no test share to speak of
+        assert len(inference.model_inputs(other, dataset="digits", split="train")) == 1347
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(inference.model_inputs(runtime.load(model), dataset="digits")) == 450

@@ -801,8 +801,9 @@ def test_image_folder_classes_are_its_visible_folders_of_images_and_unlabelled_t
         warnings.simplefilter("always")
         source = load_source(data=str(tmp_path))
     assert [str(w.message) for w in seen if str(w.message).startswith(str(tmp_path))] == [
-        f"{tmp_path}: 2 folder(s) with no image directly inside are not classes: empty, meta (a class folder needs "
-        f"images of its own; its sub-folders are read with it)",
+        f"{tmp_path}: 2 folder(s) with no image directly inside are not classes, and no image in them is read: "
+        f"empty, meta (a class folder needs images directly inside, such as empty/a.png; its sub-folders are then "
+        f"read with it)",
         f"{tmp_path}: 1 image(s) outside the class folders are not read (e.g. stray.png): move them into a class "
         f"folder, or into unlabelled/"]
     assert source.train.class_names == ("cat", "dog") and source.train.y.tolist() == [0, 1, -1]
@@ -833,6 +834,40 @@ def test_images_drawn_in_dark_ink_on_a_transparent_background_are_named_as_read_
     assert np.asarray(inputs.x)[5].max() == 255 and np.asarray(inputs.x)[0].max() == 0  # the white stroke shows
 
 
+def test_a_16_bit_grey_png_with_a_transparent_grey_level_is_read_as_its_top_8_bits_that_level_black(tmp_path):
+    """PIL's RGBA conversion of a 16-bit grey image clips it to 8 bits, turning it black and white: one that
+    names a grey level transparent (a PNG's tRNS) was read so, and scored as an anomaly beside its copy."""
+    from ssvae.data.inputs import read_inputs
+
+    grey = np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000  # 0..63,000: 8-bit 0..245
+    Image.fromarray(grey).save(tmp_path / "plain.png")
+    Image.fromarray(grey).save(tmp_path / "keyed.png", transparency=5000)  # the grey level of pixel 5
+    x = np.asarray(read_inputs(str(tmp_path)).x)
+    top = np.round(grey / 257).astype(np.uint8)
+    np.testing.assert_array_equal(x[1, 0], top)  # plain.png
+    np.testing.assert_array_equal(x[0, 0], np.where(grey == 5000, 0, top))  # keyed.png: pixel 5 transparent
+
+
+def test_pillows_warnings_name_the_images_once_a_warning(tmp_path, monkeypatch):
+    """Pillow warns of an image past its size limit (or of corrupt EXIF data) without naming the file, once a
+    file: one warning now names how many and the first, beside the images read all the same."""
+    from ssvae.data.inputs import read_inputs
+
+    for name in ("a.png", "b.png"):
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / name)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 40)  # 64 pixels: past it, and below twice it (an error)
+    with pytest.warns(Image.DecompressionBombWarning) as warned:  # Pillow's category, kept
+        inputs = read_inputs(str(tmp_path))
+    assert [str(w.message) for w in warned] == [
+        f"{tmp_path}: Pillow warned of 2 image(s) (e.g. a.png): Image size (64 pixels) exceeds limit of 40 pixels, "
+        f"could be decompression bomb DOS attack."]
+    assert list(inputs.ids) == ["a.png", "b.png"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)  # an app's filter holds: none is read
+        with pytest.raises(DataError, match="no readable images"):
+            read_inputs(str(tmp_path))
+
+
 def test_netpbm_and_jfif_images_are_read_and_heic_or_raw_photos_are_named_in_one_warning(tmp_path):
     """A phone's HEIC photos and a camera's raw files were left out without a word: a class folder of them was
     merely "no class". One warning now names how many of the files read (or directly in a folder that is no
@@ -858,8 +893,9 @@ def test_netpbm_and_jfif_images_are_read_and_heic_or_raw_photos_are_named_in_one
     assert [str(w.message) for w in seen][:2] == [
         f"{tmp_path}: 4 file(s) in image formats ssvae does not read are left out (.cr2, .heic; e.g. "
         f"{Path('cat', 'IMG_1.HEIC')}): convert them to PNG or JPEG to use them",
-        f"{tmp_path}: 2 folder(s) with no image directly inside are not classes: phone, venv (a class folder needs "
-        f"images of its own; its sub-folders are read with it)"]
+        f"{tmp_path}: 2 folder(s) with no image directly inside are not classes, and no image in them is read: "
+        f"phone, venv (a class folder needs images directly inside, such as phone/a.png; its sub-folders are then "
+        f"read with it)"]
     assert source.files == ("cat/a.pgm", "cat/b.png", "dog/c.jfif", "dog/d.ppm", "unlabelled/e.pbm")
     assert source.train.y.tolist() == [0, 0, 1, 1, -1]
     white = np.ones((5, 1, 4, 4), np.float32)
@@ -928,8 +964,8 @@ def test_image_folders_are_read_with_their_sub_folders_and_linked_folders(tmp_pa
         source = load_source(data=str(data))
     assert [str(w.message) for w in seen] == [
         f"{data}: ab: link(s) to other folders of {data}, not read (their images would take two labels)",
-        f"{data}: 1 folder(s) with no image directly inside are not classes: venv (a class folder needs images of "
-        f"its own; its sub-folders are read with it)"]
+        f"{data}: 1 folder(s) with no image directly inside are not classes, and no image in them is read: venv (a "
+        f"class folder needs images directly inside, such as venv/a.png; its sub-folders are then read with it)"]
     assert source.files == ("a/0.png", "a/day1/1.png", "b/2.png", "unlabelled/3.png", "unlabelled/batch1/part2/4.png")
     assert source.train.y.tolist() == [0, 0, 1, -1, -1]
     np.testing.assert_array_equal(source.train.x[:, 0, 0, 0] * 255, [0, 10, 20, 30, 40])
@@ -1444,7 +1480,8 @@ def test_class_folders_one_level_too_deep_are_named_with_the_fix(tmp_path):
     for folder in ("labelled/cat", "labelled/dog", "unlabelled"):
         (tmp_path / folder).mkdir(parents=True)
         Image.new("L", (8, 8)).save(tmp_path / folder / "a.png")
-    with pytest.warns(UserWarning, match="folder.s. with no image directly inside are not classes: labelled"), \
+    with pytest.warns(UserWarning, match="folder.s. with no image directly inside are not classes, and no image in "
+                                         "them is read: labelled"), \
             pytest.raises(DataError) as error:
         load_source(data=str(tmp_path))
     assert str(error.value) == (f"{tmp_path}: needs one sub-folder of images per class (at least two) and optionally "

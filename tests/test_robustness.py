@@ -25,9 +25,10 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 from safetensors.torch import load_file, save_file
+from sklearn.datasets import load_digits
 
 import ssvae
-from ssvae import files
+from ssvae import files, runtime
 from ssvae.cli import main
 from ssvae.config import Config, ConfigError
 from ssvae.data.images import ColourImages
@@ -275,6 +276,9 @@ BAD_INPUT = [
      "value (first: row 1, column 'b'): a model of inputs in [0, 1] (the bernoulli likelihood) takes none: fill or "
      "drop them, or train with --likelihood gaussian (likelihood='gaussian' in Python), whose model fills each with "
      "its mean"),
+    (["evaluate", "MODEL", "--data", "digit_pngs"], "Error: digit_pngs: needs one sub-folder of images per class (at "
+     "least one): its images lie directly inside, with no class folder to label them: put them in one folder a class "
+     "to test on them (ssvae predict labels images that have none)"),
     (["train", "--data", "inf.csv"], "Error: inf.csv: 2 input row(s) contain inf, or numbers too large for float32 "
      "(first: row 2, column 'b'): clean or drop them"),  # a table's rows name their column
     (["train", "--data", "hollow.csv", "--test-fraction", "0"], "Error: hollow.csv: column 'b' holds fewer than two "
@@ -1044,6 +1048,24 @@ def test_a_models_class_name_that_a_spreadsheet_computes_is_warned_of_where_pred
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the shipped model's classes, 0 to 9, are numbers: no warning
         predict(ROOT / "models" / "digits-m2", np.zeros((2, 1, 8, 8), np.float32), tmp_path / "q.csv", progress=False)
+
+
+def test_a_class_named_in_either_unicode_form_is_the_models_class_of_that_name(tmp_path):
+    """A class folder named on macOS holds "café" as "e" and a combining accent (NFD), where a keyboard types
+    "é" (NFC): the model's class was "not one of café, ..." to --class, and so was a test folder's."""
+    decomposed, composed = "cafe\u0301", "caf\u00e9"
+    model = _with_class_name(shutil.copytree(ROOT / "models" / "digits-m2", tmp_path / "model", ignore=shutil
+                                             .ignore_patterns("*.int8.onnx")), decomposed)
+    assert runtime.load(model).class_index(composed) == runtime.load(model).class_index(decomposed) == 0
+    result = CliRunner().invoke(main, ["generate", str(model), "--class", composed, "--out", str(tmp_path / "g.png")])
+    assert result.exit_code == 0, result.output
+    digits = load_digits()
+    for k, name in ((0, composed), (1, "1")):
+        (tmp_path / "test" / name).mkdir(parents=True)
+        for i in np.flatnonzero(digits.target == k)[:5]:
+            Image.fromarray((digits.images[i] * 255 / 16).astype(np.uint8)).save(tmp_path / "test" / name / f"{i}.png")
+    report = ssvae.evaluate(model, data=str(tmp_path / "test"))
+    assert report["n_test"] == 10 and report["accuracy"] > 0.8
 
 
 def _npy_declaring(shape: tuple[int, ...], fortran: bool = False) -> bytes:

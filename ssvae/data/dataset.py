@@ -219,7 +219,8 @@ def _refuse_rows(bad: np.ndarray, name: str, what: str, fix: str, columns: Seque
     rows = bad.any(-1)
     if rows.any():
         first = int(np.flatnonzero(rows)[0])
-        column = f", column {columns[int(np.flatnonzero(bad[first])[0])]!r}" if columns else ""
+        named = columns is not None and len(columns) == bad.shape[1]  # a table's, read as the model reads it
+        column = f", column {columns[int(np.flatnonzero(bad[first])[0])]!r}" if named else ""
         raise DataError(f"{name}: {int(rows.sum())} input row(s) {what} (first: row {first}{column}): {fix}")
 
 

@@ -3,11 +3,12 @@ transparent pixels on black, in one size."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from collections import Counter
 from pathlib import Path, PurePath
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 import numpy as np
 
@@ -24,6 +25,7 @@ DARK = 16  # of 255: an image whose every pixel is below reads as black
 GREY_16_FORMATS = ("PNG", "PPM")  # whose grey Pillow opens in mode I, 32-bit, though the file's is 16-bit
 EXIF_ORIENTATION = 0x0112  # how a camera's image is turned: viewers show it turned back, and so it is read
 SIDEWAYS = (5, 6, 7, 8)  # the orientations that turn an image by 90 degrees
+Heard = dict[tuple[str, type[Warning]], list[str]]  # Pillow's warnings by (message, category): the images named
 
 
 def image_reading(input_shape: tuple[int, ...] | None, where: Path) -> tuple[str | None, tuple[int, int] | None]:
@@ -117,6 +119,32 @@ class ColourImages(UserWarning):
 
 def read_images(files: list[Path], where: Path, mode: str | None = None, size: tuple[int, int] | None = None,
                 resize: bool = False, for_model: bool = False) -> tuple[np.ndarray, list[int]]:
+    """`_read_images`, with what Pillow warned of (corrupt EXIF data, an image past its size limit) said once a
+    warning, naming the images, where Pillow's own words named none."""
+    heard: Heard = {}
+    try:
+        return _read_images(files, where, mode, size, resize, for_model, heard)
+    finally:
+        for (message, category), names in heard.items():
+            shown = " ".join(message.split())  # Pillow's: "Corrupt EXIF data.  Expecting ..."
+            warnings.warn(f"{where}: Pillow warned of {len(set(names))} image(s) (e.g. {names[0]}): {shown}",
+                          category, stacklevel=user_stacklevel())
+
+
+@contextlib.contextmanager
+def _pillow_warnings(heard: Heard, name: str) -> Iterator[None]:
+    """The warnings of the Pillow code run inside (as the filters in force let through: one made an error
+    stays one), kept in ``heard`` by message and category with the image's ``name``."""
+    with warnings.catch_warnings(record=True) as caught:
+        try:
+            yield
+        finally:
+            for warning in caught:
+                heard.setdefault((str(warning.message), warning.category), []).append(name)
+
+
+def _read_images(files: list[Path], where: Path, mode: str | None, size: tuple[int, int] | None, resize: bool,
+                 for_model: bool, heard: Heard) -> tuple[np.ndarray, list[int]]:
     """The images of ``files`` as one uint8 array (N, C, H, W), and which of ``files`` they are. ``mode`` is
     PIL's "L" (grey) or "RGB"; None picks RGB when any image has colour. Images are read upright, as viewers
     show them (a camera's EXIF orientation applied); transparent pixels count as black and 16-bit grey as its
@@ -133,7 +161,7 @@ def read_images(files: list[Path], where: Path, mode: str | None = None, size: t
         return DataError(f"{where}: no readable images ({', '.join(sorted(IMAGE_SUFFIXES))})"
                          + (f"; skipped {listed(skipped)}" if skipped else ""))
 
-    headers, skipped = _headers(files, shown)
+    headers, skipped = _headers(files, shown, heard)
     if not headers:
         raise none_readable()
     grey = ("L", "1", "LA", "La")  # and every "I" mode: 16- and 32-bit grey
@@ -150,7 +178,8 @@ def read_images(files: list[Path], where: Path, mode: str | None = None, size: t
                                    f"in grey first"),
                       stacklevel=user_stacklevel())
     blank: list[str] = []  # drawn in dark ink on a transparent background
-    arrays, kept = _pixels(files, headers, size, mode or ("RGB" if colour else "L"), shown, skipped, blank, resize)
+    arrays, kept = _pixels(files, headers, size, mode or ("RGB" if colour else "L"), shown, skipped, blank, resize,
+                           heard)
     if blank:
         warnings.warn(f"{where}: {len(blank)} image(s) drawn in dark ink on a transparent background are read as "
                       f"all black, as transparent pixels count as black (e.g. {blank[0]}): save them on an opaque "
@@ -175,15 +204,16 @@ def read_images(files: list[Path], where: Path, mode: str | None = None, size: t
 Header = tuple[int, str, tuple[int, int], int]  # (index in files, PIL mode, upright (width, height), orientation)
 
 
-def _headers(files: list[Path], shown: Callable[[Path], str]) -> tuple[list[Header], list[str]]:
+def _headers(files: list[Path], shown: Callable[[Path], str],
+             heard: Heard) -> tuple[list[Header], list[str]]:
     """The header of each image of ``files`` that can be read (pixels of 32 bits cannot: PIL would clip them),
-    and what was skipped, each with its reason."""
+    and what was skipped, each with its reason; Pillow's warnings kept in ``heard``."""
     from PIL import Image
 
     headers, skipped = [], []
     for index, file in enumerate(files):
         try:
-            with Image.open(file) as image:  # reads the header only
+            with _pillow_warnings(heard, shown(file)), Image.open(file) as image:  # reads the header only
                 if image.mode == "F" or (image.mode == "I" and image.format not in GREY_16_FORMATS):
                     skipped.append(f"{shown(file)} (32-bit pixels: save it with 8 or 16 bits a channel)")
                     continue
@@ -216,11 +246,12 @@ def _grey_palette(image: Any) -> bool:
 
 
 def _pixels(files: list[Path], headers: list[Header], size: tuple[int, int], mode: str,
-            shown: Callable[[Path], str], skipped: list[str], blank: list[str],
-            resize: bool) -> tuple[list[np.ndarray], list[int]]:
+            shown: Callable[[Path], str], skipped: list[str], blank: list[str], resize: bool,
+            heard: Heard) -> tuple[list[np.ndarray], list[int]]:
     """The uint8 pixels, upright and in ``mode``, of the images of ``size`` (of every image, resized to it,
     where ``resize``), and their indices in ``files``; those of another size that are not resized, and those
-    whose pixels do not read, are added to ``skipped``, and those drawn in their opacity alone to ``blank``."""
+    whose pixels do not read, are added to ``skipped``, and those drawn in their opacity alone to ``blank``;
+    Pillow's warnings kept in ``heard``."""
     from PIL import Image, ImageOps
 
     arrays, kept = [], []
@@ -229,7 +260,7 @@ def _pixels(files: list[Path], headers: list[Header], size: tuple[int, int], mod
             skipped.append(f"{shown(files[index])} ({width}x{height}, not {size[0]}x{size[1]})")
             continue
         try:
-            with Image.open(files[index]) as image:
+            with _pillow_warnings(heard, shown(files[index])), Image.open(files[index]) as image:
                 upright = ImageOps.exif_transpose(image) if turned != 1 else image
                 opaque, drawn_in_opacity = _opaque(upright)
                 read = _eight_bit(opaque).convert(mode)
@@ -264,20 +295,29 @@ def _opaque(image: Any) -> tuple[Any, bool]:
 
     if image.mode not in ("RGBA", "LA", "PA", "RGBa", "La") and "transparency" not in image.info:
         return image, False
+    if _sixteen_bit_grey(image):  # a grey level that is transparent: PIL's RGBA would clip the rest to 255
+        clear = np.asarray(image) == image.info["transparency"]
+        grey = np.where(clear, 0, np.asarray(_eight_bit(image))).astype(np.uint8)
+        return Image.fromarray(grey, "L"), bool(clear.any() and not clear.all())
     rgba = np.asarray(image.convert("RGBA"), dtype=np.float64)
     on_black = (rgba[..., :3] * rgba[..., 3:] / 255.0).round().astype(np.uint8)
     return Image.fromarray(on_black, "RGB"), bool(np.ptp(rgba[..., 3]) > 0)
 
 
 def _eight_bit(image: Any) -> Any:
-    """A PIL image with 16-bit grey scaled to 8 bits, as a viewer shows it; PIL's conversion clips it instead,
-    which turns most of such an image white. A PNG's grey is 16-bit in mode I;16 and, in older Pillows, I, as is
-    a 16-bit Netpbm's."""
+    """A PIL image with 16-bit grey (`_sixteen_bit_grey`) scaled to 8 bits, as a viewer shows it; PIL's
+    conversion clips it instead, which turns most of such an image white."""
     from PIL import Image
 
-    if not (image.mode.startswith("I;16") or (image.mode == "I" and image.format in GREY_16_FORMATS)):
+    if not _sixteen_bit_grey(image):
         return image
     return Image.fromarray((np.asarray(image, dtype=np.float64) / 257.0).round().clip(0, 255).astype(np.uint8))
+
+
+def _sixteen_bit_grey(image: Any) -> bool:
+    """Whether a PIL image is 16-bit grey: a PNG's in mode I;16 and, in older Pillows, I, as is a 16-bit
+    Netpbm's."""
+    return image.mode.startswith("I;16") or (image.mode == "I" and image.format in GREY_16_FORMATS)
 
 
 __all__ = ["ColourImages", "EXIF_ORIENTATION", "IMAGE_SUFFIXES", "UNREAD_SUFFIXES", "files_under", "image_files",

@@ -31,7 +31,7 @@ from ssvae.data.images import (files_under, image_reading, is_hidden, is_image_f
                                warn_of_unread_images, within)
 from ssvae.errors import listed, type_name, user_stacklevel
 from ssvae.files import new_folders
-from ssvae.runtime import FEW_LEVELS, arrange, one_line_name
+from ssvae.runtime import FEW_LEVELS, arrange, one_line_name, same_letters
 
 UNLABELLED_FOLDER = "unlabelled"
 UNLABELLED_NAMES = ("unlabelled", "unlabeled")  # a folder of unlabelled images, in any case
@@ -221,13 +221,14 @@ def _class_numbers(names: tuple[str, ...], present: np.ndarray, model_names: tup
         warnings.warn(f"{path}: its labels are numbers, taken as the model's class numbers: {shown}",
                       stacklevel=user_stacklevel())
         return numbers
-    position = {name: k for k, name in enumerate(model_names)}
-    if unknown := [names[k] for k in present if names[k] not in position]:
+    position = {same_letters(name): k for k, name in enumerate(model_names)}  # a macOS folder's, or as typed
+    of = {name: position.get(same_letters(name)) for name in names}
+    if unknown := [names[k] for k in present if of[names[k]] is None]:
         named = listed([repr(name) for name in unknown])
         which = f"classes {named} are not among" if len(unknown) > 1 else f"class {named} is not one of"
         raise DataError(f"{path}: {which} the model's classes ({', '.join(model_names)}): label the examples with "
                         f"those names")
-    numbers[present] = [position[names[k]] for k in present]
+    numbers[present] = [of[names[k]] for k in present]
     return numbers
 
 
@@ -767,6 +768,15 @@ def _nested_classes_hint(path: Path, imageless: list[Path], unlabelled: bool) ->
     return ""
 
 
+def _unlabelled_images_hint(path: Path, testing: bool) -> str:
+    """Where the images of a folder given to test a model on lie directly inside it, without the class folders
+    that label them: where to put them, and which command labels them instead; else nothing."""
+    if not testing or not any(is_image_file(f, path) for f in path.iterdir()):
+        return ""
+    return (": its images lie directly inside, with no class folder to label them: put them in one folder a class "
+            "to test on them (ssvae predict labels images that have none)")
+
+
 def _image_folders(folder: Path, root: Path) -> list[Path]:
     """The sub-folders of ``folder`` (in ``root``) with images directly inside, by name."""
     return sorted((d for d in folder.iterdir() if d.is_dir() and _holds_images(d, root)), key=lambda d: d.name)
@@ -802,9 +812,10 @@ def _load_folder(path: Path, model: ModelInputs | None = None, image_size: tuple
     warn_of_unread_images([f for files in found.values() for f in files]
                           + [f for d in others for f in sorted(d.iterdir()) if f.is_file() or f.is_symlink()], path)
     if imageless := [d.name for d in others]:
-        warnings.warn(f"{path}: {len(imageless)} folder(s) with no image directly inside are not classes: "
-                      f"{listed(imageless)} (a class folder needs images of its own; its sub-folders are read with "
-                      f"it)", stacklevel=user_stacklevel())
+        warnings.warn(f"{path}: {len(imageless)} folder(s) with no image directly inside are not classes, and no "
+                      f"image in them is read: {listed(imageless)} (a class folder needs images directly inside, "
+                      f"such as {imageless[0]}/a.png; its sub-folders are then read with it)",
+                      stacklevel=user_stacklevel())
     if suspect := [d.name for d in class_dirs if looks_unlabelled(d.name)]:
         warnings.warn(f"{path}: folder(s) {listed([repr(name) for name in suspect])} are read as classes, though "
                       f"named like unlabelled images: name such a folder {UNLABELLED_FOLDER}/ (or unlabeled/) if "
@@ -813,7 +824,8 @@ def _load_folder(path: Path, model: ModelInputs | None = None, image_size: tuple
     if len(class_dirs) < needed:
         raise DataError(f"{path}: needs one sub-folder of images per class (at least {'two' if needed == 2 else 'one'})"
                         + (f" and optionally '{UNLABELLED_FOLDER}/'" if model is None else "")
-                        + _nested_classes_hint(path, [d for d in folders if d.name in imageless], bool(unlabelled)))
+                        + (_nested_classes_hint(path, [d for d in folders if d.name in imageless], bool(unlabelled))
+                           or _unlabelled_images_hint(path, model is not None)))
     if strays := [f.name for f in path.iterdir() if is_image_file(f, path)]:
         warnings.warn(f"{path}: {len(strays)} image(s) outside the class folders are not read (e.g. {strays[0]}): "
                       f"move them into a class folder, or into {UNLABELLED_FOLDER}/", stacklevel=user_stacklevel())
