@@ -1470,7 +1470,10 @@ def test_a_folder_to_test_a_model_on_is_read_in_its_colours_and_size(tmp_path):
     grey = np.asarray(Image.fromarray(red).convert("L"), np.float32) / 255
     np.testing.assert_array_equal(test.x, grey[None, None])
     assert test.y.tolist() == [1]
-    with pytest.raises(DataError, match=r"needs one sub-folder of images per class \(at least one\)$"):
+    with pytest.raises(DataError, match=r"needs one sub-folder of images per class \(at least one\): its images lie "
+                                        r"directly inside, with no class folder to label them: put them in one "
+                                        r"folder a class to test on them \(ssvae predict labels images that have "
+                                        r"none\)$"):
         load_labelled(tmp_path / "b", ModelInputs((1, 8, 8)), ("a", "b"))
 
 
@@ -1810,7 +1813,8 @@ def test_a_model_of_four_channel_arrays_refuses_image_files_in_one_line(tmp_path
 def test_palette_images_of_greys_are_grey_and_of_colours_colour(tmp_path):
     """A GIF or an indexed PNG is a palette image whatever its colours: one of greys is read as grey (it made a
     folder of grey GIFs three channels), one with a colour in its palette as colour, with the warning. Among
-    grey images, one saved as RGB or RGBA whose pixels are greys (a screenshot) is grey too."""
+    grey images, one saved as RGB or RGBA whose pixels are greys (a screenshot) is grey too, and so are images
+    that are all greys saved as RGB."""
     grey = (np.arange(16).reshape(4, 4) * 16).astype(np.uint8)
     for name in ("a", "b"):
         (tmp_path / "grey" / name).mkdir(parents=True)
@@ -1836,6 +1840,15 @@ def test_palette_images_of_greys_are_grey_and_of_colours_colour(tmp_path):
     assert source.train.input_shape == (1, 4, 4) and len(source.train) == 6
     for name in ("b/3.png", "b/4.png"):
         np.testing.assert_array_equal(source.train.x[source.files.index(name), 0], (grey / 255).astype(np.float32))
+    for name in ("a/0.gif", "a/1.png", "b/0.gif", "b/1.png"):  # every image greys saved as RGB: grey all the same
+        Image.fromarray(np.repeat(grey[..., None], 3, -1)).save(tmp_path / "grey" / name, format="PNG")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        source = load_source(data=str(tmp_path / "grey"))
+    assert source.train.input_shape == (1, 4, 4)
+    np.testing.assert_array_equal(source.train.x[:, 0], np.stack([(grey / 255).astype(np.float32)] * 6))
+    Image.fromarray(red).save(tmp_path / "grey" / "a" / "1.png")  # one of them in colour: all read in colour
+    assert load_source(data=str(tmp_path / "grey")).train.input_shape == (3, 4, 4)
 
 
 def test_a_csv_quote_never_closed_is_named_as_such(tmp_path):

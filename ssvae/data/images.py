@@ -171,6 +171,8 @@ def _read_images(files: list[Path], where: Path, mode: str | None, size: tuple[i
     colour = [index for index, m in sized if m not in grey and not m.startswith("I")]
     if mode is None and 0 < len(colour) <= len(sized) // 2:  # a few colour files among grey: greys as RGB?
         colour = [index for index in colour if not _grey_pixels(files[index])]
+    elif mode is None and colour and all(_grey_pixels(files[index]) for index in colour):  # stops at a colour one
+        colour = []  # every image greys saved as RGB (an export, a screenshot tool): grey, one channel
     if mode is None and 0 < len(colour) < len(sized):  # one stray colour image triples the model's inputs
         warnings.warn(ColourImages(f"{where}: {len(colour)} of {len(sized)} images "
                                    f"{'is' if len(colour) == 1 else 'are'} in colour (e.g. {shown(files[colour[0]])}), "
